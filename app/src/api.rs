@@ -1,0 +1,121 @@
+//! Server functions: the UI's door into the core. Each one extracts the
+//! session, calls one core method and maps its error; no rules live here.
+
+use hearth::model::{DemoAccount, Profile};
+use leptos::prelude::*;
+
+use crate::error::UiError;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use hearth::auth::AuthSession;
+    use hearth::{AppError, Hearth};
+    use leptos::prelude::*;
+
+    use crate::error::UiError;
+
+    pub fn hearth() -> Result<Hearth, UiError> {
+        use_context::<Hearth>().ok_or_else(|| internal("Hearth missing from context"))
+    }
+
+    pub async fn session() -> Result<AuthSession, UiError> {
+        leptos_axum::extract::<AuthSession>()
+            .await
+            .map_err(internal)
+    }
+
+    pub async fn client_ip() -> std::net::IpAddr {
+        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+    }
+
+    /// Wraps an error whose cause stays in the logs.
+    pub fn internal(err: impl std::fmt::Display) -> UiError {
+        UiError::from(AppError::internal(err.to_string()))
+    }
+
+    /// Only same-site paths, so `?next=` cannot send a user elsewhere.
+    pub fn safe_next(next: Option<String>) -> String {
+        match next {
+            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+            _ => "/".to_owned(),
+        }
+    }
+}
+
+/// The signed-in user's profile, or `None` when signed out.
+#[server(prefix = "/fn")]
+pub async fn get_me() -> Result<Option<Profile>, UiError> {
+    let session = ssr::session().await?;
+    match session.user {
+        Some(user) => Ok(Some(ssr::hearth()?.profile(user.id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The demo accounts offered on the login page, when demo mode is on.
+#[server(prefix = "/fn")]
+pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
+    let hearth = ssr::hearth()?;
+    Ok(if hearth.settings.demo_mode { hearth::demo::accounts() } else { Vec::new() })
+}
+
+#[server(prefix = "/fn")]
+pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), UiError> {
+    use hearth::auth::Credentials;
+    let hearth = ssr::hearth()?;
+    hearth.sign_in_limiter.check(ssr::client_ip().await, &login)?;
+    let mut session = ssr::session().await?;
+    let user = session
+        .authenticate(Credentials { login, password })
+        .await
+        .map_err(ssr::internal)?
+        .ok_or_else(|| UiError::message(hearth::auth::INVALID_LOGIN))?;
+    session.login(&user).await.map_err(ssr::internal)?;
+    leptos_axum::redirect(&ssr::safe_next(next));
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn register(
+    email: String,
+    username: String,
+    password: String,
+    name: Option<String>,
+    next: Option<String>,
+) -> Result<(), UiError> {
+    use hearth::accounts::Registration;
+    let hearth = ssr::hearth()?;
+    let profile = hearth.register(Registration { email, username, password, name }).await?;
+    let mut session = ssr::session().await?;
+    let user = hearth
+        .store
+        .auth_user_by_id(profile.id)
+        .await?
+        .ok_or_else(|| UiError::from(hearth::AppError::NotFound("user")))?;
+    session.login(&user).await.map_err(ssr::internal)?;
+    leptos_axum::redirect(&ssr::safe_next(next));
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn logout() -> Result<(), UiError> {
+    let mut session = ssr::session().await?;
+    session.logout().await.map_err(ssr::internal)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn update_profile(username: String, name: String, avatar_url: String) -> Result<Profile, UiError> {
+    use hearth::accounts::ProfileChanges;
+    let session = ssr::session().await?;
+    let user = session.user.ok_or_else(|| UiError::from(hearth::AppError::Unauthorized("Sign in first".into())))?;
+    let changes = ProfileChanges { username: Some(username), name: Some(name), avatar_url: Some(avatar_url) };
+    Ok(ssr::hearth()?.update_profile(user.id, changes).await?)
+}

@@ -1,0 +1,37 @@
+//! The session as the UI sees it: the current user as a resource that
+//! refetches whenever a session action completes.
+
+use hearth::model::Profile;
+use leptos::prelude::*;
+
+use crate::api::{Login, Logout, Register, UpdateProfile, get_me};
+use crate::error::UiError;
+
+/// Shared by every page through context.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+    pub update_profile: ServerAction<UpdateProfile>,
+    /// `None` inside `Ok` when signed out.
+    pub me: Resource<Result<Option<Profile>, UiError>>,
+}
+
+pub fn provide_auth() {
+    let login = ServerAction::<Login>::new();
+    let register = ServerAction::<Register>::new();
+    let logout = ServerAction::<Logout>::new();
+    let update_profile = ServerAction::<UpdateProfile>::new();
+    let me = Resource::new(
+        move || {
+            (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
+        },
+        |_| get_me(),
+    );
+    provide_context(Auth { login, register, logout, update_profile, me });
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}

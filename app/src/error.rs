@@ -1,0 +1,62 @@
+//! [`UiError`]: what a server function returns when it fails. It carries the
+//! core's field errors so forms can show each one beside its input, with or
+//! without JavaScript (without it, leptos puts the error in the redirect URL).
+
+use hearth::FieldError;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UiError {
+    /// Messages not tied to one field ("Invalid email or password").
+    pub messages: Vec<String>,
+    /// Messages for one input each.
+    pub fields: Vec<FieldError>,
+}
+
+impl UiError {
+    pub fn message(message: impl Into<String>) -> Self {
+        Self { messages: vec![message.into()], fields: Vec::new() }
+    }
+
+    /// The messages for `field`, if any.
+    pub fn field(&self, field: &str) -> Vec<String> {
+        self.fields.iter().filter(|f| f.field == field).map(|f| f.message.clone()).collect()
+    }
+}
+
+impl std::fmt::Display for UiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all: Vec<&str> = self
+            .messages
+            .iter()
+            .map(String::as_str)
+            .chain(self.fields.iter().map(|e| e.message.as_str()))
+            .collect();
+        f.write_str(&all.join("; "))
+    }
+}
+
+impl FromServerFnError for UiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::message(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<hearth::AppError> for UiError {
+    fn from(err: hearth::AppError) -> Self {
+        use hearth::AppError;
+        match err {
+            AppError::Validation(fields) => Self { messages: Vec::new(), fields },
+            AppError::Internal(source) => {
+                tracing::error!(error = %source, "server function failed");
+                Self::message("Something went wrong on our side")
+            }
+            other => Self::message(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! # Hearth's browser UI (Leptos 0.8, SSR + hydration)
+//!
+//! # Layout
+//!
+//! - [`shell`] / [`App`]: the HTML document, router and page frame.
+//! - [`error`]: [`error::UiError`], how core errors reach a form.
+//! - [`api`]: server functions, thin wrappers over the `hearth` core. Their
+//!   bodies compile only with the `ssr` feature.
+//! - [`auth`]: the signed-in user as a resource, and the sign-in/out actions.
+//! - [`pages`]: one module per route.
+//! - [`components`]: pieces shared by pages (header, form errors).
+//!
+//! The `hydrate` feature builds the same components for the browser; the
+//! `frontend` crate calls [`hydrate`] and nothing else.
+
+pub mod api;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::header::Header;
+use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, register::RegisterPage};
+
+/// The whole HTML document, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/hearth.css" />
+        <leptos_meta::Link rel="icon" href="/favicon.svg" />
+        <Title formatter=|page: String| if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") } />
+        <Router>
+            <Frame />
+        </Router>
+    }
+}
+
+/// Inside the router: the session actions live here so every page shares them.
+#[component]
+fn Frame() -> impl IntoView {
+    auth::provide_auth();
+    view! {
+        <Header />
+        <main class="page">
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=HomePage />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/register") view=RegisterPage />
+                <Route path=path!("/profile") view=ProfilePage />
+            </Routes>
+        </main>
+    }
+}
+
+/// Entry point for the browser build.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

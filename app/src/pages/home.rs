@@ -1,0 +1,18 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::signed_in;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    signed_in(|me| {
+        view! {
+            <Title text="" />
+            <section class="welcome">
+                <h1>"Welcome back, " <span class="me-name">{me.display_name().to_owned()}</span></h1>
+                <p>"You are signed in as @" {me.username.clone()} "."</p>
+                <p><a href="/profile">"Edit your profile"</a></p>
+            </section>
+        }
+    })
+}

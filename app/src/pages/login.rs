@@ -1,0 +1,78 @@
+//! `/login`: a progressive form (it posts without JavaScript too), a live
+//! password hint and, in demo mode, a picker that fills in a demo account.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::demo_accounts;
+use crate::auth::use_auth;
+use crate::components::form::{FormErrors, last_error};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = last_error(auth.login.value());
+    let login = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let demo = Resource::new(|| (), |_| demo_accounts());
+
+    view! {
+        <Title text="Sign in" />
+        <section class="card auth">
+            <h1>"Sign in to Hearth"</h1>
+            <ActionForm action=auth.login>
+                <input type="hidden" name="next" prop:value=next value=next />
+                <label>
+                    "Email or username"
+                    <input name="login" autocomplete="username" required bind:value=login />
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required bind:value=password />
+                </label>
+                <PasswordHint password />
+                <FormErrors error />
+                <button type="submit">"Sign in"</button>
+            </ActionForm>
+            <p>"New here? " <a href="/register">"Create an account"</a></p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let accounts = demo.await.unwrap_or_default();
+                    (!accounts.is_empty()).then(|| view! {
+                        <div class="demo-picker">
+                            <p>"Demo mode: sign in as"</p>
+                            {accounts.into_iter().map(|account| {
+                                let label = account.name.clone();
+                                view! {
+                                    <button type="button" class="demo-account" on:click=move |_| {
+                                        login.set(account.email.clone());
+                                        password.set(account.password.clone());
+                                    }>{label}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    })
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Tells the user, as they type, that a password this short cannot be right.
+#[component]
+pub fn PasswordHint(password: RwSignal<String>) -> impl IntoView {
+    let min = 8;
+    let short = move || {
+        let len = password.with(|p| p.chars().count());
+        len > 0 && len < min
+    };
+    view! {
+        <Show when=short>
+            <p class="hint password-hint">{move || format!("Passwords have at least {min} characters ({} so far)", password.with(|p| p.chars().count()))}</p>
+        </Show>
+    }
+}

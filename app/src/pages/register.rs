@@ -1,0 +1,44 @@
+//! `/register`: creates an account and signs it in.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::auth::use_auth;
+use crate::components::form::{FieldErrors, FormErrors, last_error};
+use crate::pages::login::PasswordHint;
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = last_error(auth.register.value());
+    let password = RwSignal::new(String::new());
+
+    view! {
+        <Title text="Create an account" />
+        <section class="card auth">
+            <h1>"Create your Hearth account"</h1>
+            <ActionForm action=auth.register>
+                <input type="hidden" name="next" value=next />
+                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <FieldErrors error field="email" />
+                <label>"Username" <input name="username" autocomplete="username" required minlength="3" maxlength="30" /></label>
+                <FieldErrors error field="username" />
+                <label>"Name " <small>"(optional)"</small> <input name="name" autocomplete="name" /></label>
+                <FieldErrors error field="name" />
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
+                </label>
+                <PasswordHint password />
+                <FieldErrors error field="password" />
+                <FormErrors error />
+                <button type="submit">"Create account"</button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </section>
+    }
+}

@@ -1,0 +1,70 @@
+//! The admin CLI: `hearth [serve|migrate|seed-demo]`, `serve` by default.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hearth::Hearth;
+
+use crate::config::Config;
+use crate::startup::{Application, BoxError, open_store};
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about = "Self-hosted team chat")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Serve the web app and API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo accounts if missing (alice, bob and carol, password
+    /// `secret123`) and exit.
+    SeedDemo,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("hearth: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "hearth failed");
+            eprintln!("hearth: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let leptos = config.leptos_options()?;
+            Application::build(config, leptos).await?.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let report = hearth.seed_demo().await?;
+            println!("demo seed: {} user(s) created", report.users_created);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Configuration from flags and environment variables (clap), plus the Leptos
+//! site settings.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use leptos::config::LeptosOptions;
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HEARTH_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Database URL. Default: a SQLite file `hearth.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Where the default SQLite database lives; created if missing.
+    #[arg(long, env = "HEARTH_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
+    #[arg(long, env = "HEARTH_LOG", default_value = "info,tower_http=info", global = true)]
+    pub log: String,
+
+    /// Demo mode: seed the demo accounts into a new database and offer them
+    /// on the login page.
+    #[arg(long, env = "HEARTH_DEMO", global = true)]
+    pub demo: bool,
+
+    /// Mark the session cookie `Secure` (serve over https).
+    #[arg(long, env = "HEARTH_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+
+    /// The Leptos site settings file, read when the binary runs without
+    /// cargo-leptos. Default: the workspace's `Leptos.toml`.
+    #[arg(long, env = "HEARTH_SITE_CONFIG", global = true)]
+    pub site_config: Option<PathBuf>,
+
+    /// Sign-in attempts allowed per client IP per minute.
+    #[arg(long, env = "HEARTH_SIGN_INS_PER_IP", default_value_t = 30, global = true)]
+    pub sign_ins_per_ip_per_minute: u32,
+
+    /// Sign-in attempts allowed per account per minute.
+    #[arg(long, env = "HEARTH_SIGN_INS_PER_ACCOUNT", default_value_t = 10, global = true)]
+    pub sign_ins_per_account_per_minute: u32,
+}
+
+impl Config {
+    /// `DATABASE_URL`, or the SQLite file in the data directory (which is
+    /// created here when missing).
+    pub fn database_url(&self) -> std::io::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(format!("sqlite://{}", self.data_dir.join("hearth.db").display()))
+            }
+        }
+    }
+
+    pub fn settings(&self) -> hearth::Settings {
+        hearth::Settings {
+            demo_mode: self.demo,
+            sign_ins_per_ip_per_minute: self.sign_ins_per_ip_per_minute,
+            sign_ins_per_account_per_minute: self.sign_ins_per_account_per_minute,
+        }
+    }
+
+    /// The Leptos options. Under cargo-leptos they come from its `LEPTOS_*`
+    /// variables; otherwise from `Leptos.toml`, whose relative `site-root`
+    /// is taken from the file's own directory so the binary runs from anywhere.
+    pub fn leptos_options(&self) -> Result<LeptosOptions, String> {
+        if std::env::var_os("LEPTOS_SITE_ROOT").is_some() {
+            return leptos::config::get_configuration(None)
+                .map(|c| c.leptos_options)
+                .map_err(|e| format!("reading LEPTOS_* settings: {e}"));
+        }
+        let file = self.site_config.clone().unwrap_or_else(default_site_config);
+        let mut options = leptos::config::get_configuration(Some(&file.to_string_lossy()))
+            .map_err(|e| format!("reading {}: {e}", file.display()))?
+            .leptos_options;
+        let root = Path::new(&*options.site_root);
+        if root.is_relative() {
+            let base = file.parent().unwrap_or(Path::new("."));
+            options.site_root = base.join(root).to_string_lossy().into();
+        }
+        Ok(options)
+    }
+}
+
+/// `Leptos.toml` at the root of the workspace this binary was built from.
+fn default_site_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("Leptos.toml")
+}

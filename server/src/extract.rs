@@ -1,0 +1,59 @@
+//! Extractors whose rejections are JSON `{"errors": [...]}` like every other
+//! error, instead of axum's plain-text bodies.
+
+use axum::extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection};
+use axum::http::request::Parts;
+use hearth::AppError;
+use hearth::auth::{AuthSession, AuthUser};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// `axum::Json`, but a missing content type is a JSON 415 and a bad body a
+/// JSON 400 (syntax) or 422 (shape).
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::invalid("body", format!("Invalid request body: {}", e.body_text())).into())
+            }
+            Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
+        }
+    }
+}
+
+/// The signed-in user, or a 401 in Devise's words.
+pub struct CurrentUser(pub AuthUser);
+
+pub const SIGN_IN_FIRST: &str = "You need to sign in or sign up before continuing.";
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let session = AuthSession::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::internal(msg))?;
+        session.user.map(CurrentUser).ok_or_else(|| AppError::Unauthorized(SIGN_IN_FIRST.into()).into())
+    }
+}
+
+/// `axum::extract::Query`, with a JSON 400 for a malformed query string.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| Self(q))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    hearth_server::cli::main()
+}

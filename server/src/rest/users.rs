@@ -1,0 +1,147 @@
+//! Accounts over JSON, in ChatFlow's (Devise's) shapes: `POST /users`,
+//! `POST /users/sign_in`, `DELETE /users/sign_out`, `GET|PUT /users/me`, and
+//! the directory `GET /users`. Bodies may wrap their fields in `"user"` or not.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json as JsonResponse, Router};
+use hearth::accounts::{ProfileChanges, Registration};
+use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN};
+use hearth::{AppError, Hearth};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentUser, Json, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(register).get(directory))
+        .route("/users/sign_in", post(sign_in))
+        .route("/users/sign_out", delete(sign_out))
+        .route("/users/me", get(me).put(update_me))
+}
+
+/// `{"user": {...}}` or the same fields bare.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeWrapped<T> {
+    Wrapped { user: T },
+    Bare(T),
+}
+
+impl<T> MaybeWrapped<T> {
+    fn into_inner(self) -> T {
+        match self {
+            Self::Wrapped { user } | Self::Bare(user) => user,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    email: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+}
+
+async fn register(
+    State(hearth): State<Hearth>,
+    mut session: AuthSession,
+    Json(body): Json<MaybeWrapped<RegisterBody>>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.into_inner();
+    let registration = Registration {
+        email: body.email.unwrap_or_default(),
+        username: body.username.unwrap_or_default(),
+        password: body.password.unwrap_or_default(),
+        name: body.name,
+    };
+    let profile = match hearth.register(registration).await {
+        Ok(profile) => profile,
+        Err(AppError::Validation(fields)) => {
+            let errors: Vec<_> = fields.into_iter().map(|f| f.message).collect();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, JsonResponse(json!({ "status": "error", "errors": errors })))
+                .into_response());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let user = hearth.store.auth_user_by_id(profile.id).await?.ok_or(AppError::NotFound("user"))?;
+    session.login(&user).await.map_err(AppError::internal)?;
+    Ok((StatusCode::CREATED, JsonResponse(json!({ "status": "success", "user": profile }))).into_response())
+}
+
+#[derive(Deserialize)]
+struct SignInBody {
+    email: Option<String>,
+    username: Option<String>,
+    login: Option<String>,
+    password: Option<String>,
+}
+
+async fn sign_in(
+    State(hearth): State<Hearth>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut session: AuthSession,
+    Json(body): Json<MaybeWrapped<SignInBody>>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.into_inner();
+    let login = body.email.or(body.username).or(body.login).unwrap_or_default();
+    hearth.sign_in_limiter.check(peer.ip(), &login)?;
+    let creds = Credentials { login, password: body.password.unwrap_or_default() };
+    let user = session
+        .authenticate(creds)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::Unauthorized(INVALID_LOGIN.into()))?;
+    session.login(&user).await.map_err(AppError::internal)?;
+    let profile = hearth.profile(user.id).await?;
+    Ok(JsonResponse(json!({ "status": "success", "user": profile })))
+}
+
+async fn sign_out(mut session: AuthSession) -> ApiResult<StatusCode> {
+    session.logout().await.map_err(AppError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(hearth): State<Hearth>, CurrentUser(user): CurrentUser) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.profile(user.id).await?))
+}
+
+#[derive(Deserialize)]
+struct ProfileBody {
+    username: Option<String>,
+    name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+async fn update_me(
+    State(hearth): State<Hearth>,
+    CurrentUser(user): CurrentUser,
+    Json(body): Json<MaybeWrapped<ProfileBody>>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.into_inner();
+    let changes = ProfileChanges { username: body.username, name: body.name, avatar_url: body.avatar_url };
+    let profile = hearth.update_profile(user.id, changes).await?;
+    Ok(JsonResponse(json!({ "ok": true, "user": profile })))
+}
+
+#[derive(Deserialize)]
+struct DirectoryQuery {
+    query: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn directory(
+    State(hearth): State<Hearth>,
+    CurrentUser(_): CurrentUser,
+    Query(q): Query<DirectoryQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(JsonResponse(hearth.directory(q.query.as_deref(), q.limit).await?))
+}

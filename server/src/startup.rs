@@ -1,0 +1,131 @@
+//! [`Application`]: build (bind first, so tests can ask for port 0), then run
+//! until SIGTERM or Ctrl-C, finishing in-flight requests.
+
+use std::net::SocketAddr;
+
+use app::{App, shell};
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum_login::AuthManagerLayerBuilder;
+use hearth::auth::Backend;
+use hearth::store::Store;
+use hearth::Hearth;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::config::Config;
+use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
+use crate::rest;
+use crate::state::AppState;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    hearth: Hearth,
+}
+
+/// Opens the store and applies migrations: every subcommand starts here.
+pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
+    let url = config.database_url()?;
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl Application {
+    pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
+        let store = open_store(&config).await?;
+        let hearth = Hearth::new(store.clone(), config.settings());
+        if config.demo {
+            let report = hearth.seed_demo().await?;
+            if report.users_created > 0 {
+                tracing::info!(users = report.users_created, "seeded demo accounts");
+            }
+        }
+        hearth::auth::password::warm_up();
+
+        let sessions = SqliteStore::new(store.pool().clone()).with_table_name("sessions")?;
+        sessions.migrate().await?;
+        let session_layer = SessionManagerLayer::new(sessions)
+            .with_name("hearth_session")
+            .with_same_site(SameSite::Lax)
+            .with_http_only(true)
+            .with_secure(config.secure_cookies)
+            .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+        let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
+
+        let state = AppState { hearth: hearth.clone(), leptos };
+        let router = routes(state).layer(auth_layer).layer(from_fn(refuse_cross_site_writes)).layer(TraceLayer::new_for_http());
+
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Self { listener, router, hearth })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn hearth(&self) -> &Hearth {
+        &self.hearth
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+/// REST, server functions and pages on one router. Pages (not the API) send
+/// anonymous visitors to `/login`.
+fn routes(state: AppState) -> Router {
+    let leptos = state.leptos.clone();
+    let page_routes = generate_route_list(App);
+    let hearth = state.hearth.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, page_routes, move || provide_context(hearth.clone()), {
+            let leptos = leptos.clone();
+            move || shell(leptos.clone())
+        })
+        .route_layer(from_fn_with_state(state.clone(), require_sign_in_for_pages));
+    Router::new()
+        .merge(rest::router())
+        .merge(pages)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

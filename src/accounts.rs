@@ -1,0 +1,221 @@
+//! Accounts: self-validating inputs (as zero2prod's `SubscriberName::parse`)
+//! and the use cases the REST API and the UI share.
+
+use crate::auth::password;
+use crate::error::{AppError, FieldError};
+use crate::model::{Person, Profile, UserId};
+use crate::store::NewUserRow;
+use crate::Hearth;
+
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 30;
+const NAME_MAX: usize = 100;
+const URL_MAX: usize = 2048;
+const DIRECTORY_MAX: u32 = 100;
+
+/// A lower-cased address with one `@` and a dotted domain.
+#[derive(Debug, Clone)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && matches!(email.split_once('@'), Some((local, domain))
+                if !local.is_empty() && !domain.contains('@')
+                && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+        if valid {
+            Ok(Self(email))
+        } else if email.is_empty() {
+            Err(FieldError::new("email", "Email can't be blank"))
+        } else {
+            Err(FieldError::new("email", "Email is invalid"))
+        }
+    }
+}
+
+/// 3–30 of `a-z A-Z 0-9 _ . -`, starting with a letter or digit.
+#[derive(Debug, Clone)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        let len = name.chars().count();
+        let err = |m: String| Err(FieldError::new("username", m));
+        if len == 0 {
+            return err("Username can't be blank".into());
+        }
+        if len < USERNAME_MIN {
+            return err(format!("Username is too short (minimum is {USERNAME_MIN} characters)"));
+        }
+        if len > USERNAME_MAX {
+            return err(format!("Username is too long (maximum is {USERNAME_MAX} characters)"));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return err("Username may only use letters, digits, '_', '.' and '-', and must start with a letter or digit".into());
+        }
+        Ok(Self(name.to_owned()))
+    }
+}
+
+/// A new password, by character count (a passphrase of any script is fine).
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let len = raw.chars().count();
+        if len < PASSWORD_MIN {
+            Err(FieldError::new("password", format!("Password is too short (minimum is {PASSWORD_MIN} characters)")))
+        } else if len > PASSWORD_MAX {
+            Err(FieldError::new("password", format!("Password is too long (maximum is {PASSWORD_MAX} characters)")))
+        } else {
+            Ok(Self(raw.to_owned()))
+        }
+    }
+}
+
+fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) if n.chars().count() > NAME_MAX => Err(FieldError::new("name", format!("Name is too long (maximum is {NAME_MAX} characters)"))),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+fn parse_avatar_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) if u.len() <= URL_MAX && (u.starts_with("https://") || u.starts_with("http://")) && !u.chars().any(char::is_whitespace) => Ok(Some(u.to_owned())),
+        Some(_) => Err(FieldError::new("avatar_url", "Avatar url must be an http(s) URL")),
+    }
+}
+
+/// Collects every field's error rather than stopping at the first.
+fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// A registration as submitted.
+#[derive(Debug, Default, Clone)]
+pub struct Registration {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub name: Option<String>,
+}
+
+/// Profile fields to change; `None` keeps the current value. An empty string
+/// clears `name` and `avatar_url`.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileChanges {
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+impl Hearth {
+    #[tracing::instrument(skip_all, fields(username = %reg.username))]
+    pub async fn register(&self, reg: Registration) -> Result<Profile, AppError> {
+        let mut errors = Vec::new();
+        let email = collect(Email::parse(&reg.email), &mut errors);
+        let username = collect(Username::parse(&reg.username), &mut errors);
+        let password = collect(NewPassword::parse(&reg.password), &mut errors);
+        let name = collect(parse_name(reg.name.as_deref()), &mut errors).flatten();
+        let (email_taken, username_taken) = self
+            .store
+            .taken_fields(email.as_ref().map(|e| e.0.as_str()), username.as_ref().map(|u| u.0.as_str()), None)
+            .await?;
+        if email_taken {
+            errors.push(FieldError::new("email", "Email has already been taken"));
+        }
+        if username_taken {
+            errors.push(FieldError::new("username", "Username has already been taken"));
+        }
+        let (Some(email), Some(username), Some(password), true) = (email, username, password, errors.is_empty()) else {
+            return Err(AppError::Validation(errors));
+        };
+        let hash = password::hash(password.0).await?;
+        self.store
+            .insert_user(NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() })
+            .await
+    }
+
+    pub async fn profile(&self, id: UserId) -> Result<Profile, AppError> {
+        self.store.profile(id).await?.ok_or(AppError::NotFound("user"))
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %id))]
+    pub async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> Result<Profile, AppError> {
+        let current = self.profile(id).await?;
+        let mut errors = Vec::new();
+        let username = match changes.username.as_deref() {
+            Some(raw) => collect(Username::parse(raw), &mut errors).map(|u| u.0),
+            None => Some(current.username.clone()),
+        };
+        let name = match changes.name.as_deref() {
+            Some(raw) => collect(parse_name(Some(raw)), &mut errors),
+            None => Some(current.name.clone()),
+        };
+        let avatar_url = match changes.avatar_url.as_deref() {
+            Some(raw) => collect(parse_avatar_url(Some(raw)), &mut errors),
+            None => Some(current.avatar_url.clone()),
+        };
+        if let Some(u) = &username {
+            let (_, taken) = self.store.taken_fields(None, Some(u), Some(id)).await?;
+            if taken {
+                errors.push(FieldError::new("username", "Username has already been taken"));
+            }
+        }
+        let (Some(username), Some(name), Some(avatar_url), true) = (username, name, avatar_url, errors.is_empty()) else {
+            return Err(AppError::Validation(errors));
+        };
+        self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await
+    }
+
+    /// The people picker: a prefix search over usernames and names.
+    pub async fn directory(&self, query: Option<&str>, limit: Option<u32>) -> Result<Vec<Person>, AppError> {
+        let limit = limit.unwrap_or(20).clamp(1, DIRECTORY_MAX);
+        self.store.directory(query.unwrap_or("").trim(), limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(Email::parse(" Alice@Example.COM ").unwrap().0, "alice@example.com");
+        for bad in ["", "alice", "alice@", "@example.com", "a@b", "a b@c.de", "a@b@c.de", "a@.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn usernames_have_a_charset_and_length() {
+        assert!(Username::parse("alice_01").is_ok());
+        for bad in ["", "al", "-alice", "alice smith", "ålice", &"a".repeat(31)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn passwords_are_8_to_128_characters() {
+        assert!(NewPassword::parse(&"x".repeat(7)).is_err());
+        assert!(NewPassword::parse(&"x".repeat(8)).is_ok());
+        assert!(NewPassword::parse(&"é".repeat(128)).is_ok());
+        assert!(NewPassword::parse(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn avatar_urls_must_be_http() {
+        assert!(parse_avatar_url(Some("javascript:alert(1)")).is_err());
+        assert_eq!(parse_avatar_url(Some("  ")).unwrap(), None);
+        assert!(parse_avatar_url(Some("https://example.com/a.png")).unwrap().is_some());
+    }
+}

@@ -1,0 +1,81 @@
+//! The axum-login backend: sessions store the user id; each request loads the
+//! user and compares `session_auth_hash`, so changing a password ends every
+//! other session.
+
+use crate::model::UserId;
+use crate::store::Store;
+use crate::{AppError, auth::password};
+
+/// The session's view of a user: just enough to authenticate.
+#[derive(Clone, sqlx::FromRow)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub username: String,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+impl axum_login::AuthUser for AuthUser {
+    type Id = UserId;
+
+    fn id(&self) -> UserId {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+/// What a user types to sign in: an email or a username, and a password.
+#[derive(Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("login", &self.login).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Backend {
+    store: Store,
+}
+
+impl Backend {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+pub type AuthSession = axum_login::AuthSession<Backend>;
+
+impl axum_login::AuthnBackend for Backend {
+    type User = AuthUser;
+    type Credentials = Credentials;
+    type Error = AppError;
+
+    #[tracing::instrument(skip_all, fields(login = %creds.login))]
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<AuthUser>, AppError> {
+        let user = self.store.auth_user_by_login(creds.login.trim()).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = password::verify(creds.password, stored).await?;
+        Ok(user.filter(|_| ok))
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<AuthUser>, AppError> {
+        self.store.auth_user_by_id(*id).await
+    }
+}

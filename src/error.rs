@@ -1,0 +1,95 @@
+//! [`AppError`]: the one error type of the core. The server maps it to HTTP
+//! statuses in one `IntoResponse`; the app maps it to server-function errors
+//! in one `From` impl.
+
+/// A message about one input field, e.g. `email` → "Email has already been taken".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid session or credentials (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Missing, or not visible to this user: the two look the same (HTTP 404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Input that fails validation, field by field (HTTP 422).
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// A state conflict, such as a duplicate (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; retry after this many seconds (HTTP 429).
+    #[error("too many attempts, retry in {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Anything else. Its cause is logged, never shown to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    /// Shorthand for a single-field validation error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// The human-readable messages a client sees, one per problem.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            Self::Validation(fields) => fields.iter().map(|f| f.message.clone()).collect(),
+            Self::Internal(_) => vec!["Something went wrong on our side".to_owned()],
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+#[cfg(feature = "server")]
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+/// Turns a unique-constraint violation into field errors, as realworld's
+/// `on_constraint` does; any other database error stays internal. Each pair is
+/// (a fragment of the constraint's name or SQLite's message, the field error).
+#[cfg(feature = "server")]
+pub trait ResultExt<T> {
+    fn on_unique(self, fields: &[(&str, &str, &str)]) -> Result<T, AppError>;
+}
+
+#[cfg(feature = "server")]
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, fields: &[(&str, &str, &str)]) -> Result<T, AppError> {
+        self.map_err(|err| {
+            if let sqlx::Error::Database(db) = &err
+                && db.is_unique_violation()
+            {
+                let what = db.constraint().unwrap_or(db.message());
+                if let Some((_, field, message)) =
+                    fields.iter().find(|(needle, _, _)| what.contains(needle))
+                {
+                    return AppError::invalid(field, *message);
+                }
+            }
+            AppError::from(err)
+        })
+    }
+}

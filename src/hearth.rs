@@ -1,0 +1,42 @@
+//! [`Hearth`]: the handle the adapters hold. Cloning it is cheap (a pool and
+//! `Arc`s), so every request, server function and socket gets its own copy.
+
+use std::sync::Arc;
+
+use crate::{auth::SignInLimiter, store::Store};
+
+/// Behaviour an operator can change; read once at startup.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Offer the demo accounts on the login page.
+    pub demo_mode: bool,
+    /// Sign-in attempts allowed per client IP per minute.
+    pub sign_ins_per_ip_per_minute: u32,
+    /// Sign-in attempts allowed per account per minute.
+    pub sign_ins_per_account_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { demo_mode: false, sign_ins_per_ip_per_minute: 30, sign_ins_per_account_per_minute: 10 }
+    }
+}
+
+#[derive(Clone)]
+pub struct Hearth {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// Shared by the REST sign-in and the login server function, so the two
+    /// doors count against one budget.
+    pub sign_in_limiter: SignInLimiter,
+}
+
+impl Hearth {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        let sign_in_limiter = SignInLimiter::new(
+            settings.sign_ins_per_ip_per_minute,
+            settings.sign_ins_per_account_per_minute,
+        );
+        Self { store, settings: Arc::new(settings), sign_in_limiter }
+    }
+}

@@ -1,0 +1,40 @@
+//! # Hearth core
+//!
+//! The chat domain with no HTTP in it: the browser UI (`app/`) and the REST
+//! and WebSocket server (`server/`) are two thin adapters over this crate, so
+//! each rule ("only members read a room", "usernames are unique") lives in one
+//! place.
+//!
+//! # Layout
+//!
+//! - [`model`]: the types shared with the browser (they compile to WASM).
+//! - [`error`]: [`AppError`], the one error type every adapter maps.
+//! - [`accounts`] *(server)*: self-validating inputs and the account use cases
+//!   (register, update a profile, browse the directory).
+//! - [`auth`] *(server)*: argon2id hashing, the axum-login backend and the
+//!   sign-in rate limiter.
+//! - [`store`] *(server)*: the only module that holds SQL.
+//! - [`demo`] *(server)*: the idempotent demo seed.
+//! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
+//!   for the adapters.
+//!
+//! Everything but `model` and `error` sits behind the `server` feature, which
+//! the WASM build leaves off.
+
+pub mod error;
+pub mod model;
+
+#[cfg(feature = "server")]
+pub mod accounts;
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod demo;
+#[cfg(feature = "server")]
+mod hearth;
+#[cfg(feature = "server")]
+pub mod store;
+
+pub use error::{AppError, FieldError};
+#[cfg(feature = "server")]
+pub use hearth::{Hearth, Settings};
