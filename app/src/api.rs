@@ -76,7 +76,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         .await
         .map_err(ssr::internal)?
         .ok_or_else(|| UiError::message(hearth::auth::INVALID_LOGIN))?;
-    session.login(&user).await.map_err(ssr::internal)?;
+    hearth::auth::start_session(&mut session, &user).await?;
     leptos_axum::redirect(&ssr::safe_next(next));
     Ok(())
 }
@@ -98,7 +98,7 @@ pub async fn register(
         .auth_user_by_id(profile.id)
         .await?
         .ok_or_else(|| UiError::from(hearth::AppError::NotFound("user")))?;
-    session.login(&user).await.map_err(ssr::internal)?;
+    hearth::auth::start_session(&mut session, &user).await?;
     leptos_axum::redirect(&ssr::safe_next(next));
     Ok(())
 }
@@ -106,7 +106,7 @@ pub async fn register(
 #[server(prefix = "/fn")]
 pub async fn logout() -> Result<(), UiError> {
     let mut session = ssr::session().await?;
-    session.logout().await.map_err(ssr::internal)?;
+    hearth::auth::end_session(&mut session).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }

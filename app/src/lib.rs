@@ -22,7 +22,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Outlet, ParentRoute, Route, Router, Routes},
     path,
 };
 
@@ -56,24 +56,28 @@ pub fn App() -> impl IntoView {
         <leptos_meta::Link rel="icon" href="/favicon.svg" />
         <Title formatter=|page: String| if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") } />
         <Router>
-            <Frame />
+            <Routes fallback=NotFound>
+                <ParentRoute path=path!("") view=Frame>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("login") view=LoginPage />
+                    <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("profile") view=ProfilePage />
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }
 
-/// Inside the router: the session actions live here so every page shares them.
+/// The frame around every page. The session actions are created here, inside
+/// `<Routes>`, because that is where leptos provides the error of a form
+/// posted without JavaScript.
 #[component]
 fn Frame() -> impl IntoView {
     auth::provide_auth();
     view! {
         <Header />
         <main class="page">
-            <Routes fallback=NotFound>
-                <Route path=path!("/") view=HomePage />
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/register") view=RegisterPage />
-                <Route path=path!("/profile") view=ProfilePage />
-            </Routes>
+            <Outlet />
         </main>
     }
 }

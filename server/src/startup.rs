@@ -95,6 +95,7 @@ fn routes(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     let page_routes = generate_route_list(App);
     let hearth = state.hearth.clone();
+    let hearth_for_errors = state.hearth.clone();
     let pages = Router::new()
         .leptos_routes_with_context(&state, page_routes, move || provide_context(hearth.clone()), {
             let leptos = leptos.clone();
@@ -104,7 +105,10 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(rest::router())
         .merge(pages)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(hearth_for_errors.clone()),
+            shell,
+        ))
         .with_state(state)
 }
 

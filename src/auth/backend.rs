@@ -79,3 +79,16 @@ impl axum_login::AuthnBackend for Backend {
         self.store.auth_user_by_id(*id).await
     }
 }
+
+/// Signs `user` in on a fresh session id, whatever the session held before:
+/// axum-login cycles the id only for sessions that were anonymous, and a
+/// sign-in should never reuse an id that existed before it.
+pub async fn start_session(session: &mut AuthSession, user: &AuthUser) -> Result<(), AppError> {
+    session.session.cycle_id().await.map_err(AppError::internal)?;
+    session.login(user).await.map_err(AppError::internal)
+}
+
+/// Ends the session: its row is deleted, so the old cookie is dead everywhere.
+pub async fn end_session(session: &mut AuthSession) -> Result<(), AppError> {
+    session.logout().await.map(drop).map_err(AppError::internal)
+}

@@ -8,7 +8,7 @@ mod backend;
 mod limiter;
 pub mod password;
 
-pub use backend::{AuthSession, AuthUser, Backend, Credentials};
+pub use backend::{AuthSession, AuthUser, Backend, Credentials, end_session, start_session};
 pub use limiter::SignInLimiter;
 
 /// The one answer to a failed sign-in, whether the account exists or not.

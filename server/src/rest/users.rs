@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
-use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN};
+use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN, end_session, start_session};
 use hearth::{AppError, Hearth};
 use serde::Deserialize;
 use serde_json::json;
@@ -73,7 +73,7 @@ async fn register(
         Err(other) => return Err(other.into()),
     };
     let user = hearth.store.auth_user_by_id(profile.id).await?.ok_or(AppError::NotFound("user"))?;
-    session.login(&user).await.map_err(AppError::internal)?;
+    start_session(&mut session, &user).await?;
     Ok((StatusCode::CREATED, JsonResponse(json!({ "status": "success", "user": profile }))).into_response())
 }
 
@@ -100,13 +100,13 @@ async fn sign_in(
         .await
         .map_err(AppError::internal)?
         .ok_or_else(|| AppError::Unauthorized(INVALID_LOGIN.into()))?;
-    session.login(&user).await.map_err(AppError::internal)?;
+    start_session(&mut session, &user).await?;
     let profile = hearth.profile(user.id).await?;
     Ok(JsonResponse(json!({ "status": "success", "user": profile })))
 }
 
 async fn sign_out(mut session: AuthSession) -> ApiResult<StatusCode> {
-    session.logout().await.map_err(AppError::internal)?;
+    end_session(&mut session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

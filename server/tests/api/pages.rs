@@ -1,0 +1,173 @@
+//! Server-rendered pages, and the forms working without JavaScript.
+
+use crate::helpers::{PASSWORD, new_client, session_cookie, spawn_app, spawn_app_with};
+
+/// The `action` of the form whose action starts with `prefix` (server
+/// function URLs carry a hash suffix, so tests never hard-code them).
+pub fn form_action(html: &str, prefix: &str) -> String {
+    let start = html.find(&format!("action=\"{prefix}")).expect("form present") + "action=\"".len();
+    let end = start + html[start..].find('"').expect("closing quote");
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_login_with_a_way_back() {
+    let app = spawn_app().await;
+
+    let home = app.client.get(app.url("/")).send().await.unwrap();
+    let profile = app.client.get(app.url("/profile?tab=1")).send().await.unwrap();
+
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/login?next=/");
+    assert_eq!(profile.headers()["location"], "/login?next=/profile%3Ftab%3D1");
+}
+
+#[tokio::test]
+async fn the_login_page_is_server_rendered_with_the_shell_and_a_progressive_form() {
+    let app = spawn_app().await;
+
+    let response = app.client.get(app.url("/login")).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<title>Sign in · Hearth</title>"));
+    assert!(html.contains("/pkg/hearth.css"));
+    assert!(html.contains("/pkg/hearth.js"), "the hydration script is referenced");
+    assert!(html.contains(r#"method="post""#));
+    assert!(form_action(&html, "/fn/login").starts_with("/fn/login"));
+    assert!(!html.contains("demo-picker"), "demo mode is off by default");
+}
+
+#[tokio::test]
+async fn demo_mode_offers_the_demo_accounts_on_the_login_page() {
+    let app = spawn_app_with(|c| c.demo = true).await;
+
+    let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+
+    assert!(html.contains("demo-picker"));
+    assert!(html.contains("Alice Liddell") && html.contains("Bob Builder") && html.contains("Carol Danvers"));
+}
+
+#[tokio::test]
+async fn signed_in_users_see_their_name_on_the_server_rendered_home_page() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("alice Example"), "{html}");
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_in_pages() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    app.client
+        .put(app.url("/users/me"))
+        .json(&serde_json::json!({"user": {"name": "<script>alert(1)</script>"}}))
+        .send()
+        .await
+        .unwrap();
+
+    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+
+    assert!(!html.contains("<script>alert(1)</script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[tokio::test]
+async fn the_login_form_works_without_javascript() {
+    let app = spawn_app().await;
+    app.register_with(&new_client(), "alice").await;
+    let browser = new_client();
+    let login_url = app.url("/login?next=/profile");
+    let html = browser.get(&login_url).send().await.unwrap().text().await.unwrap();
+    let action = form_action(&html, "/fn/login");
+
+    let response = browser
+        .post(app.url(&action))
+        .header("Accept", "text/html")
+        .header("Referer", &login_url)
+        .form(&[("login", "alice"), ("password", PASSWORD), ("next", "/profile")])
+        .send()
+        .await
+        .unwrap();
+
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()["location"], "/profile");
+    assert!(session_cookie(response.headers()).is_some());
+    let profile = browser.get(app.url("/profile")).send().await.unwrap();
+    assert_eq!(profile.status(), 200);
+    assert!(profile.text().await.unwrap().contains("alice@example.com"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_without_javascript_shows_the_error_on_the_login_page() {
+    let app = spawn_app().await;
+    app.register_with(&new_client(), "alice").await;
+    let browser = new_client();
+    let login_url = app.url("/login");
+    let html = browser.get(&login_url).send().await.unwrap().text().await.unwrap();
+    let action = form_action(&html, "/fn/login");
+
+    let response = browser
+        .post(app.url(&action))
+        .header("Accept", "text/html")
+        .header("Referer", &login_url)
+        .form(&[("login", "alice"), ("password", "wrong-password"), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+
+    assert!(response.status().is_redirection());
+    let back = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("__err="), "{back}");
+    let page = browser.get(back).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Invalid email or password"));
+}
+
+#[tokio::test]
+async fn registration_errors_show_beside_their_fields_without_javascript() {
+    let app = spawn_app().await;
+    let browser = new_client();
+    let register_url = app.url("/register");
+    let html = browser.get(&register_url).send().await.unwrap().text().await.unwrap();
+    let action = form_action(&html, "/fn/register");
+
+    let response = browser
+        .post(app.url(&action))
+        .header("Accept", "text/html")
+        .header("Referer", &register_url)
+        .form(&[("email", "not-an-email"), ("username", "ok_name"), ("password", "short"), ("name", ""), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+
+    let back = response.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(back).send().await.unwrap().text().await.unwrap();
+    assert!(field_error(&page, "email").starts_with("Email is invalid"), "{page}");
+    assert!(field_error(&page, "password").starts_with("Password is too short"));
+    assert!(!page.contains(r#"data-field="username""#), "a valid field shows no error");
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_404() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let response = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+
+    assert_eq!(response.status(), 404);
+}
+
+/// The text of the first error paragraph rendered for `field`.
+fn field_error<'a>(html: &'a str, field: &str) -> &'a str {
+    let at = html.find(&format!(r#"data-field="{field}""#)).expect("an error for the field");
+    let text = &html[at..];
+    let start = text.find('>').expect("tag end") + 1;
+    let end = text.find("</p>").expect("paragraph end");
+    &text[start..end]
+}

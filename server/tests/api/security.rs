@@ -1,0 +1,174 @@
+//! Rate limits, cross-site write refusal and content types.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, new_client, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_on_one_account_get_429_with_retry_after() {
+    let app = spawn_app_with(|c| c.sign_ins_per_account_per_minute = 5).await;
+    app.register("alice").await;
+
+    for _ in 0..5 {
+        let response = app.sign_in_with(&new_client(), "alice", "wrong-password").await;
+        assert_eq!(response.status(), 401);
+    }
+    let limited = app.sign_in_with(&new_client(), "alice", PASSWORD).await;
+
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = limited.json().await.unwrap();
+    assert!(body["errors"][0].as_str().unwrap().contains("too many attempts"));
+    // Another account is unaffected.
+    app.register_with(&new_client(), "bob").await;
+    assert_eq!(app.sign_in_with(&new_client(), "bob", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn repeated_sign_ins_from_one_ip_get_429() {
+    let app = spawn_app_with(|c| c.sign_ins_per_ip_per_minute = 3).await;
+
+    for n in 0..3 {
+        let response = app.sign_in_with(&new_client(), &format!("user{n}"), "wrong-password").await;
+        assert_eq!(response.status(), 401);
+    }
+
+    assert_eq!(app.sign_in_with(&new_client(), "someone-else", "x").await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_cookie_write_from_a_foreign_origin_is_refused_with_403() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let evil = app
+        .client
+        .put(app.url("/users/me"))
+        .header("Origin", "https://evil.example")
+        .json(&json!({"user": {"name": "pwned"}}))
+        .send()
+        .await
+        .unwrap();
+    let cross_site = app
+        .client
+        .delete(app.url("/users/sign_out"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(evil.status(), 403);
+    assert_eq!(evil.json::<Value>().await.unwrap(), json!({"errors": ["Cross-site request refused"]}));
+    assert_eq!(cross_site.status(), 403);
+    let me: Value = app.me(&app.client).await.json().await.unwrap();
+    assert_eq!(me["name"], "alice Example", "the forged write did not land and the session lives");
+}
+
+#[tokio::test]
+async fn same_origin_browser_writes_and_plain_curl_writes_are_allowed() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let origin = app.address.clone();
+
+    let same_origin = app
+        .client
+        .put(app.url("/users/me"))
+        .header("Origin", &origin)
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&json!({"user": {"name": "From the browser"}}))
+        .send()
+        .await
+        .unwrap();
+    let curl_like = app.client.put(app.url("/users/me")).json(&json!({"user": {"name": "From curl"}})).send().await.unwrap();
+
+    assert_eq!(same_origin.status(), 200);
+    assert_eq!(curl_like.status(), 200);
+}
+
+#[tokio::test]
+async fn a_cross_site_server_function_call_is_refused() {
+    let app = spawn_app().await;
+    let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let action = crate::pages::form_action(&html, "/fn/login");
+
+    let response = app
+        .client
+        .post(app.url(&action))
+        .header("Origin", "https://evil.example")
+        .form(&[("login", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_form_body_on_a_json_route_gets_415() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/users/sign_in"))
+        .form(&[("email", "alice@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0], "Content-Type must be application/json");
+}
+
+#[tokio::test]
+async fn malformed_json_gets_400_and_a_wrong_shape_gets_422() {
+    let app = spawn_app().await;
+
+    let syntax = app
+        .client
+        .post(app.url("/users"))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let shape = app.client.post(app.url("/users")).json(&json!({"user": {"email": 42}})).send().await.unwrap();
+
+    assert_eq!(syntax.status(), 400);
+    assert!(syntax.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_eq!(shape.status(), 422);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+
+    let response = app.register_with(&app.client, "alice").await;
+
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("hearth_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn secure_cookies_can_be_turned_on() {
+    let app = spawn_app_with(|c| c.secure_cookies = true).await;
+
+    let response = app.register_with(&app.client, "alice").await;
+
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn password_hashes_are_argon2id() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let user = app.hearth.store.auth_user_by_login("alice").await.unwrap().unwrap();
+
+    assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(!format!("{user:?}").contains("argon2"), "Debug redacts the hash");
+}
