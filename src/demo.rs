@@ -1,4 +1,5 @@
-//! The demo seed: ChatFlow's README accounts, created only when missing, so
+//! The demo seed: ChatFlow's README accounts and its "Seed Chat", plus an
+//! open room, each created only when missing, so
 //! running it twice changes nothing.
 
 use crate::accounts::Registration;
@@ -25,6 +26,7 @@ pub fn accounts() -> Vec<DemoAccount> {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
     pub users_created: usize,
+    pub rooms_created: usize,
 }
 
 impl Hearth {
@@ -45,6 +47,44 @@ impl Hearth {
             .await?;
             report.users_created += 1;
         }
+        self.seed_demo_rooms(&mut report).await?;
         Ok(report)
+    }
+}
+
+impl Hearth {
+    /// ChatFlow's "Seed Chat" between alice and bob, and an open "General"
+    /// room with everyone, each only if missing.
+    async fn seed_demo_rooms(&self, report: &mut SeedReport) -> Result<(), AppError> {
+        use crate::model::RoomKind;
+        use crate::rooms::NewConversation;
+
+        let mut ids = Vec::new();
+        for (username, _) in PEOPLE {
+            match self.store.profile_by_email(&format!("{username}@example.com")).await? {
+                Some(profile) => ids.push(profile.id),
+                None => return Ok(()),
+            }
+        }
+        let (alice, bob) = (ids[0], ids[1]);
+        if self.store.direct_room(alice, bob).await?.is_none() {
+            let chat = NewConversation { participant_ids: vec![bob], title: Some("Seed Chat".into()), kind: None };
+            let room = self.create_conversation(alice, chat).await?.id;
+            self.post_message(alice, room, "Hi Bob, this is Alice!", None).await?;
+            self.post_message(bob, room, "Hey Alice! Good to hear from you.", None).await?;
+            report.rooms_created += 1;
+        }
+        let open = self.store.open_rooms(alice).await?;
+        if !open.iter().any(|r| r.title.as_deref() == Some("General")) {
+            let general = NewConversation {
+                participant_ids: ids.clone(),
+                title: Some("General".into()),
+                kind: Some(RoomKind::Open.as_str().into()),
+            };
+            let room = self.create_conversation(alice, general).await?.id;
+            self.post_message(alice, room, "Welcome to Hearth! This open room is for everyone.", None).await?;
+            report.rooms_created += 1;
+        }
+        Ok(())
     }
 }

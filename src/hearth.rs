@@ -14,11 +14,13 @@ pub struct Settings {
     pub sign_ins_per_ip_per_minute: u32,
     /// Sign-in attempts allowed per account per minute.
     pub sign_ins_per_account_per_minute: u32,
+    /// How long after sending an author may edit a message.
+    pub edit_window_secs: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { demo_mode: false, sign_ins_per_ip_per_minute: 30, sign_ins_per_account_per_minute: 10 }
+        Self { demo_mode: false, sign_ins_per_ip_per_minute: 30, sign_ins_per_account_per_minute: 10, edit_window_secs: 15 * 60 }
     }
 }
 

@@ -14,6 +14,10 @@
 //! - [`auth`] *(server)*: argon2id hashing, the axum-login backend and the
 //!   sign-in rate limiter.
 //! - [`store`] *(server)*: the only module that holds SQL.
+//! - [`rooms`] *(server)*: direct, group and open rooms, and membership, the
+//!   one check every read, write and subscription passes.
+//! - [`messages`] *(server)*: numbered, idempotent sends, history pages,
+//!   edits and soft deletes.
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
@@ -32,6 +36,10 @@ pub mod auth;
 pub mod demo;
 #[cfg(feature = "server")]
 mod hearth;
+#[cfg(feature = "server")]
+pub mod messages;
+#[cfg(feature = "server")]
+pub mod rooms;
 #[cfg(feature = "server")]
 pub mod store;
 

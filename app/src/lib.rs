@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -27,7 +28,8 @@ use leptos_router::{
 };
 
 use crate::components::header::Header;
-use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, register::RegisterPage};
+use crate::components::sidebar::Sidebar;
+use crate::pages::{browse::BrowsePage, people::PeoplePage, room::RoomPage, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, register::RegisterPage};
 
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,6 +64,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
                     <Route path=path!("profile") view=ProfilePage />
+                    <Route path=path!("people") view=PeoplePage />
+                    <Route path=path!("browse") view=BrowsePage />
+                    <Route path=path!("rooms/:id") view=RoomPage />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -74,11 +79,20 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Frame() -> impl IntoView {
     auth::provide_auth();
+    chat::provide_chat();
+    let auth = auth::use_auth();
     view! {
         <Header />
-        <main class="page">
-            <Outlet />
-        </main>
+        <div class="layout">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    auth.me.await.ok().flatten().map(|me| view! { <Sidebar me /> })
+                })}
+            </Transition>
+            <main class="page">
+                <Outlet />
+            </main>
+        </div>
     }
 }
 

@@ -47,9 +47,17 @@ pub struct Config {
     /// Sign-in attempts allowed per account per minute.
     #[arg(long, env = "HEARTH_SIGN_INS_PER_ACCOUNT", default_value_t = 10, global = true)]
     pub sign_ins_per_account_per_minute: u32,
+
+    /// Minutes after sending during which an author may edit a message.
+    #[arg(long, env = "HEARTH_EDIT_WINDOW_MINUTES", default_value_t = 15, global = true)]
+    pub edit_window_minutes: u64,
 }
 
 impl Config {
+    pub fn edit_window_secs(&self) -> u64 {
+        self.edit_window_minutes * 60
+    }
+
     /// `DATABASE_URL`, or the SQLite file in the data directory (which is
     /// created here when missing).
     pub fn database_url(&self) -> std::io::Result<String> {
@@ -67,6 +75,7 @@ impl Config {
             demo_mode: self.demo,
             sign_ins_per_ip_per_minute: self.sign_ins_per_ip_per_minute,
             sign_ins_per_account_per_minute: self.sign_ins_per_account_per_minute,
+            edit_window_secs: self.edit_window_secs(),
         }
     }
 

@@ -5,6 +5,8 @@
 //! Postgres share (expression indexes, `RETURNING`) so a Postgres store can
 //! be added beside it.
 
+mod messages;
+mod rooms;
 mod users;
 
 use std::str::FromStr;
@@ -13,6 +15,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use messages::{HistoryQuery, InsertedMessage};
+pub use rooms::RoomRow;
 pub use users::NewUserRow;
 
 /// A handle to the database: one pool, shared by clones.
@@ -54,16 +58,77 @@ impl Store {
     }
 }
 
-/// Ids are stored as SQLite integers.
-impl sqlx::Type<sqlx::Sqlite> for crate::model::UserId {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <i64 as sqlx::Type<sqlx::Sqlite>>::type_info()
-    }
+/// Ids are SQLite integers; these let them bind and decode as themselves.
+macro_rules! integer_id {
+    ($($id:ty),*) => {$(
+        impl sqlx::Type<sqlx::Sqlite> for $id {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <i64 as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $id {
+            fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Decode<sqlx::Sqlite>>::decode(value).map(Self)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for $id {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(&self.0, buf)
+            }
+        }
+    )*};
 }
 
-impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for crate::model::UserId {
-    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        <i64 as sqlx::Decode<sqlx::Sqlite>>::decode(value).map(crate::model::UserId)
-    }
+integer_id!(crate::model::UserId, crate::model::RoomId);
+
+/// Now, as stored: ISO 8601 UTC with fixed microseconds, so text order is
+/// time order.
+pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
 }
 
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// Reads any RFC 3339 time (with any offset) into the stored form.
+pub fn parse_time(raw: &str) -> Option<String> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok().map(format_time)
+}
+
+/// The instant one microsecond after a stored time (for strictly increasing
+/// stamps within a room).
+fn after_micro(stored: &str) -> Option<String> {
+    time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| format_time(t + time::Duration::microseconds(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_have_fixed_width_and_parse_any_offset() {
+        assert_eq!(parse_time("2024-05-01T12:00:00+02:00").unwrap(), "2024-05-01T10:00:00.000000Z");
+        assert_eq!(parse_time("2024-05-01T10:00:00.5Z").unwrap(), "2024-05-01T10:00:00.500000Z");
+        assert_eq!(after_micro("2024-05-01T10:00:00.999999Z").unwrap(), "2024-05-01T10:00:01.000000Z");
+        assert!(parse_time("yesterday").is_none());
+        assert_eq!(now().len(), "2024-05-01T10:00:00.000000Z".len());
+    }
+}

@@ -2,3 +2,4 @@
 
 pub mod form;
 pub mod header;
+pub mod sidebar;

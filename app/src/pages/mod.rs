@@ -2,11 +2,14 @@
 //! signed-in users: the server redirects anonymous visitors before rendering,
 //! and [`signed_in`] does the same after client-side navigation.
 
+pub mod browse;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod people;
 pub mod profile;
 pub mod register;
+pub mod room;
 
 use hearth::model::Profile;
 use leptos::either::Either;

@@ -1,6 +1,8 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
+mod conversations;
 mod health;
+mod messages;
 mod users;
 
 use axum::Router;
@@ -8,5 +10,9 @@ use axum::Router;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(users::router())
+    Router::new()
+        .merge(health::router())
+        .merge(users::router())
+        .merge(conversations::router())
+        .merge(messages::router())
 }

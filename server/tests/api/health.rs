@@ -23,7 +23,9 @@ async fn migrations_are_idempotent_and_seed_demo_runs_twice_without_duplicates()
     let second = app.hearth.seed_demo().await.unwrap();
 
     assert_eq!(first.users_created, 3);
+    assert_eq!(first.rooms_created, 2);
     assert_eq!(second.users_created, 0);
+    assert_eq!(second.rooms_created, 0);
     let people = app.hearth.directory(None, None).await.unwrap();
     let names: Vec<_> = people.iter().map(|p| p.username.as_str()).collect();
     assert_eq!(names, ["alice", "bob", "carol"]);

@@ -1,52 +1,11 @@
-//! Server functions: the UI's door into the core. Each one extracts the
-//! session, calls one core method and maps its error; no rules live here.
+//! Session and profile server functions.
 
 use hearth::model::{DemoAccount, Profile};
 use leptos::prelude::*;
 
 use crate::error::UiError;
-
 #[cfg(feature = "ssr")]
-mod ssr {
-    use std::net::SocketAddr;
-
-    use axum::extract::ConnectInfo;
-    use hearth::auth::AuthSession;
-    use hearth::{AppError, Hearth};
-    use leptos::prelude::*;
-
-    use crate::error::UiError;
-
-    pub fn hearth() -> Result<Hearth, UiError> {
-        use_context::<Hearth>().ok_or_else(|| internal("Hearth missing from context"))
-    }
-
-    pub async fn session() -> Result<AuthSession, UiError> {
-        leptos_axum::extract::<AuthSession>()
-            .await
-            .map_err(internal)
-    }
-
-    pub async fn client_ip() -> std::net::IpAddr {
-        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-            .await
-            .map(|ConnectInfo(addr)| addr.ip())
-            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
-    }
-
-    /// Wraps an error whose cause stays in the logs.
-    pub fn internal(err: impl std::fmt::Display) -> UiError {
-        UiError::from(AppError::internal(err.to_string()))
-    }
-
-    /// Only same-site paths, so `?next=` cannot send a user elsewhere.
-    pub fn safe_next(next: Option<String>) -> String {
-        match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-            _ => "/".to_owned(),
-        }
-    }
-}
+use super::ssr;
 
 /// The signed-in user's profile, or `None` when signed out.
 #[server(prefix = "/fn")]

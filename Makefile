@@ -1,0 +1,40 @@
+# Hearth's two everyday commands:
+#   make run    install what is missing, build, seed the demo accounts, serve on :3000
+#   make test   fmt + clippy, every Rust test, then Playwright against a release build
+#
+# Binaries installed by cargo and wasm-opt from npm must be on PATH.
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+
+E2E_PORT ?= 3100
+E2E_DATA := $(CURDIR)/target/e2e-data
+
+.PHONY: run test bootstrap lint rust-test e2e watch
+
+run: bootstrap
+	cargo leptos build --release
+	HEARTH_DEMO=true ./target/release/hearth serve
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+test: lint rust-test e2e
+
+lint: bootstrap
+	cargo fmt --all --check
+	cargo clippy -p hearth -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+rust-test:
+	cargo test -p hearth -p server
+
+# cargo-leptos builds the site, starts the server (with the HEARTH_* settings
+# below: a throwaway database, demo accounts) and runs Playwright.
+e2e:
+	@scripts/bootstrap.sh --e2e
+	rm -rf $(E2E_DATA)
+	HEARTH_DATA_DIR=$(E2E_DATA) HEARTH_LISTEN=127.0.0.1:$(E2E_PORT) HEARTH_DEMO=true \
+	HEARTH_SIGN_INS_PER_IP=1000 HEARTH_E2E_URL=http://127.0.0.1:$(E2E_PORT) \
+		cargo leptos end-to-end --release
+
+watch: bootstrap
+	HEARTH_DEMO=true cargo leptos watch

@@ -1,0 +1,108 @@
+//! Chat server functions: rooms, the people picker and messages.
+
+use hearth::model::{ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::ssr;
+use crate::error::UiError;
+
+#[server(prefix = "/fn")]
+pub async fn list_conversations() -> Result<Vec<ConversationSummary>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.conversations(me.id).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn search_people(query: String) -> Result<Vec<Person>, UiError> {
+    let (hearth, _) = ssr::user().await?;
+    Ok(hearth.directory(Some(&query), Some(50)).await?)
+}
+
+/// Opens the direct room with `user_id` (existing or new), or a group when
+/// several people are picked. Without JavaScript, the form lands in the room.
+#[server(prefix = "/fn")]
+pub async fn start_conversation(user_ids: String, title: Option<String>) -> Result<RoomId, UiError> {
+    use hearth::model::UserId;
+    use hearth::rooms::NewConversation;
+    let (hearth, me) = ssr::user().await?;
+    let participant_ids = user_ids
+        .split(',')
+        .filter_map(|id| id.trim().parse::<i64>().ok())
+        .map(UserId)
+        .collect();
+    let opened = hearth.create_conversation(me.id, NewConversation { participant_ids, title, kind: None }).await?;
+    leptos_axum::redirect(&format!("/rooms/{}", opened.id));
+    Ok(opened.id)
+}
+
+#[server(prefix = "/fn")]
+pub async fn list_open_rooms() -> Result<Vec<OpenRoom>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.open_rooms(me.id).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn create_open_room(title: String) -> Result<RoomId, UiError> {
+    use hearth::rooms::NewConversation;
+    let (hearth, me) = ssr::user().await?;
+    let input = NewConversation { participant_ids: Vec::new(), title: Some(title), kind: Some("open".into()) };
+    let opened = hearth.create_conversation(me.id, input).await?;
+    leptos_axum::redirect(&format!("/rooms/{}", opened.id));
+    Ok(opened.id)
+}
+
+#[server(prefix = "/fn")]
+pub async fn join_room(room_id: i64) -> Result<RoomId, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    hearth.join(me.id, RoomId(room_id)).await?;
+    leptos_axum::redirect(&format!("/rooms/{room_id}"));
+    Ok(RoomId(room_id))
+}
+
+#[server(prefix = "/fn")]
+pub async fn leave_room(room_id: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    hearth.leave(me.id, RoomId(room_id)).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn room_detail(room_id: i64) -> Result<ConversationDetail, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.conversation(me.id, RoomId(room_id)).await?)
+}
+
+/// The page of history before message `before_number` (or around `around`).
+#[server(prefix = "/fn")]
+pub async fn load_messages(room_id: i64, before_number: Option<i64>, around: Option<i64>) -> Result<MessagePage, UiError> {
+    use hearth::messages::HistoryParams;
+    let (hearth, me) = ssr::user().await?;
+    let params = HistoryParams { before_number, around, limit: Some(50), ..Default::default() };
+    Ok(hearth.history(me.id, RoomId(room_id), &params).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn send_message(room_id: i64, body: String, client_id: Option<String>) -> Result<Message, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.post_message(me.id, RoomId(room_id), &body, client_id.as_deref()).await?.message)
+}
+
+#[server(prefix = "/fn")]
+pub async fn edit_message(room_id: i64, number: i64, body: String) -> Result<Message, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.edit_message(me.id, RoomId(room_id), number, &body).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn delete_message(room_id: i64, number: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.delete_message(me.id, RoomId(room_id), number).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn mark_read(room_id: i64, number: i64) -> Result<i64, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.mark_read(me.id, RoomId(room_id), number).await?)
+}

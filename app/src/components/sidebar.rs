@@ -1,0 +1,68 @@
+//! The room list beside every signed-in page: direct rooms by the other
+//! person's name, a preview of the newest message, unread badges, ordered by
+//! activity, with the current room highlighted.
+
+use hearth::model::{ConversationSummary, Profile};
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::chat::{preview, use_chat};
+
+#[component]
+pub fn Sidebar(me: Profile) -> impl IntoView {
+    let chat = use_chat();
+    view! {
+        <aside class="sidebar">
+            <nav class="sidebar-links">
+                <a href="/people" class="new-message">"New message"</a>
+                <a href="/browse">"Open rooms"</a>
+            </nav>
+            <h2>"Conversations"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let me = me.clone();
+                    Suspend::new(async move {
+                        let rooms = chat.rooms.await.unwrap_or_default();
+                        if rooms.is_empty() {
+                            return view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="room-list">
+                                {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
+                            </ul>
+                        }
+                        .into_any()
+                    })
+                }}
+            </Transition>
+        </aside>
+    }
+}
+
+#[component]
+fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
+    let location = use_location();
+    let href = format!("/rooms/{}", room.id);
+    let current = {
+        let href = href.clone();
+        move || location.pathname.get() == href
+    };
+    let title = room.display_title(me.id);
+    let last = room.last_message.as_ref().map(|m| match &m.body {
+        Some(body) => {
+            let who = if m.user_id == Some(me.id) { "You: " } else { "" };
+            format!("{who}{}", preview(body, 60))
+        }
+        None => "Message deleted".to_owned(),
+    });
+    let unread = room.unread_count;
+    view! {
+        <li>
+            <a href=href class="room-link" class:current=current data-room-id=room.id.0 data-kind=room.kind.as_str()>
+                <span class="room-title">{title}</span>
+                {(unread > 0).then(|| view! { <span class="unread" aria-label="unread messages">{unread}</span> })}
+                <span class="room-preview">{last.unwrap_or_else(|| "No messages yet".to_owned())}</span>
+            </a>
+        </li>
+    }
+}

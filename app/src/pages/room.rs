@@ -1,0 +1,390 @@
+//! `/rooms/:id`: the chat window. The newest 50 messages render on the
+//! server; scrolling to the top loads older pages without the view jumping;
+//! sends show at once and are reconciled by `client_id` when confirmed.
+
+use hearth::model::{Author, ConversationDetail, Message, Profile, RoomKind};
+use leptos::either::Either;
+use leptos::html::Div;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::signed_in;
+use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
+use crate::chat::{day_and_time, use_chat};
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let detail = Resource::new(room_id, room_detail);
+    signed_in(move |me| {
+        view! {
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {
+                    let me = me.clone();
+                    move || {
+                        let me = me.clone();
+                        Suspend::new(async move {
+                            match detail.await {
+                                Ok(detail) => Either::Left(view! { <ChatWindow detail me /> }),
+                                Err(_) => Either::Right(view! {
+                                    <Title text="Not found" />
+                                    <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
+                                }),
+                            }
+                        })
+                    }
+                }
+            </Suspense>
+        }
+    })
+}
+
+/// One line in the window: a confirmed message, or one still on its way.
+#[derive(Clone, Debug, PartialEq)]
+struct Entry {
+    message: Message,
+    state: Delivery,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    Confirmed,
+    Sending,
+    Failed,
+}
+
+impl Entry {
+    fn confirmed(message: Message) -> Self {
+        Self { message, state: Delivery::Confirmed }
+    }
+
+    fn key(&self) -> String {
+        let m = &self.message;
+        format!("{}|{}|{:?}|{:?}|{}|{:?}", m.number, m.client_id.as_deref().unwrap_or(""), m.edited_at, m.deleted, m.id, self.state)
+    }
+}
+
+/// Adds confirmed messages, replacing pending copies with the same client_id
+/// and never holding one number twice; keeps confirmed ones in number order.
+fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
+    for message in incoming {
+        if let Some(cid) = &message.client_id {
+            entries.retain(|e| !(e.state != Delivery::Confirmed && e.message.client_id.as_ref() == Some(cid)));
+        }
+        match entries.iter_mut().find(|e| e.state == Delivery::Confirmed && e.message.number == message.number) {
+            Some(existing) => existing.message = message,
+            None => entries.push(Entry::confirmed(message)),
+        }
+    }
+    entries.sort_by_key(|e| (e.state != Delivery::Confirmed, e.message.number));
+}
+
+fn new_client_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let now = js_sys::Date::now() as u64;
+        let random = (js_sys::Math::random() * 1e12) as u64;
+        format!("{now:x}-{random:x}")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+fn now_stamp() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+#[component]
+fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
+    let chat = use_chat();
+    let room_id = detail.conversation.id.0;
+    let title = match detail.conversation.kind {
+        RoomKind::Direct => detail
+            .participants
+            .iter()
+            .find(|p| p.id != me.id)
+            .map(|p| p.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| p.username.clone()))
+            .unwrap_or_else(|| "Direct message".into()),
+        _ => detail.conversation.title.clone().unwrap_or_else(|| "Untitled room".into()),
+    };
+    let members = detail.participants.iter().map(|p| p.username.clone()).collect::<Vec<_>>().join(", ");
+    let entries = RwSignal::new(detail.messages.into_iter().map(Entry::confirmed).collect::<Vec<_>>());
+    let list: NodeRef<Div> = NodeRef::new();
+    let loading_older = RwSignal::new(false);
+    let oldest = move || entries.with(|e| e.iter().find(|x| x.state == Delivery::Confirmed).map(|x| x.message.number));
+    let at_start = move || oldest().is_none_or(|n| n <= 1);
+    let draft = RwSignal::new(String::new());
+    let editing = RwSignal::new(None::<i64>);
+    let me_id = me.id;
+    let author = Author { id: me.id, username: me.username.clone(), name: me.name.clone() };
+
+    let scroll_to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+    };
+    // Start at the newest message.
+    Effect::new(move |_| {
+        if list.get().is_some() {
+            scroll_to_bottom();
+        }
+    });
+
+    let load_older = move || {
+        if loading_older.get_untracked() || at_start() {
+            return;
+        }
+        let Some(before) = oldest() else { return };
+        loading_older.set(true);
+        spawn_local(async move {
+            let before_size = list.get_untracked().map(|el| (el.scroll_height(), el.scroll_top()));
+            if let Ok(page) = load_messages(room_id, Some(before), None).await {
+                entries.update(|e| merge(e, page.messages));
+                // Keep the message that was at the top where it was.
+                if let (Some(el), Some((height, top))) = (list.get_untracked(), before_size) {
+                    request_animation_frame(move || el.set_scroll_top(el.scroll_height() - height + top));
+                }
+            }
+            loading_older.set(false);
+        });
+    };
+    let on_scroll = move |_| {
+        if list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
+            load_older();
+        }
+    };
+
+    // Mark the room read up to the newest confirmed message while it is shown.
+    let last_marked = StoredValue::new(0i64);
+    Effect::new(move |_| {
+        let newest = entries.with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max());
+        if let Some(newest) = newest
+            && newest > last_marked.get_value()
+        {
+            last_marked.set_value(newest);
+            spawn_local(async move {
+                if mark_read(room_id, newest).await.is_ok() {
+                    chat.refresh_rooms();
+                }
+            });
+        }
+    });
+
+    let deliver = move |entry: Entry| {
+        let client_id = entry.message.client_id.clone().unwrap_or_default();
+        let body = entry.message.body.clone().unwrap_or_default();
+        spawn_local(async move {
+            match send_message(room_id, body, Some(client_id.clone())).await {
+                Ok(message) => {
+                    entries.update(|e| merge(e, vec![message]));
+                    chat.refresh_rooms();
+                }
+                Err(_) => entries.update(|e| {
+                    for x in e.iter_mut().filter(|x| x.message.client_id.as_deref() == Some(&client_id)) {
+                        x.state = Delivery::Failed;
+                    }
+                }),
+            }
+        });
+    };
+    let send = {
+        let author = author.clone();
+        move || {
+            let body = draft.get_untracked();
+            if body.trim().is_empty() {
+                return;
+            }
+            draft.set(String::new());
+            let entry = Entry {
+                message: Message {
+                    id: 0,
+                    conversation_id: detail.conversation.id,
+                    number: 0,
+                    user_id: Some(me_id),
+                    user: Some(author.clone()),
+                    body: Some(body.trim().to_owned()),
+                    client_id: Some(new_client_id()),
+                    created_at: now_stamp(),
+                    edited_at: None,
+                    deleted: false,
+                },
+                state: Delivery::Sending,
+            };
+            entries.update(|e| e.push(entry.clone()));
+            scroll_to_bottom();
+            deliver(entry);
+        }
+    };
+    let send_on_submit = send.clone();
+    let retry = move |client_id: String| {
+        let entry = entries.with_untracked(|e| e.iter().find(|x| x.message.client_id.as_deref() == Some(&client_id)).cloned());
+        if let Some(mut entry) = entry {
+            entry.state = Delivery::Sending;
+            entries.update(|e| {
+                for x in e.iter_mut().filter(|x| x.message.client_id.as_deref() == Some(&client_id)) {
+                    x.state = Delivery::Sending;
+                }
+            });
+            deliver(entry);
+        }
+    };
+
+    let rows = move || {
+        let list = entries.get();
+        let mut previous_day = String::new();
+        list.into_iter()
+            .map(|entry| {
+                let (day, _) = day_and_time(&entry.message.created_at);
+                let separator = (day != previous_day && entry.state == Delivery::Confirmed).then(|| day.clone());
+                if entry.state == Delivery::Confirmed {
+                    previous_day = day;
+                }
+                (entry, separator)
+            })
+            .collect::<Vec<_>>()
+    };
+
+    view! {
+        <Title text=title.clone() />
+        <section class="chat" data-room-id=room_id>
+            <header class="chat-header">
+                <h1>{title}</h1>
+                <p class="muted members">{members}</p>
+            </header>
+            <div class="messages" node_ref=list on:scroll=on_scroll>
+                <Show
+                    when=at_start
+                    fallback=move || view! {
+                        <button type="button" class="load-older" on:click=move |_| load_older() disabled=move || loading_older.get()>
+                            {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
+                        </button>
+                    }
+                >
+                    <p class="start-of-history muted">"This is the start of the conversation."</p>
+                </Show>
+                <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
+                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry />
+                </For>
+            </div>
+            <form
+                class="composer"
+                method="post"
+                action=SendMessage::url()
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    send_on_submit();
+                }
+            >
+                <input type="hidden" name="room_id" value=room_id />
+                <textarea
+                    name="body"
+                    rows="2"
+                    placeholder="Write a message — Enter sends, Shift+Enter for a new line"
+                    aria-label="Message"
+                    bind:value=draft
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            ev.prevent_default();
+                            send();
+                        }
+                    }
+                ></textarea>
+                <button type="submit">"Send"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn MessageRow(
+    entry: Entry,
+    separator: Option<String>,
+    me_id: hearth::model::UserId,
+    editing: RwSignal<Option<i64>>,
+    room_id: i64,
+    entries: RwSignal<Vec<Entry>>,
+    retry: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let m = entry.message.clone();
+    let number = m.number;
+    let (_, time) = day_and_time(&m.created_at);
+    let author = m.user.as_ref().map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone())).unwrap_or_else(|| "Unknown".into());
+    let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
+    let draft = RwSignal::new(m.body.clone().unwrap_or_default());
+    let client_id = m.client_id.clone().unwrap_or_default();
+    let state_class = match entry.state {
+        Delivery::Confirmed => "message",
+        Delivery::Sending => "message pending",
+        Delivery::Failed => "message failed",
+    };
+    let save = move || {
+        let body = draft.get_untracked();
+        spawn_local(async move {
+            if let Ok(updated) = edit_message(room_id, number, body).await {
+                entries.update(|e| merge(e, vec![updated]));
+                editing.set(None);
+            }
+        });
+    };
+    let remove = move |_| {
+        spawn_local(async move {
+            if delete_message(room_id, number).await.is_ok() {
+                entries.update(|e| {
+                    for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == number) {
+                        x.message.deleted = true;
+                        x.message.body = None;
+                    }
+                });
+            }
+        });
+    };
+    view! {
+        {separator.map(|day| view! { <div class="day-separator" role="separator"><span>{day}</span></div> })}
+        <article class=state_class data-number=number data-client-id=client_id.clone()>
+            <header>
+                <span class="author">{author}</span>
+                <time datetime=m.created_at.clone()>{time}</time>
+                {m.edited_at.is_some().then(|| view! { <span class="edited muted">"(edited)"</span> })}
+                {(entry.state == Delivery::Sending).then(|| view! { <span class="muted sending">"Sending…"</span> })}
+            </header>
+            <Show
+                when=move || editing.get() == Some(number) && mine
+                fallback=move || match m.body.clone() {
+                    Some(body) => view! { <p class="body">{body}</p> }.into_any(),
+                    None => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
+                }
+            >
+                <div class="edit">
+                    <textarea aria-label="Edit message" bind:value=draft></textarea>
+                    <button type="button" on:click=move |_| save()>"Save"</button>
+                    <button type="button" class="link" on:click=move |_| editing.set(None)>"Cancel"</button>
+                </div>
+            </Show>
+            {mine.then(|| view! {
+                <div class="actions">
+                    <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
+                    <button type="button" class="link" on:click=remove>"Delete"</button>
+                </div>
+            })}
+            {(entry.state == Delivery::Failed).then(|| {
+                let client_id = client_id.clone();
+                view! {
+                    <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| retry(client_id.clone())>"Retry"</button></p>
+                }
+            })}
+        </article>
+    }
+}

@@ -1,0 +1,146 @@
+import { expect, test } from "@playwright/test";
+import { createRoom, postMessage, registerUser, whenHydrated } from "./helpers";
+
+test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const alice = await registerUser(aliceContext, "alice");
+  const bob = await registerUser(bobContext, "bob");
+  const alicePage = await aliceContext.newPage();
+
+  await alicePage.goto("/people");
+  await whenHydrated(
+    () => alicePage.getByLabel("Search people").fill(bob.username),
+    () => expect(alicePage.locator(".person")).toHaveCount(1, { timeout: 2000 }),
+  );
+  await alicePage.locator(".person-open").click();
+  await expect(alicePage).toHaveURL(/\/rooms\/\d+$/);
+  await expect(alicePage.locator(".chat-header h1")).toHaveText(bob.name);
+  const composer = alicePage.getByLabel("Message");
+  await composer.fill("Hello Bob, from the picker");
+  await composer.press("Enter");
+  const sent = alicePage.locator("article.message", { hasText: "Hello Bob, from the picker" });
+  await expect(sent).toHaveAttribute("data-number", "1");
+  await expect(alicePage.locator("article.message.pending")).toHaveCount(0);
+
+  const bobPage = await bobContext.newPage();
+  await bobPage.goto("/");
+  const room = bobPage.locator(".room-link", { hasText: alice.name });
+  await expect(room).toContainText("Hello Bob, from the picker");
+  await expect(room.locator(".unread")).toHaveText("1");
+  await room.click();
+  await expect(bobPage.locator("article.message .body")).toHaveText(["Hello Bob, from the picker"]);
+  await expect(bobPage.locator(".room-link.current")).toContainText(alice.name);
+
+  await aliceContext.close();
+  await bobContext.close();
+});
+
+test("a room with 300 messages scrolls back to message 1 in order with no duplicates", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "scroller");
+  const room = await createRoom(context.request, { kind: "open", title: `History ${Date.now()}` });
+  for (let n = 1; n <= 300; n++) {
+    await postMessage(context.request, room, `message ${n}`);
+  }
+  const page = await context.newPage();
+
+  await page.goto(`/rooms/${room}`);
+  await expect(page.locator("article.message")).toHaveCount(50);
+  await expect(page.locator("article.message").last()).toHaveAttribute("data-number", "300");
+  const history = page.locator(".messages");
+  await whenHydrated(
+    () => history.evaluate((el) => (el.scrollTop = 0)),
+    () => expect(page.locator("article.message")).not.toHaveCount(50, { timeout: 1000 }),
+  );
+  await expect(async () => {
+    await history.evaluate((el) => (el.scrollTop = 0));
+    await expect(page.locator(".start-of-history")).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 30_000 });
+
+  const numbers = await page.locator("article.message").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-number"))));
+  expect(numbers).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  await expect(page.locator("article.message .body").first()).toHaveText("message 1");
+  await context.close();
+});
+
+test("Enter sends, Shift+Enter makes a new line, and your own messages can be edited and deleted", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "writer");
+  const room = await createRoom(context.request, { kind: "open", title: `Composer ${Date.now()}` });
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+  const composer = page.getByLabel("Message");
+
+  await whenHydrated(
+    async () => {
+      await composer.fill("first line");
+      await composer.press("Shift+Enter");
+    },
+    () => expect(composer).toHaveValue("first line\n", { timeout: 1000 }),
+  );
+  await composer.pressSequentially("second line");
+  await composer.press("Enter");
+  const message = page.locator("article.message").first();
+  await expect(message.locator(".body")).toHaveText("first line\nsecond line");
+  await expect(composer).toHaveValue("");
+  await expect(message).toHaveAttribute("data-number", "1");
+
+  await message.hover();
+  await message.getByRole("button", { name: "Edit" }).click();
+  await message.getByLabel("Edit message").fill("edited text");
+  await message.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("article.message .body")).toHaveText(["edited text"]);
+  await expect(page.locator("article.message .edited")).toBeVisible();
+
+  await page.locator("article.message").hover();
+  await page.locator("article.message").getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator("article.message .body")).toHaveText(["This message was deleted."]);
+  await page.reload();
+  await expect(page.locator("article.message .body")).toHaveText(["This message was deleted."]);
+  await context.close();
+});
+
+test("user text is shown as text, never as markup", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "escaper");
+  const room = await createRoom(context.request, { kind: "open", title: `<i>Escapes</i> ${Date.now()}` });
+  await postMessage(context.request, room, "<img src=x onerror=alert(1)> <b>not bold</b>");
+  const page = await context.newPage();
+  let dialogs = 0;
+  page.on("dialog", (dialog) => {
+    dialogs += 1;
+    void dialog.dismiss();
+  });
+
+  await page.goto(`/rooms/${room}`);
+
+  await expect(page.locator("article.message .body")).toHaveText("<img src=x onerror=alert(1)> <b>not bold</b>");
+  await expect(page.locator("article.message b")).toHaveCount(0);
+  await expect(page.locator(".chat-header h1")).toContainText("<i>Escapes</i>");
+  expect(dialogs).toBe(0);
+  await context.close();
+});
+
+test("open rooms can be browsed, created and joined", async ({ browser }) => {
+  const owner = await browser.newContext();
+  const visitor = await browser.newContext();
+  await registerUser(owner, "owner");
+  await registerUser(visitor, "visitor");
+  const title = `Lobby ${Date.now()}`;
+  const ownerPage = await owner.newPage();
+  await ownerPage.goto("/browse");
+  await ownerPage.getByLabel("Title").fill(title);
+  await ownerPage.getByRole("button", { name: "Create room" }).click();
+  await expect(ownerPage).toHaveURL(/\/rooms\/\d+$/);
+  await expect(ownerPage.locator(".chat-header h1")).toHaveText(title);
+
+  const visitorPage = await visitor.newPage();
+  await visitorPage.goto("/browse");
+  await visitorPage.getByRole("button", { name: `Join ${title}` }).click();
+
+  await expect(visitorPage).toHaveURL(/\/rooms\/\d+$/);
+  await expect(visitorPage.locator(".room-link.current")).toContainText(title);
+  await owner.close();
+  await visitor.close();
+});

@@ -1,0 +1,59 @@
+import { expect, type Page } from "@playwright/test";
+
+/** A username no earlier run has taken. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/**
+ * Runs `act` until `check` passes: an interaction made before the WASM has
+ * hydrated does nothing, so this fails only if hydration never happens.
+ */
+export async function whenHydrated(act: () => Promise<void>, check: () => Promise<void>) {
+  await expect(async () => {
+    await act();
+    await check();
+  }).toPass({ timeout: 45_000, intervals: [250, 500, 1000] });
+}
+
+export async function signIn(page: Page, login: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email or username").fill(login);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Collects uncaught page errors, such as a failed hydration. */
+export function trackPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}
+
+import type { APIRequestContext, BrowserContext } from "@playwright/test";
+
+export type User = { id: number; username: string; name: string };
+
+/** Registers a fresh user through the JSON API; the context is then signed in as them. */
+export async function registerUser(context: BrowserContext, prefix: string): Promise<User> {
+  const username = uniqueName(prefix);
+  const name = `${prefix[0].toUpperCase()}${prefix.slice(1)} ${username.slice(-4)}`;
+  const response = await context.request.post("/users", {
+    data: { user: { email: `${username}@example.com`, username, password: "secret123", name } },
+  });
+  expect(response.status()).toBe(201);
+  const body = await response.json();
+  return { id: body.user.id, username, name };
+}
+
+export async function createRoom(request: APIRequestContext, data: object): Promise<number> {
+  const response = await request.post("/conversations", { data });
+  expect([200, 201]).toContain(response.status());
+  return (await response.json()).id;
+}
+
+export async function postMessage(request: APIRequestContext, room: number, body: string) {
+  const response = await request.post(`/conversations/${room}/messages`, { data: { body } });
+  expect(response.status()).toBe(201);
+  return response.json();
+}

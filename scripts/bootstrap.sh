@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build Hearth. Idempotent: each step
+# is skipped when its tool is already there at the right version.
+#   scripts/bootstrap.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+#   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32 target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.11'; then
+  step "installing cargo-leptos 0.3.11 (about 11 minutes, once)"
+  # Plain --locked fails (a dependency wants a newer rustc); LTO off halves the build.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-leptos --version 0.3.11 --locked --ignore-rust-version
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
+  step "installing wasm-bindgen-cli 0.2.130 (must equal the wasm-bindgen crate)"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+
+# npm packages: binaryen's wasm-opt (Debian's breaks hydration) and Playwright.
+if [[ ! -x end2end/node_modules/.bin/wasm-opt || ! -x end2end/node_modules/.bin/playwright \
+      || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
+  step "installing npm packages in end2end/"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then
+  step "installing Debian's chromium for Playwright"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi

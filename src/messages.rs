@@ -1,0 +1,228 @@
+//! Messages: sending (idempotent by `client_id`), history pages, edits and
+//! soft deletes, and the first seed's `from_user`/`to_user` compatibility layer.
+
+use crate::error::{AppError, FieldError};
+use crate::model::{Message, MessagePage, RoomId, UserId};
+use crate::rooms::NewConversation;
+use crate::store::{HistoryQuery, InsertedMessage, parse_time};
+use crate::Hearth;
+
+pub const BODY_MAX: usize = 10_000;
+const CLIENT_ID_MAX: usize = 100;
+pub const PAGE_DEFAULT: u32 = 50;
+pub const PAGE_MAX: u32 = 200;
+
+/// A message text: trimmed, 1 to 10,000 characters.
+#[derive(Debug, Clone)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let body = raw.trim();
+        let len = body.chars().count();
+        if len == 0 {
+            Err(FieldError::new("body", "Body can't be blank"))
+        } else if len > BODY_MAX {
+            Err(FieldError::new("body", format!("Body is too long (maximum is {BODY_MAX} characters)")))
+        } else {
+            Ok(Self(body.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
+    match raw.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) if c.chars().count() > CLIENT_ID_MAX => {
+            Err(AppError::invalid("client_id", format!("Client id is too long (maximum is {CLIENT_ID_MAX} characters)")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The raw paging parameters of a history request.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryParams {
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub before_number: Option<i64>,
+    pub after_number: Option<i64>,
+    pub around: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl HistoryParams {
+    /// Reads `before`/`after` as an ISO 8601 time or, if all digits, a number.
+    pub fn parse(&self) -> Result<(HistoryQuery, u32), AppError> {
+        let limit = match self.limit {
+            Some(0) => return Err(AppError::invalid("limit", "Limit must be between 1 and 200")),
+            Some(n) => n.min(PAGE_MAX),
+            None => PAGE_DEFAULT,
+        };
+        let time_or_number = |field: &str, raw: &str| -> Result<Result<String, i64>, AppError> {
+            if let Ok(n) = raw.trim().parse::<i64>() {
+                return Ok(Err(n));
+            }
+            parse_time(raw.trim())
+                .map(Ok)
+                .ok_or_else(|| AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number")))
+        };
+        let given = [self.before.is_some(), self.after.is_some(), self.before_number.is_some(), self.after_number.is_some(), self.around.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(AppError::invalid("cursor", "Give at most one of before, after, before_number, after_number and around"));
+        }
+        let query = if let Some(raw) = &self.before {
+            match time_or_number("before", raw)? {
+                Ok(t) => HistoryQuery::BeforeTime(t),
+                Err(n) => HistoryQuery::BeforeNumber(n),
+            }
+        } else if let Some(raw) = &self.after {
+            match time_or_number("after", raw)? {
+                Ok(t) => HistoryQuery::AfterTime(t),
+                Err(n) => HistoryQuery::AfterNumber(n),
+            }
+        } else if let Some(n) = self.before_number {
+            HistoryQuery::BeforeNumber(n)
+        } else if let Some(n) = self.after_number {
+            HistoryQuery::AfterNumber(n)
+        } else if let Some(n) = self.around {
+            HistoryQuery::Around(n)
+        } else {
+            HistoryQuery::Latest
+        };
+        Ok((query, limit))
+    }
+}
+
+impl Hearth {
+    #[tracing::instrument(skip(self, body, client_id), fields(me = %me, room = %room))]
+    pub async fn post_message(
+        &self,
+        me: UserId,
+        room: RoomId,
+        body: &str,
+        client_id: Option<&str>,
+    ) -> Result<InsertedMessage, AppError> {
+        self.member_room(me, room).await?;
+        let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
+        let client_id = parse_client_id(client_id)?;
+        self.store.insert_message(room, Some(me), body.as_str(), client_id).await
+    }
+
+    pub async fn history(&self, me: UserId, room: RoomId, params: &HistoryParams) -> Result<MessagePage, AppError> {
+        self.member_room(me, room).await?;
+        let (query, limit) = params.parse()?;
+        Ok(MessagePage::new(self.store.history(room, &query, limit).await?))
+    }
+
+    /// The author edits within the edit window.
+    pub async fn edit_message(&self, me: UserId, room: RoomId, number: i64, body: &str) -> Result<Message, AppError> {
+        self.member_room(me, room).await?;
+        let (author, created_at, deleted) =
+            self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        if deleted {
+            return Err(AppError::NotFound("message"));
+        }
+        if author != Some(me) {
+            return Err(AppError::Forbidden("You can only edit your own messages".into()));
+        }
+        let window = time::Duration::seconds(self.settings.edit_window_secs as i64);
+        let created = time::OffsetDateTime::parse(&created_at, &time::format_description::well_known::Rfc3339)
+            .map_err(AppError::internal)?;
+        if time::OffsetDateTime::now_utc() - created > window {
+            return Err(AppError::Forbidden("The edit window for this message has closed".into()));
+        }
+        let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
+        self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))
+    }
+
+    /// The author deletes; the number stays, the text goes.
+    pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
+        self.member_room(me, room).await?;
+        let (author, _, deleted) = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        if deleted {
+            return Err(AppError::NotFound("message"));
+        }
+        if author != Some(me) {
+            return Err(AppError::Forbidden("You can only delete your own messages".into()));
+        }
+        self.store.delete_message(room, number).await.map(drop)
+    }
+
+    /// Moves my read marker forward (never back); returns where it stands.
+    pub async fn mark_read(&self, me: UserId, room: RoomId, number: i64) -> Result<i64, AppError> {
+        self.member_room(me, room).await?;
+        self.store.mark_read(room, me, number).await
+    }
+
+    /// `GET /messages?from_user&to_user`: the history between two users, one
+    /// of whom must be me.
+    pub async fn direct_history(
+        &self,
+        me: UserId,
+        from: UserId,
+        to: UserId,
+        params: &HistoryParams,
+    ) -> Result<MessagePage, AppError> {
+        if from != me && to != me {
+            return Err(AppError::Forbidden("You can only read your own conversations".into()));
+        }
+        let other = if from == me { to } else { from };
+        match self.store.direct_room(me, other).await? {
+            Some(room) => self.history(me, room, params).await,
+            None => {
+                params.parse()?;
+                Ok(MessagePage::default())
+            }
+        }
+    }
+
+    /// `POST /message`: posts into the direct room of `from` (me) and `to`,
+    /// creating it if needed.
+    pub async fn post_direct(&self, me: UserId, from: UserId, to: UserId, body: &str) -> Result<Message, AppError> {
+        if from != me {
+            return Err(AppError::Forbidden("from_user must be the signed-in user".into()));
+        }
+        if to == me {
+            return Err(AppError::invalid("to_user", "to_user must be someone else"));
+        }
+        MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
+        let opened = self
+            .create_conversation(me, NewConversation { participant_ids: vec![to], ..Default::default() })
+            .await
+            .map_err(|e| match e {
+                AppError::Validation(_) => AppError::invalid("to_user", "to_user is not a known user"),
+                other => other,
+            })?;
+        Ok(self.post_message(me, opened.id, body, None).await?.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_trimmed_and_1_to_10000_characters() {
+        assert_eq!(MessageBody::parse("  hi \n").unwrap().as_str(), "hi");
+        assert!(MessageBody::parse(" \n\t ").is_err());
+        assert!(MessageBody::parse(&"é".repeat(10_000)).is_ok());
+        assert!(MessageBody::parse(&"x".repeat(10_001)).is_err());
+    }
+
+    #[test]
+    fn history_params_read_times_numbers_and_limits() {
+        let p = |before: Option<&str>, limit| HistoryParams { before: before.map(str::to_owned), limit, ..Default::default() };
+        assert_eq!(p(None, None).parse().unwrap(), (HistoryQuery::Latest, 50));
+        assert_eq!(p(Some("42"), Some(500)).parse().unwrap(), (HistoryQuery::BeforeNumber(42), 200));
+        assert_eq!(
+            p(Some("2024-01-01T00:00:00Z"), None).parse().unwrap().0,
+            HistoryQuery::BeforeTime("2024-01-01T00:00:00.000000Z".into())
+        );
+        assert!(p(Some("soon"), None).parse().is_err());
+        assert!(p(None, Some(0)).parse().is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! Rooms ("conversations"): creating direct, group and open rooms, listing
+//! them, and membership. [`Hearth::member_room`] is the one membership check
+//! every read, write and subscription goes through.
+
+use std::collections::HashMap;
+
+use crate::error::{AppError, FieldError};
+use crate::model::{ConversationDetail, ConversationSummary, OpenRoom, Person, RoomId, RoomKind, UserId};
+use crate::store::{HistoryQuery, RoomRow};
+use crate::Hearth;
+
+const TITLE_MAX: usize = 100;
+pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
+
+/// `POST /conversations` as submitted.
+#[derive(Debug, Default, Clone)]
+pub struct NewConversation {
+    pub participant_ids: Vec<UserId>,
+    pub title: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A room made or found by [`Hearth::create_conversation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    pub id: RoomId,
+    /// False when an existing direct room was returned.
+    pub created: bool,
+}
+
+fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() > TITLE_MAX => {
+            Err(FieldError::new("title", format!("Title is too long (maximum is {TITLE_MAX} characters)")))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+impl Hearth {
+    /// The room, if `me` is a member; otherwise the same 404 as a missing room.
+    pub async fn member_room(&self, me: UserId, room: RoomId) -> Result<RoomRow, AppError> {
+        self.store.room_for_member(room, me).await?.ok_or(AppError::NotFound("conversation"))
+    }
+
+    /// Two people in total make (or find) their direct room; three or more a
+    /// group; `kind: "open"` an open room anyone can join.
+    #[tracing::instrument(skip(self, input), fields(me = %me))]
+    pub async fn create_conversation(&self, me: UserId, input: NewConversation) -> Result<Opened, AppError> {
+        let kind = match input.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => None,
+            Some(raw) => Some(RoomKind::parse(raw).ok_or_else(|| AppError::invalid("kind", "Kind must be direct, group or open"))?),
+        };
+        let title = parse_title(input.title.as_deref()).map_err(|e| AppError::Validation(vec![e]))?;
+        let mut others: Vec<UserId> = input.participant_ids.into_iter().filter(|id| *id != me).collect();
+        others.sort();
+        others.dedup();
+        let known = self.store.existing_users(&others).await?;
+        let unknown: Vec<String> = others.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::invalid("participant_ids", format!("Unknown participant ids: {}", unknown.join(", "))));
+        }
+        if kind == Some(RoomKind::Open) {
+            let title = title.ok_or_else(|| AppError::invalid("title", "Title can't be blank"))?;
+            let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
+            let id = self.store.create_room(RoomKind::Open, Some(&title), me, &members).await?;
+            return Ok(Opened { id, created: true });
+        }
+        match (others.as_slice(), kind) {
+            ([], _) => Err(AppError::invalid("participant_ids", "Participant ids can't be empty")),
+            ([other], None | Some(RoomKind::Direct)) => {
+                let (id, created) = self.store.find_or_create_direct(me, *other, title.as_deref()).await?;
+                Ok(Opened { id, created })
+            }
+            (_, Some(RoomKind::Direct)) => {
+                Err(AppError::invalid("participant_ids", "A direct conversation has exactly one other participant"))
+            }
+            _ => {
+                let title = title.unwrap_or_else(|| DEFAULT_GROUP_TITLE.to_owned());
+                let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
+                let id = self.store.create_room(RoomKind::Group, Some(&title), me, &members).await?;
+                Ok(Opened { id, created: true })
+            }
+        }
+    }
+
+    /// My rooms, most recent activity first, each with its members, newest
+    /// message and unread count: three queries however many rooms.
+    pub async fn conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
+        let rooms = self.store.rooms_of(me).await?;
+        let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
+        for (room, person) in self.store.members_of_rooms_of(me).await? {
+            members.entry(room).or_default().push(person);
+        }
+        let mut last: HashMap<_, _> = self.store.last_messages_of(me).await?.into_iter().collect();
+        Ok(rooms
+            .into_iter()
+            .map(|row| {
+                let c = row.room.to_conversation();
+                ConversationSummary {
+                    id: c.id,
+                    title: c.title,
+                    group: c.group,
+                    kind: c.kind,
+                    updated_at: c.updated_at,
+                    users: members.remove(&c.id).unwrap_or_default(),
+                    last_message: last.remove(&c.id),
+                    unread_count: row.unread_count,
+                }
+            })
+            .collect())
+    }
+
+    /// One room with its members and newest 50 messages.
+    pub async fn conversation(&self, me: UserId, room: RoomId) -> Result<ConversationDetail, AppError> {
+        let row = self.member_room(me, room).await?;
+        let participants = self.store.members(room).await?;
+        let messages = self.store.history(room, &HistoryQuery::Latest, 50).await?;
+        Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages })
+    }
+
+    pub async fn open_rooms(&self, me: UserId) -> Result<Vec<OpenRoom>, AppError> {
+        self.store.open_rooms(me).await
+    }
+
+    /// Joins an open room. Private rooms answer 404, as if missing.
+    pub async fn join(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        match self.store.room(room).await? {
+            Some(row) if row.kind() == RoomKind::Open => self.store.add_members(room, &[me]).await,
+            Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
+            _ => Err(AppError::NotFound("conversation")),
+        }
+    }
+
+    pub async fn leave(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        let row = self.member_room(me, room).await?;
+        if row.kind() == RoomKind::Direct {
+            return Err(AppError::invalid("conversation", "You can't leave a direct conversation"));
+        }
+        self.store.remove_member(room, me).await.map(drop)
+    }
+
+    /// Adds people to a group or open room; any member may.
+    pub async fn add_participants(&self, me: UserId, room: RoomId, users: Vec<UserId>) -> Result<Vec<Person>, AppError> {
+        let row = self.member_room(me, room).await?;
+        if row.kind() == RoomKind::Direct {
+            return Err(AppError::invalid("user_ids", "A direct conversation can't take more people; start a group"));
+        }
+        if users.is_empty() {
+            return Err(AppError::invalid("user_ids", "User ids can't be empty"));
+        }
+        let known = self.store.existing_users(&users).await?;
+        let unknown: Vec<String> = users.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::invalid("user_ids", format!("Unknown user ids: {}", unknown.join(", "))));
+        }
+        self.store.add_members(room, &known).await?;
+        self.store.members(room).await
+    }
+
+    /// Removes a member: yourself (leaving), or anyone if you created the room.
+    pub async fn remove_participant(&self, me: UserId, room: RoomId, user: UserId) -> Result<(), AppError> {
+        if user == me {
+            return self.leave(me, room).await;
+        }
+        let row = self.member_room(me, room).await?;
+        if row.created_by != Some(me) {
+            return Err(AppError::Forbidden("Only the creator can remove other participants".into()));
+        }
+        if row.kind() == RoomKind::Direct {
+            return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
+        }
+        if self.store.remove_member(room, user).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("participant"))
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Queries on `messages`: the numbered insert and history pages.
+
+use super::{Store, after_micro, now};
+use crate::error::AppError;
+use crate::model::{Author, Message, RoomId, UserId};
+
+/// Which slice of a room's history to read. Pages come back ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// The newest messages.
+    Latest,
+    /// Messages created strictly before / after an ISO time (stored form).
+    BeforeTime(String),
+    AfterTime(String),
+    /// Messages numbered strictly below / above a number.
+    BeforeNumber(i64),
+    AfterNumber(i64),
+    /// A page centred on a number (for jumping to a search hit).
+    Around(i64),
+}
+
+pub struct InsertedMessage {
+    pub message: Message,
+    /// False when `client_id` matched an earlier send, which is returned instead.
+    pub created: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    room_id: RoomId,
+    number: i64,
+    user_id: Option<UserId>,
+    author_username: Option<String>,
+    author_name: Option<String>,
+    body: Option<String>,
+    client_id: Option<String>,
+    created_at: String,
+    edited_at: Option<String>,
+    deleted: bool,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        let user = match (r.user_id, r.author_username) {
+            (Some(id), Some(username)) => Some(Author { id, username, name: r.author_name }),
+            _ => None,
+        };
+        Message {
+            id: r.id,
+            conversation_id: r.room_id,
+            number: r.number,
+            user_id: r.user_id,
+            user,
+            body: r.body,
+            client_id: r.client_id,
+            created_at: r.created_at,
+            edited_at: r.edited_at,
+            deleted: r.deleted,
+        }
+    }
+}
+
+/// Authors are joined in the page query itself: no N+1.
+const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
+        u.username AS author_username, u.name AS author_name,
+        CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
+        m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted
+    FROM messages m LEFT JOIN users u ON u.id = m.user_id";
+
+impl Store {
+    /// Appends a message. Its number comes from the room's counter row, bumped
+    /// inside this write transaction, so concurrent sends get 1, 2, 3… with no
+    /// gap or repeat; its time is strictly after the room's previous message.
+    pub async fn insert_message(
+        &self,
+        room: RoomId,
+        author: Option<UserId>,
+        body: &str,
+        client_id: Option<&str>,
+    ) -> Result<InsertedMessage, AppError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(client_id) = client_id {
+            let earlier: Option<(i64,)> = sqlx::query_as(
+                "SELECT number FROM messages WHERE room_id = ? AND user_id IS ? AND client_id = ?",
+            )
+            .bind(room)
+            .bind(author)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((number,)) = earlier {
+                tx.commit().await?;
+                let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
+                return Ok(InsertedMessage { message, created: false });
+            }
+        }
+        let (number, previous_at): (i64, Option<String>) = sqlx::query_as(
+            "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1
+             WHERE id = ? RETURNING last_number, last_message_at",
+        )
+        .bind(room)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+        let wall = now();
+        let at = match previous_at.as_deref().and_then(after_micro) {
+            Some(next) if next > wall => next,
+            _ => wall,
+        };
+        sqlx::query("UPDATE rooms SET last_message_at = ?1, updated_at = ?1 WHERE id = ?2")
+            .bind(&at)
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(room)
+        .bind(number)
+        .bind(author)
+        .bind(body)
+        .bind(client_id)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        Ok(InsertedMessage { message, created: true })
+    }
+
+    pub async fn message(&self, room: RoomId, number: i64) -> Result<Option<Message>, AppError> {
+        Ok(sqlx::query_as::<_, MessageRow>(&format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND m.number = ?"))
+            .bind(room)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Message::from))
+    }
+
+    /// A page of at most `limit` messages, ascending. Time cursors return whole
+    /// groups of messages that share a timestamp, so following
+    /// `page_info.cursor` never skips or repeats one.
+    pub async fn history(&self, room: RoomId, query: &HistoryQuery, limit: u32) -> Result<Vec<Message>, AppError> {
+        let fetch = |sql: String, cursor: Option<String>, n: i64, lim: u32| {
+            let pool = self.pool.clone();
+            async move {
+                let mut q = sqlx::query_as::<_, MessageRow>(&sql).bind(room);
+                if let Some(c) = cursor {
+                    q = q.bind(c);
+                } else {
+                    q = q.bind(n);
+                }
+                q.bind(lim).fetch_all(&pool).await
+            }
+        };
+        let desc = |cond: &str| format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at DESC, m.number DESC LIMIT ?");
+        let asc = |cond: &str| format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at ASC, m.number ASC LIMIT ?");
+        let mut rows = match query {
+            HistoryQuery::Latest => {
+                let mut rows = fetch(desc("m.number > ?"), None, 0, limit).await?;
+                rows.reverse();
+                rows
+            }
+            HistoryQuery::BeforeNumber(n) => {
+                let mut rows = fetch(desc("m.number < ?"), None, *n, limit).await?;
+                rows.reverse();
+                rows
+            }
+            HistoryQuery::AfterNumber(n) => fetch(asc("m.number > ?"), None, *n, limit).await?,
+            HistoryQuery::Around(n) => {
+                let older = limit / 2 + 1;
+                let mut rows = fetch(desc("m.number <= ?"), None, *n, older).await?;
+                rows.reverse();
+                rows.extend(fetch(asc("m.number > ?"), None, *n, limit - older.min(limit)).await?);
+                rows
+            }
+            HistoryQuery::BeforeTime(t) => {
+                let rows = fetch(desc("m.created_at < ?"), Some(t.clone()), 0, limit + 1).await?;
+                let mut rows = self.whole_time_groups(room, rows, limit).await?;
+                rows.reverse();
+                rows
+            }
+            HistoryQuery::AfterTime(t) => {
+                let rows = fetch(asc("m.created_at > ?"), Some(t.clone()), 0, limit + 1).await?;
+                self.whole_time_groups(room, rows, limit).await?
+            }
+        };
+        Ok(rows.drain(..).map(Message::from).collect())
+    }
+
+    /// Given up to `limit + 1` rows in cursor order, keeps at most `limit`
+    /// without cutting a timestamp group in two: a partial last group is left
+    /// for the next page. If the whole page is one group, the whole group is
+    /// returned even past `limit`.
+    async fn whole_time_groups(&self, room: RoomId, mut rows: Vec<MessageRow>, limit: u32) -> Result<Vec<MessageRow>, AppError> {
+        let limit = limit as usize;
+        if rows.len() <= limit {
+            return Ok(rows);
+        }
+        let boundary = rows[limit].created_at.clone();
+        rows.truncate(limit);
+        if rows.last().is_some_and(|r| r.created_at == boundary) {
+            rows.retain(|r| r.created_at != boundary);
+            if rows.is_empty() {
+                return Ok(sqlx::query_as::<_, MessageRow>(&format!(
+                    "{SELECT_MESSAGE} WHERE m.room_id = ? AND m.created_at = ? ORDER BY m.number ASC"
+                ))
+                .bind(room)
+                .bind(&boundary)
+                .fetch_all(&self.pool)
+                .await?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Replaces a live message's body; `None` if it is missing or deleted.
+    pub async fn edit_message(&self, room: RoomId, number: i64, body: &str) -> Result<Option<Message>, AppError> {
+        let done = sqlx::query(
+            "UPDATE messages SET body = ?, edited_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL",
+        )
+        .bind(body)
+        .bind(now())
+        .bind(room)
+        .bind(number)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.message(room, number).await
+    }
+
+    /// Soft-deletes: the row (and its number) stays, the body leaves every read.
+    pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<bool, AppError> {
+        let done = sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
+            .bind(now())
+            .bind(room)
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The author and time of a message, deleted or not, for permission checks.
+    pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<(Option<UserId>, String, bool)>, AppError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, created_at, deleted_at IS NOT NULL FROM messages WHERE room_id = ? AND number = ?",
+        )
+        .bind(room)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
