@@ -16,6 +16,9 @@ CREATE TABLE rooms (
     last_number     INTEGER NOT NULL DEFAULT 0,
     -- Exact, updated in the same transaction as each insert.
     messages_count  INTEGER NOT NULL DEFAULT 0,
+    -- The room's change sequence: every new message, edit and delete takes
+    -- the next value, so a client that saw change N can ask for "after N".
+    last_seq        INTEGER NOT NULL DEFAULT 0,
     -- Time of the newest message; each new one is stamped strictly later, so
     -- time cursors within a room never tie.
     last_message_at TEXT,
@@ -60,3 +63,14 @@ CREATE UNIQUE INDEX messages_room_number ON messages (room_id, number);
 -- Paging by time (ChatFlow's before/after cursors).
 CREATE INDEX messages_room_created ON messages (room_id, created_at, number);
 CREATE UNIQUE INDEX messages_client_id ON messages (room_id, user_id, client_id) WHERE client_id IS NOT NULL;
+
+-- The ordered log of changes to a room, for gap-free resume: a reconnecting
+-- client replays every change after the last seq it saw. The payload is read
+-- from `messages` at replay time, so a replay ends at the current state.
+CREATE TABLE room_events (
+    room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('message', 'edited', 'deleted')),
+    number  INTEGER NOT NULL,
+    PRIMARY KEY (room_id, seq)
+);

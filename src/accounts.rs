@@ -1,11 +1,11 @@
 //! Accounts: self-validating inputs (as zero2prod's `SubscriberName::parse`)
 //! and the use cases the REST API and the UI share.
 
+use crate::Hearth;
 use crate::auth::password;
 use crate::error::{AppError, FieldError};
 use crate::model::{Person, Profile, UserId};
 use crate::store::NewUserRow;
-use crate::Hearth;
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -57,7 +57,9 @@ impl Username {
         }
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return err("Username may only use letters, digits, '_', '.' and '-', and must start with a letter or digit".into());
+            return err(
+                "Username may only use letters, digits, '_', '.' and '-', and must start with a letter or digit".into(),
+            );
         }
         Ok(Self(name.to_owned()))
     }
@@ -82,7 +84,9 @@ impl NewPassword {
 
 fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     match raw.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > NAME_MAX => Err(FieldError::new("name", format!("Name is too long (maximum is {NAME_MAX} characters)"))),
+        Some(n) if n.chars().count() > NAME_MAX => {
+            Err(FieldError::new("name", format!("Name is too long (maximum is {NAME_MAX} characters)")))
+        }
         other => Ok(other.map(str::to_owned)),
     }
 }
@@ -90,7 +94,13 @@ fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 fn parse_avatar_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     match raw.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(None),
-        Some(u) if u.len() <= URL_MAX && (u.starts_with("https://") || u.starts_with("http://")) && !u.chars().any(char::is_whitespace) => Ok(Some(u.to_owned())),
+        Some(u)
+            if u.len() <= URL_MAX
+                && (u.starts_with("https://") || u.starts_with("http://"))
+                && !u.chars().any(char::is_whitespace) =>
+        {
+            Ok(Some(u.to_owned()))
+        }
         Some(_) => Err(FieldError::new("avatar_url", "Avatar url must be an http(s) URL")),
     }
 }
@@ -141,7 +151,12 @@ impl Hearth {
         };
         let hash = password::hash(password.0).await?;
         self.store
-            .insert_user(NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() })
+            .insert_user(NewUserRow {
+                email: &email.0,
+                username: &username.0,
+                password_hash: &hash,
+                name: name.as_deref(),
+            })
             .await
     }
 
@@ -171,7 +186,8 @@ impl Hearth {
                 errors.push(FieldError::new("username", "Username has already been taken"));
             }
         }
-        let (Some(username), Some(name), Some(avatar_url), true) = (username, name, avatar_url, errors.is_empty()) else {
+        let (Some(username), Some(name), Some(avatar_url), true) = (username, name, avatar_url, errors.is_empty())
+        else {
             return Err(AppError::Validation(errors));
         };
         self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await

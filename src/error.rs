@@ -83,9 +83,7 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
                 && db.is_unique_violation()
             {
                 let what = db.constraint().unwrap_or(db.message());
-                if let Some((_, field, message)) =
-                    fields.iter().find(|(needle, _, _)| what.contains(needle))
-                {
+                if let Some((_, field, message)) = fields.iter().find(|(needle, _, _)| what.contains(needle)) {
                     return AppError::invalid(field, *message);
                 }
             }

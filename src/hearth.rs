@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{auth::SignInLimiter, store::Store};
+use crate::{auth::SignInLimiter, hub::Hub, store::Store};
 
 /// Behaviour an operator can change; read once at startup.
 #[derive(Debug, Clone)]
@@ -20,7 +20,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { demo_mode: false, sign_ins_per_ip_per_minute: 30, sign_ins_per_account_per_minute: 10, edit_window_secs: 15 * 60 }
+        Self {
+            demo_mode: false,
+            sign_ins_per_ip_per_minute: 30,
+            sign_ins_per_account_per_minute: 10,
+            edit_window_secs: 15 * 60,
+        }
     }
 }
 
@@ -31,14 +36,14 @@ pub struct Hearth {
     /// Shared by the REST sign-in and the login server function, so the two
     /// doors count against one budget.
     pub sign_in_limiter: SignInLimiter,
+    /// Live fan-out to WebSocket connections.
+    pub hub: Hub,
 }
 
 impl Hearth {
     pub fn new(store: Store, settings: Settings) -> Self {
-        let sign_in_limiter = SignInLimiter::new(
-            settings.sign_ins_per_ip_per_minute,
-            settings.sign_ins_per_account_per_minute,
-        );
-        Self { store, settings: Arc::new(settings), sign_in_limiter }
+        let sign_in_limiter =
+            SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
+        Self { store, settings: Arc::new(settings), sign_in_limiter, hub: Hub::default() }
     }
 }

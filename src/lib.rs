@@ -9,6 +9,7 @@
 //!
 //! - [`model`]: the types shared with the browser (they compile to WASM).
 //! - [`error`]: [`AppError`], the one error type every adapter maps.
+//! - [`protocol`]: the WebSocket events, `ClientEvent` and `ServerEvent`.
 //! - [`accounts`] *(server)*: self-validating inputs and the account use cases
 //!   (register, update a profile, browse the directory).
 //! - [`auth`] *(server)*: argon2id hashing, the axum-login backend and the
@@ -18,6 +19,9 @@
 //!   one check every read, write and subscription passes.
 //! - [`messages`] *(server)*: numbered, idempotent sends, history pages,
 //!   edits and soft deletes.
+//! - [`hub`] *(server)*: in-process fan-out of room changes to sockets; the
+//!   `realtime` module holds the use cases that publish (save first, then
+//!   publish) and the subscribe/replay logic.
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
@@ -27,6 +31,7 @@
 
 pub mod error;
 pub mod model;
+pub mod protocol;
 
 #[cfg(feature = "server")]
 pub mod accounts;
@@ -37,7 +42,11 @@ pub mod demo;
 #[cfg(feature = "server")]
 mod hearth;
 #[cfg(feature = "server")]
+pub mod hub;
+#[cfg(feature = "server")]
 pub mod messages;
+#[cfg(feature = "server")]
+mod realtime;
 #[cfg(feature = "server")]
 pub mod rooms;
 #[cfg(feature = "server")]

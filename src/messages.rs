@@ -1,11 +1,12 @@
 //! Messages: sending (idempotent by `client_id`), history pages, edits and
 //! soft deletes, and the first seed's `from_user`/`to_user` compatibility layer.
 
+use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::model::{Message, MessagePage, RoomId, UserId};
+use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, parse_time};
-use crate::Hearth;
 
 pub const BODY_MAX: usize = 10_000;
 const CLIENT_ID_MAX: usize = 100;
@@ -36,9 +37,10 @@ impl MessageBody {
 
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
     match raw.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) if c.chars().count() > CLIENT_ID_MAX => {
-            Err(AppError::invalid("client_id", format!("Client id is too long (maximum is {CLIENT_ID_MAX} characters)")))
-        }
+        Some(c) if c.chars().count() > CLIENT_ID_MAX => Err(AppError::invalid(
+            "client_id",
+            format!("Client id is too long (maximum is {CLIENT_ID_MAX} characters)"),
+        )),
         other => Ok(other),
     }
 }
@@ -66,13 +68,22 @@ impl HistoryParams {
             if let Ok(n) = raw.trim().parse::<i64>() {
                 return Ok(Err(n));
             }
-            parse_time(raw.trim())
-                .map(Ok)
-                .ok_or_else(|| AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number")))
+            parse_time(raw.trim()).map(Ok).ok_or_else(|| {
+                AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number"))
+            })
         };
-        let given = [self.before.is_some(), self.after.is_some(), self.before_number.is_some(), self.after_number.is_some(), self.around.is_some()];
+        let given = [
+            self.before.is_some(),
+            self.after.is_some(),
+            self.before_number.is_some(),
+            self.after_number.is_some(),
+            self.around.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() > 1 {
-            return Err(AppError::invalid("cursor", "Give at most one of before, after, before_number, after_number and around"));
+            return Err(AppError::invalid(
+                "cursor",
+                "Give at most one of before, after, before_number, after_number and around",
+            ));
         }
         let query = if let Some(raw) = &self.before {
             match time_or_number("before", raw)? {
@@ -109,7 +120,14 @@ impl Hearth {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
         let client_id = parse_client_id(client_id)?;
-        self.store.insert_message(room, Some(me), body.as_str(), client_id).await
+        // Save first, then publish; the order lock keeps publishes in seq order.
+        let _order = self.hub.order_room(room).await;
+        let inserted = self.store.insert_message(room, Some(me), body.as_str(), client_id).await?;
+        if inserted.created {
+            let event = ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() };
+            self.hub.publish_room(room, &event);
+        }
+        Ok(inserted)
     }
 
     pub async fn history(&self, me: UserId, room: RoomId, params: &HistoryParams) -> Result<MessagePage, AppError> {
@@ -136,7 +154,11 @@ impl Hearth {
             return Err(AppError::Forbidden("The edit window for this message has closed".into()));
         }
         let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
-        self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))
+        let _order = self.hub.order_room(room).await;
+        let (seq, message) =
+            self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
+        self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
+        Ok(message)
     }
 
     /// The author deletes; the number stays, the text goes.
@@ -149,13 +171,21 @@ impl Hearth {
         if author != Some(me) {
             return Err(AppError::Forbidden("You can only delete your own messages".into()));
         }
-        self.store.delete_message(room, number).await.map(drop)
+        let _order = self.hub.order_room(room).await;
+        let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number });
+        Ok(())
     }
 
     /// Moves my read marker forward (never back); returns where it stands.
     pub async fn mark_read(&self, me: UserId, room: RoomId, number: i64) -> Result<i64, AppError> {
         self.member_room(me, room).await?;
-        self.store.mark_read(room, me, number).await
+        let marker = self.store.mark_read(room, me, number).await?;
+        self.hub.publish_room(room, &ServerEvent::Read { room_id: room, user_id: me, number: marker });
+        let unread = self.store.unread_count(room, me).await?;
+        let event = ServerEvent::Room { room_id: room, change: RoomChange::Unread, unread_count: Some(unread) };
+        self.hub.send_user(me, &event);
+        Ok(marker)
     }
 
     /// `GET /messages?from_user&to_user`: the history between two users, one
@@ -215,7 +245,11 @@ mod tests {
 
     #[test]
     fn history_params_read_times_numbers_and_limits() {
-        let p = |before: Option<&str>, limit| HistoryParams { before: before.map(str::to_owned), limit, ..Default::default() };
+        let p = |before: Option<&str>, limit| HistoryParams {
+            before: before.map(str::to_owned),
+            limit,
+            ..Default::default()
+        };
         assert_eq!(p(None, None).parse().unwrap(), (HistoryQuery::Latest, 50));
         assert_eq!(p(Some("42"), Some(500)).parse().unwrap(), (HistoryQuery::BeforeNumber(42), 200));
         assert_eq!(

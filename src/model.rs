@@ -103,6 +103,8 @@ pub struct Conversation {
     pub updated_at: String,
     /// The newest message's number (0 when empty).
     pub last_number: i64,
+    /// The room's change sequence: subscribe with `after: last_seq`.
+    pub last_seq: i64,
 }
 
 /// The preview of a room's newest message in the room list.
@@ -133,10 +135,10 @@ impl ConversationSummary {
     /// What the room list shows: the other person for a direct room, else
     /// the title.
     pub fn display_title(&self, me: UserId) -> String {
-        if self.kind == RoomKind::Direct {
-            if let Some(other) = self.users.iter().find(|u| u.id != me) {
-                return other.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| other.username.clone());
-            }
+        if self.kind == RoomKind::Direct
+            && let Some(other) = self.users.iter().find(|u| u.id != me)
+        {
+            return other.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| other.username.clone());
         }
         self.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "Untitled room".to_owned())
     }
@@ -222,4 +224,7 @@ pub struct ConversationDetail {
     pub conversation: Conversation,
     pub participants: Vec<Person>,
     pub messages: Vec<Message>,
+    /// How far each participant has read (for "Seen").
+    #[serde(default)]
+    pub read_markers: Vec<(UserId, i64)>,
 }

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use crate::error::{AppError, FieldError};
-use crate::model::{ConversationDetail, ConversationSummary, OpenRoom, Person, RoomId, RoomKind, UserId};
-use crate::store::{HistoryQuery, RoomRow};
 use crate::Hearth;
+use crate::error::{AppError, FieldError};
+use crate::hub::UserSignal;
+use crate::model::{ConversationDetail, ConversationSummary, OpenRoom, Person, RoomId, RoomKind, UserId};
+use crate::protocol::{RoomChange, ServerEvent};
+use crate::store::{HistoryQuery, RoomRow};
 
 const TITLE_MAX: usize = 100;
 pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
@@ -49,7 +51,9 @@ impl Hearth {
     pub async fn create_conversation(&self, me: UserId, input: NewConversation) -> Result<Opened, AppError> {
         let kind = match input.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
             None => None,
-            Some(raw) => Some(RoomKind::parse(raw).ok_or_else(|| AppError::invalid("kind", "Kind must be direct, group or open"))?),
+            Some(raw) => Some(
+                RoomKind::parse(raw).ok_or_else(|| AppError::invalid("kind", "Kind must be direct, group or open"))?,
+            ),
         };
         let title = parse_title(input.title.as_deref()).map_err(|e| AppError::Validation(vec![e]))?;
         let mut others: Vec<UserId> = input.participant_ids.into_iter().filter(|id| *id != me).collect();
@@ -58,18 +62,25 @@ impl Hearth {
         let known = self.store.existing_users(&others).await?;
         let unknown: Vec<String> = others.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
         if !unknown.is_empty() {
-            return Err(AppError::invalid("participant_ids", format!("Unknown participant ids: {}", unknown.join(", "))));
+            return Err(AppError::invalid(
+                "participant_ids",
+                format!("Unknown participant ids: {}", unknown.join(", ")),
+            ));
         }
         if kind == Some(RoomKind::Open) {
             let title = title.ok_or_else(|| AppError::invalid("title", "Title can't be blank"))?;
             let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
             let id = self.store.create_room(RoomKind::Open, Some(&title), me, &members).await?;
+            self.announce_added(id, &members);
             return Ok(Opened { id, created: true });
         }
         match (others.as_slice(), kind) {
             ([], _) => Err(AppError::invalid("participant_ids", "Participant ids can't be empty")),
             ([other], None | Some(RoomKind::Direct)) => {
                 let (id, created) = self.store.find_or_create_direct(me, *other, title.as_deref()).await?;
+                if created {
+                    self.announce_added(id, &[me, *other]);
+                }
                 Ok(Opened { id, created })
             }
             (_, Some(RoomKind::Direct)) => {
@@ -79,6 +90,7 @@ impl Hearth {
                 let title = title.unwrap_or_else(|| DEFAULT_GROUP_TITLE.to_owned());
                 let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
                 let id = self.store.create_room(RoomKind::Group, Some(&title), me, &members).await?;
+                self.announce_added(id, &members);
                 Ok(Opened { id, created: true })
             }
         }
@@ -116,7 +128,8 @@ impl Hearth {
         let row = self.member_room(me, room).await?;
         let participants = self.store.members(room).await?;
         let messages = self.store.history(room, &HistoryQuery::Latest, 50).await?;
-        Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages })
+        let read_markers = self.store.read_markers(room).await?;
+        Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages, read_markers })
     }
 
     pub async fn open_rooms(&self, me: UserId) -> Result<Vec<OpenRoom>, AppError> {
@@ -126,7 +139,11 @@ impl Hearth {
     /// Joins an open room. Private rooms answer 404, as if missing.
     pub async fn join(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
         match self.store.room(room).await? {
-            Some(row) if row.kind() == RoomKind::Open => self.store.add_members(room, &[me]).await,
+            Some(row) if row.kind() == RoomKind::Open => {
+                self.store.add_members(room, &[me]).await?;
+                self.announce_added(room, &[me]);
+                Ok(())
+            }
             Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
             _ => Err(AppError::NotFound("conversation")),
         }
@@ -137,11 +154,18 @@ impl Hearth {
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("conversation", "You can't leave a direct conversation"));
         }
-        self.store.remove_member(room, me).await.map(drop)
+        self.store.remove_member(room, me).await?;
+        self.announce_removed(room, me);
+        Ok(())
     }
 
     /// Adds people to a group or open room; any member may.
-    pub async fn add_participants(&self, me: UserId, room: RoomId, users: Vec<UserId>) -> Result<Vec<Person>, AppError> {
+    pub async fn add_participants(
+        &self,
+        me: UserId,
+        room: RoomId,
+        users: Vec<UserId>,
+    ) -> Result<Vec<Person>, AppError> {
         let row = self.member_room(me, room).await?;
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_ids", "A direct conversation can't take more people; start a group"));
@@ -155,6 +179,7 @@ impl Hearth {
             return Err(AppError::invalid("user_ids", format!("Unknown user ids: {}", unknown.join(", "))));
         }
         self.store.add_members(room, &known).await?;
+        self.announce_added(room, &known);
         self.store.members(room).await
     }
 
@@ -171,9 +196,27 @@ impl Hearth {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
         }
         if self.store.remove_member(room, user).await? {
+            self.announce_removed(room, user);
             Ok(())
         } else {
             Err(AppError::NotFound("participant"))
         }
+    }
+}
+
+impl Hearth {
+    /// Tells each user's open tabs that they are now in `room`.
+    fn announce_added(&self, room: RoomId, users: &[UserId]) {
+        let event = ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None };
+        for user in users {
+            self.hub.send_user(*user, &event);
+        }
+    }
+
+    /// Stops delivery of `room` to `user`'s sockets at once, and tells them.
+    fn announce_removed(&self, room: RoomId, user: UserId) {
+        self.hub.signal_user(user, UserSignal::RoomRemoved(room));
+        let event = ServerEvent::Room { room_id: room, change: RoomChange::Removed, unread_count: None };
+        self.hub.send_user(user, &event);
     }
 }

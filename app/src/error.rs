@@ -28,12 +28,8 @@ impl UiError {
 
 impl std::fmt::Display for UiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let all: Vec<&str> = self
-            .messages
-            .iter()
-            .map(String::as_str)
-            .chain(self.fields.iter().map(|e| e.message.as_str()))
-            .collect();
+        let all: Vec<&str> =
+            self.messages.iter().map(String::as_str).chain(self.fields.iter().map(|e| e.message.as_str())).collect();
         f.write_str(&all.join("; "))
     }
 }
@@ -49,7 +45,26 @@ impl FromServerFnError for UiError {
 #[cfg(feature = "ssr")]
 impl From<hearth::AppError> for UiError {
     fn from(err: hearth::AppError) -> Self {
+        use axum::http::StatusCode;
         use hearth::AppError;
+        // Server functions answer 500 on any error unless told otherwise.
+        let status = match &err {
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        // A plain form post (no JavaScript) is answered with a redirect that
+        // carries the error; only fetch calls get the status.
+        let form_post = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.headers.get(axum::http::header::ACCEPT).cloned())
+            .is_some_and(|accept| accept.to_str().is_ok_and(|a| a.contains("text/html")));
+        if !form_post && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
         match err {
             AppError::Validation(fields) => Self { messages: Vec::new(), fields },
             AppError::Internal(source) => {

@@ -7,6 +7,8 @@
 //! - [`api`]: server functions, thin wrappers over the `hearth` core. Their
 //!   bodies compile only with the `ssr` feature.
 //! - [`auth`]: the signed-in user as a resource, and the sign-in/out actions.
+//! - [`chat`]: the room list shared by the sidebar and the chat window.
+//! - [`live`]: the tab's one reconnecting WebSocket and its event routing.
 //! - [`pages`]: one module per route.
 //! - [`components`]: pieces shared by pages (header, form errors).
 //!
@@ -18,6 +20,7 @@ pub mod auth;
 pub mod chat;
 pub mod components;
 pub mod error;
+pub mod live;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -29,7 +32,10 @@ use leptos_router::{
 
 use crate::components::header::Header;
 use crate::components::sidebar::Sidebar;
-use crate::pages::{browse::BrowsePage, people::PeoplePage, room::RoomPage, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, register::RegisterPage};
+use crate::pages::{
+    browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
+    profile::ProfilePage, register::RegisterPage, room::RoomPage,
+};
 
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,6 +86,7 @@ pub fn App() -> impl IntoView {
 fn Frame() -> impl IntoView {
     auth::provide_auth();
     chat::provide_chat();
+    live::provide_live();
     let auth = auth::use_auth();
     view! {
         <Header />
@@ -90,6 +97,7 @@ fn Frame() -> impl IntoView {
                 })}
             </Transition>
             <main class="page">
+                <OfflineBanner />
                 <Outlet />
             </main>
         </div>
@@ -100,4 +108,16 @@ fn Frame() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
     leptos::mount::hydrate_body(App);
+}
+
+/// Shown while the live link is down; pages keep working and catch up when
+/// it returns.
+#[component]
+fn OfflineBanner() -> impl IntoView {
+    let live = live::use_live();
+    view! {
+        <Show when=move || live.status.get() == live::LinkStatus::Offline>
+            <p class="offline-banner" role="status">"You are offline. Reconnecting…"</p>
+        </Show>
+    }
 }

@@ -8,7 +8,7 @@ test("register, sign out, sign in, edit the profile and keep it after a reload",
   await page.goto("/register");
   await page.getByLabel("Email").fill(`${username}@example.com`);
   await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Name").fill("Playwright Person");
+  await page.getByLabel("Name (optional)").fill("Playwright Person");
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.locator(".me-name")).toHaveText("Playwright Person");
@@ -24,12 +24,12 @@ test("register, sign out, sign in, edit the profile and keep it after a reload",
 
   await page.locator(".whoami").click();
   await expect(page).toHaveURL(/\/profile$/);
-  await page.getByLabel("Name").fill("Renamed Person");
+  await page.getByLabel("Name", { exact: true }).fill("Renamed Person");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByRole("status")).toHaveText("Profile saved");
 
   await page.reload();
-  await expect(page.getByLabel("Name")).toHaveValue("Renamed Person");
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Renamed Person");
   await expect(page.locator(".whoami")).toHaveText("Renamed Person");
 });
 

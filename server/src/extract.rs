@@ -37,9 +37,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let session = AuthSession::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::internal(msg))?;
+        let session =
+            AuthSession::from_request_parts(parts, state).await.map_err(|(_, msg)| AppError::internal(msg))?;
         session.user.map(CurrentUser).ok_or_else(|| AppError::Unauthorized(SIGN_IN_FIRST.into()).into())
     }
 }
@@ -55,5 +54,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .await
             .map(|axum::extract::Query(q)| Self(q))
             .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+/// `axum::extract::Path`, with a JSON 404 when a segment does not parse (an
+/// id that is not a number names nothing).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| Self(p))
+            .map_err(|_| AppError::NotFound("resource").into())
     }
 }

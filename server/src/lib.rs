@@ -13,6 +13,7 @@
 //! - [`extract`]: a JSON extractor whose rejections are JSON too.
 //! - [`middleware`]: the cross-site write guard and the sign-in redirect for pages.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
+//! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //!
 //! Integration tests live in `tests/api/`, one binary, using
 //! [`startup::Application`] on a random port.
@@ -26,3 +27,4 @@ pub mod rest;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

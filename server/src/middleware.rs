@@ -1,10 +1,10 @@
 //! Request guards that apply across features.
 
+use axum::Json;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 use hearth::auth::AuthSession;
 use serde_json::json;
 
@@ -36,11 +36,8 @@ fn is_cross_site(req: &Request) -> bool {
         return false;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, rest)| rest.trim_end_matches('/'));
+    let origin_host =
+        origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
     match (origin_host, host) {
         (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
         _ => true,

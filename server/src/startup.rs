@@ -7,9 +7,9 @@ use app::{App, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum_login::AuthManagerLayerBuilder;
+use hearth::Hearth;
 use hearth::auth::Backend;
 use hearth::store::Store;
-use hearth::Hearth;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -63,7 +63,8 @@ impl Application {
         let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
 
         let state = AppState { hearth: hearth.clone(), leptos };
-        let router = routes(state).layer(auth_layer).layer(from_fn(refuse_cross_site_writes)).layer(TraceLayer::new_for_http());
+        let router =
+            routes(state).layer(auth_layer).layer(from_fn(refuse_cross_site_writes)).layer(TraceLayer::new_for_http());
 
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Self { listener, router, hearth })
@@ -104,6 +105,7 @@ fn routes(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), require_sign_in_for_pages));
     Router::new()
         .merge(rest::router())
+        .merge(crate::ws::router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             move || provide_context(hearth_for_errors.clone()),

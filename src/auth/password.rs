@@ -16,9 +16,8 @@ fn argon2() -> Argon2<'static> {
 
 /// A real hash of a password nobody has, verified when the account does not
 /// exist so both failures take the same time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking("hearth-dummy-password-for-timing").expect("hashing a constant succeeds")
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking("hearth-dummy-password-for-timing").expect("hashing a constant succeeds"));
 
 fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -30,9 +29,7 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(AppError::internal)?
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(AppError::internal)?
 }
 
 /// Checks `password` against `stored`, or against the dummy hash when there is

@@ -19,8 +19,17 @@ pub enum HistoryQuery {
     Around(i64),
 }
 
+/// The order rows arrive in (and a whole group must be returned in).
+#[derive(Clone, Copy)]
+enum Order {
+    Ascending,
+    Descending,
+}
+
 pub struct InsertedMessage {
     pub message: Message,
+    /// The change's place in the room sequence (0 for a replayed send).
+    pub seq: i64,
     /// False when `client_id` matched an earlier send, which is returned instead.
     pub created: bool,
 }
@@ -81,23 +90,23 @@ impl Store {
     ) -> Result<InsertedMessage, AppError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(client_id) = client_id {
-            let earlier: Option<(i64,)> = sqlx::query_as(
-                "SELECT number FROM messages WHERE room_id = ? AND user_id IS ? AND client_id = ?",
-            )
-            .bind(room)
-            .bind(author)
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let earlier: Option<(i64,)> =
+                sqlx::query_as("SELECT number FROM messages WHERE room_id = ? AND user_id IS ? AND client_id = ?")
+                    .bind(room)
+                    .bind(author)
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some((number,)) = earlier {
                 tx.commit().await?;
                 let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-                return Ok(InsertedMessage { message, created: false });
+                return Ok(InsertedMessage { message, seq: 0, created: false });
             }
         }
-        let (number, previous_at): (i64, Option<String>) = sqlx::query_as(
-            "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1
-             WHERE id = ? RETURNING last_number, last_message_at",
+        let (number, seq, previous_at): (i64, i64, Option<String>) = sqlx::query_as(
+            "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1,
+                              last_seq = last_seq + 1
+             WHERE id = ? RETURNING last_number, last_seq, last_message_at",
         )
         .bind(room)
         .fetch_optional(&mut *tx)
@@ -124,9 +133,10 @@ impl Store {
         .bind(&at)
         .execute(&mut *tx)
         .await?;
+        log_event(&mut tx, room, seq, "message", number).await?;
         tx.commit().await?;
         let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        Ok(InsertedMessage { message, created: true })
+        Ok(InsertedMessage { message, seq, created: true })
     }
 
     pub async fn message(&self, room: RoomId, number: i64) -> Result<Option<Message>, AppError> {
@@ -154,11 +164,18 @@ impl Store {
                 q.bind(lim).fetch_all(&pool).await
             }
         };
-        let desc = |cond: &str| format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at DESC, m.number DESC LIMIT ?");
-        let asc = |cond: &str| format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at ASC, m.number ASC LIMIT ?");
+        let desc = |cond: &str| {
+            format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at DESC, m.number DESC LIMIT ?")
+        };
+        let asc = |cond: &str| {
+            format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at ASC, m.number ASC LIMIT ?")
+        };
         let mut rows = match query {
             HistoryQuery::Latest => {
-                let mut rows = fetch(desc("m.number > ?"), None, 0, limit).await?;
+                // The newest page must not split a timestamp group either, or
+                // following its `before` cursor would skip the rest of it.
+                let rows = fetch(desc("m.number > ?"), None, 0, limit + 1).await?;
+                let mut rows = self.whole_time_groups(room, rows, limit, Order::Descending).await?;
                 rows.reverse();
                 rows
             }
@@ -177,13 +194,13 @@ impl Store {
             }
             HistoryQuery::BeforeTime(t) => {
                 let rows = fetch(desc("m.created_at < ?"), Some(t.clone()), 0, limit + 1).await?;
-                let mut rows = self.whole_time_groups(room, rows, limit).await?;
+                let mut rows = self.whole_time_groups(room, rows, limit, Order::Descending).await?;
                 rows.reverse();
                 rows
             }
             HistoryQuery::AfterTime(t) => {
                 let rows = fetch(asc("m.created_at > ?"), Some(t.clone()), 0, limit + 1).await?;
-                self.whole_time_groups(room, rows, limit).await?
+                self.whole_time_groups(room, rows, limit, Order::Ascending).await?
             }
         };
         Ok(rows.drain(..).map(Message::from).collect())
@@ -193,7 +210,13 @@ impl Store {
     /// without cutting a timestamp group in two: a partial last group is left
     /// for the next page. If the whole page is one group, the whole group is
     /// returned even past `limit`.
-    async fn whole_time_groups(&self, room: RoomId, mut rows: Vec<MessageRow>, limit: u32) -> Result<Vec<MessageRow>, AppError> {
+    async fn whole_time_groups(
+        &self,
+        room: RoomId,
+        mut rows: Vec<MessageRow>,
+        limit: u32,
+        order: Order,
+    ) -> Result<Vec<MessageRow>, AppError> {
         let limit = limit as usize;
         if rows.len() <= limit {
             return Ok(rows);
@@ -203,8 +226,12 @@ impl Store {
         if rows.last().is_some_and(|r| r.created_at == boundary) {
             rows.retain(|r| r.created_at != boundary);
             if rows.is_empty() {
+                let direction = match order {
+                    Order::Ascending => "ASC",
+                    Order::Descending => "DESC",
+                };
                 return Ok(sqlx::query_as::<_, MessageRow>(&format!(
-                    "{SELECT_MESSAGE} WHERE m.room_id = ? AND m.created_at = ? ORDER BY m.number ASC"
+                    "{SELECT_MESSAGE} WHERE m.room_id = ? AND m.created_at = ? ORDER BY m.number {direction}"
                 ))
                 .bind(room)
                 .bind(&boundary)
@@ -216,7 +243,14 @@ impl Store {
     }
 
     /// Replaces a live message's body; `None` if it is missing or deleted.
-    pub async fn edit_message(&self, room: RoomId, number: i64, body: &str) -> Result<Option<Message>, AppError> {
+    /// Returns the change's seq with the message.
+    pub async fn edit_message(
+        &self,
+        room: RoomId,
+        number: i64,
+        body: &str,
+    ) -> Result<Option<(i64, Message)>, AppError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE messages SET body = ?, edited_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL",
         )
@@ -224,27 +258,65 @@ impl Store {
         .bind(now())
         .bind(room)
         .bind(number)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        self.message(room, number).await
+        let seq = next_seq(&mut tx, room).await?;
+        log_event(&mut tx, room, seq, "edited", number).await?;
+        tx.commit().await?;
+        Ok(self.message(room, number).await?.map(|m| (seq, m)))
     }
 
-    /// Soft-deletes: the row (and its number) stays, the body leaves every read.
-    pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<bool, AppError> {
-        let done = sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
-            .bind(now())
-            .bind(room)
-            .bind(number)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+    /// Soft-deletes: the row (and its number) stays, the body leaves every
+    /// read. Returns the change's seq, or `None` if there was nothing to delete.
+    pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<Option<i64>, AppError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done =
+            sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
+                .bind(now())
+                .bind(room)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let seq = next_seq(&mut tx, room).await?;
+        log_event(&mut tx, room, seq, "deleted", number).await?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+
+    /// Every change to `room` after `after`, in order, each with the message
+    /// as it is now; at most `limit` (the caller asks for one more than it
+    /// will replay, to detect "too far behind").
+    pub async fn events_after(
+        &self,
+        room: RoomId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, Message)>, AppError> {
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT e.seq AS event_seq, e.kind AS event_kind, x.* FROM room_events e
+             JOIN ({SELECT_MESSAGE}) x ON x.room_id = e.room_id AND x.number = e.number
+             WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?"
+        ))
+        .bind(room)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.event_seq, r.event_kind, Message::from(r.message))).collect())
     }
 
     /// The author and time of a message, deleted or not, for permission checks.
-    pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<(Option<UserId>, String, bool)>, AppError> {
+    pub async fn message_meta(
+        &self,
+        room: RoomId,
+        number: i64,
+    ) -> Result<Option<(Option<UserId>, String, bool)>, AppError> {
         Ok(sqlx::query_as(
             "SELECT user_id, created_at, deleted_at IS NOT NULL FROM messages WHERE room_id = ? AND number = ?",
         )
@@ -253,4 +325,37 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    event_seq: i64,
+    event_kind: String,
+    #[sqlx(flatten)]
+    message: MessageRow,
+}
+
+async fn next_seq(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, room: RoomId) -> Result<i64, sqlx::Error> {
+    let (seq,): (i64,) = sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
+        .bind(room)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(seq)
+}
+
+async fn log_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    room: RoomId,
+    seq: i64,
+    kind: &str,
+    number: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO room_events (room_id, seq, kind, number) VALUES (?, ?, ?, ?)")
+        .bind(room)
+        .bind(seq)
+        .bind(kind)
+        .bind(number)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub struct RoomRow {
     pub created_by: Option<UserId>,
     pub last_number: i64,
     pub messages_count: i64,
+    pub last_seq: i64,
     pub updated_at: String,
 }
 
@@ -33,6 +34,7 @@ impl RoomRow {
             created_by: self.created_by,
             updated_at: self.updated_at.clone(),
             last_number: self.last_number,
+            last_seq: self.last_seq,
         }
     }
 }
@@ -45,7 +47,8 @@ pub struct MyRoomRow {
     pub unread_count: i64,
 }
 
-const ROOM_COLUMNS: &str = "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.updated_at";
+const ROOM_COLUMNS: &str =
+    "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq, r.updated_at";
 
 fn direct_key(a: UserId, b: UserId) -> String {
     let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
@@ -201,7 +204,10 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                (r.room_id, LastMessage { number: r.number, body: r.body, user_id: r.user_id, created_at: r.created_at })
+                (
+                    r.room_id,
+                    LastMessage { number: r.number, body: r.body, user_id: r.user_id, created_at: r.created_at },
+                )
             })
             .collect())
     }
@@ -236,6 +242,45 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// How far each member has read, for "Seen" markers.
+    pub async fn read_markers(&self, room: RoomId) -> Result<Vec<(UserId, i64)>, AppError> {
+        Ok(sqlx::query_as("SELECT user_id, last_read_number FROM memberships WHERE room_id = ?")
+            .bind(room)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Messages after `user`'s read marker that others wrote.
+    pub async fn unread_count(&self, room: RoomId, user: UserId) -> Result<i64, AppError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM messages m JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = ?
+             WHERE m.room_id = ? AND m.number > mb.last_read_number AND m.deleted_at IS NULL AND m.user_id IS NOT mb.user_id",
+        )
+        .bind(user)
+        .bind(room)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    /// The ids of `user`'s rooms.
+    pub async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>, AppError> {
+        let rows: Vec<(RoomId,)> = sqlx::query_as("SELECT room_id FROM memberships WHERE user_id = ?")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// The member ids of a room.
+    pub async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
+        let rows: Vec<(UserId,)> = sqlx::query_as("SELECT user_id FROM memberships WHERE room_id = ?")
+            .bind(room)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Which of `ids` are real users.

@@ -63,30 +63,24 @@ impl Store {
     }
 
     pub async fn auth_user_by_id(&self, id: UserId) -> Result<Option<AuthUser>, AppError> {
-        Ok(sqlx::query_as::<_, AuthUser>(
-            "SELECT id, username, password_hash FROM users WHERE id = ?",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_as::<_, AuthUser>("SELECT id, username, password_hash FROM users WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, AppError> {
-        Ok(sqlx::query_as::<_, Profile>(&format!(
-            "SELECT {PROFILE_COLUMNS} FROM users WHERE id = ?"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, AppError> {
-        Ok(sqlx::query_as::<_, Profile>(&format!(
-            "SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower(?)"
-        ))
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower(?)"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn update_profile(
@@ -153,10 +147,8 @@ pub(crate) fn escape_like(input: &str) -> String {
 
 /// SQLite names the index ("index 'users_username_key'") or the column
 /// ("users.email"); Postgres names the constraint. Either maps to a field.
-const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
-    ("username", "username", "Username has already been taken"),
-    ("email", "email", "Email has already been taken"),
-];
+const UNIQUE_FIELDS: &[(&str, &str, &str)] =
+    &[("username", "username", "Username has already been taken"), ("email", "email", "Email has already been taken")];
 #[cfg(test)]
 mod tests {
     use super::escape_like;

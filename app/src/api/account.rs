@@ -3,9 +3,9 @@
 use hearth::model::{DemoAccount, Profile};
 use leptos::prelude::*;
 
-use crate::error::UiError;
 #[cfg(feature = "ssr")]
 use super::ssr;
+use crate::error::UiError;
 
 /// The signed-in user's profile, or `None` when signed out.
 #[server(prefix = "/fn")]
@@ -65,7 +65,7 @@ pub async fn register(
 #[server(prefix = "/fn")]
 pub async fn logout() -> Result<(), UiError> {
     let mut session = ssr::session().await?;
-    hearth::auth::end_session(&mut session).await?;
+    ssr::hearth()?.sign_out(&mut session).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }

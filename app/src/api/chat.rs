@@ -9,8 +9,11 @@ use crate::error::UiError;
 
 #[server(prefix = "/fn")]
 pub async fn list_conversations() -> Result<Vec<ConversationSummary>, UiError> {
-    let (hearth, me) = ssr::user().await?;
-    Ok(hearth.conversations(me.id).await?)
+    // Signed-out pages (login, register) have no rooms rather than an error.
+    let Some(me) = ssr::session().await?.user else {
+        return Ok(Vec::new());
+    };
+    Ok(ssr::hearth()?.conversations(me.id).await?)
 }
 
 #[server(prefix = "/fn")]
@@ -26,11 +29,7 @@ pub async fn start_conversation(user_ids: String, title: Option<String>) -> Resu
     use hearth::model::UserId;
     use hearth::rooms::NewConversation;
     let (hearth, me) = ssr::user().await?;
-    let participant_ids = user_ids
-        .split(',')
-        .filter_map(|id| id.trim().parse::<i64>().ok())
-        .map(UserId)
-        .collect();
+    let participant_ids = user_ids.split(',').filter_map(|id| id.trim().parse::<i64>().ok()).map(UserId).collect();
     let opened = hearth.create_conversation(me.id, NewConversation { participant_ids, title, kind: None }).await?;
     leptos_axum::redirect(&format!("/rooms/{}", opened.id));
     Ok(opened.id)
@@ -76,7 +75,11 @@ pub async fn room_detail(room_id: i64) -> Result<ConversationDetail, UiError> {
 
 /// The page of history before message `before_number` (or around `around`).
 #[server(prefix = "/fn")]
-pub async fn load_messages(room_id: i64, before_number: Option<i64>, around: Option<i64>) -> Result<MessagePage, UiError> {
+pub async fn load_messages(
+    room_id: i64,
+    before_number: Option<i64>,
+    around: Option<i64>,
+) -> Result<MessagePage, UiError> {
     use hearth::messages::HistoryParams;
     let (hearth, me) = ssr::user().await?;
     let params = HistoryParams { before_number, around, limit: Some(50), ..Default::default() };

@@ -25,9 +25,7 @@ pub(crate) mod ssr {
     }
 
     pub async fn session() -> Result<AuthSession, UiError> {
-        leptos_axum::extract::<AuthSession>()
-            .await
-            .map_err(internal)
+        leptos_axum::extract::<AuthSession>().await.map_err(internal)
     }
 
     pub async fn client_ip() -> std::net::IpAddr {
@@ -44,7 +42,8 @@ pub(crate) mod ssr {
 
     /// The signed-in user, or the error a signed-out caller gets.
     pub async fn user() -> Result<(Hearth, AuthUser), UiError> {
-        let user = session().await?.user.ok_or_else(|| UiError::from(AppError::Unauthorized("Sign in first".into())))?;
+        let user =
+            session().await?.user.ok_or_else(|| UiError::from(AppError::Unauthorized("Sign in first".into())))?;
         Ok((hearth()?, user))
     }
 
@@ -56,5 +55,3 @@ pub(crate) mod ssr {
         }
     }
 }
-
-

@@ -1,7 +1,7 @@
 //! The top bar: brand, the signed-in user's name, profile link and sign-out.
 
-use leptos::prelude::*;
 use leptos::form::ActionForm;
+use leptos::prelude::*;
 
 use crate::auth::use_auth;
 

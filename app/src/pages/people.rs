@@ -31,7 +31,10 @@ pub fn PeoplePage() -> impl IntoView {
         let create_group = move |_| {
             let ids: Vec<String> = picked.get_untracked().iter().map(|p| p.id.to_string()).collect();
             let title = title.get_untracked();
-            start.dispatch(StartConversation { user_ids: ids.join(","), title: (!title.trim().is_empty()).then_some(title) });
+            start.dispatch(StartConversation {
+                user_ids: ids.join(","),
+                title: (!title.trim().is_empty()).then_some(title),
+            });
         };
         let me_id = me.id;
         view! {

@@ -64,7 +64,15 @@ impl Entry {
 
     fn key(&self) -> String {
         let m = &self.message;
-        format!("{}|{}|{:?}|{:?}|{}|{:?}", m.number, m.client_id.as_deref().unwrap_or(""), m.edited_at, m.deleted, m.id, self.state)
+        format!(
+            "{}|{}|{:?}|{:?}|{}|{:?}",
+            m.number,
+            m.client_id.as_deref().unwrap_or(""),
+            m.edited_at,
+            m.deleted,
+            m.id,
+            self.state
+        )
     }
 }
 
@@ -170,7 +178,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
     // Mark the room read up to the newest confirmed message while it is shown.
     let last_marked = StoredValue::new(0i64);
     Effect::new(move |_| {
-        let newest = entries.with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max());
+        let newest =
+            entries.with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max());
         if let Some(newest) = newest
             && newest > last_marked.get_value()
         {
@@ -230,7 +239,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
     };
     let send_on_submit = send.clone();
     let retry = move |client_id: String| {
-        let entry = entries.with_untracked(|e| e.iter().find(|x| x.message.client_id.as_deref() == Some(&client_id)).cloned());
+        let entry =
+            entries.with_untracked(|e| e.iter().find(|x| x.message.client_id.as_deref() == Some(&client_id)).cloned());
         if let Some(mut entry) = entry {
             entry.state = Delivery::Sending;
             entries.update(|e| {
@@ -321,7 +331,11 @@ fn MessageRow(
     let m = entry.message.clone();
     let number = m.number;
     let (_, time) = day_and_time(&m.created_at);
-    let author = m.user.as_ref().map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone())).unwrap_or_else(|| "Unknown".into());
+    let author = m
+        .user
+        .as_ref()
+        .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
+        .unwrap_or_else(|| "Unknown".into());
     let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
     let draft = RwSignal::new(m.body.clone().unwrap_or_default());
     let client_id = m.client_id.clone().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Rooms over JSON, in ChatFlow's shapes: `/conversations` (mine), `/rooms`
 //! (open rooms), joining, leaving and group membership.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json};
+use crate::extract::{CurrentUser, Json, Path};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

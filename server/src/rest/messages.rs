@@ -2,7 +2,7 @@
 //! `before`/`after`/`limit`, edits and deletes by number, and the first
 //! seed's `GET /messages?from_user&to_user` and `POST /message`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
@@ -13,7 +13,7 @@ use hearth::model::{RoomId, UserId};
 use serde::Deserialize;
 
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json, Query};
+use crate::extract::{CurrentUser, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -98,12 +98,18 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Spelled out rather than `#[serde(flatten)]`ing `PageQuery`: flattening
+/// makes serde read query-string numbers as strings and reject them.
 #[derive(Deserialize)]
 struct DirectQuery {
     from_user: i64,
     to_user: i64,
-    #[serde(flatten)]
-    page: PageQuery,
+    before: Option<String>,
+    after: Option<String>,
+    before_number: Option<i64>,
+    after_number: Option<i64>,
+    around: Option<i64>,
+    limit: Option<u32>,
 }
 
 async fn direct_history(
@@ -111,7 +117,15 @@ async fn direct_history(
     CurrentUser(me): CurrentUser,
     Query(q): Query<DirectQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = hearth.direct_history(me.id, UserId(q.from_user), UserId(q.to_user), &q.page.into()).await?;
+    let page_query = PageQuery {
+        before: q.before,
+        after: q.after,
+        before_number: q.before_number,
+        after_number: q.after_number,
+        around: q.around,
+        limit: q.limit,
+    };
+    let page = hearth.direct_history(me.id, UserId(q.from_user), UserId(q.to_user), &page_query.into()).await?;
     Ok(JsonResponse(page))
 }
 

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
-use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN, end_session, start_session};
+use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN, start_session};
 use hearth::{AppError, Hearth};
 use serde::Deserialize;
 use serde_json::json;
@@ -67,7 +67,10 @@ async fn register(
         Ok(profile) => profile,
         Err(AppError::Validation(fields)) => {
             let errors: Vec<_> = fields.into_iter().map(|f| f.message).collect();
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, JsonResponse(json!({ "status": "error", "errors": errors })))
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                JsonResponse(json!({ "status": "error", "errors": errors })),
+            )
                 .into_response());
         }
         Err(other) => return Err(other.into()),
@@ -105,8 +108,8 @@ async fn sign_in(
     Ok(JsonResponse(json!({ "status": "success", "user": profile })))
 }
 
-async fn sign_out(mut session: AuthSession) -> ApiResult<StatusCode> {
-    end_session(&mut session).await?;
+async fn sign_out(State(hearth): State<Hearth>, mut session: AuthSession) -> ApiResult<StatusCode> {
+    hearth.sign_out(&mut session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

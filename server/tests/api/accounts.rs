@@ -280,7 +280,9 @@ async fn the_directory_searches_by_prefix_with_a_limit_and_never_shows_emails() 
     let percent: Value = app.client.get(app.url("/users?query=%25")).send().await.unwrap().json().await.unwrap();
 
     assert_eq!(all.as_array().unwrap().len(), 4);
-    let usernames = |v: &Value| v.as_array().unwrap().iter().map(|p| p["username"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let usernames = |v: &Value| {
+        v.as_array().unwrap().iter().map(|p| p["username"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     assert_eq!(usernames(&car), ["carla", "carol"]);
     assert_eq!(usernames(&one), ["carla"]);
     assert!(percent.as_array().unwrap().is_empty(), "% is literal: {percent}");

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use hearth::Hearth;
+use hearth::model::{RoomId, UserId};
 use hearth_server::config::Config;
 use hearth_server::startup::Application;
 use leptos::config::LeptosOptions;
@@ -31,6 +32,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         site_config: None,
         sign_ins_per_ip_per_minute: 1000,
         sign_ins_per_account_per_minute: 1000,
+        edit_window_minutes: 15,
     }
 }
 
@@ -110,4 +112,90 @@ impl TestApp {
     pub async fn me(&self, client: &Client) -> Response {
         client.get(self.url("/users/me")).header("Accept", "application/json").send().await.expect("request sent")
     }
+}
+
+/// A signed-in person with their own cookie jar.
+pub struct User {
+    pub id: i64,
+    pub client: Client,
+}
+
+impl TestApp {
+    /// Registers `username` on a fresh client of their own, signed in.
+    pub async fn user(&self, username: &str) -> User {
+        let client = new_client();
+        let response = self.register_with(&client, username).await;
+        assert_eq!(response.status(), 201, "registering {username}");
+        let body: Value = response.json().await.expect("json");
+        User { id: body["user"]["id"].as_i64().expect("user id"), client }
+    }
+
+    /// The id of the user `client` is signed in as.
+    pub async fn user_id(&self, client: &Client) -> i64 {
+        let me: Value = self.me(client).await.json().await.expect("json");
+        me["id"].as_i64().expect("signed in")
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).header("Accept", "application/json").send().await.expect("request sent")
+    }
+
+    /// `GET path`, asserting a 200, as JSON.
+    pub async fn get_json(&self, client: &Client, path: &str) -> Value {
+        let response = self.get(client, path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    /// `POST /conversations` with `body` as given.
+    pub async fn create_conversation(&self, client: &Client, body: Value) -> Response {
+        client.post(self.url("/conversations")).json(&body).send().await.expect("request sent")
+    }
+
+    /// Opens a direct room (one other id) or a group (several), asserting
+    /// success, and returns its id.
+    pub async fn conversation_with(&self, client: &Client, participant_ids: &[i64]) -> i64 {
+        let response = self.create_conversation(client, json!({ "participant_ids": participant_ids })).await;
+        assert!(matches!(response.status().as_u16(), 200 | 201), "creating a conversation: {}", response.status());
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_i64().expect("conversation id")
+    }
+
+    /// `POST /conversations/:room/messages` with `body` as given.
+    pub async fn post_message(&self, client: &Client, room: i64, body: Value) -> Response {
+        client
+            .post(self.url(&format!("/conversations/{room}/messages")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Sends `text` into `room`, asserting a 201, and returns the message.
+    pub async fn send(&self, client: &Client, room: i64, text: &str) -> Value {
+        let response = self.post_message(client, room, json!({ "body": text })).await;
+        assert_eq!(response.status(), 201, "sending {text:?}");
+        response.json().await.expect("json")
+    }
+
+    /// `GET /conversations/:room/messages?<query>`, asserting a 200.
+    pub async fn history(&self, client: &Client, room: i64, query: &str) -> Value {
+        self.get_json(client, &format!("/conversations/{room}/messages?{query}")).await
+    }
+
+    /// Writes `count` messages ("message 1", …) by `author` straight through
+    /// the core: quicker than HTTP when only the history matters.
+    pub async fn seed_messages(&self, room: i64, author: i64, count: usize) {
+        for n in 1..=count {
+            self.hearth
+                .post_message(UserId(author), RoomId(room), &format!("message {n}"), None)
+                .await
+                .unwrap_or_else(|e| panic!("seeding message {n}: {e}"));
+        }
+    }
+}
+
+/// The `number`s of a page's messages, in the order returned.
+pub fn numbers(page: &Value) -> Vec<i64> {
+    page["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("number")).collect()
 }

@@ -2,8 +2,15 @@
 //! each test spawns the real application on a random port over a fresh
 //! SQLite file.
 
+mod access;
 mod accounts;
+mod chatflow;
+mod compat;
+mod conversations;
 mod health;
 mod helpers;
+mod membership;
+mod messages;
 mod pages;
+mod paging;
 mod security;

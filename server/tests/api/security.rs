@@ -50,13 +50,8 @@ async fn a_cookie_write_from_a_foreign_origin_is_refused_with_403() {
         .send()
         .await
         .unwrap();
-    let cross_site = app
-        .client
-        .delete(app.url("/users/sign_out"))
-        .header("Sec-Fetch-Site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let cross_site =
+        app.client.delete(app.url("/users/sign_out")).header("Sec-Fetch-Site", "cross-site").send().await.unwrap();
 
     assert_eq!(evil.status(), 403);
     assert_eq!(evil.json::<Value>().await.unwrap(), json!({"errors": ["Cross-site request refused"]}));
@@ -80,7 +75,8 @@ async fn same_origin_browser_writes_and_plain_curl_writes_are_allowed() {
         .send()
         .await
         .unwrap();
-    let curl_like = app.client.put(app.url("/users/me")).json(&json!({"user": {"name": "From curl"}})).send().await.unwrap();
+    let curl_like =
+        app.client.put(app.url("/users/me")).json(&json!({"user": {"name": "From curl"}})).send().await.unwrap();
 
     assert_eq!(same_origin.status(), 200);
     assert_eq!(curl_like.status(), 200);

@@ -1,0 +1,242 @@
+//! The browser's one WebSocket per tab: it reconnects with exponential
+//! backoff and jitter, resubscribes every watched room with the last `seq` it
+//! saw (so nothing is lost or repeated), and hands events to the page that
+//! watches the room and to global listeners (the sidebar). On the server this
+//! is inert: pages render from their resources.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use hearth::model::RoomId;
+use hearth::protocol::{ClientEvent, ServerEvent};
+use leptos::prelude::*;
+
+/// The state of the link, for the offline banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// Not yet tried (server render) or opening.
+    Connecting,
+    Online,
+    /// Lost; retrying with backoff.
+    Offline,
+}
+
+type Handler = Rc<dyn Fn(&ServerEvent)>;
+
+#[derive(Default)]
+struct Watches {
+    /// Last change seq seen per room (None: subscribed live-only so far).
+    seq: HashMap<RoomId, Option<i64>>,
+    /// The chat window's handler for its room.
+    room_handlers: HashMap<RoomId, Handler>,
+    /// Called for every event (the sidebar's unread badges).
+    global: Vec<Handler>,
+    /// Sends on the open socket, if any.
+    #[cfg(feature = "hydrate")]
+    outbox: Option<futures::channel::mpsc::UnboundedSender<ClientEvent>>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub status: RwSignal<LinkStatus>,
+    watches: StoredValue<Watches, LocalStorage>,
+}
+
+pub fn provide_live() {
+    let live =
+        Live { status: RwSignal::new(LinkStatus::Connecting), watches: StoredValue::new_local(Watches::default()) };
+    provide_context(live);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<()>| {
+        // Effects run only in the browser, once hydrated.
+        if started.is_none() {
+            leptos::task::spawn_local(connection::run(live));
+        }
+    });
+}
+
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
+
+impl Live {
+    /// Sends an event if the socket is open; returns whether it was queued.
+    pub fn send(&self, event: ClientEvent) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            self.watches.with_value(|w| w.outbox.as_ref().is_some_and(|tx| tx.unbounded_send(event).is_ok()))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = event;
+            false
+        }
+    }
+
+    /// Watches a room from change `after` (the page's `last_seq`): replayed
+    /// changes and live ones go to `handler` until [`Live::unwatch`].
+    pub fn watch(&self, room: RoomId, after: i64, handler: impl Fn(&ServerEvent) + 'static) {
+        self.watches.update_value(|w| {
+            let seq = w.seq.entry(room).or_insert(Some(after));
+            *seq = Some(seq.unwrap_or(after).min(after));
+            w.room_handlers.insert(room, Rc::new(handler));
+        });
+        self.send(ClientEvent::Subscribe { room_id: room, after: Some(after) });
+    }
+
+    pub fn unwatch(&self, room: RoomId) {
+        self.watches.update_value(|w| {
+            w.room_handlers.remove(&room);
+        });
+    }
+
+    /// Follows rooms live (no replay) for the sidebar's badges.
+    pub fn follow(&self, rooms: impl IntoIterator<Item = RoomId>) {
+        let fresh: Vec<RoomId> = self
+            .watches
+            .try_update_value(|w| {
+                rooms
+                    .into_iter()
+                    .filter(|room| {
+                        let new = !w.seq.contains_key(room);
+                        if new {
+                            w.seq.insert(*room, None);
+                        }
+                        new
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for room in fresh {
+            self.send(ClientEvent::Subscribe { room_id: room, after: None });
+        }
+    }
+
+    /// Adds a listener for every event.
+    pub fn on_event(&self, handler: impl Fn(&ServerEvent) + 'static) {
+        self.watches.update_value(|w| w.global.push(Rc::new(handler)));
+    }
+
+    /// Routes one event: remembers its seq, then calls the room's handler
+    /// (presence goes to every room) and the global listeners.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn dispatch(&self, event: &ServerEvent) {
+        let room = match event {
+            ServerEvent::Subscribed { room_id, .. }
+            | ServerEvent::Message { room_id, .. }
+            | ServerEvent::MessageEdited { room_id, .. }
+            | ServerEvent::MessageDeleted { room_id, .. }
+            | ServerEvent::Typing { room_id, .. }
+            | ServerEvent::Read { room_id, .. }
+            | ServerEvent::Resync { room_id }
+            | ServerEvent::Room { room_id, .. } => Some(*room_id),
+            ServerEvent::Presence { .. } | ServerEvent::Error { .. } => None,
+        };
+        let seq = match event {
+            ServerEvent::Subscribed { seq, .. } => Some(*seq),
+            other => other.seq(),
+        };
+        let handlers: Vec<Handler> = self
+            .watches
+            .try_update_value(|w| {
+                if let (Some(room), Some(seq)) = (room, seq) {
+                    let known = w.seq.entry(room).or_insert(None);
+                    *known = Some(known.unwrap_or(0).max(seq));
+                }
+                if let ServerEvent::Resync { room_id } = event {
+                    // Forget the position: the page reloads and watches again.
+                    w.seq.insert(*room_id, None);
+                }
+                let mut handlers: Vec<Handler> = match room {
+                    Some(room) => w.room_handlers.get(&room).cloned().into_iter().collect(),
+                    None => w.room_handlers.values().cloned().collect(),
+                };
+                handlers.extend(w.global.iter().cloned());
+                handlers
+            })
+            .unwrap_or_default();
+        for handler in handlers {
+            handler(event);
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod connection {
+    use futures::{SinkExt, StreamExt, channel::mpsc, future::Either};
+    use gloo_net::websocket::{Message, futures::WebSocket};
+    use hearth::protocol::{ClientEvent, ServerEvent};
+    use leptos::prelude::*;
+
+    use super::{LinkStatus, Live};
+
+    const BACKOFF_MIN_MS: f64 = 500.0;
+    const BACKOFF_MAX_MS: f64 = 15_000.0;
+
+    fn url() -> Option<String> {
+        let location = window().location();
+        let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        Some(format!("{scheme}://{}/ws", location.host().ok()?))
+    }
+
+    pub async fn run(live: Live) {
+        let mut attempt: u32 = 0;
+        loop {
+            if let Some(socket) = url().and_then(|url| WebSocket::open(&url).ok())
+                && serve(live, socket).await
+            {
+                attempt = 0;
+            }
+            live.status.set(LinkStatus::Offline);
+            live.watches.update_value(|w| w.outbox = None);
+            attempt = attempt.saturating_add(1);
+            let ceiling = (BACKOFF_MIN_MS * 2f64.powi(attempt.min(10) as i32)).min(BACKOFF_MAX_MS);
+            // Full jitter, so a restarted server is not hit by every tab at once.
+            let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
+            gloo_timers::future::TimeoutFuture::new(delay as u32).await;
+        }
+    }
+
+    /// Runs one connection until it drops; true if it was ever open.
+    async fn serve(live: Live, socket: WebSocket) -> bool {
+        let (mut write, mut read) = socket.split();
+        // Wait for the socket to open before calling the link online.
+        if futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut write), cx))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        let (tx, mut rx) = mpsc::unbounded::<ClientEvent>();
+        let resubscribe: Vec<ClientEvent> = live
+            .watches
+            .try_update_value(|w| {
+                w.outbox = Some(tx.clone());
+                w.seq.iter().map(|(room, seq)| ClientEvent::Subscribe { room_id: *room, after: *seq }).collect()
+            })
+            .unwrap_or_default();
+        for event in resubscribe {
+            let _ = tx.unbounded_send(event);
+        }
+        live.status.set(LinkStatus::Online);
+        loop {
+            match futures::future::select(rx.next(), read.next()).await {
+                Either::Left((Some(event), _)) => {
+                    let Ok(text) = serde_json::to_string(&event) else { continue };
+                    if write.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Either::Left((None, _)) => break,
+                Either::Right((Some(Ok(Message::Text(text))), _)) => {
+                    if let Ok(event) = serde_json::from_str::<ServerEvent>(&text) {
+                        live.dispatch(&event);
+                    }
+                }
+                Either::Right((Some(Ok(_)), _)) => {}
+                Either::Right((Some(Err(_)) | None, _)) => break,
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,287 @@
+//! `GET /ws`: one WebSocket per tab. The upgrade is refused without a
+//! session (401) or from a foreign `Origin` (403). Each connection is one
+//! task that `select!`s over the socket, its room subscriptions, its user's
+//! signals and a ping timer, so an idle connection costs one small task.
+//!
+//! Frames queued for a socket are written together and flushed once. A
+//! connection that falls a room channel's capacity behind gets `resync` for
+//! that room instead of unbounded buffering.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use hearth::auth::{AuthSession, AuthUser};
+use hearth::hub::{Frame, UserSignal};
+use hearth::model::RoomId;
+use hearth::protocol::{ClientEvent, ServerEvent};
+use hearth::{AppError, Hearth};
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest frame or message a client may send (a 10,000-character message
+/// in JSON fits with room to spare).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Frames written before one flush.
+const COALESCE: usize = 64;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(hearth): State<Hearth>,
+    session: AuthSession,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "errors": ["Cross-site WebSocket refused"] })))
+            .into_response();
+    }
+    let Some(user) = session.user.clone() else {
+        return ApiError::from(AppError::Unauthorized(crate::extract::SIGN_IN_FIRST.into())).into_response();
+    };
+    let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            let user_id = user.id;
+            if let Err(err) = hearth.socket_opened(user_id).await {
+                tracing::warn!(error = %err, "presence on open failed");
+            }
+            Connection { hearth: hearth.clone(), user, session_id }.run(socket).await;
+            hearth.socket_closed(user_id);
+        })
+}
+
+/// Browsers always send `Origin` on a WebSocket; it must be this host.
+/// Clients that send none (CLI tools) are allowed, like curl on the REST API.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')), host) {
+        (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
+        _ => false,
+    }
+}
+
+struct Connection {
+    hearth: Hearth,
+    user: AuthUser,
+    session_id: String,
+}
+
+/// Why the loop ended, and the close frame to send.
+enum Close {
+    Quietly,
+    With(u16, &'static str),
+}
+
+impl Connection {
+    async fn run(&self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let mut rooms: StreamMap<RoomId, BroadcastStream<Frame>> = StreamMap::new();
+        // The last seq delivered per room: live frames at or below it were
+        // already sent by the replay.
+        let mut delivered: HashMap<RoomId, i64> = HashMap::new();
+        let mut signals = self.hearth.hub.subscribe_user(self.user.id);
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut awaiting_pong = false;
+        let mut out: Vec<Frame> = Vec::new();
+
+        let close = loop {
+            tokio::select! {
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        match serde_json::from_str::<ClientEvent>(&text) {
+                            Ok(event) => self.handle(event, &mut rooms, &mut delivered, &mut out).await,
+                            Err(err) => out.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
+                        }
+                    }
+                    Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                    Some(Ok(Message::Close(_))) | None => break Close::Quietly,
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => break read_error(&err),
+                },
+                Some((room, item)) = rooms.next() => {
+                    self.route(room, item, &mut rooms, &mut delivered, &mut out);
+                    // Coalesce whatever else is already queued into this write.
+                    while out.len() < COALESCE {
+                        match rooms.next().now_or_never() {
+                            Some(Some((room, item))) => self.route(room, item, &mut rooms, &mut delivered, &mut out),
+                            _ => break,
+                        }
+                    }
+                }
+                signal = signals.recv() => match signal {
+                    Ok(UserSignal::Frame(frame)) => out.push(frame),
+                    Ok(UserSignal::SessionEnded(id)) if id == self.session_id => {
+                        break Close::With(close_code::POLICY, "signed out");
+                    }
+                    Ok(UserSignal::SessionEnded(_)) => {}
+                    Ok(UserSignal::RoomRemoved(room)) => {
+                        rooms.remove(&room);
+                        delivered.remove(&room);
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break Close::Quietly,
+                },
+                _ = ping.tick() => {
+                    if awaiting_pong {
+                        break Close::With(close_code::AWAY, "no pong");
+                    }
+                    awaiting_pong = true;
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break Close::Quietly;
+                    }
+                }
+            }
+            if !out.is_empty() && write_all(&mut sink, &mut out).await.is_err() {
+                break Close::Quietly;
+            }
+        };
+        if let Close::With(code, reason) = close {
+            let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
+    }
+
+    /// A live frame for `room`: forward it unless the replay already did, or
+    /// turn a lag into `resync` and drop the subscription.
+    fn route(
+        &self,
+        room: RoomId,
+        item: Result<Frame, BroadcastStreamRecvError>,
+        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
+        delivered: &mut HashMap<RoomId, i64>,
+        out: &mut Vec<Frame>,
+    ) {
+        match item {
+            Ok(frame) => match frame.seq {
+                Some(seq) => {
+                    let last = delivered.entry(room).or_insert(0);
+                    if seq > *last {
+                        *last = seq;
+                        out.push(frame);
+                    }
+                }
+                None => out.push(frame),
+            },
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                rooms.remove(&room);
+                delivered.remove(&room);
+                out.push(Frame::new(&ServerEvent::Resync { room_id: room }));
+            }
+        }
+    }
+
+    async fn handle(
+        &self,
+        event: ClientEvent,
+        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
+        delivered: &mut HashMap<RoomId, i64>,
+        out: &mut Vec<Frame>,
+    ) {
+        let me = self.user.id;
+        match event {
+            ClientEvent::Subscribe { room_id, after } => {
+                // Already live on this socket: replay what was asked, keep the stream.
+                if let (true, Some(&upto)) = (rooms.contains_key(&room_id), delivered.get(&room_id)) {
+                    match self.hearth.catch_up(me, room_id, after, upto).await {
+                        Ok(frames) => out.extend(frames),
+                        Err(err) => out.push(app_error_frame(&err, None)),
+                    }
+                    return;
+                }
+                match self.hearth.subscribe(me, room_id, after).await {
+                    Ok(subscription) => {
+                        delivered.insert(room_id, subscription.seq);
+                        rooms.insert(room_id, BroadcastStream::new(subscription.live));
+                        out.extend(subscription.replay);
+                    }
+                    Err(err) => out.push(app_error_frame(&err, None)),
+                }
+            }
+            ClientEvent::Unsubscribe { room_id } => {
+                rooms.remove(&room_id);
+                delivered.remove(&room_id);
+            }
+            ClientEvent::Send { room_id, body, client_id } => {
+                if let Err(err) = self.hearth.post_message(me, room_id, &body, Some(&client_id)).await {
+                    out.push(app_error_frame(&err, Some(client_id)));
+                }
+            }
+            ClientEvent::Typing { room_id } => {
+                if let Err(err) = self.hearth.typing(&self.user, room_id).await {
+                    out.push(app_error_frame(&err, None));
+                }
+            }
+            ClientEvent::Read { room_id, number } => {
+                if let Err(err) = self.hearth.mark_read(me, room_id, number).await {
+                    out.push(app_error_frame(&err, None));
+                }
+            }
+        }
+    }
+}
+
+/// A read error ends the connection; an oversize frame or message is closed
+/// with 1009. (axum wraps tungstenite's capacity error opaquely, so its
+/// message is what tells it apart.)
+fn read_error(err: &axum::Error) -> Close {
+    let text = err.to_string();
+    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") {
+        Close::With(close_code::SIZE, "message too big")
+    } else {
+        Close::Quietly
+    }
+}
+
+async fn write_all(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    out: &mut Vec<Frame>,
+) -> Result<(), axum::Error> {
+    for frame in out.drain(..) {
+        // Zero-copy: the bytes are shared with every other subscriber.
+        let text = Utf8Bytes::try_from(frame.bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}"));
+        sink.feed(Message::Text(text)).await?;
+    }
+    sink.flush().await
+}
+
+fn error_frame(code: &str, message: &str, client_id: Option<String>) -> Frame {
+    Frame::new(&ServerEvent::Error { code: code.to_owned(), message: message.to_owned(), client_id })
+}
+
+fn app_error_frame(err: &AppError, client_id: Option<String>) -> Frame {
+    let code = match err {
+        AppError::Unauthorized(_) => "unauthorized",
+        AppError::Forbidden(_) => "forbidden",
+        AppError::NotFound(_) => "not_found",
+        AppError::Validation(_) => "invalid",
+        AppError::Conflict(_) => "conflict",
+        AppError::RateLimited { .. } => "rate_limited",
+        AppError::Internal(source) => {
+            tracing::error!(error = %source, "websocket request failed");
+            "internal"
+        }
+    };
+    error_frame(code, &err.messages().join("; "), client_id)
+}

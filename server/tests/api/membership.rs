@@ -1,0 +1,213 @@
+//! Open rooms (`GET /rooms`, joining) and membership: leaving, adding and
+//! removing participants.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array().expect("array").iter().map(|c| c["id"].as_i64().expect("id")).collect()
+}
+
+fn user_ids(people: &Value) -> Vec<i64> {
+    let mut ids = ids(people);
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn open_rooms_are_listed_for_everyone_and_joined_at_will() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let untitled = app.create_conversation(&alice.client, json!({ "kind": "open" })).await;
+    let created = app.create_conversation(&alice.client, json!({ "kind": "open", "title": "Lobby" })).await;
+    let _direct = app.conversation_with(&alice.client, &[bob.id]).await;
+
+    assert_eq!(untitled.status(), 422, "an open room needs a title");
+    assert_eq!(created.status(), 201);
+    let room = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let listed = app.get_json(&bob.client, "/rooms").await;
+    assert_eq!(ids(&listed), [room], "only open rooms are listed");
+    let entry = &listed[0];
+    assert_eq!(entry["title"], "Lobby");
+    assert_eq!(entry["member_count"], 1);
+    assert_eq!(entry["is_member"], false);
+    assert!(entry["updated_at"].as_str().is_some());
+    assert_eq!(app.get(&bob.client, &format!("/conversations/{room}")).await.status(), 404, "not a member yet");
+
+    let joined = bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap();
+
+    assert_eq!(joined.status(), 200);
+    let listed = app.get_json(&bob.client, "/rooms").await;
+    assert_eq!(listed[0]["member_count"], 2);
+    assert_eq!(listed[0]["is_member"], true);
+    let shown = app.get_json(&bob.client, &format!("/conversations/{room}")).await;
+    assert_eq!(shown["conversation"]["kind"], "open");
+    assert_eq!(shown["conversation"]["group"], true);
+    assert!(ids(&app.get_json(&bob.client, "/conversations").await).contains(&room));
+    let again = bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap();
+    assert_eq!(again.status(), 200, "joining twice is harmless");
+    assert_eq!(app.get_json(&bob.client, "/rooms").await[0]["member_count"], 2);
+}
+
+#[tokio::test]
+async fn joining_a_private_room_you_are_not_in_or_a_missing_room_is_404() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let direct = app.conversation_with(&alice.client, &[bob.id]).await;
+    let group = app.conversation_with(&alice.client, &[bob.id, app.user("dave").await.id]).await;
+
+    for room in [direct, group, 9999] {
+        let response = carol.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap();
+
+        assert_eq!(response.status(), 404, "room {room}");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "errors": ["conversation not found"] }));
+    }
+    assert_eq!(app.get(&carol.client, &format!("/conversations/{group}")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn leaving_a_group_is_204_and_the_room_is_then_hidden() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+
+    let left = bob.client.delete(app.url(&format!("/conversations/{group}/membership"))).send().await.unwrap();
+
+    assert_eq!(left.status(), 204);
+    assert_eq!(app.get(&bob.client, &format!("/conversations/{group}")).await.status(), 404);
+    assert_eq!(app.get_json(&bob.client, "/conversations").await, json!([]));
+    let shown = app.get_json(&alice.client, &format!("/conversations/{group}")).await;
+    assert_eq!(user_ids(&shown["participants"]), [alice.id, carol.id]);
+}
+
+#[tokio::test]
+async fn leaving_a_direct_conversation_is_422() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let direct = app.conversation_with(&alice.client, &[bob.id]).await;
+
+    let response = bob.client.delete(app.url(&format!("/conversations/{direct}/membership"))).send().await.unwrap();
+
+    assert_eq!(response.status(), 422);
+    assert!(!response.json::<Value>().await.unwrap()["errors"].as_array().unwrap().is_empty());
+    assert_eq!(app.get(&bob.client, &format!("/conversations/{direct}")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn any_member_adds_participants_to_a_group_but_not_to_a_direct_room() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let direct = app.conversation_with(&alice.client, &[bob.id]).await;
+    let add = |room: i64, body: Value| {
+        bob.client.post(app.url(&format!("/conversations/{room}/participants"))).json(&body).send()
+    };
+
+    let added = add(group, json!({ "user_ids": [dave.id] })).await.unwrap();
+
+    assert_eq!(added.status(), 200);
+    let body: Value = added.json().await.unwrap();
+    assert_eq!(user_ids(&body["participants"]), [alice.id, bob.id, carol.id, dave.id]);
+    assert_eq!(app.get(&dave.client, &format!("/conversations/{group}")).await.status(), 200);
+    assert_eq!(add(direct, json!({ "user_ids": [dave.id] })).await.unwrap().status(), 422);
+    assert_eq!(add(group, json!({ "user_ids": [] })).await.unwrap().status(), 422);
+    assert_eq!(add(group, json!({ "user_ids": [9999] })).await.unwrap().status(), 422);
+    assert_eq!(app.get(&dave.client, &format!("/conversations/{direct}")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn only_the_creator_removes_other_participants() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let remove = |client: &reqwest::Client, user: i64| {
+        client.delete(app.url(&format!("/conversations/{group}/participants/{user}"))).send()
+    };
+
+    let by_member = remove(&bob.client, carol.id).await.unwrap();
+    let by_creator = remove(&alice.client, carol.id).await.unwrap();
+    let self_removal = remove(&bob.client, bob.id).await.unwrap();
+
+    assert_eq!(by_member.status(), 403);
+    assert!(!by_member.json::<Value>().await.unwrap()["errors"].as_array().unwrap().is_empty());
+    assert_eq!(by_creator.status(), 204);
+    assert_eq!(self_removal.status(), 204, "removing yourself is leaving");
+    let shown = app.get_json(&alice.client, &format!("/conversations/{group}")).await;
+    assert_eq!(user_ids(&shown["participants"]), [alice.id]);
+    assert_eq!(app.get(&carol.client, &format!("/conversations/{group}")).await.status(), 404);
+    assert_eq!(remove(&alice.client, carol.id).await.unwrap().status(), 404, "no longer a participant");
+}
+
+#[tokio::test]
+async fn the_creator_cannot_remove_the_other_person_from_a_direct_room() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let direct = app.conversation_with(&alice.client, &[bob.id]).await;
+
+    let by_creator = alice.client.delete(app.url(&format!("/conversations/{direct}/participants/{}", bob.id))).send();
+    let by_other = bob.client.delete(app.url(&format!("/conversations/{direct}/participants/{}", alice.id))).send();
+
+    assert_eq!(by_creator.await.unwrap().status(), 422);
+    assert_eq!(by_other.await.unwrap().status(), 403);
+}
+
+#[tokio::test]
+async fn an_open_room_may_start_with_participants() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+
+    let created = app
+        .create_conversation(&alice.client, json!({ "kind": "open", "title": "Lobby", "participant_ids": [bob.id] }))
+        .await;
+    let unknown = app
+        .create_conversation(&alice.client, json!({ "kind": "open", "title": "Lobby", "participant_ids": [9999] }))
+        .await;
+
+    assert_eq!(created.status(), 201);
+    let room = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    assert_eq!(unknown.status(), 422);
+    let shown = app.get_json(&bob.client, &format!("/conversations/{room}")).await;
+    assert_eq!(user_ids(&shown["participants"]), [alice.id, bob.id]);
+    let carols_view = app.get_json(&carol.client, "/rooms").await;
+    assert_eq!(carols_view[0]["member_count"], 2);
+    assert_eq!(carols_view[0]["is_member"], false);
+    let left = bob.client.delete(app.url(&format!("/conversations/{room}/membership"))).send().await.unwrap();
+    assert_eq!(left.status(), 204);
+    assert_eq!(app.get_json(&carol.client, "/rooms").await[0]["member_count"], 1);
+}
+
+#[tokio::test]
+async fn adding_someone_already_in_the_group_changes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+
+    let response = alice
+        .client
+        .post(app.url(&format!("/conversations/{group}/participants")))
+        .json(&json!({ "user_ids": [bob.id, bob.id, carol.id] }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(user_ids(&body["participants"]), [alice.id, bob.id, carol.id]);
+}

@@ -1,0 +1,114 @@
+//! The WebSocket wire protocol: two serde-tagged enums, documented with an
+//! example of each event in `docs/protocol.md`. Shared with the browser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Author, Message, RoomId, UserId};
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientEvent {
+    /// Start receiving a room's changes. With `after`, first replay every
+    /// change with a greater `seq`, then switch to live with no gap.
+    Subscribe {
+        room_id: RoomId,
+        after: Option<i64>,
+    },
+    Unsubscribe {
+        room_id: RoomId,
+    },
+    /// Post a message; `client_id` makes retries safe.
+    Send {
+        room_id: RoomId,
+        body: String,
+        client_id: String,
+    },
+    Typing {
+        room_id: RoomId,
+    },
+    /// I have read up to `number`.
+    Read {
+        room_id: RoomId,
+        number: i64,
+    },
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// The subscription is live; replay (if any) ended at `seq`.
+    Subscribed {
+        room_id: RoomId,
+        seq: i64,
+    },
+    Message {
+        room_id: RoomId,
+        seq: i64,
+        message: Message,
+    },
+    MessageEdited {
+        room_id: RoomId,
+        seq: i64,
+        message: Message,
+    },
+    MessageDeleted {
+        room_id: RoomId,
+        seq: i64,
+        number: i64,
+    },
+    /// Someone is typing; shown for about five seconds.
+    Typing {
+        room_id: RoomId,
+        user: Author,
+    },
+    /// A user came online (first socket) or went offline (last socket closed,
+    /// after a grace period).
+    Presence {
+        user_id: UserId,
+        online: bool,
+    },
+    /// `user_id` has read `room_id` up to `number`.
+    Read {
+        room_id: RoomId,
+        user_id: UserId,
+        number: i64,
+    },
+    /// Something about one of my rooms changed: I joined or left it, or my
+    /// unread count moved.
+    Room {
+        room_id: RoomId,
+        change: RoomChange,
+        unread_count: Option<i64>,
+    },
+    /// You fell too far behind: reload this room's history and subscribe again.
+    Resync {
+        room_id: RoomId,
+    },
+    Error {
+        code: String,
+        message: String,
+        client_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomChange {
+    Added,
+    Removed,
+    Unread,
+}
+
+impl ServerEvent {
+    /// The room-sequence position of a change event.
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            Self::Message { seq, .. } | Self::MessageEdited { seq, .. } | Self::MessageDeleted { seq, .. } => {
+                Some(*seq)
+            }
+            _ => None,
+        }
+    }
+}
