@@ -7,6 +7,8 @@ use leptos_router::hooks::use_location;
 
 use crate::api::list_conversations;
 use crate::error::UiError;
+use crate::live::use_live;
+use hearth::protocol::ServerEvent;
 
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -25,7 +27,44 @@ pub fn provide_chat() {
     let refresh = RwSignal::new(0u32);
     let location = use_location();
     let rooms = Resource::new(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
-    provide_context(Chat { rooms, refresh });
+    let chat = Chat { rooms, refresh };
+    provide_context(chat);
+
+    // Live badges: follow every room of mine, and refetch the list (which
+    // carries the server's unread counts) shortly after anything changes.
+    let live = use_live();
+    Effect::new(move |_| {
+        if let Some(Ok(rooms)) = rooms.get() {
+            live.follow(rooms.iter().map(|r| r.id));
+        }
+    });
+    let pending = StoredValue::new(false);
+    let refresh_soon = move || {
+        if !pending.get_value() {
+            pending.set_value(true);
+            set_timeout(
+                move || {
+                    pending.set_value(false);
+                    chat.refresh_rooms();
+                },
+                std::time::Duration::from_millis(250),
+            );
+        }
+    };
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            live.on_event(move |event| match event {
+                // The open room marks itself read and refreshes the list then.
+                ServerEvent::Message { room_id, .. }
+                    if location.pathname.get_untracked() != format!("/rooms/{room_id}") =>
+                {
+                    refresh_soon()
+                }
+                ServerEvent::MessageDeleted { .. } | ServerEvent::Room { .. } => refresh_soon(),
+                _ => {}
+            });
+        }
+    });
 }
 
 pub fn use_chat() -> Chat {

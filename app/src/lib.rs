@@ -85,9 +85,9 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Frame() -> impl IntoView {
     auth::provide_auth();
-    chat::provide_chat();
-    live::provide_live();
     let auth = auth::use_auth();
+    live::provide_live(Signal::derive(move || matches!(auth.me.get(), Some(Ok(Some(_))))));
+    chat::provide_chat();
     view! {
         <Header />
         <div class="layout">

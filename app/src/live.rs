@@ -24,11 +24,15 @@ pub enum LinkStatus {
 type Handler = Rc<dyn Fn(&ServerEvent)>;
 
 #[derive(Default)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Watches {
     /// Last change seq seen per room (None: subscribed live-only so far).
     seq: HashMap<RoomId, Option<i64>>,
-    /// The chat window's handler for its room.
-    room_handlers: HashMap<RoomId, Handler>,
+    /// The chat window's handler for its room, with the token of the watch
+    /// that set it (a re-rendered window must not lose its handler to the
+    /// old one's cleanup).
+    room_handlers: HashMap<RoomId, (u64, Handler)>,
+    next_token: u64,
     /// Called for every event (the sidebar's unread badges).
     global: Vec<Handler>,
     /// Sends on the open socket, if any.
@@ -39,12 +43,22 @@ struct Watches {
 #[derive(Clone, Copy)]
 pub struct Live {
     pub status: RwSignal<LinkStatus>,
+    /// Only signed-in pages connect.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    signed_in: Signal<bool>,
+    /// Browser only: thread-local values must not exist in a server render,
+    /// which may be dropped on another thread.
+    #[cfg(feature = "hydrate")]
     watches: StoredValue<Watches, LocalStorage>,
 }
 
-pub fn provide_live() {
-    let live =
-        Live { status: RwSignal::new(LinkStatus::Connecting), watches: StoredValue::new_local(Watches::default()) };
+pub fn provide_live(signed_in: Signal<bool>) {
+    let live = Live {
+        status: RwSignal::new(LinkStatus::Connecting),
+        signed_in,
+        #[cfg(feature = "hydrate")]
+        watches: StoredValue::new_local(Watches::default()),
+    };
     provide_context(live);
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
@@ -75,23 +89,53 @@ impl Live {
 
     /// Watches a room from change `after` (the page's `last_seq`): replayed
     /// changes and live ones go to `handler` until [`Live::unwatch`].
-    pub fn watch(&self, room: RoomId, after: i64, handler: impl Fn(&ServerEvent) + 'static) {
+    /// Returns a token for [`Live::unwatch`].
+    pub fn watch(&self, room: RoomId, after: i64, handler: impl Fn(&ServerEvent) + 'static) -> u64 {
+        #[cfg(not(feature = "hydrate"))]
+        let token = {
+            let _ = (room, after, handler);
+            0
+        };
+        #[cfg(feature = "hydrate")]
+        let token = self
+            .watches
+            .try_update_value(|w| {
+                let seq = w.seq.entry(room).or_insert(Some(after));
+                *seq = Some(seq.unwrap_or(after).min(after));
+                w.next_token += 1;
+                w.room_handlers.insert(room, (w.next_token, Rc::new(handler)));
+                w.next_token
+            })
+            .unwrap_or_default();
+        self.send(ClientEvent::Subscribe { room_id: room, after: Some(after) });
+        token
+    }
+
+    /// Asks again from `after` (after a resync reloaded the page of history).
+    pub fn resubscribe(&self, room: RoomId, after: i64) {
+        #[cfg(feature = "hydrate")]
         self.watches.update_value(|w| {
-            let seq = w.seq.entry(room).or_insert(Some(after));
-            *seq = Some(seq.unwrap_or(after).min(after));
-            w.room_handlers.insert(room, Rc::new(handler));
+            w.seq.insert(room, Some(after));
         });
         self.send(ClientEvent::Subscribe { room_id: room, after: Some(after) });
     }
 
-    pub fn unwatch(&self, room: RoomId) {
+    pub fn unwatch(&self, room: RoomId, token: u64) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, token);
+        #[cfg(feature = "hydrate")]
         self.watches.update_value(|w| {
-            w.room_handlers.remove(&room);
+            if w.room_handlers.get(&room).is_some_and(|(t, _)| *t == token) {
+                w.room_handlers.remove(&room);
+            }
         });
     }
 
     /// Follows rooms live (no replay) for the sidebar's badges.
     pub fn follow(&self, rooms: impl IntoIterator<Item = RoomId>) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = rooms;
+        #[cfg(feature = "hydrate")]
         let fresh: Vec<RoomId> = self
             .watches
             .try_update_value(|w| {
@@ -107,6 +151,7 @@ impl Live {
                     .collect()
             })
             .unwrap_or_default();
+        #[cfg(feature = "hydrate")]
         for room in fresh {
             self.send(ClientEvent::Subscribe { room_id: room, after: None });
         }
@@ -114,12 +159,15 @@ impl Live {
 
     /// Adds a listener for every event.
     pub fn on_event(&self, handler: impl Fn(&ServerEvent) + 'static) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = handler;
+        #[cfg(feature = "hydrate")]
         self.watches.update_value(|w| w.global.push(Rc::new(handler)));
     }
 
     /// Routes one event: remembers its seq, then calls the room's handler
     /// (presence goes to every room) and the global listeners.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[cfg(feature = "hydrate")]
     fn dispatch(&self, event: &ServerEvent) {
         let room = match event {
             ServerEvent::Subscribed { room_id, .. }
@@ -148,8 +196,8 @@ impl Live {
                     w.seq.insert(*room_id, None);
                 }
                 let mut handlers: Vec<Handler> = match room {
-                    Some(room) => w.room_handlers.get(&room).cloned().into_iter().collect(),
-                    None => w.room_handlers.values().cloned().collect(),
+                    Some(room) => w.room_handlers.get(&room).map(|(_, h)| h.clone()).into_iter().collect(),
+                    None => w.room_handlers.values().map(|(_, h)| h.clone()).collect(),
                 };
                 handlers.extend(w.global.iter().cloned());
                 handlers
@@ -180,10 +228,25 @@ mod connection {
     }
 
     pub async fn run(live: Live) {
+        // The browser knows before the socket does: drop it when the network
+        // goes away, and retry at once (not after the backoff) when it returns.
+        let (network_tx, mut network) = mpsc::unbounded::<bool>();
+        let (on_tx, off_tx) = (network_tx.clone(), network_tx);
+        let _online = window_event_listener(leptos::ev::online, move |_| {
+            let _ = on_tx.unbounded_send(true);
+        });
+        let _offline = window_event_listener(leptos::ev::offline, move |_| {
+            let _ = off_tx.unbounded_send(false);
+        });
         let mut attempt: u32 = 0;
         loop {
+            if !live.signed_in.get_untracked() {
+                live.status.set(LinkStatus::Connecting);
+                gloo_timers::future::TimeoutFuture::new(1_000).await;
+                continue;
+            }
             if let Some(socket) = url().and_then(|url| WebSocket::open(&url).ok())
-                && serve(live, socket).await
+                && serve(live, socket, &mut network).await
             {
                 attempt = 0;
             }
@@ -193,12 +256,18 @@ mod connection {
             let ceiling = (BACKOFF_MIN_MS * 2f64.powi(attempt.min(10) as i32)).min(BACKOFF_MAX_MS);
             // Full jitter, so a restarted server is not hit by every tab at once.
             let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
-            gloo_timers::future::TimeoutFuture::new(delay as u32).await;
+            let mut wait = gloo_timers::future::TimeoutFuture::new(delay as u32);
+            loop {
+                match futures::future::select(&mut wait, network.next()).await {
+                    Either::Left(_) | Either::Right((Some(true), _)) | Either::Right((None, _)) => break,
+                    Either::Right((Some(false), _)) => {}
+                }
+            }
         }
     }
 
     /// Runs one connection until it drops; true if it was ever open.
-    async fn serve(live: Live, socket: WebSocket) -> bool {
+    async fn serve(live: Live, socket: WebSocket, network: &mut mpsc::UnboundedReceiver<bool>) -> bool {
         let (mut write, mut read) = socket.split();
         // Wait for the socket to open before calling the link online.
         if futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut write), cx))
@@ -220,7 +289,13 @@ mod connection {
         }
         live.status.set(LinkStatus::Online);
         loop {
-            match futures::future::select(rx.next(), read.next()).await {
+            let next = futures::future::select(rx.next(), read.next());
+            let event = match futures::future::select(next, network.next()).await {
+                Either::Left((event, _)) => event,
+                Either::Right((Some(false), _)) => break,
+                Either::Right(_) => continue,
+            };
+            match event {
                 Either::Left((Some(event), _)) => {
                     let Ok(text) = serde_json::to_string(&event) else { continue };
                     if write.send(Message::Text(text)).await.is_err() {

@@ -26,7 +26,7 @@ test("register, sign out, sign in, edit the profile and keep it after a reload",
   await expect(page).toHaveURL(/\/profile$/);
   await page.getByLabel("Name", { exact: true }).fill("Renamed Person");
   await page.getByRole("button", { name: "Save" }).click();
-  await expect(page.getByRole("status")).toHaveText("Profile saved");
+  await expect(page.locator(".saved")).toHaveText("Profile saved");
 
   await page.reload();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Renamed Person");

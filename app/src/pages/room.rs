@@ -2,7 +2,10 @@
 //! server; scrolling to the top loads older pages without the view jumping;
 //! sends show at once and are reconciled by `client_id` when confirmed.
 
-use hearth::model::{Author, ConversationDetail, Message, Profile, RoomKind};
+use std::collections::{HashMap, HashSet};
+
+use hearth::model::{Author, ConversationDetail, Message, Profile, RoomKind, UserId};
+use hearth::protocol::{ClientEvent, ServerEvent};
 use leptos::either::Either;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -14,6 +17,7 @@ use leptos_router::hooks::use_params_map;
 use super::signed_in;
 use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
 use crate::chat::{day_and_time, use_chat};
+use crate::live::{LinkStatus, use_live};
 
 #[component]
 pub fn RoomPage() -> impl IntoView {
@@ -104,6 +108,29 @@ fn new_client_id() -> String {
     }
 }
 
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// Whether the tab is in front (only then does reading mark messages read).
+fn page_visible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().visibility_state() == web_sys::VisibilityState::Visible
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
 fn now_stamp() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -128,7 +155,6 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
             .unwrap_or_else(|| "Direct message".into()),
         _ => detail.conversation.title.clone().unwrap_or_else(|| "Untitled room".into()),
     };
-    let members = detail.participants.iter().map(|p| p.username.clone()).collect::<Vec<_>>().join(", ");
     let entries = RwSignal::new(detail.messages.into_iter().map(Entry::confirmed).collect::<Vec<_>>());
     let list: NodeRef<Div> = NodeRef::new();
     let loading_older = RwSignal::new(false);
@@ -177,11 +203,16 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
 
     // Mark the room read up to the newest confirmed message while it is shown.
     let last_marked = StoredValue::new(0i64);
+    let focused = RwSignal::new(0u32);
+    let focus_listener = window_event_listener(leptos::ev::focus, move |_| focused.update(|n| *n += 1));
+    on_cleanup(move || focus_listener.remove());
     Effect::new(move |_| {
         let newest =
             entries.with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max());
+        focused.track();
         if let Some(newest) = newest
             && newest > last_marked.get_value()
+            && page_visible()
         {
             last_marked.set_value(newest);
             spawn_local(async move {
@@ -191,6 +222,119 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
             });
         }
     });
+
+    // Live: this room's changes, typing, presence and read markers.
+    let live = use_live();
+    let room = detail.conversation.id;
+    let last_seq = detail.conversation.last_seq;
+    let typing = RwSignal::new(Vec::<(Author, f64)>::new());
+    let online = RwSignal::new(HashSet::<UserId>::new());
+    let markers = RwSignal::new(detail.read_markers.iter().copied().collect::<HashMap<UserId, i64>>());
+    let other = (detail.conversation.kind == RoomKind::Direct)
+        .then(|| detail.participants.iter().find(|p| p.id != me_id).map(|p| p.id))
+        .flatten();
+    let near_bottom = move || {
+        list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
+    };
+    let subscribed = RwSignal::new(false);
+    let on_event = move |event: &ServerEvent| match event {
+        ServerEvent::Subscribed { .. } => subscribed.set(true),
+        ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
+            let follow = near_bottom();
+            let author = message.user_id;
+            entries.update(|e| merge(e, vec![message.clone()]));
+            typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
+            if follow {
+                scroll_to_bottom();
+            }
+        }
+        ServerEvent::MessageDeleted { number, .. } => entries.update(|e| {
+            for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == *number) {
+                x.message.deleted = true;
+                x.message.body = None;
+            }
+        }),
+        ServerEvent::Typing { user, .. } if user.id != me_id => {
+            let until = now_ms() + 5_000.0;
+            typing.update(|t| {
+                t.retain(|(u, _)| u.id != user.id);
+                t.push((user.clone(), until));
+            });
+        }
+        ServerEvent::Presence { user_id, online: is_online } => online.update(|o| {
+            if *is_online {
+                o.insert(*user_id);
+            } else {
+                o.remove(user_id);
+            }
+        }),
+        ServerEvent::Read { user_id, number, .. } => markers.update(|m| {
+            let marker = m.entry(*user_id).or_insert(0);
+            *marker = (*marker).max(*number);
+        }),
+        ServerEvent::Resync { .. } => spawn_local(async move {
+            subscribed.set(false);
+            if let Ok(fresh) = room_detail(room.0).await {
+                entries.set(fresh.messages.into_iter().map(Entry::confirmed).collect());
+                markers.set(fresh.read_markers.into_iter().collect());
+                live.resubscribe(room, fresh.conversation.last_seq);
+            }
+        }),
+        _ => {}
+    };
+    let watch_token = StoredValue::new(0u64);
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            watch_token.set_value(live.watch(room, last_seq, on_event));
+        }
+    });
+    on_cleanup(move || live.unwatch(room, watch_token.get_value()));
+    // Typing notices fade after five seconds.
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                let now = now_ms();
+                if typing.with_untracked(|t| t.iter().any(|(_, until)| *until < now)) {
+                    typing.update(|t| t.retain(|(_, until)| *until >= now));
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let last_typing_sent = StoredValue::new(0f64);
+    let announce_typing = move || {
+        let now = now_ms();
+        if now - last_typing_sent.get_value() > 2_000.0 {
+            last_typing_sent.set_value(now);
+            live.send(ClientEvent::Typing { room_id: room });
+        }
+    };
+    let typing_line = move || {
+        typing.with(|t| {
+            let names: Vec<String> = t
+                .iter()
+                .map(|(u, _)| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
+                .collect();
+            match names.len() {
+                0 => String::new(),
+                1 => format!("{} is typing…", names[0]),
+                _ => format!("{} are typing…", names.join(", ")),
+            }
+        })
+    };
+    // "Seen": under the last of my messages the other person has read.
+    let seen_at = Memo::new(move |_| {
+        let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
+        entries.with(|e| {
+            e.iter()
+                .filter(|x| x.state == Delivery::Confirmed && x.message.user_id == Some(me_id) && x.message.number <= marker)
+                .map(|x| x.message.number)
+                .max()
+        })
+    });
+    let member_list = detail.participants.clone();
 
     let deliver = move |entry: Entry| {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
@@ -269,10 +413,22 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
 
     view! {
         <Title text=title.clone() />
-        <section class="chat" data-room-id=room_id>
+        <section class="chat" data-room-id=room_id data-live=move || (subscribed.get() && live.status.get() == LinkStatus::Online).to_string()>
             <header class="chat-header">
                 <h1>{title}</h1>
-                <p class="muted members">{members}</p>
+                <Show when=move || subscribed.get() && live.status.get() == LinkStatus::Online>
+                    <span class="live-badge" title="Receiving messages live">"● Live"</span>
+                </Show>
+                <p class="muted members">
+                    {member_list.into_iter().map(|p| {
+                        let id = p.id;
+                        view! {
+                            <span class="member" class:online=move || online.with(|o| o.contains(&id)) data-user-id=id.0>
+                                {p.username}
+                            </span>
+                        }
+                    }).collect_view()}
+                </p>
             </header>
             <div class="messages" node_ref=list on:scroll=on_scroll>
                 <Show
@@ -286,9 +442,10 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
                     <p class="start-of-history muted">"This is the start of the conversation."</p>
                 </Show>
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
-                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry />
+                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at />
                 </For>
             </div>
+            <p class="typing muted" aria-live="polite">{typing_line}</p>
             <form
                 class="composer"
                 method="post"
@@ -305,6 +462,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
                     placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                     aria-label="Message"
                     bind:value=draft
+                    on:input=move |_| announce_typing()
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();
@@ -327,6 +485,7 @@ fn MessageRow(
     room_id: i64,
     entries: RwSignal<Vec<Entry>>,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
+    seen_at: Memo<Option<i64>>,
 ) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
@@ -393,6 +552,9 @@ fn MessageRow(
                     <button type="button" class="link" on:click=remove>"Delete"</button>
                 </div>
             })}
+            <Show when=move || { seen_at.get() == Some(number) && number > 0 }>
+                <p class="seen muted">"Seen"</p>
+            </Show>
             {(entry.state == Delivery::Failed).then(|| {
                 let client_id = client_id.clone();
                 view! {
