@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::{auth::SignInLimiter, hub::Hub, store::Store};
+use crate::{
+    auth::{IpLimiter, SignInLimiter},
+    hub::Hub,
+    store::Store,
+};
 
 /// Behaviour an operator can change; read once at startup.
 #[derive(Debug, Clone)]
@@ -16,6 +20,8 @@ pub struct Settings {
     pub sign_ins_per_account_per_minute: u32,
     /// How long after sending an author may edit a message.
     pub edit_window_secs: u64,
+    /// Applications anonymous clients may create per IP per minute.
+    pub anonymous_apps_per_ip_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -25,6 +31,7 @@ impl Default for Settings {
             sign_ins_per_ip_per_minute: 30,
             sign_ins_per_account_per_minute: 10,
             edit_window_secs: 15 * 60,
+            anonymous_apps_per_ip_per_minute: 10,
         }
     }
 }
@@ -38,12 +45,15 @@ pub struct Hearth {
     pub sign_in_limiter: SignInLimiter,
     /// Live fan-out to WebSocket connections.
     pub hub: Hub,
+    /// Anonymous application creation, per client IP.
+    pub anonymous_apps: IpLimiter,
 }
 
 impl Hearth {
     pub fn new(store: Store, settings: Settings) -> Self {
         let sign_in_limiter =
             SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
-        Self { store, settings: Arc::new(settings), sign_in_limiter, hub: Hub::default() }
+        let anonymous_apps = IpLimiter::new(settings.anonymous_apps_per_ip_per_minute);
+        Self { store, settings: Arc::new(settings), sign_in_limiter, hub: Hub::default(), anonymous_apps }
     }
 }

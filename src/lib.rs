@@ -22,6 +22,8 @@
 //! - [`hub`] *(server)*: in-process fan-out of room changes to sockets; the
 //!   `realtime` module holds the use cases that publish (save first, then
 //!   publish) and the subscribe/replay logic.
+//! - [`applications`] *(server)*: the token API: applications, numbered
+//!   chats (which are rooms) and substring search.
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
@@ -35,6 +37,8 @@ pub mod protocol;
 
 #[cfg(feature = "server")]
 pub mod accounts;
+#[cfg(feature = "server")]
+pub mod applications;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]

@@ -122,7 +122,7 @@ impl Hearth {
         let client_id = parse_client_id(client_id)?;
         // Save first, then publish; the order lock keeps publishes in seq order.
         let _order = self.hub.order_room(room).await;
-        let inserted = self.store.insert_message(room, Some(me), body.as_str(), client_id).await?;
+        let inserted = self.store.insert_message(room, Some(me), None, body.as_str(), client_id).await?;
         if inserted.created {
             let event = ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() };
             self.hub.publish_room(room, &event);

@@ -174,6 +174,9 @@ pub struct Message {
     /// `None` once deleted: the row stays, the text does not.
     pub body: Option<String>,
     pub client_id: Option<String>,
+    /// The application's name, for messages posted through the token API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
     pub created_at: String,
     pub edited_at: Option<String>,
     pub deleted: bool,
@@ -227,4 +230,15 @@ pub struct ConversationDetail {
     /// How far each participant has read (for "Seen").
     #[serde(default)]
     pub read_markers: Vec<(UserId, i64)>,
+}
+
+/// A web-UI search hit: the message, its room, and where the match is
+/// (character offsets into `body`), so the client can mark it safely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub room_id: RoomId,
+    pub number: i64,
+    pub body: String,
+    pub match_start: Option<usize>,
+    pub match_end: Option<usize>,
 }

@@ -125,9 +125,21 @@ impl Hearth {
 
     /// One room with its members and newest 50 messages.
     pub async fn conversation(&self, me: UserId, room: RoomId) -> Result<ConversationDetail, AppError> {
+        self.conversation_around(me, room, None).await
+    }
+
+    /// One room with its members and 50 messages: the newest, or those
+    /// around message `around` (to jump to a search hit).
+    pub async fn conversation_around(
+        &self,
+        me: UserId,
+        room: RoomId,
+        around: Option<i64>,
+    ) -> Result<ConversationDetail, AppError> {
         let row = self.member_room(me, room).await?;
         let participants = self.store.members(room).await?;
-        let messages = self.store.history(room, &HistoryQuery::Latest, 50).await?;
+        let query = around.map_or(HistoryQuery::Latest, HistoryQuery::Around);
+        let messages = self.store.history(room, &query, 50).await?;
         let read_markers = self.store.read_markers(room).await?;
         Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages, read_markers })
     }

@@ -26,12 +26,14 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Outlet, ParentRoute, Route, Router, Routes},
     path,
 };
 
 use crate::components::header::Header;
 use crate::components::sidebar::Sidebar;
+use crate::pages::find::FindPage;
 use crate::pages::{
     browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
     profile::ProfilePage, register::RegisterPage, room::RoomPage,
@@ -65,14 +67,15 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") } />
         <Router>
             <Routes fallback=NotFound>
-                <ParentRoute path=path!("") view=Frame>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("login") view=LoginPage />
-                    <Route path=path!("register") view=RegisterPage />
-                    <Route path=path!("profile") view=ProfilePage />
-                    <Route path=path!("people") view=PeoplePage />
-                    <Route path=path!("browse") view=BrowsePage />
-                    <Route path=path!("rooms/:id") view=RoomPage />
+                <ParentRoute path=path!("") view=Frame ssr=SsrMode::Async>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("profile") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("people") view=PeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async />
+                    <Route path=path!("rooms/:id") view=RoomPage ssr=SsrMode::Async />
+                    <Route path=path!("find") view=FindPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -85,15 +88,18 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Frame() -> impl IntoView {
     auth::provide_auth();
-    let auth = auth::use_auth();
-    live::provide_live(Signal::derive(move || matches!(auth.me.get(), Some(Ok(Some(_))))));
+    live::provide_live();
     chat::provide_chat();
+    let auth = auth::use_auth();
+    let chat = chat::use_chat();
     view! {
         <Header />
         <div class="layout">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    auth.me.await.ok().flatten().map(|me| view! { <Sidebar me /> })
+                    let me = auth.me.await.ok().flatten();
+                    let rooms = chat.rooms.await.unwrap_or_default();
+                    me.map(|me| view! { <Sidebar me rooms /> })
                 })}
             </Transition>
             <main class="page">

@@ -43,19 +43,15 @@ struct Watches {
 #[derive(Clone, Copy)]
 pub struct Live {
     pub status: RwSignal<LinkStatus>,
-    /// Only signed-in pages connect.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    signed_in: Signal<bool>,
     /// Browser only: thread-local values must not exist in a server render,
     /// which may be dropped on another thread.
     #[cfg(feature = "hydrate")]
     watches: StoredValue<Watches, LocalStorage>,
 }
 
-pub fn provide_live(signed_in: Signal<bool>) {
+pub fn provide_live() {
     let live = Live {
         status: RwSignal::new(LinkStatus::Connecting),
-        signed_in,
         #[cfg(feature = "hydrate")]
         watches: StoredValue::new_local(Watches::default()),
     };
@@ -64,7 +60,12 @@ pub fn provide_live(signed_in: Signal<bool>) {
     Effect::new(move |started: Option<()>| {
         // Effects run only in the browser, once hydrated.
         if started.is_none() {
-            leptos::task::spawn_local(connection::run(live));
+            leptos::task::spawn_local(async move {
+                // Let hydration finish (its Suspense boundaries resolve
+                // asynchronously) before live events start changing signals.
+                gloo_timers::future::TimeoutFuture::new(300).await;
+                connection::run(live).await;
+            });
         }
     });
 }
@@ -239,18 +240,19 @@ mod connection {
             let _ = off_tx.unbounded_send(false);
         });
         let mut attempt: u32 = 0;
+        // Offline means "lost": a page that never connected (signed out, say)
+        // shows no banner.
+        let mut ever_online = false;
         loop {
-            if !live.signed_in.get_untracked() {
-                live.status.set(LinkStatus::Connecting);
-                gloo_timers::future::TimeoutFuture::new(1_000).await;
-                continue;
-            }
             if let Some(socket) = url().and_then(|url| WebSocket::open(&url).ok())
                 && serve(live, socket, &mut network).await
             {
                 attempt = 0;
+                ever_online = true;
             }
-            live.status.set(LinkStatus::Offline);
+            if ever_online {
+                live.status.set(LinkStatus::Offline);
+            }
             live.watches.update_value(|w| w.outbox = None);
             attempt = attempt.saturating_add(1);
             let ceiling = (BACKOFF_MIN_MS * 2f64.powi(attempt.min(10) as i32)).min(BACKOFF_MAX_MS);

@@ -51,6 +51,10 @@ pub struct Config {
     /// Minutes after sending during which an author may edit a message.
     #[arg(long, env = "HEARTH_EDIT_WINDOW_MINUTES", default_value_t = 15, global = true)]
     pub edit_window_minutes: u64,
+
+    /// Applications an anonymous client may create per IP per minute.
+    #[arg(long, env = "HEARTH_ANONYMOUS_APPS_PER_IP", default_value_t = 10, global = true)]
+    pub anonymous_apps_per_ip_per_minute: u32,
 }
 
 impl Config {
@@ -76,6 +80,7 @@ impl Config {
             sign_ins_per_ip_per_minute: self.sign_ins_per_ip_per_minute,
             sign_ins_per_account_per_minute: self.sign_ins_per_account_per_minute,
             edit_window_secs: self.edit_window_secs(),
+            anonymous_apps_per_ip_per_minute: self.anonymous_apps_per_ip_per_minute,
         }
     }
 

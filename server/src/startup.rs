@@ -63,8 +63,10 @@ impl Application {
         let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
 
         let state = AppState { hearth: hearth.clone(), leptos };
-        let router =
-            routes(state).layer(auth_layer).layer(from_fn(refuse_cross_site_writes)).layer(TraceLayer::new_for_http());
+        let router = routes(state)
+            .layer(auth_layer)
+            .layer(from_fn(refuse_cross_site_writes))
+            .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
 
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Self { listener, router, hearth })

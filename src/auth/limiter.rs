@@ -82,3 +82,32 @@ mod tests {
         assert!(limiter.check(ip, "c").is_err());
     }
 }
+
+/// A per-client-IP budget for one kind of request (anonymous application
+/// creation).
+#[derive(Clone)]
+pub struct IpLimiter {
+    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl std::fmt::Debug for IpLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpLimiter").finish_non_exhaustive()
+    }
+}
+
+impl IpLimiter {
+    pub fn new(per_minute_quota: u32) -> Self {
+        Self { per_ip: Arc::new(DefaultKeyedRateLimiter::keyed(per_minute(per_minute_quota))) }
+    }
+
+    pub fn check(&self, ip: IpAddr) -> Result<(), AppError> {
+        if self.per_ip.len() > PRUNE_AT {
+            self.per_ip.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.per_ip.check_key(&ip).map_err(|not_until| AppError::RateLimited {
+            retry_after_secs: not_until.wait_time_from(now).as_secs().max(1),
+        })
+    }
+}

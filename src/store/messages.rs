@@ -42,6 +42,7 @@ struct MessageRow {
     user_id: Option<UserId>,
     author_username: Option<String>,
     author_name: Option<String>,
+    application_name: Option<String>,
     body: Option<String>,
     client_id: Option<String>,
     created_at: String,
@@ -63,6 +64,7 @@ impl From<MessageRow> for Message {
             user,
             body: r.body,
             client_id: r.client_id,
+            application: r.application_name,
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted: r.deleted,
@@ -72,10 +74,10 @@ impl From<MessageRow> for Message {
 
 /// Authors are joined in the page query itself: no N+1.
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
-        u.username AS author_username, u.name AS author_name,
+        u.username AS author_username, u.name AS author_name, a.name AS application_name,
         CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted
-    FROM messages m LEFT JOIN users u ON u.id = m.user_id";
+    FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id";
 
 impl Store {
     /// Appends a message. Its number comes from the room's counter row, bumped
@@ -85,6 +87,7 @@ impl Store {
         &self,
         room: RoomId,
         author: Option<UserId>,
+        application: Option<i64>,
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
@@ -123,11 +126,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(room)
         .bind(number)
         .bind(author)
+        .bind(application)
         .bind(body)
         .bind(client_id)
         .bind(&at)

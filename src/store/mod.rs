@@ -5,6 +5,7 @@
 //! Postgres share (expression indexes, `RETURNING`) so a Postgres store can
 //! be added beside it.
 
+mod applications;
 mod messages;
 mod rooms;
 mod users;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use applications::{AppRow, ChatRow, HitRow, SearchScope};
 pub use messages::{HistoryQuery, InsertedMessage};
 pub use rooms::RoomRow;
 pub use users::NewUserRow;

@@ -34,7 +34,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         .authenticate(Credentials { login, password })
         .await
         .map_err(ssr::internal)?
-        .ok_or_else(|| UiError::message(hearth::auth::INVALID_LOGIN))?;
+        .ok_or_else(|| UiError::from(hearth::AppError::Unauthorized(hearth::auth::INVALID_LOGIN.into())))?;
     hearth::auth::start_session(&mut session, &user).await?;
     leptos_axum::redirect(&ssr::safe_next(next));
     Ok(())

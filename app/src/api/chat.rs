@@ -1,6 +1,8 @@
 //! Chat server functions: rooms, the people picker and messages.
 
-use hearth::model::{ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId};
+use hearth::model::{
+    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId, SearchHit,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -67,10 +69,21 @@ pub async fn leave_room(room_id: i64) -> Result<(), UiError> {
     Ok(())
 }
 
+/// A room with its newest messages, or those around message `around`.
 #[server(prefix = "/fn")]
-pub async fn room_detail(room_id: i64) -> Result<ConversationDetail, UiError> {
+pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<ConversationDetail, UiError> {
     let (hearth, me) = ssr::user().await?;
-    Ok(hearth.conversation(me.id, RoomId(room_id)).await?)
+    Ok(hearth.conversation_around(me.id, RoomId(room_id), around).await?)
+}
+
+/// Messages containing `query` in any of my rooms, newest first.
+#[server(prefix = "/fn")]
+pub async fn search_messages(query: String) -> Result<Vec<SearchHit>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    if query.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(hearth.search(me.id, &query, None, Some(50)).await?)
 }
 
 /// The page of history before message `before_number` (or around `around`).

@@ -6,35 +6,32 @@ use hearth::model::{ConversationSummary, Profile};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::chat::{preview, use_chat};
+use crate::chat::preview;
 
+/// Rendered by the frame once the user and their rooms are loaded (one
+/// Suspense boundary for both: nested boundaries break hydration).
 #[component]
-pub fn Sidebar(me: Profile) -> impl IntoView {
-    let chat = use_chat();
+pub fn Sidebar(me: Profile, rooms: Vec<ConversationSummary>) -> impl IntoView {
     view! {
         <aside class="sidebar">
+            <form method="get" action="/find" class="sidebar-search">
+                <input type="search" name="q" placeholder="Search messages" aria-label="Search messages" />
+            </form>
             <nav class="sidebar-links">
                 <a href="/people" class="new-message">"New message"</a>
                 <a href="/browse">"Open rooms"</a>
             </nav>
             <h2>"Conversations"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let me = me.clone();
-                    Suspend::new(async move {
-                        let rooms = chat.rooms.await.unwrap_or_default();
-                        if rooms.is_empty() {
-                            return view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any();
-                        }
-                        view! {
-                            <ul class="room-list">
-                                {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
-                            </ul>
-                        }
-                        .into_any()
-                    })
-                }}
-            </Transition>
+            {if rooms.is_empty() {
+                view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="room-list">
+                        {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
         </aside>
     }
 }

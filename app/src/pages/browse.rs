@@ -4,7 +4,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::signed_in;
+use super::signed_in_with;
 use crate::api::{CreateOpenRoom, JoinRoom, list_open_rooms};
 use crate::components::form::{FieldErrors, last_error};
 
@@ -13,51 +13,50 @@ pub fn BrowsePage() -> impl IntoView {
     let join = ServerAction::<JoinRoom>::new();
     let create = ServerAction::<CreateOpenRoom>::new();
     let create_error = last_error(create.value());
-    signed_in(move |_| {
-        let rooms = Resource::new(move || join.version().get(), |_| list_open_rooms());
-        view! {
-            <Title text="Open rooms" />
-            <section class="panel browse">
-                <h1>"Open rooms"</h1>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        let rooms = rooms.await.unwrap_or_default();
-                        if rooms.is_empty() {
-                            return view! { <p class="muted">"No open rooms yet. Create the first one below."</p> }.into_any();
-                        }
+    let rooms = Resource::new(move || join.version().get(), |_| list_open_rooms());
+    let list = signed_in_with(
+        move || async move { rooms.await.unwrap_or_default() },
+        move |_, rooms: Vec<hearth::model::OpenRoom>| {
+            if rooms.is_empty() {
+                return view! { <p class="muted">"No open rooms yet. Create the first one below."</p> }.into_any();
+            }
+            view! {
+                <ul class="open-rooms">
+                    {rooms.into_iter().map(|room| {
+                        let title = room.title.clone().unwrap_or_else(|| "Untitled room".into());
+                        let members = format!("{} member{}", room.member_count, if room.member_count == 1 { "" } else { "s" });
                         view! {
-                            <ul class="open-rooms">
-                                {rooms.into_iter().map(|room| {
-                                    let title = room.title.clone().unwrap_or_else(|| "Untitled room".into());
-                                    let members = format!("{} member{}", room.member_count, if room.member_count == 1 { "" } else { "s" });
+                            <li class="open-room">
+                                <span class="room-title">{title.clone()}</span>
+                                <span class="muted">{members}</span>
+                                {if room.is_member {
+                                    view! { <a href=format!("/rooms/{}", room.id)>"Open"</a> }.into_any()
+                                } else {
                                     view! {
-                                        <li class="open-room">
-                                            <span class="room-title">{title.clone()}</span>
-                                            <span class="muted">{members}</span>
-                                            {if room.is_member {
-                                                view! { <a href=format!("/rooms/{}", room.id)>"Open"</a> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <ActionForm action=join>
-                                                        <input type="hidden" name="room_id" value=room.id.0 />
-                                                        <button type="submit" aria-label=format!("Join {title}")>"Join"</button>
-                                                    </ActionForm>
-                                                }.into_any()
-                                            }}
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })}
-                </Transition>
-                <h2>"Create an open room"</h2>
-                <ActionForm action=create>
-                    <label>"Title" <input name="title" required maxlength="100" /></label>
-                    <FieldErrors error=create_error field="title" />
-                    <button type="submit">"Create room"</button>
-                </ActionForm>
-            </section>
-        }
-    })
+                                        <ActionForm action=join>
+                                            <input type="hidden" name="room_id" value=room.id.0 />
+                                            <button type="submit" aria-label=format!("Join {title}")>"Join"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                }}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        },
+    );
+    view! {
+        <Title text="Open rooms" />
+        <section class="panel browse">
+            <h1>"Open rooms"</h1>
+            {list}
+            <h2>"Create an open room"</h2>
+            <ActionForm action=create>
+                <label>"Title" <input name="title" required maxlength="100" /></label>
+                <FieldErrors error=create_error field="title" />
+                <button type="submit">"Create room"</button>
+            </ActionForm>
+        </section>
+    }
 }

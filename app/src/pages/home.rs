@@ -5,9 +5,8 @@ use super::signed_in;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    signed_in(|me| {
+    let page = signed_in(|me| {
         view! {
-            <Title text="" />
             <section class="welcome">
                 <h1>"Welcome back, " <span class="me-name">{me.display_name().to_owned()}</span></h1>
                 <p>"You are signed in as @" {me.username.clone()} "."</p>
@@ -15,5 +14,9 @@ pub fn HomePage() -> impl IntoView {
                 <p><a href="/profile">"Edit your profile"</a></p>
             </section>
         }
-    })
+    });
+    view! {
+        <Title text="" />
+        {page}
+    }
 }

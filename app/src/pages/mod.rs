@@ -3,6 +3,7 @@
 //! and [`signed_in`] does the same after client-side navigation.
 
 pub mod browse;
+pub mod find;
 pub mod home;
 pub mod login;
 pub mod not_found;
@@ -23,17 +24,38 @@ use crate::auth::use_auth;
 /// Renders `page` with the signed-in user, or sends the visitor to `/login`
 /// with a way back.
 pub fn signed_in<V: IntoView + 'static>(page: impl Fn(Profile) -> V + Send + Sync + Clone + 'static) -> impl IntoView {
+    signed_in_with(|| async {}, move |me, ()| page(me))
+}
+
+/// Like [`signed_in`], and also awaits the page's own data (`load` awaits
+/// its resources) in the same Suspense boundary. One boundary per page, never
+/// nested: a resource read by a Suspense inside another one is not ready when
+/// the browser hydrates it, and hydration fails.
+pub fn signed_in_with<T, F, Fut, V>(
+    load: F,
+    page: impl Fn(Profile, T) -> V + Send + Sync + Clone + 'static,
+) -> impl IntoView
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+    V: IntoView + 'static,
+{
     let auth = use_auth();
     let location = use_location();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {
                 let page = page.clone();
+                let load = load.clone();
                 move || {
                     let page = page.clone();
+                    let data = load();
                     Suspend::new(async move {
-                        match auth.me.await {
-                            Ok(Some(me)) => Either::Left(page(me)),
+                        let me = auth.me.await;
+                        let data = data.await;
+                        match me {
+                            Ok(Some(me)) => Either::Left(page(me, data)),
                             _ => {
                                 let path = location.pathname.get_untracked();
                                 let search = location.search.get_untracked();

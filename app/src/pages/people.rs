@@ -6,7 +6,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::signed_in;
+use super::signed_in_with;
 use crate::api::{StartConversation, search_people};
 use crate::components::form::{FormErrors, last_error};
 
@@ -14,61 +14,63 @@ use crate::components::form::{FormErrors, last_error};
 pub fn PeoplePage() -> impl IntoView {
     let start = ServerAction::<StartConversation>::new();
     let error = last_error(start.value());
-    signed_in(move |me| {
-        let query = RwSignal::new(String::new());
-        let people = Resource::new(move || query.get(), search_people);
-        let picked = RwSignal::new(Vec::<Person>::new());
-        let title = RwSignal::new(String::new());
-        let toggle = move |person: Person| {
-            picked.update(|p| {
-                if let Some(at) = p.iter().position(|q| q.id == person.id) {
-                    p.remove(at);
-                } else {
-                    p.push(person);
-                }
-            })
-        };
-        let create_group = move |_| {
-            let ids: Vec<String> = picked.get_untracked().iter().map(|p| p.id.to_string()).collect();
-            let title = title.get_untracked();
-            start.dispatch(StartConversation {
-                user_ids: ids.join(","),
-                title: (!title.trim().is_empty()).then_some(title),
-            });
-        };
-        let me_id = me.id;
-        view! {
-            <Title text="People" />
-            <section class="panel people">
-                <h1>"Start a conversation"</h1>
-                <form class="search" method="get" on:submit=|ev| ev.prevent_default()>
-                    <input type="search" name="q" placeholder="Search people by name or username" aria-label="Search people" bind:value=query />
-                </form>
-                <FormErrors error />
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        let people: Vec<Person> = people.await.unwrap_or_default().into_iter().filter(|p| p.id != me_id).collect();
-                        if people.is_empty() {
-                            return view! { <p class="muted">"Nobody matches."</p> }.into_any();
-                        }
-                        view! {
-                            <ul class="people-list">
-                                {people.into_iter().map(|person| view! { <PersonRow person start picked toggle /> }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })}
-                </Transition>
-                <Show when=move || picked.with(|p| p.len() >= 2)>
-                    <div class="group-builder">
-                        <h2>"New group"</h2>
-                        <p>{move || picked.with(|p| p.iter().map(|q| q.username.clone()).collect::<Vec<_>>().join(", "))}</p>
-                        <label>"Group title" <input name="title" placeholder="Group Chat" bind:value=title /></label>
-                        <button type="button" class="create-group" on:click=create_group>"Create group"</button>
-                    </div>
-                </Show>
-            </section>
-        }
-    })
+    let query = RwSignal::new(String::new());
+    let people = Resource::new(move || query.get(), search_people);
+    let picked = RwSignal::new(Vec::<Person>::new());
+    let title = RwSignal::new(String::new());
+    let toggle = move |person: Person| {
+        picked.update(|p| {
+            if let Some(at) = p.iter().position(|q| q.id == person.id) {
+                p.remove(at);
+            } else {
+                p.push(person);
+            }
+        })
+    };
+    let create_group = move |_| {
+        let ids: Vec<String> = picked.get_untracked().iter().map(|p| p.id.to_string()).collect();
+        let title = title.get_untracked();
+        start.dispatch(StartConversation {
+            user_ids: ids.join(","),
+            title: (!title.trim().is_empty()).then_some(title),
+        });
+    };
+    // The search box stays outside the Suspense boundary so typing never
+    // re-renders it.
+    let results = signed_in_with(
+        move || async move { people.await.unwrap_or_default() },
+        move |me, people: Vec<Person>| {
+            let people: Vec<Person> = people.into_iter().filter(|p| p.id != me.id).collect();
+            if people.is_empty() {
+                return view! { <p class="muted">"Nobody matches."</p> }.into_any();
+            }
+            view! {
+                <ul class="people-list">
+                    {people.into_iter().map(|person| view! { <PersonRow person start picked toggle /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        },
+    );
+    view! {
+        <Title text="People" />
+        <section class="panel people">
+            <h1>"Start a conversation"</h1>
+            <form class="search" method="get" on:submit=|ev| ev.prevent_default()>
+                <input type="search" name="q" placeholder="Search people by name or username" aria-label="Search people" bind:value=query />
+            </form>
+            <FormErrors error />
+            {results}
+            <Show when=move || picked.with(|p| p.len() >= 2)>
+                <div class="group-builder">
+                    <h2>"New group"</h2>
+                    <p>{move || picked.with(|p| p.iter().map(|q| q.username.clone()).collect::<Vec<_>>().join(", "))}</p>
+                    <label>"Group title" <input name="title" placeholder="Group Chat" bind:value=title /></label>
+                    <button type="button" class="create-group" on:click=create_group>"Create group"</button>
+                </div>
+            </Show>
+        </section>
+    }
 }
 
 #[component]

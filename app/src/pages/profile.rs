@@ -13,9 +13,8 @@ pub fn ProfilePage() -> impl IntoView {
     let auth = use_auth();
     let error = last_error(auth.update_profile.value());
     let saved = move || matches!(auth.update_profile.value().get(), Some(Ok(_)));
-    signed_in(move |me| {
+    let page = signed_in(move |me| {
         view! {
-            <Title text="Your profile" />
             <section class="card">
                 <h1>"Your profile"</h1>
                 <p class="muted">"Signed in with " {me.email.clone()}</p>
@@ -32,5 +31,9 @@ pub fn ProfilePage() -> impl IntoView {
                 </ActionForm>
             </section>
         }
-    })
+    });
+    view! {
+        <Title text="Your profile" />
+        {page}
+    }
 }

@@ -12,9 +12,9 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::signed_in;
+use super::signed_in_with;
 use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
 use crate::chat::{day_and_time, use_chat};
 use crate::live::{LinkStatus, use_live};
@@ -22,29 +22,25 @@ use crate::live::{LinkStatus, use_live};
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let detail = Resource::new(room_id, room_detail);
-    signed_in(move |me| {
-        view! {
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {
-                    let me = me.clone();
-                    move || {
-                        let me = me.clone();
-                        Suspend::new(async move {
-                            match detail.await {
-                                Ok(detail) => Either::Left(view! { <ChatWindow detail me /> }),
-                                Err(_) => Either::Right(view! {
-                                    <Title text="Not found" />
-                                    <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
-                                }),
-                            }
-                        })
-                    }
-                }
-            </Suspense>
-        }
-    })
+    let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
+    let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around));
+    // The title stays outside the Suspense boundary: leptos_meta inside one
+    // can break hydration.
+    let page = signed_in_with(
+        move || async move { detail.await },
+        move |me, detail| match detail {
+            Ok(detail) => Either::Left(view! { <ChatWindow detail me focus=around() /> }),
+            Err(_) => Either::Right(view! {
+                <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
+            }),
+        },
+    );
+    view! {
+        <Title text="Conversation" />
+        {page}
+    }
 }
 
 /// One line in the window: a confirmed message, or one still on its way.
@@ -143,7 +139,7 @@ fn now_stamp() -> String {
 }
 
 #[component]
-fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
+fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> impl IntoView {
     let chat = use_chat();
     let room_id = detail.conversation.id.0;
     let title = match detail.conversation.kind {
@@ -170,12 +166,25 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
             request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
     };
-    // Start at the newest message.
+    // Start at the newest message, or at the one a search jumped to.
     Effect::new(move |_| {
-        if list.get().is_some() {
-            scroll_to_bottom();
+        if let Some(el) = list.get() {
+            match focus {
+                Some(number) => request_animation_frame(move || {
+                    if let Ok(Some(target)) = el.query_selector(&format!("[data-number=\"{number}\"]")) {
+                        target.scroll_into_view();
+                    }
+                }),
+                None => scroll_to_bottom(),
+            }
         }
     });
+    let newest_loaded = move || {
+        entries
+            .with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max().unwrap_or(0))
+    };
+    let last_number = detail.conversation.last_number;
+    let jumped = focus.is_some();
 
     let load_older = move || {
         if loading_older.get_untracked() || at_start() {
@@ -215,11 +224,18 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
             && page_visible()
         {
             last_marked.set_value(newest);
-            spawn_local(async move {
-                if mark_read(room_id, newest).await.is_ok() {
-                    chat.refresh_rooms();
-                }
-            });
+            // Deferred: refreshing the room list re-renders the sidebar, which
+            // must not happen while the page is still hydrating.
+            set_timeout(
+                move || {
+                    spawn_local(async move {
+                        if mark_read(room_id, newest).await.is_ok() {
+                            chat.refresh_rooms();
+                        }
+                    })
+                },
+                std::time::Duration::from_millis(300),
+            );
         }
     });
 
@@ -233,9 +249,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
     let other = (detail.conversation.kind == RoomKind::Direct)
         .then(|| detail.participants.iter().find(|p| p.id != me_id).map(|p| p.id))
         .flatten();
-    let near_bottom = move || {
-        list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
-    };
+    let near_bottom =
+        move || list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200);
     let subscribed = RwSignal::new(false);
     let on_event = move |event: &ServerEvent| match event {
         ServerEvent::Subscribed { .. } => subscribed.set(true),
@@ -274,7 +289,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
         }),
         ServerEvent::Resync { .. } => spawn_local(async move {
             subscribed.set(false);
-            if let Ok(fresh) = room_detail(room.0).await {
+            if let Ok(fresh) = room_detail(room.0, None).await {
                 entries.set(fresh.messages.into_iter().map(Entry::confirmed).collect());
                 markers.set(fresh.read_markers.into_iter().collect());
                 live.resubscribe(room, fresh.conversation.last_seq);
@@ -329,7 +344,9 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
         let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
         entries.with(|e| {
             e.iter()
-                .filter(|x| x.state == Delivery::Confirmed && x.message.user_id == Some(me_id) && x.message.number <= marker)
+                .filter(|x| {
+                    x.state == Delivery::Confirmed && x.message.user_id == Some(me_id) && x.message.number <= marker
+                })
                 .map(|x| x.message.number)
                 .max()
         })
@@ -370,6 +387,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
                     user: Some(author.clone()),
                     body: Some(body.trim().to_owned()),
                     client_id: Some(new_client_id()),
+                    application: None,
                     created_at: now_stamp(),
                     edited_at: None,
                     deleted: false,
@@ -412,7 +430,6 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
     };
 
     view! {
-        <Title text=title.clone() />
         <section class="chat" data-room-id=room_id data-live=move || (subscribed.get() && live.status.get() == LinkStatus::Online).to_string()>
             <header class="chat-header">
                 <h1>{title}</h1>
@@ -442,9 +459,12 @@ fn ChatWindow(detail: ConversationDetail, me: Profile) -> impl IntoView {
                     <p class="start-of-history muted">"This is the start of the conversation."</p>
                 </Show>
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
-                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at />
+                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at focus />
                 </For>
             </div>
+            <Show when=move || jumped && newest_loaded() < last_number>
+                <a class="jump-latest" href=format!("/rooms/{room_id}")>"Jump to the newest messages"</a>
+            </Show>
             <p class="typing muted" aria-live="polite">{typing_line}</p>
             <form
                 class="composer"
@@ -486,6 +506,7 @@ fn MessageRow(
     entries: RwSignal<Vec<Entry>>,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     seen_at: Memo<Option<i64>>,
+    focus: Option<i64>,
 ) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
@@ -499,6 +520,7 @@ fn MessageRow(
     let draft = RwSignal::new(m.body.clone().unwrap_or_default());
     let client_id = m.client_id.clone().unwrap_or_default();
     let state_class = match entry.state {
+        Delivery::Confirmed if focus == Some(number) => "message focused",
         Delivery::Confirmed => "message",
         Delivery::Sending => "message pending",
         Delivery::Failed => "message failed",

@@ -1,5 +1,6 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
+mod applications;
 mod conversations;
 mod health;
 mod messages;
@@ -15,4 +16,5 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(applications::router())
 }

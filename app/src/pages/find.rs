@@ -1,0 +1,72 @@
+//! `/find?q=`: search every room I am in; each hit links to the message in
+//! its room, with the history around it loaded.
+
+use hearth::model::SearchHit;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::signed_in_with;
+use crate::api::search_messages;
+use crate::chat::use_chat;
+
+#[component]
+pub fn FindPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let hits = Resource::new(q, search_messages);
+    let chat = use_chat();
+    let page = signed_in_with(
+        move || async move { (hits.await.unwrap_or_default(), chat.rooms.await.unwrap_or_default()) },
+        move |me, (hits, rooms)| {
+            if q().trim().is_empty() {
+                return view! { <p class="muted">"Type something to search for."</p> }.into_any();
+            }
+            if hits.is_empty() {
+                return view! { <p class="muted no-results">"No messages match."</p> }.into_any();
+            }
+            view! {
+                <ul class="hits">
+                    {hits.into_iter().map(|hit| {
+                        let room = rooms.iter().find(|r| r.id == hit.room_id).map(|r| r.display_title(me.id)).unwrap_or_default();
+                        view! { <Hit hit room /> }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        },
+    );
+    view! {
+        <Title text="Search" />
+        <section class="panel find">
+            <h1>"Search messages"</h1>
+            <form method="get" action="/find" class="search">
+                <input type="search" name="q" value=q aria-label="Search messages" placeholder="Find text in your rooms" />
+            </form>
+            {page}
+        </section>
+    }
+}
+
+/// One hit: the room, and the body with the match marked. The parts are
+/// text nodes, so the body is escaped like every other user text.
+#[component]
+fn Hit(hit: SearchHit, room: String) -> impl IntoView {
+    let chars: Vec<char> = hit.body.chars().collect();
+    let (before, matched, after) = match (hit.match_start, hit.match_end) {
+        (Some(start), Some(end)) if start <= end && end <= chars.len() => (
+            chars[..start].iter().collect::<String>(),
+            chars[start..end].iter().collect::<String>(),
+            chars[end..].iter().collect::<String>(),
+        ),
+        _ => (hit.body.clone(), String::new(), String::new()),
+    };
+    let href = format!("/rooms/{}?around={}", hit.room_id, hit.number);
+    view! {
+        <li class="hit">
+            <a href=href>
+                <span class="hit-room">{room}</span>
+                <span class="hit-body">{before}<mark>{matched}</mark>{after}</span>
+            </a>
+        </li>
+    }
+}

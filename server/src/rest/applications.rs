@@ -1,0 +1,196 @@
+//! The token API, in the Chat System seeds' shapes:
+//! `/api/applications[/:token[/chats[/:number[/messages[/:number]|/search]]]]`.
+//! The token in the path is the only credential; it is redacted from logs
+//! (see `crate::telemetry`). Plus `GET /search` for the signed-in web UI.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json as JsonResponse, Router};
+use hearth::Hearth;
+use hearth::auth::AuthSession;
+use hearth::messages::HistoryParams;
+use hearth::model::RoomId;
+use serde::Deserialize;
+
+use crate::error::ApiResult;
+use crate::extract::{CurrentUser, Json, Path, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/applications", get(list_applications).post(create_application))
+        .route("/api/applications/{token}", get(show_application).patch(update_application).put(update_application))
+        .route("/api/applications/{token}/chats", get(list_chats).post(create_chat))
+        .route("/api/applications/{token}/chats/{number}", get(show_chat).patch(update_chat).put(update_chat))
+        .route("/api/applications/{token}/chats/{number}/messages", get(list_messages).post(create_message))
+        .route(
+            "/api/applications/{token}/chats/{number}/messages/{message}",
+            get(show_message).patch(update_message).put(update_message),
+        )
+        .route("/api/applications/{token}/chats/{number}/search", get(search_chat))
+        .route("/search", get(search))
+}
+
+#[derive(Deserialize, Default)]
+struct ApplicationBody {
+    application_name: Option<String>,
+}
+
+async fn create_application(
+    State(hearth): State<Hearth>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: AuthSession,
+    Json(body): Json<ApplicationBody>,
+) -> ApiResult<impl IntoResponse> {
+    let owner = session.user.map(|u| u.id);
+    if owner.is_none() {
+        hearth.anonymous_apps.check(peer.ip())?;
+    }
+    let app = hearth.create_application(owner, body.application_name.as_deref()).await?;
+    Ok((StatusCode::CREATED, JsonResponse(app)))
+}
+
+async fn list_applications(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.applications(me.id).await?))
+}
+
+async fn show_application(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.application(&token).await?))
+}
+
+async fn update_application(
+    State(hearth): State<Hearth>,
+    Path(token): Path<String>,
+    Json(body): Json<ApplicationBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.rename_application(&token, body.application_name.as_deref()).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct ChatBody {
+    chat_name: Option<String>,
+}
+
+async fn create_chat(
+    State(hearth): State<Hearth>,
+    Path(token): Path<String>,
+    Json(body): Json<ChatBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, JsonResponse(hearth.create_chat(&token, body.chat_name.as_deref()).await?)))
+}
+
+async fn list_chats(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.chats(&token).await?))
+}
+
+async fn show_chat(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.chat(&token, number).await?))
+}
+
+async fn update_chat(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+    Json(body): Json<ChatBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.rename_chat(&token, number, body.chat_name.as_deref()).await?))
+}
+
+/// `{"message_content": …}`, or `{"body": …}`.
+#[derive(Deserialize, Default)]
+struct MessageBody {
+    message_content: Option<String>,
+    body: Option<String>,
+}
+
+impl MessageBody {
+    fn content(&self) -> Option<&str> {
+        self.message_content.as_deref().or(self.body.as_deref())
+    }
+}
+
+async fn create_message(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+    Json(body): Json<MessageBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, JsonResponse(hearth.post_app_message(&token, number, body.content()).await?)))
+}
+
+#[derive(Deserialize, Default)]
+struct NumberPage {
+    after_number: Option<i64>,
+    before_number: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list_messages(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+    Query(page): Query<NumberPage>,
+) -> ApiResult<impl IntoResponse> {
+    let params = HistoryParams {
+        after_number: page.after_number,
+        before_number: page.before_number,
+        limit: page.limit,
+        ..Default::default()
+    };
+    Ok(JsonResponse(hearth.app_messages(&token, number, &params).await?))
+}
+
+async fn show_message(
+    State(hearth): State<Hearth>,
+    Path((token, number, message)): Path<(String, i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.app_message(&token, number, message).await?))
+}
+
+async fn update_message(
+    State(hearth): State<Hearth>,
+    Path((token, number, message)): Path<(String, i64, i64)>,
+    Json(body): Json<MessageBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.edit_app_message(&token, number, message, body.content()).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct SearchQuery {
+    query: Option<String>,
+    search_query: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `?query=` or, as in the seed, a JSON body `{"search_query": …}` on the GET.
+async fn search_chat(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+    Query(q): Query<SearchQuery>,
+    body: Option<axum::Json<SearchQuery>>,
+) -> ApiResult<impl IntoResponse> {
+    let from_body = body.map(|axum::Json(b)| b).unwrap_or_default();
+    let query = q.query.or(q.search_query).or(from_body.search_query).or(from_body.query);
+    Ok(JsonResponse(hearth.search_chat(&token, number, query.as_deref(), q.limit.or(from_body.limit)).await?))
+}
+
+#[derive(Deserialize)]
+struct WebSearch {
+    q: Option<String>,
+    room_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn search(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Query(q): Query<WebSearch>,
+) -> ApiResult<impl IntoResponse> {
+    let query = q.q.unwrap_or_default();
+    let hits = hearth.search(me.id, &query, q.room_id.map(RoomId), q.limit).await?;
+    Ok(JsonResponse(serde_json::json!({ "results": hits })))
+}

@@ -1,0 +1,332 @@
+//! The Chat System API (the multi-tenant seeds): applications with a secret
+//! token, chats numbered 1.. per application and messages 1.. per chat, race
+//! free and with exact counters, and substring search. A chat is an ordinary
+//! room: its owner sees it in the web UI, and its messages are published
+//! like any other.
+
+use serde::Serialize;
+
+use crate::Hearth;
+use crate::error::AppError;
+use crate::messages::{HistoryParams, MessageBody};
+use crate::model::{Message, RoomId, SearchHit, UserId};
+use crate::protocol::{RoomChange, ServerEvent};
+use crate::store::{AppRow, ChatRow, SearchScope};
+
+const NAME_MAX: usize = 100;
+pub const SEARCH_DEFAULT: u32 = 20;
+pub const SEARCH_MAX: u32 = 100;
+
+/// `{"type":"application", …}` as the seed's API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub application_token: String,
+    pub application_name: String,
+    pub chats_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub application_token: String,
+    pub chat_number: i64,
+    pub chat_name: String,
+    pub messages_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppMessageView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub application_token: String,
+    pub chat_number: i64,
+    pub message_number: i64,
+    /// `None` once deleted in the web UI.
+    pub message_content: Option<String>,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+}
+
+/// A chat search hit, in the seed's shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatHit {
+    pub number: i64,
+    pub content: String,
+}
+
+fn parse_name(field: &str, label: &str, raw: Option<&str>) -> Result<String, AppError> {
+    let name = raw.map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        Err(AppError::invalid(field, format!("{label} can't be blank")))
+    } else if name.chars().count() > NAME_MAX {
+        Err(AppError::invalid(field, format!("{label} is too long (maximum is {NAME_MAX} characters)")))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+/// 192 random bits as 48 hex characters: URL-safe and unguessable.
+fn new_token() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 24];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where `needle` first occurs in `haystack`, ignoring case, in characters.
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
+    let hay: Vec<char> = haystack.chars().flat_map(char::to_lowercase).collect();
+    let pin: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    // Offsets are only meaningful when lower-casing kept the length.
+    if pin.is_empty() || hay.len() != haystack.chars().count() {
+        return None;
+    }
+    hay.windows(pin.len()).position(|w| w == pin.as_slice()).map(|start| (start, start + pin.len()))
+}
+
+impl AppRow {
+    fn view(&self) -> ApplicationView {
+        ApplicationView {
+            kind: "application",
+            application_token: self.token.clone(),
+            application_name: self.name.clone(),
+            chats_count: self.chats_count,
+        }
+    }
+}
+
+impl ChatRow {
+    fn view(&self, token: &str) -> ChatView {
+        ChatView {
+            kind: "chat",
+            application_token: token.to_owned(),
+            chat_number: self.chat_number,
+            chat_name: self.title.clone().unwrap_or_default(),
+            messages_count: self.messages_count,
+        }
+    }
+}
+
+fn message_view(token: &str, chat: i64, m: Message) -> AppMessageView {
+    AppMessageView {
+        kind: "message",
+        application_token: token.to_owned(),
+        chat_number: chat,
+        message_number: m.number,
+        message_content: m.body,
+        created_at: m.created_at,
+        edited_at: m.edited_at,
+    }
+}
+
+impl Hearth {
+    async fn app(&self, token: &str) -> Result<AppRow, AppError> {
+        self.store.application_by_token(token).await?.ok_or(AppError::NotFound("application"))
+    }
+
+    async fn app_chat(&self, token: &str, number: i64) -> Result<(AppRow, ChatRow), AppError> {
+        let app = self.app(token).await?;
+        let chat = self.store.chat(app.id, number).await?.ok_or(AppError::NotFound("chat"))?;
+        Ok((app, chat))
+    }
+
+    pub async fn create_application(
+        &self,
+        owner: Option<UserId>,
+        name: Option<&str>,
+    ) -> Result<ApplicationView, AppError> {
+        let name = parse_name("application_name", "Application name", name)?;
+        Ok(self.store.insert_application(&new_token(), &name, owner).await?.view())
+    }
+
+    pub async fn applications(&self, owner: UserId) -> Result<Vec<ApplicationView>, AppError> {
+        Ok(self.store.applications_of(owner).await?.iter().map(AppRow::view).collect())
+    }
+
+    pub async fn application(&self, token: &str) -> Result<ApplicationView, AppError> {
+        Ok(self.app(token).await?.view())
+    }
+
+    pub async fn rename_application(&self, token: &str, name: Option<&str>) -> Result<ApplicationView, AppError> {
+        let app = self.app(token).await?;
+        let name = parse_name("application_name", "Application name", name)?;
+        Ok(self.store.rename_application(app.id, &name).await?.view())
+    }
+
+    pub async fn create_chat(&self, token: &str, name: Option<&str>) -> Result<ChatView, AppError> {
+        let app = self.app(token).await?;
+        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(_) => parse_name("chat_name", "Chat name", name)?,
+            None => format!("{} chat", app.name),
+        };
+        let chat = self.store.insert_chat(&app, &name).await?;
+        if let Some(owner) = app.owner_id {
+            let event = ServerEvent::Room { room_id: chat.room_id, change: RoomChange::Added, unread_count: None };
+            self.hub.send_user(owner, &event);
+        }
+        Ok(chat.view(&app.token))
+    }
+
+    pub async fn chats(&self, token: &str) -> Result<Vec<ChatView>, AppError> {
+        let app = self.app(token).await?;
+        Ok(self.store.chats_of(app.id).await?.iter().map(|c| c.view(&app.token)).collect())
+    }
+
+    pub async fn chat(&self, token: &str, number: i64) -> Result<ChatView, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        Ok(chat.view(&app.token))
+    }
+
+    pub async fn rename_chat(&self, token: &str, number: i64, name: Option<&str>) -> Result<ChatView, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let name = parse_name("chat_name", "Chat name", name)?;
+        self.store.rename_room(chat.room_id, &name).await?;
+        self.chat(&app.token, number).await
+    }
+
+    /// Posts as the application; published live to the room like any message.
+    pub async fn post_app_message(
+        &self,
+        token: &str,
+        number: i64,
+        content: Option<&str>,
+    ) -> Result<AppMessageView, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let body = MessageBody::parse(content.unwrap_or("")).map_err(|_| {
+            AppError::invalid(
+                "message_content",
+                match content.map(str::trim) {
+                    Some(c) if !c.is_empty() => "Message content is too long (maximum is 10000 characters)",
+                    _ => "Message content can't be blank",
+                },
+            )
+        })?;
+        let room = chat.room_id;
+        let _order = self.hub.order_room(room).await;
+        let inserted = self.store.insert_message(room, None, Some(app.id), body.as_str(), None).await?;
+        self.hub.publish_room(
+            room,
+            &ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() },
+        );
+        Ok(message_view(&app.token, number, inserted.message))
+    }
+
+    /// A chat's messages by number, ascending (`after_number`/`before_number`, `limit`).
+    pub async fn app_messages(
+        &self,
+        token: &str,
+        number: i64,
+        params: &HistoryParams,
+    ) -> Result<Vec<AppMessageView>, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let (query, limit) = params.parse()?;
+        let query = match query {
+            crate::store::HistoryQuery::Latest if params.after_number.is_none() => {
+                crate::store::HistoryQuery::AfterNumber(0)
+            }
+            other => other,
+        };
+        let messages = self.store.history(chat.room_id, &query, limit).await?;
+        Ok(messages.into_iter().map(|m| message_view(&app.token, number, m)).collect())
+    }
+
+    pub async fn app_message(&self, token: &str, number: i64, message: i64) -> Result<AppMessageView, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let m = self.store.message(chat.room_id, message).await?.ok_or(AppError::NotFound("message"))?;
+        Ok(message_view(&app.token, number, m))
+    }
+
+    pub async fn edit_app_message(
+        &self,
+        token: &str,
+        number: i64,
+        message: i64,
+        content: Option<&str>,
+    ) -> Result<AppMessageView, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let body = MessageBody::parse(content.unwrap_or(""))
+            .map_err(|e| AppError::invalid("message_content", e.message.replace("Body", "Message content")))?;
+        let room = chat.room_id;
+        let _order = self.hub.order_room(room).await;
+        let (seq, m) =
+            self.store.edit_message(room, message, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
+        self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: m.clone() });
+        Ok(message_view(&app.token, number, m))
+    }
+
+    /// The seed's chat search: `[{number, content}]`, newest first.
+    pub async fn search_chat(
+        &self,
+        token: &str,
+        number: i64,
+        query: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<ChatHit>, AppError> {
+        let (_, chat) = self.app_chat(token, number).await?;
+        let query = query.unwrap_or("");
+        if query.trim().is_empty() {
+            return Err(AppError::invalid("query", "Query can't be blank"));
+        }
+        let limit = limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX);
+        let hits = self.store.search(SearchScope::Room(chat.room_id), query, limit).await?;
+        Ok(hits.into_iter().map(|h| ChatHit { number: h.number, content: h.body }).collect())
+    }
+
+    /// Search across my rooms (or one of them), for the web UI.
+    pub async fn search(
+        &self,
+        me: UserId,
+        query: &str,
+        room: Option<RoomId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<SearchHit>, AppError> {
+        if query.trim().is_empty() {
+            return Err(AppError::invalid("q", "Query can't be blank"));
+        }
+        let scope = match room {
+            Some(room) => {
+                self.member_room(me, room).await?;
+                SearchScope::Room(room)
+            }
+            None => SearchScope::MemberOf(me),
+        };
+        let limit = limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX);
+        let hits = self.store.search(scope, query, limit).await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| {
+                let found = find_ignoring_case(&h.body, query);
+                SearchHit {
+                    room_id: h.room_id,
+                    number: h.number,
+                    match_start: found.map(|f| f.0),
+                    match_end: found.map(|f| f.1),
+                    body: h.body,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_192_bit_hex_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 48);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn matches_are_found_ignoring_case_in_characters() {
+        assert_eq!(find_ignoring_case("Hello World", "wor"), Some((6, 9)));
+        assert_eq!(find_ignoring_case("Привет мир", "МИР"), Some((7, 10)));
+        assert_eq!(find_ignoring_case("abc", "x"), None);
+    }
+}
