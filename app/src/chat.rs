@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::list_conversations;
 use crate::error::UiError;
-use crate::live::use_live;
+use crate::live::{LinkStatus, use_live};
 use hearth::protocol::ServerEvent;
 
 #[derive(Clone, Copy)]
@@ -51,6 +51,15 @@ pub fn provide_chat() {
             );
         }
     };
+    // Whatever happened while the link was down (or before it first came
+    // up) is caught up by one refetch when it comes up.
+    Effect::new(move |was: Option<LinkStatus>| {
+        let now = live.status.get();
+        if now == LinkStatus::Online && was != Some(LinkStatus::Online) && was.is_some() {
+            refresh_soon();
+        }
+        now
+    });
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
             live.on_event(move |event| match event {

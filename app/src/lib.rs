@@ -92,9 +92,10 @@ fn Frame() -> impl IntoView {
     chat::provide_chat();
     let auth = auth::use_auth();
     let chat = chat::use_chat();
+    let live = live::use_live();
     view! {
         <Header />
-        <div class="layout">
+        <div class="layout" data-link=move || live.status.get().as_str()>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let me = auth.me.await.ok().flatten();

@@ -21,6 +21,16 @@ pub enum LinkStatus {
     Offline,
 }
 
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Online => "online",
+            Self::Offline => "offline",
+        }
+    }
+}
+
 type Handler = Rc<dyn Fn(&ServerEvent)>;
 
 #[derive(Default)]

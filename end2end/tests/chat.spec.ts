@@ -16,7 +16,7 @@ test("alice starts a direct room from the picker and bob reads it from his room 
   await alicePage.locator(".person-open").click();
   await expect(alicePage).toHaveURL(/\/rooms\/\d+$/);
   await expect(alicePage.locator(".chat-header h1")).toHaveText(bob.name);
-  const composer = alicePage.getByLabel("Message");
+  const composer = alicePage.getByLabel("Message", { exact: true });
   await composer.fill("Hello Bob, from the picker");
   await composer.press("Enter");
   const sent = alicePage.locator("article.message", { hasText: "Hello Bob, from the picker" });
@@ -70,7 +70,7 @@ test("Enter sends, Shift+Enter makes a new line, and your own messages can be ed
   const room = await createRoom(context.request, { kind: "open", title: `Composer ${Date.now()}` });
   const page = await context.newPage();
   await page.goto(`/rooms/${room}`);
-  const composer = page.getByLabel("Message");
+  const composer = page.getByLabel("Message", { exact: true });
 
   await whenHydrated(
     async () => {

@@ -20,7 +20,7 @@ async function openLive(page: Page, room: number) {
 }
 
 async function send(page: Page, text: string) {
-  const composer = page.getByLabel("Message");
+  const composer = page.getByLabel("Message", { exact: true });
   await composer.fill(text);
   await composer.press("Enter");
   await expect(page.locator("article.message:not(.pending) .body", { hasText: text })).toBeVisible();
@@ -61,7 +61,7 @@ test("the typing indicator shows who is typing", async ({ browser }) => {
   await openLive(bobPage, room);
   await openLive(alicePage, room);
 
-  await bobPage.getByLabel("Message").pressSequentially("Working on it", { delay: 30 });
+  await bobPage.getByLabel("Message", { exact: true }).pressSequentially("Working on it", { delay: 30 });
 
   await expect(alicePage.locator(".typing")).toHaveText(`${bob.name} is typing…`);
   await expect(alicePage.locator(".typing")).toHaveText("", { timeout: 10_000 });

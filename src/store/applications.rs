@@ -141,28 +141,34 @@ impl Store {
             SearchScope::Room(room) => room.0,
             SearchScope::MemberOf(user) => user.0,
         };
-        let sql = if query.chars().count() >= 3 {
-            format!(
+        if query.chars().count() >= 3 {
+            // A quoted FTS5 string: operators and quotes inside are plain text.
+            let needle = format!("\"{}\"", query.replace('"', "\"\""));
+            let sql = format!(
                 "SELECT m.room_id, m.number, m.body FROM messages_fts f JOIN messages m ON m.id = f.rowid
                  WHERE messages_fts MATCH ?2 AND {scope} AND m.deleted_at IS NULL
                  ORDER BY m.created_at DESC, m.id DESC LIMIT ?3"
-            )
-        } else {
-            format!(
-                "SELECT m.room_id, m.number, m.body FROM messages m
-                 WHERE instr(lower(m.body), lower(?2)) > 0 AND {scope} AND m.deleted_at IS NULL
-                 ORDER BY m.created_at DESC, m.id DESC LIMIT ?3"
-            )
-        };
-        let needle = if query.chars().count() >= 3 {
-            // A quoted FTS5 string: operators and quotes inside are plain text.
-            format!("\"{}\"", query.replace('"', "\"\""))
-        } else {
-            query.to_owned()
-        };
-        Ok(sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(limit).fetch_all(&self.pool).await?)
+            );
+            return Ok(sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(limit).fetch_all(&self.pool).await?);
+        }
+        // Too short for trigrams: scan the newest messages and compare in
+        // Rust, where lower-casing covers every script (SQLite's `lower()`
+        // folds ASCII only). The scan is bounded; such short queries are
+        // rare and rarely useful past the recent history.
+        let sql = format!(
+            "SELECT m.room_id, m.number, m.body FROM messages m
+             WHERE {scope} AND m.deleted_at IS NULL
+             ORDER BY m.created_at DESC, m.id DESC LIMIT {SHORT_QUERY_SCAN}"
+        );
+        let needle = query.to_lowercase();
+        let rows: Vec<HitRow> = sqlx::query_as(&sql).bind(scope_id).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().filter(|r| r.body.to_lowercase().contains(&needle)).take(limit as usize).collect())
     }
 }
+
+/// How many recent messages a one- or two-character search looks through.
+const SHORT_QUERY_SCAN: u32 = 10_000;
+
 
 /// Which rooms a search covers.
 #[derive(Debug, Clone, Copy)]

@@ -10,13 +10,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
-use hearth::Hearth;
+use hearth::{AppError, Hearth};
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
 use hearth::model::RoomId;
 use serde::Deserialize;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{CurrentUser, Json, Path, Query};
 use crate::state::AppState;
 
@@ -166,14 +166,24 @@ struct SearchQuery {
     limit: Option<u32>,
 }
 
-/// `?query=` or, as in the seed, a JSON body `{"search_query": …}` on the GET.
+/// `?query=` or, as in the seed, a JSON body `{"search_query": …}` on the
+/// GET. An empty body is no body; a malformed one is a JSON error.
 async fn search_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Query(q): Query<SearchQuery>,
-    body: Option<axum::Json<SearchQuery>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let from_body = body.map(|axum::Json(b)| b).unwrap_or_default();
+    let from_body: SearchQuery = if body.iter().all(u8::is_ascii_whitespace) {
+        SearchQuery::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::from(AppError::invalid("search_query", format!("Invalid request body: {e}")))
+            }
+            _ => ApiError::BadRequest(format!("Invalid JSON: {e}")),
+        })?
+    };
     let query = q.query.or(q.search_query).or(from_body.search_query).or(from_body.query);
     Ok(JsonResponse(hearth.search_chat(&token, number, query.as_deref(), q.limit.or(from_body.limit)).await?))
 }

@@ -1,0 +1,59 @@
+import { expect, request, test } from "@playwright/test";
+import { createRoom, postMessage, registerUser } from "./helpers";
+
+test("a chat created through the owner's application shows in their room list and API messages arrive live", async ({ browser, baseURL }) => {
+  const owner = await browser.newContext();
+  await registerUser(owner, "owner");
+  // The owner creates the application while signed in, so they own it.
+  const created = await owner.request.post("/api/applications", { data: { application_name: "Support bot" } });
+  expect(created.status()).toBe(201);
+  const { application_token: token } = await created.json();
+  const page = await owner.newPage();
+  await page.goto("/");
+  await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+
+  // Like curl: no cookies, only the token.
+  const curl = await request.newContext({ baseURL });
+  const chat = await curl.post(`/api/applications/${token}/chats`, { data: { chat_name: "Ticket 42" } });
+  expect(chat.status()).toBe(201);
+  expect(await chat.json()).toMatchObject({ type: "chat", chat_number: 1, chat_name: "Ticket 42" });
+
+  const link = page.locator(".room-link", { hasText: "Ticket 42" });
+  await expect(link).toBeVisible({ timeout: 15_000 });
+  await link.click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+
+  const sent = await curl.post(`/api/applications/${token}/chats/1/messages`, { data: { message_content: "hello world!" } });
+  expect(sent.status()).toBe(201);
+  expect(await sent.json()).toMatchObject({ type: "message", chat_number: 1, message_number: 1, message_content: "hello world!" });
+
+  const message = page.locator("article.message", { hasText: "hello world!" });
+  await expect(message).toBeVisible();
+  await expect(message.locator(".author")).toHaveText("Support bot");
+  await curl.dispose();
+  await owner.close();
+});
+
+test("the search box finds part of a word and jumps to the message in its room", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "seeker");
+  const room = await createRoom(context.request, { kind: "open", title: `Archive ${Date.now()}` });
+  for (let n = 1; n <= 120; n++) {
+    await postMessage(context.request, room, n === 7 ? "the quarterly Zebrafish report is ready" : `filler ${n}`);
+  }
+  const page = await context.newPage();
+  await page.goto("/");
+
+  await page.locator(".sidebar-search input").fill("ebrafi");
+  await page.locator(".sidebar-search input").press("Enter");
+
+  const hit = page.locator(".hit", { hasText: "Zebrafish" });
+  await expect(hit.locator("mark")).toHaveText("ebrafi");
+  await hit.locator("a").click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${room}\\?around=7`));
+  const focused = page.locator("article.message.focused");
+  await expect(focused).toHaveAttribute("data-number", "7");
+  await expect(focused).toBeInViewport();
+  await expect(page.locator(".jump-latest")).toBeVisible();
+  await context.close();
+});
