@@ -31,10 +31,11 @@ rust-test:
 # below: a throwaway database, demo accounts) and runs Playwright.
 e2e:
 	@scripts/bootstrap.sh --e2e
-	rm -rf $(E2E_DATA)
+	rm -rf $(E2E_DATA) end2end/.results
 	HEARTH_DATA_DIR=$(E2E_DATA) HEARTH_LISTEN=127.0.0.1:$(E2E_PORT) HEARTH_DEMO=true \
 	HEARTH_SIGN_INS_PER_IP=1000 HEARTH_E2E_URL=http://127.0.0.1:$(E2E_PORT) \
 		cargo leptos end-to-end --release
+	@node scripts/e2e-summary.js end2end/.results/results.json
 
 watch: bootstrap
 	HEARTH_DEMO=true cargo leptos watch

@@ -12,7 +12,9 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,
-  reporter: [["list"]],
+  // The JSON report lets `make e2e` check that tests really ran (cargo-leptos
+  // can exit 0 without running them when a build step fails).
+  reporter: [["list"], ["json", { outputFile: ".results/results.json" }]],
   use: {
     baseURL,
     browserName: "chromium",

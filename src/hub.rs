@@ -59,6 +59,9 @@ struct Shared {
     users: Mutex<HashMap<UserId, broadcast::Sender<UserSignal>>>,
     /// Open sockets per user; a user is online while this is above zero.
     sockets: Mutex<HashMap<UserId, usize>>,
+    /// Bumped at every socket open, so a grace timer can tell whether the
+    /// user came back (and maybe left again) after the close that started it.
+    epochs: Mutex<HashMap<UserId, u64>>,
     /// Per-room locks held from a change's commit to its publish, so changes
     /// are published in sequence order.
     order: Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<()>>>>,
@@ -113,6 +116,7 @@ impl Hub {
 
     /// Counts a new socket; true if the user just came online.
     pub fn socket_opened(&self, user: UserId) -> bool {
+        *lock(&self.shared.epochs).entry(user).or_insert(0) += 1;
         let mut sockets = lock(&self.shared.sockets);
         let count = sockets.entry(user).or_insert(0);
         *count += 1;
@@ -133,6 +137,11 @@ impl Hub {
             }
             None => false,
         }
+    }
+
+    /// How many sockets the user has ever opened (see `Shared::epochs`).
+    pub fn epoch(&self, user: UserId) -> u64 {
+        lock(&self.shared.epochs).get(&user).copied().unwrap_or(0)
     }
 
     pub fn is_online(&self, user: UserId) -> bool {

@@ -26,6 +26,8 @@ pub struct Subscription {
     pub replay: Vec<Frame>,
     /// The last seq the replay covered; live frames at or below it are duplicates.
     pub seq: i64,
+    /// Too far behind: the replay is just `resync`, and `live` must not be used.
+    pub resync: bool,
 }
 
 impl Hearth {
@@ -37,7 +39,8 @@ impl Hearth {
         // Read the position only after subscribing: anything later arrives live.
         let current = self.member_room(me, room).await?.last_seq;
         let (replay, seq) = self.replay(room, after, current).await?;
-        Ok(Subscription { live, replay, seq })
+        let resync = seq < 0;
+        Ok(Subscription { live, replay, seq, resync })
     }
 
     /// For a socket already subscribed to `room` and delivered up to
@@ -49,20 +52,23 @@ impl Hearth {
         room: RoomId,
         after: Option<i64>,
         delivered: i64,
-    ) -> Result<Vec<Frame>, AppError> {
+    ) -> Result<(Vec<Frame>, bool), AppError> {
         self.member_room(me, room).await?;
-        Ok(self.replay(room, after, delivered).await?.0)
+        let (frames, seq) = self.replay(room, after, delivered).await?;
+        // A seq of -1 marks a resync: the socket drops the subscription.
+        Ok((frames, seq < 0))
     }
 
     /// The changes in (`after`, `upto`], a `subscribed` marker and who is
-    /// online; `resync` instead when too far behind.
+    /// online; only `resync` (and a seq of -1) when too far behind.
     async fn replay(&self, room: RoomId, after: Option<i64>, upto: i64) -> Result<(Vec<Frame>, i64), AppError> {
         let mut replay = Vec::new();
         let mut seq = upto;
         if let Some(after) = after.filter(|after| *after < upto) {
             let events = self.store.events_after(room, after, REPLAY_MAX + 1).await?;
             if events.len() > REPLAY_MAX as usize {
-                replay.push(Frame::new(&ServerEvent::Resync { room_id: room }));
+                // Nothing else: the client reloads the history and subscribes again.
+                return Ok((vec![Frame::new(&ServerEvent::Resync { room_id: room })], -1));
             } else {
                 for (event_seq, kind, message) in events.into_iter().filter(|(s, _, _)| *s <= upto) {
                     seq = seq.max(event_seq);
@@ -106,9 +112,13 @@ impl Hearth {
     pub fn socket_closed(&self, me: UserId) {
         if self.hub.socket_closed(me) {
             let hearth = self.clone();
+            let epoch = self.hub.epoch(me);
             tokio::spawn(async move {
                 tokio::time::sleep(PRESENCE_GRACE).await;
-                if !hearth.hub.is_online(me)
+                // Only the timer of the last close speaks: any socket opened
+                // since (even one closed again) has its own.
+                if hearth.hub.epoch(me) == epoch
+                    && !hearth.hub.is_online(me)
                     && let Err(err) = hearth.announce_presence(me, false).await
                 {
                     tracing::warn!(error = %err, "presence announcement failed");

@@ -205,12 +205,19 @@ impl Connection {
                 // Already live on this socket: replay what was asked, keep the stream.
                 if let (true, Some(&upto)) = (rooms.contains_key(&room_id), delivered.get(&room_id)) {
                     match self.hearth.catch_up(me, room_id, after, upto).await {
-                        Ok(frames) => out.extend(frames),
+                        Ok((frames, resync)) => {
+                            if resync {
+                                rooms.remove(&room_id);
+                                delivered.remove(&room_id);
+                            }
+                            out.extend(frames)
+                        }
                         Err(err) => out.push(app_error_frame(&err, None)),
                     }
                     return;
                 }
                 match self.hearth.subscribe(me, room_id, after).await {
+                    Ok(subscription) if subscription.resync => out.extend(subscription.replay),
                     Ok(subscription) => {
                         delivered.insert(room_id, subscription.seq);
                         rooms.insert(room_id, BroadcastStream::new(subscription.live));

@@ -169,7 +169,6 @@ impl Store {
 /// How many recent messages a one- or two-character search looks through.
 const SHORT_QUERY_SCAN: u32 = 10_000;
 
-
 /// Which rooms a search covers.
 #[derive(Debug, Clone, Copy)]
 pub enum SearchScope {

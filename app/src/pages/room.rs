@@ -515,6 +515,7 @@ fn MessageRow(
         .user
         .as_ref()
         .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
+        .or_else(|| m.application.clone())
         .unwrap_or_else(|| "Unknown".into());
     let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
     let draft = RwSignal::new(m.body.clone().unwrap_or_default());

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
-use hearth::{AppError, Hearth};
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
 use hearth::model::RoomId;
+use hearth::{AppError, Hearth};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};

@@ -1,0 +1,14 @@
+// Reads Playwright's JSON report and fails unless tests ran and none failed.
+// (cargo-leptos can exit 0 without running the tests when a build fails.)
+const fs = require("fs");
+const file = process.argv[2];
+if (!fs.existsSync(file)) {
+  console.error(`e2e: no Playwright report at ${file}: the tests did not run`);
+  process.exit(1);
+}
+const { stats } = JSON.parse(fs.readFileSync(file, "utf8"));
+const passed = stats.expected + stats.flaky;
+const failed = stats.unexpected;
+console.log(`e2e: ${passed} passed, ${failed} failed` + (stats.skipped ? `, ${stats.skipped} skipped` : ""));
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
