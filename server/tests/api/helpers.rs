@@ -33,6 +33,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         sign_ins_per_ip_per_minute: 1000,
         sign_ins_per_account_per_minute: 1000,
         edit_window_minutes: 15,
+        anonymous_apps_per_ip_per_minute: 1000,
     }
 }
 
@@ -198,4 +199,66 @@ impl TestApp {
 /// The `number`s of a page's messages, in the order returned.
 pub fn numbers(page: &Value) -> Vec<i64> {
     page["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("number")).collect()
+}
+
+/// The token API (`/api/applications/…`): the token is the only credential,
+/// so these need no signed-in client.
+impl TestApp {
+    /// `POST /api/applications` as `client` (signed in: its owner), asserting
+    /// a 201, and returns the application.
+    pub async fn create_application(&self, client: &Client, name: &str) -> Value {
+        let response = client
+            .post(self.url("/api/applications"))
+            .json(&json!({ "application_name": name }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "creating application {name:?}");
+        response.json().await.expect("json")
+    }
+
+    /// `POST /api/applications/:token/chats`, asserting a 201.
+    pub async fn create_chat(&self, token: &str, name: &str) -> Value {
+        let response = new_client()
+            .post(self.url(&format!("/api/applications/{token}/chats")))
+            .json(&json!({ "chat_name": name }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "creating chat {name:?}");
+        response.json().await.expect("json")
+    }
+
+    /// `POST /api/applications/:token/chats/:chat/messages`, asserting a 201.
+    pub async fn post_app_message(&self, token: &str, chat: i64, content: &str) -> Value {
+        let response = new_client()
+            .post(self.url(&format!("/api/applications/{token}/chats/{chat}/messages")))
+            .json(&json!({ "message_content": content }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "posting {content:?}");
+        response.json().await.expect("json")
+    }
+
+    /// `GET /api/applications/:token/chats/:chat/search?query=…` (encoded),
+    /// asserting a 200; returns the hits' numbers, in the order returned.
+    pub async fn search_chat(&self, token: &str, chat: i64, query: &str) -> Vec<i64> {
+        let response = new_client()
+            .get(self.url(&format!("/api/applications/{token}/chats/{chat}/search")))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 200, "searching {query:?}");
+        let hits: Value = response.json().await.expect("json");
+        hits.as_array().expect("an array").iter().map(|h| h["number"].as_i64().expect("number")).collect()
+    }
+
+    /// The room id of the chat titled `title` in `client`'s `GET /conversations`.
+    pub async fn room_titled(&self, client: &Client, title: &str) -> i64 {
+        let rooms = self.get_json(client, "/conversations").await;
+        let room = rooms.as_array().expect("rooms").iter().find(|r| r["title"] == title);
+        room.and_then(|r| r["id"].as_i64()).unwrap_or_else(|| panic!("no room titled {title:?} in {rooms}"))
+    }
 }

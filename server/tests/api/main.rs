@@ -4,6 +4,10 @@
 
 mod access;
 mod accounts;
+mod application_chats;
+mod application_logs;
+mod application_messages;
+mod applications;
 mod chatflow;
 mod compat;
 mod conversations;
@@ -13,4 +17,12 @@ mod membership;
 mod messages;
 mod pages;
 mod paging;
+mod search;
+mod search_web;
 mod security;
+mod ws;
+mod ws_load;
+mod ws_presence;
+mod ws_replay;
+mod ws_resume;
+mod ws_support;

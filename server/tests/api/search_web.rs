@@ -1,0 +1,221 @@
+//! `GET /search?q=&room_id=&limit=` for the signed-in web UI: my rooms only,
+//! with the match's character offsets.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{new_client, spawn_app};
+
+/// The `(room_id, number)` of each result, in order.
+fn found(page: &Value) -> Vec<(i64, i64)> {
+    page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| (r["room_id"].as_i64().expect("room_id"), r["number"].as_i64().expect("number")))
+        .collect()
+}
+
+fn search_path(query: &str) -> String {
+    format!("/search?q={}", query.bytes().map(|b| format!("%{b:02X}")).collect::<String>())
+}
+
+#[tokio::test]
+async fn search_covers_every_room_i_belong_to_and_nothing_else() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let with_bob = app.conversation_with(&alice.client, &[bob.id]).await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let bob_and_carol = app.conversation_with(&bob.client, &[carol.id]).await;
+    app.send(&alice.client, with_bob, "Hello Bob").await;
+    app.send(&bob.client, group, "well hello everyone").await;
+    app.send(&carol.client, bob_and_carol, "hello, just us").await;
+    let application = app.create_application(&alice.client, "Helpdesk").await;
+    let token = application["application_token"].as_str().unwrap().to_owned();
+    app.create_chat(&token, "Ticket").await;
+    app.post_app_message(&token, 1, "HELLO from the API").await;
+    let ticket = app.room_titled(&alice.client, "Ticket").await;
+
+    let alices = app.get_json(&alice.client, &search_path("hello")).await;
+    let carols = app.get_json(&carol.client, &search_path("hello")).await;
+
+    assert_eq!(found(&alices), [(ticket, 1), (group, 1), (with_bob, 1)], "newest first, the API chat included");
+    assert_eq!(
+        alices["results"][0],
+        json!({ "room_id": ticket, "number": 1, "body": "HELLO from the API", "match_start": 0, "match_end": 5 })
+    );
+    assert_eq!(alices["results"][1]["match_start"], 5);
+    assert_eq!(alices["results"][1]["match_end"], 10);
+    assert_eq!(found(&carols), [(bob_and_carol, 1), (group, 1)]);
+    assert_eq!(found(&app.get_json(&alice.client, &search_path("just us")).await), []);
+    assert_eq!(found(&app.get_json(&alice.client, &search_path("he")).await).len(), 3, "short queries too");
+}
+
+#[tokio::test]
+async fn match_offsets_count_characters_not_bytes() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "Привет, мир!").await;
+    app.send(&alice.client, room, "你好世界").await;
+    app.send(&alice.client, room, "Hello world!").await;
+
+    let cyrillic = app.get_json(&alice.client, &search_path("МИР")).await;
+    let chinese = app.get_json(&alice.client, &search_path("世界")).await;
+    let across = app.get_json(&alice.client, &search_path("ELLO WOR")).await;
+
+    assert_eq!(found(&cyrillic), [(room, 1)]);
+    assert_eq!(
+        (cyrillic["results"][0]["match_start"].clone(), cyrillic["results"][0]["match_end"].clone()),
+        (json!(8), json!(11))
+    );
+    assert_eq!(found(&chinese), [(room, 2)]);
+    assert_eq!(
+        (chinese["results"][0]["match_start"].clone(), chinese["results"][0]["match_end"].clone()),
+        (json!(2), json!(4))
+    );
+    assert_eq!(across["results"][0]["body"], "Hello world!");
+    assert_eq!(
+        (across["results"][0]["match_start"].clone(), across["results"][0]["match_end"].clone()),
+        (json!(1), json!(9))
+    );
+}
+
+#[tokio::test]
+async fn room_id_narrows_the_search_to_one_of_my_rooms() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let with_bob = app.conversation_with(&alice.client, &[bob.id]).await;
+    let with_carol = app.conversation_with(&alice.client, &[carol.id]).await;
+    app.send(&alice.client, with_bob, "lunch at noon?").await;
+    app.send(&alice.client, with_carol, "lunch tomorrow").await;
+    app.send(&carol.client, with_carol, "lunch, sure").await;
+
+    let one_room = app.get_json(&alice.client, &format!("{}&room_id={with_carol}", search_path("lunch"))).await;
+    let limited = app.get_json(&alice.client, &format!("{}&limit=2", search_path("lunch"))).await;
+
+    assert_eq!(found(&one_room), [(with_carol, 2), (with_carol, 1)]);
+    assert_eq!(found(&limited), [(with_carol, 2), (with_carol, 1)], "the two newest");
+}
+
+#[tokio::test]
+async fn searching_a_room_i_am_not_in_is_404() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let theirs = app.conversation_with(&bob.client, &[carol.id]).await;
+    app.send(&bob.client, theirs, "private plans").await;
+
+    let response = app.get(&alice.client, &format!("{}&room_id={theirs}", search_path("plans"))).await;
+    let missing = app.get(&alice.client, &format!("{}&room_id=999999", search_path("plans"))).await;
+
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["errors"].is_array(), "{body}");
+    assert!(!body.to_string().contains("private plans"));
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn search_needs_a_signed_in_user_and_a_query() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+
+    let anonymous = app.get(&new_client(), &search_path("hello")).await;
+    let blank = app.get(&alice.client, "/search?q=%20%20").await;
+    let empty = app.get(&alice.client, "/search?q=").await;
+    let missing = app.get(&alice.client, "/search").await;
+
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.json::<Value>().await.unwrap()["errors"].is_array());
+    for response in [blank, empty, missing] {
+        assert_eq!(response.status(), 422);
+        assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_message_is_no_longer_found() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "my password is hunter2").await;
+    app.send(&alice.client, room, "oops, hunter3 then").await;
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("hunter")).await), [(room, 2), (room, 1)]);
+
+    let deleted = alice.client.delete(app.url(&format!("/conversations/{room}/messages/1"))).send().await.unwrap();
+
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("hunter")).await), [(room, 2)]);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("password")).await), []);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("2")).await), [], "nor by a short query");
+}
+
+#[tokio::test]
+async fn an_edited_message_is_found_by_its_new_text() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "meet at the station").await;
+
+    let edited = alice
+        .client
+        .patch(app.url(&format!("/conversations/{room}/messages/1")))
+        .json(&json!({ "body": "meet at the harbour" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(edited.status(), 200);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("station")).await), []);
+    let hits = app.get_json(&bob.client, &search_path("Harbour")).await;
+    assert_eq!(
+        hits,
+        json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "match_start": 12, "match_end": 19 }] })
+    );
+}
+
+#[tokio::test]
+async fn leaving_a_room_takes_it_out_of_my_search() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    app.send(&alice.client, group, "team offsite plans").await;
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("offsite")).await), [(group, 1)]);
+
+    let left = bob.client.delete(app.url(&format!("/conversations/{group}/membership"))).send().await.unwrap();
+
+    assert_eq!(left.status(), 204);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("offsite")).await), []);
+    assert_eq!(found(&app.get_json(&bob.client, &search_path("of")).await), []);
+    let one_room = app.get(&bob.client, &format!("{}&room_id={group}", search_path("offsite"))).await;
+    assert_eq!(one_room.status(), 404);
+}
+
+#[tokio::test]
+async fn short_queries_ignore_case_in_any_script() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "Привет, мир!").await;
+
+    let lower = app.get_json(&alice.client, &search_path("пр")).await;
+    let upper = app.get_json(&alice.client, &search_path("МИ")).await;
+
+    assert_eq!(found(&lower), [(room, 1)]);
+    assert_eq!(
+        (lower["results"][0]["match_start"].clone(), lower["results"][0]["match_end"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(found(&upper), [(room, 1)]);
+}
