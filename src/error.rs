@@ -50,6 +50,20 @@ impl AppError {
         Self::Internal(err.into())
     }
 
+    /// The HTTP status this error means, for both adapters (REST and server
+    /// functions) to share one mapping.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Validation(_) => 422,
+            Self::Conflict(_) => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Internal(_) => 500,
+        }
+    }
+
     /// The human-readable messages a client sees, one per problem.
     pub fn messages(&self) -> Vec<String> {
         match self {

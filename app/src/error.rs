@@ -48,15 +48,7 @@ impl From<hearth::AppError> for UiError {
         use axum::http::StatusCode;
         use hearth::AppError;
         // Server functions answer 500 on any error unless told otherwise.
-        let status = match &err {
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         // A plain form post (no JavaScript) is answered with a redirect that
         // carries the error; only fetch calls get the status.
         let form_post = leptos::prelude::use_context::<axum::http::request::Parts>()

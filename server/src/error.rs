@@ -25,15 +25,7 @@ impl ApiError {
         match self {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Core(core) => match core {
-                AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-                AppError::NotFound(_) => StatusCode::NOT_FOUND,
-                AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::Conflict(_) => StatusCode::CONFLICT,
-                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            Self::Core(core) => StatusCode::from_u16(core.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 

@@ -255,41 +255,43 @@ impl Store {
         number: i64,
         body: &str,
     ) -> Result<Option<(i64, Message)>, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query(
+        let edit = sqlx::query(
             "UPDATE messages SET body = ?, edited_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL",
         )
         .bind(body)
-        .bind(now())
-        .bind(room)
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .bind(now());
+        let Some(seq) = self.change_message(edit, room, number, "edited").await? else {
             return Ok(None);
-        }
-        let seq = next_seq(&mut tx, room).await?;
-        log_event(&mut tx, room, seq, "edited", number).await?;
-        tx.commit().await?;
+        };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
     }
 
     /// Soft-deletes: the row (and its number) stays, the body leaves every
     /// read. Returns the change's seq, or `None` if there was nothing to delete.
     pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<Option<i64>, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done =
+        let delete =
             sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
-                .bind(now())
-                .bind(room)
-                .bind(number)
-                .execute(&mut *tx)
-                .await?;
+                .bind(now());
+        self.change_message(delete, room, number, "deleted").await
+    }
+
+    /// Runs `update` (bound up to its `room_id = ? AND number = ?`) and, if it
+    /// changed a row, gives the change the room's next seq and logs it, all
+    /// in one write transaction.
+    async fn change_message<'q>(
+        &self,
+        update: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        room: RoomId,
+        number: i64,
+        kind: &str,
+    ) -> Result<Option<i64>, AppError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = update.bind(room).bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
         let seq = next_seq(&mut tx, room).await?;
-        log_event(&mut tx, room, seq, "deleted", number).await?;
+        log_event(&mut tx, room, seq, kind, number).await?;
         tx.commit().await?;
         Ok(Some(seq))
     }
