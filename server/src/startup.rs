@@ -14,6 +14,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -66,6 +67,8 @@ impl Application {
         let router = routes(state)
             .layer(auth_layer)
             .layer(from_fn(refuse_cross_site_writes))
+            // The WASM bundle and pages shrink about 3x in transit.
+            .layer(CompressionLayer::new())
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
 
         let listener = TcpListener::bind(config.listen).await?;
