@@ -41,6 +41,9 @@
 //! taskset -c 1 ./target/release/hearth-bench --mode idle --clients 10000 --duration 5 --server-pid $!
 //! ```
 //!
+//! `bench/run.sh` runs the three standard scenarios this way, each against a
+//! fresh server; results and the machine are in `docs/benchmarks.md`.
+//!
 //! One process holds up to the open-file limit (~19,900 sockets at 20,000);
 //! from one source address the kernel has about 28k ephemeral ports per
 //! destination, so beyond that pass `--sources K` to bind sockets
