@@ -45,8 +45,8 @@ fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
     }
 }
 
-/// The raw paging parameters of a history request.
-#[derive(Debug, Default, Clone)]
+/// The raw paging parameters of a history request (a query string).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct HistoryParams {
     pub before: Option<String>,
     pub after: Option<String>,

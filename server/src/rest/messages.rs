@@ -24,36 +24,13 @@ pub fn router() -> Router<AppState> {
         .route("/message", post(send_direct))
 }
 
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    before: Option<String>,
-    after: Option<String>,
-    before_number: Option<i64>,
-    after_number: Option<i64>,
-    around: Option<i64>,
-    limit: Option<u32>,
-}
-
-impl From<PageQuery> for HistoryParams {
-    fn from(q: PageQuery) -> Self {
-        HistoryParams {
-            before: q.before,
-            after: q.after,
-            before_number: q.before_number,
-            after_number: q.after_number,
-            around: q.around,
-            limit: q.limit,
-        }
-    }
-}
-
 async fn history(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<PageQuery>,
+    Query(params): Query<HistoryParams>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.history(me.id, RoomId(id), &query.into()).await?))
+    Ok(JsonResponse(hearth.history(me.id, RoomId(id), &params).await?))
 }
 
 #[derive(Deserialize)]
@@ -98,34 +75,22 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Spelled out rather than `#[serde(flatten)]`ing `PageQuery`: flattening
-/// makes serde read query-string numbers as strings and reject them.
+/// The pair; the paging parameters are read from the same query string by
+/// a second extractor (`#[serde(flatten)]` would make serde read numbers in
+/// a query string as strings and reject them).
 #[derive(Deserialize)]
 struct DirectQuery {
     from_user: i64,
     to_user: i64,
-    before: Option<String>,
-    after: Option<String>,
-    before_number: Option<i64>,
-    after_number: Option<i64>,
-    around: Option<i64>,
-    limit: Option<u32>,
 }
 
 async fn direct_history(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<DirectQuery>,
+    Query(params): Query<HistoryParams>,
 ) -> ApiResult<impl IntoResponse> {
-    let page_query = PageQuery {
-        before: q.before,
-        after: q.after,
-        before_number: q.before_number,
-        after_number: q.after_number,
-        around: q.around,
-        limit: q.limit,
-    };
-    let page = hearth.direct_history(me.id, UserId(q.from_user), UserId(q.to_user), &page_query.into()).await?;
+    let page = hearth.direct_history(me.id, UserId(q.from_user), UserId(q.to_user), &params).await?;
     Ok(JsonResponse(page))
 }
 
