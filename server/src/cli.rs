@@ -30,6 +30,7 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    crate::startup::tune_allocator();
     let cli = Cli::parse();
     telemetry::init(&cli.config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

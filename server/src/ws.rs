@@ -1,11 +1,13 @@
 //! `GET /ws`: one WebSocket per tab. The upgrade is refused without a
 //! session (401) or from a foreign `Origin` (403). Each connection is one
 //! task that `select!`s over the socket, its room subscriptions, its user's
-//! signals and a ping timer, so an idle connection costs one small task.
+//! signals and a ping timer, so an idle connection costs one small task and
+//! a 1 KiB read buffer (the request handling future is boxed, so its size is
+//! paid only while a request runs).
 //!
-//! Frames queued for a socket are written together and flushed once. A
-//! connection that falls a room channel's capacity behind gets `resync` for
-//! that room instead of unbounded buffering.
+//! Every frame already queued for a socket when it wakes is written into one
+//! buffer and sent with one write. A connection that falls a room channel's
+//! capacity behind gets `resync` for that room instead of unbounded buffering.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -35,6 +37,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// Frames written before one flush.
 const COALESCE: usize = 64;
+/// Read buffer per connection: client events are small, and a larger frame
+/// grows it on demand (up to `MAX_MESSAGE_BYTES`).
+const READ_BUFFER: usize = 1024;
+/// Frames are buffered up to this size before a write; `flush` sends the rest.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -56,8 +63,8 @@ async fn upgrade(
     let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let user_id = user.id;
             if let Err(err) = hearth.socket_opened(user_id).await {
@@ -94,13 +101,14 @@ enum Close {
 }
 
 impl Connection {
-    async fn run(&self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
+    async fn run(&self, mut socket: WebSocket) {
         let mut rooms: StreamMap<RoomId, BroadcastStream<Frame>> = StreamMap::new();
         // The last seq delivered per room: live frames at or below it were
         // already sent by the replay.
         let mut delivered: HashMap<RoomId, i64> = HashMap::new();
-        let mut signals = self.hearth.hub.subscribe_user(self.user.id);
+        // A stream keeps its waiter registered between wake-ups, where a fresh
+        // `recv()` future per loop would register and unregister every time.
+        let mut signals = BroadcastStream::new(self.hearth.hub.subscribe_user(self.user.id));
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut awaiting_pong = false;
@@ -108,10 +116,15 @@ impl Connection {
 
         let close = loop {
             tokio::select! {
-                incoming = stream.next() => match incoming {
+                // The socket first: a client's events (and pongs) must not wait
+                // behind a busy room; the other branches are cheap to poll.
+                biased;
+                incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(text))) => {
                         match serde_json::from_str::<ClientEvent>(&text) {
-                            Ok(event) => self.handle(event, &mut rooms, &mut delivered, &mut out).await,
+                            // Boxed: its database futures would otherwise be
+                            // part of every idle connection's state.
+                            Ok(event) => Box::pin(self.handle(event, &mut rooms, &mut delivered, &mut out)).await,
                             Err(err) => out.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
                         }
                     }
@@ -123,43 +136,53 @@ impl Connection {
                 Some((room, item)) = rooms.next() => {
                     self.route(room, item, &mut rooms, &mut delivered, &mut out);
                     // Coalesce whatever else is already queued into this write.
-                    while out.len() < COALESCE {
-                        match rooms.next().now_or_never() {
-                            Some(Some((room, item))) => self.route(room, item, &mut rooms, &mut delivered, &mut out),
-                            _ => break,
-                        }
-                    }
+                    self.drain_ready(&mut rooms, &mut delivered, &mut out);
                 }
-                signal = signals.recv() => match signal {
-                    Ok(UserSignal::Frame(frame)) => out.push(frame),
-                    Ok(UserSignal::SessionEnded(id)) if id == self.session_id => {
+                signal = signals.next() => match signal {
+                    Some(Ok(UserSignal::Frame(frame))) => out.push(frame),
+                    Some(Ok(UserSignal::SessionEnded(id))) if id == self.session_id => {
                         break Close::With(close_code::POLICY, "signed out");
                     }
-                    Ok(UserSignal::SessionEnded(_)) => {}
-                    Ok(UserSignal::RoomRemoved(room)) => {
+                    Some(Ok(UserSignal::SessionEnded(_))) => {}
+                    Some(Ok(UserSignal::RoomRemoved(room))) => {
                         rooms.remove(&room);
                         delivered.remove(&room);
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break Close::Quietly,
+                    Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
+                    None => break Close::Quietly,
                 },
                 _ = ping.tick() => {
                     if awaiting_pong {
                         break Close::With(close_code::AWAY, "no pong");
                     }
                     awaiting_pong = true;
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    if socket.send(Message::Ping(Default::default())).await.is_err() {
                         break Close::Quietly;
                     }
                 }
             }
-            if !out.is_empty() && write_all(&mut sink, &mut out).await.is_err() {
+            if !out.is_empty() && write_all(&mut socket, &mut out).await.is_err() {
                 break Close::Quietly;
             }
         };
         if let Close::With(code, reason) = close {
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = sink.send(Message::Close(Some(frame))).await;
+            let _ = socket.send(Message::Close(Some(frame))).await;
+        }
+    }
+
+    /// Routes the room frames that are already waiting, up to `COALESCE`.
+    fn drain_ready(
+        &self,
+        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
+        delivered: &mut HashMap<RoomId, i64>,
+        out: &mut Vec<Frame>,
+    ) {
+        while out.len() < COALESCE {
+            match rooms.next().now_or_never() {
+                Some(Some((room, item))) => self.route(room, item, rooms, delivered, out),
+                _ => break,
+            }
         }
     }
 
@@ -261,16 +284,13 @@ fn read_error(err: &axum::Error) -> Close {
     }
 }
 
-async fn write_all(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    out: &mut Vec<Frame>,
-) -> Result<(), axum::Error> {
+async fn write_all(socket: &mut WebSocket, out: &mut Vec<Frame>) -> Result<(), axum::Error> {
     for frame in out.drain(..) {
         // Zero-copy: the bytes are shared with every other subscriber.
         let text = Utf8Bytes::try_from(frame.bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}"));
-        sink.feed(Message::Text(text)).await?;
+        socket.feed(Message::Text(text)).await?;
     }
-    sink.flush().await
+    socket.flush().await
 }
 
 fn error_frame(code: &str, message: &str, client_id: Option<String>) -> Frame {

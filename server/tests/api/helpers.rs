@@ -42,6 +42,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    // As the binary does, so that tests measuring RSS see what it would.
+    static TUNED: std::sync::Once = std::sync::Once::new();
+    TUNED.call_once(hearth_server::startup::tune_allocator);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(dir.path().to_path_buf());
     configure(&mut config);
