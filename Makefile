@@ -25,12 +25,7 @@ lint: bootstrap
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 rust-test:
-	# Known open bug: a no-JS login form post in tests/api/pages.rs has hung
-	# in a few runs out of many (see the closing notes). A hang is cut off after
-	# 10 minutes and the suite runs once more, so the log shows it.
-	timeout 600 cargo test -p hearth -p server -- --test-threads=4 || \
-		(echo "cargo test failed or hung; running it once more"; \
-		 timeout 600 cargo test -p hearth -p server -- --test-threads=4)
+	cargo test -p hearth -p server -- --test-threads=4
 
 # cargo-leptos builds the site, starts the server (with the HEARTH_* settings
 # below: a throwaway database, demo accounts) and runs Playwright.

@@ -2,6 +2,7 @@
 //! until SIGTERM or Ctrl-C, finishing in-flight requests.
 
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 
 use app::{App, shell};
 use axum::Router;
@@ -12,7 +13,7 @@ use hearth::auth::Backend;
 use hearth::store::Store;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -97,9 +98,18 @@ impl Application {
 
 /// REST, server functions and pages on one router. Pages (not the API) send
 /// anonymous visitors to `/login`.
+/// The page routes, generated once per process. `generate_route_list`
+/// renders the app while a process-wide flag suppresses resource loading, and
+/// a resource first polled by some request while that flag is up never loads,
+/// so its page never finishes (leptos issue #4773). Generating once, before
+/// any server in the process answers, keeps every render out of that window.
+/// It matters where several servers share a process: the test suite hung on
+/// it now and then.
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 fn routes(state: AppState) -> Router {
     let leptos = state.leptos.clone();
-    let page_routes = generate_route_list(App);
+    let page_routes = PAGE_ROUTES.clone();
     let hearth = state.hearth.clone();
     let hearth_for_errors = state.hearth.clone();
     let pages = Router::new()

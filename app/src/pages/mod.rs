@@ -52,7 +52,15 @@ where
                     let page = page.clone();
                     let data = load();
                     Suspend::new(async move {
-                        let me = auth.me.await;
+                        let me = match auth.me.await {
+                            // In the browser the resource can still hold the
+                            // signed-out answer from before a sign-in whose
+                            // redirect brought us here (the redirect runs before
+                            // the action's version bump refetches it): ask again
+                            // before sending the visitor back to /login.
+                            Ok(None) if cfg!(feature = "hydrate") => crate::api::get_me().await,
+                            me => me,
+                        };
                         let data = data.await;
                         match me {
                             Ok(Some(me)) => Either::Left(page(me, data)),

@@ -171,3 +171,31 @@ fn field_error<'a>(html: &'a str, field: &str) -> &'a str {
     let end = text.find("</p>").expect("paragraph end");
     &text[start..end]
 }
+
+/// leptos raises a process-wide "don't load resources" flag while it generates
+/// a route list, and a page whose resource first ran in that window never
+/// finished (the suite hung on it). Servers starting beside a busy one, as
+/// tests do, must not stall its pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_finish_while_other_servers_start_in_the_same_process() {
+    let app = spawn_app().await;
+    let alice = new_client();
+    app.register_with(&alice, "alice").await;
+
+    for _ in 0..15 {
+        let starts = tokio::spawn(async {
+            for _ in 0..3 {
+                spawn_app().await;
+            }
+        });
+        for _ in 0..8 {
+            let page = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                alice.get(app.url("/profile")).send().await.unwrap().text().await.unwrap()
+            })
+            .await
+            .expect("the page finished");
+            assert!(page.contains("alice@example.com"));
+        }
+        starts.await.expect("servers started");
+    }
+}
