@@ -267,7 +267,8 @@ impl Store {
     }
 
     /// Soft-deletes: the row (and its number) stays, the body leaves every
-    /// read. Returns the change's seq, or `None` if there was nothing to delete.
+    /// read, and the room's `messages_count` drops by one. Returns the
+    /// change's seq, or `None` if there was nothing to delete.
     pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<Option<i64>, AppError> {
         let delete =
             sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
@@ -289,6 +290,13 @@ impl Store {
         let done = update.bind(room).bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
+        }
+        if kind == "deleted" {
+            // Counts what can still be read, as the token API reports it.
+            sqlx::query("UPDATE rooms SET messages_count = messages_count - 1 WHERE id = ?")
+                .bind(room)
+                .execute(&mut *tx)
+                .await?;
         }
         let seq = next_seq(&mut tx, room).await?;
         log_event(&mut tx, room, seq, kind, number).await?;

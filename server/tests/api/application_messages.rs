@@ -317,6 +317,11 @@ async fn an_owners_chat_is_a_room_in_their_web_ui_with_the_applications_messages
     let delete = alice.client.delete(app.url(&format!("/conversations/{room}/messages/1"))).send().await.unwrap();
     assert_eq!(delete.status(), 403);
     assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1/messages/1")).await, posted);
+    // Her own message she can delete; the chat's count follows, once.
+    for _ in 0..2 {
+        alice.client.delete(app.url(&format!("/conversations/{room}/messages/2"))).send().await.unwrap();
+    }
+    assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1")).await["messages_count"], 1);
 }
 
 #[tokio::test]
