@@ -46,3 +46,24 @@ test("a demo account signs in from the picker", async ({ page }) => {
   await expect(page.locator(".me-name")).toHaveText("Alice Liddell");
   await expect(page).toHaveURL(/\/$/);
 });
+
+test("text typed before the page hydrates survives hydration", async ({ page }) => {
+  const errors = trackPageErrors(page);
+  // Hold the WASM bundle back, as a slow connection would, and type meanwhile.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/pkg/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/login");
+  await page.getByLabel("Email or username").fill("alice@example.com");
+  await page.getByLabel("Password").fill("abc");
+  release();
+
+  // The hint only exists once the page runs; it sees what was typed.
+  await expect(page.locator(".password-hint")).toContainText("(3 so far)");
+  await expect(page.getByLabel("Email or username")).toHaveValue("alice@example.com");
+  await expect(page.getByLabel("Password")).toHaveValue("abc");
+  expect(errors).toEqual([]);
+});

@@ -32,3 +32,33 @@ pub fn FormErrors(error: Signal<Option<UiError>>) -> impl IntoView {
         </For>
     }
 }
+
+/// Keeps what the visitor typed into the server-rendered input `id` before
+/// the page hydrated. `bind:value` writes its (empty) signal into the input
+/// as the page hydrates, which wiped text typed on a slow connection. The
+/// text is read now, before hydration, and put back into `signal` right
+/// after it, so the server's and the browser's first render still agree.
+pub fn keep_typed_text(signal: RwSignal<String>, id: &'static str) {
+    let typed = typed_before_hydration(id);
+    if !typed.is_empty() {
+        Effect::new(move |_| signal.set(typed.clone()));
+    }
+}
+
+/// The value of input `id` as the browser has it now; empty on the server.
+fn typed_before_hydration(id: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|input| input.value())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        String::new()
+    }
+}

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::demo_accounts;
 use crate::auth::use_auth;
-use crate::components::form::{FormErrors, last_error};
+use crate::components::form::{FormErrors, last_error, keep_typed_text};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -18,6 +18,8 @@ pub fn LoginPage() -> impl IntoView {
     let error = last_error(auth.login.value());
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    keep_typed_text(login, "login-login");
+    keep_typed_text(password, "login-password");
     let demo = Resource::new(|| (), |_| demo_accounts());
 
     view! {
@@ -28,11 +30,11 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" prop:value=next value=next />
                 <label>
                     "Email or username"
-                    <input name="login" autocomplete="username" required bind:value=login />
+                    <input id="login-login" name="login" autocomplete="username" required bind:value=login />
                 </label>
                 <label>
                     "Password"
-                    <input type="password" name="password" autocomplete="current-password" required bind:value=password />
+                    <input id="login-password" type="password" name="password" autocomplete="current-password" required bind:value=password />
                 </label>
                 <PasswordHint password />
                 <FormErrors error />

@@ -8,13 +8,14 @@ use leptos_meta::Title;
 
 use super::signed_in_with;
 use crate::api::{StartConversation, search_people};
-use crate::components::form::{FormErrors, last_error};
+use crate::components::form::{FormErrors, keep_typed_text, last_error};
 
 #[component]
 pub fn PeoplePage() -> impl IntoView {
     let start = ServerAction::<StartConversation>::new();
     let error = last_error(start.value());
     let query = RwSignal::new(String::new());
+    keep_typed_text(query, "people-query");
     let people = Resource::new(move || query.get(), search_people);
     let picked = RwSignal::new(Vec::<Person>::new());
     let title = RwSignal::new(String::new());
@@ -57,7 +58,7 @@ pub fn PeoplePage() -> impl IntoView {
         <section class="panel people">
             <h1>"Start a conversation"</h1>
             <form class="search" method="get" on:submit=|ev| ev.prevent_default()>
-                <input type="search" name="q" placeholder="Search people by name or username" aria-label="Search people" bind:value=query />
+                <input id="people-query" type="search" name="q" placeholder="Search people by name or username" aria-label="Search people" bind:value=query />
             </form>
             <FormErrors error />
             {results}

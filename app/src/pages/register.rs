@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::use_auth;
-use crate::components::form::{FieldErrors, FormErrors, last_error};
+use crate::components::form::{FieldErrors, FormErrors, keep_typed_text, last_error};
 use crate::pages::login::PasswordHint;
 
 #[component]
@@ -16,6 +16,7 @@ pub fn RegisterPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let error = last_error(auth.register.value());
     let password = RwSignal::new(String::new());
+    keep_typed_text(password, "register-password");
 
     view! {
         <Title text="Create an account" />
@@ -31,7 +32,7 @@ pub fn RegisterPage() -> impl IntoView {
                 <FieldErrors error field="name" />
                 <label>
                     "Password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
+                    <input id="register-password" type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
                 </label>
                 <PasswordHint password />
                 <FieldErrors error field="password" />
