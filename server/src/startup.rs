@@ -96,8 +96,6 @@ impl Application {
     }
 }
 
-/// REST, server functions and pages on one router. Pages (not the API) send
-/// anonymous visitors to `/login`.
 /// The page routes, generated once per process. `generate_route_list`
 /// renders the app while a process-wide flag suppresses resource loading, and
 /// a resource first polled by some request while that flag is up never loads,
@@ -107,6 +105,8 @@ impl Application {
 /// it now and then.
 static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
+/// REST, server functions and pages on one router. Pages (not the API) send
+/// anonymous visitors to `/login`.
 fn routes(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     let page_routes = PAGE_ROUTES.clone();

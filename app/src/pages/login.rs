@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::demo_accounts;
 use crate::auth::use_auth;
-use crate::components::form::{FormErrors, last_error, keep_typed_text};
+use crate::components::form::{FormErrors, keep_typed_text, last_error};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
