@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use app::{App, shell};
 use axum::Router;
+use axum::serve::ListenerExt;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
@@ -90,7 +91,14 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        // Chat frames are small and must not wait for the peer's delayed ACK
+        // behind Nagle's algorithm; writes are already batched per wake-up.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY not set");
+            }
+        });
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
