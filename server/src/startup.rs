@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use app::{App, shell};
 use axum::Router;
-use axum::serve::ListenerExt;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::serve::ListenerExt;
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
