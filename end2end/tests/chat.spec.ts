@@ -144,3 +144,27 @@ test("open rooms can be browsed, created and joined", async ({ browser }) => {
   await owner.close();
   await visitor.close();
 });
+
+test("a message typed before the room page hydrates is kept and sent", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "dora");
+  const room = await createRoom(context.request, { kind: "open", title: `Early birds ${Date.now()}` });
+  const page = await context.newPage();
+  // Hold the WASM bundle back, as a slow connection would, and type meanwhile.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/pkg/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`/rooms/${room}`);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("typed before hydration");
+  release();
+
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(composer).toHaveValue("typed before hydration");
+  await composer.press("Enter");
+  await expect(page.locator("article.message:not(.pending) .body", { hasText: "typed before hydration" })).toBeVisible();
+  await context.close();
+});

@@ -33,28 +33,36 @@ pub fn FormErrors(error: Signal<Option<UiError>>) -> impl IntoView {
     }
 }
 
-/// Keeps what the visitor typed into the server-rendered input `id` before
-/// the page hydrated. `bind:value` writes its (empty) signal into the input
-/// as the page hydrates, which wiped text typed on a slow connection. The
-/// text is read now, before hydration, and put back into `signal` right
-/// after it, so the server's and the browser's first render still agree.
+/// Keeps what the visitor typed into the server-rendered input or textarea
+/// `id` before the page hydrated. `bind:value` writes its (empty) signal into
+/// the field as the page hydrates, which wiped text typed on a slow
+/// connection. The text is read now, before hydration, and put back into
+/// `signal` right after it, so the server's and the browser's first render
+/// still agree. Outside hydration (the server, client-side navigation) it
+/// does nothing, so a field of the page being left is never copied.
 pub fn keep_typed_text(signal: RwSignal<String>, id: &'static str) {
+    let hydrating = Owner::current_shared_context().is_some_and(|context| context.during_hydration());
+    if !hydrating {
+        return;
+    }
     let typed = typed_before_hydration(id);
     if !typed.is_empty() {
         Effect::new(move |_| signal.set(typed.clone()));
     }
 }
 
-/// The value of input `id` as the browser has it now; empty on the server.
+/// The value of the field `id` as the browser has it now; empty on the server.
 fn typed_before_hydration(id: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        document()
-            .get_element_by_id(id)
-            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .map(|input| input.value())
-            .unwrap_or_default()
+        let Some(element) = document().get_element_by_id(id) else {
+            return String::new();
+        };
+        match element.dyn_into::<web_sys::HtmlInputElement>() {
+            Ok(input) => input.value(),
+            Err(element) => element.dyn_into::<web_sys::HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default(),
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -17,6 +17,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::signed_in_with;
 use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
 use crate::chat::{day_and_time, use_chat};
+use crate::components::form::keep_typed_text;
 use crate::live::{LinkStatus, use_live};
 
 #[component]
@@ -157,6 +158,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
     let oldest = move || entries.with(|e| e.iter().find(|x| x.state == Delivery::Confirmed).map(|x| x.message.number));
     let at_start = move || oldest().is_none_or(|n| n <= 1);
     let draft = RwSignal::new(String::new());
+    keep_typed_text(draft, "composer-body");
     let editing = RwSignal::new(None::<i64>);
     let me_id = me.id;
     let author = Author { id: me.id, username: me.username.clone(), name: me.name.clone() };
@@ -477,6 +479,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
             >
                 <input type="hidden" name="room_id" value=room_id />
                 <textarea
+                    id="composer-body"
                     name="body"
                     rows="2"
                     placeholder="Write a message — Enter sends, Shift+Enter for a new line"
