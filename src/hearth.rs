@@ -22,6 +22,9 @@ pub struct Settings {
     pub edit_window_secs: u64,
     /// Applications anonymous clients may create per IP per minute.
     pub anonymous_apps_per_ip_per_minute: u32,
+    /// How long a WebSocket write may wait on a client that is not reading
+    /// before the connection is dropped.
+    pub ws_write_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             sign_ins_per_account_per_minute: 10,
             edit_window_secs: 15 * 60,
             anonymous_apps_per_ip_per_minute: 10,
+            ws_write_timeout_secs: 30,
         }
     }
 }

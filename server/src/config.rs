@@ -55,6 +55,11 @@ pub struct Config {
     /// Applications an anonymous client may create per IP per minute.
     #[arg(long, env = "HEARTH_ANONYMOUS_APPS_PER_IP", default_value_t = 10, global = true)]
     pub anonymous_apps_per_ip_per_minute: u32,
+
+    /// Seconds a WebSocket write may wait for a client that is not reading
+    /// before the connection is dropped.
+    #[arg(long, env = "HEARTH_WS_WRITE_TIMEOUT", default_value_t = 30, global = true)]
+    pub ws_write_timeout_secs: u64,
 }
 
 impl Config {
@@ -81,6 +86,7 @@ impl Config {
             sign_ins_per_account_per_minute: self.sign_ins_per_account_per_minute,
             edit_window_secs: self.edit_window_secs(),
             anonymous_apps_per_ip_per_minute: self.anonymous_apps_per_ip_per_minute,
+            ws_write_timeout_secs: self.ws_write_timeout_secs,
         }
     }
 

@@ -7,7 +7,8 @@
 //!
 //! Every frame already queued for a socket when it wakes is written into one
 //! buffer and sent with one write. A connection that falls a room channel's
-//! capacity behind gets `resync` for that room instead of unbounded buffering.
+//! capacity behind gets `resync` for that room instead of unbounded buffering,
+//! and one whose client reads nothing for the write timeout is dropped.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -161,13 +162,32 @@ impl Connection {
                     }
                 }
             }
-            if !out.is_empty() && write_all(&mut socket, &mut out).await.is_err() {
+            if !out.is_empty() && !self.write_in_time(&mut socket, &mut out).await {
                 break Close::Quietly;
             }
         };
         if let Close::With(code, reason) = close {
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = socket.send(Message::Close(Some(frame))).await;
+        }
+    }
+
+    /// Writes `out`; false if the socket failed, or if the client read
+    /// nothing for the write timeout (its kernel buffers are full). The timer
+    /// is only armed once a write has to wait, so the usual write costs none.
+    async fn write_in_time(&self, socket: &mut WebSocket, out: &mut Vec<Frame>) -> bool {
+        let write = write_all(socket, out);
+        tokio::pin!(write);
+        if let Some(result) = write.as_mut().now_or_never() {
+            return result.is_ok();
+        }
+        let limit = Duration::from_secs(self.hearth.settings.ws_write_timeout_secs);
+        match tokio::time::timeout(limit, write).await {
+            Ok(result) => result.is_ok(),
+            Err(_) => {
+                tracing::info!(user = self.user.id.0, "dropping a WebSocket client that stopped reading");
+                false
+            }
         }
     }
 

@@ -34,6 +34,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         sign_ins_per_account_per_minute: 1000,
         edit_window_minutes: 15,
         anonymous_apps_per_ip_per_minute: 1000,
+        ws_write_timeout_secs: 30,
     }
 }
 

@@ -195,3 +195,39 @@ async fn a_client_that_stops_reading_is_cut_loose_without_holding_up_others_or_m
         growth / 1024
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_for_the_write_timeout_is_dropped() {
+    // Arrange
+    let app = crate::helpers::spawn_app_with(|config| config.ws_write_timeout_secs = 1).await;
+    let (alice, carol) = (person(&app, "alice").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[carol.id]).await;
+    let mut stuck = connect_small_buffer(&app, &carol).await;
+    stuck.subscribe(room, None).await;
+    let mut listener = connect(&app, &alice).await;
+    listener.subscribe(room, None).await;
+    let listening = tokio::spawn(read_messages(listener, room, FLOOD, false, Arc::default()));
+
+    // Act: the room floods while carol's socket is never read, long enough
+    // for her writes to wait past the timeout.
+    let padding = "x".repeat(6_000);
+    for _ in 0..FLOOD {
+        app.hearth.post_message(UserId(alice.id), RoomId(room), &padding, None).await.expect("posted");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Assert: what reached carol's buffers, then the end of the connection:
+    // no resync, since the server let go of her socket.
+    let mut received = 0;
+    let outcome = loop {
+        match stuck.next_within(WAIT).await {
+            Next::Event(ServerEvent::Message { .. }) => received += 1,
+            Next::Event(ServerEvent::Presence { .. } | ServerEvent::Typing { .. }) => {}
+            other => break other,
+        }
+    };
+    assert!(matches!(outcome, Next::Ended(_)), "expected the connection to end, got {outcome:?} after {received}");
+    assert!(received < FLOOD, "carol was dropped, not served: got {received}");
+    let delivered = tokio::time::timeout(Duration::from_secs(30), listening).await.expect("in time").expect("reader");
+    assert_eq!(delivered.len(), FLOOD, "alice, who reads, got everything");
+}
