@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{new_client, spawn_app};
+use crate::helpers::{assert_error, assert_error_about, new_client, spawn_app};
 
 #[tokio::test]
 async fn creating_a_chat_returns_201_numbered_from_1_and_counts_it() {
@@ -121,8 +121,7 @@ async fn renaming_a_chat_to_blank_is_422_and_changes_nothing() {
     {
         let response = new_client().put(&url).json(&body).send().await.unwrap();
 
-        assert_eq!(response.status(), 422, "{body}");
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+        assert_error(response, 422).await;
     }
     assert_eq!(new_client().get(&url).send().await.unwrap().json::<Value>().await.unwrap(), chat);
 }
@@ -154,8 +153,7 @@ async fn an_unknown_chat_number_is_404_with_errors() {
         let what = format!("{} {}", request.method(), request.url().path());
         let response = client.execute(request).await.unwrap();
 
-        assert_eq!(response.status(), 404, "{what}");
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array(), "{what}");
+        assert_error_about(&what, response, 404).await;
     }
     assert_eq!(app.get_json(&client, &format!("/api/applications/{token}/chats/1")).await["messages_count"], 0);
 }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{new_client, spawn_app};
+use crate::helpers::{assert_error, assert_error_about, new_client, spawn_app};
 
 fn message_numbers(list: &Value) -> Vec<i64> {
     list.as_array().expect("array").iter().map(|m| m["message_number"].as_i64().expect("message_number")).collect()
@@ -114,8 +114,7 @@ async fn messages_are_listed_by_number_ascending_and_paged_with_after_number() {
     assert_eq!(message_numbers(&last), [5]);
     assert_eq!(past_the_end, json!([]));
     assert_eq!(message_numbers(&first_two), [1, 2], "the first page starts at 1");
-    assert_eq!(zero.status(), 422);
-    assert!(zero.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(zero, 422).await;
 }
 
 #[tokio::test]
@@ -171,11 +170,9 @@ async fn editing_a_message_to_blank_is_422_and_an_unknown_message_is_404() {
             .unwrap()
             .starts_with("Message content can't be blank")
     );
-    assert_eq!(too_long.status(), 422);
-    assert!(too_long.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(too_long, 422).await;
     for response in [missing_get, missing_edit, not_a_number] {
-        assert_eq!(response.status(), 404, "{}", response.url());
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+        assert_error(response, 404).await;
     }
     assert_eq!(client.get(format!("{base}/1")).send().await.unwrap().json::<Value>().await.unwrap(), posted);
 }
@@ -220,8 +217,7 @@ async fn a_token_never_reaches_another_applications_chats() {
         let what = format!("{} {}", request.method(), request.url().path());
         let response = client.execute(request).await.unwrap();
 
-        assert_eq!(response.status(), 404, "{what}");
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array(), "{what}");
+        assert_error_about(&what, response, 404).await;
     }
     let b_chat = app.get_json(&client, &format!("/api/applications/{b}/chats/1/messages")).await;
     assert_eq!(b_chat.as_array().unwrap().len(), 1, "{b_chat}");

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{new_client, spawn_app, spawn_app_with};
+use crate::helpers::{assert_error, new_client, spawn_app, spawn_app_with};
 
 fn tokens(list: &Value) -> Vec<String> {
     list.as_array().expect("array").iter().map(|a| a["application_token"].as_str().expect("token").to_owned()).collect()
@@ -107,8 +107,7 @@ async fn listing_applications_needs_a_signed_in_user() {
 
     let response = app.get(&new_client(), "/api/applications").await;
 
-    assert_eq!(response.status(), 401);
-    assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(response, 401).await;
 }
 
 #[tokio::test]
@@ -173,8 +172,7 @@ async fn renaming_an_application_to_blank_is_422_and_changes_nothing() {
     for body in [json!({ "application_name": " " }), json!({}), json!({ "application_name": "x".repeat(101) })] {
         let response = app.client.patch(&url).json(&body).send().await.unwrap();
 
-        assert_eq!(response.status(), 422, "{body}");
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+        assert_error(response, 422).await;
     }
     assert_eq!(app.client.get(&url).send().await.unwrap().json::<Value>().await.unwrap(), created);
 }

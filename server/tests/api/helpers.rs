@@ -201,6 +201,20 @@ impl TestApp {
 }
 
 /// The `number`s of a page's messages, in the order returned.
+/// Asserts an error answer: `status`, and a JSON body with an `errors` array.
+pub async fn assert_error(response: Response, status: u16) -> Value {
+    let url = response.url().to_string();
+    assert_error_about(&url, response, status).await
+}
+
+/// [`assert_error`], naming `what` was asked in a failure.
+pub async fn assert_error_about(what: &str, response: Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "{what}");
+    let body: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: not a JSON error body: {e}"));
+    assert!(body["errors"].is_array(), "{what}: {body}");
+    body
+}
+
 pub fn numbers(page: &Value) -> Vec<i64> {
     page["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("number")).collect()
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{numbers, spawn_app, spawn_app_with};
+use crate::helpers::{assert_error, numbers, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn sending_a_message_returns_201_with_the_message_in_chatflows_shape() {
@@ -90,10 +90,8 @@ async fn a_body_that_is_not_json_is_a_json_error() {
     let syntax = alice.client.post(&url).header("Content-Type", "application/json").body("{").send().await.unwrap();
     let shape = app.post_message(&alice.client, room, json!({ "body": 42 })).await;
 
-    assert_eq!(syntax.status(), 400);
-    assert!(syntax.json::<Value>().await.unwrap()["errors"].is_array());
-    assert_eq!(shape.status(), 422);
-    assert!(shape.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(syntax, 400).await;
+    assert_error(shape, 422).await;
 }
 
 #[tokio::test]
@@ -200,8 +198,7 @@ async fn the_author_edits_a_message_and_it_shows_edited_at() {
     assert!(edited["edited_at"].as_str().is_some(), "{edited}");
     assert_eq!(app.history(&bob.client, room, "").await["messages"][0], edited);
     let blank = alice.client.patch(&url).json(&json!({ "body": "  " })).send().await.unwrap();
-    assert_eq!(blank.status(), 422);
-    assert!(blank.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(blank, 422).await;
 }
 
 #[tokio::test]
@@ -216,10 +213,8 @@ async fn only_the_author_may_edit_or_delete_a_message() {
     let edit = bob.client.patch(&url).json(&json!({ "body": "yours now" })).send().await.unwrap();
     let delete = bob.client.delete(&url).send().await.unwrap();
 
-    assert_eq!(edit.status(), 403);
-    assert!(edit.json::<Value>().await.unwrap()["errors"].is_array());
-    assert_eq!(delete.status(), 403);
-    assert!(delete.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(edit, 403).await;
+    assert_error(delete, 403).await;
     let page = app.history(&bob.client, room, "").await;
     assert_eq!(page["messages"][0]["body"], "mine");
     assert_eq!(page["messages"][0]["deleted"], false);

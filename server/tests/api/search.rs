@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, new_client, spawn_app};
+use crate::helpers::{TestApp, assert_error_about, new_client, spawn_app};
 
 /// An anonymous application with one chat holding `messages` (numbered from
 /// 1 in order); returns its token.
@@ -205,8 +205,7 @@ async fn a_blank_query_is_422_with_errors() {
         let what = format!("{:?} {:?}", request.url().query(), request.body().and_then(|b| b.as_bytes()));
         let response = client.execute(request).await.unwrap();
 
-        assert_eq!(response.status(), 422, "{what}");
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array(), "{what}");
+        assert_error_about(&what, response, 422).await;
     }
 }
 

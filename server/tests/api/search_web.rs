@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{new_client, spawn_app};
+use crate::helpers::{assert_error, new_client, spawn_app};
 
 /// The `(room_id, number)` of each result, in order.
 fn found(page: &Value) -> Vec<(i64, i64)> {
@@ -131,11 +131,9 @@ async fn search_needs_a_signed_in_user_and_a_query() {
     let empty = app.get(&alice.client, "/search?q=").await;
     let missing = app.get(&alice.client, "/search").await;
 
-    assert_eq!(anonymous.status(), 401);
-    assert!(anonymous.json::<Value>().await.unwrap()["errors"].is_array());
+    assert_error(anonymous, 401).await;
     for response in [blank, empty, missing] {
-        assert_eq!(response.status(), 422);
-        assert!(response.json::<Value>().await.unwrap()["errors"].is_array());
+        assert_error(response, 422).await;
     }
 }
 
