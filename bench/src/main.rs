@@ -66,7 +66,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{Account, Api};
 use crate::clients::Target;
-use crate::stats::Run;
+use crate::stats::{Run, lock};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -195,7 +195,7 @@ async fn bench(args: &Args, started: Instant) -> Result<(), String> {
 
     // Connect and subscribe every socket.
     let (ready, connect_secs) = connect_all(args, &run, &target).await;
-    let connect = run.connect.lock().unwrap().clone();
+    let connect = lock(&run.connect).clone();
     println!(
         "connect+subscribe: {ready}/{} sockets in {connect_secs:.2} s ({:.0}/s); per socket p50 {} p99 {} max {}",
         args.clients,
@@ -205,7 +205,7 @@ async fn bench(args: &Args, started: Instant) -> Result<(), String> {
         ms(connect.max()),
     );
     if ready < args.clients {
-        let first = run.first_error.lock().unwrap().clone().unwrap_or_default();
+        let first = lock(&run.first_error).clone().unwrap_or_default();
         println!("  {} sockets failed; first error: {first}", args.clients - ready);
     }
     if ready == 0 {
@@ -269,12 +269,12 @@ async fn resolve(url: &str) -> Result<(String, SocketAddr), String> {
 fn run_tag() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let mut n = (now.as_millis() as u64) % 36u64.pow(7);
-    let mut tag = Vec::new();
+    let mut tag = String::new();
     for _ in 0..7 {
-        tag.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        tag.push(char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]));
         n /= 36;
     }
-    String::from_utf8(tag).unwrap()
+    tag
 }
 
 async fn register_pool(api: &Api, tag: &str, count: usize) -> Result<Vec<Account>, String> {
@@ -302,7 +302,7 @@ async fn connect_all(args: &Args, run: &Arc<Run>, target: &Arc<Target>) -> (usiz
             drop(permit);
             match connected {
                 Ok((ws, seq)) => {
-                    run.connect.lock().unwrap().saturating_record(began.elapsed().as_micros().max(1) as u64);
+                    lock(&run.connect).saturating_record(began.elapsed().as_micros().max(1) as u64);
                     let _ = done.send(true);
                     clients::read_loop(i, ws, seq, run).await;
                 }
@@ -393,7 +393,7 @@ async fn live(
                 let began = Instant::now();
                 run.mark_sent(n);
                 match api.post(&account, room, &body, &client_id).await {
-                    Ok(()) => run.post_rtt.lock().unwrap().saturating_record(began.elapsed().as_micros().max(1) as u64),
+                    Ok(()) => lock(&run.post_rtt).saturating_record(began.elapsed().as_micros().max(1) as u64),
                     Err(e) => {
                         run.mark_failed(n);
                         run.note_error(e);
@@ -487,7 +487,7 @@ async fn live(
         ms(each.max()),
         each.len()
     );
-    let rtt = run.post_rtt.lock().unwrap().clone();
+    let rtt = lock(&run.post_rtt).clone();
     println!(
         "POST round trip (to 201): p50 {}  p99 {}  max {}",
         ms(rtt.value_at_quantile(0.5)),
@@ -504,7 +504,7 @@ async fn live(
         c.closed.load(Ordering::Relaxed),
         c.foreign.load(Ordering::Relaxed),
     );
-    if let Some(e) = run.first_error.lock().unwrap().as_ref() {
+    if let Some(e) = lock(&run.first_error).as_ref() {
         println!("first error: {e}");
     }
     println!(

@@ -6,13 +6,20 @@
 //! time without a lookup table. Everything here is atomics or short,
 //! uncontended std mutexes: the generator usually runs on one thread.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use memchr::memmem::Finder;
 use tokio::sync::Notify;
+
+/// Locks a histogram or the error slot. A panicking recorder cannot leave
+/// either half-written in a way that matters to a report, so poisoning is
+/// ignored rather than turned into a second panic.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Per-receiver histograms are sharded by client so threads rarely meet.
 const SHARDS: usize = 16;
@@ -107,7 +114,7 @@ impl Run {
 
     /// Keeps the first error seen, for the report.
     pub fn note_error(&self, err: String) {
-        let mut first = self.first_error.lock().unwrap();
+        let mut first = lock(&self.first_error);
         if first.is_none() {
             *first = Some(err);
         }
@@ -148,11 +155,11 @@ impl Run {
         };
         let latency_us = (now.saturating_sub(sent - 1) / 1000).max(1);
         self.counters.deliveries.fetch_add(1, Ordering::Relaxed);
-        self.per_receiver[client % SHARDS].lock().unwrap().saturating_record(latency_us);
+        lock(&self.per_receiver[client % SHARDS]).saturating_record(latency_us);
         let count = self.got[n].fetch_add(1, Ordering::AcqRel) + 1;
         if count == self.expected.load(Ordering::Relaxed) {
             // The last socket to get it: this is the post→all-received time.
-            self.to_all.lock().unwrap().saturating_record(latency_us);
+            lock(&self.to_all).saturating_record(latency_us);
             self.counters.completed.fetch_add(1, Ordering::Release);
             self.progress.notify_waiters();
         }
@@ -171,13 +178,13 @@ impl Run {
     pub fn per_receiver(&self) -> Histogram<u64> {
         let mut all = histogram();
         for shard in &self.per_receiver {
-            all.add(&*shard.lock().unwrap()).expect("same bounds");
+            all.add(&*lock(shard)).expect("same bounds");
         }
         all
     }
 
     pub fn to_all(&self) -> Histogram<u64> {
-        self.to_all.lock().unwrap().clone()
+        lock(&self.to_all).clone()
     }
 }
 
