@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::Hearth;
 use crate::error::AppError;
-use crate::messages::{HistoryParams, MessageBody};
+use crate::messages::{HistoryParams, MessageBody, Writer};
 use crate::model::{Message, RoomId, SearchHit, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{AppRow, ChatRow, SearchScope};
@@ -110,6 +110,12 @@ impl ChatRow {
     }
 }
 
+/// A message body from the token API, its errors named as the API names it.
+fn app_body(content: Option<&str>) -> Result<MessageBody, AppError> {
+    MessageBody::parse(content.unwrap_or(""))
+        .map_err(|e| AppError::invalid("message_content", e.message.replace("Body", "Message content")))
+}
+
 fn message_view(token: &str, chat: i64, m: Message) -> AppMessageView {
     AppMessageView {
         kind: "message",
@@ -184,7 +190,7 @@ impl Hearth {
         let (app, chat) = self.app_chat(token, number).await?;
         let name = parse_name("chat_name", "Chat name", name)?;
         self.store.rename_room(chat.room_id, &name).await?;
-        self.chat(&app.token, number).await
+        Ok(ChatRow { title: Some(name), ..chat }.view(&app.token))
     }
 
     /// Posts as the application; published live to the room like any message.
@@ -195,22 +201,8 @@ impl Hearth {
         content: Option<&str>,
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
-        let body = MessageBody::parse(content.unwrap_or("")).map_err(|_| {
-            AppError::invalid(
-                "message_content",
-                match content.map(str::trim) {
-                    Some(c) if !c.is_empty() => "Message content is too long (maximum is 10000 characters)",
-                    _ => "Message content can't be blank",
-                },
-            )
-        })?;
-        let room = chat.room_id;
-        let _order = self.hub.order_room(room).await;
-        let inserted = self.store.insert_message(room, None, Some(app.id), body.as_str(), None).await?;
-        self.hub.publish_room(
-            room,
-            &ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() },
-        );
+        let body = app_body(content)?;
+        let inserted = self.append_message(chat.room_id, Writer::Application(app.id), &body, None).await?;
         Ok(message_view(&app.token, number, inserted.message))
     }
 
@@ -247,13 +239,8 @@ impl Hearth {
         content: Option<&str>,
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
-        let body = MessageBody::parse(content.unwrap_or(""))
-            .map_err(|e| AppError::invalid("message_content", e.message.replace("Body", "Message content")))?;
-        let room = chat.room_id;
-        let _order = self.hub.order_room(room).await;
-        let (seq, m) =
-            self.store.edit_message(room, message, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
-        self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: m.clone() });
+        let body = app_body(content)?;
+        let m = self.replace_message(chat.room_id, message, &body).await?;
         Ok(message_view(&app.token, number, m))
     }
 

@@ -35,6 +35,14 @@ impl MessageBody {
     }
 }
 
+/// Who writes a message: a member, or an application through the token API.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Writer {
+    User(UserId),
+    /// An application's id.
+    Application(i64),
+}
+
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
     match raw.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) if c.chars().count() > CLIENT_ID_MAX => Err(AppError::invalid(
@@ -120,14 +128,45 @@ impl Hearth {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
         let client_id = parse_client_id(client_id)?;
-        // Save first, then publish; the order lock keeps publishes in seq order.
+        self.append_message(room, Writer::User(me), &body, client_id).await
+    }
+
+    /// Saves a message, then publishes it (unless `client_id` matched an
+    /// earlier send); the order lock keeps publishes in seq order. The one
+    /// way a message enters a room, whoever wrote it.
+    pub(crate) async fn append_message(
+        &self,
+        room: RoomId,
+        writer: Writer,
+        body: &MessageBody,
+        client_id: Option<&str>,
+    ) -> Result<InsertedMessage, AppError> {
+        let (user, application) = match writer {
+            Writer::User(user) => (Some(user), None),
+            Writer::Application(app) => (None, Some(app)),
+        };
         let _order = self.hub.order_room(room).await;
-        let inserted = self.store.insert_message(room, Some(me), None, body.as_str(), client_id).await?;
+        let inserted = self.store.insert_message(room, user, application, body.as_str(), client_id).await?;
         if inserted.created {
             let event = ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() };
             self.hub.publish_room(room, &event);
         }
         Ok(inserted)
+    }
+
+    /// Saves a message's new text, then publishes the edit. The caller has
+    /// checked who may edit it.
+    pub(crate) async fn replace_message(
+        &self,
+        room: RoomId,
+        number: i64,
+        body: &MessageBody,
+    ) -> Result<Message, AppError> {
+        let _order = self.hub.order_room(room).await;
+        let (seq, message) =
+            self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
+        self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
+        Ok(message)
     }
 
     pub async fn history(&self, me: UserId, room: RoomId, params: &HistoryParams) -> Result<MessagePage, AppError> {
@@ -154,11 +193,7 @@ impl Hearth {
             return Err(AppError::Forbidden("The edit window for this message has closed".into()));
         }
         let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
-        let _order = self.hub.order_room(room).await;
-        let (seq, message) =
-            self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
-        self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
-        Ok(message)
+        self.replace_message(room, number, &body).await
     }
 
     /// The author deletes; the number stays, the text goes.
