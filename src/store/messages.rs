@@ -260,7 +260,7 @@ impl Store {
         )
         .bind(body)
         .bind(now());
-        let Some(seq) = self.change_message(edit, room, number, "edited").await? else {
+        let Some(seq) = self.change_message(edit, room, number, "edited", 0).await? else {
             return Ok(None);
         };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
@@ -273,32 +273,27 @@ impl Store {
         let delete =
             sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
                 .bind(now());
-        self.change_message(delete, room, number, "deleted").await
+        self.change_message(delete, room, number, "deleted", -1).await
     }
 
     /// Runs `update` (bound up to its `room_id = ? AND number = ?`) and, if it
-    /// changed a row, gives the change the room's next seq and logs it, all
-    /// in one write transaction.
+    /// changed a row, gives the change the room's next seq (moving its
+    /// `messages_count` by `count_change`) and logs it, all in one write
+    /// transaction.
     async fn change_message<'q>(
         &self,
         update: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
         room: RoomId,
         number: i64,
         kind: &str,
+        count_change: i64,
     ) -> Result<Option<i64>, AppError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = update.bind(room).bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        if kind == "deleted" {
-            // Counts what can still be read, as the token API reports it.
-            sqlx::query("UPDATE rooms SET messages_count = messages_count - 1 WHERE id = ?")
-                .bind(room)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let seq = next_seq(&mut tx, room).await?;
+        let seq = next_seq(&mut tx, room, count_change).await?;
         log_event(&mut tx, room, seq, kind, number).await?;
         tx.commit().await?;
         Ok(Some(seq))
@@ -350,11 +345,20 @@ struct EventRow {
     message: MessageRow,
 }
 
-async fn next_seq(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, room: RoomId) -> Result<i64, sqlx::Error> {
-    let (seq,): (i64,) = sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-        .bind(room)
-        .fetch_one(&mut **tx)
-        .await?;
+/// Takes the room's next seq; `messages_count` (what can still be read, as
+/// the token API reports it) moves by `count_change` in the same statement.
+async fn next_seq(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    room: RoomId,
+    count_change: i64,
+) -> Result<i64, sqlx::Error> {
+    let (seq,): (i64,) = sqlx::query_as(
+        "UPDATE rooms SET last_seq = last_seq + 1, messages_count = messages_count + ? WHERE id = ? RETURNING last_seq",
+    )
+    .bind(count_change)
+    .bind(room)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(seq)
 }
 
