@@ -57,14 +57,21 @@ struct Shared {
     rooms: Mutex<HashMap<RoomId, broadcast::Sender<Frame>>>,
     /// One channel per connected user, for all their tabs and devices.
     users: Mutex<HashMap<UserId, broadcast::Sender<UserSignal>>>,
-    /// Open sockets per user; a user is online while this is above zero.
-    sockets: Mutex<HashMap<UserId, usize>>,
-    /// Bumped at every socket open, so a grace timer can tell whether the
-    /// user came back (and maybe left again) after the close that started it.
-    epochs: Mutex<HashMap<UserId, u64>>,
+    /// Open sockets per user, and how many they ever opened.
+    presence: Mutex<HashMap<UserId, Presence>>,
     /// Per-room locks held from a change's commit to its publish, so changes
     /// are published in sequence order.
     order: Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// One user's sockets.
+#[derive(Default)]
+struct Presence {
+    /// Open now; the user is online while this is above zero.
+    sockets: usize,
+    /// Bumped at every open, so a grace timer can tell whether the user came
+    /// back (and maybe left again) after the close that started it.
+    epoch: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,36 +123,31 @@ impl Hub {
 
     /// Counts a new socket; true if the user just came online.
     pub fn socket_opened(&self, user: UserId) -> bool {
-        *lock(&self.shared.epochs).entry(user).or_insert(0) += 1;
-        let mut sockets = lock(&self.shared.sockets);
-        let count = sockets.entry(user).or_insert(0);
-        *count += 1;
-        *count == 1
+        let mut presence = lock(&self.shared.presence);
+        let entry = presence.entry(user).or_default();
+        entry.sockets += 1;
+        entry.epoch += 1;
+        entry.sockets == 1
     }
 
     /// Counts a closed socket; true if it was the user's last.
     pub fn socket_closed(&self, user: UserId) -> bool {
-        let mut sockets = lock(&self.shared.sockets);
-        match sockets.get_mut(&user) {
-            Some(count) if *count > 1 => {
-                *count -= 1;
-                false
+        match lock(&self.shared.presence).get_mut(&user) {
+            Some(entry) if entry.sockets > 0 => {
+                entry.sockets -= 1;
+                entry.sockets == 0
             }
-            Some(_) => {
-                sockets.remove(&user);
-                true
-            }
-            None => false,
+            _ => false,
         }
     }
 
-    /// How many sockets the user has ever opened (see `Shared::epochs`).
+    /// How many sockets the user has ever opened (see [`Presence::epoch`]).
     pub fn epoch(&self, user: UserId) -> u64 {
-        lock(&self.shared.epochs).get(&user).copied().unwrap_or(0)
+        lock(&self.shared.presence).get(&user).map_or(0, |p| p.epoch)
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
-        lock(&self.shared.sockets).contains_key(&user)
+        lock(&self.shared.presence).get(&user).is_some_and(|p| p.sockets > 0)
     }
 
     /// Live room channels, for metrics and tests.
