@@ -152,6 +152,12 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// The room's position in its change sequence, as a page load sees it.
+    pub async fn last_seq(&self, client: &Client, room: i64) -> i64 {
+        let shown = self.get_json(client, &format!("/conversations/{room}")).await;
+        shown["conversation"]["last_seq"].as_i64().expect("conversation.last_seq")
+    }
+
     /// `POST /conversations` with `body` as given.
     pub async fn create_conversation(&self, client: &Client, body: Value) -> Response {
         client.post(self.url("/conversations")).json(&body).send().await.expect("request sent")

@@ -182,8 +182,7 @@ async fn a_client_that_stops_reading_is_cut_loose_without_holding_up_others_or_m
     if outcome != "closed" {
         // After a resync, a reload's subscribe (at the current last_seq) is live again.
         slow.assert_quiet(QUIET, "carol after resync").await;
-        let shown = app.get_json(&carol.client, &format!("/conversations/{room}")).await;
-        slow.subscribe(room, shown["conversation"]["last_seq"].as_i64()).await;
+        slow.subscribe(room, Some(app.last_seq(&carol.client, room).await)).await;
         app.send(&alice.client, room, "welcome back").await;
         match slow.next_skipping_presence().await {
             ServerEvent::Message { message, .. } => assert_eq!(message.number, FLOOD as i64 + 1),

@@ -8,11 +8,6 @@ use serde_json::json;
 use crate::helpers::{TestApp, spawn_app};
 use crate::ws_support::{Next, Person, QUIET, connect, person};
 
-async fn last_seq(app: &TestApp, client: &reqwest::Client, room: i64) -> i64 {
-    let shown = app.get_json(client, &format!("/conversations/{room}")).await;
-    shown["conversation"]["last_seq"].as_i64().expect("conversation.last_seq")
-}
-
 /// A room with 2,001 changes, and alice with two sockets.
 async fn a_room_with_2001_changes() -> (TestApp, Person, Person, i64) {
     let app = spawn_app().await;
@@ -95,7 +90,7 @@ async fn live_edits_and_deletes_take_the_next_seqs_and_keep_the_number() {
         other => panic!("expected message_edited, got {other:?}"),
     }
     assert!(matches!(events[3], ServerEvent::MessageDeleted { number: 2, .. }), "{:?}", events[3]);
-    assert_eq!(last_seq(&app, &alice.client, room).await, 4);
+    assert_eq!(app.last_seq(&alice.client, room).await, 4);
 }
 
 #[tokio::test]

@@ -41,11 +41,6 @@ async fn a_resumed_subscription_gets_exactly_the_missed_changes_seed_99991() {
     resume_after_a_dropped_socket(99_991).await;
 }
 
-async fn last_seq(app: &TestApp, client: &reqwest::Client, room: i64) -> i64 {
-    let shown = app.get_json(client, &format!("/conversations/{room}")).await;
-    shown["conversation"]["last_seq"].as_i64().expect("conversation.last_seq")
-}
-
 /// Every message as a fresh load shows it: number → (body, deleted).
 async fn fresh_load(app: &TestApp, client: &reqwest::Client, room: i64) -> BTreeMap<i64, (Option<String>, bool)> {
     let mut view = BTreeMap::new();
@@ -94,7 +89,7 @@ async fn resume_after_a_dropped_socket(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let drop_after = rng.random_range(60..=240);
     let mut ws = connect(&app, &alice).await;
-    ws.subscribe(room, Some(last_seq(&app, &alice.client, room).await)).await;
+    ws.subscribe(room, Some(app.last_seq(&alice.client, room).await)).await;
 
     let claimed = Arc::new(AtomicUsize::new(0));
     let sent = Arc::new(AtomicUsize::new(0));
@@ -149,7 +144,7 @@ async fn resume_after_a_dropped_socket(seed: u64) {
                 Next::Event(_) => {}
                 Next::Silent if sent.load(Ordering::SeqCst) == TOTAL => {
                     let newest = changes.last().and_then(ServerEvent::seq).unwrap_or(0);
-                    if newest >= last_seq(&app, &alice.client, room).await {
+                    if newest >= app.last_seq(&alice.client, room).await {
                         break 'segments;
                     }
                 }
@@ -192,7 +187,7 @@ async fn resume_after_a_dropped_socket(seed: u64) {
     }
 
     // Assert: every seq once, in order, across every replay → live hand-over.
-    let final_seq = last_seq(&app, &alice.client, room).await;
+    let final_seq = app.last_seq(&alice.client, room).await;
     let seqs: Vec<i64> = changes.iter().filter_map(ServerEvent::seq).collect();
     assert_eq!(seqs, (1..=final_seq).collect::<Vec<_>>(), "seed {seed}: {segments} resumes, each seq once");
     assert!(segments >= 5, "seed {seed}: only {segments} resumes");
