@@ -231,37 +231,25 @@ impl TestApp {
     /// `POST /api/applications` as `client` (signed in: its owner), asserting
     /// a 201, and returns the application.
     pub async fn create_application(&self, client: &Client, name: &str) -> Value {
-        let response = client
-            .post(self.url("/api/applications"))
-            .json(&json!({ "application_name": name }))
-            .send()
-            .await
-            .expect("request sent");
-        assert_eq!(response.status(), 201, "creating application {name:?}");
-        response.json().await.expect("json")
+        self.post_created(client, "/api/applications", json!({ "application_name": name })).await
     }
 
     /// `POST /api/applications/:token/chats`, asserting a 201.
     pub async fn create_chat(&self, token: &str, name: &str) -> Value {
-        let response = new_client()
-            .post(self.url(&format!("/api/applications/{token}/chats")))
-            .json(&json!({ "chat_name": name }))
-            .send()
+        self.post_created(&new_client(), &format!("/api/applications/{token}/chats"), json!({ "chat_name": name }))
             .await
-            .expect("request sent");
-        assert_eq!(response.status(), 201, "creating chat {name:?}");
-        response.json().await.expect("json")
     }
 
     /// `POST /api/applications/:token/chats/:chat/messages`, asserting a 201.
     pub async fn post_app_message(&self, token: &str, chat: i64, content: &str) -> Value {
-        let response = new_client()
-            .post(self.url(&format!("/api/applications/{token}/chats/{chat}/messages")))
-            .json(&json!({ "message_content": content }))
-            .send()
-            .await
-            .expect("request sent");
-        assert_eq!(response.status(), 201, "posting {content:?}");
+        let path = format!("/api/applications/{token}/chats/{chat}/messages");
+        self.post_created(&new_client(), &path, json!({ "message_content": content })).await
+    }
+
+    /// `POST path` with `body` as `client`, asserting a 201; the JSON answer.
+    async fn post_created(&self, client: &Client, path: &str, body: Value) -> Value {
+        let response = client.post(self.url(path)).json(&body).send().await.expect("request sent");
+        assert_eq!(response.status(), 201, "POST {path} {body}");
         response.json().await.expect("json")
     }
 
