@@ -9,13 +9,12 @@ use serde::Serialize;
 use crate::Hearth;
 use crate::error::AppError;
 use crate::messages::{HistoryParams, MessageBody, Writer};
-use crate::model::{Message, RoomId, SearchHit, UserId};
+use crate::model::{Message, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
+use crate::search::search_limit;
 use crate::store::{AppRow, ChatRow, SearchScope};
 
 const NAME_MAX: usize = 100;
-pub const SEARCH_DEFAULT: u32 = 20;
-pub const SEARCH_MAX: u32 = 100;
 
 /// `{"type":"application", …}` as the seed's API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -74,17 +73,6 @@ fn new_token() -> String {
     let mut bytes = [0u8; 24];
     OsRng.fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Where `needle` first occurs in `haystack`, ignoring case, in characters.
-fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
-    let hay: Vec<char> = haystack.chars().flat_map(char::to_lowercase).collect();
-    let pin: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
-    // Offsets are only meaningful when lower-casing kept the length.
-    if pin.is_empty() || hay.len() != haystack.chars().count() {
-        return None;
-    }
-    hay.windows(pin.len()).position(|w| w == pin.as_slice()).map(|start| (start, start + pin.len()))
 }
 
 impl AppRow {
@@ -257,44 +245,8 @@ impl Hearth {
         if query.trim().is_empty() {
             return Err(AppError::invalid("query", "Query can't be blank"));
         }
-        let limit = limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX);
-        let hits = self.store.search(SearchScope::Room(chat.room_id), query, limit).await?;
+        let hits = self.store.search(SearchScope::Room(chat.room_id), query, search_limit(limit)).await?;
         Ok(hits.into_iter().map(|h| ChatHit { number: h.number, content: h.body }).collect())
-    }
-
-    /// Search across my rooms (or one of them), for the web UI.
-    pub async fn search(
-        &self,
-        me: UserId,
-        query: &str,
-        room: Option<RoomId>,
-        limit: Option<u32>,
-    ) -> Result<Vec<SearchHit>, AppError> {
-        if query.trim().is_empty() {
-            return Err(AppError::invalid("q", "Query can't be blank"));
-        }
-        let scope = match room {
-            Some(room) => {
-                self.member_room(me, room).await?;
-                SearchScope::Room(room)
-            }
-            None => SearchScope::MemberOf(me),
-        };
-        let limit = limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX);
-        let hits = self.store.search(scope, query, limit).await?;
-        Ok(hits
-            .into_iter()
-            .map(|h| {
-                let found = find_ignoring_case(&h.body, query);
-                SearchHit {
-                    room_id: h.room_id,
-                    number: h.number,
-                    match_start: found.map(|f| f.0),
-                    match_end: found.map(|f| f.1),
-                    body: h.body,
-                }
-            })
-            .collect())
     }
 }
 
@@ -308,12 +260,5 @@ mod tests {
         assert_eq!(a.len(), 48);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn matches_are_found_ignoring_case_in_characters() {
-        assert_eq!(find_ignoring_case("Hello World", "wor"), Some((6, 9)));
-        assert_eq!(find_ignoring_case("Привет мир", "МИР"), Some((7, 10)));
-        assert_eq!(find_ignoring_case("abc", "x"), None);
     }
 }

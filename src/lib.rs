@@ -23,7 +23,8 @@
 //!   `realtime` module holds the use cases that publish (save first, then
 //!   publish) and the subscribe/replay logic.
 //! - [`applications`] *(server)*: the token API: applications, numbered
-//!   chats (which are rooms) and substring search.
+//!   chats (which are rooms) and their search.
+//! - [`search`] *(server)*: message search for the web UI.
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
@@ -53,6 +54,8 @@ pub mod messages;
 mod realtime;
 #[cfg(feature = "server")]
 pub mod rooms;
+#[cfg(feature = "server")]
+pub mod search;
 #[cfg(feature = "server")]
 pub mod store;
 

@@ -1,7 +1,7 @@
 //! The token API, in the Chat System seeds' shapes:
 //! `/api/applications[/:token[/chats[/:number[/messages[/:number]|/search]]]]`.
 //! The token in the path is the only credential; it is redacted from logs
-//! (see `crate::telemetry`). Plus `GET /search` for the signed-in web UI.
+//! (see `crate::telemetry`).
 
 use std::net::SocketAddr;
 
@@ -12,7 +12,6 @@ use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
-use hearth::model::RoomId;
 use hearth::{AppError, Hearth};
 use serde::Deserialize;
 
@@ -32,7 +31,6 @@ pub fn router() -> Router<AppState> {
             get(show_message).patch(update_message).put(update_message),
         )
         .route("/api/applications/{token}/chats/{number}/search", get(search_chat))
-        .route("/search", get(search))
 }
 
 #[derive(Deserialize, Default)]
@@ -186,21 +184,4 @@ async fn search_chat(
     };
     let query = q.query.or(q.search_query).or(from_body.search_query).or(from_body.query);
     Ok(JsonResponse(hearth.search_chat(&token, number, query.as_deref(), q.limit.or(from_body.limit)).await?))
-}
-
-#[derive(Deserialize)]
-struct WebSearch {
-    q: Option<String>,
-    room_id: Option<i64>,
-    limit: Option<u32>,
-}
-
-async fn search(
-    State(hearth): State<Hearth>,
-    CurrentUser(me): CurrentUser,
-    Query(q): Query<WebSearch>,
-) -> ApiResult<impl IntoResponse> {
-    let query = q.q.unwrap_or_default();
-    let hits = hearth.search(me.id, &query, q.room_id.map(RoomId), q.limit).await?;
-    Ok(JsonResponse(serde_json::json!({ "results": hits })))
 }

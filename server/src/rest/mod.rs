@@ -4,6 +4,7 @@ mod applications;
 mod conversations;
 mod health;
 mod messages;
+mod search;
 mod users;
 
 use axum::Router;
@@ -17,4 +18,5 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(messages::router())
         .merge(applications::router())
+        .merge(search::router())
 }
