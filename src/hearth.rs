@@ -25,6 +25,9 @@ pub struct Settings {
     /// How long a WebSocket write may wait on a client that is not reading
     /// before the connection is dropped.
     pub ws_write_timeout_secs: u64,
+    /// Least time between two writes of room frames to one WebSocket; frames
+    /// that arrive sooner wait and share the next write.
+    pub ws_write_delay_ms: u64,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             edit_window_secs: 15 * 60,
             anonymous_apps_per_ip_per_minute: 10,
             ws_write_timeout_secs: 30,
+            ws_write_delay_ms: 16,
         }
     }
 }

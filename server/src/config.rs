@@ -60,6 +60,12 @@ pub struct Config {
     /// before the connection is dropped.
     #[arg(long, env = "HEARTH_WS_WRITE_TIMEOUT", default_value_t = 30, global = true)]
     pub ws_write_timeout_secs: u64,
+
+    /// Least milliseconds between two writes of room messages to one
+    /// WebSocket; messages arriving sooner wait and share the next write
+    /// (one 60 Hz display frame by default; 0 writes each at once).
+    #[arg(long, env = "HEARTH_WS_WRITE_DELAY_MS", default_value_t = 16, global = true)]
+    pub ws_write_delay_ms: u64,
 }
 
 impl Config {
@@ -87,6 +93,7 @@ impl Config {
             edit_window_secs: self.edit_window_secs(),
             anonymous_apps_per_ip_per_minute: self.anonymous_apps_per_ip_per_minute,
             ws_write_timeout_secs: self.ws_write_timeout_secs,
+            ws_write_delay_ms: self.ws_write_delay_ms,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `/ws` under load: concurrent senders are seen in one order by everyone,
-//! and a client that stops reading is cut loose (resync or close) without
-//! holding up the others or growing the server's memory.
+//! room frames that come in quick succession share one write, and a client
+//! that stops reading is cut loose (resync or close) without holding up the
+//! others or growing the server's memory.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +11,7 @@ use hearth::model::{RoomId, UserId};
 use hearth::protocol::ServerEvent;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 use crate::ws_support::{Next, QUIET, WAIT, Ws, connect, connect_small_buffer, person, rss_bytes};
 
 /// Reads `ws` until it has `count` `message` events of `room`, returning
@@ -229,4 +230,77 @@ async fn a_client_that_reads_nothing_for_the_write_timeout_is_dropped() {
     assert!(received < FLOOD, "carol was dropped, not served: got {received}");
     let delivered = tokio::time::timeout(Duration::from_secs(30), listening).await.expect("in time").expect("reader");
     assert_eq!(delivered.len(), FLOOD, "alice, who reads, got everything");
+}
+
+#[tokio::test]
+async fn room_messages_soon_after_a_write_wait_for_the_write_delay_and_arrive_together_in_order() {
+    // Arrange: a long delay, so that what it holds back is unmistakable.
+    let delay = Duration::from_millis(600);
+    let app = spawn_app_with(|config| config.ws_write_delay_ms = delay.as_millis() as u64).await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut ws = connect(&app, &bob).await;
+    ws.subscribe(room, None).await;
+    tokio::time::sleep(delay).await; // the `subscribed` write's delay has passed
+
+    // Act: one message, then three more as soon as the first has arrived.
+    app.send(&alice.client, room, "first").await;
+    let first = ws.next_skipping_presence().await;
+    let first_at = std::time::Instant::now();
+    for text in ["second", "third", "fourth"] {
+        app.send(&alice.client, room, text).await;
+    }
+    let mut rest = Vec::new();
+    while rest.len() < 3 {
+        match ws.next_skipping_presence().await {
+            ServerEvent::Message { message, .. } => rest.push(message.body.unwrap_or_default()),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+    let held_for = first_at.elapsed();
+
+    // Assert
+    assert!(
+        matches!(&first, ServerEvent::Message { message, .. } if message.body.as_deref() == Some("first")),
+        "{first:?}"
+    );
+    assert_eq!(rest, ["second", "third", "fourth"]);
+    assert!(
+        held_for >= delay - Duration::from_millis(150),
+        "messages right after a write must wait for the delay ({delay:?}), came after {held_for:?}"
+    );
+}
+
+#[tokio::test]
+async fn replies_to_a_clients_own_events_are_not_held_by_the_write_delay() {
+    // Arrange: a delay longer than the test is allowed to wait.
+    let app = spawn_app_with(|config| config.ws_write_delay_ms = 60_000).await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut ws = connect(&app, &bob).await;
+    ws.subscribe(room, None).await; // a write, so room frames are now held
+
+    // Act: a room message (held), then an event of bob's own that needs a reply.
+    app.send(&alice.client, room, "held back").await;
+    ws.send_json(json!({ "type": "subscribe", "room_id": room + 1000 })).await;
+    let mut events = Vec::new();
+    loop {
+        match ws.next_within(Duration::from_secs(5)).await {
+            Next::Event(ServerEvent::Presence { .. }) => continue,
+            Next::Event(event @ ServerEvent::Error { .. }) => {
+                events.push(event);
+                break;
+            }
+            Next::Event(event) => events.push(event),
+            other => panic!("the reply must come at once, got {other:?} after {events:?}"),
+        }
+    }
+
+    // Assert: the reply went out at once, and took the held message with it, in order.
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        matches!(&events[0], ServerEvent::Message { message, .. } if message.body.as_deref() == Some("held back")),
+        "{events:?}"
+    );
+    assert!(matches!(&events[1], ServerEvent::Error { code, .. } if code == "not_found"), "{events:?}");
 }
