@@ -55,5 +55,21 @@ test("the search box finds part of a word and jumps to the message in its room",
   await expect(focused).toHaveAttribute("data-number", "7");
   await expect(focused).toBeInViewport();
   await expect(page.locator(".jump-latest")).toBeVisible();
+
+  // Scrolling down from the hit loads newer pages up to the newest message,
+  // each message once and in order, and then there is nothing to jump to.
+  const list = page.locator(".messages");
+  const newest = page.locator('article.message[data-number="120"]');
+  for (let i = 0; i < 20 && (await newest.count()) === 0; i++) {
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForTimeout(300);
+  }
+  await expect(newest).toBeAttached();
+  await expect(page.locator(".jump-latest")).toHaveCount(0);
+  await expect(page.locator(".load-newer")).toHaveCount(0);
+  const numbers = (await page.locator("article.message").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-number")))));
+  expect(numbers[numbers.length - 1]).toBe(120);
+  expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => 121 - numbers.length + i));
+  expect(numbers[0]).toBeLessThanOrEqual(7);
   await context.close();
 });

@@ -86,16 +86,18 @@ pub async fn search_messages(query: String) -> Result<Vec<SearchHit>, UiError> {
     Ok(hearth.search(me.id, &query, None, Some(50)).await?)
 }
 
-/// The page of history before message `before_number` (or around `around`).
+/// The page of history before message `before_number`, after `after_number`
+/// (oldest first), or around `around`.
 #[server(prefix = "/fn")]
 pub async fn load_messages(
     room_id: i64,
     before_number: Option<i64>,
+    after_number: Option<i64>,
     around: Option<i64>,
 ) -> Result<MessagePage, UiError> {
     use hearth::messages::HistoryParams;
     let (hearth, me) = ssr::user().await?;
-    let params = HistoryParams { before_number, around, limit: Some(50), ..Default::default() };
+    let params = HistoryParams { before_number, after_number, around, limit: Some(50), ..Default::default() };
     Ok(hearth.history(me.id, RoomId(room_id), &params).await?)
 }
 

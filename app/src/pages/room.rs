@@ -1,6 +1,8 @@
 //! `/rooms/:id`: the chat window. The newest 50 messages render on the
-//! server; scrolling to the top loads older pages without the view jumping;
-//! sends show at once and are reconciled by `client_id` when confirmed.
+//! server (or those around `?around=N`, a search hit); scrolling to the top
+//! loads older pages without the view jumping, and after a jump scrolling to
+//! the bottom loads newer ones up to the live edge; sends show at once and
+//! are reconciled by `client_id` when confirmed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -181,12 +183,16 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
             }
         }
     });
-    let newest_loaded = move || {
-        entries
-            .with(|e| e.iter().filter(|x| x.state == Delivery::Confirmed).map(|x| x.message.number).max().unwrap_or(0))
-    };
+    // After a jump, the messages between the loaded page and the room's
+    // newest at page load (`last_number`) are missing until scrolled to; live
+    // ones arrive after them. `loaded_up_to` is the newest message before
+    // that gap.
     let last_number = detail.conversation.last_number;
-    let jumped = focus.is_some();
+    let loaded_up_to = RwSignal::new(entries.with_untracked(|e| {
+        e.iter().map(|x| x.message.number).max().unwrap_or(0).max(if focus.is_some() { 0 } else { last_number })
+    }));
+    let loading_newer = RwSignal::new(false);
+    let gap_below = move || loaded_up_to.get() < last_number;
 
     let load_older = move || {
         if loading_older.get_untracked() || at_start() {
@@ -196,7 +202,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
         loading_older.set(true);
         spawn_local(async move {
             let before_size = list.get_untracked().map(|el| (el.scroll_height(), el.scroll_top()));
-            if let Ok(page) = load_messages(room_id, Some(before), None).await {
+            if let Ok(page) = load_messages(room_id, Some(before), None, None).await {
                 entries.update(|e| merge(e, page.messages));
                 // Keep the message that was at the top where it was.
                 if let (Some(el), Some((height, top))) = (list.get_untracked(), before_size) {
@@ -206,9 +212,30 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
             loading_older.set(false);
         });
     };
+    let load_newer = move || {
+        let after = loaded_up_to.get_untracked();
+        if loading_newer.get_untracked() || after >= last_number {
+            return;
+        }
+        loading_newer.set(true);
+        spawn_local(async move {
+            if let Ok(page) = load_messages(room_id, None, Some(after), None).await {
+                // An empty page means the gap is gone (say, deleted history).
+                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(last_number);
+                entries.update(|e| merge(e, page.messages));
+                loaded_up_to.set(newest.max(after));
+            }
+            loading_newer.set(false);
+        });
+    };
     let on_scroll = move |_| {
-        if list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
-            load_older();
+        if let Some(el) = list.get_untracked() {
+            if el.scroll_top() < 120 {
+                load_older();
+            }
+            if el.scroll_height() - el.scroll_top() - el.client_height() < 120 {
+                load_newer();
+            }
         }
     };
 
@@ -463,8 +490,13 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
                     <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at focus />
                 </For>
+                <Show when=gap_below>
+                    <button type="button" class="load-newer" on:click=move |_| load_newer() disabled=move || loading_newer.get()>
+                        {move || if loading_newer.get() { "Loading…" } else { "Load newer messages" }}
+                    </button>
+                </Show>
             </div>
-            <Show when=move || jumped && newest_loaded() < last_number>
+            <Show when=gap_below>
                 <a class="jump-latest" href=format!("/rooms/{room_id}")>"Jump to the newest messages"</a>
             </Show>
             <p class="typing muted" aria-live="polite">{typing_line}</p>
