@@ -80,9 +80,38 @@ pub fn use_chat() -> Chat {
     expect_context::<Chat>()
 }
 
-/// `2026-11-23T19:27:46.123456Z` → (`2026-11-23`, `19:27`), in UTC so the
-/// server's render and the browser's agree.
-pub fn day_and_time(stamp: &str) -> (String, String) {
+/// Which clock times are shown in: UTC in the server's render and while the
+/// page hydrates (the two must match), the browser's own zone right after.
+#[derive(Clone, Copy)]
+pub struct Clock {
+    pub local: RwSignal<bool>,
+}
+
+pub fn provide_clock() {
+    let local = RwSignal::new(false);
+    // Effects run only in the browser, once hydration is done.
+    Effect::new(move |_| local.set(true));
+    provide_context(Clock { local });
+}
+
+pub fn use_clock() -> Clock {
+    expect_context::<Clock>()
+}
+
+/// `2026-11-23T19:27:46.123456Z` → (`2026-11-23`, `19:27`): in UTC, or with
+/// `local` in the browser's time zone.
+pub fn day_and_time(stamp: &str, local: bool) -> (String, String) {
+    #[cfg(feature = "hydrate")]
+    if local && let Some(seconds) = stamp.get(..19) {
+        let date = js_sys::Date::new(&js_sys::JsString::from(format!("{seconds}Z")));
+        if !date.get_time().is_nan() {
+            return (
+                format!("{:04}-{:02}-{:02}", date.get_full_year(), date.get_month() + 1, date.get_date()),
+                format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
+            );
+        }
+    }
+    let _ = local;
     let day = stamp.get(..10).unwrap_or(stamp).to_owned();
     let time = stamp.get(11..16).unwrap_or("").to_owned();
     (day, time)

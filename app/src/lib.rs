@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Frame() -> impl IntoView {
     auth::provide_auth();
+    chat::provide_clock();
     live::provide_live();
     chat::provide_chat();
     let auth = auth::use_auth();

@@ -168,3 +168,25 @@ test("a message typed before the room page hydrates is kept and sent", async ({ 
   await expect(page.locator("article.message:not(.pending) .body", { hasText: "typed before hydration" })).toBeVisible();
   await context.close();
 });
+
+test("message times and day separators show in the browser's time zone, not UTC", async ({ browser }) => {
+  // UTC+05:30: every local time differs from the UTC one in its minutes.
+  const context = await browser.newContext({ timezoneId: "Asia/Kolkata" });
+  await registerUser(context, "zoned");
+  const room = await createRoom(context.request, { kind: "open", title: `Zones ${Date.now()}` });
+  await postMessage(context.request, room, "what time is it here?");
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+
+  const time = page.locator("article.message", { hasText: "what time is it here?" }).locator("time");
+  const stamp = (await time.getAttribute("datetime")) ?? "";
+  const local = await page.evaluate((s) => {
+    const d = new Date(`${s.slice(0, 19)}Z`);
+    const two = (n: number) => String(n).padStart(2, "0");
+    return { time: `${two(d.getHours())}:${two(d.getMinutes())}`, day: `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}` };
+  }, stamp);
+  expect(local.time).not.toBe(stamp.slice(11, 16));
+  await expect(time).toHaveText(local.time);
+  await expect(page.locator(".day-separator").last()).toHaveText(local.day);
+  await context.close();
+});

@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::signed_in_with;
 use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
-use crate::chat::{day_and_time, use_chat};
+use crate::chat::{day_and_time, use_chat, use_clock};
 use crate::components::form::keep_typed_text;
 use crate::live::{LinkStatus, use_live};
 
@@ -443,12 +443,14 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
         }
     };
 
+    let clock = use_clock();
     let rows = move || {
+        let local = clock.local.get();
         let list = entries.get();
         let mut previous_day = String::new();
         list.into_iter()
             .map(|entry| {
-                let (day, _) = day_and_time(&entry.message.created_at);
+                let (day, _) = day_and_time(&entry.message.created_at, local);
                 let separator = (day != previous_day && entry.state == Delivery::Confirmed).then(|| day.clone());
                 if entry.state == Delivery::Confirmed {
                     previous_day = day;
@@ -545,7 +547,11 @@ fn MessageRow(
 ) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
-    let (_, time) = day_and_time(&m.created_at);
+    let clock = use_clock();
+    let time = {
+        let stamp = m.created_at.clone();
+        move || day_and_time(&stamp, clock.local.get()).1
+    };
     let author = m
         .user
         .as_ref()
