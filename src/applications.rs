@@ -245,7 +245,7 @@ impl Hearth {
         if query.trim().is_empty() {
             return Err(AppError::invalid("query", "Query can't be blank"));
         }
-        let hits = self.store.search(SearchScope::Room(chat.room_id), query, search_limit(limit)).await?;
+        let hits = self.store.search(SearchScope::Room(chat.room_id), query, search_limit(limit)?).await?;
         Ok(hits.into_iter().map(|h| ChatHit { number: h.number, content: h.body }).collect())
     }
 }

@@ -10,10 +10,14 @@ use crate::store::SearchScope;
 pub const SEARCH_DEFAULT: u32 = 20;
 pub const SEARCH_MAX: u32 = 100;
 
-/// The hits to return for a requested `limit`: the default when absent,
-/// clamped to 1..=`SEARCH_MAX`.
-pub fn search_limit(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX)
+/// The hits to return for a requested `limit`: the default when absent, at
+/// most `SEARCH_MAX`; 0 is refused, as history's `limit` is.
+pub fn search_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        Some(0) => Err(AppError::invalid("limit", format!("Limit must be between 1 and {SEARCH_MAX}"))),
+        Some(n) => Ok(n.min(SEARCH_MAX)),
+        None => Ok(SEARCH_DEFAULT),
+    }
 }
 
 /// Where `needle` first occurs in `haystack`, ignoring case, in characters.
@@ -46,7 +50,7 @@ impl Hearth {
             }
             None => SearchScope::MemberOf(me),
         };
-        let hits = self.store.search(scope, query, search_limit(limit)).await?;
+        let hits = self.store.search(scope, query, search_limit(limit)?).await?;
         Ok(hits
             .into_iter()
             .map(|h| {

@@ -170,6 +170,18 @@ async fn results_are_newest_first_and_limited() {
 }
 
 #[tokio::test]
+async fn a_limit_of_zero_is_422_with_errors() {
+    let app = spawn_app().await;
+    let token = chat_with(&app, &["match 1"]).await;
+    let url = app.url(&format!("/api/applications/{token}/chats/1/search"));
+
+    let response = new_client().get(&url).query(&[("query", "match"), ("limit", "0")]).send().await.unwrap();
+
+    let body = assert_error_about("limit", response, 422).await;
+    assert!(body["errors"].to_string().contains("Limit must be between 1 and 100"), "{body}");
+}
+
+#[tokio::test]
 async fn the_seeds_json_body_on_the_get_is_accepted() {
     let app = spawn_app().await;
     let token = chat_with(&app, &["Hello World", "other"]).await;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, new_client, spawn_app};
+use crate::helpers::{assert_error, assert_error_about, new_client, spawn_app};
 
 /// The `(room_id, number)` of each result, in order.
 fn found(page: &Value) -> Vec<(i64, i64)> {
@@ -100,6 +100,17 @@ async fn room_id_narrows_the_search_to_one_of_my_rooms() {
 
     assert_eq!(found(&one_room), [(with_carol, 2), (with_carol, 1)]);
     assert_eq!(found(&limited), [(with_carol, 2), (with_carol, 1)], "the two newest");
+}
+
+#[tokio::test]
+async fn a_limit_of_zero_is_422_with_errors() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+
+    let response = app.get(&alice.client, &format!("{}&limit=0", search_path("lunch"))).await;
+
+    let body = assert_error_about("limit", response, 422).await;
+    assert!(body["errors"].to_string().contains("Limit must be between 1 and 100"), "{body}");
 }
 
 #[tokio::test]
