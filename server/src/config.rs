@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use axum_client_ip::ClientIpSource;
 use clap::Args;
 use leptos::config::LeptosOptions;
 
@@ -60,6 +61,15 @@ pub struct Config {
     /// before the connection is dropped.
     #[arg(long, env = "HEARTH_WS_WRITE_TIMEOUT", default_value_t = 30, global = true)]
     pub ws_write_timeout_secs: u64,
+
+    /// Where the client's address (for rate limits) comes from: `ConnectInfo`
+    /// (the TCP peer, no proxy), or the header your reverse proxy sets:
+    /// `RightmostXForwardedFor` (nginx, HAProxy, most load balancers),
+    /// `XRealIp`, `CfConnectingIp`, `TrueClientIp`, `FlyClientIp`,
+    /// `CloudFrontViewerAddress`, `XEnvoyExternalAddress`. Only name a header
+    /// your proxy always sets, or clients can pick their own address.
+    #[arg(long, env = "HEARTH_CLIENT_IP_SOURCE", default_value = "ConnectInfo", global = true)]
+    pub client_ip_source: ClientIpSource,
 
     /// Least milliseconds between two writes of room messages to one
     /// WebSocket; messages arriving sooner wait and share the next write

@@ -1,8 +1,11 @@
 //! Extractors whose rejections are JSON `{"errors": [...]}` like every other
 //! error, instead of axum's plain-text bodies.
 
-use axum::extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection};
 use axum::http::request::Parts;
+use axum_client_ip::ClientIp;
 use hearth::AppError;
 use hearth::auth::{AuthSession, AuthUser};
 use serde::de::DeserializeOwned;
@@ -69,5 +72,22 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             .await
             .map(|axum::extract::Path(p)| Self(p))
             .map_err(|_| AppError::NotFound("resource").into())
+    }
+}
+
+/// The client's address for rate limits: from the header the operator's
+/// proxy sets (`HEARTH_CLIENT_IP_SOURCE`), or the TCP peer's when there is no
+/// proxy or the header is missing.
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await {
+            return Ok(Self(ip));
+        }
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self(peer.unwrap_or(IpAddr::from([0, 0, 0, 0]))))
     }
 }

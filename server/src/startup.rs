@@ -68,6 +68,7 @@ impl Application {
         let state = AppState { hearth: hearth.clone(), leptos };
         let router = routes(state)
             .layer(auth_layer)
+            .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new())

@@ -12,6 +12,7 @@ pub(crate) mod ssr {
     use std::net::SocketAddr;
 
     use axum::extract::ConnectInfo;
+    use axum_client_ip::ClientIp;
     use hearth::auth::AuthSession;
     use hearth::{AppError, Hearth};
     use leptos::prelude::*;
@@ -28,7 +29,12 @@ pub(crate) mod ssr {
         leptos_axum::extract::<AuthSession>().await.map_err(internal)
     }
 
+    /// The client's address as the configured source (`HEARTH_CLIENT_IP_SOURCE`)
+    /// gives it, or the peer's when that header is missing.
     pub async fn client_ip() -> std::net::IpAddr {
+        if let Ok(ClientIp(ip)) = leptos_axum::extract::<ClientIp>().await {
+            return ip;
+        }
         leptos_axum::extract::<ConnectInfo<SocketAddr>>()
             .await
             .map(|ConnectInfo(addr)| addr.ip())

@@ -3,9 +3,7 @@
 //! The token in the path is the only credential; it is redacted from logs
 //! (see `crate::telemetry`).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -16,7 +14,7 @@ use hearth::{AppError, Hearth};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{CurrentUser, Json, Path, Query};
+use crate::extract::{ClientAddr, CurrentUser, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -40,13 +38,13 @@ struct ApplicationBody {
 
 async fn create_application(
     State(hearth): State<Hearth>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     session: AuthSession,
     Json(body): Json<ApplicationBody>,
 ) -> ApiResult<impl IntoResponse> {
     let owner = session.user.map(|u| u.id);
     if owner.is_none() {
-        hearth.anonymous_apps.check(peer.ip())?;
+        hearth.anonymous_apps.check(client)?;
     }
     let app = hearth.create_application(owner, body.application_name.as_deref()).await?;
     Ok((StatusCode::CREATED, JsonResponse(app)))

@@ -2,9 +2,7 @@
 //! `POST /users/sign_in`, `DELETE /users/sign_out`, `GET|PUT /users/me`, and
 //! the directory `GET /users`. Bodies may wrap their fields in `"user"` or not.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
@@ -16,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{CurrentUser, Json, Query};
+use crate::extract::{ClientAddr, CurrentUser, Json, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -90,13 +88,13 @@ struct SignInBody {
 
 async fn sign_in(
     State(hearth): State<Hearth>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     mut session: AuthSession,
     Json(body): Json<MaybeWrapped<SignInBody>>,
 ) -> ApiResult<impl IntoResponse> {
     let body = body.into_inner();
     let login = body.email.or(body.username).or(body.login).unwrap_or_default();
-    hearth.sign_in_limiter.check(peer.ip(), &login)?;
+    hearth.sign_in_limiter.check(client, &login)?;
     let creds = Credentials { login, password: body.password.unwrap_or_default() };
     let user = session
         .authenticate(creds)

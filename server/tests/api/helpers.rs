@@ -35,6 +35,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         edit_window_minutes: 15,
         anonymous_apps_per_ip_per_minute: 1000,
         ws_write_timeout_secs: 30,
+        client_ip_source: axum_client_ip::ClientIpSource::ConnectInfo,
         // The binary's default, so every socket test runs with held writes.
         ws_write_delay_ms: 16,
     }

@@ -37,6 +37,82 @@ async fn repeated_sign_ins_from_one_ip_get_429() {
     assert_eq!(app.sign_in_with(&new_client(), "someone-else", "x").await.status(), 429);
 }
 
+/// A failed sign-in as if forwarded by a proxy for `client`.
+async fn failed_sign_in_for(app: &crate::helpers::TestApp, client: &str) -> u16 {
+    let response = new_client()
+        .post(app.url("/users/sign_in"))
+        .header("X-Forwarded-For", format!("203.0.113.99, {client}"))
+        .json(&json!({ "user": { "email": "nobody", "password": "wrong" } }))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_proxy_each_forwarded_client_has_its_own_sign_in_budget() {
+    let app = spawn_app_with(|c| {
+        c.sign_ins_per_ip_per_minute = 2;
+        c.client_ip_source = axum_client_ip::ClientIpSource::RightmostXForwardedFor;
+    })
+    .await;
+
+    let first = [failed_sign_in_for(&app, "198.51.100.1").await, failed_sign_in_for(&app, "198.51.100.1").await];
+    let first_again = failed_sign_in_for(&app, "198.51.100.1").await;
+    let second = failed_sign_in_for(&app, "198.51.100.2").await;
+
+    assert_eq!(first, [401, 401]);
+    assert_eq!(first_again, 429, "the rightmost forwarded address is the client");
+    assert_eq!(second, 401, "another client behind the same proxy is not limited");
+}
+
+/// A wrong password through the login form, forwarded for `client`: the
+/// login page it is sent back to.
+async fn login_form_for(app: &crate::helpers::TestApp, action: &str, client: &str) -> String {
+    let response = new_client()
+        .post(app.url(action))
+        .header("Accept", "text/html")
+        .header("Referer", app.url("/login"))
+        .header("X-Forwarded-For", client)
+        .form(&[("login", "nobody"), ("password", "wrong"), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+    let back = response.headers()["location"].to_str().unwrap().to_owned();
+    new_client().get(back).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_login_form_behind_a_proxy_limits_each_forwarded_client_on_its_own() {
+    let app = spawn_app_with(|c| {
+        c.sign_ins_per_ip_per_minute = 1;
+        c.client_ip_source = axum_client_ip::ClientIpSource::RightmostXForwardedFor;
+    })
+    .await;
+    let html = new_client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let action = crate::pages::form_action(&html, "/fn/login");
+    let first = login_form_for(&app, &action, "198.51.100.1").await;
+    let first_again = login_form_for(&app, &action, "198.51.100.1").await;
+    let second = login_form_for(&app, &action, "198.51.100.2").await;
+
+    assert!(first.contains("Invalid email or password"), "{first}");
+    assert!(first_again.contains("too many attempts"), "{first_again}");
+    assert!(second.contains("Invalid email or password"), "{second}");
+}
+
+#[tokio::test]
+async fn without_a_configured_proxy_a_forwarded_header_cannot_dodge_the_limit() {
+    let app = spawn_app_with(|c| c.sign_ins_per_ip_per_minute = 2).await;
+
+    let statuses = [
+        failed_sign_in_for(&app, "198.51.100.1").await,
+        failed_sign_in_for(&app, "198.51.100.2").await,
+        failed_sign_in_for(&app, "198.51.100.3").await,
+    ];
+
+    assert_eq!(statuses, [401, 401, 429], "the TCP peer is the client");
+}
+
 #[tokio::test]
 async fn a_cookie_write_from_a_foreign_origin_is_refused_with_403() {
     let app = spawn_app().await;
