@@ -11,9 +11,10 @@
 //! for it and share the next write: in a busy room a socket gets a few
 //! larger writes instead of one per message, which is most of the server's
 //! cost (each send is ~7 µs of kernel time here). A quiet room's messages,
-//! and replies to the client's own events, go out at once. A connection that falls a room channel's
-//! capacity behind gets `resync` for that room instead of unbounded buffering,
-//! and one whose client reads nothing for the write timeout is dropped.
+//! and replies to the client's own events, go out at once. A connection that
+//! falls a room channel's capacity behind gets `resync` for that room instead
+//! of unbounded buffering, and one whose client reads nothing for the write
+//! timeout is dropped.
 
 use std::collections::HashMap;
 use std::pin::Pin;

@@ -188,9 +188,10 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
     // ones arrive after them. `loaded_up_to` is the newest message before
     // that gap.
     let last_number = detail.conversation.last_number;
-    let loaded_up_to = RwSignal::new(entries.with_untracked(|e| {
-        e.iter().map(|x| x.message.number).max().unwrap_or(0).max(if focus.is_some() { 0 } else { last_number })
-    }));
+    let loaded_up_to = RwSignal::new(match focus {
+        Some(_) => entries.with_untracked(|e| e.iter().map(|x| x.message.number).max().unwrap_or(0)),
+        None => last_number,
+    });
     let loading_newer = RwSignal::new(false);
     let gap_below = move || loaded_up_to.get() < last_number;
 
@@ -228,14 +229,14 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
             loading_newer.set(false);
         });
     };
+    let near_bottom =
+        move || list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200);
     let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            if el.scroll_top() < 120 {
-                load_older();
-            }
-            if el.scroll_height() - el.scroll_top() - el.client_height() < 120 {
-                load_newer();
-            }
+        if list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
+            load_older();
+        }
+        if near_bottom() {
+            load_newer();
         }
     };
 
@@ -278,8 +279,6 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
     let other = (detail.conversation.kind == RoomKind::Direct)
         .then(|| detail.participants.iter().find(|p| p.id != me_id).map(|p| p.id))
         .flatten();
-    let near_bottom =
-        move || list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200);
     let subscribed = RwSignal::new(false);
     let on_event = move |event: &ServerEvent| match event {
         ServerEvent::Subscribed { .. } => subscribed.set(true),
@@ -319,6 +318,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
         ServerEvent::Resync { .. } => spawn_local(async move {
             subscribed.set(false);
             if let Ok(fresh) = room_detail(room.0, None).await {
+                // The newest page: no gap below it any more.
+                loaded_up_to.set(fresh.conversation.last_number);
                 entries.set(fresh.messages.into_iter().map(Entry::confirmed).collect());
                 markers.set(fresh.read_markers.into_iter().collect());
                 live.resubscribe(room, fresh.conversation.last_seq);

@@ -209,7 +209,6 @@ impl TestApp {
     }
 }
 
-/// The `number`s of a page's messages, in the order returned.
 /// Asserts an error answer: `status`, and a JSON body with an `errors` array.
 pub async fn assert_error(response: Response, status: u16) -> Value {
     let url = response.url().to_string();
@@ -224,6 +223,7 @@ pub async fn assert_error_about(what: &str, response: Response, status: u16) -> 
     body
 }
 
+/// The `number`s of a page's messages, in the order returned.
 pub fn numbers(page: &Value) -> Vec<i64> {
     page["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("number")).collect()
 }
