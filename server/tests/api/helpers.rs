@@ -38,6 +38,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         client_ip_source: axum_client_ip::ClientIpSource::ConnectInfo,
         // The binary's default, so every socket test runs with held writes.
         ws_write_delay_ms: 16,
+        searches_per_minute: 1000,
     }
 }
 
