@@ -32,7 +32,7 @@ use crate::state::AppState;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The largest request body accepted, anywhere.
-pub const BODY_LIMIT: usize = 1 << 20;
+pub const BODY_LIMIT: usize = 2 << 20;
 
 pub struct Application {
     listener: TcpListener,
@@ -76,7 +76,8 @@ impl Application {
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
             // No request Hearth takes is near this (a message is at most
-            // 10,000 characters); server functions read bodies whole.
+            // 10,000 characters, a list of ids 1,000); server functions read
+            // bodies whole.
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.

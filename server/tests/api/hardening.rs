@@ -9,7 +9,7 @@ use hearth::model::{RoomId, UserId};
 use hearth::protocol::ServerEvent;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error, new_client, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, assert_error, new_client, oversized_request, spawn_app, spawn_app_with};
 use crate::pages::form_action;
 use crate::ws_support::{connect, person};
 
@@ -300,26 +300,12 @@ async fn a_hundred_thousand_participant_ids_are_422_not_500() {
 #[tokio::test]
 async fn oversized_bodies_are_413_with_json_errors() {
     let app = spawn_app().await;
-    let alice = app.user("alice").await;
-    let big = format!("{{\"body\": \"{}\"}}", "x".repeat(11 << 20));
 
-    let json_body = alice
-        .client
-        .post(app.url("/conversations/1/messages"))
-        .header("content-type", "application/json")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_error(json_body, 413).await;
-    let search_body = new_client()
-        .get(app.url("/api/applications/abc/chats/1/search"))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
-    assert_error(search_body, 413).await;
+    for (method, path) in [("POST", "/conversations/1/messages"), ("GET", "/api/applications/abc/chats/1/search")] {
+        let (status, body) = oversized_request(&app, method, path).await;
+        assert_eq!(status, 413, "{method} {path}");
+        assert!(body["errors"].is_array(), "{method} {path}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod conversations;
 mod hardening;
 mod health;
 mod helpers;
+mod malformed;
 mod membership;
 mod messages;
 mod pages;
