@@ -8,6 +8,9 @@
 //! - [`cli`]: the subcommands `serve`, `migrate` and `seed-demo`.
 //! - [`startup`]: [`startup::Application`] builds the router, binds, and runs
 //!   until SIGTERM/Ctrl-C.
+//! - [`serve`]: the accept loop: header timeout, per-IP connection limit,
+//!   shutdown with a deadline.
+//! - [`limits`]: 414/431 for oversized request heads, 408 for stalled bodies.
 //! - [`state`]: what every handler can reach.
 //! - [`error`]: [`error::ApiError`], the one mapping from core errors to HTTP.
 //! - [`extract`]: a JSON extractor whose rejections are JSON too.
@@ -22,9 +25,11 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 pub mod negotiate;
 pub mod rest;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

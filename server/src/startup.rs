@@ -1,13 +1,15 @@
 //! [`Application`]: build (bind first, so tests can ask for port 0), then run
-//! until SIGTERM or Ctrl-C, finishing in-flight requests.
+//! until SIGTERM or Ctrl-C ([`Application::run_until_stopped`]) or any future
+//! ([`Application::run_until`]), finishing in-flight requests up to the
+//! shutdown deadline (see [`crate::serve`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::serve::ListenerExt;
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
@@ -27,6 +29,7 @@ use crate::config::Config;
 use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
 use crate::negotiate::json_errors;
 use crate::rest;
+use crate::serve::{ServeSettings, Shutdown};
 use crate::state::AppState;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,6 +41,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     hearth: Hearth,
+    serve: ServeSettings,
+    shutdown: Shutdown,
 }
 
 /// Opens the store and applies migrations: every subcommand starts here.
@@ -70,7 +75,8 @@ impl Application {
             .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
         let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
 
-        let state = AppState { hearth: hearth.clone(), leptos };
+        let shutdown = Shutdown::new();
+        let state = AppState { hearth: hearth.clone(), leptos, shutdown: shutdown.clone() };
         let router = routes(state)
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
@@ -85,7 +91,7 @@ impl Application {
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
 
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Self { listener, router, hearth })
+        Ok(Self { listener, router, hearth, serve: config.serve_settings(), shutdown })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -100,18 +106,17 @@ impl Application {
         &self.hearth
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then shuts down (see [`Self::run_until`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, lets requests
+    /// in flight finish and WebSockets close with 1001, and returns once they
+    /// are done or the shutdown deadline has passed, whichever comes first.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        // Chat frames are small and must not wait for the peer's delayed ACK
-        // behind Nagle's algorithm; writes are already batched per wake-up.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "TCP_NODELAY not set");
-            }
-        });
-        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await
     }
 }
 
@@ -168,6 +173,32 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Raises this process's soft open-file limit to its hard limit, and logs
+/// it: every connection is a descriptor, and distributions still start
+/// services at a soft 1,024, which a few hundred stalled clients would use up.
+pub fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                limit = raised;
+            } else {
+                let error = std::io::Error::last_os_error();
+                tracing::warn!(%error, soft = limit.rlim_cur, hard = limit.rlim_max, "cannot raise the open-file limit");
+            }
+        }
+        tracing::info!(soft = limit.rlim_cur, hard = limit.rlim_max, "open-file limit");
+    }
 }
 
 /// glibc raises its mmap threshold to the size of the largest block freed.

@@ -10,6 +10,7 @@ mod application_messages;
 mod applications;
 mod chatflow;
 mod compat;
+mod connections;
 mod conversations;
 mod hardening;
 mod health;
