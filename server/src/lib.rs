@@ -12,6 +12,10 @@
 //! - [`error`]: [`error::ApiError`], the one mapping from core errors to HTTP.
 //! - [`extract`]: a JSON extractor whose rejections are JSON too.
 //! - [`middleware`]: the cross-site write guard and the sign-in redirect for pages.
+//! - [`origin`]: what counts as this server's origin (scheme, host, port),
+//!   for the guard and the WebSocket alike.
+//! - [`headers`]: security headers on every response, and the per-response
+//!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //!
@@ -22,7 +26,9 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod middleware;
+pub mod origin;
 pub mod rest;
 pub mod startup;
 pub mod state;

@@ -38,6 +38,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         client_ip_source: axum_client_ip::ClientIpSource::ConnectInfo,
         // The binary's default, so every socket test runs with held writes.
         ws_write_delay_ms: 16,
+        session_cleanup_secs: 3600,
     }
 }
 
@@ -46,6 +47,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_serving("target/site", configure).await
+}
+
+/// `spawn_app_with`, serving static files from `site_root`.
+pub async fn spawn_app_serving(site_root: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
     // As the binary does, so that tests measuring RSS see what it would.
     static TUNED: std::sync::Once = std::sync::Once::new();
     TUNED.call_once(hearth_server::startup::tune_allocator);
@@ -53,7 +59,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(dir.path().to_path_buf());
     configure(&mut config);
     hearth_server::telemetry::init(&config.log);
-    let leptos = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
+    let leptos = LeptosOptions::builder().output_name("hearth").site_root(site_root).build();
     let app = Application::build(config, leptos).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let hearth = app.hearth().clone();

@@ -11,6 +11,7 @@ mod applications;
 mod chatflow;
 mod compat;
 mod conversations;
+mod headers;
 mod health;
 mod helpers;
 mod membership;
