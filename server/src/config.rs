@@ -115,11 +115,21 @@ pub struct Config {
     /// SIGTERM or Ctrl-C; what is left then is dropped.
     #[arg(long, env = "HEARTH_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,
+    /// Seconds between two sweeps that delete expired sessions (signed-in
+    /// sessions expire after 14 days without a visit).
+    #[arg(long, env = "HEARTH_SESSION_CLEANUP_SECS", default_value_t = 3600, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_cleanup_secs: u64,
 }
 
 impl Config {
     pub fn edit_window_secs(&self) -> u64 {
         self.edit_window_minutes * 60
+    }
+
+    pub fn session_cleanup_interval(&self) -> std::time::Duration {
+        // At least a second: a zero period would make tokio's interval panic.
+        std::time::Duration::from_secs(self.session_cleanup_secs.max(1))
     }
 
     /// `DATABASE_URL`, or the SQLite file in the data directory (which is

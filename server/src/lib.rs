@@ -15,6 +15,12 @@
 //! - [`error`]: [`error::ApiError`], the one mapping from core errors to HTTP.
 //! - [`extract`]: a JSON extractor whose rejections are JSON too.
 //! - [`middleware`]: the cross-site write guard and the sign-in redirect for pages.
+//! - [`negotiate`]: JSON bodies for the errors the framework makes itself
+//!   (404, 405, 413) where JSON is wanted.
+//! - [`origin`]: what counts as this server's origin (scheme, host, port),
+//!   for the guard and the WebSocket alike.
+//! - [`headers`]: security headers on every response, and the per-response
+//!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //!
@@ -25,9 +31,11 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod limits;
 pub mod middleware;
 pub mod negotiate;
+pub mod origin;
 pub mod rest;
 pub mod serve;
 pub mod startup;

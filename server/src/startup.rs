@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use app::{App, shell};
-use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
@@ -22,12 +22,14 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
+use crate::headers::{provide_page_nonce, with_security_headers};
 use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
 use crate::negotiate::json_errors;
+use crate::origin::Scheme;
 use crate::rest;
 use crate::serve::{ServeSettings, Shutdown};
 use crate::state::AppState;
@@ -43,6 +45,9 @@ pub struct Application {
     hearth: Hearth,
     serve: ServeSettings,
     shutdown: Shutdown,
+    /// Stops the expired-session cleanup when the application is dropped,
+    /// which `run_until_stopped` does once the server has shut down.
+    _session_cleanup: AbortOnDrop,
 }
 
 /// Opens the store and applies migrations: every subcommand starts here.
@@ -67,6 +72,7 @@ impl Application {
 
         let sessions = SqliteStore::new(store.pool().clone()).with_table_name("sessions")?;
         sessions.migrate().await?;
+        let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
             .with_same_site(SameSite::Lax)
@@ -76,22 +82,26 @@ impl Application {
         let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
 
         let shutdown = Shutdown::new();
-        let state = AppState { hearth: hearth.clone(), leptos, shutdown: shutdown.clone() };
+        let state = AppState { hearth: hearth.clone(), leptos: leptos.clone(), shutdown: shutdown.clone() };
         let router = routes(state)
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
+            // Read by the cross-site guard above and by the WebSocket upgrade.
+            .layer(Extension(Scheme::served_over(config.secure_cookies)))
             // No request Hearth takes is near this (a message is at most
             // 10,000 characters, a list of ids 1,000); server functions read
             // bodies whole.
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
-            .layer(CompressionLayer::new())
+            .layer(CompressionLayer::new());
+        let router = with_security_headers(router, &leptos)
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
 
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Self { listener, router, hearth, serve: config.serve_settings(), shutdown })
+        let serve = config.serve_settings();
+        Ok(Self { listener, router, hearth, serve, shutdown, _session_cleanup: session_cleanup })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -137,20 +147,57 @@ fn routes(state: AppState) -> Router {
     let hearth = state.hearth.clone();
     let hearth_for_errors = state.hearth.clone();
     let pages = Router::new()
-        .leptos_routes_with_context(&state, page_routes, move || provide_context(hearth.clone()), {
-            let leptos = leptos.clone();
-            move || shell(leptos.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            move || {
+                provide_context(hearth.clone());
+                provide_page_nonce();
+            },
+            {
+                let leptos = leptos.clone();
+                move || shell(leptos.clone())
+            },
+        )
         .route_layer(from_fn_with_state(state.clone(), require_sign_in_for_pages));
     Router::new()
         .merge(rest::router())
         .merge(crate::ws::router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(hearth_for_errors.clone()),
+            move || {
+                provide_context(hearth_for_errors.clone());
+                provide_page_nonce();
+            },
             shell,
         ))
         .with_state(state)
+}
+
+/// Deletes expired sessions every `period` (tower-sessions'
+/// `continuously_delete_expired`), until the returned guard is dropped. A
+/// failed sweep (say, the database busy) is logged and the next one still
+/// runs.
+fn delete_expired_sessions(sessions: SqliteStore, period: std::time::Duration) -> AbortOnDrop {
+    let task = tokio::spawn(async move {
+        loop {
+            if let Err(err) = sessions.clone().continuously_delete_expired(period).await {
+                tracing::warn!(error = %err, "deleting expired sessions failed");
+                // It fails before sleeping: wait a period, not a spin.
+                tokio::time::sleep(period).await;
+            }
+        }
+    });
+    AbortOnDrop(task.abort_handle())
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown_signal() {

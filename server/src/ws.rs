@@ -25,12 +25,12 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hearth::auth::{AuthSession, AuthUser};
 use hearth::hub::{Frame, UserSignal};
@@ -44,6 +44,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::error::ApiError;
 use crate::serve::Shutdown;
+use crate::origin::{Scheme, is_own_origin};
 use crate::state::AppState;
 
 /// Largest frame or message a client may send (a 10,000-character message
@@ -68,10 +69,11 @@ async fn upgrade(
     State(hearth): State<Hearth>,
     State(shutdown): State<Shutdown>,
     session: AuthSession,
+    Extension(scheme): Extension<Scheme>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !same_origin(&headers, scheme) {
         return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "errors": ["Cross-site WebSocket refused"] })))
             .into_response();
     }
@@ -95,16 +97,13 @@ async fn upgrade(
         })
 }
 
-/// Browsers always send `Origin` on a WebSocket; it must be this host.
-/// Clients that send none (CLI tools) are allowed, like curl on the REST API.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')), host) {
-        (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
-        _ => false,
+/// Browsers always send `Origin` on a WebSocket; it must be this server,
+/// scheme included ([`crate::origin::is_own_origin`]). Clients that send none
+/// (CLI tools) are allowed, like curl on the REST API.
+fn same_origin(headers: &HeaderMap, scheme: Scheme) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme)),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         body_read_timeout_secs: 30,
         max_connections_per_ip: 1000,
         shutdown_timeout_secs: 10,
+        session_cleanup_secs: 3600,
     }
 }
 
@@ -51,7 +52,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let (app, application) = build_app(configure).await;
+    spawn_app_serving("target/site", configure).await
+}
+
+/// `spawn_app_with`, serving static files from `site_root`.
+pub async fn spawn_app_serving(site_root: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (app, application) = build_app(site_root, configure).await;
     tokio::spawn(application.run_until_stopped());
     app
 }
@@ -75,7 +81,7 @@ impl StoppableApp {
 
 /// Like [`spawn_app_with`], with a shutdown trigger instead of the signals.
 pub async fn spawn_stoppable_app_with(configure: impl FnOnce(&mut Config)) -> StoppableApp {
-    let (app, application) = build_app(configure).await;
+    let (app, application) = build_app("target/site", configure).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -83,7 +89,7 @@ pub async fn spawn_stoppable_app_with(configure: impl FnOnce(&mut Config)) -> St
     StoppableApp { app, stop: Some(stop), server }
 }
 
-async fn build_app(configure: impl FnOnce(&mut Config)) -> (TestApp, Application) {
+async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (TestApp, Application) {
     // As the binary does, so that tests measuring RSS see what it would, and
     // tests holding many sockets have the descriptors for them.
     static TUNED: std::sync::Once = std::sync::Once::new();
@@ -95,7 +101,7 @@ async fn build_app(configure: impl FnOnce(&mut Config)) -> (TestApp, Application
     let mut config = test_config(dir.path().to_path_buf());
     configure(&mut config);
     hearth_server::telemetry::init(&config.log);
-    let leptos = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
+    let leptos = LeptosOptions::builder().output_name("hearth").site_root(site_root).build();
     let application = Application::build(config, leptos).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let hearth = application.hearth().clone();

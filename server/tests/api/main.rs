@@ -13,6 +13,7 @@ mod compat;
 mod connections;
 mod conversations;
 mod hardening;
+mod headers;
 mod health;
 mod helpers;
 mod malformed;
