@@ -43,9 +43,9 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Applies every migration in `migrations/` not yet applied.
+    /// Applies every migration in `migrations/sqlite/` not yet applied.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await
     }
 
     /// A round trip to the database, for health checks.

@@ -23,6 +23,7 @@ mod paging;
 mod search;
 mod search_web;
 mod security;
+mod upgrade;
 mod ws;
 mod ws_load;
 mod ws_presence;
