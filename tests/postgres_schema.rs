@@ -18,6 +18,7 @@ struct TestDb {
     pool: PgPool,
     admin: PgConnectOptions,
     name: String,
+    url: String,
 }
 
 impl TestDb {
@@ -37,7 +38,9 @@ impl TestDb {
             .connect_with(admin.clone().database(&name))
             .await
             .expect("connect to the new database");
-        Some(Self { pool, admin, name })
+        let (server, _) = url.rsplit_once('/').expect("the URL names a database");
+        let url = format!("{server}/{name}");
+        Some(Self { pool, admin, name, url })
     }
 
     async fn drop_now(self) {
@@ -270,5 +273,56 @@ async fn the_trigram_index_serves_a_case_insensitive_substring_search_in_any_scr
     assert_eq!(search("σοφ").await, [3], "Σ/σ");
     assert_eq!(search("タワー").await, [4], "CJK");
     assert_eq!(search("0% sure_t").await, [5], "% and _ are literal");
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn the_database_url_chooses_the_backend_and_another_scheme_is_refused_by_name() {
+    use hearth::store::Backend;
+    assert_eq!(Backend::of_url("sqlite://data/hearth.db").ok(), Some(Backend::Sqlite));
+    assert_eq!(Backend::of_url("sqlite::memory:").ok(), Some(Backend::Sqlite));
+    assert_eq!(
+        Backend::of_url("data/hearth.db").ok(),
+        Some(Backend::Sqlite),
+        "a bare path is a SQLite file, as before"
+    );
+    assert_eq!(Backend::of_url("postgres://u@localhost/hearth").ok(), Some(Backend::Postgres));
+    assert_eq!(Backend::of_url("postgresql://u@localhost/hearth").ok(), Some(Backend::Postgres));
+    let refused = hearth::store::Store::connect("mysql://u@localhost/hearth").await.expect_err("mysql is refused");
+    assert!(refused.to_string().contains("\"mysql\""), "{refused}");
+
+    let store = hearth::store::Store::connect("sqlite::memory:").await.expect("in-memory SQLite");
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.expect("migrate");
+    assert_eq!(store.profile_by_email("nobody@example.com").await.expect("a query on SQLite"), None);
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_an_error_not_a_panic() {
+    // Port 1 on loopback: nothing listens there.
+    let started = std::time::Instant::now();
+    let unreachable =
+        hearth::store::Store::connect("postgres://hearth@127.0.0.1:1/hearth").await.expect_err("unreachable");
+    assert!(unreachable.to_string().contains("refused"), "the message names the problem: {unreachable}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "at once, not after the pool's retries");
+}
+
+#[tokio::test]
+async fn the_store_connects_migrates_and_pings_on_postgres_and_its_queries_refuse_rather_than_run_sqlite_sql() {
+    let Some(db) = TestDb::create("store").await else { return };
+    let store = hearth::store::Store::connect(&db.url).await.expect("the store connects to Postgres");
+    assert_eq!(store.backend(), hearth::store::Backend::Postgres);
+    store.migrate().await.expect("the Postgres migrations apply");
+    store.migrate().await.expect("and again, as a no-op");
+    store.ping().await.expect("ping");
+    assert!(store.sqlite_pool().is_none());
+    let (tables,): (i64,) = sqlx::query_as("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rooms'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(tables, 1, "migrate ran migrations/postgres");
+
+    let refused = store.profile_by_email("nobody@example.com").await.expect_err("not written for Postgres yet");
+    assert!(format!("{refused:?}").contains("not yet written for Postgres"), "{refused:?}");
     db.drop_now().await;
 }

@@ -56,6 +56,12 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
+        // Serving from Postgres waits for the store's queries (issue 12);
+        // `hearth migrate` already works on it.
+        let sessions_pool = store
+            .sqlite_pool()
+            .cloned()
+            .ok_or("serving from Postgres is not built yet: only `hearth migrate` works on it")?;
         let hearth = Hearth::new(store.clone(), config.settings());
         if config.demo {
             let report = hearth.seed_demo().await?;
@@ -65,7 +71,7 @@ impl Application {
         }
         hearth::auth::password::warm_up();
 
-        let sessions = SqliteStore::new(store.pool().clone()).with_table_name("sessions")?;
+        let sessions = SqliteStore::new(sessions_pool).with_table_name("sessions")?;
         sessions.migrate().await?;
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
