@@ -20,6 +20,7 @@ mod membership;
 mod messages;
 mod pages;
 mod paging;
+mod postgres;
 mod search;
 mod search_web;
 mod security;
