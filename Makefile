@@ -1,6 +1,7 @@
 # Hearth's two everyday commands:
 #   make run    install what is missing, build, seed the demo accounts, serve on :3000
-#   make test   fmt + clippy, every Rust test, then Playwright against a release build
+#   make test   fmt + clippy, every Rust test (a throwaway Postgres beside them),
+#               then Playwright against a release build
 #
 # Binaries installed by cargo and wasm-opt from npm must be on PATH.
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
@@ -24,8 +25,11 @@ lint: bootstrap
 	cargo clippy -p hearth -p server --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+# A throwaway Postgres runs beside the tests (for tests/postgres_schema.rs):
+# the script starts it, sets HEARTH_TEST_POSTGRES_URL, runs cargo test and
+# stops it by PID at exit, whether the tests pass or fail.
 rust-test:
-	cargo test -p hearth -p server -- --test-threads=4
+	scripts/test-postgres.sh run cargo test -p hearth -p server -- --test-threads=4
 
 # cargo-leptos builds the site, starts the server (with the HEARTH_* settings
 # below: a throwaway database, demo accounts) and runs Playwright.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build Hearth. Idempotent: each step
 # is skipped when its tool is already there at the right version.
-#   scripts/bootstrap.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+#   scripts/bootstrap.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt),
+#                                 and Postgres's server binaries for the tests
 #   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,16 @@ if [[ ! -x end2end/node_modules/.bin/wasm-opt || ! -x end2end/node_modules/.bin/
       || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
   step "installing npm packages in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+# The tests start a throwaway Postgres (scripts/test-postgres.sh); Debian's
+# package keeps initdb in /usr/lib/postgresql/<version>/bin, off PATH.
+if ! command -v initdb >/dev/null && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  step "installing Debian's postgresql (server binaries for the tests)"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
 fi
 
 if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then

@@ -58,9 +58,19 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     Ok(store)
 }
 
+/// The SQLite pool, or a one-line error on Postgres: the store's queries are
+/// not written for Postgres yet (issue 12), though `hearth migrate` works.
+pub fn sqlite_only(store: &Store, what: &str) -> Result<tower_sessions_sqlx_store::sqlx::SqlitePool, BoxError> {
+    store
+        .sqlite_pool()
+        .cloned()
+        .ok_or_else(|| format!("{what} from Postgres is not built yet: only `hearth migrate` works on it").into())
+}
+
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
+        let sessions_pool = sqlite_only(&store, "serving")?;
         let hearth = Hearth::new(store.clone(), config.settings());
         if config.demo {
             let report = hearth.seed_demo().await?;
@@ -70,7 +80,7 @@ impl Application {
         }
         hearth::auth::password::warm_up();
 
-        let sessions = SqliteStore::new(store.pool().clone()).with_table_name("sessions")?;
+        let sessions = SqliteStore::new(sessions_pool).with_table_name("sessions")?;
         sessions.migrate().await?;
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
         let session_layer = SessionManagerLayer::new(sessions)

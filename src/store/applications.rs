@@ -44,21 +44,21 @@ impl Store {
         .bind(owner)
         .bind(&at)
         .bind(&at)
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await?)
     }
 
     pub async fn application_by_token(&self, token: &str) -> Result<Option<AppRow>, AppError> {
         Ok(sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM applications WHERE token = ?"))
             .bind(token)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
     pub async fn applications_of(&self, owner: UserId) -> Result<Vec<AppRow>, AppError> {
         Ok(sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM applications WHERE owner_id = ? ORDER BY id"))
             .bind(owner)
-            .fetch_all(&self.pool)
+            .fetch_all(self.sqlite()?)
             .await?)
     }
 
@@ -69,7 +69,7 @@ impl Store {
         .bind(name)
         .bind(now())
         .bind(id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await?)
     }
 
@@ -77,7 +77,7 @@ impl Store {
     /// `chats_count` come from the same counter row, bumped in this
     /// transaction. The owner, if any, is its member.
     pub async fn insert_chat(&self, app: &AppRow, name: &str) -> Result<ChatRow, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         let (number,): (i64,) =
             sqlx::query_as("UPDATE applications SET chats_count = chats_count + 1 WHERE id = ? RETURNING chats_count")
                 .bind(app.id)
@@ -111,7 +111,7 @@ impl Store {
     pub async fn chats_of(&self, app: i64) -> Result<Vec<ChatRow>, AppError> {
         Ok(sqlx::query_as(&format!("SELECT {CHAT_COLUMNS} FROM rooms WHERE application_id = ? ORDER BY chat_number"))
             .bind(app)
-            .fetch_all(&self.pool)
+            .fetch_all(self.sqlite()?)
             .await?)
     }
 
@@ -119,12 +119,12 @@ impl Store {
         Ok(sqlx::query_as(&format!("SELECT {CHAT_COLUMNS} FROM rooms WHERE application_id = ? AND chat_number = ?"))
             .bind(app)
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
     pub async fn rename_room(&self, room: RoomId, title: &str) -> Result<(), AppError> {
-        sqlx::query("UPDATE rooms SET title = ? WHERE id = ?").bind(title).bind(room).execute(&self.pool).await?;
+        sqlx::query("UPDATE rooms SET title = ? WHERE id = ?").bind(title).bind(room).execute(self.sqlite()?).await?;
         Ok(())
     }
 
@@ -137,7 +137,7 @@ impl Store {
              WHERE messages_fts MATCH ?2 AND {scope} AND m.deleted_at IS NULL
              ORDER BY m.created_at DESC, m.id DESC LIMIT ?3"
         );
-        Ok(sqlx::query_as(&sql).bind(scope_id).bind(phrase).bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql).bind(scope_id).bind(phrase).bind(limit).fetch_all(self.sqlite()?).await?)
     }
 
     /// Up to `limit` live messages of `rooms`, newest first, older than the
@@ -155,7 +155,7 @@ impl Store {
              WHERE {scope} AND m.deleted_at IS NULL AND (m.created_at, m.id) < (?2, ?3)
              ORDER BY m.created_at DESC, m.id DESC LIMIT ?4"
         );
-        Ok(sqlx::query_as(&sql).bind(scope_id).bind(at).bind(id).bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql).bind(scope_id).bind(at).bind(id).bind(limit).fetch_all(self.sqlite()?).await?)
     }
 }
 

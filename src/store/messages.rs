@@ -100,7 +100,7 @@ impl Store {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(client_id) = client_id {
             let earlier: Option<(i64,)> =
                 sqlx::query_as("SELECT number FROM messages WHERE room_id = ? AND user_id IS ? AND client_id = ?")
@@ -157,7 +157,7 @@ impl Store {
         Ok(sqlx::query_as::<_, MessageRow>(&format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND m.number = ?"))
             .bind(room)
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?
             .map(Message::from))
     }
@@ -166,8 +166,9 @@ impl Store {
     /// groups of messages that share a timestamp, so following
     /// `page_info.cursor` never skips or repeats one.
     pub async fn history(&self, room: RoomId, query: &HistoryQuery, limit: u32) -> Result<Vec<Message>, AppError> {
+        let pool = self.sqlite()?;
         let fetch = |sql: String, cursor: Option<String>, n: i64, lim: u32| {
-            let pool = self.pool.clone();
+            let pool = pool.clone();
             async move {
                 let mut q = sqlx::query_as::<_, MessageRow>(&sql).bind(room);
                 if let Some(c) = cursor {
@@ -249,7 +250,7 @@ impl Store {
                 ))
                 .bind(room)
                 .bind(&boundary)
-                .fetch_all(&self.pool)
+                .fetch_all(self.sqlite()?)
                 .await?);
             }
         }
@@ -297,7 +298,7 @@ impl Store {
         kind: &str,
         count_change: i64,
     ) -> Result<Option<i64>, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         let done = update.bind(room).bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -325,7 +326,7 @@ impl Store {
         .bind(room)
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?;
         Ok(rows.into_iter().map(|r| (r.event_seq, r.event_kind, Message::from(r.message))).collect())
     }
@@ -338,7 +339,7 @@ impl Store {
         )
         .bind(room)
         .bind(number)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.sqlite()?)
         .await?)
     }
 }

@@ -1,9 +1,12 @@
 //! The store: the only place SQL lives. Each query is a small named function
 //! over the one pool; handlers, server functions and the hub never build SQL.
 //!
-//! SQLite is the embedded default. The SQL here sticks to what SQLite and
-//! Postgres share (expression indexes, `RETURNING`) so a Postgres store can
-//! be added beside it.
+//! The URL chooses the database: `sqlite://…` (the embedded default) or
+//! `postgres://…`. Each has its own migrations (`migrations/sqlite/`,
+//! `migrations/postgres/`, the same versions). So far only connecting,
+//! migrating and `ping` work on Postgres: every query below still runs on
+//! SQLite alone, through [`Store::sqlite`], and answers an error on Postgres
+//! until it is written for both (issue 12).
 
 mod applications;
 mod messages;
@@ -13,50 +16,120 @@ mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgPool, SqlitePool};
 
 pub use applications::{AppRow, ChatRow, HitRow, ScanRow, SearchScope};
 pub use messages::{HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use users::NewUserRow;
 
+/// Which database a store is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pool of one database or the other.
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
 /// A handle to the database: one pool, shared by clones.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 impl Store {
-    /// Opens (creating if missing) the database at `url`, e.g.
-    /// `sqlite://data/hearth.db`.
+    /// Opens the database at `url`: `sqlite://data/hearth.db` (created if
+    /// missing) or `postgres://user@host/db` (which must exist). Any other
+    /// scheme is refused with a message that names it.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            // WAL lets readers run while one writer writes.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Writers queue on the lock instead of failing at once.
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    // WAL lets readers run while one writer writes.
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    // Writers queue on the lock instead of failing at once.
+                    .busy_timeout(Duration::from_secs(10));
+                Pool::Sqlite(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)?;
+                // One direct connection first: a wrong host, password or
+                // database fails at once with its own message, where the
+                // pool would retry until a timeout.
+                PgConnection::connect_with(&options).await?.close().await?;
+                Pool::Postgres(PgPoolOptions::new().max_connections(8).connect_lazy_with(options))
+            }
+        };
         Ok(Self { pool })
     }
 
-    /// Applies every migration in `migrations/` not yet applied.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every migration of this backend (`migrations/sqlite/` or
+    /// `migrations/postgres/`) not yet applied.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        }
     }
 
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+        }
     }
 
-    /// The pool, for crates that keep their own tables in the same database
-    /// (the session store).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// The SQLite pool, for crates that keep their own tables in the same
+    /// database (the session store); `None` on Postgres.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The pool the queries of this module run on: SQLite only, for now. On
+    /// Postgres each query fails with this error instead of running SQL
+    /// written for SQLite.
+    fn sqlite(&self) -> Result<&SqlitePool, sqlx::Error> {
+        self.sqlite_pool().ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "this query is not yet written for Postgres (issue 12); use a sqlite:// URL".into(),
+            )
+        })
+    }
+}
+
+impl Backend {
+    /// The backend a database URL names, by its scheme. Without one (a file
+    /// path, or `sqlite::memory:`) it is SQLite, as it always was.
+    pub fn of_url(url: &str) -> Result<Self, sqlx::Error> {
+        match url.split_once("://").map(|(scheme, _)| scheme) {
+            None | Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            Some(scheme) => Err(sqlx::Error::Configuration(
+                format!("unsupported database URL scheme {scheme:?}: use sqlite://… or postgres://…").into(),
+            )),
+        }
     }
 }
 

@@ -64,7 +64,7 @@ impl Store {
         created_by: UserId,
         members: &[UserId],
     ) -> Result<RoomId, AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         let at = now();
         let (id,): (RoomId,) = sqlx::query_as(
             "INSERT INTO rooms (kind, title, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -90,7 +90,7 @@ impl Store {
         title: Option<&str>,
     ) -> Result<(RoomId, bool), AppError> {
         let key = direct_key(a, b);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         let existing: Option<(RoomId,)> =
             sqlx::query_as("SELECT id FROM rooms WHERE direct_key = ?").bind(&key).fetch_optional(&mut *tx).await?;
         if let Some((id,)) = existing {
@@ -120,7 +120,7 @@ impl Store {
     pub async fn direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, AppError> {
         Ok(sqlx::query_as::<_, (RoomId,)>("SELECT id FROM rooms WHERE direct_key = ?")
             .bind(direct_key(a, b))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?
             .map(|(id,)| id))
     }
@@ -128,7 +128,7 @@ impl Store {
     pub async fn room(&self, id: RoomId) -> Result<Option<RoomRow>, AppError> {
         Ok(sqlx::query_as::<_, RoomRow>(&format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
@@ -141,7 +141,7 @@ impl Store {
         ))
         .bind(user)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.sqlite()?)
         .await?)
     }
 
@@ -157,7 +157,7 @@ impl Store {
              ORDER BY r.updated_at DESC, r.id DESC"
         ))
         .bind(user)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?)
     }
 
@@ -172,7 +172,7 @@ impl Store {
              ORDER BY others.room_id, others.joined_at, u.id",
         )
         .bind(user)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?;
         Ok(rows.into_iter().map(|r| (r.room_id, r.person)).collect())
     }
@@ -184,7 +184,7 @@ impl Store {
              WHERE mb.room_id = ? ORDER BY mb.joined_at, u.id",
         )
         .bind(room)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?)
     }
 
@@ -199,7 +199,7 @@ impl Store {
              WHERE mb.user_id = ?",
         )
         .bind(user)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?;
         Ok(rows
             .into_iter()
@@ -223,12 +223,12 @@ impl Store {
              ORDER BY r.updated_at DESC, r.id DESC",
         )
         .bind(user)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?)
     }
 
     pub async fn add_members(&self, room: RoomId, users: &[UserId]) -> Result<(), AppError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
         insert_members(&mut tx, room, users, &now()).await?;
         tx.commit().await?;
         Ok(())
@@ -239,7 +239,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM memberships WHERE room_id = ? AND user_id = ?")
             .bind(room)
             .bind(user)
-            .execute(&self.pool)
+            .execute(self.sqlite()?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -248,7 +248,7 @@ impl Store {
     pub async fn read_markers(&self, room: RoomId) -> Result<Vec<(UserId, i64)>, AppError> {
         Ok(sqlx::query_as("SELECT user_id, last_read_number FROM memberships WHERE room_id = ?")
             .bind(room)
-            .fetch_all(&self.pool)
+            .fetch_all(self.sqlite()?)
             .await?)
     }
 
@@ -260,7 +260,7 @@ impl Store {
         )
         .bind(user)
         .bind(room)
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await?;
         Ok(count)
     }
@@ -269,7 +269,7 @@ impl Store {
     pub async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>, AppError> {
         let rows: Vec<(RoomId,)> = sqlx::query_as("SELECT room_id FROM memberships WHERE user_id = ?")
             .bind(user)
-            .fetch_all(&self.pool)
+            .fetch_all(self.sqlite()?)
             .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
@@ -278,7 +278,7 @@ impl Store {
     pub async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
         let rows: Vec<(UserId,)> = sqlx::query_as("SELECT user_id FROM memberships WHERE room_id = ?")
             .bind(room)
-            .fetch_all(&self.pool)
+            .fetch_all(self.sqlite()?)
             .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
@@ -294,7 +294,7 @@ impl Store {
             list.push_bind(*id);
         }
         query.push(")");
-        let rows: Vec<(UserId,)> = query.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<(UserId,)> = query.build_query_as().fetch_all(self.sqlite()?).await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -309,7 +309,7 @@ impl Store {
         .bind(room)
         .bind(room)
         .bind(user)
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await?;
         Ok(marker)
     }

@@ -25,7 +25,7 @@ impl Store {
         .bind(user.username)
         .bind(user.password_hash)
         .bind(user.name)
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await
         .on_unique(UNIQUE_FIELDS)
     }
@@ -45,7 +45,7 @@ impl Store {
         .bind(email)
         .bind(username)
         .bind(except.map(|id| id.0))
-        .fetch_one(&self.pool)
+        .fetch_one(self.sqlite()?)
         .await?;
         Ok((email_taken, username_taken))
     }
@@ -58,28 +58,28 @@ impl Store {
              LIMIT 1",
         )
         .bind(login)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.sqlite()?)
         .await?)
     }
 
     pub async fn auth_user_by_id(&self, id: UserId) -> Result<Option<AuthUser>, AppError> {
         Ok(sqlx::query_as::<_, AuthUser>("SELECT id, username, password_hash FROM users WHERE id = ?")
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
     pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, AppError> {
         Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = ?"))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, AppError> {
         Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower(?)"))
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.sqlite()?)
             .await?)
     }
 
@@ -101,7 +101,7 @@ impl Store {
         .bind(name)
         .bind(avatar_url)
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.sqlite()?)
         .await
         .on_unique(UNIQUE_FIELDS)?
         .ok_or(AppError::NotFound("user"))
@@ -111,7 +111,7 @@ impl Store {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(hash)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(self.sqlite()?)
             .await?;
         Ok(())
     }
@@ -128,7 +128,7 @@ impl Store {
         )
         .bind(pattern)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.sqlite()?)
         .await?)
     }
 }
