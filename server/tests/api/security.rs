@@ -309,7 +309,7 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
         session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").to_owned()
     };
     let (expired, live) = (id(&alice), id(&bob));
-    let pool = app.hearth.store.pool();
+    let pool = app.hearth.store.sqlite_pool().expect("the tests run on SQLite");
     sqlx::query("UPDATE sessions SET expiry_date = datetime('now', '-1 hour') WHERE id = ?")
         .bind(&expired)
         .execute(pool)
