@@ -21,6 +21,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        FieldError::reject_nul("email", "Email", raw)?;
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
@@ -71,6 +72,7 @@ pub struct NewPassword(String);
 
 impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        FieldError::reject_nul("password", "Password", raw)?;
         let len = raw.chars().count();
         if len < PASSWORD_MIN {
             Err(FieldError::new("password", format!("Password is too short (minimum is {PASSWORD_MIN} characters)")))
@@ -83,6 +85,7 @@ impl NewPassword {
 }
 
 fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    FieldError::reject_nul("name", "Name", raw.unwrap_or(""))?;
     match raw.map(str::trim).filter(|n| !n.is_empty()) {
         Some(n) if n.chars().count() > NAME_MAX => {
             Err(FieldError::new("name", format!("Name is too long (maximum is {NAME_MAX} characters)")))
@@ -92,6 +95,7 @@ fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 fn parse_avatar_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    FieldError::reject_nul("avatar_url", "Avatar url", raw.unwrap_or(""))?;
     match raw.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(None),
         Some(u)
@@ -196,6 +200,7 @@ impl Hearth {
     /// The people picker: a prefix search over usernames and names.
     pub async fn directory(&self, query: Option<&str>, limit: Option<u32>) -> Result<Vec<Person>, AppError> {
         let limit = limit.unwrap_or(20).clamp(1, DIRECTORY_MAX);
+        FieldError::reject_nul("query", "Query", query.unwrap_or(""))?;
         self.store.directory(query.unwrap_or("").trim(), limit).await
     }
 }

@@ -7,11 +7,11 @@
 use serde::Serialize;
 
 use crate::Hearth;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::messages::{HistoryParams, MessageBody, Writer};
 use crate::model::{Message, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
-use crate::search::search_limit;
+use crate::search::{SearchText, Searcher, search_limit};
 use crate::store::{AppRow, ChatRow, SearchScope};
 
 const NAME_MAX: usize = 100;
@@ -56,8 +56,17 @@ pub struct ChatHit {
     pub content: String,
 }
 
+/// A chat search's hits, newest first, and whether a short query stopped
+/// scanning early (see `search::SHORT_SCAN_BYTES`).
+#[derive(Debug, Clone)]
+pub struct ChatHits {
+    pub hits: Vec<ChatHit>,
+    pub partial: bool,
+}
+
 fn parse_name(field: &str, label: &str, raw: Option<&str>) -> Result<String, AppError> {
     let name = raw.map(str::trim).unwrap_or("");
+    FieldError::reject_nul(field, label, name)?;
     if name.is_empty() {
         Err(AppError::invalid(field, format!("{label} can't be blank")))
     } else if name.chars().count() > NAME_MAX {
@@ -228,7 +237,7 @@ impl Hearth {
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
         let body = app_body(content)?;
-        let m = self.replace_message(chat.room_id, message, &body).await?;
+        let m = self.edit_as(Writer::Application(app.id), chat.room_id, message, &body).await?;
         Ok(message_view(&app.token, number, m))
     }
 
@@ -239,14 +248,14 @@ impl Hearth {
         number: i64,
         query: Option<&str>,
         limit: Option<u32>,
-    ) -> Result<Vec<ChatHit>, AppError> {
-        let (_, chat) = self.app_chat(token, number).await?;
-        let query = query.unwrap_or("");
-        if query.trim().is_empty() {
-            return Err(AppError::invalid("query", "Query can't be blank"));
-        }
-        let hits = self.store.search(SearchScope::Room(chat.room_id), query, search_limit(limit)?).await?;
-        Ok(hits.into_iter().map(|h| ChatHit { number: h.number, content: h.body }).collect())
+    ) -> Result<ChatHits, AppError> {
+        let (app, chat) = self.app_chat(token, number).await?;
+        let text = SearchText::parse("query", query.unwrap_or(""))?;
+        let found = self
+            .find(Searcher::Application(app.id), SearchScope::Room(chat.room_id), &text, search_limit(limit)?)
+            .await?;
+        let hits = found.hits.into_iter().map(|h| ChatHit { number: h.number, content: h.body }).collect();
+        Ok(ChatHits { hits, partial: found.partial })
     }
 }
 

@@ -13,6 +13,17 @@ impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         Self { field: field.to_owned(), message: message.into() }
     }
+
+    /// Text inputs never hold NUL: nobody types one, and SQLite's C APIs
+    /// (FTS5's query parser among them) end a string there. `label` names the
+    /// field for people ("Body", "Query").
+    pub fn reject_nul(field: &str, label: &str, value: &str) -> Result<(), Self> {
+        if value.contains('\0') {
+            Err(Self::new(field, format!("{label} can't contain NUL characters")))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +49,12 @@ pub enum AppError {
     /// Anything else. Its cause is logged, never shown to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<FieldError> for AppError {
+    fn from(err: FieldError) -> Self {
+        Self::Validation(vec![err])
+    }
 }
 
 impl AppError {

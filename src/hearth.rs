@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::{IpLimiter, SignInLimiter},
+    auth::{IpLimiter, Limiter, SignInLimiter},
     hub::Hub,
+    realtime::ReplaySlots,
+    search::Searcher,
     store::Store,
 };
 
@@ -28,6 +30,8 @@ pub struct Settings {
     /// Least time between two writes of room frames to one WebSocket; frames
     /// that arrive sooner wait and share the next write.
     pub ws_write_delay_ms: u64,
+    /// Searches allowed per user (or per application) per minute.
+    pub searches_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -40,6 +44,7 @@ impl Default for Settings {
             anonymous_apps_per_ip_per_minute: 10,
             ws_write_timeout_secs: 30,
             ws_write_delay_ms: 16,
+            searches_per_minute: 60,
         }
     }
 }
@@ -55,13 +60,26 @@ pub struct Hearth {
     pub hub: Hub,
     /// Anonymous application creation, per client IP.
     pub anonymous_apps: IpLimiter,
+    /// Searches per user or application.
+    pub(crate) searches: Limiter<Searcher>,
+    /// Replays being read, per user.
+    pub(crate) replays: ReplaySlots,
 }
 
 impl Hearth {
     pub fn new(store: Store, settings: Settings) -> Self {
         let sign_in_limiter =
             SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
-        let anonymous_apps = IpLimiter::new(settings.anonymous_apps_per_ip_per_minute);
-        Self { store, settings: Arc::new(settings), sign_in_limiter, hub: Hub::default(), anonymous_apps }
+        let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
+        let searches = Limiter::per_minute(settings.searches_per_minute);
+        Self {
+            store,
+            settings: Arc::new(settings),
+            sign_in_limiter,
+            hub: Hub::default(),
+            anonymous_apps,
+            searches,
+            replays: ReplaySlots::default(),
+        }
     }
 }

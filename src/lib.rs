@@ -10,6 +10,7 @@
 //! - [`model`]: the types shared with the browser (they compile to WASM).
 //! - [`error`]: [`AppError`], the one error type every adapter maps.
 //! - [`protocol`]: the WebSocket events, `ClientEvent` and `ServerEvent`.
+//! - [`redirect`]: which `next` paths a sign-in may send a user to.
 //! - [`accounts`] *(server)*: self-validating inputs and the account use cases
 //!   (register, update a profile, browse the directory).
 //! - [`auth`] *(server)*: argon2id hashing, the axum-login backend and the
@@ -25,6 +26,8 @@
 //! - [`applications`] *(server)*: the token API: applications, numbered
 //!   chats (which are rooms) and their search.
 //! - [`search`] *(server)*: message search for the web UI.
+//! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
+//!   rate limits, for both adapters.
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - `fuzz_checks` *(server, hidden)*: the properties the fuzz targets in
 //!   `fuzz/` check, replayed over the committed corpus by `tests/fuzz_corpus.rs`.
@@ -37,6 +40,7 @@
 pub mod error;
 pub mod model;
 pub mod protocol;
+pub mod redirect;
 
 #[cfg(feature = "server")]
 pub mod accounts;
@@ -61,6 +65,8 @@ mod realtime;
 pub mod rooms;
 #[cfg(feature = "server")]
 pub mod search;
+#[cfg(feature = "server")]
+mod sessions;
 #[cfg(feature = "server")]
 pub mod store;
 

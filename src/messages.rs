@@ -6,7 +6,7 @@ use crate::error::{AppError, FieldError};
 use crate::model::{Message, MessagePage, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
-use crate::store::{HistoryQuery, InsertedMessage, parse_time};
+use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, parse_time};
 
 pub const BODY_MAX: usize = 10_000;
 const CLIENT_ID_MAX: usize = 100;
@@ -19,6 +19,7 @@ pub struct MessageBody(String);
 
 impl MessageBody {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        FieldError::reject_nul("body", "Body", raw)?;
         let body = raw.trim();
         let len = body.chars().count();
         if len == 0 {
@@ -44,6 +45,7 @@ pub(crate) enum Writer {
 }
 
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
+    FieldError::reject_nul("client_id", "Client id", raw.unwrap_or(""))?;
     match raw.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) if c.chars().count() > CLIENT_ID_MAX => Err(AppError::invalid(
             "client_id",
@@ -126,7 +128,7 @@ impl Hearth {
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
         self.member_room(me, room).await?;
-        let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
+        let body = MessageBody::parse(body)?;
         let client_id = parse_client_id(client_id)?;
         self.append_message(room, Writer::User(me), &body, client_id).await
     }
@@ -178,34 +180,50 @@ impl Hearth {
     /// The author edits within the edit window.
     pub async fn edit_message(&self, me: UserId, room: RoomId, number: i64, body: &str) -> Result<Message, AppError> {
         self.member_room(me, room).await?;
-        let (author, created_at, deleted) =
-            self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        if deleted {
-            return Err(AppError::NotFound("message"));
-        }
-        if author != Some(me) {
-            return Err(AppError::Forbidden("You can only edit your own messages".into()));
-        }
+        let body = MessageBody::parse(body)?;
+        self.edit_as(Writer::User(me), room, number, &body).await
+    }
+
+    /// The one rule for edits, whoever asks: only the message's own writer (a
+    /// person, or the application that posted it), only within the edit
+    /// window, and never a deleted message.
+    pub(crate) async fn edit_as(
+        &self,
+        writer: Writer,
+        room: RoomId,
+        number: i64,
+        body: &MessageBody,
+    ) -> Result<Message, AppError> {
+        let meta = self.written_by(writer, room, number, "edit").await?;
         let window = time::Duration::seconds(self.settings.edit_window_secs as i64);
-        let created = time::OffsetDateTime::parse(&created_at, &time::format_description::well_known::Rfc3339)
+        let created = time::OffsetDateTime::parse(&meta.created_at, &time::format_description::well_known::Rfc3339)
             .map_err(AppError::internal)?;
         if time::OffsetDateTime::now_utc() - created > window {
             return Err(AppError::Forbidden("The edit window for this message has closed".into()));
         }
-        let body = MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
-        self.replace_message(room, number, &body).await
+        self.replace_message(room, number, body).await
+    }
+
+    /// The live message `number`, if `writer` wrote it; 403 if someone else did.
+    async fn written_by(&self, writer: Writer, room: RoomId, number: i64, verb: &str) -> Result<MessageMeta, AppError> {
+        let meta = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        if meta.deleted {
+            return Err(AppError::NotFound("message"));
+        }
+        let own = match writer {
+            Writer::User(me) => meta.user_id == Some(me) && meta.application_id.is_none(),
+            Writer::Application(app) => meta.application_id == Some(app),
+        };
+        if !own {
+            return Err(AppError::Forbidden(format!("You can only {verb} your own messages")));
+        }
+        Ok(meta)
     }
 
     /// The author deletes; the number stays, the text goes.
     pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
         self.member_room(me, room).await?;
-        let (author, _, deleted) = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        if deleted {
-            return Err(AppError::NotFound("message"));
-        }
-        if author != Some(me) {
-            return Err(AppError::Forbidden("You can only delete your own messages".into()));
-        }
+        self.written_by(Writer::User(me), room, number, "delete").await?;
         let _order = self.hub.order_room(room).await;
         let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
         self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number });
@@ -254,7 +272,7 @@ impl Hearth {
         if to == me {
             return Err(AppError::invalid("to_user", "to_user must be someone else"));
         }
-        MessageBody::parse(body).map_err(|e| AppError::Validation(vec![e]))?;
+        MessageBody::parse(body)?;
         let opened = self
             .create_conversation(me, NewConversation { participant_ids: vec![to], ..Default::default() })
             .await

@@ -242,3 +242,12 @@ pub struct SearchHit {
     pub match_start: Option<usize>,
     pub match_end: Option<usize>,
 }
+
+/// Search hits, newest first. `partial` is set when a short query (one or two
+/// characters, which the index cannot answer) stopped scanning at its budget
+/// before reaching the oldest message: older matches may exist.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SearchResults {
+    pub results: Vec<SearchHit>,
+    pub partial: bool,
+}

@@ -2,9 +2,11 @@
 //! replay, presence, typing and sign-out. The socket loop itself lives in the
 //! server; everything it decides is here.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::auth::{AuthSession, AuthUser};
 use crate::hub::{Frame, UserSignal};
@@ -14,6 +16,13 @@ use crate::{AppError, Hearth};
 
 /// The most changes one subscribe replays; further behind gets `resync`.
 pub const REPLAY_MAX: u32 = 2_000;
+/// The most frame bytes one subscribe replays; more gets `resync` (a page
+/// load fetches only the newest page, then scrolls back on demand).
+pub const REPLAY_MAX_BYTES: usize = 1 << 20;
+/// Changes read per round trip of a replay.
+const REPLAY_BATCH: u32 = 100;
+/// Replays of one user read at once; more wait their turn.
+pub const REPLAYS_PER_USER: usize = 2;
 /// How long a user stays "online" after their last socket closes.
 pub const PRESENCE_GRACE: Duration = Duration::from_secs(3);
 
@@ -30,6 +39,48 @@ pub struct Subscription {
     pub resync: bool,
 }
 
+/// One semaphore per user with a replay in progress, so that one account's
+/// sockets cannot make the server read many replays at once. An entry lives
+/// only while some replay of that user holds or awaits it.
+#[derive(Clone, Default)]
+pub(crate) struct ReplaySlots(Arc<Mutex<HashMap<UserId, Arc<Semaphore>>>>);
+
+/// A held replay slot; dropping the last one of a user forgets the user.
+pub(crate) struct ReplaySlot {
+    slots: ReplaySlots,
+    user: UserId,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl ReplaySlots {
+    async fn acquire(&self, user: UserId) -> Result<ReplaySlot, AppError> {
+        let semaphore = {
+            let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(map.entry(user).or_insert_with(|| Arc::new(Semaphore::new(REPLAYS_PER_USER))))
+        };
+        let permit = semaphore.acquire_owned().await.map_err(AppError::internal)?;
+        Ok(ReplaySlot { slots: self.clone(), user, permit: Some(permit) })
+    }
+
+    /// Replays of `user` running or waiting, for tests.
+    #[cfg(test)]
+    fn in_use(&self, user: UserId) -> usize {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&user).map_or(0, |s| REPLAYS_PER_USER - s.available_permits())
+    }
+}
+
+impl Drop for ReplaySlot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut map = self.slots.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Only the map's own reference left: nobody holds or awaits a slot.
+        if map.get(&self.user).is_some_and(|s| Arc::strong_count(s) == 1) {
+            map.remove(&self.user);
+        }
+    }
+}
+
 impl Hearth {
     /// Checks membership, then subscribes and reads every change after
     /// `after` (none when `after` is `None`).
@@ -38,7 +89,7 @@ impl Hearth {
         let live = self.hub.subscribe_room(room);
         // Read the position only after subscribing: anything later arrives live.
         let current = self.member_room(me, room).await?.last_seq;
-        let (replay, seq) = self.replay(room, after, current).await?;
+        let (replay, seq) = self.replay(me, room, after, current).await?;
         let resync = seq < 0;
         Ok(Subscription { live, replay, seq, resync })
     }
@@ -54,31 +105,58 @@ impl Hearth {
         delivered: i64,
     ) -> Result<(Vec<Frame>, bool), AppError> {
         self.member_room(me, room).await?;
-        let (frames, seq) = self.replay(room, after, delivered).await?;
+        let (frames, seq) = self.replay(me, room, after, delivered).await?;
         // A seq of -1 marks a resync: the socket drops the subscription.
         Ok((frames, seq < 0))
     }
 
     /// The changes in (`after`, `upto`], a `subscribed` marker and who is
-    /// online; only `resync` (and a seq of -1) when too far behind.
-    async fn replay(&self, room: RoomId, after: Option<i64>, upto: i64) -> Result<(Vec<Frame>, i64), AppError> {
+    /// online; only `resync` (and a seq of -1) when too far behind: more than
+    /// `REPLAY_MAX` changes or `REPLAY_MAX_BYTES` of frames. It is read in
+    /// batches, so what one replay holds is bounded by the byte budget however
+    /// large the room's messages are, and at most `REPLAYS_PER_USER` of a
+    /// user's replays are read at once.
+    async fn replay(
+        &self,
+        me: UserId,
+        room: RoomId,
+        after: Option<i64>,
+        upto: i64,
+    ) -> Result<(Vec<Frame>, i64), AppError> {
         let mut replay = Vec::new();
         let mut seq = upto;
-        if let Some(after) = after.filter(|after| *after < upto) {
-            let events = self.store.events_after(room, after, REPLAY_MAX + 1).await?;
-            if events.len() > REPLAY_MAX as usize {
-                // Nothing else: the client reloads the history and subscribes again.
-                return Ok((vec![Frame::new(&ServerEvent::Resync { room_id: room })], -1));
-            } else {
-                for (event_seq, kind, message) in events.into_iter().filter(|(s, _, _)| *s <= upto) {
+        if let Some(mut after) = after.filter(|after| *after < upto) {
+            let _slot = self.replays.acquire(me).await?;
+            let mut bytes = 0;
+            let resync = loop {
+                let events = self.store.events_after(room, after, REPLAY_BATCH).await?;
+                let mut done = events.len() < REPLAY_BATCH as usize;
+                for (event_seq, kind, message) in events {
+                    if event_seq > upto {
+                        done = true;
+                        break;
+                    }
+                    after = event_seq;
                     seq = seq.max(event_seq);
                     let event = match kind.as_str() {
                         "message" => ServerEvent::Message { room_id: room, seq: event_seq, message },
                         "edited" => ServerEvent::MessageEdited { room_id: room, seq: event_seq, message },
                         _ => ServerEvent::MessageDeleted { room_id: room, seq: event_seq, number: message.number },
                     };
-                    replay.push(Frame::new(&event));
+                    let frame = Frame::new(&event);
+                    bytes += frame.bytes.len();
+                    replay.push(frame);
                 }
+                if replay.len() > REPLAY_MAX as usize || bytes > REPLAY_MAX_BYTES {
+                    break true;
+                }
+                if done || after >= upto {
+                    break false;
+                }
+            };
+            if resync {
+                // Nothing else: the client reloads the history and subscribes again.
+                return Ok((vec![Frame::new(&ServerEvent::Resync { room_id: room })], -1));
             }
         }
         replay.push(Frame::new(&ServerEvent::Subscribed { room_id: room, seq }));
@@ -144,5 +222,29 @@ impl Hearth {
             self.hub.signal_user(user, UserSignal::SessionEnded(id));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_user_reads_at_most_the_slot_count_of_replays_at_once_and_is_forgotten_after() {
+        let slots = ReplaySlots::default();
+        let me = UserId(7);
+        let first = slots.acquire(me).await.unwrap();
+        let second = slots.acquire(me).await.unwrap();
+        assert_eq!(slots.in_use(me), REPLAYS_PER_USER);
+        let waiting = tokio::spawn({
+            let slots = slots.clone();
+            async move { slots.acquire(me).await.map(drop) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "a third replay must wait for a slot");
+        drop(first);
+        waiting.await.unwrap().unwrap();
+        drop(second);
+        assert!(slots.0.lock().unwrap().is_empty());
     }
 }

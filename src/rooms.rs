@@ -12,6 +12,17 @@ use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{HistoryQuery, RoomRow};
 
 const TITLE_MAX: usize = 100;
+/// The most people one request may name (a room is created or grown in one
+/// transaction, and each id is a bound SQL variable).
+pub const PARTICIPANTS_MAX: usize = 1_000;
+
+/// Refuses lists of user ids longer than `PARTICIPANTS_MAX`.
+fn cap_ids(field: &str, label: &str, ids: &[UserId]) -> Result<(), AppError> {
+    if ids.len() > PARTICIPANTS_MAX {
+        return Err(AppError::invalid(field, format!("{label} can't name more than {PARTICIPANTS_MAX} people")));
+    }
+    Ok(())
+}
 pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
 
 /// `POST /conversations` as submitted.
@@ -31,6 +42,7 @@ pub struct Opened {
 }
 
 fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    FieldError::reject_nul("title", "Title", raw.unwrap_or(""))?;
     match raw.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > TITLE_MAX => {
             Err(FieldError::new("title", format!("Title is too long (maximum is {TITLE_MAX} characters)")))
@@ -55,7 +67,8 @@ impl Hearth {
                 RoomKind::parse(raw).ok_or_else(|| AppError::invalid("kind", "Kind must be direct, group or open"))?,
             ),
         };
-        let title = parse_title(input.title.as_deref()).map_err(|e| AppError::Validation(vec![e]))?;
+        let title = parse_title(input.title.as_deref())?;
+        cap_ids("participant_ids", "Participant ids", &input.participant_ids)?;
         let mut others: Vec<UserId> = input.participant_ids.into_iter().filter(|id| *id != me).collect();
         others.sort();
         others.dedup();
@@ -185,6 +198,7 @@ impl Hearth {
         if users.is_empty() {
             return Err(AppError::invalid("user_ids", "User ids can't be empty"));
         }
+        cap_ids("user_ids", "User ids", &users)?;
         let known = self.store.existing_users(&users).await?;
         let unknown: Vec<String> = users.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
         if !unknown.is_empty() {

@@ -1,14 +1,32 @@
-//! Message search for the web UI: substring matches across my rooms (or one
-//! of them), with where the match is so the page can mark it. The token
-//! API's chat search (`applications`) shares the limits and the store query.
+//! Message search: substring matches across my rooms (or one of them), for
+//! the web UI and the token API's chat search. Three characters or more are
+//! answered from the trigram index. Shorter queries cannot use it, so they
+//! scan the newest messages up to a byte budget and say when they stopped
+//! early (`partial`) rather than read a whole room's history per request.
+//! Every search spends one of the searcher's per-minute budget.
 
 use crate::Hearth;
-use crate::error::AppError;
-use crate::model::{RoomId, SearchHit, UserId};
-use crate::store::SearchScope;
+use crate::error::{AppError, FieldError};
+use crate::model::{RoomId, SearchHit, SearchResults, UserId};
+use crate::store::{HitRow, SearchScope};
 
 pub const SEARCH_DEFAULT: u32 = 20;
 pub const SEARCH_MAX: u32 = 100;
+/// Longest query, in characters.
+pub const QUERY_MAX: usize = 256;
+/// Message text a short query may read before it stops with `partial`:
+/// about 20,000 chat-sized messages, or 400 of the longest.
+pub const SHORT_SCAN_BYTES: usize = 4 << 20;
+/// Messages read per round trip of a short-query scan.
+const SHORT_SCAN_BATCH: u32 = 100;
+
+/// Who spends a search budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Searcher {
+    User(UserId),
+    /// An application's id (the token API).
+    Application(i64),
+}
 
 /// The hits to return for a requested `limit`: the default when absent, at
 /// most `SEARCH_MAX`; 0 is refused, as history's `limit` is.
@@ -20,8 +38,51 @@ pub fn search_limit(limit: Option<u32>) -> Result<u32, AppError> {
     }
 }
 
+/// A query as typed: not blank, no NUL, at most `QUERY_MAX` characters.
+/// Matching is literal (no operators or wildcards) and ignores case.
+#[derive(Debug, Clone)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        FieldError::reject_nul(field, "Query", raw)?;
+        if raw.trim().is_empty() {
+            return Err(FieldError::new(field, "Query can't be blank"));
+        }
+        if raw.chars().count() > QUERY_MAX {
+            return Err(FieldError::new(field, format!("Query is too long (maximum is {QUERY_MAX} characters)")));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Short enough that the trigram index cannot answer it.
+    fn is_short(&self) -> bool {
+        self.0.chars().count() < 3
+    }
+}
+
+/// The query as one quoted FTS5 string: operators, column filters and quotes
+/// inside it are plain text.
+pub fn fts_phrase(query: &str) -> String {
+    format!("\"{}\"", query.replace('"', "\"\""))
+}
+
+/// Lower-cases for matching; every script, not just ASCII.
+pub fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Whether `haystack` contains the already-folded `needle`, ignoring case.
+pub fn contains_folded(haystack: &str, needle: &str) -> bool {
+    fold(haystack).contains(needle)
+}
+
 /// Where `needle` first occurs in `haystack`, ignoring case, in characters.
-fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
+pub fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
     let hay: Vec<char> = haystack.chars().flat_map(char::to_lowercase).collect();
     let pin: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
     // Offsets are only meaningful when lower-casing kept the length.
@@ -29,6 +90,12 @@ fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
         return None;
     }
     hay.windows(pin.len()).position(|w| w == pin.as_slice()).map(|start| (start, start + pin.len()))
+}
+
+/// Hits, newest first, and whether a short query's scan stopped early.
+pub(crate) struct Found {
+    pub hits: Vec<HitRow>,
+    pub partial: bool,
 }
 
 impl Hearth {
@@ -39,10 +106,9 @@ impl Hearth {
         query: &str,
         room: Option<RoomId>,
         limit: Option<u32>,
-    ) -> Result<Vec<SearchHit>, AppError> {
-        if query.trim().is_empty() {
-            return Err(AppError::invalid("q", "Query can't be blank"));
-        }
+    ) -> Result<SearchResults, AppError> {
+        let text = SearchText::parse("q", query)?;
+        let limit = search_limit(limit)?;
         let scope = match room {
             Some(room) => {
                 self.member_room(me, room).await?;
@@ -50,20 +116,62 @@ impl Hearth {
             }
             None => SearchScope::MemberOf(me),
         };
-        let hits = self.store.search(scope, query, search_limit(limit)?).await?;
-        Ok(hits
+        let found = self.find(Searcher::User(me), scope, &text, limit).await?;
+        let hits = found
+            .hits
             .into_iter()
             .map(|h| {
-                let found = find_ignoring_case(&h.body, query);
+                let at = find_ignoring_case(&h.body, text.as_str());
                 SearchHit {
                     room_id: h.room_id,
                     number: h.number,
-                    match_start: found.map(|f| f.0),
-                    match_end: found.map(|f| f.1),
+                    match_start: at.map(|f| f.0),
+                    match_end: at.map(|f| f.1),
                     body: h.body,
                 }
             })
-            .collect())
+            .collect();
+        Ok(SearchResults { results: hits, partial: found.partial })
+    }
+
+    /// Spends the searcher's budget, then answers from the index or, for a
+    /// short query, from a bounded scan of the newest messages.
+    pub(crate) async fn find(
+        &self,
+        who: Searcher,
+        scope: SearchScope,
+        text: &SearchText,
+        limit: u32,
+    ) -> Result<Found, AppError> {
+        self.searches.check(&who)?;
+        if !text.is_short() {
+            let hits = self.store.search_indexed(scope, &fts_phrase(text.as_str()), limit).await?;
+            return Ok(Found { hits, partial: false });
+        }
+        let needle = fold(text.as_str());
+        let mut hits = Vec::new();
+        let mut read = 0;
+        let mut cursor = None;
+        loop {
+            let rows = self.store.newest_messages(scope, cursor.take(), SHORT_SCAN_BATCH).await?;
+            let last_batch = rows.len() < SHORT_SCAN_BATCH as usize;
+            for row in rows {
+                read += row.hit.body.len();
+                cursor = Some((row.created_at, row.id));
+                if contains_folded(&row.hit.body, &needle) {
+                    hits.push(row.hit);
+                    if hits.len() >= limit as usize {
+                        return Ok(Found { hits, partial: false });
+                    }
+                }
+                if read >= SHORT_SCAN_BYTES {
+                    return Ok(Found { hits, partial: true });
+                }
+            }
+            if last_batch {
+                return Ok(Found { hits, partial: false });
+            }
+        }
     }
 }
 
@@ -76,5 +184,16 @@ mod tests {
         assert_eq!(find_ignoring_case("Hello World", "wor"), Some((6, 9)));
         assert_eq!(find_ignoring_case("Привет мир", "МИР"), Some((7, 10)));
         assert_eq!(find_ignoring_case("abc", "x"), None);
+        assert!(contains_folded("ÜBER", &fold("üb")));
+        assert!(!contains_folded("abc", &fold("d")));
+    }
+
+    #[test]
+    fn queries_are_checked_and_quoted_literally() {
+        assert!(SearchText::parse("q", "  ").is_err());
+        assert!(SearchText::parse("q", "a\0b").is_err());
+        assert!(SearchText::parse("q", &"x".repeat(QUERY_MAX + 1)).is_err());
+        assert!(SearchText::parse("q", &"é".repeat(QUERY_MAX)).is_ok());
+        assert_eq!(fts_phrase(r#"say "hi" OR x*"#), r#""say ""hi"" OR x*""#);
     }
 }

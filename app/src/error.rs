@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UiError {
-    /// Messages not tied to one field ("Invalid email or password").
+    /// Messages not tied to one field ("Invalid email or password"). Named
+    /// `errors` on the wire, like every other error body of the API.
+    #[serde(rename = "errors")]
     pub messages: Vec<String>,
     /// Messages for one input each.
     pub fields: Vec<FieldError>,
@@ -38,6 +40,24 @@ impl FromServerFnError for UiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // Bad arguments are the caller's fault: a 4xx, not the 500 that
+        // server functions answer by default.
+        #[cfg(feature = "ssr")]
+        {
+            use axum::http::StatusCode;
+            let status = match &value {
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                    Some(StatusCode::BAD_REQUEST)
+                }
+                ServerFnErrorErr::UnsupportedRequestMethod(_) => Some(StatusCode::METHOD_NOT_ALLOWED),
+                _ => None,
+            };
+            if let (Some(status), Some(response)) =
+                (status, leptos::prelude::use_context::<leptos_axum::ResponseOptions>())
+            {
+                response.set_status(status);
+            }
+        }
         Self::message(value.to_string())
     }
 }

@@ -76,6 +76,11 @@ pub struct Config {
     /// (one 60 Hz display frame by default; 0 writes each at once).
     #[arg(long, env = "HEARTH_WS_WRITE_DELAY_MS", default_value_t = 16, global = true)]
     pub ws_write_delay_ms: u64,
+
+    /// Message searches allowed per user (or per application, on the token
+    /// API) per minute.
+    #[arg(long, env = "HEARTH_SEARCHES_PER_MINUTE", default_value_t = 60, global = true)]
+    pub searches_per_minute: u32,
 }
 
 impl Config {
@@ -104,6 +109,7 @@ impl Config {
             anonymous_apps_per_ip_per_minute: self.anonymous_apps_per_ip_per_minute,
             ws_write_timeout_secs: self.ws_write_timeout_secs,
             ws_write_delay_ms: self.ws_write_delay_ms,
+            searches_per_minute: self.searches_per_minute,
         }
     }
 

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// The body is not valid JSON, or not of the expected shape.
     #[error("{0}")]
     BadRequest(String),
+    /// The body is over the server's limit.
+    #[error("Request body is too large")]
+    PayloadTooLarge,
 }
 
 impl ApiError {
@@ -25,6 +28,7 @@ impl ApiError {
         match self {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Core(core) => StatusCode::from_u16(core.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

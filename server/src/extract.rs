@@ -26,6 +26,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Err(JsonRejection::JsonDataError(e)) => {
                 Err(AppError::invalid("body", format!("Invalid request body: {}", e.body_text())).into())
             }
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
         }
     }

@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod negotiate;
 pub mod rest;
 pub mod startup;
 pub mod state;

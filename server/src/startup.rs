@@ -17,6 +17,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -24,10 +25,14 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
 use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
+use crate::negotiate::json_errors;
 use crate::rest;
 use crate::state::AppState;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The largest request body accepted, anywhere.
+pub const BODY_LIMIT: usize = 2 << 20;
 
 pub struct Application {
     listener: TcpListener,
@@ -70,6 +75,11 @@ impl Application {
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
+            // No request Hearth takes is near this (a message is at most
+            // 10,000 characters, a list of ids 1,000); server functions read
+            // bodies whole.
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new())
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));

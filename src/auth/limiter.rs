@@ -1,7 +1,8 @@
-//! Sign-in attempt budgets. Every attempt counts, before the password is
-//! checked, so a guesser learns nothing and pays nothing in argon2 time past
-//! the budget. The `governor` crate's keyed GCRA limiters do the counting.
+//! Attempt budgets, on `governor`'s keyed GCRA limiters. Every attempt
+//! counts before any work is done for it, so a guesser learns nothing and
+//! pays nothing in argon2 time past the budget.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -10,51 +11,90 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::AppError;
+use crate::model::UserId;
 
 /// Past this many tracked keys, forget the ones whose budget has refilled.
 const PRUNE_AT: usize = 10_000;
 
-#[derive(Clone)]
-pub struct SignInLimiter {
-    /// Attempts per client IP (one office behind a NAT shares it).
-    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    /// Attempts per lower-cased login, from anywhere: stops a botnet on one account.
-    per_account: Arc<DefaultKeyedRateLimiter<String>>,
+/// A budget of `n` attempts a minute per key (`n` at once, refilling evenly).
+pub struct Limiter<K: Hash + Eq + Clone> {
+    inner: Arc<DefaultKeyedRateLimiter<K>>,
 }
 
-impl std::fmt::Debug for SignInLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignInLimiter").finish_non_exhaustive()
+impl<K: Hash + Eq + Clone> Clone for Limiter<K> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
     }
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("max(1) is non-zero"))
+impl<K: Hash + Eq + Clone> std::fmt::Debug for Limiter<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    pub fn per_minute(n: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(n.max(1)).expect("max(1) is non-zero"));
+        Self { inner: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
+    }
+
+    /// Spends one attempt for `key`, or says how long to wait.
+    pub fn check(&self, key: &K) -> Result<(), AppError> {
+        if self.inner.len() > PRUNE_AT {
+            self.inner.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.inner.check_key(key).map_err(|not_until| AppError::RateLimited {
+            retry_after_secs: not_until.wait_time_from(now).as_secs().max(1),
+        })
+    }
+}
+
+/// Per client IP (one office behind a NAT shares it).
+pub type IpLimiter = Limiter<IpAddr>;
+
+/// Whose sign-in budget an attempt spends: the account it names, however it
+/// was typed (`bob` and `bob@example.com` are one budget), or the typed login
+/// when no account has it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AccountKey {
+    User(UserId),
+    Unknown(String),
+}
+
+impl AccountKey {
+    pub fn unknown(login: &str) -> Self {
+        Self::Unknown(login.trim().to_lowercase())
+    }
+}
+
+/// The sign-in and registration budgets, shared by the REST API and the
+/// forms so the two doors count against one budget.
+#[derive(Clone, Debug)]
+pub struct SignInLimiter {
+    /// Sign-ins and registrations per client IP.
+    per_ip: IpLimiter,
+    /// Sign-ins per account, from anywhere: stops a botnet on one account.
+    per_account: Limiter<AccountKey>,
 }
 
 impl SignInLimiter {
     pub fn new(per_ip_per_minute: u32, per_account_per_minute: u32) -> Self {
         Self {
-            per_ip: Arc::new(DefaultKeyedRateLimiter::keyed(per_minute(per_ip_per_minute))),
-            per_account: Arc::new(DefaultKeyedRateLimiter::keyed(per_minute(per_account_per_minute))),
+            per_ip: Limiter::per_minute(per_ip_per_minute),
+            per_account: Limiter::per_minute(per_account_per_minute),
         }
     }
 
-    /// Spends one attempt for `ip` and for `login`, or says how long to wait.
-    pub fn check(&self, ip: IpAddr, login: &str) -> Result<(), AppError> {
-        if self.per_ip.len() > PRUNE_AT {
-            self.per_ip.retain_recent();
-        }
-        if self.per_account.len() > PRUNE_AT {
-            self.per_account.retain_recent();
-        }
-        let now = DefaultClock::default().now();
-        let wait = |not_until: governor::NotUntil<_>| AppError::RateLimited {
-            retry_after_secs: not_until.wait_time_from(now).as_secs().max(1),
-        };
-        self.per_ip.check_key(&ip).map_err(wait)?;
-        self.per_account.check_key(&login.trim().to_lowercase()).map_err(wait)?;
-        Ok(())
+    /// Spends one attempt of `ip`'s budget (every sign-in and registration).
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.per_ip.check(&ip)
+    }
+
+    /// Spends one attempt of the account's budget.
+    pub fn check_account(&self, account: &AccountKey) -> Result<(), AppError> {
+        self.per_account.check(account)
     }
 }
 
@@ -63,51 +103,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_is_limited_from_any_ip() {
+    fn an_account_is_limited_from_any_ip_whatever_its_login() {
         let limiter = SignInLimiter::new(100, 2);
-        let ip = |n| IpAddr::from([10, 0, 0, n]);
-        assert!(limiter.check(ip(1), "alice").is_ok());
-        assert!(limiter.check(ip(2), "ALICE").is_ok());
-        let err = limiter.check(ip(3), "alice").unwrap_err();
+        let alice = AccountKey::User(UserId(1));
+        assert!(limiter.check_account(&alice).is_ok());
+        assert!(limiter.check_account(&alice).is_ok());
+        let err = limiter.check_account(&alice).unwrap_err();
         assert!(matches!(err, AppError::RateLimited { retry_after_secs } if retry_after_secs >= 1));
-        assert!(limiter.check(ip(3), "bob").is_ok());
+        assert!(limiter.check_account(&AccountKey::User(UserId(2))).is_ok());
+        assert_eq!(AccountKey::unknown(" Nobody "), AccountKey::unknown("nobody"));
     }
 
     #[test]
     fn an_ip_is_limited_across_accounts() {
         let limiter = SignInLimiter::new(2, 100);
         let ip = IpAddr::from([10, 0, 0, 9]);
-        assert!(limiter.check(ip, "a").is_ok());
-        assert!(limiter.check(ip, "b").is_ok());
-        assert!(limiter.check(ip, "c").is_err());
-    }
-}
-
-/// A per-client-IP budget for one kind of request (anonymous application
-/// creation).
-#[derive(Clone)]
-pub struct IpLimiter {
-    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-}
-
-impl std::fmt::Debug for IpLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IpLimiter").finish_non_exhaustive()
-    }
-}
-
-impl IpLimiter {
-    pub fn new(per_minute_quota: u32) -> Self {
-        Self { per_ip: Arc::new(DefaultKeyedRateLimiter::keyed(per_minute(per_minute_quota))) }
-    }
-
-    pub fn check(&self, ip: IpAddr) -> Result<(), AppError> {
-        if self.per_ip.len() > PRUNE_AT {
-            self.per_ip.retain_recent();
-        }
-        let now = DefaultClock::default().now();
-        self.per_ip.check_key(&ip).map_err(|not_until| AppError::RateLimited {
-            retry_after_secs: not_until.wait_time_from(now).as_secs().max(1),
-        })
+        assert!(limiter.check_ip(ip).is_ok());
+        assert!(limiter.check_ip(ip).is_ok());
+        assert!(limiter.check_ip(ip).is_err());
+        assert!(limiter.check_ip(IpAddr::from([10, 0, 0, 8])).is_ok());
     }
 }

@@ -9,7 +9,7 @@ mod limiter;
 pub mod password;
 
 pub use backend::{AuthSession, AuthUser, Backend, Credentials, end_session, start_session};
-pub use limiter::{IpLimiter, SignInLimiter};
+pub use limiter::{AccountKey, IpLimiter, Limiter, SignInLimiter};
 
 /// The one answer to a failed sign-in, whether the account exists or not.
 pub const INVALID_LOGIN: &str = "Invalid email or password";

@@ -1,8 +1,13 @@
 //! argon2id with OWASP's minimum (m=19456 KiB, t=2, p=1). Hashing costs tens
-//! of milliseconds of CPU, so it runs in `spawn_blocking`, never on a runtime
-//! worker.
+//! of milliseconds of CPU and 19 MiB of memory, so it runs in
+//! `spawn_blocking`, never on a runtime worker, and at most one hash per core
+//! runs at once: a burst of sign-ins or registrations queues for a slot
+//! instead of driving memory up by 19 MiB each.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -19,6 +24,34 @@ fn argon2() -> Argon2<'static> {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_blocking("hearth-dummy-password-for-timing").expect("hashing a constant succeeds"));
 
+/// One argon2 slot per core (at least two).
+static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(slots()));
+
+fn slots() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(2).max(2)
+}
+
+/// Hashes running now, and the most that ever ran at once (for the test
+/// that holds the bound).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `work` on the blocking pool once a slot is free.
+async fn with_slot<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let _slot = SLOTS.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        let result = work();
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        result
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
 fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
@@ -29,13 +62,13 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(AppError::internal)?
+    with_slot(move || hash_blocking(&password)).await
 }
 
 /// Checks `password` against `stored`, or against the dummy hash when there is
 /// no account, so that timing does not reveal which accounts exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    with_slot(move || {
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&phc).map_err(|e| AppError::internal(e.to_string()))?;
@@ -43,7 +76,6 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
         Ok(exists && ok)
     })
     .await
-    .map_err(AppError::internal)?
 }
 
 /// Computes the dummy hash now rather than during the first sign-in.
@@ -61,6 +93,16 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify("correct horse".into(), Some(phc.clone())).await.unwrap());
         assert!(!verify("wrong horse".into(), Some(phc)).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_there_are_slots() {
+        let tasks: Vec<_> = (0..12).map(|i| tokio::spawn(hash(format!("password {i}")))).collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let peak = PEAK.load(Ordering::SeqCst);
+        assert!(peak >= 1 && peak <= slots(), "peak {peak} with {} slots", slots());
     }
 
     #[tokio::test]

@@ -128,50 +128,59 @@ impl Store {
         Ok(())
     }
 
-    /// Live messages of `rooms` containing `query` (case-insensitive, any
-    /// script), newest first. Three characters or more use the trigram
-    /// index; shorter queries scan with `instr`, which has no wildcards, so
-    /// `%` and `_` are literal either way.
-    pub async fn search(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
-        let scope = match rooms {
-            SearchScope::Room(_) => "m.room_id = ?1",
-            SearchScope::MemberOf(_) => "m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?1)",
-        };
-        let scope_id = match rooms {
-            SearchScope::Room(room) => room.0,
-            SearchScope::MemberOf(user) => user.0,
-        };
-        if query.chars().count() >= 3 {
-            // A quoted FTS5 string: operators and quotes inside are plain text.
-            let needle = format!("\"{}\"", query.replace('"', "\"\""));
-            let sql = format!(
-                "SELECT m.room_id, m.number, m.body FROM messages_fts f JOIN messages m ON m.id = f.rowid
-                 WHERE messages_fts MATCH ?2 AND {scope} AND m.deleted_at IS NULL
-                 ORDER BY m.created_at DESC, m.id DESC LIMIT ?3"
-            );
-            return Ok(sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(limit).fetch_all(&self.pool).await?);
-        }
-        // Too short for trigrams: scan the newest messages and compare in
-        // Rust, where lower-casing covers every script (SQLite's `lower()`
-        // folds ASCII only). The scan is bounded; such short queries are
-        // rare and rarely useful past the recent history.
+    /// Live messages of `rooms` matching `phrase` (an FTS5 string, see
+    /// `search::fts_phrase`) through the trigram index, newest first.
+    pub async fn search_indexed(&self, rooms: SearchScope, phrase: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
+        let (scope, scope_id) = rooms.sql();
         let sql = format!(
-            "SELECT m.room_id, m.number, m.body FROM messages m
-             WHERE {scope} AND m.deleted_at IS NULL
-             ORDER BY m.created_at DESC, m.id DESC LIMIT {SHORT_QUERY_SCAN}"
+            "SELECT m.room_id, m.number, m.body FROM messages_fts f JOIN messages m ON m.id = f.rowid
+             WHERE messages_fts MATCH ?2 AND {scope} AND m.deleted_at IS NULL
+             ORDER BY m.created_at DESC, m.id DESC LIMIT ?3"
         );
-        let needle = query.to_lowercase();
-        let rows: Vec<HitRow> = sqlx::query_as(&sql).bind(scope_id).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().filter(|r| r.body.to_lowercase().contains(&needle)).take(limit as usize).collect())
+        Ok(sqlx::query_as(&sql).bind(scope_id).bind(phrase).bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Up to `limit` live messages of `rooms`, newest first, older than the
+    /// `(created_at, id)` cursor: a scan for queries the index cannot answer.
+    pub async fn newest_messages(
+        &self,
+        rooms: SearchScope,
+        before: Option<(String, i64)>,
+        limit: u32,
+    ) -> Result<Vec<ScanRow>, AppError> {
+        let (scope, scope_id) = rooms.sql();
+        let (at, id) = before.unwrap_or_else(|| ("9999".to_owned(), i64::MAX));
+        let sql = format!(
+            "SELECT m.id, m.created_at, m.room_id, m.number, m.body FROM messages m
+             WHERE {scope} AND m.deleted_at IS NULL AND (m.created_at, m.id) < (?2, ?3)
+             ORDER BY m.created_at DESC, m.id DESC LIMIT ?4"
+        );
+        Ok(sqlx::query_as(&sql).bind(scope_id).bind(at).bind(id).bind(limit).fetch_all(&self.pool).await?)
     }
 }
-
-/// How many recent messages a one- or two-character search looks through.
-const SHORT_QUERY_SCAN: u32 = 10_000;
 
 /// Which rooms a search covers.
 #[derive(Debug, Clone, Copy)]
 pub enum SearchScope {
     Room(RoomId),
     MemberOf(UserId),
+}
+
+impl SearchScope {
+    /// The condition on `m.room_id` (bound as `?1`) and its value.
+    fn sql(self) -> (&'static str, i64) {
+        match self {
+            Self::Room(room) => ("m.room_id = ?1", room.0),
+            Self::MemberOf(user) => ("m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?1)", user.0),
+        }
+    }
+}
+
+/// A message read by a scan, with its position for the next batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScanRow {
+    pub id: i64,
+    pub created_at: String,
+    #[sqlx(flatten)]
+    pub hit: HitRow,
 }

@@ -34,6 +34,15 @@ pub struct InsertedMessage {
     pub created: bool,
 }
 
+/// Who wrote a message and when, for the checks before an edit or delete.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageMeta {
+    pub user_id: Option<UserId>,
+    pub application_id: Option<i64>,
+    pub created_at: String,
+    pub deleted: bool,
+}
+
 #[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
@@ -322,13 +331,10 @@ impl Store {
     }
 
     /// The author and time of a message, deleted or not, for permission checks.
-    pub async fn message_meta(
-        &self,
-        room: RoomId,
-        number: i64,
-    ) -> Result<Option<(Option<UserId>, String, bool)>, AppError> {
+    pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<MessageMeta>, AppError> {
         Ok(sqlx::query_as(
-            "SELECT user_id, created_at, deleted_at IS NOT NULL FROM messages WHERE room_id = ? AND number = ?",
+            "SELECT user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
+             FROM messages WHERE room_id = ? AND number = ?",
         )
         .bind(room)
         .bind(number)

@@ -16,8 +16,8 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use applications::{AppRow, ChatRow, HitRow, SearchScope};
-pub use messages::{HistoryQuery, InsertedMessage};
+pub use applications::{AppRow, ChatRow, HitRow, ScanRow, SearchScope};
+pub use messages::{HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use users::NewUserRow;
 

@@ -26,17 +26,10 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
 
 #[server(prefix = "/fn")]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), UiError> {
-    use hearth::auth::Credentials;
     let hearth = ssr::hearth()?;
-    hearth.sign_in_limiter.check(ssr::client_ip().await, &login)?;
     let mut session = ssr::session().await?;
-    let user = session
-        .authenticate(Credentials { login, password })
-        .await
-        .map_err(ssr::internal)?
-        .ok_or_else(|| UiError::from(hearth::AppError::Unauthorized(hearth::auth::INVALID_LOGIN.into())))?;
-    hearth::auth::start_session(&mut session, &user).await?;
-    leptos_axum::redirect(&ssr::safe_next(next));
+    hearth.sign_in(&mut session, ssr::client_ip().await, &login, password).await?;
+    leptos_axum::redirect(&hearth::redirect::safe_next(next.as_deref()));
     Ok(())
 }
 
@@ -50,15 +43,10 @@ pub async fn register(
 ) -> Result<(), UiError> {
     use hearth::accounts::Registration;
     let hearth = ssr::hearth()?;
-    let profile = hearth.register(Registration { email, username, password, name }).await?;
     let mut session = ssr::session().await?;
-    let user = hearth
-        .store
-        .auth_user_by_id(profile.id)
-        .await?
-        .ok_or_else(|| UiError::from(hearth::AppError::NotFound("user")))?;
-    hearth::auth::start_session(&mut session, &user).await?;
-    leptos_axum::redirect(&ssr::safe_next(next));
+    let registration = Registration { email, username, password, name };
+    hearth.register_and_sign_in(&mut session, ssr::client_ip().await, registration).await?;
+    leptos_axum::redirect(&hearth::redirect::safe_next(next.as_deref()));
     Ok(())
 }
 

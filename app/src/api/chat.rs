@@ -1,7 +1,7 @@
 //! Chat server functions: rooms, the people picker and messages.
 
 use hearth::model::{
-    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId, SearchHit,
+    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId, SearchResults,
 };
 use leptos::prelude::*;
 
@@ -78,10 +78,10 @@ pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<Conversati
 
 /// Messages containing `query` in any of my rooms, newest first.
 #[server(prefix = "/fn")]
-pub async fn search_messages(query: String) -> Result<Vec<SearchHit>, UiError> {
+pub async fn search_messages(query: String) -> Result<SearchResults, UiError> {
     let (hearth, me) = ssr::user().await?;
     if query.trim().is_empty() {
-        return Ok(Vec::new());
+        return Ok(SearchResults { results: Vec::new(), partial: false });
     }
     Ok(hearth.search(me.id, &query, None, Some(50)).await?)
 }

@@ -52,12 +52,4 @@ pub(crate) mod ssr {
             session().await?.user.ok_or_else(|| UiError::from(AppError::Unauthorized("Sign in first".into())))?;
         Ok((hearth()?, user))
     }
-
-    /// Only same-site paths, so `?next=` cannot send a user elsewhere.
-    pub fn safe_next(next: Option<String>) -> String {
-        match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-            _ => "/".to_owned(),
-        }
-    }
 }

@@ -17,15 +17,24 @@ pub fn FindPage() -> impl IntoView {
     let hits = Resource::new(q, search_messages);
     let chat = use_chat();
     let page = signed_in_with(
-        move || async move { (hits.await.unwrap_or_default(), chat.rooms.await.unwrap_or_default()) },
-        move |me, (hits, rooms)| {
+        move || async move { (hits.await, chat.rooms.await.unwrap_or_default()) },
+        move |me, (found, rooms)| {
             if q().trim().is_empty() {
                 return view! { <p class="muted">"Type something to search for."</p> }.into_any();
             }
+            let (hits, partial) = match found {
+                Ok(found) => (found.results, found.partial),
+                Err(err) => return view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+            };
+            // A one- or two-character query reads only the newest messages.
+            let partial_note = partial.then(|| view! {
+                <p class="muted partial-results">"Showing matches among recent messages only. Type more to search everything."</p>
+            });
             if hits.is_empty() {
-                return view! { <p class="muted no-results">"No messages match."</p> }.into_any();
+                return view! { <p class="muted no-results">"No messages match."</p> {partial_note} }.into_any();
             }
             view! {
+                {partial_note}
                 <ul class="hits">
                     {hits.into_iter().map(|hit| {
                         let room = rooms.iter().find(|r| r.id == hit.room_id).map(|r| r.display_title(me.id)).unwrap_or_default();

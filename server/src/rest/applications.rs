@@ -44,7 +44,7 @@ async fn create_application(
 ) -> ApiResult<impl IntoResponse> {
     let owner = session.user.map(|u| u.id);
     if owner.is_none() {
-        hearth.anonymous_apps.check(client)?;
+        hearth.anonymous_apps.check(&client)?;
     }
     let app = hearth.create_application(owner, body.application_name.as_deref()).await?;
     Ok((StatusCode::CREATED, JsonResponse(app)))
@@ -162,6 +162,10 @@ struct SearchQuery {
     limit: Option<u32>,
 }
 
+/// Set to `true` when a one- or two-character query stopped at its scan
+/// budget before the oldest message (the web search's `partial`).
+pub const PARTIAL_HEADER: &str = "search-partial";
+
 /// `?query=` or, as in the seed, a JSON body `{"search_query": …}` on the
 /// GET. An empty body is no body; a malformed one is a JSON error.
 async fn search_chat(
@@ -181,5 +185,8 @@ async fn search_chat(
         })?
     };
     let query = q.query.or(q.search_query).or(from_body.search_query).or(from_body.query);
-    Ok(JsonResponse(hearth.search_chat(&token, number, query.as_deref(), q.limit.or(from_body.limit)).await?))
+    let found = hearth.search_chat(&token, number, query.as_deref(), q.limit.or(from_body.limit)).await?;
+    // The body keeps the seed's bare array; a scan cut short says so here.
+    let partial = [(PARTIAL_HEADER, if found.partial { "true" } else { "false" })];
+    Ok((partial, JsonResponse(found.hits)))
 }

@@ -30,6 +30,5 @@ async fn search(
     Query(q): Query<WebSearch>,
 ) -> ApiResult<impl IntoResponse> {
     let query = q.q.unwrap_or_default();
-    let hits = hearth.search(me.id, &query, q.room_id.map(RoomId), q.limit).await?;
-    Ok(JsonResponse(serde_json::json!({ "results": hits })))
+    Ok(JsonResponse(hearth.search(me.id, &query, q.room_id.map(RoomId), q.limit).await?))
 }

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
-use hearth::auth::{AuthSession, Credentials, INVALID_LOGIN, start_session};
+use hearth::auth::AuthSession;
 use hearth::{AppError, Hearth};
 use serde::Deserialize;
 use serde_json::json;
@@ -51,6 +51,7 @@ struct RegisterBody {
 
 async fn register(
     State(hearth): State<Hearth>,
+    ClientAddr(client): ClientAddr,
     mut session: AuthSession,
     Json(body): Json<MaybeWrapped<RegisterBody>>,
 ) -> ApiResult<impl IntoResponse> {
@@ -61,7 +62,7 @@ async fn register(
         password: body.password.unwrap_or_default(),
         name: body.name,
     };
-    let profile = match hearth.register(registration).await {
+    let profile = match hearth.register_and_sign_in(&mut session, client, registration).await {
         Ok(profile) => profile,
         Err(AppError::Validation(fields)) => {
             let errors: Vec<_> = fields.into_iter().map(|f| f.message).collect();
@@ -73,8 +74,6 @@ async fn register(
         }
         Err(other) => return Err(other.into()),
     };
-    let user = hearth.store.auth_user_by_id(profile.id).await?.ok_or(AppError::NotFound("user"))?;
-    start_session(&mut session, &user).await?;
     Ok((StatusCode::CREATED, JsonResponse(json!({ "status": "success", "user": profile }))).into_response())
 }
 
@@ -94,15 +93,7 @@ async fn sign_in(
 ) -> ApiResult<impl IntoResponse> {
     let body = body.into_inner();
     let login = body.email.or(body.username).or(body.login).unwrap_or_default();
-    hearth.sign_in_limiter.check(client, &login)?;
-    let creds = Credentials { login, password: body.password.unwrap_or_default() };
-    let user = session
-        .authenticate(creds)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or_else(|| AppError::Unauthorized(INVALID_LOGIN.into()))?;
-    start_session(&mut session, &user).await?;
-    let profile = hearth.profile(user.id).await?;
+    let profile = hearth.sign_in(&mut session, client, &login, body.password.unwrap_or_default()).await?;
     Ok(JsonResponse(json!({ "status": "success", "user": profile })))
 }
 

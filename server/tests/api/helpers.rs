@@ -38,6 +38,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         client_ip_source: axum_client_ip::ClientIpSource::ConnectInfo,
         // The binary's default, so every socket test runs with held writes.
         ws_write_delay_ms: 16,
+        searches_per_minute: 1000,
     }
 }
 
@@ -276,4 +277,29 @@ impl TestApp {
         let room = rooms.as_array().expect("rooms").iter().find(|r| r["title"] == title);
         room.and_then(|r| r["id"].as_i64()).unwrap_or_else(|| panic!("no room titled {title:?} in {rooms}"))
     }
+}
+
+/// Sends `method path` declaring an 11 MB JSON body but only its first bytes,
+/// over a raw socket, and returns the status and body of the answer. (A
+/// client that writes the whole body may see the connection reset once the
+/// server has answered and stopped reading, before it reads the answer.)
+pub async fn oversized_request(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{\"body\": \"xxxx",
+        11 << 20
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "{method} {path}: no answer to an oversized body within 10 s");
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{method} {path}: {text:.200}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    // A chunked answer: the JSON sits between the chunk size lines.
+    let json = body.find('{').and_then(|start| body.rfind('}').map(|end| &body[start..=end])).unwrap_or("null");
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }

@@ -187,7 +187,7 @@ async fn an_edited_message_is_found_by_its_new_text() {
     let hits = app.get_json(&bob.client, &search_path("Harbour")).await;
     assert_eq!(
         hits,
-        json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "match_start": 12, "match_end": 19 }] })
+        json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "match_start": 12, "match_end": 19 }], "partial": false })
     );
 }
 
