@@ -9,6 +9,8 @@
 use crate::error::AppError;
 use crate::messages::{BODY_MAX, HistoryParams, MessageBody, PAGE_DEFAULT, PAGE_MAX};
 use crate::protocol::ClientEvent;
+use crate::redirect::{NEXT_MAX, safe_next};
+use crate::search::{QUERY_MAX, SearchText, contains_folded, find_ignoring_case, fold, fts_phrase};
 use crate::store::{HistoryQuery, parse_time};
 
 /// The WebSocket event parser (`server/src/ws.rs` reads each text frame with
@@ -48,6 +50,7 @@ pub fn message_body(data: &[u8]) {
             assert!((1..=BODY_MAX).contains(&n), "accepted a body of {n} characters");
             assert!(body.len() <= 4 * BODY_MAX, "accepted a body of {} bytes", body.len());
             assert!(!body.starts_with(char::is_whitespace) && !body.ends_with(char::is_whitespace));
+            assert!(!body.contains('\0'), "accepted a body with NUL");
         }
         Err(e) => {
             assert_eq!(e.field, "body", "a body error names the body field");
@@ -136,4 +139,138 @@ fn assert_stored_time(t: &str) {
         && t.bytes().zip(SHAPE).all(|(c, s)| if *s == b'0' { c.is_ascii_digit() } else { c == *s });
     assert!(ok, "time cursor {t:?} is not in the stored form");
     assert_eq!(parse_time(t).as_deref(), Some(t), "a stored time reads back as itself");
+}
+
+/// The sign-in `next` check (`redirect::safe_next`), on the input read as
+/// UTF-8 (lossily).
+///
+/// - The answer is the input unchanged, or exactly `/`.
+/// - It starts with `/`, never `//` or `/\`, holds no control character or
+///   whitespace, and is at most `NEXT_MAX` bytes (so it is a valid
+///   `Location` header value).
+/// - Resolved against the site as a browser does (WHATWG URL, which drops
+///   tabs and newlines and reads `\` as `/`), it stays on the site; and so it
+///   does after one round of percent-decoding, for a proxy or client that
+///   decodes before it resolves.
+pub fn next_path(data: &[u8]) {
+    let raw = String::from_utf8_lossy(data);
+    let next = safe_next(Some(&raw));
+    assert!(next == raw || next == "/", "{raw:?} became {next:?}");
+    assert!(next.starts_with('/'), "{next:?} is not a path");
+    assert!(!next.starts_with("//") && !next.starts_with("/\\"), "{next:?} names another host");
+    assert!(
+        !next.contains(|c: char| c.is_control() || c.is_whitespace()),
+        "{next:?} has control characters or whitespace"
+    );
+    assert!(next.len() <= NEXT_MAX, "{} bytes kept", next.len());
+    assert_on_site(&next, &next);
+    assert_on_site(&next, &percent_decode(&next));
+    assert_eq!(safe_next(None), "/");
+}
+
+/// `path`, resolved against the site, is on the site.
+fn assert_on_site(kept: &str, path: &str) {
+    let site = url::Url::parse("https://hearth.example:8443/rooms/1?x=1").expect("a valid base");
+    if let Ok(to) = site.join(path) {
+        assert!(to.origin() == site.origin(), "{kept:?} (resolved as {path:?}) leaves the site for {to}");
+    }
+}
+
+/// One round of percent-decoding, lossy for bytes that are not UTF-8.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Search: the query check, the FTS5 quoting of long queries and the
+/// case-insensitive matching of short ones and of hit marks. The first byte
+/// splits the rest into a query and a message body (both read as UTF-8,
+/// lossily).
+///
+/// - A query is accepted exactly when it has no NUL, is not blank and is at
+///   most `QUERY_MAX` characters; a refusal names the field.
+/// - `fts_phrase` gives one FTS5 string literal: it starts and ends with
+///   `"`, every `"` inside is doubled, and undoubling them gives the query.
+/// - Matching ignores case consistently: a body that contains the query as
+///   typed matches; a marked match lies inside the body, is as long as the
+///   (folded) query, and folds to it; a mark implies a match, and a match
+///   implies a mark whenever folding kept the body's length.
+pub fn search(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else { return };
+    let split = (split as usize).min(rest.len());
+    let query = String::from_utf8_lossy(&rest[..split]);
+    let body = String::from_utf8_lossy(&rest[split..]);
+
+    let valid = !query.contains('\0') && !query.trim().is_empty() && query.chars().count() <= QUERY_MAX;
+    match SearchText::parse("q", &query) {
+        Ok(text) => {
+            assert!(valid, "accepted query {query:?}");
+            assert_eq!(text.as_str(), query);
+        }
+        Err(e) => {
+            assert!(!valid, "refused query {query:?}: {}", e.message);
+            assert_eq!(e.field, "q");
+        }
+    }
+
+    let phrase = fts_phrase(&query);
+    assert_fts_string(&phrase, &query);
+
+    let needle = fold(&query);
+    let matches = contains_folded(&body, &needle);
+    if body.contains(&*query) {
+        assert!(matches, "{body:?} contains {query:?} but does not match it");
+    }
+    let body_chars: Vec<char> = body.chars().collect();
+    let folded_len = fold(&body).chars().count();
+    match find_ignoring_case(&body, &query) {
+        Some((start, end)) => {
+            assert!(
+                start < end && end <= body_chars.len(),
+                "mark {start}..{end} outside {} characters",
+                body_chars.len()
+            );
+            assert_eq!(end - start, needle.chars().count(), "mark {start}..{end} is not as long as the query");
+            assert_eq!(fold(&body_chars[start..end].iter().collect::<String>()), needle);
+            assert!(matches, "marked {start}..{end} in {body:?} without a match for {query:?}");
+        }
+        None => {
+            assert!(
+                !matches || needle.is_empty() || folded_len != body_chars.len(),
+                "{body:?} matches {query:?} but no mark was found"
+            );
+        }
+    }
+}
+
+/// `phrase` is exactly one FTS5 string literal whose text is `query`.
+fn assert_fts_string(phrase: &str, query: &str) {
+    let inner = phrase
+        .strip_prefix('"')
+        .and_then(|p| p.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{phrase:?} is not quoted"));
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            assert_eq!(chars.next(), Some('"'), "{phrase:?} ends its string early (a lone quote inside)");
+        }
+        text.push(c);
+    }
+    assert_eq!(text, query, "{phrase:?} does not quote {query:?}");
 }

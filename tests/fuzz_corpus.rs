@@ -39,3 +39,13 @@ fn every_message_body_in_the_corpus_keeps_its_properties() {
 fn every_paging_cursor_in_the_corpus_keeps_its_properties() {
     replay("paging_cursor", hearth::fuzz_checks::paging_cursor);
 }
+
+#[test]
+fn every_next_path_in_the_corpus_keeps_its_properties() {
+    replay("next_path", hearth::fuzz_checks::next_path);
+}
+
+#[test]
+fn every_search_in_the_corpus_keeps_its_properties() {
+    replay("search", hearth::fuzz_checks::search);
+}
