@@ -16,11 +16,16 @@ fn replay(target: &str, check: fn(&[u8])) {
     assert!(!inputs.is_empty(), "the {target} corpus is empty");
     let failed: Vec<String> = inputs
         .iter()
-        .filter(|path| {
+        .filter_map(|path| {
             let data = std::fs::read(path).expect("a readable corpus file");
-            std::panic::catch_unwind(|| check(&data)).is_err()
+            let panic = std::panic::catch_unwind(|| check(&data)).err()?;
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Some(format!("{}: {why}", path.display()))
         })
-        .map(|path| path.display().to_string())
         .collect();
     assert!(failed.is_empty(), "{} of {} {target} inputs broke a property: {failed:#?}", failed.len(), inputs.len());
 }
