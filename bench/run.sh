@@ -9,6 +9,8 @@
 # SKIP_BUILD=1 (use the binaries as they are), PORT (default 3300),
 # SCENARIOS (default "latency throughput idle"), SERVER_ENV (extra
 # VAR=value settings for the server, e.g. MALLOC_MMAP_THRESHOLD_=131072).
+# Every socket comes from 127.0.0.1, so the server's per-IP connection limit
+# (1,000 by default) is turned off with HEARTH_MAX_CONNECTIONS_PER_IP=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,7 @@ start_server() {
     # shellcheck disable=SC2086 # SERVER_ENV is a list of VAR=value words
     env ${SERVER_ENV:-} HEARTH_DATA_DIR="$DATA" HEARTH_LISTEN="127.0.0.1:$PORT" \
         HEARTH_SIGN_INS_PER_IP=100000 HEARTH_SIGN_INS_PER_ACCOUNT=100000 HEARTH_LOG=warn \
+        HEARTH_MAX_CONNECTIONS_PER_IP=0 \
         taskset -c 0 "$BIN" serve >"$OUT/server-$1.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do

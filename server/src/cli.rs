@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let leptos = config.leptos_options()?;
+            crate::startup::raise_open_file_limit();
             Application::build(config, leptos).await?.run_until_stopped().await?;
         }
         Command::Migrate => {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum_client_ip::ClientIpSource;
 use clap::Args;
@@ -81,11 +82,54 @@ pub struct Config {
     /// API) per minute.
     #[arg(long, env = "HEARTH_SEARCHES_PER_MINUTE", default_value_t = 60, global = true)]
     pub searches_per_minute: u32,
+    /// Seconds a client has to send a whole request head (also how long an
+    /// idle keep-alive connection stays open).
+    #[arg(
+        long,
+        env = "HEARTH_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body may go without a byte while it is read; then
+    /// 408 and the connection closes.
+    #[arg(
+        long,
+        env = "HEARTH_BODY_READ_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub body_read_timeout_secs: u64,
+
+    /// Concurrent connections (WebSockets included) per client address
+    /// (per /64 for IPv6); more are closed at once. 0 = no limit. Not
+    /// applied when `--client-ip-source` names a proxy header: limit at the
+    /// proxy instead.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_IP", default_value_t = 1000, global = true)]
+    pub max_connections_per_ip: usize,
+
+    /// Seconds that requests in flight and WebSockets get to finish after
+    /// SIGTERM or Ctrl-C; what is left then is dropped.
+    #[arg(long, env = "HEARTH_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true)]
+    pub shutdown_timeout_secs: u64,
+    /// Seconds between two sweeps that delete expired sessions (signed-in
+    /// sessions expire after 14 days without a visit).
+    #[arg(long, env = "HEARTH_SESSION_CLEANUP_SECS", default_value_t = 3600, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_cleanup_secs: u64,
 }
 
 impl Config {
     pub fn edit_window_secs(&self) -> u64 {
         self.edit_window_minutes * 60
+    }
+
+    pub fn session_cleanup_interval(&self) -> std::time::Duration {
+        // At least a second: a zero period would make tokio's interval panic.
+        std::time::Duration::from_secs(self.session_cleanup_secs.max(1))
     }
 
     /// `DATABASE_URL`, or the SQLite file in the data directory (which is
@@ -110,6 +154,18 @@ impl Config {
             ws_write_timeout_secs: self.ws_write_timeout_secs,
             ws_write_delay_ms: self.ws_write_delay_ms,
             searches_per_minute: self.searches_per_minute,
+        }
+    }
+
+    /// How connections are served (timeouts, per-IP limit, shutdown).
+    pub fn serve_settings(&self) -> crate::serve::ServeSettings {
+        let behind_proxy = !matches!(self.client_ip_source, ClientIpSource::ConnectInfo);
+        crate::serve::ServeSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            // Behind a proxy every connection comes from the proxy.
+            max_connections_per_ip: if behind_proxy { 0 } else { self.max_connections_per_ip },
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
         }
     }
 

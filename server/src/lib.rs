@@ -8,10 +8,19 @@
 //! - [`cli`]: the subcommands `serve`, `migrate` and `seed-demo`.
 //! - [`startup`]: [`startup::Application`] builds the router, binds, and runs
 //!   until SIGTERM/Ctrl-C.
+//! - [`serve`]: the accept loop: header timeout, per-IP connection limit,
+//!   shutdown with a deadline.
+//! - [`limits`]: 414/431 for oversized request heads, 408 for stalled bodies.
 //! - [`state`]: what every handler can reach.
 //! - [`error`]: [`error::ApiError`], the one mapping from core errors to HTTP.
 //! - [`extract`]: a JSON extractor whose rejections are JSON too.
 //! - [`middleware`]: the cross-site write guard and the sign-in redirect for pages.
+//! - [`negotiate`]: JSON bodies for the errors the framework makes itself
+//!   (404, 405, 413) where JSON is wanted.
+//! - [`origin`]: what counts as this server's origin (scheme, host, port),
+//!   for the guard and the WebSocket alike.
+//! - [`headers`]: security headers on every response, and the per-response
+//!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //!
@@ -22,9 +31,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod headers;
+pub mod limits;
 pub mod middleware;
 pub mod negotiate;
+pub mod origin;
 pub mod rest;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,47 +1,104 @@
 //! Request guards that apply across features.
 
-use axum::Json;
 use axum::extract::Request;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
 use hearth::auth::AuthSession;
 use serde_json::json;
 
+use crate::origin::{Scheme, is_own_origin, origin_of_url};
+
 /// Refuses state-changing requests that a browser marks as coming from
-/// another site (`Sec-Fetch-Site`), or whose `Origin` is not this host. This
-/// covers the REST API and server functions alike, so a session cookie can
-/// never be ridden cross-site. curl sends neither header and is let through.
+/// another site, so a session cookie can never be ridden cross-site. It
+/// covers the REST API and server functions alike:
+///
+/// - `Sec-Fetch-Site` (every current browser) must be `same-origin` or
+///   `none` (typed or bookmarked);
+/// - without it, `Origin` must be this server, scheme included
+///   ([`crate::origin::is_own_origin`]);
+/// - without either, a `Referer` must be this server too.
+///
+/// curl sends none of them and is let through; a browser always sends one
+/// of the first two on a write. Server functions (`/fn/*`) also take only the
+/// body type leptos sends, url-encoded form data: a cross-site `<form>` can
+/// also send `text/plain` or `multipart/form-data`, which get a 415.
 ///
 /// Hand-written because no maintained tower crate does Fetch-Metadata
 /// checks; token-based CSRF crates would break ChatFlow's plain-curl flow.
-pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
-    if !is_safe(req.method()) && is_cross_site(&req) {
-        return (StatusCode::FORBIDDEN, Json(json!({ "errors": ["Cross-site request refused"] }))).into_response();
+pub async fn refuse_cross_site_writes(Extension(scheme): Extension<Scheme>, req: Request, next: Next) -> Response {
+    if !is_safe(req.method()) {
+        if is_cross_site(req.headers(), scheme) {
+            return refuse(StatusCode::FORBIDDEN, "Cross-site request refused");
+        }
+        if req.uri().path().starts_with(SERVER_FUNCTIONS) && !is_form_data(req.headers()) {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/x-www-form-urlencoded",
+            );
+        }
     }
     next.run(req).await
+}
+
+/// Where leptos serves the server functions (`#[server(prefix = "/fn")]`).
+const SERVER_FUNCTIONS: &str = "/fn/";
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "errors": [message] }))).into_response()
 }
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn is_cross_site(req: &Request) -> bool {
-    let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+fn is_cross_site(headers: &HeaderMap, scheme: Scheme) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
         // "none" is the user typing a URL or using a bookmark.
-        return !matches!(site, "same-origin" | "none");
+        return !matches!(site.to_str(), Ok("same-origin" | "none"));
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let own = origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme));
+        if !own {
+            log_scheme_mismatch(origin, headers, scheme);
+        }
+        return !own;
+    }
+    if let Some(referer) = headers.get(header::REFERER) {
+        let own =
+            referer.to_str().ok().and_then(origin_of_url).is_some_and(|origin| is_own_origin(origin, headers, scheme));
+        return !own;
+    }
+    false
+}
+
+/// A refusal of `https://this-host` by a server that thinks it is served over
+/// http (or the reverse) is most likely a missing `HEARTH_SECURE_COOKIES`
+/// behind a TLS proxy: say so in the log.
+fn log_scheme_mismatch(origin: &HeaderValue, headers: &HeaderMap, scheme: Scheme) {
+    let other = match scheme {
+        Scheme::Http => Scheme::Https,
+        Scheme::Https => Scheme::Http,
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host =
-        origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
-    match (origin_host, host) {
-        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
-        _ => true,
+    if origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, other)) {
+        tracing::warn!(
+            origin = ?origin,
+            serving = scheme.as_str(),
+            "refused a request from this host over the other scheme; if Hearth is served over https, \
+             set HEARTH_SECURE_COOKIES=true"
+        );
     }
+}
+
+/// `application/x-www-form-urlencoded`, the body leptos' server functions
+/// and the no-JavaScript forms send (parameters such as a charset allowed).
+fn is_form_data(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// Pages that anonymous visitors may see.

@@ -1,13 +1,15 @@
 //! [`Application`]: build (bind first, so tests can ask for port 0), then run
-//! until SIGTERM or Ctrl-C, finishing in-flight requests.
+//! until SIGTERM or Ctrl-C ([`Application::run_until_stopped`]) or any future
+//! ([`Application::run_until`]), finishing in-flight requests up to the
+//! shutdown deadline (see [`crate::serve`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use app::{App, shell};
-use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::serve::ListenerExt;
+use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
@@ -20,13 +22,16 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
+use crate::headers::{provide_page_nonce, with_security_headers};
 use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
 use crate::negotiate::json_errors;
+use crate::origin::Scheme;
 use crate::rest;
+use crate::serve::{ServeSettings, Shutdown};
 use crate::state::AppState;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,6 +43,11 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     hearth: Hearth,
+    serve: ServeSettings,
+    shutdown: Shutdown,
+    /// Stops the expired-session cleanup when the application is dropped,
+    /// which `run_until_stopped` does once the server has shut down.
+    _session_cleanup: AbortOnDrop,
 }
 
 /// Opens the store and applies migrations: every subcommand starts here.
@@ -62,6 +72,7 @@ impl Application {
 
         let sessions = SqliteStore::new(store.pool().clone()).with_table_name("sessions")?;
         sessions.migrate().await?;
+        let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
             .with_same_site(SameSite::Lax)
@@ -70,22 +81,27 @@ impl Application {
             .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
         let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
 
-        let state = AppState { hearth: hearth.clone(), leptos };
+        let shutdown = Shutdown::new();
+        let state = AppState { hearth: hearth.clone(), leptos: leptos.clone(), shutdown: shutdown.clone() };
         let router = routes(state)
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
+            // Read by the cross-site guard above and by the WebSocket upgrade.
+            .layer(Extension(Scheme::served_over(config.secure_cookies)))
             // No request Hearth takes is near this (a message is at most
             // 10,000 characters, a list of ids 1,000); server functions read
             // bodies whole.
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
-            .layer(CompressionLayer::new())
+            .layer(CompressionLayer::new());
+        let router = with_security_headers(router, &leptos)
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
 
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Self { listener, router, hearth })
+        let serve = config.serve_settings();
+        Ok(Self { listener, router, hearth, serve, shutdown, _session_cleanup: session_cleanup })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -100,18 +116,17 @@ impl Application {
         &self.hearth
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then shuts down (see [`Self::run_until`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, lets requests
+    /// in flight finish and WebSockets close with 1001, and returns once they
+    /// are done or the shutdown deadline has passed, whichever comes first.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        // Chat frames are small and must not wait for the peer's delayed ACK
-        // behind Nagle's algorithm; writes are already batched per wake-up.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "TCP_NODELAY not set");
-            }
-        });
-        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await
     }
 }
 
@@ -132,20 +147,57 @@ fn routes(state: AppState) -> Router {
     let hearth = state.hearth.clone();
     let hearth_for_errors = state.hearth.clone();
     let pages = Router::new()
-        .leptos_routes_with_context(&state, page_routes, move || provide_context(hearth.clone()), {
-            let leptos = leptos.clone();
-            move || shell(leptos.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            move || {
+                provide_context(hearth.clone());
+                provide_page_nonce();
+            },
+            {
+                let leptos = leptos.clone();
+                move || shell(leptos.clone())
+            },
+        )
         .route_layer(from_fn_with_state(state.clone(), require_sign_in_for_pages));
     Router::new()
         .merge(rest::router())
         .merge(crate::ws::router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(hearth_for_errors.clone()),
+            move || {
+                provide_context(hearth_for_errors.clone());
+                provide_page_nonce();
+            },
             shell,
         ))
         .with_state(state)
+}
+
+/// Deletes expired sessions every `period` (tower-sessions'
+/// `continuously_delete_expired`), until the returned guard is dropped. A
+/// failed sweep (say, the database busy) is logged and the next one still
+/// runs.
+fn delete_expired_sessions(sessions: SqliteStore, period: std::time::Duration) -> AbortOnDrop {
+    let task = tokio::spawn(async move {
+        loop {
+            if let Err(err) = sessions.clone().continuously_delete_expired(period).await {
+                tracing::warn!(error = %err, "deleting expired sessions failed");
+                // It fails before sleeping: wait a period, not a spin.
+                tokio::time::sleep(period).await;
+            }
+        }
+    });
+    AbortOnDrop(task.abort_handle())
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown_signal() {
@@ -168,6 +220,32 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Raises this process's soft open-file limit to its hard limit, and logs
+/// it: every connection is a descriptor, and distributions still start
+/// services at a soft 1,024, which a few hundred stalled clients would use up.
+pub fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                limit = raised;
+            } else {
+                let error = std::io::Error::last_os_error();
+                tracing::warn!(%error, soft = limit.rlim_cur, hard = limit.rlim_max, "cannot raise the open-file limit");
+            }
+        }
+        tracing::info!(soft = limit.rlim_cur, hard = limit.rlim_max, "open-file limit");
+    }
 }
 
 /// glibc raises its mmap threshold to the size of the largest block freed.

@@ -4,10 +4,14 @@ use axum::extract::FromRef;
 use hearth::Hearth;
 use leptos::config::LeptosOptions;
 
+use crate::serve::Shutdown;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     /// The core: store, rate limiter, settings.
     pub hearth: Hearth,
     /// Leptos site settings (site root, output name).
     pub leptos: LeptosOptions,
+    /// Lets WebSockets see shutdown begin and close with 1001.
+    pub shutdown: Shutdown,
 }

@@ -15,17 +15,22 @@
 //! falls a room channel's capacity behind gets `resync` for that room instead
 //! of unbounded buffering, and one whose client reads nothing for the write
 //! timeout is dropped.
+//!
+//! When the server shuts down every connection closes with 1001 ("going
+//! away"): each holds [`Shutdown::begun`] in its loop, and runs under
+//! [`Shutdown::track`] so the server waits for that close (up to its
+//! shutdown deadline).
 
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hearth::auth::{AuthSession, AuthUser};
 use hearth::hub::{Frame, UserSignal};
@@ -38,6 +43,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::error::ApiError;
+use crate::serve::Shutdown;
+use crate::origin::{Scheme, is_own_origin};
 use crate::state::AppState;
 
 /// Largest frame or message a client may send (a 10,000-character message
@@ -51,6 +58,8 @@ const COALESCE: usize = 64;
 const READ_BUFFER: usize = 1024;
 /// Frames are buffered up to this size before a write; `flush` sends the rest.
 const WRITE_BUFFER: usize = 64 * 1024;
+/// Longest wait to send a close frame: a client that is not reading gets none.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -58,11 +67,13 @@ pub fn router() -> Router<AppState> {
 
 async fn upgrade(
     State(hearth): State<Hearth>,
+    State(shutdown): State<Shutdown>,
     session: AuthSession,
+    Extension(scheme): Extension<Scheme>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !same_origin(&headers, scheme) {
         return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "errors": ["Cross-site WebSocket refused"] })))
             .into_response();
     }
@@ -74,26 +85,25 @@ async fn upgrade(
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| async move {
-            let user_id = user.id;
-            if let Err(err) = hearth.socket_opened(user_id).await {
-                tracing::warn!(error = %err, "presence on open failed");
-            }
-            Connection { hearth: hearth.clone(), user, session_id }.run(socket).await;
-            hearth.socket_closed(user_id);
+        .on_upgrade(move |socket| {
+            shutdown.clone().track(async move {
+                let user_id = user.id;
+                if let Err(err) = hearth.socket_opened(user_id).await {
+                    tracing::warn!(error = %err, "presence on open failed");
+                }
+                Connection { hearth: hearth.clone(), user, session_id }.run(socket, &shutdown).await;
+                hearth.socket_closed(user_id);
+            })
         })
 }
 
-/// Browsers always send `Origin` on a WebSocket; it must be this host.
-/// Clients that send none (CLI tools) are allowed, like curl on the REST API.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')), host) {
-        (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
-        _ => false,
+/// Browsers always send `Origin` on a WebSocket; it must be this server,
+/// scheme included ([`crate::origin::is_own_origin`]). Clients that send none
+/// (CLI tools) are allowed, like curl on the REST API.
+fn same_origin(headers: &HeaderMap, scheme: Scheme) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme)),
     }
 }
 
@@ -110,7 +120,7 @@ enum Close {
 }
 
 impl Connection {
-    async fn run(&self, mut socket: WebSocket) {
+    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown) {
         let mut rooms: StreamMap<RoomId, BroadcastStream<Frame>> = StreamMap::new();
         // The last seq delivered per room: live frames at or below it were
         // already sent by the replay.
@@ -128,14 +138,17 @@ impl Connection {
         let mut next_write = Instant::now();
         let mut hold: Option<Pin<Box<Sleep>>> = None;
         let mut holding = false;
+        let going_away = shutdown.begun();
+        tokio::pin!(going_away);
 
         let close = loop {
             // Replies, signals and pings go out at once; only room frames wait.
             let mut urgent = true;
             tokio::select! {
-                // The socket first: a client's events (and pongs) must not wait
-                // behind a busy room; the other branches are cheap to poll.
+                // Shutdown, then the socket: a client's events (and pongs) must
+                // not wait behind a busy room; the other branches are cheap to poll.
                 biased;
+                () = &mut going_away => break Close::With(close_code::AWAY, "server shutting down"),
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(text))) => {
                         match serde_json::from_str::<ClientEvent>(&text) {
@@ -200,7 +213,7 @@ impl Connection {
         };
         if let Close::With(code, reason) = close {
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = socket.send(Message::Close(Some(frame))).await;
+            let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
         }
     }
 

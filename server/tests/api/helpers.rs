@@ -39,6 +39,11 @@ pub fn test_config(dir: PathBuf) -> Config {
         // The binary's default, so every socket test runs with held writes.
         ws_write_delay_ms: 16,
         searches_per_minute: 1000,
+        header_read_timeout_secs: 10,
+        body_read_timeout_secs: 30,
+        max_connections_per_ip: 1000,
+        shutdown_timeout_secs: 10,
+        session_cleanup_secs: 3600,
     }
 }
 
@@ -47,19 +52,60 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    // As the binary does, so that tests measuring RSS see what it would.
+    spawn_app_serving("target/site", configure).await
+}
+
+/// `spawn_app_with`, serving static files from `site_root`.
+pub async fn spawn_app_serving(site_root: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (app, application) = build_app(site_root, configure).await;
+    tokio::spawn(application.run_until_stopped());
+    app
+}
+
+/// A running app and the handle that shuts it down, as SIGTERM would.
+pub struct StoppableApp {
+    pub app: TestApp,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's `run_until`, finished once shutdown is done.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl StoppableApp {
+    /// Begins shutdown (the server's `run_until` future resolves).
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Like [`spawn_app_with`], with a shutdown trigger instead of the signals.
+pub async fn spawn_stoppable_app_with(configure: impl FnOnce(&mut Config)) -> StoppableApp {
+    let (app, application) = build_app("target/site", configure).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    StoppableApp { app, stop: Some(stop), server }
+}
+
+async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (TestApp, Application) {
+    // As the binary does, so that tests measuring RSS see what it would, and
+    // tests holding many sockets have the descriptors for them.
     static TUNED: std::sync::Once = std::sync::Once::new();
-    TUNED.call_once(hearth_server::startup::tune_allocator);
+    TUNED.call_once(|| {
+        hearth_server::startup::tune_allocator();
+        hearth_server::startup::raise_open_file_limit();
+    });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(dir.path().to_path_buf());
     configure(&mut config);
     hearth_server::telemetry::init(&config.log);
-    let leptos = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
-    let app = Application::build(config, leptos).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let hearth = app.hearth().clone();
-    tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: new_client(), hearth, _dir: dir }
+    let leptos = LeptosOptions::builder().output_name("hearth").site_root(site_root).build();
+    let application = Application::build(config, leptos).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let hearth = application.hearth().clone();
+    (TestApp { address, client: new_client(), hearth, _dir: dir }, application)
 }
 
 /// A fresh "browser": its own cookie jar, and redirects not followed so tests

@@ -1,8 +1,11 @@
-//! Rate limits, cross-site write refusal and content types.
+//! Rate limits, cross-site write refusal, content types and sessions.
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, new_client, spawn_app, spawn_app_with};
+use tokio_tungstenite::tungstenite;
+
+use crate::helpers::{PASSWORD, assert_error, new_client, session_cookie, spawn_app, spawn_app_with};
+use crate::ws_support::{person, try_connect};
 
 #[tokio::test]
 async fn repeated_failed_sign_ins_on_one_account_get_429_with_retry_after() {
@@ -174,6 +177,158 @@ async fn a_cross_site_server_function_call_is_refused() {
         .unwrap();
 
     assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_write_whose_only_clue_is_a_foreign_referer_is_refused_with_403() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    // No Origin and no Sec-Fetch-Site, as an old browser would send it.
+    let forged = app
+        .client
+        .put(app.url("/users/me"))
+        .header("Referer", "https://evil.example/cats.html")
+        .json(&json!({"user": {"name": "pwned"}}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(forged.status(), 403);
+    assert_eq!(forged.json::<Value>().await.unwrap(), json!({"errors": ["Cross-site request refused"]}));
+    let me: Value = app.me(&app.client).await.json().await.unwrap();
+    assert_eq!(me["name"], "alice Example");
+}
+
+#[tokio::test]
+async fn a_write_with_a_same_origin_referer_is_allowed() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    let response = app
+        .client
+        .put(app.url("/users/me"))
+        .header("Referer", app.url("/profile?tab=1"))
+        .json(&json!({"user": {"name": "From the profile page"}}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn an_https_origin_is_refused_by_a_server_on_http_and_the_reverse() {
+    let http = spawn_app().await;
+    let https = spawn_app_with(|c| c.secure_cookies = true).await;
+    let register = |app: &crate::helpers::TestApp, origin: String, username: &str| {
+        new_client()
+            .post(app.url("/users"))
+            .header("Origin", origin)
+            .json(&json!({ "user": {
+                "email": format!("{username}@example.com"), "username": username,
+                "password": PASSWORD, "name": "Someone",
+            }}))
+            .send()
+    };
+    let host = |app: &crate::helpers::TestApp| app.address.trim_start_matches("http://").to_owned();
+
+    let https_on_http = register(&http, format!("https://{}", host(&http)), "alice").await.unwrap();
+    let http_on_http = register(&http, format!("http://{}", host(&http)), "bob").await.unwrap();
+    let http_on_https = register(&https, format!("http://{}", host(&https)), "carol").await.unwrap();
+    let https_on_https = register(&https, format!("https://{}", host(&https)), "dave").await.unwrap();
+
+    assert_eq!(https_on_http.status(), 403, "https page, http server");
+    assert_eq!(http_on_http.status(), 201);
+    assert_eq!(http_on_https.status(), 403, "http page, https server");
+    assert_eq!(https_on_https.status(), 201);
+}
+
+#[tokio::test]
+async fn a_websocket_from_the_other_scheme_is_refused() {
+    let http = spawn_app().await;
+    let https = spawn_app_with(|c| c.secure_cookies = true).await;
+    let (on_http, on_https) = (person(&http, "alice").await, person(&https, "alice").await);
+    let host = |app: &crate::helpers::TestApp| app.address.trim_start_matches("http://").to_owned();
+    let status = |result: Result<_, tungstenite::Error>| match result {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => 101,
+    };
+
+    let https_on_http = try_connect(&http, Some(&on_http.cookie), Some(&format!("https://{}", host(&http)))).await;
+    let http_on_https = try_connect(&https, Some(&on_https.cookie), Some(&format!("http://{}", host(&https)))).await;
+    let https_on_https = try_connect(&https, Some(&on_https.cookie), Some(&format!("https://{}", host(&https)))).await;
+
+    assert_eq!(status(https_on_http), 403);
+    assert_eq!(status(http_on_https), 403);
+    assert_eq!(status(https_on_https), 101);
+}
+
+/// The login form's server function, posted with `content_type` and the
+/// form's fields as the body.
+async fn post_login_as(app: &crate::helpers::TestApp, content_type: &str) -> reqwest::Response {
+    let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let action = crate::pages::form_action(&html, "/fn/login");
+    app.client
+        .post(app.url(&action))
+        .header("Content-Type", content_type)
+        .body(format!("login=alice&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_function_takes_only_url_encoded_form_bodies() {
+    let app = spawn_app().await;
+    app.register_with(&new_client(), "alice").await;
+
+    let text = post_login_as(&app, "text/plain").await;
+    let multipart = post_login_as(&app, "multipart/form-data; boundary=x").await;
+    let json_body = post_login_as(&app, "application/json").await;
+    let form = post_login_as(&app, "application/x-www-form-urlencoded; charset=UTF-8").await;
+
+    for refused in [text, multipart, json_body] {
+        assert_eq!(refused.status(), 415);
+        assert_eq!(
+            refused.json::<Value>().await.unwrap(),
+            json!({"errors": ["Content-Type must be application/x-www-form-urlencoded"]})
+        );
+    }
+    assert!(form.status().is_success() || form.status().is_redirection(), "{}", form.status());
+    assert_eq!(app.me(&app.client).await.status(), 200, "the form body signed alice in");
+}
+
+#[tokio::test]
+async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
+    let app = spawn_app_with(|c| c.session_cleanup_secs = 1).await;
+    let alice = app.register_with(&new_client(), "alice").await;
+    let bob = app.register_with(&new_client(), "bob").await;
+    let id = |response: &reqwest::Response| {
+        session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").to_owned()
+    };
+    let (expired, live) = (id(&alice), id(&bob));
+    let pool = app.hearth.store.pool();
+    sqlx::query("UPDATE sessions SET expiry_date = datetime('now', '-1 hour') WHERE id = ?")
+        .bind(&expired)
+        .execute(pool)
+        .await
+        .unwrap();
+    let rows = || async {
+        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions").fetch_all(pool).await.unwrap();
+        ids.into_iter().map(|(id,)| id).collect::<Vec<_>>()
+    };
+    assert!(rows().await.contains(&expired), "the expired row is there before the sweep");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rows().await.contains(&expired) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let left = rows().await;
+    assert!(!left.contains(&expired), "the expired session was deleted");
+    assert!(left.contains(&live), "a live session is kept");
 }
 
 #[tokio::test]
