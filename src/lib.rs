@@ -29,6 +29,8 @@
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
 //! - [`demo`] *(server)*: the idempotent demo seed.
+//! - `fuzz_checks` *(server, hidden)*: the properties the fuzz targets in
+//!   `fuzz/` check, replayed over the committed corpus by `tests/fuzz_corpus.rs`.
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
 //!
@@ -48,6 +50,9 @@ pub mod applications;
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod demo;
+#[cfg(feature = "server")]
+#[doc(hidden)]
+pub mod fuzz_checks;
 #[cfg(feature = "server")]
 mod hearth;
 #[cfg(feature = "server")]

@@ -310,6 +310,7 @@ mod tests {
             HistoryQuery::BeforeTime("2024-01-01T00:00:00.000000Z".into())
         );
         assert!(p(Some("soon"), None).parse().is_err());
+        assert!(p(Some("9999-12-31T23:59:59-01:00"), None).parse().is_err(), "a cursor past year 9999 in UTC");
         assert!(p(None, Some(0)).parse().is_err());
     }
 }

@@ -12,8 +12,10 @@ pub const NEXT_MAX: usize = 2048;
 /// `\` (browsers read `//host` and `/\host` as another host); it holds only
 /// visible ASCII (browsers drop tabs and newlines, so `/\t/evil` would become
 /// `//evil`, and non-ASCII is sent percent-encoded anyway) and no `\` at all.
-/// Percent-encoded slashes right after the first are refused too, for any
-/// proxy or client that decodes before it resolves.
+/// Percent-encoded slashes right after the first are refused too, and
+/// percent-encoded control characters anywhere (`/%09/evil` decodes to
+/// `/\t/evil`, which a browser reads as `//evil`), for any proxy or client
+/// that decodes before it resolves.
 pub fn safe_next(raw: Option<&str>) -> String {
     match raw {
         Some(path) if is_local_path(path) => path.to_owned(),
@@ -32,6 +34,16 @@ fn is_local_path(path: &str) -> bool {
         && bytes.first() == Some(&b'/')
         && bytes.iter().all(graphic)
         && !second_starts_host(&path[1..])
+        && !encodes_control(bytes)
+}
+
+/// Whether `path` holds `%00`–`%1F` or `%7F`: a control character once
+/// percent-decoded.
+fn encodes_control(path: &[u8]) -> bool {
+    path.windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!((w[1], w[2].to_ascii_lowercase()), (b'0' | b'1', b'0'..=b'9' | b'a'..=b'f') | (b'7', b'f'))
+    })
 }
 
 #[cfg(test)]
@@ -40,7 +52,8 @@ mod tests {
 
     #[test]
     fn local_paths_are_kept() {
-        for ok in ["/", "/rooms/12", "/find?q=hello%20world&room_id=3", "/rooms/1#m-5", "/a/b//c"] {
+        let kept = ["/", "/rooms/12", "/find?q=hello%20world&room_id=3", "/rooms/1#m-5", "/a/b//c", "/find?q=1%2F2%25"];
+        for ok in kept {
             assert_eq!(safe_next(Some(ok)), ok);
         }
     }
@@ -65,6 +78,14 @@ mod tests {
             "/rooms/é",
             "javascript:alert(1)",
             "/a\\b",
+            // Found by fuzzing: decoded once, these are `/\t/evil.com` and
+            // the like, which a browser resolves as `//evil.com`.
+            "/%09/evil.com",
+            "/%0A/evil.com",
+            "/%0d%0a/evil.com",
+            "/rooms%00",
+            "/rooms%7F",
+            "/rooms%1f",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?} must not be followed");
         }

@@ -181,9 +181,13 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// Reads any RFC 3339 time (with any offset) into the stored form.
+/// Reads any RFC 3339 time (with any offset) into the stored form, or `None`
+/// when it is not one or falls outside the years 0000 to 9999 in UTC (the
+/// stored form's four-digit years; converting past 9999 would panic).
 pub fn parse_time(raw: &str) -> Option<String> {
-    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok().map(format_time)
+    let t = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok()?;
+    let utc = t.checked_to_offset(time::UtcOffset::UTC)?;
+    (0..=9999).contains(&utc.year()).then(|| format_time(utc))
 }
 
 /// The instant one microsecond after a stored time (for strictly increasing
@@ -204,6 +208,18 @@ mod tests {
         assert_eq!(parse_time("2024-05-01T10:00:00.5Z").unwrap(), "2024-05-01T10:00:00.500000Z");
         assert_eq!(after_micro("2024-05-01T10:00:00.999999Z").unwrap(), "2024-05-01T10:00:01.000000Z");
         assert!(parse_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn times_outside_four_digit_utc_years_are_refused_instead_of_panicking() {
+        // Found by fuzzing: the last instant of 9999 west of UTC is in 10000
+        // once in UTC, where `to_offset` panicked.
+        assert_eq!(parse_time("9999-12-31T23:59:59.9999-23:29"), None);
+        assert_eq!(parse_time("9999-12-31T23:59:59-00:01"), None);
+        // Year -1 in UTC would be stored as "-001-…", out of text order.
+        assert_eq!(parse_time("0000-01-01T00:00:00+00:01"), None);
+        assert_eq!(parse_time("9999-12-31T23:59:59.999999Z").unwrap(), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(parse_time("0000-01-01T00:00:00Z").unwrap(), "0000-01-01T00:00:00.000000Z");
         assert_eq!(now().len(), "2024-05-01T10:00:00.000000Z".len());
     }
 }

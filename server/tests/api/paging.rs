@@ -161,6 +161,28 @@ async fn a_limit_over_200_is_clamped_and_a_bad_limit_or_cursor_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_time_cursor_outside_years_0_to_9999_in_utc_is_a_422_not_a_dropped_connection() {
+    let app = spawn_app().await;
+    let (alice, _, room) = room_with(&app, 3).await;
+
+    // Found by fuzzing: 9999-12-31T23:59:59-01:00 is in the year 10000 in
+    // UTC, and converting it panicked the handler, so the client got no answer.
+    for query in [
+        "before=9999-12-31T23:59:59-01:00",
+        "after=9999-12-31T23:59:59.9999-23:29",
+        "before=0000-01-01T00:00:00%2B01:00",
+    ] {
+        let response = app.get(&alice.client, &format!("/conversations/{room}/messages?{query}")).await;
+
+        assert_eq!(response.status(), 422, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(!body["errors"].as_array().unwrap().is_empty(), "{query}: {body}");
+    }
+    let last = app.history(&alice.client, room, "before=9999-12-31T23:59:59Z").await;
+    assert_eq!(numbers(&last), [1, 2, 3]);
+}
+
+#[tokio::test]
 async fn before_and_after_take_a_time_or_a_message_number() {
     let app = spawn_app().await;
     let (alice, _, room) = room_with(&app, 20).await;
