@@ -43,8 +43,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::error::ApiError;
-use crate::serve::Shutdown;
 use crate::origin::{Scheme, is_own_origin};
+use crate::serve::Shutdown;
 use crate::state::AppState;
 
 /// Largest frame or message a client may send (a 10,000-character message
