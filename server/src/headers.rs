@@ -32,7 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The policy of every response that is not a page: it may load, run or
 /// embed nothing, and nothing may frame it.
-pub const NOT_A_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+const NOT_A_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The nonce of this request's page, as made by the CSP middleware.
 #[derive(Clone, Debug)]

@@ -1,14 +1,14 @@
 //! Request guards that apply across features.
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use hearth::auth::AuthSession;
 use serde_json::json;
 
-use crate::origin::{Scheme, is_own_origin, origin_of_url};
+use crate::origin::{Scheme, is_own_origin, origin_of_url, warn_if_other_scheme};
 
 /// Refuses state-changing requests that a browser marks as coming from
 /// another site, so a session cookie can never be ridden cross-site. It
@@ -61,7 +61,7 @@ fn is_cross_site(headers: &HeaderMap, scheme: Scheme) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let own = origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme));
         if !own {
-            log_scheme_mismatch(origin, headers, scheme);
+            warn_if_other_scheme(origin, headers, scheme);
         }
         return !own;
     }
@@ -71,24 +71,6 @@ fn is_cross_site(headers: &HeaderMap, scheme: Scheme) -> bool {
         return !own;
     }
     false
-}
-
-/// A refusal of `https://this-host` by a server that thinks it is served over
-/// http (or the reverse) is most likely a missing `HEARTH_SECURE_COOKIES`
-/// behind a TLS proxy: say so in the log.
-fn log_scheme_mismatch(origin: &HeaderValue, headers: &HeaderMap, scheme: Scheme) {
-    let other = match scheme {
-        Scheme::Http => Scheme::Https,
-        Scheme::Https => Scheme::Http,
-    };
-    if origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, other)) {
-        tracing::warn!(
-            origin = ?origin,
-            serving = scheme.as_str(),
-            "refused a request from this host over the other scheme; if Hearth is served over https, \
-             set HEARTH_SECURE_COOKIES=true"
-        );
-    }
 }
 
 /// `application/x-www-form-urlencoded`, the body leptos' server functions

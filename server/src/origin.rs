@@ -8,7 +8,7 @@
 //! `--secure-cookies` (`HEARTH_SECURE_COOKIES`): `https` when it is on,
 //! `http` otherwise.
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 
 /// The scheme browsers use to reach this server. Installed as a request
 /// extension in `startup`, so the guard and the WebSocket read the same one.
@@ -56,6 +56,23 @@ pub fn is_own_origin(origin: &str, headers: &HeaderMap, scheme: Scheme) -> bool 
         && without_default_port(authority, scheme).eq_ignore_ascii_case(without_default_port(host, scheme))
 }
 
+/// Logs a refused `origin` that is this host over the other scheme: most
+/// likely Hearth is served over https without `HEARTH_SECURE_COOKIES`.
+pub fn warn_if_other_scheme(origin: &HeaderValue, headers: &HeaderMap, scheme: Scheme) {
+    let other = match scheme {
+        Scheme::Http => Scheme::Https,
+        Scheme::Https => Scheme::Http,
+    };
+    if origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, other)) {
+        tracing::warn!(
+            origin = ?origin,
+            serving = scheme.as_str(),
+            "refused a request from this host over the other scheme; if Hearth is served over https, \
+             set HEARTH_SECURE_COOKIES=true"
+        );
+    }
+}
+
 /// The origin part of a URL (a `Referer`): `scheme://host[:port]`, without
 /// path, query or fragment. `None` when it has no scheme.
 pub fn origin_of_url(url: &str) -> Option<&str> {
@@ -73,8 +90,6 @@ fn without_default_port(authority: &str, scheme: Scheme) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
-
     use super::*;
 
     fn host(value: &'static str) -> HeaderMap {

@@ -43,7 +43,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::error::ApiError;
-use crate::origin::{Scheme, is_own_origin};
+use crate::origin::{Scheme, is_own_origin, warn_if_other_scheme};
 use crate::serve::Shutdown;
 use crate::state::AppState;
 
@@ -101,10 +101,14 @@ async fn upgrade(
 /// scheme included ([`crate::origin::is_own_origin`]). Clients that send none
 /// (CLI tools) are allowed, like curl on the REST API.
 fn same_origin(headers: &HeaderMap, scheme: Scheme) -> bool {
-    match headers.get(header::ORIGIN) {
-        None => true,
-        Some(origin) => origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme)),
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let own = origin.to_str().is_ok_and(|origin| is_own_origin(origin, headers, scheme));
+    if !own {
+        warn_if_other_scheme(origin, headers, scheme);
     }
+    own
 }
 
 struct Connection {
