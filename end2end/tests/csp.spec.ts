@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { createRoom, registerUser, trackPageErrors, whenHydrated } from "./helpers";
+import { createRoom, openLive, registerUser, send, trackPageErrors, whenHydrated } from "./helpers";
 
 /**
  * Records every Content-Security-Policy violation the page reports, through
@@ -57,18 +57,9 @@ test("the login page hydrates under its Content-Security-Policy with no violatio
   expect(errors).toEqual([]);
 });
 
-/** Opens the room and waits until its live subscription is confirmed. */
-async function openLive(page: Page, room: number) {
-  const response = await page.goto(`/rooms/${room}`);
-  checkPolicy(response?.headers()["content-security-policy"]);
-  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
-}
-
-async function send(page: Page, text: string) {
-  const composer = page.getByLabel("Message", { exact: true });
-  await composer.fill(text);
-  await composer.press("Enter");
-  await expect(page.locator("article.message:not(.pending) .body", { hasText: text })).toBeVisible();
+/** Opens the room live, checking the policy its page came with. */
+async function openLiveChecked(page: Page, room: number) {
+  checkPolicy((await openLive(page, room))?.headers()["content-security-policy"]);
 }
 
 async function person(browser: Browser, prefix: string) {
@@ -82,8 +73,8 @@ test("two people chat live over the WebSocket under the policy with no violation
   const alice = await person(browser, "alice");
   const bob = await person(browser, "bob");
   const room = await createRoom(alice.context.request, { participant_ids: [bob.user.id] });
-  await openLive(bob.page, room);
-  await openLive(alice.page, room);
+  await openLiveChecked(bob.page, room);
+  await openLiveChecked(alice.page, room);
 
   await send(alice.page, "Hi Bob, under CSP");
   await expect(bob.page.locator("article.message .body")).toHaveText(["Hi Bob, under CSP"]);

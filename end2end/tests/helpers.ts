@@ -57,3 +57,18 @@ export async function postMessage(request: APIRequestContext, room: number, body
   expect(response.status()).toBe(201);
   return response.json();
 }
+
+/** Opens the room, waits until its live subscription is confirmed, and returns the page's response. */
+export async function openLive(page: Page, room: number) {
+  const response = await page.goto(`/rooms/${room}`);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  return response;
+}
+
+/** Sends `text` from the composer and waits until the server has confirmed it. */
+export async function send(page: Page, text: string) {
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill(text);
+  await composer.press("Enter");
+  await expect(page.locator("article.message:not(.pending) .body", { hasText: text })).toBeVisible();
+}

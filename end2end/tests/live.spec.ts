@@ -1,5 +1,5 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { createRoom, registerUser, whenHydrated } from "./helpers";
+import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import { createRoom, openLive, registerUser, send, whenHydrated } from "./helpers";
 
 /** Two people in their own direct room, each with a page open on it. */
 async function pair(browser: Browser) {
@@ -11,19 +11,6 @@ async function pair(browser: Browser) {
   const alicePage = await aliceContext.newPage();
   const bobPage = await bobContext.newPage();
   return { alice, bob, room, aliceContext, bobContext, alicePage, bobPage };
-}
-
-/** Opens the room and waits until its live subscription is confirmed. */
-async function openLive(page: Page, room: number) {
-  await page.goto(`/rooms/${room}`);
-  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
-}
-
-async function send(page: Page, text: string) {
-  const composer = page.getByLabel("Message", { exact: true });
-  await composer.fill(text);
-  await composer.press("Enter");
-  await expect(page.locator("article.message:not(.pending) .body", { hasText: text })).toBeVisible();
 }
 
 async function closeAll(...contexts: BrowserContext[]) {
