@@ -12,6 +12,7 @@ use crate::auth::{AuthSession, AuthUser};
 use crate::hub::{Frame, UserSignal};
 use crate::model::{Author, RoomId, UserId};
 use crate::protocol::ServerEvent;
+use crate::store::{Change, ChangeKind};
 use crate::{AppError, Hearth};
 
 /// The most changes one subscribe replays; further behind gets `resync`.
@@ -131,17 +132,19 @@ impl Hearth {
             let resync = loop {
                 let events = self.store.events_after(room, after, REPLAY_BATCH).await?;
                 let mut done = events.len() < REPLAY_BATCH as usize;
-                for (event_seq, kind, message) in events {
+                for Change { seq: event_seq, kind, message } in events {
                     if event_seq > upto {
                         done = true;
                         break;
                     }
                     after = event_seq;
                     seq = seq.max(event_seq);
-                    let event = match kind.as_str() {
-                        "message" => ServerEvent::Message { room_id: room, seq: event_seq, message },
-                        "edited" => ServerEvent::MessageEdited { room_id: room, seq: event_seq, message },
-                        _ => ServerEvent::MessageDeleted { room_id: room, seq: event_seq, number: message.number },
+                    let event = match kind {
+                        ChangeKind::Message => ServerEvent::Message { room_id: room, seq: event_seq, message },
+                        ChangeKind::Edited => ServerEvent::MessageEdited { room_id: room, seq: event_seq, message },
+                        ChangeKind::Deleted => {
+                            ServerEvent::MessageDeleted { room_id: room, seq: event_seq, number: message.number }
+                        }
                     };
                     let frame = Frame::new(&event);
                     bytes += frame.bytes.len();

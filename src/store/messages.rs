@@ -147,7 +147,7 @@ impl Store {
         .bind(&at)
         .execute(&mut *tx)
         .await?;
-        log_event(&mut tx, room, seq, "message", number).await?;
+        log_event(&mut tx, room, seq, ChangeKind::Message, number).await?;
         tx.commit().await?;
         let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
         Ok(InsertedMessage { message, seq, created: true })
@@ -270,7 +270,7 @@ impl Store {
         )
         .bind(body)
         .bind(now());
-        let Some(seq) = self.change_message(edit, room, number, "edited", 0).await? else {
+        let Some(seq) = self.change_message(edit, room, number, ChangeKind::Edited, 0).await? else {
             return Ok(None);
         };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
@@ -283,7 +283,7 @@ impl Store {
         let delete =
             sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
                 .bind(now());
-        self.change_message(delete, room, number, "deleted", -1).await
+        self.change_message(delete, room, number, ChangeKind::Deleted, -1).await
     }
 
     /// Runs `update` (bound up to its `room_id = ? AND number = ?`) and, if it
@@ -295,7 +295,7 @@ impl Store {
         update: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
         room: RoomId,
         number: i64,
-        kind: &str,
+        kind: ChangeKind,
         count_change: i64,
     ) -> Result<Option<i64>, AppError> {
         let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
@@ -309,15 +309,9 @@ impl Store {
         Ok(Some(seq))
     }
 
-    /// Every change to `room` after `after`, in order, each with the message
-    /// as it is now; at most `limit` (the caller asks for one more than it
-    /// will replay, to detect "too far behind").
-    pub async fn events_after(
-        &self,
-        room: RoomId,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<(i64, String, Message)>, AppError> {
+    /// The changes to `room` after `after`, in order, each with the message
+    /// as it is now; at most `limit` (replays read in batches).
+    pub async fn events_after(&self, room: RoomId, after: i64, limit: u32) -> Result<Vec<Change>, AppError> {
         let rows: Vec<EventRow> = sqlx::query_as(&format!(
             "SELECT e.seq AS event_seq, e.kind AS event_kind, x.* FROM room_events e
              JOIN ({SELECT_MESSAGE}) x ON x.room_id = e.room_id AND x.number = e.number
@@ -328,7 +322,13 @@ impl Store {
         .bind(limit)
         .fetch_all(self.sqlite()?)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.event_seq, r.event_kind, Message::from(r.message))).collect())
+        rows.into_iter()
+            .map(|r| {
+                let kind = ChangeKind::parse(&r.event_kind)
+                    .ok_or_else(|| AppError::internal(format!("unknown change kind {:?}", r.event_kind)))?;
+                Ok(Change { seq: r.event_seq, kind, message: Message::from(r.message) })
+            })
+            .collect()
     }
 
     /// The author and time of a message, deleted or not, for permission checks.
@@ -342,6 +342,37 @@ impl Store {
         .fetch_optional(self.sqlite()?)
         .await?)
     }
+}
+
+/// What happened to a message, as the change log (`room_events.kind`)
+/// records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Message,
+    Edited,
+    Deleted,
+}
+
+impl ChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::Edited => "edited",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Message, Self::Edited, Self::Deleted].into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// One entry of a room's change log, with the message as it is now.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub seq: i64,
+    pub kind: ChangeKind,
+    pub message: Message,
 }
 
 #[derive(sqlx::FromRow)]
@@ -373,13 +404,13 @@ async fn log_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     room: RoomId,
     seq: i64,
-    kind: &str,
+    kind: ChangeKind,
     number: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO room_events (room_id, seq, kind, number) VALUES (?, ?, ?, ?)")
         .bind(room)
         .bind(seq)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(number)
         .execute(&mut **tx)
         .await?;

@@ -21,7 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, PgPool, SqlitePool};
 
 pub use applications::{AppRow, ChatRow, HitRow, ScanRow, SearchScope};
-pub use messages::{HistoryQuery, InsertedMessage, MessageMeta};
+pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use users::NewUserRow;
 
