@@ -11,6 +11,7 @@
 mod applications;
 mod messages;
 mod rooms;
+mod search;
 mod users;
 
 use std::str::FromStr;
@@ -20,9 +21,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, SqlitePool};
 
-pub use applications::{AppRow, ChatRow, HitRow, ScanRow, SearchScope};
+pub use applications::{AppRow, ChatRow};
 pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
+pub use search::{HitRow, ScanRow, SearchScope};
 pub use users::NewUserRow;
 
 /// Which database a store is on.
