@@ -136,11 +136,17 @@ impl Hearth {
         Ok((app, chat))
     }
 
+    /// Creates an application owned by `owner`, or an anonymous one, which
+    /// spends the client's budget for those.
     pub async fn create_application(
         &self,
         owner: Option<UserId>,
+        client: std::net::IpAddr,
         name: Option<&str>,
     ) -> Result<ApplicationView, AppError> {
+        if owner.is_none() {
+            self.anonymous_apps.check(&client)?;
+        }
         let name = parse_name("application_name", "Application name", name)?;
         Ok(self.store.insert_application(&new_token(), &name, owner).await?.view())
     }

@@ -30,6 +30,11 @@ pub struct SeedReport {
 }
 
 impl Hearth {
+    /// The accounts the login page offers: the demo's in demo mode, else none.
+    pub fn demo_accounts(&self) -> Vec<DemoAccount> {
+        if self.settings().demo_mode { accounts() } else { Vec::new() }
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn seed_demo(&self) -> Result<SeedReport, AppError> {
         let mut report = SeedReport::default();

@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::AppError;
+use crate::hub::UserSignal;
+use crate::model::UserId;
+
 use crate::{
     auth::{IpLimiter, Limiter, SignInLimiter},
     hub::Hub,
@@ -49,17 +53,18 @@ impl Default for Settings {
     }
 }
 
+/// The fields are the core's own: adapters call methods, never reach in.
 #[derive(Clone)]
 pub struct Hearth {
-    pub store: Store,
-    pub settings: Arc<Settings>,
+    pub(crate) store: Store,
+    pub(crate) settings: Arc<Settings>,
     /// Shared by the REST sign-in and the login server function, so the two
     /// doors count against one budget.
-    pub sign_in_limiter: SignInLimiter,
+    pub(crate) sign_in_limiter: SignInLimiter,
     /// Live fan-out to WebSocket connections.
-    pub hub: Hub,
+    pub(crate) hub: Hub,
     /// Anonymous application creation, per client IP.
-    pub anonymous_apps: IpLimiter,
+    pub(crate) anonymous_apps: IpLimiter,
     /// Searches per user or application.
     pub(crate) searches: Limiter<Searcher>,
     /// Replays being read, per user.
@@ -81,5 +86,28 @@ impl Hearth {
             searches,
             replays: ReplaySlots::default(),
         }
+    }
+}
+
+impl Hearth {
+    /// The settings it was started with (read-only).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store, for the CLI and tests. Request handlers call use cases.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// The signals (session ended, removed from a room, personal events)
+    /// for every socket of `user`.
+    pub fn user_signals(&self, user: UserId) -> tokio::sync::broadcast::Receiver<UserSignal> {
+        self.hub.subscribe_user(user)
     }
 }

@@ -131,12 +131,12 @@ impl Connection {
         let mut delivered: HashMap<RoomId, i64> = HashMap::new();
         // A stream keeps its waiter registered between wake-ups, where a fresh
         // `recv()` future per loop would register and unregister every time.
-        let mut signals = BroadcastStream::new(self.hearth.hub.subscribe_user(self.user.id));
+        let mut signals = BroadcastStream::new(self.hearth.user_signals(self.user.id));
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut awaiting_pong = false;
         let mut out: Vec<Frame> = Vec::new();
-        let delay = Duration::from_millis(self.hearth.settings.ws_write_delay_ms);
+        let delay = Duration::from_millis(self.hearth.settings().ws_write_delay_ms);
         // When room frames may next be written, and the timer that holds them
         // until then (made on first use, so an idle connection has none).
         let mut next_write = Instant::now();
@@ -230,7 +230,7 @@ impl Connection {
         if let Some(result) = write.as_mut().now_or_never() {
             return result.is_ok();
         }
-        let limit = Duration::from_secs(self.hearth.settings.ws_write_timeout_secs);
+        let limit = Duration::from_secs(self.hearth.settings().ws_write_timeout_secs);
         match tokio::time::timeout(limit, write).await {
             Ok(result) => result.is_ok(),
             Err(_) => {

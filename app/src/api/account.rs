@@ -21,7 +21,7 @@ pub async fn get_me() -> Result<Option<Profile>, UiError> {
 #[server(prefix = "/fn")]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
     let hearth = ssr::hearth()?;
-    Ok(if hearth.settings.demo_mode { hearth::demo::accounts() } else { Vec::new() })
+    Ok(hearth.demo_accounts())
 }
 
 #[server(prefix = "/fn")]

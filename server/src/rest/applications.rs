@@ -43,10 +43,7 @@ async fn create_application(
     Json(body): Json<ApplicationBody>,
 ) -> ApiResult<impl IntoResponse> {
     let owner = session.user.map(|u| u.id);
-    if owner.is_none() {
-        hearth.anonymous_apps.check(&client)?;
-    }
-    let app = hearth.create_application(owner, body.application_name.as_deref()).await?;
+    let app = hearth.create_application(owner, client, body.application_name.as_deref()).await?;
     Ok((StatusCode::CREATED, JsonResponse(app)))
 }
 

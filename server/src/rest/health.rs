@@ -15,7 +15,7 @@ pub fn router() -> Router<AppState> {
 
 async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<Value>) {
     let started = std::time::Instant::now();
-    match hearth.store.ping().await {
+    match hearth.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({

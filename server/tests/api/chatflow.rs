@@ -51,7 +51,8 @@ async fn the_chatflow_readme_curl_walkthrough_works_verbatim() {
     app.hearth.seed_demo().await.expect("demo accounts");
     // The demo seed also opens alice and bob's "Seed Chat", so step 5 finds
     // that direct room (200) rather than creating one (201).
-    let seed_chat = app.hearth.store.direct_room(UserId(1), UserId(2)).await.unwrap().expect("the seeded direct room");
+    let seed_chat =
+        app.hearth.store().direct_room(UserId(1), UserId(2)).await.unwrap().expect("the seeded direct room");
     let jars = tempfile::tempdir().expect("temp dir");
     let dir = jars.path();
 

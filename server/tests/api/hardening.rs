@@ -110,7 +110,7 @@ async fn the_token_api_cannot_edit_a_persons_message() {
         .unwrap();
 
     assert_error(response, 403).await;
-    let bob = app.hearth.store.message(RoomId(room), 1).await.unwrap().unwrap();
+    let bob = app.hearth.store().message(RoomId(room), 1).await.unwrap().unwrap();
     assert_eq!(bob.body.as_deref(), Some("my own words"));
 }
 
@@ -360,7 +360,7 @@ async fn the_register_form_spends_the_same_budget() {
     let back = response.headers()["location"].to_str().unwrap().to_owned();
     let page = browser.get(&back).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("too many attempts"), "{back}");
-    assert!(app.hearth.store.auth_user_by_login("ben").await.unwrap().is_none());
+    assert!(app.hearth.store().auth_user_by_login("ben").await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ async fn health_check_answers_200_json_with_a_database_round_trip() {
 async fn migrations_are_idempotent_and_seed_demo_runs_twice_without_duplicates() {
     let app = spawn_app().await;
 
-    app.hearth.store.migrate().await.unwrap();
+    app.hearth.store().migrate().await.unwrap();
     let first = app.hearth.seed_demo().await.unwrap();
     let second = app.hearth.seed_demo().await.unwrap();
 

@@ -32,7 +32,7 @@ async fn share_timestamp(app: &TestApp, room: i64, from: i64, to: i64, at: Optio
         .bind(from)
         .bind(to),
     }
-    .execute(app.hearth.store.sqlite_pool().expect("the tests run on SQLite"))
+    .execute(app.hearth.store().sqlite_pool().expect("the tests run on SQLite"))
     .await
     .expect("update created_at");
     assert_eq!(done.rows_affected(), (to - from + 1) as u64);

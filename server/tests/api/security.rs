@@ -309,7 +309,7 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
         session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").to_owned()
     };
     let (expired, live) = (id(&alice), id(&bob));
-    let pool = app.hearth.store.sqlite_pool().expect("the tests run on SQLite");
+    let pool = app.hearth.store().sqlite_pool().expect("the tests run on SQLite");
     sqlx::query("UPDATE sessions SET expiry_date = datetime('now', '-1 hour') WHERE id = ?")
         .bind(&expired)
         .execute(pool)
@@ -393,7 +393,7 @@ async fn password_hashes_are_argon2id() {
     let app = spawn_app().await;
     app.register("alice").await;
 
-    let user = app.hearth.store.auth_user_by_login("alice").await.unwrap().unwrap();
+    let user = app.hearth.store().auth_user_by_login("alice").await.unwrap().unwrap();
 
     assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert!(!format!("{user:?}").contains("argon2"), "Debug redacts the hash");
