@@ -36,6 +36,14 @@ impl MessageBody {
     }
 }
 
+/// A sent message, and whether this send created it (false when its
+/// `client_id` matched an earlier send, which is returned instead).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: Message,
+    pub created: bool,
+}
+
 /// Who writes a message: a member, or an application through the token API.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Writer {
@@ -126,11 +134,12 @@ impl Hearth {
         room: RoomId,
         body: &str,
         client_id: Option<&str>,
-    ) -> Result<InsertedMessage, AppError> {
+    ) -> Result<Sent, AppError> {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body)?;
         let client_id = parse_client_id(client_id)?;
-        self.append_message(room, Writer::User(me), &body, client_id).await
+        let inserted = self.append_message(room, Writer::User(me), &body, client_id).await?;
+        Ok(Sent { message: inserted.message, created: inserted.created })
     }
 
     /// Saves a message, then publishes it (unless `client_id` matched an

@@ -53,7 +53,7 @@ fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 
 impl Hearth {
     /// The room, if `me` is a member; otherwise the same 404 as a missing room.
-    pub async fn member_room(&self, me: UserId, room: RoomId) -> Result<RoomRow, AppError> {
+    pub(crate) async fn member_room(&self, me: UserId, room: RoomId) -> Result<RoomRow, AppError> {
         self.store.room_for_member(room, me).await?.ok_or(AppError::NotFound("conversation"))
     }
 
