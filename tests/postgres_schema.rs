@@ -326,3 +326,47 @@ async fn the_store_connects_migrates_and_pings_on_postgres_and_its_queries_refus
     assert!(format!("{refused:?}").contains("not yet written for Postgres"), "{refused:?}");
     db.drop_now().await;
 }
+
+/// Saves a session, loads it back, and lets an expired one be swept: the
+/// store's session store on whichever database it is on.
+async fn sessions_round_trip(store: &hearth::store::Store) {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
+    let sessions = store.sessions().await.expect("the session table is created");
+    let in_a_day = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let mut live = Record { id: Id::default(), data: Default::default(), expiry_date: in_a_day };
+    live.data.insert("user".into(), serde_json::json!(7));
+    sessions.create(&mut live).await.expect("create");
+    let expired = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    };
+    sessions.save(&expired).await.expect("save");
+
+    let loaded = sessions.load(&live.id).await.expect("load").expect("the live session is there");
+    assert_eq!(loaded.data["user"], 7);
+    sessions.delete_expired().await.expect("sweep");
+    assert!(sessions.load(&live.id).await.expect("load").is_some(), "a live session stays");
+    sessions.delete(&live.id).await.expect("delete");
+    assert!(sessions.load(&live.id).await.expect("load").is_none());
+}
+
+#[tokio::test]
+async fn the_store_hands_out_a_session_store_on_sqlite_and_on_postgres() {
+    let sqlite = hearth::store::Store::connect("sqlite::memory:").await.expect("in-memory SQLite");
+    sessions_round_trip(&sqlite).await;
+    let Some(db) = TestDb::create("sessions").await else { return };
+    let postgres = hearth::store::Store::connect(&db.url).await.expect("the store connects to Postgres");
+    postgres.migrate().await.expect("migrate");
+    sessions_round_trip(&postgres).await;
+    let (tables,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'sessions'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(tables, 1, "the sessions live beside the rest, in public.sessions");
+    drop(postgres);
+    db.drop_now().await;
+}

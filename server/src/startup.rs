@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
-use hearth::store::Store;
+use hearth::store::{Backend as Database, Sessions, Store};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -23,7 +23,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
 use crate::headers::{provide_page_nonce, with_security_headers};
@@ -58,19 +57,21 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     Ok(store)
 }
 
-/// The SQLite pool, or a one-line error on Postgres: the store's queries are
-/// not written for Postgres yet (issue 12), though `hearth migrate` works.
-pub fn sqlite_only(store: &Store, what: &str) -> Result<tower_sessions_sqlx_store::sqlx::SqlitePool, BoxError> {
-    store
-        .sqlite_pool()
-        .cloned()
-        .ok_or_else(|| format!("{what} from Postgres is not built yet: only `hearth migrate` works on it").into())
+/// A one-line error on Postgres: the store's queries are not written for
+/// Postgres yet (issue 12), though `hearth migrate` works.
+pub fn sqlite_only(store: &Store, what: &str) -> Result<(), BoxError> {
+    match store.backend() {
+        Database::Sqlite => Ok(()),
+        Database::Postgres => {
+            Err(format!("{what} from Postgres is not built yet: only `hearth migrate` works on it").into())
+        }
+    }
 }
 
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
-        let sessions_pool = sqlite_only(&store, "serving")?;
+        sqlite_only(&store, "serving")?;
         let hearth = Hearth::new(store.clone(), config.settings());
         if config.demo {
             let report = hearth.seed_demo().await?;
@@ -80,8 +81,7 @@ impl Application {
         }
         hearth::auth::password::warm_up();
 
-        let sessions = SqliteStore::new(sessions_pool).with_table_name("sessions")?;
-        sessions.migrate().await?;
+        let sessions = store.sessions().await?;
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
@@ -188,7 +188,7 @@ fn routes(state: AppState) -> Router {
 /// `continuously_delete_expired`), until the returned guard is dropped. A
 /// failed sweep (say, the database busy) is logged and the next one still
 /// runs.
-fn delete_expired_sessions(sessions: SqliteStore, period: std::time::Duration) -> AbortOnDrop {
+fn delete_expired_sessions(sessions: Sessions, period: std::time::Duration) -> AbortOnDrop {
     let task = tokio::spawn(async move {
         loop {
             if let Err(err) = sessions.clone().continuously_delete_expired(period).await {

@@ -12,6 +12,7 @@ mod applications;
 mod messages;
 mod rooms;
 mod search;
+mod sessions;
 mod users;
 
 use std::str::FromStr;
@@ -25,6 +26,7 @@ pub use applications::{AppRow, ChatRow};
 pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope};
+pub use sessions::Sessions;
 pub use users::NewUserRow;
 
 /// Which database a store is on.

@@ -1,0 +1,80 @@
+//! The session store (tower-sessions' sqlx stores) in the same database as
+//! everything else. The server asks the store for it and never touches a
+//! pool: the rows live in a `sessions` table on either backend.
+
+use async_trait::async_trait;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use super::{Pool, Store};
+
+/// Sessions on SQLite or Postgres, as the store's own database is.
+#[derive(Clone, Debug)]
+pub enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Store {
+    /// The session store on this database, its table created if missing.
+    pub async fn sessions(&self) -> std::result::Result<Sessions, sqlx::Error> {
+        let table = |err: String| sqlx::Error::Configuration(err.into());
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                let sessions = SqliteStore::new(pool.clone()).with_table_name("sessions").map_err(table)?;
+                sessions.migrate().await?;
+                Sessions::Sqlite(sessions)
+            }
+            Pool::Postgres(pool) => {
+                let sessions = PostgresStore::new(pool.clone())
+                    .with_schema_name("public")
+                    .and_then(|s| s.with_table_name("sessions"))
+                    .map_err(table)?;
+                sessions.migrate().await?;
+                Sessions::Postgres(sessions)
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.create(record).await,
+            Self::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.save(record).await,
+            Self::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        match self {
+            Self::Sqlite(s) => s.load(id).await,
+            Self::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete(id).await,
+            Self::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for Sessions {
+    async fn delete_expired(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete_expired().await,
+            Self::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
