@@ -31,6 +31,8 @@
 //! - [`demo`] *(server)*: the idempotent demo seed.
 //! - `fuzz_checks` *(server, hidden)*: the properties the fuzz targets in
 //!   `fuzz/` check, replayed over the committed corpus by `tests/fuzz_corpus.rs`.
+//! - `testing` *(server, hidden)*: a database of its own for each
+//!   integration test, on SQLite or Postgres (`HEARTH_TEST_BACKEND`).
 //! - [`Hearth`] *(server)*: the cheap-to-clone handle that bundles the above
 //!   for the adapters.
 //!
@@ -69,6 +71,9 @@ pub mod search;
 mod sessions;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{AppError, FieldError};
 #[cfg(feature = "server")]

@@ -4,14 +4,19 @@
 //! index that replaces FTS5.
 //!
 //! It needs a server: `HEARTH_TEST_POSTGRES_URL=postgres://…` (`make test`
-//! starts a throwaway one with `scripts/test-postgres.sh`). Without it each
-//! test says it was skipped and passes.
+//! starts a throwaway one with `scripts/test-postgres.sh` and runs these on
+//! both passes). Without it each Postgres test records itself as skipped
+//! (`hearth::testing::skip_without_postgres`), which the run's summary counts.
 
 use std::collections::BTreeSet;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{ConnectOptions, Connection, Executor, PgPool, SqlitePool};
+
+/// Where the template copies' directory would be: they are dropped by
+/// [`TestDb::drop_now`], not when a directory goes.
+const DIR: &str = env!("CARGO_TARGET_TMPDIR");
 
 /// A new, empty database on the test server, dropped by [`TestDb::drop_now`].
 struct TestDb {
@@ -22,11 +27,13 @@ struct TestDb {
 }
 
 impl TestDb {
+    /// An empty database (not migrated), for the tests that apply the
+    /// migrations themselves.
     async fn create(label: &str) -> Option<Self> {
-        let Ok(url) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
+        if hearth::testing::skip_without_postgres() {
             return None;
-        };
+        }
+        let url = std::env::var(hearth::testing::POSTGRES_URL_VAR).expect("checked above");
         let admin: PgConnectOptions = url.parse().expect("HEARTH_TEST_POSTGRES_URL is a postgres:// URL");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
         let name = format!("hearth_{label}_{}_{nanos}", std::process::id());
@@ -40,6 +47,20 @@ impl TestDb {
             .expect("connect to the new database");
         let (server, _) = url.rsplit_once('/').expect("the URL names a database");
         let url = format!("{server}/{name}");
+        Some(Self { pool, admin, name, url })
+    }
+
+    /// A database copied from the migrated template (`hearth::testing`).
+    async fn from_template() -> Option<Self> {
+        if hearth::testing::skip_without_postgres() {
+            return None;
+        }
+        let url = hearth::testing::fresh_database_url_on(hearth::store::Backend::Postgres, DIR.as_ref()).await;
+        let options: PgConnectOptions = url.parse().expect("a postgres:// URL");
+        let name = options.get_database().expect("the URL names a database").to_owned();
+        let server = std::env::var(hearth::testing::POSTGRES_URL_VAR).expect("checked above");
+        let admin: PgConnectOptions = server.parse().expect("HEARTH_TEST_POSTGRES_URL is a postgres:// URL");
+        let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.expect("connect to the copy");
         Some(Self { pool, admin, name, url })
     }
 
@@ -165,7 +186,7 @@ async fn the_postgres_schema_applies_twice_and_matches_the_sqlite_tables_columns
 
 #[tokio::test]
 async fn the_counter_row_numbers_concurrent_inserts_one_to_n_without_gaps() {
-    let Some(db) = migrated_postgres("numbering").await else { return };
+    let Some(db) = TestDb::from_template().await else { return };
     let (room,): (i64,) = sqlx::query_as(
         "INSERT INTO rooms (kind, created_at, updated_at) VALUES ('open', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z') RETURNING id",
     )
@@ -234,7 +255,7 @@ async fn the_counter_row_numbers_concurrent_inserts_one_to_n_without_gaps() {
 
 #[tokio::test]
 async fn the_trigram_index_serves_a_case_insensitive_substring_search_in_any_script() {
-    let Some(db) = migrated_postgres("search").await else { return };
+    let Some(db) = TestDb::from_template().await else { return };
     sqlx::query("INSERT INTO rooms (kind, created_at, updated_at) VALUES ('open', 'x', 'x')")
         .execute(&db.pool)
         .await
@@ -356,7 +377,7 @@ async fn sessions_round_trip(store: &hearth::store::Store) {
 async fn the_store_hands_out_a_session_store_on_sqlite_and_on_postgres() {
     let sqlite = hearth::store::Store::connect("sqlite::memory:").await.expect("in-memory SQLite");
     sessions_round_trip(&sqlite).await;
-    let Some(db) = TestDb::create("sessions").await else { return };
+    let Some(db) = TestDb::from_template().await else { return };
     let postgres = hearth::store::Store::connect(&db.url).await.expect("the store connects to Postgres");
     postgres.migrate().await.expect("migrate");
     sessions_round_trip(&postgres).await;

@@ -176,8 +176,10 @@ async fn sign_out_returns_204_and_the_old_cookie_is_dead() {
 #[tokio::test]
 async fn sessions_survive_a_server_restart_on_the_same_database() {
     let dir = tempfile::tempdir().unwrap();
+    let database_url = hearth::testing::fresh_database_url(dir.path()).await;
     let build = || async {
-        let config = crate::helpers::test_config(dir.path().to_path_buf());
+        let mut config = crate::helpers::test_config(dir.path().to_path_buf());
+        config.database_url = Some(database_url.clone());
         let leptos = leptos::config::LeptosOptions::builder().output_name("hearth").build();
         hearth_server::startup::Application::build(config, leptos).await.unwrap()
     };

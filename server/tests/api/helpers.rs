@@ -1,9 +1,14 @@
 //! `spawn_app()` and request helpers that read like the spec.
+//!
+//! Each app gets a database of its own on the backend the run is for
+//! (`HEARTH_TEST_BACKEND`: `sqlite`, the default, or `postgres`; see
+//! `hearth::testing`): `make test` runs every test once on each.
 
 use std::path::PathBuf;
 
 use hearth::Hearth;
 use hearth::model::{RoomId, UserId};
+use hearth::testing::fresh_database_url;
 use hearth_server::config::Config;
 use hearth_server::startup::Application;
 use leptos::config::LeptosOptions;
@@ -18,6 +23,9 @@ pub struct TestApp {
     /// A client that keeps cookies, like a browser or `curl -b -c`.
     pub client: Client,
     pub hearth: Hearth,
+    /// The app's own database (a SQLite file in its temp dir, or a Postgres
+    /// database copied from the migrated template).
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -99,13 +107,81 @@ async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (Tes
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(dir.path().to_path_buf());
+    config.database_url = Some(fresh_database_url(dir.path()).await);
     configure(&mut config);
     hearth_server::telemetry::init(&config.log);
+    let database_url = config.database_url().expect("a database URL");
     let leptos = LeptosOptions::builder().output_name("hearth").site_root(site_root).build();
     let application = Application::build(config, leptos).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let hearth = application.hearth().clone();
-    (TestApp { address, client: new_client(), hearth, _dir: dir }, application)
+    (TestApp { address, client: new_client(), hearth, database_url, _dir: dir }, application)
+}
+
+/// A value bound to a `$n` placeholder by [`TestApp::execute_sql`].
+pub enum SqlArg {
+    Int(i64),
+    Text(String),
+}
+
+impl TestApp {
+    /// Runs one statement on the app's database, on whichever backend, with
+    /// `$1…` placeholders (SQLite takes them too), and returns the rows it
+    /// changed. For the few tests that set up a state no API call makes.
+    pub async fn execute_sql(&self, sql: &str, args: &[SqlArg]) -> u64 {
+        use sqlx::{ConnectOptions, Connection};
+        macro_rules! run {
+            ($conn:expr) => {{
+                let mut conn = $conn;
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = match arg {
+                        SqlArg::Int(n) => query.bind(*n),
+                        SqlArg::Text(t) => query.bind(t.clone()),
+                    };
+                }
+                let done = query.execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+                done.rows_affected()
+            }};
+        }
+        let url = &self.database_url;
+        match hearth::store::Backend::of_url(url).expect("a known scheme") {
+            hearth::store::Backend::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("a sqlite URL");
+                run!(options.connect().await.expect("connect to the app's SQLite file"))
+            }
+            hearth::store::Backend::Postgres => {
+                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a postgres URL");
+                run!(options.connect().await.expect("connect to the app's Postgres database"))
+            }
+        }
+    }
+
+    /// The first column of every row `sql` returns, as text, on whichever
+    /// backend.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        use sqlx::{ConnectOptions, Connection};
+        let url = &self.database_url;
+        match hearth::store::Backend::of_url(url).expect("a known scheme") {
+            hearth::store::Backend::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("a sqlite URL");
+                let mut conn = options.connect().await.expect("connect to the app's SQLite file");
+                let rows: Vec<(String,)> =
+                    sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+                rows.into_iter().map(|(s,)| s).collect()
+            }
+            hearth::store::Backend::Postgres => {
+                let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a postgres URL");
+                let mut conn = options.connect().await.expect("connect to the app's Postgres database");
+                let rows: Vec<(String,)> =
+                    sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+                rows.into_iter().map(|(s,)| s).collect()
+            }
+        }
+    }
 }
 
 /// A fresh "browser": its own cookie jar, and redirects not followed so tests

@@ -4,7 +4,7 @@
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, User, numbers, spawn_app};
+use crate::helpers::{SqlArg, TestApp, User, numbers, spawn_app};
 
 /// Alice and bob's direct room holding `count` messages by alice.
 async fn room_with(app: &TestApp, count: usize) -> (User, User, i64) {
@@ -18,24 +18,24 @@ async fn room_with(app: &TestApp, count: usize) -> (User, User, i64) {
 /// Gives messages `from..=to` of `room` one shared `created_at`: `at`, or
 /// message `from`'s own time (which keeps time order and number order alike).
 async fn share_timestamp(app: &TestApp, room: i64, from: i64, to: i64, at: Option<&str>) {
-    let done = match at {
-        Some(at) => sqlx::query("UPDATE messages SET created_at = ? WHERE room_id = ? AND number BETWEEN ? AND ?")
-            .bind(at)
-            .bind(room)
-            .bind(from)
-            .bind(to),
-        None => sqlx::query(
-            "UPDATE messages SET created_at = (SELECT created_at FROM messages WHERE room_id = ?1 AND number = ?2)
-             WHERE room_id = ?1 AND number BETWEEN ?2 AND ?3",
-        )
-        .bind(room)
-        .bind(from)
-        .bind(to),
-    }
-    .execute(app.hearth.store().sqlite_pool().expect("the tests run on SQLite"))
-    .await
-    .expect("update created_at");
-    assert_eq!(done.rows_affected(), (to - from + 1) as u64);
+    let changed = match at {
+        Some(at) => {
+            app.execute_sql(
+                "UPDATE messages SET created_at = $1 WHERE room_id = $2 AND number BETWEEN $3 AND $4",
+                &[SqlArg::Text(at.to_owned()), SqlArg::Int(room), SqlArg::Int(from), SqlArg::Int(to)],
+            )
+            .await
+        }
+        None => {
+            app.execute_sql(
+                "UPDATE messages SET created_at = (SELECT created_at FROM messages WHERE room_id = $1 AND number = $2)
+                  WHERE room_id = $1 AND number BETWEEN $2 AND $3",
+                &[SqlArg::Int(room), SqlArg::Int(from), SqlArg::Int(to)],
+            )
+            .await
+        }
+    };
+    assert_eq!(changed, (to - from + 1) as u64);
 }
 
 /// Reads `room` newest page first, then `before=<cursor.before>` (a time)

@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 
 use tokio_tungstenite::tungstenite;
+use tower_sessions::session::Id;
+use tower_sessions::session_store::SessionStore;
 
 use crate::helpers::{PASSWORD, assert_error, new_client, session_cookie, spawn_app, spawn_app_with};
 use crate::ws_support::{person, try_connect};
@@ -309,16 +311,14 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
         session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").to_owned()
     };
     let (expired, live) = (id(&alice), id(&bob));
-    let pool = app.hearth.store().sqlite_pool().expect("the tests run on SQLite");
-    sqlx::query("UPDATE sessions SET expiry_date = datetime('now', '-1 hour') WHERE id = ?")
-        .bind(&expired)
-        .execute(pool)
-        .await
-        .unwrap();
-    let rows = || async {
-        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions").fetch_all(pool).await.unwrap();
-        ids.into_iter().map(|(id,)| id).collect::<Vec<_>>()
-    };
+    // Alice's session expired an hour ago, as the session store writes it
+    // on either backend.
+    let sessions = app.hearth.store().sessions().await.unwrap();
+    let alice_id: Id = expired.parse().unwrap();
+    let mut record = sessions.load(&alice_id).await.unwrap().expect("alice's session is live");
+    record.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    sessions.save(&record).await.unwrap();
+    let rows = || app.query_strings("SELECT id FROM sessions");
     assert!(rows().await.contains(&expired), "the expired row is there before the sweep");
 
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -1,0 +1,262 @@
+//! Test databases, for the integration tests of this crate and the server's:
+//! every test gets a database of its own on the backend the run is for, so
+//! the whole suite runs once on SQLite and once on Postgres (`make test`).
+//!
+//! - [`test_backend`]: `HEARTH_TEST_BACKEND` (`sqlite`, the default, or
+//!   `postgres`).
+//! - [`fresh_database_url`]: a new, empty database on that backend: a SQLite
+//!   file in the test's directory, or a Postgres database copied from a
+//!   migrated template (`CREATE DATABASE … TEMPLATE hearth_template`, about
+//!   0.1 s) on the server `HEARTH_TEST_POSTGRES_URL` names
+//!   (`scripts/test-postgres.sh run …` starts a throwaway one and sets it).
+//! - [`skip_unless`]: for the few tests that are about one backend only (the
+//!   upgrade from the previous release's SQLite file): it records the skip in
+//!   `HEARTH_TEST_SKIPS` so the run's summary counts it as skipped, not passed.
+//!
+//! The template is made and migrated through [`Store`] once per process; a
+//! template left by an earlier process is migrated again (a no-op when it is
+//! current). Creating a database from the template fails while anyone is
+//! connected to the template, so making, migrating and copying it are
+//! serialised across threads and processes by a Postgres advisory lock held
+//! on a short-lived maintenance connection. No connection outlives the call:
+//! each test runs its own tokio runtime.
+//!
+//! A Postgres database lives as long as the directory it was made for: each
+//! call drops (`WITH (FORCE)`) the databases this process made for
+//! directories that are gone since, so a run does not leave hundreds of
+//! copies behind. The cluster is throwaway, so the last few stay.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+use tokio::sync::OnceCell;
+
+use crate::store::{Backend, Store};
+
+/// Names the backend the tests run on.
+pub const BACKEND_VAR: &str = "HEARTH_TEST_BACKEND";
+/// A superuser URL to a Postgres server's `postgres` database.
+pub const POSTGRES_URL_VAR: &str = "HEARTH_TEST_POSTGRES_URL";
+/// A file to which [`skip_unless`] appends one line per skipped test.
+pub const SKIPS_VAR: &str = "HEARTH_TEST_SKIPS";
+/// The migrated database every test database on Postgres is copied from.
+pub const TEMPLATE: &str = "hearth_template";
+
+/// The key of the advisory lock that serialises the template's users.
+const TEMPLATE_LOCK: i64 = 0x4845_4152_5448; // "HEARTH"
+
+/// The backend this test run is for: `HEARTH_TEST_BACKEND` is `sqlite` (or
+/// unset) or `postgres`. Panics on another value, and on `postgres` without
+/// a server to use.
+pub fn test_backend() -> Backend {
+    let backend = match std::env::var(BACKEND_VAR) {
+        Err(std::env::VarError::NotPresent) => Backend::Sqlite,
+        Ok(name) => match name.trim().to_ascii_lowercase().as_str() {
+            "" | "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            _ => panic!("{BACKEND_VAR}={name:?} is not a backend the tests know: use `sqlite` or `postgres`"),
+        },
+        Err(e) => panic!("{BACKEND_VAR} is not readable: {e}"),
+    };
+    if backend == Backend::Postgres {
+        postgres_server_url();
+    }
+    backend
+}
+
+/// The backend's name as the summaries print it.
+pub fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// Whether a Postgres server is there for the tests (`HEARTH_TEST_POSTGRES_URL`).
+pub fn postgres_available() -> bool {
+    std::env::var_os(POSTGRES_URL_VAR).is_some_and(|url| !url.is_empty())
+}
+
+/// `HEARTH_TEST_POSTGRES_URL`, or a panic saying how to get one.
+fn postgres_server_url() -> String {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "the Postgres tests need a server in {POSTGRES_URL_VAR}: run them through \
+             `scripts/test-postgres.sh run cargo test …` or `make test`, or \
+             `export {POSTGRES_URL_VAR}=$(scripts/test-postgres.sh start)`"
+        ),
+    }
+}
+
+/// A new, empty database for one test on [`test_backend`]; see
+/// [`fresh_database_url_on`].
+pub async fn fresh_database_url(dir: &Path) -> String {
+    fresh_database_url_on(test_backend(), dir).await
+}
+
+/// A new, empty database on `backend`, for as long as `dir` exists: on
+/// SQLite the file `<dir>/hearth.db`, on Postgres a database copied from the
+/// migrated template (so it is already migrated; migrating it again is a
+/// no-op). Its URL, for `DATABASE_URL` or [`Store::connect`].
+pub async fn fresh_database_url_on(backend: Backend, dir: &Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("hearth.db").display()),
+        Backend::Postgres => fresh_postgres_database(dir).await,
+    }
+}
+
+/// On a backend other than `only`, records that the calling test was skipped
+/// (on stderr, and as a line in the file `HEARTH_TEST_SKIPS` names, which the
+/// run's summary counts) and answers true: the test then returns at once.
+/// For the few tests about one backend only; say why in `why`.
+pub fn skip_unless(only: Backend, why: &str) -> bool {
+    let backend = test_backend();
+    if backend == only {
+        return false;
+    }
+    record_skip(backend_name(backend), why);
+    true
+}
+
+/// For a test that needs a Postgres server whatever the run's backend (the
+/// schema checks): without `HEARTH_TEST_POSTGRES_URL` (a plain `cargo test`)
+/// it records the skip as [`skip_unless`] does and answers true. `make test`
+/// always sets it.
+pub fn skip_without_postgres() -> bool {
+    if postgres_available() {
+        return false;
+    }
+    record_skip(backend_name(test_backend()), &format!("{POSTGRES_URL_VAR} is not set (make test sets it)"));
+    true
+}
+
+fn record_skip(backend: &str, why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    let line = format!("skipped on {backend}: {test}: {why}");
+    eprintln!("{line}");
+    if let Some(file) = std::env::var_os(SKIPS_VAR).filter(|f| !f.is_empty()) {
+        let written =
+            std::fs::OpenOptions::new().create(true).append(true).open(&file).and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            panic!("could not record the skip in {SKIPS_VAR}={}: {e}", PathBuf::from(file).display());
+        }
+    }
+}
+
+/// Whether this process has migrated the template (once per process).
+static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
+/// The databases this process made, with the directory each lives for.
+static MADE: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+async fn fresh_postgres_database(dir: &Path) -> String {
+    let server = postgres_server_url();
+    let admin: PgConnectOptions =
+        server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"));
+    TEMPLATE_READY.get_or_init(|| prepare_template(&server, &admin)).await;
+
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
+    let name = format!(
+        "hearth_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        micros.as_micros() % 1_000_000_000_000
+    );
+    let mut conn = maintenance(&admin).await;
+    for gone in finished_databases() {
+        conn.execute(format!(r#"DROP DATABASE IF EXISTS "{gone}" WITH (FORCE)"#).as_str())
+            .await
+            .unwrap_or_else(|e| panic!("dropping the finished test database {gone}: {e}"));
+    }
+    lock(&mut conn).await;
+    let created = conn.execute(format!(r#"CREATE DATABASE "{name}" TEMPLATE {TEMPLATE}"#).as_str()).await;
+    unlock(&mut conn).await;
+    created.unwrap_or_else(|e| panic!("creating the test database {name} from {TEMPLATE}: {e}"));
+    conn.close().await.expect("close the maintenance connection");
+    MADE.lock().unwrap_or_else(|e| e.into_inner()).push((name.clone(), dir.to_path_buf()));
+    database_url(&server, &name)
+}
+
+/// Creates the template if missing, then migrates it, holding the lock.
+async fn prepare_template(server: &str, admin: &PgConnectOptions) {
+    let mut conn = maintenance(admin).await;
+    lock(&mut conn).await;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(TEMPLATE)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("look for the template");
+    if exists.is_none() {
+        conn.execute(format!("CREATE DATABASE {TEMPLATE}").as_str()).await.expect("create the template database");
+    }
+    let url = database_url(server, TEMPLATE);
+    let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("connect to the template {url}: {e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("migrate the template {url}: {e}"));
+    drop(store);
+    // The pool's connections close as it drops, a moment later; a copy made
+    // while one is still there would fail.
+    conn.execute(
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{TEMPLATE}'").as_str(),
+    )
+    .await
+    .expect("end the template's connections");
+    unlock(&mut conn).await;
+    conn.close().await.expect("close the maintenance connection");
+}
+
+/// The databases this process made whose directories are gone (their tests
+/// are over), taken off the list.
+fn finished_databases() -> Vec<String> {
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let (gone, live): (Vec<_>, Vec<_>) = made.drain(..).partition(|(_, dir)| !dir.exists());
+    *made = live;
+    gone.into_iter().map(|(name, _)| name).collect()
+}
+
+async fn maintenance(admin: &PgConnectOptions) -> PgConnection {
+    admin.connect().await.unwrap_or_else(|e| panic!("connect to the test Postgres server ({POSTGRES_URL_VAR}): {e}"))
+}
+
+async fn lock(conn: &mut PgConnection) {
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut *conn).await.expect("take the lock");
+}
+
+async fn unlock(conn: &mut PgConnection) {
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut *conn)
+        .await
+        .expect("release the lock");
+}
+
+/// The server URL with its database replaced by `name` (query kept).
+fn database_url(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server, None),
+    };
+    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match query {
+        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn the_database_is_swapped_in_the_server_url() {
+        assert_eq!(database_url("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(database_url("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
+    }
+}
