@@ -1,6 +1,8 @@
 //! One test binary for the whole HTTP surface (as zero2prod's `tests/api/`):
-//! each test spawns the real application on a random port over a fresh
-//! SQLite file.
+//! each test spawns the real application on a random port over a database
+//! of its own: a fresh SQLite file, or with `HEARTH_TEST_BACKEND=postgres` a
+//! Postgres database copied from a migrated template (`hearth::testing`).
+//! `make test` runs the binary once for each.
 
 mod access;
 mod accounts;
@@ -19,6 +21,7 @@ mod helpers;
 mod malformed;
 mod membership;
 mod messages;
+mod numbering;
 mod pages;
 mod paging;
 mod postgres;
