@@ -3,9 +3,14 @@ import { defineConfig } from "@playwright/test";
 // `cargo leptos end-to-end` starts the server and this runner at the same
 // time; global-setup.ts waits for /healthz before any test runs.
 const baseURL = process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
+// `make e2e` runs every spec on SQLite, then only the smoke spec against a
+// server on Postgres (scripts/e2e-postgres.sh sets HEARTH_E2E_BACKEND).
+const onPostgres = process.env.HEARTH_E2E_BACKEND === "postgres";
+const smoke = "**/postgres.smoke.spec.ts";
 
 export default defineConfig({
   testDir: "./tests",
+  ...(onPostgres ? { testMatch: smoke } : { testIgnore: smoke }),
   globalSetup: "./global-setup.ts",
   timeout: 60_000,
   expect: { timeout: 15_000 },
@@ -14,7 +19,7 @@ export default defineConfig({
   retries: process.env.CI ? 1 : 0,
   // The JSON report lets `make e2e` check that tests really ran (cargo-leptos
   // can exit 0 without running them when a build step fails).
-  reporter: [["list"], ["json", { outputFile: ".results/results.json" }]],
+  reporter: [["list"], ["json", { outputFile: onPostgres ? ".results/postgres.json" : ".results/results.json" }]],
   use: {
     baseURL,
     browserName: "chromium",
