@@ -9,6 +9,7 @@
 //! until it is written for both (issue 12).
 
 mod applications;
+mod copy;
 mod messages;
 mod rooms;
 mod search;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, PgPool, SqlitePool};
 
 pub use applications::{AppRow, ChatRow};
+pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data, redacted};
 pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope};
