@@ -84,7 +84,7 @@ start() {
     port=$((20000 + RANDOM % 40000))
     port_free "$port" || continue
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -s -o \
-      "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start; then
       pid=$(head -1 "$dir/data/postmaster.pid")
       mkdir -p "$(dirname "$state")"

@@ -10,7 +10,8 @@ use crate::error::AppError;
 use crate::messages::{BODY_MAX, HistoryParams, MessageBody, PAGE_DEFAULT, PAGE_MAX};
 use crate::protocol::ClientEvent;
 use crate::redirect::{NEXT_MAX, safe_next};
-use crate::search::{QUERY_MAX, SearchText, contains_folded, find_ignoring_case, fold, fts_phrase};
+use crate::search::{QUERY_MAX, SearchText, contains_folded, find_ignoring_case, fold};
+use crate::store::fts_phrase;
 use crate::store::{HistoryQuery, parse_time};
 
 /// The WebSocket event parser (`server/src/ws.rs` reads each text frame with

@@ -65,12 +65,6 @@ impl SearchText {
     }
 }
 
-/// The query as one quoted FTS5 string: operators, column filters and quotes
-/// inside it are plain text.
-pub fn fts_phrase(query: &str) -> String {
-    format!("\"{}\"", query.replace('"', "\"\""))
-}
-
 /// Lower-cases for matching; every script, not just ASCII.
 pub fn fold(text: &str) -> String {
     text.chars().flat_map(char::to_lowercase).collect()
@@ -145,7 +139,7 @@ impl Hearth {
     ) -> Result<Found, AppError> {
         self.searches.check(&who)?;
         if !text.is_short() {
-            let hits = self.store.search_indexed(scope, &fts_phrase(text.as_str()), limit).await?;
+            let hits = self.store.search_indexed(scope, text.as_str(), limit).await?;
             return Ok(Found { hits, partial: false });
         }
         let needle = fold(text.as_str());
@@ -194,6 +188,5 @@ mod tests {
         assert!(SearchText::parse("q", "a\0b").is_err());
         assert!(SearchText::parse("q", &"x".repeat(QUERY_MAX + 1)).is_err());
         assert!(SearchText::parse("q", &"é".repeat(QUERY_MAX)).is_ok());
-        assert_eq!(fts_phrase(r#"say "hi" OR x*"#), r#""say ""hi"" OR x*""#);
     }
 }

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use hearth::Hearth;
 
 use crate::config::Config;
-use crate::startup::{Application, BoxError, open_store, sqlite_only};
+use crate::startup::{Application, BoxError, open_store};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -86,7 +86,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::SeedDemo => {
             let store = open_store(&config).await?;
-            sqlite_only(&store, "seeding")?;
             let hearth = Hearth::new(store, config.settings());
             let report = hearth.seed_demo().await?;
             println!("demo seed: {} user(s) created", report.users_created);

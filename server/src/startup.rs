@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
 use hearth::auth::Backend;
-use hearth::store::{Backend as Database, Sessions, Store};
+use hearth::store::{Sessions, Store};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -52,26 +52,12 @@ pub struct Application {
 /// Opens the store and applies migrations: every subcommand starts here.
 pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     let url = config.database_url()?;
-    let store = Store::connect(&url).await?;
-    store.migrate().await?;
-    Ok(store)
-}
-
-/// A one-line error on Postgres: the store's queries are not written for
-/// Postgres yet (issue 12), though `hearth migrate` works.
-pub fn sqlite_only(store: &Store, what: &str) -> Result<(), BoxError> {
-    match store.backend() {
-        Database::Sqlite => Ok(()),
-        Database::Postgres => {
-            Err(format!("{what} from Postgres is not built yet: only `hearth migrate` works on it").into())
-        }
-    }
+    Ok(Store::open(&url).await?)
 }
 
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
-        sqlite_only(&store, "serving")?;
         let hearth = Hearth::new(store.clone(), config.settings());
         if config.demo {
             let report = hearth.seed_demo().await?;

@@ -6,23 +6,7 @@ use crate::model::UserId;
 use crate::store::Store;
 use crate::{AppError, auth::password};
 
-/// The session's view of a user: just enough to authenticate.
-#[derive(Clone, sqlx::FromRow)]
-pub struct AuthUser {
-    pub id: UserId,
-    pub username: String,
-    pub password_hash: String,
-}
-
-impl std::fmt::Debug for AuthUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthUser")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("password_hash", &"[redacted]")
-            .finish()
-    }
-}
+pub use crate::store::AuthUser;
 
 impl axum_login::AuthUser for AuthUser {
     type Id = UserId;

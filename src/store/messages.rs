@@ -1,6 +1,6 @@
 //! Queries on `messages`: the numbered insert and history pages.
 
-use super::{Store, after_micro, now};
+use super::{Store, WritePool, after_micro, now, on_pool};
 use crate::error::AppError;
 use crate::model::{Author, Message, RoomId, UserId};
 
@@ -89,9 +89,12 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id";
 
 impl Store {
-    /// Appends a message. Its number comes from the room's counter row, bumped
-    /// inside this write transaction, so concurrent sends get 1, 2, 3… with no
-    /// gap or repeat; its time is strictly after the room's previous message.
+    /// Appends a message. Its number comes from the room's counter row,
+    /// bumped first in this write transaction: the row lock orders
+    /// concurrent senders, so they get 1, 2, 3… with no gap or repeat, and
+    /// commit in that order. Its time is strictly after the room's previous
+    /// message. A `client_id` seen before returns the earlier message (the
+    /// bump is rolled back).
     pub async fn insert_message(
         &self,
         room: RoomId,
@@ -100,125 +103,133 @@ impl Store {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(client_id) = client_id {
-            let earlier: Option<(i64,)> =
-                sqlx::query_as("SELECT number FROM messages WHERE room_id = ? AND user_id IS ? AND client_id = ?")
+        let bump = "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1,
+                                    last_seq = last_seq + 1
+                    WHERE id = $1 RETURNING last_number, last_seq, last_message_at";
+        let earlier = "SELECT number FROM messages
+                       WHERE room_id = $1 AND user_id IS NOT DISTINCT FROM $2 AND client_id = $3";
+        let stamp = "UPDATE rooms SET last_message_at = $1, updated_at = $1 WHERE id = $2";
+        let insert = "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let (number, seq) = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (number, seq, previous_at): (i64, i64, Option<String>) =
+                sqlx::query_as(bump).bind(room).fetch_optional(&mut *tx).await?.ok_or(AppError::NotFound("conversation"))?;
+            // Checked under the room's lock, so a retry racing its original
+            // sees it committed.
+            let replayed: Option<(i64,)> = match client_id {
+                Some(client_id) => {
+                    sqlx::query_as(earlier).bind(room).bind(author).bind(client_id).fetch_optional(&mut *tx).await?
+                }
+                None => None,
+            };
+            if let Some((number,)) = replayed {
+                tx.rollback().await?;
+                (number, None)
+            } else {
+                let wall = now();
+                let at = match previous_at.as_deref().and_then(after_micro) {
+                    Some(next) if next > wall => next,
+                    _ => wall,
+                };
+                sqlx::query(stamp).bind(&at).bind(room).execute(&mut *tx).await?;
+                sqlx::query(insert)
                     .bind(room)
+                    .bind(number)
                     .bind(author)
+                    .bind(application)
+                    .bind(body)
                     .bind(client_id)
-                    .fetch_optional(&mut *tx)
+                    .bind(&at)
+                    .execute(&mut *tx)
                     .await?;
-            if let Some((number,)) = earlier {
+                sqlx::query(LOG_EVENT)
+                    .bind(room)
+                    .bind(seq)
+                    .bind(ChangeKind::Message.as_str())
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-                return Ok(InsertedMessage { message, seq: 0, created: false });
+                (number, Some(seq))
             }
-        }
-        let (number, seq, previous_at): (i64, i64, Option<String>) = sqlx::query_as(
-            "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1,
-                              last_seq = last_seq + 1
-             WHERE id = ? RETURNING last_number, last_seq, last_message_at",
-        )
-        .bind(room)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(AppError::NotFound("conversation"))?;
-        let wall = now();
-        let at = match previous_at.as_deref().and_then(after_micro) {
-            Some(next) if next > wall => next,
-            _ => wall,
-        };
-        sqlx::query("UPDATE rooms SET last_message_at = ?1, updated_at = ?1 WHERE id = ?2")
-            .bind(&at)
-            .bind(room)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(room)
-        .bind(number)
-        .bind(author)
-        .bind(application)
-        .bind(body)
-        .bind(client_id)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        log_event(&mut tx, room, seq, ChangeKind::Message, number).await?;
-        tx.commit().await?;
+        });
         let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        Ok(InsertedMessage { message, seq, created: true })
+        Ok(InsertedMessage { message, seq: seq.unwrap_or(0), created: seq.is_some() })
     }
 
     pub async fn message(&self, room: RoomId, number: i64) -> Result<Option<Message>, AppError> {
-        Ok(sqlx::query_as::<_, MessageRow>(&format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND m.number = ?"))
-            .bind(room)
-            .bind(number)
-            .fetch_optional(self.sqlite()?)
-            .await?
-            .map(Message::from))
+        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.number = $2");
+        let row: Option<MessageRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(room).bind(number).fetch_optional(pool).await?);
+        Ok(row.map(Message::from))
     }
 
     /// A page of at most `limit` messages, ascending. Time cursors return whole
     /// groups of messages that share a timestamp, so following
     /// `page_info.cursor` never skips or repeats one.
     pub async fn history(&self, room: RoomId, query: &HistoryQuery, limit: u32) -> Result<Vec<Message>, AppError> {
-        let pool = self.sqlite()?;
-        let fetch = |sql: String, cursor: Option<String>, n: i64, lim: u32| {
-            let pool = pool.clone();
-            async move {
-                let mut q = sqlx::query_as::<_, MessageRow>(&sql).bind(room);
-                if let Some(c) = cursor {
-                    q = q.bind(c);
-                } else {
-                    q = q.bind(n);
-                }
-                q.bind(lim).fetch_all(&pool).await
-            }
-        };
-        let desc = |cond: &str| {
-            format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at DESC, m.number DESC LIMIT ?")
-        };
-        let asc = |cond: &str| {
-            format!("{SELECT_MESSAGE} WHERE m.room_id = ? AND {cond} ORDER BY m.created_at ASC, m.number ASC LIMIT ?")
-        };
+        use Cursor::{Number, Time};
+        use Order::{Ascending, Descending};
         let mut rows = match query {
             HistoryQuery::Latest => {
                 // The newest page must not split a timestamp group either, or
                 // following its `before` cursor would skip the rest of it.
-                let rows = fetch(desc("m.number > ?"), None, 0, limit + 1).await?;
-                let mut rows = self.whole_time_groups(room, rows, limit, Order::Descending).await?;
+                let rows = self.page(room, "m.number >", Number(0), Descending, limit + 1).await?;
+                let mut rows = self.whole_time_groups(room, rows, limit, Descending).await?;
                 rows.reverse();
                 rows
             }
             HistoryQuery::BeforeNumber(n) => {
-                let mut rows = fetch(desc("m.number < ?"), None, *n, limit).await?;
+                let mut rows = self.page(room, "m.number <", Number(*n), Descending, limit).await?;
                 rows.reverse();
                 rows
             }
-            HistoryQuery::AfterNumber(n) => fetch(asc("m.number > ?"), None, *n, limit).await?,
+            HistoryQuery::AfterNumber(n) => self.page(room, "m.number >", Number(*n), Ascending, limit).await?,
             HistoryQuery::Around(n) => {
                 let older = limit / 2 + 1;
-                let mut rows = fetch(desc("m.number <= ?"), None, *n, older).await?;
+                let mut rows = self.page(room, "m.number <=", Number(*n), Descending, older).await?;
                 rows.reverse();
-                rows.extend(fetch(asc("m.number > ?"), None, *n, limit - older.min(limit)).await?);
+                rows.extend(self.page(room, "m.number >", Number(*n), Ascending, limit - older.min(limit)).await?);
                 rows
             }
             HistoryQuery::BeforeTime(t) => {
-                let rows = fetch(desc("m.created_at < ?"), Some(t.clone()), 0, limit + 1).await?;
-                let mut rows = self.whole_time_groups(room, rows, limit, Order::Descending).await?;
+                let rows = self.page(room, "m.created_at <", Time(t), Descending, limit + 1).await?;
+                let mut rows = self.whole_time_groups(room, rows, limit, Descending).await?;
                 rows.reverse();
                 rows
             }
             HistoryQuery::AfterTime(t) => {
-                let rows = fetch(asc("m.created_at > ?"), Some(t.clone()), 0, limit + 1).await?;
-                self.whole_time_groups(room, rows, limit, Order::Ascending).await?
+                let rows = self.page(room, "m.created_at >", Time(t), Ascending, limit + 1).await?;
+                self.whole_time_groups(room, rows, limit, Ascending).await?
             }
         };
         Ok(rows.drain(..).map(Message::from).collect())
+    }
+
+    /// Up to `limit` messages of `room` where `{column} {op} cursor`, in
+    /// `order` of (time, number).
+    async fn page(
+        &self,
+        room: RoomId,
+        column_op: &str,
+        cursor: Cursor<'_>,
+        order: Order,
+        limit: u32,
+    ) -> Result<Vec<MessageRow>, AppError> {
+        let direction = order.sql();
+        let sql = format!(
+            "{SELECT_MESSAGE} WHERE m.room_id = $1 AND {column_op} $2
+             ORDER BY m.created_at {direction}, m.number {direction} LIMIT $3"
+        );
+        Ok(on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql).bind(room);
+            let query = match cursor {
+                Cursor::Number(n) => query.bind(n),
+                Cursor::Time(t) => query.bind(t),
+            };
+            query.bind(i64::from(limit)).fetch_all(pool).await?
+        }))
     }
 
     /// Given up to `limit + 1` rows in cursor order, keeps at most `limit`
@@ -241,17 +252,13 @@ impl Store {
         if rows.last().is_some_and(|r| r.created_at == boundary) {
             rows.retain(|r| r.created_at != boundary);
             if rows.is_empty() {
-                let direction = match order {
-                    Order::Ascending => "ASC",
-                    Order::Descending => "DESC",
-                };
-                return Ok(sqlx::query_as::<_, MessageRow>(&format!(
-                    "{SELECT_MESSAGE} WHERE m.room_id = ? AND m.created_at = ? ORDER BY m.number {direction}"
-                ))
-                .bind(room)
-                .bind(&boundary)
-                .fetch_all(self.sqlite()?)
-                .await?);
+                let sql = format!(
+                    "{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.created_at = $2 ORDER BY m.number {}",
+                    order.sql()
+                );
+                return Ok(
+                    on_pool!(self, pool => sqlx::query_as(&sql).bind(room).bind(&boundary).fetch_all(pool).await?),
+                );
             }
         }
         Ok(rows)
@@ -265,12 +272,7 @@ impl Store {
         number: i64,
         body: &str,
     ) -> Result<Option<(i64, Message)>, AppError> {
-        let edit = sqlx::query(
-            "UPDATE messages SET body = ?, edited_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL",
-        )
-        .bind(body)
-        .bind(now());
-        let Some(seq) = self.change_message(edit, room, number, ChangeKind::Edited, 0).await? else {
+        let Some(seq) = self.change_message(room, number, MessageUpdate::Edit(body)).await? else {
             return Ok(None);
         };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
@@ -280,48 +282,73 @@ impl Store {
     /// read, and the room's `messages_count` drops by one. Returns the
     /// change's seq, or `None` if there was nothing to delete.
     pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<Option<i64>, AppError> {
-        let delete =
-            sqlx::query("UPDATE messages SET deleted_at = ? WHERE room_id = ? AND number = ? AND deleted_at IS NULL")
-                .bind(now());
-        self.change_message(delete, room, number, ChangeKind::Deleted, -1).await
+        self.change_message(room, number, MessageUpdate::Delete).await
     }
 
-    /// Runs `update` (bound up to its `room_id = ? AND number = ?`) and, if it
-    /// changed a row, gives the change the room's next seq (moving its
-    /// `messages_count` by `count_change`) and logs it, all in one write
-    /// transaction.
-    async fn change_message<'q>(
+    /// Applies an edit or delete to a live message and, if it changed a row,
+    /// gives the change the room's next seq (moving its `messages_count`)
+    /// and logs it, all in one write transaction.
+    async fn change_message(
         &self,
-        update: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
         room: RoomId,
         number: i64,
-        kind: ChangeKind,
-        count_change: i64,
+        change: MessageUpdate<'_>,
     ) -> Result<Option<i64>, AppError> {
-        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
-        let done = update.bind(room).bind(number).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let seq = next_seq(&mut tx, room, count_change).await?;
-        log_event(&mut tx, room, seq, kind, number).await?;
-        tx.commit().await?;
-        Ok(Some(seq))
+        let at = now();
+        let (sql, body, count_change) = match change {
+            MessageUpdate::Edit(body) => (
+                "UPDATE messages SET body = $3, edited_at = $4
+                 WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
+                Some(body),
+                0,
+            ),
+            MessageUpdate::Delete => (
+                "UPDATE messages SET deleted_at = $3 WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
+                None,
+                -1,
+            ),
+        };
+        let next_seq = "UPDATE rooms SET last_seq = last_seq + 1, messages_count = messages_count + $1
+                        WHERE id = $2 RETURNING last_seq";
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let update = sqlx::query(sql).bind(room).bind(number);
+            let update = match body {
+                Some(body) => update.bind(body).bind(&at),
+                None => update.bind(&at),
+            };
+            if update.execute(&mut *tx).await?.rows_affected() == 0 {
+                None
+            } else {
+                let (seq,): (i64,) =
+                    sqlx::query_as(next_seq).bind(count_change).bind(room).fetch_one(&mut *tx).await?;
+                sqlx::query(LOG_EVENT)
+                    .bind(room)
+                    .bind(seq)
+                    .bind(change.kind().as_str())
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Some(seq)
+            }
+        }))
     }
 
     /// The changes to `room` after `after`, in order, each with the message
     /// as it is now; at most `limit` (replays read in batches).
     pub async fn events_after(&self, room: RoomId, after: i64, limit: u32) -> Result<Vec<Change>, AppError> {
-        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT e.seq AS event_seq, e.kind AS event_kind, x.* FROM room_events e
              JOIN ({SELECT_MESSAGE}) x ON x.room_id = e.room_id AND x.number = e.number
-             WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?"
-        ))
-        .bind(room)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.sqlite()?)
-        .await?;
+             WHERE e.room_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+        );
+        let rows: Vec<EventRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(room)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
         rows.into_iter()
             .map(|r| {
                 let kind = ChangeKind::parse(&r.event_kind)
@@ -333,14 +360,44 @@ impl Store {
 
     /// The author and time of a message, deleted or not, for permission checks.
     pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<MessageMeta>, AppError> {
-        Ok(sqlx::query_as(
-            "SELECT user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
-             FROM messages WHERE room_id = ? AND number = ?",
-        )
-        .bind(room)
-        .bind(number)
-        .fetch_optional(self.sqlite()?)
-        .await?)
+        let sql = "SELECT user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
+                   FROM messages WHERE room_id = $1 AND number = $2";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(number).fetch_optional(pool).await?))
+    }
+}
+
+/// Appends one entry to a room's change log.
+const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
+
+/// What a history page is bounded by.
+#[derive(Clone, Copy)]
+enum Cursor<'a> {
+    Number(i64),
+    Time(&'a str),
+}
+
+impl Order {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Ascending => "ASC",
+            Self::Descending => "DESC",
+        }
+    }
+}
+
+/// An edit (with the new body) or a delete, as `change_message` applies it.
+#[derive(Clone, Copy)]
+enum MessageUpdate<'a> {
+    Edit(&'a str),
+    Delete,
+}
+
+impl MessageUpdate<'_> {
+    fn kind(self) -> ChangeKind {
+        match self {
+            Self::Edit(_) => ChangeKind::Edited,
+            Self::Delete => ChangeKind::Deleted,
+        }
     }
 }
 
@@ -381,38 +438,4 @@ struct EventRow {
     event_kind: String,
     #[sqlx(flatten)]
     message: MessageRow,
-}
-
-/// Takes the room's next seq; `messages_count` (what can still be read, as
-/// the token API reports it) moves by `count_change` in the same statement.
-async fn next_seq(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    room: RoomId,
-    count_change: i64,
-) -> Result<i64, sqlx::Error> {
-    let (seq,): (i64,) = sqlx::query_as(
-        "UPDATE rooms SET last_seq = last_seq + 1, messages_count = messages_count + ? WHERE id = ? RETURNING last_seq",
-    )
-    .bind(count_change)
-    .bind(room)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(seq)
-}
-
-async fn log_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    room: RoomId,
-    seq: i64,
-    kind: ChangeKind,
-    number: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO room_events (room_id, seq, kind, number) VALUES (?, ?, ?, ?)")
-        .bind(room)
-        .bind(seq)
-        .bind(kind.as_str())
-        .bind(number)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

@@ -3,10 +3,15 @@
 //!
 //! The URL chooses the database: `sqlite://…` (the embedded default) or
 //! `postgres://…`. Each has its own migrations (`migrations/sqlite/`,
-//! `migrations/postgres/`, the same versions). So far only connecting,
-//! migrating and `ping` work on Postgres: every query below still runs on
-//! SQLite alone, through [`Store::sqlite`], and answers an error on Postgres
-//! until it is written for both (issue 12).
+//! `migrations/postgres/`, the same versions).
+//!
+//! A query is written once when both dialects accept it, which is most of
+//! them: `$1` placeholders (sqlx's SQLite driver takes them too), `IS [NOT]
+//! DISTINCT FROM`, `RETURNING`, `ON CONFLICT`, row values. [`on_pool!`]
+//! compiles that one text once per driver. Where the dialects differ the
+//! query says so with a `match` on [`Backend`]: the write lock
+//! ([`WritePool::begin_write`]), search (FTS5 on SQLite, pg_trgm on
+//! Postgres) and the read marker's clamp.
 
 mod applications;
 mod copy;
@@ -21,15 +26,15 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, PgPool, SqlitePool};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data, redacted};
 pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
-pub use search::{HitRow, ScanRow, SearchScope};
+pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;
-pub use users::NewUserRow;
+pub use users::{AuthUser, NewUserRow};
 
 /// Which database a store is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +85,16 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Opens the database at `url` and applies every migration not yet
+    /// applied, for the server and the CLI: any failure is one line that
+    /// names the problem (the URL shown without its password).
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let shown = redact_password(url);
+        let store = Self::connect(url).await.map_err(|err| OpenError::connect(&shown, err))?;
+        store.migrate().await.map_err(|err| OpenError::migrate(&shown, err))?;
+        Ok(store)
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
@@ -112,16 +127,102 @@ impl Store {
             Pool::Postgres(_) => None,
         }
     }
+}
 
-    /// The pool the queries of this module run on: SQLite only, for now. On
-    /// Postgres each query fails with this error instead of running SQL
-    /// written for SQLite.
-    fn sqlite(&self) -> Result<&SqlitePool, sqlx::Error> {
-        self.sqlite_pool().ok_or_else(|| {
-            sqlx::Error::Configuration(
-                "this query is not yet written for Postgres (issue 12); use a sqlite:// URL".into(),
-            )
-        })
+/// Runs `$body` with `$pool` bound to the store's pool, whichever it is: the
+/// same SQL and binds, compiled once for each driver.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A transaction that writes. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so two writers never both read and then fail to
+/// upgrade; on Postgres it is a plain READ COMMITTED transaction, and the
+/// counter row's `UPDATE … RETURNING` is what orders writers of one room.
+trait WritePool {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl WritePool for SqlitePool {
+    type Db = Sqlite;
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WritePool for PgPool {
+    type Db = Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+/// Why [`Store::open`] failed, in one line.
+#[derive(Debug)]
+pub struct OpenError(String);
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl OpenError {
+    fn connect(url: &str, err: sqlx::Error) -> Self {
+        let why = match &err {
+            sqlx::Error::Configuration(why) => format!("invalid database URL {url}: {why}"),
+            sqlx::Error::Io(why) => format!("cannot reach the database at {url}: {why}"),
+            sqlx::Error::Database(why) => format!("the database at {url} refused the connection: {}", why.message()),
+            other => format!("cannot open the database at {url}: {other}"),
+        };
+        Self(one_line(&why))
+    }
+
+    fn migrate(url: &str, err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        let why = match &err {
+            MigrateError::VersionMissing(version) => format!(
+                "the database at {url} was migrated by a newer Hearth (it has migration {version}, \
+                 which this version does not know): run that Hearth or a newer one"
+            ),
+            MigrateError::VersionMismatch(version) => format!(
+                "migration {version} in the database at {url} differs from this Hearth's own: \
+                 the database belongs to a different build"
+            ),
+            other => format!("cannot migrate the database at {url}: {other}"),
+        };
+        Self(one_line(&why))
+    }
+}
+
+/// Errors from drivers may span lines; the CLI prints one.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let shown = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    match path {
+        Some(path) => format!("{scheme}://{shown}/{path}"),
+        None => format!("{scheme}://{shown}"),
     }
 }
 
@@ -139,30 +240,32 @@ impl Backend {
     }
 }
 
-/// Ids are SQLite integers; these let them bind and decode as themselves.
+/// Ids are 64-bit integers on both databases; these let them bind and
+/// decode as themselves.
 macro_rules! integer_id {
     ($($id:ty),*) => {$(
-        impl sqlx::Type<sqlx::Sqlite> for $id {
-            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-                <i64 as sqlx::Type<sqlx::Sqlite>>::type_info()
-            }
-        }
-
-        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $id {
-            fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                <i64 as sqlx::Decode<sqlx::Sqlite>>::decode(value).map(Self)
-            }
-        }
-
-        impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for $id {
-            fn encode_by_ref(
-                &self,
-                buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <i64 as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(&self.0, buf)
-            }
-        }
+        integer_id!(@on sqlx::Sqlite, $id, Vec<sqlx::sqlite::SqliteArgumentValue<'q>>);
+        integer_id!(@on sqlx::Postgres, $id, sqlx::postgres::PgArgumentBuffer);
     )*};
+    (@on $db:ty, $id:ty, $buf:ty) => {
+        impl sqlx::Type<$db> for $id {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <i64 as sqlx::Type<$db>>::type_info()
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, $db> for $id {
+            fn decode(value: <$db as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Decode<$db>>::decode(value).map(Self)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, $db> for $id {
+            fn encode_by_ref(&self, buf: &mut $buf) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Encode<$db>>::encode_by_ref(&self.0, buf)
+            }
+        }
+    };
 }
 
 integer_id!(crate::model::UserId, crate::model::RoomId);
@@ -227,5 +330,14 @@ mod tests {
         assert_eq!(parse_time("9999-12-31T23:59:59.999999Z").unwrap(), "9999-12-31T23:59:59.999999Z");
         assert_eq!(parse_time("0000-01-01T00:00:00Z").unwrap(), "0000-01-01T00:00:00.000000Z");
         assert_eq!(now().len(), "2024-05-01T10:00:00.000000Z".len());
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact_password("postgres://hearth:s3cret@db:5432/hearth"), "postgres://hearth:***@db:5432/hearth");
+        assert_eq!(redact_password("postgres://hearth@db/hearth"), "postgres://hearth@db/hearth");
+        assert_eq!(redact_password("postgres://u:p@ss@db"), "postgres://u:***@db");
+        assert_eq!(redact_password("sqlite://data/hearth.db"), "sqlite://data/hearth.db");
+        assert_eq!(one_line("a\n  b\tc"), "a b c");
     }
 }

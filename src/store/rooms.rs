@@ -1,8 +1,6 @@
 //! Queries on `rooms` and `memberships`.
 
-use sqlx::{QueryBuilder, Sqlite};
-
-use super::{Store, now};
+use super::{Backend, Store, WritePool, now, on_pool};
 use crate::error::AppError;
 use crate::model::{Conversation, LastMessage, OpenRoom, Person, RoomId, RoomKind, UserId};
 
@@ -64,25 +62,25 @@ impl Store {
         created_by: UserId,
         members: &[UserId],
     ) -> Result<RoomId, AppError> {
-        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
+        let insert = "INSERT INTO rooms (kind, title, created_by, created_at, updated_at)
+                      VALUES ($1, $2, $3, $4, $4) RETURNING id";
+        let join = insert_members_sql(members.len());
         let at = now();
-        let (id,): (RoomId,) = sqlx::query_as(
-            "INSERT INTO rooms (kind, title, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(kind.as_str())
-        .bind(title)
-        .bind(created_by)
-        .bind(&at)
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_members(&mut tx, id, members, &at).await?;
-        tx.commit().await?;
-        Ok(id)
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (id,): (RoomId,) =
+                sqlx::query_as(insert).bind(kind.as_str()).bind(title).bind(created_by).bind(&at).fetch_one(&mut *tx).await?;
+            if let Some(join) = &join {
+                bind_members(sqlx::query(join), id, &at, members).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            id
+        }))
     }
 
     /// The direct room of `a` and `b`, created if they have none. The flag
-    /// says whether it was created now.
+    /// says whether it was created now. Two people opening it at once share
+    /// one room: the second insert meets the unique key and finds the first.
     pub async fn find_or_create_direct(
         &self,
         a: UserId,
@@ -90,117 +88,98 @@ impl Store {
         title: Option<&str>,
     ) -> Result<(RoomId, bool), AppError> {
         let key = direct_key(a, b);
-        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<(RoomId,)> =
-            sqlx::query_as("SELECT id FROM rooms WHERE direct_key = ?").bind(&key).fetch_optional(&mut *tx).await?;
-        if let Some((id,)) = existing {
-            // Someone who left may come back through a new chat with the same person.
-            insert_members(&mut tx, id, &[a, b], &now()).await?;
-            tx.commit().await?;
-            return Ok((id, false));
-        }
+        let insert = "INSERT INTO rooms (kind, title, created_by, direct_key, created_at, updated_at)
+                      VALUES ('direct', $1, $2, $3, $4, $4)
+                      ON CONFLICT (direct_key) WHERE direct_key IS NOT NULL DO NOTHING
+                      RETURNING id";
+        let existing = "SELECT id FROM rooms WHERE direct_key = $1";
+        let join = insert_members_sql(2);
         let at = now();
-        let (id,): (RoomId,) = sqlx::query_as(
-            "INSERT INTO rooms (kind, title, created_by, direct_key, created_at, updated_at)
-             VALUES ('direct', ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(title)
-        .bind(a)
-        .bind(&key)
-        .bind(&at)
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_members(&mut tx, id, &[a, b], &at).await?;
-        tx.commit().await?;
-        Ok((id, true))
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let created: Option<(RoomId,)> =
+                sqlx::query_as(insert).bind(title).bind(a).bind(&key).bind(&at).fetch_optional(&mut *tx).await?;
+            let (id, created) = match created {
+                Some((id,)) => (id, true),
+                None => {
+                    let (id,): (RoomId,) = sqlx::query_as(existing).bind(&key).fetch_one(&mut *tx).await?;
+                    (id, false)
+                }
+            };
+            // Someone who left may come back through a new chat with the same person.
+            if let Some(join) = &join {
+                bind_members(sqlx::query(join), id, &at, &[a, b]).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            (id, created)
+        }))
     }
 
     /// The direct room of two users, if any.
     pub async fn direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, AppError> {
-        Ok(sqlx::query_as::<_, (RoomId,)>("SELECT id FROM rooms WHERE direct_key = ?")
-            .bind(direct_key(a, b))
-            .fetch_optional(self.sqlite()?)
-            .await?
-            .map(|(id,)| id))
+        let sql = "SELECT id FROM rooms WHERE direct_key = $1";
+        let row: Option<(RoomId,)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(direct_key(a, b)).fetch_optional(pool).await?);
+        Ok(row.map(|(id,)| id))
     }
 
     pub async fn room(&self, id: RoomId) -> Result<Option<RoomRow>, AppError> {
-        Ok(sqlx::query_as::<_, RoomRow>(&format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = ?"))
-            .bind(id)
-            .fetch_optional(self.sqlite()?)
-            .await?)
+        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
     }
 
     /// The room, only if `user` is a member: the one membership check.
     pub async fn room_for_member(&self, id: RoomId, user: UserId) -> Result<Option<RoomRow>, AppError> {
-        Ok(sqlx::query_as::<_, RoomRow>(&format!(
+        let sql = format!(
             "SELECT {ROOM_COLUMNS} FROM rooms r
-             JOIN memberships mb ON mb.room_id = r.id AND mb.user_id = ?
-             WHERE r.id = ?"
-        ))
-        .bind(user)
-        .bind(id)
-        .fetch_optional(self.sqlite()?)
-        .await?)
+             JOIN memberships mb ON mb.room_id = r.id AND mb.user_id = $1
+             WHERE r.id = $2"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(id).fetch_optional(pool).await?))
     }
 
     /// `user`'s rooms, most recent activity first, with unread counts.
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<MyRoomRow>, AppError> {
-        Ok(sqlx::query_as::<_, MyRoomRow>(&format!(
+        let sql = format!(
             "SELECT {ROOM_COLUMNS},
                 (SELECT count(*) FROM messages m
                  WHERE m.room_id = r.id AND m.number > mb.last_read_number
-                   AND m.deleted_at IS NULL AND m.user_id IS NOT mb.user_id) AS unread_count
+                   AND m.deleted_at IS NULL AND m.user_id IS DISTINCT FROM mb.user_id) AS unread_count
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
-             WHERE mb.user_id = ?
+             WHERE mb.user_id = $1
              ORDER BY r.updated_at DESC, r.id DESC"
-        ))
-        .bind(user)
-        .fetch_all(self.sqlite()?)
-        .await?)
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?))
     }
 
     /// The members of every room `user` belongs to, in one query (no N+1).
     pub async fn members_of_rooms_of(&self, user: UserId) -> Result<Vec<(RoomId, Person)>, AppError> {
-        let rows: Vec<RoomMemberRow> = sqlx::query_as(
-            "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
-             FROM memberships mine
-             JOIN memberships others ON others.room_id = mine.room_id
-             JOIN users u ON u.id = others.user_id
-             WHERE mine.user_id = ?
-             ORDER BY others.room_id, others.joined_at, u.id",
-        )
-        .bind(user)
-        .fetch_all(self.sqlite()?)
-        .await?;
+        let sql = "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
+                   FROM memberships mine
+                   JOIN memberships others ON others.room_id = mine.room_id
+                   JOIN users u ON u.id = others.user_id
+                   WHERE mine.user_id = $1
+                   ORDER BY others.room_id, others.joined_at, u.id";
+        let rows: Vec<RoomMemberRow> = on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| (r.room_id, r.person)).collect())
     }
 
     pub async fn members(&self, room: RoomId) -> Result<Vec<Person>, AppError> {
-        Ok(sqlx::query_as::<_, Person>(
-            "SELECT u.id, u.username, u.name, u.avatar_url
-             FROM memberships mb JOIN users u ON u.id = mb.user_id
-             WHERE mb.room_id = ? ORDER BY mb.joined_at, u.id",
-        )
-        .bind(room)
-        .fetch_all(self.sqlite()?)
-        .await?)
+        let sql = "SELECT u.id, u.username, u.name, u.avatar_url
+                   FROM memberships mb JOIN users u ON u.id = mb.user_id
+                   WHERE mb.room_id = $1 ORDER BY mb.joined_at, u.id";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?))
     }
 
     /// The newest message of each of `user`'s rooms, in one query.
     pub async fn last_messages_of(&self, user: UserId) -> Result<Vec<(RoomId, LastMessage)>, AppError> {
-        let rows: Vec<LastMessageRow> = sqlx::query_as(
-            "SELECT m.room_id, m.number, CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
-                    m.user_id, m.created_at
-             FROM memberships mb
-             JOIN rooms r ON r.id = mb.room_id
-             JOIN messages m ON m.room_id = r.id AND m.number = r.last_number
-             WHERE mb.user_id = ?",
-        )
-        .bind(user)
-        .fetch_all(self.sqlite()?)
-        .await?;
+        let sql = "SELECT m.room_id, m.number, CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
+                          m.user_id, m.created_at
+                   FROM memberships mb
+                   JOIN rooms r ON r.id = mb.room_id
+                   JOIN messages m ON m.room_id = r.id AND m.number = r.last_number
+                   WHERE mb.user_id = $1";
+        let rows: Vec<LastMessageRow> = on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -214,72 +193,58 @@ impl Store {
 
     /// Every open room, busiest first, with whether `user` is in it.
     pub async fn open_rooms(&self, user: UserId) -> Result<Vec<OpenRoom>, AppError> {
-        Ok(sqlx::query_as::<_, OpenRoom>(
-            "SELECT r.id, r.title,
-                (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count,
-                EXISTS (SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_id = ?) AS is_member,
-                r.updated_at
-             FROM rooms r WHERE r.kind = 'open'
-             ORDER BY r.updated_at DESC, r.id DESC",
-        )
-        .bind(user)
-        .fetch_all(self.sqlite()?)
-        .await?)
+        let sql = "SELECT r.id, r.title,
+                      (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count,
+                      EXISTS (SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_id = $1) AS is_member,
+                      r.updated_at
+                   FROM rooms r WHERE r.kind = 'open'
+                   ORDER BY r.updated_at DESC, r.id DESC";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?))
     }
 
     pub async fn add_members(&self, room: RoomId, users: &[UserId]) -> Result<(), AppError> {
-        let mut tx = self.sqlite()?.begin_with("BEGIN IMMEDIATE").await?;
-        insert_members(&mut tx, room, users, &now()).await?;
-        tx.commit().await?;
+        let Some(join) = insert_members_sql(users.len()) else {
+            return Ok(());
+        };
+        let at = now();
+        on_pool!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected());
         Ok(())
     }
 
     /// Removes a member; says whether they were one.
     pub async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, AppError> {
-        let done = sqlx::query("DELETE FROM memberships WHERE room_id = ? AND user_id = ?")
-            .bind(room)
-            .bind(user)
-            .execute(self.sqlite()?)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let sql = "DELETE FROM memberships WHERE room_id = $1 AND user_id = $2";
+        let removed =
+            on_pool!(self, pool => sqlx::query(sql).bind(room).bind(user).execute(pool).await?.rows_affected());
+        Ok(removed > 0)
     }
 
     /// How far each member has read, for "Seen" markers.
     pub async fn read_markers(&self, room: RoomId) -> Result<Vec<(UserId, i64)>, AppError> {
-        Ok(sqlx::query_as("SELECT user_id, last_read_number FROM memberships WHERE room_id = ?")
-            .bind(room)
-            .fetch_all(self.sqlite()?)
-            .await?)
+        let sql = "SELECT user_id, last_read_number FROM memberships WHERE room_id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?))
     }
 
     /// Messages after `user`'s read marker that others wrote.
     pub async fn unread_count(&self, room: RoomId, user: UserId) -> Result<i64, AppError> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM messages m JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = ?
-             WHERE m.room_id = ? AND m.number > mb.last_read_number AND m.deleted_at IS NULL AND m.user_id IS NOT mb.user_id",
-        )
-        .bind(user)
-        .bind(room)
-        .fetch_one(self.sqlite()?)
-        .await?;
+        let sql = "SELECT count(*) FROM messages m JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = $1
+                   WHERE m.room_id = $2 AND m.number > mb.last_read_number AND m.deleted_at IS NULL
+                     AND m.user_id IS DISTINCT FROM mb.user_id";
+        let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(sql).bind(user).bind(room).fetch_one(pool).await?);
         Ok(count)
     }
 
     /// The ids of `user`'s rooms.
     pub async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>, AppError> {
-        let rows: Vec<(RoomId,)> = sqlx::query_as("SELECT room_id FROM memberships WHERE user_id = ?")
-            .bind(user)
-            .fetch_all(self.sqlite()?)
-            .await?;
+        let sql = "SELECT room_id FROM memberships WHERE user_id = $1";
+        let rows: Vec<(RoomId,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The member ids of a room.
     pub async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
-        let rows: Vec<(UserId,)> = sqlx::query_as("SELECT user_id FROM memberships WHERE room_id = ?")
-            .bind(room)
-            .fetch_all(self.sqlite()?)
-            .await?;
+        let sql = "SELECT user_id FROM memberships WHERE room_id = $1";
+        let rows: Vec<(UserId,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -288,49 +253,67 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM users WHERE id IN (");
-        let mut list = query.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<(UserId,)> = query.build_query_as().fetch_all(self.sqlite()?).await?;
+        let sql = format!("SELECT id FROM users WHERE id IN ({})", placeholders(1, ids.len()));
+        let rows: Vec<(UserId,)> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await?
+        });
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Moves `user`'s read marker forward to `number` (never back); returns
-    /// the marker after the change.
+    /// Moves `user`'s read marker forward to `number` (never back, never past
+    /// the room's last message); returns the marker after the change.
     pub async fn mark_read(&self, room: RoomId, user: UserId, number: i64) -> Result<i64, AppError> {
-        let (marker,): (i64,) = sqlx::query_as(
-            "UPDATE memberships SET last_read_number = max(last_read_number, min(?, (SELECT last_number FROM rooms WHERE id = ?)))
-             WHERE room_id = ? AND user_id = ? RETURNING last_read_number",
-        )
-        .bind(number)
-        .bind(room)
-        .bind(room)
-        .bind(user)
-        .fetch_one(self.sqlite()?)
-        .await?;
+        // The one clamp the dialects spell differently: SQLite's scalar
+        // max/min are Postgres's GREATEST/LEAST.
+        let clamp = match self.backend() {
+            Backend::Sqlite => "max(last_read_number, min($1, (SELECT last_number FROM rooms WHERE id = $2)))",
+            Backend::Postgres => "GREATEST(last_read_number, LEAST($1, (SELECT last_number FROM rooms WHERE id = $2)))",
+        };
+        let sql = format!(
+            "UPDATE memberships SET last_read_number = {clamp}
+             WHERE room_id = $2 AND user_id = $3 RETURNING last_read_number"
+        );
+        let (marker,): (i64,) =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(pool).await?);
         Ok(marker)
     }
 }
 
-async fn insert_members(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+/// `$first, $first+1, …` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The insert of `count` memberships (room `$1`, time `$2`, users `$3…`),
+/// leaving alone anyone already in; `None` for nobody.
+fn insert_members_sql(count: usize) -> Option<String> {
+    (count > 0).then(|| {
+        let rows = (3..3 + count).map(|n| format!("($1, ${n}, $2)")).collect::<Vec<_>>().join(", ");
+        format!(
+            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES {rows}
+             ON CONFLICT (room_id, user_id) DO NOTHING"
+        )
+    })
+}
+
+/// Binds [`insert_members_sql`]'s values.
+fn bind_members<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     room: RoomId,
+    at: &'q str,
     users: &[UserId],
-    at: &str,
-) -> Result<(), sqlx::Error> {
-    if users.is_empty() {
-        return Ok(());
-    }
-    let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO memberships (room_id, user_id, joined_at) ");
-    query.push_values(users, |mut row, user| {
-        row.push_bind(room).push_bind(*user).push_bind(at);
-    });
-    query.push(" ON CONFLICT (room_id, user_id) DO NOTHING");
-    query.build().execute(&mut **tx).await?;
-    Ok(())
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    RoomId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    UserId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    users.iter().fold(query.bind(room).bind(at), |query, user| query.bind(*user))
 }
 
 #[derive(sqlx::FromRow)]

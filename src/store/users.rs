@@ -1,9 +1,27 @@
 //! Queries on `users`.
 
-use super::Store;
-use crate::auth::AuthUser;
+use super::{Store, now, on_pool};
 use crate::error::{AppError, ResultExt};
 use crate::model::{Person, Profile, UserId};
+
+/// The session's view of a user: just enough to authenticate (the auth
+/// module makes it axum-login's user).
+#[derive(Clone, sqlx::FromRow)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub username: String,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
+}
 
 /// A validated account, ready to insert.
 pub struct NewUserRow<'a> {
@@ -17,17 +35,18 @@ const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url";
 
 impl Store {
     pub async fn insert_user(&self, user: NewUserRow<'_>) -> Result<Profile, AppError> {
-        sqlx::query_as::<_, Profile>(&format!(
-            "INSERT INTO users (email, username, password_hash, name) VALUES (?, ?, ?, ?)
+        let sql = format!(
+            "INSERT INTO users (email, username, password_hash, name) VALUES ($1, $2, $3, $4)
              RETURNING {PROFILE_COLUMNS}"
-        ))
-        .bind(user.email)
-        .bind(user.username)
-        .bind(user.password_hash)
-        .bind(user.name)
-        .fetch_one(self.sqlite()?)
-        .await
-        .on_unique(UNIQUE_FIELDS)
+        );
+        on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(user.email)
+            .bind(user.username)
+            .bind(user.password_hash)
+            .bind(user.name)
+            .fetch_one(pool)
+            .await
+            .on_unique(UNIQUE_FIELDS))
     }
 
     /// Which of `email` / `username` already belong to someone other than `except`.
@@ -37,50 +56,43 @@ impl Store {
         username: Option<&str>,
         except: Option<UserId>,
     ) -> Result<(bool, bool), AppError> {
-        let (email_taken, username_taken): (bool, bool) = sqlx::query_as(
-            "SELECT
-                EXISTS(SELECT 1 FROM users WHERE email = ?1 AND id IS NOT ?3),
-                EXISTS(SELECT 1 FROM users WHERE lower(username) = lower(?2) AND id IS NOT ?3)",
-        )
-        .bind(email)
-        .bind(username)
-        .bind(except.map(|id| id.0))
-        .fetch_one(self.sqlite()?)
-        .await?;
-        Ok((email_taken, username_taken))
+        let sql = "SELECT
+                EXISTS(SELECT 1 FROM users WHERE email = $1 AND id IS DISTINCT FROM $3),
+                EXISTS(SELECT 1 FROM users WHERE lower(username) = lower($2) AND id IS DISTINCT FROM $3)";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(email)
+            .bind(username)
+            .bind(except)
+            .fetch_one(pool)
+            .await?))
     }
 
     /// The account whose email or username (either, case-insensitively) is `login`.
     pub async fn auth_user_by_login(&self, login: &str) -> Result<Option<AuthUser>, AppError> {
-        Ok(sqlx::query_as::<_, AuthUser>(
-            "SELECT id, username, password_hash FROM users
-             WHERE email = lower(?1) OR lower(username) = lower(?1)
-             LIMIT 1",
-        )
-        .bind(login)
-        .fetch_optional(self.sqlite()?)
-        .await?)
+        // No account has a NUL in its email or username (the core refuses
+        // them), and Postgres refuses NUL in any text it is sent.
+        if login.contains('\0') {
+            return Ok(None);
+        }
+        let sql = "SELECT id, username, password_hash FROM users
+             WHERE email = lower($1) OR lower(username) = lower($1)
+             LIMIT 1";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(login).fetch_optional(pool).await?))
     }
 
     pub async fn auth_user_by_id(&self, id: UserId) -> Result<Option<AuthUser>, AppError> {
-        Ok(sqlx::query_as::<_, AuthUser>("SELECT id, username, password_hash FROM users WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(self.sqlite()?)
-            .await?)
+        let sql = "SELECT id, username, password_hash FROM users WHERE id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, AppError> {
-        Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(self.sqlite()?)
-            .await?)
+        let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, AppError> {
-        Ok(sqlx::query_as::<_, Profile>(&format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower(?)"))
-            .bind(email)
-            .fetch_optional(self.sqlite()?)
-            .await?)
+        let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower($1)");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(email).fetch_optional(pool).await?))
     }
 
     pub async fn update_profile(
@@ -90,29 +102,26 @@ impl Store {
         name: Option<&str>,
         avatar_url: Option<&str>,
     ) -> Result<Profile, AppError> {
-        sqlx::query_as::<_, Profile>(&format!(
-            "UPDATE users
-             SET username = ?, name = ?, avatar_url = ?,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?
+        let sql = format!(
+            "UPDATE users SET username = $1, name = $2, avatar_url = $3, updated_at = $4
+             WHERE id = $5
              RETURNING {PROFILE_COLUMNS}"
-        ))
-        .bind(username)
-        .bind(name)
-        .bind(avatar_url)
-        .bind(id.0)
-        .fetch_optional(self.sqlite()?)
-        .await
-        .on_unique(UNIQUE_FIELDS)?
+        );
+        on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(username)
+            .bind(name)
+            .bind(avatar_url)
+            .bind(now())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .on_unique(UNIQUE_FIELDS))?
         .ok_or(AppError::NotFound("user"))
     }
 
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), AppError> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(hash)
-            .bind(id.0)
-            .execute(self.sqlite()?)
-            .await?;
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
+        on_pool!(self, pool => sqlx::query(sql).bind(hash).bind(id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -120,16 +129,11 @@ impl Store {
     /// by username.
     pub async fn directory(&self, prefix: &str, limit: u32) -> Result<Vec<Person>, AppError> {
         let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
-        Ok(sqlx::query_as::<_, Person>(
-            r"SELECT id, username, name, avatar_url FROM users
-              WHERE lower(username) LIKE ?1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE ?1 ESCAPE '\'
+        let sql = r"SELECT id, username, name, avatar_url FROM users
+              WHERE lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\'
               ORDER BY lower(username)
-              LIMIT ?2",
-        )
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(self.sqlite()?)
-        .await?)
+              LIMIT $2";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(&pattern).bind(i64::from(limit)).fetch_all(pool).await?))
     }
 }
 

@@ -1,37 +1,115 @@
-//! The server on a `postgres://` URL, as far as issue 12 has come: it
-//! migrates the database, then stops with a one-line error instead of serving
-//! queries written for SQLite. Needs `HEARTH_TEST_POSTGRES_URL` (set by
-//! `make test`); without it the test says it was skipped.
+//! The `hearth` binary on either database: `migrate` and `seed-demo` work on
+//! a `postgres://` URL as on the default SQLite file, and a database it cannot
+//! use (a bad URL, an unreachable server, one a newer Hearth migrated) stops
+//! it with one line that names the problem, a non-zero exit and no panic.
 
-use hearth_server::startup::Application;
-use leptos::config::LeptosOptions;
+use std::process::Output;
+
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use crate::helpers::test_config;
+/// Runs the real binary with `DATABASE_URL` and the given arguments.
+fn hearth(database_url: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("HEARTH_DATA_DIR", dir.path())
+        .env("HEARTH_LOG", "off")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the hearth binary runs")
+}
+
+/// Asserts a failure of one line on stderr that contains `names`.
+fn assert_one_line_failure(output: &Output, names: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
+    assert!(lines[0].starts_with("hearth: "), "the line says who speaks: {stderr:?}");
+    assert!(lines[0].contains(names), "the line names {names:?}: {stderr:?}");
+}
+
+/// A fresh, empty Postgres database, or `None` when the tests run without
+/// one (`make test` always starts one).
+async fn empty_postgres_database(tag: &str) -> Option<String> {
+    let url = std::env::var("HEARTH_TEST_POSTGRES_URL").ok()?;
+    let admin: sqlx::postgres::PgConnectOptions = url.parse().expect("a postgres:// URL");
+    let name = format!("hearth_cli_{tag}_{}", std::process::id());
+    let mut conn = admin.connect().await.expect("connect to the test server");
+    conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str()).await.expect("drop");
+    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create a database");
+    conn.close().await.expect("close");
+    let (server, _) = url.rsplit_once('/').expect("the URL names a database");
+    Some(format!("{server}/{name}"))
+}
 
 #[tokio::test]
-async fn the_server_on_postgres_migrates_then_refuses_to_serve_with_a_one_line_error() {
-    let Ok(url) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
-        return;
-    };
-    let admin: sqlx::postgres::PgConnectOptions = url.parse().expect("a postgres:// URL");
-    let name = format!("hearth_serve_{}", std::process::id());
-    let mut conn = admin.connect().await.expect("connect to the test server");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create a database");
+async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
+    let mut urls = vec![sqlite];
+    urls.extend(empty_postgres_database("seed").await);
+    for url in &urls {
+        let migrated = hearth(url, &["migrate"]);
+        assert!(migrated.status.success(), "migrate on {url}: {}", String::from_utf8_lossy(&migrated.stderr));
+        assert_eq!(String::from_utf8_lossy(&migrated.stdout).trim(), "migrations applied");
+        let seeded = hearth(url, &["seed-demo"]);
+        assert!(seeded.status.success(), "seed-demo on {url}: {}", String::from_utf8_lossy(&seeded.stderr));
+        assert_eq!(String::from_utf8_lossy(&seeded.stdout).trim(), "demo seed: 3 user(s) created");
+        let again = hearth(url, &["seed-demo"]);
+        assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "demo seed: 0 user(s) created", "on {url}");
+
+        let store = hearth::store::Store::open(url).await.expect("open");
+        let alice = store.auth_user_by_login("alice").await.expect("query").expect("alice was seeded");
+        assert_eq!(alice.username, "alice");
+    }
+    if urls.len() == 1 {
+        eprintln!("Postgres half skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
+    }
+}
+
+#[tokio::test]
+async fn a_database_url_hearth_cannot_use_is_one_line_naming_the_problem() {
+    let unknown = hearth("mysql://root@127.0.0.1/hearth", &["migrate"]);
+    assert_one_line_failure(&unknown, "unsupported database URL scheme \"mysql\"");
+
+    let unreachable = hearth("postgres://hearth:s3cret@127.0.0.1:1/hearth", &["migrate"]);
+    assert_one_line_failure(&unreachable, "cannot reach the database at postgres://hearth:***@127.0.0.1:1/hearth");
+    assert!(!String::from_utf8_lossy(&unreachable.stderr).contains("s3cret"), "the password is never printed");
+
+    let malformed = hearth("postgres://hearth@127.0.0.1:notaport/hearth", &["migrate"]);
+    assert_one_line_failure(&malformed, "invalid database URL");
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = test_config(dir.path().to_path_buf());
-    let (server, _) = url.rsplit_once('/').expect("the URL names a database");
-    config.database_url = Some(format!("{server}/{name}"));
-    let leptos = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
-    let refused = Application::build(config, leptos).await.err().expect("serving from Postgres is refused");
-    assert_eq!(refused.to_string(), "serving from Postgres is not built yet: only `hearth migrate` works on it");
+    let missing_dir = format!("sqlite://{}/no/such/dir/hearth.db", dir.path().display());
+    assert_one_line_failure(&hearth(&missing_dir, &["migrate"]), "hearth.db");
+}
 
-    let mut db = admin.clone().database(&name).connect().await.expect("connect to the new database");
-    let (applied,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM _sqlx_migrations WHERE success").fetch_one(&mut db).await.expect("count");
-    assert_eq!(applied, 3, "migrations/postgres was applied first");
-    db.close().await.expect("close");
-    conn.execute(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#).as_str()).await.expect("drop");
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
+    let mut urls = vec![sqlite];
+    urls.extend(empty_postgres_database("newer").await);
+    for url in &urls {
+        assert!(hearth(url, &["migrate"]).status.success(), "migrate on {url}");
+        // What a later release leaves behind: a migration this one lacks.
+        let store = hearth::store::Store::connect(url).await.expect("connect");
+        let newer = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                     VALUES (9999, 'from the future', TRUE, $1, 0)";
+        match store.sqlite_pool() {
+            Some(pool) => sqlx::query(newer).bind(vec![0u8; 48]).execute(pool).await.map(|_| ()),
+            None => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+                sqlx::query(newer).bind(vec![0u8; 48]).execute(&mut conn).await.map(|_| ())
+            }
+        }
+        .expect("record a newer migration");
+        for command in ["migrate", "serve", "seed-demo"] {
+            let refused = hearth(url, &[command]);
+            assert_one_line_failure(&refused, "was migrated by a newer Hearth (it has migration 9999");
+        }
+    }
 }
