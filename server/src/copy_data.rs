@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use hearth::store::{copy_data, redacted};
+use hearth::store::{copy_data, redact_password};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::startup::BoxError;
 
 pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
-    println!("Copying {} to {}.", redacted(from), redacted(to));
+    println!("Copying {} to {}.", redact_password(from), redact_password(to));
     println!(
         "Stop the server on the source first: the copy is of the moment it starts, and writes after that are not copied."
     );
@@ -48,15 +48,20 @@ pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
     };
 
     let report = tokio::select! {
-        result = copy_data(from, to, progress) => result?,
+        // Driver errors may span lines; the CLI prints one.
+        result = copy_data(from, to, progress) => result.map_err(|err| one_line(&err.to_string()))?,
         () = interrupted() => {
             return Err("copy-data interrupted: nothing was committed, the target is as empty as before (run copy-data again)".into());
         }
     };
     println!();
     println!("{report}");
-    println!("Committed. Point DATABASE_URL at {} and start the server.", redacted(to));
+    println!("Committed. Point DATABASE_URL at {} and start the server.", redact_password(to));
     Ok(())
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Ctrl-C or SIGTERM. The copy's future is then dropped, which rolls its

@@ -200,8 +200,8 @@ pub enum CopyError {
     NoSource(String),
     #[error("the source database {0}")]
     SourceSchema(String),
-    #[error("cannot migrate the target database: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot open the target database: {0}")]
+    OpenTarget(#[from] super::OpenError),
     #[error("copy-data does not know {0}: this build cannot copy that schema")]
     UnknownSchema(String),
     #[error("the target database is not empty ({}): copy-data only writes into an empty database", list_counts(.0))]
@@ -432,8 +432,7 @@ pub async fn copy_data(
     check_source_schema(&mut read, source_backend).await?;
 
     // The target: created if missing, migrated, with the sessions table.
-    let target = Store::connect(to).await.map_err(|error| CopyError::Open { side: Side::Target, error })?;
-    target.migrate().await?;
+    let target = Store::open(to).await?;
     target.sessions().await.map_err(db(Side::Target, "creating the sessions table"))?;
     let mut write = match &target.pool {
         super::Pool::Sqlite(pool) => Tx::Sqlite(
@@ -750,16 +749,5 @@ impl Store {
             super::Pool::Sqlite(pool) => pool.close().await,
             super::Pool::Postgres(pool) => pool.close().await,
         }
-    }
-}
-
-/// `url` with any password replaced, for printing.
-pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
     }
 }
