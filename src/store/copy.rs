@@ -250,7 +250,7 @@ impl fmt::Display for CopyReport {
         }
         writeln!(
             f,
-            "rooms: {} checked (last number and last seq equal on both sides, and equal to the newest message's number and change's seq)",
+            "rooms: {} checked (last number and last seq equal to the newest message's and change's on both sides; counters, live messages and read markers equal)",
             self.rooms_checked
         )?;
         write!(f, "applications: {} checked (chat counters equal on both sides)", self.applications_checked)
@@ -680,12 +680,26 @@ async fn check(read: &mut Tx, write: &mut Tx, source_totals: &[i64]) -> Result<C
         tables.push(TableCount { table: table.name, source, target });
     }
 
+    // Each room's counters, newest message and change, live messages and
+    // read markers (their sum: a marker copied wrong moves it).
     let rooms_sql = "SELECT r.id, r.last_number, r.last_seq, r.messages_count, r.last_message_at,
             (SELECT max(m.number) FROM messages m WHERE m.room_id = r.id),
-            (SELECT max(e.seq) FROM room_events e WHERE e.room_id = r.id)
+            (SELECT max(e.seq) FROM room_events e WHERE e.room_id = r.id),
+            (SELECT count(*) FROM messages m WHERE m.room_id = r.id AND m.deleted_at IS NULL),
+            (SELECT CAST(COALESCE(sum(s.last_read_number), 0) AS BIGINT) FROM memberships s WHERE s.room_id = r.id)
         FROM rooms r ORDER BY r.id";
-    let room_kinds = [Kind::Int, Kind::Int, Kind::Int, Kind::Int, Kind::Text, Kind::Int, Kind::Int];
-    let rooms = compare(read, write, "rooms", rooms_sql, &room_kinds, &mut problems).await?;
+    let room_columns = [
+        ("id", Kind::Int),
+        ("last number", Kind::Int),
+        ("last seq", Kind::Int),
+        ("messages count", Kind::Int),
+        ("last message time", Kind::Text),
+        ("newest message", Kind::Int),
+        ("newest change", Kind::Int),
+        ("live messages", Kind::Int),
+        ("read markers' sum", Kind::Int),
+    ];
+    let rooms = compare(read, write, "room", rooms_sql, &room_columns, &mut problems).await?;
     for (side, rows) in [(Side::Source, &rooms.0), (Side::Target, &rooms.1)] {
         for row in rows {
             let number = |v: &Value| if let Value::Int(n) = v { n.unwrap_or(0) } else { 0 };
@@ -704,8 +718,8 @@ async fn check(read: &mut Tx, write: &mut Tx, source_totals: &[i64]) -> Result<C
     }
     let apps_sql = "SELECT a.id, a.chats_count, (SELECT max(r.chat_number) FROM rooms r WHERE r.application_id = a.id)
         FROM applications a ORDER BY a.id";
-    let apps =
-        compare(read, write, "applications", apps_sql, &[Kind::Int, Kind::Int, Kind::Int], &mut problems).await?;
+    let app_columns = [("id", Kind::Int), ("chats count", Kind::Int), ("newest chat", Kind::Int)];
+    let apps = compare(read, write, "application", apps_sql, &app_columns, &mut problems).await?;
 
     if !problems.is_empty() {
         return Err(CopyError::Mismatch(problems));
@@ -713,29 +727,34 @@ async fn check(read: &mut Tx, write: &mut Tx, source_totals: &[i64]) -> Result<C
     Ok(CopyReport { tables, rooms_checked: rooms.1.len(), applications_checked: apps.1.len() })
 }
 
-/// Runs `sql` on both sides and notes each row (by its first column, the
-/// id) that differs.
+/// Runs `sql` on both sides and notes, for each row (by its first column,
+/// the id), every other column that differs, by its name in `columns`.
 async fn compare(
     read: &mut Tx,
     write: &mut Tx,
     what: &str,
     sql: &str,
-    kinds: &[Kind],
+    columns: &[(&str, Kind)],
     problems: &mut Vec<String>,
 ) -> Result<(Vec<Vec<Value>>, Vec<Vec<Value>>), CopyError> {
-    let doing = format!("checking {what}");
-    let source = read.fetch(sql, &[], kinds).await.map_err(|error| CopyError::Database {
+    let doing = format!("checking {what}s");
+    let kinds: Vec<Kind> = columns.iter().map(|(_, kind)| *kind).collect();
+    let source = read.fetch(sql, &[], &kinds).await.map_err(|error| CopyError::Database {
         side: Side::Source,
         doing: doing.clone(),
         error,
     })?;
-    let target =
-        write.fetch(sql, &[], kinds).await.map_err(|error| CopyError::Database { side: Side::Target, doing, error })?;
+    let target = write.fetch(sql, &[], &kinds).await.map_err(|error| CopyError::Database {
+        side: Side::Target,
+        doing,
+        error,
+    })?;
     if source.len() == target.len() {
         for (s, t) in source.iter().zip(&target) {
-            if s != t {
-                let show = |row: &[Value]| row.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-                problems.push(format!("{what} {}: ({}) in the source, ({}) in the target", s[0], show(s), show(t)));
+            for (i, (name, _)) in columns.iter().enumerate() {
+                if s[i] != t[i] {
+                    problems.push(format!("{what} {}: {name} {} in the source, {} in the target", s[0], s[i], t[i]));
+                }
             }
         }
     }

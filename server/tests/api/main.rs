@@ -12,6 +12,7 @@ mod chatflow;
 mod compat;
 mod connections;
 mod conversations;
+mod copy_data;
 mod hardening;
 mod headers;
 mod health;
