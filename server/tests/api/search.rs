@@ -65,6 +65,20 @@ async fn search_finds_cyrillic_and_chinese_text() {
 }
 
 #[tokio::test]
+async fn indexed_queries_ignore_case_beyond_ascii_and_take_backslashes_literally() {
+    let app = spawn_app().await;
+    let token = chat_with(&app, &["Über alles", "ΣΟΦΙΑ και φίλοι", "path C:\\temp\\x", "path C:tempx"]).await;
+
+    assert_eq!(app.search_chat(&token, 1, "über").await, [1], "Ü folds to ü");
+    assert_eq!(app.search_chat(&token, 1, "ÜBER ALLES").await, [1]);
+    assert_eq!(app.search_chat(&token, 1, "σοφια").await, [2], "Σ folds to σ");
+    assert_eq!(app.search_chat(&token, 1, "ΦΊΛΟΙ").await, [2], "and back, with its accent");
+    assert_eq!(app.search_chat(&token, 1, "C:\\temp").await, [3], "a backslash is itself");
+    assert_eq!(app.search_chat(&token, 1, "\\temp\\").await, [3]);
+    assert_eq!(app.search_chat(&token, 1, "C:temp").await, [4], "and not an escape");
+}
+
+#[tokio::test]
 async fn queries_of_one_or_two_characters_find_substrings_too() {
     let app = spawn_app().await;
     let token = chat_with(&app, &["Hello", "ok", "xyz"]).await;
