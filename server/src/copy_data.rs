@@ -24,10 +24,9 @@ pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
 
     let terminal = std::io::stderr().is_terminal();
     let mut bars: HashMap<&'static str, ProgressBar> = HashMap::new();
-    let style =
-        ProgressStyle::with_template("{prefix:>13} [{bar:40}] {human_pos}/{human_len} rows ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+    let style = ProgressStyle::with_template("{prefix:>13} [{bar:40}] {human_pos}/{human_len} rows ({eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     let progress = move |table: &'static str, done: u64, total: u64| {
         if !terminal {
             if done == 0 {

@@ -480,6 +480,9 @@ pub async fn copy_data(
         copy_table(&mut read, &mut write, table, total as u64, &mut progress).await?;
     }
 
+    let report = check(&mut read, &mut write, &totals).await?;
+    // Last, as setval is not undone by a rollback: new rows on Postgres get
+    // ids after the copied ones.
     if write.backend() == Backend::Postgres {
         for table in TABLES.iter().filter(|t| t.identity) {
             let name = table.name;
@@ -495,7 +498,6 @@ pub async fn copy_data(
         }
     }
 
-    let report = check(&mut read, &mut write, &totals).await?;
     write.commit().await.map_err(db(Side::Target, "committing"))?;
     drop(read);
     source.close().await;
