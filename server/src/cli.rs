@@ -1,4 +1,4 @@
-//! The admin CLI: `hearth [serve|migrate|seed-demo]`, `serve` by default.
+//! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data]`, `serve` by default.
 
 use std::process::ExitCode;
 
@@ -18,7 +18,7 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve the web app and API (the default).
     Serve,
@@ -27,12 +27,31 @@ pub enum Command {
     /// Create the demo accounts if missing (alice, bob and carol, password
     /// `secret123`) and exit.
     SeedDemo,
+    /// Copy this instance's whole database into another, empty one (SQLite
+    /// or Postgres, either way), check it, and commit it in one transaction.
+    /// Stop the server first. `DATABASE_URL` is not used.
+    CopyData {
+        /// The database to copy: `sqlite://data/hearth.db` or `postgres://…`.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty database to copy into (migrated first; a SQLite file is
+        /// created if missing).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 pub fn main() -> ExitCode {
     crate::startup::tune_allocator();
     let cli = Cli::parse();
-    telemetry::init(&cli.config.log);
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    if serving {
+        telemetry::init(&cli.config.log);
+    } else {
+        // A one-off command's output is its own lines: Postgres notices
+        // ("… already exists, skipping") stay out of it.
+        telemetry::init(&format!("{},sqlx::postgres::notice=warn", cli.config.log));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
@@ -43,7 +62,10 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "hearth failed");
+            // The server's log is its record; a command's error is one line.
+            if serving {
+                tracing::error!(error = %err, "hearth failed");
+            }
             eprintln!("hearth: {err}");
             ExitCode::FAILURE
         }
@@ -68,6 +90,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let report = hearth.seed_demo().await?;
             println!("demo seed: {} user(s) created", report.users_created);
         }
+        Command::CopyData { from, to } => crate::copy_data::run(&from, &to).await?,
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! # Layout
 //!
 //! - [`config`]: flags and environment (clap), and the Leptos site settings.
-//! - [`cli`]: the subcommands `serve`, `migrate` and `seed-demo`.
+//! - [`cli`]: the subcommands `serve`, `migrate`, `seed-demo` and `copy-data`
+//!   (`copy_data`: its progress and report).
 //! - [`startup`]: [`startup::Application`] builds the router, binds, and runs
 //!   until SIGTERM/Ctrl-C.
 //! - [`serve`]: the accept loop: header timeout, per-IP connection limit,
@@ -29,6 +30,7 @@
 
 pub mod cli;
 pub mod config;
+mod copy_data;
 pub mod error;
 pub mod extract;
 pub mod headers;

@@ -14,6 +14,7 @@
 //! Postgres) and the read marker's clamp.
 
 mod applications;
+mod copy;
 mod messages;
 mod rooms;
 mod search;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
+pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};

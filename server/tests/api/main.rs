@@ -14,6 +14,7 @@ mod chatflow;
 mod compat;
 mod connections;
 mod conversations;
+mod copy_data;
 mod hardening;
 mod headers;
 mod health;
