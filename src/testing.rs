@@ -149,6 +149,53 @@ fn record_skip(backend: &str, why: &str) {
     }
 }
 
+/// A new Postgres database with nothing in it, not even the migrations (for
+/// tests of what migrates or copies into one), on the test server; `None`,
+/// with the skip recorded, when there is no server (a plain `cargo test`).
+pub struct BlankPostgres {
+    pub url: String,
+    name: String,
+    admin: PgConnectOptions,
+}
+
+impl BlankPostgres {
+    pub async fn create(label: &str) -> Option<Self> {
+        if skip_without_postgres() {
+            return None;
+        }
+        let server = postgres_server_url();
+        let admin: PgConnectOptions =
+            server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"));
+        let admin = admin.disable_statement_logging();
+        let name = unique_name(&format!("hearth_blank_{label}"));
+        let mut conn = maintenance(&admin).await;
+        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .unwrap_or_else(|e| panic!("creating the blank database {name}: {e}"));
+        conn.close().await.expect("close the maintenance connection");
+        Some(Self { url: database_url(&server, &name), name, admin })
+    }
+
+    /// Drops it now, whoever is still connected.
+    pub async fn drop_now(self) {
+        let mut conn = maintenance(&self.admin).await;
+        conn.execute(format!(r#"DROP DATABASE "{}" WITH (FORCE)"#, self.name).as_str())
+            .await
+            .unwrap_or_else(|e| panic!("dropping {}: {e}", self.name));
+    }
+}
+
+/// `<prefix>_<pid>_<counter>_<micros>`: unique across processes and runs.
+fn unique_name(prefix: &str) -> String {
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        micros.as_micros() % 1_000_000_000_000
+    )
+}
+
 /// Set once this process has migrated the template: how to copy it.
 static TEMPLATE_READY: OnceCell<&'static str> = OnceCell::const_new();
 /// The databases this process made, with the directory each lives for.
@@ -161,13 +208,7 @@ async fn fresh_postgres_database(dir: &Path) -> String {
         server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"));
     let strategy = TEMPLATE_READY.get_or_init(|| prepare_template(&server, &admin)).await;
 
-    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
-    let name = format!(
-        "hearth_test_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        micros.as_micros() % 1_000_000_000_000
-    );
+    let name = unique_name("hearth_test");
     let mut conn = maintenance(&admin).await;
     for gone in finished_databases() {
         conn.execute(format!(r#"DROP DATABASE IF EXISTS "{gone}" WITH (FORCE)"#).as_str())

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{CopyError, NewUserRow, Store, copy_data};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, Executor, Row};
+use hearth::testing::BlankPostgres;
+use sqlx::{Connection, Row};
 use time::OffsetDateTime;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
@@ -29,36 +29,6 @@ const TABLES: &[(&str, &str)] = &[
     ("room_events", "room_id, seq"),
     ("sessions", "id"),
 ];
-
-/// A new, empty Postgres database on the test server, or `None` (skipped).
-struct PgDb {
-    admin: PgConnectOptions,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(label: &str) -> Option<Self> {
-        let Ok(url) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
-            return None;
-        };
-        let admin: PgConnectOptions = url.parse().expect("HEARTH_TEST_POSTGRES_URL is a postgres:// URL");
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
-        let name = format!("hearth_copy_{label}_{}_{nanos}", std::process::id());
-        let mut conn = admin.connect().await.expect("connect to the test server");
-        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create a database");
-        conn.close().await.expect("close");
-        let (server, _) = url.rsplit_once('/').expect("the URL names a database");
-        let url = format!("{server}/{name}");
-        Some(Self { admin, name, url })
-    }
-
-    async fn drop_now(self) {
-        let mut conn = self.admin.connect().await.expect("connect to the test server");
-        conn.execute(format!(r#"DROP DATABASE "{}" WITH (FORCE)"#, self.name).as_str()).await.expect("drop");
-    }
-}
 
 fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
     format!("sqlite://{}", dir.path().join(name).display())
@@ -308,7 +278,7 @@ async fn a_sqlite_instance_copies_to_another_sqlite_file_row_for_row_with_its_se
 
 #[tokio::test]
 async fn a_sqlite_instance_copies_to_postgres_with_every_row_counter_and_session_and_new_ids_follow_the_copied_ones() {
-    let Some(pg) = PgDb::create("to_pg").await else { return };
+    let Some(pg) = BlankPostgres::create("to_pg").await else { return };
     let dir = tempfile::tempdir().expect("dir");
     let from = sqlite_url(&dir, "from.db");
     let seeded = seed(&from, 2600).await;
@@ -348,7 +318,7 @@ async fn a_sqlite_instance_copies_to_postgres_with_every_row_counter_and_session
 
 #[tokio::test]
 async fn a_postgres_instance_copies_back_to_sqlite_as_the_original_with_a_working_search_index() {
-    let Some(pg) = PgDb::create("from_pg").await else { return };
+    let Some(pg) = BlankPostgres::create("from_pg").await else { return };
     let dir = tempfile::tempdir().expect("dir");
     let (original, back) = (sqlite_url(&dir, "original.db"), sqlite_url(&dir, "back.db"));
     let seeded = seed(&original, 1500).await;
@@ -388,7 +358,7 @@ async fn a_target_with_any_row_is_refused_and_left_as_it_was() {
     assert_same(&dump(&to).await, &before);
 
     // A second copy into a full copy is refused too, on Postgres as well.
-    if let Some(pg) = PgDb::create("full").await {
+    if let Some(pg) = BlankPostgres::create("full").await {
         copy_data(&from, &pg.url, |_, _, _| {}).await.expect("first copy");
         let before = dump(&pg.url).await;
         let err = copy_data(&from, &pg.url, |_, _, _| {}).await.expect_err("refused");
@@ -497,7 +467,7 @@ async fn an_interrupted_copy_to_sqlite_leaves_the_target_empty_for_a_retry() {
 
 #[tokio::test]
 async fn an_interrupted_copy_to_postgres_leaves_the_target_empty_for_a_retry() {
-    let Some(pg) = PgDb::create("interrupted").await else { return };
+    let Some(pg) = BlankPostgres::create("interrupted").await else { return };
     let dir = tempfile::tempdir().expect("dir");
     let from = sqlite_url(&dir, "from.db");
     seed(&from, 2600).await;

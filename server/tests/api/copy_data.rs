@@ -14,42 +14,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth::protocol::ServerEvent;
+use hearth::testing::BlankPostgres;
 use reqwest::Client;
 use serde_json::{Value, json};
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::helpers::{TestApp, new_client, spawn_app_with, spawn_stoppable_app_with};
 use crate::ws_support::{Person, connect, person};
-
-/// A new, empty database on the test Postgres server.
-struct PgDatabase {
-    url: String,
-    name: String,
-    admin: sqlx::postgres::PgConnectOptions,
-}
-
-impl PgDatabase {
-    async fn create(tag: &str) -> Option<Self> {
-        let Ok(url) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
-            return None;
-        };
-        let admin =
-            url.parse::<sqlx::postgres::PgConnectOptions>().expect("a postgres:// URL").disable_statement_logging();
-        let name = format!("hearth_copy_{tag}_{}", std::process::id());
-        let mut conn = admin.connect().await.expect("connect to the test server");
-        conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str()).await.expect("drop");
-        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create a database");
-        conn.close().await.expect("close");
-        let (server, _) = url.rsplit_once('/').expect("the URL names a database");
-        Some(Self { url: format!("{server}/{name}"), name, admin })
-    }
-
-    async fn drop_now(self) {
-        let mut conn = self.admin.connect().await.expect("connect to the test server");
-        conn.execute(format!(r#"DROP DATABASE "{}" WITH (FORCE)"#, self.name).as_str()).await.expect("drop");
-    }
-}
 
 /// `hearth copy-data --from … --to …`, the real binary, logs off.
 fn copy_data_command(from: &str, to: &str) -> Command {
@@ -293,7 +264,7 @@ async fn replay(app: &TestApp, who: &Person, room: i64, after: i64) -> Vec<Serve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_instance_of_100k_messages_copied_to_postgres_by_the_binary_answers_as_the_original() {
-    let Some(pg) = PgDatabase::create("acceptance").await else { return };
+    let Some(pg) = BlankPostgres::create("acceptance").await else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let source = format!("sqlite://{}/source.db", dir.path().display());
 
@@ -468,7 +439,7 @@ async fn ctrl_c_or_a_kill_during_copy_data_leaves_the_target_empty_and_a_retry_c
     let dir = tempfile::tempdir().expect("temp dir");
     let source = interrupted_source(dir.path()).await;
     let expected = row_counts(&source).await;
-    let pg = PgDatabase::create("interrupted").await;
+    let pg = BlankPostgres::create("interrupted").await;
     let mut targets = vec![format!("sqlite://{}/target.db", dir.path().display())];
     targets.extend(pg.as_ref().map(|pg| pg.url.clone()));
 

@@ -5,7 +5,8 @@
 
 use std::process::Output;
 
-use sqlx::{ConnectOptions, Connection, Executor};
+use hearth::testing::BlankPostgres;
+use sqlx::Connection;
 
 /// Runs the real binary with `DATABASE_URL` and the given arguments.
 fn hearth(database_url: &str, args: &[&str]) -> Output {
@@ -31,26 +32,13 @@ fn assert_one_line_failure(output: &Output, names: &str) {
     assert!(lines[0].contains(names), "the line names {names:?}: {stderr:?}");
 }
 
-/// A fresh, empty Postgres database, or `None` when the tests run without
-/// one (`make test` always starts one).
-async fn empty_postgres_database(tag: &str) -> Option<String> {
-    let url = std::env::var("HEARTH_TEST_POSTGRES_URL").ok()?;
-    let admin: sqlx::postgres::PgConnectOptions = url.parse().expect("a postgres:// URL");
-    let name = format!("hearth_cli_{tag}_{}", std::process::id());
-    let mut conn = admin.connect().await.expect("connect to the test server");
-    conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str()).await.expect("drop");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create a database");
-    conn.close().await.expect("close");
-    let (server, _) = url.rsplit_once('/').expect("the URL names a database");
-    Some(format!("{server}/{name}"))
-}
-
 #[tokio::test]
 async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
     let mut urls = vec![sqlite];
-    urls.extend(empty_postgres_database("seed").await);
+    let blank = BlankPostgres::create("seed").await;
+    urls.extend(blank.as_ref().map(|db| db.url.clone()));
     for url in &urls {
         let migrated = hearth(url, &["migrate"]);
         assert!(migrated.status.success(), "migrate on {url}: {}", String::from_utf8_lossy(&migrated.stderr));
@@ -65,8 +53,8 @@ async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
         let alice = store.auth_user_by_login("alice").await.expect("query").expect("alice was seeded");
         assert_eq!(alice.username, "alice");
     }
-    if urls.len() == 1 {
-        eprintln!("Postgres half skipped: HEARTH_TEST_POSTGRES_URL is not set (make test sets it)");
+    if let Some(db) = blank {
+        db.drop_now().await;
     }
 }
 
@@ -92,7 +80,8 @@ async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
     let mut urls = vec![sqlite];
-    urls.extend(empty_postgres_database("newer").await);
+    let blank = BlankPostgres::create("newer").await;
+    urls.extend(blank.as_ref().map(|db| db.url.clone()));
     for url in &urls {
         assert!(hearth(url, &["migrate"]).status.success(), "migrate on {url}");
         // What a later release leaves behind: a migration this one lacks.
@@ -111,5 +100,8 @@ async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
             let refused = hearth(url, &[command]);
             assert_one_line_failure(&refused, "was migrated by a newer Hearth (it has migration 9999");
         }
+    }
+    if let Some(db) = blank {
+        db.drop_now().await;
     }
 }
