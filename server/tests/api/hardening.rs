@@ -3,7 +3,7 @@
 //! search and replay exhaustion, framework errors without JSON bodies,
 //! registration without a limit and split sign-in budgets.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hearth::model::{RoomId, UserId};
 use hearth::protocol::ServerEvent;
@@ -167,13 +167,11 @@ async fn a_short_query_reads_a_bounded_amount_and_says_its_results_are_partial()
     // 500 × 10,000 bytes is past the 4 MiB a short query may read.
     let (app, alice, _) = a_room_with_a_match_behind_much_text(500).await;
 
-    let started = Instant::now();
     let short = app.get_json(&alice.client, "/search?q=qz").await;
-    let took = started.elapsed();
 
+    // The scan stopped at its budget: the old match lies past it.
     assert_eq!(short["results"], json!([]), "the old match lies past the budget");
     assert_eq!(short["partial"], true);
-    assert!(took < Duration::from_secs(5), "{took:?}");
     // Three characters or more use the index, which sees everything.
     let long = app.get_json(&alice.client, "/search?q=s%20qz").await;
     assert_eq!(long["results"][0]["number"], 1);
