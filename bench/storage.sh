@@ -15,7 +15,8 @@
 # and raw batched INSERTs (SQLite's in-process engine runs on core 0, where
 # the database runs; the Postgres client on core 1).
 #
-# Environment: MESSAGES (default 1000000), SEED=0 reuses the databases and
+# Environment: HEARTH_BIN (default target/release/hearth), MESSAGES
+# (default 1000000), SEED=0 reuses the databases and
 # state files already in $WORK (default target/bench-storage; they grow with
 # each run's posts), KEEP=1 leaves the servers and the cluster running at the
 # end, SKIP_BUILD=1, PG_SETTINGS (extra `-c name=value` for the cluster),
@@ -34,7 +35,7 @@ RAW_ROWS=${RAW_ROWS:-200000}
 PHASES=${PHASES-history search post insert}
 SQLITE_PORT=${SQLITE_PORT:-3301}
 PG_SERVER_PORT=${PG_SERVER_PORT:-3302}
-BIN=target/release/hearth
+BIN=${HEARTH_BIN:-target/release/hearth}
 BENCH=target/release/hearth-bench
 mkdir -p "$OUT" "$WORK"
 OUT=$(readlink -f "$OUT")

@@ -165,9 +165,7 @@ pub async fn run(args: StorageArgs) -> Result<(), String> {
         StorageCommand::Post { state, posters, rooms, duration, warmup } => {
             post(&out, &State::read(&state)?, posters, rooms, duration, warmup).await
         }
-        StorageCommand::Insert { database, rows, batch, per_tx } => {
-            insert(&out, &database, rows, batch, per_tx).await
-        }
+        StorageCommand::Insert { database, rows, batch, per_tx } => insert(&out, &database, rows, batch, per_tx).await,
     }
 }
 
@@ -270,7 +268,12 @@ async fn seed_cmd(
         api.join(account, room).await?;
     }
     let authors = db.user_ids(&format!("s{tag}m")).await?;
-    println!("seed: {} accounts, room {room} ({:.1} s); {messages} messages into {}", authors.len(), t.elapsed().as_secs_f64(), db.name());
+    println!(
+        "seed: {} accounts, room {room} ({:.1} s); {messages} messages into {}",
+        authors.len(),
+        t.elapsed().as_secs_f64(),
+        db.name()
+    );
 
     // Old enough that every seeded stamp is in the past (at most 70 s apart).
     let start_us = db::now_micros() - messages as i64 * 70_000_000 - 86_400_000_000;
@@ -370,7 +373,10 @@ async fn history(out: &Out, state: &State, requests: u64, warmup: u64, limit: u3
         (
             "before a random number",
             Box::new(|r| {
-                format!("/conversations/{room}/messages?before_number={}&limit={limit}", 1 + limit as u64 + r.below(n - limit as u64))
+                format!(
+                    "/conversations/{room}/messages?before_number={}&limit={limit}",
+                    1 + limit as u64 + r.below(n - limit as u64)
+                )
             }),
         ),
         (
@@ -394,7 +400,7 @@ async fn history(out: &Out, state: &State, requests: u64, warmup: u64, limit: u3
             let bytes = api.get_bytes(me, &p).await?;
             h.saturating_record(began.elapsed().as_micros().max(1) as u64);
             // A page deep in history always has `limit` messages.
-            if !memchr::memmem::find(&bytes, format!("\"count\":{limit}").as_bytes()).is_some() {
+            if memchr::memmem::find(&bytes, format!("\"count\":{limit}").as_bytes()).is_none() {
                 short += 1;
             }
         }
@@ -428,11 +434,28 @@ async fn search(
     let me = &state.accounts()[0];
     let queries: Vec<String> =
         if queries.is_empty() { DEFAULT_QUERIES.iter().map(|q| (*q).to_owned()).collect() } else { queries };
+    // Every seeded body, lower-cased, to check each answer against: the
+    // newest 20 numbers whose body contains the query.
+    let corpus = Corpus::new();
+    let folded: Vec<String> = (0..state.messages).map(|i| corpus.body(state.seed, i).to_lowercase()).collect();
     for q in &queries {
         let path = format!("/search?q={}", encode(q));
         let first = api.get_json(me, &path).await?;
         let hits = first["results"].as_array().map(Vec::len).unwrap_or(0);
         let partial = first["partial"].as_bool().unwrap_or(false);
+        let needle = q.to_lowercase();
+        let expected: Vec<i64> =
+            (0..folded.len()).rev().filter(|&i| folded[i].contains(&needle)).take(20).map(|i| i as i64 + 1).collect();
+        let got: Vec<i64> = first["results"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|h| h["number"].as_i64()).collect())
+            .unwrap_or_default();
+        let checked = got == expected;
+        if !checked {
+            println!(
+                "  search {q:?}: the answer differs from the corpus's newest matches: got {got:?}, expected {expected:?}"
+            );
+        }
         for _ in 0..warmup {
             api.get_bytes(me, &path).await?;
         }
@@ -448,13 +471,14 @@ async fn search(
         }
         let (secs, cpu, cpu_json) = window.finish();
         println!(
-            "search {q:?}: {hits} hits{}: {} ({done} requests, {:.0}/s); {cpu}",
+            "search {q:?}: {hits} hits{}{}: {} ({done} requests, {:.0}/s); {cpu}",
             if partial { " (partial)" } else { "" },
+            if checked { ", as the corpus says" } else { ", NOT as the corpus says" },
             summary(&h),
             done as f64 / secs
         );
         out.emit(json!({
-            "bench": "search", "query": q, "hits": hits, "partial": partial, "latency_ms": quantiles(&h),
+            "bench": "search", "query": q, "hits": hits, "partial": partial, "checked": checked, "latency_ms": quantiles(&h),
             "per_sec": done as f64 / secs, "cpu": cpu_json,
         }));
     }
@@ -472,7 +496,14 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-async fn post(out: &Out, state: &State, posters: usize, rooms: usize, duration: f64, warmup: f64) -> Result<(), String> {
+async fn post(
+    out: &Out,
+    state: &State,
+    posters: usize,
+    rooms: usize,
+    duration: f64,
+    warmup: f64,
+) -> Result<(), String> {
     let api = Api::new(&state.url)?;
     let accounts = state.accounts();
     let tag = run_tag();
