@@ -161,8 +161,12 @@ for phase in $PHASES; do
                 done
             done ;;
         insert)
+            # 1,000 rows per INSERT and transaction, then one row per
+            # transaction: what a durable commit costs on its own.
             bench sqlite 0 insert --database "$SQLITE_URL" --rows "$RAW_ROWS" --batch 1000
-            bench postgres 1 insert --database "$PG_URL" --rows "$RAW_ROWS" --batch 1000 ;;
+            bench postgres 1 insert --database "$PG_URL" --rows "$RAW_ROWS" --batch 1000
+            bench sqlite 0 insert --database "$SQLITE_URL" --rows 5000 --batch 1
+            bench postgres 1 insert --database "$PG_URL" --rows 5000 --batch 1 ;;
         *) echo "unknown phase $phase" >&2; exit 2 ;;
     esac
 done
@@ -175,10 +179,10 @@ jq -rs '
   def row: if .bench == "history" then "history: \(.kind)"
     elif .bench == "search" then "search \(.query | tojson) (\(.hits) hits\(if .partial then ", partial" else "" end))"
     elif .bench == "post" then "post: 64 posters, \(.rooms) room\(if .rooms > 1 then "s" else "" end)"
-    elif .bench == "insert" then "raw INSERT, \(.batch) rows per statement"
+    elif .bench == "insert" then "raw INSERT, \(.batch) row\(if .batch > 1 then "s" else "" end) per statement and transaction"
     else .bench end;
   def cell: if .bench == "post" then "\(.per_sec | round)/s, \(lat) (gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
-    elif .bench == "insert" then "\(.rows_per_sec | round) rows/s"
+    elif .bench == "insert" then "\(.rows_per_sec | round) rows/s, \(.tx_per_sec | round) commits/s (bench \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
     elif .bench == "seed" then "\(.rows_per_sec | round) rows/s"
     else "\(lat) (\(.per_sec | round)/s; gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)" end;
   (map(select(.label == "sqlite")) | map({key: row, value: cell}) | from_entries) as $s
