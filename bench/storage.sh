@@ -61,13 +61,19 @@ pg_start() {
         [ "$(id -u)" -eq 0 ] && chown postgres: "$WORK/pg"
         as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
-    PG_PORT=$((20000 + RANDOM % 40000))
     # Durable settings (the defaults, said out loud); more memory than the
     # 128 MB default so the working set fits as it would on a real server.
-    # shellcheck disable=SC2086 # PG_SETTINGS is a list of -c options
-    as_pg taskset -c 0 "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/log" -w -s -o \
-        "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on \
-         -c full_page_writes=on -c shared_buffers=1GB ${PG_SETTINGS:-}" start
+    # A free loopback port, a few tries.
+    local tries
+    for tries in 1 2 3 4 5; do
+        PG_PORT=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null && continue
+        # shellcheck disable=SC2086 # PG_SETTINGS is a list of -c options
+        as_pg taskset -c 0 "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/log" -w -s -o \
+            "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on \
+             -c full_page_writes=on -c shared_buffers=1GB ${PG_SETTINGS:-}" start && break
+        [ "$tries" = 5 ] && { echo "postgres did not start; see $WORK/pg/log" >&2; exit 1; }
+    done
     pg_started=1
     PG_PID=$(head -1 "$PGDATA/postmaster.pid")
     PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/hearth_bench"
