@@ -21,8 +21,8 @@
 # each run's posts), KEEP=1 leaves the servers and the cluster running at the
 # end, SKIP_BUILD=1, PG_SETTINGS (extra `-c name=value` for the cluster),
 # SQLITE_PORT/PG_SERVER_PORT (3301/3302), DURATION (posting seconds, 20),
-# RAW_ROWS (200000), PHASES (default "history search post insert"; empty
-# to seed only).
+# RAW_ROWS (200000), PHASES (default "history search post insert
+# search-after"; empty to seed only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +32,7 @@ MESSAGES=${MESSAGES:-1000000}
 SEED=${SEED:-1}
 DURATION=${DURATION:-20}
 RAW_ROWS=${RAW_ROWS:-200000}
-PHASES=${PHASES-history search post insert}
+PHASES=${PHASES-history search post insert search-after}
 SQLITE_PORT=${SQLITE_PORT:-3301}
 PG_SERVER_PORT=${PG_SERVER_PORT:-3302}
 BIN=${HEARTH_BIN:-target/release/hearth}
@@ -173,6 +173,16 @@ for phase in $PHASES; do
             bench postgres 1 insert --database "$PG_URL" --rows "$RAW_ROWS" --batch 1000
             bench sqlite 0 insert --database "$SQLITE_URL" --rows 5000 --batch 1
             bench postgres 1 insert --database "$PG_URL" --rows 5000 --batch 1 ;;
+        search-after)
+            # Searches again once posting and the raw inserts have added
+            # rooms and newer messages: in the seeded room (still checked
+            # against the corpus), and across my rooms, now several.
+            for b in sqlite postgres; do
+                bench "$b" 1 search --note "after posting, in the room" --state "$WORK/state-$b.json" --in-room
+            done
+            for b in sqlite postgres; do
+                bench "$b" 1 search --note "after posting, my rooms" --state "$WORK/state-$b.json"
+            done ;;
         *) echo "unknown phase $phase" >&2; exit 2 ;;
     esac
 done
@@ -183,7 +193,7 @@ jq -rs '
   def ms: . * 100 | round / 100 | tostring;
   def lat: "p50 \(.latency_ms.p50 | ms) / p99 \(.latency_ms.p99 | ms) ms";
   def row: if .bench == "history" then "history: \(.kind)"
-    elif .bench == "search" then "search \(.query | tojson) (\(.hits) hits\(if .partial then ", partial" else "" end))"
+    elif .bench == "search" then "search \(.query | tojson) (\(.hits) hits\(if .partial then ", partial" else "" end))\(if (.note // "") != "" then ", " + .note else "" end)"
     elif .bench == "post" then "post: 64 posters, \(.rooms) room\(if .rooms > 1 then "s" else "" end)"
     elif .bench == "insert" then "raw INSERT, \(.batch) row\(if .batch > 1 then "s" else "" end) per statement and transaction"
     else .bench end;

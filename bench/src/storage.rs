@@ -47,6 +47,9 @@ pub struct StorageArgs {
     /// A label for the JSON lines (e.g. the backend).
     #[arg(long, global = true, default_value = "")]
     label: String,
+    /// A note for the JSON lines (e.g. "after posting").
+    #[arg(long, global = true, default_value = "")]
+    note: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +99,9 @@ enum StorageCommand {
         warmup: u64,
         #[arg(long, default_value_t = 30.0)]
         max_secs: f64,
+        /// Search the seeded room only (`room_id=`), not all my rooms.
+        #[arg(long)]
+        in_room: bool,
     },
     /// Concurrent posters, each waiting for its ack before the next post.
     Post {
@@ -151,7 +157,7 @@ impl State {
 }
 
 pub async fn run(args: StorageArgs) -> Result<(), String> {
-    let out = Out { json: args.json, label: args.label.clone(), server_pid: args.server_pid };
+    let out = Out { json: args.json, label: args.label.clone(), note: args.note.clone(), server_pid: args.server_pid };
     match args.command {
         StorageCommand::Seed { url, database, messages, members, seed, state } => {
             seed_cmd(&out, &url, &database, messages, members, seed, &state).await
@@ -159,8 +165,8 @@ pub async fn run(args: StorageArgs) -> Result<(), String> {
         StorageCommand::History { state, requests, warmup, limit } => {
             history(&out, &State::read(&state)?, requests, warmup, limit).await
         }
-        StorageCommand::Search { state, queries, requests, warmup, max_secs } => {
-            search(&out, &State::read(&state)?, queries, requests, warmup, max_secs).await
+        StorageCommand::Search { state, queries, requests, warmup, max_secs, in_room } => {
+            search(&out, &State::read(&state)?, queries, requests, warmup, max_secs, in_room).await
         }
         StorageCommand::Post { state, posters, rooms, duration, warmup } => {
             post(&out, &State::read(&state)?, posters, rooms, duration, warmup).await
@@ -173,6 +179,7 @@ pub async fn run(args: StorageArgs) -> Result<(), String> {
 struct Out {
     json: bool,
     label: String,
+    note: String,
     server_pid: Option<u32>,
 }
 
@@ -180,6 +187,7 @@ impl Out {
     fn emit(&self, mut value: Value) {
         if self.json {
             value["label"] = json!(self.label);
+            value["note"] = json!(self.note);
             println!("json: {value}");
         }
     }
@@ -429,6 +437,7 @@ async fn search(
     requests: u64,
     warmup: u64,
     max_secs: f64,
+    in_room: bool,
 ) -> Result<(), String> {
     let api = Api::new(&state.url)?;
     let me = &state.accounts()[0];
@@ -439,7 +448,8 @@ async fn search(
     let corpus = Corpus::new();
     let folded: Vec<String> = (0..state.messages).map(|i| corpus.body(state.seed, i).to_lowercase()).collect();
     for q in &queries {
-        let path = format!("/search?q={}", encode(q));
+        let scope = if in_room { format!("&room_id={}", state.room) } else { String::new() };
+        let path = format!("/search?q={}{scope}", encode(q));
         let first = api.get_json(me, &path).await?;
         let hits = first["results"].as_array().map(Vec::len).unwrap_or(0);
         let partial = first["partial"].as_bool().unwrap_or(false);
@@ -471,14 +481,15 @@ async fn search(
         }
         let (secs, cpu, cpu_json) = window.finish();
         println!(
-            "search {q:?}: {hits} hits{}{}: {} ({done} requests, {:.0}/s); {cpu}",
+            "search {q:?}{}: {hits} hits{}{}: {} ({done} requests, {:.0}/s); {cpu}",
+            if in_room { " in the seeded room" } else { "" },
             if partial { " (partial)" } else { "" },
             if checked { ", as the corpus says" } else { ", NOT as the corpus says" },
             summary(&h),
             done as f64 / secs
         );
         out.emit(json!({
-            "bench": "search", "query": q, "hits": hits, "partial": partial, "checked": checked, "latency_ms": quantiles(&h),
+            "bench": "search", "query": q, "in_room": in_room, "hits": hits, "partial": partial, "checked": checked, "latency_ms": quantiles(&h),
             "per_sec": done as f64 / secs, "cpu": cpu_json,
         }));
     }

@@ -34,9 +34,9 @@ impl Store {
     ///
     /// Up to three steps, each giving the same answer as the last alone:
     /// 1. The newest [`RECENT_WINDOW`] messages (see `recent_sql`) are
-    ///    matched. If `limit` of them match, they are the newest `limit`
-    ///    matches of all: every message outside the window is older than
-    ///    every one inside it.
+    ///    matched. If `limit` of them match, and the last of those is newer
+    ///    than the window's oldest message, they are the newest `limit`
+    ///    matches of all: no message outside the window is newer than that.
     /// 2. Postgres only: if some matched, their share estimates both the
     ///    window that would hold `limit` matches and how many matches the
     ///    index would collect over the whole scope; the wider window (up to
@@ -47,11 +47,11 @@ impl Store {
     ///    sorts them, which is quick for the rare queries that get here.
     pub async fn search_indexed(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
         let recent = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
-        if recent.len() >= limit as usize {
-            return Ok(recent);
+        if recent.complete {
+            return Ok(recent.hits);
         }
-        if !recent.is_empty() && self.backend() == Backend::Postgres {
-            let share = recent.len() as f64 / f64::from(RECENT_WINDOW);
+        if recent.count > 0 && self.backend() == Backend::Postgres {
+            let share = recent.count as f64 / f64::from(RECENT_WINDOW);
             let wider = (1.5 * f64::from(limit) / share).ceil();
             let index_matches = share * self.live_messages_in(rooms).await? as f64;
             // A window row (read in order, matched by the index's
@@ -59,9 +59,9 @@ impl Store {
             // collects (a random heap read, a recheck, a place in the sort),
             // measured on a million messages.
             if wider <= f64::from(WIDER_WINDOW_MAX) && wider / 3.0 < index_matches {
-                let hits = self.search_recent(rooms, query, wider as u32, limit).await?;
-                if hits.len() >= limit as usize {
-                    return Ok(hits);
+                let wide = self.search_recent(rooms, query, wider as u32, limit).await?;
+                if wide.complete {
+                    return Ok(wide.hits);
                 }
             }
         }
@@ -103,37 +103,51 @@ impl Store {
         query: &str,
         window: u32,
         limit: u32,
-    ) -> Result<Vec<HitRow>, AppError> {
+    ) -> Result<Recent, AppError> {
         let (scope, scope_id) = rooms.sql();
         let window = recent_sql(rooms, window);
+        // The hits' times, and the oldest time in the window ("floor").
+        let columns = "m.room_id, m.number, m.body, m.created_at, (SELECT min(created_at) FROM w) AS floor";
         let (sql, needle) = match self.backend() {
             Backend::Sqlite => (
                 format!(
                     "WITH w AS ({window})
-                     SELECT m.room_id, m.number, m.body FROM w JOIN messages m ON m.id = w.id
+                     SELECT {columns} FROM w JOIN messages m ON m.id = w.id
                      WHERE {scope} AND m.deleted_at IS NULL
-                       AND w.id IN (SELECT rowid FROM messages_fts
-                                    WHERE messages_fts MATCH $2 AND rowid >= (SELECT min(id) FROM w))
-                     ORDER BY w.created_at DESC, w.id DESC LIMIT $3"
+                       AND w.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2
+                                    AND rowid BETWEEN (SELECT min(id) FROM w) AND (SELECT max(id) FROM w))
+                     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
                 ),
                 fts_phrase(query),
             ),
             Backend::Postgres => (
                 format!(
-                    r#"SELECT m.room_id, m.number, m.body FROM ({window}) w JOIN messages m ON m.id = w.id
+                    r#"WITH w AS ({window})
+                       SELECT {columns} FROM w JOIN messages m ON m.id = w.id
                        WHERE {scope} AND m.deleted_at IS NULL
                          AND lower(m.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
-                       ORDER BY w.created_at DESC, w.id DESC LIMIT $3"#
+                       ORDER BY m.created_at DESC, m.id DESC LIMIT $3"#
                 ),
                 like_contains(query),
             ),
         };
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+        let rows: Vec<RecentHit> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(scope_id)
             .bind(&needle)
             .bind(i64::from(limit))
             .fetch_all(pool)
-            .await?))
+            .await?);
+        // The answer only if the last hit is strictly newer than the window's
+        // oldest time: then every message left out (none newer than that
+        // time) comes after every hit, ties in time included.
+        let complete = rows.len() >= limit as usize
+            && rows
+                .last()
+                .zip(rows.first().and_then(|r| r.floor.as_ref()))
+                .is_some_and(|(last, floor)| last.created_at > *floor);
+        let count = rows.len();
+        let hits = rows.into_iter().map(|r| r.hit).collect();
+        Ok(Recent { hits, count, complete })
     }
 
     /// How many live messages `rooms` hold (the rooms' own exact counts).
@@ -175,16 +189,19 @@ impl Store {
 /// or not, that a search looks at first: the room's, through its
 /// `(room_id, created_at, …)` index, or for a search across my rooms the
 /// whole instance's, through `messages_created` (migration 0004), whatever
-/// their room. Either way every message left out is older than every one
+/// their room. Either way no message left out is newer than the oldest one
 /// taken, which is what makes the first step of `search_indexed` exact, and
 /// the cost is `window` rows however many rooms I am in: my messages among
 /// them are the newest of mine, the scope filter comes after.
 fn recent_sql(rooms: SearchScope, window: u32) -> String {
-    let room = match rooms {
-        SearchScope::Room(_) => "WHERE room_id = $1",
-        SearchScope::MemberOf(_) => "",
+    // A room's in its own order, which its (room_id, created_at, number)
+    // index gives as it is: ordered by (created_at, id) Postgres would walk
+    // `messages_created` and skip every other room's newer messages.
+    let (room, order) = match rooms {
+        SearchScope::Room(_) => ("WHERE room_id = $1", "created_at DESC, number DESC"),
+        SearchScope::MemberOf(_) => ("", "created_at DESC, id DESC"),
     };
-    format!("SELECT id, created_at FROM messages {room} ORDER BY created_at DESC, id DESC LIMIT {window}")
+    format!("SELECT id, created_at FROM messages {room} ORDER BY {order} LIMIT {window}")
 }
 
 /// A query for the newest `limit` live messages of `rooms` (`$1`, the room or
@@ -198,9 +215,13 @@ fn recent_sql(rooms: SearchScope, window: u32) -> String {
 /// has none, with a correlated `IN (… LIMIT)` per room.
 fn newest_sql(backend: Backend, rooms: SearchScope, cursor: &str, limit: &str) -> String {
     let rooms = rooms.rooms_sql();
+    // Each room in its own order, (created_at, number), which its index
+    // gives as it is (ordered by id, Postgres may walk `messages_created`
+    // and skip every other room's newer messages instead). Within a room
+    // times rise with numbers, so this is also its (created_at, id) order.
     let per_room = format!(
         "FROM messages x WHERE x.room_id = s.room_id AND x.deleted_at IS NULL {cursor}
-         ORDER BY x.created_at DESC, x.id DESC LIMIT {limit}"
+         ORDER BY x.created_at DESC, x.number DESC LIMIT {limit}"
     );
     match backend {
         Backend::Sqlite => format!(
@@ -226,6 +247,24 @@ pub fn fts_phrase(query: &str) -> String {
 /// `%`, `_` and `\` taken literally.
 pub fn like_contains(query: &str) -> String {
     format!("%{}%", escape_like(query))
+}
+
+/// A hit of the first steps of `search_indexed`, with its time and the
+/// oldest time in the window it came from.
+#[derive(sqlx::FromRow)]
+struct RecentHit {
+    #[sqlx(flatten)]
+    hit: HitRow,
+    created_at: String,
+    floor: Option<String>,
+}
+
+/// What a window answered: the newest matches in it (`count` of them, at
+/// most the limit), and whether they are the answer for all history.
+struct Recent {
+    hits: Vec<HitRow>,
+    count: usize,
+    complete: bool,
 }
 
 /// Which rooms a search covers.
