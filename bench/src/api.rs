@@ -68,6 +68,29 @@ impl Api {
         }
     }
 
+    /// `GET path` as `account`; the body, or an error for any status but 200.
+    pub async fn get_bytes(&self, account: &Account, path: &str) -> Result<Vec<u8>, String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &account.cookie)
+            .send()
+            .await
+            .map_err(err("GET"))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(err("GET (body)"))?;
+        if status != StatusCode::OK {
+            return Err(format!("GET {path}: {status}: {}", String::from_utf8_lossy(&body)));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// `GET path` as `account`, read as JSON.
+    pub async fn get_json(&self, account: &Account, path: &str) -> Result<serde_json::Value, String> {
+        let body = self.get_bytes(account, path).await?;
+        serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {e}"))
+    }
+
     /// Creates an open room as `owner`; returns its id.
     pub async fn create_room(&self, owner: &Account, title: &str) -> Result<i64, String> {
         let resp = self

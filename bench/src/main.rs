@@ -52,7 +52,10 @@
 
 mod api;
 mod clients;
+mod corpus;
+mod db;
 mod stats;
+mod storage;
 mod sys;
 
 use std::net::SocketAddr;
@@ -60,7 +63,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -77,9 +80,26 @@ enum Mode {
     Idle,
 }
 
-/// WebSocket load generator for Hearth (loopback only).
+/// Load generator for Hearth (loopback only): WebSocket fan-out by
+/// default, or the storage benchmarks (`storage …`).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    args: Args,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// History pages, search, posting and raw inserts on SQLite or Postgres
+    /// (bench/storage.sh runs them all).
+    Storage(storage::StorageArgs),
+}
+
+/// The WebSocket benchmark's options.
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Base URL of the Hearth server (http only).
     #[arg(long, default_value = "http://127.0.0.1:3300")]
@@ -131,7 +151,18 @@ struct Args {
 }
 
 fn main() {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    if let Some(Command::Storage(storage)) = cli.command {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+        match runtime.block_on(storage::run(storage)) {
+            Ok(()) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let args = cli.args;
     let nofile = sys::raise_nofile(args.clients as u64 + 256);
     if (nofile as usize) < args.clients + 64 {
         eprintln!("warning: open-file limit {nofile} is too low for {} sockets (ulimit -n 20000)", args.clients);

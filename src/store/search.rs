@@ -1,6 +1,7 @@
 //! Message search: the trigram index for queries of three characters or
-//! more, and a scan of the newest messages for shorter ones (the core bounds
-//! how much of it a query may read).
+//! more (after a look at the newest messages, which answers common queries
+//! without the index), and a scan of the newest messages for shorter ones
+//! (the core bounds how much of it a query may read).
 
 use super::users::escape_like;
 use super::{Backend, Store, on_pool};
@@ -15,12 +16,55 @@ pub struct HitRow {
     pub body: String,
 }
 
+/// How many of the newest messages an indexed search reads first (of the
+/// room, or of the whole instance for a search across my rooms): when
+/// `limit` of those in scope match, they are the answer, found without
+/// collecting every match of a common query (a trigram index returns its
+/// matches in no useful order, so "the" over a million messages would sort
+/// half of them).
+const RECENT_WINDOW: u32 = 2000;
+/// The widest second window (see `search_indexed`).
+const WIDER_WINDOW_MAX: u32 = 20_000;
+
 impl Store {
     /// Live messages of `rooms` containing `query` (three characters or
     /// more, ignoring case), newest first, through the trigram index: FTS5's
     /// trigram table on SQLite, pg_trgm's GIN index on Postgres. Both match
     /// the query literally, as a substring, after Unicode lower-casing.
+    ///
+    /// Up to three steps, each giving the same answer as the last alone:
+    /// 1. The newest [`RECENT_WINDOW`] messages (see `recent_sql`) are
+    ///    matched. If `limit` of them match, and the last of those is newer
+    ///    than the window's oldest message, they are the newest `limit`
+    ///    matches of all: no message outside the window is newer than that.
+    /// 2. Postgres only: if some matched, their share estimates both the
+    ///    window that would hold `limit` matches and how many matches the
+    ///    index would collect over the whole scope; the wider window (up to
+    ///    [`WIDER_WINDOW_MAX`]) is read when it is the cheaper, with the same
+    ///    rule. On SQLite the index hands out matching rowids as cheaply as a
+    ///    window reads rows, so it goes straight to step 3.
+    /// 3. The index answers over all history: it collects every match and
+    ///    sorts them, which is quick for the rare queries that get here.
     pub async fn search_indexed(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
+        let recent = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
+        if recent.complete {
+            return Ok(recent.hits);
+        }
+        if recent.count > 0 && self.backend() == Backend::Postgres {
+            let share = recent.count as f64 / f64::from(RECENT_WINDOW);
+            let wider = (1.5 * f64::from(limit) / share).ceil();
+            let index_matches = share * self.live_messages_in(rooms).await? as f64;
+            // A window row (read in order, matched by the index's
+            // expression) costs about a third of a match that the index
+            // collects (a random heap read, a recheck, a place in the sort),
+            // measured on a million messages.
+            if wider <= f64::from(WIDER_WINDOW_MAX) && wider / 3.0 < index_matches {
+                let wide = self.search_recent(rooms, query, wider as u32, limit).await?;
+                if wide.complete {
+                    return Ok(wide.hits);
+                }
+            }
+        }
         let (scope, scope_id) = rooms.sql();
         let (from, matches, needle) = match self.backend() {
             // Driven by the FTS table: the rows it matches, joined to theirs.
@@ -47,6 +91,76 @@ impl Store {
             .await?))
     }
 
+    /// The newest `limit` matches, in `rooms`, among the newest `window`
+    /// messages (`recent_sql`), matched exactly as the index matches: on
+    /// Postgres the index's own expression on each row of the window; on
+    /// SQLite the FTS table itself, read only from the window's smallest id
+    /// up (its rowid range), so a common query reads a short stretch of its
+    /// matches rather than all of them.
+    async fn search_recent(
+        &self,
+        rooms: SearchScope,
+        query: &str,
+        window: u32,
+        limit: u32,
+    ) -> Result<Recent, AppError> {
+        let (scope, scope_id) = rooms.sql();
+        let window = recent_sql(rooms, window);
+        // The hits' times, and the oldest time in the window ("floor").
+        let columns = "m.room_id, m.number, m.body, m.created_at, (SELECT min(created_at) FROM w) AS floor";
+        let (sql, needle) = match self.backend() {
+            Backend::Sqlite => (
+                format!(
+                    "WITH w AS ({window})
+                     SELECT {columns} FROM w JOIN messages m ON m.id = w.id
+                     WHERE {scope} AND m.deleted_at IS NULL
+                       AND w.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2
+                                    AND rowid BETWEEN (SELECT min(id) FROM w) AND (SELECT max(id) FROM w))
+                     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+                ),
+                fts_phrase(query),
+            ),
+            Backend::Postgres => (
+                format!(
+                    r#"WITH w AS ({window})
+                       SELECT {columns} FROM w JOIN messages m ON m.id = w.id
+                       WHERE {scope} AND m.deleted_at IS NULL
+                         AND lower(m.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
+                       ORDER BY m.created_at DESC, m.id DESC LIMIT $3"#
+                ),
+                like_contains(query),
+            ),
+        };
+        let rows: Vec<RecentHit> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(scope_id)
+            .bind(&needle)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        // The answer only if the last hit is strictly newer than the window's
+        // oldest time: then every message left out (none newer than that
+        // time) comes after every hit, ties in time included.
+        let complete = rows.len() >= limit as usize
+            && rows
+                .last()
+                .zip(rows.first().and_then(|r| r.floor.as_ref()))
+                .is_some_and(|(last, floor)| last.created_at > *floor);
+        let count = rows.len();
+        let hits = rows.into_iter().map(|r| r.hit).collect();
+        Ok(Recent { hits, count, complete })
+    }
+
+    /// How many live messages `rooms` hold (the rooms' own exact counts).
+    async fn live_messages_in(&self, rooms: SearchScope) -> Result<i64, AppError> {
+        let (_, scope_id) = rooms.sql();
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(messages_count), 0) AS BIGINT) FROM rooms WHERE id IN ({})",
+            rooms.rooms_sql()
+        );
+        let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(&sql).bind(scope_id).fetch_one(pool).await?);
+        Ok(count)
+    }
+
     /// Up to `limit` live messages of `rooms`, newest first, older than the
     /// `(created_at, id)` cursor: a scan for queries the index cannot answer.
     pub async fn newest_messages(
@@ -55,13 +169,12 @@ impl Store {
         before: Option<(String, i64)>,
         limit: u32,
     ) -> Result<Vec<ScanRow>, AppError> {
-        let (scope, scope_id) = rooms.sql();
+        let (_, scope_id) = rooms.sql();
         let (at, id) = before.unwrap_or_else(|| ("9999".to_owned(), i64::MAX));
-        let sql = format!(
-            "SELECT m.id, m.created_at, m.room_id, m.number, m.body FROM messages m
-             WHERE {scope} AND m.deleted_at IS NULL AND (m.created_at, m.id) < ($2, $3)
-             ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
-        );
+        // (created_at, id) < ($2, $3), spelled so that created_at bounds the
+        // index range and each batch starts where the last one stopped.
+        let cursor = "AND x.created_at <= $2 AND (x.created_at < $2 OR x.id < $3)";
+        let sql = newest_sql(self.backend(), rooms, cursor, "$4");
         Ok(on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(scope_id)
             .bind(&at)
@@ -69,6 +182,58 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?))
+    }
+}
+
+/// A query for the ids and times of the newest `window` messages, deleted
+/// or not, that a search looks at first: the room's, through its
+/// `(room_id, created_at, …)` index, or for a search across my rooms the
+/// whole instance's, through `messages_created` (migration 0004), whatever
+/// their room. Either way no message left out is newer than the oldest one
+/// taken, which is what makes the first step of `search_indexed` exact, and
+/// the cost is `window` rows however many rooms I am in: my messages among
+/// them are the newest of mine, the scope filter comes after.
+fn recent_sql(rooms: SearchScope, window: u32) -> String {
+    // A room's in its own order, which its (room_id, created_at, number)
+    // index gives as it is: ordered by (created_at, id) Postgres would walk
+    // `messages_created` and skip every other room's newer messages.
+    let (room, order) = match rooms {
+        SearchScope::Room(_) => ("WHERE room_id = $1", "created_at DESC, number DESC"),
+        SearchScope::MemberOf(_) => ("", "created_at DESC, id DESC"),
+    };
+    format!("SELECT id, created_at FROM messages {room} ORDER BY {order} LIMIT {window}")
+}
+
+/// A query for the newest `limit` live messages of `rooms` (`$1`, the room or
+/// the user) that pass `cursor` (a condition on `x`, the message), newest
+/// first by `(created_at, id)`, with the columns of [`ScanRow`].
+///
+/// Each room is read on its own, newest first through its
+/// `(room_id, created_at, …)` index, and at most `limit` rows of each are
+/// merged: a `room_id IN (…)` over several rooms would sort every message
+/// of them all for each page. Postgres says it with `LATERAL`; SQLite, which
+/// has none, with a correlated `IN (… LIMIT)` per room.
+fn newest_sql(backend: Backend, rooms: SearchScope, cursor: &str, limit: &str) -> String {
+    let rooms = rooms.rooms_sql();
+    // Each room in its own order, (created_at, number), which its index
+    // gives as it is (ordered by id, Postgres may walk `messages_created`
+    // and skip every other room's newer messages instead). Within a room
+    // times rise with numbers, so this is also its (created_at, id) order.
+    let per_room = format!(
+        "FROM messages x WHERE x.room_id = s.room_id AND x.deleted_at IS NULL {cursor}
+         ORDER BY x.created_at DESC, x.number DESC LIMIT {limit}"
+    );
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT m.id, m.created_at, m.room_id, m.number, m.body
+             FROM ({rooms}) s JOIN messages m ON m.id IN (SELECT x.id {per_room})
+             ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}"
+        ),
+        Backend::Postgres => format!(
+            "SELECT m.id, m.created_at, m.room_id, m.number, m.body
+             FROM ({rooms}) s CROSS JOIN LATERAL (SELECT x.id, x.created_at, x.room_id, x.number, x.body {per_room}) m
+             ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}"
+        ),
     }
 }
 
@@ -84,6 +249,24 @@ pub fn like_contains(query: &str) -> String {
     format!("%{}%", escape_like(query))
 }
 
+/// A hit of the first steps of `search_indexed`, with its time and the
+/// oldest time in the window it came from.
+#[derive(sqlx::FromRow)]
+struct RecentHit {
+    #[sqlx(flatten)]
+    hit: HitRow,
+    created_at: String,
+    floor: Option<String>,
+}
+
+/// What a window answered: the newest matches in it (`count` of them, at
+/// most the limit), and whether they are the answer for all history.
+struct Recent {
+    hits: Vec<HitRow>,
+    count: usize,
+    complete: bool,
+}
+
 /// Which rooms a search covers.
 #[derive(Debug, Clone, Copy)]
 pub enum SearchScope {
@@ -97,6 +280,14 @@ impl SearchScope {
         match self {
             Self::Room(room) => ("m.room_id = $1", room.0),
             Self::MemberOf(user) => ("m.room_id IN (SELECT room_id FROM memberships WHERE user_id = $1)", user.0),
+        }
+    }
+
+    /// The rooms as a query of one column, `room_id` (`$1` bound as in [`Self::sql`]).
+    fn rooms_sql(self) -> &'static str {
+        match self {
+            Self::Room(_) => "SELECT CAST($1 AS BIGINT) AS room_id",
+            Self::MemberOf(_) => "SELECT room_id FROM memberships WHERE user_id = $1",
         }
     }
 }

@@ -228,3 +228,67 @@ async fn short_queries_ignore_case_in_any_script() {
     );
     assert_eq!(found(&upper), [(room, 1)]);
 }
+
+/// Posts `count` messages to `room` as `author` (straight to the core, for
+/// speed): message n says "message n", plus each word `words(n)` gives.
+async fn post_many(app: &crate::helpers::TestApp, room: i64, author: i64, count: i64, words: impl Fn(i64) -> String) {
+    for n in 1..=count {
+        let body = format!("message {n} {}", words(n));
+        app.hearth
+            .post_message(hearth::model::UserId(author), hearth::model::RoomId(room), &body, None)
+            .await
+            .unwrap_or_else(|e| panic!("posting message {n}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn a_search_over_more_messages_than_it_reads_first_still_answers_the_newest_matches() {
+    // The store first matches the newest 2,000 messages and answers from them
+    // when enough match; otherwise the index answers over all history. Either
+    // way the answer is the newest matches, in my rooms only.
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let big = app.conversation_with(&alice.client, &[bob.id]).await;
+    let others = app.conversation_with(&bob.client, &[carol.id]).await;
+    post_many(&app, big, alice.id, 2500, |n| {
+        let mut words = Vec::new();
+        if n % 10 == 0 {
+            words.push("common");
+        }
+        if n <= 30 {
+            words.push("early");
+        }
+        if n % 200 == 0 {
+            words.push("sparse");
+        }
+        words.join(" ")
+    })
+    .await;
+    // Newer than all of those, in a room alice is not in.
+    post_many(&app, others, bob.id, 30, |_| "common early sparse".to_owned()).await;
+    let small = app.conversation_with(&alice.client, &[carol.id]).await;
+    post_many(&app, small, carol.id, 3, |_| "common".to_owned()).await;
+
+    let search = |query: &str, extra: &str| {
+        let path = format!("{}{extra}", search_path(query));
+        let (app, client) = (&app, &alice.client);
+        async move { app.get_json(client, &path).await }
+    };
+    // Many recent matches: answered from the newest messages, across rooms.
+    let mut newest_common = vec![(small, 3), (small, 2), (small, 1)];
+    newest_common.extend((0..17).map(|i| (big, 2500 - 10 * i)));
+    assert_eq!(found(&search("common", "").await), newest_common);
+    let in_big: Vec<(i64, i64)> = (0..20).map(|i| (big, 2500 - 10 * i)).collect();
+    assert_eq!(found(&search("COMMON", &format!("&room_id={big}")).await), in_big, "one room, any case");
+    // Only old matches: the index answers.
+    let early: Vec<(i64, i64)> = (11..=30).rev().map(|n| (big, n)).collect();
+    assert_eq!(found(&search("early", "").await), early);
+    assert_eq!(found(&search("early", "&limit=100").await).len(), 30);
+    // Some matches among the newest, fewer than asked: the index answers.
+    let sparse: Vec<(i64, i64)> = (1..=12).rev().map(|i| (big, 200 * i)).collect();
+    assert_eq!(found(&search("sparse", "").await), sparse);
+    assert_eq!(found(&search("sparse", "&limit=5").await), sparse[..5]);
+    assert_eq!(found(&search("nowhere", "").await), []);
+}
