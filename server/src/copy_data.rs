@@ -48,8 +48,8 @@ pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
 
     let report = tokio::select! {
         // Driver errors may span lines; the CLI prints one.
-        result = copy_data(from, to, progress) => result.map_err(|err| one_line(&err.to_string()))?,
-        () = interrupted() => {
+        result = copy_data(from, to, progress) => result.map_err(|err| hearth::store::one_line(&err.to_string()))?,
+        () = crate::startup::stop_requested() => {
             return Err("copy-data interrupted: nothing was committed, the target is as empty as before (run copy-data again)".into());
         }
     };
@@ -57,31 +57,4 @@ pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
     println!("{report}");
     println!("Committed. Point DATABASE_URL at {} and start the server.", redact_password(to));
     Ok(())
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Ctrl-C or SIGTERM. The copy's future is then dropped, which rolls its
-/// transaction back.
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -197,6 +197,12 @@ impl Drop for AbortOnDrop {
 }
 
 async fn shutdown_signal() {
+    stop_requested().await;
+    tracing::info!("shutting down");
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+pub async fn stop_requested() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -215,7 +221,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down");
 }
 
 /// Raises this process's soft open-file limit to its hard limit, and logs

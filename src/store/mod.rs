@@ -205,7 +205,7 @@ impl OpenError {
 }
 
 /// Errors from drivers may span lines; the CLI prints one.
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
