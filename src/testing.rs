@@ -164,9 +164,7 @@ impl BlankPostgres {
             return None;
         }
         let server = postgres_server_url();
-        let admin: PgConnectOptions =
-            server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"));
-        let admin = admin.disable_statement_logging();
+        let admin = admin_options(&server).disable_statement_logging();
         let name = unique_name(&format!("hearth_blank_{label}"));
         let mut conn = maintenance(&admin).await;
         conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
@@ -204,8 +202,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 async fn fresh_postgres_database(dir: &Path) -> String {
     let server = postgres_server_url();
-    let admin: PgConnectOptions =
-        server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"));
+    let admin = admin_options(&server);
     let strategy = TEMPLATE_READY.get_or_init(|| prepare_template(&server, &admin)).await;
 
     let name = unique_name("hearth_test");
@@ -279,6 +276,11 @@ fn finished_databases() -> Vec<String> {
     let (gone, live): (Vec<_>, Vec<_>) = made.drain(..).partition(|(_, dir)| !dir.exists());
     *made = live;
     gone.into_iter().map(|(name, _)| name).collect()
+}
+
+/// The test server's URL as connect options.
+fn admin_options(server: &str) -> PgConnectOptions {
+    server.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a postgres:// URL: {e}"))
 }
 
 async fn maintenance(admin: &PgConnectOptions) -> PgConnection {

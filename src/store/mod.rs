@@ -119,8 +119,8 @@ impl Store {
         }
     }
 
-    /// The SQLite pool, for crates that keep their own tables in the same
-    /// database (the session store); `None` on Postgres.
+    /// The SQLite pool, for tests and tools that read a SQLite file
+    /// directly; `None` on Postgres. The server never uses it.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite(pool) => Some(pool),

@@ -32,13 +32,19 @@ fn assert_one_line_failure(output: &Output, names: &str) {
     assert!(lines[0].contains(names), "the line names {names:?}: {stderr:?}");
 }
 
+/// A new SQLite file in `dir` and, when the tests have a Postgres server, a
+/// blank Postgres database: their URLs, and the database to drop at the end.
+async fn each_database(dir: &tempfile::TempDir, label: &str) -> (Vec<String>, Option<BlankPostgres>) {
+    let mut urls = vec![format!("sqlite://{}/hearth.db", dir.path().display())];
+    let blank = BlankPostgres::create(label).await;
+    urls.extend(blank.as_ref().map(|db| db.url.clone()));
+    (urls, blank)
+}
+
 #[tokio::test]
 async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
-    let mut urls = vec![sqlite];
-    let blank = BlankPostgres::create("seed").await;
-    urls.extend(blank.as_ref().map(|db| db.url.clone()));
+    let (urls, blank) = each_database(&dir, "seed").await;
     for url in &urls {
         let migrated = hearth(url, &["migrate"]);
         assert!(migrated.status.success(), "migrate on {url}: {}", String::from_utf8_lossy(&migrated.stderr));
@@ -78,10 +84,7 @@ async fn a_database_url_hearth_cannot_use_is_one_line_naming_the_problem() {
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}/hearth.db", dir.path().display());
-    let mut urls = vec![sqlite];
-    let blank = BlankPostgres::create("newer").await;
-    urls.extend(blank.as_ref().map(|db| db.url.clone()));
+    let (urls, blank) = each_database(&dir, "newer").await;
     for url in &urls {
         assert!(hearth(url, &["migrate"]).status.success(), "migrate on {url}");
         // What a later release leaves behind: a migration this one lacks.
