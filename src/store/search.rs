@@ -120,13 +120,19 @@ impl Store {
                 ),
                 fts_phrase(query),
             ),
+            // The window in its own subquery, read in its order and matched
+            // row by row until enough match: ordered by the window's columns,
+            // so that Postgres does not reach for the trigram index (as a
+            // CTE or ordered by the message's columns, it collected all the
+            // matches of "meeting" again).
             Backend::Postgres => (
                 format!(
-                    r#"WITH w AS ({window})
-                       SELECT {columns} FROM w JOIN messages m ON m.id = w.id
+                    r#"SELECT m.room_id, m.number, m.body, m.created_at,
+                              (SELECT min(f.created_at) FROM ({window}) f) AS floor
+                       FROM ({window}) w JOIN messages m ON m.id = w.id
                        WHERE {scope} AND m.deleted_at IS NULL
                          AND lower(m.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
-                       ORDER BY m.created_at DESC, m.id DESC LIMIT $3"#
+                       ORDER BY w.created_at DESC, w.id DESC LIMIT $3"#
                 ),
                 like_contains(query),
             ),
