@@ -7,7 +7,7 @@
 //! resync instead of growing the server's memory.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
@@ -25,12 +25,29 @@ pub struct Frame {
     /// The room-sequence position, for change events (dedupe on resume).
     pub seq: Option<i64>,
     pub bytes: Bytes,
+    /// A second encoding of the same event, for a second wire protocol
+    /// (ActionCable's, at `/cable`): made by the first socket that needs it
+    /// and shared with every other one, as `bytes` is.
+    alternate: Arc<OnceLock<Bytes>>,
 }
 
 impl Frame {
     pub fn new(event: &ServerEvent) -> Self {
         let json = serde_json::to_vec(event).expect("server events always serialise");
-        Self { seq: event.seq(), bytes: Bytes::from(json) }
+        Self { seq: event.seq(), bytes: Bytes::from(json), alternate: Arc::default() }
+    }
+
+    /// The event encoded by `encode` (given this frame's JSON), computed once
+    /// per frame whichever subscriber asks first. One frame has one alternate
+    /// encoding: every caller must pass the same `encode`.
+    pub fn alternate(&self, encode: impl FnOnce(&[u8]) -> Bytes) -> Bytes {
+        self.alternate.get_or_init(|| encode(&self.bytes)).clone()
+    }
+}
+
+impl From<Frame> for Bytes {
+    fn from(frame: Frame) -> Bytes {
+        frame.bytes
     }
 }
 

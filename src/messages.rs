@@ -232,10 +232,10 @@ impl Hearth {
     /// The author deletes; the number stays, the text goes.
     pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
         self.member_room(me, room).await?;
-        self.written_by(Writer::User(me), room, number, "delete").await?;
+        let meta = self.written_by(Writer::User(me), room, number, "delete").await?;
         let _order = self.hub.order_room(room).await;
         let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number });
+        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number, message_id: meta.id });
         Ok(())
     }
 

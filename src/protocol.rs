@@ -57,6 +57,9 @@ pub enum ServerEvent {
         room_id: RoomId,
         seq: i64,
         number: i64,
+        /// The deleted message's `id` (0 from servers older than this field).
+        #[serde(default)]
+        message_id: i64,
     },
     /// Someone is typing; shown for about five seconds.
     Typing {

@@ -142,9 +142,12 @@ impl Hearth {
                     let event = match kind {
                         ChangeKind::Message => ServerEvent::Message { room_id: room, seq: event_seq, message },
                         ChangeKind::Edited => ServerEvent::MessageEdited { room_id: room, seq: event_seq, message },
-                        ChangeKind::Deleted => {
-                            ServerEvent::MessageDeleted { room_id: room, seq: event_seq, number: message.number }
-                        }
+                        ChangeKind::Deleted => ServerEvent::MessageDeleted {
+                            room_id: room,
+                            seq: event_seq,
+                            number: message.number,
+                            message_id: message.id,
+                        },
                     };
                     let frame = Frame::new(&event);
                     bytes += frame.bytes.len();

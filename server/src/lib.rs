@@ -24,10 +24,13 @@
 //!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
+//! - [`cable`]: `/cable`, ChatFlow's ActionCable endpoint over the same hub
+//!   (a compatibility protocol, also in `docs/protocol.md`).
 //!
 //! Integration tests live in `tests/api/`, one binary, using
 //! [`startup::Application`] on a random port.
 
+pub mod cable;
 pub mod cli;
 pub mod config;
 mod copy_data;

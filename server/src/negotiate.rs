@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Paths the JSON API owns (pages are `/`, `/login`, `/rooms/:id`, …).
-const API_PREFIXES: [&str; 9] =
-    ["/users", "/conversations", "/messages", "/message", "/api/", "/search", "/fn/", "/healthz", "/ws"];
+const API_PREFIXES: [&str; 10] =
+    ["/users", "/conversations", "/messages", "/message", "/api/", "/search", "/fn/", "/healthz", "/ws", "/cable"];
 
 /// Gives framework-made error answers the API's JSON body where JSON is wanted.
 pub async fn json_errors(req: Request, next: Next) -> Response {

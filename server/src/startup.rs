@@ -159,6 +159,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(rest::router())
         .merge(crate::ws::router())
+        .merge(crate::cable::router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             move || {

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -34,7 +35,7 @@ use axum::{Extension, Router};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hearth::auth::{AuthSession, AuthUser};
 use hearth::hub::{Frame, UserSignal};
-use hearth::model::RoomId;
+use hearth::model::{RoomId, UserId};
 use hearth::protocol::{ClientEvent, ServerEvent};
 use hearth::{AppError, Hearth};
 use tokio::time::Sleep;
@@ -55,9 +56,9 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const COALESCE: usize = 64;
 /// Read buffer per connection: client events are small, and a larger frame
 /// grows it on demand (up to `MAX_MESSAGE_BYTES`).
-const READ_BUFFER: usize = 1024;
+pub(crate) const READ_BUFFER: usize = 1024;
 /// Frames are buffered up to this size before a write; `flush` sends the rest.
-const WRITE_BUFFER: usize = 64 * 1024;
+pub(crate) const WRITE_BUFFER: usize = 64 * 1024;
 /// Longest wait to send a close frame: a client that is not reading gets none.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -100,7 +101,7 @@ async fn upgrade(
 /// Browsers always send `Origin` on a WebSocket; it must be this server,
 /// scheme included ([`crate::origin::is_own_origin`]). Clients that send none
 /// (CLI tools) are allowed, like curl on the REST API.
-fn same_origin(headers: &HeaderMap, scheme: Scheme) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap, scheme: Scheme) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -118,7 +119,7 @@ struct Connection {
 }
 
 /// Why the loop ended, and the close frame to send.
-enum Close {
+pub(crate) enum Close {
     Quietly,
     With(u16, &'static str),
 }
@@ -202,7 +203,7 @@ impl Connection {
             }
             let now = Instant::now();
             if urgent || now >= next_write || out.len() >= COALESCE {
-                if !self.write_in_time(&mut socket, &mut out).await {
+                if !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
                     break Close::Quietly;
                 }
                 next_write = Instant::now() + delay;
@@ -216,27 +217,7 @@ impl Connection {
             }
         };
         if let Close::With(code, reason) = close {
-            let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
-        }
-    }
-
-    /// Writes `out`; false if the socket failed, or if the client read
-    /// nothing for the write timeout (its kernel buffers are full). The timer
-    /// is only armed once a write has to wait, so the usual write costs none.
-    async fn write_in_time(&self, socket: &mut WebSocket, out: &mut Vec<Frame>) -> bool {
-        let write = write_all(socket, out);
-        tokio::pin!(write);
-        if let Some(result) = write.as_mut().now_or_never() {
-            return result.is_ok();
-        }
-        let limit = Duration::from_secs(self.hearth.settings().ws_write_timeout_secs);
-        match tokio::time::timeout(limit, write).await {
-            Ok(result) => result.is_ok(),
-            Err(_) => {
-                tracing::info!(user = self.user.id.0, "dropping a WebSocket client that stopped reading");
-                false
-            }
+            send_close(&mut socket, code, reason).await;
         }
     }
 
@@ -344,7 +325,7 @@ impl Connection {
 /// A read error ends the connection; an oversize frame or message is closed
 /// with 1009. (axum wraps tungstenite's capacity error opaquely, so its
 /// message is what tells it apart.)
-fn read_error(err: &axum::Error) -> Close {
+pub(crate) fn read_error(err: &axum::Error) -> Close {
     let text = err.to_string();
     if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") {
         Close::With(close_code::SIZE, "message too big")
@@ -353,13 +334,44 @@ fn read_error(err: &axum::Error) -> Close {
     }
 }
 
-async fn write_all(socket: &mut WebSocket, out: &mut Vec<Frame>) -> Result<(), axum::Error> {
+/// Writes `out`; false if the socket failed, or if the client read nothing
+/// for the write timeout (its kernel buffers are full). The timer is only
+/// armed once a write has to wait, so the usual write costs none.
+pub(crate) async fn write_in_time<T: Into<Bytes>>(
+    socket: &mut WebSocket,
+    out: &mut Vec<T>,
+    hearth: &Hearth,
+    user: UserId,
+) -> bool {
+    let write = write_all(socket, out);
+    tokio::pin!(write);
+    if let Some(result) = write.as_mut().now_or_never() {
+        return result.is_ok();
+    }
+    let limit = Duration::from_secs(hearth.settings().ws_write_timeout_secs);
+    match tokio::time::timeout(limit, write).await {
+        Ok(result) => result.is_ok(),
+        Err(_) => {
+            tracing::info!(user = user.0, "dropping a WebSocket client that stopped reading");
+            false
+        }
+    }
+}
+
+async fn write_all<T: Into<Bytes>>(socket: &mut WebSocket, out: &mut Vec<T>) -> Result<(), axum::Error> {
     for frame in out.drain(..) {
         // Zero-copy: the bytes are shared with every other subscriber.
-        let text = Utf8Bytes::try_from(frame.bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}"));
+        let text = Utf8Bytes::try_from(frame.into()).unwrap_or_else(|_| Utf8Bytes::from_static("{}"));
         socket.feed(Message::Text(text)).await?;
     }
     socket.flush().await
+}
+
+/// Sends a close frame, waiting at most `CLOSE_WAIT` (a client that is not
+/// reading gets none).
+pub(crate) async fn send_close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
 }
 
 /// Waits for the hold timer (only polled while one is armed).

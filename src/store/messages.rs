@@ -37,6 +37,7 @@ pub struct InsertedMessage {
 /// Who wrote a message and when, for the checks before an edit or delete.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageMeta {
+    pub id: i64,
     pub user_id: Option<UserId>,
     pub application_id: Option<i64>,
     pub created_at: String,
@@ -400,7 +401,7 @@ impl Store {
 
     /// The author and time of a message, deleted or not, for permission checks.
     pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<MessageMeta>, AppError> {
-        let sql = "SELECT user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
+        let sql = "SELECT id, user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
                    FROM messages WHERE room_id = $1 AND number = $2";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(number).fetch_optional(pool).await?))
     }

@@ -10,6 +10,7 @@ mod application_chats;
 mod application_logs;
 mod application_messages;
 mod applications;
+mod cable;
 mod chatflow;
 mod compat;
 mod connections;

@@ -1,0 +1,447 @@
+//! `GET /cable`: ChatFlow's ActionCable endpoint, so that existing ActionCable
+//! clients (the `@rails/actioncable` consumer, AnyCable clients, mobile apps)
+//! keep working against Hearth. It speaks `actioncable-v1-json` and offers
+//! one channel, `ConversationsChannel` with a `conversation_id`, fed by the
+//! same hub as `/ws`: whatever reaches a `/ws` socket reaches a `/cable` one.
+//! The wire format is in `docs/protocol.md` ("ActionCable at /cable").
+//!
+//! It is a compatibility protocol: the frames are translated from the hub's
+//! once per frame ([`Frame::alternate`]) and wrapped per subscription, and
+//! there is no resume (ActionCable has none); `/ws` stays the protocol with
+//! gap-free replay.
+//!
+//! Like `/ws`: the session cookie authenticates the upgrade, a foreign
+//! `Origin` gets 403, frames are limited to `ws::MAX_MESSAGE_BYTES`, and a
+//! client that stops reading is dropped after the write timeout. Like Rails:
+//! no session gets `disconnect` (`unauthorized`, no reconnect) and a close;
+//! the server pings every 3 s (the client's monitor reconnects when pings
+//! stop); malformed or unknown commands are logged and ignored, and a
+//! subscription that cannot be made is rejected.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{FutureExt, StreamExt};
+use hearth::Hearth;
+use hearth::auth::{AuthSession, AuthUser};
+use hearth::hub::{Frame, UserSignal};
+use hearth::model::RoomId;
+use hearth::protocol::ServerEvent;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::origin::Scheme;
+use crate::serve::Shutdown;
+use crate::state::AppState;
+use crate::ws::{
+    Close, MAX_MESSAGE_BYTES, READ_BUFFER, WRITE_BUFFER, read_error, same_origin, send_close, write_in_time,
+};
+
+/// The subprotocol the official clients ask for.
+pub const PROTOCOL: &str = "actioncable-v1-json";
+/// ChatFlow's channel, the only one.
+pub const CHANNEL: &str = "ConversationsChannel";
+/// Rails' beat: the client's monitor counts a connection stale after 6 s
+/// without one.
+const PING_EVERY: Duration = Duration::from_secs(3);
+/// Frames written before one flush.
+const COALESCE: usize = 64;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/cable", get(upgrade))
+}
+
+async fn upgrade(
+    State(hearth): State<Hearth>,
+    State(shutdown): State<Shutdown>,
+    session: AuthSession,
+    Extension(scheme): Extension<Scheme>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers, scheme) {
+        return (StatusCode::FORBIDDEN, axum::Json(json!({ "errors": ["Cross-site WebSocket refused"] })))
+            .into_response();
+    }
+    let ws = ws
+        .protocols([PROTOCOL])
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER);
+    let Some(user) = session.user.clone() else {
+        // Rails' `reject_unauthorized_connection`: upgrade, say why, close.
+        return ws.on_upgrade(|mut socket| async move {
+            let _ = write_now(&mut socket, disconnect("unauthorized", false)).await;
+            send_close(&mut socket, close_code::NORMAL, "unauthorized").await;
+        });
+    };
+    let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    ws.on_upgrade(move |socket| {
+        shutdown.clone().track(async move {
+            let user_id = user.id;
+            if let Err(err) = hearth.socket_opened(user_id).await {
+                tracing::warn!(error = %err, "presence on open failed");
+            }
+            Cable { hearth: hearth.clone(), user, session_id }.run(socket, &shutdown).await;
+            hearth.socket_closed(user_id);
+        })
+    })
+}
+
+async fn write_now(socket: &mut WebSocket, frame: Value) -> Result<(), axum::Error> {
+    socket.send(Message::Text(frame.to_string().into())).await
+}
+
+fn disconnect(reason: &str, reconnect: bool) -> Value {
+    json!({ "type": "disconnect", "reason": reason, "reconnect": reconnect })
+}
+
+/// One client command. `identifier` and `data` are JSON texts inside the
+/// JSON, as ActionCable sends them.
+#[derive(Deserialize)]
+struct Command {
+    command: String,
+    identifier: Option<String>,
+    data: Option<String>,
+}
+
+/// `data` of a `message` command.
+#[derive(Deserialize)]
+struct Perform {
+    action: Option<String>,
+    body: Option<String>,
+    client_id: Option<String>,
+}
+
+/// One subscription: the client's identifier, exactly as sent (clients
+/// match replies on the string), and as a JSON string ready to write.
+struct Subscription {
+    room: RoomId,
+    quoted: String,
+}
+
+struct Cable {
+    hearth: Hearth,
+    user: AuthUser,
+    session_id: String,
+}
+
+/// The state of one connection's subscriptions.
+#[derive(Default)]
+struct Subscriptions {
+    by_identifier: HashMap<String, Subscription>,
+    rooms: StreamMap<RoomId, BroadcastStream<Frame>>,
+    /// The last seq delivered per room: a frame is sent once per seq.
+    delivered: HashMap<RoomId, i64>,
+}
+
+impl Subscriptions {
+    /// Forgets `identifier`; stops the room's stream when no other
+    /// identifier of this connection names the same room.
+    fn remove(&mut self, identifier: &str) {
+        if let Some(gone) = self.by_identifier.remove(identifier)
+            && !self.by_identifier.values().any(|s| s.room == gone.room)
+        {
+            self.rooms.remove(&gone.room);
+            self.delivered.remove(&gone.room);
+        }
+    }
+
+    /// The identifiers subscribed to `room`.
+    fn of_room(&self, room: RoomId) -> Vec<String> {
+        self.by_identifier.iter().filter(|(_, s)| s.room == room).map(|(id, _)| id.clone()).collect()
+    }
+}
+
+impl Cable {
+    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown) {
+        let mut subs = Subscriptions::default();
+        let mut signals = BroadcastStream::new(self.hearth.user_signals(self.user.id));
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let going_away = shutdown.begun();
+        tokio::pin!(going_away);
+        let mut out: Vec<Bytes> = vec![json!({ "type": "welcome" }).to_string().into()];
+
+        let close = loop {
+            if !out.is_empty() && !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
+                break Close::Quietly;
+            }
+            tokio::select! {
+                biased;
+                () = &mut going_away => {
+                    out.push(disconnect("server_restart", true).to_string().into());
+                    break Close::With(close_code::AWAY, "server shutting down");
+                }
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) => Box::pin(self.command(text.as_str(), &mut subs, &mut out)).await,
+                    Some(Ok(Message::Close(_))) | None => break Close::Quietly,
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => break read_error(&err),
+                },
+                Some((room, item)) = subs.rooms.next() => {
+                    // Whatever else is already queued goes into the same write.
+                    let mut routed = self.route(room, item, &mut subs, &mut out);
+                    while routed.is_ok() && out.len() < COALESCE {
+                        let Some(Some((room, item))) = subs.rooms.next().now_or_never() else { break };
+                        routed = self.route(room, item, &mut subs, &mut out);
+                    }
+                    if let Err(close) = routed {
+                        break close;
+                    }
+                }
+                signal = signals.next() => match signal {
+                    Some(Ok(UserSignal::SessionEnded(id))) if id == self.session_id => {
+                        out.push(disconnect("unauthorized", false).to_string().into());
+                        break Close::With(close_code::NORMAL, "signed out");
+                    }
+                    Some(Ok(UserSignal::RoomRemoved(room))) => {
+                        // No longer a member: delivery stops, and each of the
+                        // room's subscriptions is rejected, which the official
+                        // client hands to its `rejected()` callback.
+                        for identifier in subs.of_room(room) {
+                            out.push(reply(&identifier, "reject_subscription"));
+                            subs.remove(&identifier);
+                        }
+                    }
+                    Some(Ok(_)) | Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
+                    None => break Close::Quietly,
+                },
+                _ = ping.tick() => out.push(ping_frame()),
+            }
+        };
+        if !out.is_empty() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                write_in_time(&mut socket, &mut out, &self.hearth, self.user.id),
+            )
+            .await;
+        }
+        if let Close::With(code, reason) = close {
+            send_close(&mut socket, code, reason).await;
+        }
+    }
+
+    /// A hub frame for `room`: every subscription to it gets the translated
+    /// event once per seq. A subscriber that fell a room channel's capacity
+    /// behind has lost frames that ActionCable cannot replay: it is told to
+    /// reconnect (and reload what it shows), as Rails' `disconnect` does.
+    fn route(
+        &self,
+        room: RoomId,
+        item: Result<Frame, BroadcastStreamRecvError>,
+        subs: &mut Subscriptions,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), Close> {
+        let frame = match item {
+            Ok(frame) => frame,
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                out.push(disconnect("lagged", true).to_string().into());
+                return Err(Close::With(close_code::AWAY, "fell behind"));
+            }
+        };
+        let Some(seq) = frame.seq else { return Ok(()) };
+        let last = subs.delivered.entry(room).or_insert(0);
+        if seq <= *last {
+            return Ok(());
+        }
+        *last = seq;
+        let payload = frame.alternate(translate);
+        if payload.is_empty() {
+            return Ok(());
+        }
+        for sub in subs.by_identifier.values().filter(|s| s.room == room) {
+            let mut text = Vec::with_capacity(payload.len() + sub.quoted.len() + 28);
+            text.extend_from_slice(br#"{"identifier":"#);
+            text.extend_from_slice(sub.quoted.as_bytes());
+            text.extend_from_slice(br#","message":"#);
+            text.extend_from_slice(&payload);
+            text.push(b'}');
+            out.push(text.into());
+        }
+        Ok(())
+    }
+
+    async fn command(&self, text: &str, subs: &mut Subscriptions, out: &mut Vec<Bytes>) {
+        let command: Command = match serde_json::from_str(text) {
+            Ok(command) => command,
+            Err(err) => {
+                tracing::info!(user = self.user.id.0, error = %err, "ActionCable: unreadable command ignored");
+                return;
+            }
+        };
+        let Some(identifier) = command.identifier else {
+            tracing::info!(user = self.user.id.0, command = %command.command, "ActionCable: command without an identifier ignored");
+            return;
+        };
+        match command.command.as_str() {
+            "subscribe" => self.subscribe(identifier, subs, out).await,
+            "unsubscribe" => subs.remove(&identifier),
+            "message" => match subs.by_identifier.get(&identifier) {
+                Some(sub) => self.perform(&identifier, sub.room, command.data.as_deref(), out).await,
+                None => {
+                    tracing::info!(user = self.user.id.0, %identifier, "ActionCable: message for no subscription ignored")
+                }
+            },
+            other => tracing::info!(user = self.user.id.0, command = %other, "ActionCable: unknown command ignored"),
+        }
+    }
+
+    async fn subscribe(&self, identifier: String, subs: &mut Subscriptions, out: &mut Vec<Bytes>) {
+        if subs.by_identifier.contains_key(&identifier) {
+            // The client's guarantor resends until confirmed: confirm again.
+            out.push(reply(&identifier, "confirm_subscription"));
+            return;
+        }
+        let room = match conversation_of(&identifier) {
+            Ok(room) => room,
+            Err(why) => {
+                tracing::info!(user = self.user.id.0, %identifier, why, "ActionCable: subscription rejected");
+                out.push(reply(&identifier, "reject_subscription"));
+                return;
+            }
+        };
+        if !subs.rooms.contains_key(&room) {
+            match self.hearth.subscribe(self.user.id, room, None).await {
+                Ok(subscription) => {
+                    subs.delivered.insert(room, subscription.seq);
+                    subs.rooms.insert(room, BroadcastStream::new(subscription.live));
+                }
+                Err(err) => {
+                    tracing::info!(user = self.user.id.0, room = room.0, error = %err, "ActionCable: subscription rejected");
+                    out.push(reply(&identifier, "reject_subscription"));
+                    return;
+                }
+            }
+        }
+        let quoted = serde_json::to_string(&identifier).unwrap_or_default();
+        out.push(reply(&identifier, "confirm_subscription"));
+        subs.by_identifier.insert(identifier, Subscription { room, quoted });
+    }
+
+    /// `perform("speak", {body})` posts a message as the signed-in user (as
+    /// ChatFlow's UI does through REST); it arrives like any other, through
+    /// the subscription. A refusal comes back on the same identifier as
+    /// `{"error": {"status", "errors"}}`.
+    async fn perform(&self, identifier: &str, room: RoomId, data: Option<&str>, out: &mut Vec<Bytes>) {
+        let perform: Perform = match data.map(serde_json::from_str).transpose() {
+            Ok(Some(perform)) => perform,
+            Ok(None) | Err(_) => {
+                tracing::info!(user = self.user.id.0, %identifier, "ActionCable: message without readable data ignored");
+                return;
+            }
+        };
+        match perform.action.as_deref() {
+            Some("speak") => {
+                let body = perform.body.unwrap_or_default();
+                let sent = self.hearth.post_message(self.user.id, room, &body, perform.client_id.as_deref()).await;
+                if let Err(err) = sent {
+                    let error = json!({ "error": { "status": err.status_code(), "errors": err.messages() } });
+                    let quoted = serde_json::to_string(identifier).unwrap_or_default();
+                    out.push(format!(r#"{{"identifier":{quoted},"message":{error}}}"#).into());
+                }
+            }
+            other => {
+                tracing::info!(user = self.user.id.0, action = ?other, "ActionCable: unknown action ignored");
+            }
+        }
+    }
+}
+
+/// The room an identifier names: `{"channel":"ConversationsChannel",
+/// "conversation_id":12}` (the id may also be a string of digits, as Rails'
+/// params allow).
+fn conversation_of(identifier: &str) -> Result<RoomId, &'static str> {
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(identifier) else {
+        return Err("the identifier is not a JSON object");
+    };
+    if fields.get("channel").and_then(Value::as_str) != Some(CHANNEL) {
+        return Err("unknown channel");
+    }
+    let id = match fields.get("conversation_id") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    id.filter(|id| *id > 0).map(RoomId).ok_or("no conversation_id")
+}
+
+fn reply(identifier: &str, kind: &str) -> Bytes {
+    json!({ "identifier": identifier, "type": kind }).to_string().into()
+}
+
+fn ping_frame() -> Bytes {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    json!({ "type": "ping", "message": now }).to_string().into()
+}
+
+/// A hub frame as ChatFlow's broadcast, `{"message": {id, user_id, body,
+/// created_at, …}}`, plus Hearth's `number` and `seq` and an `event` that
+/// tells a new message (`created`) from an edit (`edited`) and a delete
+/// (`deleted`). Empty for events ActionCable clients do not get.
+fn translate(json: &[u8]) -> Bytes {
+    let Ok(event) = serde_json::from_slice::<ServerEvent>(json) else {
+        return Bytes::new();
+    };
+    let (kind, message) = match event {
+        ServerEvent::Message { seq, message, .. } => ("created", chatflow_message(seq, &message)),
+        ServerEvent::MessageEdited { seq, message, .. } => ("edited", chatflow_message(seq, &message)),
+        ServerEvent::MessageDeleted { room_id, seq, number, message_id } => (
+            "deleted",
+            json!({ "id": message_id, "conversation_id": room_id, "number": number, "seq": seq,
+                    "body": null, "deleted": true }),
+        ),
+        _ => return Bytes::new(),
+    };
+    json!({ "event": kind, "message": message }).to_string().into()
+}
+
+fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
+    json!({
+        "id": m.id,
+        "user_id": m.user_id,
+        "body": m.body,
+        "created_at": m.created_at,
+        "conversation_id": m.conversation_id,
+        "number": m.number,
+        "seq": seq,
+        "user": m.user,
+        "edited_at": m.edited_at,
+        "deleted": m.deleted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_name_a_conversation_or_are_refused() {
+        let ok = r#"{"channel":"ConversationsChannel","conversation_id":12}"#;
+        assert_eq!(conversation_of(ok), Ok(RoomId(12)));
+        let string_id = r#"{"conversation_id":"7","channel":"ConversationsChannel"}"#;
+        assert_eq!(conversation_of(string_id), Ok(RoomId(7)));
+        for bad in [
+            "not json",
+            "[1]",
+            r#"{"channel":"ChatChannel","conversation_id":1}"#,
+            r#"{"channel":"ConversationsChannel"}"#,
+            r#"{"channel":"ConversationsChannel","conversation_id":"x"}"#,
+            r#"{"channel":"ConversationsChannel","conversation_id":-3}"#,
+        ] {
+            assert!(conversation_of(bad).is_err(), "{bad}");
+        }
+    }
+}
