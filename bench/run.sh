@@ -7,7 +7,9 @@
 #
 # Environment: HEARTH_BIN (server binary, default target/release/hearth),
 # SKIP_BUILD=1 (use the binaries as they are), PORT (default 3300),
-# SCENARIOS (default "latency throughput idle"), SERVER_ENV (extra
+# SCENARIOS (default "latency throughput idle"; also cable-latency and
+# cable-throughput, the same two runs through ActionCable's /cable, which
+# docs/benchmarks.md sets beside latency and throughput), SERVER_ENV (extra
 # VAR=value settings for the server, e.g. MALLOC_MMAP_THRESHOLD_=131072).
 # Every socket comes from 127.0.0.1, so the server's per-IP connection limit
 # (1,000 by default) is turned off with HEARTH_MAX_CONNECTIONS_PER_IP=0.
@@ -69,6 +71,8 @@ for scenario in $SCENARIOS; do
         latency) run latency --clients 1000 --rate 10 --duration 20 ;;
         throughput) run throughput --clients 1000 --rate 0 --duration 20 ;;
         idle) run idle --mode idle --clients 10000 --duration 5 ;;
+        cable-latency) run cable-latency --protocol cable --clients 1000 --rate 10 --duration 20 ;;
+        cable-throughput) run cable-throughput --protocol cable --clients 1000 --rate 0 --duration 20 ;;
         *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac
 done

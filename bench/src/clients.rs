@@ -29,7 +29,13 @@ pub struct Target {
     /// Extra loopback source addresses (127.0.0.2…) to spread sockets over;
     /// 0 lets the kernel pick (127.0.0.1, about 28k ports).
     pub sources: u32,
+    /// Connect to `/cable` (ActionCable) instead of `/ws`.
+    pub cable: bool,
 }
+
+/// The seq a `/cable` subscription starts at: unknown (ActionCable's
+/// confirmation carries none), so the first message sets it.
+pub const UNKNOWN_SEQ: i64 = -1;
 
 fn config() -> WebSocketConfig {
     // Small buffers: frames here are a few hundred bytes, and 10k+ sockets
@@ -49,14 +55,23 @@ pub async fn connect(i: usize, target: &Target) -> Result<(Socket, i64), String>
     let stream = socket.connect(target.addr).await.map_err(|e| format!("connect {}: {e}", target.addr))?;
     stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
 
-    let mut request = format!("ws://{}/ws", target.authority).into_client_request().map_err(|e| e.to_string())?;
+    let path = if target.cable { "cable" } else { "ws" };
+    let mut request = format!("ws://{}/{path}", target.authority).into_client_request().map_err(|e| e.to_string())?;
     let cookie = &target.cookies[i % target.cookies.len()];
     request.headers_mut().insert(COOKIE, HeaderValue::from_str(cookie).map_err(|e| e.to_string())?);
+    if target.cable {
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("actioncable-v1-json"));
+    }
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
         .await
         .map_err(|e| format!("upgrade: {e}"))?;
 
-    let subscribe = format!(r#"{{"type":"subscribe","room_id":{},"after":null}}"#, target.room);
+    let subscribe = if target.cable {
+        let identifier = format!(r#"{{"channel":"ConversationsChannel","conversation_id":{}}}"#, target.room);
+        serde_json::json!({ "command": "subscribe", "identifier": identifier }).to_string()
+    } else {
+        format!(r#"{{"type":"subscribe","room_id":{},"after":null}}"#, target.room)
+    };
     ws.send(Message::text(subscribe)).await.map_err(|e| format!("send subscribe: {e}"))?;
     loop {
         match ws.next().await {
@@ -66,7 +81,12 @@ pub async fn connect(i: usize, target: &Target) -> Result<(Socket, i64), String>
                     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
                     return Ok((ws, value["seq"].as_i64().unwrap_or(0)));
                 }
-                if bytes.starts_with(br#"{"type":"error""#) {
+                if memchr::memmem::find(bytes, br#""type":"confirm_subscription""#).is_some() {
+                    return Ok((ws, UNKNOWN_SEQ));
+                }
+                if bytes.starts_with(br#"{"type":"error""#)
+                    || memchr::memmem::find(bytes, br#""type":"reject_subscription""#).is_some()
+                {
                     return Err(format!("subscribe refused: {text}"));
                 }
             }
@@ -76,6 +96,12 @@ pub async fn connect(i: usize, target: &Target) -> Result<(Socket, i64), String>
             None => return Err("closed while subscribing".into()),
         }
     }
+}
+
+/// A new message: `/ws`'s `message` event, or `/cable`'s `created` broadcast.
+fn is_new_message(frame: &[u8]) -> bool {
+    frame.starts_with(br#"{"type":"message","#)
+        || (frame.starts_with(br#"{"identifier":"#) && memchr::memmem::find(frame, br#""event":"created""#).is_some())
 }
 
 /// Reads socket `i` until it closes, recording deliveries. `last_seq` is the
@@ -88,8 +114,11 @@ pub async fn read_loop(i: usize, mut ws: Socket, mut last_seq: i64, run: Arc<Run
             Ok(Message::Text(text)) => {
                 let now = run.now_ns();
                 let frame = text.as_bytes();
-                if frame.starts_with(br#"{"type":"message","#) {
+                if is_new_message(frame) {
                     let seq = seq_of(frame).unwrap_or(0);
+                    if last_seq == UNKNOWN_SEQ {
+                        last_seq = seq - 1;
+                    }
                     if seq <= last_seq {
                         c.duplicates.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -127,7 +156,8 @@ pub async fn read_loop(i: usize, mut ws: Socket, mut last_seq: i64, run: Arc<Run
     c.closed.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The top-level `"seq":N` of a change frame (it precedes the message object).
+/// The `"seq":N` of a change frame: `/ws`'s top-level one (it precedes the
+/// message object), `/cable`'s inside the message (the only one).
 fn seq_of(frame: &[u8]) -> Option<i64> {
     let at = memchr::memmem::find(frame, br#""seq":"#)? + 6;
     parse_digits(&frame[at..]).map(|n| n as i64)
@@ -139,5 +169,15 @@ mod tests {
     fn reads_the_top_level_seq() {
         let frame = br#"{"type":"message","room_id":1,"seq":341,"message":{"id":977}}"#;
         assert_eq!(super::seq_of(frame), Some(341));
+    }
+
+    #[test]
+    fn tells_new_messages_on_both_protocols() {
+        assert!(super::is_new_message(br#"{"type":"message","room_id":1,"seq":3}"#));
+        let cable = br#"{"identifier":"{\"channel\":\"ConversationsChannel\"}","message":{"event":"created","message":{"seq":3}}}"#;
+        assert!(super::is_new_message(cable));
+        assert_eq!(super::seq_of(cable), Some(3));
+        assert!(!super::is_new_message(br#"{"identifier":"x","message":{"event":"edited"}}"#));
+        assert!(!super::is_new_message(br#"{"type":"ping","message":1}"#));
     }
 }

@@ -3,8 +3,9 @@
 //! It registers a small pool of accounts (registration runs argon2, so a
 //! handful of accounts share all the sockets: each `/ws` connection with the
 //! same cookie is its own socket), creates one open room, has the accounts
-//! join it, opens `--clients` WebSocket connections to `GET /ws` and
-//! subscribes each to the room, timing connect + upgrade + `subscribed`.
+//! join it, opens `--clients` WebSocket connections to `GET /ws` (or, with
+//! `--protocol cable`, ActionCable's `GET /cable`, subscribing to
+//! `ConversationsChannel`) and subscribes each to the room, timing connect + upgrade + `subscribed`.
 //! Then, by `--mode`:
 //!
 //! - `live`: posters send messages over REST (`POST /conversations/:id/messages`)
@@ -73,6 +74,14 @@ use crate::clients::Target;
 use crate::stats::{Run, lock};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// Hearth's own, `GET /ws`.
+    Ws,
+    /// ChatFlow's ActionCable, `GET /cable`.
+    Cable,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
     /// Post messages and measure fan-out latency and throughput.
     Live,
@@ -121,6 +130,9 @@ struct Args {
     sources: u32,
     #[arg(long, value_enum, default_value_t = Mode::Live)]
     mode: Mode,
+    /// Which WebSocket endpoint the clients use.
+    #[arg(long, value_enum, default_value_t = Protocol::Ws)]
+    protocol: Protocol,
     /// Accounts to register and share the sockets between.
     #[arg(long, default_value_t = 4)]
     accounts: usize,
@@ -223,6 +235,7 @@ async fn bench(args: &Args, started: Instant) -> Result<(), String> {
         cookies: accounts.iter().map(|a| a.cookie.clone()).collect(),
         room,
         sources: args.sources,
+        cable: args.protocol == Protocol::Cable,
     });
 
     // Connect and subscribe every socket.
@@ -251,6 +264,7 @@ async fn bench(args: &Args, started: Instant) -> Result<(), String> {
 
     let mut report = json!({
         "mode": format!("{:?}", args.mode).to_lowercase(),
+        "protocol": format!("{:?}", args.protocol).to_lowercase(),
         "clients": args.clients,
         "subscribed": ready,
         "accounts": accounts.len(),

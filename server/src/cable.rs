@@ -388,7 +388,7 @@ fn ping_frame() -> Bytes {
 }
 
 /// A hub frame as ChatFlow's broadcast, `{"message": {id, user_id, body,
-/// created_at, …}}`, plus Hearth's `number` and `seq` and an `event` that
+/// created_at, …}}`, plus Hearth's `number`, `seq`, `client_id`… and an `event` that
 /// tells a new message (`created`) from an edit (`edited`) and a delete
 /// (`deleted`). Empty for events ActionCable clients do not get.
 fn translate(json: &[u8]) -> Bytes {
@@ -418,6 +418,7 @@ fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
         "number": m.number,
         "seq": seq,
         "user": m.user,
+        "client_id": m.client_id,
         "edited_at": m.edited_at,
         "deleted": m.deleted,
     })
