@@ -45,7 +45,7 @@ use crate::origin::Scheme;
 use crate::serve::Shutdown;
 use crate::state::AppState;
 use crate::ws::{
-    Close, MAX_MESSAGE_BYTES, READ_BUFFER, WRITE_BUFFER, read_error, same_origin, send_close, write_in_time,
+    Close, MAX_MESSAGE_BYTES, Pacer, READ_BUFFER, WRITE_BUFFER, read_error, same_origin, send_close, write_in_time,
 };
 
 /// The subprotocol the official clients ask for.
@@ -55,7 +55,7 @@ pub const CHANNEL: &str = "ConversationsChannel";
 /// Rails' beat: the client's monitor counts a connection stale after 6 s
 /// without one.
 const PING_EVERY: Duration = Duration::from_secs(3);
-/// Frames written before one flush.
+/// Room frames routed before one write (as `/ws`).
 const COALESCE: usize = 64;
 
 pub fn router() -> Router<AppState> {
@@ -174,11 +174,15 @@ impl Cable {
         let going_away = shutdown.begun();
         tokio::pin!(going_away);
         let mut out: Vec<Bytes> = vec![json!({ "type": "welcome" }).to_string().into()];
+        let mut pacer = Pacer::new(&self.hearth);
+        if !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
+            return;
+        }
 
         let close = loop {
-            if !out.is_empty() && !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
-                break Close::Quietly;
-            }
+            // Replies, signals and pings go out at once; room frames are paced
+            // as on `/ws` (`HEARTH_WS_WRITE_DELAY_MS`).
+            let mut urgent = true;
             tokio::select! {
                 biased;
                 () = &mut going_away => {
@@ -192,6 +196,7 @@ impl Cable {
                     Some(Err(err)) => break read_error(&err),
                 },
                 Some((room, item)) = subs.rooms.next() => {
+                    urgent = false;
                     // Whatever else is already queued goes into the same write.
                     let mut routed = self.route(room, item, &mut subs, &mut out);
                     while routed.is_ok() && out.len() < COALESCE {
@@ -220,6 +225,13 @@ impl Cable {
                     None => break Close::Quietly,
                 },
                 _ = ping.tick() => out.push(ping_frame()),
+                () = pacer.held(), if pacer.holding() => pacer.released(),
+            }
+            if !out.is_empty() && pacer.write_now(urgent, out.len()) {
+                if !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
+                    break Close::Quietly;
+                }
+                pacer.wrote();
             }
         };
         if !out.is_empty() {

@@ -137,12 +137,7 @@ impl Connection {
         ping.tick().await;
         let mut awaiting_pong = false;
         let mut out: Vec<Frame> = Vec::new();
-        let delay = Duration::from_millis(self.hearth.settings().ws_write_delay_ms);
-        // When room frames may next be written, and the timer that holds them
-        // until then (made on first use, so an idle connection has none).
-        let mut next_write = Instant::now();
-        let mut hold: Option<Pin<Box<Sleep>>> = None;
-        let mut holding = false;
+        let mut pacer = Pacer::new(&self.hearth);
         let going_away = shutdown.begun();
         tokio::pin!(going_away);
 
@@ -196,24 +191,16 @@ impl Connection {
                         break Close::Quietly;
                     }
                 }
-                () = held(&mut hold), if holding => holding = false,
+                () = pacer.held(), if pacer.holding() => pacer.released(),
             }
             if out.is_empty() {
                 continue;
             }
-            let now = Instant::now();
-            if urgent || now >= next_write || out.len() >= COALESCE {
+            if pacer.write_now(urgent, out.len()) {
                 if !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
                     break Close::Quietly;
                 }
-                next_write = Instant::now() + delay;
-                holding = false;
-            } else if !holding {
-                match &mut hold {
-                    Some(sleep) => sleep.as_mut().reset(next_write.into()),
-                    None => hold = Some(Box::pin(tokio::time::sleep_until(next_write.into()))),
-                }
-                holding = true;
+                pacer.wrote();
             }
         };
         if let Close::With(code, reason) = close {
@@ -374,10 +361,60 @@ pub(crate) async fn send_close(socket: &mut WebSocket, code: u16, reason: &'stat
     let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
 }
 
-/// Waits for the hold timer (only polled while one is armed).
-async fn held(hold: &mut Option<Pin<Box<Sleep>>>) {
-    if let Some(sleep) = hold {
-        sleep.as_mut().await;
+/// When a socket's room frames go out: at once if the last write was at
+/// least the write delay ago (or the frames are urgent, or many), else
+/// held until then so that they share one write. The timer is made on
+/// first use, so an idle connection has none.
+pub(crate) struct Pacer {
+    delay: Duration,
+    next_write: Instant,
+    hold: Option<Pin<Box<Sleep>>>,
+    holding: bool,
+}
+
+impl Pacer {
+    pub(crate) fn new(hearth: &Hearth) -> Self {
+        let delay = Duration::from_millis(hearth.settings().ws_write_delay_ms);
+        Self { delay, next_write: Instant::now(), hold: None, holding: false }
+    }
+
+    /// Whether `queued` frames should be written now; if not, the hold timer
+    /// is armed for the next write time.
+    pub(crate) fn write_now(&mut self, urgent: bool, queued: usize) -> bool {
+        if urgent || Instant::now() >= self.next_write || queued >= COALESCE {
+            return true;
+        }
+        if !self.holding {
+            match &mut self.hold {
+                Some(sleep) => sleep.as_mut().reset(self.next_write.into()),
+                None => self.hold = Some(Box::pin(tokio::time::sleep_until(self.next_write.into()))),
+            }
+            self.holding = true;
+        }
+        false
+    }
+
+    /// A write went out: the next room frames wait for the delay.
+    pub(crate) fn wrote(&mut self) {
+        self.next_write = Instant::now() + self.delay;
+        self.holding = false;
+    }
+
+    /// Frames are being held (poll [`Pacer::held`] only then).
+    pub(crate) fn holding(&self) -> bool {
+        self.holding
+    }
+
+    /// Waits for the hold timer.
+    pub(crate) async fn held(&mut self) {
+        if let Some(sleep) = &mut self.hold {
+            sleep.as_mut().await;
+        }
+    }
+
+    /// The hold timer fired: the held frames are written next.
+    pub(crate) fn released(&mut self) {
+        self.holding = false;
     }
 }
 
