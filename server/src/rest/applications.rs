@@ -22,7 +22,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/applications", get(list_applications).post(create_application))
         .route("/api/applications/{token}", get(show_application).patch(update_application).put(update_application))
         .route("/api/applications/{token}/chats", get(list_chats).post(create_chat))
-        .route("/api/applications/{token}/chats/{number}", get(show_chat).patch(update_chat).put(update_chat))
+        // Seed 003's "Create Message" posts to the chat itself; it is the
+        // same call as `POST …/messages`.
+        .route(
+            "/api/applications/{token}/chats/{number}",
+            get(show_chat).post(create_message).patch(update_chat).put(update_chat),
+        )
         .route("/api/applications/{token}/chats/{number}/messages", get(list_messages).post(create_message))
         .route(
             "/api/applications/{token}/chats/{number}/messages/{message}",

@@ -13,6 +13,7 @@ mod applications;
 mod chatflow;
 mod compat;
 mod connections;
+mod contracts;
 mod conversations;
 mod copy_data;
 mod hardening;
