@@ -3,7 +3,7 @@
 //! and the REST API, PUT versus PATCH on the token API, and what
 //! `GET /api/applications` means without a session.
 
-use reqwest::Response;
+use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, assert_error_about, new_client, spawn_app};
@@ -16,6 +16,17 @@ async fn application_with_a_chat(app: &TestApp) -> String {
     token
 }
 
+async fn send(client: &Client, method: Method, url: String, body: Option<Value>) -> Response {
+    let request = client.request(method, url);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+/// Asserts a JSON error with `status` whose first message contains each of
+/// `words`, and returns the message.
 async fn assert_error_saying(what: &str, response: Response, status: u16, words: &[&str]) -> String {
     let body = assert_error_about(what, response, status).await;
     let message = body["errors"][0].as_str().unwrap_or_else(|| panic!("{what}: no message in {body}")).to_owned();
@@ -79,4 +90,140 @@ async fn posting_to_a_chat_itself_refuses_what_posting_to_its_messages_refuses()
 
     assert_eq!(app.get_json(&client, &chat).await["messages_count"], 0, "nothing was posted");
     assert_eq!(app.post_app_message(&token, 1, "first").await["message_number"], 1, "no number was used up");
+}
+
+// PUT replaces the record's writable fields; PATCH changes what it is given.
+
+#[tokio::test]
+async fn put_without_the_records_writable_field_is_422_naming_it_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "Keep me").await;
+    let client = new_client();
+    let records = [
+        (format!("/api/applications/{token}"), "application_name", "Application name"),
+        (format!("/api/applications/{token}/chats/1"), "chat_name", "Chat name"),
+        (format!("/api/applications/{token}/chats/1/messages/1"), "message_content", "Message content"),
+    ];
+
+    for (path, field, label) in records {
+        let before = app.get_json(&client, &path).await;
+        // Every other field a record shows is read-only, so it does not count.
+        let others =
+            json!({ "type": "x", "chats_count": 5, "messages_count": 5, "chat_number": 9, "message_number": 9 });
+        for body in [json!({}), others] {
+            let response = client.put(app.url(&path)).json(&body).send().await.unwrap();
+
+            let message = assert_error_saying(&format!("PUT {path} {body}"), response, 422, &[field, label]).await;
+            assert!(message.contains("missing"), "{message}");
+        }
+        assert_eq!(app.get_json(&client, &path).await, before, "PUT {path}");
+    }
+}
+
+#[tokio::test]
+async fn put_replaces_the_writable_field_of_an_application_a_chat_and_a_message() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "Before").await;
+    let client = new_client();
+    let records = [
+        (
+            format!("/api/applications/{token}"),
+            json!({ "application_name": " Renamed " }),
+            "application_name",
+            "Renamed",
+        ),
+        (format!("/api/applications/{token}/chats/1"), json!({ "chat_name": "Moved" }), "chat_name", "Moved"),
+        (
+            format!("/api/applications/{token}/chats/1/messages/1"),
+            json!({ "body": "After" }),
+            "message_content",
+            "After",
+        ),
+    ];
+
+    for (path, body, field, value) in records {
+        let response = client.put(app.url(&path)).json(&body).send().await.unwrap();
+
+        assert_eq!(response.status(), 200, "PUT {path}");
+        let put: Value = response.json().await.unwrap();
+        assert_eq!(put[field], value, "PUT {path}");
+        assert_eq!(app.get_json(&client, &path).await, put, "PUT {path} is stored");
+    }
+    let message = app.get_json(&client, &format!("/api/applications/{token}/chats/1/messages/1")).await;
+    assert!(message["edited_at"].is_string(), "a PUT is an edit: {message}");
+}
+
+#[tokio::test]
+async fn an_empty_patch_is_200_and_changes_nothing_on_an_application_a_chat_or_a_message() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "Keep me").await;
+    let client = new_client();
+    let paths = [
+        format!("/api/applications/{token}"),
+        format!("/api/applications/{token}/chats/1"),
+        format!("/api/applications/{token}/chats/1/messages/1"),
+    ];
+
+    for path in paths {
+        let before = app.get_json(&client, &path).await;
+        for body in [json!({}), json!({ "type": "x", "chats_count": 7, "messages_count": 7 })] {
+            let response = client.patch(app.url(&path)).json(&body).send().await.unwrap();
+
+            assert_eq!(response.status(), 200, "PATCH {path} {body}");
+            assert_eq!(response.json::<Value>().await.unwrap(), before, "PATCH {path} {body} answers the record");
+        }
+        assert_eq!(app.get_json(&client, &path).await, before, "PATCH {path} changed nothing");
+    }
+    let message = app.get_json(&client, &format!("/api/applications/{token}/chats/1/messages/1")).await;
+    assert_eq!(message["edited_at"], Value::Null, "an empty PATCH is no edit");
+}
+
+#[tokio::test]
+async fn patch_still_validates_the_fields_it_is_given_and_null_is_not_absent() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "Keep me").await;
+    let client = new_client();
+    let records = [
+        (format!("/api/applications/{token}"), "application_name", "Application name"),
+        (format!("/api/applications/{token}/chats/1"), "chat_name", "Chat name"),
+        (format!("/api/applications/{token}/chats/1/messages/1"), "message_content", "Message content"),
+    ];
+
+    for (path, field, label) in records {
+        let before = app.get_json(&client, &path).await;
+        for method in [Method::PATCH, Method::PUT] {
+            for value in [json!(null), json!(" ")] {
+                let body = json!({ field: value });
+                let what = format!("{method} {path} {body}");
+                let response = send(&client, method.clone(), app.url(&path), Some(body)).await;
+
+                assert_error_saying(&what, response, 422, &[&format!("{label} can't be blank")]).await;
+            }
+        }
+        assert_eq!(app.get_json(&client, &path).await, before, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_patch_or_put_on_an_unknown_record_is_404_before_anything_else() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    let client = new_client();
+    let unknown = "0".repeat(48);
+
+    for path in [
+        format!("/api/applications/{unknown}"),
+        format!("/api/applications/{token}/chats/2"),
+        format!("/api/applications/{token}/chats/1/messages/1"),
+    ] {
+        for method in [Method::PATCH, Method::PUT] {
+            let response = send(&client, method.clone(), app.url(&path), Some(json!({}))).await;
+
+            assert_error_about(&format!("{method} {path}"), response, 404).await;
+        }
+    }
 }
