@@ -16,6 +16,11 @@ use crate::store::{AppRow, ChatRow, SearchScope};
 
 const NAME_MAX: usize = 100;
 
+/// What `GET /api/applications` says to a caller without a session: the list
+/// is the signed-in owner's, and a token shows only its own application.
+pub const LIST_NEEDS_OWNER: &str = "Listing applications needs a signed-in owner: sign in to list the \
+     applications you created, or GET /api/applications/:token to see one application by its token";
+
 /// How an update treats the writable fields it is not given. `PUT` replaces
 /// the record, so every writable field is required (a missing one is a 422
 /// naming it); `PATCH` merges, so a missing field keeps its value and an
@@ -180,7 +185,10 @@ impl Hearth {
         Ok(self.store.insert_application(&new_token(), &name, owner).await?.view())
     }
 
-    pub async fn applications(&self, owner: UserId) -> Result<Vec<ApplicationView>, AppError> {
+    /// The applications `owner` created. Without a signed-in owner there is
+    /// no list: tokens are credentials, and one caller never sees another's.
+    pub async fn applications(&self, owner: Option<UserId>) -> Result<Vec<ApplicationView>, AppError> {
+        let owner = owner.ok_or_else(|| AppError::Unauthorized(LIST_NEEDS_OWNER.into()))?;
         Ok(self.store.applications_of(owner).await?.iter().map(AppRow::view).collect())
     }
 

@@ -15,7 +15,7 @@ use hearth::{AppError, Hearth};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ClientAddr, CurrentUser, Json, Path, Query};
+use crate::extract::{ClientAddr, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -60,8 +60,10 @@ async fn create_application(
     Ok((StatusCode::CREATED, JsonResponse(app)))
 }
 
-async fn list_applications(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.applications(me.id).await?))
+/// The signed-in owner's applications; 401 without a session (see
+/// `hearth::applications::LIST_NEEDS_OWNER`).
+async fn list_applications(State(hearth): State<Hearth>, session: AuthSession) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.applications(session.user.map(|u| u.id)).await?))
 }
 
 async fn show_application(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {

@@ -227,3 +227,28 @@ async fn an_empty_patch_or_put_on_an_unknown_record_is_404_before_anything_else(
         }
     }
 }
+
+// `GET /api/applications` without a session.
+
+#[tokio::test]
+async fn listing_applications_without_a_session_is_401_pointing_to_the_token_route_and_shows_no_token() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let hers = app.create_application(&alice.client, "Alice's").await;
+    let anonymous = app.create_application(&new_client(), "Nobody's").await;
+    let anyone = new_client();
+
+    let response = app.get(&anyone, "/api/applications").await;
+
+    assert_eq!(response.status(), 401);
+    let text = response.text().await.unwrap();
+    for token in [&hers["application_token"], &anonymous["application_token"]] {
+        assert!(!text.contains(token.as_str().unwrap()), "{text}");
+    }
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+    let message = body["errors"][0].as_str().unwrap();
+    assert!(message.contains("signed-in owner"), "{message}");
+    assert!(message.contains("GET /api/applications/:token"), "{message}");
+    assert_eq!(app.get_json(&alice.client, "/api/applications").await, json!([hers]), "the owner still lists hers");
+}
