@@ -92,6 +92,125 @@ async fn posting_to_a_chat_itself_refuses_what_posting_to_its_messages_refuses()
     assert_eq!(app.post_app_message(&token, 1, "first").await["message_number"], 1, "no number was used up");
 }
 
+// `{"errors": […]}` on every 404 and 405.
+
+/// Each (method, path, methods the `Allow` header must list).
+fn wrong_methods(token: &str) -> Vec<(Method, String, &'static [&'static str])> {
+    let t = |path: &str| format!("/api/applications/{token}{path}");
+    vec![
+        (Method::DELETE, "/api/applications".into(), &["GET", "POST"]),
+        (Method::PUT, "/api/applications".into(), &["GET", "POST"]),
+        (Method::DELETE, t(""), &["GET", "PATCH", "PUT"]),
+        (Method::POST, t(""), &["GET", "PATCH", "PUT"]),
+        (Method::DELETE, t("/chats"), &["GET", "POST"]),
+        (Method::PATCH, t("/chats"), &["GET", "POST"]),
+        (Method::DELETE, t("/chats/1"), &["GET", "POST", "PATCH", "PUT"]),
+        (Method::DELETE, t("/chats/1/messages"), &["GET", "POST"]),
+        (Method::POST, t("/chats/1/messages/1"), &["GET", "PATCH", "PUT"]),
+        (Method::DELETE, t("/chats/1/messages/1"), &["GET", "PATCH", "PUT"]),
+        (Method::POST, t("/chats/1/search"), &["GET"]),
+        (Method::DELETE, "/users".into(), &["GET", "POST"]),
+        (Method::GET, "/users/sign_in".into(), &["POST"]),
+        (Method::POST, "/users/me".into(), &["GET", "PUT"]),
+        (Method::PUT, "/conversations".into(), &["GET", "POST"]),
+        (Method::DELETE, "/conversations/1".into(), &["GET"]),
+        (Method::GET, "/conversations/1/join".into(), &["POST"]),
+        (Method::PUT, "/conversations/1/messages".into(), &["GET", "POST"]),
+        (Method::GET, "/conversations/1/messages/1".into(), &["PATCH", "DELETE"]),
+        (Method::POST, "/messages".into(), &["GET"]),
+        (Method::GET, "/message".into(), &["POST"]),
+        (Method::POST, "/search".into(), &["GET"]),
+        (Method::POST, "/healthz".into(), &["GET"]),
+    ]
+}
+
+#[tokio::test]
+async fn a_method_a_route_lacks_is_405_with_json_errors_and_an_allow_header() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "hi").await;
+    let alice = app.user("alice").await;
+
+    for (method, path, allowed) in wrong_methods(&token) {
+        for client in [&new_client(), &alice.client] {
+            let what = format!("{method} {path}");
+            let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({ "body": "x" }));
+            let response = send(client, method.clone(), app.url(&path), body).await;
+
+            assert_eq!(response.status(), 405, "{what}");
+            let allow = response.headers().get("allow").map(|a| a.to_str().unwrap().to_owned());
+            let allow = allow.unwrap_or_else(|| panic!("{what}: no Allow header"));
+            for method in allowed {
+                assert!(allow.split(',').any(|m| m.trim() == *method), "{what}: Allow: {allow} lacks {method}");
+            }
+            assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{what}");
+            assert_error_saying(&what, response, 405, &["Method not allowed"]).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_route_under_the_token_api_or_the_rest_api_is_404_with_json_errors() {
+    let app = spawn_app().await;
+    let token = application_with_a_chat(&app).await;
+    app.post_app_message(&token, 1, "hi").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let t = |path: &str| format!("/api/applications/{token}{path}");
+    let unknown_routes = [
+        "/api".to_owned(),
+        "/api/".into(),
+        "/api/nope".into(),
+        "/api/applications/".into(),
+        "/api/applications/t/nope".into(),
+        t("/nope"),
+        t("/chats/"),
+        t("/chats/1/nope"),
+        t("/chats/1/messages/1/nope"),
+        t("/chats/1/search/nope"),
+        "/conversations/".into(),
+        format!("/conversations/{room}/nothing"),
+        format!("/conversations/{room}/messages/1/nothing/else"),
+        "/users/nope".into(),
+        "/users/me/nope".into(),
+        "/messages/1".into(),
+        "/search/nope".into(),
+    ];
+    // (method, path, whether the route wants a session first: without one it is a 401)
+    let mut requests: Vec<(Method, String, bool)> = unknown_routes
+        .iter()
+        .flat_map(|path| [Method::GET, Method::POST, Method::DELETE].map(|m| (m, path.clone(), false)))
+        .collect();
+    // A number that is not one names nothing, on a route that has the method.
+    requests.extend([
+        (Method::GET, t("/chats/one"), false),
+        (Method::POST, t("/chats/one"), false),
+        (Method::GET, t("/chats/1/messages/first"), false),
+        (Method::PATCH, t("/chats/1/messages/first"), false),
+        (Method::GET, "/conversations/abc".into(), true),
+        (Method::POST, "/conversations/abc/messages".into(), true),
+    ]);
+
+    for (method, path, wants_session) in requests {
+        let anonymous = (!wants_session).then(new_client);
+        // A browser's Accept header does not turn an API path into a page.
+        let clients = [(anonymous.as_ref(), "*/*"), (Some(&alice.client), "text/html,application/xhtml+xml")];
+        for (client, accept) in clients.into_iter().filter_map(|(c, a)| Some((c?, a))) {
+            let what = format!("{method} {path} (Accept: {accept})");
+            let request = client.request(method.clone(), app.url(&path)).header("accept", accept);
+            let response = request.json(&json!({ "message_content": "x" })).send().await.unwrap();
+
+            let content_type = response.headers().get("content-type").map(|c| c.to_str().unwrap().to_owned());
+            assert!(
+                content_type.as_deref().is_some_and(|c| c.starts_with("application/json")),
+                "{what}: {content_type:?}"
+            );
+            assert_error_about(&what, response, 404).await;
+        }
+    }
+}
+
 // PUT replaces the record's writable fields; PATCH changes what it is given.
 
 #[tokio::test]
