@@ -16,6 +16,40 @@ use crate::store::{AppRow, ChatRow, SearchScope};
 
 const NAME_MAX: usize = 100;
 
+/// What `GET /api/applications` says to a caller without a session: the list
+/// is the signed-in owner's, and a token shows only its own application.
+pub const LIST_NEEDS_OWNER: &str = "Listing applications needs a signed-in owner: sign in to list the \
+     applications you created, or GET /api/applications/:token to see one application by its token";
+
+/// How an update treats the writable fields it is not given. `PUT` replaces
+/// the record, so every writable field is required (a missing one is a 422
+/// naming it); `PATCH` merges, so a missing field keeps its value and an
+/// empty patch changes nothing. Each record has one writable field:
+/// `application_name`, `chat_name`, `message_content`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// `PUT`: the body is the whole record.
+    Replace,
+    /// `PATCH`: the body is the fields to change.
+    Merge,
+}
+
+impl Update {
+    /// The value to write, or `None` to keep the stored one.
+    fn field<'a>(self, field: &str, label: &str, given: Option<&'a str>) -> Result<Option<&'a str>, AppError> {
+        match (given, self) {
+            (Some(value), _) => Ok(Some(value)),
+            (None, Update::Merge) => Ok(None),
+            (None, Update::Replace) => Err(AppError::invalid(
+                field,
+                format!(
+                    "{label} is missing: PUT replaces the record, so send {field} (PATCH changes only the fields it is given)"
+                ),
+            )),
+        }
+    }
+}
+
 /// `{"type":"application", …}` as the seed's API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplicationView {
@@ -151,7 +185,10 @@ impl Hearth {
         Ok(self.store.insert_application(&new_token(), &name, owner).await?.view())
     }
 
-    pub async fn applications(&self, owner: UserId) -> Result<Vec<ApplicationView>, AppError> {
+    /// The applications `owner` created. Without a signed-in owner there is
+    /// no list: tokens are credentials, and one caller never sees another's.
+    pub async fn applications(&self, owner: Option<UserId>) -> Result<Vec<ApplicationView>, AppError> {
+        let owner = owner.ok_or_else(|| AppError::Unauthorized(LIST_NEEDS_OWNER.into()))?;
         Ok(self.store.applications_of(owner).await?.iter().map(AppRow::view).collect())
     }
 
@@ -159,9 +196,18 @@ impl Hearth {
         Ok(self.app(token).await?.view())
     }
 
-    pub async fn rename_application(&self, token: &str, name: Option<&str>) -> Result<ApplicationView, AppError> {
+    /// `PUT`/`PATCH`: `name` is `None` when the body does not have it.
+    pub async fn update_application(
+        &self,
+        token: &str,
+        how: Update,
+        name: Option<&str>,
+    ) -> Result<ApplicationView, AppError> {
         let app = self.app(token).await?;
-        let name = parse_name("application_name", "Application name", name)?;
+        let Some(name) = how.field("application_name", "Application name", name)? else {
+            return Ok(app.view());
+        };
+        let name = parse_name("application_name", "Application name", Some(name))?;
         Ok(self.store.rename_application(app.id, &name).await?.view())
     }
 
@@ -189,9 +235,19 @@ impl Hearth {
         Ok(chat.view(&app.token))
     }
 
-    pub async fn rename_chat(&self, token: &str, number: i64, name: Option<&str>) -> Result<ChatView, AppError> {
+    /// `PUT`/`PATCH`: `name` is `None` when the body does not have it.
+    pub async fn update_chat(
+        &self,
+        token: &str,
+        number: i64,
+        how: Update,
+        name: Option<&str>,
+    ) -> Result<ChatView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
-        let name = parse_name("chat_name", "Chat name", name)?;
+        let Some(name) = how.field("chat_name", "Chat name", name)? else {
+            return Ok(chat.view(&app.token));
+        };
+        let name = parse_name("chat_name", "Chat name", Some(name))?;
         self.store.rename_room(chat.room_id, &name).await?;
         Ok(ChatRow { title: Some(name), ..chat }.view(&app.token))
     }
@@ -234,16 +290,28 @@ impl Hearth {
         Ok(message_view(&app.token, number, m))
     }
 
-    pub async fn edit_app_message(
+    /// `PUT`/`PATCH`: `content` is `None` when the body does not have it. An
+    /// edit is the application's own message's, within the edit window; a
+    /// `PATCH` without content edits nothing and shows the message.
+    pub async fn update_app_message(
         &self,
         token: &str,
         number: i64,
         message: i64,
+        how: Update,
         content: Option<&str>,
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
-        let body = app_body(content)?;
-        let m = self.edit_as(Writer::Application(app.id), chat.room_id, message, &body).await?;
+        let given = how.field("message_content", "Message content", content);
+        if let Ok(Some(content)) = given {
+            let body = app_body(Some(content))?;
+            let m = self.edit_as(Writer::Application(app.id), chat.room_id, message, &body).await?;
+            return Ok(message_view(&app.token, number, m));
+        }
+        // Nothing to write, or a PUT without it: an unknown message is a 404
+        // first, as an unknown application or chat is.
+        let m = self.store.message(chat.room_id, message).await?.ok_or(AppError::NotFound("message"))?;
+        given?;
         Ok(message_view(&app.token, number, m))
     }
 
@@ -275,5 +343,18 @@ mod tests {
         assert_eq!(a.len(), 48);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_replace_requires_the_field_and_names_it_and_a_merge_keeps_what_it_lacks() {
+        assert_eq!(Update::Replace.field("chat_name", "Chat name", Some("x")).unwrap(), Some("x"));
+        assert_eq!(Update::Merge.field("chat_name", "Chat name", Some("")).unwrap(), Some(""));
+        assert_eq!(Update::Merge.field("chat_name", "Chat name", None).unwrap(), None);
+        let Err(AppError::Validation(errors)) = Update::Replace.field("chat_name", "Chat name", None) else {
+            panic!("a PUT without the field is a validation error");
+        };
+        assert_eq!(errors[0].field, "chat_name");
+        assert!(errors[0].message.starts_with("Chat name is missing"), "{}", errors[0].message);
+        assert!(errors[0].message.contains("send chat_name"), "{}", errors[0].message);
     }
 }

@@ -8,31 +8,44 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
+use hearth::applications::Update;
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
 use hearth::{AppError, Hearth};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ClientAddr, CurrentUser, Json, Path, Query};
+use crate::extract::{ClientAddr, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/applications", get(list_applications).post(create_application))
-        .route("/api/applications/{token}", get(show_application).patch(update_application).put(update_application))
+        .route("/api/applications/{token}", get(show_application).patch(patch_application).put(put_application))
         .route("/api/applications/{token}/chats", get(list_chats).post(create_chat))
-        .route("/api/applications/{token}/chats/{number}", get(show_chat).patch(update_chat).put(update_chat))
+        // Seed 003's "Create Message" posts to the chat itself; it is the
+        // same call as `POST …/messages`.
+        .route(
+            "/api/applications/{token}/chats/{number}",
+            get(show_chat).post(create_message).patch(patch_chat).put(put_chat),
+        )
         .route("/api/applications/{token}/chats/{number}/messages", get(list_messages).post(create_message))
         .route(
             "/api/applications/{token}/chats/{number}/messages/{message}",
-            get(show_message).patch(update_message).put(update_message),
+            get(show_message).patch(patch_message).put(put_message),
         )
         .route("/api/applications/{token}/chats/{number}/search", get(search_chat))
 }
 
+/// A field sent as `null` reads as given and blank, not as absent, so that
+/// `PATCH {"chat_name": null}` is a 422 rather than a silent no-op.
+fn null_is_blank<'de, D: Deserializer<'de>>(field: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(field)?.unwrap_or_default()))
+}
+
 #[derive(Deserialize, Default)]
 struct ApplicationBody {
+    #[serde(default, deserialize_with = "null_is_blank")]
     application_name: Option<String>,
 }
 
@@ -47,24 +60,35 @@ async fn create_application(
     Ok((StatusCode::CREATED, JsonResponse(app)))
 }
 
-async fn list_applications(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.applications(me.id).await?))
+/// The signed-in owner's applications; 401 without a session (see
+/// `hearth::applications::LIST_NEEDS_OWNER`).
+async fn list_applications(State(hearth): State<Hearth>, session: AuthSession) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.applications(session.user.map(|u| u.id)).await?))
 }
 
 async fn show_application(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.application(&token).await?))
 }
 
-async fn update_application(
+async fn put_application(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
     Json(body): Json<ApplicationBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.rename_application(&token, body.application_name.as_deref()).await?))
+    Ok(JsonResponse(hearth.update_application(&token, Update::Replace, body.application_name.as_deref()).await?))
+}
+
+async fn patch_application(
+    State(hearth): State<Hearth>,
+    Path(token): Path<String>,
+    Json(body): Json<ApplicationBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.update_application(&token, Update::Merge, body.application_name.as_deref()).await?))
 }
 
 #[derive(Deserialize, Default)]
 struct ChatBody {
+    #[serde(default, deserialize_with = "null_is_blank")]
     chat_name: Option<String>,
 }
 
@@ -87,18 +111,28 @@ async fn show_chat(
     Ok(JsonResponse(hearth.chat(&token, number).await?))
 }
 
-async fn update_chat(
+async fn put_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Json(body): Json<ChatBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.rename_chat(&token, number, body.chat_name.as_deref()).await?))
+    Ok(JsonResponse(hearth.update_chat(&token, number, Update::Replace, body.chat_name.as_deref()).await?))
+}
+
+async fn patch_chat(
+    State(hearth): State<Hearth>,
+    Path((token, number)): Path<(String, i64)>,
+    Json(body): Json<ChatBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.update_chat(&token, number, Update::Merge, body.chat_name.as_deref()).await?))
 }
 
 /// `{"message_content": …}`, or `{"body": …}`.
 #[derive(Deserialize, Default)]
 struct MessageBody {
+    #[serde(default, deserialize_with = "null_is_blank")]
     message_content: Option<String>,
+    #[serde(default, deserialize_with = "null_is_blank")]
     body: Option<String>,
 }
 
@@ -144,12 +178,20 @@ async fn show_message(
     Ok(JsonResponse(hearth.app_message(&token, number, message).await?))
 }
 
-async fn update_message(
+async fn put_message(
     State(hearth): State<Hearth>,
     Path((token, number, message)): Path<(String, i64, i64)>,
     Json(body): Json<MessageBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.edit_app_message(&token, number, message, body.content()).await?))
+    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Replace, body.content()).await?))
+}
+
+async fn patch_message(
+    State(hearth): State<Hearth>,
+    Path((token, number, message)): Path<(String, i64, i64)>,
+    Json(body): Json<MessageBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Merge, body.content()).await?))
 }
 
 #[derive(Deserialize, Default)]

@@ -169,11 +169,15 @@ async fn renaming_an_application_to_blank_is_422_and_changes_nothing() {
     let created = app.create_application(&new_client(), "Keep me").await;
     let url = app.url(&format!("/api/applications/{}", created["application_token"].as_str().unwrap()));
 
-    for body in [json!({ "application_name": " " }), json!({}), json!({ "application_name": "x".repeat(101) })] {
-        let response = app.client.patch(&url).json(&body).send().await.unwrap();
+    for body in [json!({ "application_name": " " }), json!({ "application_name": "x".repeat(101) })] {
+        let patched = app.client.patch(&url).json(&body).send().await.unwrap();
+        let put = app.client.put(&url).json(&body).send().await.unwrap();
 
-        assert_error(response, 422).await;
+        assert_error(patched, 422).await;
+        assert_error(put, 422).await;
     }
+    // A PUT must send the name; a PATCH without it changes nothing (contracts.rs).
+    assert_error(app.client.put(&url).json(&json!({})).send().await.unwrap(), 422).await;
     assert_eq!(app.client.get(&url).send().await.unwrap().json::<Value>().await.unwrap(), created);
 }
 

@@ -14,6 +14,7 @@ mod cable;
 mod chatflow;
 mod compat;
 mod connections;
+mod contracts;
 mod conversations;
 mod copy_data;
 mod hardening;
