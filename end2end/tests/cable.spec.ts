@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { createRoom, postMessage, registerUser } from "./helpers";
+import { createRoom, postMessage, registerUser, uniqueName } from "./helpers";
 
 // ChatFlow's ActionCable clients against /cable: the real `@rails/actioncable`
 // consumer (from npm), loaded by the test into a Chromium page on the
@@ -113,8 +113,9 @@ class OwnServer {
   async start() {
     const root = resolve(__dirname, "../..");
     const binary = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "release", "hearth");
-    // Its own SQLite file in `dataDir`, whatever the caller's environment says.
-    const { DATABASE_URL: _ignored, ...env } = process.env;
+    // Its own SQLite file in `dataDir` and no demo accounts, whatever the
+    // caller's environment says (`make e2e` serves the demo).
+    const { DATABASE_URL: _database, HEARTH_DEMO: _demo, ...env } = process.env;
     this.child = spawn(binary, ["serve"], {
       cwd: root,
       stdio: "ignore",
@@ -149,14 +150,18 @@ test("after the server restarts, the consumer's monitor reconnects by itself and
   const alice = await browser.newContext({ bypassCSP: true });
   const bob = await browser.newContext();
   try {
-    await alice.request.post(`${server.base}/users`, {
-      data: { user: { email: "alice@example.com", username: "alice", password: "secret123", name: "Alice" } },
-    });
-    const bobResponse = await bob.request.post(`${server.base}/users`, {
-      data: { user: { email: "bob@example.com", username: "bob", password: "secret123", name: "Bob" } },
-    });
-    const bobId = (await bobResponse.json()).user.id;
+    const register = async (context: BrowserContext, prefix: string) => {
+      const username = uniqueName(prefix);
+      const response = await context.request.post(`${server.base}/users`, {
+        data: { user: { email: `${username}@example.com`, username, password: "secret123", name: prefix } },
+      });
+      expect(response.status()).toBe(201);
+      return (await response.json()).user.id as number;
+    };
+    await register(alice, "alice");
+    const bobId = await register(bob, "bob");
     const created = await alice.request.post(`${server.base}/conversations`, { data: { participant_ids: [bobId] } });
+    expect(created.status()).toBe(201);
     const room = (await created.json()).id;
     const page = await cablePage(alice, server.base);
     await page.evaluate((id) => (window as any).subscribeTo(id), room);
