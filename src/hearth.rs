@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::AppError;
 use crate::hub::UserSignal;
+use crate::ingest::Ingest;
 use crate::model::UserId;
 
 use crate::{
@@ -69,6 +70,8 @@ pub struct Hearth {
     pub(crate) searches: Limiter<Searcher>,
     /// Replays being read, per user.
     pub(crate) replays: ReplaySlots,
+    /// The group-commit writers new messages go through.
+    pub(crate) ingest: Arc<Ingest>,
 }
 
 impl Hearth {
@@ -77,11 +80,13 @@ impl Hearth {
             SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
         let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
         let searches = Limiter::per_minute(settings.searches_per_minute);
+        let hub = Hub::default();
         Self {
+            ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
             store,
             settings: Arc::new(settings),
             sign_in_limiter,
-            hub: Hub::default(),
+            hub,
             anonymous_apps,
             searches,
             replays: ReplaySlots::default(),

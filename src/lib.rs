@@ -60,6 +60,8 @@ mod hearth;
 #[cfg(feature = "server")]
 pub mod hub;
 #[cfg(feature = "server")]
+mod ingest;
+#[cfg(feature = "server")]
 pub mod messages;
 #[cfg(feature = "server")]
 mod realtime;

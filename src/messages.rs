@@ -6,7 +6,7 @@ use crate::error::{AppError, FieldError};
 use crate::model::{Message, MessagePage, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
-use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, parse_time};
+use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
 
 pub const BODY_MAX: usize = 10_000;
 const CLIENT_ID_MAX: usize = 100;
@@ -156,13 +156,16 @@ impl Hearth {
             Writer::User(user) => (Some(user), None),
             Writer::Application(app) => (None, Some(app)),
         };
-        let _order = self.hub.order_room(room).await;
-        let inserted = self.store.insert_message(room, user, application, body.as_str(), client_id).await?;
-        if inserted.created {
-            let event = ServerEvent::Message { room_id: room, seq: inserted.seq, message: inserted.message.clone() };
-            self.hub.publish_room(room, &event);
-        }
-        Ok(inserted)
+        let message = NewMessage {
+            room,
+            author: user,
+            application,
+            body: body.as_str().to_owned(),
+            client_id: client_id.map(str::to_owned),
+        };
+        // Queued to the writer, which commits it with whatever else is queued
+        // and publishes it before answering (`crate::ingest`).
+        self.ingest.append(message).await
     }
 
     /// Saves a message's new text, then publishes the edit. The caller has

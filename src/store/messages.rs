@@ -1,5 +1,7 @@
 //! Queries on `messages`: the numbered insert and history pages.
 
+use std::collections::{BTreeMap, HashMap};
+
 use super::{Backend, Store, WritePool, after_micro, now, on_pool};
 use crate::error::AppError;
 use crate::model::{Author, Message, RoomId, UserId};
@@ -24,6 +26,32 @@ pub enum HistoryQuery {
 enum Order {
     Ascending,
     Descending,
+}
+
+/// A message to append (see [`Store::append_messages`]).
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room: RoomId,
+    pub author: Option<UserId>,
+    pub application: Option<i64>,
+    pub body: String,
+    pub client_id: Option<String>,
+}
+
+impl NewMessage {
+    /// What makes a retry the same send: its author and `client_id`.
+    fn key(&self) -> Option<(UserId, String)> {
+        Some((self.author?, self.client_id.clone()?))
+    }
+}
+
+/// Where an appended message landed: its number, and its seq unless it was
+/// an earlier send's retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub room: RoomId,
+    pub number: i64,
+    pub seq: Option<i64>,
 }
 
 pub struct InsertedMessage {
@@ -102,6 +130,7 @@ impl Store {
     /// Postgres, where each is a round trip, the rest is one statement
     /// (`WRITE_MESSAGE_ONCE`): the lock spans two round trips and the
     /// commit instead of five and the commit.
+    /// One message, on its own: a batch of one (see [`Store::append_messages`]).
     pub async fn insert_message(
         &self,
         room: RoomId,
@@ -110,79 +139,113 @@ impl Store {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let bump = "UPDATE rooms SET last_number = last_number + 1, messages_count = messages_count + 1,
-                                    last_seq = last_seq + 1
-                    WHERE id = $1 RETURNING last_number, last_seq, last_message_at";
-        let backend = self.backend();
-        let (number, seq) = on_pool!(self, pool => {
+        let new =
+            NewMessage { room, author, application, body: body.to_owned(), client_id: client_id.map(str::to_owned) };
+        let placed = self.append_messages(std::slice::from_ref(&new)).await?;
+        let appended = placed.into_iter().next().flatten().ok_or(AppError::NotFound("conversation"))?;
+        let message = self.message(room, appended.number).await?.ok_or(AppError::NotFound("message"))?;
+        Ok(InsertedMessage { message, seq: appended.seq.unwrap_or(0), created: appended.seq.is_some() })
+    }
+
+    /// Appends `batch` in one write transaction (group commit): per room, in
+    /// room id order, the room's row is locked (`BEGIN IMMEDIATE` on SQLite,
+    /// `FOR UPDATE` on Postgres), its messages take consecutive numbers and
+    /// seqs in the batch's order, and the room's counters move once. A
+    /// message whose author already sent its `client_id` to the room (before,
+    /// or earlier in the batch) is not written again: its place is the
+    /// earlier one's, with no seq. Returns each message's place, `None` if
+    /// its room does not exist; an error fails the whole batch, and nothing
+    /// of it is written.
+    pub async fn append_messages(&self, batch: &[NewMessage]) -> Result<Vec<Option<Appended>>, AppError> {
+        let mut placed: Vec<Option<Appended>> = vec![None; batch.len()];
+        let mut rooms: BTreeMap<RoomId, Vec<usize>> = BTreeMap::new();
+        for (i, message) in batch.iter().enumerate() {
+            rooms.entry(message.room).or_default().push(i);
+        }
+        let lock = match self.backend() {
+            Backend::Sqlite => LOCK_ROOM,
+            Backend::Postgres => LOCK_ROOM_FOR_UPDATE,
+        };
+        on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let (number, seq, previous_at): (i64, i64, Option<String>) =
-                sqlx::query_as(bump).bind(room).fetch_optional(&mut *tx).await?.ok_or(AppError::NotFound("conversation"))?;
-            let wall = now();
-            let at = match previous_at.as_deref().and_then(after_micro) {
-                Some(next) if next > wall => next,
-                _ => wall,
-            };
-            // The rest runs under the room's lock, and is checked there, so
-            // a retry racing its original sees it committed.
-            let replayed: Option<i64> = match backend {
-                // One round trip: every statement in the lock is one more
-                // wait for the room's next sender.
-                Backend::Postgres => {
-                    let (earlier,): (Option<i64>,) = sqlx::query_as(WRITE_MESSAGE_ONCE)
-                        .bind(room)
-                        .bind(author)
-                        .bind(number)
-                        .bind(application)
-                        .bind(body)
-                        .bind(client_id)
-                        .bind(&at)
-                        .bind(seq)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    earlier
-                }
-                // In process, statements cost no round trip.
-                Backend::Sqlite => {
-                    let earlier: Option<(i64,)> = match client_id {
-                        Some(client_id) => {
-                            sqlx::query_as(EARLIER).bind(room).bind(author).bind(client_id).fetch_optional(&mut *tx).await?
-                        }
-                        None => None,
-                    };
-                    if earlier.is_none() {
-                        sqlx::query(STAMP_ROOM).bind(&at).bind(room).execute(&mut *tx).await?;
-                        sqlx::query(INSERT_MESSAGE)
-                            .bind(room)
-                            .bind(number)
-                            .bind(author)
-                            .bind(application)
-                            .bind(body)
-                            .bind(client_id)
-                            .bind(&at)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(LOG_EVENT)
-                            .bind(room)
-                            .bind(seq)
-                            .bind(ChangeKind::Message.as_str())
-                            .bind(number)
-                            .execute(&mut *tx)
-                            .await?;
+            for (&room, indexes) in &rooms {
+                let locked: Option<(i64, i64, Option<String>)> =
+                    sqlx::query_as(lock).bind(room).fetch_optional(&mut *tx).await?;
+                let Some((last_number, last_seq, previous_at)) = locked else { continue };
+                // Sends this room already has, by (author, client_id).
+                let keyed: Vec<&NewMessage> = indexes.iter().map(|&i| &batch[i]).filter(|m| m.key().is_some()).collect();
+                let mut known: HashMap<(UserId, String), i64> = HashMap::new();
+                if !keyed.is_empty() {
+                    let sql = format!("{EARLIER_ANY} ({})", values(keyed.len(), 2, 2));
+                    let mut query = sqlx::query_as::<_, (UserId, String, i64)>(&sql).bind(room);
+                    for message in &keyed {
+                        query = query.bind(message.author).bind(message.client_id.as_deref());
                     }
-                    earlier.map(|(n,)| n)
+                    for (user, client_id, number) in query.fetch_all(&mut *tx).await? {
+                        known.insert((user, client_id), number);
+                    }
                 }
-            };
-            if let Some(number) = replayed {
-                tx.rollback().await?;
-                (number, None)
-            } else {
-                tx.commit().await?;
-                (number, Some(seq))
+                let mut fresh: Vec<usize> = Vec::new();
+                for &i in indexes {
+                    let key = batch[i].key();
+                    if let Some(&number) = key.as_ref().and_then(|key| known.get(key)) {
+                        placed[i] = Some(Appended { room, number, seq: None });
+                        continue;
+                    }
+                    let step = fresh.len() as i64 + 1;
+                    placed[i] = Some(Appended { room, number: last_number + step, seq: Some(last_seq + step) });
+                    if let Some(key) = key {
+                        known.insert(key, last_number + step);
+                    }
+                    fresh.push(i);
+                }
+                if fresh.is_empty() {
+                    continue;
+                }
+                let times = times_after(previous_at.as_deref(), fresh.len());
+                let sql = format!("{INSERT_MESSAGES} {}", values(fresh.len(), 7, 1));
+                let mut insert = sqlx::query(&sql);
+                for (step, &i) in fresh.iter().enumerate() {
+                    let m = &batch[i];
+                    insert = insert
+                        .bind(room)
+                        .bind(last_number + 1 + step as i64)
+                        .bind(m.author)
+                        .bind(m.application)
+                        .bind(m.body.as_str())
+                        .bind(m.client_id.as_deref())
+                        .bind(times[step].as_str());
+                }
+                insert.execute(&mut *tx).await?;
+                let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
+                let mut log = sqlx::query(&sql);
+                for step in 0..fresh.len() as i64 {
+                    log = log.bind(room).bind(last_seq + 1 + step).bind(ChangeKind::Message.as_str()).bind(last_number + 1 + step);
+                }
+                log.execute(&mut *tx).await?;
+                let newest = times.last().map(String::as_str).unwrap_or_default();
+                sqlx::query(BUMP_ROOM).bind(room).bind(fresh.len() as i64).bind(newest).execute(&mut *tx).await?;
             }
+            tx.commit().await?;
         });
-        let message = self.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        Ok(InsertedMessage { message, seq: seq.unwrap_or(0), created: seq.is_some() })
+        Ok(placed)
+    }
+
+    /// The messages of `room` with these numbers, in one query.
+    pub async fn messages_numbered(&self, room: RoomId, numbers: &[i64]) -> Result<Vec<Message>, AppError> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..numbers.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.number IN ({})", list.join(", "));
+        let rows: Vec<MessageRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(room);
+            for number in numbers {
+                query = query.bind(number);
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(Message::from).collect())
     }
 
     pub async fn message(&self, room: RoomId, number: i64) -> Result<Option<Message>, AppError> {
@@ -410,32 +473,56 @@ impl Store {
 /// Appends one entry to a room's change log.
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
 
-/// The number of an earlier send with the same `client_id` by the same author.
-const EARLIER: &str = "SELECT number FROM messages
-                       WHERE room_id = $1 AND user_id IS NOT DISTINCT FROM $2 AND client_id = $3";
-const STAMP_ROOM: &str = "UPDATE rooms SET last_message_at = $1, updated_at = $1 WHERE id = $2";
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at)
-                              VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Locks a room's row for its next numbers (SQLite's write transaction is
+/// already exclusive; Postgres locks the row).
+const LOCK_ROOM: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1";
+const LOCK_ROOM_FOR_UPDATE: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1 FOR UPDATE";
+/// Earlier sends by (author, client_id); followed by a `VALUES` list.
+const EARLIER_ANY: &str = "SELECT user_id, client_id, number FROM messages
+                           WHERE room_id = $1 AND client_id IS NOT NULL AND (user_id, client_id) IN";
+/// Followed by a `VALUES` list of 7-column rows.
+const INSERT_MESSAGES: &str =
+    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
+/// Followed by a `VALUES` list of 4-column rows.
+const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
+const BUMP_ROOM: &str = "UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2,
+                                         last_seq = last_seq + $2, last_message_at = $3, updated_at = $3
+                         WHERE id = $1";
 
-/// Postgres: what follows the counter bump in `insert_message`, as one
-/// statement. Its snapshot is taken when it starts, after the bump got the
-/// room's lock, so `earlier` sees a racing original that committed. With
-/// no earlier send it writes the message ($1 room, $2 author, $3 number,
-/// $4 application, $5 body, $6 client_id, $7 time), its change ($8 seq) and
-/// the room's time; it returns the earlier send's number, or NULL.
-const WRITE_MESSAGE_ONCE: &str = "WITH earlier AS (
-        SELECT number FROM messages WHERE room_id = $1 AND user_id IS NOT DISTINCT FROM $2 AND client_id = $6 LIMIT 1
-    ), inserted AS (
-        INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at)
-        SELECT $1, $3, $2, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM earlier)
-        RETURNING number
-    ), logged AS (
-        INSERT INTO room_events (room_id, seq, kind, number) SELECT $1, $8, 'message', number FROM inserted
-    ), stamped AS (
-        UPDATE rooms SET last_message_at = $7, updated_at = $7 WHERE id = $1 AND EXISTS (SELECT 1 FROM inserted)
-    )
-    SELECT (SELECT number FROM earlier)";
+/// `($first, …), (…)`: `rows` rows of `columns` placeholders, numbered from `first`.
+fn values(rows: usize, columns: usize, first: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", first + row * columns + column));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Creation times for `count` new messages: strictly increasing, the first
+/// after `previous` (the room's newest) and not before now.
+fn times_after(previous: Option<&str>, count: usize) -> Vec<String> {
+    let wall = now();
+    let mut at = match previous.and_then(after_micro) {
+        Some(next) if next > wall => next,
+        _ => wall,
+    };
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        let next = after_micro(&at).unwrap_or_else(|| at.clone());
+        times.push(std::mem::replace(&mut at, next));
+    }
+    times
+}
 
 /// What a history page is bounded by: an operator and a number or a time.
 #[derive(Clone, Copy)]

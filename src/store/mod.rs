@@ -30,7 +30,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
-pub use messages::{Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta};
+pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;

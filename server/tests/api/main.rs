@@ -21,6 +21,7 @@ mod hardening;
 mod headers;
 mod health;
 mod helpers;
+mod ingest;
 mod malformed;
 mod membership;
 mod messages;

@@ -1,0 +1,144 @@
+//! Group commit for new messages. Every send (REST, server functions, the
+//! WebSocket, `/cable`, the token API) is queued to a writer task that
+//! commits whatever is queued together: one transaction per batch
+//! ([`Store::append_messages`]), consecutive numbers and seqs per room, the
+//! room's counters moved once. Each sender is answered, and each event
+//! published in seq order, only after its batch has committed.
+//!
+//! A batch is whatever is queued when the writer takes the next one, up to
+//! [`BATCH_MAX`]: a lone message is written at once, never held on a timer.
+//! Validation and membership are checked before a message is queued, so one
+//! that fails them fails alone; a database error fails its whole batch, and
+//! every sender in it gets the error. SQLite has one writer (every message
+//! write goes through one connection at a time, so message writers never meet
+//! `SQLITE_BUSY`); Postgres has [`POSTGRES_WRITERS`], a room always on the
+//! same one, so that different rooms commit in parallel.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::AppError;
+use crate::hub::Hub;
+use crate::model::{Message, RoomId};
+use crate::protocol::ServerEvent;
+use crate::store::{Backend, InsertedMessage, NewMessage, Store};
+
+/// Most messages one transaction writes.
+pub const BATCH_MAX: usize = 256;
+/// Writer tasks on Postgres (rooms are spread over them by id).
+pub const POSTGRES_WRITERS: usize = 4;
+/// Messages queued per writer before senders wait for room in the queue.
+const QUEUE: usize = 4 * BATCH_MAX;
+
+struct Job {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<InsertedMessage, AppError>>,
+}
+
+/// The queues to the writer tasks, started on first use (they need the
+/// runtime). The tasks end when the last `Hearth` clone is dropped.
+pub(crate) struct Ingest {
+    store: Store,
+    hub: Hub,
+    queues: OnceLock<Vec<mpsc::Sender<Job>>>,
+}
+
+impl Ingest {
+    pub(crate) fn new(store: Store, hub: Hub) -> Self {
+        Self { store, hub, queues: OnceLock::new() }
+    }
+
+    /// Queues `message` and waits until its batch has committed and its event
+    /// is published.
+    pub(crate) async fn append(&self, message: NewMessage) -> Result<InsertedMessage, AppError> {
+        let queues = self.queues.get_or_init(|| self.start());
+        let queue = &queues[message.room.0.unsigned_abs() as usize % queues.len()];
+        let (reply, answer) = oneshot::channel();
+        queue.send(Job { message, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    fn start(&self) -> Vec<mpsc::Sender<Job>> {
+        let writers = match self.store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        (0..writers)
+            .map(|_| {
+                let (queue, jobs) = mpsc::channel(QUEUE);
+                tokio::spawn(write(self.store.clone(), self.hub.clone(), jobs));
+                queue
+            })
+            .collect()
+    }
+}
+
+fn stopped() -> AppError {
+    AppError::Internal("the message writer stopped".into())
+}
+
+/// One writer: takes every queued job (up to a batch), commits them together,
+/// answers, and goes on until every queue sender is gone.
+async fn write(store: Store, hub: Hub, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH_MAX);
+    while queue.recv_many(&mut jobs, BATCH_MAX).await > 0 {
+        commit(&store, &hub, &mut jobs).await;
+    }
+}
+
+async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
+    let (batch, replies): (Vec<NewMessage>, Vec<_>) = jobs.drain(..).map(|j| (j.message, j.reply)).unzip();
+    // Each room's publish order is its seq order: hold every room of the
+    // batch (in id order, as edits and deletes hold theirs) from before the
+    // commit until its events are out.
+    let rooms: BTreeSet<RoomId> = batch.iter().map(|m| m.room).collect();
+    let mut order = Vec::with_capacity(rooms.len());
+    for room in &rooms {
+        order.push(hub.order_room(*room).await);
+    }
+    let placed = match store.append_messages(&batch).await {
+        Ok(placed) => placed,
+        Err(err) => {
+            tracing::error!(error = %err, messages = batch.len(), "a batch of messages failed; none was saved");
+            for reply in replies {
+                let _ = reply.send(Err(AppError::Internal("saving the message failed".into())));
+            }
+            return;
+        }
+    };
+    // What each sender gets back, read in one query per room.
+    let mut numbers: HashMap<RoomId, Vec<i64>> = HashMap::new();
+    for appended in placed.iter().flatten() {
+        numbers.entry(appended.room).or_default().push(appended.number);
+    }
+    let mut saved: HashMap<(RoomId, i64), Message> = HashMap::new();
+    for (room, numbers) in numbers {
+        match store.messages_numbered(room, &numbers).await {
+            Ok(messages) => saved.extend(messages.into_iter().map(|m| ((room, m.number), m))),
+            Err(err) => tracing::error!(error = %err, room = room.0, "reading back committed messages failed"),
+        }
+    }
+    for (appended, reply) in placed.into_iter().zip(replies) {
+        let answer = match appended {
+            None => Err(AppError::NotFound("conversation")),
+            Some(appended) => match saved.get(&(appended.room, appended.number)) {
+                None => Err(AppError::Internal("the saved message could not be read back".into())),
+                Some(message) => {
+                    if let Some(seq) = appended.seq {
+                        let event = ServerEvent::Message { room_id: appended.room, seq, message: message.clone() };
+                        hub.publish_room(appended.room, &event);
+                    }
+                    Ok(InsertedMessage {
+                        message: message.clone(),
+                        seq: appended.seq.unwrap_or(0),
+                        created: appended.seq.is_some(),
+                    })
+                }
+            },
+        };
+        let _ = reply.send(answer);
+    }
+    drop(order);
+}
