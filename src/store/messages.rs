@@ -315,16 +315,7 @@ impl Store {
         order: Order,
         limit: u32,
     ) -> Result<Vec<MessageRow>, AppError> {
-        let d = order.sql();
-        let (condition, order_by) = match bound {
-            None => (String::new(), format!("m.created_at {d}, m.number {d}")),
-            Some(Bound::Number(op, _)) => (format!("AND m.number {op} $2"), format!("m.number {d}")),
-            Some(Bound::Time(op, _)) => {
-                (format!("AND m.created_at {op} $2"), format!("m.created_at {d}, m.number {d}"))
-            }
-        };
-        let limit_param = if bound.is_some() { "$3" } else { "$2" };
-        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 {condition} ORDER BY {order_by} LIMIT {limit_param}");
+        let sql = page_sql(bound, order);
         Ok(on_pool!(self, pool => {
             let query = sqlx::query_as(&sql).bind(room);
             let query = match bound {
@@ -340,6 +331,53 @@ impl Store {
     /// without cutting a timestamp group in two: a partial last group is left
     /// for the next page. If the whole page is one group, the whole group is
     /// returned even past `limit`.
+    /// The plan of each query a history page of `query` reads with (`EXPLAIN
+    /// QUERY PLAN` on SQLite, `EXPLAIN ANALYZE` on Postgres, with the rows
+    /// and pages each step read), one string per plan
+    /// line, the same SQL and parameters as [`Store::history`]; for the tests
+    /// that pin every page to an index range (`tests/history_plans.rs`).
+    #[doc(hidden)]
+    pub async fn history_plans(
+        &self,
+        room: RoomId,
+        query: &HistoryQuery,
+        limit: u32,
+    ) -> Result<Vec<Vec<String>>, AppError> {
+        use Bound::{Number, Time};
+        use Order::{Ascending, Descending};
+        let pages: Vec<(Option<Bound<'_>>, Order)> = match query {
+            HistoryQuery::Latest => vec![(None, Descending)],
+            HistoryQuery::BeforeNumber(n) => vec![(Some(Number("<", *n)), Descending)],
+            HistoryQuery::AfterNumber(n) => vec![(Some(Number(">", *n)), Ascending)],
+            HistoryQuery::Around(n) => vec![(Some(Number("<=", *n)), Descending), (Some(Number(">", *n)), Ascending)],
+            HistoryQuery::BeforeTime(t) => vec![(Some(Time("<", t)), Descending)],
+            HistoryQuery::AfterTime(t) => vec![(Some(Time(">", t)), Ascending)],
+        };
+        let mut plans = Vec::new();
+        for (bound, order) in pages {
+            let explain = match self.backend() {
+                Backend::Sqlite => "EXPLAIN QUERY PLAN",
+                // Run, so that the plan says how many rows each step read.
+                Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
+            };
+            let sql = format!("{explain} {}", page_sql(bound, order));
+            let lines: Vec<String> = on_pool!(self, pool => {
+                let query = sqlx::query(&sql).bind(room);
+                let query = match bound {
+                    None => query,
+                    Some(Bound::Number(_, n)) => query.bind(n),
+                    Some(Bound::Time(_, t)) => query.bind(t),
+                };
+                let rows = query.bind(i64::from(limit)).fetch_all(pool).await?;
+                // SQLite: (id, parent, notused, detail); Postgres: one text column.
+                let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
+                rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
+            });
+            plans.push(lines);
+        }
+        Ok(plans)
+    }
+
     async fn whole_time_groups(
         &self,
         room: RoomId,
@@ -522,6 +560,18 @@ fn times_after(previous: Option<&str>, count: usize) -> Vec<String> {
         times.push(std::mem::replace(&mut at, next));
     }
     times
+}
+
+/// A page's SQL: `$1` the room, then the bound's value (if any), then the limit.
+fn page_sql(bound: Option<Bound<'_>>, order: Order) -> String {
+    let d = order.sql();
+    let (condition, order_by) = match bound {
+        None => (String::new(), format!("m.created_at {d}, m.number {d}")),
+        Some(Bound::Number(op, _)) => (format!("AND m.number {op} $2"), format!("m.number {d}")),
+        Some(Bound::Time(op, _)) => (format!("AND m.created_at {op} $2"), format!("m.created_at {d}, m.number {d}")),
+    };
+    let limit_param = if bound.is_some() { "$3" } else { "$2" };
+    format!("{SELECT_MESSAGE} WHERE m.room_id = $1 {condition} ORDER BY {order_by} LIMIT {limit_param}")
 }
 
 /// What a history page is bounded by: an operator and a number or a time.
