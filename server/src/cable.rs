@@ -26,8 +26,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use futures_util::{FutureExt, StreamExt};
 use hearth::Hearth;
@@ -44,9 +44,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::origin::Scheme;
 use crate::serve::Shutdown;
 use crate::state::AppState;
-use crate::ws::{
-    Close, MAX_MESSAGE_BYTES, Pacer, READ_BUFFER, WRITE_BUFFER, read_error, same_origin, send_close, write_in_time,
-};
+use crate::ws::{Close, Pacer, limited, read_error, refuse_cross_site, send_close, while_present, write_in_time};
 
 /// The subprotocol the official clients ask for.
 pub const PROTOCOL: &str = "actioncable-v1-json";
@@ -70,16 +68,10 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers, scheme) {
-        return (StatusCode::FORBIDDEN, axum::Json(json!({ "errors": ["Cross-site WebSocket refused"] })))
-            .into_response();
+    if let Some(refusal) = refuse_cross_site(&headers, scheme) {
+        return refusal;
     }
-    let ws = ws
-        .protocols([PROTOCOL])
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER);
+    let ws = limited(ws).protocols([PROTOCOL]);
     let Some(user) = session.user.clone() else {
         // Rails' `reject_unauthorized_connection`: upgrade, say why, close.
         return ws.on_upgrade(|mut socket| async move {
@@ -91,11 +83,8 @@ async fn upgrade(
     ws.on_upgrade(move |socket| {
         shutdown.clone().track(async move {
             let user_id = user.id;
-            if let Err(err) = hearth.socket_opened(user_id).await {
-                tracing::warn!(error = %err, "presence on open failed");
-            }
-            Cable { hearth: hearth.clone(), user, session_id }.run(socket, &shutdown).await;
-            hearth.socket_closed(user_id);
+            let cable = Cable { hearth: hearth.clone(), user, session_id };
+            while_present(&hearth, user_id, cable.run(socket, &shutdown)).await;
         })
     })
 }

@@ -56,9 +56,9 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const COALESCE: usize = 64;
 /// Read buffer per connection: client events are small, and a larger frame
 /// grows it on demand (up to `MAX_MESSAGE_BYTES`).
-pub(crate) const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 1024;
 /// Frames are buffered up to this size before a write; `flush` sends the rest.
-pub(crate) const WRITE_BUFFER: usize = 64 * 1024;
+const WRITE_BUFFER: usize = 64 * 1024;
 /// Longest wait to send a close frame: a client that is not reading gets none.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -74,28 +74,45 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers, scheme) {
-        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "errors": ["Cross-site WebSocket refused"] })))
-            .into_response();
+    if let Some(refusal) = refuse_cross_site(&headers, scheme) {
+        return refusal;
     }
     let Some(user) = session.user.clone() else {
         return ApiError::from(AppError::Unauthorized(crate::extract::SIGN_IN_FIRST.into())).into_response();
     };
     let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    limited(ws).on_upgrade(move |socket| {
+        shutdown.clone().track(async move {
+            let user_id = user.id;
+            let connection = Connection { hearth: hearth.clone(), user, session_id };
+            while_present(&hearth, user_id, connection.run(socket, &shutdown)).await;
+        })
+    })
+}
+
+/// 403 with a JSON body for a browser on another origin ([`same_origin`]),
+/// as every WebSocket endpoint answers one.
+pub(crate) fn refuse_cross_site(headers: &HeaderMap, scheme: Scheme) -> Option<Response> {
+    let refusal = serde_json::json!({ "errors": ["Cross-site WebSocket refused"] });
+    (!same_origin(headers, scheme)).then(|| (StatusCode::FORBIDDEN, axum::Json(refusal)).into_response())
+}
+
+/// The frame limits and buffers every WebSocket endpoint upgrades with.
+pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| {
-            shutdown.clone().track(async move {
-                let user_id = user.id;
-                if let Err(err) = hearth.socket_opened(user_id).await {
-                    tracing::warn!(error = %err, "presence on open failed");
-                }
-                Connection { hearth: hearth.clone(), user, session_id }.run(socket, &shutdown).await;
-                hearth.socket_closed(user_id);
-            })
-        })
+}
+
+/// Runs a signed-in user's `connection`, counting the socket for presence
+/// while it is open.
+pub(crate) async fn while_present(hearth: &Hearth, user: UserId, connection: impl Future<Output = ()>) {
+    if let Err(err) = hearth.socket_opened(user).await {
+        tracing::warn!(error = %err, "presence on open failed");
+    }
+    connection.await;
+    hearth.socket_closed(user);
 }
 
 /// Browsers always send `Origin` on a WebSocket; it must be this server,

@@ -213,17 +213,23 @@ async fn an_unknown_route_under_the_token_api_or_the_rest_api_is_404_with_json_e
 
 // PUT replaces the record's writable fields; PATCH changes what it is given.
 
+/// Each writable record of the token API: its path, its one writable field,
+/// and the field's label in errors.
+fn records(token: &str) -> [(String, &'static str, &'static str); 3] {
+    [
+        (format!("/api/applications/{token}"), "application_name", "Application name"),
+        (format!("/api/applications/{token}/chats/1"), "chat_name", "Chat name"),
+        (format!("/api/applications/{token}/chats/1/messages/1"), "message_content", "Message content"),
+    ]
+}
+
 #[tokio::test]
 async fn put_without_the_records_writable_field_is_422_naming_it_and_changes_nothing() {
     let app = spawn_app().await;
     let token = application_with_a_chat(&app).await;
     app.post_app_message(&token, 1, "Keep me").await;
     let client = new_client();
-    let records = [
-        (format!("/api/applications/{token}"), "application_name", "Application name"),
-        (format!("/api/applications/{token}/chats/1"), "chat_name", "Chat name"),
-        (format!("/api/applications/{token}/chats/1/messages/1"), "message_content", "Message content"),
-    ];
+    let records = records(&token);
 
     for (path, field, label) in records {
         let before = app.get_json(&client, &path).await;
@@ -306,11 +312,7 @@ async fn patch_still_validates_the_fields_it_is_given_and_null_is_not_absent() {
     let token = application_with_a_chat(&app).await;
     app.post_app_message(&token, 1, "Keep me").await;
     let client = new_client();
-    let records = [
-        (format!("/api/applications/{token}"), "application_name", "Application name"),
-        (format!("/api/applications/{token}/chats/1"), "chat_name", "Chat name"),
-        (format!("/api/applications/{token}/chats/1/messages/1"), "message_content", "Message content"),
-    ];
+    let records = records(&token);
 
     for (path, field, label) in records {
         let before = app.get_json(&client, &path).await;
