@@ -8,7 +8,8 @@ use crate::hub::UserSignal;
 use crate::model::UserId;
 
 use crate::{
-    auth::{IpLimiter, Limiter, SignInLimiter},
+    auth::{Backend, IpLimiter, Limiter, SignInLimiter},
+    cache::Caches,
     hub::Hub,
     realtime::ReplaySlots,
     search::Searcher,
@@ -36,6 +37,16 @@ pub struct Settings {
     pub ws_write_delay_ms: u64,
     /// Searches allowed per user (or per application) per minute.
     pub searches_per_minute: u32,
+    /// Longest a session, a signed-in user or a membership is kept in memory
+    /// (`cache.rs`); 0 turns the caches off.
+    pub cache_ttl_secs: u64,
+}
+
+impl Settings {
+    /// How long a cached session, user or membership is kept.
+    pub fn cache_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.cache_ttl_secs)
+    }
 }
 
 impl Default for Settings {
@@ -49,6 +60,7 @@ impl Default for Settings {
             ws_write_timeout_secs: 30,
             ws_write_delay_ms: 16,
             searches_per_minute: 60,
+            cache_ttl_secs: 30,
         }
     }
 }
@@ -69,6 +81,9 @@ pub struct Hearth {
     pub(crate) searches: Limiter<Searcher>,
     /// Replays being read, per user.
     pub(crate) replays: ReplaySlots,
+    /// Users and memberships in memory, invalidated by the use cases that
+    /// change them.
+    pub(crate) caches: Caches,
 }
 
 impl Hearth {
@@ -77,6 +92,7 @@ impl Hearth {
             SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
         let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
         let searches = Limiter::per_minute(settings.searches_per_minute);
+        let caches = Caches::new(settings.cache_ttl());
         Self {
             store,
             settings: Arc::new(settings),
@@ -85,6 +101,7 @@ impl Hearth {
             anonymous_apps,
             searches,
             replays: ReplaySlots::default(),
+            caches,
         }
     }
 }
@@ -93,6 +110,11 @@ impl Hearth {
     /// The settings it was started with (read-only).
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The axum-login backend, reading users through this handle's cache.
+    pub fn auth_backend(&self) -> Backend {
+        Backend::new(self.store.clone(), self.caches.users.clone())
     }
 
     /// The store, for the CLI and tests. Request handlers call use cases.
