@@ -136,10 +136,7 @@ pub(crate) struct Caches {
 
 impl Caches {
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            users: Bounded::new(USERS_CAPACITY, ttl),
-            members: Bounded::new(MEMBERSHIPS_CAPACITY, ttl),
-        }
+        Self { users: Bounded::new(USERS_CAPACITY, ttl), members: Bounded::new(MEMBERSHIPS_CAPACITY, ttl) }
     }
 }
 
