@@ -185,8 +185,8 @@ impl SessionStore for CachedSessions {
 
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
         let record = self.cache.get_or_load(*id, self.store.load(id)).await?;
-        // The database never returns an expired session; the cache must not
-        // either, though its entries outlive no TTL.
+        // The database never returns an expired session, and neither may the
+        // cache: a record cached just before its expiry date outlives it.
         match record {
             Some(record) if record.expiry_date <= time::OffsetDateTime::now_utc() => {
                 self.cache.invalidate(id);
