@@ -194,7 +194,11 @@ impl Hearth {
         else {
             return Err(AppError::Validation(errors));
         };
-        self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await
+        let updated = self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await;
+        // The session's user carries the username: the next request reads it
+        // afresh (on a failed update too; the row may have changed anyway).
+        self.caches.users.invalidate(&id);
+        updated
     }
 
     /// The people picker: a prefix search over usernames and names.

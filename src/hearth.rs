@@ -9,7 +9,8 @@ use crate::ingest::Ingest;
 use crate::model::UserId;
 
 use crate::{
-    auth::{IpLimiter, Limiter, SignInLimiter},
+    auth::{Backend, IpLimiter, Limiter, SignInLimiter},
+    cache::Caches,
     hub::Hub,
     realtime::ReplaySlots,
     search::Searcher,
@@ -37,6 +38,16 @@ pub struct Settings {
     pub ws_write_delay_ms: u64,
     /// Searches allowed per user (or per application) per minute.
     pub searches_per_minute: u32,
+    /// Longest a session, a signed-in user or a membership is kept in memory
+    /// (`cache.rs`); 0 turns the caches off.
+    pub cache_ttl_secs: u64,
+}
+
+impl Settings {
+    /// How long a cached session, user or membership is kept.
+    pub fn cache_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.cache_ttl_secs)
+    }
 }
 
 impl Default for Settings {
@@ -50,6 +61,7 @@ impl Default for Settings {
             ws_write_timeout_secs: 30,
             ws_write_delay_ms: 16,
             searches_per_minute: 60,
+            cache_ttl_secs: 30,
         }
     }
 }
@@ -72,6 +84,9 @@ pub struct Hearth {
     pub(crate) replays: ReplaySlots,
     /// The group-commit writers new messages go through.
     pub(crate) ingest: Arc<Ingest>,
+    /// Users and memberships in memory, invalidated by the use cases that
+    /// change them.
+    pub(crate) caches: Caches,
 }
 
 impl Hearth {
@@ -81,6 +96,7 @@ impl Hearth {
         let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
         let searches = Limiter::per_minute(settings.searches_per_minute);
         let hub = Hub::default();
+        let caches = Caches::new(settings.cache_ttl());
         Self {
             ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
             store,
@@ -90,6 +106,7 @@ impl Hearth {
             anonymous_apps,
             searches,
             replays: ReplaySlots::default(),
+            caches,
         }
     }
 }
@@ -98,6 +115,11 @@ impl Hearth {
     /// The settings it was started with (read-only).
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The axum-login backend, reading users through this handle's cache.
+    pub fn auth_backend(&self) -> Backend {
+        Backend::new(self.store.clone(), self.caches.users.clone())
     }
 
     /// The store, for the CLI and tests. Request handlers call use cases.

@@ -16,6 +16,8 @@
 //! - [`auth`] *(server)*: argon2id hashing, the axum-login backend and the
 //!   sign-in rate limiter.
 //! - [`store`] *(server)*: the only module that holds SQL.
+//! - [`cache`] *(server)*: sessions, users and memberships in memory, with
+//!   short, bounded lives and invalidation where they change.
 //! - [`rooms`] *(server)*: direct, group and open rooms, and membership, the
 //!   one check every read, write and subscription passes.
 //! - [`messages`] *(server)*: numbered, idempotent sends, history pages,
@@ -50,6 +52,8 @@ pub mod accounts;
 pub mod applications;
 #[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
+pub mod cache;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]

@@ -89,7 +89,8 @@ impl Hearth {
         self.member_room(me, room).await?;
         let live = self.hub.subscribe_room(room);
         // Read the position only after subscribing: anything later arrives live.
-        let current = self.member_room(me, room).await?.last_seq;
+        // From the database, which checks the membership once more, uncached.
+        let current = self.member_room_row(me, room).await?.last_seq;
         let (replay, seq) = self.replay(me, room, after, current).await?;
         let resync = seq < 0;
         Ok(Subscription { live, replay, seq, resync })

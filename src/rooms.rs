@@ -52,9 +52,28 @@ fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 impl Hearth {
-    /// The room, if `me` is a member; otherwise the same 404 as a missing room.
-    pub(crate) async fn member_room(&self, me: UserId, room: RoomId) -> Result<RoomRow, AppError> {
+    /// Passes if `me` is a member of `room`; otherwise the same 404 as a
+    /// missing room. Answered from the membership cache when it can be
+    /// (`cache.rs`): an ended membership is invalidated at once
+    /// ([`Self::forget_membership`]), and only memberships that exist are
+    /// cached, so a join is seen at once too.
+    pub(crate) async fn member_room(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        let load = async { Ok::<_, AppError>(self.store.room_for_member(room, me).await?.map(drop)) };
+        self.caches.members.get_or_load((me, room), load).await?.ok_or(AppError::NotFound("conversation"))
+    }
+
+    /// The room's row, if `me` is a member, read from the database (its
+    /// counters and times change with every message, so it is never cached).
+    pub(crate) async fn member_room_row(&self, me: UserId, room: RoomId) -> Result<RoomRow, AppError> {
         self.store.room_for_member(room, me).await?.ok_or(AppError::NotFound("conversation"))
+    }
+
+    /// Called once `user`'s membership of `room` has ended in the database:
+    /// their next request or socket event is checked against it.
+    // Issue 14: with several instances, publish this on the bus too, and have
+    // every other instance call `caches.members.invalidate` for it.
+    fn forget_membership(&self, user: UserId, room: RoomId) {
+        self.caches.members.invalidate(&(user, room));
     }
 
     /// Two people in total make (or find) their direct room; three or more a
@@ -149,7 +168,7 @@ impl Hearth {
         room: RoomId,
         around: Option<i64>,
     ) -> Result<ConversationDetail, AppError> {
-        let row = self.member_room(me, room).await?;
+        let row = self.member_room_row(me, room).await?;
         let participants = self.store.members(room).await?;
         let query = around.map_or(HistoryQuery::Latest, HistoryQuery::Around);
         let messages = self.store.history(room, &query, 50).await?;
@@ -175,11 +194,12 @@ impl Hearth {
     }
 
     pub async fn leave(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
-        let row = self.member_room(me, room).await?;
+        let row = self.member_room_row(me, room).await?;
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("conversation", "You can't leave a direct conversation"));
         }
         self.store.remove_member(room, me).await?;
+        self.forget_membership(me, room);
         self.announce_removed(room, me);
         Ok(())
     }
@@ -191,7 +211,7 @@ impl Hearth {
         room: RoomId,
         users: Vec<UserId>,
     ) -> Result<Vec<Person>, AppError> {
-        let row = self.member_room(me, room).await?;
+        let row = self.member_room_row(me, room).await?;
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_ids", "A direct conversation can't take more people; start a group"));
         }
@@ -214,7 +234,7 @@ impl Hearth {
         if user == me {
             return self.leave(me, room).await;
         }
-        let row = self.member_room(me, room).await?;
+        let row = self.member_room_row(me, room).await?;
         if row.created_by != Some(me) {
             return Err(AppError::Forbidden("Only the creator can remove other participants".into()));
         }
@@ -222,6 +242,7 @@ impl Hearth {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
         }
         if self.store.remove_member(room, user).await? {
+            self.forget_membership(user, room);
             self.announce_removed(room, user);
             Ok(())
         } else {

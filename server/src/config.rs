@@ -120,6 +120,12 @@ pub struct Config {
     #[arg(long, env = "HEARTH_SESSION_CLEANUP_SECS", default_value_t = 3600, global = true,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_cleanup_secs: u64,
+    /// Seconds a session, a signed-in user or a room membership may be
+    /// answered from memory instead of the database. Sign-out, leaving and
+    /// removal from a room, and profile changes take effect at once on this
+    /// server whatever the value; 0 turns the caches off.
+    #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true)]
+    pub cache_ttl_secs: u64,
 }
 
 impl Config {
@@ -154,6 +160,7 @@ impl Config {
             ws_write_timeout_secs: self.ws_write_timeout_secs,
             ws_write_delay_ms: self.ws_write_delay_ms,
             searches_per_minute: self.searches_per_minute,
+            cache_ttl_secs: self.cache_ttl_secs,
         }
     }
 

@@ -12,7 +12,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
-use hearth::auth::Backend;
+use hearth::cache::CachedSessions;
 use hearth::store::{Sessions, Store};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -69,13 +69,16 @@ impl Application {
 
         let sessions = store.sessions().await?;
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
+        // Each request's session and user come from memory when they can
+        // (`hearth::cache`); sign-out deletes through the cache.
+        let sessions = CachedSessions::new(sessions, hearth.settings().cache_ttl());
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
             .with_same_site(SameSite::Lax)
             .with_http_only(true)
             .with_secure(config.secure_cookies)
             .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
-        let auth_layer = AuthManagerLayerBuilder::new(Backend::new(store), session_layer).build();
+        let auth_layer = AuthManagerLayerBuilder::new(hearth.auth_backend(), session_layer).build();
 
         let shutdown = Shutdown::new();
         let state = AppState { hearth: hearth.clone(), leptos: leptos.clone(), shutdown: shutdown.clone() };

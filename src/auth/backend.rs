@@ -1,7 +1,9 @@
 //! The axum-login backend: sessions store the user id; each request loads the
 //! user and compares `session_auth_hash`, so changing a password ends every
-//! other session.
+//! other session. The user comes from a short-lived cache (`cache.rs`) that
+//! the use cases changing a user invalidate.
 
+use crate::cache::Bounded;
 use crate::model::UserId;
 use crate::store::Store;
 use crate::{AppError, auth::password};
@@ -33,14 +35,22 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Backend {
     store: Store,
+    users: Bounded<UserId, AuthUser>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").field("store", &self.store).finish_non_exhaustive()
+    }
 }
 
 impl Backend {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// Made by `Hearth::auth_backend`, which shares the users cache.
+    pub(crate) fn new(store: Store, users: Bounded<UserId, AuthUser>) -> Self {
+        Self { store, users }
     }
 }
 
@@ -60,7 +70,7 @@ impl axum_login::AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<AuthUser>, AppError> {
-        self.store.auth_user_by_id(*id).await
+        self.users.get_or_load(*id, self.store.auth_user_by_id(*id)).await
     }
 }
 

@@ -52,6 +52,8 @@ pub fn test_config(dir: PathBuf) -> Config {
         max_connections_per_ip: 1000,
         shutdown_timeout_secs: 10,
         session_cleanup_secs: 3600,
+        // The binary's default, so every test runs through the caches.
+        cache_ttl_secs: 30,
     }
 }
 

@@ -11,6 +11,7 @@ mod application_logs;
 mod application_messages;
 mod applications;
 mod cable;
+mod caches;
 mod chatflow;
 mod compat;
 mod connections;

@@ -1,0 +1,234 @@
+//! The in-memory caches (sessions, users, memberships; `hearth::cache`) never
+//! delay a revocation on this server: each test first makes a request that
+//! fills the cache, then changes what it holds, and the very next request
+//! sees the change.
+
+use app::api::Logout;
+use hearth::model::{RoomId, UserId};
+use hearth::protocol::ServerEvent;
+use leptos::server_fn::ServerFn;
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, bare_client, spawn_app};
+use crate::ws_support::{Person, Ws, connect, person, try_connect};
+
+/// `method path` with only `person`'s session cookie (no cookie jar, so a
+/// response cannot change which session the next request carries).
+async fn with_cookie(app: &TestApp, cookie: &str, method: reqwest::Method, path: &str) -> Response {
+    bare_client()
+        .request(method, app.url(path))
+        .header("Cookie", cookie)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn get_with(app: &TestApp, cookie: &str, path: &str) -> u16 {
+    with_cookie(app, cookie, reqwest::Method::GET, path).await.status().as_u16()
+}
+
+/// Reads and writes `room` as `who`, by REST and on a socket, so that their
+/// session, user and membership are all cached; returns the open socket.
+async fn warm(app: &TestApp, who: &Person, room: i64) -> Ws {
+    for _ in 0..2 {
+        assert_eq!(get_with(app, &who.cookie, "/users/me").await, 200);
+        assert_eq!(get_with(app, &who.cookie, &format!("/conversations/{room}/messages")).await, 200);
+    }
+    app.send(&who.client, room, "warming up").await;
+    let mut ws = connect(app, who).await;
+    ws.subscribe(room, None).await;
+    ws
+}
+
+/// What `who` may still do in `room`: read its history, post to it (REST),
+/// and subscribe to it on a fresh socket.
+async fn access(app: &TestApp, who: &Person, room: i64) -> (u16, u16, ServerEvent) {
+    let history = get_with(app, &who.cookie, &format!("/conversations/{room}/messages")).await;
+    let posted = app.post_message(&who.client, room, json!({ "body": "still here?" })).await.status().as_u16();
+    let mut ws = connect(app, who).await;
+    ws.send_json(json!({ "type": "subscribe", "room_id": room })).await;
+    (history, posted, ws.next_skipping_presence().await)
+}
+
+fn refused(event: &ServerEvent) -> bool {
+    matches!(event, ServerEvent::Error { code, .. } if code == "not_found")
+}
+
+#[tokio::test]
+async fn a_signed_out_cookie_is_refused_on_its_next_request_though_the_cache_held_it() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let _ws = warm(&app, &alice, room).await;
+
+    // Act
+    let signed_out = with_cookie(&app, &alice.cookie, reqwest::Method::DELETE, "/users/sign_out").await;
+
+    // Assert
+    assert_eq!(signed_out.status(), 204);
+    assert_eq!(get_with(&app, &alice.cookie, "/users/me").await, 401);
+    assert_eq!(get_with(&app, &alice.cookie, &format!("/conversations/{room}/messages")).await, 401);
+    let upgrade = try_connect(&app, Some(&alice.cookie), None).await;
+    assert!(upgrade.is_err(), "the socket upgrade is refused");
+    assert_eq!(get_with(&app, &bob.cookie, "/users/me").await, 200, "bob is still signed in");
+}
+
+#[tokio::test]
+async fn a_cookie_signed_out_by_the_form_is_refused_on_its_next_request() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let _ws = warm(&app, &alice, room).await;
+
+    // Act
+    let signed_out = bare_client()
+        .post(app.url(Logout::PATH))
+        .header("Cookie", &alice.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .expect("request sent");
+
+    // Assert
+    assert!(signed_out.status().is_success() || signed_out.status().is_redirection(), "{}", signed_out.status());
+    assert_eq!(get_with(&app, &alice.cookie, "/users/me").await, 401);
+    assert_eq!(get_with(&app, &alice.cookie, &format!("/conversations/{room}/messages")).await, 401);
+}
+
+#[tokio::test]
+async fn a_member_removed_from_a_room_is_refused_at_once_on_history_sends_and_subscribes() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let mut bob_ws = warm(&app, &bob, room).await;
+
+    // Act
+    let path = format!("/conversations/{room}/participants/{}", bob.id);
+    let removed = alice.client.delete(app.url(&path)).send().await.expect("sent");
+
+    // Assert
+    assert_eq!(removed.status(), 204);
+    let (history, posted, subscribed) = access(&app, &bob, room).await;
+    assert_eq!((history, posted), (404, 404), "history and posting are refused");
+    assert!(refused(&subscribed), "a new subscription is refused: {subscribed:?}");
+    assert_refused_on_the_old_socket(&mut bob_ws, room).await;
+    assert_eq!(app.history(&carol.client, room, "").await["messages"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_member_who_leaves_is_refused_at_once_on_history_sends_and_subscribes() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let mut bob_ws = warm(&app, &bob, room).await;
+
+    // Act
+    let left = bob.client.delete(app.url(&format!("/conversations/{room}/membership"))).send().await.expect("sent");
+
+    // Assert
+    assert_eq!(left.status(), 204);
+    let (history, posted, subscribed) = access(&app, &bob, room).await;
+    assert_eq!((history, posted), (404, 404), "history and posting are refused");
+    assert!(refused(&subscribed), "a new subscription is refused: {subscribed:?}");
+    assert_refused_on_the_old_socket(&mut bob_ws, room).await;
+}
+
+#[tokio::test]
+async fn joining_an_open_room_is_allowed_at_once_and_so_is_coming_back_after_leaving() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let created = app.create_conversation(&alice.client, json!({ "kind": "open", "title": "Lobby" })).await;
+    let room = created.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let join = |who: &Person| who.client.post(app.url(&format!("/conversations/{room}/join"))).send();
+    let before = access(&app, &bob, room).await;
+
+    // Act
+    let joined = join(&bob).await.expect("sent").status();
+    let after_joining = access(&app, &bob, room).await;
+    let left = bob.client.delete(app.url(&format!("/conversations/{room}/membership"))).send().await.expect("sent");
+    let after_leaving = access(&app, &bob, room).await;
+    let rejoined = join(&bob).await.expect("sent").status();
+    let after_rejoining = access(&app, &bob, room).await;
+
+    // Assert
+    assert_eq!((before.0, before.1), (404, 404), "not a member yet");
+    assert!(refused(&before.2), "{:?}", before.2);
+    assert_eq!((joined.as_u16(), left.status().as_u16(), rejoined.as_u16()), (200, 204, 200));
+    for (when, (history, posted, subscribed)) in [("joined", after_joining), ("rejoined", after_rejoining)] {
+        assert_eq!((history, posted), (200, 201), "{when}");
+        assert!(matches!(subscribed, ServerEvent::Subscribed { .. }), "{when}: {subscribed:?}");
+    }
+    assert_eq!((after_leaving.0, after_leaving.1), (404, 404), "after leaving");
+    assert!(refused(&after_leaving.2), "{:?}", after_leaving.2);
+}
+
+#[tokio::test]
+async fn a_rename_shows_at_once_in_users_me_and_in_what_the_next_socket_says() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let _warm = warm(&app, &alice, room).await;
+    let mut bob_ws = connect(&app, &bob).await;
+    bob_ws.subscribe(room, None).await;
+
+    // Act
+    let renamed = alice
+        .client
+        .put(app.url("/users/me"))
+        .json(&json!({ "user": { "username": "alicia", "name": "Alicia" } }))
+        .send()
+        .await
+        .expect("sent");
+    let me: Value = with_cookie(&app, &alice.cookie, reqwest::Method::GET, "/users/me").await.json().await.unwrap();
+    let mut alice_ws = connect(&app, &alice).await;
+    alice_ws.subscribe(room, None).await;
+    alice_ws.send_json(json!({ "type": "typing", "room_id": room })).await;
+
+    // Assert
+    assert_eq!(renamed.status(), 200);
+    assert_eq!((me["username"].as_str(), me["name"].as_str()), (Some("alicia"), Some("Alicia")));
+    loop {
+        match bob_ws.next_skipping_presence().await {
+            ServerEvent::Typing { room_id, user } => {
+                assert_eq!((room_id, user.id), (RoomId(room), UserId(alice.id)));
+                assert_eq!(user.username, "alicia", "the socket's user is read afresh");
+                assert_eq!(user.name.as_deref(), Some("Alicia"));
+                break;
+            }
+            ServerEvent::Message { .. } => continue,
+            other => panic!("expected alice typing, got {other:?}"),
+        }
+    }
+}
+
+/// The socket that was in the room hears that it was removed, and a `send`
+/// into the room from it is refused.
+async fn assert_refused_on_the_old_socket(ws: &mut Ws, room: i64) {
+    loop {
+        match ws.next_skipping_presence().await {
+            ServerEvent::Room { room_id, .. } if room_id == RoomId(room) => break,
+            ServerEvent::Message { .. } => continue,
+            other => panic!("expected the removal notice, got {other:?}"),
+        }
+    }
+    ws.send_json(json!({ "type": "send", "room_id": room, "body": "sneaking in", "client_id": "late-1" })).await;
+    loop {
+        match ws.next_skipping_presence().await {
+            ServerEvent::Error { code, .. } => {
+                assert_eq!(code, "not_found");
+                break;
+            }
+            ServerEvent::Room { .. } => continue,
+            other => panic!("expected the send to be refused, got {other:?}"),
+        }
+    }
+}
