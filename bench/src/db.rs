@@ -142,13 +142,23 @@ impl Db {
         })
     }
 
-    /// Sets the room's counters as if its `number` messages had been posted,
-    /// the newest at `last_at`.
+    /// Sets the room's counters (and its members' unread counters) as if its
+    /// `number` messages had been posted, the newest at `last_at`.
     pub async fn set_counters(&self, room: i64, number: i64, last_at: &str) -> Result<(), String> {
         let sql = "UPDATE rooms SET last_number = $1, messages_count = $1, last_seq = $1,
                    last_message_at = $2, updated_at = $2 WHERE id = $3";
         on_db!(self, pool => sqlx::query(sql).bind(number).bind(last_at).bind(room).execute(pool).await.map(|_| ()))
-            .map_err(|e| format!("updating room {room}: {e}"))
+            .map_err(|e| format!("updating room {room}: {e}"))?;
+        // The members' unread counters, as the app's writes keep them.
+        let members = "UPDATE memberships SET
+                own_count = (SELECT count(*) FROM messages m
+                             WHERE m.room_id = $1 AND m.user_id = memberships.user_id AND m.deleted_at IS NULL),
+                read_others = (SELECT count(*) FROM messages m
+                               WHERE m.room_id = $1 AND m.number <= memberships.last_read_number
+                                 AND m.deleted_at IS NULL AND m.user_id IS DISTINCT FROM memberships.user_id)
+            WHERE room_id = $1";
+        on_db!(self, pool => sqlx::query(members).bind(room).execute(pool).await.map(|_| ()))
+            .map_err(|e| format!("counting room {room}'s unread: {e}"))
     }
 
     /// Postgres only: what autovacuum would do after a bulk load (statistics,

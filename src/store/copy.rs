@@ -108,7 +108,14 @@ const TABLES: &[Table] = &[
     Table {
         name: "memberships",
         key: &["room_id", "user_id"],
-        columns: &[("room_id", Int), ("user_id", Int), ("joined_at", Text), ("last_read_number", Int)],
+        columns: &[
+            ("room_id", Int),
+            ("user_id", Int),
+            ("joined_at", Text),
+            ("last_read_number", Int),
+            ("own_count", Int),
+            ("read_others", Int),
+        ],
         identity: false,
     },
     Table {

@@ -225,6 +225,14 @@ impl Store {
                 log.execute(&mut *tx).await?;
                 let newest = times.last().map(String::as_str).unwrap_or_default();
                 sqlx::query(BUMP_ROOM).bind(room).bind(fresh.len() as i64).bind(newest).execute(&mut *tx).await?;
+                // Each author's own messages, for the unread counts.
+                let mut authors: BTreeMap<UserId, i64> = BTreeMap::new();
+                for author in fresh.iter().filter_map(|&i| batch[i].author) {
+                    *authors.entry(author).or_default() += 1;
+                }
+                for (author, count) in authors {
+                    sqlx::query(COUNT_OWN).bind(room).bind(author).bind(count).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
         });
@@ -471,6 +479,11 @@ impl Store {
                     .bind(number)
                     .execute(&mut *tx)
                     .await?;
+                if let MessageUpdate::Delete = change {
+                    // The unread counters: the author has one own message
+                    // fewer, and those who had read past it one read fewer.
+                    sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Some(seq)
             }
@@ -526,6 +539,16 @@ const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) V
 const BUMP_ROOM: &str = "UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2,
                                          last_seq = last_seq + $2, last_message_at = $3, updated_at = $3
                          WHERE id = $1";
+
+/// Adds `$3` new messages of author `$2` to their own count in room `$1`.
+const COUNT_OWN: &str = "UPDATE memberships SET own_count = own_count + $3 WHERE room_id = $1 AND user_id = $2";
+/// Message `$2` of room `$1` was deleted: one own message fewer for its
+/// author, one read message fewer for every other member who had read it.
+const UNCOUNT_DELETED: &str = "UPDATE memberships SET
+        own_count = own_count - CASE WHEN user_id = d.author THEN 1 ELSE 0 END,
+        read_others = read_others - CASE WHEN user_id IS DISTINCT FROM d.author AND last_read_number >= $2 THEN 1 ELSE 0 END
+    FROM (SELECT user_id AS author FROM messages WHERE room_id = $1 AND number = $2) AS d
+    WHERE room_id = $1 AND (user_id = d.author OR last_read_number >= $2)";
 
 /// `($first, …), (…)`: `rows` rows of `columns` placeholders, numbered from `first`.
 fn values(rows: usize, columns: usize, first: usize) -> String {

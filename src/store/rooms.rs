@@ -138,13 +138,12 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(id).fetch_optional(pool).await?))
     }
 
-    /// `user`'s rooms, most recent activity first, with unread counts.
+    /// `user`'s rooms, most recent activity first, with unread counts (from
+    /// the counters: O(my rooms), whatever their messages).
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<MyRoomRow>, AppError> {
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
-                (SELECT count(*) FROM messages m
-                 WHERE m.room_id = r.id AND m.number > mb.last_read_number
-                   AND m.deleted_at IS NULL AND m.user_id IS DISTINCT FROM mb.user_id) AS unread_count
+                {UNREAD} AS unread_count
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
              WHERE mb.user_id = $1
              ORDER BY r.updated_at DESC, r.id DESC"
@@ -227,11 +226,13 @@ impl Store {
 
     /// Messages after `user`'s read marker that others wrote.
     pub async fn unread_count(&self, room: RoomId, user: UserId) -> Result<i64, AppError> {
-        let sql = "SELECT count(*) FROM messages m JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = $1
-                   WHERE m.room_id = $2 AND m.number > mb.last_read_number AND m.deleted_at IS NULL
-                     AND m.user_id IS DISTINCT FROM mb.user_id";
-        let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(sql).bind(user).bind(room).fetch_one(pool).await?);
-        Ok(count)
+        let sql = format!(
+            "SELECT {UNREAD} FROM memberships mb JOIN rooms r ON r.id = mb.room_id
+             WHERE mb.user_id = $1 AND mb.room_id = $2"
+        );
+        let count: Option<(i64,)> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(room).fetch_optional(pool).await?);
+        Ok(count.map_or(0, |(count,)| count))
     }
 
     /// The ids of `user`'s rooms.
@@ -277,11 +278,39 @@ impl Store {
             "UPDATE memberships SET last_read_number = {clamp}
              WHERE room_id = $2 AND user_id = $3 RETURNING last_read_number"
         );
-        let (marker,): (i64,) =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(pool).await?);
-        Ok(marker)
+        // The room's lock first (SQLite's write transaction; the room's row
+        // on Postgres), so that no message is written or deleted in the room
+        // between the marker and its recount.
+        let lock = match self.backend() {
+            Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
+            Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
+        };
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(lock).bind(room).execute(&mut *tx).await?;
+            let (marker,): (i64,) = sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(&mut *tx).await?;
+            sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
+            tx.commit().await?;
+            marker
+        }))
     }
 }
+
+/// A member's unread count (`mb` the membership, `r` its room): the room's
+/// live messages less the member's own and the others' they have read. The
+/// counters are kept by the write transactions (see
+/// `migrations/*/0005_unread_counters.sql`).
+const UNREAD: &str = "(r.messages_count - mb.own_count - mb.read_others)";
+
+/// Recounts `read_others` for member `$2` of room `$1` from the room's side
+/// of the marker: the others' live messages less those after it, so it costs
+/// what is unread, not what was read.
+const RECOUNT_READ: &str = "UPDATE memberships SET read_others =
+        (SELECT r.messages_count FROM rooms r WHERE r.id = $1) - own_count
+        - (SELECT count(*) FROM messages m
+           WHERE m.room_id = $1 AND m.number > memberships.last_read_number AND m.deleted_at IS NULL
+             AND m.user_id IS DISTINCT FROM $2)
+    WHERE room_id = $1 AND user_id = $2";
 
 /// `$first, $first+1, …` for `count` values.
 fn placeholders(first: usize, count: usize) -> String {
@@ -292,9 +321,18 @@ fn placeholders(first: usize, count: usize) -> String {
 /// leaving alone anyone already in; `None` for nobody.
 fn insert_members_sql(count: usize) -> Option<String> {
     (count > 0).then(|| {
-        let rows = (3..3 + count).map(|n| format!("($1, ${n}, $2)")).collect::<Vec<_>>().join(", ");
+        // A member who comes back still has their own messages in the room.
+        let rows = (3..3 + count)
+            .map(|n| {
+                format!(
+                    "($1, ${n}, $2, (SELECT count(*) FROM messages m
+                                     WHERE m.room_id = $1 AND m.user_id = ${n} AND m.deleted_at IS NULL))"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
-            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES {rows}
+            "INSERT INTO memberships (room_id, user_id, joined_at, own_count) VALUES {rows}
              ON CONFLICT (room_id, user_id) DO NOTHING"
         )
     })
