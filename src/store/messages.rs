@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Backend, Store, WritePool, after_micro, now, on_pool, placeholders};
+use super::{Backend, Store, WritePool, after_micro, now, on_pool};
 use crate::error::AppError;
 use crate::model::{Author, Message, RoomId, UserId};
 
@@ -162,110 +162,76 @@ impl Store {
         for (i, message) in batch.iter().enumerate() {
             rooms.entry(message.room).or_default().push(i);
         }
-        let ids: Vec<RoomId> = rooms.keys().copied().collect();
-        let lock = format!(
-            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN ({}) ORDER BY id{}",
-            placeholders(1, ids.len()),
-            match self.backend() {
-                Backend::Sqlite => "",
-                Backend::Postgres => " FOR UPDATE",
-            }
-        );
+        let lock = match self.backend() {
+            Backend::Sqlite => LOCK_ROOM,
+            Backend::Postgres => LOCK_ROOM_FOR_UPDATE,
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            // Every room of the batch, locked in id order.
-            let mut query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock);
-            for id in &ids {
-                query = query.bind(id);
-            }
-            let locked: HashMap<RoomId, (i64, i64, Option<String>)> =
-                query.fetch_all(&mut *tx).await?.into_iter().map(|(id, n, s, at)| (id, (n, s, at))).collect();
-            // Sends those rooms already have, by (room, author, client_id).
-            let keyed: Vec<&NewMessage> =
-                batch.iter().filter(|m| m.key().is_some() && locked.contains_key(&m.room)).collect();
-            let mut known: HashMap<(RoomId, UserId, String), i64> = HashMap::new();
-            if !keyed.is_empty() {
-                let sql = format!("{EARLIER_ANY} ({})", values(keyed.len(), 3, 1));
-                let mut query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql);
-                for m in &keyed {
-                    query = query.bind(m.room).bind(m.author).bind(m.client_id.as_deref());
-                }
-                for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
-                    known.insert((room, user, client_id), number);
-                }
-            }
-            // Each message's place: an earlier send's, or the room's next.
-            let mut fresh: Vec<(usize, i64, i64, String)> = Vec::new();
-            let mut bumps: Vec<(RoomId, i64, String)> = Vec::new();
-            let mut own: BTreeMap<(RoomId, UserId), i64> = BTreeMap::new();
             for (&room, indexes) in &rooms {
-                let Some((last_number, last_seq, previous_at)) = locked.get(&room) else { continue };
-                let mut new_here: Vec<usize> = Vec::new();
+                let locked: Option<(i64, i64, Option<String>)> =
+                    sqlx::query_as(lock).bind(room).fetch_optional(&mut *tx).await?;
+                let Some((last_number, last_seq, previous_at)) = locked else { continue };
+                // Sends this room already has, by (author, client_id).
+                let keyed: Vec<&NewMessage> = indexes.iter().map(|&i| &batch[i]).filter(|m| m.key().is_some()).collect();
+                let mut known: HashMap<(UserId, String), i64> = HashMap::new();
+                if !keyed.is_empty() {
+                    let sql = format!("{EARLIER_ANY} ({})", values(keyed.len(), 2, 2));
+                    let mut query = sqlx::query_as::<_, (UserId, String, i64)>(&sql).bind(room);
+                    for message in &keyed {
+                        query = query.bind(message.author).bind(message.client_id.as_deref());
+                    }
+                    for (user, client_id, number) in query.fetch_all(&mut *tx).await? {
+                        known.insert((user, client_id), number);
+                    }
+                }
+                let mut fresh: Vec<usize> = Vec::new();
                 for &i in indexes {
-                    let key = batch[i].key().map(|(user, client_id)| (room, user, client_id));
+                    let key = batch[i].key();
                     if let Some(&number) = key.as_ref().and_then(|key| known.get(key)) {
                         placed[i] = Some(Appended { room, number, seq: None });
                         continue;
                     }
-                    let step = new_here.len() as i64 + 1;
+                    let step = fresh.len() as i64 + 1;
                     placed[i] = Some(Appended { room, number: last_number + step, seq: Some(last_seq + step) });
                     if let Some(key) = key {
                         known.insert(key, last_number + step);
                     }
-                    if let Some(author) = batch[i].author {
-                        *own.entry((room, author)).or_default() += 1;
-                    }
-                    new_here.push(i);
+                    fresh.push(i);
                 }
-                let times = times_after(previous_at.as_deref(), new_here.len());
-                if let Some(newest) = times.last() {
-                    bumps.push((room, new_here.len() as i64, newest.clone()));
+                if fresh.is_empty() {
+                    continue;
                 }
-                for (step, (i, at)) in new_here.into_iter().zip(times).enumerate() {
-                    let step = step as i64 + 1;
-                    fresh.push((i, last_number + step, last_seq + step, at));
-                }
-            }
-            if !fresh.is_empty() {
-                // One insert of the messages, one of their changes.
+                let times = times_after(previous_at.as_deref(), fresh.len());
                 let sql = format!("{INSERT_MESSAGES} {}", values(fresh.len(), 7, 1));
                 let mut insert = sqlx::query(&sql);
-                for (i, number, _, at) in &fresh {
-                    let m = &batch[*i];
+                for (step, &i) in fresh.iter().enumerate() {
+                    let m = &batch[i];
                     insert = insert
-                        .bind(m.room)
-                        .bind(number)
+                        .bind(room)
+                        .bind(last_number + 1 + step as i64)
                         .bind(m.author)
                         .bind(m.application)
                         .bind(m.body.as_str())
                         .bind(m.client_id.as_deref())
-                        .bind(at.as_str());
+                        .bind(times[step].as_str());
                 }
                 insert.execute(&mut *tx).await?;
                 let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
                 let mut log = sqlx::query(&sql);
-                for (i, number, seq, _) in &fresh {
-                    log = log.bind(batch[*i].room).bind(seq).bind(ChangeKind::Message.as_str()).bind(number);
+                for step in 0..fresh.len() as i64 {
+                    log = log.bind(room).bind(last_seq + 1 + step).bind(ChangeKind::Message.as_str()).bind(last_number + 1 + step);
                 }
                 log.execute(&mut *tx).await?;
-                // The rooms' counters, and each author's own messages (for
-                // the unread counts), one statement each.
-                let sql = format!("{BUMP_ROOMS} (VALUES {}) AS v WHERE rooms.id = v.column1", values(bumps.len(), 3, 1));
-                let mut bump = sqlx::query(&sql);
-                for (room, count, newest) in &bumps {
-                    bump = bump.bind(room).bind(count).bind(newest.as_str());
+                let newest = times.last().map(String::as_str).unwrap_or_default();
+                sqlx::query(BUMP_ROOM).bind(room).bind(fresh.len() as i64).bind(newest).execute(&mut *tx).await?;
+                // Each author's own messages, for the unread counts.
+                let mut authors: BTreeMap<UserId, i64> = BTreeMap::new();
+                for author in fresh.iter().filter_map(|&i| batch[i].author) {
+                    *authors.entry(author).or_default() += 1;
                 }
-                bump.execute(&mut *tx).await?;
-                let sql = format!(
-                    "{COUNT_OWN} (VALUES {}) AS v WHERE memberships.room_id = v.column1 AND memberships.user_id = v.column2",
-                    values(own.len(), 3, 1)
-                );
-                if !own.is_empty() {
-                    let mut count = sqlx::query(&sql);
-                    for ((room, author), n) in &own {
-                        count = count.bind(room).bind(author).bind(n);
-                    }
-                    count.execute(&mut *tx).await?;
+                for (author, count) in authors {
+                    sqlx::query(COUNT_OWN).bind(room).bind(author).bind(count).execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -558,24 +524,24 @@ impl Store {
 /// Appends one entry to a room's change log.
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
 
-/// Earlier sends by (room, author, client_id); followed by a `VALUES` list.
-const EARLIER_ANY: &str = "SELECT room_id, user_id, client_id, number FROM messages
-                           WHERE client_id IS NOT NULL AND (room_id, user_id, client_id) IN";
+/// Locks a room's row for its next numbers (SQLite's write transaction is
+/// already exclusive; Postgres locks the row).
+const LOCK_ROOM: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1";
+const LOCK_ROOM_FOR_UPDATE: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1 FOR UPDATE";
+/// Earlier sends by (author, client_id); followed by a `VALUES` list.
+const EARLIER_ANY: &str = "SELECT user_id, client_id, number FROM messages
+                           WHERE room_id = $1 AND client_id IS NOT NULL AND (user_id, client_id) IN";
 /// Followed by a `VALUES` list of 7-column rows.
 const INSERT_MESSAGES: &str =
     "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
-/// Followed by a `VALUES` list of (room, new messages, newest time).
-const BUMP_ROOMS: &str = "UPDATE rooms SET last_number = last_number + v.column2,
-                                          messages_count = messages_count + v.column2,
-                                          last_seq = last_seq + v.column2,
-                                          last_message_at = v.column3, updated_at = v.column3
-                          FROM";
+const BUMP_ROOM: &str = "UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2,
+                                         last_seq = last_seq + $2, last_message_at = $3, updated_at = $3
+                         WHERE id = $1";
 
-/// Followed by a `VALUES` list of (room, author, new messages): each
-/// author's own messages in the room, for the unread counts.
-const COUNT_OWN: &str = "UPDATE memberships SET own_count = own_count + v.column3 FROM";
+/// Adds `$3` new messages of author `$2` to their own count in room `$1`.
+const COUNT_OWN: &str = "UPDATE memberships SET own_count = own_count + $3 WHERE room_id = $1 AND user_id = $2";
 /// Message `$2` of room `$1` was deleted: one own message fewer for its
 /// author, one read message fewer for every other member who had read it.
 const UNCOUNT_DELETED: &str = "UPDATE memberships SET

@@ -164,11 +164,6 @@ impl WritePool for PgPool {
     }
 }
 
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
 /// Why [`Store::open`] failed, in one line.
 #[derive(Debug)]
 pub struct OpenError(String);
