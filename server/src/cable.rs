@@ -37,6 +37,7 @@ use hearth::model::RoomId;
 use hearth::protocol::ServerEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::Receiver;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -80,11 +81,13 @@ async fn upgrade(
         });
     };
     let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    // Before the 101: what is sent to the user from now on reaches this socket.
+    let signals = hearth.user_signals(user.id);
     ws.on_upgrade(move |socket| {
         shutdown.clone().track(async move {
             let user_id = user.id;
             let cable = Cable { hearth: hearth.clone(), user, session_id };
-            while_present(&hearth, user_id, cable.run(socket, &shutdown)).await;
+            while_present(&hearth, user_id, cable.run(socket, &shutdown, signals)).await;
         })
     })
 }
@@ -155,9 +158,12 @@ impl Subscriptions {
 }
 
 impl Cable {
-    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown) {
+    /// `signals` is the user's channel, subscribed before the upgrade was
+    /// answered, so that nothing sent to the user once the client has its
+    /// socket is missed.
+    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown, signals: Receiver<UserSignal>) {
         let mut subs = Subscriptions::default();
-        let mut signals = BroadcastStream::new(self.hearth.user_signals(self.user.id));
+        let mut signals = BroadcastStream::new(signals);
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let going_away = shutdown.begun();

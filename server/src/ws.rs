@@ -38,6 +38,7 @@ use hearth::hub::{Frame, UserSignal};
 use hearth::model::{RoomId, UserId};
 use hearth::protocol::{ClientEvent, ServerEvent};
 use hearth::{AppError, Hearth};
+use tokio::sync::broadcast::Receiver;
 use tokio::time::Sleep;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -81,11 +82,13 @@ async fn upgrade(
         return ApiError::from(AppError::Unauthorized(crate::extract::SIGN_IN_FIRST.into())).into_response();
     };
     let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    // Before the 101: what is sent to the user from now on reaches this socket.
+    let signals = hearth.user_signals(user.id);
     limited(ws).on_upgrade(move |socket| {
         shutdown.clone().track(async move {
             let user_id = user.id;
             let connection = Connection { hearth: hearth.clone(), user, session_id };
-            while_present(&hearth, user_id, connection.run(socket, &shutdown)).await;
+            while_present(&hearth, user_id, connection.run(socket, &shutdown, signals)).await;
         })
     })
 }
@@ -142,14 +145,17 @@ pub(crate) enum Close {
 }
 
 impl Connection {
-    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown) {
+    /// `signals` is the user's channel, subscribed before the upgrade was
+    /// answered, so that nothing sent to the user once the client has its
+    /// socket is missed.
+    async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown, signals: Receiver<UserSignal>) {
         let mut rooms: StreamMap<RoomId, BroadcastStream<Frame>> = StreamMap::new();
         // The last seq delivered per room: live frames at or below it were
         // already sent by the replay.
         let mut delivered: HashMap<RoomId, i64> = HashMap::new();
         // A stream keeps its waiter registered between wake-ups, where a fresh
         // `recv()` future per loop would register and unregister every time.
-        let mut signals = BroadcastStream::new(self.hearth.user_signals(self.user.id));
+        let mut signals = BroadcastStream::new(signals);
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut awaiting_pong = false;
