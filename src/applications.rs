@@ -347,9 +347,12 @@ mod tests {
 
     #[test]
     fn a_replace_requires_the_field_and_names_it_and_a_merge_keeps_what_it_lacks() {
-        assert_eq!(Update::Replace.field("chat_name", "Chat name", Some("x")).unwrap(), Some("x"));
-        assert_eq!(Update::Merge.field("chat_name", "Chat name", Some("")).unwrap(), Some(""));
-        assert_eq!(Update::Merge.field("chat_name", "Chat name", None).unwrap(), None);
+        assert_eq!(
+            Update::Replace.field("chat_name", "Chat name", Some("x")).expect("a field given or merged"),
+            Some("x")
+        );
+        assert_eq!(Update::Merge.field("chat_name", "Chat name", Some("")).expect("a field given or merged"), Some(""));
+        assert_eq!(Update::Merge.field("chat_name", "Chat name", None).expect("a field given or merged"), None);
         let Err(AppError::Validation(errors)) = Update::Replace.field("chat_name", "Chat name", None) else {
             panic!("a PUT without the field is a validation error");
         };

@@ -186,7 +186,7 @@ mod tests {
 
         hub.publish_room(room, &ServerEvent::Resync { room_id: room });
 
-        let (fa, fb) = (a.try_recv().unwrap(), b.try_recv().unwrap());
+        let (fa, fb) = (a.try_recv().expect("a frame was sent"), b.try_recv().expect("a frame was sent"));
         assert_eq!(fa.bytes.as_ptr(), fb.bytes.as_ptr(), "same buffer, not a copy");
         assert_eq!(&fa.bytes[..], br#"{"type":"resync","room_id":1}"#);
     }

@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn bodies_are_trimmed_and_1_to_10000_characters() {
-        assert_eq!(MessageBody::parse("  hi \n").unwrap().as_str(), "hi");
+        assert_eq!(MessageBody::parse("  hi \n").expect("valid test input").as_str(), "hi");
         assert!(MessageBody::parse(" \n\t ").is_err());
         assert!(MessageBody::parse(&"é".repeat(10_000)).is_ok());
         assert!(MessageBody::parse(&"x".repeat(10_001)).is_err());
@@ -315,10 +315,10 @@ mod tests {
             limit,
             ..Default::default()
         };
-        assert_eq!(p(None, None).parse().unwrap(), (HistoryQuery::Latest, 50));
-        assert_eq!(p(Some("42"), Some(500)).parse().unwrap(), (HistoryQuery::BeforeNumber(42), 200));
+        assert_eq!(p(None, None).parse().expect("valid test input"), (HistoryQuery::Latest, 50));
+        assert_eq!(p(Some("42"), Some(500)).parse().expect("valid test input"), (HistoryQuery::BeforeNumber(42), 200));
         assert_eq!(
-            p(Some("2024-01-01T00:00:00Z"), None).parse().unwrap().0,
+            p(Some("2024-01-01T00:00:00Z"), None).parse().expect("valid test input").0,
             HistoryQuery::BeforeTime("2024-01-01T00:00:00.000000Z".into())
         );
         assert!(p(Some("soon"), None).parse().is_err());

@@ -240,8 +240,8 @@ mod tests {
     async fn a_user_reads_at_most_the_slot_count_of_replays_at_once_and_is_forgotten_after() {
         let slots = ReplaySlots::default();
         let me = UserId(7);
-        let first = slots.acquire(me).await.unwrap();
-        let second = slots.acquire(me).await.unwrap();
+        let first = slots.acquire(me).await.expect("a replay slot");
+        let second = slots.acquire(me).await.expect("a replay slot");
         assert_eq!(slots.in_use(me), REPLAYS_PER_USER);
         let waiting = tokio::spawn({
             let slots = slots.clone();
@@ -250,8 +250,8 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "a third replay must wait for a slot");
         drop(first);
-        waiting.await.unwrap().unwrap();
+        waiting.await.expect("the task ran").expect("a replay slot");
         drop(second);
-        assert!(slots.0.lock().unwrap().is_empty());
+        assert!(slots.0.lock().expect("the slots lock is not poisoned").is_empty());
     }
 }

@@ -213,7 +213,7 @@ mod tests {
     fn a_message_completes_when_every_socket_has_it() {
         let run = Run::new("t", 4);
         run.expected.store(2, Ordering::Relaxed);
-        let n = run.next_message().unwrap();
+        let n = run.next_message().expect("a message number is left");
         run.mark_sent(n);
         run.delivered(0, n, run.now_ns());
         assert_eq!(run.counters.completed.load(Ordering::Relaxed), 0);

@@ -80,7 +80,7 @@ mod tests {
         assert!(!wants_json("/rooms/12", &none));
         assert!(!wants_json("/nowhere", &none));
         let mut json = HeaderMap::new();
-        json.insert(header::ACCEPT, "application/json".parse().unwrap());
+        json.insert(header::ACCEPT, "application/json".parse().expect("a valid header value"));
         assert!(wants_json("/nowhere", &json));
     }
 }

@@ -326,23 +326,26 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("a valid test address");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("a valid test address");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("a valid test address");
         assert_eq!(client_key(a), client_key(b));
         assert_ne!(client_key(a), client_key(other));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("a valid test address");
+        assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().expect("a valid test address"));
     }
 
     #[test]
     fn a_slot_is_given_back_when_its_connection_ends() {
         let table = Arc::new(PerIp::new(2));
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().expect("a valid test address");
         let first = table.enter(ip).expect("first");
         let _second = table.enter(ip).expect("second");
         assert!(table.enter(ip).is_none(), "a third is over the limit");
-        assert!(table.enter("192.0.2.2".parse().unwrap()).is_some(), "another address has its own count");
+        assert!(
+            table.enter("192.0.2.2".parse().expect("a valid test address")).is_some(),
+            "another address has its own count"
+        );
         drop(first);
         assert!(table.enter(ip).is_some(), "the first one's place is free again");
     }

@@ -89,17 +89,17 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let phc = hash("correct horse".into()).await.unwrap();
+        let phc = hash("correct horse".into()).await.expect("hashing runs");
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(verify("correct horse".into(), Some(phc.clone())).await.unwrap());
-        assert!(!verify("wrong horse".into(), Some(phc)).await.unwrap());
+        assert!(verify("correct horse".into(), Some(phc.clone())).await.expect("hashing runs"));
+        assert!(!verify("wrong horse".into(), Some(phc)).await.expect("hashing runs"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_hashes_run_at_once_than_there_are_slots() {
         let tasks: Vec<_> = (0..12).map(|i| tokio::spawn(hash(format!("password {i}")))).collect();
         for task in tasks {
-            task.await.unwrap().unwrap();
+            task.await.expect("the task ran").expect("hashing runs");
         }
         let peak = PEAK.load(Ordering::SeqCst);
         assert!(peak >= 1 && peak <= slots(), "peak {peak} with {} slots", slots());
@@ -107,6 +107,6 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_account_never_verifies() {
-        assert!(!verify("hearth-dummy-password-for-timing".into(), None).await.unwrap());
+        assert!(!verify("hearth-dummy-password-for-timing".into(), None).await.expect("hashing runs"));
     }
 }

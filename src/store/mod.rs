@@ -313,9 +313,12 @@ mod tests {
 
     #[test]
     fn stored_times_have_fixed_width_and_parse_any_offset() {
-        assert_eq!(parse_time("2024-05-01T12:00:00+02:00").unwrap(), "2024-05-01T10:00:00.000000Z");
-        assert_eq!(parse_time("2024-05-01T10:00:00.5Z").unwrap(), "2024-05-01T10:00:00.500000Z");
-        assert_eq!(after_micro("2024-05-01T10:00:00.999999Z").unwrap(), "2024-05-01T10:00:01.000000Z");
+        assert_eq!(parse_time("2024-05-01T12:00:00+02:00").expect("a valid test time"), "2024-05-01T10:00:00.000000Z");
+        assert_eq!(parse_time("2024-05-01T10:00:00.5Z").expect("a valid test time"), "2024-05-01T10:00:00.500000Z");
+        assert_eq!(
+            after_micro("2024-05-01T10:00:00.999999Z").expect("a valid test time"),
+            "2024-05-01T10:00:01.000000Z"
+        );
         assert!(parse_time("yesterday").is_none());
     }
 
@@ -327,8 +330,11 @@ mod tests {
         assert_eq!(parse_time("9999-12-31T23:59:59-00:01"), None);
         // Year -1 in UTC would be stored as "-001-…", out of text order.
         assert_eq!(parse_time("0000-01-01T00:00:00+00:01"), None);
-        assert_eq!(parse_time("9999-12-31T23:59:59.999999Z").unwrap(), "9999-12-31T23:59:59.999999Z");
-        assert_eq!(parse_time("0000-01-01T00:00:00Z").unwrap(), "0000-01-01T00:00:00.000000Z");
+        assert_eq!(
+            parse_time("9999-12-31T23:59:59.999999Z").expect("a valid test time"),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(parse_time("0000-01-01T00:00:00Z").expect("a valid test time"), "0000-01-01T00:00:00.000000Z");
         assert_eq!(now().len(), "2024-05-01T10:00:00.000000Z".len());
     }
 
