@@ -131,30 +131,26 @@ fn assert_same(copy: &(Dump, Sessions), original: &(Dump, Sessions)) {
 async fn dump(url: &str) -> (Dump, Sessions) {
     let columns = sqlite_columns().await;
     let mut out = Dump::new();
-    let mut sessions: Sessions;
-    if url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-        for (table, key) in TABLES {
-            let select = select_as_text(table, key, &columns[table]);
-            let rows = sqlx::query(&select).fetch_all(&mut conn).await.expect("dump");
-            out.insert(table, rows.iter().map(|r| (0..r.len()).map(|i| r.get(i)).collect()).collect());
-        }
-        sessions = sqlx::query_as("SELECT id, data, expiry_date FROM sessions ORDER BY id")
-            .fetch_all(&mut conn)
-            .await
-            .expect("sessions");
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
-        for (table, key) in TABLES {
-            let select = select_as_text(table, key, &columns[table]);
-            let rows = sqlx::query(&select).fetch_all(&mut conn).await.expect("dump");
-            out.insert(table, rows.iter().map(|r| (0..r.len()).map(|i| r.get(i)).collect()).collect());
-        }
-        sessions = sqlx::query_as("SELECT id, data, expiry_date FROM sessions ORDER BY id")
-            .fetch_all(&mut conn)
-            .await
-            .expect("sessions");
+    // The same reads on either driver's connection.
+    macro_rules! read_all {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            for (table, key) in TABLES {
+                let select = select_as_text(table, key, &columns[table]);
+                let rows = sqlx::query(&select).fetch_all(&mut conn).await.expect("dump");
+                out.insert(table, rows.iter().map(|r| (0..r.len()).map(|i| r.get(i)).collect()).collect());
+            }
+            sqlx::query_as("SELECT id, data, expiry_date FROM sessions ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .expect("sessions")
+        }};
     }
+    let mut sessions: Sessions = if url.starts_with("postgres") {
+        read_all!(sqlx::PgConnection::connect(url).await.expect("connect"))
+    } else {
+        read_all!(sqlx::SqliteConnection::connect(url).await.expect("connect"))
+    };
     for (_, _, expiry) in &mut sessions {
         *expiry = expiry.replace_nanosecond(expiry.nanosecond() / 1000 * 1000).expect("micro");
     }

@@ -281,6 +281,23 @@ macro_rules! on_tx {
     };
 }
 
+/// `sql` with `binds` bound as `$1, $2…`, on whichever driver the caller's
+/// `on_tx!` arm is for.
+macro_rules! bound {
+    ($sql:expr, $binds:expr) => {{
+        let mut query = sqlx::query($sql);
+        for value in $binds {
+            query = match value.clone() {
+                Value::Int(v) => query.bind(v),
+                Value::Text(v) => query.bind(v),
+                Value::Blob(v) => query.bind(v),
+                Value::Time(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
 impl Tx {
     fn backend(&self) -> Backend {
         match self {
@@ -292,15 +309,7 @@ impl Tx {
     /// `sql` with `binds` as `$1, $2…`, each row read as `columns`.
     async fn fetch(&mut self, sql: &str, binds: &[Value], columns: &[Kind]) -> Result<Vec<Vec<Value>>, sqlx::Error> {
         on_tx!(self, tx => {
-            let mut query = sqlx::query(sql);
-            for value in binds {
-                query = match value.clone() {
-                    Value::Int(v) => query.bind(v),
-                    Value::Text(v) => query.bind(v),
-                    Value::Blob(v) => query.bind(v),
-                    Value::Time(v) => query.bind(v),
-                };
-            }
+            let query = bound!(sql, binds);
             let rows = query.fetch_all(&mut **tx).await?;
             rows.iter()
                 .map(|row| {
@@ -331,15 +340,7 @@ impl Tx {
 
     async fn execute(&mut self, sql: &str, binds: &[Value]) -> Result<(), sqlx::Error> {
         on_tx!(self, tx => {
-            let mut query = sqlx::query(sql);
-            for value in binds {
-                query = match value.clone() {
-                    Value::Int(v) => query.bind(v),
-                    Value::Text(v) => query.bind(v),
-                    Value::Blob(v) => query.bind(v),
-                    Value::Time(v) => query.bind(v),
-                };
-            }
+            let query = bound!(sql, binds);
             query.execute(&mut **tx).await.map(|_| ())
         })
     }
