@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
-use crate::messages::{HistoryParams, MessageBody, Writer};
+use crate::messages::{HistoryParams, MessageBody, Poster, Writer};
 use crate::model::{Message, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::search::{SearchText, Searcher, search_limit};
@@ -261,7 +261,8 @@ impl Hearth {
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
         let body = app_body(content)?;
-        let inserted = self.append_message(chat.room_id, Writer::Application(app.id), &body, None).await?;
+        let inserted =
+            self.append_message(chat.room_id, Poster::Application { id: app.id, name: &app.name }, &body, None).await?;
         Ok(message_view(&app.token, number, inserted.message))
     }
 

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::model::{Message, RoomId};
+use crate::model::{Author, Message, RoomId};
 use crate::protocol::ServerEvent;
 use crate::store::{Backend, InsertedMessage, NewMessage, Store};
 
@@ -34,7 +34,16 @@ const QUEUE: usize = 4 * BATCH_MAX;
 
 struct Job {
     message: NewMessage,
+    byline: Byline,
     reply: oneshot::Sender<Result<InsertedMessage, AppError>>,
+}
+
+/// What readers see of a message's writer, which the store does not write:
+/// with the row's id and time, the saved message is whole without reading it
+/// back.
+pub(crate) struct Byline {
+    pub author: Option<Author>,
+    pub application: Option<String>,
 }
 
 /// The queues to the writer tasks, started on first use (they need the
@@ -52,11 +61,11 @@ impl Ingest {
 
     /// Queues `message` and waits until its batch has committed and its event
     /// is published.
-    pub(crate) async fn append(&self, message: NewMessage) -> Result<InsertedMessage, AppError> {
+    pub(crate) async fn append(&self, message: NewMessage, byline: Byline) -> Result<InsertedMessage, AppError> {
         let queues = self.queues.get_or_init(|| self.start());
         let queue = &queues[message.room.0.unsigned_abs() as usize % queues.len()];
         let (reply, answer) = oneshot::channel();
-        queue.send(Job { message, reply }).await.map_err(|_| stopped())?;
+        queue.send(Job { message, byline, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -89,7 +98,7 @@ async fn write(store: Store, hub: Hub, mut queue: mpsc::Receiver<Job>) {
 }
 
 async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
-    let (batch, replies): (Vec<NewMessage>, Vec<_>) = jobs.drain(..).map(|j| (j.message, j.reply)).unzip();
+    let (batch, answers): (Vec<NewMessage>, Vec<_>) = jobs.drain(..).map(|j| (j.message, (j.byline, j.reply))).unzip();
     // Each room's publish order is its seq order: hold every room of the
     // batch (in id order, as edits and deletes hold theirs) from before the
     // commit until its events are out.
@@ -102,41 +111,57 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
         Ok(placed) => placed,
         Err(err) => {
             tracing::error!(error = %err, messages = batch.len(), "a batch of messages failed; none was saved");
-            for reply in replies {
+            for (_, reply) in answers {
                 let _ = reply.send(Err(AppError::Internal("saving the message failed".into())));
             }
             return;
         }
     };
-    // What each sender gets back, read in one query per room.
-    let mut numbers: HashMap<RoomId, Vec<i64>> = HashMap::new();
-    for appended in placed.iter().flatten() {
-        numbers.entry(appended.room).or_default().push(appended.number);
+    // A new message is whole from what was sent and what the insert
+    // returned. Only a retry's earlier message is read back, in one query
+    // per room.
+    let mut earlier: HashMap<RoomId, Vec<i64>> = HashMap::new();
+    for appended in placed.iter().flatten().filter(|a| a.written.is_none()) {
+        earlier.entry(appended.room).or_default().push(appended.number);
     }
     let mut saved: HashMap<(RoomId, i64), Message> = HashMap::new();
-    for (room, numbers) in numbers {
+    for (room, numbers) in earlier {
         match store.messages_numbered(room, &numbers).await {
             Ok(messages) => saved.extend(messages.into_iter().map(|m| ((room, m.number), m))),
-            Err(err) => tracing::error!(error = %err, room = room.0, "reading back committed messages failed"),
+            Err(err) => tracing::error!(error = %err, room = room.0, "reading back earlier messages failed"),
         }
     }
-    for (appended, reply) in placed.into_iter().zip(replies) {
+    for ((appended, (byline, reply)), new) in placed.into_iter().zip(answers).zip(batch) {
         let answer = match appended {
             None => Err(AppError::NotFound("conversation")),
-            Some(appended) => match saved.get(&(appended.room, appended.number)) {
-                None => Err(AppError::Internal("the saved message could not be read back".into())),
-                Some(message) => {
-                    if let Some(seq) = appended.seq {
-                        let event = ServerEvent::Message { room_id: appended.room, seq, message: message.clone() };
-                        hub.publish_room(appended.room, &event);
+            Some(appended) => {
+                let message = match (&appended.written, appended.seq) {
+                    (Some(written), Some(_)) => Some(Message {
+                        id: written.id,
+                        conversation_id: appended.room,
+                        number: appended.number,
+                        user_id: new.author,
+                        user: byline.author,
+                        body: Some(new.body),
+                        client_id: new.client_id,
+                        application: byline.application,
+                        created_at: written.created_at.clone(),
+                        edited_at: None,
+                        deleted: false,
+                    }),
+                    _ => saved.get(&(appended.room, appended.number)).cloned(),
+                };
+                match message {
+                    None => Err(AppError::Internal("the saved message could not be read back".into())),
+                    Some(message) => {
+                        if let Some(seq) = appended.seq {
+                            let event = ServerEvent::Message { room_id: appended.room, seq, message: message.clone() };
+                            hub.publish_room(appended.room, &event);
+                        }
+                        Ok(InsertedMessage { seq: appended.seq.unwrap_or(0), created: appended.seq.is_some(), message })
                     }
-                    Ok(InsertedMessage {
-                        message: message.clone(),
-                        seq: appended.seq.unwrap_or(0),
-                        created: appended.seq.is_some(),
-                    })
                 }
-            },
+            }
         };
         let _ = reply.send(answer);
     }

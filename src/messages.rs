@@ -3,7 +3,8 @@
 
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
-use crate::model::{Message, MessagePage, RoomId, UserId};
+use crate::ingest::Byline;
+use crate::model::{Author, Message, MessagePage, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
@@ -50,6 +51,13 @@ pub(crate) enum Writer {
     User(UserId),
     /// An application's id.
     Application(i64),
+}
+
+/// Who appends a message, with what its readers see of them: the signed-in
+/// user (whose name comes from the users cache), or an application.
+pub(crate) enum Poster<'a> {
+    User(UserId),
+    Application { id: i64, name: &'a str },
 }
 
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
@@ -138,7 +146,7 @@ impl Hearth {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body)?;
         let client_id = parse_client_id(client_id)?;
-        let inserted = self.append_message(room, Writer::User(me), &body, client_id).await?;
+        let inserted = self.append_message(room, Poster::User(me), &body, client_id).await?;
         Ok(Sent { message: inserted.message, created: inserted.created })
     }
 
@@ -148,24 +156,31 @@ impl Hearth {
     pub(crate) async fn append_message(
         &self,
         room: RoomId,
-        writer: Writer,
+        poster: Poster<'_>,
         body: &MessageBody,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let (user, application) = match writer {
-            Writer::User(user) => (Some(user), None),
-            Writer::Application(app) => (None, Some(app)),
+        let (author, application, byline) = match poster {
+            Poster::User(user) => {
+                // Cached for the request's own sign-in check already.
+                let shown = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
+                let shown = shown.map(|u| Author { id: u.id, username: u.username, name: u.name });
+                (Some(user), None, Byline { author: shown, application: None })
+            }
+            Poster::Application { id, name } => {
+                (None, Some(id), Byline { author: None, application: Some(name.to_owned()) })
+            }
         };
         let message = NewMessage {
             room,
-            author: user,
+            author,
             application,
             body: body.as_str().to_owned(),
             client_id: client_id.map(str::to_owned),
         };
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
-        self.ingest.append(message).await
+        self.ingest.append(message, byline).await
     }
 
     /// Saves a message's new text, then publishes the edit. The caller has

@@ -1,6 +1,6 @@
 //! Queries on `applications` and their numbered chats (rooms).
 
-use super::{Store, WritePool, now, on_pool};
+use super::{Store, WritePool, now, on_pool, on_writer};
 use crate::error::AppError;
 use crate::model::{RoomId, UserId};
 
@@ -31,7 +31,7 @@ impl Store {
             "INSERT INTO applications (token, name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
              RETURNING {APP_COLUMNS}"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+        Ok(on_writer!(self, pool => sqlx::query_as(&sql)
             .bind(token)
             .bind(name)
             .bind(owner)
@@ -56,7 +56,7 @@ impl Store {
 
     pub async fn rename_application(&self, id: i64, name: &str) -> Result<AppRow, AppError> {
         let sql = format!("UPDATE applications SET name = $1, updated_at = $2 WHERE id = $3 RETURNING {APP_COLUMNS}");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(name).bind(now()).bind(id).fetch_one(pool).await?))
+        Ok(on_writer!(self, pool => sqlx::query_as(&sql).bind(name).bind(now()).bind(id).fetch_one(pool).await?))
     }
 
     /// Creates chat number N+1 of the application: the number and the exact
@@ -71,7 +71,7 @@ impl Store {
         );
         let join = "INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3)";
         let at = now();
-        Ok(on_pool!(self, pool => {
+        Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (number,): (i64,) = sqlx::query_as(bump).bind(app.id).fetch_one(&mut *tx).await?;
             let chat: ChatRow = sqlx::query_as(&insert)
@@ -102,7 +102,7 @@ impl Store {
 
     pub async fn rename_room(&self, room: RoomId, title: &str) -> Result<(), AppError> {
         let sql = "UPDATE rooms SET title = $1 WHERE id = $2";
-        on_pool!(self, pool => sqlx::query(sql).bind(title).bind(room).execute(pool).await?.rows_affected());
+        on_writer!(self, pool => sqlx::query(sql).bind(title).bind(room).execute(pool).await?.rows_affected());
         Ok(())
     }
 }

@@ -429,7 +429,9 @@ pub async fn copy_data(
     // The source: opened as it is (never created), then pinned to one moment.
     let source = open_source(from, source_backend).await?;
     let mut read = match &source.pool {
-        super::Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await.map_err(db(Side::Source, "beginning a read"))?),
+        super::Pool::Sqlite { read, .. } => {
+            Tx::Sqlite(read.begin().await.map_err(db(Side::Source, "beginning a read"))?)
+        }
         super::Pool::Postgres(pool) => Tx::Postgres(
             pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .await
@@ -443,7 +445,7 @@ pub async fn copy_data(
     let target = Store::open(to).await?;
     target.sessions().await.map_err(db(Side::Target, "creating the sessions table"))?;
     let mut write = match &target.pool {
-        super::Pool::Sqlite(pool) => Tx::Sqlite(
+        super::Pool::Sqlite { write: pool, .. } => Tx::Sqlite(
             // IMMEDIATE: the write lock now, so no one else writes meanwhile.
             pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(Side::Target, "beginning the transaction"))?,
         ),
@@ -526,9 +528,9 @@ async fn open_source(url: &str, backend: Backend) -> Result<Store, CopyError> {
             if !file.exists() && !url.contains(":memory:") {
                 return Err(CopyError::NoSource(file.display().to_string()));
             }
-            super::Pool::Sqlite(
-                SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(cannot_open)?,
-            )
+            // The copy only reads the source: one connection serves as both.
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(cannot_open)?;
+            super::Pool::Sqlite { read: pool.clone(), write: pool }
         }
         Backend::Postgres => {
             let options = PgConnectOptions::from_str(url).map_err(bad_url)?;
@@ -775,7 +777,10 @@ impl Store {
     /// Closes the pool (used by the copy, which opens its own stores).
     async fn close(&self) {
         match &self.pool {
-            super::Pool::Sqlite(pool) => pool.close().await,
+            super::Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             super::Pool::Postgres(pool) => pool.close().await,
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Backend, Store, WritePool, after_micro, now, on_pool};
+use super::{Backend, Store, WritePool, after_micro, now, on_pool, on_writer};
 use crate::error::AppError;
 use crate::model::{Author, Message, RoomId, UserId};
 
@@ -45,13 +45,23 @@ impl NewMessage {
     }
 }
 
-/// Where an appended message landed: its number, and its seq unless it was
-/// an earlier send's retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an appended message landed: its number, and its seq and row unless
+/// it was an earlier send's retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
     pub room: RoomId,
     pub number: i64,
     pub seq: Option<i64>,
+    /// The row this append wrote (`None` for a retry, which wrote nothing):
+    /// with the [`NewMessage`], the whole message, so nobody reads it back.
+    pub written: Option<Written>,
+}
+
+/// What the database gave a newly written message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub id: i64,
+    pub created_at: String,
 }
 
 pub struct InsertedMessage {
@@ -125,11 +135,6 @@ impl Store {
     /// message. A `client_id` seen before returns the earlier message (the
     /// bump is rolled back).
     ///
-    /// The room's lock is held from the bump to the commit, so every
-    /// statement in between is one more wait for the room's next sender. On
-    /// Postgres, where each is a round trip, the rest is one statement
-    /// (`WRITE_MESSAGE_ONCE`): the lock spans two round trips and the
-    /// commit instead of five and the commit.
     /// One message, on its own: a batch of one (see [`Store::append_messages`]).
     pub async fn insert_message(
         &self,
@@ -166,7 +171,7 @@ impl Store {
             Backend::Sqlite => LOCK_ROOM,
             Backend::Postgres => LOCK_ROOM_FOR_UPDATE,
         };
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (&room, indexes) in &rooms {
                 let locked: Option<(i64, i64, Option<String>)> =
@@ -189,11 +194,12 @@ impl Store {
                 for &i in indexes {
                     let key = batch[i].key();
                     if let Some(&number) = key.as_ref().and_then(|key| known.get(key)) {
-                        placed[i] = Some(Appended { room, number, seq: None });
+                        placed[i] = Some(Appended { room, number, seq: None, written: None });
                         continue;
                     }
                     let step = fresh.len() as i64 + 1;
-                    placed[i] = Some(Appended { room, number: last_number + step, seq: Some(last_seq + step) });
+                    placed[i] =
+                        Some(Appended { room, number: last_number + step, seq: Some(last_seq + step), written: None });
                     if let Some(key) = key {
                         known.insert(key, last_number + step);
                     }
@@ -203,8 +209,8 @@ impl Store {
                     continue;
                 }
                 let times = times_after(previous_at.as_deref(), fresh.len());
-                let sql = format!("{INSERT_MESSAGES} {}", values(fresh.len(), 7, 1));
-                let mut insert = sqlx::query(&sql);
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, number", values(fresh.len(), 7, 1));
+                let mut insert = sqlx::query_as::<_, (i64, i64)>(&sql);
                 for (step, &i) in fresh.iter().enumerate() {
                     let m = &batch[i];
                     insert = insert
@@ -216,7 +222,11 @@ impl Store {
                         .bind(m.client_id.as_deref())
                         .bind(times[step].as_str());
                 }
-                insert.execute(&mut *tx).await?;
+                for (id, number) in insert.fetch_all(&mut *tx).await? {
+                    let step = (number - last_number - 1) as usize;
+                    let Some(appended) = fresh.get(step).and_then(|&i| placed[i].as_mut()) else { continue };
+                    appended.written = Some(Written { id, created_at: times[step].clone() });
+                }
                 let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
                 let mut log = sqlx::query(&sql);
                 for step in 0..fresh.len() as i64 {
@@ -460,7 +470,7 @@ impl Store {
         };
         let next_seq = "UPDATE rooms SET last_seq = last_seq + 1, messages_count = messages_count + $1
                         WHERE id = $2 RETURNING last_seq";
-        Ok(on_pool!(self, pool => {
+        Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {

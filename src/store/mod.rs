@@ -30,7 +30,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
-pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage};
+pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Written};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;
@@ -43,12 +43,20 @@ pub enum Backend {
     Postgres,
 }
 
-/// The pool of one database or the other.
+/// The pools of one database or the other. SQLite has one writer at a time
+/// whatever the number of connections, so every write goes through `write`,
+/// a pool of one connection: writers queue in the pool (first come, first
+/// served) instead of meeting `SQLITE_BUSY` and sleeping in SQLite's busy
+/// handler. `read` is the rest, opened `query_only` so that a write sent to
+/// it by mistake fails loudly. Postgres takes both on one pool.
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
+
+/// Connections that read a SQLite database (WAL lets them run beside the writer).
+const SQLITE_READERS: u32 = 8;
 
 /// A handle to the database: one pool, shared by clones.
 #[derive(Clone, Debug)]
@@ -69,9 +77,16 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    // Writers queue on the lock instead of failing at once.
+                    // Only a checkpoint or another process can hold the
+                    // lock now; wait for it rather than fail at once.
                     .busy_timeout(Duration::from_secs(10));
-                Pool::Sqlite(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
+                // The writer first: it creates the file and switches it to WAL.
+                let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .connect_with(options.pragma("query_only", "ON"))
+                    .await?;
+                Pool::Sqlite { read, write }
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -97,7 +112,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -106,7 +121,7 @@ impl Store {
     /// `migrations/postgres/`) not yet applied.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await,
             Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
     }
@@ -114,32 +129,46 @@ impl Store {
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Pool::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.map(|_| ()),
             Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
         }
     }
 
-    /// The SQLite pool, for tests and tools that read a SQLite file
-    /// directly; `None` on Postgres. The server never uses it.
+    /// The SQLite writer's pool, for tests and tools that reach into a
+    /// SQLite file directly; `None` on Postgres. The server never uses it.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.pool {
-            Pool::Sqlite(pool) => Some(pool),
+            Pool::Sqlite { write, .. } => Some(write),
             Pool::Postgres(_) => None,
         }
     }
 }
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever it is: the
-/// same SQL and binds, compiled once for each driver.
+/// Runs `$body` with `$pool` bound to the store's pool for reads, whichever
+/// database it is: the same SQL and binds, compiled once for each driver.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Sqlite { read: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// [`on_pool!`] for code that writes: `$pool` is SQLite's one writer
+/// connection. That pool has one connection, so the body must not use `$pool`
+/// while it holds a transaction begun on it: everything goes through the
+/// transaction.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;
 
 /// A transaction that writes. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), so two writers never both read and then fail to

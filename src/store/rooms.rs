@@ -1,6 +1,6 @@
 //! Queries on `rooms` and `memberships`.
 
-use super::{Backend, Store, WritePool, now, on_pool};
+use super::{Backend, Store, WritePool, now, on_pool, on_writer};
 use crate::error::AppError;
 use crate::model::{Conversation, LastMessage, OpenRoom, Person, RoomId, RoomKind, UserId};
 
@@ -66,7 +66,7 @@ impl Store {
                       VALUES ($1, $2, $3, $4, $4) RETURNING id";
         let join = insert_members_sql(members.len());
         let at = now();
-        Ok(on_pool!(self, pool => {
+        Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (id,): (RoomId,) =
                 sqlx::query_as(insert).bind(kind.as_str()).bind(title).bind(created_by).bind(&at).fetch_one(&mut *tx).await?;
@@ -95,7 +95,7 @@ impl Store {
         let existing = "SELECT id FROM rooms WHERE direct_key = $1";
         let join = insert_members_sql(2);
         let at = now();
-        Ok(on_pool!(self, pool => {
+        Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let created: Option<(RoomId,)> =
                 sqlx::query_as(insert).bind(title).bind(a).bind(&key).bind(&at).fetch_optional(&mut *tx).await?;
@@ -206,7 +206,7 @@ impl Store {
             return Ok(());
         };
         let at = now();
-        on_pool!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected());
+        on_writer!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -214,7 +214,7 @@ impl Store {
     pub async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, AppError> {
         let sql = "DELETE FROM memberships WHERE room_id = $1 AND user_id = $2";
         let removed =
-            on_pool!(self, pool => sqlx::query(sql).bind(room).bind(user).execute(pool).await?.rows_affected());
+            on_writer!(self, pool => sqlx::query(sql).bind(room).bind(user).execute(pool).await?.rows_affected());
         Ok(removed > 0)
     }
 
@@ -285,7 +285,7 @@ impl Store {
             Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
             Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
         };
-        Ok(on_pool!(self, pool => {
+        Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
             let (marker,): (i64,) = sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(&mut *tx).await?;

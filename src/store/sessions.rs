@@ -21,8 +21,9 @@ impl Store {
     pub async fn sessions(&self) -> std::result::Result<Sessions, sqlx::Error> {
         let table = |err: String| sqlx::Error::Configuration(err.into());
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                let sessions = SqliteStore::new(pool.clone()).with_table_name("sessions").map_err(table)?;
+            // Sessions are written (sign-in, sign-out, expiry): the writer.
+            Pool::Sqlite { write, .. } => {
+                let sessions = SqliteStore::new(write.clone()).with_table_name("sessions").map_err(table)?;
                 sessions.migrate().await?;
                 Sessions::Sqlite(sessions)
             }

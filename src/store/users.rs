@@ -1,6 +1,6 @@
 //! Queries on `users`.
 
-use super::{Store, now, on_pool};
+use super::{Store, now, on_pool, on_writer};
 use crate::error::{AppError, ResultExt};
 use crate::model::{Person, Profile, UserId};
 
@@ -10,6 +10,8 @@ use crate::model::{Person, Profile, UserId};
 pub struct AuthUser {
     pub id: UserId,
     pub username: String,
+    /// The display name, shown beside what the user writes.
+    pub name: Option<String>,
     pub password_hash: String,
 }
 
@@ -39,7 +41,7 @@ impl Store {
             "INSERT INTO users (email, username, password_hash, name) VALUES ($1, $2, $3, $4)
              RETURNING {PROFILE_COLUMNS}"
         );
-        on_pool!(self, pool => sqlx::query_as(&sql)
+        on_writer!(self, pool => sqlx::query_as(&sql)
             .bind(user.email)
             .bind(user.username)
             .bind(user.password_hash)
@@ -74,14 +76,14 @@ impl Store {
         if login.contains('\0') {
             return Ok(None);
         }
-        let sql = "SELECT id, username, password_hash FROM users
+        let sql = "SELECT id, username, name, password_hash FROM users
              WHERE email = lower($1) OR lower(username) = lower($1)
              LIMIT 1";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(login).fetch_optional(pool).await?))
     }
 
     pub async fn auth_user_by_id(&self, id: UserId) -> Result<Option<AuthUser>, AppError> {
-        let sql = "SELECT id, username, password_hash FROM users WHERE id = $1";
+        let sql = "SELECT id, username, name, password_hash FROM users WHERE id = $1";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
     }
 
@@ -107,7 +109,7 @@ impl Store {
              WHERE id = $5
              RETURNING {PROFILE_COLUMNS}"
         );
-        on_pool!(self, pool => sqlx::query_as(&sql)
+        on_writer!(self, pool => sqlx::query_as(&sql)
             .bind(username)
             .bind(name)
             .bind(avatar_url)
@@ -121,7 +123,7 @@ impl Store {
 
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), AppError> {
         let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
-        on_pool!(self, pool => sqlx::query(sql).bind(hash).bind(id).execute(pool).await?.rows_affected());
+        on_writer!(self, pool => sqlx::query(sql).bind(hash).bind(id).execute(pool).await?.rows_affected());
         Ok(())
     }
 

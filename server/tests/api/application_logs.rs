@@ -1,35 +1,11 @@
 //! The application token is the token API's only credential: it must never
 //! be written to the server's logs.
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
+use hearth::testing::fresh_database_url;
 use hearth_server::telemetry::redact_path;
 use serde_json::json;
-use tracing_subscriber::EnvFilter;
 
-use crate::helpers::{new_client, spawn_app};
-
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use crate::helpers::new_client;
 
 #[test]
 fn the_log_path_of_every_token_route_hides_the_token() {
@@ -51,46 +27,96 @@ fn the_log_path_of_every_token_route_hides_the_token() {
     assert_eq!(redact_path("/conversations/1/messages"), "/conversations/1/messages");
 }
 
-/// A current-thread test runtime runs the server's tasks on this thread, so
-/// a thread-local subscriber sees everything the request handling logs.
+/// The real `hearth` binary, logging everything at `trace`,
+/// which the test reads afterwards. (A subscriber set for the test's own
+/// thread would not do: the database drivers' threads log and close spans
+/// under the process's global subscriber.)
+struct Server {
+    child: std::process::Child,
+    base: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let url = fresh_database_url(dir.path()).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let log = dir.path().join("server.log");
+        let file = std::fs::File::create(&log).expect("a log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("HEARTH_DATA_DIR", dir.path())
+            .env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HEARTH_LOG", "trace,hyper_util=off,h2=off")
+            .env_remove("HEARTH_DEMO")
+            .stdout(file.try_clone().expect("the log file again"))
+            .stderr(file)
+            .spawn()
+            .expect("hearth starts");
+        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        let client = new_client();
+        for _ in 0..300 {
+            if client.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("hearth did not start:\n{}", server.logs());
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_token_never_appears_in_the_request_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        // Everything the server side logs; not the test's own HTTP client.
-        .with_env_filter(EnvFilter::new("trace,reqwest=off,hyper_util::client=off"))
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let app = spawn_app().await;
-    let application = app.create_application(&new_client(), "Secretive").await;
-    let token = application["application_token"].as_str().unwrap().to_owned();
-    app.create_chat(&token, "Room").await;
-    app.post_app_message(&token, 1, "hello world").await;
+    let server = Server::start().await;
     let client = new_client();
-    let base = app.url(&format!("/api/applications/{token}"));
+    let post = |path: String, body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let response = client.post(&path).json(&body).send().await.expect("request sent");
+            assert_eq!(response.status(), 201, "POST {path} {body}");
+            response.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let application =
+        post(format!("{}/api/applications", server.base), json!({ "application_name": "Secretive" })).await;
+    let token = application["application_token"].as_str().expect("a token").to_owned();
+    let base = format!("{}/api/applications/{token}", server.base);
+    post(format!("{base}/chats"), json!({ "chat_name": "Room" })).await;
+    post(format!("{base}/chats/1/messages"), json!({ "message_content": "hello world" })).await;
 
     let statuses = [
-        client.get(&base).send().await.unwrap().status(),
-        client.patch(&base).json(&json!({ "application_name": "Renamed" })).send().await.unwrap().status(),
-        client.get(format!("{base}/chats/1/messages?after_number=0")).send().await.unwrap().status(),
+        client.get(&base).send().await.expect("sent").status(),
+        client.patch(&base).json(&json!({ "application_name": "Renamed" })).send().await.expect("sent").status(),
+        client.get(format!("{base}/chats/1/messages?after_number=0")).send().await.expect("sent").status(),
         client
             .put(format!("{base}/chats/1/messages/1"))
             .json(&json!({ "message_content": "hi" }))
             .send()
             .await
-            .unwrap()
+            .expect("sent")
             .status(),
-        client.get(format!("{base}/chats/1/search?query=hello")).send().await.unwrap().status(),
-        client.get(format!("{base}/chats/9")).send().await.unwrap().status(),
+        client.get(format!("{base}/chats/1/search?query=hello")).send().await.expect("sent").status(),
+        client.get(format!("{base}/chats/9")).send().await.expect("sent").status(),
         client
             .post(format!("{base}/chats/1/messages"))
             .json(&json!({ "message_content": "" }))
             .send()
             .await
-            .unwrap()
+            .expect("sent")
             .status(),
         client
             .post(format!("{base}/chats"))
@@ -98,12 +124,12 @@ async fn a_token_never_appears_in_the_request_logs() {
             .body("{")
             .send()
             .await
-            .unwrap()
+            .expect("sent")
             .status(),
     ];
 
     assert_eq!(statuses.map(|s| s.as_u16()), [200, 200, 200, 200, 200, 404, 422, 400]);
-    let logs = captured.text();
+    let logs = server.logs();
     assert!(logs.contains("/api/applications/[token]/chats/1/search"), "the requests were logged, redacted:\n{logs}");
     assert!(!logs.contains(&token), "the token leaked into the logs:\n{logs}");
 }
