@@ -16,7 +16,8 @@ use sqlx::Connection;
 
 const MESSAGES: i64 = 200_000;
 
-/// A store with one room of `MESSAGES` messages, one a second from
+/// A store with one room of `MESSAGES` messages (each sent with a
+/// `client_id`, as the web client sends them), one a second from
 /// 2026-01-01, numbered 1.. with the room's counters to match; statistics
 /// gathered, as a live database has them.
 async fn big_room(url: &str) -> (Store, RoomId) {
@@ -40,15 +41,15 @@ async fn big_room(url: &str) -> (Store, RoomId) {
     let (insert, analyze) = match Backend::of_url(url).expect("scheme") {
         Backend::Sqlite => (
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
-             INSERT INTO messages (room_id, number, user_id, body, created_at)
-             SELECT $1, i, $2, 'message ' || i,
+             INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
+             SELECT $1, i, $2, 'message ' || i, 'c' || i,
                     strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000Z'
              FROM n",
             "ANALYZE",
         ),
         Backend::Postgres => (
-            "INSERT INTO messages (room_id, number, user_id, body, created_at)
-             SELECT $1, i, $2, 'message ' || i,
+            "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
+             SELECT $1, i, $2, 'message ' || i, 'c' || i,
                     to_char(timestamp '2026-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
              FROM generate_series(1, $3::bigint) AS i",
             "ANALYZE messages",
@@ -145,6 +146,46 @@ fn numbers_after<'a>(text: &'a str, label: &'a str) -> impl Iterator<Item = u64>
         let digits: String = text[at + label.len()..].chars().take_while(char::is_ascii_digit).collect();
         digits.parse().ok()
     })
+}
+
+/// The lookup of earlier sends that every batch of sends makes (for
+/// idempotent retries) finds each (author, client_id) by the whole unique
+/// key: it must not walk the room's sends, which grow with the room.
+async fn assert_earlier_sends_are_looked_up_by_key(store: &Store, room: RoomId) {
+    let alice = hearth::model::UserId(1);
+    let plan =
+        store.earlier_sends_plan(room, &[(alice, "c17"), (alice, "c199999"), (alice, "never")]).await.expect("plan");
+    let text = plan.join("\n");
+    match store.backend() {
+        Backend::Sqlite => {
+            let searches: Vec<&String> = plan.iter().filter(|line| line.contains("messages")).collect();
+            assert_eq!(searches.len(), 3, "one lookup per pair:\n{text}");
+            for line in searches {
+                assert!(
+                    line.contains("USING INDEX messages_client_id (room_id=? AND user_id=? AND client_id=?)"),
+                    "a lookup by the whole key:\n{text}"
+                );
+            }
+        }
+        Backend::Postgres => {
+            assert!(!text.contains("Seq Scan"), "a full scan:\n{text}");
+            let read: u64 = numbers_after(&text, "rows=").sum();
+            assert!(read <= 10, "read {read} rows for three keys:\n{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_both_databases_earlier_sends_are_looked_up_by_key_in_a_room_of_200000_sends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("big.db").display());
+    let (store, room) = big_room(&url).await;
+    assert_earlier_sends_are_looked_up_by_key(&store, room).await;
+    let Some(database) = BlankPostgres::create("earlier").await else { return };
+    let (store, room) = big_room(&database.url).await;
+    assert_earlier_sends_are_looked_up_by_key(&store, room).await;
+    drop(store);
+    database.drop_now().await;
 }
 
 #[tokio::test]

@@ -181,7 +181,7 @@ impl Store {
                 let keyed: Vec<&NewMessage> = indexes.iter().map(|&i| &batch[i]).filter(|m| m.key().is_some()).collect();
                 let mut known: HashMap<(UserId, String), i64> = HashMap::new();
                 if !keyed.is_empty() {
-                    let sql = format!("{EARLIER_ANY} ({})", values(keyed.len(), 2, 2));
+                    let sql = earlier_sends(keyed.len());
                     let mut query = sqlx::query_as::<_, (UserId, String, i64)>(&sql).bind(room);
                     for message in &keyed {
                         query = query.bind(message.author).bind(message.client_id.as_deref());
@@ -396,6 +396,27 @@ impl Store {
         Ok(plans)
     }
 
+    /// The plan of the lookup of earlier sends that a batch makes before it
+    /// writes (`EXPLAIN QUERY PLAN` / `EXPLAIN ANALYZE`, as
+    /// [`Store::history_plans`]), for `pairs` of (author, client_id).
+    #[doc(hidden)]
+    pub async fn earlier_sends_plan(&self, room: RoomId, pairs: &[(UserId, &str)]) -> Result<Vec<String>, AppError> {
+        let explain = match self.backend() {
+            Backend::Sqlite => "EXPLAIN QUERY PLAN",
+            Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
+        };
+        let sql = format!("{explain} {}", earlier_sends(pairs.len()));
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::query(&sql).bind(room);
+            for (user, client_id) in pairs {
+                query = query.bind(*user).bind(*client_id);
+            }
+            let rows = query.fetch_all(pool).await?;
+            let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
+            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
+        }))
+    }
+
     async fn whole_time_groups(
         &self,
         room: RoomId,
@@ -539,8 +560,23 @@ const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VA
 const LOCK_ROOM: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1";
 const LOCK_ROOM_FOR_UPDATE: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1 FOR UPDATE";
 /// Earlier sends by (author, client_id); followed by a `VALUES` list.
-const EARLIER_ANY: &str = "SELECT user_id, client_id, number FROM messages
-                           WHERE room_id = $1 AND client_id IS NOT NULL AND (user_id, client_id) IN";
+/// Earlier sends to room `$1` by (author, client_id), one pair per `$2, $3`,
+/// `$4, $5`…: each pair its own lookup on the whole `messages_client_id` key.
+/// (A row-value `IN` list, or a join on a `VALUES` list, lets the planners
+/// match on `room_id` alone and walk every send the room ever had: a cost
+/// that grew with the room, paid once per batch.)
+fn earlier_sends(pairs: usize) -> String {
+    (0..pairs)
+        .map(|i| {
+            format!(
+                "SELECT user_id, client_id, number FROM messages WHERE room_id = $1 AND user_id = ${} AND client_id = ${}",
+                2 * i + 2,
+                2 * i + 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
 /// Followed by a `VALUES` list of 7-column rows.
 const INSERT_MESSAGES: &str =
     "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
