@@ -126,6 +126,11 @@ pub struct Config {
     /// server whatever the value; 0 turns the caches off.
     #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true)]
     pub cache_ttl_secs: u64,
+    /// SQLite's durability mode: `NORMAL` (a commit survives a crash of the
+    /// process, not a power loss or OS crash) or `FULL` (it survives those
+    /// too; each commit waits for the disk). Postgres ignores it.
+    #[arg(long, env = "HEARTH_SQLITE_SYNCHRONOUS", default_value = "NORMAL", global = true)]
+    pub sqlite_synchronous: hearth::store::SqliteSynchronous,
 }
 
 impl Config {
@@ -148,6 +153,11 @@ impl Config {
                 Ok(format!("sqlite://{}", self.data_dir.join("hearth.db").display()))
             }
         }
+    }
+
+    /// How the store opens its database.
+    pub fn store_options(&self) -> hearth::store::StoreOptions {
+        hearth::store::StoreOptions { sqlite_synchronous: self.sqlite_synchronous }
     }
 
     pub fn settings(&self) -> hearth::Settings {

@@ -5,7 +5,7 @@
 //! # Layout
 //!
 //! - [`config`]: flags and environment (clap), and the Leptos site settings.
-//! - [`cli`]: the subcommands `serve`, `migrate`, `seed-demo` and `copy-data`
+//! - [`cli`]: the subcommands `serve`, `migrate`, `seed-demo`, `copy-data` and `backup`
 //!   (`copy_data`: its progress and report).
 //! - [`startup`]: [`startup::Application`] builds the router, binds, and runs
 //!   until SIGTERM/Ctrl-C.

@@ -52,7 +52,7 @@ pub struct Application {
 /// Opens the store and applies migrations: every subcommand starts here.
 pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     let url = config.database_url()?;
-    Ok(Store::open(&url).await?)
+    Ok(Store::open_with(&url, config.store_options()).await?)
 }
 
 impl Application {

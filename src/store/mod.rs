@@ -14,6 +14,7 @@
 //! Postgres) and the read marker's clamp.
 
 mod applications;
+mod backup;
 mod copy;
 mod messages;
 mod rooms;
@@ -25,10 +26,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
+pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage};
 pub use rooms::RoomRow;
@@ -61,13 +63,21 @@ impl Store {
     /// missing) or `postgres://user@host/db` (which must exist). Any other
     /// scheme is refused with a message that names it.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Self::connect`] with the given options (SQLite's durability mode).
+    pub async fn connect_with(url: &str, store_options: StoreOptions) -> Result<Self, sqlx::Error> {
         let pool = match Backend::of_url(url)? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     // WAL lets readers run while one writer writes.
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // NORMAL: a commit survives a crash of the process (the
+                    // WAL is synced at checkpoints); FULL: it survives a power
+                    // loss too (the WAL is synced at every commit).
+                    .synchronous(store_options.sqlite_synchronous.to_sqlx())
                     .foreign_keys(true)
                     // Writers queue on the lock instead of failing at once.
                     .busy_timeout(Duration::from_secs(10));
@@ -89,8 +99,13 @@ impl Store {
     /// applied, for the server and the CLI: any failure is one line that
     /// names the problem (the URL shown without its password).
     pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Self::open`] with the given options (SQLite's durability mode).
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Self, OpenError> {
         let shown = redact_password(url);
-        let store = Self::connect(url).await.map_err(|err| OpenError::connect(&shown, err))?;
+        let store = Self::connect_with(url, options).await.map_err(|err| OpenError::connect(&shown, err))?;
         store.migrate().await.map_err(|err| OpenError::migrate(&shown, err))?;
         Ok(store)
     }

@@ -54,6 +54,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         session_cleanup_secs: 3600,
         // The binary's default, so every test runs through the caches.
         cache_ttl_secs: 30,
+        sqlite_synchronous: hearth::store::SqliteSynchronous::Normal,
     }
 }
 

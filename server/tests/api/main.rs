@@ -10,6 +10,7 @@ mod application_chats;
 mod application_logs;
 mod application_messages;
 mod applications;
+mod backup;
 mod cable;
 mod caches;
 mod chatflow;
