@@ -19,6 +19,7 @@ mod connections;
 mod contracts;
 mod conversations;
 mod copy_data;
+mod durability;
 mod hardening;
 mod headers;
 mod health;
