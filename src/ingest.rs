@@ -108,6 +108,7 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
             return;
         }
     };
+    let _publish = crate::metrics::PublishTimer::start();
     // What each sender gets back, read in one query per room.
     let mut numbers: HashMap<RoomId, Vec<i64>> = HashMap::new();
     for appended in placed.iter().flatten() {

@@ -24,6 +24,8 @@
 //!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
+//! - [`metrics`]: `/metrics` for Prometheus (behind a token or on its own
+//!   address), and the per-route HTTP series.
 //! - [`cable`]: `/cable`, ChatFlow's ActionCable endpoint over the same hub
 //!   (a compatibility protocol, also in `docs/protocol.md`).
 //!
@@ -38,6 +40,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod negotiate;
 pub mod origin;

@@ -134,6 +134,18 @@ impl Store {
         }
     }
 
+    /// The pool's connections now: open, idle, and the most it opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                PoolStats { size: pool.size(), idle: pool.num_idle(), max: pool.options().get_max_connections() }
+            }
+            Pool::Postgres(pool) => {
+                PoolStats { size: pool.size(), idle: pool.num_idle(), max: pool.options().get_max_connections() }
+            }
+        }
+    }
+
     /// The SQLite pool, for tests and tools that read a SQLite file
     /// directly; `None` on Postgres. The server never uses it.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
@@ -142,6 +154,14 @@ impl Store {
             Pool::Postgres(_) => None,
         }
     }
+}
+
+/// A pool's connections at one moment (for `/metrics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever it is: the

@@ -28,6 +28,7 @@ mod ingest;
 mod malformed;
 mod membership;
 mod messages;
+mod metrics;
 mod numbering;
 mod pages;
 mod paging;
