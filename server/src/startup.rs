@@ -99,9 +99,6 @@ impl Application {
                 let listener = TcpListener::bind(addr).await.map_err(|err| format!("metrics address {addr}: {err}"))?;
                 metrics_listener = Some((listener, Endpoint::new(handle, hearth.clone(), None).router()));
             }
-            // Innermost, so each request is counted under its route pattern
-            // with the status the client gets from the layers within.
-            router = router.layer(from_fn(crate::metrics::track_http));
         }
         let router = router
             .layer(auth_layer)
@@ -116,8 +113,14 @@ impl Application {
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());
-        let router = with_security_headers(router, &leptos)
+        let mut router = with_security_headers(router, &leptos)
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
+        if config.metrics_enabled() {
+            // Outermost, so refusals by the layers above (403, 413, …) are
+            // counted too. Router layers run after routing: the route's
+            // pattern is known here.
+            router = router.layer(from_fn(crate::metrics::track_http));
+        }
 
         let listener = TcpListener::bind(config.listen).await?;
         let serve = config.serve_settings();

@@ -128,6 +128,17 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
         format!("{}/cable", app.address.replacen("http://", "ws://", 1)).into_client_request().expect("a valid ws url");
     request.headers_mut().insert("Cookie", HeaderValue::from_str(&alice.cookie).expect("cookie"));
     let (_cable, _) = tokio_tungstenite::connect_async(request).await.expect("the cable upgrade succeeds");
+    // A write from another site, refused before it reaches the handler.
+    let response = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/messages")))
+        .header("Origin", "https://evil.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&json!({ "body": "from elsewhere" }))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 403);
     // Wrong passwords, then the account's sign-in limit (2 a minute).
     for expected in [401, 401, 429] {
         let response = app.sign_in_with(&bare_client(), "alice", "not-her-password").await;
@@ -145,6 +156,9 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     );
     let unauthorized = [("route", "/users/sign_in"), ("status", "401")];
     assert!(grew(&before, &after, "hearth_http_requests_total", &unauthorized), "401s by route");
+    // Refused by an outer layer (the cross-site write guard) still counts.
+    let foreign = [("route", "/conversations/{id}/messages"), ("status", "403")];
+    assert!(grew(&before, &after, "hearth_http_requests_total", &foreign), "403s from the cross-site guard");
     assert!(value(&after, "hearth_websockets_open", &[("endpoint", "ws")]).unwrap_or(0.0) >= 1.0, "open /ws");
     assert!(value(&after, "hearth_websockets_open", &[("endpoint", "cable")]).unwrap_or(0.0) >= 1.0, "open /cable");
     assert!(grew(&before, &after, "hearth_ws_frames_delivered_total", &[]), "frames delivered");
