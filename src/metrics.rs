@@ -17,6 +17,9 @@ pub const WEBSOCKETS_OPEN: &str = "hearth_websockets_open";
 /// a room channel's capacity behind, or was dropped for not reading).
 pub const FRAMES_DELIVERED: &str = "hearth_ws_frames_delivered_total";
 pub const FRAMES_DROPPED: &str = "hearth_ws_frames_dropped_total";
+/// `hearth_ws_holds_total` (counter): times a socket's room frames were held
+/// back for the write delay (`HEARTH_WS_WRITE_DELAY_MS`) to share one write.
+pub const HOLDS: &str = "hearth_ws_holds_total";
 /// `hearth_ws_resyncs_total{endpoint}` (counter): `resync` sent to `/ws`
 /// clients, and `/cable` clients told to reconnect for falling behind.
 pub const RESYNCS: &str = "hearth_ws_resyncs_total";
@@ -64,6 +67,10 @@ pub fn frames_delivered(n: usize) {
 
 pub fn frames_dropped(n: u64) {
     metrics::counter!(FRAMES_DROPPED).increment(n);
+}
+
+pub fn frames_held() {
+    metrics::counter!(HOLDS).increment(1);
 }
 
 pub fn resync_sent(endpoint: &'static str) {

@@ -10,7 +10,7 @@
 //!
 //! What is recorded: HTTP requests and latency by route pattern and status
 //! ([`track_http`]), and the core's series (`hearth::metrics`): open
-//! WebSockets, frames delivered and dropped, resyncs, message publish
+//! WebSockets, frames delivered, held and dropped, resyncs, message publish
 //! latency, sign-in failures, rate-limit hits; the database pool's
 //! connections are read at each scrape.
 
@@ -50,9 +50,13 @@ pub fn install() -> Result<PrometheusHandle, String> {
             describe();
             // Reported from the start (as 0), so an alert on a rate sees a
             // series rather than none.
-            for name in
-                [series::FRAMES_DELIVERED, series::FRAMES_DROPPED, series::SIGN_IN_FAILURES, series::RATE_LIMITED]
-            {
+            for name in [
+                series::FRAMES_DELIVERED,
+                series::FRAMES_DROPPED,
+                series::HOLDS,
+                series::SIGN_IN_FAILURES,
+                series::RATE_LIMITED,
+            ] {
                 metrics::counter!(name).absolute(0);
             }
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -77,6 +81,7 @@ fn describe() {
     describe_gauge!(series::WEBSOCKETS_OPEN, "Open WebSockets, by endpoint (ws, cable).");
     describe_counter!(series::FRAMES_DELIVERED, "Frames written to WebSockets.");
     describe_counter!(series::FRAMES_DROPPED, "Frames lost by sockets that fell behind or stopped reading.");
+    describe_counter!(series::HOLDS, "Times a socket's room frames were held for the write delay to share a write.");
     describe_counter!(series::RESYNCS, "Clients told to resync (ws) or reconnect (cable) after falling behind.");
     describe_histogram!(series::MESSAGE_PUBLISH, Unit::Seconds, "From a batch of messages committed to published.");
     describe_counter!(series::SIGN_IN_FAILURES, "Sign-ins refused for a wrong login or password.");

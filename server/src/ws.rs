@@ -425,6 +425,7 @@ impl Pacer {
             return true;
         }
         if !self.holding {
+            hearth::metrics::frames_held();
             match &mut self.hold {
                 Some(sleep) => sleep.as_mut().reset(self.next_write.into()),
                 None => self.hold = Some(Box::pin(tokio::time::sleep_until(self.next_write.into()))),

@@ -1,7 +1,8 @@
 //! `GET /metrics` (issue 19): absent unless configured; behind its bearer
 //! token on the main address (401 without it or with a wrong one); open on
 //! its own address; and after real traffic (REST posts, a failed and a
-//! rate-limited sign-in, a `/ws` socket that gets frames and a `resync`, a
+//! rate-limited sign-in, a `/ws` socket that gets frames (some held for the
+//! write delay) and a `resync`, a
 //! `/cable` socket) every named series is there with a non-zero value.
 //!
 //! The Prometheus recorder is one per process, shared by every app the test
@@ -88,6 +89,8 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
         config.metrics_token = Some(TOKEN.into());
         config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
         config.sign_ins_per_account_per_minute = 2;
+        // Long enough that a post right after another's frame is held.
+        config.ws_write_delay_ms = 300;
     })
     .await;
     let before = scrape(&app).await;
@@ -162,6 +165,7 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     assert!(value(&after, "hearth_websockets_open", &[("endpoint", "ws")]).unwrap_or(0.0) >= 1.0, "open /ws");
     assert!(value(&after, "hearth_websockets_open", &[("endpoint", "cable")]).unwrap_or(0.0) >= 1.0, "open /cable");
     assert!(grew(&before, &after, "hearth_ws_frames_delivered_total", &[]), "frames delivered");
+    assert!(grew(&before, &after, "hearth_ws_holds_total", &[]), "frames held for the write delay");
     assert!(value(&after, "hearth_ws_frames_dropped_total", &[]).is_some(), "frames dropped is reported (0 here)");
     assert!(grew(&before, &after, "hearth_ws_resyncs_total", &[("endpoint", "ws")]), "resyncs sent");
     assert!(grew(&before, &after, "hearth_message_publish_seconds_count", &[]), "message publish latency");
