@@ -117,6 +117,7 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
             return;
         }
     };
+    let _publish = crate::metrics::PublishTimer::start();
     // A new message is whole from what was sent and what the insert
     // returned. Only a retry's earlier message is read back, in one query
     // per room.

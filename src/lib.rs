@@ -68,6 +68,8 @@ mod ingest;
 #[cfg(feature = "server")]
 pub mod messages;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]
 pub mod rooms;

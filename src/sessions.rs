@@ -31,7 +31,10 @@ impl Hearth {
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let user = match (password::verify(secret, stored).await?, user) {
             (true, Some(user)) => user,
-            _ => return Err(AppError::Unauthorized(INVALID_LOGIN.into())),
+            _ => {
+                crate::metrics::sign_in_failed();
+                return Err(AppError::Unauthorized(INVALID_LOGIN.into()));
+            }
         };
         self.start(session, &user).await
     }

@@ -85,6 +85,7 @@ async fn upgrade(
     let signals = hearth.user_signals(user.id);
     ws.on_upgrade(move |socket| {
         shutdown.clone().track(async move {
+            let _open = hearth::metrics::OpenSocket::new("cable");
             let user_id = user.id;
             let cable = Cable { hearth: hearth.clone(), user, session_id };
             while_present(&hearth, user_id, cable.run(socket, &shutdown, signals)).await;
@@ -254,7 +255,9 @@ impl Cable {
     ) -> Result<(), Close> {
         let frame = match item {
             Ok(frame) => frame,
-            Err(BroadcastStreamRecvError::Lagged(_)) => {
+            Err(BroadcastStreamRecvError::Lagged(lost)) => {
+                hearth::metrics::frames_dropped(lost);
+                hearth::metrics::resync_sent("cable");
                 out.push(disconnect("lagged", true).to_string().into());
                 return Err(Close::With(close_code::AWAY, "fell behind"));
             }

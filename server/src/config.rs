@@ -126,6 +126,20 @@ pub struct Config {
     /// server whatever the value; 0 turns the caches off.
     #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true)]
     pub cache_ttl_secs: u64,
+    /// SQLite's durability mode: `NORMAL` (a commit survives a crash of the
+    /// process, not a power loss or OS crash) or `FULL` (it survives those
+    /// too; each commit waits for the disk). Postgres ignores it.
+    #[arg(long, env = "HEARTH_SQLITE_SYNCHRONOUS", default_value = "NORMAL", global = true)]
+    pub sqlite_synchronous: hearth::store::SqliteSynchronous,
+    /// Serve `/metrics` (Prometheus) on the main address to requests with
+    /// `Authorization: Bearer <this token>`. Unset (and no metrics address):
+    /// `/metrics` does not exist.
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Also serve `/metrics`, without a token, on this separate address
+    /// (a private interface, e.g. `127.0.0.1:9090`).
+    #[arg(long, env = "HEARTH_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -148,6 +162,21 @@ impl Config {
                 Ok(format!("sqlite://{}", self.data_dir.join("hearth.db").display()))
             }
         }
+    }
+
+    /// How the store opens its database.
+    pub fn store_options(&self) -> hearth::store::StoreOptions {
+        hearth::store::StoreOptions { sqlite_synchronous: self.sqlite_synchronous }
+    }
+
+    /// Whether `/metrics` is served anywhere (an empty token counts as unset).
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics_token().is_some() || self.metrics_listen.is_some()
+    }
+
+    /// The metrics token, if a non-empty one is set.
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token.as_deref().map(str::trim).filter(|t| !t.is_empty())
     }
 
     pub fn settings(&self) -> hearth::Settings {

@@ -5,7 +5,7 @@
 //! # Layout
 //!
 //! - [`config`]: flags and environment (clap), and the Leptos site settings.
-//! - [`cli`]: the subcommands `serve`, `migrate`, `seed-demo` and `copy-data`
+//! - [`cli`]: the subcommands `serve`, `migrate`, `seed-demo`, `copy-data` and `backup`
 //!   (`copy_data`: its progress and report).
 //! - [`startup`]: [`startup::Application`] builds the router, binds, and runs
 //!   until SIGTERM/Ctrl-C.
@@ -24,6 +24,8 @@
 //!   Content-Security-Policy nonce the pages use.
 //! - [`rest`]: the JSON API, one module (and one `router()`) per feature.
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
+//! - [`metrics`]: `/metrics` for Prometheus (behind a token or on its own
+//!   address), and the per-route HTTP series.
 //! - [`cable`]: `/cable`, ChatFlow's ActionCable endpoint over the same hub
 //!   (a compatibility protocol, also in `docs/protocol.md`).
 //!
@@ -38,6 +40,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod negotiate;
 pub mod origin;

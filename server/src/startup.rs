@@ -26,6 +26,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::headers::{provide_page_nonce, with_security_headers};
+use crate::metrics::Endpoint;
 use crate::middleware::{refuse_cross_site_writes, require_sign_in_for_pages};
 use crate::negotiate::json_errors;
 use crate::origin::Scheme;
@@ -44,6 +45,8 @@ pub struct Application {
     hearth: Hearth,
     serve: ServeSettings,
     shutdown: Shutdown,
+    /// `/metrics` on its own address (`HEARTH_METRICS_LISTEN`), if set.
+    metrics_listener: Option<(TcpListener, Router)>,
     /// Stops the expired-session cleanup when the application is dropped,
     /// which `run_until_stopped` does once the server has shut down.
     _session_cleanup: AbortOnDrop,
@@ -52,7 +55,7 @@ pub struct Application {
 /// Opens the store and applies migrations: every subcommand starts here.
 pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     let url = config.database_url()?;
-    Ok(Store::open(&url).await?)
+    Ok(Store::open_with(&url, config.store_options()).await?)
 }
 
 impl Application {
@@ -82,7 +85,22 @@ impl Application {
 
         let shutdown = Shutdown::new();
         let state = AppState { hearth: hearth.clone(), leptos: leptos.clone(), shutdown: shutdown.clone() };
-        let router = routes(state)
+        let metrics = match config.metrics_enabled() {
+            true => Some(crate::metrics::install()?),
+            false => None,
+        };
+        let mut router = routes(state);
+        let mut metrics_listener = None;
+        if let Some(handle) = metrics {
+            if let Some(token) = config.metrics_token() {
+                router = router.merge(Endpoint::new(handle.clone(), hearth.clone(), Some(token)).router());
+            }
+            if let Some(addr) = config.metrics_listen {
+                let listener = TcpListener::bind(addr).await.map_err(|err| format!("metrics address {addr}: {err}"))?;
+                metrics_listener = Some((listener, Endpoint::new(handle, hearth.clone(), None).router()));
+            }
+        }
+        let router = router
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))
@@ -95,12 +113,18 @@ impl Application {
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());
-        let router = with_security_headers(router, &leptos)
+        let mut router = with_security_headers(router, &leptos)
             .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span));
+        if config.metrics_enabled() {
+            // Outermost, so refusals by the layers above (403, 413, …) are
+            // counted too. Router layers run after routing: the route's
+            // pattern is known here.
+            router = router.layer(from_fn(crate::metrics::track_http));
+        }
 
         let listener = TcpListener::bind(config.listen).await?;
         let serve = config.serve_settings();
-        Ok(Self { listener, router, hearth, serve, shutdown, _session_cleanup: session_cleanup })
+        Ok(Self { listener, router, hearth, serve, shutdown, metrics_listener, _session_cleanup: session_cleanup })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -109,6 +133,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.local_addr().port()
+    }
+
+    /// Where `/metrics` is served on its own, if `HEARTH_METRICS_LISTEN` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn hearth(&self) -> &Hearth {
@@ -125,6 +154,15 @@ impl Application {
     /// are done or the shutdown deadline has passed, whichever comes first.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
+        if let Some((listener, router)) = self.metrics_listener {
+            tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+            let stopped = self.shutdown.begun();
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+                    tracing::warn!(error = %err, "the metrics listener failed");
+                }
+            });
+        }
         crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await
     }
 }

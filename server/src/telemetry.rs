@@ -1,4 +1,4 @@
-//! Logging through `tracing`, to stderr.
+//! Logging through `tracing`, to stdout.
 
 use tracing_subscriber::EnvFilter;
 

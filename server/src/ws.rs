@@ -86,6 +86,7 @@ async fn upgrade(
     let signals = hearth.user_signals(user.id);
     limited(ws).on_upgrade(move |socket| {
         shutdown.clone().track(async move {
+            let _open = hearth::metrics::OpenSocket::new("ws");
             let user_id = user.id;
             let connection = Connection { hearth: hearth.clone(), user, session_id };
             while_present(&hearth, user_id, connection.run(socket, &shutdown, signals)).await;
@@ -267,7 +268,9 @@ impl Connection {
                 }
                 None => out.push(frame),
             },
-            Err(BroadcastStreamRecvError::Lagged(_)) => {
+            Err(BroadcastStreamRecvError::Lagged(lost)) => {
+                hearth::metrics::frames_dropped(lost);
+                hearth::metrics::resync_sent("ws");
                 rooms.remove(&room);
                 delivered.remove(&room);
                 out.push(Frame::new(&ServerEvent::Resync { room_id: room }));
@@ -290,6 +293,7 @@ impl Connection {
                     match self.hearth.catch_up(me, room_id, after, upto).await {
                         Ok((frames, resync)) => {
                             if resync {
+                                hearth::metrics::resync_sent("ws");
                                 rooms.remove(&room_id);
                                 delivered.remove(&room_id);
                             }
@@ -300,7 +304,10 @@ impl Connection {
                     return;
                 }
                 match self.hearth.subscribe(me, room_id, after).await {
-                    Ok(subscription) if subscription.resync => out.extend(subscription.replay),
+                    Ok(subscription) if subscription.resync => {
+                        hearth::metrics::resync_sent("ws");
+                        out.extend(subscription.replay)
+                    }
                     Ok(subscription) => {
                         delivered.insert(room_id, subscription.seq);
                         rooms.insert(room_id, BroadcastStream::new(subscription.live));
@@ -353,19 +360,29 @@ pub(crate) async fn write_in_time<T: Into<Bytes>>(
     hearth: &Hearth,
     user: UserId,
 ) -> bool {
-    let write = write_all(socket, out);
-    tokio::pin!(write);
-    if let Some(result) = write.as_mut().now_or_never() {
-        return result.is_ok();
-    }
-    let limit = Duration::from_secs(hearth.settings().ws_write_timeout_secs);
-    match tokio::time::timeout(limit, write).await {
-        Ok(result) => result.is_ok(),
-        Err(_) => {
-            tracing::info!(user = user.0, "dropping a WebSocket client that stopped reading");
-            false
+    let frames = out.len();
+    let written = {
+        let write = write_all(socket, out);
+        tokio::pin!(write);
+        match write.as_mut().now_or_never() {
+            Some(result) => result.is_ok(),
+            None => {
+                let limit = Duration::from_secs(hearth.settings().ws_write_timeout_secs);
+                match tokio::time::timeout(limit, write).await {
+                    Ok(result) => result.is_ok(),
+                    Err(_) => {
+                        tracing::info!(user = user.0, "dropping a WebSocket client that stopped reading");
+                        false
+                    }
+                }
+            }
         }
+    };
+    match written {
+        true => hearth::metrics::frames_delivered(frames),
+        false => hearth::metrics::frames_dropped(frames as u64),
     }
+    written
 }
 
 async fn write_all<T: Into<Bytes>>(socket: &mut WebSocket, out: &mut Vec<T>) -> Result<(), axum::Error> {
@@ -408,6 +425,7 @@ impl Pacer {
             return true;
         }
         if !self.holding {
+            hearth::metrics::frames_held();
             match &mut self.hold {
                 Some(sleep) => sleep.as_mut().reset(self.next_write.into()),
                 None => self.hold = Some(Box::pin(tokio::time::sleep_until(self.next_write.into()))),

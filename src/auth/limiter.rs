@@ -45,8 +45,9 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             self.inner.retain_recent();
         }
         let now = DefaultClock::default().now();
-        self.inner.check_key(key).map_err(|not_until| AppError::RateLimited {
-            retry_after_secs: not_until.wait_time_from(now).as_secs().max(1),
+        self.inner.check_key(key).map_err(|not_until| {
+            crate::metrics::rate_limited();
+            AppError::RateLimited { retry_after_secs: not_until.wait_time_from(now).as_secs().max(1) }
         })
     }
 }

@@ -14,6 +14,7 @@
 //! Postgres) and the read marker's clamp.
 
 mod applications;
+mod backup;
 mod copy;
 mod messages;
 mod rooms;
@@ -25,10 +26,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use applications::{AppRow, ChatRow};
+pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Written};
 pub use rooms::RoomRow;
@@ -69,13 +71,21 @@ impl Store {
     /// missing) or `postgres://user@host/db` (which must exist). Any other
     /// scheme is refused with a message that names it.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Self::connect`] with the given options (SQLite's durability mode).
+    pub async fn connect_with(url: &str, store_options: StoreOptions) -> Result<Self, sqlx::Error> {
         let pool = match Backend::of_url(url)? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     // WAL lets readers run while one writer writes.
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // NORMAL: a commit survives a crash of the process (the
+                    // WAL is synced at checkpoints); FULL: it survives a power
+                    // loss too (the WAL is synced at every commit).
+                    .synchronous(store_options.sqlite_synchronous.to_sqlx())
                     .foreign_keys(true)
                     // Only a checkpoint or another process can hold the
                     // lock now; wait for it rather than fail at once.
@@ -104,8 +114,13 @@ impl Store {
     /// applied, for the server and the CLI: any failure is one line that
     /// names the problem (the URL shown without its password).
     pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Self::open`] with the given options (SQLite's durability mode).
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Self, OpenError> {
         let shown = redact_password(url);
-        let store = Self::connect(url).await.map_err(|err| OpenError::connect(&shown, err))?;
+        let store = Self::connect_with(url, options).await.map_err(|err| OpenError::connect(&shown, err))?;
         store.migrate().await.map_err(|err| OpenError::migrate(&shown, err))?;
         Ok(store)
     }
@@ -134,6 +149,21 @@ impl Store {
         }
     }
 
+    /// The pools' connections now: open, idle, and the most they open (on
+    /// SQLite the readers and the writer together).
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite { read, write } => PoolStats {
+                size: read.size() + write.size(),
+                idle: read.num_idle() + write.num_idle(),
+                max: read.options().get_max_connections() + write.options().get_max_connections(),
+            },
+            Pool::Postgres(pool) => {
+                PoolStats { size: pool.size(), idle: pool.num_idle(), max: pool.options().get_max_connections() }
+            }
+        }
+    }
+
     /// The SQLite writer's pool, for tests and tools that reach into a
     /// SQLite file directly; `None` on Postgres. The server never uses it.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
@@ -142,6 +172,14 @@ impl Store {
             Pool::Postgres(_) => None,
         }
     }
+}
+
+/// A pool's connections at one moment (for `/metrics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Runs `$body` with `$pool` bound to the store's pool for reads, whichever

@@ -26,6 +26,8 @@ pub struct TestApp {
     /// The app's own database (a SQLite file in its temp dir, or a Postgres
     /// database copied from the migrated template).
     pub database_url: String,
+    /// `http://…` of the separate `/metrics` address, when one was configured.
+    pub metrics_address: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,6 +56,9 @@ pub fn test_config(dir: PathBuf) -> Config {
         session_cleanup_secs: 3600,
         // The binary's default, so every test runs through the caches.
         cache_ttl_secs: 30,
+        sqlite_synchronous: hearth::store::SqliteSynchronous::Normal,
+        metrics_token: None,
+        metrics_listen: None,
     }
 }
 
@@ -117,7 +122,8 @@ async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (Tes
     let application = Application::build(config, leptos).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let hearth = application.hearth().clone();
-    (TestApp { address, client: new_client(), hearth, database_url, _dir: dir }, application)
+    let metrics_address = application.metrics_addr().map(|addr| format!("http://{addr}"));
+    (TestApp { address, client: new_client(), hearth, database_url, metrics_address, _dir: dir }, application)
 }
 
 /// A value bound to a `$n` placeholder by [`TestApp::execute_sql`].

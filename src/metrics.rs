@@ -1,0 +1,94 @@
+//! The series Hearth records, through the `metrics` facade. The server
+//! installs a Prometheus recorder only when `/metrics` is configured; without
+//! one every call here is a no-op. Names follow Prometheus conventions (base
+//! units, `_total` for counters); `docs/operations.md` lists them.
+
+use std::time::Instant;
+
+/// `hearth_http_requests_total{method,route,status}` (counter) and
+/// `hearth_http_request_duration_seconds{method,route,status}` (histogram):
+/// by the route's pattern (`/conversations/{id}/messages`), never the path.
+pub const HTTP_REQUESTS: &str = "hearth_http_requests_total";
+pub const HTTP_DURATION: &str = "hearth_http_request_duration_seconds";
+/// `hearth_websockets_open{endpoint="ws"|"cable"}` (gauge).
+pub const WEBSOCKETS_OPEN: &str = "hearth_websockets_open";
+/// `hearth_ws_frames_delivered_total` and `hearth_ws_frames_dropped_total`
+/// (counters): frames written to sockets, and frames lost (a socket that fell
+/// a room channel's capacity behind, or was dropped for not reading).
+pub const FRAMES_DELIVERED: &str = "hearth_ws_frames_delivered_total";
+pub const FRAMES_DROPPED: &str = "hearth_ws_frames_dropped_total";
+/// `hearth_ws_holds_total` (counter): times a socket's room frames were held
+/// back for the write delay (`HEARTH_WS_WRITE_DELAY_MS`) to share one write.
+pub const HOLDS: &str = "hearth_ws_holds_total";
+/// `hearth_ws_resyncs_total{endpoint}` (counter): `resync` sent to `/ws`
+/// clients, and `/cable` clients told to reconnect for falling behind.
+pub const RESYNCS: &str = "hearth_ws_resyncs_total";
+/// `hearth_message_publish_seconds` (histogram): from a batch of messages
+/// committed to its events published and its senders answered.
+pub const MESSAGE_PUBLISH: &str = "hearth_message_publish_seconds";
+/// `hearth_sign_in_failures_total` (counter): wrong login or password.
+pub const SIGN_IN_FAILURES: &str = "hearth_sign_in_failures_total";
+/// `hearth_rate_limited_total` (counter): requests refused by a rate limit
+/// (sign-in and registration, searches, anonymous applications).
+pub const RATE_LIMITED: &str = "hearth_rate_limited_total";
+/// `hearth_db_pool_connections` and `hearth_db_pool_idle_connections`
+/// (gauges, set at each scrape) and `hearth_db_pool_max_connections`.
+pub const DB_POOL_CONNECTIONS: &str = "hearth_db_pool_connections";
+pub const DB_POOL_IDLE: &str = "hearth_db_pool_idle_connections";
+pub const DB_POOL_MAX: &str = "hearth_db_pool_max_connections";
+
+/// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch
+/// commits, it times the readback, the publish and the replies.
+pub struct PublishTimer(Instant);
+
+impl PublishTimer {
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+}
+
+impl Drop for PublishTimer {
+    fn drop(&mut self) {
+        metrics::histogram!(MESSAGE_PUBLISH).record(self.0.elapsed());
+    }
+}
+
+pub fn sign_in_failed() {
+    metrics::counter!(SIGN_IN_FAILURES).increment(1);
+}
+
+pub fn rate_limited() {
+    metrics::counter!(RATE_LIMITED).increment(1);
+}
+
+pub fn frames_delivered(n: usize) {
+    metrics::counter!(FRAMES_DELIVERED).increment(n as u64);
+}
+
+pub fn frames_dropped(n: u64) {
+    metrics::counter!(FRAMES_DROPPED).increment(n);
+}
+
+pub fn frames_held() {
+    metrics::counter!(HOLDS).increment(1);
+}
+
+pub fn resync_sent(endpoint: &'static str) {
+    metrics::counter!(RESYNCS, "endpoint" => endpoint).increment(1);
+}
+
+/// Counts an open WebSocket in [`WEBSOCKETS_OPEN`] until dropped.
+pub struct OpenSocket(&'static str);
+
+impl OpenSocket {
+    pub fn new(endpoint: &'static str) -> Self {
+        metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => endpoint).increment(1.0);
+        Self(endpoint)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => self.0).decrement(1.0);
+    }
+}

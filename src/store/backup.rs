@@ -1,0 +1,135 @@
+//! Online backup of a SQLite database (`VACUUM INTO`), and the durability
+//! mode a SQLite store runs with.
+//!
+//! `VACUUM INTO` reads the database inside one read transaction and writes a
+//! compacted copy of it to a new file: the copy is the database as it was at
+//! one instant, and in WAL mode writers go on committing while it runs (they
+//! are not blocked by a reader). Postgres has its own tools (`pg_dump`).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Backend, Pool, Store, redact_password};
+
+/// How a SQLite store commits: `synchronous=NORMAL` (the default) in WAL mode
+/// survives a crash of the process but may lose the last transactions on a
+/// power loss or an OS crash; `FULL` syncs the WAL at every commit and
+/// survives those too, at some cost in write throughput.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    #[default]
+    Normal,
+    Full,
+}
+
+impl SqliteSynchronous {
+    pub(super) fn to_sqlx(self) -> sqlx::sqlite::SqliteSynchronous {
+        match self {
+            Self::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+            Self::Full => sqlx::sqlite::SqliteSynchronous::Full,
+        }
+    }
+}
+
+impl FromStr for SqliteSynchronous {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "normal" => Ok(Self::Normal),
+            "full" => Ok(Self::Full),
+            other => Err(format!("unknown SQLite synchronous mode {other:?}: use NORMAL or FULL")),
+        }
+    }
+}
+
+/// How a store opens its database (the SQLite settings; Postgres ignores them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreOptions {
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// The durability settings a SQLite connection of the pool reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteDurability {
+    /// `PRAGMA journal_mode`: `wal`.
+    pub journal_mode: String,
+    /// `PRAGMA synchronous`: 1 is NORMAL, 2 is FULL.
+    pub synchronous: i64,
+}
+
+impl Store {
+    /// The journal mode and synchronous level in effect on one of the pool's
+    /// connections; `None` on Postgres.
+    pub async fn sqlite_durability(&self) -> Result<Option<SqliteDurability>, sqlx::Error> {
+        // The writer: its commits are the ones the level applies to.
+        let Pool::Sqlite { write: pool, .. } = &self.pool else { return Ok(None) };
+        let mut conn = pool.acquire().await?;
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
+        Ok(Some(SqliteDurability { journal_mode, synchronous }))
+    }
+}
+
+/// Why a backup was not made, in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists: a backup never overwrites a file; choose a new name or move the old one away")]
+    Exists(String),
+    #[error(
+        "hearth backup copies SQLite databases; this one is on Postgres ({0}): use pg_dump, for example \
+         `pg_dump --format=custom --file=hearth.dump \"$DATABASE_URL\"` (restore with pg_restore)"
+    )]
+    Postgres(String),
+    #[error("no SQLite database at {0}")]
+    Missing(String),
+    #[error("backing up {from} to {to} failed: {why}")]
+    Failed { from: String, to: String, why: String },
+}
+
+/// What a backup wrote.
+#[derive(Clone, Debug)]
+pub struct BackupReport {
+    /// The size of the snapshot file, in bytes.
+    pub bytes: u64,
+}
+
+/// Writes a consistent snapshot of the SQLite database at `url` to the new
+/// file `to` with `VACUUM INTO`, while servers on that database go on
+/// writing. Refuses an existing `to`, a database that does not exist, and
+/// Postgres (whose tool is `pg_dump`). The snapshot is an ordinary SQLite
+/// database (journal mode DELETE): point `DATABASE_URL` at it, or copy it
+/// into the data directory as `hearth.db`, to restore.
+pub async fn backup_sqlite(url: &str, to: &Path) -> Result<BackupReport, BackupError> {
+    let shown = redact_password(url);
+    let target = to.display().to_string();
+    let failed =
+        |why: String| BackupError::Failed { from: shown.clone(), to: target.clone(), why: super::one_line(&why) };
+    match Backend::of_url(url).map_err(|e| failed(e.to_string()))? {
+        Backend::Postgres => return Err(BackupError::Postgres(shown)),
+        Backend::Sqlite => {}
+    }
+    if to.exists() {
+        return Err(BackupError::Exists(target));
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| failed(e.to_string()))?
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10))
+        .disable_statement_logging();
+    if !options.get_filename().exists() {
+        return Err(BackupError::Missing(shown));
+    }
+    let mut conn = options.connect().await.map_err(|e| failed(e.to_string()))?;
+    // VACUUM INTO itself refuses a file that exists (the check above only
+    // gives the clearer message).
+    let done = sqlx::query("VACUUM INTO $1").bind(to.to_string_lossy().into_owned()).execute(&mut conn).await;
+    let _ = conn.close().await;
+    done.map_err(|e| failed(e.to_string()))?;
+    let bytes = std::fs::metadata(to).map_err(|e| failed(e.to_string()))?.len();
+    Ok(BackupReport { bytes })
+}
