@@ -240,8 +240,14 @@ impl Store {
                 for author in fresh.iter().filter_map(|&i| batch[i].author) {
                     *authors.entry(author).or_default() += 1;
                 }
-                for (author, count) in authors {
-                    sqlx::query(COUNT_OWN).bind(room).bind(author).bind(count).execute(&mut *tx).await?;
+                // All of them in one statement, however many authors.
+                if !authors.is_empty() {
+                    let sql = format!("{COUNT_OWN_MANY} {}) AS v WHERE m.room_id = $1 AND m.user_id = v.column1", values(authors.len(), 2, 2));
+                    let mut query = sqlx::query(&sql).bind(room);
+                    for (author, count) in authors {
+                        query = query.bind(author).bind(count);
+                    }
+                    query.execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -586,8 +592,9 @@ const BUMP_ROOM: &str = "UPDATE rooms SET last_number = last_number + $2, messag
                                          last_seq = last_seq + $2, last_message_at = $3, updated_at = $3
                          WHERE id = $1";
 
-/// Adds `$3` new messages of author `$2` to their own count in room `$1`.
-const COUNT_OWN: &str = "UPDATE memberships SET own_count = own_count + $3 WHERE room_id = $1 AND user_id = $2";
+/// Adds new messages to their authors' own counts in room `$1`; followed by a
+/// `VALUES` list of (author, count) rows, then the join on them.
+const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column2 FROM (VALUES";
 /// Message `$2` of room `$1` was deleted: one own message fewer for its
 /// author, one read message fewer for every other member who had read it.
 const UNCOUNT_DELETED: &str = "UPDATE memberships SET
