@@ -11,6 +11,17 @@ pub fn last_error<T: Clone + Send + Sync + 'static>(
     Signal::derive(move || value.get().and_then(Result::err))
 }
 
+/// Forgets the result of an earlier submission when its form is opened
+/// again (a failed sign-in must not greet you after you registered and
+/// signed out). While hydrating the server's render stands: its error came
+/// from this very post (without JavaScript, through the URL).
+pub fn forget_earlier_result<T>(value: impl Set<Value = Option<T>>) {
+    let hydrating = Owner::current_shared_context().is_some_and(|context| context.during_hydration());
+    if !hydrating {
+        value.set(None);
+    }
+}
+
 /// The errors for one field, shown under its input.
 #[component]
 pub fn FieldErrors(error: Signal<Option<UiError>>, field: &'static str) -> impl IntoView {
