@@ -89,3 +89,22 @@ test("a failed sign-in's error is gone after registering and signing out", async
   await expect(page.locator(".form-error")).toHaveCount(0);
   await expect(page.getByText("Invalid email or password")).toHaveCount(0);
 });
+
+test("a sign-in error posted before the page hydrated is still shown after it hydrates", async ({ page }) => {
+  // Hold the WASM back so the form posts without JavaScript.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/pkg/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await signIn(page, "alice@example.com", "definitely-wrong");
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+  release();
+
+  await whenHydrated(
+    () => page.getByRole("button", { name: "Alice Liddell" }).click(),
+    () => expect(page.getByLabel("Email or username")).toHaveValue("alice@example.com", { timeout: 1000 }),
+  );
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+});

@@ -13,11 +13,11 @@ pub fn last_error<T: Clone + Send + Sync + 'static>(
 
 /// Forgets the result of an earlier submission when its form is opened
 /// again (a failed sign-in must not greet you after you registered and
-/// signed out). While hydrating the server's render stands: its error came
-/// from this very post (without JavaScript, through the URL).
+/// signed out). An error in the URL (`__err`: a post made without
+/// JavaScript, answered with a redirect) belongs to this visit and stays.
 pub fn forget_earlier_result<T>(value: impl Set<Value = Option<T>>) {
-    let hydrating = Owner::current_shared_context().is_some_and(|context| context.during_hydration());
-    if !hydrating {
+    let from_this_visit = leptos_router::hooks::use_query_map().with_untracked(|q| q.get_str("__err").is_some());
+    if !from_this_visit {
         value.set(None);
     }
 }
