@@ -14,7 +14,7 @@ use leptos::prelude::*;
 /// The state of the link, for the offline banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
-    /// Not yet tried (server render) or opening.
+    /// Not yet tried (server render), opening, or signed out (no socket).
     Connecting,
     Online,
     /// Lost; retrying with backoff.
