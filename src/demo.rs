@@ -76,7 +76,9 @@ impl Hearth {
             let chat = NewConversation { participant_ids: vec![bob], title: Some("Seed Chat".into()), kind: None };
             let room = self.create_conversation(alice, chat).await?.id;
             self.post_message(alice, room, "Hi Bob, this is Alice!", None).await?;
-            self.post_message(bob, room, "Hey Alice! Good to hear from you.", None).await?;
+            let reply = self.post_message(bob, room, "Hey Alice! Good to hear from you.", None).await?;
+            // Bob has read what he answered.
+            self.mark_read(bob, room, reply.message.number).await?;
             report.rooms_created += 1;
         }
         let open = self.store.open_rooms(alice).await?;

@@ -14,9 +14,26 @@ use hearth::protocol::ServerEvent;
 pub struct Chat {
     pub rooms: Resource<Result<Vec<ConversationSummary>, UiError>>,
     refresh: RwSignal<u32>,
+    /// The last list that loaded, shown while a refetch fails (offline).
+    known: StoredValue<Option<Vec<ConversationSummary>>>,
 }
 
 impl Chat {
+    /// The list as loaded, or the last one that loaded (with the error)
+    /// when this fetch failed.
+    pub fn rooms_or_known(
+        &self,
+        rooms: Result<Vec<ConversationSummary>, UiError>,
+    ) -> (Option<Vec<ConversationSummary>>, Option<UiError>) {
+        match rooms {
+            Ok(rooms) => {
+                self.known.set_value(Some(rooms.clone()));
+                (Some(rooms), None)
+            }
+            Err(error) => (self.known.get_value(), Some(error)),
+        }
+    }
+
     /// Refetches the room list (after a send, a read, a join…).
     pub fn refresh_rooms(&self) {
         self.refresh.update(|n| *n += 1);
@@ -27,7 +44,7 @@ pub fn provide_chat() {
     let refresh = RwSignal::new(0u32);
     let location = use_location();
     let rooms = Resource::new(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
-    let chat = Chat { rooms, refresh };
+    let chat = Chat { rooms, refresh, known: StoredValue::new(None) };
     provide_context(chat);
 
     // Live badges: follow every room of mine, and refetch the list (which

@@ -15,11 +15,21 @@ pub struct UiError {
     pub messages: Vec<String>,
     /// Messages for one input each.
     pub fields: Vec<FieldError>,
+    /// The HTTP status the server answered with; `None` when the browser
+    /// made the error itself (the request failed, no answer came back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl UiError {
     pub fn message(message: impl Into<String>) -> Self {
-        Self { messages: vec![message.into()], fields: Vec::new() }
+        Self { messages: vec![message.into()], fields: Vec::new(), status: None }
+    }
+
+    /// Whether the server said the thing is not there for this user (404,
+    /// or 403: a room one is not in), rather than the request failing.
+    pub fn is_missing(&self) -> bool {
+        matches!(self.status, Some(403 | 404))
     }
 
     /// The messages for `field`, if any.
@@ -43,7 +53,7 @@ impl FromServerFnError for UiError {
         // Bad arguments are the caller's fault: a 4xx, not the 500 that
         // server functions answer by default.
         #[cfg(feature = "ssr")]
-        {
+        let status = {
             use axum::http::StatusCode;
             let status = match &value {
                 ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
@@ -57,8 +67,12 @@ impl FromServerFnError for UiError {
             {
                 response.set_status(status);
             }
-        }
-        Self::message(value.to_string())
+            status.map(|s| s.as_u16())
+        };
+        // In the browser this error is the browser's own: no answer came.
+        #[cfg(not(feature = "ssr"))]
+        let status = None;
+        Self { status, ..Self::message(value.to_string()) }
     }
 }
 
@@ -77,13 +91,14 @@ impl From<hearth::AppError> for UiError {
         if !form_post && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(status);
         }
-        match err {
-            AppError::Validation(fields) => Self { messages: Vec::new(), fields },
+        let error = match err {
+            AppError::Validation(fields) => Self { messages: Vec::new(), fields, status: None },
             AppError::Internal(source) => {
                 tracing::error!(error = %source, "server function failed");
                 Self::message("Something went wrong on our side")
             }
             other => Self::message(other.to_string()),
-        }
+        };
+        Self { status: Some(status.as_u16()), ..error }
     }
 }

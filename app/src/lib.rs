@@ -100,7 +100,7 @@ fn Frame() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let me = auth.me.await.ok().flatten();
-                    let rooms = chat.rooms.await.unwrap_or_default();
+                    let rooms = chat.rooms.await;
                     me.map(|me| view! { <Sidebar me rooms /> })
                 })}
             </Transition>

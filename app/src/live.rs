@@ -14,7 +14,7 @@ use leptos::prelude::*;
 /// The state of the link, for the offline banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
-    /// Not yet tried (server render) or opening.
+    /// Not yet tried (server render), opening, or signed out (no socket).
     Connecting,
     Online,
     /// Lost; retrying with backoff.
@@ -67,17 +67,29 @@ pub fn provide_live() {
     };
     provide_context(live);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |started: Option<()>| {
-        // Effects run only in the browser, once hydrated.
-        if started.is_none() {
-            leptos::task::spawn_local(async move {
-                // Let hydration finish (its Suspense boundaries resolve
-                // asynchronously) before live events start changing signals.
-                gloo_timers::future::TimeoutFuture::new(300).await;
-                connection::run(live).await;
-            });
-        }
-    });
+    {
+        // The socket needs a session: signed out, the server refuses it
+        // (401), so it is not opened at all, and it closes on sign-out.
+        let auth = crate::auth::use_auth();
+        let signed_in = Memo::new(move |_| matches!(auth.me.get(), Some(Ok(Some(_)))));
+        let (wake_tx, wake_rx) = futures::channel::mpsc::unbounded::<connection::Wake>();
+        let session_tx = wake_tx.clone();
+        Effect::new(move |_| {
+            let _ = session_tx.unbounded_send(connection::Wake::Session(signed_in.get()));
+        });
+        let mut start = Some((wake_tx, wake_rx));
+        Effect::new(move |_| {
+            // Effects run only in the browser, once hydrated.
+            if let Some((wake_tx, wake_rx)) = start.take() {
+                leptos::task::spawn_local(async move {
+                    // Let hydration finish (its Suspense boundaries resolve
+                    // asynchronously) before live events start changing signals.
+                    gloo_timers::future::TimeoutFuture::new(300).await;
+                    connection::run(live, auth, signed_in.get_untracked(), wake_tx, wake_rx).await;
+                });
+            }
+        });
+    }
 }
 
 pub fn use_live() -> Live {
@@ -223,7 +235,7 @@ impl Live {
 #[cfg(feature = "hydrate")]
 mod connection {
     use futures::{SinkExt, StreamExt, channel::mpsc, future::Either};
-    use gloo_net::websocket::{Message, futures::WebSocket};
+    use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
     use hearth::protocol::{ClientEvent, ServerEvent};
     use leptos::prelude::*;
 
@@ -238,55 +250,127 @@ mod connection {
         Some(format!("{scheme}://{}/ws", location.host().ok()?))
     }
 
-    pub async fn run(live: Live) {
+    /// What wakes the connection loop besides the socket itself.
+    pub enum Wake {
+        /// The browser went online (true) or offline (false).
+        Network(bool),
+        /// The user is signed in (true) or signed out (false).
+        Session(bool),
+    }
+
+    /// How one connection ended.
+    enum Ended {
+        /// It never opened (no network, server down, or no session: a
+        /// browser cannot see the 401).
+        NeverOpened,
+        /// It was open and dropped.
+        Dropped,
+        /// The server closed it because the session ended, or the user
+        /// signed out in this tab.
+        SignedOut,
+    }
+
+    pub async fn run(
+        live: Live,
+        auth: crate::auth::Auth,
+        mut signed_in: bool,
+        wake_tx: mpsc::UnboundedSender<Wake>,
+        mut wake: mpsc::UnboundedReceiver<Wake>,
+    ) {
         // The browser knows before the socket does: drop it when the network
         // goes away, and retry at once (not after the backoff) when it returns.
-        let (network_tx, mut network) = mpsc::unbounded::<bool>();
-        let (on_tx, off_tx) = (network_tx.clone(), network_tx);
+        let (on_tx, off_tx) = (wake_tx.clone(), wake_tx);
         let _online = window_event_listener(leptos::ev::online, move |_| {
-            let _ = on_tx.unbounded_send(true);
+            let _ = on_tx.unbounded_send(Wake::Network(true));
         });
         let _offline = window_event_listener(leptos::ev::offline, move |_| {
-            let _ = off_tx.unbounded_send(false);
+            let _ = off_tx.unbounded_send(Wake::Network(false));
         });
         let mut attempt: u32 = 0;
-        // Offline means "lost": a page that never connected (signed out, say)
-        // shows no banner.
+        // Offline means "lost": a page that never connected shows no banner.
         let mut ever_online = false;
         loop {
-            if let Some(socket) = url().and_then(|url| WebSocket::open(&url).ok())
-                && serve(live, socket, &mut network).await
-            {
+            if !signed_in {
+                // No session, no socket, no retries: wait for a sign-in.
+                live.status.set(LinkStatus::Connecting);
+                live.watches.update_value(|w| w.outbox = None);
+                ever_online = false;
                 attempt = 0;
-                ever_online = true;
+                loop {
+                    match wake.next().await {
+                        Some(Wake::Session(true)) => break,
+                        Some(_) => {}
+                        None => return,
+                    }
+                }
+                signed_in = true;
+            }
+            let ended = match url().and_then(|url| WebSocket::open(&url).ok()) {
+                Some(socket) => serve(live, socket, &mut wake, &mut signed_in).await,
+                None => Ended::NeverOpened,
+            };
+            live.watches.update_value(|w| w.outbox = None);
+            match ended {
+                Ended::SignedOut => {
+                    if signed_in {
+                        // The server ended the session: the page learns it
+                        // too (the header, redirects to /login).
+                        auth.me.refetch();
+                    }
+                    signed_in = false;
+                    continue;
+                }
+                Ended::Dropped => {
+                    attempt = 0;
+                    ever_online = true;
+                }
+                Ended::NeverOpened => {
+                    // The session may have ended elsewhere: ask before retrying.
+                    if let Ok(None) = crate::api::get_me().await {
+                        signed_in = false;
+                        auth.me.refetch();
+                        continue;
+                    }
+                }
             }
             if ever_online {
                 live.status.set(LinkStatus::Offline);
             }
-            live.watches.update_value(|w| w.outbox = None);
             attempt = attempt.saturating_add(1);
             let ceiling = (BACKOFF_MIN_MS * 2f64.powi(attempt.min(10) as i32)).min(BACKOFF_MAX_MS);
             // Full jitter, so a restarted server is not hit by every tab at once.
             let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
             let mut wait = gloo_timers::future::TimeoutFuture::new(delay as u32);
             loop {
-                match futures::future::select(&mut wait, network.next()).await {
-                    Either::Left(_) | Either::Right((Some(true), _)) | Either::Right((None, _)) => break,
-                    Either::Right((Some(false), _)) => {}
+                match futures::future::select(&mut wait, wake.next()).await {
+                    Either::Left(_) | Either::Right((Some(Wake::Network(true)), _)) => break,
+                    Either::Right((Some(Wake::Session(now)), _)) => {
+                        signed_in = now;
+                        if !now {
+                            break;
+                        }
+                    }
+                    Either::Right((Some(Wake::Network(false)), _)) => {}
+                    Either::Right((None, _)) => return,
                 }
             }
         }
     }
 
-    /// Runs one connection until it drops; true if it was ever open.
-    async fn serve(live: Live, socket: WebSocket, network: &mut mpsc::UnboundedReceiver<bool>) -> bool {
+    /// Runs one connection until it ends.
+    async fn serve(
+        live: Live,
+        socket: WebSocket,
+        wake: &mut mpsc::UnboundedReceiver<Wake>,
+        signed_in: &mut bool,
+    ) -> Ended {
         let (mut write, mut read) = socket.split();
         // Wait for the socket to open before calling the link online.
         if futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut write), cx))
             .await
             .is_err()
         {
-            return false;
+            return Ended::NeverOpened;
         }
         let (tx, mut rx) = mpsc::unbounded::<ClientEvent>();
         let resubscribe: Vec<ClientEvent> = live
@@ -302,28 +386,36 @@ mod connection {
         live.status.set(LinkStatus::Online);
         loop {
             let next = futures::future::select(rx.next(), read.next());
-            let event = match futures::future::select(next, network.next()).await {
+            let event = match futures::future::select(next, wake.next()).await {
                 Either::Left((event, _)) => event,
-                Either::Right((Some(false), _)) => break,
-                Either::Right(_) => continue,
+                Either::Right((Some(Wake::Network(false)), _)) => return Ended::Dropped,
+                Either::Right((Some(Wake::Session(false)), _)) => {
+                    *signed_in = false;
+                    return Ended::SignedOut;
+                }
+                Either::Right((Some(_), _)) => continue,
+                Either::Right((None, _)) => return Ended::Dropped,
             };
             match event {
                 Either::Left((Some(event), _)) => {
                     let Ok(text) = serde_json::to_string(&event) else { continue };
                     if write.send(Message::Text(text)).await.is_err() {
-                        break;
+                        return Ended::Dropped;
                     }
                 }
-                Either::Left((None, _)) => break,
+                Either::Left((None, _)) => return Ended::Dropped,
                 Either::Right((Some(Ok(Message::Text(text))), _)) => {
                     if let Ok(event) = serde_json::from_str::<ServerEvent>(&text) {
                         live.dispatch(&event);
                     }
                 }
                 Either::Right((Some(Ok(_)), _)) => {}
-                Either::Right((Some(Err(_)) | None, _)) => break,
+                // The server closes a signed-out session's sockets with 1008.
+                Either::Right((Some(Err(WebSocketError::ConnectionClose(close))), _)) if close.code == 1008 => {
+                    return Ended::SignedOut;
+                }
+                Either::Right((Some(Err(_)) | None, _)) => return Ended::Dropped,
             }
         }
-        true
     }
 }

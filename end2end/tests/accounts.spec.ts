@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { signIn, uniqueName } from "./helpers";
+import { signIn, uniqueName, whenHydrated } from "./helpers";
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {
   const username = uniqueName("pw");
@@ -62,4 +62,49 @@ test("registration errors show beside their fields", async ({ page }) => {
 
   await expect(page.locator('[data-field="email"]')).toHaveText("Email has already been taken");
   await expect(page.locator('[data-field="username"]')).toHaveText("Username has already been taken");
+});
+
+test("a failed sign-in's error is gone after registering and signing out", async ({ page }) => {
+  await page.goto("/login");
+  await whenHydrated(
+    () => page.getByRole("button", { name: "Carol Danvers" }).click(),
+    () => expect(page.getByLabel("Email or username")).toHaveValue("carol@example.com", { timeout: 1000 }),
+  );
+  await page.getByLabel("Password").fill("definitely-wrong");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+  await expect(page).toHaveURL(/\/login$/);
+
+  const username = uniqueName("fresh");
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByLabel("Email").fill(`${username}@example.com`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("long enough password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator(".me-name")).toHaveText(username);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(page.locator(".form-error")).toHaveCount(0);
+  await expect(page.getByText("Invalid email or password")).toHaveCount(0);
+});
+
+test("a sign-in error posted before the page hydrated is still shown after it hydrates", async ({ page }) => {
+  // Hold the WASM back so the form posts without JavaScript.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/pkg/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await signIn(page, "alice@example.com", "definitely-wrong");
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+  release();
+
+  await whenHydrated(
+    () => page.getByRole("button", { name: "Alice Liddell" }).click(),
+    () => expect(page.getByLabel("Email or username")).toHaveValue("alice@example.com", { timeout: 1000 }),
+  );
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
 });

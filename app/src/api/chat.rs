@@ -69,11 +69,20 @@ pub async fn leave_room(room_id: i64) -> Result<(), UiError> {
     Ok(())
 }
 
+/// What the chat window opens with: the room, and how long its messages
+/// stay editable (so Edit is offered only while the server would accept it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoomView {
+    pub detail: ConversationDetail,
+    pub edit_window_secs: u64,
+}
+
 /// A room with its newest messages, or those around message `around`.
 #[server(prefix = "/fn")]
-pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<ConversationDetail, UiError> {
+pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<RoomView, UiError> {
     let (hearth, me) = ssr::user().await?;
-    Ok(hearth.conversation_around(me.id, RoomId(room_id), around).await?)
+    let detail = hearth.conversation_around(me.id, RoomId(room_id), around).await?;
+    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs })
 }
 
 /// Messages containing `query` in any of my rooms, newest first.

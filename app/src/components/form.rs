@@ -11,6 +11,17 @@ pub fn last_error<T: Clone + Send + Sync + 'static>(
     Signal::derive(move || value.get().and_then(Result::err))
 }
 
+/// Forgets the result of an earlier submission when its form is opened
+/// again (a failed sign-in must not greet you after you registered and
+/// signed out). An error in the URL (`__err`: a post made without
+/// JavaScript, answered with a redirect) belongs to this visit and stays.
+pub fn forget_earlier_result<T>(value: impl Set<Value = Option<T>>) {
+    let from_this_visit = leptos_router::hooks::use_query_map().with_untracked(|q| q.get_str("__err").is_some());
+    if !from_this_visit {
+        value.set(None);
+    }
+}
+
 /// The errors for one field, shown under its input.
 #[component]
 pub fn FieldErrors(error: Signal<Option<UiError>>, field: &'static str) -> impl IntoView {

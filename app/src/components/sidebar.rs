@@ -6,12 +6,18 @@ use hearth::model::{ConversationSummary, Profile};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::chat::preview;
+use crate::chat::{preview, use_chat};
+use crate::error::UiError;
 
 /// Rendered by the frame once the user and their rooms are loaded (one
-/// Suspense boundary for both: nested boundaries break hydration).
+/// Suspense boundary for both: nested boundaries break hydration). A list
+/// that could not be loaded (offline, say) is an error with a retry above
+/// the last list that did load, never an empty list; it is fetched again by
+/// itself when the link returns.
 #[component]
-pub fn Sidebar(me: Profile, rooms: Vec<ConversationSummary>) -> impl IntoView {
+pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) -> impl IntoView {
+    let chat = use_chat();
+    let (rooms, error) = chat.rooms_or_known(rooms);
     view! {
         <aside class="sidebar">
             <form method="get" action="/find" class="sidebar-search">
@@ -22,15 +28,23 @@ pub fn Sidebar(me: Profile, rooms: Vec<ConversationSummary>) -> impl IntoView {
                 <a href="/browse">"Open rooms"</a>
             </nav>
             <h2>"Conversations"</h2>
-            {if rooms.is_empty() {
-                view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any()
-            } else {
-                view! {
+            {error.map(|_| view! {
+                <div class="load-error" role="alert">
+                    <p>"Could not load your conversations."</p>
+                    <button type="button" on:click=move |_| chat.refresh_rooms()>"Retry"</button>
+                </div>
+            })}
+            {match rooms {
+                None => ().into_any(),
+                Some(rooms) if rooms.is_empty() => {
+                    view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any()
+                }
+                Some(rooms) => view! {
                     <ul class="room-list">
                         {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
                     </ul>
                 }
-                .into_any()
+                .into_any(),
             }}
         </aside>
     }

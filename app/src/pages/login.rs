@@ -8,13 +8,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::demo_accounts;
 use crate::auth::use_auth;
-use crate::components::form::{FormErrors, keep_typed_text, last_error};
+use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text, last_error};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    forget_earlier_result(auth.login.value());
     let error = last_error(auth.login.value());
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());

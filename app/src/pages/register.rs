@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::use_auth;
-use crate::components::form::{FieldErrors, FormErrors, keep_typed_text, last_error};
+use crate::components::form::{FieldErrors, FormErrors, forget_earlier_result, keep_typed_text, last_error};
 use crate::pages::login::PasswordHint;
 
 #[component]
@@ -14,6 +14,7 @@ pub fn RegisterPage() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    forget_earlier_result(auth.register.value());
     let error = last_error(auth.register.value());
     let password = RwSignal::new(String::new());
     keep_typed_text(password, "register-password");

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use hearth::model::{Author, ConversationDetail, Message, Profile, RoomKind, UserId};
 use hearth::protocol::{ClientEvent, ServerEvent};
-use leptos::either::Either;
+use leptos::either::EitherOf3;
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -17,7 +17,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::signed_in_with;
-use crate::api::{SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message};
+use crate::api::{
+    RoomView, SendMessage, delete_message, edit_message, load_messages, mark_read, room_detail, send_message,
+};
 use crate::chat::{day_and_time, use_chat, use_clock};
 use crate::components::form::keep_typed_text;
 use crate::live::{LinkStatus, use_live};
@@ -29,14 +31,35 @@ pub fn RoomPage() -> impl IntoView {
     let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
     let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around));
+    // A load that failed (offline, say) is tried again when the link returns.
+    let live = use_live();
+    Effect::new(move |was: Option<LinkStatus>| {
+        let now = live.status.get();
+        if now == LinkStatus::Online
+            && was.is_some_and(|was| was != LinkStatus::Online)
+            && detail.with_untracked(|d| matches!(d, Some(Err(e)) if !e.is_missing()))
+        {
+            detail.refetch();
+        }
+        now
+    });
     // The title stays outside the Suspense boundary: leptos_meta inside one
     // can break hydration.
     let page = signed_in_with(
         move || async move { detail.await },
-        move |me, detail| match detail {
-            Ok(detail) => Either::Left(view! { <ChatWindow detail me focus=around() /> }),
-            Err(_) => Either::Right(view! {
+        move |me, loaded| match loaded {
+            Ok(view) => EitherOf3::A(view! {
+                <ChatWindow detail=view.detail me focus=around() edit_window_secs=view.edit_window_secs />
+            }),
+            Err(error) if error.is_missing() => EitherOf3::B(view! {
                 <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
+            }),
+            Err(_) => EitherOf3::C(view! {
+                <section class="card load-error" role="alert">
+                    <h1>"Could not load this conversation"</h1>
+                    <p>"The connection may be down. This page tries again by itself when it is back."</p>
+                    <button type="button" on:click=move |_| detail.refetch()>"Retry"</button>
+                </section>
             }),
         },
     );
@@ -94,6 +117,17 @@ fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
     entries.sort_by_key(|e| (e.state != Delivery::Confirmed, e.message.number));
 }
 
+/// Sets the delivery state of the unconfirmed entry `client_id`.
+fn set_state(entries: RwSignal<Vec<Entry>>, client_id: &str, state: Delivery) {
+    entries.update(|e| {
+        for x in
+            e.iter_mut().filter(|x| x.state != Delivery::Confirmed && x.message.client_id.as_deref() == Some(client_id))
+        {
+            x.state = state;
+        }
+    });
+}
+
 fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -130,6 +164,31 @@ fn page_visible() -> bool {
     }
 }
 
+/// `2026-11-23T19:27:46.123456Z` in milliseconds since the epoch; `None` on
+/// the server.
+fn stamp_ms(stamp: &str) -> Option<f64> {
+    #[cfg(feature = "hydrate")]
+    {
+        let seconds = stamp.get(..19)?;
+        let ms = js_sys::Date::new(&js_sys::JsString::from(format!("{seconds}Z"))).get_time();
+        (!ms.is_nan()).then_some(ms)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = stamp;
+        None
+    }
+}
+
+/// What to tell the user when the server refuses an edit or a delete.
+fn refusal_text(error: &crate::error::UiError) -> String {
+    if error.status.is_none() {
+        return "Could not reach the server. Try again when the connection is back.".to_owned();
+    }
+    let text = error.to_string();
+    if text.is_empty() { "The server refused this change.".to_owned() } else { text }
+}
+
 fn now_stamp() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -142,7 +201,7 @@ fn now_stamp() -> String {
 }
 
 #[component]
-fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> impl IntoView {
+fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_window_secs: u64) -> impl IntoView {
     let chat = use_chat();
     let room_id = detail.conversation.id.0;
     let title = match detail.conversation.kind {
@@ -317,7 +376,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
         }),
         ServerEvent::Resync { .. } => spawn_local(async move {
             subscribed.set(false);
-            if let Ok(fresh) = room_detail(room.0, None).await {
+            if let Ok(RoomView { detail: fresh, .. }) = room_detail(room.0, None).await {
                 // The newest page: no gap below it any more.
                 loaded_up_to.set(fresh.conversation.last_number);
                 entries.set(fresh.messages.into_iter().map(Entry::confirmed).collect());
@@ -383,23 +442,69 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
     });
     let member_list = detail.participants.clone();
 
-    let deliver = move |entry: Entry| {
+    // Sends one entry; true if the server has it. A failed one stays in
+    // the list, marked, until it is sent again.
+    let deliver_now = move |entry: Entry| async move {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
         let body = entry.message.body.clone().unwrap_or_default();
-        spawn_local(async move {
-            match send_message(room_id, body, Some(client_id.clone())).await {
-                Ok(message) => {
-                    entries.update(|e| merge(e, vec![message]));
-                    chat.refresh_rooms();
-                }
-                Err(_) => entries.update(|e| {
-                    for x in e.iter_mut().filter(|x| x.message.client_id.as_deref() == Some(&client_id)) {
-                        x.state = Delivery::Failed;
-                    }
-                }),
+        match send_message(room_id, body, Some(client_id.clone())).await {
+            Ok(message) => {
+                entries.update(|e| merge(e, vec![message]));
+                chat.refresh_rooms();
+                true
             }
+            Err(_) => {
+                let follow = near_bottom();
+                set_state(entries, &client_id, Delivery::Failed);
+                if follow {
+                    scroll_to_bottom();
+                }
+                false
+            }
+        }
+    };
+    let deliver = move |entry: Entry| {
+        spawn_local(async move {
+            deliver_now(entry).await;
+        })
+    };
+    // When the link comes back, the messages that failed are sent again by
+    // themselves, one after another in the order they were written (each is
+    // idempotent by its client_id); the first that fails again stops the run.
+    let resending = StoredValue::new(false);
+    let resend_failed = move || {
+        if resending.get_value() {
+            return;
+        }
+        let queue: Vec<Entry> =
+            entries.with_untracked(|e| e.iter().filter(|x| x.state == Delivery::Failed).cloned().collect());
+        if queue.is_empty() {
+            return;
+        }
+        resending.set_value(true);
+        for entry in &queue {
+            set_state(entries, entry.message.client_id.as_deref().unwrap_or_default(), Delivery::Sending);
+        }
+        spawn_local(async move {
+            let mut queue = queue.into_iter();
+            for entry in queue.by_ref() {
+                if !deliver_now(entry).await {
+                    break;
+                }
+            }
+            for entry in queue {
+                set_state(entries, entry.message.client_id.as_deref().unwrap_or_default(), Delivery::Failed);
+            }
+            resending.set_value(false);
         });
     };
+    Effect::new(move |was: Option<LinkStatus>| {
+        let now = live.status.get();
+        if now == LinkStatus::Online && was.is_some_and(|was| was != LinkStatus::Online) {
+            resend_failed();
+        }
+        now
+    });
     let send = {
         let author = author.clone();
         move || {
@@ -435,14 +540,23 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
             entries.with_untracked(|e| e.iter().find(|x| x.message.client_id.as_deref() == Some(&client_id)).cloned());
         if let Some(mut entry) = entry {
             entry.state = Delivery::Sending;
-            entries.update(|e| {
-                for x in e.iter_mut().filter(|x| x.message.client_id.as_deref() == Some(&client_id)) {
-                    x.state = Delivery::Sending;
-                }
-            });
+            set_state(entries, &client_id, Delivery::Sending);
             deliver(entry);
         }
     };
+
+    // The browser's time, ticking, for the edit window: unknown (Edit shown
+    // to the author) while rendering on the server and hydrating, so both
+    // renders agree.
+    let now = RwSignal::new(None::<f64>);
+    Effect::new(move |_| {
+        now.set(Some(now_ms()));
+        if let Ok(handle) = set_interval_with_handle(move || now.set(Some(now_ms())), std::time::Duration::from_secs(5))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let edit_window_ms = edit_window_secs as f64 * 1000.0;
 
     let clock = use_clock();
     let rows = move || {
@@ -491,7 +605,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>) -> im
                     <p class="start-of-history muted">"This is the start of the conversation."</p>
                 </Show>
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
-                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at focus />
+                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at focus now edit_window_ms />
                 </For>
                 <Show when=gap_below>
                     <button type="button" class="load-newer" on:click=move |_| load_newer() disabled=move || loading_newer.get()>
@@ -545,6 +659,8 @@ fn MessageRow(
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     seen_at: Memo<Option<i64>>,
     focus: Option<i64>,
+    now: RwSignal<Option<f64>>,
+    edit_window_ms: f64,
 ) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
@@ -560,6 +676,16 @@ fn MessageRow(
         .or_else(|| m.application.clone())
         .unwrap_or_else(|| "Unknown".into());
     let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
+    // Edit is offered while the edit window is open (by the browser's clock;
+    // the server has the last word, and its refusal is shown).
+    let sent_ms = stamp_ms(&m.created_at);
+    let editable = move || {
+        mine && match (now.get(), sent_ms) {
+            (Some(now), Some(sent)) => now < sent + edit_window_ms,
+            _ => true,
+        }
+    };
+    let refusal = RwSignal::new(None::<String>);
     let draft = RwSignal::new(m.body.clone().unwrap_or_default());
     let client_id = m.client_id.clone().unwrap_or_default();
     let state_class = match entry.state {
@@ -570,22 +696,28 @@ fn MessageRow(
     };
     let save = move || {
         let body = draft.get_untracked();
+        refusal.set(None);
         spawn_local(async move {
-            if let Ok(updated) = edit_message(room_id, number, body).await {
-                entries.update(|e| merge(e, vec![updated]));
-                editing.set(None);
+            match edit_message(room_id, number, body).await {
+                Ok(updated) => {
+                    entries.update(|e| merge(e, vec![updated]));
+                    editing.set(None);
+                }
+                Err(error) => refusal.set(Some(refusal_text(&error))),
             }
         });
     };
     let remove = move |_| {
+        refusal.set(None);
         spawn_local(async move {
-            if delete_message(room_id, number).await.is_ok() {
-                entries.update(|e| {
+            match delete_message(room_id, number).await {
+                Ok(()) => entries.update(|e| {
                     for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == number) {
                         x.message.deleted = true;
                         x.message.body = None;
                     }
-                });
+                }),
+                Err(error) => refusal.set(Some(refusal_text(&error))),
             }
         });
     };
@@ -608,15 +740,21 @@ fn MessageRow(
                 <div class="edit">
                     <textarea aria-label="Edit message" bind:value=draft></textarea>
                     <button type="button" on:click=move |_| save()>"Save"</button>
-                    <button type="button" class="link" on:click=move |_| editing.set(None)>"Cancel"</button>
+                    <button type="button" class="link" on:click=move |_| {
+                        refusal.set(None);
+                        editing.set(None);
+                    }>"Cancel"</button>
                 </div>
             </Show>
             {mine.then(|| view! {
                 <div class="actions">
-                    <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
+                    <Show when=editable>
+                        <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
+                    </Show>
                     <button type="button" class="link" on:click=remove>"Delete"</button>
                 </div>
             })}
+            {move || refusal.get().map(|text| view! { <p class="form-error refusal" role="alert">{text}</p> })}
             <Show when=move || { seen_at.get() == Some(number) && number > 0 }>
                 <p class="seen muted">"Seen"</p>
             </Show>

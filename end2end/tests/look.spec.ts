@@ -1,0 +1,56 @@
+import { expect, test } from "@playwright/test";
+import { registerUser, whenHydrated } from "./helpers";
+
+test("typed text in form fields is not bold, though the labels are", async ({ page }) => {
+  await page.goto("/register");
+  for (const label of ["Email", "Username", "Password"]) {
+    const weight = await page.getByLabel(label).evaluate((el) => getComputedStyle(el).fontWeight);
+    expect(weight, label).toBe("400");
+  }
+  const labelWeight = await page.locator("form label").first().evaluate((el) => getComputedStyle(el).fontWeight);
+  expect(labelWeight).toBe("600");
+});
+
+test("the Group title input is styled like the other fields", async ({ browser }) => {
+  const prefix = `gt${Date.now().toString(36)}`;
+  for (const who of ["a", "b"]) {
+    const other = await browser.newContext();
+    await registerUser(other, `${prefix}${who}`);
+    await other.close();
+  }
+  const context = await browser.newContext();
+  await registerUser(context, "grouper");
+  const page = await context.newPage();
+  await page.goto("/people");
+  await whenHydrated(
+    () => page.getByLabel("Search people").fill(prefix),
+    () => expect(page.locator(".person")).toHaveCount(2, { timeout: 2000 }),
+  );
+  await page.locator(".person .pick input").nth(0).check();
+  await page.locator(".person .pick input").nth(1).check();
+  const title = page.getByLabel("Group title");
+  await expect(title).toBeVisible();
+  const style = await title.evaluate((el) => {
+    const s = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return { weight: s.fontWeight, paddingLeft: parseFloat(s.paddingLeft), height: box.height, width: box.width, radius: s.borderTopLeftRadius };
+  });
+  expect(style.weight).toBe("400");
+  expect(style.paddingLeft).toBeGreaterThanOrEqual(8);
+  expect(style.radius).toBe("6px");
+  expect(style.height).toBeGreaterThanOrEqual(30);
+  expect(style.width).toBeGreaterThanOrEqual(250);
+  await context.close();
+});
+
+test("the logo is an SVG in the page, not an emoji added by CSS", async ({ page }) => {
+  await page.goto("/login");
+  const brand = page.locator(".brand");
+  await expect(brand).toHaveText("Hearth");
+  const before = await brand.evaluate((el) => getComputedStyle(el, "::before").content);
+  expect(before).toBe("none");
+  const logo = brand.locator("svg");
+  await expect(logo).toBeVisible();
+  const box = await logo.boundingBox();
+  expect(box!.width).toBeGreaterThan(10);
+});

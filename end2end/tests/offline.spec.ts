@@ -1,0 +1,100 @@
+import { expect, test, type Browser } from "@playwright/test";
+import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
+
+/** A user with two open rooms, a page live in the first, then cut off. */
+async function offlineInFirstRoom(browser: Browser) {
+  const context = await browser.newContext();
+  await registerUser(context, "rover");
+  const first = await createRoom(context.request, { kind: "open", title: `First ${Date.now()}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Second ${Date.now()}` });
+  await postMessage(context.request, second, "waiting in the second room");
+  const page = await context.newPage();
+  await openLive(page, first);
+  await expect(page.locator(`.room-link[data-room-id="${second}"]`)).toBeVisible();
+  await context.setOffline(true);
+  await expect(page.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+  return { context, page, first, second };
+}
+
+test("a room opened while offline is an error with a retry, and loads by itself when the link returns", async ({ browser }) => {
+  const { context, page, second } = await offlineInFirstRoom(browser);
+
+  await page.locator(`.room-link[data-room-id="${second}"]`).click();
+
+  await expect(page).toHaveURL(new RegExp(`/rooms/${second}$`));
+  await expect(page.locator(".page .load-error")).toContainText("Could not load this conversation");
+  await expect(page.locator(".page .load-error").getByRole("button", { name: "Retry" })).toBeVisible();
+  await expect(page.getByText("Conversation not found")).toHaveCount(0);
+
+  await context.setOffline(false);
+
+  await expect(page.locator("article.message .body")).toHaveText(["waiting in the second room"], { timeout: 30_000 });
+  await expect(page.locator(".page .load-error")).toHaveCount(0);
+  await context.close();
+});
+
+test("a room that does not exist is still not found", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "lost");
+  const page = await context.newPage();
+  await page.goto("/rooms/987654321");
+  await expect(page.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
+  await context.close();
+});
+
+test("while offline the sidebar says its list could not be loaded, not that there are no conversations", async ({ browser }) => {
+  const { context, page, first, second } = await offlineInFirstRoom(browser);
+
+  // Navigating refetches the room list, which fails while offline.
+  await page.locator(`.room-link[data-room-id="${second}"]`).click();
+
+  await expect(page.locator(".sidebar .load-error")).toContainText("Could not load your conversations");
+  await expect(page.getByText("No conversations yet.")).toHaveCount(0);
+
+  await context.setOffline(false);
+
+  await expect(page.locator(`.room-link[data-room-id="${first}"]`)).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator(`.room-link[data-room-id="${second}"]`)).toBeVisible();
+  await expect(page.locator(".sidebar .load-error")).toHaveCount(0);
+  await context.close();
+});
+
+test("the offline banner shrinks the chat: the composer and the Not sent line stay on screen", async ({ browser }) => {
+  const { context, page } = await offlineInFirstRoom(browser);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("into the void");
+  await composer.press("Enter");
+  const failed = page.locator("article.message.failed");
+  await expect(failed).toBeVisible();
+
+  const viewport = page.viewportSize()!;
+  const notSent = await failed.locator(".form-error").boundingBox();
+  const form = await page.locator("form.composer").boundingBox();
+  expect(notSent!.y + notSent!.height).toBeLessThanOrEqual(viewport.height);
+  expect(form!.y + form!.height).toBeLessThanOrEqual(viewport.height);
+  expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeLessThanOrEqual(viewport.height);
+  await context.close();
+});
+
+test("messages that failed to send while offline are sent by themselves, in order, when the link returns", async ({ browser }) => {
+  const { context, page, first } = await offlineInFirstRoom(browser);
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["queued 1", "queued 2", "queued 3"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+    await expect(page.locator("article.message.failed", { hasText: text })).toBeVisible();
+  }
+
+  await context.setOffline(false);
+
+  await expect(page.locator("article.message.failed")).toHaveCount(0, { timeout: 30_000 });
+  await expect(page.locator("article.message.pending")).toHaveCount(0);
+  await expect(page.locator("article.message .body")).toHaveText(["queued 1", "queued 2", "queued 3"]);
+  const numbers = await page.locator("article.message").evaluateAll((els) => els.map((el) => el.getAttribute("data-number")));
+  expect(numbers).toEqual(["1", "2", "3"]);
+  // The server has each once, in the order they were written.
+  const history = await context.request.get(`/conversations/${first}/messages`);
+  const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+  expect(bodies).toEqual(["queued 1", "queued 2", "queued 3"]);
+  await context.close();
+});
