@@ -57,6 +57,15 @@ pub struct Appended {
     pub written: Option<Written>,
 }
 
+/// A message of a batch that gets a new row: its index in the batch, its
+/// number and seq in its room, its time.
+struct Fresh {
+    index: usize,
+    number: i64,
+    seq: i64,
+    at: String,
+}
+
 /// What the database gave a newly written message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -167,87 +176,120 @@ impl Store {
         for (i, message) in batch.iter().enumerate() {
             rooms.entry(message.room).or_default().push(i);
         }
-        let lock = match self.backend() {
-            Backend::Sqlite => LOCK_ROOM,
-            Backend::Postgres => LOCK_ROOM_FOR_UPDATE,
-        };
+        let ids: Vec<RoomId> = rooms.keys().copied().collect();
+        let lock = format!(
+            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN ({}) ORDER BY id{}",
+            (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            match self.backend() {
+                Backend::Sqlite => "",
+                Backend::Postgres => " FOR UPDATE",
+            }
+        );
+        // However many rooms the batch has, it is written in six statements:
+        // the rooms locked, their earlier sends looked up, the messages and
+        // their changes inserted, the rooms' counters and the authors' own
+        // counts moved.
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            for (&room, indexes) in &rooms {
-                let locked: Option<(i64, i64, Option<String>)> =
-                    sqlx::query_as(lock).bind(room).fetch_optional(&mut *tx).await?;
-                let Some((last_number, last_seq, previous_at)) = locked else { continue };
-                // Sends this room already has, by (author, client_id).
-                let keyed: Vec<&NewMessage> = indexes.iter().map(|&i| &batch[i]).filter(|m| m.key().is_some()).collect();
-                let mut known: HashMap<(UserId, String), i64> = HashMap::new();
-                if !keyed.is_empty() {
-                    let sql = earlier_sends(keyed.len());
-                    let mut query = sqlx::query_as::<_, (UserId, String, i64)>(&sql).bind(room);
-                    for message in &keyed {
-                        query = query.bind(message.author).bind(message.client_id.as_deref());
-                    }
-                    for (user, client_id, number) in query.fetch_all(&mut *tx).await? {
-                        known.insert((user, client_id), number);
-                    }
+            // Every room of the batch, locked in id order.
+            let mut query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            let locked: HashMap<RoomId, (i64, i64, Option<String>)> =
+                query.fetch_all(&mut *tx).await?.into_iter().map(|(id, n, s, at)| (id, (n, s, at))).collect();
+            // Sends those rooms already have, by (room, author, client_id).
+            let keyed: Vec<&NewMessage> =
+                batch.iter().filter(|m| m.key().is_some() && locked.contains_key(&m.room)).collect();
+            let mut known: HashMap<(RoomId, UserId, String), i64> = HashMap::new();
+            if !keyed.is_empty() {
+                let sql = earlier_sends(keyed.len());
+                let mut query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql);
+                for m in &keyed {
+                    query = query.bind(m.room).bind(m.author).bind(m.client_id.as_deref());
                 }
-                let mut fresh: Vec<usize> = Vec::new();
+                for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
+                    known.insert((room, user, client_id), number);
+                }
+            }
+            // Each message's place: an earlier send's, or its room's next.
+            let mut fresh: Vec<Fresh> = Vec::new();
+            let mut bumps: Vec<(RoomId, i64, String)> = Vec::new();
+            let mut own: BTreeMap<(RoomId, UserId), i64> = BTreeMap::new();
+            for (&room, indexes) in &rooms {
+                let Some((last_number, last_seq, previous_at)) = locked.get(&room) else { continue };
+                let mut here: Vec<usize> = Vec::new();
                 for &i in indexes {
-                    let key = batch[i].key();
+                    let key = batch[i].key().map(|(user, client_id)| (room, user, client_id));
                     if let Some(&number) = key.as_ref().and_then(|key| known.get(key)) {
                         placed[i] = Some(Appended { room, number, seq: None, written: None });
                         continue;
                     }
-                    let step = fresh.len() as i64 + 1;
+                    let step = here.len() as i64 + 1;
                     placed[i] =
                         Some(Appended { room, number: last_number + step, seq: Some(last_seq + step), written: None });
                     if let Some(key) = key {
                         known.insert(key, last_number + step);
                     }
-                    fresh.push(i);
+                    if let Some(author) = batch[i].author {
+                        *own.entry((room, author)).or_default() += 1;
+                    }
+                    here.push(i);
                 }
-                if fresh.is_empty() {
-                    continue;
+                let times = times_after(previous_at.as_deref(), here.len());
+                if let Some(newest) = times.last() {
+                    bumps.push((room, here.len() as i64, newest.clone()));
                 }
-                let times = times_after(previous_at.as_deref(), fresh.len());
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, number", values(fresh.len(), 7, 1));
-                let mut insert = sqlx::query_as::<_, (i64, i64)>(&sql);
-                for (step, &i) in fresh.iter().enumerate() {
-                    let m = &batch[i];
+                for (step, (i, at)) in here.into_iter().zip(times).enumerate() {
+                    let step = step as i64 + 1;
+                    fresh.push(Fresh { index: i, number: last_number + step, seq: last_seq + step, at });
+                }
+            }
+            if !fresh.is_empty() {
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 7, 1));
+                let mut insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql);
+                for f in &fresh {
+                    let m = &batch[f.index];
                     insert = insert
-                        .bind(room)
-                        .bind(last_number + 1 + step as i64)
+                        .bind(m.room)
+                        .bind(f.number)
                         .bind(m.author)
                         .bind(m.application)
                         .bind(m.body.as_str())
                         .bind(m.client_id.as_deref())
-                        .bind(times[step].as_str());
+                        .bind(f.at.as_str());
                 }
-                for (id, number) in insert.fetch_all(&mut *tx).await? {
-                    let step = (number - last_number - 1) as usize;
-                    let Some(appended) = fresh.get(step).and_then(|&i| placed[i].as_mut()) else { continue };
-                    appended.written = Some(Written { id, created_at: times[step].clone() });
+                let by_place: HashMap<(RoomId, i64), &Fresh> =
+                    fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
+                for (id, room, number) in insert.fetch_all(&mut *tx).await? {
+                    let Some(f) = by_place.get(&(room, number)) else { continue };
+                    if let Some(appended) = placed[f.index].as_mut() {
+                        appended.written = Some(Written { id, created_at: f.at.clone() });
+                    }
                 }
                 let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
                 let mut log = sqlx::query(&sql);
-                for step in 0..fresh.len() as i64 {
-                    log = log.bind(room).bind(last_seq + 1 + step).bind(ChangeKind::Message.as_str()).bind(last_number + 1 + step);
+                for f in &fresh {
+                    log = log.bind(batch[f.index].room).bind(f.seq).bind(ChangeKind::Message.as_str()).bind(f.number);
                 }
                 log.execute(&mut *tx).await?;
-                let newest = times.last().map(String::as_str).unwrap_or_default();
-                sqlx::query(BUMP_ROOM).bind(room).bind(fresh.len() as i64).bind(newest).execute(&mut *tx).await?;
-                // Each author's own messages, for the unread counts.
-                let mut authors: BTreeMap<UserId, i64> = BTreeMap::new();
-                for author in fresh.iter().filter_map(|&i| batch[i].author) {
-                    *authors.entry(author).or_default() += 1;
+                let sql = format!("{BUMP_ROOMS} {}) AS v WHERE rooms.id = v.column1", values(bumps.len(), 3, 1));
+                let mut bump = sqlx::query(&sql);
+                for (room, count, newest) in &bumps {
+                    bump = bump.bind(room).bind(count).bind(newest.as_str());
                 }
-                // All of them in one statement, however many authors.
-                if !authors.is_empty() {
-                    let sql = format!("{COUNT_OWN_MANY} {}) AS v WHERE m.room_id = $1 AND m.user_id = v.column1", values(authors.len(), 2, 2));
-                    let mut query = sqlx::query(&sql).bind(room);
-                    for (author, count) in authors {
-                        query = query.bind(author).bind(count);
+                bump.execute(&mut *tx).await?;
+                // Each author's own messages, for the unread counts.
+                if !own.is_empty() {
+                    let sql = format!(
+                        "{COUNT_OWN_MANY} {}) AS v WHERE m.room_id = v.column1 AND m.user_id = v.column2",
+                        values(own.len(), 3, 1)
+                    );
+                    let mut count = sqlx::query(&sql);
+                    for ((room, author), n) in &own {
+                        count = count.bind(room).bind(author).bind(n);
                     }
-                    query.execute(&mut *tx).await?;
+                    count.execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -413,9 +455,9 @@ impl Store {
         };
         let sql = format!("{explain} {}", earlier_sends(pairs.len()));
         Ok(on_pool!(self, pool => {
-            let mut query = sqlx::query(&sql).bind(room);
+            let mut query = sqlx::query(&sql);
             for (user, client_id) in pairs {
-                query = query.bind(*user).bind(*client_id);
+                query = query.bind(room).bind(*user).bind(*client_id);
             }
             let rows = query.fetch_all(pool).await?;
             let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
@@ -563,21 +605,20 @@ const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VA
 
 /// Locks a room's row for its next numbers (SQLite's write transaction is
 /// already exclusive; Postgres locks the row).
-const LOCK_ROOM: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1";
-const LOCK_ROOM_FOR_UPDATE: &str = "SELECT last_number, last_seq, last_message_at FROM rooms WHERE id = $1 FOR UPDATE";
-/// Earlier sends by (author, client_id); followed by a `VALUES` list.
-/// Earlier sends to room `$1` by (author, client_id), one pair per `$2, $3`,
-/// `$4, $5`…: each pair its own lookup on the whole `messages_client_id` key.
+/// Earlier sends by (room, author, client_id), one triple per `$1, $2, $3`,
+/// `$4, $5, $6`…: each its own lookup on the whole `messages_client_id` key.
 /// (A row-value `IN` list, or a join on a `VALUES` list, lets the planners
 /// match on `room_id` alone and walk every send the room ever had: a cost
 /// that grew with the room, paid once per batch.)
-fn earlier_sends(pairs: usize) -> String {
-    (0..pairs)
+fn earlier_sends(triples: usize) -> String {
+    (0..triples)
         .map(|i| {
             format!(
-                "SELECT user_id, client_id, number FROM messages WHERE room_id = $1 AND user_id = ${} AND client_id = ${}",
-                2 * i + 2,
-                2 * i + 3
+                "SELECT room_id, user_id, client_id, number FROM messages \
+                 WHERE room_id = ${} AND user_id = ${} AND client_id = ${}",
+                3 * i + 1,
+                3 * i + 2,
+                3 * i + 3
             )
         })
         .collect::<Vec<_>>()
@@ -588,13 +629,16 @@ const INSERT_MESSAGES: &str =
     "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
-const BUMP_ROOM: &str = "UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2,
-                                         last_seq = last_seq + $2, last_message_at = $3, updated_at = $3
-                         WHERE id = $1";
-
-/// Adds new messages to their authors' own counts in room `$1`; followed by a
-/// `VALUES` list of (author, count) rows, then the join on them.
-const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column2 FROM (VALUES";
+/// Adds new messages to their authors' own counts; followed by a `VALUES`
+/// list of (room, author, count) rows, then the join on them.
+const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column3 FROM (VALUES";
+/// Moves rooms' counters; followed by a `VALUES` list of (room, new
+/// messages, newest time) rows, then the join on them.
+const BUMP_ROOMS: &str = "UPDATE rooms SET last_number = last_number + v.column2,
+                                          messages_count = messages_count + v.column2,
+                                          last_seq = last_seq + v.column2,
+                                          last_message_at = v.column3, updated_at = v.column3
+                          FROM (VALUES";
 /// Message `$2` of room `$1` was deleted: one own message fewer for its
 /// author, one read message fewer for every other member who had read it.
 const UNCOUNT_DELETED: &str = "UPDATE memberships SET
