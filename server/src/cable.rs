@@ -183,7 +183,7 @@ impl Cable {
                 biased;
                 () = &mut going_away => {
                     out.push(disconnect("server_restart", true).to_string().into());
-                    break Close::With(close_code::AWAY, "server shutting down");
+                    break Close::With(close_code::RESTART, "server restarting");
                 }
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(text))) => Box::pin(self.command(text.as_str(), &mut subs, &mut out)).await,

@@ -15,7 +15,8 @@
 //!   connection then comes from the proxy, which must do this itself.
 //! - **Shutdown** ([`Shutdown`], `HEARTH_SHUTDOWN_TIMEOUT`, 10 s): when the
 //!   shutdown future resolves the listener closes, idle connections close,
-//!   requests in flight finish, and WebSockets send close 1001 and end. What
+//!   requests in flight finish, and WebSockets send close 1012 (service
+//!   restart) and end. What
 //!   is still running at the deadline is dropped.
 //!
 //! HTTP/1.1 only, as before (axum's `http2` feature was never on). TCP_NODELAY

@@ -150,7 +150,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves; then stops accepting, lets requests
-    /// in flight finish and WebSockets close with 1001, and returns once they
+    /// in flight finish and WebSockets close with 1012, and returns once they
     /// are done or the shutdown deadline has passed, whichever comes first.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");

@@ -12,6 +12,6 @@ pub struct AppState {
     pub hearth: Hearth,
     /// Leptos site settings (site root, output name).
     pub leptos: LeptosOptions,
-    /// Lets WebSockets see shutdown begin and close with 1001.
+    /// Lets WebSockets see shutdown begin and close with 1012.
     pub shutdown: Shutdown,
 }

@@ -16,8 +16,8 @@
 //! of unbounded buffering, and one whose client reads nothing for the write
 //! timeout is dropped.
 //!
-//! When the server shuts down every connection closes with 1001 ("going
-//! away"): each holds [`Shutdown::begun`] in its loop, and runs under
+//! When the server shuts down every connection closes with 1012 ("service
+//! restart", so clients reconnect at once): each holds [`Shutdown::begun`] in its loop, and runs under
 //! [`Shutdown::track`] so the server waits for that close (up to its
 //! shutdown deadline).
 
@@ -172,7 +172,7 @@ impl Connection {
                 // Shutdown, then the socket: a client's events (and pongs) must
                 // not wait behind a busy room; the other branches are cheap to poll.
                 biased;
-                () = &mut going_away => break Close::With(close_code::AWAY, "server shutting down"),
+                () = &mut going_away => break Close::With(close_code::RESTART, "server restarting"),
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(text))) => {
                         match serde_json::from_str::<ClientEvent>(&text) {

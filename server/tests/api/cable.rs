@@ -381,7 +381,7 @@ async fn a_server_shutting_down_tells_cable_clients_to_reconnect() {
 
     assert_eq!(alices.next().await, json!({ "type": "disconnect", "reason": "server_restart", "reconnect": true }));
     match alices.read_within(WAIT).await {
-        Read::Closed(code) => assert_eq!(code, Some(1001)),
+        Read::Closed(code) => assert_eq!(code, Some(1012)),
         other => panic!("expected a close, got {other:?}"),
     }
 }

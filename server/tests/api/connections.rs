@@ -283,7 +283,7 @@ async fn a_request_in_flight_at_shutdown_is_answered_and_then_the_server_exits_w
 }
 
 #[tokio::test]
-async fn open_websockets_are_closed_with_1001_going_away_at_shutdown() {
+async fn open_websockets_are_closed_with_1012_service_restart_at_shutdown() {
     // Arrange
     let mut stoppable = spawn_stoppable_app_with(|_| {}).await;
     let alice = person(&stoppable.app, "alice").await;
@@ -295,7 +295,7 @@ async fn open_websockets_are_closed_with_1001_going_away_at_shutdown() {
     let finished = tokio::time::timeout(MARGIN, &mut stoppable.server).await;
 
     // Assert
-    assert_eq!(code, Some(1001), "going away");
+    assert_eq!(code, Some(1012), "service restart: reconnect at once");
     finished.expect("the server exits once the socket is closed").expect("joined").expect("Ok");
 }
 
