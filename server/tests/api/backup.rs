@@ -16,7 +16,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, numbers, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_one_line_failure, numbers, spawn_app, spawn_app_with};
 
 /// Runs `hearth backup <file>` on `database_url`, logs off.
 pub async fn run_backup(database_url: &str, file: &Path) -> Output {
@@ -46,20 +46,6 @@ pub async fn whole_history(app: &TestApp, client: &Client, room: i64) -> BTreeMa
             all.insert(number, message["body"].as_str().expect("body").to_owned());
         }
         after = last;
-    }
-}
-
-/// Asserts a failure of one line on stderr, starting `hearth: `, that
-/// contains each of `names`.
-fn assert_one_line_failure(output: &Output, names: &[&str]) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
-    assert!(lines[0].starts_with("hearth: "), "the line says who speaks: {stderr:?}");
-    for name in names {
-        assert!(lines[0].contains(name), "the line names {name:?}: {stderr:?}");
     }
 }
 

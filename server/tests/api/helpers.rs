@@ -433,3 +433,17 @@ pub async fn oversized_request(app: &TestApp, method: &str, path: &str) -> (u16,
     let json = body.find('{').and_then(|start| body.rfind('}').map(|end| &body[start..=end])).unwrap_or("null");
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
+
+/// Asserts a CLI failure: a non-zero exit and one line on stderr, starting
+/// `hearth: `, that contains each of `names`; no panic.
+pub fn assert_one_line_failure(output: &std::process::Output, names: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
+    assert!(lines[0].starts_with("hearth: "), "the line says who speaks: {stderr:?}");
+    for name in names {
+        assert!(lines[0].contains(name), "the line names {name:?}: {stderr:?}");
+    }
+}

@@ -6,6 +6,8 @@
 use std::process::Output;
 
 use hearth::testing::BlankPostgres;
+
+use crate::helpers::assert_one_line_failure;
 use sqlx::Connection;
 
 /// Runs the real binary with `DATABASE_URL` and the given arguments.
@@ -19,17 +21,6 @@ fn hearth(database_url: &str, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("the hearth binary runs")
-}
-
-/// Asserts a failure of one line on stderr that contains `names`.
-fn assert_one_line_failure(output: &Output, names: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
-    assert!(lines[0].starts_with("hearth: "), "the line says who speaks: {stderr:?}");
-    assert!(lines[0].contains(names), "the line names {names:?}: {stderr:?}");
 }
 
 /// A new SQLite file in `dir` and, when the tests have a Postgres server, a
@@ -67,18 +58,18 @@ async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
 #[tokio::test]
 async fn a_database_url_hearth_cannot_use_is_one_line_naming_the_problem() {
     let unknown = hearth("mysql://root@127.0.0.1/hearth", &["migrate"]);
-    assert_one_line_failure(&unknown, "unsupported database URL scheme \"mysql\"");
+    assert_one_line_failure(&unknown, &["unsupported database URL scheme \"mysql\""]);
 
     let unreachable = hearth("postgres://hearth:s3cret@127.0.0.1:1/hearth", &["migrate"]);
-    assert_one_line_failure(&unreachable, "cannot reach the database at postgres://hearth:***@127.0.0.1:1/hearth");
+    assert_one_line_failure(&unreachable, &["cannot reach the database at postgres://hearth:***@127.0.0.1:1/hearth"]);
     assert!(!String::from_utf8_lossy(&unreachable.stderr).contains("s3cret"), "the password is never printed");
 
     let malformed = hearth("postgres://hearth@127.0.0.1:notaport/hearth", &["migrate"]);
-    assert_one_line_failure(&malformed, "invalid database URL");
+    assert_one_line_failure(&malformed, &["invalid database URL"]);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let missing_dir = format!("sqlite://{}/no/such/dir/hearth.db", dir.path().display());
-    assert_one_line_failure(&hearth(&missing_dir, &["migrate"]), "hearth.db");
+    assert_one_line_failure(&hearth(&missing_dir, &["migrate"]), &["hearth.db"]);
 }
 
 #[tokio::test]
@@ -101,7 +92,7 @@ async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
         .expect("record a newer migration");
         for command in ["migrate", "serve", "seed-demo"] {
             let refused = hearth(url, &[command]);
-            assert_one_line_failure(&refused, "was migrated by a newer Hearth (it has migration 9999");
+            assert_one_line_failure(&refused, &["was migrated by a newer Hearth (it has migration 9999"]);
         }
     }
     if let Some(db) = blank {
