@@ -22,7 +22,8 @@
 # end, SKIP_BUILD=1, PG_SETTINGS (extra `-c name=value` for the cluster),
 # SQLITE_PORT/PG_SERVER_PORT (3301/3302), DURATION (posting seconds, 20),
 # RAW_ROWS (200000), PHASES (default "history search post insert
-# search-after"; empty to seed only).
+# search-after"; also "rooms": the room list of a member of ROOMS (1000)
+# rooms; empty to seed only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -160,6 +161,12 @@ for phase in $PHASES; do
     case $phase in
         history | search)
             for b in sqlite postgres; do bench "$b" 1 "$phase" --state "$WORK/state-$b.json"; done ;;
+        rooms)
+            # The room list of a member of 1,000 rooms, the seeded room's
+            # unread among them (ROOMS to change).
+            for b in sqlite postgres; do
+                bench "$b" 1 rooms --state "$WORK/state-$b.json" --database "${DB[$b]}" --rooms "${ROOMS:-1000}"
+            done ;;
         post)
             for rooms in 1 64; do
                 for b in sqlite postgres; do
@@ -195,9 +202,11 @@ jq -rs '
   def row: if .bench == "history" then "history: \(.kind)"
     elif .bench == "search" then "search \(.query | tojson) (\(.hits) hits\(if .partial then ", partial" else "" end))\(if (.note // "") != "" then ", " + .note else "" end)"
     elif .bench == "post" then "post: 64 posters, \(.rooms) room\(if .rooms > 1 then "s" else "" end)"
+    elif .bench == "rooms" then "room list of a member of \(.rooms) rooms (GET /conversations)"
     elif .bench == "insert" then "raw INSERT, \(.batch) row\(if .batch > 1 then "s" else "" end) per statement and transaction"
     else .bench end;
   def cell: if .bench == "post" then "\(.per_sec | round)/s, \(lat) (gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
+    elif .bench == "rooms" then "\(lat), \(.unread) unread (raw queries p50 \(.raw_ms.p50 | ms) / p99 \(.raw_ms.p99 | ms) ms; cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
     elif .bench == "insert" then "\(.rows_per_sec | round) rows/s, \(.tx_per_sec | round) commits/s (bench \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
     elif .bench == "seed" then "\(.rows_per_sec | round) rows/s"
     else "\(lat) (\(.per_sec | round)/s; gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)" end;

@@ -161,6 +161,26 @@ impl Db {
             .map_err(|e| format!("counting room {room}'s unread: {e}"))
     }
 
+    /// A direct room of `me` and `other` holding one message by `other`,
+    /// unread by `me`, with its counters as the app keeps them.
+    pub async fn add_small_room(&self, me: i64, other: i64, title: &str) -> Result<(), String> {
+        let room = self.create_bare_room(title).await?;
+        let at = format_micros(now_micros());
+        let fail = |e: sqlx::Error| format!("filling room {room}: {e}");
+        let join = "INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3), ($1, $4, $3)";
+        let message = "INSERT INTO messages (room_id, number, user_id, body, created_at) VALUES ($1, 1, $2, $3, $4)";
+        let event = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, 1, 'message', 1)";
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await.map_err(fail)?;
+            sqlx::query(join).bind(room).bind(me).bind(&at).bind(other).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query(message).bind(room).bind(other).bind(format!("hello from {title}")).bind(&at)
+                .execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query(event).bind(room).execute(&mut *tx).await.map_err(fail)?;
+            tx.commit().await.map_err(fail)
+        })?;
+        self.set_counters(room, 1, &at).await
+    }
+
     /// Postgres only: what autovacuum would do after a bulk load (statistics,
     /// the visibility map, the GIN pending list merged into the index).
     pub async fn vacuum_analyze(&self) -> Result<(), String> {

@@ -118,6 +118,22 @@ enum StorageCommand {
         #[arg(long, default_value_t = 3.0)]
         warmup: f64,
     },
+    /// The room list of the seeded room's first member, once they are in
+    /// `--rooms` rooms (the others direct rooms of one unread message each),
+    /// over HTTP beside the same store queries run in this process.
+    Rooms {
+        #[arg(long)]
+        state: PathBuf,
+        /// The server's database, for the extra rooms and the raw queries.
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 500)]
+        requests: u64,
+        #[arg(long, default_value_t = 50)]
+        warmup: u64,
+    },
     /// Raw multi-row INSERTs into `messages` (no server).
     Insert {
         #[arg(long)]
@@ -170,6 +186,9 @@ pub async fn run(args: StorageArgs) -> Result<(), String> {
         }
         StorageCommand::Post { state, posters, rooms, duration, warmup } => {
             post(&out, &State::read(&state)?, posters, rooms, duration, warmup).await
+        }
+        StorageCommand::Rooms { state, database, rooms, requests, warmup } => {
+            room_list(&out, &State::read(&state)?, &database, rooms, requests, warmup).await
         }
         StorageCommand::Insert { database, rows, batch, per_tx } => insert(&out, &database, rows, batch, per_tx).await,
     }
@@ -423,6 +442,80 @@ async fn history(out: &Out, state: &State, requests: u64, warmup: u64, limit: u3
             "short_pages": short, "cpu": cpu_json,
         }));
     }
+    Ok(())
+}
+
+async fn room_list(
+    out: &Out,
+    state: &State,
+    database: &str,
+    rooms: usize,
+    requests: u64,
+    warmup: u64,
+) -> Result<(), String> {
+    let api = Api::new(&state.url)?;
+    let accounts = state.accounts();
+    let (me, other) = (&accounts[0], accounts.get(1).ok_or("the seed needs two members")?);
+    let id_of = |v: &Value| v["id"].as_i64().or_else(|| v["user"]["id"].as_i64()).ok_or("no id in /users/me");
+    let my_id = id_of(&api.get_json(me, "/users/me").await?)?;
+    let other_id = id_of(&api.get_json(other, "/users/me").await?)?;
+    let listed = |v: &Value| v.as_array().or_else(|| v["conversations"].as_array()).map_or(0, Vec::len);
+    let have = listed(&api.get_json(me, "/conversations").await?);
+    let db = Db::connect(database).await?;
+    let t = Instant::now();
+    let tag = run_tag();
+    for i in have..rooms {
+        db.add_small_room(my_id, other_id, &format!("small {tag} {i}")).await?;
+    }
+    db.vacuum_analyze().await?;
+    let list = api.get_json(me, "/conversations").await?;
+    let count = listed(&list);
+    let conversations = list.as_array().or_else(|| list["conversations"].as_array()).cloned().unwrap_or_default();
+    let unread: i64 = conversations.iter().filter_map(|c| c["unread_count"].as_i64()).sum();
+    println!(
+        "rooms: {count} rooms for the first member ({} added in {:.1} s), {unread} unread in all",
+        rooms.saturating_sub(have),
+        t.elapsed().as_secs_f64()
+    );
+    if count < rooms {
+        return Err(format!("the list has {count} rooms, not {rooms}"));
+    }
+
+    for _ in 0..warmup {
+        api.get_bytes(me, "/conversations").await?;
+    }
+    let mut http = histogram();
+    let window = Window::start(out.server_pid);
+    for _ in 0..requests {
+        let began = Instant::now();
+        api.get_bytes(me, "/conversations").await?;
+        http.saturating_record(began.elapsed().as_micros().max(1) as u64);
+    }
+    let (secs, cpu, cpu_json) = window.finish();
+
+    // The three queries the list makes, from this process.
+    let store = hearth::store::Store::connect(database).await.map_err(|e| format!("opening the store: {e}"))?;
+    let user = hearth::model::UserId(my_id);
+    let mut raw = histogram();
+    for i in 0..warmup + requests {
+        let began = Instant::now();
+        store.rooms_of(user).await.map_err(|e| e.to_string())?;
+        store.members_of_rooms_of(user).await.map_err(|e| e.to_string())?;
+        store.last_messages_of(user).await.map_err(|e| e.to_string())?;
+        if i >= warmup {
+            raw.saturating_record(began.elapsed().as_micros().max(1) as u64);
+        }
+    }
+    println!(
+        "room list of {count} rooms ({unread} unread): HTTP {} ({:.0}/s); raw queries {}; {cpu}",
+        summary(&http),
+        requests as f64 / secs,
+        summary(&raw)
+    );
+    out.emit(json!({
+        "bench": "rooms", "rooms": count, "unread": unread, "latency_ms": quantiles(&http),
+        "raw_ms": quantiles(&raw), "per_sec": requests as f64 / secs, "cpu": cpu_json,
+    }));
     Ok(())
 }
 
