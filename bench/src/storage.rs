@@ -407,6 +407,15 @@ async fn history(out: &Out, state: &State, requests: u64, warmup: u64, limit: u3
             }),
         ),
         (
+            "around a random number",
+            Box::new(|r| {
+                format!(
+                    "/conversations/{room}/messages?around={}&limit={limit}",
+                    1 + limit as u64 + r.below(n - 2 * limit as u64)
+                )
+            }),
+        ),
+        (
             "before a random time",
             Box::new(|r| {
                 let at = t0 + (r.unit() * (t1 - t0) as f64) as i64;
