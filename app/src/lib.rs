@@ -11,6 +11,7 @@
 //! - [`live`]: the tab's one reconnecting WebSocket and its event routing.
 //! - [`pages`]: one module per route.
 //! - [`components`]: pieces shared by pages (header, form errors).
+//! - [`theme`]: light or dark, and the remembered pick.
 //!
 //! The `hydrate` feature builds the same components for the browser; the
 //! `frontend` crate calls [`hydrate`] and nothing else.
@@ -22,6 +23,7 @@ pub mod components;
 pub mod error;
 pub mod live;
 pub mod pages;
+pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -41,9 +43,14 @@ use crate::pages::{
 
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The user's remembered theme, printed before anything paints.
+    #[cfg(feature = "ssr")]
+    let theme = theme::requested().map(theme::Theme::as_str);
+    #[cfg(not(feature = "ssr"))]
+    let theme: Option<&'static str> = None;
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

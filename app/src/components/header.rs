@@ -1,4 +1,5 @@
-//! The top bar: brand, the signed-in user's name, profile link and sign-out.
+//! The top bar: brand, the signed-in user's name, profile link and sign-out,
+//! and the theme toggle (on every page, signed in or out).
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -19,6 +20,7 @@ pub fn Header() -> impl IntoView {
                 </svg>
                 "Hearth"
             </a>
+            <div class="topbar-end">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     auth.me.await.ok().flatten().map(|me| {
@@ -34,6 +36,41 @@ pub fn Header() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <ThemeToggle />
+            </div>
         </header>
+    }
+}
+
+/// Switches between light and dark and remembers the pick
+/// ([`crate::theme`]). Until it has hydrated it cannot know the system's
+/// theme, so it claims no state (`aria-pressed` absent) until then.
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let dark = RwSignal::new(None::<bool>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| dark.set(Some(crate::theme::current() == crate::theme::Theme::Dark)));
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let next = crate::theme::current().other();
+            crate::theme::pick(next);
+            dark.set(Some(next == crate::theme::Theme::Dark));
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="theme-toggle"
+            aria-label="Dark theme"
+            title="Switch between the light and dark theme"
+            aria-pressed=move || dark.get().map(|dark| if dark { "true" } else { "false" })
+            on:click=toggle
+        >
+            <svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true" focusable="false">
+                <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" stroke-width="2" />
+                <path d="M10 2a8 8 0 0 1 0 16z" fill="currentColor" />
+            </svg>
+        </button>
     }
 }

@@ -44,7 +44,24 @@ pub fn RoomPage() -> impl IntoView {
         now
     });
     // The title stays outside the Suspense boundary: leptos_meta inside one
-    // can break hydration.
+    // can break hydration. It says "Conversation" until the browser knows
+    // the room's name, then "(N) Room name", N counting unread messages in
+    // all rooms. Effects run only in the browser, so server and hydration
+    // agree on the first title.
+    let tab_title = RwSignal::new(None::<String>);
+    let chat = use_chat();
+    let auth = crate::auth::use_auth();
+    Effect::new(move |_| {
+        let id = room_id();
+        let me = auth.me.get().and_then(Result::ok).flatten();
+        if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get()) {
+            let unread: i64 = rooms.iter().map(|room| room.unread_count).sum();
+            if let Some(room) = rooms.iter().find(|room| room.id.0 == id) {
+                let name = room.display_title(me.id);
+                tab_title.set(Some(if unread > 0 { format!("({unread}) {name}") } else { name }));
+            }
+        }
+    });
     let page = signed_in_with(
         move || async move { detail.await },
         move |me, loaded| match loaded {
@@ -64,7 +81,7 @@ pub fn RoomPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Conversation" />
+        <Title text=move || tab_title.get().unwrap_or_else(|| "Conversation".to_owned()) />
         {page}
     }
 }

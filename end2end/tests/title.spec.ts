@@ -1,0 +1,29 @@
+import { expect, test } from "@playwright/test";
+import { createRoom, postMessage, registerUser } from "./helpers";
+
+test("the tab title names the room and counts unread messages in every room", async ({ browser }) => {
+  const reader = await browser.newContext();
+  const readerUser = await registerUser(reader, "reader");
+  const writer = await browser.newContext();
+  await registerUser(writer, "writer");
+
+  const title = `Launch crew ${Date.now()}`;
+  const room = await createRoom(reader.request, { kind: "open", title });
+  const direct = await createRoom(writer.request, { participant_ids: [readerUser.id] });
+  await postMessage(writer.request, direct, "one");
+
+  const page = await reader.newPage();
+  await page.goto(`/rooms/${room}`);
+  await expect(page).toHaveTitle(`(1) ${title} · Hearth`, { timeout: 30_000 });
+
+  // A message arriving elsewhere counts at once.
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await postMessage(writer.request, direct, "two");
+  await expect(page).toHaveTitle(`(2) ${title} · Hearth`);
+
+  // Reading them clears the count; the title names the room open now.
+  await page.locator(".room-link", { hasText: "Writer" }).click();
+  await expect(page).toHaveTitle(/^[^(]*Writer .* · Hearth$/);
+  await reader.close();
+  await writer.close();
+});
