@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Backend, Store, WritePool, after_micro, now, on_pool, on_writer};
+use super::{Backend, Store, WritePool, after_micro, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Author, Message, RoomId, UserId};
 
@@ -137,14 +137,10 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id";
 
 impl Store {
-    /// Appends a message. Its number comes from the room's counter row,
-    /// bumped first in this write transaction: the row lock orders
-    /// concurrent senders, so they get 1, 2, 3… with no gap or repeat, and
-    /// commit in that order. Its time is strictly after the room's previous
-    /// message. A `client_id` seen before returns the earlier message (the
-    /// bump is rolled back).
-    ///
-    /// One message, on its own: a batch of one (see [`Store::append_messages`]).
+    /// Appends one message on its own, as a batch of one (see
+    /// [`Store::append_messages`], which numbers it): for tools and tests
+    /// that write without the group-commit writer. A `client_id` seen before
+    /// returns the earlier message.
     pub async fn insert_message(
         &self,
         room: RoomId,
@@ -176,10 +172,12 @@ impl Store {
         for (i, message) in batch.iter().enumerate() {
             rooms.entry(message.room).or_default().push(i);
         }
+        // Locks the rooms' rows for their next numbers (SQLite's write
+        // transaction is already exclusive; Postgres locks the rows).
         let ids: Vec<RoomId> = rooms.keys().copied().collect();
         let lock = format!(
             "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN ({}) ORDER BY id{}",
-            (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            placeholders(1, ids.len()),
             match self.backend() {
                 Backend::Sqlite => "",
                 Backend::Postgres => " FOR UPDATE",
@@ -302,8 +300,7 @@ impl Store {
         if numbers.is_empty() {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = (0..numbers.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.number IN ({})", list.join(", "));
+        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.number IN ({})", placeholders(2, numbers.len()));
         let rows: Vec<MessageRow> = on_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql).bind(room);
             for number in numbers {
@@ -603,8 +600,6 @@ impl Store {
 /// Appends one entry to a room's change log.
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
 
-/// Locks a room's row for its next numbers (SQLite's write transaction is
-/// already exclusive; Postgres locks the row).
 /// Earlier sends by (room, author, client_id), one triple per `$1, $2, $3`,
 /// `$4, $5, $6`…: each its own lookup on the whole `messages_client_id` key.
 /// (A row-value `IN` list, or a join on a `VALUES` list, lets the planners

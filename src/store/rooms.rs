@@ -1,6 +1,6 @@
 //! Queries on `rooms` and `memberships`.
 
-use super::{Backend, Store, WritePool, now, on_pool, on_writer};
+use super::{Backend, Store, WritePool, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Conversation, LastMessage, OpenRoom, Person, RoomId, RoomKind, UserId};
 
@@ -311,11 +311,6 @@ const RECOUNT_READ: &str = "UPDATE memberships SET read_others =
            WHERE m.room_id = $1 AND m.number > memberships.last_read_number AND m.deleted_at IS NULL
              AND m.user_id IS DISTINCT FROM $2)
     WHERE room_id = $1 AND user_id = $2";
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
 
 /// The insert of `count` memberships (room `$1`, time `$2`, users `$3…`),
 /// leaving alone anyone already in; `None` for nobody.
