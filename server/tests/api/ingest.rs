@@ -332,3 +332,27 @@ async fn the_message_a_send_returns_is_the_one_history_reads() {
     assert_eq!(again, read, "and so is the retry's");
     assert_eq!(sent["user"]["username"], json!("bob"), "with its author: {sent}");
 }
+
+/// The author shown on a new message comes from the users cache: a rename
+/// must show on the very next send (and in what history reads).
+#[tokio::test]
+async fn a_send_right_after_a_rename_carries_the_new_name() {
+    let app = spawn_app().await;
+    let (people, _, room) = group(&app).await;
+    let (status, first) = send(&app, &people[1], room, "before", None).await;
+    assert_eq!(status, 201, "{first}");
+    let renamed = people[1]
+        .client
+        .put(app.url("/users/me"))
+        .json(&json!({ "user": { "username": "robert", "name": "Robert" } }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(renamed.status(), 200);
+
+    let (status, sent) = send(&app, &people[1], room, "after", None).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!((sent["user"]["username"].as_str(), sent["user"]["name"].as_str()), (Some("robert"), Some("Robert")));
+    let page = app.history(&people[0].client, room, "limit=10").await;
+    assert_eq!(page["messages"].as_array().expect("messages").last(), Some(&sent), "as history reads it");
+}
