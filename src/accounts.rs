@@ -198,6 +198,7 @@ impl Hearth {
         // The session's user carries the username: the next request reads it
         // afresh (on a failed update too; the row may have changed anyway).
         self.caches.users.invalidate(&id);
+        self.hub.bus().forget(crate::bus::Forget::User(id));
         updated
     }
 

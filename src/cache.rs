@@ -16,10 +16,10 @@
 //! before a sign-out or a removal committed must not put the old answer back
 //! after it (see [`Bounded::get_or_load`]).
 //!
-//! Other instances (issue 14) do not see these invalidations yet: there an
-//! ended session or membership lives at most the TTL. The hooks are
-//! [`Bounded::invalidate`] (and `CachedSessions::delete`'s): a cross-instance
-//! bus should call them on the other instances.
+//! With several instances, each invalidation also goes over the bus
+//! (`crate::bus::Forget`) and every other instance drops the same entry; an
+//! instance whose bus reconnects clears its caches, since what was said
+//! while it was away is lost.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -31,6 +31,7 @@ use moka::sync::Cache;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Result as SessionResult, SessionStore};
 
+use crate::bus::{Bus, Forget};
 use crate::model::{RoomId, UserId};
 use crate::store::{AuthUser, Sessions};
 
@@ -111,6 +112,15 @@ where
         }
     }
 
+    /// Forgets everything, and makes every fill in flight drop its value.
+    pub fn clear(&self) {
+        let mut generation = self.lock();
+        *generation += 1;
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
         self.generation.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -132,11 +142,24 @@ pub(crate) struct Caches {
     pub users: Bounded<UserId, AuthUser>,
     /// Memberships known to exist.
     pub members: Bounded<(UserId, RoomId), ()>,
+    /// Session records, by id ([`CachedSessions`]).
+    pub sessions: Bounded<Id, Record>,
 }
 
 impl Caches {
     pub fn new(ttl: Duration) -> Self {
-        Self { users: Bounded::new(USERS_CAPACITY, ttl), members: Bounded::new(MEMBERSHIPS_CAPACITY, ttl) }
+        Self {
+            users: Bounded::new(USERS_CAPACITY, ttl),
+            members: Bounded::new(MEMBERSHIPS_CAPACITY, ttl),
+            sessions: Bounded::new(SESSIONS_CAPACITY, ttl),
+        }
+    }
+
+    /// Forgets every entry (see the module's notes on the bus).
+    pub fn clear(&self) {
+        self.users.clear();
+        self.members.clear();
+        self.sessions.clear();
     }
 }
 
@@ -151,6 +174,8 @@ impl Caches {
 pub struct CachedSessions {
     cache: Bounded<Id, Record>,
     store: Sessions,
+    /// Where a deleted or changed session is announced to other instances.
+    bus: Bus,
 }
 
 impl std::fmt::Debug for CachedSessions {
@@ -160,10 +185,14 @@ impl std::fmt::Debug for CachedSessions {
 }
 
 impl CachedSessions {
-    /// `store` behind a cache of at most [`SESSIONS_CAPACITY`] sessions, each
-    /// kept at most `ttl` (0: no cache).
-    pub fn new(store: Sessions, ttl: Duration) -> Self {
-        Self { cache: Bounded::new(SESSIONS_CAPACITY, ttl), store }
+    /// `store` behind `cache` (see `Hearth::session_store`); what changes a
+    /// session here is told to the other instances on `bus`.
+    pub(crate) fn new(store: Sessions, cache: Bounded<Id, Record>, bus: Bus) -> Self {
+        Self { cache, store, bus }
+    }
+
+    fn forget_elsewhere(&self, id: &Id) {
+        self.bus.forget(Forget::Session(id.to_string()));
     }
 }
 
@@ -180,6 +209,7 @@ impl SessionStore for CachedSessions {
         self.cache.invalidate(&record.id);
         self.store.save(record).await?;
         self.cache.put(record.id, record.clone());
+        self.forget_elsewhere(&record.id);
         Ok(())
     }
 
@@ -199,6 +229,7 @@ impl SessionStore for CachedSessions {
     async fn delete(&self, id: &Id) -> SessionResult<()> {
         self.store.delete(id).await?;
         self.cache.invalidate(id);
+        self.forget_elsewhere(id);
         Ok(())
     }
 }

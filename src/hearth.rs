@@ -90,12 +90,24 @@ pub struct Hearth {
 }
 
 impl Hearth {
+    /// One instance on its own (no bus).
     pub fn new(store: Store, settings: Settings) -> Self {
+        Self::build(store, settings, crate::bus::Bus::Local, None)
+    }
+
+    /// With a shared bus, `gaps` is where the hub sends rooms whose changes
+    /// came with a gap (see `cluster.rs`).
+    pub(crate) fn build(
+        store: Store,
+        settings: Settings,
+        bus: crate::bus::Bus,
+        gaps: Option<tokio::sync::mpsc::UnboundedSender<crate::model::RoomId>>,
+    ) -> Self {
         let sign_in_limiter =
             SignInLimiter::new(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_account_per_minute);
         let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
         let searches = Limiter::per_minute(settings.searches_per_minute);
-        let hub = Hub::default();
+        let hub = Hub::new(bus, gaps);
         let caches = Caches::new(settings.cache_ttl());
         Self {
             ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
@@ -130,6 +142,12 @@ impl Hearth {
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), AppError> {
         Ok(self.store.ping().await?)
+    }
+
+    /// The session store for the HTTP layer: `sessions` behind this
+    /// instance's session cache, whose deletions reach the other instances.
+    pub fn session_store(&self, sessions: crate::store::Sessions) -> crate::cache::CachedSessions {
+        crate::cache::CachedSessions::new(sessions, self.caches.sessions.clone(), self.hub.bus().clone())
     }
 
     /// The signals (session ended, removed from a room, personal events)

@@ -5,13 +5,24 @@
 //! Each event is serialised once; subscribers share its bytes. Channels are
 //! bounded: a subscriber that falls `ROOM_CAPACITY` frames behind is told to
 //! resync instead of growing the server's memory.
+//!
+//! With a shared [`Bus`] (several instances), what this hub publishes also
+//! goes to the others, and what they publish comes in through
+//! [`Hub::deliver`]. A room's changes then reach its channel through an
+//! [`Order`]: in seq order, each once, whichever instance committed them and
+//! in whatever order the bus brings them. A change that comes ahead of its
+//! turn waits; when it has to wait, the hub asks for the gap to be read from
+//! the database (see `Hearth::fill_gap`). On one instance the order lock
+//! already publishes in seq order, and frames go straight to the channel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
+use crate::bus::Bus;
 use crate::model::{RoomId, UserId};
 use crate::protocol::ServerEvent;
 
@@ -35,6 +46,11 @@ impl Frame {
     pub fn new(event: &ServerEvent) -> Self {
         let json = serde_json::to_vec(event).expect("server events always serialise");
         Self { seq: event.seq(), bytes: Bytes::from(json), alternate: Arc::default() }
+    }
+
+    /// A frame as another instance serialised it.
+    pub(crate) fn received(seq: Option<i64>, bytes: Bytes) -> Self {
+        Self { seq, bytes, alternate: Arc::default() }
     }
 
     /// The event encoded by `encode` (given this frame's JSON), computed once
@@ -71,24 +87,107 @@ pub struct Hub {
 struct Shared {
     /// Live channel per room, created on first subscribe and dropped on the
     /// first publish that finds no receivers left.
-    rooms: Mutex<HashMap<RoomId, broadcast::Sender<Frame>>>,
+    rooms: Mutex<HashMap<RoomId, RoomChannel>>,
     /// One channel per connected user, for all their tabs and devices.
     users: Mutex<HashMap<UserId, broadcast::Sender<UserSignal>>>,
-    /// Open sockets per user, and how many they ever opened.
-    presence: Mutex<HashMap<UserId, Presence>>,
+    /// Open sockets per user here, and on the other instances.
+    presence: Mutex<Presence>,
     /// Per-room locks held from a change's commit to its publish, so changes
     /// are published in sequence order.
     order: Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<()>>>>,
+    /// The other instances, if any.
+    bus: Bus,
+    /// Where rooms with a gap are sent to be filled from the database (only
+    /// with a shared bus).
+    gaps: Option<mpsc::UnboundedSender<RoomId>>,
 }
 
-/// One user's sockets.
+struct RoomChannel {
+    tx: broadcast::Sender<Frame>,
+    order: Order,
+}
+
+/// Frames held while a shared room's changes wait for an earlier one: at
+/// most this many, then the room's subscribers are told to resync.
+const HELD_MAX: usize = ROOM_CAPACITY;
+
+/// Where a room's channel is in the room's changes (with a shared bus).
+#[derive(Default)]
+struct Order {
+    /// The last seq sent to the channel; `None` until the first subscriber
+    /// has read the room's position (frames wait until then).
+    last: Option<i64>,
+    /// Changes that came ahead of their turn, by seq.
+    held: BTreeMap<i64, Frame>,
+    /// A fill from the database is asked for and not done yet.
+    fill_asked: bool,
+}
+
+impl Order {
+    /// Sends every held frame whose turn has come; true if a gap remains and
+    /// no fill was asked for it yet (the caller asks).
+    fn release(&mut self, room: RoomId, tx: &broadcast::Sender<Frame>) -> bool {
+        let Some(mut last) = self.last else { return false };
+        while let Some(entry) = self.held.first_entry() {
+            let seq = *entry.key();
+            if seq <= last {
+                entry.remove();
+            } else if seq == last + 1 {
+                let _ = tx.send(entry.remove());
+                last = seq;
+            } else {
+                break;
+            }
+        }
+        if self.held.len() > HELD_MAX {
+            // The gap is not filling (the database is unreachable): the
+            // subscribers reload instead of this growing.
+            last = self.held.keys().next_back().copied().unwrap_or(last);
+            self.held.clear();
+            let _ = tx.send(Frame::new(&ServerEvent::Resync { room_id: room }));
+        }
+        self.last = Some(last);
+        if !self.held.is_empty() && !self.fill_asked {
+            self.fill_asked = true;
+            return true;
+        }
+        false
+    }
+}
+
+/// Who has sockets open, here and on the other instances.
 #[derive(Default)]
 struct Presence {
+    here: HashMap<UserId, Sockets>,
+    /// Each other instance's users, and when it last spoke.
+    elsewhere: HashMap<u64, Instance>,
+}
+
+/// One user's sockets on this instance.
+#[derive(Default)]
+struct Sockets {
     /// Open now; the user is online while this is above zero.
     sockets: usize,
-    /// Bumped at every open, so a grace timer can tell whether the user came
-    /// back (and maybe left again) after the close that started it.
+    /// Bumped at every open (here or elsewhere), so a grace timer can tell
+    /// whether the user came back (and maybe left again) after the close
+    /// that started it.
     epoch: u64,
+}
+
+struct Instance {
+    seen: Instant,
+    users: HashSet<UserId>,
+}
+
+impl Presence {
+    fn online(&self, user: UserId) -> bool {
+        self.here.get(&user).is_some_and(|p| p.sockets > 0)
+            || self.elsewhere.values().any(|instance| instance.users.contains(&user))
+    }
+
+    fn bump(&mut self, user: UserId) {
+        self.here.entry(user).or_default().epoch += 1;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,18 +197,146 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
-    pub fn subscribe_room(&self, room: RoomId) -> broadcast::Receiver<Frame> {
-        lock(&self.shared.rooms).entry(room).or_insert_with(|| broadcast::channel(ROOM_CAPACITY).0).subscribe()
+    /// A hub that shares its rooms and users over `bus`; rooms with a gap in
+    /// their changes are sent to `gaps`.
+    pub(crate) fn new(bus: Bus, gaps: Option<mpsc::UnboundedSender<RoomId>>) -> Self {
+        Self { shared: Arc::new(Shared { bus, gaps, ..Shared::default() }) }
     }
 
+    pub fn bus(&self) -> &Bus {
+        &self.shared.bus
+    }
+
+    /// Whether room changes are put in order here (they come from several
+    /// instances), rather than sent as published.
+    fn ordered(&self) -> bool {
+        self.shared.gaps.is_some()
+    }
+
+    pub fn subscribe_room(&self, room: RoomId) -> broadcast::Receiver<Frame> {
+        lock(&self.shared.rooms)
+            .entry(room)
+            .or_insert_with(|| RoomChannel { tx: broadcast::channel(ROOM_CAPACITY).0, order: Order::default() })
+            .tx
+            .subscribe()
+    }
+
+    /// Sends an event to the room's sockets here and on every other instance.
     pub fn publish_room(&self, room: RoomId, event: &ServerEvent) {
-        let mut rooms = lock(&self.shared.rooms);
-        if let Some(tx) = rooms.get(&room) {
-            if tx.receiver_count() == 0 {
+        let frame = Frame::new(event);
+        self.shared.bus.room(room, &frame);
+        self.deliver(room, frame);
+    }
+
+    /// Sends a frame to the room's sockets on this instance only: one from
+    /// another instance, from the database, or one every instance makes for
+    /// itself (presence).
+    pub(crate) fn deliver(&self, room: RoomId, frame: Frame) {
+        let ask = {
+            let mut rooms = lock(&self.shared.rooms);
+            let Some(channel) = rooms.get_mut(&room) else { return };
+            if channel.tx.receiver_count() == 0 {
                 rooms.remove(&room);
-            } else {
-                let _ = tx.send(Frame::new(event));
+                return;
             }
+            match frame.seq {
+                Some(seq) if self.ordered() => {
+                    if channel.order.last.is_some_and(|last| seq <= last) {
+                        return;
+                    }
+                    channel.order.held.insert(seq, frame);
+                    channel.order.release(room, &channel.tx)
+                }
+                _ => {
+                    let _ = channel.tx.send(frame);
+                    false
+                }
+            }
+        };
+        if ask {
+            self.ask_fill(room);
+        }
+    }
+
+    /// The room's position as its first subscriber read it from the
+    /// database: changes up to `seq` are in that subscriber's replay, later
+    /// ones go to the channel in order. Later calls change nothing.
+    pub(crate) fn room_read_at(&self, room: RoomId, seq: i64) {
+        if !self.ordered() {
+            return;
+        }
+        let ask = {
+            let mut rooms = lock(&self.shared.rooms);
+            let Some(channel) = rooms.get_mut(&room) else { return };
+            if channel.order.last.is_some() {
+                return;
+            }
+            channel.order.last = Some(seq);
+            channel.order.release(room, &channel.tx)
+        };
+        if ask {
+            self.ask_fill(room);
+        }
+    }
+
+    /// The last seq a shared room's channel got, if it has subscribers.
+    pub(crate) fn room_last(&self, room: RoomId) -> Option<i64> {
+        lock(&self.shared.rooms).get(&room).and_then(|channel| channel.order.last)
+    }
+
+    /// Rooms with subscribers here and a known position, with that position.
+    pub(crate) fn shared_rooms(&self) -> Vec<(RoomId, i64)> {
+        lock(&self.shared.rooms)
+            .iter()
+            .filter(|(_, channel)| channel.tx.receiver_count() > 0)
+            .filter_map(|(room, channel)| channel.order.last.map(|last| (*room, last)))
+            .collect()
+    }
+
+    /// Frames read from the database for a gap: sent in order with what was
+    /// held; asks again if a gap is still left.
+    pub(crate) fn filled(&self, room: RoomId, frames: Vec<Frame>) {
+        let ask = {
+            let mut rooms = lock(&self.shared.rooms);
+            let Some(channel) = rooms.get_mut(&room) else { return };
+            channel.order.fill_asked = false;
+            let last = channel.order.last;
+            for frame in frames {
+                if let Some(seq) = frame.seq
+                    && last.is_none_or(|last| seq > last)
+                {
+                    channel.order.held.insert(seq, frame);
+                }
+            }
+            channel.order.release(room, &channel.tx)
+        };
+        if ask {
+            self.ask_fill(room);
+        }
+    }
+
+    /// Asks for the room's changes after its position to be read from the
+    /// database, unless that is already asked for.
+    pub(crate) fn ask_fill_unless_asked(&self, room: RoomId) {
+        let ask = {
+            let mut rooms = lock(&self.shared.rooms);
+            match rooms.get_mut(&room) {
+                Some(channel) if !channel.order.fill_asked && channel.order.last.is_some() => {
+                    channel.order.fill_asked = true;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if ask {
+            self.ask_fill(room);
+        }
+    }
+
+    fn ask_fill(&self, room: RoomId) {
+        if let Some(gaps) = &self.shared.gaps {
+            crate::metrics::bus_gap();
+            let _ = gaps.send(room);
         }
     }
 
@@ -117,7 +344,14 @@ impl Hub {
         lock(&self.shared.users).entry(user).or_insert_with(|| broadcast::channel(USER_CAPACITY).0).subscribe()
     }
 
+    /// Signals every socket of `user`, here and on every other instance.
     pub fn signal_user(&self, user: UserId, signal: UserSignal) {
+        self.shared.bus.user(user, &signal);
+        self.signal_here(user, signal);
+    }
+
+    /// Signals the sockets of `user` on this instance.
+    pub(crate) fn signal_here(&self, user: UserId, signal: UserSignal) {
         let mut users = lock(&self.shared.users);
         if let Some(tx) = users.get(&user) {
             if tx.receiver_count() == 0 {
@@ -138,18 +372,20 @@ impl Hub {
         lock_for_room.lock_owned().await
     }
 
-    /// Counts a new socket; true if the user just came online.
-    pub fn socket_opened(&self, user: UserId) -> bool {
+    /// Counts a new socket here: (was the user online anywhere before,
+    /// is it their first socket here).
+    pub fn socket_opened(&self, user: UserId) -> (bool, bool) {
         let mut presence = lock(&self.shared.presence);
-        let entry = presence.entry(user).or_default();
+        let before = presence.online(user);
+        let entry = presence.here.entry(user).or_default();
         entry.sockets += 1;
         entry.epoch += 1;
-        entry.sockets == 1
+        (before, entry.sockets == 1)
     }
 
-    /// Counts a closed socket; true if it was the user's last.
+    /// Counts a closed socket; true if it was the user's last here.
     pub fn socket_closed(&self, user: UserId) -> bool {
-        match lock(&self.shared.presence).get_mut(&user) {
+        match lock(&self.shared.presence).here.get_mut(&user) {
             Some(entry) if entry.sockets > 0 => {
                 entry.sockets -= 1;
                 entry.sockets == 0
@@ -158,13 +394,69 @@ impl Hub {
         }
     }
 
-    /// How many sockets the user has ever opened (see [`Presence::epoch`]).
+    /// How many times the user came online (see [`Sockets::epoch`]).
     pub fn epoch(&self, user: UserId) -> u64 {
-        lock(&self.shared.presence).get(&user).map_or(0, |p| p.epoch)
+        lock(&self.shared.presence).here.get(&user).map_or(0, |p| p.epoch)
     }
 
+    /// Online: a socket here, or on another instance that is alive.
     pub fn is_online(&self, user: UserId) -> bool {
-        lock(&self.shared.presence).get(&user).is_some_and(|p| p.sockets > 0)
+        lock(&self.shared.presence).online(user)
+    }
+
+    /// The users with a socket here.
+    pub(crate) fn online_here(&self) -> Vec<UserId> {
+        lock(&self.shared.presence).here.iter().filter(|(_, p)| p.sockets > 0).map(|(user, _)| *user).collect()
+    }
+
+    /// Another instance's users: `up` came, `down` left, or `all` is the
+    /// whole set now. Returns the users who came online with it and those
+    /// who are offline everywhere since.
+    pub(crate) fn presence_elsewhere(
+        &self,
+        instance: u64,
+        up: &[UserId],
+        down: &[UserId],
+        all: Option<&[UserId]>,
+    ) -> (Vec<UserId>, Vec<UserId>) {
+        let mut presence = lock(&self.shared.presence);
+        let before: HashSet<UserId> = presence.elsewhere.get(&instance).map(|i| i.users.clone()).unwrap_or_default();
+        let mut now = match all {
+            Some(all) => all.iter().copied().collect(),
+            None => before.clone(),
+        };
+        now.extend(up.iter().copied());
+        for user in down {
+            now.remove(user);
+        }
+        let (added, removed) = crate::bus::difference(&before, &now);
+        let came: Vec<UserId> = added.into_iter().filter(|user| !presence.online(*user)).collect();
+        if now.is_empty() {
+            presence.elsewhere.remove(&instance);
+        } else {
+            presence.elsewhere.insert(instance, Instance { seen: Instant::now(), users: now });
+        }
+        for user in &came {
+            presence.bump(*user);
+        }
+        let gone = removed.into_iter().filter(|user| !presence.online(*user)).collect();
+        (came, gone)
+    }
+
+    /// Forgets instances not heard from for `ttl`; returns their users who
+    /// are now offline everywhere.
+    pub(crate) fn presence_expire(&self, ttl: std::time::Duration) -> Vec<UserId> {
+        let mut presence = lock(&self.shared.presence);
+        let dead: Vec<u64> =
+            presence.elsewhere.iter().filter(|(_, i)| i.seen.elapsed() > ttl).map(|(id, _)| *id).collect();
+        let mut users = HashSet::new();
+        for id in dead {
+            if let Some(instance) = presence.elsewhere.remove(&id) {
+                tracing::warn!(instance = id, users = instance.users.len(), "an instance stopped answering");
+                users.extend(instance.users);
+            }
+        }
+        users.into_iter().filter(|user| !presence.online(*user)).collect()
     }
 
     /// Live room channels, for metrics and tests.
@@ -203,8 +495,8 @@ mod tests {
     fn presence_counts_sockets() {
         let hub = Hub::default();
         let u = UserId(1);
-        assert!(hub.socket_opened(u));
-        assert!(!hub.socket_opened(u));
+        assert_eq!(hub.socket_opened(u), (false, true));
+        assert_eq!(hub.socket_opened(u), (true, false));
         assert!(!hub.socket_closed(u));
         assert!(hub.is_online(u));
         assert!(hub.socket_closed(u));

@@ -22,6 +22,8 @@
 //!   one check every read, write and subscription passes.
 //! - [`messages`] *(server)*: numbered, idempotent sends, history pages,
 //!   edits and soft deletes.
+//! - [`bus`] *(server)*: the seam between instances (NATS, or none); the
+//!   `cluster` module applies what it brings.
 //! - [`hub`] *(server)*: in-process fan-out of room changes to sockets; the
 //!   `realtime` module holds the use cases that publish (save first, then
 //!   publish) and the subscribe/replay logic.
@@ -53,7 +55,11 @@ pub mod applications;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod bus;
+#[cfg(feature = "server")]
 pub mod cache;
+#[cfg(feature = "server")]
+mod cluster;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]

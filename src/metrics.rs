@@ -36,6 +36,18 @@ pub const RATE_LIMITED: &str = "hearth_rate_limited_total";
 pub const DB_POOL_CONNECTIONS: &str = "hearth_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "hearth_db_pool_idle_connections";
 pub const DB_POOL_MAX: &str = "hearth_db_pool_max_connections";
+/// `hearth_bus_connected` (gauge, 1 or 0): the NATS connection, when one is
+/// configured. `hearth_bus_messages_sent_total`, `hearth_bus_messages_received_total`
+/// and `hearth_bus_messages_dropped_total` (counters; dropped: the publish
+/// queue was full). `hearth_bus_gaps_total`: times a room's changes came out
+/// of order or were missing, and `hearth_bus_filled_changes_total`: changes
+/// read from the change log to fill those gaps.
+pub const BUS_CONNECTED: &str = "hearth_bus_connected";
+pub const BUS_SENT: &str = "hearth_bus_messages_sent_total";
+pub const BUS_RECEIVED: &str = "hearth_bus_messages_received_total";
+pub const BUS_DROPPED: &str = "hearth_bus_messages_dropped_total";
+pub const BUS_GAPS: &str = "hearth_bus_gaps_total";
+pub const BUS_FILLED: &str = "hearth_bus_filled_changes_total";
 
 /// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch
 /// commits, it times the readback, the publish and the replies.
@@ -75,6 +87,30 @@ pub fn frames_held() {
 
 pub fn resync_sent(endpoint: &'static str) {
     metrics::counter!(RESYNCS, "endpoint" => endpoint).increment(1);
+}
+
+pub fn bus_connected(up: bool) {
+    metrics::gauge!(BUS_CONNECTED).set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn bus_sent() {
+    metrics::counter!(BUS_SENT).increment(1);
+}
+
+pub fn bus_received() {
+    metrics::counter!(BUS_RECEIVED).increment(1);
+}
+
+pub fn bus_dropped() {
+    metrics::counter!(BUS_DROPPED).increment(1);
+}
+
+pub fn bus_gap() {
+    metrics::counter!(BUS_GAPS).increment(1);
+}
+
+pub fn bus_filled(changes: usize) {
+    metrics::counter!(BUS_FILLED).increment(changes as u64);
 }
 
 /// Counts an open WebSocket in [`WEBSOCKETS_OPEN`] until dropped.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::auth::{AuthSession, AuthUser};
+use crate::bus::PresenceKind;
 use crate::hub::{Frame, UserSignal};
 use crate::model::{Author, RoomId, UserId};
 use crate::protocol::ServerEvent;
@@ -91,6 +92,9 @@ impl Hearth {
         // Read the position only after subscribing: anything later arrives live.
         // From the database, which checks the membership once more, uncached.
         let current = self.member_room_row(me, room).await?.last_seq;
+        // With several instances, the room's first subscriber here fixes
+        // where its ordered stream starts.
+        self.hub.room_read_at(room, current);
         let (replay, seq) = self.replay(me, room, after, current).await?;
         let resync = seq < 0;
         Ok(Subscription { live, replay, seq, resync })
@@ -133,24 +137,15 @@ impl Hearth {
             let resync = loop {
                 let events = self.store.events_after(room, after, REPLAY_BATCH).await?;
                 let mut done = events.len() < REPLAY_BATCH as usize;
-                for Change { seq: event_seq, kind, message } in events {
+                for change in events {
+                    let event_seq = change.seq;
                     if event_seq > upto {
                         done = true;
                         break;
                     }
                     after = event_seq;
                     seq = seq.max(event_seq);
-                    let event = match kind {
-                        ChangeKind::Message => ServerEvent::Message { room_id: room, seq: event_seq, message },
-                        ChangeKind::Edited => ServerEvent::MessageEdited { room_id: room, seq: event_seq, message },
-                        ChangeKind::Deleted => ServerEvent::MessageDeleted {
-                            room_id: room,
-                            seq: event_seq,
-                            number: message.number,
-                            message_id: message.id,
-                        },
-                    };
-                    let frame = Frame::new(&event);
+                    let frame = Frame::new(&change_event(room, change));
                     bytes += frame.bytes.len();
                     replay.push(frame);
                 }
@@ -184,38 +179,60 @@ impl Hearth {
         Ok(())
     }
 
-    /// A socket opened: announce the user online if it is their first.
+    /// Whether `user` has a socket open on any instance.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.hub.is_online(user)
+    }
+
+    /// A socket opened: announce the user online if they were online on no
+    /// instance, and tell the other instances if it is their first socket here.
     pub async fn socket_opened(&self, me: UserId) -> Result<(), AppError> {
-        if self.hub.socket_opened(me) {
+        let (was_online, first_here) = self.hub.socket_opened(me);
+        if first_here {
+            self.hub.bus().presence(PresenceKind::Up, vec![me]);
+        }
+        if !was_online {
             self.announce_presence(me, true).await?;
         }
         Ok(())
     }
 
-    /// A socket closed: after a grace period, announce the user offline if no
-    /// other socket of theirs opened meanwhile (a reload does not flap).
+    /// A socket closed: if it was the user's last here, tell the other
+    /// instances, and after a grace period announce the user offline if they
+    /// have no socket anywhere and opened none meanwhile (a reload does not
+    /// flap).
     pub fn socket_closed(&self, me: UserId) {
         if self.hub.socket_closed(me) {
-            let hearth = self.clone();
-            let epoch = self.hub.epoch(me);
-            tokio::spawn(async move {
-                tokio::time::sleep(PRESENCE_GRACE).await;
-                // Only the timer of the last close speaks: any socket opened
-                // since (even one closed again) has its own.
-                if hearth.hub.epoch(me) == epoch
-                    && !hearth.hub.is_online(me)
-                    && let Err(err) = hearth.announce_presence(me, false).await
-                {
-                    tracing::warn!(error = %err, "presence announcement failed");
-                }
-            });
+            self.hub.bus().presence(PresenceKind::Down, vec![me]);
+            self.offline_after_grace(me);
         }
     }
 
-    async fn announce_presence(&self, me: UserId, online: bool) -> Result<(), AppError> {
-        let event = ServerEvent::Presence { user_id: me, online };
+    /// Announces `me` offline after [`PRESENCE_GRACE`], unless they came
+    /// online anywhere in between.
+    pub(crate) fn offline_after_grace(&self, me: UserId) {
+        let hearth = self.clone();
+        let epoch = self.hub.epoch(me);
+        tokio::spawn(async move {
+            tokio::time::sleep(PRESENCE_GRACE).await;
+            // Only the timer of the last close speaks: any socket opened
+            // since (even one closed again) has its own.
+            if hearth.hub.epoch(me) == epoch
+                && !hearth.hub.is_online(me)
+                && let Err(err) = hearth.announce_presence(me, false).await
+            {
+                tracing::warn!(error = %err, "presence announcement failed");
+            }
+        });
+    }
+
+    /// Tells the sockets here, in each of the user's rooms. Every instance
+    /// announces to its own sockets (it learns of the others' users through
+    /// the bus), so this never goes over the bus itself.
+    pub(crate) async fn announce_presence(&self, me: UserId, online: bool) -> Result<(), AppError> {
+        let frame = Frame::new(&ServerEvent::Presence { user_id: me, online });
         for room in self.store.room_ids_of(me).await? {
-            self.hub.publish_room(room, &event);
+            self.hub.deliver(room, frame.clone());
         }
         Ok(())
     }
@@ -229,6 +246,18 @@ impl Hearth {
             self.hub.signal_user(user, UserSignal::SessionEnded(id));
         }
         Ok(())
+    }
+}
+
+/// The event a logged change is sent as, with the message as it is now.
+pub(crate) fn change_event(room: RoomId, change: Change) -> ServerEvent {
+    let Change { seq, kind, message } = change;
+    match kind {
+        ChangeKind::Message => ServerEvent::Message { room_id: room, seq, message },
+        ChangeKind::Edited => ServerEvent::MessageEdited { room_id: room, seq, message },
+        ChangeKind::Deleted => {
+            ServerEvent::MessageDeleted { room_id: room, seq, number: message.number, message_id: message.id }
+        }
     }
 }
 

@@ -69,11 +69,11 @@ impl Hearth {
     }
 
     /// Called once `user`'s membership of `room` has ended in the database:
-    /// their next request or socket event is checked against it.
-    // Issue 14: with several instances, publish this on the bus too, and have
-    // every other instance call `caches.members.invalidate` for it.
+    /// their next request or socket event is checked against it, here and
+    /// (through the bus) on every other instance.
     fn forget_membership(&self, user: UserId, room: RoomId) {
         self.caches.members.invalidate(&(user, room));
+        self.hub.bus().forget(crate::bus::Forget::Membership(user, room));
     }
 
     /// Two people in total make (or find) their direct room; three or more a

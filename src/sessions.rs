@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use crate::Hearth;
 use crate::accounts::Registration;
 use crate::auth::{AccountKey, AuthSession, AuthUser, INVALID_LOGIN, password, start_session};
+use crate::bus::Attempt;
 use crate::error::AppError;
 use crate::model::Profile;
 
@@ -24,10 +25,11 @@ impl Hearth {
         login: &str,
         secret: String,
     ) -> Result<Profile, AppError> {
-        self.sign_in_limiter.check_ip(client)?;
+        self.spend_ip(client)?;
         let user = self.store.auth_user_by_login(login.trim()).await?;
         let account = user.as_ref().map_or_else(|| AccountKey::unknown(login), |u| AccountKey::User(u.id));
         self.sign_in_limiter.check_account(&account)?;
+        self.hub.bus().attempt(Attempt::Account(account));
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let user = match (password::verify(secret, stored).await?, user) {
             (true, Some(user)) => user,
@@ -48,11 +50,19 @@ impl Hearth {
         client: IpAddr,
         registration: Registration,
     ) -> Result<Profile, AppError> {
-        self.sign_in_limiter.check_ip(client)?;
+        self.spend_ip(client)?;
         let profile = self.register(registration).await?;
         let user = self.store.auth_user_by_id(profile.id).await?.ok_or(AppError::NotFound("user"))?;
         start_session(session, &user).await?;
         Ok(profile)
+    }
+
+    /// Spends one attempt of the client's budget, here and (through the
+    /// bus) on every other instance.
+    fn spend_ip(&self, client: IpAddr) -> Result<(), AppError> {
+        self.sign_in_limiter.check_ip(client)?;
+        self.hub.bus().attempt(Attempt::Ip(client));
+        Ok(())
     }
 
     async fn start(&self, session: &mut AuthSession, user: &AuthUser) -> Result<Profile, AppError> {

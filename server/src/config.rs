@@ -140,6 +140,30 @@ pub struct Config {
     /// (a private interface, e.g. `127.0.0.1:9090`).
     #[arg(long, env = "HEARTH_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
+    /// NATS server(s) to share live changes with the other instances on the
+    /// same database (`nats://host:4222`, comma-separated for a cluster).
+    /// Unset: one instance, nothing leaves the process.
+    #[arg(long, env = "HEARTH_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+    /// Subject prefix on NATS: every instance of one Hearth uses the same;
+    /// two Hearths sharing a NATS use different ones.
+    #[arg(long, env = "HEARTH_NATS_PREFIX", default_value = "hearth", global = true)]
+    pub nats_prefix: String,
+    /// Milliseconds a room change from another instance may wait for an
+    /// earlier one before the gap is read from the database.
+    #[arg(long, env = "HEARTH_BUS_GAP_MS", default_value_t = 200, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub bus_gap_ms: u64,
+    /// Seconds an instance's users stay online after its last heartbeat
+    /// (an instance that dies is noticed within this).
+    #[arg(long, env = "HEARTH_PRESENCE_TTL_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub presence_ttl_secs: u64,
+    /// Test only: the percentage of room changes this instance does not
+    /// publish on NATS, to show that the change log fills what the bus loses.
+    #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub test_bus_drop_percent: u8,
 }
 
 impl Config {
@@ -191,6 +215,16 @@ impl Config {
             searches_per_minute: self.searches_per_minute,
             cache_ttl_secs: self.cache_ttl_secs,
         }
+    }
+
+    /// The bus to the other instances, if NATS is configured.
+    pub fn bus_settings(&self) -> Option<hearth::bus::BusSettings> {
+        let url = self.nats_url.as_deref().map(str::trim).filter(|url| !url.is_empty())?;
+        let mut bus = hearth::bus::BusSettings::new(url, self.nats_prefix.trim());
+        bus.gap = Duration::from_millis(self.bus_gap_ms);
+        bus.presence_ttl = Duration::from_secs(self.presence_ttl_secs);
+        bus.drop_percent = self.test_bus_drop_percent;
+        Some(bus)
     }
 
     /// How connections are served (timeouts, per-IP limit, shutdown).

@@ -12,7 +12,6 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
-use hearth::cache::CachedSessions;
 use hearth::store::{Sessions, Store};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -61,7 +60,13 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
-        let hearth = Hearth::new(store.clone(), config.settings());
+        let hearth = match config.bus_settings() {
+            Some(bus) => {
+                tracing::info!(url = %bus.url, prefix = %bus.prefix, "sharing live changes over NATS");
+                Hearth::clustered(store.clone(), config.settings(), bus).await?
+            }
+            None => Hearth::new(store.clone(), config.settings()),
+        };
         if config.demo {
             let report = hearth.seed_demo().await?;
             if report.users_created > 0 {
@@ -74,7 +79,7 @@ impl Application {
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
         // Each request's session and user come from memory when they can
         // (`hearth::cache`); sign-out deletes through the cache.
-        let sessions = CachedSessions::new(sessions, hearth.settings().cache_ttl());
+        let sessions = hearth.session_store(sessions);
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("hearth_session")
             .with_same_site(SameSite::Lax)
@@ -163,7 +168,10 @@ impl Application {
                 }
             });
         }
-        crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await
+        let hearth = self.hearth.clone();
+        let served = crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await;
+        hearth.leave_cluster().await;
+        served
     }
 }
 

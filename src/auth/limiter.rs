@@ -58,7 +58,7 @@ pub type IpLimiter = Limiter<IpAddr>;
 /// Whose sign-in budget an attempt spends: the account it names, however it
 /// was typed (`bob` and `bob@example.com` are one budget), or the typed login
 /// when no account has it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AccountKey {
     User(UserId),
     Unknown(String),
@@ -86,6 +86,15 @@ impl SignInLimiter {
             per_ip: Limiter::per_minute(per_ip_per_minute),
             per_account: Limiter::per_minute(per_account_per_minute),
         }
+    }
+
+    /// Spends what an attempt counted on another instance spent there, so
+    /// that spreading attempts over instances buys nothing.
+    pub(crate) fn spend_elsewhere(&self, attempt: &crate::bus::Attempt) {
+        let _ = match attempt {
+            crate::bus::Attempt::Ip(ip) => self.per_ip.inner.check_key(ip),
+            crate::bus::Attempt::Account(account) => self.per_account.inner.check_key(account),
+        };
     }
 
     /// Spends one attempt of `ip`'s budget (every sign-in and registration).

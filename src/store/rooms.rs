@@ -242,6 +242,24 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Each room's last seq (its change log's head), for the rooms of `ids`
+    /// that exist: what a shared instance compares with what it delivered.
+    pub async fn room_heads(&self, ids: &[RoomId]) -> Result<Vec<(RoomId, i64)>, AppError> {
+        let mut heads = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id, last_seq FROM rooms WHERE id IN ({})", placeholders(1, chunk.len()));
+            let rows: Vec<(RoomId, i64)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(pool).await?
+            });
+            heads.extend(rows);
+        }
+        Ok(heads)
+    }
+
     /// The member ids of a room.
     pub async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
         let sql = "SELECT user_id FROM memberships WHERE room_id = $1";

@@ -59,6 +59,11 @@ pub fn test_config(dir: PathBuf) -> Config {
         sqlite_synchronous: hearth::store::SqliteSynchronous::Normal,
         metrics_token: None,
         metrics_listen: None,
+        nats_url: None,
+        nats_prefix: "hearth".into(),
+        bus_gap_ms: 200,
+        presence_ttl_secs: 10,
+        test_bus_drop_percent: 0,
     }
 }
 
@@ -124,6 +129,34 @@ async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (Tes
     let hearth = application.hearth().clone();
     let metrics_address = application.metrics_addr().map(|addr| format!("http://{addr}"));
     (TestApp { address, client: new_client(), hearth, database_url, metrics_address, _dir: dir }, application)
+}
+
+impl TestApp {
+    /// Another server on `address` (the real binary, say) on the same
+    /// database as `like`: requests go there; `hearth` is `like`'s.
+    pub fn at(address: &str, like: &TestApp) -> TestApp {
+        TestApp {
+            address: address.to_owned(),
+            client: new_client(),
+            hearth: like.hearth.clone(),
+            database_url: like.database_url.clone(),
+            metrics_address: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Waits (up to 30 s) until `/healthz` answers 200.
+    pub async fn wait_until_up(&self) {
+        for _ in 0..300 {
+            if let Ok(response) = self.client.get(self.url("/healthz")).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{} never answered /healthz", self.address);
+    }
 }
 
 /// A value bound to a `$n` placeholder by [`TestApp::execute_sql`].

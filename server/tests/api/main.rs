@@ -14,6 +14,8 @@ mod backup;
 mod cable;
 mod caches;
 mod chatflow;
+mod cluster;
+mod cluster_support;
 mod compat;
 mod connections;
 mod contracts;

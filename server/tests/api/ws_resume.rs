@@ -19,26 +19,23 @@ use tokio::sync::watch;
 use crate::helpers::{TestApp, spawn_app};
 use crate::ws_support::{Next, Person, QUIET, Ws, connect, person};
 
-/// Messages bob sends in all.
+/// Messages bob sends in all, on one instance.
 const TOTAL: usize = 800;
-/// Bob's senders hold message `GATE + 1` onwards until alice first asks to
-/// resume, so the later resumes (every 5 to 40 changes) happen while they send.
-const GATE: usize = 400;
 const SENDERS: usize = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_subscription_gets_exactly_the_missed_changes_seed_7() {
-    resume_after_a_dropped_socket(7).await;
+    resume_after_a_dropped_socket(&[spawn_app().await], TOTAL, 7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_subscription_gets_exactly_the_missed_changes_seed_1234() {
-    resume_after_a_dropped_socket(1234).await;
+    resume_after_a_dropped_socket(&[spawn_app().await], TOTAL, 1234).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_subscription_gets_exactly_the_missed_changes_seed_99991() {
-    resume_after_a_dropped_socket(99_991).await;
+    resume_after_a_dropped_socket(&[spawn_app().await], TOTAL, 99_991).await;
 }
 
 /// Every message as a fresh load shows it: number → (body, deleted).
@@ -81,20 +78,30 @@ async fn resume(app: &TestApp, alice: &Person, room: i64, after: i64) -> Ws {
     ws
 }
 
-async fn resume_after_a_dropped_socket(seed: u64) {
+/// Alice's socket drops and resumes while bob sends `total` messages, and
+/// edits and deletes some. With several `apps` (instances of one cluster),
+/// bob sends through the last, edits through the second, and alice's socket
+/// moves to the next instance at each resume.
+///
+/// Bob's senders hold the second half of the messages until alice first asks
+/// to resume, so the later resumes (every 5 to 40 changes) happen while they
+/// send.
+pub(crate) async fn resume_after_a_dropped_socket(apps: &[TestApp], total: usize, seed: u64) {
     // Arrange: alice live in a room with bob, bob sending from several tasks.
-    let app = spawn_app().await;
-    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let app = &apps[0];
+    let (sender_app, editor_app) = (&apps[apps.len() - 1], &apps[1 % apps.len()]);
+    let gate = total / 2;
+    let (alice, bob) = (person(app, "alice").await, person(app, "bob").await);
     let room = app.conversation_with(&alice.client, &[bob.id]).await;
     let mut rng = StdRng::seed_from_u64(seed);
     let drop_after = rng.random_range(60..=240);
-    let mut ws = connect(&app, &alice).await;
+    let mut ws = connect(app, &alice).await;
     ws.subscribe(room, Some(app.last_seq(&alice.client, room).await)).await;
 
     let claimed = Arc::new(AtomicUsize::new(0));
     let sent = Arc::new(AtomicUsize::new(0));
     let (resuming, resumed) = watch::channel(false);
-    let url = app.url(&format!("/conversations/{room}/messages"));
+    let url = sender_app.url(&format!("/conversations/{room}/messages"));
     let senders: Vec<_> = (0..SENDERS)
         .map(|_| {
             let (claimed, sent, url, client, mut resumed) =
@@ -102,10 +109,10 @@ async fn resume_after_a_dropped_socket(seed: u64) {
             tokio::spawn(async move {
                 loop {
                     let i = claimed.fetch_add(1, Ordering::SeqCst) + 1;
-                    if i > TOTAL {
+                    if i > total {
                         return;
                     }
-                    if i > GATE {
+                    if i > gate {
                         resumed.wait_for(|go| *go).await.expect("the test is still running");
                     }
                     let response = client.post(&url).json(&json!({ "body": format!("bob {i}") })).send().await;
@@ -142,7 +149,7 @@ async fn resume_after_a_dropped_socket(seed: u64) {
                     panic!("seed {seed}, segment {segments}: {event:?}")
                 }
                 Next::Event(_) => {}
-                Next::Silent if sent.load(Ordering::SeqCst) == TOTAL => {
+                Next::Silent if sent.load(Ordering::SeqCst) == total => {
                     let newest = changes.last().and_then(ServerEvent::seq).unwrap_or(0);
                     if newest >= app.last_seq(&alice.client, room).await {
                         break 'segments;
@@ -166,17 +173,17 @@ async fn resume_after_a_dropped_socket(seed: u64) {
             seen.shuffle(&mut rng);
             (edited, deleted, edited_then_deleted) = (seen[..5].to_vec(), seen[5..10].to_vec(), seen[10..12].to_vec());
             for number in edited.iter().chain(&edited_then_deleted) {
-                let path = app.url(&format!("/conversations/{room}/messages/{number}"));
+                let path = editor_app.url(&format!("/conversations/{room}/messages/{number}"));
                 let response = bob.client.patch(path).json(&json!({ "body": format!("edited {number}") })).send();
                 assert_eq!(response.await.expect("sent").status(), 200, "editing {number}");
             }
             for number in deleted.iter().chain(&edited_then_deleted) {
-                let path = app.url(&format!("/conversations/{room}/messages/{number}"));
+                let path = editor_app.url(&format!("/conversations/{room}/messages/{number}"));
                 assert_eq!(bob.client.delete(path).send().await.expect("sent").status(), 204, "deleting {number}");
             }
         }
         let last_seen = changes.last().and_then(ServerEvent::seq).expect("alice saw changes");
-        ws = resume(&app, &alice, room, last_seen).await;
+        ws = resume(&apps[(segments + 1) % apps.len()], &alice, room, last_seen).await;
         resuming.send_replace(true);
         segments += 1;
     }
@@ -191,12 +198,12 @@ async fn resume_after_a_dropped_socket(seed: u64) {
     let seqs: Vec<i64> = changes.iter().filter_map(ServerEvent::seq).collect();
     assert_eq!(seqs, (1..=final_seq).collect::<Vec<_>>(), "seed {seed}: {segments} resumes, each seq once");
     assert!(segments >= 5, "seed {seed}: only {segments} resumes");
-    assert_eq!(final_seq, TOTAL as i64 + 14, "seed {seed}: the messages, 7 edits and 7 deletes");
+    assert_eq!(final_seq, total as i64 + 14, "seed {seed}: the messages, 7 edits and 7 deletes");
 
     // The right kinds: every message once, and the outage's edits and deletes.
     let mut numbers: Vec<i64> = changes.iter().filter_map(message_number).collect();
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=TOTAL as i64).collect::<Vec<_>>(), "seed {seed}: each message once");
+    assert_eq!(numbers, (1..=total as i64).collect::<Vec<_>>(), "seed {seed}: each message once");
     let mut edits: Vec<i64> = changes
         .iter()
         .filter_map(|e| if let ServerEvent::MessageEdited { message, .. } = e { Some(message.number) } else { None })
@@ -216,8 +223,8 @@ async fn resume_after_a_dropped_socket(seed: u64) {
     // Applying every frame ends at a fresh load.
     let mut view = BTreeMap::new();
     apply(&mut view, &changes);
-    let loaded = fresh_load(&app, &alice.client, room).await;
-    assert_eq!(loaded.len(), TOTAL);
+    let loaded = fresh_load(app, &alice.client, room).await;
+    assert_eq!(loaded.len(), total);
     assert_eq!(view, loaded, "seed {seed}: the socket's view equals a fresh load");
     for number in &edited {
         assert_eq!(loaded[number], (Some(format!("edited {number}")), false));
