@@ -145,23 +145,105 @@ pub(crate) enum Close {
     With(u16, &'static str),
 }
 
+/// The rooms one socket follows: each room's live stream, and the last seq
+/// delivered on it. The hub sends a room's changes in seq order (across
+/// instances too), so a live frame at or below that seq is one a replay
+/// already sent, and is dropped.
+#[derive(Default)]
+struct Subscriptions {
+    streams: StreamMap<RoomId, BroadcastStream<Frame>>,
+    delivered: HashMap<RoomId, i64>,
+}
+
+impl Subscriptions {
+    /// Follows `room` live from `live`, its replay having ended at `seq`.
+    fn follow(&mut self, room: RoomId, live: Receiver<Frame>, seq: i64) {
+        self.delivered.insert(room, seq);
+        self.streams.insert(room, BroadcastStream::new(live));
+    }
+
+    /// Stops following `room` (unsubscribed, removed, or too far behind).
+    fn stop(&mut self, room: RoomId) {
+        self.streams.remove(&room);
+        self.delivered.remove(&room);
+    }
+
+    /// The last seq delivered, if `room` is followed live.
+    fn live_at(&self, room: RoomId) -> Option<i64> {
+        self.streams.contains_key(&room).then(|| self.delivered.get(&room).copied()).flatten()
+    }
+
+    /// The next live frame of any room.
+    async fn next(&mut self) -> Option<(RoomId, Result<Frame, BroadcastStreamRecvError>)> {
+        self.streams.next().await
+    }
+
+    /// A live frame for `room`: into `out` unless the replay already sent
+    /// it; a lag becomes `resync` and the room is dropped.
+    fn route(&mut self, room: RoomId, item: Result<Frame, BroadcastStreamRecvError>, out: &mut Vec<Frame>) {
+        match item {
+            Ok(frame) => match frame.seq {
+                Some(seq) => {
+                    let last = self.delivered.entry(room).or_insert(0);
+                    if seq > *last {
+                        *last = seq;
+                        out.push(frame);
+                    }
+                }
+                None => out.push(frame),
+            },
+            Err(BroadcastStreamRecvError::Lagged(lost)) => {
+                hearth::metrics::frames_dropped(lost);
+                hearth::metrics::resync_sent("ws");
+                self.stop(room);
+                out.push(Frame::new(&ServerEvent::Resync { room_id: room }));
+            }
+        }
+    }
+
+    /// Routes the room frames already waiting, until `out` holds `COALESCE`.
+    fn drain_ready(&mut self, out: &mut Vec<Frame>) {
+        while out.len() < COALESCE {
+            match self.streams.next().now_or_never() {
+                Some(Some((room, item))) => self.route(room, item, out),
+                _ => break,
+            }
+        }
+    }
+}
+
+/// What waits to be written to one socket, and when it goes ([`Pacer`]).
+struct Outbox {
+    frames: Vec<Frame>,
+    pacer: Pacer,
+}
+
+impl Outbox {
+    /// Writes the waiting frames if their time has come (`urgent`: replies,
+    /// signals and pings, which never wait); false if the socket failed.
+    async fn write(&mut self, socket: &mut WebSocket, urgent: bool, hearth: &Hearth, user: UserId) -> bool {
+        if self.frames.is_empty() || !self.pacer.write_now(urgent, self.frames.len()) {
+            return true;
+        }
+        let written = write_in_time(socket, &mut self.frames, hearth, user).await;
+        self.pacer.wrote();
+        written
+    }
+}
+
 impl Connection {
     /// `signals` is the user's channel, subscribed before the upgrade was
     /// answered, so that nothing sent to the user once the client has its
     /// socket is missed.
     async fn run(&self, mut socket: WebSocket, shutdown: &Shutdown, signals: Receiver<UserSignal>) {
-        let mut rooms: StreamMap<RoomId, BroadcastStream<Frame>> = StreamMap::new();
-        // The last seq delivered per room: live frames at or below it were
-        // already sent by the replay.
-        let mut delivered: HashMap<RoomId, i64> = HashMap::new();
+        let mut subs = Subscriptions::default();
         // A stream keeps its waiter registered between wake-ups, where a fresh
         // `recv()` future per loop would register and unregister every time.
         let mut signals = BroadcastStream::new(signals);
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut awaiting_pong = false;
-        let mut out: Vec<Frame> = Vec::new();
-        let mut pacer = Pacer::new(&self.hearth);
+        let mut out = Outbox { frames: Vec::new(), pacer: Pacer::new(&self.hearth) };
         let going_away = shutdown.begun();
         tokio::pin!(going_away);
 
@@ -178,8 +260,8 @@ impl Connection {
                         match serde_json::from_str::<ClientEvent>(&text) {
                             // Boxed: its database futures would otherwise be
                             // part of every idle connection's state.
-                            Ok(event) => Box::pin(self.handle(event, &mut rooms, &mut delivered, &mut out)).await,
-                            Err(err) => out.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
+                            Ok(event) => Box::pin(self.handle(event, &mut subs, &mut out.frames)).await,
+                            Err(err) => out.frames.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
                         }
                     }
                     Some(Ok(Message::Pong(_))) => awaiting_pong = false,
@@ -187,22 +269,19 @@ impl Connection {
                     Some(Ok(_)) => {}
                     Some(Err(err)) => break read_error(&err),
                 },
-                Some((room, item)) = rooms.next() => {
+                Some((room, item)) = subs.next() => {
                     urgent = false;
-                    self.route(room, item, &mut rooms, &mut delivered, &mut out);
+                    subs.route(room, item, &mut out.frames);
                     // Coalesce whatever else is already queued into this write.
-                    self.drain_ready(&mut rooms, &mut delivered, &mut out);
+                    subs.drain_ready(&mut out.frames);
                 }
                 signal = signals.next() => match signal {
-                    Some(Ok(UserSignal::Frame(frame))) => out.push(frame),
+                    Some(Ok(UserSignal::Frame(frame))) => out.frames.push(frame),
                     Some(Ok(UserSignal::SessionEnded(id))) if id == self.session_id => {
                         break Close::With(close_code::POLICY, "signed out");
                     }
                     Some(Ok(UserSignal::SessionEnded(_))) => {}
-                    Some(Ok(UserSignal::RoomRemoved(room))) => {
-                        rooms.remove(&room);
-                        delivered.remove(&room);
-                    }
+                    Some(Ok(UserSignal::RoomRemoved(room))) => subs.stop(room),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
                     None => break Close::Quietly,
                 },
@@ -215,16 +294,10 @@ impl Connection {
                         break Close::Quietly;
                     }
                 }
-                () = pacer.held(), if pacer.holding() => pacer.released(),
+                () = out.pacer.held(), if out.pacer.holding() => out.pacer.released(),
             }
-            if out.is_empty() {
-                continue;
-            }
-            if pacer.write_now(urgent, out.len()) {
-                if !write_in_time(&mut socket, &mut out, &self.hearth, self.user.id).await {
-                    break Close::Quietly;
-                }
-                pacer.wrote();
+            if !out.write(&mut socket, urgent, &self.hearth, self.user.id).await {
+                break Close::Quietly;
             }
         };
         if let Close::With(code, reason) = close {
@@ -232,70 +305,17 @@ impl Connection {
         }
     }
 
-    /// Routes the room frames that are already waiting, up to `COALESCE`.
-    fn drain_ready(
-        &self,
-        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
-        delivered: &mut HashMap<RoomId, i64>,
-        out: &mut Vec<Frame>,
-    ) {
-        while out.len() < COALESCE {
-            match rooms.next().now_or_never() {
-                Some(Some((room, item))) => self.route(room, item, rooms, delivered, out),
-                _ => break,
-            }
-        }
-    }
-
-    /// A live frame for `room`: forward it unless the replay already did, or
-    /// turn a lag into `resync` and drop the subscription.
-    fn route(
-        &self,
-        room: RoomId,
-        item: Result<Frame, BroadcastStreamRecvError>,
-        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
-        delivered: &mut HashMap<RoomId, i64>,
-        out: &mut Vec<Frame>,
-    ) {
-        match item {
-            Ok(frame) => match frame.seq {
-                Some(seq) => {
-                    let last = delivered.entry(room).or_insert(0);
-                    if seq > *last {
-                        *last = seq;
-                        out.push(frame);
-                    }
-                }
-                None => out.push(frame),
-            },
-            Err(BroadcastStreamRecvError::Lagged(lost)) => {
-                hearth::metrics::frames_dropped(lost);
-                hearth::metrics::resync_sent("ws");
-                rooms.remove(&room);
-                delivered.remove(&room);
-                out.push(Frame::new(&ServerEvent::Resync { room_id: room }));
-            }
-        }
-    }
-
-    async fn handle(
-        &self,
-        event: ClientEvent,
-        rooms: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
-        delivered: &mut HashMap<RoomId, i64>,
-        out: &mut Vec<Frame>,
-    ) {
+    async fn handle(&self, event: ClientEvent, subs: &mut Subscriptions, out: &mut Vec<Frame>) {
         let me = self.user.id;
         match event {
             ClientEvent::Subscribe { room_id, after } => {
                 // Already live on this socket: replay what was asked, keep the stream.
-                if let (true, Some(&upto)) = (rooms.contains_key(&room_id), delivered.get(&room_id)) {
+                if let Some(upto) = subs.live_at(room_id) {
                     match self.hearth.catch_up(me, room_id, after, upto).await {
                         Ok((frames, resync)) => {
                             if resync {
                                 hearth::metrics::resync_sent("ws");
-                                rooms.remove(&room_id);
-                                delivered.remove(&room_id);
+                                subs.stop(room_id);
                             }
                             out.extend(frames)
                         }
@@ -309,17 +329,13 @@ impl Connection {
                         out.extend(subscription.replay)
                     }
                     Ok(subscription) => {
-                        delivered.insert(room_id, subscription.seq);
-                        rooms.insert(room_id, BroadcastStream::new(subscription.live));
+                        subs.follow(room_id, subscription.live, subscription.seq);
                         out.extend(subscription.replay);
                     }
                     Err(err) => out.push(app_error_frame(&err, None)),
                 }
             }
-            ClientEvent::Unsubscribe { room_id } => {
-                rooms.remove(&room_id);
-                delivered.remove(&room_id);
-            }
+            ClientEvent::Unsubscribe { room_id } => subs.stop(room_id),
             ClientEvent::Send { room_id, body, client_id } => {
                 if let Err(err) = self.hearth.post_message(me, room_id, &body, Some(&client_id)).await {
                     out.push(app_error_frame(&err, Some(client_id)));

@@ -74,6 +74,15 @@ async fn a_socket_on_one_instance_gets_what_is_sent_through_the_others() {
         "A delivers B's and C's messages in seq order"
     );
     alice_ws.assert_quiet(QUIET, "alice after both messages").await;
+
+    // Typing on C shows on A too.
+    carol_ws.send_json(json!({ "type": "typing", "room_id": room })).await;
+    loop {
+        if let ServerEvent::Typing { room_id, user } = alice_ws.next_skipping_presence().await {
+            assert_eq!((room_id, user.id), (RoomId(room), UserId(carol.id)));
+            break;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,15 +461,21 @@ async fn removal_from_a_room_on_one_instance_stops_delivery_and_access_on_the_ot
     let started = Instant::now();
     apps[0].send(&alice.client, room, "after carol left").await;
 
-    // Assert: no message reaches carol's socket on B, and C refuses her now.
+    // Assert: carol's socket on B hears she was removed, no message reaches
+    // it, and C refuses her now.
+    let mut told = false;
     loop {
         match carol_ws.next_within(Duration::from_secs(2)).await {
             Next::Event(ServerEvent::Message { message, .. }) => panic!("carol got {:?}", message.body),
+            Next::Event(ServerEvent::Room { room_id, change: RoomChange::Removed, .. }) => {
+                told = room_id == RoomId(room);
+            }
             Next::Event(_) => {}
             Next::Silent => break,
             other => panic!("{other:?}"),
         }
     }
+    assert!(told, "B told carol's socket the room was removed");
     assert!(started.elapsed() < Duration::from_secs(5));
     let status = apps[2].get(&carol.client, &format!("/conversations/{room}/messages")).await.status();
     assert!(matches!(status.as_u16(), 403 | 404), "C still lets carol read: {status}");
