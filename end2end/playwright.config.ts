@@ -3,14 +3,15 @@ import { defineConfig } from "@playwright/test";
 // `cargo leptos end-to-end` starts the server and this runner at the same
 // time; global-setup.ts waits for /healthz before any test runs.
 const baseURL = process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
-// `make e2e` runs every spec on SQLite, then only the smoke spec against a
-// server on Postgres (scripts/e2e-postgres.sh sets HEARTH_E2E_BACKEND).
+// `make e2e` runs every spec on SQLite, then only the smoke spec and the
+// two-instance spec against servers on Postgres (scripts/e2e-postgres.sh sets
+// HEARTH_E2E_BACKEND).
 const onPostgres = process.env.HEARTH_E2E_BACKEND === "postgres";
-const smoke = "**/postgres.smoke.spec.ts";
+const onPostgresOnly = ["**/postgres.smoke.spec.ts", "**/cluster.postgres.spec.ts"];
 
 export default defineConfig({
   testDir: "./tests",
-  ...(onPostgres ? { testMatch: smoke } : { testIgnore: smoke }),
+  ...(onPostgres ? { testMatch: onPostgresOnly } : { testIgnore: onPostgresOnly }),
   globalSetup: "./global-setup.ts",
   timeout: 60_000,
   expect: { timeout: 15_000 },

@@ -2,7 +2,7 @@
 # Installs what a fresh machine lacks to build Hearth. Idempotent: each step
 # is skipped when its tool is already there at the right version.
 #   scripts/bootstrap.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt),
-#                                 and Postgres's server binaries for the tests
+#                                 and Postgres's server binaries and nats-server for the tests
 #   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,16 @@ if ! command -v initdb >/dev/null && ! compgen -G '/usr/lib/postgresql/*/bin/ini
   [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
   $sudo_cmd apt-get update
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+fi
+
+# The tests of several instances start their own nats-server (Debian's, in
+# /usr/sbin) on a free loopback port and stop it by PID.
+if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
+  step "installing Debian's nats-server (the bus between instances, for the tests)"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server
 fi
 
 if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then

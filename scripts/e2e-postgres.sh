@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The Playwright smoke spec (end2end/tests/postgres.smoke.spec.ts) against the
-# release `hearth` binary serving from Postgres:
+# The Playwright specs for Postgres (end2end/tests/postgres.smoke.spec.ts and
+# cluster.postgres.spec.ts) against the release `hearth` binary serving from
+# Postgres, as two instances sharing live changes over NATS:
 #
 #   scripts/test-postgres.sh run scripts/e2e-postgres.sh     (make e2e does this)
 #
 # Needs the release build that `cargo leptos end-to-end --release` (the SQLite
-# run) just made, and HEARTH_TEST_POSTGRES_URL. Makes a fresh database
-# `hearth_e2e` on that server, starts `hearth serve` on it with the demo
-# accounts on port $HEARTH_E2E_PG_PORT (3101), waits for /healthz, runs only
-# the smoke spec, and stops the server by its PID at exit, pass or fail. The
-# server's log is target/test-logs/e2e-postgres-server.log.
+# run) just made, HEARTH_TEST_POSTGRES_URL, and Debian's nats-server
+# (scripts/bootstrap.sh installs it). Makes a fresh database `hearth_e2e` on
+# that server, starts a nats-server on a free loopback port, starts
+# `hearth serve` twice on the database with the demo accounts, on ports
+# $HEARTH_E2E_PG_PORT (3101, instance A) and $HEARTH_E2E_PG_PORT_B (3102,
+# instance B), waits for both /healthz, runs the specs, and stops the servers
+# and NATS by their PIDs at exit, pass or fail. Logs:
+# target/test-logs/e2e-postgres-server{,-b}.log and e2e-nats.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +21,14 @@ say() { printf 'e2e-postgres: %s\n' "$*" >&2; }
 
 server_url=${HEARTH_TEST_POSTGRES_URL:?run me through scripts/test-postgres.sh run (make e2e does)}
 port=${HEARTH_E2E_PG_PORT:-3101}
+port_b=${HEARTH_E2E_PG_PORT_B:-3102}
 target=${CARGO_TARGET_DIR:-$PWD/target}
 binary=$target/release/hearth
 logs=$(realpath -m "$target/test-logs")
 mkdir -p "$logs"
 server_log=$logs/e2e-postgres-server.log
+server_b_log=$logs/e2e-postgres-server-b.log
+nats_log=$logs/e2e-nats.log
 
 if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
   say "no release build ($binary, target/site/pkg): run \`cargo leptos build --release\` first"
@@ -40,44 +47,78 @@ base=${server_url%/*}
   -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" \
   -c "CREATE DATABASE $database"
 
-pid=""
-stop_server() {
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    say "stopped the server (pid $pid)"
-  fi
-  wait "$pid" 2>/dev/null || true
-  pid=""
+pids=()
+nats_dir=$(mktemp -d)
+stop_all() {
+  # Newest first: the servers leave the bus before NATS goes.
+  local i pid
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[i]}
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      say "stopped pid $pid"
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+  rm -rf "$nats_dir"
 }
-trap stop_server EXIT
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "starting $binary on Postgres ($base/$database), port $port"
-DATABASE_URL=$base/$database HEARTH_LISTEN=127.0.0.1:$port HEARTH_DEMO=true \
-  HEARTH_SIGN_INS_PER_IP=1000 HEARTH_LOG=${HEARTH_LOG:-info} \
-  "$binary" serve >"$server_log" 2>&1 &
-pid=$!
-
-for _ in $(seq 600); do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    say "the server exited before it was healthy; its log ($server_log) ends:"
-    tail -20 "$server_log" >&2
-    pid=""
-    exit 1
+nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+[[ -x "$nats_bin" ]] || { say "nats-server is missing (scripts/bootstrap.sh installs it)"; exit 1; }
+"$nats_bin" -a 127.0.0.1 -p -1 --ports_file_dir "$nats_dir" >"$nats_log" 2>&1 &
+pids+=($!)
+nats_url=""
+for _ in $(seq 100); do
+  ports_file=$(ls "$nats_dir"/*.ports 2>/dev/null | head -1 || true)
+  if [[ -n "$ports_file" ]]; then
+    nats_url=$(grep -o 'nats://[0-9.]*:[0-9]*' "$ports_file" | head -1)
+    [[ -n "$nats_url" ]] && break
   fi
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-  sleep 0.1
+  sleep 0.05
 done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { say "not healthy after 60 s"; exit 1; }
-say "healthy (pid $pid)"
+[[ -n "$nats_url" ]] || { say "nats-server did not start (log: $nats_log)"; exit 1; }
+say "NATS at $nats_url (pid ${pids[0]})"
+
+# serve PORT LOG: one instance on the shared database and NATS.
+serve() {
+  DATABASE_URL=$base/$database HEARTH_LISTEN=127.0.0.1:$1 HEARTH_DEMO=true \
+    HEARTH_SIGN_INS_PER_IP=1000 HEARTH_LOG=${HEARTH_LOG:-info} \
+    HEARTH_NATS_URL=$nats_url HEARTH_NATS_PREFIX=e2e \
+    "$binary" serve >"$2" 2>&1 &
+  pids+=($!)
+}
+
+wait_healthy() { # PORT PID LOG
+  for _ in $(seq 600); do
+    if ! kill -0 "$2" 2>/dev/null; then
+      say "the server on :$1 exited before it was healthy; its log ($3) ends:"
+      tail -20 "$3" >&2
+      exit 1
+    fi
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && break
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" || { say "not healthy after 60 s on :$1"; exit 1; }
+  say "healthy on :$1 (pid $2)"
+}
+
+say "starting $binary twice on Postgres ($base/$database), ports $port and $port_b"
+# A first, alone: it migrates and seeds the demo; then B on the same database.
+serve "$port" "$server_log"
+wait_healthy "$port" "${pids[-1]}" "$server_log"
+serve "$port_b" "$server_b_log"
+wait_healthy "$port_b" "${pids[-1]}" "$server_b_log"
 
 rm -f end2end/.results/postgres.json
 status=0
-(cd end2end && HEARTH_E2E_URL=http://127.0.0.1:$port HEARTH_E2E_BACKEND=postgres npx playwright test) || status=$?
+(cd end2end && HEARTH_E2E_URL=http://127.0.0.1:$port HEARTH_E2E_URL_B=http://127.0.0.1:$port_b \
+  HEARTH_E2E_BACKEND=postgres npx playwright test) || status=$?
 node scripts/e2e-summary.js end2end/.results/postgres.json "on Postgres" || status=1
 # The chat went through Postgres: the smoke's two messages are in its table.
 sent=$("$psql_bin" "$base/$database" -Atq -c "SELECT count(*) FROM messages WHERE body LIKE '%Postgres%'")
