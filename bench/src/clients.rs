@@ -21,9 +21,9 @@ pub type Socket = WebSocketStream<TcpStream>;
 
 /// Where and as whom the clients connect.
 pub struct Target {
-    pub addr: SocketAddr,
-    /// `host:port` as written in `--url`, for the request line's Host.
-    pub authority: String,
+    /// Each instance's `host:port` as written in its URL (for the request
+    /// line's Host) and address: socket `i` goes to the `i % n`-th.
+    pub instances: Vec<(String, SocketAddr)>,
     pub cookies: Vec<String>,
     pub room: i64,
     /// Extra loopback source addresses (127.0.0.2…) to spread sockets over;
@@ -52,11 +52,12 @@ pub async fn connect(i: usize, target: &Target) -> Result<(Socket, i64), String>
         let source = Ipv4Addr::new(127, 0, 0, last as u8);
         socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).map_err(|e| format!("bind {source}: {e}"))?;
     }
-    let stream = socket.connect(target.addr).await.map_err(|e| format!("connect {}: {e}", target.addr))?;
+    let (authority, addr) = &target.instances[i % target.instances.len()];
+    let stream = socket.connect(*addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
     stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
 
     let path = if target.cable { "cable" } else { "ws" };
-    let mut request = format!("ws://{}/{path}", target.authority).into_client_request().map_err(|e| e.to_string())?;
+    let mut request = format!("ws://{authority}/{path}").into_client_request().map_err(|e| e.to_string())?;
     let cookie = &target.cookies[i % target.cookies.len()];
     request.headers_mut().insert(COOKIE, HeaderValue::from_str(cookie).map_err(|e| e.to_string())?);
     if target.cable {

@@ -160,6 +160,15 @@ struct Args {
     /// Also print the results as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Several instances of one cluster (comma-separated base URLs): socket
+    /// `i` connects to the `i % n`-th, and post→each-receiver latency is
+    /// reported per instance. Setup and posts still go to `--url`.
+    #[arg(long, value_delimiter = ',')]
+    socket_urls: Vec<String>,
+    /// Other processes whose CPU time is reported beside the server's (the
+    /// other instances, NATS, Postgres), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    other_pids: Vec<u32>,
 }
 
 fn main() {
@@ -228,10 +237,16 @@ async fn bench(args: &Args, started: Instant) -> Result<(), String> {
         (Mode::Live, r) if r > 0.0 => (r * args.duration * 1.2) as usize + 1000,
         (Mode::Live, _) => 2_000_000,
     };
-    let run = Arc::new(Run::new(&tag, capacity));
+    let mut instances = Vec::new();
+    for url in &args.socket_urls {
+        instances.push(resolve(url).await?);
+    }
+    if instances.is_empty() {
+        instances.push((authority, addr));
+    }
+    let run = Arc::new(Run::new(&tag, capacity, instances.len()));
     let target = Arc::new(Target {
-        addr,
-        authority,
+        instances,
         cookies: accounts.iter().map(|a| a.cookie.clone()).collect(),
         room,
         sources: args.sources,
@@ -425,6 +440,7 @@ async fn live(
 
     let (cpu0, server0, deliveries0) =
         (sys::cpu_self(), pid.and_then(sys::cpu_of), c.deliveries.load(Ordering::Relaxed));
+    let others0: Vec<Option<Duration>> = args.other_pids.iter().map(|p| sys::cpu_of(*p)).collect();
     let cores0 = sys::core_jiffies();
     let t0 = Instant::now();
     let end = t0 + Duration::from_secs_f64(args.duration);
@@ -496,6 +512,7 @@ async fn live(
     let window_wall = t0.elapsed();
     let (cpu1, server1, deliveries1) =
         (sys::cpu_self(), pid.and_then(sys::cpu_of), c.deliveries.load(Ordering::Relaxed));
+    let others1: Vec<Option<Duration>> = args.other_pids.iter().map(|p| sys::cpu_of(*p)).collect();
     let cores = sys::core_busy_pct(&cores0, &sys::core_jiffies());
 
     // Drain: wait for every posted message to reach every socket.
@@ -533,6 +550,21 @@ async fn live(
         ms(each.max()),
         each.len()
     );
+    let mut per_instance = Vec::new();
+    if run.instances() > 1 {
+        for k in 0..run.instances() {
+            let h = run.per_instance(k);
+            println!(
+                "  sockets on instance {k} ({}): post→each p50 {}  p99 {}  max {}  ({} deliveries)",
+                args.socket_urls.get(k).map_or("", String::as_str),
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.99)),
+                ms(h.max()),
+                h.len()
+            );
+            per_instance.push(quantiles_ms(&h));
+        }
+    }
     let rtt = lock(&run.post_rtt).clone();
     println!(
         "POST round trip (to 201): p50 {}  p99 {}  max {}",
@@ -565,6 +597,18 @@ async fn live(
         }
         _ => None,
     };
+    let mut others_cpu = Vec::new();
+    for ((pid, a), b) in args.other_pids.iter().zip(&others0).zip(&others1) {
+        if let (Some(a), Some(b)) = (a, b) {
+            let secs_used = (*b - *a).as_secs_f64();
+            println!(
+                "pid {pid} while posting: CPU {secs_used:.2} s = {:.0}% of one core, {:.1} µs per post",
+                100.0 * secs_used / secs,
+                1e6 * secs_used / posted.max(1) as f64
+            );
+            others_cpu.push(json!({ "pid": pid, "cpu_secs": secs_used, "cpu_pct": 100.0 * secs_used / secs }));
+        }
+    }
     // Whole-machine view: anything beyond the server's and the generator's
     // share was other processes competing for the cores.
     let busy: f64 = cores.iter().sum();
@@ -596,6 +640,8 @@ async fn live(
     report["server_cpu_pct"] = json!(server_pct);
     report["server_rss_after_kib"] = json!(rss);
     report["cores_busy_pct"] = json!(cores);
+    report["post_to_each_by_instance_ms"] = json!(per_instance);
+    report["other_processes"] = json!(others_cpu);
     report["other_processes_cpu_pct"] = json!(others);
     Ok(())
 }

@@ -71,6 +71,8 @@ pub struct Run {
     /// Woken whenever a message completes (for the saturating posters' window).
     pub progress: Notify,
     per_receiver: Vec<Mutex<Histogram<u64>>>,
+    /// Per instance (socket `i` is on instance `i % n`), when there are several.
+    by_instance: Vec<Mutex<Histogram<u64>>>,
     to_all: Mutex<Histogram<u64>>,
     pub connect: Mutex<Histogram<u64>>,
     /// POST round trips (request out → 201 read), µs.
@@ -79,7 +81,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(tag: &str, capacity: usize) -> Self {
+    pub fn new(tag: &str, capacity: usize, instances: usize) -> Self {
         let marker = format!("\"client_id\":\"b{tag}-");
         Self {
             start: Instant::now(),
@@ -92,6 +94,7 @@ impl Run {
             counters: Counters::default(),
             progress: Notify::new(),
             per_receiver: (0..SHARDS).map(|_| Mutex::new(histogram())).collect(),
+            by_instance: (0..instances.max(1)).map(|_| Mutex::new(histogram())).collect(),
             to_all: Mutex::new(histogram()),
             connect: Mutex::new(histogram()),
             post_rtt: Mutex::new(histogram()),
@@ -156,6 +159,9 @@ impl Run {
         let latency_us = (now.saturating_sub(sent - 1) / 1000).max(1);
         self.counters.deliveries.fetch_add(1, Ordering::Relaxed);
         lock(&self.per_receiver[client % SHARDS]).saturating_record(latency_us);
+        if self.by_instance.len() > 1 {
+            lock(&self.by_instance[client % self.by_instance.len()]).saturating_record(latency_us);
+        }
         let count = self.got[n].fetch_add(1, Ordering::AcqRel) + 1;
         if count == self.expected.load(Ordering::Relaxed) {
             // The last socket to get it: this is the post→all-received time.
@@ -183,6 +189,16 @@ impl Run {
         all
     }
 
+    /// Instances the sockets are spread over.
+    pub fn instances(&self) -> usize {
+        self.by_instance.len()
+    }
+
+    /// Post→each-receiver latency of the sockets on instance `k`.
+    pub fn per_instance(&self, k: usize) -> Histogram<u64> {
+        lock(&self.by_instance[k]).clone()
+    }
+
     pub fn to_all(&self) -> Histogram<u64> {
         lock(&self.to_all).clone()
     }
@@ -203,7 +219,7 @@ mod tests {
 
     #[test]
     fn finds_the_message_number_in_a_frame() {
-        let run = Run::new("x1", 10);
+        let run = Run::new("x1", 10, 1);
         let frame = br#"{"type":"message","room_id":1,"seq":7,"message":{"id":9,"body":"bench 3","client_id":"bx1-3","created_at":"t"}}"#;
         assert_eq!(run.message_number(frame), Some(3));
         assert_eq!(run.message_number(br#"{"client_id":"other-3"}"#), None);
@@ -211,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_message_completes_when_every_socket_has_it() {
-        let run = Run::new("t", 4);
+        let run = Run::new("t", 4, 1);
         run.expected.store(2, Ordering::Relaxed);
         let n = run.next_message().expect("a message number is left");
         run.mark_sent(n);
