@@ -223,6 +223,18 @@ impl Hub {
 
     /// Sends an event to the room's sockets here and on every other instance.
     pub fn publish_room(&self, room: RoomId, event: &ServerEvent) {
+        if let Bus::Local = self.shared.bus {
+            // One process: serialise only for a room someone follows.
+            let mut rooms = lock(&self.shared.rooms);
+            if let Some(channel) = rooms.get(&room) {
+                if channel.tx.receiver_count() == 0 {
+                    rooms.remove(&room);
+                } else {
+                    let _ = channel.tx.send(Frame::new(event));
+                }
+            }
+            return;
+        }
         let frame = Frame::new(event);
         self.shared.bus.room(room, &frame);
         self.deliver(room, frame);
