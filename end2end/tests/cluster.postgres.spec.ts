@@ -29,6 +29,11 @@ test("alice on instance A and bob on instance B chat live both ways, with typing
   expect(new URL(bobPage.url()).origin).toBe(new URL(instanceB).origin);
   expect(new URL(alicePage.url()).origin).not.toBe(new URL(instanceB).origin);
 
+  // Typing crosses instances (first: the composer announces typing at most
+  // every 2 s, and bob's sends below would use up that turn).
+  await bobPage.getByLabel("Message", { exact: true }).pressSequentially("Working on it", { delay: 30 });
+  await expect(alicePage.locator(".typing")).toHaveText(`${bob.name} is typing…`);
+
   // Live both ways.
   await send(alicePage, "Hi Bob, from instance A");
   await expect(bobPage.locator("article.message .body")).toHaveText(["Hi Bob, from instance A"]);
@@ -37,11 +42,6 @@ test("alice on instance A and bob on instance B chat live both ways, with typing
     "Hi Bob, from instance A",
     "Hi Alice, from instance B",
   ]);
-
-  // Typing crosses instances.
-  await bobPage.getByLabel("Message", { exact: true }).pressSequentially("Working on it", { delay: 30 });
-  await expect(alicePage.locator(".typing")).toHaveText(`${bob.name} is typing…`);
-  await bobPage.getByLabel("Message", { exact: true }).fill("");
 
   // Unread badges: alice looks at another room while bob writes on B.
   await alicePage.goto(`/rooms/${elsewhere}`);
