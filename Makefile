@@ -2,25 +2,34 @@
 #   make run    install what is missing, build, seed the demo accounts, serve on :3000
 #   make test   fmt + clippy, every Rust test on SQLite and again on Postgres
 #               (a throwaway Postgres beside them), then Playwright against a
-#               release build (on SQLite, plus a smoke spec on Postgres)
+#               release build (on SQLite, then on Postgres as two instances
+#               over NATS); each stage's time is printed at the end
 #
-# Binaries installed by cargo and wasm-opt from npm must be on PATH.
+# Neither needs cargo-leptos: scripts/build-site.sh builds the release server
+# and site with cargo, wasm-bindgen, npm's wasm-opt and lightningcss.
+# `make watch` (live reload while developing) installs cargo-leptos on first use.
+#
+# Binaries installed by cargo and the npm tools must be on PATH.
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
 E2E_PORT ?= 3100
 E2E_PG_PORT ?= 3101
-E2E_DATA := $(CURDIR)/target/e2e-data
+E2E_PG_PORT_B ?= 3102
 
-.PHONY: run test bootstrap lint rust-test e2e watch
+.PHONY: run test bootstrap lint rust-test e2e site watch
 
-run: bootstrap
-	cargo leptos build --release
+run: bootstrap site
 	HEARTH_DEMO=true ./target/release/hearth serve
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-test: lint rust-test e2e
+site:
+	scripts/build-site.sh
+
+# Each stage in turn (stopping at the first that fails), with their times.
+test:
+	@scripts/timed-stages.sh lint rust-test e2e
 
 lint: bootstrap
 	cargo fmt --all --check
@@ -32,22 +41,24 @@ lint: bootstrap
 # how many passed, were skipped (SQLite-only), failed and were ignored on
 # each; logs in target/test-logs/. A throwaway Postgres runs beside them: the
 # script starts it, sets HEARTH_TEST_POSTGRES_URL, and stops it by PID at
-# exit, whether the tests pass or fail.
+# exit, whether the tests pass or fail. The tests of several instances start
+# their own nats-server each and stop it by PID.
 rust-test:
 	scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
 
-# cargo-leptos builds the site, starts the server (with the HEARTH_* settings
-# below: a throwaway database, demo accounts) and runs Playwright on SQLite;
-# then the smoke spec runs against the same release binary serving from a
-# throwaway Postgres (scripts/e2e-postgres.sh), on another port.
+# The release build, then Playwright against it: every spec on SQLite (the
+# server started and stopped by PID by scripts/e2e-sqlite.sh, on a throwaway
+# database with the demo accounts), then the Postgres specs against two
+# instances on a throwaway Postgres with a nats-server between them
+# (scripts/e2e-postgres.sh), on other ports.
 e2e:
 	@scripts/bootstrap.sh --e2e
-	rm -rf $(E2E_DATA) end2end/.results
-	HEARTH_DATA_DIR=$(E2E_DATA) HEARTH_LISTEN=127.0.0.1:$(E2E_PORT) HEARTH_DEMO=true \
-	HEARTH_SIGN_INS_PER_IP=1000 HEARTH_E2E_URL=http://127.0.0.1:$(E2E_PORT) \
-		cargo leptos end-to-end --release
+	scripts/build-site.sh
+	HEARTH_E2E_PORT=$(E2E_PORT) scripts/e2e-sqlite.sh
 	@node scripts/e2e-summary.js end2end/.results/results.json
-	HEARTH_E2E_PG_PORT=$(E2E_PG_PORT) scripts/test-postgres.sh run scripts/e2e-postgres.sh
+	HEARTH_E2E_PG_PORT=$(E2E_PG_PORT) HEARTH_E2E_PG_PORT_B=$(E2E_PG_PORT_B) \
+		scripts/test-postgres.sh run scripts/e2e-postgres.sh
 
 watch: bootstrap
+	@scripts/bootstrap.sh --leptos
 	HEARTH_DEMO=true cargo leptos watch

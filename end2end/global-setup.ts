@@ -1,4 +1,4 @@
-// Waits (up to 120 s) for the server that cargo-leptos starts alongside us.
+// Waits (up to 120 s) for the server that `make e2e` started.
 export default async function globalSetup() {
   const base = process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
   const deadline = Date.now() + 120_000;

@@ -1,7 +1,8 @@
 import { defineConfig } from "@playwright/test";
 
-// `cargo leptos end-to-end` starts the server and this runner at the same
-// time; global-setup.ts waits for /healthz before any test runs.
+// `make e2e` starts the release server (scripts/e2e-sqlite.sh, or two
+// instances on Postgres in scripts/e2e-postgres.sh) and stops it by PID;
+// global-setup.ts waits for /healthz before any test runs.
 const baseURL = process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
 // `make e2e` runs every spec on SQLite, then only the smoke spec and the
 // two-instance spec against servers on Postgres (scripts/e2e-postgres.sh sets
@@ -18,8 +19,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,
-  // The JSON report lets `make e2e` check that tests really ran (cargo-leptos
-  // can exit 0 without running them when a build step fails).
+  // The JSON report lets `make e2e` check that tests really ran.
   reporter: [["list"], ["json", { outputFile: onPostgres ? ".results/postgres.json" : ".results/results.json" }]],
   use: {
     baseURL,

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build Hearth. Idempotent: each step
 # is skipped when its tool is already there at the right version.
-#   scripts/bootstrap.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt),
-#                                 and Postgres's server binaries and nats-server for the tests
+#   scripts/bootstrap.sh          build tools (wasm target, wasm-bindgen, npm's wasm-opt and
+#                                 lightningcss), and Postgres's server binaries and nats-server
+#                                 for the tests
 #   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
+#   scripts/bootstrap.sh --leptos only cargo-leptos, for `make watch` (about 11 minutes, once;
+#                                 nothing else needs it: scripts/build-site.sh builds the site)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +17,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.11'; then
-  step "installing cargo-leptos 0.3.11 (about 11 minutes, once)"
-  # Plain --locked fails (a dependency wants a newer rustc); LTO off halves the build.
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-leptos --version 0.3.11 --locked --ignore-rust-version
+if [[ "${1:-}" == "--leptos" ]]; then
+  if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.11'; then
+    step "installing cargo-leptos 0.3.11 for make watch (about 11 minutes, once)"
+    # Plain --locked fails (a dependency wants a newer rustc); LTO off halves the build.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install cargo-leptos --version 0.3.11 --locked --ignore-rust-version
+  fi
+  exit 0
 fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
@@ -26,8 +32,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
 
-# npm packages: binaryen's wasm-opt (Debian's breaks hydration) and Playwright.
+# npm packages: binaryen's wasm-opt (Debian's breaks hydration), lightningcss
+# (the CSS, as cargo-leptos would) and Playwright.
 if [[ ! -x end2end/node_modules/.bin/wasm-opt || ! -x end2end/node_modules/.bin/playwright \
+      || ! -x end2end/node_modules/.bin/lightningcss \
       || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
   step "installing npm packages in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

@@ -5,8 +5,7 @@
 #
 #   scripts/test-postgres.sh run scripts/e2e-postgres.sh     (make e2e does this)
 #
-# Needs the release build that `cargo leptos end-to-end --release` (the SQLite
-# run) just made, HEARTH_TEST_POSTGRES_URL, and Debian's nats-server
+# Needs the release build that scripts/build-site.sh (make e2e) just made, HEARTH_TEST_POSTGRES_URL, and Debian's nats-server
 # (scripts/bootstrap.sh installs it). Makes a fresh database `hearth_e2e` on
 # that server, starts a nats-server on a free loopback port, starts
 # `hearth serve` twice on the database with the demo accounts, on ports
@@ -31,7 +30,7 @@ server_b_log=$logs/e2e-postgres-server-b.log
 nats_log=$logs/e2e-nats.log
 
 if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
-  say "no release build ($binary, target/site/pkg): run \`cargo leptos build --release\` first"
+  say "no release build ($binary, target/site/pkg): run scripts/build-site.sh first"
   exit 1
 fi
 

@@ -1,5 +1,4 @@
 // Reads Playwright's JSON report and fails unless tests ran and none failed.
-// (cargo-leptos can exit 0 without running the tests when a build fails.)
 const fs = require("fs");
 const file = process.argv[2];
 // An optional label ("on Postgres") for a run other than the main one.

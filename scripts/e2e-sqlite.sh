@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Playwright against the release `hearth` binary on a fresh SQLite database
+# (every spec but the Postgres ones):
+#
+#   scripts/e2e-sqlite.sh        (make e2e does this, after scripts/build-site.sh)
+#
+# Starts `hearth serve` with the demo accounts on port $HEARTH_E2E_PORT
+# (3100) and a fresh data dir, waits for /healthz, runs Playwright, and stops
+# the server by its PID at exit, pass or fail. The server's log is
+# target/test-logs/e2e-server.log. Playwright's JSON report is
+# end2end/.results/results.json (scripts/e2e-summary.js reads it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'e2e: %s\n' "$*" >&2; }
+
+port=${HEARTH_E2E_PORT:-3100}
+target=${CARGO_TARGET_DIR:-$PWD/target}
+binary=$target/release/hearth
+data=$(realpath -m "${HEARTH_E2E_DATA:-target/e2e-data}")
+logs=$(realpath -m "$target/test-logs")
+mkdir -p "$logs"
+server_log=$logs/e2e-server.log
+
+if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
+  say "no release build ($binary, target/site/pkg): run scripts/build-site.sh first"
+  exit 1
+fi
+
+pid=""
+stop_server() {
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    say "stopped the server (pid $pid)"
+  fi
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rm -rf "$data" end2end/.results
+say "starting $binary on SQLite in $data, port $port"
+HEARTH_DATA_DIR=$data HEARTH_LISTEN=127.0.0.1:$port HEARTH_DEMO=true HEARTH_SIGN_INS_PER_IP=1000 \
+  HEARTH_LOG=${HEARTH_LOG:-info} "$binary" serve >"$server_log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    say "the server exited before it was healthy; its log ($server_log) ends:"
+    tail -20 "$server_log" >&2
+    pid=""
+    exit 1
+  fi
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { say "not healthy after 60 s"; exit 1; }
+say "healthy (pid $pid)"
+
+status=0
+(cd end2end && HEARTH_E2E_URL=http://127.0.0.1:$port HEARTH_BIN="$binary" npx playwright test) || status=$?
+exit $status
