@@ -36,6 +36,11 @@ pub const RATE_LIMITED: &str = "hearth_rate_limited_total";
 pub const DB_POOL_CONNECTIONS: &str = "hearth_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "hearth_db_pool_idle_connections";
 pub const DB_POOL_MAX: &str = "hearth_db_pool_max_connections";
+/// `hearth_db_query_seconds{pool="read"|"write"}` (histogram): each store
+/// call's time on the database, its wait for a connection included (on
+/// SQLite, `write` is the one writer connection's queue too). A call is one
+/// statement, or one transaction for the writes that need several.
+pub const DB_QUERY: &str = "hearth_db_query_seconds";
 /// `hearth_bus_connected` (gauge, 1 or 0): the NATS connection, when one is
 /// configured. `hearth_bus_messages_sent_total`, `hearth_bus_messages_received_total`
 /// and `hearth_bus_messages_dropped_total` (counters; dropped: the publish
@@ -62,6 +67,24 @@ impl PublishTimer {
 impl Drop for PublishTimer {
     fn drop(&mut self) {
         metrics::histogram!(MESSAGE_PUBLISH).record(self.0.elapsed());
+    }
+}
+
+/// Records [`DB_QUERY`] for one store call when dropped.
+pub struct QueryTimer {
+    started: Instant,
+    pool: &'static str,
+}
+
+impl QueryTimer {
+    pub fn start(pool: &'static str) -> Self {
+        Self { started: Instant::now(), pool }
+    }
+}
+
+impl Drop for QueryTimer {
+    fn drop(&mut self) {
+        metrics::histogram!(DB_QUERY, "pool" => self.pool).record(self.started.elapsed());
     }
 }
 

@@ -30,6 +30,9 @@ use subtle::ConstantTimeEq;
 
 /// Latency buckets, in seconds: 1 ms to 10 s.
 const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Database calls are mostly well under a millisecond: 50 µs to 2.5 s.
+const DB_BUCKETS: &[f64] =
+    &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5];
 
 /// How often histograms are folded in when nobody scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -42,6 +45,8 @@ pub fn install() -> Result<PrometheusHandle, String> {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(series::DB_QUERY.into()), DB_BUCKETS)
+                .map_err(|err| format!("metrics buckets: {err}"))?
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
                 .map_err(|err| format!("metrics buckets: {err}"))?
                 .build_recorder();
@@ -89,6 +94,13 @@ fn describe() {
     describe_gauge!(series::DB_POOL_CONNECTIONS, "Database connections open in the pool.");
     describe_gauge!(series::DB_POOL_IDLE, "Database connections idle in the pool.");
     describe_gauge!(series::DB_POOL_MAX, "The most connections the pool opens.");
+    describe_histogram!(series::DB_QUERY, Unit::Seconds, "Each store call's time on the database, by pool (read, write).");
+    describe_gauge!(series::BUS_CONNECTED, "With NATS configured: 1 while connected to it, 0 while not.");
+    describe_counter!(series::BUS_SENT, "Messages published to the other instances.");
+    describe_counter!(series::BUS_RECEIVED, "Messages received from the other instances.");
+    describe_counter!(series::BUS_DROPPED, "Messages not published (queue full or NATS unreachable).");
+    describe_counter!(series::BUS_GAPS, "Times a room's changes came with a gap to fill from the log.");
+    describe_counter!(series::BUS_FILLED, "Changes read from the change log to fill gaps.");
 }
 
 /// What `/metrics` needs: the recorder, the core (for the pool), and the

@@ -185,12 +185,14 @@ pub struct PoolStats {
 /// Runs `$body` with `$pool` bound to the store's pool for reads, whichever
 /// database it is: the same SQL and binds, compiled once for each driver.
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        // Timed to the end of the block, early returns (`?`) included.
+        let _timer = $crate::metrics::QueryTimer::start("read");
         match &$store.pool {
             $crate::store::Pool::Sqlite { read: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use on_pool;
 
@@ -199,12 +201,13 @@ pub(crate) use on_pool;
 /// while it holds a transaction begun on it: everything goes through the
 /// transaction.
 macro_rules! on_writer {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        let _timer = $crate::metrics::QueryTimer::start("write");
         match &$store.pool {
             $crate::store::Pool::Sqlite { write: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use on_writer;
 

@@ -172,6 +172,8 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     assert!(grew(&before, &after, "hearth_sign_in_failures_total", &[]), "sign-in failures");
     assert!(grew(&before, &after, "hearth_rate_limited_total", &[]), "rate-limit hits");
     assert!(value(&after, "hearth_db_pool_connections", &[]).unwrap_or(0.0) >= 1.0, "pool size");
+    assert!(grew(&before, &after, "hearth_db_query_seconds_count", &[("pool", "read")]), "read query latency");
+    assert!(grew(&before, &after, "hearth_db_query_seconds_count", &[("pool", "write")]), "write query latency");
     assert!(value(&after, "hearth_db_pool_idle_connections", &[]).is_some(), "pool idle");
     // Eight on Postgres; eight readers and the one writer on SQLite.
     let max = value(&after, "hearth_db_pool_max_connections", &[]);
