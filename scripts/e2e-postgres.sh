@@ -46,32 +46,14 @@ base=${server_url%/*}
   -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" \
   -c "CREATE DATABASE $database"
 
-pids=()
+source scripts/processes.sh
 nats_dir=$(mktemp -d)
-stop_all() {
-  # Newest first: the servers leave the bus before NATS goes.
-  local i pid
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid=${pids[i]}
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      say "stopped pid $pid"
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-  rm -rf "$nats_dir"
-}
-trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_all; rm -rf "$nats_dir"' EXIT
 
 nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
 [[ -x "$nats_bin" ]] || { say "nats-server is missing (scripts/bootstrap.sh installs it)"; exit 1; }
 "$nats_bin" -a 127.0.0.1 -p -1 --ports_file_dir "$nats_dir" >"$nats_log" 2>&1 &
-pids+=($!)
+started $!
 nats_url=""
 for _ in $(seq 100); do
   ports_file=$(ls "$nats_dir"/*.ports 2>/dev/null | head -1 || true)
@@ -90,21 +72,7 @@ serve() {
     HEARTH_SIGN_INS_PER_IP=1000 HEARTH_LOG=${HEARTH_LOG:-info} \
     HEARTH_NATS_URL=$nats_url HEARTH_NATS_PREFIX=e2e \
     "$binary" serve >"$2" 2>&1 &
-  pids+=($!)
-}
-
-wait_healthy() { # PORT PID LOG
-  for _ in $(seq 600); do
-    if ! kill -0 "$2" 2>/dev/null; then
-      say "the server on :$1 exited before it was healthy; its log ($3) ends:"
-      tail -20 "$3" >&2
-      exit 1
-    fi
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && break
-    sleep 0.1
-  done
-  curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" || { say "not healthy after 60 s on :$1"; exit 1; }
-  say "healthy on :$1 (pid $2)"
+  started $!
 }
 
 say "starting $binary twice on Postgres ($base/$database), ports $port and $port_b"

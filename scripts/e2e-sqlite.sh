@@ -27,39 +27,14 @@ if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
   exit 1
 fi
 
-pid=""
-stop_server() {
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    say "stopped the server (pid $pid)"
-  fi
-  wait "$pid" 2>/dev/null || true
-  pid=""
-}
-trap stop_server EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source scripts/processes.sh
 
 rm -rf "$data" end2end/.results
 say "starting $binary on SQLite in $data, port $port"
 HEARTH_DATA_DIR=$data HEARTH_LISTEN=127.0.0.1:$port HEARTH_DEMO=true HEARTH_SIGN_INS_PER_IP=1000 \
   HEARTH_LOG=${HEARTH_LOG:-info} "$binary" serve >"$server_log" 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    say "the server exited before it was healthy; its log ($server_log) ends:"
-    tail -20 "$server_log" >&2
-    pid=""
-    exit 1
-  fi
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { say "not healthy after 60 s"; exit 1; }
-say "healthy (pid $pid)"
+started $!
+wait_healthy "$port" "$!" "$server_log"
 
 status=0
 (cd end2end && HEARTH_E2E_URL=http://127.0.0.1:$port HEARTH_BIN="$binary" npx playwright test) || status=$?
