@@ -261,6 +261,16 @@ async fn a_socket_resumed_on_another_instance_gets_exactly_the_missed_changes_se
     crate::ws_resume::resume_after_a_dropped_socket(&apps, 500, 2026).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_resumed_on_another_instance_gets_exactly_the_missed_changes_seed_31337() {
+    if skip_cluster() {
+        return;
+    }
+    let nats = Nats::start().await;
+    let apps = instances(&nats, 3, |_, _| {}).await;
+    crate::ws_resume::resume_after_a_dropped_socket(&apps, 500, 31_337).await;
+}
+
 /// The next `presence` event about `user` within `wait`, if any.
 async fn presence_of(ws: &mut Ws, user: i64, wait: Duration) -> Option<bool> {
     let until = Instant::now() + wait;
