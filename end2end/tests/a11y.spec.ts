@@ -1,0 +1,40 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, openLive, postMessage, registerUser } from "./helpers";
+
+// axe-core (WCAG 2.1 A and AA rules) on the pages people spend their time
+// on, in the light and the dark theme: no violations at all, contrast
+// included (issue 15).
+async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`,
+  );
+}
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test.describe(`in the ${colorScheme} theme`, () => {
+    test.use({ colorScheme });
+
+    test("the login and registration pages have no accessibility violations", async ({ page }) => {
+      await page.goto("/login");
+      await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+      expect(await violations(page)).toEqual([]);
+      await page.goto("/register");
+      expect(await violations(page)).toEqual([]);
+    });
+
+    test("a room with messages has no accessibility violations", async ({ browser }) => {
+      const context = await browser.newContext({ colorScheme });
+      await registerUser(context, "reader");
+      const room = await createRoom(context.request, { kind: "open", title: `Accessible ${Date.now()}` });
+      await postMessage(context.request, room, "Hello, with a [link](https://example.com) and `code`");
+      await postMessage(context.request, room, "A second message");
+      const page = await context.newPage();
+      await openLive(page, room);
+      await expect(page.locator("article.message")).toHaveCount(2);
+      expect(await violations(page)).toEqual([]);
+      await context.close();
+    });
+  });
+}
