@@ -31,7 +31,6 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::{ConnectOptions, HeaderMap, Subject};
@@ -93,7 +92,6 @@ pub struct Nats {
     /// This process, as the others know it (random per start).
     instance: u64,
     outbox: mpsc::Sender<(Subject, Option<HeaderMap>, Bytes)>,
-    dropped: AtomicU64,
     /// Set when the instance leaves: its bus tasks end.
     closing: watch::Sender<bool>,
 }
@@ -194,7 +192,6 @@ impl Bus {
             settings,
             instance: rand_id(),
             outbox,
-            dropped: 0.into(),
             closing,
         });
 
@@ -380,10 +377,7 @@ impl Nats {
         let subject = Subject::from(format!("{}.{subject}", self.settings.prefix));
         match self.outbox.try_send((subject, headers, payload)) {
             Ok(()) => crate::metrics::bus_sent(),
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                crate::metrics::bus_dropped();
-            }
+            Err(_) => crate::metrics::bus_dropped(),
         }
     }
 
