@@ -74,6 +74,13 @@ impl Hearth {
                     for (room, _) in self.hub.shared_rooms() {
                         self.hub.ask_fill_unless_asked(room);
                     }
+                    // Removals from rooms said meanwhile were lost too.
+                    let hearth = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = hearth.recheck_memberships().await {
+                            tracing::warn!(error = %err, "rechecking memberships after a bus outage failed");
+                        }
+                    });
                 }
             }
         }
@@ -90,6 +97,24 @@ impl Hearth {
             Forget::User(user) => self.caches.users.invalidate(&user),
             Forget::Membership(user, room) => self.caches.members.invalidate(&(user, room)),
         }
+    }
+
+    /// After a bus outage: every user with a socket here stops getting the
+    /// rooms followed here that they no longer belong to (the removal's
+    /// signal may have been published while the bus was away). One query
+    /// per such user.
+    async fn recheck_memberships(&self) -> Result<(), AppError> {
+        let followed: Vec<RoomId> = self.hub.shared_rooms().into_iter().map(|(room, _)| room).collect();
+        if followed.is_empty() {
+            return Ok(());
+        }
+        for user in self.hub.online_here() {
+            let mine: std::collections::HashSet<RoomId> = self.store.room_ids_of(user).await?.into_iter().collect();
+            for room in followed.iter().filter(|room| !mine.contains(room)) {
+                self.hub.signal_here(user, UserSignal::RoomRemoved(*room));
+            }
+        }
+        Ok(())
     }
 
     fn presence_note(&self, note: PresenceNote) {

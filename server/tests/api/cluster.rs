@@ -492,6 +492,44 @@ async fn removal_from_a_room_on_one_instance_stops_delivery_and_access_on_the_ot
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_made_while_nats_is_down_stops_delivery_on_the_other_instance_when_it_returns() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: carol listens on B.
+    let mut nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let (alice, bob, carol) =
+        (member_of(&apps, "alice").await, member_of(&apps, "bob").await, member_of(&apps, "carol").await);
+    let room = apps[0].conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let mut carol_ws = connect(&apps[1], &carol).await;
+    carol_ws.subscribe(room, None).await;
+
+    // Act: alice removes carol through A while NATS is away (B never hears
+    // the signal); NATS returns; alice posts.
+    nats.stop();
+    let path = apps[0].url(&format!("/conversations/{room}/participants/{}", carol.id));
+    let removed = alice.client.delete(path).send().await.expect("sent");
+    assert!(removed.status().is_success(), "removing carol: {}", removed.status());
+    nats.restart().await;
+    for app in &apps {
+        wait_for_bus(app).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    apps[0].send(&alice.client, room, "after carol left").await;
+
+    // Assert: nothing of it reaches carol's socket on B.
+    loop {
+        match carol_ws.next_within(Duration::from_secs(3)).await {
+            Next::Event(ServerEvent::Message { message, .. }) => panic!("carol got {:?}", message.body),
+            Next::Event(_) => {}
+            Next::Silent => break,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_limit_holds_across_instances() {
     if skip_cluster() {
         return;
