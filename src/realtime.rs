@@ -148,6 +148,14 @@ impl Hearth {
                             seq: event_seq,
                             number: message.number,
                             message_id: message.id,
+                            reply_to: message.reply_to,
+                        },
+                        ChangeKind::Reaction => ServerEvent::Reacted {
+                            room_id: room,
+                            seq: event_seq,
+                            number: message.number,
+                            message_id: message.id,
+                            reactions: message.reactions,
                         },
                     };
                     let frame = Frame::new(&event);
