@@ -53,11 +53,7 @@ impl Emoji {
         let allowed = |c: char| {
             !c.is_whitespace() && !c.is_control() && (!c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*')
         };
-        if emoji.is_empty()
-            || emoji.len() > EMOJI_MAX_BYTES
-            || !emoji.chars().all(allowed)
-            || emoji.is_ascii()
-        {
+        if emoji.is_empty() || emoji.len() > EMOJI_MAX_BYTES || !emoji.chars().all(allowed) || emoji.is_ascii() {
             return Err(refused());
         }
         Ok(Self(emoji.to_owned()))
