@@ -261,8 +261,9 @@ impl Hearth {
     ) -> Result<AppMessageView, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
         let body = app_body(content)?;
-        let inserted =
-            self.append_message(chat.room_id, Poster::Application { id: app.id, name: &app.name }, &body, None).await?;
+        let inserted = self
+            .append_message(chat.room_id, Poster::Application { id: app.id, name: &app.name }, &body, None, None)
+            .await?;
         Ok(message_view(&app.token, number, inserted.message))
     }
 

@@ -234,7 +234,7 @@ mod tests {
     use crate::protocol::ServerEvent;
 
     fn change(room: RoomId, seq: i64) -> Frame {
-        Frame::new(&ServerEvent::MessageDeleted { room_id: room, seq, number: seq, message_id: seq })
+        Frame::new(&ServerEvent::MessageDeleted { room_id: room, seq, number: seq, message_id: seq, reply_to: None })
     }
 
     fn seqs(rx: &mut tokio::sync::broadcast::Receiver<Frame>) -> Vec<Option<i64>> {

@@ -21,9 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::model::{Author, Message, RoomId};
+use crate::model::{Author, Message, ReplyTo, RoomId};
 use crate::protocol::ServerEvent;
-use crate::store::{Backend, InsertedMessage, NewMessage, Store};
+use crate::store::{Appended, Backend, InsertedMessage, NewMessage, Store};
 
 /// Most messages one transaction writes.
 pub const BATCH_MAX: usize = 256;
@@ -44,6 +44,8 @@ struct Job {
 pub(crate) struct Byline {
     pub author: Option<Author>,
     pub application: Option<String>,
+    /// The body rendered (`crate::markdown`), by the sender's task.
+    pub html: String,
 }
 
 /// The queues to the writer tasks, started on first use (they need the
@@ -132,6 +134,22 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
             Err(err) => tracing::error!(error = %err, room = room.0, "reading back earlier messages failed"),
         }
     }
+    // New replies quote their originals with the reply counts this commit
+    // made (read under the rooms' order locks, so as of these seqs): one
+    // query per room that has any.
+    let mut originals: HashMap<RoomId, Vec<i64>> = HashMap::new();
+    for (appended, new) in placed.iter().zip(&batch) {
+        if let (Some(Appended { written: Some(_), .. }), Some(original)) = (appended, new.reply_to) {
+            originals.entry(new.room).or_default().push(original);
+        }
+    }
+    let mut quotes: HashMap<(RoomId, i64), ReplyTo> = HashMap::new();
+    for (room, numbers) in originals {
+        match store.reply_refs(room, &numbers).await {
+            Ok(found) => quotes.extend(found.into_iter().map(|(number, quote)| ((room, number), quote))),
+            Err(err) => tracing::error!(error = %err, room = room.0, "reading the quoted messages failed"),
+        }
+    }
     for ((appended, (byline, reply)), new) in placed.into_iter().zip(answers).zip(batch) {
         let answer = match appended {
             None => Err(AppError::NotFound("conversation")),
@@ -149,6 +167,10 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
                         created_at: written.created_at.clone(),
                         edited_at: None,
                         deleted: false,
+                        html: Some(byline.html),
+                        reply_to: new.reply_to.and_then(|original| quotes.get(&(appended.room, original)).cloned()),
+                        reply_count: 0,
+                        reactions: Vec::new(),
                     }),
                     _ => saved.get(&(appended.room, appended.number)).cloned(),
                 };

@@ -20,6 +20,8 @@
 //!   short, bounded lives and invalidation where they change.
 //! - [`rooms`] *(server)*: direct, group and open rooms, and membership, the
 //!   one check every read, write and subscription passes.
+//! - [`markdown`] *(server)*: a message's Markdown rendered and sanitised
+//!   to the HTML that `Message::html` carries.
 //! - [`messages`] *(server)*: numbered, idempotent sends, history pages,
 //!   edits and soft deletes.
 //! - [`bus`] *(server)*: the seam between instances (NATS, or none); the
@@ -71,6 +73,8 @@ mod hearth;
 pub mod hub;
 #[cfg(feature = "server")]
 mod ingest;
+#[cfg(feature = "server")]
+pub mod markdown;
 #[cfg(feature = "server")]
 pub mod messages;
 #[cfg(feature = "server")]

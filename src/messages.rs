@@ -4,7 +4,7 @@
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::ingest::Byline;
-use crate::model::{Author, Message, MessagePage, RoomId, UserId};
+use crate::model::{Author, Message, MessagePage, Reaction, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
@@ -30,6 +30,33 @@ impl MessageBody {
         } else {
             Ok(Self(body.to_owned()))
         }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A reaction: one emoji (a single emoji or a sequence of them joined, as
+/// flags, skin tones and families are), at most [`EMOJI_MAX_BYTES`] bytes,
+/// with no spaces, controls or ASCII letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emoji(String);
+
+pub const EMOJI_MAX_BYTES: usize = 32;
+
+impl Emoji {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let emoji = raw.trim();
+        let refused = || FieldError::new("emoji", "Emoji must be one emoji");
+        // Keycaps (1️⃣, #️⃣) are the only emoji with ASCII in them.
+        let allowed = |c: char| {
+            !c.is_whitespace() && !c.is_control() && (!c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*')
+        };
+        if emoji.is_empty() || emoji.len() > EMOJI_MAX_BYTES || !emoji.chars().all(allowed) || emoji.is_ascii() {
+            return Err(refused());
+        }
+        Ok(Self(emoji.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -143,10 +170,30 @@ impl Hearth {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<Sent, AppError> {
+        self.post_reply(me, room, body, client_id, None).await
+    }
+
+    /// [`Self::post_message`] answering message `reply_to` of the same room,
+    /// which must be there and not deleted.
+    #[tracing::instrument(skip(self, body, client_id), fields(me = %me, room = %room))]
+    pub async fn post_reply(
+        &self,
+        me: UserId,
+        room: RoomId,
+        body: &str,
+        client_id: Option<&str>,
+        reply_to: Option<i64>,
+    ) -> Result<Sent, AppError> {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body)?;
         let client_id = parse_client_id(client_id)?;
-        let inserted = self.append_message(room, Poster::User(me), &body, client_id).await?;
+        if let Some(original) = reply_to {
+            let live = self.store.message_meta(room, original).await?.is_some_and(|meta| !meta.deleted);
+            if !live {
+                return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation"));
+            }
+        }
+        let inserted = self.append_message(room, Poster::User(me), &body, client_id, reply_to).await?;
         Ok(Sent { message: inserted.message, created: inserted.created })
     }
 
@@ -159,24 +206,28 @@ impl Hearth {
         poster: Poster<'_>,
         body: &MessageBody,
         client_id: Option<&str>,
+        reply_to: Option<i64>,
     ) -> Result<InsertedMessage, AppError> {
         let (author, application, byline) = match poster {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.
                 let shown = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
                 let shown = shown.map(|u| Author { id: u.id, username: u.username, name: u.name });
-                (Some(user), None, Byline { author: shown, application: None })
+                (Some(user), None, Byline { author: shown, application: None, html: String::new() })
             }
             Poster::Application { id, name } => {
-                (None, Some(id), Byline { author: None, application: Some(name.to_owned()) })
+                (None, Some(id), Byline { author: None, application: Some(name.to_owned()), html: String::new() })
             }
         };
+        // Rendered here, by the sender's task, not by the writer.
+        let byline = Byline { html: crate::markdown::render(body.as_str()), ..byline };
         let message = NewMessage {
             room,
             author,
             application,
             body: body.as_str().to_owned(),
             client_id: client_id.map(str::to_owned),
+            reply_to,
         };
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
@@ -253,8 +304,47 @@ impl Hearth {
         let meta = self.written_by(Writer::User(me), room, number, "delete").await?;
         let _order = self.hub.order_room(room).await;
         let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number, message_id: meta.id });
+        // A reply's original has one reply fewer: the event says how many now.
+        let reply_to = match meta.reply_to {
+            Some(original) => self.store.reply_refs(room, &[original]).await?.remove(&original),
+            None => None,
+        };
+        let event = ServerEvent::MessageDeleted { room_id: room, seq, number, message_id: meta.id, reply_to };
+        self.hub.publish_room(room, &event);
         Ok(())
+    }
+
+    /// Puts my `emoji` on message `number` (`want` true), takes it off
+    /// (false) or toggles it (`None`), and publishes the message's reactions
+    /// when they changed. Any member may react to any live message.
+    pub async fn react(
+        &self,
+        me: UserId,
+        room: RoomId,
+        number: i64,
+        emoji: &str,
+        want: Option<bool>,
+    ) -> Result<Vec<Reaction>, AppError> {
+        self.member_room(me, room).await?;
+        let emoji = Emoji::parse(emoji)?;
+        let _order = self.hub.order_room(room).await;
+        let toggled = self
+            .store
+            .toggle_reaction(room, number, me, emoji.as_str(), want)
+            .await?
+            .ok_or(AppError::NotFound("message"))?;
+        let reactions = self.store.reactions_for(room, &[number]).await?.remove(&number).unwrap_or_default();
+        if let Some(seq) = toggled.seq {
+            let event = ServerEvent::Reacted {
+                room_id: room,
+                seq,
+                number,
+                message_id: toggled.message_id,
+                reactions: reactions.clone(),
+            };
+            self.hub.publish_room(room, &event);
+        }
+        Ok(reactions)
     }
 
     /// Moves my read marker forward (never back); returns where it stands.
@@ -321,6 +411,18 @@ mod tests {
         assert!(MessageBody::parse(" \n\t ").is_err());
         assert!(MessageBody::parse(&"é".repeat(10_000)).is_ok());
         assert!(MessageBody::parse(&"x".repeat(10_001)).is_err());
+    }
+
+    #[test]
+    fn a_reaction_is_one_emoji_not_words_or_markup() {
+        for ok in ["👍", " 🎉 ", "❤️", "👍🏽", "🇫🇷", "👨‍👩‍👧‍👦", "1️⃣", "#️⃣", "✅"]
+        {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "  ", "a", "+1", ":thumbsup:", "<b>", "👍 👍", "1", "é\u{0}", &"👍".repeat(9), "👍\t👍"]
+        {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -180,6 +180,73 @@ pub struct Message {
     pub created_at: String,
     pub edited_at: Option<String>,
     pub deleted: bool,
+    /// `body` (Markdown) rendered and sanitised by the server: the only HTML
+    /// a page shows for a message. `None` once deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// The message this one answers, as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    /// How many live messages answer this one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reply_count: i64,
+    /// Each emoji on this message with who chose it, in the order each was
+    /// first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// A reply's quote of the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    /// The original's number in the same room (jump with `?around=`).
+    pub number: i64,
+    pub user: Option<Author>,
+    /// The start of the original's text; `None` once it is deleted.
+    pub snippet: Option<String>,
+    /// The original's count of live replies as of this event (as of now on
+    /// a page load or a replay): a client sets it on the original.
+    pub reply_count: i64,
+}
+
+impl ReplyTo {
+    /// The most characters of the original a quote shows.
+    pub const SNIPPET_MAX: usize = 140;
+
+    /// The quote of `body`: its first `SNIPPET_MAX` characters, with `…`
+    /// when cut, whitespace runs made one space.
+    pub fn snippet_of(body: &str) -> String {
+        let words: Vec<&str> = body.split_whitespace().collect();
+        let flat = words.join(" ");
+        if flat.chars().count() <= Self::SNIPPET_MAX {
+            flat
+        } else {
+            let mut cut: String = flat.chars().take(Self::SNIPPET_MAX - 1).collect();
+            cut.push('…');
+            cut
+        }
+    }
+}
+
+/// One emoji on a message and the people who chose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
+    pub users: Vec<Author>,
+}
+
+impl Reaction {
+    /// "alice, bob reacted with 👍": the hover text and the screen-reader label.
+    pub fn label(&self) -> String {
+        let names: Vec<&str> =
+            self.users.iter().map(|u| u.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&u.username)).collect();
+        format!("{} reacted with {}", names.join(", "), self.emoji)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Author, Message, RoomId, UserId};
+use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
 
 /// Client → server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,15 @@ pub enum ClientEvent {
         room_id: RoomId,
         body: String,
         client_id: String,
+        /// The number of the message this one answers, in the same room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<i64>,
+    },
+    /// Toggle my reaction `emoji` on message `number`.
+    React {
+        room_id: RoomId,
+        number: i64,
+        emoji: String,
     },
     Typing {
         room_id: RoomId,
@@ -60,6 +69,18 @@ pub enum ServerEvent {
         /// The deleted message's `id` (0 from servers older than this field).
         #[serde(default)]
         message_id: i64,
+        /// When the deleted message was a reply: the original's quote, with
+        /// its reply count as it is now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<ReplyTo>,
+    },
+    /// Message `number`'s reactions changed; `reactions` is all of them now.
+    Reacted {
+        room_id: RoomId,
+        seq: i64,
+        number: i64,
+        message_id: i64,
+        reactions: Vec<Reaction>,
     },
     /// Someone is typing; shown for about five seconds.
     Typing {
@@ -108,9 +129,10 @@ impl ServerEvent {
     /// The room-sequence position of a change event.
     pub fn seq(&self) -> Option<i64> {
         match self {
-            Self::Message { seq, .. } | Self::MessageEdited { seq, .. } | Self::MessageDeleted { seq, .. } => {
-                Some(*seq)
-            }
+            Self::Message { seq, .. }
+            | Self::MessageEdited { seq, .. }
+            | Self::MessageDeleted { seq, .. }
+            | Self::Reacted { seq, .. } => Some(*seq),
             _ => None,
         }
     }

@@ -255,9 +255,20 @@ pub(crate) fn change_event(room: RoomId, change: Change) -> ServerEvent {
     match kind {
         ChangeKind::Message => ServerEvent::Message { room_id: room, seq, message },
         ChangeKind::Edited => ServerEvent::MessageEdited { room_id: room, seq, message },
-        ChangeKind::Deleted => {
-            ServerEvent::MessageDeleted { room_id: room, seq, number: message.number, message_id: message.id }
-        }
+        ChangeKind::Deleted => ServerEvent::MessageDeleted {
+            room_id: room,
+            seq,
+            number: message.number,
+            message_id: message.id,
+            reply_to: message.reply_to,
+        },
+        ChangeKind::Reaction => ServerEvent::Reacted {
+            room_id: room,
+            seq,
+            number: message.number,
+            message_id: message.id,
+            reactions: message.reactions,
+        },
     }
 }
 

@@ -27,6 +27,7 @@ const TABLES: &[(&str, &str)] = &[
     ("memberships", "room_id, user_id"),
     ("messages", "id"),
     ("room_events", "room_id, seq"),
+    ("reactions", "room_id, number, emoji, user_id"),
     ("sessions", "id"),
 ];
 
@@ -84,6 +85,12 @@ async fn seed(url: &str, messages: usize) -> Seeded {
             _ => (Some([alice, bob, carol][i % 3]), None),
         };
         store.insert_message(room, author, application, &body, client_id.as_deref()).await.expect("message");
+    }
+    // Reactions (issue 16), each a change with its own seq (none on a
+    // message a small seed does not have).
+    for (room, number, user, emoji) in [(direct, 2, alice, "👍"), (group, 4, bob, "🎉"), (group, 4, carol, "🎉")]
+    {
+        store.toggle_reaction(room, number, user, emoji, Some(true)).await.expect("reaction");
     }
     // Edits and deletes, each a change with its own seq.
     for (k, room) in rooms.iter().enumerate() {

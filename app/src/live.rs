@@ -197,6 +197,7 @@ impl Live {
             | ServerEvent::Message { room_id, .. }
             | ServerEvent::MessageEdited { room_id, .. }
             | ServerEvent::MessageDeleted { room_id, .. }
+            | ServerEvent::Reacted { room_id, .. }
             | ServerEvent::Typing { room_id, .. }
             | ServerEvent::Read { room_id, .. }
             | ServerEvent::Resync { room_id }

@@ -408,7 +408,7 @@ fn translate(json: &[u8]) -> Bytes {
     let (kind, message) = match event {
         ServerEvent::Message { seq, message, .. } => ("created", chatflow_message(seq, &message)),
         ServerEvent::MessageEdited { seq, message, .. } => ("edited", chatflow_message(seq, &message)),
-        ServerEvent::MessageDeleted { room_id, seq, number, message_id } => (
+        ServerEvent::MessageDeleted { room_id, seq, number, message_id, .. } => (
             "deleted",
             json!({ "id": message_id, "conversation_id": room_id, "number": number, "seq": seq,
                     "body": null, "deleted": true }),

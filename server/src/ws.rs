@@ -336,9 +336,14 @@ impl Connection {
                 }
             }
             ClientEvent::Unsubscribe { room_id } => subs.stop(room_id),
-            ClientEvent::Send { room_id, body, client_id } => {
-                if let Err(err) = self.hearth.post_message(me, room_id, &body, Some(&client_id)).await {
+            ClientEvent::Send { room_id, body, client_id, reply_to } => {
+                if let Err(err) = self.hearth.post_reply(me, room_id, &body, Some(&client_id), reply_to).await {
                     out.push(app_error_frame(&err, Some(client_id)));
+                }
+            }
+            ClientEvent::React { room_id, number, emoji } => {
+                if let Err(err) = self.hearth.react(me, room_id, number, &emoji, None).await {
+                    out.push(app_error_frame(&err, None));
                 }
             }
             ClientEvent::Typing { room_id } => {

@@ -132,6 +132,8 @@ const TABLES: &[Table] = &[
             ("created_at", Text),
             ("edited_at", Text),
             ("deleted_at", Text),
+            ("reply_to", Int),
+            ("reply_count", Int),
         ],
         identity: true,
     },
@@ -139,6 +141,12 @@ const TABLES: &[Table] = &[
         name: "room_events",
         key: &["room_id", "seq"],
         columns: &[("room_id", Int), ("seq", Int), ("kind", Text), ("number", Int)],
+        identity: false,
+    },
+    Table {
+        name: "reactions",
+        key: &["room_id", "number", "emoji", "user_id"],
+        columns: &[("room_id", Int), ("number", Int), ("emoji", Text), ("user_id", Int), ("created_at", Text)],
         identity: false,
     },
     // tower-sessions-sqlx-store's table (created by `Store::sessions`).

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{Backend, Store, WritePool, after_micro, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
-use crate::model::{Author, Message, RoomId, UserId};
+use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
 
 /// Which slice of a room's history to read. Pages come back ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct NewMessage {
     pub application: Option<i64>,
     pub body: String,
     pub client_id: Option<String>,
+    /// The number of the message this one answers, in the same room.
+    pub reply_to: Option<i64>,
 }
 
 impl NewMessage {
@@ -89,6 +91,16 @@ pub struct MessageMeta {
     pub application_id: Option<i64>,
     pub created_at: String,
     pub deleted: bool,
+    pub reply_to: Option<i64>,
+}
+
+/// A reaction toggled (see [`Store::toggle_reaction`]): the change's seq if
+/// a row changed, whether the reaction is now on, and the message's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toggled {
+    pub seq: Option<i64>,
+    pub on: bool,
+    pub message_id: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,6 +117,13 @@ struct MessageRow {
     created_at: String,
     edited_at: Option<String>,
     deleted: bool,
+    reply_to: Option<i64>,
+    reply_user_id: Option<UserId>,
+    reply_username: Option<String>,
+    reply_name: Option<String>,
+    reply_body: Option<String>,
+    reply_to_count: i64,
+    reply_count: i64,
 }
 
 impl From<MessageRow> for Message {
@@ -113,28 +132,48 @@ impl From<MessageRow> for Message {
             (Some(id), Some(username)) => Some(Author { id, username, name: r.author_name }),
             _ => None,
         };
+        let reply_to = r.reply_to.map(|number| ReplyTo {
+            number,
+            user: match (r.reply_user_id, r.reply_username) {
+                (Some(id), Some(username)) => Some(Author { id, username, name: r.reply_name }),
+                _ => None,
+            },
+            snippet: r.reply_body.as_deref().map(ReplyTo::snippet_of),
+            reply_count: r.reply_to_count,
+        });
         Message {
             id: r.id,
             conversation_id: r.room_id,
             number: r.number,
             user_id: r.user_id,
             user,
+            html: r.body.as_deref().map(crate::markdown::render),
             body: r.body,
             client_id: r.client_id,
             application: r.application_name,
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted: r.deleted,
+            reply_to,
+            reply_count: r.reply_count,
+            reactions: Vec::new(),
         }
     }
 }
 
-/// Authors are joined in the page query itself: no N+1.
+/// Authors, and the original a reply quotes (with its reply counter), are
+/// joined in the page query itself: no N+1. Reactions are read for a whole
+/// page at once ([`Store::reactions_for`]).
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         u.username AS author_username, u.name AS author_name, a.name AS application_name,
         CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
-        m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted
-    FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id";
+        m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted,
+        m.reply_to, o.user_id AS reply_user_id, ou.username AS reply_username, ou.name AS reply_name,
+        CASE WHEN o.deleted_at IS NULL THEN o.body END AS reply_body,
+        COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count
+    FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id
+        LEFT JOIN messages o ON o.room_id = m.room_id AND o.number = m.reply_to
+        LEFT JOIN users ou ON ou.id = o.user_id";
 
 impl Store {
     /// Appends one message on its own, as a batch of one (see
@@ -149,8 +188,14 @@ impl Store {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let new =
-            NewMessage { room, author, application, body: body.to_owned(), client_id: client_id.map(str::to_owned) };
+        let new = NewMessage {
+            room,
+            author,
+            application,
+            body: body.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            reply_to: None,
+        };
         let placed = self.append_messages(std::slice::from_ref(&new)).await?;
         let appended = placed.into_iter().next().flatten().ok_or(AppError::NotFound("conversation"))?;
         let message = self.message(room, appended.number).await?.ok_or(AppError::NotFound("message"))?;
@@ -244,7 +289,7 @@ impl Store {
                 }
             }
             if !fresh.is_empty() {
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 7, 1));
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 8, 1));
                 let mut insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql);
                 for f in &fresh {
                     let m = &batch[f.index];
@@ -255,7 +300,8 @@ impl Store {
                         .bind(m.application)
                         .bind(m.body.as_str())
                         .bind(m.client_id.as_deref())
-                        .bind(f.at.as_str());
+                        .bind(f.at.as_str())
+                        .bind(m.reply_to);
                 }
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
@@ -277,6 +323,23 @@ impl Store {
                     bump = bump.bind(room).bind(count).bind(newest.as_str());
                 }
                 bump.execute(&mut *tx).await?;
+                // Replies move their originals' counters (a seventh
+                // statement, only in a batch that has replies).
+                let mut replies: BTreeMap<(RoomId, i64), i64> = BTreeMap::new();
+                for f in &fresh {
+                    if let Some(original) = batch[f.index].reply_to {
+                        *replies.entry((batch[f.index].room, original)).or_default() += 1;
+                    }
+                }
+                if !replies.is_empty() {
+                    let sql = format!("{COUNT_REPLIES} {}) AS v WHERE room_id = v.column1 AND number = v.column2",
+                        values(replies.len(), 3, 1));
+                    let mut count = sqlx::query(&sql);
+                    for ((room, original), n) in &replies {
+                        count = count.bind(room).bind(original).bind(n);
+                    }
+                    count.execute(&mut *tx).await?;
+                }
                 // Each author's own messages, for the unread counts.
                 if !own.is_empty() {
                     let sql = format!(
@@ -308,14 +371,18 @@ impl Store {
             }
             query.fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(Message::from).collect())
+        let mut messages: Vec<Message> = rows.into_iter().map(Message::from).collect();
+        self.attach_reactions(room, messages.iter_mut()).await?;
+        Ok(messages)
     }
 
     pub async fn message(&self, room: RoomId, number: i64) -> Result<Option<Message>, AppError> {
         let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.number = $2");
         let row: Option<MessageRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(room).bind(number).fetch_optional(pool).await?);
-        Ok(row.map(Message::from))
+        let mut message = row.map(Message::from);
+        self.attach_reactions(room, message.iter_mut()).await?;
+        Ok(message)
     }
 
     /// A page of at most `limit` messages, ascending. Time cursors return whole
@@ -357,7 +424,9 @@ impl Store {
                 self.whole_time_groups(room, rows, limit, Ascending).await?
             }
         };
-        Ok(rows.drain(..).map(Message::from).collect())
+        let mut messages: Vec<Message> = rows.drain(..).map(Message::from).collect();
+        self.attach_reactions(room, messages.iter_mut()).await?;
+        Ok(messages)
     }
 
     /// Up to `limit` messages of `room` past `bound` (all of them for none),
@@ -559,6 +628,8 @@ impl Store {
                     // The unread counters: the author has one own message
                     // fewer, and those who had read past it one read fewer.
                     sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
+                    // A deleted reply: its original has one reply fewer.
+                    sqlx::query(UNCOUNT_REPLY).bind(room).bind(number).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Some(seq)
@@ -580,18 +651,179 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?);
-        rows.into_iter()
+        let mut changes = rows
+            .into_iter()
             .map(|r| {
                 let kind = ChangeKind::parse(&r.event_kind)
                     .ok_or_else(|| AppError::internal(format!("unknown change kind {:?}", r.event_kind)))?;
                 Ok(Change { seq: r.event_seq, kind, message: Message::from(r.message) })
             })
-            .collect()
+            .collect::<Result<Vec<_>, AppError>>()?;
+        self.attach_reactions(room, changes.iter_mut().map(|c| &mut c.message)).await?;
+        Ok(changes)
+    }
+
+    /// Each live message's reactions, read in one query for all of them.
+    async fn attach_reactions<'m>(
+        &self,
+        room: RoomId,
+        messages: impl Iterator<Item = &'m mut Message>,
+    ) -> Result<(), AppError> {
+        let mut live: Vec<&mut Message> = messages.filter(|m| !m.deleted).collect();
+        if live.is_empty() {
+            return Ok(());
+        }
+        let mut numbers: Vec<i64> = live.iter().map(|m| m.number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut found = self.reactions_for(room, &numbers).await?;
+        for message in &mut live {
+            if let Some(reactions) = found.get(&message.number) {
+                message.reactions.clone_from(reactions);
+            }
+        }
+        found.clear();
+        Ok(())
+    }
+
+    /// The reactions on messages `numbers` of `room`: each emoji in the order
+    /// it was first used, with its people in the order they reacted.
+    pub async fn reactions_for(&self, room: RoomId, numbers: &[i64]) -> Result<HashMap<i64, Vec<Reaction>>, AppError> {
+        if numbers.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT r.number, r.emoji, r.user_id, u.username, u.name FROM reactions r JOIN users u ON u.id = r.user_id
+              WHERE r.room_id = $1 AND r.number IN ({}) ORDER BY r.number, r.created_at, r.user_id",
+            placeholders(2, numbers.len())
+        );
+        let rows: Vec<(i64, String, UserId, String, Option<String>)> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(room);
+            for number in numbers {
+                query = query.bind(number);
+            }
+            query.fetch_all(pool).await?
+        });
+        let mut out: HashMap<i64, Vec<Reaction>> = HashMap::new();
+        for (number, emoji, id, username, name) in rows {
+            let list = out.entry(number).or_default();
+            let user = Author { id, username, name };
+            match list.iter_mut().find(|r| r.emoji == emoji) {
+                Some(reaction) => {
+                    reaction.count += 1;
+                    reaction.users.push(user);
+                }
+                None => list.push(Reaction { emoji, count: 1, users: vec![user] }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts `user`'s `emoji` on live message `number` (`want` true), takes it
+    /// off (false), or toggles it (`None`). A change takes the room's next
+    /// seq and a `reaction` event in the same transaction; asking for what
+    /// is already so changes nothing. `None` if the message is missing or
+    /// deleted.
+    pub async fn toggle_reaction(
+        &self,
+        room: RoomId,
+        number: i64,
+        user: UserId,
+        emoji: &str,
+        want: Option<bool>,
+    ) -> Result<Option<Toggled>, AppError> {
+        let at = now();
+        Ok(on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let live: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL")
+                    .bind(room)
+                    .bind(number)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match live {
+                None => None,
+                Some((message_id,)) => {
+                    let has: Option<(i64,)> = sqlx::query_as(
+                        "SELECT number FROM reactions WHERE room_id = $1 AND number = $2 AND emoji = $3 AND user_id = $4",
+                    )
+                    .bind(room)
+                    .bind(number)
+                    .bind(emoji)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let has = has.is_some();
+                    let on = want.unwrap_or(!has);
+                    if on == has {
+                        tx.commit().await?;
+                        Some(Toggled { seq: None, on, message_id })
+                    } else {
+                        let change = if on {
+                            "INSERT INTO reactions (room_id, number, emoji, user_id, created_at) VALUES ($1, $2, $3, $4, $5)"
+                        } else {
+                            "DELETE FROM reactions WHERE room_id = $1 AND number = $2 AND emoji = $3 AND user_id = $4"
+                        };
+                        let query = sqlx::query(change).bind(room).bind(number).bind(emoji).bind(user);
+                        let query = if on { query.bind(&at) } else { query };
+                        query.execute(&mut *tx).await?;
+                        let (seq,): (i64,) =
+                            sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+                                .bind(room)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        sqlx::query(LOG_EVENT)
+                            .bind(room)
+                            .bind(seq)
+                            .bind(ChangeKind::Reaction.as_str())
+                            .bind(number)
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Some(Toggled { seq: Some(seq), on, message_id })
+                    }
+                }
+            }
+        }))
+    }
+
+    /// The quotes of messages `originals` of `room` as replies show them,
+    /// each with its count of live replies now.
+    pub async fn reply_refs(&self, room: RoomId, originals: &[i64]) -> Result<HashMap<i64, ReplyTo>, AppError> {
+        if originals.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT o.number, o.user_id, ou.username, ou.name, CASE WHEN o.deleted_at IS NULL THEN o.body END,
+                    o.reply_count
+               FROM messages o LEFT JOIN users ou ON ou.id = o.user_id
+              WHERE o.room_id = $1 AND o.number IN ({})",
+            placeholders(2, originals.len())
+        );
+        type Row = (i64, Option<UserId>, Option<String>, Option<String>, Option<String>, i64);
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(room);
+            for number in originals {
+                query = query.bind(number);
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(number, user_id, username, name, body, reply_count)| {
+                let user = match (user_id, username) {
+                    (Some(id), Some(username)) => Some(Author { id, username, name }),
+                    _ => None,
+                };
+                let snippet = body.as_deref().map(ReplyTo::snippet_of);
+                (number, ReplyTo { number, user, snippet, reply_count })
+            })
+            .collect())
     }
 
     /// The author and time of a message, deleted or not, for permission checks.
     pub async fn message_meta(&self, room: RoomId, number: i64) -> Result<Option<MessageMeta>, AppError> {
-        let sql = "SELECT id, user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted
+        let sql = "SELECT id, user_id, application_id, created_at, deleted_at IS NOT NULL AS deleted, reply_to
                    FROM messages WHERE room_id = $1 AND number = $2";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(number).fetch_optional(pool).await?))
     }
@@ -619,11 +851,18 @@ fn earlier_sends(triples: usize) -> String {
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
 }
-/// Followed by a `VALUES` list of 7-column rows.
+/// Followed by a `VALUES` list of 8-column rows.
 const INSERT_MESSAGES: &str =
-    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
+    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
+/// Adds new replies to their originals' counters; followed by a `VALUES`
+/// list of (room, original, count) rows, then the join on them.
+const COUNT_REPLIES: &str = "UPDATE messages SET reply_count = reply_count + v.column3 FROM (VALUES";
+/// Message `$2` of room `$1` was deleted: if it was a reply, its original
+/// has one live reply fewer.
+const UNCOUNT_REPLY: &str = "UPDATE messages SET reply_count = reply_count - 1
+    WHERE room_id = $1 AND number = (SELECT reply_to FROM messages WHERE room_id = $1 AND number = $2)";
 /// Adds new messages to their authors' own counts; followed by a `VALUES`
 /// list of (room, author, count) rows, then the join on them.
 const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column3 FROM (VALUES";
@@ -728,6 +967,8 @@ pub enum ChangeKind {
     Message,
     Edited,
     Deleted,
+    /// The message's reactions changed.
+    Reaction,
 }
 
 impl ChangeKind {
@@ -736,11 +977,12 @@ impl ChangeKind {
             Self::Message => "message",
             Self::Edited => "edited",
             Self::Deleted => "deleted",
+            Self::Reaction => "reaction",
         }
     }
 
     fn parse(raw: &str) -> Option<Self> {
-        [Self::Message, Self::Edited, Self::Deleted].into_iter().find(|k| k.as_str() == raw)
+        [Self::Message, Self::Edited, Self::Deleted, Self::Reaction].into_iter().find(|k| k.as_str() == raw)
     }
 }
 

@@ -32,7 +32,9 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 pub use applications::{AppRow, ChatRow};
 pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
-pub use messages::{Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Written};
+pub use messages::{
+    Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Toggled, Written,
+};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;

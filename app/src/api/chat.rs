@@ -1,7 +1,7 @@
 //! Chat server functions: rooms, the people picker and messages.
 
 use hearth::model::{
-    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, RoomId, SearchResults,
+    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, Reaction, RoomId, SearchResults,
 };
 use leptos::prelude::*;
 
@@ -110,10 +110,23 @@ pub async fn load_messages(
     Ok(hearth.history(me.id, RoomId(room_id), &params).await?)
 }
 
+/// Sends a message; `reply_to` is the number of the message it answers.
 #[server(prefix = "/fn")]
-pub async fn send_message(room_id: i64, body: String, client_id: Option<String>) -> Result<Message, UiError> {
+pub async fn send_message(
+    room_id: i64,
+    body: String,
+    client_id: Option<String>,
+    reply_to: Option<i64>,
+) -> Result<Message, UiError> {
     let (hearth, me) = ssr::user().await?;
-    Ok(hearth.post_message(me.id, RoomId(room_id), &body, client_id.as_deref()).await?.message)
+    Ok(hearth.post_reply(me.id, RoomId(room_id), &body, client_id.as_deref(), reply_to).await?.message)
+}
+
+/// Toggles my reaction `emoji` on message `number`; the message's reactions after.
+#[server(prefix = "/fn")]
+pub async fn toggle_reaction(room_id: i64, number: i64, emoji: String) -> Result<Vec<Reaction>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.react(me.id, RoomId(room_id), number, &emoji, None).await?)
 }
 
 #[server(prefix = "/fn")]

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hearth::model::{Author, ConversationDetail, Message, Profile, RoomKind, UserId};
+use hearth::model::{Author, ConversationDetail, Message, Profile, ReplyTo, RoomKind, UserId};
 use hearth::protocol::{ClientEvent, ServerEvent};
 use leptos::either::EitherOf3;
 use leptos::html::Div;
@@ -22,6 +22,7 @@ use crate::api::{
 };
 use crate::chat::{day_and_time, use_chat, use_clock};
 use crate::components::form::keep_typed_text;
+use crate::components::rich::{MessageText, Reactions, ReplyCount, ReplyQuote};
 use crate::live::{LinkStatus, use_live};
 
 #[component]
@@ -105,16 +106,25 @@ impl Entry {
         Self { message, state: Delivery::Confirmed }
     }
 
+    /// Changes whenever what the row shows does, so the row is redrawn.
     fn key(&self) -> String {
         let m = &self.message;
+        let reactions: Vec<String> = m
+            .reactions
+            .iter()
+            .map(|r| format!("{}{}", r.emoji, r.users.iter().map(|u| format!(",{}", u.id)).collect::<String>()))
+            .collect();
         format!(
-            "{}|{}|{:?}|{:?}|{}|{:?}",
+            "{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}",
             m.number,
             m.client_id.as_deref().unwrap_or(""),
             m.edited_at,
             m.deleted,
             m.id,
-            self.state
+            self.state,
+            m.reply_count,
+            m.reply_to.as_ref().map(|q| &q.snippet),
+            reactions.join(";")
         )
     }
 }
@@ -132,6 +142,52 @@ fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
         }
     }
     entries.sort_by_key(|e| (e.state != Delivery::Confirmed, e.message.number));
+}
+
+/// Message `number` was deleted: no text, no HTML, no reactions.
+fn mark_deleted(entries: &mut [Entry], number: i64) {
+    for x in entries.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == number) {
+        x.message.deleted = true;
+        x.message.body = None;
+        x.message.html = None;
+        x.message.reactions.clear();
+    }
+}
+
+/// The original `quote` names has `quote.reply_count` replies now.
+fn set_reply_count(entries: &mut [Entry], quote: &ReplyTo) {
+    for x in entries.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == quote.number) {
+        x.message.reply_count = quote.reply_count;
+    }
+}
+
+/// Message `number` now reads `body` (`None`: deleted): the quotes of it in
+/// replies follow.
+fn quoted_changed(entries: &mut [Entry], number: i64, body: Option<&str>) {
+    for x in entries.iter_mut() {
+        if let Some(quote) = x.message.reply_to.as_mut().filter(|q| q.number == number) {
+            quote.snippet = body.map(ReplyTo::snippet_of);
+        }
+    }
+}
+
+fn focus_composer() {
+    #[cfg(feature = "hydrate")]
+    if let Some(composer) = document().get_element_by_id("composer-body")
+        && let Ok(composer) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(composer)
+    {
+        let _ = composer.focus();
+    }
+}
+
+/// The quote a reply to `message` starts with.
+fn quote_of(message: &Message) -> ReplyTo {
+    ReplyTo {
+        number: message.number,
+        user: message.user.clone(),
+        snippet: message.body.as_deref().map(ReplyTo::snippet_of),
+        reply_count: message.reply_count + 1,
+    }
 }
 
 /// Sets the delivery state of the unconfirmed entry `client_id`.
@@ -238,6 +294,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
     let draft = RwSignal::new(String::new());
     keep_typed_text(draft, "composer-body");
     let editing = RwSignal::new(None::<i64>);
+    // The message the composer's next send answers.
+    let replying = RwSignal::new(None::<ReplyTo>);
     let me_id = me.id;
     let author = Author { id: me.id, username: me.username.clone(), name: me.name.clone() };
 
@@ -361,16 +419,28 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
         ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
             let follow = near_bottom();
             let author = message.user_id;
-            entries.update(|e| merge(e, vec![message.clone()]));
+            entries.update(|e| {
+                merge(e, vec![message.clone()]);
+                quoted_changed(e, message.number, message.body.as_deref());
+                if let Some(quote) = &message.reply_to {
+                    set_reply_count(e, quote);
+                }
+            });
             typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
             if follow {
                 scroll_to_bottom();
             }
         }
-        ServerEvent::MessageDeleted { number, .. } => entries.update(|e| {
+        ServerEvent::MessageDeleted { number, reply_to, .. } => entries.update(|e| {
+            mark_deleted(e, *number);
+            quoted_changed(e, *number, None);
+            if let Some(quote) = reply_to {
+                set_reply_count(e, quote);
+            }
+        }),
+        ServerEvent::Reacted { number, reactions, .. } => entries.update(|e| {
             for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == *number) {
-                x.message.deleted = true;
-                x.message.body = None;
+                x.message.reactions.clone_from(reactions);
             }
         }),
         ServerEvent::Typing { user, .. } if user.id != me_id => {
@@ -464,7 +534,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
     let deliver_now = move |entry: Entry| async move {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
         let body = entry.message.body.clone().unwrap_or_default();
-        match send_message(room_id, body, Some(client_id.clone())).await {
+        let reply_to = entry.message.reply_to.as_ref().map(|q| q.number);
+        match send_message(room_id, body, Some(client_id.clone()), reply_to).await {
             Ok(message) => {
                 entries.update(|e| merge(e, vec![message]));
                 chat.refresh_rooms();
@@ -530,6 +601,8 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                 return;
             }
             draft.set(String::new());
+            let quote = replying.get_untracked();
+            replying.set(None);
             let entry = Entry {
                 message: Message {
                     id: 0,
@@ -543,6 +616,10 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                     created_at: now_stamp(),
                     edited_at: None,
                     deleted: false,
+                    html: None,
+                    reply_to: quote,
+                    reply_count: 0,
+                    reactions: Vec::new(),
                 },
                 state: Delivery::Sending,
             };
@@ -622,7 +699,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                     <p class="start-of-history muted">"This is the start of the conversation."</p>
                 </Show>
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
-                    <MessageRow entry=row.0 separator=row.1 me_id editing room_id entries retry seen_at focus now edit_window_ms />
+                    <MessageRow entry=row.0 separator=row.1 me_id editing replying room_id entries retry seen_at focus now edit_window_ms />
                 </For>
                 <Show when=gap_below>
                     <button type="button" class="load-newer" on:click=move |_| load_newer() disabled=move || loading_newer.get()>
@@ -644,6 +721,21 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                 }
             >
                 <input type="hidden" name="room_id" value=room_id />
+                {move || replying.get().map(|quote| {
+                    let who = quote
+                        .user
+                        .as_ref()
+                        .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
+                        .unwrap_or_else(|| "Someone".into());
+                    view! {
+                        <div class="replying" role="status">
+                            <input type="hidden" name="reply_to" value=quote.number />
+                            <span class="muted">"Replying to " {who} ": "</span>
+                            <span class="reply-snippet">{quote.snippet.clone().unwrap_or_default()}</span>
+                            <button type="button" class="link" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
+                        </div>
+                    }
+                })}
                 <textarea
                     id="composer-body"
                     name="body"
@@ -671,6 +763,7 @@ fn MessageRow(
     separator: Option<String>,
     me_id: hearth::model::UserId,
     editing: RwSignal<Option<i64>>,
+    replying: RwSignal<Option<ReplyTo>>,
     room_id: i64,
     entries: RwSignal<Vec<Entry>>,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
@@ -681,6 +774,16 @@ fn MessageRow(
 ) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
+    let confirmed_live = entry.state == Delivery::Confirmed && !m.deleted;
+    let quote = quote_of(&m);
+    let shown = StoredValue::new(m.clone());
+    let set_reactions = move |reactions: Vec<hearth::model::Reaction>| {
+        entries.update(|e| {
+            for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == number) {
+                x.message.reactions.clone_from(&reactions);
+            }
+        })
+    };
     let clock = use_clock();
     let time = {
         let stamp = m.created_at.clone();
@@ -728,12 +831,7 @@ fn MessageRow(
         refusal.set(None);
         spawn_local(async move {
             match delete_message(room_id, number).await {
-                Ok(()) => entries.update(|e| {
-                    for x in e.iter_mut().filter(|x| x.state == Delivery::Confirmed && x.message.number == number) {
-                        x.message.deleted = true;
-                        x.message.body = None;
-                    }
-                }),
+                Ok(()) => entries.update(|e| mark_deleted(e, number)),
                 Err(error) => refusal.set(Some(refusal_text(&error))),
             }
         });
@@ -747,12 +845,10 @@ fn MessageRow(
                 {m.edited_at.is_some().then(|| view! { <span class="edited muted">"(edited)"</span> })}
                 {(entry.state == Delivery::Sending).then(|| view! { <span class="muted sending">"Sending…"</span> })}
             </header>
+            {m.reply_to.clone().map(|quote| view! { <ReplyQuote quote room_id /> })}
             <Show
                 when=move || editing.get() == Some(number) && mine
-                fallback=move || match m.body.clone() {
-                    Some(body) => view! { <p class="body">{body}</p> }.into_any(),
-                    None => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
-                }
+                fallback=move || shown.with_value(|m| view! { <MessageText html=m.html.clone() body=m.body.clone() /> })
             >
                 <div class="edit">
                     <textarea aria-label="Edit message" bind:value=draft></textarea>
@@ -763,12 +859,22 @@ fn MessageRow(
                     }>"Cancel"</button>
                 </div>
             </Show>
-            {mine.then(|| view! {
+            <ReplyCount count=m.reply_count />
+            {(confirmed_live || !m.reactions.is_empty()).then(|| view! {
+                <Reactions room_id number reactions=m.reactions.clone() me_id changed=set_reactions can_react=confirmed_live />
+            })}
+            {confirmed_live.then(|| view! {
                 <div class="actions">
-                    <Show when=editable>
-                        <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
-                    </Show>
-                    <button type="button" class="link" on:click=remove>"Delete"</button>
+                    <button type="button" class="link reply" title="Reply to this message" on:click=move |_| {
+                        replying.set(Some(quote.clone()));
+                        focus_composer();
+                    }>"Reply"</button>
+                    {mine.then(|| view! {
+                        <Show when=editable>
+                            <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
+                        </Show>
+                        <button type="button" class="link" on:click=remove>"Delete"</button>
+                    })}
                 </div>
             })}
             {move || refusal.get().map(|text| view! { <p class="form-error refusal" role="alert">{text}</p> })}

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::HistoryParams;
@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/conversations/{id}/messages", get(history).post(send))
         .route("/conversations/{id}/messages/{number}", patch(edit).delete(remove))
+        .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
+        .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
         .route("/messages", get(direct_history))
         .route("/message", post(send_direct))
 }
@@ -38,6 +40,8 @@ struct SendBody {
     #[serde(default)]
     body: String,
     client_id: Option<String>,
+    /// The number of the message this one answers.
+    reply_to: Option<i64>,
 }
 
 async fn send(
@@ -46,7 +50,7 @@ async fn send(
     Path(id): Path<i64>,
     Json(body): Json<SendBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let sent = hearth.post_message(me.id, RoomId(id), &body.body, body.client_id.as_deref()).await?;
+    let sent = hearth.post_reply(me.id, RoomId(id), &body.body, body.client_id.as_deref(), body.reply_to).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, JsonResponse(sent.message)))
 }
@@ -73,6 +77,45 @@ async fn remove(
 ) -> ApiResult<StatusCode> {
     hearth.delete_message(me.id, RoomId(id), number).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ReactionBody {
+    #[serde(default)]
+    emoji: String,
+}
+
+/// `{"reactions": [...]}`: the message's reactions after the change.
+fn reactions_reply(reactions: Vec<hearth::model::Reaction>) -> impl IntoResponse {
+    JsonResponse(serde_json::json!({ "reactions": reactions }))
+}
+
+/// `POST …/reactions {"emoji"}`: toggles my reaction.
+async fn toggle_reaction(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+    Json(body): Json<ReactionBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(reactions_reply(hearth.react(me.id, RoomId(id), number, &body.emoji, None).await?))
+}
+
+/// `PUT …/reactions/{emoji}`: puts my reaction on (idempotent).
+async fn add_reaction(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number, emoji)): Path<(i64, i64, String)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(reactions_reply(hearth.react(me.id, RoomId(id), number, &emoji, Some(true)).await?))
+}
+
+/// `DELETE …/reactions/{emoji}`: takes my reaction off (idempotent).
+async fn remove_reaction(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number, emoji)): Path<(i64, i64, String)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(reactions_reply(hearth.react(me.id, RoomId(id), number, &emoji, Some(false)).await?))
 }
 
 /// The pair; the paging parameters are read from the same query string by

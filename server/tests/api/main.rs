@@ -35,6 +35,7 @@ mod numbering;
 mod pages;
 mod paging;
 mod postgres;
+mod rich;
 mod search;
 mod search_web;
 mod security;

@@ -1,0 +1,170 @@
+//! The parts of a message that issue 16 added, for the chat window
+//! (`pages/room.rs`): its text (the server's sanitised HTML), the quote of
+//! the message it answers, its reply count, and its reactions with the
+//! picker. Each is a small component with no state of the window's own:
+//! the window passes what to show and what to call.
+
+use hearth::model::{Reaction, ReplyTo, UserId};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::toggle_reaction;
+
+/// The emoji the picker offers (the API takes any emoji).
+pub const PICKER: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
+
+/// A message's text: the HTML the server rendered and sanitised
+/// (`hearth::markdown`), the same in the page, after hydration and live;
+/// plain text while a send is on its way (no HTML yet); a notice once
+/// deleted.
+#[component]
+pub fn MessageText(html: Option<String>, body: Option<String>) -> impl IntoView {
+    match (html, body) {
+        (Some(html), _) => view! { <div class="body markdown" inner_html=html></div> }.into_any(),
+        (None, Some(body)) => view! { <p class="body plain">{body}</p> }.into_any(),
+        (None, None) => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
+    }
+}
+
+/// Scrolls to message `number` if it is on the page and marks it; false if
+/// it is not loaded (the link's `?around=` then loads the page around it).
+fn jump_to(number: i64) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Ok(Some(target)) = document().query_selector(&format!("article.message[data-number=\"{number}\"]")) else {
+            return false;
+        };
+        if let Ok(Some(old)) = document().query_selector("article.message.focused") {
+            let _ = old.class_list().remove_1("focused");
+        }
+        let _ = target.class_list().add_1("focused");
+        target.scroll_into_view();
+        true
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = number;
+        false
+    }
+}
+
+/// A reply's quote of its original: who wrote it and how it began, a link to
+/// it that scrolls there when it is loaded and otherwise opens the page
+/// around it (as a search hit does).
+#[component]
+pub fn ReplyQuote(quote: ReplyTo, room_id: i64) -> impl IntoView {
+    let number = quote.number;
+    let who = quote
+        .user
+        .as_ref()
+        .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
+        .unwrap_or_else(|| "Someone".into());
+    let text = quote.snippet.clone().unwrap_or_else(|| "This message was deleted.".into());
+    let label = format!("Reply to {who}: {text}");
+    view! {
+        <a
+            class="reply-quote"
+            href=format!("/rooms/{room_id}?around={number}")
+            data-reply-to=number
+            aria-label=label
+            on:click=move |ev| {
+                if jump_to(number) {
+                    ev.prevent_default();
+                }
+            }
+        >
+            <span class="reply-author">{who}</span>
+            <span class="reply-snippet" class:muted=quote.snippet.is_none()>{text}</span>
+        </a>
+    }
+}
+
+/// "3 replies" under an original.
+#[component]
+pub fn ReplyCount(count: i64) -> impl IntoView {
+    (count > 0).then(|| {
+        let text = if count == 1 { "1 reply".to_owned() } else { format!("{count} replies") };
+        view! { <p class="reply-count muted">{text}</p> }
+    })
+}
+
+/// A message's reactions as toggle buttons (pressed when mine; the hover
+/// text and the accessible name say who), and a picker to add one.
+/// `changed` gets the message's reactions after my toggle.
+#[component]
+pub fn Reactions(
+    room_id: i64,
+    number: i64,
+    reactions: Vec<Reaction>,
+    me_id: UserId,
+    changed: impl Fn(Vec<Reaction>) + Copy + Send + Sync + 'static,
+    /// Whether the picker can be opened (not on a pending or deleted message).
+    can_react: bool,
+) -> impl IntoView {
+    let picking = RwSignal::new(false);
+    let failed = RwSignal::new(false);
+    let toggle = move |emoji: String| {
+        picking.set(false);
+        failed.set(false);
+        spawn_local(async move {
+            match toggle_reaction(room_id, number, emoji).await {
+                Ok(reactions) => changed(reactions),
+                Err(_) => failed.set(true),
+            }
+        });
+    };
+    let buttons = reactions
+        .into_iter()
+        .map(|reaction| {
+            let mine = reaction.users.iter().any(|u| u.id == me_id);
+            let label = reaction.label();
+            let emoji = reaction.emoji.clone();
+            view! {
+                <button
+                    type="button"
+                    class="reaction"
+                    class:mine=mine
+                    aria-pressed=mine.to_string()
+                    title=label.clone()
+                    aria-label=label
+                    data-emoji=reaction.emoji.clone()
+                    on:click=move |_| toggle(emoji.clone())
+                >
+                    <span aria-hidden="true">{reaction.emoji.clone()} " " {reaction.count}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="reactions">
+            {buttons}
+            {can_react.then(|| view! {
+                <button
+                    type="button"
+                    class="react-open link"
+                    title="Add a reaction"
+                    aria-label="Add a reaction"
+                    aria-expanded=move || picking.get().to_string()
+                    on:click=move |_| picking.update(|p| *p = !*p)
+                >"☺+"</button>
+                <Show when=move || picking.get()>
+                    <span class="react-picker" role="group" aria-label="Pick a reaction">
+                        {PICKER.iter().map(|emoji| {
+                            let emoji = (*emoji).to_owned();
+                            let label = format!("React with {emoji}");
+                            let chosen = emoji.clone();
+                            view! {
+                                <button type="button" class="pick" title=label.clone() aria-label=label on:click=move |_| toggle(chosen.clone())>
+                                    {emoji}
+                                </button>
+                            }
+                        }).collect_view()}
+                    </span>
+                </Show>
+            })}
+            <Show when=move || failed.get()>
+                <span class="form-error" role="alert">"Could not react. Try again."</span>
+            </Show>
+        </div>
+    }
+}

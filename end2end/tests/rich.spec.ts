@@ -1,0 +1,125 @@
+import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import { createRoom, openLive, postMessage, registerUser, trackPageErrors } from "./helpers";
+
+/** Two people in their own direct room, each with a page. */
+async function pair(browser: Browser) {
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const alice = await registerUser(aliceContext, "alice");
+  const bob = await registerUser(bobContext, "bob");
+  const room = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
+  const alicePage = await aliceContext.newPage();
+  const bobPage = await bobContext.newPage();
+  return { alice, bob, room, aliceContext, bobContext, alicePage, bobPage };
+}
+
+async function closeAll(...contexts: BrowserContext[]) {
+  for (const context of contexts) await context.close();
+}
+
+test("a code block renders highlighted, on the page and when it arrives live", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const errors = trackPageErrors(alicePage);
+  await postMessage(aliceContext.request, room, "Look:\n```rust\nfn main() { let x = \"hi\"; } // done\n```");
+  await openLive(alicePage, room);
+
+  const block = alicePage.locator("article.message pre[data-lang='rust'] code");
+  await expect(block).toHaveCount(1);
+  await expect(block.locator(".hl-k")).toHaveText(["fn", "let"]);
+  await expect(block.locator(".hl-s")).toHaveText('"hi"');
+  await expect(block.locator(".hl-c")).toHaveText("// done");
+  // Colour, not only classes: the keyword is styled differently from plain code.
+  const keywordColour = await block.locator(".hl-k").first().evaluate((el) => getComputedStyle(el).color);
+  const plainColour = await block.evaluate((el) => getComputedStyle(el).color);
+  expect(keywordColour).not.toBe(plainColour);
+
+  // Live: bob's code block, and Markdown with inert HTML, from the composer.
+  await openLive(bobPage, room);
+  const composer = bobPage.getByLabel("Message", { exact: true });
+  await composer.fill("```python\ndef f():\n    return 1\n```");
+  await composer.press("Enter");
+  await expect(alicePage.locator("article.message pre[data-lang='python'] .hl-k")).toHaveText(["def", "return"]);
+  await composer.fill("**bold** <img src=x onerror=alert(1)>");
+  await composer.press("Enter");
+  const last = alicePage.locator("article.message").last();
+  await expect(last.locator(".body strong")).toHaveText("bold");
+  await expect(last.locator(".body")).toContainText("<img src=x onerror=alert(1)>");
+  await expect(last.locator("img")).toHaveCount(0);
+  expect(errors).toEqual([]);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a reaction added by bob shows on alice's screen live, with who reacted", async ({ browser }) => {
+  const { bob, room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "Lunch at noon?");
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+
+  const bobMessage = bobPage.locator("article.message").first();
+  await bobMessage.hover();
+  await bobMessage.getByRole("button", { name: "Add a reaction" }).click();
+  await bobMessage.getByRole("button", { name: "React with 👍" }).click();
+
+  const onAlice = alicePage.locator("article.message").first().locator("button.reaction[data-emoji='👍']");
+  await expect(onAlice).toHaveText("👍 1");
+  await expect(onAlice).toHaveAttribute("title", `${bob.name} reacted with 👍`);
+  await expect(onAlice).toHaveAttribute("aria-label", `${bob.name} reacted with 👍`);
+  await expect(onAlice).toHaveAttribute("aria-pressed", "false");
+
+  // Alice adds hers by clicking it; bob sees two, and takes his off.
+  await onAlice.click();
+  await expect(onAlice).toHaveText("👍 2");
+  await expect(onAlice).toHaveAttribute("aria-pressed", "true");
+  const onBob = bobMessage.locator("button.reaction[data-emoji='👍']");
+  await expect(onBob).toHaveText("👍 2");
+  await onBob.click();
+  await expect(onAlice).toHaveText("👍 1");
+  // A reload shows what the live events showed.
+  await alicePage.reload();
+  await expect(alicePage.locator("button.reaction[data-emoji='👍']")).toHaveText("👍 1");
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a reply quotes its original and jumps to it, even far up the history", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const original = await postMessage(aliceContext.request, room, "Who has the release checklist?");
+  for (let i = 1; i <= 60; i++) {
+    await postMessage(aliceContext.request, room, `filler ${i}`);
+  }
+  // bob answers the far-away original through the API…
+  const response = await bobContext.request.post(`/conversations/${room}/messages`, {
+    data: { body: "I do, it is in the wiki", reply_to: original.number },
+  });
+  expect(response.status()).toBe(201);
+  await openLive(alicePage, room);
+  await expect(alicePage.locator(`article.message[data-number="${original.number}"]`)).toHaveCount(0);
+
+  const quote = alicePage.locator("article.message").last().locator(".reply-quote");
+  await expect(quote).toContainText("Who has the release checklist?");
+  await quote.click();
+  await expect(alicePage).toHaveURL(new RegExp(`/rooms/${room}\\?around=${original.number}$`));
+  const target = alicePage.locator(`article.message[data-number="${original.number}"]`);
+  await expect(target).toBeInViewport();
+  await expect(target).toHaveClass(/focused/);
+  await expect(target.locator(".reply-count")).toHaveText("1 reply");
+
+  // …and alice answers a nearby one from the composer; its quote jumps in place.
+  await openLive(bobPage, room);
+  const filler = alicePage.locator("article.message", { hasText: "filler 3" }).first();
+  await filler.hover();
+  await filler.getByRole("button", { name: "Reply" }).click();
+  await expect(alicePage.locator(".composer .replying")).toContainText("filler 3");
+  const composer = alicePage.getByLabel("Message", { exact: true });
+  await composer.fill("Answering three");
+  await composer.press("Enter");
+  const reply = alicePage.locator("article.message:not(.pending)", { hasText: "Answering three" });
+  await expect(reply.locator(".reply-quote")).toContainText("filler 3");
+  await expect(bobPage.locator("article.message", { hasText: "Answering three" }).locator(".reply-quote")).toContainText(
+    "filler 3",
+  );
+  await reply.locator(".reply-quote").click();
+  await expect(filler).toHaveClass(/focused/);
+  await expect(filler).toBeInViewport();
+  await expect(filler.locator(".reply-count")).toHaveText("1 reply");
+  await closeAll(aliceContext, bobContext);
+});

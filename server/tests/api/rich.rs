@@ -1,0 +1,466 @@
+//! Rich messages (issue 16): Markdown rendered by the server, reactions and
+//! replies over REST and the WebSocket, and resume replaying them so that a
+//! socket's view ends at what a fresh page load shows.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hearth::model::{Message, Reaction, ReplyTo};
+use hearth::protocol::ServerEvent;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::ws_support::{Next, Person, QUIET, Ws, connect, person};
+
+fn message(value: Value) -> Message {
+    serde_json::from_value(value).expect("a message")
+}
+
+async fn react(app: &TestApp, client: &Client, room: i64, number: i64, emoji: &str) -> reqwest::Response {
+    let url = app.url(&format!("/conversations/{room}/messages/{number}/reactions"));
+    client.post(url).json(&json!({ "emoji": emoji })).send().await.expect("sent")
+}
+
+fn emoji_path(app: &TestApp, room: i64, number: i64, emoji: &str) -> String {
+    let mut url =
+        reqwest::Url::parse(&app.url(&format!("/conversations/{room}/messages/{number}/reactions"))).expect("a url");
+    url.path_segments_mut().expect("a base").push(emoji);
+    url.to_string()
+}
+
+async fn reactions_of(app: &TestApp, client: &Client, room: i64, number: i64) -> Vec<Reaction> {
+    let page = app.history(client, room, &format!("around={number}&limit=1")).await;
+    let found = page["messages"].as_array().expect("messages").iter().find(|m| m["number"] == number).cloned();
+    message(found.expect("the message")).reactions
+}
+
+async fn one_message(app: &TestApp, client: &Client, room: i64, number: i64) -> Message {
+    let page = app.history(client, room, &format!("around={number}&limit=1")).await;
+    let found = page["messages"].as_array().expect("messages").iter().find(|m| m["number"] == number).cloned();
+    message(found.expect("the message"))
+}
+
+/// The next change event, skipping presence and markers.
+async fn next_change(ws: &mut Ws) -> ServerEvent {
+    loop {
+        match ws.next().await {
+            event if event.seq().is_some() => return event,
+            ServerEvent::Error { code, message, .. } => panic!("{code}: {message}"),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_carries_its_markdown_rendered_and_sanitised_in_every_read() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut ws = connect(&app, &bob).await;
+    ws.subscribe(room, Some(app.last_seq(&bob.client, room).await)).await;
+
+    let source = "**bold** [x](javascript:alert(1)) <img src=x onerror=alert(1)>\n```rust\nfn main() {}\n```";
+    let sent = message(app.send(&alice.client, room, source).await);
+
+    let html = sent.html.clone().expect("html");
+    assert!(html.contains("<strong>bold</strong>"), "{html}");
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+    assert!(html.contains("<pre data-lang=\"rust\"><code><span class=\"hl-k\">fn</span> main()"), "{html}");
+    assert_eq!(sent.body.as_deref(), Some(source), "the source is kept");
+    // Live, in history and after an edit: the same renderer.
+    match next_change(&mut ws).await {
+        ServerEvent::Message { message, .. } => assert_eq!(message.html.as_deref(), Some(html.as_str())),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(one_message(&app, &bob.client, room, sent.number).await.html.as_deref(), Some(html.as_str()));
+    let url = app.url(&format!("/conversations/{room}/messages/{}", sent.number));
+    let edited = alice.client.patch(url).json(&json!({ "body": "_now_ 2 * 3" })).send().await.expect("sent");
+    let edited = message(edited.json().await.expect("json"));
+    assert_eq!(edited.html.as_deref(), Some("<p><em>now</em> 2 * 3</p>\n"));
+    assert_eq!(edited.body.as_deref(), Some("_now_ 2 * 3"), "an edit shows the source");
+    match next_change(&mut ws).await {
+        ServerEvent::MessageEdited { message, .. } => assert_eq!(message.html, edited.html),
+        other => panic!("{other:?}"),
+    }
+    // A deleted message has neither text nor HTML.
+    let url = app.url(&format!("/conversations/{room}/messages/{}", sent.number));
+    assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
+    let deleted = one_message(&app, &bob.client, room, sent.number).await;
+    assert_eq!((deleted.body, deleted.html), (None, None));
+}
+
+#[tokio::test]
+async fn reactions_toggle_per_person_over_rest_with_counts_and_who() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let number = message(app.send(&alice.client, room, "react to me").await).number;
+    let seq = app.last_seq(&alice.client, room).await;
+
+    let on: Value = react(&app, &bob.client, room, number, "👍").await.json().await.expect("json");
+    assert_eq!(on["reactions"][0]["emoji"], "👍");
+    assert_eq!(on["reactions"][0]["count"], 1);
+    assert_eq!(on["reactions"][0]["users"][0]["username"], "bob");
+    let both: Value = react(&app, &alice.client, room, number, "👍").await.json().await.expect("json");
+    assert_eq!(both["reactions"][0]["count"], 2);
+    react(&app, &alice.client, room, number, "🎉").await;
+    let reactions = reactions_of(&app, &alice.client, room, number).await;
+    assert_eq!(reactions.iter().map(|r| (r.emoji.as_str(), r.count)).collect::<Vec<_>>(), [("👍", 2), ("🎉", 1)]);
+    assert_eq!(reactions[0].label(), "bob Example, alice Example reacted with 👍");
+    assert_eq!(app.last_seq(&alice.client, room).await, seq + 3, "each change takes a seq");
+
+    // Toggling again takes it off; PUT and DELETE say what they want, and
+    // asking for what is already so changes nothing.
+    let off: Value = react(&app, &bob.client, room, number, "👍").await.json().await.expect("json");
+    assert_eq!(off["reactions"][0]["count"], 1);
+    let put = bob.client.put(emoji_path(&app, room, number, "🎉")).send().await.expect("sent");
+    assert_eq!(put.status(), 200);
+    let again = bob.client.put(emoji_path(&app, room, number, "🎉")).send().await.expect("sent");
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["reactions"][1]["count"], 2);
+    assert_eq!(app.last_seq(&alice.client, room).await, seq + 5, "a PUT of what is there takes no seq");
+    let delete = bob.client.delete(emoji_path(&app, room, number, "🎉")).send().await.expect("sent");
+    assert_eq!(delete.status(), 200);
+    let delete = bob.client.delete(emoji_path(&app, room, number, "🎉")).send().await.expect("sent");
+    assert_eq!(delete.status(), 200);
+    assert_eq!(app.last_seq(&alice.client, room).await, seq + 6);
+    let reactions = reactions_of(&app, &bob.client, room, number).await;
+    assert_eq!(reactions.iter().map(|r| (r.emoji.as_str(), r.count)).collect::<Vec<_>>(), [("👍", 1), ("🎉", 1)]);
+}
+
+#[tokio::test]
+async fn a_reaction_needs_one_emoji_a_live_message_and_membership() {
+    let app = spawn_app().await;
+    let (alice, bob, eve) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "eve").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let number = message(app.send(&alice.client, room, "hi").await).number;
+    for bad in ["", "thumbsup", "<b>", "👍 👍"] {
+        let errors = assert_error(react(&app, &bob.client, room, number, bad).await, 422).await;
+        assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("Emoji")), "{bad:?}: {errors}");
+    }
+    assert_error(react(&app, &bob.client, room, 999, "👍").await, 404).await;
+    let refused = react(&app, &eve.client, room, number, "👍").await.status().as_u16();
+    assert!(refused == 403 || refused == 404, "a non-member: {refused}");
+    let url = app.url(&format!("/conversations/{room}/messages/{number}"));
+    assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
+    assert_error(react(&app, &bob.client, room, number, "👍").await, 404).await;
+    let anonymous = reqwest::Client::new();
+    assert_eq!(react(&app, &anonymous, room, number, "👍").await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_reaction_sent_over_the_websocket_reaches_every_member_live_with_a_seq() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let number = message(app.send(&alice.client, room, "hello").await).number;
+    let seq = app.last_seq(&alice.client, room).await;
+    let (mut alice_ws, mut bob_ws) = (connect(&app, &alice).await, connect(&app, &bob).await);
+    alice_ws.subscribe(room, Some(seq)).await;
+    bob_ws.subscribe(room, Some(seq)).await;
+
+    bob_ws.send_json(json!({ "type": "react", "room_id": room, "number": number, "emoji": "❤️" })).await;
+
+    for ws in [&mut alice_ws, &mut bob_ws] {
+        match next_change(ws).await {
+            ServerEvent::Reacted { seq: got, number: n, reactions, .. } => {
+                assert_eq!((got, n), (seq + 1, number));
+                assert_eq!(reactions.len(), 1);
+                assert_eq!((reactions[0].emoji.as_str(), reactions[0].count), ("❤️", 1));
+                assert_eq!(reactions[0].users[0].username, "bob");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A bad one is an error frame to the sender only.
+    bob_ws.send_json(json!({ "type": "react", "room_id": room, "number": number, "emoji": "nope" })).await;
+    match bob_ws.next_skipping_presence().await {
+        ServerEvent::Error { code, .. } => assert_eq!(code, "invalid"),
+        other => panic!("{other:?}"),
+    }
+    alice_ws.assert_quiet(QUIET, "alice").await;
+    // Toggled off over the socket too.
+    bob_ws.send_json(json!({ "type": "react", "room_id": room, "number": number, "emoji": "❤️" })).await;
+    match next_change(&mut alice_ws).await {
+        ServerEvent::Reacted { reactions, .. } => assert!(reactions.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_websocket() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let original = message(app.send(&alice.client, room, "Where   shall we\nmeet?").await).number;
+    let mut alice_ws = connect(&app, &alice).await;
+    alice_ws.subscribe(room, Some(app.last_seq(&alice.client, room).await)).await;
+
+    let response = app.post_message(&bob.client, room, json!({ "body": "At the *café*", "reply_to": original })).await;
+    assert_eq!(response.status(), 201);
+    let reply = message(response.json().await.expect("json"));
+    let quote = reply.reply_to.clone().expect("a quote");
+    assert_eq!(quote.number, original);
+    assert_eq!(quote.snippet.as_deref(), Some("Where shall we meet?"));
+    assert_eq!(quote.user.as_ref().map(|u| u.username.as_str()), Some("alice"));
+    assert_eq!(quote.reply_count, 1);
+    match next_change(&mut alice_ws).await {
+        ServerEvent::Message { message, .. } => assert_eq!(message.reply_to, Some(quote.clone())),
+        other => panic!("{other:?}"),
+    }
+    // A reply over the socket.
+    let client_id = "r2";
+    alice_ws
+        .send_json(
+            json!({ "type": "send", "room_id": room, "body": "me too", "client_id": client_id, "reply_to": original }),
+        )
+        .await;
+    let second = match next_change(&mut alice_ws).await {
+        ServerEvent::Message { message, .. } => message,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(second.reply_to.as_ref().map(|q| (q.number, q.reply_count)), Some((original, 2)));
+    assert_eq!(one_message(&app, &bob.client, room, original).await.reply_count, 2);
+    // A quote read later carries the original's count as it is now.
+    assert_eq!(
+        one_message(&app, &bob.client, room, reply.number).await.reply_to,
+        Some(ReplyTo { reply_count: 2, ..quote })
+    );
+
+    // Deleting a reply says how many are left.
+    let url = app.url(&format!("/conversations/{room}/messages/{}", second.number));
+    assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
+    match next_change(&mut alice_ws).await {
+        ServerEvent::MessageDeleted { reply_to, .. } => {
+            assert_eq!(reply_to.map(|q| (q.number, q.reply_count)), Some((original, 1)))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(one_message(&app, &bob.client, room, original).await.reply_count, 1);
+    // The original deleted: the quote says so.
+    let url = app.url(&format!("/conversations/{room}/messages/{original}"));
+    assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
+    let quoted = one_message(&app, &bob.client, room, reply.number).await.reply_to.expect("a quote");
+    assert_eq!((quoted.number, quoted.snippet), (original, None));
+}
+
+#[tokio::test]
+async fn a_reply_to_a_missing_or_deleted_message_or_another_rooms_is_refused() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let other = app.conversation_with(&alice.client, &[carol.id]).await;
+    for _ in 0..3 {
+        app.send(&alice.client, other, "elsewhere").await;
+    }
+    let first = message(app.send(&alice.client, room, "first").await).number;
+    let url = app.url(&format!("/conversations/{room}/messages/{first}"));
+    assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
+    for reply_to in [json!(first), json!(3), json!(0), json!(-1)] {
+        let response = app.post_message(&bob.client, room, json!({ "body": "re", "reply_to": reply_to })).await;
+        let errors = assert_error(response, 422).await;
+        assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("reply_to")), "{reply_to}: {errors}");
+    }
+    let response = app.post_message(&bob.client, room, json!({ "body": "re", "reply_to": "x" })).await;
+    assert_error(response, 422).await;
+    assert_eq!(app.history(&bob.client, room, "").await["messages"].as_array().map(Vec::len), Some(1));
+}
+
+/// What a client shows of a message: text, HTML, quote, reply count and
+/// reactions, by number.
+type View = BTreeMap<i64, (Option<String>, Option<String>, Option<ReplyTo>, i64, Vec<Reaction>)>;
+
+/// (A quote's `reply_count` is what its event said of the original, which
+/// the client moves onto the original: the quote does not show it.)
+fn shown(m: &Message) -> (Option<String>, Option<String>, Option<ReplyTo>, i64, Vec<Reaction>) {
+    let quote = m.reply_to.clone().map(|q| ReplyTo { reply_count: 0, ..q });
+    (m.body.clone(), m.html.clone(), quote, m.reply_count, m.reactions.clone())
+}
+
+/// Applies change events as the browser does (app/src/pages/room.rs).
+fn apply(view: &mut View, events: &[ServerEvent]) {
+    let set_count = |view: &mut View, quote: &Option<ReplyTo>| {
+        if let Some(quote) = quote
+            && let Some(original) = view.get_mut(&quote.number)
+        {
+            original.3 = quote.reply_count;
+        }
+    };
+    for event in events {
+        match event {
+            ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
+                view.insert(message.number, shown(message));
+                set_count(view, &message.reply_to);
+                // The quotes of an edited message follow its text.
+                for m in view.values_mut() {
+                    if let Some(quote) = m.2.as_mut().filter(|q| q.number == message.number) {
+                        quote.snippet = message.body.as_deref().map(ReplyTo::snippet_of);
+                    }
+                }
+            }
+            ServerEvent::MessageDeleted { number, reply_to, .. } => {
+                if let Some(m) = view.get_mut(number) {
+                    (m.0, m.1, m.4) = (None, None, Vec::new());
+                }
+                for m in view.values_mut() {
+                    if let Some(quote) = m.2.as_mut().filter(|q| q.number == *number) {
+                        quote.snippet = None;
+                    }
+                }
+                set_count(view, reply_to);
+            }
+            ServerEvent::Reacted { number, reactions, .. } => {
+                if let Some(m) = view.get_mut(number) {
+                    m.4 = reactions.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn fresh_load(app: &TestApp, client: &Client, room: i64) -> View {
+    let page = app.history(client, room, "after_number=0&limit=200").await;
+    let messages: Vec<Message> = serde_json::from_value(page["messages"].clone()).expect("messages");
+    messages.iter().map(|m| (m.number, shown(m))).collect()
+}
+
+#[tokio::test]
+async fn resume_replays_reactions_replies_edits_and_deletes_to_a_fresh_load_seed_3() {
+    resume_with_rich_changes(3).await;
+}
+
+#[tokio::test]
+async fn resume_replays_reactions_replies_edits_and_deletes_to_a_fresh_load_seed_4242() {
+    resume_with_rich_changes(4242).await;
+}
+
+#[tokio::test]
+async fn resume_replays_reactions_replies_edits_and_deletes_to_a_fresh_load_seed_77777() {
+    resume_with_rich_changes(77_777).await;
+}
+
+/// Bob and carol send, reply, react, edit and delete at random; alice's
+/// socket drops now and then and resumes from the last seq it saw, so some
+/// changes reach her live and some by replay. Every seq arrives once, in
+/// order, and applying them ends at a fresh load.
+async fn resume_with_rich_changes(seed: u64) {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.create_conversation(&alice.client, json!({ "participant_ids": [bob.id, carol.id], "title": "t" }));
+    let room: Value = room.await.json().await.expect("json");
+    let room = room["id"].as_i64().expect("room id");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let people: [&Person; 2] = [&bob, &carol];
+    let emoji = ["👍", "🎉", "❤️"];
+
+    let mut ws = Some(connect(&app, &alice).await);
+    let mut changes: Vec<ServerEvent> = Vec::new();
+    if let Some(ws) = ws.as_mut() {
+        ws.subscribe(room, Some(0)).await;
+    }
+    // number → (author index, deleted)
+    let mut written: Vec<(i64, usize, bool)> = Vec::new();
+    let mut drops = 0;
+    for step in 0..120 {
+        // Alice's socket: drop it, or (when down) resume from what she saw.
+        let roll = rng.random_range(0..100);
+        match ws.take() {
+            Some(mut socket) if roll < 12 => {
+                collect(&mut socket, &mut changes, &app, &alice, room).await;
+                drop(socket);
+                drops += 1;
+            }
+            Some(socket) => ws = Some(socket),
+            None if roll < 50 => {
+                let mut socket = connect(&app, &alice).await;
+                let after = changes.last().and_then(ServerEvent::seq).unwrap_or(0);
+                changes.extend(socket.subscribe(room, Some(after)).await.into_iter().filter(|e| e.seq().is_some()));
+                ws = Some(socket);
+            }
+            None => {}
+        }
+        let who = rng.random_range(0..2);
+        let client = &people[who].client;
+        let live: Vec<(i64, usize)> = written.iter().filter(|w| !w.2).map(|w| (w.0, w.1)).collect();
+        let pick = (!live.is_empty()).then(|| live[rng.random_range(0..live.len())]);
+        match (rng.random_range(0..10), pick) {
+            (0..=2, _) | (_, None) => {
+                let body = format!("**{step}** from {who}");
+                written.push((message(app.send(client, room, &body).await).number, who, false));
+            }
+            (3..=4, Some((number, _))) => {
+                let body = json!({ "body": format!("re {step} `code`"), "reply_to": number });
+                let response = app.post_message(client, room, body).await;
+                assert_eq!(response.status(), 201, "seed {seed}, step {step}");
+                written.push((message(response.json().await.expect("json")).number, who, false));
+            }
+            (5..=7, Some((number, _))) => {
+                let status = react(&app, client, room, number, emoji[rng.random_range(0..3)]).await.status();
+                assert_eq!(status, 200, "seed {seed}, step {step}");
+            }
+            (8, Some((number, author))) => {
+                let url = app.url(&format!("/conversations/{room}/messages/{number}"));
+                let response = people[author].client.patch(url).json(&json!({ "body": format!("_edited_ {step}") }));
+                assert_eq!(response.send().await.expect("sent").status(), 200, "seed {seed}, step {step}");
+            }
+            (_, Some((number, author))) => {
+                let url = app.url(&format!("/conversations/{room}/messages/{number}"));
+                assert_eq!(people[author].client.delete(url).send().await.expect("sent").status(), 204);
+                if let Some(w) = written.iter_mut().find(|w| w.0 == number) {
+                    w.2 = true;
+                }
+            }
+        }
+    }
+    let mut socket = match ws {
+        Some(socket) => socket,
+        None => {
+            let mut socket = connect(&app, &alice).await;
+            let after = changes.last().and_then(ServerEvent::seq).unwrap_or(0);
+            changes.extend(socket.subscribe(room, Some(after)).await.into_iter().filter(|e| e.seq().is_some()));
+            socket
+        }
+    };
+    collect(&mut socket, &mut changes, &app, &alice, room).await;
+    eprintln!("seed {seed}: {} changes, {drops} drops", changes.len());
+
+    let final_seq = app.last_seq(&alice.client, room).await;
+    let seqs: Vec<i64> = changes.iter().filter_map(ServerEvent::seq).collect();
+    assert_eq!(seqs, (1..=final_seq).collect::<Vec<_>>(), "seed {seed}: each seq once, in order");
+    assert!(drops >= 3, "seed {seed}: only {drops} drops");
+    assert!(changes.iter().any(|e| matches!(e, ServerEvent::Reacted { .. })), "seed {seed}: no reactions");
+    assert!(
+        changes.iter().any(|e| matches!(e, ServerEvent::Message { message, .. } if message.reply_to.is_some())),
+        "seed {seed}: no replies"
+    );
+    let mut view = View::new();
+    apply(&mut view, &changes);
+    let loaded = fresh_load(&app, &alice.client, room).await;
+    let differ: Vec<String> = loaded
+        .iter()
+        .filter(|(number, shown)| view.get(number) != Some(shown))
+        .map(|(number, shown)| format!("#{number}: socket {:?}\n   load {shown:?}", view.get(number)))
+        .collect();
+    assert_eq!(view.len(), loaded.len(), "seed {seed}: as many messages");
+    assert!(differ.is_empty(), "seed {seed}: the socket's view is not a fresh load:\n{}", differ.join("\n"));
+}
+
+/// Reads every change up to the room's current seq.
+async fn collect(ws: &mut Ws, changes: &mut Vec<ServerEvent>, app: &TestApp, alice: &Person, room: i64) {
+    let target = app.last_seq(&alice.client, room).await;
+    while changes.last().and_then(ServerEvent::seq).unwrap_or(0) < target {
+        match ws.next_within(Duration::from_secs(10)).await {
+            Next::Event(ServerEvent::Error { code, message, .. }) => panic!("{code}: {message}"),
+            Next::Event(ServerEvent::Resync { .. }) => panic!("resync"),
+            Next::Event(event) if event.seq().is_some() => changes.push(event),
+            Next::Event(_) => {}
+            other => panic!("waiting for seq {target}: {other:?}"),
+        }
+    }
+}
