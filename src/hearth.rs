@@ -41,6 +41,8 @@ pub struct Settings {
     /// Longest a session, a signed-in user or a membership is kept in memory
     /// (`cache.rs`); 0 turns the caches off.
     pub cache_ttl_secs: u64,
+    /// Who may create an account until an admin sets a policy.
+    pub sign_up_policy: crate::model::SignUpPolicy,
 }
 
 impl Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             ws_write_delay_ms: 16,
             searches_per_minute: 60,
             cache_ttl_secs: 30,
+            sign_up_policy: crate::model::SignUpPolicy::Invite,
         }
     }
 }

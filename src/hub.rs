@@ -60,6 +60,8 @@ pub enum UserSignal {
     SessionEnded(String),
     /// The user left or was removed from a room: stop delivering it.
     RoomRemoved(RoomId),
+    /// The account was deactivated: every one of its sockets closes.
+    AccountClosed,
 }
 
 #[derive(Clone, Default)]

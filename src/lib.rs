@@ -49,6 +49,8 @@ pub mod redirect;
 #[cfg(feature = "server")]
 pub mod accounts;
 #[cfg(feature = "server")]
+pub mod admin;
+#[cfg(feature = "server")]
 pub mod applications;
 #[cfg(feature = "server")]
 pub mod auth;

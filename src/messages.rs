@@ -247,13 +247,51 @@ impl Hearth {
         Ok(meta)
     }
 
-    /// The author deletes; the number stays, the text goes.
+    /// The author deletes, or an admin (any message, in any room; written
+    /// to the audit log); the number stays, the text goes. The same event
+    /// either way, replayed on resume.
     pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
-        self.member_room(me, room).await?;
-        let meta = self.written_by(Writer::User(me), room, number, "delete").await?;
+        let own = match self.member_room(me, room).await {
+            Ok(()) => self.written_by(Writer::User(me), room, number, "delete").await,
+            Err(err) => Err(err),
+        };
+        let (meta, moderated) = match own {
+            Ok(meta) => (meta, false),
+            Err(err @ (AppError::Forbidden(_) | AppError::NotFound(_))) => {
+                if !self.is_admin(me).await? {
+                    return Err(err);
+                }
+                if self.store.room(room).await?.is_none() {
+                    return Err(AppError::NotFound("conversation"));
+                }
+                let meta = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+                if meta.deleted {
+                    return Err(AppError::NotFound("message"));
+                }
+                (meta, true)
+            }
+            Err(err) => return Err(err),
+        };
+        self.remove_message(room, number, meta.id).await?;
+        if moderated {
+            let audit = crate::store::Audit {
+                actor: Some(me),
+                action: "message.delete",
+                target_user: meta.user_id,
+                target_room: Some(room),
+                target_number: Some(number),
+                detail: None,
+            };
+            self.store.audit(audit).await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_message(&self, room: RoomId, number: i64, message_id: i64) -> Result<(), AppError> {
+        let meta_id = message_id;
         let _order = self.hub.order_room(room).await;
         let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number, message_id: meta.id });
+        self.hub.publish_room(room, &ServerEvent::MessageDeleted { room_id: room, seq, number, message_id: meta_id });
         Ok(())
     }
 

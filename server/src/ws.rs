@@ -199,6 +199,7 @@ impl Connection {
                         break Close::With(close_code::POLICY, "signed out");
                     }
                     Some(Ok(UserSignal::SessionEnded(_))) => {}
+                    Some(Ok(UserSignal::AccountClosed)) => break Close::With(close_code::POLICY, "account deactivated"),
                     Some(Ok(UserSignal::RoomRemoved(room))) => {
                         rooms.remove(&room);
                         delivered.remove(&room);

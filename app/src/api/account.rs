@@ -40,11 +40,12 @@ pub async fn register(
     password: String,
     name: Option<String>,
     next: Option<String>,
+    invitation: Option<String>,
 ) -> Result<(), UiError> {
     use hearth::accounts::Registration;
     let hearth = ssr::hearth()?;
     let mut session = ssr::session().await?;
-    let registration = Registration { email, username, password, name };
+    let registration = Registration { email, username, password, name, invitation };
     hearth.register_and_sign_in(&mut session, ssr::client_ip().await, registration).await?;
     leptos_axum::redirect(&hearth::redirect::safe_next(next.as_deref()));
     Ok(())

@@ -47,6 +47,8 @@ struct RegisterBody {
     username: Option<String>,
     password: Option<String>,
     name: Option<String>,
+    /// The invitation link's token (`/register?invitation=…`).
+    invitation: Option<String>,
 }
 
 async fn register(
@@ -61,6 +63,7 @@ async fn register(
         username: body.username.unwrap_or_default(),
         password: body.password.unwrap_or_default(),
         name: body.name,
+        invitation: body.invitation,
     };
     let profile = match hearth.register_and_sign_in(&mut session, client, registration).await {
         Ok(profile) => profile,

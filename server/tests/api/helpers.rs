@@ -59,6 +59,10 @@ pub fn test_config(dir: PathBuf) -> Config {
         sqlite_synchronous: hearth::store::SqliteSynchronous::Normal,
         metrics_token: None,
         metrics_listen: None,
+        // Most tests register several people freely; the sign-up policy's
+        // own tests (`admin.rs`) set `None` (the binary's default, invite)
+        // or another policy.
+        sign_up_policy: Some(hearth::model::SignUpPolicy::Open),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod access;
 mod accounts;
+mod admin;
 mod application_chats;
 mod application_logs;
 mod application_messages;
