@@ -90,6 +90,9 @@ pub struct Hearth {
     /// Users and memberships in memory, invalidated by the use cases that
     /// change them.
     pub(crate) caches: Caches,
+    /// Whether each room is archived (read-only), for the write paths;
+    /// invalidated by the archive (`room_settings.rs`).
+    pub(crate) archived_rooms: crate::cache::Bounded<crate::model::RoomId, bool>,
 }
 
 impl Hearth {
@@ -100,7 +103,9 @@ impl Hearth {
         let searches = Limiter::per_minute(settings.searches_per_minute);
         let hub = Hub::default();
         let caches = Caches::new(settings.cache_ttl());
+        let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         Self {
+            archived_rooms,
             ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
             store,
             settings: Arc::new(settings),

@@ -160,6 +160,8 @@ impl Hearth {
         body: &MessageBody,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
+        // An archived room takes no new messages, from anyone.
+        self.writable_room(room).await?;
         let (author, application, byline) = match poster {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.
@@ -221,6 +223,7 @@ impl Hearth {
         number: i64,
         body: &MessageBody,
     ) -> Result<Message, AppError> {
+        self.writable_room(room).await?;
         let meta = self.written_by(writer, room, number, "edit").await?;
         let window = time::Duration::seconds(self.settings.edit_window_secs as i64);
         let created = time::OffsetDateTime::parse(&meta.created_at, &time::format_description::well_known::Rfc3339)
@@ -252,7 +255,10 @@ impl Hearth {
     /// either way, replayed on resume.
     pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
         let own = match self.member_room(me, room).await {
-            Ok(()) => self.written_by(Writer::User(me), room, number, "delete").await,
+            Ok(()) => match self.writable_room(room).await {
+                Ok(()) => self.written_by(Writer::User(me), room, number, "delete").await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         };
         let (meta, moderated) = match own {

@@ -105,6 +105,12 @@ pub struct Conversation {
     pub last_number: i64,
     /// The room's change sequence: subscribe with `after: last_seq`.
     pub last_seq: i64,
+    /// What the room is about, when someone set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// When the room was archived (read-only from then on); absent while live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
 }
 
 /// The preview of a room's newest message in the room list.

@@ -34,6 +34,7 @@ mod numbering;
 mod pages;
 mod paging;
 mod postgres;
+mod room_management;
 mod search;
 mod search_web;
 mod security;
