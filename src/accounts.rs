@@ -83,6 +83,10 @@ impl NewPassword {
             Ok(Self(raw.to_owned()))
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {

@@ -62,6 +62,9 @@ pub enum UserSignal {
     RoomRemoved(RoomId),
     /// The account was deactivated: every one of its sockets closes.
     AccountClosed,
+    /// The password changed in this session: every socket of the user's
+    /// other sessions closes.
+    SessionsEndedExcept(String),
 }
 
 #[derive(Clone, Default)]

@@ -74,6 +74,8 @@ pub mod metrics;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]
+pub mod passwords;
+#[cfg(feature = "server")]
 pub mod room_settings;
 #[cfg(feature = "server")]
 pub mod rooms;

@@ -208,6 +208,11 @@ impl Cable {
                         out.push(disconnect("unauthorized", false).to_string().into());
                         break Close::With(close_code::NORMAL, "signed out");
                     }
+                    Some(Ok(UserSignal::SessionsEndedExcept(kept))) if kept != self.session_id => {
+                        out.push(disconnect("unauthorized", false).to_string().into());
+                        break Close::With(close_code::NORMAL, "signed out");
+                    }
+                    Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
                     Some(Ok(UserSignal::AccountClosed)) => {
                         out.push(disconnect("unauthorized", false).to_string().into());
                         break Close::With(close_code::NORMAL, "account deactivated");

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
 use hearth::auth::AuthSession;
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/sign_in", post(sign_in))
         .route("/users/sign_out", delete(sign_out))
         .route("/users/me", get(me).put(update_me))
+        .route("/users/me/password", put(change_password))
 }
 
 /// `{"user": {...}}` or the same fields bare.
@@ -139,4 +140,23 @@ async fn directory(
     Query(q): Query<DirectoryQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(JsonResponse(hearth.directory(q.query.as_deref(), q.limit).await?))
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    current_password: Option<String>,
+    password: Option<String>,
+}
+
+/// Changes the password: this session stays, every other one ends.
+async fn change_password(
+    State(hearth): State<Hearth>,
+    CurrentUser(_): CurrentUser,
+    mut session: AuthSession,
+    Json(body): Json<MaybeWrapped<PasswordBody>>,
+) -> ApiResult<StatusCode> {
+    let body = body.into_inner();
+    let (current, new) = (body.current_password.unwrap_or_default(), body.password.unwrap_or_default());
+    hearth.change_password(&mut session, current, new).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
