@@ -197,9 +197,8 @@ impl Hearth {
             username: &username.0,
             password_hash: &hash,
             name: name.as_deref(),
-            invitation_hash: invitation,
         };
-        match self.store.insert_user(row, admin).await? {
+        match self.store.insert_account(row, admin, invitation).await? {
             Inserted::User(profile) => Ok(profile),
             // Used up or revoked since the check above.
             Inserted::InvitationRefused => Err(AppError::invalid("invitation", crate::admin::BAD_INVITATION)),

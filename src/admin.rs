@@ -20,6 +20,10 @@ pub enum Actor {
 }
 
 impl Actor {
+    pub(crate) fn user(self) -> Option<UserId> {
+        self.id()
+    }
+
     fn id(self) -> Option<UserId> {
         match self {
             Self::Admin(id) => Some(id),
@@ -78,6 +82,10 @@ impl Hearth {
     /// Whether `me` is an active admin.
     pub async fn is_admin(&self, me: UserId) -> Result<bool, AppError> {
         Ok(matches!(self.store.role_of(me).await?, Some((Role::Admin, true))))
+    }
+
+    pub(crate) async fn require_actor(&self, actor: Actor) -> Result<(), AppError> {
+        self.check_actor(actor).await
     }
 
     async fn check_actor(&self, actor: Actor) -> Result<(), AppError> {

@@ -140,7 +140,7 @@ impl Hearth {
     }
 
     async fn conversations_listed(&self, me: UserId, archived: bool) -> Result<Vec<ConversationSummary>, AppError> {
-        let rooms = self.store.rooms_of(me, archived).await?;
+        let rooms = self.store.rooms_of_listed(me, archived).await?;
         let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
         for (room, person) in self.store.members_of_rooms_of(me).await? {
             members.entry(room).or_default().push(person);

@@ -52,3 +52,17 @@ CREATE INDEX audit_log_created ON audit_log (created_at, id);
 -- A room's topic, and when it was archived (read-only, listed apart).
 ALTER TABLE rooms ADD COLUMN topic TEXT;
 ALTER TABLE rooms ADD COLUMN archived_at TEXT;
+
+-- One-time password reset links an admin makes (valid one hour, once).
+-- Only the SHA-256 of the token is kept, as for invitations.
+CREATE TABLE password_resets (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL,
+    created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);
+
+CREATE UNIQUE INDEX password_resets_token_hash ON password_resets (token_hash);

@@ -1,5 +1,5 @@
 //! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data|backup|create-user|set-role|deactivate|invite|
-//! sign-up-policy]`, `serve` by default.
+//! reset-password|sign-up-policy]`, `serve` by default.
 
 use std::process::ExitCode;
 
@@ -89,6 +89,15 @@ pub enum Command {
         uses: i64,
         /// The instance's public address, printed before the link's path
         /// (e.g. `https://chat.example.com`).
+        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
+        url: String,
+    },
+    /// Make a one-time password reset link for an account (email or
+    /// username), valid for an hour, and print it.
+    ResetPassword {
+        #[arg(value_name = "USER")]
+        user: String,
+        /// The instance's public address, printed before the link's path.
         #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
         url: String,
     },
@@ -191,6 +200,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let created = hearth.create_invitation(Actor::Cli, request).await.map_err(one_line)?;
             println!("{}{}", url.trim_end_matches('/'), created.path);
             eprintln!("expires {}, {} use(s)", created.invitation.expires_at, created.invitation.max_uses);
+        }
+        Command::ResetPassword { user, url } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
+            let link = hearth.create_reset_link(Actor::Cli, target.id).await.map_err(one_line)?;
+            println!("{}{}", url.trim_end_matches('/'), link.path);
+            eprintln!("expires {}, once", link.expires_at);
         }
         Command::SignUpPolicy { policy } => {
             let hearth = Hearth::new(open_store(&config).await?, config.settings());

@@ -250,6 +250,49 @@ impl Store {
             Ok(true)
         })
     }
+
+    /// Stores a reset link for `user` (its token's hash) and its audit entry.
+    pub async fn insert_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: &str,
+        audit: Audit<'_>,
+    ) -> Result<(), AppError> {
+        let sql = "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at)
+                   VALUES ($1, $2, $3, $4, $5)";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(sql).bind(user).bind(token_hash).bind(audit.actor).bind(&at).bind(expires_at)
+                .execute(&mut *tx).await?;
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Spends a live reset link of an active account and sets its password,
+    /// ending every session (the epoch moves), in one transaction; `None`
+    /// when the link is unknown, used, expired or its account deactivated.
+    pub async fn reset_password(&self, token_hash: &str, password_hash: &str) -> Result<Option<UserId>, AppError> {
+        let spend = "UPDATE password_resets SET used_at = $2
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+                       AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)
+                     RETURNING user_id";
+        let set = "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = $3
+                   WHERE id = $1";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let spent: Option<(UserId,)> =
+                sqlx::query_as(spend).bind(token_hash).bind(&at).fetch_optional(&mut *tx).await?;
+            let Some((user,)) = spent else { return Ok(None) };
+            sqlx::query(set).bind(user).bind(password_hash).bind(&at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(user))
+        })
+    }
 }
 
 const AUDIT_INSERT: &str =

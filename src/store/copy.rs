@@ -91,6 +91,20 @@ const TABLES: &[Table] = &[
         identity: true,
     },
     Table {
+        name: "password_resets",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("token_hash", Text),
+            ("created_by", Int),
+            ("created_at", Text),
+            ("expires_at", Text),
+            ("used_at", Text),
+        ],
+        identity: true,
+    },
+    Table {
         name: "audit_log",
         key: &["id"],
         columns: &[

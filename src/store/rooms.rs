@@ -144,8 +144,13 @@ impl Store {
 
     /// `user`'s rooms, most recent activity first, with unread counts (from
     /// the counters: O(my rooms), whatever their messages).
-    /// Only the archived ones when `archived`, else only the live ones.
-    pub async fn rooms_of(&self, user: UserId, archived: bool) -> Result<Vec<MyRoomRow>, AppError> {
+    pub async fn rooms_of(&self, user: UserId) -> Result<Vec<MyRoomRow>, AppError> {
+        self.rooms_of_listed(user, false).await
+    }
+
+    /// [`Self::rooms_of`]: only the archived ones when `archived`, else
+    /// only the live ones.
+    pub async fn rooms_of_listed(&self, user: UserId, archived: bool) -> Result<Vec<MyRoomRow>, AppError> {
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
                 {UNREAD} AS unread_count

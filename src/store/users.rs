@@ -38,9 +38,6 @@ pub struct NewUserRow<'a> {
     pub username: &'a str,
     pub password_hash: &'a str,
     pub name: Option<&'a str>,
-    /// The SHA-256 (hex) of the invitation token to spend, if any: one use
-    /// is taken in the same transaction as the insert, or nothing is written.
-    pub invitation_hash: Option<&'a str>,
 }
 
 /// What [`Store::insert_user`] did with the registration.
@@ -58,9 +55,24 @@ const AUTH_COLUMNS: &str = "id, username, name, password_hash, deactivated_at,
 const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url";
 
 impl Store {
+    /// Inserts a member (the admin, when it is the instance's first account).
+    pub async fn insert_user(&self, user: NewUserRow<'_>) -> Result<Profile, AppError> {
+        match self.insert_account(user, false, None).await? {
+            Inserted::User(profile) => Ok(profile),
+            Inserted::InvitationRefused => Err(AppError::internal("no invitation was named")),
+        }
+    }
+
     /// Inserts the account, as the instance's admin when it is the first
-    /// (or when `admin`), spending one use of the invitation if one is named.
-    pub async fn insert_user(&self, user: NewUserRow<'_>, admin: bool) -> Result<Inserted, AppError> {
+    /// (or when `admin`), spending one use of the invitation whose token
+    /// hash (SHA-256, hex) is given in the same transaction, or writing
+    /// nothing when it can't be used.
+    pub async fn insert_account(
+        &self,
+        user: NewUserRow<'_>,
+        admin: bool,
+        invitation_hash: Option<&str>,
+    ) -> Result<Inserted, AppError> {
         let sql = format!(
             "INSERT INTO users (email, username, password_hash, name, role)
              VALUES ($1, $2, $3, $4, CASE WHEN $5 OR NOT EXISTS (SELECT 1 FROM users) THEN 'admin' ELSE 'member' END)
@@ -72,7 +84,7 @@ impl Store {
         let at = now();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            if let Some(hash) = user.invitation_hash {
+            if let Some(hash) = invitation_hash {
                 // Taken inside the transaction: a failed insert gives it back.
                 let spent: Option<(i64,)> = sqlx::query_as(spend).bind(hash).bind(&at).fetch_optional(&mut *tx).await?;
                 if spent.is_none() {

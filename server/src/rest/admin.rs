@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/role", put(set_role))
         .route("/admin/users/{id}/deactivate", post(deactivate))
         .route("/admin/users/{id}/reactivate", post(reactivate))
+        .route("/admin/users/{id}/reset_link", post(reset_link))
         .route("/admin/sign_up_policy", get(policy).put(set_policy))
         .route("/admin/invitations", get(invitations).post(invite))
         .route("/admin/invitations/{id}", delete(revoke))
@@ -146,4 +147,14 @@ async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.audit_log(me.id, q.before, q.limit).await?))
+}
+
+/// A one-time password reset link for the account, valid for an hour.
+async fn reset_link(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let link = hearth.create_reset_link(Actor::Admin(me.id), UserId(id)).await?;
+    Ok((StatusCode::CREATED, JsonResponse(link)))
 }

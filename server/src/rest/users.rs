@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/sign_out", delete(sign_out))
         .route("/users/me", get(me).put(update_me))
         .route("/users/me/password", put(change_password))
+        .route("/users/password/reset", post(reset_password))
 }
 
 /// `{"user": {...}}` or the same fields bare.
@@ -158,5 +159,23 @@ async fn change_password(
     let body = body.into_inner();
     let (current, new) = (body.current_password.unwrap_or_default(), body.password.unwrap_or_default());
     hearth.change_password(&mut session, current, new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// Sets a new password through an admin's reset link; no session needed.
+async fn reset_password(
+    State(hearth): State<Hearth>,
+    ClientAddr(client): ClientAddr,
+    Json(body): Json<MaybeWrapped<ResetBody>>,
+) -> ApiResult<StatusCode> {
+    let body = body.into_inner();
+    let (token, password) = (body.token.unwrap_or_default(), body.password.unwrap_or_default());
+    hearth.reset_password(client, &token, &password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

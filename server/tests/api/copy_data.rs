@@ -389,21 +389,13 @@ async fn interrupted_source(dir: &std::path::Path) -> String {
     let source = format!("sqlite://{}/source.db", dir.display());
     let store = hearth::store::Store::open(&source).await.expect("opens");
     let user = store
-        .insert_user(
-            hearth::store::NewUserRow {
-                email: "a@example.com",
-                username: "a",
-                password_hash: "x",
-                name: None,
-                invitation_hash: None,
-            },
-            false,
-        )
-        .await
-        .map(|inserted| match inserted {
-            hearth::store::Inserted::User(profile) => profile,
-            hearth::store::Inserted::InvitationRefused => unreachable!("no invitation named"),
+        .insert_user(hearth::store::NewUserRow {
+            email: "a@example.com",
+            username: "a",
+            password_hash: "x",
+            name: None,
         })
+        .await
         .expect("a user")
         .id;
     store.sessions().await.expect("the sessions table");
