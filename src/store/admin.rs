@@ -272,16 +272,16 @@ impl Store {
         Ok(())
     }
 
-    /// Spends a live reset link of an active account and sets its password,
-    /// ending every session (the epoch moves), in one transaction; `None`
+    /// Spends a live reset link of an active account and sets its password
+    /// (which ends every session: they are tied to the hash), in one
+    /// transaction; `None`
     /// when the link is unknown, used, expired or its account deactivated.
     pub async fn reset_password(&self, token_hash: &str, password_hash: &str) -> Result<Option<UserId>, AppError> {
         let spend = "UPDATE password_resets SET used_at = $2
                      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
                        AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)
                      RETURNING user_id";
-        let set = "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = $3
-                   WHERE id = $1";
+        let set = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
         let at = now();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;

@@ -67,3 +67,12 @@ pub async fn update_profile(username: String, name: String, avatar_url: String) 
     let changes = ProfileChanges { username: Some(username), name: Some(name), avatar_url: Some(avatar_url) };
     Ok(ssr::hearth()?.update_profile(user.id, changes).await?)
 }
+
+/// Sets a new password through an admin's reset link, then sends the
+/// visitor to sign in with it.
+#[server(prefix = "/fn")]
+pub async fn reset_password(token: String, password: String) -> Result<(), UiError> {
+    ssr::hearth()?.reset_password(ssr::client_ip().await, &token, &password).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
