@@ -162,6 +162,14 @@ impl Hearth {
     ) -> Result<InsertedMessage, AppError> {
         // An archived room takes no new messages, from anyone.
         self.writable_room(room).await?;
+        if let Some(limiter) = &self.messages {
+            // Checked before anything is written, so a refused send leaves
+            // nothing behind and an accepted one is never undone.
+            limiter.check(&match poster {
+                Poster::User(user) => crate::search::Searcher::User(user),
+                Poster::Application { id, .. } => crate::search::Searcher::Application(id),
+            })?;
+        }
         let (author, application, byline) = match poster {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.

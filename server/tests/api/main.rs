@@ -31,6 +31,7 @@ mod ingest;
 mod malformed;
 mod membership;
 mod messages;
+mod message_limits;
 mod metrics;
 mod numbering;
 mod pages;
