@@ -192,12 +192,7 @@ impl Hearth {
             return Err(AppError::Validation(errors));
         };
         let hash = password::hash(password.0).await?;
-        let row = NewUserRow {
-            email: &email.0,
-            username: &username.0,
-            password_hash: &hash,
-            name: name.as_deref(),
-        };
+        let row = NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() };
         match self.store.insert_account(row, admin, invitation).await? {
             Inserted::User(profile) => Ok(profile),
             // Used up or revoked since the check above.

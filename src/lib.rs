@@ -72,9 +72,9 @@ pub mod messages;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
-mod realtime;
-#[cfg(feature = "server")]
 pub mod passwords;
+#[cfg(feature = "server")]
+mod realtime;
 #[cfg(feature = "server")]
 pub mod room_settings;
 #[cfg(feature = "server")]

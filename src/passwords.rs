@@ -5,9 +5,9 @@
 
 use crate::Hearth;
 use crate::accounts::NewPassword;
+use crate::admin::Actor;
 use crate::auth::{AccountKey, AuthSession, password};
 use crate::error::{AppError, FieldError};
-use crate::admin::Actor;
 use crate::hub::UserSignal;
 use crate::model::UserId;
 use crate::store::Audit;
@@ -63,10 +63,10 @@ impl Hearth {
             return Err(AppError::NotFound("user"));
         }
         let token = crate::admin::new_invitation_token();
-        let expires_at = crate::store::format_time(
-            time::OffsetDateTime::now_utc() + time::Duration::minutes(RESET_LINK_MINUTES),
-        );
-        let audit = Audit { actor: actor.user(), action: "user.reset_link", target_user: Some(user), ..Audit::default() };
+        let expires_at =
+            crate::store::format_time(time::OffsetDateTime::now_utc() + time::Duration::minutes(RESET_LINK_MINUTES));
+        let audit =
+            Audit { actor: actor.user(), action: "user.reset_link", target_user: Some(user), ..Audit::default() };
         self.store.insert_password_reset(user, &crate::admin::token_hash(&token), &expires_at, audit).await?;
         let path = format!("/reset-password?token={token}");
         Ok(ResetLink { token, path, expires_at })

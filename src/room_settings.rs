@@ -97,7 +97,8 @@ impl Hearth {
         }
         self.store.set_room_details(room, title.as_deref(), topic.as_deref()).await?;
         if let Manager::Admin = manager {
-            let detail = format!("title: {}; topic: {}", title.as_deref().unwrap_or(""), topic.as_deref().unwrap_or(""));
+            let detail =
+                format!("title: {}; topic: {}", title.as_deref().unwrap_or(""), topic.as_deref().unwrap_or(""));
             self.audit_room(me, "room.update", room, detail).await?;
         }
         self.announce_room(room, RoomChange::Updated).await?;
@@ -122,9 +123,7 @@ impl Hearth {
 
     async fn audit_room(&self, me: UserId, action: &str, room: RoomId, detail: String) -> Result<(), AppError> {
         let detail = (!detail.is_empty()).then_some(detail);
-        self.store
-            .audit(Audit { actor: Some(me), action, target_room: Some(room), detail, ..Audit::default() })
-            .await
+        self.store.audit(Audit { actor: Some(me), action, target_room: Some(room), detail, ..Audit::default() }).await
     }
 
     /// Tells every member's tabs (their sidebars and the room) of the change.

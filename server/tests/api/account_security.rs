@@ -111,9 +111,10 @@ async fn an_admins_reset_link_sets_a_password_once_within_the_hour_and_ends_ever
 
     // An hour later it is dead.
     let late = reset_link(&app, &admin.client, member.id).await.json::<serde_json::Value>().await.expect("json");
-    app.execute_sql("UPDATE password_resets SET expires_at = $1 WHERE used_at IS NULL", &[SqlArg::Text(
-        "2000-01-01T00:00:00.000000Z".into(),
-    )])
+    app.execute_sql(
+        "UPDATE password_resets SET expires_at = $1 WHERE used_at IS NULL",
+        &[SqlArg::Text("2000-01-01T00:00:00.000000Z".into())],
+    )
     .await;
     assert_error(reset(&app, late["token"].as_str().expect("token"), "yet another secret").await, 422).await;
     // A deactivated account's link does not work either.

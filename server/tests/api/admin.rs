@@ -448,7 +448,8 @@ async fn a_one_use_invitation_registers_one_of_many_people_using_it_at_once() {
     let token = made["token"].as_str().expect("token");
     let names: Vec<String> = (0..8).map(|n| format!("racer{n}")).collect();
     let attempts = names.iter().map(|name| register_with_invitation(&app, name, Some(token)));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| matches!(s, 201 | 422)), "{statuses:?}");
     assert_eq!(app.get_json(&admin.client, "/admin/invitations").await[0]["uses"], 1);

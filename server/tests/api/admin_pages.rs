@@ -9,7 +9,13 @@ use crate::pages::{field_error, form_action};
 
 /// Posts the form of `page` (whose action starts with `action`) with
 /// `fields`, as a browser without JavaScript; the `Location` it answers.
-async fn post_form(app: &TestApp, browser: &reqwest::Client, page: &str, action: &str, fields: &[(&str, &str)]) -> String {
+async fn post_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
     let url = app.url(page);
     let html = browser.get(&url).send().await.expect("sent").text().await.expect("html");
     let action = form_action(&html, action);
@@ -85,12 +91,21 @@ async fn the_reset_page_is_public_sets_the_password_and_shows_a_bad_links_messag
     let browser = new_client();
     let page = browser.get(app.url(path)).send().await.expect("sent");
     assert_eq!(page.status(), 200, "no sign-in needed");
-    let bad = post_form(&app, &browser, "/reset-password?token=nope", "/fn/reset_password", &[("token", "nope"), ("password", "a brand new secret")]).await;
+    let bad = post_form(
+        &app,
+        &browser,
+        "/reset-password?token=nope",
+        "/fn/reset_password",
+        &[("token", "nope"), ("password", "a brand new secret")],
+    )
+    .await;
     let page = browser.get(bad).send().await.expect("sent").text().await.expect("html");
     assert_eq!(field_error(&page, "token"), "This reset link is invalid, expired or already used");
 
     let token = link["token"].as_str().expect("token");
-    let done = post_form(&app, &browser, path, "/fn/reset_password", &[("token", token), ("password", "a brand new secret")]).await;
+    let done =
+        post_form(&app, &browser, path, "/fn/reset_password", &[("token", token), ("password", "a brand new secret")])
+            .await;
     assert_eq!(done, "/login");
     assert_eq!(app.sign_in_with(&new_client(), "member", "a brand new secret").await.status(), 200);
 }

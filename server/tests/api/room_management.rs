@@ -61,7 +61,9 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let path = format!("/conversations/{room}");
 
     let body = Some(json!({ "title": "  Planning  ", "topic": "Q3 roadmap" }));
-    let renamed = matrix(&app, Method::PATCH, &path, body, &member.client, &outsider.client, &gone.client, &creator.client, 200).await;
+    let renamed =
+        matrix(&app, Method::PATCH, &path, body, &member.client, &outsider.client, &gone.client, &creator.client, 200)
+            .await;
     let renamed: Value = renamed.json().await.expect("json");
     assert_eq!(renamed["title"], "Planning");
     assert_eq!(renamed["topic"], "Q3 roadmap");
@@ -84,10 +86,15 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let audit = app.get_json(&admin.client, "/admin/audit").await;
     assert_eq!(audit[0]["action"], "room.update");
     assert_eq!(audit[0]["target_room"], room);
-    assert_eq!(audit.as_array().expect("entries").iter().filter(|e| e["action"] == "room.update").count(), 1, "the creator's rename is not an admin action");
+    assert_eq!(
+        audit.as_array().expect("entries").iter().filter(|e| e["action"] == "room.update").count(),
+        1,
+        "the creator's rename is not an admin action"
+    );
 
     // Bad input: 422, never a 500.
-    let body = assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": " " }))).await, 422).await;
+    let body =
+        assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": " " }))).await, 422).await;
     assert_eq!(body["errors"][0], "Title can't be blank");
     let long = json!({ "title": "x".repeat(101), "topic": "y".repeat(251) });
     let body = assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(long)).await, 422).await;
@@ -109,7 +116,8 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
     let mut ws = connect(&app, &member).await;
     let path = format!("/conversations/{room}");
 
-    matrix(&app, Method::DELETE, &path, None, &member.client, &outsider.client, &gone.client, &creator.client, 204).await;
+    matrix(&app, Method::DELETE, &path, None, &member.client, &outsider.client, &gone.client, &creator.client, 204)
+        .await;
     match ws.next_skipping_presence().await {
         ServerEvent::Room { room_id, change: RoomChange::Archived, .. } => assert_eq!(room_id.0, room),
         other => panic!("expected the room archived, got {other:?}"),
@@ -120,7 +128,8 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
     assert_eq!(refused["errors"][0], "This conversation is archived and read-only");
     let number = sent["number"].as_i64().expect("number");
     let message = format!("{path}/messages/{number}");
-    assert_error(call(&app, &member.client, Method::PATCH, &message, Some(json!({ "body": "edited" }))).await, 403).await;
+    assert_error(call(&app, &member.client, Method::PATCH, &message, Some(json!({ "body": "edited" }))).await, 403)
+        .await;
     assert_error(call(&app, &member.client, Method::DELETE, &message, None).await, 403).await;
     assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": "New" }))).await, 403).await;
     // Still readable, and listed apart.
@@ -146,12 +155,18 @@ async fn an_archived_open_room_is_no_longer_offered_or_joinable() {
     let app = spawn_app().await;
     let creator = app.user("creator").await;
     let walker = app.user("walker").await;
-    let response = app.create_conversation(&creator.client, json!({ "kind": "open", "title": "Lobby", "participant_ids": [] })).await;
+    let response = app
+        .create_conversation(&creator.client, json!({ "kind": "open", "title": "Lobby", "participant_ids": [] }))
+        .await;
     let room = response.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
-    assert_eq!(call(&app, &creator.client, Method::DELETE, &format!("/conversations/{room}"), None).await.status(), 204);
+    assert_eq!(
+        call(&app, &creator.client, Method::DELETE, &format!("/conversations/{room}"), None).await.status(),
+        204
+    );
     let offered = app.get_json(&walker.client, "/rooms").await;
     assert!(offered.as_array().expect("rooms").iter().all(|r| r["id"] != room), "{offered}");
-    assert_error(call(&app, &walker.client, Method::POST, &format!("/conversations/{room}/join"), None).await, 404).await;
+    assert_error(call(&app, &walker.client, Method::POST, &format!("/conversations/{room}/join"), None).await, 404)
+        .await;
 }
 
 #[tokio::test]
@@ -163,7 +178,8 @@ async fn a_direct_room_can_be_neither_renamed_nor_archived() {
     let room = app.conversation_with(&alice.client, &[bob.id]).await;
     let path = format!("/conversations/{room}");
     for client in [&alice.client, &bob.client, &admin.client] {
-        let body = assert_error(call(&app, client, Method::PATCH, &path, Some(json!({ "title": "Ours" }))).await, 422).await;
+        let body =
+            assert_error(call(&app, client, Method::PATCH, &path, Some(json!({ "title": "Ours" }))).await, 422).await;
         assert_eq!(body["errors"][0], "A direct conversation can't be renamed or archived");
         assert_error(call(&app, client, Method::DELETE, &path, None).await, 422).await;
     }
