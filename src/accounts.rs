@@ -4,8 +4,9 @@
 use crate::Hearth;
 use crate::auth::password;
 use crate::error::{AppError, FieldError};
+use crate::model::SignUpPolicy;
 use crate::model::{Person, Profile, UserId};
-use crate::store::NewUserRow;
+use crate::store::{Inserted, NewUserRow};
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -82,6 +83,10 @@ impl NewPassword {
             Ok(Self(raw.to_owned()))
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
@@ -121,6 +126,8 @@ pub struct Registration {
     pub username: String,
     pub password: String,
     pub name: Option<String>,
+    /// The invitation link's token, when signing up by invitation.
+    pub invitation: Option<String>,
 }
 
 /// Profile fields to change; `None` keeps the current value. An empty string
@@ -133,9 +140,40 @@ pub struct ProfileChanges {
 }
 
 impl Hearth {
+    /// Sign-up by the person themselves, under the instance's sign-up
+    /// policy: the first account of an instance may always register (and
+    /// becomes its admin); then `open` lets anyone, `invite` only holders of
+    /// a live invitation (one use of it is spent), `closed` no one.
     #[tracing::instrument(skip_all, fields(username = %reg.username))]
     pub async fn register(&self, reg: Registration) -> Result<Profile, AppError> {
+        let first = !self.store.has_users().await?;
+        let invitation = match (first, self.sign_up_policy().await?) {
+            (true, _) | (false, SignUpPolicy::Open) => None,
+            (false, SignUpPolicy::Closed) => {
+                return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
+            }
+            (false, SignUpPolicy::Invite) => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                None => return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into())),
+                Some(token) => Some(crate::admin::token_hash(token)),
+            },
+        };
+        self.create_account(reg, invitation.as_deref(), false).await
+    }
+
+    /// Creates an account without a sign-up policy (the CLI and the demo
+    /// seed), spending a use of the invitation whose token hash is given.
+    pub async fn create_account(
+        &self,
+        reg: Registration,
+        invitation: Option<&str>,
+        admin: bool,
+    ) -> Result<Profile, AppError> {
         let mut errors = Vec::new();
+        if let Some(hash) = invitation
+            && !self.store.invitation_usable(hash).await?
+        {
+            errors.push(FieldError::new("invitation", crate::admin::BAD_INVITATION));
+        }
         let email = collect(Email::parse(&reg.email), &mut errors);
         let username = collect(Username::parse(&reg.username), &mut errors);
         let password = collect(NewPassword::parse(&reg.password), &mut errors);
@@ -154,14 +192,12 @@ impl Hearth {
             return Err(AppError::Validation(errors));
         };
         let hash = password::hash(password.0).await?;
-        self.store
-            .insert_user(NewUserRow {
-                email: &email.0,
-                username: &username.0,
-                password_hash: &hash,
-                name: name.as_deref(),
-            })
-            .await
+        let row = NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() };
+        match self.store.insert_account(row, admin, invitation).await? {
+            Inserted::User(profile) => Ok(profile),
+            // Used up or revoked since the check above.
+            Inserted::InvitationRefused => Err(AppError::invalid("invitation", crate::admin::BAD_INVITATION)),
+        }
     }
 
     pub async fn profile(&self, id: UserId) -> Result<Profile, AppError> {

@@ -43,13 +43,14 @@ impl Hearth {
             if self.store.profile_by_email(&email).await?.is_some() {
                 continue;
             }
-            self.register(Registration {
+            let registration = Registration {
                 email,
                 username: username.to_owned(),
                 password: DEMO_PASSWORD.to_owned(),
                 name: Some(name.to_owned()),
-            })
-            .await?;
+                invitation: None,
+            };
+            self.create_account(registration, None, false).await?;
             report.users_created += 1;
         }
         self.seed_demo_rooms(&mut report).await?;

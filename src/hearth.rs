@@ -41,6 +41,11 @@ pub struct Settings {
     /// Longest a session, a signed-in user or a membership is kept in memory
     /// (`cache.rs`); 0 turns the caches off.
     pub cache_ttl_secs: u64,
+    /// New messages allowed per user (or per application) per minute, as
+    /// a burst that refills evenly; 0: no limit.
+    pub messages_per_minute: u32,
+    /// Who may create an account until an admin sets a policy.
+    pub sign_up_policy: crate::model::SignUpPolicy,
 }
 
 impl Settings {
@@ -62,6 +67,8 @@ impl Default for Settings {
             ws_write_delay_ms: 16,
             searches_per_minute: 60,
             cache_ttl_secs: 30,
+            sign_up_policy: crate::model::SignUpPolicy::Invite,
+            messages_per_minute: 300,
         }
     }
 }
@@ -87,6 +94,11 @@ pub struct Hearth {
     /// Users and memberships in memory, invalidated by the use cases that
     /// change them.
     pub(crate) caches: Caches,
+    /// Whether each room is archived (read-only), for the write paths;
+    /// invalidated by the archive (`room_settings.rs`).
+    pub(crate) archived_rooms: crate::cache::Bounded<crate::model::RoomId, bool>,
+    /// New messages per user or application; `None` when unlimited.
+    pub(crate) messages: Option<Limiter<Searcher>>,
 }
 
 impl Hearth {
@@ -109,7 +121,11 @@ impl Hearth {
         let searches = Limiter::per_minute(settings.searches_per_minute);
         let hub = Hub::new(bus, gaps);
         let caches = Caches::new(settings.cache_ttl());
+        let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
+        let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
         Self {
+            archived_rooms,
+            messages,
             ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
             store,
             settings: Arc::new(settings),

@@ -76,6 +76,11 @@ pub enum UserSignal {
     SessionEnded(String),
     /// The user left or was removed from a room: stop delivering it.
     RoomRemoved(RoomId),
+    /// The account was deactivated: every one of its sockets closes.
+    AccountClosed,
+    /// The password changed in this session: every socket of the user's
+    /// other sessions closes.
+    SessionsEndedExcept(String),
 }
 
 #[derive(Clone, Default)]

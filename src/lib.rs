@@ -53,6 +53,8 @@ pub mod redirect;
 #[cfg(feature = "server")]
 pub mod accounts;
 #[cfg(feature = "server")]
+pub mod admin;
+#[cfg(feature = "server")]
 pub mod applications;
 #[cfg(feature = "server")]
 pub mod auth;
@@ -80,7 +82,11 @@ pub mod messages;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod passwords;
+#[cfg(feature = "server")]
 mod realtime;
+#[cfg(feature = "server")]
+pub mod room_settings;
 #[cfg(feature = "server")]
 pub mod rooms;
 #[cfg(feature = "server")]

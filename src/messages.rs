@@ -208,6 +208,16 @@ impl Hearth {
         client_id: Option<&str>,
         reply_to: Option<i64>,
     ) -> Result<InsertedMessage, AppError> {
+        // An archived room takes no new messages, from anyone.
+        self.writable_room(room).await?;
+        if let Some(limiter) = &self.messages {
+            // Checked before anything is written, so a refused send leaves
+            // nothing behind and an accepted one is never undone.
+            limiter.check(&match poster {
+                Poster::User(user) => crate::search::Searcher::User(user),
+                Poster::Application { id, .. } => crate::search::Searcher::Application(id),
+            })?;
+        }
         let (author, application, byline) = match poster {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.
@@ -272,6 +282,7 @@ impl Hearth {
         number: i64,
         body: &MessageBody,
     ) -> Result<Message, AppError> {
+        self.writable_room(room).await?;
         let meta = self.written_by(writer, room, number, "edit").await?;
         let window = time::Duration::seconds(self.settings.edit_window_secs as i64);
         let created = time::OffsetDateTime::parse(&meta.created_at, &time::format_description::well_known::Rfc3339)
@@ -298,10 +309,50 @@ impl Hearth {
         Ok(meta)
     }
 
-    /// The author deletes; the number stays, the text goes.
+    /// The author deletes, or an admin (any message, in any room; written
+    /// to the audit log); the number stays, the text goes. The same event
+    /// either way, replayed on resume.
     pub async fn delete_message(&self, me: UserId, room: RoomId, number: i64) -> Result<(), AppError> {
-        self.member_room(me, room).await?;
-        let meta = self.written_by(Writer::User(me), room, number, "delete").await?;
+        let own = match self.member_room(me, room).await {
+            Ok(()) => match self.writable_room(room).await {
+                Ok(()) => self.written_by(Writer::User(me), room, number, "delete").await,
+                Err(err) => Err(err),
+            },
+            Err(err) => Err(err),
+        };
+        let (meta, moderated) = match own {
+            Ok(meta) => (meta, false),
+            Err(err @ (AppError::Forbidden(_) | AppError::NotFound(_))) => {
+                if !self.is_admin(me).await? {
+                    return Err(err);
+                }
+                if self.store.room(room).await?.is_none() {
+                    return Err(AppError::NotFound("conversation"));
+                }
+                let meta = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+                if meta.deleted {
+                    return Err(AppError::NotFound("message"));
+                }
+                (meta, true)
+            }
+            Err(err) => return Err(err),
+        };
+        self.remove_message(room, number, &meta).await?;
+        if moderated {
+            let audit = crate::store::Audit {
+                actor: Some(me),
+                action: "message.delete",
+                target_user: meta.user_id,
+                target_room: Some(room),
+                target_number: Some(number),
+                detail: None,
+            };
+            self.store.audit(audit).await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_message(&self, room: RoomId, number: i64, meta: &MessageMeta) -> Result<(), AppError> {
         let _order = self.hub.order_room(room).await;
         let seq = self.store.delete_message(room, number).await?.ok_or(AppError::NotFound("message"))?;
         // A reply's original has one reply fewer: the event says how many now.

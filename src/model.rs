@@ -105,6 +105,12 @@ pub struct Conversation {
     pub last_number: i64,
     /// The room's change sequence: subscribe with `after: last_seq`.
     pub last_seq: i64,
+    /// What the room is about, when someone set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// When the room was archived (read-only from then on); absent while live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
 }
 
 /// The preview of a room's newest message in the room list.
@@ -317,4 +323,125 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub partial: bool,
+}
+
+/// An account's role on the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+}
+
+/// Who may create an account: anyone, holders of an invitation, or no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignUpPolicy {
+    Open,
+    Invite,
+    Closed,
+}
+
+impl SignUpPolicy {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "open" => Some(Self::Open),
+            "invite" => Some(Self::Invite),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Invite => "invite",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for SignUpPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("{s:?} is not a sign-up policy (open, invite or closed)"))
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("{s:?} is not a role (admin or member)"))
+    }
+}
+
+/// An account as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct AdminUser {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    /// When the account was deactivated; `None` while it is active.
+    pub deactivated_at: Option<String>,
+    pub created_at: String,
+}
+
+/// An invitation link as admins see it (never its token, which only its
+/// maker sees, once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Invitation {
+    pub id: i64,
+    pub created_by: Option<UserId>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub revoked_at: Option<String>,
+}
+
+/// A new invitation, with the token of its link (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    pub token: String,
+    /// The path of the sign-up page with the token: `/register?invitation=…`.
+    pub path: String,
+}
+
+/// One admin action in the audit log. No actor: the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor_id: Option<UserId>,
+    /// The actor's username, when the actor is an account that still exists.
+    pub actor: Option<String>,
+    pub action: String,
+    pub target_user: Option<UserId>,
+    pub target_room: Option<RoomId>,
+    pub target_number: Option<i64>,
+    pub detail: Option<String>,
+    pub created_at: String,
 }

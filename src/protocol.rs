@@ -123,6 +123,10 @@ pub enum RoomChange {
     Added,
     Removed,
     Unread,
+    /// Renamed, or its topic changed: read the room again.
+    Updated,
+    /// Archived: read-only from now on, and listed apart.
+    Archived,
 }
 
 impl ServerEvent {

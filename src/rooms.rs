@@ -131,7 +131,16 @@ impl Hearth {
     /// My rooms, most recent activity first, each with its members, newest
     /// message and unread count: three queries however many rooms.
     pub async fn conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
-        let rooms = self.store.rooms_of(me).await?;
+        self.conversations_listed(me, false).await
+    }
+
+    /// My archived rooms, listed apart from the live ones.
+    pub async fn archived_conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
+        self.conversations_listed(me, true).await
+    }
+
+    async fn conversations_listed(&self, me: UserId, archived: bool) -> Result<Vec<ConversationSummary>, AppError> {
+        let rooms = self.store.rooms_of_listed(me, archived).await?;
         let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
         for (room, person) in self.store.members_of_rooms_of(me).await? {
             members.entry(room).or_default().push(person);
@@ -183,7 +192,7 @@ impl Hearth {
     /// Joins an open room. Private rooms answer 404, as if missing.
     pub async fn join(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
         match self.store.room(room).await? {
-            Some(row) if row.kind() == RoomKind::Open => {
+            Some(row) if row.kind() == RoomKind::Open && row.archived_at.is_none() => {
                 self.store.add_members(room, &[me]).await?;
                 self.announce_added(room, &[me]);
                 Ok(())
@@ -253,7 +262,7 @@ impl Hearth {
 
 impl Hearth {
     /// Tells each user's open tabs that they are now in `room`.
-    fn announce_added(&self, room: RoomId, users: &[UserId]) {
+    pub(crate) fn announce_added(&self, room: RoomId, users: &[UserId]) {
         let event = ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None };
         for user in users {
             self.hub.send_user(*user, &event);

@@ -11,6 +11,9 @@ use crate::bus::Attempt;
 use crate::error::AppError;
 use crate::model::Profile;
 
+/// The answer to a right password for a deactivated account.
+pub const DEACTIVATED: &str = "This account has been deactivated";
+
 impl Hearth {
     /// Spends one attempt of the client's budget and of the account's (the
     /// account the login names however it was typed, or the typed login when
@@ -38,6 +41,10 @@ impl Hearth {
                 return Err(AppError::Unauthorized(INVALID_LOGIN.into()));
             }
         };
+        // Said only to whoever knows the password.
+        if user.deactivated_at.is_some() {
+            return Err(AppError::Forbidden(DEACTIVATED.into()));
+        }
         self.start(session, &user).await
     }
 

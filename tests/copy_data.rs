@@ -28,6 +28,10 @@ const TABLES: &[(&str, &str)] = &[
     ("messages", "id"),
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
+    ("instance_settings", "key"),
+    ("invitations", "id"),
+    ("password_resets", "id"),
+    ("audit_log", "id"),
     ("sessions", "id"),
 ];
 
@@ -71,6 +75,17 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     let anonymous = store.insert_application("f6e5d4c3b2a1", "Anonymous", None).await.expect("application");
     let chat3 = store.insert_chat(&anonymous, "its chat").await.expect("chat");
     let _empty_room = store.create_room(RoomKind::Open, Some("Quiet"), users[3], &[]).await.expect("room");
+    // Issue 18's tables: a policy, an invitation, a reset link, audit entries
+    // (and a role and a deactivation on users).
+    let audit = |action| hearth::store::Audit { actor: Some(alice), action, ..Default::default() };
+    store.set_instance_setting("sign_up_policy", "invite", audit("instance.sign_up_policy")).await.expect("setting");
+    store.insert_invitation("0f0f", Some(alice), "2099-01-01T00:00:00.000000Z", 3).await.expect("invitation");
+    store
+        .insert_password_reset(bob, "1e1e", "2099-01-01T00:00:00.000000Z", audit("user.reset_link"))
+        .await
+        .expect("reset");
+    store.set_role(bob, hearth::model::Role::Admin, audit("user.set_role")).await.expect("role");
+    store.set_active(carol, false, audit("user.deactivate")).await.expect("deactivated");
 
     let rooms = vec![direct, group, open, chat1.room_id, chat2.room_id, chat3.room_id];
     let words = ["hello world", "Grüße aus Köln", "日本語のテキスト", "ok", "search me: needle", "x"];

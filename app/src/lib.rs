@@ -38,7 +38,7 @@ use crate::components::sidebar::Sidebar;
 use crate::pages::find::FindPage;
 use crate::pages::{
     browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
-    profile::ProfilePage, register::RegisterPage, room::RoomPage,
+    profile::ProfilePage, register::RegisterPage, reset_password::ResetPasswordPage, room::RoomPage,
 };
 
 /// The whole HTML document, rendered on the server.
@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("profile") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("people") view=PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async />

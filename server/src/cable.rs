@@ -208,6 +208,15 @@ impl Cable {
                         out.push(disconnect("unauthorized", false).to_string().into());
                         break Close::With(close_code::NORMAL, "signed out");
                     }
+                    Some(Ok(UserSignal::SessionsEndedExcept(kept))) if kept != self.session_id => {
+                        out.push(disconnect("unauthorized", false).to_string().into());
+                        break Close::With(close_code::NORMAL, "signed out");
+                    }
+                    Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
+                    Some(Ok(UserSignal::AccountClosed)) => {
+                        out.push(disconnect("unauthorized", false).to_string().into());
+                        break Close::With(close_code::NORMAL, "account deactivated");
+                    }
                     Some(Ok(UserSignal::RoomRemoved(room))) => {
                         // No longer a member: delivery stops, and each of the
                         // room's subscriptions is rejected, which the official

@@ -1,9 +1,11 @@
-//! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data|backup]`, `serve` by default.
+//! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data|backup|create-user|set-role|deactivate|invite|
+//! reset-password|sign-up-policy]`, `serve` by default.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hearth::Hearth;
+use hearth::admin::Actor;
+use hearth::{AppError, Hearth};
 
 use crate::config::Config;
 use crate::startup::{Application, BoxError, open_store};
@@ -46,6 +48,63 @@ pub enum Command {
         /// The snapshot file to create (it must not exist).
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
+    },
+    /// Create an account, whatever the sign-up policy (on a fresh database
+    /// too). The password comes from `HEARTH_NEW_PASSWORD`, or `--password`.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, env = "HEARTH_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Make an account (email or username) an admin or a member.
+    SetRole {
+        #[arg(value_name = "USER")]
+        user: String,
+        #[arg(value_name = "ROLE")]
+        role: hearth::model::Role,
+    },
+    /// Deactivate an account (email or username): its sessions end and its
+    /// sockets close. `--reactivate` lets it sign in again.
+    Deactivate {
+        #[arg(value_name = "USER")]
+        user: String,
+        #[arg(long)]
+        reactivate: bool,
+    },
+    /// Make an invitation link and print it.
+    Invite {
+        /// Hours until the link expires.
+        #[arg(long, default_value_t = hearth::admin::INVITATION_DEFAULT_HOURS)]
+        hours: i64,
+        /// How many accounts may be created with it.
+        #[arg(long, default_value_t = 1)]
+        uses: i64,
+        /// The instance's public address, printed before the link's path
+        /// (e.g. `https://chat.example.com`).
+        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
+        url: String,
+    },
+    /// Make a one-time password reset link for an account (email or
+    /// username), valid for an hour, and print it.
+    ResetPassword {
+        #[arg(value_name = "USER")]
+        user: String,
+        /// The instance's public address, printed before the link's path.
+        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
+        url: String,
+    },
+    /// Print the sign-up policy, or set it (`open`, `invite` or `closed`).
+    SignUpPolicy {
+        #[arg(value_name = "POLICY")]
+        policy: Option<hearth::model::SignUpPolicy>,
     },
 }
 
@@ -98,6 +157,65 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let report = hearth.seed_demo().await?;
             println!("demo seed: {} user(s) created", report.users_created);
         }
+        Command::CreateUser { email, username, name, password, admin } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let registration = hearth::accounts::Registration { email, username, password, name, invitation: None };
+            let profile = hearth.create_account(registration, None, admin).await.map_err(one_line)?;
+            let role = hearth.user_by_login(&profile.username).await.map_err(one_line)?.role;
+            hearth
+                .store()
+                .audit(hearth::store::Audit {
+                    action: "user.create",
+                    target_user: Some(profile.id),
+                    detail: Some(role.clone()),
+                    ..Default::default()
+                })
+                .await?;
+            println!("created {} (id {}, {role})", profile.username, profile.id);
+        }
+        Command::SetRole { user, role } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
+            let changed = hearth.set_role(Actor::Cli, target.id, role).await.map_err(one_line)?;
+            println!("{} is now {}", changed.username, changed.role);
+        }
+        Command::Deactivate { user, reactivate } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
+            if reactivate {
+                let changed = hearth.reactivate(Actor::Cli, target.id).await.map_err(one_line)?;
+                println!("{} is active", changed.username);
+            } else {
+                let changed = hearth.deactivate(Actor::Cli, target.id).await.map_err(one_line)?;
+                println!(
+                    "{} is deactivated (a running server ends their sessions within HEARTH_CACHE_TTL_SECS; \
+                     deactivate through the admin API to close their sockets at once too)",
+                    changed.username
+                );
+            }
+        }
+        Command::Invite { hours, uses, url } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let request = hearth::admin::InvitationRequest { expires_in_hours: Some(hours), max_uses: Some(uses) };
+            let created = hearth.create_invitation(Actor::Cli, request).await.map_err(one_line)?;
+            println!("{}{}", url.trim_end_matches('/'), created.path);
+            eprintln!("expires {}, {} use(s)", created.invitation.expires_at, created.invitation.max_uses);
+        }
+        Command::ResetPassword { user, url } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
+            let link = hearth.create_reset_link(Actor::Cli, target.id).await.map_err(one_line)?;
+            println!("{}{}", url.trim_end_matches('/'), link.path);
+            eprintln!("expires {}, once", link.expires_at);
+        }
+        Command::SignUpPolicy { policy } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let policy = match policy {
+                Some(policy) => hearth.set_sign_up_policy(Actor::Cli, policy).await?,
+                None => hearth.sign_up_policy().await?,
+            };
+            println!("{}", policy.as_str());
+        }
         Command::CopyData { from, to } => crate::copy_data::run(&from, &to).await?,
         Command::Backup { file } => {
             let url = config.database_url()?;
@@ -112,4 +230,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// A core error as one line: every message, joined.
+fn one_line(err: AppError) -> BoxError {
+    err.messages().join("; ").into()
+}
+
+/// "no user <login>" for a login that names nobody.
+fn not_found(err: AppError, login: &str) -> BoxError {
+    match err {
+        AppError::NotFound(_) => format!("no user {login:?}").into(),
+        other => one_line(other),
+    }
 }

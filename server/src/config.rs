@@ -136,6 +136,17 @@ pub struct Config {
     /// `/metrics` does not exist.
     #[arg(long, env = "HEARTH_METRICS_TOKEN", global = true, hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// New messages a user (or an application, on the token API) may post
+    /// per minute, as a burst that refills evenly; faster gets 429 with
+    /// `Retry-After` (WebSocket: `error {code:"rate_limited"}`). 0: no limit.
+    #[arg(long, env = "HEARTH_MESSAGES_PER_MINUTE", default_value_t = 300, global = true)]
+    pub messages_per_minute: u32,
+    /// Who may create an account until an admin sets a policy (in the UI or
+    /// with `hearth sign-up-policy`): `open`, `invite` or `closed`. Default:
+    /// `invite`, or `open` in demo mode. The first account of an instance
+    /// may always register, and becomes its admin.
+    #[arg(long, env = "HEARTH_SIGN_UP_POLICY", global = true)]
+    pub sign_up_policy: Option<hearth::model::SignUpPolicy>,
     /// Also serve `/metrics`, without a token, on this separate address
     /// (a private interface, e.g. `127.0.0.1:9090`).
     #[arg(long, env = "HEARTH_METRICS_LISTEN", global = true)]
@@ -214,6 +225,12 @@ impl Config {
             ws_write_delay_ms: self.ws_write_delay_ms,
             searches_per_minute: self.searches_per_minute,
             cache_ttl_secs: self.cache_ttl_secs,
+            messages_per_minute: self.messages_per_minute,
+            sign_up_policy: self.sign_up_policy.unwrap_or(if self.demo {
+                hearth::model::SignUpPolicy::Open
+            } else {
+                hearth::model::SignUpPolicy::Invite
+            }),
         }
     }
 

@@ -281,6 +281,11 @@ impl Connection {
                         break Close::With(close_code::POLICY, "signed out");
                     }
                     Some(Ok(UserSignal::SessionEnded(_))) => {}
+                    Some(Ok(UserSignal::AccountClosed)) => break Close::With(close_code::POLICY, "account deactivated"),
+                    Some(Ok(UserSignal::SessionsEndedExcept(kept))) if kept != self.session_id => {
+                        break Close::With(close_code::POLICY, "signed out");
+                    }
+                    Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
                     Some(Ok(UserSignal::RoomRemoved(room))) => subs.stop(room),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
                     None => break Close::Quietly,

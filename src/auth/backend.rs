@@ -18,7 +18,7 @@ impl axum_login::AuthUser for AuthUser {
     }
 
     fn session_auth_hash(&self) -> &[u8] {
-        self.password_hash.as_bytes()
+        self.auth_hash.as_bytes()
     }
 }
 
@@ -66,7 +66,7 @@ impl axum_login::AuthnBackend for Backend {
         let user = self.store.auth_user_by_login(creds.login.trim()).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = password::verify(creds.password, stored).await?;
-        Ok(user.filter(|_| ok))
+        Ok(user.filter(|u| ok && u.deactivated_at.is_none()))
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<AuthUser>, AppError> {

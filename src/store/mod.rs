@@ -13,6 +13,7 @@
 //! ([`WritePool::begin_write`]), search (FTS5 on SQLite, pg_trgm on
 //! Postgres) and the read marker's clamp.
 
+mod admin;
 mod applications;
 mod backup;
 mod copy;
@@ -29,6 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use admin::{AdminChange, Audit};
 pub use applications::{AppRow, ChatRow};
 pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
@@ -38,7 +40,7 @@ pub use messages::{
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;
-pub use users::{AuthUser, NewUserRow};
+pub use users::{AuthUser, Inserted, NewUserRow};
 
 /// Which database a store is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,6 +15,8 @@ pub struct RoomRow {
     pub messages_count: i64,
     pub last_seq: i64,
     pub updated_at: String,
+    pub topic: Option<String>,
+    pub archived_at: Option<String>,
 }
 
 impl RoomRow {
@@ -33,6 +35,8 @@ impl RoomRow {
             updated_at: self.updated_at.clone(),
             last_number: self.last_number,
             last_seq: self.last_seq,
+            topic: self.topic.clone(),
+            archived_at: self.archived_at.clone(),
         }
     }
 }
@@ -45,8 +49,8 @@ pub struct MyRoomRow {
     pub unread_count: i64,
 }
 
-const ROOM_COLUMNS: &str =
-    "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq, r.updated_at";
+const ROOM_COLUMNS: &str = "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq,
+    r.updated_at, r.topic, r.archived_at";
 
 fn direct_key(a: UserId, b: UserId) -> String {
     let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
@@ -141,14 +145,46 @@ impl Store {
     /// `user`'s rooms, most recent activity first, with unread counts (from
     /// the counters: O(my rooms), whatever their messages).
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<MyRoomRow>, AppError> {
+        self.rooms_of_listed(user, false).await
+    }
+
+    /// [`Self::rooms_of`]: only the archived ones when `archived`, else
+    /// only the live ones.
+    pub async fn rooms_of_listed(&self, user: UserId, archived: bool) -> Result<Vec<MyRoomRow>, AppError> {
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
                 {UNREAD} AS unread_count
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
-             WHERE mb.user_id = $1
+             WHERE mb.user_id = $1 AND (r.archived_at IS NOT NULL) = $2
              ORDER BY r.updated_at DESC, r.id DESC"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?))
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(archived).fetch_all(pool).await?))
+    }
+
+    /// Sets a room's title and topic (not its activity time).
+    pub async fn set_room_details(
+        &self,
+        room: RoomId,
+        title: Option<&str>,
+        topic: Option<&str>,
+    ) -> Result<(), AppError> {
+        let sql = "UPDATE rooms SET title = $2, topic = $3 WHERE id = $1";
+        on_writer!(self, pool => sqlx::query(sql).bind(room).bind(title).bind(topic).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Archives a room (once: a second archive keeps the first time).
+    pub async fn archive_room(&self, room: RoomId) -> Result<(), AppError> {
+        let sql = "UPDATE rooms SET archived_at = coalesce(archived_at, $2) WHERE id = $1";
+        on_writer!(self, pool => sqlx::query(sql).bind(room).bind(now()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Whether the room is archived; `None` when there is no such room.
+    pub async fn room_archived(&self, room: RoomId) -> Result<Option<bool>, AppError> {
+        let sql = "SELECT archived_at IS NOT NULL FROM rooms WHERE id = $1";
+        let row: Option<(bool,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_optional(pool).await?);
+        Ok(row.map(|(archived,)| archived))
     }
 
     /// The members of every room `user` belongs to, in one query (no N+1).
@@ -196,7 +232,7 @@ impl Store {
                       (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count,
                       EXISTS (SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_id = $1) AS is_member,
                       r.updated_at
-                   FROM rooms r WHERE r.kind = 'open'
+                   FROM rooms r WHERE r.kind = 'open' AND r.archived_at IS NULL
                    ORDER BY r.updated_at DESC, r.id DESC";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?))
     }

@@ -1,6 +1,6 @@
 //! Queries on `users`.
 
-use super::{Store, now, on_pool, on_writer};
+use super::{Store, WritePool, now, on_pool, on_writer};
 use crate::error::{AppError, ResultExt};
 use crate::model::{Person, Profile, UserId};
 
@@ -13,6 +13,13 @@ pub struct AuthUser {
     /// The display name, shown beside what the user writes.
     pub name: Option<String>,
     pub password_hash: String,
+    /// What sessions are tied to: the password hash, and the account's
+    /// session epoch once it has moved (deactivation moves it), so changing
+    /// either ends every session made before.
+    pub auth_hash: String,
+    /// Set while the account is deactivated (sign-in only: a session never
+    /// loads a deactivated user).
+    pub deactivated_at: Option<String>,
 }
 
 impl std::fmt::Debug for AuthUser {
@@ -33,22 +40,69 @@ pub struct NewUserRow<'a> {
     pub name: Option<&'a str>,
 }
 
+/// What [`Store::insert_user`] did with the registration.
+pub enum Inserted {
+    User(Profile),
+    /// The invitation is unknown, revoked, expired or used up.
+    InvitationRefused,
+}
+
+/// An account's auth columns; `auth_hash` leaves the password hash alone
+/// while the epoch is 0, so sessions made before epochs existed stay valid.
+const AUTH_COLUMNS: &str = "id, username, name, password_hash, deactivated_at,
+    CASE WHEN session_epoch = 0 THEN password_hash ELSE password_hash || ':' || session_epoch END AS auth_hash";
+
 const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url";
 
 impl Store {
+    /// Inserts a member (the admin, when it is the instance's first account).
     pub async fn insert_user(&self, user: NewUserRow<'_>) -> Result<Profile, AppError> {
+        match self.insert_account(user, false, None).await? {
+            Inserted::User(profile) => Ok(profile),
+            Inserted::InvitationRefused => Err(AppError::internal("no invitation was named")),
+        }
+    }
+
+    /// Inserts the account, as the instance's admin when it is the first
+    /// (or when `admin`), spending one use of the invitation whose token
+    /// hash (SHA-256, hex) is given in the same transaction, or writing
+    /// nothing when it can't be used.
+    pub async fn insert_account(
+        &self,
+        user: NewUserRow<'_>,
+        admin: bool,
+        invitation_hash: Option<&str>,
+    ) -> Result<Inserted, AppError> {
         let sql = format!(
-            "INSERT INTO users (email, username, password_hash, name) VALUES ($1, $2, $3, $4)
+            "INSERT INTO users (email, username, password_hash, name, role)
+             VALUES ($1, $2, $3, $4, CASE WHEN $5 OR NOT EXISTS (SELECT 1 FROM users) THEN 'admin' ELSE 'member' END)
              RETURNING {PROFILE_COLUMNS}"
         );
-        on_writer!(self, pool => sqlx::query_as(&sql)
-            .bind(user.email)
-            .bind(user.username)
-            .bind(user.password_hash)
-            .bind(user.name)
-            .fetch_one(pool)
-            .await
-            .on_unique(UNIQUE_FIELDS))
+        let spend = "UPDATE invitations SET uses = uses + 1
+                     WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses
+                     RETURNING id";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some(hash) = invitation_hash {
+                // Taken inside the transaction: a failed insert gives it back.
+                let spent: Option<(i64,)> = sqlx::query_as(spend).bind(hash).bind(&at).fetch_optional(&mut *tx).await?;
+                if spent.is_none() {
+                    return Ok(Inserted::InvitationRefused);
+                }
+            }
+            let profile = sqlx::query_as(&sql)
+                .bind(user.email)
+                .bind(user.username)
+                .bind(user.password_hash)
+                .bind(user.name)
+                .bind(admin)
+                .fetch_one(&mut *tx)
+                .await
+                .on_unique(UNIQUE_FIELDS)?;
+            tx.commit().await?;
+            Ok(Inserted::User(profile))
+        })
     }
 
     /// Which of `email` / `username` already belong to someone other than `except`.
@@ -76,15 +130,19 @@ impl Store {
         if login.contains('\0') {
             return Ok(None);
         }
-        let sql = "SELECT id, username, name, password_hash FROM users
+        let sql = format!(
+            "SELECT {AUTH_COLUMNS} FROM users
              WHERE email = lower($1) OR lower(username) = lower($1)
-             LIMIT 1";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(login).fetch_optional(pool).await?))
+             LIMIT 1"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(login).fetch_optional(pool).await?))
     }
 
+    /// The account a session belongs to; none while it is deactivated, so
+    /// every session of a deactivated account is signed out.
     pub async fn auth_user_by_id(&self, id: UserId) -> Result<Option<AuthUser>, AppError> {
-        let sql = "SELECT id, username, name, password_hash FROM users WHERE id = $1";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
+        let sql = format!("SELECT {AUTH_COLUMNS} FROM users WHERE id = $1 AND deactivated_at IS NULL");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, AppError> {

@@ -40,11 +40,12 @@ pub async fn register(
     password: String,
     name: Option<String>,
     next: Option<String>,
+    invitation: Option<String>,
 ) -> Result<(), UiError> {
     use hearth::accounts::Registration;
     let hearth = ssr::hearth()?;
     let mut session = ssr::session().await?;
-    let registration = Registration { email, username, password, name };
+    let registration = Registration { email, username, password, name, invitation };
     hearth.register_and_sign_in(&mut session, ssr::client_ip().await, registration).await?;
     leptos_axum::redirect(&hearth::redirect::safe_next(next.as_deref()));
     Ok(())
@@ -65,4 +66,13 @@ pub async fn update_profile(username: String, name: String, avatar_url: String) 
     let user = session.user.ok_or_else(|| UiError::from(hearth::AppError::Unauthorized("Sign in first".into())))?;
     let changes = ProfileChanges { username: Some(username), name: Some(name), avatar_url: Some(avatar_url) };
     Ok(ssr::hearth()?.update_profile(user.id, changes).await?)
+}
+
+/// Sets a new password through an admin's reset link, then sends the
+/// visitor to sign in with it.
+#[server(prefix = "/fn")]
+pub async fn reset_password(token: String, password: String) -> Result<(), UiError> {
+    ssr::hearth()?.reset_password(ssr::client_ip().await, &token, &password).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
 }

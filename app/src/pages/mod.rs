@@ -10,6 +10,7 @@ pub mod not_found;
 pub mod people;
 pub mod profile;
 pub mod register;
+pub mod reset_password;
 pub mod room;
 
 use hearth::model::Profile;

@@ -14,6 +14,8 @@ pub fn RegisterPage() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    // An invitation link (`/register?invitation=…`) carries its token here.
+    let invitation = move || query.read().get("invitation").unwrap_or_default();
     forget_earlier_result(auth.register.value());
     let error = last_error(auth.register.value());
     let password = RwSignal::new(String::new());
@@ -25,6 +27,8 @@ pub fn RegisterPage() -> impl IntoView {
             <h1>"Create your Hearth account"</h1>
             <ActionForm action=auth.register>
                 <input type="hidden" name="next" value=next />
+                <input type="hidden" name="invitation" value=invitation />
+                <FieldErrors error field="invitation" />
                 <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
                 <FieldErrors error field="email" />
                 <label>"Username" <input name="username" autocomplete="username" required minlength="3" maxlength="30" /></label>

@@ -1,5 +1,6 @@
 //! Rooms over JSON, in ChatFlow's shapes: `/conversations` (mine), `/rooms`
-//! (open rooms), joining, leaving and group membership.
+//! (open rooms), joining, leaving and group membership; renaming and
+//! archiving (`PATCH`/`DELETE /conversations/:id`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,18 +9,19 @@ use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::model::{RoomId, UserId};
+use hearth::room_settings::RoomChanges;
 use hearth::rooms::NewConversation;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json, Path};
+use crate::extract::{CurrentUser, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/conversations", get(list).post(create))
-        .route("/conversations/{id}", get(show))
+        .route("/conversations/{id}", get(show).patch(update).delete(archive))
         .route("/conversations/{id}/join", post(join))
         .route("/conversations/{id}/membership", delete(leave))
         .route("/conversations/{id}/participants", post(add_participants))
@@ -27,8 +29,47 @@ pub fn router() -> Router<AppState> {
         .route("/rooms", get(open_rooms))
 }
 
-async fn list(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.conversations(me.id).await?))
+#[derive(Deserialize)]
+struct ListQuery {
+    /// `true`: the archived rooms, which the plain list leaves out.
+    archived: Option<bool>,
+}
+
+async fn list(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    if q.archived == Some(true) {
+        Ok(JsonResponse(hearth.archived_conversations(me.id).await?))
+    } else {
+        Ok(JsonResponse(hearth.conversations(me.id).await?))
+    }
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    title: Option<String>,
+    topic: Option<String>,
+}
+
+async fn update(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateBody>,
+) -> ApiResult<impl IntoResponse> {
+    let changes = RoomChanges { title: body.title, topic: body.topic };
+    Ok(JsonResponse(hearth.update_room(me.id, RoomId(id), changes).await?))
+}
+
+async fn archive(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    hearth.archive_room(me.id, RoomId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
+mod admin;
 mod applications;
 mod conversations;
 mod health;
@@ -14,6 +15,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(admin::router())
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
 use hearth::auth::AuthSession;
@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/sign_in", post(sign_in))
         .route("/users/sign_out", delete(sign_out))
         .route("/users/me", get(me).put(update_me))
+        .route("/users/me/password", put(change_password))
+        .route("/users/password/reset", post(reset_password))
 }
 
 /// `{"user": {...}}` or the same fields bare.
@@ -47,6 +49,8 @@ struct RegisterBody {
     username: Option<String>,
     password: Option<String>,
     name: Option<String>,
+    /// The invitation link's token (`/register?invitation=…`).
+    invitation: Option<String>,
 }
 
 async fn register(
@@ -61,6 +65,7 @@ async fn register(
         username: body.username.unwrap_or_default(),
         password: body.password.unwrap_or_default(),
         name: body.name,
+        invitation: body.invitation,
     };
     let profile = match hearth.register_and_sign_in(&mut session, client, registration).await {
         Ok(profile) => profile,
@@ -136,4 +141,41 @@ async fn directory(
     Query(q): Query<DirectoryQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(JsonResponse(hearth.directory(q.query.as_deref(), q.limit).await?))
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    current_password: Option<String>,
+    password: Option<String>,
+}
+
+/// Changes the password: this session stays, every other one ends.
+async fn change_password(
+    State(hearth): State<Hearth>,
+    CurrentUser(_): CurrentUser,
+    mut session: AuthSession,
+    Json(body): Json<MaybeWrapped<PasswordBody>>,
+) -> ApiResult<StatusCode> {
+    let body = body.into_inner();
+    let (current, new) = (body.current_password.unwrap_or_default(), body.password.unwrap_or_default());
+    hearth.change_password(&mut session, current, new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// Sets a new password through an admin's reset link; no session needed.
+async fn reset_password(
+    State(hearth): State<Hearth>,
+    ClientAddr(client): ClientAddr,
+    Json(body): Json<MaybeWrapped<ResetBody>>,
+) -> ApiResult<StatusCode> {
+    let body = body.into_inner();
+    let (token, password) = (body.token.unwrap_or_default(), body.password.unwrap_or_default());
+    hearth.reset_password(client, &token, &password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

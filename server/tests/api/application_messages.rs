@@ -285,6 +285,9 @@ async fn one_thousand_concurrent_messages_are_numbered_1_to_1000_with_exact_coun
 #[tokio::test]
 async fn an_owners_chat_is_a_room_in_their_web_ui_with_the_applications_messages() {
     let app = spawn_app().await;
+    // The instance's first account is its admin, who may delete any message;
+    // alice is an ordinary owner here.
+    app.user("root").await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let application = app.create_application(&alice.client, "Helpdesk").await;

@@ -113,7 +113,7 @@ fn wrong_methods(token: &str) -> Vec<(Method, String, &'static [&'static str])> 
         (Method::GET, "/users/sign_in".into(), &["POST"]),
         (Method::POST, "/users/me".into(), &["GET", "PUT"]),
         (Method::PUT, "/conversations".into(), &["GET", "POST"]),
-        (Method::DELETE, "/conversations/1".into(), &["GET"]),
+        (Method::PUT, "/conversations/1".into(), &["GET", "PATCH", "DELETE"]),
         (Method::GET, "/conversations/1/join".into(), &["POST"]),
         (Method::PUT, "/conversations/1/messages".into(), &["GET", "POST"]),
         (Method::GET, "/conversations/1/messages/1".into(), &["PATCH", "DELETE"]),

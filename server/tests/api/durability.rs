@@ -62,6 +62,9 @@ impl Server {
             .env("HEARTH_LISTEN", "127.0.0.1:0")
             .env("HEARTH_LOG", "warn,hearth_server::startup=info")
             .env("HEARTH_SQLITE_SYNCHRONOUS", synchronous)
+            // The test registers its writers itself.
+            .env("HEARTH_SIGN_UP_POLICY", "open")
+            .env("HEARTH_MESSAGES_PER_MINUTE", "0")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             // The log goes to stdout; a panic would reach the test's stderr.

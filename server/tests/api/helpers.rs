@@ -64,6 +64,13 @@ pub fn test_config(dir: PathBuf) -> Config {
         bus_gap_ms: 200,
         presence_ttl_secs: 10,
         test_bus_drop_percent: 0,
+        // Most tests register several people freely; the sign-up policy's
+        // own tests (`admin.rs`) set `None` (the binary's default, invite)
+        // or another policy.
+        sign_up_policy: Some(hearth::model::SignUpPolicy::Open),
+        // The load and ordering tests post thousands of messages per user;
+        // `message_limits.rs` sets a limit of its own.
+        messages_per_minute: 0,
     }
 }
 

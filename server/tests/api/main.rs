@@ -5,7 +5,10 @@
 //! `make test` runs the binary once for each.
 
 mod access;
+mod account_security;
 mod accounts;
+mod admin;
+mod admin_pages;
 mod application_chats;
 mod application_logs;
 mod application_messages;
@@ -29,6 +32,7 @@ mod helpers;
 mod ingest;
 mod malformed;
 mod membership;
+mod message_limits;
 mod messages;
 mod metrics;
 mod numbering;
@@ -36,6 +40,7 @@ mod pages;
 mod paging;
 mod postgres;
 mod rich;
+mod room_management;
 mod search;
 mod search_web;
 mod security;

@@ -164,7 +164,7 @@ async fn an_unknown_page_is_a_404() {
 }
 
 /// The text of the first error paragraph rendered for `field`.
-fn field_error<'a>(html: &'a str, field: &str) -> &'a str {
+pub fn field_error<'a>(html: &'a str, field: &str) -> &'a str {
     let at = html.find(&format!(r#"data-field="{field}""#)).expect("an error for the field");
     let text = &html[at..];
     let start = text.find('>').expect("tag end") + 1;

@@ -1,0 +1,57 @@
+//! Message rate limits (issue 18, part 6): a user or an application posting
+//! faster than `HEARTH_MESSAGES_PER_MINUTE` gets 429 with `Retry-After`, or
+//! on the WebSocket `error {code:"rate_limited"}`; nothing accepted is lost.
+
+use hearth::protocol::ServerEvent;
+use serde_json::json;
+
+use crate::helpers::{assert_error, spawn_app_with};
+use crate::ws_support::{connect, person};
+
+#[tokio::test]
+async fn posting_past_the_rate_is_429_with_retry_after_on_rest_the_socket_and_the_token_api() {
+    let app = spawn_app_with(|config| config.messages_per_minute = 3).await;
+    let alice = person(&app, "alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    for n in 1..=3 {
+        app.send(&alice.client, room, &format!("message {n}")).await;
+    }
+    let refused = app.post_message(&alice.client, room, json!({ "body": "too fast" })).await;
+    let retry: u64 = refused.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_error(refused, 429).await;
+
+    // The same budget on the socket.
+    let mut ws = connect(&app, &alice).await;
+    ws.send_json(json!({ "type": "send", "room_id": room, "body": "by socket", "client_id": "k1" })).await;
+    match ws.next_skipping_presence().await {
+        ServerEvent::Error { code, client_id, .. } => {
+            assert_eq!(code, "rate_limited");
+            assert_eq!(client_id.as_deref(), Some("k1"));
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    // Someone else's budget is their own, and nothing accepted was lost.
+    app.send(&bob.client, room, "bob is fine").await;
+    let page = app.history(&bob.client, room, "").await;
+    let bodies: Vec<&str> =
+        page["messages"].as_array().expect("messages").iter().map(|m| m["body"].as_str().expect("body")).collect();
+    assert_eq!(bodies, ["message 1", "message 2", "message 3", "bob is fine"]);
+
+    // An application's token has a budget of its own.
+    let application = app.create_application(&bob.client, "Bot").await;
+    let token = application["application_token"].as_str().expect("token").to_owned();
+    app.create_chat(&token, "Alerts").await;
+    for n in 1..=3 {
+        app.post_app_message(&token, 1, &format!("alert {n}")).await;
+    }
+    let response = crate::helpers::new_client()
+        .post(app.url(&format!("/api/applications/{token}/chats/1/messages")))
+        .json(&json!({ "message_content": "alert 4" }))
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.headers().contains_key("retry-after"));
+    assert_error(response, 429).await;
+}

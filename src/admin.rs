@@ -1,0 +1,241 @@
+//! Running an instance (issue 18): roles, deactivation, the sign-up policy,
+//! invitations, moderation and the audit log. Every admin action is checked
+//! here ([`Hearth::require_admin`]) and written to the audit log; the REST
+//! routes, the UI and the CLI only call these.
+
+use sha2::{Digest, Sha256};
+
+use crate::Hearth;
+use crate::error::AppError;
+use crate::hub::UserSignal;
+use crate::model::{AdminUser, AuditEntry, Invitation, NewInvitation, Role, SignUpPolicy, UserId};
+use crate::store::{AdminChange, Audit};
+
+/// Who does an admin action: a signed-in admin, or the operator at the
+/// command line (who has the database, so is trusted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Admin(UserId),
+    Cli,
+}
+
+impl Actor {
+    pub(crate) fn user(self) -> Option<UserId> {
+        self.id()
+    }
+
+    fn id(self) -> Option<UserId> {
+        match self {
+            Self::Admin(id) => Some(id),
+            Self::Cli => None,
+        }
+    }
+}
+
+pub const ONLY_ADMINS: &str = "Only admins may do this";
+pub const LAST_ADMIN: &str = "The last admin can't be demoted or deactivated";
+pub const BAD_INVITATION: &str = "This invitation link is invalid, expired or used up";
+const SIGN_UP_POLICY_KEY: &str = "sign_up_policy";
+/// An invitation lasts a week unless its maker says otherwise.
+pub const INVITATION_DEFAULT_HOURS: i64 = 7 * 24;
+pub const INVITATION_MAX_HOURS: i64 = 90 * 24;
+pub const INVITATION_MAX_USES: i64 = 1000;
+const USERS_MAX: u32 = 200;
+const AUDIT_MAX: u32 = 200;
+
+/// A new invitation token: 256 random bits as 64 hex characters.
+pub(crate) fn new_invitation_token() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// What is stored of a token: its SHA-256, in hex. The token is random and
+/// long, so a fast hash is enough (nothing to brute-force).
+pub(crate) fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.trim().as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An invitation as requested: hours until it expires, and how many may use it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InvitationRequest {
+    pub expires_in_hours: Option<i64>,
+    pub max_uses: Option<i64>,
+}
+
+impl Hearth {
+    /// Passes if `me` is an active admin; 403 otherwise. Read from the
+    /// database each time (never cached): admin actions are rare, and a
+    /// demotion must take effect at once.
+    pub async fn require_admin(&self, me: UserId) -> Result<(), AppError> {
+        match self.store.role_of(me).await? {
+            Some((Role::Admin, true)) => Ok(()),
+            _ => Err(AppError::Forbidden(ONLY_ADMINS.into())),
+        }
+    }
+
+    /// Whether `me` is an active admin.
+    pub async fn is_admin(&self, me: UserId) -> Result<bool, AppError> {
+        Ok(matches!(self.store.role_of(me).await?, Some((Role::Admin, true))))
+    }
+
+    pub(crate) async fn require_actor(&self, actor: Actor) -> Result<(), AppError> {
+        self.check_actor(actor).await
+    }
+
+    async fn check_actor(&self, actor: Actor) -> Result<(), AppError> {
+        match actor {
+            Actor::Admin(me) => self.require_admin(me).await,
+            Actor::Cli => Ok(()),
+        }
+    }
+
+    /// Accounts for the admin page, searched by username, name or email prefix.
+    pub async fn admin_users(&self, me: UserId, query: Option<&str>) -> Result<Vec<AdminUser>, AppError> {
+        self.require_admin(me).await?;
+        crate::error::FieldError::reject_nul("query", "Query", query.unwrap_or(""))?;
+        self.store.admin_users(query.unwrap_or("").trim(), USERS_MAX).await
+    }
+
+    /// Makes `user` an admin or a member. The last active admin can't be demoted.
+    pub async fn set_role(&self, actor: Actor, user: UserId, role: Role) -> Result<AdminUser, AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit {
+            actor: actor.id(),
+            action: "user.set_role",
+            target_user: Some(user),
+            detail: Some(role.as_str().to_owned()),
+            ..Audit::default()
+        };
+        self.admin_change(self.store.set_role(user, role, audit).await?, user).await
+    }
+
+    /// Deactivates `user`: every session ends and every socket closes at
+    /// once; their messages stay. The last active admin can't be deactivated.
+    pub async fn deactivate(&self, actor: Actor, user: UserId) -> Result<AdminUser, AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit { actor: actor.id(), action: "user.deactivate", target_user: Some(user), ..Audit::default() };
+        let changed = self.store.set_active(user, false, audit).await?;
+        // Before answering, so the caller sees the sessions gone: the next
+        // request of any of them loads no user, and the sockets close now.
+        // Issue 14: with several instances, publish both on the bus too.
+        self.caches.users.invalidate(&user);
+        self.hub.signal_user(user, UserSignal::AccountClosed);
+        self.admin_change(changed, user).await
+    }
+
+    /// Lets `user` sign in again (their old sessions stay ended).
+    pub async fn reactivate(&self, actor: Actor, user: UserId) -> Result<AdminUser, AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit { actor: actor.id(), action: "user.reactivate", target_user: Some(user), ..Audit::default() };
+        let changed = self.store.set_active(user, true, audit).await?;
+        self.caches.users.invalidate(&user);
+        self.admin_change(changed, user).await
+    }
+
+    async fn admin_change(&self, changed: AdminChange, user: UserId) -> Result<AdminUser, AppError> {
+        match changed {
+            AdminChange::Done => self.store.admin_user(user).await?.ok_or(AppError::NotFound("user")),
+            AdminChange::LastAdmin => Err(AppError::Conflict(LAST_ADMIN.into())),
+            AdminChange::NoSuchUser => Err(AppError::NotFound("user")),
+        }
+    }
+
+    /// The audit log, newest first, before entry `before` when given.
+    pub async fn audit_log(
+        &self,
+        me: UserId,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<AuditEntry>, AppError> {
+        self.require_admin(me).await?;
+        self.store.audit_log(before, limit.unwrap_or(50).clamp(1, AUDIT_MAX)).await
+    }
+
+    /// The policy in force: what an admin set, else the configured default.
+    pub async fn sign_up_policy(&self) -> Result<SignUpPolicy, AppError> {
+        let stored = self.store.instance_setting(SIGN_UP_POLICY_KEY).await?;
+        Ok(stored.as_deref().and_then(SignUpPolicy::parse).unwrap_or(self.settings.sign_up_policy))
+    }
+
+    pub async fn set_sign_up_policy(&self, actor: Actor, policy: SignUpPolicy) -> Result<SignUpPolicy, AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit {
+            actor: actor.id(),
+            action: "instance.sign_up_policy",
+            detail: Some(policy.as_str().to_owned()),
+            ..Audit::default()
+        };
+        self.store.set_instance_setting(SIGN_UP_POLICY_KEY, policy.as_str(), audit).await?;
+        Ok(policy)
+    }
+
+    /// A new invitation link: the token is returned once and only its hash kept.
+    pub async fn create_invitation(&self, actor: Actor, request: InvitationRequest) -> Result<NewInvitation, AppError> {
+        self.check_actor(actor).await?;
+        let hours = request.expires_in_hours.unwrap_or(INVITATION_DEFAULT_HOURS);
+        let max_uses = request.max_uses.unwrap_or(1);
+        let mut errors = Vec::new();
+        if !(1..=INVITATION_MAX_HOURS).contains(&hours) {
+            errors.push(crate::FieldError::new(
+                "expires_in_hours",
+                format!("Expires in hours must be between 1 and {INVITATION_MAX_HOURS}"),
+            ));
+        }
+        if !(1..=INVITATION_MAX_USES).contains(&max_uses) {
+            errors.push(crate::FieldError::new(
+                "max_uses",
+                format!("Max uses must be between 1 and {INVITATION_MAX_USES}"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let token = new_invitation_token();
+        let expires_at = crate::store::format_time(time::OffsetDateTime::now_utc() + time::Duration::hours(hours));
+        let invitation = self.store.insert_invitation(&token_hash(&token), actor.id(), &expires_at, max_uses).await?;
+        let path = format!("/register?invitation={token}");
+        Ok(NewInvitation { invitation, token, path })
+    }
+
+    pub async fn invitations(&self, me: UserId) -> Result<Vec<Invitation>, AppError> {
+        self.require_admin(me).await?;
+        self.store.invitations().await
+    }
+
+    pub async fn revoke_invitation(&self, actor: Actor, id: i64) -> Result<(), AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit {
+            actor: actor.id(),
+            action: "invitation.revoke",
+            detail: Some(format!("invitation {id}")),
+            ..Audit::default()
+        };
+        if self.store.revoke_invitation(id, audit).await? { Ok(()) } else { Err(AppError::NotFound("invitation")) }
+    }
+
+    /// The account a login (email or username) names, for the CLI.
+    pub async fn user_by_login(&self, login: &str) -> Result<AdminUser, AppError> {
+        self.store.user_by_login(login.trim()).await?.ok_or(AppError::NotFound("user"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_tokens_carry_256_random_bits_and_are_stored_hashed() {
+        let (a, b) = (new_invitation_token(), new_invitation_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&format!(" {a} ")));
+    }
+}

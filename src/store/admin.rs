@@ -1,0 +1,321 @@
+//! Queries for running an instance: roles, deactivation, the sign-up
+//! policy, invitations and the audit log (migration 0006).
+
+use sqlx::Executor;
+
+use super::{Backend, Store, WritePool, now, on_pool, on_writer};
+use crate::error::AppError;
+use crate::model::{AdminUser, AuditEntry, Invitation, Role, RoomId, UserId};
+use crate::store::users::escape_like;
+
+/// Taken first by every transaction that can take away an admin, on
+/// Postgres (its READ COMMITTED would let two of them each see the other
+/// admin still there); SQLite's one writer already runs them one at a time.
+const ADMINS_LOCK: &str = "SELECT pg_advisory_xact_lock(180006)";
+
+/// What a role change or (de)activation found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminChange {
+    Done,
+    /// It would leave the instance without an active admin.
+    LastAdmin,
+    NoSuchUser,
+}
+
+/// An audit entry to write: who (`None`: the command line), what, to what.
+#[derive(Debug, Default)]
+pub struct Audit<'a> {
+    pub actor: Option<UserId>,
+    pub action: &'a str,
+    pub target_user: Option<UserId>,
+    pub target_room: Option<RoomId>,
+    pub target_number: Option<i64>,
+    pub detail: Option<String>,
+}
+
+const ADMIN_USER_COLUMNS: &str = "id, username, email, name, role, deactivated_at, created_at";
+const INVITATION_COLUMNS: &str = "id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
+
+/// Whether some active admin other than `$1` exists.
+const ANOTHER_ADMIN: &str =
+    "EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.deactivated_at IS NULL AND o.id <> $1)";
+
+impl Store {
+    /// The account's role and whether it is active; `None` if there is none.
+    pub async fn role_of(&self, id: UserId) -> Result<Option<(Role, bool)>, AppError> {
+        let sql = "SELECT role, deactivated_at IS NULL AS active FROM users WHERE id = $1";
+        let row: Option<(String, bool)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(role, active)| (Role::parse(&role).unwrap_or(Role::Member), active)))
+    }
+
+    /// Whether the instance has any account yet.
+    pub async fn has_users(&self) -> Result<bool, AppError> {
+        let (any,): (bool,) =
+            on_pool!(self, pool => sqlx::query_as("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(pool).await?);
+        Ok(any)
+    }
+
+    /// Accounts whose username, name or email starts with `prefix` (all
+    /// when empty), by username.
+    pub async fn admin_users(&self, prefix: &str, limit: u32) -> Result<Vec<AdminUser>, AppError> {
+        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        let sql = format!(
+            r"SELECT {ADMIN_USER_COLUMNS} FROM users
+              WHERE lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\'
+                 OR email LIKE $1 ESCAPE '\'
+              ORDER BY lower(username)
+              LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&pattern).bind(i64::from(limit)).fetch_all(pool).await?))
+    }
+
+    pub async fn admin_user(&self, id: UserId) -> Result<Option<AdminUser>, AppError> {
+        let sql = format!("SELECT {ADMIN_USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The account whose email or username (case-insensitively) is `login`.
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<AdminUser>, AppError> {
+        if login.contains('\0') {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {ADMIN_USER_COLUMNS} FROM users WHERE email = lower($1) OR lower(username) = lower($1) LIMIT 1"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(login).fetch_optional(pool).await?))
+    }
+
+    /// Sets the role, unless that demotes the last active admin; the audit
+    /// entry is written in the same transaction.
+    pub async fn set_role(&self, id: UserId, role: Role, audit: Audit<'_>) -> Result<AdminChange, AppError> {
+        let sql = format!(
+            "UPDATE users SET role = $2, updated_at = $3
+             WHERE id = $1 AND ($2 = 'admin' OR role <> 'admin' OR deactivated_at IS NOT NULL OR {ANOTHER_ADMIN})"
+        );
+        self.guarded_change(id, audit, &sql, Some(role.as_str())).await
+    }
+
+    /// Deactivates (ending every session: the epoch moves) or reactivates,
+    /// unless that deactivates the last active admin.
+    pub async fn set_active(&self, id: UserId, active: bool, audit: Audit<'_>) -> Result<AdminChange, AppError> {
+        let sql = if active {
+            "UPDATE users SET deactivated_at = NULL, updated_at = $2 WHERE id = $1".to_owned()
+        } else {
+            format!(
+                "UPDATE users SET deactivated_at = coalesce(deactivated_at, $2), session_epoch = session_epoch + 1,
+                     updated_at = $2
+                 WHERE id = $1 AND (role <> 'admin' OR deactivated_at IS NOT NULL OR {ANOTHER_ADMIN})"
+            )
+        };
+        self.guarded_change(id, audit, &sql, None).await
+    }
+
+    /// Runs one guarded `UPDATE users … WHERE id = $1 …` (binds: id, then
+    /// `role` if given, then now) and its audit entry in one transaction.
+    async fn guarded_change(
+        &self,
+        id: UserId,
+        audit: Audit<'_>,
+        sql: &str,
+        role: Option<&str>,
+    ) -> Result<AdminChange, AppError> {
+        let at = now();
+        let postgres = self.backend() == Backend::Postgres;
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if postgres {
+                tx.execute(ADMINS_LOCK).await?;
+            }
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return Ok(AdminChange::NoSuchUser);
+            }
+            let update = sqlx::query(sql).bind(id);
+            let update = match role {
+                Some(role) => update.bind(role),
+                None => update,
+            };
+            if update.bind(&at).execute(&mut *tx).await?.rows_affected() == 0 {
+                return Ok(AdminChange::LastAdmin);
+            }
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(AdminChange::Done)
+        })
+    }
+
+    /// Writes one audit entry on its own.
+    pub async fn audit(&self, audit: Audit<'_>) -> Result<(), AppError> {
+        let at = now();
+        on_writer!(self, pool => bind_audit(&audit, &at).execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
+    /// The newest entries first, older than entry `before` when given.
+    pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, AppError> {
+        let sql = "SELECT a.id, a.actor_id, u.username AS actor, a.action, a.target_user, a.target_room,
+                          a.target_number, a.detail, a.created_at
+                   FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+                   WHERE $1 IS NULL OR a.id < $1
+                   ORDER BY a.id DESC
+                   LIMIT $2";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(before).bind(i64::from(limit)).fetch_all(pool).await?))
+    }
+
+    /// An instance setting an admin has set, if any.
+    pub async fn instance_setting(&self, key: &str) -> Result<Option<String>, AppError> {
+        let sql = "SELECT value FROM instance_settings WHERE key = $1";
+        let row: Option<(String,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(key).fetch_optional(pool).await?);
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// Sets an instance setting and writes its audit entry, in one transaction.
+    pub async fn set_instance_setting(&self, key: &str, value: &str, audit: Audit<'_>) -> Result<(), AppError> {
+        let sql = "INSERT INTO instance_settings (key, value) VALUES ($1, $2)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await?;
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Stores an invitation (its token's hash) and its audit entry.
+    pub async fn insert_invitation(
+        &self,
+        token_hash: &str,
+        created_by: Option<UserId>,
+        expires_at: &str,
+        max_uses: i64,
+    ) -> Result<Invitation, AppError> {
+        let sql = format!(
+            "INSERT INTO invitations (token_hash, created_by, created_at, expires_at, max_uses)
+             VALUES ($1, $2, $3, $4, $5)
+             RETURNING {INVITATION_COLUMNS}"
+        );
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let invitation: Invitation = sqlx::query_as(&sql)
+                .bind(token_hash)
+                .bind(created_by)
+                .bind(&at)
+                .bind(expires_at)
+                .bind(max_uses)
+                .fetch_one(&mut *tx)
+                .await?;
+            let audit = Audit {
+                actor: created_by,
+                action: "invitation.create",
+                detail: Some(format!("invitation {}: {max_uses} use(s) until {expires_at}", invitation.id)),
+                ..Audit::default()
+            };
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(invitation)
+        })
+    }
+
+    /// Every invitation, newest first.
+    pub async fn invitations(&self) -> Result<Vec<Invitation>, AppError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations ORDER BY id DESC LIMIT 500");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?))
+    }
+
+    /// Whether a link with this token hash may be used now.
+    pub async fn invitation_usable(&self, token_hash: &str) -> Result<bool, AppError> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM invitations
+                   WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses)";
+        let (usable,): (bool,) =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(token_hash).bind(now()).fetch_one(pool).await?);
+        Ok(usable)
+    }
+
+    /// Revokes an invitation (again is fine); false if there is none.
+    pub async fn revoke_invitation(&self, id: i64, audit: Audit<'_>) -> Result<bool, AppError> {
+        let sql = "UPDATE invitations SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if sqlx::query(sql).bind(id).bind(&at).execute(&mut *tx).await?.rows_affected() == 0 {
+                return Ok(false);
+            }
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Stores a reset link for `user` (its token's hash) and its audit entry.
+    pub async fn insert_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: &str,
+        audit: Audit<'_>,
+    ) -> Result<(), AppError> {
+        let sql = "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at)
+                   VALUES ($1, $2, $3, $4, $5)";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(sql).bind(user).bind(token_hash).bind(audit.actor).bind(&at).bind(expires_at)
+                .execute(&mut *tx).await?;
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Spends a live reset link of an active account and sets its password
+    /// (which ends every session: they are tied to the hash), in one
+    /// transaction; `None`
+    /// when the link is unknown, used, expired or its account deactivated.
+    pub async fn reset_password(&self, token_hash: &str, password_hash: &str) -> Result<Option<UserId>, AppError> {
+        let spend = "UPDATE password_resets SET used_at = $2
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+                       AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)
+                     RETURNING user_id";
+        let set = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let spent: Option<(UserId,)> =
+                sqlx::query_as(spend).bind(token_hash).bind(&at).fetch_optional(&mut *tx).await?;
+            let Some((user,)) = spent else { return Ok(None) };
+            sqlx::query(set).bind(user).bind(password_hash).bind(&at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(user))
+        })
+    }
+}
+
+const AUDIT_INSERT: &str =
+    "INSERT INTO audit_log (actor_id, action, target_user, target_room, target_number, detail, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// `AUDIT_INSERT` with `audit`'s values bound.
+fn bind_audit<'q, DB>(
+    audit: &'q Audit<'q>,
+    at: &'q str,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(AUDIT_INSERT)
+        .bind(audit.actor.map(|u| u.0))
+        .bind(audit.action)
+        .bind(audit.target_user.map(|u| u.0))
+        .bind(audit.target_room.map(|r| r.0))
+        .bind(audit.target_number)
+        .bind(audit.detail.as_deref())
+        .bind(at)
+}
