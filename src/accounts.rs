@@ -233,8 +233,7 @@ impl Hearth {
         let updated = self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await;
         // The session's user carries the username: the next request reads it
         // afresh (on a failed update too; the row may have changed anyway).
-        self.caches.users.invalidate(&id);
-        self.hub.bus().forget(crate::bus::Forget::User(id));
+        self.forget_user(id);
         updated
     }
 

@@ -123,8 +123,8 @@ impl Hearth {
         let changed = self.store.set_active(user, false, audit).await?;
         // Before answering, so the caller sees the sessions gone: the next
         // request of any of them loads no user, and the sockets close now.
-        // Issue 14: with several instances, publish both on the bus too.
-        self.caches.users.invalidate(&user);
+        // Both reach every instance (the bus).
+        self.forget_user(user);
         self.hub.signal_user(user, UserSignal::AccountClosed);
         self.admin_change(changed, user).await
     }
@@ -134,7 +134,7 @@ impl Hearth {
         self.check_actor(actor).await?;
         let audit = Audit { actor: actor.id(), action: "user.reactivate", target_user: Some(user), ..Audit::default() };
         let changed = self.store.set_active(user, true, audit).await?;
-        self.caches.users.invalidate(&user);
+        self.forget_user(user);
         self.admin_change(changed, user).await
     }
 

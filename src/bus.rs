@@ -18,7 +18,7 @@
 //! | subject | payload |
 //! |---|---|
 //! | `<p>.room.<id>` | a room frame's JSON as sockets get it; header `Hearth-Seq` on changes |
-//! | `<p>.user.<id>` | a user signal: `F` + frame JSON, `S` + session id, `R` + room id |
+//! | `<p>.user.<id>` | a user signal: `F` + frame JSON, `S` + session id, `R` + room id, `A` (account closed), `X` + the session id kept |
 //! | `<p>.presence` | [`PresenceNote`]: users who came online, went offline, or all of them (heartbeat) |
 //! | `<p>.limit` | [`Attempt`]: a sign-in or registration another instance counted |
 //! | `<p>.forget` | [`Forget`]: a cache entry another instance invalidated |
@@ -160,6 +160,8 @@ pub(crate) enum Forget {
     Session(String),
     User(UserId),
     Membership(UserId, RoomId),
+    /// Whether a room is archived.
+    Archived(RoomId),
 }
 
 impl Bus {
@@ -293,6 +295,11 @@ impl Bus {
                     payload.push(b'R');
                     payload.extend_from_slice(room.0.to_string().as_bytes());
                 }
+                UserSignal::AccountClosed => payload.push(b'A'),
+                UserSignal::SessionsEndedExcept(kept) => {
+                    payload.push(b'X');
+                    payload.extend_from_slice(kept.as_bytes());
+                }
             }
             nats.send(format!("user.{}", user.0), None, payload.into());
         }
@@ -425,6 +432,8 @@ fn parse(prefix: &str, message: &async_nats::Message) -> Option<Incoming> {
             b'F' => UserSignal::Frame(Frame::received(None, payload.slice(1..))),
             b'S' => UserSignal::SessionEnded(std::str::from_utf8(body).ok()?.to_owned()),
             b'R' => UserSignal::RoomRemoved(RoomId(std::str::from_utf8(body).ok()?.parse().ok()?)),
+            b'A' => UserSignal::AccountClosed,
+            b'X' => UserSignal::SessionsEndedExcept(std::str::from_utf8(body).ok()?.to_owned()),
             _ => return None,
         };
         return Some(Incoming::User { user, signal });

@@ -24,6 +24,19 @@ const FILL_BATCH: u32 = 500;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl Hearth {
+    /// Drops a user from the cache here and on every other instance (their
+    /// profile, password, role or active flag changed).
+    pub(crate) fn forget_user(&self, user: UserId) {
+        self.caches.users.invalidate(&user);
+        self.hub.bus().forget(Forget::User(user));
+    }
+
+    /// Drops whether `room` is archived from the cache, here and elsewhere.
+    pub(crate) fn forget_archived(&self, room: RoomId) {
+        self.archived_rooms.invalidate(&room);
+        self.hub.bus().forget(Forget::Archived(room));
+    }
+
     /// A Hearth that shares live changes with the other instances on the
     /// same database through NATS. It starts (and serves) while NATS is
     /// unreachable; the client keeps trying, and `/healthz` says so.
@@ -70,6 +83,7 @@ impl Hearth {
                     // (so say who is here now), and room changes (so read
                     // each shared room's log after its position).
                     self.caches.clear();
+                    self.archived_rooms.clear();
                     self.hub.bus().presence(PresenceKind::All, self.hub.online_here());
                     for (room, _) in self.hub.shared_rooms() {
                         self.hub.ask_fill_unless_asked(room);
@@ -96,6 +110,7 @@ impl Hearth {
             }
             Forget::User(user) => self.caches.users.invalidate(&user),
             Forget::Membership(user, room) => self.caches.members.invalidate(&(user, room)),
+            Forget::Archived(room) => self.archived_rooms.invalidate(&room),
         }
     }
 

@@ -45,7 +45,7 @@ impl Hearth {
         }
         let hash = password::hash(new.as_str().to_owned()).await?;
         self.store.set_password_hash(me, &hash).await?;
-        self.caches.users.invalidate(&me);
+        self.forget_user(me);
         let user = self.store.auth_user_by_id(me).await?.ok_or(AppError::NotFound("user"))?;
         // This session takes the new hash; the others no longer match it.
         session.login(&user).await.map_err(AppError::internal)?;
@@ -84,7 +84,7 @@ impl Hearth {
             .reset_password(&crate::admin::token_hash(token), &hash)
             .await?
             .ok_or_else(|| AppError::invalid("token", BAD_RESET_LINK))?;
-        self.caches.users.invalidate(&user);
+        self.forget_user(user);
         self.hub.signal_user(user, UserSignal::AccountClosed);
         Ok(())
     }

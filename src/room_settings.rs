@@ -113,8 +113,7 @@ impl Hearth {
             return Ok(());
         }
         self.store.archive_room(room).await?;
-        // Issue 14: with several instances, publish this on the bus too.
-        self.archived_rooms.invalidate(&room);
+        self.forget_archived(room);
         if let Manager::Admin = manager {
             self.audit_room(me, "room.archive", room, String::new()).await?;
         }
