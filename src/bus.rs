@@ -189,13 +189,7 @@ impl Bus {
         let mut subscriber = client.subscribe(format!("{}.>", settings.prefix)).await?;
         let (outbox, mut queued) = mpsc::channel::<(Subject, Option<HeaderMap>, Bytes)>(OUTBOX);
         let (closing, _) = watch::channel(false);
-        let nats = Arc::new(Nats {
-            client: client.clone(),
-            settings,
-            instance: rand_id(),
-            outbox,
-            closing,
-        });
+        let nats = Arc::new(Nats { client: client.clone(), settings, instance: rand_id(), outbox, closing });
 
         // The publisher: the only task that awaits the client.
         let publisher = client.clone();

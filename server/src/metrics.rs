@@ -94,7 +94,11 @@ fn describe() {
     describe_gauge!(series::DB_POOL_CONNECTIONS, "Database connections open in the pool.");
     describe_gauge!(series::DB_POOL_IDLE, "Database connections idle in the pool.");
     describe_gauge!(series::DB_POOL_MAX, "The most connections the pool opens.");
-    describe_histogram!(series::DB_QUERY, Unit::Seconds, "Each store call's time on the database, by pool (read, write).");
+    describe_histogram!(
+        series::DB_QUERY,
+        Unit::Seconds,
+        "Each store call's time on the database, by pool (read, write)."
+    );
     describe_gauge!(series::BUS_CONNECTED, "With NATS configured: 1 while connected to it, 0 while not.");
     describe_counter!(series::BUS_SENT, "Messages published to the other instances.");
     describe_counter!(series::BUS_RECEIVED, "Messages received from the other instances.");
