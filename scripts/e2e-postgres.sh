@@ -69,7 +69,7 @@ say "NATS at $nats_url (pid ${pids[0]})"
 # serve PORT LOG: one instance on the shared database and NATS.
 serve() {
   DATABASE_URL=$base/$database HEARTH_LISTEN=127.0.0.1:$1 HEARTH_DEMO=true \
-    HEARTH_SIGN_INS_PER_IP=1000 HEARTH_LOG=${HEARTH_LOG:-info} \
+    HEARTH_SIGN_INS_PER_IP=1000 HEARTH_MESSAGES_PER_MINUTE=0 HEARTH_LOG=${HEARTH_LOG:-info} \
     HEARTH_NATS_URL=$nats_url HEARTH_NATS_PREFIX=e2e \
     "$binary" serve >"$2" 2>&1 &
   started $!
