@@ -10,6 +10,8 @@
 //! - [`model`]: the types shared with the browser (they compile to WASM).
 //! - [`error`]: [`AppError`], the one error type every adapter maps.
 //! - [`protocol`]: the WebSocket events, `ClientEvent` and `ServerEvent`.
+//! - [`mentions`]: `@username` tokens and what a notification level lets
+//!   through (pure, shared with the browser).
 //! - [`redirect`]: which `next` paths a sign-in may send a user to.
 //! - [`accounts`] *(server)*: self-validating inputs and the account use cases
 //!   (register, update a profile, browse the directory).
@@ -44,6 +46,7 @@
 //! the WASM build leaves off.
 
 pub mod error;
+pub mod mentions;
 pub mod model;
 pub mod protocol;
 pub mod redirect;

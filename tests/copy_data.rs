@@ -26,6 +26,7 @@ const TABLES: &[(&str, &str)] = &[
     ("rooms", "id"),
     ("memberships", "room_id, user_id"),
     ("messages", "id"),
+    ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
     ("sessions", "id"),
 ];
@@ -89,7 +90,12 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     for (k, room) in rooms.iter().enumerate() {
         let last = store.room(*room).await.expect("room").expect("exists").last_number;
         for number in (1..=last).filter(|n| n % 13 == (k as i64) % 13) {
-            store.edit_message(*room, number, &format!("edited message {number}: needle")).await.expect("edit");
+            // Edits in the group mention bob and carol (the mentions table).
+            let mentioned: &[UserId] = if *room == group { &[bob, carol] } else { &[] };
+            store
+                .edit_message(*room, number, &format!("edited message {number}: needle @bob @carol"), mentioned)
+                .await
+                .expect("edit");
         }
         for number in (1..=last).filter(|n| n % 17 == 3) {
             store.delete_message(*room, number).await.expect("delete");

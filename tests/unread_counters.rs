@@ -73,6 +73,7 @@ async fn run(url: &str, seed: u64) {
                             application: None,
                             body: format!("batch {step}.{i}"),
                             client_id: None,
+                            mentions: Vec::new(),
                         })
                     })
                     .collect();

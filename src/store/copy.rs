@@ -115,6 +115,7 @@ const TABLES: &[Table] = &[
             ("last_read_number", Int),
             ("own_count", Int),
             ("read_others", Int),
+            ("notify_level", Text),
         ],
         identity: false,
     },
@@ -132,8 +133,15 @@ const TABLES: &[Table] = &[
             ("created_at", Text),
             ("edited_at", Text),
             ("deleted_at", Text),
+            ("mention_ids", Text),
         ],
         identity: true,
+    },
+    Table {
+        name: "mentions",
+        key: &["message_id", "user_id"],
+        columns: &[("message_id", Int), ("user_id", Int), ("room_id", Int), ("number", Int)],
+        identity: false,
     },
     Table {
         name: "room_events",

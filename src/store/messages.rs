@@ -36,6 +36,8 @@ pub struct NewMessage {
     pub application: Option<i64>,
     pub body: String,
     pub client_id: Option<String>,
+    /// The members it mentions (resolved by `Hearth::append_message`).
+    pub mentions: Vec<UserId>,
 }
 
 impl NewMessage {
@@ -102,6 +104,8 @@ struct MessageRow {
     application_name: Option<String>,
     body: Option<String>,
     client_id: Option<String>,
+    /// The mentioned user ids, comma-separated (`string_agg`).
+    mention_ids: Option<String>,
     created_at: String,
     edited_at: Option<String>,
     deleted: bool,
@@ -121,6 +125,7 @@ impl From<MessageRow> for Message {
             user,
             body: r.body,
             client_id: r.client_id,
+            mentions: parse_ids(r.mention_ids.as_deref()),
             application: r.application_name,
             created_at: r.created_at,
             edited_at: r.edited_at,
@@ -129,10 +134,26 @@ impl From<MessageRow> for Message {
     }
 }
 
-/// Authors are joined in the page query itself: no N+1.
+/// `mention_ids` as stored: the ids comma-separated, `None` for none.
+fn format_ids(ids: &[UserId]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// A comma-separated list of user ids, in ascending order.
+fn parse_ids(raw: Option<&str>) -> Vec<UserId> {
+    let mut ids: Vec<UserId> =
+        raw.unwrap_or("").split(',').filter_map(|id| id.trim().parse().ok()).map(UserId).collect();
+    ids.sort();
+    ids
+}
+
+/// Authors are joined in the page query itself: no N+1. (Mentions are
+/// read from the message's own `mention_ids`, not gathered from the
+/// `mentions` table: a subquery per message doubled a page's reads.)
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         u.username AS author_username, u.name AS author_name, a.name AS application_name,
         CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
+        m.mention_ids,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id";
 
@@ -149,8 +170,14 @@ impl Store {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<InsertedMessage, AppError> {
-        let new =
-            NewMessage { room, author, application, body: body.to_owned(), client_id: client_id.map(str::to_owned) };
+        let new = NewMessage {
+            room,
+            author,
+            application,
+            body: body.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            mentions: Vec::new(),
+        };
         let placed = self.append_messages(std::slice::from_ref(&new)).await?;
         let appended = placed.into_iter().next().flatten().ok_or(AppError::NotFound("conversation"))?;
         let message = self.message(room, appended.number).await?.ok_or(AppError::NotFound("message"))?;
@@ -244,7 +271,7 @@ impl Store {
                 }
             }
             if !fresh.is_empty() {
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 7, 1));
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 8, 1));
                 let mut insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql);
                 for f in &fresh {
                     let m = &batch[f.index];
@@ -255,15 +282,29 @@ impl Store {
                         .bind(m.application)
                         .bind(m.body.as_str())
                         .bind(m.client_id.as_deref())
-                        .bind(f.at.as_str());
+                        .bind(f.at.as_str())
+                        .bind(format_ids(&m.mentions));
                 }
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
+                // (message id, user, room, number) of every mention.
+                let mut mentions: Vec<(i64, UserId, RoomId, i64)> = Vec::new();
                 for (id, room, number) in insert.fetch_all(&mut *tx).await? {
                     let Some(f) = by_place.get(&(room, number)) else { continue };
                     if let Some(appended) = placed[f.index].as_mut() {
                         appended.written = Some(Written { id, created_at: f.at.clone() });
                     }
+                    mentions.extend(batch[f.index].mentions.iter().map(|user| (id, *user, room, number)));
+                }
+                // Only a batch with mentions pays this statement (or more, a
+                // thousand mentions each).
+                for chunk in mentions.chunks(1000) {
+                    let sql = format!("{INSERT_MENTIONS} {}", values(chunk.len(), 4, 1));
+                    let mut insert = sqlx::query(&sql);
+                    for (id, user, room, number) in chunk {
+                        insert = insert.bind(id).bind(user).bind(room).bind(number);
+                    }
+                    insert.execute(&mut *tx).await?;
                 }
                 let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
                 let mut log = sqlx::query(&sql);
@@ -497,8 +538,9 @@ impl Store {
         room: RoomId,
         number: i64,
         body: &str,
+        mentions: &[UserId],
     ) -> Result<Option<(i64, Message)>, AppError> {
-        let Some(seq) = self.change_message(room, number, MessageUpdate::Edit(body)).await? else {
+        let Some(seq) = self.change_message(room, number, MessageUpdate::Edit(body, mentions)).await? else {
             return Ok(None);
         };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
@@ -522,8 +564,8 @@ impl Store {
     ) -> Result<Option<i64>, AppError> {
         let at = now();
         let (sql, body, count_change) = match change {
-            MessageUpdate::Edit(body) => (
-                "UPDATE messages SET body = $3, edited_at = $4
+            MessageUpdate::Edit(body, _) => (
+                "UPDATE messages SET body = $3, edited_at = $4, mention_ids = $5
                  WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
                 Some(body),
                 0,
@@ -540,7 +582,10 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {
-                Some(body) => update.bind(body).bind(&at),
+                Some(body) => update.bind(body).bind(&at).bind(match change {
+                    MessageUpdate::Edit(_, mentions) => format_ids(mentions),
+                    MessageUpdate::Delete => None,
+                }),
                 None => update.bind(&at),
             };
             if update.execute(&mut *tx).await?.rows_affected() == 0 {
@@ -555,10 +600,29 @@ impl Store {
                     .bind(number)
                     .execute(&mut *tx)
                     .await?;
-                if let MessageUpdate::Delete = change {
-                    // The unread counters: the author has one own message
-                    // fewer, and those who had read past it one read fewer.
-                    sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
+                match change {
+                    MessageUpdate::Delete => {
+                        // The unread counters: the author has one own message
+                        // fewer, and those who had read past it one read fewer.
+                        sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
+                    }
+                    MessageUpdate::Edit(_, mentions) => {
+                        // The new text's mentions replace the old text's.
+                        let (id,): (i64,) = sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM mentions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+                        for chunk in mentions.chunks(1000) {
+                            let sql = format!("{INSERT_MENTIONS} {}", values(chunk.len(), 4, 1));
+                            let mut insert = sqlx::query(&sql);
+                            for user in chunk {
+                                insert = insert.bind(id).bind(user).bind(room).bind(number);
+                            }
+                            insert.execute(&mut *tx).await?;
+                        }
+                    }
                 }
                 tx.commit().await?;
                 Some(seq)
@@ -619,9 +683,11 @@ fn earlier_sends(triples: usize) -> String {
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
 }
-/// Followed by a `VALUES` list of 7-column rows.
+/// Followed by a `VALUES` list of 8-column rows.
 const INSERT_MESSAGES: &str =
-    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at) VALUES";
+    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, mention_ids) VALUES";
+/// Followed by a `VALUES` list of 4-column rows.
+const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
 /// Adds new messages to their authors' own counts; followed by a `VALUES`
@@ -708,14 +774,15 @@ impl Order {
 /// An edit (with the new body) or a delete, as `change_message` applies it.
 #[derive(Clone, Copy)]
 enum MessageUpdate<'a> {
-    Edit(&'a str),
+    /// The new text, and the members it mentions.
+    Edit(&'a str, &'a [UserId]),
     Delete,
 }
 
 impl MessageUpdate<'_> {
     fn kind(self) -> ChangeKind {
         match self {
-            Self::Edit(_) => ChangeKind::Edited,
+            Self::Edit(..) => ChangeKind::Edited,
             Self::Delete => ChangeKind::Deleted,
         }
     }

@@ -4,6 +4,7 @@ mod applications;
 mod conversations;
 mod health;
 mod messages;
+mod notifications;
 mod search;
 mod users;
 
@@ -19,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(applications::router())
         .merge(search::router())
+        .merge(notifications::router())
 }

@@ -29,6 +29,7 @@ mod helpers;
 mod ingest;
 mod malformed;
 mod membership;
+mod mentions;
 mod messages;
 mod metrics;
 mod numbering;
