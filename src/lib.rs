@@ -31,6 +31,8 @@
 //!   publish) and the subscribe/replay logic.
 //! - [`applications`] *(server)*: the token API: applications, numbered
 //!   chats (which are rooms) and their search.
+//! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
+//!   payload encryption and VAPID tokens.
 //! - [`search`] *(server)*: message search for the web UI.
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
@@ -78,6 +80,8 @@ mod ingest;
 pub mod messages;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod push;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]
