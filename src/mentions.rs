@@ -34,8 +34,7 @@ pub fn tokens(text: &str) -> Tokens {
     let mut found = Tokens::default();
     let mut code = false;
     let mut previous: Option<char> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in text.char_indices() {
         if c == '`' {
             code = !code;
         } else if c == '@' && !code && !previous.is_some_and(username_char) {

@@ -19,7 +19,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use ring::{aead, agreement, hkdf};
 
-use crate::model::NotifyLevel;
+use crate::model::{NotifyLevel, UserId};
+use crate::{AppError, Hearth};
 
 /// What is known about one message and one member when the push delay has
 /// passed.
@@ -202,6 +203,75 @@ impl Vapid {
             .map_err(|_| PushError("signing the VAPID token failed"))?;
         let signature = URL_SAFE_NO_PAD.encode(signature.as_ref());
         Ok(format!("vapid t={signing_input}.{signature}, k={}", self.public_key()))
+    }
+}
+
+/// The longest subscription endpoint taken.
+const ENDPOINT_MAX: usize = 1000;
+
+/// A subscription's endpoint: an `https` URL, or `http` on this machine
+/// (a local push service, as the tests run).
+fn check_endpoint(raw: &str) -> Result<(), AppError> {
+    let bad = || AppError::invalid("endpoint", "Endpoint must be an https URL");
+    if raw.len() > ENDPOINT_MAX {
+        return Err(AppError::invalid("endpoint", format!("Endpoint is too long (maximum is {ENDPOINT_MAX})")));
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad())?;
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if local => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
+/// A base64url key of `len` bytes (padding and the standard alphabet, as
+/// some browsers give them, are taken too); returned as unpadded base64url.
+fn check_key(field: &str, raw: &str, len: usize) -> Result<String, AppError> {
+    let trimmed = raw.trim().trim_end_matches('=').replace('+', "-").replace('/', "_");
+    match URL_SAFE_NO_PAD.decode(&trimmed) {
+        Ok(bytes) if bytes.len() == len && (len != 65 || bytes[0] == 4) => Ok(trimmed),
+        _ => Err(AppError::invalid(field, format!("{field} must be a base64url key of {len} bytes"))),
+    }
+}
+
+impl Hearth {
+    /// The server's VAPID key pair: made on first use and kept in the
+    /// database, so every instance (and every restart) signs with it.
+    pub async fn vapid(&self) -> Result<Vapid, AppError> {
+        let (pkcs8, _) = match self.store.push_key().await? {
+            Some(stored) => stored,
+            None => {
+                let fresh = Vapid::generate().map_err(AppError::internal)?;
+                let pkcs8 = URL_SAFE_NO_PAD.encode(fresh.pkcs8());
+                self.store.push_key_or_insert((&pkcs8, &fresh.public_key())).await?
+            }
+        };
+        let pkcs8 = URL_SAFE_NO_PAD.decode(pkcs8).map_err(AppError::internal)?;
+        Vapid::from_pkcs8(&pkcs8).map_err(AppError::internal)
+    }
+
+    /// `GET /push/key`: the browser's `applicationServerKey`.
+    pub async fn push_public_key(&self) -> Result<String, AppError> {
+        Ok(self.vapid().await?.public_key())
+    }
+
+    /// Saves my subscription for this device (`POST /push/subscriptions`,
+    /// the browser's `PushSubscription.toJSON()`): one per endpoint.
+    pub async fn subscribe_push(&self, me: UserId, endpoint: &str, p256dh: &str, auth: &str) -> Result<i64, AppError> {
+        check_endpoint(endpoint)?;
+        let p256dh = check_key("p256dh", p256dh, 65)?;
+        let auth = check_key("auth", auth, 16)?;
+        self.store.save_push_subscription(me, endpoint, &p256dh, &auth).await
+    }
+
+    /// Removes my subscription at `endpoint` (404 if I have none there).
+    pub async fn unsubscribe_push(&self, me: UserId, endpoint: &str) -> Result<(), AppError> {
+        if self.store.delete_push_subscription(me, endpoint).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("push subscription"))
+        }
     }
 }
 

@@ -28,6 +28,8 @@ const TABLES: &[(&str, &str)] = &[
     ("messages", "id"),
     ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
+    ("push_keys", "id"),
+    ("push_subscriptions", "id"),
     ("sessions", "id"),
 ];
 
@@ -103,6 +105,11 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     }
     for (room, user, number) in [(direct, bob, 5), (group, carol, 7), (group, alice, 1_000_000), (open, bob, 2)] {
         store.mark_read(room, user, number).await.expect("mark read");
+    }
+    // Web Push: the VAPID key and two devices.
+    store.push_key_or_insert(("pkcs8-of-the-key", "its-public-key")).await.expect("push key");
+    for (user, endpoint) in [(alice, "https://push.example.net/1"), (bob, "https://push.example.net/2")] {
+        store.save_push_subscription(user, endpoint, "p256dh-key", "auth-secret").await.expect("subscription");
     }
 
     let sessions = store.sessions().await.expect("sessions table");

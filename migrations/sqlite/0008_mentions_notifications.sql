@@ -27,3 +27,28 @@ ALTER TABLE messages ADD COLUMN mention_ids TEXT;
 -- group and open: mentions).
 ALTER TABLE memberships ADD COLUMN notify_level TEXT
     CHECK (notify_level IN ('everything', 'mentions', 'nothing'));
+
+-- Web Push. The server's VAPID key pair (ECDSA P-256, PKCS#8, base64url),
+-- made on first use and kept here so that every instance signs with the
+-- same key (one row: whoever inserts first wins).
+CREATE TABLE push_keys (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    private_pkcs8 TEXT NOT NULL,
+    public_key    TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+
+-- One subscription per device: the push service's endpoint names it, so a
+-- browser that subscribes again (or for another user) replaces its row.
+CREATE TABLE push_subscriptions (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   TEXT NOT NULL,
+    -- The browser's P-256 public key and auth secret, base64url.
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE UNIQUE INDEX push_subscriptions_endpoint ON push_subscriptions (endpoint);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);

@@ -149,6 +149,25 @@ const TABLES: &[Table] = &[
         columns: &[("room_id", Int), ("seq", Int), ("kind", Text), ("number", Int)],
         identity: false,
     },
+    Table {
+        name: "push_keys",
+        key: &["id"],
+        columns: &[("id", Int), ("private_pkcs8", Text), ("public_key", Text), ("created_at", Text)],
+        identity: false,
+    },
+    Table {
+        name: "push_subscriptions",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("endpoint", Text),
+            ("p256dh", Text),
+            ("auth", Text),
+            ("created_at", Text),
+        ],
+        identity: true,
+    },
     // tower-sessions-sqlx-store's table (created by `Store::sessions`).
     Table {
         name: "sessions",

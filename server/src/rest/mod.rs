@@ -5,6 +5,7 @@ mod conversations;
 mod health;
 mod messages;
 mod notifications;
+mod push;
 mod search;
 mod users;
 
@@ -21,4 +22,5 @@ pub fn router() -> Router<AppState> {
         .merge(applications::router())
         .merge(search::router())
         .merge(notifications::router())
+        .merge(push::router())
 }

@@ -36,6 +36,7 @@ mod numbering;
 mod pages;
 mod paging;
 mod postgres;
+mod push;
 mod search;
 mod search_web;
 mod security;
