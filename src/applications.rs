@@ -219,7 +219,12 @@ impl Hearth {
         };
         let chat = self.store.insert_chat(&app, &name).await?;
         if let Some(owner) = app.owner_id {
-            let event = ServerEvent::Room { room_id: chat.room_id, change: RoomChange::Added, unread_count: None };
+            let event = ServerEvent::Room {
+                room_id: chat.room_id,
+                change: RoomChange::Added,
+                unread_count: None,
+                unread_mentions: None,
+            };
             self.hub.send_user(owner, &event);
         }
         Ok(chat.view(&app.token))

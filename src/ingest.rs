@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::model::{Author, Message, ReplyTo, RoomId};
+use crate::model::{Author, Message, ReplyTo, RoomId, UserId};
 use crate::protocol::ServerEvent;
 use crate::store::{Appended, Backend, InsertedMessage, NewMessage, Store};
 
@@ -150,7 +150,13 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
             Err(err) => tracing::error!(error = %err, room = room.0, "reading the quoted messages failed"),
         }
     }
+    // Those a new message mentions hear their new counts (after the
+    // publish, off the writer).
+    let mut mentioned: Vec<(RoomId, UserId)> = Vec::new();
     for ((appended, (byline, reply)), new) in placed.into_iter().zip(answers).zip(batch) {
+        if let Some(appended) = appended.as_ref().filter(|a| a.seq.is_some()) {
+            mentioned.extend(new.mentions.iter().map(|user| (appended.room, *user)));
+        }
         let answer = match appended {
             None => Err(AppError::NotFound("conversation")),
             Some(appended) => {
@@ -163,6 +169,7 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
                         user: byline.author,
                         body: Some(new.body),
                         client_id: new.client_id,
+                        mentions: new.mentions,
                         application: byline.application,
                         created_at: written.created_at.clone(),
                         edited_at: None,
@@ -189,4 +196,14 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
         let _ = reply.send(answer);
     }
     drop(order);
+    if !mentioned.is_empty() {
+        let (store, hub) = (store.clone(), hub.clone());
+        tokio::spawn(async move {
+            for (room, user) in mentioned {
+                if let Err(err) = crate::messages::tell_unread(&store, &hub, room, user).await {
+                    tracing::warn!(error = %err, room = room.0, user = user.0, "telling a mention's counts failed");
+                }
+            }
+        });
+    }
 }

@@ -10,6 +10,8 @@
 //! - [`model`]: the types shared with the browser (they compile to WASM).
 //! - [`error`]: [`AppError`], the one error type every adapter maps.
 //! - [`protocol`]: the WebSocket events, `ClientEvent` and `ServerEvent`.
+//! - [`mentions`]: `@username` tokens and what a notification level lets
+//!   through (pure, shared with the browser).
 //! - [`redirect`]: which `next` paths a sign-in may send a user to.
 //! - [`accounts`] *(server)*: self-validating inputs and the account use cases
 //!   (register, update a profile, browse the directory).
@@ -31,6 +33,8 @@
 //!   publish) and the subscribe/replay logic.
 //! - [`applications`] *(server)*: the token API: applications, numbered
 //!   chats (which are rooms) and their search.
+//! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
+//!   payload encryption and VAPID tokens.
 //! - [`search`] *(server)*: message search for the web UI.
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
@@ -46,6 +50,7 @@
 //! the WASM build leaves off.
 
 pub mod error;
+pub mod mentions;
 pub mod model;
 pub mod protocol;
 pub mod redirect;
@@ -83,6 +88,7 @@ pub mod messages;
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod passwords;
+pub mod push;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]

@@ -4,12 +4,15 @@
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::ingest::Byline;
+use crate::mentions::EVERYONE_MAX_MEMBERS;
 use crate::model::{Author, Message, MessagePage, Reaction, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
 
 pub const BODY_MAX: usize = 10_000;
+/// The most distinct `@names` of one message that are looked up.
+const MENTIONED_NAMES_MAX: usize = 500;
 const CLIENT_ID_MAX: usize = 100;
 pub const PAGE_DEFAULT: u32 = 50;
 pub const PAGE_MAX: u32 = 200;
@@ -218,6 +221,11 @@ impl Hearth {
                 Poster::Application { id, .. } => crate::search::Searcher::Application(id),
             })?;
         }
+        let writer = match poster {
+            Poster::User(user) => Some(user),
+            Poster::Application { .. } => None,
+        };
+        let mentions = self.resolve_mentions(room, writer, body.as_str()).await?;
         let (author, application, byline) = match poster {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.
@@ -238,10 +246,42 @@ impl Hearth {
             body: body.as_str().to_owned(),
             client_id: client_id.map(str::to_owned),
             reply_to,
+            mentions,
         };
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
         self.ingest.append(message, byline).await
+    }
+
+    /// The members of `room` that `text` mentions (see [`crate::mentions`]),
+    /// never its writer, in id order: those named `@username`, or every
+    /// member for `@everyone`/`@here` in a room of at most
+    /// [`EVERYONE_MAX_MEMBERS`] (in a bigger one it is plain text).
+    /// Names that are not members mention no one.
+    pub(crate) async fn resolve_mentions(
+        &self,
+        room: RoomId,
+        writer: Option<UserId>,
+        text: &str,
+    ) -> Result<Vec<UserId>, AppError> {
+        let mut tokens = crate::mentions::tokens(text);
+        if tokens.names.is_empty() && !tokens.everyone {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::new();
+        if tokens.everyone {
+            let members = self.store.member_ids(room).await?;
+            if members.len() <= EVERYONE_MAX_MEMBERS {
+                ids = members;
+                tokens.names.clear();
+            }
+        }
+        tokens.names.truncate(MENTIONED_NAMES_MAX);
+        ids.extend(self.store.members_named(room, &tokens.names).await?);
+        ids.retain(|id| Some(*id) != writer);
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// Saves a message's new text, then publishes the edit. The caller has
@@ -252,9 +292,14 @@ impl Hearth {
         number: i64,
         body: &MessageBody,
     ) -> Result<Message, AppError> {
+        let writer = self.store.message_meta(room, number).await?.and_then(|m| m.user_id);
+        let mentions = self.resolve_mentions(room, writer, body.as_str()).await?;
         let _order = self.hub.order_room(room).await;
-        let (seq, message) =
-            self.store.edit_message(room, number, body.as_str()).await?.ok_or(AppError::NotFound("message"))?;
+        let (seq, message) = self
+            .store
+            .edit_message(room, number, body.as_str(), &mentions)
+            .await?
+            .ok_or(AppError::NotFound("message"))?;
         self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
         Ok(message)
     }
@@ -403,9 +448,7 @@ impl Hearth {
         self.member_room(me, room).await?;
         let marker = self.store.mark_read(room, me, number).await?;
         self.hub.publish_room(room, &ServerEvent::Read { room_id: room, user_id: me, number: marker });
-        let unread = self.store.unread_count(room, me).await?;
-        let event = ServerEvent::Room { room_id: room, change: RoomChange::Unread, unread_count: Some(unread) };
-        self.hub.send_user(me, &event);
+        tell_unread(&self.store, &self.hub, room, me).await?;
         Ok(marker)
     }
 
@@ -450,6 +493,25 @@ impl Hearth {
             })?;
         Ok(self.post_message(me, opened.id, body, None).await?.message)
     }
+}
+
+/// Tells every socket of `user` (on every instance) their unread count and
+/// unread mentions in `room`, as the database has them now.
+pub(crate) async fn tell_unread(
+    store: &crate::store::Store,
+    hub: &crate::hub::Hub,
+    room: RoomId,
+    user: UserId,
+) -> Result<(), AppError> {
+    let (unread, mentions) = store.unread_counts(room, user).await?;
+    let event = ServerEvent::Room {
+        room_id: room,
+        change: RoomChange::Unread,
+        unread_count: Some(unread),
+        unread_mentions: Some(mentions),
+    };
+    hub.send_user(user, &event);
+    Ok(())
 }
 
 #[cfg(test)]

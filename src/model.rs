@@ -135,6 +135,47 @@ pub struct ConversationSummary {
     pub last_message: Option<LastMessage>,
     /// Messages after my read marker that I did not write.
     pub unread_count: i64,
+    /// Of those, the ones that mention me.
+    #[serde(default)]
+    pub unread_mentions: i64,
+    /// My notification level for the room (its kind's default unless set).
+    #[serde(default)]
+    pub notify_level: NotifyLevel,
+}
+
+/// What a member is told about in a room: every message, only those that
+/// mention them, or nothing. Unset, it follows the room's kind: direct
+/// rooms everything, groups and open rooms mentions
+/// ([`NotifyLevel::default_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyLevel {
+    Everything,
+    #[default]
+    Mentions,
+    Nothing,
+}
+
+impl NotifyLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Everything => "everything",
+            Self::Mentions => "mentions",
+            Self::Nothing => "nothing",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Everything, Self::Mentions, Self::Nothing].into_iter().find(|l| l.as_str() == raw)
+    }
+}
+
+/// `GET`/`PUT /conversations/:id/notifications`: my level for a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    pub level: NotifyLevel,
+    /// True when I have not chosen, and `level` is the room kind's default.
+    pub default: bool,
 }
 
 impl ConversationSummary {
@@ -180,6 +221,10 @@ pub struct Message {
     /// `None` once deleted: the row stays, the text does not.
     pub body: Option<String>,
     pub client_id: Option<String>,
+    /// The users this message mentions, resolved when it was sent (members
+    /// of the room named `@username`, or all of them for `@everyone`).
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
     /// The application's name, for messages posted through the token API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,

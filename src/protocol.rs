@@ -100,11 +100,14 @@ pub enum ServerEvent {
         number: i64,
     },
     /// Something about one of my rooms changed: I joined or left it, or my
-    /// unread count moved.
+    /// unread count moved (`unread`: with the unread mentions beside it).
     Room {
         room_id: RoomId,
         change: RoomChange,
         unread_count: Option<i64>,
+        /// My unread messages that mention me (with `unread`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unread_mentions: Option<i64>,
     },
     /// You fell too far behind: reload this room's history and subscribe again.
     Resync {

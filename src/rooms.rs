@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::hub::UserSignal;
-use crate::model::{ConversationDetail, ConversationSummary, OpenRoom, Person, RoomId, RoomKind, UserId};
+use crate::model::{
+    ConversationDetail, ConversationSummary, NotificationSettings, NotifyLevel, OpenRoom, Person, RoomId, RoomKind,
+    UserId,
+};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{HistoryQuery, RoomRow};
 
@@ -159,6 +162,12 @@ impl Hearth {
                     users: members.remove(&c.id).unwrap_or_default(),
                     last_message: last.remove(&c.id),
                     unread_count: row.unread_count,
+                    unread_mentions: row.unread_mentions,
+                    notify_level: row
+                        .notify_level
+                        .as_deref()
+                        .and_then(NotifyLevel::parse)
+                        .unwrap_or(NotifyLevel::default_for(c.kind)),
                 }
             })
             .collect())
@@ -261,9 +270,49 @@ impl Hearth {
 }
 
 impl Hearth {
+    /// My notification level for a room (404 unless I am a member).
+    pub async fn notification_settings(&self, me: UserId, room: RoomId) -> Result<NotificationSettings, AppError> {
+        let row = self.member_room_row(me, room).await?;
+        let chosen = self.store.notify_level(room, me).await?.ok_or(AppError::NotFound("conversation"))?;
+        Ok(settings_of(row.kind(), chosen.as_deref()))
+    }
+
+    /// Sets my level for a room: `everything`, `mentions`, `nothing`, or
+    /// `default` (back to the room kind's default).
+    pub async fn set_notification_level(
+        &self,
+        me: UserId,
+        room: RoomId,
+        level: &str,
+    ) -> Result<NotificationSettings, AppError> {
+        let row = self.member_room_row(me, room).await?;
+        let chosen =
+            match level.trim() {
+                "default" => None,
+                raw => Some(NotifyLevel::parse(raw).ok_or_else(|| {
+                    AppError::invalid("level", "Level must be everything, mentions, nothing or default")
+                })?),
+            };
+        if !self.store.set_notify_level(room, me, chosen.map(NotifyLevel::as_str)).await? {
+            return Err(AppError::NotFound("conversation"));
+        }
+        Ok(settings_of(row.kind(), chosen.map(NotifyLevel::as_str)))
+    }
+}
+
+/// A level as stored (`None`: not chosen) for a room of `kind`.
+fn settings_of(kind: RoomKind, chosen: Option<&str>) -> NotificationSettings {
+    match chosen.and_then(NotifyLevel::parse) {
+        Some(level) => NotificationSettings { level, default: false },
+        None => NotificationSettings { level: NotifyLevel::default_for(kind), default: true },
+    }
+}
+
+impl Hearth {
     /// Tells each user's open tabs that they are now in `room`.
     pub(crate) fn announce_added(&self, room: RoomId, users: &[UserId]) {
-        let event = ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None };
+        let event =
+            ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None, unread_mentions: None };
         for user in users {
             self.hub.send_user(*user, &event);
         }
@@ -272,7 +321,8 @@ impl Hearth {
     /// Stops delivery of `room` to `user`'s sockets at once, and tells them.
     fn announce_removed(&self, room: RoomId, user: UserId) {
         self.hub.signal_user(user, UserSignal::RoomRemoved(room));
-        let event = ServerEvent::Room { room_id: room, change: RoomChange::Removed, unread_count: None };
+        let event =
+            ServerEvent::Room { room_id: room, change: RoomChange::Removed, unread_count: None, unread_mentions: None };
         self.hub.send_user(user, &event);
     }
 }

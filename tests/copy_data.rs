@@ -26,12 +26,15 @@ const TABLES: &[(&str, &str)] = &[
     ("rooms", "id"),
     ("memberships", "room_id, user_id"),
     ("messages", "id"),
+    ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
     ("instance_settings", "key"),
     ("invitations", "id"),
     ("password_resets", "id"),
     ("audit_log", "id"),
+    ("push_keys", "id"),
+    ("push_subscriptions", "id"),
     ("sessions", "id"),
 ];
 
@@ -111,7 +114,12 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     for (k, room) in rooms.iter().enumerate() {
         let last = store.room(*room).await.expect("room").expect("exists").last_number;
         for number in (1..=last).filter(|n| n % 13 == (k as i64) % 13) {
-            store.edit_message(*room, number, &format!("edited message {number}: needle")).await.expect("edit");
+            // Edits in the group mention bob and carol (the mentions table).
+            let mentioned: &[UserId] = if *room == group { &[bob, carol] } else { &[] };
+            store
+                .edit_message(*room, number, &format!("edited message {number}: needle @bob @carol"), mentioned)
+                .await
+                .expect("edit");
         }
         for number in (1..=last).filter(|n| n % 17 == 3) {
             store.delete_message(*room, number).await.expect("delete");
@@ -119,6 +127,11 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     }
     for (room, user, number) in [(direct, bob, 5), (group, carol, 7), (group, alice, 1_000_000), (open, bob, 2)] {
         store.mark_read(room, user, number).await.expect("mark read");
+    }
+    // Web Push: the VAPID key and two devices.
+    store.push_key_or_insert(("pkcs8-of-the-key", "its-public-key")).await.expect("push key");
+    for (user, endpoint) in [(alice, "https://push.example.net/1"), (bob, "https://push.example.net/2")] {
+        store.save_push_subscription(user, endpoint, "p256dh-key", "auth-secret").await.expect("subscription");
     }
 
     let sessions = store.sessions().await.expect("sessions table");

@@ -74,6 +74,7 @@ async fn run(url: &str, seed: u64) {
                             body: format!("batch {step}.{i}"),
                             client_id: None,
                             reply_to: None,
+                            mentions: Vec::new(),
                         })
                     })
                     .collect();

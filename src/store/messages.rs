@@ -38,6 +38,8 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// The number of the message this one answers, in the same room.
     pub reply_to: Option<i64>,
+    /// The members it mentions (resolved by `Hearth::append_message`).
+    pub mentions: Vec<UserId>,
 }
 
 impl NewMessage {
@@ -114,6 +116,8 @@ struct MessageRow {
     application_name: Option<String>,
     body: Option<String>,
     client_id: Option<String>,
+    /// The mentioned user ids, comma-separated (`string_agg`).
+    mention_ids: Option<String>,
     created_at: String,
     edited_at: Option<String>,
     deleted: bool,
@@ -150,6 +154,7 @@ impl From<MessageRow> for Message {
             html: r.body.as_deref().map(crate::markdown::render),
             body: r.body,
             client_id: r.client_id,
+            mentions: parse_ids(r.mention_ids.as_deref()),
             application: r.application_name,
             created_at: r.created_at,
             edited_at: r.edited_at,
@@ -161,12 +166,28 @@ impl From<MessageRow> for Message {
     }
 }
 
+/// `mention_ids` as stored: the ids comma-separated, `None` for none.
+fn format_ids(ids: &[UserId]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// A comma-separated list of user ids, in ascending order.
+fn parse_ids(raw: Option<&str>) -> Vec<UserId> {
+    let mut ids: Vec<UserId> =
+        raw.unwrap_or("").split(',').filter_map(|id| id.trim().parse().ok()).map(UserId).collect();
+    ids.sort();
+    ids
+}
+
 /// Authors, and the original a reply quotes (with its reply counter), are
 /// joined in the page query itself: no N+1. Reactions are read for a whole
-/// page at once ([`Store::reactions_for`]).
+/// page at once ([`Store::reactions_for`]). Mentions are read from the
+/// message's own `mention_ids`, not gathered from the `mentions` table (a
+/// subquery per message doubled a page's reads).
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         u.username AS author_username, u.name AS author_name, a.name AS application_name,
         CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
+        m.mention_ids,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted,
         m.reply_to, o.user_id AS reply_user_id, ou.username AS reply_username, ou.name AS reply_name,
         CASE WHEN o.deleted_at IS NULL THEN o.body END AS reply_body,
@@ -195,6 +216,7 @@ impl Store {
             body: body.to_owned(),
             client_id: client_id.map(str::to_owned),
             reply_to: None,
+            mentions: Vec::new(),
         };
         let placed = self.append_messages(std::slice::from_ref(&new)).await?;
         let appended = placed.into_iter().next().flatten().ok_or(AppError::NotFound("conversation"))?;
@@ -289,7 +311,7 @@ impl Store {
                 }
             }
             if !fresh.is_empty() {
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 8, 1));
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(fresh.len(), 9, 1));
                 let mut insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql);
                 for f in &fresh {
                     let m = &batch[f.index];
@@ -301,15 +323,29 @@ impl Store {
                         .bind(m.body.as_str())
                         .bind(m.client_id.as_deref())
                         .bind(f.at.as_str())
-                        .bind(m.reply_to);
+                        .bind(m.reply_to)
+                        .bind(format_ids(&m.mentions));
                 }
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
+                // (message id, user, room, number) of every mention.
+                let mut mentions: Vec<(i64, UserId, RoomId, i64)> = Vec::new();
                 for (id, room, number) in insert.fetch_all(&mut *tx).await? {
                     let Some(f) = by_place.get(&(room, number)) else { continue };
                     if let Some(appended) = placed[f.index].as_mut() {
                         appended.written = Some(Written { id, created_at: f.at.clone() });
                     }
+                    mentions.extend(batch[f.index].mentions.iter().map(|user| (id, *user, room, number)));
+                }
+                // Only a batch with mentions pays this statement (or more, a
+                // thousand mentions each).
+                for chunk in mentions.chunks(1000) {
+                    let sql = format!("{INSERT_MENTIONS} {}", values(chunk.len(), 4, 1));
+                    let mut insert = sqlx::query(&sql);
+                    for (id, user, room, number) in chunk {
+                        insert = insert.bind(id).bind(user).bind(room).bind(number);
+                    }
+                    insert.execute(&mut *tx).await?;
                 }
                 let sql = format!("{LOG_EVENTS} {}", values(fresh.len(), 4, 1));
                 let mut log = sqlx::query(&sql);
@@ -566,8 +602,9 @@ impl Store {
         room: RoomId,
         number: i64,
         body: &str,
+        mentions: &[UserId],
     ) -> Result<Option<(i64, Message)>, AppError> {
-        let Some(seq) = self.change_message(room, number, MessageUpdate::Edit(body)).await? else {
+        let Some(seq) = self.change_message(room, number, MessageUpdate::Edit(body, mentions)).await? else {
             return Ok(None);
         };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
@@ -591,8 +628,8 @@ impl Store {
     ) -> Result<Option<i64>, AppError> {
         let at = now();
         let (sql, body, count_change) = match change {
-            MessageUpdate::Edit(body) => (
-                "UPDATE messages SET body = $3, edited_at = $4
+            MessageUpdate::Edit(body, _) => (
+                "UPDATE messages SET body = $3, edited_at = $4, mention_ids = $5
                  WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
                 Some(body),
                 0,
@@ -609,7 +646,10 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {
-                Some(body) => update.bind(body).bind(&at),
+                Some(body) => update.bind(body).bind(&at).bind(match change {
+                    MessageUpdate::Edit(_, mentions) => format_ids(mentions),
+                    MessageUpdate::Delete => None,
+                }),
                 None => update.bind(&at),
             };
             if update.execute(&mut *tx).await?.rows_affected() == 0 {
@@ -624,12 +664,31 @@ impl Store {
                     .bind(number)
                     .execute(&mut *tx)
                     .await?;
-                if let MessageUpdate::Delete = change {
-                    // The unread counters: the author has one own message
-                    // fewer, and those who had read past it one read fewer.
-                    sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
-                    // A deleted reply: its original has one reply fewer.
-                    sqlx::query(UNCOUNT_REPLY).bind(room).bind(number).execute(&mut *tx).await?;
+                match change {
+                    MessageUpdate::Delete => {
+                        // The unread counters: the author has one own message
+                        // fewer, and those who had read past it one read fewer.
+                        sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
+                        // A deleted reply: its original has one reply fewer.
+                        sqlx::query(UNCOUNT_REPLY).bind(room).bind(number).execute(&mut *tx).await?;
+                    }
+                    MessageUpdate::Edit(_, mentions) => {
+                        // The new text's mentions replace the old text's.
+                        let (id,): (i64,) = sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM mentions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+                        for chunk in mentions.chunks(1000) {
+                            let sql = format!("{INSERT_MENTIONS} {}", values(chunk.len(), 4, 1));
+                            let mut insert = sqlx::query(&sql);
+                            for user in chunk {
+                                insert = insert.bind(id).bind(user).bind(room).bind(number);
+                            }
+                            insert.execute(&mut *tx).await?;
+                        }
+                    }
                 }
                 tx.commit().await?;
                 Some(seq)
@@ -853,7 +912,9 @@ fn earlier_sends(triples: usize) -> String {
 }
 /// Followed by a `VALUES` list of 8-column rows.
 const INSERT_MESSAGES: &str =
-    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to) VALUES";
+    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to, mention_ids) VALUES";
+/// Followed by a `VALUES` list of 4-column rows.
+const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
 /// Adds new replies to their originals' counters; followed by a `VALUES`
@@ -947,14 +1008,15 @@ impl Order {
 /// An edit (with the new body) or a delete, as `change_message` applies it.
 #[derive(Clone, Copy)]
 enum MessageUpdate<'a> {
-    Edit(&'a str),
+    /// The new text, and the members it mentions.
+    Edit(&'a str, &'a [UserId]),
     Delete,
 }
 
 impl MessageUpdate<'_> {
     fn kind(self) -> ChangeKind {
         match self {
-            Self::Edit(_) => ChangeKind::Edited,
+            Self::Edit(..) => ChangeKind::Edited,
             Self::Delete => ChangeKind::Deleted,
         }
     }

@@ -18,6 +18,7 @@ mod applications;
 mod backup;
 mod copy;
 mod messages;
+mod push;
 mod rooms;
 mod search;
 mod sessions;
@@ -37,6 +38,7 @@ pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{
     Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Toggled, Written,
 };
+pub use push::PushSubscription;
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;

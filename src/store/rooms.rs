@@ -47,6 +47,9 @@ pub struct MyRoomRow {
     #[sqlx(flatten)]
     pub room: RoomRow,
     pub unread_count: i64,
+    pub unread_mentions: i64,
+    /// The member's chosen level (`None`: the kind's default).
+    pub notify_level: Option<String>,
 }
 
 const ROOM_COLUMNS: &str = "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq,
@@ -153,7 +156,7 @@ impl Store {
     pub async fn rooms_of_listed(&self, user: UserId, archived: bool) -> Result<Vec<MyRoomRow>, AppError> {
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
-                {UNREAD} AS unread_count
+                {UNREAD} AS unread_count, {UNREAD_MENTIONS} AS unread_mentions, mb.notify_level
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
              WHERE mb.user_id = $1 AND (r.archived_at IS NOT NULL) = $2
              ORDER BY r.updated_at DESC, r.id DESC"
@@ -271,6 +274,35 @@ impl Store {
         Ok(count.map_or(0, |(count,)| count))
     }
 
+    /// `user`'s unread messages in `room` and, of those, the ones that
+    /// mention them; (0, 0) for a non-member.
+    pub async fn unread_counts(&self, room: RoomId, user: UserId) -> Result<(i64, i64), AppError> {
+        let sql = format!(
+            "SELECT {UNREAD}, {UNREAD_MENTIONS} FROM memberships mb JOIN rooms r ON r.id = mb.room_id
+             WHERE mb.user_id = $1 AND mb.room_id = $2"
+        );
+        let counts: Option<(i64, i64)> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(room).fetch_optional(pool).await?);
+        Ok(counts.unwrap_or((0, 0)))
+    }
+
+    /// `user`'s chosen notification level for `room`: `None` if they are
+    /// not a member, `Some(None)` if they have not chosen.
+    pub async fn notify_level(&self, room: RoomId, user: UserId) -> Result<Option<Option<String>>, AppError> {
+        let sql = "SELECT notify_level FROM memberships WHERE room_id = $1 AND user_id = $2";
+        let row: Option<(Option<String>,)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(user).fetch_optional(pool).await?);
+        Ok(row.map(|(level,)| level))
+    }
+
+    /// Sets (or, with `None`, clears) `user`'s level for `room`; says
+    /// whether they are a member.
+    pub async fn set_notify_level(&self, room: RoomId, user: UserId, level: Option<&str>) -> Result<bool, AppError> {
+        let sql = "UPDATE memberships SET notify_level = $1 WHERE room_id = $2 AND user_id = $3";
+        let changed = on_writer!(self, pool => sqlx::query(sql).bind(level).bind(room).bind(user).execute(pool).await?.rows_affected());
+        Ok(changed > 0)
+    }
+
     /// The ids of `user`'s rooms.
     pub async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>, AppError> {
         let sql = "SELECT room_id FROM memberships WHERE user_id = $1";
@@ -294,6 +326,27 @@ impl Store {
             heads.extend(rows);
         }
         Ok(heads)
+    }
+
+    /// The members of `room` among these usernames (lowercase; usernames
+    /// are unique ignoring case, and the index is on `lower(username)`).
+    pub async fn members_named(&self, room: RoomId, names: &[String]) -> Result<Vec<UserId>, AppError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT u.id FROM users u JOIN memberships mb ON mb.user_id = u.id AND mb.room_id = $1
+             WHERE lower(u.username) IN ({})",
+            placeholders(2, names.len())
+        );
+        let rows: Vec<(UserId,)> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(room);
+            for name in names {
+                query = query.bind(name.as_str());
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The member ids of a room.
@@ -355,6 +408,14 @@ impl Store {
 /// counters are kept by the write transactions (see
 /// `migrations/*/0005_unread_counters.sql`).
 const UNREAD: &str = "(r.messages_count - mb.own_count - mb.read_others)";
+
+/// A member's unread mentions (`mb` the membership): their mentions after
+/// the read marker in live messages, counted on the `mentions_unread` index
+/// range (user, room, number > marker), so it costs the unread mentions
+/// only. Exact from the same read pointer as [`UNREAD`].
+const UNREAD_MENTIONS: &str = "(SELECT count(*) FROM mentions mt JOIN messages m ON m.id = mt.message_id
+        WHERE mt.user_id = mb.user_id AND mt.room_id = mb.room_id AND mt.number > mb.last_read_number
+          AND m.deleted_at IS NULL)";
 
 /// Recounts `read_others` for member `$2` of room `$1` from the room's side
 /// of the marker: the others' live messages less those after it, so it costs

@@ -67,11 +67,15 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
         None => "Message deleted".to_owned(),
     });
     let unread = room.unread_count;
+    let mentions = room.unread_mentions;
     view! {
         <li>
             <a href=href class="room-link" class:current=current data-room-id=room.id.0 data-kind=room.kind.as_str()>
                 <span class="room-title">{title}</span>
-                {(unread > 0).then(|| view! { <span class="unread" aria-label="unread messages">{unread}</span> })}
+                <span class="badges">
+                    {(mentions > 0).then(|| view! { <span class="mentions" aria-label="unread mentions">"@"{mentions}</span> })}
+                    {(unread > 0).then(|| view! { <span class="unread" aria-label="unread messages">{unread}</span> })}
+                </span>
                 <span class="room-preview">{last.unwrap_or_else(|| "No messages yet".to_owned())}</span>
             </a>
         </li>

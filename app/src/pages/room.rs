@@ -612,6 +612,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                     user: Some(author.clone()),
                     body: Some(body.trim().to_owned()),
                     client_id: Some(new_client_id()),
+                    mentions: Vec::new(),
                     application: None,
                     created_at: now_stamp(),
                     edited_at: None,

@@ -5,6 +5,8 @@ mod applications;
 mod conversations;
 mod health;
 mod messages;
+mod notifications;
+mod push;
 mod search;
 mod users;
 
@@ -21,4 +23,6 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(applications::router())
         .merge(search::router())
+        .merge(notifications::router())
+        .merge(push::router())
 }

@@ -438,7 +438,7 @@ fn unread_listed(listed: &Value, room: i64) -> i64 {
 async fn unread_on(ws: &mut Ws, room: i64, want: i64) -> i64 {
     loop {
         match ws.next_skipping_presence().await {
-            ServerEvent::Room { room_id, change: RoomChange::Unread, unread_count: Some(n) }
+            ServerEvent::Room { room_id, change: RoomChange::Unread, unread_count: Some(n), .. }
                 if room_id == RoomId(room) && n == want =>
             {
                 return n;

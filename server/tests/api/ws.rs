@@ -184,7 +184,15 @@ async fn being_removed_from_a_room_stops_its_delivery() {
 
     // Assert
     assert!(removed.status().is_success(), "{}", removed.status());
-    assert_eq!(told, ServerEvent::Room { room_id: RoomId(room), change: RoomChange::Removed, unread_count: None });
+    assert_eq!(
+        told,
+        ServerEvent::Room {
+            room_id: RoomId(room),
+            change: RoomChange::Removed,
+            unread_count: None,
+            unread_mentions: None
+        }
+    );
     carol_ws.assert_quiet(QUIET, "carol after removal").await;
 }
 
@@ -207,7 +215,12 @@ async fn every_socket_of_a_user_is_told_when_they_are_added_to_a_room() {
 
     // Assert
     assert!(added.status().is_success(), "{}", added.status());
-    let joined = ServerEvent::Room { room_id: RoomId(room), change: RoomChange::Added, unread_count: None };
+    let joined = ServerEvent::Room {
+        room_id: RoomId(room),
+        change: RoomChange::Added,
+        unread_count: None,
+        unread_mentions: None,
+    };
     assert_eq!(carol_told, joined, "creating the room tells its members");
     assert_eq!(tab_1, joined);
     assert_eq!(tab_2, joined);
@@ -260,7 +273,12 @@ async fn read_tells_the_room_and_the_readers_own_sockets_their_unread_count() {
 
     // Assert
     let read = |number| ServerEvent::Read { room_id: RoomId(room), user_id: UserId(bob.id), number };
-    let unread = |n| ServerEvent::Room { room_id: RoomId(room), change: RoomChange::Unread, unread_count: Some(n) };
+    let unread = |n| ServerEvent::Room {
+        room_id: RoomId(room),
+        change: RoomChange::Unread,
+        unread_count: Some(n),
+        unread_mentions: Some(0),
+    };
     assert_eq!(seen_2, read(2));
     assert_eq!(unread_1, unread(1));
     assert_eq!(seen_3, read(3));
