@@ -910,9 +910,8 @@ fn earlier_sends(triples: usize) -> String {
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
 }
-/// Followed by a `VALUES` list of 8-column rows.
-const INSERT_MESSAGES: &str =
-    "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to, mention_ids) VALUES";
+/// Followed by a `VALUES` list of 9-column rows.
+const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to, mention_ids) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
 const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
