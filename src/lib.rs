@@ -88,6 +88,7 @@ pub mod messages;
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod passwords;
+#[cfg(feature = "server")]
 pub mod push;
 #[cfg(feature = "server")]
 mod realtime;
