@@ -30,7 +30,7 @@ export function trackPageErrors(page: Page): string[] {
   return errors;
 }
 
-import type { APIRequestContext, BrowserContext } from "@playwright/test";
+import type { APIRequestContext, Browser, BrowserContext } from "@playwright/test";
 
 export type User = { id: number; username: string; name: string };
 
@@ -71,4 +71,20 @@ export async function send(page: Page, text: string) {
   await composer.fill(text);
   await composer.press("Enter");
   await expect(page.locator("article.message:not(.pending) .body", { hasText: text })).toBeVisible();
+}
+
+/** Two people in their own direct room, each with a page. */
+export async function pair(browser: Browser) {
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const alice = await registerUser(aliceContext, "alice");
+  const bob = await registerUser(bobContext, "bob");
+  const room = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
+  const alicePage = await aliceContext.newPage();
+  const bobPage = await bobContext.newPage();
+  return { alice, bob, room, aliceContext, bobContext, alicePage, bobPage };
+}
+
+export async function closeAll(...contexts: BrowserContext[]) {
+  for (const context of contexts) await context.close();
 }

@@ -1,21 +1,5 @@
-import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
-import { createRoom, openLive, registerUser, send, whenHydrated } from "./helpers";
-
-/** Two people in their own direct room, each with a page open on it. */
-async function pair(browser: Browser) {
-  const aliceContext = await browser.newContext();
-  const bobContext = await browser.newContext();
-  const alice = await registerUser(aliceContext, "alice");
-  const bob = await registerUser(bobContext, "bob");
-  const room = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
-  const alicePage = await aliceContext.newPage();
-  const bobPage = await bobContext.newPage();
-  return { alice, bob, room, aliceContext, bobContext, alicePage, bobPage };
-}
-
-async function closeAll(...contexts: BrowserContext[]) {
-  for (const context of contexts) await context.close();
-}
+import { expect, test } from "@playwright/test";
+import { closeAll, createRoom, openLive, pair, send, whenHydrated } from "./helpers";
 
 test("alice and bob chat live both ways without reloading", async ({ browser }) => {
   const { alice, bob, room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);

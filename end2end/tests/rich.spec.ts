@@ -1,21 +1,5 @@
-import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
-import { createRoom, openLive, postMessage, registerUser, trackPageErrors } from "./helpers";
-
-/** Two people in their own direct room, each with a page. */
-async function pair(browser: Browser) {
-  const aliceContext = await browser.newContext();
-  const bobContext = await browser.newContext();
-  const alice = await registerUser(aliceContext, "alice");
-  const bob = await registerUser(bobContext, "bob");
-  const room = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
-  const alicePage = await aliceContext.newPage();
-  const bobPage = await bobContext.newPage();
-  return { alice, bob, room, aliceContext, bobContext, alicePage, bobPage };
-}
-
-async function closeAll(...contexts: BrowserContext[]) {
-  for (const context of contexts) await context.close();
-}
+import { expect, test } from "@playwright/test";
+import { closeAll, openLive, pair, postMessage, trackPageErrors } from "./helpers";
 
 test("a code block renders highlighted, on the page and when it arrives live", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
