@@ -124,6 +124,8 @@ class OwnServer {
         HEARTH_DATA_DIR: this.dataDir,
         HEARTH_LISTEN: `127.0.0.1:${this.port}`,
         HEARTH_SIGN_INS_PER_IP: "1000",
+        // Not the demo: anyone may register here, as the spec does.
+        HEARTH_SIGN_UP_POLICY: "open",
       },
     });
     await expect

@@ -21,6 +21,8 @@ function start(data: string): ChildProcess {
       HEARTH_DATA_DIR: data,
       HEARTH_LISTEN: `127.0.0.1:${port}`,
       HEARTH_SIGN_INS_PER_IP: "1000",
+      // Not the demo: anyone may register here, as the spec does.
+      HEARTH_SIGN_UP_POLICY: "open",
       HEARTH_LOG: "warn",
       HEARTH_SHUTDOWN_TIMEOUT: "5",
     },
