@@ -12,7 +12,7 @@
 # docs/benchmarks.md sets beside latency and throughput), SERVER_ENV (extra
 # VAR=value settings for the server, e.g. MALLOC_MMAP_THRESHOLD_=131072).
 # Every socket comes from 127.0.0.1, so the server's per-IP connection limit
-# (1,000 by default) is turned off with HEARTH_MAX_CONNECTIONS_PER_IP=0, and the message rate limit with HEARTH_MESSAGES_PER_MINUTE=0.
+# (1,000 by default) is turned off with HEARTH_MAX_CONNECTIONS_PER_IP=0, and the message rate limit with HEARTH_MESSAGES_PER_MINUTE=0; HEARTH_SIGN_UP_POLICY=open lets the generator register its accounts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +46,7 @@ start_server() {
     # shellcheck disable=SC2086 # SERVER_ENV is a list of VAR=value words
     env ${SERVER_ENV:-} HEARTH_DATA_DIR="$DATA" HEARTH_LISTEN="127.0.0.1:$PORT" \
         HEARTH_SIGN_INS_PER_IP=100000 HEARTH_SIGN_INS_PER_ACCOUNT=100000 HEARTH_LOG=warn \
-        HEARTH_MAX_CONNECTIONS_PER_IP=0 HEARTH_MESSAGES_PER_MINUTE=0 \
+        HEARTH_MAX_CONNECTIONS_PER_IP=0 HEARTH_MESSAGES_PER_MINUTE=0 HEARTH_SIGN_UP_POLICY=open \
         taskset -c 0 "$BIN" serve >"$OUT/server-$1.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do

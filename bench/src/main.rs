@@ -35,7 +35,7 @@
 //! cargo build --release -p server -p hearth-bench
 //! HEARTH_DATA_DIR=$(mktemp -d) HEARTH_LISTEN=127.0.0.1:3300 \
 //!   HEARTH_SIGN_INS_PER_IP=100000 HEARTH_SIGN_INS_PER_ACCOUNT=100000 HEARTH_LOG=warn \
-//!   HEARTH_MAX_CONNECTIONS_PER_IP=0 \
+//!   HEARTH_MAX_CONNECTIONS_PER_IP=0 HEARTH_MESSAGES_PER_MINUTE=0 HEARTH_SIGN_UP_POLICY=open \
 //!   taskset -c 0 ./target/release/hearth serve &
 //! ulimit -n 20000
 //! taskset -c 1 ./target/release/hearth-bench --clients 1000 --rate 10 --duration 20 --server-pid $!
