@@ -45,6 +45,8 @@ async function stopped(server: ChildProcess) {
 }
 
 const bodies = (page: Page) => page.locator("article.message:not(.pending) .body");
+/** The bodies' text as shown (Markdown paragraphs end with a line break). */
+const texts = async (page: Page) => (await bodies(page).allTextContents()).map((text) => text.trim());
 const numbers = (page: Page) =>
   page.locator("article.message:not(.pending)").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-number"))));
 
@@ -89,10 +91,10 @@ test("a server restart mid-conversation loses nothing and needs no reload", asyn
       await expect(bodies(page)).toHaveCount(3, { timeout: 30_000 });
       expect(await numbers(page)).toEqual([1, 2, 3]);
     }
-    const aliceSaw = await bodies(alicePage).allTextContents();
+    const aliceSaw = await texts(alicePage);
     expect(aliceSaw[0]).toBe("before the restart");
     expect([...aliceSaw].sort()).toEqual(["before the restart", "during the restart", "right after the restart"]);
-    expect(await bodies(bobPage).allTextContents()).toEqual(aliceSaw);
+    expect(await texts(bobPage)).toEqual(aliceSaw);
     expect(await alicePage.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
     await aliceContext.close();
     await bobContext.close();
