@@ -42,6 +42,9 @@ test("alice on instance A and bob on instance B chat live both ways, with typing
     "Hi Bob, from instance A",
     "Hi Alice, from instance B",
   ]);
+  // "Seen" crosses instances too: alice (on A) has read bob's message before
+  // she looks elsewhere, so the badge below counts only what comes next.
+  await expect(bobPage.locator(".seen")).toBeVisible();
 
   // Unread badges: alice looks at another room while bob writes on B.
   await alicePage.goto(`/rooms/${elsewhere}`);
