@@ -357,18 +357,21 @@ mod tests {
         let kept = Vapid::from_pkcs8(vapid.pkcs8()).expect("reloads");
         assert_eq!(kept.public_key(), vapid.public_key());
 
-        let header = kept.authorization("https://push.example.net", 1_900_000_000, "mailto:ops@example.com").unwrap();
+        let header =
+            kept.authorization("https://push.example.net", 1_900_000_000, "mailto:ops@example.com").expect("a header");
 
-        let (token, key) = header.strip_prefix("vapid t=").unwrap().split_once(", k=").unwrap();
+        let (token, key) =
+            header.strip_prefix("vapid t=").and_then(|rest| rest.split_once(", k=")).expect("vapid t=<jwt>, k=<key>");
         assert_eq!(key, vapid.public_key());
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("base64url claims")).expect("JSON claims");
         assert_eq!(claims["aud"], "https://push.example.net");
         assert_eq!(claims["exp"], 1_900_000_000);
         assert_eq!(claims["sub"], "mailto:ops@example.com");
-        let public = URL_SAFE_NO_PAD.decode(key).unwrap();
-        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        let public = URL_SAFE_NO_PAD.decode(key).expect("a base64url key");
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).expect("a base64url signature");
         let signed = format!("{}.{}", parts[0], parts[1]);
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public)
             .verify(signed.as_bytes(), &signature)
