@@ -28,7 +28,6 @@
 //! task drains into the client; when it is full (NATS far behind), or while
 //! NATS is unreachable, a frame is dropped and the gap filled from the log.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -438,9 +437,4 @@ fn parse(prefix: &str, message: &async_nats::Message) -> Option<Incoming> {
         "forget" => serde_json::from_slice(payload).ok().map(Incoming::Forget),
         _ => None,
     }
-}
-
-/// The users in `now` that are not in `before`, and those gone from it.
-pub(crate) fn difference(before: &HashSet<UserId>, now: &HashSet<UserId>) -> (Vec<UserId>, Vec<UserId>) {
-    (now.difference(before).copied().collect(), before.difference(now).copied().collect())
 }

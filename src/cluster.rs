@@ -191,10 +191,13 @@ impl Hearth {
     /// database.
     async fn keep_in_step(self) {
         let Some(settings) = self.hub.bus().settings().cloned() else { return };
-        let beat = (settings.presence_ttl / 3).clamp(Duration::from_millis(100), SWEEP_EVERY);
-        let mut ticks = tokio::time::interval(beat);
+        // A heartbeat every third of the TTL (a lost one or two do not
+        // expire this instance elsewhere); expiry and the sweep at least
+        // once a second.
+        let heartbeat = (settings.presence_ttl / 3).max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval(heartbeat.min(SWEEP_EVERY));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_sweep = tokio::time::Instant::now();
+        let (mut last_beat, mut last_sweep) = (None::<tokio::time::Instant>, tokio::time::Instant::now());
         // Rooms found behind at the last sweep, with the position they were at.
         let mut behind: HashMap<RoomId, i64> = HashMap::new();
         let Some(mut closed) = self.hub.bus().closed() else { return };
@@ -203,7 +206,10 @@ impl Hearth {
                 _ = ticks.tick() => {}
                 _ = closed.changed() => return,
             }
-            self.hub.bus().presence(PresenceKind::All, self.hub.online_here());
+            if last_beat.is_none_or(|at| at.elapsed() >= heartbeat) {
+                last_beat = Some(tokio::time::Instant::now());
+                self.hub.bus().presence(PresenceKind::All, self.hub.online_here());
+            }
             for user in self.hub.presence_expire(settings.presence_ttl) {
                 self.announce_in_background(user, false);
             }

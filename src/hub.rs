@@ -446,7 +446,8 @@ impl Hub {
         for user in down {
             now.remove(user);
         }
-        let (added, removed) = crate::bus::difference(&before, &now);
+        let added: Vec<UserId> = now.difference(&before).copied().collect();
+        let removed: Vec<UserId> = before.difference(&now).copied().collect();
         let came: Vec<UserId> = added.into_iter().filter(|user| !presence.online(*user)).collect();
         if now.is_empty() {
             presence.elsewhere.remove(&instance);

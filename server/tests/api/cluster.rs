@@ -237,8 +237,9 @@ async fn changes_the_bus_drops_are_read_from_the_log_in_order() {
     assert_eq!((view[&4].clone(), view[&50].clone()), (None, None));
     assert_eq!(view[&100], Some("edited 100".to_owned()));
     assert_eq!(view.len(), 100);
-    let gaps = apps[0].hearth.bus().health();
-    assert!(matches!(gaps, hearth::bus::BusHealth::Connected { .. }));
+    // Nothing of this was a bus outage: the gaps were the dropped frames.
+    let health = apps[0].hearth.bus().health();
+    assert!(matches!(health, hearth::bus::BusHealth::Connected { .. }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
