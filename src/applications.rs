@@ -52,6 +52,7 @@ impl Update {
 
 /// `{"type":"application", …}` as the seed's API shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -61,6 +62,7 @@ pub struct ApplicationView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -71,6 +73,7 @@ pub struct ChatView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppMessageView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -85,6 +88,7 @@ pub struct AppMessageView {
 
 /// A chat search hit, in the seed's shape.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatHit {
     pub number: i64,
     pub content: String,

@@ -102,13 +102,21 @@ fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
 }
 
 /// The raw paging parameters of a history request (a query string).
+/// At most one cursor; none gives the newest page.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct HistoryParams {
+    /// The page before this point: an ISO 8601 time, or a message number.
     pub before: Option<String>,
+    /// The page after this point: an ISO 8601 time, or a message number.
     pub after: Option<String>,
+    /// The page before this message number.
     pub before_number: Option<i64>,
+    /// The page after this message number.
     pub after_number: Option<i64>,
+    /// The page centred on this message number.
     pub around: Option<i64>,
+    /// Messages per page: 1 to 200 (more is cut to 200), 50 when absent.
     pub limit: Option<u32>,
 }
 

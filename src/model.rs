@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user's database id. A newtype so a room id can never be passed for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
@@ -16,6 +17,7 @@ impl std::fmt::Display for UserId {
 
 /// The signed-in user's own view of their account (`GET /users/me`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Profile {
     pub id: UserId,
@@ -34,6 +36,7 @@ impl Profile {
 
 /// Another person as the directory shows them: never their email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Person {
     pub id: UserId,
@@ -44,6 +47,7 @@ pub struct Person {
 
 /// A demo account offered on the login page when demo mode is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoAccount {
     pub email: String,
     pub name: String,
@@ -52,6 +56,7 @@ pub struct DemoAccount {
 
 /// A room's database id ("conversation id" in the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RoomId(pub i64);
 
@@ -62,6 +67,7 @@ impl std::fmt::Display for RoomId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     /// Exactly two members; at most one such room per pair.
@@ -93,6 +99,7 @@ impl RoomKind {
 
 /// A room as `GET /conversations/:id` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: RoomId,
     pub title: Option<String>,
@@ -115,6 +122,7 @@ pub struct Conversation {
 
 /// The preview of a room's newest message in the room list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LastMessage {
     pub number: i64,
     /// `None` once deleted.
@@ -125,6 +133,7 @@ pub struct LastMessage {
 
 /// One entry of `GET /conversations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     pub id: RoomId,
     pub title: Option<String>,
@@ -148,6 +157,7 @@ pub struct ConversationSummary {
 /// rooms everything, groups and open rooms mentions
 /// ([`NotifyLevel::default_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NotifyLevel {
     Everything,
@@ -172,6 +182,7 @@ impl NotifyLevel {
 
 /// `GET`/`PUT /conversations/:id/notifications`: my level for a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationSettings {
     pub level: NotifyLevel,
     /// True when I have not chosen, and `level` is the room kind's default.
@@ -193,6 +204,7 @@ impl ConversationSummary {
 
 /// An open room in the `GET /rooms` directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct OpenRoom {
     pub id: RoomId,
@@ -204,6 +216,7 @@ pub struct OpenRoom {
 
 /// A message's author, as messages carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub id: UserId,
     pub username: String,
@@ -211,6 +224,7 @@ pub struct Author {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: i64,
     pub conversation_id: RoomId,
@@ -253,6 +267,7 @@ fn is_zero(n: &i64) -> bool {
 
 /// A reply's quote of the message it answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyTo {
     /// The original's number in the same room (jump with `?around=`).
     pub number: i64,
@@ -285,6 +300,7 @@ impl ReplyTo {
 
 /// One emoji on a message and the people who chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reaction {
     pub emoji: String,
     pub count: i64,
@@ -301,6 +317,7 @@ impl Reaction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cursor {
     /// Pass as `before` for the page before this one (an ISO 8601 time).
     pub before: Option<String>,
@@ -309,6 +326,7 @@ pub struct Cursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageInfo {
     pub count: usize,
     /// The oldest and newest message numbers on the page.
@@ -319,6 +337,7 @@ pub struct PageInfo {
 
 /// A page of history, ascending.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     pub messages: Vec<Message>,
     pub page_info: PageInfo,
@@ -341,18 +360,21 @@ impl MessagePage {
 
 /// `GET /conversations/:id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationDetail {
     pub conversation: Conversation,
     pub participants: Vec<Person>,
     pub messages: Vec<Message>,
     /// How far each participant has read (for "Seen").
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<i64>>))]
     pub read_markers: Vec<(UserId, i64)>,
 }
 
 /// A web-UI search hit: the message, its room, and where the match is
 /// (character offsets into `body`), so the client can mark it safely.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub room_id: RoomId,
     pub number: i64,
@@ -365,6 +387,7 @@ pub struct SearchHit {
 /// characters, which the index cannot answer) stopped scanning at its budget
 /// before reaching the oldest message: older matches may exist.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub partial: bool,
@@ -372,6 +395,7 @@ pub struct SearchResults {
 
 /// An account's role on the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -397,6 +421,7 @@ impl Role {
 
 /// Who may create an account: anyone, holders of an invitation, or no one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignUpPolicy {
     Open,
@@ -439,6 +464,7 @@ impl std::str::FromStr for Role {
 
 /// An account as the admin page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct AdminUser {
     pub id: UserId,
@@ -454,6 +480,7 @@ pub struct AdminUser {
 /// An invitation link as admins see it (never its token, which only its
 /// maker sees, once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Invitation {
     pub id: i64,
@@ -467,6 +494,7 @@ pub struct Invitation {
 
 /// A new invitation, with the token of its link (shown once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInvitation {
     #[serde(flatten)]
     pub invitation: Invitation,
@@ -477,6 +505,7 @@ pub struct NewInvitation {
 
 /// One admin action in the audit log. No actor: the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct AuditEntry {
     pub id: i64,

@@ -19,6 +19,7 @@ pub const RESET_LINK_MINUTES: i64 = 60;
 
 /// A reset link as made: its token (shown once), page path and expiry.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetLink {
     pub token: String,
     /// `/reset-password?token=…`

@@ -9,10 +9,12 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::admin::{Actor, InvitationRequest};
+use hearth::model::{AdminUser, AuditEntry, Invitation, NewInvitation};
 use hearth::model::{Role, SignUpPolicy, UserId};
+use hearth::passwords::ResetLink;
 use hearth::{AppError, Hearth};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, Path, Query};
@@ -31,12 +33,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
-#[derive(Deserialize)]
-struct UsersQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct UsersQuery {
+    /// A part of a username, display name or email.
     query: Option<String>,
 }
 
-async fn users(
+/// Every account, with search (admins only).
+#[utoipa::path(get, path = "/admin/users", tag = "admin",
+    params(UsersQuery),
+    responses((status = 200, description = "The accounts", body = Vec<AdminUser>)))]
+pub(super) async fn users(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<UsersQuery>,
@@ -44,12 +52,18 @@ async fn users(
     Ok(JsonResponse(hearth.admin_users(me.id, q.query.as_deref()).await?))
 }
 
-#[derive(Deserialize)]
-struct RoleBody {
+/// A role: `admin` or `member`.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RoleBody {
     role: Option<String>,
 }
 
-async fn set_role(
+/// Promotes or demotes an account; the last active admin stays one (admins only).
+#[utoipa::path(put, path = "/admin/users/{id}/role", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = RoleBody,
+    responses((status = 200, description = "The account now", body = AdminUser)))]
+pub(super) async fn set_role(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -65,7 +79,11 @@ async fn set_role(
     Ok(JsonResponse(hearth.set_role(Actor::Admin(me.id), UserId(id), role).await?))
 }
 
-async fn deactivate(
+/// Deactivates an account: its sessions end and its sockets close at once (admins only).
+#[utoipa::path(post, path = "/admin/users/{id}/deactivate", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The account now", body = AdminUser)))]
+pub(super) async fn deactivate(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -73,7 +91,11 @@ async fn deactivate(
     Ok(JsonResponse(hearth.deactivate(Actor::Admin(me.id), UserId(id)).await?))
 }
 
-async fn reactivate(
+/// Reactivates an account (admins only).
+#[utoipa::path(post, path = "/admin/users/{id}/reactivate", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The account now", body = AdminUser)))]
+pub(super) async fn reactivate(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -81,17 +103,31 @@ async fn reactivate(
     Ok(JsonResponse(hearth.reactivate(Actor::Admin(me.id), UserId(id)).await?))
 }
 
-async fn policy(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
+/// Who may sign up (admins only).
+#[utoipa::path(get, path = "/admin/sign_up_policy", tag = "admin",
+    responses((status = 200, description = "The policy", body = PolicyReply)))]
+pub(super) async fn policy(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
     hearth.require_admin(me.id).await?;
-    Ok(JsonResponse(json!({ "policy": hearth.sign_up_policy().await? })))
+    Ok(JsonResponse(PolicyReply { policy: hearth.sign_up_policy().await? }))
 }
 
-#[derive(Deserialize)]
-struct PolicyBody {
+/// The sign-up policy.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PolicyReply {
+    policy: SignUpPolicy,
+}
+
+/// A sign-up policy: `open`, `invite` or `closed`.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct PolicyBody {
     policy: Option<String>,
 }
 
-async fn set_policy(
+/// Sets who may sign up (admins only).
+#[utoipa::path(put, path = "/admin/sign_up_policy", tag = "admin",
+    request_body = PolicyBody,
+    responses((status = 200, description = "The policy now", body = PolicyReply)))]
+pub(super) async fn set_policy(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Json(body): Json<PolicyBody>,
@@ -103,20 +139,31 @@ async fn set_policy(
         .and_then(SignUpPolicy::parse)
         .ok_or_else(|| AppError::invalid("policy", "Policy must be open, invite or closed"))?;
     let policy = hearth.set_sign_up_policy(Actor::Admin(me.id), policy).await?;
-    Ok(JsonResponse(json!({ "policy": policy })))
+    Ok(JsonResponse(PolicyReply { policy }))
 }
 
-async fn invitations(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
+/// The invitation links, newest first, without their tokens (admins only).
+#[utoipa::path(get, path = "/admin/invitations", tag = "admin",
+    responses((status = 200, description = "The invitations", body = Vec<Invitation>)))]
+pub(super) async fn invitations(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.invitations(me.id).await?))
 }
 
-#[derive(Deserialize)]
-struct InviteBody {
+/// A new invitation's lifetime and use count (defaults when absent).
+#[derive(Deserialize, ToSchema)]
+pub(super) struct InviteBody {
     expires_in_hours: Option<i64>,
     max_uses: Option<i64>,
 }
 
-async fn invite(
+/// Makes an invitation link; its token is shown this once (admins only).
+#[utoipa::path(post, path = "/admin/invitations", tag = "admin",
+    request_body = InviteBody,
+    responses((status = 201, description = "The invitation, with its token and link", body = NewInvitation)))]
+pub(super) async fn invite(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Json(body): Json<InviteBody>,
@@ -126,7 +173,11 @@ async fn invite(
     Ok((StatusCode::CREATED, JsonResponse(created)))
 }
 
-async fn revoke(
+/// Revokes an invitation (admins only).
+#[utoipa::path(delete, path = "/admin/invitations/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The invitation's id")),
+    responses((status = 204, description = "Revoked")))]
+pub(super) async fn revoke(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -135,13 +186,20 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct AuditQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AuditQuery {
+    /// Entries older than this id.
     before: Option<i64>,
+    /// At most this many entries (capped by the server).
     limit: Option<u32>,
 }
 
-async fn audit(
+/// The audit log of admin actions, newest first (admins only).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin",
+    params(AuditQuery),
+    responses((status = 200, description = "The entries", body = Vec<AuditEntry>)))]
+pub(super) async fn audit(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<AuditQuery>,
@@ -149,8 +207,11 @@ async fn audit(
     Ok(JsonResponse(hearth.audit_log(me.id, q.before, q.limit).await?))
 }
 
-/// A one-time password reset link for the account, valid for an hour.
-async fn reset_link(
+/// A one-time password reset link for an account, valid for an hour (admins only).
+#[utoipa::path(post, path = "/admin/users/{id}/reset_link", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 201, description = "The link", body = ResetLink)))]
+pub(super) async fn reset_link(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,

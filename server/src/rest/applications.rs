@@ -9,10 +9,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use hearth::applications::Update;
+use hearth::applications::{AppMessageView, ApplicationView, ChatHit, ChatView};
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
 use hearth::{AppError, Hearth};
 use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ClientAddr, Json, Path, Query};
@@ -27,7 +29,7 @@ pub fn router() -> Router<AppState> {
         // same call as `POST …/messages`.
         .route(
             "/api/applications/{token}/chats/{number}",
-            get(show_chat).post(create_message).patch(patch_chat).put(put_chat),
+            get(show_chat).post(create_message_in_chat).patch(patch_chat).put(put_chat),
         )
         .route("/api/applications/{token}/chats/{number}/messages", get(list_messages).post(create_message))
         .route(
@@ -43,13 +45,19 @@ fn null_is_blank<'de, D: Deserializer<'de>>(field: D) -> Result<Option<String>, 
     Ok(Some(Option::<String>::deserialize(field)?.unwrap_or_default()))
 }
 
-#[derive(Deserialize, Default)]
-struct ApplicationBody {
+/// An application's name.
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct ApplicationBody {
     #[serde(default, deserialize_with = "null_is_blank")]
     application_name: Option<String>,
 }
 
-async fn create_application(
+/// Creates an application, owned by the signed-in user if any; the answer
+/// carries its token, the only credential of the token API.
+#[utoipa::path(post, path = "/api/applications", tag = "token API", security((), ("session" = [])),
+    request_body = ApplicationBody,
+    responses((status = 201, description = "Created", body = ApplicationView)))]
+pub(super) async fn create_application(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     session: AuthSession,
@@ -60,17 +68,36 @@ async fn create_application(
     Ok((StatusCode::CREATED, JsonResponse(app)))
 }
 
-/// The signed-in owner's applications; 401 without a session (see
+/// The signed-in owner's applications.
+///
+/// 401 without a session (see
 /// `hearth::applications::LIST_NEEDS_OWNER`).
-async fn list_applications(State(hearth): State<Hearth>, session: AuthSession) -> ApiResult<impl IntoResponse> {
+#[utoipa::path(get, path = "/api/applications", tag = "token API",
+    responses((status = 200, description = "My applications", body = Vec<ApplicationView>)))]
+pub(super) async fn list_applications(
+    State(hearth): State<Hearth>,
+    session: AuthSession,
+) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.applications(session.user.map(|u| u.id)).await?))
 }
 
-async fn show_application(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {
+/// An application.
+#[utoipa::path(get, path = "/api/applications/{token}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token")),
+    responses((status = 200, description = "The application", body = ApplicationView)))]
+pub(super) async fn show_application(
+    State(hearth): State<Hearth>,
+    Path(token): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.application(&token).await?))
 }
 
-async fn put_application(
+/// Renames an application (the name is required).
+#[utoipa::path(put, path = "/api/applications/{token}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token")),
+    request_body = ApplicationBody,
+    responses((status = 200, description = "The application now", body = ApplicationView)))]
+pub(super) async fn put_application(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
     Json(body): Json<ApplicationBody>,
@@ -78,7 +105,12 @@ async fn put_application(
     Ok(JsonResponse(hearth.update_application(&token, Update::Replace, body.application_name.as_deref()).await?))
 }
 
-async fn patch_application(
+/// Renames an application (an absent name changes nothing).
+#[utoipa::path(patch, path = "/api/applications/{token}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token")),
+    request_body = ApplicationBody,
+    responses((status = 200, description = "The application now", body = ApplicationView)))]
+pub(super) async fn patch_application(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
     Json(body): Json<ApplicationBody>,
@@ -86,13 +118,19 @@ async fn patch_application(
     Ok(JsonResponse(hearth.update_application(&token, Update::Merge, body.application_name.as_deref()).await?))
 }
 
-#[derive(Deserialize, Default)]
-struct ChatBody {
+/// A chat's name.
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct ChatBody {
     #[serde(default, deserialize_with = "null_is_blank")]
     chat_name: Option<String>,
 }
 
-async fn create_chat(
+/// Creates a chat, numbered 1, 2, 3… per application; it is a room in the web UI.
+#[utoipa::path(post, path = "/api/applications/{token}/chats", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token")),
+    request_body = ChatBody,
+    responses((status = 201, description = "Created", body = ChatView)))]
+pub(super) async fn create_chat(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
     Json(body): Json<ChatBody>,
@@ -100,18 +138,34 @@ async fn create_chat(
     Ok((StatusCode::CREATED, JsonResponse(hearth.create_chat(&token, body.chat_name.as_deref()).await?)))
 }
 
-async fn list_chats(State(hearth): State<Hearth>, Path(token): Path<String>) -> ApiResult<impl IntoResponse> {
+/// An application's chats.
+#[utoipa::path(get, path = "/api/applications/{token}/chats", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token")),
+    responses((status = 200, description = "The chats", body = Vec<ChatView>)))]
+pub(super) async fn list_chats(
+    State(hearth): State<Hearth>,
+    Path(token): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.chats(&token).await?))
 }
 
-async fn show_chat(
+/// A chat.
+#[utoipa::path(get, path = "/api/applications/{token}/chats/{number}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application")),
+    responses((status = 200, description = "The chat", body = ChatView)))]
+pub(super) async fn show_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.chat(&token, number).await?))
 }
 
-async fn put_chat(
+/// Renames a chat (the name is required).
+#[utoipa::path(put, path = "/api/applications/{token}/chats/{number}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application")),
+    request_body = ChatBody,
+    responses((status = 200, description = "The chat now", body = ChatView)))]
+pub(super) async fn put_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Json(body): Json<ChatBody>,
@@ -119,7 +173,12 @@ async fn put_chat(
     Ok(JsonResponse(hearth.update_chat(&token, number, Update::Replace, body.chat_name.as_deref()).await?))
 }
 
-async fn patch_chat(
+/// Renames a chat (an absent name changes nothing).
+#[utoipa::path(patch, path = "/api/applications/{token}/chats/{number}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application")),
+    request_body = ChatBody,
+    responses((status = 200, description = "The chat now", body = ChatView)))]
+pub(super) async fn patch_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Json(body): Json<ChatBody>,
@@ -128,8 +187,8 @@ async fn patch_chat(
 }
 
 /// `{"message_content": …}`, or `{"body": …}`.
-#[derive(Deserialize, Default)]
-struct MessageBody {
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct MessageBody {
     #[serde(default, deserialize_with = "null_is_blank")]
     message_content: Option<String>,
     #[serde(default, deserialize_with = "null_is_blank")]
@@ -142,7 +201,13 @@ impl MessageBody {
     }
 }
 
-async fn create_message(
+/// Posts a message to a chat, numbered 1, 2, 3… per chat. Also at
+/// `POST /api/applications/{token}/chats/{number}`, seed 003's "Create Message".
+#[utoipa::path(post, path = "/api/applications/{token}/chats/{number}/messages", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application")),
+    request_body = MessageBody,
+    responses((status = 201, description = "Posted", body = AppMessageView)))]
+pub(super) async fn create_message(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Json(body): Json<MessageBody>,
@@ -150,14 +215,35 @@ async fn create_message(
     Ok((StatusCode::CREATED, JsonResponse(hearth.post_app_message(&token, number, body.content()).await?)))
 }
 
-#[derive(Deserialize, Default)]
-struct NumberPage {
+/// Seed 003's "Create Message": the same as `POST …/chats/{number}/messages`.
+#[utoipa::path(post, path = "/api/applications/{token}/chats/{number}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application")),
+    request_body = MessageBody,
+    responses((status = 201, description = "Posted", body = AppMessageView)))]
+pub(super) async fn create_message_in_chat(
+    hearth: State<Hearth>,
+    path: Path<(String, i64)>,
+    body: Json<MessageBody>,
+) -> ApiResult<impl IntoResponse> {
+    create_message(hearth, path, body).await
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct NumberPage {
+    /// The messages after this number.
     after_number: Option<i64>,
+    /// The messages before this number.
     before_number: Option<i64>,
+    /// At most this many (1 to 200; 50 when absent).
     limit: Option<u32>,
 }
 
-async fn list_messages(
+/// A chat's messages, oldest first.
+#[utoipa::path(get, path = "/api/applications/{token}/chats/{number}/messages", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application"), NumberPage),
+    responses((status = 200, description = "The messages", body = Vec<AppMessageView>)))]
+pub(super) async fn list_messages(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Query(page): Query<NumberPage>,
@@ -171,14 +257,23 @@ async fn list_messages(
     Ok(JsonResponse(hearth.app_messages(&token, number, &params).await?))
 }
 
-async fn show_message(
+/// A message of a chat.
+#[utoipa::path(get, path = "/api/applications/{token}/chats/{number}/messages/{message}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application"), ("message" = i64, Path, description = "The message's number in the chat")),
+    responses((status = 200, description = "The message", body = AppMessageView)))]
+pub(super) async fn show_message(
     State(hearth): State<Hearth>,
     Path((token, number, message)): Path<(String, i64, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.app_message(&token, number, message).await?))
 }
 
-async fn put_message(
+/// Changes a message's text (the text is required).
+#[utoipa::path(put, path = "/api/applications/{token}/chats/{number}/messages/{message}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application"), ("message" = i64, Path, description = "The message's number in the chat")),
+    request_body = MessageBody,
+    responses((status = 200, description = "The message now", body = AppMessageView)))]
+pub(super) async fn put_message(
     State(hearth): State<Hearth>,
     Path((token, number, message)): Path<(String, i64, i64)>,
     Json(body): Json<MessageBody>,
@@ -186,7 +281,12 @@ async fn put_message(
     Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Replace, body.content()).await?))
 }
 
-async fn patch_message(
+/// Changes a message's text (absent text changes nothing).
+#[utoipa::path(patch, path = "/api/applications/{token}/chats/{number}/messages/{message}", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application"), ("message" = i64, Path, description = "The message's number in the chat")),
+    request_body = MessageBody,
+    responses((status = 200, description = "The message now", body = AppMessageView)))]
+pub(super) async fn patch_message(
     State(hearth): State<Hearth>,
     Path((token, number, message)): Path<(String, i64, i64)>,
     Json(body): Json<MessageBody>,
@@ -194,10 +294,14 @@ async fn patch_message(
     Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Merge, body.content()).await?))
 }
 
-#[derive(Deserialize, Default)]
-struct SearchQuery {
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SearchQuery {
+    /// The text to find: any part of a word.
     query: Option<String>,
+    /// The same, by the seed's name (also accepted as a JSON body on the GET).
     search_query: Option<String>,
+    /// At most this many hits.
     limit: Option<u32>,
 }
 
@@ -207,7 +311,11 @@ pub const PARTIAL_HEADER: &str = "search-partial";
 
 /// `?query=` or, as in the seed, a JSON body `{"search_query": …}` on the
 /// GET. An empty body is no body; a malformed one is a JSON error.
-async fn search_chat(
+#[utoipa::path(get, path = "/api/applications/{token}/chats/{number}/search", tag = "token API", security(()),
+    params(("token" = String, Path, description = "The application's token"), ("number" = i64, Path, description = "The chat's number in the application"), SearchQuery),
+    responses((status = 200, description = "The hits, newest first", body = Vec<ChatHit>,
+        headers(("search-partial" = String, description = "`true` when a one- or two-character query stopped at its scan budget")))))]
+pub(super) async fn search_chat(
     State(hearth): State<Hearth>,
     Path((token, number)): Path<(String, i64)>,
     Query(q): Query<SearchQuery>,

@@ -8,11 +8,12 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
+use hearth::model::{Conversation, ConversationDetail, ConversationSummary, OpenRoom, Person};
 use hearth::model::{RoomId, UserId};
 use hearth::room_settings::RoomChanges;
 use hearth::rooms::NewConversation;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, Path, Query};
@@ -29,13 +30,18 @@ pub fn router() -> Router<AppState> {
         .route("/rooms", get(open_rooms))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
     /// `true`: the archived rooms, which the plain list leaves out.
     archived: Option<bool>,
 }
 
-async fn list(
+/// My rooms, newest activity first, with unread and mention counts.
+#[utoipa::path(get, path = "/conversations", tag = "conversations",
+    params(ListQuery),
+    responses((status = 200, description = "My rooms", body = Vec<ConversationSummary>)))]
+pub(super) async fn list(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<ListQuery>,
@@ -47,13 +53,19 @@ async fn list(
     }
 }
 
-#[derive(Deserialize)]
-struct UpdateBody {
+/// A room's new name or topic; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct UpdateBody {
     title: Option<String>,
     topic: Option<String>,
 }
 
-async fn update(
+/// Renames a room or sets its topic: its creator or an admin; not a direct room.
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The room as it is now", body = Conversation)))]
+pub(super) async fn update(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -63,7 +75,11 @@ async fn update(
     Ok(JsonResponse(hearth.update_room(me.id, RoomId(id), changes).await?))
 }
 
-async fn archive(
+/// Archives a room (read-only from then on): its creator or an admin; not a direct room.
+#[utoipa::path(delete, path = "/conversations/{id}", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 204, description = "Archived")))]
+pub(super) async fn archive(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -72,15 +88,29 @@ async fn archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
+/// A new room: a direct room with one other person, a group, or an open room.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct CreateBody {
     #[serde(default)]
     participant_ids: Vec<UserId>,
     title: Option<String>,
+    /// `direct`, `group` or `open`; from the number of participants when absent.
     kind: Option<String>,
 }
 
-async fn create(
+/// The id of a room.
+#[derive(Serialize, ToSchema)]
+pub(super) struct RoomRef {
+    id: RoomId,
+}
+
+/// Opens a room. A direct room with someone I already have one with is that room (200).
+#[utoipa::path(post, path = "/conversations", tag = "conversations",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created", body = RoomRef),
+        (status = 200, description = "The direct room that already existed", body = RoomRef)))]
+pub(super) async fn create(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Json(body): Json<CreateBody>,
@@ -88,10 +118,14 @@ async fn create(
     let input = NewConversation { participant_ids: body.participant_ids, title: body.title, kind: body.kind };
     let opened = hearth.create_conversation(me.id, input).await?;
     let status = if opened.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, JsonResponse(json!({ "id": opened.id }))))
+    Ok((status, JsonResponse(RoomRef { id: opened.id })))
 }
 
-async fn show(
+/// A room I belong to: its participants, newest messages and read markers.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 200, description = "The room", body = ConversationDetail)))]
+pub(super) async fn show(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -99,20 +133,34 @@ async fn show(
     Ok(JsonResponse(hearth.conversation(me.id, RoomId(id)).await?))
 }
 
-async fn open_rooms(State(hearth): State<Hearth>, CurrentUser(me): CurrentUser) -> ApiResult<impl IntoResponse> {
+/// The open rooms anyone may join.
+#[utoipa::path(get, path = "/rooms", tag = "conversations",
+    responses((status = 200, description = "The open rooms", body = Vec<OpenRoom>)))]
+pub(super) async fn open_rooms(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.open_rooms(me.id).await?))
 }
 
-async fn join(
+/// Joins an open room.
+#[utoipa::path(post, path = "/conversations/{id}/join", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 200, description = "Joined (or already a member)", body = RoomRef)))]
+pub(super) async fn join(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     hearth.join(me.id, RoomId(id)).await?;
-    Ok(JsonResponse(json!({ "id": id })))
+    Ok(JsonResponse(RoomRef { id: RoomId(id) }))
 }
 
-async fn leave(
+/// Leaves a group or open room.
+#[utoipa::path(delete, path = "/conversations/{id}/membership", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 204, description = "Left")))]
+pub(super) async fn leave(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -121,23 +169,39 @@ async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct ParticipantsBody {
+/// People to add to a group.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ParticipantsBody {
     #[serde(default)]
     user_ids: Vec<UserId>,
 }
 
-async fn add_participants(
+/// Adds people to a group I belong to.
+#[utoipa::path(post, path = "/conversations/{id}/participants", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    request_body = ParticipantsBody,
+    responses((status = 200, description = "The participants now", body = Participants)))]
+pub(super) async fn add_participants(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
     Json(body): Json<ParticipantsBody>,
 ) -> ApiResult<impl IntoResponse> {
     let participants = hearth.add_participants(me.id, RoomId(id), body.user_ids).await?;
-    Ok(JsonResponse(json!({ "participants": participants })))
+    Ok(JsonResponse(Participants { participants }))
 }
 
-async fn remove_participant(
+/// A group's participants.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Participants {
+    participants: Vec<Person>,
+}
+
+/// Removes someone from a group or open room: myself, or anyone as its creator.
+#[utoipa::path(delete, path = "/conversations/{id}/participants/{user_id}", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id"), ("user_id" = i64, Path, description = "The person to remove")),
+    responses((status = 204, description = "Removed")))]
+pub(super) async fn remove_participant(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, user_id)): Path<(i64, i64)>,

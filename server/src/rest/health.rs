@@ -10,7 +10,8 @@ use axum::{Json, Router};
 use hearth::Hearth;
 use hearth::bus::BusHealth;
 use hearth::store::redact_password;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
@@ -18,14 +19,51 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(health))
 }
 
-async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<Value>) {
+/// The instance's health.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Health {
+    /// `ok` or `error`.
+    status: &'static str,
+    /// The server's version (when healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'static str>,
+    database: Part,
+    bus: Part,
+}
+
+/// The database or the bus.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Part {
+    /// Database: `ok` or `unreachable`. Bus: `none` (one instance alone),
+    /// `connected` or `unreachable`.
+    status: &'static str,
+    /// The database's answer time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    /// The NATS server, its password redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+impl Part {
+    fn new(status: &'static str) -> Self {
+        Self { status, latency_ms: None, url: None }
+    }
+}
+
+/// Up, the database reachable, and connected to NATS when one is configured.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Healthy", body = Health),
+        (status = 503, description = "The database or NATS is unreachable", body = Health)))]
+pub(super) async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<Health>) {
     let started = std::time::Instant::now();
     let (bus_ok, bus) = match hearth.bus().health() {
-        BusHealth::Local => (true, json!({ "status": "none" })),
-        BusHealth::Connected { url } => (true, json!({ "status": "connected", "url": redact_password(&url) })),
+        BusHealth::Local => (true, Part::new("none")),
+        BusHealth::Connected { url } => (true, Part { url: Some(redact_password(&url)), ..Part::new("connected") }),
         BusHealth::Unreachable { url } => {
             tracing::warn!(url = %redact_password(&url), "health check: NATS unreachable");
-            (false, json!({ "status": "unreachable", "url": redact_password(&url) }))
+            (false, Part { url: Some(redact_password(&url)), ..Part::new("unreachable") })
         }
     };
     let database = match hearth.ping().await {
@@ -35,22 +73,14 @@ async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<Value>) {
             None
         }
     };
-    match (database, bus_ok) {
-        (Some(latency_ms), true) => (
-            StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "version": env!("CARGO_PKG_VERSION"),
-                "database": { "status": "ok", "latency_ms": latency_ms },
-                "bus": bus,
-            })),
-        ),
-        (database, _) => {
-            let database = match database {
-                Some(latency_ms) => json!({ "status": "ok", "latency_ms": latency_ms }),
-                None => json!({ "status": "unreachable" }),
-            };
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "error", "database": database, "bus": bus })))
-        }
+    let database_part = match database {
+        Some(latency_ms) => Part { latency_ms: Some(latency_ms), ..Part::new("ok") },
+        None => Part::new("unreachable"),
+    };
+    if database.is_some() && bus_ok {
+        let health = Health { status: "ok", version: Some(env!("CARGO_PKG_VERSION")), database: database_part, bus };
+        (StatusCode::OK, Json(health))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "error", version: None, database: database_part, bus }))
     }
 }

@@ -9,8 +9,10 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::HistoryParams;
+use hearth::model::{Message, MessagePage, Reaction};
 use hearth::model::{RoomId, UserId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, Path, Query};
@@ -26,7 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/message", post(send_direct))
 }
 
-async fn history(
+/// A page of a room's history, oldest first.
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), HistoryParams),
+    responses((status = 200, description = "The page", body = MessagePage)))]
+pub(super) async fn history(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -35,16 +41,27 @@ async fn history(
     Ok(JsonResponse(hearth.history(me.id, RoomId(id), &params).await?))
 }
 
-#[derive(Deserialize)]
-struct SendBody {
+/// A new message.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct SendBody {
+    /// Markdown, 1 to 10,000 characters after trimming.
     #[serde(default)]
     body: String,
+    /// The sender's own id for the message: sending it again returns the
+    /// first message (200) instead of a second one.
     client_id: Option<String>,
     /// The number of the message this one answers.
     reply_to: Option<i64>,
 }
 
-async fn send(
+/// Sends a message to a room I belong to.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    request_body = SendBody,
+    responses(
+        (status = 201, description = "Sent", body = Message),
+        (status = 200, description = "Already sent with this `client_id`: the first message", body = Message)))]
+pub(super) async fn send(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
@@ -55,13 +72,19 @@ async fn send(
     Ok((status, JsonResponse(sent.message)))
 }
 
-#[derive(Deserialize)]
-struct EditBody {
+/// A message's new text.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct EditBody {
     #[serde(default)]
     body: String,
 }
 
-async fn edit(
+/// Edits my own message, within the edit window.
+#[utoipa::path(patch, path = "/conversations/{id}/messages/{number}", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room")),
+    request_body = EditBody,
+    responses((status = 200, description = "Edited", body = Message)))]
+pub(super) async fn edit(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, number)): Path<(i64, i64)>,
@@ -70,7 +93,11 @@ async fn edit(
     Ok(JsonResponse(hearth.edit_message(me.id, RoomId(id), number, &body.body).await?))
 }
 
-async fn remove(
+/// Deletes a message: my own, or any as an admin. Its number stays.
+#[utoipa::path(delete, path = "/conversations/{id}/messages/{number}", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room")),
+    responses((status = 204, description = "Deleted")))]
+pub(super) async fn remove(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, number)): Path<(i64, i64)>,
@@ -79,19 +106,29 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct ReactionBody {
+/// An emoji to toggle.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ReactionBody {
     #[serde(default)]
     emoji: String,
 }
 
-/// `{"reactions": [...]}`: the message's reactions after the change.
-fn reactions_reply(reactions: Vec<hearth::model::Reaction>) -> impl IntoResponse {
-    JsonResponse(serde_json::json!({ "reactions": reactions }))
+/// A message's reactions after a change.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Reactions {
+    reactions: Vec<Reaction>,
 }
 
-/// `POST …/reactions {"emoji"}`: toggles my reaction.
-async fn toggle_reaction(
+fn reactions_reply(reactions: Vec<Reaction>) -> impl IntoResponse {
+    JsonResponse(Reactions { reactions })
+}
+
+/// Toggles my reaction on a message.
+#[utoipa::path(post, path = "/conversations/{id}/messages/{number}/reactions", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room")),
+    request_body = ReactionBody,
+    responses((status = 200, description = "The message's reactions now", body = Reactions)))]
+pub(super) async fn toggle_reaction(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, number)): Path<(i64, i64)>,
@@ -100,8 +137,11 @@ async fn toggle_reaction(
     Ok(reactions_reply(hearth.react(me.id, RoomId(id), number, &body.emoji, None).await?))
 }
 
-/// `PUT …/reactions/{emoji}`: puts my reaction on (idempotent).
-async fn add_reaction(
+/// Puts my reaction on a message (idempotent).
+#[utoipa::path(put, path = "/conversations/{id}/messages/{number}/reactions/{emoji}", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room"), ("emoji" = String, Path, description = "The emoji")),
+    responses((status = 200, description = "The message's reactions now", body = Reactions)))]
+pub(super) async fn add_reaction(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, number, emoji)): Path<(i64, i64, String)>,
@@ -109,8 +149,11 @@ async fn add_reaction(
     Ok(reactions_reply(hearth.react(me.id, RoomId(id), number, &emoji, Some(true)).await?))
 }
 
-/// `DELETE …/reactions/{emoji}`: takes my reaction off (idempotent).
-async fn remove_reaction(
+/// Takes my reaction off a message (idempotent).
+#[utoipa::path(delete, path = "/conversations/{id}/messages/{number}/reactions/{emoji}", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room"), ("emoji" = String, Path, description = "The emoji")),
+    responses((status = 200, description = "The message's reactions now", body = Reactions)))]
+pub(super) async fn remove_reaction(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path((id, number, emoji)): Path<(i64, i64, String)>,
@@ -121,13 +164,20 @@ async fn remove_reaction(
 /// The pair; the paging parameters are read from the same query string by
 /// a second extractor (`#[serde(flatten)]` would make serde read numbers in
 /// a query string as strings and reject them).
-#[derive(Deserialize)]
-struct DirectQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DirectQuery {
+    /// One of the pair (one of them must be me).
     from_user: i64,
+    /// The other.
     to_user: i64,
 }
 
-async fn direct_history(
+/// The first seed's history of a direct room, by its pair of users.
+#[utoipa::path(get, path = "/messages", tag = "messages",
+    params(DirectQuery, HistoryParams),
+    responses((status = 200, description = "The page", body = MessagePage)))]
+pub(super) async fn direct_history(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<DirectQuery>,
@@ -137,18 +187,24 @@ async fn direct_history(
     Ok(JsonResponse(page))
 }
 
-#[derive(Deserialize)]
-struct DirectSend {
+/// The first seed's direct message.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct DirectSend {
     from_user: i64,
     to_user: i64,
     #[serde(default)]
     body: String,
     /// Accepted for compatibility and ignored: the server's clock decides.
     #[allow(dead_code)]
+    #[schema(value_type = Option<String>)]
     created_at: Option<serde_json::Value>,
 }
 
-async fn send_direct(
+/// The first seed's send: to the direct room of the pair (made if new).
+#[utoipa::path(post, path = "/message", tag = "messages",
+    request_body = DirectSend,
+    responses((status = 201, description = "Sent", body = Message)))]
+pub(super) async fn send_direct(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Json(body): Json<DirectSend>,

@@ -6,6 +6,7 @@ mod conversations;
 mod health;
 mod messages;
 mod notifications;
+pub mod openapi;
 mod push;
 mod search;
 mod users;
@@ -25,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(notifications::router())
         .merge(push::router())
+        .merge(openapi::router())
 }

@@ -7,7 +7,9 @@ use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::model::RoomId;
+use hearth::model::SearchResults;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Query};
@@ -17,14 +19,22 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/search", get(search))
 }
 
-#[derive(Deserialize)]
-struct WebSearch {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct WebSearch {
+    /// The text to find: any part of a word.
     q: Option<String>,
+    /// Only in this room.
     room_id: Option<i64>,
+    /// At most this many hits (capped by the server).
     limit: Option<u32>,
 }
 
-async fn search(
+/// Searches the messages of my rooms (or of one), newest first.
+#[utoipa::path(get, path = "/search", tag = "search",
+    params(WebSearch),
+    responses((status = 200, description = "The hits", body = SearchResults)))]
+pub(super) async fn search(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Query(q): Query<WebSearch>,

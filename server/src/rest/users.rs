@@ -9,9 +9,11 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::accounts::{ProfileChanges, Registration};
 use hearth::auth::AuthSession;
+use hearth::model::{Person, Profile};
 use hearth::{AppError, Hearth};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ClientAddr, CurrentUser, Json, Query};
@@ -28,9 +30,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `{"user": {...}}` or the same fields bare.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
-enum MaybeWrapped<T> {
+pub(super) enum MaybeWrapped<T> {
     Wrapped { user: T },
     Bare(T),
 }
@@ -43,8 +45,10 @@ impl<T> MaybeWrapped<T> {
     }
 }
 
-#[derive(Deserialize)]
-struct RegisterBody {
+/// A new account. A password of at least 8 characters; `username` is made from
+/// the email when absent.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RegisterBody {
     email: Option<String>,
     username: Option<String>,
     password: Option<String>,
@@ -53,7 +57,11 @@ struct RegisterBody {
     invitation: Option<String>,
 }
 
-async fn register(
+/// Creates an account (as the sign-up policy allows) and signs it in.
+#[utoipa::path(post, path = "/users", tag = "users", security(()),
+    request_body = MaybeWrapped<RegisterBody>,
+    responses((status = 201, description = "Registered and signed in (sets the session cookie)", body = SignedIn)))]
+pub(super) async fn register(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     mut session: AuthSession,
@@ -79,18 +87,39 @@ async fn register(
         }
         Err(other) => return Err(other.into()),
     };
-    Ok((StatusCode::CREATED, JsonResponse(json!({ "status": "success", "user": profile }))).into_response())
+    Ok((StatusCode::CREATED, JsonResponse(SignedIn::new(profile))).into_response())
 }
 
-#[derive(Deserialize)]
-struct SignInBody {
+/// `{"status": "success", "user": …}`, ChatFlow's answer to a sign-up or sign-in.
+#[derive(Serialize, ToSchema)]
+pub(super) struct SignedIn {
+    /// Always `success`.
+    status: &'static str,
+    user: Profile,
+}
+
+impl SignedIn {
+    fn new(user: Profile) -> Self {
+        Self { status: "success", user }
+    }
+}
+
+/// Credentials: the email or username (as `email`, `username` or `login`) and the password.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct SignInBody {
     email: Option<String>,
     username: Option<String>,
     login: Option<String>,
     password: Option<String>,
 }
 
-async fn sign_in(
+/// Signs in and sets the session cookie.
+#[utoipa::path(post, path = "/users/sign_in", tag = "users", security(()),
+    request_body = MaybeWrapped<SignInBody>,
+    responses(
+        (status = 200, description = "Signed in", body = SignedIn),
+        (status = 401, description = "Wrong email, username or password, or a deactivated account", body = crate::rest::openapi::Errors)))]
+pub(super) async fn sign_in(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     mut session: AuthSession,
@@ -99,26 +128,37 @@ async fn sign_in(
     let body = body.into_inner();
     let login = body.email.or(body.username).or(body.login).unwrap_or_default();
     let profile = hearth.sign_in(&mut session, client, &login, body.password.unwrap_or_default()).await?;
-    Ok(JsonResponse(json!({ "status": "success", "user": profile })))
+    Ok(JsonResponse(SignedIn::new(profile)))
 }
 
-async fn sign_out(State(hearth): State<Hearth>, mut session: AuthSession) -> ApiResult<StatusCode> {
+/// Ends this session (nothing happens without one).
+#[utoipa::path(delete, path = "/users/sign_out", tag = "users", security((), ("session" = [])),
+    responses((status = 204, description = "Signed out")))]
+pub(super) async fn sign_out(State(hearth): State<Hearth>, mut session: AuthSession) -> ApiResult<StatusCode> {
     hearth.sign_out(&mut session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(hearth): State<Hearth>, CurrentUser(user): CurrentUser) -> ApiResult<impl IntoResponse> {
+/// My account.
+#[utoipa::path(get, path = "/users/me", tag = "users",
+    responses((status = 200, description = "My account", body = Profile)))]
+pub(super) async fn me(State(hearth): State<Hearth>, CurrentUser(user): CurrentUser) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.profile(user.id).await?))
 }
 
-#[derive(Deserialize)]
-struct ProfileBody {
+/// Profile changes; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ProfileBody {
     username: Option<String>,
     name: Option<String>,
     avatar_url: Option<String>,
 }
 
-async fn update_me(
+/// Changes my username, display name or avatar URL.
+#[utoipa::path(put, path = "/users/me", tag = "users",
+    request_body = MaybeWrapped<ProfileBody>,
+    responses((status = 200, description = "Changed", body = ProfileUpdated)))]
+pub(super) async fn update_me(
     State(hearth): State<Hearth>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<MaybeWrapped<ProfileBody>>,
@@ -126,16 +166,30 @@ async fn update_me(
     let body = body.into_inner();
     let changes = ProfileChanges { username: body.username, name: body.name, avatar_url: body.avatar_url };
     let profile = hearth.update_profile(user.id, changes).await?;
-    Ok(JsonResponse(json!({ "ok": true, "user": profile })))
+    Ok(JsonResponse(ProfileUpdated { ok: true, user: profile }))
 }
 
-#[derive(Deserialize)]
-struct DirectoryQuery {
+/// `{"ok": true, "user": …}`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ProfileUpdated {
+    ok: bool,
+    user: Profile,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DirectoryQuery {
+    /// A part of a username or display name.
     query: Option<String>,
+    /// At most this many people (capped by the server).
     limit: Option<u32>,
 }
 
-async fn directory(
+/// The people on the instance (never their emails), to start a conversation with.
+#[utoipa::path(get, path = "/users", tag = "users",
+    params(DirectoryQuery),
+    responses((status = 200, description = "People", body = Vec<Person>)))]
+pub(super) async fn directory(
     State(hearth): State<Hearth>,
     CurrentUser(_): CurrentUser,
     Query(q): Query<DirectoryQuery>,
@@ -143,14 +197,18 @@ async fn directory(
     Ok(JsonResponse(hearth.directory(q.query.as_deref(), q.limit).await?))
 }
 
-#[derive(Deserialize)]
-struct PasswordBody {
+/// My current password and the new one.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct PasswordBody {
     current_password: Option<String>,
     password: Option<String>,
 }
 
-/// Changes the password: this session stays, every other one ends.
-async fn change_password(
+/// Changes my password: this session stays, every other one ends.
+#[utoipa::path(put, path = "/users/me/password", tag = "users",
+    request_body = MaybeWrapped<PasswordBody>,
+    responses((status = 204, description = "Changed")))]
+pub(super) async fn change_password(
     State(hearth): State<Hearth>,
     CurrentUser(_): CurrentUser,
     mut session: AuthSession,
@@ -162,14 +220,18 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct ResetBody {
+/// A reset link's token and the new password.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ResetBody {
     token: Option<String>,
     password: Option<String>,
 }
 
-/// Sets a new password through an admin's reset link; no session needed.
-async fn reset_password(
+/// Sets a new password through a one-time reset link; no session needed.
+#[utoipa::path(post, path = "/users/password/reset", tag = "users", security(()),
+    request_body = MaybeWrapped<ResetBody>,
+    responses((status = 204, description = "The password is set; every session of the account ended")))]
+pub(super) async fn reset_password(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     Json(body): Json<MaybeWrapped<ResetBody>>,

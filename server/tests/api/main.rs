@@ -37,6 +37,7 @@ mod message_limits;
 mod messages;
 mod metrics;
 mod numbering;
+mod openapi;
 mod pages;
 mod paging;
 mod postgres;
