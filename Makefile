@@ -3,7 +3,8 @@
 #   make test   fmt + clippy, every Rust test on SQLite and again on Postgres
 #               (a throwaway Postgres beside them), then Playwright against a
 #               release build (on SQLite, then on Postgres as two instances
-#               over NATS); each stage's time is printed at the end
+#               over NATS), then schemathesis against the OpenAPI contract;
+#               each stage's time is printed at the end
 #
 # Neither needs cargo-leptos: scripts/build-site.sh builds the release server
 # and site with cargo, wasm-bindgen, npm's wasm-opt and lightningcss.
@@ -16,7 +17,7 @@ E2E_PORT ?= 3100
 E2E_PG_PORT ?= 3101
 E2E_PG_PORT_B ?= 3102
 
-.PHONY: run test bootstrap lint rust-test e2e site watch
+.PHONY: run test bootstrap lint rust-test e2e schemathesis site watch
 
 run: bootstrap site
 	HEARTH_DEMO=true ./target/release/hearth serve
@@ -29,7 +30,7 @@ site:
 
 # Each stage in turn (stopping at the first that fails), with their times.
 test:
-	@scripts/timed-stages.sh lint rust-test e2e
+	@scripts/timed-stages.sh lint rust-test e2e schemathesis
 
 lint: bootstrap
 	cargo fmt --all --check
@@ -58,6 +59,14 @@ e2e:
 	@node scripts/e2e-summary.js end2end/.results/results.json
 	HEARTH_E2E_PG_PORT=$(E2E_PG_PORT) HEARTH_E2E_PG_PORT_B=$(E2E_PG_PORT_B) \
 		scripts/test-postgres.sh run scripts/e2e-postgres.sh
+
+# Schemathesis against the release build with the demo data (every operation
+# of the OpenAPI contract: anonymous, as a member, the admin routes as the
+# admin; not_a_server_error, status_code_conformance and
+# response_schema_conformance), after the e2e stage built the release.
+schemathesis:
+	scripts/build-site.sh
+	scripts/schemathesis.sh
 
 watch: bootstrap
 	@scripts/bootstrap.sh --leptos

@@ -50,10 +50,16 @@ unset LEPTOS_OUTPUT_NAME LEPTOS_SITE_ROOT LEPTOS_SITE_PKG_DIR LEPTOS_SITE_ADDR L
 
 mkdir -p "$pkg"
 wasm=target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
-timed "wasm-bindgen" wasm-bindgen --target=web --out-name=hearth --out-dir="$pkg" "$wasm"
-mv -f "$pkg/hearth_bg.wasm" "$pkg/hearth.wasm"
-timed "wasm-opt" wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  "$pkg/hearth.wasm" -o "$pkg/hearth.wasm"
+# A fresh cargo build leaves its output untouched, so an unchanged WASM needs
+# neither wasm-bindgen nor wasm-opt again (make test builds the site twice).
+if [[ -f "$pkg/hearth.wasm" && -f "$pkg/hearth.js" && ! "$wasm" -nt "$pkg/hearth.wasm" ]]; then
+  say "the WASM is unchanged since $pkg/hearth.wasm was made: wasm-bindgen and wasm-opt skipped"
+else
+  timed "wasm-bindgen" wasm-bindgen --target=web --out-name=hearth --out-dir="$pkg" "$wasm"
+  mv -f "$pkg/hearth_bg.wasm" "$pkg/hearth.wasm"
+  timed "wasm-opt" wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$pkg/hearth.wasm" -o "$pkg/hearth.wasm"
+fi
 timed "css (lightningcss)" env BROWSERSLIST=defaults lightningcss --minify --browserslist \
   style/main.css -o "$pkg/hearth.css"
 cp -R public/. "$site/"

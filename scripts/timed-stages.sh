@@ -14,7 +14,7 @@ for stage in "$@"; do
   make --no-print-directory "$stage"
   code=$?
   secs=$((SECONDS - started))
-  lines+=("$(printf '  %-10s %3dm%02ds  %s' "$stage" $((secs / 60)) $((secs % 60)) "$([[ $code -eq 0 ]] && echo ok || echo FAILED)")")
+  lines+=("$(printf '  %-12s %3dm%02ds  %s' "$stage" $((secs / 60)) $((secs % 60)) "$([[ $code -eq 0 ]] && echo ok || echo FAILED)")")
   if [[ $code -ne 0 ]]; then
     status=$code
     break
@@ -25,6 +25,6 @@ mkdir -p target/test-logs
 {
   printf '\nmake test, stage by stage:\n'
   printf '%s\n' "${lines[@]}"
-  printf '  %-10s %3dm%02ds\n' "total" $((secs / 60)) $((secs % 60))
+  printf '  %-12s %3dm%02ds\n' "total" $((secs / 60)) $((secs % 60))
 } | tee target/test-logs/stages.txt 2>/dev/null || true
 exit $status
