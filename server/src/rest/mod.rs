@@ -1,5 +1,6 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
+mod account;
 mod admin;
 mod applications;
 mod conversations;
@@ -14,6 +15,8 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub(crate) use account::touch_session;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
@@ -25,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(notifications::router())
         .merge(push::router())
+        .merge(account::router())
 }
