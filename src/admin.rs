@@ -126,6 +126,8 @@ impl Hearth {
         // Both reach every instance (the bus).
         self.forget_user(user);
         self.hub.signal_user(user, UserSignal::AccountClosed);
+        // Their sessions are dead: their rows go (and stay gone on reactivation).
+        self.end_sessions_except(user, None).await?;
         self.admin_change(changed, user).await
     }
 

@@ -59,6 +59,14 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the record of a session that signed out (its row in `sessions`
+    /// is gone already).
+    pub async fn forget_user_session(&self, session_id: &str) -> Result<(), AppError> {
+        let sql = "DELETE FROM user_sessions WHERE session_id = $1";
+        on_writer!(self, pool => sqlx::query(sql).bind(session_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     /// Sets the user agent of a recorded session.
     pub async fn set_session_agent(&self, session_id: &str, user_agent: &str) -> Result<(), AppError> {
         let sql = "UPDATE user_sessions SET user_agent = $1 WHERE session_id = $2";

@@ -144,6 +144,8 @@ async fn a_user_sees_their_sessions_by_device_with_the_current_one_marked_and_no
     deactivate(&app, &admin, gone.id).await;
     assert_error(sessions(&app, &gone.client).await, 401).await;
     assert_error(sessions(&app, &new_client()).await, 401).await;
+    let recorded = format!("SELECT session_id FROM user_sessions WHERE user_id = {}", gone.id);
+    assert!(app.query_strings(&recorded).await.is_empty(), "a deactivated account's sessions are off the list");
 
     // Signed out sessions and those a password change ended leave the list.
     let tablet = browser(FIREFOX_LINUX);
@@ -151,6 +153,9 @@ async fn a_user_sees_their_sessions_by_device_with_the_current_one_marked_and_no
     assert_eq!(app.get_json(&laptop, "/users/me/sessions").await.as_array().expect("list").len(), 3);
     assert_eq!(tablet.delete(app.url("/users/sign_out")).send().await.expect("sent").status(), 204);
     assert_eq!(app.get_json(&laptop, "/users/me/sessions").await.as_array().expect("list").len(), 2);
+    let alice = app.user_id(&laptop).await;
+    let recorded = format!("SELECT session_id FROM user_sessions WHERE user_id = {alice}");
+    assert_eq!(app.query_strings(&recorded).await.len(), 2, "a signed-out session's record goes");
     let response = laptop
         .put(app.url("/users/me/password"))
         .json(&json!({ "current_password": PASSWORD, "password": NEW }))
@@ -459,4 +464,30 @@ async fn concurrent_first_sign_ups_make_exactly_one_admin_and_skip_no_invitation
     roles.sort();
     assert_eq!(roles.iter().filter(|r| *r == "admin").count(), 1, "{roles:?}");
     assert_eq!(roles.len(), 8);
+}
+
+#[tokio::test]
+async fn smtp_without_a_sender_or_a_public_url_is_refused_at_startup_naming_the_setting() {
+    use hearth_server::startup::Application;
+    let cases: [(Option<&str>, Option<&str>, &str); 3] = [
+        (None, Some("https://chat.example"), "HEARTH_SMTP_FROM"),
+        (Some("Hearth <hearth@chat.example>"), None, "HEARTH_PUBLIC_URL"),
+        (Some("Hearth <hearth@chat.example>"), Some("chat.example"), "HEARTH_PUBLIC_URL"),
+    ];
+    for (from, public_url, named) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = crate::helpers::test_config(dir.path().to_path_buf());
+        config.database_url = Some(hearth::testing::fresh_database_url(dir.path()).await);
+        config.smtp_url = Some("smtp://127.0.0.1:25".into());
+        config.smtp_from = from.map(str::to_owned);
+        config.public_url = public_url.map(str::to_owned);
+        let leptos = leptos::config::LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
+        match Application::build(config, leptos).await {
+            Ok(_) => panic!("started without {named}"),
+            Err(err) => {
+                let message = err.to_string();
+                assert!(message.contains(named) && !message.contains('\n'), "{message}");
+            }
+        }
+    }
 }
