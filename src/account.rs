@@ -83,7 +83,8 @@ impl Hearth {
     /// which addresses are taken without knowing the password.
     pub async fn change_email(&self, me: UserId, password: String, email: &str) -> Result<Profile, AppError> {
         self.sign_in_limiter.check_account(&AccountKey::User(me))?;
-        let user = self.store.auth_user_by_id(me).await?.ok_or_else(|| AppError::Unauthorized("Not signed in".into()))?;
+        let user =
+            self.store.auth_user_by_id(me).await?.ok_or_else(|| AppError::Unauthorized("Not signed in".into()))?;
         if !password::verify(password, Some(user.password_hash)).await? {
             return Err(FieldError::new("password", WRONG_PASSWORD).into());
         }
@@ -99,7 +100,12 @@ impl Hearth {
 
     /// Records that `session` (signed in as `user`) made a request now, from
     /// `user_agent`; written at most once a minute per session.
-    pub async fn touch_session(&self, session_id: &str, user: UserId, user_agent: Option<&str>) -> Result<(), AppError> {
+    pub async fn touch_session(
+        &self,
+        session_id: &str,
+        user: UserId,
+        user_agent: Option<&str>,
+    ) -> Result<(), AppError> {
         if self.account.touched.contains_key(session_id) {
             return Ok(());
         }

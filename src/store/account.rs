@@ -153,7 +153,12 @@ impl Store {
 
     /// A reset link the user asked for by email (no admin, no audit entry):
     /// only its hash is kept.
-    pub async fn insert_requested_reset(&self, user: UserId, token_hash: &str, expires_at: &str) -> Result<(), AppError> {
+    pub async fn insert_requested_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> Result<(), AppError> {
         let sql = "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at)
                    VALUES ($1, $2, NULL, $3, $4)";
         on_writer!(self, pool => sqlx::query(sql)

@@ -128,10 +128,10 @@ pub(crate) async fn touch_session(
 ) -> Response {
     let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let before = session.session.id();
-    if let (Some(user), Some(id)) = (session.user.as_ref(), before) {
-        if let Err(err) = hearth.touch_session(&id.to_string(), user.id, agent.as_deref()).await {
-            tracing::warn!(error = %err, "noting a session's request failed");
-        }
+    if let (Some(user), Some(id)) = (session.user.as_ref(), before)
+        && let Err(err) = hearth.touch_session(&id.to_string(), user.id, agent.as_deref()).await
+    {
+        tracing::warn!(error = %err, "noting a session's request failed");
     }
     let response = next.run(request).await;
     // A sign-in gave the session a new id (recorded by the core): its device.
