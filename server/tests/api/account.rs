@@ -491,3 +491,50 @@ async fn smtp_without_a_sender_or_a_public_url_is_refused_at_startup_naming_the_
         }
     }
 }
+
+#[tokio::test]
+async fn the_profile_page_lists_the_sessions_and_its_forms_change_the_email_and_sign_a_session_out() {
+    let app = spawn_app().await;
+    let laptop = browser(FIREFOX_LINUX);
+    assert_eq!(app.register_with(&laptop, "alice").await.status(), 201);
+    let phone = browser(CHROME_ANDROID);
+    assert_eq!(app.sign_in_with(&phone, "alice", PASSWORD).await.status(), 200);
+
+    let html = laptop.get(app.url("/profile")).send().await.expect("sent").text().await.expect("html");
+    assert!(html.contains("Where you are signed in"), "{html}");
+    assert!(html.contains("Firefox on Linux") && html.contains("(this device)"), "{html}");
+    assert!(html.contains("Chrome on Android"), "{html}");
+
+    let action = crate::pages::form_action(&html, "/fn/change_email");
+    let response = laptop
+        .post(app.url(&action))
+        .header("Referer", app.url("/profile"))
+        .form(&[("email", "alice2@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().as_u16() < 500, "{}", response.status());
+    assert_eq!(app.get_json(&laptop, "/users/me").await["email"], "alice2@example.com");
+
+    let list = app.get_json(&laptop, "/users/me/sessions").await;
+    let phone_id = list.as_array().expect("list").iter().find(|s| s["current"] == false).expect("phone")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let action = crate::pages::form_action(&html, "/fn/end_session");
+    let response = laptop
+        .post(app.url(&action))
+        .header("Referer", app.url("/profile"))
+        .form(&[("id", phone_id.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().as_u16() < 500, "{}", response.status());
+    assert_error(app.me(&phone).await, 401).await;
+    assert_eq!(app.me(&laptop).await.status(), 200);
+
+    // The forgotten-password page is open to anonymous visitors.
+    let page = new_client().get(app.url("/forgot-password")).send().await.expect("sent");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("Forgot your password?"));
+}
