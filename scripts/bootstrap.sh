@@ -61,6 +61,18 @@ if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server
 fi
 
+# The SMTP tests run a real mail server, Python's aiosmtpd from PyPI, in a
+# venv under target/ (scripts/smtp-venv.sh makes it on first use): they need
+# python3 with its venv module (Debian splits it out).
+if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  step "installing Debian's python3 and python3-venv (the SMTP tests' mail server)"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv
+fi
+scripts/smtp-venv.sh >/dev/null
+
 if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then
   step "installing Debian's chromium for Playwright"
   sudo_cmd=""

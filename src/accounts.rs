@@ -37,6 +37,10 @@ impl Email {
             Err(FieldError::new("email", "Email is invalid"))
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// 3–30 of `a-z A-Z 0-9 _ . -`, starting with a letter or digit.
@@ -145,14 +149,22 @@ impl Hearth {
     /// becomes its admin); then `open` lets anyone, `invite` only holders of
     /// a live invitation (one use of it is spent), `closed` no one.
     #[tracing::instrument(skip_all, fields(username = %reg.username))]
+    ///
+    /// "First" is decided again inside the insert's transaction (see
+    /// `Store::insert_account`): of concurrent first sign-ups one becomes
+    /// the admin, and the others fall under the policy.
     pub async fn register(&self, reg: Registration) -> Result<Profile, AppError> {
-        let first = !self.store.has_users().await?;
-        let invitation = match (first, self.sign_up_policy().await?) {
-            (true, _) | (false, SignUpPolicy::Open) => None,
-            (false, SignUpPolicy::Closed) => {
+        if !self.store.has_users().await?
+            && let Some(profile) = self.insert_new_account(reg.clone(), None, false, true).await?
+        {
+            return Ok(profile);
+        }
+        let invitation = match self.sign_up_policy().await? {
+            SignUpPolicy::Open => None,
+            SignUpPolicy::Closed => {
                 return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
             }
-            (false, SignUpPolicy::Invite) => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            SignUpPolicy::Invite => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 None => return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into())),
                 Some(token) => Some(crate::admin::token_hash(token)),
             },
@@ -168,6 +180,20 @@ impl Hearth {
         invitation: Option<&str>,
         admin: bool,
     ) -> Result<Profile, AppError> {
+        self.insert_new_account(reg, invitation, admin, false)
+            .await?
+            .ok_or_else(|| AppError::internal("an account was refused as not the first without being asked as it"))
+    }
+
+    /// Checks and inserts the account; `None` when `first_only` and the
+    /// instance had an account by the time of the insert.
+    async fn insert_new_account(
+        &self,
+        reg: Registration,
+        invitation: Option<&str>,
+        admin: bool,
+        first_only: bool,
+    ) -> Result<Option<Profile>, AppError> {
         let mut errors = Vec::new();
         if let Some(hash) = invitation
             && !self.store.invitation_usable(hash).await?
@@ -193,8 +219,9 @@ impl Hearth {
         };
         let hash = password::hash(password.0).await?;
         let row = NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() };
-        match self.store.insert_account(row, admin, invitation).await? {
-            Inserted::User(profile) => Ok(profile),
+        match self.store.insert_account(row, admin, invitation, first_only).await? {
+            Inserted::User(profile) => Ok(Some(profile)),
+            Inserted::NotFirst => Ok(None),
             // Used up or revoked since the check above.
             Inserted::InvitationRefused => Err(AppError::invalid("invitation", crate::admin::BAD_INVITATION)),
         }

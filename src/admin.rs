@@ -124,8 +124,13 @@ impl Hearth {
         // Before answering, so the caller sees the sessions gone: the next
         // request of any of them loads no user, and the sockets close now.
         // Both reach every instance (the bus).
-        self.forget_user(user);
-        self.hub.signal_user(user, UserSignal::AccountClosed);
+        if matches!(changed, crate::store::AdminChange::Done) {
+            self.forget_user(user);
+            self.hub.signal_user(user, UserSignal::AccountClosed);
+            // Their sessions are dead: off the sessions list (and they stay
+            // off on reactivation).
+            self.end_sessions_except(user, None).await?;
+        }
         self.admin_change(changed, user).await
     }
 

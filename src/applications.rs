@@ -16,6 +16,9 @@ use crate::store::{AppRow, ChatRow, SearchScope};
 
 const NAME_MAX: usize = 100;
 
+/// The answer to a token whose application's owner is deactivated.
+pub const OWNER_DEACTIVATED: &str = "This application's owner has been deactivated";
+
 /// What `GET /api/applications` says to a caller without a session: the list
 /// is the signed-in owner's, and a token shows only its own application.
 pub const LIST_NEEDS_OWNER: &str = "Listing applications needs a signed-in owner: sign in to list the \
@@ -164,8 +167,20 @@ fn message_view(token: &str, chat: i64, m: Message) -> AppMessageView {
 }
 
 impl Hearth {
+    /// The application a token names. An application owned by a
+    /// deactivated account is refused (403) like its owner's sessions: the
+    /// token is the owner's credential too. Anonymous applications (no
+    /// owner) belong to whoever holds the token. The owner comes through the
+    /// users cache, which deactivation invalidates at once.
     async fn app(&self, token: &str) -> Result<AppRow, AppError> {
-        self.store.application_by_token(token).await?.ok_or(AppError::NotFound("application"))
+        let app = self.store.application_by_token(token).await?.ok_or(AppError::NotFound("application"))?;
+        if let Some(owner) = app.owner_id {
+            let active = self.caches.users.get_or_load(owner, self.store.auth_user_by_id(owner)).await?;
+            if active.is_none() {
+                return Err(AppError::Forbidden(OWNER_DEACTIVATED.into()));
+            }
+        }
+        Ok(app)
     }
 
     async fn app_chat(&self, token: &str, number: i64) -> Result<(AppRow, ChatRow), AppError> {

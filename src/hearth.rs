@@ -46,6 +46,8 @@ pub struct Settings {
     pub messages_per_minute: u32,
     /// Who may create an account until an admin sets a policy.
     pub sign_up_policy: crate::model::SignUpPolicy,
+    /// Forgotten-password mails one address may ask for per hour.
+    pub reset_mails_per_address_per_hour: u32,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             cache_ttl_secs: 30,
             sign_up_policy: crate::model::SignUpPolicy::Invite,
             messages_per_minute: 300,
+            reset_mails_per_address_per_hour: 5,
         }
     }
 }
@@ -99,6 +102,8 @@ pub struct Hearth {
     pub(crate) archived_rooms: crate::cache::Bounded<crate::model::RoomId, bool>,
     /// New messages per user or application; `None` when unlimited.
     pub(crate) messages: Option<Limiter<Searcher>>,
+    /// Email changes, the sessions list, reset by email (`account.rs`).
+    pub(crate) account: Arc<crate::account::AccountState>,
 }
 
 impl Hearth {
@@ -123,7 +128,9 @@ impl Hearth {
         let caches = Caches::new(settings.cache_ttl());
         let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
+        let account = Arc::new(crate::account::AccountState::new(settings.reset_mails_per_address_per_hour));
         Self {
+            account,
             archived_rooms,
             messages,
             ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),

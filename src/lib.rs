@@ -49,12 +49,15 @@
 //! Everything but `model` and `error` sits behind the `server` feature, which
 //! the WASM build leaves off.
 
+pub mod devices;
 pub mod error;
 pub mod mentions;
 pub mod model;
 pub mod protocol;
 pub mod redirect;
 
+#[cfg(feature = "server")]
+pub mod account;
 #[cfg(feature = "server")]
 pub mod accounts;
 #[cfg(feature = "server")]
@@ -80,6 +83,8 @@ mod hearth;
 pub mod hub;
 #[cfg(feature = "server")]
 mod ingest;
+#[cfg(feature = "server")]
+pub mod mail;
 #[cfg(feature = "server")]
 pub mod markdown;
 #[cfg(feature = "server")]

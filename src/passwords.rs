@@ -52,6 +52,8 @@ impl Hearth {
         session.login(&user).await.map_err(AppError::internal)?;
         if let Some(id) = session.session.id() {
             self.hub.signal_user(me, UserSignal::SessionsEndedExcept(id.to_string()));
+            // The others no longer work: off the sessions list too.
+            self.end_sessions_except(me, Some(&id.to_string())).await?;
         }
         Ok(())
     }
@@ -87,6 +89,7 @@ impl Hearth {
             .ok_or_else(|| AppError::invalid("token", BAD_RESET_LINK))?;
         self.forget_user(user);
         self.hub.signal_user(user, UserSignal::AccountClosed);
+        self.end_sessions_except(user, None).await?;
         Ok(())
     }
 }

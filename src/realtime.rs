@@ -243,6 +243,8 @@ impl Hearth {
         let id = session.session.id().map(|id| id.to_string());
         crate::auth::end_session(session).await?;
         if let (Some(user), Some(id)) = (user, id) {
+            // Off the sessions list too (`account.rs`).
+            self.store.forget_user_session(&id).await?;
             self.hub.signal_user(user, UserSignal::SessionEnded(id));
         }
         Ok(())

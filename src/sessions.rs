@@ -61,6 +61,7 @@ impl Hearth {
         let profile = self.register(registration).await?;
         let user = self.store.auth_user_by_id(profile.id).await?.ok_or(AppError::NotFound("user"))?;
         start_session(session, &user).await?;
+        self.record_sign_in(session, user.id).await?;
         Ok(profile)
     }
 
@@ -74,6 +75,7 @@ impl Hearth {
 
     async fn start(&self, session: &mut AuthSession, user: &AuthUser) -> Result<Profile, AppError> {
         start_session(session, user).await?;
+        self.record_sign_in(session, user.id).await?;
         self.profile(user.id).await
     }
 }

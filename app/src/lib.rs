@@ -36,6 +36,7 @@ use leptos_router::{
 use crate::components::header::Header;
 use crate::components::sidebar::Sidebar;
 use crate::pages::find::FindPage;
+use crate::pages::forgot_password::ForgotPasswordPage;
 use crate::pages::{
     browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
     profile::ProfilePage, register::RegisterPage, reset_password::ResetPasswordPage, room::RoomPage,
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("profile") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("people") view=PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async />

@@ -170,6 +170,25 @@ pub struct Config {
     #[arg(long, env = "HEARTH_PRESENCE_TTL_SECS", default_value_t = 10, global = true,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub presence_ttl_secs: u64,
+    /// SMTP server for mail (the forgotten-password link), as lettre reads
+    /// it: `smtps://user:pass@host` (TLS), `smtp://host:587?tls=required`
+    /// (STARTTLS), or `smtp://127.0.0.1:25` (plain, for a local relay).
+    /// Unset: no mail, and the login page offers no "Forgot password?".
+    #[arg(long, env = "HEARTH_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The `From:` of Hearth's mail, e.g. `Hearth <hearth@chat.example.com>`;
+    /// required with `--smtp-url`.
+    #[arg(long, env = "HEARTH_SMTP_FROM", global = true)]
+    pub smtp_from: Option<String>,
+    /// The address people reach this Hearth at (`https://chat.example.com`),
+    /// for links in mail; required with `--smtp-url`. Never taken from a
+    /// request's `Host`, which a client chooses.
+    #[arg(long, env = "HEARTH_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Forgotten-password mails one address may ask for per hour (each
+    /// client also spends its sign-in budget).
+    #[arg(long, env = "HEARTH_RESET_MAILS_PER_ADDRESS", default_value_t = 5, global = true)]
+    pub reset_mails_per_address_per_hour: u32,
     /// Test only: the percentage of room changes this instance does not
     /// publish on NATS, to show that the change log fills what the bus loses.
     #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
@@ -231,7 +250,13 @@ impl Config {
             } else {
                 hearth::model::SignUpPolicy::Invite
             }),
+            reset_mails_per_address_per_hour: self.reset_mails_per_address_per_hour,
         }
+    }
+
+    /// The SMTP URL, if a non-empty one is set.
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty())
     }
 
     /// The bus to the other instances, if NATS is configured.

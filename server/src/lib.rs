@@ -40,6 +40,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod negotiate;

@@ -84,7 +84,7 @@ fn is_form_data(headers: &HeaderMap) -> bool {
 }
 
 /// Pages that anonymous visitors may see.
-const PUBLIC_PAGES: [&str; 3] = ["/login", "/register", "/reset-password"];
+const PUBLIC_PAGES: [&str; 4] = ["/login", "/register", "/reset-password", "/forgot-password"];
 
 /// Sends anonymous visitors of a page to `/login?next=<where they were going>`,
 /// before anything renders. Applied to the page routes only.

@@ -74,6 +74,9 @@ impl Application {
             }
         }
         hearth::auth::password::warm_up();
+        if let Some(outbox) = crate::mail::outbox(&config)? {
+            hearth.set_outbox(outbox);
+        }
 
         let sessions = store.sessions().await?;
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
@@ -106,6 +109,8 @@ impl Application {
             }
         }
         let router = router
+            // Inside the auth layer: each signed-in session's last request.
+            .layer(from_fn_with_state(hearth.clone(), crate::rest::touch_session))
             .layer(auth_layer)
             .layer(config.client_ip_source.clone().into_extension())
             .layer(from_fn(refuse_cross_site_writes))

@@ -39,6 +39,12 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         Self { inner: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
     }
 
+    /// A budget of `n` attempts an hour per key (`n` at once, refilling evenly).
+    pub fn per_hour(n: u32) -> Self {
+        let quota = Quota::per_hour(NonZeroU32::new(n.max(1)).expect("max(1) is non-zero"));
+        Self { inner: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
+    }
+
     /// Spends one attempt for `key`, or says how long to wait.
     pub fn check(&self, key: &K) -> Result<(), AppError> {
         if self.inner.len() > PRUNE_AT {

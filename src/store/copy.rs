@@ -234,6 +234,19 @@ const TABLES: &[Table] = &[
         columns: &[("id", Text), ("data", Blob), ("expiry_date", Time)],
         identity: false,
     },
+    Table {
+        name: "user_sessions",
+        key: &["session_id"],
+        columns: &[
+            ("session_id", Text),
+            ("public_id", Text),
+            ("user_id", Int),
+            ("user_agent", Text),
+            ("created_at", Text),
+            ("last_seen_at", Text),
+        ],
+        identity: false,
+    },
 ];
 
 /// Tables of a migrated database that are not data of their own: sqlx's

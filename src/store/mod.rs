@@ -13,6 +13,7 @@
 //! ([`WritePool::begin_write`]), search (FTS5 on SQLite, pg_trgm on
 //! Postgres) and the read marker's clamp.
 
+mod account;
 mod admin;
 mod applications;
 mod backup;
@@ -31,6 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use account::UserSessionRow;
 pub use admin::{AdminChange, Audit};
 pub use applications::{AppRow, ChatRow};
 pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};

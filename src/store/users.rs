@@ -45,6 +45,8 @@ pub enum Inserted {
     User(Profile),
     /// The invitation is unknown, revoked, expired or used up.
     InvitationRefused,
+    /// Asked as the instance's first account, but another registered first.
+    NotFirst,
 }
 
 /// An account's auth columns; `auth_hash` leaves the password hash alone
@@ -54,24 +56,35 @@ const AUTH_COLUMNS: &str = "id, username, name, password_hash, deactivated_at,
 
 const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url";
 
+/// Postgres: registrations queue on this lock (until their transaction
+/// ends), so two first sign-ups cannot both see an empty `users`.
+const REGISTRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7234617280561842001)";
+
 impl Store {
     /// Inserts a member (the admin, when it is the instance's first account).
     pub async fn insert_user(&self, user: NewUserRow<'_>) -> Result<Profile, AppError> {
-        match self.insert_account(user, false, None).await? {
+        match self.insert_account(user, false, None, false).await? {
             Inserted::User(profile) => Ok(profile),
-            Inserted::InvitationRefused => Err(AppError::internal("no invitation was named")),
+            Inserted::InvitationRefused | Inserted::NotFirst => Err(AppError::internal("no invitation was named")),
         }
     }
 
     /// Inserts the account, as the instance's admin when it is the first
     /// (or when `admin`), spending one use of the invitation whose token
     /// hash (SHA-256, hex) is given in the same transaction, or writing
-    /// nothing when it can't be used.
+    /// nothing when it can't be used. With `first_only`, writes nothing
+    /// ([`Inserted::NotFirst`]) unless the instance has no account yet.
+    ///
+    /// Race-free: on SQLite the transaction holds the one write lock; on
+    /// Postgres registrations take a transaction-scoped advisory lock first,
+    /// so "is there an account yet?" is answered after any concurrent
+    /// registration committed (READ COMMITTED reads anew per statement).
     pub async fn insert_account(
         &self,
         user: NewUserRow<'_>,
         admin: bool,
         invitation_hash: Option<&str>,
+        first_only: bool,
     ) -> Result<Inserted, AppError> {
         let sql = format!(
             "INSERT INTO users (email, username, password_hash, name, role)
@@ -82,8 +95,21 @@ impl Store {
                      WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses
                      RETURNING id";
         let at = now();
+        let lock = match self.backend() {
+            super::Backend::Postgres => Some(REGISTRATION_LOCK),
+            super::Backend::Sqlite => None,
+        };
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            if first_only {
+                let (any,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await?;
+                if any {
+                    return Ok(Inserted::NotFirst);
+                }
+            }
             if let Some(hash) = invitation_hash {
                 // Taken inside the transaction: a failed insert gives it back.
                 let spent: Option<(i64,)> = sqlx::query_as(spend).bind(hash).bind(&at).fetch_optional(&mut *tx).await?;

@@ -3,9 +3,11 @@
 
 mod account;
 mod chat;
+mod security;
 
 pub use account::*;
 pub use chat::*;
+pub use security::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::demo_accounts;
+use crate::api::{demo_accounts, reset_by_mail};
 use crate::auth::use_auth;
 use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text, last_error};
 
@@ -22,6 +22,7 @@ pub fn LoginPage() -> impl IntoView {
     keep_typed_text(login, "login-login");
     keep_typed_text(password, "login-password");
     let demo = Resource::new(|| (), |_| demo_accounts());
+    let by_mail = Resource::new(|| (), |_| reset_by_mail());
 
     view! {
         <Title text="Sign in" />
@@ -42,6 +43,13 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit">"Sign in"</button>
             </ActionForm>
             <p>"New here? " <a href="/register">"Create an account"</a></p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    by_mail.await.unwrap_or(false).then(|| view! {
+                        <p><a href="/forgot-password">"Forgot password?"</a></p>
+                    })
+                })}
+            </Suspense>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let accounts = demo.await.unwrap_or_default();

@@ -4,6 +4,7 @@
 
 pub mod browse;
 pub mod find;
+pub mod forgot_password;
 pub mod home;
 pub mod login;
 pub mod not_found;

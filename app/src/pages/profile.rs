@@ -1,10 +1,12 @@
-//! `/profile`: edit your username, name and avatar URL.
+//! `/profile`: edit your username, name and avatar URL; change your email
+//! (with your password); see your signed-in sessions and sign any of them out.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::signed_in;
+use crate::api::{ChangeEmail, EndSession, my_sessions};
 use crate::auth::use_auth;
 use crate::components::form::{FieldErrors, FormErrors, last_error};
 
@@ -13,6 +15,9 @@ pub fn ProfilePage() -> impl IntoView {
     let auth = use_auth();
     let error = last_error(auth.update_profile.value());
     let saved = move || matches!(auth.update_profile.value().get(), Some(Ok(_)));
+    let change_email = ServerAction::<ChangeEmail>::new();
+    let email_error = last_error(change_email.value());
+    let email_saved = move || matches!(change_email.value().get(), Some(Ok(_)));
     let page = signed_in(move |me| {
         view! {
             <section class="card">
@@ -30,10 +35,58 @@ pub fn ProfilePage() -> impl IntoView {
                     <Show when=saved><p class="saved" role="status">"Profile saved"</p></Show>
                 </ActionForm>
             </section>
+            <section class="card" id="email">
+                <h2>"Email"</h2>
+                <ActionForm action=change_email>
+                    <label>"New email" <input name="email" type="email" autocomplete="email" value=me.email.clone() required /></label>
+                    <FieldErrors error=email_error field="email" />
+                    <label>"Password" <input name="password" type="password" autocomplete="current-password" required /></label>
+                    <FieldErrors error=email_error field="password" />
+                    <FormErrors error=email_error />
+                    <button type="submit">"Change email"</button>
+                    <Show when=email_saved><p class="saved" role="status">"Email changed"</p></Show>
+                </ActionForm>
+            </section>
+            <Sessions />
         }
     });
     view! {
         <Title text="Your profile" />
         {page}
+    }
+}
+
+/// Where you are signed in, each with a button that signs it out.
+#[component]
+fn Sessions() -> impl IntoView {
+    let end = ServerAction::<EndSession>::new();
+    let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    view! {
+        <section class="card" id="sessions">
+            <h2>"Where you are signed in"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let list = sessions.await.unwrap_or_default();
+                    view! {
+                        <ul class="sessions">
+                            {list.into_iter().map(|session| {
+                                let id = session.id.clone();
+                                view! {
+                                    <li class="session">
+                                        <strong>{session.device.clone()}</strong>
+                                        {session.current.then(|| view! { <span class="badge">" (this device)"</span> })}
+                                        <span class="muted">" · last seen " {session.last_seen_at.clone()}</span>
+                                        <ActionForm action=end>
+                                            <input type="hidden" name="id" value=id />
+                                            <button type="submit">"Sign out"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -1,5 +1,6 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
+mod account;
 mod admin;
 mod applications;
 mod conversations;
@@ -15,6 +16,8 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub(crate) use account::touch_session;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
@@ -27,4 +30,5 @@ pub fn router() -> Router<AppState> {
         .merge(notifications::router())
         .merge(push::router())
         .merge(openapi::router())
+        .merge(account::router())
 }

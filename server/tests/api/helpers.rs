@@ -71,6 +71,11 @@ pub fn test_config(dir: PathBuf) -> Config {
         // The load and ordering tests post thousands of messages per user;
         // `message_limits.rs` sets a limit of its own.
         messages_per_minute: 0,
+        // No mail unless a test starts an SMTP server (`account.rs`).
+        smtp_url: None,
+        smtp_from: None,
+        public_url: None,
+        reset_mails_per_address_per_hour: 5,
     }
 }
 

@@ -5,6 +5,7 @@
 //! `make test` runs the binary once for each.
 
 mod access;
+mod account;
 mod account_security;
 mod accounts;
 mod admin;

@@ -1,0 +1,38 @@
+//! `/forgot-password`: asks for an address and mails it a one-time reset
+//! link (when the server has SMTP). The answer is the same whether or not an
+//! account has the address.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::ForgotPassword;
+use crate::components::form::{FieldErrors, FormErrors, forget_earlier_result, last_error};
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ForgotPassword>::new();
+    forget_earlier_result(action.value());
+    let error = last_error(action.value());
+    let sent = move || matches!(action.value().get(), Some(Ok(())));
+
+    view! {
+        <Title text="Forgot password" />
+        <section class="card auth">
+            <h1>"Forgot your password?"</h1>
+            <p class="muted">"Type your account's email address: we mail it a link to choose a new password."</p>
+            <ActionForm action>
+                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <FieldErrors error field="email" />
+                <FormErrors error />
+                <button type="submit">"Send the link"</button>
+                <Show when=sent>
+                    <p class="saved" role="status">
+                        "If an account has this address, a link to reset its password is on its way. It works once, within an hour."
+                    </p>
+                </Show>
+            </ActionForm>
+            <p><a href="/login">"Sign in"</a></p>
+        </section>
+    }
+}
