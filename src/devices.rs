@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// One signed-in session of the user asking, as `GET /users/me/sessions`
 /// lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveSession {
     /// Names the session for `DELETE /users/me/sessions/:id` (a hash of the
     /// session's secret id, which is never shown).

@@ -16,7 +16,10 @@ use hearth::auth::AuthSession;
 use hearth::devices::ActiveSession;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
+use super::openapi::Errors;
+use super::users::{MaybeWrapped, ProfileUpdated};
 use crate::error::ApiResult;
 use crate::extract::{ClientAddr, CurrentUser, Json, Path};
 use crate::state::AppState;
@@ -29,24 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/password/forgot", post(forgot_password))
 }
 
-/// `{"user": {...}}` or the same fields bare, as the other `/users` routes.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MaybeWrapped<T> {
-    Wrapped { user: T },
-    Bare(T),
-}
-
-impl<T> MaybeWrapped<T> {
-    fn into_inner(self) -> T {
-        match self {
-            Self::Wrapped { user } | Self::Bare(user) => user,
-        }
-    }
-}
-
 /// `PUT /users/me/email`: the new address and the account's password.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct EmailChange {
     /// The new address.
     pub email: Option<String>,
@@ -54,9 +41,13 @@ pub struct EmailChange {
     pub password: Option<String>,
 }
 
-/// Changes the signed-in user's email: 200 with the profile, 422 on a wrong
-/// password, an invalid address or one already taken.
-async fn change_email(
+/// Changes my email; my password is required.
+///
+/// 422 on a wrong password, an invalid address or one already taken.
+#[utoipa::path(put, path = "/users/me/email", tag = "users",
+    request_body = MaybeWrapped<EmailChange>,
+    responses((status = 200, description = "Changed", body = ProfileUpdated)))]
+pub(super) async fn change_email(
     State(hearth): State<Hearth>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<MaybeWrapped<EmailChange>>,
@@ -64,11 +55,13 @@ async fn change_email(
     let body = body.into_inner();
     let profile =
         hearth.change_email(user.id, body.password.unwrap_or_default(), body.email.as_deref().unwrap_or("")).await?;
-    Ok(JsonResponse(json!({ "ok": true, "user": profile })))
+    Ok(JsonResponse(ProfileUpdated::new(profile)))
 }
 
-/// The signed-in user's sessions, the most recently seen first.
-async fn sessions(
+/// My signed-in sessions, the most recently seen first.
+#[utoipa::path(get, path = "/users/me/sessions", tag = "users",
+    responses((status = 200, description = "My sessions", body = Vec<ActiveSession>)))]
+pub(super) async fn sessions(
     State(hearth): State<Hearth>,
     CurrentUser(_): CurrentUser,
     session: AuthSession,
@@ -76,9 +69,12 @@ async fn sessions(
     Ok(JsonResponse(hearth.sessions_of(&session).await?))
 }
 
-/// Signs out one of the signed-in user's sessions (this one too): 204, or
-/// 404 when they have no session of that id.
-async fn end_session(
+/// Signs out one of my sessions (this one too), at once: its next request is
+/// refused and its sockets close.
+#[utoipa::path(delete, path = "/users/me/sessions/{id}", tag = "users",
+    params(("id" = String, Path, description = "The session's id in the list")),
+    responses((status = 204, description = "Signed out")))]
+pub(super) async fn end_session(
     State(hearth): State<Hearth>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
@@ -88,23 +84,29 @@ async fn end_session(
 }
 
 /// `POST /users/password/forgot`: the address to send a reset link to.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ForgotPassword {
     /// The account's email address.
     pub email: Option<String>,
 }
 
 /// The answer to a forgotten-password request, the same for every address.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ForgotAnswer {
     /// [`RESET_MAIL_SENT`].
     pub message: &'static str,
 }
 
-/// 202 with the same body whether or not the address has an account (the
-/// link is made and mailed after answering); 422 for a malformed address,
-/// 429 past a budget, 404 when the server has no SMTP.
-async fn forgot_password(
+/// Mails a one-time reset link, when the server has SMTP.
+///
+/// The same answer whether or not the address has an account (the link is
+/// made and mailed after answering); 404 when the server has no SMTP.
+#[utoipa::path(post, path = "/users/password/forgot", tag = "users", security(()),
+    request_body = MaybeWrapped<ForgotPassword>,
+    responses(
+        (status = 202, description = "Accepted: a link is on its way if the address has an account", body = ForgotAnswer),
+        (status = 404, description = "This server sends no mail (no SMTP configured)", body = Errors)))]
+pub(super) async fn forgot_password(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     Json(body): Json<MaybeWrapped<ForgotPassword>>,

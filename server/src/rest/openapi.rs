@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{admin, applications, conversations, health, messages, notifications, push, search, users};
+use super::{account, admin, applications, conversations, health, messages, notifications, push, search, users};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -49,6 +49,7 @@ pub struct Errors {
         health::health,
         users::register, users::sign_in, users::sign_out, users::me, users::update_me,
         users::directory, users::change_password, users::reset_password,
+        account::change_email, account::sessions, account::end_session, account::forgot_password,
         conversations::list, conversations::create, conversations::show, conversations::update,
         conversations::archive, conversations::join, conversations::leave,
         conversations::add_participants, conversations::remove_participant, conversations::open_rooms,

@@ -38,7 +38,7 @@ pub(super) enum MaybeWrapped<T> {
 }
 
 impl<T> MaybeWrapped<T> {
-    fn into_inner(self) -> T {
+    pub(super) fn into_inner(self) -> T {
         match self {
             Self::Wrapped { user } | Self::Bare(user) => user,
         }
@@ -166,7 +166,7 @@ pub(super) async fn update_me(
     let body = body.into_inner();
     let changes = ProfileChanges { username: body.username, name: body.name, avatar_url: body.avatar_url };
     let profile = hearth.update_profile(user.id, changes).await?;
-    Ok(JsonResponse(ProfileUpdated { ok: true, user: profile }))
+    Ok(JsonResponse(ProfileUpdated::new(profile)))
 }
 
 /// `{"ok": true, "user": …}`.
@@ -174,6 +174,12 @@ pub(super) async fn update_me(
 pub(super) struct ProfileUpdated {
     ok: bool,
     user: Profile,
+}
+
+impl ProfileUpdated {
+    pub(super) fn new(user: Profile) -> Self {
+        Self { ok: true, user }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
