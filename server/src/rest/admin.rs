@@ -62,7 +62,9 @@ pub(super) struct RoleBody {
 #[utoipa::path(put, path = "/admin/users/{id}/role", tag = "admin",
     params(("id" = i64, Path, description = "The account's id")),
     request_body = RoleBody,
-    responses((status = 200, description = "The account now", body = AdminUser)))]
+    responses(
+        (status = 200, description = "The account now", body = AdminUser),
+        (status = 409, description = "It would leave the instance without an active admin", body = super::openapi::Errors)))]
 pub(super) async fn set_role(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
@@ -82,7 +84,9 @@ pub(super) async fn set_role(
 /// Deactivates an account: its sessions end and its sockets close at once (admins only).
 #[utoipa::path(post, path = "/admin/users/{id}/deactivate", tag = "admin",
     params(("id" = i64, Path, description = "The account's id")),
-    responses((status = 200, description = "The account now", body = AdminUser)))]
+    responses(
+        (status = 200, description = "The account now", body = AdminUser),
+        (status = 409, description = "It would leave the instance without an active admin", body = super::openapi::Errors)))]
 pub(super) async fn deactivate(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
