@@ -8,6 +8,7 @@ mod access;
 mod account_security;
 mod accounts;
 mod admin;
+mod admin_membership;
 mod admin_pages;
 mod application_chats;
 mod application_logs;
