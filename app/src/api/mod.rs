@@ -2,9 +2,11 @@
 //! session, calls one core method and maps its error; no rules live here.
 
 mod account;
+mod admin;
 mod chat;
 
 pub use account::*;
+pub use admin::*;
 pub use chat::*;
 
 #[cfg(feature = "ssr")]
