@@ -8,8 +8,8 @@ use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::hub::UserSignal;
 use crate::model::{
-    Conversation, ConversationDetail, ConversationSummary, NotificationSettings, NotifyLevel, OpenRoom, Person, RoomId, RoomKind,
-    UserId,
+    Conversation, ConversationDetail, ConversationSummary, NotificationSettings, NotifyLevel, OpenRoom, Person, RoomId,
+    RoomKind, UserId,
 };
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{HistoryQuery, RoomRow};

@@ -57,7 +57,12 @@ async fn an_admin_or_the_creator_removes_a_member_and_the_removed_user_loses_the
     assert_eq!(remove(&app, &admin.client, room, second.id).await.status(), 204);
     assert_eq!(
         ws.next_skipping_presence().await,
-        ServerEvent::Room { room_id: RoomId(room), change: RoomChange::Removed, unread_count: None, unread_mentions: None }
+        ServerEvent::Room {
+            room_id: RoomId(room),
+            change: RoomChange::Removed,
+            unread_count: None,
+            unread_mentions: None
+        }
     );
     app.send(&creator.client, room, "after the removal").await;
     ws.assert_quiet(QUIET, "the removed user's socket").await;
