@@ -291,6 +291,7 @@ impl Hearth {
     /// one to remove them from (direct rooms can't be left).
     pub async fn admin_user_rooms(&self, me: UserId, user: UserId) -> Result<Vec<Conversation>, AppError> {
         self.require_admin(me).await?;
+        self.store.admin_user(user).await?.ok_or(AppError::NotFound("user"))?;
         let rooms = self.store.rooms_of(user).await?;
         Ok(rooms
             .into_iter()

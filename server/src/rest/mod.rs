@@ -1,6 +1,7 @@
 //! The JSON API, one module per feature, each with its own `router()`.
 
 mod admin;
+mod admin_rooms;
 mod applications;
 mod conversations;
 mod health;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(admin_rooms::router())
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())

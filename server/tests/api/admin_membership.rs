@@ -6,7 +6,7 @@
 use hearth::model::RoomId;
 use hearth::protocol::{RoomChange, ServerEvent};
 use reqwest::Client;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, new_client, spawn_app};
 use crate::ws_support::{QUIET, connect, person};
@@ -85,4 +85,39 @@ async fn an_admin_or_the_creator_removes_a_member_and_the_removed_user_loses_the
     let direct = app.conversation_with(&member.client, &[outsider.id]).await;
     assert_error(remove(&app, &admin.client, direct, outsider.id).await, 422).await;
     assert_eq!(audited(&app.get_json(&admin.client, "/admin/audit").await, "room.remove_member").len(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_lists_the_group_and_open_rooms_a_user_is_in_and_nobody_else_may() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let creator = app.user("creator").await;
+    let member = app.user("member").await;
+    let gone = app.user("gone").await;
+    let group = app.conversation_with(&creator.client, &[member.id, gone.id]).await;
+    let body = json!({ "kind": "open", "title": "Lobby", "participant_ids": [member.id] });
+    let open: Value = app.create_conversation(&creator.client, body).await.json().await.expect("json");
+    app.conversation_with(&creator.client, &[member.id]).await; // direct: not offered
+    let archived = app.conversation_with(&creator.client, &[member.id, gone.id]).await;
+    let response = creator.client.delete(app.url(&format!("/conversations/{archived}"))).send().await;
+    assert!(response.expect("sent").status().is_success());
+    let response = admin.client.post(app.url(&format!("/admin/users/{}/deactivate", gone.id))).send().await;
+    assert_eq!(response.expect("sent").status(), 200);
+    let path = format!("/admin/users/{}/conversations", member.id);
+
+    for (who, client, status) in [
+        ("a member", &member.client, 403),
+        ("a room's creator", &creator.client, 403),
+        ("a deactivated account", &gone.client, 401),
+        ("anonymous", &new_client(), 401),
+    ] {
+        let response = client.get(app.url(&path)).header("Accept", "application/json").send().await.expect("sent");
+        assert_eq!(response.status(), status, "{who}");
+        assert_error(response, status).await;
+    }
+    let rooms = app.get_json(&admin.client, &path).await;
+    let mut ids: Vec<i64> = rooms.as_array().expect("rooms").iter().map(|r| r["id"].as_i64().expect("id")).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [group, open["id"].as_i64().expect("id")]);
+    assert_error(app.get(&admin.client, "/admin/users/999999/conversations").await, 404).await;
 }
