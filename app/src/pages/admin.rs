@@ -212,13 +212,11 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
             <div class="admin-actions">
                 <ActionForm action=actions.set_role>
                     <input type="hidden" name="user_id" value=id />
-                    <label>
-                        "Role"
-                        <select name="role">
+                    <label for=format!("role-{id}")>"Role"</label>
+                    <select id=format!("role-{id}") name="role">
                             <option value="member" selected=!admin>"Member"</option>
                             <option value="admin" selected=admin>"Admin"</option>
-                        </select>
-                    </label>
+                    </select>
                     <button type="submit">"Change role"</button>
                 </ActionForm>
                 {if active {
@@ -269,9 +267,8 @@ fn RemoveFromRoom(
         Some(Ok(rooms)) => view! {
             <ActionForm action=actions.remove>
                 <input type="hidden" name="user_id" value=id.0 />
-                <label>
-                    "Room"
-                    <select name="room_id">
+                <label for=format!("remove-room-{}", id.0)>"Room"</label>
+                <select id=format!("remove-room-{}", id.0) name="room_id">
                         {rooms
                             .into_iter()
                             .map(|room| {
@@ -279,8 +276,7 @@ fn RemoveFromRoom(
                                 view! { <option value=room.id.0>{title}</option> }
                             })
                             .collect_view()}
-                    </select>
-                </label>
+                </select>
                 <button type="submit" class="danger">"Remove from room"</button>
             </ActionForm>
         }
@@ -389,15 +385,13 @@ fn Policy(policy: SignUpPolicy, actions: Actions) -> impl IntoView {
         <section class="panel admin-section admin-policy" aria-labelledby="admin-policy-heading">
             <h2 id="admin-policy-heading">"Sign-up policy"</h2>
             <ActionForm action=actions.policy>
-                <label>
-                    "Who may sign up"
-                    <select name="policy">
+                <label for="sign-up-policy">"Who may sign up"</label>
+                <select id="sign-up-policy" name="policy">
                         {choices
                             .into_iter()
                             .map(|(choice, label)| view! { <option value=choice.as_str() selected=choice == policy>{label}</option> })
                             .collect_view()}
-                    </select>
-                </label>
+                </select>
                 <FieldErrors error field="policy" />
                 <FormErrors error />
                 <button type="submit">"Save policy"</button>
