@@ -8,8 +8,8 @@ use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::hub::UserSignal;
 use crate::model::{
-    ConversationDetail, ConversationSummary, NotificationSettings, NotifyLevel, OpenRoom, Person, RoomId, RoomKind,
-    UserId,
+    Conversation, ConversationDetail, ConversationSummary, NotificationSettings, NotifyLevel, OpenRoom, Person, RoomId,
+    RoomKind, UserId,
 };
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{HistoryQuery, RoomRow};
@@ -247,25 +247,58 @@ impl Hearth {
         self.store.members(room).await
     }
 
-    /// Removes a member: yourself (leaving), or anyone if you created the room.
+    /// Removes a member: yourself (leaving), anyone if you created the room,
+    /// or anyone from any group or open room if you are an admin (a member
+    /// or not; written to the audit log). The removed user's tabs stop
+    /// getting the room at once, on every instance.
     pub async fn remove_participant(&self, me: UserId, room: RoomId, user: UserId) -> Result<(), AppError> {
         if user == me {
             return self.leave(me, room).await;
         }
-        let row = self.member_room_row(me, room).await?;
-        if row.created_by != Some(me) {
-            return Err(AppError::Forbidden("Only the creator can remove other participants".into()));
-        }
+        let row = self.store.room(room).await?.ok_or(AppError::NotFound("conversation"))?;
+        let member = self.member_room(me, room).await.is_ok();
+        let moderated = if member && row.created_by == Some(me) {
+            false
+        } else if self.is_admin(me).await? {
+            true
+        } else if member {
+            return Err(AppError::Forbidden("Only the creator or an admin can remove other participants".into()));
+        } else {
+            return Err(AppError::NotFound("conversation"));
+        };
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
         }
-        if self.store.remove_member(room, user).await? {
-            self.forget_membership(user, room);
-            self.announce_removed(room, user);
-            Ok(())
-        } else {
-            Err(AppError::NotFound("participant"))
+        if !self.store.remove_member(room, user).await? {
+            return Err(AppError::NotFound("participant"));
         }
+        self.forget_membership(user, room);
+        self.announce_removed(room, user);
+        if moderated {
+            let audit = crate::store::Audit {
+                actor: Some(me),
+                action: "room.remove_member",
+                target_user: Some(user),
+                target_room: Some(room),
+                ..crate::store::Audit::default()
+            };
+            self.store.audit(audit).await?;
+        }
+        Ok(())
+    }
+
+    /// The live group and open rooms `user` is in, for an admin to pick
+    /// one to remove them from (direct rooms can't be left).
+    pub async fn admin_user_rooms(&self, me: UserId, user: UserId) -> Result<Vec<Conversation>, AppError> {
+        self.require_admin(me).await?;
+        self.store.admin_user(user).await?.ok_or(AppError::NotFound("user"))?;
+        let rooms = self.store.rooms_of(user).await?;
+        Ok(rooms
+            .into_iter()
+            .map(|row| row.room)
+            .filter(|room| room.kind() != RoomKind::Direct)
+            .map(|room| room.to_conversation())
+            .collect())
     }
 }
 

@@ -4,7 +4,7 @@
 use hearth::model::Profile;
 use leptos::prelude::*;
 
-use crate::api::{Login, Logout, Register, UpdateProfile, get_me};
+use crate::api::{Login, Logout, Register, UpdateProfile, am_admin, get_me};
 use crate::error::UiError;
 
 /// Shared by every page through context.
@@ -16,6 +16,9 @@ pub struct Auth {
     pub update_profile: ServerAction<UpdateProfile>,
     /// `None` inside `Ok` when signed out.
     pub me: Resource<Result<Option<Profile>, UiError>>,
+    /// Whether the signed-in user is an admin (false when signed out),
+    /// asked again with `me`.
+    pub admin: Resource<Result<bool, UiError>>,
 }
 
 pub fn provide_auth() {
@@ -23,13 +26,12 @@ pub fn provide_auth() {
     let register = ServerAction::<Register>::new();
     let logout = ServerAction::<Logout>::new();
     let update_profile = ServerAction::<UpdateProfile>::new();
-    let me = Resource::new(
-        move || {
-            (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
-        },
-        |_| get_me(),
-    );
-    provide_context(Auth { login, register, logout, update_profile, me });
+    let versions = move || {
+        (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
+    };
+    let me = Resource::new(versions, |_| get_me());
+    let admin = Resource::new(versions, |_| am_admin());
+    provide_context(Auth { login, register, logout, update_profile, me, admin });
 }
 
 pub fn use_auth() -> Auth {

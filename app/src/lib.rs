@@ -38,7 +38,7 @@ use crate::components::sidebar::Sidebar;
 use crate::pages::find::FindPage;
 use crate::pages::forgot_password::ForgotPasswordPage;
 use crate::pages::{
-    browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
+    admin::AdminPage, browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
     profile::ProfilePage, register::RegisterPage, reset_password::ResetPasswordPage, room::RoomPage,
 };
 
@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async />
                     <Route path=path!("rooms/:id") view=RoomPage ssr=SsrMode::Async />
                     <Route path=path!("find") view=FindPage ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -317,6 +317,7 @@ mod connection {
                         // The server ended the session: the page learns it
                         // too (the header, redirects to /login).
                         auth.me.refetch();
+                        auth.admin.refetch();
                     }
                     signed_in = false;
                     continue;
@@ -330,6 +331,7 @@ mod connection {
                     if let Ok(None) = crate::api::get_me().await {
                         signed_in = false;
                         auth.me.refetch();
+                        auth.admin.refetch();
                         continue;
                     }
                 }

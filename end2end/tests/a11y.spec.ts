@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, openLive, postMessage, registerUser } from "./helpers";
+import { createRoom, openLive, postMessage, registerUser, signIn } from "./helpers";
 
 // axe-core (WCAG 2.1 A and AA rules) on the pages people spend their time
 // on, in the light and the dark theme: no violations at all, contrast
@@ -21,6 +21,14 @@ for (const colorScheme of ["light", "dark"] as const) {
       await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
       expect(await violations(page)).toEqual([]);
       await page.goto("/register");
+      expect(await violations(page)).toEqual([]);
+    });
+
+    test("the admin page has no accessibility violations", async ({ page }) => {
+      await signIn(page, "alice@example.com", "secret123");
+      await expect(page.locator(".whoami")).toHaveText("Alice Liddell");
+      await page.goto("/admin");
+      await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
       expect(await violations(page)).toEqual([]);
     });
 

@@ -75,6 +75,9 @@ pub async fn leave_room(room_id: i64) -> Result<(), UiError> {
 pub struct RoomView {
     pub detail: ConversationDetail,
     pub edit_window_secs: u64,
+    /// Whether the viewer is an admin, who may delete anyone's message.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// A room with its newest messages, or those around message `around`.
@@ -82,7 +85,8 @@ pub struct RoomView {
 pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<RoomView, UiError> {
     let (hearth, me) = ssr::user().await?;
     let detail = hearth.conversation_around(me.id, RoomId(room_id), around).await?;
-    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs })
+    let admin = hearth.is_admin(me.id).await?;
+    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs, admin })
 }
 
 /// Messages containing `query` in any of my rooms, newest first.

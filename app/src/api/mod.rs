@@ -2,10 +2,12 @@
 //! session, calls one core method and maps its error; no rules live here.
 
 mod account;
+mod admin;
 mod chat;
 mod security;
 
 pub use account::*;
+pub use admin::*;
 pub use chat::*;
 pub use security::*;
 

@@ -1,4 +1,5 @@
-//! The top bar: brand, the signed-in user's name, profile link and sign-out,
+//! The top bar: brand, the Admin link (admins only), the signed-in user's
+//! name, profile link and sign-out,
 //! and the theme toggle (on every page, signed in or out).
 
 use leptos::form::ActionForm;
@@ -23,10 +24,12 @@ pub fn Header() -> impl IntoView {
             <div class="topbar-end">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let admin = auth.admin.await.unwrap_or(false);
                     auth.me.await.ok().flatten().map(|me| {
                         let name = me.display_name().to_owned();
                         view! {
                             <nav class="account">
+                                {admin.then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
                                 <a class="whoami" href="/profile">{name}</a>
                                 <ActionForm action=auth.logout>
                                     <button type="submit" class="link">"Sign out"</button>

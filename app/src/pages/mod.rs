@@ -2,6 +2,7 @@
 //! signed-in users: the server redirects anonymous visitors before rendering,
 //! and [`signed_in`] does the same after client-side navigation.
 
+pub mod admin;
 pub mod browse;
 pub mod find;
 pub mod forgot_password;

@@ -67,7 +67,7 @@ pub fn RoomPage() -> impl IntoView {
         move || async move { detail.await },
         move |me, loaded| match loaded {
             Ok(view) => EitherOf3::A(view! {
-                <ChatWindow detail=view.detail me focus=around() edit_window_secs=view.edit_window_secs />
+                <ChatWindow detail=view.detail me focus=around() edit_window_secs=view.edit_window_secs admin=view.admin />
             }),
             Err(error) if error.is_missing() => EitherOf3::B(view! {
                 <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
@@ -274,7 +274,14 @@ fn now_stamp() -> String {
 }
 
 #[component]
-fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_window_secs: u64) -> impl IntoView {
+fn ChatWindow(
+    detail: ConversationDetail,
+    me: Profile,
+    focus: Option<i64>,
+    edit_window_secs: u64,
+    /// An admin may delete anyone's message (the core audits it).
+    admin: bool,
+) -> impl IntoView {
     let chat = use_chat();
     let room_id = detail.conversation.id.0;
     let title = match detail.conversation.kind {
@@ -700,7 +707,7 @@ fn ChatWindow(detail: ConversationDetail, me: Profile, focus: Option<i64>, edit_
                     <p class="start-of-history muted">"This is the start of the conversation."</p>
                 </Show>
                 <For each=rows key=|(entry, separator)| (entry.key(), separator.clone()) let:row>
-                    <MessageRow entry=row.0 separator=row.1 me_id editing replying room_id entries retry seen_at focus now edit_window_ms />
+                    <MessageRow entry=row.0 separator=row.1 me_id admin editing replying room_id entries retry seen_at focus now edit_window_ms />
                 </For>
                 <Show when=gap_below>
                     <button type="button" class="load-newer" on:click=move |_| load_newer() disabled=move || loading_newer.get()>
@@ -763,6 +770,7 @@ fn MessageRow(
     entry: Entry,
     separator: Option<String>,
     me_id: hearth::model::UserId,
+    admin: bool,
     editing: RwSignal<Option<i64>>,
     replying: RwSignal<Option<ReplyTo>>,
     room_id: i64,
@@ -797,6 +805,8 @@ fn MessageRow(
         .or_else(|| m.application.clone())
         .unwrap_or_else(|| "Unknown".into());
     let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
+    // The author deletes their own; an admin anyone's.
+    let deletable = (mine || admin) && entry.state == Delivery::Confirmed && !m.deleted;
     // Edit is offered while the edit window is open (by the browser's clock;
     // the server has the last word, and its refusal is shown).
     let sent_ms = stamp_ms(&m.created_at);
@@ -874,6 +884,8 @@ fn MessageRow(
                         <Show when=editable>
                             <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
                         </Show>
+                    })}
+                    {deletable.then(|| view! {
                         <button type="button" class="link" on:click=remove>"Delete"</button>
                     })}
                 </div>

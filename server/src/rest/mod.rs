@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_rooms;
 mod applications;
 mod conversations;
 mod health;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(admin_rooms::router())
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())

@@ -9,6 +9,7 @@ mod account;
 mod account_security;
 mod accounts;
 mod admin;
+mod admin_membership;
 mod admin_pages;
 mod application_chats;
 mod application_logs;

@@ -1,0 +1,119 @@
+//! The admin page's server functions (issue 18). Each calls one core
+//! method of `hearth::admin` (which checks the caller is an admin and
+//! writes the audit log); a member gets 403, anyone signed out 401.
+
+use hearth::model::{AdminUser, AuditEntry, Conversation, Invitation, NewInvitation, SignUpPolicy};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::ssr;
+use crate::error::UiError;
+
+#[cfg(feature = "ssr")]
+fn actor(me: &hearth::auth::AuthUser) -> hearth::admin::Actor {
+    hearth::admin::Actor::Admin(me.id)
+}
+
+/// Whether the signed-in user is an active admin (false when signed out):
+/// the header shows its Admin link by it.
+#[server(prefix = "/fn")]
+pub async fn am_admin() -> Result<bool, UiError> {
+    let Some(me) = ssr::session().await?.user else {
+        return Ok(false);
+    };
+    Ok(ssr::hearth()?.is_admin(me.id).await?)
+}
+
+/// Accounts whose username, name or email starts with `query` (all when empty).
+#[server(prefix = "/fn")]
+pub async fn admin_users(query: String) -> Result<Vec<AdminUser>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.admin_users(me.id, Some(&query)).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_set_role(user_id: i64, role: String) -> Result<AdminUser, UiError> {
+    use hearth::model::{Role, UserId};
+    let (hearth, me) = ssr::user().await?;
+    hearth.require_admin(me.id).await?;
+    let role = Role::parse(&role).ok_or_else(|| hearth::AppError::invalid("role", "Role must be admin or member"))?;
+    Ok(hearth.set_role(actor(&me), UserId(user_id), role).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_deactivate(user_id: i64) -> Result<AdminUser, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.deactivate(actor(&me), hearth::model::UserId(user_id)).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_reactivate(user_id: i64) -> Result<AdminUser, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.reactivate(actor(&me), hearth::model::UserId(user_id)).await?)
+}
+
+/// A one-time password reset link for the account (its path), valid for an hour.
+#[server(prefix = "/fn")]
+pub async fn admin_reset_link(user_id: i64) -> Result<String, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.create_reset_link(actor(&me), hearth::model::UserId(user_id)).await?.path)
+}
+
+/// The group and open rooms the account is in.
+#[server(prefix = "/fn")]
+pub async fn admin_user_rooms(user_id: i64) -> Result<Vec<Conversation>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.admin_user_rooms(me.id, hearth::model::UserId(user_id)).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_remove_from_room(user_id: i64, room_id: i64) -> Result<(), UiError> {
+    use hearth::model::{RoomId, UserId};
+    let (hearth, me) = ssr::user().await?;
+    hearth.require_admin(me.id).await?;
+    Ok(hearth.remove_participant(me.id, RoomId(room_id), UserId(user_id)).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_invitations() -> Result<Vec<Invitation>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.invitations(me.id).await?)
+}
+
+/// A new invitation; its link is in the answer, shown once.
+#[server(prefix = "/fn")]
+pub async fn admin_invite(expires_in_hours: i64, max_uses: i64) -> Result<NewInvitation, UiError> {
+    use hearth::admin::InvitationRequest;
+    let (hearth, me) = ssr::user().await?;
+    let request = InvitationRequest { expires_in_hours: Some(expires_in_hours), max_uses: Some(max_uses) };
+    Ok(hearth.create_invitation(actor(&me), request).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_revoke_invitation(id: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.revoke_invitation(actor(&me), id).await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_sign_up_policy() -> Result<SignUpPolicy, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    hearth.require_admin(me.id).await?;
+    Ok(hearth.sign_up_policy().await?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn admin_set_sign_up_policy(policy: String) -> Result<SignUpPolicy, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    hearth.require_admin(me.id).await?;
+    let policy = SignUpPolicy::parse(&policy)
+        .ok_or_else(|| hearth::AppError::invalid("policy", "Policy must be open, invite or closed"))?;
+    Ok(hearth.set_sign_up_policy(actor(&me), policy).await?)
+}
+
+/// The newest 100 audit entries, newest first.
+#[server(prefix = "/fn")]
+pub async fn admin_audit() -> Result<Vec<AuditEntry>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.audit_log(me.id, None, Some(100)).await?)
+}

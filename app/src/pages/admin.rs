@@ -1,0 +1,473 @@
+//! `/admin`: running the instance (issue 18), for admins: accounts (search,
+//! deactivate and reactivate, role, removal from a room, a password reset
+//! link), invitations, the sign-up policy and the audit log. Every rule is
+//! in the core (`hearth::admin`); a member sees "Admins only" (403).
+
+use hearth::model::{AdminUser, AuditEntry, Invitation, SignUpPolicy, UserId};
+use leptos::either::EitherOf3;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::signed_in_with;
+use crate::api::{
+    AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink, AdminRevokeInvitation,
+    AdminSetRole, AdminSetSignUpPolicy, admin_audit, admin_invitations, admin_sign_up_policy, admin_user_rooms,
+    admin_users,
+};
+use crate::components::form::{FieldErrors, FormErrors, last_error};
+use crate::error::UiError;
+
+/// The page's actions; each one done reloads what the page shows.
+#[derive(Clone, Copy)]
+struct Actions {
+    set_role: ServerAction<AdminSetRole>,
+    deactivate: ServerAction<AdminDeactivate>,
+    reactivate: ServerAction<AdminReactivate>,
+    reset_link: ServerAction<AdminResetLink>,
+    remove: ServerAction<AdminRemoveFromRoom>,
+    invite: ServerAction<AdminInvite>,
+    revoke: ServerAction<AdminRevokeInvitation>,
+    policy: ServerAction<AdminSetSignUpPolicy>,
+}
+
+impl Actions {
+    fn new() -> Self {
+        Self {
+            set_role: ServerAction::new(),
+            deactivate: ServerAction::new(),
+            reactivate: ServerAction::new(),
+            reset_link: ServerAction::new(),
+            remove: ServerAction::new(),
+            invite: ServerAction::new(),
+            revoke: ServerAction::new(),
+            policy: ServerAction::new(),
+        }
+    }
+
+    /// Moves whenever any action completes.
+    fn version(self) -> usize {
+        self.set_role.version().get()
+            + self.deactivate.version().get()
+            + self.reactivate.version().get()
+            + self.reset_link.version().get()
+            + self.remove.version().get()
+            + self.invite.version().get()
+            + self.revoke.version().get()
+            + self.policy.version().get()
+    }
+}
+
+/// Everything the page shows, loaded together.
+struct Loaded {
+    users: Result<Vec<AdminUser>, UiError>,
+    invitations: Result<Vec<Invitation>, UiError>,
+    policy: Result<SignUpPolicy, UiError>,
+    audit: Result<Vec<AuditEntry>, UiError>,
+}
+
+/// A link to show for copying: absolute in the browser, the path otherwise.
+fn absolute(path: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Ok(origin) = window().location().origin() {
+        return format!("{origin}{path}");
+    }
+    path.to_owned()
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let actions = Actions::new();
+    let query = use_query_map();
+    let search = move || query.read().get("q").unwrap_or_default();
+    let users = Resource::new(move || (search(), actions.version()), |(q, _)| admin_users(q));
+    let invitations = Resource::new(move || actions.version(), |_| admin_invitations());
+    let policy = Resource::new(move || actions.version(), |_| admin_sign_up_policy());
+    let audit = Resource::new(move || actions.version(), |_| admin_audit());
+    // Whose rooms the removal form offers; loaded in the browser on demand.
+    let picked = RwSignal::new(None::<(UserId, String)>);
+    let rooms = LocalResource::new(move || {
+        let picked = picked.get();
+        actions.remove.version().get();
+        async move {
+            match picked {
+                Some((id, _)) => admin_user_rooms(id.0).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    let page = signed_in_with(
+        move || async move {
+            Loaded { users: users.await, invitations: invitations.await, policy: policy.await, audit: audit.await }
+        },
+        move |_me, loaded: Loaded| match loaded {
+            Loaded { users: Err(error), .. } if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
+            Loaded { users: Ok(users), invitations: Ok(invitations), policy: Ok(policy), audit: Ok(audit) } => {
+                EitherOf3::B(view! {
+                    <h1>"Admin"</h1>
+                    <Users users search=search() actions picked rooms />
+                    <Invitations invitations actions />
+                    <Policy policy actions />
+                    <Audit audit />
+                })
+            }
+            _ => EitherOf3::C(view! {
+                <section class="card load-error" role="alert">
+                    <h1>"Could not load the admin page"</h1>
+                    <p>"The connection may be down."</p>
+                    <button type="button" on:click=move |_| users.refetch()>"Retry"</button>
+                </section>
+            }),
+        },
+    );
+    view! {
+        <Title text="Admin" />
+        <div class="admin">{page}</div>
+    }
+}
+
+/// What a member sees: the page exists, but not for them.
+#[component]
+fn AdminsOnly() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="card admins-only">
+            <h1>"Admins only"</h1>
+            <p>"This page is for the instance's admins. " <a href="/">"Go home"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn Users(
+    users: Vec<AdminUser>,
+    search: String,
+    actions: Actions,
+    picked: RwSignal<Option<(UserId, String)>>,
+    rooms: LocalResource<Result<Vec<hearth::model::Conversation>, UiError>>,
+) -> impl IntoView {
+    let errors = [
+        last_error(actions.set_role.value()),
+        last_error(actions.deactivate.value()),
+        last_error(actions.reactivate.value()),
+        last_error(actions.reset_link.value()),
+        last_error(actions.remove.value()),
+    ];
+    let reset_link = move || {
+        actions.reset_link.value().get().and_then(Result::ok).map(|path| {
+            view! {
+                <p class="made-link" role="status">
+                    <label>
+                        "Password reset link (valid for an hour, once)"
+                        <input class="reset-link" readonly value=absolute(&path) />
+                    </label>
+                </p>
+            }
+        })
+    };
+    let empty = users.is_empty();
+    view! {
+        <section class="panel admin-section admin-users" aria-labelledby="admin-users-heading">
+            <h2 id="admin-users-heading">"Users"</h2>
+            <form class="search" method="get" action="/admin" role="search">
+                <label>"Search users" <input type="search" name="q" value=search placeholder="Name, username or email" /></label>
+                <button type="submit">"Search"</button>
+            </form>
+            {errors.into_iter().map(|error| view! { <FormErrors error /> }).collect_view()}
+            {reset_link}
+            <Show when=move || empty>
+                <p class="muted">"Nobody matches."</p>
+            </Show>
+            <ul class="admin-user-list">
+                {users.into_iter().map(|user| view! { <UserRow user actions picked /> }).collect_view()}
+            </ul>
+            {move || picked.get().map(|(id, username)| view! { <RemoveFromRoom id username actions rooms /> })}
+        </section>
+    }
+}
+
+#[component]
+fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, String)>>) -> impl IntoView {
+    let id = user.id.0;
+    let username = user.username.clone();
+    let shown = match &user.name {
+        Some(name) if !name.is_empty() => format!("{name} (@{})", user.username),
+        _ => format!("@{}", user.username),
+    };
+    let active = user.deactivated_at.is_none();
+    let admin = user.role == "admin";
+    let for_pick = (user.id, user.username.clone());
+    view! {
+        <li class="admin-user" data-username=username.clone()>
+            <div class="who">
+                <strong>{shown}</strong>
+                <span class="muted">{user.email.clone()}</span>
+                <span class="role-badge">{if admin { "Admin" } else { "Member" }}</span>
+                {(!active).then(|| view! { <span class="deactivated-badge">"Deactivated"</span> })}
+            </div>
+            <div class="admin-actions">
+                <ActionForm action=actions.set_role>
+                    <input type="hidden" name="user_id" value=id />
+                    <label for=format!("role-{id}")>"Role"</label>
+                    <select id=format!("role-{id}") name="role">
+                            <option value="member" selected=!admin>"Member"</option>
+                            <option value="admin" selected=admin>"Admin"</option>
+                    </select>
+                    <button type="submit">"Change role"</button>
+                </ActionForm>
+                {if active {
+                    view! {
+                        <ActionForm action=actions.deactivate>
+                            <input type="hidden" name="user_id" value=id />
+                            <button type="submit" class="danger">"Deactivate"</button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <ActionForm action=actions.reactivate>
+                            <input type="hidden" name="user_id" value=id />
+                            <button type="submit">"Reactivate"</button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                }}
+                <ActionForm action=actions.reset_link>
+                    <input type="hidden" name="user_id" value=id />
+                    <button type="submit">"Reset link"</button>
+                </ActionForm>
+                <button type="button" class="rooms-button" on:click=move |_| picked.set(Some(for_pick.clone()))>
+                    "Rooms…"
+                </button>
+            </div>
+        </li>
+    }
+}
+
+/// Removes the picked user from one of their group or open rooms.
+#[component]
+fn RemoveFromRoom(
+    id: UserId,
+    username: String,
+    actions: Actions,
+    rooms: LocalResource<Result<Vec<hearth::model::Conversation>, UiError>>,
+) -> impl IntoView {
+    let heading = format!("Remove @{username} from a room");
+    let label = heading.clone();
+    let list = move || match rooms.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+        Some(Ok(rooms)) if rooms.is_empty() => {
+            view! { <p class="muted">"Not in any group or open room."</p> }.into_any()
+        }
+        Some(Ok(rooms)) => view! {
+            <ActionForm action=actions.remove>
+                <input type="hidden" name="user_id" value=id.0 />
+                <label for=format!("remove-room-{}", id.0)>"Room"</label>
+                <select id=format!("remove-room-{}", id.0) name="room_id">
+                        {rooms
+                            .into_iter()
+                            .map(|room| {
+                                let title = room.title.clone().unwrap_or_else(|| format!("Room {}", room.id));
+                                view! { <option value=room.id.0>{title}</option> }
+                            })
+                            .collect_view()}
+                </select>
+                <button type="submit" class="danger">"Remove from room"</button>
+            </ActionForm>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="remove-from-room" role="group" aria-label=label>
+            <h3>{heading}</h3>
+            {list}
+        </div>
+    }
+}
+
+#[component]
+fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView {
+    let error = last_error(actions.invite.value());
+    let revoke_error = last_error(actions.revoke.value());
+    let made = move || {
+        actions.invite.value().get().and_then(Result::ok).map(|made| {
+            view! {
+                <p class="made-link" role="status">
+                    <label>
+                        "Invitation link (shown once)"
+                        <input class="invitation-link" readonly value=absolute(&made.path) />
+                    </label>
+                </p>
+            }
+        })
+    };
+    view! {
+        <section class="panel admin-section admin-invitations" aria-labelledby="admin-invitations-heading">
+            <h2 id="admin-invitations-heading">"Invitations"</h2>
+            <ActionForm action=actions.invite>
+                <label>"Expires in hours" <input type="number" name="expires_in_hours" value="168" min="1" max="2160" required /></label>
+                <FieldErrors error field="expires_in_hours" />
+                <label>"Max uses" <input type="number" name="max_uses" value="1" min="1" max="1000" required /></label>
+                <FieldErrors error field="max_uses" />
+                <FormErrors error />
+                <button type="submit">"Create invitation"</button>
+            </ActionForm>
+            {made}
+            <FormErrors error=revoke_error />
+            {if invitations.is_empty() {
+                view! { <p class="muted">"No invitations yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="admin-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Made"</th>
+                                <th scope="col">"Expires"</th>
+                                <th scope="col">"Used"</th>
+                                <th scope="col">"State"</th>
+                                <th scope="col">"Action"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {invitations.into_iter().map(|invitation| view! { <InvitationRow invitation actions /> }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn InvitationRow(invitation: Invitation, actions: Actions) -> impl IntoView {
+    let state = if invitation.revoked_at.is_some() {
+        "Revoked"
+    } else if invitation.uses >= invitation.max_uses {
+        "Used up"
+    } else {
+        "Open"
+    };
+    let open = invitation.revoked_at.is_none();
+    view! {
+        <tr class="invitation" data-id=invitation.id>
+            <td>{short_time(&invitation.created_at)}</td>
+            <td>{short_time(&invitation.expires_at)}</td>
+            <td>{format!("{} of {}", invitation.uses, invitation.max_uses)}</td>
+            <td>{state}</td>
+            <td>
+                {open.then(|| view! {
+                    <ActionForm action=actions.revoke>
+                        <input type="hidden" name="id" value=invitation.id />
+                        <button type="submit" class="danger">"Revoke"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn Policy(policy: SignUpPolicy, actions: Actions) -> impl IntoView {
+    let error = last_error(actions.policy.value());
+    let saved = move || matches!(actions.policy.value().get(), Some(Ok(_)));
+    let choices = [
+        (SignUpPolicy::Open, "Open: anyone may sign up"),
+        (SignUpPolicy::Invite, "By invitation only"),
+        (SignUpPolicy::Closed, "Closed: nobody may sign up"),
+    ];
+    view! {
+        <section class="panel admin-section admin-policy" aria-labelledby="admin-policy-heading">
+            <h2 id="admin-policy-heading">"Sign-up policy"</h2>
+            <ActionForm action=actions.policy>
+                <label for="sign-up-policy">"Who may sign up"</label>
+                <select id="sign-up-policy" name="policy">
+                        {choices
+                            .into_iter()
+                            .map(|(choice, label)| view! { <option value=choice.as_str() selected=choice == policy>{label}</option> })
+                            .collect_view()}
+                </select>
+                <FieldErrors error field="policy" />
+                <FormErrors error />
+                <button type="submit">"Save policy"</button>
+                <Show when=saved><p class="saved" role="status">"Policy saved"</p></Show>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Audit(audit: Vec<AuditEntry>) -> impl IntoView {
+    view! {
+        <section class="panel admin-section admin-audit" aria-labelledby="admin-audit-heading">
+            <h2 id="admin-audit-heading">"Audit log"</h2>
+            {if audit.is_empty() {
+                view! { <p class="muted">"Nothing yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="admin-table audit-log">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Who"</th>
+                                <th scope="col">"Action"</th>
+                                <th scope="col">"Target"</th>
+                                <th scope="col">"Detail"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {audit
+                                .into_iter()
+                                .map(|entry| {
+                                    let who = match (&entry.actor, entry.actor_id) {
+                                        (Some(name), _) => format!("@{name}"),
+                                        (None, Some(id)) => format!("user {id}"),
+                                        (None, None) => "command line".to_owned(),
+                                    };
+                                    view! {
+                                        <tr class="audit-entry">
+                                            <td>{short_time(&entry.created_at)}</td>
+                                            <td>{who}</td>
+                                            <td class="audit-action">{entry.action.clone()}</td>
+                                            <td>{target(&entry)}</td>
+                                            <td>{entry.detail.clone().unwrap_or_default()}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// "user 4, room 2, message 7": what an audit entry acted on.
+fn target(entry: &AuditEntry) -> String {
+    let mut parts = Vec::new();
+    if let Some(user) = entry.target_user {
+        parts.push(format!("user {user}"));
+    }
+    if let Some(room) = entry.target_room {
+        parts.push(format!("room {room}"));
+    }
+    if let Some(number) = entry.target_number {
+        parts.push(format!("message {number}"));
+    }
+    parts.join(", ")
+}
+
+/// A stored time (`2026-12-01T04:35:12.123Z`) to the minute, in UTC.
+fn short_time(at: &str) -> String {
+    match (at.get(..10), at.get(11..16)) {
+        (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
+        _ => at.to_owned(),
+    }
+}

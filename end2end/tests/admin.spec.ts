@@ -1,0 +1,172 @@
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { closeAll, createRoom, openLive, postMessage, registerUser, send, signIn, uniqueName } from "./helpers";
+
+// Running the instance from the admin page (issue 18). In the demo, Alice is
+// the first account, so the admin. The sign-up policy stays as the demo has
+// it (open): other specs register people.
+
+async function signInAsAdmin(page: Page) {
+  await signIn(page, "alice@example.com", "secret123");
+  await expect(page.locator(".whoami")).toHaveText("Alice Liddell");
+  await expect(page.getByRole("link", { name: "Admin", exact: true })).toBeVisible();
+}
+
+/** Waits until the page has hydrated: the theme toggle claims a state only then. */
+async function hydrated(page: Page) {
+  await expect(page.locator(".theme-toggle[aria-pressed]")).toHaveCount(1, { timeout: 45_000 });
+}
+
+/** The admin page showing only the account `username`, hydrated. */
+async function adminRowOf(page: Page, username: string) {
+  await page.goto(`/admin?q=${encodeURIComponent(username)}`);
+  const row = page.locator(`li.admin-user[data-username="${username}"]`);
+  await expect(row).toBeVisible();
+  await hydrated(page);
+  return row;
+}
+
+test("an admin invites a new person, who registers through the link and chats; deactivated, their open tab drops to the login page", async ({
+  browser,
+}) => {
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+  await admin.getByRole("link", { name: "Admin", exact: true }).click();
+  await expect(admin).toHaveURL(/\/admin$/);
+  await hydrated(admin);
+  try {
+    await inviteRegisterAndDeactivate(browser, adminContext, admin);
+  } finally {
+    // The other specs register people: the demo's policy comes back.
+    const reopened = await adminContext.request.put("/admin/sign_up_policy", { data: { policy: "open" } });
+    expect(reopened.status()).toBe(200);
+    await adminContext.close();
+  }
+});
+
+async function inviteRegisterAndDeactivate(browser: Browser, adminContext: BrowserContext, admin: Page) {
+  // Sign-up by invitation only, set on the page.
+  await admin.getByLabel("Who may sign up").selectOption("invite");
+  await admin.getByRole("button", { name: "Save policy" }).click();
+  await expect(admin.getByText("Policy saved")).toBeVisible();
+  await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("instance.sign_up_policy");
+
+  // The invitation: one use, a day.
+  await admin.getByLabel("Expires in hours").fill("24");
+  await admin.getByLabel("Max uses").fill("1");
+  const link = admin.locator("input.invitation-link");
+  await admin.getByRole("button", { name: "Create invitation" }).click();
+  await expect(link).toBeVisible();
+  const url = await link.inputValue();
+  expect(url).toMatch(/\/register\?invitation=[0-9a-f]{64}$/);
+
+  // The newcomer registers through it and chats.
+  const newcomerContext = await browser.newContext();
+  const newcomer = await newcomerContext.newPage();
+  const username = uniqueName("invited");
+  await newcomer.goto(url);
+  await newcomer.getByLabel("Email").fill(`${username}@example.com`);
+  await newcomer.getByLabel("Username").fill(username);
+  await newcomer.getByLabel("Name (optional)").fill("Invited Person");
+  await newcomer.getByLabel("Password").fill("invited password");
+  await newcomer.getByRole("button", { name: "Create account" }).click();
+  await expect(newcomer.locator(".whoami")).toHaveText("Invited Person");
+  const room = await createRoom(newcomerContext.request, { kind: "open", title: `Welcome ${username}` });
+  const joined = await adminContext.request.post(`/conversations/${room}/join`);
+  expect(joined.status()).toBe(200);
+  await openLive(newcomer, room);
+  await openLive(admin, room);
+  await send(newcomer, "Hello, I came by invitation");
+  await expect(admin.locator("article.message .body", { hasText: "Hello, I came by invitation" })).toBeVisible();
+
+  // The link is spent: a second person gets the form's message.
+  const lateContext = await browser.newContext();
+  const late = await lateContext.newPage();
+  const lateName = uniqueName("late");
+  await late.goto(url);
+  await late.getByLabel("Email").fill(`${lateName}@example.com`);
+  await late.getByLabel("Username").fill(lateName);
+  await late.getByLabel("Password").fill("late password");
+  await late.getByRole("button", { name: "Create account" }).click();
+  await expect(late.locator('[data-field="invitation"]')).toHaveText(
+    "This invitation link is invalid, expired or used up",
+  );
+
+  // Deactivated from the admin page, the newcomer's open tab drops to /login.
+  const row = await adminRowOf(admin, username);
+  await row.getByRole("button", { name: "Deactivate" }).click();
+  await expect(row.locator(".deactivated-badge")).toBeVisible();
+  await expect(newcomer).toHaveURL(/\/login/, { timeout: 10_000 });
+  await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("user.deactivate");
+  await expect(admin.locator("tr.invitation", { hasText: "1 of 1" })).toContainText("Used up");
+  await closeAll(newcomerContext, lateContext);
+}
+
+test("an admin deletes a message and it disappears live in another member's window", async ({ browser }) => {
+  const posterContext = await browser.newContext();
+  const watcherContext = await browser.newContext();
+  const adminContext = await browser.newContext();
+  await registerUser(posterContext, "poster");
+  await registerUser(watcherContext, "watcher");
+  const room = await createRoom(posterContext.request, { kind: "open", title: `Moderated ${Date.now()}` });
+  const sent = await postMessage(posterContext.request, room, "spam, spam, spam");
+  expect((await watcherContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+  expect((await adminContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+
+  const watcher = await watcherContext.newPage();
+  await openLive(watcher, room);
+  const watched = watcher.locator(`article.message[data-number="${sent.number}"]`);
+  await expect(watched.locator(".body")).toHaveText("spam, spam, spam");
+  await openLive(admin, room);
+  const spam = admin.locator(`article.message[data-number="${sent.number}"]`);
+  await spam.hover();
+  await spam.getByRole("button", { name: "Delete" }).click();
+
+  await expect(watched.locator(".body")).toHaveText("This message was deleted.");
+  await expect(watcher.getByText("spam, spam, spam")).toHaveCount(0);
+  await admin.goto("/admin");
+  await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("message.delete");
+  await closeAll(posterContext, watcherContext, adminContext);
+});
+
+test("an admin removes a member from a room on the admin page and it leaves their sidebar at once", async ({ browser }) => {
+  const memberContext = await browser.newContext();
+  const member = await registerUser(memberContext, "removed");
+  const title = `Leaving soon ${Date.now()}`;
+  const room = await createRoom(memberContext.request, { kind: "open", title });
+  const memberPage = await memberContext.newPage();
+  await openLive(memberPage, room);
+  await expect(memberPage.locator(".room-link", { hasText: title })).toHaveCount(1);
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+
+  const row = await adminRowOf(admin, member.username);
+  await row.getByRole("button", { name: "Rooms…" }).click();
+  const panel = admin.getByRole("group", { name: `Remove @${member.username} from a room` });
+  await panel.getByLabel("Room", { exact: true }).selectOption({ label: title });
+  await panel.getByRole("button", { name: "Remove from room" }).click();
+
+  await expect(panel.getByText("Not in any group or open room.")).toBeVisible();
+  await expect(memberPage.locator(".room-link", { hasText: title })).toHaveCount(0);
+  await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("room.remove_member");
+  await closeAll(memberContext, adminContext);
+});
+
+test("a member gets the admins-only page and no Admin link; anonymous visitors go to sign in", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "plain");
+  const page = await context.newPage();
+  const response = await page.goto("/admin");
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole("heading", { name: "Admins only" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Admin", exact: true })).toHaveCount(0);
+  await context.close();
+
+  const anonymous = await browser.newPage();
+  await anonymous.goto("/admin");
+  await expect(anonymous).toHaveURL(/\/login\?next=/);
+  await anonymous.close();
+});
