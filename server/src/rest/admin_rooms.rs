@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
-use hearth::model::UserId;
+use hearth::model::{Conversation, UserId};
 
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Path};
@@ -18,8 +18,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/users/{id}/conversations", get(conversations))
 }
 
-/// The live group and open rooms of the account, as `Conversation`s.
-async fn conversations(
+/// The live group and open rooms of an account, which an admin may remove it from (admins only).
+#[utoipa::path(get, path = "/admin/users/{id}/conversations", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The rooms", body = Vec<Conversation>)))]
+pub(super) async fn conversations(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,

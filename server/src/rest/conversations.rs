@@ -197,7 +197,8 @@ pub(super) struct Participants {
     participants: Vec<Person>,
 }
 
-/// Removes someone from a group or open room: myself, or anyone as its creator.
+/// Removes someone from a group or open room: myself, anyone as its creator,
+/// or anyone as an admin (audited); their sockets stop getting the room at once.
 #[utoipa::path(delete, path = "/conversations/{id}/participants/{user_id}", tag = "conversations",
     params(("id" = i64, Path, description = "The conversation's id"), ("user_id" = i64, Path, description = "The person to remove")),
     responses((status = 204, description = "Removed")))]

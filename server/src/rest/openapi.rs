@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin, applications, conversations, health, messages, notifications, push, search, users};
+use super::{account, admin, admin_rooms, applications, conversations, health, messages, notifications, push, search, users};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -59,7 +59,7 @@ pub struct Errors {
         messages::direct_history, messages::send_direct,
         search::search,
         push::key, push::subscribe, push::unsubscribe,
-        admin::users, admin::set_role, admin::deactivate, admin::reactivate, admin::reset_link,
+        admin::users, admin::set_role, admin::deactivate, admin::reactivate, admin::reset_link, admin_rooms::conversations,
         admin::policy, admin::set_policy, admin::invitations, admin::invite, admin::revoke, admin::audit,
         applications::list_applications, applications::create_application, applications::show_application,
         applications::put_application, applications::patch_application,
