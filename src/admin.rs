@@ -41,6 +41,10 @@ pub const INVITATION_DEFAULT_HOURS: i64 = 7 * 24;
 pub const INVITATION_MAX_HOURS: i64 = 90 * 24;
 pub const INVITATION_MAX_USES: i64 = 1000;
 const USERS_MAX: u32 = 200;
+/// How often a server reads the audit log for deactivations made by
+/// `hearth deactivate`, a process of its own that can reach no socket: the
+/// server closes them within this (the issue asks for 5 s).
+pub const COMMAND_LINE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 const AUDIT_MAX: u32 = 200;
 
 /// A new invitation token: 256 random bits as 64 hex characters.
@@ -132,6 +136,41 @@ impl Hearth {
             self.end_sessions_except(user, None).await?;
         }
         self.admin_change(changed, user).await
+    }
+
+    /// Follows the audit log for deactivations made from the command line
+    /// (`hearth deactivate`, another process, which ends the sessions in
+    /// the database but can reach no socket and no cache): every
+    /// [`COMMAND_LINE_POLL`], their users are forgotten here and their
+    /// sockets here closed. Every instance runs it, so each closes its own.
+    pub fn follow_command_line_deactivations(&self) {
+        let hearth = self.clone();
+        tokio::spawn(async move {
+            let mut seen = match hearth.store.last_audit_id().await {
+                Ok(id) => id,
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading the audit log failed; command-line deactivations \
+                        reach this server's sockets only through its caches' expiry");
+                    return;
+                }
+            };
+            let mut ticks = tokio::time::interval(COMMAND_LINE_POLL);
+            loop {
+                ticks.tick().await;
+                match hearth.store.command_line_deactivations(seen).await {
+                    Ok(entries) => {
+                        for (id, user) in entries {
+                            seen = id;
+                            if let Some(user) = user {
+                                hearth.caches.users.invalidate(&user);
+                                hearth.hub.signal_here(user, UserSignal::AccountClosed);
+                            }
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "reading the audit log failed"),
+                }
+            }
+        });
     }
 
     /// Lets `user` sign in again (their old sessions stay ended).

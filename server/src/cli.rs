@@ -187,11 +187,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 println!("{} is active", changed.username);
             } else {
                 let changed = hearth.deactivate(Actor::Cli, target.id).await.map_err(one_line)?;
-                println!(
-                    "{} is deactivated (a running server ends their sessions within HEARTH_CACHE_TTL_SECS; \
-                     deactivate through the admin API to close their sockets at once too)",
-                    changed.username
-                );
+                println!("{} is deactivated (running servers close their sockets within 2 s)", changed.username);
             }
         }
         Command::Invite { hours, uses, url } => {

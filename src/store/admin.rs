@@ -164,6 +164,23 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(before).bind(i64::from(limit)).fetch_all(pool).await?))
     }
 
+    /// The newest audit entry's id (0 when there is none).
+    pub async fn last_audit_id(&self) -> Result<i64, AppError> {
+        let sql = "SELECT COALESCE(MAX(id), 0) FROM audit_log";
+        let (id,): (i64,) = on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(id)
+    }
+
+    /// The deactivations made from the command line (no actor) after audit
+    /// entry `after`, oldest first: (entry id, the account). A range of the
+    /// primary key, so its cost is what is new, not the log's length.
+    pub async fn command_line_deactivations(&self, after: i64) -> Result<Vec<(i64, Option<UserId>)>, AppError> {
+        let sql = "SELECT id, target_user FROM audit_log
+                   WHERE id > $1 AND actor_id IS NULL AND action = 'user.deactivate'
+                   ORDER BY id LIMIT 100";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(after).fetch_all(pool).await?))
+    }
+
     /// An instance setting an admin has set, if any.
     pub async fn instance_setting(&self, key: &str) -> Result<Option<String>, AppError> {
         let sql = "SELECT value FROM instance_settings WHERE key = $1";

@@ -15,7 +15,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin, admin_rooms, applications, conversations, health, messages, notifications, push, search, users};
+use super::{
+    account, admin, admin_rooms, applications, conversations, health, messages, notifications, push, search, users,
+};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

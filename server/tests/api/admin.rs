@@ -285,6 +285,36 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
 }
 
 #[tokio::test]
+async fn a_deactivation_from_the_command_line_reaches_the_running_servers_sockets_within_5_s() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = hearth::testing::fresh_database_url(dir.path()).await;
+    let app = spawn_app_with(|config| config.database_url = Some(url.clone())).await;
+    let _admin = app.user("root").await;
+    let member = person(&app, "member").await;
+    let other = app.user("other").await;
+    let room = app.conversation_with(&other.client, &[member.id]).await;
+    // The server has the member's session and user in its caches.
+    assert_eq!(app.me(&member.client).await.status(), 200);
+    let mut ws = connect(&app, &member).await;
+    ws.subscribe(room, None).await;
+
+    let deactivated = hearth_cli(&url, &["deactivate", "member"]).await;
+    assert!(stdout_of(&deactivated).starts_with("member is deactivated"));
+    let started = std::time::Instant::now();
+    let closed = loop {
+        match ws.next_within(Duration::from_secs(5)).await {
+            Next::Event(_) => continue,
+            Next::Closed(frame) => break frame.map(|f| u16::from(f.code)),
+            other => panic!("the socket should close within 5 s of the command, got {other:?}"),
+        }
+    };
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(closed, Some(1008));
+    assert_error(app.me(&member.client).await, 401).await;
+    assert_error(app.post_message(&member.client, room, json!({"body": "after"})).await, 401).await;
+}
+
+#[tokio::test]
 async fn an_admin_deletes_any_message_with_the_authors_event_and_an_audit_entry() {
     let app = spawn_app().await;
     let admin = app.user("root").await;
