@@ -238,7 +238,7 @@ impl Hearth {
             Poster::User(user) => {
                 // Cached for the request's own sign-in check already.
                 let shown = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
-                let shown = shown.map(|u| Author { id: u.id, username: u.username, name: u.name });
+                let shown = shown.map(|u| Author::new(u.id, u.username, u.name));
                 (Some(user), None, Byline { author: shown, application: None, html: String::new() })
             }
             Poster::Application { id, name } => {

@@ -221,6 +221,17 @@ pub struct Author {
     pub id: UserId,
     pub username: String,
     pub name: Option<String>,
+    /// True once an admin deactivated the account: its messages stay, shown
+    /// as by a deactivated user. Absent while it is active.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deactivated: bool,
+}
+
+impl Author {
+    /// An active account's author line.
+    pub fn new(id: UserId, username: String, name: Option<String>) -> Self {
+        Self { id, username, name, deactivated: false }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -174,7 +174,7 @@ impl Hearth {
     pub async fn typing(&self, me: &AuthUser, room: RoomId) -> Result<(), AppError> {
         self.member_room(me.id, room).await?;
         let name = self.store.profile(me.id).await?.and_then(|p| p.name);
-        let user = Author { id: me.id, username: me.username.clone(), name };
+        let user = Author::new(me.id, me.username.clone(), name);
         self.hub.publish_room(room, &ServerEvent::Typing { room_id: room, user });
         Ok(())
     }

@@ -113,6 +113,7 @@ struct MessageRow {
     user_id: Option<UserId>,
     author_username: Option<String>,
     author_name: Option<String>,
+    author_deactivated: bool,
     application_name: Option<String>,
     body: Option<String>,
     client_id: Option<String>,
@@ -133,13 +134,15 @@ struct MessageRow {
 impl From<MessageRow> for Message {
     fn from(r: MessageRow) -> Self {
         let user = match (r.user_id, r.author_username) {
-            (Some(id), Some(username)) => Some(Author { id, username, name: r.author_name }),
+            (Some(id), Some(username)) => {
+                Some(Author { id, username, name: r.author_name, deactivated: r.author_deactivated })
+            }
             _ => None,
         };
         let reply_to = r.reply_to.map(|number| ReplyTo {
             number,
             user: match (r.reply_user_id, r.reply_username) {
-                (Some(id), Some(username)) => Some(Author { id, username, name: r.reply_name }),
+                (Some(id), Some(username)) => Some(Author::new(id, username, r.reply_name)),
                 _ => None,
             },
             snippet: r.reply_body.as_deref().map(ReplyTo::snippet_of),
@@ -185,7 +188,8 @@ fn parse_ids(raw: Option<&str>) -> Vec<UserId> {
 /// message's own `mention_ids`, not gathered from the `mentions` table (a
 /// subquery per message doubled a page's reads).
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
-        u.username AS author_username, u.name AS author_name, a.name AS application_name,
+        u.username AS author_username, u.name AS author_name, u.deactivated_at IS NOT NULL AS author_deactivated,
+        a.name AS application_name,
         CASE WHEN m.deleted_at IS NULL THEN m.body END AS body,
         m.mention_ids,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted,
@@ -766,7 +770,7 @@ impl Store {
         let mut out: HashMap<i64, Vec<Reaction>> = HashMap::new();
         for (number, emoji, id, username, name) in rows {
             let list = out.entry(number).or_default();
-            let user = Author { id, username, name };
+            let user = Author::new(id, username, name);
             match list.iter_mut().find(|r| r.emoji == emoji) {
                 Some(reaction) => {
                     reaction.count += 1;
@@ -871,7 +875,7 @@ impl Store {
             .into_iter()
             .map(|(number, user_id, username, name, body, reply_count)| {
                 let user = match (user_id, username) {
-                    (Some(id), Some(username)) => Some(Author { id, username, name }),
+                    (Some(id), Some(username)) => Some(Author::new(id, username, name)),
                     _ => None,
                 };
                 let snippet = body.as_deref().map(ReplyTo::snippet_of);

@@ -304,7 +304,7 @@ fn ChatWindow(
     // The message the composer's next send answers.
     let replying = RwSignal::new(None::<ReplyTo>);
     let me_id = me.id;
-    let author = Author { id: me.id, username: me.username.clone(), name: me.name.clone() };
+    let author = Author::new(me.id, me.username.clone(), me.name.clone());
 
     let scroll_to_bottom = move || {
         if let Some(el) = list.get_untracked() {
@@ -804,6 +804,8 @@ fn MessageRow(
         .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
         .or_else(|| m.application.clone())
         .unwrap_or_else(|| "Unknown".into());
+    // Messages of a deactivated account stay, marked as theirs.
+    let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
     let mine = m.user_id == Some(me_id) && entry.state == Delivery::Confirmed && !m.deleted;
     // The author deletes their own; an admin anyone's.
     let deletable = (mine || admin) && entry.state == Delivery::Confirmed && !m.deleted;
@@ -852,6 +854,7 @@ fn MessageRow(
         <article class=state_class data-number=number data-client-id=client_id.clone()>
             <header>
                 <span class="author">{author}</span>
+                {deactivated.then(|| view! { <span class="deactivated-badge">"deactivated"</span> })}
                 <time datetime=m.created_at.clone()>{time}</time>
                 {m.edited_at.is_some().then(|| view! { <span class="edited muted">"(edited)"</span> })}
                 {(entry.state == Delivery::Sending).then(|| view! { <span class="muted sending">"Sending…"</span> })}

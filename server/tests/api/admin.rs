@@ -274,14 +274,20 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     let body = assert_error(app.sign_in_with(&new_client(), "member", PASSWORD).await, 403).await;
     assert_eq!(body["errors"][0], "This account has been deactivated");
     assert_error(app.sign_in_with(&new_client(), "member", "wrong-password").await, 401).await;
-    // Their messages stay.
+    // Their messages stay, shown as by a deactivated user, in the API and on the page.
     let page = app.history(&other.client, room, "").await;
     assert_eq!(page["messages"][0]["body"], "before");
+    assert_eq!(page["messages"][0]["user"]["deactivated"], true);
+    let html = other.client.get(app.url(&format!("/rooms/{room}"))).send().await.expect("sent").text().await;
+    let html = html.expect("the room page");
+    assert!(html.contains(r#"<span class="deactivated-badge">deactivated</span>"#), "the room page marks them");
 
     let response = admin.client.post(app.url(&format!("/admin/users/{}/reactivate", member.id))).send().await;
     assert_eq!(response.expect("sent").status(), 200);
     assert_error(app.me(&member.client).await, 401).await;
     assert_eq!(app.sign_in_with(&new_client(), "member", PASSWORD).await.status(), 200);
+    let page = app.history(&other.client, room, "").await;
+    assert!(page["messages"][0]["user"].get("deactivated").is_none(), "active again: {}", page["messages"][0]);
 }
 
 #[tokio::test]
