@@ -36,6 +36,7 @@ const TABLES: &[(&str, &str)] = &[
     ("push_keys", "id"),
     ("push_subscriptions", "id"),
     ("sessions", "id"),
+    ("user_sessions", "session_id"),
 ];
 
 fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
@@ -141,6 +142,9 @@ async fn seed(url: &str, messages: usize) -> Seeded {
         expiry_date: OffsetDateTime::now_utc() + time::Duration::days(14),
     };
     sessions.create(&mut record).await.expect("a session");
+    // Its entry in the sessions list (issue 18).
+    let id = record.id.to_string();
+    store.touch_user_session(&id, "public-id-of-it", alice, Some("Mozilla/5.0 (X11; Linux)")).await.expect("listed");
     Seeded { rooms, session: record.id }
 }
 
