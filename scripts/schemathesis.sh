@@ -76,6 +76,7 @@ curl -fsS -o /dev/null -H 'Content-Type: application/json' -d '{"message_content
 admin_cookie=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
   -d '{"email":"alice@example.com","password":"secret123"}' "$base/users/sign_in" |
   sed -n 's/^[Ss]et-[Cc]ookie: \(hearth_session=[^;]*\).*/\1/p' | tr -d '\r')
+[[ -n "$admin_cookie" ]] || { say "could not sign in as alice"; exit 1; }
 bob=$(curl -fsS -H "Cookie: $cookie" "$base/users/me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 cat >"$reports/admin-ids.toml" <<TOML
 [parameters]
@@ -89,6 +90,10 @@ cat >"$reports/known-ids.toml" <<TOML
 "path.message" = 1
 TOML
 
+# filter_too_much: with the ids fixed, a path such as …/reactions/{emoji}
+# has one free parameter, and Hypothesis's health check stops the run when
+# most strings it draws for it cannot be a URL path segment; that is the
+# generator's limit, not a finding about the API.
 run() {
   local name=$1
   shift
@@ -99,6 +104,7 @@ run() {
     --max-examples "$examples" --seed 19 --workers 2 --no-color \
     --phases examples,coverage,fuzzing \
     --generation-database none \
+    --suppress-health-check filter_too_much \
     --report junit --report-junit-path "$reports/$name.xml" \
     "$@") 2>&1 | tee "$reports/$name.log"
 }

@@ -71,6 +71,8 @@ fn Sessions() -> impl IntoView {
                         <ul class="sessions">
                             {list.into_iter().map(|session| {
                                 let id = session.id.clone();
+                                // Its own name, apart from the header's "Sign out".
+                                let label = format!("End session: {}", session.device);
                                 view! {
                                     <li class="session">
                                         <strong>{session.device.clone()}</strong>
@@ -78,7 +80,7 @@ fn Sessions() -> impl IntoView {
                                         <span class="muted">" · last seen " {session.last_seen_at.clone()}</span>
                                         <ActionForm action=end>
                                             <input type="hidden" name="id" value=id />
-                                            <button type="submit">"Sign out"</button>
+                                            <button type="submit" aria-label=label>"End session"</button>
                                         </ActionForm>
                                     </li>
                                 }
