@@ -207,12 +207,8 @@ impl Hearth {
             tracing::info!("password reset asked for an address without an active account");
             return Ok(());
         };
-        let token = crate::admin::new_invitation_token();
-        let expires_at = crate::store::format_time(
-            time::OffsetDateTime::now_utc() + time::Duration::minutes(crate::passwords::RESET_LINK_MINUTES),
-        );
-        self.store.insert_requested_reset(user, &crate::admin::token_hash(&token), &expires_at).await?;
-        let link = format!("{}/reset-password?token={token}", outbox.base_url);
+        let made = self.new_reset_link(user, None).await?;
+        let link = format!("{}{}", outbox.base_url, made.path);
         let mail = reset_mail(email, &link, crate::passwords::RESET_LINK_MINUTES);
         outbox.mailer.send(mail).await.map_err(AppError::internal)?;
         tracing::info!(user = %user, "mailed a password reset link");

@@ -65,11 +65,17 @@ impl Hearth {
         if self.store.admin_user(user).await?.is_none() {
             return Err(AppError::NotFound("user"));
         }
+        let audit =
+            Audit { actor: actor.user(), action: "user.reset_link", target_user: Some(user), ..Audit::default() };
+        self.new_reset_link(user, Some(audit)).await
+    }
+
+    /// Makes and stores a one-hour, single-use reset link for `user`, with
+    /// its audit entry when given (none when the user asked by email).
+    pub(crate) async fn new_reset_link(&self, user: UserId, audit: Option<Audit<'_>>) -> Result<ResetLink, AppError> {
         let token = crate::admin::new_invitation_token();
         let expires_at =
             crate::store::format_time(time::OffsetDateTime::now_utc() + time::Duration::minutes(RESET_LINK_MINUTES));
-        let audit =
-            Audit { actor: actor.user(), action: "user.reset_link", target_user: Some(user), ..Audit::default() };
         self.store.insert_password_reset(user, &crate::admin::token_hash(&token), &expires_at, audit).await?;
         let path = format!("/reset-password?token={token}");
         Ok(ResetLink { token, path, expires_at })

@@ -216,7 +216,7 @@ impl Hearth {
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("conversation", "You can't leave a direct conversation"));
         }
-        self.store.remove_member(room, me).await?;
+        self.store.remove_member(room, me, None).await?;
         self.forget_membership(me, room);
         self.announce_removed(room, me);
         Ok(())
@@ -269,21 +269,18 @@ impl Hearth {
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
         }
-        if !self.store.remove_member(room, user).await? {
+        let audit = moderated.then(|| crate::store::Audit {
+            actor: Some(me),
+            action: "room.remove_member",
+            target_user: Some(user),
+            target_room: Some(room),
+            ..crate::store::Audit::default()
+        });
+        if !self.store.remove_member(room, user, audit).await? {
             return Err(AppError::NotFound("participant"));
         }
         self.forget_membership(user, room);
         self.announce_removed(room, user);
-        if moderated {
-            let audit = crate::store::Audit {
-                actor: Some(me),
-                action: "room.remove_member",
-                target_user: Some(user),
-                target_room: Some(room),
-                ..crate::store::Audit::default()
-            };
-            self.store.audit(audit).await?;
-        }
         Ok(())
     }
 

@@ -85,7 +85,7 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     store.set_instance_setting("sign_up_policy", "invite", audit("instance.sign_up_policy")).await.expect("setting");
     store.insert_invitation("0f0f", Some(alice), "2099-01-01T00:00:00.000000Z", 3).await.expect("invitation");
     store
-        .insert_password_reset(bob, "1e1e", "2099-01-01T00:00:00.000000Z", audit("user.reset_link"))
+        .insert_password_reset(bob, "1e1e", "2099-01-01T00:00:00.000000Z", Some(audit("user.reset_link")))
         .await
         .expect("reset");
     store.set_role(bob, hearth::model::Role::Admin, audit("user.set_role")).await.expect("role");

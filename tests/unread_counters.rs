@@ -90,7 +90,7 @@ async fn run(url: &str, seed: u64) {
             }
             9 if who == 2 => {
                 if members[who] {
-                    store.remove_member(room, users[who]).await.expect("leave");
+                    store.remove_member(room, users[who], None).await.expect("leave");
                 } else {
                     store.add_members(room, &[users[who]]).await.expect("rejoin");
                 }

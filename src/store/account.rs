@@ -1,6 +1,6 @@
 //! Queries for account security (issue 18, part 5): the sessions a user
-//! sees (`user_sessions`, beside the session store's own `sessions`), the
-//! email change, and the reset links a user asks for by email.
+//! sees (`user_sessions`, beside the session store's own `sessions`) and the
+//! email change.
 
 use super::{Store, WritePool, now, on_pool, on_writer};
 use crate::error::{AppError, ResultExt};
@@ -109,14 +109,14 @@ impl Store {
     /// Deletes every recorded session of `user` but `keep`, from both
     /// tables; their session store ids.
     pub async fn end_user_sessions_except(&self, user: UserId, keep: Option<&str>) -> Result<Vec<String>, AppError> {
+        let end = "DELETE FROM sessions WHERE id IN (
+                       SELECT session_id FROM user_sessions WHERE user_id = $1 AND session_id IS DISTINCT FROM $2)";
         let forget = "DELETE FROM user_sessions WHERE user_id = $1 AND session_id IS DISTINCT FROM $2
                       RETURNING session_id";
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            sqlx::query(end).bind(user).bind(keep).execute(&mut *tx).await?;
             let ended: Vec<(String,)> = sqlx::query_as(forget).bind(user).bind(keep).fetch_all(&mut *tx).await?;
-            for (id,) in &ended {
-                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            }
             tx.commit().await?;
             Ok(ended.into_iter().map(|(id,)| id).collect())
         })
@@ -149,26 +149,5 @@ impl Store {
         let found: Option<(UserId,)> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await?);
         Ok(found.map(|(id,)| id))
-    }
-
-    /// A reset link the user asked for by email (no admin, no audit entry):
-    /// only its hash is kept.
-    pub async fn insert_requested_reset(
-        &self,
-        user: UserId,
-        token_hash: &str,
-        expires_at: &str,
-    ) -> Result<(), AppError> {
-        let sql = "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at)
-                   VALUES ($1, $2, NULL, $3, $4)";
-        on_writer!(self, pool => sqlx::query(sql)
-            .bind(user)
-            .bind(token_hash)
-            .bind(now())
-            .bind(expires_at)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
     }
 }

@@ -268,22 +268,27 @@ impl Store {
         })
     }
 
-    /// Stores a reset link for `user` (its token's hash) and its audit entry.
+    /// Stores a reset link for `user` (its token's hash), with its audit
+    /// entry in the same transaction when an admin or the command line made
+    /// it (`None`: the user asked for it by email).
     pub async fn insert_password_reset(
         &self,
         user: UserId,
         token_hash: &str,
         expires_at: &str,
-        audit: Audit<'_>,
+        audit: Option<Audit<'_>>,
     ) -> Result<(), AppError> {
         let sql = "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at)
                    VALUES ($1, $2, $3, $4, $5)";
         let at = now();
+        let made_by = audit.as_ref().and_then(|a| a.actor);
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(sql).bind(user).bind(token_hash).bind(audit.actor).bind(&at).bind(expires_at)
+            sqlx::query(sql).bind(user).bind(token_hash).bind(made_by).bind(&at).bind(expires_at)
                 .execute(&mut *tx).await?;
-            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            if let Some(audit) = &audit {
+                bind_audit(audit, &at).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -317,7 +322,7 @@ const AUDIT_INSERT: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// `AUDIT_INSERT` with `audit`'s values bound.
-fn bind_audit<'q, DB>(
+pub(super) fn bind_audit<'q, DB>(
     audit: &'q Audit<'q>,
     at: &'q str,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>

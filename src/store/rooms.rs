@@ -250,11 +250,26 @@ impl Store {
     }
 
     /// Removes a member; says whether they were one.
-    pub async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, AppError> {
+    ///
+    /// With `audit` (an admin's removal), its entry is written in the same
+    /// transaction, and only when someone was removed.
+    pub async fn remove_member(
+        &self,
+        room: RoomId,
+        user: UserId,
+        audit: Option<super::Audit<'_>>,
+    ) -> Result<bool, AppError> {
         let sql = "DELETE FROM memberships WHERE room_id = $1 AND user_id = $2";
-        let removed =
-            on_writer!(self, pool => sqlx::query(sql).bind(room).bind(user).execute(pool).await?.rows_affected());
-        Ok(removed > 0)
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let removed = sqlx::query(sql).bind(room).bind(user).execute(&mut *tx).await?.rows_affected() > 0;
+            if removed && let Some(audit) = &audit {
+                super::admin::bind_audit(audit, &at).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
     }
 
     /// How far each member has read, for "Seen" markers.
