@@ -1,13 +1,16 @@
 # Hearth's two everyday commands:
 #   make run    install what is missing, build, seed the demo accounts, serve on :3000
 #   make test   fmt + clippy, every Rust test on SQLite and again on Postgres
-#               (a throwaway Postgres beside them), then Playwright against a
-#               release build (on SQLite, then on Postgres as two instances
-#               over NATS), then schemathesis against the OpenAPI contract;
-#               each stage's time is printed at the end
+#               (a throwaway Postgres beside them), then Playwright against the
+#               server make run builds (on SQLite, then on Postgres as two
+#               instances over NATS), then schemathesis against the OpenAPI
+#               contract; each stage's time is printed at the end
+#   make release  the optimised server (target/release/hearth) and the site:
+#               what to deploy (docs/deploy.md) and what bench/ measures
 #
-# Neither needs cargo-leptos: scripts/build-site.sh builds the release server
-# and site with cargo, wasm-bindgen, npm's wasm-opt and lightningcss.
+# None needs cargo-leptos: scripts/build-site.sh builds the server (cargo's
+# dev profile, or --release) and the site with cargo, tools/bindgen (the
+# wasm-bindgen library), npm's wasm-opt and lightningcss.
 # `make watch` (live reload while developing) installs cargo-leptos on first use.
 #
 # Binaries installed by cargo and the npm tools must be on PATH.
@@ -17,10 +20,12 @@ E2E_PORT ?= 3100
 E2E_PG_PORT ?= 3101
 E2E_PG_PORT_B ?= 3102
 
-.PHONY: run test bootstrap lint rust-test e2e schemathesis site watch
+.PHONY: run test bootstrap lint rust-test e2e schemathesis site release watch
 
-run: bootstrap site
-	HEARTH_DEMO=true ./target/release/hearth serve
+run:
+	@scripts/bootstrap.sh --build
+	scripts/build-site.sh
+	HEARTH_DEMO=true ./target/debug/hearth serve
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -28,13 +33,17 @@ bootstrap:
 site:
 	scripts/build-site.sh
 
+release:
+	@scripts/bootstrap.sh --build
+	scripts/build-site.sh --release
+
 # Each stage in turn (stopping at the first that fails), with their times.
 test:
 	@scripts/timed-stages.sh lint rust-test e2e schemathesis
 
 lint: bootstrap
 	cargo fmt --all --check
-	cargo clippy -p hearth -p server --all-targets -- -D warnings
+	cargo clippy -p hearth -p server -p hearth-bindgen --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 # Every Rust test twice, on SQLite then on Postgres (HEARTH_TEST_BACKEND):
@@ -47,7 +56,7 @@ lint: bootstrap
 rust-test:
 	scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
 
-# The release build, then Playwright against it: every spec on SQLite (the
+# The server and site as make run builds them, then Playwright against them: every spec on SQLite (the
 # server started and stopped by PID by scripts/e2e-sqlite.sh, on a throwaway
 # database with the demo accounts), then the Postgres specs against two
 # instances on a throwaway Postgres with a nats-server between them
@@ -60,10 +69,10 @@ e2e:
 	HEARTH_E2E_PG_PORT=$(E2E_PG_PORT) HEARTH_E2E_PG_PORT_B=$(E2E_PG_PORT_B) \
 		scripts/test-postgres.sh run scripts/e2e-postgres.sh
 
-# Schemathesis against the release build with the demo data (every operation
+# Schemathesis against the server make run builds, with the demo data (every operation
 # of the OpenAPI contract: anonymous, as a member, the admin routes as the
 # admin; not_a_server_error, status_code_conformance and
-# response_schema_conformance), after the e2e stage built the release.
+# response_schema_conformance), after the e2e stage built it.
 schemathesis:
 	scripts/build-site.sh
 	scripts/schemathesis.sh

@@ -1,6 +1,6 @@
 import { defineConfig } from "@playwright/test";
 
-// `make e2e` starts the release server (scripts/e2e-sqlite.sh, or two
+// `make e2e` starts the server scripts/build-site.sh built (scripts/e2e-sqlite.sh, or two
 // instances on Postgres in scripts/e2e-postgres.sh) and stops it by PID;
 // global-setup.ts waits for /healthz before any test runs.
 const baseURL = process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build Hearth. Idempotent: each step
 # is skipped when its tool is already there at the right version.
-#   scripts/bootstrap.sh          build tools (wasm target, wasm-bindgen, npm's wasm-opt and
-#                                 lightningcss), and Postgres's server binaries and nats-server
-#                                 for the tests
+#   scripts/bootstrap.sh --build  the build tools only (wasm target, npm's wasm-opt and
+#                                 lightningcss): make run, make release
+#   scripts/bootstrap.sh          also Postgres's server binaries, nats-server and the SMTP
+#                                 tests' Python, for the tests
 #   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
-#   scripts/bootstrap.sh --leptos only cargo-leptos, for `make watch` (about 11 minutes, once;
-#                                 nothing else needs it: scripts/build-site.sh builds the site)
+#   scripts/bootstrap.sh --leptos only cargo-leptos and wasm-bindgen-cli, for `make watch`
+#                                 (about 15 minutes, once; nothing else needs them:
+#                                 scripts/build-site.sh builds the site, and its tools/bindgen
+#                                 is the wasm-bindgen library without the CLI's test runner)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +21,10 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if [[ "${1:-}" == "--leptos" ]]; then
+  if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
+    step "installing wasm-bindgen-cli 0.2.130 for cargo-leptos (must equal the wasm-bindgen crate)"
+    cargo install wasm-bindgen-cli --version 0.2.130
+  fi
   if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.11'; then
     step "installing cargo-leptos 0.3.11 for make watch (about 11 minutes, once)"
     # Plain --locked fails (a dependency wants a newer rustc); LTO off halves the build.
@@ -25,11 +32,6 @@ if [[ "${1:-}" == "--leptos" ]]; then
       cargo install cargo-leptos --version 0.3.11 --locked --ignore-rust-version
   fi
   exit 0
-fi
-
-if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
-  step "installing wasm-bindgen-cli 0.2.130 (must equal the wasm-bindgen crate)"
-  cargo install wasm-bindgen-cli --version 0.2.130
 fi
 
 # npm packages: binaryen's wasm-opt (Debian's breaks hydration), lightningcss
@@ -40,6 +42,8 @@ if [[ ! -x end2end/node_modules/.bin/wasm-opt || ! -x end2end/node_modules/.bin/
   step "installing npm packages in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+
+[[ "${1:-}" == "--build" ]] && exit 0
 
 # The tests start a throwaway Postgres (scripts/test-postgres.sh); Debian's
 # package keeps initdb in /usr/lib/postgresql/<version>/bin, off PATH.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The Playwright specs for Postgres (end2end/tests/postgres.smoke.spec.ts and
-# cluster.postgres.spec.ts) against the release `hearth` binary serving from
+# cluster.postgres.spec.ts) against the `hearth` binary (HEARTH_BIN to pick another) serving from
 # Postgres, as two instances sharing live changes over NATS:
 #
 #   scripts/test-postgres.sh run scripts/e2e-postgres.sh     (make e2e does this)
 #
-# Needs the release build that scripts/build-site.sh (make e2e) just made, HEARTH_TEST_POSTGRES_URL, and Debian's nats-server
+# Needs the build that scripts/build-site.sh (make e2e) just made, HEARTH_TEST_POSTGRES_URL, and Debian's nats-server
 # (scripts/bootstrap.sh installs it). Makes a fresh database `hearth_e2e` on
 # that server, starts a nats-server on a free loopback port, starts
 # `hearth serve` twice on the database with the demo accounts, on ports
@@ -22,7 +22,7 @@ server_url=${HEARTH_TEST_POSTGRES_URL:?run me through scripts/test-postgres.sh r
 port=${HEARTH_E2E_PG_PORT:-3101}
 port_b=${HEARTH_E2E_PG_PORT_B:-3102}
 target=${CARGO_TARGET_DIR:-$PWD/target}
-binary=$target/release/hearth
+binary=${HEARTH_BIN:-$target/debug/hearth}
 logs=$(realpath -m "$target/test-logs")
 mkdir -p "$logs"
 server_log=$logs/e2e-postgres-server.log
@@ -30,7 +30,7 @@ server_b_log=$logs/e2e-postgres-server-b.log
 nats_log=$logs/e2e-nats.log
 
 if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
-  say "no release build ($binary, target/site/pkg): run scripts/build-site.sh first"
+  say "no build ($binary, target/site/pkg): run scripts/build-site.sh first"
   exit 1
 fi
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Playwright against the release `hearth` binary on a fresh SQLite database
+# Playwright against the `hearth` binary scripts/build-site.sh builds (HEARTH_BIN to pick another) on a fresh SQLite database
 # (every spec but the Postgres ones):
 #
 #   scripts/e2e-sqlite.sh        (make e2e does this, after scripts/build-site.sh)
@@ -16,14 +16,14 @@ say() { printf 'e2e: %s\n' "$*" >&2; }
 
 port=${HEARTH_E2E_PORT:-3100}
 target=${CARGO_TARGET_DIR:-$PWD/target}
-binary=$target/release/hearth
+binary=${HEARTH_BIN:-$target/debug/hearth}
 data=$(realpath -m "${HEARTH_E2E_DATA:-target/e2e-data}")
 logs=$(realpath -m "$target/test-logs")
 mkdir -p "$logs"
 server_log=$logs/e2e-server.log
 
 if [[ ! -x "$binary" || ! -d target/site/pkg ]]; then
-  say "no release build ($binary, target/site/pkg): run scripts/build-site.sh first"
+  say "no build ($binary, target/site/pkg): run scripts/build-site.sh first"
   exit 1
 fi
 

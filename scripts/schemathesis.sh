@@ -4,10 +4,10 @@
 # with a signed-in member's cookie, checking
 #   not_a_server_error, status_code_conformance, response_schema_conformance.
 #
-#   scripts/schemathesis.sh        (make test's e2e stage runs it after the release build)
+#   scripts/schemathesis.sh        (make test's e2e stage runs it after build-site.sh)
 #
 # Installs schemathesis (pinned) into a venv under target/ on first use,
-# starts the release `hearth serve` with the demo accounts on a throwaway
+# starts `hearth serve` (target/debug, or HEARTH_BIN) with the demo accounts on a throwaway
 # SQLite database on port $HEARTH_SCHEMATHESIS_PORT (3103), and stops it by
 # PID at exit, pass or fail. Examples are bounded (SCHEMATHESIS_EXAMPLES per
 # operation and phase, 20 by default) so that the stage takes a few minutes.
@@ -22,7 +22,7 @@ version=4.32.5
 port=${HEARTH_SCHEMATHESIS_PORT:-3103}
 examples=${SCHEMATHESIS_EXAMPLES:-20}
 target=${CARGO_TARGET_DIR:-$PWD/target}
-binary=${HEARTH_BIN:-$target/release/hearth}
+binary=${HEARTH_BIN:-$target/debug/hearth}
 venv=$PWD/target/schemathesis-venv
 data=$(realpath -m target/schemathesis-data)
 reports=$(realpath -m target/schemathesis)

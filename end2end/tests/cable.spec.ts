@@ -98,7 +98,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Hearth's release binary, serving `dataDir` on `port`, until stopped by PID. */
+/** The `hearth` binary `make e2e` built (HEARTH_BIN to pick another), serving `dataDir` on `port`, until stopped by PID. */
 class OwnServer {
   private child?: ChildProcess;
   constructor(
@@ -112,7 +112,8 @@ class OwnServer {
 
   async start() {
     const root = resolve(__dirname, "../..");
-    const binary = join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "release", "hearth");
+    const binary =
+      process.env.HEARTH_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", "hearth");
     // Its own SQLite file in `dataDir` and no demo accounts, whatever the
     // caller's environment says (`make e2e` serves the demo).
     const { DATABASE_URL: _database, HEARTH_DEMO: _demo, ...env } = process.env;

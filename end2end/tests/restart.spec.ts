@@ -6,11 +6,11 @@ import { expect, test, type Page } from "@playwright/test";
 import { createRoom, openLive, registerUser, send } from "./helpers";
 
 // A restart nobody notices (issue 19): this spec runs its own server (the
-// release binary `make e2e` built, on its own port and data dir), stops it
+// binary `make e2e` built, on its own port and data dir), stops it
 // with SIGTERM in the middle of a conversation and starts it again. The
 // pages stay open: what was sent during the restart appears, in order, with
 // no reload.
-const binary = process.env.HEARTH_BIN ?? join(__dirname, "..", "..", "target", "release", "hearth");
+const binary = process.env.HEARTH_BIN ?? join(__dirname, "..", "..", "target", "debug", "hearth");
 const port = Number(process.env.HEARTH_E2E_RESTART_PORT ?? 3105);
 const base = `http://127.0.0.1:${port}`;
 

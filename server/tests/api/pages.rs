@@ -199,3 +199,49 @@ async fn pages_finish_while_other_servers_start_in_the_same_process() {
         starts.await.expect("servers started");
     }
 }
+
+#[tokio::test]
+async fn the_bundle_is_sent_as_its_precompressed_copy_for_the_encodings_the_browser_takes() {
+    // scripts/build-site.sh writes the copies; compressing on the fly
+    // instead would send gzip of the plain file, not the copy's bytes.
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    // Different bytes in each copy, so the answer tells which one was sent.
+    std::fs::write(pkg.join("hearth.js"), "export default 1;").unwrap();
+    std::fs::write(pkg.join("hearth.js.gz"), "gzip copy").unwrap();
+    std::fs::write(pkg.join("hearth.js.br"), "brotli copy").unwrap();
+    std::fs::write(pkg.join("hearth.wasm"), b"\0asm plain").unwrap();
+    std::fs::write(pkg.join("hearth.wasm.gz"), "gzip wasm").unwrap();
+    let app = crate::helpers::spawn_app_serving(site.path().to_str().unwrap(), |_| {}).await;
+    let client = new_client();
+    let get = |path: &'static str, accept: &'static str| {
+        let request = client.get(app.url(path));
+        let request = if accept.is_empty() { request } else { request.header("Accept-Encoding", accept) };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let encoding = response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+            let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+            (status, encoding, kind, response.bytes().await.unwrap().to_vec())
+        }
+    };
+
+    let brotli = get("/pkg/hearth.js", "gzip, deflate, br").await;
+    let gzip = get("/pkg/hearth.js", "gzip").await;
+    let plain = get("/pkg/hearth.js", "").await;
+    let wasm = get("/pkg/hearth.wasm", "gzip, br").await;
+    let missing = get("/pkg/nothing.js", "gzip").await;
+
+    assert_eq!((brotli.0, brotli.1.as_deref(), brotli.3.as_slice()), (200, Some("br"), &b"brotli copy"[..]));
+    assert_eq!((gzip.0, gzip.1.as_deref(), gzip.3.as_slice()), (200, Some("gzip"), &b"gzip copy"[..]));
+    assert_eq!((plain.0, plain.1.as_deref(), plain.3.as_slice()), (200, None, &b"export default 1;"[..]));
+    assert!(brotli.2.as_deref().is_some_and(|kind| kind.contains("javascript")), "{:?}", brotli.2);
+    // No brotli copy of the WASM: the gzip one, with the WASM's type for
+    // streaming compilation.
+    assert_eq!(
+        (wasm.1.as_deref(), wasm.2.as_deref(), wasm.3.as_slice()),
+        (Some("gzip"), Some("application/wasm"), &b"gzip wasm"[..])
+    );
+    assert_eq!(missing.0, 404);
+}
