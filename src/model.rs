@@ -45,6 +45,13 @@ pub struct Person {
     pub avatar_url: Option<String>,
 }
 
+impl Person {
+    /// The name to show: the display name when set, else the username.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+    }
+}
+
 /// A demo account offered on the login page when demo mode is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -231,6 +238,11 @@ impl Author {
     /// An active account's author line.
     pub fn new(id: UserId, username: String, name: Option<String>) -> Self {
         Self { id, username, name, deactivated: false }
+    }
+
+    /// The name to show: the display name when set, else the username.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
     }
 }
 
