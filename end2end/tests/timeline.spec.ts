@@ -132,3 +132,47 @@ test("opening a room focuses the composer, and each room keeps its draft across 
   await expect(composer).toHaveValue("other room's draft");
   await context.close();
 });
+
+test("up in an empty composer edits my last message: the editor has focus, Enter saves, Esc cancels", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "keyboard");
+  const room = await createRoom(context.request, { kind: "open", title: `Keys ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  await send(page, "first draft of a thought");
+  const composer = page.getByLabel("Message", { exact: true });
+  const message = page.locator("article.message", { hasText: "thought" });
+  const editor = message.getByLabel("Edit message");
+
+  await expect(composer).toBeFocused();
+  await composer.press("ArrowUp");
+  await expect(editor).toBeFocused();
+  await expect(editor).toHaveValue("first draft of a thought");
+  await editor.press("End");
+  await editor.press("Shift+Enter");
+  await editor.pressSequentially("second line");
+  await expect(editor).toHaveValue("first draft of a thought\nsecond line");
+  await editor.press("Enter");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".edited")).toBeVisible();
+  await expect(message.locator(".body")).toContainText("second line");
+  await expect(composer).toBeFocused();
+
+  // Esc drops the change.
+  await composer.press("ArrowUp");
+  await expect(editor).toBeFocused();
+  await editor.pressSequentially(" never saved");
+  await editor.press("Escape");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".body")).not.toContainText("never saved");
+  await expect(composer).toBeFocused();
+
+  // With text in the composer, Up is only a cursor move.
+  await composer.fill("typing");
+  await composer.press("ArrowUp");
+  await expect(editor).toHaveCount(0);
+  await expect(composer).toBeFocused();
+  await context.close();
+});

@@ -1,6 +1,7 @@
 //! The composer: the text being written, kept per room in localStorage (so
 //! it survives switching rooms and a reload, and is forgotten once sent),
-//! focused when the room opens; Enter sends, Shift+Enter is a new line; the
+//! focused when the room opens; Enter sends, Shift+Enter is a new line, Up
+//! in an empty composer edits my last message; the
 //! quote of the message being answered; typing notices. Without JavaScript
 //! it is a plain form that posts to the server function.
 
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::browser::{COMPOSER_ID, focus_composer, load_draft, save_draft};
+use super::timeline::last_of_mine;
 use super::use_room;
 use crate::api::SendMessage;
 use crate::components::form::keep_typed_text;
@@ -46,6 +48,13 @@ pub fn Composer() -> impl IntoView {
         replying.set(None);
         room.sender.send(&body, quote);
     };
+    let last_editable = move || {
+        let last = room
+            .timeline
+            .entries
+            .with_untracked(|e| last_of_mine(e, room.me_id).map(|m| (m.number, m.created_at.clone())));
+        last.filter(|(_, at)| untrack(|| room.in_edit_window(at))).map(|(number, _)| number)
+    };
     view! {
         <form
             class="composer"
@@ -70,6 +79,12 @@ pub fn Composer() -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         send();
+                    } else if ev.key() == "ArrowUp" && !ev.shift_key() && draft.with_untracked(String::is_empty) {
+                        // Up in an empty composer edits my last message.
+                        if let Some(number) = last_editable() {
+                            ev.prevent_default();
+                            room.editing.set(Some(number));
+                        }
                     }
                 }
             ></textarea>

@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::browser::{focus_composer, stamp_ms, utc_offset_minutes};
+use super::browser::{focus_composer, utc_offset_minutes};
 use super::layout::{RowLayout, full_time};
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
@@ -43,6 +43,46 @@ fn Stamp(stamp: String, #[prop(optional)] class: &'static str) -> impl IntoView 
     view! { <time class=class datetime=stamp title=title>{text}</time> }
 }
 
+/// The editor of one's own message: focused at once; Enter saves,
+/// Shift+Enter is a new line, Esc cancels.
+#[component]
+fn Editor(
+    draft: RwSignal<String>,
+    save: impl Fn() + Clone + Send + Sync + 'static,
+    cancel: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let field: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            // The caret at the end, where a correction usually goes.
+            let end = field.value().encode_utf16().count() as u32;
+            let _ = field.focus();
+            let _ = field.set_selection_range(end, end);
+        }
+    });
+    let (save_on_key, cancel_on_key, save_on_click) = (save.clone(), cancel.clone(), save);
+    view! {
+        <div class="edit">
+            <textarea
+                aria-label="Edit message"
+                node_ref=field
+                bind:value=draft
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        save_on_key();
+                    } else if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        cancel_on_key();
+                    }
+                }
+            ></textarea>
+            <button type="button" on:click=move |_| save_on_click()>"Save"</button>
+            <button type="button" class="link" on:click=move |_| cancel()>"Cancel"</button>
+        </div>
+    }
+}
+
 #[component]
 pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let room = use_room();
@@ -70,16 +110,20 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let deletable = (mine || room.admin) && entry.state == Delivery::Confirmed && !m.deleted;
     // Edit is offered while the edit window is open (by the browser's clock;
     // the server has the last word, and its refusal is shown).
-    let sent_ms = stamp_ms(&m.created_at);
-    let (now, edit_window_ms) = (room.now, room.edit_window_ms);
-    let editable = move || {
-        mine && match (now.get(), sent_ms) {
-            (Some(now), Some(sent)) => now < sent + edit_window_ms,
-            _ => true,
-        }
+    let editable = {
+        let created_at = m.created_at.clone();
+        move || mine && room.in_edit_window(&created_at)
     };
     let refusal = RwSignal::new(None::<String>);
-    let draft = RwSignal::new(m.body.clone().unwrap_or_default());
+    let original = m.body.clone().unwrap_or_default();
+    let draft = RwSignal::new(original.clone());
+    // Cancel (or Esc) drops the changes and goes back to the composer.
+    let cancel = move || {
+        refusal.set(None);
+        draft.set(original.clone());
+        editing.set(None);
+        focus_composer();
+    };
     let client_id = m.client_id.clone().unwrap_or_default();
     let state_class = match entry.state {
         Delivery::Confirmed if room.focus == Some(number) => "message focused",
@@ -95,6 +139,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 Ok(updated) => {
                     timeline.merge(vec![updated]);
                     editing.set(None);
+                    focus_composer();
                 }
                 Err(error) => refusal.set(Some(refusal_text(&error))),
             }
@@ -140,14 +185,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                     when=move || editing.get() == Some(number) && mine
                     fallback=move || shown.with_value(|m| view! { <MessageText html=m.html.clone() body=m.body.clone() /> })
                 >
-                    <div class="edit">
-                        <textarea aria-label="Edit message" bind:value=draft></textarea>
-                        <button type="button" on:click=move |_| save()>"Save"</button>
-                        <button type="button" class="link" on:click=move |_| {
-                            refusal.set(None);
-                            editing.set(None);
-                        }>"Cancel"</button>
-                    </div>
+                    <Editor draft save=move || save() cancel=cancel.clone() />
                 </Show>
                 <ReplyCount count=m.reply_count />
                 {(confirmed_live || !m.reactions.is_empty()).then(|| view! {

@@ -137,6 +137,18 @@ pub struct RoomContext {
     pub people: StoredValue<HashMap<UserId, Option<String>>>,
 }
 
+impl RoomContext {
+    /// Whether a message sent at `created_at` may still be edited, by the
+    /// browser's clock (tracked; while that is unknown, yes: the server has
+    /// the last word).
+    pub fn in_edit_window(&self, created_at: &str) -> bool {
+        match (self.now.get(), browser::stamp_ms(created_at)) {
+            (Some(now), Some(sent)) => now < sent + self.edit_window_ms,
+            _ => true,
+        }
+    }
+}
+
 pub fn use_room() -> RoomContext {
     expect_context::<RoomContext>()
 }

@@ -159,6 +159,12 @@ pub fn seen_at(entries: &[Entry], me: UserId, marker: i64) -> Option<i64> {
         .max()
 }
 
+/// The newest of `me`'s messages that can still be edited (confirmed, not
+/// deleted), for Up-arrow in an empty composer.
+pub fn last_of_mine(entries: &[Entry], me: UserId) -> Option<&Message> {
+    entries.iter().rev().filter(|x| x.is_confirmed()).map(|x| &x.message).find(|m| m.user_id == Some(me) && !m.deleted)
+}
+
 fn confirmed_mut(entries: &mut [Entry], number: i64) -> impl Iterator<Item = &mut Entry> {
     entries.iter_mut().filter(move |x| x.is_confirmed() && x.message.number == number)
 }
@@ -365,6 +371,17 @@ pub(crate) mod tests {
         set_state(&mut entries, "y", Delivery::Failed);
         assert_eq!(entries[0].state, Delivery::Sending);
         assert_eq!(entries[1].state, Delivery::Failed);
+    }
+
+    #[test]
+    fn the_last_of_my_messages_skips_others_deleted_and_pending_ones() {
+        let mut entries: Vec<Entry> =
+            [(1, 1), (2, 1), (3, 2)].into_iter().map(|(n, u)| Entry::confirmed(message(n, u, "m", &at(n)))).collect();
+        entries.push(pending("x", "on its way"));
+        assert_eq!(last_of_mine(&entries, UserId(1)).map(|m| m.number), Some(2));
+        mark_deleted(&mut entries, 2);
+        assert_eq!(last_of_mine(&entries, UserId(1)).map(|m| m.number), Some(1));
+        assert_eq!(last_of_mine(&entries, UserId(3)).map(|m| m.number), None);
     }
 
     #[test]
