@@ -143,7 +143,9 @@ test("up in an empty composer edits my last message: the editor has focus, Enter
   await openLive(page, room);
   await send(page, "first draft of a thought");
   const composer = page.getByLabel("Message", { exact: true });
-  const message = page.locator("article.message", { hasText: "thought" });
+  // By number: while it is edited, its text is in a textarea, not the row's text.
+  const number = await page.locator("article.message", { hasText: "thought" }).getAttribute("data-number");
+  const message = page.locator(`article.message[data-number="${number}"]`);
   const editor = message.getByLabel("Edit message");
 
   await expect(composer).toBeFocused();
