@@ -17,7 +17,8 @@
 //! - `ammonia` then keeps only the tags and attributes this renderer makes,
 //!   and links only to `http`, `https` and `mailto` (a `javascript:` or
 //!   `data:` link loses its `href`), with `rel="noopener noreferrer
-//!   nofollow"`. It is the last step whatever the renderer does, so a bug in
+//!   nofollow"` and `target="_blank"` (a link opens in a new tab, and the
+//!   page it opens gets no `window.opener` and no referrer). It is the last step whatever the renderer does, so a bug in
 //!   the steps above cannot put script in a page.
 
 use std::sync::LazyLock;
@@ -64,7 +65,8 @@ pub fn sanitise(html: &str) -> String {
             .add_tag_attributes("ol", ["start"])
             .add_allowed_classes("span", HIGHLIGHT_CLASSES)
             .url_schemes(["http", "https", "mailto"].into())
-            .link_rel(Some("noopener noreferrer nofollow"));
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .set_tag_attribute_value("a", "target", "_blank");
         builder
     });
     CLEANER.clean(html).to_string()
@@ -575,7 +577,7 @@ mod tests {
         assert_eq!(render("> quoted"), "<blockquote>\n<p>quoted</p>\n</blockquote>\n");
         assert_eq!(
             render("[docs](https://example.com/a?b=1&c=2)"),
-            "<p><a href=\"https://example.com/a?b=1&amp;c=2\" rel=\"noopener noreferrer nofollow\">docs</a></p>\n"
+            "<p><a href=\"https://example.com/a?b=1&amp;c=2\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">docs</a></p>\n"
         );
     }
 
@@ -583,7 +585,7 @@ mod tests {
     fn bare_urls_become_links_but_not_inside_code_or_links() {
         assert_eq!(
             render("see https://example.com/x now"),
-            "<p>see <a href=\"https://example.com/x\" rel=\"noopener noreferrer nofollow\">https://example.com/x</a> now</p>\n"
+            "<p>see <a href=\"https://example.com/x\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">https://example.com/x</a> now</p>\n"
         );
         assert_eq!(render("`https://example.com`"), "<p><code>https://example.com</code></p>\n");
         assert_eq!(render("[https://a.example](https://b.example)").matches("<a ").count(), 1);
@@ -648,7 +650,7 @@ mod tests {
             let html = render(source);
             for name in attributes(&html) {
                 assert!(
-                    ["href", "title", "rel", "data-lang", "class", "start"].contains(&name.as_str()),
+                    ["href", "title", "rel", "target", "data-lang", "class", "start"].contains(&name.as_str()),
                     "{name} in {html}"
                 );
             }
@@ -661,7 +663,10 @@ mod tests {
         let dirty = "<p onclick=\"x()\" style=\"color:red\">a</p><span class=\"hl-k evil\">k</span>\
                      <a href=\"javascript:x()\">j</a><iframe src=\"https://a\"></iframe><img src=x onerror=y()>";
         let clean = sanitise(dirty);
-        assert_eq!(clean, "<p>a</p><span class=\"hl-k\">k</span><a rel=\"noopener noreferrer nofollow\">j</a>");
+        assert_eq!(
+            clean,
+            "<p>a</p><span class=\"hl-k\">k</span><a target=\"_blank\" rel=\"noopener noreferrer nofollow\">j</a>"
+        );
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub struct Person {
     pub avatar_url: Option<String>,
 }
 
+impl Person {
+    /// The name to show: the display name when set, else the username.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+    }
+}
+
 /// A demo account offered on the login page when demo mode is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -196,7 +203,7 @@ impl ConversationSummary {
         if self.kind == RoomKind::Direct
             && let Some(other) = self.users.iter().find(|u| u.id != me)
         {
-            return other.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| other.username.clone());
+            return other.display_name().to_owned();
         }
         self.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "Untitled room".to_owned())
     }
@@ -231,6 +238,11 @@ impl Author {
     /// An active account's author line.
     pub fn new(id: UserId, username: String, name: Option<String>) -> Self {
         Self { id, username, name, deactivated: false }
+    }
+
+    /// The name to show: the display name when set, else the username.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
     }
 }
 
@@ -321,8 +333,7 @@ pub struct Reaction {
 impl Reaction {
     /// "alice, bob reacted with 👍": the hover text and the screen-reader label.
     pub fn label(&self) -> String {
-        let names: Vec<&str> =
-            self.users.iter().map(|u| u.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&u.username)).collect();
+        let names: Vec<&str> = self.users.iter().map(Author::display_name).collect();
         format!("{} reacted with {}", names.join(", "), self.emoji)
     }
 }

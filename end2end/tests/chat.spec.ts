@@ -187,6 +187,12 @@ test("message times and day separators show in the browser's time zone, not UTC"
   }, stamp);
   expect(local.time).not.toBe(stamp.slice(11, 16));
   await expect(time).toHaveText(local.time);
-  await expect(page.locator(".day-separator").last()).toHaveText(local.day);
+  // The separator names the local day ("Today": the message was just sent)
+  // and carries it as its <time>'s datetime.
+  const separator = page.locator(".day-separator").last();
+  await expect(separator).toHaveText("Today");
+  await expect(separator.locator("time")).toHaveAttribute("datetime", local.day);
+  // The full local time (seconds included) is in the message time's title.
+  await expect(time).toHaveAttribute("title", new RegExp(` at ${local.time}:\\d\\d$`));
   await context.close();
 });

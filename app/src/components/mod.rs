@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod avatar;
 pub mod form;
 pub mod header;
 pub mod rich;

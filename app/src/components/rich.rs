@@ -54,11 +54,7 @@ fn jump_to(number: i64) -> bool {
 #[component]
 pub fn ReplyQuote(quote: ReplyTo, room_id: i64) -> impl IntoView {
     let number = quote.number;
-    let who = quote
-        .user
-        .as_ref()
-        .map(|u| u.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| u.username.clone()))
-        .unwrap_or_else(|| "Someone".into());
+    let who = quote.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
     let text = quote.snippet.clone().unwrap_or_else(|| "This message was deleted.".into());
     let label = format!("Reply to {who}: {text}");
     view! {

@@ -1,0 +1,224 @@
+//! One message in the window: its day separator if it opens a day; the
+//! avatar, name and time if it opens a group (a continuing one keeps its
+//! time in the gutter, shown on hover and focus); the text or its editor;
+//! the reply quote, replies and reactions; its actions; its delivery state.
+//! It reads the window through [`RoomContext`] and changes the list only
+//! through the [`Timeline`](super::timeline::Timeline) handle.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::browser::{focus_composer, utc_offset_minutes};
+use super::layout::{RowLayout, full_time};
+use super::timeline::{Delivery, Entry, quote_of};
+use super::use_room;
+use crate::api::{delete_message, edit_message};
+use crate::chat::{day_and_time, use_clock};
+use crate::components::avatar::Avatar;
+use crate::components::rich::{MessageText, Reactions, ReplyCount, ReplyQuote};
+use hearth::model::UserId;
+
+/// What to tell the user when the server refuses an edit or a delete.
+fn refusal_text(error: &crate::error::UiError) -> String {
+    if error.status.is_none() {
+        return "Could not reach the server. Try again when the connection is back.".to_owned();
+    }
+    let text = error.to_string();
+    if text.is_empty() { "The server refused this change.".to_owned() } else { text }
+}
+
+/// `<time>` with the full timestamp in its title, in the zone shown.
+#[component]
+fn Stamp(stamp: String, #[prop(optional)] class: &'static str) -> impl IntoView {
+    let clock = use_clock();
+    let (text, title) = {
+        let stamp = stamp.clone();
+        let text = {
+            let stamp = stamp.clone();
+            move || day_and_time(&stamp, clock.local.get()).1
+        };
+        let title = move || full_time(&stamp, if clock.local.get() { utc_offset_minutes(&stamp) } else { None });
+        (text, title)
+    };
+    view! { <time class=class datetime=stamp title=title>{text}</time> }
+}
+
+/// The editor of one's own message: focused at once; Enter saves,
+/// Shift+Enter is a new line, Esc cancels.
+#[component]
+fn Editor(
+    draft: RwSignal<String>,
+    save: impl Fn() + Clone + Send + Sync + 'static,
+    cancel: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let field: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            // The caret at the end, where a correction usually goes.
+            let end = field.value().encode_utf16().count() as u32;
+            let _ = field.focus();
+            let _ = field.set_selection_range(end, end);
+        }
+    });
+    let (save_on_key, cancel_on_key, save_on_click) = (save.clone(), cancel.clone(), save);
+    view! {
+        <div class="edit">
+            <textarea
+                aria-label="Edit message"
+                node_ref=field
+                bind:value=draft
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        save_on_key();
+                    } else if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        cancel_on_key();
+                    }
+                }
+            ></textarea>
+            <button type="button" on:click=move |_| save_on_click()>"Save"</button>
+            <button type="button" class="link" on:click=move |_| cancel()>"Cancel"</button>
+        </div>
+    }
+}
+
+#[component]
+pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
+    let room = use_room();
+    let (room_id, editing, timeline) = (room.room_id, room.editing, room.timeline);
+    let m = entry.message.clone();
+    let number = m.number;
+    let confirmed_live = entry.state == Delivery::Confirmed && !m.deleted;
+    let quote = quote_of(&m);
+    let shown = StoredValue::new(m.clone());
+    let set_reactions = move |reactions: Vec<hearth::model::Reaction>| timeline.set_reactions(number, &reactions);
+    let author = m
+        .user
+        .as_ref()
+        .map(|u| u.display_name().to_owned())
+        .or_else(|| m.application.clone())
+        .unwrap_or_else(|| "Unknown".into());
+    // A user's avatar is their picture if the room knows one; an
+    // application's is its initials, coloured by its name.
+    let avatar_id = m.user_id.unwrap_or_else(|| UserId(author.bytes().map(i64::from).sum()));
+    let avatar_url = m.user_id.and_then(|id| room.people.with_value(|p| p.get(&id).cloned().flatten()));
+    // Messages of a deactivated account stay, marked as theirs.
+    let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
+    let mine = m.user_id == Some(room.me_id) && entry.state == Delivery::Confirmed && !m.deleted;
+    // The author deletes their own; an admin anyone's.
+    let deletable = (mine || room.admin) && entry.state == Delivery::Confirmed && !m.deleted;
+    // Edit is offered while the edit window is open (by the browser's clock;
+    // the server has the last word, and its refusal is shown).
+    let editable = {
+        let created_at = m.created_at.clone();
+        move || mine && room.in_edit_window(&created_at)
+    };
+    let refusal = RwSignal::new(None::<String>);
+    let original = m.body.clone().unwrap_or_default();
+    let draft = RwSignal::new(original.clone());
+    // Cancel (or Esc) drops the changes and goes back to the composer.
+    let cancel = move || {
+        refusal.set(None);
+        draft.set(original.clone());
+        editing.set(None);
+        focus_composer();
+    };
+    let client_id = m.client_id.clone().unwrap_or_default();
+    let state_class = match entry.state {
+        Delivery::Confirmed if room.focus == Some(number) => "message focused",
+        Delivery::Confirmed => "message",
+        Delivery::Sending => "message pending",
+        Delivery::Failed => "message failed",
+    };
+    let save = move || {
+        let body = draft.get_untracked();
+        refusal.set(None);
+        spawn_local(async move {
+            match edit_message(room_id, number, body).await {
+                Ok(updated) => {
+                    timeline.merge(vec![updated]);
+                    editing.set(None);
+                    focus_composer();
+                }
+                Err(error) => refusal.set(Some(refusal_text(&error))),
+            }
+        });
+    };
+    let remove = move |_| {
+        refusal.set(None);
+        spawn_local(async move {
+            match delete_message(room_id, number).await {
+                Ok(()) => timeline.mark_deleted(number),
+                Err(error) => refusal.set(Some(refusal_text(&error))),
+            }
+        });
+    };
+    let seen_at = room.signals.seen_at;
+    let starts_group = layout.starts_group;
+    view! {
+        {layout.separator.map(|(day, label)| view! {
+            <div class="day-separator" role="separator"><time datetime=day>{label}</time></div>
+        })}
+        <article class=state_class class:continued=!starts_group data-number=number data-client-id=client_id.clone()>
+            <div class="gutter">
+                {if starts_group {
+                    view! { <Avatar id=avatar_id name=author.clone() url=avatar_url.unwrap_or_default() /> }.into_any()
+                } else {
+                    view! { <Stamp stamp=m.created_at.clone() class="gutter-time" /> }.into_any()
+                }}
+            </div>
+            <div class="message-main">
+                {(starts_group || m.edited_at.is_some() || entry.state == Delivery::Sending).then(|| view! {
+                    <header>
+                        {starts_group.then(|| view! {
+                            <span class="author">{author.clone()}</span>
+                            {deactivated.then(|| view! { <span class="deactivated-badge">"deactivated"</span> })}
+                            <Stamp stamp=m.created_at.clone() />
+                        })}
+                        {m.edited_at.is_some().then(|| view! { <span class="edited muted">"(edited)"</span> })}
+                        {(entry.state == Delivery::Sending).then(|| view! { <span class="muted sending">"Sending…"</span> })}
+                    </header>
+                })}
+                {m.reply_to.clone().map(|quote| view! { <ReplyQuote quote room_id /> })}
+                <Show
+                    when=move || editing.get() == Some(number) && mine
+                    fallback=move || shown.with_value(|m| view! { <MessageText html=m.html.clone() body=m.body.clone() /> })
+                >
+                    <Editor draft save=move || save() cancel=cancel.clone() />
+                </Show>
+                <ReplyCount count=m.reply_count />
+                {(confirmed_live || !m.reactions.is_empty()).then(|| view! {
+                    <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions can_react=confirmed_live />
+                })}
+                {confirmed_live.then(|| view! {
+                    <div class="actions">
+                        <button type="button" class="link reply" title="Reply to this message" on:click=move |_| {
+                            room.replying.set(Some(quote.clone()));
+                            focus_composer();
+                        }>"Reply"</button>
+                        {mine.then(|| view! {
+                            <Show when=editable>
+                                <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
+                            </Show>
+                        })}
+                        {deletable.then(|| view! {
+                            <button type="button" class="link" on:click=remove>"Delete"</button>
+                        })}
+                    </div>
+                })}
+                {move || refusal.get().map(|text| view! { <p class="form-error refusal" role="alert">{text}</p> })}
+                <Show when=move || { seen_at.get() == Some(number) && number > 0 }>
+                    <p class="seen muted">"Seen"</p>
+                </Show>
+                {(entry.state == Delivery::Failed).then(|| {
+                    let client_id = client_id.clone();
+                    let sender = room.sender;
+                    view! {
+                        <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| sender.retry(&client_id)>"Retry"</button></p>
+                    }
+                })}
+            </div>
+        </article>
+    }
+}

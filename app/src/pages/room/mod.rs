@@ -1,0 +1,265 @@
+//! `/rooms/:id`: the chat window. The newest 50 messages render on the
+//! server (or those around `?around=N`, a search hit); scrolling to the top
+//! loads older pages without the view jumping, and after a jump scrolling to
+//! the bottom loads newer ones up to the live edge; sends show at once and
+//! are reconciled by `client_id` when confirmed.
+//!
+//! One concern per module; [`ChatWindow`] only wires them together:
+//!
+//! - [`timeline`]: the list of messages and the pure functions that change
+//!   it (merge a page, apply a live event, mark a delete), with unit tests;
+//!   [`timeline::Timeline`] is the list in a signal.
+//! - [`layout`]: grouping, day separators (Today, Yesterday, a date), full
+//!   timestamps: pure, with unit tests.
+//! - [`paging`]: older and newer pages, the gap after a jump, scrolling.
+//! - [`signals`]: the subscription and its events, typing, presence, "Seen".
+//! - [`reading`]: marking the room read while it is shown.
+//! - [`sending`]: optimistic sends, retry, resend on reconnect.
+//! - [`composer`]: the form, per-room drafts, focus on open.
+//! - [`message_row`]: one message.
+//! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
+
+mod browser;
+mod composer;
+pub mod layout;
+mod message_row;
+mod paging;
+mod reading;
+mod sending;
+mod signals;
+pub mod timeline;
+
+use std::collections::HashMap;
+
+use hearth::model::{Author, ConversationDetail, Profile, ReplyTo, RoomKind, UserId};
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::signed_in_with;
+use crate::api::room_detail;
+use crate::chat::{day_and_time, use_chat, use_clock};
+use crate::components::avatar::Avatar;
+use crate::live::{LinkStatus, use_live};
+use composer::Composer;
+use layout::lay_out;
+use message_row::MessageRow;
+use paging::Paging;
+use sending::Sender;
+use signals::RoomSignals;
+use timeline::Timeline;
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
+    let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around));
+    // A load that failed (offline, say) is tried again when the link returns.
+    let live = use_live();
+    Effect::new(move |was: Option<LinkStatus>| {
+        let now = live.status.get();
+        if now == LinkStatus::Online
+            && was.is_some_and(|was| was != LinkStatus::Online)
+            && detail.with_untracked(|d| matches!(d, Some(Err(e)) if !e.is_missing()))
+        {
+            detail.refetch();
+        }
+        now
+    });
+    // The title stays outside the Suspense boundary: leptos_meta inside one
+    // can break hydration. It says "Conversation" until the browser knows
+    // the room's name, then "(N) Room name", N counting unread messages in
+    // all rooms. Effects run only in the browser, so server and hydration
+    // agree on the first title.
+    let tab_title = RwSignal::new(None::<String>);
+    let chat = use_chat();
+    let auth = crate::auth::use_auth();
+    Effect::new(move |_| {
+        let id = room_id();
+        let me = auth.me.get().and_then(Result::ok).flatten();
+        if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get()) {
+            let unread: i64 = rooms.iter().map(|room| room.unread_count).sum();
+            if let Some(room) = rooms.iter().find(|room| room.id.0 == id) {
+                let name = room.display_title(me.id);
+                tab_title.set(Some(if unread > 0 { format!("({unread}) {name}") } else { name }));
+            }
+        }
+    });
+    let page = signed_in_with(
+        move || async move { detail.await },
+        move |me, loaded| match loaded {
+            Ok(view) => EitherOf3::A(view! {
+                <ChatWindow detail=view.detail me focus=around() edit_window_secs=view.edit_window_secs admin=view.admin />
+            }),
+            Err(error) if error.is_missing() => EitherOf3::B(view! {
+                <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
+            }),
+            Err(_) => EitherOf3::C(view! {
+                <section class="card load-error" role="alert">
+                    <h1>"Could not load this conversation"</h1>
+                    <p>"The connection may be down. This page tries again by itself when it is back."</p>
+                    <button type="button" on:click=move |_| detail.refetch()>"Retry"</button>
+                </section>
+            }),
+        },
+    );
+    view! {
+        <Title text=move || tab_title.get().unwrap_or_else(|| "Conversation".to_owned()) />
+        {page}
+    }
+}
+
+/// What the window's parts share, provided as a context by [`ChatWindow`].
+#[derive(Clone, Copy)]
+pub struct RoomContext {
+    pub room_id: i64,
+    pub me_id: UserId,
+    /// An admin may delete anyone's message (the core audits it).
+    pub admin: bool,
+    pub timeline: Timeline,
+    pub signals: RoomSignals,
+    pub sender: Sender,
+    /// The message being edited.
+    pub editing: RwSignal<Option<i64>>,
+    /// The message the composer's next send answers.
+    pub replying: RwSignal<Option<ReplyTo>>,
+    /// The message a search jumped to.
+    pub focus: Option<i64>,
+    /// The browser's time, ticking, for the edit window: unknown (Edit shown
+    /// to the author) while rendering on the server and hydrating, so both
+    /// renders agree.
+    pub now: RwSignal<Option<f64>>,
+    pub edit_window_ms: f64,
+    /// The members' pictures, by id (`None`: initials).
+    pub people: StoredValue<HashMap<UserId, Option<String>>>,
+}
+
+impl RoomContext {
+    /// Whether a message sent at `created_at` may still be edited, by the
+    /// browser's clock (tracked; while that is unknown, yes: the server has
+    /// the last word).
+    pub fn in_edit_window(&self, created_at: &str) -> bool {
+        match (self.now.get(), browser::stamp_ms(created_at)) {
+            (Some(now), Some(sent)) => now < sent + self.edit_window_ms,
+            _ => true,
+        }
+    }
+}
+
+pub fn use_room() -> RoomContext {
+    expect_context::<RoomContext>()
+}
+
+#[component]
+fn ChatWindow(
+    detail: ConversationDetail,
+    me: Profile,
+    focus: Option<i64>,
+    edit_window_secs: u64,
+    /// An admin may delete anyone's message (the core audits it).
+    admin: bool,
+) -> impl IntoView {
+    let room = detail.conversation.id;
+    let room_id = room.0;
+    let other = (detail.conversation.kind == RoomKind::Direct)
+        .then(|| detail.participants.iter().find(|p| p.id != me.id))
+        .flatten();
+    let title = match detail.conversation.kind {
+        RoomKind::Direct => other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into()),
+        _ => detail.conversation.title.clone().unwrap_or_else(|| "Untitled room".into()),
+    };
+    let other = other.map(|p| p.id);
+
+    let timeline = Timeline::new(detail.messages);
+    let paging = Paging::new(room_id, timeline, focus, detail.conversation.last_number);
+    reading::mark_read_while_shown(room_id, timeline);
+    let signals =
+        RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
+    let sender = Sender::new(room, Author::new(me.id, me.username.clone(), me.name.clone()), timeline, paging);
+
+    let now = RwSignal::new(None::<f64>);
+    Effect::new(move |_| {
+        now.set(Some(browser::now_ms()));
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(Some(browser::now_ms())), std::time::Duration::from_secs(5))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let people = detail.participants.iter().map(|p| (p.id, p.avatar_url.clone())).collect();
+    provide_context(RoomContext {
+        room_id,
+        me_id: me.id,
+        admin,
+        timeline,
+        signals,
+        sender,
+        editing: RwSignal::new(None),
+        replying: RwSignal::new(None),
+        focus,
+        now,
+        edit_window_ms: edit_window_secs as f64 * 1000.0,
+        people: StoredValue::new(people),
+    });
+
+    let clock = use_clock();
+    let rows = move || {
+        let local = clock.local.get();
+        let today = browser::today(local);
+        timeline.entries.with(|list| {
+            let layout = lay_out(list, |stamp| day_and_time(stamp, local).0, today);
+            list.iter().cloned().zip(layout).collect::<Vec<_>>()
+        })
+    };
+    let member_list = detail.participants;
+    view! {
+        <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
+            <header class="chat-header">
+                <h1>{title}</h1>
+                <Show when=move || signals.is_live()>
+                    <span class="live-badge" title="Receiving messages live">"● Live"</span>
+                </Show>
+                <p class="muted members">
+                    {member_list.into_iter().map(|p| {
+                        let id = p.id;
+                        let name = p.display_name().to_owned();
+                        view! {
+                            <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0>
+                                <Avatar id name url=p.avatar_url.unwrap_or_default() />
+                                {p.username}
+                            </span>
+                        }
+                    }).collect_view()}
+                </p>
+            </header>
+            <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll()>
+                <Show
+                    when=move || paging.at_start()
+                    fallback=move || view! {
+                        <button type="button" class="load-older" on:click=move |_| paging.load_older() disabled=move || paging.loading_older.get()>
+                            {move || if paging.loading_older.get() { "Loading…" } else { "Load older messages" }}
+                        </button>
+                    }
+                >
+                    <p class="start-of-history muted">"This is the start of the conversation."</p>
+                </Show>
+                <For each=rows key=|(entry, layout)| (entry.key(), layout.clone()) let:row>
+                    <MessageRow entry=row.0 layout=row.1 />
+                </For>
+                <Show when=move || paging.gap_below()>
+                    <button type="button" class="load-newer" on:click=move |_| paging.load_newer() disabled=move || paging.loading_newer.get()>
+                        {move || if paging.loading_newer.get() { "Loading…" } else { "Load newer messages" }}
+                    </button>
+                </Show>
+            </div>
+            <Show when=move || paging.gap_below()>
+                <a class="jump-latest" href=format!("/rooms/{room_id}")>"Jump to the newest messages"</a>
+            </Show>
+            <p class="typing muted" aria-live="polite">{move || signals.typing_line()}</p>
+            <Composer />
+        </section>
+    }
+}

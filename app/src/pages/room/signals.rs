@@ -1,0 +1,151 @@
+//! The room's live state besides its messages: the subscription, who is
+//! typing, who is online, how far each member has read ("Seen"); and the
+//! routing of the room's live events (message events go to the
+//! [`Timeline`]).
+
+use std::collections::{HashMap, HashSet};
+
+use hearth::model::{Author, RoomId, UserId};
+use hearth::protocol::{ClientEvent, ServerEvent};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::browser::now_ms;
+use super::paging::Paging;
+use super::timeline::{Timeline, seen_at};
+use crate::api::{RoomView, room_detail};
+use crate::live::{LinkStatus, Live, use_live};
+
+#[derive(Clone, Copy)]
+pub struct RoomSignals {
+    /// The server confirmed the subscription (the replay is done).
+    pub subscribed: RwSignal<bool>,
+    /// Who is typing, each until a time (ms).
+    typing: RwSignal<Vec<(Author, f64)>>,
+    online: RwSignal<HashSet<UserId>>,
+    /// "Seen": under the last of my messages the other person (in a direct
+    /// room) has read.
+    pub seen_at: Memo<Option<i64>>,
+    room: RoomId,
+    last_typing_sent: StoredValue<f64>,
+    live: Live,
+}
+
+impl RoomSignals {
+    /// Follows room `room` from `last_seq` for as long as the window is
+    /// shown. `other`: the other person of a direct room, whose read marker
+    /// makes "Seen".
+    pub fn follow(
+        room: RoomId,
+        last_seq: i64,
+        read_markers: Vec<(UserId, i64)>,
+        me: UserId,
+        other: Option<UserId>,
+        timeline: Timeline,
+        paging: Paging,
+    ) -> Self {
+        let live = use_live();
+        let typing = RwSignal::new(Vec::<(Author, f64)>::new());
+        let online = RwSignal::new(HashSet::<UserId>::new());
+        let markers = RwSignal::new(read_markers.into_iter().collect::<HashMap<UserId, i64>>());
+        let subscribed = RwSignal::new(false);
+        let seen = Memo::new(move |_| {
+            let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
+            timeline.entries.with(|e| seen_at(e, me, marker))
+        });
+        let on_event = move |event: &ServerEvent| match event {
+            ServerEvent::Subscribed { .. } => subscribed.set(true),
+            ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
+                let follow = paging.near_bottom();
+                let author = message.user_id;
+                timeline.apply(event);
+                typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
+                if follow {
+                    paging.scroll_to_bottom();
+                }
+            }
+            ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
+            ServerEvent::Typing { user, .. } if user.id != me => {
+                let until = now_ms() + 5_000.0;
+                typing.update(|t| {
+                    t.retain(|(u, _)| u.id != user.id);
+                    t.push((user.clone(), until));
+                });
+            }
+            ServerEvent::Presence { user_id, online: is_online } => online.update(|o| {
+                if *is_online {
+                    o.insert(*user_id);
+                } else {
+                    o.remove(user_id);
+                }
+            }),
+            ServerEvent::Read { user_id, number, .. } => markers.update(|m| {
+                let marker = m.entry(*user_id).or_insert(0);
+                *marker = (*marker).max(*number);
+            }),
+            ServerEvent::Resync { .. } => spawn_local(async move {
+                subscribed.set(false);
+                if let Ok(RoomView { detail: fresh, .. }) = room_detail(room.0, None).await {
+                    // The newest page: no gap below it any more.
+                    paging.caught_up(fresh.conversation.last_number);
+                    timeline.reset(fresh.messages);
+                    markers.set(fresh.read_markers.into_iter().collect());
+                    live.resubscribe(room, fresh.conversation.last_seq);
+                }
+            }),
+            _ => {}
+        };
+        let watch_token = StoredValue::new(0u64);
+        Effect::new(move |started: Option<()>| {
+            if started.is_none() {
+                watch_token.set_value(live.watch(room, last_seq, on_event));
+            }
+        });
+        on_cleanup(move || live.unwatch(room, watch_token.get_value()));
+        // Typing notices fade after five seconds.
+        Effect::new(move |_| {
+            if let Ok(handle) = set_interval_with_handle(
+                move || {
+                    let now = now_ms();
+                    if typing.with_untracked(|t| t.iter().any(|(_, until)| *until < now)) {
+                        typing.update(|t| t.retain(|(_, until)| *until >= now));
+                    }
+                },
+                std::time::Duration::from_secs(1),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+        Self { subscribed, typing, online, seen_at: seen, room, last_typing_sent: StoredValue::new(0.0), live }
+    }
+
+    /// Subscribed and the link up: messages arrive as they are sent (tracked).
+    pub fn is_live(&self) -> bool {
+        self.subscribed.get() && self.live.status.get() == LinkStatus::Online
+    }
+
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.online.with(|o| o.contains(&user))
+    }
+
+    /// "Alice is typing…", "Alice, Bob are typing…", or nothing (tracked).
+    pub fn typing_line(&self) -> String {
+        self.typing.with(|t| {
+            let names: Vec<&str> = t.iter().map(|(u, _)| u.display_name()).collect();
+            match names.len() {
+                0 => String::new(),
+                1 => format!("{} is typing…", names[0]),
+                _ => format!("{} are typing…", names.join(", ")),
+            }
+        })
+    }
+
+    /// Tells the room I am typing, at most every two seconds.
+    pub fn announce_typing(&self) {
+        let now = now_ms();
+        if now - self.last_typing_sent.get_value() > 2_000.0 {
+            self.last_typing_sent.set_value(now);
+            self.live.send(ClientEvent::Typing { room_id: self.room });
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The room's messages as a list of [`Entry`]s, and the pure functions that
+//! change it: merging a page, applying a live event, marking a delete, the
+//! quote and reply-count bookkeeping. No Leptos here (but the [`Timeline`]
+//! handle at the end, which wraps the list in a signal): everything above it
+//! is plain Rust with unit tests that run on the host.
+
+use hearth::model::{Message, Reaction, ReplyTo, UserId};
+use hearth::protocol::ServerEvent;
+use leptos::prelude::*;
+
+/// One line in the window: a confirmed message, or one still on its way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub message: Message,
+    pub state: Delivery,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Confirmed,
+    Sending,
+    Failed,
+}
+
+impl Entry {
+    pub fn confirmed(message: Message) -> Self {
+        Self { message, state: Delivery::Confirmed }
+    }
+
+    pub fn is_confirmed(&self) -> bool {
+        self.state == Delivery::Confirmed
+    }
+
+    /// Changes whenever what the row shows does, so the row is redrawn.
+    pub fn key(&self) -> String {
+        let m = &self.message;
+        let reactions: Vec<String> = m
+            .reactions
+            .iter()
+            .map(|r| format!("{}{}", r.emoji, r.users.iter().map(|u| format!(",{}", u.id)).collect::<String>()))
+            .collect();
+        format!(
+            "{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}",
+            m.number,
+            m.client_id.as_deref().unwrap_or(""),
+            m.edited_at,
+            m.deleted,
+            m.id,
+            self.state,
+            m.reply_count,
+            m.reply_to.as_ref().map(|q| &q.snippet),
+            reactions.join(";")
+        )
+    }
+}
+
+/// Adds confirmed messages, replacing pending copies with the same client_id
+/// and never holding one number twice; keeps confirmed ones in number order,
+/// the pending ones after them in the order they were written.
+pub fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
+    for message in incoming {
+        if let Some(cid) = &message.client_id {
+            entries.retain(|e| !(e.state != Delivery::Confirmed && e.message.client_id.as_ref() == Some(cid)));
+        }
+        match entries.iter_mut().find(|e| e.is_confirmed() && e.message.number == message.number) {
+            Some(existing) => existing.message = message,
+            None => entries.push(Entry::confirmed(message)),
+        }
+    }
+    entries.sort_by_key(|e| (!e.is_confirmed(), e.message.number));
+}
+
+/// Message `number` was deleted: no text, no HTML, no reactions.
+pub fn mark_deleted(entries: &mut [Entry], number: i64) {
+    for x in confirmed_mut(entries, number) {
+        x.message.deleted = true;
+        x.message.body = None;
+        x.message.html = None;
+        x.message.reactions.clear();
+    }
+}
+
+/// Message `number`'s reactions are `reactions` now.
+pub fn set_reactions(entries: &mut [Entry], number: i64, reactions: &[Reaction]) {
+    for x in confirmed_mut(entries, number) {
+        x.message.reactions = reactions.to_vec();
+    }
+}
+
+/// The original `quote` names has `quote.reply_count` replies now.
+pub fn set_reply_count(entries: &mut [Entry], quote: &ReplyTo) {
+    for x in confirmed_mut(entries, quote.number) {
+        x.message.reply_count = quote.reply_count;
+    }
+}
+
+/// Message `number` now reads `body` (`None`: deleted): the quotes of it in
+/// replies follow.
+pub fn quoted_changed(entries: &mut [Entry], number: i64, body: Option<&str>) {
+    for x in entries.iter_mut() {
+        if let Some(quote) = x.message.reply_to.as_mut().filter(|q| q.number == number) {
+            quote.snippet = body.map(ReplyTo::snippet_of);
+        }
+    }
+}
+
+/// Sets the delivery state of the unconfirmed entry `client_id`.
+pub fn set_state(entries: &mut [Entry], client_id: &str, state: Delivery) {
+    for x in entries.iter_mut().filter(|x| !x.is_confirmed() && x.message.client_id.as_deref() == Some(client_id)) {
+        x.state = state;
+    }
+}
+
+/// Applies a live event about the room's messages (new, edited, deleted,
+/// reacted); false for any other event, which leaves the list alone.
+pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent) -> bool {
+    match event {
+        ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
+            merge(entries, vec![message.clone()]);
+            quoted_changed(entries, message.number, message.body.as_deref());
+            if let Some(quote) = &message.reply_to {
+                set_reply_count(entries, quote);
+            }
+            true
+        }
+        ServerEvent::MessageDeleted { number, reply_to, .. } => {
+            mark_deleted(entries, *number);
+            quoted_changed(entries, *number, None);
+            if let Some(quote) = reply_to {
+                set_reply_count(entries, quote);
+            }
+            true
+        }
+        ServerEvent::Reacted { number, reactions, .. } => {
+            set_reactions(entries, *number, reactions);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The quote a reply to `message` starts with.
+pub fn quote_of(message: &Message) -> ReplyTo {
+    ReplyTo {
+        number: message.number,
+        user: message.user.clone(),
+        snippet: message.body.as_deref().map(ReplyTo::snippet_of),
+        reply_count: message.reply_count + 1,
+    }
+}
+
+/// "Seen": the newest of `me`'s confirmed messages at or before the other
+/// person's read `marker`.
+pub fn seen_at(entries: &[Entry], me: UserId, marker: i64) -> Option<i64> {
+    entries
+        .iter()
+        .filter(|x| x.is_confirmed() && x.message.user_id == Some(me) && x.message.number <= marker)
+        .map(|x| x.message.number)
+        .max()
+}
+
+/// The newest of `me`'s messages that can still be edited (confirmed, not
+/// deleted), for Up-arrow in an empty composer.
+pub fn last_of_mine(entries: &[Entry], me: UserId) -> Option<&Message> {
+    entries.iter().rev().filter(|x| x.is_confirmed()).map(|x| &x.message).find(|m| m.user_id == Some(me) && !m.deleted)
+}
+
+fn confirmed_mut(entries: &mut [Entry], number: i64) -> impl Iterator<Item = &mut Entry> {
+    entries.iter_mut().filter(move |x| x.is_confirmed() && x.message.number == number)
+}
+
+/// The room's list in a signal, with the changes the window makes to it.
+/// Rows get this handle, never the raw list.
+#[derive(Clone, Copy)]
+pub struct Timeline {
+    pub entries: RwSignal<Vec<Entry>>,
+}
+
+impl Timeline {
+    pub fn new(messages: Vec<Message>) -> Self {
+        Self { entries: RwSignal::new(messages.into_iter().map(Entry::confirmed).collect()) }
+    }
+
+    /// Replaces everything (a resync).
+    pub fn reset(&self, messages: Vec<Message>) {
+        self.entries.set(messages.into_iter().map(Entry::confirmed).collect());
+    }
+
+    pub fn merge(&self, messages: Vec<Message>) {
+        self.entries.update(|e| merge(e, messages));
+    }
+
+    pub fn apply(&self, event: &ServerEvent) {
+        // Only events about messages change the list (and notify its readers).
+        if matches!(
+            event,
+            ServerEvent::Message { .. }
+                | ServerEvent::MessageEdited { .. }
+                | ServerEvent::MessageDeleted { .. }
+                | ServerEvent::Reacted { .. }
+        ) {
+            self.entries.update(|e| {
+                apply_event(e, event);
+            });
+        }
+    }
+
+    pub fn mark_deleted(&self, number: i64) {
+        self.entries.update(|e| mark_deleted(e, number));
+    }
+
+    pub fn set_reactions(&self, number: i64, reactions: &[Reaction]) {
+        self.entries.update(|e| set_reactions(e, number, reactions));
+    }
+
+    pub fn push(&self, entry: Entry) {
+        self.entries.update(|e| e.push(entry));
+    }
+
+    pub fn set_state(&self, client_id: &str, state: Delivery) {
+        self.entries.update(|e| set_state(e, client_id, state));
+    }
+
+    /// The entry sent with `client_id`, if it is still waiting.
+    pub fn pending(&self, client_id: &str) -> Option<Entry> {
+        self.entries.with_untracked(|e| {
+            e.iter().find(|x| !x.is_confirmed() && x.message.client_id.as_deref() == Some(client_id)).cloned()
+        })
+    }
+
+    /// The sends that failed, in the order they were written.
+    pub fn failed(&self) -> Vec<Entry> {
+        self.entries.with_untracked(|e| e.iter().filter(|x| x.state == Delivery::Failed).cloned().collect())
+    }
+
+    /// The oldest confirmed message's number (tracked).
+    pub fn oldest(&self) -> Option<i64> {
+        self.entries.with(|e| e.iter().find(|x| x.is_confirmed()).map(|x| x.message.number))
+    }
+
+    /// The newest confirmed message's number (tracked).
+    pub fn newest(&self) -> Option<i64> {
+        self.entries.with(|e| e.iter().filter(|x| x.is_confirmed()).map(|x| x.message.number).max())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use hearth::model::{Author, RoomId};
+
+    pub fn message(number: i64, user: i64, body: &str, at: &str) -> Message {
+        Message {
+            id: number * 10,
+            conversation_id: RoomId(1),
+            number,
+            user_id: Some(UserId(user)),
+            user: Some(Author::new(UserId(user), format!("user{user}"), None)),
+            body: Some(body.to_owned()),
+            client_id: None,
+            mentions: Vec::new(),
+            application: None,
+            created_at: at.to_owned(),
+            edited_at: None,
+            deleted: false,
+            html: Some(format!("<p>{body}</p>")),
+            reply_to: None,
+            reply_count: 0,
+            reactions: Vec::new(),
+        }
+    }
+
+    fn at(n: i64) -> String {
+        format!("2026-11-23T10:{n:02}:00.000000Z")
+    }
+
+    fn numbers(entries: &[Entry]) -> Vec<(i64, Delivery)> {
+        entries.iter().map(|e| (e.message.number, e.state)).collect()
+    }
+
+    fn pending(client_id: &str, body: &str) -> Entry {
+        let mut m = message(0, 1, body, &at(59));
+        m.client_id = Some(client_id.to_owned());
+        m.html = None;
+        Entry { message: m, state: Delivery::Sending }
+    }
+
+    #[test]
+    fn an_older_page_merges_in_number_order_before_what_was_there() {
+        let mut entries: Vec<Entry> = vec![Entry::confirmed(message(3, 1, "c", &at(3)))];
+        merge(&mut entries, vec![message(1, 1, "a", &at(1)), message(2, 2, "b", &at(2))]);
+        assert_eq!(numbers(&entries), [(1, Delivery::Confirmed), (2, Delivery::Confirmed), (3, Delivery::Confirmed)]);
+    }
+
+    #[test]
+    fn a_page_that_overlaps_never_holds_one_number_twice_and_the_newer_copy_wins() {
+        let mut entries =
+            vec![Entry::confirmed(message(1, 1, "a", &at(1))), Entry::confirmed(message(2, 1, "b", &at(2)))];
+        merge(&mut entries, vec![message(2, 1, "b edited", &at(2)), message(3, 1, "c", &at(3))]);
+        assert_eq!(numbers(&entries).len(), 3);
+        assert_eq!(entries[1].message.body.as_deref(), Some("b edited"));
+    }
+
+    #[test]
+    fn a_confirmed_send_replaces_its_pending_copy_and_other_pending_ones_stay_last() {
+        let mut entries =
+            vec![Entry::confirmed(message(1, 2, "a", &at(1))), pending("x", "mine"), pending("y", "next")];
+        let mut confirmed = message(2, 1, "mine", &at(2));
+        confirmed.client_id = Some("x".into());
+        merge(&mut entries, vec![confirmed]);
+        assert_eq!(numbers(&entries), [(1, Delivery::Confirmed), (2, Delivery::Confirmed), (0, Delivery::Sending)]);
+        assert_eq!(entries[2].message.client_id.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_delete_event_empties_the_message_and_the_quotes_of_it() {
+        let mut entries = vec![Entry::confirmed(message(1, 1, "original", &at(1)))];
+        let mut reply = message(2, 2, "answer", &at(2));
+        reply.reply_to = Some(quote_of(&entries[0].message));
+        merge(&mut entries, vec![reply]);
+        entries[0].message.reactions =
+            vec![Reaction { emoji: "👍".into(), count: 1, users: vec![Author::new(UserId(2), "b".into(), None)] }];
+        let event =
+            ServerEvent::MessageDeleted { room_id: RoomId(1), seq: 9, number: 1, message_id: 10, reply_to: None };
+        assert!(apply_event(&mut entries, &event));
+        let gone = &entries[0].message;
+        assert!(gone.deleted && gone.body.is_none() && gone.html.is_none() && gone.reactions.is_empty());
+        assert_eq!(entries[1].message.reply_to.as_ref().and_then(|q| q.snippet.clone()), None);
+    }
+
+    #[test]
+    fn a_new_reply_event_adds_the_reply_and_moves_the_original_reply_count() {
+        let mut entries = vec![Entry::confirmed(message(1, 1, "original", &at(1)))];
+        let mut reply = message(2, 2, "answer", &at(2));
+        reply.reply_to = Some(quote_of(&entries[0].message));
+        let event = ServerEvent::Message { room_id: RoomId(1), seq: 2, message: reply };
+        assert!(apply_event(&mut entries, &event));
+        assert_eq!(numbers(&entries).len(), 2);
+        assert_eq!(entries[0].message.reply_count, 1);
+    }
+
+    #[test]
+    fn an_edit_event_changes_the_text_and_the_quotes_of_it() {
+        let mut entries = vec![Entry::confirmed(message(1, 1, "original", &at(1)))];
+        let mut reply = message(2, 2, "answer", &at(2));
+        reply.reply_to = Some(quote_of(&entries[0].message));
+        merge(&mut entries, vec![reply]);
+        let mut edited = message(1, 1, "changed   words", &at(1));
+        edited.edited_at = Some(at(5));
+        assert!(apply_event(&mut entries, &ServerEvent::MessageEdited { room_id: RoomId(1), seq: 3, message: edited }));
+        assert_eq!(entries[0].message.body.as_deref(), Some("changed   words"));
+        assert_eq!(entries[1].message.reply_to.as_ref().and_then(|q| q.snippet.as_deref()), Some("changed words"));
+    }
+
+    #[test]
+    fn a_reaction_event_replaces_the_reactions_and_other_events_change_nothing() {
+        let mut entries = vec![Entry::confirmed(message(1, 1, "a", &at(1)))];
+        let reactions =
+            vec![Reaction { emoji: "🎉".into(), count: 1, users: vec![Author::new(UserId(2), "b".into(), None)] }];
+        let event = ServerEvent::Reacted { room_id: RoomId(1), seq: 4, number: 1, message_id: 10, reactions };
+        assert!(apply_event(&mut entries, &event));
+        assert_eq!(entries[0].message.reactions[0].emoji, "🎉");
+        let before = entries.clone();
+        assert!(!apply_event(&mut entries, &ServerEvent::Presence { user_id: UserId(2), online: true }));
+        assert_eq!(entries, before);
+    }
+
+    #[test]
+    fn a_failed_send_is_marked_by_its_client_id_only() {
+        let mut entries = vec![pending("x", "one"), pending("y", "two")];
+        set_state(&mut entries, "y", Delivery::Failed);
+        assert_eq!(entries[0].state, Delivery::Sending);
+        assert_eq!(entries[1].state, Delivery::Failed);
+    }
+
+    #[test]
+    fn the_last_of_my_messages_skips_others_deleted_and_pending_ones() {
+        let mut entries: Vec<Entry> =
+            [(1, 1), (2, 1), (3, 2)].into_iter().map(|(n, u)| Entry::confirmed(message(n, u, "m", &at(n)))).collect();
+        entries.push(pending("x", "on its way"));
+        assert_eq!(last_of_mine(&entries, UserId(1)).map(|m| m.number), Some(2));
+        mark_deleted(&mut entries, 2);
+        assert_eq!(last_of_mine(&entries, UserId(1)).map(|m| m.number), Some(1));
+        assert_eq!(last_of_mine(&entries, UserId(3)).map(|m| m.number), None);
+    }
+
+    #[test]
+    fn seen_is_under_my_newest_message_the_other_has_read() {
+        let entries: Vec<Entry> = [(1, 1), (2, 2), (3, 1), (4, 1)]
+            .into_iter()
+            .map(|(n, u)| Entry::confirmed(message(n, u, "m", &at(n))))
+            .collect();
+        assert_eq!(seen_at(&entries, UserId(1), 3), Some(3));
+        assert_eq!(seen_at(&entries, UserId(1), 2), Some(1));
+        assert_eq!(seen_at(&entries, UserId(1), 0), None);
+    }
+}

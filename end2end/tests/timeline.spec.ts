@@ -1,0 +1,190 @@
+import { expect, test } from "@playwright/test";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send } from "./helpers";
+
+// Issue 15, "What to build" 2 and 5: grouped messages with avatars, day
+// separators and full times, links that open in a new tab, a short
+// conversation at the bottom; the composer focused on open, and a draft per
+// room kept across room switches and a reload.
+
+/** The initials an avatar shows for a display name. */
+function initials(name: string): string {
+  const words = name.split(/\s+/).filter(Boolean);
+  const firsts = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return firsts.map((w) => w[0].toUpperCase()).join("");
+}
+
+test("quick messages by one author show one name and one avatar, and another author starts a new group", async ({
+  browser,
+}) => {
+  const { alice, bob, room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "first of two");
+  await postMessage(aliceContext.request, room, "second of two");
+  await postMessage(bobContext.request, room, "bob answers");
+  await openLive(alicePage, room);
+
+  const first = alicePage.locator("article.message", { hasText: "first of two" });
+  const second = alicePage.locator("article.message", { hasText: "second of two" });
+  const answer = alicePage.locator("article.message", { hasText: "bob answers" });
+  await expect(alicePage.locator("article.message .author")).toHaveText([alice.name, bob.name]);
+  await expect(second).toHaveClass(/continued/);
+  await expect(second.locator(".author")).toHaveCount(0);
+  await expect(second.locator(".avatar")).toHaveCount(0);
+
+  // Each group's avatar: initials (no picture set), on a palette colour.
+  await expect(first.locator(".avatar.initials")).toHaveText(initials(alice.name));
+  await expect(first.locator(".avatar.initials")).toHaveClass(/\bc\d+\b/);
+  await expect(answer.locator(".avatar.initials")).toHaveText(initials(bob.name));
+  await expect(answer.locator(".avatar.initials")).toHaveAttribute("aria-hidden", "true");
+
+  // Every time carries its full timestamp; the day separator says Today.
+  for (const message of [first, second]) {
+    await expect(message.locator("time")).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+    await expect(message.locator("time")).toHaveAttribute("title", / at \d\d:\d\d:\d\d/);
+  }
+  await expect(alicePage.locator(".day-separator")).toHaveText(["Today"]);
+
+  // A live message from me within the minute joins my group; bob's opened
+  // a group after mine, so mine after his starts another.
+  await send(alicePage, "alice again");
+  const again = alicePage.locator("article.message:not(.pending)", { hasText: "alice again" });
+  await expect(again).not.toHaveClass(/continued/);
+  await expect(again.locator(".author")).toHaveText(alice.name);
+  await send(alicePage, "and once more");
+  await expect(alicePage.locator("article.message:not(.pending)", { hasText: "and once more" })).toHaveClass(/continued/);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("urls in messages are links that open in a new tab without an opener or referrer", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "linker");
+  const room = await createRoom(context.request, { kind: "open", title: `Links ${Date.now()}` });
+  await postMessage(context.request, room, "docs at https://example.com/guide today");
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+  const link = page.locator("article.message .body a", { hasText: "https://example.com/guide" });
+  await expect(link).toHaveAttribute("href", "https://example.com/guide");
+  await expect(link).toHaveAttribute("target", "_blank");
+  await expect(link).toHaveAttribute("rel", "noopener noreferrer nofollow");
+  await context.close();
+});
+
+test("a short conversation sits at the bottom, next to the composer", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "shorty");
+  const room = await createRoom(context.request, { kind: "open", title: `Short ${Date.now()}` });
+  await postMessage(context.request, room, "only message");
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+  const list = await page.locator(".messages").boundingBox();
+  const message = await page.locator("article.message", { hasText: "only message" }).boundingBox();
+  expect(list && message).toBeTruthy();
+  // The list is far taller than one message, and the message is at its foot.
+  expect(list!.height).toBeGreaterThan(300);
+  expect(list!.y + list!.height - (message!.y + message!.height)).toBeLessThan(40);
+  await context.close();
+});
+
+test("opening a room focuses the composer, on a page load and on a switch from another room", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "focuser");
+  const stamp = Date.now();
+  const first = await createRoom(context.request, { kind: "open", title: `Focus one ${stamp}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Focus two ${stamp}` });
+  const page = await context.newPage();
+  const composer = page.getByLabel("Message", { exact: true });
+  await openLive(page, first);
+  await expect(composer).toBeFocused();
+  await page.locator(".room-link", { hasText: `Focus two ${stamp}` }).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-room-id", String(second));
+  await expect(composer).toBeFocused();
+  await context.close();
+});
+
+test("each room keeps its draft across room switches and a reload, until it is sent", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "drafter");
+  const stamp = Date.now();
+  const first = await createRoom(context.request, { kind: "open", title: `Drafts one ${stamp}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Drafts two ${stamp}` });
+  const page = await context.newPage();
+  const composer = page.getByLabel("Message", { exact: true });
+
+  await openLive(page, first);
+  await composer.pressSequentially("half a thought");
+
+  // To the other room through the sidebar (no page load): its composer is
+  // empty.
+  await page.locator(".room-link", { hasText: `Drafts two ${stamp}` }).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-room-id", String(second));
+  await expect(composer).toHaveValue("");
+  await composer.pressSequentially("other room's draft");
+
+  // Back: the first room's draft is there.
+  await page.locator(".room-link", { hasText: `Drafts one ${stamp}` }).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-room-id", String(first));
+  await expect(composer).toHaveValue("half a thought");
+
+  // And after a reload.
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(composer).toHaveValue("half a thought");
+
+  // Sending it clears it, for good.
+  await composer.press("Enter");
+  await expect(page.locator("article.message:not(.pending) .body", { hasText: "half a thought" })).toBeVisible();
+  await expect(composer).toHaveValue("");
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(composer).toHaveValue("");
+
+  // The other room's draft was never touched.
+  await page.goto(`/rooms/${second}`);
+  await expect(composer).toHaveValue("other room's draft");
+  await context.close();
+});
+
+test("up in an empty composer edits my last message: the editor has focus, Enter saves, Esc cancels", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "keyboard");
+  const room = await createRoom(context.request, { kind: "open", title: `Keys ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  await send(page, "first draft of a thought");
+  const composer = page.getByLabel("Message", { exact: true });
+  // By number: while it is edited, its text is in a textarea, not the row's text.
+  const number = await page.locator("article.message", { hasText: "thought" }).getAttribute("data-number");
+  const message = page.locator(`article.message[data-number="${number}"]`);
+  const editor = message.getByLabel("Edit message");
+
+  await expect(composer).toBeFocused();
+  await composer.press("ArrowUp");
+  await expect(editor).toBeFocused();
+  await expect(editor).toHaveValue("first draft of a thought");
+  await editor.press("End");
+  await editor.press("Shift+Enter");
+  await editor.pressSequentially("second line");
+  await expect(editor).toHaveValue("first draft of a thought\nsecond line");
+  await editor.press("Enter");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".edited")).toBeVisible();
+  await expect(message.locator(".body")).toContainText("second line");
+  await expect(composer).toBeFocused();
+
+  // Esc drops the change.
+  await composer.press("ArrowUp");
+  await expect(editor).toBeFocused();
+  await editor.pressSequentially(" never saved");
+  await editor.press("Escape");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".body")).not.toContainText("never saved");
+  await expect(composer).toBeFocused();
+
+  // With text in the composer, Up is only a cursor move.
+  await composer.fill("typing");
+  await composer.press("ArrowUp");
+  await expect(editor).toHaveCount(0);
+  await expect(composer).toBeFocused();
+  await context.close();
+});
