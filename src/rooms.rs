@@ -54,6 +54,21 @@ fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
+/// How many unread messages the newest page may hold for a room to open on
+/// it: of its 50, the rest show read ones above the "New messages" divider.
+const UNREAD_ON_NEWEST_PAGE: i64 = 45;
+
+/// A room as its window opens ([`Hearth::open_room`]).
+#[derive(Debug, Clone)]
+pub struct RoomOpening {
+    pub detail: ConversationDetail,
+    /// The first message after my read marker that someone else wrote (the
+    /// "New messages" divider goes above it); `None`: nothing unread.
+    pub first_unread: Option<i64>,
+    /// The message the page is around; `None`: the newest page.
+    pub around: Option<i64>,
+}
+
 impl Hearth {
     /// Passes if `me` is a member of `room`; otherwise the same 404 as a
     /// missing room. Answered from the membership cache when it can be
@@ -192,6 +207,18 @@ impl Hearth {
         let messages = self.store.history(room, &query, 50).await?;
         let read_markers = self.store.read_markers(room).await?;
         Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages, read_markers })
+    }
+
+    /// A room as its window opens for me: around `around` when given (a
+    /// search hit); otherwise, when others wrote messages I have not read,
+    /// at the first of them (the newest page if it holds it with a few read
+    /// ones above, else the page around it); otherwise the newest page.
+    pub async fn open_room(&self, me: UserId, room: RoomId, around: Option<i64>) -> Result<RoomOpening, AppError> {
+        let row = self.member_room_row(me, room).await?;
+        let first_unread = self.store.first_unread(room, me).await?;
+        let around = around.or(first_unread.filter(|first| row.last_number - first >= UNREAD_ON_NEWEST_PAGE));
+        let detail = self.conversation_around(me, room, around).await?;
+        Ok(RoomOpening { detail, first_unread, around })
     }
 
     pub async fn open_rooms(&self, me: UserId) -> Result<Vec<OpenRoom>, AppError> {

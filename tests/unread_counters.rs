@@ -4,7 +4,8 @@
 //! deletes, read markers moving both ways, and a member leaving and coming
 //! back, each member's count — from `unread_count` and from the room list —
 //! equals the count by definition: the live messages of others after their
-//! marker. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set.
+//! marker; and where the unread begins (`first_unread`, where a room opens)
+//! is the first of those. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set.
 
 use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{Backend, NewMessage, NewUserRow, Store};
@@ -15,17 +16,20 @@ use sqlx::Connection;
 
 const STEPS: usize = 300;
 
-/// The unread count by definition, straight from the rows.
-async fn counted(url: &str, room: RoomId, user: UserId) -> i64 {
-    let sql = "SELECT count(*) FROM messages m JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = $2
+/// The unread count by definition, straight from the rows, and the first
+/// of those messages.
+async fn counted(url: &str, room: RoomId, user: UserId) -> (i64, Option<i64>) {
+    let sql = "SELECT count(*), min(m.number) FROM messages m
+               JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = $2
                WHERE m.room_id = $1 AND m.number > mb.last_read_number AND m.deleted_at IS NULL
                  AND m.user_id IS DISTINCT FROM mb.user_id";
     macro_rules! count {
         ($conn:expr) => {{
             let mut conn = $conn;
-            let (n,): (i64,) = sqlx::query_as(sql).bind(room.0).bind(user.0).fetch_one(&mut conn).await.expect("count");
+            let row: (i64, Option<i64>) =
+                sqlx::query_as(sql).bind(room.0).bind(user.0).fetch_one(&mut conn).await.expect("count");
             conn.close().await.expect("close");
-            n
+            row
         }};
     }
     match Backend::of_url(url).expect("scheme") {
@@ -99,8 +103,10 @@ async fn run(url: &str, seed: u64) {
             _ => {}
         }
         for (i, user) in users.iter().enumerate().filter(|(i, _)| members[*i]) {
-            let expected = counted(url, room, *user).await;
+            let (expected, first) = counted(url, room, *user).await;
             let got = store.unread_count(room, *user).await.expect("unread");
+            let first_unread = store.first_unread(room, *user).await.expect("first unread");
+            assert_eq!(first_unread, first, "seed {seed}, step {step} (action {action}), user {i}: first_unread");
             assert_eq!(got, expected, "seed {seed}, step {step} (action {action}), user {i}: unread_count");
             let listed = store.rooms_of(*user).await.expect("rooms");
             let listed = listed.iter().find(|r| r.room.id == room).expect("the room is listed").unread_count;

@@ -278,6 +278,21 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?))
     }
 
+    /// The number of the first message after `user`'s read marker that
+    /// someone else wrote and is not deleted: where their unread begins.
+    /// Walks the room's number index up from the marker and stops at the
+    /// first such row.
+    pub async fn first_unread(&self, room: RoomId, user: UserId) -> Result<Option<i64>, AppError> {
+        let sql = "SELECT m.number FROM messages m
+             JOIN memberships mb ON mb.room_id = m.room_id AND mb.user_id = $2
+             WHERE m.room_id = $1 AND m.number > mb.last_read_number AND m.deleted_at IS NULL
+               AND m.user_id IS DISTINCT FROM $2
+             ORDER BY m.number LIMIT 1";
+        let first: Option<(i64,)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(user).fetch_optional(pool).await?);
+        Ok(first.map(|(n,)| n))
+    }
+
     /// Messages after `user`'s read marker that others wrote.
     pub async fn unread_count(&self, room: RoomId, user: UserId) -> Result<i64, AppError> {
         let sql = format!(

@@ -78,15 +78,31 @@ pub struct RoomView {
     /// Whether the viewer is an admin, who may delete anyone's message.
     #[serde(default)]
     pub admin: bool,
+    /// The first message others wrote after my read marker: the "New
+    /// messages" divider goes above it.
+    #[serde(default)]
+    pub first_unread: Option<i64>,
+    /// The message the page is around (a search hit, or the first unread);
+    /// `None`: the newest page.
+    #[serde(default)]
+    pub around: Option<i64>,
 }
 
-/// A room with its newest messages, or those around message `around`.
+/// The room as its window opens (`at_unread`: at my first unread message,
+/// [`hearth::Hearth::open_room`]), or its newest page (a resync), or the
+/// page around message `around`.
 #[server(prefix = "/fn")]
-pub async fn room_detail(room_id: i64, around: Option<i64>) -> Result<RoomView, UiError> {
+pub async fn room_detail(room_id: i64, around: Option<i64>, at_unread: bool) -> Result<RoomView, UiError> {
     let (hearth, me) = ssr::user().await?;
-    let detail = hearth.conversation_around(me.id, RoomId(room_id), around).await?;
+    let room = RoomId(room_id);
+    let (detail, first_unread, around) = if at_unread {
+        let opening = hearth.open_room(me.id, room, around).await?;
+        (opening.detail, opening.first_unread, opening.around)
+    } else {
+        (hearth.conversation_around(me.id, room, around).await?, None, around)
+    };
     let admin = hearth.is_admin(me.id).await?;
-    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs, admin })
+    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs, admin, first_unread, around })
 }
 
 /// Messages containing `query` in any of my rooms, newest first.

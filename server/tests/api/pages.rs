@@ -1,6 +1,8 @@
 //! Server-rendered pages, and the forms working without JavaScript.
 
-use crate::helpers::{PASSWORD, new_client, session_cookie, spawn_app, spawn_app_with};
+use hearth::model::{RoomId, UserId};
+
+use crate::helpers::{PASSWORD, User, new_client, session_cookie, spawn_app, spawn_app_with};
 
 /// The `action` of the form whose action starts with `prefix` (server
 /// function URLs carry a hash suffix, so tests never hard-code them).
@@ -244,4 +246,53 @@ async fn the_bundle_is_sent_as_its_precompressed_copy_for_the_encodings_the_brow
         (Some("gzip"), Some("application/wasm"), &b"gzip wasm"[..])
     );
     assert_eq!(missing.0, 404);
+}
+
+/// The `data-number`s of the message rows in a room page, in order.
+fn rows(html: &str) -> Vec<i64> {
+    html.split("<article ")
+        .skip(1)
+        .filter_map(|row| row.split("data-number=\"").nth(1)?.split('"').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_room_opens_at_the_first_unread_message_under_a_new_messages_divider() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let page = |user: &User| {
+        let request = user.client.get(app.url(&format!("/rooms/{room}"))).send();
+        async move { request.await.expect("sent").text().await.expect("the room page") }
+    };
+    app.seed_messages(room, alice.id, 5).await;
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 3).await.expect("marked");
+
+    // Bob read 3 of 5: the newest page, the divider just above message 4.
+    let html = page(&bob).await;
+    assert_eq!(rows(&html), [1, 2, 3, 4, 5]);
+    let divider = html.find("class=\"unread-divider\"").expect("a divider");
+    let fourth = html.find("data-number=\"4\"").expect("message 4");
+    let third = html.find("data-number=\"3\"").expect("message 3");
+    assert!(third < divider && divider < fourth, "the divider sits between 3 and 4");
+    assert_eq!(html.matches("class=\"unread-divider\"").count(), 1);
+    // Alice wrote them all: nothing of hers is unread, so no divider.
+    assert!(!page(&alice).await.contains("unread-divider"));
+
+    // 200 more: the newest page would not reach message 4, so the page is
+    // the one around it, the divider still above 4, with newer ones to load.
+    app.seed_messages(room, alice.id, 200).await;
+    let html = page(&bob).await;
+    let numbers = rows(&html);
+    assert!(numbers.contains(&4) && !numbers.contains(&205), "around message 4: {numbers:?}");
+    assert_eq!(numbers.first(), Some(&1));
+    assert!(html.find("class=\"unread-divider\"").expect("a divider") < html.find("data-number=\"4\"").unwrap());
+    assert!(html.contains("class=\"load-newer\""), "newer messages wait below");
+
+    // Read to the end: the newest page again, with no divider.
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 205).await.expect("marked");
+    let html = page(&bob).await;
+    assert_eq!(rows(&html).last(), Some(&205));
+    assert!(!html.contains("unread-divider"));
 }

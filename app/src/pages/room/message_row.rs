@@ -160,6 +160,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         {layout.separator.map(|(day, label)| view! {
             <div class="day-separator" role="separator"><time datetime=day>{label}</time></div>
         })}
+        {(room.first_unread == Some(number) && entry.state == Delivery::Confirmed).then(|| view! {
+            <div class="unread-divider" role="separator" aria-label="New messages"><span>"New messages"</span></div>
+        })}
         <article class=state_class class:continued=!starts_group data-number=number data-client-id=client_id.clone()>
             <div class="gutter">
                 {if starts_group {

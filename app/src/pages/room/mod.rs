@@ -45,7 +45,7 @@ use crate::live::{LinkStatus, use_live};
 use composer::Composer;
 use layout::lay_out;
 use message_row::MessageRow;
-use paging::Paging;
+use paging::{Paging, Start};
 use sending::Sender;
 use signals::RoomSignals;
 use timeline::Timeline;
@@ -56,7 +56,7 @@ pub fn RoomPage() -> impl IntoView {
     let query = use_query_map();
     let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
-    let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around));
+    let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around, true));
     // A load that failed (offline, say) is tried again when the link returns.
     let live = use_live();
     Effect::new(move |was: Option<LinkStatus>| {
@@ -92,7 +92,15 @@ pub fn RoomPage() -> impl IntoView {
         move || async move { detail.await },
         move |me, loaded| match loaded {
             Ok(view) => EitherOf3::A(view! {
-                <ChatWindow detail=view.detail me focus=around() edit_window_secs=view.edit_window_secs admin=view.admin />
+                <ChatWindow
+                    detail=view.detail
+                    me
+                    focus=around()
+                    first_unread=view.first_unread
+                    jumped=view.around.is_some()
+                    edit_window_secs=view.edit_window_secs
+                    admin=view.admin
+                />
             }),
             Err(error) if error.is_missing() => EitherOf3::B(view! {
                 <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
@@ -128,6 +136,9 @@ pub struct RoomContext {
     pub replying: RwSignal<Option<ReplyTo>>,
     /// The message a search jumped to.
     pub focus: Option<i64>,
+    /// The first unread message when the window opened: the "New messages"
+    /// divider stays above it while the window is open.
+    pub first_unread: Option<i64>,
     /// The browser's time, ticking, for the edit window: unknown (Edit shown
     /// to the author) while rendering on the server and hydrating, so both
     /// renders agree.
@@ -158,6 +169,10 @@ fn ChatWindow(
     detail: ConversationDetail,
     me: Profile,
     focus: Option<i64>,
+    /// The first message others wrote after my read marker.
+    first_unread: Option<i64>,
+    /// The page is not the newest (around `focus` or `first_unread`).
+    jumped: bool,
     edit_window_secs: u64,
     /// An admin may delete anyone's message (the core audits it).
     admin: bool,
@@ -174,8 +189,13 @@ fn ChatWindow(
     let other = other.map(|p| p.id);
 
     let timeline = Timeline::new(detail.messages);
-    let paging = Paging::new(room_id, timeline, focus, detail.conversation.last_number);
-    reading::mark_read_while_shown(room_id, timeline);
+    let start = match (focus, first_unread) {
+        (Some(number), _) => Start::Message(number),
+        (None, Some(number)) => Start::Unread(number),
+        (None, None) => Start::Newest,
+    };
+    let paging = Paging::new(room_id, timeline, start, jumped, detail.conversation.last_number);
+    reading::mark_read_while_shown(room_id, timeline, paging);
     let signals =
         RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
     let sender = Sender::new(room, Author::new(me.id, me.username.clone(), me.name.clone()), timeline, paging);
@@ -200,6 +220,7 @@ fn ChatWindow(
         editing: RwSignal::new(None),
         replying: RwSignal::new(None),
         focus,
+        first_unread,
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
         people: StoredValue::new(people),
@@ -235,29 +256,33 @@ fn ChatWindow(
                     }).collect_view()}
                 </p>
             </header>
-            <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll()>
-                <Show
-                    when=move || paging.at_start()
-                    fallback=move || view! {
-                        <button type="button" class="load-older" on:click=move |_| paging.load_older() disabled=move || paging.loading_older.get()>
-                            {move || if paging.loading_older.get() { "Loading…" } else { "Load older messages" }}
+            <div class="messages-frame">
+                <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll()>
+                    <Show
+                        when=move || paging.at_start()
+                        fallback=move || view! {
+                            <button type="button" class="load-older" on:click=move |_| paging.load_older() disabled=move || paging.loading_older.get()>
+                                {move || if paging.loading_older.get() { "Loading…" } else { "Load older messages" }}
+                            </button>
+                        }
+                    >
+                        <p class="start-of-history muted">"This is the start of the conversation."</p>
+                    </Show>
+                    <For each=rows key=|(entry, layout)| (entry.key(), layout.clone()) let:row>
+                        <MessageRow entry=row.0 layout=row.1 />
+                    </For>
+                    <Show when=move || paging.gap_below()>
+                        <button type="button" class="load-newer" on:click=move |_| paging.load_newer() disabled=move || paging.loading_newer.get()>
+                            {move || if paging.loading_newer.get() { "Loading…" } else { "Load newer messages" }}
                         </button>
-                    }
-                >
-                    <p class="start-of-history muted">"This is the start of the conversation."</p>
-                </Show>
-                <For each=rows key=|(entry, layout)| (entry.key(), layout.clone()) let:row>
-                    <MessageRow entry=row.0 layout=row.1 />
-                </For>
-                <Show when=move || paging.gap_below()>
-                    <button type="button" class="load-newer" on:click=move |_| paging.load_newer() disabled=move || paging.loading_newer.get()>
-                        {move || if paging.loading_newer.get() { "Loading…" } else { "Load newer messages" }}
+                    </Show>
+                </div>
+                <Show when=move || paging.scrolled_up.get()>
+                    <button type="button" class="jump-latest" on:click=move |_| paging.jump_to_newest()>
+                        {move || paging.jump_label()}
                     </button>
                 </Show>
             </div>
-            <Show when=move || paging.gap_below()>
-                <a class="jump-latest" href=format!("/rooms/{room_id}")>"Jump to the newest messages"</a>
-            </Show>
             <p class="typing muted" aria-live="polite">{move || signals.typing_line()}</p>
             <Composer />
         </section>

@@ -1,6 +1,9 @@
-//! Scrolling through history: the list's element, older pages loaded at the
-//! top without the view jumping, and after a jump (`?around=N`) newer pages
-//! loaded at the bottom up to the live edge (the gap below).
+//! Scrolling through history: the list's element, where the window opens
+//! (the newest message, a search hit, or the "New messages" divider), older
+//! pages loaded at the top without the view jumping, and after a jump newer
+//! pages loaded at the bottom up to the live edge (the gap below); whether
+//! the reader is scrolled up, with the count of messages that arrived below
+//! meanwhile, and the jump back to the newest.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -8,6 +11,17 @@ use leptos::task::spawn_local;
 
 use super::timeline::Timeline;
 use crate::api::load_messages;
+
+/// Where the window opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// At the newest message.
+    Newest,
+    /// At message N, a search hit.
+    Message(i64),
+    /// At the "New messages" divider, above message N, the first unread.
+    Unread(i64),
+}
 
 #[derive(Clone, Copy)]
 pub struct Paging {
@@ -22,15 +36,23 @@ pub struct Paging {
     /// gap.
     loaded_up_to: RwSignal<i64>,
     last_number: i64,
+    /// The reader is away from the newest message (tracked by the view).
+    pub scrolled_up: RwSignal<bool>,
+    /// Messages by others that arrived while scrolled up, not yet scrolled to.
+    pub new_below: RwSignal<u32>,
+    /// Bumped on every scroll, for whoever watches what is on screen.
+    pub scrolled: RwSignal<u32>,
 }
 
 impl Paging {
-    /// `focus`: the message a search jumped to, if any; `last_number`: the
-    /// room's newest message when the page loaded.
-    pub fn new(room_id: i64, timeline: Timeline, focus: Option<i64>, last_number: i64) -> Self {
-        let loaded_up_to = match focus {
-            Some(_) => timeline.entries.with_untracked(|e| e.iter().map(|x| x.message.number).max().unwrap_or(0)),
-            None => last_number,
+    /// `start`: where the window opens; `jumped`: the loaded page is not the
+    /// newest (it is around a search hit or the first unread), so newer
+    /// messages are missing below it; `last_number`: the room's newest
+    /// message when the page loaded.
+    pub fn new(room_id: i64, timeline: Timeline, start: Start, jumped: bool, last_number: i64) -> Self {
+        let loaded_up_to = match jumped {
+            true => timeline.entries.with_untracked(|e| e.iter().map(|x| x.message.number).max().unwrap_or(0)),
+            false => last_number,
         };
         let paging = Self {
             list: NodeRef::new(),
@@ -40,18 +62,23 @@ impl Paging {
             loading_newer: RwSignal::new(false),
             loaded_up_to: RwSignal::new(loaded_up_to),
             last_number,
+            scrolled_up: RwSignal::new(false),
+            new_below: RwSignal::new(0),
+            scrolled: RwSignal::new(0),
         };
-        // Start at the newest message, or at the one a search jumped to.
         Effect::new(move |_| {
             if let Some(el) = paging.list.get() {
-                match focus {
-                    Some(number) => request_animation_frame(move || {
-                        if let Ok(Some(target)) = el.query_selector(&format!("[data-number=\"{number}\"]")) {
-                            target.scroll_into_view();
-                        }
-                    }),
-                    None => paging.scroll_to_bottom(),
-                }
+                let selector = match start {
+                    Start::Newest => return paging.scroll_to_bottom(),
+                    Start::Message(number) => format!("[data-number=\"{number}\"]"),
+                    Start::Unread(_) => ".unread-divider".to_owned(),
+                };
+                request_animation_frame(move || {
+                    if let Ok(Some(target)) = el.query_selector(&selector) {
+                        target.scroll_into_view();
+                    }
+                    paging.note_position();
+                });
             }
         });
         paging
@@ -74,7 +101,11 @@ impl Paging {
 
     pub fn scroll_to_bottom(&self) {
         if let Some(el) = self.list.get_untracked() {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+            let this = *self;
+            request_animation_frame(move || {
+                el.set_scroll_top(el.scroll_height());
+                this.note_position();
+            });
         }
     }
 
@@ -84,6 +115,66 @@ impl Paging {
         self.list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
     }
 
+    /// Records whether the reader is scrolled up; back at the newest with
+    /// nothing missing below, the count of new ones below is done.
+    fn note_position(&self) {
+        let up = !self.near_bottom() || untrack(|| self.gap_below());
+        if self.scrolled_up.get_untracked() != up {
+            self.scrolled_up.set(up);
+        }
+        if !up && self.new_below.get_untracked() != 0 {
+            self.new_below.set(0);
+        }
+        self.scrolled.update(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A message by someone else arrived while the reader is scrolled up.
+    pub fn one_more_below(&self) {
+        self.new_below.update(|n| *n += 1);
+    }
+
+    /// "↓ 3 new messages", or "↓ Jump to the newest" (tracked).
+    pub fn jump_label(&self) -> String {
+        match self.new_below.get() {
+            0 => "↓ Jump to the newest".to_owned(),
+            1 => "↓ 1 new message".to_owned(),
+            n => format!("↓ {n} new messages"),
+        }
+    }
+
+    /// Back to the newest message: the newest page first if a gap is
+    /// below the loaded ones.
+    pub fn jump_to_newest(&self) {
+        let this = *self;
+        if !untrack(|| self.gap_below()) {
+            return this.scroll_to_bottom();
+        }
+        this.loading_newer.set(true);
+        spawn_local(async move {
+            if let Ok(page) = load_messages(this.room_id, None, None, None).await {
+                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
+                this.timeline.reset(page.messages);
+                this.loaded_up_to.set(newest.max(this.last_number));
+                this.scroll_to_bottom();
+            }
+            this.loading_newer.set(false);
+        });
+    }
+
+    /// The newest confirmed message whose top is on screen (what reading
+    /// may mark read).
+    pub fn last_on_screen(&self) -> Option<i64> {
+        use wasm_bindgen::JsCast;
+        let list = self.list.get_untracked()?;
+        let bottom = list.get_bounding_client_rect().bottom();
+        let rows = list.query_selector_all("article.message[data-number]").ok()?;
+        (0..rows.length()).rev().find_map(|i| {
+            let row = rows.item(i)?.dyn_into::<web_sys::Element>().ok()?;
+            let number = row.get_attribute("data-number")?.parse::<i64>().ok().filter(|n| *n > 0)?;
+            (row.get_bounding_client_rect().top() < bottom - 4.0).then_some(number)
+        })
+    }
+
     pub fn on_scroll(&self) {
         if self.list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
             self.load_older();
@@ -91,6 +182,7 @@ impl Paging {
         if self.near_bottom() {
             self.load_newer();
         }
+        self.note_position();
     }
 
     pub fn load_older(&self) {
@@ -128,6 +220,7 @@ impl Paging {
                 this.loaded_up_to.set(newest.max(after));
             }
             this.loading_newer.set(false);
+            this.note_position();
         });
     }
 }

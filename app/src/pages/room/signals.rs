@@ -58,10 +58,15 @@ impl RoomSignals {
             ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
                 let follow = paging.near_bottom();
                 let author = message.user_id;
+                // Someone else's new message (not a replay of one shown).
+                let news =
+                    matches!(event, ServerEvent::Message { .. }) && author != Some(me) && !timeline.has(message.number);
                 timeline.apply(event);
                 typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
                 if follow {
                     paging.scroll_to_bottom();
+                } else if news {
+                    paging.one_more_below();
                 }
             }
             ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
@@ -85,7 +90,7 @@ impl RoomSignals {
             }),
             ServerEvent::Resync { .. } => spawn_local(async move {
                 subscribed.set(false);
-                if let Ok(RoomView { detail: fresh, .. }) = room_detail(room.0, None).await {
+                if let Ok(RoomView { detail: fresh, .. }) = room_detail(room.0, None, false).await {
                     // The newest page: no gap below it any more.
                     paging.caught_up(fresh.conversation.last_number);
                     timeline.reset(fresh.messages);

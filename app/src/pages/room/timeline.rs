@@ -165,6 +165,11 @@ pub fn last_of_mine(entries: &[Entry], me: UserId) -> Option<&Message> {
     entries.iter().rev().filter(|x| x.is_confirmed()).map(|x| &x.message).find(|m| m.user_id == Some(me) && !m.deleted)
 }
 
+/// Whether message `number` is in `entries`, confirmed.
+pub fn confirmed(entries: &[Entry], number: i64) -> bool {
+    entries.iter().any(|x| x.is_confirmed() && x.message.number == number)
+}
+
 fn confirmed_mut(entries: &mut [Entry], number: i64) -> impl Iterator<Item = &mut Entry> {
     entries.iter_mut().filter(move |x| x.is_confirmed() && x.message.number == number)
 }
@@ -233,6 +238,11 @@ impl Timeline {
         self.entries.with_untracked(|e| e.iter().filter(|x| x.state == Delivery::Failed).cloned().collect())
     }
 
+    /// Whether message `number` is in the list, confirmed (untracked).
+    pub fn has(&self, number: i64) -> bool {
+        self.entries.with_untracked(|e| confirmed(e, number))
+    }
+
     /// The oldest confirmed message's number (tracked).
     pub fn oldest(&self) -> Option<i64> {
         self.entries.with(|e| e.iter().find(|x| x.is_confirmed()).map(|x| x.message.number))
@@ -283,6 +293,14 @@ pub(crate) mod tests {
         m.client_id = Some(client_id.to_owned());
         m.html = None;
         Entry { message: m, state: Delivery::Sending }
+    }
+
+    #[test]
+    fn a_number_is_known_once_confirmed_and_a_pending_copy_does_not_count() {
+        let entries = vec![Entry::confirmed(message(4, 2, "seen", &at(4))), pending("x", "mine")];
+        assert!(confirmed(&entries, 4));
+        assert!(!confirmed(&entries, 5));
+        assert!(!confirmed(&entries, 0), "a pending send has no number yet");
     }
 
     #[test]

@@ -1,0 +1,79 @@
+import { APIRequestContext, expect, test } from "@playwright/test";
+import { closeAll, openLive, pair, postMessage } from "./helpers";
+
+// Issue 15, "What to build" 3: unread that you can trust with your eyes. A
+// room opens at the first unread message under a "New messages" divider,
+// with a jump to the newest; messages arriving while you are scrolled up
+// show "↓ N new messages" and stay unread until they have been on screen.
+
+/** The unread count the room list gives `request`'s user for `room`. */
+async function unread(request: APIRequestContext, room: number): Promise<number> {
+  const response = await request.get("/conversations");
+  expect(response.status()).toBe(200);
+  const rooms: { id: number; unread_count: number }[] = await response.json();
+  return rooms.find((r) => r.id === room)!.unread_count;
+}
+
+test("a room with unread messages opens at the first of them under a New messages divider, with a jump to the newest", async ({
+  browser,
+}) => {
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  // Bob reads ten as they arrive (at the newest, he follows them), and leaves.
+  await openLive(bobPage, room);
+  for (let n = 1; n <= 10; n++) await postMessage(aliceContext.request, room, `early ${n}`);
+  await expect(bobPage.locator("article.message", { hasText: "early 10" })).toBeInViewport();
+  await expect.poll(() => unread(bobContext.request, room)).toBe(0);
+  await bobPage.goto("/");
+  for (let n = 11; n <= 80; n++) await postMessage(aliceContext.request, room, `later ${n}`);
+  expect(await unread(bobContext.request, room)).toBe(70);
+
+  await openLive(bobPage, room);
+  const divider = bobPage.locator(".unread-divider");
+  await expect(divider).toHaveCount(1);
+  await expect(divider).toHaveText("New messages");
+  await expect(divider).toBeInViewport();
+  // The divider is right above message 11, the first unread.
+  const next = await divider.evaluate((el) => el.nextElementSibling?.getAttribute("data-number"));
+  expect(next).toBe("11");
+  await expect(bobPage.locator('article.message[data-number="10"]')).toBeAttached();
+  // The newest is not loaded yet, and is not marked read.
+  await expect(bobPage.locator('article.message[data-number="80"]')).toHaveCount(0);
+  await bobPage.waitForTimeout(800);
+  expect(await unread(bobContext.request, room)).toBeGreaterThan(0);
+
+  const jump = bobPage.locator(".jump-latest");
+  await expect(jump).toHaveText("↓ Jump to the newest");
+  await jump.click();
+  await expect(bobPage.locator('article.message[data-number="80"]')).toBeInViewport();
+  await expect(jump).toHaveCount(0);
+  await expect.poll(() => unread(bobContext.request, room)).toBe(0);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("messages arriving while scrolled up show as ↓ N new and stay unread until scrolled to", async ({ browser }) => {
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await openLive(bobPage, room);
+  for (let n = 1; n <= 40; n++) await postMessage(aliceContext.request, room, `line ${n}`);
+  await expect(bobPage.locator("article.message", { hasText: "line 40" })).toBeInViewport();
+  await expect.poll(() => unread(bobContext.request, room)).toBe(0);
+  await expect(bobPage.locator(".jump-latest")).toHaveCount(0);
+
+  // Bob scrolls up to the start; two messages arrive below.
+  const list = bobPage.locator(".messages");
+  await list.evaluate((el) => el.scrollTo(0, 0));
+  await expect(bobPage.locator(".jump-latest")).toHaveText("↓ Jump to the newest");
+  await postMessage(aliceContext.request, room, "while away 1");
+  await expect(bobPage.locator(".jump-latest")).toHaveText("↓ 1 new message");
+  await postMessage(aliceContext.request, room, "while away 2");
+  await expect(bobPage.locator(".jump-latest")).toHaveText("↓ 2 new messages");
+  await expect(bobPage.locator("article.message", { hasText: "while away 2" })).not.toBeInViewport();
+  // Not on screen, so not read.
+  await bobPage.waitForTimeout(1000);
+  expect(await unread(bobContext.request, room)).toBe(2);
+
+  await bobPage.locator(".jump-latest").click();
+  await expect(bobPage.locator("article.message", { hasText: "while away 2" })).toBeInViewport();
+  await expect(bobPage.locator(".jump-latest")).toHaveCount(0);
+  await expect.poll(() => unread(bobContext.request, room)).toBe(0);
+  await closeAll(aliceContext, bobContext);
+});
