@@ -54,7 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -126,7 +126,37 @@ fn Frame() -> impl IntoView {
 /// Entry point for the browser build.
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
+    follow_visual_viewport();
     leptos::mount::hydrate_body(App);
+}
+
+/// Keeps `--viewport-height` (style/main.css) at the visual viewport's
+/// height, so the chat window, composer included, stays above an on-screen
+/// keyboard where the browser does not resize the page for it (Safari; Chrome
+/// does, with `interactive-widget=resizes-content`). Left alone while the
+/// page is pinch-zoomed. CSSOM changes are allowed by the CSP, unlike a
+/// `style` attribute.
+#[cfg(feature = "hydrate")]
+fn follow_visual_viewport() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let Some(viewport) = window().visual_viewport() else { return };
+    let Some(root) = document().document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) else {
+        return;
+    };
+    let follow = {
+        let viewport = viewport.clone();
+        move || {
+            if (viewport.scale() - 1.0).abs() < 0.01 {
+                let _ = root.style().set_property("--viewport-height", &format!("{}px", viewport.height()));
+            }
+        }
+    };
+    follow();
+    let listener = Closure::<dyn Fn()>::new(follow);
+    let _ = viewport.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+    // For the page's lifetime.
+    listener.forget();
 }
 
 /// Shown while the live link is down; pages keep working and catch up when

@@ -44,5 +44,20 @@ for (const colorScheme of ["light", "dark"] as const) {
       expect(await violations(page)).toEqual([]);
       await context.close();
     });
+
+    test("on a phone, the room list and a room have no accessibility violations", async ({ browser }) => {
+      const context = await browser.newContext({ colorScheme, viewport: { width: 375, height: 667 } });
+      await registerUser(context, "pocket");
+      const room = await createRoom(context.request, { kind: "open", title: `Pocket ${Date.now()}` });
+      await postMessage(context.request, room, "Small screen, same **rules**");
+      const page = await context.newPage();
+      await page.goto("/");
+      await expect(page.locator(`.sidebar a[href="/rooms/${room}"]`)).toBeVisible();
+      expect(await violations(page)).toEqual([]);
+      await openLive(page, room);
+      await expect(page.locator("article.message")).toHaveCount(1);
+      expect(await violations(page)).toEqual([]);
+      await context.close();
+    });
   });
 }

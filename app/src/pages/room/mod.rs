@@ -239,6 +239,9 @@ fn ChatWindow(
     view! {
         <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
             <header class="chat-header">
+                // On a phone the room list is a screen of its own: this leads
+                // back to it (hidden on wider screens, where the list is beside).
+                <a class="back-to-rooms" href="/" aria-label="Back to conversations">"‹ Rooms"</a>
                 <h1>{title}</h1>
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
