@@ -106,6 +106,9 @@ fn Frame() -> impl IntoView {
     let chat = chat::use_chat();
     let live = live::use_live();
     view! {
+        // The first thing Tab reaches: past the top bar and the room list.
+        // (The router would take the click as a navigation; focus moves here.)
+        <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to the content"</a>
         <Header />
         <div class="layout" data-link=move || live.status.get().as_str()>
             <Transition fallback=|| ()>
@@ -115,11 +118,23 @@ fn Frame() -> impl IntoView {
                     me.map(|me| view! { <Sidebar me rooms /> })
                 })}
             </Transition>
-            <main class="page">
+            <main class="page" id="main" tabindex="-1">
                 <OfflineBanner />
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// Moves focus to the page's content (`<main>`), past the top bar and the
+/// room list.
+fn skip_to_content(event: leptos::ev::MouseEvent) {
+    event.prevent_default();
+    #[cfg(feature = "hydrate")]
+    if let Some(main) = document().get_element_by_id("main")
+        && let Ok(main) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(main)
+    {
+        let _ = main.focus();
     }
 }
 

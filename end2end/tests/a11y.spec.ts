@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, openLive, postMessage, registerUser, signIn } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, signIn } from "./helpers";
 
 // axe-core (WCAG 2.1 A and AA rules) on the pages people spend their time
 // on, in the light and the dark theme: no violations at all, contrast
@@ -61,3 +61,55 @@ for (const colorScheme of ["light", "dark"] as const) {
     });
   });
 }
+
+test("a skip link leads past the top bar, presence is said in words, and new messages are announced politely", async ({
+  browser,
+}) => {
+  const { bob, room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".welcome")).toBeVisible();
+
+  // The first Tab reaches the skip link, which moves focus to the content.
+  await alicePage.keyboard.press("Tab");
+  const skip = alicePage.getByRole("link", { name: "Skip to the content" });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await alicePage.keyboard.press("Enter");
+  await expect(alicePage.locator("main#main")).toBeFocused();
+  await openLive(alicePage, room);
+
+  // Bob away, then online: the words follow the dot.
+  const presence = alicePage.locator(`.member[data-user-id="${bob.id}"] .presence`);
+  await expect(presence).toHaveText("(away)");
+  await openLive(bobPage, room);
+  await expect(presence).toHaveText("(online)");
+
+  // Bob's message is announced once, in a polite status region; the history
+  // itself is not a live region.
+  const announcer = alicePage.locator(".announcer");
+  await expect(announcer).toHaveAttribute("aria-live", "polite");
+  await expect(announcer).toHaveText("");
+  await postMessage(bobContext.request, room, "lunch at noon?");
+  await expect(announcer).toHaveText(`${bob.name}: lunch at noon?`);
+  await expect(alicePage.locator(".messages")).not.toHaveAttribute("aria-live", /.+/);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a form's errors are tied to their fields, and focus moves to the first field to fix", async ({ page }) => {
+  await page.goto("/register");
+  await page.getByLabel("Email").fill(`taken${Date.now()}@example.com`);
+  // The demo's alice has this username already.
+  await page.getByLabel("Username").fill("alice");
+  await page.getByLabel("Password").fill("secret123");
+  const username = page.getByLabel("Username");
+  await expect(username).not.toHaveAttribute("aria-invalid", /.*/);
+  await page.getByRole("button", { name: "Create account" }).click();
+
+  await expect(username).toHaveAttribute("aria-invalid", "true");
+  await expect(username).toHaveAttribute("aria-describedby", "username-errors");
+  await expect(page.locator("#username-errors")).toContainText(/taken/i);
+  await expect(username).toBeFocused();
+  // Its description is the error, as a screen reader hears it.
+  await expect(username).toHaveAccessibleDescription(/taken/i);
+  await expect(page.getByLabel("Email")).not.toHaveAttribute("aria-invalid", /.*/);
+});

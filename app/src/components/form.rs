@@ -22,21 +22,52 @@ pub fn forget_earlier_result<T>(value: impl Set<Value = Option<T>>) {
     }
 }
 
-/// The errors for one field, shown under its input.
+/// The errors for one field, shown under its input, in an element with the
+/// id [`errors_id`] that the input's `aria-describedby` names while they
+/// show ([`described_by`]).
 #[component]
 pub fn FieldErrors(error: Signal<Option<UiError>>, field: &'static str) -> impl IntoView {
     let messages = move || error.get().map(|e| e.field(field)).unwrap_or_default();
     view! {
-        <For each=messages key=|m| m.clone() let:message>
-            <p class="field-error" data-field=field>{message}</p>
-        </For>
+        <div class="field-errors" id=errors_id(field)>
+            <For each=messages key=|m| m.clone() let:message>
+                <p class="field-error" data-field=field>{message}</p>
+            </For>
+        </div>
     }
 }
 
-/// Errors that belong to no single field.
+/// The id of `field`'s error list (one form field of a name per page).
+pub fn errors_id(field: &str) -> String {
+    format!("{field}-errors")
+}
+
+/// Whether the last submission had errors for `field` (tracked).
+fn has_errors(error: Signal<Option<UiError>>, field: &'static str) -> bool {
+    error.with(|e| e.as_ref().is_some_and(|e| !e.field(field).is_empty()))
+}
+
+/// `aria-invalid` for `field`'s input: "true" while it has errors.
+pub fn aria_invalid(error: Signal<Option<UiError>>, field: &'static str) -> impl Fn() -> Option<&'static str> {
+    move || has_errors(error, field).then_some("true")
+}
+
+/// `aria-describedby` for `field`'s input: its error list while it has errors.
+pub fn described_by(error: Signal<Option<UiError>>, field: &'static str) -> impl Fn() -> Option<String> {
+    move || has_errors(error, field).then(|| errors_id(field))
+}
+
+/// Errors that belong to no single field. When a submission fails, focus
+/// moves to the first field marked invalid (`aria-invalid`), so keyboard
+/// and screen-reader users land on what to fix.
 #[component]
 pub fn FormErrors(error: Signal<Option<UiError>>) -> impl IntoView {
     let messages = move || error.get().map(|e| e.messages).unwrap_or_default();
+    Effect::new(move |_| {
+        if error.with(Option::is_some) {
+            request_animation_frame(focus_first_invalid);
+        }
+    });
     view! {
         <For each=messages key=|m| m.clone() let:message>
             <p class="form-error" role="alert">{message}</p>
@@ -79,5 +110,14 @@ fn typed_before_hydration(id: &str) -> String {
     {
         let _ = id;
         String::new()
+    }
+}
+
+fn focus_first_invalid() {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(field)) = document().query_selector("main [aria-invalid=\"true\"]")
+        && let Ok(field) = leptos::wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(field)
+    {
+        let _ = field.focus();
     }
 }

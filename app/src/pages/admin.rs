@@ -16,7 +16,7 @@ use crate::api::{
     AdminSetRole, AdminSetSignUpPolicy, admin_audit, admin_invitations, admin_sign_up_policy, admin_user_rooms,
     admin_users,
 };
-use crate::components::form::{FieldErrors, FormErrors, last_error};
+use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 use crate::error::UiError;
 
 /// The page's actions; each one done reloads what the page shows.
@@ -310,9 +310,9 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
         <section class="panel admin-section admin-invitations" aria-labelledby="admin-invitations-heading">
             <h2 id="admin-invitations-heading">"Invitations"</h2>
             <ActionForm action=actions.invite>
-                <label>"Expires in hours" <input type="number" name="expires_in_hours" value="168" min="1" max="2160" required /></label>
+                <label>"Expires in hours" <input type="number" name="expires_in_hours" aria-invalid=aria_invalid(error, "expires_in_hours") aria-describedby=described_by(error, "expires_in_hours") value="168" min="1" max="2160" required /></label>
                 <FieldErrors error field="expires_in_hours" />
-                <label>"Max uses" <input type="number" name="max_uses" value="1" min="1" max="1000" required /></label>
+                <label>"Max uses" <input type="number" name="max_uses" aria-invalid=aria_invalid(error, "max_uses") aria-describedby=described_by(error, "max_uses") value="1" min="1" max="1000" required /></label>
                 <FieldErrors error field="max_uses" />
                 <FormErrors error />
                 <button type="submit">"Create invitation"</button>
@@ -386,7 +386,7 @@ fn Policy(policy: SignUpPolicy, actions: Actions) -> impl IntoView {
             <h2 id="admin-policy-heading">"Sign-up policy"</h2>
             <ActionForm action=actions.policy>
                 <label for="sign-up-policy">"Who may sign up"</label>
-                <select id="sign-up-policy" name="policy">
+                <select id="sign-up-policy" name="policy" aria-invalid=aria_invalid(error, "policy") aria-describedby=described_by(error, "policy")>
                         {choices
                             .into_iter()
                             .map(|(choice, label)| view! { <option value=choice.as_str() selected=choice == policy>{label}</option> })

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use super::signed_in_with;
 use crate::api::{CreateOpenRoom, JoinRoom, list_open_rooms};
-use crate::components::form::{FieldErrors, last_error};
+use crate::components::form::{FieldErrors, aria_invalid, described_by, last_error};
 
 #[component]
 pub fn BrowsePage() -> impl IntoView {
@@ -53,7 +53,7 @@ pub fn BrowsePage() -> impl IntoView {
             {list}
             <h2>"Create an open room"</h2>
             <ActionForm action=create>
-                <label>"Title" <input name="title" required maxlength="100" /></label>
+                <label>"Title" <input name="title" aria-invalid=aria_invalid(create_error, "title") aria-describedby=described_by(create_error, "title") required maxlength="100" /></label>
                 <FieldErrors error=create_error field="title" />
                 <button type="submit">"Create room"</button>
             </ActionForm>

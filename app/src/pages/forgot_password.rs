@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::ForgotPassword;
-use crate::components::form::{FieldErrors, FormErrors, forget_earlier_result, last_error};
+use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, last_error};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
@@ -22,7 +22,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <h1>"Forgot your password?"</h1>
             <p class="muted">"Type your account's email address: we mail it a link to choose a new password."</p>
             <ActionForm action>
-                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <label>"Email" <input type="email" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
                 <FieldErrors error field="email" />
                 <FormErrors error />
                 <button type="submit">"Send the link"</button>

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use super::signed_in;
 use crate::api::{ChangeEmail, EndSession, my_sessions};
 use crate::auth::use_auth;
-use crate::components::form::{FieldErrors, FormErrors, last_error};
+use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -24,11 +24,11 @@ pub fn ProfilePage() -> impl IntoView {
                 <h1>"Your profile"</h1>
                 <p class="muted">"Signed in with " {me.email.clone()}</p>
                 <ActionForm action=auth.update_profile>
-                    <label>"Username" <input name="username" value=me.username.clone() required /></label>
+                    <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") value=me.username.clone() required /></label>
                     <FieldErrors error field="username" />
-                    <label>"Name" <input name="name" value=me.name.clone().unwrap_or_default() /></label>
+                    <label>"Name" <input name="name" aria-invalid=aria_invalid(error, "name") aria-describedby=described_by(error, "name") value=me.name.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="name" />
-                    <label>"Avatar URL" <input name="avatar_url" type="url" value=me.avatar_url.clone().unwrap_or_default() /></label>
+                    <label>"Avatar URL" <input name="avatar_url" aria-invalid=aria_invalid(error, "avatar_url") aria-describedby=described_by(error, "avatar_url") type="url" value=me.avatar_url.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="avatar_url" />
                     <FormErrors error />
                     <button type="submit">"Save"</button>
@@ -38,9 +38,9 @@ pub fn ProfilePage() -> impl IntoView {
             <section class="card" id="email">
                 <h2>"Email"</h2>
                 <ActionForm action=change_email>
-                    <label>"New email" <input name="email" type="email" autocomplete="email" value=me.email.clone() required /></label>
+                    <label>"New email" <input name="email" aria-invalid=aria_invalid(email_error, "email") aria-describedby=described_by(email_error, "email") type="email" autocomplete="email" value=me.email.clone() required /></label>
                     <FieldErrors error=email_error field="email" />
-                    <label>"Password" <input name="password" type="password" autocomplete="current-password" required /></label>
+                    <label>"Password" <input name="password" aria-invalid=aria_invalid(email_error, "password") aria-describedby=described_by(email_error, "password") type="password" autocomplete="current-password" required /></label>
                     <FieldErrors error=email_error field="password" />
                     <FormErrors error=email_error />
                     <button type="submit">"Change email"</button>

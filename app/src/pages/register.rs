@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::use_auth;
-use crate::components::form::{FieldErrors, FormErrors, forget_earlier_result, keep_typed_text, last_error};
+use crate::components::form::{
+    FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, keep_typed_text, last_error,
+};
 use crate::pages::login::PasswordHint;
 
 #[component]
@@ -29,15 +31,15 @@ pub fn RegisterPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="invitation" value=invitation />
                 <FieldErrors error field="invitation" />
-                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <label>"Email" <input type="email" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
                 <FieldErrors error field="email" />
-                <label>"Username" <input name="username" autocomplete="username" required minlength="3" maxlength="30" /></label>
+                <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") autocomplete="username" required minlength="3" maxlength="30" /></label>
                 <FieldErrors error field="username" />
-                <label>"Name " <small>"(optional)"</small> <input name="name" autocomplete="name" /></label>
+                <label>"Name " <small>"(optional)"</small> <input name="name" aria-invalid=aria_invalid(error, "name") aria-describedby=described_by(error, "name") autocomplete="name" /></label>
                 <FieldErrors error field="name" />
                 <label>
                     "Password"
-                    <input id="register-password" type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
+                    <input id="register-password" type="password" name="password" aria-invalid=aria_invalid(error, "password") aria-describedby=described_by(error, "password") autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
                 </label>
                 <PasswordHint password />
                 <FieldErrors error field="password" />

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::ResetPassword;
-use crate::components::form::{FieldErrors, FormErrors, forget_earlier_result, last_error};
+use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, last_error};
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
@@ -26,7 +26,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 <FieldErrors error field="token" />
                 <label>
                     "New password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" />
+                    <input type="password" name="password" aria-invalid=aria_invalid(error, "password") aria-describedby=described_by(error, "password") autocomplete="new-password" required minlength="8" maxlength="128" />
                 </label>
                 <FieldErrors error field="password" />
                 <FormErrors error />

@@ -254,6 +254,10 @@ fn ChatWindow(
                             <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0>
                                 <Avatar id name url=p.avatar_url.unwrap_or_default() />
                                 {p.username}
+                                // Presence in words too, not only the dot's colour.
+                                <span class="visually-hidden presence">
+                                    {move || if signals.is_online(id) { " (online)" } else { " (away)" }}
+                                </span>
                             </span>
                         }
                     }).collect_view()}
@@ -287,6 +291,11 @@ fn ChatWindow(
                 </Show>
             </div>
             <p class="typing muted" aria-live="polite">{move || signals.typing_line()}</p>
+            // New messages from others, read out politely one at a time (the
+            // list itself is not a live region, so loading history is quiet).
+            <p class="visually-hidden announcer" role="status" aria-live="polite" aria-atomic="true">
+                {move || signals.announcement.get()}
+            </p>
             <Composer />
         </section>
     }

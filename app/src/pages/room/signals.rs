@@ -20,6 +20,9 @@ use crate::live::{LinkStatus, Live, use_live};
 pub struct RoomSignals {
     /// The server confirmed the subscription (the replay is done).
     pub subscribed: RwSignal<bool>,
+    /// The newest message from someone else, as a screen reader announces
+    /// it ("Alice: see you at ten").
+    pub announcement: RwSignal<String>,
     /// Who is typing, each until a time (ms).
     typing: RwSignal<Vec<(Author, f64)>>,
     online: RwSignal<HashSet<UserId>>,
@@ -49,6 +52,7 @@ impl RoomSignals {
         let online = RwSignal::new(HashSet::<UserId>::new());
         let markers = RwSignal::new(read_markers.into_iter().collect::<HashMap<UserId, i64>>());
         let subscribed = RwSignal::new(false);
+        let announcement = RwSignal::new(String::new());
         let seen = Memo::new(move |_| {
             let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
             timeline.entries.with(|e| seen_at(e, me, marker))
@@ -63,6 +67,9 @@ impl RoomSignals {
                     matches!(event, ServerEvent::Message { .. }) && author != Some(me) && !timeline.has(message.number);
                 timeline.apply(event);
                 typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
+                if news {
+                    announcement.set(announce(message));
+                }
                 if follow {
                     paging.scroll_to_bottom();
                 } else if news {
@@ -121,7 +128,16 @@ impl RoomSignals {
                 on_cleanup(move || handle.clear());
             }
         });
-        Self { subscribed, typing, online, seen_at: seen, room, last_typing_sent: StoredValue::new(0.0), live }
+        Self {
+            subscribed,
+            announcement,
+            typing,
+            online,
+            seen_at: seen,
+            room,
+            last_typing_sent: StoredValue::new(0.0),
+            live,
+        }
     }
 
     /// Subscribed and the link up: messages arrive as they are sent (tracked).
@@ -152,5 +168,27 @@ impl RoomSignals {
             self.last_typing_sent.set_value(now);
             self.live.send(ClientEvent::Typing { room_id: self.room });
         }
+    }
+}
+
+/// What a screen reader says for a new message: who, and the start of it.
+pub fn announce(message: &hearth::model::Message) -> String {
+    let who = message.user.as_ref().map(|u| u.display_name().to_owned()).or_else(|| message.application.clone());
+    let text = message.body.as_deref().map(|b| crate::chat::preview(b, 140)).unwrap_or_default();
+    format!("{}: {text}", who.unwrap_or_else(|| "Someone".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::announce;
+    use crate::pages::room::timeline::tests::message;
+
+    #[test]
+    fn an_announcement_names_the_author_and_reads_the_start_of_the_message() {
+        let mut m = message(3, 7, "see you at ten", "2026-11-23T10:00:00.000000Z");
+        m.user.as_mut().unwrap().name = Some("Alice Liddell".into());
+        assert_eq!(announce(&m), "Alice Liddell: see you at ten");
+        m.body = Some("x".repeat(500));
+        assert!(announce(&m).chars().count() < 160, "long messages are cut");
     }
 }
