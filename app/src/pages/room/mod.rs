@@ -16,9 +16,11 @@
 //! - [`reading`]: marking the room read while it is shown.
 //! - [`sending`]: optimistic sends, retry, resend on reconnect.
 //! - [`composer`]: the form, per-room drafts, focus on open.
-//! - [`message_row`]: one message.
+//! - [`message_row`]: one message; [`actions`]: its toolbar and the
+//!   confirmation a delete asks for.
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
+mod actions;
 mod browser;
 mod composer;
 pub mod layout;
