@@ -18,6 +18,7 @@
 //! - [`composer`]: the form, per-room drafts, focus on open.
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
 //!   confirmation a delete asks for.
+//! - [`room_menu`]: the header's Room details, Add people and Leave.
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
@@ -27,6 +28,7 @@ pub mod layout;
 mod message_row;
 mod paging;
 mod reading;
+mod room_menu;
 mod sending;
 mod signals;
 pub mod timeline;
@@ -216,11 +218,16 @@ fn ChatWindow(
             list.iter().cloned().zip(layout).collect::<Vec<_>>()
         })
     };
+    let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
+        let (kind, members) = (detail.conversation.kind, detail.participants.clone());
+        view! { <room_menu::RoomMenu room_id kind members me_id=me.id /> }
+    });
     let member_list = detail.participants;
     view! {
         <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
             <header class="chat-header">
                 <h1>{title}</h1>
+                {menu}
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
                 </Show>
