@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
 
@@ -66,6 +67,10 @@ test("the keyboard reaches a message's actions: Tab to it, edit with Enter, Esc 
     await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
   };
   await tabToDelete();
+  // The open confirmation passes axe too.
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
   await page.keyboard.press("Escape");
   await expect(confirm).toHaveCount(0);
   await expect(message).toBeFocused();

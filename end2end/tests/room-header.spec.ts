@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { closeAll, createRoom, openLive, pair, registerUser } from "./helpers";
 
@@ -21,6 +22,10 @@ test("Room details in the header says what kind of room it is and who is in it",
   await expect(details.locator(".room-kind")).toHaveText(/Open room/);
   await expect(details.getByRole("heading", { name: "2 members" })).toBeVisible();
   await expect(details.locator(".room-members li")).toHaveText([new RegExp(owner.name), new RegExp(guest.name)]);
+  await page.locator(".chat-header .add-people").getByText("Add people").click();
+  await page.locator(".chat-header").getByRole("button", { name: "Leave", exact: true }).click();
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
   await closeAll(ownerContext, guestContext);
 });
 

@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
 
@@ -83,3 +84,31 @@ test("a direct message shows whether the other person is online, in words as wel
   await expect(dmLink.locator(".presence-text")).toHaveText(", offline");
   await closeAll(aliceContext, bobContext);
 });
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`the sidebar with both sections, badges and presence has no accessibility violations (${colorScheme})`, async ({
+    browser,
+  }) => {
+    const aliceContext = await browser.newContext({ colorScheme });
+    const bobContext = await browser.newContext();
+    const alice = await registerUser(aliceContext, "alice");
+    const bob = await registerUser(bobContext, "bob");
+    const dm = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
+    const open = await createRoom(aliceContext.request, { kind: "open", title: `Axe ${Date.now()}` });
+    expect((await bobContext.request.post(`/conversations/${open}/join`)).status()).toBe(200);
+    await postMessage(bobContext.request, dm, "hello");
+    await postMessage(bobContext.request, open, `look @${alice.username}`);
+    const bobPage = await bobContext.newPage();
+    await openLive(bobPage, dm);
+
+    const page = await aliceContext.newPage();
+    await page.goto("/");
+    const dmLink = page.locator(`.room-link[data-room-id="${dm}"]`);
+    await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "true");
+    await expect(dmLink.getByRole("img", { name: "1 unread message" })).toBeVisible();
+    await expect(page.getByRole("img", { name: "1 unread mention" })).toBeVisible();
+    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+    expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    await closeAll(aliceContext, bobContext);
+  });
+}
