@@ -68,6 +68,13 @@ test("Leave in the header asks first, then leaves the room and goes home", async
   await expect(confirm.getByRole("button", { name: "Leave", exact: true })).toBeFocused();
   await confirm.getByRole("button", { name: "Cancel" }).click();
   await expect(confirm).toHaveCount(0);
+  await expect(leave).toBeFocused();
+  // So does Esc.
+  await leave.click();
+  await expect(confirm.getByRole("button", { name: "Leave", exact: true })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+  await expect(leave).toBeFocused();
   await expect(page.locator(`.room-link[data-room-id="${room}"]`)).toBeVisible();
 
   await leave.click();

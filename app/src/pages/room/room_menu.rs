@@ -112,6 +112,14 @@ fn Leave(room_id: i64) -> impl IntoView {
     let navigate = use_navigate();
     let chat = use_chat();
     let confirm: NodeRef<leptos::html::Button> = NodeRef::new();
+    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
+    // Cancel or Esc: focus back where the question came from.
+    let keep = move || {
+        asking.set(false);
+        if let Some(button) = opener.get_untracked() {
+            let _ = button.focus();
+        }
+    };
     Effect::new(move |_| {
         if let Some(button) = confirm.get() {
             let _ = button.focus();
@@ -132,7 +140,7 @@ fn Leave(room_id: i64) -> impl IntoView {
         });
     };
     view! {
-        <button type="button" class="leave-room" aria-expanded=move || asking.get().to_string() on:click=move |_| asking.update(|a| *a = !*a)>
+        <button type="button" class="leave-room" node_ref=opener aria-expanded=move || asking.get().to_string() on:click=move |_| asking.update(|a| *a = !*a)>
             "Leave"
         </button>
         <Show when=move || asking.get()>
@@ -143,13 +151,13 @@ fn Leave(room_id: i64) -> impl IntoView {
                 on:keydown=move |ev| {
                     if ev.key() == "Escape" {
                         ev.prevent_default();
-                        asking.set(false);
+                        keep();
                     }
                 }
             >
                 <p>"Leave this room?"</p>
                 <button type="button" class="danger" node_ref=confirm on:click=leave.clone()>"Leave"</button>
-                <button type="button" class="link" on:click=move |_| asking.set(false)>"Cancel"</button>
+                <button type="button" class="link" on:click=move |_| keep()>"Cancel"</button>
                 {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             </div>
         </Show>
