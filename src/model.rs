@@ -32,6 +32,13 @@ impl Profile {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
     }
+
+    /// How the home page greets this user, given their rooms: someone who
+    /// is in no room yet has not started using Hearth and is welcomed; anyone
+    /// else is welcomed back.
+    pub fn greeting(&self, rooms: &[ConversationSummary]) -> &'static str {
+        if rooms.is_empty() { "Welcome, " } else { "Welcome back, " }
+    }
 }
 
 /// Another person as the directory shows them: never their email.
@@ -540,4 +547,34 @@ pub struct AuditEntry {
     pub target_number: Option<i64>,
     pub detail: Option<String>,
     pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        Profile { id: UserId(1), email: "a@example.com".into(), username: "ann".into(), name: None, avatar_url: None }
+    }
+
+    fn room() -> ConversationSummary {
+        ConversationSummary {
+            id: RoomId(7),
+            title: Some("Launch".into()),
+            group: true,
+            kind: RoomKind::Open,
+            updated_at: "2026-12-01T09:00:00.000000Z".into(),
+            users: Vec::new(),
+            last_message: None,
+            unread_count: 0,
+            unread_mentions: 0,
+            notify_level: NotifyLevel::Mentions,
+        }
+    }
+
+    #[test]
+    fn a_user_in_no_room_is_welcomed_and_anyone_else_welcomed_back() {
+        assert_eq!(profile().greeting(&[]), "Welcome, ");
+        assert_eq!(profile().greeting(&[room()]), "Welcome back, ");
+    }
 }

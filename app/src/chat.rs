@@ -1,7 +1,9 @@
 //! Chat state shared by the sidebar and the chat window: the room list as a
 //! resource that refetches on navigation and whenever a page asks.
 
-use hearth::model::ConversationSummary;
+use std::collections::HashSet;
+
+use hearth::model::{ConversationSummary, UserId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -16,6 +18,11 @@ pub struct Chat {
     refresh: RwSignal<u32>,
     /// The last list that loaded, shown while a refetch fails (offline).
     known: StoredValue<Option<Vec<ConversationSummary>>>,
+    /// Who is online among the members of my rooms, as the live link says:
+    /// each room I follow tells who is online when it is subscribed, then
+    /// every change. Emptied while the link is down (the resubscriptions
+    /// tell it afresh), so nobody is shown online from stale news.
+    online: RwSignal<HashSet<UserId>>,
 }
 
 impl Chat {
@@ -34,6 +41,11 @@ impl Chat {
         }
     }
 
+    /// Whether `user` is online, as far as the live link has said (tracked).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.online.with(|online| online.contains(&user))
+    }
+
     /// Refetches the room list (after a send, a read, a join…).
     pub fn refresh_rooms(&self) {
         self.refresh.update(|n| *n += 1);
@@ -44,7 +56,8 @@ pub fn provide_chat() {
     let refresh = RwSignal::new(0u32);
     let location = use_location();
     let rooms = Resource::new(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
-    let chat = Chat { rooms, refresh, known: StoredValue::new(None) };
+    let online = RwSignal::new(HashSet::new());
+    let chat = Chat { rooms, refresh, known: StoredValue::new(None), online };
     provide_context(chat);
 
     // Live badges: follow every room of mine, and refetch the list (which
@@ -75,6 +88,9 @@ pub fn provide_chat() {
         if now == LinkStatus::Online && was != Some(LinkStatus::Online) && was.is_some() {
             refresh_soon();
         }
+        if now != LinkStatus::Online && online.with_untracked(|o| !o.is_empty()) {
+            online.set(HashSet::new());
+        }
         now
     });
     Effect::new(move |started: Option<()>| {
@@ -87,6 +103,18 @@ pub fn provide_chat() {
                     refresh_soon()
                 }
                 ServerEvent::MessageDeleted { .. } | ServerEvent::Room { .. } => refresh_soon(),
+                // Said once per shared room: only a change is written.
+                ServerEvent::Presence { user_id, online: now }
+                    if online.with_untracked(|o| o.contains(user_id)) != *now =>
+                {
+                    online.update(|o| {
+                        if *now {
+                            o.insert(*user_id);
+                        } else {
+                            o.remove(user_id);
+                        }
+                    });
+                }
                 _ => {}
             });
         }

@@ -122,7 +122,8 @@ test("an admin deletes a message and it disappears live in another member's wind
   await openLive(admin, room);
   const spam = admin.locator(`article.message[data-number="${sent.number}"]`);
   await spam.hover();
-  await spam.getByRole("button", { name: "Delete" }).click();
+  await spam.getByRole("button", { name: "Delete message" }).click();
+  await spam.getByRole("button", { name: "Delete", exact: true }).click();
 
   await expect(watched.locator(".body")).toHaveText("This message was deleted.");
   await expect(watcher.getByText("spam, spam, spam")).toHaveCount(0);

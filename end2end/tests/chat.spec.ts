@@ -87,14 +87,15 @@ test("Enter sends, Shift+Enter makes a new line, and your own messages can be ed
   await expect(message).toHaveAttribute("data-number", "1");
 
   await message.hover();
-  await message.getByRole("button", { name: "Edit" }).click();
+  await message.getByRole("button", { name: "Edit message" }).click();
   await message.getByLabel("Edit message").fill("edited text");
   await message.getByRole("button", { name: "Save" }).click();
   await expect(page.locator("article.message .body")).toHaveText(["edited text"]);
   await expect(page.locator("article.message .edited")).toBeVisible();
 
   await page.locator("article.message").hover();
-  await page.locator("article.message").getByRole("button", { name: "Delete" }).click();
+  await page.locator("article.message").getByRole("button", { name: "Delete message" }).click();
+  await page.locator("article.message").getByRole("button", { name: "Delete", exact: true }).click();
   await expect(page.locator("article.message .body")).toHaveText(["This message was deleted."]);
   await page.reload();
   await expect(page.locator("article.message .body")).toHaveText(["This message was deleted."]);

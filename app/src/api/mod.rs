@@ -4,11 +4,13 @@
 mod account;
 mod admin;
 mod chat;
+mod rooms;
 mod security;
 
 pub use account::*;
 pub use admin::*;
 pub use chat::*;
+pub use rooms::*;
 pub use security::*;
 
 #[cfg(feature = "ssr")]

@@ -84,31 +84,30 @@ pub fn ReplyCount(count: i64) -> impl IntoView {
     })
 }
 
+/// Toggles my `emoji` on a message; `changed` gets its reactions after,
+/// `failed` is raised when the server refuses or cannot be reached.
+fn toggle_on(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>, failed: RwSignal<bool>, emoji: String) {
+    failed.set(false);
+    spawn_local(async move {
+        match toggle_reaction(room_id, number, emoji).await {
+            Ok(reactions) => changed.run(reactions),
+            Err(_) => failed.set(true),
+        }
+    });
+}
+
 /// A message's reactions as toggle buttons (pressed when mine; the hover
-/// text and the accessible name say who), and a picker to add one.
-/// `changed` gets the message's reactions after my toggle.
+/// text and the accessible name say who). Nothing when it has none: the
+/// picker that adds one is in the message's toolbar ([`ReactionPicker`]).
 #[component]
 pub fn Reactions(
     room_id: i64,
     number: i64,
     reactions: Vec<Reaction>,
     me_id: UserId,
-    changed: impl Fn(Vec<Reaction>) + Copy + Send + Sync + 'static,
-    /// Whether the picker can be opened (not on a pending or deleted message).
-    can_react: bool,
+    changed: Callback<Vec<Reaction>>,
 ) -> impl IntoView {
-    let picking = RwSignal::new(false);
     let failed = RwSignal::new(false);
-    let toggle = move |emoji: String| {
-        picking.set(false);
-        failed.set(false);
-        spawn_local(async move {
-            match toggle_reaction(room_id, number, emoji).await {
-                Ok(reactions) => changed(reactions),
-                Err(_) => failed.set(true),
-            }
-        });
-    };
     let buttons = reactions
         .into_iter()
         .map(|reaction| {
@@ -124,7 +123,7 @@ pub fn Reactions(
                     title=label.clone()
                     aria-label=label
                     data-emoji=reaction.emoji.clone()
-                    on:click=move |_| toggle(emoji.clone())
+                    on:click=move |_| toggle_on(room_id, number, changed, failed, emoji.clone())
                 >
                     <span aria-hidden="true">{reaction.emoji.clone()} " " {reaction.count}</span>
                 </button>
@@ -134,33 +133,53 @@ pub fn Reactions(
     view! {
         <div class="reactions">
             {buttons}
-            {can_react.then(|| view! {
-                <button
-                    type="button"
-                    class="react-open link"
-                    title="Add a reaction"
-                    aria-label="Add a reaction"
-                    aria-expanded=move || picking.get().to_string()
-                    on:click=move |_| picking.update(|p| *p = !*p)
-                >"☺+"</button>
-                <Show when=move || picking.get()>
-                    <span class="react-picker" role="group" aria-label="Pick a reaction">
-                        {PICKER.iter().map(|emoji| {
-                            let emoji = (*emoji).to_owned();
-                            let label = format!("React with {emoji}");
-                            let chosen = emoji.clone();
-                            view! {
-                                <button type="button" class="pick" title=label.clone() aria-label=label on:click=move |_| toggle(chosen.clone())>
-                                    {emoji}
-                                </button>
-                            }
-                        }).collect_view()}
-                    </span>
-                </Show>
-            })}
             <Show when=move || failed.get()>
                 <span class="form-error" role="alert">"Could not react. Try again."</span>
             </Show>
         </div>
+    }
+}
+
+/// "Add a reaction": opens the emoji the picker offers; picking one toggles
+/// it on the message.
+#[component]
+pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>) -> impl IntoView {
+    let picking = RwSignal::new(false);
+    let failed = RwSignal::new(false);
+    view! {
+        <button
+            type="button"
+            class="react-open"
+            title="Add a reaction"
+            aria-label="Add a reaction"
+            aria-expanded=move || picking.get().to_string()
+            on:click=move |_| picking.update(|p| *p = !*p)
+        >"☺+"</button>
+        <Show when=move || picking.get()>
+            <span class="react-picker" role="group" aria-label="Pick a reaction">
+                {PICKER.iter().map(|emoji| {
+                    let emoji = (*emoji).to_owned();
+                    let label = format!("React with {emoji}");
+                    let chosen = emoji.clone();
+                    view! {
+                        <button
+                            type="button"
+                            class="pick"
+                            title=label.clone()
+                            aria-label=label
+                            on:click=move |_| {
+                                picking.set(false);
+                                toggle_on(room_id, number, changed, failed, chosen.clone());
+                            }
+                        >
+                            {emoji}
+                        </button>
+                    }
+                }).collect_view()}
+            </span>
+        </Show>
+        <Show when=move || failed.get()>
+            <span class="form-error" role="alert">"Could not react. Try again."</span>
+        </Show>
     }
 }

@@ -1,8 +1,11 @@
-//! The room list beside every signed-in page: direct rooms by the other
-//! person's name, a preview of the newest message, unread badges, ordered by
-//! activity, with the current room highlighted.
+//! The room list beside every signed-in page, in two sections: "Rooms"
+//! (groups and open rooms) and "Direct messages" (by the other person's
+//! name, with whether they are online). Each entry shows a preview of the
+//! newest message and unread badges whose accessible names say the count;
+//! entries are ordered by activity, and the current room is marked
+//! (`aria-current="page"`).
 
-use hearth::model::{ConversationSummary, Profile};
+use hearth::model::{ConversationSummary, Profile, RoomKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -27,27 +30,53 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                 <a href="/people" class="new-message">"New message"</a>
                 <a href="/browse">"Open rooms"</a>
             </nav>
-            <h2>"Conversations"</h2>
             {error.map(|_| view! {
                 <div class="load-error" role="alert">
                     <p>"Could not load your conversations."</p>
                     <button type="button" on:click=move |_| chat.refresh_rooms()>"Retry"</button>
                 </div>
             })}
-            {match rooms {
-                None => ().into_any(),
-                Some(rooms) if rooms.is_empty() => {
-                    view! { <p class="muted empty-rooms">"No conversations yet."</p> }.into_any()
+            {rooms.map(|rooms| {
+                let (direct, shared): (Vec<_>, Vec<_>) = rooms.into_iter().partition(|r| r.kind == RoomKind::Direct);
+                view! {
+                    <Section id="rooms" heading="Rooms" empty="No rooms yet." rooms=shared me=me.clone() />
+                    <Section id="direct" heading="Direct messages" empty="No direct messages yet." rooms=direct me=me.clone() />
                 }
-                Some(rooms) => view! {
+            })}
+        </aside>
+    }
+}
+
+/// One section: its heading and its list, or a line saying it is empty.
+#[component]
+fn Section(
+    id: &'static str,
+    heading: &'static str,
+    empty: &'static str,
+    rooms: Vec<ConversationSummary>,
+    me: Profile,
+) -> impl IntoView {
+    let (heading_id, labelled_by) = (format!("sidebar-{id}"), format!("sidebar-{id}"));
+    view! {
+        <section class="room-section" data-section=id aria-labelledby=labelled_by>
+            <h2 id=heading_id>{heading}</h2>
+            {if rooms.is_empty() {
+                view! { <p class="muted empty-rooms">{empty}</p> }.into_any()
+            } else {
+                view! {
                     <ul class="room-list">
                         {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
                     </ul>
                 }
-                .into_any(),
+                .into_any()
             }}
-        </aside>
+        </section>
     }
+}
+
+/// "3 unread messages", "1 unread mention": a badge's accessible name.
+fn count_label(count: i64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 #[component]
@@ -68,16 +97,50 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     });
     let unread = room.unread_count;
     let mentions = room.unread_mentions;
+    // A direct room shows whether the other person is online.
+    let other =
+        (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).map(|u| u.id)).flatten();
+    let chat = use_chat();
     view! {
         <li>
-            <a href=href class="room-link" class:current=current data-room-id=room.id.0 data-kind=room.kind.as_str()>
-                <span class="room-title">{title}</span>
+            <a
+                href=href
+                class="room-link"
+                class:current=current.clone()
+                aria-current=move || current().then_some("page")
+                data-room-id=room.id.0
+                data-kind=room.kind.as_str()
+            >
+                <span class="room-title">
+                    {other.map(|other| view! { <PresenceDot online=Signal::derive(move || chat.is_online(other)) /> })}
+                    {title}
+                    {other.map(|other| view! { <PresenceText online=Signal::derive(move || chat.is_online(other)) /> })}
+                </span>
                 <span class="badges">
-                    {(mentions > 0).then(|| view! { <span class="mentions" aria-label="unread mentions">"@"{mentions}</span> })}
-                    {(unread > 0).then(|| view! { <span class="unread" aria-label="unread messages">{unread}</span> })}
+                    {(mentions > 0).then(|| view! {
+                        <span class="mentions" role="img" aria-label=count_label(mentions, "unread mention", "unread mentions")>"@"{mentions}</span>
+                    })}
+                    {(unread > 0).then(|| view! {
+                        <span class="unread" role="img" aria-label=count_label(unread, "unread message", "unread messages")>{unread}</span>
+                    })}
                 </span>
                 <span class="room-preview">{last.unwrap_or_else(|| "No messages yet".to_owned())}</span>
             </a>
         </li>
     }
+}
+
+/// A dot before a direct room's name: filled when the other person is
+/// online, hollow when not (a shape, not colour alone), with
+/// [`PresenceText`] saying the same after the name for screen readers.
+/// Offline until the browser hears otherwise, so the server's render and
+/// hydration agree.
+#[component]
+fn PresenceDot(online: Signal<bool>) -> impl IntoView {
+    view! { <span class="presence" class:online=online data-online=move || online.get().to_string() aria-hidden="true"></span> }
+}
+
+#[component]
+fn PresenceText(online: Signal<bool>) -> impl IntoView {
+    view! { <span class="visually-hidden presence-text">{move || if online.get() { ", online" } else { ", offline" }}</span> }
 }

@@ -16,6 +16,22 @@ pub fn focus_composer() {
     }
 }
 
+/// Focuses message `number`'s row once the list has drawn it (a row that
+/// changed is drawn anew, so this looks it up after the update).
+pub fn focus_message(number: i64) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        if let Ok(Some(row)) =
+            leptos::prelude::document().query_selector(&format!("article.message[data-number=\"{number}\"]"))
+            && let Ok(row) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(row)
+        {
+            let _ = row.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = number;
+}
+
 /// A fresh id for a send, so a retry is not a second message.
 pub fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]

@@ -1,14 +1,17 @@
 //! One message in the window: its day separator if it opens a day; the
 //! avatar, name and time if it opens a group (a continuing one keeps its
 //! time in the gutter, shown on hover and focus); the text or its editor;
-//! the reply quote, replies and reactions; its actions; its delivery state.
+//! the reply quote, replies and reactions; its actions (the toolbar and the
+//! delete confirmation of [`super::actions`]); its delivery state. The row
+//! is focusable (Tab reaches it), and focus inside it shows its toolbar.
 //! It reads the window through [`RoomContext`] and changes the list only
 //! through the [`Timeline`](super::timeline::Timeline) handle.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::browser::{focus_composer, utc_offset_minutes};
+use super::actions::{ConfirmDelete, Toolbar};
+use super::browser::{focus_composer, focus_message, utc_offset_minutes};
 use super::layout::{RowLayout, full_time};
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
@@ -92,7 +95,8 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let confirmed_live = entry.state == Delivery::Confirmed && !m.deleted;
     let quote = quote_of(&m);
     let shown = StoredValue::new(m.clone());
-    let set_reactions = move |reactions: Vec<hearth::model::Reaction>| timeline.set_reactions(number, &reactions);
+    let set_reactions =
+        Callback::new(move |reactions: Vec<hearth::model::Reaction>| timeline.set_reactions(number, &reactions));
     let author = m
         .user
         .as_ref()
@@ -145,14 +149,37 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             }
         });
     };
-    let remove = move |_| {
+    // Delete asks first; focus goes to the row after either answer.
+    let confirming = RwSignal::new(false);
+    let remove = move || {
+        confirming.set(false);
         refusal.set(None);
         spawn_local(async move {
             match delete_message(room_id, number).await {
                 Ok(()) => timeline.mark_deleted(number),
                 Err(error) => refusal.set(Some(refusal_text(&error))),
             }
+            focus_message(number);
         });
+    };
+    let keep = move || {
+        confirming.set(false);
+        focus_message(number);
+    };
+    let reply = Callback::new(move |()| {
+        room.replying.set(Some(quote.clone()));
+        focus_composer();
+    });
+    let editable = Signal::derive(editable);
+    let toolbar = move || {
+        view! {
+            <Toolbar
+                reply
+                react=Some((room_id, number, set_reactions))
+                edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
+                delete=deletable.then_some(Callback::new(move |()| confirming.set(true)))
+            />
+        }
     };
     let seen_at = room.signals.seen_at;
     let starts_group = layout.starts_group;
@@ -163,7 +190,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         {(room.first_unread == Some(number) && entry.state == Delivery::Confirmed).then(|| view! {
             <div class="unread-divider" role="separator" aria-label="New messages"><span>"New messages"</span></div>
         })}
-        <article class=state_class class:continued=!starts_group data-number=number data-client-id=client_id.clone()>
+        <article class=state_class class:continued=!starts_group tabindex="0" data-number=number data-client-id=client_id.clone()>
             <div class="gutter">
                 {if starts_group {
                     view! { <Avatar id=avatar_id name=author.clone() url=avatar_url.unwrap_or_default() /> }.into_any()
@@ -191,24 +218,16 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                     <Editor draft save=move || save() cancel=cancel.clone() />
                 </Show>
                 <ReplyCount count=m.reply_count />
-                {(confirmed_live || !m.reactions.is_empty()).then(|| view! {
-                    <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions can_react=confirmed_live />
+                {(!m.reactions.is_empty()).then(|| view! {
+                    <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions />
                 })}
+                // The toolbar overlays the row; it steps aside while the row
+                // is edited or asks to confirm a delete.
                 {confirmed_live.then(|| view! {
-                    <div class="actions">
-                        <button type="button" class="link reply" title="Reply to this message" on:click=move |_| {
-                            room.replying.set(Some(quote.clone()));
-                            focus_composer();
-                        }>"Reply"</button>
-                        {mine.then(|| view! {
-                            <Show when=editable>
-                                <button type="button" class="link" on:click=move |_| editing.set(Some(number))>"Edit"</button>
-                            </Show>
-                        })}
-                        {deletable.then(|| view! {
-                            <button type="button" class="link" on:click=remove>"Delete"</button>
-                        })}
-                    </div>
+                    <Show when=move || !confirming.get() && editing.get() != Some(number)>{toolbar}</Show>
+                    <Show when=move || confirming.get()>
+                        <ConfirmDelete number confirm=Callback::new(move |()| remove()) cancel=Callback::new(move |()| keep()) />
+                    </Show>
                 })}
                 {move || refusal.get().map(|text| view! { <p class="form-error refusal" role="alert">{text}</p> })}
                 <Show when=move || { seen_at.get() == Some(number) && number > 0 }>

@@ -16,15 +16,19 @@
 //! - [`reading`]: marking the room read while it is shown.
 //! - [`sending`]: optimistic sends, retry, resend on reconnect.
 //! - [`composer`]: the form, per-room drafts, focus on open.
-//! - [`message_row`]: one message.
+//! - [`message_row`]: one message; [`actions`]: its toolbar and the
+//!   confirmation a delete asks for.
+//! - [`room_menu`]: the header's Room details, Add people and Leave.
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
+mod actions;
 mod browser;
 mod composer;
 pub mod layout;
 mod message_row;
 mod paging;
 mod reading;
+mod room_menu;
 mod sending;
 mod signals;
 pub mod timeline;
@@ -235,6 +239,10 @@ fn ChatWindow(
             list.iter().cloned().zip(layout).collect::<Vec<_>>()
         })
     };
+    let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
+        let (kind, members) = (detail.conversation.kind, detail.participants.clone());
+        view! { <room_menu::RoomMenu room_id kind members me_id=me.id /> }
+    });
     let member_list = detail.participants;
     view! {
         <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
@@ -243,6 +251,7 @@ fn ChatWindow(
                 // back to it (hidden on wider screens, where the list is beside).
                 <a class="back-to-rooms" href="/" aria-label="Back to conversations">"‹ Rooms"</a>
                 <h1>{title}</h1>
+                {menu}
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
                 </Show>

@@ -1,0 +1,87 @@
+//! A message's actions: the toolbar that overlays the top-right corner of
+//! its row (shown on hover and while focus is inside the row, so it never
+//! moves the list), and the inline confirmation a delete waits for.
+//!
+//! The row decides what is offered and does the work; these components only
+//! show the buttons and ask.
+
+use leptos::prelude::*;
+
+use hearth::model::Reaction;
+
+use crate::components::rich::ReactionPicker;
+
+/// The rest of a button's name, for screen readers only. A name from the
+/// content rather than `aria-label`, so that "Edit message" names the
+/// button without also labelling it like the editor's field.
+#[component]
+fn Unseen(text: &'static str) -> impl IntoView {
+    view! { <span class="visually-hidden">{text}</span> }
+}
+
+/// The toolbar. Each button names what it does to the message ("Edit
+/// message"), for screen readers and as its hover text. Edit shows while
+/// `editable` says so (the edit window); a button left `None` is not
+/// offered.
+#[component]
+pub fn Toolbar(
+    reply: Callback<()>,
+    /// The reaction picker: (room id, number, what to call with the
+    /// message's reactions after my toggle).
+    react: Option<(i64, i64, Callback<Vec<Reaction>>)>,
+    edit: Option<(Signal<bool>, Callback<()>)>,
+    delete: Option<Callback<()>>,
+) -> impl IntoView {
+    view! {
+        <div class="actions" role="group" aria-label="Message actions">
+            <button type="button" class="reply" title="Reply to this message" on:click=move |_| reply.run(())>
+                "Reply"<Unseen text=" to this message" />
+            </button>
+            {react.map(|(room_id, number, changed)| view! { <ReactionPicker room_id number changed /> })}
+            {edit.map(|(editable, start)| view! {
+                <Show when=move || editable.get()>
+                    <button type="button" title="Edit message" on:click=move |_| start.run(())>
+                        "Edit"<Unseen text=" message" />
+                    </button>
+                </Show>
+            })}
+            {delete.map(|ask| view! {
+                <button type="button" class="danger" title="Delete message" on:click=move |_| ask.run(())>
+                    "Delete"<Unseen text=" message" />
+                </button>
+            })}
+        </div>
+    }
+}
+
+/// "Delete this message?" in the row, with Delete and Cancel. The confirm
+/// button takes focus when it opens, so Enter deletes and Esc (anywhere in
+/// it) or Cancel keeps the message.
+#[component]
+pub fn ConfirmDelete(number: i64, confirm: Callback<()>, cancel: Callback<()>) -> impl IntoView {
+    let button: NodeRef<leptos::html::Button> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(button) = button.get() {
+            let _ = button.focus();
+        }
+    });
+    let (question_id, labelled_by) = (format!("confirm-delete-{number}"), format!("confirm-delete-{number}"));
+    view! {
+        <div
+            class="confirm-delete"
+            role="group"
+            aria-labelledby=labelled_by
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    ev.prevent_default();
+                    ev.stop_propagation();
+                    cancel.run(());
+                }
+            }
+        >
+            <p id=question_id>"Delete this message?"</p>
+            <button type="button" class="danger" node_ref=button on:click=move |_| confirm.run(())>"Delete"</button>
+            <button type="button" class="link" on:click=move |_| cancel.run(())>"Cancel"</button>
+        </div>
+    }
+}

@@ -1,0 +1,165 @@
+//! The room header's actions for a group or open room: its details (kind
+//! and members), adding people, and leaving (asked first). Direct rooms
+//! have none of these: they can neither grow nor be left.
+
+use hearth::model::{Person, RoomKind, UserId};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use crate::api::{add_people, leave_room, search_people};
+use crate::chat::use_chat;
+
+#[component]
+pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserId) -> impl IntoView {
+    let members = RwSignal::new(members);
+    view! {
+        <div class="room-menu">
+            <details class="room-details">
+                <summary>"Room details"</summary>
+                <div class="room-popover">
+                    <p class="room-kind">
+                        {match kind {
+                            RoomKind::Open => "Open room: anyone can find and join it.",
+                            _ => "Private group: only its members see it.",
+                        }}
+                    </p>
+                    <h2>{move || members.with(|m| if m.len() == 1 { "1 member".to_owned() } else { format!("{} members", m.len()) })}</h2>
+                    <ul class="room-members">
+                        {move || members.get().into_iter().map(|p| view! {
+                            <li data-user-id=p.id.0>{p.display_name().to_owned()} " " <span class="muted">"@"{p.username.clone()}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            </details>
+            <AddPeople room_id members me_id />
+            <Leave room_id />
+        </div>
+    }
+}
+
+/// A search for people who are not in the room yet, each with an Add
+/// button. Searches only in the browser, as the user types.
+#[component]
+fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let found = RwSignal::new(Vec::<Person>::new());
+    let status = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<String>);
+    let search = move |text: String| {
+        query.set(text.clone());
+        spawn_local(async move {
+            let people = if text.trim().is_empty() { Ok(Vec::new()) } else { search_people(text.clone()).await };
+            // Only the answer to what is typed now.
+            if query.get_untracked() == text {
+                found.set(people.unwrap_or_default());
+            }
+        });
+    };
+    let add = move |person: Person| {
+        status.set(None);
+        failed.set(None);
+        spawn_local(async move {
+            match add_people(room_id, person.id.0.to_string()).await {
+                Ok(now) => {
+                    members.set(now);
+                    status.set(Some(format!("Added {} to the room.", person.display_name())));
+                }
+                Err(error) => failed.set(Some(format!("Could not add {}: {error}", person.display_name()))),
+            }
+        });
+    };
+    let candidates = move || {
+        let inside = members.with(|m| m.iter().map(|p| p.id).collect::<Vec<_>>());
+        found.get().into_iter().filter(|p| p.id != me_id && !inside.contains(&p.id)).collect::<Vec<_>>()
+    };
+    view! {
+        <details class="add-people">
+            <summary>"Add people"</summary>
+            <div class="room-popover">
+                <input
+                    type="search"
+                    placeholder="Name or username"
+                    aria-label="Find people to add"
+                    prop:value=move || query.get()
+                    on:input=move |ev| search(event_target_value(&ev))
+                />
+                <ul class="add-candidates">
+                    {move || candidates().into_iter().map(|person| {
+                        let label = format!("Add {}", person.display_name());
+                        let username = person.username.clone();
+                        view! {
+                            <li>
+                                <button type="button" class="link" on:click=move |_| add(person.clone())>{label}</button>
+                                " " <span class="muted">"@"{username}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <p class="added" role="status">{move || status.get()}</p>
+                {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            </div>
+        </details>
+    }
+}
+
+/// Leave, after "Leave this room?"; then home, and the room is gone from
+/// the sidebar.
+#[component]
+fn Leave(room_id: i64) -> impl IntoView {
+    let asking = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let chat = use_chat();
+    let confirm: NodeRef<leptos::html::Button> = NodeRef::new();
+    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
+    // Cancel or Esc: focus back where the question came from.
+    let keep = move || {
+        asking.set(false);
+        if let Some(button) = opener.get_untracked() {
+            let _ = button.focus();
+        }
+    };
+    Effect::new(move |_| {
+        if let Some(button) = confirm.get() {
+            let _ = button.focus();
+        }
+    });
+    let leave = move |_| {
+        let navigate = navigate.clone();
+        failed.set(None);
+        spawn_local(async move {
+            match leave_room(room_id).await {
+                Ok(()) => {
+                    asking.set(false);
+                    chat.refresh_rooms();
+                    navigate("/", Default::default());
+                }
+                Err(error) => failed.set(Some(format!("Could not leave: {error}"))),
+            }
+        });
+    };
+    view! {
+        <button type="button" class="leave-room" node_ref=opener aria-expanded=move || asking.get().to_string() on:click=move |_| asking.update(|a| *a = !*a)>
+            "Leave"
+        </button>
+        <Show when=move || asking.get()>
+            <div
+                class="confirm-leave room-popover"
+                role="group"
+                aria-label="Leave this room?"
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        keep();
+                    }
+                }
+            >
+                <p>"Leave this room?"</p>
+                <button type="button" class="danger" node_ref=confirm on:click=leave.clone()>"Leave"</button>
+                <button type="button" class="link" on:click=move |_| keep()>"Cancel"</button>
+                {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,131 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
+
+// A message's actions (issue 15): a toolbar over the row, shown on hover and
+// when focus is in the row, reachable from the keyboard; Delete asks first.
+
+test("the keyboard reaches a message's actions: Tab to it, edit with Enter, Esc cancels, delete asks first", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "tabber");
+  const room = await createRoom(context.request, { kind: "open", title: `Actions ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  await send(page, "first thought");
+  await send(page, "second thought");
+  const composer = page.getByLabel("Message", { exact: true });
+  const message = page.locator('article.message[data-number="2"]');
+  const toolbar = message.getByRole("group", { name: "Message actions" });
+  const editor = message.getByRole("textbox", { name: "Edit message" });
+  // From the composer, Shift+Tab reaches the newest message, whose toolbar
+  // then shows; Tab walks its buttons in order.
+  const tabToEdit = async () => {
+    await composer.focus();
+    await page.keyboard.press("Shift+Tab");
+    await expect(message).toBeFocused();
+    await expect(toolbar).toBeVisible();
+    await page.keyboard.press("Tab");
+    await expect(message.getByRole("button", { name: "Reply to this message" })).toBeFocused();
+    await page.keyboard.press("Tab");
+    await expect(message.getByRole("button", { name: "Add a reaction" })).toBeFocused();
+    await page.keyboard.press("Tab");
+    await expect(message.getByRole("button", { name: "Edit message" })).toBeFocused();
+  };
+  await expect(toolbar).toBeHidden();
+
+  // Edit: Enter opens the editor with focus in it; Enter saves.
+  await tabToEdit();
+  await page.keyboard.press("Enter");
+  await expect(editor).toBeFocused();
+  await editor.press("End");
+  await editor.pressSequentially(", edited");
+  await editor.press("Enter");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".body")).toHaveText("second thought, edited");
+  await expect(message.locator(".edited")).toBeVisible();
+
+  // Esc drops a change.
+  await tabToEdit();
+  await page.keyboard.press("Enter");
+  await expect(editor).toBeFocused();
+  await editor.pressSequentially(" never saved");
+  await editor.press("Escape");
+  await expect(editor).toHaveCount(0);
+  await expect(message.locator(".body")).toHaveText("second thought, edited");
+
+  // Delete asks; the confirm button has focus; Esc keeps the message and
+  // gives focus back to the row.
+  const confirm = message.getByRole("group", { name: "Delete this message?" });
+  const tabToDelete = async () => {
+    await tabToEdit();
+    await page.keyboard.press("Tab");
+    await expect(message.getByRole("button", { name: "Delete message" })).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(confirm).toBeVisible();
+    await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
+  };
+  await tabToDelete();
+  // The open confirmation passes axe too.
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+  await expect(message).toBeFocused();
+  await expect(message.locator(".body")).toHaveText("second thought, edited");
+
+  // Cancel keeps it too, for good.
+  await tabToDelete();
+  await page.keyboard.press("Tab");
+  await expect(confirm.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(confirm).toHaveCount(0);
+  await expect(message).toBeFocused();
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(message.locator(".body")).toHaveText("second thought, edited");
+
+  // Enter on the confirm button deletes; focus stays on the row.
+  await tabToDelete();
+  await page.keyboard.press("Enter");
+  await expect(message.locator(".body")).toHaveText("This message was deleted.");
+  await expect(message).toBeFocused();
+  await expect(page.locator('article.message[data-number="1"] .body')).toHaveText("first thought");
+  await page.reload();
+  await expect(message.locator(".body")).toHaveText("This message was deleted.");
+  await context.close();
+});
+
+test("hovering a message shows its toolbar over the row, without moving the list", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "hoverer");
+  const room = await createRoom(context.request, { kind: "open", title: `Hover ${Date.now()}` });
+  for (let i = 1; i <= 30; i++) await postMessage(context.request, room, `line ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const list = page.locator(".messages");
+  const message = page.locator('article.message[data-number="30"]');
+  const toolbar = message.getByRole("group", { name: "Message actions" });
+  await expect(message).toBeInViewport();
+  await expect(toolbar).toBeHidden();
+  const measure = () =>
+    list.evaluate((el) => ({ height: el.scrollHeight, top: el.scrollTop, rows: el.querySelectorAll("article").length }));
+  const before = await measure();
+  const rowBefore = await message.boundingBox();
+
+  await message.hover();
+
+  await expect(toolbar).toBeVisible();
+  await expect(toolbar.getByRole("button", { name: "Edit message" })).toBeVisible();
+  await expect(toolbar.getByRole("button", { name: "Delete message" })).toBeVisible();
+  expect(await toolbar.evaluate((el) => getComputedStyle(el).position)).toBe("absolute");
+  expect(await measure()).toEqual(before);
+  expect(await message.boundingBox()).toEqual(rowBefore);
+
+  // Moving away hides it again.
+  await page.locator(".chat-header h1").hover();
+  await expect(toolbar).toBeHidden();
+  await context.close();
+});

@@ -1,0 +1,96 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { closeAll, createRoom, openLive, pair, registerUser } from "./helpers";
+
+// The room header's actions (issue 15): Room details, Add people and Leave,
+// for group and open rooms; direct rooms offer none of them.
+
+test("Room details in the header says what kind of room it is and who is in it", async ({ browser }) => {
+  const ownerContext = await browser.newContext();
+  const guestContext = await browser.newContext();
+  const owner = await registerUser(ownerContext, "owner");
+  const guest = await registerUser(guestContext, "guest");
+  const room = await createRoom(ownerContext.request, { kind: "open", title: `Details ${Date.now()}` });
+  expect((await guestContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await ownerContext.newPage();
+  await openLive(page, room);
+  const details = page.locator(".chat-header .room-details");
+  await expect(details.locator(".room-popover")).toBeHidden();
+
+  await details.getByText("Room details").click();
+
+  await expect(details.locator(".room-kind")).toHaveText(/Open room/);
+  await expect(details.getByRole("heading", { name: "2 members" })).toBeVisible();
+  await expect(details.locator(".room-members li")).toHaveText([new RegExp(owner.name), new RegExp(guest.name)]);
+  await page.locator(".chat-header .add-people").getByText("Add people").click();
+  await page.locator(".chat-header").getByRole("button", { name: "Leave", exact: true }).click();
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  await closeAll(ownerContext, guestContext);
+});
+
+test("Add people in the header adds someone found by name, and the room reaches them", async ({ browser }) => {
+  const ownerContext = await browser.newContext();
+  const friendContext = await browser.newContext();
+  await registerUser(ownerContext, "host");
+  const friend = await registerUser(friendContext, "friend");
+  const room = await createRoom(ownerContext.request, { kind: "open", title: `Adding ${Date.now()}` });
+  const page = await ownerContext.newPage();
+  await openLive(page, room);
+
+  await page.locator(".chat-header .add-people").getByText("Add people").click();
+  await page.getByLabel("Find people to add").fill(friend.username);
+  await page.getByRole("button", { name: `Add ${friend.name}` }).click();
+
+  await expect(page.locator(".add-people [role=status]")).toHaveText(`Added ${friend.name} to the room.`);
+  await expect(page.getByRole("button", { name: `Add ${friend.name}` })).toHaveCount(0);
+  const theirs = await (await friendContext.request.get("/conversations")).json();
+  expect(theirs.map((r: { id: number }) => r.id)).toContain(room);
+  await page.locator(".chat-header .room-details").getByText("Room details").click();
+  await expect(page.locator(".room-members li")).toHaveCount(2);
+  await closeAll(ownerContext, friendContext);
+});
+
+test("Leave in the header asks first, then leaves the room and goes home", async ({ browser }) => {
+  const ownerContext = await browser.newContext();
+  const leaverContext = await browser.newContext();
+  await registerUser(ownerContext, "stayer");
+  await registerUser(leaverContext, "leaver");
+  const room = await createRoom(ownerContext.request, { kind: "open", title: `Leaving ${Date.now()}` });
+  expect((await leaverContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await leaverContext.newPage();
+  await openLive(page, room);
+  const leave = page.locator(".chat-header").getByRole("button", { name: "Leave", exact: true });
+  const confirm = page.getByRole("group", { name: "Leave this room?" });
+
+  // Cancel keeps you in.
+  await leave.click();
+  await expect(confirm.getByRole("button", { name: "Leave", exact: true })).toBeFocused();
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect(confirm).toHaveCount(0);
+  await expect(leave).toBeFocused();
+  // So does Esc.
+  await leave.click();
+  await expect(confirm.getByRole("button", { name: "Leave", exact: true })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+  await expect(leave).toBeFocused();
+  await expect(page.locator(`.room-link[data-room-id="${room}"]`)).toBeVisible();
+
+  await leave.click();
+  await confirm.getByRole("button", { name: "Leave", exact: true }).click();
+
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator(`.room-link[data-room-id="${room}"]`)).toHaveCount(0);
+  const mine = await (await leaverContext.request.get("/conversations")).json();
+  expect(mine.map((r: { id: number }) => r.id)).not.toContain(room);
+  await closeAll(ownerContext, leaverContext);
+});
+
+test("a direct room offers no room actions in its header", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await openLive(alicePage, room);
+  await expect(alicePage.locator(".chat-header h1")).toBeVisible();
+  await expect(alicePage.locator(".chat-header .room-menu")).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});

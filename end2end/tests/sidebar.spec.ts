@@ -1,0 +1,114 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
+
+// The sidebar (issue 15): Rooms and Direct messages apart, the current room
+// marked for screen readers, badges that say their count, presence on
+// direct messages; and a home page that welcomes a new user.
+
+test("a new user is welcomed, with empty sections; once in a room they are welcomed back", async ({ browser }) => {
+  const context = await browser.newContext();
+  const user = await registerUser(context, "newcomer");
+  const page = await context.newPage();
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Welcome, ${user.name}`);
+  const rooms = page.getByRole("region", { name: "Rooms" });
+  const direct = page.getByRole("region", { name: "Direct messages" });
+  await expect(rooms.getByRole("heading", { name: "Rooms" })).toBeVisible();
+  await expect(rooms).toContainText("No rooms yet.");
+  await expect(direct).toContainText("No direct messages yet.");
+
+  const title = `First room ${Date.now()}`;
+  await createRoom(context.request, { kind: "open", title });
+  await page.reload();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Welcome back, ${user.name}`);
+  await expect(rooms.locator(".room-link")).toHaveText([new RegExp(title)]);
+  await expect(rooms).not.toContainText("No rooms yet.");
+  await context.close();
+});
+
+test("rooms and direct messages are listed apart, the current one is aria-current, badges say their count", async ({
+  browser,
+}) => {
+  const { alice, bob, room: dm, aliceContext, bobContext, alicePage } = await pair(browser);
+  const title = `Crew ${Date.now()}`;
+  const open = await createRoom(aliceContext.request, { kind: "open", title });
+  expect((await bobContext.request.post(`/conversations/${open}/join`)).status()).toBe(200);
+  for (const text of ["one", "two", "three"]) await postMessage(bobContext.request, dm, text);
+  await postMessage(bobContext.request, open, `over to you @${alice.username}`);
+
+  await alicePage.goto("/");
+  const rooms = alicePage.getByRole("region", { name: "Rooms" });
+  const direct = alicePage.getByRole("region", { name: "Direct messages" });
+  const openLink = rooms.locator(`.room-link[data-room-id="${open}"]`);
+  const dmLink = direct.locator(`.room-link[data-room-id="${dm}"]`);
+  await expect(rooms.locator(".room-link")).toHaveCount(1);
+  await expect(direct.locator(".room-link")).toHaveCount(1);
+  await expect(openLink).toContainText(title);
+  await expect(dmLink).toContainText(bob.name);
+
+  await expect(dmLink.getByRole("img", { name: "3 unread messages" })).toHaveText("3");
+  await expect(openLink.getByRole("img", { name: "1 unread mention" })).toHaveText("@1");
+  await expect(openLink.getByRole("img", { name: "1 unread message" })).toHaveText("1");
+  await expect(alicePage.locator(".room-link[aria-current]")).toHaveCount(0);
+
+  // The current room, through client-side navigation too.
+  await openLink.click();
+  await expect(alicePage.locator(".chat")).toHaveAttribute("data-room-id", String(open));
+  await expect(openLink).toHaveAttribute("aria-current", "page");
+  await expect(openLink).toHaveClass(/current/);
+  await expect(dmLink).not.toHaveAttribute("aria-current", /.*/);
+  await dmLink.click();
+  await expect(alicePage.locator(".chat")).toHaveAttribute("data-room-id", String(dm));
+  await expect(dmLink).toHaveAttribute("aria-current", "page");
+  await expect(openLink).not.toHaveAttribute("aria-current", /.*/);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a direct message shows whether the other person is online, in words as well as a dot", async ({ browser }) => {
+  const { bob, room: dm, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await openLive(alicePage, dm);
+  const dmLink = alicePage.locator(`.room-link[data-room-id="${dm}"]`);
+  await expect(dmLink).toContainText(bob.name);
+  await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "false");
+  await expect(dmLink.locator(".presence-text")).toHaveText(", offline");
+
+  await openLive(bobPage, dm);
+  await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "true");
+  await expect(dmLink.locator(".presence-text")).toHaveText(", online");
+  await expect(dmLink).toHaveAccessibleName(new RegExp(`^${bob.name}\\s*, online`));
+
+  // Bob leaves: after the server's grace period he is offline again.
+  await bobPage.close();
+  await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "false", { timeout: 20_000 });
+  await expect(dmLink.locator(".presence-text")).toHaveText(", offline");
+  await closeAll(aliceContext, bobContext);
+});
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`the sidebar with both sections, badges and presence has no accessibility violations (${colorScheme})`, async ({
+    browser,
+  }) => {
+    const aliceContext = await browser.newContext({ colorScheme });
+    const bobContext = await browser.newContext();
+    const alice = await registerUser(aliceContext, "alice");
+    const bob = await registerUser(bobContext, "bob");
+    const dm = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
+    const open = await createRoom(aliceContext.request, { kind: "open", title: `Axe ${Date.now()}` });
+    expect((await bobContext.request.post(`/conversations/${open}/join`)).status()).toBe(200);
+    await postMessage(bobContext.request, dm, "hello");
+    await postMessage(bobContext.request, open, `look @${alice.username}`);
+    const bobPage = await bobContext.newPage();
+    await openLive(bobPage, dm);
+
+    const page = await aliceContext.newPage();
+    await page.goto("/");
+    const dmLink = page.locator(`.room-link[data-room-id="${dm}"]`);
+    await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "true");
+    await expect(dmLink.getByRole("img", { name: "1 unread message" })).toBeVisible();
+    await expect(page.getByRole("img", { name: "1 unread mention" })).toBeVisible();
+    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+    expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    await closeAll(aliceContext, bobContext);
+  });
+}
