@@ -257,7 +257,8 @@ async fn the_sidebar_shows_unread_mentions_as_a_badge_of_their_own() {
     let alices = alice.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
 
     // Assert
-    assert!(html.contains(r#"<span aria-label="unread mentions" class="mentions">@<!>1</span>"#), "{html}");
-    assert!(html.contains(r#"<span aria-label="unread messages" class="unread">2</span>"#), "{html}");
-    assert!(!alices.contains("unread mentions"), "the writer has none");
+    // Each badge's name says its count ("1 unread mention").
+    assert!(html.contains(r#"<span role="img" aria-label="1 unread mention" class="mentions">@<!>1</span>"#), "{html}");
+    assert!(html.contains(r#"<span role="img" aria-label="2 unread messages" class="unread">2</span>"#), "{html}");
+    assert!(!alices.contains("unread mention"), "the writer has none");
 }
