@@ -59,6 +59,25 @@ for (const colorScheme of ["light", "dark"] as const) {
       expect(await violations(page)).toEqual([]);
       await context.close();
     });
+
+    test("every other page, signed out and signed in, has no accessibility violations", async ({ browser }) => {
+      const context = await browser.newContext({ colorScheme });
+      const page = await context.newPage();
+      for (const path of ["/forgot-password", "/reset-password?token=not-a-token", "/no-such-page"]) {
+        await page.goto(path);
+        await expect(page.locator("h1").first()).toBeVisible();
+        expect(await violations(page), path).toEqual([]);
+      }
+      await registerUser(context, "visitor");
+      const room = await createRoom(context.request, { kind: "open", title: `Visited ${Date.now()}` });
+      await postMessage(context.request, room, "findable words");
+      for (const path of ["/", "/profile", "/people", "/browse", "/find?q=findable"]) {
+        await page.goto(path);
+        await expect(page.locator(".sidebar")).toBeVisible();
+        expect(await violations(page), path).toEqual([]);
+      }
+      await context.close();
+    });
   });
 }
 
