@@ -202,6 +202,13 @@ impl Hearth {
         around: Option<i64>,
     ) -> Result<ConversationDetail, AppError> {
         let row = self.member_room_row(me, room).await?;
+        self.detail_of(row, around).await
+    }
+
+    /// Room `row`'s members, its 50 messages (newest, or around `around`)
+    /// and read markers; the caller has checked membership.
+    async fn detail_of(&self, row: RoomRow, around: Option<i64>) -> Result<ConversationDetail, AppError> {
+        let room = row.id;
         let participants = self.store.members(room).await?;
         let query = around.map_or(HistoryQuery::Latest, HistoryQuery::Around);
         let messages = self.store.history(room, &query, 50).await?;
@@ -217,7 +224,7 @@ impl Hearth {
         let row = self.member_room_row(me, room).await?;
         let first_unread = self.store.first_unread(room, me).await?;
         let around = around.or(first_unread.filter(|first| row.last_number - first >= UNREAD_ON_NEWEST_PAGE));
-        let detail = self.conversation_around(me, room, around).await?;
+        let detail = self.detail_of(row, around).await?;
         Ok(RoomOpening { detail, first_unread, around })
     }
 

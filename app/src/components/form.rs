@@ -38,7 +38,7 @@ pub fn FieldErrors(error: Signal<Option<UiError>>, field: &'static str) -> impl 
 }
 
 /// The id of `field`'s error list (one form field of a name per page).
-pub fn errors_id(field: &str) -> String {
+fn errors_id(field: &str) -> String {
     format!("{field}-errors")
 }
 

@@ -175,7 +175,7 @@ mod tests {
     const TODAY: &str = "2026-11-23";
 
     fn today() -> i64 {
-        day_number(TODAY).unwrap()
+        day_number(TODAY).expect("TODAY is a date")
     }
 
     #[test]

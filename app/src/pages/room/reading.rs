@@ -21,9 +21,14 @@ pub fn mark_read_while_shown(room_id: i64, timeline: Timeline, paging: Paging) {
     let focus_listener = window_event_listener(leptos::ev::focus, move |_| focused.update(|n| *n += 1));
     on_cleanup(move || focus_listener.remove());
     Effect::new(move |_| {
-        timeline.newest();
+        let newest = timeline.newest();
         focused.track();
         paging.scrolled.track();
+        // Nothing newer than what is marked: no need to measure the rows
+        // (this runs on every scroll).
+        if newest.is_none_or(|newest| newest <= last_marked.get_value()) {
+            return;
+        }
         // Measured once the list has been drawn.
         request_animation_frame(move || {
             let Some(seen) = paging.last_on_screen() else { return };

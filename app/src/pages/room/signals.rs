@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn an_announcement_names_the_author_and_reads_the_start_of_the_message() {
         let mut m = message(3, 7, "see you at ten", "2026-11-23T10:00:00.000000Z");
-        m.user.as_mut().unwrap().name = Some("Alice Liddell".into());
+        m.user.as_mut().expect("a user's message").name = Some("Alice Liddell".into());
         assert_eq!(announce(&m), "Alice Liddell: see you at ten");
         m.body = Some("x".repeat(500));
         assert!(announce(&m).chars().count() < 160, "long messages are cut");
