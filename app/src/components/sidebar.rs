@@ -56,7 +56,8 @@ fn Section(
     rooms: Vec<ConversationSummary>,
     me: Profile,
 ) -> impl IntoView {
-    let (heading_id, labelled_by) = (format!("sidebar-{id}"), format!("sidebar-{id}"));
+    let heading_id = format!("sidebar-{id}");
+    let labelled_by = heading_id.clone();
     view! {
         <section class="room-section" data-section=id aria-labelledby=labelled_by>
             <h2 id=heading_id>{heading}</h2>

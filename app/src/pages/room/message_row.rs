@@ -109,9 +109,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let avatar_url = m.user_id.and_then(|id| room.people.with_value(|p| p.get(&id).cloned().flatten()));
     // Messages of a deactivated account stay, marked as theirs.
     let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
-    let mine = m.user_id == Some(room.me_id) && entry.state == Delivery::Confirmed && !m.deleted;
+    let mine = m.user_id == Some(room.me_id) && confirmed_live;
     // The author deletes their own; an admin anyone's.
-    let deletable = (mine || room.admin) && entry.state == Delivery::Confirmed && !m.deleted;
+    let deletable = (mine || room.admin) && confirmed_live;
     // Edit is offered while the edit window is open (by the browser's clock;
     // the server has the last word, and its refusal is shown).
     let editable = {
