@@ -33,6 +33,8 @@
 //!   publish) and the subscribe/replay logic.
 //! - [`applications`] *(server)*: the token API: applications, numbered
 //!   chats (which are rooms) and their search.
+//! - [`outbound`] *(server)*: the SSRF guard: which addresses the server
+//!   may connect to on a user's behalf (public unicast only), resolved once.
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
 //!   payload encryption and VAPID tokens.
 //! - [`search`] *(server)*: message search for the web UI.
@@ -91,6 +93,8 @@ pub mod markdown;
 pub mod messages;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod outbound;
 #[cfg(feature = "server")]
 pub mod passwords;
 #[cfg(feature = "server")]
