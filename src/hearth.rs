@@ -48,6 +48,11 @@ pub struct Settings {
     pub sign_up_policy: crate::model::SignUpPolicy,
     /// Forgotten-password mails one address may ask for per hour.
     pub reset_mails_per_address_per_hour: u32,
+    /// Fetch previews of the first link of messages (`previews.rs`).
+    pub link_previews: bool,
+    /// Test only: let outbound fetches (link previews) reach loopback, so
+    /// that a test's own server can stand in for a web site.
+    pub test_allow_loopback_fetch: bool,
 }
 
 impl Settings {
@@ -72,6 +77,10 @@ impl Default for Settings {
             sign_up_policy: crate::model::SignUpPolicy::Invite,
             messages_per_minute: 300,
             reset_mails_per_address_per_hour: 5,
+            // On in the binary (`HEARTH_LINK_PREVIEWS`); off here, so that
+            // tests and tools built on the defaults never reach the network.
+            link_previews: false,
+            test_allow_loopback_fetch: false,
         }
     }
 }
@@ -104,6 +113,8 @@ pub struct Hearth {
     pub(crate) messages: Option<Limiter<Searcher>>,
     /// Email changes, the sessions list, reset by email (`account.rs`).
     pub(crate) account: Arc<crate::account::AccountState>,
+    /// Link previews, fetched through the SSRF guard (`previews.rs`).
+    pub(crate) previews: crate::previews::Previews,
 }
 
 impl Hearth {
@@ -129,7 +140,12 @@ impl Hearth {
         let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
         let account = Arc::new(crate::account::AccountState::new(settings.reset_mails_per_address_per_hour));
+        let previews = crate::previews::Previews::new(
+            settings.link_previews,
+            crate::outbound::Policy { allow_loopback: settings.test_allow_loopback_fetch },
+        );
         Self {
+            previews,
             account,
             archived_rooms,
             messages,

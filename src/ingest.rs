@@ -178,6 +178,7 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
                         reply_to: new.reply_to.and_then(|original| quotes.get(&(appended.room, original)).cloned()),
                         reply_count: 0,
                         reactions: Vec::new(),
+                        preview: None,
                     }),
                     _ => saved.get(&(appended.room, appended.number)).cloned(),
                 };

@@ -35,6 +35,8 @@
 //!   chats (which are rooms) and their search.
 //! - [`outbound`] *(server)*: the SSRF guard: which addresses the server
 //!   may connect to on a user's behalf (public unicast only), resolved once.
+//! - `previews` *(server)*: link previews, fetched through the guard after
+//!   a message is saved and shown as an edit-like event.
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
 //!   payload encryption and VAPID tokens.
 //! - [`search`] *(server)*: message search for the web UI.
@@ -97,6 +99,8 @@ pub mod metrics;
 pub mod outbound;
 #[cfg(feature = "server")]
 pub mod passwords;
+#[cfg(feature = "server")]
+mod previews;
 #[cfg(feature = "server")]
 pub mod push;
 #[cfg(feature = "server")]

@@ -37,6 +37,20 @@ pub fn render(source: &str) -> String {
     sanitise(&html)
 }
 
+/// The first web link the message shows (a Markdown link or a bare URL,
+/// not one inside code), as [`render`] makes it: what a link preview is
+/// fetched for. `None` when there is no `http`/`https` link.
+pub fn first_link(source: &str) -> Option<String> {
+    rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH)).into_iter().find_map(|event| match event {
+        Event::Start(Tag::Link { dest_url, .. })
+            if dest_url.starts_with("https://") || dest_url.starts_with("http://") =>
+        {
+            Some(dest_url.into_string())
+        }
+        _ => None,
+    })
+}
+
 /// Only what [`render`] makes survives: these tags, `href`/`title` on links
 /// to safe schemes, the code block's language label and the highlighter's
 /// classes.
@@ -564,6 +578,21 @@ mod tests {
             rest = &rest[open + close + 1..];
         }
         names
+    }
+
+    #[test]
+    fn the_first_web_link_is_the_first_shown_outside_code() {
+        assert_eq!(first_link("no links here"), None);
+        assert_eq!(
+            first_link("`https://in.code/` then https://bare.example/a?b=1 and https://second.example/"),
+            Some("https://bare.example/a?b=1".into())
+        );
+        assert_eq!(
+            first_link("see [the notes](http://notes.example/x) or https://later.example/"),
+            Some("http://notes.example/x".into())
+        );
+        assert_eq!(first_link("```\nhttps://in.block/\n```\nmail me@example.com"), None);
+        assert_eq!(first_link("[x](javascript:alert(1)) [y](ftp://files.example/)"), None);
     }
 
     #[test]

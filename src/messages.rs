@@ -258,7 +258,11 @@ impl Hearth {
         };
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
-        self.ingest.append(message, byline).await
+        let inserted = self.ingest.append(message, byline).await?;
+        if inserted.created {
+            self.preview_later(room, inserted.message.number, body.as_str());
+        }
+        Ok(inserted)
     }
 
     /// The members of `room` that `text` mentions (see [`crate::mentions`]),
@@ -309,6 +313,7 @@ impl Hearth {
             .await?
             .ok_or(AppError::NotFound("message"))?;
         self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
+        self.preview_later(room, number, body.as_str());
         Ok(message)
     }
 

@@ -289,6 +289,24 @@ pub struct Message {
     /// first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The OpenGraph preview of the message's first link, once the server
+    /// has fetched it (it arrives later, as a `message_edited` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<LinkPreview>,
+}
+
+/// What a link's page says of itself (OpenGraph, or its `<title>` and
+/// description), as plain text: the page shows it escaped. No image: the
+/// preview never makes a reader's browser fetch from the linked site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkPreview {
+    pub url: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
 }
 
 fn is_zero(n: &i64) -> bool {

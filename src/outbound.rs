@@ -47,7 +47,8 @@ impl Policy {
     /// Public addresses only: what every deployment runs with.
     pub const PUBLIC: Policy = Policy { allow_loopback: false };
 
-    fn admits(self, ip: IpAddr) -> bool {
+    /// Whether a connection to `ip` is allowed.
+    pub fn admits(self, ip: IpAddr) -> bool {
         is_public(ip) || (self.allow_loopback && canonical(ip).is_loopback())
     }
 }

@@ -189,6 +189,17 @@ pub struct Config {
     /// client also spends its sign-in budget).
     #[arg(long, env = "HEARTH_RESET_MAILS_PER_ADDRESS", default_value_t = 5, global = true)]
     pub reset_mails_per_address_per_hour: u32,
+    /// Fetch a preview (OpenGraph title, description, site name) of the
+    /// first link in each message, through the SSRF guard: public addresses
+    /// only, 3 redirects, 5 s, 512 KiB. `false` turns it off.
+    #[arg(long, env = "HEARTH_LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub link_previews: bool,
+    /// Test only: let link previews fetch from loopback (127.0.0.0/8, ::1),
+    /// so that a test's own web server can be previewed. Never set it in a
+    /// deployment: it opens the server's own ports to its users.
+    #[arg(long, env = "HEARTH_TEST_ALLOW_LOOPBACK_FETCH", default_value_t = false, action = clap::ArgAction::Set,
+          hide = true, global = true)]
+    pub test_allow_loopback_fetch: bool,
     /// Test only: the percentage of room changes this instance does not
     /// publish on NATS, to show that the change log fills what the bus loses.
     #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
@@ -251,6 +262,8 @@ impl Config {
                 hearth::model::SignUpPolicy::Invite
             }),
             reset_mails_per_address_per_hour: self.reset_mails_per_address_per_hour,
+            link_previews: self.link_previews,
+            test_allow_loopback_fetch: self.test_allow_loopback_fetch,
         }
     }
 

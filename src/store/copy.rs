@@ -141,8 +141,15 @@ const TABLES: &[Table] = &[
             ("reply_to", Int),
             ("reply_count", Int),
             ("mention_ids", Text),
+            ("preview_url", Text),
         ],
         identity: true,
+    },
+    Table {
+        name: "link_previews",
+        key: &["url"],
+        columns: &[("url", Text), ("title", Text), ("description", Text), ("site_name", Text), ("fetched_at", Text)],
+        identity: false,
     },
     Table {
         name: "mentions",

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Backend, Store, WritePool, after_micro, now, on_pool, on_writer, placeholders};
+use super::{Backend, Store, WritePool, after_micro, format_time, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
 
@@ -129,6 +129,10 @@ struct MessageRow {
     reply_body: Option<String>,
     reply_to_count: i64,
     reply_count: i64,
+    preview_url: Option<String>,
+    preview_title: Option<String>,
+    preview_description: Option<String>,
+    preview_site_name: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -165,6 +169,15 @@ impl From<MessageRow> for Message {
             reply_to,
             reply_count: r.reply_count,
             reactions: Vec::new(),
+            preview: match (r.preview_url, r.preview_title) {
+                (Some(url), Some(title)) => Some(crate::model::LinkPreview {
+                    url,
+                    title,
+                    description: r.preview_description,
+                    site_name: r.preview_site_name,
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -195,10 +208,13 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted,
         m.reply_to, o.user_id AS reply_user_id, ou.username AS reply_username, ou.name AS reply_name,
         CASE WHEN o.deleted_at IS NULL THEN o.body END AS reply_body,
-        COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count
+        COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count,
+        lp.url AS preview_url, lp.title AS preview_title, lp.description AS preview_description,
+        lp.site_name AS preview_site_name
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id
         LEFT JOIN messages o ON o.room_id = m.room_id AND o.number = m.reply_to
-        LEFT JOIN users ou ON ou.id = o.user_id";
+        LEFT JOIN users ou ON ou.id = o.user_id
+        LEFT JOIN link_previews lp ON lp.url = m.preview_url AND m.deleted_at IS NULL AND lp.title IS NOT NULL";
 
 impl Store {
     /// Appends one message on its own, as a batch of one (see
@@ -633,7 +649,7 @@ impl Store {
         let at = now();
         let (sql, body, count_change) = match change {
             MessageUpdate::Edit(body, _) => (
-                "UPDATE messages SET body = $3, edited_at = $4, mention_ids = $5
+                "UPDATE messages SET body = $3, edited_at = $4, mention_ids = $5, preview_url = NULL
                  WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
                 Some(body),
                 0,
@@ -882,6 +898,97 @@ impl Store {
                 (number, ReplyTo { number, user, snippet, reply_count })
             })
             .collect())
+    }
+
+    /// The stored answer for `url` when it is younger than `max_age_secs`:
+    /// `Some(Some(preview))` when the page had one, `Some(None)` when it did
+    /// not (or the fetch failed), `None` when it must be fetched.
+    pub async fn cached_preview(
+        &self,
+        url: &str,
+        max_age_secs: i64,
+    ) -> Result<Option<Option<crate::model::LinkPreview>>, AppError> {
+        let since = format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(max_age_secs));
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT title, description, site_name FROM link_previews WHERE url = $1 AND fetched_at >= $2",
+        )
+        .bind(url)
+        .bind(&since)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(title, description, site_name)| {
+            title.map(|title| crate::model::LinkPreview { url: url.to_owned(), title, description, site_name })
+        }))
+    }
+
+    /// Keeps what a fetch of `url` found (`None`: nothing), replacing an
+    /// older answer.
+    pub async fn save_preview(&self, url: &str, found: Option<&crate::model::LinkPreview>) -> Result<(), AppError> {
+        let sql =
+            "INSERT INTO link_previews (url, title, description, site_name, fetched_at) VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (url) DO UPDATE SET title = excluded.title, description = excluded.description,
+                       site_name = excluded.site_name, fetched_at = excluded.fetched_at";
+        on_writer!(self, pool => sqlx::query(sql)
+            .bind(url)
+            .bind(found.map(|p| p.title.as_str()))
+            .bind(found.and_then(|p| p.description.as_deref()))
+            .bind(found.and_then(|p| p.site_name.as_deref()))
+            .bind(now())
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Shows the preview of `url` on message `number`, provided it is live
+    /// and its text is still `body` (an edit since the fetch started wins:
+    /// its own text is previewed). The change takes the room's next seq and
+    /// an `edited` entry in the change log (replayed as `message_edited`
+    /// with the message as it is now), in one write transaction. Returns the seq and the
+    /// message as it is now, or `None` when nothing changed.
+    pub async fn attach_preview(
+        &self,
+        room: RoomId,
+        number: i64,
+        body: &str,
+        url: &str,
+    ) -> Result<Option<(i64, Message)>, AppError> {
+        let seq = on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let set = sqlx::query(
+                "UPDATE messages SET preview_url = $4
+                 WHERE room_id = $1 AND number = $2 AND body = $3 AND deleted_at IS NULL
+                   AND (preview_url IS NULL OR preview_url <> $4)",
+            )
+            .bind(room)
+            .bind(number)
+            .bind(body)
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+            if set.rows_affected() == 0 {
+                tx.commit().await?;
+                None
+            } else {
+                let (seq,): (i64,) =
+                    sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+                        .bind(room)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(LOG_EVENT)
+                    .bind(room)
+                    .bind(seq)
+                    // Edit-like: replayed as the message as it is now.
+                    .bind(ChangeKind::Edited.as_str())
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Some(seq)
+            }
+        });
+        let Some(seq) = seq else { return Ok(None) };
+        Ok(self.message(room, number).await?.map(|m| (seq, m)))
     }
 
     /// The author and time of a message, deleted or not, for permission checks.

@@ -26,6 +26,21 @@ pub fn MessageText(html: Option<String>, body: Option<String>) -> impl IntoView 
     }
 }
 
+/// The preview of a message's first link, as the server found it: plain
+/// text (escaped like all text), the whole card a link that opens in a new
+/// tab. No image: the reader's browser never fetches from the linked site.
+#[component]
+pub fn LinkCard(preview: hearth::model::LinkPreview) -> impl IntoView {
+    let hearth::model::LinkPreview { url, title, description, site_name } = preview;
+    view! {
+        <a class="link-card" href=url target="_blank" rel="noopener noreferrer nofollow">
+            {site_name.map(|site| view! { <span class="link-site muted">{site}</span> })}
+            <strong class="link-title">{title}</strong>
+            {description.map(|text| view! { <span class="link-description">{text}</span> })}
+        </a>
+    }
+}
+
 /// Scrolls to message `number` if it is on the page and marks it; false if
 /// it is not loaded (the link's `?around=` then loads the page around it).
 fn jump_to(number: i64) -> bool {

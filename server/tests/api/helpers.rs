@@ -76,6 +76,10 @@ pub fn test_config(dir: PathBuf) -> Config {
         smtp_from: None,
         public_url: None,
         reset_mails_per_address_per_hour: 5,
+        // Off unless a test serves the page (`previews.rs`): a message with
+        // a link must not reach out to the Internet from a test.
+        link_previews: false,
+        test_allow_loopback_fetch: false,
     }
 }
 

@@ -43,6 +43,7 @@ mod openapi;
 mod pages;
 mod paging;
 mod postgres;
+mod previews;
 mod push;
 mod rich;
 mod room_management;

@@ -70,6 +70,7 @@ impl Sender {
                 reply_to,
                 reply_count: 0,
                 reactions: Vec::new(),
+                preview: None,
             },
             state: Delivery::Sending,
         };

@@ -40,7 +40,7 @@ impl Entry {
             .map(|r| format!("{}{}", r.emoji, r.users.iter().map(|u| format!(",{}", u.id)).collect::<String>()))
             .collect();
         format!(
-            "{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}",
+            "{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}|{:?}",
             m.number,
             m.client_id.as_deref().unwrap_or(""),
             m.edited_at,
@@ -49,7 +49,9 @@ impl Entry {
             self.state,
             m.reply_count,
             m.reply_to.as_ref().map(|q| &q.snippet),
-            reactions.join(";")
+            reactions.join(";"),
+            // A link preview arriving changes the row.
+            m.preview.as_ref().map(|p| &p.url),
         )
     }
 }
@@ -277,6 +279,7 @@ pub(crate) mod tests {
             reply_to: None,
             reply_count: 0,
             reactions: Vec::new(),
+            preview: None,
         }
     }
 
