@@ -55,6 +55,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content" />
+                // The PWA manifest (public/), for installing Hearth and for Web Push.
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <meta name="theme-color" content="#b8491a" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
