@@ -1,6 +1,6 @@
 // Hearth's service worker (scope /): Web Push with the tab closed.
 //
-// The server sends two kinds of payload (docs/protocol.md, "Web Push"):
+// The server sends two kinds of payload (encrypted per RFC 8291):
 //   {"kind":"message","room_id","number","tag":"room-R","title","body","url"}
 //     shown as a notification that remembers {url, number, room_id};
 //   {"kind":"close","room_id","number","tag"}
