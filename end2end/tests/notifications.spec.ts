@@ -235,3 +235,25 @@ test("the service worker registers at the root and the manifest is valid, with i
     if (icon.sizes !== "any") expect(size, icon.src).toBe(icon.sizes);
   }
 });
+
+test("desktop notifications are offered once in the sidebar while the browser has not been asked", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "asked");
+  const page = await context.newPage();
+  await page.goto("/");
+  expect(await page.evaluate(() => Notification.permission)).toBe("default");
+  const offer = page.getByRole("group", { name: "Desktop notifications" });
+  await expect(offer.getByRole("button", { name: "Enable desktop notifications" })).toBeVisible({ timeout: 30_000 });
+
+  await offer.getByRole("button", { name: "Not now" }).click();
+
+  await expect(offer).toBeHidden();
+  await page.reload();
+  await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await expect(offer).toBeHidden();
+  // The switch on /profile stays, unchecked.
+  await page.goto("/profile");
+  await expect(page.getByLabel("Enable desktop notifications")).toBeEnabled();
+  await expect(page.getByLabel("Enable desktop notifications")).not.toBeChecked();
+  await context.close();
+});
