@@ -8,6 +8,8 @@
 //!   bodies compile only with the `ssr` feature.
 //! - [`auth`]: the signed-in user as a resource, and the sign-in/out actions.
 //! - [`chat`]: the room list shared by the sidebar and the chat window.
+//! - [`alerts`]: the favicon's unread dot and desktop notifications while
+//!   the tab is hidden.
 //! - [`live`]: the tab's one reconnecting WebSocket and its event routing.
 //! - [`pages`]: one module per route.
 //! - [`components`]: pieces shared by pages (header, form errors).
@@ -16,6 +18,7 @@
 //! The `hydrate` feature builds the same components for the browser; the
 //! `frontend` crate calls [`hydrate`] and nothing else.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod chat;
@@ -55,6 +58,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content" />
+                // The PWA manifest (public/), for installing Hearth and for Web Push.
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <meta name="theme-color" content="#b8491a" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -102,6 +108,7 @@ fn Frame() -> impl IntoView {
     chat::provide_clock();
     live::provide_live();
     chat::provide_chat();
+    alerts::provide_alerts();
     let auth = auth::use_auth();
     let chat = chat::use_chat();
     let live = live::use_live();
@@ -142,6 +149,7 @@ fn skip_to_content(event: leptos::ev::MouseEvent) {
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
     follow_visual_viewport();
+    components::desktop_notifications::register_service_worker();
     leptos::mount::hydrate_body(App);
 }
 

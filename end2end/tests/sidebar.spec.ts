@@ -58,10 +58,21 @@ test("rooms and direct messages are listed apart, the current one is aria-curren
   await expect(openLink).toHaveAttribute("aria-current", "page");
   await expect(openLink).toHaveClass(/current/);
   await expect(dmLink).not.toHaveAttribute("aria-current", /.*/);
+  // Opening the room read the mention: its badge is gone.
+  await expect(openLink.locator(".badges [role=img]")).toHaveCount(0);
   await dmLink.click();
   await expect(alicePage.locator(".chat")).toHaveAttribute("data-room-id", String(dm));
   await expect(dmLink).toHaveAttribute("aria-current", "page");
   await expect(openLink).not.toHaveAttribute("aria-current", /.*/);
+
+  // A mention in the other room while I am here: its badge appears live,
+  // and clears when I open that room.
+  await expect(alicePage.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await postMessage(bobContext.request, open, `again, @${alice.username}`);
+  await expect(openLink.getByRole("img", { name: "1 unread mention" })).toHaveText("@1");
+  await openLink.click();
+  await expect(openLink).toHaveAttribute("aria-current", "page");
+  await expect(openLink.getByRole("img", { name: /unread mention/ })).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
 

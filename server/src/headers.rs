@@ -4,9 +4,11 @@
 //!   `X-Frame-Options: DENY` are the same everywhere (tower-http's
 //!   `SetResponseHeaderLayer`).
 //! - `Content-Security-Policy` depends on the response. A page (HTML) may run
-//!   only the scripts carrying this response's nonce, and the WASM they load;
-//!   anything else (JSON, files, redirects) may load nothing at all. Both
-//!   forbid framing.
+//!   only the scripts carrying this response's nonce, and the WASM they load,
+//!   and may register the service worker and link the manifest at the site
+//!   root; the service worker (`/sw.js`) may load only this site's images
+//!   (its notifications' icons); anything else (JSON, files, redirects) may
+//!   load nothing at all. All forbid framing.
 //!
 //! The nonce that ties the header to the page is made here, per request, and
 //! put in the request's extensions as [`PageNonce`]; the leptos context
@@ -33,6 +35,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// The policy of every response that is not a page: it may load, run or
 /// embed nothing, and nothing may frame it.
 const NOT_A_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The service worker's own policy (a worker runs under the policy of the
+/// response that served its script): it fetches nothing and imports nothing;
+/// the icon of the notifications it shows comes from this site.
+const WORKER_POLICY: &str = "default-src 'none'; img-src 'self'; frame-ancestors 'none'";
+
+/// Where the service worker is served: `public/sw.js`, scope `/`.
+const WORKER_PATH: &str = "/sw.js";
 
 /// The nonce of this request's page, as made by the CSP middleware.
 #[derive(Clone, Debug)]
@@ -92,11 +102,16 @@ impl PagePolicy {
     ///   sets properties through the CSSOM, which CSP does not govern).
     /// - `connect-src 'self'`: server functions, the WASM fetch, and the
     ///   WebSocket `/ws` (CSP3 matches `ws:`/`wss:` on this host to `'self'`).
+    /// - `worker-src 'self'` and `manifest-src 'self'`: the service worker
+    ///   `/sw.js` and `/manifest.webmanifest` (`public/`). Both would fall
+    ///   back to `'self'` anyway; naming them keeps that true if the
+    ///   defaults ever tighten.
     /// - `img-src`, fonts and the rest fall back to `default-src 'self'`.
     fn header(&self, nonce: &Nonce) -> Option<HeaderValue> {
         let policy = format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-             connect-src 'self'{}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+             connect-src 'self'{}; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'",
             self.live_reload
         );
         HeaderValue::try_from(policy).ok()
@@ -106,11 +121,16 @@ impl PagePolicy {
 async fn content_security_policy(State(policy): State<Arc<PagePolicy>>, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(PageNonce(nonce.clone()));
+    let worker = req.uri().path() == WORKER_PATH;
     let mut response = next.run(req).await;
-    let value = is_html(&response)
-        .then(|| policy.header(&nonce))
-        .flatten()
-        .unwrap_or_else(|| HeaderValue::from_static(NOT_A_PAGE_POLICY));
+    let value = if worker {
+        HeaderValue::from_static(WORKER_POLICY)
+    } else {
+        is_html(&response)
+            .then(|| policy.header(&nonce))
+            .flatten()
+            .unwrap_or_else(|| HeaderValue::from_static(NOT_A_PAGE_POLICY))
+    };
     response.headers_mut().insert(CONTENT_SECURITY_POLICY, value);
     response
 }

@@ -1,7 +1,8 @@
 //! Chat server functions: rooms, the people picker and messages.
 
 use hearth::model::{
-    ConversationDetail, ConversationSummary, Message, MessagePage, OpenRoom, Person, Reaction, RoomId, SearchResults,
+    ConversationDetail, ConversationSummary, Message, MessagePage, NotificationSettings, OpenRoom, Person, Reaction,
+    RoomId, SearchResults,
 };
 use leptos::prelude::*;
 
@@ -86,6 +87,8 @@ pub struct RoomView {
     /// `None`: the newest page.
     #[serde(default)]
     pub around: Option<i64>,
+    /// My notification level for the room (the header's picker).
+    pub notifications: NotificationSettings,
 }
 
 /// The room as its window opens (`at_unread`: at my first unread message,
@@ -102,7 +105,9 @@ pub async fn room_detail(room_id: i64, around: Option<i64>, at_unread: bool) -> 
         (hearth.conversation_around(me.id, room, around).await?, None, around)
     };
     let admin = hearth.is_admin(me.id).await?;
-    Ok(RoomView { detail, edit_window_secs: hearth.settings().edit_window_secs, admin, first_unread, around })
+    let notifications = hearth.notification_settings(me.id, room).await?;
+    let edit_window_secs = hearth.settings().edit_window_secs;
+    Ok(RoomView { detail, edit_window_secs, admin, first_unread, around, notifications })
 }
 
 /// Messages containing `query` in any of my rooms, newest first.

@@ -4,12 +4,14 @@
 mod account;
 mod admin;
 mod chat;
+mod notifications;
 mod rooms;
 mod security;
 
 pub use account::*;
 pub use admin::*;
 pub use chat::*;
+pub use notifications::*;
 pub use rooms::*;
 pub use security::*;
 

@@ -3,13 +3,15 @@
 //! name, with whether they are online). Each entry shows a preview of the
 //! newest message and unread badges whose accessible names say the count;
 //! entries are ordered by activity, and the current room is marked
-//! (`aria-current="page"`).
+//! (`aria-current="page"`). Above the list, desktop notifications are
+//! offered once.
 
 use hearth::model::{ConversationSummary, Profile, RoomKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::chat::{preview, use_chat};
+use crate::components::desktop_notifications::NotificationOffer;
 use crate::error::UiError;
 
 /// Rendered by the frame once the user and their rooms are loaded (one
@@ -30,6 +32,7 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                 <a href="/people" class="new-message">"New message"</a>
                 <a href="/browse">"Open rooms"</a>
             </nav>
+            <NotificationOffer />
             {error.map(|_| view! {
                 <div class="load-error" role="alert">
                     <p>"Could not load your conversations."</p>

@@ -1,5 +1,6 @@
 //! `/profile`: edit your username, name and avatar URL; change your email
-//! (with your password); see your signed-in sessions and sign any of them out.
+//! (with your password); turn desktop notifications on or off; see your
+//! signed-in sessions and sign any of them out.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -8,6 +9,7 @@ use leptos_meta::Title;
 use super::signed_in;
 use crate::api::{ChangeEmail, EndSession, my_sessions};
 use crate::auth::use_auth;
+use crate::components::desktop_notifications::DesktopNotifications;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 
 #[component]
@@ -47,6 +49,7 @@ pub fn ProfilePage() -> impl IntoView {
                     <Show when=email_saved><p class="saved" role="status">"Email changed"</p></Show>
                 </ActionForm>
             </section>
+            <DesktopNotifications />
             <Sessions />
         }
     });

@@ -122,3 +122,53 @@ async fn each_page_load_gets_a_fresh_nonce() {
         policy_nonce(header(second.headers(), "content-security-policy"))
     );
 }
+
+/// The service worker's own policy: it loads nothing but this site's images.
+const WORKER: &str = "default-src 'none'; img-src 'self'; frame-ancestors 'none'";
+
+#[tokio::test]
+async fn the_service_worker_and_the_manifest_are_served_at_the_root_with_their_types_and_policies() {
+    // The real public/ directory, which the site root holds as it is.
+    let public = concat!(env!("CARGO_MANIFEST_DIR"), "/../public");
+    let app = spawn_app_serving(public, |_| {}).await;
+    let client = new_client();
+
+    let worker = client.get(app.url("/sw.js")).send().await.unwrap();
+    let manifest = client.get(app.url("/manifest.webmanifest")).send().await.unwrap();
+    let page = client.get(app.url("/login")).send().await.unwrap();
+
+    assert_eq!([&worker, &manifest, &page].map(|r| r.status().as_u16()), [200, 200, 200]);
+    assert_security_headers("the service worker", &worker);
+    assert_security_headers("the manifest", &manifest);
+    assert_eq!(header(worker.headers(), "content-type"), "text/javascript");
+    assert_eq!(header(worker.headers(), "content-security-policy"), WORKER);
+    assert_eq!(header(manifest.headers(), "content-type"), "application/manifest+json");
+    assert_eq!(header(manifest.headers(), "content-security-policy"), NOT_A_PAGE);
+    let csp = header(page.headers(), "content-security-policy").to_owned();
+    for directive in ["worker-src 'self'", "manifest-src 'self'"] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<link rel="manifest" href="/manifest.webmanifest""#), "the page links the manifest");
+    let script = worker.text().await.unwrap();
+    for event in ["\"push\"", "\"notificationclick\""] {
+        assert!(script.contains(&format!("addEventListener({event}")), "the worker handles {event}");
+    }
+
+    // The manifest has what an installable app needs, and its icons load.
+    let manifest: serde_json::Value = manifest.json().await.unwrap();
+    for field in ["name", "short_name", "start_url", "display", "theme_color", "background_color"] {
+        assert!(manifest[field].as_str().is_some_and(|v| !v.is_empty()), "manifest {field}: {manifest}");
+    }
+    let icons = manifest["icons"].as_array().expect("icons");
+    assert!(icons.iter().any(|icon| icon["sizes"] == "192x192") && icons.iter().any(|icon| icon["sizes"] == "512x512"));
+    for icon in icons {
+        let src = icon["src"].as_str().expect("an icon's src");
+        let response = client.get(app.url(src)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{src}");
+        assert_eq!(header(response.headers(), "content-type"), icon["type"].as_str().unwrap(), "{src}");
+    }
+    let unread = client.get(app.url("/favicon-unread.svg")).send().await.unwrap();
+    assert_eq!(unread.status().as_u16(), 200);
+    assert_eq!(header(unread.headers(), "content-type"), "image/svg+xml");
+}

@@ -2,21 +2,37 @@
 //! it survives switching rooms and a reload, and is forgotten once sent),
 //! focused when the room opens; Enter sends, Shift+Enter is a new line, Up
 //! in an empty composer edits my last message; the
-//! quote of the message being answered; typing notices. Without JavaScript
-//! it is a plain form that posts to the server function.
+//! quote of the message being answered; typing notices; the `@` autocomplete
+//! of the room's members (a combobox: arrows move, Enter or Tab picks, Esc
+//! closes; [`super::mentioning`] is its pure part). Without JavaScript it is
+//! a plain form that posts to the server function.
 
-use hearth::model::ReplyTo;
+use hearth::model::{Person, ReplyTo};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::browser::{COMPOSER_ID, focus_composer, load_draft, save_draft};
+use super::mentioning::{self, Query};
 use super::timeline::last_of_mine;
 use super::use_room;
 use crate::api::SendMessage;
 use crate::components::form::keep_typed_text;
 
+/// The autocomplete's list id, and its options' id prefix.
+const MENTION_LIST_ID: &str = "mention-list";
+
+/// The open autocomplete: the query it answers, who matches, and which of
+/// them the arrows point at.
+#[derive(Clone, Debug, PartialEq)]
+struct Picker {
+    query: Query,
+    matches: Vec<Person>,
+    active: usize,
+}
+
+/// `members`: who may be mentioned (the room's members but me).
 #[component]
-pub fn Composer() -> impl IntoView {
+pub fn Composer(members: Vec<Person>) -> impl IntoView {
     let room = use_room();
     let room_id = room.room_id;
     let replying = room.replying;
@@ -48,6 +64,57 @@ pub fn Composer() -> impl IntoView {
         replying.set(None);
         room.sender.send(&body, quote);
     };
+    let members = StoredValue::new(members);
+    let picker = RwSignal::new(None::<Picker>);
+    let textarea: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    // After each input: is the caret in an `@query` that matches someone?
+    let look = move || {
+        let Some(area) = textarea.get_untracked() else { return };
+        let text = area.value();
+        let caret = area.selection_start().ok().flatten().map(|c| mentioning::byte_offset(&text, c));
+        let found = caret.and_then(|caret| mentioning::query_at(&text, caret)).and_then(|query| {
+            let matches: Vec<Person> =
+                members.with_value(|people| mentioning::matching(people, &query.text).into_iter().cloned().collect());
+            (!matches.is_empty()).then_some(Picker { query, matches, active: 0 })
+        });
+        picker.set(found);
+    };
+    // Puts `@username ` in place of the query, the caret after it.
+    let pick = move |index: usize| {
+        let (Some(open), Some(area)) = (picker.get_untracked(), textarea.get_untracked()) else { return };
+        let Some(person) = open.matches.get(index) else { return };
+        let (text, caret) = mentioning::insert(&area.value(), &open.query, &person.username);
+        let caret = mentioning::utf16_offset(&text, caret);
+        area.set_value(&text);
+        draft.set(text);
+        let _ = area.set_selection_range(caret, caret);
+        let _ = area.focus();
+        picker.set(None);
+    };
+    // The arrows, Enter, Tab and Esc while the list is open; `true` when the
+    // key was the list's.
+    let steer = move |ev: &leptos::ev::KeyboardEvent| -> bool {
+        let Some(open) = picker.get_untracked() else { return false };
+        let count = open.matches.len();
+        match ev.key().as_str() {
+            "ArrowDown" => picker.update(|p| {
+                if let Some(p) = p {
+                    p.active = (p.active + 1) % count
+                }
+            }),
+            "ArrowUp" => picker.update(|p| {
+                if let Some(p) = p {
+                    p.active = (p.active + count - 1) % count
+                }
+            }),
+            "Enter" | "Tab" if !ev.is_composing() => pick(open.active),
+            "Escape" => picker.set(None),
+            _ => return false,
+        }
+        ev.prevent_default();
+        true
+    };
+    let option_id = |index: usize| format!("{MENTION_LIST_ID}-{index}");
     let last_editable = move || {
         let last = room
             .timeline
@@ -73,9 +140,22 @@ pub fn Composer() -> impl IntoView {
                 rows="2"
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-label="Message"
+                role="combobox"
+                aria-autocomplete="list"
+                aria-controls=MENTION_LIST_ID
+                aria-expanded=move || picker.with(Option::is_some).to_string()
+                aria-activedescendant=move || picker.with(|p| p.as_ref().map(|p| option_id(p.active)))
+                node_ref=textarea
                 bind:value=draft
-                on:input=move |_| room.signals.announce_typing()
+                on:input=move |_| {
+                    room.signals.announce_typing();
+                    look();
+                }
+                on:blur=move |_| picker.set(None)
                 on:keydown=move |ev| {
+                    if steer(&ev) {
+                        return;
+                    }
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         send();
@@ -88,6 +168,25 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             ></textarea>
+            <ul id=MENTION_LIST_ID class="mention-list" role="listbox" aria-label="People to mention" hidden=move || picker.with(Option::is_none)>
+                {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, person)| {
+                    let selected = index == open.active;
+                    view! {
+                        <li
+                            id=option_id(index)
+                            role="option"
+                            aria-selected=selected.to_string()
+                            class:active=selected
+                            // Keeps the focus (and the caret) in the textarea.
+                            on:mousedown=|ev| ev.prevent_default()
+                            on:click=move |_| pick(index)
+                        >
+                            <span class="mention-name">{person.display_name().to_owned()}</span>
+                            " " <span class="muted">"@"{person.username.clone()}</span>
+                        </li>
+                    }
+                }).collect_view())}
+            </ul>
             <button type="submit">"Send"</button>
         </form>
     }

@@ -15,16 +15,19 @@
 //! - [`signals`]: the subscription and its events, typing, presence, "Seen".
 //! - [`reading`]: marking the room read while it is shown.
 //! - [`sending`]: optimistic sends, retry, resend on reconnect.
-//! - [`composer`]: the form, per-room drafts, focus on open.
+//! - [`composer`]: the form, per-room drafts, focus on open, the `@`
+//!   autocomplete ([`mentioning`]: its pure part, with unit tests).
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
 //!   confirmation a delete asks for.
-//! - [`room_menu`]: the header's Room details, Add people and Leave.
+//! - [`room_menu`]: the header's notification level, Room details, Add
+//!   people and Leave.
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
 mod browser;
 mod composer;
 pub mod layout;
+mod mentioning;
 mod message_row;
 mod paging;
 mod reading;
@@ -35,7 +38,7 @@ pub mod timeline;
 
 use std::collections::HashMap;
 
-use hearth::model::{Author, ConversationDetail, Profile, ReplyTo, RoomKind, UserId};
+use hearth::model::{Author, ConversationDetail, NotificationSettings, Profile, ReplyTo, RoomKind, UserId};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -104,6 +107,7 @@ pub fn RoomPage() -> impl IntoView {
                     jumped=view.around.is_some()
                     edit_window_secs=view.edit_window_secs
                     admin=view.admin
+                    notifications=view.notifications
                 />
             }),
             Err(error) if error.is_missing() => EitherOf3::B(view! {
@@ -180,6 +184,8 @@ fn ChatWindow(
     edit_window_secs: u64,
     /// An admin may delete anyone's message (the core audits it).
     admin: bool,
+    /// My notification level for the room.
+    notifications: NotificationSettings,
 ) -> impl IntoView {
     let room = detail.conversation.id;
     let room_id = room.0;
@@ -243,6 +249,8 @@ fn ChatWindow(
         let (kind, members) = (detail.conversation.kind, detail.participants.clone());
         view! { <room_menu::RoomMenu room_id kind members me_id=me.id /> }
     });
+    let kind = detail.conversation.kind;
+    let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();
     let member_list = detail.participants;
     view! {
         <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
@@ -251,6 +259,7 @@ fn ChatWindow(
                 // back to it (hidden on wider screens, where the list is beside).
                 <a class="back-to-rooms" href="/" aria-label="Back to conversations">"‹ Rooms"</a>
                 <h1>{title}</h1>
+                <room_menu::NotifyLevelPicker room_id kind settings=notifications />
                 {menu}
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
@@ -305,7 +314,7 @@ fn ChatWindow(
             <p class="visually-hidden announcer" role="status" aria-live="polite" aria-atomic="true">
                 {move || signals.announcement.get()}
             </p>
-            <Composer />
+            <Composer members=mentionable />
         </section>
     }
 }

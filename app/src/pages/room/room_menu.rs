@@ -1,13 +1,14 @@
-//! The room header's actions for a group or open room: its details (kind
-//! and members), adding people, and leaving (asked first). Direct rooms
-//! have none of these: they can neither grow nor be left.
+//! The room header's actions: for every room, my notification level; for a
+//! group or open room, its details (kind and members), adding people, and
+//! leaving (asked first). Direct rooms have none of those: they can neither
+//! grow nor be left.
 
-use hearth::model::{Person, RoomKind, UserId};
+use hearth::model::{NotificationSettings, NotifyLevel, Person, RoomKind, UserId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::{add_people, leave_room, search_people};
+use crate::api::{add_people, leave_room, search_people, set_notification_level};
 use crate::chat::use_chat;
 
 #[component]
@@ -35,6 +36,48 @@ pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserI
             <AddPeople room_id members me_id />
             <Leave room_id />
         </div>
+    }
+}
+
+/// "Notify me": everything, mentions only, nothing, or the room kind's
+/// default, saved as soon as it is picked. The room list carries the level
+/// too (the tab's desktop notifications read it there), so it is refetched.
+#[component]
+pub fn NotifyLevelPicker(room_id: i64, kind: RoomKind, settings: NotificationSettings) -> impl IntoView {
+    let chosen = RwSignal::new(if settings.default { "default" } else { settings.level.as_str() });
+    let failed = RwSignal::new(None::<String>);
+    let chat = use_chat();
+    let label = |level: NotifyLevel| match level {
+        NotifyLevel::Everything => "Everything",
+        NotifyLevel::Mentions => "Mentions only",
+        NotifyLevel::Nothing => "Nothing",
+    };
+    let default_label = format!("Default ({})", label(NotifyLevel::default_for(kind)));
+    let pick = move |ev: leptos::ev::Event| {
+        let level = event_target_value(&ev);
+        failed.set(None);
+        spawn_local(async move {
+            match set_notification_level(room_id, level).await {
+                Ok(now) => {
+                    chosen.set(if now.default { "default" } else { now.level.as_str() });
+                    chat.refresh_rooms();
+                }
+                Err(error) => failed.set(Some(format!("Could not change notifications: {error}"))),
+            }
+        });
+    };
+    let options = [("default", default_label)].into_iter().chain(
+        [NotifyLevel::Everything, NotifyLevel::Mentions, NotifyLevel::Nothing]
+            .map(|l| (l.as_str(), label(l).to_owned())),
+    );
+    view! {
+        <label class="notify-level">
+            "Notify me "
+            <select name="level" prop:value=move || chosen.get() on:change=pick>
+                {options.map(|(value, text)| view! { <option value=value selected=move || chosen.get() == value>{text}</option> }).collect_view()}
+            </select>
+        </label>
+        {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
     }
 }
 

@@ -1,0 +1,220 @@
+//! The tab's own alerts, beside the title's count (the room page): the
+//! favicon has a dot while anything is unread (`public/favicon-unread.svg`
+//! swapped on the `<link rel=icon>`), and while the tab is hidden a live
+//! message in any of my rooms that my level there lets through (and that
+//! is not mine) is a desktop `Notification`, once the user has allowed them.
+//! Clicking it focuses the window and opens the room. Its tag is the one
+//! Web Push uses (`room-R`), so a push for the same room replaces it rather
+//! than adding a second one. With the tab closed, `public/sw.js` shows the
+//! server's pushes instead ([`crate::components::desktop_notifications`]).
+
+use leptos::prelude::*;
+
+use crate::auth::use_auth;
+use crate::chat::use_chat;
+
+const FAVICON: &str = "/favicon.svg";
+const FAVICON_UNREAD: &str = "/favicon-unread.svg";
+
+/// The longest body a notification shows, in characters (as Web Push's).
+const BODY_MAX: usize = 200;
+
+pub fn provide_alerts() {
+    let chat = use_chat();
+    // The dot follows the server's counts (the room list refetches after
+    // each live event); a failed fetch leaves it as it was.
+    Effect::new(move |_| {
+        if let Some(Ok(rooms)) = chat.rooms.get() {
+            set_favicon(if rooms.iter().any(|room| room.unread_count > 0) { FAVICON_UNREAD } else { FAVICON });
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        let auth = use_auth();
+        let live = crate::live::use_live();
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |started: Option<()>| {
+            if started.is_some() {
+                return;
+            }
+            let navigate = navigate.clone();
+            live.on_event(move |event| {
+                let hearth::protocol::ServerEvent::Message { room_id, message, .. } = event else { return };
+                let Some(Ok(Some(me))) = auth.me.get_untracked() else { return };
+                let Some(Ok(rooms)) = chat.rooms.get_untracked() else { return };
+                let Some(room) = rooms.iter().find(|room| room.id == *room_id) else { return };
+                if let Some(alert) = alert_for(room, message, me.id) {
+                    browser::show(alert, navigate.clone());
+                }
+            });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = use_auth;
+}
+
+/// A desktop notification to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+    pub tag: String,
+    pub url: String,
+}
+
+/// The notification a new message in `room` is worth to `me`, if any: not
+/// for my own, and only as my level for the room says. Titled as Web Push
+/// titles it: "Alice in Launch crew", or "Alice" in a direct room.
+pub fn alert_for(
+    room: &hearth::model::ConversationSummary,
+    message: &hearth::model::Message,
+    me: hearth::model::UserId,
+) -> Option<Alert> {
+    use hearth::model::RoomKind;
+    if message.user_id == Some(me) || message.deleted {
+        return None;
+    }
+    if !room.notify_level.notifies(message.mentions.contains(&me)) {
+        return None;
+    }
+    let author = message.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
+    let title = match room.kind {
+        RoomKind::Direct => author,
+        _ => format!("{author} in {}", room.display_title(me)),
+    };
+    // With its "…", at most BODY_MAX.
+    let body = crate::chat::preview(message.body.as_deref().unwrap_or(""), BODY_MAX - 1);
+    Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
+}
+
+fn set_favicon(href: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(link)) = document().query_selector("link[rel=icon]")
+        && link.get_attribute("href").as_deref() != Some(href)
+    {
+        let _ = link.set_attribute("href", href);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = href;
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{Notification, NotificationOptions, NotificationPermission, VisibilityState};
+
+    use super::Alert;
+
+    /// Whether this browser has the `Notification` API and the user allowed it.
+    pub fn allowed() -> bool {
+        js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
+            && Notification::permission() == NotificationPermission::Granted
+    }
+
+    /// Shows `alert` if the tab is hidden and notifications are allowed.
+    pub fn show(alert: Alert, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
+        if document().visibility_state() != VisibilityState::Hidden || !allowed() {
+            return;
+        }
+        let options = NotificationOptions::new();
+        options.set_body(&alert.body);
+        options.set_tag(&alert.tag);
+        options.set_icon("/icon-192.png");
+        let Ok(notification) = Notification::new_with_options(&alert.title, &options) else { return };
+        let shown = notification.clone();
+        let url = alert.url;
+        let open = Closure::once_into_js(move || {
+            let _ = window().focus();
+            navigate(&url, Default::default());
+            shown.close();
+        });
+        notification.set_onclick(Some(open.unchecked_ref()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth::model::{Author, ConversationSummary, Message, NotifyLevel, Person, RoomId, RoomKind, UserId};
+
+    const ME: UserId = UserId(1);
+    const ALICE: UserId = UserId(2);
+
+    fn room(kind: RoomKind, level: NotifyLevel) -> ConversationSummary {
+        let person = |id: UserId, username: &str| Person {
+            id,
+            username: username.into(),
+            name: Some(username.to_uppercase()),
+            avatar_url: None,
+        };
+        ConversationSummary {
+            id: RoomId(7),
+            title: Some("Launch crew".into()),
+            group: kind != RoomKind::Direct,
+            kind,
+            updated_at: String::new(),
+            users: vec![person(ME, "me"), person(ALICE, "alice")],
+            last_message: None,
+            unread_count: 0,
+            unread_mentions: 0,
+            notify_level: level,
+        }
+    }
+
+    fn message(from: UserId, body: &str, mentions: Vec<UserId>) -> Message {
+        Message {
+            id: 1,
+            conversation_id: RoomId(7),
+            number: 3,
+            user_id: Some(from),
+            user: Some(Author::new(from, "alice".into(), Some("Alice".into()))),
+            body: Some(body.into()),
+            client_id: None,
+            mentions,
+            application: None,
+            created_at: String::new(),
+            edited_at: None,
+            deleted: false,
+            html: None,
+            reply_to: None,
+            reply_count: 0,
+            reactions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_message_alerts_as_my_level_for_the_room_says_and_never_for_my_own() {
+        let plain = message(ALICE, "hello", vec![]);
+        let mention = message(ALICE, "hi @me", vec![ME]);
+        let mine = message(ME, "hi @me", vec![ME]);
+        let everything = room(RoomKind::Group, NotifyLevel::Everything);
+        let mentions = room(RoomKind::Group, NotifyLevel::Mentions);
+        let nothing = room(RoomKind::Group, NotifyLevel::Nothing);
+        assert!(alert_for(&everything, &plain, ME).is_some());
+        assert!(alert_for(&mentions, &plain, ME).is_none());
+        assert!(alert_for(&mentions, &mention, ME).is_some());
+        assert!(alert_for(&nothing, &mention, ME).is_none());
+        assert!(alert_for(&everything, &mine, ME).is_none());
+    }
+
+    #[test]
+    fn an_alert_is_titled_by_author_and_room_as_web_push_titles_it() {
+        let alert = alert_for(&room(RoomKind::Group, NotifyLevel::Everything), &message(ALICE, "a\n b", vec![]), ME);
+        assert_eq!(
+            alert,
+            Some(Alert {
+                title: "Alice in Launch crew".into(),
+                body: "a b".into(),
+                tag: "room-7".into(),
+                url: "/rooms/7".into()
+            })
+        );
+        let direct = alert_for(&room(RoomKind::Direct, NotifyLevel::Everything), &message(ALICE, "yo", vec![]), ME);
+        assert_eq!(direct.map(|a| a.title), Some("Alice".into()));
+        let long = "x".repeat(300);
+        let cut = alert_for(&room(RoomKind::Group, NotifyLevel::Everything), &message(ALICE, &long, vec![]), ME);
+        assert_eq!(cut.map(|a| a.body.chars().count()), Some(BODY_MAX));
+    }
+}

@@ -1,0 +1,259 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
+
+// Mentions and notifications in the browser (issue 17): the composer's @
+// autocomplete, the room header's level, the favicon's dot, desktop
+// notifications while the tab is hidden, the service worker and the manifest.
+
+async function axeViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+test("@ in the composer lists the room's members; arrows, Enter and Esc work it by keyboard alone", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const otherContext = await browser.newContext();
+  const thirdContext = await browser.newContext();
+  await registerUser(context, "alice");
+  const bob = await registerUser(otherContext, "bob");
+  const bonnie = await registerUser(thirdContext, "bonnie");
+  const room = await createRoom(context.request, { participant_ids: [bob.id, bonnie.id], title: `Crew ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const composer = page.getByRole("combobox", { name: "Message" });
+  const list = page.getByRole("listbox", { name: "People to mention" });
+  await expect(composer).toHaveAttribute("aria-expanded", "false");
+  await expect(composer).toHaveAttribute("aria-controls", "mention-list");
+
+  await composer.focus();
+  await page.keyboard.type("@bo");
+
+  await expect(list).toBeVisible();
+  await expect(composer).toHaveAttribute("aria-expanded", "true");
+  const options = list.getByRole("option");
+  await expect(options).toHaveCount(2);
+  await expect(options.nth(0)).toHaveAttribute("aria-selected", "true");
+  expect(await axeViolations(page)).toEqual([]);
+  // Down (and round again) until Bob is the one chosen; the textarea says which.
+  const bobOption = options.filter({ hasText: `@${bob.username}` });
+  for (let i = 0; i < 2 && (await bobOption.getAttribute("aria-selected")) !== "true"; i++) {
+    await page.keyboard.press("ArrowDown");
+  }
+  await expect(bobOption).toHaveAttribute("aria-selected", "true");
+  await expect(composer).toHaveAttribute("aria-activedescendant", (await bobOption.getAttribute("id"))!);
+
+  await page.keyboard.press("Enter");
+
+  // Enter picked: nothing was sent.
+  await expect(composer).toHaveValue(`@${bob.username} `);
+  await expect(list).toBeHidden();
+  await expect(composer).toHaveAttribute("aria-expanded", "false");
+  await expect(page.locator("article.message")).toHaveCount(0);
+
+  // Esc closes the list; the text stays as typed.
+  await page.keyboard.type("and @bon");
+  await expect(options).toHaveCount(1);
+  await page.keyboard.press("Escape");
+  await expect(list).toBeHidden();
+  await expect(composer).toHaveValue(`@${bob.username} and @bon`);
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type("hello");
+
+  // With the list closed, Enter sends; the message mentions Bob.
+  await page.keyboard.press("Enter");
+  await expect(page.locator("article.message:not(.pending) .body")).toHaveText(`@${bob.username} and hello`);
+  const messages = await (await context.request.get(`/conversations/${room}/messages`)).json();
+  expect(messages.messages.at(-1).mentions).toEqual([bob.id]);
+  await closeAll(context, otherContext, thirdContext);
+});
+
+test("a mention can be picked with the mouse too", async ({ browser }) => {
+  const { bob, room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await openLive(alicePage, room);
+  const composer = alicePage.getByRole("combobox", { name: "Message" });
+  await composer.focus();
+  await alicePage.keyboard.type("hi @");
+  await alicePage.getByRole("option", { name: new RegExp(bob.username) }).click();
+  await expect(composer).toHaveValue(`hi @${bob.username} `);
+  await expect(composer).toBeFocused();
+  await closeAll(aliceContext, bobContext);
+});
+
+test("the room header sets my notification level, and it stays", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await openLive(alicePage, room);
+  const level = alicePage.getByLabel("Notify me");
+  await expect(level).toHaveValue("default");
+  await expect(level.locator("option:checked")).toHaveText("Default (Everything)");
+
+  await level.selectOption("nothing");
+
+  await expect
+    .poll(async () => (await aliceContext.request.get(`/conversations/${room}/notifications`)).json())
+    .toEqual({ level: "nothing", default: false });
+  await alicePage.reload();
+  await expect(alicePage.getByLabel("Notify me")).toHaveValue("nothing");
+  expect(await axeViolations(alicePage)).toEqual([]);
+  await alicePage.getByLabel("Notify me").selectOption("default");
+  await expect
+    .poll(async () => (await aliceContext.request.get(`/conversations/${room}/notifications`)).json())
+    .toEqual({ level: "everything", default: true });
+  await closeAll(aliceContext, bobContext);
+});
+
+test("the favicon has a dot while anything is unread", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  const icon = alicePage.locator('link[rel="icon"]');
+  await expect(icon).toHaveAttribute("href", "/favicon.svg");
+
+  await postMessage(bobContext.request, room, "are you there?");
+  await expect(icon).toHaveAttribute("href", "/favicon-unread.svg");
+  expect((await alicePage.request.get("/favicon-unread.svg")).status()).toBe(200);
+
+  await alicePage.locator(`.room-link[data-room-id="${room}"]`).click();
+  await expect(icon).toHaveAttribute("href", "/favicon.svg");
+  await closeAll(aliceContext, bobContext);
+});
+
+/** Replaces only the `Notification` constructor, recording each call; permission stays the browser's. */
+async function recordNotifications(context: BrowserContext) {
+  await context.grantPermissions(["notifications"]);
+  await context.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body?: string; tag?: string }[] = [];
+    const made: { onclick: (() => void) | null }[] = [];
+    class Recording {
+      onclick: (() => void) | null = null;
+      constructor(title: string, options?: NotificationOptions) {
+        shown.push({ title, body: options?.body, tag: options?.tag });
+        made.push(this);
+      }
+      close() {}
+      static get permission() {
+        return Real.permission;
+      }
+      static requestPermission() {
+        return Real.requestPermission();
+      }
+    }
+    Object.assign(window, { Notification: Recording, shownNotifications: shown, madeNotifications: made });
+  });
+}
+
+async function hideTab(page: Page) {
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+}
+
+const shown = (page: Page) => page.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications);
+
+test("while the tab is hidden a message my level lets through is a desktop notification; a click opens its room", async ({
+  browser,
+}) => {
+  const { alice, bob, room: direct, aliceContext, bobContext, alicePage } = await pair(browser);
+  const crewTitle = `Crew ${Date.now()}`;
+  const crew = await createRoom(aliceContext.request, { kind: "group", participant_ids: [bob.id], title: crewTitle });
+  const quiet = await createRoom(aliceContext.request, {
+    kind: "group",
+    participant_ids: [bob.id],
+    title: `Quiet ${Date.now()}`,
+  });
+  const put = await aliceContext.request.put(`/conversations/${quiet}/notifications`, { data: { level: "nothing" } });
+  expect(put.status()).toBe(200);
+  await recordNotifications(aliceContext);
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  expect(await alicePage.evaluate(() => Notification.permission)).toBe("granted");
+
+  // Visible: the badge counts it, and nothing pops up.
+  await postMessage(bobContext.request, direct, "while you look");
+  await expect(alicePage.locator(`.room-link[data-room-id="${direct}"]`).getByRole("img", { name: "1 unread message" })).toBeVisible();
+  expect(await shown(alicePage)).toEqual([]);
+
+  await hideTab(alicePage);
+  await postMessage(bobContext.request, quiet, `@${alice.username} quiet room, level nothing`);
+  await postMessage(bobContext.request, crew, "not for you: your level here is mentions");
+  await postMessage(bobContext.request, crew, `@${alice.username} look at this`);
+  await postMessage(bobContext.request, direct, "hello from Bob");
+
+  await expect.poll(() => shown(alicePage)).toHaveLength(2);
+  expect(await shown(alicePage)).toEqual([
+    { title: `${bob.name} in ${crewTitle}`, body: `@${alice.username} look at this`, tag: `room-${crew}` },
+    { title: bob.name, body: "hello from Bob", tag: `room-${direct}` },
+  ]);
+  // My own messages never notify me.
+  await postMessage(aliceContext.request, direct, "my own words");
+  await expect(alicePage.locator(`.room-link[data-room-id="${direct}"] .room-preview`)).toHaveText("You: my own words");
+  expect(await shown(alicePage)).toHaveLength(2);
+
+  // A click focuses the tab and opens the room.
+  await alicePage.evaluate(() =>
+    (window as unknown as { madeNotifications: { onclick: () => void }[] }).madeNotifications[0].onclick(),
+  );
+  await expect(alicePage).toHaveURL(new RegExp(`/rooms/${crew}$`));
+  await expect(alicePage.locator(".chat")).toHaveAttribute("data-room-id", String(crew));
+  await closeAll(aliceContext, bobContext);
+});
+
+test("the service worker registers at the root and the manifest is valid, with icons that load", async ({ page }) => {
+  await page.goto("/login");
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  expect(scope).toBe(new URL("/", page.url()).href);
+  const script = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
+  expect(script).toBe(new URL("/sw.js", page.url()).href);
+
+  const href = await page.locator('link[rel="manifest"]').getAttribute("href");
+  expect(href).toBe("/manifest.webmanifest");
+  const response = await page.request.get(href!);
+  expect(response.status()).toBe(200);
+  expect(response.headers()["content-type"]).toBe("application/manifest+json");
+  const manifest = await response.json();
+  expect(manifest).toMatchObject({ name: "Hearth", short_name: "Hearth", start_url: "/", display: "standalone" });
+  expect(manifest.theme_color).toMatch(/^#[0-9a-f]{6}$/i);
+  expect(manifest.background_color).toMatch(/^#[0-9a-f]{6}$/i);
+  const sizes = manifest.icons.map((icon: { sizes: string }) => icon.sizes);
+  expect(sizes).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+  for (const icon of manifest.icons as { src: string; sizes: string }[]) {
+    // Each icon decodes as an image of the size it claims.
+    const size = await page.evaluate(async (src) => {
+      const image = new Image();
+      image.src = src;
+      await image.decode();
+      return `${image.naturalWidth}x${image.naturalHeight}`;
+    }, icon.src);
+    if (icon.sizes !== "any") expect(size, icon.src).toBe(icon.sizes);
+  }
+});
+
+test("desktop notifications are offered once in the sidebar while the browser has not been asked", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "asked");
+  const page = await context.newPage();
+  await page.goto("/");
+  expect(await page.evaluate(() => Notification.permission)).toBe("default");
+  const offer = page.getByRole("group", { name: "Desktop notifications" });
+  await expect(offer.getByRole("button", { name: "Enable desktop notifications" })).toBeVisible({ timeout: 30_000 });
+
+  await offer.getByRole("button", { name: "Not now" }).click();
+
+  await expect(offer).toBeHidden();
+  await page.reload();
+  await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await expect(offer).toBeHidden();
+  // The switch on /profile stays, unchecked.
+  await page.goto("/profile");
+  await expect(page.getByLabel("Enable desktop notifications")).toBeEnabled();
+  await expect(page.getByLabel("Enable desktop notifications")).not.toBeChecked();
+  await context.close();
+});
