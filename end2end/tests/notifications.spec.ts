@@ -257,3 +257,53 @@ test("desktop notifications are offered once in the sidebar while the browser ha
   await expect(page.getByLabel("Enable desktop notifications")).not.toBeChecked();
   await context.close();
 });
+
+test("the service worker shows a pushed message, closes it on a close push up to its number", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await context.grantPermissions(["notifications"]);
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
+
+  // Chromium delivers a push to the registered worker as a push service
+  // would (the payload is what the server encrypts; CDP hands it over
+  // decrypted), so sw.js itself is what runs.
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise<string>((resolve) => {
+    cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => !r.isDeleted && r.scopeURL === new URL("/", page.url()).href);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send("ServiceWorker.enable");
+  const registrationId = await registration;
+  const origin = new URL(page.url()).origin;
+  const push = (payload: object) =>
+    cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
+  const shown = () =>
+    page.evaluate(async () =>
+      (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })),
+    );
+
+  await push({ kind: "message", room_id: 7, number: 41, tag: "room-7", title: "Alice in Launch crew", body: "ship it?", url: "/rooms/7" });
+  await expect.poll(shown).toEqual([
+    { title: "Alice in Launch crew", body: "ship it?", tag: "room-7", data: { url: "/rooms/7", number: 41, room_id: 7 } },
+  ]);
+  // A newer message in the room replaces it (same tag).
+  await push({ kind: "message", room_id: 7, number: 42, tag: "room-7", title: "Alice in Launch crew", body: "now?", url: "/rooms/7" });
+  await expect.poll(async () => (await shown()).map((n) => n.body)).toEqual(["now?"]);
+  // Read up to 41 elsewhere: the notification shows 42, so it stays.
+  await push({ kind: "close", room_id: 7, number: 41, tag: "room-7" });
+  await page.waitForTimeout(500);
+  expect((await shown()).map((n) => n.body)).toEqual(["now?"]);
+  // Read up to 42: it goes.
+  await push({ kind: "close", room_id: 7, number: 42, tag: "room-7" });
+  await expect.poll(async () => (await shown()).length).toBe(0);
+  // Garbage is ignored, not shown.
+  await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: "not json" });
+  await page.waitForTimeout(500);
+  expect(await shown()).toEqual([]);
+  await context.close();
+});
