@@ -48,6 +48,15 @@ pub struct Settings {
     pub sign_up_policy: crate::model::SignUpPolicy,
     /// Forgotten-password mails one address may ask for per hour.
     pub reset_mails_per_address_per_hour: u32,
+    /// How long after its commit a message's push is decided: read on any
+    /// device by then, it is not pushed.
+    pub push_delay_secs: u64,
+    /// Message pushes one device gets per minute (a burst, refilling
+    /// evenly); more are dropped.
+    pub push_per_device_per_minute: u32,
+    /// The VAPID `sub` claim: a `mailto:` or `https:` contact for the push
+    /// services.
+    pub push_contact: String,
 }
 
 impl Settings {
@@ -72,6 +81,9 @@ impl Default for Settings {
             sign_up_policy: crate::model::SignUpPolicy::Invite,
             messages_per_minute: 300,
             reset_mails_per_address_per_hour: 5,
+            push_delay_secs: 10,
+            push_per_device_per_minute: 6,
+            push_contact: "mailto:hearth@localhost".into(),
         }
     }
 }
@@ -104,6 +116,8 @@ pub struct Hearth {
     pub(crate) messages: Option<Limiter<Searcher>>,
     /// Email changes, the sessions list, reset by email (`account.rs`).
     pub(crate) account: Arc<crate::account::AccountState>,
+    /// This instance's push state: its tabs' rows and the per-device budget.
+    pub(crate) push: Arc<crate::push_queue::PushState>,
 }
 
 impl Hearth {
@@ -129,7 +143,9 @@ impl Hearth {
         let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
         let account = Arc::new(crate::account::AccountState::new(settings.reset_mails_per_address_per_hour));
+        let push = Arc::new(crate::push_queue::PushState::new(settings.push_per_device_per_minute));
         Self {
+            push,
             account,
             archived_rooms,
             messages,

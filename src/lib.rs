@@ -34,7 +34,8 @@
 //! - [`applications`] *(server)*: the token API: applications, numbered
 //!   chats (which are rooms) and their search.
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
-//!   payload encryption and VAPID tokens.
+//!   payload encryption and VAPID tokens; [`push_queue`] *(server)*: the
+//!   durable queue's worker that decides, encrypts and sends them.
 //! - [`search`] *(server)*: message search for the web UI.
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
@@ -95,6 +96,8 @@ pub mod metrics;
 pub mod passwords;
 #[cfg(feature = "server")]
 pub mod push;
+#[cfg(feature = "server")]
+pub mod push_queue;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]

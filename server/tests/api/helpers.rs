@@ -76,6 +76,10 @@ pub fn test_config(dir: PathBuf) -> Config {
         smtp_from: None,
         public_url: None,
         reset_mails_per_address_per_hour: 5,
+        // Short, so push tests wait little; `push.rs` sets its own.
+        push_delay_secs: 1,
+        push_per_device_per_minute: 6,
+        push_contact: Some("mailto:ops@hearth.test".into()),
     }
 }
 
