@@ -412,3 +412,38 @@ async fn a_job_queued_before_a_restart_is_sent_after_it_exactly_once() {
     assert!(repeat.is_none(), "sent once: {repeat:?}");
     eventually(&second, JOBS, "0").await;
 }
+
+#[tokio::test]
+async fn a_tab_on_one_instance_keeps_pushes_away_whichever_instance_decides() {
+    // Arrange: two instances on one database, each running its push worker.
+    let mut service = PushService::start().await;
+    let one = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let database = one.database_url.clone();
+    let two = spawn_app_with(move |c| {
+        c.database_url = Some(database);
+        c.push_delay_secs = 1;
+    })
+    .await;
+    let (alice, bob) = (person(&one, "alice").await, person(&one, "bob").await);
+    let room = one.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(&one, &bob.client, &service.endpoint("bob-laptop")).await;
+    let mut tab_on_two = connect(&two, &bob).await;
+    tab_on_two.send_json(json!({ "type": "viewing", "room_id": room })).await;
+    eventually(&one, "SELECT CAST(count(*) AS TEXT) FROM push_viewing", "1").await;
+
+    // Act
+    for text in ["one", "two", "three"] {
+        one.send(&alice.client, room, text).await;
+    }
+    let while_shown = service.next_within(Duration::from_secs(3)).await;
+    drop(tab_on_two);
+    eventually(&one, "SELECT CAST(count(*) AS TEXT) FROM push_viewing", "0").await;
+    one.send(&alice.client, room, "four").await;
+    let pushed = service.next().await;
+
+    // Assert
+    assert!(while_shown.is_none(), "neither instance pushed a room the tab shows: {while_shown:?}");
+    assert_eq!(browser.decrypt(&pushed.body)["number"], 4);
+    assert!(service.next_within(Duration::from_millis(1500)).await.is_none(), "sent by one instance only");
+    eventually(&one, JOBS, "0").await;
+}
