@@ -25,19 +25,23 @@
 //!   for the room (its tag) is already showing. Withdrawals are never held.
 
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use governor::{DefaultKeyedRateLimiter, Quota};
-use serde::Serialize;
 
-use crate::model::{NotifyLevel, RoomId, RoomKind, UserId};
-use crate::push::{PushFacts, Vapid, encrypt, should_push};
-use crate::store::{PushCandidate, PushJob, PushSubscription, format_time};
+use crate::model::{RoomId, RoomKind, UserId};
+use crate::push::{Vapid, encrypt};
+use crate::store::{PushJob, PushSubscription, format_time};
 use crate::{AppError, Hearth};
+
+mod decide;
+mod payload;
+
+pub use decide::{DeviceBudget, decide};
+use payload::tag;
+pub use payload::{BODY_MAX, Payload, plain};
 
 /// How long a tab's row counts without its instance refreshing it.
 pub const VIEWING_TTL: Duration = Duration::from_secs(30);
@@ -52,8 +56,6 @@ const LEASE: Duration = Duration::from_secs(300);
 const CLAIM: i64 = 16;
 /// Requests in flight at once for one job.
 const CONCURRENT: usize = 16;
-/// The longest `body` a message push carries, in characters.
-pub const BODY_MAX: usize = 200;
 /// How long the push service keeps a push for an offline device.
 const TTL_SECS: u32 = 24 * 60 * 60;
 
@@ -102,100 +104,6 @@ fn rand_u64() -> u64 {
     let mut bytes = [0u8; 8];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).expect("the system's randomness");
     u64::from_le_bytes(bytes)
-}
-
-/// A budget of pushes per device: `n` a minute, as a burst that refills
-/// evenly (governor's GCRA).
-pub struct DeviceBudget(DefaultKeyedRateLimiter<i64>);
-
-impl DeviceBudget {
-    pub fn per_minute(n: u32) -> Self {
-        Self(DefaultKeyedRateLimiter::keyed(Quota::per_minute(NonZeroU32::new(n.max(1)).expect("max(1) > 0"))))
-    }
-
-    /// Spends one push for `device`; false when its budget is spent.
-    pub fn spend(&self, device: i64) -> bool {
-        if self.0.len() > 10_000 {
-            self.0.retain_recent();
-        }
-        self.0.check_key(&device).is_ok()
-    }
-}
-
-/// What a push carries (encrypted), as `public/sw.js` reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Payload {
-    Message { room_id: RoomId, number: i64, tag: String, title: String, body: String, url: String },
-    Close { room_id: RoomId, number: i64, tag: String },
-}
-
-impl Payload {
-    /// A new message: "Alice in Launch crew" (or "Alice" in a direct room),
-    /// its text cut to [`BODY_MAX`] characters.
-    pub fn message(room: RoomId, number: i64, author: &str, room_title: Option<&str>, body: &str) -> Self {
-        let title = match room_title {
-            Some(room_title) => format!("{author} in {room_title}"),
-            None => author.to_owned(),
-        };
-        let url = format!("/rooms/{}", room.0);
-        Self::Message { room_id: room, number, tag: tag(room), title, body: plain(body, BODY_MAX), url }
-    }
-
-    pub fn close(room: RoomId, number: i64) -> Self {
-        Self::Close { room_id: room, number, tag: tag(room) }
-    }
-}
-
-fn tag(room: RoomId) -> String {
-    format!("room-{}", room.0)
-}
-
-/// A message's Markdown as plain text on one line (the words, without the
-/// marks), at most `max` characters (an ellipsis marks a cut).
-pub fn plain(markdown: &str, max: usize) -> String {
-    use pulldown_cmark::{Event, Parser, TagEnd};
-    let mut text = String::with_capacity(markdown.len());
-    for event in Parser::new(markdown) {
-        match event {
-            Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::Rule => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock)
-            | Event::End(TagEnd::BlockQuote(_) | TagEnd::TableCell) => text.push(' '),
-            _ => {}
-        }
-    }
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= max {
-        return line;
-    }
-    let mut cut: String = line.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
-}
-
-/// The level a candidate's row gives (its kind's default when unset).
-fn level_of(candidate: &PushCandidate) -> NotifyLevel {
-    let kind = RoomKind::parse(&candidate.room_kind).unwrap_or(RoomKind::Group);
-    candidate.notify_level.as_deref().and_then(NotifyLevel::parse).unwrap_or(NotifyLevel::default_for(kind))
-}
-
-/// The members to push message `number` to, by [`should_push`], each once.
-pub fn decide(candidates: &[PushCandidate], number: i64) -> Vec<UserId> {
-    let mut users: Vec<UserId> = candidates
-        .iter()
-        .filter(|c| {
-            should_push(PushFacts {
-                level: level_of(c),
-                mentioned: c.mentioned,
-                read_in_time: c.last_read_number >= number,
-                room_visible: c.visible,
-            })
-        })
-        .map(|c| c.user_id)
-        .collect();
-    users.dedup();
-    users
 }
 
 fn later(by: Duration) -> String {
@@ -425,77 +333,5 @@ impl Hearth {
         let authorization =
             vapid.authorization(&audience, expires, &self.settings.push_contact).map_err(AppError::internal)?;
         Ok(PushRequest { endpoint: device.endpoint.clone(), authorization, ttl: TTL_SECS, urgency, topic, body })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candidate(user: i64, level: Option<&str>, read: i64, mentioned: bool, visible: bool) -> PushCandidate {
-        PushCandidate {
-            subscription_id: user * 10,
-            user_id: UserId(user),
-            endpoint: format!("https://push.example.net/{user}"),
-            p256dh: String::new(),
-            auth: String::new(),
-            notify_level: level.map(str::to_owned),
-            room_kind: "group".into(),
-            last_read_number: read,
-            mentioned,
-            visible,
-        }
-    }
-
-    #[test]
-    fn a_device_gets_its_budget_at_once_and_no_more_within_the_minute() {
-        let budget = DeviceBudget::per_minute(3);
-
-        let first: Vec<bool> = (0..4).map(|_| budget.spend(1)).collect();
-        let other = budget.spend(2);
-
-        assert_eq!(first, [true, true, true, false], "a burst of three, then dropped");
-        assert!(other, "another device has its own budget");
-    }
-
-    #[test]
-    fn the_decision_applies_the_rule_to_each_member_once_whatever_their_devices() {
-        let mut two_devices = candidate(1, Some("everything"), 4, false, false);
-        two_devices.subscription_id = 11;
-        let candidates = [
-            candidate(1, Some("everything"), 4, false, false),
-            two_devices,
-            candidate(2, None, 4, false, false), // a group's default: mentions only
-            candidate(3, None, 4, true, false),  // mentioned
-            candidate(4, Some("everything"), 5, false, false), // read in time
-            candidate(5, Some("everything"), 4, false, true), // a tab shows the room
-            candidate(6, Some("nothing"), 4, true, false),
-        ];
-
-        assert_eq!(decide(&candidates, 5), [UserId(1), UserId(3)]);
-    }
-
-    #[test]
-    fn a_message_payload_names_the_author_and_room_and_cuts_the_text() {
-        let long = "word ".repeat(100);
-
-        let group = Payload::message(RoomId(7), 42, "Alice", Some("Launch crew"), &long);
-        let direct =
-            Payload::message(RoomId(8), 1, "Alice", None, "**hi**\n  `there`\n\n- [a link](https://x.example)");
-
-        let group = serde_json::to_value(&group).expect("json");
-        assert_eq!(group["kind"], "message");
-        assert_eq!(group["title"], "Alice in Launch crew");
-        assert_eq!(group["tag"], "room-7");
-        assert_eq!(group["url"], "/rooms/7");
-        assert_eq!(group["body"].as_str().expect("text").chars().count(), BODY_MAX);
-        assert!(group["body"].as_str().expect("text").ends_with('…'));
-        let direct = serde_json::to_value(&direct).expect("json");
-        assert_eq!(direct["title"], "Alice");
-        assert_eq!(direct["body"], "hi there a link", "plain text, on one line");
-        assert_eq!(
-            serde_json::to_value(Payload::close(RoomId(7), 42)).expect("json"),
-            serde_json::json!({ "kind": "close", "room_id": 7, "number": 42, "tag": "room-7" })
-        );
     }
 }
