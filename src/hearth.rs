@@ -50,9 +50,19 @@ pub struct Settings {
     pub reset_mails_per_address_per_hour: u32,
     /// Fetch previews of the first link of messages (`previews.rs`).
     pub link_previews: bool,
-    /// Test only: let outbound fetches (link previews) reach loopback, so
-    /// that a test's own server can stand in for a web site.
+    /// Test only: let outbound requests (link previews, Web Push) reach
+    /// loopback, so that a test's own server can stand in for a web site or a
+    /// push service.
     pub test_allow_loopback_fetch: bool,
+    /// How long after its commit a message's push is decided: read on any
+    /// device by then, it is not pushed.
+    pub push_delay_secs: u64,
+    /// Message pushes one device gets per minute (a burst, refilling
+    /// evenly); more are dropped.
+    pub push_per_device_per_minute: u32,
+    /// The VAPID `sub` claim: a `mailto:` or `https:` contact for the push
+    /// services.
+    pub push_contact: String,
 }
 
 impl Settings {
@@ -81,6 +91,9 @@ impl Default for Settings {
             // tests and tools built on the defaults never reach the network.
             link_previews: false,
             test_allow_loopback_fetch: false,
+            push_delay_secs: 10,
+            push_per_device_per_minute: 6,
+            push_contact: "mailto:hearth@localhost".into(),
         }
     }
 }
@@ -115,6 +128,8 @@ pub struct Hearth {
     pub(crate) account: Arc<crate::account::AccountState>,
     /// Link previews, fetched through the SSRF guard (`previews.rs`).
     pub(crate) previews: crate::previews::Previews,
+    /// This instance's push state: its tabs' rows and the per-device budget.
+    pub(crate) push: Arc<crate::push_queue::PushState>,
 }
 
 impl Hearth {
@@ -144,8 +159,10 @@ impl Hearth {
             settings.link_previews,
             crate::outbound::Policy { allow_loopback: settings.test_allow_loopback_fetch },
         );
+        let push = Arc::new(crate::push_queue::PushState::new(settings.push_per_device_per_minute));
         Self {
             previews,
+            push,
             account,
             archived_rooms,
             messages,

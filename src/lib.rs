@@ -38,7 +38,8 @@
 //! - `previews` *(server)*: link previews, fetched through the guard after
 //!   a message is saved and shown as an edit-like event.
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
-//!   payload encryption and VAPID tokens.
+//!   payload encryption and VAPID tokens; [`push_queue`] *(server)*: the
+//!   durable queue's worker that decides, encrypts and sends them.
 //! - [`search`] *(server)*: message search for the web UI.
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
@@ -103,6 +104,8 @@ pub mod passwords;
 mod previews;
 #[cfg(feature = "server")]
 pub mod push;
+#[cfg(feature = "server")]
+pub mod push_queue;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]

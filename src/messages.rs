@@ -255,6 +255,7 @@ impl Hearth {
             client_id: client_id.map(str::to_owned),
             reply_to,
             mentions,
+            push_delay: Some(std::time::Duration::from_secs(self.settings.push_delay_secs)),
         };
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).

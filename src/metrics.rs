@@ -53,6 +53,14 @@ pub const BUS_RECEIVED: &str = "hearth_bus_messages_received_total";
 pub const BUS_DROPPED: &str = "hearth_bus_messages_dropped_total";
 pub const BUS_GAPS: &str = "hearth_bus_gaps_total";
 pub const BUS_FILLED: &str = "hearth_bus_filled_changes_total";
+/// `hearth_push_sent_total`, `hearth_push_failed_total` (the push service
+/// refused, or did not answer in time), `hearth_push_subscriptions_removed_total`
+/// (it answered 404 or 410) and `hearth_push_dropped_total` (over a device's
+/// budget) (counters): one per device per push.
+pub const PUSH_SENT: &str = "hearth_push_sent_total";
+pub const PUSH_FAILED: &str = "hearth_push_failed_total";
+pub const PUSH_REMOVED: &str = "hearth_push_subscriptions_removed_total";
+pub const PUSH_DROPPED: &str = "hearth_push_dropped_total";
 
 /// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch
 /// commits, it times the readback, the publish and the replies.
@@ -150,4 +158,20 @@ impl Drop for OpenSocket {
     fn drop(&mut self) {
         metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => self.0).decrement(1.0);
     }
+}
+
+pub fn push_sent() {
+    metrics::counter!(PUSH_SENT).increment(1);
+}
+
+pub fn push_failed() {
+    metrics::counter!(PUSH_FAILED).increment(1);
+}
+
+pub fn push_subscription_removed() {
+    metrics::counter!(PUSH_REMOVED).increment(1);
+}
+
+pub fn push_dropped() {
+    metrics::counter!(PUSH_DROPPED).increment(1);
 }

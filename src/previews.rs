@@ -6,7 +6,7 @@
 //!
 //! The fetch goes through the SSRF guard ([`crate::outbound`]):
 //! - only `http` and `https`, no credentials in the URL;
-//! - every name is resolved once, by [`GuardedResolver`], and the connection
+//! - every name is resolved once, by [`outbound::GuardedResolver`], and the connection
 //!   goes to the addresses that were checked (public unicast only), so DNS
 //!   rebinding gains nothing; a host written as an address is checked
 //!   before the request;
@@ -24,7 +24,6 @@
 //! instance (`HEARTH_LINK_PREVIEWS=false`).
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,32 +50,6 @@ const CONCURRENT: usize = 8;
 const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 300;
 const SITE_NAME_MAX: usize = 100;
-
-/// Resolves each name once and answers only when every address it gives is
-/// one the policy admits; the connection then goes to exactly these
-/// addresses.
-struct GuardedResolver {
-    policy: Policy,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.policy;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addresses.is_empty() {
-                return Err(Box::new(outbound::Refused::Unresolved) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            if let Some(bad) = addresses.iter().find(|a| !policy.admits(a.ip())) {
-                return Err(
-                    Box::new(outbound::Refused::NotPublic(bad.ip())) as Box<dyn std::error::Error + Send + Sync>
-                );
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
 
 /// Why a fetch found no preview (kept as "nothing" in the cache).
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +122,7 @@ fn guarded_client(policy: Policy) -> Option<reqwest::Client> {
         }
     });
     let built = reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver { policy }))
+        .dns_resolver(Arc::new(outbound::GuardedResolver { policy }))
         .no_proxy()
         .timeout(FETCH_TIMEOUT)
         .redirect(redirects)

@@ -41,6 +41,12 @@ pub enum ClientEvent {
         room_id: RoomId,
         number: i64,
     },
+    /// This tab shows `room_id` while the page is visible; `null` when it is
+    /// hidden or shows no room. Sent on every change and after each
+    /// reconnect; no Web Push goes out for a room a tab shows.
+    Viewing {
+        room_id: Option<RoomId>,
+    },
 }
 
 /// Server → client.

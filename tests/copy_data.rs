@@ -35,6 +35,8 @@ const TABLES: &[(&str, &str)] = &[
     ("audit_log", "id"),
     ("push_keys", "id"),
     ("push_subscriptions", "id"),
+    ("push_jobs", "id"),
+    ("push_sent", "user_id, room_id"),
     ("sessions", "id"),
     ("user_sessions", "session_id"),
 ];
@@ -134,6 +136,10 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     for (user, endpoint) in [(alice, "https://push.example.net/1"), (bob, "https://push.example.net/2")] {
         store.save_push_subscription(user, endpoint, "p256dh-key", "auth-secret").await.expect("subscription");
     }
+    // The push queue: a job waiting, a push recorded, a tab (not copied).
+    store.queue_push_job("message", group, 3, Some(alice), "2030-01-01T00:00:00.000000Z").await.expect("a job");
+    store.record_pushes(group, 1_000_001, &[carol]).await.expect("a push recorded");
+    store.set_viewing("instance", 1, carol, Some(group), "2030-01-01T00:00:00.000000Z").await.expect("a tab");
 
     let sessions = store.sessions().await.expect("sessions table");
     let mut record = Record {

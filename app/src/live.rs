@@ -45,6 +45,9 @@ struct Watches {
     next_token: u64,
     /// Called for every event (the sidebar's unread badges).
     global: Vec<Handler>,
+    /// The room the room page shows (`None` elsewhere): what `viewing`
+    /// says while the tab is visible.
+    shown_room: Option<RoomId>,
     /// Sends on the open socket, if any.
     #[cfg(feature = "hydrate")]
     outbox: Option<futures::channel::mpsc::UnboundedSender<ClientEvent>>,
@@ -180,6 +183,41 @@ impl Live {
         }
     }
 
+    /// The room page shows `room` (`Some`) or is leaving it (`None`): the
+    /// server hears `viewing` (no Web Push for a room a visible tab shows).
+    /// A page leaving a room it no longer shows changes nothing, so the next
+    /// room's page may arrive before the last one's cleanup.
+    pub fn show_room(&self, room: RoomId, shown: bool) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, shown);
+        #[cfg(feature = "hydrate")]
+        {
+            let changed = self
+                .watches
+                .try_update_value(|w| {
+                    let before = w.shown_room;
+                    match shown {
+                        true => w.shown_room = Some(room),
+                        false if w.shown_room == Some(room) => w.shown_room = None,
+                        false => {}
+                    }
+                    before != w.shown_room
+                })
+                .unwrap_or(false);
+            if changed {
+                self.send(self.viewing());
+            }
+        }
+    }
+
+    /// `viewing`: the room shown, while the page is visible.
+    #[cfg(feature = "hydrate")]
+    fn viewing(&self) -> ClientEvent {
+        let visible = leptos::prelude::document().visibility_state() == web_sys::VisibilityState::Visible;
+        let shown = self.watches.with_value(|w| w.shown_room);
+        ClientEvent::Viewing { room_id: shown.filter(|_| visible) }
+    }
+
     /// Adds a listener for every event.
     pub fn on_event(&self, handler: impl Fn(&ServerEvent) + 'static) {
         #[cfg(not(feature = "hydrate"))]
@@ -287,6 +325,10 @@ mod connection {
         let _offline = window_event_listener(leptos::ev::offline, move |_| {
             let _ = off_tx.unbounded_send(Wake::Network(false));
         });
+        // Hidden or shown again: the server hears which room this tab shows.
+        let _visibility = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            live.send(live.viewing());
+        });
         let mut attempt: u32 = 0;
         // Offline means "lost": a page that never connected shows no banner.
         let mut ever_online = false;
@@ -386,6 +428,8 @@ mod connection {
         for event in resubscribe {
             let _ = tx.unbounded_send(event);
         }
+        // A new socket shows nothing until told.
+        let _ = tx.unbounded_send(live.viewing());
         live.status.set(LinkStatus::Online);
         loop {
             let next = futures::future::select(rx.next(), read.next());

@@ -194,17 +194,42 @@ pub struct Config {
     /// only, 3 redirects, 5 s, 512 KiB. `false` turns it off.
     #[arg(long, env = "HEARTH_LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub link_previews: bool,
-    /// Test only: let link previews fetch from loopback (127.0.0.0/8, ::1),
-    /// so that a test's own web server can be previewed. Never set it in a
-    /// deployment: it opens the server's own ports to its users.
+    /// Test only: let link previews and Web Push reach loopback (127.0.0.0/8,
+    /// ::1), so that a test's own web server or push service can stand in.
+    /// Never set it in a deployment: it opens the server's own ports to its
+    /// users.
     #[arg(long, env = "HEARTH_TEST_ALLOW_LOOPBACK_FETCH", default_value_t = false, action = clap::ArgAction::Set,
           hide = true, global = true)]
     pub test_allow_loopback_fetch: bool,
+    /// Seconds after its commit that a message's Web Push is decided: read
+    /// on any device by then, or shown in an open tab, it is not pushed.
+    #[arg(long, env = "HEARTH_PUSH_DELAY_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub push_delay_secs: u64,
+    /// Message pushes one device gets per minute (a burst, refilling
+    /// evenly); more are dropped (the room's notification is showing).
+    #[arg(long, env = "HEARTH_PUSH_PER_DEVICE_PER_MINUTE", default_value_t = 6, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub push_per_device_per_minute: u32,
+    /// The contact the push services are given in each VAPID token (`sub`):
+    /// `mailto:ops@example.com` or an `https://` URL. Unset: the public URL
+    /// if set, else `mailto:hearth@localhost`.
+    #[arg(long, env = "HEARTH_PUSH_CONTACT", global = true, value_parser = push_contact)]
+    pub push_contact: Option<String>,
     /// Test only: the percentage of room changes this instance does not
     /// publish on NATS, to show that the change log fills what the bus loses.
     #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pub test_bus_drop_percent: u8,
+}
+
+/// A VAPID contact: `mailto:…` or `https://…` (RFC 8292 §2.1).
+fn push_contact(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    match raw.starts_with("mailto:") || raw.starts_with("https://") {
+        true if raw.len() > 8 => Ok(raw.to_owned()),
+        _ => Err("a mailto: address or an https:// URL".into()),
+    }
 }
 
 impl Config {
@@ -264,6 +289,15 @@ impl Config {
             reset_mails_per_address_per_hour: self.reset_mails_per_address_per_hour,
             link_previews: self.link_previews,
             test_allow_loopback_fetch: self.test_allow_loopback_fetch,
+            push_delay_secs: self.push_delay_secs,
+            push_per_device_per_minute: self.push_per_device_per_minute,
+            push_contact: self
+                .push_contact
+                .clone()
+                .or_else(|| {
+                    self.public_url.as_deref().map(str::trim).filter(|u| u.starts_with("https://")).map(str::to_owned)
+                })
+                .unwrap_or_else(|| "mailto:hearth@localhost".into()),
         }
     }
 

@@ -26,6 +26,8 @@
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //! - [`metrics`]: `/metrics` for Prometheus (behind a token or on its own
 //!   address), and the per-route HTTP series.
+//! - [`push`]: the HTTP client that POSTs Web Push requests for the core's
+//!   push worker (`hearth::push_queue`).
 //! - [`cable`]: `/cable`, ChatFlow's ActionCable endpoint over the same hub
 //!   (a compatibility protocol, also in `docs/protocol.md`).
 //!
@@ -45,6 +47,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod negotiate;
 pub mod origin;
+pub mod push;
 pub mod rest;
 pub mod serve;
 pub mod startup;

@@ -49,6 +49,39 @@ pub struct Application {
     /// Stops the expired-session cleanup when the application is dropped,
     /// which `run_until_stopped` does once the server has shut down.
     _session_cleanup: AbortOnDrop,
+    /// The Web Push worker (`Hearth::run_push_worker`), stopped after the
+    /// server: dropping `stop` ends it once its job in hand is sent.
+    push_worker: PushWorker,
+}
+
+struct PushWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PushWorker {
+    fn start(hearth: &Hearth) -> Result<Self, BoxError> {
+        let policy = hearth::outbound::Policy { allow_loopback: hearth.settings().test_allow_loopback_fetch };
+        let transport = crate::push::Pusher::transport(policy)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let hearth = hearth.clone();
+        let task = tokio::spawn(async move {
+            hearth
+                .run_push_worker(transport, async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Self { stop, task })
+    }
+
+    /// Stops claiming jobs, and waits (up to `deadline`) for the one in hand.
+    async fn stop(self, deadline: std::time::Duration) {
+        drop(self.stop);
+        if tokio::time::timeout(deadline, self.task).await.is_err() {
+            tracing::warn!("the push worker did not finish its job before the deadline");
+        }
+    }
 }
 
 /// Opens the store and applies migrations: every subcommand starts here.
@@ -135,7 +168,17 @@ impl Application {
 
         let listener = TcpListener::bind(config.listen).await?;
         let serve = config.serve_settings();
-        Ok(Self { listener, router, hearth, serve, shutdown, metrics_listener, _session_cleanup: session_cleanup })
+        let push_worker = PushWorker::start(&hearth)?;
+        Ok(Self {
+            listener,
+            router,
+            hearth,
+            serve,
+            shutdown,
+            metrics_listener,
+            _session_cleanup: session_cleanup,
+            push_worker,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -175,7 +218,9 @@ impl Application {
             });
         }
         let hearth = self.hearth.clone();
+        let deadline = self.serve.shutdown_timeout;
         let served = crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await;
+        self.push_worker.stop(deadline).await;
         hearth.leave_cluster().await;
         served
     }

@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -88,8 +89,10 @@ async fn upgrade(
         shutdown.clone().track(async move {
             let _open = hearth::metrics::OpenSocket::new("ws");
             let user_id = user.id;
-            let connection = Connection { hearth: hearth.clone(), user, session_id };
+            let tab = Tab { socket: hearth.tab_opened(), shows_room: AtomicBool::new(false) };
+            let connection = Connection { hearth: hearth.clone(), user, session_id, tab };
             while_present(&hearth, user_id, connection.run(socket, &shutdown, signals)).await;
+            connection.close_tab().await;
         })
     })
 }
@@ -137,6 +140,26 @@ struct Connection {
     hearth: Hearth,
     user: AuthUser,
     session_id: String,
+    tab: Tab,
+}
+
+/// This socket as a tab, for Web Push: which room it shows (`viewing`) is a
+/// row in the shared database (`Hearth::viewing`), named by `socket`.
+struct Tab {
+    socket: i64,
+    /// Whether that row exists, so a socket that never said deletes nothing.
+    shows_room: AtomicBool,
+}
+
+impl Connection {
+    /// The socket closed: its tab shows nothing any more.
+    async fn close_tab(&self) {
+        if self.tab.shows_room.load(Ordering::Relaxed)
+            && let Err(err) = self.hearth.tab_closed(self.user.id, self.tab.socket).await
+        {
+            tracing::warn!(error = %err, "forgetting a closed tab's room failed");
+        }
+    }
 }
 
 /// Why the loop ended, and the close frame to send.
@@ -361,6 +384,10 @@ impl Connection {
                     out.push(app_error_frame(&err, None));
                 }
             }
+            ClientEvent::Viewing { room_id } => match self.hearth.viewing(me, self.tab.socket, room_id).await {
+                Ok(()) => self.tab.shows_room.store(room_id.is_some(), Ordering::Relaxed),
+                Err(err) => out.push(app_error_frame(&err, None)),
+            },
         }
     }
 }

@@ -234,6 +234,30 @@ const TABLES: &[Table] = &[
         ],
         identity: true,
     },
+    // Issue 17's push queue (migration 0010): jobs not yet sent go with the
+    // data, and so does what was pushed (a later read withdraws it).
+    // `push_viewing` (open tabs) does not: it describes running instances.
+    Table {
+        name: "push_jobs",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("kind", Text),
+            ("room_id", Int),
+            ("number", Int),
+            ("user_id", Int),
+            ("due_at", Text),
+            ("lease_token", Text),
+            ("leased_until", Text),
+        ],
+        identity: true,
+    },
+    Table {
+        name: "push_sent",
+        key: &["user_id", "room_id"],
+        columns: &[("user_id", Int), ("room_id", Int), ("number", Int)],
+        identity: false,
+    },
     // tower-sessions-sqlx-store's table (created by `Store::sessions`).
     Table {
         name: "sessions",
@@ -257,9 +281,13 @@ const TABLES: &[Table] = &[
 ];
 
 /// Tables of a migrated database that are not data of their own: sqlx's
-/// bookkeeping, and SQLite's search index, which the triggers rebuild.
+/// bookkeeping, SQLite's search index, which the triggers rebuild, and the
+/// tabs open on running instances (`push_viewing`), which expire.
 fn is_bookkeeping(table: &str) -> bool {
-    table.starts_with("_sqlx") || table.starts_with("messages_fts") || table.starts_with("sqlite_")
+    table.starts_with("_sqlx")
+        || table.starts_with("messages_fts")
+        || table.starts_with("sqlite_")
+        || table == "push_viewing"
 }
 
 /// One column's value, as read from either database.

@@ -40,6 +40,10 @@ pub struct NewMessage {
     pub reply_to: Option<i64>,
     /// The members it mentions (resolved by `Hearth::append_message`).
     pub mentions: Vec<UserId>,
+    /// Queue its push job (`push_jobs`, in the same transaction), due this
+    /// long after the commit; `None` for writes that push nothing (tools,
+    /// imports).
+    pub push_delay: Option<std::time::Duration>,
 }
 
 impl NewMessage {
@@ -237,6 +241,7 @@ impl Store {
             client_id: client_id.map(str::to_owned),
             reply_to: None,
             mentions: Vec::new(),
+            push_delay: None,
         };
         let placed = self.append_messages(std::slice::from_ref(&new)).await?;
         let appended = placed.into_iter().next().flatten().ok_or(AppError::NotFound("conversation"))?;
@@ -373,6 +378,21 @@ impl Store {
                     log = log.bind(batch[f.index].room).bind(f.seq).bind(ChangeKind::Message.as_str()).bind(f.number);
                 }
                 log.execute(&mut *tx).await?;
+                // One push job per message that asks for one, in one insert
+                // (the recipients are worked out when it is due).
+                let pushed: Vec<&Fresh> = fresh.iter().filter(|f| batch[f.index].push_delay.is_some()).collect();
+                if !pushed.is_empty() {
+                    let sql = format!("{QUEUE_PUSHES} {}", values(pushed.len(), 5, 1));
+                    let mut queue = sqlx::query(&sql);
+                    let started = time::OffsetDateTime::now_utc();
+                    for f in pushed {
+                        let m = &batch[f.index];
+                        let delay = m.push_delay.unwrap_or_default();
+                        let due = super::format_time(started + delay);
+                        queue = queue.bind("message").bind(m.room).bind(f.number).bind(m.author).bind(due);
+                    }
+                    queue.execute(&mut *tx).await?;
+                }
                 let sql = format!("{BUMP_ROOMS} {}) AS v WHERE rooms.id = v.column1", values(bumps.len(), 3, 1));
                 let mut bump = sqlx::query(&sql);
                 for (room, count, newest) in &bumps {
@@ -1026,6 +1046,8 @@ const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, a
 /// Followed by a `VALUES` list of 4-column rows.
 const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number) VALUES";
 /// Followed by a `VALUES` list of 4-column rows.
+const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at) VALUES";
+
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
 /// Adds new replies to their originals' counters; followed by a `VALUES`
 /// list of (room, original, count) rows, then the join on them.

@@ -20,6 +20,7 @@ mod backup;
 mod copy;
 mod messages;
 mod push;
+mod push_jobs;
 mod rooms;
 mod search;
 mod sessions;
@@ -41,6 +42,7 @@ pub use messages::{
     Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Toggled, Written,
 };
 pub use push::PushSubscription;
+pub use push_jobs::{PushCandidate, PushJob};
 pub use rooms::RoomRow;
 pub use search::{HitRow, ScanRow, SearchScope, fts_phrase, like_contains};
 pub use sessions::Sessions;

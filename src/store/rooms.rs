@@ -427,11 +427,31 @@ impl Store {
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
             let (marker,): (i64,) = sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(&mut *tx).await?;
             sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
+            // A message pushed to them is read now (on whichever device):
+            // its withdrawal is queued once, as the record goes.
+            let pushed: Option<(i64,)> = sqlx::query_as(WITHDRAW_PUSH)
+                .bind(user)
+                .bind(room)
+                .bind(marker)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if pushed.is_some() {
+                sqlx::query(QUEUE_CLOSE).bind(room).bind(marker).bind(user).bind(now()).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             marker
         }))
     }
 }
+
+/// Forgets the push record of member `$1` in room `$2` once their marker
+/// (`$3`) has reached the message pushed (see `push_jobs.rs`).
+const WITHDRAW_PUSH: &str =
+    "DELETE FROM push_sent WHERE user_id = $1 AND room_id = $2 AND number <= $3 RETURNING number";
+
+/// A `close` job for member `$3`, due at once (`$4`).
+const QUEUE_CLOSE: &str =
+    "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at) VALUES ('close', $1, $2, $3, $4)";
 
 /// A member's unread count (`mb` the membership, `r` its room): the room's
 /// live messages less the member's own and the others' they have read. The

@@ -79,7 +79,14 @@ pub fn test_config(dir: PathBuf) -> Config {
         // Off unless a test serves the page (`previews.rs`): a message with
         // a link must not reach out to the Internet from a test.
         link_previews: false,
-        test_allow_loopback_fetch: false,
+        // The push tests' push service and the preview tests' web site are
+        // servers of the test's own on loopback; every other non-public
+        // address stays refused (`outbound.rs`).
+        test_allow_loopback_fetch: true,
+        // Short, so push tests wait little; `push.rs` sets its own.
+        push_delay_secs: 1,
+        push_per_device_per_minute: 6,
+        push_contact: Some("mailto:ops@hearth.test".into()),
     }
 }
 

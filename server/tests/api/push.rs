@@ -102,3 +102,369 @@ async fn a_subscription_needs_an_https_endpoint_a_p256_key_and_a_16_byte_secret(
     assert_eq!(local.status(), 201, "a push service on this machine may be plain http");
     assert_eq!(app.query_strings("SELECT endpoint FROM push_subscriptions").await, ["http://127.0.0.1:9/push"]);
 }
+
+// The pipeline, end to end: a push service on this machine receives what
+// Hearth sends, checks it as a real one would, and decrypts it as the
+// browser would.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use hearth::model::{RoomId, UserId};
+use ring::agreement::{ECDH_P256, EphemeralPrivateKey};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use tokio::sync::mpsc;
+
+use crate::helpers::{spawn_app_with, spawn_stoppable_app_with};
+use crate::ws_support::{connect, person};
+
+/// A request the push service received.
+#[derive(Debug)]
+struct Received {
+    path: String,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A push service on 127.0.0.1: it records each POST and answers `status`.
+struct PushService {
+    origin: String,
+    status: Arc<AtomicU16>,
+    received: mpsc::UnboundedReceiver<Received>,
+}
+
+impl PushService {
+    async fn start() -> Self {
+        let (tx, received) = mpsc::unbounded_channel();
+        let status = Arc::new(AtomicU16::new(201));
+        let answer = Arc::clone(&status);
+        let router = axum::Router::new().route(
+            "/push/{device}",
+            axum::routing::post(
+                move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (tx, answer) = (tx.clone(), Arc::clone(&answer));
+                    async move {
+                        let _ = tx.send(Received { path: uri.path().to_owned(), headers, body: body.to_vec() });
+                        axum::http::StatusCode::from_u16(answer.load(Ordering::SeqCst)).expect("a status")
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let origin = format!("http://{}", listener.local_addr().expect("an address"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { origin, status, received }
+    }
+
+    fn endpoint(&self, device: &str) -> String {
+        format!("{}/push/{device}", self.origin)
+    }
+
+    /// The next request, within `wait`.
+    async fn next_within(&mut self, wait: Duration) -> Option<Received> {
+        tokio::time::timeout(wait, self.received.recv()).await.ok().flatten()
+    }
+
+    async fn next(&mut self) -> Received {
+        self.next_within(Duration::from_secs(15)).await.expect("a push comes")
+    }
+}
+
+/// A browser's side of a subscription: its key pair and auth secret. ring's
+/// ECDH keys are used once, so each push to decrypt needs a fresh one (the
+/// browser re-subscribing with new keys, as it may).
+struct Browser {
+    private: EphemeralPrivateKey,
+    auth: [u8; 16],
+}
+
+impl Browser {
+    fn new() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let mut auth = [0u8; 16];
+        ring::rand::SecureRandom::fill(&rng, &mut auth).expect("random");
+        Self { private: EphemeralPrivateKey::generate(&ECDH_P256, &rng).expect("a key pair"), auth }
+    }
+
+    fn subscription(&self, endpoint: &str) -> Value {
+        let public = self.private.compute_public_key().expect("its public key");
+        json!({ "endpoint": endpoint, "keys": {
+            "p256dh": URL_SAFE_NO_PAD.encode(public.as_ref()), "auth": URL_SAFE_NO_PAD.encode(self.auth) } })
+    }
+
+    fn decrypt(self, body: &[u8]) -> Value {
+        let plain = hearth::push::decrypt(body, self.private, &self.auth).expect("the payload decrypts");
+        serde_json::from_slice(&plain).expect("the payload is JSON")
+    }
+}
+
+async fn subscribe_browser(app: &TestApp, client: &reqwest::Client, endpoint: &str) -> Browser {
+    let browser = Browser::new();
+    let response = subscribe(app, client, browser.subscription(endpoint)).await;
+    assert_eq!(response.status(), 201, "subscribed");
+    browser
+}
+
+/// Checks a push as a push service does: the headers, and the VAPID JWT
+/// (ES256 under the server's key, for this service's origin, not expired,
+/// with a contact).
+fn assert_signed_push(received: &Received, service: &PushService, server_key: &str) {
+    let header = |name: &str| received.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-encoding"), "aes128gcm");
+    assert!(header("ttl").parse::<u32>().is_ok_and(|ttl| ttl > 0), "a TTL");
+    assert!(["very-low", "low", "normal", "high"].contains(&header("urgency").as_str()), "an urgency");
+    let authorization = header("authorization");
+    let (token, key) =
+        authorization.strip_prefix("vapid t=").and_then(|rest| rest.split_once(", k=")).expect("vapid t=…, k=…");
+    assert_eq!(key, server_key, "k is the key GET /push/key gives");
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWT");
+    let jwt_header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
+    assert_eq!(jwt_header["alg"], "ES256");
+    let public = URL_SAFE_NO_PAD.decode(key).expect("a base64url key");
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).expect("a base64url signature");
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public)
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .expect("the signature verifies");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    assert_eq!(claims["aud"], service.origin, "the audience is the endpoint's origin");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let exp = claims["exp"].as_i64().expect("an exp");
+    assert!(exp > now && exp <= now + 24 * 3600, "exp is in the future, within a day");
+    assert!(claims["sub"].as_str().is_some_and(|sub| sub.starts_with("mailto:") || sub.starts_with("https:")));
+}
+
+/// Polls `sql` (one text) until it gives `want`, for up to 10 s.
+async fn eventually(app: &TestApp, sql: &str, want: &str) {
+    for _ in 0..100 {
+        if app.query_strings(sql).await == [want.to_owned()] {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{sql} never gave {want}: {:?}", app.query_strings(sql).await);
+}
+
+const JOBS: &str = "SELECT CAST(count(*) AS TEXT) FROM push_jobs";
+
+#[tokio::test]
+async fn an_unread_message_is_pushed_signed_and_encrypted_for_the_device_after_the_delay() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(&app, &bob.client, &service.endpoint("bob-laptop")).await;
+    let server_key = app.get_json(&bob.client, "/push/key").await["public_key"].as_str().expect("a key").to_owned();
+
+    // Act
+    let sent = std::time::Instant::now();
+    app.send(&alice.client, room, "Lunch at **noon**?\nAt the usual place").await;
+    let received = service.next().await;
+
+    // Assert
+    assert!(sent.elapsed() >= Duration::from_millis(900), "not before the delay");
+    assert_eq!(received.path, "/push/bob-laptop");
+    assert_signed_push(&received, &service, &server_key);
+    assert_eq!(
+        browser.decrypt(&received.body),
+        json!({ "kind": "message", "room_id": room, "number": 1, "tag": format!("room-{room}"),
+                "title": "alice Example", "body": "Lunch at noon? At the usual place",
+                "url": format!("/rooms/{room}") })
+    );
+    assert!(service.next_within(Duration::from_millis(1500)).await.is_none(), "one push, to bob only");
+    eventually(&app, JOBS, "0").await;
+}
+
+#[tokio::test]
+async fn a_message_read_in_time_on_any_device_sends_no_request_at_all() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 2).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(&app, &bob.client, &service.endpoint("bob-phone")).await;
+
+    // Act
+    let read = app.send(&alice.client, room, "read me now").await;
+    let number = read["number"].as_i64().or(read["message"]["number"].as_i64()).unwrap_or(1);
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), number).await.expect("read on the laptop");
+    let quiet = service.next_within(Duration::from_secs(4)).await;
+    app.send(&alice.client, room, "and this one stays unread").await;
+    let pushed = service.next().await;
+
+    // Assert
+    assert!(quiet.is_none(), "nothing for a message read within the delay: {quiet:?}");
+    assert_eq!(browser.decrypt(&pushed.body)["number"], 2, "the unread one is pushed");
+}
+
+#[tokio::test]
+async fn a_room_that_a_tab_shows_is_not_pushed_until_the_tab_hides_it() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(&app, &bob.client, &service.endpoint("bob-desktop")).await;
+    let mut tab = connect(&app, &bob).await;
+    let viewing = "SELECT CAST(count(*) AS TEXT) FROM push_viewing";
+
+    // Act
+    tab.send_json(json!({ "type": "viewing", "room_id": room })).await;
+    eventually(&app, viewing, "1").await;
+    app.send(&alice.client, room, "you are looking at this").await;
+    let while_shown = service.next_within(Duration::from_secs(3)).await;
+    tab.send_json(json!({ "type": "viewing", "room_id": null })).await;
+    eventually(&app, viewing, "0").await;
+    app.send(&alice.client, room, "and now the tab is hidden").await;
+    let hidden = service.next().await;
+
+    // Assert
+    assert!(while_shown.is_none(), "no push for a room a tab shows: {while_shown:?}");
+    assert_eq!(browser.decrypt(&hidden.body)["number"], 2);
+    tab.send_json(json!({ "type": "viewing", "room_id": room })).await;
+    eventually(&app, viewing, "1").await;
+    drop(tab);
+    eventually(&app, viewing, "0").await;
+}
+
+#[tokio::test]
+async fn a_subscription_the_push_service_answers_410_is_removed() {
+    // Arrange
+    let mut service = PushService::start().await;
+    service.status.store(410, Ordering::SeqCst);
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    subscribe_browser(&app, &bob.client, &service.endpoint("gone")).await;
+    subscribe_browser(&app, &bob.client, "https://push.invalid/other-device").await;
+
+    // Act
+    app.send(&alice.client, room, "anyone there?").await;
+    let received = service.next().await;
+
+    // Assert
+    assert_eq!(received.path, "/push/gone");
+    eventually(&app, "SELECT endpoint FROM push_subscriptions", "https://push.invalid/other-device").await;
+}
+
+#[tokio::test]
+async fn a_subscription_at_a_private_address_is_never_contacted_and_is_removed() {
+    // Arrange: a device whose endpoint is a private address (which the API
+    // takes: only sending checks where it points), beside a real one.
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    subscribe_browser(&app, &bob.client, "https://10.20.30.40/push/metadata").await;
+    let endpoint = service.endpoint("bob-laptop");
+    subscribe_browser(&app, &bob.client, &endpoint).await;
+
+    // Act
+    app.send(&alice.client, room, "anyone there?").await;
+    let received = service.next().await;
+
+    // Assert: the real device got its push; the private one is gone.
+    assert_eq!(received.path, "/push/bob-laptop");
+    eventually(&app, "SELECT endpoint FROM push_subscriptions", &endpoint).await;
+}
+
+#[tokio::test]
+async fn reading_a_pushed_message_on_any_device_withdraws_it_once() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let endpoint = service.endpoint("bob-phone");
+    subscribe_browser(&app, &bob.client, &endpoint).await;
+    app.send(&alice.client, room, "one").await;
+    app.send(&alice.client, room, "two").await;
+    service.next().await;
+    service.next().await;
+    // The same device with fresh keys (ring's ECDH keys decrypt once).
+    let browser = subscribe_browser(&app, &bob.client, &endpoint).await;
+
+    // Act
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 1).await.expect("read up to the first");
+    let early = service.next_within(Duration::from_millis(1500)).await;
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 2).await.expect("read on the laptop");
+    let close = service.next().await;
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 2).await.expect("read again");
+    let again = service.next_within(Duration::from_millis(1500)).await;
+
+    // Assert
+    assert!(early.is_none(), "the newest push (2) is not read yet: {early:?}");
+    assert_eq!(
+        browser.decrypt(&close.body),
+        json!({ "kind": "close", "room_id": room, "number": 2, "tag": format!("room-{room}") })
+    );
+    assert!(again.is_none(), "withdrawn once: {again:?}");
+}
+
+#[tokio::test]
+async fn a_job_queued_before_a_restart_is_sent_after_it_exactly_once() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let mut first = spawn_stoppable_app_with(|c| c.push_delay_secs = 3).await;
+    let app = &first.app;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(app, &bob.client, &service.endpoint("bob-phone")).await;
+    app.send(&alice.client, room, "sent just before the restart").await;
+
+    // Act
+    first.stop();
+    (&mut first.server).await.expect("joins").expect("stops cleanly");
+    let queued = first.app.query_strings(JOBS).await;
+    let database = first.app.database_url.clone();
+    let second = spawn_app_with(move |c| {
+        c.database_url = Some(database);
+        c.push_delay_secs = 3;
+    })
+    .await;
+    let pushed = service.next().await;
+    let repeat = service.next_within(Duration::from_secs(3)).await;
+
+    // Assert
+    assert_eq!(queued, ["1"], "the job waited in the database over the restart");
+    assert_eq!(browser.decrypt(&pushed.body)["body"], "sent just before the restart");
+    assert!(repeat.is_none(), "sent once: {repeat:?}");
+    eventually(&second, JOBS, "0").await;
+}
+
+#[tokio::test]
+async fn a_tab_on_one_instance_keeps_pushes_away_whichever_instance_decides() {
+    // Arrange: two instances on one database, each running its push worker.
+    let mut service = PushService::start().await;
+    let one = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let database = one.database_url.clone();
+    let two = spawn_app_with(move |c| {
+        c.database_url = Some(database);
+        c.push_delay_secs = 1;
+    })
+    .await;
+    let (alice, bob) = (person(&one, "alice").await, person(&one, "bob").await);
+    let room = one.conversation_with(&alice.client, &[bob.id]).await;
+    let browser = subscribe_browser(&one, &bob.client, &service.endpoint("bob-laptop")).await;
+    let mut tab_on_two = connect(&two, &bob).await;
+    tab_on_two.send_json(json!({ "type": "viewing", "room_id": room })).await;
+    eventually(&one, "SELECT CAST(count(*) AS TEXT) FROM push_viewing", "1").await;
+
+    // Act
+    for text in ["one", "two", "three"] {
+        one.send(&alice.client, room, text).await;
+    }
+    let while_shown = service.next_within(Duration::from_secs(3)).await;
+    drop(tab_on_two);
+    eventually(&one, "SELECT CAST(count(*) AS TEXT) FROM push_viewing", "0").await;
+    one.send(&alice.client, room, "four").await;
+    let pushed = service.next().await;
+
+    // Assert
+    assert!(while_shown.is_none(), "neither instance pushed a room the tab shows: {while_shown:?}");
+    assert_eq!(browser.decrypt(&pushed.body)["number"], 4);
+    assert!(service.next_within(Duration::from_millis(1500)).await.is_none(), "sent by one instance only");
+    eventually(&one, JOBS, "0").await;
+}

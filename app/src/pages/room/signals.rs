@@ -114,6 +114,9 @@ impl RoomSignals {
             }
         });
         on_cleanup(move || live.unwatch(room, watch_token.get_value()));
+        // This tab shows the room (for Web Push), until the page goes.
+        Effect::new(move |_| live.show_room(room, true));
+        on_cleanup(move || live.show_room(room, false));
         // Typing notices fade after five seconds.
         Effect::new(move |_| {
             if let Ok(handle) = set_interval_with_handle(
