@@ -48,7 +48,8 @@ pub struct Settings {
     pub sign_up_policy: crate::model::SignUpPolicy,
     /// Forgotten-password mails one address may ask for per hour.
     pub reset_mails_per_address_per_hour: u32,
-    /// Fetch previews of the first link of messages (`previews.rs`).
+    /// Fetch previews of the first link of messages: the server installs
+    /// its fetcher when set (`previews.rs`).
     pub link_previews: bool,
     /// Test only: let outbound requests (link previews, Web Push) reach
     /// loopback, so that a test's own server can stand in for a web site or a
@@ -127,7 +128,7 @@ pub struct Hearth {
     /// Email changes, the sessions list, reset by email (`account.rs`).
     pub(crate) account: Arc<crate::account::AccountState>,
     /// Link previews, fetched through the SSRF guard (`previews.rs`).
-    pub(crate) previews: crate::previews::Previews,
+    pub(crate) previews: Arc<crate::previews::Previews>,
     /// This instance's push state: its tabs' rows and the per-device budget.
     pub(crate) push: Arc<crate::push_queue::PushState>,
 }
@@ -155,10 +156,7 @@ impl Hearth {
         let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
         let account = Arc::new(crate::account::AccountState::new(settings.reset_mails_per_address_per_hour));
-        let previews = crate::previews::Previews::new(
-            settings.link_previews,
-            crate::outbound::Policy { allow_loopback: settings.test_allow_loopback_fetch },
-        );
+        let previews = Arc::new(crate::previews::Previews::new());
         let push = Arc::new(crate::push_queue::PushState::new(settings.push_per_device_per_minute));
         Self {
             previews,

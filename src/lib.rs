@@ -35,8 +35,9 @@
 //!   chats (which are rooms) and their search.
 //! - [`outbound`] *(server)*: the SSRF guard: which addresses the server
 //!   may connect to on a user's behalf (public unicast only), resolved once.
-//! - `previews` *(server)*: link previews, fetched through the guard after
-//!   a message is saved and shown as an edit-like event.
+//! - [`previews`] *(server)*: link previews: which link, the page's `<head>`
+//!   read, the cache and the edit-like event; the server's `PageFetcher`
+//!   fetches through the guard.
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
 //!   payload encryption and VAPID tokens; [`push_queue`] *(server)*: the
 //!   durable queue's worker that decides, encrypts and sends them.
@@ -101,7 +102,7 @@ pub mod outbound;
 #[cfg(feature = "server")]
 pub mod passwords;
 #[cfg(feature = "server")]
-mod previews;
+pub mod previews;
 #[cfg(feature = "server")]
 pub mod push;
 #[cfg(feature = "server")]

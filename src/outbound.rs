@@ -154,32 +154,6 @@ pub async fn resolve(url: &Url, policy: Policy) -> Result<SocketAddr, Refused> {
     addresses.into_iter().next().ok_or(Refused::Unresolved)
 }
 
-/// The DNS resolver of every outbound reqwest client (link previews, Web
-/// Push): resolves each name once and answers only when every address it
-/// gives is one the policy admits, so the connection goes to exactly the
-/// addresses that were checked. Hosts written as addresses never reach a
-/// resolver: check them with [`check_url`] before each request.
-pub struct GuardedResolver {
-    pub policy: Policy,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.policy;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addresses.is_empty() {
-                return Err(Box::new(Refused::Unresolved) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            if let Some(bad) = addresses.iter().find(|a| !policy.admits(a.ip())) {
-                return Err(Box::new(Refused::NotPublic(bad.ip())) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,12 +4,13 @@
 //! (`message_edited`, logged as an `edited` change, so a resume replays it;
 //! `edited_at` stays as it was, so it does not read as an edit).
 //!
-//! The fetch goes through the SSRF guard ([`crate::outbound`]):
+//! The core decides what is fetched and reads what comes back; the page is
+//! fetched by the server's [`PageFetcher`] (reqwest: the core has no HTTP),
+//! which goes through the SSRF guard ([`crate::outbound`]):
 //! - only `http` and `https`, no credentials in the URL;
-//! - every name is resolved once, by [`outbound::GuardedResolver`], and the connection
-//!   goes to the addresses that were checked (public unicast only), so DNS
-//!   rebinding gains nothing; a host written as an address is checked
-//!   before the request;
+//! - every name is resolved once, and the connection goes to the addresses
+//!   that were checked (public unicast only), so DNS rebinding gains
+//!   nothing; a host written as an address is checked before the request;
 //! - at most [`REDIRECTS_MAX`] redirects, each target checked the same way;
 //! - [`FETCH_TIMEOUT`] for the whole exchange, body included;
 //! - at most [`HTML_MAX`] bytes of HTML read;
@@ -35,9 +36,9 @@ use html5ever::tokenizer::{
 use url::Url;
 
 use crate::model::{LinkPreview, RoomId};
-use crate::outbound::{self, Policy};
 
-/// The longest a fetch may take, from connecting to the last byte read.
+/// The longest a fetch may take, from connecting to the last byte read (for
+/// the server's [`PageFetcher`]).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most HTML read from a page; what follows is never downloaded.
 pub const HTML_MAX: usize = 512 * 1024;
@@ -51,89 +52,38 @@ const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 300;
 const SITE_NAME_MAX: usize = 100;
 
-/// Why a fetch found no preview (kept as "nothing" in the cache).
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error(transparent)]
-    Refused(#[from] outbound::Refused),
-    #[error("fetching the page failed: {0}")]
-    Http(#[from] reqwest::Error),
+/// The server's HTTP client for link previews (`server/src/outbound.rs`):
+/// GETs a page through the SSRF guard with the limits above.
+#[async_trait::async_trait]
+pub trait PageFetcher: Send + Sync {
+    /// The page's HTML (at most [`HTML_MAX`] bytes of it, as text), `None`
+    /// when it answers with an error status or is not HTML, or why the
+    /// fetch failed.
+    async fn fetch_html(&self, url: &Url) -> Result<Option<String>, String>;
 }
 
-/// The instance's link previews: the guarded client, or none when previews
-/// are off.
-#[derive(Clone)]
+/// The instance's link previews: off until the server installs a fetcher
+/// ([`crate::Hearth::set_page_fetcher`]).
 pub(crate) struct Previews {
-    client: Option<reqwest::Client>,
-    policy: Policy,
-    running: Arc<tokio::sync::Semaphore>,
+    fetcher: std::sync::OnceLock<Arc<dyn PageFetcher>>,
+    running: tokio::sync::Semaphore,
 }
 
 impl Previews {
-    pub(crate) fn new(enabled: bool, policy: Policy) -> Self {
-        let client = enabled.then(|| guarded_client(policy)).flatten();
-        Self { client, policy, running: Arc::new(tokio::sync::Semaphore::new(CONCURRENT)) }
+    pub(crate) fn new() -> Self {
+        Self { fetcher: std::sync::OnceLock::new(), running: tokio::sync::Semaphore::new(CONCURRENT) }
     }
 
-    pub(crate) fn enabled(&self) -> bool {
-        self.client.is_some()
+    fn enabled(&self) -> bool {
+        self.fetcher.get().is_some()
     }
 
-    /// Fetches `url` through the guard and reads its preview; `Ok(None)`
-    /// when the page is not HTML, answers with an error status, or says
+    /// Fetches `url` and reads its preview; `Ok(None)` when the page says
     /// nothing worth showing.
-    pub(crate) async fn fetch(&self, url: &Url) -> Result<Option<LinkPreview>, FetchError> {
-        let Some(client) = &self.client else { return Ok(None) };
+    async fn fetch(&self, url: &Url) -> Result<Option<LinkPreview>, String> {
+        let Some(fetcher) = self.fetcher.get() else { return Ok(None) };
         let _turn = self.running.acquire().await.ok();
-        outbound::check_url(url, self.policy)?;
-        let mut response = client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml;q=0.9")
-            .send()
-            .await?;
-        let html_type =
-            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|t| t.to_str().ok()).is_some_and(|t| {
-                let t = t.trim_start().to_ascii_lowercase();
-                t.starts_with("text/html") || t.starts_with("application/xhtml+xml")
-            });
-        if !response.status().is_success() || !html_type {
-            return Ok(None);
-        }
-        let mut html = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            let room = HTML_MAX - html.len();
-            html.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if html.len() == HTML_MAX {
-                break;
-            }
-        }
-        Ok(parse(&String::from_utf8_lossy(&html), url.as_str()))
-    }
-}
-
-fn guarded_client(policy: Policy) -> Option<reqwest::Client> {
-    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() > REDIRECTS_MAX {
-            attempt.error("too many redirects")
-        } else if let Err(refused) = outbound::check_url(attempt.url(), policy) {
-            attempt.error(refused)
-        } else {
-            attempt.follow()
-        }
-    });
-    let built = reqwest::Client::builder()
-        .dns_resolver(Arc::new(outbound::GuardedResolver { policy }))
-        .no_proxy()
-        .timeout(FETCH_TIMEOUT)
-        .redirect(redirects)
-        .user_agent(concat!("Hearth/", env!("CARGO_PKG_VERSION"), " (link preview)"))
-        .build();
-    match built {
-        Ok(client) => Some(client),
-        Err(error) => {
-            tracing::error!(%error, "link previews are off: the HTTP client did not start");
-            None
-        }
+        Ok(fetcher.fetch_html(url).await?.and_then(|html| parse(&html, url.as_str())))
     }
 }
 
@@ -234,6 +184,12 @@ impl TokenSink for HeadSink {
 }
 
 impl crate::Hearth {
+    /// Fetches link previews through `fetcher` from now on (startup, unless
+    /// `HEARTH_LINK_PREVIEWS=false`). A second call is ignored.
+    pub fn set_page_fetcher(&self, fetcher: Arc<dyn PageFetcher>) {
+        let _ = self.previews.fetcher.set(fetcher);
+    }
+
     /// After a message is saved or edited: when previews are on and its
     /// first link has (or, fetched now, gets) a preview, shows it on the
     /// message and publishes the message as it is now. Runs in its own task;

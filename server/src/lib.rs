@@ -26,6 +26,8 @@
 //! - [`ws`]: the WebSocket endpoint `/ws` (protocol in `docs/protocol.md`).
 //! - [`metrics`]: `/metrics` for Prometheus (behind a token or on its own
 //!   address), and the per-route HTTP series.
+//! - [`outbound`]: reqwest behind the core's SSRF guard: the resolver every
+//!   outbound client uses, and the link-preview fetcher (`hearth::previews`).
 //! - [`push`]: the HTTP client that POSTs Web Push requests for the core's
 //!   push worker (`hearth::push_queue`).
 //! - [`cable`]: `/cable`, ChatFlow's ActionCable endpoint over the same hub
@@ -47,6 +49,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod negotiate;
 pub mod origin;
+pub mod outbound;
 pub mod push;
 pub mod rest;
 pub mod serve;

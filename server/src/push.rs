@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hearth::outbound::{self, GuardedResolver, Policy};
+use hearth::outbound::{self, Policy};
 use hearth::push_queue::{PushRequest, PushTransport};
 
 /// Longest wait for a push service's answer.
@@ -25,7 +25,7 @@ impl Pusher {
     /// each name resolved once, no proxy from the environment.
     pub fn transport(policy: Policy) -> Result<Arc<dyn PushTransport>, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { policy }))
+            .dns_resolver(Arc::new(crate::outbound::GuardedResolver { policy }))
             .no_proxy()
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)

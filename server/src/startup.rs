@@ -111,6 +111,10 @@ impl Application {
         if let Some(outbox) = crate::mail::outbox(&config)? {
             hearth.set_outbox(outbox);
         }
+        if config.link_previews {
+            let policy = hearth::outbound::Policy { allow_loopback: config.test_allow_loopback_fetch };
+            hearth.set_page_fetcher(crate::outbound::WebFetcher::fetcher(policy)?);
+        }
 
         let sessions = store.sessions().await?;
         let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());

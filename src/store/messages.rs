@@ -7,6 +7,21 @@ use crate::error::AppError;
 use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
 
 /// Which slice of a room's history to read. Pages come back ascending.
+/// Inside a write transaction `$tx`: takes `$room`'s next seq and logs
+/// change `$kind` of message `$number` under it; evaluates to the seq. (A
+/// macro, as `on_writer!` gives each backend its own transaction type.)
+macro_rules! log_change {
+    ($tx:ident, $room:expr, $kind:expr, $number:expr) => {{
+        let (seq,): (i64,) =
+            sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+                .bind($room)
+                .fetch_one(&mut *$tx)
+                .await?;
+        sqlx::query(LOG_EVENT).bind($room).bind(seq).bind($kind.as_str()).bind($number).execute(&mut *$tx).await?;
+        seq
+    }};
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryQuery {
     /// The newest messages.
@@ -866,18 +881,7 @@ impl Store {
                         let query = sqlx::query(change).bind(room).bind(number).bind(emoji).bind(user);
                         let query = if on { query.bind(&at) } else { query };
                         query.execute(&mut *tx).await?;
-                        let (seq,): (i64,) =
-                            sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
-                                .bind(room)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                        sqlx::query(LOG_EVENT)
-                            .bind(room)
-                            .bind(seq)
-                            .bind(ChangeKind::Reaction.as_str())
-                            .bind(number)
-                            .execute(&mut *tx)
-                            .await?;
+                        let seq = log_change!(tx, room, ChangeKind::Reaction, number);
                         tx.commit().await?;
                         Some(Toggled { seq: Some(seq), on, message_id })
                     }
@@ -990,19 +994,8 @@ impl Store {
                 tx.commit().await?;
                 None
             } else {
-                let (seq,): (i64,) =
-                    sqlx::query_as("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
-                        .bind(room)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                sqlx::query(LOG_EVENT)
-                    .bind(room)
-                    .bind(seq)
-                    // Edit-like: replayed as the message as it is now.
-                    .bind(ChangeKind::Edited.as_str())
-                    .bind(number)
-                    .execute(&mut *tx)
-                    .await?;
+                // Edit-like: replayed as the message as it is now.
+                let seq = log_change!(tx, room, ChangeKind::Edited, number);
                 tx.commit().await?;
                 Some(seq)
             }
