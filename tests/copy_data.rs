@@ -26,6 +26,7 @@ const TABLES: &[(&str, &str)] = &[
     ("rooms", "id"),
     ("memberships", "room_id, user_id"),
     ("messages", "id"),
+    ("link_previews", "url"),
     ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
