@@ -31,7 +31,15 @@ pub const NEST_MAX: usize = 16;
 
 /// The HTML shown for a message's Markdown `source`: rendered, then sanitised.
 pub fn render(source: &str) -> String {
-    let events = rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH));
+    render_message(source, false)
+}
+
+/// [`render`] for a message whose stored mentions are `mentions` (true: it
+/// mentions someone): then its `@name` tokens (not in code or links) are
+/// marked `<span class="mention">`, which the page highlights. A message
+/// that mentions no one (a name that is not a member) marks none.
+pub fn render_message(source: &str, mentions: bool) -> String {
+    let events = rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH), mentions);
     let mut html = String::with_capacity(source.len() + source.len() / 2 + 16);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitise(&html)
@@ -41,7 +49,7 @@ pub fn render(source: &str) -> String {
 /// not one inside code), as [`render`] makes it: what a link preview is
 /// fetched for. `None` when there is no `http`/`https` link.
 pub fn first_link(source: &str) -> Option<String> {
-    rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH)).into_iter().find_map(|event| match event {
+    rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH), false).into_iter().find_map(|event| match event {
         Event::Start(Tag::Link { dest_url, .. })
             if dest_url.starts_with("https://") || dest_url.starts_with("http://") =>
         {
@@ -78,6 +86,7 @@ pub fn sanitise(html: &str) -> String {
             .add_tag_attributes("pre", ["data-lang"])
             .add_tag_attributes("ol", ["start"])
             .add_allowed_classes("span", HIGHLIGHT_CLASSES)
+            .add_allowed_classes("span", ["mention"])
             .url_schemes(["http", "https", "mailto"].into())
             .link_rel(Some("noopener noreferrer nofollow"))
             .set_tag_attribute_value("a", "target", "_blank");
@@ -90,7 +99,7 @@ pub fn sanitise(html: &str) -> String {
 pub const HIGHLIGHT_CLASSES: [&str; 4] = ["hl-k", "hl-s", "hl-c", "hl-n"];
 
 /// Turns the parser's events into the chat subset (see the module doc).
-fn rewrite<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
+fn rewrite<'a>(parser: Parser<'a>, mentions: bool) -> Vec<Event<'a>> {
     let mut out = Vec::new();
     // For each open tag: whether it was kept (see NEST_MAX).
     let mut open: Vec<bool> = Vec::new();
@@ -157,7 +166,7 @@ fn rewrite<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
             // Raw HTML is text: shown, never interpreted.
             Event::Html(raw) | Event::InlineHtml(raw) => out.push(Event::Text(raw)),
             Event::SoftBreak => out.push(Event::HardBreak),
-            Event::Text(text) if in_link == 0 => linkify_into(&mut out, text),
+            Event::Text(text) if in_link == 0 => linkify_into(&mut out, text, mentions),
             other => out.push(other),
         }
     }
@@ -168,17 +177,17 @@ fn rewrite<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
 }
 
 /// A text run with its bare URLs (and email addresses) made links.
-fn linkify_into<'a>(out: &mut Vec<Event<'a>>, text: CowStr<'a>) {
+fn linkify_into<'a>(out: &mut Vec<Event<'a>>, text: CowStr<'a>, mentions: bool) {
     let finder = linkify::LinkFinder::new();
     let mut links = finder.links(&text).peekable();
     if links.peek().is_none() {
-        out.push(Event::Text(text));
+        mentions_into(out, text, mentions);
         return;
     }
     let mut last = 0;
     for link in links {
         if link.start() > last {
-            out.push(Event::Text(CowStr::from(text[last..link.start()].to_owned())));
+            mentions_into(out, CowStr::from(text[last..link.start()].to_owned()), mentions);
         }
         let shown = link.as_str().to_owned();
         let href = match link.kind() {
@@ -194,6 +203,29 @@ fn linkify_into<'a>(out: &mut Vec<Event<'a>>, text: CowStr<'a>) {
         out.push(Event::Text(CowStr::from(shown)));
         out.push(Event::End(TagEnd::Link));
         last = link.end();
+    }
+    if last < text.len() {
+        mentions_into(out, CowStr::from(text[last..].to_owned()), mentions);
+    }
+}
+
+/// A text run with its `@name` tokens marked (when `mentions`); the markup
+/// is made here, the names stay text (escaped by the HTML writer).
+fn mentions_into<'a>(out: &mut Vec<Event<'a>>, text: CowStr<'a>, mentions: bool) {
+    let spans = if mentions { crate::mentions::spans(&text) } else { Vec::new() };
+    if spans.is_empty() {
+        out.push(Event::Text(text));
+        return;
+    }
+    let mut last = 0;
+    for (start, end) in spans {
+        if start > last {
+            out.push(Event::Text(CowStr::from(text[last..start].to_owned())));
+        }
+        out.push(Event::InlineHtml(CowStr::Borrowed("<span class=\"mention\">")));
+        out.push(Event::Text(CowStr::from(text[start..end].to_owned())));
+        out.push(Event::InlineHtml(CowStr::Borrowed("</span>")));
+        last = end;
     }
     if last < text.len() {
         out.push(Event::Text(CowStr::from(text[last..].to_owned())));
@@ -578,6 +610,28 @@ mod tests {
             rest = &rest[open + close + 1..];
         }
         names
+    }
+
+    #[test]
+    fn a_message_that_mentions_someone_marks_its_at_names_outside_code_links_and_emails() {
+        assert_eq!(
+            render_message("hi @Bob, **@ann** and `@code` or ann@example.com", true),
+            "<p>hi <span class=\"mention\">@Bob</span>, <strong><span class=\"mention\">@ann</span></strong> and \
+             <code>@code</code> or <a href=\"mailto:ann@example.com\" target=\"_blank\" \
+             rel=\"noopener noreferrer nofollow\">ann@example.com</a></p>\n"
+        );
+        assert_eq!(render_message("hi @bob", false), "<p>hi @bob</p>\n", "no stored mention, nothing marked");
+        assert_eq!(render("hi @bob"), "<p>hi @bob</p>\n");
+        // A name is text: markup in or after it stays inert.
+        assert_eq!(
+            render_message("@bob<script>x</script> @e\"vil", true),
+            "<p><span class=\"mention\">@bob</span>&lt;script&gt;x&lt;/script&gt; <span class=\"mention\">@e</span>\"vil</p>\n"
+        );
+        assert_eq!(
+            render_message("see https://x.example/@bob then @ann", true),
+            "<p>see <a href=\"https://x.example/@bob\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">\
+             https://x.example/@bob</a> then <span class=\"mention\">@ann</span></p>\n"
+        );
     }
 
     #[test]

@@ -32,6 +32,22 @@ fn username_char(c: char) -> bool {
 /// Text inside backticks (code) mentions no one.
 pub fn tokens(text: &str) -> Tokens {
     let mut found = Tokens::default();
+    for (start, end) in spans(text) {
+        let name = text[start + 1..end].to_ascii_lowercase();
+        if name == "everyone" || name == "here" {
+            found.everyone = true;
+        } else if !found.names.contains(&name) {
+            found.names.push(name);
+        }
+    }
+    found
+}
+
+/// Where each `@name` token of `text` is, by [`tokens`]' rules: the byte
+/// range from the `@` to the end of the name, in order (the server's
+/// renderer marks these in messages that mention someone).
+pub fn spans(text: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
     let mut code = false;
     let mut previous: Option<char> = None;
     for (i, c) in text.char_indices() {
@@ -42,12 +58,7 @@ pub fn tokens(text: &str) -> Tokens {
             let end = rest.find(|c: char| !username_char(c)).unwrap_or(rest.len());
             let name = rest[..end].trim_end_matches(['.', '-']);
             if name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                let name = name.to_ascii_lowercase();
-                if name == "everyone" || name == "here" {
-                    found.everyone = true;
-                } else if !found.names.contains(&name) {
-                    found.names.push(name);
-                }
+                found.push((i, i + 1 + name.len()));
             }
         }
         previous = Some(c);

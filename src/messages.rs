@@ -246,7 +246,7 @@ impl Hearth {
             }
         };
         // Rendered here, by the sender's task, not by the writer.
-        let byline = Byline { html: crate::markdown::render(body.as_str()), ..byline };
+        let byline = Byline { html: crate::markdown::render_message(body.as_str(), !mentions.is_empty()), ..byline };
         let message = NewMessage {
             room,
             author,

@@ -70,6 +70,18 @@ test("@ in the composer lists the room's members; arrows, Enter and Esc work it 
   await expect(page.locator("article.message:not(.pending) .body")).toHaveText(`@${bob.username} and hello`);
   const messages = await (await context.request.get(`/conversations/${room}/messages`)).json();
   expect(messages.messages.at(-1).mentions).toEqual([bob.id]);
+  // The name is highlighted for everyone; for Bob, whom it mentions, the
+  // whole message stands out too (not for Alice, nor for Bonnie).
+  await expect(page.locator("article.message .body .mention")).toHaveText(`@${bob.username}`);
+  await expect(page.locator("article.message.mentions-me")).toHaveCount(0);
+  const bobPage = await otherContext.newPage();
+  await openLive(bobPage, room);
+  await expect(bobPage.locator("article.message.mentions-me .mention")).toHaveText(`@${bob.username}`);
+  expect(await axeViolations(bobPage)).toEqual([]);
+  const bonniePage = await thirdContext.newPage();
+  await openLive(bonniePage, room);
+  await expect(bonniePage.locator("article.message .mention")).toHaveText(`@${bob.username}`);
+  await expect(bonniePage.locator("article.message.mentions-me")).toHaveCount(0);
   await closeAll(context, otherContext, thirdContext);
 });
 

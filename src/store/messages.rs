@@ -177,7 +177,7 @@ impl From<MessageRow> for Message {
             number: r.number,
             user_id: r.user_id,
             user,
-            html: r.body.as_deref().map(crate::markdown::render),
+            html: r.body.as_deref().map(|body| crate::markdown::render_message(body, r.mention_ids.is_some())),
             body: r.body,
             client_id: r.client_id,
             mentions: parse_ids(r.mention_ids.as_deref()),

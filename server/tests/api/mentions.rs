@@ -52,6 +52,15 @@ async fn a_mention_is_stored_as_the_ids_of_the_members_it_names_and_survives_a_r
     assert_eq!(rows, [bob.id.to_string(), carol.id.to_string()]);
     let plain = app.send(&alice.client, room, "no one here").await;
     assert_eq!(mentions(&plain), Vec::<i64>::new());
+    // The page marks the @names of a message that mentions someone, the same
+    // in the send's answer and in history; one that names only a
+    // non-member mentions no one and marks nothing.
+    let marked = r#"<span class="mention">@Bob</span>"#;
+    assert!(sent["html"].as_str().expect("html").contains(marked), "{}", sent["html"]);
+    assert!(page["messages"][0]["html"].as_str().expect("html").contains(marked));
+    assert!(!sent["html"].as_str().expect("html").contains(r#"<span class="mention">@bob</span>"#), "not in code");
+    let nobody = app.send(&alice.client, room, "hello @nobody").await;
+    assert_eq!(nobody["html"], "<p>hello @nobody</p>\n");
 }
 
 #[tokio::test]

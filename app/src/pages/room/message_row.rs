@@ -110,6 +110,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     // Messages of a deactivated account stay, marked as theirs.
     let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
     let mine = m.user_id == Some(room.me_id) && confirmed_live;
+    // The message mentions me (its stored ids, not its text): the row
+    // stands out.
+    let mentions_me = m.mentions.contains(&room.me_id);
     // The author deletes their own; an admin anyone's.
     let deletable = (mine || room.admin) && confirmed_live;
     // Edit is offered while the edit window is open (by the browser's clock;
@@ -190,7 +193,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         {(room.first_unread == Some(number) && entry.state == Delivery::Confirmed).then(|| view! {
             <div class="unread-divider" role="separator" aria-label="New messages"><span>"New messages"</span></div>
         })}
-        <article class=state_class class:continued=!starts_group tabindex="0" data-number=number data-client-id=client_id.clone()>
+        <article class=state_class class:continued=!starts_group class:mentions-me=mentions_me tabindex="0" data-number=number data-client-id=client_id.clone()>
             <div class="gutter">
                 {if starts_group {
                     view! { <Avatar id=avatar_id name=author.clone() url=avatar_url.unwrap_or_default() /> }.into_any()
