@@ -55,6 +55,8 @@ lint: bootstrap
 # their own nats-server each and stop it by PID.
 rust-test:
 	scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
+	# The app's own unit tests (paging, timeline, mentions, alerts): no database.
+	cargo test -p app --features ssr --lib
 
 # The server and site as make run builds them, then Playwright against them: every spec on SQLite (the
 # server started and stopped by PID by scripts/e2e-sqlite.sh, on a throwaway

@@ -48,9 +48,6 @@ pub struct Settings {
     pub sign_up_policy: crate::model::SignUpPolicy,
     /// Forgotten-password mails one address may ask for per hour.
     pub reset_mails_per_address_per_hour: u32,
-    /// Fetch previews of the first link of messages: the server installs
-    /// its fetcher when set (`previews.rs`).
-    pub link_previews: bool,
     /// Test only: let outbound requests (link previews, Web Push) reach
     /// loopback, so that a test's own server can stand in for a web site or a
     /// push service.
@@ -88,9 +85,6 @@ impl Default for Settings {
             sign_up_policy: crate::model::SignUpPolicy::Invite,
             messages_per_minute: 300,
             reset_mails_per_address_per_hour: 5,
-            // On in the binary (`HEARTH_LINK_PREVIEWS`); off here, so that
-            // tests and tools built on the defaults never reach the network.
-            link_previews: false,
             test_allow_loopback_fetch: false,
             push_delay_secs: 10,
             push_per_device_per_minute: 6,

@@ -181,6 +181,7 @@ mod tests {
             reply_to: None,
             reply_count: 0,
             reactions: Vec::new(),
+            preview: None,
         }
     }
 

@@ -287,7 +287,6 @@ impl Config {
                 hearth::model::SignUpPolicy::Invite
             }),
             reset_mails_per_address_per_hour: self.reset_mails_per_address_per_hour,
-            link_previews: self.link_previews,
             test_allow_loopback_fetch: self.test_allow_loopback_fetch,
             push_delay_secs: self.push_delay_secs,
             push_per_device_per_minute: self.push_per_device_per_minute,

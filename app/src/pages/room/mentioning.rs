@@ -130,9 +130,9 @@ mod tests {
     #[test]
     fn picking_replaces_the_query_with_the_username_and_a_space() {
         let text = "hi @bo, see";
-        let query = query_at(text, 6).unwrap();
+        let query = query_at(text, 6).expect("an @ before the caret opens a query");
         assert_eq!(insert(text, &query, "bob"), ("hi @bob , see".to_owned(), 8));
-        let query = query_at("@bo", 3).unwrap();
+        let query = query_at("@bo", 3).expect("@bo at the caret is a query");
         assert_eq!(insert("@bo", &query, "bob"), ("@bob ".to_owned(), 5));
     }
 
