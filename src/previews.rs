@@ -195,7 +195,8 @@ impl crate::Hearth {
     /// message and publishes the message as it is now. Runs in its own task;
     /// failures are logged, never the sender's concern.
     pub(crate) fn preview_later(&self, room: RoomId, number: i64, body: &str) {
-        if !self.previews.enabled() {
+        // Most messages have no link: no second Markdown pass for them.
+        if !self.previews.enabled() || !body.contains("http") {
             return;
         }
         let Some(url) = crate::markdown::first_link(body).and_then(|u| Url::parse(&u).ok()) else {
