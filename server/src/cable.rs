@@ -110,12 +110,18 @@ struct Command {
     data: Option<String>,
 }
 
-/// `data` of a `message` command.
+/// `data` of a `message` command: `speak` (`body`, `client_id`, and
+/// `reply_to`, the number of the message it answers) or `react` (`number`,
+/// `emoji`, and `on`: true adds, false removes, absent toggles).
 #[derive(Deserialize)]
 struct Perform {
     action: Option<String>,
     body: Option<String>,
     client_id: Option<String>,
+    reply_to: Option<i64>,
+    number: Option<i64>,
+    emoji: Option<String>,
+    on: Option<bool>,
 }
 
 /// One subscription: the client's identifier, exactly as sent (clients
@@ -350,10 +356,12 @@ impl Cable {
         subs.by_identifier.insert(identifier, Subscription { room, quoted });
     }
 
-    /// `perform("speak", {body})` posts a message as the signed-in user (as
-    /// ChatFlow's UI does through REST); it arrives like any other, through
-    /// the subscription. A refusal comes back on the same identifier as
-    /// `{"error": {"status", "errors"}}`.
+    /// `perform("speak", {body, reply_to?})` posts a message as the
+    /// signed-in user (as ChatFlow's UI does through REST), and
+    /// `perform("react", {number, emoji, on?})` adds or removes a reaction;
+    /// either arrives like any other event, through the subscription. A
+    /// refusal comes back on the same identifier as `{"error": {"status",
+    /// "errors"}}`.
     async fn perform(&self, identifier: &str, room: RoomId, data: Option<&str>, out: &mut Vec<Bytes>) {
         let perform: Perform = match data.map(serde_json::from_str).transpose() {
             Ok(Some(perform)) => perform,
@@ -362,19 +370,26 @@ impl Cable {
                 return;
             }
         };
-        match perform.action.as_deref() {
+        let refused = match perform.action.as_deref() {
             Some("speak") => {
                 let body = perform.body.unwrap_or_default();
-                let sent = self.hearth.post_message(self.user.id, room, &body, perform.client_id.as_deref()).await;
-                if let Err(err) = sent {
-                    let error = json!({ "error": { "status": err.status_code(), "errors": err.messages() } });
-                    let quoted = serde_json::to_string(identifier).unwrap_or_default();
-                    out.push(format!(r#"{{"identifier":{quoted},"message":{error}}}"#).into());
-                }
+                let client_id = perform.client_id.as_deref();
+                self.hearth.post_reply(self.user.id, room, &body, client_id, perform.reply_to).await.err()
+            }
+            Some("react") => {
+                let number = perform.number.unwrap_or(0);
+                let emoji = perform.emoji.unwrap_or_default();
+                self.hearth.react(self.user.id, room, number, &emoji, perform.on).await.err()
             }
             other => {
                 tracing::info!(user = self.user.id.0, action = ?other, "ActionCable: unknown action ignored");
+                None
             }
+        };
+        if let Some(err) = refused {
+            let error = json!({ "error": { "status": err.status_code(), "errors": err.messages() } });
+            let quoted = serde_json::to_string(identifier).unwrap_or_default();
+            out.push(format!(r#"{{"identifier":{quoted},"message":{error}}}"#).into());
         }
     }
 }
@@ -408,8 +423,10 @@ fn ping_frame() -> Bytes {
 
 /// A hub frame as ChatFlow's broadcast, `{"message": {id, user_id, body,
 /// created_at, …}}`, plus Hearth's `number`, `seq`, `client_id`… and an `event` that
-/// tells a new message (`created`) from an edit (`edited`) and a delete
-/// (`deleted`). Empty for events ActionCable clients do not get.
+/// tells a new message (`created`) from an edit (`edited`), a delete
+/// (`deleted`) and a reaction change (`reacted`: the message's `id`,
+/// `number` and all its `reactions` now). Empty for events ActionCable
+/// clients do not get.
 fn translate(json: &[u8]) -> Bytes {
     let Ok(event) = serde_json::from_slice::<ServerEvent>(json) else {
         return Bytes::new();
@@ -417,10 +434,15 @@ fn translate(json: &[u8]) -> Bytes {
     let (kind, message) = match event {
         ServerEvent::Message { seq, message, .. } => ("created", chatflow_message(seq, &message)),
         ServerEvent::MessageEdited { seq, message, .. } => ("edited", chatflow_message(seq, &message)),
-        ServerEvent::MessageDeleted { room_id, seq, number, message_id, .. } => (
+        ServerEvent::MessageDeleted { room_id, seq, number, message_id, reply_to } => (
             "deleted",
             json!({ "id": message_id, "conversation_id": room_id, "number": number, "seq": seq,
-                    "body": null, "deleted": true }),
+                    "body": null, "deleted": true, "reply_to": reply_to }),
+        ),
+        ServerEvent::Reacted { room_id, seq, number, message_id, reactions } => (
+            "reacted",
+            json!({ "id": message_id, "conversation_id": room_id, "number": number, "seq": seq,
+                    "reactions": reactions }),
         ),
         _ => return Bytes::new(),
     };
@@ -440,6 +462,9 @@ fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
         "client_id": m.client_id,
         "edited_at": m.edited_at,
         "deleted": m.deleted,
+        "reply_to": m.reply_to,
+        "reply_count": m.reply_count,
+        "reactions": m.reactions,
     })
 }
 

@@ -279,6 +279,84 @@ async fn speak_sends_a_message_that_every_subscriber_and_the_history_see() {
 }
 
 #[tokio::test]
+async fn replies_and_reactions_are_performed_and_broadcast_over_the_cable() {
+    let app = spawn_app().await;
+    let (alice, bob, room) = pair(&app).await;
+    let mut alices = cable(&app, &alice).await;
+    alices.subscribed(room).await;
+    let mut bobs = cable(&app, &bob).await;
+    bobs.subscribed(room).await;
+    alices.speak(room, "the original").await;
+    for cable in [&mut alices, &mut bobs] {
+        assert_eq!(cable.next().await["message"]["message"]["number"], 1);
+    }
+
+    // A reply names the original by number; the broadcast quotes it.
+    let data = json!({ "action": "speak", "body": "an answer", "reply_to": 1 }).to_string();
+    bobs.send(json!({ "command": "message", "identifier": identifier(room), "data": data })).await;
+    for cable in [&mut alices, &mut bobs] {
+        let frame = cable.next().await;
+        assert_eq!(frame["message"]["event"], "created");
+        let reply = &frame["message"]["message"];
+        assert_eq!(reply["number"], 2);
+        assert_eq!(reply["reply_to"]["number"], 1);
+        assert_eq!(reply["reply_to"]["snippet"], "the original");
+        assert_eq!(reply["reply_to"]["reply_count"], 1);
+    }
+
+    // A reaction: added, then toggled off, each seen by both.
+    let react = |on: Option<bool>| {
+        let mut data = json!({ "action": "react", "number": 1, "emoji": "🎉" });
+        if let Some(on) = on {
+            data["on"] = json!(on);
+        }
+        json!({ "command": "message", "identifier": identifier(room), "data": data.to_string() })
+    };
+    bobs.send(react(None)).await;
+    let mut seqs = Vec::new();
+    for cable in [&mut alices, &mut bobs] {
+        let frame = cable.next().await;
+        assert_eq!(frame["message"]["event"], "reacted", "{frame}");
+        let message = &frame["message"]["message"];
+        assert_eq!(message["number"], 1);
+        assert_eq!(message["conversation_id"], room);
+        assert_eq!(message["reactions"][0]["emoji"], "🎉");
+        assert_eq!(message["reactions"][0]["count"], 1);
+        assert_eq!(message["reactions"][0]["users"][0]["id"], bob.id);
+        seqs.push(message["seq"].as_i64().expect("a seq"));
+    }
+    assert_eq!(seqs[0], seqs[1]);
+    // Asking for "on" again changes nothing, so nothing is broadcast.
+    bobs.send(react(Some(true))).await;
+    alices.assert_quiet("alice after a reaction that was already there").await;
+    bobs.send(react(Some(false))).await;
+    let off = alices.next().await;
+    assert_eq!(off["message"]["event"], "reacted");
+    assert_eq!(off["message"]["message"]["reactions"], json!([]));
+    assert!(off["message"]["message"]["seq"].as_i64() > Some(seqs[0]));
+    let _ = bobs.next().await;
+
+    // REST sees the same state: the original has one reply and no reaction.
+    let history = app.history(&alice.client, room, "").await;
+    let original = &history["messages"][0];
+    assert_eq!(original["reply_count"], 1);
+    assert!(original.get("reactions").is_none_or(|r| r == &json!([])), "{original}");
+
+    // Refusals come back on the identifier: an unknown message, a bad emoji,
+    // a reply to nothing.
+    for (data, status) in [
+        (json!({ "action": "react", "number": 99, "emoji": "👍" }), 404),
+        (json!({ "action": "react", "number": 1, "emoji": "<b>not one</b>" }), 422),
+        (json!({ "action": "speak", "body": "to nothing", "reply_to": 42 }), 422),
+    ] {
+        bobs.send(json!({ "command": "message", "identifier": identifier(room), "data": data.to_string() })).await;
+        let refused = bobs.next().await;
+        assert_eq!(refused["message"]["error"]["status"], status, "{data}: {refused}");
+    }
+    alices.assert_quiet("alice after refused performs").await;
+}
+
+#[tokio::test]
 async fn malformed_identifiers_and_unknown_commands_are_ignored_or_rejected_and_harm_no_other_subscription() {
     let app = spawn_app().await;
     let (alice, bob, room) = pair(&app).await;
