@@ -244,6 +244,8 @@ impl Hearth {
             None => Some(current.name.clone()),
         };
         let avatar_url = match changes.avatar_url.as_deref() {
+            // Sent back unchanged (an uploaded avatar's own path, say).
+            Some(raw) if Some(raw) == current.avatar_url.as_deref() => Some(current.avatar_url.clone()),
             Some(raw) => collect(parse_avatar_url(Some(raw)), &mut errors),
             None => Some(current.avatar_url.clone()),
         };

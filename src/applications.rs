@@ -286,7 +286,14 @@ impl Hearth {
         let (app, chat) = self.app_chat(token, number).await?;
         let body = app_body(content)?;
         let inserted = self
-            .append_message(chat.room_id, Poster::Application { id: app.id, name: &app.name }, &body, None, None)
+            .append_message(
+                chat.room_id,
+                Poster::Application { id: app.id, name: &app.name },
+                &body,
+                None,
+                None,
+                Vec::new(),
+            )
             .await?;
         Ok(message_view(&app.token, number, inserted.message))
     }

@@ -43,6 +43,9 @@ pub enum AppError {
     /// A state conflict, such as a duplicate (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A body over a limit, such as an upload over the size setting (HTTP 413).
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many attempts; retry after this many seconds (HTTP 429).
     #[error("too many attempts, retry in {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
@@ -76,6 +79,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Validation(_) => 422,
             Self::Conflict(_) => 409,
+            Self::TooLarge(_) => 413,
             Self::RateLimited { .. } => 429,
             Self::Internal(_) => 500,
         }

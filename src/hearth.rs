@@ -61,6 +61,8 @@ pub struct Settings {
     /// The VAPID `sub` claim: a `mailto:` or `https:` contact for the push
     /// services.
     pub push_contact: String,
+    /// The largest file upload, in bytes (`HEARTH_UPLOAD_MAX_BYTES`, 25 MiB).
+    pub upload_max_bytes: u64,
 }
 
 impl Settings {
@@ -89,6 +91,7 @@ impl Default for Settings {
             push_delay_secs: 10,
             push_per_device_per_minute: 6,
             push_contact: "mailto:hearth@localhost".into(),
+            upload_max_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -125,6 +128,8 @@ pub struct Hearth {
     pub(crate) previews: Arc<crate::previews::Previews>,
     /// This instance's push state: its tabs' rows and the per-device budget.
     pub(crate) push: Arc<crate::push_queue::PushState>,
+    /// The blob store and the upload limits (`attachments.rs`).
+    pub(crate) files: Arc<crate::attachments::Files>,
 }
 
 impl Hearth {
@@ -155,6 +160,7 @@ impl Hearth {
         Self {
             previews,
             push,
+            files: Arc::new(crate::attachments::Files::new()),
             account,
             archived_rooms,
             messages,

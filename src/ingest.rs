@@ -46,6 +46,9 @@ pub(crate) struct Byline {
     pub application: Option<String>,
     /// The body rendered (`crate::markdown`), by the sender's task.
     pub html: String,
+    /// The uploads it carries (checked by the sender's task); those the
+    /// commit gave the message are shown.
+    pub files: Vec<crate::model::Attachment>,
 }
 
 /// The queues to the writer tasks, started on first use (they need the
@@ -179,6 +182,11 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
                         reply_count: 0,
                         reactions: Vec::new(),
                         preview: None,
+                        attachments: byline
+                            .files
+                            .into_iter()
+                            .filter(|file| written.attachments.contains(&file.id))
+                            .collect(),
                     }),
                     _ => saved.get(&(appended.room, appended.number)).cloned(),
                 };

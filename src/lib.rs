@@ -71,7 +71,11 @@ pub mod admin;
 #[cfg(feature = "server")]
 pub mod applications;
 #[cfg(feature = "server")]
+pub mod attachments;
+#[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
+pub mod blobs;
 #[cfg(feature = "server")]
 pub mod bus;
 #[cfg(feature = "server")]
@@ -87,6 +91,8 @@ pub mod fuzz_checks;
 mod hearth;
 #[cfg(feature = "server")]
 pub mod hub;
+#[cfg(feature = "server")]
+pub mod images;
 #[cfg(feature = "server")]
 mod ingest;
 #[cfg(feature = "server")]

@@ -35,6 +35,15 @@ impl MessageBody {
         }
     }
 
+    /// [`Self::parse`], but a message that carries files may have no text.
+    pub fn parse_with_files(raw: &str, files: bool) -> Result<Self, FieldError> {
+        if files && raw.trim().is_empty() {
+            FieldError::reject_nul("body", "Body", raw)?;
+            return Ok(Self(String::new()));
+        }
+        Self::parse(raw)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -181,11 +190,13 @@ impl Hearth {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<Sent, AppError> {
-        self.post_reply(me, room, body, client_id, None).await
+        self.post_reply(me, room, body, client_id, None, &[]).await
     }
 
     /// [`Self::post_message`] answering message `reply_to` of the same room,
-    /// which must be there and not deleted.
+    /// which must be there and not deleted, and carrying my uploads
+    /// `attachments` (see [`crate::attachments`]); with files, the text may
+    /// be empty.
     #[tracing::instrument(skip(self, body, client_id), fields(me = %me, room = %room))]
     pub async fn post_reply(
         &self,
@@ -194,17 +205,19 @@ impl Hearth {
         body: &str,
         client_id: Option<&str>,
         reply_to: Option<i64>,
+        attachments: &[i64],
     ) -> Result<Sent, AppError> {
         self.member_room(me, room).await?;
-        let body = MessageBody::parse(body)?;
+        let body = MessageBody::parse_with_files(body, !attachments.is_empty())?;
         let client_id = parse_client_id(client_id)?;
+        let files = self.sendable_attachments(me, room, attachments).await?;
         if let Some(original) = reply_to {
             let live = self.store.message_meta(room, original).await?.is_some_and(|meta| !meta.deleted);
             if !live {
                 return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation"));
             }
         }
-        let inserted = self.append_message(room, Poster::User(me), &body, client_id, reply_to).await?;
+        let inserted = self.append_message(room, Poster::User(me), &body, client_id, reply_to, files).await?;
         Ok(Sent { message: inserted.message, created: inserted.created })
     }
 
@@ -218,6 +231,7 @@ impl Hearth {
         body: &MessageBody,
         client_id: Option<&str>,
         reply_to: Option<i64>,
+        files: Vec<crate::model::Attachment>,
     ) -> Result<InsertedMessage, AppError> {
         // An archived room takes no new messages, from anyone.
         self.writable_room(room).await?;
@@ -239,14 +253,18 @@ impl Hearth {
                 // Cached for the request's own sign-in check already.
                 let shown = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
                 let shown = shown.map(|u| Author::new(u.id, u.username, u.name));
-                (Some(user), None, Byline { author: shown, application: None, html: String::new() })
+                (Some(user), None, Byline { author: shown, application: None, html: String::new(), files: Vec::new() })
             }
-            Poster::Application { id, name } => {
-                (None, Some(id), Byline { author: None, application: Some(name.to_owned()), html: String::new() })
-            }
+            Poster::Application { id, name } => (
+                None,
+                Some(id),
+                Byline { author: None, application: Some(name.to_owned()), html: String::new(), files: Vec::new() },
+            ),
         };
         // Rendered here, by the sender's task, not by the writer.
-        let byline = Byline { html: crate::markdown::render_message(body.as_str(), !mentions.is_empty()), ..byline };
+        let html = crate::markdown::render_message(body.as_str(), !mentions.is_empty());
+        let attachments = files.iter().map(|file| file.id).collect();
+        let byline = Byline { html, files, ..byline };
         let message = NewMessage {
             room,
             author,
@@ -255,6 +273,7 @@ impl Hearth {
             client_id: client_id.map(str::to_owned),
             reply_to,
             mentions,
+            attachments,
             push_delay: Some(std::time::Duration::from_secs(self.settings.push_delay_secs)),
         };
         // Queued to the writer, which commits it with whatever else is queued

@@ -61,6 +61,10 @@ pub const PUSH_SENT: &str = "hearth_push_sent_total";
 pub const PUSH_FAILED: &str = "hearth_push_failed_total";
 pub const PUSH_REMOVED: &str = "hearth_push_subscriptions_removed_total";
 pub const PUSH_DROPPED: &str = "hearth_push_dropped_total";
+/// `hearth_uploads_total` and `hearth_upload_bytes_total` (counters): files
+/// uploaded, and their bytes as stored.
+pub const UPLOADS: &str = "hearth_uploads_total";
+pub const UPLOAD_BYTES: &str = "hearth_upload_bytes_total";
 
 /// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch
 /// commits, it times the readback, the publish and the replies.
@@ -174,4 +178,9 @@ pub fn push_subscription_removed() {
 
 pub fn push_dropped() {
     metrics::counter!(PUSH_DROPPED).increment(1);
+}
+
+pub fn uploaded(bytes: i64) {
+    metrics::counter!(UPLOADS).increment(1);
+    metrics::counter!(UPLOAD_BYTES).increment(u64::try_from(bytes).unwrap_or(0));
 }

@@ -293,6 +293,54 @@ pub struct Message {
     /// has fetched it (it arrives later, as a `message_edited` event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<LinkPreview>,
+    /// The files sent with it, in upload order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file uploaded to a room (`POST /conversations/:id/attachments`), then
+/// sent with a message. Only the room's members can download it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: i64,
+    /// The file's name as uploaded (no directories), at most 255 characters.
+    pub name: String,
+    /// What it is served as: `image/png`, `image/jpeg`, `image/gif`,
+    /// `image/webp`, `application/pdf`, `text/plain; charset=utf-8`, or
+    /// `application/octet-stream` for anything else.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// An image's size as shown, in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// `/attachments/:id/:name`.
+    pub url: String,
+    /// `/attachments/thumbnails/:id`, for images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+impl Attachment {
+    /// Shown inline as a picture.
+    pub fn is_image(&self) -> bool {
+        self.thumbnail_url.is_some()
+    }
+
+    /// "2.4 MB", "830 KB", "12 bytes".
+    pub fn size_label(&self) -> String {
+        let size = self.size as f64;
+        if self.size >= 1_000_000 {
+            format!("{:.1} MB", size / 1_000_000.0)
+        } else if self.size >= 1_000 {
+            format!("{:.0} KB", size / 1_000.0)
+        } else {
+            format!("{} bytes", self.size)
+        }
+    }
 }
 
 /// What a link's page says of itself (OpenGraph, or its `<title>` and

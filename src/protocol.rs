@@ -26,6 +26,11 @@ pub enum ClientEvent {
         /// The number of the message this one answers, in the same room.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<i64>,
+        /// My uploads to the room that it carries
+        /// (`POST /conversations/:id/attachments`); with files, `body` may
+        /// be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<i64>,
     },
     /// Toggle my reaction `emoji` on message `number`.
     React {

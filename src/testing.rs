@@ -324,3 +324,86 @@ mod tests {
         assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
     }
 }
+
+/// Images for the attachment tests: real files, made here, with the
+/// metadata and the lies the upload path must deal with.
+pub mod images {
+    use std::io::Cursor;
+
+    use image::{ImageFormat, Rgb, RgbImage};
+
+    pub fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = RgbImage::from_fn(width, height, |x, _| Rgb([(x % 256) as u8, 10, 200]));
+        let mut bytes = Vec::new();
+        image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).expect("png");
+        bytes
+    }
+
+    /// A JPEG with an EXIF block saying "rotate 90° clockwise" and holding
+    /// a GPS position.
+    pub fn rotated_jpeg_with_gps(width: u32, height: u32) -> Vec<u8> {
+        let image = RgbImage::from_fn(width, height, |x, y| Rgb([(x * 3) as u8, (y * 3) as u8, 90]));
+        let mut jpeg = Vec::new();
+        image.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg).expect("jpeg");
+        insert_exif(&jpeg, &exif_orientation_6_with_gps())
+    }
+
+    /// TIFF-in-EXIF, little-endian: IFD0 with Orientation = 6 and a GPS IFD
+    /// pointer; the GPS IFD with GPSLatitudeRef = "N".
+    pub fn exif_orientation_6_with_gps() -> Vec<u8> {
+        let mut t: Vec<u8> = b"Exif\0\0II*\0".to_vec();
+        t.extend(8u32.to_le_bytes()); // IFD0 at 8
+        t.extend(2u16.to_le_bytes()); // two entries
+        t.extend([0x12, 0x01, 3, 0]); // Orientation, SHORT
+        t.extend(1u32.to_le_bytes());
+        t.extend([6, 0, 0, 0]);
+        t.extend([0x25, 0x88, 4, 0]); // GPS IFD pointer, LONG
+        t.extend(1u32.to_le_bytes());
+        t.extend(38u32.to_le_bytes()); // the GPS IFD's offset
+        t.extend(0u32.to_le_bytes()); // no next IFD
+        t.extend(1u16.to_le_bytes()); // GPS IFD: one entry
+        t.extend([0x01, 0x00, 2, 0]); // GPSLatitudeRef, ASCII
+        t.extend(2u32.to_le_bytes());
+        t.extend([b'N', 0, 0, 0]);
+        t.extend(0u32.to_le_bytes());
+        t
+    }
+
+    /// `jpeg` with `exif` as an APP1 segment right after SOI.
+    pub fn insert_exif(jpeg: &[u8], exif: &[u8]) -> Vec<u8> {
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(u16::try_from(exif.len() + 2).expect("a small segment").to_be_bytes());
+        out.extend(exif);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    /// A PNG whose header says `width` × `height` and whose data is a few
+    /// bytes: what a decompression bomb looks like before it is decoded.
+    pub fn bomb_png(width: u32, height: u32) -> Vec<u8> {
+        let small = png(1, 1);
+        let mut out = small[..8].to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        out.extend(13u32.to_be_bytes());
+        out.extend(&ihdr);
+        out.extend(crc32(&ihdr).to_be_bytes());
+        // The rest of the 1×1 file (its IDAT and IEND).
+        out.extend(&small[8 + 25..]);
+        out
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+}

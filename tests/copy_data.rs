@@ -27,6 +27,8 @@ const TABLES: &[(&str, &str)] = &[
     ("memberships", "room_id, user_id"),
     ("messages", "id"),
     ("link_previews", "url"),
+    ("blobs", "hash"),
+    ("attachments", "id"),
     ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
@@ -114,6 +116,24 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     {
         store.toggle_reaction(room, number, user, emoji, Some(true)).await.expect("reaction");
     }
+    // Uploads (issue 16): their blobs' records, one shared, one with a
+    // thumbnail; and an uploaded avatar.
+    for (name, hash, thumb) in [("a.png", "a1", Some("b2")), ("b.txt", "c3", None), ("again.png", "a1", Some("b2"))] {
+        let blob = |h: &str| hearth::store::BlobRef { hash: h.repeat(32), size: 10 };
+        let upload = hearth::store::NewUpload {
+            room: group,
+            uploader: alice,
+            name: name.into(),
+            content_type: "image/png".into(),
+            file: blob(hash),
+            width: thumb.map(|_| 20),
+            height: thumb.map(|_| 10),
+            thumbnail: thumb.map(blob),
+        };
+        store.save_upload(&upload).await.expect("upload");
+    }
+    let avatar = hearth::store::BlobRef { hash: "d4".repeat(32), size: 99 };
+    store.set_uploaded_avatar(bob, &avatar, "/users/2/avatar?v=d4").await.expect("avatar");
     // Edits and deletes, each a change with its own seq.
     for (k, room) in rooms.iter().enumerate() {
         let last = store.room(*room).await.expect("room").expect("exists").last_number;

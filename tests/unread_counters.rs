@@ -79,6 +79,7 @@ async fn run(url: &str, seed: u64) {
                             client_id: None,
                             reply_to: None,
                             mentions: Vec::new(),
+                            attachments: Vec::new(),
                             push_delay: None,
                         })
                     })

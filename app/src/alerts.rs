@@ -182,6 +182,7 @@ mod tests {
             reply_count: 0,
             reactions: Vec::new(),
             preview: None,
+            attachments: Vec::new(),
         }
     }
 

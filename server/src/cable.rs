@@ -374,7 +374,7 @@ impl Cable {
             Some("speak") => {
                 let body = perform.body.unwrap_or_default();
                 let client_id = perform.client_id.as_deref();
-                self.hearth.post_reply(self.user.id, room, &body, client_id, perform.reply_to).await.err()
+                self.hearth.post_reply(self.user.id, room, &body, client_id, perform.reply_to, &[]).await.err()
             }
             Some("react") => {
                 let number = perform.number.unwrap_or(0);

@@ -216,6 +216,16 @@ pub struct Config {
     /// if set, else `mailto:hearth@localhost`.
     #[arg(long, env = "HEARTH_PUSH_CONTACT", global = true, value_parser = push_contact)]
     pub push_contact: Option<String>,
+    /// The largest file upload (an attachment or an avatar), in bytes;
+    /// larger ones get 413 and nothing of them is kept.
+    #[arg(long, env = "HEARTH_UPLOAD_MAX_BYTES", default_value_t = 25 * 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=(4u64 << 30)))]
+    pub upload_max_bytes: u64,
+    /// Where uploaded files are kept: unset, `<data dir>/blobs`; or an
+    /// S3-compatible bucket, `s3://bucket/prefix`, configured from the
+    /// `AWS_*` variables (needed when several instances serve one Hearth).
+    #[arg(long, env = "HEARTH_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
     /// Test only: the percentage of room changes this instance does not
     /// publish on NATS, to show that the change log fills what the bus loses.
     #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
@@ -297,6 +307,7 @@ impl Config {
                     self.public_url.as_deref().map(str::trim).filter(|u| u.starts_with("https://")).map(str::to_owned)
                 })
                 .unwrap_or_else(|| "mailto:hearth@localhost".into()),
+            upload_max_bytes: self.upload_max_bytes,
         }
     }
 

@@ -36,6 +36,7 @@
 //! Integration tests live in `tests/api/`, one binary, using
 //! [`startup::Application`] on a random port.
 
+pub mod blobs;
 pub mod cable;
 pub mod cli;
 pub mod config;

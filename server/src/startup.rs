@@ -49,6 +49,9 @@ pub struct Application {
     /// Stops the expired-session cleanup when the application is dropped,
     /// which `run_until_stopped` does once the server has shut down.
     _session_cleanup: AbortOnDrop,
+    /// Collects unused blobs hourly (`Hearth::run_blob_collector`) until the
+    /// application is dropped.
+    _blob_collector: AbortOnDrop,
     /// The Web Push worker (`Hearth::run_push_worker`), stopped after the
     /// server: dropping `stop` ends it once its job in hand is sent.
     push_worker: PushWorker,
@@ -111,6 +114,7 @@ impl Application {
         if let Some(outbox) = crate::mail::outbox(&config)? {
             hearth.set_outbox(outbox);
         }
+        hearth.set_blob_store(crate::blobs::store(&config).await?);
         if config.link_previews {
             let policy = hearth::outbound::Policy { allow_loopback: config.test_allow_loopback_fetch };
             hearth.set_page_fetcher(crate::outbound::WebFetcher::fetcher(policy)?);
@@ -154,10 +158,6 @@ impl Application {
             .layer(from_fn(refuse_cross_site_writes))
             // Read by the cross-site guard above and by the WebSocket upgrade.
             .layer(Extension(Scheme::served_over(config.secure_cookies)))
-            // No request Hearth takes is near this (a message is at most
-            // 10,000 characters, a list of ids 1,000); server functions read
-            // bodies whole.
-            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());
@@ -173,6 +173,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen).await?;
         let serve = config.serve_settings();
         let push_worker = PushWorker::start(&hearth)?;
+        let collector = hearth.clone();
+        let blob_collector = AbortOnDrop(
+            tokio::spawn(async move {
+                collector.run_blob_collector(std::time::Duration::from_secs(3600), std::future::pending()).await;
+            })
+            .abort_handle(),
+        );
         Ok(Self {
             listener,
             router,
@@ -181,6 +188,7 @@ impl Application {
             shutdown,
             metrics_listener,
             _session_cleanup: session_cleanup,
+            _blob_collector: blob_collector,
             push_worker,
         })
     }
@@ -272,6 +280,12 @@ fn routes(state: AppState) -> Router {
             },
             shell,
         ))
+        // No request Hearth takes is near this (a message is at most
+        // 10,000 characters, a list of ids 1,000); server functions read
+        // bodies whole. Uploads, whose body is a file, read up to the upload
+        // limit themselves (`rest::attachments`).
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(rest::upload_router())
         .with_state(state)
 }
 

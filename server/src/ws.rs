@@ -364,8 +364,9 @@ impl Connection {
                 }
             }
             ClientEvent::Unsubscribe { room_id } => subs.stop(room_id),
-            ClientEvent::Send { room_id, body, client_id, reply_to } => {
-                if let Err(err) = self.hearth.post_reply(me, room_id, &body, Some(&client_id), reply_to).await {
+            ClientEvent::Send { room_id, body, client_id, reply_to, attachments } => {
+                let sent = self.hearth.post_reply(me, room_id, &body, Some(&client_id), reply_to, &attachments).await;
+                if let Err(err) = sent {
                     out.push(app_error_frame(&err, Some(client_id)));
                 }
             }
@@ -523,6 +524,7 @@ fn app_error_frame(err: &AppError, client_id: Option<String>) -> Frame {
         AppError::NotFound(_) => "not_found",
         AppError::Validation(_) => "invalid",
         AppError::Conflict(_) => "conflict",
+        AppError::TooLarge(_) => "too_large",
         AppError::RateLimited { .. } => "rate_limited",
         AppError::Internal(source) => {
             tracing::error!(error = %source, "websocket request failed");

@@ -71,6 +71,7 @@ const TABLES: &[Table] = &[
             ("role", Text),
             ("deactivated_at", Text),
             ("session_epoch", Int),
+            ("avatar_hash", Text),
         ],
         identity: true,
     },
@@ -150,6 +151,33 @@ const TABLES: &[Table] = &[
         key: &["url"],
         columns: &[("url", Text), ("title", Text), ("description", Text), ("site_name", Text), ("fetched_at", Text)],
         identity: false,
+    },
+    // Issue 16 (migration 0012): the blobs' records (their bytes stay in the
+    // blob store, which both databases share) and the attachments.
+    Table {
+        name: "blobs",
+        key: &["hash"],
+        columns: &[("hash", Text), ("size", Int), ("created_at", Text)],
+        identity: false,
+    },
+    Table {
+        name: "attachments",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("room_id", Int),
+            ("number", Int),
+            ("uploader_id", Int),
+            ("name", Text),
+            ("content_type", Text),
+            ("size", Int),
+            ("blob_hash", Text),
+            ("width", Int),
+            ("height", Int),
+            ("thumb_hash", Text),
+            ("created_at", Text),
+        ],
+        identity: true,
     },
     Table {
         name: "mentions",

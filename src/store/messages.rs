@@ -55,6 +55,9 @@ pub struct NewMessage {
     pub reply_to: Option<i64>,
     /// The members it mentions (resolved by `Hearth::append_message`).
     pub mentions: Vec<UserId>,
+    /// The author's unsent uploads to the room that it carries (checked by
+    /// `Hearth::post_reply`); the insert gives them its number.
+    pub attachments: Vec<i64>,
     /// Queue its push job (`push_jobs`, in the same transaction), due this
     /// long after the commit; `None` for writes that push nothing (tools,
     /// imports).
@@ -94,6 +97,9 @@ struct Fresh {
 pub struct Written {
     pub id: i64,
     pub created_at: String,
+    /// Of the message's `attachments`, those it took (an upload another
+    /// message took first is not taken twice).
+    pub attachments: Vec<i64>,
 }
 
 pub struct InsertedMessage {
@@ -188,6 +194,7 @@ impl From<MessageRow> for Message {
             reply_to,
             reply_count: r.reply_count,
             reactions: Vec::new(),
+            attachments: Vec::new(),
             preview: match (r.preview_url, r.preview_title) {
                 (Some(url), Some(title)) => Some(crate::model::LinkPreview {
                     url,
@@ -256,6 +263,7 @@ impl Store {
             client_id: client_id.map(str::to_owned),
             reply_to: None,
             mentions: Vec::new(),
+            attachments: Vec::new(),
             push_delay: None,
         };
         let placed = self.append_messages(std::slice::from_ref(&new)).await?;
@@ -373,7 +381,7 @@ impl Store {
                 for (id, room, number) in insert.fetch_all(&mut *tx).await? {
                     let Some(f) = by_place.get(&(room, number)) else { continue };
                     if let Some(appended) = placed[f.index].as_mut() {
-                        appended.written = Some(Written { id, created_at: f.at.clone() });
+                        appended.written = Some(Written { id, created_at: f.at.clone(), attachments: Vec::new() });
                     }
                     mentions.extend(batch[f.index].mentions.iter().map(|user| (id, *user, room, number)));
                 }
@@ -430,6 +438,29 @@ impl Store {
                         count = count.bind(room).bind(original).bind(n);
                     }
                     count.execute(&mut *tx).await?;
+                }
+                // Files take their message's number (an eighth statement,
+                // only in a batch that has files): each must still be the
+                // author's unsent upload to the room.
+                let files: Vec<(i64, &Fresh)> = fresh
+                    .iter()
+                    .flat_map(|f| batch[f.index].attachments.iter().map(move |id| (*id, f)))
+                    .collect();
+                if !files.is_empty() {
+                    let sql = format!("{TAKE_FILES} {}) AS v WHERE {TAKE_FILES_WHERE}", values(files.len(), 4, 1));
+                    let mut take = sqlx::query_as::<_, (i64, i64)>(&sql);
+                    for (id, f) in &files {
+                        let m = &batch[f.index];
+                        take = take.bind(id).bind(m.room).bind(m.author).bind(f.number);
+                    }
+                    for (id, number) in take.fetch_all(&mut *tx).await? {
+                        let Some((_, f)) = files.iter().find(|(file, f)| *file == id && f.number == number) else {
+                            continue;
+                        };
+                        if let Some(Some(Appended { written: Some(written), .. })) = placed.get_mut(f.index) {
+                            written.attachments.push(id);
+                        }
+                    }
                 }
                 // Each author's own messages, for the unread counts.
                 if !own.is_empty() {
@@ -726,6 +757,13 @@ impl Store {
                         sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
                         // A deleted reply: its original has one reply fewer.
                         sqlx::query(UNCOUNT_REPLY).bind(room).bind(number).execute(&mut *tx).await?;
+                        // Its files are gone from view at once; their blobs
+                        // are collected once nothing else refers to them.
+                        sqlx::query("DELETE FROM attachments WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     MessageUpdate::Edit(_, mentions) => {
                         // The new text's mentions replace the old text's.
@@ -777,7 +815,8 @@ impl Store {
         Ok(changes)
     }
 
-    /// Each live message's reactions, read in one query for all of them.
+    /// Each live message's reactions and files, read in one query each for
+    /// all of them.
     async fn attach_reactions<'m>(
         &self,
         room: RoomId,
@@ -791,9 +830,13 @@ impl Store {
         numbers.sort_unstable();
         numbers.dedup();
         let mut found = self.reactions_for(room, &numbers).await?;
+        let mut files = self.attachments_for(room, &numbers).await?;
         for message in &mut live {
             if let Some(reactions) = found.get(&message.number) {
                 message.reactions.clone_from(reactions);
+            }
+            if let Some(files) = files.remove(&message.number) {
+                message.attachments = files;
             }
         }
         found.clear();
@@ -1045,6 +1088,12 @@ const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) V
 /// Adds new replies to their originals' counters; followed by a `VALUES`
 /// list of (room, original, count) rows, then the join on them.
 const COUNT_REPLIES: &str = "UPDATE messages SET reply_count = reply_count + v.column3 FROM (VALUES";
+/// Gives uploads their message's number; followed by a `VALUES` list of
+/// (attachment, room, author, number) rows, then [`TAKE_FILES_WHERE`].
+const TAKE_FILES: &str = "UPDATE attachments SET number = v.column4 FROM (VALUES";
+const TAKE_FILES_WHERE: &str = "attachments.id = v.column1 AND attachments.room_id = v.column2
+    AND attachments.uploader_id = v.column3 AND attachments.number IS NULL
+    RETURNING attachments.id, attachments.number";
 /// Message `$2` of room `$1` was deleted: if it was a reply, its original
 /// has one live reply fewer.
 const UNCOUNT_REPLY: &str = "UPDATE messages SET reply_count = reply_count - 1

@@ -16,6 +16,7 @@
 mod account;
 mod admin;
 mod applications;
+mod attachments;
 mod backup;
 mod copy;
 mod messages;
@@ -36,6 +37,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 pub use account::UserSessionRow;
 pub use admin::{AdminChange, Audit};
 pub use applications::{AppRow, ChatRow};
+pub use attachments::{AttachmentRow, BlobRef, NewUpload};
 pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{

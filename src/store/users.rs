@@ -189,7 +189,8 @@ impl Store {
         avatar_url: Option<&str>,
     ) -> Result<Profile, AppError> {
         let sql = format!(
-            "UPDATE users SET username = $1, name = $2, avatar_url = $3, updated_at = $4
+            "UPDATE users SET username = $1, name = $2, avatar_url = $3, updated_at = $4,
+                    avatar_hash = CASE WHEN avatar_url = $3 THEN avatar_hash END
              WHERE id = $5
              RETURNING {PROFILE_COLUMNS}"
         );

@@ -135,16 +135,19 @@ pub async fn load_messages(
     Ok(hearth.history(me.id, RoomId(room_id), &params).await?)
 }
 
-/// Sends a message; `reply_to` is the number of the message it answers.
+/// Sends a message; `reply_to` is the number of the message it answers,
+/// `attachments` my uploads it carries.
 #[server(prefix = "/fn")]
 pub async fn send_message(
     room_id: i64,
     body: String,
     client_id: Option<String>,
     reply_to: Option<i64>,
+    attachments: Option<Vec<i64>>,
 ) -> Result<Message, UiError> {
     let (hearth, me) = ssr::user().await?;
-    Ok(hearth.post_reply(me.id, RoomId(room_id), &body, client_id.as_deref(), reply_to).await?.message)
+    let files = attachments.unwrap_or_default();
+    Ok(hearth.post_reply(me.id, RoomId(room_id), &body, client_id.as_deref(), reply_to, &files).await?.message)
 }
 
 /// Toggles my reaction `emoji` on message `number`; the message's reactions after.

@@ -112,6 +112,7 @@ async fn main() {
             client_id: None,
             reply_to: None,
             mentions,
+            attachments: Vec::new(),
             push_delay: None,
         });
     }

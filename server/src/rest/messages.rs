@@ -52,6 +52,10 @@ pub(super) struct SendBody {
     client_id: Option<String>,
     /// The number of the message this one answers.
     reply_to: Option<i64>,
+    /// My uploads to this conversation (`POST /conversations/{id}/attachments`)
+    /// that it carries, at most 10; with files, `body` may be empty.
+    #[serde(default)]
+    attachment_ids: Vec<i64>,
 }
 
 /// Sends a message to a room I belong to.
@@ -67,7 +71,8 @@ pub(super) async fn send(
     Path(id): Path<i64>,
     Json(body): Json<SendBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let sent = hearth.post_reply(me.id, RoomId(id), &body.body, body.client_id.as_deref(), body.reply_to).await?;
+    let client_id = body.client_id.as_deref();
+    let sent = hearth.post_reply(me.id, RoomId(id), &body.body, client_id, body.reply_to, &body.attachment_ids).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, JsonResponse(sent.message)))
 }

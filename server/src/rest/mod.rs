@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod admin_rooms;
 mod applications;
+mod attachments;
 mod conversations;
 mod health;
 mod messages;
@@ -18,6 +19,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub(crate) use account::touch_session;
+pub use attachments::upload_router;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(attachments::router())
         .merge(applications::router())
         .merge(search::router())
         .merge(notifications::router())

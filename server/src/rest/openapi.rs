@@ -16,7 +16,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, Response, Res
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin, admin_rooms, applications, conversations, health, messages, notifications, push, search, users,
+    account, admin, admin_rooms, applications, attachments, conversations, health, messages, notifications, push,
+    search, users,
 };
 use crate::state::AppState;
 
@@ -59,6 +60,8 @@ pub struct Errors {
         messages::history, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction,
         messages::direct_history, messages::send_direct,
+        attachments::upload, attachments::download, attachments::thumbnail,
+        attachments::upload_avatar, attachments::avatar,
         search::search,
         push::key, push::subscribe, push::unsubscribe,
         admin::users, admin::set_role, admin::deactivate, admin::reactivate, admin::reset_link, admin_rooms::conversations,

@@ -87,6 +87,10 @@ pub fn test_config(dir: PathBuf) -> Config {
         push_delay_secs: 1,
         push_per_device_per_minute: 6,
         push_contact: Some("mailto:ops@hearth.test".into()),
+        // The binary's default; `attachments.rs` sets a small one.
+        upload_max_bytes: 25 * 1024 * 1024,
+        // Files under the test's data directory.
+        blob_store: None,
     }
 }
 

@@ -15,6 +15,7 @@ mod application_chats;
 mod application_logs;
 mod application_messages;
 mod applications;
+mod attachments;
 mod backup;
 mod cable;
 mod caches;

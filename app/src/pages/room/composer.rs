@@ -62,7 +62,7 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
         draft.set(String::new());
         let quote = replying.get_untracked();
         replying.set(None);
-        room.sender.send(&body, quote);
+        room.sender.send(&body, quote, Vec::new());
     };
     let members = StoredValue::new(members);
     let picker = RwSignal::new(None::<Picker>);

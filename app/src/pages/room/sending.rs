@@ -4,7 +4,7 @@
 //! themselves, in the order they were written (each is idempotent by its
 //! client_id); the first that fails again stops the run.
 
-use hearth::model::{Author, Message, ReplyTo, RoomId};
+use hearth::model::{Attachment, Author, Message, ReplyTo, RoomId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -47,9 +47,10 @@ impl Sender {
         sender
     }
 
-    /// Sends `body` (trimmed; nothing if blank), answering `reply_to`.
-    pub fn send(&self, body: &str, reply_to: Option<ReplyTo>) {
-        if body.trim().is_empty() {
+    /// Sends `body` (trimmed) with the uploaded `files`, answering
+    /// `reply_to`; nothing when both are empty.
+    pub fn send(&self, body: &str, reply_to: Option<ReplyTo>, files: Vec<Attachment>) {
+        if body.trim().is_empty() && files.is_empty() {
             return;
         }
         let entry = Entry {
@@ -71,6 +72,7 @@ impl Sender {
                 reply_count: 0,
                 reactions: Vec::new(),
                 preview: None,
+                attachments: files,
             },
             state: Delivery::Sending,
         };
@@ -100,7 +102,9 @@ impl Sender {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
         let body = entry.message.body.clone().unwrap_or_default();
         let reply_to = entry.message.reply_to.as_ref().map(|q| q.number);
-        match send_message(self.room.0, body, Some(client_id.clone()), reply_to).await {
+        let files: Vec<i64> = entry.message.attachments.iter().map(|file| file.id).collect();
+        let files = (!files.is_empty()).then_some(files);
+        match send_message(self.room.0, body, Some(client_id.clone()), reply_to, files).await {
             Ok(message) => {
                 self.timeline.merge(vec![message]);
                 self.chat.refresh_rooms();

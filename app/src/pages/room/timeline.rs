@@ -280,6 +280,7 @@ pub(crate) mod tests {
             reply_count: 0,
             reactions: Vec::new(),
             preview: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -1,0 +1,97 @@
+//! Where uploaded files are kept (`hearth::blobs::BlobStore`): the data
+//! directory by default (`<data dir>/blobs`), or S3-compatible object storage
+//! when `HEARTH_BLOB_STORE` names a bucket (`s3://bucket/prefix`), for
+//! deployments with several instances, which must all see the same files.
+//! The bucket is reached with the `object_store` crate, configured from the
+//! usual `AWS_*` variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_REGION`, and `AWS_ENDPOINT` with `AWS_ALLOW_HTTP=true` for MinIO,
+//! Garage or another S3-compatible server).
+
+use std::io;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use hearth::blobs::{BlobStore, LocalBlobs};
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
+
+use crate::config::Config;
+use crate::startup::BoxError;
+
+/// The blob store `config` asks for.
+pub async fn store(config: &Config) -> Result<Arc<dyn BlobStore>, BoxError> {
+    match config.blob_store.as_deref() {
+        None | Some("") => {
+            let dir = config.data_dir.join("blobs");
+            Ok(Arc::new(LocalBlobs::new(&dir).map_err(|err| format!("blob directory {}: {err}", dir.display()))?))
+        }
+        Some(url) if url.starts_with("s3://") => {
+            let parsed = url::Url::parse(url).map_err(|err| format!("HEARTH_BLOB_STORE {url}: {err}"))?;
+            let bucket = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url)
+                .build()
+                .map_err(|err| format!("HEARTH_BLOB_STORE {url}: {err}"))?;
+            let prefix = Path::from(parsed.path().trim_matches('/'));
+            tracing::info!(bucket = parsed.host_str().unwrap_or(""), %prefix, "keeping files in object storage");
+            Ok(Arc::new(ObjectBlobs { store: Arc::new(bucket), prefix }))
+        }
+        Some(other) => Err(format!("HEARTH_BLOB_STORE must be an s3:// URL, not {other}").into()),
+    }
+}
+
+/// Blobs as objects `<prefix>/ab/abcdef…` of an object store.
+pub struct ObjectBlobs {
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: Path,
+}
+
+impl ObjectBlobs {
+    fn path(&self, key: &str) -> io::Result<Path> {
+        if !hearth::blobs::is_key(key) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a blob key"));
+        }
+        Ok(self.prefix.child(&key[..2]).child(key))
+    }
+}
+
+fn io_error(err: object_store::Error) -> io::Error {
+    io::Error::other(err)
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobs {
+    async fn put(&self, key: &str, bytes: Bytes) -> io::Result<()> {
+        let path = self.path(key)?;
+        match self.store.head(&path).await {
+            Ok(_) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(err) => return Err(io_error(err)),
+        }
+        self.store.put(&path, PutPayload::from_bytes(bytes)).await.map(|_| ()).map_err(io_error)
+    }
+
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>> {
+        let path = self.path(key)?;
+        let got = match range {
+            None => match self.store.get(&path).await {
+                Ok(found) => found.bytes().await,
+                Err(err) => Err(err),
+            },
+            Some(range) => self.store.get_range(&path, range).await,
+        };
+        match got {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(io_error(err)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        match self.store.delete(&self.path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(io_error(err)),
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Files in messages (issue 16): uploads to a room, sent with a message,
+//! downloaded by its members only; uploaded avatars; and collecting blobs
+//! nothing refers to any more.
+//!
+//! **An upload** (`Hearth::upload_attachment`) is checked (a member of a
+//! writable room, within the size setting, not empty, 60 a minute), typed
+//! from its bytes ([`served_type`]: a safe list of images, PDF and text;
+//! everything else is `application/octet-stream`), and, for an image,
+//! thumbnailed off the async threads (`crate::images`: limits against
+//! decompression bombs, EXIF orientation applied, metadata dropped). Its row
+//! and its blobs' rows are written in one transaction, then the bytes are put
+//! in the blob store; nothing is written before the whole body has arrived,
+//! so a refused or broken upload leaves nothing behind.
+//!
+//! **A send** names its uploads (`attachment_ids`, at most
+//! [`MAX_PER_MESSAGE`]): they must be the sender's own, to the same room, not
+//! yet sent. The group-commit writer gives them the message's number in the
+//! message's own transaction (`Store::append_messages`).
+//!
+//! **A download** (`Hearth::open_attachment`) checks membership of the
+//! attachment's room on every request (an unsent upload: its uploader only);
+//! anyone else gets the same 404 as for a file that does not exist.
+//!
+//! **Collection** (`Hearth::collect_blobs`, run hourly by the server): uploads
+//! no message took within a day are dropped; then each blob that nothing
+//! refers to and that was recorded before the grace period is deleted, its
+//! row and its bytes in one transaction (see `Store::delete_blob_if_unused`).
+//! An upload records its blob's row (refreshing its time) *before* putting
+//! the bytes, so the collector either sees it wanted, or has finished
+//! deleting before the upload records it again and puts the bytes back.
+
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use image::ImageFormat;
+use tokio::sync::Semaphore;
+
+use crate::auth::Limiter;
+use crate::blobs::{BlobStore, key_of};
+use crate::error::{AppError, FieldError};
+use crate::images::{self, ImageError};
+use crate::model::{Attachment, Profile, RoomId, UserId};
+use crate::store::{BlobRef, NewUpload};
+
+/// Files one message may carry.
+pub const MAX_PER_MESSAGE: usize = 10;
+/// The longest file name kept, in characters.
+pub const NAME_MAX: usize = 255;
+/// Uploads per user per minute.
+pub const UPLOADS_PER_MINUTE: u32 = 60;
+/// Images decoded at once (each may take up to `images::MAX_DECODE_BYTES`).
+const DECODING_AT_ONCE: usize = 2;
+/// An upload no message took is dropped after this long.
+pub const UNSENT_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+/// A blob nothing refers to is kept this long after it was last recorded.
+pub const BLOB_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The blob store and the limits on using it.
+pub(crate) struct Files {
+    blobs: OnceLock<Arc<dyn BlobStore>>,
+    decoding: Semaphore,
+    uploads: Limiter<UserId>,
+}
+
+impl Files {
+    pub(crate) fn new() -> Self {
+        Self {
+            blobs: OnceLock::new(),
+            decoding: Semaphore::new(DECODING_AT_ONCE),
+            uploads: Limiter::per_minute(UPLOADS_PER_MINUTE),
+        }
+    }
+}
+
+/// Which of an attachment's files to download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    File,
+    Thumbnail,
+}
+
+/// A file to send: where its bytes are, and how to serve them.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub key: String,
+    pub file_name: String,
+    pub content_type: String,
+    /// Shown in the browser (safe types) rather than saved.
+    pub inline: bool,
+    /// Its size in bytes when recorded (files; not thumbnails or avatars).
+    pub size: Option<u64>,
+}
+
+/// The type an upload is served with, decided from its bytes (a client's
+/// claim only tells text from binary): `(media type, image format)`.
+pub fn served_type(bytes: &[u8], declared: Option<&str>, name: &str) -> (String, Option<ImageFormat>) {
+    if let Some(format) = images::sniff(bytes) {
+        return (images::media_type(format).to_owned(), Some(format));
+    }
+    if bytes.starts_with(b"%PDF-") {
+        return ("application/pdf".to_owned(), None);
+    }
+    let declared = declared.unwrap_or("").to_ascii_lowercase();
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default();
+    let says_text = declared.starts_with("text/plain")
+        || matches!(extension.as_str(), "txt" | "md" | "log" | "csv" | "json" | "rs" | "py" | "toml" | "yaml" | "yml");
+    if says_text && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
+        return ("text/plain; charset=utf-8".to_owned(), None);
+    }
+    ("application/octet-stream".to_owned(), None)
+}
+
+/// Whether a served type is shown in the browser rather than saved: images
+/// and text. (A PDF is saved: every response's `default-src 'none'` policy
+/// would keep the browser's viewer from showing it.)
+pub fn is_inline(content_type: &str) -> bool {
+    content_type.starts_with("image/") || content_type.starts_with("text/plain")
+}
+
+/// A file name as kept: the last path component, without control or
+/// direction-changing characters, trimmed, at most [`NAME_MAX`] characters
+/// (keeping its extension); "file" when nothing is left.
+pub fn clean_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let kept: String = last
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    let kept = kept.trim().trim_start_matches('.').trim();
+    if kept.is_empty() {
+        return "file".to_owned();
+    }
+    if kept.chars().count() <= NAME_MAX {
+        return kept.to_owned();
+    }
+    let extension: String = match kept.rsplit_once('.') {
+        Some((_, ext)) if ext.chars().count() <= 16 => format!(".{ext}"),
+        _ => String::new(),
+    };
+    let stem: String = kept.chars().take(NAME_MAX - extension.chars().count()).collect();
+    format!("{stem}{extension}")
+}
+
+/// `name` as one URL path segment: unreserved characters kept, the rest
+/// percent-encoded as UTF-8.
+pub fn path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn image_refused(err: ImageError) -> AppError {
+    match err {
+        ImageError::TooLarge { width, height } => FieldError::new(
+            "file",
+            format!(
+                "The image is too large to process ({width} × {height} pixels; at most {} megapixels and {} pixels a side)",
+                images::MAX_PIXELS / 1_000_000,
+                images::MAX_SIDE
+            ),
+        )
+        .into(),
+        ImageError::Unreadable(_) => FieldError::new("file", "The image could not be read").into(),
+    }
+}
+
+/// "25 MB" for a limit in bytes.
+fn megabytes(bytes: u64) -> String {
+    format!("{} MB", bytes.div_ceil(1024 * 1024))
+}
+
+impl crate::Hearth {
+    /// Keeps files in `blobs` from now on (startup). A second call is ignored.
+    pub fn set_blob_store(&self, blobs: Arc<dyn BlobStore>) {
+        let _ = self.files.blobs.set(blobs);
+    }
+
+    fn blobs(&self) -> Result<&Arc<dyn BlobStore>, AppError> {
+        self.files.blobs.get().ok_or_else(|| AppError::internal("no blob store is configured"))
+    }
+
+    /// The largest upload accepted, in bytes (`HEARTH_UPLOAD_MAX_BYTES`).
+    pub fn upload_limit(&self) -> u64 {
+        self.settings.upload_max_bytes
+    }
+
+    /// "File is too large (maximum is 25 MB)".
+    pub fn too_large(&self) -> AppError {
+        AppError::TooLarge(format!("File is too large (maximum is {})", megabytes(self.upload_limit())))
+    }
+
+    /// Runs `work` on a blocking thread, a few at a time.
+    async fn decode<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let _permit = self.files.decoding.acquire().await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+    }
+
+    /// Puts `bytes` under their key, after their row was recorded.
+    async fn put_blob(&self, key: &str, bytes: Bytes) -> Result<(), AppError> {
+        self.blobs()?.put(key, bytes).await.map_err(|err| {
+            tracing::error!(error = %err, key, "storing a blob failed");
+            AppError::internal(err)
+        })
+    }
+
+    /// Uploads a file to `room` for a message I am about to send.
+    #[tracing::instrument(skip(self, declared, bytes), fields(me = %me, room = %room, size = bytes.len()))]
+    pub async fn upload_attachment(
+        &self,
+        me: UserId,
+        room: RoomId,
+        name: &str,
+        declared: Option<&str>,
+        bytes: Bytes,
+    ) -> Result<Attachment, AppError> {
+        self.member_room(me, room).await?;
+        self.writable_room(room).await?;
+        if bytes.len() as u64 > self.upload_limit() {
+            return Err(self.too_large());
+        }
+        if bytes.is_empty() {
+            return Err(FieldError::new("file", "File is empty").into());
+        }
+        FieldError::reject_nul("name", "Name", name)?;
+        self.files.uploads.check(&me)?;
+        let name = clean_name(name);
+        let (content_type, format) = served_type(&bytes, declared, &name);
+        let (mut file, mut thumbnail, mut size) = (bytes, None, (None, None));
+        if let Some(format) = format {
+            let original = file.clone();
+            let processed = self.decode(move || images::process(&original, format)).await?.map_err(image_refused)?;
+            if let Some(replacement) = processed.replacement {
+                file = Bytes::from(replacement.bytes);
+            }
+            size = (Some(i64::from(processed.width)), Some(i64::from(processed.height)));
+            thumbnail = Some(Bytes::from(processed.thumbnail.bytes));
+        }
+        let file_ref = BlobRef { hash: key_of(&file), size: file.len() as i64 };
+        let thumb_ref = thumbnail.as_ref().map(|t| BlobRef { hash: key_of(t), size: t.len() as i64 });
+        let upload = NewUpload {
+            room,
+            uploader: me,
+            name,
+            content_type,
+            file: file_ref.clone(),
+            width: size.0,
+            height: size.1,
+            thumbnail: thumb_ref.clone(),
+        };
+        let id = self.store.save_upload(&upload).await?;
+        let mut stored = self.put_blob(&file_ref.hash, file).await;
+        if let (Ok(()), Some(thumb), Some(bytes)) = (&stored, &thumb_ref, thumbnail) {
+            stored = self.put_blob(&thumb.hash, bytes).await;
+        }
+        if let Err(err) = stored {
+            // Its blobs' rows stay until the collector finds them unused.
+            self.store.forget_upload(id).await?;
+            return Err(err);
+        }
+        let row = self.store.attachment(id).await?.ok_or(AppError::NotFound("attachment"))?;
+        crate::metrics::uploaded(row.size);
+        Ok(row.to_model())
+    }
+
+    /// My uploads `ids` to `room`, checked for sending: at most
+    /// [`MAX_PER_MESSAGE`], each mine, to this room, not sent yet; in upload
+    /// order (as a message shows them, live or read back).
+    pub(crate) async fn sendable_attachments(
+        &self,
+        me: UserId,
+        room: RoomId,
+        ids: &[i64],
+    ) -> Result<Vec<Attachment>, AppError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > MAX_PER_MESSAGE {
+            return Err(FieldError::new(
+                "attachment_ids",
+                format!("A message can carry at most {MAX_PER_MESSAGE} files"),
+            )
+            .into());
+        }
+        let mut wanted = ids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let rows = self.store.unsent_attachments(room, me, &wanted).await?;
+        if rows.len() != wanted.len() || wanted.len() != ids.len() {
+            return Err(FieldError::new(
+                "attachment_ids",
+                "attachment_ids must be your own uploads to this conversation, not sent yet, each once",
+            )
+            .into());
+        }
+        let mut files: Vec<Attachment> = rows.iter().map(crate::store::AttachmentRow::to_model).collect();
+        files.sort_by_key(|file| file.id);
+        Ok(files)
+    }
+
+    /// A file of attachment `id`, for me to download: I must be a member of
+    /// its room (and, for an upload not sent yet, its uploader); otherwise
+    /// it does not exist for me.
+    pub async fn open_attachment(&self, me: UserId, id: i64, part: Part) -> Result<Download, AppError> {
+        let row = self.store.attachment(id).await?.ok_or(AppError::NotFound("attachment"))?;
+        if row.number.is_none() && row.uploader_id != me {
+            return Err(AppError::NotFound("attachment"));
+        }
+        self.member_room(me, row.room_id).await.map_err(|err| match err {
+            AppError::Forbidden(_) | AppError::NotFound(_) => AppError::NotFound("attachment"),
+            other => other,
+        })?;
+        match part {
+            Part::File => Ok(Download {
+                key: row.blob_hash,
+                size: u64::try_from(row.size).ok(),
+                inline: is_inline(&row.content_type),
+                content_type: row.content_type,
+                file_name: row.name,
+            }),
+            Part::Thumbnail => {
+                let key = row.thumb_hash.ok_or(AppError::NotFound("thumbnail"))?;
+                Ok(Download {
+                    key,
+                    file_name: format!("thumbnail-{}", row.name),
+                    content_type: String::new(),
+                    inline: true,
+                    size: None,
+                })
+            }
+        }
+    }
+
+    /// The bytes of `download` (`range` of them): `None` when the blob is
+    /// missing from the store.
+    pub async fn read_download(
+        &self,
+        download: &Download,
+        range: Option<Range<u64>>,
+    ) -> Result<Option<Bytes>, AppError> {
+        self.blobs()?.get(&download.key, range).await.map_err(AppError::internal)
+    }
+
+    /// Sets my avatar from an uploaded image: cropped to a square, re-encoded
+    /// (no metadata), served by Hearth at `/users/:id/avatar`.
+    pub async fn upload_avatar(&self, me: UserId, bytes: Bytes) -> Result<Profile, AppError> {
+        if bytes.len() as u64 > self.upload_limit() {
+            return Err(self.too_large());
+        }
+        self.files.uploads.check(&me)?;
+        let format = images::sniff(&bytes)
+            .ok_or_else(|| FieldError::new("file", "An avatar must be a PNG, JPEG, GIF or WebP image"))?;
+        let square = self.decode(move || images::avatar(&bytes, format)).await?.map_err(image_refused)?;
+        let avatar = BlobRef { hash: key_of(&square.bytes), size: square.bytes.len() as i64 };
+        let url = format!("/users/{me}/avatar?v={}", &avatar.hash[..16]);
+        self.store.set_uploaded_avatar(me, &avatar, &url).await?;
+        self.put_blob(&avatar.hash, Bytes::from(square.bytes)).await?;
+        self.forget_user(me);
+        self.profile(me).await
+    }
+
+    /// `user`'s uploaded avatar, for any signed-in user to see.
+    pub async fn open_avatar(&self, user: UserId) -> Result<Download, AppError> {
+        let key = self.store.avatar_hash(user).await?.ok_or(AppError::NotFound("avatar"))?;
+        Ok(Download { key, file_name: format!("avatar-{user}"), content_type: String::new(), inline: true, size: None })
+    }
+
+    /// Drops uploads no message took within [`UNSENT_KEPT`], then deletes
+    /// the blobs nothing refers to that were recorded more than `grace` ago.
+    /// Returns how many blobs were deleted.
+    pub async fn collect_blobs(&self, grace: Duration) -> Result<u64, AppError> {
+        let ago = |d: Duration| {
+            crate::store::format_time(time::OffsetDateTime::now_utc() - time::Duration::try_from(d).unwrap_or_default())
+        };
+        self.store.drop_unsent_uploads(&ago(UNSENT_KEPT)).await?;
+        let before = ago(grace);
+        let blobs = self.blobs()?.clone();
+        let mut deleted = 0;
+        loop {
+            let unused = self.store.unused_blobs(&before, 200).await?;
+            let batch = unused.len();
+            for key in unused {
+                let (blobs, doomed) = (blobs.clone(), key.clone());
+                let removed =
+                    self.store.delete_blob_if_unused(&key, &before, async move || blobs.delete(&doomed).await);
+                if removed.await? {
+                    deleted += 1;
+                }
+            }
+            if batch < 200 {
+                break;
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(deleted, "collected unused blobs");
+        }
+        Ok(deleted)
+    }
+
+    /// Collects blobs every `period` until `stop` resolves (started by the
+    /// server on each instance; the deletes are safe to race).
+    pub async fn run_blob_collector(&self, period: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = tick.tick() => {
+                    if let Err(err) = self.collect_blobs(BLOB_GRACE).await {
+                        tracing::warn!(error = %err, "collecting unused blobs failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_type_comes_from_the_bytes_not_the_claim() {
+        let png = crate::testing::images::png(2, 2);
+        assert_eq!(served_type(&png, Some("text/html"), "x.html").0, "image/png");
+        assert_eq!(served_type(b"%PDF-1.7\n...", None, "a.bin").0, "application/pdf");
+        assert_eq!(served_type(b"hello", Some("text/plain"), "notes").0, "text/plain; charset=utf-8");
+        assert_eq!(served_type(b"hello", None, "notes.md").0, "text/plain; charset=utf-8");
+        // HTML and SVG are never served as themselves.
+        let html = b"<html><script>alert(1)</script></html>";
+        assert_eq!(served_type(html, Some("text/html"), "x.html").0, "application/octet-stream");
+        assert_eq!(served_type(b"<svg onload=alert(1)>", Some("image/svg+xml"), "x.svg").0, "application/octet-stream");
+        // "Text" that is not UTF-8, or has NULs, is binary.
+        assert_eq!(served_type(&[0xff, 0xfe, 0], Some("text/plain"), "a.txt").0, "application/octet-stream");
+        assert!(is_inline("image/gif") && is_inline("text/plain; charset=utf-8"));
+        assert!(!is_inline("application/octet-stream") && !is_inline("application/pdf"));
+    }
+
+    #[test]
+    fn names_lose_their_directories_controls_and_excess() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\Users\\me\\photo.jpg"), "photo.jpg");
+        assert_eq!(clean_name("evil\u{202E}gpj.exe"), "evilgpj.exe");
+        assert_eq!(clean_name("a\nb\r.txt"), "ab.txt");
+        assert_eq!(clean_name("  "), "file");
+        assert_eq!(clean_name(".."), "file");
+        assert_eq!(clean_name(".bashrc"), "bashrc");
+        let long = format!("{}.tar.gz", "x".repeat(400));
+        let kept = clean_name(&long);
+        assert_eq!(kept.chars().count(), NAME_MAX);
+        assert!(kept.ends_with(".gz"));
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(path_segment("a b/c?.png"), "a%20b%2Fc%3F.png");
+        assert_eq!(path_segment("é.txt"), "%C3%A9.txt");
+    }
+}

@@ -1,0 +1,158 @@
+//! The blob store: uploaded files and thumbnails, each named by the SHA-256
+//! of its bytes (so the same file uploaded twice is stored once). One small
+//! trait, [`BlobStore`]: [`LocalBlobs`] keeps them under the data directory
+//! (the default); the server puts S3-compatible object storage behind the
+//! same trait for deployments with several instances (`object_store`, in
+//! `server/src/blobs.rs`).
+//!
+//! Which blobs exist, and which are still wanted, is the database's
+//! business (`blobs`, `attachments`, `users.avatar_hash`): the store only
+//! puts, reads and deletes bytes. See `Hearth::collect_blobs` for the order
+//! that keeps an upload in flight from being collected.
+
+use std::io;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Where blobs are kept. Keys are [`key_of`] a blob's bytes.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`; nothing happens when it is already there.
+    async fn put(&self, key: &str, bytes: Bytes) -> io::Result<()>;
+    /// The bytes of `key`, or the `range` of them (clamped to its size);
+    /// `None` when there is no such blob.
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>>;
+    /// Deletes `key`; deleting what is not there is not an error.
+    async fn delete(&self, key: &str) -> io::Result<()>;
+}
+
+/// A blob's key: the SHA-256 of its bytes, in lower-case hex.
+pub fn key_of(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut key = String::with_capacity(64);
+    for byte in digest {
+        key.push_str(&format!("{byte:02x}"));
+    }
+    key
+}
+
+/// Whether `key` is one [`key_of`] makes (so that it can name a file).
+pub fn is_key(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Blobs as files under a directory: `ab/abcdef…`, written to `tmp/` first
+/// and renamed into place, so a reader never sees half a file.
+pub struct LocalBlobs {
+    root: PathBuf,
+}
+
+impl LocalBlobs {
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        if !is_key(key) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a blob key"));
+        }
+        Ok(self.root.join(&key[..2]).join(key))
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobs {
+    async fn put(&self, key: &str, bytes: Bytes) -> io::Result<()> {
+        let path = self.path(key)?;
+        if tokio::fs::try_exists(&path).await? {
+            return Ok(());
+        }
+        let temp = self.root.join("tmp").join(format!("{key}.{}", rand_suffix()));
+        let written = async {
+            use tokio::io::AsyncWriteExt;
+            let mut file = tokio::fs::File::create(&temp).await?;
+            file.write_all(&bytes).await?;
+            file.sync_all().await?;
+            if let Some(dir) = path.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            tokio::fs::rename(&temp, &path).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        written
+    }
+
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let size = file.metadata().await?.len();
+        let range = range.unwrap_or(0..size);
+        let (start, end) = (range.start.min(size), range.end.min(size));
+        let mut bytes = vec![0; usize::try_from(end.saturating_sub(start)).unwrap_or(0)];
+        file.seek(io::SeekFrom::Start(start)).await?;
+        file.read_exact(&mut bytes).await?;
+        Ok(Some(bytes.into()))
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A suffix that keeps two concurrent writes of one key apart.
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sha256_in_hex_and_nothing_else_names_a_file() {
+        let key = key_of(b"abc");
+        assert_eq!(key, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(is_key(&key));
+        for bad in ["", "../etc/passwd", &key.to_uppercase(), &key[..63], &format!("{key}0")] {
+            assert!(!is_key(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn local_blobs_put_once_read_ranges_and_delete() {
+        let dir = std::env::temp_dir().join(format!("hearth-blobs-{}", rand_suffix()));
+        let blobs = LocalBlobs::new(&dir).expect("a blob dir");
+        let key = key_of(b"hello, world");
+        assert_eq!(blobs.get(&key, None).await.expect("read"), None);
+        blobs.put(&key, Bytes::from_static(b"hello, world")).await.expect("put");
+        blobs.put(&key, Bytes::from_static(b"hello, world")).await.expect("put again");
+        assert_eq!(blobs.get(&key, None).await.expect("read").as_deref(), Some(&b"hello, world"[..]));
+        assert_eq!(blobs.get(&key, Some(7..12)).await.expect("read").as_deref(), Some(&b"world"[..]));
+        assert_eq!(blobs.get(&key, Some(7..99)).await.expect("read").as_deref(), Some(&b"world"[..]));
+        assert!(blobs.put("../../x", Bytes::new()).await.is_err());
+        blobs.delete(&key).await.expect("delete");
+        blobs.delete(&key).await.expect("delete again");
+        assert_eq!(blobs.get(&key, None).await.expect("read"), None);
+        assert_eq!(std::fs::read_dir(dir.join("tmp")).expect("tmp").count(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
