@@ -41,6 +41,53 @@ pub fn LinkCard(preview: hearth::model::LinkPreview) -> impl IntoView {
     }
 }
 
+/// A message's files: images as their thumbnails (each a link to the whole
+/// picture), other files as links that download them, with their size.
+/// Only the room's members can load either (the server checks).
+#[component]
+pub fn Files(files: Vec<hearth::model::Attachment>) -> impl IntoView {
+    let (images, others): (Vec<_>, Vec<_>) = files.into_iter().partition(hearth::model::Attachment::is_image);
+    view! {
+        <div class="files">
+            {(!images.is_empty()).then(|| view! {
+                <div class="file-images">
+                    {images.into_iter().map(|file| {
+                        let label = format!("{} ({}), open the full picture", file.name, file.size_label());
+                        // The thumbnail's own size (at most 480 a side), so
+                        // the row keeps its height before the picture loads.
+                        let (width, height) = match (file.width, file.height) {
+                            (Some(w), Some(h)) if w > 0 && h > 0 => {
+                                let scale = (480.0 / w.max(h) as f64).min(1.0);
+                                (Some((w as f64 * scale).round() as i64), Some((h as f64 * scale).round() as i64))
+                            }
+                            _ => (None, None),
+                        };
+                        view! {
+                            <a class="file-image" href=file.url.clone() target="_blank" rel="noopener" aria-label=label>
+                                <img
+                                    src=file.thumbnail_url.clone().unwrap_or_default()
+                                    alt=file.name.clone()
+                                    width=width
+                                    height=height
+                                    loading="lazy"
+                                    decoding="async"
+                                />
+                            </a>
+                        }
+                    }).collect_view()}
+                </div>
+            })}
+            {others.into_iter().map(|file| view! {
+                <a class="file-link" href=file.url.clone() download=file.name.clone()>
+                    <span aria-hidden="true">"📎 "</span>
+                    <span class="file-name">{file.name.clone()}</span>
+                    " " <span class="muted">{file.size_label()}</span>
+                </a>
+            }).collect_view()}
+        </div>
+    }
+}
+
 /// Scrolls to message `number` if it is on the page and marks it; false if
 /// it is not loaded (the link's `?around=` then loads the page around it).
 fn jump_to(number: i64) -> bool {

@@ -4,8 +4,9 @@
 //! in an empty composer edits my last message; the
 //! quote of the message being answered; typing notices; the `@` autocomplete
 //! of the room's members (a combobox: arrows move, Enter or Tab picks, Esc
-//! closes; [`super::mentioning`] is its pure part). Without JavaScript it is
-//! a plain form that posts to the server function.
+//! closes; [`super::mentioning`] is its pure part); the files going with
+//! the message (Attach, or a paste; [`super::uploads`]), which it waits for.
+//! Without JavaScript it is a plain form that posts to the server function.
 
 use hearth::model::{Person, ReplyTo};
 use leptos::prelude::*;
@@ -14,6 +15,7 @@ use leptos::server_fn::ServerFn;
 use super::browser::{COMPOSER_ID, focus_composer, load_draft, save_draft};
 use super::mentioning::{self, Query};
 use super::timeline::last_of_mine;
+use super::uploads::UploadList;
 use super::use_room;
 use crate::api::SendMessage;
 use crate::components::form::keep_typed_text;
@@ -54,15 +56,17 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
             save_draft(room_id, &text);
         }
     });
+    let uploads = room.uploads;
     let send = move || {
         let body = draft.get_untracked();
-        if body.trim().is_empty() {
+        // Files still on their way: the message waits (Send is disabled).
+        if uploads.busy() || (body.trim().is_empty() && !uploads.any_done()) {
             return;
         }
         draft.set(String::new());
         let quote = replying.get_untracked();
         replying.set(None);
-        room.sender.send(&body, quote, Vec::new());
+        room.sender.send(&body, quote, uploads.take_done());
     };
     let members = StoredValue::new(members);
     let picker = RwSignal::new(None::<Picker>);
@@ -152,6 +156,19 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
                     look();
                 }
                 on:blur=move |_| picker.set(None)
+                // A pasted picture (or file) goes with the message.
+                on:paste=move |ev| {
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let files = super::uploads::files_of(ev.clipboard_data());
+                        if !files.is_empty() {
+                            ev.prevent_default();
+                            uploads.start(files);
+                        }
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = ev;
+                }
                 on:keydown=move |ev| {
                     if steer(&ev) {
                         return;
@@ -187,7 +204,32 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
                     }
                 }).collect_view())}
             </ul>
-            <button type="submit">"Send"</button>
+            <UploadList uploads />
+            <label class="attach" title="Attach files">
+                <span aria-hidden="true">"📎"</span>
+                <span class="visually-hidden">"Attach files"</span>
+                <input
+                    type="file"
+                    multiple
+                    class="visually-hidden"
+                    on:change=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            use wasm_bindgen::JsCast;
+                            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                if let Some(list) = input.files() {
+                                    uploads.start((0..list.length()).filter_map(|i| list.get(i)).collect());
+                                }
+                                // The same file may be chosen again.
+                                input.set_value("");
+                            }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    }
+                />
+            </label>
+            <button type="submit" disabled=move || uploads.busy()>"Send"</button>
         </form>
     }
 }

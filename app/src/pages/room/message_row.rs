@@ -18,7 +18,7 @@ use super::use_room;
 use crate::api::{delete_message, edit_message};
 use crate::chat::{day_and_time, use_clock};
 use crate::components::avatar::Avatar;
-use crate::components::rich::{LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
+use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
 use hearth::model::UserId;
 
 /// What to tell the user when the server refuses an edit or a delete.
@@ -220,6 +220,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 >
                     <Editor draft save=move || save() cancel=cancel.clone() />
                 </Show>
+                {(!m.attachments.is_empty()).then(|| view! { <Files files=m.attachments.clone() /> })}
                 {m.preview.clone().map(|preview| view! { <LinkCard preview /> })}
                 <ReplyCount count=m.reply_count />
                 {(!m.reactions.is_empty()).then(|| view! {

@@ -21,6 +21,8 @@
 //!   confirmation a delete asks for.
 //! - [`room_menu`]: the header's notification level, Room details, Add
 //!   people and Leave.
+//! - [`uploads`]: files for the next message (button, drop, paste), each
+//!   uploaded at once with its progress.
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
@@ -35,6 +37,7 @@ mod room_menu;
 mod sending;
 mod signals;
 pub mod timeline;
+mod uploads;
 
 use std::collections::HashMap;
 
@@ -154,6 +157,8 @@ pub struct RoomContext {
     pub edit_window_ms: f64,
     /// The members' pictures, by id (`None`: initials).
     pub people: StoredValue<HashMap<UserId, Option<String>>>,
+    /// Files for the next message.
+    pub uploads: uploads::Uploads,
 }
 
 impl RoomContext {
@@ -234,7 +239,9 @@ fn ChatWindow(
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
         people: StoredValue::new(people),
+        uploads: uploads::Uploads::new(room_id),
     });
+    let uploads = use_room().uploads;
 
     let clock = use_clock();
     let rows = move || {
@@ -253,7 +260,20 @@ fn ChatWindow(
     let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();
     let member_list = detail.participants;
     view! {
-        <section class="chat" data-room-id=room_id data-live=move || signals.is_live().to_string()>
+        <section
+            class="chat"
+            data-room-id=room_id
+            data-live=move || signals.is_live().to_string()
+            // Files dropped anywhere on the window go with the next message.
+            on:dragover=move |ev| ev.prevent_default()
+            on:drop=move |ev| {
+                ev.prevent_default();
+                #[cfg(feature = "hydrate")]
+                uploads.start(uploads::files_of(ev.data_transfer()));
+                #[cfg(not(feature = "hydrate"))]
+                let _ = (ev, uploads);
+            }
+        >
             <header class="chat-header">
                 // On a phone the room list is a screen of its own: this leads
                 // back to it (hidden on wider screens, where the list is beside).

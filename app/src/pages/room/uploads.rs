@@ -1,0 +1,233 @@
+//! Files for the next message: chosen with the button, dropped on the chat
+//! window or pasted into the composer. Each is uploaded at once, on its own
+//! (`POST /conversations/:id/attachments`, the file as the body), with a
+//! progress bar; the message is sent with those that finished. A file the
+//! server refuses (too large, an image it cannot read) stays in the list
+//! with the server's reason until it is removed.
+//!
+//! The upload uses `XMLHttpRequest`, the one browser API that reports upload
+//! progress (`fetch` does not). The server's render shows the (empty) list;
+//! the uploading itself is the browser's, so some items are unused there.
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
+use hearth::model::Attachment;
+use leptos::prelude::*;
+
+/// Files a message may carry (the server's limit too).
+pub const MAX_FILES: usize = 10;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UploadState {
+    /// Sent so far, 0 to 1.
+    Uploading(f64),
+    Done(Attachment),
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub key: u64,
+    pub name: String,
+    pub state: UploadState,
+}
+
+/// The files of the message being written.
+#[derive(Clone, Copy)]
+pub struct Uploads {
+    room_id: i64,
+    pub list: RwSignal<Vec<Upload>>,
+    next: StoredValue<u64>,
+}
+
+impl Uploads {
+    pub fn new(room_id: i64) -> Self {
+        Self { room_id, list: RwSignal::new(Vec::new()), next: StoredValue::new(0) }
+    }
+
+    /// Whether any file is still on its way (the message waits for it).
+    pub fn busy(&self) -> bool {
+        self.list.with(|list| list.iter().any(|u| matches!(u.state, UploadState::Uploading(_))))
+    }
+
+    /// Whether some file is ready to go.
+    pub fn any_done(&self) -> bool {
+        self.list.with_untracked(|list| list.iter().any(|u| matches!(u.state, UploadState::Done(_))))
+    }
+
+    /// The uploaded files, taken out of the list (for a send).
+    pub fn take_done(&self) -> Vec<Attachment> {
+        let mut done = Vec::new();
+        self.list.update(|list| {
+            list.retain(|upload| match &upload.state {
+                UploadState::Done(file) => {
+                    done.push(file.clone());
+                    false
+                }
+                _ => true,
+            })
+        });
+        done
+    }
+
+    pub fn remove(&self, key: u64) {
+        self.list.update(|list| list.retain(|upload| upload.key != key));
+    }
+
+    fn set(&self, key: u64, state: UploadState) {
+        self.list.update(|list| {
+            if let Some(upload) = list.iter_mut().find(|upload| upload.key == key) {
+                upload.state = state;
+            }
+        });
+    }
+
+    /// Starts uploading `files` (beyond [`MAX_FILES`] in the list, the rest
+    /// are refused at once).
+    #[cfg(feature = "hydrate")]
+    pub fn start(&self, files: Vec<web_sys::File>) {
+        for file in files {
+            let key = self.next.get_value();
+            self.next.set_value(key + 1);
+            let name = match file.name() {
+                name if name.is_empty() => "pasted".to_owned(),
+                name => name,
+            };
+            let full = self.list.with_untracked(Vec::len) >= MAX_FILES;
+            let state = if full {
+                UploadState::Failed(format!("A message can carry at most {MAX_FILES} files"))
+            } else {
+                UploadState::Uploading(0.0)
+            };
+            self.list.update(|list| list.push(Upload { key, name: name.clone(), state }));
+            if !full {
+                self.send(key, &name, file);
+            }
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn send(&self, key: u64, name: &str, file: web_sys::File) {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+
+        let this = *self;
+        let Ok(request) = web_sys::XmlHttpRequest::new() else {
+            this.set(key, UploadState::Failed("This browser cannot upload files".into()));
+            return;
+        };
+        let url = format!("/conversations/{}/attachments?name={}", self.room_id, js_sys::encode_uri_component(name));
+        if request.open_with_async("POST", &url, true).is_err() {
+            this.set(key, UploadState::Failed("The upload could not start".into()));
+            return;
+        }
+        let kind = file.type_();
+        let _ = request.set_request_header(
+            "Content-Type",
+            if kind.is_empty() { "application/octet-stream" } else { &kind },
+        );
+        let _ = request.set_request_header("Accept", "application/json");
+        type Handler = Closure<dyn FnMut(web_sys::ProgressEvent)>;
+        // The handlers live until the request ends, then are dropped.
+        let handlers: Rc<RefCell<Vec<Handler>>> = Rc::default();
+        let progress = Handler::new(move |ev: web_sys::ProgressEvent| {
+            if ev.length_computable() && ev.total() > 0.0 {
+                this.set(key, UploadState::Uploading((ev.loaded() / ev.total()).min(1.0)));
+            }
+        });
+        let ended = {
+            let (request, handlers) = (request.clone(), handlers.clone());
+            Handler::new(move |_| {
+                let status = request.status().unwrap_or(0);
+                let text = request.response_text().ok().flatten().unwrap_or_default();
+                this.set(key, outcome(status, &text));
+                // Dropped after this call returns (not during it).
+                let handlers = handlers.clone();
+                leptos::task::spawn_local(async move {
+                    handlers.borrow_mut().clear();
+                });
+            })
+        };
+        if let Ok(upload) = request.upload() {
+            upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        }
+        request.set_onloadend(Some(ended.as_ref().unchecked_ref()));
+        handlers.borrow_mut().extend([progress, ended]);
+        if request.send_with_opt_blob(Some(&file)).is_err() {
+            this.set(key, UploadState::Failed("The upload could not start".into()));
+            handlers.borrow_mut().clear();
+        }
+    }
+}
+
+/// What the server's answer to an upload means.
+pub fn outcome(status: u16, body: &str) -> UploadState {
+    if status == 201
+        && let Ok(file) = serde_json::from_str::<Attachment>(body)
+    {
+        return UploadState::Done(file);
+    }
+    let reason = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["errors"][0].as_str().map(str::to_owned))
+        .unwrap_or_else(|| match status {
+            0 => "The connection was lost; remove it and try again".to_owned(),
+            413 => "The file is too large".to_owned(),
+            _ => format!("The upload failed ({status})"),
+        });
+    UploadState::Failed(reason)
+}
+
+/// The files of a paste or a drop.
+#[cfg(feature = "hydrate")]
+pub fn files_of(transfer: Option<web_sys::DataTransfer>) -> Vec<web_sys::File> {
+    let Some(list) = transfer.and_then(|t| t.files()) else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// The list under the composer: each file with its progress, or why it
+/// failed, and a button that removes it.
+#[component]
+pub fn UploadList(uploads: Uploads) -> impl IntoView {
+    view! {
+        <ul class="uploads" aria-label="Files to send" hidden=move || uploads.list.with(Vec::is_empty)>
+            <For each=move || uploads.list.get() key=|u| (u.key, format!("{:?}", u.state)) let:upload>
+                <li class="upload" class:failed=matches!(upload.state, UploadState::Failed(_))>
+                    <span class="upload-name">{upload.name.clone()}</span>
+                    {match upload.state.clone() {
+                        UploadState::Uploading(done) => view! {
+                            <progress max="1" value=done aria-label=format!("Uploading {}", upload.name)></progress>
+                        }.into_any(),
+                        UploadState::Done(file) => view! { <span class="muted">{file.size_label()}</span> }.into_any(),
+                        UploadState::Failed(reason) => view! { <span class="error" role="alert">{reason}</span> }.into_any(),
+                    }}
+                    <button
+                        type="button"
+                        class="link"
+                        aria-label=format!("Remove {}", upload.name)
+                        on:click=move |_| uploads.remove(upload.key)
+                    >"×"</button>
+                </li>
+            </For>
+        </ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_answer_becomes_a_file_or_its_reason() {
+        let file = r#"{"id":3,"name":"a.png","content_type":"image/png","size":10,"url":"/attachments/3/a.png"}"#;
+        assert!(matches!(outcome(201, file), UploadState::Done(f) if f.id == 3));
+        assert_eq!(
+            outcome(413, r#"{"errors":["File is too large (maximum is 25 MB)"]}"#),
+            UploadState::Failed("File is too large (maximum is 25 MB)".into())
+        );
+        assert_eq!(outcome(413, ""), UploadState::Failed("The file is too large".into()));
+        assert!(matches!(outcome(0, ""), UploadState::Failed(reason) if reason.contains("connection")));
+        assert!(matches!(outcome(500, "oops"), UploadState::Failed(reason) if reason.contains("500")));
+    }
+}
