@@ -1,0 +1,99 @@
+import { expect, test } from "@playwright/test";
+import { closeAll, openLive, pair, trackPageErrors } from "./helpers";
+
+test("an image pasted into the composer appears as a thumbnail for the other user, live", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const errors = trackPageErrors(bobPage);
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+
+  // Bob pastes a picture (drawn on a canvas, as a screenshot would be).
+  const composer = bobPage.getByLabel("Message", { exact: true });
+  await composer.focus();
+  await composer.evaluate(async (area) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 640;
+    canvas.height = 320;
+    const g = canvas.getContext("2d")!;
+    g.fillStyle = "#e8692c";
+    g.fillRect(0, 0, 640, 320);
+    const blob: Blob = await new Promise((done) => canvas.toBlob((b) => done(b!), "image/png"));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], "screenshot.png", { type: "image/png" }));
+    area.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+  });
+  const chip = bobPage.locator(".uploads .upload", { hasText: "screenshot.png" });
+  await expect(chip).toBeVisible();
+  // Done: its size instead of the progress bar; then Enter sends it alone.
+  await expect(chip.locator("progress")).toHaveCount(0);
+  await expect(chip).toContainText("KB");
+  await composer.press("Enter");
+  await expect(bobPage.locator(".uploads .upload")).toHaveCount(0);
+
+  const picture = alicePage.locator("article.message .file-image img");
+  await expect(picture).toHaveCount(1);
+  await expect(picture).toHaveAttribute("src", /^\/attachments\/thumbnails\/\d+$/);
+  await expect(picture).toHaveAttribute("alt", "screenshot.png");
+  await expect(picture).toHaveAttribute("width", "480");
+  await expect(picture).toHaveAttribute("height", "240");
+  // The thumbnail really loaded (Alice is a member, so the server served it).
+  await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(480);
+  // It links to the whole picture, which a member can open.
+  const href = await alicePage.locator("article.message .file-image").getAttribute("href");
+  expect(href).toMatch(/^\/attachments\/\d+\/screenshot\.png$/);
+  const full = await aliceContext.request.get(href!);
+  expect(full.status()).toBe(200);
+  expect(full.headers()["content-type"]).toBe("image/png");
+  // The same after a reload (what the live event showed is what the page shows).
+  await alicePage.reload();
+  await expect(alicePage.locator("article.message .file-image img")).toHaveAttribute("alt", "screenshot.png");
+  expect(errors).toEqual([]);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("files dropped on the window or attached go with the text, and a file over the limit says why", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+
+  // A file dropped anywhere on the chat window.
+  await bobPage.locator("section.chat").evaluate((chat) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(["minutes of the meeting"], "minutes.txt", { type: "text/plain" }));
+    chat.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  // And one chosen with Attach.
+  await bobPage.getByLabel("Attach files").setInputFiles({
+    name: "data.bin",
+    mimeType: "application/octet-stream",
+    buffer: Buffer.alloc(300_000, 7),
+  });
+  const uploads = bobPage.locator(".uploads .upload");
+  await expect(uploads).toHaveCount(2);
+  await expect(uploads.locator("progress")).toHaveCount(0);
+  // Too large: refused at once, with the server's reason; it stays listed
+  // (and is not sent) until removed.
+  await bobPage.getByLabel("Attach files").setInputFiles({
+    name: "huge.iso",
+    mimeType: "application/octet-stream",
+    buffer: Buffer.alloc(26 * 1024 * 1024, 1),
+  });
+  const refused = bobPage.locator(".uploads .upload.failed");
+  await expect(refused).toContainText("File is too large (maximum is 25 MB)");
+
+  const composer = bobPage.getByLabel("Message", { exact: true });
+  await composer.fill("the notes and the data");
+  await composer.press("Enter");
+  const message = alicePage.locator("article.message", { hasText: "the notes and the data" });
+  await expect(message.locator(".file-link")).toHaveCount(2);
+  await expect(message.locator(".file-link").first()).toContainText("minutes.txt");
+  await expect(message.locator(".file-link").nth(1)).toContainText("data.bin");
+  await expect(message.locator(".file-link").nth(1)).toContainText("300 KB");
+  const text = await aliceContext.request.get((await message.locator(".file-link").first().getAttribute("href"))!);
+  expect(await text.text()).toBe("minutes of the meeting");
+  // The refused one is still there, and goes when removed.
+  await expect(refused).toHaveCount(1);
+  await bobPage.getByRole("button", { name: "Remove huge.iso" }).click();
+  await expect(bobPage.locator(".uploads .upload")).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});
