@@ -51,10 +51,12 @@ lint: bootstrap
 # how many passed, were skipped (SQLite-only), failed and were ignored on
 # each; logs in target/test-logs/. A throwaway Postgres runs beside them: the
 # script starts it, sets HEARTH_TEST_POSTGRES_URL, and stops it by PID at
-# exit, whether the tests pass or fail. The tests of several instances start
-# their own nats-server each and stop it by PID.
+# exit, whether the tests pass or fail. So does a throwaway S3 server (moto,
+# scripts/s3-test-server.sh: HEARTH_TEST_S3_URL) for the object-storage
+# tests. The tests of several instances start their own nats-server each and
+# stop it by PID.
 rust-test:
-	scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
+	scripts/s3-test-server.sh run scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
 	# The app's own unit tests (paging, timeline, mentions, alerts): no database.
 	cargo test -p app --features ssr --lib
 

@@ -3,8 +3,8 @@
 # is skipped when its tool is already there at the right version.
 #   scripts/bootstrap.sh --build  the build tools only (wasm target, npm's wasm-opt and
 #                                 lightningcss): make run, make release
-#   scripts/bootstrap.sh          also Postgres's server binaries, nats-server and the SMTP
-#                                 tests' Python, for the tests
+#   scripts/bootstrap.sh          also Postgres's server binaries, nats-server, and the SMTP
+#                                 tests' and S3 tests' Python servers, for the tests
 #   scripts/bootstrap.sh --e2e    also Debian's chromium for Playwright
 #   scripts/bootstrap.sh --leptos only cargo-leptos and wasm-bindgen-cli, for `make watch`
 #                                 (about 15 minutes, once; nothing else needs them:
@@ -76,6 +76,9 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/d
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv
 fi
 scripts/smtp-venv.sh >/dev/null
+# The object-storage tests' S3 server, moto from PyPI, in a venv under
+# target/ (made only when missing; scripts/s3-test-server.sh would on first use).
+scripts/s3-test-server.sh install
 
 if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then
   step "installing Debian's chromium for Playwright"

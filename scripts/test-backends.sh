@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every Rust test, twice: once on SQLite, once on Postgres.
 #
-#   scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
+#   scripts/s3-test-server.sh run scripts/test-postgres.sh run scripts/test-backends.sh -p hearth -p server -- --test-threads=4
 #
 # Builds the tests once (`cargo test --no-run`), then runs `cargo test ARGS…`
 # with HEARTH_TEST_BACKEND=sqlite and again with HEARTH_TEST_BACKEND=postgres

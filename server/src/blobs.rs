@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use hearth::blobs::{BlobStore, LocalBlobs};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 
@@ -28,17 +29,29 @@ pub async fn store(config: &Config) -> Result<Arc<dyn BlobStore>, BoxError> {
             Ok(Arc::new(LocalBlobs::new(&dir).map_err(|err| format!("blob directory {}: {err}", dir.display()))?))
         }
         Some(url) if url.starts_with("s3://") => {
-            let parsed = url::Url::parse(url).map_err(|err| format!("HEARTH_BLOB_STORE {url}: {err}"))?;
-            let bucket = object_store::aws::AmazonS3Builder::from_env()
-                .with_url(url)
-                .build()
-                .map_err(|err| format!("HEARTH_BLOB_STORE {url}: {err}"))?;
-            let prefix = Path::from(parsed.path().trim_matches('/'));
-            tracing::info!(bucket = parsed.host_str().unwrap_or(""), %prefix, "keeping files in object storage");
-            Ok(Arc::new(ObjectBlobs { store: Arc::new(bucket), prefix }))
+            let blobs = object_blobs(url, &[]).map_err(|err| format!("HEARTH_BLOB_STORE {url}: {err}"))?;
+            tracing::info!(url, prefix = %blobs.prefix, "keeping files in object storage");
+            Ok(Arc::new(blobs))
         }
         Some(other) => Err(format!("HEARTH_BLOB_STORE must be an s3:// URL, not {other}").into()),
     }
+}
+
+/// The bucket and prefix `url` (`s3://bucket/prefix`) names, configured from
+/// the `AWS_*` variables and then `options`, each an `AmazonS3ConfigKey`
+/// name and its value (`("aws_endpoint", "http://…")`): the tests reach their
+/// own S3 server this way without touching the process's environment.
+pub fn object_blobs(url: &str, options: &[(&str, &str)]) -> Result<ObjectBlobs, BoxError> {
+    let parsed = url::Url::parse(url)?;
+    if parsed.scheme() != "s3" {
+        return Err(format!("not an s3:// URL: {url}").into());
+    }
+    let mut builder = AmazonS3Builder::from_env().with_url(url);
+    for (key, value) in options {
+        builder = builder.with_config(key.parse::<AmazonS3ConfigKey>()?, *value);
+    }
+    let prefix = Path::from(parsed.path().trim_matches('/'));
+    Ok(ObjectBlobs { store: Arc::new(builder.build()?), prefix })
 }
 
 /// Blobs as objects `<prefix>/ab/abcdef…` of an object store.

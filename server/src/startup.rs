@@ -5,13 +5,14 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use app::{App, shell};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::{Extension, Router};
 use axum_login::AuthManagerLayerBuilder;
 use hearth::Hearth;
+use hearth::blobs::BlobStore;
 use hearth::store::{Sessions, Store};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -95,6 +96,17 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
 
 impl Application {
     pub async fn build(config: Config, leptos: LeptosOptions) -> Result<Self, BoxError> {
+        Self::build_with_blobs(config, leptos, None).await
+    }
+
+    /// [`Application::build`], keeping files in `blobs` when given rather
+    /// than where `config` says (the tests' own S3 server, whose address and
+    /// keys are not in the environment).
+    pub async fn build_with_blobs(
+        config: Config,
+        leptos: LeptosOptions,
+        blobs: Option<Arc<dyn BlobStore>>,
+    ) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
         let hearth = match config.bus_settings() {
             Some(bus) => {
@@ -114,7 +126,10 @@ impl Application {
         if let Some(outbox) = crate::mail::outbox(&config)? {
             hearth.set_outbox(outbox);
         }
-        hearth.set_blob_store(crate::blobs::store(&config).await?);
+        hearth.set_blob_store(match blobs {
+            Some(blobs) => blobs,
+            None => crate::blobs::store(&config).await?,
+        });
         if config.link_previews {
             let policy = hearth::outbound::Policy { allow_loopback: config.test_allow_loopback_fetch };
             hearth.set_page_fetcher(crate::outbound::WebFetcher::fetcher(policy)?);

@@ -5,8 +5,10 @@
 //! `hearth::testing`): `make test` runs every test once on each.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hearth::Hearth;
+use hearth::blobs::BlobStore;
 use hearth::model::{RoomId, UserId};
 use hearth::testing::fresh_database_url;
 use hearth_server::config::Config;
@@ -104,7 +106,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 
 /// `spawn_app_with`, serving static files from `site_root`.
 pub async fn spawn_app_serving(site_root: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
-    let (app, application) = build_app(site_root, configure).await;
+    let (app, application) = build_app(site_root, configure, None).await;
+    tokio::spawn(application.run_until_stopped());
+    app
+}
+
+/// `spawn_app_with`, keeping files in `blobs` (an S3 bucket, `blobs_s3.rs`)
+/// rather than under the app's data directory.
+pub async fn spawn_app_with_blobs(configure: impl FnOnce(&mut Config), blobs: Arc<dyn BlobStore>) -> TestApp {
+    let (app, application) = build_app("target/site", configure, Some(blobs)).await;
     tokio::spawn(application.run_until_stopped());
     app
 }
@@ -128,7 +138,7 @@ impl StoppableApp {
 
 /// Like [`spawn_app_with`], with a shutdown trigger instead of the signals.
 pub async fn spawn_stoppable_app_with(configure: impl FnOnce(&mut Config)) -> StoppableApp {
-    let (app, application) = build_app("target/site", configure).await;
+    let (app, application) = build_app("target/site", configure, None).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -136,7 +146,11 @@ pub async fn spawn_stoppable_app_with(configure: impl FnOnce(&mut Config)) -> St
     StoppableApp { app, stop: Some(stop), server }
 }
 
-async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (TestApp, Application) {
+async fn build_app(
+    site_root: &str,
+    configure: impl FnOnce(&mut Config),
+    blobs: Option<Arc<dyn BlobStore>>,
+) -> (TestApp, Application) {
     // As the binary does, so that tests measuring RSS see what it would, and
     // tests holding many sockets have the descriptors for them.
     static TUNED: std::sync::Once = std::sync::Once::new();
@@ -151,7 +165,7 @@ async fn build_app(site_root: &str, configure: impl FnOnce(&mut Config)) -> (Tes
     hearth_server::telemetry::init(&config.log);
     let database_url = config.database_url().expect("a database URL");
     let leptos = LeptosOptions::builder().output_name("hearth").site_root(site_root).build();
-    let application = Application::build(config, leptos).await.expect("app builds");
+    let application = Application::build_with_blobs(config, leptos, blobs).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let hearth = application.hearth().clone();
     let metrics_address = application.metrics_addr().map(|addr| format!("http://{addr}"));

@@ -17,6 +17,7 @@ mod application_messages;
 mod applications;
 mod attachments;
 mod backup;
+mod blobs_s3;
 mod cable;
 mod caches;
 mod chatflow;
