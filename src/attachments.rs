@@ -387,7 +387,7 @@ impl crate::Hearth {
         let mut deleted = 0;
         loop {
             let unused = self.store.unused_blobs(&before, 200).await?;
-            let batch = unused.len();
+            let (batch, deleted_before) = (unused.len(), deleted);
             for key in unused {
                 let (blobs, doomed) = (blobs.clone(), key.clone());
                 let removed =
@@ -396,7 +396,9 @@ impl crate::Hearth {
                     deleted += 1;
                 }
             }
-            if batch < 200 {
+            // A short batch is the last; one where nothing could be deleted
+            // (each taken again meanwhile) would only come back the same.
+            if batch < 200 || deleted == deleted_before {
                 break;
             }
         }
