@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { closeAll, openLive, pair, trackPageErrors } from "./helpers";
+import { closeAll, openLive, pair, registerUser, trackPageErrors } from "./helpers";
 
 test("an image pasted into the composer appears as a thumbnail for the other user, live", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
@@ -96,4 +96,30 @@ test("files dropped on the window or attached go with the text, and a file over 
   await bobPage.getByRole("button", { name: "Remove huge.iso" }).click();
   await expect(bobPage.locator(".uploads .upload")).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
+});
+
+test("a picture uploaded on the profile page becomes the avatar, and the profile still saves", async ({ browser }) => {
+  const context = await browser.newContext();
+  const me = await registerUser(context, "avatar");
+  const page = await context.newPage();
+  await page.goto("/profile");
+  await expect(page.locator(".avatar-upload")).toBeVisible();
+  const onePixel = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page.getByLabel("Upload a picture").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: onePixel });
+  await expect(page.getByText("Picture saved")).toBeVisible();
+  const picture = page.locator(".avatar-upload img.avatar");
+  await expect(picture).toHaveAttribute("src", new RegExp(`^/users/${me.id}/avatar\\?v=`));
+  await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
+  // The form shows the new picture's address, and saving it keeps it.
+  await page.reload();
+  await expect(page.getByLabel("Avatar URL")).toHaveValue(new RegExp(`^/users/${me.id}/avatar`));
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Profile saved")).toBeVisible();
+  // Not an image: the server's reason is shown.
+  await page.getByLabel("Upload a picture").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+  await expect(page.locator(".avatar-upload .field-error")).toContainText("must be a PNG, JPEG, GIF or WebP image");
+  await context.close();
 });

@@ -1,6 +1,7 @@
 //! Pieces shared by several pages.
 
 pub mod avatar;
+pub mod avatar_upload;
 pub mod desktop_notifications;
 pub mod form;
 pub mod header;

@@ -1,4 +1,5 @@
-//! `/profile`: edit your username, name and avatar URL; change your email
+//! `/profile`: edit your username, name and avatar (a URL, or a picture
+//! uploaded); change your email
 //! (with your password); turn desktop notifications on or off; see your
 //! signed-in sessions and sign any of them out.
 
@@ -9,6 +10,7 @@ use leptos_meta::Title;
 use super::signed_in;
 use crate::api::{ChangeEmail, EndSession, my_sessions};
 use crate::auth::use_auth;
+use crate::components::avatar_upload::AvatarUpload;
 use crate::components::desktop_notifications::DesktopNotifications;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 
@@ -25,12 +27,13 @@ pub fn ProfilePage() -> impl IntoView {
             <section class="card">
                 <h1>"Your profile"</h1>
                 <p class="muted">"Signed in with " {me.email.clone()}</p>
+                <AvatarUpload me=me.clone() />
                 <ActionForm action=auth.update_profile>
                     <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") value=me.username.clone() required /></label>
                     <FieldErrors error field="username" />
                     <label>"Name" <input name="name" aria-invalid=aria_invalid(error, "name") aria-describedby=described_by(error, "name") value=me.name.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="name" />
-                    <label>"Avatar URL" <input name="avatar_url" aria-invalid=aria_invalid(error, "avatar_url") aria-describedby=described_by(error, "avatar_url") type="url" value=me.avatar_url.clone().unwrap_or_default() /></label>
+                    <label>"Avatar URL" <input name="avatar_url" aria-invalid=aria_invalid(error, "avatar_url") aria-describedby=described_by(error, "avatar_url") type="text" inputmode="url" value=me.avatar_url.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="avatar_url" />
                     <FormErrors error />
                     <button type="submit">"Save"</button>
