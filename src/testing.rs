@@ -135,7 +135,9 @@ pub fn skip_without_postgres() -> bool {
     true
 }
 
-fn record_skip(backend: &str, why: &str) {
+/// Records that the running test was skipped on `backend` (the run's summary
+/// counts it as skipped, not passed), saying `why`.
+pub fn record_skip(backend: &str, why: &str) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("?");
     let line = format!("skipped on {backend}: {test}: {why}");

@@ -6,18 +6,18 @@
 use hearth::model::Profile;
 use leptos::prelude::*;
 
-/// What the last upload came to (set in the browser only).
+/// What the last upload came to (set in the browser only). The page keeps
+/// it, since the profile read again after an upload draws the form anew.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum Outcome {
+pub enum Outcome {
     Sending,
     Saved,
     Refused(String),
 }
 
 #[component]
-pub fn AvatarUpload(me: Profile) -> impl IntoView {
-    let outcome = RwSignal::new(None::<Outcome>);
+pub fn AvatarUpload(me: Profile, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
     let auth = crate::auth::use_auth();
     let on_change = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]

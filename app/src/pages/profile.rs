@@ -22,12 +22,13 @@ pub fn ProfilePage() -> impl IntoView {
     let change_email = ServerAction::<ChangeEmail>::new();
     let email_error = last_error(change_email.value());
     let email_saved = move || matches!(change_email.value().get(), Some(Ok(_)));
+    let avatar_outcome = RwSignal::new(None);
     let page = signed_in(move |me| {
         view! {
             <section class="card">
                 <h1>"Your profile"</h1>
                 <p class="muted">"Signed in with " {me.email.clone()}</p>
-                <AvatarUpload me=me.clone() />
+                <AvatarUpload me=me.clone() outcome=avatar_outcome />
                 <ActionForm action=auth.update_profile>
                     <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") value=me.username.clone() required /></label>
                     <FieldErrors error field="username" />

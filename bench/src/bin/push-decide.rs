@@ -40,21 +40,9 @@ struct Args {
     seconds: u64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn summary(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let mean = times.iter().sum::<Duration>() / times.len() as u32;
-    println!(
-        "{name}: p50 {:.2} ms, p99 {:.2} ms, mean {:.2} ms ({} runs)",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.99).as_secs_f64() * 1e3,
-        mean.as_secs_f64() * 1e3,
-        times.len()
-    );
-}
+#[path = "../timing.rs"]
+mod timing;
+use timing::summary;
 
 #[tokio::main]
 async fn main() {

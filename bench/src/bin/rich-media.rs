@@ -7,7 +7,7 @@
 //! - **upload**: files uploaded to a running server
 //!   (`POST /conversations/:id/attachments`, over loopback): `--files` files
 //!   of `--size-mb` each, `--concurrency` at a time, then `--images`
-//!   photo-sized PNGs (decoded, thumbnailed and stored); the throughput in
+//!   12-megapixel PNGs (decoded, thumbnailed and stored); the throughput in
 //!   MB/s and the time per image.
 //!
 //!   rich-media render
@@ -17,7 +17,7 @@
 //! as `make run`'s demo mode does, and `HEARTH_UPLOAD_MAX_BYTES` must take
 //! `--size-mb`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
@@ -43,27 +43,16 @@ enum What {
         size_mb: usize,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
-        /// 4,000 × 3,000 PNGs (a 12-megapixel photo's size).
+        /// 4,000 × 3,000 PNGs (a 12-megapixel photo's size), each a few
+        /// bytes apart.
         #[arg(long, default_value_t = 10)]
         images: usize,
     },
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn summary(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let mean = times.iter().sum::<Duration>() / times.len() as u32;
-    println!(
-        "{name}: p50 {:.3} ms, p99 {:.3} ms, mean {:.3} ms ({} runs)",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.99).as_secs_f64() * 1e3,
-        mean.as_secs_f64() * 1e3,
-        times.len()
-    );
-}
+#[path = "../timing.rs"]
+mod timing;
+use timing::summary;
 
 /// 50 messages of the kinds a developers' room has.
 fn page() -> Vec<(String, bool)> {
@@ -163,11 +152,8 @@ async fn upload(url: &str, files: usize, size_mb: usize, concurrency: usize, ima
     );
     summary("one file", times);
 
-    let mut png = Vec::new();
-    {
-        let mut encoder = PngWriter::new(&mut png, 4000, 3000);
-        encoder.write_gradient();
-    }
+    // A real, compressed PNG of a 12-megapixel photo's size.
+    let png = hearth::testing::images::png(4000, 3000);
     println!("image: a 4000 × 3000 PNG of {} KiB", png.len() / 1024);
     let mut times = Vec::new();
     for n in 0..images {
@@ -186,77 +172,6 @@ async fn upload(url: &str, files: usize, size_mb: usize, concurrency: usize, ima
         times.push(started.elapsed());
     }
     summary("upload and thumbnail an image", times);
-}
-
-/// A minimal PNG writer (stored deflate blocks) so the bench needs no image
-/// crate: big, and quick to make.
-struct PngWriter<'a> {
-    out: &'a mut Vec<u8>,
-    width: u32,
-    height: u32,
-}
-
-impl<'a> PngWriter<'a> {
-    fn new(out: &'a mut Vec<u8>, width: u32, height: u32) -> Self {
-        Self { out, width, height }
-    }
-
-    fn chunk(&mut self, kind: &[u8], data: &[u8]) {
-        self.out.extend((data.len() as u32).to_be_bytes());
-        let start = self.out.len();
-        self.out.extend(kind);
-        self.out.extend(data);
-        let crc = crc32(&self.out[start..]);
-        self.out.extend(crc.to_be_bytes());
-    }
-
-    fn write_gradient(&mut self) {
-        self.out.extend(b"\x89PNG\r\n\x1a\n");
-        let mut header = Vec::new();
-        header.extend(self.width.to_be_bytes());
-        header.extend(self.height.to_be_bytes());
-        header.extend([8, 2, 0, 0, 0]);
-        self.chunk(b"IHDR", &header);
-        let mut raw = Vec::with_capacity((self.width as usize * 3 + 1) * self.height as usize);
-        for y in 0..self.height {
-            raw.push(0);
-            for x in 0..self.width {
-                raw.extend([(x / 16) as u8, (y / 12) as u8, ((x + y) / 28) as u8]);
-            }
-        }
-        // zlib with stored blocks.
-        let mut z = vec![0x78, 0x01];
-        for (i, block) in raw.chunks(65_535).enumerate() {
-            let last = (i + 1) * 65_535 >= raw.len();
-            z.push(u8::from(last));
-            z.extend((block.len() as u16).to_le_bytes());
-            z.extend((!(block.len() as u16)).to_le_bytes());
-            z.extend(block);
-        }
-        z.extend(adler32(&raw).to_be_bytes());
-        self.chunk(b"IDAT", &z);
-        self.chunk(b"IEND", &[]);
-    }
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-fn adler32(bytes: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in bytes {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    (b << 16) | a
 }
 
 #[tokio::main]

@@ -8,7 +8,6 @@
 //! `AWS_*` first, then options), with moto's address and keys as options
 //! rather than in the process's environment, which the tests share.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,20 +31,10 @@ fn s3_server() -> Option<String> {
         return Some(url.trim_end_matches('/').to_owned());
     }
     let backend = hearth::testing::backend_name(hearth::testing::test_backend());
-    let thread = std::thread::current();
-    let line = format!(
-        "skipped on {backend}: {}: {S3_URL_VAR} is not set (scripts/s3-test-server.sh run sets it; make test does)",
-        thread.name().unwrap_or("?")
+    hearth::testing::record_skip(
+        backend,
+        &format!("{S3_URL_VAR} is not set (scripts/s3-test-server.sh run sets it; make test does)"),
     );
-    eprintln!("{line}");
-    if let Some(file) = std::env::var_os(hearth::testing::SKIPS_VAR).filter(|f| !f.is_empty()) {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)
-            .and_then(|mut f| writeln!(f, "{line}"))
-            .expect("the skip is recorded");
-    }
     None
 }
 

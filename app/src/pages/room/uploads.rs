@@ -123,10 +123,8 @@ impl Uploads {
             return;
         }
         let kind = file.type_();
-        let _ = request.set_request_header(
-            "Content-Type",
-            if kind.is_empty() { "application/octet-stream" } else { &kind },
-        );
+        let _ = request
+            .set_request_header("Content-Type", if kind.is_empty() { "application/octet-stream" } else { &kind });
         let _ = request.set_request_header("Accept", "application/json");
         type Handler = Closure<dyn FnMut(web_sys::ProgressEvent)>;
         // The handlers live until the request ends, then are dropped.
