@@ -10,6 +10,28 @@ use serde_json::json;
 
 use crate::origin::{Scheme, is_own_origin, origin_of_url, warn_if_other_scheme};
 
+/// The body limit of every request but uploads, as tower-http's
+/// `RequestBodyLimit` sets it: 413 at once when `Content-Length` is over
+/// it, and a body that stops being read (so 413 from the extractor) once it
+/// passes it. No request Hearth takes is near [`crate::startup::BODY_LIMIT`]
+/// (a message is at most 10,000 characters, a list of ids 1,000), and
+/// server functions read bodies whole. An upload (`crate::rest::is_upload`),
+/// whose body is a file, reads up to the upload setting itself. (By hand
+/// because the tower-http layer cannot leave some routes out.)
+pub async fn limit_bodies(req: Request, next: Next) -> Response {
+    use axum::body::Body;
+    let limit = crate::startup::BODY_LIMIT;
+    if crate::rest::is_upload(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        // `json_errors` writes the JSON body.
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
 /// Refuses state-changing requests that a browser marks as coming from
 /// another site, so a session cookie can never be ridden cross-site. It
 /// covers the REST API and server functions alike:

@@ -19,7 +19,6 @@ use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
@@ -173,6 +172,7 @@ impl Application {
             .layer(from_fn(refuse_cross_site_writes))
             // Read by the cross-site guard above and by the WebSocket upgrade.
             .layer(Extension(Scheme::served_over(config.secure_cookies)))
+            .layer(from_fn(crate::middleware::limit_bodies))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());
@@ -295,11 +295,6 @@ fn routes(state: AppState) -> Router {
             },
             shell,
         ))
-        // No request Hearth takes is near this (a message is at most
-        // 10,000 characters, a list of ids 1,000); server functions read
-        // bodies whole. Uploads, whose body is a file, read up to the upload
-        // limit themselves (`rest::attachments`).
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(rest::upload_router())
         .with_state(state)
 }

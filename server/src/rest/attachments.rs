@@ -20,7 +20,7 @@ use std::ops::Range;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use hearth::attachments::{Download, Part, path_segment};
@@ -33,8 +33,21 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{CurrentUser, Path, Query};
 use crate::state::AppState;
 
-/// The routes that take a file as their body: served outside the server's
-/// 2 MiB body limit, each reading at most the upload setting.
+/// Whether a request is one of [`upload_router`]'s, which the server's
+/// 2 MiB body limit leaves to read up to the upload setting themselves
+/// (`crate::middleware::limit_bodies`).
+pub fn is_upload(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::POST => path
+            .strip_prefix("/conversations/")
+            .and_then(|rest| rest.strip_suffix("/attachments"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/')),
+        Method::PUT => path == "/users/me/avatar",
+        _ => false,
+    }
+}
+
+/// The routes that take a file as their body.
 pub fn upload_router() -> Router<AppState> {
     Router::new().route("/conversations/{id}/attachments", post(upload)).route("/users/me/avatar", put(upload_avatar))
 }
@@ -258,6 +271,22 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::RANGE, HeaderValue::from_str(raw).expect("a header"));
         wanted(&headers, size)
+    }
+
+    #[test]
+    fn only_the_upload_routes_skip_the_body_limit() {
+        assert!(is_upload(&Method::POST, "/conversations/12/attachments"));
+        assert!(is_upload(&Method::PUT, "/users/me/avatar"));
+        for (method, path) in [
+            (Method::GET, "/conversations/12/attachments"),
+            (Method::POST, "/conversations/12/messages"),
+            (Method::POST, "/conversations//attachments"),
+            (Method::POST, "/conversations/1/2/attachments"),
+            (Method::POST, "/users/me/avatar"),
+            (Method::PUT, "/users/me"),
+        ] {
+            assert!(!is_upload(&method, path), "{method} {path}");
+        }
     }
 
     #[test]

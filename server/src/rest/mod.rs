@@ -19,7 +19,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub(crate) use account::touch_session;
-pub use attachments::upload_router;
+pub use attachments::{is_upload, upload_router};
 
 pub fn router() -> Router<AppState> {
     Router::new()
