@@ -267,8 +267,21 @@ impl crate::Hearth {
             self.store.forget_upload(id).await?;
             return Err(err);
         }
-        let row = self.store.attachment(id).await?.ok_or(AppError::NotFound("attachment"))?;
-        crate::metrics::uploaded(row.size);
+        crate::metrics::uploaded(upload.file.size);
+        // What was written, without reading it back.
+        let row = crate::store::AttachmentRow {
+            id,
+            room_id: room,
+            number: None,
+            uploader_id: me,
+            name: upload.name,
+            content_type: upload.content_type,
+            size: upload.file.size,
+            blob_hash: upload.file.hash,
+            width: upload.width,
+            height: upload.height,
+            thumb_hash: upload.thumbnail.map(|t| t.hash),
+        };
         Ok(row.to_model())
     }
 

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hearth::model::RoomId;
 use hearth::protocol::ServerEvent;
 use hearth::testing::images::{bomb_png, png, rotated_jpeg_with_gps};
 use reqwest::{Client, Response};
@@ -264,6 +263,18 @@ async fn a_send_takes_only_my_own_unsent_uploads_to_that_room() {
     let messages = history["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["attachments"], json!([mine]));
+    // An edit changes the text and keeps the files.
+    let edited = alice
+        .client
+        .patch(app.url(&format!("/conversations/{room}/messages/1")))
+        .json(&json!({ "body": "here, edited" }))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(edited.status(), 200);
+    let edited: Value = edited.json().await.expect("a message");
+    assert_eq!(edited["body"], "here, edited");
+    assert_eq!(edited["attachments"], json!([mine]));
 }
 
 #[tokio::test]
@@ -357,7 +368,6 @@ async fn deleting_a_message_hides_its_files_and_the_collector_frees_blobs_nothin
     assert_eq!(hearth.collect_blobs(Duration::ZERO).await.expect("collected"), 1);
     assert_error(get(&app, &alice.client, unsent["url"].as_str().expect("url")).await, 404).await;
     assert_eq!(hearth.store().blob_count().await.expect("counted"), 0);
-    let _ = RoomId(room);
 }
 
 #[tokio::test]
