@@ -39,19 +39,25 @@ impl Entry {
             .iter()
             .map(|r| format!("{}{}", r.emoji, r.users.iter().map(|u| format!(",{}", u.id)).collect::<String>()))
             .collect();
+        let state = match self.state {
+            Delivery::Confirmed => 'c',
+            Delivery::Sending => 's',
+            Delivery::Failed => 'f',
+        };
+        // No `Debug` here: the WASM is built without its formatting code.
         format!(
-            "{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}|{:?}",
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
             m.number,
             m.client_id.as_deref().unwrap_or(""),
-            m.edited_at,
+            m.edited_at.as_deref().unwrap_or(""),
             m.deleted,
             m.id,
-            self.state,
+            state,
             m.reply_count,
-            m.reply_to.as_ref().map(|q| &q.snippet),
+            m.reply_to.as_ref().map_or("-", |q| q.snippet.as_deref().unwrap_or("")),
             reactions.join(";"),
             // A link preview arriving changes the row.
-            m.preview.as_ref().map(|p| &p.url),
+            m.preview.as_ref().map_or("", |p| p.url.as_str()),
         )
     }
 }

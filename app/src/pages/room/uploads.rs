@@ -24,6 +24,18 @@ pub enum UploadState {
     Failed(String),
 }
 
+impl UploadState {
+    /// Changes whenever the row shows something else (not `Debug`: the WASM
+    /// is built without its formatting code).
+    pub fn key(&self) -> String {
+        match self {
+            Self::Uploading(done) => format!("u{done}"),
+            Self::Done(file) => format!("d{}", file.id),
+            Self::Failed(why) => format!("f{why}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
     pub key: u64,
@@ -190,7 +202,7 @@ pub fn files_of(transfer: Option<web_sys::DataTransfer>) -> Vec<web_sys::File> {
 pub fn UploadList(uploads: Uploads) -> impl IntoView {
     view! {
         <ul class="uploads" aria-label="Files to send" hidden=move || uploads.list.with(Vec::is_empty)>
-            <For each=move || uploads.list.get() key=|u| (u.key, format!("{:?}", u.state)) let:upload>
+            <For each=move || uploads.list.get() key=|u| (u.key, u.state.key()) let:upload>
                 <li class="upload" class:failed=matches!(upload.state, UploadState::Failed(_))>
                     <span class="upload-name">{upload.name.clone()}</span>
                     {match upload.state.clone() {
