@@ -3,7 +3,7 @@
 // asks; and the bundle's sizes. Run by hand against a running server:
 //
 //   HEARTH_DEMO=true ./target/release/hearth serve &        # after `make release`
-//   node bench/tti.cjs http://127.0.0.1:3000 [runs]
+//   node bench/tti.cjs http://127.0.0.1:3000 [runs] [--trace]
 //
 // "Interactive" is the moment the chat window says it is live
 // (`.chat[data-live=true]`): the WASM is fetched, compiled and has hydrated
@@ -11,13 +11,20 @@
 // work. Each run is a fresh page load in a fresh context (cold HTTP cache,
 // as on a first visit) and in a warm one (the bundle cached). Results go to
 // docs/benchmarks.md by hand.
+//
+// With --trace, one more cold load is recorded with Chromium's tracing and
+// the main thread's time up to "interactive" is split by what it did:
+// compiling WASM functions on their first call (V8 compiles them lazily),
+// running script, style and layout, painting, parsing the HTML.
 const path = require("node:path");
 const zlib = require("node:zlib");
 const fs = require("node:fs");
 const { chromium } = require(path.join(__dirname, "..", "end2end", "node_modules", "playwright"));
 
-const base = process.argv[2] ?? "http://127.0.0.1:3000";
-const runs = Number(process.argv[3] ?? 10);
+const args = process.argv.slice(2).filter((a) => a !== "--trace");
+const trace = process.argv.includes("--trace");
+const base = args[0] ?? "http://127.0.0.1:3000";
+const runs = Number(args[1] ?? 10);
 
 function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -52,7 +59,7 @@ async function main() {
   }
   const state = await setup.storageState();
 
-  async function once(context) {
+  async function once(context, tracePath) {
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
@@ -65,8 +72,12 @@ async function main() {
         }
       }).observe(document, { subtree: true, attributes: true, childList: true });
     });
+    if (tracePath) {
+      await browser.startTracing(page, { path: tracePath, categories: ["devtools.timeline", "v8", "v8.wasm", "blink"] });
+    }
     await page.goto(`${base}/rooms/${room}`);
     await page.waitForFunction(() => window.__interactive !== undefined, null, { timeout: 60_000 });
+    if (tracePath) await browser.stopTracing();
     const times = await page.evaluate(() => {
       const nav = performance.getEntriesByType("navigation")[0];
       return { interactive: window.__interactive, html: nav.responseEnd, loaded: nav.loadEventEnd };
@@ -96,7 +107,51 @@ async function main() {
         `p90 ${quantile(tti, 0.9).toFixed(0)} ms (HTML received p50 ${quantile(html, 0.5).toFixed(0)} ms)`,
     );
   }
+  if (trace) {
+    const file = path.join(require("node:os").tmpdir(), `hearth-tti-${process.pid}.json`);
+    const context = await browser.newContext({ storageState: state });
+    const { interactive } = await once(context, file);
+    await context.close();
+    breakdown(JSON.parse(fs.readFileSync(file, "utf8")), interactive);
+    fs.unlinkSync(file);
+  }
   await browser.close();
+}
+
+// The renderer's main thread, from the trace: the time of each kind of
+// top-level work up to "interactive". Nested events are not counted twice:
+// only each kind's outermost event counts.
+function breakdown(trace, interactive) {
+  const events = trace.traceEvents ?? trace;
+  const names = new Map();
+  for (const e of events) {
+    if (e.ph === "M" && e.name === "thread_name") names.set(`${e.pid}:${e.tid}`, e.args.name);
+  }
+  const kinds = [
+    ["compiling WASM functions (lazily, on first call)", /^wasm\.CompileLazy$/],
+    ["running script (what V8 reports as calls and tasks; compiling is counted apart)", /^(FunctionCall|v8\.callFunction|EvaluateScript|v8\.run|v8\.execute|RunMicrotasks|TimerFire|FireAnimationFrame|EventDispatch)$/],
+    ["style and layout", /^(UpdateLayoutTree|Layout)$/],
+    ["painting", /^(Paint|PrePaint|Layerize)$/],
+    ["parsing HTML", /^ParseHTML$/],
+  ];
+  const main = events.filter((e) => e.ph === "X" && names.get(`${e.pid}:${e.tid}`) === "CrRendererMain");
+  const start = Math.min(...main.filter((e) => e.name === "ParseHTML").map((e) => e.ts));
+  const end = start + interactive * 1000;
+  console.log(`one traced cold load, interactive at ${interactive.toFixed(0)} ms (tracing slows it); main thread:`);
+  for (const [label, pattern] of kinds) {
+    const spans = main.filter((e) => pattern.test(e.name) && e.ts < end).sort((a, b) => a.ts - b.ts);
+    let total = 0;
+    let reach = -Infinity;
+    let count = 0;
+    for (const e of spans) {
+      if (e.ts >= reach) {
+        total += e.dur;
+        count += 1;
+        reach = e.ts + e.dur;
+      }
+    }
+    console.log(`  ${(total / 1000).toFixed(0).padStart(6)} ms  ${label} (${count})`);
+  }
 }
 
 main().catch((error) => {
