@@ -14,6 +14,7 @@
 //! - [`pages`]: one module per route.
 //! - [`components`]: pieces shared by pages (header, form errors).
 //! - [`theme`]: light or dark, and the remembered pick.
+//! - [`upload`]: a file sent as a request's body, with progress.
 //!
 //! The `hydrate` feature builds the same components for the browser; the
 //! `frontend` crate calls [`hydrate`] and nothing else.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod live;
 pub mod pages;
 pub mod theme;
+pub mod upload;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -29,29 +29,21 @@ pub fn AvatarUpload(me: Profile, outcome: RwSignal<Option<Outcome>>) -> impl Int
             let Some(file) = input.files().and_then(|list| list.get(0)) else { return };
             input.set_value("");
             outcome.set(Some(Outcome::Sending));
-            let Ok(request) = web_sys::XmlHttpRequest::new() else { return };
-            if request.open_with_async("PUT", "/users/me/avatar", true).is_err() {
-                outcome.set(Some(Outcome::Refused("The upload could not start".into())));
-                return;
-            }
-            let _ = request.set_request_header("Accept", "application/json");
-            let answered = request.clone();
-            let ended = wasm_bindgen::closure::Closure::once_into_js(move || {
-                let status = answered.status().unwrap_or(0);
-                let text = answered.response_text().ok().flatten().unwrap_or_default();
-                if status == 200 {
-                    outcome.set(Some(Outcome::Saved));
-                    auth.me.refetch();
-                } else {
-                    let reason = serde_json::from_str::<serde_json::Value>(&text)
-                        .ok()
-                        .and_then(|v| v["errors"][0].as_str().map(str::to_owned))
-                        .unwrap_or_else(|| format!("The upload failed ({status})"));
-                    outcome.set(Some(Outcome::Refused(reason)));
-                }
-            });
-            request.set_onloadend(Some(ended.unchecked_ref()));
-            if request.send_with_opt_blob(Some(&file)).is_err() {
+            let sent = crate::upload::send_file(
+                "PUT",
+                "/users/me/avatar",
+                &file,
+                |_| (),
+                move |status, body| {
+                    if status == 200 {
+                        outcome.set(Some(Outcome::Saved));
+                        auth.me.refetch();
+                    } else {
+                        outcome.set(Some(Outcome::Refused(crate::upload::refusal(status, &body))));
+                    }
+                },
+            );
+            if sent.is_err() {
                 outcome.set(Some(Outcome::Refused("The upload could not start".into())));
             }
         }

@@ -119,54 +119,17 @@ impl Uploads {
 
     #[cfg(feature = "hydrate")]
     fn send(&self, key: u64, name: &str, file: web_sys::File) {
-        use std::cell::RefCell;
-        use std::rc::Rc;
-        use wasm_bindgen::JsCast;
-        use wasm_bindgen::closure::Closure;
-
         let this = *self;
-        let Ok(request) = web_sys::XmlHttpRequest::new() else {
-            this.set(key, UploadState::Failed("This browser cannot upload files".into()));
-            return;
-        };
         let url = format!("/conversations/{}/attachments?name={}", self.room_id, js_sys::encode_uri_component(name));
-        if request.open_with_async("POST", &url, true).is_err() {
+        let sent = crate::upload::send_file(
+            "POST",
+            &url,
+            &file,
+            move |done| this.set(key, UploadState::Uploading(done)),
+            move |status, body| this.set(key, outcome(status, &body)),
+        );
+        if sent.is_err() {
             this.set(key, UploadState::Failed("The upload could not start".into()));
-            return;
-        }
-        let kind = file.type_();
-        let _ = request
-            .set_request_header("Content-Type", if kind.is_empty() { "application/octet-stream" } else { &kind });
-        let _ = request.set_request_header("Accept", "application/json");
-        type Handler = Closure<dyn FnMut(web_sys::ProgressEvent)>;
-        // The handlers live until the request ends, then are dropped.
-        let handlers: Rc<RefCell<Vec<Handler>>> = Rc::default();
-        let progress = Handler::new(move |ev: web_sys::ProgressEvent| {
-            if ev.length_computable() && ev.total() > 0.0 {
-                this.set(key, UploadState::Uploading((ev.loaded() / ev.total()).min(1.0)));
-            }
-        });
-        let ended = {
-            let (request, handlers) = (request.clone(), handlers.clone());
-            Handler::new(move |_| {
-                let status = request.status().unwrap_or(0);
-                let text = request.response_text().ok().flatten().unwrap_or_default();
-                this.set(key, outcome(status, &text));
-                // Dropped after this call returns (not during it).
-                let handlers = handlers.clone();
-                leptos::task::spawn_local(async move {
-                    handlers.borrow_mut().clear();
-                });
-            })
-        };
-        if let Ok(upload) = request.upload() {
-            upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
-        }
-        request.set_onloadend(Some(ended.as_ref().unchecked_ref()));
-        handlers.borrow_mut().extend([progress, ended]);
-        if request.send_with_opt_blob(Some(&file)).is_err() {
-            this.set(key, UploadState::Failed("The upload could not start".into()));
-            handlers.borrow_mut().clear();
         }
     }
 }
@@ -178,15 +141,7 @@ pub fn outcome(status: u16, body: &str) -> UploadState {
     {
         return UploadState::Done(file);
     }
-    let reason = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["errors"][0].as_str().map(str::to_owned))
-        .unwrap_or_else(|| match status {
-            0 => "The connection was lost; remove it and try again".to_owned(),
-            413 => "The file is too large".to_owned(),
-            _ => format!("The upload failed ({status})"),
-        });
-    UploadState::Failed(reason)
+    UploadState::Failed(crate::upload::refusal(status, body))
 }
 
 /// The files of a paste or a drop.
