@@ -264,13 +264,7 @@ async fn a_send_takes_only_my_own_unsent_uploads_to_that_room() {
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["attachments"], json!([mine]));
     // An edit changes the text and keeps the files.
-    let edited = alice
-        .client
-        .patch(app.url(&format!("/conversations/{room}/messages/1")))
-        .json(&json!({ "body": "here, edited" }))
-        .send()
-        .await
-        .expect("answered");
+    let edited = app.edit_message(&alice.client, room, 1, "here, edited").await;
     assert_eq!(edited.status(), 200);
     let edited: Value = edited.json().await.expect("a message");
     assert_eq!(edited["body"], "here, edited");

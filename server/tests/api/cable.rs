@@ -226,13 +226,7 @@ async fn edits_and_deletes_arrive_on_the_same_channel_told_apart_by_event() {
     assert_eq!(alices.next().await["message"]["event"], "created");
     let number = sent["number"].as_i64().unwrap();
 
-    let edited = bob
-        .client
-        .patch(app.url(&format!("/conversations/{room}/messages/{number}")))
-        .json(&json!({ "body": "final text" }))
-        .send()
-        .await
-        .unwrap();
+    let edited = app.edit_message(&bob.client, room, number, "final text").await;
     assert_eq!(edited.status(), 200);
     let edit = alices.next().await;
     assert_eq!(edit["message"]["event"], "edited");

@@ -194,13 +194,7 @@ async fn build_instance(app: &TestApp, source: &str) -> Instance {
     for (room, who) in &members {
         let sender = who[0];
         let mine = app.send(&sender.client, *room, "edit me soon").await["number"].as_i64().expect("number");
-        let edited = sender
-            .client
-            .patch(app.url(&format!("/conversations/{room}/messages/{mine}")))
-            .json(&json!({ "body": "edited: Grüße, needle" }))
-            .send()
-            .await
-            .expect("edit");
+        let edited = app.edit_message(&sender.client, *room, mine, "edited: Grüße, needle").await;
         assert_eq!(edited.status(), 200, "an edit");
         let gone = app.send(&sender.client, *room, "delete me").await["number"].as_i64().expect("number");
         delete(app, sender, *room, gone).await;

@@ -390,6 +390,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `PATCH /conversations/:room/messages/:number` with a new body.
+    pub async fn edit_message(&self, client: &Client, room: i64, number: i64, body: &str) -> Response {
+        client
+            .patch(self.url(&format!("/conversations/{room}/messages/{number}")))
+            .json(&json!({ "body": body }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Sends `text` into `room`, asserting a 201, and returns the message.
     pub async fn send(&self, client: &Client, room: i64, text: &str) -> Value {
         let response = self.post_message(client, room, json!({ "body": text })).await;

@@ -174,13 +174,7 @@ async fn an_edited_message_is_found_by_its_new_text() {
     let room = app.conversation_with(&alice.client, &[bob.id]).await;
     app.send(&alice.client, room, "meet at the station").await;
 
-    let edited = alice
-        .client
-        .patch(app.url(&format!("/conversations/{room}/messages/1")))
-        .json(&json!({ "body": "meet at the harbour" }))
-        .send()
-        .await
-        .unwrap();
+    let edited = app.edit_message(&alice.client, room, 1, "meet at the harbour").await;
 
     assert_eq!(edited.status(), 200);
     assert_eq!(found(&app.get_json(&bob.client, &search_path("station")).await), []);
