@@ -17,7 +17,7 @@
 //! as `make run`'s demo mode does, and `HEARTH_UPLOAD_MAX_BYTES` must take
 //! `--size-mb`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -127,16 +127,7 @@ async fn upload(url: &str, files: usize, size_mb: usize, concurrency: usize, ima
         let (client, target, semaphore) = (client.clone(), target.clone(), semaphore.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire().await.expect("a permit");
-            let started = Instant::now();
-            let answer = client
-                .post(format!("{target}?name=file{n}.bin"))
-                .header("Content-Type", "application/octet-stream")
-                .body(body)
-                .send()
-                .await
-                .expect("answered");
-            assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
-            started.elapsed()
+            post_file(&client, &format!("{target}?name=file{n}.bin"), "application/octet-stream", body).await
         }));
     }
     let mut times = Vec::new();
@@ -160,16 +151,7 @@ async fn upload(url: &str, files: usize, size_mb: usize, concurrency: usize, ima
         let mut body = png.clone();
         // A different file each time (the last byte of a chunk-free tail).
         body.extend_from_slice(&(n as u32).to_be_bytes());
-        let started = Instant::now();
-        let answer = client
-            .post(format!("{target}?name=photo{n}.png"))
-            .header("Content-Type", "image/png")
-            .body(body)
-            .send()
-            .await
-            .expect("answered");
-        assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
-        times.push(started.elapsed());
+        times.push(post_file(&client, &format!("{target}?name=photo{n}.png"), "image/png", body).await);
     }
     summary("upload and thumbnail an image", times);
 }
@@ -182,4 +164,12 @@ async fn main() {
             upload(&url, files, size_mb, concurrency, images).await
         }
     }
+}
+
+/// Uploads `body` to `url`, asserting a 201; how long the answer took.
+async fn post_file(client: &reqwest::Client, url: &str, kind: &str, body: Vec<u8>) -> Duration {
+    let started = Instant::now();
+    let answer = client.post(url).header("Content-Type", kind).body(body).send().await.expect("answered");
+    assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
+    started.elapsed()
 }
