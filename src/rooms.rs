@@ -2,8 +2,6 @@
 //! them, and membership. [`Hearth::member_room`] is the one membership check
 //! every read, write and subscription goes through.
 
-use std::collections::HashMap;
-
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::hub::UserSignal;
@@ -147,7 +145,7 @@ impl Hearth {
     }
 
     /// My rooms, most recent activity first, each with its members, newest
-    /// message and unread count: three queries however many rooms.
+    /// message and unread count: one query however many rooms.
     pub async fn conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
         self.conversations_listed(me, false).await
     }
@@ -158,15 +156,11 @@ impl Hearth {
     }
 
     async fn conversations_listed(&self, me: UserId, archived: bool) -> Result<Vec<ConversationSummary>, AppError> {
-        let rooms = self.store.rooms_of_listed(me, archived).await?;
-        let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
-        for (room, person) in self.store.members_of_rooms_of(me).await? {
-            members.entry(room).or_default().push(person);
-        }
-        let mut last: HashMap<_, _> = self.store.last_messages_of(me).await?.into_iter().collect();
+        let rooms = self.store.room_list(me, archived).await?;
         Ok(rooms
             .into_iter()
-            .map(|row| {
+            .map(|listed| {
+                let row = listed.room;
                 let c = row.room.to_conversation();
                 ConversationSummary {
                     id: c.id,
@@ -174,8 +168,8 @@ impl Hearth {
                     group: c.group,
                     kind: c.kind,
                     updated_at: c.updated_at,
-                    users: members.remove(&c.id).unwrap_or_default(),
-                    last_message: last.remove(&c.id),
+                    users: listed.members,
+                    last_message: listed.last_message,
                     unread_count: row.unread_count,
                     unread_mentions: row.unread_mentions,
                     notify_level: row

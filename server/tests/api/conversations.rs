@@ -215,6 +215,44 @@ async fn the_room_list_is_ordered_by_activity_with_a_preview_and_unread_counts()
 }
 
 #[tokio::test]
+async fn the_room_list_shows_each_members_name_and_picture_exactly() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    // Quotes, backslashes, non-ASCII and an emoji: the list carries the
+    // members as text the database assembles, and must give them back as set.
+    let name = r#"Bob "the \ builder" Ünal 🧱"#;
+    let avatar = "https://example.com/b%22ob.png?size=64&x=1";
+    let updated = bob
+        .client
+        .put(app.url("/users/me"))
+        .json(&json!({"user": {"name": name, "avatar_url": avatar}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), 200);
+    let group = app.conversation_with(&alice.client, &[carol.id, bob.id]).await;
+    let empty_room_of_carol = app.conversation_with(&carol.client, &[bob.id]).await;
+
+    let list = app.get_json(&alice.client, "/conversations").await;
+
+    assert_eq!(ids(&list), [group]);
+    assert_eq!(
+        list[0]["users"],
+        json!([
+            { "id": alice.id, "username": "alice", "name": "alice Example", "avatar_url": null },
+            { "id": bob.id, "username": "bob", "name": name, "avatar_url": avatar },
+            { "id": carol.id, "username": "carol", "name": "carol Example", "avatar_url": null },
+        ]),
+        "every member (those who joined together by id), with name and picture as set"
+    );
+    let carols = app.get_json(&carol.client, "/conversations").await;
+    assert_eq!(ids(&carols), [empty_room_of_carol, group]);
+    assert_eq!(carols[0]["last_message"], Value::Null);
+}
+
+#[tokio::test]
 async fn the_preview_of_a_deleted_last_message_has_no_body() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
