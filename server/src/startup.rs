@@ -148,7 +148,7 @@ impl Application {
         let auth_layer = AuthManagerLayerBuilder::new(hearth.auth_backend(), session_layer).build();
 
         let shutdown = Shutdown::new();
-        let state = AppState { hearth: hearth.clone(), leptos: leptos.clone(), shutdown: shutdown.clone() };
+        let state = AppState::new(hearth.clone(), leptos.clone(), shutdown.clone());
         let metrics = match config.metrics_enabled() {
             true => Some(crate::metrics::install()?),
             false => None,
