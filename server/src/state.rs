@@ -15,6 +15,7 @@ use crate::serve::Shutdown;
 #[derive(Clone)]
 pub struct AppState(Arc<Parts>);
 
+/// What the state holds, reached through `Deref` or `FromRef`.
 pub struct Parts {
     /// The core: store, rate limiter, settings.
     pub hearth: Hearth,

@@ -291,8 +291,9 @@ impl Store {
         // transaction is already exclusive; Postgres locks the rows).
         let ids: Vec<RoomId> = rooms.keys().copied().collect();
         let lock = format!(
-            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN ({}) ORDER BY id{}",
-            (1..=ids.len()).map(|n| param(self.backend(), n)).collect::<Vec<_>>().join(", "),
+            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN {} ORDER BY id{}",
+            // One row of as many values: the parenthesised list.
+            values(self.backend(), 1, ids.len()),
             match self.backend() {
                 Backend::Sqlite => "",
                 Backend::Postgres => " FOR UPDATE",

@@ -223,7 +223,7 @@ impl Store {
         let mut listed = rows.into_iter().map(ListedRoomRow::into_listed).collect::<Result<Vec<_>, _>>()?;
         if self.backend() == Backend::Postgres {
             let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
-            for (room, person) in self.members_of_rooms_of(user).await? {
+            for (room, person) in self.members_of_rooms_of(user, archived).await? {
                 members.entry(room).or_default().push(person);
             }
             for entry in &mut listed {
@@ -233,16 +233,18 @@ impl Store {
         Ok(listed)
     }
 
-    /// The members of every room `user` belongs to, in one query (no N+1),
-    /// for [`Self::room_list`] on Postgres.
-    async fn members_of_rooms_of(&self, user: UserId) -> Result<Vec<(RoomId, Person)>, AppError> {
+    /// The members of every room [`Self::room_list`] lists (the live or the
+    /// archived ones of `user`), in one query (no N+1), for it on Postgres.
+    async fn members_of_rooms_of(&self, user: UserId, archived: bool) -> Result<Vec<(RoomId, Person)>, AppError> {
         let sql = "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
                    FROM memberships mine
+                   JOIN rooms r ON r.id = mine.room_id AND (r.archived_at IS NOT NULL) = $2
                    JOIN memberships others ON others.room_id = mine.room_id
                    JOIN users u ON u.id = others.user_id
                    WHERE mine.user_id = $1
                    ORDER BY others.room_id, others.joined_at, u.id";
-        let rows: Vec<RoomMemberRow> = on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?);
+        let rows: Vec<RoomMemberRow> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(user).bind(archived).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|r| (r.room_id, r.person)).collect())
     }
 

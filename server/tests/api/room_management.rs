@@ -141,6 +141,12 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
     let archived = app.get_json(&member.client, "/conversations?archived=true").await;
     assert_eq!(archived.as_array().expect("rooms").len(), 1);
     assert_eq!(archived[0]["id"], room);
+    let listed: Vec<i64> =
+        archived[0]["users"].as_array().expect("users").iter().filter_map(|u| u["id"].as_i64()).collect();
+    assert!(
+        listed.contains(&creator.id) && listed.contains(&member.id),
+        "the archived room keeps its members: {listed:?}"
+    );
 
     // An admin who is not a member archives another room: audited.
     let other = app.conversation_with(&creator.client, &[member.id, outsider.id]).await;
