@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::batch::{BindRows, Kind, Kind::Int, Kind::Text, Rows};
 use super::{Backend, Store, WritePool, after_micro, format_time, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
@@ -289,11 +290,13 @@ impl Store {
         }
         // Locks the rooms' rows for their next numbers (SQLite's write
         // transaction is already exclusive; Postgres locks the rows).
-        let ids: Vec<RoomId> = rooms.keys().copied().collect();
+        let mut ids = Rows::new(&[Int]);
+        for room in rooms.keys() {
+            ids.push([(*room).into()]);
+        }
         let lock = format!(
-            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id IN {} ORDER BY id{}",
-            // One row of as many values: the parenthesised list.
-            values(self.backend(), 1, ids.len()),
+            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id {} ORDER BY id{}",
+            ids.in_list(self.backend()),
             match self.backend() {
                 Backend::Sqlite => "",
                 Backend::Postgres => " FOR UPDATE",
@@ -306,22 +309,18 @@ impl Store {
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // Every room of the batch, locked in id order.
-            let mut query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock);
-            for id in &ids {
-                query = query.bind(id);
-            }
+            let query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock).bind_rows(&ids);
             let locked: HashMap<RoomId, (i64, i64, Option<String>)> =
                 query.fetch_all(&mut *tx).await?.into_iter().map(|(id, n, s, at)| (id, (n, s, at))).collect();
             // Sends those rooms already have, by (room, author, client_id).
-            let keyed: Vec<&NewMessage> =
-                batch.iter().filter(|m| m.key().is_some() && locked.contains_key(&m.room)).collect();
+            let mut keyed = Rows::new(SEND_KEYS);
+            for m in batch.iter().filter(|m| m.key().is_some() && locked.contains_key(&m.room)) {
+                keyed.push([m.room.into(), m.author.into(), m.client_id.as_deref().into()]);
+            }
             let mut known: HashMap<(RoomId, UserId, String), i64> = HashMap::new();
             if !keyed.is_empty() {
-                let sql = earlier_sends(self.backend(), keyed.len());
-                let mut query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql);
-                for m in &keyed {
-                    query = query.bind(m.room).bind(m.author).bind(m.client_id.as_deref());
-                }
+                let sql = earlier_sends(self.backend(), &keyed);
+                let query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed);
                 for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
                     known.insert((room, user, client_id), number);
                 }
@@ -360,21 +359,24 @@ impl Store {
                 }
             }
             if !fresh.is_empty() {
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", values(self.backend(), fresh.len(), 9));
-                let mut insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql);
-                for f in &fresh {
+                let mention_ids: Vec<Option<String>> = fresh.iter().map(|f| format_ids(&batch[f.index].mentions)).collect();
+                let mut rows = Rows::new(&[Int, Int, Int, Int, Text, Text, Text, Int, Text]);
+                for (f, mention_ids) in fresh.iter().zip(&mention_ids) {
                     let m = &batch[f.index];
-                    insert = insert
-                        .bind(m.room)
-                        .bind(f.number)
-                        .bind(m.author)
-                        .bind(m.application)
-                        .bind(m.body.as_str())
-                        .bind(m.client_id.as_deref())
-                        .bind(f.at.as_str())
-                        .bind(m.reply_to)
-                        .bind(format_ids(&m.mentions));
+                    rows.push([
+                        m.room.into(),
+                        f.number.into(),
+                        m.author.into(),
+                        m.application.into(),
+                        m.body.as_str().into(),
+                        m.client_id.as_deref().into(),
+                        f.at.as_str().into(),
+                        m.reply_to.into(),
+                        mention_ids.as_deref().into(),
+                    ]);
                 }
+                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", rows.select(self.backend()));
+                let insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql).bind_rows(&rows);
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
                 // (message id, user, room, number) of every mention.
@@ -389,40 +391,42 @@ impl Store {
                 // Only a batch with mentions pays this statement (or more, a
                 // thousand mentions each).
                 for chunk in mentions.chunks(1000) {
-                    let sql = format!("{INSERT_MENTIONS} {}", values(self.backend(), chunk.len(), 4));
-                    let mut insert = sqlx::query(&sql);
+                    let mut rows = Rows::new(&[Int, Int, Int, Int]);
                     for (id, user, room, number) in chunk {
-                        insert = insert.bind(id).bind(user).bind(room).bind(number);
+                        rows.push([(*id).into(), (*user).into(), (*room).into(), (*number).into()]);
                     }
-                    insert.execute(&mut *tx).await?;
+                    let sql = format!("{INSERT_MENTIONS} {}", rows.select(self.backend()));
+                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
-                let sql = format!("{LOG_EVENTS} {}", values(self.backend(), fresh.len(), 4));
-                let mut log = sqlx::query(&sql);
+                let mut rows = Rows::new(&[Int, Int, Text, Int]);
                 for f in &fresh {
-                    log = log.bind(batch[f.index].room).bind(f.seq).bind(ChangeKind::Message.as_str()).bind(f.number);
+                    rows.push([batch[f.index].room.into(), f.seq.into(), ChangeKind::Message.as_str().into(), f.number.into()]);
                 }
-                log.execute(&mut *tx).await?;
+                let sql = format!("{LOG_EVENTS} {}", rows.select(self.backend()));
+                sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 // One push job per message that asks for one, in one insert
                 // (the recipients are worked out when it is due).
                 let pushed: Vec<&Fresh> = fresh.iter().filter(|f| batch[f.index].push_delay.is_some()).collect();
                 if !pushed.is_empty() {
-                    let sql = format!("{QUEUE_PUSHES} {}", values(self.backend(), pushed.len(), 5));
-                    let mut queue = sqlx::query(&sql);
                     let started = time::OffsetDateTime::now_utc();
-                    for f in pushed {
+                    let due: Vec<String> = pushed
+                        .iter()
+                        .map(|f| super::format_time(started + batch[f.index].push_delay.unwrap_or_default()))
+                        .collect();
+                    let mut rows = Rows::new(&[Text, Int, Int, Int, Text]);
+                    for (f, due) in pushed.iter().zip(&due) {
                         let m = &batch[f.index];
-                        let delay = m.push_delay.unwrap_or_default();
-                        let due = super::format_time(started + delay);
-                        queue = queue.bind("message").bind(m.room).bind(f.number).bind(m.author).bind(due);
+                        rows.push(["message".into(), m.room.into(), f.number.into(), m.author.into(), due.as_str().into()]);
                     }
-                    queue.execute(&mut *tx).await?;
+                    let sql = format!("{QUEUE_PUSHES} {}", rows.select(self.backend()));
+                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
-                let sql = format!("{BUMP_ROOMS} {}) AS v WHERE rooms.id = v.column1", values(self.backend(), bumps.len(), 3));
-                let mut bump = sqlx::query(&sql);
+                let mut rows = Rows::new(&[Int, Int, Text]);
                 for (room, count, newest) in &bumps {
-                    bump = bump.bind(room).bind(count).bind(newest.as_str());
+                    rows.push([(*room).into(), (*count).into(), newest.as_str().into()]);
                 }
-                bump.execute(&mut *tx).await?;
+                let sql = format!("{BUMP_ROOMS} {} WHERE rooms.id = v.column1", rows.table(self.backend()));
+                sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 // Replies move their originals' counters (a seventh
                 // statement, only in a batch that has replies).
                 let mut replies: BTreeMap<(RoomId, i64), i64> = BTreeMap::new();
@@ -432,13 +436,12 @@ impl Store {
                     }
                 }
                 if !replies.is_empty() {
-                    let sql = format!("{COUNT_REPLIES} {}) AS v WHERE room_id = v.column1 AND number = v.column2",
-                        values(self.backend(), replies.len(), 3));
-                    let mut count = sqlx::query(&sql);
+                    let mut rows = Rows::new(&[Int, Int, Int]);
                     for ((room, original), n) in &replies {
-                        count = count.bind(room).bind(original).bind(n);
+                        rows.push([(*room).into(), (*original).into(), (*n).into()]);
                     }
-                    count.execute(&mut *tx).await?;
+                    let sql = format!("{COUNT_REPLIES} {} WHERE room_id = v.column1 AND number = v.column2", rows.table(self.backend()));
+                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
                 // Files take their message's number (an eighth statement,
                 // only in a batch that has files): each must still be the
@@ -448,12 +451,13 @@ impl Store {
                     .flat_map(|f| batch[f.index].attachments.iter().map(move |id| (*id, f)))
                     .collect();
                 if !files.is_empty() {
-                    let sql = format!("{TAKE_FILES} {}) AS v WHERE {TAKE_FILES_WHERE}", values(self.backend(), files.len(), 4));
-                    let mut take = sqlx::query_as::<_, (i64, i64)>(&sql);
+                    let mut rows = Rows::new(&[Int, Int, Int, Int]);
                     for (id, f) in &files {
                         let m = &batch[f.index];
-                        take = take.bind(id).bind(m.room).bind(m.author).bind(f.number);
+                        rows.push([(*id).into(), m.room.into(), m.author.into(), f.number.into()]);
                     }
+                    let sql = format!("{TAKE_FILES} {} WHERE {TAKE_FILES_WHERE}", rows.table(self.backend()));
+                    let take = sqlx::query_as::<_, (i64, i64)>(&sql).bind_rows(&rows);
                     for (id, number) in take.fetch_all(&mut *tx).await? {
                         let Some((_, f)) = files.iter().find(|(file, f)| *file == id && f.number == number) else {
                             continue;
@@ -465,15 +469,15 @@ impl Store {
                 }
                 // Each author's own messages, for the unread counts.
                 if !own.is_empty() {
-                    let sql = format!(
-                        "{COUNT_OWN_MANY} {}) AS v WHERE m.room_id = v.column1 AND m.user_id = v.column2",
-                        values(self.backend(), own.len(), 3)
-                    );
-                    let mut count = sqlx::query(&sql);
+                    let mut rows = Rows::new(&[Int, Int, Int]);
                     for ((room, author), n) in &own {
-                        count = count.bind(room).bind(author).bind(n);
+                        rows.push([(*room).into(), (*author).into(), (*n).into()]);
                     }
-                    count.execute(&mut *tx).await?;
+                    let sql = format!(
+                        "{COUNT_OWN_MANY} {} WHERE m.room_id = v.column1 AND m.user_id = v.column2",
+                        rows.table(self.backend())
+                    );
+                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -642,13 +646,13 @@ impl Store {
             Backend::Sqlite => "EXPLAIN QUERY PLAN",
             Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
         };
-        let sql = format!("{explain} {}", earlier_sends(self.backend(), pairs.len()));
+        let mut keys = Rows::new(SEND_KEYS);
+        for (user, client_id) in pairs {
+            keys.push([room.into(), (*user).into(), (*client_id).into()]);
+        }
+        let sql = format!("{explain} {}", earlier_sends(self.backend(), &keys));
         Ok(on_pool!(self, pool => {
-            let mut query = sqlx::query(&sql);
-            for (user, client_id) in pairs {
-                query = query.bind(room).bind(*user).bind(*client_id);
-            }
-            let rows = query.fetch_all(pool).await?;
+            let rows = sqlx::query(&sql).bind_rows(&keys).fetch_all(pool).await?;
             let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
             rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
         }))
@@ -775,12 +779,12 @@ impl Store {
                             .await?;
                         sqlx::query("DELETE FROM mentions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
                         for chunk in mentions.chunks(1000) {
-                            let sql = format!("{INSERT_MENTIONS} {}", values(self.backend(), chunk.len(), 4));
-                            let mut insert = sqlx::query(&sql);
+                            let mut rows = Rows::new(&[Int, Int, Int, Int]);
                             for user in chunk {
-                                insert = insert.bind(id).bind(user).bind(room).bind(number);
+                                rows.push([id.into(), (*user).into(), room.into(), number.into()]);
                             }
-                            insert.execute(&mut *tx).await?;
+                            let sql = format!("{INSERT_MENTIONS} {}", rows.select(self.backend()));
+                            sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                         }
                     }
                 }
@@ -1059,39 +1063,46 @@ impl Store {
 /// Appends one entry to a room's change log.
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
 
-/// Earlier sends by (room, author, client_id), one triple per `$1, $2, $3`,
-/// `$4, $5, $6`…: each its own lookup on the whole `messages_client_id` key.
-/// (A row-value `IN` list, or a join on a `VALUES` list, lets the planners
-/// match on `room_id` alone and walk every send the room ever had: a cost
-/// that grew with the room, paid once per batch.)
-fn earlier_sends(backend: Backend, triples: usize) -> String {
-    (0..triples)
-        .map(|i| {
-            format!(
-                "SELECT room_id, user_id, client_id, number FROM messages \
-                 WHERE room_id = {} AND user_id = {} AND client_id = {}",
-                param(backend, 3 * i + 1),
-                param(backend, 3 * i + 2),
-                param(backend, 3 * i + 3)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
-}
-/// Followed by a `VALUES` list of 9-column rows.
-const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to, mention_ids) VALUES";
-/// Followed by a `VALUES` list of 4-column rows.
-const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number) VALUES";
-/// Followed by a `VALUES` list of 4-column rows.
-const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at) VALUES";
+/// (room, author, client_id): the key of a send.
+const SEND_KEYS: &[Kind] = &[Int, Int, Text];
 
-const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES";
-/// Adds new replies to their originals' counters; followed by a `VALUES`
-/// list of (room, original, count) rows, then the join on them.
-const COUNT_REPLIES: &str = "UPDATE messages SET reply_count = reply_count + v.column3 FROM (VALUES";
-/// Gives uploads their message's number; followed by a `VALUES` list of
+/// Earlier sends by `keys` ([`SEND_KEYS`]), each its own lookup on the whole
+/// `messages_client_id` key: on SQLite one `SELECT` per key, joined by
+/// `UNION ALL`; on Postgres a lateral lookup per unnested key. (A row-value
+/// `IN` list, or a plain join on a `VALUES` list, lets the planners match on
+/// `room_id` alone and walk every send the room ever had: a cost that grew
+/// with the room, paid once per batch.)
+fn earlier_sends(backend: Backend, keys: &Rows<'_>) -> String {
+    match backend {
+        Backend::Sqlite => vec![
+            "SELECT room_id, user_id, client_id, number FROM messages \
+             WHERE room_id = ? AND user_id = ? AND client_id = ?";
+            keys.len()
+        ]
+        .join(" UNION ALL "),
+        Backend::Postgres => format!(
+            "SELECT m.room_id, m.user_id, m.client_id, m.number
+             FROM {} CROSS JOIN LATERAL (SELECT room_id, user_id, client_id, number FROM messages
+                 WHERE room_id = v.column1 AND user_id = v.column2 AND client_id = v.column3) AS m",
+            keys.table(backend)
+        ),
+    }
+}
+/// Followed by the rows ([`Rows::select`]), 9 columns.
+const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, application_id, body, client_id, created_at, reply_to, mention_ids)";
+/// Followed by the rows, 4 columns.
+const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number)";
+/// Followed by the rows, 5 columns.
+const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at)";
+
+/// Followed by the rows, 4 columns.
+const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number)";
+/// Adds new replies to their originals' counters; followed by the table of
+/// (room, original, count) rows ([`Rows::table`]), then the join on them.
+const COUNT_REPLIES: &str = "UPDATE messages SET reply_count = reply_count + v.column3 FROM";
+/// Gives uploads their message's number; followed by the table of
 /// (attachment, room, author, number) rows, then [`TAKE_FILES_WHERE`].
-const TAKE_FILES: &str = "UPDATE attachments SET number = v.column4 FROM (VALUES";
+const TAKE_FILES: &str = "UPDATE attachments SET number = v.column4 FROM";
 const TAKE_FILES_WHERE: &str = "attachments.id = v.column1 AND attachments.room_id = v.column2
     AND attachments.uploader_id = v.column3 AND attachments.number IS NULL
     RETURNING attachments.id, attachments.number";
@@ -1099,16 +1110,16 @@ const TAKE_FILES_WHERE: &str = "attachments.id = v.column1 AND attachments.room_
 /// has one live reply fewer.
 const UNCOUNT_REPLY: &str = "UPDATE messages SET reply_count = reply_count - 1
     WHERE room_id = $1 AND number = (SELECT reply_to FROM messages WHERE room_id = $1 AND number = $2)";
-/// Adds new messages to their authors' own counts; followed by a `VALUES`
-/// list of (room, author, count) rows, then the join on them.
-const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column3 FROM (VALUES";
-/// Moves rooms' counters; followed by a `VALUES` list of (room, new
-/// messages, newest time) rows, then the join on them.
+/// Adds new messages to their authors' own counts; followed by the table of
+/// (room, author, count) rows, then the join on them.
+const COUNT_OWN_MANY: &str = "UPDATE memberships AS m SET own_count = m.own_count + v.column3 FROM";
+/// Moves rooms' counters; followed by the table of (room, new messages,
+/// newest time) rows, then the join on them.
 const BUMP_ROOMS: &str = "UPDATE rooms SET last_number = last_number + v.column2,
                                           messages_count = messages_count + v.column2,
                                           last_seq = last_seq + v.column2,
                                           last_message_at = v.column3, updated_at = v.column3
-                          FROM (VALUES";
+                          FROM";
 /// Message `$2` of room `$1` was deleted: one own message fewer for its
 /// author, one read message fewer for every other member who had read it.
 const UNCOUNT_DELETED: &str = "UPDATE memberships SET
@@ -1116,38 +1127,6 @@ const UNCOUNT_DELETED: &str = "UPDATE memberships SET
         read_others = read_others - CASE WHEN user_id IS DISTINCT FROM d.author AND last_read_number >= $2 THEN 1 ELSE 0 END
     FROM (SELECT user_id AS author FROM messages WHERE room_id = $1 AND number = $2) AS d
     WHERE room_id = $1 AND (user_id = d.author OR last_read_number >= $2)";
-
-/// `(…), (…)`: `rows` rows of `columns` placeholders, the statement's only
-/// ones, in the order they are bound ([`param`]).
-fn values(backend: Backend, rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&param(backend, 1 + row * columns + column));
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// The `n`th parameter (from 1) of a batch statement whose parameters all
-/// appear in the order they are bound: `$n` on Postgres; on SQLite a bare
-/// `?`, because binding a named one (`$n`, `?n`) looks its name up in a
-/// list, so a batch of thousands of parameters bound in time quadratic in
-/// their number (3 % of a post's time in `perf`).
-fn param(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
-    match backend {
-        Backend::Sqlite => "?".into(),
-        Backend::Postgres => format!("${n}").into(),
-    }
-}
 
 /// Creation times for `count` new messages: strictly increasing, the first
 /// after `previous` (the room's newest) and not before now.

@@ -18,6 +18,7 @@ mod admin;
 mod applications;
 mod attachments;
 mod backup;
+mod batch;
 mod copy;
 mod messages;
 mod push;
