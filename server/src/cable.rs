@@ -88,7 +88,8 @@ async fn upgrade(
             let _open = hearth::metrics::OpenSocket::new("cable");
             let user_id = user.id;
             let cable = Cable { hearth: hearth.clone(), user, session_id };
-            while_present(&hearth, user_id, cable.run(socket, &shutdown, signals)).await;
+            // Boxed, as the WebSocket's loop is (`ws::while_present`).
+            while_present(&hearth, user_id, Box::pin(cable.run(socket, &shutdown, signals))).await;
         })
     })
 }
@@ -253,7 +254,7 @@ impl Cable {
             .await;
         }
         if let Close::With(code, reason) = close {
-            send_close(&mut socket, code, reason).await;
+            Box::pin(send_close(&mut socket, code, reason)).await;
         }
     }
 

@@ -56,9 +56,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// Frames written before one flush.
 const COALESCE: usize = 64;
-/// Read buffer per connection: client events are small, and a larger frame
-/// grows it on demand (up to `MAX_MESSAGE_BYTES`).
-const READ_BUFFER: usize = 1024;
+/// Read buffer per connection, allocated when the socket opens: client
+/// events are small (a subscribe, a typing or read event, a chat message's
+/// text), and a larger frame grows it on demand (up to `MAX_MESSAGE_BYTES`).
+/// Every idle socket holds it, so it is 10,000 sockets' 5 MB from 1 KiB.
+const READ_BUFFER: usize = 512;
 /// Frames are buffered up to this size before a write; `flush` sends the rest.
 const WRITE_BUFFER: usize = 64 * 1024;
 /// Longest wait to send a close frame: a client that is not reading gets none.
@@ -91,8 +93,15 @@ async fn upgrade(
             let user_id = user.id;
             let tab = Tab { socket: hearth.tab_opened(), shows_room: AtomicBool::new(false) };
             let connection = Connection { hearth: hearth.clone(), user, session_id, tab };
-            while_present(&hearth, user_id, connection.run(socket, &shutdown, signals)).await;
-            connection.close_tab().await;
+            // Boxed: passed by value into `while_present`, the loop's
+            // future (with the socket in it) was laid out in this task's
+            // state more than once (a debug build's task: 5,544 bytes
+            // unboxed, 840 plus the 1,576 of the box).
+            let run = Box::pin(connection.run(socket, &shutdown, signals));
+            while_present(&hearth, user_id, run).await;
+            // Boxed, as the presence update in `while_present`: a database
+            // future inline would be part of every idle connection's state.
+            Box::pin(connection.close_tab()).await;
         })
     })
 }
@@ -113,9 +122,12 @@ pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 /// Runs a signed-in user's `connection`, counting the socket for presence
-/// while it is open.
-pub(crate) async fn while_present(hearth: &Hearth, user: UserId, connection: impl Future<Output = ()>) {
-    if let Err(err) = hearth.socket_opened(user).await {
+/// while it is open (`connection` boxed: a future this size passed by
+/// value is laid out more than once in the caller's state). The presence update is
+/// boxed too: its database future would otherwise be part of the task's
+/// state for the socket's whole life.
+pub(crate) async fn while_present(hearth: &Hearth, user: UserId, connection: Pin<Box<impl Future<Output = ()>>>) {
+    if let Err(err) = Box::pin(hearth.socket_opened(user)).await {
         tracing::warn!(error = %err, "presence on open failed");
     }
     connection.await;
@@ -329,7 +341,7 @@ impl Connection {
             }
         };
         if let Close::With(code, reason) = close {
-            send_close(&mut socket, code, reason).await;
+            Box::pin(send_close(&mut socket, code, reason)).await;
         }
     }
 
@@ -422,7 +434,9 @@ pub(crate) async fn write_in_time<T: Into<Bytes>>(
             Some(result) => result.is_ok(),
             None => {
                 let limit = Duration::from_secs(hearth.settings().ws_write_timeout_secs);
-                match tokio::time::timeout(limit, write).await {
+                // Boxed: a write that has to wait is rare, and its timer
+                // inline would be part of every idle connection's state.
+                match Box::pin(tokio::time::timeout(limit, write)).await {
                     Ok(result) => result.is_ok(),
                     Err(_) => {
                         tracing::info!(user = user.0, "dropping a WebSocket client that stopped reading");
