@@ -701,7 +701,7 @@ async fn open_source(url: &str, backend: Backend) -> Result<Store, CopyError> {
             )
         }
     };
-    Ok(Store { pool })
+    Ok(Store { pool, _checkpoints: None })
 }
 
 /// The source must hold this build's schema, every migration applied:
