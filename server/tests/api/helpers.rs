@@ -269,13 +269,25 @@ impl TestApp {
 /// A fresh "browser": its own cookie jar, and redirects not followed so tests
 /// can see them.
 pub fn new_client() -> Client {
-    Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().expect("client")
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .pool_idle_timeout(CLIENT_IDLE)
+        .build()
+        .expect("client")
 }
 
 /// A client with no cookie jar, for sending a chosen `Cookie` header.
 pub fn bare_client() -> Client {
-    Client::builder().redirect(redirect::Policy::none()).build().expect("client")
+    Client::builder().redirect(redirect::Policy::none()).pool_idle_timeout(CLIENT_IDLE).build().expect("client")
 }
+
+/// How long a test client keeps an idle connection: well inside the
+/// server's 10 s (`HEARTH_HEADER_READ_TIMEOUT`), after which the server
+/// closes it. A client that reused a connection idle for about that long
+/// (a test that paused for a 10 s bulk insert) raced the server's close and
+/// got `IncompleteMessage`.
+const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The `hearth_session` value a response set, if any.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
