@@ -206,7 +206,7 @@ jq -rs '
     elif .bench == "insert" then "raw INSERT, \(.batch) row\(if .batch > 1 then "s" else "" end) per statement and transaction"
     else .bench end;
   def cell: if .bench == "post" then "\(.per_sec | round)/s, \(lat) (gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
-    elif .bench == "rooms" then "\(lat), \(.unread) unread (raw queries p50 \(.raw_ms.p50 | ms) / p99 \(.raw_ms.p99 | ms) ms; cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
+    elif .bench == "rooms" then "\(lat), \(.unread) unread; after a message each time p50 \(.changed_ms.p50 | ms) / p99 \(.changed_ms.p99 | ms) ms (raw queries p50 \(.raw_ms.p50 | ms) / p99 \(.raw_ms.p99 | ms) ms; cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
     elif .bench == "insert" then "\(.rows_per_sec | round) rows/s, \(.tx_per_sec | round) commits/s (bench \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)"
     elif .bench == "seed" then "\(.rows_per_sec | round) rows/s"
     else "\(lat) (\(.per_sec | round)/s; gen \(.cpu.generator_cpu_pct | round)%, cpu0 \(.cpu.cores_busy_pct[0] | round)%)" end;

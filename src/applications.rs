@@ -273,6 +273,7 @@ impl Hearth {
         };
         let name = parse_name("chat_name", "Chat name", Some(name))?;
         self.store.rename_room(chat.room_id, &name).await?;
+        self.forget_listed_room(chat.room_id);
         Ok(ChatRow { title: Some(name), ..chat }.view(&app.token))
     }
 

@@ -161,6 +161,10 @@ pub(crate) enum Forget {
     Membership(UserId, RoomId),
     /// Whether a room is archived.
     Archived(RoomId),
+    /// How a room shows in its members' room lists (`crate::room_lists`).
+    ListedRoom(RoomId),
+    /// One user's room list.
+    RoomList(UserId),
 }
 
 impl Bus {
@@ -329,6 +333,14 @@ impl Bus {
         match self {
             Self::Local => None,
             Self::Nats(nats) => Some(nats.closing.subscribe()),
+        }
+    }
+
+    /// Whether this instance hears the others now (always, alone).
+    pub(crate) fn connected(&self) -> bool {
+        match self {
+            Self::Local => true,
+            Self::Nats(nats) => nats.client.connection_state() == async_nats::connection::State::Connected,
         }
     }
 

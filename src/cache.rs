@@ -33,6 +33,7 @@ use tower_sessions::session_store::{Result as SessionResult, SessionStore};
 
 use crate::bus::{Bus, Forget};
 use crate::model::{RoomId, UserId};
+use crate::room_lists::{ListChanges, RoomLists};
 use crate::store::{AuthUser, Sessions};
 
 /// Sessions kept in memory at once; each holds a small record.
@@ -144,14 +145,18 @@ pub(crate) struct Caches {
     pub members: Bounded<(UserId, RoomId), ()>,
     /// Session records, by id ([`CachedSessions`]).
     pub sessions: Bounded<Id, Record>,
+    /// Each user's room list, kept until something in it changes
+    /// ([`crate::room_lists`]).
+    pub room_lists: RoomLists,
 }
 
 impl Caches {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, list_changes: Arc<ListChanges>) -> Self {
         Self {
             users: Bounded::new(USERS_CAPACITY, ttl),
             members: Bounded::new(MEMBERSHIPS_CAPACITY, ttl),
             sessions: Bounded::new(SESSIONS_CAPACITY, ttl),
+            room_lists: RoomLists::new(ttl, list_changes),
         }
     }
 
@@ -160,6 +165,7 @@ impl Caches {
         self.users.clear();
         self.members.clear();
         self.sessions.clear();
+        self.room_lists.clear();
     }
 }
 

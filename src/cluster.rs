@@ -28,7 +28,25 @@ impl Hearth {
     /// profile, password, role or active flag changed).
     pub(crate) fn forget_user(&self, user: UserId) {
         self.caches.users.invalidate(&user);
+        // Their name or picture shows in the room list of everyone who
+        // shares a room with them.
+        self.hub.list_changes().everything();
         self.hub.bus().forget(Forget::User(user));
+    }
+
+    /// Every member's room list shows `room` differently now (who is in it,
+    /// its title), here and elsewhere. Changes published to the room itself
+    /// need not call this: the hub tells the lists of those.
+    pub(crate) fn forget_listed_room(&self, room: RoomId) {
+        self.hub.list_changes().room(room);
+        self.hub.bus().forget(Forget::ListedRoom(room));
+    }
+
+    /// `user`'s own room list changed in a way no event tells (their
+    /// notification level for a room), here and elsewhere.
+    pub(crate) fn forget_room_list(&self, user: UserId) {
+        self.hub.list_changes().user(user);
+        self.hub.bus().forget(Forget::RoomList(user));
     }
 
     /// Drops whether `room` is archived from the cache, here and elsewhere.
@@ -67,7 +85,13 @@ impl Hearth {
     async fn apply_bus(self, mut incoming: mpsc::Receiver<Incoming>) {
         while let Some(message) = incoming.recv().await {
             match message {
-                Incoming::Room { room, frame } => self.hub.deliver(room, frame),
+                Incoming::Room { room, frame } => {
+                    // As `Hub::publish_room` does for the changes made here.
+                    if frame.seq.is_some() {
+                        self.hub.list_changes().room(room);
+                    }
+                    self.hub.deliver(room, frame)
+                }
                 Incoming::User { user, signal } => {
                     if let UserSignal::SessionEnded(id) = &signal {
                         self.forget_here(Forget::Session(id.clone()));
@@ -108,9 +132,17 @@ impl Hearth {
                     self.caches.sessions.invalidate(&id);
                 }
             }
-            Forget::User(user) => self.caches.users.invalidate(&user),
-            Forget::Membership(user, room) => self.caches.members.invalidate(&(user, room)),
+            Forget::User(user) => {
+                self.caches.users.invalidate(&user);
+                self.hub.list_changes().everything();
+            }
+            Forget::Membership(user, room) => {
+                self.caches.members.invalidate(&(user, room));
+                self.hub.list_changes().room(room);
+            }
             Forget::Archived(room) => self.archived_rooms.invalidate(&room),
+            Forget::ListedRoom(room) => self.hub.list_changes().room(room),
+            Forget::RoomList(user) => self.hub.list_changes().user(user),
         }
     }
 

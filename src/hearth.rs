@@ -166,7 +166,7 @@ impl Hearth {
         let anonymous_apps = IpLimiter::per_minute(settings.anonymous_apps_per_ip_per_minute);
         let searches = Limiter::per_minute(settings.searches_per_minute);
         let hub = Hub::new(bus, gaps);
-        let caches = Caches::new(settings.cache_ttl());
+        let caches = Caches::new(settings.cache_ttl(), hub.list_changes().clone());
         let archived_rooms = crate::cache::Bounded::new(crate::cache::MEMBERSHIPS_CAPACITY, settings.cache_ttl());
         let messages = (settings.messages_per_minute > 0).then(|| Limiter::per_minute(settings.messages_per_minute));
         let account = Arc::new(crate::account::AccountState::new(settings.reset_mails_per_address_per_hour));

@@ -25,6 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::bus::Bus;
 use crate::model::{RoomId, UserId};
 use crate::protocol::ServerEvent;
+use crate::room_lists::ListChanges;
 
 /// Frames a room channel holds for its slowest subscriber.
 pub const ROOM_CAPACITY: usize = 1024;
@@ -105,6 +106,8 @@ struct Shared {
     /// Where rooms with a gap are sent to be filled from the database (only
     /// with a shared bus).
     gaps: Option<mpsc::UnboundedSender<RoomId>>,
+    /// What room lists are told before anyone is (`crate::room_lists`).
+    list_changes: Arc<ListChanges>,
 }
 
 struct RoomChannel {
@@ -226,8 +229,17 @@ impl Hub {
             .subscribe()
     }
 
+    /// When room lists last changed, which the hub moves on before it passes
+    /// a change on.
+    pub(crate) fn list_changes(&self) -> &Arc<ListChanges> {
+        &self.shared.list_changes
+    }
+
     /// Sends an event to the room's sockets here and on every other instance.
     pub fn publish_room(&self, room: RoomId, event: &ServerEvent) {
+        if event.seq().is_some() {
+            self.shared.list_changes.room(room);
+        }
         if let Bus::Local = self.shared.bus {
             // One process: serialise only for a room someone follows.
             let mut rooms = lock(&self.shared.rooms);
@@ -369,6 +381,7 @@ impl Hub {
 
     /// Signals the sockets of `user` on this instance.
     pub(crate) fn signal_here(&self, user: UserId, signal: UserSignal) {
+        self.shared.list_changes.user(user);
         let mut users = lock(&self.shared.users);
         if let Some(tx) = users.get(&user) {
             if tx.receiver_count() == 0 {

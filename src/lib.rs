@@ -116,6 +116,8 @@ pub mod push_queue;
 #[cfg(feature = "server")]
 mod realtime;
 #[cfg(feature = "server")]
+pub mod room_lists;
+#[cfg(feature = "server")]
 pub mod room_settings;
 #[cfg(feature = "server")]
 pub mod rooms;

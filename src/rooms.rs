@@ -89,6 +89,8 @@ impl Hearth {
     /// (through the bus) on every other instance.
     fn forget_membership(&self, user: UserId, room: RoomId) {
         self.caches.members.invalidate(&(user, room));
+        // The others' room lists no longer show them in it.
+        self.hub.list_changes().room(room);
         self.hub.bus().forget(crate::bus::Forget::Membership(user, room));
     }
 
@@ -147,7 +149,21 @@ impl Hearth {
     /// My rooms, most recent activity first, each with its members, newest
     /// message and unread count: one query however many rooms.
     pub async fn conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
-        self.conversations_listed(me, false).await
+        Ok(self.room_list(me).await?.to_vec())
+    }
+
+    /// [`Self::conversations`], shared rather than copied: the list is kept
+    /// in memory until something it shows changes ([`crate::room_lists`]).
+    /// While the bus is down, the other instances' changes go unheard, so
+    /// the list is read afresh each time until it is back (which clears
+    /// every kept list).
+    pub async fn room_list(&self, me: UserId) -> Result<crate::room_lists::RoomList, AppError> {
+        let load = self.conversations_listed(me, false);
+        if self.hub.bus().connected() {
+            self.caches.room_lists.get_or_load(me, load).await
+        } else {
+            Ok(load.await?.into())
+        }
     }
 
     /// My archived rooms, listed apart from the live ones.
@@ -231,6 +247,7 @@ impl Hearth {
         match self.store.room(room).await? {
             Some(row) if row.kind() == RoomKind::Open && row.archived_at.is_none() => {
                 self.store.add_members(room, &[me]).await?;
+                self.forget_listed_room(room);
                 self.announce_added(room, &[me]);
                 Ok(())
             }
@@ -271,6 +288,7 @@ impl Hearth {
             return Err(AppError::invalid("user_ids", format!("Unknown user ids: {}", unknown.join(", "))));
         }
         self.store.add_members(room, &known).await?;
+        self.forget_listed_room(room);
         self.announce_added(room, &known);
         self.store.members(room).await
     }
@@ -354,6 +372,7 @@ impl Hearth {
         if !self.store.set_notify_level(room, me, chosen.map(NotifyLevel::as_str)).await? {
             return Err(AppError::NotFound("conversation"));
         }
+        self.forget_room_list(me);
         Ok(settings_of(row.kind(), chosen.map(NotifyLevel::as_str)))
     }
 }

@@ -3,7 +3,7 @@
 //! archiving (`PATCH`/`DELETE /conversations/:id`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json as JsonResponse, Router};
@@ -47,9 +47,10 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<impl IntoResponse> {
     if q.archived == Some(true) {
-        Ok(JsonResponse(hearth.archived_conversations(me.id).await?))
+        Ok(JsonResponse(hearth.archived_conversations(me.id).await?).into_response())
     } else {
-        Ok(JsonResponse(hearth.conversations(me.id).await?))
+        let json = hearth.room_list(me.id).await?.json();
+        Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
     }
 }
 

@@ -10,7 +10,7 @@ use leptos::server_fn::ServerFn;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, bare_client, spawn_app};
+use crate::helpers::{TestApp, bare_client, new_client, spawn_app};
 use crate::ws_support::{Person, Ws, connect, person, try_connect};
 
 /// `method path` with only `person`'s session cookie (no cookie jar, so a
@@ -231,4 +231,117 @@ async fn assert_refused_on_the_old_socket(ws: &mut Ws, room: i64) {
             other => panic!("expected the send to be refused, got {other:?}"),
         }
     }
+}
+
+/// `room`'s entry in `who`'s `GET /conversations`, if listed.
+async fn listed(app: &TestApp, who: &Person, room: i64) -> Option<Value> {
+    let rooms = app.get_json(&who.client, "/conversations").await;
+    rooms.as_array().expect("a list of rooms").iter().find(|r| r["id"].as_i64() == Some(room)).cloned()
+}
+
+/// Member names of a listed room, sorted.
+fn names(entry: &Value) -> Vec<String> {
+    let mut names: Vec<String> =
+        entry["users"].as_array().expect("users").iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    names
+}
+
+/// The room list is kept in memory between requests (`hearth::room_lists`);
+/// each step reads it once before a change (so it is kept) and checks that
+/// the very next read shows the change.
+#[tokio::test]
+async fn a_kept_room_list_shows_every_change_on_the_next_request() {
+    // Arrange: alice's list holds a direct room with bob, a group with bob
+    // and an application's chat; carol is around.
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let direct = app.conversation_with(&alice.client, &[bob.id]).await;
+    let created =
+        app.create_conversation(&bob.client, json!({ "participant_ids": [alice.id, carol.id], "title": "Crew" }));
+    let group = created.await.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let token =
+        app.create_application(&alice.client, "Deploys").await["application_token"].as_str().expect("token").to_owned();
+    app.create_chat(&token, "builds").await;
+    let chat = app.room_titled(&alice.client, "builds").await;
+    let opened = app.create_conversation(&bob.client, json!({ "kind": "open", "title": "Lobby" })).await;
+    let open = opened.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let mut alice_ws = connect(&app, &alice).await;
+    let entry = listed(&app, &alice, direct).await.expect("direct listed");
+    assert_eq!((entry["unread_count"].as_i64(), &entry["last_message"]), (Some(0), &Value::Null));
+
+    // Act and assert, one change at a time.
+    app.send(&bob.client, direct, "first").await;
+    let entry = listed(&app, &alice, direct).await.expect("listed");
+    assert_eq!(entry["unread_count"], 1, "a message: {entry}");
+    assert_eq!(entry["last_message"]["body"], "first");
+
+    let edited = app.edit_message(&bob.client, direct, 1, "first, edited").await;
+    assert_eq!(edited.status(), 200);
+    assert_eq!(listed(&app, &alice, direct).await.unwrap()["last_message"]["body"], "first, edited", "an edit");
+
+    alice_ws.send_json(json!({ "type": "read", "room_id": direct, "number": 1 })).await;
+    loop {
+        if let ServerEvent::Room { room_id, unread_count: Some(0), .. } = alice_ws.next_skipping_presence().await
+            && room_id == RoomId(direct)
+        {
+            break;
+        }
+    }
+    assert_eq!(listed(&app, &alice, direct).await.unwrap()["unread_count"], 0, "read");
+
+    app.send(&bob.client, direct, "second").await;
+    assert_eq!(listed(&app, &alice, direct).await.unwrap()["unread_count"], 1);
+    let deleted = bob.client.delete(app.url(&format!("/conversations/{direct}/messages/2"))).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let entry = listed(&app, &alice, direct).await.unwrap();
+    assert_eq!(
+        (&entry["unread_count"], &entry["last_message"]["body"]),
+        (&json!(0), &Value::Null),
+        "a delete: {entry}"
+    );
+
+    app.send(&bob.client, group, "@alice look").await;
+    assert_eq!(listed(&app, &alice, group).await.unwrap()["unread_mentions"], 1, "a mention");
+
+    let path = format!("/conversations/{group}/membership");
+    assert_eq!(carol.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+    assert_eq!(names(&listed(&app, &alice, group).await.unwrap()), ["alice", "bob"], "carol left");
+    let path = format!("/conversations/{group}/participants");
+    let added = bob.client.post(app.url(&path)).json(&json!({ "user_ids": [carol.id] })).send().await.unwrap();
+    assert_eq!(added.status(), 200);
+    assert_eq!(names(&listed(&app, &alice, group).await.unwrap()), ["alice", "bob", "carol"], "carol added");
+    let path = format!("/conversations/{group}/participants/{}", carol.id);
+    assert_eq!(bob.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+    assert_eq!(names(&listed(&app, &alice, group).await.unwrap()), ["alice", "bob"], "carol removed");
+
+    let path = format!("/conversations/{group}");
+    let renamed = bob.client.patch(app.url(&path)).json(&json!({ "title": "Launch crew" })).send().await.unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(listed(&app, &alice, group).await.unwrap()["title"], "Launch crew", "a room renamed");
+
+    let path = format!("/conversations/{group}/notifications");
+    let level = alice.client.put(app.url(&path)).json(&json!({ "level": "nothing" })).send().await.unwrap();
+    assert_eq!(level.status(), 200);
+    assert_eq!(listed(&app, &alice, group).await.unwrap()["notify_level"], "nothing", "a notification level");
+
+    let path = format!("/api/applications/{token}/chats/1");
+    let renamed = new_client().patch(app.url(&path)).json(&json!({ "chat_name": "releases" })).send().await.unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(listed(&app, &alice, chat).await.unwrap()["title"], "releases", "a chat renamed by its token");
+
+    let profile = json!({ "user": { "username": "robert", "name": "Robert" } });
+    assert_eq!(bob.client.put(app.url("/users/me")).json(&profile).send().await.unwrap().status(), 200);
+    assert_eq!(names(&listed(&app, &alice, direct).await.unwrap()), ["alice", "robert"], "a member renamed");
+
+    assert!(listed(&app, &alice, open).await.is_none());
+    assert_eq!(names(&listed(&app, &bob, open).await.expect("bob's")), ["robert"]);
+    let joined = alice.client.post(app.url(&format!("/conversations/{open}/join"))).send().await.unwrap();
+    assert_eq!(joined.status(), 200);
+    assert_eq!(names(&listed(&app, &alice, open).await.expect("joined")), ["alice", "robert"], "joined");
+    assert_eq!(names(&listed(&app, &bob, open).await.expect("bob's")), ["alice", "robert"], "bob's list too");
+    let path = format!("/conversations/{open}/membership");
+    assert_eq!(alice.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+    assert!(listed(&app, &alice, open).await.is_none(), "left");
+    assert_eq!(names(&listed(&app, &bob, open).await.unwrap()), ["robert"], "bob's list after alice left");
 }

@@ -591,3 +591,94 @@ async fn healthz_says_503_while_nats_is_unreachable_and_200_when_it_returns() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Polls `who`'s room list on `app` until `check` holds for `room`'s entry,
+/// for at most 5 s (well inside the caches' 30 s life, so only the bus can
+/// make it hold); says what it saw last.
+async fn listed_until(app: &TestApp, who: &Person, room: i64, what: &str, check: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let rooms = app.get_json(&who.client, "/conversations").await;
+        let entry = rooms.as_array().expect("rooms").iter().find(|r| r["id"].as_i64() == Some(room)).cloned();
+        let entry = entry.unwrap_or(Value::Null);
+        if check(&entry) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: the other instance still lists {entry}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn usernames(entry: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = entry["users"]
+        .as_array()
+        .map_or_else(Vec::new, |users| users.iter().filter_map(|u| u["username"].as_str()).collect());
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_list_kept_on_one_instance_shows_what_changes_through_another() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: alice's list is read (and kept) on B; every change goes
+    // through A.
+    let nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let (alice, bob) = (member_of(&apps, "alice").await, member_of(&apps, "bob").await);
+    let carol = member_of(&apps, "carol").await;
+    let direct = apps[0].conversation_with(&bob.client, &[alice.id]).await;
+    let group = apps[0].conversation_with(&bob.client, &[alice.id, carol.id]).await;
+    listed_until(&apps[1], &alice, group, "kept", |e| usernames(e) == ["alice", "bob", "carol"]).await;
+    listed_until(&apps[1], &alice, direct, "kept", |e| e["unread_count"] == 0).await;
+
+    // Act and assert, one change at a time.
+    apps[0].send(&bob.client, direct, "hello from A").await;
+    listed_until(&apps[1], &alice, direct, "a message", |e| e["unread_count"] == 1).await;
+
+    let path = apps[0].url(&format!("/conversations/{group}/membership"));
+    assert_eq!(carol.client.delete(path).send().await.expect("sent").status(), 204);
+    listed_until(&apps[1], &alice, group, "carol left", |e| usernames(e) == ["alice", "bob"]).await;
+
+    let path = apps[0].url(&format!("/conversations/{group}/participants"));
+    let added = bob.client.post(path).json(&json!({ "user_ids": [carol.id] })).send().await.expect("sent");
+    assert_eq!(added.status(), 200);
+    listed_until(&apps[1], &alice, group, "carol added", |e| usernames(e) == ["alice", "bob", "carol"]).await;
+
+    let path = apps[0].url(&format!("/conversations/{group}/notifications"));
+    let level = alice.client.put(path).json(&json!({ "level": "nothing" })).send().await.expect("sent");
+    assert_eq!(level.status(), 200);
+    listed_until(&apps[1], &alice, group, "a notification level", |e| e["notify_level"] == "nothing").await;
+
+    let profile = json!({ "user": { "username": "robert", "name": "Robert" } });
+    assert_eq!(bob.client.put(apps[0].url("/users/me")).json(&profile).send().await.expect("sent").status(), 200);
+    listed_until(&apps[1], &alice, direct, "bob renamed", |e| usernames(e) == ["alice", "robert"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_nats_is_down_a_room_list_is_read_afresh_on_every_instance() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: alice's list is kept on B.
+    let mut nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let (alice, bob) = (member_of(&apps, "alice").await, member_of(&apps, "bob").await);
+    let room = apps[0].conversation_with(&bob.client, &[alice.id]).await;
+    listed_until(&apps[1], &alice, room, "kept", |e| e["unread_count"] == 0).await;
+
+    // Act: NATS goes away (B notices), and bob posts through A.
+    nats.stop();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while apps[1].get(&new_client(), "/healthz").await.status() != 503 {
+        assert!(Instant::now() < deadline, "B did not notice NATS going away");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    apps[0].send(&bob.client, room, "while the bus is down").await;
+
+    // Assert: B's very next list has it, though no event told B.
+    let rooms = apps[1].get_json(&alice.client, "/conversations").await;
+    let entry = rooms.as_array().expect("rooms").iter().find(|r| r["id"] == room).expect("listed").clone();
+    assert_eq!(entry["unread_count"], 1, "{entry}");
+}
