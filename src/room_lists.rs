@@ -31,6 +31,7 @@
 //! (`Hearth::room_list`). A kept list keeps its JSON too, written by the
 //! first request that answers with it.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -46,6 +47,9 @@ const ROOM_SLOTS: usize = 1 << 15;
 const USER_SLOTS: usize = 1 << 14;
 /// Listed rooms kept in memory across all users (a few hundred bytes each).
 pub const LISTED_ROOMS_CAPACITY: u64 = 100_000;
+/// At most this many changed rooms are read again into a kept list; more,
+/// and the list is read whole.
+const REFRESH_MAX: usize = 64;
 
 /// When each room, each user, and everything last changed, on one clock.
 pub struct ListChanges {
@@ -101,10 +105,30 @@ impl ListChanges {
 
     /// Whether `user`'s list of `rooms`, read at `read_at`, still holds.
     fn unchanged_since(&self, read_at: u64, user: UserId, rooms: &[ConversationSummary]) -> bool {
-        self.everything.load(SeqCst) <= read_at
-            && Self::slot(&self.users, user.0).load(SeqCst) <= read_at
-            && rooms.iter().all(|room| Self::slot(&self.rooms, room.id.0).load(SeqCst) <= read_at)
+        matches!(self.changed_since(read_at, user, rooms), Changed::Nothing)
     }
+
+    /// What changed in `user`'s list of `rooms` after `read_at`.
+    fn changed_since(&self, read_at: u64, user: UserId, rooms: &[ConversationSummary]) -> Changed {
+        if self.everything.load(SeqCst) > read_at || Self::slot(&self.users, user.0).load(SeqCst) > read_at {
+            return Changed::All;
+        }
+        let changed: Vec<RoomId> = rooms
+            .iter()
+            .filter(|room| Self::slot(&self.rooms, room.id.0).load(SeqCst) > read_at)
+            .map(|room| room.id)
+            .collect();
+        if changed.is_empty() { Changed::Nothing } else { Changed::Rooms(changed) }
+    }
+}
+
+/// What changed in a kept list.
+enum Changed {
+    Nothing,
+    /// Only what these rooms show: their entries are read again.
+    Rooms(Vec<RoomId>),
+    /// Which rooms it holds, or anything (it is read again whole).
+    All,
 }
 
 /// A user's list as read at a tick.
@@ -125,6 +149,17 @@ struct Rooms {
 }
 
 impl RoomList {
+    /// This list with the entries of `changed` replaced by `fresh` (those of
+    /// them that are still listed), in the list's order: newest activity
+    /// first, then highest id, as the list's query orders them.
+    fn refreshed(&self, changed: &[RoomId], fresh: Vec<ConversationSummary>) -> Self {
+        let changed: HashSet<RoomId> = changed.iter().copied().collect();
+        let mut rooms: Vec<ConversationSummary> =
+            self.iter().filter(|room| !changed.contains(&room.id)).cloned().chain(fresh).collect();
+        rooms.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.0.cmp(&a.id.0)));
+        rooms.into()
+    }
+
     /// The list as a JSON array.
     pub fn json(&self) -> Bytes {
         self.0
@@ -175,25 +210,38 @@ impl RoomLists {
         Self { entries, changes }
     }
 
-    /// `user`'s list, kept or read by `load` (and kept unless something it
-    /// shows changed while it was read).
-    pub async fn get_or_load<E, F>(&self, user: UserId, load: F) -> Result<RoomList, E>
+    /// `user`'s list: as kept; or the kept one with the entries of the few
+    /// rooms that changed read again by `refresh`; or read whole by `load`.
+    /// Kept unless something it shows changed while it was read.
+    pub async fn get_or_load<E, Fut>(
+        &self,
+        user: UserId,
+        load: impl Future<Output = Result<Vec<ConversationSummary>, E>>,
+        refresh: impl FnOnce(Vec<RoomId>) -> Fut,
+    ) -> Result<RoomList, E>
     where
-        F: Future<Output = Result<Vec<ConversationSummary>, E>>,
+        Fut: Future<Output = Result<Vec<ConversationSummary>, E>>,
     {
         let Some(entries) = &self.entries else {
             return Ok(load.await?.into());
         };
-        if let Some(listed) = entries.get(&user) {
-            if self.changes.unchanged_since(listed.read_at, user, &listed.list) {
-                return Ok(listed.list.clone());
-            }
-            entries.invalidate(&user);
-        }
+        // Before anything is read: a change after this tick, even to an entry
+        // the kept list still has, makes what is built here stale.
         let read_at = self.changes.now();
-        let list = RoomList::from(load.await?);
+        let kept = entries.get(&user);
+        let changed = kept.as_ref().map(|listed| self.changes.changed_since(listed.read_at, user, &listed.list));
+        let list = match (kept, changed) {
+            (Some(listed), Some(Changed::Nothing)) => return Ok(listed.list.clone()),
+            (Some(listed), Some(Changed::Rooms(rooms))) if rooms.len() <= REFRESH_MAX => {
+                let fresh = refresh(rooms.clone()).await?;
+                listed.list.refreshed(&rooms, fresh)
+            }
+            _ => RoomList::from(load.await?),
+        };
         if self.changes.unchanged_since(read_at, user, &list) {
             entries.insert(user, Arc::new(Listed { read_at, list: list.clone() }));
+        } else {
+            entries.invalidate(&user);
         }
         Ok(list)
     }
@@ -209,93 +257,180 @@ impl RoomLists {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
     use crate::model::{NotifyLevel, RoomKind};
 
-    fn summary(room: i64) -> ConversationSummary {
+    /// Room `room` as listed, its activity at `at` and `unread` unread.
+    fn summary(room: i64, at: &str, unread: i64) -> ConversationSummary {
         ConversationSummary {
             id: RoomId(room),
             title: Some(format!("room {room}")),
             group: true,
             kind: RoomKind::Group,
-            updated_at: String::new(),
+            updated_at: at.to_owned(),
             users: Vec::new(),
             last_message: None,
-            unread_count: 0,
+            unread_count: unread,
             unread_mentions: 0,
             notify_level: NotifyLevel::Mentions,
         }
     }
 
-    /// A cache whose loads count themselves and list `rooms`.
-    fn counted(lists: &RoomLists, loads: &AtomicU64, user: i64, rooms: &[i64]) -> Vec<i64> {
-        let rooms: Vec<ConversationSummary> = rooms.iter().copied().map(summary).collect();
-        let listed = futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(user), async {
-            loads.fetch_add(1, SeqCst);
-            Ok::<_, ()>(rooms)
-        }))
-        .expect("ready")
-        .expect("loaded");
-        listed.iter().map(|room| room.id.0).collect()
+    /// A stand-in for the database: each room's activity time and unread
+    /// count, and a record of what was read (`whole`, or the rooms asked).
+    #[derive(Default)]
+    struct Db {
+        rooms: Mutex<Vec<(i64, String, i64)>>,
+        reads: Mutex<Vec<String>>,
+    }
+
+    impl Db {
+        fn set(&self, room: i64, at: &str, unread: i64) {
+            let mut rooms = self.rooms.lock().unwrap();
+            rooms.retain(|(id, ..)| *id != room);
+            rooms.push((room, at.to_owned(), unread));
+        }
+
+        /// The rooms as the list's query orders them (newest first).
+        fn list(&self, only: Option<&[RoomId]>) -> Vec<ConversationSummary> {
+            let mut rooms: Vec<ConversationSummary> = self
+                .rooms
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(id, ..)| only.is_none_or(|only| only.contains(&RoomId(*id))))
+                .map(|(id, at, unread)| summary(*id, at, *unread))
+                .collect();
+            rooms.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.0.cmp(&a.id.0)));
+            rooms
+        }
+
+        fn reads(&self) -> Vec<String> {
+            std::mem::take(&mut self.reads.lock().unwrap())
+        }
+    }
+
+    /// `user`'s list through `lists`, from `db`: (room, unread) in order.
+    fn list(lists: &RoomLists, db: &Db, user: i64) -> Vec<(i64, i64)> {
+        let load = async {
+            db.reads.lock().unwrap().push("whole".into());
+            Ok::<_, ()>(db.list(None))
+        };
+        let refresh = |rooms: Vec<RoomId>| async move {
+            db.reads.lock().unwrap().push(format!("{:?}", rooms.iter().map(|r| r.0).collect::<Vec<_>>()));
+            Ok(db.list(Some(&rooms)))
+        };
+        let listed = futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(user), load, refresh))
+            .expect("ready")
+            .expect("loaded");
+        listed.iter().map(|room| (room.id.0, room.unread_count)).collect()
+    }
+
+    fn kept(changes: &Arc<ListChanges>) -> RoomLists {
+        RoomLists::new(Duration::from_secs(60), changes.clone())
     }
 
     #[test]
     fn a_list_is_served_again_until_one_of_its_rooms_its_user_or_everything_changes() {
         let changes = Arc::new(ListChanges::default());
-        let lists = RoomLists::new(Duration::from_secs(60), changes.clone());
-        let loads = AtomicU64::new(0);
-        let list = |user| counted(&lists, &loads, user, &[1, 2]);
+        let lists = kept(&changes);
+        let db = Db::default();
+        db.set(1, "2026-01-01", 0);
+        db.set(2, "2026-01-02", 0);
 
-        assert_eq!(list(7), vec![1, 2]);
-        list(7);
-        assert_eq!(loads.load(SeqCst), 1, "the second read is served from memory");
+        assert_eq!(list(&lists, &db, 7), [(2, 0), (1, 0)]);
+        list(&lists, &db, 7);
+        assert_eq!(db.reads(), ["whole"], "the second read is served from memory");
 
         changes.room(RoomId(3));
         changes.user(UserId(8));
-        list(7);
-        assert_eq!(loads.load(SeqCst), 1, "a room and a user not in the list change nothing");
+        list(&lists, &db, 7);
+        assert!(db.reads().is_empty(), "a room and a user not in the list change nothing");
 
-        let changes: [&dyn Fn(); 5] = [
-            &|| changes.room(RoomId(2)),
-            &|| changes.room(RoomId(2 + ROOM_SLOTS as i64)),
-            &|| changes.user(UserId(7)),
-            &|| changes.everything(),
-            &|| lists.clear(),
-        ];
-        for change in changes {
-            let before = loads.load(SeqCst);
+        let whole: [&dyn Fn(); 3] = [&|| changes.user(UserId(7)), &|| changes.everything(), &|| lists.clear()];
+        for change in whole {
             change();
-            list(7);
-            list(7);
-            assert_eq!(loads.load(SeqCst), before + 1, "read again once after the change, then kept");
+            list(&lists, &db, 7);
+            list(&lists, &db, 7);
+            assert_eq!(db.reads(), ["whole"], "read whole once after the change, then kept");
         }
+        for room in [2, 2 + ROOM_SLOTS as i64] {
+            changes.room(RoomId(room));
+            list(&lists, &db, 7);
+            list(&lists, &db, 7);
+            assert_eq!(db.reads(), ["[2]"], "room 2 read again, then kept");
+        }
+    }
+
+    #[test]
+    fn rooms_read_again_take_their_place_in_the_kept_list() {
+        let changes = Arc::new(ListChanges::default());
+        let lists = kept(&changes);
+        let db = Db::default();
+        for (room, at) in [(1, "2026-01-01"), (2, "2026-01-02"), (3, "2026-01-03"), (4, "2026-01-03")] {
+            db.set(room, at, 0);
+        }
+        assert_eq!(list(&lists, &db, 1), [(4, 0), (3, 0), (2, 0), (1, 0)]);
+        db.reads();
+
+        // Room 1 gets a message (newest now); room 3 an edit (same place).
+        db.set(1, "2026-01-04", 1);
+        db.set(3, "2026-01-03", 5);
+        changes.room(RoomId(1));
+        changes.room(RoomId(3));
+        assert_eq!(list(&lists, &db, 1), [(1, 1), (4, 0), (3, 5), (2, 0)]);
+        assert_eq!(db.reads(), ["[3, 1]"], "only the two rooms read again");
+        assert_eq!(list(&lists, &db, 1), db.list(None).iter().map(|r| (r.id.0, r.unread_count)).collect::<Vec<_>>());
+        assert!(db.reads().is_empty(), "kept after the refresh");
+
+        // A room read again that the database no longer lists drops out.
+        db.rooms.lock().unwrap().retain(|(id, ..)| *id != 2);
+        changes.room(RoomId(2));
+        assert_eq!(list(&lists, &db, 1), [(1, 1), (4, 0), (3, 5)]);
+
+        // More changed rooms than a refresh takes: read whole.
+        for room in 100..100 + REFRESH_MAX as i64 + 1 {
+            db.set(room, "2026-01-05", 0);
+        }
+        changes.user(UserId(1));
+        list(&lists, &db, 1);
+        db.reads();
+        for room in 100..100 + REFRESH_MAX as i64 + 1 {
+            changes.room(RoomId(room));
+        }
+        list(&lists, &db, 1);
+        assert_eq!(db.reads(), ["whole"]);
     }
 
     #[test]
     fn a_list_read_while_one_of_its_rooms_changed_is_not_kept() {
         let changes = Arc::new(ListChanges::default());
-        let lists = RoomLists::new(Duration::from_secs(60), changes.clone());
-        let loads = AtomicU64::new(0);
+        let lists = kept(&changes);
+        let db = Db::default();
+        db.set(5, "2026-01-01", 0);
         // The room changes (its commit and its tick) while the list is read.
-        let load = lists.get_or_load(UserId(1), async {
-            loads.fetch_add(1, SeqCst);
+        let load = async {
             changes.room(RoomId(5));
-            Ok::<_, ()>(vec![summary(5)])
-        });
-        futures_util::FutureExt::now_or_never(load).expect("ready").expect("loaded");
+            Ok::<_, ()>(db.list(None))
+        };
+        let refresh = |_: Vec<RoomId>| async { Ok(Vec::new()) };
+        futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(1), load, refresh)).expect("ready").expect("ok");
 
-        counted(&lists, &loads, 1, &[5]);
-        assert_eq!(loads.load(SeqCst), 2, "the list read during the change was not kept");
-        counted(&lists, &loads, 1, &[5]);
-        assert_eq!(loads.load(SeqCst), 2);
+        list(&lists, &db, 1);
+        assert_eq!(db.reads(), ["whole"], "the list read during the change was not kept");
+        list(&lists, &db, 1);
+        assert!(db.reads().is_empty());
     }
 
     #[test]
     fn with_no_time_to_live_nothing_is_kept() {
         let lists = RoomLists::new(Duration::ZERO, Arc::new(ListChanges::default()));
-        let loads = AtomicU64::new(0);
-        counted(&lists, &loads, 1, &[1]);
-        counted(&lists, &loads, 1, &[1]);
-        assert_eq!(loads.load(SeqCst), 2);
+        let db = Db::default();
+        db.set(1, "2026-01-01", 0);
+        list(&lists, &db, 1);
+        list(&lists, &db, 1);
+        assert_eq!(db.reads(), ["whole", "whole"]);
     }
 }

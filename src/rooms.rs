@@ -10,7 +10,7 @@ use crate::model::{
     RoomKind, UserId,
 };
 use crate::protocol::{RoomChange, ServerEvent};
-use crate::store::{HistoryQuery, RoomRow};
+use crate::store::{HistoryQuery, ListedRoom, RoomRow};
 
 const TITLE_MAX: usize = 100;
 /// The most people one request may name (a room is created or grown in one
@@ -159,11 +159,14 @@ impl Hearth {
     /// every kept list).
     pub async fn room_list(&self, me: UserId) -> Result<crate::room_lists::RoomList, AppError> {
         let load = self.conversations_listed(me, false);
-        if self.hub.bus().connected() {
-            self.caches.room_lists.get_or_load(me, load).await
-        } else {
-            Ok(load.await?.into())
+        if !self.hub.bus().connected() {
+            return Ok(load.await?.into());
         }
+        let refresh = |rooms: Vec<RoomId>| async move {
+            let listed = self.store.room_list_only(me, &rooms).await?;
+            Ok(listed.into_iter().map(summary_of).collect())
+        };
+        self.caches.room_lists.get_or_load(me, load, refresh).await
     }
 
     /// My archived rooms, listed apart from the live ones.
@@ -173,29 +176,7 @@ impl Hearth {
 
     async fn conversations_listed(&self, me: UserId, archived: bool) -> Result<Vec<ConversationSummary>, AppError> {
         let rooms = self.store.room_list(me, archived).await?;
-        Ok(rooms
-            .into_iter()
-            .map(|listed| {
-                let row = listed.room;
-                let c = row.room.to_conversation();
-                ConversationSummary {
-                    id: c.id,
-                    title: c.title,
-                    group: c.group,
-                    kind: c.kind,
-                    updated_at: c.updated_at,
-                    users: listed.members,
-                    last_message: listed.last_message,
-                    unread_count: row.unread_count,
-                    unread_mentions: row.unread_mentions,
-                    notify_level: row
-                        .notify_level
-                        .as_deref()
-                        .and_then(NotifyLevel::parse)
-                        .unwrap_or(NotifyLevel::default_for(c.kind)),
-                }
-            })
-            .collect())
+        Ok(rooms.into_iter().map(summary_of).collect())
     }
 
     /// One room with its members and newest 50 messages.
@@ -374,6 +355,28 @@ impl Hearth {
         }
         self.forget_room_list(me);
         Ok(settings_of(row.kind(), chosen.map(NotifyLevel::as_str)))
+    }
+}
+
+/// One entry of a room list, as the list's query read it.
+fn summary_of(listed: ListedRoom) -> ConversationSummary {
+    let row = listed.room;
+    let c = row.room.to_conversation();
+    ConversationSummary {
+        id: c.id,
+        title: c.title,
+        group: c.group,
+        kind: c.kind,
+        updated_at: c.updated_at,
+        users: listed.members,
+        last_message: listed.last_message,
+        unread_count: row.unread_count,
+        unread_mentions: row.unread_mentions,
+        notify_level: row
+            .notify_level
+            .as_deref()
+            .and_then(NotifyLevel::parse)
+            .unwrap_or(NotifyLevel::default_for(c.kind)),
     }
 }
 

@@ -198,6 +198,33 @@ impl Store {
     /// that JSON per room costs more than a second query returning the
     /// members as plain rows.
     pub async fn room_list(&self, user: UserId, archived: bool) -> Result<Vec<ListedRoom>, AppError> {
+        self.room_list_of(user, archived, None).await
+    }
+
+    /// [`Self::room_list`] for only those of `user`'s live rooms that are
+    /// `rooms` (to bring a kept list up to date: `crate::room_lists`), in the
+    /// same order.
+    pub async fn room_list_only(&self, user: UserId, rooms: &[RoomId]) -> Result<Vec<ListedRoom>, AppError> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.room_list_of(user, false, Some(rooms)).await
+    }
+
+    async fn room_list_of(
+        &self,
+        user: UserId,
+        archived: bool,
+        only: Option<&[RoomId]>,
+    ) -> Result<Vec<ListedRoom>, AppError> {
+        // `only` is bound as one text, "1,2,3", read as a list by each
+        // database.
+        let only_ids = only.map(|rooms| rooms.iter().map(|room| room.0.to_string()).collect::<Vec<_>>().join(","));
+        let filter = |column: &str| match (only, self.backend()) {
+            (None, _) => String::new(),
+            (Some(_), Backend::Sqlite) => format!(" AND {column} IN (SELECT value FROM json_each('[' || $3 || ']'))"),
+            (Some(_), Backend::Postgres) => format!(" AND {column} = ANY(string_to_array($3, ',')::int8[])"),
+        };
         let members = match self.backend() {
             Backend::Sqlite => {
                 "(SELECT json_group_array(json_array(u.id, u.username, u.name, u.avatar_url)
@@ -215,15 +242,20 @@ impl Store {
                 {members} AS members
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
              LEFT JOIN messages m ON m.room_id = r.id AND m.number = r.last_number
-             WHERE mb.user_id = $1 AND (r.archived_at IS NOT NULL) = $2
-             ORDER BY r.updated_at DESC, r.id DESC"
+             WHERE mb.user_id = $1 AND (r.archived_at IS NOT NULL) = $2{only}
+             ORDER BY r.updated_at DESC, r.id DESC",
+            only = filter("mb.room_id"),
         );
-        let rows: Vec<ListedRoomRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(archived).fetch_all(pool).await?);
+        let rows: Vec<ListedRoomRow> = on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql).bind(user).bind(archived);
+            let query = if let Some(ids) = &only_ids { query.bind(ids) } else { query };
+            query.fetch_all(pool).await?
+        });
         let mut listed = rows.into_iter().map(ListedRoomRow::into_listed).collect::<Result<Vec<_>, _>>()?;
         if self.backend() == Backend::Postgres {
             let mut members: HashMap<RoomId, Vec<Person>> = HashMap::new();
-            for (room, person) in self.members_of_rooms_of(user, archived).await? {
+            let only = (filter("mine.room_id"), only_ids.as_deref());
+            for (room, person) in self.members_of_rooms_of(user, archived, only).await? {
                 members.entry(room).or_default().push(person);
             }
             for entry in &mut listed {
@@ -235,16 +267,27 @@ impl Store {
 
     /// The members of every room [`Self::room_list`] lists (the live or the
     /// archived ones of `user`), in one query (no N+1), for it on Postgres.
-    async fn members_of_rooms_of(&self, user: UserId, archived: bool) -> Result<Vec<(RoomId, Person)>, AppError> {
-        let sql = "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
-                   FROM memberships mine
-                   JOIN rooms r ON r.id = mine.room_id AND (r.archived_at IS NOT NULL) = $2
-                   JOIN memberships others ON others.room_id = mine.room_id
-                   JOIN users u ON u.id = others.user_id
-                   WHERE mine.user_id = $1
-                   ORDER BY others.room_id, others.joined_at, u.id";
-        let rows: Vec<RoomMemberRow> =
-            on_pool!(self, pool => sqlx::query_as(sql).bind(user).bind(archived).fetch_all(pool).await?);
+    /// `only`: the filter on `mine.room_id` and its bound list, if any.
+    async fn members_of_rooms_of(
+        &self,
+        user: UserId,
+        archived: bool,
+        (filter, only): (String, Option<&str>),
+    ) -> Result<Vec<(RoomId, Person)>, AppError> {
+        let sql = format!(
+            "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
+             FROM memberships mine
+             JOIN rooms r ON r.id = mine.room_id AND (r.archived_at IS NOT NULL) = $2
+             JOIN memberships others ON others.room_id = mine.room_id
+             JOIN users u ON u.id = others.user_id
+             WHERE mine.user_id = $1{filter}
+             ORDER BY others.room_id, others.joined_at, u.id"
+        );
+        let rows: Vec<RoomMemberRow> = on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql).bind(user).bind(archived);
+            let query = if let Some(ids) = only { query.bind(ids) } else { query };
+            query.fetch_all(pool).await?
+        });
         Ok(rows.into_iter().map(|r| (r.room_id, r.person)).collect())
     }
 

@@ -345,3 +345,51 @@ async fn a_kept_room_list_shows_every_change_on_the_next_request() {
     assert!(listed(&app, &alice, open).await.is_none(), "left");
     assert_eq!(names(&listed(&app, &bob, open).await.unwrap()), ["robert"], "bob's list after alice left");
 }
+
+/// A kept list whose changed rooms are read again (`hearth::room_lists`)
+/// equals the list read whole, after each of a run of changes in several
+/// rooms: the order (newest activity first) and every entry.
+#[tokio::test]
+async fn a_room_list_brought_up_to_date_room_by_room_equals_the_list_read_whole() {
+    // Arrange: alice in a direct room and five groups with bob; dave shares
+    // no room with her (renaming him makes her list be read whole).
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let dave = person(&app, "dave").await;
+    let mut rooms = vec![app.conversation_with(&bob.client, &[alice.id]).await];
+    for g in 0..5 {
+        let body = json!({ "participant_ids": [alice.id, carol.id], "title": format!("g{g}") });
+        rooms.push(
+            app.create_conversation(&bob.client, body).await.json::<Value>().await.unwrap()["id"].as_i64().unwrap(),
+        );
+    }
+    let mut last: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    app.get_json(&alice.client, "/conversations").await;
+
+    for step in 0..15_usize {
+        // Act: a message, an edit of the room's last one, or its delete.
+        let room = rooms[(step * 7 + step / 3) % rooms.len()];
+        match (step % 5, last.get(&room)) {
+            (3, Some(&number)) => {
+                let edited = app.edit_message(&bob.client, room, number, &format!("edited at step {step}")).await;
+                assert_eq!(edited.status(), 200);
+            }
+            (4, Some(&number)) => {
+                let path = format!("/conversations/{room}/messages/{number}");
+                assert_eq!(bob.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+                last.remove(&room);
+            }
+            _ => {
+                let sent = app.send(&bob.client, room, &format!("step {step} @alice")).await;
+                last.insert(room, sent["number"].as_i64().expect("number"));
+            }
+        }
+        let kept = app.get_json(&alice.client, "/conversations").await;
+        let profile = json!({ "user": { "username": format!("dave{step}"), "name": "Dave" } });
+        assert_eq!(dave.client.put(app.url("/users/me")).json(&profile).send().await.unwrap().status(), 200);
+        let whole = app.get_json(&alice.client, "/conversations").await;
+
+        // Assert
+        assert_eq!(kept, whole, "step {step} (room {room})");
+    }
+}
