@@ -120,10 +120,11 @@ pub struct Config {
     #[arg(long, env = "HEARTH_SESSION_CLEANUP_SECS", default_value_t = 3600, global = true,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_cleanup_secs: u64,
-    /// Seconds a session, a signed-in user or a room membership may be
-    /// answered from memory instead of the database. Sign-out, leaving and
-    /// removal from a room, and profile changes take effect at once on this
-    /// server whatever the value; 0 turns the caches off.
+    /// Seconds a session, a signed-in user, a room membership or a room list
+    /// may be answered from memory instead of the database. Sign-out,
+    /// leaving and removal from a room, and profile changes take effect at
+    /// once on this server whatever the value, and a room list is read again
+    /// as soon as something it shows changes; 0 turns the caches off.
     #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true)]
     pub cache_ttl_secs: u64,
     /// SQLite's durability mode: `NORMAL` (a commit survives a crash of the
