@@ -54,10 +54,6 @@ const POLL: Duration = Duration::from_millis(250);
 const LEASE: Duration = Duration::from_secs(300);
 /// Jobs claimed at once.
 const CLAIM: i64 = 16;
-/// Full rounds run back to back before the worker looks at its other work
-/// (stopping, refreshing its tabs' rows): a backlog drains at the speed of
-/// the jobs, not a round per poll.
-const ROUNDS_PER_WAKE: usize = 64;
 /// Requests in flight at once for one job.
 const CONCURRENT: usize = 16;
 /// How long the push service keeps a push for an offline device.
@@ -158,7 +154,7 @@ impl Hearth {
                     }
                 }
                 () = tokio::time::sleep(POLL) => {
-                    if let Err(err) = self.push_backlog(&transport).await {
+                    if let Err(err) = self.push_round(&transport).await {
                         tracing::warn!(error = %err, "a round of pushes failed");
                     }
                 }
@@ -166,37 +162,16 @@ impl Hearth {
         }
     }
 
-    /// Runs rounds ([`Self::push_round`]) while they come back full, at most
-    /// [`ROUNDS_PER_WAKE`] of them; returns how many jobs were done.
-    pub async fn push_backlog(&self, transport: &Arc<dyn PushTransport>) -> Result<usize, AppError> {
-        let mut done = 0;
-        for _ in 0..ROUNDS_PER_WAKE {
-            let (claimed, finished) = self.push_round(transport).await?;
-            done += finished;
-            if claimed < CLAIM as usize {
-                break;
-            }
-        }
-        Ok(done)
-    }
-
-    /// Claims up to [`CLAIM`] due jobs, sends them, and marks them done in
-    /// one statement; returns how many were claimed and how many done (a job
-    /// whose lease ran out meanwhile is its new holder's). An instance that
-    /// dies mid-round leaves the round's jobs to be sent again once their
-    /// lease runs out.
-    pub async fn push_round(&self, transport: &Arc<dyn PushTransport>) -> Result<(usize, usize), AppError> {
+    /// Claims the due jobs and sends them; returns how many were done.
+    pub async fn push_round(&self, transport: &Arc<dyn PushTransport>) -> Result<usize, AppError> {
         let now = crate::store::now();
         if !self.store.push_job_due(&now).await? {
-            return Ok((0, 0));
+            return Ok(0);
         }
         let token = format!("{}-{:016x}", self.push.instance, rand_u64());
         let jobs = self.store.claim_push_jobs(&token, &now, &later(LEASE), CLAIM).await?;
-        if jobs.is_empty() {
-            return Ok((0, 0));
-        }
         let vapid = Arc::new(self.vapid().await?);
-        let ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+        let mut done = 0;
         for job in jobs {
             let sent = match job.kind.as_str() {
                 "message" => self.push_message(&job, transport, &vapid).await,
@@ -205,9 +180,11 @@ impl Hearth {
             if let Err(err) = sent {
                 tracing::warn!(error = %err, job = job.id, "a push job failed; it is dropped");
             }
+            if self.store.finish_push_job(job.id, &token).await? {
+                done += 1;
+            }
         }
-        let done = self.store.finish_push_jobs(&ids, &token).await?;
-        Ok((ids.len(), done))
+        Ok(done)
     }
 
     async fn push_message(

@@ -1,17 +1,13 @@
 //! The push queue's claims (`Store::claim_push_jobs`), on the run's backend
 //! (`HEARTH_TEST_BACKEND`): two instances claiming at once never take the
-//! same job, a lease that ran out is taken over, only the lease's holder
-//! marks a job done, and the worker works a backlog off without waiting a
-//! poll between rounds.
+//! same job, a lease that ran out is taken over, and only the lease's
+//! holder marks a job done.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use hearth::model::RoomId;
-use hearth::push_queue::{PushRequest, PushTransport};
 use hearth::store::{Store, format_time, now};
 use hearth::testing::fresh_database_url;
-use hearth::{Hearth, Settings};
 
 fn in_secs(secs: i64) -> String {
     format_time(time::OffsetDateTime::now_utc() + time::Duration::seconds(secs))
@@ -87,57 +83,4 @@ async fn a_lease_that_ran_out_is_taken_over_and_only_its_new_holder_finishes_the
     assert!(!store.finish_push_job(id, "died").await.expect("runs"), "the old holder no longer finishes it");
     assert!(store.finish_push_job(id, "other").await.expect("runs"));
     assert!(!store.finish_push_job(id, "other").await.expect("runs"), "done once");
-}
-
-#[tokio::test]
-async fn a_round_is_marked_done_in_one_statement_and_only_the_jobs_its_token_holds() {
-    // Arrange: "mine" holds three jobs, "theirs" one.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = store_at(&fresh_database_url(dir.path()).await).await;
-    for number in 1..=4 {
-        store.queue_push_job("message", RoomId(1), number, None, &in_secs(-1)).await.expect("queued");
-    }
-    let mine = store.claim_push_jobs("mine", &now(), &in_secs(300), 3).await.expect("claims");
-    let theirs = store.claim_push_jobs("theirs", &now(), &in_secs(300), 3).await.expect("claims");
-    let ids: Vec<i64> = mine.iter().chain(&theirs).map(|job| job.id).collect();
-
-    // Act
-    let done = store.finish_push_jobs(&ids, "mine").await.expect("finishes");
-
-    // Assert
-    assert_eq!((mine.len(), theirs.len(), done), (3, 1, 3));
-    assert!(store.finish_push_job(theirs[0].id, "theirs").await.expect("runs"), "theirs is still theirs");
-    assert_eq!(store.finish_push_jobs(&[], "mine").await.expect("runs"), 0);
-}
-
-/// A push service that is never reached (the jobs below have no devices).
-struct Unreached;
-
-#[async_trait::async_trait]
-impl PushTransport for Unreached {
-    async fn send(&self, request: PushRequest) -> Result<u16, String> {
-        panic!("nothing should be pushed, got {}", request.endpoint)
-    }
-}
-
-#[tokio::test]
-async fn a_backlog_of_many_rounds_is_worked_off_in_one_wake_of_the_worker() {
-    // Arrange: 200 due jobs, far more than one round takes.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = store_at(&fresh_database_url(dir.path()).await).await;
-    for number in 1..=200 {
-        store.queue_push_job("message", RoomId(1), number, None, &in_secs(-1)).await.expect("queued");
-    }
-    let hearth = Hearth::new(store.clone(), Settings::default());
-    let transport: Arc<dyn PushTransport> = Arc::new(Unreached);
-
-    // Act
-    let (claimed, one_round) = hearth.push_round(&transport).await.expect("a round");
-    let backlog = hearth.push_backlog(&transport).await.expect("the backlog");
-
-    // Assert: a round takes a few; one wake takes all the rest.
-    assert!(claimed > 0 && claimed < 200, "a round is a part: {claimed}");
-    assert_eq!(one_round, claimed);
-    assert_eq!(one_round + backlog, 200);
-    assert!(store.claim_push_jobs("after", &now(), &in_secs(300), 10).await.expect("claims").is_empty());
 }

@@ -4,7 +4,6 @@
 //! belong to: `Store::append_messages` (a message) and `Store::mark_read`
 //! (a withdrawal).
 
-use super::batch::{BindRows, Kind::Int, Rows};
 use super::{Backend, Store, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{RoomId, UserId};
@@ -103,26 +102,6 @@ impl Store {
         let sql = "DELETE FROM push_jobs WHERE id = $1 AND lease_token = $2";
         let n = on_writer!(self, pool => sqlx::query(sql).bind(id).bind(token).execute(pool).await?.rows_affected());
         Ok(n > 0)
-    }
-
-    /// Marks the jobs `ids` done (deletes them) in one statement, those of
-    /// them that `token` still holds; says how many.
-    pub async fn finish_push_jobs(&self, ids: &[i64], token: &str) -> Result<usize, AppError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut rows = Rows::new(&[Int]);
-        for id in ids {
-            rows.push([(*id).into()]);
-        }
-        let token_param = match self.backend() {
-            Backend::Sqlite => "?",
-            Backend::Postgres => "$2",
-        };
-        let sql =
-            format!("DELETE FROM push_jobs WHERE id {} AND lease_token = {token_param}", rows.in_list(self.backend()));
-        let n = on_writer!(self, pool => sqlx::query(&sql).bind_rows(&rows).bind(token).execute(pool).await?.rows_affected());
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// Queues a job by hand (tools and tests; messages and reads queue theirs
