@@ -45,8 +45,9 @@ use crate::model::{ConversationSummary, RoomId, UserId};
 const ROOM_SLOTS: usize = 1 << 15;
 /// Slots of the user table.
 const USER_SLOTS: usize = 1 << 14;
-/// Listed rooms kept in memory across all users (a few hundred bytes each).
-pub const LISTED_ROOMS_CAPACITY: u64 = 100_000;
+/// Bytes of kept lists across all users, as [`weight`] counts them (a
+/// newest message can be 10,000 characters, so rooms are not counted alike).
+pub const KEPT_BYTES: u64 = 64 << 20;
 /// At most this many changed rooms are read again into a kept list; more,
 /// and the list is read whole.
 const REFRESH_MAX: usize = 64;
@@ -122,6 +123,22 @@ impl ListChanges {
     }
 }
 
+/// About the bytes a kept list holds: its entries' text and fixed parts,
+/// twice over for the JSON written from them.
+fn weight(rooms: &[ConversationSummary]) -> u32 {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let bytes: usize = rooms
+        .iter()
+        .map(|room| {
+            let people: usize =
+                room.users.iter().map(|p| 96 + p.username.len() + text(&p.name) + text(&p.avatar_url)).sum();
+            let last = room.last_message.as_ref().map_or(0, |m| 64 + text(&m.body) + m.created_at.len());
+            2 * (192 + text(&room.title) + room.updated_at.len() + people + last)
+        })
+        .sum();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// What changed in a kept list.
 enum Changed {
     Nothing,
@@ -195,15 +212,13 @@ pub struct RoomLists {
 }
 
 impl RoomLists {
-    /// At most [`LISTED_ROOMS_CAPACITY`] rooms in all, each list kept at
-    /// most `ttl`; `ttl` zero keeps none.
+    /// At most [`KEPT_BYTES`] in all, each list kept at most `ttl`; `ttl`
+    /// zero keeps none.
     pub fn new(ttl: Duration, changes: Arc<ListChanges>) -> Self {
         let entries = (!ttl.is_zero()).then(|| {
             Cache::builder()
-                .max_capacity(LISTED_ROOMS_CAPACITY)
-                .weigher(|_, listed: &Arc<Listed>| {
-                    u32::try_from(listed.list.len()).unwrap_or(u32::MAX).saturating_add(1)
-                })
+                .max_capacity(KEPT_BYTES)
+                .weigher(|_, listed: &Arc<Listed>| weight(&listed.list))
                 .time_to_live(ttl)
                 .build()
         });
@@ -422,6 +437,39 @@ mod tests {
         assert_eq!(db.reads(), ["whole"], "the list read during the change was not kept");
         list(&lists, &db, 1);
         assert!(db.reads().is_empty());
+    }
+
+    #[test]
+    fn kept_lists_stay_within_their_byte_budget_however_long_their_messages() {
+        let lists = kept(&Arc::new(ListChanges::default()));
+        // 100 rooms whose newest message is 10,000 characters: about 2 MB.
+        let heavy: Vec<ConversationSummary> = (1..=100)
+            .map(|room| ConversationSummary {
+                last_message: Some(crate::model::LastMessage {
+                    number: 1,
+                    body: Some("x".repeat(10_000)),
+                    user_id: None,
+                    created_at: "2026-01-01T00:00:00.000000Z".into(),
+                }),
+                ..summary(room, "2026-01-01", 0)
+            })
+            .collect();
+        let one = u64::from(weight(&heavy));
+        assert!(one > 2_000_000, "the messages count: {one}");
+
+        for user in 0..2 * KEPT_BYTES / one {
+            let load = async { Ok::<_, ()>(heavy.clone()) };
+            let refresh = |_: Vec<RoomId>| async { Ok(Vec::new()) };
+            futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(user as i64), load, refresh))
+                .expect("ready")
+                .expect("loaded");
+        }
+
+        let entries = lists.entries.as_ref().expect("kept");
+        entries.run_pending_tasks();
+        let kept = entries.entry_count();
+        assert!(kept > 0, "some are kept");
+        assert!(kept * one <= KEPT_BYTES, "{kept} lists of {one} bytes kept");
     }
 
     #[test]
