@@ -349,10 +349,7 @@ impl Bus {
             Self::Local => BusHealth::Local,
             Self::Nats(nats) => {
                 let url = nats.settings.url.clone();
-                match nats.client.connection_state() {
-                    async_nats::connection::State::Connected => BusHealth::Connected { url },
-                    _ => BusHealth::Unreachable { url },
-                }
+                if self.connected() { BusHealth::Connected { url } } else { BusHealth::Unreachable { url } }
             }
         }
     }

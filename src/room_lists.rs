@@ -139,6 +139,12 @@ fn weight(rooms: &[ConversationSummary]) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
+/// The list's order, as its query sorts it (`ORDER BY r.updated_at DESC,
+/// r.id DESC`; `updated_at` is byte-ordered text on both databases).
+fn listed_order(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::Ordering {
+    b.updated_at.cmp(&a.updated_at).then(b.id.0.cmp(&a.id.0))
+}
+
 /// What changed in a kept list.
 enum Changed {
     Nothing,
@@ -173,7 +179,7 @@ impl RoomList {
         let changed: HashSet<RoomId> = changed.iter().copied().collect();
         let mut rooms: Vec<ConversationSummary> =
             self.iter().filter(|room| !changed.contains(&room.id)).cloned().chain(fresh).collect();
-        rooms.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.0.cmp(&a.id.0)));
+        rooms.sort_by(listed_order);
         rooms.into()
     }
 
@@ -303,7 +309,7 @@ mod tests {
 
     impl Db {
         fn set(&self, room: i64, at: &str, unread: i64) {
-            let mut rooms = self.rooms.lock().unwrap();
+            let mut rooms = self.rooms.lock().expect("the test's rooms");
             rooms.retain(|(id, ..)| *id != room);
             rooms.push((room, at.to_owned(), unread));
         }
@@ -313,33 +319,39 @@ mod tests {
             let mut rooms: Vec<ConversationSummary> = self
                 .rooms
                 .lock()
-                .unwrap()
+                .expect("the test's rooms")
                 .iter()
                 .filter(|(id, ..)| only.is_none_or(|only| only.contains(&RoomId(*id))))
                 .map(|(id, at, unread)| summary(*id, at, *unread))
                 .collect();
-            rooms.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.0.cmp(&a.id.0)));
+            rooms.sort_by(listed_order);
             rooms
         }
 
         fn reads(&self) -> Vec<String> {
-            std::mem::take(&mut self.reads.lock().unwrap())
+            std::mem::take(&mut self.reads.lock().expect("the test's reads"))
         }
+    }
+
+    /// Runs a load that never waits (the tests' loads are ready at once).
+    fn ready<T>(future: impl Future<Output = Result<T, ()>>) -> T {
+        futures_util::FutureExt::now_or_never(future).expect("ready").expect("loaded")
     }
 
     /// `user`'s list through `lists`, from `db`: (room, unread) in order.
     fn list(lists: &RoomLists, db: &Db, user: i64) -> Vec<(i64, i64)> {
         let load = async {
-            db.reads.lock().unwrap().push("whole".into());
+            db.reads.lock().expect("the test's reads").push("whole".into());
             Ok::<_, ()>(db.list(None))
         };
         let refresh = |rooms: Vec<RoomId>| async move {
-            db.reads.lock().unwrap().push(format!("{:?}", rooms.iter().map(|r| r.0).collect::<Vec<_>>()));
+            db.reads
+                .lock()
+                .expect("the test's reads")
+                .push(format!("{:?}", rooms.iter().map(|r| r.0).collect::<Vec<_>>()));
             Ok(db.list(Some(&rooms)))
         };
-        let listed = futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(user), load, refresh))
-            .expect("ready")
-            .expect("loaded");
+        let listed = ready(lists.get_or_load(UserId(user), load, refresh));
         listed.iter().map(|room| (room.id.0, room.unread_count)).collect()
     }
 
@@ -401,7 +413,7 @@ mod tests {
         assert!(db.reads().is_empty(), "kept after the refresh");
 
         // A room read again that the database no longer lists drops out.
-        db.rooms.lock().unwrap().retain(|(id, ..)| *id != 2);
+        db.rooms.lock().expect("the test's rooms").retain(|(id, ..)| *id != 2);
         changes.room(RoomId(2));
         assert_eq!(list(&lists, &db, 1), [(1, 1), (4, 0), (3, 5)]);
 
@@ -431,7 +443,7 @@ mod tests {
             Ok::<_, ()>(db.list(None))
         };
         let refresh = |_: Vec<RoomId>| async { Ok(Vec::new()) };
-        futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(1), load, refresh)).expect("ready").expect("ok");
+        ready(lists.get_or_load(UserId(1), load, refresh));
 
         list(&lists, &db, 1);
         assert_eq!(db.reads(), ["whole"], "the list read during the change was not kept");
@@ -460,9 +472,7 @@ mod tests {
         for user in 0..2 * KEPT_BYTES / one {
             let load = async { Ok::<_, ()>(heavy.clone()) };
             let refresh = |_: Vec<RoomId>| async { Ok(Vec::new()) };
-            futures_util::FutureExt::now_or_never(lists.get_or_load(UserId(user as i64), load, refresh))
-                .expect("ready")
-                .expect("loaded");
+            ready(lists.get_or_load(UserId(user as i64), load, refresh));
         }
 
         let entries = lists.entries.as_ref().expect("kept");
