@@ -14,6 +14,11 @@
 //!   out, before its row is deleted) sends it again once the lease runs out:
 //!   at least once, never lost; the notification's tag makes the repeat
 //!   replace the first. A shutdown lets the job in hand finish.
+//! - **Draining.** Each round first deletes, in one statement, the due
+//!   message jobs whose rooms have no member with a subscription
+//!   (`Store::drop_unpushable_push_jobs`), then claims [`CLAIM`] of the
+//!   rest. A round that took all it could is followed by the next at once;
+//!   an idle worker looks every [`POLL`].
 //! - **Deciding** is one query per message (`Store::push_candidates`), then
 //!   [`should_push`] per member, then one statement that records the pushes
 //!   (`push_sent`) for those still unread at that moment.
@@ -54,10 +59,34 @@ const POLL: Duration = Duration::from_millis(250);
 const LEASE: Duration = Duration::from_secs(300);
 /// Jobs claimed at once.
 const CLAIM: i64 = 16;
+/// Due jobs that nobody can be pushed for, deleted at once.
+const DROP: i64 = 1000;
 /// Requests in flight at once for one job.
 const CONCURRENT: usize = 16;
 /// How long the push service keeps a push for an offline device.
 const TTL_SECS: u32 = 24 * 60 * 60;
+
+/// What a round of the push worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Due jobs deleted undecided: nobody in their rooms can be pushed.
+    pub dropped: u64,
+    /// Jobs claimed.
+    pub claimed: usize,
+    /// Claimed jobs done (sent, or found to need nothing).
+    pub sent: usize,
+}
+
+impl Round {
+    /// Whether the round took as many as it could, so more may be due.
+    pub fn full(&self) -> bool {
+        self.claimed as i64 >= CLAIM || self.dropped as i64 >= DROP
+    }
+
+    pub fn done(&self) -> usize {
+        self.dropped as usize + self.sent
+    }
+}
 
 /// One push, ready to POST.
 #[derive(Debug, Clone)]
@@ -145,6 +174,10 @@ impl Hearth {
     pub async fn run_push_worker(&self, transport: Arc<dyn PushTransport>, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let mut refresh = tokio::time::interval(VIEWING_REFRESH);
+        // A round that found more than it could take is followed by the next
+        // at once, so a backlog drains as fast as it can be sent instead of
+        // a round per poll.
+        let mut wait = POLL;
         loop {
             tokio::select! {
                 () = &mut stop => break,
@@ -153,23 +186,47 @@ impl Hearth {
                         tracing::warn!(error = %err, "refreshing the tabs' rooms failed");
                     }
                 }
-                () = tokio::time::sleep(POLL) => {
-                    if let Err(err) = self.push_round(&transport).await {
-                        tracing::warn!(error = %err, "a round of pushes failed");
-                    }
+                () = tokio::time::sleep(wait) => {
+                    wait = match self.push_round(&transport, &crate::store::now()).await {
+                        Ok(round) if round.full() => Duration::ZERO,
+                        Ok(_) => POLL,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "a round of pushes failed");
+                            POLL
+                        }
+                    };
                 }
             }
         }
     }
 
-    /// Claims the due jobs and sends them; returns how many were done.
-    pub async fn push_round(&self, transport: &Arc<dyn PushTransport>) -> Result<usize, AppError> {
-        let now = crate::store::now();
-        if !self.store.push_job_due(&now).await? {
-            return Ok(0);
+    /// Sends every job due at `at` (a stored time), round after round, as
+    /// the worker does while it finds a backlog; returns how many jobs were
+    /// done.
+    pub async fn push_due(&self, transport: &Arc<dyn PushTransport>, at: &str) -> Result<usize, AppError> {
+        let mut done = 0;
+        loop {
+            let round = self.push_round(transport, at).await?;
+            done += round.done();
+            if !round.full() {
+                return Ok(done);
+            }
         }
+    }
+
+    /// One round over the jobs due at `at`: those nobody can be pushed for
+    /// are deleted, then up to [`CLAIM`] others are claimed and sent.
+    pub async fn push_round(&self, transport: &Arc<dyn PushTransport>, at: &str) -> Result<Round, AppError> {
+        if !self.store.push_job_due(at).await? {
+            return Ok(Round::default());
+        }
+        let dropped = self.store.drop_unpushable_push_jobs(at, DROP).await?;
         let token = format!("{}-{:016x}", self.push.instance, rand_u64());
-        let jobs = self.store.claim_push_jobs(&token, &now, &later(LEASE), CLAIM).await?;
+        let jobs = self.store.claim_push_jobs(&token, at, &later(LEASE), CLAIM).await?;
+        let claimed = jobs.len();
+        if jobs.is_empty() {
+            return Ok(Round { dropped, claimed, sent: 0 });
+        }
         let vapid = Arc::new(self.vapid().await?);
         let mut done = 0;
         for job in jobs {
@@ -184,7 +241,7 @@ impl Hearth {
                 done += 1;
             }
         }
-        Ok(done)
+        Ok(Round { dropped, claimed, sent: done })
     }
 
     async fn push_message(

@@ -468,3 +468,40 @@ async fn a_tab_on_one_instance_keeps_pushes_away_whichever_instance_decides() {
     assert!(service.next_within(Duration::from_millis(1500)).await.is_none(), "sent by one instance only");
     eventually(&one, JOBS, "0").await;
 }
+
+#[tokio::test]
+async fn a_backlog_is_sent_round_after_round_and_jobs_nobody_can_receive_are_deleted_unsent() {
+    // Arrange: the jobs fall due in an hour, so the app's own worker leaves
+    // them alone, and the test sends what is due two hours from now.
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 3600).await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let to_bob = app.conversation_with(&alice.client, &[bob.id]).await;
+    let to_carol = app.conversation_with(&alice.client, &[carol.id]).await;
+    subscribe_browser(&app, &bob.client, &service.endpoint("bob-phone")).await;
+    for n in 1..=40 {
+        app.send(&alice.client, to_bob, &format!("for bob {n}")).await;
+        app.send(&alice.client, to_carol, &format!("for carol {n}")).await;
+    }
+    let queued = app.query_strings(JOBS).await;
+    let policy = hearth::outbound::Policy { allow_loopback: true };
+    let transport = hearth_server::push::Pusher::transport(policy).expect("an HTTP client");
+    let due = hearth::store::format_time(time::OffsetDateTime::now_utc() + Duration::from_secs(7200));
+
+    // Act
+    let first = app.hearth.push_round(&transport, &due).await.expect("a round");
+    let carols_left = app.query_strings(&format!("{JOBS} WHERE room_id = {to_carol}")).await;
+    let rest = app.hearth.push_due(&transport, &due).await.expect("the rest");
+    let pushed = service.next().await;
+
+    // Assert
+    assert_eq!(queued, ["80"], "a job per message");
+    assert_eq!(first.dropped, 40, "carol's room has nobody to push: its jobs go in one statement");
+    assert_eq!(carols_left, ["0"]);
+    assert_eq!(first.claimed, 16, "then one round's worth of bob's");
+    assert!(first.full(), "a backlog is left");
+    assert_eq!(rest, 24, "the rest of bob's, without waiting a poll per round");
+    assert_eq!(app.query_strings(JOBS).await, ["0"]);
+    assert_eq!(pushed.path, "/push/bob-phone");
+    assert!(!app.hearth.push_round(&transport, &due).await.expect("a round").full(), "nothing left");
+}
