@@ -5,6 +5,7 @@ use hearth::model::Profile;
 use leptos::prelude::*;
 
 use crate::api::{Login, Logout, Register, UpdateProfile, am_admin, get_me};
+use crate::codec::{Loaded, load};
 use crate::error::UiError;
 
 /// Shared by every page through context.
@@ -15,10 +16,10 @@ pub struct Auth {
     pub logout: ServerAction<Logout>,
     pub update_profile: ServerAction<UpdateProfile>,
     /// `None` inside `Ok` when signed out.
-    pub me: Resource<Result<Option<Profile>, UiError>>,
+    pub me: Loaded<Result<Option<Profile>, UiError>>,
     /// Whether the signed-in user is an admin (false when signed out),
     /// asked again with `me`.
-    pub admin: Resource<Result<bool, UiError>>,
+    pub admin: Loaded<Result<bool, UiError>>,
 }
 
 pub fn provide_auth() {
@@ -29,8 +30,8 @@ pub fn provide_auth() {
     let versions = move || {
         (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
     };
-    let me = Resource::new(versions, |_| get_me());
-    let admin = Resource::new(versions, |_| am_admin());
+    let me = load(versions, |_| get_me());
+    let admin = load(versions, |_| am_admin());
     provide_context(Auth { login, register, logout, update_profile, me, admin });
 }
 

@@ -8,13 +8,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::list_conversations;
+use crate::codec::{Loaded, load};
 use crate::error::UiError;
 use crate::live::{LinkStatus, use_live};
 use hearth::protocol::ServerEvent;
 
 #[derive(Clone, Copy)]
 pub struct Chat {
-    pub rooms: Resource<Result<Vec<ConversationSummary>, UiError>>,
+    pub rooms: Loaded<Result<Vec<ConversationSummary>, UiError>>,
     refresh: RwSignal<u32>,
     /// The last list that loaded, shown while a refetch fails (offline).
     known: StoredValue<Option<Vec<ConversationSummary>>>,
@@ -55,7 +56,7 @@ impl Chat {
 pub fn provide_chat() {
     let refresh = RwSignal::new(0u32);
     let location = use_location();
-    let rooms = Resource::new(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
+    let rooms = load(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
     let online = RwSignal::new(HashSet::new());
     let chat = Chat { rooms, refresh, known: StoredValue::new(None), online };
     provide_context(chat);

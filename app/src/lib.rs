@@ -8,6 +8,7 @@
 //!   bodies compile only with the `ssr` feature.
 //! - [`auth`]: the signed-in user as a resource, and the sign-in/out actions.
 //! - [`chat`]: the room list shared by the sidebar and the chat window.
+//! - [`codec`]: how resources cross from the rendered page to the browser.
 //! - [`alerts`]: the favicon's unread dot and desktop notifications while
 //!   the tab is hidden.
 //! - [`live`]: the tab's one reconnecting WebSocket and its event routing.
@@ -23,6 +24,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod codec;
 pub mod components;
 pub mod error;
 pub mod live;

@@ -452,7 +452,7 @@ mod connection {
                 }
                 Either::Left((None, _)) => return Ended::Dropped,
                 Either::Right((Some(Ok(Message::Text(text))), _)) => {
-                    if let Ok(event) = serde_json::from_str::<ServerEvent>(&text) {
+                    if let Ok(event) = serde_json::from_slice::<ServerEvent>(text.as_bytes()) {
                         live.dispatch(&event);
                     }
                 }

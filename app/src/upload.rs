@@ -6,7 +6,7 @@
 /// sentence for the status when the body has none (0 is a lost
 /// connection).
 pub fn refusal(status: u16, body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
+    serde_json::from_slice::<serde_json::Value>(body.as_bytes())
         .ok()
         .and_then(|v| v["errors"][0].as_str().map(str::to_owned))
         .unwrap_or_else(|| match status {

@@ -81,10 +81,10 @@ pub fn AdminPage() -> impl IntoView {
     let actions = Actions::new();
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
-    let users = Resource::new(move || (search(), actions.version()), |(q, _)| admin_users(q));
-    let invitations = Resource::new(move || actions.version(), |_| admin_invitations());
-    let policy = Resource::new(move || actions.version(), |_| admin_sign_up_policy());
-    let audit = Resource::new(move || actions.version(), |_| admin_audit());
+    let users = crate::codec::load(move || (search(), actions.version()), |(q, _)| admin_users(q));
+    let invitations = crate::codec::load(move || actions.version(), |_| admin_invitations());
+    let policy = crate::codec::load(move || actions.version(), |_| admin_sign_up_policy());
+    let audit = crate::codec::load(move || actions.version(), |_| admin_audit());
     // Whose rooms the removal form offers; loaded in the browser on demand.
     let picked = RwSignal::new(None::<(UserId, String)>);
     let rooms = LocalResource::new(move || {

@@ -13,7 +13,7 @@ pub fn BrowsePage() -> impl IntoView {
     let join = ServerAction::<JoinRoom>::new();
     let create = ServerAction::<CreateOpenRoom>::new();
     let create_error = last_error(create.value());
-    let rooms = Resource::new(move || join.version().get(), |_| list_open_rooms());
+    let rooms = crate::codec::load(move || join.version().get(), |_| list_open_rooms());
     let list = signed_in_with(
         move || async move { rooms.await.unwrap_or_default() },
         move |_, rooms: Vec<hearth::model::OpenRoom>| {

@@ -14,7 +14,7 @@ use crate::chat::use_chat;
 pub fn FindPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let hits = Resource::new(q, search_messages);
+    let hits = crate::codec::load(q, search_messages);
     let chat = use_chat();
     let page = signed_in_with(
         move || async move { (hits.await, chat.rooms.await.unwrap_or_default()) },

@@ -21,8 +21,8 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     keep_typed_text(login, "login-login");
     keep_typed_text(password, "login-password");
-    let demo = Resource::new(|| (), |_| demo_accounts());
-    let by_mail = Resource::new(|| (), |_| reset_by_mail());
+    let demo = crate::codec::load(|| (), |_| demo_accounts());
+    let by_mail = crate::codec::load(|| (), |_| reset_by_mail());
 
     view! {
         <Title text="Sign in" />

@@ -16,7 +16,7 @@ pub fn PeoplePage() -> impl IntoView {
     let error = last_error(start.value());
     let query = RwSignal::new(String::new());
     keep_typed_text(query, "people-query");
-    let people = Resource::new(move || query.get(), search_people);
+    let people = crate::codec::load(move || query.get(), search_people);
     let picked = RwSignal::new(Vec::<Person>::new());
     let title = RwSignal::new(String::new());
     let toggle = move |person: Person| {

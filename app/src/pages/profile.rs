@@ -67,7 +67,7 @@ pub fn ProfilePage() -> impl IntoView {
 #[component]
 fn Sessions() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
-    let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    let sessions = crate::codec::load(move || end.version().get(), |_| my_sessions());
     view! {
         <section class="card" id="sessions">
             <h2>"Where you are signed in"</h2>

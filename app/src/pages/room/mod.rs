@@ -66,7 +66,7 @@ pub fn RoomPage() -> impl IntoView {
     let query = use_query_map();
     let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
-    let detail = Resource::new(move || (room_id(), around()), |(room, around)| room_detail(room, around, true));
+    let detail = crate::codec::load(move || (room_id(), around()), |(room, around)| room_detail(room, around, true));
     // A load that failed (offline, say) is tried again when the link returns.
     let live = use_live();
     Effect::new(move |was: Option<LinkStatus>| {

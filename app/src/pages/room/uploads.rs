@@ -137,7 +137,7 @@ impl Uploads {
 /// What the server's answer to an upload means.
 pub fn outcome(status: u16, body: &str) -> UploadState {
     if status == 201
-        && let Ok(file) = serde_json::from_str::<Attachment>(body)
+        && let Ok(file) = serde_json::from_slice::<Attachment>(body.as_bytes())
     {
         return UploadState::Done(file);
     }
