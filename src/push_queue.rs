@@ -83,6 +83,7 @@ impl Round {
         self.claimed as i64 >= CLAIM || self.dropped as i64 >= DROP
     }
 
+    /// Jobs the round finished: those deleted undecided and those sent.
     pub fn done(&self) -> usize {
         self.dropped as usize + self.sent
     }
