@@ -29,7 +29,8 @@
 //! live, which bounds what a change made outside this process (the command
 //! line) can leave. While the bus is down nothing is served from here
 //! (`Hearth::room_list`). A kept list keeps its JSON too, written by the
-//! first request that answers with it.
+//! first request that answers with it from each entry's JSON; a list brought
+//! up to date room by room writes only the changed rooms' entries again.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -124,7 +125,7 @@ impl ListChanges {
 }
 
 /// About the bytes a kept list holds: its entries' text and fixed parts,
-/// twice over for the JSON written from them.
+/// three times over, for each entry's JSON and the list's written from them.
 fn weight(rooms: &[ConversationSummary]) -> u32 {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let bytes: usize = rooms
@@ -133,7 +134,7 @@ fn weight(rooms: &[ConversationSummary]) -> u32 {
             let people: usize =
                 room.users.iter().map(|p| 96 + p.username.len() + text(&p.name) + text(&p.avatar_url)).sum();
             let last = room.last_message.as_ref().map_or(0, |m| 64 + text(&m.body) + m.created_at.len());
-            2 * (192 + text(&room.title) + room.updated_at.len() + people + last)
+            3 * (192 + text(&room.title) + room.updated_at.len() + people + last)
         })
         .sum();
     u32::try_from(bytes).unwrap_or(u32::MAX)
@@ -160,44 +161,69 @@ struct Listed {
     list: RoomList,
 }
 
-/// A room list as kept: shared, not copied; its JSON is written once, by
-/// the first request that answers with it.
+/// A room list as kept: shared, not copied. Its JSON is written once, by
+/// the first request that answers with it, from each entry's JSON, which
+/// is written once too and carried into the list brought up to date.
 #[derive(Clone, Debug)]
 pub struct RoomList(Arc<Rooms>);
 
 #[derive(Debug)]
 struct Rooms {
     rooms: Vec<ConversationSummary>,
+    /// Each entry's JSON, beside it.
+    entries: Vec<OnceLock<Bytes>>,
     json: OnceLock<Bytes>,
 }
 
 impl RoomList {
     /// This list with the entries of `changed` replaced by `fresh` (those of
     /// them that are still listed), in the list's order: newest activity
-    /// first, then highest id, as the list's query orders them.
+    /// first, then highest id, as the list's query orders them. The others
+    /// keep their JSON.
     fn refreshed(&self, changed: &[RoomId], fresh: Vec<ConversationSummary>) -> Self {
         let changed: HashSet<RoomId> = changed.iter().copied().collect();
-        let mut rooms: Vec<ConversationSummary> =
-            self.iter().filter(|room| !changed.contains(&room.id)).cloned().chain(fresh).collect();
-        rooms.sort_by(listed_order);
-        rooms.into()
+        let kept = self.0.rooms.iter().zip(&self.0.entries).filter(|(room, _)| !changed.contains(&room.id));
+        let mut listed: Vec<(ConversationSummary, OnceLock<Bytes>)> = kept
+            .map(|(room, json)| (room.clone(), json.clone()))
+            .chain(fresh.into_iter().map(|room| (room, OnceLock::new())))
+            .collect();
+        listed.sort_by(|(a, _), (b, _)| listed_order(a, b));
+        let (rooms, entries) = listed.into_iter().unzip();
+        Self(Arc::new(Rooms { rooms, entries, json: OnceLock::new() }))
     }
 
-    /// The list as a JSON array.
+    /// The list as a JSON array: the same bytes as the list serialised whole.
     pub fn json(&self) -> Bytes {
         self.0
             .json
             .get_or_init(|| {
-                // A list of plain data always serialises.
-                serde_json::to_vec(&self.0.rooms).map(Bytes::from).unwrap_or_else(|_| Bytes::from_static(b"[]"))
+                let entries = self.0.rooms.iter().zip(&self.0.entries);
+                let entries: Vec<&Bytes> = entries.map(|(room, json)| json.get_or_init(|| entry_json(room))).collect();
+                let mut json = Vec::with_capacity(entries.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
+                json.push(b'[');
+                for (i, entry) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        json.push(b',');
+                    }
+                    json.extend_from_slice(entry);
+                }
+                json.push(b']');
+                Bytes::from(json)
             })
             .clone()
     }
 }
 
+/// One entry of the list as JSON.
+fn entry_json(room: &ConversationSummary) -> Bytes {
+    // Plain data always serialises.
+    serde_json::to_vec(room).map(Bytes::from).unwrap_or_else(|_| Bytes::from_static(b"null"))
+}
+
 impl From<Vec<ConversationSummary>> for RoomList {
     fn from(rooms: Vec<ConversationSummary>) -> Self {
-        Self(Arc::new(Rooms { rooms, json: OnceLock::new() }))
+        let entries = rooms.iter().map(|_| OnceLock::new()).collect();
+        Self(Arc::new(Rooms { rooms, entries, json: OnceLock::new() }))
     }
 }
 
@@ -429,6 +455,40 @@ mod tests {
         }
         list(&lists, &db, 1);
         assert_eq!(db.reads(), ["whole"]);
+    }
+
+    #[test]
+    fn a_list_brought_up_to_date_writes_only_its_changed_entries_json_again() {
+        let changes = Arc::new(ListChanges::default());
+        let lists = kept(&changes);
+        let db = &Db::default();
+        for (room, at) in [(1, "2026-01-01"), (2, "2026-01-02"), (3, "2026-01-03")] {
+            db.set(room, at, 0);
+        }
+        let get = || {
+            let load = async { Ok::<_, ()>(db.list(None)) };
+            ready(lists.get_or_load(UserId(1), load, |rooms: Vec<RoomId>| async move { Ok(db.list(Some(&rooms))) }))
+        };
+        let whole = |list: &[ConversationSummary]| serde_json::to_vec(list).expect("serialises");
+        let before = get();
+        let written = before.json();
+        assert_eq!(written, whole(&db.list(None)), "written from its entries, the same bytes as whole");
+        // Where each room's JSON lives.
+        let entry = |list: &RoomList, room: i64| {
+            let at = list.iter().position(|r| r.id.0 == room).expect("listed");
+            list.0.entries[at].get().expect("written").as_ptr()
+        };
+
+        db.set(1, "2026-01-04", 3);
+        changes.room(RoomId(1));
+        let after = get();
+        let json = after.json();
+
+        assert_eq!(json, whole(&db.list(None)), "brought up to date, still the same bytes as whole");
+        assert_ne!(json, written);
+        assert_eq!(entry(&after, 2), entry(&before, 2), "room 2's JSON is the one written before");
+        assert_eq!(entry(&after, 3), entry(&before, 3));
+        assert_ne!(entry(&after, 1), entry(&before, 1), "room 1's is written again");
     }
 
     #[test]
