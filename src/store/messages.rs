@@ -305,7 +305,9 @@ impl Store {
         // However many rooms the batch has, it is written in six statements:
         // the rooms locked, their earlier sends looked up, the messages and
         // their changes inserted, the rooms' counters and the authors' own
-        // counts moved.
+        // counts moved. On SQLite the last four are one round trip to the
+        // writer's thread (a lone message's commit was nine round trips,
+        // most of its time: docs/benchmarks.md).
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // Every room of the batch, locked in id order.
@@ -359,6 +361,66 @@ impl Store {
                 }
             }
             if !fresh.is_empty() {
+                // The writes that need no message id (the room's events, the
+                // push jobs, the room's counters, the originals' reply
+                // counts, the authors' own counts): on SQLite they go with
+                // the insert, in one round trip to the writer's thread
+                // (`run_together`).
+                let mut together: Vec<(String, Rows<'_>)> = Vec::with_capacity(5);
+                let mut rows = Rows::new(&[Int, Int, Text, Int]);
+                for f in &fresh {
+                    rows.push([batch[f.index].room.into(), f.seq.into(), ChangeKind::Message.as_str().into(), f.number.into()]);
+                }
+                together.push((format!("{LOG_EVENTS} {}", rows.select(self.backend())), rows));
+                // One push job per message that asks for one, in one insert
+                // (the recipients are worked out when it is due).
+                let pushed: Vec<&Fresh> = fresh.iter().filter(|f| batch[f.index].push_delay.is_some()).collect();
+                let started = time::OffsetDateTime::now_utc();
+                let due: Vec<String> = pushed
+                    .iter()
+                    .map(|f| super::format_time(started + batch[f.index].push_delay.unwrap_or_default()))
+                    .collect();
+                if !pushed.is_empty() {
+                    let mut rows = Rows::new(&[Text, Int, Int, Int, Text]);
+                    for (f, due) in pushed.iter().zip(&due) {
+                        let m = &batch[f.index];
+                        rows.push(["message".into(), m.room.into(), f.number.into(), m.author.into(), due.as_str().into()]);
+                    }
+                    together.push((format!("{QUEUE_PUSHES} {}", rows.select(self.backend())), rows));
+                }
+                let mut rows = Rows::new(&[Int, Int, Text]);
+                for (room, count, newest) in &bumps {
+                    rows.push([(*room).into(), (*count).into(), newest.as_str().into()]);
+                }
+                together.push((format!("{BUMP_ROOMS} {} WHERE rooms.id = v.column1", rows.table(self.backend())), rows));
+                // Replies move their originals' counters (only in a batch
+                // that has replies).
+                let mut replies: BTreeMap<(RoomId, i64), i64> = BTreeMap::new();
+                for f in &fresh {
+                    if let Some(original) = batch[f.index].reply_to {
+                        *replies.entry((batch[f.index].room, original)).or_default() += 1;
+                    }
+                }
+                if !replies.is_empty() {
+                    let mut rows = Rows::new(&[Int, Int, Int]);
+                    for ((room, original), n) in &replies {
+                        rows.push([(*room).into(), (*original).into(), (*n).into()]);
+                    }
+                    let sql = format!("{COUNT_REPLIES} {} WHERE room_id = v.column1 AND number = v.column2", rows.table(self.backend()));
+                    together.push((sql, rows));
+                }
+                // Each author's own messages, for the unread counts.
+                if !own.is_empty() {
+                    let mut rows = Rows::new(&[Int, Int, Int]);
+                    for ((room, author), n) in &own {
+                        rows.push([(*room).into(), (*author).into(), (*n).into()]);
+                    }
+                    let sql = format!(
+                        "{COUNT_OWN_MANY} {} WHERE m.room_id = v.column1 AND m.user_id = v.column2",
+                        rows.table(self.backend())
+                    );
+                    together.push((sql, rows));
+                }
                 let mention_ids: Vec<Option<String>> = fresh.iter().map(|f| format_ids(&batch[f.index].mentions)).collect();
                 let mut rows = Rows::new(&[Int, Int, Int, Int, Text, Text, Text, Int, Text]);
                 for (f, mention_ids) in fresh.iter().zip(&mention_ids) {
@@ -375,13 +437,33 @@ impl Store {
                         mention_ids.as_deref().into(),
                     ]);
                 }
-                let sql = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", rows.select(self.backend()));
-                let insert = sqlx::query_as::<_, (i64, RoomId, i64)>(&sql).bind_rows(&rows);
+                let insert = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", rows.select(self.backend()));
+                let inserted: Vec<(i64, RoomId, i64)> = match self.backend() {
+                    // The insert and the writes that need no id in one round
+                    // trip (the others return no rows).
+                    Backend::Sqlite => {
+                        let (rest, rest_rows) = run_together(&together);
+                        let sql = format!("{insert};\n{rest}");
+                        let mut query = sqlx::query_as(&sql).bind_rows(&rows);
+                        for rows in rest_rows {
+                            query = query.bind_rows(rows);
+                        }
+                        query.fetch_all(&mut *tx).await?
+                    }
+                    // Postgres takes one statement per round trip.
+                    Backend::Postgres => {
+                        let inserted = sqlx::query_as(&insert).bind_rows(&rows).fetch_all(&mut *tx).await?;
+                        for (sql, rows) in &together {
+                            sqlx::query(sql).bind_rows(rows).execute(&mut *tx).await?;
+                        }
+                        inserted
+                    }
+                };
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
                 // (message id, user, room, number) of every mention.
                 let mut mentions: Vec<(i64, UserId, RoomId, i64)> = Vec::new();
-                for (id, room, number) in insert.fetch_all(&mut *tx).await? {
+                for (id, room, number) in inserted {
                     let Some(f) = by_place.get(&(room, number)) else { continue };
                     if let Some(appended) = placed[f.index].as_mut() {
                         appended.written = Some(Written { id, created_at: f.at.clone(), attachments: Vec::new() });
@@ -398,53 +480,8 @@ impl Store {
                     let sql = format!("{INSERT_MENTIONS} {}", rows.select(self.backend()));
                     sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
-                let mut rows = Rows::new(&[Int, Int, Text, Int]);
-                for f in &fresh {
-                    rows.push([batch[f.index].room.into(), f.seq.into(), ChangeKind::Message.as_str().into(), f.number.into()]);
-                }
-                let sql = format!("{LOG_EVENTS} {}", rows.select(self.backend()));
-                sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
-                // One push job per message that asks for one, in one insert
-                // (the recipients are worked out when it is due).
-                let pushed: Vec<&Fresh> = fresh.iter().filter(|f| batch[f.index].push_delay.is_some()).collect();
-                if !pushed.is_empty() {
-                    let started = time::OffsetDateTime::now_utc();
-                    let due: Vec<String> = pushed
-                        .iter()
-                        .map(|f| super::format_time(started + batch[f.index].push_delay.unwrap_or_default()))
-                        .collect();
-                    let mut rows = Rows::new(&[Text, Int, Int, Int, Text]);
-                    for (f, due) in pushed.iter().zip(&due) {
-                        let m = &batch[f.index];
-                        rows.push(["message".into(), m.room.into(), f.number.into(), m.author.into(), due.as_str().into()]);
-                    }
-                    let sql = format!("{QUEUE_PUSHES} {}", rows.select(self.backend()));
-                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
-                }
-                let mut rows = Rows::new(&[Int, Int, Text]);
-                for (room, count, newest) in &bumps {
-                    rows.push([(*room).into(), (*count).into(), newest.as_str().into()]);
-                }
-                let sql = format!("{BUMP_ROOMS} {} WHERE rooms.id = v.column1", rows.table(self.backend()));
-                sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
-                // Replies move their originals' counters (a seventh
-                // statement, only in a batch that has replies).
-                let mut replies: BTreeMap<(RoomId, i64), i64> = BTreeMap::new();
-                for f in &fresh {
-                    if let Some(original) = batch[f.index].reply_to {
-                        *replies.entry((batch[f.index].room, original)).or_default() += 1;
-                    }
-                }
-                if !replies.is_empty() {
-                    let mut rows = Rows::new(&[Int, Int, Int]);
-                    for ((room, original), n) in &replies {
-                        rows.push([(*room).into(), (*original).into(), (*n).into()]);
-                    }
-                    let sql = format!("{COUNT_REPLIES} {} WHERE room_id = v.column1 AND number = v.column2", rows.table(self.backend()));
-                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
-                }
-                // Files take their message's number (an eighth statement,
-                // only in a batch that has files): each must still be the
+                // Files take their message's number (a statement only in a
+                // batch that has files): each must still be the
                 // author's unsent upload to the room.
                 let files: Vec<(i64, &Fresh)> = fresh
                     .iter()
@@ -466,18 +503,6 @@ impl Store {
                             written.attachments.push(id);
                         }
                     }
-                }
-                // Each author's own messages, for the unread counts.
-                if !own.is_empty() {
-                    let mut rows = Rows::new(&[Int, Int, Int]);
-                    for ((room, author), n) in &own {
-                        rows.push([(*room).into(), (*author).into(), (*n).into()]);
-                    }
-                    let sql = format!(
-                        "{COUNT_OWN_MANY} {} WHERE m.room_id = v.column1 AND m.user_id = v.column2",
-                        rows.table(self.backend())
-                    );
-                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -1094,6 +1119,15 @@ const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, a
 const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number)";
 /// Followed by the rows, 5 columns.
 const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at)";
+
+/// Statements of bare `?` parameters as one text for SQLite, which runs them
+/// in order in one call to its connection's thread, and their rows to bind
+/// in the same order: sqlx binds each statement's `?`s from where the one
+/// before stopped.
+fn run_together<'q, 'a>(statements: &'q [(String, Rows<'a>)]) -> (String, impl Iterator<Item = &'q Rows<'a>>) {
+    let sql = statements.iter().map(|(sql, _)| sql.as_str()).collect::<Vec<_>>().join(";\n");
+    (sql, statements.iter().map(|(_, rows)| rows))
+}
 
 /// Followed by the rows, 4 columns.
 const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number)";
