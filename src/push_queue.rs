@@ -14,11 +14,13 @@
 //!   out, before its row is deleted) sends it again once the lease runs out:
 //!   at least once, never lost; the notification's tag makes the repeat
 //!   replace the first. A shutdown lets the job in hand finish.
-//! - **Draining.** Each round first deletes, in one statement, the due
-//!   message jobs whose rooms have no member with a subscription
-//!   (`Store::drop_unpushable_push_jobs`), then claims [`CLAIM`] of the
-//!   rest. A round that took all it could is followed by the next at once;
-//!   an idle worker looks every [`POLL`].
+//! - **Draining.** A drain ([`Hearth::push_due`]) first deletes, in one
+//!   statement, the due message jobs whose rooms have no member with a
+//!   subscription (`Store::drop_unpushable_push_jobs`), then claims
+//!   [`CLAIM`] of the rest per round, for at most [`ROUNDS`] rounds; it
+//!   deletes again only while the last delete took all it could. A drain
+//!   that stopped with jobs left is followed by the next at once; an idle
+//!   worker looks every [`POLL`].
 //! - **Deciding** is one query per message (`Store::push_candidates`), then
 //!   [`should_push`] per member, then one statement that records the pushes
 //!   (`push_sent`) for those still unread at that moment.
@@ -61,34 +63,39 @@ const LEASE: Duration = Duration::from_secs(300);
 const CLAIM: i64 = 16;
 /// Due jobs that nobody can be pushed for, deleted at once.
 const DROP: i64 = 1000;
+/// Rounds in one drain: the worker refreshes its tabs' rows and hears a
+/// shutdown between drains.
+pub const ROUNDS: usize = 8;
 /// Requests in flight at once for one job.
 const CONCURRENT: usize = 16;
 /// How long the push service keeps a push for an offline device.
 const TTL_SECS: u32 = 24 * 60 * 60;
 
-/// What a round of the push worker did.
+/// What one round of a drain did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Round {
+struct Round {
+    /// Due jobs deleted undecided: nobody in their rooms can be pushed.
+    dropped: Option<u64>,
+    /// Jobs claimed.
+    claimed: usize,
+    /// Claimed jobs done (sent, or found to need nothing).
+    sent: usize,
+}
+
+/// What a drain of the push queue did ([`Hearth::push_due`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drain {
     /// Due jobs deleted undecided: nobody in their rooms can be pushed.
     pub dropped: u64,
+    /// How many statements deleted them.
+    pub drops: usize,
     /// Jobs claimed.
     pub claimed: usize,
     /// Claimed jobs done (sent, or found to need nothing).
     pub sent: usize,
+    /// The drain stopped at its last round with more maybe due.
+    pub more: bool,
 }
-
-impl Round {
-    /// Whether the round took as many as it could, so more may be due.
-    pub fn full(&self) -> bool {
-        self.claimed as i64 >= CLAIM || self.dropped as i64 >= DROP
-    }
-
-    /// Jobs the round finished: those deleted undecided and those sent.
-    pub fn done(&self) -> usize {
-        self.dropped as usize + self.sent
-    }
-}
-
 /// One push, ready to POST.
 #[derive(Debug, Clone)]
 pub struct PushRequest {
@@ -175,9 +182,9 @@ impl Hearth {
     pub async fn run_push_worker(&self, transport: Arc<dyn PushTransport>, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let mut refresh = tokio::time::interval(VIEWING_REFRESH);
-        // A round that found more than it could take is followed by the next
-        // at once, so a backlog drains as fast as it can be sent instead of
-        // a round per poll.
+        // A drain that stopped with jobs left is followed by the next at
+        // once, so a backlog goes as fast as it can be sent instead of a
+        // round per poll.
         let mut wait = POLL;
         loop {
             tokio::select! {
@@ -188,8 +195,8 @@ impl Hearth {
                     }
                 }
                 () = tokio::time::sleep(wait) => {
-                    wait = match self.push_round(&transport, &crate::store::now()).await {
-                        Ok(round) if round.full() => Duration::ZERO,
+                    wait = match self.push_due(&transport, &crate::store::now(), ROUNDS).await {
+                        Ok(drain) if drain.more => Duration::ZERO,
                         Ok(_) => POLL,
                         Err(err) => {
                             tracing::warn!(error = %err, "a round of pushes failed");
@@ -201,27 +208,45 @@ impl Hearth {
         }
     }
 
-    /// Sends every job due at `at` (a stored time), round after round, as
-    /// the worker does while it finds a backlog; returns how many jobs were
-    /// done.
-    pub async fn push_due(&self, transport: &Arc<dyn PushTransport>, at: &str) -> Result<usize, AppError> {
-        let mut done = 0;
-        loop {
-            let round = self.push_round(transport, at).await?;
-            done += round.done();
-            if !round.full() {
-                return Ok(done);
+    /// Sends the jobs due at `at` (a stored time), round after round, for at
+    /// most `rounds` rounds. The jobs nobody can be pushed for are deleted
+    /// first, and again only while the last delete took all it could.
+    pub async fn push_due(
+        &self,
+        transport: &Arc<dyn PushTransport>,
+        at: &str,
+        rounds: usize,
+    ) -> Result<Drain, AppError> {
+        let mut drain = Drain::default();
+        let mut drop = true;
+        for _ in 0..rounds {
+            let round = self.push_round(transport, at, drop).await?;
+            if let Some(dropped) = round.dropped {
+                drain.dropped += dropped;
+                drain.drops += 1;
+            }
+            drain.claimed += round.claimed;
+            drain.sent += round.sent;
+            drop = round.dropped.is_some_and(|dropped| dropped as i64 >= DROP);
+            if !drop && (round.claimed as i64) < CLAIM {
+                return Ok(drain);
             }
         }
+        drain.more = true;
+        Ok(drain)
     }
 
-    /// One round over the jobs due at `at`: those nobody can be pushed for
-    /// are deleted, then up to [`CLAIM`] others are claimed and sent.
-    pub async fn push_round(&self, transport: &Arc<dyn PushTransport>, at: &str) -> Result<Round, AppError> {
+    /// One round over the jobs due at `at`: with `drop`, those nobody can be
+    /// pushed for are deleted; then up to [`CLAIM`] others are claimed and
+    /// sent.
+    async fn push_round(&self, transport: &Arc<dyn PushTransport>, at: &str, drop: bool) -> Result<Round, AppError> {
         if !self.store.push_job_due(at).await? {
             return Ok(Round::default());
         }
-        let dropped = self.store.drop_unpushable_push_jobs(at, DROP).await?;
+        let dropped = match drop {
+            true => Some(self.store.drop_unpushable_push_jobs(at, DROP).await?),
+            false => None,
+        };
         let token = format!("{}-{:016x}", self.push.instance, rand_u64());
         let jobs = self.store.claim_push_jobs(&token, at, &later(LEASE), CLAIM).await?;
         let claimed = jobs.len();

@@ -112,6 +112,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use hearth::model::{RoomId, UserId};
+use hearth::push_queue::{Drain, ROUNDS};
 use ring::agreement::{ECDH_P256, EphemeralPrivateKey};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use tokio::sync::mpsc;
@@ -489,19 +490,20 @@ async fn a_backlog_is_sent_round_after_round_and_jobs_nobody_can_receive_are_del
     let due = hearth::store::format_time(time::OffsetDateTime::now_utc() + Duration::from_secs(7200));
 
     // Act
-    let first = app.hearth.push_round(&transport, &due).await.expect("a round");
+    let first = app.hearth.push_due(&transport, &due, 1).await.expect("one round");
     let carols_left = app.query_strings(&format!("{JOBS} WHERE room_id = {to_carol}")).await;
-    let rest = app.hearth.push_due(&transport, &due).await.expect("the rest");
+    let rest = app.hearth.push_due(&transport, &due, ROUNDS).await.expect("the rest");
     let pushed = service.next().await;
+    let after = app.hearth.push_due(&transport, &due, ROUNDS).await.expect("nothing");
 
     // Assert
     assert_eq!(queued, ["80"], "a job per message");
-    assert_eq!(first.dropped, 40, "carol's room has nobody to push: its jobs go in one statement");
+    assert_eq!((first.dropped, first.drops), (40, 1), "carol's room has nobody to push: her jobs go in one statement");
     assert_eq!(carols_left, ["0"]);
-    assert_eq!(first.claimed, 16, "then one round's worth of bob's");
-    assert!(first.full(), "a backlog is left");
-    assert_eq!(rest, 24, "the rest of bob's, without waiting a poll per round");
+    assert_eq!((first.claimed, first.more), (16, true), "then one round's worth of bob's, and a backlog is left");
+    assert_eq!((rest.claimed, rest.sent), (24, 24), "the rest of bob's, in two rounds without a poll between");
+    assert_eq!((rest.dropped, rest.drops, rest.more), (0, 1, false), "deleting is tried once a drain, not every round");
     assert_eq!(app.query_strings(JOBS).await, ["0"]);
     assert_eq!(pushed.path, "/push/bob-phone");
-    assert!(!app.hearth.push_round(&transport, &due).await.expect("a round").full(), "nothing left");
+    assert_eq!(after, Drain::default(), "nothing left");
 }
