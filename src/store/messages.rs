@@ -302,29 +302,61 @@ impl Store {
                 Backend::Postgres => " FOR UPDATE",
             }
         );
+        // Sends the batch's rooms may already have, by (room, author,
+        // client_id).
+        let mut keyed = Rows::new(SEND_KEYS);
+        for m in batch.iter().filter(|m| m.key().is_some()) {
+            keyed.push([m.room.into(), m.author.into(), m.client_id.as_deref().into()]);
+        }
         // However many rooms the batch has, it is written in six statements:
         // the rooms locked, their earlier sends looked up, the messages and
         // their changes inserted, the rooms' counters and the authors' own
-        // counts moved. On SQLite the last four are one round trip to the
-        // writer's thread (a lone message's commit was nine round trips,
-        // most of its time: docs/benchmarks.md).
+        // counts moved. On SQLite the first two are one round trip to the
+        // writer's thread, and the last four another (a lone message's
+        // commit was nine round trips, most of its time: docs/benchmarks.md).
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            // Every room of the batch, locked in id order.
-            let query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock).bind_rows(&ids);
-            let locked: HashMap<RoomId, (i64, i64, Option<String>)> =
-                query.fetch_all(&mut *tx).await?.into_iter().map(|(id, n, s, at)| (id, (n, s, at))).collect();
-            // Sends those rooms already have, by (room, author, client_id).
-            let mut keyed = Rows::new(SEND_KEYS);
-            for m in batch.iter().filter(|m| m.key().is_some() && locked.contains_key(&m.room)) {
-                keyed.push([m.room.into(), m.author.into(), m.client_id.as_deref().into()]);
-            }
+            let mut locked: HashMap<RoomId, (i64, i64, Option<String>)> = HashMap::new();
             let mut known: HashMap<(RoomId, UserId, String), i64> = HashMap::new();
-            if !keyed.is_empty() {
-                let sql = earlier_sends(self.backend(), &keyed);
-                let query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed);
-                for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
-                    known.insert((room, user, client_id), number);
+            match self.backend() {
+                // The write transaction is exclusive already: the rooms'
+                // counters and the earlier sends are read by one statement,
+                // told apart by its first column.
+                Backend::Sqlite => {
+                    let mut sql = format!(
+                        "SELECT 0, id, last_number, last_seq, last_message_at FROM rooms WHERE id {}",
+                        ids.in_list(self.backend())
+                    );
+                    if !keyed.is_empty() {
+                        sql.push_str(" UNION ALL ");
+                        sql.push_str(&earlier_sends(self.backend(), &keyed));
+                    }
+                    let query = sqlx::query_as::<_, (i64, i64, i64, i64, Option<String>)>(&sql);
+                    for (kind, a, b, c, text) in query.bind_rows(&ids).bind_rows(&keyed).fetch_all(&mut *tx).await? {
+                        match (kind, text) {
+                            (0, at) => {
+                                locked.insert(RoomId(a), (b, c, at));
+                            }
+                            (_, Some(client_id)) => {
+                                known.insert((RoomId(a), UserId(b), client_id), c);
+                            }
+                            (_, None) => {}
+                        }
+                    }
+                }
+                Backend::Postgres => {
+                    // Every room of the batch, locked in id order.
+                    let query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock).bind_rows(&ids);
+                    for (id, number, seq, at) in query.fetch_all(&mut *tx).await? {
+                        locked.insert(id, (number, seq, at));
+                    }
+                    if !keyed.is_empty() {
+                        let sql = earlier_sends(self.backend(), &keyed);
+                        let query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed);
+                        for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
+                            known.insert((room, user, client_id), number);
+                        }
+                    }
                 }
             }
             // Each message's place: an earlier send's, or its room's next.
@@ -1099,8 +1131,10 @@ const SEND_KEYS: &[Kind] = &[Int, Int, Text];
 /// with the room, paid once per batch.)
 fn earlier_sends(backend: Backend, keys: &Rows<'_>) -> String {
     match backend {
+        // In the shape of the rooms' counters, which it is read with
+        // (`append_messages`): `(1, room_id, user_id, number, client_id)`.
         Backend::Sqlite => vec![
-            "SELECT room_id, user_id, client_id, number FROM messages \
+            "SELECT 1, room_id, user_id, number, client_id FROM messages \
              WHERE room_id = ? AND user_id = ? AND client_id = ?";
             keys.len()
         ]

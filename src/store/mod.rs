@@ -73,6 +73,8 @@ enum Pool {
 
 /// Connections that read a SQLite database (WAL lets them run beside the writer).
 const SQLITE_READERS: u32 = 8;
+/// A Postgres connection idle this long is pinged before it is used.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// A handle to the database: one pool, shared by clones.
 #[derive(Clone, Debug)]
@@ -153,13 +155,18 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10));
                 // The writer first: it creates the file and switches it to WAL.
                 // It leaves checkpoints to `Checkpoints`.
+                // A connection to a local file cannot go away while idle, so
+                // none is pinged before use: that was a round trip to its
+                // thread before every statement or transaction.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
                     .await?;
                 let checkpoints = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(SQLITE_READERS)
+                    .test_before_acquire(false)
                     .connect_with(options.pragma("query_only", "ON"))
                     .await?;
                 return Ok(Self {
@@ -173,7 +180,22 @@ impl Store {
                 // database fails at once with its own message, where the
                 // pool would retry until a timeout.
                 PgConnection::connect_with(&options).await?.close().await?;
-                Pool::Postgres(PgPoolOptions::new().max_connections(8).connect_lazy_with(options))
+                // A connection idle for a while is pinged before use (the
+                // server may have restarted since); a busy one is not, since
+                // a ping is a round trip before every transaction.
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_AFTER_IDLE {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
+                    .connect_lazy_with(options);
+                Pool::Postgres(pool)
             }
         };
         Ok(Self { pool, _checkpoints: None })
