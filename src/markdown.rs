@@ -39,10 +39,32 @@ pub fn render(source: &str) -> String {
 /// marked `<span class="mention">`, which the page highlights. A message
 /// that mentions no one (a name that is not a member) marks none.
 pub fn render_message(source: &str, mentions: bool) -> String {
+    plain_words(source).unwrap_or_else(|| parsed(source, mentions))
+}
+
+/// [`render_message`] by the parser and the sanitiser.
+fn parsed(source: &str, mentions: bool) -> String {
     let events = rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH), mentions);
     let mut html = String::with_capacity(source.len() + source.len() / 2 + 16);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitise(&html)
+}
+
+/// The HTML of a message of plain words, as the renderer makes it, without
+/// parsing: a paragraph of the text itself. It is one line that starts with
+/// a letter (not a list number or any block marker), ends with a letter or
+/// digit (no trailing space), and holds only letters, digits, spaces and
+/// punctuation that means nothing to Markdown, to links (no `:` or `@`) or
+/// to HTML (nothing to escape). Most chat lines are such; parsing and
+/// sanitising one was most of the time between receiving a message and
+/// queueing it.
+fn plain_words(source: &str) -> Option<String> {
+    let first = source.chars().next()?;
+    let last = source.chars().next_back()?;
+    let inner = |c: char| {
+        c.is_alphanumeric() || matches!(c, ' ' | ',' | '.' | '?' | '!' | '\'' | '"' | '#' | '-' | '(' | ')' | ';')
+    };
+    (first.is_alphabetic() && last.is_alphanumeric() && source.chars().all(inner)).then(|| format!("<p>{source}</p>\n"))
 }
 
 /// The first web link the message shows (a Markdown link or a bare URL,
@@ -587,6 +609,45 @@ pub fn highlight(lang: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_words_render_as_the_parser_renders_them_and_anything_else_is_parsed() {
+        // Arrange: random lines over an alphabet of the accepted characters
+        // and some that must send a line to the parser.
+        let alphabet: Vec<char> = "aZé9 ,.?!'\"#-();x1 ".chars().chain("*_`[]<>&:@~|\\\n+=\u{a0}\t".chars()).collect();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut lines: Vec<String> = ["hello world", "Launch at 9", "what's up? (soon) #s12 #t34", "a  b", "é1", "x"]
+            .map(str::to_owned)
+            .to_vec();
+        for _ in 0..40_000 {
+            let len = 1 + next(24);
+            // Mostly accepted characters, so that most lines take the fast path.
+            lines.push(
+                (0..len).map(|_| alphabet[if next(16) == 0 { next(alphabet.len()) } else { next(19) }]).collect(),
+            );
+        }
+
+        // Act
+        let fast: Vec<(&String, Option<String>)> = lines.iter().map(|line| (line, plain_words(line))).collect();
+
+        // Assert
+        let taken = fast.iter().filter(|(_, html)| html.is_some()).count();
+        assert!(taken > 1_000, "the fast path is exercised: {taken}");
+        for (line, html) in &fast {
+            if let Some(html) = html {
+                assert_eq!(html, &parsed(line, true), "{line:?}");
+            }
+        }
+        for line in ["1. one", "- item", "# title", "a *b*", "a <b>", "x@example.com", "see http://a.b", "a  "] {
+            assert!(plain_words(line).is_none(), "{line:?} is parsed");
+        }
+    }
 
     /// Every attribute name in `html` (a crude scan of the sanitised output,
     /// whose shape ammonia fixes: `name="value"` inside tags).
