@@ -137,6 +137,11 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// How many parameters the rows are on Postgres: one array per column.
+    pub(super) fn postgres_params(&self) -> usize {
+        self.kinds.len()
+    }
+
     /// `(?, ?), (?, ?), …`: a row of bare `?` per row (binding a named
     /// parameter, `$n` or `?n`, makes SQLite look its name up in a list, so
     /// a batch of thousands bound in time quadratic in their number: 3 % of
@@ -233,6 +238,26 @@ impl<'a, O> BindRows<'a> for QueryAs<'a, Postgres, O, PgArguments> {
     }
 }
 
+/// A Postgres statement with each parameter `$n` numbered `$(n + by)`, for
+/// a statement that goes into one text after others' parameters. Our
+/// statements have no `$` but their parameters.
+pub(super) fn shift_params(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +288,19 @@ mod tests {
         let rows = two_rows();
         assert_eq!(rows.ints(0), vec![Some(1), None]);
         assert_eq!(rows.texts(1), vec![Some("a"), None]);
+    }
+
+    #[test]
+    fn parameters_are_numbered_on_after_earlier_statements() {
+        let rows = two_rows();
+        let sql = format!("UPDATE t SET a = v.column2 FROM {} WHERE t.id = v.column1", rows.table(Backend::Postgres));
+        assert_eq!(
+            shift_params(&sql, 9),
+            "UPDATE t SET a = v.column2 FROM UNNEST($10::int8[], $11::text[]) AS v(column1, column2) WHERE t.id = v.column1"
+        );
+        assert_eq!(shift_params("$1, $12 and $9", 3), "$4, $15 and $12");
+        assert_eq!(shift_params("no parameters", 3), "no parameters");
+        assert_eq!(rows.postgres_params(), 2);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::batch::{BindRows, Kind, Kind::Int, Kind::Text, Rows};
+use super::batch::{BindRows, Kind, Kind::Int, Kind::Text, Rows, shift_params};
 use super::{Backend, Store, WritePool, after_micro, format_time, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
@@ -313,7 +313,8 @@ impl Store {
         // their changes inserted, the rooms' counters and the authors' own
         // counts moved. On SQLite the first two are one round trip to the
         // writer's thread, and the last four another (a lone message's
-        // commit was nine round trips, most of its time: docs/benchmarks.md).
+        // commit was nine round trips, most of its time: docs/benchmarks.md);
+        // on Postgres the last four are one statement.
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut locked: HashMap<RoomId, (i64, i64, Option<String>)> = HashMap::new();
@@ -482,13 +483,24 @@ impl Store {
                         }
                         query.fetch_all(&mut *tx).await?
                     }
-                    // Postgres takes one statement per round trip.
+                    // One statement on Postgres too: the other writes are
+                    // data-modifying CTEs of the insert, their parameters
+                    // numbered after its own. They share one snapshot, which
+                    // is enough: none reads a row another writes (a reply's
+                    // original was committed before it was sent).
                     Backend::Postgres => {
-                        let inserted = sqlx::query_as(&insert).bind_rows(&rows).fetch_all(&mut *tx).await?;
-                        for (sql, rows) in &together {
-                            sqlx::query(sql).bind_rows(rows).execute(&mut *tx).await?;
+                        let mut with = Vec::with_capacity(together.len());
+                        let mut taken = rows.postgres_params();
+                        for (i, (sql, rows)) in together.iter().enumerate() {
+                            with.push(format!("w{i} AS ({})", shift_params(sql, taken)));
+                            taken += rows.postgres_params();
                         }
-                        inserted
+                        let sql = format!("WITH {} {insert}", with.join(", "));
+                        let mut query = sqlx::query_as(&sql).bind_rows(&rows);
+                        for (_, rows) in &together {
+                            query = query.bind_rows(rows);
+                        }
+                        query.fetch_all(&mut *tx).await?
                     }
                 };
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
