@@ -96,6 +96,7 @@ pub struct Drain {
     /// The drain stopped at its last round with more maybe due.
     pub more: bool,
 }
+
 /// One push, ready to POST.
 #[derive(Debug, Clone)]
 pub struct PushRequest {
