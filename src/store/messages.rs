@@ -294,14 +294,6 @@ impl Store {
         for room in rooms.keys() {
             ids.push([(*room).into()]);
         }
-        let lock = format!(
-            "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id {} ORDER BY id{}",
-            ids.in_list(self.backend()),
-            match self.backend() {
-                Backend::Sqlite => "",
-                Backend::Postgres => " FOR UPDATE",
-            }
-        );
         // Sends the batch's rooms may already have, by (room, author,
         // client_id).
         let mut keyed = Rows::new(SEND_KEYS);
@@ -347,6 +339,10 @@ impl Store {
                 }
                 Backend::Postgres => {
                     // Every room of the batch, locked in id order.
+                    let lock = format!(
+                        "SELECT id, last_number, last_seq, last_message_at FROM rooms WHERE id {} ORDER BY id FOR UPDATE",
+                        ids.in_list(self.backend())
+                    );
                     let query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock).bind_rows(&ids);
                     for (id, number, seq, at) in query.fetch_all(&mut *tx).await? {
                         locked.insert(id, (number, seq, at));
@@ -396,9 +392,8 @@ impl Store {
             if !fresh.is_empty() {
                 // The writes that need no message id (the room's events, the
                 // push jobs, the room's counters, the originals' reply
-                // counts, the authors' own counts): on SQLite they go with
-                // the insert, in one round trip to the writer's thread
-                // (`run_together`).
+                // counts, the authors' own counts) go with the insert, in one
+                // round trip (`with_insert`).
                 let mut together: Vec<(String, Rows<'_>)> = Vec::with_capacity(5);
                 let mut rows = Rows::new(&[Int, Int, Text, Int]);
                 for f in &fresh {
@@ -471,38 +466,12 @@ impl Store {
                     ]);
                 }
                 let insert = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", rows.select(self.backend()));
-                let inserted: Vec<(i64, RoomId, i64)> = match self.backend() {
-                    // The insert and the writes that need no id in one round
-                    // trip (the others return no rows).
-                    Backend::Sqlite => {
-                        let (rest, rest_rows) = run_together(&together);
-                        let sql = format!("{insert};\n{rest}");
-                        let mut query = sqlx::query_as(&sql).bind_rows(&rows);
-                        for rows in rest_rows {
-                            query = query.bind_rows(rows);
-                        }
-                        query.fetch_all(&mut *tx).await?
-                    }
-                    // One statement on Postgres too: the other writes are
-                    // data-modifying CTEs of the insert, their parameters
-                    // numbered after its own. They share one snapshot, which
-                    // is enough: none reads a row another writes (a reply's
-                    // original was committed before it was sent).
-                    Backend::Postgres => {
-                        let mut with = Vec::with_capacity(together.len());
-                        let mut taken = rows.postgres_params();
-                        for (i, (sql, rows)) in together.iter().enumerate() {
-                            with.push(format!("w{i} AS ({})", shift_params(sql, taken)));
-                            taken += rows.postgres_params();
-                        }
-                        let sql = format!("WITH {} {insert}", with.join(", "));
-                        let mut query = sqlx::query_as(&sql).bind_rows(&rows);
-                        for (_, rows) in &together {
-                            query = query.bind_rows(rows);
-                        }
-                        query.fetch_all(&mut *tx).await?
-                    }
-                };
+                let sql = with_insert(self.backend(), &insert, &rows, &together);
+                let mut query = sqlx::query_as(&sql).bind_rows(&rows);
+                for (_, rows) in &together {
+                    query = query.bind_rows(rows);
+                }
+                let inserted: Vec<(i64, RoomId, i64)> = query.fetch_all(&mut *tx).await?;
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
                 // (message id, user, room, number) of every mention.
@@ -1166,13 +1135,29 @@ const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_i
 /// Followed by the rows, 5 columns.
 const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at)";
 
-/// Statements of bare `?` parameters as one text for SQLite, which runs them
-/// in order in one call to its connection's thread, and their rows to bind
-/// in the same order: sqlx binds each statement's `?`s from where the one
-/// before stopped.
-fn run_together<'q, 'a>(statements: &'q [(String, Rows<'a>)]) -> (String, impl Iterator<Item = &'q Rows<'a>>) {
-    let sql = statements.iter().map(|(sql, _)| sql.as_str()).collect::<Vec<_>>().join(";\n");
-    (sql, statements.iter().map(|(_, rows)| rows))
+/// A batch's insert and the writes that go with it (`others`, which return
+/// no rows) as one text, to bind the insert's rows and then each of
+/// `others`' in order. On SQLite, statements of bare `?` that sqlx runs in
+/// one call to the connection's thread, binding each statement's `?`s from
+/// where the one before stopped. On Postgres, one statement: the others are
+/// data-modifying CTEs of the insert, their parameters numbered after its
+/// own. They share one snapshot, which is enough while none reads a row
+/// another writes (a reply's original was committed before it was sent).
+fn with_insert(backend: Backend, insert: &str, insert_rows: &Rows<'_>, others: &[(String, Rows<'_>)]) -> String {
+    match backend {
+        Backend::Sqlite => {
+            std::iter::once(insert).chain(others.iter().map(|(sql, _)| sql.as_str())).collect::<Vec<_>>().join(";\n")
+        }
+        Backend::Postgres => {
+            let mut taken = insert_rows.postgres_params();
+            let mut with = Vec::with_capacity(others.len());
+            for (i, (sql, rows)) in others.iter().enumerate() {
+                with.push(format!("w{i} AS ({})", shift_params(sql, taken)));
+                taken += rows.postgres_params();
+            }
+            format!("WITH {} {insert}", with.join(", "))
+        }
+    }
 }
 
 /// Followed by the rows, 4 columns.
