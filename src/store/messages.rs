@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::batch::{BindRows, Kind, Kind::Int, Kind::Text, Rows, shift_params};
-use super::{Backend, Store, WritePool, after_micro, format_time, now, on_pool, on_writer, placeholders};
+use super::{Backend, BatchWrite, Store, WritePool, after_micro, format_time, now, on_pool, on_writer, placeholders};
 use crate::error::AppError;
 use crate::model::{Author, Message, Reaction, ReplyTo, RoomId, UserId};
 
@@ -303,12 +303,18 @@ impl Store {
         // However many rooms the batch has, it is written in six statements:
         // the rooms locked, their earlier sends looked up, the messages and
         // their changes inserted, the rooms' counters and the authors' own
-        // counts moved. On SQLite the first two are one round trip to the
-        // writer's thread, and the last four another (a lone message's
-        // commit was nine round trips, most of its time: docs/benchmarks.md);
-        // on Postgres the last four are one statement.
+        // counts moved. On SQLite they are two round trips to the writer's
+        // thread, the first with the `BEGIN` and the last with the `COMMIT`
+        // (`BatchWrite`; a lone message's commit was nine round trips, most
+        // of its time: docs/benchmarks.md); on Postgres the last four are
+        // one statement.
+        let has_mentions = batch.iter().any(|m| !m.mentions.is_empty());
+        let has_files = batch.iter().any(|m| !m.attachments.is_empty());
         on_writer!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = pool.begin_batch().await?;
+            let (begin, commit) = (begin_text(&tx), commit_text(&tx));
+            // Whether the last statement's text committed.
+            let mut committed = false;
             let mut locked: HashMap<RoomId, (i64, i64, Option<String>)> = HashMap::new();
             let mut known: HashMap<(RoomId, UserId, String), i64> = HashMap::new();
             match self.backend() {
@@ -317,7 +323,7 @@ impl Store {
                 // told apart by its first column.
                 Backend::Sqlite => {
                     let mut sql = format!(
-                        "SELECT 0, id, last_number, last_seq, last_message_at FROM rooms WHERE id {}",
+                        "{begin}SELECT 0, id, last_number, last_seq, last_message_at FROM rooms WHERE id {}",
                         ids.in_list(self.backend())
                     );
                     if !keyed.is_empty() {
@@ -325,7 +331,7 @@ impl Store {
                         sql.push_str(&earlier_sends(self.backend(), &keyed));
                     }
                     let query = sqlx::query_as::<_, (i64, i64, i64, i64, Option<String>)>(&sql);
-                    for (kind, a, b, c, text) in query.bind_rows(&ids).bind_rows(&keyed).fetch_all(&mut *tx).await? {
+                    for (kind, a, b, c, text) in query.bind_rows(&ids).bind_rows(&keyed).fetch_all(tx.conn()).await? {
                         match (kind, text) {
                             (0, at) => {
                                 locked.insert(RoomId(a), (b, c, at));
@@ -344,13 +350,13 @@ impl Store {
                         ids.in_list(self.backend())
                     );
                     let query = sqlx::query_as::<_, (RoomId, i64, i64, Option<String>)>(&lock).bind_rows(&ids);
-                    for (id, number, seq, at) in query.fetch_all(&mut *tx).await? {
+                    for (id, number, seq, at) in query.fetch_all(tx.conn()).await? {
                         locked.insert(id, (number, seq, at));
                     }
                     if !keyed.is_empty() {
                         let sql = earlier_sends(self.backend(), &keyed);
                         let query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed);
-                        for (room, user, client_id, number) in query.fetch_all(&mut *tx).await? {
+                        for (room, user, client_id, number) in query.fetch_all(tx.conn()).await? {
                             known.insert((room, user, client_id), number);
                         }
                     }
@@ -466,12 +472,16 @@ impl Store {
                     ]);
                 }
                 let insert = format!("{INSERT_MESSAGES} {} RETURNING id, room_id, number", rows.select(self.backend()));
-                let sql = with_insert(self.backend(), &insert, &rows, &together);
+                let mut sql = with_insert(self.backend(), &insert, &rows, &together);
+                if !has_mentions && !has_files {
+                    sql.push_str(commit);
+                    committed = true;
+                }
                 let mut query = sqlx::query_as(&sql).bind_rows(&rows);
                 for (_, rows) in &together {
                     query = query.bind_rows(rows);
                 }
-                let inserted: Vec<(i64, RoomId, i64)> = query.fetch_all(&mut *tx).await?;
+                let inserted: Vec<(i64, RoomId, i64)> = query.fetch_all(tx.conn()).await?;
                 let by_place: HashMap<(RoomId, i64), &Fresh> =
                     fresh.iter().map(|f| ((batch[f.index].room, f.number), f)).collect();
                 // (message id, user, room, number) of every mention.
@@ -485,13 +495,18 @@ impl Store {
                 }
                 // Only a batch with mentions pays this statement (or more, a
                 // thousand mentions each).
-                for chunk in mentions.chunks(1000) {
+                let chunks = mentions.chunks(1000).count();
+                for (n, chunk) in mentions.chunks(1000).enumerate() {
                     let mut rows = Rows::new(&[Int, Int, Int, Int]);
                     for (id, user, room, number) in chunk {
                         rows.push([(*id).into(), (*user).into(), (*room).into(), (*number).into()]);
                     }
-                    let sql = format!("{INSERT_MENTIONS} {}", rows.select(self.backend()));
-                    sqlx::query(&sql).bind_rows(&rows).execute(&mut *tx).await?;
+                    let mut sql = format!("{INSERT_MENTIONS} {}", rows.select(self.backend()));
+                    if n + 1 == chunks && !has_files {
+                        sql.push_str(commit);
+                        committed = true;
+                    }
+                    sqlx::query(&sql).bind_rows(&rows).execute(tx.conn()).await?;
                 }
                 // Files take their message's number (a statement only in a
                 // batch that has files): each must still be the
@@ -506,9 +521,10 @@ impl Store {
                         let m = &batch[f.index];
                         rows.push([(*id).into(), m.room.into(), m.author.into(), f.number.into()]);
                     }
-                    let sql = format!("{TAKE_FILES} {} WHERE {TAKE_FILES_WHERE}", rows.table(self.backend()));
+                    let sql = format!("{TAKE_FILES} {} WHERE {TAKE_FILES_WHERE}{commit}", rows.table(self.backend()));
+                    committed = true;
                     let take = sqlx::query_as::<_, (i64, i64)>(&sql).bind_rows(&rows);
-                    for (id, number) in take.fetch_all(&mut *tx).await? {
+                    for (id, number) in take.fetch_all(tx.conn()).await? {
                         let Some((_, f)) = files.iter().find(|(file, f)| *file == id && f.number == number) else {
                             continue;
                         };
@@ -518,7 +534,7 @@ impl Store {
                     }
                 }
             }
-            tx.commit().await?;
+            tx.finish(committed).await?;
         });
         Ok(placed)
     }
@@ -1134,6 +1150,16 @@ const INSERT_MESSAGES: &str = "INSERT INTO messages (room_id, number, user_id, a
 const INSERT_MENTIONS: &str = "INSERT INTO mentions (message_id, user_id, room_id, number)";
 /// Followed by the rows, 5 columns.
 const QUEUE_PUSHES: &str = "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at)";
+
+/// [`BatchWrite::BEGIN`] of the batch `_tx`.
+fn begin_text<B: BatchWrite>(_tx: &B) -> &'static str {
+    B::BEGIN
+}
+
+/// [`BatchWrite::COMMIT`] of the batch `_tx`.
+fn commit_text<B: BatchWrite>(_tx: &B) -> &'static str {
+    B::COMMIT
+}
 
 /// A batch's insert and the writes that go with it (`others`, which return
 /// no rows) as one text, to bind the insert's rows and then each of

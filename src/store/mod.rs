@@ -308,20 +308,100 @@ pub(crate) use on_writer;
 /// counter row's `UPDATE … RETURNING` is what orders writers of one room.
 trait WritePool {
     type Db: sqlx::Database;
+    type Batch: BatchWrite<Db = Self::Db>;
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+    /// The write transaction of a batch of messages ([`BatchWrite`]).
+    async fn begin_batch(&self) -> Result<Self::Batch, sqlx::Error>;
 }
 
 impl WritePool for SqlitePool {
     type Db = Sqlite;
+    type Batch = SqliteBatch;
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.begin_with("BEGIN IMMEDIATE").await
+    }
+    async fn begin_batch(&self) -> Result<SqliteBatch, sqlx::Error> {
+        Ok(SqliteBatch { conn: self.acquire().await?, closed: false })
     }
 }
 
 impl WritePool for PgPool {
     type Db = Postgres;
+    type Batch = Transaction<'static, Postgres>;
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.begin().await
+    }
+    async fn begin_batch(&self) -> Result<Self::Batch, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+/// A batch of messages' write transaction, in as few round trips as the
+/// backend allows. On Postgres it is an ordinary transaction. On SQLite,
+/// where each call is a round trip to the connection's thread (a wake-up of
+/// another thread, about 60 µs here, most of a lone message's write:
+/// `docs/benchmarks.md`), the `BEGIN IMMEDIATE` goes in the text of the
+/// batch's first statement ([`Self::BEGIN`]) and the `COMMIT` in its last
+/// ([`Self::COMMIT`]), so the batch is two calls, not four. sqlx does not
+/// see that transaction, so it cannot roll it back: a batch that fails or
+/// is dropped before it commits closes its connection instead, and closing
+/// rolls back what it had begun (the pool opens another).
+pub(super) trait BatchWrite {
+    type Db: sqlx::Database;
+    /// Goes before the batch's first statement.
+    const BEGIN: &'static str;
+    /// Goes after the batch's last statement.
+    const COMMIT: &'static str;
+    /// The connection to run the batch's statements on.
+    fn conn(&mut self) -> &mut <Self::Db as sqlx::Database>::Connection;
+    /// Commits, unless the last statement's text did already
+    /// (`committed`).
+    async fn finish(self, committed: bool) -> Result<(), sqlx::Error>;
+}
+
+impl BatchWrite for Transaction<'static, Postgres> {
+    type Db = Postgres;
+    const BEGIN: &'static str = "";
+    const COMMIT: &'static str = "";
+    fn conn(&mut self) -> &mut PgConnection {
+        self
+    }
+    async fn finish(self, _committed: bool) -> Result<(), sqlx::Error> {
+        self.commit().await
+    }
+}
+
+/// [`BatchWrite`] on SQLite: the writer's connection, closed when dropped
+/// unless the batch committed.
+pub(super) struct SqliteBatch {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+    closed: bool,
+}
+
+impl BatchWrite for SqliteBatch {
+    type Db = Sqlite;
+    const BEGIN: &'static str = "BEGIN IMMEDIATE;\n";
+    const COMMIT: &'static str = ";\nCOMMIT";
+    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.conn
+    }
+    async fn finish(mut self, committed: bool) -> Result<(), sqlx::Error> {
+        if !committed {
+            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        }
+        self.closed = true;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteBatch {
+    fn drop(&mut self) {
+        if !self.closed {
+            // Perhaps inside a transaction sqlx does not know of: closing
+            // the connection rolls it back; returning it to the pool would
+            // leave the next writer inside it.
+            self.conn.close_on_drop();
+        }
     }
 }
 
@@ -502,6 +582,47 @@ mod tests {
         );
         assert_eq!(parse_time("0000-01-01T00:00:00Z").expect("a valid test time"), "0000-01-01T00:00:00.000000Z");
         assert_eq!(now().len(), "2024-05-01T10:00:00.000000Z".len());
+    }
+
+    /// A batch's SQLite transaction is begun and committed in its
+    /// statements' text, where sqlx cannot see it: one that stops before its
+    /// commit (an error, or its future dropped) must not leave the writer's
+    /// connection inside it.
+    #[tokio::test]
+    async fn a_sqlite_batch_that_stops_before_its_commit_leaves_nothing_open_and_nothing_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("batch.db");
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("open");
+        let Pool::Sqlite { write, .. } = &store.pool else { unreachable!("a SQLite store") };
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(write).await.expect("create");
+        let count = || async { sqlx::query_as::<_, (i64,)>("SELECT count(*) FROM t").fetch_one(write).await };
+
+        // Begun and written, then dropped before the commit.
+        let mut batch = write.begin_batch().await.expect("begin");
+        let sql = format!("{}INSERT INTO t VALUES (1)", SqliteBatch::BEGIN);
+        sqlx::query(&sql).execute(batch.conn()).await.expect("insert");
+        drop(batch);
+        // The next writer is not inside that transaction (its own BEGIN
+        // would fail), and the row is gone with it.
+        let mut tx = write.begin_write().await.expect("the next writer begins");
+        sqlx::query("INSERT INTO t VALUES (2)").execute(&mut *tx).await.expect("insert");
+        tx.commit().await.expect("commit");
+        assert_eq!(count().await.expect("count").0, 1);
+
+        // A batch whose text commits, and one committed by `finish`.
+        let mut batch = write.begin_batch().await.expect("begin");
+        let sql = format!("{}INSERT INTO t VALUES (3){}", SqliteBatch::BEGIN, SqliteBatch::COMMIT);
+        sqlx::query(&sql).execute(batch.conn()).await.expect("insert and commit");
+        batch.finish(true).await.expect("finish");
+        let mut batch = write.begin_batch().await.expect("begin");
+        let sql = format!("{}INSERT INTO t VALUES (4)", SqliteBatch::BEGIN);
+        sqlx::query(&sql).execute(batch.conn()).await.expect("insert");
+        batch.finish(false).await.expect("commit");
+        assert_eq!(count().await.expect("count").0, 3);
+        let mut tx = write.begin_write().await.expect("the next writer begins");
+        sqlx::query("INSERT INTO t VALUES (5)").execute(&mut *tx).await.expect("insert");
+        tx.commit().await.expect("commit");
+        assert_eq!(count().await.expect("count").0, 4);
     }
 
     #[tokio::test]
