@@ -2,8 +2,10 @@
 //! HTTP: 64 tasks post through `Hearth::post_message` (membership check,
 //! validation, the group-commit writer, publish) for a while, then the same
 //! number of the same rows go into the same schema as raw batched `INSERT`s
-//! of 256 rows per statement and transaction (the writer's largest batch).
-//! Both on one database, in one run:
+//! of 256 rows per statement and transaction (the writer's largest batch),
+//! spread over as many rooms of their own as the tasks posted to, row by row
+//! in turn as the tasks' rows were (so 64 rooms' rows touch 64 rooms' index
+//! pages in both). Both on one database, in one run:
 //!
 //!   store-ingest --database sqlite:///tmp/x.db --rooms 1 --duration 10
 //!   store-ingest --database postgres://postgres@127.0.0.1:5432/bench …
@@ -37,6 +39,9 @@ struct Args {
     /// Rows per raw INSERT statement and transaction.
     #[arg(long, default_value_t = 256)]
     batch: usize,
+    /// Message writers on Postgres (`HEARTH_POSTGRES_WRITERS`).
+    #[arg(long, default_value_t = hearth::POSTGRES_WRITERS)]
+    postgres_writers: usize,
     /// Print one JSON line as well.
     #[arg(long)]
     json: bool,
@@ -67,7 +72,10 @@ async fn main() {
         rooms.push(room);
     }
     // No per-user message limit: the bench posts as fast as the core takes.
-    let hearth = Hearth::new(store.clone(), Settings { messages_per_minute: 0, ..Settings::default() });
+    let hearth = Hearth::new(
+        store.clone(),
+        Settings { messages_per_minute: 0, postgres_writers: args.postgres_writers, ..Settings::default() },
+    );
 
     // Through the core, as every adapter posts.
     let stop = Arc::new(AtomicBool::new(false));
@@ -98,9 +106,13 @@ async fn main() {
     let count = posted.load(Ordering::Relaxed);
     let core_rate = count as f64 / elapsed;
 
-    // The same number of rows, raw, into a room of their own.
-    let raw_room = store.create_room(RoomKind::Open, Some("raw"), users[0], &users).await.expect("room");
-    let raw_rate = raw_insert(&args.database, raw_room, &users, count as usize, args.batch).await;
+    // The same number of rows, raw, into as many rooms of their own.
+    let mut raw_rooms = Vec::new();
+    for r in 0..rooms.len() {
+        raw_rooms
+            .push(store.create_room(RoomKind::Open, Some(&format!("raw {r}")), users[0], &users).await.expect("room"));
+    }
+    let raw_rate = raw_insert(&args.database, &raw_rooms, &users, count as usize, args.batch).await;
 
     let backend = format!("{:?}", store.backend()).to_lowercase();
     println!(
@@ -124,8 +136,9 @@ async fn main() {
 }
 
 /// `count` rows in statements of `batch` rows, each its own transaction, as
-/// fast as one connection of its own can; rows per second.
-async fn raw_insert(url: &str, room: RoomId, users: &[UserId], count: usize, batch: usize) -> f64 {
+/// fast as one connection of its own can, row `n` into `rooms[n % rooms.len()]`
+/// with that room's next number; rows per second.
+async fn raw_insert(url: &str, rooms: &[RoomId], users: &[UserId], count: usize, batch: usize) -> f64 {
     use sqlx::Connection;
     enum Conn {
         Sqlite(sqlx::SqliteConnection),
@@ -140,9 +153,9 @@ async fn raw_insert(url: &str, room: RoomId, users: &[UserId], count: usize, bat
         ($conn:expr, $sql:expr, $rows:expr) => {{
             let mut tx = $conn.begin().await.expect("begin");
             let mut query = sqlx::query($sql);
-            for (number, user, body, client_id, at) in $rows {
+            for (room, number, user, body, client_id, at) in $rows {
                 query = query
-                    .bind(room.0)
+                    .bind(*room)
                     .bind(*number)
                     .bind(*user)
                     .bind(body.as_str())
@@ -167,12 +180,20 @@ async fn raw_insert(url: &str, room: RoomId, users: &[UserId], count: usize, bat
             "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at) VALUES {}",
             values.join(", ")
         );
-        let rows: Vec<(i64, i64, String, String, String)> = (0..rows)
+        let rows: Vec<(i64, i64, i64, String, String, String)> = (0..rows)
             .map(|r| {
-                let n = number + r + 1;
+                let n = number + r;
+                let (room, in_room) = (rooms[n % rooms.len()], n / rooms.len() + 1);
                 let user = users[n % users.len()];
-                let at = format!("2026-01-01T00:00:00.{:06}Z", n % 1_000_000);
-                (n as i64, user.0, format!("poster {n} says hello for the {n}th time"), format!("raw-{n}"), at)
+                let at = format!("2026-01-01T00:00:00.{:06}Z", in_room % 1_000_000);
+                (
+                    room.0,
+                    in_room as i64,
+                    user.0,
+                    format!("poster {n} says hello for the {n}th time"),
+                    format!("raw-{n}"),
+                    at,
+                )
             })
             .collect();
         match &mut conn {
