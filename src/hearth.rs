@@ -66,6 +66,9 @@ pub struct Settings {
     pub push_contact: String,
     /// The largest file upload, in bytes (`HEARTH_UPLOAD_MAX_BYTES`, 25 MiB).
     pub upload_max_bytes: u64,
+    /// Message writers on Postgres, each a transaction at a time, rooms
+    /// spread over them by id (`HEARTH_POSTGRES_WRITERS`; SQLite has one).
+    pub postgres_writers: usize,
 }
 
 impl Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             push_per_device_per_minute: 6,
             push_contact: "mailto:hearth@localhost".into(),
             upload_max_bytes: 25 * 1024 * 1024,
+            postgres_writers: crate::ingest::POSTGRES_WRITERS,
         }
     }
 }
@@ -179,7 +183,7 @@ impl Hearth {
             account,
             archived_rooms,
             messages,
-            ingest: Arc::new(Ingest::new(store.clone(), hub.clone())),
+            ingest: Arc::new(Ingest::new(store.clone(), hub.clone(), settings.postgres_writers)),
             store,
             settings: Arc::new(settings),
             sign_in_limiter,

@@ -11,8 +11,9 @@
 //! that fails them fails alone; a database error fails its whole batch, and
 //! every sender in it gets the error. SQLite has one writer (every message
 //! write goes through one connection at a time, so message writers never meet
-//! `SQLITE_BUSY`); Postgres has [`POSTGRES_WRITERS`], a room always on the
-//! same one, so that different rooms commit in parallel.
+//! `SQLITE_BUSY`); Postgres has a few (`Settings::postgres_writers`,
+//! [`POSTGRES_WRITERS`] by default), a room always on the same one, so that
+//! different rooms commit in parallel.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -27,8 +28,13 @@ use crate::store::{Appended, Backend, InsertedMessage, NewMessage, Store};
 
 /// Most messages one transaction writes.
 pub const BATCH_MAX: usize = 256;
-/// Writer tasks on Postgres (rooms are spread over them by id).
-pub const POSTGRES_WRITERS: usize = 4;
+/// Writer tasks on Postgres by default (rooms are spread over them by id).
+/// More writers are more transactions in flight, each with a smaller batch
+/// and its own commit to wait for: on the 2-core benchmark machine, 64
+/// posters into 64 rooms got 2,900–5,400 messages/s with 2 writers, 2,600–3,100
+/// with 3, 1,900–2,600 with 4 (`store-ingest`, docs/benchmarks.md), and one
+/// hot room is on one writer whatever the number.
+pub const POSTGRES_WRITERS: usize = 2;
 /// Messages queued per writer before senders wait for room in the queue.
 const QUEUE: usize = 4 * BATCH_MAX;
 
@@ -57,11 +63,13 @@ pub(crate) struct Ingest {
     store: Store,
     hub: Hub,
     queues: OnceLock<Vec<mpsc::Sender<Job>>>,
+    /// Writer tasks on Postgres (at least one).
+    postgres_writers: usize,
 }
 
 impl Ingest {
-    pub(crate) fn new(store: Store, hub: Hub) -> Self {
-        Self { store, hub, queues: OnceLock::new() }
+    pub(crate) fn new(store: Store, hub: Hub, postgres_writers: usize) -> Self {
+        Self { store, hub, queues: OnceLock::new(), postgres_writers: postgres_writers.max(1) }
     }
 
     /// Queues `message` and waits until its batch has committed and its event
@@ -77,7 +85,7 @@ impl Ingest {
     fn start(&self) -> Vec<mpsc::Sender<Job>> {
         let writers = match self.store.backend() {
             Backend::Sqlite => 1,
-            Backend::Postgres => POSTGRES_WRITERS,
+            Backend::Postgres => self.postgres_writers,
         };
         (0..writers)
             .map(|_| {

@@ -134,3 +134,5 @@ pub mod testing;
 pub use error::{AppError, FieldError};
 #[cfg(feature = "server")]
 pub use hearth::{Hearth, Settings};
+#[cfg(feature = "server")]
+pub use ingest::POSTGRES_WRITERS;

@@ -240,3 +240,23 @@ fn not_found(err: AppError, login: &str) -> BoxError {
         other => one_line(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn postgres_writers_have_a_default_and_bounds() {
+        let parsed = |args: &[&str]| Cli::try_parse_from(["hearth"].iter().chain(args)).map(|cli| cli.config);
+        let default = parsed(&["serve"]).expect("no flags");
+        assert_eq!(default.postgres_writers, hearth::POSTGRES_WRITERS);
+        assert_eq!(default.settings().postgres_writers, hearth::POSTGRES_WRITERS);
+        let four = parsed(&["--postgres-writers", "4", "serve"]).expect("4 writers");
+        assert_eq!(four.settings().postgres_writers, 4);
+        for refused in ["0", "7", "-1", "two"] {
+            assert!(parsed(&["--postgres-writers", refused, "serve"]).is_err(), "{refused} writers were taken");
+        }
+    }
+}

@@ -222,6 +222,12 @@ pub struct Config {
     #[arg(long, env = "HEARTH_UPLOAD_MAX_BYTES", default_value_t = 25 * 1024 * 1024, global = true,
           value_parser = clap::value_parser!(u64).range(1..=(4u64 << 30)))]
     pub upload_max_bytes: u64,
+    /// Message writers on Postgres: transactions of new messages in flight
+    /// at once, rooms spread over them (SQLite always has one). More suit a
+    /// database server whose commits are cheap to run side by side.
+    #[arg(long, env = "HEARTH_POSTGRES_WRITERS", default_value_t = hearth::POSTGRES_WRITERS, global = true,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=6))]
+    pub postgres_writers: usize,
     /// Where uploaded files are kept: unset, `<data dir>/blobs`; or an
     /// S3-compatible bucket, `s3://bucket/prefix`, configured from the
     /// `AWS_*` variables (needed when several instances serve one Hearth).
@@ -309,6 +315,7 @@ impl Config {
                 })
                 .unwrap_or_else(|| "mailto:hearth@localhost".into()),
             upload_max_bytes: self.upload_max_bytes,
+            postgres_writers: self.postgres_writers,
         }
     }
 

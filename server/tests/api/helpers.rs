@@ -91,6 +91,7 @@ pub fn test_config(dir: PathBuf) -> Config {
         push_contact: Some("mailto:ops@hearth.test".into()),
         // The binary's default; `attachments.rs` sets a small one.
         upload_max_bytes: 25 * 1024 * 1024,
+        postgres_writers: hearth::POSTGRES_WRITERS,
         // Files under the test's data directory.
         blob_store: None,
     }
