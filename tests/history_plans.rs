@@ -204,3 +204,86 @@ async fn on_postgres_every_history_shape_of_a_room_of_200000_messages_reads_one_
     drop(store);
     database.drop_now().await;
 }
+
+/// Rows of `messages` read by sequential scans so far, as the statistics
+/// have them: a backend reports its counts when it goes idle, at most once a
+/// second, so this waits for that first.
+async fn messages_scanned(conn: &mut sqlx::PgConnection) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    sqlx::query_scalar("SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relname = 'messages'")
+        .fetch_one(conn)
+        .await
+        .expect("statistics")
+}
+
+/// A send's lookup of earlier sends is planned for the table as it is when
+/// it runs. A plan Postgres caches for a prepared statement while `messages`
+/// is small (a hash join over the whole table, the cheapest then) stays
+/// until the table is next analysed, and read every row of it for each
+/// batch: on a fresh instance that was most of a batch's time for a minute
+/// or more (docs/benchmarks.md). Here: many sends while the table is tiny,
+/// then 50,000 more rows with autovacuum off (so nothing analyses them),
+/// then one more send, which may not read the table through.
+#[tokio::test]
+async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_message() {
+    let Some(database) = BlankPostgres::create("stale").await else { return };
+    let store = Store::connect(&database.url).await.expect("store opens");
+    store.migrate().await.expect("migrates");
+    let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
+    sqlx::query("ALTER TABLE messages SET (autovacuum_enabled = false)")
+        .execute(&mut conn)
+        .await
+        .expect("autovacuum off");
+    let alice = store
+        .insert_user(NewUserRow {
+            email: "alice@example.com",
+            username: "alice",
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            name: None,
+        })
+        .await
+        .expect("user")
+        .id;
+    let room = store.create_room(RoomKind::Open, Some("Growing"), alice, &[alice]).await.expect("room");
+    let hearth =
+        hearth::Hearth::new(store.clone(), hearth::Settings { messages_per_minute: 0, ..hearth::Settings::default() });
+    for i in 0..40 {
+        hearth.post_message(alice, room, &format!("early {i}"), Some(&format!("early-{i}"))).await.expect("early send");
+    }
+    const MORE: i64 = 50_000;
+    sqlx::query(
+        "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
+         SELECT $1, 40 + i, $2, 'bulk ' || i, 'bulk-' || i,
+                to_char(timestamp '2026-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
+         FROM generate_series(1, $3::bigint) AS i",
+    )
+    .bind(room.0)
+    .bind(alice.0)
+    .bind(MORE)
+    .execute(&mut conn)
+    .await
+    .expect("bulk insert");
+    sqlx::query("UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2, last_seq = last_seq + $2 WHERE id = $1")
+        .bind(room.0)
+        .bind(MORE)
+        .execute(&mut conn)
+        .await
+        .expect("counters");
+
+    let before = messages_scanned(&mut conn).await;
+    for i in 0..3 {
+        let sent = hearth
+            .post_message(alice, room, &format!("late {i}"), Some(&format!("late-{i}")))
+            .await
+            .expect("late send");
+        assert_eq!(sent.message.number, 40 + MORE + i + 1);
+    }
+    // A retry is still found by its key.
+    let again = hearth.post_message(alice, room, "early 3", Some("early-3")).await.expect("a retry");
+    assert_eq!(again.message.number, 4);
+    let read = messages_scanned(&mut conn).await - before;
+    assert!(read < MORE, "four sends read {read} rows of messages by sequential scans");
+    conn.close().await.expect("close");
+    drop((hearth, store));
+    database.drop_now().await;
+}

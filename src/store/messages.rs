@@ -354,8 +354,15 @@ impl Store {
                         locked.insert(id, (number, seq, at));
                     }
                     if !keyed.is_empty() {
+                        // Planned afresh each time, for the table as it is
+                        // now: a plan cached while `messages` was small (a
+                        // hash join over all of it) stays until the next
+                        // `ANALYZE`, and a fresh instance's first minute of
+                        // sends then read the whole table once a batch
+                        // (docs/benchmarks.md).
                         let sql = earlier_sends(self.backend(), &keyed);
-                        let query = sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed);
+                        let query =
+                            sqlx::query_as::<_, (RoomId, UserId, String, i64)>(&sql).bind_rows(&keyed).persistent(false);
                         for (room, user, client_id, number) in query.fetch_all(tx.conn()).await? {
                             known.insert((room, user, client_id), number);
                         }
