@@ -9,18 +9,15 @@
 //! flaky. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set
 //! (`make test` sets it; the test says it was skipped without it).
 
-use hearth::model::{RoomId, RoomKind};
+use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{Backend, HistoryQuery, NewUserRow, Store};
 use hearth::testing::BlankPostgres;
 use sqlx::Connection;
 
 const MESSAGES: i64 = 200_000;
 
-/// A store with one room of `MESSAGES` messages (each sent with a
-/// `client_id`, as the web client sends them), one a second from
-/// 2026-01-01, numbered 1.. with the room's counters to match; statistics
-/// gathered, as a live database has them.
-async fn big_room(url: &str) -> (Store, RoomId) {
+/// A migrated store at `url` with one user, alice (user 1).
+async fn store_with_alice(url: &str) -> (Store, UserId) {
     let store = Store::connect(url).await.expect("store opens");
     store.migrate().await.expect("migrates");
     let alice = store
@@ -33,6 +30,15 @@ async fn big_room(url: &str) -> (Store, RoomId) {
         .await
         .expect("user")
         .id;
+    (store, alice)
+}
+
+/// A store with one room of `MESSAGES` messages (each sent with a
+/// `client_id`, as the web client sends them), one a second from
+/// 2026-01-01, numbered 1.. with the room's counters to match; statistics
+/// gathered, as a live database has them.
+async fn big_room(url: &str) -> (Store, RoomId) {
+    let (store, alice) = store_with_alice(url).await;
     let room = store.create_room(RoomKind::Open, Some("Big"), alice, &[alice]).await.expect("room");
     // A second, smaller room, so that the room filter matters.
     let other = store.create_room(RoomKind::Open, Some("Other"), alice, &[alice]).await.expect("room");
@@ -152,7 +158,7 @@ fn numbers_after<'a>(text: &'a str, label: &'a str) -> impl Iterator<Item = u64>
 /// idempotent retries) finds each (author, client_id) by the whole unique
 /// key: it must not walk the room's sends, which grow with the room.
 async fn assert_earlier_sends_are_looked_up_by_key(store: &Store, room: RoomId) {
-    let alice = hearth::model::UserId(1);
+    let alice = UserId(1);
     let plan =
         store.earlier_sends_plan(room, &[(alice, "c17"), (alice, "c199999"), (alice, "never")]).await.expect("plan");
     let text = plan.join("\n");
@@ -227,23 +233,12 @@ async fn messages_scanned(conn: &mut sqlx::PgConnection) -> i64 {
 #[tokio::test]
 async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_message() {
     let Some(database) = BlankPostgres::create("stale").await else { return };
-    let store = Store::connect(&database.url).await.expect("store opens");
-    store.migrate().await.expect("migrates");
+    let (store, alice) = store_with_alice(&database.url).await;
     let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
     sqlx::query("ALTER TABLE messages SET (autovacuum_enabled = false)")
         .execute(&mut conn)
         .await
         .expect("autovacuum off");
-    let alice = store
-        .insert_user(NewUserRow {
-            email: "alice@example.com",
-            username: "alice",
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-            name: None,
-        })
-        .await
-        .expect("user")
-        .id;
     let room = store.create_room(RoomKind::Open, Some("Growing"), alice, &[alice]).await.expect("room");
     let hearth =
         hearth::Hearth::new(store.clone(), hearth::Settings { messages_per_minute: 0, ..hearth::Settings::default() });
