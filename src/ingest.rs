@@ -31,9 +31,9 @@ pub const BATCH_MAX: usize = 256;
 /// Writer tasks on Postgres by default (rooms are spread over them by id).
 /// More writers are more transactions in flight, each with a smaller batch
 /// and its own commit to wait for: on the 2-core benchmark machine, 64
-/// posters into 64 rooms got 2,900–5,400 messages/s with 2 writers, 2,600–3,100
-/// with 3, 1,900–2,600 with 4 (`store-ingest`, docs/benchmarks.md), and one
-/// hot room is on one writer whatever the number.
+/// posters into 64 rooms got 3,700–5,500 messages/s with 2 writers against
+/// 3,200–4,500 with 4 (`store-ingest --postgres-writers`, alternated;
+/// docs/benchmarks.md). One hot room is on one writer whatever the number.
 pub const POSTGRES_WRITERS: usize = 2;
 /// Messages queued per writer before senders wait for room in the queue.
 const QUEUE: usize = 4 * BATCH_MAX;

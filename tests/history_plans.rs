@@ -229,7 +229,7 @@ async fn messages_scanned(conn: &mut sqlx::PgConnection) -> i64 {
 /// batch: on a fresh instance that was most of a batch's time for a minute
 /// or more (docs/benchmarks.md). Here: many sends while the table is tiny,
 /// then 50,000 more rows with autovacuum off (so nothing analyses them),
-/// then one more send, which may not read the table through.
+/// then three new sends and a retry, which may not read the table through.
 #[tokio::test]
 async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_message() {
     let Some(database) = BlankPostgres::create("stale").await else { return };
