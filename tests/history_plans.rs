@@ -33,6 +33,21 @@ async fn store_with_alice(url: &str) -> (Store, UserId) {
     (store, alice)
 }
 
+/// `$3` messages by user `$2` in room `$1`, numbered after `$4` (each sent
+/// with a `client_id`, `c` and its number, as the web client sends one),
+/// one a second from 2026-01-01: SQLite's and Postgres's spelling.
+const SQLITE_BULK: &str = "WITH RECURSIVE n(i) AS (SELECT $4 + 1 UNION ALL SELECT i + 1 FROM n WHERE i < $4 + $3)
+     INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
+     SELECT $1, i, $2, 'message ' || i, 'c' || i,
+            strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000Z'
+     FROM n";
+const POSTGRES_BULK: &str = "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
+     SELECT $1, i, $2, 'message ' || i, 'c' || i,
+            to_char(timestamp '2026-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
+     FROM generate_series($4::bigint + 1, $4::bigint + $3::bigint) AS i";
+/// Room `$1`'s counters, as if its last message were number `$2`.
+const COUNTERS: &str = "UPDATE rooms SET last_number = $2, messages_count = $2, last_seq = $2 WHERE id = $1";
+
 /// A store with one room of `MESSAGES` messages (each sent with a
 /// `client_id`, as the web client sends them), one a second from
 /// 2026-01-01, numbered 1.. with the room's counters to match; statistics
@@ -45,23 +60,9 @@ async fn big_room(url: &str) -> (Store, RoomId) {
     store.insert_message(other, Some(alice), None, "elsewhere", None).await.expect("message");
 
     let (insert, analyze) = match Backend::of_url(url).expect("scheme") {
-        Backend::Sqlite => (
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
-             INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
-             SELECT $1, i, $2, 'message ' || i, 'c' || i,
-                    strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000Z'
-             FROM n",
-            "ANALYZE",
-        ),
-        Backend::Postgres => (
-            "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
-             SELECT $1, i, $2, 'message ' || i, 'c' || i,
-                    to_char(timestamp '2026-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
-             FROM generate_series(1, $3::bigint) AS i",
-            "ANALYZE messages",
-        ),
+        Backend::Sqlite => (SQLITE_BULK, "ANALYZE"),
+        Backend::Postgres => (POSTGRES_BULK, "ANALYZE messages"),
     };
-    let counters = "UPDATE rooms SET last_number = $2, messages_count = $2, last_seq = $2 WHERE id = $1";
     macro_rules! bulk {
         ($conn:expr) => {{
             let mut conn = $conn;
@@ -69,10 +70,11 @@ async fn big_room(url: &str) -> (Store, RoomId) {
                 .bind(room.0)
                 .bind(alice.0)
                 .bind(MESSAGES)
+                .bind(0_i64)
                 .execute(&mut conn)
                 .await
                 .expect("bulk insert");
-            sqlx::query(counters).bind(room.0).bind(MESSAGES).execute(&mut conn).await.expect("counters");
+            sqlx::query(COUNTERS).bind(room.0).bind(MESSAGES).execute(&mut conn).await.expect("counters");
             sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
             conn.close().await.expect("close");
         }};
@@ -246,24 +248,15 @@ async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_
         hearth.post_message(alice, room, &format!("early {i}"), Some(&format!("early-{i}"))).await.expect("early send");
     }
     const MORE: i64 = 50_000;
-    sqlx::query(
-        "INSERT INTO messages (room_id, number, user_id, body, client_id, created_at)
-         SELECT $1, 40 + i, $2, 'bulk ' || i, 'bulk-' || i,
-                to_char(timestamp '2026-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
-         FROM generate_series(1, $3::bigint) AS i",
-    )
-    .bind(room.0)
-    .bind(alice.0)
-    .bind(MORE)
-    .execute(&mut conn)
-    .await
-    .expect("bulk insert");
-    sqlx::query("UPDATE rooms SET last_number = last_number + $2, messages_count = messages_count + $2, last_seq = last_seq + $2 WHERE id = $1")
+    sqlx::query(POSTGRES_BULK)
         .bind(room.0)
+        .bind(alice.0)
         .bind(MORE)
+        .bind(40_i64)
         .execute(&mut conn)
         .await
-        .expect("counters");
+        .expect("bulk insert");
+    sqlx::query(COUNTERS).bind(room.0).bind(40 + MORE).execute(&mut conn).await.expect("counters");
 
     let before = messages_scanned(&mut conn).await;
     for i in 0..3 {
