@@ -273,7 +273,7 @@ impl Config {
 
     /// How the store opens its database.
     pub fn store_options(&self) -> hearth::store::StoreOptions {
-        hearth::store::StoreOptions { sqlite_synchronous: self.sqlite_synchronous }
+        hearth::store::StoreOptions { sqlite_synchronous: self.sqlite_synchronous, ..Default::default() }
     }
 
     /// Whether `/metrics` is served anywhere (an empty token counts as unset).

@@ -30,6 +30,7 @@ mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -73,6 +74,9 @@ enum Pool {
 
 /// Connections that read a SQLite database (WAL lets them run beside the writer).
 const SQLITE_READERS: u32 = 8;
+/// How long a SQLite connection waits for a lock another holds (also
+/// spelled out in [`Checkpoints::restart_wal`]).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A Postgres connection idle this long is pinged before it is used.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
@@ -86,6 +90,9 @@ pub struct Store {
 
 /// How often SQLite's WAL is copied back into the database, off the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// SQLite's page size, which a WAL frame holds one of (SQLite's default,
+/// which Hearth keeps).
+const SQLITE_PAGE_BYTES: u64 = 4096;
 
 /// SQLite's checkpoints, run beside the writer rather than by it.
 ///
@@ -102,13 +109,26 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// in the WAL, synced as `synchronous` says, whenever the checkpoint runs.
 /// The task ends when the last clone of the store is dropped; SQLite
 /// checkpoints once more when the last connection closes.
+///
+/// A passive checkpoint never lets the WAL start again from its beginning
+/// while the writer is busy: the next writer restarts the log only if
+/// every frame was copied back before it began, and a busy writer has
+/// always added frames since. Under steady posting the file grew by about
+/// 60 MB a second without end (1.5 GB after a minute of the REST benchmark,
+/// with posts stalling for a second at a time as the file system allocated
+/// it). So when a checkpoint finds the WAL holding more than
+/// [`StoreOptions::sqlite_wal_limit`], it asks the writer to restart it: before its next transaction the
+/// writer runs a `RESTART` checkpoint on its own connection (no other writer
+/// exists to wait for; what is left to copy is what was committed since the
+/// passive one), and its next commit writes from the file's start.
 #[derive(Debug)]
 struct Checkpoints {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Checkpoints {
-    fn start(pool: SqlitePool) -> Self {
+    fn start(pool: SqlitePool, restart: Arc<AtomicBool>, wal_limit: u64) -> Self {
+        let restart_frames = i64::try_from(wal_limit / SQLITE_PAGE_BYTES).unwrap_or(i64::MAX);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(CHECKPOINT_EVERY);
@@ -117,8 +137,11 @@ impl Checkpoints {
                 tokio::select! {
                     _ = &mut stopped => break,
                     _ = every.tick() => {
-                        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                            tracing::warn!(error = %err, "a SQLite checkpoint failed");
+                        // (busy, frames in the WAL, frames copied back)
+                        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+                            Ok((_, frames, _)) if frames >= restart_frames => restart.store(true, Ordering::Relaxed),
+                            Ok(_) => {}
+                            Err(err) => tracing::warn!(error = %err, "a SQLite checkpoint failed"),
                         }
                     }
                 }
@@ -126,6 +149,28 @@ impl Checkpoints {
             pool.close().await;
         });
         Self { _stop: stop }
+    }
+
+    /// Restarts the WAL on the writer's connection, between its transactions.
+    /// It waits at most 50 ms for readers of the old WAL, then waits for
+    /// locks as long as before ([`SQLITE_BUSY_TIMEOUT`]).
+    /// (Boxed here, with its lifetime named, so that the pool's
+    /// `before_acquire` hook can hold it for any connection it is given.)
+    fn restart_wal<'c>(conn: &'c mut sqlx::SqliteConnection) -> futures_util::future::BoxFuture<'c, ()> {
+        Box::pin(async move {
+            let restarted = async {
+                sqlx::query("PRAGMA busy_timeout = 50").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *conn).await
+            }
+            .await;
+            if let Err(err) = restarted {
+                tracing::warn!(error = %err, "restarting the SQLite WAL failed");
+            }
+            let waits = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
+            if let Err(err) = sqlx::query(&waits).execute(&mut *conn).await {
+                tracing::warn!(error = %err, "resetting the SQLite busy timeout failed");
+            }
+        })
     }
 }
 
@@ -152,16 +197,34 @@ impl Store {
                     .foreign_keys(true)
                     // Only a checkpoint or another process can hold the
                     // lock now; wait for it rather than fail at once.
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 // The writer first: it creates the file and switches it to WAL.
                 // It leaves checkpoints to `Checkpoints`.
                 // A connection to a local file cannot go away while idle, so
                 // none is pinged before use: that was a round trip to its
                 // thread before every statement or transaction.
+                // Before a transaction, it restarts the WAL when the
+                // checkpoints ask it to.
+                let restart = Arc::new(AtomicBool::new(false));
+                let wanted = restart.clone();
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .test_before_acquire(false)
-                    .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+                    .before_acquire(move |conn, _| {
+                        let restart = wanted.swap(false, Ordering::Relaxed);
+                        Box::pin(async move {
+                            if restart {
+                                Checkpoints::restart_wal(conn).await;
+                            }
+                            Ok(true)
+                        })
+                    })
+                    .connect_with(
+                        options
+                            .clone()
+                            .pragma("wal_autocheckpoint", "0")
+                            .pragma("journal_size_limit", store_options.sqlite_wal_limit.to_string()),
+                    )
                     .await?;
                 let checkpoints = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
                 let read = SqlitePoolOptions::new()
@@ -171,7 +234,11 @@ impl Store {
                     .await?;
                 return Ok(Self {
                     pool: Pool::Sqlite { read, write },
-                    _checkpoints: Some(Arc::new(Checkpoints::start(checkpoints))),
+                    _checkpoints: Some(Arc::new(Checkpoints::start(
+                        checkpoints,
+                        restart,
+                        store_options.sqlite_wal_limit,
+                    ))),
                 });
             }
             Backend::Postgres => {
@@ -635,14 +702,7 @@ mod tests {
         assert_eq!(automatic, 0, "the writer leaves checkpoints to the task");
         // About 4 MB into the WAL, in one commit.
         let before = std::fs::metadata(&path).expect("the database file").len();
-        sqlx::query("CREATE TABLE filler (b BLOB)").execute(write).await.expect("create");
-        sqlx::query(
-            "INSERT INTO filler WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000)
-             SELECT randomblob(4096) FROM n",
-        )
-        .execute(write)
-        .await
-        .expect("insert");
+        filler(write, 1000).await;
         // Only a checkpoint moves those pages into the database file, and the
         // writer runs none: the task must.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -654,6 +714,67 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no checkpoint within 10 s: {before} -> {now} bytes");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// A table `filler` of `rows` random 4 KiB blobs, written in one commit.
+    async fn filler(write: &SqlitePool, rows: u32) {
+        sqlx::query("CREATE TABLE filler (b BLOB)").execute(write).await.expect("create");
+        sqlx::query(
+            "INSERT INTO filler WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
+             SELECT randomblob(4096) FROM n",
+        )
+        .bind(rows)
+        .execute(write)
+        .await
+        .expect("insert");
+    }
+
+    /// Under writes with no pause between them a passive checkpoint never
+    /// lets the WAL start again, and it grew without end (1.5 GB in a minute
+    /// of the posting benchmark). The writer must restart it, and the file
+    /// must be cut back once writing stops.
+    #[tokio::test]
+    async fn sqlite_wal_restarts_under_nonstop_writes_and_is_cut_back_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wal.db");
+        let wal = dir.path().join("wal.db-wal");
+        // A small limit, so that a few seconds of writes pass it many times.
+        let limit = 1024 * 1024;
+        let options = StoreOptions { sqlite_wal_limit: limit, ..StoreOptions::default() };
+        let store = Store::open_with(&format!("sqlite://{}", path.display()), options).await.expect("open");
+        let Pool::Sqlite { write, .. } = &store.pool else { unreachable!("a SQLite store") };
+        filler(write, 16).await;
+        // The WAL header's checkpoint sequence number (bytes 12..16, big
+        // endian) goes up each time the log restarts from its beginning.
+        let sequence = || {
+            let bytes = std::fs::read(&wal).expect("the WAL file");
+            u32::from_be_bytes(bytes[12..16].try_into().expect("four bytes"))
+        };
+        // Each commit rewrites 16 blobs: about 70 KB of frames. Write with no
+        // pause until the log has restarted three times, or for 20 s: a
+        // checkpoint every 500 ms finds the limit passed each time.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let (mut restarts, mut last, mut written, mut peak) = (0u32, sequence(), 0u64, 0u64);
+        while restarts < 3 && std::time::Instant::now() < deadline {
+            sqlx::query("UPDATE filler SET b = randomblob(4096)").execute(write).await.expect("update");
+            written += 16 * SQLITE_PAGE_BYTES;
+            peak = peak.max(std::fs::metadata(&wal).expect("the WAL file").len());
+            let now = sequence();
+            if now != last {
+                restarts += 1;
+                last = now;
+            }
+        }
+        assert!(
+            restarts >= 3,
+            "the WAL restarted {restarts} times in {written} bytes of writes; it reached {peak} bytes"
+        );
+        // Once writing stops, a checkpoint copies the rest back and the next
+        // commit starts the log again, cutting the file to the limit.
+        tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
+        sqlx::query("UPDATE filler SET b = randomblob(4096)").execute(write).await.expect("update");
+        let size = std::fs::metadata(&wal).expect("the WAL file").len();
+        assert!(size <= limit, "the WAL is {size} bytes after writing stopped");
     }
 
     #[test]
