@@ -51,7 +51,7 @@ impl FromStr for SqliteSynchronous {
 #[derive(Clone, Copy, Debug)]
 pub struct StoreOptions {
     pub sqlite_synchronous: SqliteSynchronous,
-    /// How many bytes SQLite's WAL may hold before the writer restarts it
+    /// How many bytes SQLite's WAL may reach before the writer restarts it
     /// from its beginning, and the size its file is cut back to then
     /// (`journal_size_limit`). 64 MiB by default: about a second of the
     /// heaviest posting measured here.
