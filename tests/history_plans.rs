@@ -8,9 +8,11 @@
 //! and pages. Plans, not times, so it cannot be
 //! flaky. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set
 //! (`make test` sets it; the test says it was skipped without it).
+//! Also, on Postgres, what a send's lookup and a search across my rooms
+//! read, counted from the table's statistics.
 
 use hearth::model::{RoomId, RoomKind, UserId};
-use hearth::store::{Backend, HistoryQuery, NewUserRow, Store};
+use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, Store};
 use hearth::testing::BlankPostgres;
 use sqlx::Connection;
 
@@ -213,17 +215,6 @@ async fn on_postgres_every_history_shape_of_a_room_of_200000_messages_reads_one_
     database.drop_now().await;
 }
 
-/// Rows of `messages` read by sequential scans so far, as the statistics
-/// have them: a backend reports its counts when it goes idle, at most once a
-/// second, so this waits for that first.
-async fn messages_scanned(conn: &mut sqlx::PgConnection) -> i64 {
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    sqlx::query_scalar("SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relname = 'messages'")
-        .fetch_one(conn)
-        .await
-        .expect("statistics")
-}
-
 /// A send's lookup of earlier sends is planned for the table as it is when
 /// it runs. A plan Postgres caches for a prepared statement while `messages`
 /// is small (a hash join over the whole table, the cheapest then) stays
@@ -258,7 +249,7 @@ async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_
         .expect("bulk insert");
     sqlx::query(COUNTERS).bind(room.0).bind(40 + MORE).execute(&mut conn).await.expect("counters");
 
-    let before = messages_scanned(&mut conn).await;
+    let before = messages_read(&mut conn, SEQ).await;
     for i in 0..3 {
         let sent = hearth
             .post_message(alice, room, &format!("late {i}"), Some(&format!("late-{i}")))
@@ -269,9 +260,84 @@ async fn on_postgres_a_send_after_the_table_grew_unanalysed_does_not_read_every_
     // A retry is still found by its key.
     let again = hearth.post_message(alice, room, "early 3", Some("early-3")).await.expect("a retry");
     assert_eq!(again.message.number, 4);
-    let read = messages_scanned(&mut conn).await - before;
+    let read = messages_read(&mut conn, SEQ).await - before;
     assert!(read < MORE, "four sends read {read} rows of messages by sequential scans");
     conn.close().await.expect("close");
     drop((hearth, store));
+    database.drop_now().await;
+}
+
+/// Rows of `messages` read so far as the statistics have them, by the
+/// scans `counted` names: `seq_tup_read` (sequential), `idx_tup_fetch`
+/// (index, bitmap heap scans of the trigram index included) or their sum.
+/// A backend that reported less than a second before it goes idle reports
+/// again only 10 s later (Postgres 15's `PGSTAT_IDLE_INTERVAL`), so this
+/// waits 11 s first.
+async fn messages_read(conn: &mut sqlx::PgConnection, counted: &str) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(11_000)).await;
+    let sql = format!("SELECT {counted} FROM pg_stat_user_tables WHERE relname = 'messages'");
+    sqlx::query_scalar(&sql).fetch_one(conn).await.expect("statistics")
+}
+
+/// Rows read by sequential scans, for [`messages_read`].
+const SEQ: &str = "coalesce(seq_tup_read, 0)";
+/// Rows read by sequential and index scans, for [`messages_read`].
+const ALL: &str = "coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)";
+
+/// A search across my rooms looks first at the instance's newest messages.
+/// When those are all in a room I am not in (here a bulk import newer than
+/// anything of mine), it must still find my newest matches from my own
+/// rooms' newest messages, not by reading theirs (walking every newer
+/// message) or every match (through the trigram index): 155–170 ms over
+/// 200,000 messages (docs/benchmarks.md).
+#[tokio::test]
+async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsewhere_skips_the_index() {
+    let Some(database) = BlankPostgres::create("elsewhere").await else { return };
+    let (store, alice) = store_with_alice(&database.url).await;
+    let bob = store
+        .insert_user(NewUserRow {
+            email: "bob@example.com",
+            username: "bob",
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            name: None,
+        })
+        .await
+        .expect("user")
+        .id;
+    let mine = store.create_room(RoomKind::Open, Some("Mine"), alice, &[alice]).await.expect("room");
+    let small = store.create_room(RoomKind::Open, Some("Small"), alice, &[alice]).await.expect("room");
+    store.insert_message(small, Some(alice), None, "elsewhere", None).await.expect("message");
+    let theirs = store.create_room(RoomKind::Open, Some("Theirs"), bob, &[bob]).await.expect("room");
+    // Mine: "message 1" … "message 20000"; theirs, 50,000 later in time.
+    let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
+    for (room, user, count, after) in [(mine, alice, 20_000_i64, 0_i64), (theirs, bob, 50_000, 100_000)] {
+        sqlx::query(POSTGRES_BULK)
+            .bind(room.0)
+            .bind(user.0)
+            .bind(count)
+            .bind(after)
+            .execute(&mut conn)
+            .await
+            .expect("bulk insert");
+    }
+    sqlx::query("ANALYZE messages").execute(&mut conn).await.expect("analyze");
+
+    let before = messages_read(&mut conn, ALL).await;
+    let hits = store.search_indexed(SearchScope::MemberOf(alice), "message", 20).await.expect("search");
+    let numbers: Vec<(RoomId, i64)> = hits.iter().map(|h| (h.room_id, h.number)).collect();
+    let newest: Vec<(RoomId, i64)> = (19_981..=20_000).rev().map(|n| (mine, n)).collect();
+    assert_eq!(numbers, newest, "my newest matches, newest first");
+    // The instance's newest 2,000 and each of my rooms' newest 1,000, each
+    // read twice (for the rows, and for the oldest time taken).
+    let read = messages_read(&mut conn, ALL).await - before;
+    assert!(read <= 10_000, "the search read {read} rows of messages");
+
+    // A query that my rooms' newest messages cannot answer (none of them
+    // matches) still gets my newest matches, from the last step.
+    let rare = store.search_indexed(SearchScope::MemberOf(alice), "message 7", 5).await.expect("search");
+    let numbers: Vec<i64> = rare.iter().map(|h| h.number).collect();
+    assert_eq!(numbers, [7999, 7998, 7997, 7996, 7995]);
+    conn.close().await.expect("close");
+    drop(store);
     database.drop_now().await;
 }
