@@ -65,6 +65,10 @@ pub const PUSH_DROPPED: &str = "hearth_push_dropped_total";
 /// uploaded, and their bytes as stored.
 pub const UPLOADS: &str = "hearth_uploads_total";
 pub const UPLOAD_BYTES: &str = "hearth_upload_bytes_total";
+/// `hearth_search_answers_total{step}` (counter): searches of three
+/// characters or more, by the step that answered (`newest`, `room_windows`,
+/// `wider`, `index`; see `Store::search_indexed`).
+pub const SEARCH_ANSWERS: &str = "hearth_search_answers_total";
 
 /// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch
 /// commits, it times the readback, the publish and the replies.
@@ -118,6 +122,10 @@ pub fn frames_dropped(n: u64) {
 
 pub fn frames_held() {
     metrics::counter!(HOLDS).increment(1);
+}
+
+pub fn search_answered(step: &'static str) {
+    metrics::counter!(SEARCH_ANSWERS, "step" => step).increment(1);
 }
 
 pub fn resync_sent(endpoint: &'static str) {

@@ -12,7 +12,7 @@
 //! read, counted from the table's statistics.
 
 use hearth::model::{RoomId, RoomKind, UserId};
-use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, Store};
+use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, SearchStep, Store};
 use hearth::testing::BlankPostgres;
 use sqlx::Connection;
 
@@ -284,16 +284,15 @@ const SEQ: &str = "coalesce(seq_tup_read, 0)";
 /// Rows read by sequential and index scans, for [`messages_read`].
 const ALL: &str = "coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)";
 
-/// A search across my rooms looks first at the instance's newest messages.
-/// When those are all in a room I am not in (here a bulk import newer than
-/// anything of mine), it must still find my newest matches from my own
-/// rooms' newest messages, not by reading theirs (walking every newer
-/// message) or every match (through the trigram index): 155–170 ms over
-/// 200,000 messages (docs/benchmarks.md).
-#[tokio::test]
-async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsewhere_skips_the_index() {
-    let Some(database) = BlankPostgres::create("elsewhere").await else { return };
-    let (store, alice) = store_with_alice(&database.url).await;
+/// One message: room `$1`, number `$2`, user `$3`, text `$4`, time `$5`.
+const ONE: &str = "INSERT INTO messages (room_id, number, user_id, body, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// My messages, in my room: "message 1" … "message 100000", every 20th
+/// "needle" instead, then "we agreed on a 50% cut" and "500 were cut" (the
+/// newest); in a room I am not in, 50,000 messages later than all of those.
+/// Returns the store, me, and my room.
+async fn my_rooms_and_newer_elsewhere(url: &str) -> (Store, UserId, RoomId) {
+    let (store, alice) = store_with_alice(url).await;
     let bob = store
         .insert_user(NewUserRow {
             email: "bob@example.com",
@@ -308,35 +307,124 @@ async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsew
     let small = store.create_room(RoomKind::Open, Some("Small"), alice, &[alice]).await.expect("room");
     store.insert_message(small, Some(alice), None, "elsewhere", None).await.expect("message");
     let theirs = store.create_room(RoomKind::Open, Some("Theirs"), bob, &[bob]).await.expect("room");
-    // Mine: "message 1" … "message 20000"; theirs, 50,000 later in time.
-    let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
-    for (room, user, count, after) in [(mine, alice, 20_000_i64, 0_i64), (theirs, bob, 50_000, 100_000)] {
-        sqlx::query(POSTGRES_BULK)
-            .bind(room.0)
-            .bind(user.0)
-            .bind(count)
-            .bind(after)
-            .execute(&mut conn)
-            .await
-            .expect("bulk insert");
+    let (bulk, analyze) = match Backend::of_url(url).expect("scheme") {
+        Backend::Sqlite => (SQLITE_BULK, "ANALYZE"),
+        Backend::Postgres => (POSTGRES_BULK, "ANALYZE messages"),
+    };
+    macro_rules! fill {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            sqlx::query(bulk)
+                .bind(mine.0)
+                .bind(alice.0)
+                .bind(100_000_i64)
+                .bind(0_i64)
+                .execute(&mut conn)
+                .await
+                .expect("bulk insert");
+            sqlx::query("UPDATE messages SET body = 'needle ' || number WHERE room_id = $1 AND number % 20 = 0")
+                .bind(mine.0)
+                .execute(&mut conn)
+                .await
+                .expect("needles");
+            for (number, body, at) in [
+                (100_001_i64, "we agreed on a 50% cut", "2026-01-02T03:46:41.000000Z"),
+                (100_002, "500 were cut", "2026-01-02T03:46:42.000000Z"),
+            ] {
+                sqlx::query(ONE)
+                    .bind(mine.0)
+                    .bind(number)
+                    .bind(alice.0)
+                    .bind(body)
+                    .bind(at)
+                    .execute(&mut conn)
+                    .await
+                    .expect("one");
+            }
+            sqlx::query(bulk)
+                .bind(theirs.0)
+                .bind(bob.0)
+                .bind(50_000_i64)
+                .bind(200_000_i64)
+                .execute(&mut conn)
+                .await
+                .expect("bulk insert");
+            for (room, count) in [(mine, 100_002_i64), (theirs, 50_000)] {
+                sqlx::query(COUNTERS).bind(room.0).bind(count).execute(&mut conn).await.expect("counters");
+            }
+            sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+            conn.close().await.expect("close");
+        }};
     }
-    sqlx::query("ANALYZE messages").execute(&mut conn).await.expect("analyze");
+    match Backend::of_url(url).expect("scheme") {
+        Backend::Sqlite => fill!(sqlx::SqliteConnection::connect(url).await.expect("connect")),
+        Backend::Postgres => fill!(sqlx::PgConnection::connect(url).await.expect("connect")),
+    }
+    (store, alice, mine)
+}
 
-    let before = messages_read(&mut conn, ALL).await;
-    let hits = store.search_indexed(SearchScope::MemberOf(alice), "message", 20).await.expect("search");
-    let numbers: Vec<(RoomId, i64)> = hits.iter().map(|h| (h.room_id, h.number)).collect();
-    let newest: Vec<(RoomId, i64)> = (19_981..=20_000).rev().map(|n| (mine, n)).collect();
+/// A search across my rooms when the instance's newest messages are in a
+/// room I am not in ([`my_rooms_and_newer_elsewhere`]): the answers, and
+/// which step of `search_indexed` gave them. The first step, the instance's
+/// newest 2,000, holds none of mine, so a common query must be answered
+/// from my rooms' own newest messages, not by the index (which collects
+/// every match: 92 ms for "the" on SQLite over 400,000 messages) nor by
+/// walking the instance's newer messages.
+async fn assert_searches_across_my_rooms_read_my_rooms_first(store: &Store, me: UserId, mine: RoomId) {
+    let search = |query: &'static str, limit: u32| async move {
+        let (hits, step) = store.search_indexed_by_step(SearchScope::MemberOf(me), query, limit).await.expect("search");
+        assert!(hits.iter().all(|h| h.room_id == mine), "{query}: only my room's messages match");
+        (hits.iter().map(|h| h.number).collect::<Vec<i64>>(), step)
+    };
+    let (numbers, step) = search("message", 20).await;
+    let newest: Vec<i64> = (99_900..=100_000).rev().filter(|n| n % 20 != 0).take(20).collect();
     assert_eq!(numbers, newest, "my newest matches, newest first");
+    assert_eq!(step, SearchStep::RoomWindows);
+
+    // `%` taken literally: "500 were cut" (newer) would match it as a
+    // wildcard; and still answered from my rooms' newest.
+    assert_eq!(search("50% cut", 1).await, (vec![100_001], SearchStep::RoomWindows));
+
+    // Every 20th is a needle: 50 of my room's newest 1,000, fewer than the
+    // 100 asked for. On Postgres their share sizes a wider window of my
+    // rooms, which holds them; SQLite's index answers as cheaply.
+    let (numbers, step) = search("needle", 100).await;
+    assert_eq!(numbers, (1..=100).map(|k| 100_000 - 20 * (k - 1)).collect::<Vec<i64>>());
+    let wider = match store.backend() {
+        Backend::Sqlite => SearchStep::Index,
+        Backend::Postgres => SearchStep::Wider,
+    };
+    assert_eq!(step, wider, "needles");
+
+    // None of my rooms' newest matches: the index answers.
+    assert_eq!(search("message 7", 5).await, (vec![79_999, 79_998, 79_997, 79_996, 79_995], SearchStep::Index));
+}
+
+#[tokio::test]
+async fn on_sqlite_a_search_across_my_rooms_when_the_newest_messages_are_elsewhere_reads_my_rooms_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("elsewhere.db").display());
+    let (store, me, mine) = my_rooms_and_newer_elsewhere(&url).await;
+    assert_searches_across_my_rooms_read_my_rooms_first(&store, me, mine).await;
+}
+
+/// On Postgres also counted: the common query reads a few thousand rows of
+/// `messages`, not every match through the trigram index (122,030 rows
+/// before my rooms' windows were read, with 20,000 messages of mine).
+#[tokio::test]
+async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsewhere_skips_the_index() {
+    let Some(database) = BlankPostgres::create("elsewhere").await else { return };
+    let (store, me, mine) = my_rooms_and_newer_elsewhere(&database.url).await;
+    let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
+    let before = messages_read(&mut conn, ALL).await;
+    let hits = store.search_indexed(SearchScope::MemberOf(me), "message", 20).await.expect("search");
+    assert_eq!(hits.len(), 20);
     // The instance's newest 2,000 and each of my rooms' newest 1,000, each
     // read twice (for the rows, and for the oldest time taken).
     let read = messages_read(&mut conn, ALL).await - before;
     assert!(read <= 10_000, "the search read {read} rows of messages");
 
-    // A query that my rooms' newest messages cannot answer (none of them
-    // matches) still gets my newest matches, from the last step.
-    let rare = store.search_indexed(SearchScope::MemberOf(alice), "message 7", 5).await.expect("search");
-    let numbers: Vec<i64> = rare.iter().map(|h| h.number).collect();
-    assert_eq!(numbers, [7999, 7998, 7997, 7996, 7995]);
+    assert_searches_across_my_rooms_read_my_rooms_first(&store, me, mine).await;
     conn.close().await.expect("close");
     drop(store);
     database.drop_now().await;

@@ -4,7 +4,7 @@
 //! (the core bounds how much of it a query may read).
 
 use super::users::escape_like;
-use super::{Backend, Store, on_pool};
+use super::{Backend, Pool, Store, on_pool};
 use crate::error::AppError;
 use crate::model::{RoomId, UserId};
 
@@ -29,6 +29,41 @@ const WIDER_WINDOW_MAX: u32 = 20_000;
 /// rooms reads per room (see `room_windows_sql`): 20,000 rows for someone
 /// in 1,000 rooms.
 const ROOM_WINDOW_MIN: u32 = 20;
+/// SQLite: the most id ranges the FTS table is read over to match my rooms'
+/// windows (see `search_room_windows_sqlite`); each costs a lookup of each
+/// trigram of the query (60–270 µs measured).
+const ROOM_WINDOW_RANGES: usize = 16;
+/// SQLite: the most ids those ranges may hold in all. Every match in them is
+/// read, whoever's it is, so windows that need more go to the index.
+const ROOM_WINDOW_SPAN_MAX: i64 = 10 * RECENT_WINDOW as i64;
+/// SQLite: gaps between window ids up to this wide are read rather than
+/// cut into another range (about what a range's lookups cost to read).
+const ROOM_WINDOW_GAP_READ: i64 = 1000;
+
+/// Which step of [`Store::search_indexed`] gave the answer (its doc numbers
+/// them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchStep {
+    /// 1: the room's, or the instance's, newest messages.
+    Newest,
+    /// 2: each of my rooms' newest messages.
+    RoomWindows,
+    /// 3: a wider window, sized by the share of matches in the last one.
+    Wider,
+    /// 4: the trigram index over all history.
+    Index,
+}
+
+impl SearchStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::RoomWindows => "room_windows",
+            Self::Wider => "wider",
+            Self::Index => "index",
+        }
+    }
+}
 
 impl Store {
     /// Live messages of `rooms` containing `query` (three characters or
@@ -41,31 +76,44 @@ impl Store {
     ///    matched. If `limit` of them match, and the last of those is newer
     ///    than the window's oldest message, they are the newest `limit`
     ///    matches of all: no message outside the window is newer than that.
-    /// 2. Postgres, across my rooms: the same with each room's newest
-    ///    messages (`search_room_windows`), for when the instance's newest
-    ///    are in other rooms.
-    /// 3. Postgres only: if some matched in the first window, their share
-    ///    estimates both the window that would hold `limit` matches and how
-    ///    many matches the index would collect over the whole scope; the
-    ///    wider window (up to [`WIDER_WINDOW_MAX`]) is read when it is the
-    ///    cheaper, with the same rule. On SQLite the index hands out
-    ///    matching rowids as cheaply as a window reads rows, so it goes
-    ///    straight to step 4.
+    /// 2. Across my rooms: the same with each room's newest messages
+    ///    (`search_room_windows`), for when the instance's newest are in
+    ///    other rooms.
+    /// 3. Postgres only: if some matched in the last window read (the
+    ///    room's, or my rooms'), their share estimates both the window that
+    ///    would hold `limit` matches and how many matches the index would
+    ///    collect over the whole scope; the wider window (up to
+    ///    [`WIDER_WINDOW_MAX`] messages, of the room or split among my
+    ///    rooms) is read when it is the cheaper, with the same rule. On
+    ///    SQLite the index hands out matching rowids as cheaply as a window
+    ///    reads rows, so it goes straight to step 4.
     /// 4. The index answers over all history: it collects every match and
     ///    sorts them, which is quick for the rare queries that get here.
     pub async fn search_indexed(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
-        let recent = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
-        if recent.complete {
-            return Ok(recent.hits);
+        let (hits, step) = self.search_indexed_by_step(rooms, query, limit).await?;
+        crate::metrics::search_answered(step.as_str());
+        Ok(hits)
+    }
+
+    /// [`Self::search_indexed`], saying which step answered.
+    pub async fn search_indexed_by_step(
+        &self,
+        rooms: SearchScope,
+        query: &str,
+        limit: u32,
+    ) -> Result<(Vec<HitRow>, SearchStep), AppError> {
+        let mut last = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
+        if last.complete {
+            return Ok((last.hits, SearchStep::Newest));
         }
-        if matches!(rooms, SearchScope::MemberOf(_)) && self.backend() == Backend::Postgres {
-            let windows = self.search_room_windows(rooms, query, limit).await?;
-            if windows.complete {
-                return Ok(windows.hits);
+        if matches!(rooms, SearchScope::MemberOf(_)) {
+            last = self.search_room_windows(rooms, query, RECENT_WINDOW, limit).await?;
+            if last.complete {
+                return Ok((last.hits, SearchStep::RoomWindows));
             }
         }
-        if recent.count > 0 && self.backend() == Backend::Postgres {
-            let share = recent.count as f64 / f64::from(RECENT_WINDOW);
+        if last.count > 0 && self.backend() == Backend::Postgres {
+            let share = last.count as f64 / f64::from(RECENT_WINDOW);
             let wider = (1.5 * f64::from(limit) / share).ceil();
             let index_matches = share * self.live_messages_in(rooms).await? as f64;
             // A window row (read in order, matched by the index's
@@ -73,13 +121,25 @@ impl Store {
             // collects (a random heap read, a recheck, a place in the sort),
             // measured on a million messages.
             if wider <= f64::from(WIDER_WINDOW_MAX) && wider / 3.0 < index_matches {
-                let wide = self.search_recent(rooms, query, wider as u32, limit).await?;
+                let wide = match rooms {
+                    SearchScope::Room(_) => self.search_recent(rooms, query, wider as u32, limit).await?,
+                    SearchScope::MemberOf(_) => self.search_room_windows(rooms, query, wider as u32, limit).await?,
+                };
                 if wide.complete {
-                    return Ok(wide.hits);
+                    return Ok((wide.hits, SearchStep::Wider));
                 }
             }
         }
         let (scope, scope_id) = rooms.sql();
+        // Across my rooms on Postgres, `room_id + 0`, which no index has:
+        // each match's room is checked as the trigram index hands it out.
+        // Said plainly, Postgres intersected the matches with a bitmap of
+        // every message of my rooms from `messages_room_number` (a million
+        // rows, 113 ms of "квазар"'s 133; 21 ms without).
+        let scope = match (self.backend(), rooms) {
+            (Backend::Postgres, SearchScope::MemberOf(_)) => format!("m.room_id + 0 IN ({})", rooms.rooms_sql()),
+            _ => scope.to_owned(),
+        };
         let (from, matches, needle) = match self.backend() {
             // Driven by the FTS table: the rows it matches, joined to theirs.
             Backend::Sqlite => {
@@ -92,17 +152,32 @@ impl Store {
                 like_contains(query),
             ),
         };
-        let sql = format!(
-            "SELECT m.room_id, m.number, m.body FROM {from}
-             WHERE {matches} AND {scope} AND m.deleted_at IS NULL
-             ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+        let matched = format!(
+            "SELECT m.room_id, m.number, m.body, m.created_at, m.id FROM {from}
+             WHERE {matches} AND {scope} AND m.deleted_at IS NULL"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+        // Every match collected, then sorted. On Postgres said as a
+        // materialised CTE, so the planner cannot walk a time index
+        // backwards instead, testing each row until `limit` match: the
+        // steps before leave it only queries that match rarely (or rarely of
+        // late), for which that walk reads most of the table. It did, across
+        // my rooms with the instance's newest messages elsewhere: 155 ms p50
+        // for "größer" (800 ms from a cold cache), against 10 ms through the
+        // trigram index.
+        let sql = match self.backend() {
+            Backend::Sqlite => format!("{matched} ORDER BY m.created_at DESC, m.id DESC LIMIT $3"),
+            Backend::Postgres => format!(
+                "WITH h AS MATERIALIZED ({matched})
+                 SELECT room_id, number, body FROM h ORDER BY created_at DESC, id DESC LIMIT $3"
+            ),
+        };
+        let hits = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(scope_id)
             .bind(&needle)
             .bind(i64::from(limit))
             .fetch_all(pool)
-            .await?))
+            .await?);
+        Ok((hits, SearchStep::Index))
     }
 
     /// The newest `limit` matches, in `rooms`, among the newest `window`
@@ -173,26 +248,40 @@ impl Store {
         Ok(Recent { hits, count, complete })
     }
 
-    /// Postgres only: the newest `limit` matches among the newest messages of
-    /// each of my rooms (`room_windows_sql`), for when the instance's newest
-    /// messages, the first window, are mostly in rooms I am not in (after a
-    /// bulk import elsewhere, every common query then went to the index:
-    /// 155–210 ms p50 over 200,000 messages). The same rule as the first
+    /// The newest `limit` matches among the newest messages of each of my
+    /// rooms, `window` split among them (at least [`ROOM_WINDOW_MIN`] each),
+    /// for when the instance's newest messages, the first window, are
+    /// mostly in rooms I am not in (after a bulk import elsewhere, every
+    /// common query then went to the index: 155–210 ms p50 on Postgres and
+    /// 92 ms on SQLite over 400,000 messages). The same rule as the first
     /// window, with the floor the newest of the cut rooms' oldest taken
     /// times: every message left out is no newer than its room's, so a last
     /// hit newer than all of them is exact. When no room was cut, every
     /// message of my rooms was looked at, and any number of hits is the
-    /// answer (none is not: no row then says that nothing was cut). Not on
-    /// SQLite yet: it matches through the FTS table over the window's rowid
-    /// range, which for rooms far apart in time spans most of history.
-    async fn search_room_windows(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Recent, AppError> {
-        let (_, scope_id) = rooms.sql();
-        let rows: Vec<RecentHit> = on_pool!(self, pool => sqlx::query_as(&room_windows_sql(rooms))
-            .bind(scope_id)
-            .bind(like_contains(query))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?);
+    /// answer (none is not: nothing then says that nothing was cut).
+    async fn search_room_windows(
+        &self,
+        rooms: SearchScope,
+        query: &str,
+        window: u32,
+        limit: u32,
+    ) -> Result<Recent, AppError> {
+        let rows = match &self.pool {
+            Pool::Sqlite { read, .. } => {
+                let _timer = crate::metrics::QueryTimer::start("read");
+                search_room_windows_sqlite(read, rooms, query, window, limit).await?
+            }
+            Pool::Postgres(pool) => {
+                let _timer = crate::metrics::QueryTimer::start("read");
+                let (_, scope_id) = rooms.sql();
+                sqlx::query_as(&room_windows_sql(rooms, window))
+                    .bind(scope_id)
+                    .bind(like_contains(query))
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
         let complete = match (rows.first().map(|r| &r.floor), rows.last()) {
             (Some(None), Some(_)) => true,
             (Some(Some(floor)), Some(last)) => rows.len() >= limit as usize && last.created_at > *floor,
@@ -271,17 +360,17 @@ fn recent_order(rooms: SearchScope, table: &str) -> String {
 const ROW_COLUMNS: &str = "id, created_at, room_id, number, body, deleted_at";
 
 /// Postgres: the newest `$3` live messages matching `$2` (a `LIKE` pattern,
-/// as the trigram index matches) among each room's newest
-/// `RECENT_WINDOW / rooms` messages (at least [`ROOM_WINDOW_MIN`]), read
-/// newest first through its `(room_id, created_at, …)` index, with `floor`
-/// the newest oldest-taken time of the rooms whose window was full (NULL
-/// when none was). The rows are matched as the window gives them, never
-/// joined back to `messages`: joined, Postgres collected every match
-/// through the trigram index instead (76 ms for "meeting", against 2 ms).
-fn room_windows_sql(rooms: SearchScope) -> String {
+/// as the trigram index matches) among each room's newest `window / rooms`
+/// messages (at least [`ROOM_WINDOW_MIN`]), read newest first through its
+/// `(room_id, created_at, …)` index, with `floor` the newest oldest-taken
+/// time of the rooms whose window was full (NULL when none was). The rows
+/// are matched as the windows give them, never joined back to `messages`:
+/// joined, Postgres collected every match through the trigram index instead
+/// (76 ms for "meeting", against 2 ms).
+fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
     let rooms = rooms.rooms_sql();
     let per_room = format!(
-        "(SELECT greatest(CAST({RECENT_WINDOW} AS BIGINT) / greatest(count(*), 1), {ROOM_WINDOW_MIN}) FROM ({rooms}) r)"
+        "(SELECT greatest(CAST({window} AS BIGINT) / greatest(count(*), 1), {ROOM_WINDOW_MIN}) FROM ({rooms}) r)"
     );
     let window = |columns: &str, room: &str| {
         format!(
@@ -301,6 +390,97 @@ fn room_windows_sql(rooms: SearchScope) -> String {
              AND lower(w.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
            ORDER BY w.created_at DESC, w.id DESC LIMIT $3"#
     )
+}
+
+/// SQLite's [`room_windows_sql`], in two queries. It matches through the
+/// FTS table, as the first window does (SQLite's `lower` and `LIKE` fold
+/// ASCII only, so matching the rows in place would not match as the index
+/// does), and FTS5 can be asked for a range of ids, not a list: first the
+/// windows' ids and times, then the matches over at most
+/// [`ROOM_WINDOW_RANGES`] ranges that cover those ids (split at the widest
+/// gaps between them), kept only if in a window. When the ranges would
+/// span more than [`ROOM_WINDOW_SPAN_MAX`] ids (rooms scattered through a
+/// busy instance's history), nothing is matched and the search goes on to
+/// the index.
+async fn search_room_windows_sqlite(
+    pool: &sqlx::SqlitePool,
+    rooms: SearchScope,
+    query: &str,
+    window: u32,
+    limit: u32,
+) -> Result<Vec<RecentHit>, AppError> {
+    let (_, scope_id) = rooms.sql();
+    let rooms = rooms.rooms_sql();
+    let windows = format!(
+        "WITH n AS (SELECT max({window} / max(count(*), 1), {ROOM_WINDOW_MIN}) AS per_room FROM ({rooms}))
+         SELECT x.id, x.room_id, x.created_at, (SELECT per_room FROM n) FROM ({rooms}) s
+         JOIN messages x ON x.id IN (SELECT y.id FROM messages y WHERE y.room_id = s.room_id
+                                     ORDER BY y.created_at DESC, y.number DESC LIMIT (SELECT per_room FROM n))"
+    );
+    let taken: Vec<(i64, i64, String, i64)> = sqlx::query_as(&windows).bind(scope_id).fetch_all(pool).await?;
+    let Some(ranges) = id_ranges(taken.iter().map(|t| t.0).collect()) else {
+        return Ok(Vec::new());
+    };
+    // The floor: the newest of the full windows' oldest times.
+    let mut by_room: std::collections::HashMap<i64, (i64, &str)> = std::collections::HashMap::new();
+    for (_, room, at, _) in &taken {
+        let entry = by_room.entry(*room).or_insert((0, at.as_str()));
+        entry.0 += 1;
+        entry.1 = entry.1.min(at.as_str());
+    }
+    let per_room = taken.first().map_or(i64::MAX, |t| t.3);
+    let floor = by_room.values().filter(|(n, _)| *n >= per_room).map(|(_, at)| *at).max().map(str::to_owned);
+
+    let matched = (0..ranges.len())
+        .map(|i| {
+            format!(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2 AND rowid BETWEEN ${} AND ${}",
+                4 + 2 * i,
+                5 + 2 * i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let sql = format!(
+        "SELECT m.room_id, m.number, m.body, m.created_at, NULL AS floor FROM messages m
+         WHERE m.id IN (SELECT value FROM json_each($1)) AND m.deleted_at IS NULL AND m.id IN ({matched})
+         ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+    );
+    let ids = serde_json::to_string(&taken.iter().map(|t| t.0).collect::<Vec<i64>>()).expect("ids serialise");
+    let mut statement = sqlx::query_as::<_, RecentHit>(&sql).bind(ids).bind(fts_phrase(query)).bind(i64::from(limit));
+    for (lo, hi) in ranges {
+        statement = statement.bind(lo).bind(hi);
+    }
+    let mut hits = statement.fetch_all(pool).await?;
+    for hit in &mut hits {
+        hit.floor.clone_from(&floor);
+    }
+    Ok(hits)
+}
+
+/// At most [`ROOM_WINDOW_RANGES`] ranges `(lo, hi)` that cover `ids`, cut
+/// at the widest gaps between them that are wider than
+/// [`ROOM_WINDOW_GAP_READ`]; `None` when there are no ids, or the ranges
+/// hold more than [`ROOM_WINDOW_SPAN_MAX`] ids in all.
+fn id_ranges(mut ids: Vec<i64>) -> Option<Vec<(i64, i64)>> {
+    ids.sort_unstable();
+    ids.dedup();
+    let (first, last) = (*ids.first()?, *ids.last()?);
+    // The widest gaps (by the index of the id before each), cut in order.
+    let mut gaps: Vec<(i64, usize)> = ids.windows(2).enumerate().map(|(i, w)| (w[1] - w[0], i)).collect();
+    gaps.sort_unstable_by(|a, b| b.cmp(a));
+    let mut cuts: Vec<usize> =
+        gaps.iter().take(ROOM_WINDOW_RANGES - 1).filter(|g| g.0 > ROOM_WINDOW_GAP_READ).map(|g| g.1).collect();
+    cuts.sort_unstable();
+    let mut ranges = Vec::with_capacity(cuts.len() + 1);
+    let mut lo = first;
+    for cut in cuts {
+        ranges.push((lo, ids[cut]));
+        lo = ids[cut + 1];
+    }
+    ranges.push((lo, last));
+    let span: i64 = ranges.iter().map(|(lo, hi)| hi - lo + 1).sum();
+    (span <= ROOM_WINDOW_SPAN_MAX).then_some(ranges)
 }
 
 /// A query for the newest `limit` live messages of `rooms` (`$1`, the room or
@@ -403,6 +583,28 @@ pub struct ScanRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_covered_by_few_ranges_cut_at_the_widest_gaps() {
+        assert_eq!(id_ranges(vec![]), None);
+        assert_eq!(id_ranges(vec![7]), Some(vec![(7, 7)]));
+        // A run, and one far away (a quiet room's only message).
+        let mut ids: Vec<i64> = (1000..2000).collect();
+        ids.push(90_000);
+        assert_eq!(id_ranges(ids), Some(vec![(1000, 1999), (90_000, 90_000)]));
+        // Runs with small gaps stay whole; the widest gaps are cut first.
+        let ids: Vec<i64> = (0..40).map(|i| i * 10).chain([5000, 5001, 9000]).collect();
+        assert_eq!(id_ranges(ids), Some(vec![(0, 390), (5000, 5001), (9000, 9000)]));
+        // More scattered ids than ranges: the gaps left inside are read.
+        let ids: Vec<i64> = (0..17).map(|i| i * 2000).collect();
+        let ranges = id_ranges(ids).expect("within the span");
+        assert_eq!(ranges.len(), ROOM_WINDOW_RANGES);
+        assert_eq!(ranges[0], (0, 2000));
+        assert_eq!(ranges[1], (4000, 4000));
+        // Too many ids between them: no ranges.
+        let ids: Vec<i64> = (0..20).map(|i| i * 100_000).collect();
+        assert_eq!(id_ranges(ids), None);
+    }
 
     #[test]
     fn queries_are_quoted_literally_for_either_index() {
