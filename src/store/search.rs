@@ -396,7 +396,7 @@ fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
 /// FTS table, as the first window does (SQLite's `lower` and `LIKE` fold
 /// ASCII only, so matching the rows in place would not match as the index
 /// does), and FTS5 can be asked for a range of ids, not a list: first the
-/// windows' ids and times, then the matches over at most
+/// windows' ids (from the rooms' index alone), then the matches over at most
 /// [`ROOM_WINDOW_RANGES`] ranges that cover those ids (split at the widest
 /// gaps between them), kept only if in a window. When the ranges would
 /// span more than [`ROOM_WINDOW_SPAN_MAX`] ids (rooms scattered through a
@@ -411,25 +411,29 @@ async fn search_room_windows_sqlite(
 ) -> Result<Vec<RecentHit>, AppError> {
     let (_, scope_id) = rooms.sql();
     let rooms = rooms.rooms_sql();
+    // Each room's window is its messages from its `per_room`-th newest on
+    // (none when it has fewer: all of them), read from the room's index
+    // alone, which holds ids and times; `at` is that message's time, the
+    // oldest taken from a full window.
     let windows = format!(
-        "WITH n AS (SELECT max({window} / max(count(*), 1), {ROOM_WINDOW_MIN}) AS per_room FROM ({rooms}))
-         SELECT x.id, x.room_id, x.created_at, (SELECT per_room FROM n) FROM ({rooms}) s
-         JOIN messages x ON x.id IN (SELECT y.id FROM messages y WHERE y.room_id = s.room_id
-                                     ORDER BY y.created_at DESC, y.number DESC LIMIT (SELECT per_room FROM n))"
+        "WITH n AS (SELECT max({window} / max(count(*), 1), {ROOM_WINDOW_MIN}) - 1 AS skip FROM ({rooms})),
+         b AS MATERIALIZED (
+             SELECT s.room_id,
+                    (SELECT z.created_at FROM messages z WHERE z.room_id = s.room_id
+                     ORDER BY z.created_at DESC, z.number DESC LIMIT 1 OFFSET (SELECT skip FROM n)) AS at,
+                    (SELECT z.number FROM messages z WHERE z.room_id = s.room_id
+                     ORDER BY z.created_at DESC, z.number DESC LIMIT 1 OFFSET (SELECT skip FROM n)) AS number
+             FROM ({rooms}) s)
+         SELECT y.id, b.at FROM b
+         JOIN messages y ON y.room_id = b.room_id
+                        AND (y.created_at, y.number) >= (coalesce(b.at, ''), coalesce(b.number, 0))"
     );
-    let taken: Vec<(i64, i64, String, i64)> = sqlx::query_as(&windows).bind(scope_id).fetch_all(pool).await?;
+    let taken: Vec<(i64, Option<String>)> = sqlx::query_as(&windows).bind(scope_id).fetch_all(pool).await?;
     let Some(ranges) = id_ranges(taken.iter().map(|t| t.0).collect()) else {
         return Ok(Vec::new());
     };
     // The floor: the newest of the full windows' oldest times.
-    let mut by_room: std::collections::HashMap<i64, (i64, &str)> = std::collections::HashMap::new();
-    for (_, room, at, _) in &taken {
-        let entry = by_room.entry(*room).or_insert((0, at.as_str()));
-        entry.0 += 1;
-        entry.1 = entry.1.min(at.as_str());
-    }
-    let per_room = taken.first().map_or(i64::MAX, |t| t.3);
-    let floor = by_room.values().filter(|(n, _)| *n >= per_room).map(|(_, at)| *at).max().map(str::to_owned);
+    let floor = taken.iter().filter_map(|t| t.1.as_deref()).max().map(str::to_owned);
 
     let matched = (0..ranges.len())
         .map(|i| {
