@@ -412,9 +412,9 @@ async fn search_room_windows_sqlite(
     let (_, scope_id) = rooms.sql();
     let rooms = rooms.rooms_sql();
     // Each room's window is its messages from its `per_room`-th newest on
-    // (none when it has fewer: all of them), read from the room's index
-    // alone, which holds ids and times; `at` is that message's time, the
-    // oldest taken from a full window.
+    // (all of them when it has fewer), read from the room's index alone,
+    // which holds ids and times; `at` is that message's time, the oldest
+    // taken from a full window (NULL when the room has fewer).
     let windows = format!(
         "WITH n AS (SELECT max({window} / max(count(*), 1), {ROOM_WINDOW_MIN}) - 1 AS skip FROM ({rooms})),
          b AS MATERIALIZED (
