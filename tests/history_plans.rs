@@ -50,6 +50,34 @@ const POSTGRES_BULK: &str = "INSERT INTO messages (room_id, number, user_id, bod
 /// Room `$1`'s counters, as if its last message were number `$2`.
 const COUNTERS: &str = "UPDATE rooms SET last_number = $2, messages_count = $2, last_seq = $2 WHERE id = $1";
 
+/// The bulk insert ([`SQLITE_BULK`] or [`POSTGRES_BULK`]) and the statement
+/// that gathers statistics, for `url`'s database.
+fn bulk_sql(url: &str) -> (&'static str, &'static str) {
+    match Backend::of_url(url).expect("scheme") {
+        Backend::Sqlite => (SQLITE_BULK, "ANALYZE"),
+        Backend::Postgres => (POSTGRES_BULK, "ANALYZE messages"),
+    }
+}
+
+/// Runs `$body` with `$conn` a connection of its own to `$url` (SQLite or
+/// Postgres, whose types differ), then closes it.
+macro_rules! with_connection {
+    ($url:expr, |$conn:ident| $body:block) => {
+        match Backend::of_url($url).expect("scheme") {
+            Backend::Sqlite => {
+                let mut $conn = sqlx::SqliteConnection::connect($url).await.expect("connect");
+                $body
+                $conn.close().await.expect("close");
+            }
+            Backend::Postgres => {
+                let mut $conn = sqlx::PgConnection::connect($url).await.expect("connect");
+                $body
+                $conn.close().await.expect("close");
+            }
+        }
+    };
+}
+
 /// A store with one room of `MESSAGES` messages (each sent with a
 /// `client_id`, as the web client sends them), one a second from
 /// 2026-01-01, numbered 1.. with the room's counters to match; statistics
@@ -61,30 +89,19 @@ async fn big_room(url: &str) -> (Store, RoomId) {
     let other = store.create_room(RoomKind::Open, Some("Other"), alice, &[alice]).await.expect("room");
     store.insert_message(other, Some(alice), None, "elsewhere", None).await.expect("message");
 
-    let (insert, analyze) = match Backend::of_url(url).expect("scheme") {
-        Backend::Sqlite => (SQLITE_BULK, "ANALYZE"),
-        Backend::Postgres => (POSTGRES_BULK, "ANALYZE messages"),
-    };
-    macro_rules! bulk {
-        ($conn:expr) => {{
-            let mut conn = $conn;
-            sqlx::query(insert)
-                .bind(room.0)
-                .bind(alice.0)
-                .bind(MESSAGES)
-                .bind(0_i64)
-                .execute(&mut conn)
-                .await
-                .expect("bulk insert");
-            sqlx::query(COUNTERS).bind(room.0).bind(MESSAGES).execute(&mut conn).await.expect("counters");
-            sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
-            conn.close().await.expect("close");
-        }};
-    }
-    match Backend::of_url(url).expect("scheme") {
-        Backend::Sqlite => bulk!(sqlx::SqliteConnection::connect(url).await.expect("connect")),
-        Backend::Postgres => bulk!(sqlx::PgConnection::connect(url).await.expect("connect")),
-    }
+    let (insert, analyze) = bulk_sql(url);
+    with_connection!(url, |conn| {
+        sqlx::query(insert)
+            .bind(room.0)
+            .bind(alice.0)
+            .bind(MESSAGES)
+            .bind(0_i64)
+            .execute(&mut conn)
+            .await
+            .expect("bulk insert");
+        sqlx::query(COUNTERS).bind(room.0).bind(MESSAGES).execute(&mut conn).await.expect("counters");
+        sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+    });
     (store, room)
 }
 
@@ -307,59 +324,48 @@ async fn my_rooms_and_newer_elsewhere(url: &str) -> (Store, UserId, RoomId) {
     let small = store.create_room(RoomKind::Open, Some("Small"), alice, &[alice]).await.expect("room");
     store.insert_message(small, Some(alice), None, "elsewhere", None).await.expect("message");
     let theirs = store.create_room(RoomKind::Open, Some("Theirs"), bob, &[bob]).await.expect("room");
-    let (bulk, analyze) = match Backend::of_url(url).expect("scheme") {
-        Backend::Sqlite => (SQLITE_BULK, "ANALYZE"),
-        Backend::Postgres => (POSTGRES_BULK, "ANALYZE messages"),
-    };
-    macro_rules! fill {
-        ($conn:expr) => {{
-            let mut conn = $conn;
-            sqlx::query(bulk)
+    let (bulk, analyze) = bulk_sql(url);
+    with_connection!(url, |conn| {
+        sqlx::query(bulk)
+            .bind(mine.0)
+            .bind(alice.0)
+            .bind(100_000_i64)
+            .bind(0_i64)
+            .execute(&mut conn)
+            .await
+            .expect("bulk insert");
+        sqlx::query("UPDATE messages SET body = 'needle ' || number WHERE room_id = $1 AND number % 20 = 0")
+            .bind(mine.0)
+            .execute(&mut conn)
+            .await
+            .expect("needles");
+        for (number, body, at) in [
+            (100_001_i64, "we agreed on a 50% cut", "2026-01-02T03:46:41.000000Z"),
+            (100_002, "500 were cut", "2026-01-02T03:46:42.000000Z"),
+        ] {
+            sqlx::query(ONE)
                 .bind(mine.0)
+                .bind(number)
                 .bind(alice.0)
-                .bind(100_000_i64)
-                .bind(0_i64)
+                .bind(body)
+                .bind(at)
                 .execute(&mut conn)
                 .await
-                .expect("bulk insert");
-            sqlx::query("UPDATE messages SET body = 'needle ' || number WHERE room_id = $1 AND number % 20 = 0")
-                .bind(mine.0)
-                .execute(&mut conn)
-                .await
-                .expect("needles");
-            for (number, body, at) in [
-                (100_001_i64, "we agreed on a 50% cut", "2026-01-02T03:46:41.000000Z"),
-                (100_002, "500 were cut", "2026-01-02T03:46:42.000000Z"),
-            ] {
-                sqlx::query(ONE)
-                    .bind(mine.0)
-                    .bind(number)
-                    .bind(alice.0)
-                    .bind(body)
-                    .bind(at)
-                    .execute(&mut conn)
-                    .await
-                    .expect("one");
-            }
-            sqlx::query(bulk)
-                .bind(theirs.0)
-                .bind(bob.0)
-                .bind(50_000_i64)
-                .bind(200_000_i64)
-                .execute(&mut conn)
-                .await
-                .expect("bulk insert");
-            for (room, count) in [(mine, 100_002_i64), (theirs, 50_000)] {
-                sqlx::query(COUNTERS).bind(room.0).bind(count).execute(&mut conn).await.expect("counters");
-            }
-            sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
-            conn.close().await.expect("close");
-        }};
-    }
-    match Backend::of_url(url).expect("scheme") {
-        Backend::Sqlite => fill!(sqlx::SqliteConnection::connect(url).await.expect("connect")),
-        Backend::Postgres => fill!(sqlx::PgConnection::connect(url).await.expect("connect")),
-    }
+                .expect("one");
+        }
+        sqlx::query(bulk)
+            .bind(theirs.0)
+            .bind(bob.0)
+            .bind(50_000_i64)
+            .bind(200_000_i64)
+            .execute(&mut conn)
+            .await
+            .expect("bulk insert");
+        for (room, count) in [(mine, 100_002_i64), (theirs, 50_000)] {
+            sqlx::query(COUNTERS).bind(room.0).bind(count).execute(&mut conn).await.expect("counters");
+        }
+        sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+    });
     (store, alice, mine)
 }
 

@@ -112,8 +112,8 @@ impl Store {
                 return Ok((last.hits, SearchStep::RoomWindows));
             }
         }
-        if last.count > 0 && self.backend() == Backend::Postgres {
-            let share = last.count as f64 / f64::from(RECENT_WINDOW);
+        if !last.hits.is_empty() && self.backend() == Backend::Postgres {
+            let share = last.hits.len() as f64 / f64::from(RECENT_WINDOW);
             let wider = (1.5 * f64::from(limit) / share).ceil();
             let index_matches = share * self.live_messages_in(rooms).await? as f64;
             // A window row (read in order, matched by the index's
@@ -235,17 +235,7 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?);
-        // The answer only if the last hit is strictly newer than the window's
-        // oldest time: then every message left out (none newer than that
-        // time) comes after every hit, ties in time included.
-        let complete = rows.len() >= limit as usize
-            && rows
-                .last()
-                .zip(rows.first().and_then(|r| r.floor.as_ref()))
-                .is_some_and(|(last, floor)| last.created_at > *floor);
-        let count = rows.len();
-        let hits = rows.into_iter().map(|r| r.hit).collect();
-        Ok(Recent { hits, count, complete })
+        Ok(Recent::of(rows, limit))
     }
 
     /// The newest `limit` matches among the newest messages of each of my
@@ -266,13 +256,10 @@ impl Store {
         window: u32,
         limit: u32,
     ) -> Result<Recent, AppError> {
+        let _timer = crate::metrics::QueryTimer::start("read");
         let rows = match &self.pool {
-            Pool::Sqlite { read, .. } => {
-                let _timer = crate::metrics::QueryTimer::start("read");
-                search_room_windows_sqlite(read, rooms, query, window, limit).await?
-            }
+            Pool::Sqlite { read, .. } => search_room_windows_sqlite(read, rooms, query, window, limit).await?,
             Pool::Postgres(pool) => {
-                let _timer = crate::metrics::QueryTimer::start("read");
                 let (_, scope_id) = rooms.sql();
                 sqlx::query_as(&room_windows_sql(rooms, window))
                     .bind(scope_id)
@@ -282,14 +269,7 @@ impl Store {
                     .await?
             }
         };
-        let complete = match (rows.first().map(|r| &r.floor), rows.last()) {
-            (Some(None), Some(_)) => true,
-            (Some(Some(floor)), Some(last)) => rows.len() >= limit as usize && last.created_at > *floor,
-            _ => false,
-        };
-        let count = rows.len();
-        let hits = rows.into_iter().map(|r| r.hit).collect();
-        Ok(Recent { hits, count, complete })
+        Ok(Recent::of(rows, limit))
     }
 
     /// How many live messages `rooms` hold (the rooms' own exact counts).
@@ -429,11 +409,12 @@ async fn search_room_windows_sqlite(
                         AND (y.created_at, y.number) >= (coalesce(b.at, ''), coalesce(b.number, 0))"
     );
     let taken: Vec<(i64, Option<String>)> = sqlx::query_as(&windows).bind(scope_id).fetch_all(pool).await?;
-    let Some(ranges) = id_ranges(taken.iter().map(|t| t.0).collect()) else {
-        return Ok(Vec::new());
-    };
     // The floor: the newest of the full windows' oldest times.
     let floor = taken.iter().filter_map(|t| t.1.as_deref()).max().map(str::to_owned);
+    let ids: Vec<i64> = taken.into_iter().map(|t| t.0).collect();
+    let Some(ranges) = id_ranges(ids.clone()) else {
+        return Ok(Vec::new());
+    };
 
     let matched = (0..ranges.len())
         .map(|i| {
@@ -450,7 +431,7 @@ async fn search_room_windows_sqlite(
          WHERE m.id IN (SELECT value FROM json_each($1)) AND m.deleted_at IS NULL AND m.id IN ({matched})
          ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
     );
-    let ids = serde_json::to_string(&taken.iter().map(|t| t.0).collect::<Vec<i64>>()).expect("ids serialise");
+    let ids = serde_json::to_string(&ids).expect("ids serialise");
     let mut statement = sqlx::query_as::<_, RecentHit>(&sql).bind(ids).bind(fts_phrase(query)).bind(i64::from(limit));
     for (lo, hi) in ranges {
         statement = statement.bind(lo).bind(hi);
@@ -542,12 +523,27 @@ struct RecentHit {
     floor: Option<String>,
 }
 
-/// What a window answered: the newest matches in it (`count` of them, at
-/// most the limit), and whether they are the answer for all history.
+/// What a window answered: the newest matches in it (at most the limit),
+/// and whether they are the answer for all history.
 struct Recent {
     hits: Vec<HitRow>,
-    count: usize,
     complete: bool,
+}
+
+impl Recent {
+    /// The answer only if the last hit is strictly newer than the floor
+    /// (the oldest time taken from a window that left messages out): then
+    /// every message left out comes after every hit, ties in time included.
+    /// With no floor nothing was left out, and any hits are the answer (none
+    /// is not: no row then says that nothing was left out).
+    fn of(rows: Vec<RecentHit>, limit: u32) -> Self {
+        let complete = match (rows.first().map(|r| &r.floor), rows.last()) {
+            (Some(None), Some(_)) => true,
+            (Some(Some(floor)), Some(last)) => rows.len() >= limit as usize && last.created_at > *floor,
+            _ => false,
+        };
+        Self { hits: rows.into_iter().map(|r| r.hit).collect(), complete }
+    }
 }
 
 /// Which rooms a search covers.
