@@ -36,6 +36,12 @@ const ROOM_WINDOW_RANGES: usize = 16;
 /// SQLite: the most ids those ranges may hold in all. Every match in them is
 /// read, whoever's it is, so windows that need more go to the index.
 const ROOM_WINDOW_SPAN_MAX: i64 = 10 * RECENT_WINDOW as i64;
+/// The fewest of each room's messages a scan window reads (see
+/// `Store::scan_window`); rooms with no more messages than this do not
+/// count when the window is shared out.
+pub const SCAN_ROOM_MIN: u32 = 8;
+/// The most `LIKE` patterns a scan matches each row against.
+const SCAN_PATTERNS_MAX: usize = 16;
 /// SQLite: gaps between window ids up to this wide are read rather than
 /// cut into another range (about what a range's lookups cost to read).
 const ROOM_WINDOW_GAP_READ: i64 = 1000;
@@ -283,27 +289,70 @@ impl Store {
         Ok(count)
     }
 
-    /// Up to `limit` live messages of `rooms`, newest first, older than the
-    /// `(created_at, id)` cursor: a scan for queries the index cannot answer.
-    pub async fn newest_messages(
+    /// One window of a scan for queries the index cannot answer: each room's
+    /// newest `window / rooms` live messages (at least [`SCAN_ROOM_MIN`];
+    /// rooms counted only if they hold more) older than the
+    /// `(created_at, id)` cursor, read newest first through the room's
+    /// `(room_id, created_at, …)` index, matched in the database against
+    /// [`scan_patterns`] (a superset of the folded `needle`'s matches, which
+    /// the caller checks), and only the rows that may match sent back, with
+    /// what the window read.
+    ///
+    /// The rows kept are those no older than the floor: the newest of the
+    /// full rooms' oldest taken messages, by `(created_at, id)`. Every
+    /// message of a full room newer than its oldest taken was taken, so
+    /// nothing between the cursor and the floor was left out, and the next
+    /// window starts below the floor. With no full room every message older
+    /// than the cursor was read, and there is no next window.
+    pub async fn scan_window(
         &self,
         rooms: SearchScope,
         before: Option<(String, i64)>,
-        limit: u32,
-    ) -> Result<Vec<ScanRow>, AppError> {
+        window: u32,
+        needle: &str,
+    ) -> Result<ScanWindow, AppError> {
         let (_, scope_id) = rooms.sql();
         let (at, id) = before.unwrap_or_else(|| ("9999".to_owned(), i64::MAX));
-        // (created_at, id) < ($2, $3), spelled so that created_at bounds the
-        // index range and each batch starts where the last one stopped.
-        let cursor = "AND x.created_at <= $2 AND (x.created_at < $2 OR x.id < $3)";
-        let sql = newest_sql(self.backend(), rooms, cursor, "$4");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(scope_id)
-            .bind(&at)
-            .bind(id)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?))
+        let patterns = scan_patterns(needle, self.backend());
+        let sql = scan_sql(self.backend(), rooms, patterns.as_ref().map(Vec::len));
+        let _timer = crate::metrics::QueryTimer::start("read");
+        let rows: Vec<ScanWindowRow> = match &self.pool {
+            Pool::Sqlite { read, .. } => {
+                let mut query = sqlx::query_as(&sql).bind(scope_id).bind(&at).bind(id).bind(i64::from(window));
+                for pattern in patterns.iter().flatten() {
+                    query = query.bind(pattern.clone());
+                }
+                query.fetch_all(read).await?
+            }
+            Pool::Postgres(pool) => {
+                let query = sqlx::query_as(&sql).bind(scope_id).bind(&at).bind(id).bind(i64::from(window));
+                match patterns {
+                    Some(patterns) => query.bind(patterns).fetch_all(pool).await?,
+                    None => query.fetch_all(pool).await?,
+                }
+            }
+        };
+        let Some(first) = rows.first() else {
+            return Err(AppError::Internal("a scan window answered no summary row".into()));
+        };
+        let next = first.floor_at.clone().zip(first.floor_id);
+        let (read_rows, read_bytes) = (first.read_rows, first.read_bytes);
+        // Rows older than the floor are left for the next window.
+        let rows = rows
+            .into_iter()
+            .filter(|r| match (&next, &r.created_at, r.id) {
+                (Some((at, id)), Some(row_at), Some(row_id)) => (row_at, row_id) >= (at, *id),
+                _ => true,
+            })
+            .filter_map(|r| {
+                Some(ScanRow {
+                    id: r.id?,
+                    created_at: r.created_at?,
+                    hit: HitRow { room_id: RoomId(r.room_id?), number: r.number?, body: r.body? },
+                })
+            })
+            .collect();
+        Ok(ScanWindow { rows, read_rows, read_bytes, next })
     }
 }
 
@@ -468,37 +517,167 @@ fn id_ranges(mut ids: Vec<i64>) -> Option<Vec<(i64, i64)>> {
     (span <= ROOM_WINDOW_SPAN_MAX).then_some(ranges)
 }
 
-/// A query for the newest `limit` live messages of `rooms` (`$1`, the room or
-/// the user) that pass `cursor` (a condition on `x`, the message), newest
-/// first by `(created_at, id)`, with the columns of [`ScanRow`].
+/// The query of [`Store::scan_window`]: `$1` the room or user, `$2` and
+/// `$3` the cursor, `$4` the window; then the `patterns` patterns (one
+/// array on Postgres, one parameter each on SQLite; `None`: every row may
+/// match). One summary row at least (what was read, the floor), the rows
+/// that may match beside it, newest first.
 ///
 /// Each room is read on its own, newest first through its
-/// `(room_id, created_at, …)` index, and at most `limit` rows of each are
-/// merged: a `room_id IN (…)` over several rooms would sort every message
-/// of them all for each page. Postgres says it with `LATERAL`; SQLite, which
-/// has none, with a correlated `IN (… LIMIT)` per room.
-fn newest_sql(backend: Backend, rooms: SearchScope, cursor: &str, limit: &str) -> String {
-    let rooms = rooms.rooms_sql();
-    // Each room in its own order, (created_at, number), which its index
-    // gives as it is (ordered by id, Postgres may walk `messages_created`
-    // and skip every other room's newer messages instead). Within a room
-    // times rise with numbers, so this is also its (created_at, id) order.
-    let per_room = format!(
-        "FROM messages x WHERE x.room_id = s.room_id AND x.deleted_at IS NULL {cursor}
-         ORDER BY x.created_at DESC, x.number DESC LIMIT {limit}"
+/// `(room_id, created_at, …)` index: a `room_id IN (…)` over several rooms
+/// would sort every message of them all. Postgres says it with `LATERAL`;
+/// SQLite, which has none, with a correlated `IN (… LIMIT)` per room.
+fn scan_sql(backend: Backend, scope: SearchScope, patterns: Option<usize>) -> String {
+    let rooms = scope.rooms_sql();
+    let per_room = "FROM messages x WHERE x.room_id = s.room_id AND x.deleted_at IS NULL
+           AND x.created_at <= $2 AND (x.created_at < $2 OR x.id < $3)
+         ORDER BY x.created_at DESC, x.number DESC LIMIT (SELECT n FROM k)";
+    let may_match = match (backend, patterns) {
+        (_, None) => "1 = 1".to_owned(),
+        // Postgres's `LIKE` escapes with a backslash unless told otherwise.
+        (Backend::Postgres, Some(_)) => "m.body LIKE ANY ($5)".to_owned(),
+        (Backend::Sqlite, Some(n)) => {
+            let each: Vec<String> = (0..n).map(|i| format!("m.body LIKE ${} ESCAPE '\\'", 5 + i)).collect();
+            format!("({})", each.join(" OR "))
+        }
+    };
+    // The window's rows without their text: its size, and whether it may
+    // match; the text is read again for those that may.
+    let bytes = match backend {
+        Backend::Sqlite => "length(CAST(m.body AS BLOB))",
+        Backend::Postgres => "octet_length(m.body)",
+    };
+    let columns = format!(
+        "m.id, m.created_at, m.room_id, m.number, {bytes} AS len, CASE WHEN {may_match} THEN 1 ELSE 0 END AS hit"
     );
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT m.id, m.created_at, m.room_id, m.number, m.body
-             FROM ({rooms}) s JOIN messages m ON m.id IN (SELECT x.id {per_room})
-             ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}"
+    let window = match (backend, scope) {
+        // One room: its index read straight.
+        (Backend::Sqlite, SearchScope::Room(_)) => format!(
+            "SELECT {columns} FROM messages m WHERE m.room_id = $1 AND m.deleted_at IS NULL
+               AND m.created_at <= $2 AND (m.created_at < $2 OR m.id < $3)
+             ORDER BY m.created_at DESC, m.number DESC LIMIT (SELECT n FROM k)"
         ),
-        Backend::Postgres => format!(
-            "SELECT m.id, m.created_at, m.room_id, m.number, m.body
-             FROM ({rooms}) s CROSS JOIN LATERAL (SELECT x.id, x.created_at, x.room_id, x.number, x.body {per_room}) m
-             ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}"
+        (Backend::Sqlite, SearchScope::MemberOf(_)) => {
+            format!("SELECT {columns} FROM ({rooms}) s JOIN messages m ON m.id IN (SELECT x.id {per_room})")
+        }
+        (Backend::Postgres, _) => format!(
+            "SELECT {columns}
+             FROM ({rooms}) s CROSS JOIN LATERAL (SELECT x.id, x.created_at, x.room_id, x.number, x.body {per_room}) m"
         ),
+    };
+    let greatest = match backend {
+        Backend::Sqlite => "max",
+        Backend::Postgres => "greatest",
+    };
+    // The floor: of the full rooms' oldest taken messages (each its room's
+    // lowest number taken, as times rise with numbers), the newest.
+    format!(
+        "WITH k AS (SELECT CAST({greatest}($4 / {greatest}(count(*), 1), {SCAN_ROOM_MIN}) AS BIGINT) AS n
+                   FROM rooms r WHERE r.id IN ({rooms}) AND r.messages_count > {SCAN_ROOM_MIN}),
+         w AS MATERIALIZED ({window}),
+         g AS (SELECT room_id, min(number) AS low FROM w GROUP BY room_id HAVING count(*) >= (SELECT n FROM k)),
+         f AS (SELECT y.created_at, y.id FROM g JOIN messages y ON y.room_id = g.room_id AND y.number = g.low
+               ORDER BY y.created_at DESC, y.id DESC LIMIT 1),
+         t AS (SELECT CAST(count(*) AS BIGINT) AS read_rows, CAST(coalesce(sum(len), 0) AS BIGINT) AS read_bytes FROM w),
+         c AS (SELECT w.id, w.created_at, w.room_id, w.number, m.body FROM w JOIN messages m ON m.id = w.id WHERE w.hit = 1)
+         SELECT t.read_rows, t.read_bytes, f.created_at AS floor_at, f.id AS floor_id,
+                c.id, c.created_at, c.room_id, c.number, c.body
+         FROM t LEFT JOIN f ON 1 = 1 LEFT JOIN c ON 1 = 1
+         ORDER BY c.created_at DESC, c.id DESC"
+    )
+}
+
+/// `LIKE` patterns (escaped with a backslash) that together match every
+/// text whose folded form ([`crate::search::fold`]) contains `needle`
+/// (already folded), and some others: a text matches when it has, in a
+/// row, one character per character of the needle whose folded form
+/// contains it.
+/// SQLite's `LIKE` ignores ASCII case by itself; Postgres's ignores none.
+/// `None` when that would take more than [`SCAN_PATTERNS_MAX`] patterns, or
+/// two characters of the needle can come from one folded character (the
+/// pattern would then miss a match): every row then goes to the caller.
+pub fn scan_patterns(needle: &str, backend: Backend) -> Option<Vec<String>> {
+    let folds = Folds::get();
+    let chars: Vec<char> = needle.chars().collect();
+    if chars.windows(2).any(|w| folds.pairs.contains(&(w[0], w[1]))) {
+        return None;
     }
+    let mut patterns = vec![String::new()];
+    for c in chars {
+        let mut each = vec![c];
+        each.extend(folds.from.get(&c).into_iter().flatten().copied());
+        if backend == Backend::Sqlite {
+            each.retain(|v| !(v.is_ascii_uppercase() && v.to_ascii_lowercase() == c));
+        }
+        if patterns.len() * each.len() > SCAN_PATTERNS_MAX {
+            return None;
+        }
+        patterns = patterns
+            .iter()
+            .flat_map(|p| each.iter().map(move |v| format!("{p}{}", escape_like(&v.to_string()))))
+            .collect();
+    }
+    Some(patterns.into_iter().map(|p| format!("%{p}%")).collect())
+}
+
+/// Which characters fold to which: Unicode's lower-case mappings turned
+/// around, built once.
+struct Folds {
+    /// A character, and the others whose folded form contains it.
+    from: std::collections::HashMap<char, Vec<char>>,
+    /// Two characters that are next to each other in one character's folded
+    /// form ("İ" folds to "i" and a combining dot).
+    pairs: std::collections::HashSet<(char, char)>,
+}
+
+impl Folds {
+    fn get() -> &'static Self {
+        static FOLDS: std::sync::OnceLock<Folds> = std::sync::OnceLock::new();
+        FOLDS.get_or_init(|| {
+            let mut folds = Folds { from: Default::default(), pairs: Default::default() };
+            for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+                let mut lower = c.to_lowercase();
+                if lower.len() == 1 && lower.next() == Some(c) {
+                    continue;
+                }
+                let lower: Vec<char> = c.to_lowercase().collect();
+                for &l in &lower {
+                    if l != c {
+                        folds.from.entry(l).or_default().push(c);
+                    }
+                }
+                folds.pairs.extend(lower.windows(2).map(|w| (w[0], w[1])));
+            }
+            folds
+        })
+    }
+}
+
+/// A row of [`scan_sql`]: the window's summary on every row, and a row that
+/// may match, if any.
+#[derive(sqlx::FromRow)]
+struct ScanWindowRow {
+    read_rows: i64,
+    read_bytes: i64,
+    floor_at: Option<String>,
+    floor_id: Option<i64>,
+    id: Option<i64>,
+    created_at: Option<String>,
+    room_id: Option<i64>,
+    number: Option<i64>,
+    body: Option<String>,
+}
+
+/// What one window of a scan found (see [`Store::scan_window`]).
+#[derive(Debug)]
+pub struct ScanWindow {
+    /// The rows that may match, newest first.
+    pub rows: Vec<ScanRow>,
+    /// Messages read, and the bytes of their text.
+    pub read_rows: i64,
+    pub read_bytes: i64,
+    /// The cursor of the next window, or `None` when nothing is left.
+    pub next: Option<(String, i64)>,
 }
 
 /// The query as one quoted FTS5 string: operators, column filters and quotes
@@ -604,6 +783,38 @@ mod tests {
         // Too many ids between them: no ranges.
         let ids: Vec<i64> = (0..20).map(|i| i * 100_000).collect();
         assert_eq!(id_ranges(ids), None);
+    }
+
+    #[test]
+    fn scan_patterns_cover_every_way_a_text_can_fold_to_the_needle() {
+        let sqlite = |n: &str| scan_patterns(n, Backend::Sqlite);
+        let postgres = |n: &str| scan_patterns(n, Backend::Postgres);
+        // SQLite's LIKE ignores ASCII case; Postgres's does not.
+        assert_eq!(sqlite("qx"), Some(vec!["%qx%".to_owned()]));
+        assert_eq!(postgres("qx"), Some(vec!["%qx%", "%qX%", "%Qx%", "%QX%"].into_iter().map(String::from).collect()));
+        // The Kelvin sign folds to "k"; "ü" has its capital; "中" no case.
+        assert_eq!(sqlite("k"), Some(vec!["%k%".to_owned(), "%\u{212a}%".to_owned()]));
+        assert_eq!(sqlite("üb"), Some(vec!["%üb%".to_owned(), "%Üb%".to_owned()]));
+        assert_eq!(postgres("中文"), Some(vec!["%中文%".to_owned()]));
+        // "İ" folds to "i" and a combining dot: it may stand for an "i".
+        assert!(sqlite("i").expect("patterns").contains(&"%İ%".to_owned()));
+        // ...but then two characters of the needle come from one of the text.
+        assert_eq!(sqlite("i\u{307}"), None);
+        // LIKE's own characters are taken literally.
+        assert_eq!(sqlite("%_"), Some(vec![r"%\%\_%".to_owned()]));
+        // Too many combinations: every row goes to the caller.
+        assert_eq!(postgres("kkk"), None);
+        // Every pattern, read as LIKE would, matches what folds to the needle.
+        for (text, needle) in [("QX", "qx"), ("ÜBER", "üb"), ("\u{212a}", "k"), ("xİ", "xi")] {
+            let patterns = sqlite(needle).expect("patterns");
+            assert!(patterns.iter().any(|p| like_ascii_insensitive(text, p)), "{text:?} not matched for {needle:?}");
+        }
+    }
+
+    /// SQLite's `LIKE` for `%literal%` patterns: ASCII case ignored.
+    fn like_ascii_insensitive(text: &str, pattern: &str) -> bool {
+        let inner = pattern.trim_matches('%').replace('\\', "");
+        text.to_ascii_lowercase().contains(&inner.to_ascii_lowercase())
     }
 
     #[test]

@@ -164,7 +164,7 @@ async fn a_room_with_a_match_behind_much_text(big: usize) -> (TestApp, crate::he
 
 #[tokio::test]
 async fn a_short_query_reads_a_bounded_amount_and_says_its_results_are_partial() {
-    // 500 × 10,000 bytes is past the 4 MiB a short query may read.
+    // 500 × 10,000 bytes is past the 2 MiB a short query may read.
     let (app, alice, _) = a_room_with_a_match_behind_much_text(500).await;
 
     let short = app.get_json(&alice.client, "/search?q=qz").await;

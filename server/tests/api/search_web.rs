@@ -286,3 +286,76 @@ async fn a_search_over_more_messages_than_it_reads_first_still_answers_the_newes
     assert_eq!(found(&search("sparse", "&limit=5").await), sparse[..5]);
     assert_eq!(found(&search("nowhere", "").await), []);
 }
+
+/// A short query across rooms that fill at different paces (one busy, one
+/// slower, one quiet, one of three messages, and a room I am not in), over
+/// several scan windows:
+/// exactly the newest matches of my rooms, newest first, whatever the case
+/// or script of the text, and none from the room I am not in. Three seeds.
+#[tokio::test]
+async fn a_short_query_across_rooms_of_different_paces_finds_exactly_the_newest_matches() {
+    for seed in [1_u64, 7, 2026] {
+        let app = spawn_app().await;
+        let alice = app.user("alice").await;
+        let bob = app.user("bob").await;
+        let carol = app.user("carol").await;
+        let busy = app.conversation_with(&alice.client, &[bob.id]).await;
+        let slower = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+        let quiet = app.conversation_with(&alice.client, &[carol.id]).await;
+        let theirs = app.conversation_with(&bob.client, &[carol.id]).await;
+        // A room of three messages, which a window does not share out to.
+        let dave = app.user("dave").await;
+        let tiny = app.conversation_with(&alice.client, &[dave.id]).await;
+        let texts = ["QX marks it", "a qX", "q x is not it", "ÜBER alles", "über", "\u{212a}x by Kelvin", "plain"];
+        let mut state = seed;
+        let mut next = move |below: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        let mut posted = Vec::new();
+        let mut numbers = std::collections::HashMap::new();
+        for n in 0..2_500 {
+            let (room, author) = match next(100) {
+                _ if [0, 1_200, 2_400].contains(&n) => (tiny, dave.id),
+                0..=69 => (busy, alice.id),
+                70..=89 => (slower, bob.id),
+                90..=94 => (quiet, carol.id),
+                _ => (theirs, bob.id),
+            };
+            let body = match next(30) {
+                _ if room == tiny => format!("qx and üb in the tiny room {n}"),
+                0..=5 => format!("{} {n}", texts[next(texts.len() as u64) as usize]),
+                _ => format!("message {n}"),
+            };
+            app.hearth
+                .post_message(hearth::model::UserId(author), hearth::model::RoomId(room), &body, None)
+                .await
+                .unwrap_or_else(|e| panic!("posting {n}: {e}"));
+            let number = numbers.entry(room).and_modify(|k| *k += 1).or_insert(1_i64);
+            posted.push((room, *number, body));
+        }
+        for (query, limit) in [("qx", 100), ("QX", 5), ("üb", 100), ("kx", 100), ("ü", 3), ("zz", 100)] {
+            let needle = hearth::search::fold(query);
+            let expected: Vec<(i64, i64)> = posted
+                .iter()
+                .rev()
+                .filter(|(room, _, body)| *room != theirs && hearth::search::fold(body).contains(&needle))
+                .map(|(room, number, _)| (*room, *number))
+                .take(limit)
+                .collect();
+            let path = format!("{}&limit={limit}", search_path(query));
+            let page = app.get_json(&alice.client, &path).await;
+            assert_eq!(found(&page), expected, "seed {seed}, {query:?}");
+            assert_eq!(page["partial"], false, "seed {seed}, {query:?}: every message was within reach");
+            let in_room = app.get_json(&alice.client, &format!("{path}&room_id={slower}")).await;
+            let expected: Vec<(i64, i64)> = posted
+                .iter()
+                .rev()
+                .filter(|(room, _, body)| *room == slower && hearth::search::fold(body).contains(&needle))
+                .map(|(room, number, _)| (*room, *number))
+                .take(limit)
+                .collect();
+            assert_eq!(found(&in_room), expected, "seed {seed}, {query:?} in one room");
+        }
+    }
+}
