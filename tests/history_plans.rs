@@ -306,8 +306,9 @@ const ONE: &str = "INSERT INTO messages (room_id, number, user_id, body, created
 
 /// My messages, in my room: "message 1" … "message 100000", every 20th
 /// "needle" instead, then "we agreed on a 50% cut" and "500 were cut" (the
-/// newest); in a room I am not in, 50,000 messages later than all of those.
-/// Returns the store, me, and my room.
+/// newest); 151 rooms of mine with one message each; in a room I am not
+/// in, 50,000 messages later than all of my big room's. Returns the store,
+/// me, and my big room.
 async fn my_rooms_and_newer_elsewhere(url: &str) -> (Store, UserId, RoomId) {
     let (store, alice) = store_with_alice(url).await;
     let bob = store
@@ -323,6 +324,13 @@ async fn my_rooms_and_newer_elsewhere(url: &str) -> (Store, UserId, RoomId) {
     let mine = store.create_room(RoomKind::Open, Some("Mine"), alice, &[alice]).await.expect("room");
     let small = store.create_room(RoomKind::Open, Some("Small"), alice, &[alice]).await.expect("room");
     store.insert_message(small, Some(alice), None, "elsewhere", None).await.expect("message");
+    // And 150 quiet rooms of one message each: shared out among all my
+    // rooms, the window would give my busy room 20 messages.
+    for i in 0..150 {
+        let quiet =
+            store.create_room(RoomKind::Open, Some(&format!("Quiet {i}")), alice, &[alice]).await.expect("room");
+        store.insert_message(quiet, Some(alice), None, "hello from a quiet room", None).await.expect("message");
+    }
     let theirs = store.create_room(RoomKind::Open, Some("Theirs"), bob, &[bob]).await.expect("room");
     let (bulk, analyze) = bulk_sql(url);
     with_connection!(url, |conn| {
@@ -391,11 +399,12 @@ async fn assert_searches_across_my_rooms_read_my_rooms_first(store: &Store, me: 
     // wildcard; and still answered from my rooms' newest.
     assert_eq!(search("50% cut", 1).await, (vec![100_001], SearchStep::RoomWindows));
 
-    // Every 20th is a needle: 50 of my room's newest 1,000, fewer than the
-    // 100 asked for. On Postgres their share sizes a wider window of my
+    // Every 20th is a needle: 100 of my room's newest 2,000 (the small room
+    // has too few messages to take a share of the window), fewer than the
+    // 150 asked for. On Postgres their share sizes a wider window of my
     // rooms, which holds them; SQLite's index answers as cheaply.
-    let (numbers, step) = search("needle", 100).await;
-    assert_eq!(numbers, (1..=100).map(|k| 100_000 - 20 * (k - 1)).collect::<Vec<i64>>());
+    let (numbers, step) = search("needle", 150).await;
+    assert_eq!(numbers, (1..=150).map(|k| 100_000 - 20 * (k - 1)).collect::<Vec<i64>>());
     let wider = match store.backend() {
         Backend::Sqlite => SearchStep::Index,
         Backend::Postgres => SearchStep::Wider,
@@ -425,8 +434,9 @@ async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsew
     let before = messages_read(&mut conn, ALL).await;
     let hits = store.search_indexed(SearchScope::MemberOf(me), "message", 20).await.expect("search");
     assert_eq!(hits.len(), 20);
-    // The instance's newest 2,000 and each of my rooms' newest 1,000, each
-    // read twice (for the rows, and for the oldest time taken).
+    // The instance's newest 2,000 and my big room's newest 2,000 (the small
+    // room's one message too), read twice (for the rows, and for the oldest
+    // time taken).
     let read = messages_read(&mut conn, ALL).await - before;
     assert!(read <= 10_000, "the search read {read} rows of messages");
 
