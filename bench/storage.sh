@@ -6,7 +6,9 @@
 #
 # It starts a Postgres cluster of its own (initdb into $WORK/pg, loopback, a
 # free port, fsync ON, synchronous_commit ON: durable, unlike the test
-# cluster), pinned to core 0 with `taskset` like the two servers: one on a
+# cluster), pinned to core 0 with `taskset` like the two servers (PG_CORE=1
+# puts it beside the generator instead, as a database on a machine of its
+# own would not share Hearth's core): one on a
 # SQLite file, one on the Postgres database. Each is seeded with a room of
 # $MESSAGES messages (`hearth-bench storage seed`: accounts and the room over
 # HTTP, the messages in bulk SQL, then checked over HTTP). Then every
@@ -28,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${1:-target/bench-storage-results}
+PG_CORE=${PG_CORE:-0}
 WORK=${WORK:-target/bench-storage}
 MESSAGES=${MESSAGES:-1000000}
 SEED=${SEED:-1}
@@ -70,7 +73,7 @@ pg_start() {
         PG_PORT=$((20000 + RANDOM % 40000))
         (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null && continue
         # shellcheck disable=SC2086 # PG_SETTINGS is a list of -c options
-        as_pg taskset -c 0 "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/log" -w -s -o \
+        as_pg taskset -c "$PG_CORE" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/log" -w -s -o \
             "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on \
              -c full_page_writes=on -c shared_buffers=1GB ${PG_SETTINGS:-}" start && break
         [ "$tries" = 5 ] && { echo "postgres did not start; see $WORK/pg/log" >&2; exit 1; }
