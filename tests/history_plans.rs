@@ -399,8 +399,8 @@ async fn assert_searches_across_my_rooms_read_my_rooms_first(store: &Store, me: 
     // wildcard; and still answered from my rooms' newest.
     assert_eq!(search("50% cut", 1).await, (vec![100_001], SearchStep::RoomWindows));
 
-    // Every 20th is a needle: 100 of my room's newest 2,000 (the small room
-    // has too few messages to take a share of the window), fewer than the
+    // Every 20th is a needle: 100 of my room's newest 2,000 (the small rooms
+    // have too few messages to take a share of the window), fewer than the
     // 150 asked for. On Postgres their share sizes a wider window of my
     // rooms, which holds them; SQLite's index answers as cheaply.
     let (numbers, step) = search("needle", 150).await;
@@ -435,8 +435,8 @@ async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsew
     let hits = store.search_indexed(SearchScope::MemberOf(me), "message", 20).await.expect("search");
     assert_eq!(hits.len(), 20);
     // The instance's newest 2,000 and my big room's newest 2,000 (the small
-    // room's one message too), read twice (for the rows, and for the oldest
-    // time taken).
+    // rooms' one message each too), read twice (for the rows, and for the
+    // oldest time taken).
     let read = messages_read(&mut conn, ALL).await - before;
     assert!(read <= 10_000, "the search read {read} rows of messages");
 

@@ -289,9 +289,9 @@ async fn a_search_over_more_messages_than_it_reads_first_still_answers_the_newes
 
 /// A short query across rooms that fill at different paces (one busy, one
 /// slower, one quiet, one of three messages, and a room I am not in), over
-/// several scan windows:
-/// exactly the newest matches of my rooms, newest first, whatever the case
-/// or script of the text, and none from the room I am not in. Three seeds.
+/// several scan windows: exactly the newest matches of my rooms, newest
+/// first, whatever the case or script of the text, and none from the room
+/// I am not in. Three seeds.
 #[tokio::test]
 async fn a_short_query_across_rooms_of_different_paces_finds_exactly_the_newest_matches() {
     for seed in [1_u64, 7, 2026] {
