@@ -150,17 +150,23 @@ impl Hearth {
             let hits = self.store.search_indexed(scope, text.as_str(), limit).await?;
             return Ok(Found { hits, partial: false });
         }
-        let needle = fold(text.as_str());
+        let found = self.scan_short(scope, &fold(text.as_str()), limit).await?;
+        crate::metrics::search_answered(if found.partial { "scan_partial" } else { "scan" });
+        Ok(found)
+    }
+
+    /// A short query's bounded scan of the newest messages, in windows.
+    async fn scan_short(&self, scope: SearchScope, needle: &str, limit: u32) -> Result<Found, AppError> {
         let mut hits = Vec::new();
         let (mut read_bytes, mut read_rows) = (0, 0);
         let mut cursor = None;
         let mut window = SHORT_SCAN_FIRST;
         loop {
-            let found = self.store.scan_window(scope, cursor.take(), window, &needle).await?;
+            let found = self.store.scan_window(scope, cursor.take(), window, needle).await?;
             read_bytes += found.read_bytes;
             read_rows += found.read_rows;
             for row in found.rows {
-                if contains_folded(&row.hit.body, &needle) {
+                if contains_folded(&row.hit.body, needle) {
                     hits.push(row.hit);
                     if hits.len() >= limit as usize {
                         return Ok(Found { hits, partial: false });

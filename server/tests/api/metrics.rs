@@ -151,6 +151,9 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     // newest of the three "hello"s are newer than the oldest one looked at.
     let response = alice.client.get(app.url("/search?q=hello&limit=2")).send().await.expect("request sent");
     assert_eq!(response.status(), 200);
+    // A two-letter search, answered by the scan, which read every message.
+    let response = alice.client.get(app.url("/search?q=he")).send().await.expect("request sent");
+    assert_eq!(response.status(), 200);
 
     let after = scrape(&app).await;
     let posts = [("method", "POST"), ("route", "/conversations/{id}/messages"), ("status", "201")];
@@ -177,6 +180,8 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     assert!(grew(&before, &after, "hearth_rate_limited_total", &[]), "rate-limit hits");
     let newest = [("step", "newest")];
     assert!(grew(&before, &after, "hearth_search_answers_total", &newest), "searches by the step that answered");
+    let scan = [("step", "scan")];
+    assert!(grew(&before, &after, "hearth_search_answers_total", &scan), "short searches by the scan");
     assert!(value(&after, "hearth_db_pool_connections", &[]).unwrap_or(0.0) >= 1.0, "pool size");
     assert!(grew(&before, &after, "hearth_db_query_seconds_count", &[("pool", "read")]), "read query latency");
     assert!(grew(&before, &after, "hearth_db_query_seconds_count", &[("pool", "write")]), "write query latency");
