@@ -65,9 +65,10 @@ pub const PUSH_DROPPED: &str = "hearth_push_dropped_total";
 /// uploaded, and their bytes as stored.
 pub const UPLOADS: &str = "hearth_uploads_total";
 pub const UPLOAD_BYTES: &str = "hearth_upload_bytes_total";
-/// `hearth_search_answers_total{step}` (counter): searches of three
-/// characters or more, by the step that answered (`newest`, `room_windows`,
-/// `wider`, `index`; see `Store::search_indexed`).
+/// `hearth_search_answers_total{step}` (counter): searches by the step that
+/// answered: for three characters or more `newest`, `room_windows`,
+/// `wider` or `index` (see `Store::search_indexed`); for one or two the
+/// scan, `scan` or `scan_partial` (see `Hearth::find`).
 pub const SEARCH_ANSWERS: &str = "hearth_search_answers_total";
 
 /// Records [`MESSAGE_PUBLISH`] when dropped: started right after a batch

@@ -166,8 +166,8 @@ impl Hearth {
             read_bytes += found.read_bytes;
             read_rows += found.read_rows;
             for row in found.rows {
-                if contains_folded(&row.hit.body, needle) {
-                    hits.push(row.hit);
+                if contains_folded(&row.body, needle) {
+                    hits.push(row);
                     if hits.len() >= limit as usize {
                         return Ok(Found { hits, partial: false });
                     }

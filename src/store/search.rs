@@ -27,11 +27,9 @@ const RECENT_WINDOW: u32 = 2000;
 const WIDER_WINDOW_MAX: u32 = 20_000;
 /// The fewest of each room's newest messages that a search across many
 /// rooms reads per room (see `room_windows_sql`): 20,000 rows for someone
-/// in 1,000 rooms. Rooms with no more messages than this do not count when
-/// the window is shared out: someone in one busy room and 999 direct
-/// rooms of a few messages each has the busy room's window as if alone
-/// (shared out a thousand ways, common queries went to the index: 352 ms
-/// for "the" on SQLite at a million messages).
+/// in 1,000 rooms. Rooms with no more messages than this take no share of
+/// the window (`share_sql`; shared out a thousand ways, common queries
+/// went to the index: 352 ms for "the" on SQLite at a million messages).
 const ROOM_WINDOW_MIN: u32 = 20;
 /// SQLite: the most id ranges the FTS table is read over to match my rooms'
 /// windows (see `search_room_windows_sqlite`); each costs a lookup of each
@@ -41,9 +39,9 @@ const ROOM_WINDOW_RANGES: usize = 16;
 /// read, whoever's it is, so windows that need more go to the index.
 const ROOM_WINDOW_SPAN_MAX: i64 = 10 * RECENT_WINDOW as i64;
 /// The fewest of each room's messages a scan window reads (see
-/// `Store::scan_window`); rooms with no more messages than this do not
-/// count when the window is shared out.
-pub const SCAN_ROOM_MIN: u32 = 8;
+/// `Store::scan_window`); rooms with no more messages than this take no
+/// share of the window (`share_sql`).
+const SCAN_ROOM_MIN: u32 = 8;
 /// The most `LIKE` patterns a scan matches each row against.
 const SCAN_PATTERNS_MAX: usize = 16;
 /// SQLite: gaps between window ids up to this wide are read rather than
@@ -349,13 +347,7 @@ impl Store {
                 (Some((at, id)), Some(row_at), Some(row_id)) => (row_at, row_id) >= (at, *id),
                 _ => true,
             })
-            .filter_map(|r| {
-                Some(ScanRow {
-                    id: r.id?,
-                    created_at: r.created_at?,
-                    hit: HitRow { room_id: RoomId(r.room_id?), number: r.number?, body: r.body? },
-                })
-            })
+            .filter_map(|r| Some(HitRow { room_id: RoomId(r.room_id?), number: r.number?, body: r.body? }))
             .collect();
         Ok(ScanWindow { rows, read_rows, read_bytes, next })
     }
@@ -403,10 +395,7 @@ const ROW_COLUMNS: &str = "id, created_at, room_id, number, body, deleted_at";
 /// (76 ms for "meeting", against 2 ms).
 fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
     let rooms = rooms.rooms_sql();
-    let per_room = format!(
-        "(SELECT greatest(CAST({window} AS BIGINT) / greatest(count(*), 1), {ROOM_WINDOW_MIN})
-          FROM rooms r WHERE r.id IN ({rooms}) AND r.messages_count > {ROOM_WINDOW_MIN})"
-    );
+    let per_room = format!("({})", share_sql(Backend::Postgres, rooms, &window.to_string(), ROOM_WINDOW_MIN));
     let window = |columns: &str, room: &str| {
         format!(
             "SELECT {columns} FROM messages x WHERE x.room_id = {room}.room_id
@@ -446,13 +435,13 @@ async fn search_room_windows_sqlite(
 ) -> Result<Vec<RecentHit>, AppError> {
     let (_, scope_id) = rooms.sql();
     let rooms = rooms.rooms_sql();
+    let share = share_sql(Backend::Sqlite, rooms, &window.to_string(), ROOM_WINDOW_MIN);
     // Each room's window is its messages from its `per_room`-th newest on
     // (all of them when it has fewer), read from the room's index alone,
     // which holds ids and times; `at` is that message's time, the oldest
     // taken from a full window (NULL when the room has fewer).
     let windows = format!(
-        "WITH n AS (SELECT max({window} / max(count(*), 1), {ROOM_WINDOW_MIN}) - 1 AS skip
-                    FROM rooms r WHERE r.id IN ({rooms}) AND r.messages_count > {ROOM_WINDOW_MIN}),
+        "WITH n AS (SELECT share - 1 AS skip FROM ({share}) q),
          b AS MATERIALIZED (
              SELECT s.room_id,
                     (SELECT z.created_at FROM messages z WHERE z.room_id = s.room_id
@@ -524,6 +513,23 @@ fn id_ranges(mut ids: Vec<i64>) -> Option<Vec<(i64, i64)>> {
     (span <= ROOM_WINDOW_SPAN_MAX).then_some(ranges)
 }
 
+/// A query of one row and column, `share`: each room's part of a window of
+/// `window` (an SQL expression) messages shared among `rooms` (a query of
+/// `room_id`s), at least `min`. Only rooms holding more than `min`
+/// messages count: someone in one busy room and 999 direct rooms of a few
+/// messages each gets the busy room's window as if alone, while the small
+/// rooms, taking `min` each, are still read whole.
+fn share_sql(backend: Backend, rooms: &str, window: &str, min: u32) -> String {
+    let greatest = match backend {
+        Backend::Sqlite => "max",
+        Backend::Postgres => "greatest",
+    };
+    format!(
+        "SELECT CAST({greatest}({window} / {greatest}(count(*), 1), {min}) AS BIGINT) AS share
+         FROM rooms r WHERE r.id IN ({rooms}) AND r.messages_count > {min}"
+    )
+}
+
 /// The query of [`Store::scan_window`]: `$1` the room or user, `$2` and
 /// `$3` the cursor, `$4` the window; then the `patterns` patterns (one
 /// array on Postgres, one parameter each on SQLite; `None`: every row may
@@ -572,15 +578,11 @@ fn scan_sql(backend: Backend, scope: SearchScope, patterns: Option<usize>) -> St
              FROM ({rooms}) s CROSS JOIN LATERAL (SELECT x.id, x.created_at, x.room_id, x.number, x.body {per_room}) m"
         ),
     };
-    let greatest = match backend {
-        Backend::Sqlite => "max",
-        Backend::Postgres => "greatest",
-    };
+    let share = share_sql(backend, rooms, "$4", SCAN_ROOM_MIN);
     // The floor: of the full rooms' oldest taken messages (each its room's
     // lowest number taken, as times rise with numbers), the newest.
     format!(
-        "WITH k AS (SELECT CAST({greatest}($4 / {greatest}(count(*), 1), {SCAN_ROOM_MIN}) AS BIGINT) AS n
-                   FROM rooms r WHERE r.id IN ({rooms}) AND r.messages_count > {SCAN_ROOM_MIN}),
+        "WITH k AS (SELECT share AS n FROM ({share}) q),
          w AS MATERIALIZED ({window}),
          g AS (SELECT room_id, min(number) AS low FROM w GROUP BY room_id HAVING count(*) >= (SELECT n FROM k)),
          f AS (SELECT y.created_at, y.id FROM g JOIN messages y ON y.room_id = g.room_id AND y.number = g.low
@@ -603,7 +605,7 @@ fn scan_sql(backend: Backend, scope: SearchScope, patterns: Option<usize>) -> St
 /// `None` when that would take more than [`SCAN_PATTERNS_MAX`] patterns, or
 /// two characters of the needle can come from one folded character (the
 /// pattern would then miss a match): every row then goes to the caller.
-pub fn scan_patterns(needle: &str, backend: Backend) -> Option<Vec<String>> {
+fn scan_patterns(needle: &str, backend: Backend) -> Option<Vec<String>> {
     let folds = Folds::get();
     let chars: Vec<char> = needle.chars().collect();
     if chars.windows(2).any(|w| folds.pairs.contains(&(w[0], w[1]))) {
@@ -679,7 +681,7 @@ struct ScanWindowRow {
 #[derive(Debug)]
 pub struct ScanWindow {
     /// The rows that may match, newest first.
-    pub rows: Vec<ScanRow>,
+    pub rows: Vec<HitRow>,
     /// Messages read, and the bytes of their text.
     pub read_rows: i64,
     pub read_bytes: i64,
@@ -755,15 +757,6 @@ impl SearchScope {
             Self::MemberOf(_) => "SELECT room_id FROM memberships WHERE user_id = $1",
         }
     }
-}
-
-/// A message read by a scan, with its position for the next batch.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ScanRow {
-    pub id: i64,
-    pub created_at: String,
-    #[sqlx(flatten)]
-    pub hit: HitRow,
 }
 
 #[cfg(test)]
