@@ -178,6 +178,60 @@ async fn a_short_query_reads_a_bounded_amount_and_says_its_results_are_partial()
     assert_eq!(long["partial"], false);
 }
 
+/// Messages 2..=30,001 of `room`, "short 1" … newer than message 1, one a
+/// second from 2027-01-01, with "late qz" as message 6,002 (the 24,000th
+/// newest) and "early qz" as message 4,002 (the 26,000th); the room's
+/// counters to match. Bulk SQL, SQLite's or Postgres's.
+async fn thirty_thousand_short_messages(app: &TestApp, room: i64, author: i64) {
+    use sqlx::Connection;
+    let body = "CASE i WHEN 6001 THEN 'late qz' WHEN 4001 THEN 'early qz' ELSE 'short ' || i END";
+    let counters = "UPDATE rooms SET last_number = 30001, messages_count = 30001 WHERE id = $1";
+    match hearth::store::Backend::of_url(&app.database_url).expect("scheme") {
+        hearth::store::Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.expect("connect");
+            let insert = format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+                 INSERT INTO messages (room_id, number, user_id, body, created_at)
+                 SELECT $1, i + 1, $2, {body},
+                        strftime('%Y-%m-%dT%H:%M:%S', '2027-01-01', '+' || i || ' seconds') || '.000000Z'
+                 FROM n"
+            );
+            sqlx::query(&insert).bind(room).bind(author).execute(&mut conn).await.expect("bulk insert");
+            sqlx::query(counters).bind(room).execute(&mut conn).await.expect("counters");
+        }
+        hearth::store::Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&app.database_url).await.expect("connect");
+            let insert = format!(
+                "INSERT INTO messages (room_id, number, user_id, body, created_at)
+                 SELECT $1, i + 1, $2, {body},
+                        to_char(timestamp '2027-01-01' + i * interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000Z'
+                 FROM generate_series(1, 30000) AS i"
+            );
+            sqlx::query(&insert).bind(room).bind(author).execute(&mut conn).await.expect("bulk insert");
+            sqlx::query(counters).bind(room).execute(&mut conn).await.expect("counters");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_short_query_reads_at_most_25000_messages_however_short_they_are() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "the oldest says qz").await;
+    // 30,000 short messages are far under the 2 MiB of text: only the
+    // count of messages can stop the scan.
+    thirty_thousand_short_messages(&app, room, alice.id).await;
+
+    let short = app.get_json(&alice.client, "/search?q=qz").await;
+
+    let numbers: Vec<i64> =
+        short["results"].as_array().unwrap().iter().map(|r| r["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [6002], "the 24,000th newest is read, the 26,000th is not");
+    assert_eq!(short["partial"], true);
+}
+
 #[tokio::test]
 async fn a_short_query_that_reads_everything_is_not_partial() {
     let (app, alice, _) = a_room_with_a_match_behind_much_text(20).await;
