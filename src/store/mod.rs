@@ -386,8 +386,18 @@ trait WritePool {
 impl WritePool for SqlitePool {
     type Db = Sqlite;
     type Batch = SqliteBatch;
+    /// Begun on a task of its own, which a dropped caller cannot stop:
+    /// sqlx 0.8.6 checks a custom `BEGIN` after the connection has run it,
+    /// and a future dropped at that await leaves the writer's one
+    /// connection inside a transaction nothing will end, so every later
+    /// write failed (`InvalidSavePointStatement`) until a restart
+    /// (`tests/cancelled_writes.rs`). Here the begun transaction always
+    /// reaches a `Transaction`, whose drop rolls it back.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
+        let pool = self.clone();
+        tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
     }
     async fn begin_batch(&self) -> Result<SqliteBatch, sqlx::Error> {
         Ok(SqliteBatch { conn: self.acquire().await?, closed: false })
