@@ -55,6 +55,7 @@ impl LocalBlobs {
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(root.join("tmp"))?;
+        remove_stale(&root.join("tmp"), STALE_TEMP);
         Ok(Self { root })
     }
 
@@ -70,25 +71,11 @@ impl LocalBlobs {
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &str, bytes: Bytes) -> io::Result<()> {
         let path = self.path(key)?;
-        if tokio::fs::try_exists(&path).await? {
-            return Ok(());
-        }
         let temp = self.root.join("tmp").join(format!("{key}.{}", rand_suffix()));
-        let written = async {
-            use tokio::io::AsyncWriteExt;
-            let mut file = tokio::fs::File::create(&temp).await?;
-            file.write_all(&bytes).await?;
-            file.sync_all().await?;
-            if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            tokio::fs::rename(&temp, &path).await
-        }
-        .await;
-        if written.is_err() {
-            let _ = tokio::fs::remove_file(&temp).await;
-        }
-        written
+        // On a task of its own: a caller dropped halfway (its client gone)
+        // neither stops the write between its temporary file and the rename
+        // nor leaves that file behind.
+        tokio::spawn(write_into_place(temp, path, bytes)).await.map_err(io::Error::other)?
     }
 
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>> {
@@ -112,6 +99,45 @@ impl BlobStore for LocalBlobs {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
             _ => Ok(()),
+        }
+    }
+}
+
+/// A temporary file this old was left by a process that stopped while
+/// writing it (a write takes seconds at most).
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Writes `bytes` to `temp`, synced, and renames it to `path`, unless `path`
+/// is there already. The temporary file is gone afterwards either way.
+async fn write_into_place(temp: PathBuf, path: PathBuf, bytes: Bytes) -> io::Result<()> {
+    if tokio::fs::try_exists(&path).await? {
+        return Ok(());
+    }
+    let written = async {
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::File::create(&temp).await?;
+        file.write_all(&bytes).await?;
+        file.sync_all().await?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        tokio::fs::rename(&temp, &path).await
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    written
+}
+
+/// Removes the files in `dir` last modified more than `age` ago: temporary
+/// files of writes that never finished (the process stopped mid-write).
+fn remove_stale(dir: &std::path::Path, age: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|at| at.elapsed().is_ok_and(|e| e > age));
+        if old && let Err(err) = std::fs::remove_file(entry.path()) {
+            tracing::warn!(error = %err, file = %entry.path().display(), "removing a stale temporary blob failed");
         }
     }
 }
@@ -153,6 +179,43 @@ mod tests {
         blobs.delete(&key).await.expect("delete again");
         assert_eq!(blobs.get(&key, None).await.expect("read"), None);
         assert_eq!(std::fs::read_dir(dir.join("tmp")).expect("tmp").count(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_put_whose_caller_is_dropped_still_stores_the_whole_blob_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("hearth-blobs-{}", rand_suffix()));
+        let blobs = LocalBlobs::new(&dir).expect("a blob dir");
+        let bytes = Bytes::from(vec![7u8; 4 << 20]);
+        let key = key_of(&bytes);
+        // Polled once, then dropped, as a request is when its client goes.
+        let dropped = tokio::time::timeout(std::time::Duration::ZERO, blobs.put(&key, bytes.clone())).await;
+        assert!(dropped.is_err(), "the put finished within one poll");
+        let mut stored = None;
+        for _ in 0..500 {
+            stored = blobs.get(&key, None).await.expect("read");
+            if stored.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(stored.as_deref(), Some(&bytes[..]), "the blob was not written whole");
+        assert_eq!(std::fs::read_dir(dir.join("tmp")).expect("tmp").count(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn opening_the_store_removes_temporary_files_left_an_hour_ago_and_keeps_newer_ones() {
+        let dir = std::env::temp_dir().join(format!("hearth-blobs-{}", rand_suffix()));
+        std::fs::create_dir_all(dir.join("tmp")).expect("tmp");
+        let (old, new) = (dir.join("tmp").join("left-by-a-crash"), dir.join("tmp").join("being-written"));
+        let file = std::fs::File::create(&old).expect("old");
+        file.set_modified(std::time::SystemTime::now() - STALE_TEMP - std::time::Duration::from_secs(60))
+            .expect("mtime");
+        std::fs::write(&new, b"half").expect("new");
+        LocalBlobs::new(&dir).expect("a blob dir");
+        assert!(!old.exists(), "a stale temporary file was kept");
+        assert!(new.exists(), "a temporary file being written was removed");
         let _ = std::fs::remove_dir_all(dir);
     }
 }
