@@ -89,6 +89,9 @@ test("files dropped on the window or attached go with the text, and a file over 
   await expect(message.locator(".file-link").first()).toContainText("minutes.txt");
   await expect(message.locator(".file-link").nth(1)).toContainText("data.bin");
   await expect(message.locator(".file-link").nth(1)).toContainText("300 KB");
+  // Each file's icon is drawn, not an emoji (a box without an emoji font).
+  await expect(message.locator(".file-link svg.icon")).toHaveCount(2);
+  expect(await message.locator(".file-link").first().textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
   const text = await aliceContext.request.get((await message.locator(".file-link").first().getAttribute("href"))!);
   expect(await text.text()).toBe("minutes of the meeting");
   // The refused one is still there, and goes when removed.

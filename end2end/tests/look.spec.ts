@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { registerUser, whenHydrated } from "./helpers";
+import { closeAll, openLive, pair, registerUser, whenHydrated } from "./helpers";
 
 test("typed text in form fields is not bold, though the labels are", async ({ page }) => {
   await page.goto("/register");
@@ -53,4 +53,28 @@ test("the logo is an SVG in the page, not an emoji added by CSS", async ({ page 
   await expect(logo).toBeVisible();
   const box = await logo.boundingBox();
   expect(box!.width).toBeGreaterThan(10);
+});
+
+test("the composer names the room in a placeholder that fits a phone, and its Attach icon is drawn", async ({ browser }) => {
+  const { alice, room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await bobPage.setViewportSize({ width: 375, height: 667 });
+  await openLive(bobPage, room);
+  const composer = bobPage.getByLabel("Message", { exact: true });
+  await expect(composer).toHaveAttribute("placeholder", `Message ${alice.name}`);
+  // How to send is told to screen readers.
+  await expect(composer).toHaveAccessibleDescription("Enter sends, Shift+Enter adds a new line.");
+  // The placeholder's text is no wider than the box it is written in.
+  const fits = await composer.evaluate((el) => {
+    const area = el as HTMLTextAreaElement;
+    const style = getComputedStyle(area);
+    const context = document.createElement("canvas").getContext("2d")!;
+    context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = area.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return { text: context.measureText(area.placeholder).width, room };
+  });
+  expect(fits.text).toBeLessThanOrEqual(fits.room);
+  const attach = bobPage.locator(".composer .attach");
+  await expect(attach.locator("svg.icon")).toBeVisible();
+  expect(await attach.textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
+  await closeAll(aliceContext, bobContext);
 });

@@ -5,5 +5,6 @@ pub mod avatar_upload;
 pub mod desktop_notifications;
 pub mod form;
 pub mod header;
+pub mod icons;
 pub mod rich;
 pub mod sidebar;

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::toggle_reaction;
+use crate::components::icons::PaperclipIcon;
 
 /// The emoji the picker offers (the API takes any emoji).
 pub const PICKER: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
@@ -79,8 +80,8 @@ pub fn Files(files: Vec<hearth::model::Attachment>) -> impl IntoView {
             })}
             {others.into_iter().map(|file| view! {
                 <a class="file-link" href=file.url.clone() download=file.name.clone()>
-                    <span aria-hidden="true">"📎 "</span>
-                    <span class="file-name">{file.name.clone()}</span>
+                    <PaperclipIcon />
+                    " " <span class="file-name">{file.name.clone()}</span>
                     " " <span class="muted">{file.size_label()}</span>
                 </a>
             }).collect_view()}

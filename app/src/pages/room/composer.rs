@@ -19,9 +19,11 @@ use super::uploads::UploadList;
 use super::use_room;
 use crate::api::SendMessage;
 use crate::components::form::keep_typed_text;
+use crate::components::icons::PaperclipIcon;
 
 /// The autocomplete's list id, and its options' id prefix.
 const MENTION_LIST_ID: &str = "mention-list";
+const COMPOSER_HINT_ID: &str = "composer-hint";
 
 /// The open autocomplete: the query it answers, who matches, and which of
 /// them the arrows point at.
@@ -32,9 +34,10 @@ struct Picker {
     active: usize,
 }
 
-/// `members`: who may be mentioned (the room's members but me).
+/// `members`: who may be mentioned (the room's members but me); `title`: the
+/// room's name as its header shows it.
 #[component]
-pub fn Composer(members: Vec<Person>) -> impl IntoView {
+pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
     let room = use_room();
     let room_id = room.room_id;
     let replying = room.replying;
@@ -142,8 +145,11 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
                 id=COMPOSER_ID
                 name="body"
                 rows="2"
-                placeholder="Write a message — Enter sends, Shift+Enter for a new line"
+                // Short enough for a phone's width; how to send is told
+                // to screen readers by the hint below.
+                placeholder=format!("Message {title}")
                 aria-label="Message"
+                aria-describedby=COMPOSER_HINT_ID
                 role="combobox"
                 aria-autocomplete="list"
                 aria-controls=MENTION_LIST_ID
@@ -185,6 +191,7 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
                     }
                 }
             ></textarea>
+            <span id=COMPOSER_HINT_ID class="visually-hidden">"Enter sends, Shift+Enter adds a new line."</span>
             <ul id=MENTION_LIST_ID class="mention-list" role="listbox" aria-label="People to mention" hidden=move || picker.with(Option::is_none)>
                 {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, person)| {
                     let selected = index == open.active;
@@ -206,7 +213,7 @@ pub fn Composer(members: Vec<Person>) -> impl IntoView {
             </ul>
             <UploadList uploads />
             <label class="attach" title="Attach files">
-                <span aria-hidden="true">"📎"</span>
+                <PaperclipIcon />
                 <span class="visually-hidden">"Attach files"</span>
                 <input
                     type="file"

@@ -1,0 +1,28 @@
+//! Icons drawn as inline SVG in the text's colour. An emoji used as an icon
+//! shows as an empty box where no emoji font is installed (as the logo did),
+//! so controls use these instead. Each is hidden from screen readers: the
+//! control it sits in carries the words.
+
+use leptos::prelude::*;
+
+/// A paperclip: attaching files, and a file that is not a picture.
+#[component]
+pub fn PaperclipIcon() -> impl IntoView {
+    view! {
+        <svg
+            class="icon"
+            viewBox="0 0 24 24"
+            width="18"
+            height="18"
+            aria-hidden="true"
+            focusable="false"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+        >
+            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />
+        </svg>
+    }
+}
