@@ -8,3 +8,4 @@ pub mod header;
 pub mod icons;
 pub mod rich;
 pub mod sidebar;
+pub mod stamp;

@@ -13,6 +13,7 @@ use crate::auth::use_auth;
 use crate::components::avatar_upload::AvatarUpload;
 use crate::components::desktop_notifications::DesktopNotifications;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
+use crate::components::stamp::Stamp;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -84,7 +85,7 @@ fn Sessions() -> impl IntoView {
                                     <li class="session">
                                         <strong>{session.device.clone()}</strong>
                                         {session.current.then(|| view! { <span class="badge">" (this device)"</span> })}
-                                        <span class="muted">" · last seen " {session.last_seen_at.clone()}</span>
+                                        <span class="muted">" · last seen " <Stamp stamp=session.last_seen_at.clone() with_day=true /></span>
                                         <ActionForm action=end>
                                             <input type="hidden" name="id" value=id />
                                             <button type="submit" aria-label=label>"End session"</button>

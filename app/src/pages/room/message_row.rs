@@ -11,14 +11,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::actions::{ConfirmDelete, Toolbar};
-use super::browser::{focus_composer, focus_message, utc_offset_minutes};
-use super::layout::{RowLayout, full_time};
+use super::browser::{focus_composer, focus_message};
+use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
 use crate::api::{delete_message, edit_message};
-use crate::chat::{day_and_time, use_clock};
 use crate::components::avatar::Avatar;
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
+use crate::components::stamp::Stamp;
 use hearth::model::UserId;
 
 /// What to tell the user when the server refuses an edit or a delete.
@@ -28,22 +28,6 @@ fn refusal_text(error: &crate::error::UiError) -> String {
     }
     let text = error.to_string();
     if text.is_empty() { "The server refused this change.".to_owned() } else { text }
-}
-
-/// `<time>` with the full timestamp in its title, in the zone shown.
-#[component]
-fn Stamp(stamp: String, #[prop(optional)] class: &'static str) -> impl IntoView {
-    let clock = use_clock();
-    let (text, title) = {
-        let stamp = stamp.clone();
-        let text = {
-            let stamp = stamp.clone();
-            move || day_and_time(&stamp, clock.local.get()).1
-        };
-        let title = move || full_time(&stamp, if clock.local.get() { utc_offset_minutes(&stamp) } else { None });
-        (text, title)
-    };
-    view! { <time class=class datetime=stamp title=title>{text}</time> }
 }
 
 /// The editor of one's own message: focused at once; Enter saves,

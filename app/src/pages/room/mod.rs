@@ -26,7 +26,7 @@
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
-mod browser;
+pub(crate) mod browser;
 mod composer;
 pub mod layout;
 mod mentioning;
