@@ -37,6 +37,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{Outlet, ParentRoute, Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -116,12 +117,19 @@ fn Frame() -> impl IntoView {
     let auth = auth::use_auth();
     let chat = chat::use_chat();
     let live = live::use_live();
+    let location = use_location();
     view! {
         // The first thing Tab reaches: past the top bar and the room list.
         // (The router would take the click as a navigation; focus moves here.)
         <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to the content"</a>
         <Header />
-        <div class="layout" data-link=move || live.status.get().as_str()>
+        // On a phone the room list (home) and every other page are screens
+        // of their own (style/main.css): `data-screen` says which this is.
+        <div
+            class="layout"
+            data-link=move || live.status.get().as_str()
+            data-screen=move || if location.pathname.with(|path| path == "/") { "list" } else { "page" }
+        >
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let me = auth.me.await.ok().flatten();
@@ -130,6 +138,9 @@ fn Frame() -> impl IntoView {
                 })}
             </Transition>
             <main class="page" id="main" tabindex="-1">
+                // Shown on a phone, on a signed-in page that is not the list
+                // (a room has its own in its header).
+                <a class="page-back" href="/">"‹ Conversations"</a>
                 <OfflineBanner />
                 <Outlet />
             </main>

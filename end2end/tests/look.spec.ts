@@ -78,3 +78,18 @@ test("the composer names the room in a placeholder that fits a phone, and its At
   expect(await attach.textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
   await closeAll(aliceContext, bobContext);
 });
+
+test("the profile says when each session was last seen as people read it, with the full time on hover", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "seen");
+  const page = await context.newPage();
+  await page.goto("/profile");
+  const session = page.locator("#sessions .session", { hasText: "(this device)" });
+  await expect(session).toHaveCount(1);
+  const seen = session.locator("time");
+  await expect(seen).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+  await expect(seen).toHaveText(/^Today, \d\d:\d\d$/);
+  await expect(seen).toHaveAttribute("title", /^\w+day, \d{1,2} \w+ \d{4} at \d\d:\d\d:\d\d/);
+  await expect(session).not.toContainText("T0");
+  await context.close();
+});

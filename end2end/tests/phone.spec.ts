@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Browser, expect, Page, test } from "@playwright/test";
-import { closeAll, createRoom, openLive, postMessage, registerUser, send } from "./helpers";
+import { closeAll, createRoom, openLive, postMessage, registerUser, send, signIn } from "./helpers";
 
 // Issue 15, "What to build" 7: a phone layout. Below 700 px the room list
 // and a room are separate screens with a back control; the room takes the
@@ -73,12 +73,47 @@ test("on a phone the room list and a room are separate screens, and the whole ch
   await closeAll(aliceContext, bobContext);
 });
 
+test("on a phone every other page is a screen of its own, with a way back, under a top bar that fits", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  // An admin has the most in the top bar: Admin, the name, Sign out, the theme.
+  await signIn(page, "alice@example.com", "secret123");
+  await expect(page.locator(".whoami")).toHaveText("Alice Liddell");
+  for (const path of ["/profile", "/people", "/browse", "/admin"]) {
+    await page.goto(path);
+    await expect(page.locator("main").getByRole("heading").first()).toBeInViewport();
+    await expect(page.locator(".sidebar")).toBeHidden();
+    await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeVisible();
+    await nothingScrollsSideways(page);
+    // The top bar's parts are each on one line, side by side, none over another.
+    const boxes = await page.locator(".topbar .brand, .topbar .account > *, .topbar .theme-toggle").evaluateAll((els) =>
+      els.map((el) => {
+        const box = el.getBoundingClientRect();
+        return { left: box.left, right: box.right, height: box.height, name: el.textContent };
+      }),
+    );
+    expect(boxes.length).toBeGreaterThanOrEqual(4);
+    for (const box of boxes) expect(box.height, `${box.name} wraps`).toBeLessThan(32);
+    for (let i = 1; i < boxes.length; i++) {
+      expect(boxes[i].left, `${boxes[i].name} overlaps ${boxes[i - 1].name}`).toBeGreaterThanOrEqual(boxes[i - 1].right);
+    }
+    expect(boxes[boxes.length - 1].right).toBeLessThanOrEqual(PHONE.width);
+  }
+  // The list is the home screen, with no back link.
+  await page.getByRole("link", { name: "‹ Conversations" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator(".sidebar")).toBeVisible();
+  await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeHidden();
+  await context.close();
+});
+
 test("on a wide screen the room list stays beside the room and there is no back control", async ({ browser }) => {
   const { room, aliceContext, bobContext } = await twoPeople(browser, DESKTOP, "light");
   const page = await bobContext.newPage();
   await openLive(page, room);
   await expect(page.locator(".sidebar")).toBeVisible();
   await expect(page.getByRole("link", { name: "Back to conversations" })).toBeHidden();
+  await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeHidden();
   await closeAll(aliceContext, bobContext);
 });
 

@@ -19,7 +19,7 @@ pub fn Header() -> impl IntoView {
                         fill="currentColor"
                     />
                 </svg>
-                "Hearth"
+                <span class="brand-name">"Hearth"</span>
             </a>
             <div class="topbar-end">
             <Transition fallback=|| ()>

@@ -21,7 +21,7 @@ pub fn HomePage() -> impl IntoView {
                 <section class="welcome">
                     <h1>{greeting} <span class="me-name">{me.display_name().to_owned()}</span></h1>
                     <p>"You are signed in as @" {me.username.clone()} "."</p>
-                    <p>"Pick a conversation on the left, "<a href="/people">"message someone"</a>" or "<a href="/browse">"browse open rooms"</a>"."</p>
+                    <p>"Pick one of your conversations, "<a href="/people">"message someone"</a>" or "<a href="/browse">"browse open rooms"</a>"."</p>
                     <p><a href="/profile">"Edit your profile"</a></p>
                 </section>
             }
