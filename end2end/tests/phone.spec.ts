@@ -79,6 +79,9 @@ test("on a phone every other page is a screen of its own, with a way back, under
   // An admin has the most in the top bar: Admin, the name, Sign out, the theme.
   await signIn(page, "alice@example.com", "secret123");
   await expect(page.locator(".whoami")).toHaveText("Alice Liddell");
+  // The admin page's tables (invitations, audit log) are wider than a phone.
+  const invited = await page.request.post("/admin/invitations", { data: { expires_in_hours: 24, max_uses: 1 } });
+  expect(invited.status()).toBe(201);
   for (const path of ["/profile", "/people", "/browse", "/admin"]) {
     await page.goto(path);
     await expect(page.locator("main").getByRole("heading").first()).toBeInViewport();
@@ -99,6 +102,11 @@ test("on a phone every other page is a screen of its own, with a way back, under
     }
     expect(boxes[boxes.length - 1].right).toBeLessThanOrEqual(PHONE.width);
   }
+  // Those tables scroll sideways in their own boxes, which the keyboard can reach.
+  const table = page.getByRole("region", { name: "Invitation table" });
+  await expect(table).toHaveAttribute("tabindex", "0");
+  const sizes = await table.evaluate((el) => ({ scroll: el.scrollWidth, box: el.clientWidth }));
+  expect(sizes.scroll).toBeGreaterThan(sizes.box);
   // The list is the home screen, with no back link.
   await page.getByRole("link", { name: "‹ Conversations" }).click();
   await expect(page).toHaveURL(/\/$/);

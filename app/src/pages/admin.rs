@@ -323,6 +323,9 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
                 view! { <p class="muted">"No invitations yet."</p> }.into_any()
             } else {
                 view! {
+                    // Wider than a phone: it scrolls sideways in its own box
+                    // (focusable, so the keyboard can scroll it too).
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Invitation table">
                     <table class="admin-table">
                         <thead>
                             <tr>
@@ -337,6 +340,7 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
                             {invitations.into_iter().map(|invitation| view! { <InvitationRow invitation actions /> }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 }
                 .into_any()
             }}
@@ -410,6 +414,7 @@ fn Audit(audit: Vec<AuditEntry>) -> impl IntoView {
                 view! { <p class="muted">"Nothing yet."</p> }.into_any()
             } else {
                 view! {
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Audit log table">
                     <table class="admin-table audit-log">
                         <thead>
                             <tr>
@@ -442,6 +447,7 @@ fn Audit(audit: Vec<AuditEntry>) -> impl IntoView {
                                 .collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 }
                 .into_any()
             }}
