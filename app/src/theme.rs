@@ -74,22 +74,10 @@ pub fn current() -> Theme {
     picked.unwrap_or_else(system)
 }
 
-/// `matchMedia('(prefers-color-scheme: dark)').matches`, through `Reflect`
-/// so web-sys needs no extra feature.
+/// Whether the system prefers dark (`prefers-color-scheme`).
 #[cfg(feature = "hydrate")]
 fn system() -> Theme {
-    use wasm_bindgen::{JsCast, JsValue};
-    let dark = web_sys::window()
-        .and_then(|window| {
-            let match_media = js_sys::Reflect::get(&window, &JsValue::from_str("matchMedia")).ok()?;
-            let list = match_media
-                .dyn_ref::<js_sys::Function>()?
-                .call1(&window, &JsValue::from_str("(prefers-color-scheme: dark)"))
-                .ok()?;
-            js_sys::Reflect::get(&list, &JsValue::from_str("matches")).ok()?.as_bool()
-        })
-        .unwrap_or(false);
-    if dark { Theme::Dark } else { Theme::Light }
+    if crate::pages::room::browser::media_matches("(prefers-color-scheme: dark)") { Theme::Dark } else { Theme::Light }
 }
 
 /// Shows `theme` now and remembers it for a year, on every page.

@@ -115,6 +115,29 @@ test("on a phone every other page is a screen of its own, with a way back, under
   await context.close();
 });
 
+test("on a touch screen Return adds a new line and the Send button sends, as in other chats on a phone", async ({ browser }) => {
+  const { room, aliceContext, bobContext } = await twoPeople(browser, PHONE, "light");
+  await aliceContext.close();
+  const touch = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true, storageState: await bobContext.storageState() });
+  const page = await touch.newPage();
+  await openLive(page, room);
+  const composer = page.getByLabel("Message", { exact: true });
+  await expect(composer).toHaveAccessibleDescription("Send sends; Return adds a new line.");
+  await composer.click();
+  await composer.pressSequentially("first line");
+  await composer.press("Enter");
+  await composer.pressSequentially("second line");
+  await expect(page.locator("article.message")).toHaveCount(0);
+  await expect(composer).toHaveValue("first line\nsecond line");
+  await page.getByRole("button", { name: "Send" }).tap();
+  const sent = page.locator("article.message:not(.pending) .body");
+  await expect(sent).toHaveCount(1);
+  await expect(sent).toContainText("first line");
+  await expect(sent).toContainText("second line");
+  await expect(composer).toHaveValue("");
+  await closeAll(touch, bobContext);
+});
+
 test("on a wide screen the room list stays beside the room and there is no back control", async ({ browser }) => {
   const { room, aliceContext, bobContext } = await twoPeople(browser, DESKTOP, "light");
   const page = await bobContext.newPage();

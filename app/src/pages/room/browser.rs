@@ -93,6 +93,25 @@ pub fn utc_offset_minutes(stamp: &str) -> Option<i64> {
     }
 }
 
+/// Whether the CSS media query `query` matches (never on the server).
+pub fn media_matches(query: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|list| list.matches())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = query;
+        false
+    }
+}
+
+/// Whether the main pointer is a finger (a phone or a tablet): there Return
+/// makes a new line, as in other chats on a phone, and the Send button sends.
+pub fn touch_first() -> bool {
+    media_matches("(pointer: coarse)")
+}
+
 /// Whether the tab is in front (only then does reading mark messages read).
 pub fn page_visible() -> bool {
     #[cfg(feature = "hydrate")]

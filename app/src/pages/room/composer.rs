@@ -1,6 +1,7 @@
 //! The composer: the text being written, kept per room in localStorage (so
 //! it survives switching rooms and a reload, and is forgotten once sent),
-//! focused when the room opens; Enter sends, Shift+Enter is a new line, Up
+//! focused when the room opens; Enter sends, Shift+Enter is a new line (on
+//! a touch screen Return is a new line and Send sends), Up
 //! in an empty composer edits my last message; the
 //! quote of the message being answered; typing notices; the `@` autocomplete
 //! of the room's members (a combobox: arrows move, Enter or Tab picks, Esc
@@ -12,7 +13,7 @@ use hearth::model::{Person, ReplyTo};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use super::browser::{COMPOSER_ID, focus_composer, load_draft, save_draft};
+use super::browser::{COMPOSER_ID, focus_composer, load_draft, save_draft, touch_first};
 use super::mentioning::{self, Query};
 use super::timeline::last_of_mine;
 use super::uploads::UploadList;
@@ -24,6 +25,8 @@ use crate::components::icons::PaperclipIcon;
 /// The autocomplete's list id, and its options' id prefix.
 const MENTION_LIST_ID: &str = "mention-list";
 const COMPOSER_HINT_ID: &str = "composer-hint";
+const KEYBOARD_HINT: &str = "Enter sends, Shift+Enter adds a new line.";
+const TOUCH_HINT: &str = "Send sends; Return adds a new line.";
 
 /// The open autocomplete: the query it answers, who matches, and which of
 /// them the arrows point at.
@@ -57,6 +60,14 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
             focus_composer();
         } else {
             save_draft(room_id, &text);
+        }
+    });
+    // What Return does: send, or on a touch screen a new line (known only
+    // once hydrated; the server renders the keyboard's).
+    let hint = RwSignal::new(KEYBOARD_HINT);
+    Effect::new(move |_| {
+        if touch_first() {
+            hint.set(TOUCH_HINT);
         }
     });
     let uploads = room.uploads;
@@ -179,7 +190,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     if steer(&ev) {
                         return;
                     }
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_first() {
                         ev.prevent_default();
                         send();
                     } else if ev.key() == "ArrowUp" && !ev.shift_key() && draft.with_untracked(String::is_empty) {
@@ -191,7 +202,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <span id=COMPOSER_HINT_ID class="visually-hidden">"Enter sends, Shift+Enter adds a new line."</span>
+            <span id=COMPOSER_HINT_ID class="visually-hidden">{hint}</span>
             <ul id=MENTION_LIST_ID class="mention-list" role="listbox" aria-label="People to mention" hidden=move || picker.with(Option::is_none)>
                 {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, person)| {
                     let selected = index == open.active;
