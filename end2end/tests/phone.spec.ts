@@ -30,6 +30,8 @@ async function twoPeople(browser: Browser, viewport: { width: number; height: nu
 
 test("on a phone the room list and a room are separate screens, and the whole chat flow works", async ({ browser }) => {
   const { alice, room, aliceContext, bobContext } = await twoPeople(browser, PHONE, "light");
+  // More than a screenful, so the history has to scroll inside the room.
+  for (let i = 1; i <= 25; i++) await postMessage(aliceContext.request, room, `earlier message ${i}`);
   await postMessage(aliceContext.request, room, "hello from alice, with a long unbroken word: " + "x".repeat(120));
   const page = await bobContext.newPage();
 
@@ -47,7 +49,7 @@ test("on a phone the room list and a room are separate screens, and the whole ch
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
   await expect(page.locator(".sidebar")).toBeHidden();
   const back = page.getByRole("link", { name: "Back to conversations" });
-  await expect(back).toBeVisible();
+  await expect(back).toBeInViewport();
   const composer = page.getByLabel("Message", { exact: true });
   await expect(composer).toBeInViewport();
   const chat = await page.locator(".chat").boundingBox();
