@@ -140,6 +140,31 @@ test("on a touch screen Return adds a new line and the Send button sends, as in 
   await closeAll(touch, bobContext);
 });
 
+test("on a phone a long room name takes one line in the header and is cut in the composer's placeholder", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: PHONE });
+  await registerUser(context, "planner");
+  const title = "A very long room title for the quarterly planning of the infrastructure team";
+  const room = await createRoom(context.request, { kind: "open", title });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const heading = page.locator(".chat-header h1");
+  await expect(heading).toHaveText(title);
+  await expect(heading).toHaveAttribute("title", title);
+  const box = await heading.evaluate((el) => ({ height: el.getBoundingClientRect().height, cut: el.scrollWidth > el.clientWidth }));
+  expect(box.height, "the name wraps").toBeLessThan(32);
+  expect(box.cut).toBe(true);
+  // Its text stops short of the Live badge.
+  const text = await heading.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return box.right - parseFloat(getComputedStyle(el).paddingRight);
+  });
+  const live = await page.locator(".live-badge").boundingBox();
+  expect(text).toBeLessThanOrEqual(live!.x);
+  const composer = page.getByLabel("Message", { exact: true });
+  await expect(composer).toHaveAttribute("placeholder", "Message A very long room title…");
+  await context.close();
+});
+
 test("on a wide screen the room list stays beside the room and there is no back control", async ({ browser }) => {
   const { room, aliceContext, bobContext } = await twoPeople(browser, DESKTOP, "light");
   const page = await bobContext.newPage();

@@ -28,6 +28,18 @@ const COMPOSER_HINT_ID: &str = "composer-hint";
 const KEYBOARD_HINT: &str = "Enter sends, Shift+Enter adds a new line.";
 const TOUCH_HINT: &str = "Send sends; Return adds a new line.";
 
+/// The composer's placeholder: "Message <room>", the room's name cut to fit
+/// a phone's width.
+fn placeholder(title: &str) -> String {
+    const MAX: usize = 24;
+    if title.chars().count() > MAX {
+        let cut: String = title.chars().take(MAX - 1).collect();
+        format!("Message {}…", cut.trim_end())
+    } else {
+        format!("Message {title}")
+    }
+}
+
 /// The open autocomplete: the query it answers, who matches, and which of
 /// them the arrows point at.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,7 +170,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                 rows="2"
                 // Short enough for a phone's width; how to send is told
                 // to screen readers by the hint below.
-                placeholder=format!("Message {title}")
+                placeholder=placeholder(&title)
                 aria-label="Message"
                 aria-describedby=COMPOSER_HINT_ID
                 role="combobox"
@@ -263,5 +275,19 @@ fn Replying(quote: ReplyTo, replying: RwSignal<Option<ReplyTo>>) -> impl IntoVie
             <span class="reply-snippet">{quote.snippet.clone().unwrap_or_default()}</span>
             <button type="button" class="link" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder;
+
+    #[test]
+    fn the_placeholder_names_the_room_and_cuts_a_long_name() {
+        assert_eq!(placeholder("Launch crew"), "Message Launch crew");
+        assert_eq!(placeholder("exactly twenty-four char"), "Message exactly twenty-four char");
+        assert_eq!(placeholder("A very long room title for the quarterly planning"), "Message A very long room title…");
+        // Cut by characters, not bytes.
+        assert_eq!(placeholder(&"é".repeat(30)), format!("Message {}…", "é".repeat(23)));
     }
 }

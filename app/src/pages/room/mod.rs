@@ -278,7 +278,7 @@ fn ChatWindow(
                 // On a phone the room list is a screen of its own: this leads
                 // back to it (hidden on wider screens, where the list is beside).
                 <a class="back-to-rooms" href="/" aria-label="Back to conversations">"‹ Rooms"</a>
-                <h1>{title.clone()}</h1>
+                <h1 title=title.clone()>{title.clone()}</h1>
                 <room_menu::NotifyLevelPicker room_id kind settings=notifications />
                 {menu}
                 <Show when=move || signals.is_live()>
