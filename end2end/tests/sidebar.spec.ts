@@ -123,3 +123,23 @@ for (const colorScheme of ["light", "dark"] as const) {
     await closeAll(aliceContext, bobContext);
   });
 }
+
+test("the current room is scrolled into the list's view, however many newer rooms are above it", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await registerUser(context, "busy");
+  const first = await createRoom(context.request, { kind: "open", title: "The first room" });
+  // Newer rooms sort above it, far past the bottom of the list.
+  for (let i = 1; i <= 30; i++) await createRoom(context.request, { kind: "open", title: `Newer room ${i}` });
+  const page = await context.newPage();
+  await openLive(page, first);
+  const current = page.locator('.sidebar a[aria-current="page"]');
+  await expect(current).toContainText("The first room");
+  await expect(current).toBeInViewport();
+  // And again after moving to a room at the top and back by the list.
+  await page.locator(".sidebar a.room-link", { hasText: "Newer room 30" }).click();
+  await expect(page.locator(".chat-header h1")).toHaveText("Newer room 30");
+  await page.goBack();
+  await expect(page.locator(".chat-header h1")).toHaveText("The first room");
+  await expect(current).toBeInViewport();
+  await context.close();
+});

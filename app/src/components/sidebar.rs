@@ -3,7 +3,7 @@
 //! name, with whether they are online). Each entry shows a preview of the
 //! newest message and unread badges whose accessible names say the count;
 //! entries are ordered by activity, and the current room is marked
-//! (`aria-current="page"`). Above the list, desktop notifications are
+//! (`aria-current="page"`) and scrolled into view. Above the list, desktop notifications are
 //! offered once.
 
 use hearth::model::{ConversationSummary, Profile, RoomKind};
@@ -105,9 +105,26 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     let other =
         (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).map(|u| u.id)).flatten();
     let chat = use_chat();
+    // The current room is scrolled into the list's view (a long list would
+    // otherwise hide it), on opening and whenever the list is drawn again.
+    let link = NodeRef::<leptos::html::A>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new({
+        let current = current.clone();
+        move |_| {
+            if current()
+                && let Some(link) = link.get()
+            {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                link.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        }
+    });
     view! {
         <li>
             <a
+                node_ref=link
                 href=href
                 class="room-link"
                 class:current=current.clone()
