@@ -162,6 +162,18 @@ test("on a phone a long room name takes one line in the header and is cut in the
   expect(text).toBeLessThanOrEqual(live!.x);
   const composer = page.getByLabel("Message", { exact: true });
   await expect(composer).toHaveAttribute("placeholder", "Message A very long room title…");
+  // The header's pop-overs stay on the screen.
+  for (const opener of [page.getByText("Room details", { exact: true }), page.getByText("Add people", { exact: true }), page.locator("button.leave-room")]) {
+    await opener.click();
+    const popover = page.locator(".room-popover:visible");
+    await expect(popover).toHaveCount(1);
+    const box = await popover.boundingBox();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+    await nothingScrollsSideways(page);
+    await opener.click();
+    await expect(popover).toHaveCount(0);
+  }
   await context.close();
 });
 
