@@ -74,14 +74,10 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
             save_draft(room_id, &text);
         }
     });
-    // What Return does: send, or on a touch screen a new line (known only
-    // once hydrated; the server renders the keyboard's).
-    let hint = RwSignal::new(KEYBOARD_HINT);
-    Effect::new(move |_| {
-        if touch_first() {
-            hint.set(TOUCH_HINT);
-        }
-    });
+    // Whether Return makes a new line (a touch screen) instead of sending:
+    // known once hydrated; the server renders the keyboard's way.
+    let touch = RwSignal::new(false);
+    Effect::new(move |_| touch.set(touch_first()));
     let uploads = room.uploads;
     let send = move || {
         let body = draft.get_untracked();
@@ -202,7 +198,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     if steer(&ev) {
                         return;
                     }
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_first() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch.get_untracked() {
                         ev.prevent_default();
                         send();
                     } else if ev.key() == "ArrowUp" && !ev.shift_key() && draft.with_untracked(String::is_empty) {
@@ -214,7 +210,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <span id=COMPOSER_HINT_ID class="visually-hidden">{hint}</span>
+            <span id=COMPOSER_HINT_ID class="visually-hidden">{move || if touch.get() { TOUCH_HINT } else { KEYBOARD_HINT }}</span>
             <ul id=MENTION_LIST_ID class="mention-list" role="listbox" aria-label="People to mention" hidden=move || picker.with(Option::is_none)>
                 {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, person)| {
                     let selected = index == open.active;
