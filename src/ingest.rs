@@ -16,8 +16,10 @@
 //! different rooms commit in parallel.
 
 use std::collections::{BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::AppError;
@@ -79,7 +81,8 @@ impl Ingest {
         let queue = &queues[message.room.0.unsigned_abs() as usize % queues.len()];
         let (reply, answer) = oneshot::channel();
         queue.send(Job { message, byline, reply }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        // A dropped answer is a batch abandoned by a panic (see `run_batches`).
+        answer.await.map_err(|_| AppError::Internal("saving the message failed".into()))?
     }
 
     fn start(&self) -> Vec<mpsc::Sender<Job>> {
@@ -90,7 +93,11 @@ impl Ingest {
         (0..writers)
             .map(|_| {
                 let (queue, jobs) = mpsc::channel(QUEUE);
-                tokio::spawn(write(self.store.clone(), self.hub.clone(), jobs));
+                let (store, hub) = (self.store.clone(), self.hub.clone());
+                tokio::spawn(run_batches(jobs, move |batch| {
+                    let (store, hub) = (store.clone(), hub.clone());
+                    async move { commit(&store, &hub, batch).await }
+                }));
                 queue
             })
             .collect()
@@ -101,17 +108,37 @@ fn stopped() -> AppError {
     AppError::Internal("the message writer stopped".into())
 }
 
-/// One writer: takes every queued job (up to a batch), commits them together,
-/// answers, and goes on until every queue sender is gone.
-async fn write(store: Store, hub: Hub, mut queue: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(BATCH_MAX);
-    while queue.recv_many(&mut jobs, BATCH_MAX).await > 0 {
-        commit(&store, &hub, &mut jobs).await;
+/// One writer: takes every queued job (up to a batch), hands them to
+/// `commit` together, and goes on until every queue sender is gone.
+///
+/// `commit` answers database errors itself. A batch whose commit panics (a
+/// bug) is abandoned: its jobs are dropped with it, so each of its senders'
+/// waits ends in an error, and the writer goes on to the next batch. Without
+/// this the panic would end the writer, and every later send would fail
+/// until a restart. A batch that panics after its transaction committed has
+/// saved its messages although the senders heard an error; a retry with the
+/// same `client_id` gets the saved message, and receivers that missed its
+/// event fill the seq gap on resume.
+async fn run_batches<J, F, Fut>(mut queue: mpsc::Receiver<J>, mut commit: F)
+where
+    F: FnMut(Vec<J>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        let mut jobs = Vec::with_capacity(BATCH_MAX);
+        if queue.recv_many(&mut jobs, BATCH_MAX).await == 0 {
+            return;
+        }
+        let size = jobs.len();
+        if AssertUnwindSafe(commit(jobs)).catch_unwind().await.is_err() {
+            tracing::error!(messages = size, "writing a batch of messages panicked; its senders got an error");
+        }
     }
 }
 
-async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
-    let (batch, answers): (Vec<NewMessage>, Vec<_>) = jobs.drain(..).map(|j| (j.message, (j.byline, j.reply))).unzip();
+async fn commit(store: &Store, hub: &Hub, jobs: Vec<Job>) {
+    let (batch, answers): (Vec<NewMessage>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.message, (j.byline, j.reply))).unzip();
     // Each room's publish order is its seq order: hold every room of the
     // batch (in id order, as edits and deletes hold theirs) from before the
     // commit until its events are out.
@@ -222,5 +249,48 @@ async fn commit(store: &Store, hub: &Hub, jobs: &mut Vec<Job>) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Job = (u32, oneshot::Sender<u32>);
+
+    fn job(n: u32) -> (Job, oneshot::Receiver<u32>) {
+        let (reply, answer) = oneshot::channel();
+        ((n, reply), answer)
+    }
+
+    /// Doubles each job's number, in order, and panics at 13.
+    async fn doubling(batch: Vec<Job>) {
+        for (n, reply) in batch {
+            assert_ne!(n, 13, "a bug in the commit");
+            let _ = reply.send(n * 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_fails_its_own_senders_and_the_writer_goes_on() {
+        let (queue, jobs) = mpsc::channel(16);
+        // Queued before the writer starts, so the three are one batch.
+        let (first, first_answer) = job(1);
+        let (unlucky, unlucky_answer) = job(13);
+        let (after, after_answer) = job(3);
+        for j in [first, unlucky, after] {
+            queue.send(j).await.expect("queued");
+        }
+        let writer = tokio::spawn(run_batches(jobs, doubling));
+        assert_eq!(first_answer.await, Ok(2), "answered before the panic");
+        assert!(unlucky_answer.await.is_err(), "the panicking job's sender hears an error");
+        assert!(after_answer.await.is_err(), "so does a batch-mate left unanswered");
+
+        let (next, next_answer) = job(21);
+        queue.send(next).await.expect("the writer still takes jobs");
+        assert_eq!(next_answer.await, Ok(42), "and commits the next batch");
+
+        drop(queue);
+        writer.await.expect("the writer ends when its queue closes, not by the panic");
     }
 }
