@@ -140,7 +140,7 @@ fn Frame() -> impl IntoView {
             <main class="page" id="main" tabindex="-1">
                 // Shown on a phone, on a signed-in page that is not the list
                 // (a room has its own in its header).
-                <a class="page-back" href="/">"‹ Conversations"</a>
+                <a class="page-back" href="/"><span aria-hidden="true">"‹ "</span>"Conversations"</a>
                 <OfflineBanner />
                 <Outlet />
             </main>

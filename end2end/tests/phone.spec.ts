@@ -48,8 +48,26 @@ test("on a phone the room list and a room are separate screens, and the whole ch
   await expect(page).toHaveURL(new RegExp(`/rooms/${room}$`));
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
   await expect(page.locator(".sidebar")).toBeHidden();
-  const back = page.getByRole("link", { name: "Back to conversations" });
+  const back = page.locator(".chat-header").getByRole("link", { name: "Conversations", exact: true });
   await expect(back).toBeInViewport();
+  // A short title is shown whole: the notification picker wraps below it
+  // (it used to share the line and cut "Alice …" to "A…"), and the Live
+  // badge covers neither.
+  const title = page.locator(".chat-header h1");
+  const cut = await title.evaluate((el) => el.scrollWidth > el.clientWidth);
+  expect(cut, "the title is not cut").toBe(false);
+  const [badge, picker] = await Promise.all([".live-badge", ".notify-level"].map((s) => page.locator(s).boundingBox()));
+  // The title's text, not its box (whose right padding is kept for the badge).
+  const heading = await title.evaluate((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const { x, y, width, height } = range.getBoundingClientRect();
+    return { x, y, width, height };
+  });
+  const apart = (a: typeof badge, b: typeof badge) =>
+    a!.x + a!.width <= b!.x || b!.x + b!.width <= a!.x || a!.y + a!.height <= b!.y || b!.y + b!.height <= a!.y;
+  expect(apart(badge, picker), "the Live badge is clear of the picker").toBe(true);
+  expect(apart(badge, heading), "the Live badge is clear of the title").toBe(true);
   const composer = page.getByLabel("Message", { exact: true });
   await expect(composer).toBeInViewport();
   const chat = await page.locator(".chat").boundingBox();
@@ -88,7 +106,7 @@ test("on a phone every other page is a screen of its own, with a way back, under
     await page.goto(path);
     await expect(page.locator("main").getByRole("heading").first()).toBeInViewport();
     await expect(page.locator(".sidebar")).toBeHidden();
-    await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Conversations", exact: true })).toBeVisible();
     await nothingScrollsSideways(page);
     // The top bar's parts are each on one line, side by side, none over another.
     const boxes = await page.locator(".topbar .brand, .topbar .account > *, .topbar .theme-toggle").evaluateAll((els) =>
@@ -110,10 +128,10 @@ test("on a phone every other page is a screen of its own, with a way back, under
   const sizes = await table.evaluate((el) => ({ scroll: el.scrollWidth, box: el.clientWidth }));
   expect(sizes.scroll).toBeGreaterThan(sizes.box);
   // The list is the home screen, with no back link.
-  await page.getByRole("link", { name: "‹ Conversations" }).click();
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator(".sidebar")).toBeVisible();
-  await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeHidden();
+  await expect(page.getByRole("link", { name: "Conversations", exact: true })).toBeHidden();
   await context.close();
 });
 
@@ -182,8 +200,8 @@ test("on a wide screen the room list stays beside the room and there is no back 
   const page = await bobContext.newPage();
   await openLive(page, room);
   await expect(page.locator(".sidebar")).toBeVisible();
-  await expect(page.getByRole("link", { name: "Back to conversations" })).toBeHidden();
-  await expect(page.getByRole("link", { name: "‹ Conversations" })).toBeHidden();
+  await expect(page.locator(".chat-header").getByRole("link", { name: "Conversations", exact: true })).toBeHidden();
+  await expect(page.getByRole("link", { name: "Conversations", exact: true })).toBeHidden();
   await closeAll(aliceContext, bobContext);
 });
 

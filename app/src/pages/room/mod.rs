@@ -277,7 +277,12 @@ fn ChatWindow(
             <header class="chat-header">
                 // On a phone the room list is a screen of its own: this leads
                 // back to it (hidden on wider screens, where the list is beside).
-                <a class="back-to-rooms" href="/" aria-label="Back to conversations">"‹ Rooms"</a>
+                // Named by its hidden text, so that what is seen ("‹") and
+                // what is read out do not disagree.
+                <a class="back-to-rooms" href="/">
+                    <span aria-hidden="true">"‹"</span>
+                    <span class="visually-hidden">"Conversations"</span>
+                </a>
                 <h1 title=title.clone()>{title.clone()}</h1>
                 <room_menu::NotifyLevelPicker room_id kind settings=notifications />
                 {menu}
