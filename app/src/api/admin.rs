@@ -14,6 +14,34 @@ fn actor(me: &hearth::auth::AuthUser) -> hearth::admin::Actor {
     hearth::admin::Actor::Admin(me.id)
 }
 
+/// Everything the admin page shows, in one answer: one request, and one
+/// resource and one server function in the browser's build instead of four
+/// of each (each type costs the WASM its own copy of the machinery;
+/// docs/benchmarks.md).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AdminContents {
+    /// Accounts whose username, name or email starts with the query (all
+    /// when it is empty).
+    pub users: Vec<AdminUser>,
+    pub invitations: Vec<Invitation>,
+    pub policy: SignUpPolicy,
+    /// The newest 100 audit entries, newest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// The admin page's contents for a user search of `query`. A member gets
+/// 403 (from the first of the core's checks), anyone signed out 401.
+#[server(prefix = "/fn")]
+pub async fn admin_overview(query: String) -> Result<AdminContents, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    let users = hearth.admin_users(me.id, Some(&query)).await?;
+    let invitations = hearth.invitations(me.id).await?;
+    hearth.require_admin(me.id).await?;
+    let policy = hearth.sign_up_policy().await?;
+    let audit = hearth.audit_log(me.id, None, Some(100)).await?;
+    Ok(AdminContents { users, invitations, policy, audit })
+}
+
 /// Whether the signed-in user is an active admin (false when signed out):
 /// the header shows its Admin link by it.
 #[server(prefix = "/fn")]
@@ -22,13 +50,6 @@ pub async fn am_admin() -> Result<bool, UiError> {
         return Ok(false);
     };
     Ok(ssr::hearth()?.is_admin(me.id).await?)
-}
-
-/// Accounts whose username, name or email starts with `query` (all when empty).
-#[server(prefix = "/fn")]
-pub async fn admin_users(query: String) -> Result<Vec<AdminUser>, UiError> {
-    let (hearth, me) = ssr::user().await?;
-    Ok(hearth.admin_users(me.id, Some(&query)).await?)
 }
 
 #[server(prefix = "/fn")]
@@ -74,12 +95,6 @@ pub async fn admin_remove_from_room(user_id: i64, room_id: i64) -> Result<(), Ui
     Ok(hearth.remove_participant(me.id, RoomId(room_id), UserId(user_id)).await?)
 }
 
-#[server(prefix = "/fn")]
-pub async fn admin_invitations() -> Result<Vec<Invitation>, UiError> {
-    let (hearth, me) = ssr::user().await?;
-    Ok(hearth.invitations(me.id).await?)
-}
-
 /// A new invitation; its link is in the answer, shown once.
 #[server(prefix = "/fn")]
 pub async fn admin_invite(expires_in_hours: i64, max_uses: i64) -> Result<NewInvitation, UiError> {
@@ -96,24 +111,10 @@ pub async fn admin_revoke_invitation(id: i64) -> Result<(), UiError> {
 }
 
 #[server(prefix = "/fn")]
-pub async fn admin_sign_up_policy() -> Result<SignUpPolicy, UiError> {
-    let (hearth, me) = ssr::user().await?;
-    hearth.require_admin(me.id).await?;
-    Ok(hearth.sign_up_policy().await?)
-}
-
-#[server(prefix = "/fn")]
 pub async fn admin_set_sign_up_policy(policy: String) -> Result<SignUpPolicy, UiError> {
     let (hearth, me) = ssr::user().await?;
     hearth.require_admin(me.id).await?;
     let policy = SignUpPolicy::parse(&policy)
         .ok_or_else(|| hearth::AppError::invalid("policy", "Policy must be open, invite or closed"))?;
     Ok(hearth.set_sign_up_policy(actor(&me), policy).await?)
-}
-
-/// The newest 100 audit entries, newest first.
-#[server(prefix = "/fn")]
-pub async fn admin_audit() -> Result<Vec<AuditEntry>, UiError> {
-    let (hearth, me) = ssr::user().await?;
-    Ok(hearth.audit_log(me.id, None, Some(100)).await?)
 }

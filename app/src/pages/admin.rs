@@ -12,9 +12,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::signed_in_with;
 use crate::api::{
-    AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink, AdminRevokeInvitation,
-    AdminSetRole, AdminSetSignUpPolicy, admin_audit, admin_invitations, admin_sign_up_policy, admin_user_rooms,
-    admin_users,
+    AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
+    AdminRevokeInvitation, AdminSetRole, AdminSetSignUpPolicy, admin_overview, admin_user_rooms,
 };
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 use crate::error::UiError;
@@ -59,14 +58,6 @@ impl Actions {
     }
 }
 
-/// Everything the page shows, loaded together.
-struct Loaded {
-    users: Result<Vec<AdminUser>, UiError>,
-    invitations: Result<Vec<Invitation>, UiError>,
-    policy: Result<SignUpPolicy, UiError>,
-    audit: Result<Vec<AuditEntry>, UiError>,
-}
-
 /// A link to show for copying: absolute in the browser, the path otherwise.
 fn absolute(path: &str) -> String {
     #[cfg(feature = "hydrate")]
@@ -81,10 +72,7 @@ pub fn AdminPage() -> impl IntoView {
     let actions = Actions::new();
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
-    let users = crate::codec::load(move || (search(), actions.version()), |(q, _)| admin_users(q));
-    let invitations = crate::codec::load(move || actions.version(), |_| admin_invitations());
-    let policy = crate::codec::load(move || actions.version(), |_| admin_sign_up_policy());
-    let audit = crate::codec::load(move || actions.version(), |_| admin_audit());
+    let overview = crate::codec::load(move || (search(), actions.version()), |(q, _)| admin_overview(q));
     // Whose rooms the removal form offers; loaded in the browser on demand.
     let picked = RwSignal::new(None::<(UserId, String)>);
     let rooms = LocalResource::new(move || {
@@ -98,25 +86,21 @@ pub fn AdminPage() -> impl IntoView {
         }
     });
     let page = signed_in_with(
-        move || async move {
-            Loaded { users: users.await, invitations: invitations.await, policy: policy.await, audit: audit.await }
-        },
-        move |_me, loaded: Loaded| match loaded {
-            Loaded { users: Err(error), .. } if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
-            Loaded { users: Ok(users), invitations: Ok(invitations), policy: Ok(policy), audit: Ok(audit) } => {
-                EitherOf3::B(view! {
-                    <h1>"Admin"</h1>
-                    <Users users search=search() actions picked rooms />
-                    <Invitations invitations actions />
-                    <Policy policy actions />
-                    <Audit audit />
-                })
-            }
-            _ => EitherOf3::C(view! {
+        move || async move { overview.await },
+        move |_me, loaded: Result<AdminContents, UiError>| match loaded {
+            Err(error) if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
+            Ok(AdminContents { users, invitations, policy, audit }) => EitherOf3::B(view! {
+                <h1>"Admin"</h1>
+                <Users users search=search() actions picked rooms />
+                <Invitations invitations actions />
+                <Policy policy actions />
+                <Audit audit />
+            }),
+            Err(_) => EitherOf3::C(view! {
                 <section class="card load-error" role="alert">
                     <h1>"Could not load the admin page"</h1>
                     <p>"The connection may be down."</p>
-                    <button type="button" on:click=move |_| users.refetch()>"Retry"</button>
+                    <button type="button" on:click=move |_| overview.refetch()>"Retry"</button>
                 </section>
             }),
         },
