@@ -253,6 +253,12 @@ impl Author {
     }
 }
 
+/// The name a message's sender goes by: its author's display name, else the
+/// name of the application that sent it, else "Unknown".
+pub fn sender_name(user: Option<&Author>, application: Option<&str>) -> String {
+    user.map(Author::display_name).or(application).unwrap_or("Unknown").to_owned()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
@@ -466,8 +472,9 @@ pub struct ConversationDetail {
     pub read_markers: Vec<(UserId, i64)>,
 }
 
-/// A web-UI search hit: the message, its room, and where the match is
-/// (character offsets into `body`), so the client can mark it safely.
+/// A web-UI search hit: the message, its room, who sent it and when, and
+/// where the match is (character offsets into `body`), so the client can
+/// mark it safely.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
@@ -476,6 +483,13 @@ pub struct SearchHit {
     pub body: String,
     pub match_start: Option<usize>,
     pub match_end: Option<usize>,
+    /// The sender; absent for an application's message (`application`).
+    pub user: Option<Author>,
+    /// The token-API application that sent it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// When it was sent (RFC 3339, UTC), as `Message::created_at`.
+    pub created_at: String,
 }
 
 /// Search hits, newest first. `partial` is set when a short query (one or two
@@ -618,6 +632,16 @@ pub struct AuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sender_is_named_by_display_name_then_username_then_application() {
+        let named = Author::new(UserId(1), "ann".into(), Some("Ann Lee".into()));
+        let unnamed = Author::new(UserId(2), "bob".into(), Some(String::new()));
+        assert_eq!(sender_name(Some(&named), None), "Ann Lee");
+        assert_eq!(sender_name(Some(&unnamed), None), "bob");
+        assert_eq!(sender_name(None, Some("Support bot")), "Support bot");
+        assert_eq!(sender_name(None, None), "Unknown");
+    }
 
     fn profile() -> Profile {
         Profile { id: UserId(1), email: "a@example.com".into(), username: "ann".into(), name: None, avatar_url: None }

@@ -119,18 +119,26 @@ impl Hearth {
             None => SearchScope::MemberOf(me),
         };
         let found = self.find(Searcher::User(me), scope, &text, limit).await?;
+        // Who sent each hit and when, in one more query (a hit whose
+        // message is gone since is left out).
+        let keys: Vec<(RoomId, i64)> = found.hits.iter().map(|h| (h.room_id, h.number)).collect();
+        let mut bylines = self.store.hit_bylines(&keys).await?;
         let hits = found
             .hits
             .into_iter()
-            .map(|h| {
+            .filter_map(|h| {
+                let byline = bylines.remove(&(h.room_id, h.number))?;
                 let at = find_ignoring_case(&h.body, text.as_str());
-                SearchHit {
+                Some(SearchHit {
                     room_id: h.room_id,
                     number: h.number,
                     match_start: at.map(|f| f.0),
                     match_end: at.map(|f| f.1),
                     body: h.body,
-                }
+                    user: byline.user,
+                    application: byline.application,
+                    created_at: byline.created_at,
+                })
             })
             .collect();
         Ok(SearchResults { results: hits, partial: found.partial })

@@ -36,7 +36,7 @@ test("a chat created through the owner's application shows in their room list an
 
 test("the search box finds part of a word and jumps to the message in its room", async ({ browser }) => {
   const context = await browser.newContext();
-  await registerUser(context, "seeker");
+  const seeker = await registerUser(context, "seeker");
   const room = await createRoom(context.request, { kind: "open", title: `Archive ${Date.now()}` });
   for (let n = 1; n <= 120; n++) {
     await postMessage(context.request, room, n === 7 ? "the quarterly Zebrafish report is ready" : `filler ${n}`);
@@ -49,6 +49,10 @@ test("the search box finds part of a word and jumps to the message in its room",
 
   const hit = page.locator(".hit", { hasText: "Zebrafish" });
   await expect(hit.locator("mark")).toHaveText("ebrafi");
+  // Who said it and when, as in the room.
+  await expect(hit.locator(".hit-author")).toHaveText(seeker.name);
+  await expect(hit.locator("time")).toHaveText(/^Today, \d\d:\d\d$/);
+  await expect(hit.locator("time")).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
   await hit.locator("a").click();
   await expect(page).toHaveURL(new RegExp(`/rooms/${room}\\?around=7`));
   const focused = page.locator("article.message.focused");

@@ -49,7 +49,7 @@ pub use messages::{
 pub use push::PushSubscription;
 pub use push_jobs::{PushCandidate, PushJob};
 pub use rooms::{ListedRoom, RoomRow};
-pub use search::{HitRow, ScanWindow, SearchScope, SearchStep, fts_phrase, like_contains};
+pub use search::{HitByline, HitRow, ScanWindow, SearchScope, SearchStep, fts_phrase, like_contains};
 pub use sessions::Sessions;
 pub use users::{AuthUser, Inserted, NewUserRow};
 

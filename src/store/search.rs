@@ -3,10 +3,13 @@
 //! without the index), and a scan of the newest messages for shorter ones
 //! (the core bounds how much of it a query may read).
 
+use std::collections::HashMap;
+
+use super::batch::{BindRows, Kind, Rows};
 use super::users::escape_like;
 use super::{Backend, Pool, Store, on_pool};
 use crate::error::AppError;
-use crate::model::{RoomId, UserId};
+use crate::model::{Author, RoomId, UserId};
 
 /// One search hit.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,6 +18,18 @@ pub struct HitRow {
     pub number: i64,
     pub body: String,
 }
+
+/// Who sent a hit, and when: the results' bylines ([`Store::hit_bylines`]).
+#[derive(Debug, Clone)]
+pub struct HitByline {
+    pub user: Option<Author>,
+    pub application: Option<String>,
+    pub created_at: String,
+}
+
+/// A byline's row: room, number, the author's id, username, name and
+/// whether deactivated, the application's name, the time.
+type BylineRow = (RoomId, i64, Option<UserId>, Option<String>, Option<String>, Option<bool>, Option<String>, String);
 
 /// How many of the newest messages an indexed search reads first (of the
 /// room, or of the whole instance for a search across my rooms): when
@@ -74,6 +89,35 @@ impl SearchStep {
 }
 
 impl Store {
+    /// The bylines of the messages `hits` names (room, number), in one
+    /// query that finds each by its key; a message not found is left out.
+    pub async fn hit_bylines(&self, hits: &[(RoomId, i64)]) -> Result<HashMap<(RoomId, i64), HitByline>, AppError> {
+        if hits.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut keys = Rows::new(&[Kind::Int, Kind::Int]);
+        for (room, number) in hits {
+            keys.push([(*room).into(), (*number).into()]);
+        }
+        let sql = format!(
+            "SELECT m.room_id, m.number, m.user_id, u.username, u.name, u.deactivated_at IS NOT NULL, a.name, m.created_at
+             FROM {} JOIN messages m ON m.room_id = v.column1 AND m.number = v.column2
+             LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id",
+            keys.table(self.backend())
+        );
+        let rows: Vec<BylineRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind_rows(&keys).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(room, number, user_id, username, name, deactivated, application, created_at)| {
+                let user = user_id.zip(username).map(|(id, username)| Author {
+                    deactivated: deactivated.unwrap_or(false),
+                    ..Author::new(id, username, name)
+                });
+                ((room, number), HitByline { user, application, created_at })
+            })
+            .collect())
+    }
+
     /// Live messages of `rooms` containing `query` (three characters or
     /// more, ignoring case), newest first, through the trigram index: FTS5's
     /// trigram table on SQLite, pg_trgm's GIN index on Postgres. Both match

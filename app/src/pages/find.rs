@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::signed_in_with;
 use crate::api::search_messages;
 use crate::chat::use_chat;
+use crate::components::stamp::Stamp;
 
 #[component]
 pub fn FindPage() -> impl IntoView {
@@ -56,10 +57,12 @@ pub fn FindPage() -> impl IntoView {
     }
 }
 
-/// One hit: the room, and the body with the match marked. The parts are
-/// text nodes, so the body is escaped like every other user text.
+/// One hit: the room, who sent it and when, and the body with the match
+/// marked. The parts are text nodes, so the body is escaped like every other
+/// user text.
 #[component]
 fn Hit(hit: SearchHit, room: String) -> impl IntoView {
+    let author = hearth::model::sender_name(hit.user.as_ref(), hit.application.as_deref());
     let chars: Vec<char> = hit.body.chars().collect();
     let (before, matched, after) = match (hit.match_start, hit.match_end) {
         (Some(start), Some(end)) if start <= end && end <= chars.len() => (
@@ -73,7 +76,11 @@ fn Hit(hit: SearchHit, room: String) -> impl IntoView {
     view! {
         <li class="hit">
             <a href=href>
-                <span class="hit-room">{room}</span>
+                <span class="hit-meta">
+                    <span class="hit-room">{room}</span>
+                    <span class="hit-author">{author}</span>
+                    <Stamp stamp=hit.created_at with_day=true />
+                </span>
                 <span class="hit-body">{before}<mark>{matched}</mark>{after}</span>
             </a>
         </li>

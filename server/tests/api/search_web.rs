@@ -29,7 +29,7 @@ async fn search_covers_every_room_i_belong_to_and_nothing_else() {
     let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
     let bob_and_carol = app.conversation_with(&bob.client, &[carol.id]).await;
     app.send(&alice.client, with_bob, "Hello Bob").await;
-    app.send(&bob.client, group, "well hello everyone").await;
+    let bobs = app.send(&bob.client, group, "well hello everyone").await;
     app.send(&carol.client, bob_and_carol, "hello, just us").await;
     let application = app.create_application(&alice.client, "Helpdesk").await;
     let token = application["application_token"].as_str().unwrap().to_owned();
@@ -41,12 +41,21 @@ async fn search_covers_every_room_i_belong_to_and_nothing_else() {
     let carols = app.get_json(&carol.client, &search_path("hello")).await;
 
     assert_eq!(found(&alices), [(ticket, 1), (group, 1), (with_bob, 1)], "newest first, the API chat included");
+    let from_api = app.history(&alice.client, ticket, "").await["messages"][0]["created_at"].clone();
+    assert!(from_api.is_string(), "{from_api}");
     assert_eq!(
         alices["results"][0],
-        json!({ "room_id": ticket, "number": 1, "body": "HELLO from the API", "match_start": 0, "match_end": 5 })
+        json!({ "room_id": ticket, "number": 1, "body": "HELLO from the API", "match_start": 0, "match_end": 5,
+                "user": null, "application": "Helpdesk", "created_at": from_api }),
+        "an application's message is by the application"
     );
     assert_eq!(alices["results"][1]["match_start"], 5);
     assert_eq!(alices["results"][1]["match_end"], 10);
+    // Each hit says who sent it and when, as the message itself does.
+    assert_eq!(alices["results"][1]["user"], bobs["user"], "{}", alices["results"][1]);
+    assert_eq!(alices["results"][1]["user"]["username"], "bob");
+    assert_eq!(alices["results"][1]["created_at"], bobs["created_at"]);
+    assert!(alices["results"][1].get("application").is_none(), "no application on a person's message");
     assert_eq!(found(&carols), [(bob_and_carol, 1), (group, 1)]);
     assert_eq!(found(&app.get_json(&alice.client, &search_path("just us")).await), []);
     assert_eq!(found(&app.get_json(&alice.client, &search_path("he")).await).len(), 3, "short queries too");
@@ -178,7 +187,10 @@ async fn an_edited_message_is_found_by_its_new_text() {
 
     assert_eq!(edited.status(), 200);
     assert_eq!(found(&app.get_json(&bob.client, &search_path("station")).await), []);
-    let hits = app.get_json(&bob.client, &search_path("Harbour")).await;
+    let mut hits = app.get_json(&bob.client, &search_path("Harbour")).await;
+    let hit = hits["results"][0].as_object_mut().expect("a hit");
+    assert_eq!(hit.remove("user").expect("its sender")["username"], "alice");
+    assert!(hit.remove("created_at").expect("its time").is_string());
     assert_eq!(
         hits,
         json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "match_start": 12, "match_end": 19 }], "partial": false })

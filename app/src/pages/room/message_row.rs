@@ -81,12 +81,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let shown = StoredValue::new(m.clone());
     let set_reactions =
         Callback::new(move |reactions: Vec<hearth::model::Reaction>| timeline.set_reactions(number, &reactions));
-    let author = m
-        .user
-        .as_ref()
-        .map(|u| u.display_name().to_owned())
-        .or_else(|| m.application.clone())
-        .unwrap_or_else(|| "Unknown".into());
+    let author = hearth::model::sender_name(m.user.as_ref(), m.application.as_deref());
     // A user's avatar is their picture if the room knows one; an
     // application's is its initials, coloured by its name.
     let avatar_id = m.user_id.unwrap_or_else(|| UserId(author.bytes().map(i64::from).sum()));
