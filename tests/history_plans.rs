@@ -9,7 +9,8 @@
 //! flaky. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set
 //! (`make test` sets it; the test says it was skipped without it).
 //! Also, on Postgres, what a send's lookup and a search across my rooms
-//! read, counted from the table's statistics.
+//! read, counted from the table's statistics; and on both, that a send's
+//! lookup of earlier sends and search results' bylines find rows by key.
 
 use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, SearchStep, Store};
@@ -202,15 +203,42 @@ async fn assert_earlier_sends_are_looked_up_by_key(store: &Store, room: RoomId) 
     }
 }
 
+/// Search results' bylines (who sent each hit, and when) find each hit's
+/// message by its (room, number) key, however big the room.
+async fn assert_hit_bylines_are_looked_up_by_key(store: &Store, room: RoomId) {
+    let hits = [(room, 17), (room, 150_000), (room, MESSAGES + 5)];
+    let found = store.hit_bylines(&hits).await.expect("bylines");
+    assert_eq!(found.len(), 2, "the two that exist");
+    assert_eq!(found[&(room, 17)].user.as_ref().map(|u| u.username.as_str()), Some("alice"));
+    let plan = store.hit_bylines_plan(&hits).await.expect("plan");
+    let text = plan.join("\n");
+    match store.backend() {
+        Backend::Sqlite => {
+            assert!(!plan.iter().any(|line| line.contains("SCAN m")), "a full scan:\n{text}");
+            assert!(
+                plan.iter().any(|line| line.contains("SEARCH m USING") && line.contains("(room_id=? AND number=?)")),
+                "a lookup by the whole key:\n{text}"
+            );
+        }
+        Backend::Postgres => {
+            assert!(!text.contains("Seq Scan on messages"), "a full scan:\n{text}");
+            let read: u64 = numbers_after(&text, "rows=").sum();
+            assert!(read <= 20, "read {read} rows for three keys:\n{text}");
+        }
+    }
+}
+
 #[tokio::test]
-async fn on_both_databases_earlier_sends_are_looked_up_by_key_in_a_room_of_200000_sends() {
+async fn on_both_databases_earlier_sends_and_search_bylines_are_looked_up_by_key_in_a_room_of_200000_sends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("big.db").display());
     let (store, room) = big_room(&url).await;
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
+    assert_hit_bylines_are_looked_up_by_key(&store, room).await;
     let Some(database) = BlankPostgres::create("earlier").await else { return };
     let (store, room) = big_room(&database.url).await;
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
+    assert_hit_bylines_are_looked_up_by_key(&store, room).await;
     drop(store);
     database.drop_now().await;
 }

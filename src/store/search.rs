@@ -27,6 +27,25 @@ pub struct HitByline {
     pub created_at: String,
 }
 
+/// The (room, number) keys of hits, as rows to bind.
+fn hit_keys(hits: &[(RoomId, i64)]) -> Rows<'static> {
+    let mut keys = Rows::new(&[Kind::Int, Kind::Int]);
+    for (room, number) in hits {
+        keys.push([(*room).into(), (*number).into()]);
+    }
+    keys
+}
+
+/// Each hit's message found by its key, with its author and application.
+fn hit_bylines_sql(backend: Backend, keys: &Rows<'_>) -> String {
+    format!(
+        "SELECT m.room_id, m.number, m.user_id, u.username, u.name, u.deactivated_at IS NOT NULL, a.name, m.created_at
+         FROM {} JOIN messages m ON m.room_id = v.column1 AND m.number = v.column2
+         LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id",
+        keys.table(backend)
+    )
+}
+
 /// A byline's row: room, number, the author's id, username, name and
 /// whether deactivated, the application's name, the time.
 type BylineRow = (RoomId, i64, Option<UserId>, Option<String>, Option<String>, Option<bool>, Option<String>, String);
@@ -95,16 +114,8 @@ impl Store {
         if hits.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut keys = Rows::new(&[Kind::Int, Kind::Int]);
-        for (room, number) in hits {
-            keys.push([(*room).into(), (*number).into()]);
-        }
-        let sql = format!(
-            "SELECT m.room_id, m.number, m.user_id, u.username, u.name, u.deactivated_at IS NOT NULL, a.name, m.created_at
-             FROM {} JOIN messages m ON m.room_id = v.column1 AND m.number = v.column2
-             LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id",
-            keys.table(self.backend())
-        );
+        let keys = hit_keys(hits);
+        let sql = hit_bylines_sql(self.backend(), &keys);
         let rows: Vec<BylineRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind_rows(&keys).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
@@ -116,6 +127,24 @@ impl Store {
                 ((room, number), HitByline { user, application, created_at })
             })
             .collect())
+    }
+
+    /// The plan of [`Store::hit_bylines`]'s query (`EXPLAIN QUERY PLAN` /
+    /// `EXPLAIN ANALYZE`, as `Store::history_plans`), for the test that
+    /// pins it to a lookup by key.
+    #[doc(hidden)]
+    pub async fn hit_bylines_plan(&self, hits: &[(RoomId, i64)]) -> Result<Vec<String>, AppError> {
+        let explain = match self.backend() {
+            Backend::Sqlite => "EXPLAIN QUERY PLAN",
+            Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
+        };
+        let keys = hit_keys(hits);
+        let sql = format!("{explain} {}", hit_bylines_sql(self.backend(), &keys));
+        let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind_rows(&keys).fetch_all(pool).await?;
+            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
+        }))
     }
 
     /// Live messages of `rooms` containing `query` (three characters or
