@@ -43,6 +43,43 @@ test("the Group title input is styled like the other fields", async ({ browser }
   await context.close();
 });
 
+test("the people picker shows each person's avatar, name and @handle, left-aligned on a phone", async ({ browser }) => {
+  const prefix = `pp${Date.now().toString(36)}`;
+  const other = await browser.newContext();
+  const shown = await registerUser(other, `${prefix}x`);
+  await other.close();
+  const context = await browser.newContext({ viewport: { width: 375, height: 667 } });
+  await registerUser(context, "picker");
+  const page = await context.newPage();
+  await page.goto("/people");
+  await whenHydrated(
+    () => page.getByLabel("Search people").fill(prefix),
+    () => expect(page.locator(".person")).toHaveCount(1, { timeout: 2000 }),
+  );
+  const open = page.locator(".person-open");
+  await expect(open).toHaveAccessibleName(`${shown.name} @${shown.username}`);
+  await expect(open.locator(".avatar")).toBeVisible();
+  await expect(open.locator(".person-handle")).toHaveText(`@${shown.username}`);
+  // The name and the handle start at one left edge, right of the avatar
+  // (a button centres its text: wrapped names used to sit centred).
+  // Measured on the text itself, not the boxes (which a column stretches).
+  const textLeft = (selector: string) =>
+    open.locator(selector).evaluate((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      return range.getBoundingClientRect().left;
+    });
+  const avatar = await open.locator(".avatar").boundingBox();
+  const [name, handle] = [await textLeft(".person-name"), await textLeft(".person-handle")];
+  expect(Math.abs(name - handle)).toBeLessThan(1);
+  expect(name).toBeGreaterThan(avatar!.x + avatar!.width);
+  expect(name).toBeLessThan(avatar!.x + avatar!.width + 20);
+  // Opening the room still works from the row.
+  await open.click();
+  await expect(page).toHaveURL(/\/rooms\/\d+$/);
+  await context.close();
+});
+
 test("the logo is an SVG in the page, not an emoji added by CSS", async ({ page }) => {
   await page.goto("/login");
   const brand = page.locator(".brand");

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 
 use super::signed_in_with;
 use crate::api::{StartConversation, search_people};
+use crate::components::avatar::Avatar;
 use crate::components::form::{FormErrors, keep_typed_text, last_error};
 
 #[component]
@@ -82,20 +83,26 @@ fn PersonRow(
     toggle: impl Fn(Person) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let id: UserId = person.id;
-    let label = match &person.name {
-        Some(name) if !name.is_empty() => format!("{name} (@{})", person.username),
-        _ => format!("@{}", person.username),
-    };
+    let name = person.display_name().to_owned();
+    let username = person.username.clone();
+    let picture = person.avatar_url.clone().unwrap_or_default();
+    let handle = format!("@{username}");
     let is_picked = move || picked.with(|p| p.iter().any(|q| q.id == id));
     let for_toggle = person.clone();
     view! {
-        <li class="person" data-username=person.username.clone()>
+        <li class="person" data-username=username.clone()>
             <label class="pick">
-                <input type="checkbox" prop:checked=is_picked on:change=move |_| toggle(for_toggle.clone()) aria-label=format!("Pick {}", person.username) />
+                <input type="checkbox" prop:checked=is_picked on:change=move |_| toggle(for_toggle.clone()) aria-label=format!("Pick {username}") />
             </label>
             <ActionForm action=start>
                 <input type="hidden" name="user_ids" value=id.0 />
-                <button type="submit" class="link person-open">{label}</button>
+                <button type="submit" class="link person-open">
+                    <Avatar id name=name.clone() url=picture />
+                    <span class="person-names">
+                        <span class="person-name">{name}</span>
+                        <span class="person-handle">{handle}</span>
+                    </span>
+                </button>
             </ActionForm>
         </li>
     }
