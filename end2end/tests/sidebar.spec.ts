@@ -81,6 +81,12 @@ test("a direct message shows whether the other person is online, in words as wel
   await openLive(alicePage, dm);
   const dmLink = alicePage.locator(`.room-link[data-room-id="${dm}"]`);
   await expect(dmLink).toContainText(bob.name);
+  // Bob's avatar, with the presence dot on its corner.
+  await expect(dmLink.locator(".room-avatar .avatar")).toBeVisible();
+  await expect(dmLink.locator(".room-avatar .presence")).toHaveCount(1);
+  const [face, dot] = await Promise.all([".room-avatar .avatar", ".room-avatar .presence"].map((s) => dmLink.locator(s).boundingBox()));
+  expect(dot!.x + dot!.width / 2, "the dot is on the avatar's right edge").toBeGreaterThan(face!.x + face!.width * 0.6);
+  expect(dot!.y + dot!.height / 2, "and at its bottom").toBeGreaterThan(face!.y + face!.height * 0.6);
   await expect(dmLink.locator(".presence")).toHaveAttribute("data-online", "false");
   await expect(dmLink.locator(".presence-text")).toHaveText(", offline");
 

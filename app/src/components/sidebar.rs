@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::chat::{preview, use_chat};
+use crate::components::avatar::Avatar;
 use crate::components::desktop_notifications::NotificationOffer;
 use crate::error::UiError;
 
@@ -101,9 +102,11 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     });
     let unread = room.unread_count;
     let mentions = room.unread_mentions;
-    // A direct room shows whether the other person is online.
-    let other =
-        (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).map(|u| u.id)).flatten();
+    // A direct room shows the other person's avatar, and on it whether
+    // they are online.
+    let other_person =
+        (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).cloned()).flatten();
+    let other = other_person.as_ref().map(|p| p.id);
     let chat = use_chat();
     // The current room is scrolled into the list's view (a long list would
     // otherwise hide it), on opening and whenever the list is drawn again.
@@ -131,9 +134,18 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                 aria-current=move || current().then_some("page")
                 data-room-id=room.id.0
                 data-kind=room.kind.as_str()
+                class:with-avatar=other.is_some()
             >
+                {other_person.map(|person| {
+                    let (id, name, url) = (person.id, person.display_name().to_owned(), person.avatar_url.unwrap_or_default());
+                    view! {
+                        <span class="room-avatar">
+                            <Avatar id name url />
+                            <PresenceDot online=Signal::derive(move || chat.is_online(id)) />
+                        </span>
+                    }
+                })}
                 <span class="room-title">
-                    {other.map(|other| view! { <PresenceDot online=Signal::derive(move || chat.is_online(other)) /> })}
                     {title}
                     {other.map(|other| view! { <PresenceText online=Signal::derive(move || chat.is_online(other)) /> })}
                 </span>
