@@ -675,12 +675,7 @@ impl Store {
         };
         let mut plans = Vec::new();
         for (bound, order) in pages {
-            let explain = match self.backend() {
-                Backend::Sqlite => "EXPLAIN QUERY PLAN",
-                // Run, so that the plan says how many rows each step read.
-                Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
-            };
-            let sql = format!("{explain} {}", page_sql(bound, order));
+            let sql = format!("{} {}", self.backend().explain(), page_sql(bound, order));
             let lines: Vec<String> = on_pool!(self, pool => {
                 let query = sqlx::query(&sql).bind(room);
                 let query = match bound {
@@ -689,8 +684,7 @@ impl Store {
                     Some(Bound::Time(_, t)) => query.bind(t),
                 };
                 let rows = query.bind(i64::from(limit)).fetch_all(pool).await?;
-                // SQLite: (id, parent, notused, detail); Postgres: one text column.
-                let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
+                let column = self.backend().plan_column();
                 rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
             });
             plans.push(lines);
@@ -703,18 +697,14 @@ impl Store {
     /// [`Store::history_plans`]), for `pairs` of (author, client_id).
     #[doc(hidden)]
     pub async fn earlier_sends_plan(&self, room: RoomId, pairs: &[(UserId, &str)]) -> Result<Vec<String>, AppError> {
-        let explain = match self.backend() {
-            Backend::Sqlite => "EXPLAIN QUERY PLAN",
-            Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
-        };
         let mut keys = Rows::new(SEND_KEYS);
         for (user, client_id) in pairs {
             keys.push([room.into(), (*user).into(), (*client_id).into()]);
         }
-        let sql = format!("{explain} {}", earlier_sends(self.backend(), &keys));
+        let sql = format!("{} {}", self.backend().explain(), earlier_sends(self.backend(), &keys));
+        let column = self.backend().plan_column();
         Ok(on_pool!(self, pool => {
             let rows = sqlx::query(&sql).bind_rows(&keys).fetch_all(pool).await?;
-            let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
             rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
         }))
     }

@@ -60,6 +60,27 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// What the plan tests put before a statement: SQLite's `EXPLAIN QUERY
+    /// PLAN`; on Postgres the statement is run, so that the plan says how
+    /// many rows and pages each step read.
+    pub(crate) fn explain(self) -> &'static str {
+        match self {
+            Self::Sqlite => "EXPLAIN QUERY PLAN",
+            Self::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
+        }
+    }
+
+    /// The column of a plan's row that holds its text: SQLite's rows are
+    /// (id, parent, notused, detail), Postgres's one text column.
+    pub(crate) fn plan_column(self) -> usize {
+        match self {
+            Self::Sqlite => 3,
+            Self::Postgres => 0,
+        }
+    }
+}
+
 /// The pools of one database or the other. SQLite has one writer at a time
 /// whatever the number of connections, so every write goes through `write`,
 /// a pool of one connection: writers queue in the pool (first come, first

@@ -134,13 +134,9 @@ impl Store {
     /// pins it to a lookup by key.
     #[doc(hidden)]
     pub async fn hit_bylines_plan(&self, hits: &[(RoomId, i64)]) -> Result<Vec<String>, AppError> {
-        let explain = match self.backend() {
-            Backend::Sqlite => "EXPLAIN QUERY PLAN",
-            Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)",
-        };
         let keys = hit_keys(hits);
-        let sql = format!("{explain} {}", hit_bylines_sql(self.backend(), &keys));
-        let column = if self.backend() == Backend::Sqlite { 3 } else { 0 };
+        let sql = format!("{} {}", self.backend().explain(), hit_bylines_sql(self.backend(), &keys));
+        let column = self.backend().plan_column();
         Ok(on_pool!(self, pool => {
             let rows = sqlx::query(&sql).bind_rows(&keys).fetch_all(pool).await?;
             rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
