@@ -488,6 +488,10 @@ pub struct SearchHit {
     /// The token-API application that sent it, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
+    /// The sender's picture, as their profile's `avatar_url`; absent when
+    /// they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
     /// When it was sent (RFC 3339, UTC), as `Message::created_at`.
     pub created_at: String,
 }
@@ -580,6 +584,9 @@ pub struct AdminUser {
     pub username: String,
     pub email: String,
     pub name: Option<String>,
+    /// Their picture, as their profile's `avatar_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
     pub role: String,
     /// When the account was deactivated; `None` while it is active.
     pub deactivated_at: Option<String>,

@@ -137,6 +137,7 @@ impl Hearth {
                     body: h.body,
                     user: byline.user,
                     application: byline.application,
+                    avatar_url: byline.avatar_url,
                     created_at: byline.created_at,
                 })
             })

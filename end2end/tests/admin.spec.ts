@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { closeAll, createRoom, openLive, postMessage, registerUser, send, signIn, uniqueName } from "./helpers";
+import { closeAll, createRoom, initialsOf, openLive, postMessage, registerUser, send, signIn, uniqueName } from "./helpers";
 
 // Running the instance from the admin page (issue 18). In the demo, Alice is
 // the first account, so the admin. The sign-up policy stays as the demo has
@@ -145,6 +145,7 @@ test("an admin removes a member from a room on the admin page and it leaves thei
   await signInAsAdmin(admin);
 
   const row = await adminRowOf(admin, member.username);
+  await expect(row.locator(".avatar")).toHaveText(initialsOf(member.name));
   await row.getByRole("button", { name: "Rooms…" }).click();
   const panel = admin.getByRole("group", { name: `Remove @${member.username} from a room` });
   await panel.getByLabel("Room", { exact: true }).selectOption({ label: title });

@@ -1,5 +1,5 @@
 import { expect, request, test } from "@playwright/test";
-import { createRoom, postMessage, registerUser } from "./helpers";
+import { createRoom, initialsOf, postMessage, registerUser } from "./helpers";
 
 test("a chat created through the owner's application shows in their room list and API messages arrive live", async ({ browser, baseURL }) => {
   const owner = await browser.newContext();
@@ -53,6 +53,12 @@ test("the search box finds part of a word and jumps to the message in its room",
   await expect(hit.locator(".hit-author")).toHaveText(seeker.name);
   await expect(hit.locator("time")).toHaveText(/^Today, \d\d:\d\d$/);
   await expect(hit.locator("time")).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+  // Beside the sender's avatar, hidden from screen readers (the name is there).
+  const avatar = hit.locator(".avatar");
+  await expect(avatar).toHaveText(initialsOf(seeker.name));
+  await expect(avatar).toHaveAttribute("aria-hidden", "true");
+  const [face, text] = [await avatar.boundingBox(), await hit.locator(".hit-body").boundingBox()];
+  expect(face!.x + face!.width).toBeLessThanOrEqual(text!.x);
   await hit.locator("a").click();
   await expect(page).toHaveURL(new RegExp(`/rooms/${room}\\?around=7`));
   const focused = page.locator("article.message.focused");

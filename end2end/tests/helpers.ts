@@ -46,6 +46,13 @@ export async function registerUser(context: BrowserContext, prefix: string): Pro
   return { id: body.user.id, username, name };
 }
 
+/** The initials an avatar without a picture shows for `name` (components/avatar.rs): its first and last words' first letters. */
+export function initialsOf(name: string): string {
+  const words = name.split(/\s+/).filter((w) => w.length > 0);
+  const picked = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return picked.map((w) => w[0].toUpperCase()).join("");
+}
+
 export async function createRoom(request: APIRequestContext, data: object): Promise<number> {
   const response = await request.post("/conversations", { data });
   expect([200, 201]).toContain(response.status());

@@ -33,7 +33,7 @@ pub struct Audit<'a> {
     pub detail: Option<String>,
 }
 
-const ADMIN_USER_COLUMNS: &str = "id, username, email, name, role, deactivated_at, created_at";
+const ADMIN_USER_COLUMNS: &str = "id, username, email, name, avatar_url, role, deactivated_at, created_at";
 const INVITATION_COLUMNS: &str = "id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
 
 /// Whether some active admin other than `$1` exists.

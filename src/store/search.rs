@@ -24,6 +24,7 @@ pub struct HitRow {
 pub struct HitByline {
     pub user: Option<Author>,
     pub application: Option<String>,
+    pub avatar_url: Option<String>,
     pub created_at: String,
 }
 
@@ -39,16 +40,17 @@ fn hit_keys(hits: &[(RoomId, i64)]) -> Rows<'static> {
 /// Each hit's message found by its key, with its author and application.
 fn hit_bylines_sql(backend: Backend, keys: &Rows<'_>) -> String {
     format!(
-        "SELECT m.room_id, m.number, m.user_id, u.username, u.name, u.deactivated_at IS NOT NULL, a.name, m.created_at
+        "SELECT m.room_id, m.number, m.user_id, u.username, u.name, u.deactivated_at IS NOT NULL, u.avatar_url, a.name, m.created_at
          FROM {} JOIN messages m ON m.room_id = v.column1 AND m.number = v.column2
          LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id",
         keys.table(backend)
     )
 }
 
-/// A byline's row: room, number, the author's id, username, name and
-/// whether deactivated, the application's name, the time.
-type BylineRow = (RoomId, i64, Option<UserId>, Option<String>, Option<String>, Option<bool>, Option<String>, String);
+/// A byline's row: room, number, the author's id, username, name, whether
+/// deactivated and picture, the application's name, the time.
+type BylineRow =
+    (RoomId, i64, Option<UserId>, Option<String>, Option<String>, Option<bool>, Option<String>, Option<String>, String);
 
 /// How many of the newest messages an indexed search reads first (of the
 /// room, or of the whole instance for a search across my rooms): when
@@ -119,12 +121,12 @@ impl Store {
         let rows: Vec<BylineRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind_rows(&keys).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
-            .map(|(room, number, user_id, username, name, deactivated, application, created_at)| {
+            .map(|(room, number, user_id, username, name, deactivated, avatar_url, application, created_at)| {
                 let user = user_id.zip(username).map(|(id, username)| Author {
                     deactivated: deactivated.unwrap_or(false),
                     ..Author::new(id, username, name)
                 });
-                ((room, number), HitByline { user, application, created_at })
+                ((room, number), HitByline { user, application, avatar_url, created_at })
             })
             .collect())
     }

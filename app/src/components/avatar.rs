@@ -22,6 +22,13 @@ pub fn colour_index(id: UserId) -> usize {
     (id.0.rem_euclid(n) * 5 % n) as usize
 }
 
+/// The id whose colour a sender's initials take: their user id, or for an
+/// application (which has no account) a number made from its name, so one
+/// application keeps one colour.
+pub fn colour_id(user: Option<UserId>, name: &str) -> UserId {
+    user.unwrap_or_else(|| UserId(name.bytes().map(i64::from).sum()))
+}
+
 /// Up to two initials of a display name: the first letters of its first and
 /// last words ("Ada Lovelace" → "AL", "bob" → "B"); "?" when it has no
 /// letter or digit.
@@ -87,6 +94,13 @@ mod tests {
         for n in 1..200 {
             assert_ne!(colour_index(UserId(n)), colour_index(UserId(n + 1)), "ids {n} and {}", n + 1);
         }
+    }
+
+    #[test]
+    fn a_sender_without_an_account_is_coloured_by_its_name() {
+        assert_eq!(colour_id(Some(UserId(7)), "Deploy bot"), UserId(7));
+        assert_eq!(colour_id(None, "Deploy bot"), colour_id(None, "Deploy bot"));
+        assert_ne!(colour_id(None, "Deploy bot"), colour_id(None, "CI"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::api::{
     AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
     AdminRevokeInvitation, AdminSetRole, AdminSetSignUpPolicy, admin_overview, admin_user_rooms,
 };
+use crate::components::avatar::Avatar;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
 use crate::error::UiError;
 
@@ -188,10 +189,13 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
     view! {
         <li class="admin-user" data-username=username.clone()>
             <div class="who">
-                <strong>{shown}</strong>
-                <span class="muted">{user.email.clone()}</span>
-                <span class="role-badge">{if admin { "Admin" } else { "Member" }}</span>
-                {(!active).then(|| view! { <span class="deactivated-badge">"Deactivated"</span> })}
+                <Avatar id=user.id name=user.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| user.username.clone()) url=user.avatar_url.clone().unwrap_or_default() />
+                <div class="who-text">
+                    <strong>{shown}</strong>
+                    <span class="muted">{user.email.clone()}</span>
+                    <span class="role-badge">{if admin { "Admin" } else { "Member" }}</span>
+                    {(!active).then(|| view! { <span class="deactivated-badge">"Deactivated"</span> })}
+                </div>
             </div>
             <div class="admin-actions">
                 <ActionForm action=actions.set_role>

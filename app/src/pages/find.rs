@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::signed_in_with;
 use crate::api::search_messages;
 use crate::chat::use_chat;
+use crate::components::avatar::Avatar;
 use crate::components::stamp::Stamp;
 
 #[component]
@@ -57,12 +58,13 @@ pub fn FindPage() -> impl IntoView {
     }
 }
 
-/// One hit: the room, who sent it and when, and the body with the match
-/// marked. The parts are text nodes, so the body is escaped like every other
-/// user text.
+/// One hit: the sender's avatar, the room, who sent it and when, and the
+/// body with the match marked. The parts are text nodes, so the body is
+/// escaped like every other user text.
 #[component]
 fn Hit(hit: SearchHit, room: String) -> impl IntoView {
     let author = hearth::model::sender_name(hit.user.as_ref(), hit.application.as_deref());
+    let avatar_id = crate::components::avatar::colour_id(hit.user.as_ref().map(|u| u.id), &author);
     let chars: Vec<char> = hit.body.chars().collect();
     let (before, matched, after) = match (hit.match_start, hit.match_end) {
         (Some(start), Some(end)) if start <= end && end <= chars.len() => (
@@ -76,6 +78,7 @@ fn Hit(hit: SearchHit, room: String) -> impl IntoView {
     view! {
         <li class="hit">
             <a href=href>
+                <Avatar id=avatar_id name=author.clone() url=hit.avatar_url.unwrap_or_default() />
                 <span class="hit-meta">
                     <span class="hit-room">{room}</span>
                     <span class="hit-author">{author}</span>

@@ -75,12 +75,17 @@ async fn the_first_account_is_the_admin_and_later_ones_are_members() {
     let app = spawn_app().await;
     let first = app.user("first").await;
     let second = app.user("second").await;
+    let picture = "https://example.com/second.png";
+    let put = second.client.put(app.url("/users/me")).json(&json!({ "user": { "avatar_url": picture } })).send().await;
+    assert_eq!(put.unwrap().status(), 200);
     let users = app.get_json(&first.client, "/admin/users").await;
-    let role = |name: &str| {
-        users.as_array().expect("users").iter().find(|u| u["username"] == name).expect(name)["role"].clone()
-    };
-    assert_eq!(role("first"), "admin");
-    assert_eq!(role("second"), "member");
+    let user =
+        |name: &str| users.as_array().expect("users").iter().find(|u| u["username"] == name).expect(name).clone();
+    assert_eq!(user("first")["role"], "admin");
+    assert_eq!(user("second")["role"], "member");
+    // Each with their picture, for the admin page's avatars.
+    assert_eq!(user("second")["avatar_url"], picture);
+    assert!(user("first").get("avatar_url").is_none(), "{}", user("first"));
     assert_error(app.get(&second.client, "/admin/users").await, 403).await;
 }
 

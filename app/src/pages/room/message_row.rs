@@ -19,7 +19,6 @@ use crate::api::{delete_message, edit_message};
 use crate::components::avatar::Avatar;
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
 use crate::components::stamp::Stamp;
-use hearth::model::UserId;
 
 /// What to tell the user when the server refuses an edit or a delete.
 fn refusal_text(error: &crate::error::UiError) -> String {
@@ -84,7 +83,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let author = hearth::model::sender_name(m.user.as_ref(), m.application.as_deref());
     // A user's avatar is their picture if the room knows one; an
     // application's is its initials, coloured by its name.
-    let avatar_id = m.user_id.unwrap_or_else(|| UserId(author.bytes().map(i64::from).sum()));
+    let avatar_id = crate::components::avatar::colour_id(m.user_id, &author);
     let avatar_url = m.user_id.and_then(|id| room.people.with_value(|p| p.get(&id).cloned().flatten()));
     // Messages of a deactivated account stay, marked as theirs.
     let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
