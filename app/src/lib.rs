@@ -23,6 +23,7 @@
 pub mod alerts;
 pub mod api;
 pub mod auth;
+pub mod browser;
 pub mod chat;
 pub mod codec;
 pub mod components;

@@ -77,7 +77,7 @@ pub fn current() -> Theme {
 /// Whether the system prefers dark (`prefers-color-scheme`).
 #[cfg(feature = "hydrate")]
 fn system() -> Theme {
-    if crate::pages::room::browser::media_matches("(prefers-color-scheme: dark)") { Theme::Dark } else { Theme::Light }
+    if crate::browser::media_matches("(prefers-color-scheme: dark)") { Theme::Dark } else { Theme::Light }
 }
 
 /// Shows `theme` now and remembers it for a year, on every page.

@@ -26,7 +26,7 @@
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
-pub(crate) mod browser;
+mod browser;
 mod composer;
 pub mod layout;
 mod mentioning;
@@ -166,7 +166,7 @@ impl RoomContext {
     /// browser's clock (tracked; while that is unknown, yes: the server has
     /// the last word).
     pub fn in_edit_window(&self, created_at: &str) -> bool {
-        match (self.now.get(), browser::stamp_ms(created_at)) {
+        match (self.now.get(), crate::browser::stamp_ms(created_at)) {
             (Some(now), Some(sent)) => now < sent + self.edit_window_ms,
             _ => true,
         }
@@ -217,9 +217,9 @@ fn ChatWindow(
 
     let now = RwSignal::new(None::<f64>);
     Effect::new(move |_| {
-        now.set(Some(browser::now_ms()));
+        now.set(Some(crate::browser::now_ms()));
         if let Ok(handle) =
-            set_interval_with_handle(move || now.set(Some(browser::now_ms())), std::time::Duration::from_secs(5))
+            set_interval_with_handle(move || now.set(Some(crate::browser::now_ms())), std::time::Duration::from_secs(5))
         {
             on_cleanup(move || handle.clear());
         }
@@ -246,7 +246,7 @@ fn ChatWindow(
     let clock = use_clock();
     let rows = move || {
         let local = clock.local.get();
-        let today = browser::today(local);
+        let today = crate::browser::today(local);
         timeline.entries.with(|list| {
             let layout = lay_out(list, |stamp| day_and_time(stamp, local).0, today);
             list.iter().cloned().zip(layout).collect::<Vec<_>>()

@@ -8,10 +8,11 @@ use hearth::model::{Attachment, Author, Message, ReplyTo, RoomId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::browser::{new_client_id, now_stamp};
+use super::browser::new_client_id;
 use super::paging::Paging;
 use super::timeline::{Delivery, Entry, Timeline};
 use crate::api::send_message;
+use crate::browser::now_stamp;
 use crate::chat::{Chat, use_chat};
 use crate::live::{LinkStatus, use_live};
 

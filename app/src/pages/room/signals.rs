@@ -10,10 +10,10 @@ use hearth::protocol::{ClientEvent, ServerEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::browser::now_ms;
 use super::paging::Paging;
 use super::timeline::{Timeline, seen_at};
 use crate::api::{RoomView, room_detail};
+use crate::browser::now_ms;
 use crate::live::{LinkStatus, Live, use_live};
 
 #[derive(Clone, Copy)]

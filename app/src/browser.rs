@@ -1,0 +1,92 @@
+//! The app's few touches of the browser's clock, time zone and media
+//! queries (js-sys, web-sys), for every page. On the server each answers
+//! what a render needs (no clock but the wall clock, UTC, no media), so the
+//! server's render and the first render in the browser agree.
+
+/// The browser's clock in ms since the epoch; 0 on the server (the edit
+/// window is unknown there).
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// Today's day number (days since 1970-01-01): in the browser's zone with
+/// `local`, else in UTC (the server's render, and the browser's while it
+/// hydrates).
+pub fn today(local: bool) -> i64 {
+    #[cfg(feature = "hydrate")]
+    let (now_ms, offset) = {
+        let now = js_sys::Date::new_0();
+        (now.get_time(), if local { -(now.get_timezone_offset() as i64) } else { 0 })
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (now_ms, offset) = {
+        let _ = local;
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        (since.as_millis() as f64, 0)
+    };
+    ((now_ms / 1000.0) as i64 + offset * 60).div_euclid(86_400)
+}
+
+/// The browser's offset from UTC in minutes at `stamp` (`None` on the
+/// server, or when the stamp is not one).
+pub fn utc_offset_minutes(stamp: &str) -> Option<i64> {
+    #[cfg(feature = "hydrate")]
+    {
+        let seconds = stamp.get(..19)?;
+        let date = js_sys::Date::new(&js_sys::JsString::from(format!("{seconds}Z")));
+        (!date.get_time().is_nan()).then(|| -(date.get_timezone_offset() as i64))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = stamp;
+        None
+    }
+}
+
+/// Whether the CSS media query `query` matches (never on the server).
+pub fn media_matches(query: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|list| list.matches())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = query;
+        false
+    }
+}
+
+/// `2026-11-23T19:27:46.123456Z` in milliseconds since the epoch; `None` on
+/// the server.
+pub fn stamp_ms(stamp: &str) -> Option<f64> {
+    #[cfg(feature = "hydrate")]
+    {
+        let seconds = stamp.get(..19)?;
+        let ms = js_sys::Date::new(&js_sys::JsString::from(format!("{seconds}Z"))).get_time();
+        (!ms.is_nan()).then_some(ms)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = stamp;
+        None
+    }
+}
+
+/// Now as the server writes times; empty on the server.
+pub fn now_stamp() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
