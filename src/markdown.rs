@@ -59,12 +59,84 @@ fn parsed(source: &str, mentions: bool) -> String {
 /// sanitising one was most of the time between receiving a message and
 /// queueing it.
 fn plain_words(source: &str) -> Option<String> {
-    let first = source.chars().next()?;
-    let last = source.chars().next_back()?;
+    is_plain_words(source).then(|| format!("<p>{source}</p>\n"))
+}
+
+/// Whether `source` is plain words, which Markdown shows as they are (see
+/// [`plain_words`]).
+fn is_plain_words(source: &str) -> bool {
+    let (Some(first), Some(last)) = (source.chars().next(), source.chars().next_back()) else { return false };
     let inner = |c: char| {
         c.is_alphanumeric() || matches!(c, ' ' | ',' | '.' | '?' | '!' | '\'' | '"' | '#' | '-' | '(' | ')' | ';')
     };
-    (first.is_alphabetic() && last.is_alphanumeric() && source.chars().all(inner)).then(|| format!("<p>{source}</p>\n"))
+    first.is_alphabetic() && last.is_alphanumeric() && source.chars().all(inner)
+}
+
+/// How many characters of its newest message a room list's entry keeps.
+pub const PREVIEW_CHARS: usize = 200;
+
+/// [`plain_text`] of `source` on one line (each run of white space one
+/// space), at most `max` characters, an ellipsis marking a cut: what a room
+/// list's preview and a push notification show of a message. Only the
+/// source's first `4 * max` characters are read, so a long message costs no
+/// more than a short one (markup left open at that cut shows as written).
+pub fn one_line(source: &str, max: usize) -> String {
+    let head = source.char_indices().nth(4 * max).map_or(source, |(at, _)| &source[..at]);
+    let mut line = String::with_capacity(head.len());
+    for word in plain_text(head).split_whitespace() {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if let Some((at, _)) = line.char_indices().nth(max.saturating_sub(1))
+        && line.len() > at + line[at..].chars().next().map_or(0, char::len_utf8)
+    {
+        line.truncate(at);
+        line.push('…');
+    }
+    line
+}
+
+/// The text a message's Markdown `source` shows, without its markup: what a
+/// search hit shows, so that "**deploy** at `10:00`" reads "deploy at
+/// 10:00". Emphasis, code spans and link targets go (a link keeps its
+/// text); raw HTML stays, as text, as [`render`] shows it; a heading keeps
+/// its `#`s, as it does there. Each block (paragraph, list item, quote, code
+/// block) and each line break starts a new line.
+pub fn plain_text(source: &str) -> String {
+    if is_plain_words(source) {
+        return source.to_owned();
+    }
+    fn new_line(out: &mut String) {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    let mut out = String::with_capacity(source.len());
+    for event in Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Heading { level, .. }) => {
+                new_line(&mut out);
+                out.push_str(&"#".repeat(level as usize));
+                out.push(' ');
+            }
+            Event::Start(Tag::Item) => new_line(&mut out),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::CodeBlock
+                | TagEnd::HtmlBlock
+                | TagEnd::Item
+                | TagEnd::BlockQuote(_),
+            ) => new_line(&mut out),
+            _ => {}
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// The first web link the message shows (a Markdown link or a bare URL,
@@ -609,6 +681,39 @@ pub fn highlight(lang: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_is_the_start_of_the_text_with_a_cut_marked() {
+        assert_eq!(one_line("**Deploy** at `10:00`\n\n- one\n- two", 200), "Deploy at 10:00 one two");
+        assert_eq!(one_line("plain words", 200), "plain words");
+        assert_eq!(one_line("exactly five", 12), "exactly five", "no cut at exactly max");
+        assert_eq!(one_line("exactly five!", 12), "exactly fiv…");
+        let long = format!("_{}_ {}", "a".repeat(150), "b ".repeat(5_000));
+        let shown = one_line(&long, 200);
+        assert_eq!(shown.chars().count(), 200);
+        assert!(shown.starts_with(&format!("{} b b", "a".repeat(150))) && shown.ends_with('…'), "{shown}");
+        assert_eq!(one_line(&"é".repeat(10_000), 200).chars().count(), 200, "cut on characters");
+    }
+
+    #[test]
+    fn plain_text_is_what_the_markdown_shows_without_its_markup() {
+        let cases = [
+            ("plain words stay as they are", "plain words stay as they are"),
+            ("**deploy** at `10:00`, _please_ ~~now~~", "deploy at 10:00, please now"),
+            ("see [the docs](https://example.com/docs) or https://example.com", "see the docs or https://example.com"),
+            ("> quoted\n\n- one\n- two\n\n1. first", "quoted\none\ntwo\nfirst"),
+            ("```rust\nfn main() {}\n```\nafter", "fn main() {}\nafter"),
+            ("line one\nline two", "line one\nline two"),
+            ("# not a heading here", "# not a heading here"),
+            ("<b>inert</b> & 2 * 3 * 4", "<b>inert</b> & 2 * 3 * 4"),
+            ("2*3*4", "234"),
+            ("a \\*literal\\* star", "a *literal* star"),
+            ("", ""),
+        ];
+        for (source, text) in cases {
+            assert_eq!(plain_text(source), text, "{source:?}");
+        }
+    }
 
     #[test]
     fn plain_words_render_as_the_parser_renders_them_and_anything_else_is_parsed() {

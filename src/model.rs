@@ -141,6 +141,11 @@ pub struct LastMessage {
     pub number: i64,
     /// `None` once deleted.
     pub body: Option<String>,
+    /// What `body` shows, without its Markdown's markup, on one line and
+    /// cut to 200 characters (`markdown::one_line`): what a room list
+    /// previews. Absent once deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     pub user_id: Option<UserId>,
     pub created_at: String,
 }
@@ -480,7 +485,13 @@ pub struct ConversationDetail {
 pub struct SearchHit {
     pub room_id: RoomId,
     pub number: i64,
+    /// The message's source, Markdown and all, as `Message::body`.
     pub body: String,
+    /// What the message shows, without its Markdown's markup
+    /// (`markdown::plain_text`): the text a result lists.
+    pub text: String,
+    /// Where the query is in `text`, in characters; `None` when it matched
+    /// only the markup (a link's target, say).
     pub match_start: Option<usize>,
     pub match_end: Option<usize>,
     /// The sender; absent for an application's message (`application`).

@@ -48,7 +48,7 @@ mod payload;
 
 pub use decide::{DeviceBudget, decide};
 use payload::tag;
-pub use payload::{BODY_MAX, Payload, plain};
+pub use payload::{BODY_MAX, Payload};
 
 /// How long a tab's row counts without its instance refreshing it.
 pub const VIEWING_TTL: Duration = Duration::from_secs(30);

@@ -133,7 +133,8 @@ fn weight(rooms: &[ConversationSummary]) -> u32 {
         .map(|room| {
             let people: usize =
                 room.users.iter().map(|p| 96 + p.username.len() + text(&p.name) + text(&p.avatar_url)).sum();
-            let last = room.last_message.as_ref().map_or(0, |m| 64 + text(&m.body) + m.created_at.len());
+            let last =
+                room.last_message.as_ref().map_or(0, |m| 64 + text(&m.body) + text(&m.text) + m.created_at.len());
             3 * (192 + text(&room.title) + room.updated_at.len() + people + last)
         })
         .sum();
@@ -520,6 +521,7 @@ mod tests {
                 last_message: Some(crate::model::LastMessage {
                     number: 1,
                     body: Some("x".repeat(10_000)),
+                    text: Some("x".repeat(crate::markdown::PREVIEW_CHARS)),
                     user_id: None,
                     created_at: "2026-01-01T00:00:00.000000Z".into(),
                 }),

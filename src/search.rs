@@ -128,13 +128,15 @@ impl Hearth {
             .into_iter()
             .filter_map(|h| {
                 let byline = bylines.remove(&(h.room_id, h.number))?;
-                let at = find_ignoring_case(&h.body, text.as_str());
+                let shown = crate::markdown::plain_text(&h.body);
+                let at = find_ignoring_case(&shown, text.as_str());
                 Some(SearchHit {
                     room_id: h.room_id,
                     number: h.number,
                     match_start: at.map(|f| f.0),
                     match_end: at.map(|f| f.1),
                     body: h.body,
+                    text: shown,
                     user: byline.user,
                     application: byline.application,
                     avatar_url: byline.avatar_url,

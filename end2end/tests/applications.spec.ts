@@ -39,7 +39,7 @@ test("the search box finds part of a word and jumps to the message in its room",
   const seeker = await registerUser(context, "seeker");
   const room = await createRoom(context.request, { kind: "open", title: `Archive ${Date.now()}` });
   for (let n = 1; n <= 120; n++) {
-    await postMessage(context.request, room, n === 7 ? "the quarterly Zebrafish report is ready" : `filler ${n}`);
+    await postMessage(context.request, room, n === 7 ? "the quarterly **Zebrafish** report is ready" : `filler ${n}`);
   }
   const page = await context.newPage();
   await page.goto("/");
@@ -49,6 +49,8 @@ test("the search box finds part of a word and jumps to the message in its room",
 
   const hit = page.locator(".hit", { hasText: "Zebrafish" });
   await expect(hit.locator("mark")).toHaveText("ebrafi");
+  // The text as the message shows it, without its Markdown.
+  await expect(hit.locator(".hit-body")).toHaveText("the quarterly Zebrafish report is ready");
   // Who said it and when, as in the room.
   await expect(hit.locator(".hit-author")).toHaveText(seeker.name);
   await expect(hit.locator("time")).toHaveText(/^Today, \d\d:\d\d$/);

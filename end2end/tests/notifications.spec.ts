@@ -197,15 +197,16 @@ test("while the tab is hidden a message my level lets through is a desktop notif
   await postMessage(bobContext.request, quiet, `@${alice.username} quiet room, level nothing`);
   await postMessage(bobContext.request, crew, "not for you: your level here is mentions");
   await postMessage(bobContext.request, crew, `@${alice.username} look at this`);
-  await postMessage(bobContext.request, direct, "hello from Bob");
+  await postMessage(bobContext.request, direct, "hello from **Bob**");
 
   await expect.poll(() => shown(alicePage)).toHaveLength(2);
   expect(await shown(alicePage)).toEqual([
     { title: `${bob.name} in ${crewTitle}`, body: `@${alice.username} look at this`, tag: `room-${crew}` },
     { title: bob.name, body: "hello from Bob", tag: `room-${direct}` },
   ]);
-  // My own messages never notify me.
-  await postMessage(aliceContext.request, direct, "my own words");
+  // My own messages never notify me. The list's preview reads as the
+  // message shows, without its Markdown.
+  await postMessage(aliceContext.request, direct, "my _own_ `words`");
   await expect(alicePage.locator(`.room-link[data-room-id="${direct}"] .room-preview`)).toHaveText("You: my own words");
   expect(await shown(alicePage)).toHaveLength(2);
 

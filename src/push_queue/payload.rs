@@ -24,7 +24,14 @@ impl Payload {
             None => author.to_owned(),
         };
         let url = format!("/rooms/{}", room.0);
-        Self::Message { room_id: room, number, tag: tag(room), title, body: plain(body, BODY_MAX), url }
+        Self::Message {
+            room_id: room,
+            number,
+            tag: tag(room),
+            title,
+            body: crate::markdown::one_line(body, BODY_MAX),
+            url,
+        }
     }
 
     pub fn close(room: RoomId, number: i64) -> Self {
@@ -34,29 +41,6 @@ impl Payload {
 
 pub(super) fn tag(room: RoomId) -> String {
     format!("room-{}", room.0)
-}
-
-/// A message's Markdown as plain text on one line (the words, without the
-/// marks), at most `max` characters (an ellipsis marks a cut).
-pub fn plain(markdown: &str, max: usize) -> String {
-    use pulldown_cmark::{Event, Parser, TagEnd};
-    let mut text = String::with_capacity(markdown.len());
-    for event in Parser::new(markdown) {
-        match event {
-            Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::Rule => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock)
-            | Event::End(TagEnd::BlockQuote(_) | TagEnd::TableCell) => text.push(' '),
-            _ => {}
-        }
-    }
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= max {
-        return line;
-    }
-    let mut cut: String = line.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

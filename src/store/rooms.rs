@@ -624,6 +624,10 @@ impl ListedRoomRow {
         let last_message = match (self.last_message_number, self.last_message_created_at) {
             (Some(number), Some(created_at)) => Some(LastMessage {
                 number,
+                text: self
+                    .last_message_body
+                    .as_deref()
+                    .map(|body| crate::markdown::one_line(body, crate::markdown::PREVIEW_CHARS)),
                 body: self.last_message_body,
                 user_id: self.last_message_user_id,
                 created_at,

@@ -93,10 +93,11 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
         move || location.pathname.get() == href
     };
     let title = room.display_title(me.id);
-    let last = room.last_message.as_ref().map(|m| match &m.body {
-        Some(body) => {
+    // The message as it reads, its Markdown's markup taken out on the server.
+    let last = room.last_message.as_ref().map(|m| match m.text.as_ref().or(m.body.as_ref()) {
+        Some(text) => {
             let who = if m.user_id == Some(me.id) { "You: " } else { "" };
-            format!("{who}{}", preview(body, 60))
+            format!("{who}{}", preview(text, 60))
         }
         None => "Message deleted".to_owned(),
     });

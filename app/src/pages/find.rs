@@ -59,20 +59,21 @@ pub fn FindPage() -> impl IntoView {
 }
 
 /// One hit: the sender's avatar, the room, who sent it and when, and the
-/// body with the match marked. The parts are text nodes, so the body is
-/// escaped like every other user text.
+/// message's text (its Markdown's markup taken out, on the server) with the
+/// match marked. The parts are text nodes, so the text is escaped like
+/// every other user text.
 #[component]
 fn Hit(hit: SearchHit, room: String) -> impl IntoView {
     let author = hearth::model::sender_name(hit.user.as_ref(), hit.application.as_deref());
     let avatar_id = crate::components::avatar::colour_id(hit.user.as_ref().map(|u| u.id), &author);
-    let chars: Vec<char> = hit.body.chars().collect();
+    let chars: Vec<char> = hit.text.chars().collect();
     let (before, matched, after) = match (hit.match_start, hit.match_end) {
         (Some(start), Some(end)) if start <= end && end <= chars.len() => (
             chars[..start].iter().collect::<String>(),
             chars[start..end].iter().collect::<String>(),
             chars[end..].iter().collect::<String>(),
         ),
-        _ => (hit.body.clone(), String::new(), String::new()),
+        _ => (hit.text.clone(), String::new(), String::new()),
     };
     let href = format!("/rooms/{}?around={}", hit.room_id, hit.number);
     view! {

@@ -278,7 +278,9 @@ async fn a_kept_room_list_shows_every_change_on_the_next_request() {
 
     let edited = app.edit_message(&bob.client, direct, 1, "first, edited").await;
     assert_eq!(edited.status(), 200);
-    assert_eq!(listed(&app, &alice, direct).await.unwrap()["last_message"]["body"], "first, edited", "an edit");
+    let entry = listed(&app, &alice, direct).await.unwrap();
+    assert_eq!(entry["last_message"]["body"], "first, edited", "an edit");
+    assert_eq!(entry["last_message"]["text"], "first, edited", "an edit's preview");
 
     alice_ws.send_json(json!({ "type": "read", "room_id": direct, "number": 1 })).await;
     loop {

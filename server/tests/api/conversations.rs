@@ -200,7 +200,7 @@ async fn the_room_list_is_ordered_by_activity_with_a_preview_and_unread_counts()
     assert_eq!(user_ids(&entry["users"]), [alice.id, bob.id]);
     assert_eq!(
         entry["last_message"],
-        json!({ "number": 3, "body": "third", "user_id": alice.id, "created_at": latest["created_at"] })
+        json!({ "number": 3, "body": "third", "text": "third", "user_id": alice.id, "created_at": latest["created_at"] })
     );
     assert_eq!(entry["updated_at"], latest["created_at"]);
     assert_eq!(entry["unread_count"], 3, "bob has not read alice's three messages");
@@ -253,6 +253,21 @@ async fn the_room_list_shows_each_members_name_and_picture_exactly() {
 }
 
 #[tokio::test]
+async fn the_preview_reads_as_the_message_shows_without_its_markdown() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let source = "**Ship** it: `v2`\n\n> see [the notes](https://example.com/notes)";
+    app.send(&alice.client, room, source).await;
+
+    let list = app.get_json(&bob.client, "/conversations").await;
+
+    assert_eq!(list[0]["last_message"]["body"], source, "the source, as the messages have it");
+    assert_eq!(list[0]["last_message"]["text"], "Ship it: v2 see the notes", "on one line, without the markup");
+}
+
+#[tokio::test]
 async fn the_preview_of_a_deleted_last_message_has_no_body() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
@@ -266,6 +281,7 @@ async fn the_preview_of_a_deleted_last_message_has_no_body() {
     let list = app.get_json(&bob.client, "/conversations").await;
     assert_eq!(list[0]["last_message"]["number"], 1);
     assert_eq!(list[0]["last_message"]["body"], Value::Null);
+    assert!(list[0]["last_message"].get("text").is_none(), "{}", list[0]);
 }
 
 #[tokio::test]

@@ -49,7 +49,8 @@ async fn search_covers_every_room_i_belong_to_and_nothing_else() {
     assert!(from_api.is_string(), "{from_api}");
     assert_eq!(
         alices["results"][0],
-        json!({ "room_id": ticket, "number": 1, "body": "HELLO from the API", "match_start": 0, "match_end": 5,
+        json!({ "room_id": ticket, "number": 1, "body": "HELLO from the API", "text": "HELLO from the API",
+                "match_start": 0, "match_end": 5,
                 "user": null, "application": "Helpdesk", "created_at": from_api }),
         "an application's message is by the application"
     );
@@ -97,6 +98,27 @@ async fn match_offsets_count_characters_not_bytes() {
         (across["results"][0]["match_start"].clone(), across["results"][0]["match_end"].clone()),
         (json!(1), json!(9))
     );
+}
+
+#[tokio::test]
+async fn a_hit_lists_what_the_markdown_shows_with_the_match_marked_in_it() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "**Deploy** at `10:00`, see [the runbook](https://example.com/zebra)").await;
+
+    let deploy = app.get_json(&bob.client, &search_path("10:00")).await;
+    let link = app.get_json(&bob.client, &search_path("zebra")).await;
+
+    let hit = &deploy["results"][0];
+    assert_eq!(hit["body"], "**Deploy** at `10:00`, see [the runbook](https://example.com/zebra)", "the source");
+    assert_eq!(hit["text"], "Deploy at 10:00, see the runbook", "without the markup");
+    assert_eq!((hit["match_start"].clone(), hit["match_end"].clone()), (json!(10), json!(15)), "in the text");
+    // Found by the link's target, which the text does not show: nothing to mark.
+    assert_eq!(found(&link), [(room, 1)]);
+    assert_eq!(link["results"][0]["text"], "Deploy at 10:00, see the runbook");
+    assert!(link["results"][0]["match_start"].is_null(), "{}", link["results"][0]);
 }
 
 #[tokio::test]
@@ -200,7 +222,8 @@ async fn an_edited_message_is_found_by_its_new_text() {
     assert!(hit.remove("created_at").expect("its time").is_string());
     assert_eq!(
         hits,
-        json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "match_start": 12, "match_end": 19 }], "partial": false })
+        json!({ "results": [{ "room_id": room, "number": 1, "body": "meet at the harbour", "text": "meet at the harbour",
+                       "match_start": 12, "match_end": 19 }], "partial": false })
     );
 }
 
