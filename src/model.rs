@@ -390,10 +390,12 @@ impl ReplyTo {
     /// The most characters of the original a quote shows.
     pub const SNIPPET_MAX: usize = 140;
 
-    /// The quote of `body`: its first `SNIPPET_MAX` characters, with `…`
+    /// The quote of a message that shows `text` (its Markdown's markup
+    /// taken out: `markdown::plain_text` on the server, the rendered HTML's
+    /// text in the browser): its first `SNIPPET_MAX` characters, with `…`
     /// when cut, whitespace runs made one space.
-    pub fn snippet_of(body: &str) -> String {
-        let words: Vec<&str> = body.split_whitespace().collect();
+    pub fn snippet_of(text: &str) -> String {
+        let words: Vec<&str> = text.split_whitespace().collect();
         let flat = words.join(" ");
         if flat.chars().count() <= Self::SNIPPET_MAX {
             flat

@@ -83,24 +83,8 @@ pub fn alert_for(
         _ => format!("{author} in {}", room.display_title(me)),
     };
     // With its "…", at most BODY_MAX.
-    let body = crate::chat::preview(&shown_text(message), BODY_MAX - 1);
+    let body = crate::chat::preview(&crate::browser::message_text(message).unwrap_or_default(), BODY_MAX - 1);
     Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
-}
-
-/// The text a message shows, without its Markdown's markup, as Web Push's
-/// notifications show it: in the browser, the text of its rendered HTML,
-/// read by an inert parser (`DOMParser`: nothing in it loads or runs);
-/// elsewhere, and without HTML, its source.
-fn shown_text(message: &hearth::model::Message) -> String {
-    #[cfg(feature = "hydrate")]
-    if let Some(html) = message.html.as_deref()
-        && let Ok(parser) = web_sys::DomParser::new()
-        && let Ok(document) = parser.parse_from_string(html, web_sys::SupportedType::TextHtml)
-        && let Some(text) = document.body().and_then(|body| body.text_content())
-    {
-        return text;
-    }
-    message.body.clone().unwrap_or_default()
 }
 
 fn set_favicon(href: &str) {

@@ -1,5 +1,5 @@
-//! The app's few touches of the browser's clock, time zone and media
-//! queries (js-sys, web-sys), for every page. On the server each answers
+//! The app's few touches of the browser's clock, time zone, media queries
+//! and HTML parser (js-sys, web-sys), for every page. On the server each answers
 //! what a render needs (no clock but the wall clock, UTC, no media), so the
 //! server's render and the first render in the browser agree.
 
@@ -89,4 +89,21 @@ pub fn now_stamp() -> String {
     {
         String::new()
     }
+}
+
+/// The text message `message` shows, without its Markdown's markup (as the
+/// server's `markdown::plain_text` gives it): in the browser, the text of
+/// its rendered HTML, read by an inert parser (`DOMParser`: nothing in it
+/// loads or runs); on the server, and without HTML, its source. `None` once
+/// deleted.
+pub fn message_text(message: &hearth::model::Message) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    if let Some(html) = message.html.as_deref()
+        && let Ok(parser) = web_sys::DomParser::new()
+        && let Ok(document) = parser.parse_from_string(html, web_sys::SupportedType::TextHtml)
+        && let Some(text) = document.body().and_then(|body| body.text_content())
+    {
+        return Some(text);
+    }
+    message.body.clone()
 }

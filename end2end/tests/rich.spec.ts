@@ -66,9 +66,9 @@ test("a reaction added by bob shows on alice's screen live, with who reacted", a
 
 test("a reply quotes its original and jumps to it, even far up the history", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
-  const original = await postMessage(aliceContext.request, room, "Who has the release checklist?");
+  const original = await postMessage(aliceContext.request, room, "Who has the **release checklist**?");
   for (let i = 1; i <= 60; i++) {
-    await postMessage(aliceContext.request, room, `filler ${i}`);
+    await postMessage(aliceContext.request, room, i === 3 ? "`filler 3`" : `filler ${i}`);
   }
   // bob answers the far-away original through the API…
   const response = await bobContext.request.post(`/conversations/${room}/messages`, {
@@ -79,6 +79,7 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   await expect(alicePage.locator(`article.message[data-number="${original.number}"]`)).toHaveCount(0);
 
   const quote = alicePage.locator("article.message").last().locator(".reply-quote");
+  // A quote reads as its original shows, without the Markdown.
   await expect(quote).toContainText("Who has the release checklist?");
   await quote.click();
   await expect(alicePage).toHaveURL(new RegExp(`/rooms/${room}\\?around=${original.number}$`));
@@ -93,11 +94,13 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   await filler.hover();
   await filler.getByRole("button", { name: "Reply" }).click();
   await expect(alicePage.locator(".composer .replying")).toContainText("filler 3");
+  await expect(alicePage.locator(".composer .replying")).not.toContainText("`");
   const composer = alicePage.getByLabel("Message", { exact: true });
   await composer.fill("Answering three");
   await composer.press("Enter");
   const reply = alicePage.locator("article.message:not(.pending)", { hasText: "Answering three" });
   await expect(reply.locator(".reply-quote")).toContainText("filler 3");
+  await expect(reply.locator(".reply-quote")).not.toContainText("`");
   await expect(bobPage.locator("article.message", { hasText: "Answering three" }).locator(".reply-quote")).toContainText(
     "filler 3",
   );

@@ -175,7 +175,7 @@ impl From<MessageRow> for Message {
                 (Some(id), Some(username)) => Some(Author::new(id, username, r.reply_name)),
                 _ => None,
             },
-            snippet: r.reply_body.as_deref().map(ReplyTo::snippet_of),
+            snippet: r.reply_body.as_deref().map(|body| crate::markdown::one_line(body, ReplyTo::SNIPPET_MAX)),
             reply_count: r.reply_to_count,
         });
         Message {
@@ -1017,7 +1017,7 @@ impl Store {
                     (Some(id), Some(username)) => Some(Author::new(id, username, name)),
                     _ => None,
                 };
-                let snippet = body.as_deref().map(ReplyTo::snippet_of);
+                let snippet = body.as_deref().map(|body| crate::markdown::one_line(body, ReplyTo::SNIPPET_MAX));
                 (number, ReplyTo { number, user, snippet, reply_count })
             })
             .collect())

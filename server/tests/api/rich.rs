@@ -193,6 +193,23 @@ async fn a_reaction_sent_over_the_websocket_reaches_every_member_live_with_a_seq
 }
 
 #[tokio::test]
+async fn a_quote_shows_the_text_of_its_original_without_the_markdown() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let original = message(app.send(&alice.client, room, "Meet at the **café**,\n`10:00`").await).number;
+
+    let response = app.post_message(&bob.client, room, json!({ "body": "ok", "reply_to": original })).await;
+
+    assert_eq!(response.status(), 201);
+    let reply = message(response.json().await.expect("json"));
+    assert_eq!(reply.reply_to.and_then(|q| q.snippet).as_deref(), Some("Meet at the café, 10:00"));
+    let page = app.history(&bob.client, room, "").await;
+    let loaded = page["messages"].as_array().expect("messages").iter().find(|m| m["number"] == reply.number);
+    assert_eq!(loaded.expect("the reply")["reply_to"]["snippet"], "Meet at the café, 10:00", "on a page load too");
+}
+
+#[tokio::test]
 async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_websocket() {
     let app = spawn_app().await;
     let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
@@ -296,10 +313,13 @@ fn apply(view: &mut View, events: &[ServerEvent]) {
             ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
                 view.insert(message.number, shown(message));
                 set_count(view, &message.reply_to);
-                // The quotes of an edited message follow its text.
+                // The quotes of an edited message follow the text it shows
+                // (the browser reads it from `html`; the server's
+                // `one_line` gives the same).
                 for m in view.values_mut() {
                     if let Some(quote) = m.2.as_mut().filter(|q| q.number == message.number) {
-                        quote.snippet = message.body.as_deref().map(ReplyTo::snippet_of);
+                        quote.snippet =
+                            message.body.as_deref().map(|body| hearth::markdown::one_line(body, ReplyTo::SNIPPET_MAX));
                     }
                 }
             }

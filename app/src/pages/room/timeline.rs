@@ -102,12 +102,12 @@ pub fn set_reply_count(entries: &mut [Entry], quote: &ReplyTo) {
     }
 }
 
-/// Message `number` now reads `body` (`None`: deleted): the quotes of it in
+/// Message `number` now shows `text` (`None`: deleted): the quotes of it in
 /// replies follow.
-pub fn quoted_changed(entries: &mut [Entry], number: i64, body: Option<&str>) {
+pub fn quoted_changed(entries: &mut [Entry], number: i64, text: Option<&str>) {
     for x in entries.iter_mut() {
         if let Some(quote) = x.message.reply_to.as_mut().filter(|q| q.number == number) {
-            quote.snippet = body.map(ReplyTo::snippet_of);
+            quote.snippet = text.map(ReplyTo::snippet_of);
         }
     }
 }
@@ -125,7 +125,7 @@ pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent) -> bool {
     match event {
         ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
             merge(entries, vec![message.clone()]);
-            quoted_changed(entries, message.number, message.body.as_deref());
+            quoted_changed(entries, message.number, crate::browser::message_text(message).as_deref());
             if let Some(quote) = &message.reply_to {
                 set_reply_count(entries, quote);
             }
@@ -152,7 +152,7 @@ pub fn quote_of(message: &Message) -> ReplyTo {
     ReplyTo {
         number: message.number,
         user: message.user.clone(),
-        snippet: message.body.as_deref().map(ReplyTo::snippet_of),
+        snippet: crate::browser::message_text(message).as_deref().map(ReplyTo::snippet_of),
         reply_count: message.reply_count + 1,
     }
 }
