@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { closeAll, createRoom, openLive, pair, registerUser } from "./helpers";
+import { closeAll, createRoom, initialsOf, openLive, pair, registerUser } from "./helpers";
 
 // The room header's actions (issue 15): Room details, Add people and Leave,
 // for group and open rooms; direct rooms offer none of them.
@@ -22,6 +22,8 @@ test("Room details in the header says what kind of room it is and who is in it",
   await expect(details.locator(".room-kind")).toHaveText(/Open room/);
   await expect(details.getByRole("heading", { name: "2 members" })).toBeVisible();
   await expect(details.locator(".room-members li")).toHaveText([new RegExp(owner.name), new RegExp(guest.name)]);
+  // Each with their avatar.
+  await expect(details.locator(".room-members li .avatar")).toHaveText([initialsOf(owner.name), initialsOf(guest.name)]);
   await page.locator(".chat-header .add-people").getByText("Add people").click();
   await page.locator(".chat-header").getByRole("button", { name: "Leave", exact: true }).click();
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
@@ -40,6 +42,7 @@ test("Add people in the header adds someone found by name, and the room reaches 
 
   await page.locator(".chat-header .add-people").getByText("Add people").click();
   await page.getByLabel("Find people to add").fill(friend.username);
+  await expect(page.locator(".add-candidates li .avatar")).toHaveText([initialsOf(friend.name)]);
   await page.getByRole("button", { name: `Add ${friend.name}` }).click();
 
   await expect(page.locator(".add-people [role=status]")).toHaveText(`Added ${friend.name} to the room.`);

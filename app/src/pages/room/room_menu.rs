@@ -10,6 +10,7 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api::{add_people, leave_room, search_people, set_notification_level};
 use crate::chat::use_chat;
+use crate::components::avatar::Avatar;
 
 #[component]
 pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserId) -> impl IntoView {
@@ -27,8 +28,14 @@ pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserI
                     </p>
                     <h2>{move || members.with(|m| if m.len() == 1 { "1 member".to_owned() } else { format!("{} members", m.len()) })}</h2>
                     <ul class="room-members">
-                        {move || members.get().into_iter().map(|p| view! {
-                            <li data-user-id=p.id.0>{p.display_name().to_owned()} " " <span class="muted">"@"{p.username.clone()}</span></li>
+                        {move || members.get().into_iter().map(|p| {
+                            let name = p.display_name().to_owned();
+                            view! {
+                                <li data-user-id=p.id.0>
+                                    <Avatar id=p.id name=name.clone() url=p.avatar_url.clone().unwrap_or_default() />
+                                    {name} " " <span class="muted">"@"{p.username.clone()}</span>
+                                </li>
+                            }
                         }).collect_view()}
                     </ul>
                 </div>
@@ -131,8 +138,12 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
                     {move || candidates().into_iter().map(|person| {
                         let label = format!("Add {}", person.display_name());
                         let username = person.username.clone();
+                        let face = view! {
+                            <Avatar id=person.id name=person.display_name().to_owned() url=person.avatar_url.clone().unwrap_or_default() />
+                        };
                         view! {
                             <li>
+                                {face}
                                 <button type="button" class="link" on:click=move |_| add(person.clone())>{label}</button>
                                 " " <span class="muted">"@"{username}</span>
                             </li>
