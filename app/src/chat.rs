@@ -144,25 +144,6 @@ pub fn use_clock() -> Clock {
     expect_context::<Clock>()
 }
 
-/// `2026-11-23T19:27:46.123456Z` → (`2026-11-23`, `19:27`): in UTC, or with
-/// `local` in the browser's time zone.
-pub fn day_and_time(stamp: &str, local: bool) -> (String, String) {
-    #[cfg(feature = "hydrate")]
-    if local && let Some(seconds) = stamp.get(..19) {
-        let date = js_sys::Date::new(&js_sys::JsString::from(format!("{seconds}Z")));
-        if !date.get_time().is_nan() {
-            return (
-                format!("{:04}-{:02}-{:02}", date.get_full_year(), date.get_month() + 1, date.get_date()),
-                format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
-            );
-        }
-    }
-    let _ = local;
-    let day = stamp.get(..10).unwrap_or(stamp).to_owned();
-    let time = stamp.get(11..16).unwrap_or("").to_owned();
-    (day, time)
-}
-
 /// A short preview of a message body for the room list.
 pub fn preview(body: &str, max: usize) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");

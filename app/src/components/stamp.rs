@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::browser::{today, utc_offset_minutes};
-use crate::chat::{day_and_time, use_clock};
+use crate::browser::{day_and_time, today, utc_offset_minutes};
+use crate::chat::use_clock;
 use crate::pages::room::layout::{day_label, full_time};
 
 /// `stamp` (`2026-11-23T19:27:46.123456Z`) as its time of day ("19:27"),

@@ -49,7 +49,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::signed_in_with;
 use crate::api::room_detail;
-use crate::chat::{day_and_time, use_chat, use_clock};
+use crate::browser::day_and_time;
+use crate::chat::{use_chat, use_clock};
 use crate::components::avatar::Avatar;
 use crate::live::{LinkStatus, use_live};
 use composer::Composer;
