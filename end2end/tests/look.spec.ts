@@ -130,3 +130,24 @@ test("the profile says when each session was last seen as people read it, with t
   await expect(session).not.toContainText("T0");
   await context.close();
 });
+
+test("on a long page the top bar and the room list stay in view as it scrolls, and the sessions are tidy rows", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 600 } });
+  await registerUser(context, "scroller");
+  const page = await context.newPage();
+  await page.goto("/profile");
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
+
+  const bar = (await page.locator(".topbar").boundingBox())!;
+  expect(bar.y).toBe(0);
+  const list = (await page.locator(".sidebar").boundingBox())!;
+  expect(Math.round(list.y)).toBe(Math.round(bar.height));
+  expect(Math.round(list.y + list.height)).toBe(600);
+  // A session's End session sits on its row, beside what it names.
+  const session = page.locator("#sessions .session").first();
+  const [info, end] = [(await session.locator(".session-info").boundingBox())!, (await session.getByRole("button").boundingBox())!];
+  expect(end.x).toBeGreaterThan(info.x + info.width);
+  expect(end.y).toBeLessThan(info.y + info.height);
+  await context.close();
+});

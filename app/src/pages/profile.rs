@@ -83,9 +83,11 @@ fn Sessions() -> impl IntoView {
                                 let label = format!("End session: {}", session.device);
                                 view! {
                                     <li class="session">
-                                        <strong>{session.device.clone()}</strong>
-                                        {session.current.then(|| view! { <span class="badge">" (this device)"</span> })}
-                                        <span class="muted">" · last seen " <Stamp stamp=session.last_seen_at.clone() with_day=true /></span>
+                                        <div class="session-info">
+                                            <strong>{session.device.clone()}</strong>
+                                            {session.current.then(|| view! { <span class="badge">" (this device)"</span> })}
+                                            <span class="muted session-seen">"Last seen " <Stamp stamp=session.last_seen_at.clone() with_day=true /></span>
+                                        </div>
                                         <ActionForm action=end>
                                             <input type="hidden" name="id" value=id />
                                             <button type="submit" aria-label=label>"End session"</button>

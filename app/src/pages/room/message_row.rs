@@ -200,10 +200,10 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 </Show>
                 {(!m.attachments.is_empty()).then(|| view! { <Files files=m.attachments.clone() /> })}
                 {m.preview.clone().map(|preview| view! { <LinkCard preview /> })}
-                <ReplyCount count=m.reply_count />
                 {(!m.reactions.is_empty()).then(|| view! {
                     <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions />
                 })}
+                <ReplyCount count=m.reply_count />
                 // The toolbar overlays the row; it steps aside while the row
                 // is edited or asks to confirm a delete.
                 {confirmed_live.then(|| view! {
