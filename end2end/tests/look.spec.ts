@@ -149,5 +149,7 @@ test("on a long page the top bar and the room list stay in view as it scrolls, a
   const [info, end] = [(await session.locator(".session-info").boundingBox())!, (await session.getByRole("button").boundingBox())!];
   expect(end.x).toBeGreaterThan(info.x + info.width);
   expect(end.y).toBeLessThan(info.y + info.height);
+  // Its button is told apart from others on the same kind of device by when each was last seen.
+  await expect(session.getByRole("button")).toHaveAccessibleDescription(/^Last seen Today, \d\d:\d\d$/);
   await context.close();
 });

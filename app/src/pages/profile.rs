@@ -77,8 +77,11 @@ fn Sessions() -> impl IntoView {
                     let list = sessions.await.unwrap_or_default();
                     view! {
                         <ul class="sessions">
-                            {list.into_iter().map(|session| {
+                            {list.into_iter().enumerate().map(|(n, session)| {
                                 let id = session.id.clone();
+                                // Sessions of one kind of device are told
+                                // apart by when each was last seen.
+                                let seen_id = format!("session-seen-{n}");
                                 // Its own name, apart from the header's "Sign out".
                                 let label = format!("End session: {}", session.device);
                                 view! {
@@ -86,11 +89,11 @@ fn Sessions() -> impl IntoView {
                                         <div class="session-info">
                                             <strong>{session.device.clone()}</strong>
                                             {session.current.then(|| view! { <span class="badge">" (this device)"</span> })}
-                                            <span class="muted session-seen">"Last seen " <Stamp stamp=session.last_seen_at.clone() with_day=true /></span>
+                                            <span class="muted session-seen" id=seen_id.clone()>"Last seen " <Stamp stamp=session.last_seen_at.clone() with_day=true /></span>
                                         </div>
                                         <ActionForm action=end>
                                             <input type="hidden" name="id" value=id />
-                                            <button type="submit" aria-label=label>"End session"</button>
+                                            <button type="submit" aria-label=label aria-describedby=seen_id>"End session"</button>
                                         </ActionForm>
                                     </li>
                                 }
