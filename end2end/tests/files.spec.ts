@@ -34,10 +34,14 @@ test("an image pasted into the composer appears as a thumbnail for the other use
   await expect(picture).toHaveCount(1);
   await expect(picture).toHaveAttribute("src", /^\/attachments\/thumbnails\/\d+$/);
   await expect(picture).toHaveAttribute("alt", "screenshot.png");
-  await expect(picture).toHaveAttribute("width", "480");
-  await expect(picture).toHaveAttribute("height", "240");
+  // Shown fitted into 320 × 256, in a frame of its own size (no empty band beside it).
+  await expect(picture).toHaveAttribute("width", "320");
+  await expect(picture).toHaveAttribute("height", "160");
   // The thumbnail really loaded (Alice is a member, so the server served it).
   await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(480);
+  const [shown, frame] = [(await picture.boundingBox())!, (await alicePage.locator("article.message .file-image").boundingBox())!];
+  expect(Math.round(shown.width)).toBe(320);
+  expect(Math.round(frame.width - shown.width)).toBeLessThanOrEqual(2);
   // It links to the whole picture, which a member can open.
   const href = await alicePage.locator("article.message .file-image").getAttribute("href");
   expect(href).toMatch(/^\/attachments\/\d+\/screenshot\.png$/);

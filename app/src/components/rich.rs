@@ -54,11 +54,13 @@ pub fn Files(files: Vec<hearth::model::Attachment>) -> impl IntoView {
                 <div class="file-images">
                     {images.into_iter().map(|file| {
                         let label = format!("{} ({}), open the full picture", file.name, file.size_label());
-                        // The thumbnail's own size (at most 480 a side), so
-                        // the row keeps its height before the picture loads.
+                        // The size it is shown at: the picture fitted into
+                        // 320 × 256 (the thumbnail is at most 480 a side), so
+                        // the row keeps its height before it loads and its
+                        // frame is the picture's own size.
                         let (width, height) = match (file.width, file.height) {
                             (Some(w), Some(h)) if w > 0 && h > 0 => {
-                                let scale = (480.0 / w.max(h) as f64).min(1.0);
+                                let scale = (320.0 / w as f64).min(256.0 / h as f64).min(1.0);
                                 (Some((w as f64 * scale).round() as i64), Some((h as f64 * scale).round() as i64))
                             }
                             _ => (None, None),
