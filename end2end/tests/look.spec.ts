@@ -153,3 +153,32 @@ test("on a long page the top bar and the room list stay in view as it scrolls, a
   await expect(session.getByRole("button")).toHaveAccessibleDescription(/^Last seen Today, \d\d:\d\d$/);
   await context.close();
 });
+
+test("picking people for a group keeps the New group form in view however long the list, and it makes the group", async ({ browser }) => {
+  const prefix = `crowd${Date.now().toString(36)}`;
+  const others = await browser.newContext();
+  const crowd = [];
+  for (let i = 0; i < 7; i++) crowd.push(await registerUser(others, `${prefix}${i}`));
+  await others.close();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 520 } });
+  await registerUser(context, "grouper");
+  const page = await context.newPage();
+  await page.goto("/people");
+  await whenHydrated(
+    () => page.getByLabel("Search people").fill(prefix),
+    () => expect(page.locator(".person")).toHaveCount(7, { timeout: 2000 }),
+  );
+
+  await page.getByRole("checkbox").nth(0).check();
+  await page.getByRole("checkbox").nth(1).check();
+
+  // The list runs past the bottom of the screen, and the form is on it.
+  expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(520);
+  const builder = page.locator(".group-builder");
+  await expect(builder).toBeInViewport({ ratio: 1 });
+  await builder.getByLabel("Group title").fill(`${prefix} crew`);
+  await builder.getByRole("button", { name: "Create group" }).click();
+  await expect(page).toHaveURL(/\/rooms\/\d+$/);
+  await expect(page.locator(".chat-header h1")).toHaveText(`${prefix} crew`);
+  await context.close();
+});
