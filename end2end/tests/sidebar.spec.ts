@@ -46,6 +46,9 @@ test("rooms and direct messages are listed apart, the current one is aria-curren
   await expect(direct.locator(".room-link")).toHaveCount(1);
   await expect(openLink).toContainText(title);
   await expect(dmLink).toContainText(bob.name);
+  // A room's preview names who said it; a direct room's has only the other person to say it.
+  await expect(openLink.locator(".room-preview")).toHaveText(`${bob.name}: over to you @${alice.username}`);
+  await expect(dmLink.locator(".room-preview")).toHaveText("three");
 
   await expect(dmLink.getByRole("img", { name: "3 unread messages" })).toHaveText("3");
   await expect(openLink.getByRole("img", { name: "1 unread mention" })).toHaveText("@1");

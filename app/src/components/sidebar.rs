@@ -96,7 +96,18 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     // The message as it reads, its Markdown's markup taken out on the server.
     let last = room.last_message.as_ref().map(|m| match m.text.as_ref().or(m.body.as_ref()) {
         Some(text) => {
-            let who = if m.user_id == Some(me.id) { "You: " } else { "" };
+            // Who said it: "You", or in a room of several people its sender
+            // (a direct room has only the other person to say it).
+            let who = if m.user_id == Some(me.id) {
+                "You: ".to_owned()
+            } else if room.kind == RoomKind::Direct {
+                String::new()
+            } else {
+                m.user_id
+                    .and_then(|id| room.users.iter().find(|u| u.id == id))
+                    .map(|u| format!("{}: ", u.display_name()))
+                    .unwrap_or_default()
+            };
             format!("{who}{}", preview(text, 60))
         }
         None => "Message deleted".to_owned(),
