@@ -10,7 +10,7 @@ use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
 
-pub const BODY_MAX: usize = 10_000;
+pub const BODY_MAX: usize = crate::model::MESSAGE_BODY_MAX;
 /// The most distinct `@names` of one message that are looked up.
 const MENTIONED_NAMES_MAX: usize = 500;
 const CLIENT_ID_MAX: usize = 100;

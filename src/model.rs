@@ -264,6 +264,10 @@ pub fn sender_name(user: Option<&Author>, application: Option<&str>) -> String {
     user.map(Author::display_name).or(application).unwrap_or("Unknown").to_owned()
 }
 
+/// The most characters a message's text may have (trimmed), on the server
+/// and in the browser's composer alike.
+pub const MESSAGE_BODY_MAX: usize = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createRoom, postMessage, registerUser, whenHydrated } from "./helpers";
+import { createRoom, openLive, postMessage, registerUser, whenHydrated } from "./helpers";
 
 test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {
   const aliceContext = await browser.newContext();
@@ -195,5 +195,34 @@ test("message times and day separators show in the browser's time zone, not UTC"
   await expect(separator.locator("time")).toHaveAttribute("datetime", local.day);
   // The full local time (seconds included) is in the message time's title.
   await expect(time).toHaveAttribute("title", new RegExp(` at ${local.time}:\\d\\d$`));
+  await context.close();
+});
+
+test("a text longer than a message may be is not sent: the composer says by how much, and sends it once cut", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "verbose");
+  const room = await createRoom(context.request, { kind: "open", title: `Limit ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const composer = page.getByLabel("Message", { exact: true });
+  const note = page.locator("#composer-limit");
+  await expect(note).toBeHidden();
+
+  await composer.fill("x".repeat(10_001));
+  await expect(note).toHaveText("Too long by 1 character: a message holds at most 10,000.");
+  await expect(composer).toHaveAttribute("aria-invalid", "true");
+  await expect(composer).toHaveAccessibleDescription(/Too long by 1 character/);
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+  await composer.press("Enter");
+  // Nothing went, not even as a pending message, and the text is still there to cut.
+  await expect(page.locator("article.message")).toHaveCount(0);
+  await expect(composer).toHaveValue("x".repeat(10_001));
+
+  await composer.press("Backspace");
+  await expect(note).toBeHidden();
+  await expect(composer).not.toHaveAttribute("aria-invalid", /.*/);
+  await composer.press("Enter");
+  await expect(page.locator("article.message:not(.pending)")).toHaveCount(1);
+  await expect(composer).toHaveValue("");
   await context.close();
 });

@@ -9,7 +9,7 @@
 //! the message (Attach, or a paste; [`super::uploads`]), which it waits for.
 //! Without JavaScript it is a plain form that posts to the server function.
 
-use hearth::model::{Person, ReplyTo};
+use hearth::model::{MESSAGE_BODY_MAX, Person, ReplyTo};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -25,6 +25,8 @@ use crate::components::icons::PaperclipIcon;
 /// The autocomplete's list id, and its options' id prefix.
 const MENTION_LIST_ID: &str = "mention-list";
 const COMPOSER_HINT_ID: &str = "composer-hint";
+/// The note under a text too long to send.
+const LIMIT_ID: &str = "composer-limit";
 const KEYBOARD_HINT: &str = "Enter sends, Shift+Enter adds a new line.";
 const TOUCH_HINT: &str = "Send sends; Return adds a new line.";
 
@@ -79,10 +81,13 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
     let touch = RwSignal::new(false);
     Effect::new(move |_| touch.set(touch_first()));
     let uploads = room.uploads;
+    // How many characters the text is over what a message may hold: such a
+    // text is not sent (the server would refuse it), and stays to be cut.
+    let over = Memo::new(move |_| draft.with(|t| t.trim().chars().count().saturating_sub(MESSAGE_BODY_MAX)));
     let send = move || {
         let body = draft.get_untracked();
         // Files still on their way: the message waits (Send is disabled).
-        if uploads.busy() || (body.trim().is_empty() && !uploads.any_done()) {
+        if uploads.busy() || over.get_untracked() > 0 || (body.trim().is_empty() && !uploads.any_done()) {
             return;
         }
         draft.set(String::new());
@@ -168,7 +173,8 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                 // to screen readers by the hint below.
                 placeholder=placeholder(&title)
                 aria-label="Message"
-                aria-describedby=COMPOSER_HINT_ID
+                aria-describedby={move || if over.get() > 0 { format!("{COMPOSER_HINT_ID} {LIMIT_ID}") } else { COMPOSER_HINT_ID.to_owned() }}
+                aria-invalid=move || (over.get() > 0).then_some("true")
                 role="combobox"
                 aria-autocomplete="list"
                 aria-controls=MENTION_LIST_ID
@@ -230,6 +236,13 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     }
                 }).collect_view())}
             </ul>
+            <p id=LIMIT_ID class="form-error composer-limit" role="status" hidden=move || over.get() == 0>
+                {move || {
+                    let over = over.get();
+                    let unit = if over == 1 { "character" } else { "characters" };
+                    format!("Too long by {} {unit}: a message holds at most {}.", thousands(over), thousands(MESSAGE_BODY_MAX))
+                }}
+            </p>
             <UploadList uploads />
             <label class="attach" title="Attach files">
                 <PaperclipIcon />
@@ -255,7 +268,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     }
                 />
             </label>
-            <button type="submit" disabled=move || uploads.busy()>"Send"</button>
+            <button type="submit" disabled={move || uploads.busy() || over.get() > 0}>"Send"</button>
         </form>
     }
 }
@@ -274,9 +287,31 @@ fn Replying(quote: ReplyTo, replying: RwSignal<Option<ReplyTo>>) -> impl IntoVie
     }
 }
 
+/// `n` with its thousands grouped by commas: 10000 → "10,000".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::placeholder;
+    use super::{placeholder, thousands};
+
+    #[test]
+    fn thousands_are_grouped_by_commas() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn the_placeholder_names_the_room_and_cuts_a_long_name() {
