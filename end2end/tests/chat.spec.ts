@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createRoom, openLive, postMessage, registerUser, whenHydrated } from "./helpers";
+import { closeAll, createRoom, openLive, postMessage, registerUser, whenHydrated } from "./helpers";
 
 test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {
   const aliceContext = await browser.newContext();
@@ -225,4 +225,35 @@ test("a text longer than a message may be is not sent: the composer says by how 
   await expect(page.locator("article.message:not(.pending)")).toHaveCount(1);
   await expect(composer).toHaveValue("");
   await context.close();
+});
+
+test("a send the server refuses for good says why, offers no Retry, and can be taken back to the composer or discarded", async ({ browser }) => {
+  const owner = await browser.newContext();
+  const member = await browser.newContext();
+  await registerUser(owner, "owner");
+  await registerUser(member, "member");
+  const room = await createRoom(owner.request, { kind: "open", title: `Closing ${Date.now()}` });
+  expect((await member.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await member.newPage();
+  await openLive(page, room);
+  // The room is archived while the member has it open.
+  expect((await owner.request.delete(`/conversations/${room}`)).status()).toBe(204);
+
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["first try", "second try"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+  }
+
+  const refused = page.locator("article.message.failed");
+  await expect(refused).toHaveCount(2);
+  await expect(refused.first().locator(".refused")).toHaveText("Not sent: This conversation is archived and read-only Edit Discard");
+  await expect(page.getByRole("button", { name: "Retry" })).toHaveCount(0);
+  // Edit takes the text back to the composer; Discard drops the other.
+  await refused.first().getByRole("button", { name: "Edit" }).click();
+  await expect(composer).toHaveValue("first try");
+  await expect(composer).toBeFocused();
+  await refused.first().getByRole("button", { name: "Discard" }).click();
+  await expect(page.locator("article.message")).toHaveCount(0);
+  await closeAll(owner, member);
 });

@@ -76,6 +76,15 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
             save_draft(room_id, &text);
         }
     });
+    // A refused message taken back: its text replaces the draft, to change.
+    let refill = room.refill;
+    Effect::new(move |_| {
+        if let Some(text) = refill.get() {
+            refill.set(None);
+            draft.set(text);
+            focus_composer();
+        }
+    });
     // Whether Return makes a new line (a touch screen) instead of sending:
     // known once hydrated; the server renders the keyboard's way.
     let touch = RwSignal::new(false);

@@ -114,7 +114,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         Delivery::Confirmed if room.focus == Some(number) => "message focused",
         Delivery::Confirmed => "message",
         Delivery::Sending => "message pending",
-        Delivery::Failed => "message failed",
+        Delivery::Failed | Delivery::Refused(_) => "message failed",
     };
     let save = move || {
         let body = draft.get_untracked();
@@ -223,6 +223,22 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                         <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| sender.retry(&client_id)>"Retry"</button></p>
                     }
                 })}
+                // Refused for good: the server's reason, and no Retry.
+                {match &entry.state {
+                    Delivery::Refused(reason) => {
+                        let (edit_id, discard_id) = (client_id.clone(), client_id.clone());
+                        let (sender, refill) = (room.sender, room.refill);
+                        Some(view! {
+                            <p class="form-error refused" role="alert">
+                                {format!("Not sent: {reason} ")}
+                                <button type="button" class="link" on:click=move |_| sender.take_back(&edit_id, Some(refill))>"Edit"</button>
+                                " "
+                                <button type="button" class="link" on:click=move |_| sender.take_back(&discard_id, None)>"Discard"</button>
+                            </p>
+                        })
+                    }
+                    _ => None,
+                }}
             </div>
         </article>
     }

@@ -146,6 +146,8 @@ pub struct RoomContext {
     pub editing: RwSignal<Option<i64>>,
     /// The message the composer's next send answers.
     pub replying: RwSignal<Option<ReplyTo>>,
+    /// Text to put back in the composer (a refused message taken back).
+    pub refill: RwSignal<Option<String>>,
     /// The message a search jumped to.
     pub focus: Option<i64>,
     /// The first unread message when the window opened: the "New messages"
@@ -235,6 +237,7 @@ fn ChatWindow(
         sender,
         editing: RwSignal::new(None),
         replying: RwSignal::new(None),
+        refill: RwSignal::new(None),
         focus,
         first_unread,
         now,

@@ -2,7 +2,9 @@
 //! server's copy with the same `client_id`, or is marked "Not sent" with a
 //! Retry. When the link comes back, the failed ones are sent again by
 //! themselves, in the order they were written (each is idempotent by its
-//! client_id); the first that fails again stops the run.
+//! client_id); the first that fails again stops the run. One the server
+//! refuses for good (`Delivery::Refused`) says why and is not retried: it
+//! can be taken back to the composer or discarded.
 
 use hearth::model::{Attachment, Author, Message, ReplyTo, RoomId};
 use leptos::prelude::*;
@@ -82,6 +84,15 @@ impl Sender {
         self.deliver(entry);
     }
 
+    /// Takes the refused message `client_id` out of the list; with
+    /// `to_composer`, its text goes back to the composer to be changed.
+    pub fn take_back(&self, client_id: &str, to_composer: Option<RwSignal<Option<String>>>) {
+        if let (Some(entry), Some(refill)) = (self.timeline.pending(client_id), to_composer) {
+            refill.set(entry.message.body.clone());
+        }
+        self.timeline.discard(client_id);
+    }
+
     /// Sends the failed message `client_id` again.
     pub fn retry(&self, client_id: &str) {
         if let Some(mut entry) = self.timeline.pending(client_id) {
@@ -97,8 +108,10 @@ impl Sender {
         })
     }
 
-    /// Sends one entry; true if the server has it. A failed one stays in the
-    /// list, marked, until it is sent again.
+    /// Sends one entry; true if the server has it or refused it for good
+    /// (either way it is done with). A failed one stays in the list,
+    /// marked, until it is sent again; a refused one until it is taken back
+    /// or discarded.
     async fn deliver_now(self, entry: Entry) -> bool {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
         let body = entry.message.body.clone().unwrap_or_default();
@@ -111,13 +124,16 @@ impl Sender {
                 self.chat.refresh_rooms();
                 true
             }
-            Err(_) => {
+            Err(error) => {
                 let follow = self.paging.near_bottom();
-                self.timeline.set_state(&client_id, Delivery::Failed);
+                let state = Delivery::after_error(error.status, error.to_string());
+                let refused = matches!(state, Delivery::Refused(_));
+                self.timeline.set_state(&client_id, state);
                 if follow {
                     self.paging.scroll_to_bottom();
                 }
-                false
+                // A refusal is this message's alone: later ones may still go.
+                refused
             }
         }
     }

@@ -15,11 +15,30 @@ pub struct Entry {
     pub state: Delivery,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delivery {
     Confirmed,
     Sending,
+    /// Not sent, for now (no answer, a server error, too many sends): it
+    /// is sent again by Retry, and by itself when the link comes back.
     Failed,
+    /// Refused by the server for good, with its reason (an archived room,
+    /// a room I am no longer in): sending it again cannot work, so it is
+    /// not retried; it can be taken back to the composer or discarded.
+    Refused(String),
+}
+
+impl Delivery {
+    /// How the answer to a send that failed with `status` leaves it: a
+    /// refusal for any 4xx but a timeout or too many requests, else a
+    /// failure to try again (no answer at all is one too).
+    pub fn after_error(status: Option<u16>, reason: String) -> Self {
+        match status {
+            Some(408 | 429) => Self::Failed,
+            Some(400..=499) => Self::Refused(reason),
+            _ => Self::Failed,
+        }
+    }
 }
 
 impl Entry {
@@ -43,6 +62,7 @@ impl Entry {
             Delivery::Confirmed => 'c',
             Delivery::Sending => 's',
             Delivery::Failed => 'f',
+            Delivery::Refused(_) => 'r',
         };
         // No `Debug` here: the WASM is built without its formatting code.
         format!(
@@ -115,8 +135,13 @@ pub fn quoted_changed(entries: &mut [Entry], number: i64, text: Option<&str>) {
 /// Sets the delivery state of the unconfirmed entry `client_id`.
 pub fn set_state(entries: &mut [Entry], client_id: &str, state: Delivery) {
     for x in entries.iter_mut().filter(|x| !x.is_confirmed() && x.message.client_id.as_deref() == Some(client_id)) {
-        x.state = state;
+        x.state = state.clone();
     }
+}
+
+/// Takes the unconfirmed entry `client_id` out of the list.
+pub fn discard(entries: &mut Vec<Entry>, client_id: &str) {
+    entries.retain(|x| x.is_confirmed() || x.message.client_id.as_deref() != Some(client_id));
 }
 
 /// Applies a live event about the room's messages (new, edited, deleted,
@@ -234,6 +259,11 @@ impl Timeline {
         self.entries.update(|e| set_state(e, client_id, state));
     }
 
+    /// Takes the unsent entry `client_id` out of the list.
+    pub fn discard(&self, client_id: &str) {
+        self.entries.update(|e| discard(e, client_id));
+    }
+
     /// The entry sent with `client_id`, if it is still waiting.
     pub fn pending(&self, client_id: &str) -> Option<Entry> {
         self.entries.with_untracked(|e| {
@@ -295,7 +325,7 @@ pub(crate) mod tests {
     }
 
     fn numbers(entries: &[Entry]) -> Vec<(i64, Delivery)> {
-        entries.iter().map(|e| (e.message.number, e.state)).collect()
+        entries.iter().map(|e| (e.message.number, e.state.clone())).collect()
     }
 
     fn pending(client_id: &str, body: &str) -> Entry {
@@ -394,11 +424,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_failed_send_is_marked_by_its_client_id_only() {
+    fn a_failed_send_is_marked_and_discarded_by_its_client_id_only() {
         let mut entries = vec![pending("x", "one"), pending("y", "two")];
         set_state(&mut entries, "y", Delivery::Failed);
         assert_eq!(entries[0].state, Delivery::Sending);
         assert_eq!(entries[1].state, Delivery::Failed);
+        discard(&mut entries, "x");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].message.client_id.as_deref(), Some("y"));
     }
 
     #[test]
@@ -421,5 +454,17 @@ pub(crate) mod tests {
         assert_eq!(seen_at(&entries, UserId(1), 3), Some(3));
         assert_eq!(seen_at(&entries, UserId(1), 2), Some(1));
         assert_eq!(seen_at(&entries, UserId(1), 0), None);
+    }
+
+    #[test]
+    fn only_a_4xx_that_is_not_a_timeout_or_a_rate_limit_refuses_a_send_for_good() {
+        let refused =
+            |status| matches!(Delivery::after_error(status, "why".into()), Delivery::Refused(why) if why == "why");
+        for status in [400, 403, 404, 409, 413, 422] {
+            assert!(refused(Some(status)), "{status}");
+        }
+        for status in [None, Some(408), Some(429), Some(500), Some(502), Some(503)] {
+            assert_eq!(Delivery::after_error(status, "why".into()), Delivery::Failed, "{status:?}");
+        }
     }
 }
