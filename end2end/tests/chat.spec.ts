@@ -231,13 +231,13 @@ test("a send the server refuses for good says why, offers no Retry, and can be t
   const owner = await browser.newContext();
   const member = await browser.newContext();
   await registerUser(owner, "owner");
-  await registerUser(member, "member");
+  const { id: memberId } = await registerUser(member, "member");
   const room = await createRoom(owner.request, { kind: "open", title: `Closing ${Date.now()}` });
   expect((await member.request.post(`/conversations/${room}/join`)).status()).toBe(200);
   const page = await member.newPage();
   await openLive(page, room);
-  // The room is archived while the member has it open.
-  expect((await owner.request.delete(`/conversations/${room}`)).status()).toBe(204);
+  // The room's creator removes the member while they have it open.
+  expect((await owner.request.delete(`/conversations/${room}/participants/${memberId}`)).status()).toBe(204);
 
   const composer = page.getByLabel("Message", { exact: true });
   for (const text of ["first try", "second try"]) {
@@ -247,7 +247,7 @@ test("a send the server refuses for good says why, offers no Retry, and can be t
 
   const refused = page.locator("article.message.failed");
   await expect(refused).toHaveCount(2);
-  await expect(refused.first().locator(".refused")).toHaveText("Not sent: This conversation is archived and read-only Edit Discard");
+  await expect(refused.first().locator(".refused")).toHaveText(/^Not sent: \S.* Edit Discard$/);
   await expect(page.getByRole("button", { name: "Retry" })).toHaveCount(0);
   // Edit takes the text back to the composer; Discard drops the other.
   await refused.first().getByRole("button", { name: "Edit" }).click();
@@ -255,5 +255,29 @@ test("a send the server refuses for good says why, offers no Retry, and can be t
   await expect(composer).toBeFocused();
   await refused.first().getByRole("button", { name: "Discard" }).click();
   await expect(page.locator("article.message")).toHaveCount(0);
+  await closeAll(owner, member);
+});
+
+test("a room archived while it is open becomes read-only at once: no composer, a note why, and so after a reload", async ({ browser }) => {
+  const owner = await browser.newContext();
+  const member = await browser.newContext();
+  await registerUser(owner, "archiver");
+  await registerUser(member, "reader");
+  const room = await createRoom(owner.request, { kind: "open", title: `Archived ${Date.now()}` });
+  expect((await member.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  await postMessage(owner.request, room, "last words");
+  const page = await member.newPage();
+  await openLive(page, room);
+  await expect(page.getByLabel("Message", { exact: true })).toBeVisible();
+
+  expect((await owner.request.delete(`/conversations/${room}`)).status()).toBe(204);
+
+  const note = page.locator(".archived-note");
+  await expect(note).toHaveText("This room is archived: it can be read, not written to.");
+  await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
+  await expect(page.locator("article.message", { hasText: "last words" })).toBeVisible();
+  await page.reload();
+  await expect(note).toBeVisible();
+  await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
   await closeAll(owner, member);
 });

@@ -216,6 +216,7 @@ fn ChatWindow(
     reading::mark_read_while_shown(room_id, timeline, paging);
     let signals =
         RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
+    signals.archived.set(detail.conversation.archived_at.is_some());
     let sender = Sender::new(room, Author::new(me.id, me.username.clone(), me.name.clone()), timeline, paging);
 
     let now = RwSignal::new(None::<f64>);
@@ -343,7 +344,13 @@ fn ChatWindow(
             <p class="visually-hidden announcer" role="status" aria-live="polite" aria-atomic="true">
                 {move || signals.announcement.get()}
             </p>
-            <Composer members=mentionable title />
+            // An archived room is read-only: no composer, and a note why.
+            <Show
+                when=move || !signals.archived.get()
+                fallback=|| view! { <p class="archived-note muted" role="status">"This room is archived: it can be read, not written to."</p> }
+            >
+                <Composer members=mentionable.clone() title=title.clone() />
+            </Show>
         </section>
     }
 }

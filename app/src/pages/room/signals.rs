@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use hearth::model::{Author, RoomId, UserId};
-use hearth::protocol::{ClientEvent, ServerEvent};
+use hearth::protocol::{ClientEvent, RoomChange, ServerEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -23,6 +23,9 @@ pub struct RoomSignals {
     /// The newest message from someone else, as a screen reader announces
     /// it ("Alice: see you at ten").
     pub announcement: RwSignal<String>,
+    /// The room is archived (read-only): as loaded, then as the live link
+    /// says.
+    pub archived: RwSignal<bool>,
     /// Who is typing, each until a time (ms).
     typing: RwSignal<Vec<(Author, f64)>>,
     online: RwSignal<HashSet<UserId>>,
@@ -53,6 +56,7 @@ impl RoomSignals {
         let markers = RwSignal::new(read_markers.into_iter().collect::<HashMap<UserId, i64>>());
         let subscribed = RwSignal::new(false);
         let announcement = RwSignal::new(String::new());
+        let archived = RwSignal::new(false);
         let seen = Memo::new(move |_| {
             let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
             timeline.entries.with(|e| seen_at(e, me, marker))
@@ -77,6 +81,7 @@ impl RoomSignals {
                 }
             }
             ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
+            ServerEvent::Room { change: RoomChange::Archived, .. } => archived.set(true),
             ServerEvent::Typing { user, .. } if user.id != me => {
                 let until = now_ms() + 5_000.0;
                 typing.update(|t| {
@@ -134,6 +139,7 @@ impl RoomSignals {
         Self {
             subscribed,
             announcement,
+            archived,
             typing,
             online,
             seen_at: seen,
