@@ -275,7 +275,11 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   const note = page.locator(".archived-note");
   await expect(note).toHaveText("This room is archived: it can be read, not written to.");
   await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
-  await expect(page.locator("article.message", { hasText: "last words" })).toBeVisible();
+  const kept = page.locator("article.message", { hasText: "last words" });
+  await expect(kept).toBeVisible();
+  // Nothing offers to write to it: no Reply or reaction on a message.
+  await kept.hover();
+  await expect(kept.getByRole("button", { name: "Reply" })).toHaveCount(0);
   await page.reload();
   await expect(note).toBeVisible();
   await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);

@@ -163,6 +163,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         }
     };
     let seen_at = room.signals.seen_at;
+    let archived = room.signals.archived;
     let starts_group = layout.starts_group;
     view! {
         {layout.separator.map(|(day, label)| view! {
@@ -205,9 +206,10 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 })}
                 <ReplyCount count=m.reply_count />
                 // The toolbar overlays the row; it steps aside while the row
-                // is edited or asks to confirm a delete.
+                // is edited or asks to confirm a delete, and in an archived
+                // (read-only) room.
                 {confirmed_live.then(|| view! {
-                    <Show when=move || !confirming.get() && editing.get() != Some(number)>{toolbar}</Show>
+                    <Show when=move || !confirming.get() && editing.get() != Some(number) && !archived.get()>{toolbar}</Show>
                     <Show when=move || confirming.get()>
                         <ConfirmDelete number confirm=Callback::new(move |()| remove()) cancel=Callback::new(move |()| keep()) />
                     </Show>
