@@ -98,6 +98,14 @@ pub fn one_line(source: &str, max: usize) -> String {
     line
 }
 
+/// What a list shows of a message on one line (a room list's preview, a
+/// push): [`one_line`], or "Attachment" for a message of files alone (the
+/// only kind whose text may be empty).
+pub fn listed_line(source: &str, max: usize) -> String {
+    let line = one_line(source, max);
+    if line.is_empty() { "Attachment".to_owned() } else { line }
+}
+
 /// The text a message's Markdown `source` shows, without its markup: what a
 /// search hit shows, so that "**deploy** at `10:00`" reads "deploy at
 /// 10:00". Emphasis, code spans and link targets go (a link keeps its
@@ -693,6 +701,13 @@ mod tests {
         assert_eq!(shown.chars().count(), 200);
         assert!(shown.starts_with(&format!("{} b b", "a".repeat(150))) && shown.ends_with('…'), "{shown}");
         assert_eq!(one_line(&"é".repeat(10_000), 200).chars().count(), 200, "cut on characters");
+    }
+
+    #[test]
+    fn a_message_of_files_alone_is_listed_as_an_attachment() {
+        assert_eq!(listed_line("", 200), "Attachment");
+        assert_eq!(listed_line("  \n ", 200), "Attachment");
+        assert_eq!(listed_line("**see** the file", 200), "see the file");
     }
 
     #[test]

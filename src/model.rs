@@ -142,8 +142,9 @@ pub struct LastMessage {
     /// `None` once deleted.
     pub body: Option<String>,
     /// What `body` shows, without its Markdown's markup, on one line and
-    /// cut to 200 characters (`markdown::one_line`): what a room list
-    /// previews. Absent once deleted.
+    /// cut to 200 characters, or "Attachment" for files alone
+    /// (`markdown::listed_line`): what a room list previews. Absent once
+    /// deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     pub user_id: Option<UserId>,

@@ -83,7 +83,9 @@ pub fn alert_for(
         _ => format!("{author} in {}", room.display_title(me)),
     };
     // With its "…", at most BODY_MAX.
-    let body = crate::chat::preview(&crate::browser::message_text(message).unwrap_or_default(), BODY_MAX - 1);
+    // What it shows, as Web Push says it: "Attachment" for files alone.
+    let text = crate::browser::message_text(message).filter(|t| !t.trim().is_empty());
+    let body = crate::chat::preview(text.as_deref().unwrap_or("Attachment"), BODY_MAX - 1);
     Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
 }
 
@@ -199,6 +201,12 @@ mod tests {
         assert!(alert_for(&mentions, &mention, ME).is_some());
         assert!(alert_for(&nothing, &mention, ME).is_none());
         assert!(alert_for(&everything, &mine, ME).is_none());
+    }
+
+    #[test]
+    fn files_alone_alert_as_an_attachment() {
+        let alert = alert_for(&room(RoomKind::Group, NotifyLevel::Everything), &message(ALICE, "", vec![]), ME);
+        assert_eq!(alert.map(|a| a.body), Some("Attachment".to_owned()));
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl Payload {
             number,
             tag: tag(room),
             title,
-            body: crate::markdown::one_line(body, BODY_MAX),
+            body: crate::markdown::listed_line(body, BODY_MAX),
             url,
         }
     }

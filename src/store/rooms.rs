@@ -627,7 +627,7 @@ impl ListedRoomRow {
                 text: self
                     .last_message_body
                     .as_deref()
-                    .map(|body| crate::markdown::one_line(body, crate::markdown::PREVIEW_CHARS)),
+                    .map(|body| crate::markdown::listed_line(body, crate::markdown::PREVIEW_CHARS)),
                 body: self.last_message_body,
                 user_id: self.last_message_user_id,
                 created_at,

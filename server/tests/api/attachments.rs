@@ -113,6 +113,10 @@ async fn downloads_need_membership_of_the_room_on_every_request() {
     let sent: Value = sent.json().await.expect("a message");
     assert_eq!(sent["body"], "");
     assert_eq!(sent["attachments"][0]["name"], "plan.txt");
+    // The room list says what it was, not an empty line.
+    let listed = app.get_json(&bob.client, "/conversations").await;
+    let entry = listed.as_array().expect("rooms").iter().find(|r| r["id"] == room).expect("the group").clone();
+    assert_eq!((&entry["last_message"]["body"], &entry["last_message"]["text"]), (&json!(""), &json!("Attachment")));
 
     let got = get(&app, &bob.client, &url).await;
     assert_eq!(got.status(), 200);
