@@ -225,16 +225,24 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                         <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| sender.retry(&client_id)>"Retry"</button></p>
                     }
                 })}
-                // Refused for good: the server's reason, and no Retry.
+                // Refused for good: the server's reason, and no Retry. Edit
+                // takes the text back to the composer, so it is offered only
+                // while there is one (not in an archived room).
                 {match &entry.state {
                     Delivery::Refused(reason) => {
                         let (edit_id, discard_id) = (client_id.clone(), client_id.clone());
                         let (sender, refill) = (room.sender, room.refill);
+                        let edit = move || {
+                            let edit_id = edit_id.clone();
+                            (!archived.get()).then(|| view! {
+                                <button type="button" class="link" on:click=move |_| sender.take_back(&edit_id, Some(refill))>"Edit"</button>
+                                " "
+                            })
+                        };
                         Some(view! {
                             <p class="form-error refused" role="alert">
                                 {format!("Not sent: {reason} ")}
-                                <button type="button" class="link" on:click=move |_| sender.take_back(&edit_id, Some(refill))>"Edit"</button>
-                                " "
+                                {edit}
                                 <button type="button" class="link" on:click=move |_| sender.take_back(&discard_id, None)>"Discard"</button>
                             </p>
                         })
