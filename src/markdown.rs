@@ -82,20 +82,7 @@ pub const PREVIEW_CHARS: usize = 200;
 /// more than a short one (markup left open at that cut shows as written).
 pub fn one_line(source: &str, max: usize) -> String {
     let head = source.char_indices().nth(4 * max).map_or(source, |(at, _)| &source[..at]);
-    let mut line = String::with_capacity(head.len());
-    for word in plain_text(head).split_whitespace() {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if let Some((at, _)) = line.char_indices().nth(max.saturating_sub(1))
-        && line.len() > at + line[at..].chars().next().map_or(0, char::len_utf8)
-    {
-        line.truncate(at);
-        line.push('…');
-    }
-    line
+    crate::model::cut_line(&plain_text(head), max)
 }
 
 /// What a list shows of a message on one line (a room list's preview, a

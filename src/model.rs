@@ -400,15 +400,20 @@ impl ReplyTo {
     /// text in the browser): its first `SNIPPET_MAX` characters, with `…`
     /// when cut, whitespace runs made one space.
     pub fn snippet_of(text: &str) -> String {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let flat = words.join(" ");
-        if flat.chars().count() <= Self::SNIPPET_MAX {
-            flat
-        } else {
-            let mut cut: String = flat.chars().take(Self::SNIPPET_MAX - 1).collect();
-            cut.push('…');
-            cut
-        }
+        cut_line(text, Self::SNIPPET_MAX)
+    }
+}
+
+/// `text` on one line (each run of white space one space), at most `max`
+/// characters, an ellipsis marking a cut.
+pub fn cut_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
     }
 }
 

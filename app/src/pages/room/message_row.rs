@@ -76,7 +76,6 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let m = entry.message.clone();
     let number = m.number;
     let confirmed_live = entry.state == Delivery::Confirmed && !m.deleted;
-    let quote = quote_of(&m);
     let shown = StoredValue::new(m.clone());
     let set_reactions =
         Callback::new(move |reactions: Vec<hearth::model::Reaction>| timeline.set_reactions(number, &reactions));
@@ -147,8 +146,10 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         confirming.set(false);
         focus_message(number);
     };
+    // The quote is made when Reply is chosen, not for every row drawn (it
+    // reads the message's text from its HTML).
     let reply = Callback::new(move |()| {
-        room.replying.set(Some(quote.clone()));
+        room.replying.set(Some(shown.with_value(quote_of)));
         focus_composer();
     });
     let editable = Signal::derive(editable);
