@@ -300,13 +300,32 @@ test("the service worker shows a pushed message, closes it on a close push up to
       (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })),
     );
 
-  await push({ kind: "message", room_id: 7, number: 41, tag: "room-7", title: "Alice in Launch crew", body: "ship it?", url: "/rooms/7" });
-  await expect.poll(shown).toEqual([
+  // Headless Chromium can lose a notification just shown: sw.js's
+  // showNotification resolves, yet getNotifications never lists it (1 to 6
+  // runs in 100 here, with the worker's own calls logged; a warm-up push
+  // shown and closed first did not help). The same push delivered again
+  // always shows (under the same tag, so that is idempotent). So a push that
+  // should show something is delivered up to three times, and what shows is
+  // checked as exactly what it must be; a push that should close one, once.
+  const pushShown = async (payload: object, expected: object[]) => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await push(payload);
+      try {
+        await expect.poll(shown, { timeout: 3_000 }).toEqual(expected);
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  };
+
+  await pushShown({ kind: "message", room_id: 7, number: 41, tag: "room-7", title: "Alice in Launch crew", body: "ship it?", url: "/rooms/7" }, [
     { title: "Alice in Launch crew", body: "ship it?", tag: "room-7", data: { url: "/rooms/7", number: 41, room_id: 7 } },
   ]);
   // A newer message in the room replaces it (same tag).
-  await push({ kind: "message", room_id: 7, number: 42, tag: "room-7", title: "Alice in Launch crew", body: "now?", url: "/rooms/7" });
-  await expect.poll(async () => (await shown()).map((n) => n.body)).toEqual(["now?"]);
+  await pushShown({ kind: "message", room_id: 7, number: 42, tag: "room-7", title: "Alice in Launch crew", body: "now?", url: "/rooms/7" }, [
+    { title: "Alice in Launch crew", body: "now?", tag: "room-7", data: { url: "/rooms/7", number: 42, room_id: 7 } },
+  ]);
   // Read up to 41 elsewhere: the notification shows 42, so it stays.
   await push({ kind: "close", room_id: 7, number: 41, tag: "room-7" });
   await page.waitForTimeout(500);
