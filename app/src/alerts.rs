@@ -82,10 +82,8 @@ pub fn alert_for(
         RoomKind::Direct => author,
         _ => format!("{author} in {}", room.display_title(me)),
     };
-    // With its "…", at most BODY_MAX.
     // What it shows, as Web Push says it: "Attachment" for files alone.
-    let text = crate::browser::message_text(message).filter(|t| !t.trim().is_empty());
-    let body = crate::chat::preview(text.as_deref().unwrap_or("Attachment"), BODY_MAX - 1);
+    let body = crate::browser::listed_text(message, BODY_MAX)?;
     Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
 }
 

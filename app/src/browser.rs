@@ -126,3 +126,17 @@ pub fn message_text(message: &hearth::model::Message) -> Option<String> {
     }
     message.body.clone()
 }
+
+/// What a list or an announcement says of `message` on one line: its text
+/// as it shows ([`message_text`]), at most `max` characters with the "…",
+/// or "Attachment" for a message of files alone, as the server's
+/// `markdown::listed_line` says it. `None` once deleted.
+pub fn listed_text(message: &hearth::model::Message, max: usize) -> Option<String> {
+    if message.deleted {
+        return None;
+    }
+    Some(match message_text(message).filter(|text| !text.trim().is_empty()) {
+        Some(text) => hearth::model::cut_line(&text, max),
+        None => "Attachment".to_owned(),
+    })
+}

@@ -143,14 +143,3 @@ pub fn provide_clock() {
 pub fn use_clock() -> Clock {
     expect_context::<Clock>()
 }
-
-/// A short preview of a message body for the room list.
-pub fn preview(body: &str, max: usize) -> String {
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        let cut: String = flat.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
-}

@@ -110,6 +110,9 @@ test("a skip link leads past the top bar, presence is said in words, and new mes
   await expect(announcer).toHaveText("");
   await postMessage(bobContext.request, room, "lunch at noon?");
   await expect(announcer).toHaveText(`${bob.name}: lunch at noon?`);
+  // It is read as it shows, without its Markdown's markup.
+  await postMessage(bobContext.request, room, "**lunch** at `12:00`, [the place](https://example.com/cafe)");
+  await expect(announcer).toHaveText(`${bob.name}: lunch at 12:00, the place`);
   await expect(alicePage.locator(".messages")).not.toHaveAttribute("aria-live", /.+/);
   await closeAll(aliceContext, bobContext);
 });

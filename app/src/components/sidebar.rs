@@ -10,7 +10,7 @@ use hearth::model::{ConversationSummary, Profile, RoomKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::chat::{preview, use_chat};
+use crate::chat::use_chat;
 use crate::components::avatar::Avatar;
 use crate::components::desktop_notifications::NotificationOffer;
 use crate::error::UiError;
@@ -108,7 +108,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                     .map(|u| format!("{}: ", u.display_name()))
                     .unwrap_or_default()
             };
-            format!("{who}{}", preview(text, 60))
+            format!("{who}{}", hearth::model::cut_line(text, 60))
         }
         None => "Message deleted".to_owned(),
     });

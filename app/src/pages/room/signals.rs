@@ -183,7 +183,8 @@ impl RoomSignals {
 /// What a screen reader says for a new message: who, and the start of it.
 pub fn announce(message: &hearth::model::Message) -> String {
     let who = message.user.as_ref().map(|u| u.display_name().to_owned()).or_else(|| message.application.clone());
-    let text = message.body.as_deref().map(|b| crate::chat::preview(b, 140)).unwrap_or_default();
+    // As it reads on screen, not its Markdown ("**" is no word to hear).
+    let text = crate::browser::listed_text(message, 140).unwrap_or_default();
     format!("{}: {text}", who.unwrap_or_else(|| "Someone".to_owned()))
 }
 
