@@ -188,3 +188,57 @@ test("up in an empty composer edits my last message: the editor has focus, Enter
   await expect(composer).toBeFocused();
   await context.close();
 });
+
+test("a grouped message says (edited) under its text, Esc drops a reply being written, and the composer grows with its text", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "marks");
+  const room = await createRoom(context.request, { kind: "open", title: `Marks ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  await send(page, "the first of two");
+  await send(page, "the second of two");
+  const composer = page.getByLabel("Message", { exact: true });
+  // By number: while it is edited, its text is in a textarea.
+  const number = await page.locator("article.message", { hasText: "the second of two" }).getAttribute("data-number");
+  const second = page.locator(`article.message[data-number="${number}"]`);
+  await expect(second).toHaveClass(/continued/);
+
+  // Edited, it keeps its place in the group; the mark follows its text.
+  await composer.press("ArrowUp");
+  const editor = second.getByLabel("Edit message");
+  await editor.press("End");
+  await editor.pressSequentially(", edited");
+  await editor.press("Enter");
+  await expect(second.locator(".marks .edited")).toHaveText("(edited)");
+  await expect(second.locator("header")).toHaveCount(0);
+  const after = await second.evaluate((row) => {
+    const body = row.querySelector(".body")!;
+    const mark = row.querySelector(".edited")!;
+    return (body.compareDocumentPosition(mark) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+  });
+  expect(after).toBe(true);
+
+  // Esc in the composer drops the reply; what was typed stays.
+  const first = page.locator("article.message", { hasText: "the first of two" });
+  await first.hover();
+  await first.getByRole("button", { name: "Reply" }).click();
+  await expect(page.locator(".composer .replying")).toContainText("the first of two");
+  await composer.fill("not a reply after all");
+  await composer.press("Escape");
+  await expect(page.locator(".composer .replying")).toHaveCount(0);
+  await expect(composer).toHaveValue("not a reply after all");
+  await expect(composer).toBeFocused();
+
+  // Twelve lines show as twelve lines; a hundred stop at 40 % of the window.
+  const height = () => composer.evaluate((area) => area.getBoundingClientRect().height);
+  const empty = await height();
+  await composer.fill(Array.from({ length: 12 }, (_, n) => `line ${n + 1}`).join("\n"));
+  expect(await height()).toBeGreaterThan(empty * 3);
+  await composer.fill(Array.from({ length: 100 }, (_, n) => `line ${n + 1}`).join("\n"));
+  const window = page.viewportSize()!.height;
+  expect(await height()).toBeLessThanOrEqual(window * 0.4 + 1);
+  expect(await height()).toBeGreaterThan(window * 0.3);
+  await context.close();
+});

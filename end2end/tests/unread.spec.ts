@@ -17,7 +17,7 @@ async function unread(request: APIRequestContext, room: number): Promise<number>
 test("a room with unread messages opens at the first of them under a New messages divider, with a jump to the newest", async ({
   browser,
 }) => {
-  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  const { alice, room, aliceContext, bobContext, bobPage } = await pair(browser);
   // Bob reads ten as they arrive (at the newest, he follows them), and leaves.
   await openLive(bobPage, room);
   for (let n = 1; n <= 10; n++) await postMessage(aliceContext.request, room, `early ${n}`);
@@ -35,6 +35,12 @@ test("a room with unread messages opens at the first of them under a New message
   // The divider is right above message 11, the first unread.
   const next = await divider.evaluate((el) => el.nextElementSibling?.getAttribute("data-number"));
   expect(next).toBe("11");
+  // What is new says who wrote it, though it continues alice's run of
+  // messages from before; the one after it joins its group.
+  const first = bobPage.locator('article.message[data-number="11"]');
+  await expect(first).not.toHaveClass(/continued/);
+  await expect(first.locator(".author")).toHaveText(alice.name);
+  await expect(bobPage.locator('article.message[data-number="12"]')).toHaveClass(/continued/);
   await expect(bobPage.locator('article.message[data-number="10"]')).toBeAttached();
   // The newest is not loaded yet, and is not marked read.
   await expect(bobPage.locator('article.message[data-number="80"]')).toHaveCount(0);

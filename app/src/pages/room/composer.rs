@@ -216,6 +216,10 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch.get_untracked() {
                         ev.prevent_default();
                         send();
+                    } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
+                        // Esc drops the reply being written (the text stays).
+                        ev.prevent_default();
+                        replying.set(None);
                     } else if ev.key() == "ArrowUp" && !ev.shift_key() && draft.with_untracked(String::is_empty) {
                         // Up in an empty composer edits my last message.
                         if let Some(number) = last_editable() {

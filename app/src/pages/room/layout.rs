@@ -35,8 +35,15 @@ fn author_key(entry: &Entry) -> Option<String> {
 /// ([`day_number`]). A separator goes above the first confirmed message of
 /// each day; a message continues the group above it when it has the same
 /// author, the same day, and came at most [`GROUP_SECONDS`] after the
-/// group's first message.
-pub fn lay_out(entries: &[Entry], day_of: impl Fn(&str) -> String, today: i64) -> Vec<RowLayout> {
+/// group's first message. The first unread message (`first_unread`, under
+/// the "New messages" divider) always starts a group, so that what is new
+/// says who wrote it.
+pub fn lay_out(
+    entries: &[Entry],
+    day_of: impl Fn(&str) -> String,
+    today: i64,
+    first_unread: Option<i64>,
+) -> Vec<RowLayout> {
     let mut previous_day = String::new();
     // The open group: its author, day and first message's time.
     let mut group: Option<(String, String, i64)> = None;
@@ -51,7 +58,9 @@ pub fn lay_out(entries: &[Entry], day_of: impl Fn(&str) -> String, today: i64) -
             }
             let at = stamp_seconds(&entry.message.created_at);
             let author = author_key(entry);
+            let unread_starts = first_unread == Some(entry.message.number) && entry.is_confirmed();
             let continues = separator.is_none()
+                && !unread_starts
                 && match (&group, &author, at) {
                     (Some((who, group_day, start)), Some(author), Some(at)) => {
                         who == author && *group_day == day && at >= *start && at - start <= GROUP_SECONDS
@@ -185,7 +194,7 @@ mod tests {
             (1, "2026-11-23T10:01:30.000000Z"),
             (1, "2026-11-23T10:05:00.000000Z"),
         ]);
-        assert_eq!(starts(&lay_out(&list, utc_day, today())), [true, false, false]);
+        assert_eq!(starts(&lay_out(&list, utc_day, today(), None)), [true, false, false]);
     }
 
     #[test]
@@ -199,13 +208,24 @@ mod tests {
         ]);
         // The last one is 5 min 1 s after its group's first (10:02), though
         // only a minute after the message above it.
-        assert_eq!(starts(&lay_out(&list, utc_day, today())), [true, true, true, false, true]);
+        assert_eq!(starts(&lay_out(&list, utc_day, today(), None)), [true, true, true, false, true]);
+    }
+
+    #[test]
+    fn the_first_unread_message_starts_a_group_under_the_new_messages_divider() {
+        let list = entries(&[
+            (1, "2026-11-23T10:00:00.000000Z"),
+            (1, "2026-11-23T10:00:10.000000Z"),
+            (1, "2026-11-23T10:00:20.000000Z"),
+        ]);
+        assert_eq!(starts(&lay_out(&list, utc_day, today(), Some(list[1].message.number))), [true, true, false]);
+        assert_eq!(starts(&lay_out(&list, utc_day, today(), Some(99))), [true, false, false]);
     }
 
     #[test]
     fn a_new_day_starts_a_new_group_under_its_separator() {
         let list = entries(&[(1, "2026-11-22T23:59:00.000000Z"), (1, "2026-11-23T00:01:00.000000Z")]);
-        let layout = lay_out(&list, utc_day, today());
+        let layout = lay_out(&list, utc_day, today(), None);
         assert_eq!(starts(&layout), [true, true]);
         assert_eq!(layout[0].separator, Some(("2026-11-22".into(), "Yesterday".into())));
         assert_eq!(layout[1].separator, Some(("2026-11-23".into(), "Today".into())));
@@ -217,11 +237,11 @@ mod tests {
         let mut mine = message(0, 1, "pending", "2026-11-24T10:00:30.000Z");
         mine.client_id = Some("c".into());
         list.push(Entry { message: mine, state: Delivery::Sending });
-        let layout = lay_out(&list, utc_day, today());
+        let layout = lay_out(&list, utc_day, today(), None);
         assert_eq!(layout[1].separator, None);
         assert!(layout[1].starts_group, "another day: a group of its own");
         list[1].message.created_at = "2026-11-23T10:00:30.000Z".into();
-        assert!(!lay_out(&list, utc_day, today())[1].starts_group);
+        assert!(!lay_out(&list, utc_day, today(), None)[1].starts_group);
     }
 
     #[test]
@@ -233,7 +253,7 @@ mod tests {
             e.message.application = Some("bot".into());
         }
         list[1].message.application = Some("other bot".into());
-        assert_eq!(starts(&lay_out(&list, utc_day, today())), [true, true]);
+        assert_eq!(starts(&lay_out(&list, utc_day, today(), None)), [true, true]);
     }
 
     #[test]

@@ -166,6 +166,14 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let seen_at = room.signals.seen_at;
     let archived = room.signals.archived;
     let starts_group = layout.starts_group;
+    // "(edited)" and "Sending…": beside the name and time, or under the text.
+    let (edited, sending) = (m.edited_at.is_some(), entry.state == Delivery::Sending);
+    let marks = move || {
+        view! {
+            {edited.then(|| view! { <span class="edited muted">"(edited)"</span> })}
+            {sending.then(|| view! { <span class="muted sending">"Sending…"</span> })}
+        }
+    };
     view! {
         {layout.separator.map(|(day, label)| view! {
             <div class="day-separator" role="separator"><time datetime=day>{label}</time></div>
@@ -182,15 +190,12 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 }}
             </div>
             <div class="message-main">
-                {(starts_group || m.edited_at.is_some() || entry.state == Delivery::Sending).then(|| view! {
+                {starts_group.then(|| view! {
                     <header>
-                        {starts_group.then(|| view! {
-                            <span class="author">{author.clone()}</span>
-                            {deactivated.then(|| view! { <span class="deactivated-badge">"deactivated"</span> })}
-                            <Stamp stamp=m.created_at.clone() />
-                        })}
-                        {m.edited_at.is_some().then(|| view! { <span class="edited muted">"(edited)"</span> })}
-                        {(entry.state == Delivery::Sending).then(|| view! { <span class="muted sending">"Sending…"</span> })}
+                        <span class="author">{author.clone()}</span>
+                        {deactivated.then(|| view! { <span class="deactivated-badge">"deactivated"</span> })}
+                        <Stamp stamp=m.created_at.clone() />
+                        {marks()}
                     </header>
                 })}
                 {m.reply_to.clone().map(|quote| view! { <ReplyQuote quote room_id /> })}
@@ -200,6 +205,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 >
                     <Editor draft save=move || save() cancel=cancel.clone() />
                 </Show>
+                // In a group's later message, under its text, not on a
+                // line of their own above it.
+                {(!starts_group && (edited || sending)).then(|| view! { <p class="marks">{marks()}</p> })}
                 {(!m.attachments.is_empty()).then(|| view! { <Files files=m.attachments.clone() /> })}
                 {m.preview.clone().map(|preview| view! { <LinkCard preview /> })}
                 {(!m.reactions.is_empty()).then(|| view! {

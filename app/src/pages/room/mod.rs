@@ -253,7 +253,7 @@ fn ChatWindow(
         let local = clock.local.get();
         let today = crate::browser::today(local);
         timeline.entries.with(|list| {
-            let layout = lay_out(list, |stamp| day_and_time(stamp, local).0, today);
+            let layout = lay_out(list, |stamp| day_and_time(stamp, local).0, today, first_unread);
             list.iter().cloned().zip(layout).collect::<Vec<_>>()
         })
     };
