@@ -131,7 +131,7 @@ test("open rooms can be browsed, created and joined", async ({ browser }) => {
   const title = `Lobby ${Date.now()}`;
   const ownerPage = await owner.newPage();
   await ownerPage.goto("/browse");
-  await ownerPage.getByLabel("Title").fill(title);
+  await ownerPage.getByLabel("Title", { exact: true }).fill(title);
   await ownerPage.getByRole("button", { name: "Create room" }).click();
   await expect(ownerPage).toHaveURL(/\/rooms\/\d+$/);
   await expect(ownerPage.locator(".chat-header h1")).toHaveText(title);
@@ -269,6 +269,7 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   const page = await member.newPage();
   await openLive(page, room);
   await expect(page.getByLabel("Message", { exact: true })).toBeVisible();
+  await expect(page.locator(".chat-header .add-people")).toHaveCount(1);
 
   expect((await owner.request.delete(`/conversations/${room}`)).status()).toBe(204);
 
@@ -280,8 +281,12 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   // Nothing offers to write to it: no Reply or reaction on a message.
   await kept.hover();
   await expect(kept.getByRole("button", { name: "Reply" })).toHaveCount(0);
+  // Nor does its header offer to add people; its details stay.
+  await expect(page.locator(".chat-header .add-people")).toHaveCount(0);
+  await expect(page.locator(".chat-header .room-details")).toHaveCount(1);
   await page.reload();
   await expect(note).toBeVisible();
   await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
+  await expect(page.locator(".chat-header .add-people")).toHaveCount(0);
   await closeAll(owner, member);
 });

@@ -12,8 +12,13 @@ test("Room details in the header says what kind of room it is and who is in it",
   const guest = await registerUser(guestContext, "guest");
   const room = await createRoom(ownerContext.request, { kind: "open", title: `Details ${Date.now()}` });
   expect((await guestContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const topic = "Where the launch is planned: dates, owners and <b>risks</b>";
+  expect((await ownerContext.request.patch(`/conversations/${room}`, { data: { topic } })).status()).toBe(200);
   const page = await ownerContext.newPage();
   await openLive(page, room);
+  // The topic shows under the name, as text.
+  await expect(page.locator(".chat-header .topic")).toHaveText(topic);
+  await expect(page.locator(".chat-header .topic b")).toHaveCount(0);
   const details = page.locator(".chat-header .room-details");
   await expect(details.locator(".room-popover")).toBeHidden();
 
@@ -29,6 +34,36 @@ test("Room details in the header says what kind of room it is and who is in it",
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
   await closeAll(ownerContext, guestContext);
+});
+
+test("the header's panels open one at a time, and Esc or a click elsewhere closes them", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "panels");
+  const room = await createRoom(context.request, { kind: "open", title: `Panels ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const details = page.locator(".chat-header .room-details");
+  const adding = page.locator(".chat-header .add-people");
+
+  await details.getByText("Room details").click();
+  await expect(details.locator(".room-popover")).toBeVisible();
+  // Opening the other closes the first: they no longer cover each other.
+  await adding.getByText("Add people").click();
+  await expect(adding.locator(".room-popover")).toBeVisible();
+  await expect(details.locator(".room-popover")).toBeHidden();
+
+  // Esc closes it, and focus goes back to what opened it.
+  await page.getByLabel("Find people to add").press("Escape");
+  await expect(adding.locator(".room-popover")).toBeHidden();
+  await expect(adding.locator("summary")).toBeFocused();
+
+  // A click in the messages closes it too; a click inside it does not.
+  await details.getByText("Room details").click();
+  await details.locator(".room-kind").click();
+  await expect(details.locator(".room-popover")).toBeVisible();
+  await page.locator(".messages").click({ position: { x: 10, y: 10 } });
+  await expect(details.locator(".room-popover")).toBeHidden();
+  await context.close();
 });
 
 test("Add people in the header adds someone found by name, and the room reaches them", async ({ browser }) => {

@@ -205,6 +205,7 @@ fn ChatWindow(
         _ => detail.conversation.title.clone().unwrap_or_else(|| "Untitled room".into()),
     };
     let other = other.map(|p| p.id);
+    let topic = detail.conversation.topic.clone().filter(|t| !t.trim().is_empty());
 
     let timeline = Timeline::new(detail.messages);
     let start = match (focus, first_unread) {
@@ -259,7 +260,7 @@ fn ChatWindow(
     };
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let (kind, members) = (detail.conversation.kind, detail.participants.clone());
-        view! { <room_menu::RoomMenu room_id kind members me_id=me.id /> }
+        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived /> }
     });
     let kind = detail.conversation.kind;
     let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();
@@ -289,6 +290,10 @@ fn ChatWindow(
                     <span class="visually-hidden">"Conversations"</span>
                 </a>
                 <h1 title=title.clone()>{title.clone()}</h1>
+                {topic.map(|topic| {
+                    let whole = topic.clone();
+                    view! { <p class="topic" title=whole>{topic}</p> }
+                })}
                 <room_menu::NotifyLevelPicker room_id kind settings=notifications />
                 {menu}
                 <Show when=move || signals.is_live()>

@@ -13,11 +13,43 @@ use crate::chat::use_chat;
 use crate::components::avatar::Avatar;
 
 #[component]
-pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserId) -> impl IntoView {
+pub fn RoomMenu(
+    room_id: i64,
+    kind: RoomKind,
+    members: Vec<Person>,
+    me_id: UserId,
+    /// Archived (read-only): no one is added any more.
+    archived: RwSignal<bool>,
+) -> impl IntoView {
     let members = RwSignal::new(members);
+    let menu: NodeRef<leptos::html::Div> = NodeRef::new();
+    // One panel at a time (details sharing a `name` are exclusive), and Esc
+    // or a click anywhere else closes it, as a menu does.
+    #[cfg(feature = "hydrate")]
+    {
+        let outside = window_event_listener(leptos::ev::click, move |ev| {
+            use wasm_bindgen::JsCast;
+            let inside = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|t| t.closest(".room-menu").ok().flatten())
+                .is_some();
+            if !inside && let Some(menu) = menu.get_untracked() {
+                close_panels(&menu, false);
+            }
+        });
+        on_cleanup(move || outside.remove());
+    }
+    let escape = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape"
+            && let Some(menu) = menu.get_untracked()
+        {
+            close_panels(&menu, true);
+        }
+    };
     view! {
-        <div class="room-menu">
-            <details class="room-details">
+        <div class="room-menu" node_ref=menu on:keydown=escape>
+            <details class="room-details" name="room-menu">
                 <summary>"Room details"</summary>
                 <div class="room-popover">
                     <p class="room-kind">
@@ -40,9 +72,24 @@ pub fn RoomMenu(room_id: i64, kind: RoomKind, members: Vec<Person>, me_id: UserI
                     </ul>
                 </div>
             </details>
-            <AddPeople room_id members me_id />
+            <Show when=move || !archived.get()>
+                <AddPeople room_id members me_id />
+            </Show>
             <Leave room_id />
         </div>
+    }
+}
+
+/// Closes the menu's open panel; with `refocus`, focus goes back to its
+/// summary (Esc pressed inside it).
+fn close_panels(menu: &web_sys::HtmlElement, refocus: bool) {
+    let Ok(Some(open)) = menu.query_selector("details[open]") else { return };
+    let _ = open.remove_attribute("open");
+    if refocus
+        && let Ok(Some(summary)) = open.query_selector("summary")
+        && let Ok(summary) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(summary)
+    {
+        let _ = summary.focus();
     }
 }
 
@@ -124,7 +171,7 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
         found.get().into_iter().filter(|p| p.id != me_id && !inside.contains(&p.id)).collect::<Vec<_>>()
     };
     view! {
-        <details class="add-people">
+        <details class="add-people" name="room-menu">
             <summary>"Add people"</summary>
             <div class="room-popover">
                 <input
