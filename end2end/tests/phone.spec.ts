@@ -195,6 +195,47 @@ test("on a phone a long room name takes one line in the header and is cut in the
   await context.close();
 });
 
+test("on a phone the reaction picker and a long name stay on the screen, and so does a welcome with a long word", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+  await registerUser(context, "thumbs");
+  const name = "Maximiliane Wolkenkratzerfensterputzerin von Hohenzollern-Sigmaringen und Oberammergau";
+  expect((await context.request.put("/users/me", { data: { user: { name } } })).status()).toBe(200);
+  const room = await createRoom(context.request, { kind: "open", title: `Thumbs ${Date.now()}` });
+  await postMessage(context.request, room, "react to me");
+  const page = await context.newPage();
+  await openLive(page, room);
+  const message = page.locator("article.message", { hasText: "react to me" });
+
+  // The name wraps; the time beside it stays whole and on the screen.
+  const time = await message.locator("header time").boundingBox();
+  expect(time!.x + time!.width).toBeLessThanOrEqual(PHONE.width);
+  await nothingScrollsSideways(page);
+
+  // The picker opens under the toolbar: every action and every emoji on screen.
+  await message.click();
+  await message.getByRole("button", { name: "Add a reaction" }).click();
+  const picker = message.locator(".react-picker");
+  await expect(picker).toBeVisible();
+  for (const item of await message.locator(".actions button").all()) {
+    const box = await item.boundingBox();
+    expect(box!.x, `${await item.getAttribute("aria-label") ?? await item.textContent()} is on the screen`).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+  }
+  const reply = await message.getByRole("button", { name: "Reply" }).boundingBox();
+  const opener = await message.getByRole("button", { name: "Add a reaction" }).boundingBox();
+  expect(reply!.height, "the toolbar's buttons keep one line").toBeLessThan(opener!.height * 1.5);
+  expect(opener!.height).toBeLessThan(40);
+  await picker.locator(".pick").first().click();
+  await expect(message.locator(".reaction")).toHaveCount(1);
+  await nothingScrollsSideways(page);
+
+  // The home page's greeting breaks a long word rather than widen the page.
+  await page.goto("/");
+  await expect(page.locator(".welcome h1, .welcome h2").first()).toContainText("Wolkenkratzer");
+  await nothingScrollsSideways(page);
+  await context.close();
+});
+
 test("on a wide screen the room list stays beside the room and there is no back control", async ({ browser }) => {
   const { room, aliceContext, bobContext } = await twoPeople(browser, DESKTOP, "light");
   const page = await bobContext.newPage();
