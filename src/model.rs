@@ -30,7 +30,7 @@ pub struct Profile {
 impl Profile {
     /// The name to show: the display name when set, else the username.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+        shown_name(&self.name, &self.username)
     }
 
     /// How the home page greets this user, given their rooms: someone who
@@ -55,7 +55,7 @@ pub struct Person {
 impl Person {
     /// The name to show: the display name when set, else the username.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+        shown_name(&self.name, &self.username)
     }
 }
 
@@ -255,7 +255,7 @@ impl Author {
 
     /// The name to show: the display name when set, else the username.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+        shown_name(&self.name, &self.username)
     }
 }
 
@@ -614,6 +614,18 @@ pub struct AdminUser {
     /// When the account was deactivated; `None` while it is active.
     pub deactivated_at: Option<String>,
     pub created_at: String,
+}
+
+impl AdminUser {
+    /// The name to show: the display name when set, else the username.
+    pub fn display_name(&self) -> &str {
+        shown_name(&self.name, &self.username)
+    }
+}
+
+/// A person's display name when set (and not empty), else their username.
+fn shown_name<'a>(name: &'a Option<String>, username: &'a str) -> &'a str {
+    name.as_deref().filter(|n| !n.is_empty()).unwrap_or(username)
 }
 
 /// An invitation link as admins see it (never its token, which only its

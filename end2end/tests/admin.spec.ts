@@ -59,6 +59,13 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
   await expect(link).toBeVisible();
   const url = await link.inputValue();
   expect(url).toMatch(/\/register\?invitation=[0-9a-f]{64}$/);
+  // Shown once, so it has the panel's width (it was a field of 178 pixels),
+  // and Copy puts it on the clipboard.
+  expect((await link.boundingBox())!.width).toBeGreaterThan(400);
+  await adminContext.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await admin.getByRole("button", { name: "Copy" }).click();
+  await expect(admin.locator(".made-link .copied")).toHaveText("Copied.");
+  expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(url);
 
   // The newcomer registers through it and chats.
   const newcomerContext = await browser.newContext();

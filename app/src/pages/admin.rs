@@ -145,12 +145,7 @@ fn Users(
     let reset_link = move || {
         actions.reset_link.value().get().and_then(Result::ok).map(|path| {
             view! {
-                <p class="made-link" role="status">
-                    <label>
-                        "Password reset link (valid for an hour, once)"
-                        <input class="reset-link" readonly value=absolute(&path) />
-                    </label>
-                </p>
+                <LinkToCopy label="Password reset link (valid for an hour, once)" class="reset-link" link=absolute(&path) />
             }
         })
     };
@@ -189,7 +184,7 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
     view! {
         <li class="admin-user" data-username=username.clone()>
             <div class="who">
-                <Avatar id=user.id name=user.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| user.username.clone()) url=user.avatar_url.clone().unwrap_or_default() />
+                <Avatar id=user.id name=user.display_name().to_owned() url=user.avatar_url.clone().unwrap_or_default() />
                 <div class="who-text">
                     <strong>{shown}</strong>
                     <span class="muted">{user.email.clone()}</span>
@@ -278,6 +273,44 @@ fn RemoveFromRoom(
     }
 }
 
+/// A link made for someone else and shown once: the whole of it, selected
+/// when focused, with a Copy button.
+#[component]
+fn LinkToCopy(label: &'static str, class: &'static str, link: String) -> impl IntoView {
+    let copied = RwSignal::new(None::<&'static str>);
+    let field_id = format!("{class}-field");
+    let copy = {
+        let link = link.clone();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            {
+                let done = window().navigator().clipboard().write_text(&link);
+                leptos::task::spawn_local(async move {
+                    let ok = wasm_bindgen_futures::JsFuture::from(done).await.is_ok();
+                    copied.set(Some(if ok { "Copied." } else { "Could not copy: select the link and copy it." }));
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&link, copied);
+        }
+    };
+    view! {
+        <div class="made-link" role="status">
+            <label for=field_id.clone()>{label}</label>
+            <div class="made-link-row">
+                <input id=field_id class=class readonly value=link on:focus=|ev| {
+                    use wasm_bindgen::JsCast;
+                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        input.select();
+                    }
+                } />
+                <button type="button" class="copy-link" on:click=copy>"Copy"</button>
+            </div>
+            <p class="muted copied">{move || copied.get()}</p>
+        </div>
+    }
+}
+
 #[component]
 fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView {
     let error = last_error(actions.invite.value());
@@ -285,12 +318,7 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
     let made = move || {
         actions.invite.value().get().and_then(Result::ok).map(|made| {
             view! {
-                <p class="made-link" role="status">
-                    <label>
-                        "Invitation link (shown once)"
-                        <input class="invitation-link" readonly value=absolute(&made.path) />
-                    </label>
-                </p>
+                <LinkToCopy label="Invitation link (shown once)" class="invitation-link" link=absolute(&made.path) />
             }
         })
     };
