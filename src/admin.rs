@@ -207,6 +207,16 @@ impl Hearth {
         Ok(stored.as_deref().and_then(SignUpPolicy::parse).unwrap_or(self.settings.sign_up_policy))
     }
 
+    /// Who may sign up through the sign-up page now, as it tells a visitor
+    /// before they fill it in: the policy, but `Open` while the instance has
+    /// no account yet (its first may always register, and becomes the admin).
+    pub async fn sign_up_policy_for_visitors(&self) -> Result<SignUpPolicy, AppError> {
+        if !self.store.has_users().await? {
+            return Ok(SignUpPolicy::Open);
+        }
+        self.sign_up_policy().await
+    }
+
     pub async fn set_sign_up_policy(&self, actor: Actor, policy: SignUpPolicy) -> Result<SignUpPolicy, AppError> {
         self.check_actor(actor).await?;
         let audit = Audit {

@@ -50,6 +50,15 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
   await admin.getByRole("button", { name: "Save policy" }).click();
   await expect(admin.getByText("Policy saved")).toBeVisible();
   await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("instance.sign_up_policy");
+  // The sign-up page says so to a visitor without a link, before any form.
+  const visitorContext = await browser.newContext();
+  const visitor = await visitorContext.newPage();
+  await visitor.goto("/register");
+  await expect(visitor.locator(".sign-up-notice")).toHaveText(
+    "Sign-up here is by invitation only: ask an admin of this Hearth for an invitation link.",
+  );
+  await expect(visitor.getByRole("button", { name: "Create account" })).toHaveCount(0);
+  await visitorContext.close();
 
   // The invitation: one use, a day.
   await admin.getByLabel("Expires in hours").fill("24");

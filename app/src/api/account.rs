@@ -1,6 +1,6 @@
 //! Session and profile server functions.
 
-use hearth::model::{DemoAccount, Profile};
+use hearth::model::{DemoAccount, Profile, SignUpPolicy};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -22,6 +22,13 @@ pub async fn get_me() -> Result<Option<Profile>, UiError> {
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
     let hearth = ssr::hearth()?;
     Ok(hearth.demo_accounts())
+}
+
+/// Who may sign up now, so that the sign-up page says so before the form is
+/// filled in (the first account of an instance may always).
+#[server(prefix = "/fn")]
+pub async fn who_may_sign_up() -> Result<SignUpPolicy, UiError> {
+    Ok(ssr::hearth()?.sign_up_policy_for_visitors().await?)
 }
 
 #[server(prefix = "/fn")]

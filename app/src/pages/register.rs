@@ -1,10 +1,14 @@
 //! `/register`: creates an account and signs it in.
 
+use leptos::either::Either;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use hearth::model::SignUpPolicy;
+
+use crate::api::who_may_sign_up;
 use crate::auth::use_auth;
 use crate::components::form::{
     FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, keep_typed_text, last_error,
@@ -23,10 +27,19 @@ pub fn RegisterPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     keep_typed_text(password, "register-password");
 
-    view! {
-        <Title text="Create an account" />
-        <section class="card auth">
-            <h1>"Create your Hearth account"</h1>
+    let policy = crate::codec::load(|| (), |_| who_may_sign_up());
+    // Without a way in, the page says so at once instead of a form that can
+    // only be refused; an invitation link opens it whatever the policy
+    // (the server decides).
+    let closed_to_me = move |policy: Option<SignUpPolicy>| match policy {
+        Some(SignUpPolicy::Invite) if invitation().trim().is_empty() => {
+            Some("Sign-up here is by invitation only: ask an admin of this Hearth for an invitation link.")
+        }
+        Some(SignUpPolicy::Closed) if invitation().trim().is_empty() => Some("Sign-up is closed on this Hearth."),
+        _ => None,
+    };
+    let form = move || {
+        view! {
             <ActionForm action=auth.register>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="invitation" value=invitation />
@@ -46,6 +59,21 @@ pub fn RegisterPage() -> impl IntoView {
                 <FormErrors error />
                 <button type="submit">"Create account"</button>
             </ActionForm>
+        }
+    };
+
+    view! {
+        <Title text="Create an account" />
+        <section class="card auth">
+            <h1>"Create your Hearth account"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match closed_to_me(policy.await.ok()) {
+                        Some(text) => Either::Left(view! { <p class="sign-up-notice" role="note">{text}</p> }),
+                        None => Either::Right(form()),
+                    }
+                })}
+            </Suspense>
             <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use hearth::model::SignUpPolicy;
 use hearth::protocol::ServerEvent;
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -182,7 +183,11 @@ async fn invite(app: &TestApp, admin: &Client, body: Value) -> Value {
 #[tokio::test]
 async fn a_new_instance_is_by_invitation_and_the_first_account_needs_none() {
     let app = spawn_app_with(|config| config.sign_up_policy = None).await;
+    // The sign-up page tells a visitor what the next sign-up will meet.
+    let for_visitors = || async { app.hearth.sign_up_policy_for_visitors().await.expect("the policy") };
+    assert_eq!(for_visitors().await, SignUpPolicy::Open, "no account yet: the first needs no invitation");
     assert_eq!(register_with_invitation(&app, "first", None).await.status(), 201, "the first account");
+    assert_eq!(for_visitors().await, SignUpPolicy::Invite);
     let body = assert_error(register_with_invitation(&app, "second", None).await, 403).await;
     assert_eq!(body["errors"][0], "Sign-up is by invitation only on this instance");
 }
