@@ -39,6 +39,8 @@ test("a wrong password shows an error and keeps you signed out", async ({ page }
   await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
   await page.goto("/");
   await expect(page).toHaveURL(/\/login\?next=/);
+  // The sign-in page puts the cursor where typing starts.
+  await expect(page.getByLabel("Email or username")).toBeFocused();
 });
 
 test("anonymous visitors return to where they were going after signing in", async ({ page }) => {

@@ -32,7 +32,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" prop:value=next value=next />
                 <label>
                     "Email or username"
-                    <input id="login-login" name="login" autocomplete="username" required bind:value=login />
+                    <input id="login-login" name="login" autocomplete="username" autofocus required bind:value=login />
                 </label>
                 <label>
                     "Password"
