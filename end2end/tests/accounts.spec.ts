@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { signIn, uniqueName, whenHydrated } from "./helpers";
+import { registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {
   const username = uniqueName("pw");
@@ -109,4 +109,20 @@ test("a sign-in error posted before the page hydrated is still shown after it hy
     () => expect(page.getByLabel("Email or username")).toHaveValue("alice@example.com", { timeout: 1000 }),
   );
   await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+});
+
+test("someone signed in who opens the sign-in or sign-up page is sent on, and never off the site", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "onward");
+  const page = await context.newPage();
+  await page.goto("/login");
+  await expect.poll(() => new URL(page.url()).pathname).toBe("/");
+  const origin = new URL(page.url()).origin;
+  await expect(page.locator(".welcome")).toBeVisible();
+  await page.goto("/register?next=/browse");
+  await expect.poll(() => new URL(page.url()).pathname).toBe("/browse");
+  await page.goto("/login?next=https://evil.example/");
+  await expect.poll(() => new URL(page.url()).origin).toBe(origin);
+  expect(new URL(page.url()).pathname).toBe("/");
+  await context.close();
 });
