@@ -1,6 +1,5 @@
 //! `/register`: creates an account and signs it in.
 
-use leptos::either::Either;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -67,14 +66,15 @@ pub fn RegisterPage() -> impl IntoView {
         <OnwardIfSignedIn next=Signal::derive(next) />
         <section class="card auth">
             <h1>"Create your Hearth account"</h1>
+            // The notice hides the form (style/main.css), which stays outside
+            // the suspense: one view of it in the bundle, not a second one
+            // for an async branch.
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match closed_to_me(policy.await.ok()) {
-                        Some(text) => Either::Left(view! { <p class="sign-up-notice" role="note">{text}</p> }),
-                        None => Either::Right(form()),
-                    }
+                    closed_to_me(policy.await.ok()).map(|text| view! { <p class="sign-up-notice" role="note">{text}</p> })
                 })}
             </Suspense>
+            {form()}
             <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
     }
