@@ -132,3 +132,50 @@ test("a direct room offers no room actions in its header", async ({ browser }) =
   await expect(alicePage.locator(".chat-header .room-menu")).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
+
+test("the room's creator renames it, sets its topic and archives it from Room details; a member sees each change and is offered none", async ({
+  browser,
+}) => {
+  const ownerContext = await browser.newContext();
+  const memberContext = await browser.newContext();
+  await registerUser(ownerContext, "founder");
+  await registerUser(memberContext, "joiner");
+  const stamp = Date.now();
+  const room = await createRoom(ownerContext.request, { kind: "open", title: `Settings ${stamp}` });
+  expect((await memberContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const owner = await ownerContext.newPage();
+  const member = await memberContext.newPage();
+  await openLive(owner, room);
+  await openLive(member, room);
+
+  // A member who did not create it is offered no settings.
+  await member.locator(".chat-header .room-details").getByText("Room details").click();
+  await expect(member.locator(".room-details .room-kind")).toBeVisible();
+  await expect(member.locator(".room-settings")).toHaveCount(0);
+  await expect(member.getByRole("button", { name: "Archive this room…" })).toHaveCount(0);
+
+  // Its creator renames it and sets its topic.
+  const details = owner.locator(".chat-header .room-details");
+  await details.getByText("Room details").click();
+  await details.getByLabel("Name").fill(`Launch crew ${stamp}`);
+  await details.getByLabel("Topic (optional)").fill("Ship it on Friday");
+  await details.getByRole("button", { name: "Save" }).click();
+  await expect(details.locator(".room-settings [role=status]")).toHaveText("Saved.");
+  await expect(owner.locator(".chat-header h1")).toHaveText(`Launch crew ${stamp}`);
+  await expect(owner.locator(".chat-header .topic")).toHaveText("Ship it on Friday");
+  // The member's room list hears of it live; the room says so to anyone.
+  await expect(member.locator(`.sidebar a[href="/rooms/${room}"]`)).toContainText(`Launch crew ${stamp}`);
+  const seen = await (await memberContext.request.get(`/conversations/${room}`)).json();
+  expect([seen.conversation.title, seen.conversation.topic]).toEqual([`Launch crew ${stamp}`, "Ship it on Friday"]);
+
+  // Archived, after asking: read-only for both, at once.
+  await details.getByRole("button", { name: "Archive this room…" }).click();
+  await expect(details.getByText("Archive it for everyone?")).toBeVisible();
+  await details.getByRole("button", { name: "Archive", exact: true }).click();
+  for (const page of [owner, member]) {
+    await expect(page.locator(".archived-note")).toBeVisible();
+    await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
+  }
+  await expect(owner.locator(".room-settings")).toHaveCount(0);
+  await closeAll(ownerContext, memberContext);
+});

@@ -16,3 +16,22 @@ pub async fn add_people(room_id: i64, user_ids: String) -> Result<Vec<Person>, U
     let users = user_ids.split(',').filter_map(|id| id.trim().parse::<i64>().ok()).map(UserId).collect();
     Ok(hearth.add_participants(me.id, RoomId(room_id), users).await?)
 }
+
+/// Renames a group or open room and sets its topic (an empty topic clears
+/// it); the core lets its creator or an admin, and answers the room after.
+#[server(prefix = "/fn")]
+pub async fn change_room(room_id: i64, title: String, topic: String) -> Result<hearth::model::Conversation, UiError> {
+    use hearth::model::RoomId;
+    use hearth::room_settings::RoomChanges;
+    let (hearth, me) = ssr::user().await?;
+    let changes = RoomChanges { title: Some(title), topic: Some(topic) };
+    Ok(hearth.update_room(me.id, RoomId(room_id), changes).await?)
+}
+
+/// Archives a group or open room: read-only from now on, for everyone in it
+/// (its creator or an admin may).
+#[server(prefix = "/fn")]
+pub async fn archive_room(room_id: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.archive_room(me.id, hearth::model::RoomId(room_id)).await?)
+}

@@ -19,7 +19,8 @@
 //!   autocomplete ([`mentioning`]: its pure part, with unit tests).
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
 //!   confirmation a delete asks for.
-//! - [`room_menu`]: the header's notification level, Room details, Add
+//! - [`room_menu`]: the header's notification level, Room details (with
+//!   the name, topic and Archive for the room's creator or an admin), Add
 //!   people and Leave.
 //! - [`uploads`]: files for the next message (button, drop, paste), each
 //!   uploaded at once with its progress.
@@ -258,9 +259,13 @@ fn ChatWindow(
             list.iter().cloned().zip(layout).collect::<Vec<_>>()
         })
     };
+    // The header's name and topic: the creator or an admin changes them in
+    // Room details, and sees the change at once.
+    let (shown_title, shown_topic) = (RwSignal::new(title.clone()), RwSignal::new(topic));
+    let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let (kind, members) = (detail.conversation.kind, detail.participants.clone());
-        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived /> }
+        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived manage /> }
     });
     let kind = detail.conversation.kind;
     let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();
@@ -289,8 +294,8 @@ fn ChatWindow(
                     <span aria-hidden="true">"‹"</span>
                     <span class="visually-hidden">"Conversations"</span>
                 </a>
-                <h1 title=title.clone()>{title.clone()}</h1>
-                {topic.map(|topic| {
+                <h1 title=move || shown_title.get()>{move || shown_title.get()}</h1>
+                {move || shown_topic.get().map(|topic| {
                     let whole = topic.clone();
                     view! { <p class="topic" title=whole>{topic}</p> }
                 })}

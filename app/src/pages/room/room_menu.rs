@@ -1,6 +1,7 @@
 //! The room header's actions: for every room, my notification level; for a
-//! group or open room, its details (kind and members), adding people, and
-//! leaving (asked first). Direct rooms have none of those: they can neither
+//! group or open room, its details (kind and members; for its creator or an
+//! admin, its name, topic and archiving), adding people, and leaving
+//! (asked first). Direct rooms have none of those: they can neither
 //! grow nor be left.
 
 use hearth::model::{NotificationSettings, NotifyLevel, Person, RoomKind, UserId};
@@ -8,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::{add_people, leave_room, search_people, set_notification_level};
+use crate::api::{add_people, archive_room, change_room, leave_room, search_people, set_notification_level};
 use crate::chat::use_chat;
 use crate::components::avatar::Avatar;
 
@@ -20,14 +21,19 @@ pub fn RoomMenu(
     me_id: UserId,
     /// Archived (read-only): no one is added any more.
     archived: RwSignal<bool>,
+    /// The header's name and topic, when I may change them (the room's
+    /// creator or an admin): Room details then offers to, and to archive it.
+    manage: Option<(RwSignal<String>, RwSignal<Option<String>>)>,
 ) -> impl IntoView {
     let members = RwSignal::new(members);
     let menu: NodeRef<leptos::html::Div> = NodeRef::new();
     // One panel at a time (details sharing a `name` are exclusive), and Esc
-    // or a click anywhere else closes it, as a menu does.
+    // or a click anywhere else closes it, as a menu does. Pressed, not
+    // clicked: by the click, a button inside that replaced itself (Archive
+    // this room… asking first) is out of the page and looks outside.
     #[cfg(feature = "hydrate")]
     {
-        let outside = window_event_listener(leptos::ev::click, move |ev| {
+        let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
             use wasm_bindgen::JsCast;
             let inside = ev
                 .target()
@@ -70,6 +76,11 @@ pub fn RoomMenu(
                             }
                         }).collect_view()}
                     </ul>
+                    {manage.map(|(title, topic)| view! {
+                        <Show when=move || !archived.get()>
+                            <RoomSettings room_id title topic archived />
+                        </Show>
+                    })}
                 </div>
             </details>
             <Show when=move || !archived.get()>
@@ -77,6 +88,74 @@ pub fn RoomMenu(
             </Show>
             <Leave room_id />
         </div>
+    }
+}
+
+/// The room's name and topic, saved together, and Archive (asked first),
+/// for its creator or an admin. The header shows a saved change at once;
+/// every other member's list hears of it as a room event.
+#[component]
+fn RoomSettings(
+    room_id: i64,
+    title: RwSignal<String>,
+    topic: RwSignal<Option<String>>,
+    archived: RwSignal<bool>,
+) -> impl IntoView {
+    let new_title = RwSignal::new(title.get_untracked());
+    let new_topic = RwSignal::new(topic.get_untracked().unwrap_or_default());
+    let status = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<String>);
+    let asking = RwSignal::new(false);
+    let chat = use_chat();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        status.set(None);
+        failed.set(None);
+        spawn_local(async move {
+            match change_room(room_id, new_title.get_untracked(), new_topic.get_untracked()).await {
+                Ok(room) => {
+                    title.set(room.title.clone().unwrap_or_default());
+                    topic.set(room.topic.clone().filter(|t| !t.trim().is_empty()));
+                    status.set(Some("Saved.".to_owned()));
+                    chat.refresh_rooms();
+                }
+                Err(error) => failed.set(Some(format!("Could not save: {error}"))),
+            }
+        });
+    };
+    let archive = move |_| {
+        failed.set(None);
+        spawn_local(async move {
+            match archive_room(room_id).await {
+                Ok(()) => {
+                    asking.set(false);
+                    archived.set(true);
+                    chat.refresh_rooms();
+                }
+                Err(error) => failed.set(Some(format!("Could not archive: {error}"))),
+            }
+        });
+    };
+    view! {
+        <form class="room-settings" on:submit=save>
+            <h2>"Room settings"</h2>
+            <label>"Name" <input name="title" required maxlength="100" bind:value=new_title /></label>
+            <label>"Topic " <small>"(optional)"</small> <input name="topic" maxlength="250" bind:value=new_topic /></label>
+            <button type="submit">"Save"</button>
+            <p class="added" role="status">{move || status.get()}</p>
+        </form>
+        <div class="room-archive">
+            <Show
+                when=move || asking.get()
+                fallback=move || view! { <button type="button" class="link danger" on:click=move |_| asking.set(true)>"Archive this room…"</button> }
+            >
+                <p>"Archive it for everyone? It stays, to read, but nobody can write in it any more."</p>
+                <button type="button" class="danger archive-confirm" on:click=archive>"Archive"</button>
+                " "
+                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+            </Show>
+        </div>
+        {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
     }
 }
 
