@@ -263,7 +263,8 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   const member = await browser.newContext();
   await registerUser(owner, "archiver");
   await registerUser(member, "reader");
-  const room = await createRoom(owner.request, { kind: "open", title: `Archived ${Date.now()}` });
+  const title = `Archived ${Date.now()}`;
+  const room = await createRoom(owner.request, { kind: "open", title });
   expect((await member.request.post(`/conversations/${room}/join`)).status()).toBe(200);
   await postMessage(owner.request, room, "last words");
   const page = await member.newPage();
@@ -288,5 +289,13 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   await expect(note).toBeVisible();
   await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
   await expect(page.locator(".chat-header .add-people")).toHaveCount(0);
+  // Gone from the sidebar, it is still found on the browse page.
+  await page.goto("/");
+  await expect(page.locator(`.sidebar a[href="/rooms/${room}"]`)).toHaveCount(0);
+  await page.goto("/browse");
+  const listed = page.locator(".archived-rooms a", { hasText: title });
+  await expect(listed).toHaveAttribute("href", `/rooms/${room}`);
+  await listed.click();
+  await expect(note).toBeVisible();
   await closeAll(owner, member);
 });

@@ -35,3 +35,11 @@ pub async fn archive_room(room_id: i64) -> Result<(), UiError> {
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.archive_room(me.id, hearth::model::RoomId(room_id)).await?)
 }
+
+/// The rooms I am in that were archived: read-only, and kept out of the
+/// sidebar, so listed on the browse page.
+#[server(prefix = "/fn")]
+pub async fn archived_rooms() -> Result<Vec<hearth::model::ConversationSummary>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.archived_conversations(me.id).await?)
+}
