@@ -38,25 +38,3 @@ pub fn provide_auth() {
 pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
-
-/// On a page for the signed-out (sign-in, sign-up): someone already signed
-/// in is sent on, to `next` (when it is a path on this site) or home. Only
-/// the server's render decides, where the session is certain; in the
-/// browser the copy of `me` can still be the one from before a sign-out.
-#[component]
-pub fn OnwardIfSignedIn(next: Signal<String>) -> impl IntoView {
-    let auth = use_auth();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let signed_in = matches!(auth.me.await, Ok(Some(_)));
-                #[cfg(feature = "ssr")]
-                if signed_in {
-                    leptos_axum::redirect(&hearth::redirect::safe_next(Some(&next.get_untracked())));
-                }
-                #[cfg(not(feature = "ssr"))]
-                let _ = (signed_in, next);
-            })}
-        </Suspense>
-    }
-}

@@ -108,14 +108,25 @@ fn is_form_data(headers: &HeaderMap) -> bool {
 /// Pages that anonymous visitors may see.
 const PUBLIC_PAGES: [&str; 4] = ["/login", "/register", "/reset-password", "/forgot-password"];
 
+/// Pages for the signed-out, which someone signed in is sent on from.
+const SIGNED_OUT_PAGES: [&str; 2] = ["/login", "/register"];
+
 /// Sends anonymous visitors of a page to `/login?next=<where they were going>`,
-/// before anything renders. Applied to the page routes only.
+/// before anything renders, and someone signed in who opens the sign-in or
+/// sign-up page on to its `next` (a path on this site) or home. Applied to
+/// the page routes only.
 pub async fn require_sign_in_for_pages(session: AuthSession, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if req.method() == Method::GET && session.user.is_none() && !PUBLIC_PAGES.contains(&path) {
         let target = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
         let encoded: String = form_urlencoded_component(target);
         return Redirect::to(&format!("/login?next={encoded}")).into_response();
+    }
+    if req.method() == Method::GET && session.user.is_some() && SIGNED_OUT_PAGES.contains(&path) {
+        let wanted = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .find(|(key, _)| key == "next")
+            .map(|(_, value)| value.into_owned());
+        return Redirect::to(&hearth::redirect::safe_next(wanted.as_deref())).into_response();
     }
     next.run(req).await
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{demo_accounts, reset_by_mail};
-use crate::auth::{OnwardIfSignedIn, use_auth};
+use crate::auth::use_auth;
 use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text, last_error};
 
 #[component]
@@ -26,7 +26,6 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <Title text="Sign in" />
-        <OnwardIfSignedIn next=Signal::derive(next) />
         <section class="card auth">
             <h1>"Sign in to Hearth"</h1>
             <ActionForm action=auth.login>

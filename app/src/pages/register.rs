@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use hearth::model::SignUpPolicy;
 
 use crate::api::who_may_sign_up;
-use crate::auth::{OnwardIfSignedIn, use_auth};
+use crate::auth::use_auth;
 use crate::components::form::{
     FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, keep_typed_text, last_error,
 };
@@ -63,7 +63,6 @@ pub fn RegisterPage() -> impl IntoView {
 
     view! {
         <Title text="Create an account" />
-        <OnwardIfSignedIn next=Signal::derive(next) />
         <section class="card auth">
             <h1>"Create your Hearth account"</h1>
             // The notice hides the form (style/main.css), which stays outside

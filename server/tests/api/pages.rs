@@ -25,6 +25,29 @@ async fn anonymous_visitors_are_sent_to_login_with_a_way_back() {
 }
 
 #[tokio::test]
+async fn someone_signed_in_is_sent_on_from_the_sign_in_and_sign_up_pages_never_off_the_site() {
+    let app = spawn_app().await;
+    let user = app.user("onward").await;
+    let location = |path: &'static str| {
+        let client = user.client.clone();
+        let url = app.url(path);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), 303, "{path}");
+            response.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+
+    assert_eq!(location("/login").await, "/");
+    assert_eq!(location("/register?next=/browse").await, "/browse");
+    assert_eq!(location("/login?next=%2Frooms%2F3%3Fat%3D9").await, "/rooms/3?at=9");
+    assert_eq!(location("/login?next=https://evil.example/").await, "/");
+    assert_eq!(location("/login?next=//evil.example/").await, "/");
+    // Signed out, both pages render.
+    assert_eq!(app.client.get(app.url("/register")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn the_login_page_is_server_rendered_with_the_shell_and_a_progressive_form() {
     let app = spawn_app().await;
 
