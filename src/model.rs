@@ -210,6 +210,12 @@ pub struct NotificationSettings {
 }
 
 impl ConversationSummary {
+    /// The unread messages the tab's title and icon count for this room:
+    /// none for a room I set to notify me of nothing (muted), else all.
+    pub fn counted_unread(&self) -> i64 {
+        if self.notify_level == NotifyLevel::Nothing { 0 } else { self.unread_count }
+    }
+
     /// What the room list shows: the other person for a direct room, else
     /// the title.
     pub fn display_title(&self, me: UserId) -> String {

@@ -25,7 +25,7 @@ pub fn provide_alerts() {
     // each live event); a failed fetch leaves it as it was.
     Effect::new(move |_| {
         if let Some(Ok(rooms)) = chat.rooms.get() {
-            set_favicon(if rooms.iter().any(|room| room.unread_count > 0) { FAVICON_UNREAD } else { FAVICON });
+            set_favicon(if rooms.iter().any(|room| room.counted_unread() > 0) { FAVICON_UNREAD } else { FAVICON });
         }
     });
     #[cfg(feature = "hydrate")]

@@ -21,6 +21,8 @@ test("Room details in the header says what kind of room it is and who is in it",
   await expect(page.locator(".chat-header .topic b")).toHaveCount(0);
   const details = page.locator(".chat-header .room-details");
   await expect(details.locator(".room-popover")).toBeHidden();
+  // The header names its members as the room does, by display name.
+  await expect(page.locator(".chat-header .members .member")).toHaveText([new RegExp(owner.name), new RegExp(guest.name)]);
 
   await details.getByText("Room details").click();
 
@@ -163,8 +165,9 @@ test("the room's creator renames it, sets its topic and archives it from Room de
   await expect(details.locator(".room-settings [role=status]")).toHaveText("Saved.");
   await expect(owner.locator(".chat-header h1")).toHaveText(`Launch crew ${stamp}`);
   await expect(owner.locator(".chat-header .topic")).toHaveText("Ship it on Friday");
-  // The member's room list hears of it live; the room says so to anyone.
+  // The member's room list and open room hear of it live; the API says so too.
   await expect(member.locator(`.sidebar a[href="/rooms/${room}"]`)).toContainText(`Launch crew ${stamp}`);
+  await expect(member.locator(".chat-header h1")).toHaveText(`Launch crew ${stamp}`);
   const seen = await (await memberContext.request.get(`/conversations/${room}`)).json();
   expect([seen.conversation.title, seen.conversation.topic]).toEqual([`Launch crew ${stamp}`, "Ship it on Friday"]);
 

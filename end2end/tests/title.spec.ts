@@ -21,8 +21,19 @@ test("the tab title names the room and counts unread messages in every room", as
   await postMessage(writer.request, direct, "two");
   await expect(page).toHaveTitle(`(2) ${title} · Hearth`);
 
+  // A room muted (notify me of nothing) is left out of the count.
+  const muted = await createRoom(writer.request, { kind: "open", title: `Chatter ${Date.now()}` });
+  expect((await reader.request.post(`/conversations/${muted}/join`)).status()).toBe(200);
+  const level = await reader.request.put(`/conversations/${muted}/notifications`, { data: { level: "nothing" } });
+  expect(level.status()).toBe(200);
+  for (const n of [1, 2, 3]) await postMessage(writer.request, muted, `noise ${n}`);
+  await postMessage(writer.request, direct, "three");
+  await expect(page).toHaveTitle(`(3) ${title} · Hearth`);
+  await expect(page.locator(`.sidebar a[href="/rooms/${muted}"]`)).toContainText("noise 3");
+  await expect(page).toHaveTitle(`(3) ${title} · Hearth`);
+
   // Reading them clears the count; the title names the room open now.
-  await page.locator(".room-link", { hasText: "Writer" }).click();
+  await page.locator(`.sidebar a[href="/rooms/${direct}"]`).click();
   await expect(page).toHaveTitle(/^[^(]*Writer .* · Hearth$/);
   await reader.close();
   await writer.close();

@@ -42,7 +42,9 @@ mod uploads;
 
 use std::collections::HashMap;
 
-use hearth::model::{Author, ConversationDetail, NotificationSettings, Profile, ReplyTo, RoomKind, UserId};
+use hearth::model::{
+    Author, ConversationDetail, ConversationSummary, NotificationSettings, Profile, ReplyTo, RoomKind, UserId,
+};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -84,7 +86,7 @@ pub fn RoomPage() -> impl IntoView {
     // The title stays outside the Suspense boundary: leptos_meta inside one
     // can break hydration. It says "Conversation" until the browser knows
     // the room's name, then "(N) Room name", N counting unread messages in
-    // all rooms. Effects run only in the browser, so server and hydration
+    // all rooms but muted ones. Effects run only in the browser, so server and hydration
     // agree on the first title.
     let tab_title = RwSignal::new(None::<String>);
     let chat = use_chat();
@@ -93,7 +95,8 @@ pub fn RoomPage() -> impl IntoView {
         let id = room_id();
         let me = auth.me.get().and_then(Result::ok).flatten();
         if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get()) {
-            let unread: i64 = rooms.iter().map(|room| room.unread_count).sum();
+            // Muted rooms (notify me of nothing) are left out.
+            let unread: i64 = rooms.iter().map(ConversationSummary::counted_unread).sum();
             if let Some(room) = rooms.iter().find(|room| room.id.0 == id) {
                 let name = room.display_title(me.id);
                 tab_title.set(Some(if unread > 0 { format!("({unread}) {name}") } else { name }));
@@ -262,6 +265,20 @@ fn ChatWindow(
     // The header's name and topic: the creator or an admin changes them in
     // Room details, and sees the change at once.
     let (shown_title, shown_topic) = (RwSignal::new(title.clone()), RwSignal::new(topic));
+    // Renamed by someone else: the room list hears of it live, and so does
+    // the header (the topic shows as of the page's load).
+    if detail.conversation.kind != RoomKind::Direct {
+        let chat = use_chat();
+        Effect::new(move |_| {
+            let renamed = chat.rooms.with(|rooms| {
+                let rooms = rooms.as_ref()?.as_ref().ok()?;
+                rooms.iter().find(|r| r.id == room)?.title.clone()
+            });
+            if let Some(renamed) = renamed.filter(|t| *t != shown_title.get_untracked()) {
+                shown_title.set(renamed);
+            }
+        });
+    }
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let (kind, members) = (detail.conversation.kind, detail.participants.clone());
@@ -307,11 +324,12 @@ fn ChatWindow(
                 <p class="muted members">
                     {member_list.into_iter().map(|p| {
                         let id = p.id;
+                        // Named as everywhere else in the room; the username on hover.
                         let name = p.display_name().to_owned();
                         view! {
-                            <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0>
-                                <Avatar id name url=p.avatar_url.unwrap_or_default() />
-                                {p.username}
+                            <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0 title=format!("@{}", p.username)>
+                                <Avatar id name=name.clone() url=p.avatar_url.unwrap_or_default() />
+                                {name}
                                 // Presence in words too, not only the dot's colour.
                                 <span class="visually-hidden presence">
                                     {move || if signals.is_online(id) { " (online)" } else { " (away)" }}
