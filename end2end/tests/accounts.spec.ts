@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
+import { closeAll, registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {
   const username = uniqueName("pw");
@@ -125,4 +125,34 @@ test("someone signed in who opens the sign-in or sign-up page is sent on, and ne
   await expect.poll(() => new URL(page.url()).origin).toBe(origin);
   expect(new URL(page.url()).pathname).toBe("/");
   await context.close();
+});
+
+test("the password is changed on the profile page: the current one first, and the other sessions end", async ({ browser }) => {
+  const here = await browser.newContext();
+  const elsewhere = await browser.newContext();
+  const me = await registerUser(here, "rekey");
+  const signedIn = await elsewhere.request.post("/users/sign_in", { data: { user: { email: me.username, password: "secret123" } } });
+  expect(signedIn.ok()).toBe(true);
+  expect((await elsewhere.request.get("/users/me")).status()).toBe(200);
+  const page = await here.newPage();
+  await page.goto("/profile");
+  const form = page.locator("#password");
+
+  await form.getByLabel("Current password").fill("not my password");
+  await form.getByLabel("New password").fill("a brand new secret");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.locator('[data-field="current_password"]')).not.toBeEmpty();
+  await expect(form.getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
+
+  await form.getByLabel("Current password").fill("secret123");
+  await form.getByLabel("New password").fill("a brand new secret");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.locator(".saved")).toContainText("Password changed");
+  // This tab stays signed in; the other session is over; the new one works.
+  expect((await here.request.get("/users/me")).status()).toBe(200);
+  expect((await elsewhere.request.get("/users/me")).status()).toBe(401);
+  const again = await browser.newContext();
+  const fresh = await again.request.post("/users/sign_in", { data: { user: { email: me.username, password: "a brand new secret" } } });
+  expect(fresh.ok()).toBe(true);
+  await closeAll(here, elsewhere, again);
 });

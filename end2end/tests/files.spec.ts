@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { closeAll, openLive, pair, registerUser, trackPageErrors } from "./helpers";
+import { closeAll, createRoom, initialsOf, openLive, pair, postMessage, registerUser, trackPageErrors } from "./helpers";
 
 test("an image pasted into the composer appears as a thumbnail for the other user, live", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
@@ -115,11 +115,22 @@ test("a picture uploaded on the profile page becomes the avatar, and the profile
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
     "base64",
   );
+  // A URL saved first, then a picture uploaded: the form shows the
+  // picture's address at once, so a later Save keeps the picture (it sent
+  // the typed URL back and lost it).
+  await page.getByLabel("Avatar URL").fill("https://example.com/a.png");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Profile saved")).toBeVisible();
   await page.getByLabel("Upload a picture").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: onePixel });
   await expect(page.getByText("Picture saved")).toBeVisible();
   const picture = page.locator(".avatar-upload img.avatar");
   await expect(picture).toHaveAttribute("src", new RegExp(`^/users/${me.id}/avatar\\?v=`));
   await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
+  await expect(page.getByLabel("Avatar URL")).toHaveValue(new RegExp(`^/users/${me.id}/avatar`));
+  await page.getByLabel("Name", { exact: true }).fill("Avatar Keeper");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect.poll(async () => (await (await context.request.get("/users/me")).json()).name).toBe("Avatar Keeper");
+  expect((await (await context.request.get("/users/me")).json()).avatar_url).toMatch(new RegExp(`^/users/${me.id}/avatar`));
   // The form shows the new picture's address, and saving it keeps it.
   await page.reload();
   await expect(page.getByLabel("Avatar URL")).toHaveValue(new RegExp(`^/users/${me.id}/avatar`));
@@ -128,5 +139,24 @@ test("a picture uploaded on the profile page becomes the avatar, and the profile
   // Not an image: the server's reason is shown.
   await page.getByLabel("Upload a picture").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
   await expect(page.locator(".avatar-upload .field-error")).toContainText("must be a PNG, JPEG, GIF or WebP image");
+  await context.close();
+});
+
+test("an avatar whose picture does not load shows the person's initials, not a broken image", async ({ browser }) => {
+  const context = await browser.newContext();
+  const me = await registerUser(context, "deadlink");
+  // Nothing listens on port 9: the picture fails at once.
+  const saved = await context.request.put("/users/me", { data: { user: { avatar_url: "http://127.0.0.1:9/gone.png" } } });
+  expect(saved.status()).toBe(200);
+  const page = await context.newPage();
+  await page.goto("/profile");
+  const face = page.locator(".avatar-upload .avatar");
+  await expect(face).toHaveText(initialsOf(me.name));
+  await expect(page.locator(".avatar-upload img.avatar")).toHaveCount(0);
+  // And so in a room, where others see it.
+  const room = await createRoom(context.request, { kind: "open", title: `Faces ${Date.now()}` });
+  await postMessage(context.request, room, "can you see me?");
+  await page.goto(`/rooms/${room}`);
+  await expect(page.locator("article.message .gutter .avatar")).toHaveText(initialsOf(me.name));
   await context.close();
 });

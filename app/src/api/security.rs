@@ -16,6 +16,14 @@ pub async fn change_email(email: String, password: String) -> Result<Profile, Ui
     Ok(hearth.change_email(user.id, password, &email).await?)
 }
 
+/// Changes the signed-in user's password, the current one first: this
+/// session stays signed in, every other one of the account ends.
+#[server(prefix = "/fn")]
+pub async fn change_password(current_password: String, password: String) -> Result<(), UiError> {
+    let mut session = ssr::session().await?;
+    Ok(ssr::hearth()?.change_password(&mut session, current_password, password).await?)
+}
+
 /// The signed-in user's sessions, the current one marked.
 #[server(prefix = "/fn")]
 pub async fn my_sessions() -> Result<Vec<ActiveSession>, UiError> {

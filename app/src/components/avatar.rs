@@ -44,16 +44,36 @@ pub fn initials(name: &str) -> String {
 }
 
 /// The avatar of `name` (user `id`, picture `url`). Decorative: the name is
-/// always written beside it, so screen readers skip it.
+/// always written beside it, so screen readers skip it. A picture that
+/// fails to load (a dead link) gives way to the initials, not the browser's
+/// broken-image icon: on its `error` event, or, when it failed before the
+/// page hydrated, as hydration finds it.
 #[component]
 pub fn Avatar(id: UserId, name: String, #[prop(optional)] url: Option<String>) -> impl IntoView {
-    match url.filter(|u| !u.is_empty()) {
-        Some(url) => view! { <img class="avatar" src=url alt="" aria-hidden="true" /> }.into_any(),
-        None => {
-            let class = format!("avatar initials c{}", colour_index(id));
-            view! { <span class=class aria-hidden="true">{initials(&name)}</span> }.into_any()
+    let class = format!("avatar initials c{}", colour_index(id));
+    let letters = initials(&name);
+    let Some(url) = url.filter(|u| !u.is_empty()) else {
+        return view! { <span class=class aria-hidden="true">{letters}</span> }.into_any();
+    };
+    let failed = RwSignal::new(false);
+    let picture: NodeRef<leptos::html::Img> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(img) = picture.get()
+            && img.complete()
+            && img.natural_width() == 0
+        {
+            failed.set(true);
         }
+    });
+    view! {
+        <Show
+            when=move || !failed.get()
+            fallback=move || view! { <span class=class.clone() aria-hidden="true">{letters.clone()}</span> }
+        >
+            <img class="avatar" src=url.clone() alt="" aria-hidden="true" node_ref=picture on:error=move |_| failed.set(true) />
+        </Show>
     }
+    .into_any()
 }
 
 #[cfg(test)]

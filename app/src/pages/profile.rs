@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::signed_in;
-use crate::api::{ChangeEmail, EndSession, my_sessions};
+use crate::api::{ChangeEmail, ChangePassword, EndSession, my_sessions};
 use crate::auth::use_auth;
 use crate::components::avatar_upload::AvatarUpload;
 use crate::components::desktop_notifications::DesktopNotifications;
@@ -24,6 +24,15 @@ pub fn ProfilePage() -> impl IntoView {
     let email_error = last_error(change_email.value());
     let email_saved = move || matches!(change_email.value().get(), Some(Ok(_)));
     let avatar_outcome = RwSignal::new(None);
+    // A changed email shows at once ("Signed in with …"); the fields are
+    // drawn again from the profile, each showing what is saved (`prop:value`:
+    // an upload's picture replaces a URL typed before it, which a later Save
+    // would otherwise send back).
+    Effect::new(move |_| {
+        if matches!(change_email.value().get(), Some(Ok(_))) {
+            auth.me.refetch();
+        }
+    });
     let page = signed_in(move |me| {
         view! {
             <section class="card">
@@ -31,11 +40,11 @@ pub fn ProfilePage() -> impl IntoView {
                 <p class="muted">"Signed in with " {me.email.clone()}</p>
                 <AvatarUpload me=me.clone() outcome=avatar_outcome />
                 <ActionForm action=auth.update_profile>
-                    <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") value=me.username.clone() required /></label>
+                    <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") value=me.username.clone() prop:value=me.username.clone() required /></label>
                     <FieldErrors error field="username" />
-                    <label>"Name" <input name="name" aria-invalid=aria_invalid(error, "name") aria-describedby=described_by(error, "name") value=me.name.clone().unwrap_or_default() /></label>
+                    <label>"Name" <input name="name" aria-invalid=aria_invalid(error, "name") aria-describedby=described_by(error, "name") value=me.name.clone().unwrap_or_default() prop:value=me.name.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="name" />
-                    <label>"Avatar URL" <input name="avatar_url" aria-invalid=aria_invalid(error, "avatar_url") aria-describedby=described_by(error, "avatar_url") type="text" inputmode="url" value=me.avatar_url.clone().unwrap_or_default() /></label>
+                    <label>"Avatar URL" <input name="avatar_url" aria-invalid=aria_invalid(error, "avatar_url") aria-describedby=described_by(error, "avatar_url") type="text" inputmode="url" value=me.avatar_url.clone().unwrap_or_default() prop:value=me.avatar_url.clone().unwrap_or_default() /></label>
                     <FieldErrors error field="avatar_url" />
                     <FormErrors error />
                     <button type="submit">"Save"</button>
@@ -45,7 +54,7 @@ pub fn ProfilePage() -> impl IntoView {
             <section class="card" id="email">
                 <h2>"Email"</h2>
                 <ActionForm action=change_email>
-                    <label>"New email" <input name="email" aria-invalid=aria_invalid(email_error, "email") aria-describedby=described_by(email_error, "email") type="email" autocomplete="email" value=me.email.clone() required /></label>
+                    <label>"New email" <input name="email" aria-invalid=aria_invalid(email_error, "email") aria-describedby=described_by(email_error, "email") type="email" autocomplete="email" value=me.email.clone() prop:value=me.email.clone() required /></label>
                     <FieldErrors error=email_error field="email" />
                     <label>"Password" <input name="password" aria-invalid=aria_invalid(email_error, "password") aria-describedby=described_by(email_error, "password") type="password" autocomplete="current-password" required /></label>
                     <FieldErrors error=email_error field="password" />
@@ -54,6 +63,7 @@ pub fn ProfilePage() -> impl IntoView {
                     <Show when=email_saved><p class="saved" role="status">"Email changed"</p></Show>
                 </ActionForm>
             </section>
+            <Password />
             <DesktopNotifications />
             <Sessions />
         }
@@ -61,6 +71,28 @@ pub fn ProfilePage() -> impl IntoView {
     view! {
         <Title text="Your profile" />
         {page}
+    }
+}
+
+/// A new password, the current one first; the account's other sessions end.
+#[component]
+fn Password() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let error = last_error(change.value());
+    let changed = move || matches!(change.value().get(), Some(Ok(())));
+    view! {
+        <section class="card" id="password">
+            <h2>"Password"</h2>
+            <ActionForm action=change>
+                <label>"Current password" <input name="current_password" aria-invalid=aria_invalid(error, "current_password") aria-describedby=described_by(error, "current_password") type="password" autocomplete="current-password" required /></label>
+                <FieldErrors error field="current_password" />
+                <label>"New password" <input name="password" aria-invalid=aria_invalid(error, "password") aria-describedby=described_by(error, "password") type="password" autocomplete="new-password" required minlength="8" maxlength="128" /></label>
+                <FieldErrors error field="password" />
+                <FormErrors error />
+                <button type="submit">"Change password"</button>
+                <Show when=changed><p class="saved" role="status">"Password changed. You are still signed in here; everywhere else you were signed out."</p></Show>
+            </ActionForm>
+        </section>
     }
 }
 
