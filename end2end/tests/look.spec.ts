@@ -176,6 +176,15 @@ test("picking people for a group keeps the New group form in view however long t
   expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(520);
   const builder = page.locator(".group-builder");
   await expect(builder).toBeInViewport({ ratio: 1 });
+  // A title the server refuses says why, by its field (it did nothing).
+  const titleField = builder.getByLabel("Group title");
+  await expect(titleField).toHaveAttribute("maxlength", "100");
+  await titleField.evaluate((input) => input.removeAttribute("maxlength"));
+  await titleField.fill("t".repeat(150));
+  await builder.getByRole("button", { name: "Create group" }).click();
+  await expect(builder.locator('[data-field="title"]')).toHaveText("Title is too long (maximum is 100 characters)");
+  await expect(titleField).toHaveAttribute("aria-invalid", "true");
+  await expect(page).toHaveURL(/\/people/);
   await builder.getByLabel("Group title").fill(`${prefix} crew`);
   await builder.getByRole("button", { name: "Create group" }).click();
   await expect(page).toHaveURL(/\/rooms\/\d+$/);

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use super::signed_in_with;
 use crate::api::{StartConversation, search_people};
 use crate::components::avatar::Avatar;
-use crate::components::form::{FormErrors, keep_typed_text, last_error};
+use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, keep_typed_text, last_error};
 
 #[component]
 pub fn PeoplePage() -> impl IntoView {
@@ -67,7 +67,8 @@ pub fn PeoplePage() -> impl IntoView {
                 <div class="group-builder">
                     <h2>"New group"</h2>
                     <p>{move || picked.with(|p| p.iter().map(|q| q.username.clone()).collect::<Vec<_>>().join(", "))}</p>
-                    <label>"Group title" <input name="title" placeholder="Group Chat" bind:value=title /></label>
+                    <label>"Group title" <input name="title" placeholder="Group Chat" maxlength="100" aria-invalid=aria_invalid(error, "title") aria-describedby=described_by(error, "title") bind:value=title /></label>
+                    <FieldErrors error field="title" />
                     <button type="button" class="create-group" on:click=create_group>"Create group"</button>
                 </div>
             </Show>
