@@ -83,5 +83,14 @@ test("the search box finds part of a word and jumps to the message in its room",
   expect(numbers[numbers.length - 1]).toBe(120);
   expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => 121 - numbers.length + i));
   expect(numbers[0]).toBeLessThanOrEqual(7);
+
+  // 119 fillers match: the page shows the newest 50 and says so.
+  await page.goto("/find?q=filler");
+  await expect(page.locator(".hit")).toHaveCount(50);
+  await expect(page.locator(".hit").first()).toContainText("filler 120");
+  await expect(page.locator(".capped-results")).toHaveText("Showing the 50 newest matches. Add words to narrow the search.");
+  await page.goto("/find?q=ebrafi");
+  await expect(page.locator(".hit")).toHaveCount(1);
+  await expect(page.locator(".capped-results")).toHaveCount(0);
   await context.close();
 });

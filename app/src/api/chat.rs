@@ -110,6 +110,9 @@ pub async fn room_detail(room_id: i64, around: Option<i64>, at_unread: bool) -> 
     Ok(RoomView { detail, edit_window_secs, admin, first_unread, around, notifications })
 }
 
+/// How many hits the search page shows: the newest this many.
+pub const SEARCH_PAGE: u32 = 50;
+
 /// Messages containing `query` in any of my rooms, newest first.
 #[server(prefix = "/fn")]
 pub async fn search_messages(query: String) -> Result<SearchResults, UiError> {
@@ -117,7 +120,7 @@ pub async fn search_messages(query: String) -> Result<SearchResults, UiError> {
     if query.trim().is_empty() {
         return Ok(SearchResults { results: Vec::new(), partial: false });
     }
-    Ok(hearth.search(me.id, &query, None, Some(50)).await?)
+    Ok(hearth.search(me.id, &query, None, Some(SEARCH_PAGE)).await?)
 }
 
 /// The page of history before message `before_number`, after `after_number`

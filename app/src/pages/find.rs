@@ -35,8 +35,15 @@ pub fn FindPage() -> impl IntoView {
             if hits.is_empty() {
                 return view! { <p class="muted no-results">"No messages match."</p> {partial_note} }.into_any();
             }
+            // The newest SEARCH_PAGE only: say so, rather than seem to be all.
+            let capped = (hits.len() >= crate::api::SEARCH_PAGE as usize).then(|| view! {
+                <p class="muted capped-results">
+                    {format!("Showing the {} newest matches. Add words to narrow the search.", crate::api::SEARCH_PAGE)}
+                </p>
+            });
             view! {
                 {partial_note}
+                {capped}
                 <ul class="hits">
                     {hits.into_iter().map(|hit| {
                         let room = rooms.iter().find(|r| r.id == hit.room_id).map(|r| r.display_title(me.id)).unwrap_or_default();
