@@ -236,6 +236,27 @@ test("on a phone the reaction picker and a long name stay on the screen, and so 
   await context.close();
 });
 
+test("on a phone on its side the messages keep most of the little height there is", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 667, height: 375 }, hasTouch: true });
+  await registerUser(context, "sideways");
+  const room = await createRoom(context.request, { kind: "open", title: `Sideways ${Date.now()}` });
+  await postMessage(context.request, room, "read me lying down");
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The member list folds away (Room details has it); name, picker and menu stay.
+  await expect(page.locator(".chat-header .members")).toBeHidden();
+  await expect(page.locator(".chat-header h1")).toBeVisible();
+  await expect(page.getByText("Room details", { exact: true })).toBeVisible();
+  const list = await page.locator(".messages").boundingBox();
+  expect(list!.height, "the history's share of 375 pixels").toBeGreaterThan(150);
+  // A long draft stops at a quarter of the height.
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill(Array.from({ length: 20 }, (_, n) => `line ${n + 1}`).join("\n"));
+  expect((await composer.boundingBox())!.height).toBeLessThanOrEqual(375 * 0.25 + 1);
+  await nothingScrollsSideways(page);
+  await context.close();
+});
+
 test("on a wide screen the room list stays beside the room and there is no back control", async ({ browser }) => {
   const { room, aliceContext, bobContext } = await twoPeople(browser, DESKTOP, "light");
   const page = await bobContext.newPage();
