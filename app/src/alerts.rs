@@ -1,4 +1,4 @@
-//! The tab's own alerts, beside the title's count (the room page): the
+//! The tab's own alerts, beside the title's count (every page): the
 //! favicon has a dot while anything is unread (`public/favicon-unread.svg`
 //! swapped on the `<link rel=icon>`), and while the tab is hidden a live
 //! message in any of my rooms that my level there lets through (and that
@@ -19,13 +19,31 @@ const FAVICON_UNREAD: &str = "/favicon-unread.svg";
 /// The longest body a notification shows, in characters (as Web Push's).
 const BODY_MAX: usize = 200;
 
+/// My unread messages across my rooms (muted ones left out), which every
+/// page's title counts (`App`'s title formatter).
+#[derive(Clone, Copy)]
+pub struct UnreadTotal(pub RwSignal<i64>);
+
 pub fn provide_alerts() {
     let chat = use_chat();
-    // The dot follows the server's counts (the room list refetches after
-    // each live event); a failed fetch leaves it as it was.
+    let total = use_context::<UnreadTotal>();
+    let signed_in = use_auth();
+    // The dot and the title's count follow the server's counts (the room
+    // list refetches after each live event); a failed fetch leaves them as
+    // they were, and signing out clears them.
     Effect::new(move |_| {
         if let Some(Ok(rooms)) = chat.rooms.get() {
-            set_favicon(if rooms.iter().any(|room| room.counted_unread() > 0) { FAVICON_UNREAD } else { FAVICON });
+            let unread: i64 = rooms.iter().map(hearth::model::ConversationSummary::counted_unread).sum();
+            set_favicon(if unread > 0 { FAVICON_UNREAD } else { FAVICON });
+            if let Some(total) = total {
+                total.0.set(unread);
+            }
+        }
+        if matches!(signed_in.me.get(), Some(Ok(None))) {
+            set_favicon(FAVICON);
+            if let Some(total) = total {
+                total.0.set(0);
+            }
         }
     });
     #[cfg(feature = "hydrate")]

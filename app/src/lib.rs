@@ -81,10 +81,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Every page's title counts my unread messages, "(3) People · Hearth"
+    // (muted rooms left out; set by `alerts` once the browser has the room
+    // list, so the server's title and hydration's agree).
+    let unread = RwSignal::new(0_i64);
+    provide_context(alerts::UnreadTotal(unread));
+    let formatter = move |page: String| {
+        let named = if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") };
+        match unread.get() {
+            0 => named,
+            n => format!("({n}) {named}"),
+        }
+    };
     view! {
         <Stylesheet id="leptos" href="/pkg/hearth.css" />
         <leptos_meta::Link rel="icon" href="/favicon.svg" />
-        <Title formatter=|page: String| if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") } />
+        <Title formatter />
         <Router>
             <Routes fallback=NotFound>
                 <ParentRoute path=path!("") view=Frame ssr=SsrMode::Async>

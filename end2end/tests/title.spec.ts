@@ -35,6 +35,13 @@ test("the tab title names the room and counts unread messages in every room", as
   // Reading them clears the count; the title names the room open now.
   await page.locator(`.sidebar a[href="/rooms/${direct}"]`).click();
   await expect(page).toHaveTitle(/^[^(]*Writer .* · Hearth$/);
+
+  // Every page counts, not only a room's.
+  await postMessage(writer.request, direct, "four");
+  await page.goto("/people");
+  await expect(page).toHaveTitle("(1) People · Hearth");
+  await page.goto("/browse");
+  await expect(page).toHaveTitle("(1) Open rooms · Hearth");
   await reader.close();
   await writer.close();
 });

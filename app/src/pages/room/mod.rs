@@ -42,9 +42,7 @@ mod uploads;
 
 use std::collections::HashMap;
 
-use hearth::model::{
-    Author, ConversationDetail, ConversationSummary, NotificationSettings, Profile, ReplyTo, RoomKind, UserId,
-};
+use hearth::model::{Author, ConversationDetail, NotificationSettings, Profile, ReplyTo, RoomKind, UserId};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -85,22 +83,19 @@ pub fn RoomPage() -> impl IntoView {
     });
     // The title stays outside the Suspense boundary: leptos_meta inside one
     // can break hydration. It says "Conversation" until the browser knows
-    // the room's name, then "(N) Room name", N counting unread messages in
-    // all rooms but muted ones. Effects run only in the browser, so server and hydration
-    // agree on the first title.
+    // the room's name (`App`'s formatter puts the unread count before it).
+    // Effects run only in the browser, so server and hydration agree on the
+    // first title.
     let tab_title = RwSignal::new(None::<String>);
     let chat = use_chat();
     let auth = crate::auth::use_auth();
     Effect::new(move |_| {
         let id = room_id();
         let me = auth.me.get().and_then(Result::ok).flatten();
-        if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get()) {
-            // Muted rooms (notify me of nothing) are left out.
-            let unread: i64 = rooms.iter().map(ConversationSummary::counted_unread).sum();
-            if let Some(room) = rooms.iter().find(|room| room.id.0 == id) {
-                let name = room.display_title(me.id);
-                tab_title.set(Some(if unread > 0 { format!("({unread}) {name}") } else { name }));
-            }
+        if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get())
+            && let Some(room) = rooms.iter().find(|room| room.id.0 == id)
+        {
+            tab_title.set(Some(room.display_title(me.id)));
         }
     });
     let page = signed_in_with(
