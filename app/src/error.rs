@@ -32,6 +32,16 @@ impl UiError {
         matches!(self.status, Some(403 | 404))
     }
 
+    /// The same error with `from`'s field messages under `to`: for a form
+    /// whose input has another name than the core's field (two fields of
+    /// one name on a page would share their error list's id).
+    pub fn with_field_renamed(mut self, from: &str, to: &str) -> Self {
+        for error in self.fields.iter_mut().filter(|f| f.field == from) {
+            error.field = to.to_owned();
+        }
+        self
+    }
+
     /// The messages for `field`, if any.
     pub fn field(&self, field: &str) -> Vec<String> {
         self.fields.iter().filter(|f| f.field == field).map(|f| f.message.clone()).collect()

@@ -144,6 +144,19 @@ test("the password is changed on the profile page: the current one first, and th
   await expect(form.locator('[data-field="current_password"]')).not.toBeEmpty();
   await expect(form.getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
 
+  // A new password the server refuses is described by this form's own
+  // error list, not the email form's (which has a password field too).
+  const newField = form.getByLabel("New password");
+  await newField.evaluate((input) => input.removeAttribute("minlength"));
+  await form.getByLabel("Current password").fill("secret123");
+  await newField.fill("short");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(newField).toHaveAttribute("aria-invalid", "true");
+  const describedBy = await newField.getAttribute("aria-describedby");
+  await expect(page.locator(`[id="${describedBy}"]`)).toHaveCount(1);
+  await expect(page.locator(`[id="${describedBy}"]`)).toContainText("Password");
+  await expect(form.locator(`[id="${describedBy}"]`)).toHaveCount(1);
+
   await form.getByLabel("Current password").fill("secret123");
   await form.getByLabel("New password").fill("a brand new secret");
   await form.getByRole("button", { name: "Change password" }).click();

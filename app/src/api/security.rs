@@ -19,9 +19,11 @@ pub async fn change_email(email: String, password: String) -> Result<Profile, Ui
 /// Changes the signed-in user's password, the current one first: this
 /// session stays signed in, every other one of the account ends.
 #[server(prefix = "/fn")]
-pub async fn change_password(current_password: String, password: String) -> Result<(), UiError> {
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), UiError> {
     let mut session = ssr::session().await?;
-    Ok(ssr::hearth()?.change_password(&mut session, current_password, password).await?)
+    // The profile page has another "password" field (the email form's).
+    let changed = ssr::hearth()?.change_password(&mut session, current_password, new_password).await;
+    changed.map_err(|error| UiError::from(error).with_field_renamed("password", "new_password"))
 }
 
 /// The signed-in user's sessions, the current one marked.

@@ -86,8 +86,8 @@ fn Password() -> impl IntoView {
             <ActionForm action=change>
                 <label>"Current password" <input name="current_password" aria-invalid=aria_invalid(error, "current_password") aria-describedby=described_by(error, "current_password") type="password" autocomplete="current-password" required /></label>
                 <FieldErrors error field="current_password" />
-                <label>"New password" <input name="password" aria-invalid=aria_invalid(error, "password") aria-describedby=described_by(error, "password") type="password" autocomplete="new-password" required minlength="8" maxlength="128" /></label>
-                <FieldErrors error field="password" />
+                <label>"New password" <input name="new_password" aria-invalid=aria_invalid(error, "new_password") aria-describedby=described_by(error, "new_password") type="password" autocomplete="new-password" required minlength="8" maxlength="128" /></label>
+                <FieldErrors error field="new_password" />
                 <FormErrors error />
                 <button type="submit">"Change password"</button>
                 <Show when=changed><p class="saved" role="status">"Password changed. You are still signed in here; everywhere else you were signed out."</p></Show>
