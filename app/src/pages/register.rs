@@ -37,8 +37,18 @@ pub fn RegisterPage() -> impl IntoView {
         Some(SignUpPolicy::Closed) if invitation().trim().is_empty() => Some("Sign-up is closed on this Hearth."),
         _ => None,
     };
-    let form = move || {
-        view! {
+    view! {
+        <Title text="Create an account" />
+        <section class="card auth">
+            <h1>"Create your Hearth account"</h1>
+            // The notice hides the form (style/main.css), which stays outside
+            // the suspense: one view of it in the bundle, not a second one
+            // for an async branch.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    closed_to_me(policy.await.ok()).map(|text| view! { <p class="sign-up-notice" role="note">{text}</p> })
+                })}
+            </Suspense>
             <ActionForm action=auth.register>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="invitation" value=invitation />
@@ -58,22 +68,6 @@ pub fn RegisterPage() -> impl IntoView {
                 <FormErrors error />
                 <button type="submit">"Create account"</button>
             </ActionForm>
-        }
-    };
-
-    view! {
-        <Title text="Create an account" />
-        <section class="card auth">
-            <h1>"Create your Hearth account"</h1>
-            // The notice hides the form (style/main.css), which stays outside
-            // the suspense: one view of it in the bundle, not a second one
-            // for an async branch.
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    closed_to_me(policy.await.ok()).map(|text| view! { <p class="sign-up-notice" role="note">{text}</p> })
-                })}
-            </Suspense>
-            {form()}
             <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
     }
