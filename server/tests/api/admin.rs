@@ -110,6 +110,8 @@ async fn every_admin_route_answers_each_kind_of_caller_with_its_status() {
     assert_eq!(policy["policy"], "open", "the test configuration's");
     let set = Some(json!({"policy": "closed"}));
     assert_eq!(admin_only(&app, &cast, Method::PUT, "/admin/sign_up_policy", set, 200).await["policy"], "closed");
+    let told = app.hearth.sign_up_policy_for_visitors().await.expect("the policy");
+    assert_eq!(told, SignUpPolicy::Closed, "the sign-up page tells visitors it is closed");
     let made = admin_only(&app, &cast, Method::POST, "/admin/invitations", Some(json!({})), 201).await;
     let listed = admin_only(&app, &cast, Method::GET, "/admin/invitations", None, 200).await;
     assert_eq!(listed.as_array().expect("invitations").len(), 1);
