@@ -95,7 +95,8 @@ impl Hearth {
     }
 
     /// Two people in total make (or find) their direct room; three or more a
-    /// group; `kind: "open"` an open room anyone can join.
+    /// group (without a title, the same people find their untitled group
+    /// again); `kind: "open"` an open room anyone can join.
     #[tracing::instrument(skip(self, input), fields(me = %me))]
     pub async fn create_conversation(&self, me: UserId, input: NewConversation) -> Result<Opened, AppError> {
         let kind = match input.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -137,11 +138,15 @@ impl Hearth {
                 Err(AppError::invalid("participant_ids", "A direct conversation has exactly one other participant"))
             }
             _ => {
-                let title = title.unwrap_or_else(|| DEFAULT_GROUP_TITLE.to_owned());
                 let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
-                let id = self.store.create_room(RoomKind::Group, Some(&title), me, &members).await?;
-                self.announce_added(id, &members);
-                Ok(Opened { id, created: true })
+                let (id, created) = match title {
+                    Some(title) => (self.store.create_room(RoomKind::Group, Some(&title), me, &members).await?, true),
+                    None => self.store.find_or_create_group(DEFAULT_GROUP_TITLE, me, &members).await?,
+                };
+                if created {
+                    self.announce_added(id, &members);
+                }
+                Ok(Opened { id, created })
             }
         }
     }

@@ -87,6 +87,60 @@ impl Store {
         }))
     }
 
+    /// The untitled group whose members are exactly `members` (the creator
+    /// among them), created if there is none: picking the same people again
+    /// opens the same chat, as a direct room does. A group that was renamed
+    /// or archived is not that chat. The flag says whether it was created
+    /// now. On Postgres the creator's row is locked first, so a double
+    /// submit makes one group; on SQLite the write lock does that.
+    pub async fn find_or_create_group(
+        &self,
+        title: &str,
+        created_by: UserId,
+        members: &[UserId],
+    ) -> Result<(RoomId, bool), AppError> {
+        let lock = match self.backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("SELECT id FROM users WHERE id = $1 FOR UPDATE"),
+        };
+        let find = format!(
+            "SELECT r.id FROM rooms r
+             JOIN memberships mine ON mine.room_id = r.id AND mine.user_id = $1
+             WHERE r.kind = 'group' AND r.title = $2 AND r.archived_at IS NULL
+               AND (SELECT count(*) FROM memberships m WHERE m.room_id = r.id) = $3
+               AND (SELECT count(*) FROM memberships m WHERE m.room_id = r.id AND m.user_id IN ({})) = $3
+             ORDER BY r.id LIMIT 1",
+            placeholders(4, members.len())
+        );
+        let insert = "INSERT INTO rooms (kind, title, created_by, created_at, updated_at)
+                      VALUES ('group', $1, $2, $3, $3) RETURNING id";
+        let join = insert_members_sql(members.len());
+        let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
+        let at = now();
+        Ok(on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).bind(created_by).execute(&mut *tx).await?;
+            }
+            let query = sqlx::query_as(&find).bind(created_by).bind(title).bind(count);
+            let found: Option<(RoomId,)> =
+                members.iter().fold(query, |query, user| query.bind(*user)).fetch_optional(&mut *tx).await?;
+            let opened = match found {
+                Some((id,)) => (id, false),
+                None => {
+                    let (id,): (RoomId,) =
+                        sqlx::query_as(insert).bind(title).bind(created_by).bind(&at).fetch_one(&mut *tx).await?;
+                    if let Some(join) = &join {
+                        bind_members(sqlx::query(join), id, &at, members).execute(&mut *tx).await?;
+                    }
+                    (id, true)
+                }
+            };
+            tx.commit().await?;
+            opened
+        }))
+    }
+
     /// The direct room of `a` and `b`, created if they have none. The flag
     /// says whether it was created now. Two people opening it at once share
     /// one room: the second insert meets the unique key and finds the first.

@@ -105,12 +105,13 @@ pub(super) struct RoomRef {
     id: RoomId,
 }
 
-/// Opens a room. A direct room with someone I already have one with is that room (200).
+/// Opens a room. A direct room with someone I already have one with is that room (200), and so is
+/// an untitled group with exactly the same people (a titled group is always new).
 #[utoipa::path(post, path = "/conversations", tag = "conversations",
     request_body = CreateBody,
     responses(
         (status = 201, description = "Created", body = RoomRef),
-        (status = 200, description = "The direct room that already existed", body = RoomRef)))]
+        (status = 200, description = "The direct room, or untitled group, that already existed", body = RoomRef)))]
 pub(super) async fn create(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 fn ids(list: &Value) -> Vec<i64> {
     list.as_array().expect("array").iter().map(|c| c["id"].as_i64().expect("id")).collect()
@@ -101,6 +101,72 @@ async fn three_people_make_a_group_titled_group_chat_unless_titled() {
     assert_eq!(user_ids(&shown["participants"]), [alice_id, bob.id, carol.id]);
     let shown = app.get_json(&bob.client, &format!("/conversations/{titled}")).await;
     assert_eq!(shown["conversation"]["title"], "Book club");
+}
+
+/// `POST /conversations`: its status and the room's id.
+async fn create(app: &TestApp, client: &reqwest::Client, body: Value) -> (u16, i64) {
+    let response = app.create_conversation(client, body).await;
+    let status = response.status().as_u16();
+    (status, response.json::<Value>().await.unwrap()["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn the_same_people_without_a_title_find_their_untitled_group_again() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (bob, carol, dave) = (app.user("bob").await, app.user("carol").await, app.user("dave").await);
+    let (first_status, first) = create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id] })).await;
+
+    // Act
+    let again = create(&app, &alice.client, json!({ "participant_ids": [carol.id, bob.id, carol.id] })).await;
+    let from_bob = create(&app, &bob.client, json!({ "participant_ids": [alice.id, carol.id] })).await;
+    let more = create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id, dave.id] })).await;
+    let titled =
+        create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id], "title": "Book club" })).await;
+    let patch = alice.client.patch(app.url(&format!("/conversations/{first}"))).json(&json!({ "title": "Renamed" }));
+    assert_eq!(patch.send().await.unwrap().status(), 200);
+    let after_rename = create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id] })).await;
+    let archive = alice.client.delete(app.url(&format!("/conversations/{}", after_rename.1)));
+    assert!(archive.send().await.unwrap().status().is_success());
+    let after_archive = create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id] })).await;
+
+    // Assert
+    assert_eq!(first_status, 201);
+    assert_eq!(again, (200, first), "the same people, in any order, open the same group");
+    assert_eq!(from_bob, (200, first), "whoever picks them");
+    assert_eq!(more.0, 201, "another set of people is another group");
+    assert_ne!(more.1, first);
+    assert_eq!(titled.0, 201, "a titled group is always new");
+    assert_ne!(titled.1, first);
+    assert_eq!(after_rename.0, 201, "a renamed group is no longer the untitled one");
+    assert_ne!(after_rename.1, first);
+    assert_eq!(after_archive.0, 201, "an archived group is not reopened");
+    assert_ne!(after_archive.1, after_rename.1);
+    let rooms = app.get_json(&carol.client, "/conversations").await;
+    assert_eq!(rooms.as_array().unwrap().len(), 4, "{rooms}");
+}
+
+#[tokio::test]
+async fn a_double_submitted_untitled_group_is_one_group() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (bob, carol) = (app.user("bob").await, app.user("carol").await);
+    let mut opens = JoinSet::new();
+    for _ in 0..10 {
+        let (client, url) = (alice.client.clone(), app.url("/conversations"));
+        let body = json!({ "participant_ids": [bob.id, carol.id] });
+        opens.spawn(async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap()["id"].as_i64())
+        });
+    }
+
+    let results = opens.join_all().await;
+
+    assert_eq!(results.iter().filter(|(status, _)| *status == 201).count(), 1, "{results:?}");
+    assert!(results.iter().all(|(status, id)| matches!(status, 200 | 201) && *id == results[0].1), "{results:?}");
 }
 
 #[tokio::test]
