@@ -157,6 +157,9 @@ pub struct LastMessage {
 pub struct ConversationSummary {
     pub id: RoomId,
     pub title: Option<String>,
+    /// What the room is about, shown under its name (none: not set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     pub group: bool,
     pub kind: RoomKind,
     pub updated_at: String,
@@ -699,6 +702,7 @@ mod tests {
         ConversationSummary {
             id: RoomId(7),
             title: Some("Launch".into()),
+            topic: None,
             group: true,
             kind: RoomKind::Open,
             updated_at: "2026-12-01T09:00:00.000000Z".into(),

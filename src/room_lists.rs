@@ -315,6 +315,7 @@ mod tests {
         ConversationSummary {
             id: RoomId(room),
             title: Some(format!("room {room}")),
+            topic: None,
             group: true,
             kind: RoomKind::Group,
             updated_at: at.to_owned(),

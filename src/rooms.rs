@@ -370,6 +370,7 @@ fn summary_of(listed: ListedRoom) -> ConversationSummary {
     ConversationSummary {
         id: c.id,
         title: c.title,
+        topic: c.topic.filter(|t| !t.trim().is_empty()),
         group: c.group,
         kind: c.kind,
         updated_at: c.updated_at,

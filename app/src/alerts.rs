@@ -170,6 +170,7 @@ mod tests {
         ConversationSummary {
             id: RoomId(7),
             title: Some("Launch crew".into()),
+            topic: None,
             group: kind != RoomKind::Direct,
             kind,
             updated_at: String::new(),

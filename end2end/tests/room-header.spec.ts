@@ -168,6 +168,15 @@ test("the room's creator renames it, sets its topic and archives it from Room de
   // The member's room list and open room hear of it live; the API says so too.
   await expect(member.locator(`.sidebar a[href="/rooms/${room}"]`)).toContainText(`Launch crew ${stamp}`);
   await expect(member.locator(".chat-header h1")).toHaveText(`Launch crew ${stamp}`);
+  await expect(member.locator(".chat-header .topic")).toHaveText("Ship it on Friday");
+  // A topic cleared goes from the member's header too.
+  await details.getByLabel("Topic (optional)").fill("");
+  await details.getByRole("button", { name: "Save" }).click();
+  await expect(owner.locator(".chat-header .topic")).toHaveCount(0);
+  await expect(member.locator(".chat-header .topic")).toHaveCount(0);
+  await details.getByLabel("Topic (optional)").fill("Ship it on Friday");
+  await details.getByRole("button", { name: "Save" }).click();
+  await expect(member.locator(".chat-header .topic")).toHaveText("Ship it on Friday");
   const seen = await (await memberContext.request.get(`/conversations/${room}`)).json();
   expect([seen.conversation.title, seen.conversation.topic]).toEqual([`Launch crew ${stamp}`, "Ship it on Friday"]);
 

@@ -74,6 +74,8 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let shown = app.get_json(&member.client, &path).await;
     assert_eq!(shown["conversation"]["title"], "Planning");
     assert_eq!(shown["conversation"]["topic"], "Q3 roadmap");
+    let listed = app.get_json(&member.client, "/conversations").await;
+    assert_eq!((&listed[0]["title"], &listed[0]["topic"]), (&json!("Planning"), &json!("Q3 roadmap")), "{listed}");
 
     // An admin who is not a member may too, and it is audited; an empty
     // topic clears it.
@@ -83,6 +85,8 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let cleared: Value = response.json().await.expect("json");
     assert_eq!(cleared["title"], "Planning");
     assert!(cleared.get("topic").is_none(), "{cleared}");
+    let listed = app.get_json(&member.client, "/conversations").await;
+    assert!(listed[0].get("topic").is_none(), "a cleared topic leaves the room list too: {listed}");
     let audit = app.get_json(&admin.client, "/admin/audit").await;
     assert_eq!(audit[0]["action"], "room.update");
     assert_eq!(audit[0]["target_room"], room);

@@ -260,17 +260,21 @@ fn ChatWindow(
     // The header's name and topic: the creator or an admin changes them in
     // Room details, and sees the change at once.
     let (shown_title, shown_topic) = (RwSignal::new(title.clone()), RwSignal::new(topic));
-    // Renamed by someone else: the room list hears of it live, and so does
-    // the header (the topic shows as of the page's load).
+    // Renamed, or its topic changed, by someone else: the room list hears
+    // of it live, and so does the header.
     if detail.conversation.kind != RoomKind::Direct {
         let chat = use_chat();
         Effect::new(move |_| {
-            let renamed = chat.rooms.with(|rooms| {
+            let listed = chat.rooms.with(|rooms| {
                 let rooms = rooms.as_ref()?.as_ref().ok()?;
-                rooms.iter().find(|r| r.id == room)?.title.clone()
+                rooms.iter().find(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone()))
             });
+            let Some((renamed, topic)) = listed else { return };
             if let Some(renamed) = renamed.filter(|t| *t != shown_title.get_untracked()) {
                 shown_title.set(renamed);
+            }
+            if topic != shown_topic.get_untracked() {
+                shown_topic.set(topic);
             }
         });
     }
