@@ -129,3 +129,57 @@ test("hovering a message shows its toolbar over the row, without moving the list
   await expect(toolbar).toBeHidden();
   await context.close();
 });
+
+test("the history is one Tab stop, walked with the arrow keys, and Tab comes back to the message last in focus", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "walker");
+  const room = await createRoom(context.request, { kind: "open", title: `Walk ${Date.now()}` });
+  for (const body of ["one", "two", "three"]) await postMessage(context.request, room, body);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const row = (n: number) => page.locator(`article.message[data-number="${n}"]`);
+  const composer = page.getByLabel("Message", { exact: true });
+  const inHistory = () => page.evaluate(() => document.activeElement?.closest("article.message") != null);
+
+  // Only the newest message is in the Tab order.
+  await expect(page.locator('article.message[tabindex="0"]')).toHaveCount(1);
+  await expect(row(3)).toHaveAttribute("tabindex", "0");
+  await composer.focus();
+  await page.keyboard.press("Shift+Tab");
+  await expect(row(3)).toBeFocused();
+  // The arrows walk the messages, stopping at either end; Home and End jump.
+  for (const [key, to] of [
+    ["ArrowUp", 2],
+    ["ArrowUp", 1],
+    ["ArrowUp", 1],
+    ["End", 3],
+    ["ArrowDown", 3],
+    ["Home", 1],
+    ["ArrowDown", 2],
+  ] as const) {
+    await page.keyboard.press(key);
+    await expect(row(to), `${key} to ${to}`).toBeFocused();
+  }
+  await expect(page.locator('article.message[tabindex="0"]')).toHaveCount(1);
+  await expect(row(2)).toHaveAttribute("tabindex", "0");
+  // Shift+Tab leaves the history at once, and comes back to message 2.
+  await page.keyboard.press("Shift+Tab");
+  expect(await inHistory()).toBe(false);
+  await composer.focus();
+  await page.keyboard.press("Shift+Tab");
+  await expect(row(2)).toBeFocused();
+  // Tab from the row goes into its own actions, not to the next message.
+  await page.keyboard.press("Tab");
+  await expect(row(2).getByRole("button", { name: "Reply to this message" })).toBeFocused();
+  // Arrows typed while editing are the editor's.
+  await composer.focus();
+  await composer.press("ArrowUp");
+  const editor = row(3).getByRole("textbox", { name: "Edit message" });
+  await expect(editor).toBeFocused();
+  await editor.press("ArrowUp");
+  await expect(editor).toBeFocused();
+  await editor.press("Escape");
+  await context.close();
+});

@@ -33,6 +33,52 @@ pub fn focus_message(number: i64) {
     let _ = number;
 }
 
+/// Up and Down move focus from a message to the one before or after it,
+/// Home and End to the first and last listed: the history is one Tab stop
+/// ([`super::RoomContext::tab_stop`]), walked with the arrows. Keys pressed
+/// in a field or on a button inside a message are theirs, not this.
+pub fn step_through_messages(ev: &leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        const ROW: &str = "article.message";
+        if ev.alt_key() || ev.ctrl_key() || ev.meta_key() || ev.shift_key() {
+            return;
+        }
+        let Some(row) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        if !row.matches(ROW).unwrap_or(false) {
+            return;
+        }
+        let sibling = |from: &web_sys::Element, up: bool| {
+            let mut at = if up { from.previous_element_sibling() } else { from.next_element_sibling() };
+            while let Some(element) = at {
+                if element.matches(ROW).unwrap_or(false) {
+                    return Some(element);
+                }
+                at = if up { element.previous_element_sibling() } else { element.next_element_sibling() };
+            }
+            None
+        };
+        let end = |last: bool| {
+            let list = row.parent_element()?;
+            list.query_selector(if last { "article.message:last-of-type" } else { "article.message" }).ok().flatten()
+        };
+        let next = match ev.key().as_str() {
+            "ArrowUp" => sibling(&row, true),
+            "ArrowDown" => sibling(&row, false),
+            "Home" => end(false),
+            "End" => end(true),
+            _ => return,
+        };
+        ev.prevent_default();
+        if let Some(next) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = next.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 /// A fresh id for a send, so a retry is not a second message.
 pub fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]

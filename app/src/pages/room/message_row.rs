@@ -166,6 +166,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let seen_at = room.signals.seen_at;
     let archived = room.signals.archived;
     let starts_group = layout.starts_group;
+    let (tab_stop, roving) = (room.tab_stop, room.roving);
     // "(edited)" and "Sending…": beside the name and time, or under the text.
     let (edited, sending) = (m.edited_at.is_some(), entry.state == Delivery::Sending);
     let marks = move || {
@@ -181,7 +182,19 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         {(room.first_unread == Some(number) && entry.state == Delivery::Confirmed).then(|| view! {
             <div class="unread-divider" role="separator" aria-label="New messages"><span>"New messages"</span></div>
         })}
-        <article class=state_class class:continued=!starts_group class:mentions-me=mentions_me tabindex="0" data-number=number data-client-id=client_id.clone()>
+        <article
+            class=state_class
+            class:continued=!starts_group
+            class:mentions-me=mentions_me
+            tabindex=move || if tab_stop.get() == Some(number) { "0" } else { "-1" }
+            on:focusin=move |_| {
+                if number > 0 && roving.get_untracked() != Some(number) {
+                    roving.set(Some(number));
+                }
+            }
+            data-number=number
+            data-client-id=client_id.clone()
+        >
             <div class="gutter">
                 {if starts_group {
                     view! { <Avatar id=avatar_id name=author.clone() url=avatar_url.unwrap_or_default() /> }.into_any()

@@ -149,6 +149,13 @@ pub struct RoomContext {
     pub refill: RwSignal<Option<String>>,
     /// The message a search jumped to.
     pub focus: Option<i64>,
+    /// The message focus was last in (set as focus enters a row).
+    pub roving: RwSignal<Option<i64>>,
+    /// The one message in the history that Tab stops at: the one focus was
+    /// last in while it is listed, else the newest. The arrows walk the rest
+    /// (`browser::step_through_messages`), so a long room is not hundreds
+    /// of Tabs to cross.
+    pub tab_stop: Memo<Option<i64>>,
     /// The first unread message when the window opened: the "New messages"
     /// divider stays above it while the window is open.
     pub first_unread: Option<i64>,
@@ -229,6 +236,13 @@ fn ChatWindow(
         }
     });
     let people = detail.participants.iter().map(|p| (p.id, p.avatar_url.clone())).collect();
+    let roving = RwSignal::new(None::<i64>);
+    let tab_stop = Memo::new(move |_| {
+        timeline.entries.with(|list| {
+            let listed = |number: i64| list.iter().any(|e| e.message.number == number);
+            roving.get().filter(|n| listed(*n)).or_else(|| list.iter().rev().map(|e| e.message.number).find(|n| *n > 0))
+        })
+    });
     provide_context(RoomContext {
         room_id,
         me_id: me.id,
@@ -240,6 +254,8 @@ fn ChatWindow(
         replying: RwSignal::new(None),
         refill: RwSignal::new(None),
         focus,
+        roving,
+        tab_stop,
         first_unread,
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
@@ -339,7 +355,7 @@ fn ChatWindow(
                 </p>
             </header>
             <div class="messages-frame">
-                <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll()>
+                <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll() on:keydown=|ev| browser::step_through_messages(&ev)>
                     <Show
                         when=move || paging.at_start()
                         fallback=move || view! {
