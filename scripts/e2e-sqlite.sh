@@ -31,8 +31,10 @@ source scripts/processes.sh
 
 rm -rf "$data" end2end/.results
 say "starting $binary on SQLite in $data, port $port"
+# Loopback fetches are let through (a test-only setting) so that an avatar
+# given by URL can be copied from a picture this server itself serves.
 HEARTH_DATA_DIR=$data HEARTH_LISTEN=127.0.0.1:$port HEARTH_DEMO=true HEARTH_SIGN_INS_PER_IP=1000 HEARTH_MESSAGES_PER_MINUTE=0 \
-  HEARTH_LOG=${HEARTH_LOG:-info} "$binary" serve >"$server_log" 2>&1 &
+  HEARTH_TEST_ALLOW_LOOPBACK_FETCH=true HEARTH_LOG=${HEARTH_LOG:-info} "$binary" serve >"$server_log" 2>&1 &
 started $!
 wait_healthy "$port" "$!" "$server_log"
 

@@ -135,7 +135,9 @@ pub struct Registration {
 }
 
 /// Profile fields to change; `None` keeps the current value. An empty string
-/// clears `name` and `avatar_url`.
+/// clears `name` and `avatar_url`. A new `avatar_url` is a picture on the web
+/// to copy: it is fetched and served from here, and `avatar_url` reads as
+/// this server's address for it.
 #[derive(Debug, Default, Clone)]
 pub struct ProfileChanges {
     pub username: Option<String>,
@@ -255,10 +257,15 @@ impl Hearth {
                 errors.push(FieldError::new("username", "Username has already been taken"));
             }
         }
-        let (Some(username), Some(name), Some(avatar_url), true) = (username, name, avatar_url, errors.is_empty())
+        let (Some(username), Some(name), Some(mut avatar_url), true) = (username, name, avatar_url, errors.is_empty())
         else {
             return Err(AppError::Validation(errors));
         };
+        // A new picture by URL is copied and served from here.
+        if let Some(url) = avatar_url.as_deref().filter(|url| Some(*url) != current.avatar_url.as_deref()) {
+            let square = self.fetch_avatar(id, url).await?;
+            avatar_url = Some(self.save_avatar(id, square).await?);
+        }
         let updated = self.store.update_profile(id, &username, name.as_deref(), avatar_url.as_deref()).await;
         // The session's user carries the username: the next request reads it
         // afresh (on a failed update too; the row may have changed anyway).

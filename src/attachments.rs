@@ -40,7 +40,7 @@ use tokio::sync::Semaphore;
 use crate::auth::Limiter;
 use crate::blobs::{BlobStore, key_of};
 use crate::error::{AppError, FieldError};
-use crate::images::{self, ImageError};
+use crate::images::{self, Encoded, ImageError};
 use crate::model::{Attachment, Profile, RoomId, UserId};
 use crate::store::{BlobRef, NewUpload};
 
@@ -60,6 +60,8 @@ pub const BLOB_GRACE: Duration = Duration::from_secs(60 * 60);
 /// The blob store and the limits on using it.
 pub(crate) struct Files {
     blobs: OnceLock<Arc<dyn BlobStore>>,
+    /// What copies an avatar given by its URL (through the SSRF guard).
+    web: OnceLock<Arc<dyn crate::previews::PageFetcher>>,
     decoding: Semaphore,
     uploads: Limiter<UserId>,
 }
@@ -68,6 +70,7 @@ impl Files {
     pub(crate) fn new() -> Self {
         Self {
             blobs: OnceLock::new(),
+            web: OnceLock::new(),
             decoding: Semaphore::new(DECODING_AT_ONCE),
             uploads: Limiter::per_minute(UPLOADS_PER_MINUTE),
         }
@@ -183,6 +186,12 @@ impl crate::Hearth {
     /// Keeps files in `blobs` from now on (startup). A second call is ignored.
     pub fn set_blob_store(&self, blobs: Arc<dyn BlobStore>) {
         let _ = self.files.blobs.set(blobs);
+    }
+
+    /// Copies avatars given by URL through `fetcher` from now on (startup).
+    /// A second call is ignored.
+    pub fn set_image_fetcher(&self, fetcher: Arc<dyn crate::previews::PageFetcher>) {
+        let _ = self.files.web.set(fetcher);
     }
 
     fn blobs(&self) -> Result<&Arc<dyn BlobStore>, AppError> {
@@ -370,15 +379,52 @@ impl crate::Hearth {
             return Err(self.too_large());
         }
         self.files.uploads.check(&me)?;
+        let square = self.square_avatar(bytes).await?;
+        self.save_avatar(me, square).await?;
+        self.profile(me).await
+    }
+
+    /// An avatar given by its URL is copied, as if uploaded: fetched once
+    /// through the SSRF guard (at most the upload limit), cropped and
+    /// re-encoded, and served by Hearth. So the page's strict
+    /// `img-src 'self'` shows it, and no viewer's browser is sent to the
+    /// picture's site. Any failure is `avatar_url`'s error; nothing is saved.
+    pub(crate) async fn fetch_avatar(&self, me: UserId, url: &str) -> Result<Encoded, AppError> {
+        let refused = |why: &str| AppError::from(FieldError::new("avatar_url", format!("Avatar url {why}")));
+        let fetcher = self.files.web.get().ok_or_else(|| refused("can't be fetched here; upload a picture instead"))?;
+        let parsed = url::Url::parse(url).map_err(|_| refused("must be an http(s) URL"))?;
+        self.files.uploads.check(&me)?;
+        let bytes = fetcher.fetch_bytes(&parsed, self.upload_limit()).await.map_err(|error| {
+            tracing::info!(%error, url, "an avatar could not be fetched");
+            refused("could not be fetched")
+        })?;
+        self.square_avatar(Bytes::from(bytes)).await.map_err(|err| match err {
+            AppError::Validation(errors) => AppError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new("avatar_url", format!("Avatar url: {}", e.message)))
+                    .collect(),
+            ),
+            other => other,
+        })
+    }
+
+    /// `bytes` as an avatar: a square, re-encoded without metadata.
+    async fn square_avatar(&self, bytes: Bytes) -> Result<Encoded, AppError> {
         let format = images::sniff(&bytes)
             .ok_or_else(|| FieldError::new("file", "An avatar must be a PNG, JPEG, GIF or WebP image"))?;
-        let square = self.decode(move || images::avatar(&bytes, format)).await?.map_err(image_refused)?;
+        self.decode(move || images::avatar(&bytes, format)).await?.map_err(image_refused)
+    }
+
+    /// Makes `square` my avatar, served at `/users/:id/avatar`; returns
+    /// that URL, as `avatar_url` now reads.
+    pub(crate) async fn save_avatar(&self, me: UserId, square: Encoded) -> Result<String, AppError> {
         let avatar = BlobRef { hash: key_of(&square.bytes), size: square.bytes.len() as i64 };
         let url = format!("/users/{me}/avatar?v={}", &avatar.hash[..16]);
         self.store.set_uploaded_avatar(me, &avatar, &url).await?;
         self.put_blob(&avatar.hash, Bytes::from(square.bytes)).await?;
         self.forget_user(me);
-        self.profile(me).await
+        Ok(url)
     }
 
     /// `user`'s uploaded avatar, for any signed-in user to see.

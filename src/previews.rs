@@ -60,6 +60,11 @@ pub trait PageFetcher: Send + Sync {
     /// when it answers with an error status or is not HTML, or why the
     /// fetch failed.
     async fn fetch_html(&self, url: &Url) -> Result<Option<String>, String>;
+
+    /// The body at `url`, for a picture to copy (an avatar set by its
+    /// URL): at most `max` bytes, else why not (an error status, a body
+    /// over `max`, a refused address, a timeout).
+    async fn fetch_bytes(&self, url: &Url, max: u64) -> Result<Vec<u8>, String>;
 }
 
 /// The instance's link previews: off until the server installs a fetcher

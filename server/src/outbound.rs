@@ -1,8 +1,9 @@
-//! Outbound HTTP on a user's behalf (link previews, Web Push), through the
-//! core's SSRF guard (`hearth::outbound`): this is the reqwest side of it.
-//! Every client here resolves names with [`GuardedResolver`], takes no proxy
-//! from the environment, and checks a host written as an address (which
-//! never reaches a resolver) before each request and each redirect.
+//! Outbound HTTP on a user's behalf (link previews, avatars given by URL,
+//! Web Push), through the core's SSRF guard (`hearth::outbound`): this is
+//! the reqwest side of it. Every client here resolves names with
+//! [`GuardedResolver`], takes no proxy from the environment, and checks a
+//! host written as an address (which never reaches a resolver) before each
+//! request and each redirect.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ impl WebFetcher {
             .no_proxy()
             .timeout(FETCH_TIMEOUT)
             .redirect(redirects)
-            .user_agent(concat!("Hearth/", env!("CARGO_PKG_VERSION"), " (link preview)"))
+            .user_agent(concat!("Hearth/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Arc::new(Self { client, policy }))
     }
@@ -97,5 +98,25 @@ impl PageFetcher for WebFetcher {
             }
         }
         Ok(Some(String::from_utf8_lossy(&html).into_owned()))
+    }
+
+    async fn fetch_bytes(&self, url: &reqwest::Url, max: u64) -> Result<Vec<u8>, String> {
+        outbound::check_url(url, self.policy).map_err(|refused| refused.to_string())?;
+        let mut response = self.client.get(url.clone()).send().await.map_err(|err| err.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("answered {}", response.status()));
+        }
+        let too_large = || format!("larger than {max} bytes");
+        if response.content_length().is_some_and(|length| length > max) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|err| err.to_string())? {
+            if (body.len() + chunk.len()) as u64 > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }

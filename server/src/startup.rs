@@ -129,9 +129,11 @@ impl Application {
             Some(blobs) => blobs,
             None => crate::blobs::store(&config).await?,
         });
+        let policy = hearth::outbound::Policy { allow_loopback: config.test_allow_loopback_fetch };
+        let web = crate::outbound::WebFetcher::fetcher(policy)?;
+        hearth.set_image_fetcher(web.clone());
         if config.link_previews {
-            let policy = hearth::outbound::Policy { allow_loopback: config.test_allow_loopback_fetch };
-            hearth.set_page_fetcher(crate::outbound::WebFetcher::fetcher(policy)?);
+            hearth.set_page_fetcher(web);
         }
 
         let sessions = store.sessions().await?;

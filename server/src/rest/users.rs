@@ -151,10 +151,13 @@ pub(super) async fn me(State(hearth): State<Hearth>, CurrentUser(user): CurrentU
 pub(super) struct ProfileBody {
     username: Option<String>,
     name: Option<String>,
+    /// A picture on the web (http or https) to copy as my avatar: fetched
+    /// once and served from this server, so `avatar_url` then reads as
+    /// `/users/{id}/avatar?v=…`. Empty clears it; my current value keeps it.
     avatar_url: Option<String>,
 }
 
-/// Changes my username, display name or avatar URL.
+/// Changes my username, display name or avatar (copied from a URL).
 #[utoipa::path(put, path = "/users/me", tag = "users",
     request_body = MaybeWrapped<ProfileBody>,
     responses((status = 200, description = "Changed", body = ProfileUpdated)))]

@@ -219,11 +219,12 @@ async fn me_without_a_session_is_401_with_errors() {
 async fn put_me_updates_the_profile() {
     let app = spawn_app().await;
     app.register("alice").await;
+    let picture = format!("{}/photo.png", crate::helpers::picture_site().await);
 
     let response = app
         .client
         .put(app.url("/users/me"))
-        .json(&json!({"user": {"username": "alice2", "name": "Alice Two", "avatar_url": "https://example.com/a.png"}}))
+        .json(&json!({"user": {"username": "alice2", "name": "Alice Two", "avatar_url": picture}}))
         .send()
         .await
         .unwrap();
@@ -234,7 +235,9 @@ async fn put_me_updates_the_profile() {
     assert_eq!(body["user"]["username"], "alice2");
     let me: Value = app.me(&app.client).await.json().await.unwrap();
     assert_eq!(me["name"], "Alice Two");
-    assert_eq!(me["avatar_url"], "https://example.com/a.png");
+    let id = me["id"].as_i64().unwrap();
+    let copied = me["avatar_url"].as_str().unwrap();
+    assert!(copied.starts_with(&format!("/users/{id}/avatar?v=")), "the picture is copied: {copied}");
     assert_eq!(me["email"], "alice@example.com");
 }
 

@@ -76,16 +76,19 @@ async fn the_first_account_is_the_admin_and_later_ones_are_members() {
     let app = spawn_app().await;
     let first = app.user("first").await;
     let second = app.user("second").await;
-    let picture = "https://example.com/second.png";
+    let picture = format!("{}/other.png", crate::helpers::picture_site().await);
     let put = second.client.put(app.url("/users/me")).json(&json!({ "user": { "avatar_url": picture } })).send().await;
-    assert_eq!(put.unwrap().status(), 200);
+    let put = put.unwrap();
+    assert_eq!(put.status(), 200);
+    let put: Value = put.json().await.unwrap();
+    let picture = put["user"]["avatar_url"].as_str().expect("the copy's address").to_owned();
     let users = app.get_json(&first.client, "/admin/users").await;
     let user =
         |name: &str| users.as_array().expect("users").iter().find(|u| u["username"] == name).expect(name).clone();
     assert_eq!(user("first")["role"], "admin");
     assert_eq!(user("second")["role"], "member");
     // Each with their picture, for the admin page's avatars.
-    assert_eq!(user("second")["avatar_url"], picture);
+    assert_eq!(user("second")["avatar_url"], picture.as_str());
     assert!(user("first").get("avatar_url").is_none(), "{}", user("first"));
     assert_error(app.get(&second.client, "/admin/users").await, 403).await;
 }

@@ -368,6 +368,52 @@ async fn deleting_a_message_hides_its_files_and_the_collector_frees_blobs_nothin
     assert_eq!(hearth.store().blob_count().await.expect("counted"), 0);
 }
 
+/// `PUT /users/me` with `avatar_url`: its status and body.
+async fn set_avatar_url(app: &TestApp, client: &Client, url: &str) -> (u16, Value) {
+    let response = client.put(app.url("/users/me")).json(&json!({ "avatar_url": url })).send().await.expect("answered");
+    (response.status().as_u16(), response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn an_avatar_given_by_url_is_copied_once_and_served_from_here_and_a_bad_one_is_refused() {
+    let app = spawn_app().await;
+    let (alice, bob, _room) = pair(&app).await;
+    let site = crate::helpers::picture_site().await;
+
+    // A picture on the web is fetched once, squared and served by Hearth.
+    let (status, profile) = set_avatar_url(&app, &alice.client, &format!("{site}/photo.png?size=large")).await;
+    assert_eq!(status, 200, "{profile}");
+    let url = profile["user"]["avatar_url"].as_str().expect("an avatar url").to_owned();
+    assert!(url.starts_with(&format!("/users/{}/avatar?v=", alice.id)), "{url}");
+    let got = get(&app, &bob.client, &url).await;
+    assert_eq!(got.status(), 200);
+    let square = image::load_from_memory(&got.bytes().await.expect("bytes")).expect("an image");
+    assert_eq!((square.width(), square.height()), (256, 256));
+    // Saving the form again sends this address back: kept, not fetched.
+    assert_eq!(set_avatar_url(&app, &alice.client, &url).await.0, 200);
+
+    // Not a picture, missing, a private address, a file URL: 422 on the
+    // field, and the avatar stays.
+    for bad in
+        [format!("{site}/page"), format!("{site}/gone"), "http://10.0.0.1/me.png".into(), "file:///etc/passwd".into()]
+    {
+        let (status, body) = set_avatar_url(&app, &alice.client, &bad).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        let errors = body["errors"].as_array().expect("errors");
+        assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("Avatar url"))), "{bad}: {body}");
+    }
+    let me: Value = app.me(&alice.client).await.json().await.expect("json");
+    assert_eq!(me["avatar_url"], url.as_str());
+
+    // Over the upload limit: refused, however it is sent.
+    let small = spawn_app_with(|config| config.upload_max_bytes = 1024).await;
+    let carol = person(&small, "carol").await;
+    let (status, body) = set_avatar_url(&small, &carol.client, &format!("{site}/photo.png")).await;
+    assert_eq!(status, 422, "{body}");
+    let me: Value = small.me(&carol.client).await.json().await.expect("json");
+    assert_eq!(me["avatar_url"], Value::Null);
+}
+
 #[tokio::test]
 async fn an_avatar_can_be_uploaded_and_is_served_to_signed_in_users() {
     let app = spawn_app().await;
@@ -412,11 +458,13 @@ async fn an_avatar_can_be_uploaded_and_is_served_to_signed_in_users() {
     let replaced = alice
         .client
         .put(app.url("/users/me"))
-        .json(&json!({ "avatar_url": "https://example.com/me.png" }))
+        .json(&json!({ "avatar_url": format!("{}/other.png", crate::helpers::picture_site().await) }))
         .send()
         .await
         .expect("ok");
     assert_eq!(replaced.status(), 200);
-    assert_error(get(&app, &bob.client, &url).await, 404).await;
+    let replaced: Value = replaced.json().await.expect("a profile");
+    let new_url = replaced["user"]["avatar_url"].as_str().expect("an avatar url");
+    assert!(new_url.starts_with(&format!("/users/{}/avatar?v=", alice.id)) && new_url != url, "{new_url}");
     assert_eq!(app.hearth.collect_blobs(Duration::ZERO).await.expect("collected"), 1, "the old avatar is freed");
 }

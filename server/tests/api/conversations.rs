@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{SqlArg, TestApp, spawn_app};
 
 fn ids(list: &Value) -> Vec<i64> {
     list.as_array().expect("array").iter().map(|c| c["id"].as_i64().expect("id")).collect()
@@ -289,15 +289,15 @@ async fn the_room_list_shows_each_members_name_and_picture_exactly() {
     // Quotes, backslashes, non-ASCII and an emoji: the list carries the
     // members as text the database assembles, and must give them back as set.
     let name = r#"Bob "the \ builder" Ünal 🧱"#;
-    let avatar = "https://example.com/b%22ob.png?size=64&x=1";
-    let updated = bob
-        .client
-        .put(app.url("/users/me"))
-        .json(&json!({"user": {"name": name, "avatar_url": avatar}}))
-        .send()
-        .await
-        .unwrap();
+    let updated = bob.client.put(app.url("/users/me")).json(&json!({"user": {"name": name}})).send().await.unwrap();
     assert_eq!(updated.status(), 200);
+    // An address as one set before avatars were copied (stored as given).
+    let avatar = r#"https://example.com/b%22ob".png?size=64&x=1"#;
+    app.execute_sql(
+        "UPDATE users SET avatar_url = $1 WHERE id = $2",
+        &[SqlArg::Text(avatar.into()), SqlArg::Int(bob.id)],
+    )
+    .await;
     let group = app.conversation_with(&alice.client, &[carol.id, bob.id]).await;
     let empty_room_of_carol = app.conversation_with(&carol.client, &[bob.id]).await;
 

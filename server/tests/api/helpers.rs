@@ -544,3 +544,23 @@ pub fn assert_one_line_failure(output: &std::process::Output, names: &[&str]) {
         assert!(lines[0].contains(name), "the line names {name:?}: {stderr:?}");
     }
 }
+
+/// A web site on loopback with pictures, for avatars set by URL (the test
+/// app admits loopback fetches): `/photo.png` (500 × 300, any query),
+/// `/other.png` (64 × 64), `/page` (HTML, not a picture) and `/gone`
+/// (404). Returns its base URL.
+pub async fn picture_site() -> String {
+    use axum::http::{StatusCode, header};
+    use axum::routing::get;
+    use hearth::testing::images::png;
+    let picture = |bytes: Vec<u8>| move || async move { ([(header::CONTENT_TYPE, "image/png")], bytes) };
+    let site = axum::Router::new()
+        .route("/photo.png", get(picture(png(500, 300))))
+        .route("/other.png", get(picture(png(64, 64))))
+        .route("/page", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<html><title>hi</title></html>") }))
+        .route("/gone", get(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, site).await.expect("the picture site runs") });
+    base
+}

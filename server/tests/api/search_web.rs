@@ -36,10 +36,12 @@ async fn search_covers_every_room_i_belong_to_and_nothing_else() {
     app.create_chat(&token, "Ticket").await;
     app.post_app_message(&token, 1, "HELLO from the API").await;
     let ticket = app.room_titled(&alice.client, "Ticket").await;
-    let picture = "https://example.com/bob.png";
+    let picture = format!("{}/other.png", crate::helpers::picture_site().await);
     let put =
         bob.client.put(app.url("/users/me")).json(&json!({ "user": { "avatar_url": picture } })).send().await.unwrap();
     assert_eq!(put.status(), 200);
+    let put: Value = put.json().await.unwrap();
+    let picture = put["user"]["avatar_url"].as_str().expect("the copy's address").to_owned();
 
     let alices = app.get_json(&alice.client, &search_path("hello")).await;
     let carols = app.get_json(&carol.client, &search_path("hello")).await;
@@ -62,7 +64,7 @@ async fn search_covers_every_room_i_belong_to_and_nothing_else() {
     assert_eq!(alices["results"][1]["created_at"], bobs["created_at"]);
     assert!(alices["results"][1].get("application").is_none(), "no application on a person's message");
     // With the sender's picture, when they have one.
-    assert_eq!(alices["results"][1]["avatar_url"], picture);
+    assert_eq!(alices["results"][1]["avatar_url"], picture.as_str());
     assert!(alices["results"][2].get("avatar_url").is_none(), "alice has no picture: {}", alices["results"][2]);
     assert_eq!(found(&carols), [(bob_and_carol, 1), (group, 1)]);
     assert_eq!(found(&app.get_json(&alice.client, &search_path("just us")).await), []);
