@@ -129,6 +129,16 @@ pub struct HistoryParams {
     pub limit: Option<u32>,
 }
 
+/// The paging parameters of a message's replies (a query string).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct RepliesParams {
+    /// The replies numbered after this one (none: from the first reply).
+    pub after: Option<i64>,
+    /// Replies per page: 1 to 200 (more is cut to 200), 50 when absent.
+    pub limit: Option<u32>,
+}
+
 impl HistoryParams {
     /// Reads `before`/`after` as an ISO 8601 time or, if all digits, a number.
     pub fn parse(&self) -> Result<(HistoryQuery, u32), AppError> {
@@ -341,6 +351,26 @@ impl Hearth {
         self.member_room(me, room).await?;
         let (query, limit) = params.parse()?;
         Ok(MessagePage::new(self.store.history(room, &query, limit).await?))
+    }
+
+    /// Message `number`'s live replies, oldest first, a page at a time
+    /// (`after` the last one seen). A deleted message's replies stay
+    /// listed; a message that never existed is 404.
+    pub async fn replies(
+        &self,
+        me: UserId,
+        room: RoomId,
+        number: i64,
+        params: &RepliesParams,
+    ) -> Result<MessagePage, AppError> {
+        self.member_room(me, room).await?;
+        let limit = match params.limit {
+            Some(0) => return Err(AppError::invalid("limit", "Limit must be between 1 and 200")),
+            Some(n) => n.min(PAGE_MAX),
+            None => PAGE_DEFAULT,
+        };
+        self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        Ok(MessagePage::new(self.store.replies(room, number, params.after.unwrap_or(0), limit).await?))
     }
 
     /// The author edits within the edit window.

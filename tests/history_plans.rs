@@ -10,7 +10,8 @@
 //! (`make test` sets it; the test says it was skipped without it).
 //! Also, on Postgres, what a send's lookup and a search across my rooms
 //! read, counted from the table's statistics; and on both, that a send's
-//! lookup of earlier sends and search results' bylines find rows by key.
+//! lookup of earlier sends and search results' bylines find rows by key,
+//! and a message's replies are read from their own index.
 
 use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, SearchStep, Store};
@@ -228,17 +229,50 @@ async fn assert_hit_bylines_are_looked_up_by_key(store: &Store, room: RoomId) {
     }
 }
 
+/// A message's replies are one range of `messages_replies`, not a walk of
+/// the room: three of the room's 200,000 messages answer message 17.
+async fn assert_replies_are_read_from_their_index(store: &Store, room: RoomId, url: &str) {
+    with_connection!(url, |conn| {
+        sqlx::query("UPDATE messages SET reply_to = 17 WHERE room_id = $1 AND number IN (100, 150000, 199999)")
+            .bind(room.0)
+            .execute(&mut conn)
+            .await
+            .expect("replies");
+    });
+    let replies = store.replies(room, 17, 0, 50).await.expect("replies");
+    assert_eq!(replies.iter().map(|m| m.number).collect::<Vec<_>>(), [100, 150_000, 199_999]);
+    let after = store.replies(room, 17, 100, 50).await.expect("replies");
+    assert_eq!(after.iter().map(|m| m.number).collect::<Vec<_>>(), [150_000, 199_999]);
+    let plan = store.replies_plan(room, 17).await.expect("plan");
+    let text = plan.join("\n");
+    assert!(text.contains("messages_replies"), "not the replies index:\n{text}");
+    match store.backend() {
+        Backend::Sqlite => {
+            assert!(!text.contains("TEMP B-TREE"), "sorts:\n{text}");
+            assert!(!plan.iter().any(|line| line.starts_with("SCAN m")), "a full scan:\n{text}");
+        }
+        Backend::Postgres => {
+            assert!(!text.contains("Seq Scan on messages"), "a full scan:\n{text}");
+            assert!(!text.contains("Sort"), "sorts:\n{text}");
+            let read: u64 = numbers_after(&text, "rows=").sum();
+            assert!(read <= 50, "read {read} rows for three replies:\n{text}");
+        }
+    }
+}
+
 #[tokio::test]
-async fn on_both_databases_earlier_sends_and_search_bylines_are_looked_up_by_key_in_a_room_of_200000_sends() {
+async fn on_both_databases_earlier_sends_search_bylines_and_replies_are_looked_up_by_key_in_a_room_of_200000_sends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("big.db").display());
     let (store, room) = big_room(&url).await;
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
     assert_hit_bylines_are_looked_up_by_key(&store, room).await;
+    assert_replies_are_read_from_their_index(&store, room, &url).await;
     let Some(database) = BlankPostgres::create("earlier").await else { return };
     let (store, room) = big_room(&database.url).await;
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
     assert_hit_bylines_are_looked_up_by_key(&store, room).await;
+    assert_replies_are_read_from_their_index(&store, room, &database.url).await;
     drop(store);
     database.drop_now().await;
 }

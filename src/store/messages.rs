@@ -243,6 +243,14 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         LEFT JOIN users ou ON ou.id = o.user_id
         LEFT JOIN link_previews lp ON lp.url = m.preview_url AND m.deleted_at IS NULL AND lp.title IS NOT NULL";
 
+/// [`Store::replies`]: a message's live replies after a number.
+static REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.reply_to = $2 AND m.number > $3 AND m.deleted_at IS NULL
+         ORDER BY m.number LIMIT $4"
+    )
+});
+
 impl Store {
     /// Appends one message on its own, as a batch of one (see
     /// [`Store::append_messages`], which numbers it): for tools and tests
@@ -690,6 +698,33 @@ impl Store {
             plans.push(lines);
         }
         Ok(plans)
+    }
+
+    /// The live replies to message `number` of `room` numbered after
+    /// `after`, oldest first, at most `limit`: one range of
+    /// `messages_replies`, however big the room.
+    pub async fn replies(&self, room: RoomId, number: i64, after: i64, limit: u32) -> Result<Vec<Message>, AppError> {
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(REPLIES.as_str())
+            .bind(room)
+            .bind(number)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        let mut messages: Vec<Message> = rows.into_iter().map(Message::from).collect();
+        self.attach_reactions(room, messages.iter_mut()).await?;
+        Ok(messages)
+    }
+
+    /// The plan of [`Store::replies`] (as [`Store::history_plans`]).
+    #[doc(hidden)]
+    pub async fn replies_plan(&self, room: RoomId, number: i64) -> Result<Vec<String>, AppError> {
+        let sql = format!("{} {}", self.backend().explain(), REPLIES.as_str());
+        let column = self.backend().plan_column();
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind(room).bind(number).bind(0_i64).bind(50_i64).fetch_all(pool).await?;
+            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
+        }))
     }
 
     /// The plan of the lookup of earlier sends that a batch makes before it

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
-use hearth::messages::HistoryParams;
+use hearth::messages::{HistoryParams, RepliesParams};
 use hearth::model::{Message, MessagePage, Reaction};
 use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/conversations/{id}/messages", get(history).post(send))
         .route("/conversations/{id}/messages/{number}", patch(edit).delete(remove))
+        .route("/conversations/{id}/messages/{number}/replies", get(replies))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
         .route("/messages", get(direct_history))
@@ -39,6 +40,23 @@ pub(super) async fn history(
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.history(me.id, RoomId(id), &params).await?))
+}
+
+/// A message's live replies, oldest first; page on with `after` the last
+/// one's number. A deleted message's replies stay listed.
+#[utoipa::path(get, path = "/conversations/{id}/messages/{number}/replies", tag = "messages",
+    params(
+        ("id" = i64, Path, description = "The conversation's id"),
+        ("number" = i64, Path, description = "The message's number in the conversation"),
+        RepliesParams),
+    responses((status = 200, description = "The page of replies", body = MessagePage)))]
+pub(super) async fn replies(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+    Query(params): Query<RepliesParams>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.replies(me.id, RoomId(id), number, &params).await?))
 }
 
 /// A new message.

@@ -57,7 +57,7 @@ pub struct Errors {
         conversations::archive, conversations::join, conversations::leave,
         conversations::add_participants, conversations::remove_participant, conversations::open_rooms,
         notifications::show, notifications::update,
-        messages::history, messages::send, messages::edit, messages::remove,
+        messages::history, messages::replies, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction,
         messages::direct_history, messages::send_direct,
         attachments::upload, attachments::download, attachments::thumbnail,

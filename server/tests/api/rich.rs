@@ -267,6 +267,55 @@ async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_
 }
 
 #[tokio::test]
+async fn a_messages_replies_are_listed_oldest_first_a_page_at_a_time_to_members_only() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let original = message(app.send(&alice.client, room, "Lunch?").await).number;
+    let other = message(app.send(&alice.client, room, "Also: the report").await).number;
+    let mut replies = Vec::new();
+    for (n, body) in ["**yes**", "no", "maybe", "later"].into_iter().enumerate() {
+        let client = if n % 2 == 0 { &bob.client } else { &alice.client };
+        let response = app.post_message(client, room, json!({ "body": body, "reply_to": original })).await;
+        assert_eq!(response.status(), 201);
+        replies.push(message(response.json().await.expect("json")).number);
+        app.post_message(&bob.client, room, json!({ "body": "re the report", "reply_to": other })).await;
+    }
+    let gone = replies[2];
+    let url = app.url(&format!("/conversations/{room}/messages/{gone}"));
+    assert_eq!(bob.client.delete(url).send().await.expect("sent").status(), 204);
+    let list = |client: &Client, number: i64, query: &str| {
+        let url = app.url(&format!("/conversations/{room}/messages/{number}/replies{query}"));
+        let request = client.get(url).send();
+        async move { request.await.expect("answered") }
+    };
+    let numbers = |page: &Value| -> Vec<i64> {
+        page["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("n")).collect()
+    };
+
+    // Act
+    let all: Value = list(&alice.client, original, "").await.json().await.expect("json");
+    let first_page: Value = list(&bob.client, original, "?limit=2").await.json().await.expect("json");
+    let next = format!("?limit=2&after={}", first_page["page_info"]["newest"]);
+    let second_page: Value = list(&bob.client, original, &next).await.json().await.expect("json");
+    let none: Value = list(&bob.client, replies[0], "").await.json().await.expect("json");
+
+    // Assert
+    assert_eq!(numbers(&all), [replies[0], replies[1], replies[3]], "oldest first, the deleted one left out");
+    assert_eq!(all["messages"][0]["html"], "<p><strong>yes</strong></p>\n", "{all}");
+    assert_eq!(all["messages"][0]["user"]["username"], "bob");
+    assert_eq!(numbers(&first_page), [replies[0], replies[1]]);
+    assert_eq!(numbers(&second_page), [replies[3]]);
+    assert_eq!(numbers(&none), Vec::<i64>::new());
+    assert_error(list(&carol.client, original, "").await, 404).await;
+    assert_error(list(&crate::helpers::new_client(), original, "").await, 401).await;
+    assert_error(list(&bob.client, 999, "").await, 404).await;
+    assert_error(list(&bob.client, original, "?limit=0").await, 422).await;
+    assert_error(list(&bob.client, original, "?after=x").await, 400).await;
+}
+
+#[tokio::test]
 async fn a_reply_to_a_missing_or_deleted_message_or_another_rooms_is_refused() {
     let app = spawn_app().await;
     let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
