@@ -110,3 +110,36 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   await expect(filler.locator(".reply-count")).toHaveText("1 reply");
   await closeAll(aliceContext, bobContext);
 });
+
+test("N replies lists a message's replies, and each jumps to its reply, even far down the history", async ({ browser }) => {
+  const { room, bob, aliceContext, bobContext, alicePage } = await pair(browser);
+  const original = await postMessage(aliceContext.request, room, "Lunch at **noon**?");
+  const reply = async (body: string) => {
+    const response = await bobContext.request.post(`/conversations/${room}/messages`, { data: { body, reply_to: original.number } });
+    expect(response.status()).toBe(201);
+    return (await response.json()).number as number;
+  };
+  const first = await reply("Yes, *the usual* place");
+  for (let i = 1; i <= 60; i++) await postMessage(aliceContext.request, room, `filler ${i}`);
+  const last = await reply("Make it 12:30");
+  await alicePage.goto(`/rooms/${room}?around=${original.number}`);
+  await expect(alicePage.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  const target = alicePage.locator(`article.message[data-number="${original.number}"]`);
+  const count = target.getByRole("button", { name: "2 replies" });
+  await expect(count).toHaveAttribute("aria-expanded", "false");
+
+  await count.click();
+  await expect(count).toHaveAttribute("aria-expanded", "true");
+  const listed = target.getByRole("list", { name: "Replies" }).getByRole("link");
+  await expect(listed).toHaveCount(2);
+  // Oldest first, as they show: who wrote each and how it begins, without the Markdown.
+  await expect(listed.nth(0)).toHaveAccessibleName(`Reply from ${bob.name}: Yes, the usual place`);
+  await expect(listed.nth(1)).toContainText("Make it 12:30");
+  // The loaded one scrolls into view in place; the far one opens the page around it.
+  await listed.nth(0).click();
+  await expect(alicePage.locator(`article.message[data-number="${first}"]`)).toHaveClass(/focused/);
+  await listed.nth(1).click();
+  await expect(alicePage).toHaveURL(new RegExp(`/rooms/${room}\\?around=${last}$`));
+  await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeInViewport();
+  await closeAll(aliceContext, bobContext);
+});

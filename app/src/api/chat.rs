@@ -2,7 +2,7 @@
 
 use hearth::model::{
     ConversationDetail, ConversationSummary, Message, MessagePage, NotificationSettings, OpenRoom, Person, Reaction,
-    RoomId, SearchResults,
+    ReplyTo, RoomId, SearchResults,
 };
 use leptos::prelude::*;
 
@@ -152,6 +152,28 @@ pub async fn send_message(
     let files = attachments.unwrap_or_default();
     Ok(hearth.post_reply(me.id, RoomId(room_id), &body, client_id.as_deref(), reply_to, &files).await?.message)
 }
+
+/// Message `number`'s first 50 live replies, each as a quote (who, and how
+/// it begins), for its "N replies" list.
+#[server(prefix = "/fn")]
+pub async fn message_replies(room_id: i64, number: i64) -> Result<Vec<ReplyTo>, UiError> {
+    use hearth::messages::RepliesParams;
+    let (hearth, me) = ssr::user().await?;
+    let params = RepliesParams { after: None, limit: Some(REPLIES_LISTED) };
+    let page = hearth.replies(me.id, RoomId(room_id), number, &params).await?;
+    Ok(page
+        .messages
+        .into_iter()
+        .map(|m| {
+            let text = hearth::markdown::one_line(m.body.as_deref().unwrap_or(""), ReplyTo::SNIPPET_MAX);
+            let snippet = if text.is_empty() && !m.attachments.is_empty() { "Sent a file".to_owned() } else { text };
+            ReplyTo { number: m.number, user: m.user, snippet: Some(snippet), reply_count: 0 }
+        })
+        .collect())
+}
+
+/// How many replies a message's "N replies" lists.
+pub const REPLIES_LISTED: u32 = 50;
 
 /// Toggles my reaction `emoji` on message `number`; the message's reactions after.
 #[server(prefix = "/fn")]

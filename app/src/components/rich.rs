@@ -118,10 +118,17 @@ fn jump_to(number: i64) -> bool {
 /// around it (as a search hit does).
 #[component]
 pub fn ReplyQuote(quote: ReplyTo, room_id: i64) -> impl IntoView {
+    quote_link(quote, room_id, "Reply to")
+}
+
+/// A quoted message as a link to it: `said` names the link for screen
+/// readers ("Reply to Ann: …" above a reply, "Reply from Bob: …" in a list
+/// of replies).
+fn quote_link(quote: ReplyTo, room_id: i64, said: &'static str) -> impl IntoView {
     let number = quote.number;
     let who = quote.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
     let text = quote.snippet.clone().unwrap_or_else(|| "This message was deleted.".into());
-    let label = format!("Reply to {who}: {text}");
+    let label = format!("{said} {who}: {text}");
     view! {
         <a
             class="reply-quote"
@@ -140,12 +147,49 @@ pub fn ReplyQuote(quote: ReplyTo, room_id: i64) -> impl IntoView {
     }
 }
 
-/// "3 replies" under an original.
+/// "N replies" under a message that has any: a button that lists them
+/// under it (the first [`crate::api::REPLIES_LISTED`], oldest first), each
+/// a link to the reply, fetched when opened.
 #[component]
-pub fn ReplyCount(count: i64) -> impl IntoView {
+pub fn ReplyCount(room_id: i64, number: i64, count: i64) -> impl IntoView {
     (count > 0).then(|| {
         let text = if count == 1 { "1 reply".to_owned() } else { format!("{count} replies") };
-        view! { <p class="reply-count muted">{text}</p> }
+        let open = RwSignal::new(false);
+        let replies = RwSignal::new(None::<Result<Vec<ReplyTo>, ()>>);
+        let toggle = move |_| {
+            let opening = !open.get_untracked();
+            open.set(opening);
+            if opening {
+                replies.set(None);
+                spawn_local(async move {
+                    replies.set(Some(crate::api::message_replies(room_id, number).await.map_err(drop)));
+                });
+            }
+        };
+        let more = count > i64::from(crate::api::REPLIES_LISTED);
+        view! {
+            <div class="replies">
+                <button type="button" class="link reply-count" aria-expanded=move || open.get().to_string() on:click=toggle>
+                    {text}
+                </button>
+                <Show when=move || open.get()>
+                    {move || match replies.get() {
+                        None => view! { <p class="muted reply-list-note">"Loading…"</p> }.into_any(),
+                        Some(Err(())) => {
+                            view! { <p class="form-error reply-list-note" role="alert">"The replies could not be loaded."</p> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) => view! {
+                            <ol class="reply-list" aria-label="Replies">
+                                {list.into_iter().map(|quote| view! { <li>{quote_link(quote, room_id, "Reply from")}</li> }).collect_view()}
+                            </ol>
+                            {more.then(|| view! { <p class="muted reply-list-note">"The first 50 are listed."</p> })}
+                        }
+                        .into_any(),
+                    }}
+                </Show>
+            </div>
+        }
     })
 }
 

@@ -226,7 +226,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 {(!m.reactions.is_empty()).then(|| view! {
                     <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions />
                 })}
-                <ReplyCount count=m.reply_count />
+                <ReplyCount room_id number count=m.reply_count />
                 // The toolbar overlays the row; it steps aside while the row
                 // is edited or asks to confirm a delete, and in an archived
                 // (read-only) room.
