@@ -58,6 +58,12 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
     "Sign-up here is by invitation only: ask an admin of this Hearth for an invitation link.",
   );
   await expect(visitor.getByRole("button", { name: "Create account" })).toHaveCount(0);
+  // Closed: it says that instead (the policy goes back to invite at once).
+  expect((await adminContext.request.put("/admin/sign_up_policy", { data: { policy: "closed" } })).status()).toBe(200);
+  await visitor.reload();
+  await expect(visitor.locator(".sign-up-notice")).toHaveText("Sign-up is closed on this Hearth.");
+  await expect(visitor.getByRole("button", { name: "Create account" })).toHaveCount(0);
+  expect((await adminContext.request.put("/admin/sign_up_policy", { data: { policy: "invite" } })).status()).toBe(200);
   await visitorContext.close();
 
   // The invitation: one use, a day.
