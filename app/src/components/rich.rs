@@ -183,7 +183,10 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64) -> impl IntoView {
                             <ol class="reply-list" aria-label="Replies">
                                 {list.into_iter().map(|quote| view! { <li>{quote_link(quote, room_id, "Reply from")}</li> }).collect_view()}
                             </ol>
-                            {more.then(|| view! { <p class="muted reply-list-note">"The first 50 are listed."</p> })}
+                            {more.then(|| {
+                                let note = format!("The first {} are listed.", crate::api::REPLIES_LISTED);
+                                view! { <p class="muted reply-list-note">{note}</p> }
+                            })}
                         }
                         .into_any(),
                     }}
