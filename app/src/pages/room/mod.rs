@@ -42,7 +42,9 @@ mod uploads;
 
 use std::collections::HashMap;
 
-use hearth::model::{Author, ConversationDetail, NotificationSettings, Profile, ReplyTo, RoomKind, UserId};
+use hearth::model::{
+    Author, ConversationDetail, ConversationSummary, NotificationSettings, Profile, ReplyTo, RoomKind, UserId,
+};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -89,12 +91,15 @@ pub fn RoomPage() -> impl IntoView {
     let tab_title = RwSignal::new(None::<String>);
     let chat = use_chat();
     let auth = crate::auth::use_auth();
-    Effect::new(move |_| {
+    // The room's entry in my room list, which follows renames and topics
+    // live: the tab title here, the header in `ChatWindow`.
+    let listed = Memo::new(move |_| {
         let id = room_id();
+        chat.rooms.with(|rooms| rooms.as_ref()?.as_ref().ok()?.iter().find(|room| room.id.0 == id).cloned())
+    });
+    Effect::new(move |_| {
         let me = auth.me.get().and_then(Result::ok).flatten();
-        if let (Some(me), Some(Ok(rooms))) = (me, chat.rooms.get())
-            && let Some(room) = rooms.iter().find(|room| room.id.0 == id)
-        {
+        if let (Some(me), Some(room)) = (me, listed.get()) {
             tab_title.set(Some(room.display_title(me.id)));
         }
     });
@@ -104,6 +109,7 @@ pub fn RoomPage() -> impl IntoView {
             Ok(view) => EitherOf3::A(view! {
                 <ChatWindow
                     detail=view.detail
+                    listed
                     me
                     focus=around()
                     first_unread=view.first_unread
@@ -189,6 +195,8 @@ pub fn use_room() -> RoomContext {
 #[component]
 fn ChatWindow(
     detail: ConversationDetail,
+    /// The room's entry in my room list, as it changes.
+    listed: Memo<Option<ConversationSummary>>,
     me: Profile,
     focus: Option<i64>,
     /// The first message others wrote after my read marker.
@@ -279,13 +287,12 @@ fn ChatWindow(
     // Renamed, or its topic changed, by someone else: the room list hears
     // of it live, and so does the header.
     if detail.conversation.kind != RoomKind::Direct {
-        let chat = use_chat();
         Effect::new(move |_| {
-            let listed = chat.rooms.with(|rooms| {
-                let rooms = rooms.as_ref()?.as_ref().ok()?;
-                rooms.iter().find(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone()))
-            });
-            let Some((renamed, topic)) = listed else { return };
+            let Some((renamed, topic)) =
+                listed.with(|r| r.as_ref().filter(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone())))
+            else {
+                return;
+            };
             if let Some(renamed) = renamed.filter(|t| *t != shown_title.get_untracked()) {
                 shown_title.set(renamed);
             }
