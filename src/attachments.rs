@@ -398,13 +398,14 @@ impl crate::Hearth {
             tracing::info!(%error, url, "an avatar could not be fetched");
             refused("could not be fetched")
         })?;
+        if images::sniff(&bytes).is_none() {
+            return Err(refused("is not a PNG, JPEG, GIF or WebP image"));
+        }
+        // An image that cannot be used says why, on this field.
         self.square_avatar(Bytes::from(bytes)).await.map_err(|err| match err {
-            AppError::Validation(errors) => AppError::Validation(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new("avatar_url", format!("Avatar url: {}", e.message)))
-                    .collect(),
-            ),
+            AppError::Validation(errors) => {
+                AppError::Validation(errors.into_iter().map(|e| FieldError::new("avatar_url", e.message)).collect())
+            }
             other => other,
         })
     }

@@ -27,9 +27,16 @@ pub fn provide_auth() {
     let register = ServerAction::<Register>::new();
     let logout = ServerAction::<Logout>::new();
     let update_profile = ServerAction::<UpdateProfile>::new();
-    let versions = move || {
-        (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
-    };
+    // Only a saved profile is read again: a refused one leaves the form as
+    // typed (its fields are drawn from `me`), so a mistake can be fixed.
+    let profile_saves = RwSignal::new(0_u32);
+    Effect::new(move |_| {
+        if matches!(update_profile.value().get(), Some(Ok(_))) {
+            profile_saves.update(|n| *n += 1);
+        }
+    });
+    let versions =
+        move || (login.version().get(), register.version().get(), logout.version().get(), profile_saves.get());
     let me = load(versions, |_| get_me());
     let admin = load(versions, |_| am_admin());
     provide_context(Auth { login, register, logout, update_profile, me, admin });

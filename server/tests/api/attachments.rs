@@ -400,7 +400,7 @@ async fn an_avatar_given_by_url_is_copied_once_and_served_from_here_and_a_bad_on
         let (status, body) = set_avatar_url(&app, &alice.client, &bad).await;
         assert_eq!(status, 422, "{bad}: {body}");
         let errors = body["errors"].as_array().expect("errors");
-        assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("Avatar url"))), "{bad}: {body}");
+        assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("Avatar url "))), "{bad}: {body}");
     }
     let me: Value = app.me(&alice.client).await.json().await.expect("json");
     assert_eq!(me["avatar_url"], url.as_str());
