@@ -183,3 +183,28 @@ test("the history is one Tab stop, walked with the arrow keys, and Tab comes bac
   await editor.press("Escape");
   await context.close();
 });
+
+test("focus stays on a message while older history loads under it, and Up goes on into what loaded", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "climber");
+  const room = await createRoom(context.request, { kind: "open", title: `Climb ${Date.now()}` });
+  for (let i = 1; i <= 70; i++) await postMessage(context.request, room, `step ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const row = (n: number) => page.locator(`article.message[data-number="${n}"]`);
+  await expect(row(20)).toHaveCount(0);
+  await page.getByLabel("Message", { exact: true }).focus();
+  await page.keyboard.press("Shift+Tab");
+  await expect(row(70)).toBeFocused();
+  await page.keyboard.press("Home");
+  await expect(row(21)).toBeFocused(); // the first of the 50 loaded
+  // At the top, the ones before it load; focus stays on it.
+  await page.locator(".messages").evaluate((list) => (list.scrollTop = 0));
+  await expect(row(1)).toHaveCount(1);
+  await expect(row(21)).toBeFocused();
+  await page.keyboard.press("ArrowUp");
+  await expect(row(20)).toBeFocused();
+  await page.keyboard.press("Home");
+  await expect(row(1)).toBeFocused();
+  await context.close();
+});

@@ -64,6 +64,15 @@ pub fn step_through_messages(ev: &leptos::ev::KeyboardEvent) {
             list.query_selector(if last { "article.message:last-of-type" } else { "article.message" }).ok().flatten()
         };
         let next = match ev.key().as_str() {
+            // At the first loaded message, Up scrolls to the top, which loads
+            // older ones (`Paging::on_scroll`); the next Up goes on to them.
+            "ArrowUp" if sibling(&row, true).is_none() => {
+                ev.prevent_default();
+                if let Some(list) = row.parent_element() {
+                    list.set_scroll_top(0);
+                }
+                return;
+            }
             "ArrowUp" => sibling(&row, true),
             "ArrowDown" => sibling(&row, false),
             "Home" => end(false),
@@ -77,6 +86,28 @@ pub fn step_through_messages(ev: &leptos::ev::KeyboardEvent) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = ev;
+}
+
+/// Puts focus back on message `number`'s row when the list's update lost
+/// it (the list moves or redraws rows as older ones load, and a moved
+/// element loses focus to the page), without scrolling. Focus that is
+/// anywhere else is left alone.
+pub fn refocus_message(number: i64) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        let document = leptos::prelude::document();
+        let lost = document.active_element().is_none_or(|active| active.tag_name() == "BODY");
+        if lost
+            && let Ok(Some(row)) = document.query_selector(&format!("article.message[data-number=\"{number}\"]"))
+            && let Ok(row) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(row)
+        {
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = row.focus_with_options(&options);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = number;
 }
 
 /// A fresh id for a send, so a retry is not a second message.

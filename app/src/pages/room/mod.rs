@@ -251,6 +251,13 @@ fn ChatWindow(
             roving.get().filter(|n| listed(*n)).or_else(|| list.iter().rev().map(|e| e.message.number).find(|n| *n > 0))
         })
     });
+    // Focus on a message stays there when the list changes under it.
+    Effect::new(move |_| {
+        timeline.entries.track();
+        if let Some(number) = roving.get_untracked() {
+            browser::refocus_message(number);
+        }
+    });
     provide_context(RoomContext {
         room_id,
         me_id: me.id,
