@@ -135,9 +135,15 @@ test("N replies lists a message's replies, and each jumps to its reply, even far
   // Oldest first, as they show: who wrote each and how it begins, without the Markdown.
   await expect(listed.nth(0)).toHaveAccessibleName(`Reply from ${bob.name}: Yes, the usual place`);
   await expect(listed.nth(1)).toContainText("Make it 12:30");
-  // The loaded one scrolls into view in place; the far one opens the page around it.
+  // A reply arriving while the list is open joins it; the list stays open.
+  await reply("Count me in");
+  await expect(target.getByRole("button", { name: "3 replies" })).toHaveAttribute("aria-expanded", "true");
+  await expect(listed).toHaveCount(3);
+  await expect(listed.nth(2)).toContainText("Count me in");
+  // The loaded one scrolls into view in place, with keyboard focus; the far one opens the page around it.
   await listed.nth(0).click();
   await expect(alicePage.locator(`article.message[data-number="${first}"]`)).toHaveClass(/focused/);
+  await expect(alicePage.locator(`article.message[data-number="${first}"]`)).toBeFocused();
   await listed.nth(1).click();
   await expect(alicePage).toHaveURL(new RegExp(`/rooms/${room}\\?around=${last}$`));
   await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeInViewport();

@@ -104,6 +104,10 @@ fn jump_to(number: i64) -> bool {
         }
         let _ = target.class_list().add_1("focused");
         target.scroll_into_view();
+        // Keyboard focus goes with the eye.
+        if let Some(target) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&target) {
+            let _ = target.focus();
+        }
         true
     }
     #[cfg(not(feature = "hydrate"))]
@@ -150,22 +154,23 @@ fn quote_link(quote: ReplyTo, room_id: i64, said: &'static str) -> impl IntoView
 /// "N replies" under a message that has any: a button that lists them
 /// under it (the first [`crate::api::REPLIES_LISTED`], oldest first), each
 /// a link to the reply, fetched when opened.
+/// Whether it is open is the window's (`open`, flipped by `toggle`), so
+/// that it stays open when the row is drawn again; it is read afresh each
+/// time it opens or is drawn open.
 #[component]
-pub fn ReplyCount(room_id: i64, number: i64, count: i64) -> impl IntoView {
+pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, toggle: Callback<()>) -> impl IntoView {
     (count > 0).then(|| {
         let text = if count == 1 { "1 reply".to_owned() } else { format!("{count} replies") };
-        let open = RwSignal::new(false);
         let replies = RwSignal::new(None::<Result<Vec<ReplyTo>, ()>>);
-        let toggle = move |_| {
-            let opening = !open.get_untracked();
-            open.set(opening);
-            if opening {
+        Effect::new(move |_| {
+            if open.get() {
                 replies.set(None);
                 spawn_local(async move {
                     replies.set(Some(crate::api::message_replies(room_id, number).await.map_err(drop)));
                 });
             }
-        };
+        });
+        let toggle = move |_| toggle.run(());
         let more = count > i64::from(crate::api::REPLIES_LISTED);
         view! {
             <div class="replies">

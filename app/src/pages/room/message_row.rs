@@ -166,7 +166,15 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let seen_at = room.signals.seen_at;
     let archived = room.signals.archived;
     let starts_group = layout.starts_group;
-    let (tab_stop, roving) = (room.tab_stop, room.roving);
+    let (tab_stop, roving, open_replies) = (room.tab_stop, room.roving, room.open_replies);
+    let replies_open = Signal::derive(move || open_replies.with(|open| open.contains(&number)));
+    let toggle_replies = Callback::new(move |()| {
+        open_replies.update(|open| {
+            if !open.remove(&number) {
+                open.insert(number);
+            }
+        });
+    });
     // "(edited)" and "Sending…": beside the name and time, or under the text.
     let (edited, sending) = (m.edited_at.is_some(), entry.state == Delivery::Sending);
     let marks = move || {
@@ -226,7 +234,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 {(!m.reactions.is_empty()).then(|| view! {
                     <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions />
                 })}
-                <ReplyCount room_id number count=m.reply_count />
+                <ReplyCount room_id number count=m.reply_count open=replies_open toggle=toggle_replies />
                 // The toolbar overlays the row; it steps aside while the row
                 // is edited or asks to confirm a delete, and in an archived
                 // (read-only) room.

@@ -157,6 +157,9 @@ pub struct RoomContext {
     pub focus: Option<i64>,
     /// The message focus was last in (set as focus enters a row).
     pub roving: RwSignal<Option<i64>>,
+    /// The messages whose "N replies" list is open: kept here, so a row
+    /// drawn again (its count changed by a new reply) keeps it open.
+    pub open_replies: RwSignal<std::collections::HashSet<i64>>,
     /// The one message in the history that Tab stops at: the one focus was
     /// last in while it is listed, else the newest. The arrows walk the rest
     /// (`browser::step_through_messages`), so a long room is not hundreds
@@ -270,6 +273,7 @@ fn ChatWindow(
         refill: RwSignal::new(None),
         focus,
         roving,
+        open_replies: RwSignal::new(Default::default()),
         tab_stop,
         first_unread,
         now,
