@@ -227,7 +227,34 @@ impl ConversationSummary {
         {
             return other.display_name().to_owned();
         }
-        self.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "Untitled room".to_owned())
+        let others = self.users.iter().filter(|u| u.id != me).map(Person::display_name);
+        room_title(self.kind, self.title.as_deref(), others)
+    }
+}
+
+/// The title a group gets when it is made without one.
+pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
+
+/// What a group or open room is called: its title, except that a group
+/// made without one is called by the names of its `others` ("Bob and
+/// Carol", "Bob, Carol, Dave and 2 others"), so that two of them can be
+/// told apart.
+pub fn room_title<'a>(kind: RoomKind, title: Option<&str>, others: impl IntoIterator<Item = &'a str>) -> String {
+    let title = title.map(str::trim).filter(|t| !t.is_empty());
+    if kind != RoomKind::Group || title.is_some_and(|t| t != DEFAULT_GROUP_TITLE) {
+        return title.unwrap_or("Untitled room").to_owned();
+    }
+    const NAMED: usize = 3;
+    let others: Vec<&str> = others.into_iter().collect();
+    match others.as_slice() {
+        [] => DEFAULT_GROUP_TITLE.to_owned(),
+        [one] => (*one).to_owned(),
+        [first @ .., last] if others.len() <= NAMED => format!("{} and {last}", first.join(", ")),
+        _ => {
+            let rest = others.len() - NAMED;
+            let noun = if rest == 1 { "other" } else { "others" };
+            format!("{} and {rest} {noun}", others[..NAMED].join(", "))
+        }
     }
 }
 
@@ -712,6 +739,20 @@ mod tests {
             unread_mentions: 0,
             notify_level: NotifyLevel::Mentions,
         }
+    }
+
+    #[test]
+    fn a_group_made_without_a_title_is_called_by_its_other_members() {
+        let called = |title: Option<&str>, others: &[&str]| room_title(RoomKind::Group, title, others.iter().copied());
+        assert_eq!(called(Some(DEFAULT_GROUP_TITLE), &["Bob"]), "Bob");
+        assert_eq!(called(Some(DEFAULT_GROUP_TITLE), &["Bob", "Carol"]), "Bob and Carol");
+        assert_eq!(called(None, &["Bob", "Carol", "Dave"]), "Bob, Carol and Dave");
+        assert_eq!(called(Some(DEFAULT_GROUP_TITLE), &["Bob", "Carol", "Dave", "Eve"]), "Bob, Carol, Dave and 1 other");
+        assert_eq!(called(Some(DEFAULT_GROUP_TITLE), &["B", "C", "D", "E", "F"]), "B, C, D and 2 others");
+        assert_eq!(called(Some(DEFAULT_GROUP_TITLE), &[]), DEFAULT_GROUP_TITLE, "everyone else left");
+        assert_eq!(called(Some("Book club"), &["Bob"]), "Book club", "a title is its name");
+        assert_eq!(room_title(RoomKind::Open, Some(DEFAULT_GROUP_TITLE), ["Bob"]), DEFAULT_GROUP_TITLE);
+        assert_eq!(room_title(RoomKind::Open, None, ["Bob"]), "Untitled room");
     }
 
     #[test]

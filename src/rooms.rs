@@ -12,6 +12,8 @@ use crate::model::{
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{HistoryQuery, ListedRoom, RoomRow};
 
+pub use crate::model::DEFAULT_GROUP_TITLE;
+
 const TITLE_MAX: usize = 100;
 /// The most people one request may name (a room is created or grown in one
 /// transaction, and each id is a bound SQL variable).
@@ -24,7 +26,6 @@ fn cap_ids(field: &str, label: &str, ids: &[UserId]) -> Result<(), AppError> {
     }
     Ok(())
 }
-pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
 
 /// `POST /conversations` as submitted.
 #[derive(Debug, Default, Clone)]

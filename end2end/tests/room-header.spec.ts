@@ -191,3 +191,29 @@ test("the room's creator renames it, sets its topic and archives it from Room de
   await expect(owner.locator(".room-settings")).toHaveCount(0);
   await closeAll(ownerContext, memberContext);
 });
+
+test("a group made without a title is called by its other members' names in the header, the sidebar and the tab", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "namer");
+  const others = [];
+  for (const prefix of ["ann", "ben"]) {
+    const theirs = await browser.newContext();
+    others.push(await registerUser(theirs, prefix));
+    await theirs.close();
+  }
+  const room = await createRoom(context.request, { participant_ids: others.map((o) => o.id) });
+  const titled = await createRoom(context.request, { participant_ids: others.map((o) => o.id), title: "Book club" });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const name = `${others[0].name} and ${others[1].name}`;
+  await expect(page.locator(".chat-header h1")).toHaveText(name);
+  await expect(page.locator(`.sidebar a[href="/rooms/${room}"]`)).toContainText(name);
+  await expect.poll(() => page.title()).toBe(`${name} · Hearth`);
+  await expect(page.getByLabel("Message", { exact: true })).toHaveAttribute("placeholder", `Message ${name}`);
+  // A titled group keeps its title.
+  await openLive(page, titled);
+  await expect(page.locator(".chat-header h1")).toHaveText("Book club");
+  await context.close();
+});

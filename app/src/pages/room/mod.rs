@@ -44,6 +44,7 @@ use std::collections::HashMap;
 
 use hearth::model::{
     Author, ConversationDetail, ConversationSummary, NotificationSettings, Profile, ReplyTo, RoomKind, UserId,
+    room_title,
 };
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
@@ -217,9 +218,17 @@ fn ChatWindow(
     let other = (detail.conversation.kind == RoomKind::Direct)
         .then(|| detail.participants.iter().find(|p| p.id != me.id))
         .flatten();
+    let kind = detail.conversation.kind;
+    let other_names = StoredValue::new(
+        detail.participants.iter().filter(|p| p.id != me.id).map(|p| p.display_name().to_owned()).collect::<Vec<_>>(),
+    );
+    // A group made without a title is called by its members' names.
+    let named = move |title: &str| {
+        other_names.with_value(|names| room_title(kind, Some(title), names.iter().map(String::as_str)))
+    };
     let title = match detail.conversation.kind {
         RoomKind::Direct => other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into()),
-        _ => detail.conversation.title.clone().unwrap_or_else(|| "Untitled room".into()),
+        _ => named(detail.conversation.title.as_deref().unwrap_or("")),
     };
     let other = other.map(|p| p.id);
     let topic = detail.conversation.topic.clone().filter(|t| !t.trim().is_empty());
@@ -292,9 +301,15 @@ fn ChatWindow(
             list.iter().cloned().zip(layout).collect::<Vec<_>>()
         })
     };
-    // The header's name and topic: the creator or an admin changes them in
-    // Room details, and sees the change at once.
-    let (shown_title, shown_topic) = (RwSignal::new(title.clone()), RwSignal::new(topic));
+    // The header's name (the title as saved; `header_title` is what it is
+    // called) and topic: the creator or an admin changes them in Room
+    // details, and sees the change at once.
+    let (shown_title, shown_topic) =
+        (RwSignal::new(detail.conversation.title.clone().unwrap_or_default()), RwSignal::new(topic));
+    let header_title = {
+        let title = title.clone();
+        Signal::derive(move || if kind == RoomKind::Direct { title.clone() } else { named(&shown_title.get()) })
+    };
     // Renamed, or its topic changed, by someone else: the room list hears
     // of it live, and so does the header.
     if detail.conversation.kind != RoomKind::Direct {
@@ -344,7 +359,7 @@ fn ChatWindow(
                     <span aria-hidden="true">"‹"</span>
                     <span class="visually-hidden">"Conversations"</span>
                 </a>
-                <h1 title=move || shown_title.get()>{move || shown_title.get()}</h1>
+                <h1 title=header_title>{header_title}</h1>
                 {move || shown_topic.get().map(|topic| {
                     let whole = topic.clone();
                     view! { <p class="topic" title=whole>{topic}</p> }
