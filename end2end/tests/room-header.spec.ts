@@ -169,6 +169,11 @@ test("the room's creator renames it, sets its topic and archives it from Room de
   await expect(member.locator(`.sidebar a[href="/rooms/${room}"]`)).toContainText(`Launch crew ${stamp}`);
   await expect(member.locator(".chat-header h1")).toHaveText(`Launch crew ${stamp}`);
   await expect(member.locator(".chat-header .topic")).toHaveText("Ship it on Friday");
+  // Room details shows the whole topic to every member (the header cuts it to a line).
+  const memberDetails = member.locator(".chat-header details.room-details");
+  if (!(await memberDetails.evaluate((d: HTMLDetailsElement) => d.open))) await memberDetails.getByText("Room details").click();
+  await expect(member.locator(".room-details .room-topic")).toBeVisible();
+  await expect(member.locator(".room-details .room-topic")).toHaveText("Ship it on Friday");
   // A topic cleared goes from the member's header too.
   await details.getByLabel("Topic (optional)").fill("");
   await details.getByRole("button", { name: "Save" }).click();

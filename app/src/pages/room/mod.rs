@@ -330,7 +330,7 @@ fn ChatWindow(
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let (kind, members) = (detail.conversation.kind, detail.participants.clone());
-        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived manage /> }
+        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived topic=shown_topic manage /> }
     });
     let kind = detail.conversation.kind;
     let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();

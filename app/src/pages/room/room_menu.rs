@@ -21,6 +21,9 @@ pub fn RoomMenu(
     me_id: UserId,
     /// Archived (read-only): no one is added any more.
     archived: RwSignal<bool>,
+    /// The room's topic, as the header shows it (cut to one line there;
+    /// whole here, for every member).
+    topic: RwSignal<Option<String>>,
     /// The header's name and topic, when I may change them (the room's
     /// creator or an admin): Room details then offers to, and to archive it.
     manage: Option<(RwSignal<String>, RwSignal<Option<String>>)>,
@@ -64,6 +67,7 @@ pub fn RoomMenu(
                             _ => "Private group: only its members see it.",
                         }}
                     </p>
+                    {move || topic.get().map(|topic| view! { <p class="room-topic">{topic}</p> })}
                     <h2>{move || members.with(|m| if m.len() == 1 { "1 member".to_owned() } else { format!("{} members", m.len()) })}</h2>
                     <ul class="room-members">
                         {move || members.get().into_iter().map(|p| {
