@@ -171,6 +171,9 @@ test("picking people for a group keeps the New group form in view however long t
 
   await page.getByRole("checkbox").nth(0).check();
   await page.getByRole("checkbox").nth(1).check();
+  // The people picked are named as the list shows them, not by username.
+  const names = await page.locator(".person .person-name").allInnerTexts();
+  await expect(page.locator(".group-builder .picked")).toHaveText(`${names[0]}, ${names[1]}`);
 
   // The list runs past the bottom of the screen, and the form is on it.
   expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(520);

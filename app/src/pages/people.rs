@@ -66,7 +66,7 @@ pub fn PeoplePage() -> impl IntoView {
             <Show when=move || picked.with(|p| p.len() >= 2)>
                 <div class="group-builder">
                     <h2>"New group"</h2>
-                    <p>{move || picked.with(|p| p.iter().map(|q| q.username.clone()).collect::<Vec<_>>().join(", "))}</p>
+                    <p class="picked">{move || picked.with(|p| p.iter().map(|q| q.display_name().to_owned()).collect::<Vec<_>>().join(", "))}</p>
                     <label>"Group title" <input name="title" placeholder="Group Chat" maxlength="100" aria-invalid=aria_invalid(error, "title") aria-describedby=described_by(error, "title") bind:value=title /></label>
                     <FieldErrors error field="title" />
                     <button type="button" class="create-group" on:click=create_group>"Create group"</button>
