@@ -31,6 +31,7 @@
 //!   (a burst, refilling evenly); what is over is dropped: the notification
 //!   for the room (its tag) is already showing. Withdrawals are never held.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -38,7 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::{RoomId, RoomKind, UserId};
+use crate::model::{DEFAULT_GROUP_TITLE, Person, RoomId, RoomKind, UserId, room_title};
 use crate::push::{Vapid, encrypt};
 use crate::store::{PushJob, PushSubscription, format_time};
 use crate::{AppError, Hearth};
@@ -290,15 +291,31 @@ impl Hearth {
             (None, Some(app)) => app.clone(),
             (None, None) => "Someone".to_owned(),
         };
-        let room_title = match room.kind() {
-            RoomKind::Direct => None,
-            _ => Some(room.title.clone().unwrap_or_else(|| "a group".to_owned())),
+        // A group made without a title is called by its other members, so
+        // each recipient sees it under the name their room list shows.
+        let named_by_members = room.kind() == RoomKind::Group
+            && room.title.as_deref().is_none_or(|t| t.trim().is_empty() || t == DEFAULT_GROUP_TITLE);
+        let members = match named_by_members {
+            true => self.store.members(job.room_id).await?,
+            false => Vec::new(),
         };
-        let payload = Payload::message(job.room_id, job.number, &author, room_title.as_deref(), body);
-        let payload = serde_json::to_vec(&payload).map_err(AppError::internal)?;
+        let title_for = |recipient: UserId| match room.kind() {
+            RoomKind::Direct => None,
+            _ => Some(room_title(
+                room.kind(),
+                room.title.as_deref(),
+                members.iter().filter(|m| m.id != recipient).map(Person::display_name),
+            )),
+        };
+        let mut payloads: HashMap<UserId, Arc<Vec<u8>>> = HashMap::new();
         // Only those still unread now are recorded, and pushed.
         let pushed = self.store.record_pushes(job.room_id, job.number, &chosen).await?;
-        let devices: Vec<PushSubscription> = candidates
+        for &user in &pushed {
+            let title = title_for(user);
+            let payload = Payload::message(job.room_id, job.number, &author, title.as_deref(), body);
+            payloads.insert(user, Arc::new(serde_json::to_vec(&payload).map_err(AppError::internal)?));
+        }
+        let devices: Vec<(PushSubscription, Arc<Vec<u8>>)> = candidates
             .into_iter()
             .filter(|c| pushed.contains(&c.user_id))
             .filter(|c| {
@@ -308,16 +325,20 @@ impl Hearth {
                 }
                 within
             })
-            .map(|c| PushSubscription {
-                id: c.subscription_id,
-                user_id: c.user_id,
-                endpoint: c.endpoint,
-                p256dh: c.p256dh,
-                auth: c.auth,
+            .filter_map(|c| {
+                let payload = Arc::clone(payloads.get(&c.user_id)?);
+                let device = PushSubscription {
+                    id: c.subscription_id,
+                    user_id: c.user_id,
+                    endpoint: c.endpoint,
+                    p256dh: c.p256dh,
+                    auth: c.auth,
+                };
+                Some((device, payload))
             })
             .collect();
-        let urgency = if room_title.is_none() || message.mentions.is_empty() { "normal" } else { "high" };
-        self.deliver(devices, payload, urgency, tag(job.room_id), transport, vapid).await;
+        let urgency = if room.kind() == RoomKind::Direct || message.mentions.is_empty() { "normal" } else { "high" };
+        self.deliver(devices, urgency, tag(job.room_id), transport, vapid).await;
         Ok(())
     }
 
@@ -330,27 +351,27 @@ impl Hearth {
         let Some(user) = job.user_id else { return Ok(()) };
         let devices = self.store.push_subscriptions_of(user).await?;
         let payload = serde_json::to_vec(&Payload::close(job.room_id, job.number)).map_err(AppError::internal)?;
-        self.deliver(devices, payload, "normal", tag(job.room_id), transport, vapid).await;
+        let payload = Arc::new(payload);
+        let devices = devices.into_iter().map(|d| (d, Arc::clone(&payload))).collect();
+        self.deliver(devices, "normal", tag(job.room_id), transport, vapid).await;
         Ok(())
     }
 
     /// Encrypts `payload` for each device and sends, [`CONCURRENT`] at a time.
     async fn deliver(
         &self,
-        devices: Vec<PushSubscription>,
-        payload: Vec<u8>,
+        devices: Vec<(PushSubscription, Arc<Vec<u8>>)>,
         urgency: &'static str,
         topic: String,
         transport: &Arc<dyn PushTransport>,
         vapid: &Arc<Vapid>,
     ) {
-        let payload = Arc::new(payload);
         for chunk in devices.chunks(CONCURRENT) {
             let mut sends = tokio::task::JoinSet::new();
-            for device in chunk {
+            for (device, payload) in chunk {
                 let device = device.clone();
                 let (hearth, transport, vapid) = (self.clone(), Arc::clone(transport), Arc::clone(vapid));
-                let (payload, topic) = (Arc::clone(&payload), topic.clone());
+                let (payload, topic) = (Arc::clone(payload), topic.clone());
                 sends.spawn(async move {
                     let outcome = hearth.send_one(&device, &payload, urgency, topic, &*transport, &vapid).await;
                     match outcome {

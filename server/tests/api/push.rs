@@ -301,6 +301,40 @@ async fn a_message_read_in_time_on_any_device_sends_no_request_at_all() {
 }
 
 #[tokio::test]
+async fn a_group_without_a_title_is_named_in_each_push_as_the_recipients_room_list_names_it() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let untitled = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let titled = app
+        .create_conversation(&alice.client, json!({ "participant_ids": [bob.id, carol.id], "title": "Launch crew" }));
+    let titled: Value = titled.await.json().await.expect("json");
+    let titled = titled["id"].as_i64().expect("an id");
+    let bobs = subscribe_browser(&app, &bob.client, &service.endpoint("bob")).await;
+    let carols = subscribe_browser(&app, &carol.client, &service.endpoint("carol")).await;
+
+    // Act
+    app.send(&alice.client, untitled, "@bob @carol lunch?").await;
+    let (first, second) = (service.next().await, service.next().await);
+    let later = Browser::new();
+    let response = subscribe(&app, &bob.client, later.subscription(&service.endpoint("bob"))).await;
+    assert_eq!(response.status(), 201, "bob's device, with new keys");
+    app.send(&alice.client, titled, "@bob the crew meets at noon").await;
+    let third = service.next().await;
+    assert!(service.next_within(Duration::from_millis(1500)).await.is_none(), "only bob was mentioned there");
+
+    // Assert
+    let (to_bob, to_carol) = match first.path.as_str() {
+        "/push/bob" => (first, second),
+        _ => (second, first),
+    };
+    assert_eq!(bobs.decrypt(&to_bob.body)["title"], "alice Example in alice Example and carol Example");
+    assert_eq!(carols.decrypt(&to_carol.body)["title"], "alice Example in alice Example and bob Example");
+    assert_eq!(later.decrypt(&third.body)["title"], "alice Example in Launch crew", "a title is kept as it is");
+}
+
+#[tokio::test]
 async fn a_room_that_a_tab_shows_is_not_pushed_until_the_tab_hides_it() {
     // Arrange
     let mut service = PushService::start().await;
