@@ -137,7 +137,8 @@ pub enum RoomChange {
     Added,
     Removed,
     Unread,
-    /// Renamed, or its topic changed: read the room again.
+    /// Renamed, its topic changed, or someone joined or left: read the
+    /// room again.
     Updated,
     /// Archived: read-only from now on, and listed apart.
     Archived,

@@ -236,6 +236,7 @@ impl Hearth {
                 self.store.add_members(room, &[me]).await?;
                 self.forget_listed_room(room);
                 self.announce_added(room, &[me]);
+                self.announce_members_changed(room, &[me]).await;
                 Ok(())
             }
             Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
@@ -251,6 +252,7 @@ impl Hearth {
         self.store.remove_member(room, me, None).await?;
         self.forget_membership(me, room);
         self.announce_removed(room, me);
+        self.announce_members_changed(room, &[]).await;
         Ok(())
     }
 
@@ -277,7 +279,9 @@ impl Hearth {
         self.store.add_members(room, &known).await?;
         self.forget_listed_room(room);
         self.announce_added(room, &known);
-        self.store.members(room).await
+        let members = self.store.members(room).await?;
+        self.announce_changed_to(room, members.iter().map(|m| m.id).filter(|id| !known.contains(id)));
+        Ok(members)
     }
 
     /// Removes a member: yourself (leaving), anyone if you created the room,
@@ -314,6 +318,7 @@ impl Hearth {
         }
         self.forget_membership(user, room);
         self.announce_removed(room, user);
+        self.announce_members_changed(room, &[]).await;
         Ok(())
     }
 
@@ -402,6 +407,28 @@ impl Hearth {
             ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None, unread_mentions: None };
         for user in users {
             self.hub.send_user(*user, &event);
+        }
+    }
+
+    /// Tells the members of `room` (but those in `except`, told otherwise)
+    /// that who is in it changed, so that their room lists and open
+    /// headers show the members as they are now.
+    /// The change has committed by then, so a failure to read the members
+    /// is logged, not answered.
+    async fn announce_members_changed(&self, room: RoomId, except: &[UserId]) {
+        match self.store.members(room).await {
+            Ok(members) => {
+                self.announce_changed_to(room, members.iter().map(|m| m.id).filter(|id| !except.contains(id)))
+            }
+            Err(error) => tracing::warn!(%error, room = room.0, "the members were not told of a change"),
+        }
+    }
+
+    fn announce_changed_to(&self, room: RoomId, users: impl Iterator<Item = UserId>) {
+        let event =
+            ServerEvent::Room { room_id: room, change: RoomChange::Updated, unread_count: None, unread_mentions: None };
+        for user in users {
+            self.hub.send_user(user, &event);
         }
     }
 

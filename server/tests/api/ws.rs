@@ -227,6 +227,47 @@ async fn every_socket_of_a_user_is_told_when_they_are_added_to_a_room() {
 }
 
 #[tokio::test]
+async fn the_other_members_are_told_when_someone_is_added_leaves_or_is_removed() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let dave = person(&app, "dave").await;
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let (mut bob_ws, mut dave_ws) = (connect(&app, &bob).await, connect(&app, &dave).await);
+    let participants = format!("/conversations/{room}/participants");
+    let changed =
+        |change| ServerEvent::Room { room_id: RoomId(room), change, unread_count: None, unread_mentions: None };
+
+    // Act
+    let added = alice.client.post(app.url(&participants)).json(&json!({ "user_ids": [dave.id] })).send();
+    assert!(added.await.expect("sent").status().is_success());
+    let (bob_on_add, dave_on_add) = (bob_ws.next_skipping_presence().await, dave_ws.next_skipping_presence().await);
+    let left = carol.client.delete(app.url(&format!("{participants}/{}", carol.id))).send();
+    assert!(left.await.expect("sent").status().is_success());
+    let (bob_on_leave, dave_on_leave) = (bob_ws.next_skipping_presence().await, dave_ws.next_skipping_presence().await);
+    let removed = alice.client.delete(app.url(&format!("{participants}/{}", dave.id))).send();
+    assert!(removed.await.expect("sent").status().is_success());
+    let (bob_on_removal, dave_on_removal) =
+        (bob_ws.next_skipping_presence().await, dave_ws.next_skipping_presence().await);
+
+    // Assert
+    assert_eq!(bob_on_add, changed(RoomChange::Updated), "bob hears that the members changed");
+    assert_eq!(dave_on_add, changed(RoomChange::Added), "dave hears he is in it, once");
+    assert_eq!((bob_on_leave, dave_on_leave), (changed(RoomChange::Updated), changed(RoomChange::Updated)));
+    assert_eq!(bob_on_removal, changed(RoomChange::Updated));
+    assert_eq!(dave_on_removal, changed(RoomChange::Removed), "dave hears only that he is out");
+    dave_ws.assert_quiet(QUIET, "dave after removal").await;
+    let members = app.get_json(&bob.client, &format!("/conversations/{room}")).await;
+    let names: Vec<&str> = members["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| p["username"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["alice", "bob"], "what bob reads again");
+}
+
+#[tokio::test]
 async fn typing_is_shown_to_the_room_with_the_typists_name() {
     // Arrange
     let app = spawn_app().await;
