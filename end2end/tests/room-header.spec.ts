@@ -222,3 +222,40 @@ test("a group made without a title is called by its other members' names in the 
   await expect(page.locator(".chat-header h1")).toHaveText("Book club");
   await context.close();
 });
+
+test("someone added or leaving shows at once in another member's open header, its name and the composer's mentions", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const me = await registerUser(context, "watcher");
+  const people = [];
+  const contexts = [];
+  for (const prefix of ["amy", "bo", "cy"]) {
+    const theirs = await browser.newContext();
+    people.push(await registerUser(theirs, prefix));
+    contexts.push(theirs);
+  }
+  const [amy, bo, cy] = people;
+  const room = await createRoom(contexts[0].request, { participant_ids: [me.id, bo.id] });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const header = page.locator(".chat-header");
+  await expect(header.locator("h1")).toHaveText(`${amy.name} and ${bo.name}`);
+
+  const added = await contexts[0].request.post(`/conversations/${room}/participants`, { data: { user_ids: [cy.id] } });
+  expect(added.status()).toBe(200);
+
+  await expect(header.locator(".members .member")).toHaveCount(4);
+  await expect(header.locator(".members")).toContainText(cy.name);
+  await expect(header.locator("h1")).toHaveText(`${amy.name}, ${bo.name} and ${cy.name}`);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill(`@${cy.username.slice(0, 3)}`);
+  await expect(page.getByRole("option", { name: new RegExp(cy.name) })).toBeVisible();
+  await composer.fill("");
+
+  const left = await contexts[1].request.delete(`/conversations/${room}/participants/${bo.id}`);
+  expect(left.status()).toBe(204);
+  await expect(header.locator(".members .member")).toHaveCount(3);
+  await expect(header.locator("h1")).toHaveText(`${amy.name} and ${cy.name}`);
+  await closeAll(context, ...contexts);
+});

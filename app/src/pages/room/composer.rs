@@ -54,7 +54,7 @@ struct Picker {
 /// `members`: who may be mentioned (the room's members but me); `title`: the
 /// room's name as its header shows it.
 #[component]
-pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
+pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl IntoView {
     let room = use_room();
     let room_id = room.room_id;
     let replying = room.replying;
@@ -104,7 +104,6 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
         replying.set(None);
         room.sender.send(&body, quote, uploads.take_done());
     };
-    let members = StoredValue::new(members);
     let picker = RwSignal::new(None::<Picker>);
     let textarea: NodeRef<leptos::html::Textarea> = NodeRef::new();
     // After each input: is the caret in an `@query` that matches someone?
@@ -113,8 +112,8 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
         let text = area.value();
         let caret = area.selection_start().ok().flatten().map(|c| mentioning::byte_offset(&text, c));
         let found = caret.and_then(|caret| mentioning::query_at(&text, caret)).and_then(|query| {
-            let matches: Vec<Person> =
-                members.with_value(|people| mentioning::matching(people, &query.text).into_iter().cloned().collect());
+            let matches: Vec<Person> = members
+                .with_untracked(|people| mentioning::matching(people, &query.text).into_iter().cloned().collect());
             (!matches.is_empty()).then_some(Picker { query, matches, active: 0 })
         });
         picker.set(found);
@@ -180,7 +179,7 @@ pub fn Composer(members: Vec<Person>, title: String) -> impl IntoView {
                 rows="2"
                 // Short enough for a phone's width; how to send is told
                 // to screen readers by the hint below.
-                placeholder=placeholder(&title)
+                placeholder=move || placeholder(&title.get())
                 aria-label="Message"
                 aria-describedby={move || if over.get() > 0 { format!("{COMPOSER_HINT_ID} {LIMIT_ID}") } else { COMPOSER_HINT_ID.to_owned() }}
                 aria-invalid=move || (over.get() > 0).then_some("true")

@@ -43,7 +43,7 @@ mod uploads;
 use std::collections::HashMap;
 
 use hearth::model::{
-    Author, ConversationDetail, ConversationSummary, NotificationSettings, Profile, ReplyTo, RoomKind, UserId,
+    Author, ConversationDetail, ConversationSummary, NotificationSettings, Person, Profile, ReplyTo, RoomKind, UserId,
     room_title,
 };
 use leptos::either::EitherOf3;
@@ -219,16 +219,17 @@ fn ChatWindow(
         .then(|| detail.participants.iter().find(|p| p.id != me.id))
         .flatten();
     let kind = detail.conversation.kind;
-    let other_names = StoredValue::new(
-        detail.participants.iter().filter(|p| p.id != me.id).map(|p| p.display_name().to_owned()).collect::<Vec<_>>(),
-    );
+    let me_id = me.id;
+    // Who is in the room: as loaded, then as my room list says (it hears
+    // of everyone added or leaving).
+    let members = RwSignal::new(detail.participants.clone());
     // A group made without a title is called by its members' names.
-    let named = move |title: &str| {
-        other_names.with_value(|names| room_title(kind, Some(title), names.iter().map(String::as_str)))
+    let named = move |title: &str, people: &[Person]| {
+        room_title(kind, Some(title), people.iter().filter(|p| p.id != me_id).map(Person::display_name))
     };
     let title = match detail.conversation.kind {
         RoomKind::Direct => other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into()),
-        _ => named(detail.conversation.title.as_deref().unwrap_or("")),
+        _ => named(detail.conversation.title.as_deref().unwrap_or(""), &detail.participants),
     };
     let other = other.map(|p| p.id);
     let topic = detail.conversation.topic.clone().filter(|t| !t.trim().is_empty());
@@ -308,15 +309,19 @@ fn ChatWindow(
         (RwSignal::new(detail.conversation.title.clone().unwrap_or_default()), RwSignal::new(topic));
     let header_title = {
         let title = title.clone();
-        Signal::derive(move || if kind == RoomKind::Direct { title.clone() } else { named(&shown_title.get()) })
+        Signal::derive(move || match kind {
+            RoomKind::Direct => title.clone(),
+            _ => members.with(|people| named(&shown_title.get(), people)),
+        })
     };
-    // Renamed, or its topic changed, by someone else: the room list hears
-    // of it live, and so does the header.
+    let avatars = use_room().people;
+    // Renamed, its topic changed, or someone added or gone, by someone
+    // else: the room list hears of it live, and so does the header.
     if detail.conversation.kind != RoomKind::Direct {
         Effect::new(move |_| {
-            let Some((renamed, topic)) =
-                listed.with(|r| r.as_ref().filter(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone())))
-            else {
+            let Some((renamed, topic, users)) = listed.with(|r| {
+                r.as_ref().filter(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone(), r.users.clone()))
+            }) else {
                 return;
             };
             if let Some(renamed) = renamed.filter(|t| *t != shown_title.get_untracked()) {
@@ -325,16 +330,22 @@ fn ChatWindow(
             if topic != shown_topic.get_untracked() {
                 shown_topic.set(topic);
             }
+            if !users.is_empty() && members.with_untracked(|now| *now != users) {
+                avatars.update_value(|people| {
+                    people.extend(users.iter().map(|p| (p.id, p.avatar_url.clone())));
+                });
+                members.set(users);
+            }
         });
     }
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
-        let (kind, members) = (detail.conversation.kind, detail.participants.clone());
+        let kind = detail.conversation.kind;
         view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived topic=shown_topic manage /> }
     });
     let kind = detail.conversation.kind;
-    let mentionable: Vec<_> = detail.participants.iter().filter(|p| p.id != me.id).cloned().collect();
-    let member_list = detail.participants;
+    let mentionable =
+        Signal::derive(move || members.with(|people| people.iter().filter(|p| p.id != me_id).cloned().collect()));
     view! {
         <section
             class="chat"
@@ -370,7 +381,12 @@ fn ChatWindow(
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
                 </Show>
                 <p class="muted members">
-                    {member_list.into_iter().map(|p| {
+                    <For
+                        each=move || members.get()
+                        key=|p| (p.id, p.display_name().to_owned(), p.avatar_url.clone())
+                        let:p
+                    >
+                        {
                         let id = p.id;
                         // Named as everywhere else in the room; the username on hover.
                         let name = p.display_name().to_owned();
@@ -384,7 +400,8 @@ fn ChatWindow(
                                 </span>
                             </span>
                         }
-                    }).collect_view()}
+                    }
+                    </For>
                 </p>
             </header>
             <div class="messages-frame">
@@ -425,7 +442,7 @@ fn ChatWindow(
                 when=move || !signals.archived.get()
                 fallback=|| view! { <p class="archived-note muted" role="status">"This room is archived: it can be read, not written to."</p> }
             >
-                <Composer members=mentionable.clone() title=title.clone() />
+                <Composer members=mentionable title=header_title />
             </Show>
         </section>
     }

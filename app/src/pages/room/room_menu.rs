@@ -17,7 +17,9 @@ use crate::components::avatar::Avatar;
 pub fn RoomMenu(
     room_id: i64,
     kind: RoomKind,
-    members: Vec<Person>,
+    /// Who is in the room, shared with the header (adding someone here
+    /// shows there at once).
+    members: RwSignal<Vec<Person>>,
     me_id: UserId,
     /// Archived (read-only): no one is added any more.
     archived: RwSignal<bool>,
@@ -28,7 +30,6 @@ pub fn RoomMenu(
     /// creator or an admin): Room details then offers to, and to archive it.
     manage: Option<(RwSignal<String>, RwSignal<Option<String>>)>,
 ) -> impl IntoView {
-    let members = RwSignal::new(members);
     let menu: NodeRef<leptos::html::Div> = NodeRef::new();
     // One panel at a time (details sharing a `name` are exclusive), and Esc
     // or a click anywhere else closes it, as a menu does. Pressed, not
