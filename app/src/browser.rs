@@ -140,3 +140,11 @@ pub fn listed_text(message: &hearth::model::Message, max: usize) -> Option<Strin
         None => "Attachment".to_owned(),
     })
 }
+
+/// Scrolls `element` into view by as little as it takes.
+#[cfg(feature = "hydrate")]
+pub fn reveal(element: &web_sys::Element) {
+    let options = web_sys::ScrollIntoViewOptions::new();
+    options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+    element.scroll_into_view_with_scroll_into_view_options(&options);
+}

@@ -184,6 +184,29 @@ test("the history is one Tab stop, walked with the arrow keys, and Tab comes bac
   await context.close();
 });
 
+test("a message walked to at the history's top edge shows its whole toolbar, not half of it under the header", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 600 } });
+  await registerUser(context, "edger");
+  const room = await createRoom(context.request, { kind: "open", title: `Edge ${Date.now()}` });
+  for (let i = 1; i <= 30; i++) await postMessage(context.request, room, `message ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const list = page.locator(".messages");
+  await page.getByLabel("Message", { exact: true }).focus();
+  await page.keyboard.press("Shift+Tab");
+  // Up until the row in focus is the one at the top of what is shown.
+  for (let i = 0; i < 12; i++) await page.keyboard.press("ArrowUp");
+  const focused = page.locator("article.message:focus");
+  await expect(focused.locator(".actions")).toBeVisible();
+
+  const [shown, bar] = [await list.boundingBox(), await focused.locator(".actions").boundingBox()];
+
+  expect(bar!.y, "the toolbar's top is inside the history").toBeGreaterThanOrEqual(shown!.y - 1);
+  await context.close();
+});
+
 test("focus stays on a message while older history loads under it, and Up goes on into what loaded", async ({ browser }) => {
   const context = await browser.newContext();
   await registerUser(context, "climber");

@@ -236,6 +236,37 @@ test("on a phone the reaction picker and a long name stay on the screen, and so 
   await context.close();
 });
 
+test("on a phone a tapped message's actions open under it, covering neither its time nor falling off the history", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+  await registerUser(context, "tapper");
+  const room = await createRoom(context.request, { kind: "open", title: `Taps ${Date.now()}` });
+  for (let i = 1; i <= 20; i++) await postMessage(context.request, room, `line ${i} of a conversation long enough to scroll`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const list = page.locator(".messages");
+  const newest = page.locator("article.message").last();
+  const actions = newest.locator(".actions");
+  await expect(actions).toBeHidden();
+
+  await newest.locator(".body").tap();
+
+  await expect(actions).toBeVisible();
+  const [shown, bar, text] = [await list.boundingBox(), await actions.boundingBox(), await newest.locator(".body").boundingBox()];
+  expect(bar!.y, "under the message's text").toBeGreaterThanOrEqual(text!.y + text!.height - 1);
+  expect(bar!.y + bar!.height, "inside the history, not below its edge").toBeLessThanOrEqual(shown!.y + shown!.height + 1);
+  // The first message of a group: its name and time stay uncovered.
+  const first = page.locator("article.message", { hasText: "line 1 of" });
+  await first.scrollIntoViewIfNeeded();
+  await first.locator(".body").tap();
+  const time = await first.locator("header time").boundingBox();
+  const firstBar = await first.locator(".actions").boundingBox();
+  expect(firstBar!.y, "below the name and time").toBeGreaterThanOrEqual(time!.y + time!.height);
+  await expect(actions).toBeHidden();
+  await context.close();
+});
+
 test("on a phone on its side the messages keep most of the little height there is", async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 667, height: 375 }, hasTouch: true });
   await registerUser(context, "sideways");

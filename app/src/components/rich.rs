@@ -263,6 +263,15 @@ pub fn Reactions(
 pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>) -> impl IntoView {
     let picking = RwSignal::new(false);
     let failed = RwSignal::new(false);
+    // Opened under the toolbar: in view, though that was the history's
+    // bottom edge (the newest message on a phone).
+    let picker: NodeRef<leptos::html::Span> = NodeRef::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(picker) = picker.get() {
+            crate::browser::reveal(&picker);
+        }
+    });
     view! {
         <button
             type="button"
@@ -273,7 +282,7 @@ pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>
             on:click=move |_| picking.update(|p| *p = !*p)
         >"☺+"</button>
         <Show when=move || picking.get()>
-            <span class="react-picker" role="group" aria-label="Pick a reaction">
+            <span class="react-picker" role="group" aria-label="Pick a reaction" node_ref=picker>
                 {PICKER.iter().map(|emoji| {
                     let emoji = (*emoji).to_owned();
                     let label = format!("React with {emoji}");

@@ -88,6 +88,35 @@ pub fn step_through_messages(ev: &leptos::ev::KeyboardEvent) {
     let _ = ev;
 }
 
+/// Scrolls the history just enough that the toolbar of the row that took
+/// focus is in view: on a phone it opens under the row's text, below the
+/// fold for the newest message, and elsewhere it overlays the row's top
+/// edge, which the history's top cuts for a row at the top. Only when the
+/// row itself took focus (a tap on it, Tab or an arrow), and only for a row
+/// in view: a press on one of its buttons must not move the button under
+/// the pointer, and a row focused while out of view is left there.
+pub fn reveal_actions(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let (Some(row), Some(target)) = (ev.current_target(), ev.target()) else { return };
+        if row != target {
+            return;
+        }
+        let Ok(row) = row.dyn_into::<web_sys::Element>() else { return };
+        let Some(list) = row.parent_element() else { return };
+        let (shown, place) = (list.get_bounding_client_rect(), row.get_bounding_client_rect());
+        if place.bottom() <= shown.top() || place.top() >= shown.bottom() {
+            return;
+        }
+        if let Ok(Some(actions)) = row.query_selector(".actions") {
+            crate::browser::reveal(&actions);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 /// Puts focus back on message `number`'s row when the list's update lost
 /// it (the list moves or redraws rows as older ones load, and a moved
 /// element loses focus to the page), without scrolling. Focus that is

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::actions::{ConfirmDelete, Toolbar};
-use super::browser::{focus_composer, focus_message};
+use super::browser::{self, focus_composer, focus_message};
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
@@ -195,10 +195,11 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             class:continued=!starts_group
             class:mentions-me=mentions_me
             tabindex=move || if tab_stop.get() == Some(number) { "0" } else { "-1" }
-            on:focusin=move |_| {
+            on:focusin=move |ev| {
                 if number > 0 && roving.get_untracked() != Some(number) {
                     roving.set(Some(number));
                 }
+                browser::reveal_actions(&ev);
             }
             data-number=number
             data-client-id=client_id.clone()
