@@ -1,6 +1,8 @@
 //! A message's actions: the toolbar that overlays the top-right corner of
 //! its row (shown on hover and while focus is inside the row, so it never
-//! moves the list), and the inline confirmation a delete waits for.
+//! moves the list; on a phone, where it would cover the row's time, it
+//! opens under the row's text while the row has focus), and the inline
+//! confirmation a delete waits for.
 //!
 //! The row decides what is offered and does the work; these components only
 //! show the buttons and ask.
