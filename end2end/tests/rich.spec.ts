@@ -86,6 +86,9 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   const target = alicePage.locator(`article.message[data-number="${original.number}"]`);
   await expect(target).toBeInViewport();
   await expect(target).toHaveClass(/focused/);
+  // Keyboard focus starts at the original, not in the composer.
+  await expect(target).toBeFocused();
+  await expect(target).toHaveAttribute("tabindex", "0");
   await expect(target.locator(".reply-count")).toHaveText("1 reply");
 
   // …and alice answers a nearby one from the composer; its quote jumps in place.
@@ -147,5 +150,6 @@ test("N replies lists a message's replies, and each jumps to its reply, even far
   await listed.nth(1).click();
   await expect(alicePage).toHaveURL(new RegExp(`/rooms/${room}\\?around=${last}$`));
   await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeInViewport();
+  await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeFocused();
   await closeAll(aliceContext, bobContext);
 });

@@ -128,15 +128,24 @@ pub fn refocus_message(number: i64) {
         let lost = document.active_element().is_none_or(|active| active.tag_name() == "BODY");
         if lost
             && let Ok(Some(row)) = document.query_selector(&format!("article.message[data-number=\"{number}\"]"))
-            && let Ok(row) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(row)
         {
-            let options = web_sys::FocusOptions::new();
-            options.set_prevent_scroll(true);
-            let _ = row.focus_with_options(&options);
+            focus_in_place(&row);
         }
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = number;
+}
+
+/// Focuses `row` where it is, without scrolling the history.
+pub fn focus_in_place(row: &web_sys::Element) {
+    #[cfg(feature = "hydrate")]
+    if let Some(row) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(row) {
+        let options = web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = row.focus_with_options(&options);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = row;
 }
 
 /// A fresh id for a send, so a retry is not a second message.

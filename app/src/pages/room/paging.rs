@@ -76,6 +76,13 @@ impl Paging {
                 request_animation_frame(move || {
                     if let Ok(Some(target)) = el.query_selector(&selector) {
                         target.scroll_into_view();
+                        // A jump (a search hit, a reply's original) starts
+                        // the keyboard and a screen reader at the message,
+                        // not in the composer. Not on a touch screen, where
+                        // a row with focus opens its toolbar.
+                        if matches!(start, Start::Message(_)) && !super::browser::touch_first() {
+                            super::browser::focus_in_place(&target);
+                        }
                     }
                     paging.note_position();
                 });
