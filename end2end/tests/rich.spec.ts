@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { closeAll, openLive, pair, postMessage, trackPageErrors } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, trackPageErrors } from "./helpers";
 
 test("a code block renders highlighted, on the page and when it arrives live", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
@@ -152,4 +152,28 @@ test("N replies lists a message's replies, and each jumps to its reply, even far
   await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeInViewport();
   await expect(alicePage.locator(`article.message[data-number="${last}"]`)).toBeFocused();
   await closeAll(aliceContext, bobContext);
+});
+
+test("replies opened under a message near the bottom are scrolled into view, whole", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 600 } });
+  await registerUser(context, "threads");
+  const room = await createRoom(context.request, { kind: "open", title: `Threads ${Date.now()}` });
+  for (let i = 1; i <= 20; i++) await postMessage(context.request, room, `earlier ${i}`);
+  const original = await postMessage(context.request, room, "Who is in for Friday?");
+  for (let i = 1; i <= 10; i++) {
+    const response = await context.request.post(`/conversations/${room}/messages`, {
+      data: { body: `me ${i}`, reply_to: original.number },
+    });
+    expect(response.status()).toBe(201);
+  }
+  const page = await context.newPage();
+  await openLive(page, room);
+  const target = page.locator(`article.message[data-number="${original.number}"]`);
+
+  await target.getByRole("button", { name: "10 replies" }).click();
+
+  const list = target.getByRole("list", { name: "Replies" });
+  await expect(list.getByRole("link")).toHaveCount(10);
+  await expect(list).toBeInViewport({ ratio: 1 });
+  await context.close();
 });

@@ -170,7 +170,24 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, tog
                 });
             }
         });
-        let toggle = move |_| toggle.run(());
+        // Opened by a click here (not kept open through a redraw of the
+        // row): the list is scrolled into view once it has loaded, since
+        // under the newest message it opens below the history's edge.
+        let opened_here = StoredValue::new(false);
+        let listed: NodeRef<leptos::html::Ol> = NodeRef::new();
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            if let Some(list) = listed.get()
+                && opened_here.get_value()
+            {
+                opened_here.set_value(false);
+                crate::browser::reveal(&list);
+            }
+        });
+        let toggle = move |_| {
+            opened_here.set_value(!open.get_untracked());
+            toggle.run(());
+        };
         let more = count > i64::from(crate::api::REPLIES_LISTED);
         view! {
             <div class="replies">
@@ -185,7 +202,7 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, tog
                                 .into_any()
                         }
                         Some(Ok(list)) => view! {
-                            <ol class="reply-list" aria-label="Replies">
+                            <ol class="reply-list" aria-label="Replies" node_ref=listed>
                                 {list.into_iter().map(|quote| view! { <li>{quote_link(quote, room_id, "Reply from")}</li> }).collect_view()}
                             </ol>
                             {more.then(|| {
