@@ -126,9 +126,7 @@ pub fn refocus_message(number: i64) {
     leptos::prelude::request_animation_frame(move || {
         let document = leptos::prelude::document();
         let lost = document.active_element().is_none_or(|active| active.tag_name() == "BODY");
-        if lost
-            && let Ok(Some(row)) = document.query_selector(&format!("article.message[data-number=\"{number}\"]"))
-        {
+        if lost && let Ok(Some(row)) = document.query_selector(&format!("article.message[data-number=\"{number}\"]")) {
             focus_in_place(&row);
         }
     });
