@@ -267,6 +267,31 @@ test("on a phone a tapped message's actions open under it, covering neither its 
   await context.close();
 });
 
+test("on a phone a message tapped and then let go of stays closed when new messages arrive", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+  await registerUser(context, "letgo");
+  const room = await createRoom(context.request, { kind: "open", title: `Let go ${Date.now()}` });
+  await postMessage(context.request, room, "tap me, then tap elsewhere");
+  const page = await context.newPage();
+  await openLive(page, room);
+  const message = page.locator("article.message", { hasText: "tap me" });
+  await message.locator(".body").tap();
+  await expect(message.locator(".actions")).toBeVisible();
+
+  // A tap on the empty part of the history lets go of the message.
+  const list = await page.locator(".messages").boundingBox();
+  await page.touchscreen.tap(list!.x + list!.width / 2, list!.y + 20);
+  await expect(message.locator(".actions")).toBeHidden();
+  await postMessage(context.request, room, "something new");
+  await expect(page.locator("article.message", { hasText: "something new" })).toBeVisible();
+
+  // Focus does not jump back to it: its actions stay closed.
+  await page.waitForTimeout(300);
+  await expect(message.locator(".actions")).toBeHidden();
+  expect(await page.evaluate(() => document.activeElement?.closest("article.message") == null)).toBe(true);
+  await context.close();
+});
+
 test("on a phone on its side the messages keep most of the little height there is", async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 667, height: 375 }, hasTouch: true });
   await registerUser(context, "sideways");
