@@ -413,6 +413,7 @@ impl Hearth {
     /// Tells the members of `room` (but those in `except`, told otherwise)
     /// that who is in it changed, so that their room lists and open
     /// headers show the members as they are now.
+    ///
     /// The change has committed by then, so a failure to read the members
     /// is logged, not answered.
     async fn announce_members_changed(&self, room: RoomId, except: &[UserId]) {
