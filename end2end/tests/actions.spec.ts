@@ -204,6 +204,19 @@ test("a message walked to at the history's top edge shows its whole toolbar, not
   const [shown, bar] = [await list.boundingBox(), await focused.locator(".actions").boundingBox()];
 
   expect(bar!.y, "the toolbar's top is inside the history").toBeGreaterThanOrEqual(shown!.y - 1);
+
+  // Hovered with the mouse (no focus, no scrolling), a row at the top edge
+  // shows its toolbar over its bottom edge instead; one lower down, over its top.
+  await page.getByLabel("Message", { exact: true }).focus();
+  const top = page.locator('article.message[data-number="10"]');
+  await top.evaluate((row) => row.scrollIntoView({ block: "start" }));
+  await top.hover();
+  const [edge, hovered] = [await list.boundingBox(), await top.locator(".actions").boundingBox()];
+  expect(hovered!.y, "the hovered toolbar is inside the history").toBeGreaterThanOrEqual(edge!.y - 1);
+  const lower = page.locator('article.message[data-number="13"]');
+  await lower.hover();
+  const [row, over] = [await lower.boundingBox(), await lower.locator(".actions").boundingBox()];
+  expect(over!.y, "over the row's top edge").toBeLessThan(row!.y);
   await context.close();
 });
 

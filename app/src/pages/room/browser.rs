@@ -117,6 +117,23 @@ pub fn reveal_actions(ev: &leptos::ev::FocusEvent) {
     let _ = ev;
 }
 
+/// On hover, a row whose top is at the history's top edge has its toolbar
+/// placed over its bottom edge instead (class `toolbar-below`), where the
+/// edge does not cut it; the toolbar is about 1.6 rem tall and sits
+/// 0.6 rem above the row.
+pub fn place_toolbar(ev: &leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(row) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let Some(list) = row.parent_element() else { return };
+        let room = row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top();
+        let _ = row.class_list().toggle_with_force("toolbar-below", room < 16.0);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 /// Puts focus back on message `number`'s row when the list's update lost
 /// it (the list moves or redraws rows as older ones load, and a moved
 /// element loses focus to the page), without scrolling. Focus that is

@@ -201,6 +201,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 }
                 browser::reveal_actions(&ev);
             }
+            on:mouseenter=|ev| browser::place_toolbar(&ev)
             data-number=number
             data-client-id=client_id.clone()
         >
