@@ -53,6 +53,17 @@ async fn an_admin_or_the_creator_removes_a_member_and_the_removed_user_loses_the
     assert_eq!(remove(&app, &creator.client, room, first.id).await.status(), 204);
     assert!(audited(&app.get_json(&admin.client, "/admin/audit").await, "room.remove_member").is_empty());
 
+    // The members left are told who is in the room changed.
+    assert_eq!(
+        ws.next_skipping_presence().await,
+        ServerEvent::Room {
+            room_id: RoomId(room),
+            change: RoomChange::Updated,
+            unread_count: None,
+            unread_mentions: None
+        }
+    );
+
     // An admin who is not in the room may, and it is audited.
     assert_eq!(remove(&app, &admin.client, room, second.id).await.status(), 204);
     assert_eq!(
