@@ -232,6 +232,13 @@ impl ConversationSummary {
     }
 }
 
+/// Whether a room of `kind` saved with `title` is called by its members'
+/// names ([`room_title`]): a group made without a title, or with the
+/// default one.
+pub fn named_by_members(kind: RoomKind, title: Option<&str>) -> bool {
+    kind == RoomKind::Group && title.map(str::trim).filter(|t| !t.is_empty()).is_none_or(|t| t == DEFAULT_GROUP_TITLE)
+}
+
 /// The title a group gets when it is made without one.
 pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
 
@@ -240,9 +247,8 @@ pub const DEFAULT_GROUP_TITLE: &str = "Group Chat";
 /// Carol", "Bob, Carol, Dave and 2 others"), so that two of them can be
 /// told apart.
 pub fn room_title<'a>(kind: RoomKind, title: Option<&str>, others: impl IntoIterator<Item = &'a str>) -> String {
-    let title = title.map(str::trim).filter(|t| !t.is_empty());
-    if kind != RoomKind::Group || title.is_some_and(|t| t != DEFAULT_GROUP_TITLE) {
-        return title.unwrap_or("Untitled room").to_owned();
+    if !named_by_members(kind, title) {
+        return title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("Untitled room").to_owned();
     }
     const NAMED: usize = 3;
     let others: Vec<&str> = others.into_iter().collect();

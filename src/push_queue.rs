@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::{DEFAULT_GROUP_TITLE, Person, RoomId, RoomKind, UserId, room_title};
+use crate::model::{Person, RoomId, RoomKind, UserId, named_by_members, room_title};
 use crate::push::{Vapid, encrypt};
 use crate::store::{PushJob, PushSubscription, format_time};
 use crate::{AppError, Hearth};
@@ -293,9 +293,7 @@ impl Hearth {
         };
         // A group made without a title is called by its other members, so
         // each recipient sees it under the name their room list shows.
-        let named_by_members = room.kind() == RoomKind::Group
-            && room.title.as_deref().is_none_or(|t| t.trim().is_empty() || t == DEFAULT_GROUP_TITLE);
-        let members = match named_by_members {
+        let members = match named_by_members(room.kind(), room.title.as_deref()) {
             true => self.store.members(job.room_id).await?,
             false => Vec::new(),
         };

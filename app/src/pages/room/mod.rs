@@ -227,10 +227,8 @@ fn ChatWindow(
     let named = move |title: &str, people: &[Person]| {
         room_title(kind, Some(title), people.iter().filter(|p| p.id != me_id).map(Person::display_name))
     };
-    let title = match detail.conversation.kind {
-        RoomKind::Direct => other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into()),
-        _ => named(detail.conversation.title.as_deref().unwrap_or(""), &detail.participants),
-    };
+    // A direct room is called by the other person, who does not change.
+    let direct_title = other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into());
     let other = other.map(|p| p.id);
     let topic = detail.conversation.topic.clone().filter(|t| !t.trim().is_empty());
 
@@ -307,13 +305,10 @@ fn ChatWindow(
     // details, and sees the change at once.
     let (shown_title, shown_topic) =
         (RwSignal::new(detail.conversation.title.clone().unwrap_or_default()), RwSignal::new(topic));
-    let header_title = {
-        let title = title.clone();
-        Signal::derive(move || match kind {
-            RoomKind::Direct => title.clone(),
-            _ => members.with(|people| named(&shown_title.get(), people)),
-        })
-    };
+    let header_title = Signal::derive(move || match kind {
+        RoomKind::Direct => direct_title.clone(),
+        _ => members.with(|people| named(&shown_title.get(), people)),
+    });
     let avatars = use_room().people;
     // Renamed, its topic changed, or someone added or gone, by someone
     // else: the room list hears of it live, and so does the header.
