@@ -84,8 +84,14 @@ pub fn App() -> impl IntoView {
     // Every page's title counts my unread messages, "(3) People · Hearth"
     // (muted rooms left out; set by `alerts` once the browser has the room
     // list, so the server's title and hydration's agree).
-    let unread = RwSignal::new(0_i64);
-    provide_context(alerts::UnreadTotal(unread));
+    //
+    // The formatter holds the count's reference-counted handle, not an arena
+    // one: the server computes the title outside the request's sandboxed
+    // arena (leptos_meta, once the first chunk is out), where an arena signal
+    // resolves against whatever request last ran on that thread, and under
+    // concurrent page loads panicked as "already disposed".
+    let unread = ArcRwSignal::new(0_i64);
+    provide_context(alerts::UnreadTotal(RwSignal::from(unread.clone())));
     let formatter = move |page: String| {
         let named = if page.is_empty() { "Hearth".to_owned() } else { format!("{page} · Hearth") };
         match unread.get() {

@@ -327,3 +327,31 @@ async fn a_room_opens_at_the_first_unread_message_under_a_new_messages_divider()
     assert_eq!(rows(&html).last(), Some(&205));
     assert!(!html.contains("unread-divider"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_loaded_at_once_by_many_all_finish_with_their_titles() {
+    // leptos_meta computes <title> outside the request's arena, so a title
+    // read from an arena signal resolved against whichever request last ran
+    // on that worker thread and panicked ("already disposed") under load.
+    let app = spawn_app().await;
+    let alice = new_client();
+    app.register_with(&alice, "alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice, &[bob.id]).await;
+    let mut pages = Vec::new();
+    for n in 0..200 {
+        let alice = alice.clone();
+        let url = if n % 2 == 0 { app.url("/profile") } else { app.url(&format!("/rooms/{room}")) };
+        pages.push(tokio::spawn(async move {
+            let page = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                alice.get(url).send().await.expect("an answer, not a dropped connection").text().await.unwrap()
+            });
+            page.await.expect("the page finished")
+        }));
+    }
+    for (n, page) in pages.into_iter().enumerate() {
+        let page = page.await.unwrap();
+        let title = if n % 2 == 0 { "<title>Your profile · Hearth</title>" } else { "<title>Conversation · Hearth</title>" };
+        assert!(page.contains(title), "page {n} lacks {title}");
+    }
+}

@@ -89,7 +89,9 @@ pub fn RoomPage() -> impl IntoView {
     // the room's name (`App`'s formatter puts the unread count before it).
     // Effects run only in the browser, so server and hydration agree on the
     // first title.
-    let tab_title = RwSignal::new(None::<String>);
+    // Reference-counted, not an arena signal: the server reads it for the
+    // <title> outside the request's arena (see `App`'s formatter).
+    let tab_title = ArcRwSignal::new(None::<String>);
     let chat = use_chat();
     let auth = crate::auth::use_auth();
     // The room's entry in my room list, which follows renames and topics
@@ -98,10 +100,13 @@ pub fn RoomPage() -> impl IntoView {
         let id = room_id();
         chat.rooms.with(|rooms| rooms.as_ref()?.as_ref().ok()?.iter().find(|room| room.id.0 == id).cloned())
     });
-    Effect::new(move |_| {
-        let me = auth.me.get().and_then(Result::ok).flatten();
-        if let (Some(me), Some(room)) = (me, listed.get()) {
-            tab_title.set(Some(room.display_title(me.id)));
+    Effect::new({
+        let tab_title = tab_title.clone();
+        move |_| {
+            let me = auth.me.get().and_then(Result::ok).flatten();
+            if let (Some(me), Some(room)) = (me, listed.get()) {
+                tab_title.set(Some(room.display_title(me.id)));
+            }
         }
     });
     let page = signed_in_with(
