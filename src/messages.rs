@@ -49,9 +49,10 @@ impl MessageBody {
     }
 }
 
-/// A reaction: one emoji (a single emoji or a sequence of them joined, as
-/// flags, skin tones and families are), at most [`EMOJI_MAX_BYTES`] bytes,
-/// with no spaces, controls or ASCII letters.
+/// A reaction: one emoji of Unicode's list (with its skin tone, flag,
+/// keycap or family sequence), stored in the list's fully qualified form,
+/// so "❤" and "❤️" are the same reaction. Anything else, such as a word,
+/// two emoji or a lone zero-width or direction mark, is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emoji(String);
 
@@ -60,15 +61,13 @@ pub const EMOJI_MAX_BYTES: usize = 32;
 impl Emoji {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let emoji = raw.trim();
-        let refused = || FieldError::new("emoji", "Emoji must be one emoji");
-        // Keycaps (1️⃣, #️⃣) are the only emoji with ASCII in them.
-        let allowed = |c: char| {
-            !c.is_whitespace() && !c.is_control() && (!c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*')
-        };
-        if emoji.is_empty() || emoji.len() > EMOJI_MAX_BYTES || !emoji.chars().all(allowed) || emoji.is_ascii() {
-            return Err(refused());
+        if emoji.len() > EMOJI_MAX_BYTES {
+            return Err(FieldError::new("emoji", "Emoji must be one emoji"));
         }
-        Ok(Self(emoji.to_owned()))
+        match emojis::get(emoji) {
+            Some(known) => Ok(Self(known.as_str().to_owned())),
+            None => Err(FieldError::new("emoji", "Emoji must be one emoji")),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -595,10 +594,30 @@ mod tests {
         {
             assert!(Emoji::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "  ", "a", "+1", ":thumbsup:", "<b>", "👍 👍", "1", "é\u{0}", &"👍".repeat(9), "👍\t👍"]
-        {
+        for bad in [
+            "",
+            "  ",
+            "a",
+            "+1",
+            ":thumbsup:",
+            "<b>",
+            "👍 👍",
+            "1",
+            "é\u{0}",
+            &"👍".repeat(9),
+            "👍\t👍",
+            "👍👍",
+            "Привет",
+            "\u{200b}",
+            "\u{202e}",
+            "👍\u{202e}",
+            "🇫",
+            "ü",
+        ] {
             assert!(Emoji::parse(bad).is_err(), "{bad:?}");
         }
+        // One reaction whether or not the sender added the emoji selector.
+        assert_eq!(Emoji::parse("❤").unwrap(), Emoji::parse("❤\u{fe0f}").unwrap());
     }
 
     #[test]

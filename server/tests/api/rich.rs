@@ -139,10 +139,15 @@ async fn a_reaction_needs_one_emoji_a_live_message_and_membership() {
     let (alice, bob, eve) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "eve").await);
     let room = app.conversation_with(&alice.client, &[bob.id]).await;
     let number = message(app.send(&alice.client, room, "hi").await).number;
-    for bad in ["", "thumbsup", "<b>", "👍 👍"] {
+    for bad in ["", "thumbsup", "<b>", "👍 👍", "Привет", "\u{200b}", "\u{202e}", "😀😀😀"] {
         let errors = assert_error(react(&app, &bob.client, room, number, bad).await, 422).await;
         assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("Emoji")), "{bad:?}: {errors}");
     }
+    assert!(reactions_of(&app, &alice.client, room, number).await.is_empty(), "nothing refused was kept");
+    // With or without the emoji selector, a heart is one reaction.
+    react(&app, &alice.client, room, number, "❤").await;
+    let hearts: Value = react(&app, &bob.client, room, number, "❤\u{fe0f}").await.json().await.expect("json");
+    assert_eq!((&hearts["reactions"][0]["emoji"], &hearts["reactions"][0]["count"]), (&json!("❤\u{fe0f}"), &json!(2)));
     assert_error(react(&app, &bob.client, room, 999, "👍").await, 404).await;
     let refused = react(&app, &eve.client, room, number, "👍").await.status().as_u16();
     assert!(refused == 403 || refused == 404, "a non-member: {refused}");
