@@ -288,6 +288,18 @@ impl Hearth {
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
         let inserted = self.ingest.append(message, byline).await?;
+        // A retry gets its message back; the same key on another text is a
+        // client's mistake, refused (422, as the IETF Idempotency-Key draft
+        // says) so that the new text is not silently lost. An edited or
+        // deleted original no longer shows what was first sent, so is given.
+        let saved = &inserted.message;
+        if !inserted.created
+            && !saved.deleted
+            && saved.edited_at.is_none()
+            && saved.body.as_deref() != Some(body.as_str())
+        {
+            return Err(AppError::invalid("client_id", "client_id was already used for a different message"));
+        }
         if inserted.created {
             self.preview_later(room, inserted.message.number, body.as_str());
         }

@@ -103,12 +103,19 @@ async fn resending_with_the_same_client_id_returns_the_first_message_with_200() 
     let send = json!({ "body": "only once", "client_id": "retry-me" });
 
     let first = app.post_message(&alice.client, room, send.clone()).await;
-    let retry = app.post_message(&alice.client, room, json!({ "body": "changed text", "client_id": "retry-me" })).await;
+    let retry =
+        app.post_message(&alice.client, room, json!({ "body": "  only once\n", "client_id": "retry-me" })).await;
+    // The same key on other text is refused, not answered with the first
+    // message as if the new text had been sent.
+    let reused =
+        app.post_message(&alice.client, room, json!({ "body": "changed text", "client_id": "retry-me" })).await;
 
     assert_eq!(first.status(), 201);
     assert_eq!(retry.status(), 200);
     let first: Value = first.json().await.unwrap();
     assert_eq!(retry.json::<Value>().await.unwrap(), first, "the very same message");
+    let errors = assert_error(reused, 422).await;
+    assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("client_id")), "{errors}");
     let page = app.history(&alice.client, room, "").await;
     assert_eq!(numbers(&page), [1], "one row");
     assert_eq!(page["messages"][0]["body"], "only once");
