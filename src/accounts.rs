@@ -275,7 +275,12 @@ impl Hearth {
 
     /// The people picker: a prefix search over usernames and names.
     pub async fn directory(&self, query: Option<&str>, limit: Option<u32>) -> Result<Vec<Person>, AppError> {
-        let limit = limit.unwrap_or(20).clamp(1, DIRECTORY_MAX);
+        // Zero is refused, as history and search refuse it; more than the
+        // most is served as the most.
+        if limit == Some(0) {
+            return Err(AppError::invalid("limit", format!("Limit must be between 1 and {DIRECTORY_MAX}")));
+        }
+        let limit = limit.unwrap_or(20).min(DIRECTORY_MAX);
         FieldError::reject_nul("query", "Query", query.unwrap_or(""))?;
         self.store.directory(query.unwrap_or("").trim(), limit).await
     }

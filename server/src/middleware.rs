@@ -32,6 +32,31 @@ pub async fn limit_bodies(req: Request, next: Next) -> Response {
     next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, limit)))).await
 }
 
+/// Refuses what no handler could read the way it was meant:
+///
+/// - a query string whose percent-escapes are not UTF-8 (`?q=%FF`), with a
+///   400: axum's `Query` decodes lossily, so a search or a name lookup would
+///   quietly run on U+FFFD instead of what was sent;
+/// - a body in a content coding (`Content-Encoding: gzip`), with a 415 and
+///   `Accept-Encoding: identity` (RFC 9110, 15.5.16): no route decodes one,
+///   and JSON read from gzip bytes would fail as a mere syntax error.
+pub async fn refuse_unreadable_requests(req: Request, next: Next) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    if percent_encoding::percent_decode_str(query).decode_utf8().is_err() {
+        let errors = json!({ "errors": ["The query string is not valid UTF-8 once percent-decoded"] });
+        return (StatusCode::BAD_REQUEST, Json(errors)).into_response();
+    }
+    let coded = req.headers().get_all(header::CONTENT_ENCODING).iter().any(|coding| {
+        coding.to_str().map_or(true, |coding| coding.split(',').any(|c| !c.trim().eq_ignore_ascii_case("identity")))
+    });
+    if coded {
+        let errors = json!({ "errors": ["Request bodies are taken uncompressed (Content-Encoding: identity)"] });
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, [(header::ACCEPT_ENCODING, "identity")], Json(errors))
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Refuses state-changing requests that a browser marks as coming from
 /// another site, so a session cookie can never be ridden cross-site. It
 /// covers the REST API and server functions alike:

@@ -175,6 +175,7 @@ impl Application {
             // Read by the cross-site guard above and by the WebSocket upgrade.
             .layer(Extension(Scheme::served_over(config.secure_cookies)))
             .layer(from_fn(crate::middleware::limit_bodies))
+            .layer(from_fn(crate::middleware::refuse_unreadable_requests))
             .layer(from_fn(json_errors))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());

@@ -30,11 +30,25 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `{"user": {...}}` or the same fields bare.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(untagged)]
 pub(super) enum MaybeWrapped<T> {
     Wrapped { user: T },
     Bare(T),
+}
+
+/// A body with a `user` key is the wrapped form, whose fields must then be
+/// right: `{"user":{"email":5}}` is a 422, where an untagged derive would
+/// fall back to reading it bare, find no fields and answer 401.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for MaybeWrapped<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut body = serde_json::Value::deserialize(deserializer)?;
+        match body.as_object_mut().and_then(|fields| fields.remove("user")) {
+            Some(user) => serde_json::from_value(user).map(|user| Self::Wrapped { user }).map_err(D::Error::custom),
+            None => serde_json::from_value(body).map(Self::Bare).map_err(D::Error::custom),
+        }
+    }
 }
 
 impl<T> MaybeWrapped<T> {

@@ -218,3 +218,73 @@ async fn every_route_answers_every_malformed_input_with_a_4xx_json_error_never_a
     // Nothing above hurt the data.
     assert_eq!(app.history(&alice.client, room, "").await["messages"][0]["body"], "hello");
 }
+
+#[tokio::test]
+async fn what_no_route_could_read_as_sent_is_refused_with_its_own_status_on_every_route() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let token = app.create_application(&alice.client, "bots").await["application_token"].as_str().unwrap().to_owned();
+    let gzip_of_json =
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae\x05\x00\x43\xbf\xa6\xa3\x02\x00\x00\x00".to_vec();
+    for (method, template) in ROUTES {
+        let path = template.replace("{room}", &room.to_string()).replace("{token}", &token);
+        // Escapes that are not UTF-8: decoded lossily, a search would run
+        // on U+FFFD instead of what was sent.
+        let input = ("a query that is not UTF-8", "application/json", b"{}".to_vec(), "q=%FF&query=%C3");
+        let response = send(&app, &alice.client, method, &path, &input).await;
+        assert_eq!(check(format!("{method} {path} with ?q=%FF"), response).await, 400);
+        // A compressed body, which no route decodes.
+        let url = app.url(&path);
+        let response = alice
+            .client
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(gzip_of_json.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers().get("accept-encoding").map(|v| v.to_str().unwrap()), Some("identity"));
+        assert_eq!(check(format!("{method} {path} gzip-coded"), response).await, 415);
+    }
+    // Ids and plain text still pass, escaped or not.
+    let found = alice.client.get(app.url("/users?query=b%C3%B6b&limit=5")).send().await.unwrap();
+    assert_eq!(found.status(), 200);
+    let identity = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/messages")))
+        .header("content-encoding", "identity")
+        .json(&json!({ "body": "uncompressed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.status(), 201);
+}
+
+#[tokio::test]
+async fn fields_of_the_wrong_type_are_a_422_not_a_failed_sign_in_and_a_zero_limit_is_refused() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let sign_in = |body: Value| {
+        let client = crate::helpers::new_client();
+        let url = app.url("/users/sign_in");
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    };
+    for body in [json!({ "user": { "email": 5, "password": "x" } }), json!({ "email": ["alice"], "password": "x" })] {
+        assert_eq!(check(format!("sign-in with {body}"), sign_in(body.clone()).await).await, 422, "{body}");
+    }
+    // Both shapes still sign in.
+    let wrapped = json!({ "user": { "email": "alice@example.com", "password": crate::helpers::PASSWORD } });
+    assert_eq!(sign_in(wrapped).await.status(), 200);
+    let bare = json!({ "login": "alice", "password": crate::helpers::PASSWORD });
+    assert_eq!(sign_in(bare).await.status(), 200);
+    assert_eq!(sign_in(json!({ "user": { "email": "alice@example.com", "password": "wrong" } })).await.status(), 401);
+
+    let zero = app.client.get(app.url("/users?limit=0")).send().await.unwrap();
+    let errors = crate::helpers::assert_error(zero, 422).await;
+    assert!(errors["errors"][0].as_str().unwrap().contains("Limit"), "{errors}");
+    let many = app.client.get(app.url("/users?limit=100000")).send().await.unwrap();
+    assert_eq!(many.status(), 200, "more than the most is served as the most");
+}

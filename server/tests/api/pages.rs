@@ -351,7 +351,8 @@ async fn pages_loaded_at_once_by_many_all_finish_with_their_titles() {
     }
     for (n, page) in pages.into_iter().enumerate() {
         let page = page.await.unwrap();
-        let title = if n % 2 == 0 { "<title>Your profile · Hearth</title>" } else { "<title>Conversation · Hearth</title>" };
+        let title =
+            if n % 2 == 0 { "<title>Your profile · Hearth</title>" } else { "<title>Conversation · Hearth</title>" };
         assert!(page.contains(title), "page {n} lacks {title}");
     }
 }
