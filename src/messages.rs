@@ -50,9 +50,10 @@ impl MessageBody {
 }
 
 /// A reaction: one emoji of Unicode's list (with its skin tone, flag,
-/// keycap or family sequence), stored in the list's fully qualified form,
-/// so "❤" and "❤️" are the same reaction. Anything else, such as a word,
-/// two emoji or a lone zero-width or direction mark, is refused.
+/// keycap or family sequence), kept as sent. Anything else, such as a word,
+/// two emoji or a lone zero-width or direction mark, is refused. (Not
+/// rewritten to the list's fully qualified form: reactions saved before
+/// this check, "❤" among them, must still be taken off by what they are.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emoji(String);
 
@@ -65,7 +66,7 @@ impl Emoji {
             return Err(FieldError::new("emoji", "Emoji must be one emoji"));
         }
         match emojis::get(emoji) {
-            Some(known) => Ok(Self(known.as_str().to_owned())),
+            Some(_) => Ok(Self(emoji.to_owned())),
             None => Err(FieldError::new("emoji", "Emoji must be one emoji")),
         }
     }
@@ -628,8 +629,9 @@ mod tests {
         ] {
             assert!(Emoji::parse(bad).is_err(), "{bad:?}");
         }
-        // One reaction whether or not the sender added the emoji selector.
-        assert_eq!(Emoji::parse("❤").unwrap(), Emoji::parse("❤\u{fe0f}").unwrap());
+        // With or without the emoji selector, kept as sent.
+        assert_eq!(Emoji::parse(" ❤ ").unwrap().as_str(), "❤");
+        assert_eq!(Emoji::parse("❤\u{fe0f}").unwrap().as_str(), "❤\u{fe0f}");
     }
 
     #[test]
