@@ -292,7 +292,8 @@ impl Hearth {
         // A retry gets its message back; the same key on another text is a
         // client's mistake, refused (422, as the IETF Idempotency-Key draft
         // says) so that the new text is not silently lost. An edited or
-        // deleted original no longer shows what was first sent, so is given.
+        // deleted original no longer shows what was first sent, so a retry
+        // of it gets it back.
         let saved = &inserted.message;
         if !inserted.created
             && !saved.deleted
