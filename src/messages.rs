@@ -74,6 +74,14 @@ impl Emoji {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What reactions could be before they had to be one emoji of the list:
+    /// up to 32 bytes, trimmed, not empty. Only ever matched against saved
+    /// reactions, to take them off.
+    fn saved_before_the_list(raw: &str) -> Option<&str> {
+        let old = raw.trim();
+        (!old.is_empty() && old.len() <= EMOJI_MAX_BYTES).then_some(old)
+    }
 }
 
 /// A sent message, and whether this send created it (false when its
@@ -498,13 +506,23 @@ impl Hearth {
         want: Option<bool>,
     ) -> Result<Vec<Reaction>, AppError> {
         self.member_room(me, room).await?;
-        let emoji = Emoji::parse(emoji)?;
+        // A reaction saved before reactions had to be one emoji of Unicode's
+        // list can still be taken off, never put on: asking for it is a
+        // removal, refused as before when I have none to remove.
+        let (emoji, want, refused) = match Emoji::parse(emoji) {
+            Ok(emoji) => (emoji.0, want, None),
+            Err(refused) => match Emoji::saved_before_the_list(emoji) {
+                Some(old) if want != Some(true) => (old.to_owned(), Some(false), Some(refused)),
+                _ => return Err(refused.into()),
+            },
+        };
         let _order = self.hub.order_room(room).await;
-        let toggled = self
-            .store
-            .toggle_reaction(room, number, me, emoji.as_str(), want)
-            .await?
-            .ok_or(AppError::NotFound("message"))?;
+        let toggled = match (self.store.toggle_reaction(room, number, me, &emoji, want).await?, refused) {
+            (Some(toggled), None) => toggled,
+            (Some(toggled), Some(_)) if toggled.seq.is_some() => toggled,
+            (_, Some(refused)) => return Err(refused.into()),
+            (None, None) => return Err(AppError::NotFound("message")),
+        };
         let reactions = self.store.reactions_for(room, &[number]).await?.remove(&number).unwrap_or_default();
         if let Some(seq) = toggled.seq {
             let event = ServerEvent::Reacted {

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{SqlArg, TestApp, assert_error, spawn_app};
 use crate::ws_support::{Next, Person, QUIET, Ws, connect, person};
 
 fn message(value: Value) -> Message {
@@ -157,6 +157,52 @@ async fn a_reaction_needs_one_emoji_a_live_message_and_membership() {
     assert_error(react(&app, &bob.client, room, number, "👍").await, 404).await;
     let anonymous = reqwest::Client::new();
     assert_eq!(react(&app, &anonymous, room, number, "👍").await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_reaction_saved_before_the_emoji_list_can_be_taken_off_but_not_put_on() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let number = message(app.send(&alice.client, room, "hi").await).number;
+    // What the first reactions API let through: any short text.
+    for (old, user) in [("+1", bob.id), (":tada:", bob.id), ("+1", alice.id)] {
+        let saved = app
+            .execute_sql(
+                "INSERT INTO reactions (room_id, number, emoji, user_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    SqlArg::Int(room),
+                    SqlArg::Int(number),
+                    SqlArg::Text(old.into()),
+                    SqlArg::Int(user),
+                    SqlArg::Text("2026-11-01T00:00:00.000000Z".into()),
+                ],
+            )
+            .await;
+        assert_eq!(saved, 1);
+    }
+    let seq = app.last_seq(&alice.client, room).await;
+    let shown = |reactions: Vec<Reaction>| reactions.iter().map(|r| (r.emoji.clone(), r.count)).collect::<Vec<_>>();
+    assert_eq!(shown(reactions_of(&app, &bob.client, room, number).await), [("+1".into(), 2), (":tada:".into(), 1)]);
+
+    // Not put on again, by a PUT or by someone who has none.
+    assert_error(bob.client.put(emoji_path(&app, room, number, "+1")).send().await.expect("sent"), 422).await;
+    assert_error(react(&app, &bob.client, room, number, "-1").await, 422).await;
+    assert_eq!(app.last_seq(&alice.client, room).await, seq, "nothing refused took a seq");
+
+    // Taken off by a DELETE and by a toggle, each a change with a seq.
+    let delete = bob.client.delete(emoji_path(&app, room, number, "+1")).send().await.expect("sent");
+    assert_eq!(delete.status(), 200);
+    let toggled: Value = react(&app, &bob.client, room, number, " :tada: ").await.json().await.expect("json");
+    assert_eq!(toggled["reactions"][0]["emoji"], "+1");
+    assert_eq!(toggled["reactions"][0]["count"], 1, "alice's is hers to take off");
+    assert_eq!(app.last_seq(&alice.client, room).await, seq + 2);
+    // Once off, a toggle of it is refused like any other word.
+    assert_error(react(&app, &bob.client, room, number, "+1").await, 422).await;
+    let delete = alice.client.delete(emoji_path(&app, room, number, "+1")).send().await.expect("sent");
+    assert_eq!(delete.status(), 200);
+    assert!(reactions_of(&app, &alice.client, room, number).await.is_empty());
+    assert_error(react(&app, &bob.client, room, 999, "+1").await, 422).await;
 }
 
 #[tokio::test]
