@@ -274,7 +274,7 @@ impl Live {
 #[cfg(feature = "hydrate")]
 mod connection {
     use futures::{SinkExt, StreamExt, channel::mpsc, future::Either};
-    use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
+    use gloo_net::websocket::{Message, State, WebSocketError, futures::WebSocket};
     use hearth::protocol::{ClientEvent, ServerEvent};
     use leptos::prelude::*;
 
@@ -405,18 +405,22 @@ mod connection {
     /// Runs one connection until it ends.
     async fn serve(
         live: Live,
-        socket: WebSocket,
+        mut socket: WebSocket,
         wake: &mut mpsc::UnboundedReceiver<Wake>,
         signed_in: &mut bool,
     ) -> Ended {
-        let (mut write, mut read) = socket.split();
         // Wait for the socket to open before calling the link online.
-        if futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut write), cx))
-            .await
-            .is_err()
-        {
+        // gloo's `poll_ready` is ready once the socket stops connecting,
+        // also when it closed without ever opening (the server down, a 401,
+        // the network gone): that attempt never opened, so it neither shows
+        // the link online for a moment nor resets the retries' back-off.
+        let ready =
+            futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut socket), cx))
+                .await;
+        if ready.is_err() || !matches!(socket.state(), State::Open) {
             return Ended::NeverOpened;
         }
+        let (mut write, mut read) = socket.split();
         let (tx, mut rx) = mpsc::unbounded::<ClientEvent>();
         let resubscribe: Vec<ClientEvent> = live
             .watches

@@ -99,3 +99,33 @@ test("messages that failed to send while offline are sent by themselves, in orde
   expect(bodies).toEqual(["queued 1", "queued 2", "queued 3"]);
   await context.close();
 });
+
+test("while the link is down the banner stays up and the reconnect attempts back off", async ({ browser }) => {
+  const { context, page } = await offlineInFirstRoom(browser);
+  // Every attempt that fails to open is one socket; the banner must not
+  // blink off for any of them (a failed attempt is not "online").
+  await page.evaluate(() => {
+    const w = window as unknown as { bannerGone: number };
+    w.bannerGone = 0;
+    new MutationObserver(() => {
+      if (!document.querySelector(".offline-banner")) w.bannerGone += 1;
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  let attempts = 0;
+  page.on("websocket", () => (attempts += 1));
+
+  await page.waitForTimeout(12_000);
+
+  // Back-off from 0.5–1 s, doubling: at most five attempts in 12 s (one
+  // every 0.5–1 s, seventeen or so, without it).
+  expect(attempts).toBeGreaterThanOrEqual(1);
+  expect(attempts).toBeLessThanOrEqual(5);
+  expect(await page.evaluate(() => (window as unknown as { bannerGone: number }).bannerGone)).toBe(0);
+  await expect(page.locator(".chat")).not.toHaveAttribute("data-live", "true");
+
+  // When the browser says the network is back, it reconnects at once.
+  await context.setOffline(false);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 5_000 });
+  await expect(page.locator(".offline-banner")).toHaveCount(0);
+  await context.close();
+});
