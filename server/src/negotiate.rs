@@ -3,10 +3,14 @@
 //! empty, plain-text or HTML body. API clients get the one JSON shape every
 //! other error has, `{"errors": [...]}`: on API paths, and wherever the
 //! request asks for JSON. Browsers asking for a page still get the HTML one.
+//!
+//! A browser that navigates to an API path that has a page (ChatFlow's
+//! `/users/sign_in`, `/conversations/12`, the API's `/rooms` and `/search`)
+//! is sent to that page instead of being shown JSON or a 405.
 
 use axum::Json;
 use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -36,6 +40,52 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         }
     }
     json
+}
+
+/// Sends a browser's page load of an API path to the page for it (303).
+/// Only navigations: a GET whose `Accept` puts `text/html` first, as
+/// browsers do for a page and API clients (`*/*`, JSON) never do.
+pub async fn pages_for_browsers(req: Request, next: Next) -> Response {
+    let navigation = matches!(*req.method(), Method::GET | Method::HEAD)
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .and_then(|a| a.split(',').next())
+            .is_some_and(|first| first.trim().starts_with("text/html"));
+    let page = if navigation { page_for(req.uri().path(), req.uri().query()) } else { None };
+    let Some(location) = page.and_then(|page| HeaderValue::try_from(page).ok()) else {
+        return next.run(req).await;
+    };
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// The page that shows what API path `path` answers, if one does; a
+/// search keeps its query (`q` on both).
+fn page_for(path: &str, query: Option<&str>) -> Option<String> {
+    let page = match path {
+        "/users/sign_in" => "/login".to_owned(),
+        "/users/sign_up" => "/register".to_owned(),
+        "/users/password/new" => "/forgot-password".to_owned(),
+        "/users" => "/people".to_owned(),
+        "/conversations" => "/".to_owned(),
+        "/rooms" => "/browse".to_owned(),
+        "/search" => match query {
+            Some(query) => format!("/find?{query}"),
+            None => "/find".to_owned(),
+        },
+        _ => {
+            let id = path.strip_prefix("/conversations/")?;
+            if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            format!("/rooms/{id}")
+        }
+    };
+    Some(page)
 }
 
 fn wants_json(path: &str, headers: &HeaderMap) -> bool {
@@ -82,5 +132,17 @@ mod tests {
         let mut json = HeaderMap::new();
         json.insert(header::ACCEPT, "application/json".parse().expect("a valid header value"));
         assert!(wants_json("/nowhere", &json));
+    }
+
+    #[test]
+    fn api_paths_with_a_page_name_it() {
+        assert_eq!(page_for("/users/sign_in", None).as_deref(), Some("/login"));
+        assert_eq!(page_for("/conversations/12", None).as_deref(), Some("/rooms/12"));
+        assert_eq!(page_for("/search", Some("q=ell%20w")).as_deref(), Some("/find?q=ell%20w"));
+        assert_eq!(page_for("/rooms", Some("x=1")).as_deref(), Some("/browse"));
+        for none in ["/conversations/12/messages", "/conversations/x", "/conversations/", "/users/me", "/rooms/3"] {
+            assert_eq!(page_for(none, None), None, "{none}");
+        }
+        assert_eq!(page_for(&format!("/conversations/{}", "9".repeat(19)), None), None);
     }
 }

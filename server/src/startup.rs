@@ -177,6 +177,7 @@ impl Application {
             .layer(from_fn(crate::middleware::limit_bodies))
             .layer(from_fn(crate::middleware::refuse_unreadable_requests))
             .layer(from_fn(json_errors))
+            .layer(from_fn(crate::negotiate::pages_for_browsers))
             // The WASM bundle and pages shrink about 3x in transit.
             .layer(CompressionLayer::new());
         let mut router = with_security_headers(router, &leptos)

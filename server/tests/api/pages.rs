@@ -24,6 +24,55 @@ async fn anonymous_visitors_are_sent_to_login_with_a_way_back() {
     assert_eq!(profile.headers()["location"], "/login?next=/profile%3Ftab%3D1");
 }
 
+/// A browser's `Accept` for a page load (Chromium's).
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+#[tokio::test]
+async fn a_browser_that_opens_an_api_path_is_sent_to_its_page_and_api_clients_are_not() {
+    let app = spawn_app().await;
+    let (user, other) = (app.user("navigator").await, app.user("guide").await);
+    let room = app.conversation_with(&user.client, &[other.id]).await;
+    for client in [&app.client, &user.client] {
+        for (path, page) in [
+            ("/users/sign_in", "/login".to_owned()),
+            ("/users/sign_up", "/register".to_owned()),
+            ("/rooms", "/browse".to_owned()),
+            ("/search?q=ell%20w", "/find?q=ell%20w".to_owned()),
+            ("/conversations", "/".to_owned()),
+            (&format!("/conversations/{room}"), format!("/rooms/{room}")),
+        ] {
+            let response = client.get(app.url(path)).header("accept", BROWSER_ACCEPT).send().await.expect("sent");
+            assert_eq!(response.status(), 303, "{path}");
+            assert_eq!(response.headers()["location"], page.as_str(), "{path}");
+            assert_eq!(response.headers()["vary"], "accept", "{path}");
+        }
+    }
+    // Anything else than a page load gets the API as before: curl's `*/*`,
+    // JSON, no Accept at all, a write, and paths with no page of their own.
+    let me = user.client.get(app.url("/users/me")).header("accept", BROWSER_ACCEPT).send().await.expect("sent");
+    assert_eq!(me.status(), 200);
+    for accept in [Some("*/*"), Some("application/json"), Some("application/json, text/html"), None] {
+        let mut request = user.client.get(app.url(&format!("/conversations/{room}")));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status(), 200, "{accept:?}");
+        assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("application/json"));
+    }
+    let anonymous = app.client.get(app.url("/rooms")).header("accept", "*/*").send().await.expect("sent");
+    assert_eq!(anonymous.status(), 401);
+    let sign_in = app
+        .client
+        .post(app.url("/users/sign_in"))
+        .header("accept", BROWSER_ACCEPT)
+        .json(&serde_json::json!({ "user": { "email": "nobody@example.com", "password": "wrong-password" } }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(sign_in.status(), 401, "a POST is the API's");
+}
+
 #[tokio::test]
 async fn someone_signed_in_is_sent_on_from_the_sign_in_and_sign_up_pages_never_off_the_site() {
     let app = spawn_app().await;
