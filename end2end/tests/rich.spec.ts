@@ -35,6 +35,8 @@ test("a code block renders highlighted, on the page and when it arrives live", a
 
 test("a reaction added by bob shows on alice's screen live, with who reacted", async ({ browser }) => {
   const { bob, room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const aliceErrors = trackPageErrors(alicePage);
+  const bobErrors = trackPageErrors(bobPage);
   await postMessage(aliceContext.request, room, "Lunch at noon?");
   await openLive(alicePage, room);
   await openLive(bobPage, room);
@@ -58,6 +60,13 @@ test("a reaction added by bob shows on alice's screen live, with who reacted", a
   await expect(onBob).toHaveText("👍 2");
   await onBob.click();
   await expect(onAlice).toHaveText("👍 1");
+  // Toggling panicked nothing: both pages still run, and still chat live.
+  const composer = bobPage.getByLabel("Message", { exact: true });
+  await composer.fill("Noon works");
+  await composer.press("Enter");
+  await expect(alicePage.locator("article.message").last()).toContainText("Noon works");
+  expect(aliceErrors).toEqual([]);
+  expect(bobErrors).toEqual([]);
   // A reload shows what the live events showed.
   await alicePage.reload();
   await expect(alicePage.locator("button.reaction[data-emoji='👍']")).toHaveText("👍 1");

@@ -220,12 +220,21 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, tog
 
 /// Toggles my `emoji` on a message; `changed` gets its reactions after,
 /// `failed` is raised when the server refuses or cannot be reached.
+///
+/// The live `reacted` event often arrives before the answer, and it redraws
+/// the message: the button that asked, with `changed` and `failed`, is then
+/// gone. So the answer is dropped (the event showed the same reactions)
+/// rather than handed to a disposed callback, which would panic the page.
 fn toggle_on(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>, failed: RwSignal<bool>, emoji: String) {
     failed.set(false);
     spawn_local(async move {
         match toggle_reaction(room_id, number, emoji).await {
-            Ok(reactions) => changed.run(reactions),
-            Err(_) => failed.set(true),
+            Ok(reactions) => {
+                let _ = changed.try_run(reactions);
+            }
+            Err(_) => {
+                let _ = failed.try_set(true);
+            }
         }
     });
 }

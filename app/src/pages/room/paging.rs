@@ -201,7 +201,12 @@ impl Paging {
         this.loading_older.set(true);
         spawn_local(async move {
             let before_size = this.list.get_untracked().map(|el| (el.scroll_height(), el.scroll_top()));
-            if let Ok(page) = load_messages(this.room_id, Some(before), None, None).await {
+            let page = load_messages(this.room_id, Some(before), None, None).await;
+            // The reader may have left the room meanwhile.
+            if this.loading_older.is_disposed() {
+                return;
+            }
+            if let Ok(page) = page {
                 this.timeline.merge(page.messages);
                 // Keep the message that was at the top where it was.
                 if let (Some(el), Some((height, top))) = (this.list.get_untracked(), before_size) {
@@ -220,7 +225,11 @@ impl Paging {
         let this = *self;
         this.loading_newer.set(true);
         spawn_local(async move {
-            if let Ok(page) = load_messages(this.room_id, None, Some(after), None).await {
+            let page = load_messages(this.room_id, None, Some(after), None).await;
+            if this.loading_newer.is_disposed() {
+                return;
+            }
+            if let Ok(page) = page {
                 // An empty page means the gap is gone (say, deleted history).
                 let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
                 this.timeline.merge(page.messages);

@@ -231,8 +231,9 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
         query.set(text.clone());
         spawn_local(async move {
             let people = if text.trim().is_empty() { Ok(Vec::new()) } else { search_people(text.clone()).await };
-            // Only the answer to what is typed now.
-            if query.get_untracked() == text {
+            // Only the answer to what is typed now, and only while the
+            // search is still open.
+            if query.try_get_untracked().is_some_and(|now| now == text) {
                 found.set(people.unwrap_or_default());
             }
         });
