@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser, signIn } from "./helpers";
 
 // axe-core (WCAG 2.1 A and AA rules) on the pages people spend their time

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {

@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
 
 // A message's actions (issue 15): a toolbar over the row, shown on hover and

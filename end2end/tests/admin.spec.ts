@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext, type Page } from "./fixtures";
 import { closeAll, createRoom, initialsOf, openLive, postMessage, registerUser, send, signIn, uniqueName } from "./helpers";
 
 // Running the instance from the admin page (issue 18). In the demo, Alice is

@@ -1,4 +1,4 @@
-import { expect, request, test } from "@playwright/test";
+import { expect, request, test } from "./fixtures";
 import { createRoom, initialsOf, postMessage, registerUser } from "./helpers";
 
 test("a chat created through the owner's application shows in their room list and API messages arrive live", async ({ browser, baseURL }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, openLive, postMessage, registerUser, whenHydrated } from "./helpers";
 
 test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createRoom, openLive, registerUser, send, whenHydrated } from "./helpers";
 
 // Two instances, one chat (issue 14): `make e2e` starts two `hearth serve`

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signIn } from "./helpers";
 
 test("in the seeded demo Bob has nothing unread from Alice: his reply is the last message", async ({ page }) => {

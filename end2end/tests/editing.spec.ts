@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createRoom, openLive, registerUser, send } from "./helpers";
 
 test("Edit is offered only within the edit window", async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, initialsOf, openLive, pair, postMessage, registerUser, trackPageErrors } from "./helpers";
 
 test("an image pasted into the composer appears as a thumbnail for the other user, live", async ({ browser }) => {

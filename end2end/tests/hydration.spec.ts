@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { trackPageErrors, whenHydrated } from "./helpers";
 
 test("the login page hydrates: the demo picker fills the form", async ({ page }) => {

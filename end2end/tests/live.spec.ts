@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, send, whenHydrated } from "./helpers";
 
 test("alice and bob chat live both ways without reloading", async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, openLive, pair, registerUser, whenHydrated } from "./helpers";
 
 test("typed text in form fields is not bold, though the labels are", async ({ page }) => {

@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { expect, test, type BrowserContext, type Page } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
 
 // Mentions and notifications in the browser (issue 17): the composer's @

@@ -1,4 +1,4 @@
-import { expect, test, type Browser } from "@playwright/test";
+import { expect, test, type Browser } from "./fixtures";
 import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
 
 /** A user with two open rooms, a page live in the first, then cut off. */

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { Browser, expect, Page, test } from "@playwright/test";
+import { Browser, expect, Page, test } from "./fixtures";
 import { closeAll, createRoom, openLive, postMessage, registerUser, send, signIn } from "./helpers";
 
 // Issue 15, "What to build" 7: a phone layout. Below 700 px the room list

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createRoom, openLive, send, signIn } from "./helpers";
 
 // The smoke test of a server on Postgres (`make e2e` runs it, and only it,

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { whenHydrated } from "./helpers";
 
 // `next` with a tab: browsers drop tabs from URLs, so `/\t/evil.example/page`

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser, trackPageErrors } from "./helpers";
 
 test("a code block renders highlighted, on the page and when it arrives live", async ({ browser }) => {

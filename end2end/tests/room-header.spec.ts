@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, initialsOf, openLive, pair, registerUser } from "./helpers";
 
 // The room header's actions (issue 15): Room details, Add people and Leave,

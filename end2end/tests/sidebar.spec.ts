@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
 
 // The sidebar (issue 15): Rooms and Direct messages apart, the current room

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { registerUser, whenHydrated } from "./helpers";
 
 /** Waits until the login page has hydrated: the demo picker fills the form. */

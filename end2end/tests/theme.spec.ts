@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { registerUser } from "./helpers";
 
 /** The page's background, as "dark" or "light" by its mean channel value. */
@@ -16,6 +16,9 @@ async function flip(page: Page, from: "dark" | "light") {
   await toggle(page).click();
   await expect(toggle(page)).toHaveAttribute("aria-pressed", from === "dark" ? "false" : "true");
 }
+
+// Those reloads fail the page's module import, on purpose.
+test.use({ expectedPageErrors: [/^Failed to fetch dynamically imported module/] });
 
 /** Reloads with the page's scripts and WASM refused: what shows now came from the server. */
 async function reloadWithoutScripts(page: Page) {

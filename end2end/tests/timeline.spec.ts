@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send } from "./helpers";
 
 // Issue 15, "What to build" 2 and 5: grouped messages with avatars, day

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createRoom, postMessage, registerUser } from "./helpers";
 
 test("the tab title names the room and counts unread messages in every room", async ({ browser }) => {

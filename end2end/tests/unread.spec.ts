@@ -1,4 +1,4 @@
-import { APIRequestContext, expect, test } from "@playwright/test";
+import { APIRequestContext, expect, test } from "./fixtures";
 import { closeAll, openLive, pair, postMessage } from "./helpers";
 
 // Issue 15, "What to build" 3: unread that you can trust with your eyes. A

@@ -91,6 +91,13 @@ impl Paging {
         paging
     }
 
+    /// Whether the room's page has been left (its signals disposed): a
+    /// frame or timer queued before that must then do nothing, as reading
+    /// a disposed signal panics the whole page.
+    pub fn gone(&self) -> bool {
+        self.scrolled.is_disposed()
+    }
+
     /// Whether the first message of the room is loaded (tracked).
     pub fn at_start(&self) -> bool {
         self.timeline.oldest().is_none_or(|n| n <= 1)
@@ -119,12 +126,19 @@ impl Paging {
     /// Whether the reader is at (or near) the newest message, so new ones
     /// should scroll into view.
     pub fn near_bottom(&self) -> bool {
-        self.list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
+        !self.gone()
+            && self
+                .list
+                .get_untracked()
+                .is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
     }
 
     /// Records whether the reader is scrolled up; back at the newest with
     /// nothing missing below, the count of new ones below is done.
     fn note_position(&self) {
+        if self.gone() {
+            return;
+        }
         let up = !self.near_bottom() || untrack(|| self.gap_below());
         if self.scrolled_up.get_untracked() != up {
             self.scrolled_up.set(up);
@@ -172,6 +186,9 @@ impl Paging {
     /// may mark read).
     pub fn last_on_screen(&self) -> Option<i64> {
         use wasm_bindgen::JsCast;
+        if self.gone() {
+            return None;
+        }
         let list = self.list.get_untracked()?;
         let bottom = list.get_bounding_client_rect().bottom();
         let rows = list.query_selector_all("article.message[data-number]").ok()?;
@@ -183,6 +200,11 @@ impl Paging {
     }
 
     pub fn on_scroll(&self) {
+        // A scroll can be dispatched after the room was left: the list
+        // scrolls as it is taken out.
+        if self.gone() {
+            return;
+        }
         if self.list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
             self.load_older();
         }

@@ -32,7 +32,8 @@ pub fn mark_read_while_shown(room_id: i64, timeline: Timeline, paging: Paging) {
         // Measured once the list has been drawn.
         request_animation_frame(move || {
             let Some(seen) = paging.last_on_screen() else { return };
-            if seen <= last_marked.get_value() || !page_visible() {
+            let Some(marked) = last_marked.try_get_value() else { return };
+            if seen <= marked || !page_visible() {
                 return;
             }
             last_marked.set_value(seen);
