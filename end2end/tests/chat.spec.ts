@@ -258,6 +258,30 @@ test("a send the server refuses for good says why, offers no Retry, and can be t
   await closeAll(owner, member);
 });
 
+test("a send that fails while online says Not sent, and Retry sends it, once", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "retrier");
+  const room = await createRoom(context.request, { kind: "open", title: `Retry ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The server is briefly unavailable for sends; the live link stays up.
+  const sends = /\/fn\/send_message/;
+  await page.route(sends, (route) => route.fulfill({ status: 503, contentType: "text/plain", body: "busy" }));
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("try again");
+  await composer.press("Enter");
+  const failed = page.locator("article.message.failed");
+  await expect(failed.locator(".form-error")).toHaveText("Not sent. Retry");
+
+  await page.unroute(sends);
+  await failed.getByRole("button", { name: "Retry" }).click();
+  await expect(page.locator("article.message.failed")).toHaveCount(0);
+  await expect(page.locator("article.message:not(.pending) .body")).toHaveText(["try again"]);
+  const history = await context.request.get(`/conversations/${room}/messages`);
+  expect(((await history.json()).messages as { body: string }[]).map((m) => m.body)).toEqual(["try again"]);
+  await context.close();
+});
+
 test("a room archived while it is open becomes read-only at once: no composer, a note why, and so after a reload", async ({ browser }) => {
   const owner = await browser.newContext();
   const member = await browser.newContext();

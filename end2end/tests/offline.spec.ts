@@ -85,6 +85,11 @@ test("messages that failed to send while offline are sent by themselves, in orde
     await composer.press("Enter");
     await expect(page.locator("article.message.failed", { hasText: text })).toBeVisible();
   }
+  // Not a red "Not sent. Retry": they wait for the link, which sends them.
+  await expect(page.locator("article.message.failed .form-error")).toHaveText(
+    Array(3).fill("Waiting for the connection: it is sent when you are back online."),
+  );
+  await expect(page.locator("article.message").getByRole("button", { name: "Retry" })).toHaveCount(0);
 
   await context.setOffline(false);
 

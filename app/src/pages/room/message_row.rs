@@ -19,6 +19,7 @@ use crate::api::{delete_message, edit_message};
 use crate::components::avatar::Avatar;
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
 use crate::components::stamp::Stamp;
+use crate::live::{LinkStatus, use_live};
 
 /// What to tell the user when the server refuses an edit or a delete.
 fn refusal_text(error: &crate::error::UiError) -> String {
@@ -250,11 +251,22 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 <Show when=move || { seen_at.get() == Some(number) && number > 0 }>
                     <p class="seen muted">"Seen"</p>
                 </Show>
+                // Offline, it waits: it is sent by itself when the link is
+                // back, so there is nothing to retry yet.
                 {(entry.state == Delivery::Failed).then(|| {
                     let client_id = client_id.clone();
                     let sender = room.sender;
-                    view! {
-                        <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| sender.retry(&client_id)>"Retry"</button></p>
+                    let link = use_live().status;
+                    move || {
+                        let client_id = client_id.clone();
+                        if link.get() == LinkStatus::Online {
+                            view! {
+                                <p class="form-error">"Not sent. " <button type="button" class="link" on:click=move |_| sender.retry(&client_id)>"Retry"</button></p>
+                            }
+                            .into_any()
+                        } else {
+                            view! { <p class="form-error waiting">"Waiting for the connection: it is sent when you are back online."</p> }.into_any()
+                        }
                     }
                 })}
                 // Refused for good: the server's reason, and no Retry. Edit
