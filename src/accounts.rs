@@ -222,7 +222,10 @@ impl Hearth {
         let hash = password::hash(password.0).await?;
         let row = NewUserRow { email: &email.0, username: &username.0, password_hash: &hash, name: name.as_deref() };
         match self.store.insert_account(row, admin, invitation, first_only).await? {
-            Inserted::User(profile) => Ok(Some(profile)),
+            Inserted::User(profile) => {
+                self.join_default_rooms(profile.id).await;
+                Ok(Some(profile))
+            }
             Inserted::NotFirst => Ok(None),
             // Used up or revoked since the check above.
             Inserted::InvitationRefused => Err(AppError::invalid("invitation", crate::admin::BAD_INVITATION)),

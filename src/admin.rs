@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use crate::Hearth;
 use crate::error::AppError;
 use crate::hub::UserSignal;
-use crate::model::{AdminUser, AuditEntry, Invitation, NewInvitation, Role, SignUpPolicy, UserId};
+use crate::model::{
+    AdminUser, AuditEntry, DefaultRoom, Invitation, NewInvitation, Role, RoomId, RoomKind, SignUpPolicy, UserId,
+};
 use crate::store::{AdminChange, Audit};
 
 /// Who does an admin action: a signed-in admin, or the operator at the
@@ -34,6 +36,7 @@ impl Actor {
 
 pub const ONLY_ADMINS: &str = "Only admins may do this";
 pub const LAST_ADMIN: &str = "The last admin can't be demoted or deactivated";
+pub const NOT_FOR_EVERYONE: &str = "Only an open room can be one every new account joins";
 pub const BAD_INVITATION: &str = "This invitation link is invalid, expired or used up";
 const SIGN_UP_POLICY_KEY: &str = "sign_up_policy";
 /// An invitation lasts a week unless its maker says otherwise.
@@ -227,6 +230,50 @@ impl Hearth {
         };
         self.store.set_instance_setting(SIGN_UP_POLICY_KEY, policy.as_str(), audit).await?;
         Ok(policy)
+    }
+
+    /// The open rooms every new account joins (admins and the CLI).
+    pub async fn default_rooms(&self, actor: Actor) -> Result<Vec<DefaultRoom>, AppError> {
+        self.check_actor(actor).await?;
+        self.store.default_rooms().await
+    }
+
+    /// Makes an open room one that every new account joins (`on`), or
+    /// no longer. Only a live open room can be added: a private room is
+    /// not for everyone, and an archived one takes no members. Accounts
+    /// that exist already are not added. Audited as `room.default_on` and
+    /// `room.default_off`; returns the list now.
+    pub async fn set_default_room(&self, actor: Actor, room: RoomId, on: bool) -> Result<Vec<DefaultRoom>, AppError> {
+        self.check_actor(actor).await?;
+        let row = self.store.room(room).await?.ok_or(AppError::NotFound("conversation"))?;
+        if on && row.kind() != RoomKind::Open {
+            return Err(AppError::invalid("conversation", NOT_FOR_EVERYONE));
+        }
+        if on && row.archived_at.is_some() {
+            return Err(AppError::invalid("conversation", "An archived room takes no new members"));
+        }
+        let action = if on { "room.default_on" } else { "room.default_off" };
+        let audit = Audit { actor: actor.id(), action, target_room: Some(room), ..Audit::default() };
+        self.store.set_default_room(room, on, audit).await?;
+        self.store.default_rooms().await
+    }
+
+    /// A new account joins the default rooms. The account exists by now,
+    /// so a room that cannot be joined (archived a moment ago) or a failed
+    /// write is logged, not turned into a failed sign-up.
+    pub(crate) async fn join_default_rooms(&self, user: UserId) {
+        let rooms = match self.store.default_rooms().await {
+            Ok(rooms) => rooms,
+            Err(error) => {
+                tracing::warn!(%error, user = user.0, "could not read the rooms new accounts join");
+                return;
+            }
+        };
+        for room in rooms {
+            if let Err(error) = self.join(user, room.id).await {
+                tracing::warn!(%error, user = user.0, room = room.id.0, "a new account could not join a default room");
+            }
+        }
     }
 
     /// A new invitation link: the token is returned once and only its hash kept.

@@ -60,7 +60,8 @@ impl Hearth {
 
 impl Hearth {
     /// ChatFlow's "Seed Chat" between alice and bob, and an open "General"
-    /// room with everyone, each only if missing.
+    /// room with everyone, each only if missing. General is a default room:
+    /// every account made after the seed joins it.
     async fn seed_demo_rooms(&self, report: &mut SeedReport) -> Result<(), AppError> {
         use crate::model::RoomKind;
         use crate::rooms::NewConversation;
@@ -91,6 +92,7 @@ impl Hearth {
             };
             let room = self.create_conversation(alice, general).await?.id;
             self.post_message(alice, room, "Welcome to Hearth! This open room is for everyone.", None).await?;
+            self.set_default_room(crate::admin::Actor::Cli, room, true).await?;
             report.rooms_created += 1;
         }
         Ok(())

@@ -276,6 +276,16 @@ pub struct OpenRoom {
     pub updated_at: String,
 }
 
+/// An open room that every new account joins as it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct DefaultRoom {
+    pub id: RoomId,
+    pub title: Option<String>,
+    pub member_count: i64,
+}
+
 /// A message's author, as messages carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

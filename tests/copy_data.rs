@@ -42,6 +42,7 @@ const TABLES: &[(&str, &str)] = &[
     ("push_sent", "user_id, room_id"),
     ("sessions", "id"),
     ("user_sessions", "session_id"),
+    ("default_rooms", "room_id"),
 ];
 
 fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
@@ -95,6 +96,8 @@ async fn seed(url: &str, messages: usize) -> Seeded {
         .expect("reset");
     store.set_role(bob, hearth::model::Role::Admin, audit("user.set_role")).await.expect("role");
     store.set_active(carol, false, audit("user.deactivate")).await.expect("deactivated");
+    // Migration 0014: the room new accounts join.
+    store.set_default_room(open, true, audit("room.default_on")).await.expect("default room");
 
     let rooms = vec![direct, group, open, chat1.room_id, chat2.room_id, chat3.room_id];
     let words = ["hello world", "Grüße aus Köln", "日本語のテキスト", "ok", "search me: needle", "x"];

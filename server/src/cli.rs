@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hearth::admin::Actor;
+use hearth::model::RoomId;
 use hearth::{AppError, Hearth};
 
 use crate::config::Config;
@@ -105,6 +106,16 @@ pub enum Command {
     SignUpPolicy {
         #[arg(value_name = "POLICY")]
         policy: Option<hearth::model::SignUpPolicy>,
+    },
+    /// Print the open rooms every new account joins (id and title), after
+    /// adding or removing one. Accounts that exist are not added.
+    DefaultRooms {
+        /// An open room's id, for new accounts to join.
+        #[arg(long, value_name = "ROOM_ID")]
+        add: Option<i64>,
+        /// A room's id, for new accounts no longer to join.
+        #[arg(long, value_name = "ROOM_ID", conflicts_with = "add")]
+        remove: Option<i64>,
     },
 }
 
@@ -211,6 +222,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 None => hearth.sign_up_policy().await?,
             };
             println!("{}", policy.as_str());
+        }
+        Command::DefaultRooms { add, remove } => {
+            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let rooms = match (add, remove) {
+                (Some(room), _) => hearth.set_default_room(Actor::Cli, RoomId(room), true).await?,
+                (_, Some(room)) => hearth.set_default_room(Actor::Cli, RoomId(room), false).await?,
+                (None, None) => hearth.default_rooms(Actor::Cli).await?,
+            };
+            for room in rooms {
+                println!("{}\t{}", room.id.0, room.title.as_deref().unwrap_or("(untitled)"));
+            }
         }
         Command::CopyData { from, to } => crate::copy_data::run(&from, &to).await?,
         Command::Backup { file } => {

@@ -5,7 +5,7 @@ use sqlx::Executor;
 
 use super::{Backend, Store, WritePool, now, on_pool, on_writer};
 use crate::error::AppError;
-use crate::model::{AdminUser, AuditEntry, Invitation, Role, RoomId, UserId};
+use crate::model::{AdminUser, AuditEntry, DefaultRoom, Invitation, Role, RoomId, UserId};
 use crate::store::users::escape_like;
 
 /// Taken first by every transaction that can take away an admin, on
@@ -197,6 +197,36 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await?;
             bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The rooms new accounts join: open and not archived (one archived
+    /// since it was picked is kept, and counts again if unarchived).
+    pub async fn default_rooms(&self) -> Result<Vec<DefaultRoom>, AppError> {
+        let sql = "SELECT r.id, r.title, (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count
+                   FROM default_rooms d JOIN rooms r ON r.id = d.room_id
+                   WHERE r.kind = 'open' AND r.archived_at IS NULL
+                   ORDER BY r.title, r.id";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+    }
+
+    /// Makes `room` one that new accounts join, or not, with its audit
+    /// entry, in one transaction. Either is idempotent: when nothing
+    /// changes, no audit entry is written.
+    pub async fn set_default_room(&self, room: RoomId, on: bool, audit: Audit<'_>) -> Result<(), AppError> {
+        let sql = if on {
+            "INSERT INTO default_rooms (room_id) VALUES ($1) ON CONFLICT (room_id) DO NOTHING"
+        } else {
+            "DELETE FROM default_rooms WHERE room_id = $1"
+        };
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if sqlx::query(sql).bind(room).execute(&mut *tx).await?.rows_affected() > 0 {
+                bind_audit(&audit, &at).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(())

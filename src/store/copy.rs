@@ -306,6 +306,8 @@ const TABLES: &[Table] = &[
         ],
         identity: false,
     },
+    // The rooms new accounts join (migration 0014).
+    Table { name: "default_rooms", key: &["room_id"], columns: &[("room_id", Int)], identity: false },
 ];
 
 /// Tables of a migrated database that are not data of their own: sqlx's

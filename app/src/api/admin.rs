@@ -2,7 +2,9 @@
 //! method of `hearth::admin` (which checks the caller is an admin and
 //! writes the audit log); a member gets 403, anyone signed out 401.
 
-use hearth::model::{AdminUser, AuditEntry, Conversation, Invitation, NewInvitation, SignUpPolicy};
+use hearth::model::{
+    AdminUser, AuditEntry, Conversation, DefaultRoom, Invitation, NewInvitation, OpenRoom, SignUpPolicy,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -25,6 +27,10 @@ pub struct AdminContents {
     pub users: Vec<AdminUser>,
     pub invitations: Vec<Invitation>,
     pub policy: SignUpPolicy,
+    /// The open rooms every new account joins, and every live open room
+    /// (to pick one from).
+    pub default_rooms: Vec<DefaultRoom>,
+    pub open_rooms: Vec<OpenRoom>,
     /// The newest 100 audit entries, newest first.
     pub audit: Vec<AuditEntry>,
 }
@@ -38,8 +44,10 @@ pub async fn admin_overview(query: String) -> Result<AdminContents, UiError> {
     let invitations = hearth.invitations(me.id).await?;
     hearth.require_admin(me.id).await?;
     let policy = hearth.sign_up_policy().await?;
+    let default_rooms = hearth.default_rooms(actor(&me)).await?;
+    let open_rooms = hearth.open_rooms(me.id).await?;
     let audit = hearth.audit_log(me.id, None, Some(100)).await?;
-    Ok(AdminContents { users, invitations, policy, audit })
+    Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit })
 }
 
 /// Whether the signed-in user is an active admin (false when signed out):
@@ -108,6 +116,13 @@ pub async fn admin_invite(expires_in_hours: i64, max_uses: i64) -> Result<NewInv
 pub async fn admin_revoke_invitation(id: i64) -> Result<(), UiError> {
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.revoke_invitation(actor(&me), id).await?)
+}
+
+/// Makes an open room one every new account joins (`on`), or no longer.
+#[server(prefix = "/fn")]
+pub async fn admin_set_default_room(room_id: i64, on: bool) -> Result<Vec<DefaultRoom>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.set_default_room(actor(&me), hearth::model::RoomId(room_id), on).await?)
 }
 
 #[server(prefix = "/fn")]

@@ -1,9 +1,10 @@
 //! `/admin`: running the instance (issue 18), for admins: accounts (search,
 //! deactivate and reactivate, role, removal from a room, a password reset
-//! link), invitations, the sign-up policy and the audit log. Every rule is
+//! link), invitations, the sign-up policy, the rooms new accounts join and
+//! the audit log. Every rule is
 //! in the core (`hearth::admin`); a member sees "Admins only" (403).
 
-use hearth::model::{AdminUser, AuditEntry, Invitation, SignUpPolicy, UserId};
+use hearth::model::{AdminUser, AuditEntry, DefaultRoom, Invitation, OpenRoom, SignUpPolicy, UserId};
 use leptos::either::EitherOf3;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -13,7 +14,7 @@ use leptos_router::hooks::use_query_map;
 use super::signed_in_with;
 use crate::api::{
     AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
-    AdminRevokeInvitation, AdminSetRole, AdminSetSignUpPolicy, admin_overview, admin_user_rooms,
+    AdminRevokeInvitation, AdminSetDefaultRoom, AdminSetRole, AdminSetSignUpPolicy, admin_overview, admin_user_rooms,
 };
 use crate::components::avatar::Avatar;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
@@ -30,6 +31,7 @@ struct Actions {
     invite: ServerAction<AdminInvite>,
     revoke: ServerAction<AdminRevokeInvitation>,
     policy: ServerAction<AdminSetSignUpPolicy>,
+    default_room: ServerAction<AdminSetDefaultRoom>,
 }
 
 impl Actions {
@@ -43,6 +45,7 @@ impl Actions {
             invite: ServerAction::new(),
             revoke: ServerAction::new(),
             policy: ServerAction::new(),
+            default_room: ServerAction::new(),
         }
     }
 
@@ -56,6 +59,7 @@ impl Actions {
             + self.invite.version().get()
             + self.revoke.version().get()
             + self.policy.version().get()
+            + self.default_room.version().get()
     }
 }
 
@@ -90,11 +94,12 @@ pub fn AdminPage() -> impl IntoView {
         move || async move { overview.await },
         move |_me, loaded: Result<AdminContents, UiError>| match loaded {
             Err(error) if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
-            Ok(AdminContents { users, invitations, policy, audit }) => EitherOf3::B(view! {
+            Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit }) => EitherOf3::B(view! {
                 <h1>"Admin"</h1>
                 <Users users search=search() actions picked rooms />
                 <Invitations invitations actions />
                 <Policy policy actions />
+                <DefaultRooms default_rooms open_rooms actions />
                 <Audit audit />
             }),
             Err(_) => EitherOf3::C(view! {
@@ -417,6 +422,62 @@ fn Policy(policy: SignUpPolicy, actions: Actions) -> impl IntoView {
                 <button type="submit">"Save policy"</button>
                 <Show when=saved><p class="saved" role="status">"Policy saved"</p></Show>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The open rooms every new account joins: each with Remove, and a pick of
+/// the other open rooms to add.
+#[component]
+fn DefaultRooms(default_rooms: Vec<DefaultRoom>, open_rooms: Vec<OpenRoom>, actions: Actions) -> impl IntoView {
+    let error = last_error(actions.default_room.value());
+    let title = |title: &Option<String>| title.clone().unwrap_or_else(|| "Untitled room".to_owned());
+    let others: Vec<OpenRoom> =
+        open_rooms.into_iter().filter(|room| !default_rooms.iter().any(|d| d.id == room.id)).collect();
+    let listed = if default_rooms.is_empty() {
+        view! { <p class="muted">"None: a new account starts in no room."</p> }.into_any()
+    } else {
+        view! {
+            <ul class="default-rooms">
+                {default_rooms.into_iter().map(|room| {
+                    let name = title(&room.title);
+                    let members = match room.member_count {
+                        1 => "1 member".to_owned(),
+                        n => format!("{n} members"),
+                    };
+                    view! {
+                        <li>
+                            <a href=format!("/rooms/{}", room.id)>{name.clone()}</a>
+                            " " <span class="muted">{members}</span>
+                            <ActionForm action=actions.default_room>
+                                <input type="hidden" name="room_id" value=room.id.to_string() />
+                                <input type="hidden" name="on" value="false" />
+                                <button type="submit" class="link" aria-label=format!("Stop adding new accounts to {name}")>"Remove"</button>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    let add = (!others.is_empty()).then(|| view! {
+        <ActionForm action=actions.default_room>
+            <label for="default-room-add">"Add an open room"</label>
+            <select id="default-room-add" name="room_id">
+                {others.into_iter().map(|room| view! { <option value=room.id.to_string()>{title(&room.title)}</option> }).collect_view()}
+            </select>
+            <input type="hidden" name="on" value="true" />
+            <button type="submit">"Add room"</button>
+        </ActionForm>
+    });
+    view! {
+        <section class="panel admin-section admin-default-rooms" aria-labelledby="admin-default-rooms-heading">
+            <h2 id="admin-default-rooms-heading">"Rooms new accounts join"</h2>
+            <p class="hint">"Every account made from now on is a member of these open rooms; existing accounts are not added."</p>
+            {listed}
+            {add}
+            <FormErrors error />
         </section>
     }
 }

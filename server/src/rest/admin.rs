@@ -1,5 +1,6 @@
 //! Running the instance over JSON (issue 18), for admins only: accounts,
-//! roles, deactivation, the sign-up policy, invitations and the audit log.
+//! roles, deactivation, the sign-up policy, the rooms new accounts join,
+//! invitations and the audit log.
 //! Every rule is in the core (`hearth::admin`); a member gets 403, anyone
 //! signed out (a deactivated account's sessions included) 401.
 
@@ -9,8 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::admin::{Actor, InvitationRequest};
-use hearth::model::{AdminUser, AuditEntry, Invitation, NewInvitation};
-use hearth::model::{Role, SignUpPolicy, UserId};
+use hearth::model::{AdminUser, AuditEntry, DefaultRoom, Invitation, NewInvitation};
+use hearth::model::{Role, RoomId, SignUpPolicy, UserId};
 use hearth::passwords::ResetLink;
 use hearth::{AppError, Hearth};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/reactivate", post(reactivate))
         .route("/admin/users/{id}/reset_link", post(reset_link))
         .route("/admin/sign_up_policy", get(policy).put(set_policy))
+        .route("/admin/default_rooms", get(default_rooms))
+        .route("/admin/default_rooms/{id}", put(add_default_room).delete(remove_default_room))
         .route("/admin/invitations", get(invitations).post(invite))
         .route("/admin/invitations/{id}", delete(revoke))
         .route("/admin/audit", get(audit))
@@ -144,6 +147,43 @@ pub(super) async fn set_policy(
         .ok_or_else(|| AppError::invalid("policy", "Policy must be open, invite or closed"))?;
     let policy = hearth.set_sign_up_policy(Actor::Admin(me.id), policy).await?;
     Ok(JsonResponse(PolicyReply { policy }))
+}
+
+/// The open rooms every new account joins, by title (admins only).
+#[utoipa::path(get, path = "/admin/default_rooms", tag = "admin",
+    responses((status = 200, description = "The rooms", body = Vec<DefaultRoom>)))]
+pub(super) async fn default_rooms(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.default_rooms(Actor::Admin(me.id)).await?))
+}
+
+/// Makes an open room one that every new account joins; accounts that
+/// exist are not added (admins only).
+#[utoipa::path(put, path = "/admin/default_rooms/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The open room's id")),
+    responses(
+        (status = 200, description = "The rooms now", body = Vec<DefaultRoom>),
+        (status = 422, description = "Not an open room, or archived", body = super::openapi::Errors)))]
+pub(super) async fn add_default_room(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.set_default_room(Actor::Admin(me.id), RoomId(id), true).await?))
+}
+
+/// New accounts no longer join this room; its members stay (admins only).
+#[utoipa::path(delete, path = "/admin/default_rooms/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The room's id")),
+    responses((status = 200, description = "The rooms now", body = Vec<DefaultRoom>)))]
+pub(super) async fn remove_default_room(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.set_default_room(Actor::Admin(me.id), RoomId(id), false).await?))
 }
 
 /// The invitation links, newest first, without their tokens (admins only).

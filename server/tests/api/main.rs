@@ -28,6 +28,7 @@ mod connections;
 mod contracts;
 mod conversations;
 mod copy_data;
+mod default_rooms;
 mod durability;
 mod hardening;
 mod headers;
