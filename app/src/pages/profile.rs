@@ -33,6 +33,19 @@ pub fn ProfilePage() -> impl IntoView {
             auth.me.refetch();
         }
     });
+    // One answer at a time at the top of the page: an upload that starts
+    // hides the form's last "Profile saved" (or its errors), and saving the
+    // form hides the upload's last word.
+    Effect::new(move |_| {
+        if matches!(avatar_outcome.get(), Some(crate::components::avatar_upload::Outcome::Sending)) {
+            auth.update_profile.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if auth.update_profile.pending().get() {
+            avatar_outcome.set(None);
+        }
+    });
     let page = signed_in(move |me| {
         view! {
             <section class="card">
