@@ -203,7 +203,7 @@ impl Store {
     }
 
     /// The rooms new accounts join: open and not archived (one archived
-    /// since it was picked is kept, and counts again if unarchived).
+    /// since it was picked keeps its row, but is left out).
     pub async fn default_rooms(&self) -> Result<Vec<DefaultRoom>, AppError> {
         let sql = "SELECT r.id, r.title, (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count
                    FROM default_rooms d JOIN rooms r ON r.id = d.room_id

@@ -413,7 +413,7 @@ async fn every_admin_action_is_written_to_the_audit_log_newest_first() {
 }
 
 /// Runs `hearth <args>` on `database_url`, logs off; (success, stdout, output).
-async fn hearth_cli(database_url: &str, args: &[&str]) -> std::process::Output {
+pub(crate) async fn hearth_cli(database_url: &str, args: &[&str]) -> std::process::Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
     command
         .args(args)
@@ -426,7 +426,7 @@ async fn hearth_cli(database_url: &str, args: &[&str]) -> std::process::Output {
     tokio::task::spawn_blocking(move || command.output().expect("the hearth binary runs")).await.expect("joined")
 }
 
-fn stdout_of(output: &std::process::Output) -> String {
+pub(crate) fn stdout_of(output: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the command succeeds: {stderr}");
     String::from_utf8_lossy(&output.stdout).trim().to_owned()

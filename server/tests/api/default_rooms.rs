@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::admin::{hearth_cli, stdout_of};
 use crate::helpers::{TestApp, assert_error, new_client, spawn_app, spawn_app_with};
 
 async fn open_room(app: &TestApp, client: &reqwest::Client, title: &str) -> i64 {
@@ -121,29 +122,12 @@ async fn new_accounts_join_the_open_rooms_an_admin_picks_and_no_others() {
     assert_error(missing, 404).await;
 }
 
-/// Runs `hearth <args>` on `url`; its stdout, asserting success.
-async fn cli(url: &str, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
-    command
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("HEARTH_LOG", "off")
-        .env_remove("RUST_LOG")
-        .env_remove("HEARTH_DEMO");
-    tokio::task::spawn_blocking(move || command.output().expect("the hearth binary runs")).await.expect("joined")
-}
-
-fn stdout_of(output: &std::process::Output) -> String {
-    assert!(output.status.success(), "the command succeeds: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
 #[tokio::test]
 async fn the_demos_general_is_joined_by_every_new_account_and_the_command_line_changes_the_list() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = hearth::testing::fresh_database_url(dir.path()).await;
-    stdout_of(&cli(&url, &["seed-demo"]).await);
-    let general = stdout_of(&cli(&url, &["default-rooms"]).await);
+    stdout_of(&hearth_cli(&url, &["seed-demo"]).await);
+    let general = stdout_of(&hearth_cli(&url, &["default-rooms"]).await);
     let (id, title) = general.split_once('\t').unwrap_or_else(|| panic!("id and title: {general:?}"));
     assert_eq!(title, "General");
 
@@ -158,9 +142,12 @@ async fn the_demos_general_is_joined_by_every_new_account_and_the_command_line_c
     assert_eq!(welcome["messages"][0]["body"], "Welcome to Hearth! This open room is for everyone.");
 
     // The command line takes it off, and puts it back; a bad id is one line.
-    assert_eq!(stdout_of(&cli(&url, &["default-rooms", "--remove", id]).await), "");
+    assert_eq!(stdout_of(&hearth_cli(&url, &["default-rooms", "--remove", id]).await), "");
     assert_eq!(titles_of(&app, &app.user("erin").await.client).await, Vec::<String>::new());
-    assert_eq!(stdout_of(&cli(&url, &["default-rooms", "--add", id]).await), general);
-    crate::helpers::assert_one_line_failure(&cli(&url, &["default-rooms", "--add", "999999"]).await, &["not found"]);
+    assert_eq!(stdout_of(&hearth_cli(&url, &["default-rooms", "--add", id]).await), general);
+    crate::helpers::assert_one_line_failure(
+        &hearth_cli(&url, &["default-rooms", "--add", "999999"]).await,
+        &["not found"],
+    );
     assert_eq!(titles_of(&app, &app.user("fred").await.client).await, ["General"]);
 }
