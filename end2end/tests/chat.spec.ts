@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { closeAll, createRoom, openLive, postMessage, registerUser, whenHydrated } from "./helpers";
+import { closeAll, createRoom, openLive, postMessage, registerUser, send, whenHydrated } from "./helpers";
 
 test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {
   const aliceContext = await browser.newContext();
@@ -61,6 +61,35 @@ test("a room with 300 messages scrolls back to message 1 in order with no duplic
   const numbers = await page.locator("article.message").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-number"))));
   expect(numbers).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   await expect(page.locator("article.message .body").first()).toHaveText("message 1");
+  await context.close();
+});
+
+test("leaving a room while its older history is still loading leaves the next room working", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "leaver");
+  const first = await createRoom(context.request, { kind: "open", title: `Long ${Date.now()}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Next ${Date.now()}` });
+  for (let n = 1; n <= 60; n++) await postMessage(context.request, first, `old ${n}`);
+  const page = await context.newPage();
+  await openLive(page, first);
+  // The older page takes a second to come, and the reader leaves meanwhile.
+  let asked = 0;
+  await page.route(/\/fn\/load_messages/, async (route) => {
+    asked += 1;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.continue();
+  });
+  await page.locator(".messages").evaluate((el) => (el.scrollTop = 0));
+  await expect.poll(() => asked).toBeGreaterThan(0);
+  await page.locator(`.room-link[data-room-id="${second}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true");
+  await page.waitForTimeout(1500);
+  // The answer for the room that was left changed nothing here, and the
+  // page still runs: a message sent now arrives (the fixture also fails the
+  // test on any page error).
+  await page.unroute(/\/fn\/load_messages/);
+  await send(page, "still here");
+  await expect(page.locator("article.message .body")).toHaveText(["still here"]);
   await context.close();
 });
 
