@@ -3,7 +3,7 @@ import { request } from "@playwright/test";
 // Waits (up to 120 s) for the server that `make e2e` started, then takes the
 // demo's General off the rooms every new account joins: each spec registers
 // its own people and expects them to start in no room. default-rooms.spec
-// puts it back for its own test.
+// adds a room of its own, and takes it off again.
 export default async function globalSetup() {
   await healthy();
   await noDefaultRooms();
