@@ -137,6 +137,11 @@ mod tests {
     #[test]
     fn api_paths_with_a_page_name_it() {
         assert_eq!(page_for("/users/sign_in", None).as_deref(), Some("/login"));
+        assert_eq!(page_for("/users/sign_up", None).as_deref(), Some("/register"));
+        assert_eq!(page_for("/users/password/new", None).as_deref(), Some("/forgot-password"));
+        assert_eq!(page_for("/users", None).as_deref(), Some("/people"));
+        assert_eq!(page_for("/conversations", None).as_deref(), Some("/"));
+        assert_eq!(page_for("/search", None).as_deref(), Some("/find"));
         assert_eq!(page_for("/conversations/12", None).as_deref(), Some("/rooms/12"));
         assert_eq!(page_for("/search", Some("q=ell%20w")).as_deref(), Some("/find?q=ell%20w"));
         assert_eq!(page_for("/rooms", Some("x=1")).as_deref(), Some("/browse"));

@@ -225,7 +225,7 @@ impl Paging {
             let before_size = this.list.get_untracked().map(|el| (el.scroll_height(), el.scroll_top()));
             let page = load_messages(this.room_id, Some(before), None, None).await;
             // The reader may have left the room meanwhile.
-            if this.loading_older.is_disposed() {
+            if this.gone() {
                 return;
             }
             if let Ok(page) = page {
@@ -248,7 +248,7 @@ impl Paging {
         this.loading_newer.set(true);
         spawn_local(async move {
             let page = load_messages(this.room_id, None, Some(after), None).await;
-            if this.loading_newer.is_disposed() {
+            if this.gone() {
                 return;
             }
             if let Ok(page) = page {
