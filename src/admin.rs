@@ -262,7 +262,7 @@ impl Hearth {
     /// so a room that cannot be joined (archived a moment ago) or a failed
     /// write is logged, not turned into a failed sign-up.
     pub(crate) async fn join_default_rooms(&self, user: UserId) {
-        let rooms = match self.store.default_rooms().await {
+        let rooms = match self.store.default_room_ids().await {
             Ok(rooms) => rooms,
             Err(error) => {
                 tracing::warn!(%error, user = user.0, "could not read the rooms new accounts join");
@@ -270,8 +270,8 @@ impl Hearth {
             }
         };
         for room in rooms {
-            if let Err(error) = self.join(user, room.id).await {
-                tracing::warn!(%error, user = user.0, room = room.id.0, "a new account could not join a default room");
+            if let Err(error) = self.join(user, room).await {
+                tracing::warn!(%error, user = user.0, room = room.0, "a new account could not join a default room");
             }
         }
     }

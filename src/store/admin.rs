@@ -212,6 +212,15 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
     }
 
+    /// Only the ids of [`Self::default_rooms`], for an account being made
+    /// (no member counts, which a big room would pay for on every sign-up).
+    pub async fn default_room_ids(&self) -> Result<Vec<RoomId>, AppError> {
+        let sql = "SELECT r.id FROM default_rooms d JOIN rooms r ON r.id = d.room_id
+                   WHERE r.kind = 'open' AND r.archived_at IS NULL ORDER BY r.id";
+        let rows: Vec<(RoomId,)> = on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Makes `room` one that new accounts join, or not, with its audit
     /// entry, in one transaction. Either is idempotent: when nothing
     /// changes, no audit entry is written.
