@@ -44,22 +44,29 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
 
 /// Sends a browser's page load of an API path to the page for it (303).
 /// Only navigations: a GET whose `Accept` puts `text/html` first, as
-/// browsers do for a page and API clients (`*/*`, JSON) never do.
+/// browsers do for a page and API clients (`*/*`, JSON) never do. Either
+/// answer on such a path says `Vary: Accept`, so no cache hands one to the
+/// other.
 pub async fn pages_for_browsers(req: Request, next: Next) -> Response {
-    let navigation = matches!(*req.method(), Method::GET | Method::HEAD)
-        && req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|a| a.to_str().ok())
-            .and_then(|a| a.split(',').next())
-            .is_some_and(|first| first.trim().starts_with("text/html"));
-    let page = if navigation { page_for(req.uri().path(), req.uri().query()) } else { None };
-    let Some(location) = page.and_then(|page| HeaderValue::try_from(page).ok()) else {
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    let Some(page) = reads.then(|| page_for(req.uri().path(), req.uri().query())).flatten() else {
         return next.run(req).await;
     };
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    response.headers_mut().insert(header::LOCATION, location);
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    let navigation = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split(',').next())
+        .is_some_and(|first| first.trim().starts_with("text/html"));
+    let mut response = match HeaderValue::try_from(page) {
+        Ok(location) if navigation => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            response
+        }
+        _ => next.run(req).await,
+    };
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("accept"));
     response
 }
 

@@ -58,6 +58,8 @@ async fn a_browser_that_opens_an_api_path_is_sent_to_its_page_and_api_clients_ar
         }
         let response = request.send().await.expect("sent");
         assert_eq!(response.status(), 200, "{accept:?}");
+        let vary: Vec<_> = response.headers().get_all("vary").iter().filter_map(|v| v.to_str().ok()).collect();
+        assert!(vary.iter().any(|v| v.eq_ignore_ascii_case("accept")), "the JSON says it varies too: {vary:?}");
         assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("application/json"));
     }
     let anonymous = app.client.get(app.url("/rooms")).header("accept", "*/*").send().await.expect("sent");
