@@ -272,6 +272,8 @@ impl Hearth {
             return Ok(chat.view(&app.token));
         };
         let name = parse_name("chat_name", "Chat name", Some(name))?;
+        // An archived chat is read-only, as its room is in the web UI.
+        self.writable_room(chat.room_id).await?;
         self.store.rename_room(chat.room_id, &name).await?;
         self.forget_listed_room(chat.room_id);
         Ok(ChatRow { title: Some(name), ..chat }.view(&app.token))

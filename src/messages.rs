@@ -65,8 +65,10 @@ impl Emoji {
         if emoji.len() > EMOJI_MAX_BYTES {
             return Err(FieldError::new("emoji", "Emoji must be one emoji"));
         }
+        // Unicode's fully qualified form, whichever form was sent: "❤" and
+        // "❤\u{fe0f}" look alike and must be one reaction, not two.
         match emojis::get(emoji) {
-            Some(_) => Ok(Self(emoji.to_owned())),
+            Some(known) => Ok(Self(known.as_str().to_owned())),
             None => Err(FieldError::new("emoji", "Emoji must be one emoji")),
         }
     }
@@ -502,22 +504,36 @@ impl Hearth {
         me: UserId,
         room: RoomId,
         number: i64,
-        emoji: &str,
+        emoji_sent: &str,
         want: Option<bool>,
     ) -> Result<Vec<Reaction>, AppError> {
         self.member_room(me, room).await?;
+        // An archived room is read-only, its reactions too.
+        self.writable_room(room).await?;
         // A reaction saved before reactions had to be one emoji of Unicode's
         // list can still be taken off, never put on: asking for it is a
         // removal, refused as before when I have none to remove.
-        let (emoji, want, refused) = match Emoji::parse(emoji) {
+        let (emoji, want, refused) = match Emoji::parse(emoji_sent) {
             Ok(emoji) => (emoji.0, want, None),
-            Err(refused) => match Emoji::saved_before_the_list(emoji) {
+            Err(refused) => match Emoji::saved_before_the_list(emoji_sent) {
                 Some(old) if want != Some(true) => (old.to_owned(), Some(false), Some(refused)),
                 _ => return Err(refused.into()),
             },
         };
         let _order = self.hub.order_room(room).await;
-        let toggled = match (self.store.toggle_reaction(room, number, me, &emoji, want).await?, refused) {
+        // One saved before reactions were kept in Unicode's fully qualified
+        // form ("❤" rather than "❤\u{fe0f}") is taken off as it was sent.
+        let sent = emoji_sent.trim();
+        let removed_as_sent = match want {
+            Some(true) => None,
+            _ if sent == emoji => None,
+            _ => self.store.toggle_reaction(room, number, me, sent, Some(false)).await?.filter(|t| t.seq.is_some()),
+        };
+        let toggled = match removed_as_sent {
+            Some(removed) => Some(removed),
+            None => self.store.toggle_reaction(room, number, me, &emoji, want).await?,
+        };
+        let toggled = match (toggled, refused) {
             (Some(toggled), None) => toggled,
             (Some(toggled), Some(_)) if toggled.seq.is_some() => toggled,
             (_, Some(refused)) => return Err(refused.into()),
@@ -648,9 +664,12 @@ mod tests {
         ] {
             assert!(Emoji::parse(bad).is_err(), "{bad:?}");
         }
-        // With or without the emoji selector, kept as sent.
-        assert_eq!(Emoji::parse(" ❤ ").expect("an emoji").as_str(), "❤");
+        // With or without the emoji selector, one emoji in its fully
+        // qualified form; a skin tone stays the one chosen.
+        assert_eq!(Emoji::parse(" ❤ ").expect("an emoji").as_str(), "❤\u{fe0f}");
         assert_eq!(Emoji::parse("❤\u{fe0f}").expect("an emoji").as_str(), "❤\u{fe0f}");
+        assert_eq!(Emoji::parse("👍🏽").expect("an emoji").as_str(), "👍🏽");
+        assert_eq!(Emoji::parse("☺").expect("an emoji").as_str(), "☺\u{fe0f}");
     }
 
     #[test]

@@ -85,6 +85,27 @@ impl Hearth {
         self.store.room_for_member(room, me).await?.ok_or(AppError::NotFound("conversation"))
     }
 
+    /// `ids` (sorted or not), if each is an account that can be in a room:
+    /// an unknown id or a deactivated account (who can never sign in to
+    /// read it) is a 422 on `field`, naming the ids.
+    async fn joinable_users(&self, field: &str, label: &str, ids: &[UserId]) -> Result<Vec<UserId>, AppError> {
+        let known = self.store.existing_users(ids).await?;
+        let listed = |ids: Vec<String>| ids.join(", ");
+        let unknown: Vec<String> =
+            ids.iter().filter(|id| !known.iter().any(|(k, _)| k == *id)).map(ToString::to_string).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::invalid(field, format!("Unknown {label} ids: {}", listed(unknown))));
+        }
+        let deactivated: Vec<String> =
+            known.iter().filter(|(_, deactivated)| *deactivated).map(|(id, _)| id.to_string()).collect();
+        if !deactivated.is_empty() {
+            let message =
+                format!("Deactivated accounts can't be added to a conversation: {label} ids {}", listed(deactivated));
+            return Err(AppError::invalid(field, message));
+        }
+        Ok(known.into_iter().map(|(id, _)| id).collect())
+    }
+
     /// Called once `user`'s membership of `room` has ended in the database:
     /// their next request or socket event is checked against it, here and
     /// (through the bus) on every other instance.
@@ -108,17 +129,11 @@ impl Hearth {
         };
         let title = parse_title(input.title.as_deref())?;
         cap_ids("participant_ids", "Participant ids", &input.participant_ids)?;
+        let named_anyone = !input.participant_ids.is_empty();
         let mut others: Vec<UserId> = input.participant_ids.into_iter().filter(|id| *id != me).collect();
         others.sort();
         others.dedup();
-        let known = self.store.existing_users(&others).await?;
-        let unknown: Vec<String> = others.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
-        if !unknown.is_empty() {
-            return Err(AppError::invalid(
-                "participant_ids",
-                format!("Unknown participant ids: {}", unknown.join(", ")),
-            ));
-        }
+        self.joinable_users("participant_ids", "participant", &others).await?;
         if kind == Some(RoomKind::Open) {
             let title = title.ok_or_else(|| AppError::invalid("title", "Title can't be blank"))?;
             let members: Vec<UserId> = std::iter::once(me).chain(others).collect();
@@ -127,6 +142,9 @@ impl Hearth {
             return Ok(Opened { id, created: true });
         }
         match (others.as_slice(), kind) {
+            ([], _) if named_anyone => {
+                Err(AppError::invalid("participant_ids", "Participant ids must name someone other than you"))
+            }
             ([], _) => Err(AppError::invalid("participant_ids", "Participant ids can't be empty")),
             ([other], None | Some(RoomKind::Direct)) => {
                 let (id, created) = self.store.find_or_create_direct(me, *other, title.as_deref()).await?;
@@ -267,15 +285,14 @@ impl Hearth {
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_ids", "A direct conversation can't take more people; start a group"));
         }
+        if row.archived_at.is_some() {
+            return Err(AppError::Forbidden(crate::room_settings::ARCHIVED.into()));
+        }
         if users.is_empty() {
             return Err(AppError::invalid("user_ids", "User ids can't be empty"));
         }
         cap_ids("user_ids", "User ids", &users)?;
-        let known = self.store.existing_users(&users).await?;
-        let unknown: Vec<String> = users.iter().filter(|id| !known.contains(id)).map(ToString::to_string).collect();
-        if !unknown.is_empty() {
-            return Err(AppError::invalid("user_ids", format!("Unknown user ids: {}", unknown.join(", "))));
-        }
+        let known = self.joinable_users("user_ids", "user", &users).await?;
         self.store.add_members(room, &known).await?;
         self.forget_listed_room(room);
         self.announce_added(room, &known);

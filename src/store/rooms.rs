@@ -509,20 +509,23 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Which of `ids` are real users.
-    pub async fn existing_users(&self, ids: &[UserId]) -> Result<Vec<UserId>, AppError> {
+    /// Which of `ids` are real users, each with whether it is deactivated.
+    pub async fn existing_users(&self, ids: &[UserId]) -> Result<Vec<(UserId, bool)>, AppError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT id FROM users WHERE id IN ({})", placeholders(1, ids.len()));
-        let rows: Vec<(UserId,)> = on_pool!(self, pool => {
+        let sql = format!(
+            "SELECT id, deactivated_at IS NOT NULL AS deactivated FROM users WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<(UserId, bool)> = on_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql);
             for id in ids {
                 query = query.bind(*id);
             }
             query.fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        Ok(rows)
     }
 
     /// Moves `user`'s read marker forward to `number` (never back, never past

@@ -196,8 +196,15 @@ pub(super) struct MessageBody {
 }
 
 impl MessageBody {
-    fn content(&self) -> Option<&str> {
-        self.message_content.as_deref().or(self.body.as_deref())
+    /// The text, by either name; both names with different texts are a 422,
+    /// not one of them dropped without a word.
+    fn content(&self) -> Result<Option<&str>, AppError> {
+        match (self.message_content.as_deref(), self.body.as_deref()) {
+            (Some(content), Some(body)) if content != body => {
+                Err(AppError::invalid("message_content", "Give message_content or body, not both"))
+            }
+            (content, body) => Ok(content.or(body)),
+        }
     }
 }
 
@@ -212,7 +219,7 @@ pub(super) async fn create_message(
     Path((token, number)): Path<(String, i64)>,
     Json(body): Json<MessageBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, JsonResponse(hearth.post_app_message(&token, number, body.content()).await?)))
+    Ok((StatusCode::CREATED, JsonResponse(hearth.post_app_message(&token, number, body.content()?).await?)))
 }
 
 /// Seed 003's "Create Message": the same as `POST …/chats/{number}/messages`.
@@ -278,7 +285,7 @@ pub(super) async fn put_message(
     Path((token, number, message)): Path<(String, i64, i64)>,
     Json(body): Json<MessageBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Replace, body.content()).await?))
+    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Replace, body.content()?).await?))
 }
 
 /// Changes a message's text (absent text changes nothing).
@@ -291,7 +298,7 @@ pub(super) async fn patch_message(
     Path((token, number, message)): Path<(String, i64, i64)>,
     Json(body): Json<MessageBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Merge, body.content()).await?))
+    Ok(JsonResponse(hearth.update_app_message(&token, number, message, Update::Merge, body.content()?).await?))
 }
 
 #[derive(Deserialize, Default, IntoParams)]

@@ -342,3 +342,56 @@ async fn renaming_a_chat_renames_the_owners_room() {
     assert_eq!(renamed.status(), 200);
     assert_eq!(app.room_titled(&alice.client, "After").await, room);
 }
+
+#[tokio::test]
+async fn an_archived_chat_is_read_only_through_the_token_api_too() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let application = app.create_application(&alice.client, "Helpdesk").await;
+    let token = application["application_token"].as_str().unwrap().to_owned();
+    app.create_chat(&token, "Closed ticket").await;
+    app.post_app_message(&token, 1, "Before").await;
+    let room = app.room_titled(&alice.client, "Closed ticket").await;
+    assert_eq!(alice.client.delete(app.url(&format!("/conversations/{room}"))).send().await.unwrap().status(), 204);
+    let chat = format!("/api/applications/{token}/chats/1");
+
+    for method in [reqwest::Method::PUT, reqwest::Method::PATCH] {
+        let renamed = new_client()
+            .request(method, app.url(&chat))
+            .json(&json!({ "chat_name": "Reopened" }))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(renamed, 403).await;
+        assert_eq!(body["errors"][0], "This conversation is archived and read-only");
+    }
+    let posted =
+        new_client().post(app.url(&format!("{chat}/messages"))).json(&json!({ "message_content": "After" })).send();
+    assert_error(posted.await.unwrap(), 403).await;
+    assert_eq!(app.get_json(&new_client(), &chat).await["chat_name"], "Closed ticket");
+}
+
+#[tokio::test]
+async fn message_content_and_body_that_disagree_are_422_not_one_dropped() {
+    let app = spawn_app().await;
+    let application = app.create_application(&new_client(), "Helpdesk").await;
+    let token = application["application_token"].as_str().unwrap().to_owned();
+    app.create_chat(&token, "Ticket").await;
+    let messages = app.url(&format!("/api/applications/{token}/chats/1/messages"));
+
+    let both = new_client().post(&messages).json(&json!({ "message_content": "A", "body": "B" })).send().await.unwrap();
+    let body = assert_error(both, 422).await;
+    assert_eq!(body["errors"][0], "Give message_content or body, not both");
+    let same = new_client().post(&messages).json(&json!({ "message_content": "A", "body": "A" })).send().await.unwrap();
+    assert_eq!(same.status(), 201, "the same text by both names is one message");
+    let edit = new_client()
+        .patch(app.url(&format!("/api/applications/{token}/chats/1/messages/1")))
+        .json(&json!({ "message_content": "C", "body": "D" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(edit, 422).await;
+    let listed = app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1/messages")).await;
+    assert_eq!(message_numbers(&listed), [1]);
+    assert_eq!(listed[0]["message_content"], "A");
+}

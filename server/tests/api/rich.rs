@@ -144,9 +144,10 @@ async fn a_reaction_needs_one_emoji_a_live_message_and_membership() {
         assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("Emoji")), "{bad:?}: {errors}");
     }
     assert!(reactions_of(&app, &alice.client, room, number).await.is_empty(), "nothing refused was kept");
-    // An emoji without its selector is one too, and is taken off as sent.
+    // An emoji without its selector is one too, kept fully qualified, and
+    // taken off by the form sent.
     let heart: Value = react(&app, &bob.client, room, number, "❤").await.json().await.expect("json");
-    assert_eq!(heart["reactions"][0]["emoji"], "❤");
+    assert_eq!(heart["reactions"][0]["emoji"], "❤\u{fe0f}");
     let off: Value = react(&app, &bob.client, room, number, "❤").await.json().await.expect("json");
     assert_eq!(off["reactions"], json!([]));
     assert_error(react(&app, &bob.client, room, 999, "👍").await, 404).await;
@@ -203,6 +204,49 @@ async fn a_reaction_saved_before_the_emoji_list_can_be_taken_off_but_not_put_on(
     assert_eq!(delete.status(), 200);
     assert!(reactions_of(&app, &alice.client, room, number).await.is_empty());
     assert_error(react(&app, &bob.client, room, 999, "+1").await, 422).await;
+}
+
+#[tokio::test]
+async fn an_emoji_with_or_without_its_variation_selector_is_one_reaction() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let number = message(app.send(&alice.client, room, "hi").await).number;
+    let heart = "\u{2764}\u{fe0f}";
+    let shown = |reactions: Vec<Reaction>| reactions.iter().map(|r| (r.emoji.clone(), r.count)).collect::<Vec<_>>();
+
+    assert_eq!(react(&app, &alice.client, room, number, "\u{2764}").await.status(), 200);
+    assert_eq!(react(&app, &bob.client, room, number, heart).await.status(), 200);
+    assert_eq!(shown(reactions_of(&app, &bob.client, room, number).await), [(heart.to_owned(), 2)]);
+    // Taken off by either form, as the picker or an old client sends it.
+    let delete = alice.client.delete(emoji_path(&app, room, number, heart)).send().await.expect("sent");
+    assert_eq!(delete.status(), 200);
+    assert_eq!(react(&app, &bob.client, room, number, "\u{2764}").await.status(), 200);
+    assert!(reactions_of(&app, &bob.client, room, number).await.is_empty());
+
+    // One saved as it was sent, before reactions were kept in one form, is
+    // still carol's to take off by what its chip shows.
+    let saved = app
+        .execute_sql(
+            "INSERT INTO reactions (room_id, number, emoji, user_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                SqlArg::Int(room),
+                SqlArg::Int(number),
+                SqlArg::Text("\u{2764}".into()),
+                SqlArg::Int(carol.id),
+                SqlArg::Text("2026-11-01T00:00:00.000000Z".into()),
+            ],
+        )
+        .await;
+    assert_eq!(saved, 1);
+    let seq = app.last_seq(&alice.client, room).await;
+    assert_eq!(react(&app, &carol.client, room, number, "\u{2764}").await.status(), 200);
+    assert!(reactions_of(&app, &carol.client, room, number).await.is_empty(), "the toggle took the old one off");
+    assert_eq!(app.last_seq(&alice.client, room).await, seq + 1);
+    // And put on again, it is the one form.
+    let put = carol.client.put(emoji_path(&app, room, number, "\u{2764}")).send().await.expect("sent");
+    assert_eq!(put.status(), 200);
+    assert_eq!(shown(reactions_of(&app, &alice.client, room, number).await), [(heart.to_owned(), 1)]);
 }
 
 #[tokio::test]
