@@ -136,6 +136,7 @@ pub struct HistoryParams {
     /// The page centred on this message number.
     pub around: Option<i64>,
     /// Messages per page: 1 to 200 (more is cut to 200), 50 when absent.
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub limit: Option<u32>,
 }
 
@@ -146,6 +147,7 @@ pub struct RepliesParams {
     /// The replies numbered after this one (none: from the first reply).
     pub after: Option<i64>,
     /// Replies per page: 1 to 200 (more is cut to 200), 50 when absent.
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub limit: Option<u32>,
 }
 
@@ -161,22 +163,29 @@ impl HistoryParams {
             if let Ok(n) = raw.trim().parse::<i64>() {
                 return Ok(Err(n));
             }
-            parse_time(raw.trim()).map(Ok).ok_or_else(|| {
+            let raw = raw.trim();
+            // An offset's `+` typed unencoded in a query string arrives as a
+            // space ("…T10:00:00 01:00"): read it as the `+` it was.
+            let plus = raw.rsplit_once(' ').map(|(time, offset)| format!("{time}+{offset}"));
+            parse_time(raw).or_else(|| plus.as_deref().and_then(parse_time)).map(Ok).ok_or_else(|| {
                 AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number"))
             })
         };
-        let given = [
-            self.before.is_some(),
-            self.after.is_some(),
-            self.before_number.is_some(),
-            self.after_number.is_some(),
-            self.around.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() > 1 {
-            return Err(AppError::invalid(
-                "cursor",
-                "Give at most one of before, after, before_number, after_number and around",
-            ));
+        let given: Vec<&str> = [
+            ("before", self.before.is_some()),
+            ("after", self.after.is_some()),
+            ("before_number", self.before_number.is_some()),
+            ("after_number", self.after_number.is_some()),
+            ("around", self.around.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
+        if let Some((last, rest)) = given.split_last()
+            && !rest.is_empty()
+        {
+            let message = format!("Give one cursor at a time, not {} and {last}", rest.join(", "));
+            return Err(AppError::invalid("cursor", message));
         }
         let query = if let Some(raw) = &self.before {
             match time_or_number("before", raw)? {

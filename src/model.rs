@@ -163,6 +163,10 @@ pub struct ConversationSummary {
     pub group: bool,
     pub kind: RoomKind,
     pub updated_at: String,
+    /// When the room was archived (`?archived=true` lists only such rooms);
+    /// absent while it is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
     pub users: Vec<Person>,
     pub last_message: Option<LastMessage>,
     /// Messages after my read marker that I did not write.
@@ -749,6 +753,7 @@ mod tests {
             group: true,
             kind: RoomKind::Open,
             updated_at: "2026-12-01T09:00:00.000000Z".into(),
+            archived_at: None,
             users: Vec::new(),
             last_message: None,
             unread_count: 0,

@@ -319,6 +319,7 @@ mod tests {
             group: true,
             kind: RoomKind::Group,
             updated_at: at.to_owned(),
+            archived_at: None,
             users: Vec::new(),
             last_message: None,
             unread_count: unread,

@@ -397,6 +397,7 @@ fn summary_of(listed: ListedRoom) -> ConversationSummary {
         group: c.group,
         kind: c.kind,
         updated_at: c.updated_at,
+        archived_at: c.archived_at,
         users: listed.members,
         last_message: listed.last_message,
         unread_count: row.unread_count,

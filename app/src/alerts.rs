@@ -174,6 +174,7 @@ mod tests {
             group: kind != RoomKind::Direct,
             kind,
             updated_at: String::new(),
+            archived_at: None,
             users: vec![person(ME, "me"), person(ALICE, "alice")],
             last_message: None,
             unread_count: 0,

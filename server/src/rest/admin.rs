@@ -236,6 +236,7 @@ pub(super) struct AuditQuery {
     /// Entries older than this id.
     before: Option<i64>,
     /// At most this many entries (capped by the server).
+    #[param(minimum = 1)]
     limit: Option<u32>,
 }
 

@@ -243,6 +243,7 @@ pub(super) struct NumberPage {
     /// The messages before this number.
     before_number: Option<i64>,
     /// At most this many (1 to 200; 50 when absent).
+    #[param(minimum = 1)]
     limit: Option<u32>,
 }
 
@@ -309,6 +310,7 @@ pub(super) struct SearchQuery {
     /// The same, by the seed's name (also accepted as a JSON body on the GET).
     search_query: Option<String>,
     /// At most this many hits.
+    #[param(minimum = 1)]
     limit: Option<u32>,
 }
 

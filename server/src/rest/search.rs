@@ -27,6 +27,7 @@ pub(super) struct WebSearch {
     /// Only in this room.
     room_id: Option<i64>,
     /// At most this many hits (capped by the server).
+    #[param(minimum = 1)]
     limit: Option<u32>,
 }
 

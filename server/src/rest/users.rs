@@ -205,6 +205,7 @@ pub(super) struct DirectoryQuery {
     /// A part of a username or display name.
     query: Option<String>,
     /// At most this many people (capped by the server).
+    #[param(minimum = 1)]
     limit: Option<u32>,
 }
 

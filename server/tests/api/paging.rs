@@ -4,7 +4,7 @@
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{SqlArg, TestApp, User, numbers, spawn_app};
+use crate::helpers::{SqlArg, TestApp, User, assert_error, numbers, spawn_app};
 
 /// Alice and bob's direct room holding `count` messages by alice.
 async fn room_with(app: &TestApp, count: usize) -> (User, User, i64) {
@@ -158,6 +158,28 @@ async fn a_limit_over_200_is_clamped_and_a_bad_limit_or_cursor_is_rejected() {
         let body: Value = response.json().await.unwrap();
         assert!(!body["errors"].as_array().unwrap().is_empty(), "{query}: {body}");
     }
+    // Two cursors: the answer names the two given, not ones the route lacks.
+    let both = app.get(&alice.client, &format!("/conversations/{room}/messages?after_number=1&before=3")).await;
+    let body = assert_error(both, 422).await;
+    assert_eq!(body["errors"][0], "Give one cursor at a time, not before and after_number");
+}
+
+#[tokio::test]
+async fn a_time_cursors_offset_typed_with_an_unencoded_plus_is_read_as_a_plus() {
+    let app = spawn_app().await;
+    let (alice, _, room) = room_with(&app, 3).await;
+
+    // In a query string `+` means a space, so `…T12:00:00+01:00` typed
+    // into curl arrives as `…T12:00:00 01:00`.
+    let typed = app.history(&alice.client, room, "before=9999-01-01T12:00:00+01:00").await;
+    let encoded = app.history(&alice.client, room, "before=9999-01-01T12:00:00%2B01:00").await;
+    let past = app.history(&alice.client, room, "before=2000-01-01T12:00:00+01:00").await;
+
+    assert_eq!(numbers(&typed), [1, 2, 3]);
+    assert_eq!(typed, encoded);
+    assert!(numbers(&past).is_empty());
+    let garbled = app.get(&alice.client, &format!("/conversations/{room}/messages?before=2000-01-01T12:00:00+x")).await;
+    assert_error(garbled, 422).await;
 }
 
 #[tokio::test]

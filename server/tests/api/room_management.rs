@@ -136,6 +136,22 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
         .await;
     assert_error(call(&app, &member.client, Method::DELETE, &message, None).await, 403).await;
     assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": "New" }))).await, 403).await;
+    // Reactions, put on or taken off, and new members are writes too.
+    let reactions = format!("{message}/reactions");
+    let react = Some(json!({ "emoji": "👍" }));
+    let refused = assert_error(call(&app, &member.client, Method::POST, &reactions, react).await, 403).await;
+    assert_eq!(refused["errors"][0], "This conversation is archived and read-only");
+    assert_error(call(&app, &member.client, Method::PUT, &format!("{reactions}/%F0%9F%91%8D"), None).await, 403).await;
+    assert_error(call(&app, &member.client, Method::DELETE, &format!("{reactions}/%F0%9F%91%8D"), None).await, 403)
+        .await;
+    let add = Some(json!({ "user_ids": [outsider.id] }));
+    let refused =
+        assert_error(call(&app, &creator.client, Method::POST, &format!("{path}/participants"), add).await, 403).await;
+    assert_eq!(refused["errors"][0], "This conversation is archived and read-only");
+    assert_error(call(&app, &outsider.client, Method::GET, &path, None).await, 404).await;
+    assert!(
+        app.history(&member.client, room, "").await["messages"][0]["reactions"].as_array().is_none_or(Vec::is_empty)
+    );
     // Still readable, and listed apart.
     assert_eq!(app.history(&member.client, room, "").await["messages"][0]["body"], "before");
     let shown = app.get_json(&member.client, &path).await;
@@ -145,6 +161,8 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
     let archived = app.get_json(&member.client, "/conversations?archived=true").await;
     assert_eq!(archived.as_array().expect("rooms").len(), 1);
     assert_eq!(archived[0]["id"], room);
+    assert_eq!(archived[0]["archived_at"], shown["conversation"]["archived_at"], "the list says when, too");
+    assert!(live.as_array().expect("rooms").iter().all(|r| r.get("archived_at").is_none()), "{live}");
     let listed: Vec<i64> =
         archived[0]["users"].as_array().expect("users").iter().filter_map(|u| u["id"].as_i64()).collect();
     assert!(
@@ -194,4 +212,41 @@ async fn a_direct_room_can_be_neither_renamed_nor_archived() {
         assert_error(call(&app, client, Method::DELETE, &path, None).await, 422).await;
     }
     app.send(&alice.client, room, "still open").await;
+}
+
+#[tokio::test]
+async fn a_deactivated_account_is_not_added_to_a_room_nor_sent_a_new_one() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let gone = app.user("gone").await;
+    let group = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    deactivate(&app, &admin, &gone).await;
+
+    let added = call(
+        &app,
+        &alice.client,
+        Method::POST,
+        &format!("/conversations/{group}/participants"),
+        Some(json!({ "user_ids": [gone.id] })),
+    )
+    .await;
+    let body = assert_error(added, 422).await;
+    let expected = format!("Deactivated accounts can't be added to a conversation: user ids {}", gone.id);
+    assert_eq!(body["errors"][0], expected.as_str());
+    for participants in [json!([gone.id]), json!([bob.id, gone.id])] {
+        let created = app.create_conversation(&alice.client, json!({ "participant_ids": participants })).await;
+        let body = assert_error(created, 422).await;
+        assert!(body["errors"][0].as_str().expect("text").starts_with("Deactivated accounts"), "{body}");
+    }
+    let members = app.get_json(&alice.client, &format!("/conversations/{group}")).await;
+    assert_eq!(members["participants"].as_array().expect("participants").len(), 3, "{members}");
+    assert_eq!(app.get_json(&alice.client, "/conversations").await.as_array().expect("rooms").len(), 1);
+
+    // Naming only yourself says so.
+    let alone = app.create_conversation(&alice.client, json!({ "participant_ids": [alice.id] })).await;
+    let body = assert_error(alone, 422).await;
+    assert_eq!(body["errors"][0], "Participant ids must name someone other than you");
 }
