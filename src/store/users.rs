@@ -217,7 +217,8 @@ impl Store {
     pub async fn directory(&self, prefix: &str, limit: u32) -> Result<Vec<Person>, AppError> {
         let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
         let sql = r"SELECT id, username, name, avatar_url FROM users
-              WHERE lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\'
+              WHERE (lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\')
+                AND deactivated_at IS NULL
               ORDER BY lower(username)
               LIMIT $2";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(&pattern).bind(i64::from(limit)).fetch_all(pool).await?))

@@ -209,7 +209,7 @@ pub(super) struct DirectoryQuery {
     limit: Option<u32>,
 }
 
-/// The people on the instance (never their emails), to start a conversation with.
+/// The people on the instance (never their emails, nor deactivated accounts), to start a conversation with.
 #[utoipa::path(get, path = "/users", tag = "users",
     params(DirectoryQuery),
     responses((status = 200, description = "People", body = Vec<Person>)))]

@@ -245,6 +245,12 @@ async fn a_deactivated_account_is_not_added_to_a_room_nor_sent_a_new_one() {
     assert_eq!(members["participants"].as_array().expect("participants").len(), 3, "{members}");
     assert_eq!(app.get_json(&alice.client, "/conversations").await.as_array().expect("rooms").len(), 1);
 
+    // Nor is one offered to pick: the directory leaves it out.
+    let found = app.get_json(&alice.client, "/users?query=go").await;
+    assert_eq!(found, json!([]), "{found}");
+    let found = app.get_json(&alice.client, "/users?query=ca").await;
+    assert_eq!(found[0]["id"], carol.id);
+
     // Naming only yourself says so.
     let alone = app.create_conversation(&alice.client, json!({ "participant_ids": [alice.id] })).await;
     let body = assert_error(alone, 422).await;
