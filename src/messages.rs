@@ -241,9 +241,12 @@ impl Hearth {
         let client_id = parse_client_id(client_id)?;
         let files = self.sendable_attachments(me, room, attachments).await?;
         if let Some(original) = reply_to {
-            let live = self.store.message_meta(room, original).await?.is_some_and(|meta| !meta.deleted);
-            if !live {
-                return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation"));
+            match self.store.message_meta(room, original).await? {
+                Some(meta) if meta.deleted => {
+                    return Err(AppError::invalid("reply_to", "The message you are replying to was deleted"));
+                }
+                Some(_) => {}
+                None => return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation")),
             }
         }
         let inserted = self.append_message(room, Poster::User(me), &body, client_id, reply_to, files).await?;

@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { createRoom, openLive, registerUser, send } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send } from "./helpers";
 
 test("Edit is offered only within the edit window", async ({ browser }) => {
   const context = await browser.newContext();
@@ -38,5 +38,76 @@ test("a refused edit says why and keeps the editor open", async ({ browser }) =>
 
   await expect(message.getByRole("alert")).not.toBeEmpty();
   await expect(message.getByLabel("Edit message")).toBeVisible();
+  await context.close();
+});
+
+test("what is typed in an open editor survives someone reacting or replying meanwhile", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  const posted = await postMessage(aliceContext.request, room, "original text");
+  await openLive(alicePage, room);
+  const message = alicePage.locator(`article.message[data-number="${posted.number}"]`);
+  await message.hover();
+  await message.getByRole("button", { name: "Edit message" }).click();
+  const editor = message.getByLabel("Edit message");
+  await editor.fill("my careful rewrite");
+
+  // Bob reacts, then replies: each redraws alice's row.
+  const reactions = `/conversations/${room}/messages/${posted.number}/reactions`;
+  expect((await bobContext.request.post(reactions, { data: { emoji: "👍" } })).status()).toBe(200);
+  await expect(message.locator("button.reaction")).toHaveText("👍 1");
+  const reply = { body: "an answer", reply_to: posted.number };
+  expect((await bobContext.request.post(`/conversations/${room}/messages`, { data: reply })).status()).toBe(201);
+  await expect(message.locator(".reply-count")).toBeVisible();
+
+  await expect(editor).toHaveValue("my careful rewrite");
+  await expect(editor).toBeFocused();
+  await editor.press("Enter");
+  await expect(message.locator(".body")).toHaveText("my careful rewrite");
+  const saved = await (await aliceContext.request.get(`/conversations/${room}/messages?around=${posted.number}&limit=1`)).json();
+  expect(saved.messages.find((m: { number: number }) => m.number === posted.number).body).toBe("my careful rewrite");
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a reply whose message is deleted meanwhile says so and goes as a new message", async ({ browser }) => {
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  const posted = await postMessage(aliceContext.request, room, "soon gone");
+  await openLive(bobPage, room);
+  const message = bobPage.locator(`article.message[data-number="${posted.number}"]`);
+  await message.hover();
+  await message.getByRole("button", { name: "Reply to this message" }).click();
+  await expect(bobPage.locator(".replying")).toContainText("soon gone");
+
+  expect((await aliceContext.request.delete(`/conversations/${room}/messages/${posted.number}`)).status()).toBe(204);
+
+  await expect(message.locator(".body")).toHaveText("This message was deleted.");
+  await expect(bobPage.locator(".replying")).toHaveText(/The message you were replying to was deleted/);
+  await expect(bobPage.locator(".replying")).not.toContainText("soon gone");
+  await send(bobPage, "still worth saying");
+  await expect(bobPage.locator("article.message.failed")).toHaveCount(0);
+  const page = await (await bobContext.request.get(`/conversations/${room}/messages`)).json();
+  const sent = page.messages.find((m: { body: string }) => m.body === "still worth saying");
+  expect(sent.reply_to ?? null).toBeNull();
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a deleted message does not say it was edited", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "tidy");
+  const room = await createRoom(context.request, { kind: "open", title: `Tidy ${Date.now()}` });
+  const posted = await postMessage(context.request, room, "first words");
+  const path = `/conversations/${room}/messages/${posted.number}`;
+  expect((await context.request.patch(path, { data: { body: "second words" } })).status()).toBe(200);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const message = page.locator(`article.message[data-number="${posted.number}"]`);
+  await expect(message.locator(".edited")).toHaveText("(edited)");
+
+  expect((await context.request.delete(path)).status()).toBe(204);
+
+  await expect(message.locator(".body")).toHaveText("This message was deleted.");
+  await expect(message.locator(".edited")).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator(`article.message[data-number="${posted.number}"] .body`)).toHaveText("This message was deleted.");
+  await expect(page.locator(`article.message[data-number="${posted.number}"] .edited`)).toHaveCount(0);
   await context.close();
 });

@@ -423,7 +423,11 @@ async fn a_reply_to_a_missing_or_deleted_message_or_another_rooms_is_refused() {
     let first = message(app.send(&alice.client, room, "first").await).number;
     let url = app.url(&format!("/conversations/{room}/messages/{first}"));
     assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
-    for reply_to in [json!(first), json!(3), json!(0), json!(-1)] {
+    // A deleted one says so in words; the others are not this room's.
+    let response = app.post_message(&bob.client, room, json!({ "body": "re", "reply_to": first })).await;
+    let errors = assert_error(response, 422).await;
+    assert_eq!(errors["errors"][0], "The message you are replying to was deleted");
+    for reply_to in [json!(3), json!(0), json!(-1)] {
         let response = app.post_message(&bob.client, room, json!({ "body": "re", "reply_to": reply_to })).await;
         let errors = assert_error(response, 422).await;
         assert!(errors["errors"][0].as_str().is_some_and(|e| e.contains("reply_to")), "{reply_to}: {errors}");

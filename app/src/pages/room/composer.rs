@@ -100,7 +100,8 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
             return;
         }
         draft.set(String::new());
-        let quote = replying.get_untracked();
+        // One whose message was deleted meanwhile goes as a new message.
+        let quote = replying.get_untracked().filter(|q| !room.timeline.is_deleted(q.number));
         replying.set(None);
         room.sender.send(&body, quote, uploads.take_done());
     };
@@ -289,11 +290,23 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
 #[component]
 fn Replying(quote: ReplyTo, replying: RwSignal<Option<ReplyTo>>) -> impl IntoView {
     let who = quote.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
+    let (number, snippet) = (quote.number, quote.snippet.unwrap_or_default());
+    // Deleted while I write: its text is not shown again, and what I write
+    // goes as a new message.
+    let timeline = use_room().timeline;
+    let deleted = Memo::new(move |_| timeline.is_deleted(number));
     view! {
         <div class="replying" role="status">
-            <input type="hidden" name="reply_to" value=quote.number />
-            <span class="muted">"Replying to " {who} ": "</span>
-            <span class="reply-snippet">{quote.snippet.clone().unwrap_or_default()}</span>
+            <Show
+                when=move || !deleted.get()
+                fallback=|| view! {
+                    <span class="muted">"The message you were replying to was deleted: this goes as a new message."</span>
+                }
+            >
+                <input type="hidden" name="reply_to" value=number />
+                <span class="muted">"Replying to " {who.clone()} ": "</span>
+                <span class="reply-snippet">{snippet.clone()}</span>
+            </Show>
             <button type="button" class="link" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
         </div>
     }

@@ -101,7 +101,21 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     };
     let refusal = RwSignal::new(None::<String>);
     let original = m.body.clone().unwrap_or_default();
-    let draft = RwSignal::new(original.clone());
+    // A row drawn again while it is edited opens with what was typed.
+    let edit_text = room.edit_text;
+    let typed = edit_text.with_value(|kept| match kept {
+        Some((kept_number, text)) if *kept_number == number && editing.get_untracked() == Some(number) => {
+            Some(text.clone())
+        }
+        _ => None,
+    });
+    let draft = RwSignal::new(typed.unwrap_or_else(|| original.clone()));
+    Effect::new(move |_| {
+        let text = draft.get();
+        if editing.get() == Some(number) {
+            edit_text.set_value(Some((number, text)));
+        }
+    });
     // Cancel (or Esc) drops the changes and goes back to the composer.
     let cancel = move || {
         refusal.set(None);
@@ -126,7 +140,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                     editing.set(None);
                     focus_composer();
                 }
-                Err(error) => refusal.set(Some(refusal_text(&error))),
+                // The row may have been drawn again meanwhile (its
+                // signals gone): the refusal then goes to no one.
+                Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
             }
         });
     };
@@ -138,7 +154,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         spawn_local(async move {
             match delete_message(room_id, number).await {
                 Ok(()) => timeline.mark_deleted(number),
-                Err(error) => refusal.set(Some(refusal_text(&error))),
+                Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
             }
             focus_message(number);
         });
@@ -177,7 +193,8 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         });
     });
     // "(edited)" and "Sending…": beside the name and time, or under the text.
-    let (edited, sending) = (m.edited_at.is_some(), entry.state == Delivery::Sending);
+    // A deleted message's text is gone, and so is what its edits changed.
+    let (edited, sending) = (m.edited_at.is_some() && !m.deleted, entry.state == Delivery::Sending);
     let marks = move || {
         view! {
             {edited.then(|| view! { <span class="edited muted">"(edited)"</span> })}

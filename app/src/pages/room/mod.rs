@@ -155,6 +155,9 @@ pub struct RoomContext {
     pub sender: Sender,
     /// The message being edited.
     pub editing: RwSignal<Option<i64>>,
+    /// What its open editor holds, kept here so that a redraw of its row
+    /// (someone reacts or replies meanwhile) does not put the original back.
+    pub edit_text: StoredValue<Option<(i64, String)>>,
     /// The message the composer's next send answers.
     pub replying: RwSignal<Option<ReplyTo>>,
     /// Text to put back in the composer (a refused message taken back).
@@ -282,6 +285,7 @@ fn ChatWindow(
         signals,
         sender,
         editing: RwSignal::new(None),
+        edit_text: StoredValue::new(None),
         replying: RwSignal::new(None),
         refill: RwSignal::new(None),
         focus,

@@ -281,6 +281,11 @@ impl Timeline {
         self.entries.with_untracked(|e| confirmed(e, number))
     }
 
+    /// Whether message `number` is shown deleted (tracked).
+    pub fn is_deleted(&self, number: i64) -> bool {
+        self.entries.with(|e| e.iter().any(|x| x.is_confirmed() && x.message.number == number && x.message.deleted))
+    }
+
     /// The oldest confirmed message's number (tracked).
     pub fn oldest(&self) -> Option<i64> {
         self.entries.with(|e| e.iter().find(|x| x.is_confirmed()).map(|x| x.message.number))
