@@ -259,3 +259,23 @@ test("someone added or leaving shows at once in another member's open header, it
   await expect(header.locator("h1")).toHaveText(`${amy.name} and ${cy.name}`);
   await closeAll(context, ...contexts);
 });
+
+test("a member removed while the room is open is told so, and the room takes nothing more from them", async ({ browser }) => {
+  const owner = await browser.newContext();
+  const member = await browser.newContext();
+  const other = await browser.newContext();
+  await registerUser(owner, "owner");
+  const them = await registerUser(member, "removed");
+  const third = await registerUser(other, "third");
+  const room = await createRoom(owner.request, { participant_ids: [them.id, third.id], title: `Crew ${Date.now()}` });
+  const page = await member.newPage();
+  await openLive(page, room);
+  await expect(page.getByLabel("Message", { exact: true })).toBeVisible();
+
+  expect((await owner.request.delete(`/conversations/${room}/participants/${them.id}`)).status()).toBe(204);
+
+  await expect(page.getByRole("status").filter({ hasText: "You are no longer a member of this room" })).toBeVisible();
+  await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "false");
+  await closeAll(owner, member, other);
+});

@@ -181,7 +181,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         }
     };
     let seen_at = room.signals.seen_at;
-    let archived = room.signals.archived;
+    // Read-only: archived, or no longer mine to write in.
+    let (archived, left) = (room.signals.archived, room.signals.left);
+    let archived = move || archived.get() || left.get();
     let starts_group = layout.starts_group;
     let (tab_stop, roving, open_replies) = (room.tab_stop, room.roving, room.open_replies);
     let replies_open = Signal::derive(move || open_replies.with(|open| open.contains(&number)));
@@ -259,7 +261,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 // is edited or asks to confirm a delete, and in an archived
                 // (read-only) room.
                 {confirmed_live.then(|| view! {
-                    <Show when=move || !confirming.get() && editing.get() != Some(number) && !archived.get()>{toolbar}</Show>
+                    <Show when=move || !confirming.get() && editing.get() != Some(number) && !archived()>{toolbar}</Show>
                     <Show when=move || confirming.get()>
                         <ConfirmDelete number confirm=Callback::new(move |()| remove()) cancel=Callback::new(move |()| keep()) />
                     </Show>
@@ -295,7 +297,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                         let (sender, refill) = (room.sender, room.refill);
                         let edit = move || {
                             let edit_id = edit_id.clone();
-                            (!archived.get()).then(|| view! {
+                            (!archived()).then(|| view! {
                                 <button type="button" class="link" on:click=move |_| sender.take_back(&edit_id, Some(refill))>"Edit"</button>
                                 " "
                             })

@@ -441,10 +441,19 @@ fn ChatWindow(
             <p class="visually-hidden announcer" role="status" aria-live="polite" aria-atomic="true">
                 {move || signals.announcement.get()}
             </p>
-            // An archived room is read-only: no composer, and a note why.
+            // An archived room is read-only, and a room I am no longer in
+            // takes nothing from me: no composer, and a note why.
             <Show
-                when=move || !signals.archived.get()
-                fallback=|| view! { <p class="archived-note muted" role="status">"This room is archived: it can be read, not written to."</p> }
+                when=move || !signals.archived.get() && !signals.left.get()
+                fallback=move || view! {
+                    <p class="archived-note muted" role="status">
+                        {move || if signals.left.get() {
+                            "You are no longer a member of this room: it takes no messages from you."
+                        } else {
+                            "This room is archived: it can be read, not written to."
+                        }}
+                    </p>
+                }
             >
                 <Composer members=mentionable title=header_title />
             </Show>

@@ -26,6 +26,9 @@ pub struct RoomSignals {
     /// The room is archived (read-only): as loaded, then as the live link
     /// says.
     pub archived: RwSignal<bool>,
+    /// I am no longer a member (removed, or I left in another tab): the
+    /// room is not followed any more, and nothing can be sent to it.
+    pub left: RwSignal<bool>,
     /// Who is typing, each until a time (ms).
     typing: RwSignal<Vec<(Author, f64)>>,
     online: RwSignal<HashSet<UserId>>,
@@ -57,6 +60,7 @@ impl RoomSignals {
         let subscribed = RwSignal::new(false);
         let announcement = RwSignal::new(String::new());
         let archived = RwSignal::new(false);
+        let left = RwSignal::new(false);
         let seen = Memo::new(move |_| {
             let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
             timeline.entries.with(|e| seen_at(e, me, marker))
@@ -82,6 +86,7 @@ impl RoomSignals {
             }
             ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
             ServerEvent::Room { change: RoomChange::Archived, .. } => archived.set(true),
+            ServerEvent::Room { change: RoomChange::Removed, .. } => left.set(true),
             ServerEvent::Typing { user, .. } if user.id != me => {
                 let until = now_ms() + 5_000.0;
                 typing.update(|t| {
@@ -140,6 +145,7 @@ impl RoomSignals {
             subscribed,
             announcement,
             archived,
+            left,
             typing,
             online,
             seen_at: seen,
@@ -149,9 +155,10 @@ impl RoomSignals {
         }
     }
 
-    /// Subscribed and the link up: messages arrive as they are sent (tracked).
+    /// Subscribed, still a member, and the link up: messages arrive as
+    /// they are sent (tracked).
     pub fn is_live(&self) -> bool {
-        self.subscribed.get() && self.live.status.get() == LinkStatus::Online
+        self.subscribed.get() && !self.left.get() && self.live.status.get() == LinkStatus::Online
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
