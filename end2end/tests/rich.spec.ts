@@ -186,3 +186,40 @@ test("replies opened under a message near the bottom are scrolled into view, who
   await expect(list).toBeInViewport({ ratio: 1 });
   await context.close();
 });
+
+test("the reaction picker closes on Esc, giving focus back, and on a press elsewhere", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "pick something");
+  await openLive(alicePage, room);
+  const message = alicePage.locator("article.message").first();
+  const opener = message.getByRole("button", { name: "Add a reaction" });
+  const picker = message.getByRole("group", { name: "Pick a reaction" });
+
+  await message.hover();
+  await opener.click();
+  await expect(picker).toBeVisible();
+  await picker.getByRole("button", { name: "React with 🎉" }).focus();
+  await alicePage.keyboard.press("Escape");
+  await expect(picker).toHaveCount(0);
+  await expect(opener).toHaveAttribute("aria-expanded", "false");
+  await expect(opener).toBeFocused();
+
+  await opener.click();
+  await expect(picker).toBeVisible();
+  await alicePage.locator(".chat-header h1").click();
+  await expect(picker).toHaveCount(0);
+  await expect(message.locator("button.reaction")).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a right-to-left message reads right to left", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "مرحبا بالعالم hello");
+  await postMessage(aliceContext.request, room, "hello مرحبا");
+  await openLive(alicePage, room);
+  const bodies = alicePage.locator("article.message .body");
+  await expect(bodies).toHaveCount(2);
+  expect(await bodies.nth(0).evaluate((el) => getComputedStyle(el).direction)).toBe("rtl");
+  expect(await bodies.nth(1).evaluate((el) => getComputedStyle(el).direction)).toBe("ltr");
+  await closeAll(aliceContext, bobContext);
+});

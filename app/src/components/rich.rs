@@ -21,8 +21,10 @@ pub const PICKER: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢",
 #[component]
 pub fn MessageText(html: Option<String>, body: Option<String>) -> impl IntoView {
     match (html, body) {
-        (Some(html), _) => view! { <div class="body markdown" inner_html=html></div> }.into_any(),
-        (None, Some(body)) => view! { <p class="body plain">{body}</p> }.into_any(),
+        // Each message's direction from its own first letters: Arabic or
+        // Hebrew reads right to left, whatever the page's language.
+        (Some(html), _) => view! { <div class="body markdown" dir="auto" inner_html=html></div> }.into_any(),
+        (None, Some(body)) => view! { <p class="body plain" dir="auto">{body}</p> }.into_any(),
         (None, None) => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
     }
 }
@@ -283,8 +285,33 @@ pub fn Reactions(
     }
 }
 
+/// While it is drawn, a press anywhere but on `inside` (a menu's button and
+/// its panel) closes the menu `open`. Listens only while the menu is open,
+/// so a history of rows costs no listener each.
+#[component]
+fn ClosedByAPressOutside(
+    open: RwSignal<bool>,
+    inside: (NodeRef<leptos::html::Button>, NodeRef<leptos::html::Span>),
+) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
+            let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            let holds = |node: Option<&web_sys::Node>| node.is_some_and(|node| node.contains(target.as_ref()));
+            let (opener, panel) = (inside.0.get_untracked(), inside.1.get_untracked());
+            if !holds(opener.as_ref().map(AsRef::as_ref)) && !holds(panel.as_ref().map(AsRef::as_ref)) {
+                _ = open.try_set(false);
+            }
+        });
+        on_cleanup(move || outside.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (open, inside);
+}
+
 /// "Add a reaction": opens the emoji the picker offers; picking one toggles
-/// it on the message.
+/// it on the message. Esc or a press elsewhere closes it.
 #[component]
 pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>) -> impl IntoView {
     let picking = RwSignal::new(false);
@@ -292,12 +319,24 @@ pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>
     // Opened under the toolbar: in view, though that was the history's
     // bottom edge (the newest message on a phone).
     let picker: NodeRef<leptos::html::Span> = NodeRef::new();
+    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(picker) = picker.get() {
             crate::browser::reveal(&picker);
         }
     });
+    // Esc closes it, as every menu of the page, and gives focus back.
+    let escape = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && picking.get_untracked() {
+            ev.prevent_default();
+            ev.stop_propagation();
+            picking.set(false);
+            if let Some(opener) = opener.get_untracked() {
+                let _ = opener.focus();
+            }
+        }
+    };
     view! {
         <button
             type="button"
@@ -305,10 +344,13 @@ pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>
             title="Add a reaction"
             aria-label="Add a reaction"
             aria-expanded=move || picking.get().to_string()
+            node_ref=opener
             on:click=move |_| picking.update(|p| *p = !*p)
+            on:keydown=escape
         >"☺+"</button>
         <Show when=move || picking.get()>
-            <span class="react-picker" role="group" aria-label="Pick a reaction" node_ref=picker>
+            <ClosedByAPressOutside open=picking inside=(opener, picker) />
+            <span class="react-picker" role="group" aria-label="Pick a reaction" node_ref=picker on:keydown=escape>
                 {PICKER.iter().map(|emoji| {
                     let emoji = (*emoji).to_owned();
                     let label = format!("React with {emoji}");

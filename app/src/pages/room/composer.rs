@@ -178,6 +178,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                 id=COMPOSER_ID
                 name="body"
                 rows="2"
+                dir="auto"
                 // Short enough for a phone's width; how to send is told
                 // to screen readers by the hint below.
                 placeholder=move || placeholder(&title.get())

@@ -52,6 +52,7 @@ fn Editor(
         <div class="edit">
             <textarea
                 aria-label="Edit message"
+                dir="auto"
                 node_ref=field
                 bind:value=draft
                 on:keydown=move |ev| {
