@@ -352,3 +352,32 @@ test("a room archived while it is open becomes read-only at once: no composer, a
   await expect(note).toBeVisible();
   await closeAll(owner, member);
 });
+
+test("leaving a room while a send is on its way breaks nothing, and the message gets there", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "hasty");
+  const first = await createRoom(context.request, { kind: "open", title: `Hasty ${Date.now()}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Elsewhere ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, first);
+  // The send's answer is held back until the page has moved to the other room.
+  const held = /\/fn\/send_message/;
+  await page.route(held, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await route.continue();
+  });
+
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("sent on the way out");
+  await composer.press("Enter");
+  await page.locator(`.sidebar a[href="/rooms/${second}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await page.waitForTimeout(1_000);
+
+  // The message got there, and the page still works: it sends in the new room.
+  await page.unroute(held);
+  const history = await (await context.request.get(`/conversations/${first}/messages`)).json();
+  expect(history.messages.map((m: { body: string }) => m.body)).toEqual(["sent on the way out"]);
+  await send(page, "still alive");
+  await context.close();
+});

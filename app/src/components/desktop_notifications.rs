@@ -45,16 +45,21 @@ pub fn DesktopNotifications() -> impl IntoView {
     let state = RwSignal::new(State::Unknown);
     let note = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    Effect::new(move |_| spawn_local(async move { state.set(current().await) }));
+    Effect::new(move |_| {
+        spawn_local(async move {
+            let now = current().await;
+            let _ = state.try_set(now);
+        })
+    });
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         busy.set(true);
         note.set(None);
         spawn_local(async move {
             let done = if on { enable().await } else { disable().await };
-            note.set(done.err());
-            state.set(current().await);
-            busy.set(false);
+            let _ = note.try_set(done.err());
+            let _ = state.try_set(current().await);
+            let _ = busy.try_set(false);
         });
     };
     let usable = move || matches!(state.get(), State::Ask | State::Off | State::On) && !busy.get();
@@ -86,16 +91,19 @@ pub fn NotificationOffer() -> impl IntoView {
     let shown = RwSignal::new(false);
     let note = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        spawn_local(async move { shown.set(current().await == State::Ask && !offered()) });
+        spawn_local(async move {
+            let ask = current().await == State::Ask && !offered();
+            let _ = shown.try_set(ask);
+        });
     });
     let answer = move |enabling: bool| {
         remember_offered();
         spawn_local(async move {
             if enabling && let Err(text) = enable().await {
-                note.set(Some(text));
+                let _ = note.try_set(Some(text));
                 return;
             }
-            shown.set(false);
+            let _ = shown.try_set(false);
         });
     };
     view! {

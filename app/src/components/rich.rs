@@ -168,7 +168,10 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, tog
             if open.get() {
                 replies.set(None);
                 spawn_local(async move {
-                    replies.set(Some(crate::api::message_replies(room_id, number).await.map_err(drop)));
+                    let fetched = crate::api::message_replies(room_id, number).await.map_err(drop);
+                    // The row may have been drawn again meanwhile: its list
+                    // then fetches its own, and this answer goes to no one.
+                    let _ = replies.try_set(Some(fetched));
                 });
             }
         });

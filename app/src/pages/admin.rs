@@ -292,7 +292,11 @@ fn LinkToCopy(label: &'static str, class: &'static str, link: String) -> impl In
                 let done = window().navigator().clipboard().write_text(&link);
                 leptos::task::spawn_local(async move {
                     let ok = wasm_bindgen_futures::JsFuture::from(done).await.is_ok();
-                    copied.set(Some(if ok { "Copied." } else { "Could not copy: select the link and copy it." }));
+                    let _ = copied.try_set(Some(if ok {
+                        "Copied."
+                    } else {
+                        "Could not copy: select the link and copy it."
+                    }));
                 });
             }
             #[cfg(not(feature = "hydrate"))]

@@ -136,6 +136,8 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         refusal.set(None);
         spawn_local(async move {
             match edit_message(room_id, number, body).await {
+                // Not if the room was left meanwhile (its signals are gone).
+                Ok(_) if editing.is_disposed() => {}
                 Ok(updated) => {
                     timeline.merge(vec![updated]);
                     editing.set(None);
@@ -154,6 +156,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         refusal.set(None);
         spawn_local(async move {
             match delete_message(room_id, number).await {
+                Ok(()) if editing.is_disposed() => {}
                 Ok(()) => timeline.mark_deleted(number),
                 Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
             }

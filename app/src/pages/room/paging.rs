@@ -172,7 +172,11 @@ impl Paging {
         }
         this.loading_newer.set(true);
         spawn_local(async move {
-            if let Ok(page) = load_messages(this.room_id, None, None, None).await {
+            let page = load_messages(this.room_id, None, None, None).await;
+            if this.gone() {
+                return;
+            }
+            if let Ok(page) = page {
                 let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
                 this.timeline.reset(page.messages);
                 this.loaded_up_to.set(newest.max(this.last_number));

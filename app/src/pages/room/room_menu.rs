@@ -119,12 +119,12 @@ fn RoomSettings(
         spawn_local(async move {
             match change_room(room_id, new_title.get_untracked(), new_topic.get_untracked()).await {
                 Ok(room) => {
-                    title.set(room.title.clone().unwrap_or_default());
-                    topic.set(room.topic.clone().filter(|t| !t.trim().is_empty()));
-                    status.set(Some("Saved.".to_owned()));
+                    let _ = title.try_set(room.title.clone().unwrap_or_default());
+                    let _ = topic.try_set(room.topic.clone().filter(|t| !t.trim().is_empty()));
+                    let _ = status.try_set(Some("Saved.".to_owned()));
                     chat.refresh_rooms();
                 }
-                Err(error) => failed.set(Some(format!("Could not save: {error}"))),
+                Err(error) => _ = failed.try_set(Some(format!("Could not save: {error}"))),
             }
         });
     };
@@ -133,11 +133,11 @@ fn RoomSettings(
         spawn_local(async move {
             match archive_room(room_id).await {
                 Ok(()) => {
-                    asking.set(false);
-                    archived.set(true);
+                    let _ = asking.try_set(false);
+                    let _ = archived.try_set(true);
                     chat.refresh_rooms();
                 }
-                Err(error) => failed.set(Some(format!("Could not archive: {error}"))),
+                Err(error) => _ = failed.try_set(Some(format!("Could not archive: {error}"))),
             }
         });
     };
@@ -197,10 +197,10 @@ pub fn NotifyLevelPicker(room_id: i64, kind: RoomKind, settings: NotificationSet
         spawn_local(async move {
             match set_notification_level(room_id, level).await {
                 Ok(now) => {
-                    chosen.set(if now.default { "default" } else { now.level.as_str() });
+                    let _ = chosen.try_set(if now.default { "default" } else { now.level.as_str() });
                     chat.refresh_rooms();
                 }
-                Err(error) => failed.set(Some(format!("Could not change notifications: {error}"))),
+                Err(error) => _ = failed.try_set(Some(format!("Could not change notifications: {error}"))),
             }
         });
     };
@@ -234,7 +234,7 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
             // Only the answer to what is typed now, and only while the
             // search is still open.
             if query.try_get_untracked().is_some_and(|now| now == text) {
-                found.set(people.unwrap_or_default());
+                let _ = found.try_set(people.unwrap_or_default());
             }
         });
     };
@@ -244,10 +244,10 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
         spawn_local(async move {
             match add_people(room_id, person.id.0.to_string()).await {
                 Ok(now) => {
-                    members.set(now);
-                    status.set(Some(format!("Added {} to the room.", person.display_name())));
+                    let _ = members.try_set(now);
+                    let _ = status.try_set(Some(format!("Added {} to the room.", person.display_name())));
                 }
-                Err(error) => failed.set(Some(format!("Could not add {}: {error}", person.display_name()))),
+                Err(error) => _ = failed.try_set(Some(format!("Could not add {}: {error}", person.display_name()))),
             }
         });
     };
@@ -317,11 +317,11 @@ fn Leave(room_id: i64) -> impl IntoView {
         spawn_local(async move {
             match leave_room(room_id).await {
                 Ok(()) => {
-                    asking.set(false);
+                    let _ = asking.try_set(false);
                     chat.refresh_rooms();
                     navigate("/", Default::default());
                 }
-                Err(error) => failed.set(Some(format!("Could not leave: {error}"))),
+                Err(error) => _ = failed.try_set(Some(format!("Could not leave: {error}"))),
             }
         });
     };

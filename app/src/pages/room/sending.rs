@@ -118,7 +118,13 @@ impl Sender {
         let reply_to = entry.message.reply_to.as_ref().map(|q| q.number);
         let files: Vec<i64> = entry.message.attachments.iter().map(|file| file.id).collect();
         let files = (!files.is_empty()).then_some(files);
-        match send_message(self.room.0, body, Some(client_id.clone()), reply_to, files).await {
+        let answer = send_message(self.room.0, body, Some(client_id.clone()), reply_to, files).await;
+        // The room may have been left while it was on its way: the server
+        // has it or not, and no list is left to show which.
+        if self.timeline.entries.is_disposed() {
+            return false;
+        }
+        match answer {
             Ok(message) => {
                 self.timeline.merge(vec![message]);
                 self.chat.refresh_rooms();
@@ -156,6 +162,9 @@ impl Sender {
                 if !self.deliver_now(entry).await {
                     break;
                 }
+            }
+            if self.timeline.entries.is_disposed() {
+                return;
             }
             for entry in queue {
                 self.timeline.set_state(entry.message.client_id.as_deref().unwrap_or_default(), Delivery::Failed);

@@ -107,7 +107,12 @@ impl RoomSignals {
             }),
             ServerEvent::Resync { .. } => spawn_local(async move {
                 subscribed.set(false);
-                if let Ok(RoomView { detail: fresh, .. }) = room_detail(room.0, None, false).await {
+                let fetched = room_detail(room.0, None, false).await;
+                // Not if the room was left meanwhile (its signals are gone).
+                if subscribed.is_disposed() {
+                    return;
+                }
+                if let Ok(RoomView { detail: fresh, .. }) = fetched {
                     // The newest page: no gap below it any more.
                     paging.caught_up(fresh.conversation.last_number);
                     timeline.reset(fresh.messages);
