@@ -223,3 +223,24 @@ test("a right-to-left message reads right to left", async ({ browser }) => {
   expect(await bodies.nth(1).evaluate((el) => getComputedStyle(el).direction)).toBe("ltr");
   await closeAll(aliceContext, bobContext);
 });
+
+test("an open list of replies follows an edit of one of them", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  const question = await postMessage(aliceContext.request, room, "a question");
+  const answer = { body: "answer two", reply_to: question.number };
+  const replied = await bobContext.request.post(`/conversations/${room}/messages`, { data: answer });
+  expect(replied.status()).toBe(201);
+  const reply = await replied.json();
+  await openLive(alicePage, room);
+  const original = alicePage.locator(`article.message[data-number="${question.number}"]`);
+  await original.getByRole("button", { name: "1 reply" }).click();
+  const list = original.getByRole("list", { name: "Replies" });
+  await expect(list).toContainText("answer two");
+
+  const edit = { body: "answer two, edited" };
+  const edited = await bobContext.request.patch(`/conversations/${room}/messages/${reply.number}`, { data: edit });
+  expect(edited.status()).toBe(200);
+
+  await expect(list).toContainText("answer two, edited");
+  await closeAll(aliceContext, bobContext);
+});

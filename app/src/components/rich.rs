@@ -158,15 +158,30 @@ fn quote_link(quote: ReplyTo, room_id: i64, said: &'static str) -> impl IntoView
 /// a link to the reply, fetched when opened.
 /// Whether it is open is the window's (`open`, flipped by `toggle`), so
 /// that it stays open when the row is drawn again; it is read afresh each
-/// time it opens or is drawn open.
+/// time it opens or is drawn open, and while open each time `changed`
+/// moves (a reply the window shows was edited or deleted).
 #[component]
-pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, toggle: Callback<()>) -> impl IntoView {
+pub fn ReplyCount(
+    room_id: i64,
+    number: i64,
+    count: i64,
+    open: Signal<bool>,
+    toggle: Callback<()>,
+    changed: Signal<u64>,
+) -> impl IntoView {
     (count > 0).then(|| {
         let text = if count == 1 { "1 reply".to_owned() } else { format!("{count} replies") };
         let replies = RwSignal::new(None::<Result<Vec<ReplyTo>, ()>>);
-        Effect::new(move |_| {
-            if open.get() {
-                replies.set(None);
+        Effect::new(move |was_open: Option<bool>| {
+            let is_open = open.get();
+            // Read, not only tracked: a memo computes (and so follows what
+            // it reads) only when its value is asked for.
+            let _ = changed.get();
+            if is_open {
+                // "Loading…" only as it opens; a refresh keeps the list.
+                if was_open != Some(true) {
+                    replies.set(None);
+                }
                 spawn_local(async move {
                     let fetched = crate::api::message_replies(room_id, number).await.map_err(drop);
                     // The row may have been drawn again meanwhile: its list
@@ -174,6 +189,7 @@ pub fn ReplyCount(room_id: i64, number: i64, count: i64, open: Signal<bool>, tog
                     let _ = replies.try_set(Some(fetched));
                 });
             }
+            is_open
         });
         // Opened by a click here (not kept open through a redraw of the
         // row): the list is scrolled into view once it has loaded, since

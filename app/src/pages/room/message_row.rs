@@ -191,6 +191,22 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let starts_group = layout.starts_group;
     let (tab_stop, roving, open_replies) = (room.tab_stop, room.roving, room.open_replies);
     let replies_open = Signal::derive(move || open_replies.with(|open| open.contains(&number)));
+    // While its replies are listed: the edits and deletes of those this
+    // window holds, so the list follows them.
+    let replies_changed = Memo::new(move |_| {
+        if !replies_open.get() {
+            return 0;
+        }
+        timeline.entries.with(|entries| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            for x in entries.iter().filter(|x| x.message.reply_to.as_ref().is_some_and(|q| q.number == number)) {
+                (x.message.number, &x.message.edited_at, x.message.deleted).hash(&mut hasher);
+            }
+            hasher.finish()
+        })
+    });
+    let replies_changed = Signal::from(replies_changed);
     let toggle_replies = Callback::new(move |()| {
         open_replies.update(|open| {
             if !open.remove(&number) {
@@ -260,7 +276,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 {(!m.reactions.is_empty()).then(|| view! {
                     <Reactions room_id number reactions=m.reactions.clone() me_id=room.me_id changed=set_reactions />
                 })}
-                <ReplyCount room_id number count=m.reply_count open=replies_open toggle=toggle_replies />
+                <ReplyCount room_id number count=m.reply_count open=replies_open toggle=toggle_replies changed=replies_changed />
                 // The toolbar overlays the row; it steps aside while the row
                 // is edited or asks to confirm a delete, and in an archived
                 // (read-only) room.
