@@ -198,18 +198,6 @@ impl Cable {
                     Some(Ok(_)) => {}
                     Some(Err(err)) => break read_error(&err),
                 },
-                Some((room, item)) = subs.rooms.next() => {
-                    urgent = false;
-                    // Whatever else is already queued goes into the same write.
-                    let mut routed = self.route(room, item, &mut subs, &mut out);
-                    while routed.is_ok() && out.len() < COALESCE {
-                        let Some(Some((room, item))) = subs.rooms.next().now_or_never() else { break };
-                        routed = self.route(room, item, &mut subs, &mut out);
-                    }
-                    if let Err(close) = routed {
-                        break close;
-                    }
-                }
                 signal = signals.next() => match signal {
                     Some(Ok(UserSignal::SessionEnded(id))) if id == self.session_id => {
                         out.push(disconnect("unauthorized", false).to_string().into());
@@ -233,9 +221,30 @@ impl Cable {
                             subs.remove(&identifier);
                         }
                     }
-                    Some(Ok(_)) | Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
+                    // Lost signals may have held a sign-out or a removal: the
+                    // client reconnects, and is checked afresh.
+                    Some(Err(BroadcastStreamRecvError::Lagged(lost))) => {
+                        hearth::metrics::frames_dropped(lost);
+                        out.push(disconnect("lagged", true).to_string().into());
+                        break Close::With(close_code::AWAY, "fell behind");
+                    }
+                    Some(Ok(_)) => {}
                     None => break Close::Quietly,
                 },
+                // After the user's signals: a sign-out or a removal is
+                // acted on before any room frame that came after it.
+                Some((room, item)) = subs.rooms.next() => {
+                    urgent = false;
+                    // Whatever else is already queued goes into the same write.
+                    let mut routed = self.route(room, item, &mut subs, &mut out);
+                    while routed.is_ok() && out.len() < COALESCE {
+                        let Some(Some((room, item))) = subs.rooms.next().now_or_never() else { break };
+                        routed = self.route(room, item, &mut subs, &mut out);
+                    }
+                    if let Err(close) = routed {
+                        break close;
+                    }
+                }
                 _ = ping.tick() => out.push(ping_frame()),
                 () = pacer.held(), if pacer.holding() => pacer.released(),
             }

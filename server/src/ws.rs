@@ -304,12 +304,6 @@ impl Connection {
                     Some(Ok(_)) => {}
                     Some(Err(err)) => break read_error(&err),
                 },
-                Some((room, item)) = subs.next() => {
-                    urgent = false;
-                    subs.route(room, item, &mut out.frames);
-                    // Coalesce whatever else is already queued into this write.
-                    subs.drain_ready(&mut out.frames);
-                }
                 signal = signals.next() => match signal {
                     Some(Ok(UserSignal::Frame(frame))) => out.frames.push(frame),
                     Some(Ok(UserSignal::SessionEnded(id))) if id == self.session_id => {
@@ -322,9 +316,23 @@ impl Connection {
                     }
                     Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
                     Some(Ok(UserSignal::RoomRemoved(room))) => subs.stop(room),
-                    Some(Err(BroadcastStreamRecvError::Lagged(_))) => {}
+                    // Signals were lost while a write waited on a slow
+                    // reader, and one may have been a sign-out or a removal:
+                    // the client reconnects, and is checked afresh.
+                    Some(Err(BroadcastStreamRecvError::Lagged(lost))) => {
+                        hearth::metrics::frames_dropped(lost);
+                        break Close::With(close_code::AWAY, "fell behind");
+                    }
                     None => break Close::Quietly,
                 },
+                // After the user's signals: a sign-out or a removal is
+                // acted on before any room frame that came after it.
+                Some((room, item)) = subs.next() => {
+                    urgent = false;
+                    subs.route(room, item, &mut out.frames);
+                    // Coalesce whatever else is already queued into this write.
+                    subs.drain_ready(&mut out.frames);
+                }
                 _ = ping.tick() => {
                     if awaiting_pong {
                         break Close::With(close_code::AWAY, "no pong");

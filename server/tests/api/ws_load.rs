@@ -304,3 +304,81 @@ async fn replies_to_a_clients_own_events_are_not_held_by_the_write_delay() {
     );
     assert!(matches!(&events[1], ServerEvent::Error { code, .. } if code == "not_found"), "{events:?}");
 }
+
+/// Signals the tests below send a user after their removal or sign-out:
+/// more than the user's channel holds, so a socket that was not reading
+/// them loses some.
+const SIGNALS_AFTER: usize = 90;
+
+/// A socket slow to read (its writes wait on the client) while its user is
+/// removed from the room or signed out, then gets more signals than the
+/// user's channel holds: what the client sees when it reads again.
+async fn slow_socket_after(signed_out: bool) -> (Vec<String>, bool, Next) {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let other = app.conversation_with(&alice.client, &[carol.id]).await;
+    let mut slow = connect_small_buffer(&app, &carol).await;
+    slow.subscribe(room, None).await;
+
+    // Carol stops reading while the room fills her socket's buffers: each
+    // of these frames is about 80 KB (4-byte characters, body and HTML).
+    let big = "𝕏".repeat(9_900);
+    for i in 0..70 {
+        app.hearth.post_message(UserId(alice.id), RoomId(room), &format!("{big}{i}"), None).await.expect("posted");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if signed_out {
+        let response = carol.client.delete(app.url("/users/sign_out")).send().await.expect("sent");
+        assert!(response.status().is_success(), "{}", response.status());
+    } else {
+        let response = alice.client.delete(app.url(&format!("/conversations/{room}/participants/{}", carol.id))).send();
+        assert_eq!(response.await.expect("sent").status(), 204);
+    }
+    for i in 0..SIGNALS_AFTER {
+        app.hearth
+            .post_message(UserId(alice.id), RoomId(other), &format!("@carol ping {i}"), None)
+            .await
+            .expect("posted");
+    }
+    app.hearth.post_message(UserId(alice.id), RoomId(room), "after the change", None).await.expect("posted");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Carol reads again.
+    let mut leaked = Vec::new();
+    let mut removed = false;
+    let end = loop {
+        match slow.next_within(WAIT).await {
+            Next::Event(ServerEvent::Message { room_id, message, .. }) if room_id.0 == room => {
+                if message.body.as_deref() == Some("after the change") {
+                    leaked.push("after the change".to_owned());
+                }
+            }
+            Next::Event(ServerEvent::Room { room_id, change: hearth::protocol::RoomChange::Removed, .. })
+                if room_id.0 == room =>
+            {
+                removed = true;
+            }
+            Next::Event(_) => {}
+            other => break other,
+        }
+    };
+    (leaked, removed, end)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_while_a_socket_is_slow_to_read_still_stops_the_room_reaching_it() {
+    let (leaked, removed, end) = slow_socket_after(false).await;
+
+    assert_eq!(leaked, Vec::<String>::new(), "nothing of the room after the removal (notice: {removed}, end: {end:?})");
+    // Told, or cut loose to reconnect and be checked again.
+    assert!(removed || matches!(end, Next::Closed(_) | Next::Ended(_)), "{end:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_while_a_socket_is_slow_to_read_still_closes_it() {
+    let (leaked, _, end) = slow_socket_after(true).await;
+
+    assert_eq!(leaked, Vec::<String>::new(), "nothing of the room after the sign-out (end: {end:?})");
+    assert!(matches!(end, Next::Closed(_) | Next::Ended(_)), "the socket ends: {end:?}");
+}
