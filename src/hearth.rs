@@ -149,6 +149,9 @@ pub struct Shared {
     pub(crate) push: Arc<crate::push_queue::PushState>,
     /// The blob store and the upload limits (`attachments.rs`).
     pub(crate) files: Arc<crate::attachments::Files>,
+    /// (user, room) pairs whose typing notice went out within
+    /// [`crate::realtime::TYPING_EVERY`]: later ones are not relayed.
+    pub(crate) typing_relayed: moka::sync::Cache<(crate::model::UserId, crate::model::RoomId), ()>,
 }
 
 impl Hearth {
@@ -192,6 +195,10 @@ impl Hearth {
             searches,
             replays: ReplaySlots::default(),
             caches,
+            typing_relayed: moka::sync::Cache::builder()
+                .max_capacity(crate::cache::MEMBERSHIPS_CAPACITY)
+                .time_to_live(crate::realtime::TYPING_EVERY)
+                .build(),
         }))
     }
 }

@@ -522,6 +522,11 @@ impl Hearth {
         self.member_room(me, room).await?;
         // An archived room is read-only, its reactions too.
         self.writable_room(room).await?;
+        // Each toggle is a change every member is sent and the room's event
+        // log keeps: it counts against the same budget as a message.
+        if let Some(limiter) = &self.messages {
+            limiter.check(&crate::search::Searcher::User(me))?;
+        }
         // A reaction saved before reactions had to be one emoji of Unicode's
         // list can still be taken off, never put on: asking for it is a
         // removal, refused as before when I have none to remove.

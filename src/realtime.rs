@@ -83,6 +83,10 @@ impl Drop for ReplaySlot {
     }
 }
 
+/// The least time between two typing notices of one person in one room
+/// that the room is told of.
+pub const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Hearth {
     /// Checks membership, then subscribes and reads every change after
     /// `after` (none when `after` is `None`).
@@ -173,6 +177,13 @@ impl Hearth {
     /// Shows `me` typing in a room they belong to.
     pub async fn typing(&self, me: &AuthUser, room: RoomId) -> Result<(), AppError> {
         self.member_room(me.id, room).await?;
+        // At most one notice per person and room a second reaches the room,
+        // however fast a client sends them (the web client sends one every
+        // two seconds while typing).
+        if self.typing_relayed.contains_key(&(me.id, room)) {
+            return Ok(());
+        }
+        self.typing_relayed.insert((me.id, room), ());
         let name = self.store.profile(me.id).await?.and_then(|p| p.name);
         let user = Author::new(me.id, me.username.clone(), name);
         self.hub.publish_room(room, &ServerEvent::Typing { room_id: room, user });

@@ -55,3 +55,25 @@ async fn posting_past_the_rate_is_429_with_retry_after_on_rest_the_socket_and_th
     assert!(response.headers().contains_key("retry-after"));
     assert_error(response, 429).await;
 }
+
+#[tokio::test]
+async fn reactions_count_against_the_same_budget_as_messages() {
+    let app = spawn_app_with(|config| config.messages_per_minute = 3).await;
+    let alice = person(&app, "alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&bob.client, &[alice.id]).await;
+    app.send(&bob.client, room, "react to me").await;
+    let url = app.url(&format!("/conversations/{room}/messages/1/reactions"));
+    for _ in 0..3 {
+        let toggled = alice.client.post(&url).json(&json!({ "emoji": "👍" })).send().await.expect("sent");
+        assert_eq!(toggled.status(), 200);
+    }
+
+    let refused = alice.client.post(&url).json(&json!({ "emoji": "👍" })).send().await.expect("sent");
+
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_error(refused, 429).await;
+    // The refused toggle changed nothing: three toggles leave it on.
+    let page = app.history(&alice.client, room, "").await;
+    assert_eq!(page["messages"][0]["reactions"][0]["count"], 1, "{page}");
+}

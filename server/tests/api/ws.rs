@@ -292,6 +292,36 @@ async fn typing_is_shown_to_the_room_with_the_typists_name() {
 }
 
 #[tokio::test]
+async fn typing_notices_reach_the_room_at_most_once_a_second_per_person() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut alice_ws = connect(&app, &alice).await;
+    alice_ws.subscribe(room, None).await;
+    let mut bob_ws = connect(&app, &bob).await;
+
+    // Act: a client that sends a notice for every key, fast.
+    for _ in 0..50 {
+        bob_ws.send_json(json!({ "type": "typing", "room_id": room })).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    bob_ws.send_json(json!({ "type": "typing", "room_id": room })).await;
+
+    // Assert: one for the burst, one after the second had passed.
+    let mut notices = 0;
+    loop {
+        match alice_ws.next_within(std::time::Duration::from_millis(800)).await {
+            Next::Event(ServerEvent::Typing { user, .. }) if user.id == UserId(bob.id) => notices += 1,
+            Next::Event(_) => {}
+            Next::Silent => break,
+            other => panic!("expected typing notices, got {other:?}"),
+        }
+    }
+    assert_eq!(notices, 2);
+}
+
+#[tokio::test]
 async fn read_tells_the_room_and_the_readers_own_sockets_their_unread_count() {
     // Arrange
     let app = spawn_app().await;
