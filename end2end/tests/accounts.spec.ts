@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { closeAll, registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
+import { closeAll, createRoom, openLive, registerUser, signIn, uniqueName, whenHydrated } from "./helpers";
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {
   const username = uniqueName("pw");
@@ -168,4 +168,32 @@ test("the password is changed on the profile page: the current one first, and th
   const fresh = await again.request.post("/users/sign_in", { data: { user: { email: me.username, password: "a brand new secret" } } });
   expect(fresh.ok()).toBe(true);
   await closeAll(here, elsewhere, again);
+});
+
+test("an unsent draft stays with the person who typed it, not with the browser", async ({ browser }) => {
+  const context = await browser.newContext();
+  const other = await browser.newContext();
+  await registerUser(context, "typist");
+  const next = await registerUser(other, "next");
+  const room = await createRoom(context.request, { kind: "open", title: `Shared desk ${Date.now()}` });
+  expect((await other.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("my private words, not sent");
+  // Kept across a reload, for its author.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByLabel("Message", { exact: true })).toHaveValue("my private words, not sent", { timeout: 2_000 });
+  }).toPass({ timeout: 20_000 });
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("hearth.draft.")))).toEqual([]);
+  // The next person on this browser opens the same room: an empty composer.
+  await signIn(page, `${next.username}@example.com`, "secret123");
+  await expect(page).not.toHaveURL(/\/login/);
+  await openLive(page, room);
+  await expect(page.getByLabel("Message", { exact: true })).toHaveValue("");
+  await closeAll(context, other);
 });

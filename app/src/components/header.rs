@@ -32,7 +32,9 @@ pub fn Header() -> impl IntoView {
                                 {admin.then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
                                 <a class="whoami" href="/profile">{name}</a>
                                 <ActionForm action=auth.logout>
-                                    <button type="submit" class="link">"Sign out"</button>
+                                    // What was typed and not sent stays with the person
+                                    // who typed it, not with the browser.
+                                    <button type="submit" class="link" on:click=|_| crate::pages::room::forget_drafts()>"Sign out"</button>
                                 </ActionForm>
                             </nav>
                         }

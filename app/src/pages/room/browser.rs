@@ -195,8 +195,26 @@ pub fn page_visible() -> bool {
     }
 }
 
-fn draft_key(room_id: i64) -> String {
-    format!("hearth.draft.{room_id}")
+/// Drafts are kept per account and room: on a browser shared by two
+/// people, one never finds (and sends as themselves) the other's words.
+const DRAFT_PREFIX: &str = "hearth.draft.";
+
+fn draft_key(me: i64, room_id: i64) -> String {
+    format!("{DRAFT_PREFIX}{me}.{room_id}")
+}
+
+/// Forgets every draft this browser keeps (at sign-out).
+pub fn forget_drafts() {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = storage() {
+        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(DRAFT_PREFIX))
+            .collect();
+        for key in keys {
+            let _ = storage.remove_item(&key);
+        }
+    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -204,26 +222,27 @@ fn storage() -> Option<web_sys::Storage> {
     leptos::prelude::window().local_storage().ok().flatten()
 }
 
-/// The unsent text kept for room `room_id` (localStorage), if any.
-pub fn load_draft(room_id: i64) -> Option<String> {
+/// The unsent text user `me` kept for room `room_id` (localStorage), if any.
+pub fn load_draft(me: i64, room_id: i64) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        storage()?.get_item(&draft_key(room_id)).ok().flatten().filter(|d| !d.is_empty())
+        storage()?.get_item(&draft_key(me, room_id)).ok().flatten().filter(|d| !d.is_empty())
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = draft_key(room_id);
+        let _ = draft_key(me, room_id);
         None
     }
 }
 
-/// Keeps `text` as room `room_id`'s draft; an empty one is forgotten.
-pub fn save_draft(room_id: i64, text: &str) {
+/// Keeps `text` as user `me`'s draft for room `room_id`; an empty one is
+/// forgotten.
+pub fn save_draft(me: i64, room_id: i64, text: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(storage) = storage() {
-        let key = draft_key(room_id);
+        let key = draft_key(me, room_id);
         let _ = if text.is_empty() { storage.remove_item(&key) } else { storage.set_item(&key, text) };
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (room_id, text);
+    let _ = (me, room_id, text);
 }

@@ -58,6 +58,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     let room = use_room();
     let room_id = room.room_id;
     let replying = room.replying;
+    let me = room.me_id.0;
     let draft = RwSignal::new(String::new());
     keep_typed_text(draft, COMPOSER_ID);
     // The first run (in the browser, after hydration) brings back this
@@ -67,13 +68,13 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
         let text = draft.get();
         if restored.is_none() {
             if text.is_empty()
-                && let Some(saved) = load_draft(room_id)
+                && let Some(saved) = load_draft(me, room_id)
             {
                 draft.set(saved);
             }
             focus_composer();
         } else {
-            save_draft(room_id, &text);
+            save_draft(me, room_id, &text);
         }
     });
     // A refused message taken back: its text replaces the draft, to change.

@@ -40,6 +40,8 @@ mod signals;
 pub mod timeline;
 mod uploads;
 
+pub use browser::forget_drafts;
+
 use std::collections::HashMap;
 
 use hearth::model::{
