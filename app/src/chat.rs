@@ -1,7 +1,7 @@
 //! Chat state shared by the sidebar and the chat window: the room list as a
 //! resource that refetches on navigation and whenever a page asks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use hearth::model::{ConversationSummary, UserId};
 use leptos::prelude::*;
@@ -24,6 +24,12 @@ pub struct Chat {
     /// every change. Emptied while the link is down (the resubscriptions
     /// tell it afresh), so nobody is shown online from stale news.
     online: RwSignal<HashSet<UserId>>,
+    /// Each room's files for the message being written, made under the
+    /// frame (not the room page): they stay attached while I look at
+    /// another room, and an upload still running when I leave one finishes
+    /// into a list that is still there.
+    uploads: StoredValue<HashMap<i64, crate::pages::room::uploads::Uploads>>,
+    frame: StoredValue<Option<Owner>>,
 }
 
 impl Chat {
@@ -47,6 +53,22 @@ impl Chat {
         self.online.with(|online| online.contains(&user))
     }
 
+    /// Room `room_id`'s files for the message being written (made once).
+    pub fn uploads(&self, room_id: i64) -> crate::pages::room::uploads::Uploads {
+        if let Some(kept) = self.uploads.with_value(|kept| kept.get(&room_id).copied()) {
+            return kept;
+        }
+        let make = || crate::pages::room::uploads::Uploads::new(room_id);
+        let made = match self.frame.get_value() {
+            Some(frame) => frame.with(make),
+            None => make(),
+        };
+        self.uploads.update_value(|kept| {
+            kept.insert(room_id, made);
+        });
+        made
+    }
+
     /// Refetches the room list (after a send, a read, a join…).
     pub fn refresh_rooms(&self) {
         self.refresh.update(|n| *n += 1);
@@ -58,7 +80,14 @@ pub fn provide_chat() {
     let location = use_location();
     let rooms = load(move || (refresh.get(), location.pathname.get()), |_| list_conversations());
     let online = RwSignal::new(HashSet::new());
-    let chat = Chat { rooms, refresh, known: StoredValue::new(None), online };
+    let chat = Chat {
+        rooms,
+        refresh,
+        known: StoredValue::new(None),
+        online,
+        uploads: StoredValue::new(HashMap::new()),
+        frame: StoredValue::new(Owner::current()),
+    };
     provide_context(chat);
 
     // Live badges: follow every room of mine, and refetch the list (which

@@ -186,3 +186,33 @@ test("an avatar whose picture does not load shows the person's initials, not a b
   await expect(page.locator("article.message .gutter .avatar")).toHaveText(initialsOf(me.name));
   await context.close();
 });
+
+test("files attached in one room are still there after a look at another room, and go with the message", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "attacher");
+  const first = await createRoom(context.request, { kind: "open", title: `Files here ${Date.now()}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Elsewhere ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, first);
+  await page.getByLabel("Attach files").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from("the plan") });
+  const uploads = page.locator(".uploads .upload");
+  await expect(uploads).toHaveCount(1);
+  await expect(uploads.locator("progress")).toHaveCount(0);
+  await page.getByLabel("Message", { exact: true }).fill("see the plan");
+
+  await page.locator(`.sidebar a[href="/rooms/${second}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator(".uploads .upload")).toHaveCount(0);
+  await page.locator(`.sidebar a[href="/rooms/${first}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+
+  await expect(uploads).toHaveCount(1);
+  await expect(uploads).toContainText("plan.txt");
+  const composer = page.getByLabel("Message", { exact: true });
+  await expect(composer).toHaveValue("see the plan");
+  await composer.press("Enter");
+  const sent = page.locator("article.message:not(.pending)", { hasText: "see the plan" });
+  await expect(sent.locator(".file-link")).toContainText("plan.txt");
+  await expect(uploads).toHaveCount(0);
+  await context.close();
+});

@@ -38,7 +38,7 @@ mod room_menu;
 mod sending;
 mod signals;
 pub mod timeline;
-mod uploads;
+pub mod uploads;
 
 pub use browser::forget_drafts;
 
@@ -298,7 +298,7 @@ fn ChatWindow(
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
         people: StoredValue::new(people),
-        uploads: uploads::Uploads::new(room_id),
+        uploads: crate::chat::use_chat().uploads(room_id),
     });
     let uploads = use_room().uploads;
 

@@ -86,7 +86,9 @@ impl Uploads {
     }
 
     fn set(&self, key: u64, state: UploadState) {
-        self.list.update(|list| {
+        // Progress may come after the page is gone (signed out, say): the
+        // list with it, and this is nobody's to show.
+        let _ = self.list.try_update(|list| {
             if let Some(upload) = list.iter_mut().find(|upload| upload.key == key) {
                 upload.state = state;
             }
