@@ -161,6 +161,8 @@ test("the password is changed on the profile page: the current one first, and th
   await form.getByLabel("New password").fill("a brand new secret");
   await form.getByRole("button", { name: "Change password" }).click();
   await expect(form.locator(".saved")).toContainText("Password changed");
+  await expect(form.getByLabel("Current password")).toHaveValue("");
+  await expect(form.getByLabel("New password")).toHaveValue("");
   // This tab stays signed in; the other session is over; the new one works.
   expect((await here.request.get("/users/me")).status()).toBe(200);
   expect((await elsewhere.request.get("/users/me")).status()).toBe(401);

@@ -93,13 +93,25 @@ fn Password() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = last_error(change.value());
     let changed = move || matches!(change.value().get(), Some(Ok(())));
+    // Once changed, neither password stays in the page.
+    let (current, fresh): (NodeRef<leptos::html::Input>, NodeRef<leptos::html::Input>) =
+        (NodeRef::new(), NodeRef::new());
+    Effect::new(move |_| {
+        if changed() {
+            for field in [current, fresh] {
+                if let Some(field) = field.get_untracked() {
+                    field.set_value("");
+                }
+            }
+        }
+    });
     view! {
         <section class="card" id="password">
             <h2>"Password"</h2>
             <ActionForm action=change>
-                <label>"Current password" <input name="current_password" aria-invalid=aria_invalid(error, "current_password") aria-describedby=described_by(error, "current_password") type="password" autocomplete="current-password" required /></label>
+                <label>"Current password" <input node_ref=current name="current_password" aria-invalid=aria_invalid(error, "current_password") aria-describedby=described_by(error, "current_password") type="password" autocomplete="current-password" required /></label>
                 <FieldErrors error field="current_password" />
-                <label>"New password" <input name="new_password" aria-invalid=aria_invalid(error, "new_password") aria-describedby=described_by(error, "new_password") type="password" autocomplete="new-password" required minlength="8" maxlength="128" /></label>
+                <label>"New password" <input node_ref=fresh name="new_password" aria-invalid=aria_invalid(error, "new_password") aria-describedby=described_by(error, "new_password") type="password" autocomplete="new-password" required minlength="8" maxlength="128" /></label>
                 <FieldErrors error field="new_password" />
                 <FormErrors error />
                 <button type="submit">"Change password"</button>
