@@ -47,7 +47,7 @@ pub enum AppError {
     #[error("{0}")]
     TooLarge(String),
     /// Too many attempts; retry after this many seconds (HTTP 429).
-    #[error("too many attempts, retry in {retry_after_secs}s")]
+    #[error("Too many attempts: try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything else. Its cause is logged, never shown to the client.
     #[error("internal error")]

@@ -411,7 +411,7 @@ async fn the_register_form_spends_the_same_budget() {
 
     let back = response.headers()["location"].to_str().unwrap().to_owned();
     let page = browser.get(&back).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("too many attempts"), "{back}");
+    assert!(page.contains("Too many attempts: try again in"), "{back}");
     assert!(app.hearth.store().auth_user_by_login("ben").await.unwrap().is_none());
 }
 

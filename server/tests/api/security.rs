@@ -24,7 +24,7 @@ async fn repeated_failed_sign_ins_on_one_account_get_429_with_retry_after() {
     let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     let body: Value = limited.json().await.unwrap();
-    assert!(body["errors"][0].as_str().unwrap().contains("too many attempts"));
+    assert!(body["errors"][0].as_str().unwrap().contains("Too many attempts: try again in"));
     // Another account is unaffected.
     app.register_with(&new_client(), "bob").await;
     assert_eq!(app.sign_in_with(&new_client(), "bob", PASSWORD).await.status(), 200);
@@ -101,7 +101,7 @@ async fn the_login_form_behind_a_proxy_limits_each_forwarded_client_on_its_own()
     let second = login_form_for(&app, &action, "198.51.100.2").await;
 
     assert!(first.contains("Invalid email or password"), "{first}");
-    assert!(first_again.contains("too many attempts"), "{first_again}");
+    assert!(first_again.contains("Too many attempts: try again in"), "{first_again}");
     assert!(second.contains("Invalid email or password"), "{second}");
 }
 
