@@ -271,11 +271,14 @@ test("a member removed while the room is open is told so, and the room takes not
   const page = await member.newPage();
   await openLive(page, room);
   await expect(page.getByLabel("Message", { exact: true })).toBeVisible();
+  await expect(page.locator(".room-menu")).toHaveCount(1);
 
   expect((await owner.request.delete(`/conversations/${room}/participants/${them.id}`)).status()).toBe(204);
 
   await expect(page.getByRole("status").filter({ hasText: "You are no longer a member of this room" })).toBeVisible();
   await expect(page.getByLabel("Message", { exact: true })).toHaveCount(0);
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "false");
+  // Nothing left to manage: no Room details, Add people or Leave.
+  await expect(page.locator(".room-menu")).toHaveCount(0);
   await closeAll(owner, member, other);
 });

@@ -347,7 +347,12 @@ fn ChatWindow(
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let kind = detail.conversation.kind;
-        view! { <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived topic=shown_topic manage /> }
+        // A room I am no longer in has nothing left for me to manage.
+        view! {
+            <Show when=move || !signals.left.get()>
+                <room_menu::RoomMenu room_id kind members me_id=me.id archived=signals.archived topic=shown_topic manage />
+            </Show>
+        }
     });
     let kind = detail.conversation.kind;
     let mentionable =
