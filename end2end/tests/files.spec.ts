@@ -216,3 +216,29 @@ test("files attached in one room are still there after a look at another room, a
   await expect(uploads).toHaveCount(0);
   await context.close();
 });
+
+test("Enter while a file is still uploading sends the message once the file is up", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "eager");
+  const room = await createRoom(context.request, { kind: "open", title: `Eager ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The upload takes a while.
+  await page.route(/\/conversations\/\d+\/attachments/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await route.continue();
+  });
+  await page.getByLabel("Attach files").setInputFiles({ name: "slow.txt", mimeType: "text/plain", buffer: Buffer.from("slowly") });
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("with the slow file");
+  await composer.press("Enter");
+
+  await expect(page.getByRole("status").filter({ hasText: "Sends when the files are up" })).toBeVisible();
+  const sent = page.locator("article.message:not(.pending)", { hasText: "with the slow file" });
+  await expect(sent.locator(".file-link")).toContainText("slow.txt", { timeout: 15_000 });
+  await expect(page.getByRole("status").filter({ hasText: "Sends when the files are up" })).toHaveCount(0);
+  await expect(composer).toHaveValue("");
+  const history = await (await context.request.get(`/conversations/${room}/messages`)).json();
+  expect(history.messages).toHaveLength(1);
+  await context.close();
+});

@@ -94,10 +94,17 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     // How many characters the text is over what a message may hold: such a
     // text is not sent (the server would refuse it), and stays to be cut.
     let over = Memo::new(move |_| draft.with(|t| t.trim().chars().count().saturating_sub(MESSAGE_BODY_MAX)));
+    // Enter while files are still on their way: the message goes once they
+    // are up, unless one of them failed (that is for me to see first).
+    let waiting = RwSignal::new(false);
     let send = move || {
         let body = draft.get_untracked();
-        // Files still on their way: the message waits (Send is disabled).
-        if uploads.busy() || over.get_untracked() > 0 || (body.trim().is_empty() && !uploads.any_done()) {
+        let busy = uploads.busy_untracked();
+        if over.get_untracked() > 0 || (body.trim().is_empty() && !uploads.any_done() && !busy) {
+            return;
+        }
+        waiting.set(busy);
+        if busy {
             return;
         }
         draft.set(String::new());
@@ -106,6 +113,15 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
         replying.set(None);
         room.sender.send(&body, quote, uploads.take_done());
     };
+    Effect::new(move |_| {
+        if waiting.get() && !uploads.busy() {
+            if uploads.any_failed() {
+                waiting.set(false);
+            } else {
+                send();
+            }
+        }
+    });
     let picker = RwSignal::new(None::<Picker>);
     let textarea: NodeRef<leptos::html::Textarea> = NodeRef::new();
     // After each input: is the caret in an `@query` that matches someone?
@@ -283,7 +299,10 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     }
                 />
             </label>
-            <button type="submit" disabled={move || uploads.busy() || over.get() > 0}>"Send"</button>
+            <Show when=move || waiting.get()>
+                <span class="muted sends-when-uploaded" role="status">"Sends when the files are up"</span>
+            </Show>
+            <button type="submit" disabled={move || waiting.get() || over.get() > 0}>"Send"</button>
         </form>
     }
 }

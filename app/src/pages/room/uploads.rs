@@ -61,6 +61,16 @@ impl Uploads {
         self.list.with(|list| list.iter().any(|u| matches!(u.state, UploadState::Uploading(_))))
     }
 
+    /// [`Self::busy`], untracked.
+    pub fn busy_untracked(&self) -> bool {
+        self.list.with_untracked(|list| list.iter().any(|u| matches!(u.state, UploadState::Uploading(_))))
+    }
+
+    /// Whether some file could not be uploaded (untracked).
+    pub fn any_failed(&self) -> bool {
+        self.list.with_untracked(|list| list.iter().any(|u| matches!(u.state, UploadState::Failed(_))))
+    }
+
     /// Whether some file is ready to go.
     pub fn any_done(&self) -> bool {
         self.list.with_untracked(|list| list.iter().any(|u| matches!(u.state, UploadState::Done(_))))
