@@ -166,8 +166,8 @@ impl HistoryParams {
             let raw = raw.trim();
             // An offset's `+` typed unencoded in a query string arrives as a
             // space ("…T10:00:00 01:00"): read it as the `+` it was.
-            let plus = raw.rsplit_once(' ').map(|(time, offset)| format!("{time}+{offset}"));
-            parse_time(raw).or_else(|| plus.as_deref().and_then(parse_time)).map(Ok).ok_or_else(|| {
+            let with_plus = || raw.rsplit_once(' ').and_then(|(time, offset)| parse_time(&format!("{time}+{offset}")));
+            parse_time(raw).or_else(with_plus).map(Ok).ok_or_else(|| {
                 AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number"))
             })
         };
