@@ -299,6 +299,13 @@ impl Connection {
                             Err(err) => out.frames.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
                         }
                     }
+                    // Events are JSON text; a binary frame is told so,
+                    // as an unreadable text frame is, not dropped unseen.
+                    Some(Ok(Message::Binary(_))) => out.frames.push(error_frame(
+                        "bad_request",
+                        "Unreadable event: events are JSON in text frames, not binary ones",
+                        None,
+                    )),
                     Some(Ok(Message::Pong(_))) => awaiting_pong = false,
                     Some(Ok(Message::Close(_))) | None => break Close::Quietly,
                     Some(Ok(_)) => {}

@@ -134,6 +134,29 @@ async fn an_unreadable_event_gets_bad_request_and_the_socket_stays_open() {
 }
 
 #[tokio::test]
+async fn a_binary_frame_gets_bad_request_and_the_socket_stays_open() {
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut ws = connect(&app, &alice).await;
+    let event = json!({ "type": "subscribe", "room_id": room }).to_string();
+
+    // Act: a well-formed event, but in a binary frame.
+    ws.inner.send(tungstenite::Message::binary(event.into_bytes())).await.expect("sent");
+    let refused = ws.next().await;
+    ws.subscribe(room, None).await;
+    app.send(&bob.client, room, "still here").await;
+
+    // Assert
+    assert!(
+        matches!(&refused, ServerEvent::Error { code, message, .. } if code == "bad_request" && message.contains("text frames")),
+        "{refused:?}"
+    );
+    assert!(matches!(ws.next_skipping_presence().await, ServerEvent::Message { .. }));
+}
+
+#[tokio::test]
 async fn signing_out_closes_that_sessions_sockets_with_1008_and_delivery_stops() {
     // Arrange
     let app = spawn_app().await;
