@@ -19,6 +19,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use ring::{aead, agreement, hkdf};
 
+use crate::error::FieldError;
 use crate::model::{NotifyLevel, UserId};
 use crate::{AppError, Hearth};
 
@@ -211,10 +212,10 @@ const ENDPOINT_MAX: usize = 1000;
 
 /// A subscription's endpoint: an `https` URL, or `http` on this machine
 /// (a local push service, as the tests run).
-fn check_endpoint(raw: &str) -> Result<(), AppError> {
-    let bad = || AppError::invalid("endpoint", "Endpoint must be an https URL");
+fn check_endpoint(raw: &str) -> Result<(), FieldError> {
+    let bad = || FieldError::new("endpoint", "Endpoint must be an https URL");
     if raw.len() > ENDPOINT_MAX {
-        return Err(AppError::invalid("endpoint", format!("Endpoint is too long (maximum is {ENDPOINT_MAX})")));
+        return Err(FieldError::new("endpoint", format!("Endpoint is too long (maximum is {ENDPOINT_MAX})")));
     }
     let url = url::Url::parse(raw).map_err(|_| bad())?;
     let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
@@ -227,11 +228,11 @@ fn check_endpoint(raw: &str) -> Result<(), AppError> {
 
 /// A base64url key of `len` bytes (padding and the standard alphabet, as
 /// some browsers give them, are taken too); returned as unpadded base64url.
-fn check_key(field: &str, raw: &str, len: usize) -> Result<String, AppError> {
+fn check_key(field: &str, raw: &str, len: usize) -> Result<String, FieldError> {
     let trimmed = raw.trim().trim_end_matches('=').replace('+', "-").replace('/', "_");
     match URL_SAFE_NO_PAD.decode(&trimmed) {
         Ok(bytes) if bytes.len() == len && (len != 65 || bytes[0] == 4) => Ok(trimmed),
-        _ => Err(AppError::invalid(field, format!("{field} must be a base64url key of {len} bytes"))),
+        _ => Err(FieldError::new(field, format!("{field} must be a base64url key of {len} bytes"))),
     }
 }
 
@@ -259,9 +260,14 @@ impl Hearth {
     /// Saves my subscription for this device (`POST /push/subscriptions`,
     /// the browser's `PushSubscription.toJSON()`): one per endpoint.
     pub async fn subscribe_push(&self, me: UserId, endpoint: &str, p256dh: &str, auth: &str) -> Result<i64, AppError> {
-        check_endpoint(endpoint)?;
-        let p256dh = check_key("p256dh", p256dh, 65)?;
-        let auth = check_key("auth", auth, 16)?;
+        // Every problem at once, not only the first.
+        let (p256dh, auth) = match (check_endpoint(endpoint), check_key("p256dh", p256dh, 65), check_key("auth", auth, 16)) {
+            (Ok(()), Ok(p256dh), Ok(auth)) => (p256dh, auth),
+            (endpoint, p256dh, auth) => {
+                let errors = [endpoint.err(), p256dh.err(), auth.err()].into_iter().flatten().collect();
+                return Err(AppError::Validation(errors));
+            }
+        };
         self.store.save_push_subscription(me, endpoint, &p256dh, &auth).await
     }
 

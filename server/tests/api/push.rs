@@ -98,6 +98,9 @@ async fn a_subscription_needs_an_https_endpoint_a_p256_key_and_a_16_byte_secret(
         // Assert
         assert_error(response, 422).await;
     }
+    let all_wrong = json!({ "endpoint": "ftp://x", "keys": { "p256dh": "AAAA", "auth": "AAAA" } });
+    let body = assert_error(subscribe(&app, &alice.client, all_wrong).await, 422).await;
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(3), "every problem is named: {body}");
     let local = subscribe(&app, &alice.client, json!({ "endpoint": "http://127.0.0.1:9/push", "keys": good })).await;
     assert_eq!(local.status(), 201, "a push service on this machine may be plain http");
     assert_eq!(app.query_strings("SELECT endpoint FROM push_subscriptions").await, ["http://127.0.0.1:9/push"]);
