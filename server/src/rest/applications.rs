@@ -13,7 +13,7 @@ use hearth::applications::{AppMessageView, ApplicationView, ChatHit, ChatView};
 use hearth::auth::AuthSession;
 use hearth::messages::HistoryParams;
 use hearth::{AppError, Hearth};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
@@ -39,16 +39,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/applications/{token}/chats/{number}/search", get(search_chat))
 }
 
-/// A field sent as `null` reads as given and blank, not as absent, so that
-/// `PATCH {"chat_name": null}` is a 422 rather than a silent no-op.
-fn null_is_blank<'de, D: Deserializer<'de>>(field: D) -> Result<Option<String>, D::Error> {
-    Ok(Some(Option::<String>::deserialize(field)?.unwrap_or_default()))
-}
-
 /// An application's name.
 #[derive(Deserialize, Default, ToSchema)]
 pub(super) struct ApplicationBody {
-    #[serde(default, deserialize_with = "null_is_blank")]
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     application_name: Option<String>,
 }
 
@@ -121,7 +115,7 @@ pub(super) async fn patch_application(
 /// A chat's name.
 #[derive(Deserialize, Default, ToSchema)]
 pub(super) struct ChatBody {
-    #[serde(default, deserialize_with = "null_is_blank")]
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     chat_name: Option<String>,
 }
 
@@ -189,9 +183,9 @@ pub(super) async fn patch_chat(
 /// `{"message_content": …}`, or `{"body": …}`.
 #[derive(Deserialize, Default, ToSchema)]
 pub(super) struct MessageBody {
-    #[serde(default, deserialize_with = "null_is_blank")]
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     message_content: Option<String>,
-    #[serde(default, deserialize_with = "null_is_blank")]
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     body: Option<String>,
 }
 

@@ -54,10 +54,13 @@ pub(super) async fn list(
     }
 }
 
-/// A room's new name or topic; absent fields stay as they are.
+/// A room's new name or topic; absent fields stay as they are. A blank (or
+/// `null`) topic clears it; a blank or `null` title is refused.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct UpdateBody {
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     title: Option<String>,
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     topic: Option<String>,
 }
 

@@ -21,6 +21,13 @@ use crate::state::AppState;
 pub(crate) use account::touch_session;
 pub use attachments::{is_upload, upload_router};
 
+/// A field sent as `null` reads as given and blank, not as absent, so that
+/// `PATCH {"chat_name": null}` is a 422 (or, where blank is allowed, clears
+/// the field) rather than a silent no-op.
+fn null_is_blank<'de, D: serde::Deserializer<'de>>(field: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(<Option<String> as serde::Deserialize>::deserialize(field)?.unwrap_or_default()))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())

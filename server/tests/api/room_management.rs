@@ -100,6 +100,17 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let body =
         assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": " " }))).await, 422).await;
     assert_eq!(body["errors"][0], "Title can't be blank");
+    // `null` is sent, not absent: a title can't be null, a topic can.
+    let body =
+        assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": null }))).await, 422).await;
+    assert_eq!(body["errors"][0], "Title can't be blank");
+    let response = call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "topic": "again" }))).await;
+    assert_eq!(response.status(), 200);
+    let response = call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "topic": null }))).await;
+    assert_eq!(response.status(), 200);
+    let cleared: Value = response.json().await.expect("json");
+    assert_eq!(cleared["title"], "Planning", "{cleared}");
+    assert!(cleared.get("topic").is_none(), "a null topic clears it: {cleared}");
     let long = json!({ "title": "x".repeat(101), "topic": "y".repeat(251) });
     let body = assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(long)).await, 422).await;
     assert_eq!(body["errors"].as_array().expect("errors").len(), 2);
