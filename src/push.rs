@@ -261,13 +261,14 @@ impl Hearth {
     /// the browser's `PushSubscription.toJSON()`): one per endpoint.
     pub async fn subscribe_push(&self, me: UserId, endpoint: &str, p256dh: &str, auth: &str) -> Result<i64, AppError> {
         // Every problem at once, not only the first.
-        let (p256dh, auth) = match (check_endpoint(endpoint), check_key("p256dh", p256dh, 65), check_key("auth", auth, 16)) {
-            (Ok(()), Ok(p256dh), Ok(auth)) => (p256dh, auth),
-            (endpoint, p256dh, auth) => {
-                let errors = [endpoint.err(), p256dh.err(), auth.err()].into_iter().flatten().collect();
-                return Err(AppError::Validation(errors));
-            }
-        };
+        let (p256dh, auth) =
+            match (check_endpoint(endpoint), check_key("p256dh", p256dh, 65), check_key("auth", auth, 16)) {
+                (Ok(()), Ok(p256dh), Ok(auth)) => (p256dh, auth),
+                (endpoint, p256dh, auth) => {
+                    let errors = [endpoint.err(), p256dh.err(), auth.err()].into_iter().flatten().collect();
+                    return Err(AppError::Validation(errors));
+                }
+            };
         self.store.save_push_subscription(me, endpoint, &p256dh, &auth).await
     }
 

@@ -102,7 +102,8 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     assert_eq!(body["errors"][0], "Title can't be blank");
     // `null` is sent, not absent: a title can't be null, a topic can.
     let body =
-        assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": null }))).await, 422).await;
+        assert_error(call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "title": null }))).await, 422)
+            .await;
     assert_eq!(body["errors"][0], "Title can't be blank");
     let response = call(&app, &creator.client, Method::PATCH, &path, Some(json!({ "topic": "again" }))).await;
     assert_eq!(response.status(), 200);
