@@ -116,7 +116,16 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
 
   // Deactivated from the admin page, the newcomer's open tab drops to /login.
   const row = await adminRowOf(admin, username);
-  await row.getByRole("button", { name: "Deactivate" }).click();
+  // It asks first; Cancel leaves them be.
+  await row.getByRole("button", { name: "Deactivate", exact: true }).click();
+  await expect(row.locator(".confirm-question")).toContainText(`Deactivate`);
+  await expect(row.locator(".confirm-question")).toContainText(`@${username}`);
+  await row.getByRole("button", { name: "Cancel" }).click();
+  await expect(row.locator(".confirm-question")).toHaveCount(0);
+  await expect(row.locator(".deactivated-badge")).toHaveCount(0);
+  await expect(newcomer).not.toHaveURL(/\/login/);
+  await row.getByRole("button", { name: "Deactivate", exact: true }).click();
+  await row.getByRole("button", { name: "Yes, deactivate" }).click();
   await expect(row.locator(".deactivated-badge")).toBeVisible();
   await expect(newcomer).toHaveURL(/\/login/, { timeout: 10_000 });
   await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("user.deactivate");

@@ -183,6 +183,7 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
         Some(name) if !name.is_empty() => format!("{name} (@{})", user.username),
         _ => format!("@{}", user.username),
     };
+    let shown_for_question = shown.clone();
     let active = user.deactivated_at.is_none();
     let admin = user.role == "admin";
     let for_pick = (user.id, user.username.clone());
@@ -208,10 +209,23 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                     <button type="submit">"Change role"</button>
                 </ActionForm>
                 {if active {
+                    // Deactivating signs them out everywhere: asked first,
+                    // in the row, as a message's delete is.
+                    let asking = RwSignal::new(false);
+                    let question = format!("Deactivate {}? They are signed out everywhere.", shown_for_question);
                     view! {
                         <ActionForm action=actions.deactivate>
                             <input type="hidden" name="user_id" value=id />
-                            <button type="submit" class="danger">"Deactivate"</button>
+                            <Show
+                                when=move || asking.get()
+                                fallback=move || view! {
+                                    <button type="button" class="danger" on:click=move |_| asking.set(true)>"Deactivate"</button>
+                                }
+                            >
+                                <span class="confirm-question" role="alert">{question.clone()}</span>
+                                <button type="submit" class="danger">"Yes, deactivate"</button>
+                                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+                            </Show>
                         </ActionForm>
                     }
                     .into_any()
