@@ -58,9 +58,18 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
     "Sign-up here is by invitation only: ask an admin of this Hearth for an invitation link.",
   );
   await expect(visitor.getByRole("button", { name: "Create account" })).toHaveCount(0);
+  // The sign-in page offers no link to a form that would refuse them.
+  await visitor.goto("/login");
+  await expect(visitor.locator(".sign-up-offer")).toHaveText(
+    "New here? Sign-up is by invitation: ask an admin of this Hearth for a link.",
+  );
+  await expect(visitor.getByRole("link", { name: "Create an account" })).toHaveCount(0);
   // Closed: it says that instead (the policy goes back to invite at once).
   expect((await adminContext.request.put("/admin/sign_up_policy", { data: { policy: "closed" } })).status()).toBe(200);
   await visitor.reload();
+  await expect(visitor.getByRole("heading", { name: "Sign in to Hearth" })).toBeVisible();
+  await expect(visitor.locator(".sign-up-offer")).toHaveCount(0);
+  await visitor.goto("/register");
   await expect(visitor.locator(".sign-up-notice")).toHaveText("Sign-up is closed on this Hearth.");
   await expect(visitor.getByRole("button", { name: "Create account" })).toHaveCount(0);
   expect((await adminContext.request.put("/admin/sign_up_policy", { data: { policy: "invite" } })).status()).toBe(200);

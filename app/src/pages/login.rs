@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{demo_accounts, reset_by_mail};
+use hearth::model::SignUpPolicy;
+
+use crate::api::{demo_accounts, reset_by_mail, who_may_sign_up};
 use crate::auth::use_auth;
 use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text, last_error};
 
@@ -23,6 +25,7 @@ pub fn LoginPage() -> impl IntoView {
     keep_typed_text(password, "login-password");
     let demo = crate::codec::load(|| (), |_| demo_accounts());
     let by_mail = crate::codec::load(|| (), |_| reset_by_mail());
+    let policy = crate::codec::load(|| (), |_| who_may_sign_up());
 
     view! {
         <Title text="Sign in" />
@@ -42,7 +45,22 @@ pub fn LoginPage() -> impl IntoView {
                 <FormErrors error />
                 <button type="submit">"Sign in"</button>
             </ActionForm>
-            <p>"New here? " <a href="/register">"Create an account"</a></p>
+            // Sign-up offered as this Hearth allows it: a link while it is
+            // open, a pointer to an admin when it is by invitation, nothing
+            // when it is closed.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match policy.await.ok() {
+                        Some(SignUpPolicy::Open) => Some(view! {
+                            <p class="sign-up-offer">"New here? " <a href="/register">"Create an account"</a></p>
+                        }.into_any()),
+                        Some(SignUpPolicy::Invite) => Some(view! {
+                            <p class="sign-up-offer">"New here? Sign-up is by invitation: ask an admin of this Hearth for a link."</p>
+                        }.into_any()),
+                        _ => None,
+                    }
+                })}
+            </Suspense>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     by_mail.await.unwrap_or(false).then(|| view! {
