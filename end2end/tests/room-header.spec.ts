@@ -282,3 +282,37 @@ test("a member removed while the room is open is told so, and the room takes not
   await expect(page.locator(".room-menu")).toHaveCount(0);
   await closeAll(owner, member, other);
 });
+
+test("someone who left an open room from another tab is pointed back to join it, and joins", async ({ browser }) => {
+  const owner = await browser.newContext();
+  const member = await browser.newContext();
+  await registerUser(owner, "opener");
+  await registerUser(member, "rejoiner");
+  const title = `Open house ${Date.now()}`;
+  const room = await createRoom(owner.request, { kind: "open", title });
+  expect((await member.request.post(`/conversations/${room}/join`)).status()).toBeLessThan(300);
+  const page = await member.newPage();
+  await openLive(page, room);
+
+  // Left elsewhere (another tab, the API).
+  expect((await member.request.delete(`/conversations/${room}/membership`)).status()).toBe(204);
+
+  const note = page.getByRole("status").filter({ hasText: "You are no longer a member of this room" });
+  await expect(note).toBeVisible();
+  await note.getByRole("link", { name: "Join it again from Open rooms" }).click();
+  await expect(page).toHaveURL(/\/browse$/);
+  await page.getByRole("button", { name: `Join ${title}` }).click();
+  // Joining opens the room, a member again.
+  await expect(page).toHaveURL(new RegExp(`/rooms/${room}$`));
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.getByLabel("Message", { exact: true })).toBeVisible();
+
+  // A room that is not mine says where open ones are found.
+  const stranger = await browser.newContext();
+  await registerUser(stranger, "stranger");
+  const lost = await stranger.newPage();
+  await lost.goto(`/rooms/${room}`);
+  await expect(lost.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
+  await expect(lost.locator("#main").getByRole("link", { name: "Open rooms" })).toHaveAttribute("href", "/browse");
+  await closeAll(owner, member, stranger);
+});

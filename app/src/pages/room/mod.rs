@@ -128,7 +128,10 @@ pub fn RoomPage() -> impl IntoView {
                 />
             }),
             Err(error) if error.is_missing() => EitherOf3::B(view! {
-                <section class="card"><h1>"Conversation not found"</h1><p>"It does not exist, or you are not in it."</p></section>
+                <section class="card">
+                    <h1>"Conversation not found"</h1>
+                    <p>"It does not exist, or you are not in it. Open rooms can be joined from " <a href="/browse">"Open rooms"</a> "."</p>
+                </section>
             }),
             Err(_) => EitherOf3::C(view! {
                 <section class="card load-error" role="alert">
@@ -459,6 +462,10 @@ fn ChatWindow(
                         } else {
                             "This room is archived: it can be read, not written to."
                         }}
+                        // An open room can be joined again.
+                        {move || (signals.left.get() && kind == RoomKind::Open).then(|| view! {
+                            " " <a href="/browse">"Join it again from Open rooms"</a>
+                        })}
                     </p>
                 }
             >
