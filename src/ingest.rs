@@ -37,6 +37,9 @@ pub const BATCH_MAX: usize = 256;
 /// 3,200–4,500 with 4 (`store-ingest --postgres-writers`, alternated;
 /// docs/benchmarks.md). One hot room is on one writer whatever the number.
 pub const POSTGRES_WRITERS: usize = 2;
+/// Most times the writer lets other tasks run, after a batch, while they
+/// go on queueing messages (see `run_batches`).
+const SETTLE_ROUNDS: usize = 8;
 /// Messages queued per writer before senders wait for room in the queue.
 const QUEUE: usize = 4 * BATCH_MAX;
 
@@ -132,6 +135,22 @@ where
         let size = jobs.len();
         if AssertUnwindSafe(commit(jobs)).catch_unwind().await.is_err() {
             tracing::error!(messages = size, "writing a batch of messages panicked; its senders got an error");
+        }
+        // The senders just answered, and requests that arrived meanwhile,
+        // are runnable now: let them queue their next messages before the
+        // next batch is taken, for as long as the queue grows (a few rounds
+        // at most; no timer). Otherwise the first of them to queue wakes
+        // the writer at once, and batches alternate between one message and
+        // the rest (64 posters made batches of 32 on average, not 64).
+        for _ in 0..SETTLE_ROUNDS {
+            let queued = queue.len();
+            if queued >= BATCH_MAX {
+                break;
+            }
+            tokio::task::yield_now().await;
+            if queue.len() == queued {
+                break;
+            }
         }
     }
 }
@@ -269,6 +288,55 @@ mod tests {
             assert_ne!(n, 13, "a bug in the commit");
             let _ = reply.send(n * 2);
         }
+    }
+
+    /// Senders that each send again as soon as they are answered, as
+    /// posters under load do, go into one batch each round, not a batch of
+    /// the first one back and another of the rest. One worker thread, as
+    /// the benchmarks pin the server to one core: its scheduler runs a task
+    /// that was just woken first (the LIFO slot), which is what split the
+    /// batches.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn senders_answered_together_send_their_next_messages_in_one_batch() {
+        const SENDERS: u32 = 16;
+        const ROUNDS: u32 = 20;
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let writer = tokio::spawn(run_batches(jobs, move |batch: Vec<Job>| {
+            seen.lock().expect("sizes").push(batch.len());
+            async move {
+                // A commit's wait on the database.
+                tokio::task::yield_now().await;
+                for (n, reply) in batch {
+                    let _ = reply.send(n);
+                }
+            }
+        }));
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    for round in 0..ROUNDS {
+                        let (j, answer) = job(s * 1000 + round);
+                        queue.send(j).await.expect("queued");
+                        assert_eq!(answer.await, Ok(s * 1000 + round));
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.await.expect("every send answered");
+        }
+        drop(queue);
+        writer.await.expect("the writer ends");
+
+        let sizes = sizes.lock().expect("sizes").clone();
+        assert_eq!(sizes.iter().sum::<usize>(), (SENDERS * ROUNDS) as usize);
+        // The first batch may hold only the senders that had started.
+        let later = &sizes[1..];
+        let full = later.iter().filter(|&&n| n == SENDERS as usize).count();
+        assert!(full * 10 >= later.len() * 9, "batches after the first should hold every sender: {sizes:?}");
     }
 
     #[tokio::test]
