@@ -184,6 +184,58 @@ async fn the_postgres_schema_applies_twice_and_matches_the_sqlite_tables_columns
     db.drop_now().await;
 }
 
+/// The columns every send moves (a batch's counters, its rooms' activity
+/// and its authors' own counts).
+const MOVED_BY_A_SEND: [(&str, &str); 6] = [
+    ("rooms", "last_number"),
+    ("rooms", "messages_count"),
+    ("rooms", "last_seq"),
+    ("rooms", "last_message_at"),
+    ("rooms", "updated_at"),
+    ("memberships", "own_count"),
+];
+
+/// No index covers a column that every send changes: each such index had
+/// an entry rewritten per room per batch, and on Postgres it stopped every
+/// counter update from being heap-only (HOT), which cost 64 posters into 64
+/// rooms a tenth of their rate (docs/benchmarks.md).
+#[tokio::test]
+async fn no_index_covers_a_column_that_every_send_changes() {
+    let sqlite = migrated_sqlite().await;
+    let sqlite_indexed: BTreeSet<(String, String)> = sqlx::query_as(
+        "SELECT m.name, c.name FROM sqlite_master m, pragma_index_list(m.name) l, pragma_index_info(l.name) c
+          WHERE m.type = 'table' AND m.name IN ('rooms', 'memberships')",
+    )
+    .fetch_all(&sqlite)
+    .await
+    .expect("SQLite index columns")
+    .into_iter()
+    .collect();
+    assert!(sqlite_indexed.contains(&("rooms".into(), "kind".into())), "open rooms are found by kind: {sqlite_indexed:?}");
+    for (table, column) in MOVED_BY_A_SEND {
+        assert!(!sqlite_indexed.contains(&(table.into(), column.into())), "SQLite indexes {table}.{column}");
+    }
+    sqlite.close().await;
+
+    let Some(db) = migrated_postgres("hot").await else { return };
+    let postgres_indexed: BTreeSet<(String, String)> = sqlx::query_as(
+        "SELECT t.relname::text, a.attname::text FROM pg_index i
+           JOIN pg_class t ON t.oid = i.indrelid
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (i.indkey)
+          WHERE t.relname IN ('rooms', 'memberships')",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("Postgres index columns")
+    .into_iter()
+    .collect();
+    assert!(postgres_indexed.contains(&("rooms".into(), "kind".into())), "{postgres_indexed:?}");
+    for (table, column) in MOVED_BY_A_SEND {
+        assert!(!postgres_indexed.contains(&(table.into(), column.into())), "Postgres indexes {table}.{column}");
+    }
+    db.drop_now().await;
+}
+
 #[tokio::test]
 async fn the_counter_row_numbers_concurrent_inserts_one_to_n_without_gaps() {
     let Some(db) = TestDb::from_template().await else { return };
