@@ -212,6 +212,30 @@ test("the reaction picker closes on Esc, giving focus back, and on a press elsew
   await closeAll(aliceContext, bobContext);
 });
 
+test("an open reaction picker stays open while someone else reacts to the same message", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  const sent = await postMessage(aliceContext.request, room, "react to me");
+  await openLive(alicePage, room);
+  const message = alicePage.locator(`article.message[data-number="${sent.number}"]`);
+  const picker = message.getByRole("group", { name: "Pick a reaction" });
+  await message.hover();
+  await message.getByRole("button", { name: "Add a reaction" }).click();
+  await expect(picker).toBeVisible();
+
+  // Bob's reaction arrives live and the row is drawn again.
+  const reacted = await bobContext.request.post(`/conversations/${room}/messages/${sent.number}/reactions`, {
+    data: { emoji: "👍" },
+  });
+  expect(reacted.status()).toBe(200);
+  await expect(message.locator("button.reaction[data-emoji='👍']")).toContainText("1");
+
+  await expect(picker).toBeVisible();
+  await picker.getByRole("button", { name: "React with 👍" }).click();
+  await expect(message.locator("button.reaction[data-emoji='👍']")).toContainText("2");
+  await expect(picker).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("a right-to-left message reads right to left", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage } = await pair(browser);
   await postMessage(aliceContext.request, room, "مرحبا بالعالم hello");

@@ -305,11 +305,11 @@ pub fn Reactions(
 }
 
 /// While it is drawn, a press anywhere but on `inside` (a menu's button and
-/// its panel) closes the menu `open`. Listens only while the menu is open,
+/// its panel) calls `close`. Listens only while the menu is open,
 /// so a history of rows costs no listener each.
 #[component]
 fn ClosedByAPressOutside(
-    open: RwSignal<bool>,
+    close: Callback<()>,
     inside: (NodeRef<leptos::html::Button>, NodeRef<leptos::html::Span>),
 ) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -320,20 +320,55 @@ fn ClosedByAPressOutside(
             let holds = |node: Option<&web_sys::Node>| node.is_some_and(|node| node.contains(target.as_ref()));
             let (opener, panel) = (inside.0.get_untracked(), inside.1.get_untracked());
             if !holds(opener.as_ref().map(AsRef::as_ref)) && !holds(panel.as_ref().map(AsRef::as_ref)) {
-                _ = open.try_set(false);
+                close.run(());
             }
         });
         on_cleanup(move || outside.remove());
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (open, inside);
+    let _ = (close, inside);
+}
+
+/// Whether message `number`'s picker is the open one, as a boolean signal.
+#[derive(Clone, Copy)]
+struct OpenFor {
+    open_for: RwSignal<Option<i64>>,
+    number: i64,
+}
+
+impl OpenFor {
+    fn get(&self) -> bool {
+        self.open_for.get() == Some(self.number)
+    }
+
+    fn get_untracked(&self) -> bool {
+        self.open_for.get_untracked() == Some(self.number)
+    }
+
+    /// Opens this one (closing any other) or closes it; a row that is gone
+    /// by then changes nothing.
+    fn set(&self, open: bool) {
+        let number = self.number;
+        _ = self.open_for.try_update(|now| match (open, *now) {
+            (true, _) => *now = Some(number),
+            (false, Some(n)) if n == number => *now = None,
+            (false, _) => {}
+        });
+    }
 }
 
 /// "Add a reaction": opens the emoji the picker offers; picking one toggles
-/// it on the message. Esc or a press elsewhere closes it.
+/// it on the message. Esc or a press elsewhere closes it. `open_for` is the
+/// message whose picker is open (one at a time), kept by the caller so that
+/// the picker outlives a redraw of its row.
 #[component]
-pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>>) -> impl IntoView {
-    let picking = RwSignal::new(false);
+pub fn ReactionPicker(
+    room_id: i64,
+    number: i64,
+    changed: Callback<Vec<Reaction>>,
+    open_for: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let picking = OpenFor { open_for, number };
     let failed = RwSignal::new(false);
     // Opened under the toolbar: in view, though that was the history's
     // bottom edge (the newest message on a phone).
@@ -364,11 +399,11 @@ pub fn ReactionPicker(room_id: i64, number: i64, changed: Callback<Vec<Reaction>
             aria-label="Add a reaction"
             aria-expanded=move || picking.get().to_string()
             node_ref=opener
-            on:click=move |_| picking.update(|p| *p = !*p)
+            on:click=move |_| picking.set(!picking.get_untracked())
             on:keydown=escape
         >"☺+"</button>
         <Show when=move || picking.get()>
-            <ClosedByAPressOutside open=picking inside=(opener, picker) />
+            <ClosedByAPressOutside close=Callback::new(move |()| picking.set(false)) inside=(opener, picker) />
             <span class="react-picker" role="group" aria-label="Pick a reaction" node_ref=picker on:keydown=escape>
                 {PICKER.iter().map(|emoji| {
                     let emoji = (*emoji).to_owned();

@@ -29,8 +29,9 @@ fn Unseen(text: &'static str) -> impl IntoView {
 pub fn Toolbar(
     reply: Callback<()>,
     /// The reaction picker: (room id, number, what to call with the
-    /// message's reactions after my toggle).
-    react: Option<(i64, i64, Callback<Vec<Reaction>>)>,
+    /// message's reactions after my toggle, the message whose picker is
+    /// open).
+    react: Option<(i64, i64, Callback<Vec<Reaction>>, RwSignal<Option<i64>>)>,
     edit: Option<(Signal<bool>, Callback<()>)>,
     delete: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -39,7 +40,7 @@ pub fn Toolbar(
             <button type="button" class="reply" title="Reply to this message" on:click=move |_| reply.run(())>
                 "Reply"<Unseen text=" to this message" />
             </button>
-            {react.map(|(room_id, number, changed)| view! { <ReactionPicker room_id number changed /> })}
+            {react.map(|(room_id, number, changed, open_for)| view! { <ReactionPicker room_id number changed open_for /> })}
             {edit.map(|(editable, start)| view! {
                 <Show when=move || editable.get()>
                     <button type="button" title="Edit message" on:click=move |_| start.run(())>

@@ -178,7 +178,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         view! {
             <Toolbar
                 reply
-                react=Some((room_id, number, set_reactions))
+                react=Some((room_id, number, set_reactions, room.picking))
                 edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
                 delete=deletable.then_some(Callback::new(move |()| confirming.set(true)))
             />

@@ -174,6 +174,9 @@ pub struct RoomContext {
     /// The messages whose "N replies" list is open: kept here, so a row
     /// drawn again (its count changed by a new reply) keeps it open.
     pub open_replies: RwSignal<std::collections::HashSet<i64>>,
+    /// The message whose reaction picker is open: kept here, so that a row
+    /// drawn again (someone else reacted meanwhile) keeps it open.
+    pub picking: RwSignal<Option<i64>>,
     /// The one message in the history that Tab stops at: the one focus was
     /// last in while it is listed, else the newest. The arrows walk the rest
     /// (`browser::step_through_messages`), so a long room is not hundreds
@@ -296,6 +299,7 @@ fn ChatWindow(
         focus,
         roving,
         open_replies: RwSignal::new(Default::default()),
+        picking: RwSignal::new(None),
         tab_stop,
         first_unread,
         now,
