@@ -211,7 +211,10 @@ async fn no_index_covers_a_column_that_every_send_changes() {
     .expect("SQLite index columns")
     .into_iter()
     .collect();
-    assert!(sqlite_indexed.contains(&("rooms".into(), "kind".into())), "open rooms are found by kind: {sqlite_indexed:?}");
+    assert!(
+        sqlite_indexed.contains(&("rooms".into(), "kind".into())),
+        "open rooms are found by kind: {sqlite_indexed:?}"
+    );
     for (table, column) in MOVED_BY_A_SEND {
         assert!(!sqlite_indexed.contains(&(table.into(), column.into())), "SQLite indexes {table}.{column}");
     }
