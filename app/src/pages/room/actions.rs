@@ -21,6 +21,17 @@ fn Unseen(text: &'static str) -> impl IntoView {
     view! { <span class="visually-hidden">{text}</span> }
 }
 
+/// What the toolbar's reaction picker works on.
+#[derive(Clone, Copy)]
+pub struct Reacting {
+    pub room_id: i64,
+    pub number: i64,
+    /// Called with the message's reactions after my toggle.
+    pub changed: Callback<Vec<Reaction>>,
+    /// The message whose picker is open (see `RoomContext::picking`).
+    pub open_for: RwSignal<Option<i64>>,
+}
+
 /// The toolbar. Each button names what it does to the message ("Edit
 /// message"), for screen readers and as its hover text. Edit shows while
 /// `editable` says so (the edit window); a button left `None` is not
@@ -28,10 +39,7 @@ fn Unseen(text: &'static str) -> impl IntoView {
 #[component]
 pub fn Toolbar(
     reply: Callback<()>,
-    /// The reaction picker: (room id, number, what to call with the
-    /// message's reactions after my toggle, the message whose picker is
-    /// open).
-    react: Option<(i64, i64, Callback<Vec<Reaction>>, RwSignal<Option<i64>>)>,
+    react: Option<Reacting>,
     edit: Option<(Signal<bool>, Callback<()>)>,
     delete: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -40,7 +48,7 @@ pub fn Toolbar(
             <button type="button" class="reply" title="Reply to this message" on:click=move |_| reply.run(())>
                 "Reply"<Unseen text=" to this message" />
             </button>
-            {react.map(|(room_id, number, changed, open_for)| view! { <ReactionPicker room_id number changed open_for /> })}
+            {react.map(|Reacting { room_id, number, changed, open_for }| view! { <ReactionPicker room_id number changed open_for /> })}
             {edit.map(|(editable, start)| view! {
                 <Show when=move || editable.get()>
                     <button type="button" title="Edit message" on:click=move |_| start.run(())>

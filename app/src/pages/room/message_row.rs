@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::actions::{ConfirmDelete, Toolbar};
+use super::actions::{ConfirmDelete, Reacting, Toolbar};
 use super::browser::{self, focus_composer, focus_message};
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
@@ -178,7 +178,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         view! {
             <Toolbar
                 reply
-                react=Some((room_id, number, set_reactions, room.picking))
+                react=Some(Reacting { room_id, number, changed: set_reactions, open_for: room.picking })
                 edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
                 delete=deletable.then_some(Callback::new(move |()| confirming.set(true)))
             />
