@@ -24,12 +24,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(JsonRejection::JsonDataError(e)) => {
-                Err(AppError::invalid("body", format!("Invalid request body: {}", e.body_text())).into())
+                Err(AppError::invalid("body", format!("Invalid request body: {}", serde_part(&e))).into())
             }
             Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(ApiError::BadRequest(format!("Invalid JSON: {}", serde_part(&e))))
+            }
             Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
         }
     }
+}
+
+/// What the JSON reader said (the field's path, what was wrong, where),
+/// without axum's "Failed to deserialize the JSON body into the target
+/// type" before it.
+fn serde_part(rejection: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = rejection;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
 }
 
 /// The signed-in user, or a 401 in Devise's words.

@@ -288,3 +288,24 @@ async fn fields_of_the_wrong_type_are_a_422_not_a_failed_sign_in_and_a_zero_limi
     let many = app.client.get(app.url("/users?limit=100000")).send().await.unwrap();
     assert_eq!(many.status(), 200, "more than the most is served as the most");
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_read_says_which_field_and_what_was_wrong_in_plain_words() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let post = |body: &'static str| {
+        let client = alice.client.clone();
+        let url = app.url(&format!("/conversations/{room}/messages"));
+        async move { client.post(url).header("content-type", "application/json").body(body).send().await.unwrap() }
+    };
+
+    let wrong_type = crate::helpers::assert_error(post(r#"{"body": 5}"#).await, 422).await;
+    let broken = crate::helpers::assert_error(post(r#"{"body": "x"#).await, 400).await;
+
+    assert_eq!(
+        wrong_type["errors"][0],
+        "Invalid request body: body: invalid type: integer `5`, expected a string at line 1 column 10"
+    );
+    assert_eq!(broken["errors"][0], "Invalid JSON: body: EOF while parsing a string at line 1 column 11");
+}
