@@ -223,6 +223,17 @@ impl Hearth {
         self.sign_up_policy().await
     }
 
+    /// Whether an invitation link's token would still let someone sign up
+    /// (not revoked, expired or used up), for the sign-up page to say so
+    /// before the form is filled in. Blank or too long is not.
+    pub async fn invitation_usable(&self, token: &str) -> Result<bool, AppError> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 200 {
+            return Ok(false);
+        }
+        self.store.invitation_usable(&token_hash(token)).await
+    }
+
     pub async fn set_sign_up_policy(&self, actor: Actor, policy: SignUpPolicy) -> Result<SignUpPolicy, AppError> {
         self.check_actor(actor).await?;
         let audit = Audit {

@@ -25,10 +25,20 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
 }
 
 /// Who may sign up now, so that the sign-up page says so before the form is
-/// filled in (the first account of an instance may always).
+/// filled in (the first account of an instance may always); with an
+/// invitation link's token while sign-up is by invitation, whether that
+/// invitation is still good.
 #[server(prefix = "/fn")]
-pub async fn who_may_sign_up() -> Result<SignUpPolicy, UiError> {
-    Ok(ssr::hearth()?.sign_up_policy_for_visitors().await?)
+pub async fn who_may_sign_up(invitation: Option<String>) -> Result<(SignUpPolicy, Option<bool>), UiError> {
+    let hearth = ssr::hearth()?;
+    let policy = hearth.sign_up_policy_for_visitors().await?;
+    let usable = match invitation.as_deref().map(str::trim) {
+        Some(token) if policy == SignUpPolicy::Invite && !token.is_empty() => {
+            Some(hearth.invitation_usable(token).await?)
+        }
+        _ => None,
+    };
+    Ok((policy, usable))
 }
 
 #[server(prefix = "/fn")]

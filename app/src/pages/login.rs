@@ -25,7 +25,7 @@ pub fn LoginPage() -> impl IntoView {
     keep_typed_text(password, "login-password");
     let demo = crate::codec::load(|| (), |_| demo_accounts());
     let by_mail = crate::codec::load(|| (), |_| reset_by_mail());
-    let policy = crate::codec::load(|| (), |_| who_may_sign_up());
+    let policy = crate::codec::load(|| (), |_| who_may_sign_up(None));
 
     view! {
         <Title text="Sign in" />
@@ -50,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
             // when it is closed.
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match policy.await.ok() {
+                    match policy.await.ok().map(|(policy, _)| policy) {
                         Some(SignUpPolicy::Open) => Some(view! {
                             <p class="sign-up-offer">"New here? " <a href="/register">"Create an account"</a></p>
                         }.into_any()),

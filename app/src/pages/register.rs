@@ -26,15 +26,18 @@ pub fn RegisterPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     keep_typed_text(password, "register-password");
 
-    let policy = crate::codec::load(|| (), |_| who_may_sign_up());
+    let policy = crate::codec::load(invitation, |token| who_may_sign_up(Some(token)));
     // Without a way in, the page says so at once instead of a form that can
-    // only be refused; an invitation link opens it whatever the policy
-    // (the server decides).
-    let closed_to_me = move |policy: Option<SignUpPolicy>| match policy {
-        Some(SignUpPolicy::Invite) if invitation().trim().is_empty() => {
+    // only be refused: sign-up closed (an invitation does not open it), by
+    // invitation without one, or with one that is no longer good.
+    let closed_to_me = move |policy: Option<(SignUpPolicy, Option<bool>)>| match policy {
+        Some((SignUpPolicy::Invite, _)) if invitation().trim().is_empty() => {
             Some("Sign-up here is by invitation only: ask an admin of this Hearth for an invitation link.")
         }
-        Some(SignUpPolicy::Closed) if invitation().trim().is_empty() => Some("Sign-up is closed on this Hearth."),
+        Some((SignUpPolicy::Invite, Some(false))) => {
+            Some("This invitation link is invalid, expired or used up: ask an admin of this Hearth for a new one.")
+        }
+        Some((SignUpPolicy::Closed, _)) => Some("Sign-up is closed on this Hearth."),
         _ => None,
     };
     view! {
