@@ -324,8 +324,10 @@ impl crate::Hearth {
             )
             .into());
         }
+        // In the order the sender listed them (which is how they chose
+        // them), not the order their uploads finished in.
         let mut files: Vec<Attachment> = rows.iter().map(crate::store::AttachmentRow::to_model).collect();
-        files.sort_by_key(|file| file.id);
+        files.sort_by_key(|file| ids.iter().position(|id| *id == file.id));
         Ok(files)
     }
 

@@ -162,7 +162,7 @@ impl Store {
             return Ok(HashMap::new());
         }
         let sql = format!(
-            "{SELECT_ATTACHMENT} WHERE room_id = $1 AND number IN ({}) ORDER BY number, id",
+            "{SELECT_ATTACHMENT} WHERE room_id = $1 AND number IN ({}) ORDER BY number, position, id",
             super::placeholders(2, numbers.len())
         );
         let rows: Vec<AttachmentRow> = on_pool!(self, pool => {

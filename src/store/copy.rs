@@ -176,6 +176,7 @@ const TABLES: &[Table] = &[
             ("height", Int),
             ("thumb_hash", Text),
             ("created_at", Text),
+            ("position", Int),
         ],
         identity: true,
     },

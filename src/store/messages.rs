@@ -526,21 +526,23 @@ impl Store {
                 // Files take their message's number (a statement only in a
                 // batch that has files): each must still be the
                 // author's unsent upload to the room.
-                let files: Vec<(i64, &Fresh)> = fresh
+                let files: Vec<(i64, &Fresh, i64)> = fresh
                     .iter()
-                    .flat_map(|f| batch[f.index].attachments.iter().map(move |id| (*id, f)))
+                    .flat_map(|f| {
+                        batch[f.index].attachments.iter().enumerate().map(move |(place, id)| (*id, f, place as i64))
+                    })
                     .collect();
                 if !files.is_empty() {
-                    let mut rows = Rows::new(&[Int, Int, Int, Int]);
-                    for (id, f) in &files {
+                    let mut rows = Rows::new(&[Int, Int, Int, Int, Int]);
+                    for (id, f, place) in &files {
                         let m = &batch[f.index];
-                        rows.push([(*id).into(), m.room.into(), m.author.into(), f.number.into()]);
+                        rows.push([(*id).into(), m.room.into(), m.author.into(), f.number.into(), (*place).into()]);
                     }
                     let sql = format!("{TAKE_FILES} {} WHERE {TAKE_FILES_WHERE}{commit}", rows.table(self.backend()));
                     committed = true;
                     let take = sqlx::query_as::<_, (i64, i64)>(&sql).bind_rows(&rows);
                     for (id, number) in take.fetch_all(tx.conn()).await? {
-                        let Some((_, f)) = files.iter().find(|(file, f)| *file == id && f.number == number) else {
+                        let Some((_, f, _)) = files.iter().find(|(file, f, _)| *file == id && f.number == number) else {
                             continue;
                         };
                         if let Some(Some(Appended { written: Some(written), .. })) = placed.get_mut(f.index) {
@@ -1223,9 +1225,10 @@ const LOG_EVENTS: &str = "INSERT INTO room_events (room_id, seq, kind, number)";
 /// Adds new replies to their originals' counters; followed by the table of
 /// (room, original, count) rows ([`Rows::table`]), then the join on them.
 const COUNT_REPLIES: &str = "UPDATE messages SET reply_count = reply_count + v.column3 FROM";
-/// Gives uploads their message's number; followed by the table of
-/// (attachment, room, author, number) rows, then [`TAKE_FILES_WHERE`].
-const TAKE_FILES: &str = "UPDATE attachments SET number = v.column4 FROM";
+/// Gives uploads their message's number and their place in its list;
+/// followed by the table of (attachment, room, author, number, position)
+/// rows, then [`TAKE_FILES_WHERE`].
+const TAKE_FILES: &str = "UPDATE attachments SET number = v.column4, position = v.column5 FROM";
 const TAKE_FILES_WHERE: &str = "attachments.id = v.column1 AND attachments.room_id = v.column2
     AND attachments.uploader_id = v.column3 AND attachments.number IS NULL
     RETURNING attachments.id, attachments.number";

@@ -276,6 +276,36 @@ async fn a_send_takes_only_my_own_unsent_uploads_to_that_room() {
 }
 
 #[tokio::test]
+async fn a_messages_files_keep_the_order_the_sender_listed_them_in_not_their_upload_order() {
+    let app = spawn_app().await;
+    let (alice, bob, room) = pair(&app).await;
+    let first = upload(&app, &alice, room, "first.txt", "text/plain", b"1".to_vec()).await;
+    let second = upload(&app, &alice, room, "second.txt", "text/plain", b"2".to_vec()).await;
+    let third = upload(&app, &alice, room, "third.txt", "text/plain", b"3".to_vec()).await;
+    let listed = json!([third["id"], first["id"], second["id"]]);
+
+    let sent = app.post_message(&alice.client, room, json!({ "body": "three", "attachment_ids": listed })).await;
+    assert_eq!(sent.status(), 201);
+    let sent: Value = sent.json().await.expect("a message");
+    let names = |message: &Value| -> Vec<String> {
+        message["attachments"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["name"].as_str().expect("a name").to_owned())
+            .collect()
+    };
+
+    let expected = ["third.txt", "first.txt", "second.txt"];
+    assert_eq!(names(&sent), expected, "as sent back");
+    let history = app.history(&bob.client, room, "").await;
+    assert_eq!(names(&history["messages"][0]), expected, "as read back");
+    let edited = app.edit_message(&alice.client, room, 1, "three, edited").await;
+    let edited: Value = edited.json().await.expect("a message");
+    assert_eq!(names(&edited), expected, "after an edit");
+}
+
+#[tokio::test]
 async fn files_sent_over_the_websocket_arrive_live_and_replay_on_resume() {
     let app = spawn_app().await;
     let (alice, bob, room) = pair(&app).await;
@@ -292,8 +322,8 @@ async fn files_sent_over_the_websocket_arrive_live_and_replay_on_resume() {
         panic!("expected the message");
     };
     let names: Vec<&str> = message.attachments.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["cat.png", "notes.txt"], "in upload order");
-    assert_eq!(message.attachments[0].thumbnail_url.as_deref(), picture["thumbnail_url"].as_str());
+    assert_eq!(names, ["notes.txt", "cat.png"], "in the order sent");
+    assert_eq!(message.attachments[1].thumbnail_url.as_deref(), picture["thumbnail_url"].as_str());
 
     // A later subscriber (a resume from before it) gets the same message.
     let mut late = connect(&app, &bob).await;
