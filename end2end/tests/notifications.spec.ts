@@ -109,13 +109,38 @@ test("the room header sets my notification level, and it stays", async ({ browse
   await expect
     .poll(async () => (await aliceContext.request.get(`/conversations/${room}/notifications`)).json())
     .toEqual({ level: "nothing", default: false });
+  // The sidebar says it is muted, and its count is kept but quieter.
+  const entry = alicePage.locator(`.room-link[data-room-id="${room}"]`);
+  await expect(entry).toHaveClass(/muted-room/);
+  await expect(entry.locator(".muted-mark")).toHaveText("(muted)");
+  await alicePage.goto("/");
+  await postMessage(bobContext.request, room, "while muted");
+  await expect(entry.locator(".unread")).toHaveText("1");
+  // Not the accent every other count is drawn in.
+  const accent = await alicePage.evaluate(() => {
+    const probe = document.createElement("span");
+    probe.style.background = "var(--accent)";
+    document.body.append(probe);
+    const colour = getComputedStyle(probe).backgroundColor;
+    probe.remove();
+    return colour;
+  });
+  expect(accent).toMatch(/^rgb/);
+  expect(await entry.locator(".unread").evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe(accent);
+  expect(await axeViolations(alicePage), "the quieter count still reads").toEqual([]);
+  await alicePage.emulateMedia({ colorScheme: "dark" });
   await alicePage.reload();
+  await expect(entry.locator(".unread")).toHaveText("1");
+  expect(await axeViolations(alicePage), "in the dark theme too").toEqual([]);
+  await alicePage.emulateMedia({ colorScheme: "light" });
+  await alicePage.goto(`/rooms/${room}`);
   await expect(alicePage.getByLabel("Notify me")).toHaveValue("nothing");
   expect(await axeViolations(alicePage)).toEqual([]);
   await alicePage.getByLabel("Notify me").selectOption("default");
   await expect
     .poll(async () => (await aliceContext.request.get(`/conversations/${room}/notifications`)).json())
     .toEqual({ level: "everything", default: true });
+  await expect(entry).not.toHaveClass(/muted-room/);
   await closeAll(aliceContext, bobContext);
 });
 

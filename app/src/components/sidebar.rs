@@ -114,6 +114,9 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     });
     let unread = room.unread_count;
     let mentions = room.unread_mentions;
+    // A room I muted still counts what I have not read, quieter, and the
+    // tab's total leaves it out.
+    let muted = room.notify_level == hearth::model::NotifyLevel::Nothing;
     // A direct room shows the other person's avatar, and on it whether
     // they are online.
     let other_person =
@@ -147,6 +150,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                 data-room-id=room.id.0
                 data-kind=room.kind.as_str()
                 class:with-avatar=other.is_some()
+                class:muted-room=muted
             >
                 {other_person.map(|person| {
                     let (id, name, url) = (person.id, person.display_name().to_owned(), person.avatar_url.unwrap_or_default());
@@ -160,6 +164,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                 <span class="room-title">
                     {title}
                     {other.map(|other| view! { <PresenceText online=Signal::derive(move || chat.is_online(other)) /> })}
+                    {muted.then(|| view! { <span class="muted-mark" title="Muted">" (muted)"</span> })}
                 </span>
                 <span class="badges">
                     {(mentions > 0).then(|| view! {
