@@ -162,7 +162,16 @@ impl Hearth {
             return Ok(profile);
         }
         let invitation = match self.sign_up_policy().await? {
-            SignUpPolicy::Open => None,
+            // A link used while sign-up is open still spends a use, so the
+            // admin's count stays true; one that is no longer good does not
+            // stop an open sign-up.
+            SignUpPolicy::Open => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                Some(token) => {
+                    let hash = crate::admin::token_hash(token);
+                    self.store.invitation_usable(&hash).await?.then_some(hash)
+                }
+                None => None,
+            },
             SignUpPolicy::Closed => {
                 return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
             }

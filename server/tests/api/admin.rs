@@ -259,6 +259,15 @@ async fn an_invitation_link_registers_until_it_is_used_up_expired_or_revoked() {
     let response = admin.client.put(app.url("/admin/sign_up_policy")).json(&json!({"policy": "open"})).send().await;
     assert_eq!(response.expect("sent").status(), 200);
     assert_eq!(register_with_invitation(&app, "anyone", None).await.status(), 201);
+    // A link used while sign-up is open still spends a use, so the admin's
+    // count stays true; one no longer good does not stop an open sign-up.
+    let once = invite(&app, &admin.client, json!({ "max_uses": 1 })).await;
+    assert_eq!(register_with_invitation(&app, "linked", once["token"].as_str()).await.status(), 201);
+    let listed = app.get_json(&admin.client, "/admin/invitations").await;
+    let entry = listed.as_array().expect("invitations").iter().find(|i| i["id"] == once["id"]).expect("listed");
+    assert_eq!(entry["uses"], 1, "{entry}");
+    assert_eq!(register_with_invitation(&app, "after", once["token"].as_str()).await.status(), 201);
+    assert_eq!(register_with_invitation(&app, "bogus", Some("0123abcd")).await.status(), 201);
 }
 
 #[tokio::test]
