@@ -6,6 +6,7 @@ use crate::auth::password;
 use crate::error::{AppError, FieldError};
 use crate::model::SignUpPolicy;
 use crate::model::{Person, Profile, UserId};
+use crate::protocol::{RoomChange, ServerEvent};
 use crate::store::{Inserted, NewUserRow};
 
 pub const PASSWORD_MIN: usize = 8;
@@ -282,7 +283,33 @@ impl Hearth {
         // The session's user carries the username: the next request reads it
         // afresh (on a failed update too; the row may have changed anyway).
         self.forget_user(id);
+        if updated.is_ok() {
+            self.announce_profile(id).await;
+        }
         updated
+    }
+
+    /// Tells everyone who shares a room with `user`, and `user`'s own other
+    /// tabs, that their name or picture changed: one `room
+    /// {change:"updated"}` each (for any room they share), on which a
+    /// client reads its room list again, and with it the room's members that
+    /// headers and bylines show. The change is saved already, so a failure
+    /// here is logged, not returned.
+    pub(crate) async fn announce_profile(&self, user: UserId) {
+        match self.store.co_members(user).await {
+            Ok(members) => {
+                for (member, room) in members {
+                    let event = ServerEvent::Room {
+                        room_id: room,
+                        change: RoomChange::Updated,
+                        unread_count: None,
+                        unread_mentions: None,
+                    };
+                    self.hub.send_user(member, &event);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, user = user.0, "telling a profile change failed"),
+        }
     }
 
     /// The people picker: a prefix search over usernames and names.

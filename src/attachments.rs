@@ -383,6 +383,7 @@ impl crate::Hearth {
         self.files.uploads.check(&me)?;
         let square = self.square_avatar(bytes).await?;
         self.save_avatar(me, square).await?;
+        self.announce_profile(me).await;
         self.profile(me).await
     }
 

@@ -352,6 +352,15 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?))
     }
 
+    /// Everyone who shares a room with `user` (`user` too), each with one
+    /// room they share: whom a change of `user`'s name or picture concerns.
+    pub async fn co_members(&self, user: UserId) -> Result<Vec<(UserId, RoomId)>, AppError> {
+        let sql = "SELECT other.user_id, min(other.room_id)
+                   FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id
+                   WHERE mine.user_id = $1 GROUP BY other.user_id";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?))
+    }
+
     /// Every open room, busiest first, with whether `user` is in it.
     pub async fn open_rooms(&self, user: UserId) -> Result<Vec<OpenRoom>, AppError> {
         let sql = "SELECT r.id, r.title,

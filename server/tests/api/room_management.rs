@@ -268,3 +268,39 @@ async fn a_deactivated_account_is_not_added_to_a_room_nor_sent_a_new_one() {
     let body = assert_error(alone, 422).await;
     assert_eq!(body["errors"][0], "Participant ids must name someone other than you");
 }
+
+#[tokio::test]
+async fn a_changed_name_reaches_everyone_who_shares_a_room_at_once_and_no_one_else() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = person(&app, "alice").await;
+    let bob = person(&app, "bob").await;
+    let stranger = person(&app, "stranger").await;
+    let first = app.conversation_with(&alice.client, &[bob.id]).await;
+    let _second = app.conversation_with(&alice.client, &[bob.id, app.user("carl").await.id]).await;
+    let mut bobs = connect(&app, &bob).await;
+    let mut alices_other_tab = connect(&app, &alice).await;
+    let mut strangers = connect(&app, &stranger).await;
+
+    // Act
+    let body = json!({ "user": { "name": "Alice Renamed" } });
+    let response = call(&app, &alice.client, Method::PUT, "/users/me", Some(body)).await;
+    assert_eq!(response.status(), 200);
+
+    // Assert: one event for bob, however many rooms they share, and his list
+    // shows the new name; alice's other tab hears too; the stranger nothing.
+    match bobs.next_skipping_presence().await {
+        ServerEvent::Room { change: RoomChange::Updated, .. } => {}
+        other => panic!("expected a room update, got {other:?}"),
+    }
+    bobs.assert_quiet(crate::ws_support::QUIET, "bob, after the one update").await;
+    match alices_other_tab.next_skipping_presence().await {
+        ServerEvent::Room { change: RoomChange::Updated, .. } => {}
+        other => panic!("expected a room update, got {other:?}"),
+    }
+    strangers.assert_quiet(crate::ws_support::QUIET, "someone who shares no room").await;
+    let listed = app.get_json(&bob.client, "/conversations").await;
+    let room = listed.as_array().expect("rooms").iter().find(|r| r["id"] == first).expect("the room");
+    let names: Vec<&str> = room["users"].as_array().expect("users").iter().filter_map(|u| u["name"].as_str()).collect();
+    assert!(names.contains(&"Alice Renamed"), "{room}");
+}
