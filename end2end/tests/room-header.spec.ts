@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "./fixtures";
-import { closeAll, createRoom, initialsOf, openLive, pair, registerUser } from "./helpers";
+import { closeAll, createRoom, initialsOf, openLive, pair, postMessage, registerUser } from "./helpers";
 
 // The room header's actions (issue 15): Room details, Add people and Leave,
 // for group and open rooms; direct rooms offer none of them.
@@ -315,4 +315,21 @@ test("someone who left an open room from another tab is pointed back to join it,
   await expect(lost.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
   await expect(lost.locator("#main").getByRole("link", { name: "Open rooms" })).toHaveAttribute("href", "/browse");
   await closeAll(owner, member, stranger);
+});
+
+test("a rename shows live on the renamed person's messages, in the room header and in the sidebar", async ({ browser }) => {
+  const { room, alice, aliceContext, bobContext, bobPage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "before the rename");
+  await openLive(bobPage, room);
+  const byline = bobPage.locator("article.message .author").first();
+  await expect(byline).toHaveText(alice.name);
+
+  const renamed = `Renamed ${Date.now()}`;
+  const response = await aliceContext.request.put("/users/me", { data: { user: { name: renamed } } });
+  expect(response.status()).toBe(200);
+
+  await expect(byline).toHaveText(renamed);
+  await expect(bobPage.locator(".chat-header h1")).toHaveText(renamed);
+  await expect(bobPage.locator(`.room-link[data-room-id="${room}"] .room-title`)).toContainText(renamed);
+  await closeAll(aliceContext, bobContext);
 });

@@ -86,6 +86,20 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     // application's is its initials, coloured by its name.
     let avatar_id = crate::components::avatar::colour_id(m.user_id, &author);
     let avatar_url = m.user_id.and_then(|id| room.people.with_value(|p| p.get(&id).cloned().flatten()));
+    // A member's name and picture as the room's members have them now, so
+    // that a rename or a new picture shows on their messages live; someone
+    // no longer in the room, or an application, as the message was sent.
+    let (members, author_id) = (room.members, m.user_id);
+    let sent_as = (author.clone(), avatar_url.clone());
+    let shown_as = move || {
+        author_id
+            .and_then(|id| {
+                members.with(|people| {
+                    people.iter().find(|p| p.id == id).map(|p| (p.display_name().to_owned(), p.avatar_url.clone()))
+                })
+            })
+            .unwrap_or_else(|| sent_as.clone())
+    };
     // Messages of a deactivated account stay, marked as theirs.
     let deactivated = m.user.as_ref().is_some_and(|u| u.deactivated);
     let mine = m.user_id == Some(room.me_id) && confirmed_live;
@@ -247,7 +261,12 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         >
             <div class="gutter">
                 {if starts_group {
-                    view! { <Avatar id=avatar_id name=author.clone() url=avatar_url.unwrap_or_default() /> }.into_any()
+                    let shown_as = shown_as.clone();
+                    (move || {
+                        let (name, url) = shown_as();
+                        view! { <Avatar id=avatar_id name url=url.unwrap_or_default() /> }
+                    })
+                    .into_any()
                 } else {
                     view! { <Stamp stamp=m.created_at.clone() class="gutter-time" /> }.into_any()
                 }}
@@ -255,7 +274,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             <div class="message-main">
                 {starts_group.then(|| view! {
                     <header>
-                        <span class="author">{author.clone()}</span>
+                        <span class="author">{move || shown_as().0}</span>
                         {deactivated.then(|| view! { <span class="deactivated-badge">"deactivated"</span> })}
                         <Stamp stamp=m.created_at.clone() />
                         {marks()}

@@ -190,6 +190,9 @@ pub struct RoomContext {
     /// renders agree.
     pub now: RwSignal<Option<f64>>,
     pub edit_window_ms: f64,
+    /// Who is in the room now, as my room list says: a member's name and
+    /// picture on their messages follow it (a rename shows live).
+    pub members: RwSignal<Vec<Person>>,
     /// The members' pictures, by id (`None`: initials).
     pub people: StoredValue<HashMap<UserId, Option<String>>>,
     /// Files for the next message.
@@ -243,9 +246,17 @@ fn ChatWindow(
     let named = move |title: &str, people: &[Person]| {
         room_title(kind, Some(title), people.iter().filter(|p| p.id != me_id).map(Person::display_name))
     };
-    // A direct room is called by the other person, who does not change.
+    // A direct room is called by the other person (by their name as the
+    // members have it now: a rename shows live).
     let direct_title = other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into());
     let other = other.map(|p| p.id);
+    let direct_title = move || {
+        other
+            .and_then(|id| {
+                members.with(|people| people.iter().find(|p| p.id == id).map(|p| p.display_name().to_owned()))
+            })
+            .unwrap_or_else(|| direct_title.clone())
+    };
     let topic = detail.conversation.topic.clone().filter(|t| !t.trim().is_empty());
 
     let timeline = Timeline::new(detail.messages);
@@ -305,6 +316,7 @@ fn ChatWindow(
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
         people: StoredValue::new(people),
+        members,
         uploads: crate::chat::use_chat().uploads(room_id),
     });
     let uploads = use_room().uploads;
@@ -324,33 +336,34 @@ fn ChatWindow(
     let (shown_title, shown_topic) =
         (RwSignal::new(detail.conversation.title.clone().unwrap_or_default()), RwSignal::new(topic));
     let header_title = Signal::derive(move || match kind {
-        RoomKind::Direct => direct_title.clone(),
+        RoomKind::Direct => direct_title(),
         _ => members.with(|people| named(&shown_title.get(), people)),
     });
     let avatars = use_room().people;
-    // Renamed, its topic changed, or someone added or gone, by someone
-    // else: the room list hears of it live, and so does the header.
-    if detail.conversation.kind != RoomKind::Direct {
-        Effect::new(move |_| {
-            let Some((renamed, topic, users)) = listed.with(|r| {
-                r.as_ref().filter(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone(), r.users.clone()))
-            }) else {
-                return;
-            };
+    // Renamed, its topic changed, someone added or gone, or a member's name
+    // or picture changed, by someone else: the room list hears of it live,
+    // and so does the header (and the bylines, which follow the members).
+    Effect::new(move |_| {
+        let Some((renamed, topic, users)) = listed
+            .with(|r| r.as_ref().filter(|r| r.id == room).map(|r| (r.title.clone(), r.topic.clone(), r.users.clone())))
+        else {
+            return;
+        };
+        if kind != RoomKind::Direct {
             if let Some(renamed) = renamed.filter(|t| *t != shown_title.get_untracked()) {
                 shown_title.set(renamed);
             }
             if topic != shown_topic.get_untracked() {
                 shown_topic.set(topic);
             }
-            if !users.is_empty() && members.with_untracked(|now| *now != users) {
-                avatars.update_value(|people| {
-                    people.extend(users.iter().map(|p| (p.id, p.avatar_url.clone())));
-                });
-                members.set(users);
-            }
-        });
-    }
+        }
+        if !users.is_empty() && members.with_untracked(|now| *now != users) {
+            avatars.update_value(|people| {
+                people.extend(users.iter().map(|p| (p.id, p.avatar_url.clone())));
+            });
+            members.set(users);
+        }
+    });
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let kind = detail.conversation.kind;
