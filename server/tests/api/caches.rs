@@ -5,7 +5,7 @@
 
 use app::api::Logout;
 use hearth::model::{RoomId, UserId};
-use hearth::protocol::ServerEvent;
+use hearth::protocol::{RoomChange, ServerEvent};
 use leptos::server_fn::ServerFn;
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -196,6 +196,7 @@ async fn a_rename_shows_at_once_in_users_me_and_in_what_the_next_socket_says() {
     // Assert
     assert_eq!(renamed.status(), 200);
     assert_eq!((me["username"].as_str(), me["name"].as_str()), (Some("alicia"), Some("Alicia")));
+    let mut told = false;
     loop {
         match bob_ws.next_skipping_presence().await {
             ServerEvent::Typing { room_id, user } => {
@@ -205,9 +206,12 @@ async fn a_rename_shows_at_once_in_users_me_and_in_what_the_next_socket_says() {
                 break;
             }
             ServerEvent::Message { .. } => continue,
+            // The rename itself, told to those who share a room with her.
+            ServerEvent::Room { room_id, change: RoomChange::Updated, .. } if room_id == RoomId(room) => told = true,
             other => panic!("expected alice typing, got {other:?}"),
         }
     }
+    assert!(told, "bob was told of the rename before her typing");
 }
 
 /// The socket that was in the room hears that it was removed, and a `send`
