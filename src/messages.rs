@@ -211,6 +211,24 @@ impl HistoryParams {
 }
 
 impl Hearth {
+    /// Spends one of `who`'s messages for this minute
+    /// (`HEARTH_MESSAGES_PER_MINUTE`): a message, or anything else every
+    /// member is sent and the room's log keeps, such as a reaction.
+    fn spend_message_budget(&self, who: crate::search::Searcher) -> Result<(), AppError> {
+        match &self.messages {
+            Some(limiter) => limiter.check(&who),
+            None => Ok(()),
+        }
+    }
+
+    /// `user` as others see them on what they send (a message, typing),
+    /// as they are now: from the users cache, which a rename clears, and
+    /// which the request's own sign-in check has filled already.
+    pub(crate) async fn author(&self, user: UserId) -> Result<Option<Author>, AppError> {
+        let found = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
+        Ok(found.map(|u| Author::new(u.id, u.username, u.name)))
+    }
+
     #[tracing::instrument(skip(self, body, client_id), fields(me = %me, room = %room))]
     pub async fn post_message(
         &self,
@@ -267,14 +285,12 @@ impl Hearth {
     ) -> Result<InsertedMessage, AppError> {
         // An archived room takes no new messages, from anyone.
         self.writable_room(room).await?;
-        if let Some(limiter) = &self.messages {
-            // Checked before anything is written, so a refused send leaves
-            // nothing behind and an accepted one is never undone.
-            limiter.check(&match poster {
-                Poster::User(user) => crate::search::Searcher::User(user),
-                Poster::Application { id, .. } => crate::search::Searcher::Application(id),
-            })?;
-        }
+        // Checked before anything is written, so a refused send leaves
+        // nothing behind and an accepted one is never undone.
+        self.spend_message_budget(match poster {
+            Poster::User(user) => crate::search::Searcher::User(user),
+            Poster::Application { id, .. } => crate::search::Searcher::Application(id),
+        })?;
         let writer = match poster {
             Poster::User(user) => Some(user),
             Poster::Application { .. } => None,
@@ -282,9 +298,7 @@ impl Hearth {
         let mentions = self.resolve_mentions(room, writer, body.as_str()).await?;
         let (author, application, byline) = match poster {
             Poster::User(user) => {
-                // Cached for the request's own sign-in check already.
-                let shown = self.caches.users.get_or_load(user, self.store.auth_user_by_id(user)).await?;
-                let shown = shown.map(|u| Author::new(u.id, u.username, u.name));
+                let shown = self.author(user).await?;
                 (Some(user), None, Byline { author: shown, application: None, html: String::new(), files: Vec::new() })
             }
             Poster::Application { id, name } => (
@@ -524,9 +538,7 @@ impl Hearth {
         self.writable_room(room).await?;
         // Each toggle is a change every member is sent and the room's event
         // log keeps: it counts against the same budget as a message.
-        if let Some(limiter) = &self.messages {
-            limiter.check(&crate::search::Searcher::User(me))?;
-        }
+        self.spend_message_budget(crate::search::Searcher::User(me))?;
         // A reaction saved before reactions had to be one emoji of Unicode's
         // list can still be taken off, never put on: asking for it is a
         // removal, refused as before when I have none to remove.

@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 use crate::auth::{AuthSession, AuthUser};
 use crate::bus::PresenceKind;
 use crate::hub::{Frame, UserSignal};
-use crate::model::{Author, RoomId, UserId};
+use crate::model::{RoomId, UserId};
 use crate::protocol::ServerEvent;
 use crate::store::{Change, ChangeKind};
 use crate::{AppError, Hearth};
@@ -180,12 +180,11 @@ impl Hearth {
         // At most one notice per person and room a second reaches the room,
         // however fast a client sends them (the web client sends one every
         // two seconds while typing).
-        if self.typing_relayed.contains_key(&(me.id, room)) {
+        if !self.typing_relayed.entry((me.id, room)).or_insert(()).is_fresh() {
             return Ok(());
         }
-        self.typing_relayed.insert((me.id, room), ());
-        let name = self.store.profile(me.id).await?.and_then(|p| p.name);
-        let user = Author::new(me.id, me.username.clone(), name);
+        // As the user is now (a rename shows at once), from the users cache.
+        let Some(user) = self.author(me.id).await? else { return Ok(()) };
         self.hub.publish_room(room, &ServerEvent::Typing { room_id: room, user });
         Ok(())
     }
