@@ -166,7 +166,7 @@ impl Hearth {
             // A link used while sign-up is open still spends a use, so the
             // admin's count stays true; one that is no longer good does not
             // stop an open sign-up.
-            SignUpPolicy::Open => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            SignUpPolicy::Open => match crate::admin::invitation_token(reg.invitation.as_deref()) {
                 Some(token) => {
                     let hash = crate::admin::token_hash(token);
                     self.store.invitation_usable(&hash).await?.then_some(hash)
@@ -176,7 +176,7 @@ impl Hearth {
             SignUpPolicy::Closed => {
                 return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
             }
-            SignUpPolicy::Invite => match reg.invitation.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            SignUpPolicy::Invite => match crate::admin::invitation_token(reg.invitation.as_deref()) {
                 None => return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into())),
                 Some(token) => Some(crate::admin::token_hash(token)),
             },

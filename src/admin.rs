@@ -60,6 +60,11 @@ pub(crate) fn new_invitation_token() -> String {
 
 /// What is stored of a token: its SHA-256, in hex. The token is random and
 /// long, so a fast hash is enough (nothing to brute-force).
+/// An invitation link's token as given: trimmed, `None` when blank.
+pub(crate) fn invitation_token(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|token| !token.is_empty())
+}
+
 pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.trim().as_bytes()))
 }
@@ -223,15 +228,19 @@ impl Hearth {
         self.sign_up_policy().await
     }
 
-    /// Whether an invitation link's token would still let someone sign up
-    /// (not revoked, expired or used up), for the sign-up page to say so
-    /// before the form is filled in. Blank or too long is not.
-    pub async fn invitation_usable(&self, token: &str) -> Result<bool, AppError> {
-        let token = token.trim();
-        if token.is_empty() || token.len() > 200 {
-            return Ok(false);
-        }
-        self.store.invitation_usable(&token_hash(token)).await
+    /// What the sign-up page may say before the form is filled in: who may
+    /// sign up, and, while that is by invitation and the page has a link,
+    /// whether the link would still let someone in (not revoked, expired or
+    /// used up).
+    pub async fn sign_up_offer(&self, invitation: Option<&str>) -> Result<(SignUpPolicy, Option<bool>), AppError> {
+        let policy = self.sign_up_policy_for_visitors().await?;
+        let usable = match invitation_token(invitation) {
+            Some(token) if policy == SignUpPolicy::Invite => {
+                Some(self.store.invitation_usable(&token_hash(token)).await?)
+            }
+            _ => None,
+        };
+        Ok((policy, usable))
     }
 
     pub async fn set_sign_up_policy(&self, actor: Actor, policy: SignUpPolicy) -> Result<SignUpPolicy, AppError> {

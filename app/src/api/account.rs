@@ -30,15 +30,7 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
 /// invitation is still good.
 #[server(prefix = "/fn")]
 pub async fn who_may_sign_up(invitation: Option<String>) -> Result<(SignUpPolicy, Option<bool>), UiError> {
-    let hearth = ssr::hearth()?;
-    let policy = hearth.sign_up_policy_for_visitors().await?;
-    let usable = match invitation.as_deref().map(str::trim) {
-        Some(token) if policy == SignUpPolicy::Invite && !token.is_empty() => {
-            Some(hearth.invitation_usable(token).await?)
-        }
-        _ => None,
-    };
-    Ok((policy, usable))
+    Ok(ssr::hearth()?.sign_up_offer(invitation.as_deref()).await?)
 }
 
 #[server(prefix = "/fn")]

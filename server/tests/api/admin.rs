@@ -228,7 +228,14 @@ async fn an_invitation_link_registers_until_it_is_used_up_expired_or_revoked() {
     let taken = assert_error(register_with_invitation(&app, "root", Some(token)).await, 422).await;
     assert!(!taken.to_string().contains("invitation"), "the link itself is good: {taken}");
     assert_eq!(register_with_invitation(&app, "one", Some(token)).await.status(), 201);
+    let offer = app.hearth.sign_up_offer(Some(token)).await.expect("the offer");
+    assert_eq!(offer, (SignUpPolicy::Invite, Some(true)), "one use left");
     assert_eq!(register_with_invitation(&app, "two", Some(token)).await.status(), 201);
+    // The sign-up page can say so before the form is filled in.
+    let offer = app.hearth.sign_up_offer(Some(token)).await.expect("the offer");
+    assert_eq!(offer, (SignUpPolicy::Invite, Some(false)), "used up");
+    let offer = app.hearth.sign_up_offer(Some("  ")).await.expect("the offer");
+    assert_eq!(offer, (SignUpPolicy::Invite, None), "no link");
     assert_error(register_with_invitation(&app, "three", Some(token)).await, 422).await;
     let listed = app.get_json(&admin.client, "/admin/invitations").await;
     assert_eq!(listed[0]["uses"], 2);
