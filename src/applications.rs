@@ -360,7 +360,7 @@ impl Hearth {
         limit: Option<u32>,
     ) -> Result<ChatHits, AppError> {
         let (app, chat) = self.app_chat(token, number).await?;
-        let text = SearchText::parse("query", query.unwrap_or(""))?;
+        let text = SearchText::literal("query", query.unwrap_or(""))?;
         let found = self
             .find(Searcher::Application(app.id), SearchScope::Room(chat.room_id), &text, search_limit(limit)?)
             .await?;

@@ -10,9 +10,9 @@ use crate::error::AppError;
 use crate::messages::{BODY_MAX, HistoryParams, MessageBody, PAGE_DEFAULT, PAGE_MAX};
 use crate::protocol::ClientEvent;
 use crate::redirect::{NEXT_MAX, safe_next};
-use crate::search::{QUERY_MAX, SearchText, contains_folded, find_ignoring_case, fold};
-use crate::store::fts_phrase;
+use crate::search::{QUERY_MAX, SearchText, TERMS_MAX, contains_folded, find_ignoring_case, fold, split_terms};
 use crate::store::{HistoryQuery, parse_time};
+use crate::store::{fts_all, fts_phrase};
 
 /// The WebSocket event parser (`server/src/ws.rs` reads each text frame with
 /// `serde_json::from_str::<ClientEvent>`).
@@ -203,10 +203,14 @@ fn percent_decode(s: &str) -> String {
 /// splits the rest into a query and a message body (both read as UTF-8,
 /// lossily).
 ///
-/// - A query is accepted exactly when it has no NUL, is not blank and is at
-///   most `QUERY_MAX` characters; a refusal names the field.
+/// - A query is accepted exactly when it has no NUL, is not blank, is at
+///   most `QUERY_MAX` characters and has at most `TERMS_MAX` terms; a
+///   refusal names the field.
+/// - Its terms are not empty, hold no `"`, no two fold alike, and each is
+///   a part of the query as typed.
 /// - `fts_phrase` gives one FTS5 string literal: it starts and ends with
-///   `"`, every `"` inside is doubled, and undoubling them gives the query.
+///   `"`, every `"` inside is doubled, and undoubling them gives the query;
+///   `fts_all` joins such literals, one per term, with ` AND `.
 /// - Matching ignores case consistently: a body that contains the query as
 ///   typed matches; a marked match lies inside the body, is as long as the
 ///   (folded) query, and folds to it; a mark implies a match, and a match
@@ -217,11 +221,27 @@ pub fn search(data: &[u8]) {
     let query = String::from_utf8_lossy(&rest[..split]);
     let body = String::from_utf8_lossy(&rest[split..]);
 
-    let valid = !query.contains('\0') && !query.trim().is_empty() && query.chars().count() <= QUERY_MAX;
+    let valid = !query.contains('\0')
+        && !query.trim().is_empty()
+        && query.chars().count() <= QUERY_MAX
+        && split_terms(&query).len() <= TERMS_MAX;
     match SearchText::parse("q", &query) {
         Ok(text) => {
             assert!(valid, "accepted query {query:?}");
             assert_eq!(text.as_str(), query);
+            let terms = text.terms();
+            assert!(!terms.is_empty(), "{query:?} has no terms");
+            for (i, term) in terms.iter().enumerate() {
+                assert!(!term.is_empty() && query.contains(term.as_str()), "{term:?} is not a part of {query:?}");
+                assert!(!term.contains('"') || terms.len() == 1, "{term:?} of {query:?} holds a quote");
+                assert!(terms[..i].iter().all(|t| fold(t) != fold(term)), "{term:?} of {query:?} is there twice");
+            }
+            let refs: Vec<&str> = terms.iter().map(String::as_str).collect();
+            for term in terms {
+                assert_fts_string(&fts_phrase(term), term);
+            }
+            let each: Vec<String> = terms.iter().map(|t| fts_phrase(t)).collect();
+            assert_eq!(fts_all(&refs), each.join(" AND "));
         }
         Err(e) => {
             assert!(!valid, "refused query {query:?}: {}", e.message);

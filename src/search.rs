@@ -1,14 +1,19 @@
 //! Message search: substring matches across my rooms (or one of them), for
-//! the web UI and the token API's chat search. Three characters or more are
-//! answered from the trigram index. Shorter queries cannot use it, so they
-//! scan the newest messages up to a byte budget and say when they stopped
-//! early (`partial`) rather than read a whole room's history per request.
-//! Every search spends one of the searcher's per-minute budget.
+//! the web UI and the token API's chat search. In the web UI a query's
+//! words are matched each on its own, in any order, as parts of words
+//! ("deploy fri" finds "Friday's deploy"), and a "quoted phrase" whole; the
+//! token API matches its query whole, as one literal substring. Words of three
+//! characters or more are answered from the trigram index, and the shorter
+//! words of such a query are left out (the index cannot match them, and
+//! they narrow little). A query of only shorter words cannot use the index,
+//! so it scans the newest messages up to a byte budget and says when it
+//! stopped early (`partial`) rather than read a whole room's history per
+//! request. Every search spends one of the searcher's per-minute budget.
 
 use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::model::{RoomId, SearchHit, SearchResults, UserId};
-use crate::store::{HitRow, SearchScope};
+use crate::store::{HitRow, NEEDLES_MAX, SearchScope};
 
 pub const SEARCH_DEFAULT: u32 = 20;
 pub const SEARCH_MAX: u32 = 100;
@@ -46,13 +51,38 @@ pub fn search_limit(limit: Option<u32>) -> Result<u32, AppError> {
     }
 }
 
-/// A query as typed: not blank, no NUL, at most `QUERY_MAX` characters.
-/// Matching is literal (no operators or wildcards) and ignores case.
+/// The most words (and quoted phrases) a query may have.
+pub const TERMS_MAX: usize = NEEDLES_MAX;
+
+/// A query as typed: not blank, no NUL, at most `QUERY_MAX` characters and
+/// [`TERMS_MAX`] words. Matching is literal (no operators or wildcards) and
+/// ignores case.
 #[derive(Debug, Clone)]
-pub struct SearchText(String);
+pub struct SearchText {
+    raw: String,
+    terms: Vec<String>,
+}
 
 impl SearchText {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::check(field, raw)?;
+        let terms = split_terms(raw);
+        if terms.len() > TERMS_MAX {
+            return Err(FieldError::new(field, format!("Query has too many words (maximum is {TERMS_MAX})")));
+        }
+        Ok(Self { raw: raw.to_owned(), terms })
+    }
+
+    /// The token API's query: the whole text one literal substring, spaces
+    /// and quotes included, as integrations written for the seed's search
+    /// expect ("ello wor" finds "Hello world", not "yellow wormhole").
+    pub fn literal(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::check(field, raw)?;
+        Ok(Self { raw: raw.to_owned(), terms: vec![raw.to_owned()] })
+    }
+
+    /// Not blank, no NUL, at most `QUERY_MAX` characters.
+    fn check(field: &str, raw: &str) -> Result<(), FieldError> {
         FieldError::reject_nul(field, "Query", raw)?;
         if raw.trim().is_empty() {
             return Err(FieldError::new(field, "Query can't be blank"));
@@ -60,17 +90,67 @@ impl SearchText {
         if raw.chars().count() > QUERY_MAX {
             return Err(FieldError::new(field, format!("Query is too long (maximum is {QUERY_MAX} characters)")));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.raw
     }
 
-    /// Short enough that the trigram index cannot answer it.
-    fn is_short(&self) -> bool {
-        self.0.chars().count() < 3
+    /// What a message must contain, each ignoring case: the query's words
+    /// and quoted phrases, each once, in the order typed.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
     }
+
+    /// Where to mark a hit's `shown` text: the terms as one phrase (with
+    /// single spaces) where they occur so, else the first term to occur.
+    pub fn mark(&self, shown: &str) -> Option<(usize, usize)> {
+        find_ignoring_case(shown, &self.terms.join(" ")).or_else(|| find_first_term(shown, &self.terms))
+    }
+
+    /// The terms the trigram index can match (three characters or more);
+    /// none when every term is shorter.
+    fn indexed(&self) -> Vec<&str> {
+        self.terms.iter().map(String::as_str).filter(|t| t.chars().count() >= 3).collect()
+    }
+}
+
+/// A query's terms: split at white space, except inside double quotes,
+/// which keep a phrase whole (an unclosed quote runs to the end); the quotes
+/// themselves are not matched. Each term once, ignoring case. A query of
+/// nothing but quotes and spaces is matched as typed, trimmed.
+pub fn split_terms(raw: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut push = |term: &mut String| {
+        let t = std::mem::take(term);
+        let t = t.trim();
+        if !t.is_empty() && !terms.iter().any(|have| fold(have) == fold(t)) {
+            terms.push(t.to_owned());
+        }
+    };
+    let (mut term, mut quoted) = (String::new(), false);
+    for c in raw.chars() {
+        if c == '"' {
+            push(&mut term);
+            quoted = !quoted;
+        } else if c.is_whitespace() && !quoted {
+            push(&mut term);
+        } else {
+            term.push(c);
+        }
+    }
+    push(&mut term);
+    if terms.is_empty() {
+        terms.push(raw.trim().to_owned());
+    }
+    terms
+}
+
+/// Where the first of `terms` to occur in `haystack` is, ignoring case, in
+/// characters (the earliest start; the longest term there).
+pub fn find_first_term(haystack: &str, terms: &[String]) -> Option<(usize, usize)> {
+    terms.iter().filter_map(|t| find_ignoring_case(haystack, t)).min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
 }
 
 /// Lower-cases for matching; every script, not just ASCII.
@@ -129,7 +209,7 @@ impl Hearth {
             .filter_map(|h| {
                 let byline = bylines.remove(&(h.room_id, h.number))?;
                 let shown = crate::markdown::plain_text(&h.body);
-                let at = find_ignoring_case(&shown, text.as_str());
+                let at = text.mark(&shown);
                 Some(SearchHit {
                     room_id: h.room_id,
                     number: h.number,
@@ -157,17 +237,25 @@ impl Hearth {
         limit: u32,
     ) -> Result<Found, AppError> {
         self.searches.check(&who)?;
-        if !text.is_short() {
-            let hits = self.store.search_indexed(scope, text.as_str(), limit).await?;
+        let indexed = text.indexed();
+        if !indexed.is_empty() {
+            let hits = self.store.search_indexed(scope, &indexed, limit).await?;
             return Ok(Found { hits, partial: false });
         }
-        let found = self.scan_short(scope, &fold(text.as_str()), limit).await?;
+        let needles: Vec<String> = text.terms().iter().map(|t| fold(t)).collect();
+        let found = self.scan_short(scope, &needles, limit).await?;
         crate::metrics::search_answered(if found.partial { "scan_partial" } else { "scan" });
         Ok(found)
     }
 
-    /// A short query's bounded scan of the newest messages, in windows.
-    async fn scan_short(&self, scope: SearchScope, needle: &str, limit: u32) -> Result<Found, AppError> {
+    /// A short query's bounded scan of the newest messages, in windows,
+    /// for messages that contain every one of the (folded) `needles`. The
+    /// database sends back the rows that may contain the longest; all are
+    /// checked here.
+    async fn scan_short(&self, scope: SearchScope, needles: &[String], limit: u32) -> Result<Found, AppError> {
+        let Some(needle) = needles.iter().max_by_key(|n| n.chars().count()) else {
+            return Ok(Found { hits: Vec::new(), partial: false });
+        };
         let mut hits = Vec::new();
         let (mut read_bytes, mut read_rows) = (0, 0);
         let mut cursor = None;
@@ -177,7 +265,8 @@ impl Hearth {
             read_bytes += found.read_bytes;
             read_rows += found.read_rows;
             for row in found.rows {
-                if contains_folded(&row.body, needle) {
+                let folded = fold(&row.body);
+                if needles.iter().all(|n| folded.contains(n.as_str())) {
                     hits.push(row);
                     if hits.len() >= limit as usize {
                         return Ok(Found { hits, partial: false });
@@ -229,6 +318,61 @@ mod tests {
         // An empty window, or a budget nearly spent, still reads one.
         assert_eq!(next_window(500, 3, 0, 0), 3);
         assert_eq!(next_window(500, 1, 10, 100_000), 1);
+    }
+
+    #[test]
+    fn a_query_is_its_words_and_quoted_phrases_each_once() {
+        let terms = |q: &str| SearchText::parse("q", q).expect("a query").terms().to_vec();
+        assert_eq!(terms("deploy  friday"), ["deploy", "friday"]);
+        assert_eq!(terms(r#"the "build is broken" now"#), ["the", "build is broken", "now"]);
+        // Quotes split words; an unclosed one runs to the end.
+        assert_eq!(terms(r#"say"hi there"#), ["say", "hi there"]);
+        // Each term once, ignoring case; the first spelling kept.
+        assert_eq!(terms("Deploy deploy DEPLOY x"), ["Deploy", "x"]);
+        // Nothing but quotes: matched as typed.
+        assert_eq!(terms(r#" "" "#), [r#""""#]);
+        let many = "w1 w2 w3 w4 w5 w6 w7 w8";
+        assert_eq!(terms(many).len(), TERMS_MAX);
+        let err = SearchText::parse("q", &format!("{many} w9")).expect_err("too many words");
+        assert_eq!((err.field.as_str(), err.message.as_str()), ("q", "Query has too many words (maximum is 8)"));
+        // Repeats do not count twice.
+        assert!(SearchText::parse("q", &format!("{many} w1 W2")).is_ok());
+    }
+
+    #[test]
+    fn the_token_apis_query_is_one_literal_term() {
+        let text = SearchText::literal("query", r#"ello "wor" a b c d e f g h i"#).expect("a query");
+        assert_eq!(text.terms(), [r#"ello "wor" a b c d e f g h i"#]);
+        assert_eq!(SearchText::literal("query", " x ").expect("a query").indexed(), [" x "]);
+        assert_eq!(SearchText::literal("query", "  ").expect_err("blank").field, "query");
+    }
+
+    #[test]
+    fn only_terms_of_three_characters_or_more_go_to_the_index() {
+        let text = SearchText::parse("q", "v2 of the release").expect("a query");
+        assert_eq!(text.indexed(), ["the", "release"]);
+        let text = SearchText::parse("q", "v2 of").expect("a query");
+        assert!(text.indexed().is_empty());
+        let text = SearchText::parse("q", r#""v2 of""#).expect("a query");
+        assert_eq!(text.indexed(), ["v2 of"]);
+    }
+
+    #[test]
+    fn the_mark_is_the_whole_query_where_it_occurs_so() {
+        let text = SearchText::parse("q", "ELLO  wor").expect("a query");
+        assert_eq!(text.mark("Hello world"), Some((1, 9)));
+        assert_eq!(text.mark("world, hello"), Some((0, 3)));
+        assert_eq!(text.mark("nothing"), None);
+    }
+
+    #[test]
+    fn the_mark_is_the_first_term_to_occur() {
+        let terms = |ts: &[&str]| ts.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+        assert_eq!(find_first_term("Friday's deploy", &terms(&["deploy", "fri"])), Some((0, 3)));
+        assert_eq!(find_first_term("Friday's deploy", &terms(&["deploy", "xyz"])), Some((9, 15)));
+        // Two at one place: the longer.
+        assert_eq!(find_first_term("deployment", &terms(&["dep", "deploy"])), Some((0, 6)));
+        assert_eq!(find_first_term("nothing", &terms(&["xyz"])), None);
     }
 
     #[test]

@@ -302,7 +302,7 @@ async fn assert_search_matches(source: &str, copy: &str) {
         let hits = |s: &Store| {
             let s = s.clone();
             async move {
-                s.search_indexed(scope, query, 1000)
+                s.search_indexed(scope, &[query], 1000)
                     .await
                     .expect("search")
                     .into_iter()

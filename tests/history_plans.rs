@@ -448,7 +448,8 @@ async fn my_rooms_and_newer_elsewhere(url: &str) -> (Store, UserId, RoomId) {
 /// walking the instance's newer messages.
 async fn assert_searches_across_my_rooms_read_my_rooms_first(store: &Store, me: UserId, mine: RoomId) {
     let search = |query: &'static str, limit: u32| async move {
-        let (hits, step) = store.search_indexed_by_step(SearchScope::MemberOf(me), query, limit).await.expect("search");
+        let (hits, step) =
+            store.search_indexed_by_step(SearchScope::MemberOf(me), &[query], limit).await.expect("search");
         assert!(hits.iter().all(|h| h.room_id == mine), "{query}: only my room's messages match");
         (hits.iter().map(|h| h.number).collect::<Vec<i64>>(), step)
     };
@@ -494,7 +495,7 @@ async fn on_postgres_a_search_across_my_rooms_when_the_newest_messages_are_elsew
     let (store, me, mine) = my_rooms_and_newer_elsewhere(&database.url).await;
     let mut conn = sqlx::PgConnection::connect(&database.url).await.expect("connect");
     let before = messages_read(&mut conn, ALL).await;
-    let hits = store.search_indexed(SearchScope::MemberOf(me), "message", 20).await.expect("search");
+    let hits = store.search_indexed(SearchScope::MemberOf(me), &["message"], 20).await.expect("search");
     assert_eq!(hits.len(), 20);
     // The instance's newest 2,000 and my big room's newest 2,000 (the small
     // rooms' one message each too), read twice (for the rows, and for the

@@ -88,9 +88,15 @@ test("the search box finds part of a word and jumps to the message in its room",
   await page.goto("/find?q=filler");
   await expect(page.locator(".hit")).toHaveCount(50);
   await expect(page.locator(".hit").first()).toContainText("filler 120");
-  await expect(page.locator(".capped-results")).toHaveText("Showing the 50 newest matches. Type more of the phrase to narrow the search.");
+  await expect(page.locator(".capped-results")).toHaveText("Showing the 50 newest matches. Add a word to narrow the search.");
   await page.goto("/find?q=ebrafi");
   await expect(page.locator(".hit")).toHaveCount(1);
   await expect(page.locator(".capped-results")).toHaveCount(0);
+  // Words are matched each on its own, in any order; the mark is the first to occur.
+  await page.goto(`/find?q=${encodeURIComponent("report quarterly")}`);
+  await expect(page.locator(".hit")).toHaveCount(1);
+  await expect(page.locator(".hit mark")).toHaveText("quarterly");
+  await page.goto(`/find?q=${encodeURIComponent('"report quarterly"')}`);
+  await expect(page.locator(".no-results")).toBeVisible();
   await context.close();
 });

@@ -49,7 +49,9 @@ pub use messages::{
 pub use push::PushSubscription;
 pub use push_jobs::{PushCandidate, PushJob};
 pub use rooms::{ListedRoom, RoomRow};
-pub use search::{HitByline, HitRow, ScanWindow, SearchScope, SearchStep, fts_phrase, like_contains};
+pub use search::{
+    HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
+};
 pub use sessions::Sessions;
 pub use users::{AuthUser, Inserted, NewUserRow};
 

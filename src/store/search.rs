@@ -145,10 +145,13 @@ impl Store {
         }))
     }
 
-    /// Live messages of `rooms` containing `query` (three characters or
-    /// more, ignoring case), newest first, through the trigram index: FTS5's
-    /// trigram table on SQLite, pg_trgm's GIN index on Postgres. Both match
-    /// the query literally, as a substring, after Unicode lower-casing.
+    /// Live messages of `rooms` containing every one of `terms` (each three
+    /// characters or more; at least one), ignoring case, newest first,
+    /// through the trigram index: FTS5's trigram table on SQLite (one
+    /// `MATCH` of the terms' phrases joined by `AND`), pg_trgm's GIN index on
+    /// Postgres (one `LIKE` per term, which the index answers together).
+    /// Both match each term literally, as a substring, after Unicode
+    /// lower-casing.
     ///
     /// Up to four steps, each giving the same answer as the last alone:
     /// 1. The newest [`RECENT_WINDOW`] messages (see `recent_sql`) are
@@ -168,8 +171,13 @@ impl Store {
     ///    reads rows, so it goes straight to step 4.
     /// 4. The index answers over all history: it collects every match and
     ///    sorts them, which is quick for the rare queries that get here.
-    pub async fn search_indexed(&self, rooms: SearchScope, query: &str, limit: u32) -> Result<Vec<HitRow>, AppError> {
-        let (hits, step) = self.search_indexed_by_step(rooms, query, limit).await?;
+    pub async fn search_indexed(
+        &self,
+        rooms: SearchScope,
+        terms: &[&str],
+        limit: u32,
+    ) -> Result<Vec<HitRow>, AppError> {
+        let (hits, step) = self.search_indexed_by_step(rooms, terms, limit).await?;
         crate::metrics::search_answered(step.as_str());
         Ok(hits)
     }
@@ -178,9 +186,11 @@ impl Store {
     pub async fn search_indexed_by_step(
         &self,
         rooms: SearchScope,
-        query: &str,
+        terms: &[&str],
         limit: u32,
     ) -> Result<(Vec<HitRow>, SearchStep), AppError> {
+        let query = Needles::new(terms)?;
+        let query = &query;
         let mut last = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
         if last.complete {
             return Ok((last.hits, SearchStep::Newest));
@@ -219,17 +229,11 @@ impl Store {
             (Backend::Postgres, SearchScope::MemberOf(_)) => format!("m.room_id + 0 IN ({})", rooms.rooms_sql()),
             _ => scope.to_owned(),
         };
-        let (from, matches, needle) = match self.backend() {
+        let (from, matches) = match self.backend() {
             // Driven by the FTS table: the rows it matches, joined to theirs.
-            Backend::Sqlite => {
-                ("messages_fts f JOIN messages m ON m.id = f.rowid", "messages_fts MATCH $2", fts_phrase(query))
-            }
+            Backend::Sqlite => ("messages_fts f JOIN messages m ON m.id = f.rowid", "messages_fts MATCH $2".to_owned()),
             // The expression of the index in migrations/postgres/0003.
-            Backend::Postgres => (
-                "messages m",
-                r#"lower(m.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'"#,
-                like_contains(query),
-            ),
+            Backend::Postgres => ("messages m", query.pg_matches("m.body")),
         };
         let matched = format!(
             "SELECT m.room_id, m.number, m.body, m.created_at, m.id FROM {from}
@@ -250,12 +254,14 @@ impl Store {
                  SELECT room_id, number, body FROM h ORDER BY created_at DESC, id DESC LIMIT $3"
             ),
         };
-        let hits = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(scope_id)
-            .bind(&needle)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?);
+        let (needle, others) = query.params(self.backend());
+        let hits = on_pool!(self, pool => {
+            let mut statement = sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(i64::from(limit));
+            for other in others {
+                statement = statement.bind(other);
+            }
+            statement.fetch_all(pool).await?
+        });
         Ok((hits, SearchStep::Index))
     }
 
@@ -268,7 +274,7 @@ impl Store {
     async fn search_recent(
         &self,
         rooms: SearchScope,
-        query: &str,
+        query: &Needles<'_>,
         window: u32,
         limit: u32,
     ) -> Result<Recent, AppError> {
@@ -276,17 +282,14 @@ impl Store {
         let window_ids = recent_sql(rooms, window, "id, created_at");
         // The hits' times, and the oldest time in the window ("floor").
         let columns = "m.room_id, m.number, m.body, m.created_at, (SELECT min(created_at) FROM w) AS floor";
-        let (sql, needle) = match self.backend() {
-            Backend::Sqlite => (
-                format!(
-                    "WITH w AS ({window_ids})
+        let sql = match self.backend() {
+            Backend::Sqlite => format!(
+                "WITH w AS ({window_ids})
                      SELECT {columns} FROM w JOIN messages m ON m.id = w.id
                      WHERE {scope} AND m.deleted_at IS NULL
                        AND w.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2
                                     AND rowid BETWEEN (SELECT min(id) FROM w) AND (SELECT max(id) FROM w))
                      ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
-                ),
-                fts_phrase(query),
             ),
             // The window's own rows, in its own order, matched as they come
             // until enough match, never joined back to `messages`: joined
@@ -294,26 +297,25 @@ impl Store {
             // match through the trigram index instead (across my rooms, with
             // none of the window mine: 70,000 rows read for "message" in
             // `history_plans`, 170 ms for "meeting" in the benchmark).
-            Backend::Postgres => (
-                format!(
-                    r#"SELECT m.room_id, m.number, m.body, m.created_at,
-                              (SELECT min(f.created_at) FROM ({window_ids}) f) AS floor
-                       FROM ({rows}) m
-                       WHERE {scope} AND m.deleted_at IS NULL
-                         AND lower(m.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
-                       ORDER BY {order} LIMIT $3"#,
-                    rows = recent_sql(rooms, window, ROW_COLUMNS),
-                    order = recent_order(rooms, "m."),
-                ),
-                like_contains(query),
+            Backend::Postgres => format!(
+                r#"SELECT m.room_id, m.number, m.body, m.created_at,
+                          (SELECT min(f.created_at) FROM ({window_ids}) f) AS floor
+                   FROM ({rows}) m
+                   WHERE {scope} AND m.deleted_at IS NULL AND {matches}
+                   ORDER BY {order} LIMIT $3"#,
+                rows = recent_sql(rooms, window, ROW_COLUMNS),
+                order = recent_order(rooms, "m."),
+                matches = query.pg_matches("m.body"),
             ),
         };
-        let rows: Vec<RecentHit> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(scope_id)
-            .bind(&needle)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?);
+        let (needle, others) = query.params(self.backend());
+        let rows: Vec<RecentHit> = on_pool!(self, pool => {
+            let mut statement = sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(i64::from(limit));
+            for other in others {
+                statement = statement.bind(other);
+            }
+            statement.fetch_all(pool).await?
+        });
         Ok(Recent::of(rows, limit))
     }
 
@@ -332,7 +334,7 @@ impl Store {
     async fn search_room_windows(
         &self,
         rooms: SearchScope,
-        query: &str,
+        query: &Needles<'_>,
         window: u32,
         limit: u32,
     ) -> Result<Recent, AppError> {
@@ -341,12 +343,13 @@ impl Store {
             Pool::Sqlite { read, .. } => search_room_windows_sqlite(read, rooms, query, window, limit).await?,
             Pool::Postgres(pool) => {
                 let (_, scope_id) = rooms.sql();
-                sqlx::query_as(&room_windows_sql(rooms, window))
-                    .bind(scope_id)
-                    .bind(like_contains(query))
-                    .bind(i64::from(limit))
-                    .fetch_all(pool)
-                    .await?
+                let (needle, others) = query.params(Backend::Postgres);
+                let sql = room_windows_sql(rooms, window, query);
+                let mut statement = sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(i64::from(limit));
+                for other in others {
+                    statement = statement.bind(other);
+                }
+                statement.fetch_all(pool).await?
             }
         };
         Ok(Recent::of(rows, limit))
@@ -464,7 +467,7 @@ const ROW_COLUMNS: &str = "id, created_at, room_id, number, body, deleted_at";
 /// are matched as the windows give them, never joined back to `messages`:
 /// joined, Postgres collected every match through the trigram index instead
 /// (76 ms for "meeting", against 2 ms).
-fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
+fn room_windows_sql(rooms: SearchScope, window: u32, query: &Needles<'_>) -> String {
     let rooms = rooms.rooms_sql();
     let per_room = format!("({})", share_sql(Backend::Postgres, rooms, &window.to_string(), ROOM_WINDOW_MIN));
     let window = |columns: &str, room: &str| {
@@ -481,9 +484,9 @@ fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
                    CROSS JOIN LATERAL (SELECT min(y.created_at) AS oldest, count(*) AS taken FROM ({taken}) y) t
                    WHERE t.taken >= {per_room}) AS floor
            FROM ({rooms}) s CROSS JOIN LATERAL ({read}) w
-           WHERE w.deleted_at IS NULL
-             AND lower(w.body COLLATE "und-x-icu") LIKE lower($2 COLLATE "und-x-icu") ESCAPE '\'
-           ORDER BY w.created_at DESC, w.id DESC LIMIT $3"#
+           WHERE w.deleted_at IS NULL AND {matches}
+           ORDER BY w.created_at DESC, w.id DESC LIMIT $3"#,
+        matches = query.pg_matches("w.body"),
     )
 }
 
@@ -500,7 +503,7 @@ fn room_windows_sql(rooms: SearchScope, window: u32) -> String {
 async fn search_room_windows_sqlite(
     pool: &sqlx::SqlitePool,
     rooms: SearchScope,
-    query: &str,
+    query: &Needles<'_>,
     window: u32,
     limit: u32,
 ) -> Result<Vec<RecentHit>, AppError> {
@@ -548,7 +551,7 @@ async fn search_room_windows_sqlite(
          ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
     );
     let ids = serde_json::to_string(&ids).expect("ids serialise");
-    let mut statement = sqlx::query_as::<_, RecentHit>(&sql).bind(ids).bind(fts_phrase(query)).bind(i64::from(limit));
+    let mut statement = sqlx::query_as::<_, RecentHit>(&sql).bind(ids).bind(query.fts()).bind(i64::from(limit));
     for (lo, hi) in ranges {
         statement = statement.bind(lo).bind(hi);
     }
@@ -760,6 +763,61 @@ pub struct ScanWindow {
     pub next: Option<(String, i64)>,
 }
 
+/// The most terms one indexed search matches (each is one more `LIKE` on
+/// Postgres, one more phrase of the FTS5 query on SQLite).
+pub const NEEDLES_MAX: usize = 8;
+
+/// What an indexed search matches: messages that contain every one of its
+/// terms (each three characters or more), in any order.
+pub(super) struct Needles<'a>(&'a [&'a str]);
+
+impl<'a> Needles<'a> {
+    fn new(terms: &'a [&'a str]) -> Result<Self, AppError> {
+        if terms.is_empty() || terms.len() > NEEDLES_MAX || terms.iter().any(|t| t.chars().count() < 3) {
+            return Err(AppError::internal(format!("an indexed search was given {} terms: {terms:?}", terms.len())));
+        }
+        Ok(Self(terms))
+    }
+
+    /// SQLite: one FTS5 query, each term a quoted phrase, all of them
+    /// required.
+    fn fts(&self) -> String {
+        fts_all(self.0)
+    }
+
+    /// Postgres: `column` matched against every term as the trigram index
+    /// matches (its expression, migrations/postgres/0003), the first term
+    /// bound as `$2`, the others from `$4` on (`$3` is the limit).
+    fn pg_matches(&self, column: &str) -> String {
+        (0..self.0.len())
+            .map(|i| {
+                let n = if i == 0 { 2 } else { 3 + i };
+                format!(r#"lower({column} COLLATE "und-x-icu") LIKE lower(${n} COLLATE "und-x-icu") ESCAPE '\'"#)
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The parameter bound as `$2`, and those bound from `$4` on: the FTS5
+    /// query alone on SQLite, one `LIKE` pattern per term on Postgres.
+    fn params(&self, backend: Backend) -> (String, Vec<String>) {
+        match backend {
+            Backend::Sqlite => (self.fts(), Vec::new()),
+            Backend::Postgres => {
+                let mut patterns = self.0.iter().map(|t| like_contains(t));
+                let first = patterns.next().unwrap_or_default();
+                (first, patterns.collect())
+            }
+        }
+    }
+}
+
+/// An FTS5 query that matches text containing every one of `terms`: each a
+/// quoted phrase ([`fts_phrase`]), joined by `AND`.
+pub fn fts_all(terms: &[&str]) -> String {
+    terms.iter().map(|t| fts_phrase(t)).collect::<Vec<_>>().join(" AND ")
+}
+
 /// The query as one quoted FTS5 string: operators, column filters and quotes
 /// inside it are plain text.
 pub fn fts_phrase(query: &str) -> String {
@@ -892,5 +950,27 @@ mod tests {
     fn queries_are_quoted_literally_for_either_index() {
         assert_eq!(fts_phrase(r#"say "hi" OR x*"#), r#""say ""hi"" OR x*""#);
         assert_eq!(like_contains(r"50%_a\b"), r"%50\%\_a\\b%");
+        assert_eq!(fts_all(&["say", "a\"b"]), r#""say" AND "a""b""#);
+    }
+
+    #[test]
+    fn every_term_is_one_more_like_on_postgres() {
+        let terms = ["abc", "d%e", "xyz"];
+        let needles = Needles::new(&terms).expect("terms");
+        let sql = needles.pg_matches("m.body");
+        assert_eq!(sql.matches(" LIKE ").count(), 3);
+        assert!(
+            sql.contains("lower($2 COLLATE") && sql.contains("lower($4 COLLATE") && sql.contains("lower($5 COLLATE")
+        );
+        assert!(!sql.contains("$3"), "{sql}");
+        assert_eq!(
+            needles.params(Backend::Postgres),
+            ("%abc%".to_owned(), vec![r"%d\%e%".to_owned(), "%xyz%".to_owned()])
+        );
+        assert_eq!(needles.params(Backend::Sqlite), (r#""abc" AND "d%e" AND "xyz""#.to_owned(), vec![]));
+        // Short terms, no terms or too many never reach the index.
+        assert!(Needles::new(&["ab"]).is_err());
+        assert!(Needles::new(&[]).is_err());
+        assert!(Needles::new(&["abc"; NEEDLES_MAX + 1]).is_err());
     }
 }

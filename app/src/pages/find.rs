@@ -38,7 +38,7 @@ pub fn FindPage() -> impl IntoView {
             // The newest SEARCH_PAGE only: say so, rather than seem to be all.
             let capped = (hits.len() >= crate::api::SEARCH_PAGE as usize).then(|| view! {
                 <p class="muted capped-results">
-                    {format!("Showing the {} newest matches. Type more of the phrase to narrow the search.", crate::api::SEARCH_PAGE)}
+                    {format!("Showing the {} newest matches. Add a word to narrow the search.", crate::api::SEARCH_PAGE)}
                 </p>
             });
             view! {

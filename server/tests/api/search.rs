@@ -36,6 +36,10 @@ async fn search_finds_a_substring_across_a_word_boundary_in_the_seeds_shape() {
         json!([{ "number": 4, "content": "Cello WORKSHOP" }, { "number": 1, "content": "Hello world!" }]),
         "newest first; \"yellow wor\" is not \"ello wor\""
     );
+    // The query is one substring, however many words: nine are fine.
+    let words = "a b c d e f g h i";
+    let token = chat_with(&app, &["x a b c d e f g h i y", "i h g f e d c b a"]).await;
+    assert_eq!(app.search_chat(&token, 1, words).await, [1]);
 }
 
 #[tokio::test]

@@ -143,6 +143,65 @@ async fn room_id_narrows_the_search_to_one_of_my_rooms() {
 }
 
 #[tokio::test]
+async fn words_are_found_in_any_order_and_a_quoted_phrase_whole() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "Friday we deploy v2").await;
+    app.send(&bob.client, room, "deploy on friday?").await;
+    app.send(&alice.client, room, "deploy today").await;
+    app.send(&bob.client, room, "**Friday** lunch, then DEPLOYMENT").await;
+    let numbers = |page: Value| found(&page).into_iter().map(|(_, n)| n).collect::<Vec<i64>>();
+
+    // Every word, in any order, as a part of a word; newest first.
+    let both = app.get_json(&bob.client, &search_path("deploy friday")).await;
+    assert_eq!(numbers(both.clone()), [4, 2, 1]);
+    // The mark is the first word to occur, in the text as shown.
+    assert_eq!(
+        (both["results"][0]["match_start"].clone(), both["results"][0]["match_end"].clone()),
+        (json!(0), json!(6))
+    );
+    assert_eq!(
+        (both["results"][1]["match_start"].clone(), both["results"][1]["match_end"].clone()),
+        (json!(0), json!(6))
+    );
+    // ...or the words as one phrase, where they occur so.
+    let phrase = app.get_json(&bob.client, &search_path("deploy ON  friday")).await;
+    assert_eq!(numbers(phrase.clone()), [4, 2, 1]);
+    assert_eq!(
+        (phrase["results"][1]["match_start"].clone(), phrase["results"][1]["match_end"].clone()),
+        (json!(0), json!(16))
+    );
+    // A quoted phrase is matched whole.
+    assert_eq!(numbers(app.get_json(&bob.client, &search_path(r#""we deploy""#)).await), [1]);
+    assert_eq!(numbers(app.get_json(&bob.client, &search_path(r#""deploy friday""#)).await), Vec::<i64>::new());
+    // Within one room too, and every word must be there.
+    let in_room = format!("{}&room_id={room}", search_path("friday lunch deploy"));
+    assert_eq!(numbers(app.get_json(&alice.client, &in_room).await), [4]);
+    assert_eq!(numbers(app.get_json(&alice.client, &search_path("friday tuesday")).await), Vec::<i64>::new());
+    // Words of one or two characters beside longer ones are left out...
+    assert_eq!(numbers(app.get_json(&alice.client, &search_path("v2 deploy friday")).await), [4, 2, 1]);
+    // ...but a query of only such words needs all of them.
+    assert_eq!(numbers(app.get_json(&alice.client, &search_path("v2 we")).await), [1]);
+    assert_eq!(numbers(app.get_json(&alice.client, &search_path("on ?")).await), [2]);
+}
+
+#[tokio::test]
+async fn a_query_of_more_than_eight_words_is_422_with_errors() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+
+    let response = app.get(&alice.client, &search_path("one two three four five six seven eight nine")).await;
+
+    let body = assert_error_about("q", response, 422).await;
+    assert!(body["errors"].to_string().contains("Query has too many words (maximum is 8)"), "{body}");
+    // Eight are fine, and a repeated word counts once.
+    let eight = app.get(&alice.client, &search_path("one two three four five six seven eight ONE")).await;
+    assert_eq!(eight.status(), 200);
+}
+
+#[tokio::test]
 async fn a_limit_of_zero_is_422_with_errors() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
