@@ -20,6 +20,29 @@ pub struct Auth {
     /// Whether the signed-in user is an admin (false when signed out),
     /// asked again with `me`.
     pub admin: Loaded<Result<bool, UiError>>,
+    /// My name as changed since `me` was read (in another tab or device),
+    /// for the header; cleared whenever `me` is read again. Reading `me`
+    /// again would rebuild every page drawn from it.
+    pub renamed: RwSignal<Option<String>>,
+}
+
+impl Auth {
+    /// Reads my profile and, if my name is no longer the one the header
+    /// shows, shows the new one ([`Self::renamed`]).
+    pub fn check_name(self) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Ok(Some(profile)) = get_me().await else { return };
+            let name = profile.display_name().to_owned();
+            let shown = self.renamed.get_untracked().or_else(|| match self.me.get_untracked() {
+                Some(Ok(Some(me))) => Some(me.display_name().to_owned()),
+                _ => None,
+            });
+            if shown.is_some_and(|shown| shown != name) {
+                self.renamed.set(Some(name));
+            }
+        });
+    }
 }
 
 pub fn provide_auth() {
@@ -39,7 +62,12 @@ pub fn provide_auth() {
         move || (login.version().get(), register.version().get(), logout.version().get(), profile_saves.get());
     let me = load(versions, |_| get_me());
     let admin = load(versions, |_| am_admin());
-    provide_context(Auth { login, register, logout, update_profile, me, admin });
+    let renamed = RwSignal::new(None);
+    Effect::new(move |_| {
+        me.track();
+        renamed.set(None);
+    });
+    provide_context(Auth { login, register, logout, update_profile, me, admin, renamed });
 }
 
 pub fn use_auth() -> Auth {

@@ -11,7 +11,7 @@ use crate::api::list_conversations;
 use crate::codec::{Loaded, load};
 use crate::error::UiError;
 use crate::live::{LinkStatus, use_live};
-use hearth::protocol::ServerEvent;
+use hearth::protocol::{RoomChange, ServerEvent};
 
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -123,6 +123,22 @@ pub fn provide_chat() {
         }
         now
     });
+    // My own name may have changed in another tab: each room I share gets
+    // one `updated` for it, so a burst is checked once.
+    let auth = crate::auth::use_auth();
+    let name_check = StoredValue::new(false);
+    let check_name_soon = move || {
+        if !name_check.get_value() {
+            name_check.set_value(true);
+            set_timeout(
+                move || {
+                    name_check.set_value(false);
+                    auth.check_name();
+                },
+                std::time::Duration::from_millis(250),
+            );
+        }
+    };
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
             live.on_event(move |event| match event {
@@ -131,6 +147,10 @@ pub fn provide_chat() {
                     if location.pathname.get_untracked() != format!("/rooms/{room_id}") =>
                 {
                     refresh_soon()
+                }
+                ServerEvent::Room { change: RoomChange::Updated, .. } => {
+                    refresh_soon();
+                    check_name_soon();
                 }
                 ServerEvent::MessageDeleted { .. } | ServerEvent::Room { .. } => refresh_soon(),
                 // Said once per shared room: only a change is written.

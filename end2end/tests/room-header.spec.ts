@@ -317,12 +317,15 @@ test("someone who left an open room from another tab is pointed back to join it,
   await closeAll(owner, member, stranger);
 });
 
-test("a rename shows live on the renamed person's messages, in the room header and in the sidebar", async ({ browser }) => {
-  const { room, alice, aliceContext, bobContext, bobPage } = await pair(browser);
+test("a rename shows live on the renamed person's messages, in the room header and in the sidebar, and in their own other tab's header", async ({ browser }) => {
+  const { room, alice, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
   await postMessage(aliceContext.request, room, "before the rename");
   await openLive(bobPage, room);
+  await openLive(alicePage, room);
+  await alicePage.getByLabel("Message", { exact: true }).fill("a draft kept");
   const byline = bobPage.locator("article.message .author").first();
   await expect(byline).toHaveText(alice.name);
+  await expect(alicePage.locator(".whoami")).toHaveText(alice.name);
 
   const renamed = `Renamed ${Date.now()}`;
   const response = await aliceContext.request.put("/users/me", { data: { user: { name: renamed } } });
@@ -331,5 +334,9 @@ test("a rename shows live on the renamed person's messages, in the room header a
   await expect(byline).toHaveText(renamed);
   await expect(bobPage.locator(".chat-header h1")).toHaveText(renamed);
   await expect(bobPage.locator(`.room-link[data-room-id="${room}"] .room-title`)).toContainText(renamed);
+  // Alice's open tab shows her new name without a reload, and the page
+  // around it is not drawn again (the draft is still in the composer).
+  await expect(alicePage.locator(".whoami")).toHaveText(renamed);
+  await expect(alicePage.getByLabel("Message", { exact: true })).toHaveValue("a draft kept");
   await closeAll(aliceContext, bobContext);
 });

@@ -27,6 +27,7 @@ pub fn Header() -> impl IntoView {
                     let admin = auth.admin.await.unwrap_or(false);
                     auth.me.await.ok().flatten().map(|me| {
                         let name = me.display_name().to_owned();
+                        let name = move || auth.renamed.get().unwrap_or_else(|| name.clone());
                         view! {
                             <nav class="account">
                                 {admin.then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
