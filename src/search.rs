@@ -109,6 +109,17 @@ impl SearchText {
         find_ignoring_case(shown, &self.terms.join(" ")).or_else(|| find_first_term(shown, &self.terms))
     }
 
+    /// Whether a message's text matches, as the database decides it: it
+    /// holds every term of three characters or more, or, when there is
+    /// none, every term (ignoring case).
+    pub fn matches(&self, text: &str) -> bool {
+        let folded = fold(text);
+        let indexed = self.indexed();
+        let needed: Vec<&str> =
+            if indexed.is_empty() { self.terms.iter().map(String::as_str).collect() } else { indexed };
+        needed.iter().all(|t| folded.contains(&fold(t)))
+    }
+
     /// The terms the trigram index can match (three characters or more);
     /// none when every term is shorter.
     fn indexed(&self) -> Vec<&str> {
@@ -355,6 +366,17 @@ mod tests {
         assert!(text.indexed().is_empty());
         let text = SearchText::parse("q", r#""v2 of""#).expect("a query");
         assert_eq!(text.indexed(), ["v2 of"]);
+    }
+
+    #[test]
+    fn a_text_matches_when_it_holds_every_term_the_database_matches() {
+        let text = SearchText::parse("q", "v2 DEPLOY fri").expect("a query");
+        assert!(text.matches("Friday's deploy"));
+        assert!(!text.matches("Friday"));
+        let short = SearchText::parse("q", "v2 on").expect("a query");
+        assert!(short.matches("on V2"));
+        assert!(short.matches("v2 only"), "parts of words");
+        assert!(!short.matches("v2"));
     }
 
     #[test]

@@ -539,8 +539,11 @@ async fn room_list(
 }
 
 /// The default queries: rare, common, very common, nothing (with common
-/// trigrams and with rare ones), two characters, and non-ASCII.
-const DEFAULT_QUERIES: &[&str] = &["zanzibarite", "meeting", "the", "thethe", "qxzjv", "ok", "квазар", "größer"];
+/// trigrams and with rare ones), two characters, and non-ASCII; then two
+/// words that are common together, and a very common word beside a rare
+/// one (each word is matched on its own).
+const DEFAULT_QUERIES: &[&str] =
+    &["zanzibarite", "meeting", "the", "thethe", "qxzjv", "ok", "квазар", "größer", "meeting the", "the zanzibarite"];
 
 async fn search(
     out: &Out,
@@ -565,9 +568,9 @@ async fn search(
         let first = api.get_json(me, &path).await?;
         let hits = first["results"].as_array().map(Vec::len).unwrap_or(0);
         let partial = first["partial"].as_bool().unwrap_or(false);
-        let needle = q.to_lowercase();
+        let text = hearth::search::SearchText::parse("q", q).map_err(|e| e.message)?;
         let expected: Vec<i64> =
-            (0..folded.len()).rev().filter(|&i| folded[i].contains(&needle)).take(20).map(|i| i as i64 + 1).collect();
+            (0..folded.len()).rev().filter(|&i| text.matches(&folded[i])).take(20).map(|i| i as i64 + 1).collect();
         let got: Vec<i64> = first["results"]
             .as_array()
             .map(|r| r.iter().filter_map(|h| h["number"].as_i64()).collect())
