@@ -299,7 +299,7 @@ pub(super) async fn patch_message(
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct SearchQuery {
-    /// The text to find: any part of a word.
+    /// The text to find, whole: any part of a word, or across words.
     query: Option<String>,
     /// The same, by the seed's name (also accepted as a JSON body on the GET).
     search_query: Option<String>,

@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct WebSearch {
-    /// The text to find: any part of a word.
+    /// The words to find (at most 8), each as any part of a word, in any
+    /// order; a "quoted phrase" whole.
     q: Option<String>,
     /// Only in this room.
     room_id: Option<i64>,
