@@ -13,14 +13,27 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// `axum::Json`, but a missing content type is a JSON 415 and a bad body a
-/// JSON 400 (syntax) or 422 (shape).
+/// JSON 400 (syntax) or 422 (shape). Every body is an object: serde fills a
+/// struct from an array too, by position (`["hi", "cid-1"]` was a message
+/// with a `client_id`), which no endpoint documents, so an array is a 422.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::PayloadTooLarge),
+            Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {}", e.body_text()))),
+        };
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(AppError::invalid("body", "Invalid request body: expected a JSON object, not an array").into());
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(JsonRejection::JsonDataError(e)) => {
@@ -33,6 +46,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
         }
     }
+}
+
+/// `application/json`, or a `+json` type (as `axum::Json` accepts).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(mime) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some((kind, sub)) = essence.split_once('/') else { return false };
+    kind == "application" && (sub == "json" || sub.ends_with("+json"))
 }
 
 /// What the JSON reader said (the field's path, what was wrong, where),

@@ -309,3 +309,48 @@ async fn a_body_that_does_not_read_says_which_field_and_what_was_wrong_in_plain_
     );
     assert_eq!(broken["errors"][0], "Invalid JSON: body: EOF while parsing a string at line 1 column 11");
 }
+
+#[tokio::test]
+async fn an_array_where_an_object_belongs_is_a_422_not_read_field_by_field() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&alice.client, room, "hello").await;
+    let token = app.create_application(&alice.client, "bots").await["application_token"].as_str().unwrap().to_owned();
+    app.create_chat(&token, "logs").await;
+    app.post_app_message(&token, 1, "hello").await;
+    // Each would have been read by position: a name, a chat, a message with
+    // a client_id, an edit.
+    let writes = [
+        ("POST", "/api/applications".to_owned(), r#"["made from an array"]"#),
+        ("POST", format!("/api/applications/{token}/chats"), r#"["chat from array"]"#),
+        ("POST", format!("/api/applications/{token}/chats/1/messages"), r#"["msg"]"#),
+        ("POST", format!("/conversations/{room}/messages"), r#" ["hi", "cid-1", null, []]"#),
+        ("PATCH", format!("/conversations/{room}/messages/1"), r#"["edited"]"#),
+        ("PUT", "/users/me".to_owned(), r#"[{"name": "Array"}]"#),
+    ];
+    for (method, path, body) in writes {
+        let input = ("an array", "application/json", body.as_bytes().to_vec(), "");
+        let response = send(&app, &alice.client, method, &path, &input).await;
+        let errors = crate::helpers::assert_error(response, 422).await;
+        assert_eq!(
+            errors["errors"][0], "Invalid request body: expected a JSON object, not an array",
+            "{method} {path}"
+        );
+    }
+    // Nothing was made or changed.
+    assert_eq!(app.history(&alice.client, room, "").await["messages"].as_array().map(Vec::len), Some(1));
+    assert_eq!(app.history(&alice.client, room, "").await["messages"][0]["body"], "hello");
+    let chats = app.client.get(app.url(&format!("/api/applications/{token}/chats"))).send().await.unwrap();
+    assert_eq!(chats.json::<Value>().await.unwrap().as_array().map(Vec::len), Some(1));
+    // A `+json` type is still JSON.
+    let object = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/messages")))
+        .header("content-type", "application/vnd.api+json; charset=utf-8")
+        .body(r#"{"body": "typed"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.status(), 201);
+}
