@@ -7,7 +7,7 @@ use crate::error::{AppError, FieldError};
 use crate::model::SignUpPolicy;
 use crate::model::{Person, Profile, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
-use crate::store::{Inserted, NewUserRow};
+use crate::store::{Inserted, NewUserRow, Spend};
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -166,22 +166,27 @@ impl Hearth {
             // A link used while sign-up is open still spends a use, so the
             // admin's count stays true; one that is no longer good does not
             // stop an open sign-up.
-            SignUpPolicy::Open => match crate::admin::invitation_token(reg.invitation.as_deref()) {
-                Some(token) => {
-                    let hash = crate::admin::token_hash(token);
-                    self.store.invitation_usable(&hash).await?.then_some(hash)
-                }
-                None => None,
-            },
+            // Whether it is still good is decided by the insert's own
+            // transaction: checked before it, two sign-ups racing for a
+            // link's last use had the loser refused.
+            SignUpPolicy::Open => {
+                crate::admin::invitation_token(reg.invitation.as_deref()).map(|t| (crate::admin::token_hash(t), false))
+            }
             SignUpPolicy::Closed => {
                 return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
             }
             SignUpPolicy::Invite => match crate::admin::invitation_token(reg.invitation.as_deref()) {
                 None => return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into())),
-                Some(token) => Some(crate::admin::token_hash(token)),
+                Some(token) => Some((crate::admin::token_hash(token), true)),
             },
         };
-        self.create_account(reg, invitation.as_deref(), false).await
+        let spend = invitation.as_ref().map(|(hash, required)| match required {
+            true => Spend::Required(hash),
+            false => Spend::IfUsable(hash),
+        });
+        self.insert_new_account(reg, spend, false, false)
+            .await?
+            .ok_or_else(|| AppError::internal("an account was refused as not the first without being asked as it"))
     }
 
     /// Creates an account without a sign-up policy (the CLI and the demo
@@ -192,7 +197,7 @@ impl Hearth {
         invitation: Option<&str>,
         admin: bool,
     ) -> Result<Profile, AppError> {
-        self.insert_new_account(reg, invitation, admin, false)
+        self.insert_new_account(reg, invitation.map(Spend::Required), admin, false)
             .await?
             .ok_or_else(|| AppError::internal("an account was refused as not the first without being asked as it"))
     }
@@ -202,12 +207,12 @@ impl Hearth {
     async fn insert_new_account(
         &self,
         reg: Registration,
-        invitation: Option<&str>,
+        invitation: Option<Spend<'_>>,
         admin: bool,
         first_only: bool,
     ) -> Result<Option<Profile>, AppError> {
         let mut errors = Vec::new();
-        if let Some(hash) = invitation
+        if let Some(Spend::Required(hash)) = invitation
             && !self.store.invitation_usable(hash).await?
         {
             errors.push(FieldError::new("invitation", crate::admin::BAD_INVITATION));

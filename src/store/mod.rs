@@ -53,7 +53,7 @@ pub use search::{
     HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
 };
 pub use sessions::Sessions;
-pub use users::{AuthUser, Inserted, NewUserRow};
+pub use users::{AuthUser, Inserted, NewUserRow, Spend};
 
 /// Which database a store is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -41,6 +41,15 @@ pub struct NewUserRow<'a> {
 }
 
 /// What [`Store::insert_user`] did with the registration.
+/// The invitation a new account spends a use of.
+#[derive(Debug, Clone, Copy)]
+pub enum Spend<'a> {
+    /// This one (its token's hash), or no account.
+    Required(&'a str),
+    /// This one if it is still good, else none (while sign-up is open).
+    IfUsable(&'a str),
+}
+
 pub enum Inserted {
     User(Profile),
     /// The invitation is unknown, revoked, expired or used up.
@@ -83,7 +92,7 @@ impl Store {
         &self,
         user: NewUserRow<'_>,
         admin: bool,
-        invitation_hash: Option<&str>,
+        invitation: Option<Spend<'_>>,
         first_only: bool,
     ) -> Result<Inserted, AppError> {
         let sql = format!(
@@ -110,10 +119,10 @@ impl Store {
                     return Ok(Inserted::NotFirst);
                 }
             }
-            if let Some(hash) = invitation_hash {
+            if let Some(Spend::Required(hash) | Spend::IfUsable(hash)) = invitation {
                 // Taken inside the transaction: a failed insert gives it back.
                 let spent: Option<(i64,)> = sqlx::query_as(spend).bind(hash).bind(&at).fetch_optional(&mut *tx).await?;
-                if spent.is_none() {
+                if spent.is_none() && matches!(invitation, Some(Spend::Required(_))) {
                     return Ok(Inserted::InvitationRefused);
                 }
             }

@@ -275,6 +275,17 @@ async fn an_invitation_link_registers_until_it_is_used_up_expired_or_revoked() {
     assert_eq!(entry["uses"], 1, "{entry}");
     assert_eq!(register_with_invitation(&app, "after", once["token"].as_str()).await.status(), 201);
     assert_eq!(register_with_invitation(&app, "bogus", Some("0123abcd")).await.status(), 201);
+    // Sign-ups racing for a link's last uses all get in: the losers sign up
+    // as if without it (the check and the spend are one transaction).
+    let twice = invite(&app, &admin.client, json!({ "max_uses": 2 })).await;
+    let names: Vec<String> = (0..8).map(|i| format!("racer{i}")).collect();
+    let racing = names.iter().map(|name| register_with_invitation(&app, name, twice["token"].as_str()));
+    for response in futures_util::future::join_all(racing).await {
+        assert_eq!(response.status(), 201);
+    }
+    let listed = app.get_json(&admin.client, "/admin/invitations").await;
+    let entry = listed.as_array().expect("invitations").iter().find(|i| i["id"] == twice["id"]).expect("listed");
+    assert_eq!(entry["uses"], 2, "{entry}");
 }
 
 #[tokio::test]
