@@ -109,7 +109,7 @@ pub(super) struct RoomRef {
 }
 
 /// Opens a room. A direct room with someone I already have one with is that room (200), and so is
-/// an untitled group with exactly the same people (a titled group is always new).
+/// an untitled group with exactly the same people (a titled group is always new; the default title, "Group Chat", is no title).
 #[utoipa::path(post, path = "/conversations", tag = "conversations",
     request_body = CreateBody,
     responses(

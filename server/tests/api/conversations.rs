@@ -130,6 +130,13 @@ async fn the_same_people_without_a_title_find_their_untitled_group_again() {
     let archive = alice.client.delete(app.url(&format!("/conversations/{}", after_rename.1)));
     assert!(archive.send().await.unwrap().status().is_success());
     let after_archive = create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id] })).await;
+    // The default title is no title: the untitled group, found or made.
+    let defaulted =
+        create(&app, &alice.client, json!({ "participant_ids": [bob.id, carol.id], "title": " Group Chat " })).await;
+    let (_, with_dave_titled) =
+        create(&app, &alice.client, json!({ "participant_ids": [dave.id], "title": "Group Chat", "kind": "group" }))
+            .await;
+    let with_dave = create(&app, &alice.client, json!({ "participant_ids": [dave.id], "kind": "group" })).await;
 
     // Assert
     assert_eq!(first_status, 201);
@@ -143,6 +150,8 @@ async fn the_same_people_without_a_title_find_their_untitled_group_again() {
     assert_ne!(after_rename.1, first);
     assert_eq!(after_archive.0, 201, "an archived group is not reopened");
     assert_ne!(after_archive.1, after_rename.1);
+    assert_eq!(defaulted, (200, after_archive.1), "titled \"Group Chat\" is the untitled group");
+    assert_eq!(with_dave, (200, with_dave_titled), "and an untitled request finds one made so");
     let rooms = app.get_json(&carol.client, "/conversations").await;
     assert_eq!(rooms.as_array().unwrap().len(), 4, "{rooms}");
 }
