@@ -419,7 +419,7 @@ impl Hearth {
             None => PAGE_DEFAULT,
         };
         self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
-        Ok(MessagePage::new(self.store.replies(room, number, params.after.unwrap_or(0), limit).await?))
+        Ok(MessagePage::of_replies(self.store.replies(room, number, params.after.unwrap_or(0), limit).await?))
     }
 
     /// The author edits within the edit window.

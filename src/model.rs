@@ -495,7 +495,8 @@ impl Reaction {
 pub struct Cursor {
     /// Pass as `before` for the page before this one (an ISO 8601 time).
     pub before: Option<String>,
-    /// Pass as `after` for the page after this one.
+    /// Pass as `after` for the page after this one (a time; on a page of
+    /// replies, the last reply's number).
     pub after: Option<String>,
 }
 
@@ -529,6 +530,15 @@ impl MessagePage {
             },
         };
         Self { messages, page_info }
+    }
+
+    /// A page of a message's replies: they page on by number (`after` the
+    /// last reply's), not by time, so the cursor says that, and there is
+    /// no page before.
+    pub fn of_replies(messages: Vec<Message>) -> Self {
+        let mut page = Self::new(messages);
+        page.page_info.cursor = Cursor { before: None, after: page.page_info.newest.map(|n| n.to_string()) };
+        page
     }
 }
 

@@ -395,6 +395,10 @@ async fn a_messages_replies_are_listed_oldest_first_a_page_at_a_time_to_members_
     let first_page: Value = list(&bob.client, original, "?limit=2").await.json().await.expect("json");
     let next = format!("?limit=2&after={}", first_page["page_info"]["newest"]);
     let second_page: Value = list(&bob.client, original, &next).await.json().await.expect("json");
+    // The page's own cursor pages on too.
+    let cursor = first_page["page_info"]["cursor"].clone();
+    let by_cursor = format!("?limit=2&after={}", cursor["after"].as_str().expect("an after cursor"));
+    let by_cursor: Value = list(&bob.client, original, &by_cursor).await.json().await.expect("json");
     let none: Value = list(&bob.client, replies[0], "").await.json().await.expect("json");
 
     // Assert
@@ -403,6 +407,8 @@ async fn a_messages_replies_are_listed_oldest_first_a_page_at_a_time_to_members_
     assert_eq!(all["messages"][0]["user"]["username"], "bob");
     assert_eq!(numbers(&first_page), [replies[0], replies[1]]);
     assert_eq!(numbers(&second_page), [replies[3]]);
+    assert_eq!(numbers(&by_cursor), [replies[3]], "{cursor}");
+    assert!(cursor["before"].is_null(), "replies have no page before: {cursor}");
     assert_eq!(numbers(&none), Vec::<i64>::new());
     assert_error(list(&carol.client, original, "").await, 404).await;
     assert_error(list(&crate::helpers::new_client(), original, "").await, 401).await;
