@@ -232,7 +232,9 @@ impl Hearth {
 
     pub async fn create_chat(&self, token: &str, name: Option<&str>) -> Result<ChatView, AppError> {
         let app = self.app(token).await?;
-        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        // Without a name, it is called after its application; a name given
+        // blank is refused, as a blank rename is.
+        let name = match name {
             Some(_) => parse_name("chat_name", "Chat name", name)?,
             None => format!("{} chat", app.name),
         };

@@ -119,15 +119,23 @@ pub(super) struct ChatBody {
     chat_name: Option<String>,
 }
 
+/// A new chat's name: without one (or with `null`) it is called after its
+/// application; a blank one is a 422, as a blank rename is.
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct NewChatBody {
+    #[serde(default)]
+    chat_name: Option<String>,
+}
+
 /// Creates a chat, numbered 1, 2, 3… per application; it is a room in the web UI.
 #[utoipa::path(post, path = "/api/applications/{token}/chats", tag = "token API", security(()),
     params(("token" = String, Path, description = "The application's token")),
-    request_body = ChatBody,
+    request_body = NewChatBody,
     responses((status = 201, description = "Created", body = ChatView)))]
 pub(super) async fn create_chat(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
-    Json(body): Json<ChatBody>,
+    Json(body): Json<NewChatBody>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, JsonResponse(hearth.create_chat(&token, body.chat_name.as_deref()).await?)))
 }
@@ -191,13 +199,17 @@ pub(super) struct MessageBody {
 
 impl MessageBody {
     /// The text, by either name; both names with different texts are a 422,
-    /// not one of them dropped without a word.
+    /// not one of them dropped without a word. A name given as `null` or
+    /// blank beside the other is not a second text.
     fn content(&self) -> Result<Option<&str>, AppError> {
+        fn given(text: Option<&str>) -> Option<&str> {
+            text.filter(|t| !t.trim().is_empty())
+        }
         match (self.message_content.as_deref(), self.body.as_deref()) {
-            (Some(content), Some(body)) if content != body => {
+            (Some(content), Some(body)) if content != body && given(Some(content)).and(given(Some(body))).is_some() => {
                 Err(AppError::invalid("message_content", "Give message_content or body, not both"))
             }
-            (content, body) => Ok(content.or(body)),
+            (content, body) => Ok(given(content).or(given(body)).or(content).or(body)),
         }
     }
 }

@@ -31,13 +31,14 @@ async fn creating_a_chat_returns_201_numbered_from_1_and_counts_it() {
 }
 
 #[tokio::test]
-async fn a_chat_without_a_name_is_still_created_as_in_the_seed() {
+async fn a_chat_without_a_name_is_still_created_as_in_the_seed_and_a_blank_one_is_refused() {
     let app = spawn_app().await;
     let application = app.create_application(&new_client(), "Support").await;
     let token = application["application_token"].as_str().unwrap();
     let url = app.url(&format!("/api/applications/{token}/chats"));
 
     let unnamed = new_client().post(&url).json(&json!({})).send().await.unwrap();
+    let null = new_client().post(&url).json(&json!({ "chat_name": null })).send().await.unwrap();
     let blank = new_client().post(&url).json(&json!({ "chat_name": "  " })).send().await.unwrap();
     let too_long = new_client().post(&url).json(&json!({ "chat_name": "x".repeat(101) })).send().await.unwrap();
 
@@ -45,8 +46,11 @@ async fn a_chat_without_a_name_is_still_created_as_in_the_seed() {
     let unnamed: Value = unnamed.json().await.unwrap();
     assert_eq!(unnamed["chat_number"], 1);
     assert!(!unnamed["chat_name"].as_str().unwrap().trim().is_empty(), "it gets a name: {unnamed}");
-    assert_eq!(blank.status(), 201);
-    assert_eq!(blank.json::<Value>().await.unwrap()["chat_number"], 2);
+    assert_eq!(null.status(), 201, "null is no name");
+    assert_eq!(null.json::<Value>().await.unwrap()["chat_number"], 2);
+    // A name given blank is refused, as a blank rename or application name is.
+    assert_eq!(blank.status(), 422);
+    assert_eq!(blank.json::<Value>().await.unwrap()["errors"][0], "Chat name can't be blank");
     assert_eq!(too_long.status(), 422);
     assert!(
         too_long.json::<Value>().await.unwrap()["errors"][0].as_str().unwrap().starts_with("Chat name is too long")

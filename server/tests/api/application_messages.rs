@@ -384,6 +384,12 @@ async fn message_content_and_body_that_disagree_are_422_not_one_dropped() {
     assert_eq!(body["errors"][0], "Give message_content or body, not both");
     let same = new_client().post(&messages).json(&json!({ "message_content": "A", "body": "A" })).send().await.unwrap();
     assert_eq!(same.status(), 201, "the same text by both names is one message");
+    // A name given as null or blank beside the other is no second text.
+    for other in [json!({ "message_content": "E", "body": null }), json!({ "message_content": " ", "body": "E" })] {
+        let posted = new_client().post(&messages).json(&other).send().await.unwrap();
+        assert_eq!(posted.status(), 201, "{other}");
+        assert_eq!(posted.json::<Value>().await.unwrap()["message_content"], "E", "{other}");
+    }
     let edit = new_client()
         .patch(app.url(&format!("/api/applications/{token}/chats/1/messages/1")))
         .json(&json!({ "message_content": "C", "body": "D" }))
@@ -392,6 +398,6 @@ async fn message_content_and_body_that_disagree_are_422_not_one_dropped() {
         .unwrap();
     assert_error(edit, 422).await;
     let listed = app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1/messages")).await;
-    assert_eq!(message_numbers(&listed), [1]);
+    assert_eq!(message_numbers(&listed), [1, 2, 3]);
     assert_eq!(listed[0]["message_content"], "A");
 }
