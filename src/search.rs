@@ -174,15 +174,24 @@ pub fn contains_folded(haystack: &str, needle: &str) -> bool {
     fold(haystack).contains(needle)
 }
 
-/// Where `needle` first occurs in `haystack`, ignoring case, in characters.
+/// Where `needle` first occurs in `haystack`, ignoring case, in characters
+/// of `haystack`: matched on the folded text, each folded character mapped
+/// back to the character it came from, so a character whose lower case is
+/// longer ("İ" is "i" and a dot) moves no mark after it.
 pub fn find_ignoring_case(haystack: &str, needle: &str) -> Option<(usize, usize)> {
-    let hay: Vec<char> = haystack.chars().flat_map(char::to_lowercase).collect();
-    let pin: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
-    // Offsets are only meaningful when lower-casing kept the length.
-    if pin.is_empty() || hay.len() != haystack.chars().count() {
+    let pin: Vec<char> = fold(needle).chars().collect();
+    if pin.is_empty() {
         return None;
     }
-    hay.windows(pin.len()).position(|w| w == pin.as_slice()).map(|start| (start, start + pin.len()))
+    let (mut hay, mut from) = (Vec::new(), Vec::new());
+    for (i, c) in haystack.chars().enumerate() {
+        for lower in c.to_lowercase() {
+            hay.push(lower);
+            from.push(i);
+        }
+    }
+    let start = hay.windows(pin.len()).position(|w| w == pin.as_slice())?;
+    Some((from[start], from[start + pin.len() - 1] + 1))
 }
 
 /// Hits, newest first, and whether a short query's scan stopped early.
@@ -316,6 +325,9 @@ mod tests {
         assert_eq!(find_ignoring_case("Hello World", "wor"), Some((6, 9)));
         assert_eq!(find_ignoring_case("Привет мир", "МИР"), Some((7, 10)));
         assert_eq!(find_ignoring_case("abc", "x"), None);
+        // A character whose lower case is longer moves nothing after it.
+        assert_eq!(find_ignoring_case("İstanbul meetingXYZ today", "meetingxyz"), Some((9, 19)));
+        assert_eq!(find_ignoring_case("İstanbul", "i"), Some((0, 1)));
         assert!(contains_folded("ÜBER", &fold("üb")));
         assert!(!contains_folded("abc", &fold("d")));
     }

@@ -95,6 +95,13 @@ async fn match_offsets_count_characters_not_bytes() {
         (chinese["results"][0]["match_start"].clone(), chinese["results"][0]["match_end"].clone()),
         (json!(2), json!(4))
     );
+    app.send(&alice.client, room, "İstanbul meetingXYZ today").await;
+    let after_dotted = app.get_json(&alice.client, &search_path("meetingxyz")).await;
+    assert_eq!(
+        (after_dotted["results"][0]["match_start"].clone(), after_dotted["results"][0]["match_end"].clone()),
+        (json!(9), json!(19)),
+        "\"İ\" lower-cases to two characters and moves nothing after it"
+    );
     assert_eq!(across["results"][0]["body"], "Hello world!");
     assert_eq!(
         (across["results"][0]["match_start"].clone(), across["results"][0]["match_end"].clone()),
