@@ -397,6 +397,24 @@ async fn an_admin_deletes_any_message_with_the_authors_event_and_an_audit_entry(
     assert_eq!(entry["target_room"], room);
     assert_eq!(entry["target_number"], number);
     assert_eq!(entry["target_user"], bob.id);
+
+    // An archived room is read-only to its members, not to moderation.
+    let group = bob
+        .client
+        .post(app.url("/conversations"))
+        .json(&json!({ "participant_ids": [alice.id], "kind": "group", "title": "Old news" }))
+        .send()
+        .await
+        .expect("sent");
+    let group = group.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let sent = app.send(&bob.client, group, "spam, archived").await;
+    let archived = bob.client.delete(app.url(&format!("/conversations/{group}"))).send().await.expect("sent");
+    assert_eq!(archived.status(), 204);
+    let path = format!("/conversations/{group}/messages/{}", sent["number"]);
+    let refused = assert_error(bob.client.delete(app.url(&path)).send().await.expect("sent"), 403).await;
+    assert_eq!(refused["errors"][0], "This conversation is archived and read-only");
+    assert_eq!(admin.client.delete(app.url(&path)).send().await.expect("sent").status(), 204);
+    assert_eq!(app.history(&bob.client, group, "").await["messages"][0]["deleted"], true);
 }
 
 #[tokio::test]
