@@ -172,8 +172,10 @@ async fn a_short_query_reads_a_bounded_amount_and_says_its_results_are_partial()
     // The scan stopped at its budget: the old match lies past it.
     assert_eq!(short["results"], json!([]), "the old match lies past the budget");
     assert_eq!(short["partial"], true);
-    // Three characters or more use the index, which sees everything.
-    let long = app.get_json(&alice.client, "/search?q=s%20qz").await;
+    // Three characters or more use the index, which sees everything (a
+    // quoted phrase is one term; unquoted, "s" and "qz" would be two short
+    // ones, and scanned).
+    let long = app.get_json(&alice.client, "/search?q=%22s%20qz%22").await;
     assert_eq!(long["results"][0]["number"], 1);
     assert_eq!(long["partial"], false);
 }
