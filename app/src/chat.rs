@@ -30,6 +30,8 @@ pub struct Chat {
     /// into a list that is still there.
     uploads: StoredValue<HashMap<i64, crate::pages::room::uploads::Uploads>>,
     frame: StoredValue<Option<Owner>>,
+    /// A refetch is due shortly ([`Chat::refresh_soon`]).
+    refresh_due: StoredValue<bool>,
 }
 
 impl Chat {
@@ -73,6 +75,20 @@ impl Chat {
     pub fn refresh_rooms(&self) {
         self.refresh.update(|n| *n += 1);
     }
+
+    /// Refetches the room list shortly: a burst of changes is one fetch.
+    pub fn refresh_soon(self) {
+        if !self.refresh_due.get_value() {
+            self.refresh_due.set_value(true);
+            set_timeout(
+                move || {
+                    self.refresh_due.set_value(false);
+                    self.refresh_rooms();
+                },
+                std::time::Duration::from_millis(250),
+            );
+        }
+    }
 }
 
 pub fn provide_chat() {
@@ -87,6 +103,7 @@ pub fn provide_chat() {
         online,
         uploads: StoredValue::new(HashMap::new()),
         frame: StoredValue::new(Owner::current()),
+        refresh_due: StoredValue::new(false),
     };
     provide_context(chat);
 
@@ -98,19 +115,7 @@ pub fn provide_chat() {
             live.follow(rooms.iter().map(|r| r.id));
         }
     });
-    let pending = StoredValue::new(false);
-    let refresh_soon = move || {
-        if !pending.get_value() {
-            pending.set_value(true);
-            set_timeout(
-                move || {
-                    pending.set_value(false);
-                    chat.refresh_rooms();
-                },
-                std::time::Duration::from_millis(250),
-            );
-        }
-    };
+    let refresh_soon = move || chat.refresh_soon();
     // Whatever happened while the link was down (or before it first came
     // up) is caught up by one refetch when it comes up.
     Effect::new(move |was: Option<LinkStatus>| {
@@ -152,7 +157,11 @@ pub fn provide_chat() {
                     refresh_soon();
                     check_name_soon();
                 }
-                ServerEvent::MessageDeleted { .. } | ServerEvent::Room { .. } => refresh_soon(),
+                // An edit may change a room's preview or add a mention,
+                // in the open room too.
+                ServerEvent::MessageEdited { .. } | ServerEvent::MessageDeleted { .. } | ServerEvent::Room { .. } => {
+                    refresh_soon()
+                }
                 // Said once per shared room: only a change is written.
                 ServerEvent::Presence { user_id, online: now }
                     if online.with_untracked(|o| o.contains(user_id)) != *now =>

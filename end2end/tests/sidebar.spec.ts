@@ -27,6 +27,38 @@ test("a new user is welcomed, with empty sections; once in a room they are welco
   await context.close();
 });
 
+test("an edit shows live in the room list: its preview, and a mention it adds", async ({ browser }) => {
+  const { alice, room: dm, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const title = `Edits ${Date.now()}`;
+  const open = await createRoom(aliceContext.request, { kind: "open", title });
+  expect((await bobContext.request.post(`/conversations/${open}/join`)).status()).toBe(200);
+  const posted = await postMessage(bobContext.request, open, "no mention yet");
+  await postMessage(bobContext.request, dm, "two original");
+  await alicePage.goto("/");
+  await openLive(bobPage, dm);
+  const openLink = alicePage.locator(`.room-link[data-room-id="${open}"]`);
+  const dmLink = alicePage.locator(`.room-link[data-room-id="${dm}"]`);
+  await expect(dmLink.locator(".room-preview")).toHaveText("two original");
+  await expect(openLink.getByRole("img", { name: "1 unread mention" })).toHaveCount(0);
+
+  // Bob edits in the room he has open, and in the other one.
+  const editor = bobPage.getByLabel("Message", { exact: true });
+  await editor.press("ArrowUp");
+  const editing = bobPage.getByRole("textbox", { name: "Edit message" });
+  await editing.fill("two CHANGED");
+  await editing.press("Enter");
+  const edited = await bobContext.request.patch(`/conversations/${open}/messages/${posted.number}`, {
+    data: { body: `now mentioning @${alice.username}` },
+  });
+  expect(edited.status()).toBe(200);
+
+  await expect(dmLink.locator(".room-preview")).toHaveText("two CHANGED");
+  await expect(bobPage.locator(`.room-link[data-room-id="${dm}"] .room-preview`)).toHaveText("You: two CHANGED");
+  await expect(openLink.locator(".room-preview")).toContainText(`now mentioning @${alice.username}`);
+  await expect(openLink.getByRole("img", { name: "1 unread mention" })).toHaveText("@1");
+  await closeAll(aliceContext, bobContext);
+});
+
 test("rooms and direct messages are listed apart, the current one is aria-current, badges say their count", async ({
   browser,
 }) => {

@@ -73,6 +73,10 @@ test("messages arriving while scrolled up show as ↓ N new and stay unread unti
   await postMessage(aliceContext.request, room, "while away 2");
   await expect(bobPage.locator(".jump-latest")).toHaveText("↓ 2 new messages");
   await expect(bobPage.locator("article.message", { hasText: "while away 2" })).not.toBeInViewport();
+  // The room list shows them meanwhile, as it would another room's.
+  const link = bobPage.locator(`.room-link[data-room-id="${room}"]`);
+  await expect(link.locator(".room-preview")).toHaveText("while away 2");
+  await expect(link.getByRole("img", { name: "2 unread messages" })).toHaveText("2");
   // Not on screen, so not read.
   await bobPage.waitForTimeout(1000);
   expect(await unread(bobContext.request, room)).toBe(2);

@@ -54,6 +54,7 @@ impl RoomSignals {
         paging: Paging,
     ) -> Self {
         let live = use_live();
+        let chat = crate::chat::use_chat();
         let typing = RwSignal::new(Vec::<(Author, f64)>::new());
         let online = RwSignal::new(HashSet::<UserId>::new());
         let markers = RwSignal::new(read_markers.into_iter().collect::<HashMap<UserId, i64>>());
@@ -82,6 +83,9 @@ impl RoomSignals {
                     paging.scroll_to_bottom();
                 } else if news {
                     paging.one_more_below();
+                    // Not read until seen, but the room list shows it (its
+                    // preview, its count) as any other room's would.
+                    chat.refresh_soon();
                 }
             }
             ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
