@@ -396,7 +396,8 @@ fn InvitationRow(invitation: Invitation, actions: Actions) -> impl IntoView {
     } else {
         "Open"
     };
-    let open = invitation.revoked_at.is_none();
+    // A used-up link cannot be used again: nothing is left to revoke.
+    let open = state == "Open";
     view! {
         <tr class="invitation" data-id=invitation.id>
             <td>{short_time(&invitation.created_at)}</td>
