@@ -78,16 +78,22 @@ impl Chat {
 
     /// Refetches the room list shortly: a burst of changes is one fetch.
     pub fn refresh_soon(self) {
-        if !self.refresh_due.get_value() {
-            self.refresh_due.set_value(true);
-            set_timeout(
-                move || {
-                    self.refresh_due.set_value(false);
-                    self.refresh_rooms();
-                },
-                std::time::Duration::from_millis(250),
-            );
-        }
+        soon(self.refresh_due, move || self.refresh_rooms());
+    }
+}
+
+/// Runs `then` 250 ms after the first of a burst of calls, once; `due`
+/// says one is waiting.
+fn soon(due: StoredValue<bool>, then: impl Fn() + 'static) {
+    if !due.get_value() {
+        due.set_value(true);
+        set_timeout(
+            move || {
+                due.set_value(false);
+                then();
+            },
+            std::time::Duration::from_millis(250),
+        );
     }
 }
 
@@ -132,18 +138,7 @@ pub fn provide_chat() {
     // one `updated` for it, so a burst is checked once.
     let auth = crate::auth::use_auth();
     let name_check = StoredValue::new(false);
-    let check_name_soon = move || {
-        if !name_check.get_value() {
-            name_check.set_value(true);
-            set_timeout(
-                move || {
-                    name_check.set_value(false);
-                    auth.check_name();
-                },
-                std::time::Duration::from_millis(250),
-            );
-        }
-    };
+    let check_name_soon = move || soon(name_check, move || auth.check_name());
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
             live.on_event(move |event| match event {
