@@ -34,10 +34,11 @@ impl Profile {
     }
 
     /// How the home page greets this user, given their rooms: someone who
-    /// is in no room yet has not started using Hearth and is welcomed; anyone
-    /// else is welcomed back.
+    /// has read or written nothing in any room yet (in none, or with every
+    /// room unread, as the rooms a new account joins by itself are) has not
+    /// started using Hearth and is welcomed; anyone else is welcomed back.
     pub fn greeting(&self, rooms: &[ConversationSummary]) -> &'static str {
-        if rooms.is_empty() { "Welcome, " } else { "Welcome back, " }
+        if rooms.iter().all(|r| r.unread_count > 0) { "Welcome, " } else { "Welcome back, " }
     }
 }
 
@@ -787,8 +788,12 @@ mod tests {
     }
 
     #[test]
-    fn a_user_in_no_room_is_welcomed_and_anyone_else_welcomed_back() {
+    fn a_user_who_has_read_nothing_yet_is_welcomed_and_anyone_else_welcomed_back() {
         assert_eq!(profile().greeting(&[]), "Welcome, ");
         assert_eq!(profile().greeting(&[room()]), "Welcome back, ");
+        // Joined to rooms by the instance, none of them read yet.
+        let unread = ConversationSummary { unread_count: 3, ..room() };
+        assert_eq!(profile().greeting(&[unread.clone(), unread.clone()]), "Welcome, ");
+        assert_eq!(profile().greeting(&[unread, room()]), "Welcome back, ");
     }
 }

@@ -36,8 +36,14 @@ test("an admin picks a room every new account joins: someone who registers start
     await newcomer.getByRole("button", { name: "Create account" }).click();
     const link = newcomer.locator(`.room-link[data-room-id="${room}"]`);
     await expect(link).toContainText(title);
+    // In a room, but new: welcomed, not welcomed back.
+    await expect(newcomer.getByRole("heading", { level: 1 })).toHaveText(/^Welcome, /);
     await link.click();
     await expect(newcomer.locator("article.message .body")).toHaveText(["Hello and welcome, new people!"]);
+    // Once they have read something, they are welcomed back.
+    await expect.poll(async () => (await (await newContext.request.get("/conversations")).json())[0].unread_count).toBe(0);
+    await newcomer.goto("/");
+    await expect(newcomer.getByRole("heading", { level: 1 })).toHaveText(/^Welcome back, /);
 
     // Removed: the newcomer stays; the next account starts in no room.
     await admin.reload();

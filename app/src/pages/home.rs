@@ -6,9 +6,10 @@ use crate::chat::use_chat;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    // A new user (in no room yet) is welcomed, not welcomed back; the room
-    // list the sidebar shows decides it (`Profile::greeting`); a list that
-    // failed to load says nothing, and the usual greeting stays.
+    // A new user (who has read or written nothing yet) is welcomed, not
+    // welcomed back; the room list the sidebar shows decides it
+    // (`Profile::greeting`); a list that failed to load says nothing, and
+    // the usual greeting stays.
     let chat = use_chat();
     let page = signed_in_with(
         move || async move { chat.rooms.await },
