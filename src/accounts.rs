@@ -162,42 +162,35 @@ impl Hearth {
         {
             return Ok(profile);
         }
-        let invitation = match self.sign_up_policy().await? {
+        let link = crate::admin::invitation_token(reg.invitation.as_deref()).map(crate::admin::token_hash);
+        let spend = match (self.sign_up_policy().await?, link.as_deref()) {
             // A link used while sign-up is open still spends a use, so the
             // admin's count stays true; one that is no longer good does not
-            // stop an open sign-up.
-            // Whether it is still good is decided by the insert's own
-            // transaction: checked before it, two sign-ups racing for a
-            // link's last use had the loser refused.
-            SignUpPolicy::Open => {
-                crate::admin::invitation_token(reg.invitation.as_deref()).map(|t| (crate::admin::token_hash(t), false))
-            }
-            SignUpPolicy::Closed => {
+            // stop an open sign-up. Whether it is still good is decided by
+            // the insert's own transaction: checked before it, two sign-ups
+            // racing for a link's last use had the loser refused.
+            (SignUpPolicy::Open, link) => link.map(Spend::IfUsable),
+            (SignUpPolicy::Closed, _) => {
                 return Err(AppError::Forbidden("Sign-up is closed on this instance".into()));
             }
-            SignUpPolicy::Invite => match crate::admin::invitation_token(reg.invitation.as_deref()) {
-                None => return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into())),
-                Some(token) => Some((crate::admin::token_hash(token), true)),
-            },
+            (SignUpPolicy::Invite, None) => {
+                return Err(AppError::Forbidden("Sign-up is by invitation only on this instance".into()));
+            }
+            (SignUpPolicy::Invite, Some(link)) => Some(Spend::Required(link)),
         };
-        let spend = invitation.as_ref().map(|(hash, required)| match required {
-            true => Spend::Required(hash),
-            false => Spend::IfUsable(hash),
-        });
-        self.insert_new_account(reg, spend, false, false)
-            .await?
-            .ok_or_else(|| AppError::internal("an account was refused as not the first without being asked as it"))
+        self.create_account(reg, spend, false).await
     }
 
     /// Creates an account without a sign-up policy (the CLI and the demo
-    /// seed), spending a use of the invitation whose token hash is given.
+    /// seed), spending a use of the invitation, if one is given, as `Spend`
+    /// says.
     pub async fn create_account(
         &self,
         reg: Registration,
-        invitation: Option<&str>,
+        invitation: Option<Spend<'_>>,
         admin: bool,
     ) -> Result<Profile, AppError> {
-        self.insert_new_account(reg, invitation.map(Spend::Required), admin, false)
+        self.insert_new_account(reg, invitation, admin, false)
             .await?
             .ok_or_else(|| AppError::internal("an account was refused as not the first without being asked as it"))
     }

@@ -58,13 +58,13 @@ pub(crate) fn new_invitation_token() -> String {
     hex(&bytes)
 }
 
-/// What is stored of a token: its SHA-256, in hex. The token is random and
-/// long, so a fast hash is enough (nothing to brute-force).
 /// An invitation link's token as given: trimmed, `None` when blank.
 pub(crate) fn invitation_token(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|token| !token.is_empty())
 }
 
+/// What is stored of a token: its SHA-256, in hex. The token is random and
+/// long, so a fast hash is enough (nothing to brute-force).
 pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.trim().as_bytes()))
 }

@@ -161,7 +161,7 @@ impl Hearth {
                 // The default title is no title: such a group is called by
                 // its members' names too (`named_by_members`), so it is the
                 // one an untitled request for the same people finds.
-                let (id, created) = match title.filter(|t| t.trim() != DEFAULT_GROUP_TITLE) {
+                let (id, created) = match title.filter(|t| !crate::model::named_by_members(RoomKind::Group, Some(t))) {
                     Some(title) => (self.store.create_room(RoomKind::Group, Some(&title), me, &members).await?, true),
                     None => self.store.find_or_create_group(DEFAULT_GROUP_TITLE, me, &members).await?,
                 };

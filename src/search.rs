@@ -114,10 +114,14 @@ impl SearchText {
     /// none, every term (ignoring case).
     pub fn matches(&self, text: &str) -> bool {
         let folded = fold(text);
+        self.required().iter().all(|t| folded.contains(&fold(t)))
+    }
+
+    /// The terms a message must hold: those the index matches, or, when
+    /// there is none, every term (which a scan then checks).
+    fn required(&self) -> Vec<&str> {
         let indexed = self.indexed();
-        let needed: Vec<&str> =
-            if indexed.is_empty() { self.terms.iter().map(String::as_str).collect() } else { indexed };
-        needed.iter().all(|t| folded.contains(&fold(t)))
+        if indexed.is_empty() { self.terms.iter().map(String::as_str).collect() } else { indexed }
     }
 
     /// The terms the trigram index can match (three characters or more);
@@ -262,7 +266,7 @@ impl Hearth {
             let hits = self.store.search_indexed(scope, &indexed, limit).await?;
             return Ok(Found { hits, partial: false });
         }
-        let needles: Vec<String> = text.terms().iter().map(|t| fold(t)).collect();
+        let needles: Vec<String> = text.required().iter().map(|t| fold(t)).collect();
         let found = self.scan_short(scope, &needles, limit).await?;
         crate::metrics::search_answered(if found.partial { "scan_partial" } else { "scan" });
         Ok(found)
