@@ -56,6 +56,14 @@ pub const CHANNEL: &str = "ConversationsChannel";
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// Room frames routed before one write (as `/ws`).
 const COALESCE: usize = 64;
+/// Longest identifier a subscription may have. ActionCable's are short JSON
+/// (`{"channel":"ConversationsChannel","conversation_id":12}`); each is
+/// kept for the connection's life and written into every frame it gets.
+pub const IDENTIFIER_MAX_BYTES: usize = 1024;
+/// Most identifiers of one connection that name the same room (each gets its
+/// own copy of every frame), so one connection cannot multiply a room's
+/// traffic or hold memory without bound.
+pub const IDENTIFIERS_PER_ROOM: usize = 4;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/cable", get(upgrade))
@@ -341,9 +349,14 @@ impl Cable {
             return;
         }
         let room = match conversation_of(&identifier) {
+            Ok(room) if subs.of_room(room).len() >= IDENTIFIERS_PER_ROOM => {
+                tracing::info!(user = self.user.id.0, room = room.0, "ActionCable: too many identifiers for one room");
+                out.push(reply(&identifier, "reject_subscription"));
+                return;
+            }
             Ok(room) => room,
             Err(why) => {
-                tracing::info!(user = self.user.id.0, %identifier, why, "ActionCable: subscription rejected");
+                tracing::info!(user = self.user.id.0, why, "ActionCable: subscription rejected");
                 out.push(reply(&identifier, "reject_subscription"));
                 return;
             }
@@ -408,6 +421,9 @@ impl Cable {
 /// "conversation_id":12}` (the id may also be a string of digits, as Rails'
 /// params allow).
 fn conversation_of(identifier: &str) -> Result<RoomId, &'static str> {
+    if identifier.len() > IDENTIFIER_MAX_BYTES {
+        return Err("the identifier is too long");
+    }
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(identifier) else {
         return Err("the identifier is not a JSON object");
     };

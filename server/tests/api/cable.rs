@@ -383,6 +383,39 @@ async fn malformed_identifiers_and_unknown_commands_are_ignored_or_rejected_and_
 }
 
 #[tokio::test]
+async fn identifiers_are_limited_in_length_and_per_room_so_one_cable_cannot_multiply_a_room() {
+    let app = spawn_app().await;
+    let (alice, bob, room) = pair(&app).await;
+    let mut alices = cable(&app, &alice).await;
+    let long =
+        json!({ "channel": "ConversationsChannel", "conversation_id": room, "pad": "x".repeat(1100) }).to_string();
+    assert_eq!(alices.subscribe(&long).await["type"], "reject_subscription", "an identifier over 1 KiB");
+    let named = |i: usize| json!({ "channel": "ConversationsChannel", "conversation_id": room, "i": i }).to_string();
+    for i in 0..4 {
+        assert_eq!(alices.subscribe(&named(i)).await["type"], "confirm_subscription", "identifier {i}");
+    }
+    assert_eq!(alices.subscribe(&named(4)).await["type"], "reject_subscription", "a fifth for the same room");
+    // The same identifier again is confirmed again (the client resends until
+    // confirmed); it is not a new one.
+    assert_eq!(alices.subscribe(&named(0)).await["type"], "confirm_subscription");
+
+    app.send(&bob.client, room, "four copies").await;
+    let mut heard = Vec::new();
+    for _ in 0..4 {
+        let frame = alices.next().await;
+        assert_eq!(frame["message"]["message"]["body"], "four copies");
+        heard.push(frame["identifier"].as_str().unwrap().to_owned());
+    }
+    heard.sort();
+    assert_eq!(heard, (0..4).map(named).collect::<Vec<_>>());
+    alices.assert_quiet("alice after four copies").await;
+
+    // Dropping one makes room for another.
+    alices.send(json!({ "command": "unsubscribe", "identifier": named(1) })).await;
+    assert_eq!(alices.subscribe(&named(4)).await["type"], "confirm_subscription");
+}
+
+#[tokio::test]
 async fn a_frame_over_the_limit_closes_the_cable_with_1009() {
     let app = spawn_app().await;
     let alice = person(&app, "alice").await;
