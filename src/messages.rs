@@ -257,18 +257,40 @@ impl Hearth {
         self.member_room(me, room).await?;
         let body = MessageBody::parse_with_files(body, !attachments.is_empty())?;
         let client_id = parse_client_id(client_id)?;
-        let files = self.sendable_attachments(me, room, attachments).await?;
-        if let Some(original) = reply_to {
-            match self.store.message_meta(room, original).await? {
-                Some(meta) if meta.deleted => {
-                    return Err(AppError::invalid("reply_to", "The message you are replying to was deleted"));
+        let sent = async {
+            let files = self.sendable_attachments(me, room, attachments).await?;
+            if let Some(original) = reply_to {
+                match self.store.message_meta(room, original).await? {
+                    Some(meta) if meta.deleted => {
+                        return Err(AppError::invalid("reply_to", "The message you are replying to was deleted"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation"));
+                    }
                 }
-                Some(_) => {}
-                None => return Err(AppError::invalid("reply_to", "reply_to must be a message of this conversation")),
             }
+            self.append_message(room, Poster::User(me), &body, client_id, reply_to, files).await
         }
-        let inserted = self.append_message(room, Poster::User(me), &body, client_id, reply_to, files).await?;
-        Ok(Sent { message: inserted.message, created: inserted.created })
+        .await;
+        match (sent, client_id) {
+            (Ok(inserted), _) => Ok(Sent { message: inserted.message, created: inserted.created }),
+            // A retry of a send that was saved is answered with the saved
+            // message, although what it refers to has changed since: its
+            // uploads are attached now, its original may be deleted, the
+            // room archived, the rate budget spent. Looked up only once the
+            // send is refused, so the usual send reads nothing more.
+            (Err(refused), Some(key)) if !matches!(refused, AppError::Internal(_)) => {
+                match self.store.earlier_send(room, me, key).await? {
+                    Some(saved) => {
+                        retry_matches(&saved, &body)?;
+                        Ok(Sent { message: saved, created: false })
+                    }
+                    None => Err(refused),
+                }
+            }
+            (Err(err), _) => Err(err),
+        }
     }
 
     /// Saves a message, then publishes it (unless `client_id` matched an
@@ -325,21 +347,10 @@ impl Hearth {
         // Queued to the writer, which commits it with whatever else is queued
         // and publishes it before answering (`crate::ingest`).
         let inserted = self.ingest.append(message, byline).await?;
-        // A retry gets its message back; the same key on another text is a
-        // client's mistake, refused (422, as the IETF Idempotency-Key draft
-        // says) so that the new text is not silently lost. An edited or
-        // deleted original no longer shows what was first sent, so a retry
-        // of it gets it back.
-        let saved = &inserted.message;
-        if !inserted.created
-            && !saved.deleted
-            && saved.edited_at.is_none()
-            && saved.body.as_deref() != Some(body.as_str())
-        {
-            return Err(AppError::invalid("client_id", "client_id was already used for a different message"));
-        }
         if inserted.created {
             self.preview_later(room, inserted.message.number, body.as_str());
+        } else {
+            retry_matches(&inserted.message, body)?;
         }
         Ok(inserted)
     }
@@ -650,6 +661,18 @@ pub(crate) async fn tell_unread(
         unread_mentions: Some(mentions),
     };
     hub.send_user(user, &event);
+    Ok(())
+}
+
+/// A retry (an earlier send with the same `client_id`) gets its message back;
+/// the same key on another text is a client's mistake, refused (422, as the
+/// IETF Idempotency-Key draft says) so that the new text is not silently
+/// lost. An edited or deleted original no longer shows what was first sent,
+/// so a retry of it gets it back.
+fn retry_matches(saved: &Message, body: &MessageBody) -> Result<(), AppError> {
+    if !saved.deleted && saved.edited_at.is_none() && saved.body.as_deref() != Some(body.as_str()) {
+        return Err(AppError::invalid("client_id", "client_id was already used for a different message"));
+    }
     Ok(())
 }
 

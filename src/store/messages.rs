@@ -557,6 +557,18 @@ impl Store {
     }
 
     /// The messages of `room` with these numbers, in one query.
+    /// The message `user` sent to `room` with `client_id`, if any (the
+    /// `messages_client_id` key).
+    pub async fn earlier_send(&self, room: RoomId, user: UserId, client_id: &str) -> Result<Option<Message>, AppError> {
+        let sql = format!("{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.user_id = $2 AND m.client_id = $3");
+        let row: Option<MessageRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(room).bind(user).bind(client_id).fetch_optional(pool).await?
+        });
+        let mut message = row.map(Message::from);
+        self.attach_reactions(room, message.iter_mut()).await?;
+        Ok(message)
+    }
+
     pub async fn messages_numbered(&self, room: RoomId, numbers: &[i64]) -> Result<Vec<Message>, AppError> {
         if numbers.is_empty() {
             return Ok(Vec::new());

@@ -126,6 +126,60 @@ async fn resending_with_the_same_client_id_returns_the_first_message_with_200() 
 }
 
 #[tokio::test]
+async fn a_retry_of_a_saved_send_gets_it_back_after_what_it_refers_to_changed() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+
+    // With an upload: the first send attached it, so the retry names an
+    // upload that is no longer "not sent yet".
+    let upload = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/attachments?name=notes.txt")))
+        .header("Content-Type", "text/plain")
+        .body("some notes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 201);
+    let file = upload.json::<Value>().await.unwrap()["id"].clone();
+    let with_file = json!({ "body": "with a file", "client_id": "file-1", "attachment_ids": [file] });
+    let first = app.post_message(&alice.client, room, with_file.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let retry = app.post_message(&alice.client, room, with_file).await;
+    assert_eq!(retry.status(), 200, "a retry of a saved send with files");
+    assert_eq!(retry.json::<Value>().await.unwrap()["number"], first["number"]);
+
+    // A reply whose original was deleted after it was sent.
+    let original = app.post_message(&bob.client, room, json!({ "body": "original" })).await;
+    let original: Value = original.json().await.unwrap();
+    let reply = json!({ "body": "a reply", "client_id": "reply-1", "reply_to": original["number"] });
+    let first = app.post_message(&alice.client, room, reply.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let url = app.url(&format!("/conversations/{room}/messages/{}", original["number"]));
+    assert!(bob.client.delete(&url).send().await.unwrap().status().is_success());
+    let retry = app.post_message(&alice.client, room, reply).await;
+    assert_eq!(retry.status(), 200, "a retry of a saved reply to a message deleted since");
+    assert_eq!(retry.json::<Value>().await.unwrap()["number"], first["number"]);
+
+    // A new send that is refused for the same reason is still refused, and
+    // the key of a refused send was never used.
+    let fresh = app
+        .post_message(
+            &alice.client,
+            room,
+            json!({ "body": "new", "client_id": "reply-2", "reply_to": original["number"] }),
+        )
+        .await;
+    assert_error(fresh, 422).await;
+    let page = app.history(&alice.client, room, "").await;
+    assert_eq!(numbers(&page), [1, 2, 3], "no message twice, none for the refused send");
+}
+
+#[tokio::test]
 async fn concurrent_retries_with_one_client_id_store_one_message() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
