@@ -278,6 +278,8 @@ impl Hearth {
         self.writable_room(chat.room_id).await?;
         self.store.rename_room(chat.room_id, &name).await?;
         self.forget_listed_room(chat.room_id);
+        // A chat is an ordinary room: its members' tabs hear of the new name.
+        self.announce_room(chat.room_id, crate::protocol::RoomChange::Updated).await?;
         Ok(ChatRow { title: Some(name), ..chat }.view(&app.token))
     }
 

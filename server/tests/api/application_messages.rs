@@ -2,6 +2,7 @@
 //! numbering under load, isolation between tokens, and a chat being a room
 //! of its owner's web UI.
 
+use hearth::protocol::{RoomChange, ServerEvent};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
@@ -324,13 +325,14 @@ async fn an_owners_chat_is_a_room_in_their_web_ui_with_the_applications_messages
 }
 
 #[tokio::test]
-async fn renaming_a_chat_renames_the_owners_room() {
+async fn renaming_a_chat_renames_the_owners_room_live() {
     let app = spawn_app().await;
-    let alice = app.user("alice").await;
+    let alice = crate::ws_support::person(&app, "alice").await;
     let application = app.create_application(&alice.client, "Helpdesk").await;
     let token = application["application_token"].as_str().unwrap().to_owned();
     app.create_chat(&token, "Before").await;
     let room = app.room_titled(&alice.client, "Before").await;
+    let mut ws = crate::ws_support::connect(&app, &alice).await;
 
     let renamed = new_client()
         .patch(app.url(&format!("/api/applications/{token}/chats/1")))
@@ -341,6 +343,11 @@ async fn renaming_a_chat_renames_the_owners_room() {
 
     assert_eq!(renamed.status(), 200);
     assert_eq!(app.room_titled(&alice.client, "After").await, room);
+    // Her open tabs hear of it, as of a rename in the web UI.
+    match ws.next_skipping_presence().await {
+        ServerEvent::Room { room_id, change: RoomChange::Updated, .. } => assert_eq!(room_id.0, room),
+        other => panic!("expected the room update, got {other:?}"),
+    }
 }
 
 #[tokio::test]
