@@ -94,7 +94,9 @@ impl Hearth {
             .await?
             .ok_or_else(|| AppError::invalid("token", BAD_RESET_LINK))?;
         self.forget_user(user);
-        self.hub.signal_user(user, UserSignal::AccountClosed);
+        // Every session ends (no session keeps ""): its sockets close as
+        // signed out, not as a deactivated account.
+        self.hub.signal_user(user, UserSignal::SessionsEndedExcept(String::new()));
         self.end_sessions_except(user, None).await?;
         Ok(())
     }

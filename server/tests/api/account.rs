@@ -316,7 +316,8 @@ fn reset_token(message: &str) -> String {
 async fn a_forgotten_password_is_reset_through_a_link_mailed_to_a_real_smtp_server() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = spawn_app_with(|config| smtp.configure(config)).await;
-    let member = app.user("member").await;
+    let member = crate::ws_support::person(&app, "member").await;
+    let mut socket = crate::ws_support::connect(&app, &member).await;
     let login = app.client.get(app.url("/login")).send().await.expect("sent").text().await.expect("html");
     assert!(login.contains("Forgot password?"), "the login page offers it");
 
@@ -351,6 +352,16 @@ async fn a_forgotten_password_is_reset_through_a_link_mailed_to_a_real_smtp_serv
     assert_eq!(reset(NEW).await.status(), 204);
     assert_eq!(app.sign_in_with(&new_client(), "member", NEW).await.status(), 200);
     assert_error(app.me(&member.client).await, 401).await;
+    // Its open tabs are signed out, not told the account is gone.
+    let closed = loop {
+        match socket.next_within(Duration::from_secs(5)).await {
+            Next::Closed(frame) => break frame,
+            Next::Event(_) => continue,
+            other => panic!("expected a close, got {other:?}"),
+        }
+    };
+    let closed = closed.expect("a close frame");
+    assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1008, "signed out"));
     assert_error(reset("yet another secret").await, 422).await;
     assert_error(app.sign_in_with(&new_client(), "member", "yet another secret").await, 401).await;
 
