@@ -84,6 +84,27 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
+/// A JSON body that may be left out: a request without one (no body, or an
+/// empty one, whatever its content type) reads as `T::default()`; any other
+/// body is read as [`Json`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let empty = match headers.get(axum::http::header::CONTENT_LENGTH) {
+            Some(length) => length.as_bytes() == b"0",
+            None => !headers.contains_key(axum::http::header::TRANSFER_ENCODING),
+        };
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        Json::<T>::from_request(req, state).await.map(|Json(value)| Self(value))
+    }
+}
+
 /// `axum::extract::Query`, with a JSON 400 for a malformed query string.
 pub struct Query<T>(pub T);
 

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ClientAddr, Json, Path, Query};
+use crate::extract::{ClientAddr, Json, OptionalJson, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -119,8 +119,9 @@ pub(super) struct ChatBody {
     chat_name: Option<String>,
 }
 
-/// A new chat's name: without one (or with `null`) it is called after its
-/// application; a blank one is a 422, as a blank rename is.
+/// A new chat's name: without one (or with `null`, or with no body at all)
+/// it is called after its application; a blank one is a 422, as a blank
+/// rename is.
 #[derive(Deserialize, Default, ToSchema)]
 pub(super) struct NewChatBody {
     #[serde(default)]
@@ -135,7 +136,7 @@ pub(super) struct NewChatBody {
 pub(super) async fn create_chat(
     State(hearth): State<Hearth>,
     Path(token): Path<String>,
-    Json(body): Json<NewChatBody>,
+    OptionalJson(body): OptionalJson<NewChatBody>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, JsonResponse(hearth.create_chat(&token, body.chat_name.as_deref()).await?)))
 }

@@ -39,6 +39,9 @@ async fn a_chat_without_a_name_is_still_created_as_in_the_seed_and_a_blank_one_i
 
     let unnamed = new_client().post(&url).json(&json!({})).send().await.unwrap();
     let null = new_client().post(&url).json(&json!({ "chat_name": null })).send().await.unwrap();
+    // No body at all, as `curl -X POST` sends, with or without a JSON type.
+    let bare = new_client().post(&url).send().await.unwrap();
+    let empty = new_client().post(&url).header("Content-Type", "application/json").body("").send().await.unwrap();
     let blank = new_client().post(&url).json(&json!({ "chat_name": "  " })).send().await.unwrap();
     let too_long = new_client().post(&url).json(&json!({ "chat_name": "x".repeat(101) })).send().await.unwrap();
 
@@ -55,7 +58,11 @@ async fn a_chat_without_a_name_is_still_created_as_in_the_seed_and_a_blank_one_i
     assert!(
         too_long.json::<Value>().await.unwrap()["errors"][0].as_str().unwrap().starts_with("Chat name is too long")
     );
-    assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}")).await["chats_count"], 2);
+    assert_eq!(bare.status(), 201, "no body is no name");
+    assert_eq!(bare.json::<Value>().await.unwrap()["chat_number"], 3);
+    assert_eq!(empty.status(), 201, "an empty body is no name");
+    assert_eq!(empty.json::<Value>().await.unwrap()["chat_number"], 4);
+    assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}")).await["chats_count"], 4);
 }
 
 #[tokio::test]
