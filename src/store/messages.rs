@@ -187,7 +187,8 @@ impl From<MessageRow> for Message {
             html: r.body.as_deref().map(|body| crate::markdown::render_message(body, r.mention_ids.is_some())),
             body: r.body,
             client_id: r.client_id,
-            mentions: parse_ids(r.mention_ids.as_deref()),
+            // Whom a deleted message mentioned goes with its text.
+            mentions: if r.deleted { Vec::new() } else { parse_ids(r.mention_ids.as_deref()) },
             application: r.application_name,
             created_at: r.created_at,
             edited_at: r.edited_at,

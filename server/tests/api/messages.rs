@@ -287,10 +287,11 @@ async fn a_deleted_message_keeps_its_number_loses_its_body_and_cannot_be_touched
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let room = app.conversation_with(&alice.client, &[bob.id]).await;
-    for text in ["one", "two", "three"] {
+    for text in ["one", "two @bob", "three"] {
         app.send(&alice.client, room, text).await;
     }
     let url = app.url(&format!("/conversations/{room}/messages/2"));
+    assert_eq!(app.history(&bob.client, room, "").await["messages"][1]["mentions"], json!([bob.id]));
 
     let deleted = alice.client.delete(&url).send().await.unwrap();
 
@@ -301,6 +302,7 @@ async fn a_deleted_message_keeps_its_number_loses_its_body_and_cannot_be_touched
     assert_eq!(gone["body"], Value::Null);
     assert_eq!(gone["deleted"], true);
     assert_eq!(gone["user_id"], alice.id, "who wrote it stays");
+    assert_eq!(gone["mentions"], json!([]), "whom it mentioned goes with its text");
     let shown = app.get_json(&bob.client, &format!("/conversations/{room}")).await;
     assert_eq!(shown["messages"][1]["body"], Value::Null);
     let edit_again = alice.client.patch(&url).json(&json!({ "body": "back" })).send().await.unwrap();
