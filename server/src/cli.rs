@@ -165,7 +165,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::SeedDemo => {
             let store = open_store(&config).await?;
             let hearth = Hearth::new(store, config.settings());
-            let report = hearth.seed_demo().await?;
+            let report = hearth.seed_demo().await.map_err(one_line)?;
             println!("demo seed: {} user(s) created", report.users_created);
         }
         Command::CreateUser { email, username, name, password, admin } => {
@@ -218,17 +218,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::SignUpPolicy { policy } => {
             let hearth = Hearth::new(open_store(&config).await?, config.settings());
             let policy = match policy {
-                Some(policy) => hearth.set_sign_up_policy(Actor::Cli, policy).await?,
-                None => hearth.sign_up_policy().await?,
+                Some(policy) => hearth.set_sign_up_policy(Actor::Cli, policy).await.map_err(one_line)?,
+                None => hearth.sign_up_policy().await.map_err(one_line)?,
             };
             println!("{}", policy.as_str());
         }
         Command::DefaultRooms { add, remove } => {
             let hearth = Hearth::new(open_store(&config).await?, config.settings());
             let rooms = match (add, remove) {
-                (Some(room), _) => hearth.set_default_room(Actor::Cli, RoomId(room), true).await?,
-                (_, Some(room)) => hearth.set_default_room(Actor::Cli, RoomId(room), false).await?,
-                (None, None) => hearth.default_rooms(Actor::Cli).await?,
+                (Some(room), _) => hearth.set_default_room(Actor::Cli, RoomId(room), true).await.map_err(one_line)?,
+                (_, Some(room)) => hearth.set_default_room(Actor::Cli, RoomId(room), false).await.map_err(one_line)?,
+                (None, None) => hearth.default_rooms(Actor::Cli).await.map_err(one_line)?,
             };
             for room in rooms {
                 println!("{}\t{}", room.id.0, room.title.as_deref().unwrap_or("(untitled)"));

@@ -150,4 +150,11 @@ async fn the_demos_general_is_joined_by_every_new_account_and_the_command_line_c
         &["not found"],
     );
     assert_eq!(titles_of(&app, &app.user("fred").await.client).await, ["General"]);
+    // A refusal says why, as the API does.
+    let gina = app.user("gina").await;
+    let group = app.conversation_with(&dana.client, &[gina.id]).await.to_string();
+    crate::helpers::assert_one_line_failure(
+        &hearth_cli(&url, &["default-rooms", "--add", &group]).await,
+        &["Only an open room can be one every new account joins"],
+    );
 }
