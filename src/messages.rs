@@ -596,9 +596,12 @@ impl Hearth {
     /// Moves my read marker forward (never back); returns where it stands.
     pub async fn mark_read(&self, me: UserId, room: RoomId, number: i64) -> Result<i64, AppError> {
         self.member_room(me, room).await?;
-        let marker = self.store.mark_read(room, me, number).await?;
-        self.hub.publish_room(room, &ServerEvent::Read { room_id: room, user_id: me, number: marker });
-        tell_unread(&self.store, &self.hub, room, me).await?;
+        let (marker, moved) = self.store.mark_read(room, me, number).await?;
+        // A marker that did not move tells no one anything new.
+        if moved {
+            self.hub.publish_room(room, &ServerEvent::Read { room_id: room, user_id: me, number: marker });
+            tell_unread(&self.store, &self.hub, room, me).await?;
+        }
         Ok(marker)
     }
 

@@ -539,7 +539,10 @@ impl Store {
 
     /// Moves `user`'s read marker forward to `number` (never back, never past
     /// the room's last message); returns the marker after the change.
-    pub async fn mark_read(&self, room: RoomId, user: UserId, number: i64) -> Result<i64, AppError> {
+    /// Moves `user`'s read marker in `room` forward to `number` (never back,
+    /// never past the last message) and recounts their unread. The marker as
+    /// it is now, and whether it moved.
+    pub async fn mark_read(&self, room: RoomId, user: UserId, number: i64) -> Result<(i64, bool), AppError> {
         // The one clamp the dialects spell differently: SQLite's scalar
         // max/min are Postgres's GREATEST/LEAST.
         let clamp = match self.backend() {
@@ -560,7 +563,13 @@ impl Store {
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
+            let (before,): (i64,) = sqlx::query_as(READ_MARKER).bind(room).bind(user).fetch_one(&mut *tx).await?;
             let (marker,): (i64,) = sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(&mut *tx).await?;
+            if marker == before {
+                // Nothing was read that had not been: nothing to recount.
+                tx.rollback().await?;
+                return Ok((marker, false));
+            }
             sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
             // A message pushed to them is read now (on whichever device):
             // its withdrawal is queued once, as the record goes.
@@ -574,10 +583,12 @@ impl Store {
                 sqlx::query(QUEUE_CLOSE).bind(room).bind(marker).bind(user).bind(now()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            marker
+            (marker, true)
         }))
     }
 }
+
+const READ_MARKER: &str = "SELECT last_read_number FROM memberships WHERE room_id = $1 AND user_id = $2";
 
 /// Forgets the push record of member `$1` in room `$2` once their marker
 /// (`$3`) has reached the message pushed (see `push_jobs.rs`).
