@@ -254,7 +254,10 @@ impl Hearth {
     pub async fn join(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
         match self.store.room(room).await? {
             Some(row) if row.kind() == RoomKind::Open && row.archived_at.is_none() => {
-                self.store.add_members(room, &[me]).await?;
+                if self.store.add_members(room, &[me]).await? == 0 {
+                    // A member already: nothing changed, no one is told.
+                    return Ok(());
+                }
                 self.forget_listed_room(room);
                 self.announce_added(room, &[me]);
                 self.announce_members_changed(room, &[me]).await;

@@ -372,13 +372,16 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?))
     }
 
-    pub async fn add_members(&self, room: RoomId, users: &[UserId]) -> Result<(), AppError> {
+    /// Adds `users` to `room`; those who are members already stay as they
+    /// are. How many were added.
+    pub async fn add_members(&self, room: RoomId, users: &[UserId]) -> Result<u64, AppError> {
         let Some(join) = insert_members_sql(users.len()) else {
-            return Ok(());
+            return Ok(0);
         };
         let at = now();
-        on_writer!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected());
-        Ok(())
+        Ok(
+            on_writer!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected()),
+        )
     }
 
     /// Removes a member; says whether they were one.

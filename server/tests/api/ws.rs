@@ -291,6 +291,32 @@ async fn the_other_members_are_told_when_someone_is_added_leaves_or_is_removed()
 }
 
 #[tokio::test]
+async fn joining_an_open_room_tells_the_members_once_and_joining_again_tells_no_one() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let created = alice
+        .client
+        .post(app.url("/conversations"))
+        .json(&json!({ "participant_ids": [], "title": "Lobby", "kind": "open" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(created.status(), 201);
+    let room = created.json::<Value>().await.expect("json")["id"].as_i64().expect("an id");
+    let (mut alice_ws, mut bob_ws) = (connect(&app, &alice).await, connect(&app, &bob).await);
+    let changed =
+        |change| ServerEvent::Room { room_id: RoomId(room), change, unread_count: None, unread_mentions: None };
+    let join = || bob.client.post(app.url(&format!("/conversations/{room}/join"))).send();
+
+    assert_eq!(join().await.expect("sent").status(), 200);
+    assert_eq!(bob_ws.next_skipping_presence().await, changed(RoomChange::Added));
+    assert_eq!(alice_ws.next_skipping_presence().await, changed(RoomChange::Updated));
+    assert_eq!(join().await.expect("sent").status(), 200, "joining again is fine");
+    bob_ws.assert_quiet(QUIET, "bob after joining again").await;
+    alice_ws.assert_quiet(QUIET, "alice after bob joined again").await;
+}
+
+#[tokio::test]
 async fn typing_is_shown_to_the_room_with_the_typists_name() {
     // Arrange
     let app = spawn_app().await;
