@@ -1,8 +1,7 @@
 //! Security headers on every response: pages, REST, static files, errors.
 //!
 //! - `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and
-//!   `X-Frame-Options: DENY` are the same everywhere (tower-http's
-//!   `SetResponseHeaderLayer`).
+//!   `X-Frame-Options: DENY` are the same everywhere.
 //! - `Content-Security-Policy` depends on the response. A page (HTML) may run
 //!   only the scripts carrying this response's nonce, and the WASM they load,
 //!   and may register the service worker and link the manifest at the site
@@ -19,18 +18,16 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, request::Parts};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::Next;
 use axum::response::Response;
 use leptos::config::LeptosOptions;
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The policy of every response that is not a page: it may load, run or
 /// embed nothing, and nothing may frame it.
@@ -48,15 +45,11 @@ const WORKER_PATH: &str = "/sw.js";
 #[derive(Clone, Debug)]
 pub struct PageNonce(pub Nonce);
 
-/// Wraps `router` so every response it makes carries the security headers.
-/// Apply it outside every layer that can answer on its own (the cross-site
-/// guard, sessions), so their refusals get the headers too.
-pub fn with_security_headers(router: Router, leptos: &LeptosOptions) -> Router {
-    router
-        .layer(from_fn_with_state(Arc::new(PagePolicy::new(leptos)), content_security_policy))
-        .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::overriding(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+/// What [`security_headers`] needs: one per server, shared by requests.
+/// Apply the middleware outside every layer that can answer on its own (the
+/// cross-site guard, sessions), so their refusals get the headers too.
+pub fn page_policy(leptos: &LeptosOptions) -> Arc<PagePolicy> {
+    Arc::new(PagePolicy::new(leptos))
 }
 
 /// For the leptos context closures in `startup`: renders this request's page
@@ -71,7 +64,7 @@ pub fn provide_page_nonce() {
 }
 
 /// The page policy, less the per-response nonce.
-struct PagePolicy {
+pub struct PagePolicy {
     /// Extra `connect-src` sources: cargo-leptos' live-reload socket, which
     /// listens on its own port, under `cargo leptos watch` only.
     live_reload: String,
@@ -118,7 +111,10 @@ impl PagePolicy {
     }
 }
 
-async fn content_security_policy(State(policy): State<Arc<PagePolicy>>, mut req: Request, next: Next) -> Response {
+/// Every response's security headers (one middleware for the four: each
+/// layer around the router costs every request a clone of what is inside
+/// it).
+pub async fn security_headers(State(policy): State<Arc<PagePolicy>>, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(PageNonce(nonce.clone()));
     let worker = req.uri().path() == WORKER_PATH;
@@ -131,7 +127,11 @@ async fn content_security_policy(State(policy): State<Arc<PagePolicy>>, mut req:
             .flatten()
             .unwrap_or_else(|| HeaderValue::from_static(NOT_A_PAGE_POLICY))
     };
-    response.headers_mut().insert(CONTENT_SECURITY_POLICY, value);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, value);
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 

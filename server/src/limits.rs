@@ -19,11 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::json;
@@ -53,12 +52,9 @@ impl Limits {
     }
 }
 
-/// `router` with the limits around all of it (routes and fallback).
-pub fn layer(router: Router, limits: Limits) -> Router {
-    router.layer(from_fn_with_state(limits, enforce))
-}
-
-async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+/// The limits, as the middleware outermost around the router and its
+/// fallback (`crate::startup`).
+pub async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     if uri_len(request.uri()) > MAX_URI_BYTES {
         tracing::debug!("refused a request target over {MAX_URI_BYTES} bytes");
         return error(StatusCode::URI_TOO_LONG, format!("The request target is longer than {MAX_URI_BYTES} bytes"));

@@ -46,7 +46,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TrackedFuture;
 use tower::ServiceExt;
 
-use crate::limits::{self, Limits};
+use crate::limits;
 
 /// How the server treats connections; from [`crate::config::Config`].
 #[derive(Debug, Clone)]
@@ -101,7 +101,6 @@ pub async fn serve(
         shutdown_timeout_secs = settings.shutdown_timeout.as_secs(),
         "connection limits"
     );
-    let router = limits::layer(router, Limits::new(settings.body_read_timeout));
     let per_ip = Arc::new(PerIp::new(settings.max_connections_per_ip));
     let mut builder = http1::Builder::new();
     builder
