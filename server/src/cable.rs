@@ -491,6 +491,9 @@ fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
         "reply_to": m.reply_to,
         "reply_count": m.reply_count,
         "reactions": m.reactions,
+        // The files it carries, as REST shows them (a message of files alone
+        // has an empty body).
+        "attachments": m.attachments,
     })
 }
 
