@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hearth::model::{ConversationSummary, UserId};
+use hearth::model::{ConversationSummary, RoomId, UserId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -11,6 +11,7 @@ use crate::api::list_conversations;
 use crate::codec::{Loaded, load};
 use crate::error::UiError;
 use crate::live::{LinkStatus, use_live};
+use crate::pages::room::outbox::Outbox;
 use hearth::protocol::{RoomChange, ServerEvent};
 
 #[derive(Clone, Copy)]
@@ -29,6 +30,11 @@ pub struct Chat {
     /// another room, and an upload still running when I leave one finishes
     /// into a list that is still there.
     uploads: StoredValue<HashMap<i64, crate::pages::room::uploads::Uploads>>,
+    /// Each room's sends the server has not confirmed yet, made under the
+    /// frame too: a message written offline still goes when the link
+    /// returns after I left its room, and shows again when I come back.
+    outboxes: StoredValue<HashMap<RoomId, Outbox>>,
+    /// The frame's owner, for what outlives a page (see `uploads`).
     frame: StoredValue<Option<Owner>>,
     /// A refetch is due shortly ([`Chat::refresh_soon`]).
     refresh_due: StoredValue<bool>,
@@ -60,15 +66,38 @@ impl Chat {
         if let Some(kept) = self.uploads.with_value(|kept| kept.get(&room_id).copied()) {
             return kept;
         }
-        let make = || crate::pages::room::uploads::Uploads::new(room_id);
-        let made = match self.frame.get_value() {
-            Some(frame) => frame.with(make),
-            None => make(),
-        };
+        let made = self.under_frame(|| crate::pages::room::uploads::Uploads::new(room_id));
         self.uploads.update_value(|kept| {
             kept.insert(room_id, made);
         });
         made
+    }
+
+    /// Room `room`'s unconfirmed sends (made once).
+    pub fn outbox(&self, room: RoomId) -> Outbox {
+        if let Some(kept) = self.outboxes.with_value(|kept| kept.get(&room).copied()) {
+            return kept;
+        }
+        let chat = *self;
+        let made = self.under_frame(|| Outbox::new(room, chat));
+        self.outboxes.update_value(|kept| {
+            kept.insert(room, made);
+        });
+        made
+    }
+
+    /// Drops every room's unconfirmed sends: what one person queued is
+    /// never sent as, nor shown to, whoever signs in here next.
+    fn forget_outboxes(&self) {
+        self.outboxes.with_value(|kept| kept.values().for_each(Outbox::forget));
+    }
+
+    /// Runs `make` under the frame's owner, so what it makes outlives the page.
+    fn under_frame<T>(&self, make: impl FnOnce() -> T) -> T {
+        match self.frame.get_value() {
+            Some(frame) => frame.with(make),
+            None => make(),
+        }
     }
 
     /// Refetches the room list (after a send, a read, a join…).
@@ -108,6 +137,7 @@ pub fn provide_chat() {
         known: StoredValue::new(None),
         online,
         uploads: StoredValue::new(HashMap::new()),
+        outboxes: StoredValue::new(HashMap::new()),
         frame: StoredValue::new(Owner::current()),
         refresh_due: StoredValue::new(false),
     };
@@ -137,6 +167,17 @@ pub fn provide_chat() {
     // My own name may have changed in another tab: each room I share gets
     // one `updated` for it, so a burst is checked once.
     let auth = crate::auth::use_auth();
+    // Signed out, or someone else signed in (the frame stays): the sends
+    // still queued were the last person's.
+    Effect::new(move |was: Option<Option<UserId>>| {
+        let was = was.flatten();
+        let Some(Ok(me)) = auth.me.get() else { return was };
+        let now = me.map(|me| me.id);
+        if was.is_some_and(|was| Some(was) != now) {
+            chat.forget_outboxes();
+        }
+        now
+    });
     let name_check = StoredValue::new(false);
     let check_name_soon = move || soon(name_check, move || auth.check_name());
     Effect::new(move |started: Option<()>| {

@@ -1,5 +1,5 @@
 import { expect, test, type Browser } from "./fixtures";
-import { createRoom, openLive, postMessage, registerUser, send } from "./helpers";
+import { closeAll, createRoom, openLive, postMessage, registerUser, send } from "./helpers";
 
 /** A user with two open rooms, a page live in the first, then cut off. */
 async function offlineInFirstRoom(browser: Browser) {
@@ -133,4 +133,110 @@ test("while the link is down the banner stays up and the reconnect attempts back
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 5_000 });
   await expect(page.locator(".offline-banner")).toHaveCount(0);
   await context.close();
+});
+
+test("messages queued offline are sent when the link returns even after a switch to another room, each once and in order", async ({ browser }) => {
+  const { context, page, first, second } = await offlineInFirstRoom(browser);
+  // Someone else in the first room, to see what arrives there.
+  const watcherContext = await browser.newContext();
+  await registerUser(watcherContext, "watcher");
+  expect((await watcherContext.request.post(`/conversations/${first}/join`)).status()).toBe(200);
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["q1", "q2"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+    await expect(page.locator("article.message.failed", { hasText: text }).locator(".form-error")).toHaveText(
+      "Waiting for the connection: it is sent when you are back online.",
+    );
+  }
+
+  // Off to the other room before the link returns: the queue goes on
+  // waiting without the first room's page.
+  await page.locator(`.room-link[data-room-id="${second}"]`).click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${second}$`));
+  await context.setOffline(false);
+  await expect(page.locator("article.message .body")).toHaveText(["waiting in the second room"], { timeout: 30_000 });
+
+  // The server gets each once, in the order they were written.
+  const bodies = async () =>
+    ((await (await context.request.get(`/conversations/${first}/messages`)).json()).messages as { body: string }[]).map((m) => m.body);
+  await expect.poll(bodies, { timeout: 30_000 }).toEqual(["q1", "q2"]);
+  const watcher = await watcherContext.newPage();
+  await openLive(watcher, first);
+  await expect(watcher.locator("article.message .body")).toHaveText(["q1", "q2"]);
+
+  // Back in the first room: sent, nothing left pending or failed.
+  await page.locator(`.room-link[data-room-id="${first}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator("article.message .body")).toHaveText(["q1", "q2"]);
+  await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0);
+  expect(await bodies()).toEqual(["q1", "q2"]);
+  await closeAll(context, watcherContext);
+});
+
+test("a message that could not be sent is still there with Retry after a look at another room, and Retry sends it once", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "retrier");
+  const first = await createRoom(context.request, { kind: "open", title: `Unsent ${Date.now()}` });
+  const second = await createRoom(context.request, { kind: "open", title: `Meanwhile ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, first);
+  // The server fails the send (the link itself stays up).
+  await page.route(/\/fn\/send_message/, (route) => route.fulfill({ status: 500, body: "down for a moment" }));
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("try me again");
+  await composer.press("Enter");
+  const failed = page.locator("article.message.failed", { hasText: "try me again" });
+  await expect(failed.getByRole("button", { name: "Retry" })).toBeVisible();
+
+  await page.locator(`.room-link[data-room-id="${second}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(failed).toHaveCount(0);
+  await page.locator(`.room-link[data-room-id="${first}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+
+  await expect(failed.getByRole("button", { name: "Retry" })).toBeVisible();
+  await page.unroute(/\/fn\/send_message/);
+  await failed.getByRole("button", { name: "Retry" }).click();
+  await expect(page.locator("article.message:not(.pending):not(.failed) .body")).toHaveText(["try me again"]);
+  await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0);
+  const history = await (await context.request.get(`/conversations/${first}/messages`)).json();
+  expect((history.messages as { body: string }[]).map((m) => m.body)).toEqual(["try me again"]);
+  await context.close();
+});
+
+test("a send still queued at sign-out is forgotten: it is neither shown to nor sent as whoever signs in next", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "leaving");
+  const room = await createRoom(context.request, { kind: "open", title: `Shared desk ${Date.now()}` });
+  const nextContext = await browser.newContext();
+  const next = await registerUser(nextContext, "next");
+  expect((await nextContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await context.newPage();
+  await openLive(page, room);
+  await page.route(/\/fn\/send_message/, (route) => route.fulfill({ status: 500, body: "down for a moment" }));
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("mine, not theirs");
+  await composer.press("Enter");
+  await expect(page.locator("article.message.failed")).toBeVisible();
+  await page.unroute(/\/fn\/send_message/);
+
+  // Someone else signs in on the same page (the app is not reloaded).
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email or username").fill(next.username);
+  await page.getByLabel("Password").fill("secret123");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.locator(".whoami")).toHaveText(next.name);
+  await page.locator(`.room-link[data-room-id="${room}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator("article.message")).toHaveCount(0);
+  // A reconnect resends what is queued: nothing.
+  await context.setOffline(true);
+  await expect(page.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+  await context.setOffline(false);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await page.waitForTimeout(2_000);
+  const history = await (await nextContext.request.get(`/conversations/${room}/messages`)).json();
+  expect(history.messages).toHaveLength(0);
+  await closeAll(context, nextContext);
 });

@@ -14,7 +14,8 @@
 //! - [`paging`]: older and newer pages, the gap after a jump, scrolling.
 //! - [`signals`]: the subscription and its events, typing, presence, "Seen".
 //! - [`reading`]: marking the room read while it is shown.
-//! - [`sending`]: optimistic sends, retry, resend on reconnect.
+//! - [`sending`]: optimistic sends and retry; [`outbox`]: the room's
+//!   unconfirmed sends, kept beyond the window and resent on reconnect.
 //! - [`composer`]: the form, per-room drafts, focus on open, the `@`
 //!   autocomplete ([`mentioning`]: its pure part, with unit tests).
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
@@ -32,6 +33,7 @@ mod composer;
 pub mod layout;
 mod mentioning;
 mod message_row;
+pub mod outbox;
 mod paging;
 mod reading;
 mod room_menu;

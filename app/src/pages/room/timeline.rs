@@ -144,6 +144,18 @@ pub fn discard(entries: &mut Vec<Entry>, client_id: &str) {
     entries.retain(|x| x.is_confirmed() || x.message.client_id.as_deref() != Some(client_id));
 }
 
+/// Shows `pending` (the room's unconfirmed sends, in the order written)
+/// after the confirmed messages, in place of the unconfirmed ones shown;
+/// one whose confirmed copy is listed already is left out (the server's
+/// copy came live before the answer to the send).
+pub fn show_pending(entries: &mut Vec<Entry>, pending: Vec<Entry>) {
+    entries.retain(Entry::is_confirmed);
+    let shown = |cid: &str| entries.iter().any(|x| x.message.client_id.as_deref() == Some(cid));
+    let pending: Vec<Entry> =
+        pending.into_iter().filter(|p| !p.message.client_id.as_deref().is_some_and(shown)).collect();
+    entries.extend(pending);
+}
+
 /// Applies a live event about the room's messages (new, edited, deleted,
 /// reacted); false for any other event, which leaves the list alone.
 pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent) -> bool {
@@ -209,8 +221,11 @@ fn confirmed_mut(entries: &mut [Entry], number: i64) -> impl Iterator<Item = &mu
 
 /// The room's list in a signal, with the changes the window makes to it.
 /// Rows get this handle, never the raw list.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 pub struct Timeline {
+    /// The confirmed messages, then the room's unconfirmed sends as its
+    /// [`super::outbox::Outbox`] has them (it owns those: they outlive the
+    /// window).
     pub entries: RwSignal<Vec<Entry>>,
 }
 
@@ -219,9 +234,18 @@ impl Timeline {
         Self { entries: RwSignal::new(messages.into_iter().map(Entry::confirmed).collect()) }
     }
 
-    /// Replaces everything (a resync).
+    /// Replaces the confirmed messages (a resync); the unconfirmed sends stay.
     pub fn reset(&self, messages: Vec<Message>) {
-        self.entries.set(messages.into_iter().map(Entry::confirmed).collect());
+        self.entries.update(|e| {
+            let pending = e.drain(..).filter(|x| !x.is_confirmed()).collect();
+            *e = messages.into_iter().map(Entry::confirmed).collect();
+            show_pending(e, pending);
+        });
+    }
+
+    /// Shows `pending`, the room's unconfirmed sends, after the messages.
+    pub fn show_pending(&self, pending: Vec<Entry>) {
+        self.entries.update(|e| show_pending(e, pending));
     }
 
     pub fn merge(&self, messages: Vec<Message>) {
@@ -249,31 +273,6 @@ impl Timeline {
 
     pub fn set_reactions(&self, number: i64, reactions: &[Reaction]) {
         self.entries.update(|e| set_reactions(e, number, reactions));
-    }
-
-    pub fn push(&self, entry: Entry) {
-        self.entries.update(|e| e.push(entry));
-    }
-
-    pub fn set_state(&self, client_id: &str, state: Delivery) {
-        self.entries.update(|e| set_state(e, client_id, state));
-    }
-
-    /// Takes the unsent entry `client_id` out of the list.
-    pub fn discard(&self, client_id: &str) {
-        self.entries.update(|e| discard(e, client_id));
-    }
-
-    /// The entry sent with `client_id`, if it is still waiting.
-    pub fn pending(&self, client_id: &str) -> Option<Entry> {
-        self.entries.with_untracked(|e| {
-            e.iter().find(|x| !x.is_confirmed() && x.message.client_id.as_deref() == Some(client_id)).cloned()
-        })
-    }
-
-    /// The sends that failed, in the order they were written.
-    pub fn failed(&self) -> Vec<Entry> {
-        self.entries.with_untracked(|e| e.iter().filter(|x| x.state == Delivery::Failed).cloned().collect())
     }
 
     /// Whether message `number` is in the list, confirmed (untracked).
@@ -437,6 +436,22 @@ pub(crate) mod tests {
         discard(&mut entries, "x");
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].message.client_id.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn pending_sends_show_after_the_messages_unless_their_confirmed_copy_is_listed() {
+        let mut confirmed = message(2, 1, "mine", &at(2));
+        confirmed.client_id = Some("x".into());
+        let mut entries = vec![Entry::confirmed(message(1, 2, "a", &at(1))), pending("old", "gone")];
+        let mut failed = pending("y", "next");
+        failed.state = Delivery::Failed;
+        show_pending(&mut entries, vec![pending("x", "mine"), failed.clone()]);
+        assert_eq!(entries.len(), 3, "the old pending row is replaced");
+        assert_eq!(entries[1].message.client_id.as_deref(), Some("x"));
+        assert_eq!(entries[2], failed);
+        merge(&mut entries, vec![confirmed]);
+        show_pending(&mut entries, vec![pending("x", "mine"), failed]);
+        assert_eq!(numbers(&entries), [(1, Delivery::Confirmed), (2, Delivery::Confirmed), (0, Delivery::Failed)]);
     }
 
     #[test]
