@@ -68,6 +68,48 @@ test("the header's panels open one at a time, and Esc or a click elsewhere close
   await context.close();
 });
 
+test("the Leave question closes as the other panels do: on a click elsewhere, on opening another panel, and on Esc", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "asked");
+  const room = await createRoom(context.request, { kind: "open", title: `Asked ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const leave = page.locator(".chat-header").getByRole("button", { name: "Leave", exact: true });
+  const confirm = page.getByRole("group", { name: "Leave this room?" });
+  const details = page.locator(".chat-header .room-details");
+  const adding = page.locator(".chat-header .add-people");
+
+  // A click in the messages closes it.
+  await leave.click();
+  await expect(confirm).toBeVisible();
+  await page.locator(".messages").click({ position: { x: 10, y: 10 } });
+  await expect(confirm).toHaveCount(0);
+  await expect(leave).toHaveAttribute("aria-expanded", "false");
+
+  // Opening Room details or Add people closes it, so it covers neither.
+  await leave.click();
+  await expect(confirm).toBeVisible();
+  await details.getByText("Room details").click();
+  await expect(details.locator(".room-popover")).toBeVisible();
+  await expect(confirm).toHaveCount(0);
+  await leave.click();
+  await expect(confirm).toBeVisible();
+  await expect(details.locator(".room-popover")).toBeHidden();
+  await adding.getByText("Add people").click();
+  await expect(adding.locator(".room-popover")).toBeVisible();
+  await expect(confirm).toHaveCount(0);
+
+  // Opening it closes the open panel; Esc closes it, and focus goes back
+  // to Leave.
+  await leave.click();
+  await expect(adding.locator(".room-popover")).toBeHidden();
+  await confirm.getByRole("button", { name: "Cancel" }).focus();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+  await expect(leave).toBeFocused();
+  await context.close();
+});
+
 test("Add people in the header adds someone found by name, and the room reaches them", async ({ browser }) => {
   const ownerContext = await browser.newContext();
   const friendContext = await browser.newContext();

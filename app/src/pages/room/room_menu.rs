@@ -31,6 +31,8 @@ pub fn RoomMenu(
     manage: Option<(RwSignal<String>, RwSignal<Option<String>>)>,
 ) -> impl IntoView {
     let menu: NodeRef<leptos::html::Div> = NodeRef::new();
+    // "Leave this room?" is open: a panel too, though no `details`.
+    let leaving = RwSignal::new(false);
     // One panel at a time (details sharing a `name` are exclusive), and Esc
     // or a click anywhere else closes it, as a menu does. Pressed, not
     // clicked: by the click, a button inside that replaced itself (Archive
@@ -46,19 +48,41 @@ pub fn RoomMenu(
                 .is_some();
             if !inside && let Some(menu) = menu.get_untracked() {
                 close_panels(&menu, false);
+                leaving.set(false);
             }
         });
         on_cleanup(move || outside.remove());
     }
+    // The question and the other panels exclude each other too: asking
+    // closes the open panel, and a panel opening (by click or key: its
+    // `toggle`, which does not bubble, is caught on its way down) closes
+    // the question, so that neither covers the other.
+    Effect::new(move |_| {
+        if leaving.get()
+            && let Some(menu) = menu.get_untracked()
+        {
+            close_panels(&menu, false);
+        }
+    });
+    let panel_toggled = move |ev: leptos::ev::Event| {
+        let opened = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|panel| panel.has_attribute("open"));
+        if opened {
+            leaving.set(false);
+        }
+    };
     let escape = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape"
             && let Some(menu) = menu.get_untracked()
         {
             close_panels(&menu, true);
+            leaving.set(false);
         }
     };
     view! {
-        <div class="room-menu" node_ref=menu on:keydown=escape>
+        <div class="room-menu" node_ref=menu on:keydown=escape on:toggle:capture=panel_toggled>
             <details class="room-details" name="room-menu">
                 <summary>"Room details"</summary>
                 <div class="room-popover">
@@ -91,7 +115,7 @@ pub fn RoomMenu(
             <Show when=move || !archived.get()>
                 <AddPeople room_id members me_id />
             </Show>
-            <Leave room_id />
+            <Leave room_id asking=leaving />
         </div>
     }
 }
@@ -289,11 +313,10 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
     }
 }
 
-/// Leave, after "Leave this room?"; then home, and the room is gone from
-/// the sidebar.
+/// Leave, after "Leave this room?" (`asking`: the question is open); then
+/// home, and the room is gone from the sidebar.
 #[component]
-fn Leave(room_id: i64) -> impl IntoView {
-    let asking = RwSignal::new(false);
+fn Leave(room_id: i64, asking: RwSignal<bool>) -> impl IntoView {
     let failed = RwSignal::new(None::<String>);
     let navigate = use_navigate();
     let chat = use_chat();
