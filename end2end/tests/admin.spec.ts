@@ -212,3 +212,24 @@ test("a member gets the admins-only page and no Admin link; anonymous visitors g
   await expect(anonymous).toHaveURL(/\/login\?next=/);
   await anonymous.close();
 });
+
+test("a long room name in Remove from a room does not widen the admin page on a phone or a tablet", async ({ browser }) => {
+  const memberContext = await browser.newContext();
+  const member = await registerUser(memberContext, "longroom");
+  const title = `A very long open room name ${Date.now()} `.padEnd(100, "x");
+  await createRoom(memberContext.request, { kind: "open", title });
+  const adminContext = await browser.newContext({ viewport: { width: 375, height: 667 } });
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+  const row = await adminRowOf(admin, member.username);
+  await row.getByRole("button", { name: "Rooms…" }).click();
+  const select = admin.getByRole("group", { name: `Remove @${member.username} from a room` }).getByLabel("Room", { exact: true });
+  await expect(select.locator("option")).toHaveText([title]);
+
+  for (const width of [375, 768]) {
+    await admin.setViewportSize({ width, height: 900 });
+    const widths = await admin.evaluate(() => ({ page: document.documentElement.scrollWidth, window: window.innerWidth }));
+    expect(widths.page, `the page is no wider than ${width} px`).toBeLessThanOrEqual(widths.window);
+  }
+  await closeAll(memberContext, adminContext);
+});

@@ -87,6 +87,13 @@ test("files dropped on the window or attached go with the text, and a file over 
 
   const composer = bobPage.getByLabel("Message", { exact: true });
   await composer.fill("the notes and the data");
+  // Not while a listed file failed: that is for me to see to first.
+  await composer.press("Enter");
+  await expect(bobPage.locator(".upload-held")).toContainText("Remove the file that could not be uploaded");
+  await expect(composer).toHaveValue("the notes and the data");
+  await expect(refused).toHaveCount(1);
+  await bobPage.getByRole("button", { name: "Remove huge.iso" }).click();
+  await expect(bobPage.locator(".upload-held")).toHaveCount(0);
   await composer.press("Enter");
   const message = alicePage.locator("article.message", { hasText: "the notes and the data" });
   await expect(message.locator(".file-link")).toHaveCount(2);
@@ -98,9 +105,6 @@ test("files dropped on the window or attached go with the text, and a file over 
   expect(await message.locator(".file-link").first().textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
   const text = await aliceContext.request.get((await message.locator(".file-link").first().getAttribute("href"))!);
   expect(await text.text()).toBe("minutes of the meeting");
-  // The refused one is still there, and goes when removed.
-  await expect(refused).toHaveCount(1);
-  await bobPage.getByRole("button", { name: "Remove huge.iso" }).click();
   await expect(bobPage.locator(".uploads .upload")).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
@@ -240,5 +244,77 @@ test("Enter while a file is still uploading sends the message once the file is u
   await expect(composer).toHaveValue("");
   const history = await (await context.request.get(`/conversations/${room}/messages`)).json();
   expect(history.messages).toHaveLength(1);
+  await context.close();
+});
+
+test("a message does not go while a file of it failed to upload, and says to remove that file first", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "careful");
+  const room = await createRoom(context.request, { kind: "open", title: `Careful ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  const onePixel = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page.getByLabel("Attach files").setInputFiles([
+    { name: "empty.txt", mimeType: "text/plain", buffer: Buffer.alloc(0) },
+    { name: "dot.png", mimeType: "image/png", buffer: onePixel },
+  ]);
+  const uploads = page.locator(".uploads .upload");
+  await expect(uploads.filter({ hasText: "empty.txt" })).toContainText("File is empty");
+  await expect(uploads.locator("progress")).toHaveCount(0);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("the picture");
+
+  await composer.press("Enter");
+
+  await expect(page.locator(".upload-held")).toContainText("Remove the file that could not be uploaded");
+  await expect(composer).toHaveValue("the picture");
+  await expect(uploads).toHaveCount(2);
+  await expect(page.locator("article.message")).toHaveCount(0);
+  expect((await (await context.request.get(`/conversations/${room}/messages`)).json()).messages).toHaveLength(0);
+
+  // Removed, the rest goes.
+  await page.getByRole("button", { name: "Remove empty.txt" }).click();
+  await expect(page.locator(".upload-held")).toHaveCount(0);
+  await composer.press("Enter");
+  const sent = page.locator("article.message:not(.pending)", { hasText: "the picture" });
+  await expect(sent.locator(".file-image")).toHaveCount(1);
+  await expect(uploads).toHaveCount(0);
+  await context.close();
+});
+
+test("pictures of different heights in one message each keep their own height", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "pictures");
+  const room = await createRoom(context.request, { kind: "open", title: `Pictures ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // A wide one and a tall one, drawn and uploaded by the page itself.
+  await page.evaluate(async (room) => {
+    const ids: number[] = [];
+    for (const [name, width, height] of [["wide.png", 300, 60], ["tall.png", 60, 240]] as const) {
+      const canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      canvas.getContext("2d")!.fillRect(0, 0, width, height);
+      const blob: Blob = await new Promise((done) => canvas.toBlob((b) => done(b!), "image/png"));
+      const made = await fetch(`/conversations/${room}/attachments?name=${name}`, { method: "POST", body: blob, headers: { "Content-Type": "image/png" } });
+      ids.push((await made.json()).id);
+    }
+    await fetch(`/conversations/${room}/messages`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ body: "two shapes", attachment_ids: ids }),
+    });
+  }, room);
+
+  const frames = page.locator("article.message .file-image");
+  await expect(frames).toHaveCount(2);
+  for (const frame of await frames.all()) {
+    const [box, picture] = [(await frame.boundingBox())!, (await frame.locator("img").boundingBox())!];
+    expect(Math.round(box.height - picture.height), "no band under the picture").toBeLessThanOrEqual(2);
+  }
   await context.close();
 });

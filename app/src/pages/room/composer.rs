@@ -97,10 +97,24 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     // Enter while files are still on their way: the message goes once they
     // are up, unless one of them failed (that is for me to see first).
     let waiting = RwSignal::new(false);
+    // Enter while a listed file has failed: the message is held, as it is
+    // when one fails while it waits, and says why, until that file is
+    // removed (sent without it, the file would look sent with it).
+    let held = RwSignal::new(false);
+    Effect::new(move |_| {
+        uploads.list.track();
+        if held.get_untracked() && !uploads.any_failed() {
+            held.set(false);
+        }
+    });
     let send = move || {
         let body = draft.get_untracked();
         let busy = uploads.busy_untracked();
         if over.get_untracked() > 0 || (body.trim().is_empty() && !uploads.any_done() && !busy) {
+            return;
+        }
+        held.set(uploads.any_failed());
+        if held.get_untracked() {
             return;
         }
         waiting.set(busy);
@@ -117,6 +131,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
         if waiting.get() && !uploads.busy() {
             if uploads.any_failed() {
                 waiting.set(false);
+                held.set(true);
             } else {
                 send();
             }
@@ -299,6 +314,11 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     }
                 />
             </label>
+            <Show when=move || held.get()>
+                <p class="form-error upload-held" role="alert">
+                    "Not sent yet. Remove the file that could not be uploaded (or attach it again to retry), then send."
+                </p>
+            </Show>
             <Show when=move || waiting.get()>
                 <span class="muted sends-when-uploaded" role="status">"Sends when the files are up"</span>
             </Show>
