@@ -217,16 +217,7 @@ async fn a_message_posted_over_rest_is_broadcast_in_chatflows_shape_field_by_fie
     alices.assert_quiet("alice after one message").await;
 
     // A message of files alone carries them, as REST shows them.
-    let upload = bob
-        .client
-        .post(app.url(&format!("/conversations/{room}/attachments?name=notes.txt")))
-        .header("Content-Type", "text/plain")
-        .body("some notes")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upload.status(), 201);
-    let file: Value = upload.json().await.unwrap();
+    let file = app.upload_text(&bob.client, room, "notes.txt", "some notes").await;
     let sent = app.post_message(&bob.client, room, json!({ "body": "", "attachment_ids": [file["id"]] })).await;
     assert_eq!(sent.status(), 201);
     let sent: Value = sent.json().await.unwrap();

@@ -403,6 +403,20 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Uploads `text` to `room` as a plain-text file `name`, not sent yet:
+    /// the attachment (201 asserted).
+    pub async fn upload_text(&self, client: &Client, room: i64, name: &str, text: &str) -> Value {
+        let response = client
+            .post(self.url(&format!("/conversations/{room}/attachments?name={name}")))
+            .header("Content-Type", "text/plain")
+            .body(text.to_owned())
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "uploading {name}");
+        response.json().await.expect("an attachment")
+    }
+
     /// `PATCH /conversations/:room/messages/:number` with a new body.
     pub async fn edit_message(&self, client: &Client, room: i64, number: i64, body: &str) -> Response {
         client

@@ -134,16 +134,7 @@ async fn a_retry_of_a_saved_send_gets_it_back_after_what_it_refers_to_changed() 
 
     // With an upload: the first send attached it, so the retry names an
     // upload that is no longer "not sent yet".
-    let upload = alice
-        .client
-        .post(app.url(&format!("/conversations/{room}/attachments?name=notes.txt")))
-        .header("Content-Type", "text/plain")
-        .body("some notes")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upload.status(), 201);
-    let file = upload.json::<Value>().await.unwrap()["id"].clone();
+    let file = app.upload_text(&alice.client, room, "notes.txt", "some notes").await["id"].clone();
     let with_file = json!({ "body": "with a file", "client_id": "file-1", "attachment_ids": [file] });
     let first = app.post_message(&alice.client, room, with_file.clone()).await;
     assert_eq!(first.status(), 201);
