@@ -557,7 +557,6 @@ impl Store {
         Ok(placed)
     }
 
-    /// The messages of `room` with these numbers, in one query.
     /// The message `user` sent to `room` with `client_id`, if any (the
     /// `messages_client_id` key).
     pub async fn earlier_send(&self, room: RoomId, user: UserId, client_id: &str) -> Result<Option<Message>, AppError> {
@@ -570,6 +569,7 @@ impl Store {
         Ok(message)
     }
 
+    /// The messages of `room` with these numbers, in one query.
     pub async fn messages_numbered(&self, room: RoomId, numbers: &[i64]) -> Result<Vec<Message>, AppError> {
         if numbers.is_empty() {
             return Ok(Vec::new());

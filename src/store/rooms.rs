@@ -540,21 +540,20 @@ impl Store {
         Ok(rows)
     }
 
-    /// Moves `user`'s read marker forward to `number` (never back, never past
-    /// the room's last message); returns the marker after the change.
     /// Moves `user`'s read marker in `room` forward to `number` (never back,
     /// never past the last message) and recounts their unread. The marker as
     /// it is now, and whether it moved.
     pub async fn mark_read(&self, room: RoomId, user: UserId, number: i64) -> Result<(i64, bool), AppError> {
-        // The one clamp the dialects spell differently: SQLite's scalar
-        // max/min are Postgres's GREATEST/LEAST.
-        let clamp = match self.backend() {
-            Backend::Sqlite => "max(last_read_number, min($1, (SELECT last_number FROM rooms WHERE id = $2)))",
-            Backend::Postgres => "GREATEST(last_read_number, LEAST($1, (SELECT last_number FROM rooms WHERE id = $2)))",
+        // The one clamp the dialects spell differently: SQLite's scalar min
+        // is Postgres's LEAST.
+        let target = match self.backend() {
+            Backend::Sqlite => "min($1, (SELECT last_number FROM rooms WHERE id = $2))",
+            Backend::Postgres => "LEAST($1, (SELECT last_number FROM rooms WHERE id = $2))",
         };
+        // Only forward: a marker already there (or past) is no row.
         let sql = format!(
-            "UPDATE memberships SET last_read_number = {clamp}
-             WHERE room_id = $2 AND user_id = $3 RETURNING last_read_number"
+            "UPDATE memberships SET last_read_number = {target}
+             WHERE room_id = $2 AND user_id = $3 AND last_read_number < {target} RETURNING last_read_number"
         );
         // The room's lock first (SQLite's write transaction; the room's row
         // on Postgres), so that no message is written or deleted in the room
@@ -566,13 +565,14 @@ impl Store {
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
-            let (before,): (i64,) = sqlx::query_as(READ_MARKER).bind(room).bind(user).fetch_one(&mut *tx).await?;
-            let (marker,): (i64,) = sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_one(&mut *tx).await?;
-            if marker == before {
+            let moved: Option<(i64,)> =
+                sqlx::query_as(&sql).bind(number).bind(room).bind(user).fetch_optional(&mut *tx).await?;
+            let Some((marker,)) = moved else {
                 // Nothing was read that had not been: nothing to recount.
+                let (marker,): (i64,) = sqlx::query_as(READ_MARKER).bind(room).bind(user).fetch_one(&mut *tx).await?;
                 tx.rollback().await?;
                 return Ok((marker, false));
-            }
+            };
             sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
             // A message pushed to them is read now (on whichever device):
             // its withdrawal is queued once, as the record goes.
