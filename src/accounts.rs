@@ -84,6 +84,8 @@ impl NewPassword {
             Err(FieldError::new("password", format!("Password is too short (minimum is {PASSWORD_MIN} characters)")))
         } else if len > PASSWORD_MAX {
             Err(FieldError::new("password", format!("Password is too long (maximum is {PASSWORD_MAX} characters)")))
+        } else if crate::text::is_blank(raw) {
+            Err(FieldError::new("password", "Password can't be only spaces"))
         } else {
             Ok(Self(raw.to_owned()))
         }
@@ -96,7 +98,8 @@ impl NewPassword {
 
 fn parse_name(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     FieldError::reject_nul("name", "Name", raw.unwrap_or(""))?;
-    match raw.map(str::trim).filter(|n| !n.is_empty()) {
+    crate::text::reject_direction_controls("name", "Name", raw.unwrap_or(""))?;
+    match raw.map(str::trim).filter(|n| !crate::text::is_blank(n)) {
         Some(n) if n.chars().count() > NAME_MAX => {
             Err(FieldError::new("name", format!("Name is too long (maximum is {NAME_MAX} characters)")))
         }
@@ -108,11 +111,10 @@ fn parse_avatar_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     FieldError::reject_nul("avatar_url", "Avatar url", raw.unwrap_or(""))?;
     match raw.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(None),
-        Some(u)
-            if u.len() <= URL_MAX
-                && (u.starts_with("https://") || u.starts_with("http://"))
-                && !u.chars().any(char::is_whitespace) =>
-        {
+        Some(u) if u.len() > URL_MAX => {
+            Err(FieldError::new("avatar_url", format!("Avatar url is too long (maximum is {URL_MAX} bytes)")))
+        }
+        Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.chars().any(char::is_whitespace) => {
             Ok(Some(u.to_owned()))
         }
         Some(_) => Err(FieldError::new("avatar_url", "Avatar url must be an http(s) URL")),

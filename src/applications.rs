@@ -108,7 +108,8 @@ pub struct ChatHits {
 fn parse_name(field: &str, label: &str, raw: Option<&str>) -> Result<String, AppError> {
     let name = raw.map(str::trim).unwrap_or("");
     FieldError::reject_nul(field, label, name)?;
-    if name.is_empty() {
+    crate::text::reject_direction_controls(field, label, name)?;
+    if crate::text::is_blank(name) {
         Err(AppError::invalid(field, format!("{label} can't be blank")))
     } else if name.chars().count() > NAME_MAX {
         Err(AppError::invalid(field, format!("{label} is too long (maximum is {NAME_MAX} characters)")))

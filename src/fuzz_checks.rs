@@ -35,10 +35,11 @@ pub fn client_event(data: &[u8]) {
 /// UTF-8 (lossily, so every input reaches the validator).
 ///
 /// - An accepted body is the input trimmed: 1 to `BODY_MAX` characters, no
-///   leading or trailing whitespace, so never blank.
+///   leading or trailing whitespace, never blank (nothing but invisible
+///   characters, `text::is_blank`).
 /// - A refusal is a `body` field error with a message.
-/// - Any input whose trimmed text is 1 to `BODY_MAX` characters with no NUL
-///   is accepted (the validator refuses nothing else).
+/// - Any input whose trimmed text is 1 to `BODY_MAX` characters, not blank,
+///   with no NUL is accepted (the validator refuses nothing else).
 pub fn message_body(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
     let trimmed = raw.trim();
@@ -52,12 +53,13 @@ pub fn message_body(data: &[u8]) {
             assert!(body.len() <= 4 * BODY_MAX, "accepted a body of {} bytes", body.len());
             assert!(!body.starts_with(char::is_whitespace) && !body.ends_with(char::is_whitespace));
             assert!(!body.contains('\0'), "accepted a body with NUL");
+            assert!(!crate::text::is_blank(body), "accepted a body that shows nothing");
         }
         Err(e) => {
             assert_eq!(e.field, "body", "a body error names the body field");
             assert!(!e.message.is_empty(), "a body error has a message");
             assert!(
-                chars == 0 || chars > BODY_MAX || trimmed.contains('\0'),
+                crate::text::is_blank(trimmed) || chars > BODY_MAX || trimmed.contains('\0'),
                 "refused a valid body of {chars} characters: {}",
                 e.message
             );

@@ -42,6 +42,8 @@
 //!   payload encryption and VAPID tokens; [`push_queue`] *(server)*: the
 //!   durable queue's worker that decides, encrypts and sends them.
 //! - [`search`] *(server)*: message search for the web UI.
+//! - [`text`] *(server)*: what counts as blank in typed text, and the
+//!   direction controls a name or title may not hold.
 //! - `sessions` *(server)*: sign-in and register-then-sign-in, with their
 //!   rate limits, for both adapters.
 //! - [`demo`] *(server)*: the idempotent demo seed.
@@ -130,6 +132,8 @@ pub mod store;
 #[cfg(feature = "server")]
 #[doc(hidden)]
 pub mod testing;
+#[cfg(feature = "server")]
+pub mod text;
 
 pub use error::{AppError, FieldError};
 #[cfg(feature = "server")]

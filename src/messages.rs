@@ -26,7 +26,7 @@ impl MessageBody {
         FieldError::reject_nul("body", "Body", raw)?;
         let body = raw.trim();
         let len = body.chars().count();
-        if len == 0 {
+        if crate::text::is_blank(body) {
             Err(FieldError::new("body", "Body can't be blank"))
         } else if len > BODY_MAX {
             Err(FieldError::new("body", format!("Body is too long (maximum is {BODY_MAX} characters)")))
@@ -37,7 +37,7 @@ impl MessageBody {
 
     /// [`Self::parse`], but a message that carries files may have no text.
     pub fn parse_with_files(raw: &str, files: bool) -> Result<Self, FieldError> {
-        if files && raw.trim().is_empty() {
+        if files && crate::text::is_blank(raw) {
             FieldError::reject_nul("body", "Body", raw)?;
             return Ok(Self(String::new()));
         }

@@ -138,8 +138,11 @@ impl Hearth {
 /// Trimmed text of at most `max` characters, `None` when blank.
 fn parse_text(field: &str, label: &str, raw: &str, max: usize) -> Result<Option<String>, FieldError> {
     FieldError::reject_nul(field, label, raw)?;
+    if field == "title" {
+        crate::text::reject_direction_controls(field, label, raw)?;
+    }
     match raw.trim() {
-        "" => Ok(None),
+        t if crate::text::is_blank(t) => Ok(None),
         t if t.chars().count() > max => {
             Err(FieldError::new(field, format!("{label} is too long (maximum is {max} characters)")))
         }

@@ -45,7 +45,8 @@ pub struct Opened {
 
 fn parse_title(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     FieldError::reject_nul("title", "Title", raw.unwrap_or(""))?;
-    match raw.map(str::trim).filter(|t| !t.is_empty()) {
+    crate::text::reject_direction_controls("title", "Title", raw.unwrap_or(""))?;
+    match raw.map(str::trim).filter(|t| !crate::text::is_blank(t)) {
         Some(t) if t.chars().count() > TITLE_MAX => {
             Err(FieldError::new("title", format!("Title is too long (maximum is {TITLE_MAX} characters)")))
         }

@@ -428,3 +428,51 @@ async fn an_account_has_one_sign_in_budget_however_its_login_is_typed() {
 
     assert_error(third, 429).await;
 }
+
+/// Text that shows nothing is blank wherever blank is refused, and names and
+/// titles refuse the direction controls that would show them reversed.
+#[tokio::test]
+async fn invisible_text_is_blank_and_names_refuse_direction_controls() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let room = app.conversation_with(&alice.client, &[app.user("bob").await.id]).await;
+    let token =
+        app.create_application(&alice.client, "Deploys").await["application_token"].as_str().expect("token").to_owned();
+    let c = &alice.client;
+    let errors =
+        |body: Value| body["errors"].as_array().expect("errors").iter().map(|e| e.to_string()).collect::<Vec<_>>();
+
+    for invisible in ["\u{200b}", " \u{feff}\u{2060} ", "\u{200d}"] {
+        let body = assert_error(app.post_message(c, room, json!({ "body": invisible })).await, 422).await;
+        assert_eq!(body["errors"][0], "Body can't be blank", "{invisible:?}");
+        let open = c.post(app.url("/conversations")).json(&json!({ "kind": "open", "title": invisible }));
+        let body = assert_error(open.send().await.unwrap(), 422).await;
+        assert!(errors(body.clone()).iter().any(|e| e.contains("can't be blank")), "{invisible:?}: {body}");
+        let made = c.post(app.url("/api/applications")).json(&json!({ "application_name": invisible }));
+        let body = assert_error(made.send().await.unwrap(), 422).await;
+        assert_eq!(body["errors"][0], "Application name can't be blank", "{invisible:?}");
+        let chat = new_client().post(app.url(&format!("/api/applications/{token}/chats")));
+        let body = assert_error(chat.json(&json!({ "chat_name": invisible })).send().await.unwrap(), 422).await;
+        assert_eq!(body["errors"][0], "Chat name can't be blank", "{invisible:?}");
+    }
+    // A name of nothing visible is no name: the username shows instead.
+    let renamed = c.put(app.url("/users/me")).json(&json!({ "user": { "name": "\u{200b}" } })).send().await.unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(app.me(c).await.json::<Value>().await.unwrap()["name"], Value::Null);
+
+    for reversed in ["\u{202e}Carol", "Bob\u{2066}x\u{2069}"] {
+        let renamed = c.put(app.url("/users/me")).json(&json!({ "user": { "name": reversed } })).send().await.unwrap();
+        let body = assert_error(renamed, 422).await;
+        assert_eq!(body["errors"][0], "Name can't contain text direction controls");
+        let open = c.post(app.url("/conversations")).json(&json!({ "kind": "open", "title": reversed }));
+        let body = assert_error(open.send().await.unwrap(), 422).await;
+        assert_eq!(body["errors"][0], "Title can't contain text direction controls");
+        let rename = c.patch(app.url(&format!("/conversations/{room}"))).json(&json!({ "title": reversed }));
+        assert_error(rename.send().await.unwrap(), 422).await;
+    }
+    // Right-to-left letters are names like any other, and a message may
+    // carry a direction mark.
+    let renamed = c.put(app.url("/users/me")).json(&json!({ "user": { "name": "שלום" } })).send().await.unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(app.post_message(c, room, json!({ "body": "\u{202b}שלום\u{202c} ok" })).await.status(), 201);
+}

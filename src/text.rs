@@ -1,0 +1,68 @@
+//! Text people type into names, titles and messages: what counts as blank,
+//! and the controls a name may not hold. The parsers of each field (rooms,
+//! accounts, applications, messages, room settings) use these, so "blank"
+//! means the same everywhere.
+
+use crate::error::FieldError;
+
+/// Characters that show nothing by themselves: whitespace, the soft hyphen,
+/// zero-width spaces, joiners and marks, the word joiner and its invisible
+/// operators, the byte-order mark, and the direction controls.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// True when `text` would show nothing: empty, or only whitespace and
+/// invisible characters (a title of one zero-width space is no title).
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(is_invisible)
+}
+
+/// Refuses the direction embedding, override and isolate controls in a name
+/// or a title, where "\u{202E}lorac" shows as someone else's name. (Messages
+/// may hold them: right-to-left text needs them, and a message's author is
+/// shown beside it.)
+pub fn reject_direction_controls(field: &str, label: &str, value: &str) -> Result<(), FieldError> {
+    if value.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        Err(FieldError::new(field, format!("{label} can't contain text direction controls")))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_of_only_invisible_characters_is_blank() {
+        for blank in ["", " ", "\u{200b}", " \u{200b}\u{feff} ", "\u{2060}", "\u{200d}\u{200c}", "\u{00ad}", "\u{202e}"]
+        {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for shown in ["a", " a ", "\u{200b}a", "👨\u{200d}👩", "-", "\u{05d0}\u{200f}"] {
+            assert!(!is_blank(shown), "{shown:?}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_direction_overrides_and_isolates_but_not_right_to_left_letters() {
+        for bad in ["\u{202e}Carol", "Al\u{202d}ice", "a\u{2066}b\u{2069}", "\u{202a}x"] {
+            assert!(reject_direction_controls("name", "Name", bad).is_err(), "{bad:?}");
+        }
+        for good in ["Carol", "שלום", "مرحبا", "Zoë", "\u{200f}x"] {
+            assert!(reject_direction_controls("name", "Name", good).is_ok(), "{good:?}");
+        }
+    }
+}
