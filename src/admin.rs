@@ -192,7 +192,9 @@ impl Hearth {
 
     async fn admin_change(&self, changed: AdminChange, user: UserId) -> Result<AdminUser, AppError> {
         match changed {
-            AdminChange::Done => self.store.admin_user(user).await?.ok_or(AppError::NotFound("user")),
+            AdminChange::Done | AdminChange::Unchanged => {
+                self.store.admin_user(user).await?.ok_or(AppError::NotFound("user"))
+            }
             AdminChange::LastAdmin => Err(AppError::Conflict(LAST_ADMIN.into())),
             AdminChange::NoSuchUser => Err(AppError::NotFound("user")),
         }

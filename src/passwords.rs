@@ -14,6 +14,7 @@ use crate::store::Audit;
 
 pub const WRONG_CURRENT: &str = "Current password is incorrect";
 pub const BAD_RESET_LINK: &str = "This reset link is invalid, expired or already used";
+pub const DEACTIVATED_NO_RESET: &str = "This account is deactivated: reactivate it before making a reset link";
 /// A reset link lasts an hour.
 pub const RESET_LINK_MINUTES: i64 = 60;
 
@@ -62,8 +63,10 @@ impl Hearth {
     /// its hash is kept. Made by an admin (audited) or the command line.
     pub async fn create_reset_link(&self, actor: Actor, user: UserId) -> Result<ResetLink, AppError> {
         self.require_actor(actor).await?;
-        if self.store.admin_user(user).await?.is_none() {
-            return Err(AppError::NotFound("user"));
+        let account = self.store.admin_user(user).await?.ok_or(AppError::NotFound("user"))?;
+        if account.deactivated_at.is_some() {
+            // The link could never be used: a reset refuses such accounts.
+            return Err(AppError::Conflict(DEACTIVATED_NO_RESET.into()));
         }
         let audit =
             Audit { actor: actor.user(), action: "user.reset_link", target_user: Some(user), ..Audit::default() };

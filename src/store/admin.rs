@@ -17,6 +17,8 @@ const ADMINS_LOCK: &str = "SELECT pg_advisory_xact_lock(180006)";
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminChange {
     Done,
+    /// The account was already so: nothing written, nothing audited.
+    Unchanged,
     /// It would leave the instance without an active admin.
     LastAdmin,
     NoSuchUser,
@@ -93,7 +95,8 @@ impl Store {
             "UPDATE users SET role = $2, updated_at = $3
              WHERE id = $1 AND ($2 = 'admin' OR role <> 'admin' OR deactivated_at IS NOT NULL OR {ANOTHER_ADMIN})"
         );
-        self.guarded_change(id, audit, &sql, Some(role.as_str())).await
+        let already = format!("role = '{}'", role.as_str());
+        self.guarded_change(id, audit, &sql, Some(role.as_str()), &already).await
     }
 
     /// Deactivates (ending every session: the epoch moves) or reactivates,
@@ -108,17 +111,20 @@ impl Store {
                  WHERE id = $1 AND (role <> 'admin' OR deactivated_at IS NOT NULL OR {ANOTHER_ADMIN})"
             )
         };
-        self.guarded_change(id, audit, &sql, None).await
+        let already = if active { "deactivated_at IS NULL" } else { "deactivated_at IS NOT NULL" };
+        self.guarded_change(id, audit, &sql, None, already).await
     }
 
     /// Runs one guarded `UPDATE users … WHERE id = $1 …` (binds: id, then
-    /// `role` if given, then now) and its audit entry in one transaction.
+    /// `role` if given, then now) and its audit entry in one transaction,
+    /// unless the account is `already` so (a condition on its row).
     async fn guarded_change(
         &self,
         id: UserId,
         audit: Audit<'_>,
         sql: &str,
         role: Option<&str>,
+        already: &str,
     ) -> Result<AdminChange, AppError> {
         let at = now();
         let postgres = self.backend() == Backend::Postgres;
@@ -127,10 +133,12 @@ impl Store {
             if postgres {
                 tx.execute(ADMINS_LOCK).await?;
             }
-            let exists: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                return Ok(AdminChange::NoSuchUser);
+            let state = format!("SELECT CASE WHEN {already} THEN 1 ELSE 0 END FROM users WHERE id = $1");
+            let exists: Option<(i32,)> = sqlx::query_as(&state).bind(id).fetch_optional(&mut *tx).await?;
+            match exists {
+                None => return Ok(AdminChange::NoSuchUser),
+                Some((1,)) => return Ok(AdminChange::Unchanged),
+                Some(_) => {}
             }
             let update = sqlx::query(sql).bind(id);
             let update = match role {
@@ -292,14 +300,17 @@ impl Store {
         Ok(usable)
     }
 
-    /// Revokes an invitation (again is fine); false if there is none.
+    /// Revokes an invitation (again is fine, and audited once); false if
+    /// there is none.
     pub async fn revoke_invitation(&self, id: i64, audit: Audit<'_>) -> Result<bool, AppError> {
-        let sql = "UPDATE invitations SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1";
+        let sql = "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
         let at = now();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if sqlx::query(sql).bind(id).bind(&at).execute(&mut *tx).await?.rows_affected() == 0 {
-                return Ok(false);
+                let exists: Option<(i64,)> =
+                    sqlx::query_as("SELECT id FROM invitations WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                return Ok(exists.is_some());
             }
             bind_audit(&audit, &at).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -334,8 +345,8 @@ impl Store {
     }
 
     /// Spends a live reset link of an active account and sets its password
-    /// (which ends every session: they are tied to the hash), in one
-    /// transaction; `None`
+    /// (which ends every session: they are tied to the hash), and spends the
+    /// account's other links, in one transaction; `None`
     /// when the link is unknown, used, expired or its account deactivated.
     pub async fn reset_password(&self, token_hash: &str, password_hash: &str) -> Result<Option<UserId>, AppError> {
         let spend = "UPDATE password_resets SET used_at = $2
@@ -350,11 +361,18 @@ impl Store {
                 sqlx::query_as(spend).bind(token_hash).bind(&at).fetch_optional(&mut *tx).await?;
             let Some((user,)) = spent else { return Ok(None) };
             sqlx::query(set).bind(user).bind(password_hash).bind(&at).execute(&mut *tx).await?;
+            sqlx::query(SPEND_RESET_LINKS).bind(user).bind(&at).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(user))
         })
     }
 }
+
+/// Spends every live reset link of user `$1` at `$2`: once a password is
+/// set, by a link or by its owner, an older link mailed or handed out
+/// before must not set it again.
+pub(super) const SPEND_RESET_LINKS: &str =
+    "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
 
 const AUDIT_INSERT: &str =
     "INSERT INTO audit_log (actor_id, action, target_user, target_room, target_number, detail, created_at)

@@ -215,9 +215,17 @@ impl Store {
         .ok_or(AppError::NotFound("user"))
     }
 
+    /// Sets `id`'s password hash and spends the reset links the account
+    /// had, in one transaction.
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), AppError> {
-        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
-        on_writer!(self, pool => sqlx::query(sql).bind(hash).bind(id).execute(pool).await?.rows_affected());
+        let sql = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3";
+        let at = now();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(sql).bind(hash).bind(&at).bind(id).execute(&mut *tx).await?;
+            sqlx::query(super::admin::SPEND_RESET_LINKS).bind(id).bind(&at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 

@@ -55,6 +55,8 @@ async fn changing_the_password_needs_the_current_one_a_valid_new_one_and_a_live_
     assert_eq!(body["errors"][0], "Current password is incorrect");
     let body = assert_error(change(&app, &member.client, PASSWORD, "short").await, 422).await;
     assert!(body["errors"][0].as_str().expect("message").starts_with("Password is too short"), "{body}");
+    let body = assert_error(change(&app, &member.client, PASSWORD, "          ").await, 422).await;
+    assert_eq!(body["errors"][0], "Password can't be only spaces");
     assert_error(change(&app, &gone.client, PASSWORD, NEW).await, 401).await;
     assert_error(change(&app, &new_client(), PASSWORD, NEW).await, 401).await;
     // Nothing changed by the refusals; admin and member each change their own.
@@ -117,12 +119,48 @@ async fn an_admins_reset_link_sets_a_password_once_within_the_hour_and_ends_ever
     )
     .await;
     assert_error(reset(&app, late["token"].as_str().expect("token"), "yet another secret").await, 422).await;
-    // A deactivated account's link does not work either.
-    let theirs = reset_link(&app, &admin.client, gone.id).await.json::<serde_json::Value>().await.expect("json");
+    // A deactivated account gets none (it could never be used), and a link
+    // made before its account was deactivated no longer works.
+    let body = assert_error(reset_link(&app, &admin.client, gone.id).await, 409).await;
+    assert_eq!(body["errors"][0], "This account is deactivated: reactivate it before making a reset link");
+    let theirs = reset_link(&app, &admin.client, creator.id).await.json::<serde_json::Value>().await.expect("json");
+    let response = admin.client.post(app.url(&format!("/admin/users/{}/deactivate", creator.id))).send().await;
+    assert_eq!(response.expect("sent").status(), 200);
     assert_error(reset(&app, theirs["token"].as_str().expect("token"), "yet another secret").await, 422).await;
     let actions = app.get_json(&admin.client, "/admin/audit").await;
-    assert_eq!(actions[0]["action"], "user.reset_link");
-    assert_eq!(actions[0]["target_user"], gone.id);
+    assert_eq!((&actions[0]["action"], &actions[0]["target_user"]), (&json!("user.deactivate"), &json!(creator.id)));
+    assert_eq!((&actions[1]["action"], &actions[1]["target_user"]), (&json!("user.reset_link"), &json!(creator.id)));
+    let links_for_gone = actions.as_array().expect("entries").iter().filter(|a| a["target_user"] == gone.id);
+    assert!(links_for_gone.clone().all(|a| a["action"] != "user.reset_link"), "{actions}");
+}
+
+#[tokio::test]
+async fn a_password_set_by_a_link_or_by_its_owner_spends_every_other_link_of_the_account() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let member = app.user("member").await;
+    let link = || async {
+        let made = reset_link(&app, &admin.client, member.id).await;
+        assert_eq!(made.status(), 201);
+        made.json::<serde_json::Value>().await.expect("json")["token"].as_str().expect("token").to_owned()
+    };
+    let (first, second) = (link().await, link().await);
+
+    // One link used: the other, still in a mailbox or a chat, is dead.
+    assert_eq!(reset(&app, &first, NEW).await.status(), 204);
+    let body = assert_error(reset(&app, &second, "taken back by a stale link").await, 422).await;
+    assert_eq!(body["errors"][0], "This reset link is invalid, expired or already used");
+    assert_eq!(app.sign_in_with(&new_client(), "member", NEW).await.status(), 200);
+
+    // A link made before the owner changes the password dies with the change.
+    let third = link().await;
+    let owner = new_client();
+    assert_eq!(app.sign_in_with(&owner, "member", NEW).await.status(), 200);
+    assert_eq!(change(&app, &owner, NEW, "the owner's own choice").await.status(), 204);
+    assert_error(reset(&app, &third, "taken back by a stale link").await, 422).await;
+    assert_eq!(app.sign_in_with(&new_client(), "member", "the owner's own choice").await.status(), 200);
+    let live: Vec<String> = app.query_strings("SELECT token_hash FROM password_resets WHERE used_at IS NULL").await;
+    assert!(live.is_empty(), "{live:?}");
 }
 
 #[tokio::test]

@@ -460,6 +460,37 @@ async fn every_admin_action_is_written_to_the_audit_log_newest_first() {
     assert_eq!(audit_actions(&app, c).await.len(), 6);
 }
 
+#[tokio::test]
+async fn an_admin_action_that_changes_nothing_answers_as_before_and_writes_no_audit_entry() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let member = app.user("member").await;
+    let c = &admin.client;
+    let user = |action: &str| app.url(&format!("/admin/users/{}/{action}", member.id));
+    let twice = |request: reqwest::RequestBuilder| async move {
+        let again = request.try_clone().expect("a plain request");
+        let (first, second) = (request.send().await.expect("sent"), again.send().await.expect("sent"));
+        assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+        second.json::<Value>().await.expect("the account")
+    };
+
+    let as_member = twice(c.put(user("role")).json(&json!({"role": "member"}))).await;
+    assert_eq!(as_member["role"], "member");
+    assert!(twice(c.post(user("deactivate"))).await["deactivated_at"].is_string());
+    assert_eq!(twice(c.post(user("reactivate"))).await["deactivated_at"], Value::Null);
+    let made = invite(&app, c, json!({})).await;
+    let revoke = app.url(&format!("/admin/invitations/{}", made["id"]));
+    for _ in 0..2 {
+        assert_eq!(c.delete(&revoke).send().await.expect("sent").status(), 204);
+    }
+
+    // Each change once; making a member a member, nothing.
+    assert_eq!(
+        audit_actions(&app, c).await,
+        ["invitation.revoke", "invitation.create", "user.reactivate", "user.deactivate"]
+    );
+}
+
 /// Runs `hearth <args>` on `database_url`, logs off; (success, stdout, output).
 pub(crate) async fn hearth_cli(database_url: &str, args: &[&str]) -> std::process::Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
