@@ -137,8 +137,8 @@ pub enum RoomChange {
     Added,
     Removed,
     Unread,
-    /// Renamed, its topic changed, or someone joined or left: read the
-    /// room again.
+    /// Renamed, its topic changed, someone joined or left, or (to me
+    /// alone) my notification level for it changed: read the room again.
     Updated,
     /// Archived: read-only from now on, and listed apart.
     Archived,

@@ -389,6 +389,9 @@ impl Hearth {
             return Err(AppError::NotFound("conversation"));
         }
         self.forget_room_list(me);
+        // My other tabs and devices: their room lists show the level, and
+        // their notifications follow it from the next message on.
+        self.announce_changed_to(room, std::iter::once(me));
         Ok(settings_of(row.kind(), chosen.map(NotifyLevel::as_str)))
     }
 }

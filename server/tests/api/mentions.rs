@@ -272,3 +272,32 @@ async fn the_sidebar_shows_unread_mentions_as_a_badge_of_their_own() {
     assert!(html.contains(r#"<span role="img" aria-label="2 unread messages" class="unread">2</span>"#), "{html}");
     assert!(!alices.contains("unread mention"), "the writer has none");
 }
+
+#[tokio::test]
+async fn my_other_tabs_are_told_at_once_when_i_set_a_rooms_notification_level_and_nobody_else_is() {
+    // Arrange: alice has a second tab open; bob shares the room.
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let team = group(&app, &alice.client, &[bob.id]).await;
+    let mut other_tab = connect(&app, &alice).await;
+    let mut bobs = connect(&app, &bob).await;
+    let path = format!("/conversations/{team}/notifications");
+
+    // Act
+    let set = alice.client.put(app.url(&path)).json(&json!({ "level": "nothing" })).send().await.unwrap();
+
+    // Assert: her other tab reads the room again (its list then says
+    // "nothing", so it stops notifying); bob hears nothing of it.
+    assert_eq!(set.status(), 200);
+    assert_eq!(
+        other_tab.next_skipping_presence().await,
+        ServerEvent::Room {
+            room_id: RoomId(team),
+            change: RoomChange::Updated,
+            unread_count: None,
+            unread_mentions: None
+        }
+    );
+    assert_eq!(listed(&app, &alice.client, team).await["notify_level"], "nothing");
+    bobs.assert_quiet(QUIET, "bob, for alice's own setting").await;
+}
