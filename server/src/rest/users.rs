@@ -59,8 +59,8 @@ impl<T> MaybeWrapped<T> {
     }
 }
 
-/// A new account. A password of at least 8 characters; `username` is made from
-/// the email when absent.
+/// A new account: an email, a username (letters, digits, `_`, `.` and `-`)
+/// and a password of at least 8 characters, each required.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct RegisterBody {
     email: Option<String>,
