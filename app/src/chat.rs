@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hearth::model::{ConversationSummary, RoomId, UserId};
+use hearth::model::{Author, ConversationSummary, Profile, RoomId, UserId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -86,10 +86,22 @@ impl Chat {
         made
     }
 
-    /// Drops every room's unconfirmed sends: what one person queued is
-    /// never sent as, nor shown to, whoever signs in here next.
+    /// Drops every room's unconfirmed sends, and those kept in storage:
+    /// what one person queued is never sent as, nor shown to, whoever signs
+    /// in here next.
     fn forget_outboxes(&self) {
         self.outboxes.with_value(|kept| kept.values().for_each(Outbox::forget));
+        crate::pages::room::forget_kept_sends();
+    }
+
+    /// Brings back the unconfirmed sends `me` left in this browser (a
+    /// reload before the link returned), each room's in its outbox, which
+    /// sends them again.
+    fn restore_outboxes(&self, me: &Profile) {
+        let author = Author::new(me.id, me.username.clone(), me.name.clone());
+        for room in crate::pages::room::rooms_with_kept_sends(me.id.0) {
+            self.outbox(RoomId(room)).restore(&author);
+        }
     }
 
     /// Runs `make` under the frame's owner, so what it makes outlives the page.
@@ -168,13 +180,17 @@ pub fn provide_chat() {
     // one `updated` for it, so a burst is checked once.
     let auth = crate::auth::use_auth();
     // Signed out, or someone else signed in (the frame stays): the sends
-    // still queued were the last person's.
+    // still queued were the last person's. Signed in (the page loaded, or
+    // a sign-in): mine kept from before a reload are brought back.
     Effect::new(move |was: Option<Option<UserId>>| {
         let was = was.flatten();
         let Some(Ok(me)) = auth.me.get() else { return was };
-        let now = me.map(|me| me.id);
+        let now = me.as_ref().map(|me| me.id);
         if was.is_some_and(|was| Some(was) != now) {
             chat.forget_outboxes();
+        }
+        if let Some(me) = me.filter(|_| was != now) {
+            chat.restore_outboxes(&me);
         }
         now
     });

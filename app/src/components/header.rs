@@ -35,7 +35,7 @@ pub fn Header() -> impl IntoView {
                                 <ActionForm action=auth.logout>
                                     // What was typed and not sent stays with the person
                                     // who typed it, not with the browser.
-                                    <button type="submit" class="link" on:click=|_| crate::pages::room::forget_drafts()>"Sign out"</button>
+                                    <button type="submit" class="link" on:click=|_| crate::pages::room::forget_unsent()>"Sign out"</button>
                                 </ActionForm>
                             </nav>
                         }

@@ -1,6 +1,6 @@
 //! The chat window's own touches of the browser (web-sys, js-sys): focus,
-//! visibility, the kind of pointer, send ids and the drafts in
-//! localStorage (the clock and the time zone are `crate::browser`'s). On
+//! visibility, the kind of pointer, send ids, and the drafts and
+//! unconfirmed sends in localStorage (the clock and the time zone are `crate::browser`'s). On
 //! the server each answers what a render needs (nothing focused, nothing
 //! stored), so the server's render and the first render in the browser
 //! agree.
@@ -198,23 +198,123 @@ pub fn page_visible() -> bool {
 /// Drafts are kept per account and room: on a browser shared by two
 /// people, one never finds (and sends as themselves) the other's words.
 const DRAFT_PREFIX: &str = "hearth.draft.";
+/// So are the sends not confirmed yet ([`super::outbox`]), as a JSON list
+/// per account and room: a reload before the link returns loses none.
+const OUTBOX_PREFIX: &str = "hearth.outbox.";
 
 fn draft_key(me: i64, room_id: i64) -> String {
     format!("{DRAFT_PREFIX}{me}.{room_id}")
 }
 
-/// Forgets every draft this browser keeps (at sign-out).
-pub fn forget_drafts() {
+/// Where user `me`'s unconfirmed sends are kept: this, then the room's id.
+fn outbox_prefix(me: i64) -> String {
+    format!("{OUTBOX_PREFIX}{me}.")
+}
+
+fn outbox_key(me: i64, room_id: i64) -> String {
+    format!("{}{room_id}", outbox_prefix(me))
+}
+
+/// Forgets every draft and every unconfirmed send this browser keeps (at
+/// sign-out).
+pub fn forget_unsent() {
+    forget_kept(DRAFT_PREFIX);
+    forget_kept(OUTBOX_PREFIX);
+}
+
+/// Forgets every unconfirmed send this browser keeps (someone else signed
+/// in).
+pub fn forget_kept_sends() {
+    forget_kept(OUTBOX_PREFIX);
+}
+
+/// The keys in localStorage that start with `prefix`.
+#[cfg(feature = "hydrate")]
+fn stored_keys(storage: &web_sys::Storage, prefix: &str) -> Vec<String> {
+    (0..storage.length().unwrap_or(0))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(prefix))
+        .collect()
+}
+
+fn forget_kept(prefix: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(storage) = storage() {
-        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
-            .filter_map(|i| storage.key(i).ok().flatten())
-            .filter(|key| key.starts_with(DRAFT_PREFIX))
-            .collect();
-        for key in keys {
+        for key in stored_keys(&storage, prefix) {
             let _ = storage.remove_item(&key);
         }
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = prefix;
+}
+
+/// The rooms where user `me` has unconfirmed sends kept (localStorage).
+pub fn rooms_with_kept_sends(me: i64) -> Vec<i64> {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(storage) = storage() else { return Vec::new() };
+        let mine = outbox_prefix(me);
+        stored_keys(&storage, &mine).iter().filter_map(|key| key[mine.len()..].parse().ok()).collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = outbox_prefix(me);
+        Vec::new()
+    }
+}
+
+/// User `me`'s unconfirmed sends kept for room `room_id`, as stored.
+pub fn load_kept_sends(me: i64, room_id: i64) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        storage()?.get_item(&outbox_key(me, room_id)).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = outbox_key(me, room_id);
+        None
+    }
+}
+
+/// Keeps `stored` as user `me`'s unconfirmed sends for room `room_id`;
+/// `None` forgets them. A full storage keeps nothing new, quietly.
+pub fn save_kept_sends(me: i64, room_id: i64, stored: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = storage() {
+        let key = outbox_key(me, room_id);
+        let _ = match stored {
+            Some(stored) => storage.set_item(&key, stored),
+            None => storage.remove_item(&key),
+        };
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (me, room_id, stored);
+}
+
+/// Whether the element with focus matches the CSS `selector`.
+pub fn focus_is_on(selector: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::document().active_element().is_some_and(|active| active.matches(selector).unwrap_or(false))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = selector;
+        false
+    }
+}
+
+/// Focuses message `number`'s row where it is, without scrolling, if it
+/// is listed.
+pub fn focus_message_in_place(number: i64) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(row)) =
+        leptos::prelude::document().query_selector(&format!("article.message[data-number=\"{number}\"]"))
+    {
+        focus_in_place(&row);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = number;
 }
 
 #[cfg(feature = "hydrate")]

@@ -137,6 +137,19 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
             }
         }
     });
+    // The composer grows and shrinks with what it holds (its text, a
+    // reply's quote, files, a note), and the history above it with it: one
+    // that was at its newest message stays there, not under the composer.
+    let paging = room.paging;
+    Effect::new(move |_| {
+        draft.track();
+        replying.track();
+        uploads.list.track();
+        over.track();
+        held.track();
+        waiting.track();
+        paging.stay_at_bottom();
+    });
     let picker = RwSignal::new(None::<Picker>);
     let textarea: NodeRef<leptos::html::Textarea> = NodeRef::new();
     // After each input: is the caret in an `@query` that matches someone?

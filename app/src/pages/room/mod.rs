@@ -42,7 +42,7 @@ mod signals;
 pub mod timeline;
 pub mod uploads;
 
-pub use browser::forget_drafts;
+pub use browser::{forget_kept_sends, forget_unsent, rooms_with_kept_sends};
 
 use std::collections::HashMap;
 
@@ -158,6 +158,9 @@ pub struct RoomContext {
     /// An admin may delete anyone's message (the core audits it).
     pub admin: bool,
     pub timeline: Timeline,
+    /// Scrolling the history: the composer keeps it at the bottom as it
+    /// grows ([`Paging::stay_at_bottom`]).
+    pub paging: Paging,
     pub signals: RoomSignals,
     pub sender: Sender,
     /// The message being edited.
@@ -303,6 +306,7 @@ fn ChatWindow(
         me_id: me.id,
         admin,
         timeline,
+        paging,
         signals,
         sender,
         editing: RwSignal::new(None),
@@ -441,8 +445,11 @@ fn ChatWindow(
                 <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll() on:keydown=|ev| browser::step_through_messages(&ev)>
                     <Show
                         when=move || paging.at_start()
+                        // Busy, not `disabled`: a disabled button loses
+                        // focus (to the page), and the keyboard with it.
+                        // Pressed again while it loads, it does nothing.
                         fallback=move || view! {
-                            <button type="button" class="load-older" on:click=move |_| paging.load_older() disabled=move || paging.loading_older.get()>
+                            <button type="button" class="load-older" on:click=move |_| paging.load_older() aria-disabled=move || paging.loading_older.get().then_some("true")>
                                 {move || if paging.loading_older.get() { "Loading…" } else { "Load older messages" }}
                             </button>
                         }
@@ -453,7 +460,7 @@ fn ChatWindow(
                         <MessageRow entry=row.0 layout=row.1 />
                     </For>
                     <Show when=move || paging.gap_below()>
-                        <button type="button" class="load-newer" on:click=move |_| paging.load_newer() disabled=move || paging.loading_newer.get()>
+                        <button type="button" class="load-newer" on:click=move |_| paging.load_newer() aria-disabled=move || paging.loading_newer.get().then_some("true")>
                             {move || if paging.loading_newer.get() { "Loading…" } else { "Load newer messages" }}
                         </button>
                     </Show>

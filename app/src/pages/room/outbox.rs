@@ -6,16 +6,154 @@
 //! whether the room is open or not (each is idempotent by its client_id);
 //! the first that fails again stops the run. The room's window, while open,
 //! shows them under its messages ([`Outbox::show`]).
+//!
+//! They are kept in localStorage too, per account and room as drafts are
+//! (the first [`KEPT_MAX`], in a small form: [`to_stored`],
+//! [`from_stored`]), so that a reload before the link returns loses none:
+//! the frame brings back the signed-in user's after a reload
+//! ([`Outbox::restore`]), and they are sent again as the failed ones are.
+//! One the server saved already (the answer was lost with the page) is
+//! not saved twice: the server answers a repeated client_id with the
+//! message it has. Each is forgotten once confirmed or discarded, and all
+//! of them at sign-out.
 
-use hearth::model::RoomId;
+use std::collections::HashSet;
+
+use hearth::model::{Attachment, Author, Message, ReplyTo, RoomId, UserId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
 
+use super::browser::{load_kept_sends, save_kept_sends};
 use super::paging::Paging;
 use super::timeline::{Delivery, Entry, Timeline, discard, set_state};
 use crate::api::send_message;
 use crate::chat::Chat;
 use crate::live::{LinkStatus, use_live};
+
+/// The most unconfirmed sends of one room kept for a reload: the first
+/// ones written, which go first. More than this many are sent all the same
+/// while the page is open.
+pub const KEPT_MAX: usize = 20;
+
+/// A client_id longer than this is not one of ours (they are two hex
+/// numbers and a dash).
+const CLIENT_ID_MAX: usize = 64;
+
+/// An unconfirmed send as a pending row shows it, by `author`, in `room`.
+pub fn unsent(
+    room: RoomId,
+    author: Author,
+    body: String,
+    client_id: String,
+    created_at: String,
+    reply_to: Option<ReplyTo>,
+    attachments: Vec<Attachment>,
+) -> Message {
+    Message {
+        id: 0,
+        conversation_id: room,
+        number: 0,
+        user_id: Some(author.id),
+        user: Some(author),
+        body: Some(body),
+        client_id: Some(client_id),
+        mentions: Vec::new(),
+        application: None,
+        created_at,
+        edited_at: None,
+        deleted: false,
+        html: None,
+        reply_to,
+        reply_count: 0,
+        reactions: Vec::new(),
+        preview: None,
+        attachments,
+    }
+}
+
+/// One unconfirmed send as localStorage keeps it: what its row shows and
+/// sending it again needs, no more (the room and the author are the key's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Kept {
+    client_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    body: String,
+    #[serde(default)]
+    created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<ReplyTo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
+    /// Refused for good, and why: shown as it was, never sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+}
+
+impl Kept {
+    /// A send of ours with something in it.
+    fn usable(&self) -> bool {
+        !self.client_id.is_empty()
+            && self.client_id.len() <= CLIENT_ID_MAX
+            && (!self.body.trim().is_empty() || !self.attachments.is_empty())
+    }
+}
+
+/// The unconfirmed sends among `entries`, the first [`KEPT_MAX`], as kept
+/// in localStorage; `None` when there are none (the key is removed).
+pub fn to_stored(entries: &[Entry]) -> Option<String> {
+    let kept: Vec<Kept> = entries
+        .iter()
+        .filter(|entry| !entry.is_confirmed())
+        .filter_map(|entry| {
+            let m = &entry.message;
+            let kept = Kept {
+                client_id: m.client_id.clone()?,
+                body: m.body.clone().unwrap_or_default(),
+                created_at: m.created_at.clone(),
+                reply_to: m.reply_to.clone(),
+                attachments: m.attachments.clone(),
+                refused: match &entry.state {
+                    Delivery::Refused(why) => Some(why.clone()),
+                    _ => None,
+                },
+            };
+            kept.usable().then_some(kept)
+        })
+        .take(KEPT_MAX)
+        .collect();
+    if kept.is_empty() { None } else { serde_json::to_string(&kept).ok() }
+}
+
+/// The sends `stored` (by [`to_stored`]) holds, as `me`'s in `room`: each
+/// to be sent again (failed, until it is), or refused as it was. A list
+/// that cannot be read is no list (the storage is anyone's to change; read
+/// item by item, through `serde_json::Value`, it cost 6.7 KB more of
+/// gzipped WASM), and a send with nothing in it, a second copy of one, and
+/// any past [`KEPT_MAX`] are left out.
+pub fn from_stored(stored: &str, room: RoomId, me: &Author) -> Vec<Entry> {
+    // From bytes, as the server's answers are read (`crate::codec`): one
+    // copy of the decoding of a quote and a file.
+    let Ok(items) = serde_json::from_slice::<Vec<Kept>>(stored.as_bytes()) else { return Vec::new() };
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|kept| kept.usable() && seen.insert(kept.client_id.clone()))
+        .take(KEPT_MAX)
+        .map(|kept| Entry {
+            state: kept.refused.map_or(Delivery::Failed, Delivery::Refused),
+            message: unsent(
+                room,
+                me.clone(),
+                kept.body,
+                kept.client_id,
+                kept.created_at,
+                kept.reply_to,
+                kept.attachments,
+            ),
+        })
+        .collect()
+}
 
 #[derive(Clone, Copy)]
 pub struct Outbox {
@@ -29,20 +167,26 @@ pub struct Outbox {
     shown: StoredValue<Option<(Timeline, Paging)>>,
     /// A resend run is going: a reconnect meanwhile starts no second one.
     resending: StoredValue<bool>,
+    /// Whose sends these are, once known (a send, or [`Outbox::restore`]):
+    /// the account they are kept under, whose kept ones are read in then.
+    me: StoredValue<Option<UserId>>,
+    link: RwSignal<LinkStatus>,
     chat: Chat,
 }
 
 impl Outbox {
     /// Made once per room, under the frame ([`Chat::outbox`]).
     pub fn new(room: RoomId, chat: Chat) -> Self {
+        let live = use_live();
         let outbox = Self {
             room,
             entries: RwSignal::new(Vec::new()),
             shown: StoredValue::new(None),
             resending: StoredValue::new(false),
+            me: StoredValue::new(None),
+            link: live.status,
             chat,
         };
-        let live = use_live();
         Effect::new(move |was: Option<LinkStatus>| {
             let now = live.status.get();
             if now == LinkStatus::Online && was.is_some_and(|was| was != LinkStatus::Online) {
@@ -69,9 +213,53 @@ impl Outbox {
         });
     }
 
+    /// Brings back `me`'s sends kept for this room (after a reload), before
+    /// any written since, and sends them again if the link is up (else
+    /// when it comes up). Once per account.
+    pub fn restore(&self, me: &Author) {
+        if self.adopt(me) && self.link.get_untracked() == LinkStatus::Online {
+            self.resend_failed();
+        }
+    }
+
+    /// These are `me`'s sends: the first time, their kept ones are read
+    /// in, before any listed; true if there were any.
+    fn adopt(&self, me: &Author) -> bool {
+        if self.me.get_value() == Some(me.id) {
+            return false;
+        }
+        self.me.set_value(Some(me.id));
+        let Some(stored) = load_kept_sends(me.id.0, self.room.0) else { return false };
+        let kept = from_stored(&stored, self.room, me);
+        if kept.is_empty() {
+            // Nothing in it could be read: it is not read again.
+            save_kept_sends(me.id.0, self.room.0, None);
+            return false;
+        }
+        self.change(|e| {
+            let listed: HashSet<String> = e.iter().filter_map(|x| x.message.client_id.clone()).collect();
+            let kept = kept.into_iter().filter(|x| x.message.client_id.as_ref().is_none_or(|c| !listed.contains(c)));
+            let written = std::mem::take(e);
+            e.extend(kept);
+            e.extend(written);
+        });
+        true
+    }
+
+    /// Changes the list, and what is kept of it.
+    fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) {
+        self.entries.update(f);
+        if let Some(me) = self.me.get_value() {
+            save_kept_sends(me.0, self.room.0, self.entries.with_untracked(|e| to_stored(e)).as_deref());
+        }
+    }
+
     /// Lists `entry` (on its way) and sends it.
     pub fn send(&self, entry: Entry) {
-        self.entries.update(|e| e.push(entry.clone()));
+        if let Some(me) = &entry.message.user {
+            self.adopt(me);
+        }
+        self.change(|e| e.push(entry.clone()));
         self.deliver(entry);
     }
 
@@ -84,22 +272,26 @@ impl Outbox {
 
     /// Takes the send `client_id` out of the list.
     pub fn discard(&self, client_id: &str) {
-        self.entries.update(|e| discard(e, client_id));
+        self.change(|e| discard(e, client_id));
     }
 
     /// Sends the failed send `client_id` again.
     pub fn retry(&self, client_id: &str) {
         if let Some(entry) = self.pending(client_id) {
-            self.entries.update(|e| set_state(e, client_id, Delivery::Sending));
+            self.change(|e| set_state(e, client_id, Delivery::Sending));
             self.deliver(entry);
         }
     }
 
-    /// Drops them all, unsent (signed out). Quietly: a window that shows
-    /// them is being taken down with the session, and redrawn now it could
-    /// read what is already gone.
+    /// Drops them all, unsent, and what was kept of them (signed out).
+    /// Quietly: a window that shows them is being taken down with the
+    /// session, and redrawn now it could read what is already gone.
     pub fn forget(&self) {
         self.entries.update_untracked(Vec::clear);
+        if let Some(me) = self.me.get_value() {
+            save_kept_sends(me.0, self.room.0, None);
+        }
+        self.me.set_value(None);
     }
 
     fn deliver(self, entry: Entry) {
@@ -138,7 +330,7 @@ impl Outbox {
                 let follow = shown.filter(|(_, paging)| paging.near_bottom());
                 let state = Delivery::after_error(error.status, error.to_string());
                 let refused = matches!(state, Delivery::Refused(_));
-                self.entries.update(|e| set_state(e, &client_id, state));
+                self.change(|e| set_state(e, &client_id, state));
                 if let Some((_, paging)) = follow {
                     paging.scroll_to_bottom();
                 }
@@ -177,10 +369,110 @@ impl Outbox {
     }
 
     fn mark(&self, queue: &[Entry], state: Delivery) {
-        self.entries.update(|e| {
+        self.change(|e| {
             for entry in queue {
                 set_state(e, entry.message.client_id.as_deref().unwrap_or_default(), state.clone());
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> Author {
+        Author::new(UserId(7), "me".into(), Some("Me".into()))
+    }
+
+    fn entry(client_id: &str, body: &str, state: Delivery) -> Entry {
+        let message =
+            unsent(RoomId(3), me(), body.into(), client_id.into(), "2026-12-06T10:00:00Z".into(), None, Vec::new());
+        Entry { message, state }
+    }
+
+    fn bodies(entries: &[Entry]) -> Vec<(&str, &Delivery)> {
+        entries.iter().map(|e| (e.message.body.as_deref().unwrap_or(""), &e.state)).collect()
+    }
+
+    #[test]
+    fn unconfirmed_sends_come_back_in_order_failed_to_be_sent_again_and_a_refused_one_as_it_was() {
+        let mut reply = entry("b", "second", Delivery::Failed);
+        reply.message.reply_to =
+            Some(ReplyTo { number: 4, user: Some(me()), snippet: Some("the original".into()), reply_count: 1 });
+        reply.message.attachments = vec![Attachment {
+            id: 9,
+            name: "notes.txt".into(),
+            content_type: "text/plain; charset=utf-8".into(),
+            size: 12,
+            width: None,
+            height: None,
+            url: "/attachments/9/notes.txt".into(),
+            thumbnail_url: None,
+        }];
+        let listed = vec![
+            Entry::confirmed(unsent(RoomId(3), me(), "sent".into(), "z".into(), "t".into(), None, Vec::new())),
+            entry("a", "first", Delivery::Sending),
+            reply.clone(),
+            entry("c", "third", Delivery::Refused("This room is archived.".into())),
+        ];
+        let stored = to_stored(&listed).expect("something to keep");
+        let back = from_stored(&stored, RoomId(3), &me());
+        assert_eq!(
+            bodies(&back),
+            [
+                ("first", &Delivery::Failed),
+                ("second", &Delivery::Failed),
+                ("third", &Delivery::Refused("This room is archived.".into()))
+            ]
+        );
+        assert_eq!(back[1], reply, "a reply's quote and its files come back whole");
+        assert_eq!(back[0].message.user_id, Some(UserId(7)));
+        assert_eq!(back[0].message.conversation_id, RoomId(3));
+        assert_eq!(back[0].message.number, 0);
+        assert_eq!(back[0].message.client_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn nothing_unconfirmed_is_nothing_kept_and_the_form_kept_is_small() {
+        assert_eq!(to_stored(&[]), None);
+        let sent = Entry::confirmed(unsent(RoomId(3), me(), "sent".into(), "z".into(), "t".into(), None, Vec::new()));
+        assert_eq!(to_stored(&[sent]), None);
+        let stored = to_stored(&[entry("a", "hi", Delivery::Failed)]).unwrap();
+        assert_eq!(stored, r#"[{"client_id":"a","body":"hi","created_at":"2026-12-06T10:00:00Z"}]"#);
+    }
+
+    #[test]
+    fn at_most_the_first_few_are_kept() {
+        let many: Vec<Entry> =
+            (0..KEPT_MAX + 5).map(|n| entry(&format!("id{n}"), &format!("m{n}"), Delivery::Failed)).collect();
+        let back = from_stored(&to_stored(&many).unwrap(), RoomId(3), &me());
+        assert_eq!(back.len(), KEPT_MAX);
+        assert_eq!(back[0].message.body.as_deref(), Some("m0"));
+        // A longer list written by hand is cut as it is read.
+        let long: Vec<String> = (0..KEPT_MAX + 5).map(|n| format!(r#"{{"client_id":"x{n}","body":"b{n}"}}"#)).collect();
+        assert_eq!(from_stored(&format!("[{}]", long.join(",")), RoomId(3), &me()).len(), KEPT_MAX);
+    }
+
+    #[test]
+    fn a_list_that_cannot_be_read_is_no_list_and_empty_or_repeated_sends_are_left_out() {
+        for bad in ["", "{oops", "null", "{}", "42", r#"{"client_id":"a","body":"b"}"#, "[1, 2"] {
+            assert!(from_stored(bad, RoomId(3), &me()).is_empty(), "{bad}");
+        }
+        for bad_item in ["7", r#"{"body":"no id"}"#, r#"{"client_id":"c","body":"two","reply_to":"not a quote"}"#] {
+            let list = format!(r#"[{{"client_id":"a","body":"one"}},{bad_item}]"#);
+            assert!(from_stored(&list, RoomId(3), &me()).is_empty(), "{list}");
+        }
+        let mixed = r#"[
+            {"client_id":"a","body":"one"},
+            {"client_id":"","body":"empty id"},
+            {"client_id":"b","body":"   "},
+            {"client_id":"a","body":"a second copy"},
+            {"client_id":"d","body":"three","extra":true}
+        ]"#;
+        let back = from_stored(mixed, RoomId(3), &me());
+        assert_eq!(bodies(&back), [("one", &Delivery::Failed), ("three", &Delivery::Failed)]);
+        let long_id = format!(r#"[{{"client_id":"{}","body":"x"}}]"#, "z".repeat(CLIENT_ID_MAX + 1));
+        assert!(from_stored(&long_id, RoomId(3), &me()).is_empty());
     }
 }

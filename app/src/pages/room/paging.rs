@@ -9,6 +9,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::browser::{focus_is_on, focus_message_in_place};
 use super::timeline::Timeline;
 use crate::api::load_messages;
 
@@ -42,6 +43,10 @@ pub struct Paging {
     pub new_below: RwSignal<u32>,
     /// Bumped on every scroll, for whoever watches what is on screen.
     pub scrolled: RwSignal<u32>,
+    /// The list was at its very bottom when last looked at (a scroll, or a
+    /// scroll to the bottom): when its height changes under it (the
+    /// composer grows), it is put back there ([`Paging::stay_at_bottom`]).
+    pinned: StoredValue<bool>,
 }
 
 impl Paging {
@@ -65,6 +70,7 @@ impl Paging {
             scrolled_up: RwSignal::new(false),
             new_below: RwSignal::new(0),
             scrolled: RwSignal::new(0),
+            pinned: StoredValue::new(false),
         };
         Effect::new(move |_| {
             if let Some(el) = paging.list.get() {
@@ -133,12 +139,36 @@ impl Paging {
                 .is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() < 200)
     }
 
+    /// The list is getting shorter or taller from below (the composer
+    /// grows with its text, a reply's quote or files): if it was at its
+    /// bottom, it stays there, its newest message not hidden under the
+    /// composer. The list itself scrolls nowhere when it shrinks: it keeps
+    /// its scroll top (`overflow-anchor: none`), so its bottom goes out of
+    /// view.
+    pub fn stay_at_bottom(&self) {
+        if self.gone() || !self.pinned.get_value() {
+            return;
+        }
+        let (this, Some(el)) = (*self, self.list.get_untracked()) else { return };
+        // After the frame's changes are drawn, and only if they moved it.
+        request_animation_frame(move || {
+            if !this.gone() && el.scroll_height() - el.scroll_top() - el.client_height() > 2 {
+                el.set_scroll_top(el.scroll_height());
+                this.note_position();
+            }
+        });
+    }
+
     /// Records whether the reader is scrolled up; back at the newest with
     /// nothing missing below, the count of new ones below is done.
     fn note_position(&self) {
         if self.gone() {
             return;
         }
+        // A scroll top can be a fraction of a pixel short of the bottom.
+        let pinned =
+            self.list.get_untracked().is_some_and(|el| el.scroll_height() - el.scroll_top() - el.client_height() <= 2);
+        self.pinned.set_value(pinned);
         let up = !self.near_bottom() || untrack(|| self.gap_below());
         if self.scrolled_up.get_untracked() != up {
             self.scrolled_up.set(up);
@@ -209,10 +239,14 @@ impl Paging {
         if self.gone() {
             return;
         }
-        if self.list.get_untracked().is_some_and(|el| el.scroll_top() < 120) {
+        // Focus moved onto "Load older messages" (or "newer") scrolls the
+        // list to it, and that is no cue to load: the button is there to be
+        // pressed, and a load started by focus alone would take the page
+        // away from under the keyboard.
+        if self.list.get_untracked().is_some_and(|el| el.scroll_top() < 120) && !focus_is_on(".load-older") {
             self.load_older();
         }
-        if self.near_bottom() {
+        if self.near_bottom() && !focus_is_on(".load-newer") {
             self.load_newer();
         }
         self.note_position();
@@ -233,10 +267,14 @@ impl Paging {
                 return;
             }
             if let Ok(page) = page {
+                let pressed = Pressed::now(".load-older");
                 this.timeline.merge(page.messages);
                 // Keep the message that was at the top where it was.
                 if let (Some(el), Some((height, top))) = (this.list.get_untracked(), before_size) {
-                    request_animation_frame(move || el.set_scroll_top(el.scroll_height() - height + top));
+                    request_animation_frame(move || {
+                        el.set_scroll_top(el.scroll_height() - height + top);
+                        pressed.follow(".load-older", before);
+                    });
                 }
             }
             this.loading_older.set(false);
@@ -256,13 +294,57 @@ impl Paging {
                 return;
             }
             if let Ok(page) = page {
+                let pressed = Pressed::now(".load-newer");
                 // An empty page means the gap is gone (say, deleted history).
                 let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
                 this.timeline.merge(page.messages);
                 this.loaded_up_to.set(newest.max(after));
+                request_animation_frame(move || pressed.follow(".load-newer", after));
             }
             this.loading_newer.set(false);
             this.note_position();
         });
+    }
+}
+
+/// Whether "Load older messages" (or "newer") had focus as its page came
+/// in: it keeps focus while it loads (it is never `disabled`, which would
+/// drop focus to the page), so it was pressed, or Tab stopped there.
+#[derive(Clone, Copy, PartialEq)]
+enum Pressed {
+    No,
+    /// With the keyboard (focus shows on it).
+    Keyboard,
+    /// With a pointer (a click or a tap focuses a button, unmarked).
+    Pointer,
+}
+
+impl Pressed {
+    fn now(button: &str) -> Self {
+        if focus_is_on(&format!("{button}:focus-visible")) {
+            Self::Keyboard
+        } else if focus_is_on(button) {
+            Self::Pointer
+        } else {
+            Self::No
+        }
+    }
+
+    /// Once the page is drawn: from the keyboard, focus goes on to message
+    /// `edge`, the one that was first (last, for newer), which stays where
+    /// it was, so the arrows go on into what loaded. From a pointer, the
+    /// button keeps focus if it is still there; if it is gone (the start is
+    /// reached), focus goes to the message too rather than drop to the
+    /// page, but on a touch screen, where a message with focus opens its
+    /// toolbar.
+    fn follow(self, button: &str, edge: i64) {
+        let moved = match self {
+            Self::No => false,
+            Self::Keyboard => true,
+            Self::Pointer => !focus_is_on(button) && !super::browser::touch_first(),
+        };
+        if moved {
+            focus_message_in_place(edge);
+        }
     }
 }

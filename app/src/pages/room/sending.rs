@@ -6,11 +6,11 @@
 //! One the server refuses for good (`Delivery::Refused`) says why and is
 //! not retried: it can be taken back to the composer or discarded.
 
-use hearth::model::{Attachment, Author, Message, ReplyTo, RoomId};
+use hearth::model::{Attachment, Author, ReplyTo, RoomId};
 use leptos::prelude::*;
 
 use super::browser::new_client_id;
-use super::outbox::Outbox;
+use super::outbox::{Outbox, unsent};
 use super::paging::Paging;
 use super::timeline::{Delivery, Entry, Timeline};
 use crate::browser::now_stamp;
@@ -40,29 +40,16 @@ impl Sender {
         if body.trim().is_empty() && files.is_empty() {
             return;
         }
-        let entry = Entry {
-            message: Message {
-                id: 0,
-                conversation_id: self.room,
-                number: 0,
-                user_id: Some(self.author.with_value(|a| a.id)),
-                user: Some(self.author.get_value()),
-                body: Some(body.trim().to_owned()),
-                client_id: Some(new_client_id()),
-                mentions: Vec::new(),
-                application: None,
-                created_at: now_stamp(),
-                edited_at: None,
-                deleted: false,
-                html: None,
-                reply_to,
-                reply_count: 0,
-                reactions: Vec::new(),
-                preview: None,
-                attachments: files,
-            },
-            state: Delivery::Sending,
-        };
+        let message = unsent(
+            self.room,
+            self.author.get_value(),
+            body.trim().to_owned(),
+            new_client_id(),
+            now_stamp(),
+            reply_to,
+            files,
+        );
+        let entry = Entry { message, state: Delivery::Sending };
         self.outbox.send(entry);
         self.paging.scroll_to_bottom();
     }
