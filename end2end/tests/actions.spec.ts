@@ -244,3 +244,49 @@ test("focus stays on a message while older history loads under it, and Up goes o
   await expect(row(1)).toBeFocused();
   await context.close();
 });
+
+test("Tab onto Load older messages keeps focus there and loads nothing; pressing it loads, and focus goes to the message that was first, never to the page", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "pager");
+  const room = await createRoom(context.request, { kind: "open", title: `Pager ${Date.now()}` });
+  for (let i = 1; i <= 120; i++) await postMessage(context.request, room, `page ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const row = (n: number) => page.locator(`article.message[data-number="${n}"]`);
+  const older = page.locator(".messages .load-older");
+  const focusInHistory = () => page.evaluate(() => document.activeElement?.closest(".messages") != null);
+  await expect(row(71)).toHaveCount(1);
+  await expect(row(70)).toHaveCount(0);
+
+  // Tab from the header: the history's first stop is the button.
+  await page.locator(".chat-header h1").click();
+  for (let i = 0; i < 20 && !(await focusInHistory()); i++) await page.keyboard.press("Tab");
+  await expect(older).toBeFocused();
+  // Focus alone (which scrolls the list to its top) loads nothing, and
+  // focus stays on the button.
+  await page.waitForTimeout(1_000);
+  await expect(older).toBeFocused();
+  await expect(row(70)).toHaveCount(0);
+
+  // Enter loads the page before; focus goes to the message that was first.
+  await page.keyboard.press("Enter");
+  await expect(row(21)).toHaveCount(1);
+  await expect(row(71)).toBeFocused();
+  await expect(older).toHaveCount(1);
+  await page.keyboard.press("ArrowUp");
+  await expect(row(70)).toBeFocused();
+
+  // Back to the button, and the last page: the button goes, focus does not.
+  await page.keyboard.press("Shift+Tab");
+  await expect(older).toBeFocused();
+  await page.waitForTimeout(500);
+  await expect(row(20)).toHaveCount(0);
+  await page.keyboard.press("Enter");
+  await expect(row(1)).toHaveCount(1);
+  await expect(page.locator(".messages .start-of-history")).toBeVisible();
+  await expect(older).toHaveCount(0);
+  await expect(row(21)).toBeFocused();
+  await context.close();
+});

@@ -1,10 +1,10 @@
-import { expect, test, type Browser } from "./fixtures";
+import { expect, test, type Browser, type Page } from "./fixtures";
 import { closeAll, createRoom, openLive, postMessage, registerUser, send } from "./helpers";
 
 /** A user with two open rooms, a page live in the first, then cut off. */
 async function offlineInFirstRoom(browser: Browser) {
   const context = await browser.newContext();
-  await registerUser(context, "rover");
+  const user = await registerUser(context, "rover");
   const first = await createRoom(context.request, { kind: "open", title: `First ${Date.now()}` });
   const second = await createRoom(context.request, { kind: "open", title: `Second ${Date.now()}` });
   await postMessage(context.request, second, "waiting in the second room");
@@ -13,7 +13,7 @@ async function offlineInFirstRoom(browser: Browser) {
   await expect(page.locator(`.room-link[data-room-id="${second}"]`)).toBeVisible();
   await context.setOffline(true);
   await expect(page.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
-  return { context, page, first, second };
+  return { context, page, first, second, user };
 }
 
 test("a room opened while offline is an error with a retry, and loads by itself when the link returns", async ({ browser }) => {
@@ -227,6 +227,8 @@ test("a send still queued at sign-out is forgotten: it is neither shown to nor s
   await page.getByLabel("Password").fill("secret123");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.locator(".whoami")).toHaveText(next.name);
+  // Nor is it kept in the browser for a reload.
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("hearth.outbox.")))).toEqual([]);
   await page.locator(`.room-link[data-room-id="${room}"]`).click();
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
   await expect(page.locator("article.message")).toHaveCount(0);
@@ -239,4 +241,73 @@ test("a send still queued at sign-out is forgotten: it is neither shown to nor s
   const history = await (await nextContext.request.get(`/conversations/${room}/messages`)).json();
   expect(history.messages).toHaveLength(0);
   await closeAll(context, nextContext);
+});
+
+/** The keys the unconfirmed sends are kept under in the page's localStorage. */
+const keptSends = (page: Page) =>
+  page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("hearth.outbox.")));
+
+test("messages queued offline are kept over a reload: shown again, and sent once each, in order, when the link returns", async ({ browser }) => {
+  const { context, page, first, second, user } = await offlineInFirstRoom(browser);
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["kept 1", "kept 2", "kept 3"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+    await expect(page.locator("article.message.failed", { hasText: text })).toBeVisible();
+  }
+  // What another room has kept cannot be read (changed by hand, say): no harm done.
+  await page.evaluate((key) => localStorage.setItem(key, "[{not json"), `hearth.outbox.${user.id}.${second}`);
+
+  // The page goes before the link returns.
+  await page.goto("about:blank");
+  await context.setOffline(false);
+  const bodies = async () =>
+    ((await (await context.request.get(`/conversations/${first}/messages`)).json()).messages as { body: string }[]).map((m) => m.body);
+  expect(await bodies()).toEqual([]);
+
+  // Loaded again, the room shows them, and sends them.
+  await page.goto(`/rooms/${first}`);
+  await expect(page.locator("article.message .body")).toHaveText(["kept 1", "kept 2", "kept 3"]);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0, { timeout: 30_000 });
+  await expect(page.locator("article.message .body")).toHaveText(["kept 1", "kept 2", "kept 3"]);
+  const numbers = await page.locator("article.message").evaluateAll((els) => els.map((el) => el.getAttribute("data-number")));
+  expect(numbers).toEqual(["1", "2", "3"]);
+  await expect.poll(bodies).toEqual(["kept 1", "kept 2", "kept 3"]);
+  // Confirmed, they are kept no longer (nor is what could not be read).
+  await expect.poll(() => keptSends(page)).toEqual([]);
+  // Another reload sends nothing again.
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator("article.message .body")).toHaveText(["kept 1", "kept 2", "kept 3"]);
+  await page.waitForTimeout(1_000);
+  expect(await bodies()).toEqual(["kept 1", "kept 2", "kept 3"]);
+  await context.close();
+});
+
+test("a send the server saved but whose answer was lost is kept over a reload, sent again, and still saved once", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "twice");
+  const room = await createRoom(context.request, { kind: "open", title: `Once ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The send reaches the server; its answer never reaches the page.
+  await page.route(/\/fn\/send_message/, async (route) => {
+    await route.fetch();
+    await route.abort();
+  });
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("only once");
+  await composer.press("Enter");
+  await expect.poll(() => keptSends(page)).toHaveLength(1);
+  await page.unroute(/\/fn\/send_message/);
+
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect.poll(() => keptSends(page), { timeout: 30_000 }).toEqual([]);
+  await expect(page.locator("article.message .body")).toHaveText(["only once"]);
+  await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0);
+  const history = await (await context.request.get(`/conversations/${room}/messages`)).json();
+  expect((history.messages as { body: string }[]).map((m) => m.body)).toEqual(["only once"]);
+  await context.close();
 });

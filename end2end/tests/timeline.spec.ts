@@ -242,3 +242,43 @@ test("a grouped message says (edited) under its text, Esc drops a reply being wr
   expect(await height()).toBeGreaterThan(window * 0.3);
   await context.close();
 });
+
+test("a composer that grows while the history is at its newest message keeps that message in view above it", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  await registerUser(context, "grower");
+  const room = await createRoom(context.request, { kind: "open", title: `Grow ${Date.now()}` });
+  for (let i = 1; i <= 40; i++) await postMessage(context.request, room, `filler ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const list = page.locator(".messages");
+  const newest = page.locator('article.message[data-number="40"]');
+  const belowView = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+  await expect.poll(belowView).toBeLessThanOrEqual(2);
+  const composer = page.getByLabel("Message", { exact: true });
+  const height = () => composer.evaluate((area) => area.getBoundingClientRect().height);
+  const empty = await height();
+
+  await composer.focus();
+  for (let line = 1; line <= 6; line++) {
+    await composer.pressSequentially(`line ${line}`);
+    await composer.press("Shift+Enter");
+  }
+
+  expect(await height()).toBeGreaterThan(empty + 60);
+  await expect.poll(belowView).toBeLessThanOrEqual(2);
+  const [shown, last] = [await list.boundingBox(), await newest.boundingBox()];
+  expect(last!.y + last!.height, "the newest message ends above the composer").toBeLessThanOrEqual(shown!.y + shown!.height + 1);
+
+  // Scrolled up, the history stays where it was read while the composer grows.
+  await composer.fill("");
+  await expect.poll(belowView).toBeLessThanOrEqual(2);
+  await list.evaluate((el) => (el.scrollTop -= 300));
+  await expect.poll(belowView).toBeGreaterThan(250);
+  const top = await list.evaluate((el) => el.scrollTop);
+  for (let line = 1; line <= 4; line++) await composer.press("Shift+Enter");
+  await page.waitForTimeout(300);
+  expect(await list.evaluate((el) => el.scrollTop)).toBe(top);
+  await context.close();
+});
