@@ -39,13 +39,23 @@ pub(super) enum MaybeWrapped<T> {
 
 /// A body with a `user` key is the wrapped form, whose fields must then be
 /// right: `{"user":{"email":5}}` is a 422, where an untagged derive would
-/// fall back to reading it bare, find no fields and answer 401.
+/// fall back to reading it bare, find no fields and answer 401. A field
+/// beside `user` that it does not name itself counts as its own: Rails
+/// puts only the model's fields in `user`, and a client may well send
+/// `{"user":{…},"invitation":"…"}`.
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for MaybeWrapped<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let mut body = serde_json::Value::deserialize(deserializer)?;
         match body.as_object_mut().and_then(|fields| fields.remove("user")) {
-            Some(user) => serde_json::from_value(user).map(|user| Self::Wrapped { user }).map_err(D::Error::custom),
+            Some(mut user) => {
+                if let (Some(inner), Some(beside)) = (user.as_object_mut(), body.as_object_mut()) {
+                    for (key, value) in std::mem::take(beside) {
+                        inner.entry(key).or_insert(value);
+                    }
+                }
+                serde_json::from_value(user).map(|user| Self::Wrapped { user }).map_err(D::Error::custom)
+            }
             None => serde_json::from_value(body).map(Self::Bare).map_err(D::Error::custom),
         }
     }
