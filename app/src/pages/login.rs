@@ -4,10 +4,10 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use hearth::model::SignUpPolicy;
 
+use super::query::use_query_value;
 use crate::api::{demo_accounts, reset_by_mail, who_may_sign_up};
 use crate::auth::use_auth;
 use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text, last_error};
@@ -15,8 +15,7 @@ use crate::components::form::{FormErrors, forget_earlier_result, keep_typed_text
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = use_query_value("next");
     forget_earlier_result(auth.login.value());
     let error = last_error(auth.login.value());
     let login = RwSignal::new(String::new());

@@ -11,6 +11,7 @@ pub mod login;
 pub mod not_found;
 pub mod people;
 pub mod profile;
+pub mod query;
 pub mod register;
 pub mod reset_password;
 pub mod room;

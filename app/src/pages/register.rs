@@ -3,10 +3,10 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use hearth::model::SignUpPolicy;
 
+use super::query::use_query_value;
 use crate::api::who_may_sign_up;
 use crate::auth::use_auth;
 use crate::components::form::{
@@ -17,10 +17,9 @@ use crate::pages::login::PasswordHint;
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let auth = use_auth();
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = use_query_value("next");
     // An invitation link (`/register?invitation=…`) carries its token here.
-    let invitation = move || query.read().get("invitation").unwrap_or_default();
+    let invitation = use_query_value("invitation");
     forget_earlier_result(auth.register.value());
     let error = last_error(auth.register.value());
     let password = RwSignal::new(String::new());

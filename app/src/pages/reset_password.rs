@@ -4,16 +4,15 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
+use super::query::use_query_value;
 use crate::api::ResetPassword;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, last_error};
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
-    let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let token = use_query_value("token");
     forget_earlier_result(action.value());
     let error = last_error(action.value());
 

@@ -1,0 +1,101 @@
+import { expect, test, type BrowserContext, type Page } from "./fixtures";
+import { createRoom, postMessage, registerUser, uniqueName } from "./helpers";
+
+// The search page (`/find?q=`): what was typed is searched for exactly once
+// decoded, hits from archived rooms are named, and a long message is listed
+// as a few lines around its match.
+
+/** Waits until the page has hydrated: the theme toggle claims a state only then. */
+async function hydrated(page: Page) {
+  await expect(page.locator(".theme-toggle[aria-pressed]")).toHaveCount(1, { timeout: 45_000 });
+}
+
+/** A fresh person (so only their messages can match) with a room of their own. */
+async function searcher(context: BrowserContext) {
+  await registerUser(context, "finder");
+  return createRoom(context.request, { kind: "open", title: uniqueName("Finds ") });
+}
+
+/** The hits' text as shown (an empty part before the match renders as a space). */
+const hitTexts = async (page: Page) => (await page.locator("li.hit .hit-body").allTextContents()).map((text) => text.trim());
+
+test("a query with escapes in it is searched for as typed, from the address and from the search box", async ({ browser }) => {
+  const context = await browser.newContext();
+  const room = await searcher(context);
+  const word = uniqueName("zq");
+  await postMessage(context.request, room, `${word} banana`);
+  await postMessage(context.request, room, `${word} token %41 here`);
+  await postMessage(context.request, room, `${word} we are 100% sure`);
+  await postMessage(context.request, room, `${word} the code is 100%25 exactly`);
+  await postMessage(context.request, room, `${word} tag a+b&c#d é x%42y`);
+  const page = await context.newPage();
+
+  // Someone searched for the literal text `%41` (`%2541` in the address):
+  // not `A`.
+  await page.goto(`/find?q=${encodeURIComponent(`${word} %41`)}`);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+  expect(await hitTexts(page)).toEqual([`${word} token %41 here`]);
+  await expect(page.locator(".find input[name=q]")).toHaveValue(`${word} %41`);
+  await hydrated(page);
+  await expect(page.locator(".find input[name=q]")).toHaveValue(`${word} %41`);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+
+  // Typed in the sidebar's box: `100%25` is that text, not `100%`.
+  const box = page.locator(".sidebar-search input[name=q]");
+  await box.fill(`${word} 100%25`);
+  await box.press("Enter");
+  await expect(page).toHaveURL(/\/find\?q=/);
+  await expect(page.locator(".find input[name=q]")).toHaveValue(`${word} 100%25`);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+  expect(await hitTexts(page)).toEqual([`${word} the code is 100%25 exactly`]);
+
+  // `%`, `&`, `#`, `+`, spaces and accents come back exactly as typed.
+  const typed = `${word} a+b&c#d é x%42y`;
+  await hydrated(page);
+  await page.locator(".find input[name=q]").fill(typed);
+  await page.locator(".find input[name=q]").press("Enter");
+  await expect(page.locator(".find input[name=q]")).toHaveValue(typed);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+  expect(await hitTexts(page)).toEqual([`${word} tag a+b&c#d é x%42y`]);
+  await hydrated(page);
+  await expect(page.locator(".find input[name=q]")).toHaveValue(typed);
+  await context.close();
+});
+
+test("a hit from an archived room is listed with the room's title, marked archived", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "archivist");
+  const title = uniqueName("Old project ");
+  const room = await createRoom(context.request, { kind: "open", title });
+  const word = uniqueName("arch");
+  await postMessage(context.request, room, `the ${word} plan`);
+  const archived = await context.request.delete(`/conversations/${room}`);
+  expect(archived.ok()).toBe(true);
+  const page = await context.newPage();
+  await page.goto(`/find?q=${word}`);
+  const hit = page.locator("li.hit");
+  await expect(hit).toHaveCount(1);
+  await expect(hit.locator(".hit-room")).toHaveText(`${title} (archived)`);
+  await hydrated(page);
+  await expect(hit.locator(".hit-room")).toHaveText(`${title} (archived)`);
+  await context.close();
+});
+
+test("a hit on a long message shows a few lines around the match, not the whole text", async ({ browser }) => {
+  const context = await browser.newContext();
+  const room = await searcher(context);
+  const word = uniqueName("longword");
+  const filler = (n: number) => Array.from({ length: n }, (_, i) => `filler sentence number ${i} goes on.`).join(" ");
+  await postMessage(context.request, room, `${filler(60)} here is the ${word} we look for. ${filler(60)}`);
+  const page = await context.newPage();
+  await page.goto(`/find?q=${word}`);
+  const hit = page.locator("li.hit");
+  await expect(hit).toHaveCount(1);
+  await expect(hit.locator("mark")).toHaveText(word);
+  await expect(hit.locator("mark")).toBeInViewport();
+  const body = await hit.locator(".hit-body").boundingBox();
+  expect(body).not.toBeNull();
+  expect(body!.height).toBeLessThan(160);
+  await expect(hit.locator(".hit-body")).toContainText(`here is the ${word} we look for.`);
+  await context.close();
+});
