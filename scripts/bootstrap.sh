@@ -87,3 +87,13 @@ if [[ "${1:-}" == "--e2e" && ! -x /usr/bin/chromium ]]; then
   $sudo_cmd apt-get update
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
+
+# The sqlite3 command: a spec moves an invitation's expiry into the past in
+# the test server's database (end2end/tests/admin-invitations.spec.ts).
+if [[ "${1:-}" == "--e2e" ]] && ! command -v sqlite3 >/dev/null; then
+  step "installing Debian's sqlite3 for the end-to-end tests"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y sqlite3
+fi

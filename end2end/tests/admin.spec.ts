@@ -129,10 +129,13 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
   await row.getByRole("button", { name: "Cancel" }).click();
   await expect(row.locator(".confirm-question")).toHaveCount(0);
   await expect(row.locator(".deactivated-badge")).toHaveCount(0);
+  await expect(row.getByRole("button", { name: "Reset link" })).toHaveCount(1);
   await expect(newcomer).not.toHaveURL(/\/login/);
   await row.getByRole("button", { name: "Deactivate", exact: true }).click();
   await row.getByRole("button", { name: "Yes, deactivate" }).click();
   await expect(row.locator(".deactivated-badge")).toBeVisible();
+  // A reset link could never be used now: none is offered.
+  await expect(row.getByRole("button", { name: "Reset link" })).toHaveCount(0);
   await expect(newcomer).toHaveURL(/\/login/, { timeout: 10_000 });
   await expect(admin.locator(".audit-entry .audit-action").first()).toHaveText("user.deactivate");
   // The newest row first: this run's (a server kept between runs lists earlier ones too).

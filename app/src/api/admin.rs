@@ -33,6 +33,10 @@ pub struct AdminContents {
     pub open_rooms: Vec<OpenRoom>,
     /// The newest 100 audit entries, newest first.
     pub audit: Vec<AuditEntry>,
+    /// The server's time when it answered, as times are stored: which
+    /// invitations have expired (the same in the server's render and the
+    /// browser's).
+    pub now: String,
 }
 
 /// The admin page's contents for a user search of `query`. A member gets
@@ -47,7 +51,8 @@ pub async fn admin_overview(query: String) -> Result<AdminContents, UiError> {
     let default_rooms = hearth.default_rooms(actor(&me)).await?;
     let open_rooms = hearth.open_rooms(me.id).await?;
     let audit = hearth.audit_log(me.id, None, Some(100)).await?;
-    Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit })
+    let now = hearth::store::now();
+    Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit, now })
 }
 
 /// Whether the signed-in user is an active admin (false when signed out):

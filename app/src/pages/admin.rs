@@ -9,8 +9,8 @@ use leptos::either::EitherOf3;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
+use super::query::use_query_value;
 use super::signed_in_with;
 use crate::api::{
     AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
@@ -75,8 +75,7 @@ fn absolute(path: &str) -> String {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let actions = Actions::new();
-    let query = use_query_map();
-    let search = move || query.read().get("q").unwrap_or_default();
+    let search = use_query_value("q");
     let overview = crate::codec::load(move || (search(), actions.version()), |(q, _)| admin_overview(q));
     // Whose rooms the removal form offers; loaded in the browser on demand.
     let picked = RwSignal::new(None::<(UserId, String)>);
@@ -94,14 +93,16 @@ pub fn AdminPage() -> impl IntoView {
         move || async move { overview.await },
         move |_me, loaded: Result<AdminContents, UiError>| match loaded {
             Err(error) if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
-            Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit }) => EitherOf3::B(view! {
-                <h1>"Admin"</h1>
-                <Users users search=search() actions picked rooms />
-                <Invitations invitations actions />
-                <Policy policy actions />
-                <DefaultRooms default_rooms open_rooms actions />
-                <Audit audit />
-            }),
+            Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit, now }) => {
+                EitherOf3::B(view! {
+                    <h1>"Admin"</h1>
+                    <Users users search=search() actions picked rooms />
+                    <Invitations invitations now actions />
+                    <Policy policy actions />
+                    <DefaultRooms default_rooms open_rooms actions />
+                    <Audit audit />
+                })
+            }
             Err(_) => EitherOf3::C(view! {
                 <section class="card load-error" role="alert">
                     <h1>"Could not load the admin page"</h1>
@@ -238,10 +239,14 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                     }
                     .into_any()
                 }}
-                <ActionForm action=actions.reset_link>
-                    <input type="hidden" name="user_id" value=id />
-                    <button type="submit">"Reset link"</button>
-                </ActionForm>
+                // A deactivated account's link could never be used: none is
+                // offered (the server refuses to make one).
+                {active.then(|| view! {
+                    <ActionForm action=actions.reset_link>
+                        <input type="hidden" name="user_id" value=id />
+                        <button type="submit">"Reset link"</button>
+                    </ActionForm>
+                })}
                 <button type="button" class="rooms-button" on:click=move |_| picked.set(Some(for_pick.clone()))>
                     "Rooms…"
                 </button>
@@ -335,11 +340,13 @@ fn LinkToCopy(label: &'static str, class: &'static str, link: String) -> impl In
 }
 
 #[component]
-fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView {
+fn Invitations(invitations: Vec<Invitation>, now: String, actions: Actions) -> impl IntoView {
     let error = last_error(actions.invite.value());
     let revoke_error = last_error(actions.revoke.value());
+    // The link just made is shown until that invitation is revoked.
+    let revoked: Vec<i64> = invitations.iter().filter(|i| i.revoked_at.is_some()).map(|i| i.id).collect();
     let made = move || {
-        actions.invite.value().get().and_then(Result::ok).map(|made| {
+        actions.invite.value().get().and_then(Result::ok).filter(|made| !revoked.contains(&made.invitation.id)).map(|made| {
             view! {
                 <LinkToCopy label="Invitation link (shown once)" class="invitation-link" link=absolute(&made.path) />
             }
@@ -376,7 +383,10 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
                             </tr>
                         </thead>
                         <tbody>
-                            {invitations.into_iter().map(|invitation| view! { <InvitationRow invitation actions /> }).collect_view()}
+                            {invitations.into_iter().map(|invitation| {
+                                let state = invitation_state(&invitation, &now);
+                                view! { <InvitationRow invitation state actions /> }
+                            }).collect_view()}
                         </tbody>
                     </table>
                     </div>
@@ -387,16 +397,23 @@ fn Invitations(invitations: Vec<Invitation>, actions: Actions) -> impl IntoView 
     }
 }
 
-#[component]
-fn InvitationRow(invitation: Invitation, actions: Actions) -> impl IntoView {
-    let state = if invitation.revoked_at.is_some() {
+/// An invitation's state at `now` (stored times: text order is time order).
+/// Expired as the core has it: when `expires_at` is not after now.
+fn invitation_state(invitation: &Invitation, now: &str) -> &'static str {
+    if invitation.revoked_at.is_some() {
         "Revoked"
     } else if invitation.uses >= invitation.max_uses {
         "Used up"
+    } else if invitation.expires_at.as_str() <= now {
+        "Expired"
     } else {
         "Open"
-    };
-    // A used-up link cannot be used again: nothing is left to revoke.
+    }
+}
+
+#[component]
+fn InvitationRow(invitation: Invitation, state: &'static str, actions: Actions) -> impl IntoView {
+    // A used-up or expired link cannot be used again: nothing is left to revoke.
     let open = state == "Open";
     view! {
         <tr class="invitation" data-id=invitation.id>
@@ -571,5 +588,35 @@ fn short_time(at: &str) -> String {
     match (at.get(..10), at.get(11..16)) {
         (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
         _ => at.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invitation_state;
+    use hearth::model::Invitation;
+
+    fn invitation(expires_at: &str, uses: i64, revoked_at: Option<&str>) -> Invitation {
+        Invitation {
+            id: 1,
+            created_by: None,
+            created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+            expires_at: expires_at.to_owned(),
+            max_uses: 2,
+            uses,
+            revoked_at: revoked_at.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_invitation_past_its_time_has_expired() {
+        let now = "2026-06-01T12:00:00.000000Z";
+        assert_eq!(invitation_state(&invitation("2026-06-02T00:00:00.000000Z", 0, None), now), "Open");
+        assert_eq!(invitation_state(&invitation("2026-06-01T11:59:59.999999Z", 0, None), now), "Expired");
+        assert_eq!(invitation_state(&invitation(now, 1, None), now), "Expired");
+        // Revoked and used up say so, expired or not.
+        assert_eq!(invitation_state(&invitation("2026-05-01T00:00:00.000000Z", 2, None), now), "Used up");
+        assert_eq!(invitation_state(&invitation("2026-05-01T00:00:00.000000Z", 0, Some(now)), now), "Revoked");
+        assert_eq!(invitation_state(&invitation("2026-07-01T00:00:00.000000Z", 2, None), now), "Used up");
     }
 }
