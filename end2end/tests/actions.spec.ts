@@ -290,3 +290,22 @@ test("Tab onto Load older messages keeps focus there and loads nothing; pressing
   await expect(row(21)).toBeFocused();
   await context.close();
 });
+
+test("Jump to the newest, pressed from the keyboard, leaves focus in the composer, not on the page", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "jumper");
+  const room = await createRoom(context.request, { kind: "open", title: `Jumper ${Date.now()}` });
+  for (let i = 1; i <= 60; i++) await postMessage(context.request, room, `line ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  await expect(page.locator('article.message[data-number="60"]')).toHaveCount(1);
+  // Scrolled up a little (not to the top, which loads older ones).
+  await page.locator(".messages").evaluate((list) => (list.scrollTop = list.scrollHeight - list.clientHeight - 900));
+  const jump = page.locator(".jump-latest");
+  await expect(jump).toBeVisible();
+  await jump.focus();
+  await page.keyboard.press("Enter");
+  await expect(jump).toHaveCount(0);
+  await expect(page.locator(".composer textarea")).toBeFocused();
+  await context.close();
+});

@@ -466,7 +466,17 @@ fn ChatWindow(
                     </Show>
                 </div>
                 <Show when=move || paging.scrolled_up.get()>
-                    <button type="button" class="jump-latest" on:click=move |_| paging.jump_to_newest()>
+                    // It goes once the newest is on screen, and focus would
+                    // go with it to the page: it moves on to the composer,
+                    // where the newest invites an answer (not on a touch
+                    // screen, where that opens the keyboard).
+                    <button type="button" class="jump-latest" on:click=move |_| {
+                        let had_focus = browser::focus_is_on(".jump-latest") && !browser::touch_first();
+                        paging.jump_to_newest();
+                        if had_focus {
+                            browser::focus_composer();
+                        }
+                    }>
                         {move || paging.jump_label()}
                     </button>
                 </Show>
