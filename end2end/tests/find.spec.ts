@@ -99,3 +99,33 @@ test("a hit on a long message shows a few lines around the match, not the whole 
   await expect(hit.locator(".hit-body")).toContainText(`here is the ${word} we look for.`);
   await context.close();
 });
+
+test("Search this room, from the room's header, finds that room's messages only, and the rest are a link away", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const here = await searcher(context);
+  const title = uniqueName("Elsewhere ");
+  const elsewhere = await createRoom(context.request, { kind: "open", title });
+  const word = uniqueName("zr");
+  await postMessage(context.request, here, `${word} said here`);
+  await postMessage(context.request, elsewhere, `${word} said elsewhere`);
+  const page = await context.newPage();
+  await page.goto(`/rooms/${elsewhere}`);
+  await hydrated(page);
+
+  await page.locator(".chat-header a.room-search").click();
+  await expect(page).toHaveURL(new RegExp(`/find\\?room_id=${elsewhere}$`));
+  await page.locator(".find input[name=q]").fill(word);
+  await page.locator(".find input[name=q]").press("Enter");
+  await expect(page).toHaveURL(new RegExp(`room_id=${elsewhere}`));
+  await expect(page.locator(".search-scope")).toContainText(`In ${title} only.`);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+  expect(await hitTexts(page)).toEqual([`${word} said elsewhere`]);
+
+  await page.locator(".search-scope a", { hasText: "Search all my rooms" }).click();
+  await expect(page.locator(".search-scope")).toHaveCount(0);
+  await expect(page.locator("li.hit")).toHaveCount(2);
+  await expect(page.locator(".find input[name=q]")).toHaveValue(word);
+  await context.close();
+});

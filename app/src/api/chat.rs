@@ -113,14 +113,15 @@ pub async fn room_detail(room_id: i64, around: Option<i64>, at_unread: bool) -> 
 /// How many hits the search page shows: the newest this many.
 pub const SEARCH_PAGE: u32 = 50;
 
-/// Messages containing `query` in any of my rooms, newest first.
+/// Messages containing `query` in any of my rooms (in room `room_id` alone
+/// when given), newest first.
 #[server(prefix = "/fn")]
-pub async fn search_messages(query: String) -> Result<SearchResults, UiError> {
+pub async fn search_messages(query: String, room_id: Option<i64>) -> Result<SearchResults, UiError> {
     let (hearth, me) = ssr::user().await?;
     if query.trim().is_empty() {
         return Ok(SearchResults { results: Vec::new(), partial: false });
     }
-    Ok(hearth.search(me.id, &query, None, Some(SEARCH_PAGE)).await?)
+    Ok(hearth.search(me.id, &query, room_id.map(RoomId), Some(SEARCH_PAGE)).await?)
 }
 
 /// The page of history before message `before_number`, after `after_number`

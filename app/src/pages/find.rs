@@ -1,5 +1,6 @@
-//! `/find?q=`: search every room I am in; each hit links to the message in
-//! its room, with the history around it loaded.
+//! `/find?q=`: search every room I am in (`&room_id=`: one of them, as the
+//! room header's Search leads here); each hit links to the message in its
+//! room, with the history around it loaded.
 
 use hearth::model::{ConversationSummary, RoomId, SearchHit, UserId};
 use leptos::prelude::*;
@@ -15,22 +16,41 @@ use crate::components::stamp::Stamp;
 #[component]
 pub fn FindPage() -> impl IntoView {
     let q = use_query_value("q");
+    let in_room = use_query_value("room_id");
+    let scope = move || in_room().trim().parse::<i64>().ok();
     // The hits, and the archived rooms I am in (to name hits from those: the
     // live list has only the others), asked for only when there are hits.
-    let hits = crate::codec::load(q, |q| async move {
-        let found = search_messages(q).await;
-        let archived = match &found {
-            Ok(found) if !found.results.is_empty() => archived_rooms().await.unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        (found, archived)
-    });
+    let hits = crate::codec::load(
+        move || (q(), scope()),
+        |(q, scope)| async move {
+            let found = search_messages(q, scope).await;
+            let archived = match &found {
+                Ok(found) if !found.results.is_empty() => archived_rooms().await.unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            (found, archived)
+        },
+    );
     let chat = use_chat();
     let page = signed_in_with(
         move || async move { (hits.await, chat.rooms.await.unwrap_or_default()) },
         move |me, ((found, archived), rooms)| {
+            let scoped = scope().map(|room| {
+                let name = rooms.iter().find(|r| r.id == RoomId(room)).map(|r| r.display_title(me.id));
+                let everywhere =
+                    format!("/find?q={}", form_urlencoded::byte_serialize(q().as_bytes()).collect::<String>());
+                view! {
+                    <p class="search-scope">
+                        {match name {
+                            Some(name) => format!("In {name} only. "),
+                            None => "In one room only. ".to_owned(),
+                        }}
+                        <a href=everywhere>"Search all my rooms"</a>
+                    </p>
+                }
+            });
             if q().trim().is_empty() {
-                return view! { <p class="muted">"Type something to search for."</p> }.into_any();
+                return view! { {scoped} <p class="muted">"Type something to search for."</p> }.into_any();
             }
             let (hits, partial) = match found {
                 Ok(found) => (found.results, found.partial),
@@ -41,7 +61,8 @@ pub fn FindPage() -> impl IntoView {
                 <p class="muted partial-results">"Showing matches among recent messages only. Type more to search everything."</p>
             });
             if hits.is_empty() {
-                return view! { <p class="muted no-results">"No messages match."</p> {partial_note} }.into_any();
+                return view! { {scoped} <p class="muted no-results">"No messages match."</p> {partial_note} }
+                    .into_any();
             }
             // The newest SEARCH_PAGE only: say so, rather than seem to be all.
             let capped = (hits.len() >= crate::api::SEARCH_PAGE as usize).then(|| view! {
@@ -50,6 +71,7 @@ pub fn FindPage() -> impl IntoView {
                 </p>
             });
             view! {
+                {scoped}
                 {partial_note}
                 {capped}
                 <ul class="hits">
@@ -68,6 +90,7 @@ pub fn FindPage() -> impl IntoView {
             <h1>"Search messages"</h1>
             <form method="get" action="/find" class="search">
                 <input type="search" name="q" value=q aria-label="Search messages" placeholder="Find text in your rooms" />
+                {move || scope().map(|room| view! { <input type="hidden" name="room_id" value=room /> })}
             </form>
             {page}
         </section>

@@ -413,6 +413,13 @@ fn ChatWindow(
                     view! { <p class="topic" title=whole>{topic}</p> }
                 })}
                 <room_menu::NotifyLevelPicker room_id kind settings=notifications />
+                <a class="room-search" href=format!("/find?room_id={room_id}")>
+                    <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                        <circle cx="6.5" cy="6.5" r="4.5" fill="none" stroke="currentColor" stroke-width="2" />
+                        <line x1="10" y1="10" x2="14.5" y2="14.5" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+                    </svg>
+                    <span class="room-search-label">"Search this room"</span>
+                </a>
                 {menu}
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live">"● Live"</span>
