@@ -297,6 +297,8 @@ impl Bus {
                     payload.push(b'X');
                     payload.extend_from_slice(kept.as_bytes());
                 }
+                // Each instance asks its own sockets, after its own outage.
+                UserSignal::RecheckSession => return,
             }
             nats.send(format!("user.{}", user.0), None, payload.into());
         }

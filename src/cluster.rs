@@ -58,8 +58,9 @@ impl Hearth {
     /// A Hearth that shares live changes with the other instances on the
     /// same database through NATS. It starts (and serves) while NATS is
     /// unreachable; the client keeps trying, and `/healthz` says so.
-    pub async fn clustered(store: Store, settings: Settings, bus: BusSettings) -> Result<Self, AppError> {
-        let (bus, incoming) = Bus::connect(bus).await.map_err(|err| AppError::internal(format!("NATS: {err}")))?;
+    pub async fn clustered(store: Store, settings: Settings, bus: BusSettings) -> Result<Self, String> {
+        let at = crate::store::redact_password(&bus.url);
+        let (bus, incoming) = Bus::connect(bus).await.map_err(|err| format!("NATS at {at}: {err}"))?;
         let (gaps_tx, gaps) = mpsc::unbounded_channel();
         let hearth = Self::build(store, settings, bus, Some(gaps_tx));
         tokio::spawn(hearth.clone().apply_bus(incoming));
@@ -111,6 +112,11 @@ impl Hearth {
                     self.hub.bus().presence(PresenceKind::All, self.hub.online_here());
                     for (room, _) in self.hub.shared_rooms() {
                         self.hub.ask_fill_unless_asked(room);
+                    }
+                    // So were sign-outs: each socket here checks that its
+                    // session still exists.
+                    for user in self.hub.online_here() {
+                        self.hub.signal_here(user, UserSignal::RecheckSession);
                     }
                     // Removals from rooms said meanwhile were lost too.
                     let hearth = self.clone();

@@ -84,6 +84,11 @@ pub enum UserSignal {
     /// The password changed in this session: every socket of the user's
     /// other sessions closes.
     SessionsEndedExcept(String),
+    /// The bus was away, and a sign-out said on it meanwhile may be lost:
+    /// each socket asks whether its session still exists
+    /// ([`crate::Hearth::session_alive`]) and closes if not. Said on this
+    /// instance only.
+    RecheckSession,
 }
 
 #[derive(Clone, Default)]

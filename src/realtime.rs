@@ -248,6 +248,19 @@ impl Hearth {
     }
 
     /// Signs out and closes every socket opened with this session.
+    /// Whether a socket's session `id` still exists (asked after a bus
+    /// outage: [`UserSignal::RecheckSession`]). A failed read keeps it: the
+    /// socket's requests are checked afresh all the same.
+    pub async fn session_alive(&self, id: &str) -> bool {
+        match self.store.session_exists(id).await {
+            Ok(alive) => alive,
+            Err(error) => {
+                tracing::warn!(%error, "a socket's session could not be checked after a bus outage");
+                true
+            }
+        }
+    }
+
     pub async fn sign_out(&self, session: &mut AuthSession) -> Result<(), AppError> {
         let user = session.user.as_ref().map(|u| u.id);
         let id = session.session.id().map(|id| id.to_string());

@@ -216,6 +216,12 @@ impl Cable {
                         break Close::With(close_code::NORMAL, "signed out");
                     }
                     Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
+                    Some(Ok(UserSignal::RecheckSession)) => {
+                        if !self.hearth.session_alive(&self.session_id).await {
+                            out.push(disconnect("unauthorized", false).to_string().into());
+                            break Close::With(close_code::NORMAL, "signed out");
+                        }
+                    }
                     Some(Ok(UserSignal::AccountClosed)) => {
                         out.push(disconnect("unauthorized", false).to_string().into());
                         break Close::With(close_code::NORMAL, "account deactivated");

@@ -322,6 +322,11 @@ impl Connection {
                         break Close::With(close_code::POLICY, "signed out");
                     }
                     Some(Ok(UserSignal::SessionsEndedExcept(_))) => {}
+                    Some(Ok(UserSignal::RecheckSession)) => {
+                        if !self.hearth.session_alive(&self.session_id).await {
+                            break Close::With(close_code::POLICY, "signed out");
+                        }
+                    }
                     Some(Ok(UserSignal::RoomRemoved(room))) => subs.stop(room),
                     // Signals were lost while a write waited on a slow
                     // reader, and one may have been a sign-out or a removal:

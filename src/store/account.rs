@@ -59,6 +59,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether session `id` still exists: signing out, ending a session from
+    /// the sessions list, a password change or reset and a deactivation all
+    /// delete its row.
+    pub async fn session_exists(&self, id: &str) -> Result<bool, AppError> {
+        let sql = "SELECT 1 FROM sessions WHERE id = $1";
+        let found: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(found.is_some())
+    }
+
     /// Drops the record of a session that signed out (its row in `sessions`
     /// is gone already).
     pub async fn forget_user_session(&self, session_id: &str) -> Result<(), AppError> {

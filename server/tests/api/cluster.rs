@@ -493,6 +493,35 @@ async fn removal_from_a_room_on_one_instance_stops_delivery_and_access_on_the_ot
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_made_while_nats_is_down_closes_that_sessions_socket_on_another_instance_when_it_returns() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: bob's session has a socket on B, and another session of his
+    // a socket on B too.
+    let mut nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let bob = member_of(&apps, "bob").await;
+    let other = new_client();
+    let signed_in = apps[1].sign_in_with(&other, "bob", PASSWORD).await;
+    let other_cookie = session_cookie(signed_in.headers()).expect("a session cookie");
+    let mut same_session = connect(&apps[1], &bob).await;
+    let mut other_session = crate::ws_support::try_connect(&apps[1], Some(&other_cookie), None).await.expect("upgrade");
+
+    // Act: the session signs out through A while NATS is away (B never
+    // hears of it); NATS returns.
+    nats.stop();
+    let response = bob.client.delete(apps[0].url("/users/sign_out")).send().await.expect("sent");
+    assert!(response.status().is_success(), "sign-out: {}", response.status());
+    nats.restart().await;
+
+    // Assert: B closes that session's socket as signed out, and only that one.
+    let (code, _) = same_session.until_closed().await;
+    assert_eq!(code, Some(1008));
+    other_session.assert_quiet(QUIET, "bob's other session").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_made_while_nats_is_down_stops_delivery_on_the_other_instance_when_it_returns() {
     if skip_cluster() {
         return;
