@@ -58,6 +58,9 @@ pub struct Application {
     /// The Web Push worker (`Hearth::run_push_worker`), stopped after the
     /// server: dropping `stop` ends it once its job in hand is sent.
     push_worker: PushWorker,
+    /// Held while this instance serves a SQLite database, so that another
+    /// started on it warns (`hearth::store::serve_marker`).
+    _serving: Option<hearth::store::ServeMarker>,
 }
 
 struct PushWorker {
@@ -110,9 +113,25 @@ impl Application {
         blobs: Option<Arc<dyn BlobStore>>,
     ) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
+        let serving = match hearth::store::serve_marker(&config.database_url()?) {
+            hearth::store::Serving::Alone(marker) => Some(marker),
+            hearth::store::Serving::Shared(lock) => {
+                if config.bus_settings().is_none() {
+                    tracing::warn!(
+                        lock = %lock.display(),
+                        "another `hearth serve` is already using this SQLite database: without NATS between \
+                         them, a message posted through one never reaches the sockets of the other. Run one \
+                         instance, or several on Postgres with HEARTH_NATS_URL (docs/deploy.md)"
+                    );
+                }
+                None
+            }
+            hearth::store::Serving::Unknown => None,
+        };
         let hearth = match config.bus_settings() {
             Some(bus) => {
-                tracing::info!(url = %bus.url, prefix = %bus.prefix, "sharing live changes over NATS");
+                let url = hearth::store::redact_password(&bus.url);
+                tracing::info!(%url, prefix = %bus.prefix, "sharing live changes over NATS");
                 Hearth::clustered(store.clone(), config.settings(), bus).await?
             }
             None => Hearth::new(store.clone(), config.settings()),
@@ -221,6 +240,7 @@ impl Application {
             _session_cleanup: session_cleanup,
             _blob_collector: blob_collector,
             push_worker,
+            _serving: serving,
         })
     }
 
