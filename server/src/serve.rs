@@ -86,7 +86,7 @@ impl Shutdown {
 }
 
 /// Serves `router` on `listener` until `signal` resolves, then shuts down
-/// within `settings.shutdown_timeout` (plus a moment to drop what is left).
+/// within `settings.shutdown_timeout`, dropping what is left included.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -161,12 +161,15 @@ pub async fn serve(
     );
     shutdown.begun.cancel();
     shutdown.tasks.close();
-    if tokio::time::timeout(settings.shutdown_timeout, shutdown.tasks.wait()).await.is_err() {
+    // Dropping what is left takes a moment too, and that moment is inside
+    // the deadline, not after it: an orchestrator's kill follows it.
+    let dropping = (settings.shutdown_timeout / 4).min(Duration::from_millis(500));
+    if tokio::time::timeout(settings.shutdown_timeout - dropping, shutdown.tasks.wait()).await.is_err() {
         tracing::warn!(left = shutdown.tasks.len(), "shutdown deadline passed: dropping the remaining connections");
         stop.cancel();
         // Dropping a connection takes one poll; WebSockets stuck in a write
         // are not waited for.
-        let _ = tokio::time::timeout(Duration::from_millis(500), shutdown.tasks.wait()).await;
+        let _ = tokio::time::timeout(dropping, shutdown.tasks.wait()).await;
     }
     Ok(())
 }

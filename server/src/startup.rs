@@ -282,8 +282,16 @@ impl Application {
         }
         let hearth = self.hearth.clone();
         let deadline = self.serve.shutdown_timeout;
+        // One deadline for the whole shutdown: the push worker gets what the
+        // connections left of it.
+        let (begun, began) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = begun.send(std::time::Instant::now());
+        };
         let served = crate::serve::serve(self.listener, self.router, self.serve, self.shutdown, shutdown).await;
-        self.push_worker.stop(deadline).await;
+        let left = began.await.map_or(std::time::Duration::ZERO, |at| deadline.saturating_sub(at.elapsed()));
+        self.push_worker.stop(left).await;
         hearth.leave_cluster().await;
         served
     }

@@ -255,7 +255,10 @@ async fn a_stalled_request_does_not_keep_the_server_alive_past_the_shutdown_dead
     assert!(new_connection.is_err(), "no new connections once shutdown has begun");
     let result = finished.expect("the server returns within the deadline");
     result.expect("the server task finished").expect("run_until returns Ok");
-    assert!(took >= Duration::from_millis(800), "the request in flight was given the deadline: {took:?}");
+    assert!(took >= Duration::from_millis(700), "the request in flight was given the deadline: {took:?}");
+    // The deadline is the whole shutdown's, dropping the stalled connection
+    // and stopping the push worker included (a little slack for the test).
+    assert!(took <= Duration::from_millis(1_000 + 400), "the server returned {took:?} after the signal (deadline 1 s)");
     assert!(until_closed(&mut stalled, MARGIN).await.is_some(), "the stalled connection is dropped");
 }
 
