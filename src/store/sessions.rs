@@ -16,6 +16,9 @@ pub enum Sessions {
     Postgres(PostgresStore),
 }
 
+/// The Postgres advisory lock the session table's creation is made under.
+const SESSIONS_MIGRATION_LOCK: i64 = 7_234_617_280_561_842_002;
+
 impl Store {
     /// The session store on this database, its table created if missing.
     pub async fn sessions(&self) -> std::result::Result<Sessions, sqlx::Error> {
@@ -32,7 +35,15 @@ impl Store {
                     .with_schema_name("public")
                     .and_then(|s| s.with_table_name("sessions"))
                     .map_err(table)?;
-                sessions.migrate().await?;
+                // Its `CREATE … IF NOT EXISTS` statements are not safe against
+                // one another: two instances starting at once on a new
+                // database could both create the table's type, and one
+                // failed. One at a time, under a lock held by this connection.
+                let mut held = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(SESSIONS_MIGRATION_LOCK).execute(&mut *held).await?;
+                let migrated = sessions.migrate().await;
+                sqlx::query("SELECT pg_advisory_unlock($1)").bind(SESSIONS_MIGRATION_LOCK).execute(&mut *held).await?;
+                migrated?;
                 Sessions::Postgres(sessions)
             }
         })

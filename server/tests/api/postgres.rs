@@ -99,3 +99,22 @@ async fn a_database_migrated_by_a_newer_hearth_is_refused_by_name() {
         db.drop_now().await;
     }
 }
+
+/// Instances started together on a new Postgres database (a deploy that
+/// starts every replica at once) all start: each migrates, and the session
+/// table is made once, not raced (it failed one of two in most tries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_at_once_on_a_new_postgres_database_all_start() {
+    for round in 0..4 {
+        let Some(blank) = BlankPostgres::create(&format!("together{round}")).await else { return };
+        let start = || async {
+            let store = hearth::store::Store::open(&blank.url).await.map_err(|e| e.to_string())?;
+            store.sessions().await.map(drop).map_err(|e| e.to_string())
+        };
+        let (a, b, c) = tokio::join!(start(), start(), start());
+        for started in [a, b, c] {
+            started.unwrap_or_else(|e| panic!("round {round}: an instance failed to start: {e}"));
+        }
+        blank.drop_now().await;
+    }
+}
