@@ -364,6 +364,18 @@ async fn the_users_of_an_instance_killed_with_sigkill_go_offline_within_the_pres
     assert!(!apps[0].hearth.is_online(UserId(bob.id)));
 }
 
+/// Bob, with a socket on B in his session, and a socket on B in another
+/// session of his: (bob, that session's socket, the other's).
+async fn two_sessions_on_b(apps: &[TestApp]) -> (Person, Ws, Ws) {
+    let bob = member_of(apps, "bob").await;
+    let other = new_client();
+    let signed_in = apps[1].sign_in_with(&other, "bob", PASSWORD).await;
+    let other_cookie = session_cookie(signed_in.headers()).expect("a session cookie");
+    let same_session = connect(&apps[1], &bob).await;
+    let other_session = crate::ws_support::try_connect(&apps[1], Some(&other_cookie), None).await.expect("upgrade");
+    (bob, same_session, other_session)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_on_one_instance_closes_that_sessions_socket_on_another() {
     if skip_cluster() {
@@ -373,12 +385,7 @@ async fn signing_out_on_one_instance_closes_that_sessions_socket_on_another() {
     // and another session of his a socket on B too.
     let nats = Nats::start().await;
     let apps = instances(&nats, 2, |_, _| {}).await;
-    let bob = member_of(&apps, "bob").await;
-    let other = new_client();
-    let signed_in = apps[1].sign_in_with(&other, "bob", PASSWORD).await;
-    let other_cookie = session_cookie(signed_in.headers()).expect("a session cookie");
-    let mut same_session = connect(&apps[1], &bob).await;
-    let mut other_session = crate::ws_support::try_connect(&apps[1], Some(&other_cookie), None).await.expect("upgrade");
+    let (bob, mut same_session, mut other_session) = two_sessions_on_b(&apps).await;
 
     // Act
     let response = bob.client.delete(apps[0].url("/users/sign_out")).send().await.expect("sent");
@@ -501,12 +508,7 @@ async fn a_sign_out_made_while_nats_is_down_closes_that_sessions_socket_on_anoth
     // a socket on B too.
     let mut nats = Nats::start().await;
     let apps = instances(&nats, 2, |_, _| {}).await;
-    let bob = member_of(&apps, "bob").await;
-    let other = new_client();
-    let signed_in = apps[1].sign_in_with(&other, "bob", PASSWORD).await;
-    let other_cookie = session_cookie(signed_in.headers()).expect("a session cookie");
-    let mut same_session = connect(&apps[1], &bob).await;
-    let mut other_session = crate::ws_support::try_connect(&apps[1], Some(&other_cookie), None).await.expect("upgrade");
+    let (bob, mut same_session, mut other_session) = two_sessions_on_b(&apps).await;
 
     // Act: the session signs out through A while NATS is away (B never
     // hears of it); NATS returns.
