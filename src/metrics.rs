@@ -31,6 +31,9 @@ pub const SIGN_IN_FAILURES: &str = "hearth_sign_in_failures_total";
 /// `hearth_rate_limited_total` (counter): requests refused by a rate limit
 /// (sign-in and registration, searches, anonymous applications).
 pub const RATE_LIMITED: &str = "hearth_rate_limited_total";
+/// `hearth_connections_refused_total` (counter): connections closed
+/// unanswered because their address had `HEARTH_MAX_CONNECTIONS_PER_IP` open.
+pub const CONNECTIONS_REFUSED: &str = "hearth_connections_refused_total";
 /// `hearth_db_pool_connections` and `hearth_db_pool_idle_connections`
 /// (gauges, set at each scrape) and `hearth_db_pool_max_connections`.
 pub const DB_POOL_CONNECTIONS: &str = "hearth_db_pool_connections";
@@ -111,6 +114,10 @@ pub fn sign_in_failed() {
 
 pub fn rate_limited() {
     metrics::counter!(RATE_LIMITED).increment(1);
+}
+
+pub fn connection_refused() {
+    metrics::counter!(CONNECTIONS_REFUSED).increment(1);
 }
 
 pub fn frames_delivered(n: usize) {

@@ -135,6 +135,7 @@ pub async fn serve(
         };
         let Some(slot) = per_ip.enter(peer.ip()) else {
             tracing::debug!(%peer, limit = per_ip.limit, "connection refused: too many from this address");
+            hearth::metrics::connection_refused();
             continue;
         };
         // Chat frames are small and must not wait for the peer's delayed ACK

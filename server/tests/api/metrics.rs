@@ -205,3 +205,34 @@ async fn a_scrape_after_traffic_finds_every_named_series_with_non_zero_values() 
     assert!(value(&text, "hearth_http_requests_total", &posts).is_some(), "{text}");
     drop(ws);
 }
+
+#[tokio::test]
+async fn connections_refused_over_the_per_address_limit_are_counted() {
+    let app = spawn_app_with(|config| {
+        config.metrics_token = Some(TOKEN.into());
+        config.max_connections_per_ip = 2;
+    })
+    .await;
+    let before = scrape(&app).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+
+    // Four at once from one address, two allowed: the rest are closed.
+    let mut opened = Vec::new();
+    for _ in 0..4 {
+        opened.push(tokio::net::TcpStream::connect(&address).await.expect("connects"));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(opened);
+
+    // A scrape once a place is free again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let after = loop {
+        let response = bare_client().get(app.url("/metrics")).bearer_auth(TOKEN).send().await;
+        if let Ok(response) = response.map(reqwest::Response::error_for_status).and_then(|r| r) {
+            break response.text().await.expect("text");
+        }
+        assert!(std::time::Instant::now() < deadline, "a scrape gets through once the connections close");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(grew(&before, &after, "hearth_connections_refused_total", &[]), "refusals counted:\n{after}");
+}
