@@ -26,6 +26,14 @@ pub async fn store(config: &Config) -> Result<Arc<dyn BlobStore>, BoxError> {
     match config.blob_store.as_deref() {
         None | Some("") => {
             let dir = config.data_dir.join("blobs");
+            if config.bus_settings().is_some() {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "several instances share live changes over NATS, but files are kept on this instance's disk: \
+                     a file uploaded through one is missing on the others; set HEARTH_BLOB_STORE=s3://… \
+                     (docs/deploy.md)"
+                );
+            }
             Ok(Arc::new(LocalBlobs::new(&dir).map_err(|err| format!("blob directory {}: {err}", dir.display()))?))
         }
         Some(url) if url.starts_with("s3://") => {
