@@ -17,13 +17,15 @@ use crate::model::UserId;
 const PRUNE_AT: usize = 10_000;
 
 /// A budget of `n` attempts a minute per key (`n` at once, refilling evenly).
+/// A budget of 0 is no limit, as for every rate setting.
 pub struct Limiter<K: Hash + Eq + Clone> {
-    inner: Arc<DefaultKeyedRateLimiter<K>>,
+    /// `None`: no limit.
+    inner: Option<Arc<DefaultKeyedRateLimiter<K>>>,
 }
 
 impl<K: Hash + Eq + Clone> Clone for Limiter<K> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self { inner: self.inner.clone() }
     }
 }
 
@@ -34,24 +36,33 @@ impl<K: Hash + Eq + Clone> std::fmt::Debug for Limiter<K> {
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
+    /// `n` attempts a minute per key; 0: no limit.
     pub fn per_minute(n: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(n.max(1)).expect("max(1) is non-zero"));
-        Self { inner: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
+        Self { inner: NonZeroU32::new(n).map(|n| Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)))) }
     }
 
-    /// A budget of `n` attempts an hour per key (`n` at once, refilling evenly).
+    /// A budget of `n` attempts an hour per key (`n` at once, refilling
+    /// evenly); 0: no limit.
     pub fn per_hour(n: u32) -> Self {
-        let quota = Quota::per_hour(NonZeroU32::new(n.max(1)).expect("max(1) is non-zero"));
-        Self { inner: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
+        Self { inner: NonZeroU32::new(n).map(|n| Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_hour(n)))) }
+    }
+
+    /// Spends one attempt for `key` without asking whether it was allowed
+    /// (an attempt counted on another instance).
+    fn spend(&self, key: &K) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.check_key(key);
+        }
     }
 
     /// Spends one attempt for `key`, or says how long to wait.
     pub fn check(&self, key: &K) -> Result<(), AppError> {
-        if self.inner.len() > PRUNE_AT {
-            self.inner.retain_recent();
+        let Some(inner) = &self.inner else { return Ok(()) };
+        if inner.len() > PRUNE_AT {
+            inner.retain_recent();
         }
         let now = DefaultClock::default().now();
-        self.inner.check_key(key).map_err(|not_until| {
+        inner.check_key(key).map_err(|not_until| {
             crate::metrics::rate_limited();
             AppError::RateLimited { retry_after_secs: not_until.wait_time_from(now).as_secs().max(1) }
         })
@@ -97,10 +108,10 @@ impl SignInLimiter {
     /// Spends what an attempt counted on another instance spent there, so
     /// that spreading attempts over instances buys nothing.
     pub(crate) fn spend_elsewhere(&self, attempt: &crate::bus::Attempt) {
-        let _ = match attempt {
-            crate::bus::Attempt::Ip(ip) => self.per_ip.inner.check_key(ip),
-            crate::bus::Attempt::Account(account) => self.per_account.inner.check_key(account),
-        };
+        match attempt {
+            crate::bus::Attempt::Ip(ip) => self.per_ip.spend(ip),
+            crate::bus::Attempt::Account(account) => self.per_account.spend(account),
+        }
     }
 
     /// Spends one attempt of `ip`'s budget (every sign-in and registration).
@@ -128,6 +139,20 @@ mod tests {
         assert!(matches!(err, AppError::RateLimited { retry_after_secs } if retry_after_secs >= 1));
         assert!(limiter.check_account(&AccountKey::User(UserId(2))).is_ok());
         assert_eq!(AccountKey::unknown(" Nobody "), AccountKey::unknown("nobody"));
+    }
+
+    #[test]
+    fn a_budget_of_zero_is_no_limit() {
+        let limiter = SignInLimiter::new(0, 0);
+        let ip = IpAddr::from([10, 0, 0, 7]);
+        for _ in 0..1_000 {
+            assert!(limiter.check_ip(ip).is_ok());
+            assert!(limiter.check_account(&AccountKey::User(UserId(1))).is_ok());
+        }
+        let hourly = Limiter::<u8>::per_hour(0);
+        assert!((0..1_000).all(|_| hourly.check(&1).is_ok()));
+        let one = Limiter::<u8>::per_minute(1);
+        assert!(one.check(&1).is_ok() && one.check(&1).is_err());
     }
 
     #[test]
