@@ -177,9 +177,30 @@ fn image_refused(err: ImageError) -> AppError {
     }
 }
 
-/// "25 MB" for a limit in bytes.
+/// A limit in bytes as people read it, never rounded: "25 MB" or "64 KB"
+/// for a whole number (or exact tenths) of them (1 KB = 1024 bytes, as the
+/// default limit is counted), else the bytes themselves ("1,500,000 bytes").
 fn megabytes(bytes: u64) -> String {
-    format!("{} MB", bytes.div_ceil(1024 * 1024))
+    for (unit, size) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] {
+        // Tenths of the unit, when they are exact: "1.5 MB".
+        let tenths = u128::from(bytes) * 10;
+        if bytes >= size && tenths.is_multiple_of(u128::from(size)) {
+            let tenths = tenths / u128::from(size);
+            return match tenths % 10 {
+                0 => format!("{} {unit}", tenths / 10),
+                tenth => format!("{}.{tenth} {unit}", tenths / 10),
+            };
+        }
+    }
+    let digits = bytes.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped} {}", if bytes == 1 { "byte" } else { "bytes" })
 }
 
 impl crate::Hearth {
@@ -493,6 +514,19 @@ impl crate::Hearth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upload_limit_is_said_as_it_is() {
+        assert_eq!(megabytes(25 * 1024 * 1024), "25 MB");
+        assert_eq!(megabytes(64 * 1024), "64 KB");
+        assert_eq!(megabytes(4 << 30), "4 GB");
+        assert_eq!(megabytes(1536 * 1024), "1.5 MB");
+        assert_eq!(megabytes(1_000_448), "977 KB");
+        assert_eq!(megabytes(1_000), "1,000 bytes");
+        assert_eq!(megabytes(1_500_000), "1,500,000 bytes");
+        assert_eq!(megabytes(999), "999 bytes");
+        assert_eq!(megabytes(1), "1 byte");
+    }
 
     #[test]
     fn the_served_type_comes_from_the_bytes_not_the_claim() {

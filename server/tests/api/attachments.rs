@@ -62,7 +62,7 @@ async fn an_upload_over_the_limit_gets_413_and_leaves_nothing_behind() {
         413,
     )
     .await;
-    assert_eq!(refused["errors"][0], "File is too large (maximum is 1 MB)");
+    assert_eq!(refused["errors"][0], "File is too large (maximum is 64 KB)");
     // Streamed without a length (chunked), and too large: refused as well.
     let chunks = futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![1u8; 8 * 1024])));
     let streamed = alice
