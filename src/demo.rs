@@ -43,14 +43,29 @@ impl Hearth {
             if self.store.profile_by_email(&email).await?.is_some() {
                 continue;
             }
+            // Which account is in the way, and why: "validation failed" alone
+            // says neither (and stops a demo server's startup).
+            let conflict = |why: String| {
+                AppError::Conflict(format!(
+                    "cannot create the demo account {username} ({email}): {why}; rename or remove that account, or \
+                     seed a new database"
+                ))
+            };
+            if let Some(taken) = self.store.auth_user_by_login(username).await? {
+                let why = format!("the username {:?} belongs to another account (id {})", taken.username, taken.id.0);
+                return Err(conflict(why));
+            }
             let registration = Registration {
-                email,
+                email: email.clone(),
                 username: username.to_owned(),
                 password: DEMO_PASSWORD.to_owned(),
                 name: Some(name.to_owned()),
                 invitation: None,
             };
-            self.create_account(registration, None, false).await?;
+            self.create_account(registration, None, false).await.map_err(|err| match err {
+                AppError::Validation(_) | AppError::Conflict(_) => conflict(err.messages().join("; ")),
+                other => other,
+            })?;
             report.users_created += 1;
         }
         self.seed_demo_rooms(&mut report).await?;
