@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hearth::admin::Actor;
 use hearth::model::RoomId;
 use hearth::{AppError, Hearth};
@@ -27,8 +27,11 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Create the demo accounts if missing (alice, bob and carol, password
-    /// `secret123`) and exit.
+    /// Create the demo accounts (alice, bob and carol, at
+    /// `<name>@example.com`, password `secret123`) and their rooms where
+    /// missing, and exit. An account whose email exists is kept as it is; a
+    /// demo username taken by another email stops the seed. Creates and
+    /// migrates the database if needed.
     SeedDemo,
     /// Copy this instance's whole database into another, empty one (SQLite
     /// or Postgres, either way), check it, and commit it in one transaction.
@@ -51,7 +54,8 @@ pub enum Command {
         file: std::path::PathBuf,
     },
     /// Create an account, whatever the sign-up policy (on a fresh database
-    /// too). The password comes from `HEARTH_NEW_PASSWORD`, or `--password`.
+    /// too: it is created and migrated, as for the first admin). The
+    /// password comes from `HEARTH_NEW_PASSWORD`, or `--password`.
     CreateUser {
         #[arg(long)]
         email: String,
@@ -90,7 +94,7 @@ pub enum Command {
         uses: i64,
         /// The instance's public address, printed before the link's path
         /// (e.g. `https://chat.example.com`).
-        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
+        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "", value_parser = link_base)]
         url: String,
     },
     /// Make a one-time password reset link for an account (email or
@@ -99,10 +103,12 @@ pub enum Command {
         #[arg(value_name = "USER")]
         user: String,
         /// The instance's public address, printed before the link's path.
-        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "")]
+        #[arg(long, env = "HEARTH_PUBLIC_URL", default_value = "", value_parser = link_base)]
         url: String,
     },
-    /// Print the sign-up policy, or set it (`open`, `invite` or `closed`).
+    /// Print the sign-up policy stored in the database, or store one
+    /// (`open`, `invite` or `closed`). Servers without a stored policy use
+    /// their own `HEARTH_SIGN_UP_POLICY`.
     SignUpPolicy {
         #[arg(value_name = "POLICY")]
         policy: Option<hearth::model::SignUpPolicy>,
@@ -121,7 +127,14 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     crate::startup::tune_allocator();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return refuse_arguments(err),
+    };
+    if let Err(err) = telemetry::check_filter(&cli.config.log) {
+        eprintln!("hearth: {err}");
+        return ExitCode::FAILURE;
+    }
     let serving = matches!(cli.command, None | Some(Command::Serve));
     if serving {
         telemetry::init(&cli.config.log);
@@ -140,14 +153,90 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // The server's log is its record; a command's error is one line.
-            if serving {
-                tracing::error!(error = %err, "hearth failed");
-            }
-            eprintln!("hearth: {err}");
+            // Once, on stderr (which a service manager keeps with the log):
+            // logging it as well printed every fatal error twice.
+            eprintln!("hearth: {}", err.to_string().replace('\n', " "));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A setting whose value is refused, as one line naming the variable, the
+/// flag and what is allowed; other parse outcomes (help, version, unknown
+/// flags) as clap shows them.
+fn refuse_arguments(err: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(err.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        err.exit();
+    }
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(list)) => list.join(", "),
+        _ => String::new(),
+    };
+    let arg = text(ContextKind::InvalidArg);
+    let flag = arg.split_whitespace().next().unwrap_or_default().to_owned();
+    let long = flag.trim_start_matches('-');
+    let command = Cli::command();
+    let env = std::iter::once(&command)
+        .chain(command.get_subcommands())
+        .flat_map(|c| c.get_arguments())
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|env| env.to_string_lossy().into_owned());
+    let name = match env {
+        Some(env) => format!("{env} ({flag})"),
+        None => flag,
+    };
+    let why = match std::error::Error::source(&err) {
+        Some(source) => source.to_string(),
+        None => {
+            let valid = text(ContextKind::ValidValue);
+            format!("{:?} is not one of: {valid}", text(ContextKind::InvalidValue))
+        }
+    };
+    eprintln!("hearth: {name}: {}", why.replace('\n', " "));
+    ExitCode::from(2)
+}
+
+/// `--url` of the link commands: empty (the path alone), or the public
+/// address.
+fn link_base(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() { Ok(String::new()) } else { crate::config::public_url(raw) }
+}
+
+/// The store of an instance that exists: an admin command run against a
+/// mistyped `HEARTH_DATA_DIR` or `DATABASE_URL` must not create (and
+/// migrate) a new, empty database and act on it.
+async fn open_existing_store(config: &Config) -> Result<hearth::store::Store, BoxError> {
+    let url = config.database_location()?;
+    let missing = |place: &str| -> BoxError {
+        format!(
+            "no Hearth database at {place}: check HEARTH_DATA_DIR / DATABASE_URL, or run `hearth serve` (or `hearth \
+             migrate`) once to create it"
+        )
+        .into()
+    };
+    let shown = hearth::store::redact_password(&url);
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
+        let empty = std::fs::metadata(path).map(|m| !m.is_file() || m.len() == 0).unwrap_or(true);
+        if path.as_os_str() != ":memory:" && empty {
+            return Err(missing(&path.display().to_string()));
+        }
+    }
+    // Connected without migrating: a database without Hearth's first table
+    // is not Hearth's (every version has `users`), and is left as it is.
+    let probe = hearth::store::Store::connect_with(&url, config.store_options())
+        .await
+        .map_err(|e| format!("cannot open {shown}: {}", hearth::store::one_line(&e.to_string())))?;
+    let found = probe.has_users().await.is_ok();
+    drop(probe);
+    if !found {
+        return Err(missing(&format!("{shown} (it has no Hearth tables)")));
+    }
+    open_store(config).await
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
@@ -155,6 +244,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let leptos = config.leptos_options()?;
+            if let Some(script) = crate::config::missing_browser_bundle(&leptos) {
+                tracing::warn!(
+                    missing = %script.display(),
+                    "the browser bundle is missing: pages will load without their script; build the site with \
+                     scripts/build-site.sh (or `make run`), or point HEARTH_SITE_CONFIG at a built one"
+                );
+            }
             crate::startup::raise_open_file_limit();
             Application::build(config, leptos).await?.run_until_stopped().await?;
         }
@@ -185,13 +281,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("created {} (id {}, {role})", profile.username, profile.id);
         }
         Command::SetRole { user, role } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
             let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
             let changed = hearth.set_role(Actor::Cli, target.id, role).await.map_err(one_line)?;
             println!("{} is now {}", changed.username, changed.role);
         }
         Command::Deactivate { user, reactivate } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
             let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
             if reactivate {
                 let changed = hearth.reactivate(Actor::Cli, target.id).await.map_err(one_line)?;
@@ -202,29 +298,39 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
         Command::Invite { hours, uses, url } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
             let request = hearth::admin::InvitationRequest { expires_in_hours: Some(hours), max_uses: Some(uses) };
             let created = hearth.create_invitation(Actor::Cli, request).await.map_err(one_line)?;
             println!("{}{}", url.trim_end_matches('/'), created.path);
             eprintln!("expires {}, {} use(s)", created.invitation.expires_at, created.invitation.max_uses);
         }
         Command::ResetPassword { user, url } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
             let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
             let link = hearth.create_reset_link(Actor::Cli, target.id).await.map_err(one_line)?;
             println!("{}{}", url.trim_end_matches('/'), link.path);
             eprintln!("expires {}, once", link.expires_at);
         }
         Command::SignUpPolicy { policy } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
-            let policy = match policy {
-                Some(policy) => hearth.set_sign_up_policy(Actor::Cli, policy).await.map_err(one_line)?,
-                None => hearth.sign_up_policy().await.map_err(one_line)?,
-            };
-            println!("{}", policy.as_str());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
+            match policy {
+                Some(policy) => {
+                    let policy = hearth.set_sign_up_policy(Actor::Cli, policy).await.map_err(one_line)?;
+                    println!("{}", policy.as_str());
+                }
+                // What is stored: this command's own environment says
+                // nothing of the running servers' HEARTH_SIGN_UP_POLICY.
+                None => match hearth.store().instance_setting("sign_up_policy").await.map_err(one_line)? {
+                    Some(policy) => println!("{policy}"),
+                    None => println!(
+                        "none stored: each server uses its own HEARTH_SIGN_UP_POLICY (default invite, open in demo \
+                         mode)"
+                    ),
+                },
+            }
         }
         Command::DefaultRooms { add, remove } => {
-            let hearth = Hearth::new(open_store(&config).await?, config.settings());
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
             let rooms = match (add, remove) {
                 (Some(room), _) => hearth.set_default_room(Actor::Cli, RoomId(room), true).await.map_err(one_line)?,
                 (_, Some(room)) => hearth.set_default_room(Actor::Cli, RoomId(room), false).await.map_err(one_line)?,
@@ -236,7 +342,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::CopyData { from, to } => crate::copy_data::run(&from, &to).await?,
         Command::Backup { file } => {
-            let url = config.database_url()?;
+            let url = config.database_location()?;
             let started = std::time::Instant::now();
             let report = hearth::store::backup_sqlite(&url, &file).await?;
             println!(

@@ -42,25 +42,34 @@ pub struct Config {
     #[arg(long, env = "HEARTH_SITE_CONFIG", global = true)]
     pub site_config: Option<PathBuf>,
 
-    /// Sign-in attempts allowed per client IP per minute.
-    #[arg(long, env = "HEARTH_SIGN_INS_PER_IP", default_value_t = 30, global = true)]
+    /// Sign-in attempts allowed per client IP per minute (0 to 100000;
+    /// 0: no limit).
+    #[arg(long, env = "HEARTH_SIGN_INS_PER_IP", default_value_t = 30, global = true,
+          value_parser = within::<u32, 0, 100_000>)]
     pub sign_ins_per_ip_per_minute: u32,
 
-    /// Sign-in attempts allowed per account per minute.
-    #[arg(long, env = "HEARTH_SIGN_INS_PER_ACCOUNT", default_value_t = 10, global = true)]
+    /// Sign-in attempts allowed per account per minute (0 to 100000; 0: no
+    /// limit).
+    #[arg(long, env = "HEARTH_SIGN_INS_PER_ACCOUNT", default_value_t = 10, global = true,
+          value_parser = within::<u32, 0, 100_000>)]
     pub sign_ins_per_account_per_minute: u32,
 
-    /// Minutes after sending during which an author may edit a message.
-    #[arg(long, env = "HEARTH_EDIT_WINDOW_MINUTES", default_value_t = 15, global = true)]
+    /// Minutes after sending during which an author may edit a message
+    /// (0 to 5256000, ten years).
+    #[arg(long, env = "HEARTH_EDIT_WINDOW_MINUTES", default_value_t = 15, global = true,
+          value_parser = within::<u64, 0, 5_256_000>)]
     pub edit_window_minutes: u64,
 
-    /// Applications an anonymous client may create per IP per minute.
-    #[arg(long, env = "HEARTH_ANONYMOUS_APPS_PER_IP", default_value_t = 10, global = true)]
+    /// Applications an anonymous client may create per IP per minute (0 to
+    /// 100000; 0: no limit).
+    #[arg(long, env = "HEARTH_ANONYMOUS_APPS_PER_IP", default_value_t = 10, global = true,
+          value_parser = within::<u32, 0, 100_000>)]
     pub anonymous_apps_per_ip_per_minute: u32,
 
     /// Seconds a WebSocket write may wait for a client that is not reading
-    /// before the connection is dropped.
-    #[arg(long, env = "HEARTH_WS_WRITE_TIMEOUT", default_value_t = 30, global = true)]
+    /// before the connection is dropped (1 to 3600).
+    #[arg(long, env = "HEARTH_WS_WRITE_TIMEOUT", default_value_t = 30, global = true,
+          value_parser = within::<u64, 1, 3_600>)]
     pub ws_write_timeout_secs: u64,
 
     /// Where the client's address (for rate limits) comes from: `ConnectInfo`
@@ -74,58 +83,65 @@ pub struct Config {
 
     /// Least milliseconds between two writes of room messages to one
     /// WebSocket; messages arriving sooner wait and share the next write
-    /// (one 60 Hz display frame by default; 0 writes each at once).
-    #[arg(long, env = "HEARTH_WS_WRITE_DELAY_MS", default_value_t = 16, global = true)]
+    /// (one 60 Hz display frame by default; 0 writes each at once; at most
+    /// 1000).
+    #[arg(long, env = "HEARTH_WS_WRITE_DELAY_MS", default_value_t = 16, global = true,
+          value_parser = within::<u64, 0, 1_000>)]
     pub ws_write_delay_ms: u64,
 
     /// Message searches allowed per user (or per application, on the token
-    /// API) per minute.
-    #[arg(long, env = "HEARTH_SEARCHES_PER_MINUTE", default_value_t = 60, global = true)]
+    /// API) per minute (0 to 100000; 0: no limit).
+    #[arg(long, env = "HEARTH_SEARCHES_PER_MINUTE", default_value_t = 60, global = true,
+          value_parser = within::<u32, 0, 100_000>)]
     pub searches_per_minute: u32,
     /// Seconds a client has to send a whole request head (also how long an
-    /// idle keep-alive connection stays open).
+    /// idle keep-alive connection stays open), 1 to 3600.
     #[arg(
         long,
         env = "HEARTH_HEADER_READ_TIMEOUT",
         default_value_t = 10,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = within::<u64, 1, 3_600>,
         global = true
     )]
     pub header_read_timeout_secs: u64,
 
     /// Seconds a request body may go without a byte while it is read; then
-    /// 408 and the connection closes.
+    /// 408 and the connection closes (1 to 3600).
     #[arg(
         long,
         env = "HEARTH_BODY_READ_TIMEOUT",
         default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = within::<u64, 1, 3_600>,
         global = true
     )]
     pub body_read_timeout_secs: u64,
 
     /// Concurrent connections (WebSockets included) per client address
-    /// (per /64 for IPv6); more are closed at once. 0 = no limit. Not
-    /// applied when `--client-ip-source` names a proxy header: limit at the
-    /// proxy instead.
-    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_IP", default_value_t = 1000, global = true)]
+    /// (per /64 for IPv6); more are closed at once. 0 to 1000000; 0 = no
+    /// limit. Not applied when `--client-ip-source` names a proxy header:
+    /// limit at the proxy instead.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_IP", default_value_t = 1000, global = true,
+          value_parser = within::<usize, 0, 1_000_000>)]
     pub max_connections_per_ip: usize,
 
     /// Seconds that requests in flight and WebSockets get to finish after
-    /// SIGTERM or Ctrl-C; what is left then is dropped.
-    #[arg(long, env = "HEARTH_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true)]
+    /// SIGTERM or Ctrl-C; what is left then is dropped (0 to 3600).
+    #[arg(long, env = "HEARTH_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true,
+          value_parser = within::<u64, 0, 3_600>)]
     pub shutdown_timeout_secs: u64,
     /// Seconds between two sweeps that delete expired sessions (signed-in
-    /// sessions expire after 14 days without a visit).
+    /// sessions expire after 14 days without a visit), 1 to 604800.
     #[arg(long, env = "HEARTH_SESSION_CLEANUP_SECS", default_value_t = 3600, global = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = within::<u64, 1, 604_800>)]
     pub session_cleanup_secs: u64,
     /// Seconds a session, a signed-in user, a room membership or a room list
     /// may be answered from memory instead of the database. Sign-out,
     /// leaving and removal from a room, and profile changes take effect at
     /// once on this server whatever the value, and a room list is read again
-    /// as soon as something it shows changes; 0 turns the caches off.
-    #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true)]
+    /// as soon as something it shows changes; 0 turns the caches off (at
+    /// most 86400).
+    #[arg(long, env = "HEARTH_CACHE_TTL_SECS", default_value_t = 30, global = true,
+          value_parser = within::<u64, 0, 86_400>)]
     pub cache_ttl_secs: u64,
     /// SQLite's durability mode: `NORMAL` (a commit survives a crash of the
     /// process, not a power loss or OS crash) or `FULL` (it survives those
@@ -139,8 +155,10 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// New messages a user (or an application, on the token API) may post
     /// per minute, as a burst that refills evenly; faster gets 429 with
-    /// `Retry-After` (WebSocket: `error {code:"rate_limited"}`). 0: no limit.
-    #[arg(long, env = "HEARTH_MESSAGES_PER_MINUTE", default_value_t = 300, global = true)]
+    /// `Retry-After` (WebSocket: `error {code:"rate_limited"}`). 0 to
+    /// 100000; 0: no limit.
+    #[arg(long, env = "HEARTH_MESSAGES_PER_MINUTE", default_value_t = 300, global = true,
+          value_parser = within::<u32, 0, 100_000>)]
     pub messages_per_minute: u32,
     /// Who may create an account until an admin sets a policy (in the UI or
     /// with `hearth sign-up-policy`): `open`, `invite` or `closed`. Default:
@@ -164,12 +182,12 @@ pub struct Config {
     /// Milliseconds a room change from another instance may wait for an
     /// earlier one before the gap is read from the database.
     #[arg(long, env = "HEARTH_BUS_GAP_MS", default_value_t = 200, global = true,
-          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+          value_parser = within::<u64, 1, 60_000>)]
     pub bus_gap_ms: u64,
     /// Seconds an instance's users stay online after its last heartbeat
     /// (an instance that dies is noticed within this).
     #[arg(long, env = "HEARTH_PRESENCE_TTL_SECS", default_value_t = 10, global = true,
-          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+          value_parser = within::<u64, 1, 3_600>)]
     pub presence_ttl_secs: u64,
     /// SMTP server for mail (the forgotten-password link), as lettre reads
     /// it: `smtps://user:pass@host` (TLS), `smtp://host:587?tls=required`
@@ -183,12 +201,14 @@ pub struct Config {
     pub smtp_from: Option<String>,
     /// The address people reach this Hearth at (`https://chat.example.com`),
     /// for links in mail; required with `--smtp-url`. Never taken from a
-    /// request's `Host`, which a client chooses.
-    #[arg(long, env = "HEARTH_PUBLIC_URL", global = true)]
+    /// request's `Host`, which a client chooses. Checked whenever set: an
+    /// http(s) URL with a host.
+    #[arg(long, env = "HEARTH_PUBLIC_URL", global = true, value_parser = public_url)]
     pub public_url: Option<String>,
     /// Forgotten-password mails one address may ask for per hour (each
-    /// client also spends its sign-in budget).
-    #[arg(long, env = "HEARTH_RESET_MAILS_PER_ADDRESS", default_value_t = 5, global = true)]
+    /// client also spends its sign-in budget), 0 to 10000; 0: no limit.
+    #[arg(long, env = "HEARTH_RESET_MAILS_PER_ADDRESS", default_value_t = 5, global = true,
+          value_parser = within::<u32, 0, 10_000>)]
     pub reset_mails_per_address_per_hour: u32,
     /// Fetch a preview (OpenGraph title, description, site name) of the
     /// first link in each message, through the SSRF guard: public addresses
@@ -205,12 +225,12 @@ pub struct Config {
     /// Seconds after its commit that a message's Web Push is decided: read
     /// on any device by then, or shown in an open tab, it is not pushed.
     #[arg(long, env = "HEARTH_PUSH_DELAY_SECS", default_value_t = 10, global = true,
-          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+          value_parser = within::<u64, 0, 3_600>)]
     pub push_delay_secs: u64,
     /// Message pushes one device gets per minute (a burst, refilling
     /// evenly); more are dropped (the room's notification is showing).
     #[arg(long, env = "HEARTH_PUSH_PER_DEVICE_PER_MINUTE", default_value_t = 6, global = true,
-          value_parser = clap::value_parser!(u32).range(1..=600))]
+          value_parser = within::<u32, 1, 600>)]
     pub push_per_device_per_minute: u32,
     /// The contact the push services are given in each VAPID token (`sub`):
     /// `mailto:ops@example.com` or an `https://` URL. Unset: the public URL
@@ -220,13 +240,13 @@ pub struct Config {
     /// The largest file upload (an attachment or an avatar), in bytes;
     /// larger ones get 413 and nothing of them is kept.
     #[arg(long, env = "HEARTH_UPLOAD_MAX_BYTES", default_value_t = 25 * 1024 * 1024, global = true,
-          value_parser = clap::value_parser!(u64).range(1..=(4u64 << 30)))]
+          value_parser = within::<u64, 1, { 4u64 << 30 }>)]
     pub upload_max_bytes: u64,
     /// Message writers on Postgres: transactions of new messages in flight
     /// at once, rooms spread over them (SQLite always has one). More suit a
     /// database server whose commits are cheap to run side by side.
     #[arg(long, env = "HEARTH_POSTGRES_WRITERS", default_value_t = hearth::POSTGRES_WRITERS, global = true,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=6))]
+          value_parser = within::<usize, 1, 6>)]
     pub postgres_writers: usize,
     /// Where uploaded files are kept: unset, `<data dir>/blobs`; or an
     /// S3-compatible bucket, `s3://bucket/prefix`, configured from the
@@ -236,8 +256,30 @@ pub struct Config {
     /// Test only: the percentage of room changes this instance does not
     /// publish on NATS, to show that the change log fills what the bus loses.
     #[arg(long, env = "HEARTH_TEST_BUS_DROP_PERCENT", default_value_t = 0, hide = true, global = true,
-          value_parser = clap::value_parser!(u8).range(0..=100))]
+          value_parser = within::<u8, 0, 100>)]
     pub test_bus_drop_percent: u8,
+}
+
+/// A whole number from `MIN` to `MAX`: every numeric setting has both, so
+/// that no value overflows a duration or a multiplication later.
+pub fn within<T: TryFrom<u64>, const MIN: u64, const MAX: u64>(raw: &str) -> Result<T, String> {
+    let out_of_range = || format!("{raw:?} is not a whole number from {MIN} to {MAX}");
+    let n: u64 = raw.trim().parse().map_err(|_| out_of_range())?;
+    if !(MIN..=MAX).contains(&n) {
+        return Err(out_of_range());
+    }
+    T::try_from(n).map_err(|_| out_of_range())
+}
+
+/// The address people reach this Hearth at: an http(s) URL with a host.
+pub fn public_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let refused = || format!("{raw:?} is not an http:// or https:// URL with a host (e.g. https://chat.example.com)");
+    let parsed = url::Url::parse(raw).map_err(|_| refused())?;
+    match parsed.scheme() {
+        "http" | "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(raw.to_owned()),
+        _ => Err(refused()),
+    }
 }
 
 /// A VAPID contact: `mailto:…` or `https://…` (RFC 8292 §2.1).
@@ -251,7 +293,7 @@ fn push_contact(raw: &str) -> Result<String, String> {
 
 impl Config {
     pub fn edit_window_secs(&self) -> u64 {
-        self.edit_window_minutes * 60
+        self.edit_window_minutes.saturating_mul(60)
     }
 
     pub fn session_cleanup_interval(&self) -> std::time::Duration {
@@ -260,14 +302,39 @@ impl Config {
     }
 
     /// `DATABASE_URL`, or the SQLite file in the data directory (which is
-    /// created here when missing).
-    pub fn database_url(&self) -> std::io::Result<String> {
-        match &self.database_url {
-            Some(url) => Ok(url.clone()),
-            None => {
-                std::fs::create_dir_all(&self.data_dir)?;
-                Ok(format!("sqlite://{}", self.data_dir.join("hearth.db").display()))
-            }
+    /// created here when missing, and must be writable).
+    pub fn database_url(&self) -> Result<String, String> {
+        if self.database_url.is_some() {
+            return self.database_location();
+        }
+        let dir = &self.data_dir;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the data directory {} (HEARTH_DATA_DIR): {e}", dir.display()))?;
+        if !dir.join("hearth.db").exists() {
+            // SQLite would say only "unable to open database file".
+            let probe = dir.join(".hearth-write-check");
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&probe)
+                .map_err(|e| format!("cannot write in the data directory {} (HEARTH_DATA_DIR): {e}", dir.display()))?;
+            let _ = std::fs::remove_file(&probe);
+        }
+        self.database_location()
+    }
+
+    /// `DATABASE_URL` (checked: `sqlite:…` or `postgres(ql)://…`), or the
+    /// SQLite file in the data directory; nothing is created.
+    pub fn database_location(&self) -> Result<String, String> {
+        match self.database_url.as_deref().map(str::trim) {
+            Some(url) if url.starts_with("sqlite:") => Ok(url.to_owned()),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(url.to_owned()),
+            Some(url) => Err(format!(
+                "DATABASE_URL {:?} is not a database URL: use sqlite://path/to/hearth.db or postgres://user@host/db",
+                redact_url(url)
+            )),
+            None => Ok(format!("sqlite://{}", self.data_dir.join("hearth.db").display())),
         }
     }
 
@@ -356,8 +423,18 @@ impl Config {
                 .map_err(|e| format!("reading LEPTOS_* settings: {e}"));
         }
         let file = self.site_config.clone().unwrap_or_else(default_site_config);
+        std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read the site config {} (HEARTH_SITE_CONFIG): {e}", file.display()))?;
+        let malformed = |why: String| {
+            format!(
+                "the site config {} (HEARTH_SITE_CONFIG) is not a Leptos.toml with a [package.metadata.leptos] \
+                 table: {why}",
+                file.display()
+            )
+        };
         let mut options = leptos::config::get_configuration(Some(&file.to_string_lossy()))
-            .map_err(|e| format!("reading {}: {e}", file.display()))?
+            // leptos's own errors name Cargo.toml, whatever the file.
+            .map_err(|e| malformed(e.to_string().replace("Cargo.toml", "it")))?
             .leptos_options;
         let root = Path::new(&*options.site_root);
         if root.is_relative() {
@@ -365,6 +442,25 @@ impl Config {
             options.site_root = base.join(root).to_string_lossy().into();
         }
         Ok(options)
+    }
+}
+
+/// The browser bundle's script under the site root, when it is missing: the
+/// pages would then load without their JavaScript and never come alive.
+pub fn missing_browser_bundle(options: &LeptosOptions) -> Option<PathBuf> {
+    let script =
+        Path::new(&*options.site_root).join(&*options.site_pkg_dir).join(format!("{}.js", options.output_name));
+    (!script.is_file()).then_some(script)
+}
+
+/// `url` with any password replaced, for messages.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 

@@ -2,10 +2,20 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; later calls (as in tests) are no-ops.
+/// Installs the global subscriber; later calls (as in tests) are no-ops. A
+/// filter that does not parse falls back to `info`: the binary refuses one
+/// first, with [`check_filter`].
 pub fn init(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Refuses a log filter (`HEARTH_LOG`) that `EnvFilter` cannot parse, with
+/// one line that names the setting.
+pub fn check_filter(filter: &str) -> Result<(), String> {
+    EnvFilter::try_new(filter)
+        .map(drop)
+        .map_err(|e| format!("HEARTH_LOG (--log) {filter:?} is not a log filter ({e}); e.g. info,tower_http=warn"))
 }
 
 /// The request path as logs may show it: the token API's secret token is
@@ -30,7 +40,15 @@ pub fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing:
 
 #[cfg(test)]
 mod tests {
-    use super::redact_path;
+    use super::{check_filter, redact_path};
+
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_refused() {
+        assert!(check_filter("info,tower_http=info").is_ok());
+        assert!(check_filter("off").is_ok());
+        let err = check_filter("[[[,warn").unwrap_err();
+        assert!(err.starts_with("HEARTH_LOG") && !err.contains('\n'), "{err}");
+    }
 
     #[test]
     fn application_tokens_never_reach_the_logs() {

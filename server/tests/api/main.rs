@@ -43,6 +43,7 @@ mod messages;
 mod metrics;
 mod numbering;
 mod openapi;
+mod operator;
 mod pages;
 mod paging;
 mod postgres;

@@ -58,7 +58,7 @@ async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
 #[tokio::test]
 async fn a_database_url_hearth_cannot_use_is_one_line_naming_the_problem() {
     let unknown = hearth("mysql://root@127.0.0.1/hearth", &["migrate"]);
-    assert_one_line_failure(&unknown, &["unsupported database URL scheme \"mysql\""]);
+    assert_one_line_failure(&unknown, &["DATABASE_URL \"mysql://root@127.0.0.1/hearth\" is not a database URL"]);
 
     let unreachable = hearth("postgres://hearth:s3cret@127.0.0.1:1/hearth", &["migrate"]);
     assert_one_line_failure(&unreachable, &["cannot reach the database at postgres://hearth:***@127.0.0.1:1/hearth"]);
