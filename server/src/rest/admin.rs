@@ -255,7 +255,8 @@ pub(super) async fn audit(
 /// A one-time password reset link for an account, valid for an hour (admins only).
 #[utoipa::path(post, path = "/admin/users/{id}/reset_link", tag = "admin",
     params(("id" = i64, Path, description = "The account's id")),
-    responses((status = 201, description = "The link", body = ResetLink)))]
+    responses((status = 201, description = "The link", body = ResetLink),
+        (status = 409, description = "The account is deactivated: a link could never be used", body = super::openapi::Errors)))]
 pub(super) async fn reset_link(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
