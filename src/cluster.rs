@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use crate::bus::{Bus, BusSettings, Forget, Incoming, PresenceKind, PresenceNote};
 use crate::hub::{Frame, UserSignal};
 use crate::model::{RoomId, UserId};
+use crate::protocol::{RoomChange, ServerEvent};
 use crate::realtime::change_event;
 use crate::store::Store;
 use crate::{AppError, Hearth, Settings};
@@ -124,6 +125,10 @@ impl Hearth {
                         if let Err(err) = hearth.recheck_memberships().await {
                             tracing::warn!(error = %err, "rechecking memberships after a bus outage failed");
                         }
+                        // And the unread counts other instances told them.
+                        if let Err(err) = hearth.retell_unread().await {
+                            tracing::warn!(error = %err, "telling unread counts again after a bus outage failed");
+                        }
                     });
                 }
             }
@@ -165,6 +170,25 @@ impl Hearth {
             let mine: std::collections::HashSet<RoomId> = self.store.room_ids_of(user).await?.into_iter().collect();
             for room in followed.iter().filter(|room| !mine.contains(room)) {
                 self.hub.signal_here(user, UserSignal::RoomRemoved(*room));
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells each user with a socket here the unread count and mentions of
+    /// each of their rooms, as the database has them: those the other
+    /// instances sent while the bus was away were lost. Once per outage, one
+    /// room list read per user.
+    async fn retell_unread(&self) -> Result<(), AppError> {
+        for user in self.hub.online_here() {
+            for room in self.room_list(user).await?.iter() {
+                let event = ServerEvent::Room {
+                    room_id: room.id,
+                    change: RoomChange::Unread,
+                    unread_count: Some(room.unread_count),
+                    unread_mentions: Some(room.unread_mentions),
+                };
+                self.hub.signal_here(user, UserSignal::Frame(Frame::new(&event)));
             }
         }
         Ok(())

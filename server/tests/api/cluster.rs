@@ -457,6 +457,29 @@ async fn unread_on(ws: &mut Ws, room: i64, want: i64) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_counts_said_while_nats_is_down_reach_a_socket_on_another_instance_when_it_returns() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: alice has a socket on B, not subscribed to the room.
+    let mut nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let (alice, bob) = (member_of(&apps, "alice").await, member_of(&apps, "bob").await);
+    let room = apps[0].conversation_with(&bob.client, &[alice.id]).await;
+    let mut alice_b = connect(&apps[1], &alice).await;
+
+    // Act: bob posts twice through A while NATS is away (B never hears the
+    // counts); NATS returns.
+    nats.stop();
+    apps[0].send(&bob.client, room, "one").await;
+    apps[0].send(&bob.client, room, "two").await;
+    nats.restart().await;
+
+    // Assert: her socket on B is told the count the database has.
+    assert_eq!(unread_on(&mut alice_b, room, 2).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removal_from_a_room_on_one_instance_stops_delivery_and_access_on_the_others() {
     if skip_cluster() {
         return;
