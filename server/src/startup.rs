@@ -113,17 +113,16 @@ impl Application {
         blobs: Option<Arc<dyn BlobStore>>,
     ) -> Result<Self, BoxError> {
         let store = open_store(&config).await?;
-        let serving = match hearth::store::serve_marker(&config.database_url()?) {
+        let with_bus = config.bus_settings().is_some();
+        let serving = match hearth::store::serve_marker(&config.database_url()?, with_bus).await {
             hearth::store::Serving::Alone(marker) => Some(marker),
             hearth::store::Serving::Shared(lock) => {
-                if config.bus_settings().is_none() {
-                    tracing::warn!(
-                        lock = %lock.display(),
-                        "another `hearth serve` is already using this SQLite database: without NATS between \
-                         them, a message posted through one never reaches the sockets of the other. Run one \
-                         instance, or several on Postgres with HEARTH_NATS_URL (docs/deploy.md)"
-                    );
-                }
+                tracing::warn!(
+                    %lock,
+                    "another `hearth serve` is using this database, and not every instance on it shares live \
+                     changes over NATS: a message posted through one never reaches the sockets of another. \
+                     Run one instance, or several on Postgres, each with HEARTH_NATS_URL (docs/deploy.md)"
+                );
                 None
             }
             hearth::store::Serving::Unknown => None,

@@ -1,42 +1,73 @@
-//! Whether another `hearth serve` is already using a SQLite database. Several
-//! instances on one database need Postgres and NATS between them (each tells
-//! the others what it writes); two on one SQLite file without that each
-//! serve, but a socket on one never hears what is posted through the other.
-//! A serving instance holds a lock on a file beside the database for as long
-//! as it serves; one that finds it held warns.
+//! Whether another `hearth serve` is already using the same database.
+//! Several instances on one database need Postgres and NATS between them
+//! (each tells the others what it writes); two without NATS each serve, but
+//! a socket on one never hears what is posted through the other. A serving
+//! instance holds a lock for as long as it serves, and one that finds it
+//! held in a way that means that warns:
+//! - on SQLite, a lock on a file beside the database (`<file>.serve-lock`);
+//! - on Postgres, an advisory lock on a connection of its own: shared by the
+//!   instances with NATS, exclusive for one without, so that an instance
+//!   without NATS and any other on the same database find each other.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 use super::Backend;
 
-/// The lock a serving instance holds on its SQLite database's
-/// `<file>.serve-lock` until dropped.
+/// The advisory lock serving instances hold on a Postgres database.
+const SERVING_LOCK: i64 = 7_234_617_280_561_842_003;
+
+/// What a serving instance holds until it is dropped or released.
 #[derive(Debug)]
 pub struct ServeMarker {
-    _file: File,
+    held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    File(#[allow(dead_code)] File),
+    Postgres(PgConnection),
+}
+
+impl ServeMarker {
+    /// Lets go at once (dropping it does too, when the database notices).
+    pub async fn release(self) {
+        if let Held::Postgres(mut conn) = self.held {
+            let _ = sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut conn).await;
+            let _ = conn.close().await;
+        }
+    }
 }
 
 /// What [`serve_marker`] found.
 #[derive(Debug)]
 pub enum Serving {
-    /// This is the only instance serving the database; hold on to it.
+    /// No instance serves the database in a way this one cannot share;
+    /// hold on to it while serving.
     Alone(ServeMarker),
-    /// Another process serves the same SQLite file (the path of its lock).
-    Shared(PathBuf),
-    /// Postgres, an in-memory database, or a lock file that cannot be made:
-    /// nothing to say.
+    /// Another instance serves it, and they do not share live changes: what
+    /// the held lock is (a file, or the database).
+    Shared(String),
+    /// An in-memory database, or a lock that cannot be taken: nothing to say.
     Unknown,
 }
 
-/// Marks the database at `url` as served by this process.
-pub fn serve_marker(url: &str) -> Serving {
-    if !matches!(Backend::of_url(url), Ok(Backend::Sqlite)) {
-        return Serving::Unknown;
+/// Marks the database at `url` as served by this process, which shares live
+/// changes with the others (`with_bus`) or not.
+pub async fn serve_marker(url: &str, with_bus: bool) -> Serving {
+    match Backend::of_url(url) {
+        Ok(Backend::Sqlite) => sqlite_marker(url),
+        Ok(Backend::Postgres) => postgres_marker(url, with_bus).await,
+        Err(_) => Serving::Unknown,
     }
+}
+
+fn sqlite_marker(url: &str) -> Serving {
     let Ok(options) = SqliteConnectOptions::from_str(url) else { return Serving::Unknown };
     let database = options.get_filename();
     if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {
@@ -49,9 +80,25 @@ pub fn serve_marker(url: &str) -> Serving {
         return Serving::Unknown;
     };
     match file.try_lock() {
-        Ok(()) => Serving::Alone(ServeMarker { _file: file }),
-        Err(TryLockError::WouldBlock) => Serving::Shared(lock),
+        Ok(()) => Serving::Alone(ServeMarker { held: Held::File(file) }),
+        Err(TryLockError::WouldBlock) => Serving::Shared(lock.display().to_string()),
         Err(TryLockError::Error(_)) => Serving::Unknown,
+    }
+}
+
+async fn postgres_marker(url: &str, with_bus: bool) -> Serving {
+    let Ok(options) = PgConnectOptions::from_str(url) else { return Serving::Unknown };
+    let Ok(mut conn) = PgConnection::connect_with(&options.disable_statement_logging()).await else {
+        return Serving::Unknown;
+    };
+    let sql = if with_bus { "SELECT pg_try_advisory_lock_shared($1)" } else { "SELECT pg_try_advisory_lock($1)" };
+    match sqlx::query_scalar::<_, bool>(sql).bind(SERVING_LOCK).fetch_one(&mut conn).await {
+        Ok(true) => Serving::Alone(ServeMarker { held: Held::Postgres(conn) }),
+        Ok(false) => {
+            let _ = conn.close().await;
+            Serving::Shared(format!("advisory lock {SERVING_LOCK} on {}", super::redact_password(url)))
+        }
+        Err(_) => Serving::Unknown,
     }
 }
 
@@ -59,15 +106,16 @@ pub fn serve_marker(url: &str) -> Serving {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_second_server_on_one_sqlite_file_finds_it_served_until_the_first_lets_go() {
+    #[tokio::test]
+    async fn a_second_server_on_one_sqlite_file_finds_it_served_until_the_first_lets_go() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/hearth.db", dir.path().display());
-        let first = serve_marker(&url);
+        let first = serve_marker(&url, false).await;
         assert!(matches!(first, Serving::Alone(_)), "{first:?}");
-        assert!(matches!(serve_marker(&url), Serving::Shared(path) if path.ends_with("hearth.db.serve-lock")));
+        let second = serve_marker(&url, false).await;
+        assert!(matches!(&second, Serving::Shared(path) if path.ends_with("hearth.db.serve-lock")), "{second:?}");
         drop(first);
-        assert!(matches!(serve_marker(&url), Serving::Alone(_)));
-        assert!(matches!(serve_marker("postgres://h@127.0.0.1/h"), Serving::Unknown));
+        assert!(matches!(serve_marker(&url, false).await, Serving::Alone(_)));
+        assert!(matches!(serve_marker("mysql://h@127.0.0.1/h", false).await, Serving::Unknown));
     }
 }

@@ -118,3 +118,34 @@ async fn instances_starting_at_once_on_a_new_postgres_database_all_start() {
         blank.drop_now().await;
     }
 }
+
+/// Instances on one Postgres database find each other unless every one of
+/// them shares live changes over NATS: those share the serving lock, one
+/// without NATS holds it alone (and so warns, or makes the others warn).
+#[tokio::test]
+async fn instances_on_one_postgres_database_without_nats_on_each_find_each_other() {
+    use hearth::store::{Serving, serve_marker};
+    let Some(blank) = BlankPostgres::create("serving").await else { return };
+    let alone = |s: Serving| match s {
+        Serving::Alone(marker) => marker,
+        other => panic!("expected to serve alone, got {other:?}"),
+    };
+    let shared = |s: &Serving| matches!(s, Serving::Shared(lock) if lock.contains("advisory lock"));
+
+    // Two with NATS share it; one without then finds them.
+    let (a, b) = (alone(serve_marker(&blank.url, true).await), alone(serve_marker(&blank.url, true).await));
+    let without = serve_marker(&blank.url, false).await;
+    assert!(shared(&without), "{without:?}");
+    a.release().await;
+    b.release().await;
+
+    // One without NATS: any other finds it, with NATS or not.
+    let lone = alone(serve_marker(&blank.url, false).await);
+    let with_bus = serve_marker(&blank.url, true).await;
+    assert!(shared(&with_bus), "{with_bus:?}");
+    let another = serve_marker(&blank.url, false).await;
+    assert!(shared(&another), "{another:?}");
+    lone.release().await;
+    drop(alone(serve_marker(&blank.url, true).await));
+    blank.drop_now().await;
+}
