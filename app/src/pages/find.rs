@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn lines_are_cut_too() {
         let text = format!("{}\nfirst needle\n{}", "above\n".repeat(500), "below\n".repeat(500));
-        let start = text.find("needle").unwrap();
+        let start = text.find("needle").expect("the text holds the needle");
         assert_eq!(shown(&text, Some((start, start + 6))), "…first [needle]\nbelow\nbelow…");
     }
 

@@ -438,7 +438,7 @@ mod tests {
         assert_eq!(to_stored(&[]), None);
         let sent = Entry::confirmed(unsent(RoomId(3), me(), "sent".into(), "z".into(), "t".into(), None, Vec::new()));
         assert_eq!(to_stored(&[sent]), None);
-        let stored = to_stored(&[entry("a", "hi", Delivery::Failed)]).unwrap();
+        let stored = to_stored(&[entry("a", "hi", Delivery::Failed)]).expect("a failed send is kept");
         assert_eq!(stored, r#"[{"client_id":"a","body":"hi","created_at":"2026-12-06T10:00:00Z"}]"#);
     }
 
@@ -446,7 +446,7 @@ mod tests {
     fn at_most_the_first_few_are_kept() {
         let many: Vec<Entry> =
             (0..KEPT_MAX + 5).map(|n| entry(&format!("id{n}"), &format!("m{n}"), Delivery::Failed)).collect();
-        let back = from_stored(&to_stored(&many).unwrap(), RoomId(3), &me());
+        let back = from_stored(&to_stored(&many).expect("sends are kept"), RoomId(3), &me());
         assert_eq!(back.len(), KEPT_MAX);
         assert_eq!(back[0].message.body.as_deref(), Some("m0"));
         // A longer list written by hand is cut as it is read.
