@@ -218,11 +218,9 @@ async fn open_existing_store(config: &Config) -> Result<hearth::store::Store, Bo
         .into()
     };
     let shown = hearth::store::redact_password(&url);
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
-        let empty = std::fs::metadata(path).map(|m| !m.is_file() || m.len() == 0).unwrap_or(true);
-        if path.as_os_str() != ":memory:" && empty {
+    if let Some(path) = hearth::store::sqlite_file(&url) {
+        let empty = std::fs::metadata(&path).map(|m| !m.is_file() || m.len() == 0).unwrap_or(true);
+        if empty {
             return Err(missing(&path.display().to_string()));
         }
     }

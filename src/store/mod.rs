@@ -53,7 +53,7 @@ pub use rooms::{ListedRoom, RoomRow};
 pub use search::{
     HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
 };
-pub use serving::{ServeMarker, Serving, serve_marker};
+pub use serving::{ServeMarker, Serving, serve_marker, sqlite_file};
 pub use sessions::Sessions;
 pub use users::{AuthUser, Inserted, NewUserRow, Spend};
 

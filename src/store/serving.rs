@@ -67,12 +67,19 @@ pub async fn serve_marker(url: &str, with_bus: bool) -> Serving {
     }
 }
 
-fn sqlite_marker(url: &str) -> Serving {
-    let Ok(options) = SqliteConnectOptions::from_str(url) else { return Serving::Unknown };
-    let database = options.get_filename();
-    if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {
-        return Serving::Unknown;
+/// The file a `sqlite:` URL names, as SQLite reads the URL; `None` for
+/// another backend, an in-memory database or a URL SQLite refuses.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !matches!(Backend::of_url(url), Ok(Backend::Sqlite)) {
+        return None;
     }
+    let database = SqliteConnectOptions::from_str(url).ok()?.get_filename().to_path_buf();
+    let in_memory = database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:");
+    (!in_memory).then_some(database)
+}
+
+fn sqlite_marker(url: &str) -> Serving {
+    let Some(database) = sqlite_file(url) else { return Serving::Unknown };
     let mut lock = database.as_os_str().to_owned();
     lock.push(".serve-lock");
     let lock = PathBuf::from(lock);
