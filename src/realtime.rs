@@ -247,7 +247,6 @@ impl Hearth {
         Ok(())
     }
 
-    /// Signs out and closes every socket opened with this session.
     /// Whether a socket's session `id` still exists (asked after a bus
     /// outage: [`UserSignal::RecheckSession`]). A failed read keeps it: the
     /// socket's requests are checked afresh all the same.
@@ -261,6 +260,7 @@ impl Hearth {
         }
     }
 
+    /// Signs out and closes every socket opened with this session.
     pub async fn sign_out(&self, session: &mut AuthSession) -> Result<(), AppError> {
         let user = session.user.as_ref().map(|u| u.id);
         let id = session.session.id().map(|id| id.to_string());
