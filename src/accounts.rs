@@ -316,10 +316,7 @@ impl Hearth {
     pub async fn directory(&self, query: Option<&str>, limit: Option<u32>) -> Result<Vec<Person>, AppError> {
         // Zero is refused, as history and search refuse it; more than the
         // most is served as the most.
-        if limit == Some(0) {
-            return Err(AppError::invalid("limit", format!("Limit must be between 1 and {DIRECTORY_MAX}")));
-        }
-        let limit = limit.unwrap_or(20).min(DIRECTORY_MAX);
+        let limit = crate::error::page_limit(limit, 20, DIRECTORY_MAX)?;
         FieldError::reject_nul("query", "Query", query.unwrap_or(""))?;
         self.store.directory(query.unwrap_or("").trim(), limit).await
     }

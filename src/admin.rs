@@ -208,10 +208,7 @@ impl Hearth {
         limit: Option<u32>,
     ) -> Result<Vec<AuditEntry>, AppError> {
         self.require_admin(me).await?;
-        if limit == Some(0) {
-            return Err(AppError::invalid("limit", format!("Limit must be between 1 and {AUDIT_MAX}")));
-        }
-        self.store.audit_log(before, limit.unwrap_or(50).min(AUDIT_MAX)).await
+        self.store.audit_log(before, crate::error::page_limit(limit, 50, AUDIT_MAX)?).await
     }
 
     /// The policy in force: what an admin set, else the configured default.

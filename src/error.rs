@@ -60,6 +60,17 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// A list's `limit` parameter: `default` when absent, at most `max` (more
+/// is served as the most, as the ChatFlow API does), and 0 refused with a
+/// message that says both.
+pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+    match limit {
+        Some(0) => Err(AppError::invalid("limit", format!("Limit must be at least 1 (at most {max} are returned)"))),
+        Some(n) => Ok(n.min(max)),
+        None => Ok(default),
+    }
+}
+
 impl AppError {
     /// Shorthand for a single-field validation error.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -124,5 +135,24 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
             }
             AppError::from(err)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_is_the_default_when_absent_at_most_the_most_and_never_zero() {
+        assert_eq!(page_limit(None, 20, 100).expect("absent"), 20);
+        assert_eq!(page_limit(Some(7), 20, 100).expect("within"), 7);
+        assert_eq!(page_limit(Some(100_000), 20, 100).expect("clamped"), 100);
+        match page_limit(Some(0), 20, 100) {
+            Err(AppError::Validation(fields)) => {
+                assert_eq!(fields[0].field, "limit");
+                assert_eq!(fields[0].message, "Limit must be at least 1 (at most 100 are returned)");
+            }
+            other => panic!("zero is refused: {other:?}"),
+        }
     }
 }

@@ -154,11 +154,7 @@ pub struct RepliesParams {
 impl HistoryParams {
     /// Reads `before`/`after` as an ISO 8601 time or, if all digits, a number.
     pub fn parse(&self) -> Result<(HistoryQuery, u32), AppError> {
-        let limit = match self.limit {
-            Some(0) => return Err(AppError::invalid("limit", "Limit must be between 1 and 200")),
-            Some(n) => n.min(PAGE_MAX),
-            None => PAGE_DEFAULT,
-        };
+        let limit = crate::error::page_limit(self.limit, PAGE_DEFAULT, PAGE_MAX)?;
         let time_or_number = |field: &str, raw: &str| -> Result<Result<String, i64>, AppError> {
             if let Ok(n) = raw.trim().parse::<i64>() {
                 return Ok(Err(n));
@@ -424,11 +420,7 @@ impl Hearth {
         params: &RepliesParams,
     ) -> Result<MessagePage, AppError> {
         self.member_room(me, room).await?;
-        let limit = match params.limit {
-            Some(0) => return Err(AppError::invalid("limit", "Limit must be between 1 and 200")),
-            Some(n) => n.min(PAGE_MAX),
-            None => PAGE_DEFAULT,
-        };
+        let limit = crate::error::page_limit(params.limit, PAGE_DEFAULT, PAGE_MAX)?;
         self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
         Ok(MessagePage::of_replies(self.store.replies(room, number, params.after.unwrap_or(0), limit).await?))
     }

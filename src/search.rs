@@ -44,11 +44,7 @@ pub enum Searcher {
 /// The hits to return for a requested `limit`: the default when absent, at
 /// most `SEARCH_MAX`; 0 is refused, as history's `limit` is.
 pub fn search_limit(limit: Option<u32>) -> Result<u32, AppError> {
-    match limit {
-        Some(0) => Err(AppError::invalid("limit", format!("Limit must be between 1 and {SEARCH_MAX}"))),
-        Some(n) => Ok(n.min(SEARCH_MAX)),
-        None => Ok(SEARCH_DEFAULT),
-    }
+    crate::error::page_limit(limit, SEARCH_DEFAULT, SEARCH_MAX)
 }
 
 /// The most words (and quoted phrases) a query may have.

@@ -459,7 +459,7 @@ async fn every_admin_action_is_written_to_the_audit_log_newest_first() {
     assert_eq!(older[0]["action"], "instance.sign_up_policy");
     // A limit of 0 is refused, as on every other list.
     let zero = assert_error(c.get(app.url("/admin/audit?limit=0")).send().await.expect("sent"), 422).await;
-    assert_eq!(zero["errors"][0], "Limit must be between 1 and 200");
+    assert_eq!(zero["errors"][0], "Limit must be at least 1 (at most 200 are returned)");
     // A refused action writes nothing.
     let response = c.put(app.url(&format!("/admin/users/{}/role", 999_999))).json(&json!({"role": "admin"})).send();
     assert_eq!(response.await.expect("sent").status(), 404);

@@ -216,7 +216,7 @@ async fn a_limit_of_zero_is_422_with_errors() {
     let response = app.get(&alice.client, &format!("{}&limit=0", search_path("lunch"))).await;
 
     let body = assert_error_about("limit", response, 422).await;
-    assert!(body["errors"].to_string().contains("Limit must be between 1 and 100"), "{body}");
+    assert!(body["errors"].to_string().contains("Limit must be at least 1 (at most 100 are returned)"), "{body}");
 }
 
 #[tokio::test]
