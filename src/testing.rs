@@ -93,6 +93,24 @@ fn postgres_server_url() -> String {
     }
 }
 
+/// The store at `url`, migrated, with one user, alice (`alice@example.com`,
+/// a placeholder password hash): for the tests of the store alone.
+pub async fn store_with_alice(url: &str) -> (Store, crate::model::UserId) {
+    let store = Store::connect(url).await.expect("store opens");
+    store.migrate().await.expect("migrates");
+    let alice = store
+        .insert_user(crate::store::NewUserRow {
+            email: "alice@example.com",
+            username: "alice",
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            name: None,
+        })
+        .await
+        .expect("user")
+        .id;
+    (store, alice)
+}
+
 /// A new, empty database for one test on [`test_backend`]; see
 /// [`fresh_database_url_on`].
 pub async fn fresh_database_url(dir: &Path) -> String {

@@ -15,27 +15,10 @@
 
 use hearth::model::{RoomId, RoomKind, UserId};
 use hearth::store::{Backend, HistoryQuery, NewUserRow, SearchScope, SearchStep, Store};
-use hearth::testing::BlankPostgres;
+use hearth::testing::{BlankPostgres, store_with_alice};
 use sqlx::Connection;
 
 const MESSAGES: i64 = 200_000;
-
-/// A migrated store at `url` with one user, alice (user 1).
-async fn store_with_alice(url: &str) -> (Store, UserId) {
-    let store = Store::connect(url).await.expect("store opens");
-    store.migrate().await.expect("migrates");
-    let alice = store
-        .insert_user(NewUserRow {
-            email: "alice@example.com",
-            username: "alice",
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-            name: None,
-        })
-        .await
-        .expect("user")
-        .id;
-    (store, alice)
-}
 
 /// `$3` messages by user `$2` in room `$1`, numbered after `$4` (each sent
 /// with a `client_id`, `c` and its number, as the web client sends one),
