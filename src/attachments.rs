@@ -219,6 +219,19 @@ impl crate::Hearth {
         self.files.blobs.get().ok_or_else(|| AppError::internal("no blob store is configured"))
     }
 
+    /// Whether the blob store answers, for health checks: a read of a key
+    /// no blob has (a missing file, or S3's 404) within `within`. `None`
+    /// when no store is set; otherwise why it did not answer.
+    pub async fn blobs_reachable(&self, within: std::time::Duration) -> Option<Result<(), String>> {
+        let blobs = self.files.blobs.get()?;
+        let probe = "0".repeat(64);
+        Some(match tokio::time::timeout(within, blobs.get(&probe, Some(0..1))).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {} ms", within.as_millis())),
+        })
+    }
+
     /// The largest upload accepted, in bytes (`HEARTH_UPLOAD_MAX_BYTES`).
     pub fn upload_limit(&self) -> u64 {
         self.settings.upload_max_bytes

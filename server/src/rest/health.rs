@@ -1,7 +1,10 @@
 //! `GET /healthz`: up, able to reach the database, and (when NATS is
 //! configured) connected to the bus. 503 while either is unreachable: a load
 //! balancer then sends new clients to another instance, and this one comes
-//! back by itself when the database or NATS does.
+//! back by itself when the database or NATS does. The store of uploaded
+//! files is checked too, but a store that does not answer is `degraded`,
+//! still 200: chat goes on without uploads, and an object store that is
+//! down for every instance must not take them all out of the balancer.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,20 +25,23 @@ pub fn router() -> Router<AppState> {
 /// The instance's health.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Health {
-    /// `ok` or `error`.
+    /// `ok`, `degraded` (the file store does not answer: still 200) or
+    /// `error` (503).
     status: &'static str,
     /// The server's version (when healthy).
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<&'static str>,
     database: Part,
     bus: Part,
+    blobs: Part,
 }
 
-/// The database or the bus.
+/// The database, the bus or the file store.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Part {
     /// Database: `ok` or `unreachable`. Bus: `none` (one instance alone),
-    /// `connected` or `unreachable`.
+    /// `connected` or `unreachable`. Blobs (uploaded files): `ok` or
+    /// `unreachable`.
     status: &'static str,
     /// The database's answer time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,10 +57,13 @@ impl Part {
     }
 }
 
+/// How long the health check waits for the file store.
+const BLOBS_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Up, the database reachable, and connected to NATS when one is configured.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses(
-        (status = 200, description = "Healthy", body = Health),
+        (status = 200, description = "Healthy, or degraded: the file store does not answer", body = Health),
         (status = 503, description = "The database or NATS is unreachable", body = Health)))]
 pub(super) async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<Health>) {
     let started = std::time::Instant::now();
@@ -66,11 +75,21 @@ pub(super) async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<He
             (false, Part { url: Some(redact_password(&url)), ..Part::new("unreachable") })
         }
     };
-    let database = match hearth.ping().await {
+    let (pinged, blobs) = tokio::join!(hearth.ping(), hearth.blobs_reachable(BLOBS_WITHIN));
+    let database = match pinged {
         Ok(()) => Some(started.elapsed().as_secs_f64() * 1000.0),
         Err(err) => {
             tracing::error!(error = %err, "health check: database unreachable");
             None
+        }
+    };
+    let blobs_ok = !matches!(blobs, Some(Err(_)));
+    let blobs = match blobs {
+        None => Part::new("none"),
+        Some(Ok(())) => Part::new("ok"),
+        Some(Err(err)) => {
+            tracing::warn!(error = %err, "health check: the file store does not answer; uploads and downloads fail");
+            Part::new("unreachable")
         }
     };
     let database_part = match database {
@@ -78,9 +97,11 @@ pub(super) async fn health(State(hearth): State<Hearth>) -> (StatusCode, Json<He
         None => Part::new("unreachable"),
     };
     if database.is_some() && bus_ok {
-        let health = Health { status: "ok", version: Some(env!("CARGO_PKG_VERSION")), database: database_part, bus };
-        (StatusCode::OK, Json(health))
+        let status = if blobs_ok { "ok" } else { "degraded" };
+        let version = Some(env!("CARGO_PKG_VERSION"));
+        (StatusCode::OK, Json(Health { status, version, database: database_part, bus, blobs }))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "error", version: None, database: database_part, bus }))
+        let health = Health { status: "error", version: None, database: database_part, bus, blobs };
+        (StatusCode::SERVICE_UNAVAILABLE, Json(health))
     }
 }

@@ -177,3 +177,47 @@ async fn uploads_are_sent_served_and_collected_through_the_bucket() {
         assert_eq!(bucket.get(key, None).await.expect("read"), None, "{key} is gone from the bucket");
     }
 }
+
+/// `GET /healthz` on `app`: its status and body, and how long it took.
+async fn health(app: &TestApp) -> (u16, Value, Duration) {
+    let started = std::time::Instant::now();
+    let response = app.get(&app.client, "/healthz").await;
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"), started.elapsed())
+}
+
+#[tokio::test]
+async fn healthz_says_a_file_store_that_does_not_answer_is_degraded_and_stays_200() {
+    // An S3 endpoint where nothing listens: every request fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let endpoint = format!("http://{}", closed.local_addr().expect("its address"));
+    drop(closed);
+    let options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+        ("aws_region", "us-east-1"),
+    ];
+    let nowhere = object_blobs("s3://nowhere/files", &options).expect("the store builds");
+    let app = spawn_app_with_blobs(|_| {}, Arc::new(nowhere)).await;
+    let (status, body, took) = health(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["blobs"]["status"], "unreachable", "{body}");
+    assert_eq!(body["database"]["status"], "ok", "{body}");
+    assert!(took < Duration::from_secs(5), "/healthz took {took:?}");
+
+    // The data directory's own store answers.
+    let local = crate::helpers::spawn_app().await;
+    let (status, body, _) = health(&local).await;
+    assert_eq!((status, &body["status"], &body["blobs"]["status"]), (200, &json!("ok"), &json!("ok")), "{body}");
+}
+
+#[tokio::test]
+async fn healthz_says_a_bucket_that_answers_is_ok() {
+    let Some(server) = s3_server() else { return };
+    let app = spawn_app_with_blobs(|_| {}, Arc::new(new_bucket(&server).await)).await;
+    let (status, body, _) = health(&app).await;
+    assert_eq!((status, &body["status"], &body["blobs"]["status"]), (200, &json!("ok"), &json!("ok")), "{body}");
+}
