@@ -311,3 +311,39 @@ test("a send the server saved but whose answer was lost is kept over a reload, s
   expect((history.messages as { body: string }[]).map((m) => m.body)).toEqual(["only once"]);
   await context.close();
 });
+
+test("two tabs of one account each keep their own unsent messages: both are sent after the tabs are gone", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "twotabs");
+  const room = await createRoom(context.request, { kind: "open", title: `Two tabs ${Date.now()}` });
+  const [tabA, tabB] = [await context.newPage(), await context.newPage()];
+  await openLive(tabA, room);
+  await openLive(tabB, room);
+  await context.setOffline(true);
+  for (const [tab, text] of [
+    [tabA, "from tab A"],
+    [tabB, "from tab B"],
+    [tabA, "from tab A again"],
+  ] as const) {
+    await expect(tab.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+    const composer = tab.getByLabel("Message", { exact: true });
+    await composer.fill(text);
+    await composer.press("Enter");
+    await expect(tab.locator("article.message.failed", { hasText: text })).toBeVisible();
+  }
+  // Both tabs go before the link returns; what they kept is all there is.
+  await tabA.close();
+  await tabB.close();
+  await context.setOffline(false);
+  const bodies = async () =>
+    ((await (await context.request.get(`/conversations/${room}/messages`)).json()).messages as { body: string }[]).map((m) => m.body);
+  expect(await bodies()).toEqual([]);
+
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect.poll(bodies, { timeout: 30_000 }).toEqual(["from tab A", "from tab B", "from tab A again"]);
+  await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0, { timeout: 30_000 });
+  await expect.poll(() => keptSends(page)).toEqual([]);
+  await context.close();
+});

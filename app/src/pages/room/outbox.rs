@@ -99,30 +99,49 @@ impl Kept {
     }
 }
 
-/// The unconfirmed sends among `entries`, the first [`KEPT_MAX`], as kept
-/// in localStorage; `None` when there are none (the key is removed).
-pub fn to_stored(entries: &[Entry]) -> Option<String> {
-    let kept: Vec<Kept> = entries
-        .iter()
-        .filter(|entry| !entry.is_confirmed())
-        .filter_map(|entry| {
-            let m = &entry.message;
-            let kept = Kept {
-                client_id: m.client_id.clone()?,
-                body: m.body.clone().unwrap_or_default(),
-                created_at: m.created_at.clone(),
-                reply_to: m.reply_to.clone(),
-                attachments: m.attachments.clone(),
-                refused: match &entry.state {
-                    Delivery::Refused(why) => Some(why.clone()),
-                    _ => None,
-                },
-            };
-            kept.usable().then_some(kept)
-        })
-        .take(KEPT_MAX)
-        .collect();
+/// What localStorage keeps for the room after a change in this tab: the
+/// unconfirmed sends among `entries`, and those of `stored` (as kept
+/// before) that are not this tab's (`mine`: every send it has listed):
+/// another tab of the same account keeps its own under the same key, and
+/// writing only ours would drop them. In the order written, the first
+/// [`KEPT_MAX`]; `None` when there are none (the key is removed). Two tabs
+/// writing at once can keep a send that one of them has just seen
+/// confirmed; sent again after a reload, the server answers it with the
+/// message it has, so keeping too much never makes a second copy, where
+/// keeping too little would lose one.
+pub fn to_stored(entries: &[Entry], stored: Option<&str>, mine: &HashSet<String>) -> Option<String> {
+    let ours = entries.iter().filter(|entry| !entry.is_confirmed()).filter_map(|entry| {
+        let m = &entry.message;
+        let kept = Kept {
+            client_id: m.client_id.clone()?,
+            body: m.body.clone().unwrap_or_default(),
+            created_at: m.created_at.clone(),
+            reply_to: m.reply_to.clone(),
+            attachments: m.attachments.clone(),
+            refused: match &entry.state {
+                Delivery::Refused(why) => Some(why.clone()),
+                _ => None,
+            },
+        };
+        kept.usable().then_some(kept)
+    });
+    let mut kept: Vec<Kept> = ours.collect();
+    let listed: HashSet<String> = kept.iter().map(|k| k.client_id.clone()).collect();
+    let others = stored.map(read_kept).unwrap_or_default();
+    kept.extend(others.into_iter().filter(|k| !mine.contains(&k.client_id) && !listed.contains(&k.client_id)));
+    // Ours are in the order written already; the others go where their time puts them.
+    kept.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    kept.truncate(KEPT_MAX);
     if kept.is_empty() { None } else { serde_json::to_string(&kept).ok() }
+}
+
+/// The usable sends `stored` holds, each once, the first [`KEPT_MAX`].
+fn read_kept(stored: &str) -> Vec<Kept> {
+    // From bytes, as the server's answers are read (`crate::codec`): one
+    // copy of the decoding of a quote and a file.
+    let Ok(items) = serde_json::from_slice::<Vec<Kept>>(stored.as_bytes()) else { return Vec::new() };
+    let mut seen = HashSet::new();
+    items.into_iter().filter(|kept| kept.usable() && seen.insert(kept.client_id.clone())).take(KEPT_MAX).collect()
 }
 
 /// The sends `stored` (by [`to_stored`]) holds, as `me`'s in `room`: each
@@ -132,14 +151,8 @@ pub fn to_stored(entries: &[Entry]) -> Option<String> {
 /// gzipped WASM), and a send with nothing in it, a second copy of one, and
 /// any past [`KEPT_MAX`] are left out.
 pub fn from_stored(stored: &str, room: RoomId, me: &Author) -> Vec<Entry> {
-    // From bytes, as the server's answers are read (`crate::codec`): one
-    // copy of the decoding of a quote and a file.
-    let Ok(items) = serde_json::from_slice::<Vec<Kept>>(stored.as_bytes()) else { return Vec::new() };
-    let mut seen = HashSet::new();
-    items
+    read_kept(stored)
         .into_iter()
-        .filter(|kept| kept.usable() && seen.insert(kept.client_id.clone()))
-        .take(KEPT_MAX)
         .map(|kept| Entry {
             state: kept.refused.map_or(Delivery::Failed, Delivery::Refused),
             message: unsent(
@@ -170,6 +183,9 @@ pub struct Outbox {
     /// Whose sends these are, once known (a send, or [`Outbox::restore`]):
     /// the account they are kept under, whose kept ones are read in then.
     me: StoredValue<Option<UserId>>,
+    /// Every send this tab has listed: what it keeps of the room's kept
+    /// sends is its own ([`to_stored`]).
+    mine: StoredValue<HashSet<String>>,
     link: RwSignal<LinkStatus>,
     chat: Chat,
 }
@@ -184,6 +200,7 @@ impl Outbox {
             shown: StoredValue::new(None),
             resending: StoredValue::new(false),
             me: StoredValue::new(None),
+            mine: StoredValue::new(HashSet::new()),
             link: live.status,
             chat,
         };
@@ -249,8 +266,14 @@ impl Outbox {
     /// Changes the list, and what is kept of it.
     fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) {
         self.entries.update(f);
+        self.entries.with_untracked(|e| {
+            self.mine.update_value(|mine| mine.extend(e.iter().filter_map(|x| x.message.client_id.clone())))
+        });
         if let Some(me) = self.me.get_value() {
-            save_kept_sends(me.0, self.room.0, self.entries.with_untracked(|e| to_stored(e)).as_deref());
+            let before = load_kept_sends(me.0, self.room.0);
+            let kept =
+                self.mine.with_value(|mine| self.entries.with_untracked(|e| to_stored(e, before.as_deref(), mine)));
+            save_kept_sends(me.0, self.room.0, kept.as_deref());
         }
     }
 
@@ -288,6 +311,7 @@ impl Outbox {
     /// session, and redrawn now it could read what is already gone.
     pub fn forget(&self) {
         self.entries.update_untracked(Vec::clear);
+        self.mine.update_value(HashSet::clear);
         if let Some(me) = self.me.get_value() {
             save_kept_sends(me.0, self.room.0, None);
         }
@@ -416,7 +440,7 @@ mod tests {
             reply.clone(),
             entry("c", "third", Delivery::Refused("This room is archived.".into())),
         ];
-        let stored = to_stored(&listed).expect("something to keep");
+        let stored = to_stored(&listed, None, &HashSet::new()).expect("something to keep");
         let back = from_stored(&stored, RoomId(3), &me());
         assert_eq!(
             bodies(&back),
@@ -435,18 +459,61 @@ mod tests {
 
     #[test]
     fn nothing_unconfirmed_is_nothing_kept_and_the_form_kept_is_small() {
-        assert_eq!(to_stored(&[]), None);
+        assert_eq!(to_stored(&[], None, &HashSet::new()), None);
         let sent = Entry::confirmed(unsent(RoomId(3), me(), "sent".into(), "z".into(), "t".into(), None, Vec::new()));
-        assert_eq!(to_stored(&[sent]), None);
-        let stored = to_stored(&[entry("a", "hi", Delivery::Failed)]).expect("a failed send is kept");
+        assert_eq!(to_stored(&[sent], None, &HashSet::new()), None);
+        let stored =
+            to_stored(&[entry("a", "hi", Delivery::Failed)], None, &HashSet::new()).expect("a failed send is kept");
         assert_eq!(stored, r#"[{"client_id":"a","body":"hi","created_at":"2026-12-06T10:00:00Z"}]"#);
+    }
+
+    #[test]
+    fn another_tabs_kept_sends_stay_and_ours_replace_what_we_kept_before() {
+        let at = |client_id: &str, body: &str, time: &str| {
+            let mut e = entry(client_id, body, Delivery::Failed);
+            e.message.created_at = time.into();
+            e
+        };
+        // Another tab of the same account kept "o1" and "o2"; this tab kept
+        // "x", since confirmed, and "a", since refused.
+        let before = to_stored(
+            &[
+                at("o1", "other first", "2026-12-06T10:00:01Z"),
+                at("x", "ours, now confirmed", "2026-12-06T10:00:02Z"),
+                at("a", "ours", "2026-12-06T10:00:03Z"),
+                at("o2", "other second", "2026-12-06T10:00:04Z"),
+            ],
+            None,
+            &HashSet::new(),
+        );
+        let mut refused = at("a", "ours", "2026-12-06T10:00:03Z");
+        refused.state = Delivery::Refused("Too long.".into());
+        let mine: HashSet<String> = ["x".to_owned(), "a".to_owned()].into();
+        let now = to_stored(&[refused], before.as_deref(), &mine).expect("sends are kept");
+        let back = from_stored(&now, RoomId(3), &me());
+        assert_eq!(
+            bodies(&back),
+            [
+                ("other first", &Delivery::Failed),
+                ("ours", &Delivery::Refused("Too long.".into())),
+                ("other second", &Delivery::Failed)
+            ]
+        );
+        // With ours all confirmed, the other tab's are still kept; with
+        // nothing left at all, nothing is.
+        let others = to_stored(&[], Some(&now), &mine).expect("the other tab's stay");
+        assert_eq!(from_stored(&others, RoomId(3), &me()).len(), 2);
+        let every: HashSet<String> = ["o1", "o2", "a", "x"].map(str::to_owned).into();
+        assert_eq!(to_stored(&[], Some(&now), &every), None);
+        // A kept list that cannot be read leaves ours.
+        assert!(to_stored(&[at("b", "mine", "t")], Some("{oops"), &mine).is_some());
     }
 
     #[test]
     fn at_most_the_first_few_are_kept() {
         let many: Vec<Entry> =
             (0..KEPT_MAX + 5).map(|n| entry(&format!("id{n}"), &format!("m{n}"), Delivery::Failed)).collect();
-        let back = from_stored(&to_stored(&many).expect("sends are kept"), RoomId(3), &me());
+        let back = from_stored(&to_stored(&many, None, &HashSet::new()).expect("sends are kept"), RoomId(3), &me());
         assert_eq!(back.len(), KEPT_MAX);
         assert_eq!(back[0].message.body.as_deref(), Some("m0"));
         // A longer list written by hand is cut as it is read.
