@@ -7,8 +7,9 @@
 //! message row (number 1, 2, 3… with strictly increasing `created_at`), its
 //! `room_events` row (seq = number, kind `message`), and at the end the
 //! room's counters (`last_number`, `messages_count`, `last_seq`,
-//! `last_message_at`, `updated_at`). SQLite's FTS5 rows come from the
-//! schema's own triggers; Postgres keeps its trigram index itself.
+//! `last_message_at`, `updated_at`). SQLite's FTS5 rows are added after the
+//! load ([`Db::vacuum_analyze`]), as the server's indexer adds them beside
+//! its writer; Postgres keeps its trigram index itself.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -181,9 +182,19 @@ impl Db {
         self.set_counters(room, 1, &at).await
     }
 
-    /// Postgres only: what autovacuum would do after a bulk load (statistics,
-    /// the visibility map, the GIN pending list merged into the index).
+    /// What the database's background work would do after a bulk load: on
+    /// Postgres autovacuum's (statistics, the visibility map, the GIN
+    /// pending list merged into the index); on SQLite the server's search
+    /// indexer's (the new messages into FTS5, the mark moved past them).
     pub async fn vacuum_analyze(&self) -> Result<(), String> {
+        if let Self::Sqlite(pool) = self {
+            let index = "BEGIN IMMEDIATE;
+                         INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages
+                          WHERE id > (SELECT through FROM messages_fts_progress) AND deleted_at IS NULL;
+                         UPDATE messages_fts_progress SET through = (SELECT coalesce(max(id), 0) FROM messages);
+                         COMMIT";
+            pool.execute(index).await.map_err(|e| format!("indexing for search: {e}"))?;
+        }
         if let Self::Postgres(pool) = self {
             for table in ["messages", "room_events", "rooms", "memberships", "users"] {
                 pool.execute(format!("VACUUM ANALYZE {table}").as_str())

@@ -312,7 +312,8 @@ const TABLES: &[Table] = &[
 ];
 
 /// Tables of a migrated database that are not data of their own: sqlx's
-/// bookkeeping, SQLite's search index, which the triggers rebuild, and the
+/// bookkeeping, SQLite's search index and its mark, which the copy builds
+/// again from the copied messages (`Store::index_search_backlog`), and the
 /// tabs open on running instances (`push_viewing`), which expire.
 fn is_bookkeeping(table: &str) -> bool {
     table.starts_with("_sqlx")
@@ -382,6 +383,8 @@ pub enum CopyError {
     Database { side: Side, doing: String, error: sqlx::Error },
     #[error("the check after copying found {} difference(s), so nothing was committed: {}", .0.len(), first_few(.0))]
     Mismatch(Vec<String>),
+    #[error("the copy is committed, but indexing its messages for search failed ({0}); the first search indexes them")]
+    Index(String),
 }
 
 fn first_few(problems: &[String]) -> String {
@@ -674,6 +677,9 @@ pub async fn copy_data(
     }
 
     write.commit().await.map_err(db(Side::Target, "committing"))?;
+    // SQLite's search index takes the copied messages now, rather than at
+    // the first search (`search_index`).
+    target.index_search_backlog().await.map_err(|err| CopyError::Index(err.to_string()))?;
     drop(read);
     source.close().await;
     target.close().await;
@@ -704,7 +710,7 @@ async fn open_source(url: &str, backend: Backend) -> Result<Store, CopyError> {
             )
         }
     };
-    Ok(Store { pool, _checkpoints: None })
+    Ok(Store { pool, _checkpoints: None, search_index: None })
 }
 
 /// The source must hold this build's schema, every migration applied:
@@ -809,28 +815,11 @@ async fn copy_table(
         let Some(last) = rows.last() else { break };
         let count = rows.len();
         after = Some(key_at.iter().map(|&i| last[i].clone()).collect());
-        let ids = (table.name == "messages").then(|| (rows[0][0].clone(), last[0].clone()));
         write.insert(table, rows).await.map_err(|error| CopyError::Database {
             side: Side::Target,
             doing: format!("writing {}", table.name),
             error,
         })?;
-        if let (Some((low, high)), Backend::Sqlite) = (ids, write.backend()) {
-            // The insert trigger indexed every message; the app's soft
-            // delete had taken deleted ones out of the index, so do the same.
-            write
-                .execute(
-                    "INSERT INTO messages_fts (messages_fts, rowid, body)
-                     SELECT 'delete', id, body FROM messages WHERE id BETWEEN $1 AND $2 AND deleted_at IS NOT NULL",
-                    &[low, high],
-                )
-                .await
-                .map_err(|error| CopyError::Database {
-                    side: Side::Target,
-                    doing: "unindexing deleted messages".into(),
-                    error,
-                })?;
-        }
         done += count as u64;
         progress(table.name, done, total.max(done));
         if count < BATCH {

@@ -554,6 +554,7 @@ impl Store {
             }
             tx.finish(committed).await?;
         });
+        self.search_index_grew(placed.iter().flatten().filter(|p| p.written.is_some()).count());
         Ok(placed)
     }
 

@@ -25,6 +25,7 @@ mod push;
 mod push_jobs;
 mod rooms;
 mod search;
+mod search_index;
 mod serving;
 mod sessions;
 mod users;
@@ -111,6 +112,8 @@ pub struct Store {
     pool: Pool,
     /// SQLite's checkpoints, while any clone lives ([`Checkpoints`]).
     _checkpoints: Option<Arc<Checkpoints>>,
+    /// SQLite's search indexing beside the writer ([`search_index`]).
+    search_index: Option<Arc<search_index::SearchIndexer>>,
 }
 
 /// How often SQLite's WAL is copied back into the database, off the writer.
@@ -259,8 +262,10 @@ impl Store {
                     .test_before_acquire(false)
                     .connect_with(options.pragma("query_only", "ON"))
                     .await?;
+                let search_index = Some(Arc::new(search_index::SearchIndexer::start(write.clone())));
                 return Ok(Self {
                     pool: Pool::Sqlite { read, write },
+                    search_index,
                     _checkpoints: Some(Arc::new(Checkpoints::start(
                         checkpoints,
                         restart,
@@ -292,7 +297,7 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Self { pool, _checkpoints: None })
+        Ok(Self { pool, _checkpoints: None, search_index: None })
     }
 
     /// Opens the database at `url` and applies every migration not yet

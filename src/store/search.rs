@@ -191,6 +191,8 @@ impl Store {
     ) -> Result<(Vec<HitRow>, SearchStep), AppError> {
         let query = Needles::new(terms)?;
         let query = &query;
+        // SQLite indexes new messages beside the writer (`search_index`).
+        self.search_index_caught_up().await?;
         let mut last = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
         if last.complete {
             return Ok((last.hits, SearchStep::Newest));

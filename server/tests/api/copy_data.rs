@@ -381,17 +381,7 @@ fn urlencode(raw: &str) -> String {
 /// interruption tests.
 async fn interrupted_source(dir: &std::path::Path) -> String {
     let source = format!("sqlite://{}/source.db", dir.display());
-    let store = hearth::store::Store::open(&source).await.expect("opens");
-    let user = store
-        .insert_user(hearth::store::NewUserRow {
-            email: "a@example.com",
-            username: "a",
-            password_hash: "x",
-            name: None,
-        })
-        .await
-        .expect("a user")
-        .id;
+    let (store, user) = hearth::testing::store_with_alice(&source).await;
     store.sessions().await.expect("the sessions table");
     let room = store.create_room(hearth::model::RoomKind::Group, Some("big"), user, &[user]).await.expect("a room");
     bulk_messages(&source, room.0, &[user.0], None, 30_000).await;
