@@ -4,7 +4,9 @@
 //! edit or a delete before a message is indexed is what the index takes;
 //! the index ends equal to what it would be had every message been indexed
 //! in its commit; a row that takes an id again after the newest was deleted
-//! is indexed; and the store's task indexes new messages by itself.
+//! is indexed; the store's task indexes new messages by itself; and a search
+//! matches the few messages that wait itself, merged with the index's
+//! matches in time order, without indexing them.
 
 use std::time::{Duration, Instant};
 
@@ -150,6 +152,8 @@ async fn a_row_that_takes_an_indexed_id_again_is_indexed() {
         store.insert_message(room, Some(user), None, body, None).await.expect("send");
     }
     assert_eq!(found(&store, room, "gecko").await, vec![1, 2, 3]);
+    // Indexed now, whether or not the task got to them.
+    store.index_search_backlog().await.expect("index");
     let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("connect");
     let (old_id,): (i64,) = sqlx::query_as("SELECT max(id) FROM messages").fetch_one(&mut conn).await.expect("id");
     sqlx::query("DELETE FROM messages WHERE id = $1").bind(old_id).execute(&mut conn).await.expect("delete");
@@ -167,4 +171,86 @@ async fn a_row_that_takes_an_indexed_id_again_is_indexed() {
     assert!(mark >= newest, "the id is at or below the mark");
     assert_eq!(found(&store, room, "salamander").await, vec![again.message.number]);
     assert_eq!(found(&store, room, "gecko").await, vec![1, 2]);
+}
+
+/// A few messages waiting for the index are matched by the search itself,
+/// on a reader, as the index would match them (ignoring case in every
+/// script, deleted ones and other people's rooms left out), and merged with
+/// the index's matches in time order; the search indexes nothing.
+#[tokio::test]
+async fn a_search_matches_the_messages_that_wait_for_the_index_without_indexing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, url, room, user) = sqlite_room(&dir).await;
+    let other = store.create_room(RoomKind::Group, Some("Mine too"), user, &[user]).await.expect("room");
+    let theirs = store.create_room(RoomKind::Group, Some("Not mine"), user, &[user]).await.expect("room");
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+    sqlx::query("DELETE FROM memberships WHERE room_id = $1").bind(theirs.0).execute(&mut conn).await.expect("leave");
+    // Behind the store's back, so that its task is never woken. Times rise
+    // with `at`; two messages share one.
+    let insert = |room: RoomId, number: i64, at: i64, body: &str, deleted: bool| {
+        sqlx::query(
+            "INSERT INTO messages (room_id, number, user_id, body, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(room.0)
+        .bind(number)
+        .bind(user.0)
+        .bind(body.to_owned())
+        .bind(format!("2026-01-01T00:00:00.{at:06}Z"))
+        .bind(deleted.then_some("2026-01-01T00:00:01Z"))
+    };
+    // Thirty indexed matches, the newest at time 40.
+    for number in 1..=30_i64 {
+        insert(room, number, number + 10, &format!("indexed quokka {number}"), false)
+            .execute(&mut conn)
+            .await
+            .expect("insert");
+    }
+    assert_eq!(store.index_search_backlog().await.expect("index"), 30);
+    // Then, waiting for the index: matches in upper case and with letters
+    // beyond ASCII, one deleted, one in a room I left, one in my other room,
+    // one at the same time as the newest indexed match, and filler.
+    let waiting: [(RoomId, i64, i64, &str, bool); 7] = [
+        (room, 31, 40, "QUOKKA at the same time", false),
+        (room, 32, 41, "filler", false),
+        (room, 33, 42, "a Quokka deleted", true),
+        (other, 1, 43, "über-QUOKKA elsewhere of mine", false),
+        (theirs, 1, 44, "a quokka not mine", false),
+        (room, 34, 45, "ÜBER QuOkKa", false),
+        (room, 35, 46, "filler", false),
+    ];
+    for (room, number, at, body, deleted) in waiting {
+        insert(room, number, at, body, deleted).execute(&mut conn).await.expect("insert");
+    }
+    conn.close().await.expect("close");
+    let (mark_before, newest, _) = index_state(&url).await;
+    assert_eq!(newest - mark_before, 7, "seven messages wait");
+
+    let numbers = |hits: Vec<HitRow>| hits.into_iter().map(|h| (h.room_id, h.number)).collect::<Vec<_>>();
+    // In the room: its two live waiting matches first (the same-time one
+    // before the indexed match of that time, as its later id would put it),
+    // then the index's newest.
+    let (hits, step) = store.search_indexed_by_step(SearchScope::Room(room), &["quokka"], 5).await.expect("search");
+    assert_eq!(numbers(hits), vec![(room, 34), (room, 31), (room, 30), (room, 29), (room, 28)]);
+    assert_eq!(step, hearth::store::SearchStep::Newest, "the first window answered, with the waiting ones");
+    // Across my rooms: the other room's too, and not the room I left.
+    let (hits, _) = store.search_indexed_by_step(SearchScope::MemberOf(user), &["quokka"], 4).await.expect("search");
+    assert_eq!(numbers(hits), vec![(room, 34), (other, 1), (room, 31), (room, 30)]);
+    // Every term must be held, as with the index.
+    let (hits, _) =
+        store.search_indexed_by_step(SearchScope::MemberOf(user), &["über", "quokka"], 10).await.expect("search");
+    assert_eq!(numbers(hits), vec![(room, 34), (other, 1)]);
+    // A term only waiting messages hold, and one no message holds.
+    let (hits, step) = store.search_indexed_by_step(SearchScope::Room(room), &["same time"], 10).await.expect("search");
+    assert_eq!((numbers(hits), step), (vec![(room, 31)], hearth::store::SearchStep::Index));
+    assert!(found(&store, room, "deleted").await.is_empty(), "a deleted message is not found");
+    assert_eq!(found(&store, theirs, "not mine").await, vec![1], "a room's own search sees its waiting messages");
+
+    let (mark_after, _, _) = index_state(&url).await;
+    assert_eq!(mark_after, mark_before, "no search indexed anything");
+    // Once they are indexed the answers are the same.
+    assert_eq!(store.index_search_backlog().await.expect("index"), 7);
+    let (hits, _) = store.search_indexed_by_step(SearchScope::Room(room), &["quokka"], 5).await.expect("search");
+    assert_eq!(numbers(hits), vec![(room, 34), (room, 31), (room, 30), (room, 29), (room, 28)]);
+    let (hits, _) = store.search_indexed_by_step(SearchScope::MemberOf(user), &["quokka"], 4).await.expect("search");
+    assert_eq!(numbers(hits), vec![(room, 34), (other, 1), (room, 31), (room, 30)]);
 }

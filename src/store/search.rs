@@ -191,14 +191,15 @@ impl Store {
     ) -> Result<(Vec<HitRow>, SearchStep), AppError> {
         let query = Needles::new(terms)?;
         let query = &query;
-        // SQLite indexes new messages beside the writer (`search_index`).
-        self.search_index_caught_up().await?;
-        let mut last = self.search_recent(rooms, query, RECENT_WINDOW, limit).await?;
+        // SQLite indexes new messages beside the writer (`search_index`):
+        // those not indexed yet are matched here, and merged into each step.
+        let tail = &self.search_unindexed(rooms, terms, limit).await?;
+        let mut last = self.search_recent(rooms, query, RECENT_WINDOW, limit, tail).await?;
         if last.complete {
             return Ok((last.hits, SearchStep::Newest));
         }
         if matches!(rooms, SearchScope::MemberOf(_)) {
-            last = self.search_room_windows(rooms, query, RECENT_WINDOW, limit).await?;
+            last = self.search_room_windows(rooms, query, RECENT_WINDOW, limit, tail).await?;
             if last.complete {
                 return Ok((last.hits, SearchStep::RoomWindows));
             }
@@ -213,8 +214,10 @@ impl Store {
             // measured on a million messages.
             if wider <= f64::from(WIDER_WINDOW_MAX) && wider / 3.0 < index_matches {
                 let wide = match rooms {
-                    SearchScope::Room(_) => self.search_recent(rooms, query, wider as u32, limit).await?,
-                    SearchScope::MemberOf(_) => self.search_room_windows(rooms, query, wider as u32, limit).await?,
+                    SearchScope::Room(_) => self.search_recent(rooms, query, wider as u32, limit, tail).await?,
+                    SearchScope::MemberOf(_) => {
+                        self.search_room_windows(rooms, query, wider as u32, limit, tail).await?
+                    }
                 };
                 if wide.complete {
                     return Ok((wide.hits, SearchStep::Wider));
@@ -253,18 +256,74 @@ impl Store {
             Backend::Sqlite => format!("{matched} ORDER BY m.created_at DESC, m.id DESC LIMIT $3"),
             Backend::Postgres => format!(
                 "WITH h AS MATERIALIZED ({matched})
-                 SELECT room_id, number, body FROM h ORDER BY created_at DESC, id DESC LIMIT $3"
+                 SELECT room_id, number, body, created_at FROM h ORDER BY created_at DESC, id DESC LIMIT $3"
             ),
         };
         let (needle, others) = query.params(self.backend());
-        let hits = on_pool!(self, pool => {
+        let rows: Vec<IndexHit> = on_pool!(self, pool => {
             let mut statement = sqlx::query_as(&sql).bind(scope_id).bind(needle).bind(i64::from(limit));
             for other in others {
                 statement = statement.bind(other);
             }
             statement.fetch_all(pool).await?
         });
-        Ok((hits, SearchStep::Index))
+        let hits = with_unindexed(rows.into_iter().map(|r| (r.created_at, r.hit)).collect(), tail, limit);
+        Ok((hits.into_iter().map(|h| h.1).collect(), SearchStep::Index))
+    }
+
+    /// SQLite: the newest `limit` live messages of `rooms` that hold every
+    /// one of `terms` but are not in the search index yet (those committed
+    /// since the indexer last ran, `search_index`), newest first, each with
+    /// its time. Matched here as the index matches (each term a substring
+    /// of the text, both lower-cased), by [`scan_patterns`] in the database
+    /// and [`crate::search::fold`] on what it sends back, so a search does
+    /// not wait for the writer to index them. When more than
+    /// [`super::search_index::UNINDEXED_MAX`] wait, they are indexed first
+    /// instead, and none is left. Postgres indexes every row in its commit:
+    /// none.
+    async fn search_unindexed(
+        &self,
+        rooms: SearchScope,
+        terms: &[&str],
+        limit: u32,
+    ) -> Result<Vec<(String, HitRow)>, AppError> {
+        let Pool::Sqlite { read, .. } = &self.pool else { return Ok(Vec::new()) };
+        if !self.search_index_left_unindexed().await? {
+            return Ok(Vec::new());
+        }
+        let needles: Vec<String> = terms.iter().map(|t| crate::search::fold(t)).collect();
+        let Some(longest) = needles.iter().max_by_key(|n| n.chars().count()) else {
+            return Ok(Vec::new());
+        };
+        let patterns = scan_patterns(longest, Backend::Sqlite).unwrap_or_default();
+        let (scope, scope_id) = rooms.sql();
+        let like = if patterns.is_empty() {
+            String::new()
+        } else {
+            let each: Vec<String> =
+                (0..patterns.len()).map(|i| format!("m.body LIKE ${} ESCAPE '\\'", 2 + i)).collect();
+            format!("AND ({})", each.join(" OR "))
+        };
+        let sql = format!(
+            "SELECT m.room_id, m.number, m.body, m.created_at FROM messages m
+             WHERE m.id > (SELECT through FROM messages_fts_progress) AND {scope} AND m.deleted_at IS NULL {like}
+             ORDER BY m.created_at DESC, m.id DESC"
+        );
+        let _timer = crate::metrics::QueryTimer::start("read");
+        let mut statement = sqlx::query_as::<_, IndexHit>(&sql).bind(scope_id);
+        for pattern in patterns {
+            statement = statement.bind(pattern);
+        }
+        let rows = statement.fetch_all(read).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                let folded = crate::search::fold(&r.hit.body);
+                needles.iter().all(|n| folded.contains(n.as_str()))
+            })
+            .take(limit as usize)
+            .map(|r| (r.created_at, r.hit))
+            .collect())
     }
 
     /// The newest `limit` matches, in `rooms`, among the newest `window`
@@ -279,6 +338,7 @@ impl Store {
         query: &Needles<'_>,
         window: u32,
         limit: u32,
+        unindexed: &[(String, HitRow)],
     ) -> Result<Recent, AppError> {
         let (scope, scope_id) = rooms.sql();
         let window_ids = recent_sql(rooms, window, "id, created_at");
@@ -318,7 +378,7 @@ impl Store {
             }
             statement.fetch_all(pool).await?
         });
-        Ok(Recent::of(rows, limit))
+        Ok(Recent::of(rows, unindexed, limit))
     }
 
     /// The newest `limit` matches among the newest messages of each of my
@@ -339,6 +399,7 @@ impl Store {
         query: &Needles<'_>,
         window: u32,
         limit: u32,
+        unindexed: &[(String, HitRow)],
     ) -> Result<Recent, AppError> {
         let _timer = crate::metrics::QueryTimer::start("read");
         let rows = match &self.pool {
@@ -354,7 +415,7 @@ impl Store {
                 statement.fetch_all(pool).await?
             }
         };
-        Ok(Recent::of(rows, limit))
+        Ok(Recent::of(rows, unindexed, limit))
     }
 
     /// How many live messages `rooms` hold (the rooms' own exact counts).
@@ -832,6 +893,15 @@ pub fn like_contains(query: &str) -> String {
     format!("%{}%", escape_like(query))
 }
 
+/// A hit with its time: of the index (`search_indexed`'s last step) or
+/// among messages not indexed yet.
+#[derive(sqlx::FromRow)]
+struct IndexHit {
+    #[sqlx(flatten)]
+    hit: HitRow,
+    created_at: String,
+}
+
 /// A hit of the first steps of `search_indexed`, with its time and the
 /// oldest time in the window it came from.
 #[derive(sqlx::FromRow)]
@@ -850,19 +920,44 @@ struct Recent {
 }
 
 impl Recent {
-    /// The answer only if the last hit is strictly newer than the floor
-    /// (the oldest time taken from a window that left messages out): then
-    /// every message left out comes after every hit, ties in time included.
-    /// With no floor nothing was left out, and any hits are the answer (none
-    /// is not: no row then says that nothing was left out).
-    fn of(rows: Vec<RecentHit>, limit: u32) -> Self {
-        let complete = match (rows.first().map(|r| &r.floor), rows.last()) {
+    /// The window's matches among indexed messages (`rows`) with the
+    /// `unindexed` ones (which the window's index lookups cannot see), the
+    /// newest `limit` of both. The answer only if the last hit is strictly
+    /// newer than the floor (the oldest time taken from a window that left
+    /// messages out): then every message left out comes after every hit,
+    /// ties in time included, and every match not left out, indexed or not,
+    /// was seen. With no floor nothing was left out, and any hits are the
+    /// answer (none is not: no row then says that nothing was left out).
+    fn of(rows: Vec<RecentHit>, unindexed: &[(String, HitRow)], limit: u32) -> Self {
+        let floor = rows.first().map(|r| r.floor.clone());
+        let hits = with_unindexed(rows.into_iter().map(|r| (r.created_at, r.hit)).collect(), unindexed, limit);
+        let complete = match (floor, hits.last()) {
             (Some(None), Some(_)) => true,
-            (Some(Some(floor)), Some(last)) => rows.len() >= limit as usize && last.created_at > *floor,
+            (Some(Some(floor)), Some(last)) => hits.len() >= limit as usize && last.0 > floor,
             _ => false,
         };
-        Self { hits: rows.into_iter().map(|r| r.hit).collect(), complete }
+        Self { hits: hits.into_iter().map(|h| h.1).collect(), complete }
     }
+}
+
+/// Indexed hits and unindexed ones, each newest first with its time, as one
+/// list, newest first, at most `limit`. Unindexed messages came after every
+/// indexed one, so at the same time they go first, as their larger ids
+/// would; a message in both (indexed between the two reads) counts once.
+fn with_unindexed(indexed: Vec<(String, HitRow)>, unindexed: &[(String, HitRow)], limit: u32) -> Vec<(String, HitRow)> {
+    if unindexed.is_empty() {
+        return indexed;
+    }
+    let mut all: Vec<(String, HitRow)> = unindexed.to_vec();
+    all.extend(
+        indexed
+            .into_iter()
+            .filter(|(_, h)| !unindexed.iter().any(|(_, u)| u.room_id == h.room_id && u.number == h.number)),
+    );
+    // Stable: each list keeps its own order among hits of one time.
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.truncate(limit as usize);
+    all
 }
 
 /// Which rooms a search covers.

@@ -14,11 +14,14 @@
 //! indexed (migration 0017), and new messages are indexed in chunks of
 //! [`CHUNK`], each one transaction on the writer's connection, by a task of
 //! the store's own ([`SearchIndexer`]): once the writer has been quiet for
-//! [`QUIET`], or sooner when a chunk's worth waits. Every search first
-//! indexes whatever still waits ([`Store::search_index_caught_up`]), so it
-//! finds every message committed before it began, as before. Nothing is
-//! lost if the process stops first: what waits is read from the database,
-//! not from memory, and indexed by the next search or batch.
+//! [`QUIET`], or sooner when a chunk's worth waits. Every search matches
+//! what still waits itself, on a reader, by the same rule as the index
+//! (`Store::search_unindexed`), or, when more than [`UNINDEXED_MAX`] wait,
+//! indexes them first ([`Store::search_index_left_unindexed`]), so it finds
+//! every message committed before it began, as before, without queueing
+//! behind the writer's batches. Nothing is lost if the process stops
+//! first: what waits is read from the database, not from memory, and
+//! indexed by the next batch or by a search.
 //!
 //! Postgres needs none of this: its trigram index (GIN) takes new rows into
 //! a pending list that it merges in bulk.
@@ -37,6 +40,11 @@ use crate::error::AppError;
 pub(super) const CHUNK: i64 = 256;
 /// How long the writer is quiet before what it wrote is indexed.
 const QUIET: Duration = Duration::from_millis(50);
+/// The most messages waiting for the index that a search matches itself
+/// (`Store::search_unindexed`) rather than index them first: four chunks,
+/// a millisecond or two of reading on this machine. Under full ingest about
+/// a chunk waits at once, so a search does not queue behind the writer.
+pub(super) const UNINDEXED_MAX: i64 = 4 * CHUNK;
 
 /// The task that indexes new messages, while any clone of the store lives.
 #[derive(Debug)]
@@ -139,20 +147,26 @@ impl Store {
         }
     }
 
-    /// Before a search: indexes whatever waits, so that the search finds
-    /// every message committed before it began. A read says whether
-    /// anything does, so a search while no one writes costs no write.
-    pub(crate) async fn search_index_caught_up(&self) -> Result<(), AppError> {
-        let Pool::Sqlite { read, write } = &self.pool else { return Ok(()) };
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE id > (SELECT through FROM messages_fts_progress))",
+    /// Before a search: whether messages wait for the index, for the search
+    /// to match itself (at most [`UNINDEXED_MAX`]). When more wait, they are
+    /// indexed first, on the writer's connection, and the answer is no: the
+    /// search then finds every message committed before it began in the
+    /// index. A read of the ids above the mark says which, so a search while
+    /// no one writes costs no write.
+    pub(crate) async fn search_index_left_unindexed(&self) -> Result<bool, AppError> {
+        let Pool::Sqlite { read, write } = &self.pool else { return Ok(false) };
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM messages
+                                   WHERE id > (SELECT through FROM messages_fts_progress) LIMIT $1)",
         )
+        .bind(UNINDEXED_MAX + 1)
         .fetch_one(read)
         .await?;
-        if waiting {
+        if waiting > UNINDEXED_MAX {
             index_backlog(write).await?;
+            return Ok(false);
         }
-        Ok(())
+        Ok(waiting > 0)
     }
 
     /// Says that a batch committed `messages` new messages.
