@@ -266,6 +266,24 @@ async fn on_sqlite_every_history_shape_of_a_room_of_200000_messages_reads_one_in
     let url = format!("sqlite://{}", dir.path().join("big.db").display());
     let (store, room) = big_room(&url).await;
     assert_every_shape_reads_an_index_range(&store, room).await;
+    assert_unindexed_messages_are_read_by_id_range(&store, room).await;
+}
+
+/// A search matches the messages that wait for SQLite's search index
+/// itself (`Store::search_unindexed`): it reads the ids above the index's
+/// mark, not the room's messages through a room index, in the room and
+/// across my rooms alike.
+async fn assert_unindexed_messages_are_read_by_id_range(store: &Store, room: RoomId) {
+    let me = store.members(room).await.expect("members")[0].id;
+    for scope in [SearchScope::Room(room), SearchScope::MemberOf(me)] {
+        let plan = store.search_unindexed_plan(scope).await.expect("plan");
+        let text = plan.join("\n");
+        assert!(
+            plan.iter().any(|line| line.starts_with("SEARCH m USING INTEGER PRIMARY KEY (rowid>?)")),
+            "{scope:?}: not the id range:\n{text}"
+        );
+        assert!(!plan.iter().any(|line| line.contains("messages_room")), "{scope:?}: a room index:\n{text}");
+    }
 }
 
 #[tokio::test]
