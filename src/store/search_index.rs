@@ -42,8 +42,8 @@ pub(super) const CHUNK: i64 = 256;
 const QUIET: Duration = Duration::from_millis(50);
 /// The most messages waiting for the index that a search matches itself
 /// (`Store::search_unindexed`) rather than index them first: four chunks,
-/// a millisecond or two of reading on this machine. Under full ingest about
-/// a chunk waits at once, so a search does not queue behind the writer.
+/// at most that many rows read by id. Under full ingest about a chunk
+/// waits at a time, so a search does not queue behind the writer.
 pub(super) const UNINDEXED_MAX: i64 = 4 * CHUNK;
 
 /// The task that indexes new messages, while any clone of the store lives.
