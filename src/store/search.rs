@@ -495,17 +495,19 @@ impl Store {
 /// a search at 300,000 messages, under ingest).
 fn unindexed_sql(rooms: SearchScope, patterns: usize) -> String {
     let (scope, _) = rooms.sql();
-    let like = if patterns == 0 {
-        String::new()
-    } else {
-        let each: Vec<String> = (0..patterns).map(|i| format!("m.body LIKE ${} ESCAPE '\\'", 2 + i)).collect();
-        format!("AND ({})", each.join(" OR "))
-    };
+    let like = if patterns == 0 { String::new() } else { format!("AND {}", sqlite_like_any(2, patterns)) };
     format!(
         "SELECT m.room_id, m.number, m.body, m.created_at FROM messages m NOT INDEXED
          WHERE m.id > (SELECT through FROM messages_fts_progress) AND {scope} AND m.deleted_at IS NULL {like}
          ORDER BY m.created_at DESC, m.id DESC"
     )
+}
+
+/// SQLite: `m.body` matches one of `n` `LIKE` patterns (escaped with a
+/// backslash), bound from `$first` on.
+fn sqlite_like_any(first: usize, n: usize) -> String {
+    let each: Vec<String> = (0..n).map(|i| format!("m.body LIKE ${} ESCAPE '\\'", first + i)).collect();
+    format!("({})", each.join(" OR "))
 }
 
 /// A query for the ids and times of the newest `window` messages, deleted
@@ -704,10 +706,7 @@ fn scan_sql(backend: Backend, scope: SearchScope, patterns: Option<usize>) -> St
         (_, None) => "1 = 1".to_owned(),
         // Postgres's `LIKE` escapes with a backslash unless told otherwise.
         (Backend::Postgres, Some(_)) => "m.body LIKE ANY ($5)".to_owned(),
-        (Backend::Sqlite, Some(n)) => {
-            let each: Vec<String> = (0..n).map(|i| format!("m.body LIKE ${} ESCAPE '\\'", 5 + i)).collect();
-            format!("({})", each.join(" OR "))
-        }
+        (Backend::Sqlite, Some(n)) => sqlite_like_any(5, n),
     };
     // The window's rows without their text: its size, and whether it may
     // match; the text is read again for those that may.

@@ -82,7 +82,7 @@ impl SearchIndexer {
                 // Commits from here on wake the task again.
                 shared.waiting.store(0, Ordering::Relaxed);
                 if let Err(err) = index_backlog(&write).await {
-                    tracing::warn!(error = %err, "indexing new messages for search failed; the next search retries");
+                    tracing::warn!(error = %err, "indexing new messages for search failed; the next batch retries");
                 }
             }
         });
