@@ -23,7 +23,7 @@
 
 use std::sync::LazyLock;
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream};
 
 /// How deep quotes, lists and emphasis nest; deeper markers are dropped
 /// (their text stays), so a pathological message costs no deep recursion.
@@ -44,7 +44,7 @@ pub fn render_message(source: &str, mentions: bool) -> String {
 
 /// [`render_message`] by the parser and the sanitiser.
 fn parsed(source: &str, mentions: bool) -> String {
-    let events = rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH), mentions);
+    let events = rewrite(source, mentions);
     let mut html = String::with_capacity(source.len() + source.len() / 2 + 16);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitise(&html)
@@ -138,7 +138,7 @@ pub fn plain_text(source: &str) -> String {
 /// not one inside code), as [`render`] makes it: what a link preview is
 /// fetched for. `None` when there is no `http`/`https` link.
 pub fn first_link(source: &str) -> Option<String> {
-    rewrite(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH), false).into_iter().find_map(|event| match event {
+    rewrite(source, false).into_iter().find_map(|event| match event {
         Event::Start(Tag::Link { dest_url, .. })
             if dest_url.starts_with("https://") || dest_url.starts_with("http://") =>
         {
@@ -187,8 +187,12 @@ pub fn sanitise(html: &str) -> String {
 /// The classes the highlighter puts on `<span>`s.
 pub const HIGHLIGHT_CLASSES: [&str; 4] = ["hl-k", "hl-s", "hl-c", "hl-n"];
 
-/// Turns the parser's events into the chat subset (see the module doc).
-fn rewrite<'a>(parser: Parser<'a>, mentions: bool) -> Vec<Event<'a>> {
+/// Parses `source` and turns the events into the chat subset (see the
+/// module doc). Adjacent text is merged first: the parser hands over a run
+/// of `_` or `*` that opens no emphasis as text of its own, and a name
+/// (`@bob_`) or a bare URL (`…/a_b`) is found in the whole run, not cut there.
+fn rewrite(source: &str, mentions: bool) -> Vec<Event<'_>> {
+    let parser = TextMergeStream::new(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH));
     let mut out = Vec::new();
     // For each open tag: whether it was kept (see NEST_MAX).
     let mut open: Vec<bool> = Vec::new();
@@ -800,6 +804,23 @@ mod tests {
             "<p>see <a href=\"https://x.example/@bob\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">\
              https://x.example/@bob</a> then <span class=\"mention\">@ann</span></p>\n"
         );
+    }
+
+    #[test]
+    fn a_name_or_a_link_ending_in_underscores_is_one_text_run_not_cut_before_them() {
+        // The parser hands a trailing `_` run that opens no emphasis over
+        // as text of its own; a name is found in the run they make up.
+        assert_eq!(
+            render_message("@bob_ hi @ann_b_c. @c__", true),
+            "<p><span class=\"mention\">@bob_</span> hi <span class=\"mention\">@ann_b_c</span>. <span class=\"mention\">@c__</span></p>\n"
+        );
+        assert_eq!(
+            render("see https://x.example/a_b_c_d and _this_"),
+            "<p>see <a href=\"https://x.example/a_b_c_d\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">\
+             https://x.example/a_b_c_d</a> and <em>this</em></p>\n"
+        );
+        assert_eq!(first_link("go to https://x.example/a_b_c now"), Some("https://x.example/a_b_c".into()));
+        assert_eq!(first_link("go to https://x.example/v__ now"), Some("https://x.example/v__".into()));
     }
 
     #[test]
