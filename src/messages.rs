@@ -279,7 +279,7 @@ impl Hearth {
             (Err(refused), Some(key)) if !matches!(refused, AppError::Internal(_)) => {
                 match self.store.earlier_send(room, me, key).await? {
                     Some(saved) => {
-                        retry_matches(&saved, &body)?;
+                        retry_matches(&saved, &body, reply_to, attachments)?;
                         Ok(Sent { message: saved, created: false })
                     }
                     None => Err(refused),
@@ -327,7 +327,7 @@ impl Hearth {
         };
         // Rendered here, by the sender's task, not by the writer.
         let html = crate::markdown::render_message(body.as_str(), !mentions.is_empty());
-        let attachments = files.iter().map(|file| file.id).collect();
+        let attachments: Vec<i64> = files.iter().map(|file| file.id).collect();
         let byline = Byline { html, files, ..byline };
         let message = NewMessage {
             room,
@@ -337,7 +337,7 @@ impl Hearth {
             client_id: client_id.map(str::to_owned),
             reply_to,
             mentions,
-            attachments,
+            attachments: attachments.clone(),
             push_delay: Some(std::time::Duration::from_secs(self.settings.push_delay_secs)),
         };
         // Queued to the writer, which commits it with whatever else is queued
@@ -346,7 +346,7 @@ impl Hearth {
         if inserted.created {
             self.preview_later(room, inserted.message.number, body.as_str());
         } else {
-            retry_matches(&inserted.message, body)?;
+            retry_matches(&inserted.message, body, reply_to, &attachments)?;
         }
         Ok(inserted)
     }
@@ -664,8 +664,20 @@ pub(crate) async fn tell_unread(
 /// IETF Idempotency-Key draft says) so that the new text is not silently
 /// lost. An edited or deleted original no longer shows what was first sent,
 /// so a retry of it gets it back.
-fn retry_matches(saved: &Message, body: &MessageBody) -> Result<(), AppError> {
-    if !saved.deleted && saved.edited_at.is_none() && saved.body.as_deref() != Some(body.as_str()) {
+/// The same holds for what it answers and what it carries: a retry names
+/// the same original and the same uploads.
+fn retry_matches(saved: &Message, body: &MessageBody, reply_to: Option<i64>, files: &[i64]) -> Result<(), AppError> {
+    if saved.deleted || saved.edited_at.is_some() {
+        return Ok(());
+    }
+    let mut sent: Vec<i64> = saved.attachments.iter().map(|file| file.id).collect();
+    let mut asked = files.to_vec();
+    sent.sort_unstable();
+    asked.sort_unstable();
+    if saved.body.as_deref() != Some(body.as_str())
+        || saved.reply_to.as_ref().map(|original| original.number) != reply_to
+        || sent != asked
+    {
         return Err(AppError::invalid("client_id", "client_id was already used for a different message"));
     }
     Ok(())

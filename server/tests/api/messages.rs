@@ -123,6 +123,26 @@ async fn resending_with_the_same_client_id_returns_the_first_message_with_200() 
     let bobs = app.post_message(&bob.client, room, send).await;
     assert_eq!(bobs.status(), 201);
     assert_eq!(bobs.json::<Value>().await.unwrap()["number"], 2);
+
+    // So is the same key on the same text answering another message, or
+    // none, or carrying another upload.
+    let reply = json!({ "body": "a reply", "client_id": "reply-key", "reply_to": 1 });
+    assert_eq!(app.post_message(&alice.client, room, reply).await.status(), 201);
+    for other in [
+        json!({ "body": "a reply", "client_id": "reply-key", "reply_to": 2 }),
+        json!({ "body": "a reply", "client_id": "reply-key" }),
+    ] {
+        let errors = assert_error(app.post_message(&alice.client, room, other.clone()).await, 422).await;
+        assert_eq!(errors["errors"][0], "client_id was already used for a different message", "{other}");
+    }
+    let again = json!({ "body": "a reply", "client_id": "reply-key", "reply_to": 1 });
+    assert_eq!(app.post_message(&alice.client, room, again).await.status(), 200);
+    let plain = json!({ "body": "with or without", "client_id": "file-key" });
+    assert_eq!(app.post_message(&alice.client, room, plain).await.status(), 201);
+    let file = app.upload_text(&alice.client, room, "notes.txt", "some notes").await["id"].clone();
+    let with_file = json!({ "body": "with or without", "client_id": "file-key", "attachment_ids": [file] });
+    assert_error(app.post_message(&alice.client, room, with_file).await, 422).await;
+    assert_eq!(numbers(&app.history(&alice.client, room, "").await), [1, 2, 3, 4], "nothing sent twice");
 }
 
 #[tokio::test]
