@@ -105,18 +105,33 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-/// `axum::extract::Query`, with a JSON 400 for a malformed query string.
+/// `axum::extract::Query`, with a JSON 400 for a malformed query string. A
+/// parameter given blank (`?before=&limit=`) is absent, as Rails reads
+/// one: ChatFlow's clients send their unset cursors that way.
 pub struct Query<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let given = without_blanks(&parts.uri);
+        axum::extract::Query::<T>::try_from_uri(given.as_ref().unwrap_or(&parts.uri))
             .map(|axum::extract::Query(q)| Self(q))
             .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
+}
+
+/// `uri` with only its query's parameters that have a value (in their
+/// order), or `None` when every one has.
+fn without_blanks(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
+    let query = uri.query()?;
+    let valued = |pair: &&str| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty());
+    if query.split('&').all(|pair| valued(&pair)) {
+        return None;
+    }
+    let kept: Vec<&str> = query.split('&').filter(valued).collect();
+    // A part of a query that parsed is a query that parses.
+    format!("/?{}", kept.join("&")).parse().ok()
 }
 
 /// `axum::extract::Path`, with a JSON 404 when a segment does not parse (an

@@ -357,3 +357,28 @@ async fn an_edit_after_the_edit_window_is_403() {
     let delete = alice.client.delete(&url).send().await.unwrap();
     assert_eq!(delete.status(), 204, "deleting is not bound by the edit window");
 }
+
+#[tokio::test]
+async fn a_parameter_sent_blank_is_absent_as_rails_reads_it() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.seed_messages(room, alice.id, 60).await;
+
+    let newest = app.history(&alice.client, room, "").await;
+    assert_eq!(numbers(&newest), (11..=60).collect::<Vec<_>>());
+    for blank in ["before=&limit=", "before=&after=&before_number=&after_number=&around=&limit=", "limit&before"] {
+        assert_eq!(app.history(&alice.client, room, blank).await, newest, "{blank}");
+    }
+    // A blank one beside one with a value: the value counts.
+    let page = app.history(&alice.client, room, "before=&limit=5&after_number=").await;
+    assert_eq!(numbers(&page), [56, 57, 58, 59, 60]);
+    let page = app.history(&alice.client, room, "before_number=3&limit=").await;
+    assert_eq!(numbers(&page), [1, 2]);
+    // What has a value is still read as before: not a number is a 400.
+    let bad = alice.client.get(app.url(&format!("/conversations/{room}/messages?limit=many&before="))).send();
+    assert_error(bad.await.unwrap(), 400).await;
+    let listed = alice.client.get(app.url("/users?query=&limit=")).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+}
