@@ -262,6 +262,7 @@ impl Hearth {
                 self.forget_listed_room(room);
                 self.announce_added(room, &[me]);
                 self.announce_members_changed(room, &[me]).await;
+                self.announce_online(room, &[me]);
                 Ok(())
             }
             Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
@@ -303,6 +304,7 @@ impl Hearth {
         self.store.add_members(room, &known).await?;
         self.forget_listed_room(room);
         self.announce_added(room, &known);
+        self.announce_online(room, &known);
         let members = self.store.members(room).await?;
         self.announce_changed_to(room, members.iter().map(|m| m.id).filter(|id| !known.contains(id)));
         Ok(members)
@@ -435,6 +437,15 @@ impl Hearth {
             ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None, unread_mentions: None };
         for user in users {
             self.hub.send_user(*user, &event);
+        }
+    }
+
+    /// Tells the room's open windows which of its new members `users` are
+    /// online: a window learns who is when it subscribes, and these were
+    /// not members then.
+    fn announce_online(&self, room: RoomId, users: &[UserId]) {
+        for user in users.iter().filter(|user| self.hub.is_online(**user)) {
+            self.hub.publish_room(room, &ServerEvent::Presence { user_id: *user, online: true });
         }
     }
 

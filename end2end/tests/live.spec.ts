@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { closeAll, createRoom, openLive, pair, send, whenHydrated } from "./helpers";
+import { closeAll, createRoom, openLive, pair, registerUser, send, whenHydrated } from "./helpers";
 
 test("alice and bob chat live both ways without reloading", async ({ browser }) => {
   const { alice, bob, room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
@@ -24,6 +24,35 @@ test("presence shows who is online", async ({ browser }) => {
 
   await expect(bobDot).toHaveClass(/online/);
   await expect(bobPage.locator(`.member[data-user-id="${alice.id}"]`)).toHaveClass(/online/);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("someone online who joins a room shows online to those in it, and no one does while my link is down", async ({
+  browser,
+}) => {
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  await registerUser(aliceContext, "alice");
+  const bob = await registerUser(bobContext, "bob");
+  const title = `Lobby ${Date.now()}`;
+  const lobby = await createRoom(aliceContext.request, { kind: "open", title });
+  const bobsOwn = await createRoom(bobContext.request, { kind: "open", title: `Den ${Date.now()}` });
+  const alicePage = await aliceContext.newPage();
+  const bobPage = await bobContext.newPage();
+  await openLive(alicePage, lobby);
+  // Bob's link is up before he joins: no socket of his opens afterwards.
+  await openLive(bobPage, bobsOwn);
+  await bobPage.getByRole("link", { name: "Open rooms" }).first().click();
+  await bobPage.getByRole("button", { name: `Join ${title}` }).click();
+  await expect(bobPage.locator(".chat-header h1")).toHaveText(title);
+
+  const bobDot = alicePage.locator(`.member[data-user-id="${bob.id}"]`);
+  await expect(bobDot).toHaveClass(/online/);
+  await aliceContext.setOffline(true);
+  await expect(bobDot).not.toHaveClass(/online/);
+  await expect(alicePage.locator(".member.online")).toHaveCount(0);
+  await aliceContext.setOffline(false);
+  await expect(bobDot).toHaveClass(/online/, { timeout: 20_000 });
   await closeAll(aliceContext, bobContext);
 });
 

@@ -124,3 +124,37 @@ async fn two_reloads_in_a_row_do_not_announce_offline() {
     // Assert
     assert!(seen.iter().all(|(online, _)| *online), "bob was never away 3 s, yet: {seen:?}");
 }
+
+#[tokio::test]
+async fn someone_online_who_joins_or_is_added_is_announced_online_to_the_room() {
+    // Arrange: alice follows her open room; bob and carol are online
+    // elsewhere, members of no room of hers.
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let body = serde_json::json!({ "participant_ids": [], "kind": "open", "title": "Lobby" });
+    let created: serde_json::Value = app.create_conversation(&alice.client, body).await.json().await.unwrap();
+    let room = created["id"].as_i64().expect("a room id");
+    let mut alice_ws = connect(&app, &alice).await;
+    alice_ws.subscribe(room, None).await;
+    assert_eq!(alice_ws.next().await, ServerEvent::Presence { user_id: UserId(alice.id), online: true });
+    let (_bob_ws, _carol_ws) = (connect(&app, &bob).await, connect(&app, &carol).await);
+    let _ = presence_until(&mut alice_ws, bob.id, Instant::now() + QUIET).await;
+
+    // Act: bob joins; alice adds carol.
+    let joined = bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap();
+    assert!(joined.status().is_success(), "{}", joined.status());
+    let bob_seen = presence_until(&mut alice_ws, bob.id, Instant::now() + QUIET).await;
+    let added = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/participants")))
+        .json(&serde_json::json!({ "user_ids": [carol.id] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
+    let carol_seen = presence_until(&mut alice_ws, carol.id, Instant::now() + QUIET).await;
+
+    // Assert
+    assert_eq!(bob_seen.iter().map(|(online, _)| *online).collect::<Vec<_>>(), [true], "bob joined");
+    assert_eq!(carol_seen.iter().map(|(online, _)| *online).collect::<Vec<_>>(), [true], "carol was added");
+}

@@ -3,7 +3,7 @@
 //! routing of the room's live events (message events go to the
 //! [`Timeline`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use hearth::model::{Author, RoomId, UserId};
 use hearth::protocol::{ClientEvent, RoomChange, ServerEvent};
@@ -31,7 +31,10 @@ pub struct RoomSignals {
     pub left: RwSignal<bool>,
     /// Who is typing, each until a time (ms).
     typing: RwSignal<Vec<(Author, f64)>>,
-    online: RwSignal<HashSet<UserId>>,
+    /// Who is online: the frame's one list for every room ([`crate::chat::Chat::is_online`]),
+    /// which this room's presence news reaches too, and which is emptied
+    /// while the link is down (no one shown online from stale news).
+    chat: crate::chat::Chat,
     /// "Seen": under the last of my messages the other person (in a direct
     /// room) has read.
     pub seen_at: Memo<Option<i64>>,
@@ -56,7 +59,6 @@ impl RoomSignals {
         let live = use_live();
         let chat = crate::chat::use_chat();
         let typing = RwSignal::new(Vec::<(Author, f64)>::new());
-        let online = RwSignal::new(HashSet::<UserId>::new());
         let markers = RwSignal::new(read_markers.into_iter().collect::<HashMap<UserId, i64>>());
         let subscribed = RwSignal::new(false);
         let announcement = RwSignal::new(String::new());
@@ -98,13 +100,6 @@ impl RoomSignals {
                     t.push((user.clone(), until));
                 });
             }
-            ServerEvent::Presence { user_id, online: is_online } => online.update(|o| {
-                if *is_online {
-                    o.insert(*user_id);
-                } else {
-                    o.remove(user_id);
-                }
-            }),
             ServerEvent::Read { user_id, number, .. } => markers.update(|m| {
                 let marker = m.entry(*user_id).or_insert(0);
                 *marker = (*marker).max(*number);
@@ -156,7 +151,7 @@ impl RoomSignals {
             archived,
             left,
             typing,
-            online,
+            chat,
             seen_at: seen,
             room,
             last_typing_sent: StoredValue::new(0.0),
@@ -171,7 +166,7 @@ impl RoomSignals {
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
-        self.online.with(|o| o.contains(&user))
+        self.chat.is_online(user)
     }
 
     /// "Alice is typing…", "Alice, Bob are typing…", or nothing (tracked).
