@@ -309,3 +309,30 @@ test("Jump to the newest, pressed from the keyboard, leaves focus in the compose
   await expect(page.locator(".composer textarea")).toBeFocused();
   await context.close();
 });
+
+test("Up in the composer of a room opened far up its history edits nothing, since my last message is not loaded", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "jumper");
+  const room = await createRoom(context.request, { kind: "open", title: `Far up ${Date.now()}` });
+  for (let i = 1; i <= 90; i++) await postMessage(context.request, room, `note ${i}`);
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}?around=5`);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator('article.message[data-number="5"]')).toBeVisible();
+  await expect(page.locator('article.message[data-number="90"]')).toHaveCount(0);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.focus();
+  await composer.press("ArrowUp");
+  await expect(page.getByRole("textbox", { name: "Edit message" })).toHaveCount(0);
+  await expect(composer).toBeFocused();
+
+  // At the newest messages, Up edits the last of mine.
+  await openLive(page, room);
+  await page.getByLabel("Message", { exact: true }).press("ArrowUp");
+  const editor = page.locator('article.message[data-number="90"]').getByRole("textbox", { name: "Edit message" });
+  await expect(editor).toBeFocused();
+  await expect(editor).toHaveValue("note 90");
+  await context.close();
+});

@@ -200,7 +200,12 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
         true
     };
     let option_id = |index: usize| format!("{MENTION_LIST_ID}-{index}");
+    // Not while newer messages than the loaded ones exist (a jump into
+    // history): the last of mine loaded may not be my last.
     let last_editable = move || {
+        if paging.gap_below_untracked() {
+            return None;
+        }
         let last = room
             .timeline
             .entries
