@@ -594,6 +594,12 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub partial: bool,
+    /// The query's words that were not searched for: those under three
+    /// characters beside a longer one (the index matches three or more; a
+    /// query of short words alone is matched by a scan instead). Absent
+    /// when every word counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// An account's role on the instance.

@@ -120,6 +120,13 @@ impl SearchText {
         if indexed.is_empty() { self.terms.iter().map(String::as_str).collect() } else { indexed }
     }
 
+    /// The terms a message need not hold: the shorter ones beside a term
+    /// the index matches (see [`Self::matches`]).
+    pub fn ignored(&self) -> Vec<String> {
+        let required = self.required();
+        self.terms.iter().filter(|t| !required.contains(&t.as_str())).cloned().collect()
+    }
+
     /// The terms the trigram index can match (three characters or more);
     /// none when every term is shorter.
     fn indexed(&self) -> Vec<&str> {
@@ -244,7 +251,7 @@ impl Hearth {
                 })
             })
             .collect();
-        Ok(SearchResults { results: hits, partial: found.partial })
+        Ok(SearchResults { results: hits, partial: found.partial, ignored: text.ignored() })
     }
 
     /// Spends the searcher's budget, then answers from the index or, for a
@@ -384,6 +391,8 @@ mod tests {
     fn a_text_matches_when_it_holds_every_term_the_database_matches() {
         let text = SearchText::parse("q", "v2 DEPLOY fri").expect("a query");
         assert!(text.matches("Friday's deploy"));
+        assert_eq!(text.ignored(), ["v2"], "the short word beside longer ones is not searched");
+        assert!(SearchText::parse("q", "on v2").expect("a query").ignored().is_empty(), "short words alone all count");
         assert!(!text.matches("Friday"));
         let short = SearchText::parse("q", "v2 on").expect("a query");
         assert!(short.matches("on V2"));

@@ -129,3 +129,22 @@ test("Search this room, from the room's header, finds that room's messages only,
   await expect(page.locator(".find input[name=q]")).toHaveValue(word);
   await context.close();
 });
+
+test("short words beside a longer one are named as not searched for, not silently dropped", async ({ browser }) => {
+  const context = await browser.newContext();
+  const room = await searcher(context);
+  const word = uniqueName("zr");
+  await postMessage(context.request, room, `${word} msg 11`);
+  await postMessage(context.request, room, `${word} msg 12`);
+  const page = await context.newPage();
+
+  await page.goto(`/find?q=${encodeURIComponent(`${word} 11 ok`)}`);
+  await expect(page.locator("li.hit")).toHaveCount(2);
+  await expect(page.locator(".ignored-words")).toHaveText(
+    "Not searched for: “11”, “ok”. Words under three characters count only when every word is that short.",
+  );
+  await page.goto(`/find?q=${encodeURIComponent(word)}`);
+  await expect(page.locator("li.hit")).toHaveCount(2);
+  await expect(page.locator(".ignored-words")).toHaveCount(0);
+  await context.close();
+});

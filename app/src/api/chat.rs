@@ -119,7 +119,7 @@ pub const SEARCH_PAGE: u32 = 50;
 pub async fn search_messages(query: String, room_id: Option<i64>) -> Result<SearchResults, UiError> {
     let (hearth, me) = ssr::user().await?;
     if query.trim().is_empty() {
-        return Ok(SearchResults { results: Vec::new(), partial: false });
+        return Ok(SearchResults { results: Vec::new(), partial: false, ignored: Vec::new() });
     }
     Ok(hearth.search(me.id, &query, room_id.map(RoomId), Some(SEARCH_PAGE)).await?)
 }

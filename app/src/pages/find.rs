@@ -52,16 +52,25 @@ pub fn FindPage() -> impl IntoView {
             if q().trim().is_empty() {
                 return view! { {scoped} <p class="muted">"Type something to search for."</p> }.into_any();
             }
-            let (hits, partial) = match found {
-                Ok(found) => (found.results, found.partial),
+            let (hits, partial, ignored) = match found {
+                Ok(found) => (found.results, found.partial, found.ignored),
                 Err(err) => return view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
             };
             // A one- or two-character query reads only the newest messages.
             let partial_note = partial.then(|| view! {
                 <p class="muted partial-results">"Showing matches among recent messages only. Type more to search everything."</p>
             });
+            // Short words beside longer ones: say they were not looked for.
+            let ignored_note = (!ignored.is_empty()).then(|| {
+                let words = ignored.iter().map(|w| format!("“{w}”")).collect::<Vec<_>>().join(", ");
+                view! {
+                    <p class="muted ignored-words">
+                        {format!("Not searched for: {words}. Words under three characters count only when every word is that short.")}
+                    </p>
+                }
+            });
             if hits.is_empty() {
-                return view! { {scoped} <p class="muted no-results">"No messages match."</p> {partial_note} }
+                return view! { {scoped} {ignored_note} <p class="muted no-results">"No messages match."</p> {partial_note} }
                     .into_any();
             }
             // The newest SEARCH_PAGE only: say so, rather than seem to be all.
@@ -72,6 +81,7 @@ pub fn FindPage() -> impl IntoView {
             });
             view! {
                 {scoped}
+                {ignored_note}
                 {partial_note}
                 {capped}
                 <ul class="hits">

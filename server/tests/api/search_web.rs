@@ -187,10 +187,15 @@ async fn words_are_found_in_any_order_and_a_quoted_phrase_whole() {
     let in_room = format!("{}&room_id={room}", search_path("friday lunch deploy"));
     assert_eq!(numbers(app.get_json(&alice.client, &in_room).await), [4]);
     assert_eq!(numbers(app.get_json(&alice.client, &search_path("friday tuesday")).await), Vec::<i64>::new());
-    // Words of one or two characters beside longer ones are left out...
-    assert_eq!(numbers(app.get_json(&alice.client, &search_path("v2 deploy friday")).await), [4, 2, 1]);
+    // Words of one or two characters beside longer ones are left out, and
+    // the answer says which...
+    let left_out = app.get_json(&alice.client, &search_path("v2 deploy friday ON")).await;
+    assert_eq!(left_out["ignored"], json!(["v2", "ON"]));
+    assert_eq!(numbers(left_out), [4, 2, 1]);
     // ...but a query of only such words needs all of them.
-    assert_eq!(numbers(app.get_json(&alice.client, &search_path("v2 we")).await), [1]);
+    let short = app.get_json(&alice.client, &search_path("v2 we")).await;
+    assert_eq!(short.get("ignored"), None, "every word counted");
+    assert_eq!(numbers(short), [1]);
     assert_eq!(numbers(app.get_json(&alice.client, &search_path("on ?")).await), [2]);
 }
 
