@@ -336,3 +336,25 @@ test("Up in the composer of a room opened far up its history edits nothing, sinc
   await expect(editor).toHaveValue("note 90");
   await context.close();
 });
+
+test("a row clicked, then another hovered: only the hovered row's toolbar shows, and the clicked one's comes back after", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "pointer");
+  const room = await createRoom(context.request, { kind: "open", title: `Pointer ${Date.now()}` });
+  for (const text of ["one", "two", "three"]) await postMessage(context.request, room, text);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const toolbar = (n: number) => page.locator(`article.message[data-number="${n}"]`).getByRole("group", { name: "Message actions" });
+
+  await page.locator('article.message[data-number="1"] .body').click();
+  await expect(toolbar(1)).toBeVisible();
+  await page.locator('article.message[data-number="3"] .body').hover();
+  await expect(toolbar(3)).toBeVisible();
+  await expect(toolbar(1)).toBeHidden();
+  await page.mouse.move(2, 2);
+  await expect(toolbar(1)).toBeVisible();
+  await expect(toolbar(3)).toBeHidden();
+  await context.close();
+});
