@@ -30,9 +30,21 @@ pub struct SeedReport {
 }
 
 impl Hearth {
-    /// The accounts the login page offers: the demo's in demo mode, else none.
-    pub fn demo_accounts(&self) -> Vec<DemoAccount> {
-        if self.settings().demo_mode { accounts() } else { Vec::new() }
+    /// The accounts the login page offers: the demo's in demo mode, else
+    /// none; each as it is now (renamed, by its new name), and not one that
+    /// is missing or deactivated, which could not sign in.
+    pub async fn demo_accounts(&self) -> Result<Vec<DemoAccount>, AppError> {
+        if !self.settings().demo_mode {
+            return Ok(Vec::new());
+        }
+        let mut offered = Vec::new();
+        for account in accounts() {
+            let Some(profile) = self.store.profile_by_email(&account.email).await? else { continue };
+            if self.store.auth_user_by_id(profile.id).await?.is_some() {
+                offered.push(DemoAccount { name: profile.display_name().to_owned(), ..account });
+            }
+        }
+        Ok(offered)
     }
 
     #[tracing::instrument(skip_all)]

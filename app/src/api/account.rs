@@ -21,7 +21,7 @@ pub async fn get_me() -> Result<Option<Profile>, UiError> {
 #[server(prefix = "/fn")]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, UiError> {
     let hearth = ssr::hearth()?;
-    Ok(hearth.demo_accounts())
+    Ok(hearth.demo_accounts().await?)
 }
 
 /// Who may sign up now, so that the sign-up page says so before the form is

@@ -123,6 +123,23 @@ async fn demo_mode_offers_the_demo_accounts_on_the_login_page() {
 
     assert!(html.contains("demo-picker"));
     assert!(html.contains("Alice Liddell") && html.contains("Bob Builder") && html.contains("Carol Danvers"));
+
+    // As the accounts are now: alice renamed, carol deactivated (by alice,
+    // the instance's first account and so its admin).
+    let alice = new_client();
+    assert_eq!(app.sign_in_with(&alice, "alice@example.com", "secret123").await.status(), 200);
+    let renamed = alice.put(app.url("/users/me")).json(&serde_json::json!({ "user": { "name": "Alice Pleasance" } }));
+    assert_eq!(renamed.send().await.unwrap().status(), 200);
+    let people: serde_json::Value =
+        alice.get(app.url("/users?query=carol")).send().await.unwrap().json().await.unwrap();
+    let carol = people[0]["id"].as_i64().expect("carol's id");
+    let gone = alice.post(app.url(&format!("/admin/users/{carol}/deactivate"))).send().await.unwrap();
+    assert_eq!(gone.status(), 200);
+
+    let html = new_client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Alice Pleasance") && !html.contains("Alice Liddell"), "the name as it is now");
+    assert!(html.contains("Bob Builder"));
+    assert!(!html.contains("Carol Danvers") && !html.contains("carol@example.com"), "no account that cannot sign in");
 }
 
 #[tokio::test]
