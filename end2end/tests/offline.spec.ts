@@ -90,6 +90,17 @@ test("messages that failed to send while offline are sent by themselves, in orde
     Array(3).fill("Waiting for the connection: it is sent when you are back online."),
   );
   await expect(page.locator("article.message").getByRole("button", { name: "Retry" })).toHaveCount(0);
+  // Nor is their text red: they are waiting, not in error.
+  const waitingColour = await page.locator("article.message.failed .body").first().evaluate((el) => getComputedStyle(el).color);
+  const errorColour = await page.locator("article.message.failed .form-error").first().evaluate((el) => {
+    const probe = document.createElement("p");
+    probe.className = "form-error";
+    el.closest(".messages")!.appendChild(probe);
+    const colour = getComputedStyle(probe).color;
+    probe.remove();
+    return colour;
+  });
+  expect(waitingColour).not.toBe(errorColour);
 
   await context.setOffline(false);
 
