@@ -199,3 +199,24 @@ test("an unsent draft stays with the person who typed it, not with the browser",
   await expect(page.getByLabel("Message", { exact: true })).toHaveValue("");
   await closeAll(context, other);
 });
+
+test("a password refused as too short is said once: the server's error, not the typing hint beside it", async ({ page }) => {
+  await page.goto("/register");
+  const username = uniqueName("short");
+  await page.getByLabel("Email").fill(`${username}@example.com`);
+  await page.getByLabel("Username").fill(username);
+  const password = page.getByLabel("Password");
+  await whenHydrated(
+    async () => {
+      await password.fill("");
+      await password.pressSequentially("abcde");
+    },
+    () => expect(page.locator(".password-hint")).toHaveText("Passwords have at least 8 characters (5 so far)", { timeout: 1000 }),
+  );
+  // Past the browser's own check (minlength), as a script or an old browser would be.
+  await page.locator("form").evaluate((form) => form.setAttribute("novalidate", ""));
+  await page.getByRole("button", { name: "Create account" }).click();
+
+  await expect(page.locator('[data-field="password"]')).toHaveText("Password is too short (minimum is 8 characters)");
+  await expect(page.locator(".password-hint")).toHaveCount(0);
+});

@@ -43,7 +43,7 @@ fn errors_id(field: &str) -> String {
 }
 
 /// Whether the last submission had errors for `field` (tracked).
-fn has_errors(error: Signal<Option<UiError>>, field: &'static str) -> bool {
+pub fn has_errors(error: Signal<Option<UiError>>, field: &'static str) -> bool {
     error.with(|e| e.as_ref().is_some_and(|e| !e.field(field).is_empty()))
 }
 

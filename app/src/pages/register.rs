@@ -10,7 +10,7 @@ use super::query::use_query_value;
 use crate::api::who_may_sign_up;
 use crate::auth::use_auth;
 use crate::components::form::{
-    FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, keep_typed_text, last_error,
+    FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, has_errors, keep_typed_text, last_error,
 };
 use crate::pages::login::PasswordHint;
 
@@ -65,7 +65,11 @@ pub fn RegisterPage() -> impl IntoView {
                     "Password"
                     <input id="register-password" type="password" name="password" aria-invalid=aria_invalid(error, "password") aria-describedby=described_by(error, "password") autocomplete="new-password" required minlength="8" maxlength="128" bind:value=password />
                 </label>
-                <PasswordHint password />
+                // The server's word on the password, once it has one, says
+                // what the hint would: one of them at a time.
+                <Show when=move || !has_errors(error, "password")>
+                    <PasswordHint password />
+                </Show>
                 <FieldErrors error field="password" />
                 <FormErrors error />
                 <button type="submit">"Create account"</button>
