@@ -190,7 +190,7 @@ pub const HIGHLIGHT_CLASSES: [&str; 4] = ["hl-k", "hl-s", "hl-c", "hl-n"];
 /// Parses `source` and turns the events into the chat subset (see the
 /// module doc). Adjacent text is merged first: the parser hands over a run
 /// of `_` or `*` that opens no emphasis as text of its own, and a name
-/// (`@bob_`) or a bare URL (`…/a_b`) is found in the whole run, not cut there.
+/// (`@bob_`) is found in the whole run, not cut before it.
 fn rewrite(source: &str, mentions: bool) -> Vec<Event<'_>> {
     let parser = TextMergeStream::new(Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH));
     let mut out = Vec::new();
