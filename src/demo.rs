@@ -39,9 +39,10 @@ impl Hearth {
         }
         let mut offered = Vec::new();
         for account in accounts() {
-            let Some(profile) = self.store.profile_by_email(&account.email).await? else { continue };
-            if self.store.auth_user_by_id(profile.id).await?.is_some() {
-                offered.push(DemoAccount { name: profile.display_name().to_owned(), ..account });
+            let Some(user) = self.store.auth_user_by_login(&account.email).await? else { continue };
+            if user.deactivated_at.is_none() {
+                let shown = crate::model::Author::new(user.id, user.username, user.name);
+                offered.push(DemoAccount { name: shown.display_name().to_owned(), ..account });
             }
         }
         Ok(offered)

@@ -262,7 +262,6 @@ impl Hearth {
                 self.forget_listed_room(room);
                 self.announce_added(room, &[me]);
                 self.announce_members_changed(room, &[me]).await;
-                self.announce_online(room, &[me]);
                 Ok(())
             }
             Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
@@ -304,7 +303,6 @@ impl Hearth {
         self.store.add_members(room, &known).await?;
         self.forget_listed_room(room);
         self.announce_added(room, &known);
-        self.announce_online(room, &known);
         let members = self.store.members(room).await?;
         self.announce_changed_to(room, members.iter().map(|m| m.id).filter(|id| !known.contains(id)));
         Ok(members)
@@ -431,21 +429,17 @@ fn settings_of(kind: RoomKind, chosen: Option<&str>) -> NotificationSettings {
 }
 
 impl Hearth {
-    /// Tells each user's open tabs that they are now in `room`.
+    /// Tells each user's open tabs that they are now in `room`, and the
+    /// room's open windows which of them are online: a window learns who is
+    /// when it subscribes, and these were not members then.
     pub(crate) fn announce_added(&self, room: RoomId, users: &[UserId]) {
         let event =
             ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None, unread_mentions: None };
         for user in users {
             self.hub.send_user(*user, &event);
-        }
-    }
-
-    /// Tells the room's open windows which of its new members `users` are
-    /// online: a window learns who is when it subscribes, and these were
-    /// not members then.
-    fn announce_online(&self, room: RoomId, users: &[UserId]) {
-        for user in users.iter().filter(|user| self.hub.is_online(**user)) {
-            self.hub.publish_room(room, &ServerEvent::Presence { user_id: *user, online: true });
+            if self.hub.is_online(*user) {
+                self.hub.publish_room(room, &ServerEvent::Presence { user_id: *user, online: true });
+            }
         }
     }
 

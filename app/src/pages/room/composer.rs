@@ -203,7 +203,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     // Not while newer messages than the loaded ones exist (a jump into
     // history): the last of mine loaded may not be my last.
     let last_editable = move || {
-        if paging.gap_below_untracked() {
+        if untrack(|| paging.gap_below()) {
             return None;
         }
         let last = room

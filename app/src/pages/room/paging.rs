@@ -114,11 +114,6 @@ impl Paging {
         self.loaded_up_to.get() < self.last_number
     }
 
-    /// [`Self::gap_below`], untracked.
-    pub fn gap_below_untracked(&self) -> bool {
-        self.loaded_up_to.get_untracked() < self.last_number
-    }
-
     /// The newest page is loaded again (a resync): no gap below.
     pub fn caught_up(&self, newest: i64) {
         self.loaded_up_to.set(newest);
