@@ -230,7 +230,11 @@ impl Hearth {
         let room = row.id;
         let participants = self.store.members(room).await?;
         let query = around.map_or(HistoryQuery::Latest, HistoryQuery::Around);
-        let messages = self.store.history(room, &query, 50).await?;
+        // The row was read first: a message sent since is newer than its
+        // `last_number` and its seq newer than its `last_seq`, so a client
+        // resuming from `last_seq` is sent it. Shown here too, it would
+        // arrive twice: the page stops at the row's `last_number`.
+        let messages = self.store.history_through(room, &query, 50, Some(row.last_number)).await?;
         let read_markers = self.store.read_markers(room).await?;
         Ok(ConversationDetail { conversation: row.to_conversation(), participants, messages, read_markers })
     }

@@ -601,13 +601,29 @@ impl Store {
     /// groups of messages that share a timestamp, so following
     /// `page_info.cursor` never skips or repeats one.
     pub async fn history(&self, room: RoomId, query: &HistoryQuery, limit: u32) -> Result<Vec<Message>, AppError> {
+        self.history_through(room, query, limit, None).await
+    }
+
+    /// [`Self::history`] as of the room's row read earlier: only messages
+    /// numbered up to `through` (its `last_number`) when given, so that a
+    /// page and the `last_seq` read with that row agree (what a client
+    /// resumes from sends nothing the page showed). The newest page is then
+    /// the newest up to `through`.
+    pub async fn history_through(
+        &self,
+        room: RoomId,
+        query: &HistoryQuery,
+        limit: u32,
+        through: Option<i64>,
+    ) -> Result<Vec<Message>, AppError> {
         use Bound::{Number, Time};
         use Order::{Ascending, Descending};
         let mut rows = match query {
             HistoryQuery::Latest => {
                 // The newest page must not split a timestamp group either, or
                 // following its `before` cursor would skip the rest of it.
-                let rows = self.page(room, None, Descending, limit + 1).await?;
+                let bound = through.map(|n| Number("<=", n));
+                let rows = self.page(room, bound, Descending, limit + 1).await?;
                 let mut rows = self.whole_time_groups(room, rows, limit, Descending).await?;
                 rows.reverse();
                 rows
@@ -636,6 +652,9 @@ impl Store {
                 self.whole_time_groups(room, rows, limit, Ascending).await?
             }
         };
+        if let Some(through) = through {
+            rows.retain(|row| row.number <= through);
+        }
         let mut messages: Vec<Message> = rows.drain(..).map(Message::from).collect();
         self.attach_reactions(room, messages.iter_mut()).await?;
         Ok(messages)

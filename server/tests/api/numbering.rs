@@ -4,7 +4,9 @@
 //! room from 50 concurrent clients get the numbers 1..=1000 exactly, no 5xx;
 //! while they run, readers polling the history by number and by time cursor,
 //! a live socket and a socket that keeps resuming never see a gap: each page
-//! or replay carries on exactly from what its reader had.
+//! or replay carries on exactly from what its reader had. And a room loaded
+//! meanwhile (`GET /conversations/:id`) never shows a message newer than its
+//! own `last_number`, which resuming from its `last_seq` would send again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,7 @@ async fn a_thousand_concurrent_sends_are_numbered_1_to_1000_and_readers_polling_
     let sent_all = Arc::new(AtomicBool::new(false));
     let by_number = tokio::spawn(poll_by_number(app.clone(), people[1].client.clone(), room, sent_all.clone()));
     let by_time = tokio::spawn(poll_by_time(app.clone(), people[2].client.clone(), room, sent_all.clone()));
+    let snapshots = tokio::spawn(poll_snapshots(app.clone(), people[0].client.clone(), room, sent_all.clone()));
     let mut live = connect(&app, &people[3]).await;
     assert_eq!(live.subscribe(room, Some(first_seq)).await.len(), 0, "nothing to replay yet");
     let live = tokio::spawn(read_live(live, room, first_seq));
@@ -80,13 +83,14 @@ async fn a_thousand_concurrent_sends_are_numbered_1_to_1000_and_readers_polling_
 
     let by_number = by_number.await.expect("the number reader");
     let by_time = by_time.await.expect("the time reader");
+    let snapshots = snapshots.await.expect("the room loader");
     let live = live.await.expect("the live socket");
     let resumes = resumer.await.expect("the resumer");
     eprintln!(
         "{TOTAL} sends in {sending:?}; pages read: {by_number} by number, {by_time} by time; \
-         the live socket resynced {live} times; {resumes} resumes"
+         {snapshots} room loads; the live socket resynced {live} times; {resumes} resumes"
     );
-    assert!(by_number > 1 && by_time > 1, "the readers read while the senders sent");
+    assert!(by_number > 1 && by_time > 1 && snapshots > 1, "the readers read while the senders sent");
 
     // What a fresh page load shows agrees.
     let shown = app.get_json(&people[0].client, &format!("/conversations/{room}")).await;
@@ -112,6 +116,26 @@ async fn poll_by_number(app: Arc<TestApp>, client: Client, room: i64, sent_all: 
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     pages
+}
+
+/// Loads the room as a window opening it does until the senders are done:
+/// every message it shows is within its `last_number`, so that subscribing
+/// from its `last_seq` (as docs/protocol.md says) sends none of them again,
+/// and the page is the newest as of that number, not an empty one.
+async fn poll_snapshots(app: Arc<TestApp>, client: Client, room: i64, sent_all: Arc<AtomicBool>) -> usize {
+    let mut loads = 0;
+    while !sent_all.load(Ordering::SeqCst) {
+        let shown = app.get_json(&client, &format!("/conversations/{room}")).await;
+        let last_number = shown["conversation"]["last_number"].as_i64().expect("last_number");
+        let shown = numbers(&shown);
+        let newer: Vec<i64> = shown.iter().copied().filter(|number| *number > last_number).collect();
+        assert!(newer.is_empty(), "a load with last_number {last_number} showed {newer:?}, which resuming sends again");
+        // Nothing is deleted here: the page ends at that message itself.
+        assert_eq!(shown.last().copied().unwrap_or(0), last_number, "the newest page as of the load: {shown:?}");
+        loads += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    loads
 }
 
 /// Reads by time cursor (`after=<page_info.cursor.after>`, ChatFlow's) until
