@@ -278,6 +278,13 @@ impl Hearth {
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("conversation", "You can't leave a direct conversation"));
         }
+        if row.is_owners_chat(me) {
+            return Err(AppError::invalid(
+                "conversation",
+                "You can't leave a chat of your own application: it would go on taking messages that no one could \
+                 read. Mute or archive it instead",
+            ));
+        }
         self.store.remove_member(room, me, None).await?;
         self.forget_membership(me, room);
         self.announce_removed(room, me);
@@ -333,6 +340,12 @@ impl Hearth {
         };
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
+        }
+        if row.is_owners_chat(user) {
+            return Err(AppError::invalid(
+                "user_id",
+                "The owner of the application this chat belongs to can't be removed from it",
+            ));
         }
         let audit = moderated.then(|| crate::store::Audit {
             actor: Some(me),

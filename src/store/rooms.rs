@@ -19,11 +19,20 @@ pub struct RoomRow {
     pub updated_at: String,
     pub topic: Option<String>,
     pub archived_at: Option<String>,
+    /// The application whose chat this room is (the token API's), if any:
+    /// its owner is then `created_by`.
+    pub application_id: Option<i64>,
 }
 
 impl RoomRow {
     pub fn kind(&self) -> RoomKind {
         RoomKind::parse(&self.kind).unwrap_or(RoomKind::Group)
+    }
+
+    /// Whether this is a token-API chat and `user` owns its application:
+    /// who must stay in it, since the application goes on writing to it.
+    pub fn is_owners_chat(&self, user: UserId) -> bool {
+        self.application_id.is_some() && self.created_by == Some(user)
     }
 
     pub fn to_conversation(&self) -> Conversation {
@@ -55,7 +64,7 @@ pub struct MyRoomRow {
 }
 
 const ROOM_COLUMNS: &str = "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq,
-    r.updated_at, r.topic, r.archived_at";
+    r.updated_at, r.topic, r.archived_at, r.application_id";
 
 fn direct_key(a: UserId, b: UserId) -> String {
     let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };

@@ -408,3 +408,38 @@ async fn message_content_and_body_that_disagree_are_422_not_one_dropped() {
     assert_eq!(message_numbers(&listed), [1, 2, 3]);
     assert_eq!(listed[0]["message_content"], "A");
 }
+
+#[tokio::test]
+async fn the_owner_of_an_application_stays_in_its_chats_which_it_goes_on_writing_to() {
+    let app = spawn_app().await;
+    let root = app.user("root").await; // the first account: the admin
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let application = app.create_application(&alice.client, "Alerts").await;
+    let token = application["application_token"].as_str().unwrap().to_owned();
+    app.create_chat(&token, "disk").await;
+    let room = app.room_titled(&alice.client, "disk").await;
+    let add = json!({ "user_ids": [bob.id] });
+    let added = alice.client.post(app.url(&format!("/conversations/{room}/participants"))).json(&add).send();
+    assert_eq!(added.await.unwrap().status(), 200);
+
+    // Leaving would leave the application writing to a room no one could
+    // open again (not even she, nor an admin adding her back).
+    let leave = alice.client.delete(app.url(&format!("/conversations/{room}/membership"))).send().await.unwrap();
+    let body = assert_error(leave, 422).await;
+    assert!(body["errors"][0].as_str().unwrap().contains("Mute or archive it instead"), "{body}");
+    let by_id = format!("/conversations/{room}/participants/{}", alice.id);
+    let self_removed = alice.client.delete(app.url(&by_id)).send().await.unwrap();
+    assert_eq!(self_removed.status(), 422, "the same by her own id");
+    assert_eq!(bob.client.delete(app.url(&by_id)).send().await.unwrap().status(), 403, "bob may remove no one");
+    let by_admin = root.client.delete(app.url(&by_id)).send().await.unwrap();
+    let body = assert_error(by_admin, 422).await;
+    assert_eq!(body["errors"][0], "The owner of the application this chat belongs to can't be removed from it");
+    app.post_app_message(&token, 1, "disk full on db1").await;
+    let page = app.history(&alice.client, room, "").await;
+    assert_eq!(page["messages"][0]["body"], "disk full on db1", "she still reads what it writes");
+
+    // Others come and go as in any group.
+    let bob_leaves = bob.client.delete(app.url(&format!("/conversations/{room}/membership"))).send().await.unwrap();
+    assert_eq!(bob_leaves.status(), 204);
+}
