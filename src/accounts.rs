@@ -132,6 +132,9 @@ pub struct Registration {
     pub email: String,
     pub username: String,
     pub password: String,
+    /// The password typed again, when the form asks for it (ChatFlow's
+    /// Devise sign-up does): it must then match `password`.
+    pub password_confirmation: Option<String>,
     pub name: Option<String>,
     /// The invitation link's token, when signing up by invitation.
     pub invitation: Option<String>,
@@ -215,6 +218,9 @@ impl Hearth {
         let email = collect(Email::parse(&reg.email), &mut errors);
         let username = collect(Username::parse(&reg.username), &mut errors);
         let password = collect(NewPassword::parse(&reg.password), &mut errors);
+        if reg.password_confirmation.as_ref().is_some_and(|again| *again != reg.password) {
+            errors.push(FieldError::new("password_confirmation", "Password confirmation doesn't match Password"));
+        }
         let name = collect(parse_name(reg.name.as_deref()), &mut errors).flatten();
         let (email_taken, username_taken) = self
             .store

@@ -72,6 +72,7 @@ impl Hearth {
                 email: email.clone(),
                 username: username.to_owned(),
                 password: DEMO_PASSWORD.to_owned(),
+                password_confirmation: None,
                 name: Some(name.to_owned()),
                 invitation: None,
             };

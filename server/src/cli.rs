@@ -264,7 +264,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::CreateUser { email, username, name, password, admin } => {
             let hearth = Hearth::new(open_store(&config).await?, config.settings());
-            let registration = hearth::accounts::Registration { email, username, password, name, invitation: None };
+            let registration = hearth::accounts::Registration {
+                email,
+                username,
+                password,
+                password_confirmation: None,
+                name,
+                invitation: None,
+            };
             let profile = hearth.create_account(registration, None, admin).await.map_err(one_line)?;
             let role = hearth.user_by_login(&profile.username).await.map_err(one_line)?.role;
             hearth

@@ -54,7 +54,7 @@ pub async fn register(
     use hearth::accounts::Registration;
     let hearth = ssr::hearth()?;
     let mut session = ssr::session().await?;
-    let registration = Registration { email, username, password, name, invitation };
+    let registration = Registration { email, username, password, password_confirmation: None, name, invitation };
     hearth.register_and_sign_in(&mut session, ssr::client_ip().await, registration).await?;
     leptos_axum::redirect(&hearth::redirect::safe_next(next.as_deref()));
     Ok(())

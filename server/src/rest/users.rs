@@ -76,6 +76,9 @@ pub(super) struct RegisterBody {
     email: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    /// The password again, as Devise's sign-up form sends it: when given,
+    /// it must match (422 otherwise).
+    password_confirmation: Option<String>,
     name: Option<String>,
     /// The invitation link's token (`/register?invitation=…`).
     invitation: Option<String>,
@@ -96,6 +99,7 @@ pub(super) async fn register(
         email: body.email.unwrap_or_default(),
         username: body.username.unwrap_or_default(),
         password: body.password.unwrap_or_default(),
+        password_confirmation: body.password_confirmation,
         name: body.name,
         invitation: body.invitation,
     };

@@ -48,6 +48,10 @@ async fn register_rejects_invalid_input_with_422_and_every_error() {
         (json!({"email": "a@example.com", "username": "okname", "password": "short"}), "Password is too short"),
         (json!({"email": "a@example.com", "username": "okname", "password": "x".repeat(129)}), "Password is too long"),
         (json!({"username": "okname", "password": PASSWORD}), "Email can't be blank"),
+        (
+            json!({"email": "a@example.com", "username": "okname", "password": PASSWORD, "password_confirmation": "typo"}),
+            "Password confirmation doesn't match Password",
+        ),
     ];
 
     for (user, expected) in cases {
@@ -59,6 +63,11 @@ async fn register_rejects_invalid_input_with_422_and_every_error() {
         let errors = body["errors"].as_array().unwrap();
         assert!(errors.iter().any(|e| e.as_str().unwrap().starts_with(expected)), "{user}: {errors:?}");
     }
+    // Nothing refused was created; the same account with a matching
+    // confirmation is.
+    let matching = json!({"user": {"email": "a@example.com", "username": "okname", "password": PASSWORD,
+                                   "password_confirmation": PASSWORD}});
+    assert_eq!(app.client.post(app.url("/users")).json(&matching).send().await.unwrap().status(), 201);
     let all_bad = json!({"user": {"email": "", "username": "", "password": ""}});
     let body: Value = app.client.post(app.url("/users")).json(&all_bad).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
