@@ -258,8 +258,17 @@ impl Hearth {
     }
 
     /// Saves my subscription for this device (`POST /push/subscriptions`,
-    /// the browser's `PushSubscription.toJSON()`): one per endpoint.
-    pub async fn subscribe_push(&self, me: UserId, endpoint: &str, p256dh: &str, auth: &str) -> Result<i64, AppError> {
+    /// the browser's `PushSubscription.toJSON()`): one per endpoint. It
+    /// lasts as long as `session`, the session it was saved in: a device
+    /// signed out (or whose session was ended) is pushed nothing more.
+    pub async fn subscribe_push(
+        &self,
+        me: UserId,
+        session: Option<&str>,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+    ) -> Result<i64, AppError> {
         // Every problem at once, not only the first.
         let (p256dh, auth) =
             match (check_endpoint(endpoint), check_key("p256dh", p256dh, 65), check_key("auth", auth, 16)) {
@@ -269,7 +278,7 @@ impl Hearth {
                     return Err(AppError::Validation(errors));
                 }
             };
-        self.store.save_push_subscription(me, endpoint, &p256dh, &auth).await
+        self.store.save_push_subscription(me, session, endpoint, &p256dh, &auth).await
     }
 
     /// Removes my subscription at `endpoint` (404 if I have none there).

@@ -158,7 +158,10 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     // Web Push: the VAPID key and two devices.
     store.push_key_or_insert(("pkcs8-of-the-key", "its-public-key")).await.expect("push key");
     for (user, endpoint) in [(alice, "https://push.example.net/1"), (bob, "https://push.example.net/2")] {
-        store.save_push_subscription(user, endpoint, "p256dh-key", "auth-secret").await.expect("subscription");
+        store
+            .save_push_subscription(user, Some("a-session"), endpoint, "p256dh-key", "auth-secret")
+            .await
+            .expect("subscription");
     }
     // The push queue: a job waiting, a push recorded, a tab (not copied).
     store.queue_push_job("message", group, 3, Some(alice), "2030-01-01T00:00:00.000000Z").await.expect("a job");

@@ -260,6 +260,7 @@ const TABLES: &[Table] = &[
             ("p256dh", Text),
             ("auth", Text),
             ("created_at", Text),
+            ("session_id", Text),
         ],
         identity: true,
     },

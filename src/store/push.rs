@@ -38,19 +38,21 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).fetch_optional(pool).await?))
     }
 
-    /// Saves `user`'s subscription for a device (its endpoint): a new row,
-    /// or the device's row taken over with the new keys (and user).
+    /// Saves `user`'s subscription for a device (its endpoint), made in
+    /// session `session` (its store id): a new row, or the device's row
+    /// taken over with the new keys (and user and session).
     pub async fn save_push_subscription(
         &self,
         user: UserId,
+        session: Option<&str>,
         endpoint: &str,
         p256dh: &str,
         auth: &str,
     ) -> Result<i64, AppError> {
-        let sql = "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at)
-                   VALUES ($1, $2, $3, $4, $5)
+        let sql = "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at, session_id)
+                   VALUES ($1, $2, $3, $4, $5, $6)
                    ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh,
-                       auth = excluded.auth, created_at = excluded.created_at
+                       auth = excluded.auth, created_at = excluded.created_at, session_id = excluded.session_id
                    RETURNING id";
         let at = now();
         let (id,): (i64,) = on_writer!(self, pool => sqlx::query_as(sql)
@@ -59,6 +61,7 @@ impl Store {
             .bind(p256dh)
             .bind(auth)
             .bind(&at)
+            .bind(session)
             .fetch_one(pool)
             .await?);
         Ok(id)

@@ -37,11 +37,19 @@ pub struct PushCandidate {
     pub visible: bool,
 }
 
-/// The candidates: every subscription of every member but the author, with
-/// their level, read marker, mention and visible tab, in one query that
-/// walks the room's memberships (its primary key) and probes the
+/// Whether subscription `s` may be pushed: its account is active, and the
+/// session it was saved in (if it was saved with one) has not ended: every
+/// way a session ends deletes its `user_sessions` row.
+const PUSHABLE: &str = "NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.deactivated_at IS NOT NULL)
+    AND (s.session_id IS NULL OR EXISTS (SELECT 1 FROM user_sessions us WHERE us.session_id = s.session_id))";
+
+/// The candidates: every pushable subscription of every member but the
+/// author, with their level, read marker, mention and visible tab, in one
+/// query that walks the room's memberships (its primary key) and probes the
 /// subscriptions, mentions and tabs by index.
-const CANDIDATES: &str = "SELECT s.id AS subscription_id, s.user_id, s.endpoint, s.p256dh, s.auth,
+static CANDIDATES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT s.id AS subscription_id, s.user_id, s.endpoint, s.p256dh, s.auth,
         mb.notify_level, r.kind AS room_kind, mb.last_read_number,
         EXISTS (SELECT 1 FROM mentions mt
                 WHERE mt.user_id = mb.user_id AND mt.room_id = mb.room_id AND mt.number = $2) AS mentioned,
@@ -50,8 +58,10 @@ const CANDIDATES: &str = "SELECT s.id AS subscription_id, s.user_id, s.endpoint,
     FROM memberships mb
     JOIN rooms r ON r.id = mb.room_id
     JOIN push_subscriptions s ON s.user_id = mb.user_id
-    WHERE mb.room_id = $1 AND mb.user_id IS DISTINCT FROM $3
-    ORDER BY s.user_id, s.id";
+    WHERE mb.room_id = $1 AND mb.user_id IS DISTINCT FROM $3 AND {PUSHABLE}
+    ORDER BY s.user_id, s.id"
+    )
+});
 
 impl Store {
     /// Whether a job is due and not leased (a cheap read on the read pool,
@@ -103,17 +113,19 @@ impl Store {
     /// worker one write a round instead of three statements each. Returns how
     /// many it deleted.
     pub async fn drop_unpushable_push_jobs(&self, at: &str, limit: i64) -> Result<u64, AppError> {
-        let sql = "WITH due AS (SELECT id, room_id FROM push_jobs
+        let sql = format!(
+            "WITH due AS (SELECT id, room_id FROM push_jobs
                                 WHERE kind = 'message' AND due_at <= $1
                                   AND (leased_until IS NULL OR leased_until <= $1)
                                 ORDER BY due_at, id LIMIT $2),
                         quiet AS (SELECT d.room_id FROM (SELECT DISTINCT room_id FROM due) d
                                   WHERE NOT EXISTS (SELECT 1 FROM memberships mb
                                                     JOIN push_subscriptions s ON s.user_id = mb.user_id
-                                                    WHERE mb.room_id = d.room_id))
+                                                    WHERE mb.room_id = d.room_id AND {PUSHABLE}))
                    DELETE FROM push_jobs
-                   WHERE id IN (SELECT id FROM due WHERE room_id IN (SELECT room_id FROM quiet))";
-        let n = on_writer!(self, pool => sqlx::query(sql).bind(at).bind(limit).execute(pool).await?.rows_affected());
+                   WHERE id IN (SELECT id FROM due WHERE room_id IN (SELECT room_id FROM quiet))"
+        );
+        let n = on_writer!(self, pool => sqlx::query(&sql).bind(at).bind(limit).execute(pool).await?.rows_affected());
         Ok(n)
     }
 
@@ -157,7 +169,7 @@ impl Store {
         author: Option<UserId>,
         at: &str,
     ) -> Result<Vec<PushCandidate>, AppError> {
-        Ok(on_pool!(self, pool => sqlx::query_as(CANDIDATES)
+        Ok(on_pool!(self, pool => sqlx::query_as(&CANDIDATES)
             .bind(room)
             .bind(number)
             .bind(author)

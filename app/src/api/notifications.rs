@@ -30,7 +30,8 @@ pub async fn push_key() -> Result<String, UiError> {
 #[server(prefix = "/fn")]
 pub async fn save_push_subscription(endpoint: String, p256dh: String, auth: String) -> Result<(), UiError> {
     let (hearth, me) = ssr::user().await?;
-    hearth.subscribe_push(me.id, &endpoint, &p256dh, &auth).await?;
+    let session = ssr::session().await?.session.id().map(|id| id.to_string());
+    hearth.subscribe_push(me.id, session.as_deref(), &endpoint, &p256dh, &auth).await?;
     Ok(())
 }
 

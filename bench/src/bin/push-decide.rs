@@ -71,7 +71,13 @@ async fn main() {
         let auth = [i as u8; 16];
         let endpoint = format!("https://push.bench.invalid/{i}");
         store
-            .save_push_subscription(*user, &endpoint, &URL_SAFE_NO_PAD.encode(&p256dh), &URL_SAFE_NO_PAD.encode(auth))
+            .save_push_subscription(
+                *user,
+                None,
+                &endpoint,
+                &URL_SAFE_NO_PAD.encode(&p256dh),
+                &URL_SAFE_NO_PAD.encode(auth),
+            )
             .await
             .expect("a subscription");
         keys.push((p256dh, auth));

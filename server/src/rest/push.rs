@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
+use hearth::auth::AuthSession;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,9 +63,12 @@ pub(super) struct SubscriptionBody {
 pub(super) async fn subscribe(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
+    session: AuthSession,
     Json(body): Json<SubscriptionBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = hearth.subscribe_push(me.id, &body.endpoint, &body.keys.p256dh, &body.keys.auth).await?;
+    let session = session.session.id().map(|id| id.to_string());
+    let id =
+        hearth.subscribe_push(me.id, session.as_deref(), &body.endpoint, &body.keys.p256dh, &body.keys.auth).await?;
     Ok((StatusCode::CREATED, JsonResponse(SubscriptionRef { id })))
 }
 

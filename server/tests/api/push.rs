@@ -544,3 +544,38 @@ async fn a_backlog_is_sent_round_after_round_and_jobs_nobody_can_receive_are_del
     assert_eq!(pushed.path, "/push/bob-phone");
     assert_eq!(after, Drain::default(), "nothing left");
 }
+
+#[tokio::test]
+async fn a_device_is_pushed_nothing_once_its_session_ends_or_its_account_is_deactivated() {
+    // Arrange: alice (the first account, an admin) writes to bob, who has a
+    // laptop and a phone, each subscribed in its own session.
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let phone = crate::helpers::new_client();
+    assert_eq!(app.sign_in_with(&phone, "bob", crate::helpers::PASSWORD).await.status(), 200);
+    let _laptop = subscribe_browser(&app, &bob.client, &service.endpoint("bob-laptop")).await;
+    let _phone = subscribe_browser(&app, &phone, &service.endpoint("bob-phone")).await;
+
+    // Act 1: the laptop signs out.
+    let signed_out = bob.client.delete(app.url("/users/sign_out")).send().await.expect("sent");
+    assert_eq!(signed_out.status(), 204);
+    app.send(&alice.client, room, "for the phone only").await;
+    let pushed = service.next().await;
+    let more = service.next_within(Duration::from_millis(2500)).await;
+
+    // Assert 1: only the phone, still signed in, is pushed.
+    assert_eq!(pushed.path, "/push/bob-phone");
+    assert!(more.is_none(), "the signed-out laptop is pushed nothing: {more:?}");
+
+    // Act 2: an admin deactivates bob (which ends the phone's session too).
+    let deactivated = alice.client.post(app.url(&format!("/admin/users/{}/deactivate", bob.id))).send().await;
+    assert_eq!(deactivated.expect("sent").status(), 200);
+    app.send(&alice.client, room, "bob is gone").await;
+
+    // Assert 2: no device of his hears of it, and the job is done with.
+    let after = service.next_within(Duration::from_secs(4)).await;
+    assert!(after.is_none(), "a deactivated account is pushed nothing: {after:?}");
+    eventually(&app, JOBS, "0").await;
+}
