@@ -25,8 +25,11 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         FieldError::reject_nul("email", "Email", raw)?;
         let email = raw.trim().to_lowercase();
+        // Nothing invisible either: "bob@example.com" with a zero-width
+        // space or a direction control would read as bob's address.
         let valid = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
+            && !crate::text::has_hidden_characters(&email)
             && matches!(email.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.contains('@')
                 && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
@@ -338,6 +341,22 @@ mod tests {
         for bad in ["", "alice", "alice@", "@example.com", "a@b", "a b@c.de", "a@b@c.de", "a@.com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+        // What reads as someone else's address: zero-width and invisible
+        // characters, direction controls, other controls.
+        for lookalike in [
+            "bob@example.com\u{200b}",
+            "b\u{200b}ob@example.com",
+            "bob@example.com\u{202e}",
+            "bob@exa\u{00ad}mple.com",
+            "bob\u{2060}@example.com",
+            "\u{feff}bob@example.com",
+            "bob@example.com\u{7}",
+        ] {
+            let refused = Email::parse(lookalike).err().map(|e| e.message);
+            assert_eq!(refused.as_deref(), Some("Email is invalid"), "{lookalike:?}");
+        }
+        // Letters of any script are still fine.
+        assert!(Email::parse("jürgen@bücher.example").is_ok());
     }
 
     #[test]

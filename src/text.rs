@@ -23,6 +23,13 @@ fn is_invisible(c: char) -> bool {
         )
 }
 
+/// True when `text` holds a character that shows nothing (whitespace
+/// aside) or a control character: an address or a login with one reads the
+/// same as another without it.
+pub fn has_hidden_characters(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() || (is_invisible(c) && !c.is_whitespace()))
+}
+
 /// True when `text` would show nothing: empty, or only whitespace and
 /// invisible characters (a title of one zero-width space is no title).
 pub fn is_blank(text: &str) -> bool {

@@ -43,6 +43,8 @@ async fn register_rejects_invalid_input_with_422_and_every_error() {
     let app = spawn_app().await;
     let cases = [
         (json!({"email": "nope", "username": "ok_name", "password": PASSWORD}), "Email is invalid"),
+        // A lookalike of another address, with a zero-width space.
+        (json!({"email": "a@example.com\u{200b}", "username": "ok_name", "password": PASSWORD}), "Email is invalid"),
         (json!({"email": "a@example.com", "username": "x", "password": PASSWORD}), "Username is too short"),
         (json!({"email": "a@example.com", "username": "bad name", "password": PASSWORD}), "Username may only use"),
         (json!({"email": "a@example.com", "username": "okname", "password": "short"}), "Password is too short"),
