@@ -308,7 +308,14 @@ impl Config {
             return self.database_location();
         }
         let dir = &self.data_dir;
-        std::fs::create_dir_all(dir)
+        // It will hold every account's data and the live sessions: one made
+        // here is for this user only.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
             .map_err(|e| format!("cannot create the data directory {} (HEARTH_DATA_DIR): {e}", dir.display()))?;
         if !dir.join("hearth.db").exists() {
             // SQLite would say only "unable to open database file".

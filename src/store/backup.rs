@@ -124,6 +124,10 @@ pub async fn backup_sqlite(url: &str, to: &Path) -> Result<BackupReport, BackupE
         Backend::Postgres => return Err(BackupError::Postgres(shown)),
         Backend::Sqlite => {}
     }
+    // SQLite would read `file:…` as a URI and write elsewhere than named.
+    if to.to_string_lossy().starts_with("file:") {
+        return Err(failed("give the snapshot's path, not a file: URI".into()));
+    }
     if to.exists() {
         return Err(BackupError::Exists(target));
     }
@@ -136,11 +140,30 @@ pub async fn backup_sqlite(url: &str, to: &Path) -> Result<BackupReport, BackupE
         return Err(BackupError::Missing(shown));
     }
     let mut conn = options.connect().await.map_err(|e| failed(e.to_string()))?;
-    // VACUUM INTO itself refuses a file that exists (the check above only
-    // gives the clearer message).
+    // The snapshot holds every account's data and the live sessions: it is
+    // created empty here, readable by this user only (and never over a file
+    // that exists), and VACUUM INTO fills an empty file.
+    private_new_file(to).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => BackupError::Exists(target.clone()),
+        _ => failed(e.to_string()),
+    })?;
     let done = sqlx::query("VACUUM INTO $1").bind(to.to_string_lossy().into_owned()).execute(&mut conn).await;
     let _ = conn.close().await;
-    done.map_err(|e| failed(e.to_string()))?;
+    if let Err(e) = done {
+        // Nothing half-written is left behind.
+        let _ = std::fs::remove_file(to);
+        return Err(failed(e.to_string()));
+    }
     let bytes = std::fs::metadata(to).map_err(|e| failed(e.to_string()))?.len();
     Ok(BackupReport { bytes })
+}
+
+/// Creates `path`, which must not exist, empty and readable and writable by
+/// this user only (on Unix; elsewhere with the default permissions).
+fn private_new_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }

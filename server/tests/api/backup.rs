@@ -174,6 +174,32 @@ async fn a_backup_never_overwrites_an_existing_file() {
 }
 
 #[tokio::test]
+async fn a_backup_is_readable_by_its_owner_only_and_a_file_uri_is_refused() {
+    if hearth::testing::skip_unless(Backend::Sqlite, "hearth backup copies SQLite files (Postgres: pg_dump)") {
+        return;
+    }
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("snapshot.db");
+
+    let output = run_backup(&app.database_url, &file).await;
+    let as_uri = dir.path().join("uri.db");
+    let uri_output = run_backup(&app.database_url, Path::new(&format!("file:{}", as_uri.display()))).await;
+
+    // It holds every account's data and the live sessions.
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).expect("the snapshot").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "rw for its owner only, not {mode:o}");
+    assert_eq!(integrity_check(&format!("sqlite://{}", file.display())).await, ["ok"]);
+    // SQLite would read a file: URI as a path of its own choosing, so it
+    // is refused before anything is written.
+    assert_one_line_failure(&uri_output, &["not a file: URI"]);
+    assert!(!as_uri.exists(), "nothing written");
+}
+
+#[tokio::test]
 async fn a_backup_of_a_postgres_database_names_pg_dump_and_fails() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("hearth.dump");

@@ -162,6 +162,19 @@ async fn the_demo_seed_names_the_account_in_its_way() {
 }
 
 #[tokio::test]
+async fn a_data_directory_the_binary_makes_is_for_its_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let output = hearth_in(dir.path(), &[], &["migrate"]).await;
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mode = std::fs::metadata(dir.path().join("data")).expect("made").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "not {mode:o}");
+    assert!(dir.path().join("data/hearth.db").exists());
+}
+
+#[tokio::test]
 async fn the_sign_up_policy_command_says_what_is_stored_and_no_more() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = hearth::testing::fresh_database_url(dir.path()).await;
