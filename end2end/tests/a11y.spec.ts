@@ -38,9 +38,17 @@ for (const colorScheme of ["light", "dark"] as const) {
       const room = await createRoom(context.request, { kind: "open", title: `Accessible ${Date.now()}` });
       await postMessage(context.request, room, "Hello, with a [link](https://example.com) and `code`");
       await postMessage(context.request, room, "A second message");
+      // Highlighted code (keywords, strings, comments, numbers) on its own
+      // background, and code inside a link.
+      await postMessage(
+        context.request,
+        room,
+        '```rust\n// a comment\nfn main() { let n = 42; println!("a string {n}"); }\n```\nSee [`cargo run`](https://example.com)',
+      );
       const page = await context.newPage();
       await openLive(page, room);
-      await expect(page.locator("article.message")).toHaveCount(2);
+      await expect(page.locator("article.message")).toHaveCount(3);
+      for (const kind of ["k", "s", "c", "n"]) await expect(page.locator(`pre .hl-${kind}`).first()).toBeVisible();
       expect(await violations(page)).toEqual([]);
       await context.close();
     });

@@ -51,6 +51,16 @@ test("an image pasted into the composer appears as a thumbnail for the other use
   // The same after a reload (what the live event showed is what the page shows).
   await alicePage.reload();
   await expect(alicePage.locator("article.message .file-image img")).toHaveAttribute("alt", "screenshot.png");
+  // Deleted, the message shows no picture any more, live on both screens,
+  // as a reload would show it.
+  await expect(alicePage.locator(".chat[data-live=true]")).toBeVisible();
+  const number = await alicePage.locator("article.message").first().getAttribute("data-number");
+  expect((await bobContext.request.delete(`/conversations/${room}/messages/${number}`)).status()).toBe(204);
+  for (const page of [alicePage, bobPage]) {
+    const row = page.locator(`article.message[data-number="${number}"]`);
+    await expect(row.locator(".body")).toHaveText("This message was deleted.");
+    await expect(row.locator(".file-image, .files a")).toHaveCount(0);
+  }
   expect(errors).toEqual([]);
   await closeAll(aliceContext, bobContext);
 });
@@ -92,8 +102,11 @@ test("files dropped on the window or attached go with the text, and a file over 
   await expect(bobPage.locator(".upload-held")).toContainText("Remove the file that could not be uploaded");
   await expect(composer).toHaveValue("the notes and the data");
   await expect(refused).toHaveCount(1);
-  await bobPage.getByRole("button", { name: "Remove huge.iso" }).click();
+  // By keyboard: focus goes back to the text, not to the page's start.
+  await bobPage.getByRole("button", { name: "Remove huge.iso" }).focus();
+  await bobPage.keyboard.press("Enter");
   await expect(bobPage.locator(".upload-held")).toHaveCount(0);
+  await expect(composer).toBeFocused();
   await composer.press("Enter");
   const message = alicePage.locator("article.message", { hasText: "the notes and the data" });
   await expect(message.locator(".file-link")).toHaveCount(2);

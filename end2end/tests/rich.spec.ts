@@ -108,6 +108,14 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   await expect(alicePage.locator(".composer .replying")).toContainText("filler 3");
   await expect(alicePage.locator(".composer .replying")).not.toContainText("`");
   const composer = alicePage.getByLabel("Message", { exact: true });
+  // Cancelled by keyboard, focus goes back to the text; then the reply again.
+  await alicePage.getByRole("button", { name: "Cancel the reply" }).focus();
+  await alicePage.keyboard.press("Enter");
+  await expect(alicePage.locator(".composer .replying")).toHaveCount(0);
+  await expect(composer).toBeFocused();
+  await filler.hover();
+  await filler.getByRole("button", { name: "Reply" }).click();
+  await expect(alicePage.locator(".composer .replying")).toContainText("filler 3");
   await composer.fill("Answering three");
   await composer.press("Enter");
   const reply = alicePage.locator("article.message:not(.pending)", { hasText: "Answering three" });

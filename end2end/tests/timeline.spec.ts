@@ -29,6 +29,9 @@ test("quick messages by one author show one name and one avatar, and another aut
   await expect(second).toHaveClass(/continued/);
   await expect(second.locator(".author")).toHaveCount(0);
   await expect(second.locator(".avatar")).toHaveCount(0);
+  // Not shown, but a screen reader going message by message hears whose it is.
+  await expect(second.locator(".sr-author")).toHaveText(alice.name);
+  expect(await second.locator(".sr-author").evaluate((e) => e.getBoundingClientRect().width)).toBeLessThanOrEqual(1);
 
   // Each group's avatar: initials (no picture set), on a palette colour.
   await expect(first.locator(".avatar.initials")).toHaveText(initials(alice.name));

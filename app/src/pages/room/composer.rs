@@ -366,7 +366,10 @@ fn Replying(quote: ReplyTo, replying: RwSignal<Option<ReplyTo>>) -> impl IntoVie
                 <span class="muted">"Replying to " {who.clone()} ": "</span>
                 <span class="reply-snippet">{snippet.clone()}</span>
             </Show>
-            <button type="button" class="link" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
+            <button type="button" class="link" aria-label="Cancel the reply" on:click=move |_| {
+                replying.set(None);
+                focus_composer();
+            }>"×"</button>
         </div>
     }
 }

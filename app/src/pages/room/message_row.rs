@@ -272,6 +272,12 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 }}
             </div>
             <div class="message-main">
+                // A later message of a group shows no name, but a screen
+                // reader moving through messages one by one still says whose.
+                {(!starts_group).then(|| {
+                    let shown_as = shown_as.clone();
+                    view! { <span class="visually-hidden sr-author">{move || shown_as().0}</span> }
+                })}
                 {starts_group.then(|| view! {
                     <header>
                         <span class="author">{move || shown_as().0}</span>

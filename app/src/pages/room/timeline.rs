@@ -98,13 +98,17 @@ pub fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
     entries.sort_by_key(|e| (!e.is_confirmed(), e.message.number));
 }
 
-/// Message `number` was deleted: no text, no HTML, no reactions.
+/// Message `number` was deleted: no text, no HTML, no reactions, files,
+/// link preview or mentions, as a fresh page load shows it.
 pub fn mark_deleted(entries: &mut [Entry], number: i64) {
     for x in confirmed_mut(entries, number) {
         x.message.deleted = true;
         x.message.body = None;
         x.message.html = None;
         x.message.reactions.clear();
+        x.message.attachments.clear();
+        x.message.preview = None;
+        x.message.mentions.clear();
     }
 }
 
@@ -452,6 +456,34 @@ pub(crate) mod tests {
         merge(&mut entries, vec![confirmed]);
         show_pending(&mut entries, vec![pending("x", "mine"), failed]);
         assert_eq!(numbers(&entries), [(1, Delivery::Confirmed), (2, Delivery::Confirmed), (0, Delivery::Failed)]);
+    }
+
+    #[test]
+    fn a_deleted_message_keeps_no_files_preview_or_mentions() {
+        let mut shown = message(1, 1, "see https://example.com @bob", &at(1));
+        shown.attachments = vec![
+            serde_json::from_value(serde_json::json!({
+                "id": 7, "name": "a.png", "content_type": "image/png", "size": 3,
+                "url": "/attachments/7/a.png", "thumbnail_url": "/attachments/thumbnails/7"
+            }))
+            .expect("an attachment"),
+        ];
+        shown.preview = Some(hearth::model::LinkPreview {
+            url: "https://example.com".into(),
+            title: "Example".into(),
+            description: None,
+            site_name: None,
+        });
+        shown.mentions = vec![UserId(2)];
+        let mut entries = vec![Entry::confirmed(shown)];
+
+        mark_deleted(&mut entries, 1);
+
+        let gone = &entries[0].message;
+        assert!(gone.deleted && gone.body.is_none() && gone.html.is_none());
+        assert!(gone.attachments.is_empty(), "{:?}", gone.attachments);
+        assert_eq!(gone.preview, None);
+        assert!(gone.mentions.is_empty());
     }
 
     #[test]

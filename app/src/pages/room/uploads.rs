@@ -183,7 +183,12 @@ pub fn UploadList(uploads: Uploads) -> impl IntoView {
                         type="button"
                         class="link"
                         aria-label=format!("Remove {}", upload.name)
-                        on:click=move |_| uploads.remove(upload.key)
+                        on:click=move |_| {
+                            uploads.remove(upload.key);
+                            // The button goes with its file: focus goes back
+                            // to the text, not to the page's start.
+                            super::browser::focus_composer();
+                        }
                     >"×"</button>
                 </li>
             </For>
