@@ -18,6 +18,8 @@ use serde_json::json;
 /// Paths the JSON API owns (pages are `/`, `/login`, `/rooms/:id`, …).
 const API_PREFIXES: [&str; 10] =
     ["/users", "/conversations", "/messages", "/message", "/api/", "/search", "/fn/", "/healthz", "/ws", "/cable"];
+/// API paths only below these: `/admin` itself is a page.
+const API_ONLY_BELOW: [&str; 3] = ["/admin/", "/push/", "/attachments/"];
 
 /// Gives framework-made error answers the API's JSON body where JSON is wanted.
 pub async fn json_errors(req: Request, next: Next) -> Response {
@@ -96,7 +98,9 @@ fn page_for(path: &str, query: Option<&str>) -> Option<String> {
 }
 
 fn wants_json(path: &str, headers: &HeaderMap) -> bool {
-    let api = path == "/rooms" || API_PREFIXES.iter().any(|p| path == p.trim_end_matches('/') || path.starts_with(p));
+    let api = path == "/rooms"
+        || API_PREFIXES.iter().any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
+        || API_ONLY_BELOW.iter().any(|p| path.starts_with(p));
     let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or("");
     api || (accept.contains("application/json") && !accept.contains("text/html"))
 }

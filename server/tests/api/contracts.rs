@@ -121,6 +121,9 @@ fn wrong_methods(token: &str) -> Vec<(Method, String, &'static [&'static str])> 
         (Method::GET, "/message".into(), &["POST"]),
         (Method::POST, "/search".into(), &["GET"]),
         (Method::POST, "/healthz".into(), &["GET"]),
+        (Method::DELETE, "/admin/users".into(), &["GET"]),
+        (Method::POST, "/push/key".into(), &["GET"]),
+        (Method::POST, "/attachments/1/x.png".into(), &["GET"]),
     ]
 }
 
@@ -176,6 +179,9 @@ async fn an_unknown_route_under_the_token_api_or_the_rest_api_is_404_with_json_e
         "/users/me/nope".into(),
         "/messages/1".into(),
         "/search/nope".into(),
+        "/admin/users/2/nope".into(),
+        "/push/nope".into(),
+        "/attachments/1/x.png/nope".into(),
     ];
     // (method, path, whether the route wants a session first: without one it is a 401)
     let mut requests: Vec<(Method, String, bool)> = unknown_routes
