@@ -151,7 +151,7 @@ pub struct Config {
     /// Serve `/metrics` (Prometheus) on the main address to requests with
     /// `Authorization: Bearer <this token>`. Unset (and no metrics address):
     /// `/metrics` does not exist.
-    #[arg(long, env = "HEARTH_METRICS_TOKEN", global = true, hide_env_values = true)]
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", global = true, hide_env_values = true, value_parser = secret)]
     pub metrics_token: Option<String>,
     /// New messages a user (or an application, on the token API) may post
     /// per minute, as a burst that refills evenly; faster gets 429 with
@@ -279,6 +279,17 @@ pub fn public_url(raw: &str) -> Result<String, String> {
     match parsed.scheme() {
         "http" | "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(raw.to_owned()),
         _ => Err(refused()),
+    }
+}
+
+/// A secret set on purpose: a blank one would turn what it guards off
+/// without a word (clap already ignores an empty environment variable).
+fn secret(raw: &str) -> Result<String, String> {
+    let token = raw.trim();
+    if token.is_empty() {
+        Err("blank: set a token, or unset it to turn the feature off".to_owned())
+    } else {
+        Ok(token.to_owned())
     }
 }
 

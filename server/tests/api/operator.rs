@@ -162,6 +162,15 @@ async fn the_demo_seed_names_the_account_in_its_way() {
 }
 
 #[tokio::test]
+async fn a_blank_metrics_token_is_refused_rather_than_turning_metrics_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for blank in [" ", "\t "] {
+        let output = hearth_in(dir.path(), &[("HEARTH_METRICS_TOKEN", blank)], &["serve"]).await;
+        assert_one_line_failure(&output, &["HEARTH_METRICS_TOKEN", "blank"]);
+    }
+}
+
+#[tokio::test]
 async fn a_data_directory_the_binary_makes_is_for_its_user_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
