@@ -151,6 +151,32 @@ pub struct RepliesParams {
     pub limit: Option<u32>,
 }
 
+/// A time cursor as clients write ISO 8601, in the stored form: RFC 3339
+/// (`2026-12-06T19:03:11Z`, `…+01:00`), and what Rails' `Time.zone.parse`
+/// and Python's `isoformat()` also send: an offset without its colon
+/// (`+0000`), no seconds (`19:03Z`), no offset at all (read as UTC), or a
+/// date alone (its midnight, UTC).
+fn cursor_time(raw: &str) -> Option<String> {
+    use time::format_description::well_known::Iso8601;
+    use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+    let utc = |t: OffsetDateTime| parse_time(&t.format(&time::format_description::well_known::Rfc3339).ok()?);
+    if let Some(stored) = parse_time(raw) {
+        return Some(stored);
+    }
+    // With an offset, that offset is the answer (a year out of range stays
+    // refused); only a time without one is read as UTC.
+    if let Ok(t) = OffsetDateTime::parse(raw, &Iso8601::PARSING) {
+        return utc(t);
+    }
+    if raw.ends_with(['Z', 'z']) || raw.rsplit_once('T').is_some_and(|(_, clock)| clock.contains(['+', '-'])) {
+        return None;
+    }
+    PrimitiveDateTime::parse(raw, &Iso8601::PARSING).ok().and_then(|t| utc(t.assume_utc())).or_else(|| {
+        let date = Date::parse(raw, &Iso8601::PARSING).ok()?;
+        utc(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc())
+    })
+}
+
 impl HistoryParams {
     /// Reads `before`/`after` as an ISO 8601 time or, if all digits, a number.
     pub fn parse(&self) -> Result<(HistoryQuery, u32), AppError> {
@@ -162,8 +188,8 @@ impl HistoryParams {
             let raw = raw.trim();
             // An offset's `+` typed unencoded in a query string arrives as a
             // space ("…T10:00:00 01:00"): read it as the `+` it was.
-            let with_plus = || raw.rsplit_once(' ').and_then(|(time, offset)| parse_time(&format!("{time}+{offset}")));
-            parse_time(raw).or_else(with_plus).map(Ok).ok_or_else(|| {
+            let with_plus = || raw.rsplit_once(' ').and_then(|(time, offset)| cursor_time(&format!("{time}+{offset}")));
+            cursor_time(raw).or_else(with_plus).map(Ok).ok_or_else(|| {
                 AppError::invalid(field, format!("{field} must be an ISO 8601 time or a message number"))
             })
         };
@@ -686,6 +712,26 @@ fn retry_matches(saved: &Message, body: &MessageBody, reply_to: Option<i64>, fil
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_cursors_read_the_iso_8601_forms_clients_send_as_utc() {
+        let same = "2026-12-06T19:03:11.000000Z";
+        for form in [
+            "2026-12-06T19:03:11Z",
+            "2026-12-06T20:03:11+01:00",
+            "2026-12-06T19:03:11+0000",
+            "2026-12-06T19:03:11",
+            "2026-12-06T19:03:11.000",
+        ] {
+            assert_eq!(cursor_time(form).as_deref(), Some(same), "{form}");
+        }
+        assert_eq!(cursor_time("2026-12-06T19:03:11.823030").as_deref(), Some("2026-12-06T19:03:11.823030Z"));
+        assert_eq!(cursor_time("2026-12-06T19:03Z").as_deref(), Some("2026-12-06T19:03:00.000000Z"));
+        assert_eq!(cursor_time("2026-12-06").as_deref(), Some("2026-12-06T00:00:00.000000Z"));
+        for not_a_time in ["yesterday", "2026-13-01", "2026-12-06T25:00:00Z", "12/06/2026", ""] {
+            assert_eq!(cursor_time(not_a_time), None, "{not_a_time}");
+        }
+    }
 
     #[test]
     fn bodies_are_trimmed_and_1_to_10000_characters() {

@@ -183,6 +183,35 @@ async fn a_time_cursors_offset_typed_with_an_unencoded_plus_is_read_as_a_plus() 
 }
 
 #[tokio::test]
+async fn a_time_cursor_in_the_iso_8601_forms_rails_and_python_send_pages_as_utc() {
+    let app = spawn_app().await;
+    let (alice, _, room) = room_with(&app, 3).await;
+    let newest = app.history(&alice.client, room, "").await;
+    let third = newest["messages"][2]["created_at"].as_str().expect("a time").to_owned();
+    let t = time::OffsetDateTime::parse(&third, &time::format_description::well_known::Rfc3339).expect("rfc 3339");
+    // The third message's time written without its offset (Python's naive
+    // isoformat()), with a colonless one (`+0000`), and a date alone.
+    let naive = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    );
+
+    let before_naive = app.history(&alice.client, room, &format!("before={naive}")).await;
+    let before_colonless = app.history(&alice.client, room, &format!("before={naive}%2B0000")).await;
+    let before_tomorrow = app.history(&alice.client, room, "before=9999-01-01").await;
+
+    assert_eq!(numbers(&before_naive), [1, 2]);
+    assert_eq!(before_colonless, before_naive);
+    assert_eq!(numbers(&before_tomorrow), [1, 2, 3]);
+}
+
+#[tokio::test]
 async fn a_time_cursor_outside_years_0_to_9999_in_utc_is_a_422_not_a_dropped_connection() {
     let app = spawn_app().await;
     let (alice, _, room) = room_with(&app, 3).await;
