@@ -73,6 +73,10 @@ pub struct ChatView {
     pub chat_number: i64,
     pub chat_name: String,
     pub messages_count: i64,
+    /// True once archived in the web UI: it is read-only (a post is 403).
+    /// Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +91,13 @@ pub struct AppMessageView {
     pub message_content: Option<String>,
     pub created_at: String,
     pub edited_at: Option<String>,
+    /// Who wrote it, when a person did (in the web UI or over REST); absent
+    /// for the application's own messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::model::Author>,
+    /// True once deleted in the web UI. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// A chat search hit, in the seed's shape.
@@ -145,6 +156,7 @@ impl ChatRow {
             chat_number: self.chat_number,
             chat_name: self.title.clone().unwrap_or_default(),
             messages_count: self.messages_count,
+            archived: self.archived,
         }
     }
 }
@@ -164,6 +176,8 @@ fn message_view(token: &str, chat: i64, m: Message) -> AppMessageView {
         message_content: m.body,
         created_at: m.created_at,
         edited_at: m.edited_at,
+        user: m.user,
+        deleted: m.deleted,
     }
 }
 

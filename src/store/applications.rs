@@ -19,10 +19,12 @@ pub struct ChatRow {
     pub chat_number: i64,
     pub title: Option<String>,
     pub messages_count: i64,
+    /// Archived in the web UI: read-only, here too.
+    pub archived: bool,
 }
 
 const APP_COLUMNS: &str = "id, token, name, owner_id, chats_count";
-const CHAT_COLUMNS: &str = "id AS room_id, chat_number, title, messages_count";
+const CHAT_COLUMNS: &str = "id AS room_id, chat_number, title, messages_count, archived_at IS NOT NULL AS archived";
 
 impl Store {
     pub async fn insert_application(&self, token: &str, name: &str, owner: Option<UserId>) -> Result<AppRow, AppError> {

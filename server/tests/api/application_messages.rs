@@ -312,6 +312,9 @@ async fn an_owners_chat_is_a_room_in_their_web_ui_with_the_applications_messages
     let through_api = app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1/messages")).await;
     assert_eq!(message_numbers(&through_api), [1, 2]);
     assert_eq!(through_api[1]["message_content"], "Hi, Alice here");
+    // A bot tells its own messages from people's: a person's name their author.
+    assert_eq!(through_api[1]["user"]["id"], alice.id);
+    assert_eq!(through_api[0].get("user"), None, "the application's own: {}", through_api[0]);
     assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1")).await["messages_count"], 2);
     // A message by the application has no user author: the owner can't delete it.
     let delete = alice.client.delete(app.url(&format!("/conversations/{room}/messages/1"))).send().await.unwrap();
@@ -322,6 +325,8 @@ async fn an_owners_chat_is_a_room_in_their_web_ui_with_the_applications_messages
         alice.client.delete(app.url(&format!("/conversations/{room}/messages/2"))).send().await.unwrap();
     }
     assert_eq!(app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1")).await["messages_count"], 1);
+    let deleted = app.get_json(&new_client(), &format!("/api/applications/{token}/chats/1/messages/2")).await;
+    assert_eq!((deleted["message_content"].clone(), deleted["deleted"].clone()), (Value::Null, json!(true)));
 }
 
 #[tokio::test]
@@ -375,7 +380,12 @@ async fn an_archived_chat_is_read_only_through_the_token_api_too() {
     let posted =
         new_client().post(app.url(&format!("{chat}/messages"))).json(&json!({ "message_content": "After" })).send();
     assert_error(posted.await.unwrap(), 403).await;
-    assert_eq!(app.get_json(&new_client(), &chat).await["chat_name"], "Closed ticket");
+    let shown = app.get_json(&new_client(), &chat).await;
+    assert_eq!(shown["chat_name"], "Closed ticket");
+    // The chat says so, so a bot can tell before its next write.
+    assert_eq!(shown["archived"], true);
+    let listed = app.get_json(&new_client(), &format!("/api/applications/{token}/chats")).await;
+    assert_eq!(listed[0]["archived"], true);
 }
 
 #[tokio::test]
