@@ -63,6 +63,16 @@ impl From<FieldError> for AppError {
 /// A list's `limit` parameter: `default` when absent, at most `max` (more
 /// is served as the most, as the ChatFlow API does), and 0 refused with a
 /// message that says both.
+/// Reads a `limit` query parameter as any whole number: one under 1 becomes
+/// 0, which [`page_limit`] refuses with its 422 ("must be at least 1"), as
+/// `limit=0` is; a number too big for any page is the most there is. Text
+/// that is no number stays a 400 like any parameter that does not parse.
+/// For `#[serde(default, deserialize_with = "…")]`.
+pub fn any_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let given = <Option<i64> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(given.map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+}
+
 pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
     match limit {
         Some(0) => Err(AppError::invalid("limit", format!("Limit must be at least 1 (at most {max} are returned)"))),

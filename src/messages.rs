@@ -137,6 +137,7 @@ pub struct HistoryParams {
     pub around: Option<i64>,
     /// Messages per page: 1 to 200 (more is cut to 200), 50 when absent.
     #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    #[serde(default, deserialize_with = "crate::error::any_limit")]
     pub limit: Option<u32>,
 }
 
@@ -148,6 +149,7 @@ pub struct RepliesParams {
     pub after: Option<i64>,
     /// Replies per page: 1 to 200 (more is cut to 200), 50 when absent.
     #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    #[serde(default, deserialize_with = "crate::error::any_limit")]
     pub limit: Option<u32>,
 }
 

@@ -237,6 +237,7 @@ pub(super) struct AuditQuery {
     before: Option<i64>,
     /// At most this many entries (capped by the server).
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "hearth::error::any_limit")]
     limit: Option<u32>,
 }
 

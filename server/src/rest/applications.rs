@@ -251,6 +251,7 @@ pub(super) struct NumberPage {
     before_number: Option<i64>,
     /// At most this many (1 to 200; 50 when absent).
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "hearth::error::any_limit")]
     limit: Option<u32>,
 }
 
@@ -318,6 +319,7 @@ pub(super) struct SearchQuery {
     search_query: Option<String>,
     /// At most this many hits.
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "hearth::error::any_limit")]
     limit: Option<u32>,
 }
 

@@ -29,6 +29,7 @@ pub(super) struct WebSearch {
     room_id: Option<i64>,
     /// At most this many hits (capped by the server).
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "hearth::error::any_limit")]
     limit: Option<u32>,
 }
 

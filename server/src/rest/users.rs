@@ -220,6 +220,7 @@ pub(super) struct DirectoryQuery {
     query: Option<String>,
     /// At most this many people (capped by the server).
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "hearth::error::any_limit")]
     limit: Option<u32>,
 }
 

@@ -116,6 +116,11 @@ async fn messages_are_listed_by_number_ascending_and_paged_with_after_number() {
     assert_eq!(past_the_end, json!([]));
     assert_eq!(message_numbers(&first_two), [1, 2], "the first page starts at 1");
     assert_error(zero, 422).await;
+    let negative = app.get(&client, &format!("{path}?limit=-1")).await;
+    let body = assert_error(negative, 422).await;
+    assert!(body["errors"][0].as_str().unwrap().starts_with("Limit must be at least 1"), "{body}");
+    let huge = app.get_json(&client, &format!("{path}?limit=99999999999")).await;
+    assert_eq!(message_numbers(&huge), [1, 2, 3, 4, 5], "as many as a page holds");
 }
 
 #[tokio::test]
