@@ -43,12 +43,15 @@ const SIGN_UP_POLICY_KEY: &str = "sign_up_policy";
 pub const INVITATION_DEFAULT_HOURS: i64 = 7 * 24;
 pub const INVITATION_MAX_HOURS: i64 = 90 * 24;
 pub const INVITATION_MAX_USES: i64 = 1000;
-const USERS_MAX: u32 = 200;
+/// The most accounts one admin search lists (the page says when it is cut).
+pub const USERS_MAX: u32 = 200;
 /// How often a server reads the audit log for deactivations made by
 /// `hearth deactivate`, a process of its own that can reach no socket: the
 /// server closes them within this (the issue asks for 5 s).
 pub const COMMAND_LINE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 const AUDIT_MAX: u32 = 200;
+/// Audit entries the admin page shows at a time, newest first.
+pub const AUDIT_PAGE: u32 = 100;
 
 /// A new invitation token: 256 random bits as 64 hex characters.
 pub(crate) fn new_invitation_token() -> String {

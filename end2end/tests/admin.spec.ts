@@ -236,3 +236,31 @@ test("a long room name in Remove from a room does not widen the admin page on a 
   }
   await closeAll(memberContext, adminContext);
 });
+
+test("the audit log shows the newest hundred entries and older ones on request", async ({ browser }) => {
+  // Over a hundred entries: a member made admin and member again, by the API.
+  const memberContext = await browser.newContext();
+  const member = await registerUser(memberContext, "audited");
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+  for (let i = 0; i < 110; i++) {
+    const role = i % 2 === 0 ? "admin" : "member";
+    const response = await adminContext.request.put(`/admin/users/${member.id}/role`, { data: { role } });
+    expect(response.status()).toBe(200);
+  }
+
+  await admin.goto("/admin");
+  await hydrated(admin);
+  const rows = admin.locator(".audit-log tr.audit-entry");
+  await expect(rows).toHaveCount(100);
+  const older = admin.getByRole("button", { name: "Show older entries" });
+  await older.click();
+
+  // The next page comes after them, none of them again.
+  await expect.poll(() => rows.count()).toBeGreaterThan(110);
+  const texts = await rows.allInnerTexts();
+  const roleChanges = texts.filter((t) => t.includes("user.set_role") && t.includes(`user ${member.id}`));
+  expect(roleChanges.length).toBeGreaterThanOrEqual(110);
+  await closeAll(adminContext, memberContext);
+});

@@ -279,11 +279,14 @@ test("a message does not go while a file of it failed to upload, and says to rem
   await expect(uploads.locator("progress")).toHaveCount(0);
   const composer = page.getByLabel("Message", { exact: true });
   await composer.fill("the picture");
+  const wide = (await composer.boundingBox())!.width;
 
   await composer.press("Enter");
 
   await expect(page.locator(".upload-held")).toContainText("Remove the file that could not be uploaded");
   await expect(composer).toHaveValue("the picture");
+  // The note has a line of its own: the text box keeps its width.
+  expect((await composer.boundingBox())!.width).toBeGreaterThan(wide * 0.9);
   await expect(uploads).toHaveCount(2);
   await expect(page.locator("article.message")).toHaveCount(0);
   expect((await (await context.request.get(`/conversations/${room}/messages`)).json()).messages).toHaveLength(0);

@@ -33,6 +33,11 @@ pub struct AdminContents {
     pub open_rooms: Vec<OpenRoom>,
     /// The newest 100 audit entries, newest first.
     pub audit: Vec<AuditEntry>,
+    /// Whether older entries may exist (the page offers them).
+    pub audit_more: bool,
+    /// Whether the search listed as many accounts as it lists: others may
+    /// match (the page says to search).
+    pub users_cut: bool,
     /// The server's time when it answered, as times are stored: which
     /// invitations have expired (the same in the server's render and the
     /// browser's).
@@ -50,9 +55,21 @@ pub async fn admin_overview(query: String) -> Result<AdminContents, UiError> {
     let policy = hearth.sign_up_policy().await?;
     let default_rooms = hearth.default_rooms(actor(&me)).await?;
     let open_rooms = hearth.open_rooms(me.id).await?;
-    let audit = hearth.audit_log(me.id, None, Some(100)).await?;
+    let audit = hearth.audit_log(me.id, None, Some(hearth::admin::AUDIT_PAGE)).await?;
+    let audit_more = audit.len() == hearth::admin::AUDIT_PAGE as usize;
+    let users_cut = users.len() >= hearth::admin::USERS_MAX as usize;
     let now = hearth::store::now();
-    Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit, now })
+    Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit, audit_more, users_cut, now })
+}
+
+/// The audit entries before entry `before`, newest first: the admin page's
+/// next page of them, and whether there may be more.
+#[server(prefix = "/fn")]
+pub async fn admin_audit_before(before: i64) -> Result<(Vec<AuditEntry>, bool), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    let page = hearth.audit_log(me.id, Some(before), Some(hearth::admin::AUDIT_PAGE)).await?;
+    let more = page.len() == hearth::admin::AUDIT_PAGE as usize;
+    Ok((page, more))
 }
 
 /// Whether the signed-in user is an active admin (false when signed out):

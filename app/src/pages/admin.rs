@@ -14,7 +14,8 @@ use super::query::use_query_value;
 use super::signed_in_with;
 use crate::api::{
     AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
-    AdminRevokeInvitation, AdminSetDefaultRoom, AdminSetRole, AdminSetSignUpPolicy, admin_overview, admin_user_rooms,
+    AdminRevokeInvitation, AdminSetDefaultRoom, AdminSetRole, AdminSetSignUpPolicy, admin_audit_before, admin_overview,
+    admin_user_rooms,
 };
 use crate::components::avatar::Avatar;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
@@ -93,16 +94,24 @@ pub fn AdminPage() -> impl IntoView {
         move || async move { overview.await },
         move |_me, loaded: Result<AdminContents, UiError>| match loaded {
             Err(error) if error.is_missing() => EitherOf3::A(view! { <AdminsOnly /> }),
-            Ok(AdminContents { users, invitations, policy, default_rooms, open_rooms, audit, now }) => {
-                EitherOf3::B(view! {
-                    <h1>"Admin"</h1>
-                    <Users users search=search() actions picked rooms />
-                    <Invitations invitations now actions />
-                    <Policy policy actions />
-                    <DefaultRooms default_rooms open_rooms actions />
-                    <Audit audit />
-                })
-            }
+            Ok(AdminContents {
+                users,
+                invitations,
+                policy,
+                default_rooms,
+                open_rooms,
+                audit,
+                audit_more,
+                users_cut,
+                now,
+            }) => EitherOf3::B(view! {
+                <h1>"Admin"</h1>
+                <Users users users_cut search=search() actions picked rooms />
+                <Invitations invitations now actions />
+                <Policy policy actions />
+                <DefaultRooms default_rooms open_rooms actions />
+                <Audit audit more=audit_more />
+            }),
             Err(_) => EitherOf3::C(view! {
                 <section class="card load-error" role="alert">
                     <h1>"Could not load the admin page"</h1>
@@ -136,6 +145,8 @@ fn AdminsOnly() -> impl IntoView {
 #[component]
 fn Users(
     users: Vec<AdminUser>,
+    /// The search listed as many as it lists: there may be others.
+    users_cut: bool,
     search: String,
     actions: Actions,
     picked: RwSignal<Option<(UserId, String)>>,
@@ -171,6 +182,9 @@ fn Users(
             <ul class="admin-user-list">
                 {users.into_iter().map(|user| view! { <UserRow user actions picked /> }).collect_view()}
             </ul>
+            {users_cut.then(|| view! {
+                <p class="muted users-cut">"Only the first accounts in alphabetical order are listed: search to find the others."</p>
+            })}
             {move || picked.get().map(|(id, username)| view! { <RemoveFromRoom id username actions rooms /> })}
         </section>
     }
@@ -519,7 +533,26 @@ fn DefaultRooms(default_rooms: Vec<DefaultRoom>, open_rooms: Vec<OpenRoom>, acti
 }
 
 #[component]
-fn Audit(audit: Vec<AuditEntry>) -> impl IntoView {
+fn Audit(audit: Vec<AuditEntry>, more: bool) -> impl IntoView {
+    // Older entries, a page at a time, below the newest.
+    let older = RwSignal::new(Vec::<AuditEntry>::new());
+    let more = RwSignal::new(more);
+    let oldest = RwSignal::new(audit.last().map(|entry| entry.id));
+    let failed = RwSignal::new(false);
+    let load_older = Action::new_local(move |before: &i64| {
+        let before = *before;
+        async move {
+            match admin_audit_before(before).await {
+                Ok((page, again)) => {
+                    _ = oldest.try_set(page.last().map(|entry| entry.id).or(Some(before)));
+                    _ = older.try_update(|older| older.extend(page));
+                    _ = more.try_set(again);
+                    _ = failed.try_set(false);
+                }
+                Err(_) => _ = failed.try_set(true),
+            }
+        }
+    });
     view! {
         <section class="panel admin-section admin-audit" aria-labelledby="admin-audit-heading">
             <h2 id="admin-audit-heading">"Audit log"</h2>
@@ -539,32 +572,47 @@ fn Audit(audit: Vec<AuditEntry>) -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>
-                            {audit
-                                .into_iter()
-                                .map(|entry| {
-                                    let who = match (&entry.actor, entry.actor_id) {
-                                        (Some(name), _) => format!("@{name}"),
-                                        (None, Some(id)) => format!("user {id}"),
-                                        (None, None) => "command line".to_owned(),
-                                    };
-                                    view! {
-                                        <tr class="audit-entry">
-                                            <td>{short_time(&entry.created_at)}</td>
-                                            <td>{who}</td>
-                                            <td class="audit-action">{entry.action.clone()}</td>
-                                            <td>{target(&entry)}</td>
-                                            <td>{entry.detail.clone().unwrap_or_default()}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
+                            {audit.into_iter().map(audit_row).collect_view()}
+                            {move || older.get().into_iter().map(audit_row).collect_view()}
                         </tbody>
                     </table>
                     </div>
+                    <Show when=move || more.get()>
+                        <button
+                            type="button"
+                            class="audit-older"
+                            disabled=move || load_older.pending().get()
+                            on:click=move |_| {
+                                if let Some(before) = oldest.get_untracked() {
+                                    load_older.dispatch(before);
+                                }
+                            }
+                        >"Show older entries"</button>
+                    </Show>
+                    <Show when=move || failed.get()>
+                        <p class="form-error" role="alert">"Could not load older entries. Try again."</p>
+                    </Show>
                 }
                 .into_any()
             }}
         </section>
+    }
+}
+
+fn audit_row(entry: AuditEntry) -> impl IntoView {
+    let who = match (&entry.actor, entry.actor_id) {
+        (Some(name), _) => format!("@{name}"),
+        (None, Some(id)) => format!("user {id}"),
+        (None, None) => "command line".to_owned(),
+    };
+    view! {
+        <tr class="audit-entry">
+            <td>{short_time(&entry.created_at)}</td>
+            <td>{who}</td>
+            <td class="audit-action">{entry.action.clone()}</td>
+            <td>{target(&entry)}</td>
+            <td>{entry.detail.clone().unwrap_or_default()}</td>
+        </tr>
     }
 }
 

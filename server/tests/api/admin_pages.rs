@@ -109,3 +109,30 @@ async fn the_reset_page_is_public_sets_the_password_and_shows_a_bad_links_messag
     assert_eq!(done, "/login");
     assert_eq!(app.sign_in_with(&new_client(), "member", "a brand new secret").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_admin_page_says_when_its_account_list_is_cut_short() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.user("root").await;
+    let page = |client: reqwest::Client, url: String| async move {
+        client.get(url).header("Accept", "text/html").send().await.expect("sent").text().await.expect("html")
+    };
+    let few = page(admin.client.clone(), app.url("/admin")).await;
+    assert!(few.contains("@root") && !few.contains("users-cut"), "a short list is whole");
+
+    // 200 more accounts than the page lists at once (no password: made in SQL).
+    let made = app
+        .execute_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+             INSERT INTO users (username, email, password_hash)
+             SELECT 'bulk' || CAST(i AS TEXT), 'bulk' || CAST(i AS TEXT) || '@example.com', 'x' FROM n",
+            &[],
+        )
+        .await;
+    assert_eq!(made, 200);
+    let many = page(admin.client.clone(), app.url("/admin")).await;
+    let searched = page(admin.client.clone(), app.url("/admin?q=root")).await;
+
+    assert!(many.contains("users-cut") && many.contains("search to find the others"), "the cut is said");
+    assert!(searched.contains("@root") && !searched.contains("users-cut"), "a search that finds few lists them all");
+}
