@@ -184,6 +184,46 @@ test("the history is one Tab stop, walked with the arrow keys, and Tab comes bac
   await context.close();
 });
 
+test("links and buttons inside messages do not make the history more Tab stops than one", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "linker");
+  const room = await createRoom(context.request, { kind: "open", title: `Links ${Date.now()}` });
+  for (let i = 1; i <= 6; i++) await postMessage(context.request, room, `see https://example.com/${i} and react`);
+  await context.request.put(`/conversations/${room}/messages/2/reactions/${encodeURIComponent("👍")}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const composer = page.getByLabel("Message", { exact: true });
+  const where = () =>
+    page.evaluate(() => {
+      const active = document.activeElement!;
+      const row = active.closest("article.message") as HTMLElement | null;
+      return { row: row ? Number(row.dataset.number) : null, isRow: active === row, inHistory: !!active.closest(".messages") };
+    });
+
+  // Backwards from the composer: the newest message itself, then out of the history.
+  await composer.focus();
+  await page.keyboard.press("Shift+Tab");
+  expect(await where()).toEqual({ row: 6, isRow: true, inHistory: true });
+  await page.keyboard.press("Shift+Tab");
+  expect((await where()).inHistory).toBe(false);
+  // Forwards: the message, then its own link and actions, then the composer;
+  // no other message's link or reaction on the way.
+  const rows = new Set<number>();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press("Tab");
+    const at = await where();
+    if (!at.inHistory) break;
+    rows.add(at.row!);
+  }
+  await expect(composer).toBeFocused();
+  expect([...rows]).toEqual([6]);
+  // A click on another message's link area makes that message the one.
+  await page.locator('article.message[data-number="2"]').click({ position: { x: 5, y: 5 } });
+  await expect(page.locator('article.message[data-number="2"] a[href^="https://example.com"]')).not.toHaveAttribute("tabindex", "-1");
+  await expect(page.locator('article.message[data-number="6"] a[href^="https://example.com"]')).toHaveAttribute("tabindex", "-1");
+  await context.close();
+});
+
 test("a message walked to at the history's top edge shows its whole toolbar, not half of it under the header", async ({
   browser,
 }) => {

@@ -33,6 +33,56 @@ pub fn focus_message(number: i64) {
     let _ = number;
 }
 
+/// Keeps the history one Tab stop: the links and buttons inside every
+/// message leave the Tab order (`tabindex=-1`, marked `data-fenced`) except
+/// in the message that focus is in, whose get theirs back. So Tab and
+/// Shift+Tab reach the history's Tab stop (the row itself), Tab from there
+/// goes into that message's links and toolbar, and then on past the
+/// history. They stay clickable; a click focuses its message. Called as
+/// focus moves in the history (at once) and after the list changes.
+pub fn fence_tab_order(list: &leptos::web_sys::Element) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let active = leptos::prelude::document().active_element();
+        let Ok(rows) = list.query_selector_all("article.message") else { return };
+        const INSIDE: &str = "a[href], button, input, select, textarea, [tabindex]";
+        for i in 0..rows.length() {
+            let Some(row) = rows.item(i).and_then(|r| r.dyn_into::<web_sys::Element>().ok()) else { continue };
+            let current = active.as_ref().is_some_and(|a| row.contains(Some(a)));
+            let Ok(inside) = row.query_selector_all(INSIDE) else { continue };
+            for j in 0..inside.length() {
+                let Some(el) = inside.item(j).and_then(|e| e.dyn_into::<web_sys::Element>().ok()) else { continue };
+                let fenced = el.has_attribute("data-fenced");
+                if current && fenced {
+                    let _ = el.remove_attribute("tabindex");
+                    let _ = el.remove_attribute("data-fenced");
+                } else if !current && !fenced && el.get_attribute("tabindex").as_deref() != Some("-1") {
+                    let _ = el.set_attribute("tabindex", "-1");
+                    let _ = el.set_attribute("data-fenced", "");
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = list;
+}
+
+/// [`fence_tab_order`] once the browser has drawn what changed (and focus
+/// has settled, after a focus left the history).
+pub fn fence_tab_order_soon(list: leptos::prelude::NodeRef<leptos::html::Div>) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        use leptos::prelude::GetUntracked;
+        // The room may have been left by then: its list is gone, not a panic.
+        if let Some(list) = list.try_get_untracked().flatten() {
+            fence_tab_order(&list);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = list;
+}
+
 /// Up and Down move focus from a message to the one before or after it,
 /// Home and End to the first and last listed: the history is one Tab stop
 /// ([`super::RoomContext::tab_stop`]), walked with the arrows. Keys pressed

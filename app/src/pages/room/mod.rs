@@ -301,6 +301,12 @@ fn ChatWindow(
             browser::refocus_message(number);
         }
     });
+    // And the history stays one Tab stop, whatever its messages hold (and
+    // as focus moves: the handlers on the list).
+    Effect::new(move |_| {
+        timeline.entries.track();
+        browser::fence_tab_order_soon(paging.list);
+    });
     provide_context(RoomContext {
         room_id,
         me_id: me.id,
@@ -449,7 +455,18 @@ fn ChatWindow(
                 </p>
             </header>
             <div class="messages-frame">
-                <div class="messages" node_ref=paging.list on:scroll=move |_| paging.on_scroll() on:keydown=|ev| browser::step_through_messages(&ev)>
+                <div
+                    class="messages"
+                    node_ref=paging.list
+                    on:scroll=move |_| paging.on_scroll()
+                    on:keydown=|ev| browser::step_through_messages(&ev)
+                    on:focusin=move |_| {
+                        if let Some(list) = paging.list.try_get_untracked().flatten() {
+                            browser::fence_tab_order(&list);
+                        }
+                    }
+                    on:focusout=move |_| browser::fence_tab_order_soon(paging.list)
+                >
                     <Show
                         when=move || paging.at_start()
                         // Busy, not `disabled`: a disabled button loses
