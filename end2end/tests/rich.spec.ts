@@ -217,6 +217,21 @@ test("the reaction picker closes on Esc, giving focus back, and on a press elsew
   await alicePage.locator(".chat-header h1").click();
   await expect(picker).toHaveCount(0);
   await expect(message.locator("button.reaction")).toHaveCount(0);
+
+  // And when the keyboard moves on out of the toolbar (Tab to the composer).
+  await message.focus();
+  await alicePage.keyboard.press("Tab");
+  await expect(message.getByRole("button", { name: "Reply to this message" })).toBeFocused();
+  await alicePage.keyboard.press("Tab");
+  await expect(opener).toBeFocused();
+  await alicePage.keyboard.press("Enter");
+  await expect(picker).toBeVisible();
+  const composer = alicePage.getByLabel("Message", { exact: true });
+  for (let i = 0; i < 20 && !(await composer.evaluate((c) => c === document.activeElement)); i++) {
+    await alicePage.keyboard.press("Tab");
+  }
+  await expect(composer).toBeFocused();
+  await expect(picker).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
 

@@ -43,8 +43,27 @@ pub fn Toolbar(
     edit: Option<(Signal<bool>, Callback<()>)>,
     delete: Option<Callback<()>>,
 ) -> impl IntoView {
+    // Focus moving on out of the toolbar (Tab past it) closes its picker,
+    // as a press elsewhere does.
+    let picker = react.map(|r| (r.open_for, r.number));
+    let left = move |ev: leptos::ev::FocusEvent| {
+        #[cfg(feature = "hydrate")]
+        if let Some((open_for, number)) = picker {
+            use wasm_bindgen::JsCast;
+            let to = ev.related_target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            let toolbar = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            if let (Some(to), Some(toolbar)) = (to, toolbar)
+                && !toolbar.contains(Some(&to))
+                && open_for.get_untracked() == Some(number)
+            {
+                open_for.set(None);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, picker);
+    };
     view! {
-        <div class="actions" role="group" aria-label="Message actions">
+        <div class="actions" role="group" aria-label="Message actions" on:focusout=left>
             <button type="button" class="reply" title="Reply to this message" on:click=move |_| reply.run(())>
                 "Reply"<Unseen text=" to this message" />
             </button>
