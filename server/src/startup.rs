@@ -220,7 +220,9 @@ impl Application {
                 .layer(from_fn_with_state(hearth.clone(), crate::rest::touch_session)),
         );
 
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|err| format!("cannot listen on {} (HEARTH_LISTEN): {err}", config.listen))?;
         let push_worker = PushWorker::start(&hearth)?;
         let collector = hearth.clone();
         let blob_collector = AbortOnDrop(

@@ -162,6 +162,18 @@ async fn the_demo_seed_names_the_account_in_its_way() {
 }
 
 #[tokio::test]
+async fn an_address_in_use_is_named_in_its_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("its address").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let output = hearth_in(dir.path(), &[("HEARTH_LISTEN", &address)], &["serve"]).await;
+
+    assert_one_line_failure(&output, &[&address, "HEARTH_LISTEN"]);
+    drop(taken);
+}
+
+#[tokio::test]
 async fn a_blank_metrics_token_is_refused_rather_than_turning_metrics_off() {
     let dir = tempfile::tempdir().expect("temp dir");
     for blank in [" ", "\t "] {
