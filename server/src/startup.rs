@@ -158,7 +158,8 @@ impl Application {
         }
 
         let sessions = store.sessions().await?;
-        let session_cleanup = delete_expired_sessions(sessions.clone(), config.session_cleanup_interval());
+        let session_cleanup =
+            delete_expired_sessions(sessions.clone(), store.clone(), config.session_cleanup_interval());
         // Each request's session and user come from memory when they can
         // (`hearth::cache`); sign-out deletes through the cache.
         let sessions = hearth.session_store(sessions);
@@ -344,18 +345,22 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Deletes expired sessions every `period` (tower-sessions'
-/// `continuously_delete_expired`), until the returned guard is dropped. A
-/// failed sweep (say, the database busy) is logged and the next one still
-/// runs.
-fn delete_expired_sessions(sessions: Sessions, period: std::time::Duration) -> AbortOnDrop {
+/// Deletes expired sessions every `period`, and then the records of them
+/// (`user_sessions`, which a device's push subscription hangs on), until
+/// the returned guard is dropped. A failed sweep (say, the database busy)
+/// is logged and the next one still runs.
+fn delete_expired_sessions(sessions: Sessions, store: Store, period: std::time::Duration) -> AbortOnDrop {
     let task = tokio::spawn(async move {
         loop {
-            if let Err(err) = sessions.clone().continuously_delete_expired(period).await {
-                tracing::warn!(error = %err, "deleting expired sessions failed");
-                // It fails before sleeping: wait a period, not a spin.
-                tokio::time::sleep(period).await;
+            match sessions.delete_expired().await {
+                Err(err) => tracing::warn!(error = %err, "deleting expired sessions failed"),
+                Ok(()) => {
+                    if let Err(err) = store.forget_ended_user_sessions().await {
+                        tracing::warn!(error = %err, "forgetting expired sessions failed");
+                    }
+                }
             }
+            tokio::time::sleep(period).await;
         }
     });
     AbortOnDrop(task.abort_handle())

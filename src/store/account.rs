@@ -68,6 +68,18 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Drops the records of sessions the session store no longer has (they
+    /// expired and were swept), so that what hangs on them (a device's push
+    /// subscription) ends with them. A record younger than five minutes is
+    /// left: its session may not be saved yet (the store writes it as the
+    /// sign-in's answer goes out). Returns how many went.
+    pub async fn forget_ended_user_sessions(&self) -> Result<u64, AppError> {
+        let sql = "DELETE FROM user_sessions
+                   WHERE last_seen_at < $1 AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = user_sessions.session_id)";
+        let cutoff = super::format_time(time::OffsetDateTime::now_utc() - time::Duration::minutes(5));
+        Ok(on_writer!(self, pool => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected()))
+    }
+
     /// Drops the record of a session that signed out (its row in `sessions`
     /// is gone already).
     pub async fn forget_user_session(&self, session_id: &str) -> Result<(), AppError> {

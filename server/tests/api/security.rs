@@ -320,15 +320,23 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
     sessions.save(&record).await.unwrap();
     let rows = || app.query_strings("SELECT id FROM sessions");
     assert!(rows().await.contains(&expired), "the expired row is there before the sweep");
+    // Its record (what the sessions list and a device's push subscription
+    // hang on) was last seen long ago.
+    let seen_long_ago = "UPDATE user_sessions SET last_seen_at = '2000-01-01T00:00:00.000000Z' WHERE session_id = $1";
+    app.execute_sql(seen_long_ago, &[crate::helpers::SqlArg::Text(expired.clone())]).await;
+    let records = || app.query_strings("SELECT session_id FROM user_sessions");
 
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while rows().await.contains(&expired) && tokio::time::Instant::now() < deadline {
+    while records().await.contains(&expired) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
     let left = rows().await;
     assert!(!left.contains(&expired), "the expired session was deleted");
     assert!(left.contains(&live), "a live session is kept");
+    let recorded = records().await;
+    assert!(!recorded.contains(&expired), "and its record, so nothing is pushed for it any more");
+    assert!(recorded.contains(&live), "a live session's record is kept");
 }
 
 #[tokio::test]
