@@ -537,14 +537,15 @@ fn Audit(audit: Vec<AuditEntry>, more: bool) -> impl IntoView {
     // Older entries, a page at a time, below the newest.
     let older = RwSignal::new(Vec::<AuditEntry>::new());
     let more = RwSignal::new(more);
-    let oldest = RwSignal::new(audit.last().map(|entry| entry.id));
+    // The next page starts below the oldest entry shown.
+    let newest_page_end = audit.last().map(|entry| entry.id);
+    let oldest = move || older.with_untracked(|older| older.last().map(|entry| entry.id)).or(newest_page_end);
     let failed = RwSignal::new(false);
     let load_older = Action::new_local(move |before: &i64| {
         let before = *before;
         async move {
             match admin_audit_before(before).await {
                 Ok((page, again)) => {
-                    _ = oldest.try_set(page.last().map(|entry| entry.id).or(Some(before)));
                     _ = older.try_update(|older| older.extend(page));
                     _ = more.try_set(again);
                     _ = failed.try_set(false);
@@ -583,7 +584,7 @@ fn Audit(audit: Vec<AuditEntry>, more: bool) -> impl IntoView {
                             class="audit-older"
                             disabled=move || load_older.pending().get()
                             on:click=move |_| {
-                                if let Some(before) = oldest.get_untracked() {
+                                if let Some(before) = oldest() {
                                     load_older.dispatch(before);
                                 }
                             }
