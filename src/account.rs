@@ -128,9 +128,9 @@ impl Hearth {
     /// in by its next request.
     pub(crate) async fn record_sign_in(&self, session: &AuthSession, user: UserId) -> Result<(), AppError> {
         session.session.save().await.map_err(AppError::internal)?;
-        if let Some(id) = session.session.id() {
+        if let Some(id) = crate::auth::stored_session_id(&session.session) {
             // Its device is noted by the adapter, which has the request.
-            self.touch_session(&id.to_string(), user, None).await?;
+            self.touch_session(&id, user, None).await?;
         }
         Ok(())
     }
@@ -138,7 +138,7 @@ impl Hearth {
     /// The signed-in sessions of the one asking, the current one marked.
     pub async fn sessions_of(&self, session: &AuthSession) -> Result<Vec<ActiveSession>, AppError> {
         let me = session.user.as_ref().map(|u| u.id).ok_or_else(|| AppError::Unauthorized("Not signed in".into()))?;
-        let current = session.session.id().map(|id| id.to_string());
+        let current = crate::auth::stored_session_id(&session.session);
         let rows = self.store.user_sessions(me).await?;
         Ok(rows
             .into_iter()

@@ -31,6 +31,7 @@ use moka::sync::Cache;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Result as SessionResult, SessionStore};
 
+use crate::auth::stored_id;
 use crate::bus::{Bus, Forget};
 use crate::model::{RoomId, UserId};
 use crate::room_lists::{ListChanges, RoomLists};
@@ -202,40 +203,68 @@ impl CachedSessions {
     }
 }
 
+/// `record` as it is stored: under its [`stored_id`], never its cookie's.
+fn at_rest(record: &Record) -> Record {
+    let mut stored = record.clone();
+    stored.id = stored_id(record.id);
+    stored
+}
+
+/// Everything here is keyed by the session's [`stored_id`]: the database row,
+/// the cache and what the bus says. tower-sessions hands in and gets back the
+/// cookie's id; the database never sees it.
 #[async_trait]
 impl SessionStore for CachedSessions {
     async fn create(&self, record: &mut Record) -> SessionResult<()> {
-        self.store.create(record).await?;
-        self.cache.put(record.id, record.clone());
-        Ok(())
+        loop {
+            let mut stored = at_rest(record);
+            let key = stored.id;
+            self.store.create(&mut stored).await?;
+            if stored.id == key {
+                self.cache.put(key, stored);
+                return Ok(());
+            }
+            // The store found `key` taken and saved the record under an id
+            // of its own, whose cookie no one has: undone, and tried again
+            // with a new cookie id (2^-128, but never a shared session).
+            self.store.delete(&stored.id).await?;
+            record.id = Id::default();
+        }
     }
 
     async fn save(&self, record: &Record) -> SessionResult<()> {
+        let stored = at_rest(record);
         // Forget first: if the write fails, no one reads the old record here.
-        self.cache.invalidate(&record.id);
-        self.store.save(record).await?;
-        self.cache.put(record.id, record.clone());
-        self.forget_elsewhere(&record.id);
+        self.cache.invalidate(&stored.id);
+        self.store.save(&stored).await?;
+        self.forget_elsewhere(&stored.id);
+        self.cache.put(stored.id, stored);
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
-        let record = self.cache.get_or_load(*id, self.store.load(id)).await?;
+        let key = stored_id(*id);
+        let record = self.cache.get_or_load(key, self.store.load(&key)).await?;
         // The database never returns an expired session, and neither may the
         // cache: a record cached just before its expiry date outlives it.
         match record {
             Some(record) if record.expiry_date <= time::OffsetDateTime::now_utc() => {
-                self.cache.invalidate(id);
+                self.cache.invalidate(&key);
                 Ok(None)
             }
-            other => Ok(other),
+            Some(mut record) => {
+                record.id = *id;
+                Ok(Some(record))
+            }
+            None => Ok(None),
         }
     }
 
     async fn delete(&self, id: &Id) -> SessionResult<()> {
-        self.store.delete(id).await?;
-        self.cache.invalidate(id);
-        self.forget_elsewhere(id);
+        let key = stored_id(*id);
+        self.store.delete(&key).await?;
+        self.cache.invalidate(&key);
+        self.forget_elsewhere(&key);
         Ok(())
     }
 }

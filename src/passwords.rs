@@ -51,10 +51,10 @@ impl Hearth {
         let user = self.store.auth_user_by_id(me).await?.ok_or(AppError::NotFound("user"))?;
         // This session takes the new hash; the others no longer match it.
         session.login(&user).await.map_err(AppError::internal)?;
-        if let Some(id) = session.session.id() {
-            self.hub.signal_user(me, UserSignal::SessionsEndedExcept(id.to_string()));
+        if let Some(id) = crate::auth::stored_session_id(&session.session) {
+            self.hub.signal_user(me, UserSignal::SessionsEndedExcept(id.clone()));
             // The others no longer work: off the sessions list too.
-            self.end_sessions_except(me, Some(&id.to_string())).await?;
+            self.end_sessions_except(me, Some(&id)).await?;
         }
         Ok(())
     }

@@ -263,7 +263,7 @@ impl Hearth {
     /// Signs out and closes every socket opened with this session.
     pub async fn sign_out(&self, session: &mut AuthSession) -> Result<(), AppError> {
         let user = session.user.as_ref().map(|u| u.id);
-        let id = session.session.id().map(|id| id.to_string());
+        let id = crate::auth::stored_session_id(&session.session);
         crate::auth::end_session(session).await?;
         if let (Some(user), Some(id)) = (user, id) {
             // Off the sessions list too (`account.rs`).

@@ -88,7 +88,7 @@ async fn upgrade(
             send_close(&mut socket, close_code::NORMAL, "unauthorized").await;
         });
     };
-    let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    let session_id = hearth::auth::stored_session_id(&session.session).unwrap_or_default();
     // Before the 101: what is sent to the user from now on reaches this socket.
     let signals = hearth.user_signals(user.id);
     ws.on_upgrade(move |socket| {

@@ -84,7 +84,7 @@ async fn upgrade(
     let Some(user) = session.user.clone() else {
         return ApiError::from(AppError::Unauthorized(crate::extract::SIGN_IN_FIRST.into())).into_response();
     };
-    let session_id = session.session.id().map(|id| id.to_string()).unwrap_or_default();
+    let session_id = hearth::auth::stored_session_id(&session.session).unwrap_or_default();
     // Before the 101: what is sent to the user from now on reaches this socket.
     let signals = hearth.user_signals(user.id);
     limited(ws).on_upgrade(move |socket| {

@@ -30,7 +30,7 @@ pub async fn push_key() -> Result<String, UiError> {
 #[server(prefix = "/fn")]
 pub async fn save_push_subscription(endpoint: String, p256dh: String, auth: String) -> Result<(), UiError> {
     let (hearth, me) = ssr::user().await?;
-    let session = ssr::session().await?.session.id().map(|id| id.to_string());
+    let session = hearth::auth::stored_session_id(&ssr::session().await?.session);
     hearth.subscribe_push(me.id, session.as_deref(), &endpoint, &p256dh, &auth).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::account::{NO_RESET_BY_MAIL, RESET_MAIL_SENT};
-use hearth::auth::AuthSession;
+use hearth::auth::{AuthSession, stored_id};
 use hearth::devices::ActiveSession;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -131,14 +131,14 @@ pub(crate) async fn touch_session(
     let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let before = session.session.id();
     if let (Some(user), Some(id)) = (session.user.as_ref(), before)
-        && let Err(err) = hearth.touch_session(&id.to_string(), user.id, agent.as_deref()).await
+        && let Err(err) = hearth.touch_session(&stored_id(id).to_string(), user.id, agent.as_deref()).await
     {
         tracing::warn!(error = %err, "noting a session's request failed");
     }
     let response = next.run(request).await;
     // A sign-in gave the session a new id (recorded by the core): its device.
     if let Some(id) = session.session.id().filter(|id| Some(*id) != before)
-        && let Err(err) = hearth.note_device(&id.to_string(), agent.as_deref()).await
+        && let Err(err) = hearth.note_device(&stored_id(id).to_string(), agent.as_deref()).await
     {
         tracing::warn!(error = %err, "noting a new session's device failed");
     }

@@ -66,7 +66,7 @@ pub(super) async fn subscribe(
     session: AuthSession,
     Json(body): Json<SubscriptionBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let session = session.session.id().map(|id| id.to_string());
+    let session = hearth::auth::stored_session_id(&session.session);
     let id =
         hearth.subscribe_push(me.id, session.as_deref(), &body.endpoint, &body.keys.p256dh, &body.keys.auth).await?;
     Ok((StatusCode::CREATED, JsonResponse(SubscriptionRef { id })))

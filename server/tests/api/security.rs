@@ -307,8 +307,10 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
     let app = spawn_app_with(|c| c.session_cleanup_secs = 1).await;
     let alice = app.register_with(&new_client(), "alice").await;
     let bob = app.register_with(&new_client(), "bob").await;
+    // As the database knows each session: by a hash of its cookie.
     let id = |response: &reqwest::Response| {
-        session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").to_owned()
+        let cookie: Id = session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").parse().unwrap();
+        hearth::auth::stored_id(cookie).to_string()
     };
     let (expired, live) = (id(&alice), id(&bob));
     // Alice's session expired an hour ago, as the session store writes it
@@ -337,6 +339,49 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
     let recorded = records().await;
     assert!(!recorded.contains(&expired), "and its record, so nothing is pushed for it any more");
     assert!(recorded.contains(&live), "a live session's record is kept");
+}
+
+#[tokio::test]
+async fn the_database_holds_no_session_cookie_and_a_stored_id_signs_no_one_in() {
+    let app = spawn_app().await;
+    let laptop = new_client();
+    let registered = app.register_with(&laptop, "alice").await;
+    let phone = new_client();
+    let signed_in = app.sign_in_with(&phone, "alice", PASSWORD).await;
+    assert_eq!(signed_in.status(), 200);
+    let cookies: Vec<String> = [registered.headers(), signed_in.headers()]
+        .into_iter()
+        .map(|headers| session_cookie(headers).unwrap().trim_start_matches("hearth_session=").to_owned())
+        .collect();
+    // Both made a request since, so both are on the sessions list.
+    assert_eq!(app.get_json(&laptop, "/users/me/sessions").await.as_array().map(Vec::len), Some(2));
+
+    let stored = app.query_strings("SELECT id FROM sessions").await;
+    let recorded = app.query_strings("SELECT session_id FROM user_sessions").await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    for cookie in &cookies {
+        assert!(!stored.contains(cookie), "a session row is keyed by its cookie: {stored:?}");
+        assert!(!recorded.contains(cookie), "a session record is keyed by its cookie: {recorded:?}");
+        let hashed = hearth::auth::stored_id(cookie.parse().unwrap()).to_string();
+        assert!(stored.contains(&hashed) && recorded.contains(&hashed), "{hashed} in {stored:?} and {recorded:?}");
+    }
+
+    // Someone who read the database (or a backup) holds only stored ids:
+    // presented as cookies, they find no session, on REST and the socket.
+    for id in &stored {
+        let thief = reqwest::Client::new();
+        let me = thief.get(app.url("/users/me")).header("Cookie", format!("hearth_session={id}")).send().await.unwrap();
+        assert_eq!(me.status(), 401, "a stored id is not a cookie");
+        let socket = try_connect(&app, Some(&format!("hearth_session={id}")), None).await;
+        assert!(
+            matches!(&socket, Err(tungstenite::Error::Http(response)) if response.status() == 401),
+            "nor a socket's cookie: {:?}",
+            socket.err()
+        );
+    }
+    // The cookies themselves still work.
+    assert_eq!(app.me(&laptop).await.status(), 200);
+    assert_eq!(app.me(&phone).await.status(), 200);
 }
 
 #[tokio::test]
