@@ -288,7 +288,8 @@ const TABLES: &[Table] = &[
         columns: &[("user_id", Int), ("room_id", Int), ("number", Int)],
         identity: false,
     },
-    // tower-sessions-sqlx-store's table (created by `Store::sessions`).
+    // tower-sessions-sqlx-store's table (created by migration 0019 as the
+    // store would, and by `Store::sessions`); its ids are hashes of cookies.
     Table {
         name: "sessions",
         key: &["id"],
@@ -534,8 +535,8 @@ impl Tx {
         })
     }
 
-    /// Whether `table` exists (the sessions table appears only once a server
-    /// has run on the database).
+    /// Whether `table` exists (before migration 0019, the sessions table
+    /// appeared only once a server had run on the database).
     async fn has_table(&mut self, table: &str) -> Result<bool, sqlx::Error> {
         let sql = match self.backend() {
             Backend::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
