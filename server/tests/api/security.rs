@@ -309,7 +309,8 @@ async fn expired_sessions_are_deleted_by_the_periodic_cleanup() {
     let bob = app.register_with(&new_client(), "bob").await;
     // As the database knows each session: by a hash of its cookie.
     let id = |response: &reqwest::Response| {
-        let cookie: Id = session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").parse().unwrap();
+        let cookie: Id =
+            session_cookie(response.headers()).unwrap().trim_start_matches("hearth_session=").parse().unwrap();
         hearth::auth::stored_id(cookie).to_string()
     };
     let (expired, live) = (id(&alice), id(&bob));

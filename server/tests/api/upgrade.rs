@@ -59,7 +59,8 @@ async fn a_database_made_by_the_previous_release_upgrades_untouched_and_keeps_it
     // Its sessions were stored under their cookies' ids: gone, so nothing a
     // copy of the old file holds is a live cookie (everyone signs in again).
     let mut conn = SqliteConnectOptions::new().filename(&db).connect().await.expect("open the database");
-    let (sessions,): (i64,) = sqlx::query_as("SELECT count(*) FROM sessions").fetch_one(&mut conn).await.expect("count");
+    let (sessions,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM sessions").fetch_one(&mut conn).await.expect("count");
     assert_eq!(sessions, 0, "the old release's session rows are dropped");
     drop(conn);
 
