@@ -2,8 +2,13 @@
 //! downloaded by its members only; uploaded avatars; and collecting blobs
 //! nothing refers to any more.
 //!
-//! **An upload** (`Hearth::upload_attachment`) is checked (a member of a
-//! writable room, within the size setting, not empty, 60 a minute), typed
+//! **An upload** is admitted before its body is read (`Hearth::admit_upload`:
+//! a member of a writable room, a declared length within the size setting,
+//! 60 a minute, at most [`RECEIVING_PER_USER`] bodies of one user and
+//! [`RECEIVING_LIMITS`] limits' worth of bytes on the instance being received
+//! at once), so no one holds the server's memory with bodies it would refuse.
+//! Then (`Hearth::upload_attachment`) it is checked again (not empty, within
+//! the setting, still a member), typed
 //! from its bytes ([`served_type`]: a safe list of images, PDF and text;
 //! everything else is `application/octet-stream`), and, for an image,
 //! thumbnailed off the async threads (`crate::images`: limits against
@@ -29,13 +34,14 @@
 //! the bytes, so the collector either sees it wanted, or has finished
 //! deleting before the upload records it again and puts the bytes back.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use image::ImageFormat;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Limiter;
 use crate::blobs::{BlobStore, key_of};
@@ -52,6 +58,14 @@ pub const NAME_MAX: usize = 255;
 pub const UPLOADS_PER_MINUTE: u32 = 60;
 /// Images decoded at once (each may take up to `images::MAX_DECODE_BYTES`).
 const DECODING_AT_ONCE: usize = 2;
+/// Upload bodies one user may be sending at once.
+pub const RECEIVING_PER_USER: usize = 2;
+/// Upload bytes the instance holds while receiving them, in upload limits
+/// (8 × 25 MB by default): a body is admitted with its declared length's
+/// share, or a whole limit's when it declares none.
+pub const RECEIVING_LIMITS: u64 = 8;
+/// Retry-After for an upload refused because others are being received.
+const RECEIVING_RETRY_SECS: u64 = 5;
 /// An upload no message took is dropped after this long.
 pub const UNSENT_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 /// A blob nothing refers to is kept this long after it was last recorded.
@@ -64,15 +78,50 @@ pub(crate) struct Files {
     web: OnceLock<Arc<dyn crate::previews::PageFetcher>>,
     decoding: Semaphore,
     uploads: Limiter<UserId>,
+    /// KiB of upload bodies being received (see [`RECEIVING_LIMITS`]).
+    receiving: Arc<Semaphore>,
+    /// Upload bodies being received, per user (see [`RECEIVING_PER_USER`]).
+    receiving_by_user: Arc<Mutex<HashMap<UserId, usize>>>,
 }
 
 impl Files {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(upload_limit: u64) -> Self {
+        let kib = usize::try_from(kib(upload_limit).saturating_mul(RECEIVING_LIMITS)).unwrap_or(usize::MAX);
         Self {
             blobs: OnceLock::new(),
             web: OnceLock::new(),
             decoding: Semaphore::new(DECODING_AT_ONCE),
             uploads: Limiter::per_minute(UPLOADS_PER_MINUTE),
+            receiving: Arc::new(Semaphore::new(kib.min(Semaphore::MAX_PERMITS))),
+            receiving_by_user: Arc::default(),
+        }
+    }
+}
+
+/// `bytes` in KiB, rounded up.
+fn kib(bytes: u64) -> u64 {
+    bytes.div_ceil(1024)
+}
+
+/// Leave to receive one upload body ([`Hearth::admit_upload`]), held until
+/// the upload is stored or refused: while it lives, its bytes count against
+/// the instance's share and its body against its user's.
+#[derive(Debug)]
+pub struct UploadPass {
+    me: UserId,
+    room: Option<RoomId>,
+    _bytes: OwnedSemaphorePermit,
+    by_user: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+impl Drop for UploadPass {
+    fn drop(&mut self) {
+        let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = by_user.get_mut(&self.me) {
+            *count -= 1;
+            if *count == 0 {
+                by_user.remove(&self.me);
+            }
         }
     }
 }
@@ -256,16 +305,53 @@ impl crate::Hearth {
         })
     }
 
-    /// Uploads a file to `room` for a message I am about to send.
-    #[tracing::instrument(skip(self, declared, bytes), fields(me = %me, room = %room, size = bytes.len()))]
-    pub async fn upload_attachment(
+    /// Admits an upload by `me` (to `room`, or of an avatar) whose body
+    /// declares `length` bytes (none when it is chunked), before a byte of it
+    /// is read: a member of a writable room, a length within the setting
+    /// (413), within the minute's budget and not more bodies at once than
+    /// [`RECEIVING_PER_USER`] for one user or [`RECEIVING_LIMITS`] limits'
+    /// worth for the instance (429). The pass goes to the upload itself.
+    pub async fn admit_upload(
         &self,
         me: UserId,
-        room: RoomId,
+        room: Option<RoomId>,
+        length: Option<u64>,
+    ) -> Result<UploadPass, AppError> {
+        if let Some(room) = room {
+            self.member_room(me, room).await?;
+            self.writable_room(room).await?;
+        }
+        if length.is_some_and(|length| length > self.upload_limit()) {
+            return Err(self.too_large());
+        }
+        let files = &self.files;
+        let busy = || AppError::RateLimited { retry_after_secs: RECEIVING_RETRY_SECS };
+        let mut by_user = files.receiving_by_user.lock().unwrap_or_else(PoisonError::into_inner);
+        let mine = by_user.get(&me).copied().unwrap_or(0);
+        if mine >= RECEIVING_PER_USER {
+            return Err(busy());
+        }
+        let share = u32::try_from(kib(length.unwrap_or(self.upload_limit()).max(1))).unwrap_or(u32::MAX);
+        let bytes = Arc::clone(&files.receiving).try_acquire_many_owned(share).map_err(|_| busy())?;
+        // Spent last: a refusal above costs no attempt.
+        files.uploads.check(&me)?;
+        by_user.insert(me, mine + 1);
+        drop(by_user);
+        Ok(UploadPass { me, room, _bytes: bytes, by_user: Arc::clone(&files.receiving_by_user) })
+    }
+
+    /// Uploads a file for a message I am about to send, to the room `pass`
+    /// admitted it to.
+    #[tracing::instrument(skip(self, pass, declared, bytes), fields(me = %pass.me, room = ?pass.room, size = bytes.len()))]
+    pub async fn upload_attachment(
+        &self,
+        pass: UploadPass,
         name: &str,
         declared: Option<&str>,
         bytes: Bytes,
     ) -> Result<Attachment, AppError> {
+        let (me, room) = (pass.me, pass.room.ok_or(AppError::NotFound("conversation"))?);
+        // Checked again: the body may have taken a while.
         self.member_room(me, room).await?;
         self.writable_room(room).await?;
         if bytes.len() as u64 > self.upload_limit() {
@@ -275,7 +361,6 @@ impl crate::Hearth {
             return Err(FieldError::new("file", "File is empty").into());
         }
         FieldError::reject_nul("name", "Name", name)?;
-        self.files.uploads.check(&me)?;
         let name = clean_name(name);
         let (content_type, format) = served_type(&bytes, declared, &name);
         let (mut file, mut thumbnail, mut size) = (bytes, None, (None, None));
@@ -410,11 +495,11 @@ impl crate::Hearth {
 
     /// Sets my avatar from an uploaded image: cropped to a square, re-encoded
     /// (no metadata), served by Hearth at `/users/:id/avatar`.
-    pub async fn upload_avatar(&self, me: UserId, bytes: Bytes) -> Result<Profile, AppError> {
+    pub async fn upload_avatar(&self, pass: UploadPass, bytes: Bytes) -> Result<Profile, AppError> {
+        let me = pass.me;
         if bytes.len() as u64 > self.upload_limit() {
             return Err(self.too_large());
         }
-        self.files.uploads.check(&me)?;
         let square = self.square_avatar(bytes).await?;
         self.save_avatar(me, square).await?;
         self.announce_profile(me).await;

@@ -182,7 +182,7 @@ impl Hearth {
         Self(Arc::new(Shared {
             previews,
             push,
-            files: Arc::new(crate::attachments::Files::new()),
+            files: Arc::new(crate::attachments::Files::new(settings.upload_max_bytes)),
             account,
             archived_rooms,
             messages,

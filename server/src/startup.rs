@@ -38,8 +38,11 @@ use crate::state::AppState;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The largest request body accepted, anywhere.
-pub const BODY_LIMIT: usize = 2 << 20;
+/// The largest request body accepted, anywhere but uploads: twice the
+/// longest message written as JSON escapes (10,000 characters outside the
+/// BMP, 12 bytes each), so no one holds much memory with bodies that could
+/// only be refused (`hardening.rs`).
+pub const BODY_LIMIT: usize = 256 << 10;
 
 pub struct Application {
     listener: TcpListener,

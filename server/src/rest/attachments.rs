@@ -67,9 +67,15 @@ pub(super) struct UploadParams {
     name: Option<String>,
 }
 
-/// Reads the whole body, or answers 413 as soon as it is over the limit
-/// (at once when `Content-Length` says so). Nothing is stored before the
-/// last byte has arrived.
+/// The length the body declares (`Content-Length`), if any; one that is not
+/// a number is hyper's 400 before this runs.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+}
+
+/// Reads the whole body, or answers 413 as soon as it is over the limit.
+/// Nothing is stored before the last byte has arrived; the upload was
+/// admitted before the first (`Hearth::admit_upload`).
 async fn read_upload(hearth: &Hearth, body: Body) -> Result<Bytes, ApiError> {
     let limit = usize::try_from(hearth.upload_limit()).unwrap_or(usize::MAX);
     axum::body::to_bytes(body, limit).await.map_err(|err| {
@@ -92,7 +98,8 @@ async fn read_upload(hearth: &Hearth, body: Body) -> Result<Bytes, ApiError> {
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
     responses(
         (status = 201, description = "Uploaded, not sent yet", body = Attachment),
-        (status = 413, description = "Over the upload limit (25 MB unless configured)", body = super::openapi::Errors)))]
+        (status = 413, description = "Over the upload limit (25 MB unless configured)", body = super::openapi::Errors),
+        (status = 429, description = "Over 60 uploads a minute, or too many being received at once (Retry-After)", body = super::openapi::Errors)))]
 pub(super) async fn upload(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
@@ -102,9 +109,10 @@ pub(super) async fn upload(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let pass = hearth.admit_upload(me.id, Some(RoomId(id)), declared_length(&headers)).await?;
     let bytes = read_upload(&hearth, body).await?;
     let name = params.name.unwrap_or_default();
-    let attachment = hearth.upload_attachment(me.id, RoomId(id), &name, declared.as_deref(), bytes).await?;
+    let attachment = hearth.upload_attachment(pass, &name, declared.as_deref(), bytes).await?;
     Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 
@@ -114,14 +122,17 @@ pub(super) async fn upload(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A PNG, JPEG, GIF or WebP image"),
     responses(
         (status = 200, description = "My profile, with the new avatar_url", body = Profile),
-        (status = 413, description = "Over the upload limit", body = super::openapi::Errors)))]
+        (status = 413, description = "Over the upload limit", body = super::openapi::Errors),
+        (status = 429, description = "Over 60 uploads a minute, or too many being received at once (Retry-After)", body = super::openapi::Errors)))]
 pub(super) async fn upload_avatar(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
+    let pass = hearth.admit_upload(me.id, None, declared_length(&headers)).await?;
     let bytes = read_upload(&hearth, body).await?;
-    Ok(axum::Json(hearth.upload_avatar(me.id, bytes).await?))
+    Ok(axum::Json(hearth.upload_avatar(pass, bytes).await?))
 }
 
 /// Downloads an attachment of a conversation I belong to (`Range` works).

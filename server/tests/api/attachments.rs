@@ -498,3 +498,106 @@ async fn an_avatar_can_be_uploaded_and_is_served_to_signed_in_users() {
     assert!(new_url.starts_with(&format!("/users/{}/avatar?v=", alice.id)) && new_url != url, "{new_url}");
     assert_eq!(app.hearth.collect_blobs(Duration::ZERO).await.expect("collected"), 1, "the old avatar is freed");
 }
+
+/// Starts an upload of `length` bytes to `path` over a raw socket, as
+/// `cookie`, sending its head and only the first byte of its body.
+async fn start_upload(app: &TestApp, cookie: &str, path: &str, length: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\nx"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    stream
+}
+
+/// The status `stream` was answered with within `wait`, if it was.
+async fn answer_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + wait;
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Err(_) => return None,
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+            Ok(Err(err)) => panic!("reading the answer: {err}"),
+        }
+    }
+    String::from_utf8_lossy(&answer).get(9..12).and_then(|s| s.parse().ok())
+}
+
+/// Sends the rest of an upload `start_upload` began and reads its status.
+async fn finish_upload(mut stream: tokio::net::TcpStream, length: usize) -> Option<u16> {
+    use tokio::io::AsyncWriteExt;
+    stream.write_all(&vec![b'y'; length - 1]).await.expect("body sent");
+    answer_within(&mut stream, Duration::from_secs(10)).await
+}
+
+#[tokio::test]
+async fn uploads_are_refused_before_their_body_and_bodies_being_received_are_bounded() {
+    const MIB: usize = 1 << 20;
+    // The instance receives at most 8 limits' worth (8 MiB) at once.
+    let app = spawn_app_with(|config| config.upload_max_bytes = MIB as u64).await;
+    let alice = person(&app, "alice").await;
+    let bob = person(&app, "bob").await;
+    let mut others = Vec::new();
+    for name in ["dave", "erin", "frank", "gina", "hank"] {
+        others.push(person(&app, name).await);
+    }
+    let ids: Vec<i64> = std::iter::once(bob.id).chain(others.iter().map(|p| p.id)).collect();
+    let room = app.conversation_with(&alice.client, &ids).await;
+    let path = format!("/conversations/{room}/attachments?name=held.bin");
+    let quick = Duration::from_secs(5);
+
+    // A non-member, an anonymous client and a room that does not exist are
+    // answered at once, without the body: nothing of it is held.
+    let carol = person(&app, "carol").await;
+    let mut outsider = start_upload(&app, &carol.cookie, &path, MIB).await;
+    assert_eq!(answer_within(&mut outsider, quick).await, Some(404), "a non-member is refused before the body");
+    let mut anonymous = start_upload(&app, "hearth_session=none", &path, MIB).await;
+    assert_eq!(answer_within(&mut anonymous, quick).await, Some(401));
+    let mut nowhere = start_upload(&app, &alice.cookie, "/conversations/999999/attachments?name=x", MIB).await;
+    assert_eq!(answer_within(&mut nowhere, quick).await, Some(404));
+
+    // Two of one user's bodies may be on their way at once; a third is
+    // refused at once, and no one else is held up by them.
+    let mut first = start_upload(&app, &alice.cookie, &path, MIB).await;
+    let mut second = start_upload(&app, &alice.cookie, &path, MIB).await;
+    assert_eq!(answer_within(&mut first, Duration::from_millis(500)).await, None, "waiting for its body");
+    assert_eq!(answer_within(&mut second, Duration::from_millis(100)).await, None, "waiting for its body");
+    let mut third = start_upload(&app, &alice.cookie, &path, MIB).await;
+    assert_eq!(answer_within(&mut third, quick).await, Some(429), "a third body of one user at once");
+    upload(&app, &bob, room, "small.txt", "text/plain", b"hello".to_vec()).await;
+    // Once one has arrived, another may start.
+    assert_eq!(finish_upload(first, MIB).await, Some(201));
+    let mut again = start_upload(&app, &alice.cookie, &path, MIB).await;
+    assert_eq!(answer_within(&mut again, Duration::from_millis(500)).await, None, "admitted, waiting for its body");
+
+    // Eight limits' worth at once fill the instance: alice's two, bob's and
+    // five more people's; then even a small upload waits its turn (429).
+    let mut held = vec![second, again, start_upload(&app, &bob.cookie, &path, MIB).await];
+    for other in &others {
+        held.push(start_upload(&app, &other.cookie, &path, MIB).await);
+    }
+    for stream in &mut held {
+        assert_eq!(answer_within(stream, Duration::from_millis(300)).await, None, "each is admitted and waiting");
+    }
+    let full = upload_as(&app, &bob.client, room, "late.txt", "text/plain", b"late".to_vec()).await;
+    assert_eq!(full.status(), 429, "the instance is receiving all it may");
+    assert!(full.headers().contains_key("retry-after"));
+    // A body given up on frees its share.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + quick;
+    loop {
+        let response = upload_as(&app, &bob.client, room, "late.txt", "text/plain", b"late".to_vec()).await;
+        if response.status() == 201 {
+            break;
+        }
+        assert_eq!(response.status(), 429);
+        assert!(tokio::time::Instant::now() < deadline, "the dropped body's share was never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -333,12 +333,17 @@ async fn nul_in_text_fields_is_422_not_500() {
 }
 
 #[tokio::test]
-async fn a_hundred_thousand_participant_ids_are_422_not_500() {
+async fn too_many_participant_ids_are_refused_not_500() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
-    let ids: Vec<i64> = (0..100_000).collect();
+    // 100,000 ids are past the body limit; 5,000 are within it, past the
+    // 1,000 a list may hold.
+    let everyone: Vec<i64> = (0..100_000).collect();
+    let created = app.create_conversation(&alice.client, json!({ "participant_ids": everyone })).await;
+    assert_error(created, 413).await;
+    let ids: Vec<i64> = (0..5_000).collect();
 
     let created = app.create_conversation(&alice.client, json!({ "participant_ids": ids })).await;
     assert_error(created, 422).await;
@@ -362,6 +367,31 @@ async fn oversized_bodies_are_413_with_json_errors() {
         assert_eq!(status, 413, "{method} {path}");
         assert!(body["errors"].is_array(), "{method} {path}: {body}");
     }
+}
+
+#[tokio::test]
+async fn the_longest_message_fits_the_body_limit_however_it_is_escaped_and_little_more_does() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let room = app.conversation_with(&alice.client, &[app.user("bob").await.id]).await;
+    let path = app.url(&format!("/conversations/{room}/messages"));
+    // 10,000 characters, each outside the BMP and written as two JSON
+    // escapes: 120 KB of body for the longest message there is.
+    let longest = format!(r#"{{"body":"{}"}}"#, r"\ud83d\ude00".repeat(10_000));
+    assert!(longest.len() > 120_000);
+    let sent = alice.client.post(&path).header("Content-Type", "application/json").body(longest).send().await.unwrap();
+    assert_eq!(sent.status(), 201, "the longest message, however escaped, is taken");
+
+    // A body well past it is refused at once (declared), and so is one
+    // that does not say its length (chunked), by who is not signed in too.
+    let padded = format!(r#"{{"body":"hi","pad":"{}"}}"#, "x".repeat(300 << 10));
+    let declared = new_client().post(app.url("/users/sign_in")).header("Content-Type", "application/json");
+    assert_error(declared.body(padded.clone()).send().await.unwrap(), 413).await;
+    let chunks = futures_util::stream::iter(
+        padded.into_bytes().chunks(16 << 10).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+    );
+    let streamed = alice.client.post(&path).header("Content-Type", "application/json");
+    assert_error(streamed.body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap(), 413).await;
 }
 
 #[tokio::test]

@@ -201,12 +201,13 @@ async fn every_route_answers_every_malformed_input_with_a_4xx_json_error_never_a
         }
     }
     assert_eq!(answered, inputs().len() * (ROUTES.len() + server_fns().len()));
-    // 100,000 ids, where lists of ids are read.
-    let ids: Vec<i64> = (0..100_000).collect();
+    // 5,000 ids (within the body limit, past the 1,000 a list may hold),
+    // where lists of ids are read.
+    let ids: Vec<i64> = (0..5_000).collect();
     for path in ["/conversations".to_owned(), format!("/conversations/{room}/participants")] {
         let body = json!({ "participant_ids": ids, "user_ids": ids }).to_string().into_bytes();
-        let response = send(&app, &alice.client, "POST", &path, &("100,000 ids", "application/json", body, "")).await;
-        assert_eq!(check(format!("POST {path} with 100,000 ids"), response).await, 422);
+        let response = send(&app, &alice.client, "POST", &path, &("5,000 ids", "application/json", body, "")).await;
+        assert_eq!(check(format!("POST {path} with 5,000 ids"), response).await, 422);
     }
     // An 11 MB body is refused by its declared length, before anything reads it.
     let routes = ROUTES.iter().map(|(m, p)| (*m, p.replace("{room}", &room.to_string()).replace("{token}", &token)));
