@@ -334,3 +334,50 @@ test("pictures of different heights in one message each keep their own height", 
   }
   await context.close();
 });
+
+test("ten files chosen at once go up two at a time, and all of them go with the message", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "tenfiles");
+  const room = await createRoom(context.request, { kind: "open", title: `Ten files ${Date.now()}` });
+  const page = await context.newPage();
+  // The server takes at most two bodies of one person at once: the page
+  // counts its uploads on their way (XMLHttpRequest, until its answer is
+  // in), and each is held a moment so that they would overlap.
+  await page.addInitScript(() => {
+    const counts = ((window as unknown as { uploads: { now: number; most: number } }).uploads = { now: 0, most: 0 });
+    const send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+      counts.now += 1;
+      counts.most = Math.max(counts.most, counts.now);
+      let ended = false;
+      // Before the page's own loadend handler, which starts the next one.
+      this.addEventListener("readystatechange", () => {
+        if (this.readyState === XMLHttpRequest.DONE && !ended) {
+          ended = true;
+          counts.now -= 1;
+        }
+      });
+      return send.call(this, body);
+    };
+  });
+  await page.route("**/attachments?*", async (route) => {
+    await new Promise((done) => setTimeout(done, 150));
+    await route.continue();
+  });
+  await openLive(page, room);
+  const files = Array.from({ length: 10 }, (_, i) => ({ name: `part-${i}.txt`, mimeType: "text/plain", buffer: Buffer.from(`part ${i}`) }));
+  await page.getByLabel("Attach files").setInputFiles(files);
+  const uploads = page.locator(".uploads .upload");
+  await expect(uploads).toHaveCount(10);
+  await expect(uploads.locator("progress")).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.locator(".uploads .upload.failed")).toHaveCount(0);
+  const most = await page.evaluate(() => (window as unknown as { uploads: { most: number } }).uploads.most);
+  expect(most).toBe(2);
+
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("all ten");
+  await composer.press("Enter");
+  const sent = page.locator("article.message:not(.pending)", { hasText: "all ten" });
+  await expect(sent.locator(".file-link")).toHaveCount(10);
+  await context.close();
+});

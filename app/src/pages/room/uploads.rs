@@ -1,6 +1,7 @@
 //! Files for the next message: chosen with the button, dropped on the chat
-//! window or pasted into the composer. Each is uploaded at once, on its own
-//! (`POST /conversations/:id/attachments`, the file as the body), with a
+//! window or pasted into the composer. Each is uploaded on its own
+//! (`POST /conversations/:id/attachments`, the file as the body), two at a
+//! time (the server receives no more of one person's at once), with a
 //! progress bar; the message is sent with those that finished. A file the
 //! server refuses (too large, an image it cannot read) stays in the list
 //! with the server's reason until it is removed.
@@ -15,6 +16,10 @@ use leptos::prelude::*;
 
 /// Files a message may carry (the server's limit too).
 pub const MAX_FILES: usize = 10;
+/// Files on their way at once; the others wait their turn. The server
+/// receives at most two bodies of one person at a time
+/// (`hearth::attachments::RECEIVING_PER_USER`) and refuses a third.
+pub const AT_ONCE: usize = 2;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum UploadState {
@@ -49,11 +54,21 @@ pub struct Uploads {
     room_id: i64,
     pub list: RwSignal<Vec<Upload>>,
     next: StoredValue<u64>,
+    /// Files waiting for their turn, in the order they were chosen.
+    waiting: StoredValue<Vec<(u64, String, web_sys::File)>, LocalStorage>,
+    /// The keys of the files on their way.
+    sending: StoredValue<Vec<u64>>,
 }
 
 impl Uploads {
     pub fn new(room_id: i64) -> Self {
-        Self { room_id, list: RwSignal::new(Vec::new()), next: StoredValue::new(0) }
+        Self {
+            room_id,
+            list: RwSignal::new(Vec::new()),
+            next: StoredValue::new(0),
+            waiting: StoredValue::new_local(Vec::new()),
+            sending: StoredValue::new(Vec::new()),
+        }
     }
 
     /// Whether any file is still on its way (the message waits for it).
@@ -93,6 +108,7 @@ impl Uploads {
 
     pub fn remove(&self, key: u64) {
         self.list.update(|list| list.retain(|upload| upload.key != key));
+        self.waiting.update_value(|waiting| waiting.retain(|(k, _, _)| *k != key));
     }
 
     fn set(&self, key: u64, state: UploadState) {
@@ -124,8 +140,25 @@ impl Uploads {
             };
             self.list.update(|list| list.push(Upload { key, name: name.clone(), state }));
             if !full {
-                self.send(key, &name, file);
+                self.waiting.update_value(|waiting| waiting.push((key, name, file)));
             }
+        }
+        self.next_turn();
+    }
+
+    /// Starts waiting files while fewer than [`AT_ONCE`] are on their way.
+    #[cfg(feature = "hydrate")]
+    fn next_turn(&self) {
+        loop {
+            // Gone with its room's page: nothing more to start.
+            let Some(busy) = self.sending.try_with_value(Vec::len) else { return };
+            if busy >= AT_ONCE {
+                return;
+            }
+            let next = self.waiting.try_update_value(|waiting| (!waiting.is_empty()).then(|| waiting.remove(0)));
+            let Some(Some((key, name, file))) = next else { return };
+            self.sending.update_value(|sending| sending.push(key));
+            self.send(key, &name, file);
         }
     }
 
@@ -138,10 +171,19 @@ impl Uploads {
             &url,
             &file,
             move |done| this.set(key, UploadState::Uploading(done)),
-            move |status, body| this.set(key, outcome(status, &body)),
+            move |status, body| this.finish(key, outcome(status, &body)),
         );
         if sent.is_err() {
-            this.set(key, UploadState::Failed("The upload could not start".into()));
+            this.finish(key, UploadState::Failed("The upload could not start".into()));
+        }
+    }
+
+    /// An upload ended with `state`: the next waiting file's turn.
+    #[cfg(feature = "hydrate")]
+    fn finish(&self, key: u64, state: UploadState) {
+        self.set(key, state);
+        if self.sending.try_update_value(|sending| sending.retain(|k| *k != key)).is_some() {
+            self.next_turn();
         }
     }
 }
