@@ -45,10 +45,13 @@ pub const INVITATION_MAX_HOURS: i64 = 90 * 24;
 pub const INVITATION_MAX_USES: i64 = 1000;
 /// The most accounts one admin search lists (the page says when it is cut).
 pub const USERS_MAX: u32 = 200;
-/// How often a server reads the audit log for deactivations made by
-/// `hearth deactivate`, a process of its own that can reach no socket: the
-/// server closes them within this (the issue asks for 5 s).
+/// How often a server reads the audit log for deactivations and the room
+/// exits (`Hearth::follow_the_log`): made by `hearth deactivate`, a process
+/// of its own that can reach no socket, or on another instance while the bus
+/// was away, they reach the sockets here within this (the issue asks for 5 s).
 pub const COMMAND_LINE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often old room exits are dropped.
+const EXITS_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 const AUDIT_MAX: u32 = 200;
 /// Audit entries the admin page shows at a time, newest first.
 pub const AUDIT_PAGE: u32 = 100;
@@ -149,39 +152,73 @@ impl Hearth {
         self.admin_change(changed, user).await
     }
 
-    /// Follows the audit log for deactivations made from the command line
-    /// (`hearth deactivate`, another process, which ends the sessions in
-    /// the database but can reach no socket and no cache): every
-    /// [`COMMAND_LINE_POLL`], their users are forgotten here and their
-    /// sockets here closed. Every instance runs it, so each closes its own.
-    pub fn follow_command_line_deactivations(&self) {
+    /// Follows, in the database, what must reach this instance's sockets
+    /// even when no signal can bring it: every [`COMMAND_LINE_POLL`], the
+    /// deactivations in the audit log (made by `hearth deactivate`, another
+    /// process that can reach no socket and no cache, or on another instance
+    /// while the bus was away), whose users are forgotten here and their
+    /// sockets closed; and the room exits (`room_exits`), whose rooms those
+    /// people's sockets here stop following. With the bus up its signals got
+    /// there first, and these change nothing. Every instance runs it, so each
+    /// sees to its own; each also drops exits older than a day, hourly.
+    pub fn follow_the_log(&self) {
         let hearth = self.clone();
         tokio::spawn(async move {
-            let mut seen = match hearth.store.last_audit_id().await {
-                Ok(id) => id,
+            let start = tokio::try_join!(hearth.store.last_audit_id(), hearth.store.last_room_exit());
+            let (mut audited, mut exited) = match start {
+                Ok(positions) => positions,
                 Err(err) => {
-                    tracing::warn!(error = %err, "reading the audit log failed; command-line deactivations \
-                        reach this server's sockets only through its caches' expiry");
+                    tracing::warn!(error = %err, "reading the audit log failed; deactivations and room exits \
+                        made elsewhere reach this server's sockets only through the bus and its caches' expiry");
                     return;
                 }
             };
             let mut ticks = tokio::time::interval(COMMAND_LINE_POLL);
+            let mut swept = tokio::time::Instant::now();
             loop {
                 ticks.tick().await;
-                match hearth.store.command_line_deactivations(seen).await {
-                    Ok(entries) => {
-                        for (id, user) in entries {
-                            seen = id;
-                            if let Some(user) = user {
-                                hearth.caches.users.invalidate(&user);
-                                hearth.hub.signal_here(user, UserSignal::AccountClosed);
-                            }
-                        }
+                if let Err(err) = hearth.follow_deactivations(&mut audited).await {
+                    tracing::warn!(error = %err, "reading the audit log failed");
+                }
+                if let Err(err) = hearth.follow_room_exits(&mut exited).await {
+                    tracing::warn!(error = %err, "reading the room exits failed");
+                }
+                if swept.elapsed() >= EXITS_SWEEP_EVERY {
+                    swept = tokio::time::Instant::now();
+                    let day_ago = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+                    if let Err(err) = hearth.store.forget_room_exits_before(&crate::store::format_time(day_ago)).await {
+                        tracing::warn!(error = %err, "dropping old room exits failed");
                     }
-                    Err(err) => tracing::warn!(error = %err, "reading the audit log failed"),
                 }
             }
         });
+    }
+
+    /// Closes the sockets here of the accounts deactivated after audit entry
+    /// `seen`, and moves it to the newest entry.
+    async fn follow_deactivations(&self, seen: &mut i64) -> Result<(), AppError> {
+        let newest = self.store.last_audit_id().await?;
+        if newest <= *seen {
+            return Ok(());
+        }
+        for user in self.store.deactivations_between(*seen, newest).await? {
+            self.caches.users.invalidate(&user);
+            self.hub.signal_here(user, UserSignal::AccountClosed);
+        }
+        *seen = newest;
+        Ok(())
+    }
+
+    /// Stops the sockets here following each room someone left or was
+    /// removed from after exit `seen`, and moves it on.
+    async fn follow_room_exits(&self, seen: &mut i64) -> Result<(), AppError> {
+        for (id, room, user) in self.store.room_exits_after(*seen).await? {
+            self.caches.members.invalidate(&(user, room));
+            self.hub.list_changes().room(room);
+            self.hub.signal_here(user, UserSignal::LostRoom(room));
+            *seen = id;
+        }
+        Ok(())
     }
 
     /// Lets `user` sign in again (their old sessions stay ended).

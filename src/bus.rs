@@ -297,8 +297,9 @@ impl Bus {
                     payload.push(b'X');
                     payload.extend_from_slice(kept.as_bytes());
                 }
-                // Each instance asks its own sockets, after its own outage.
-                UserSignal::RecheckSession => return,
+                // Each instance asks its own sockets, after its own outage,
+                // and reads the exits from the database itself.
+                UserSignal::RecheckSession | UserSignal::LostRoom(_) => return,
             }
             nats.send(format!("user.{}", user.0), None, payload.into());
         }

@@ -169,7 +169,7 @@ impl Hearth {
         for user in self.hub.online_here() {
             let mine: std::collections::HashSet<RoomId> = self.store.room_ids_of(user).await?.into_iter().collect();
             for room in followed.iter().filter(|room| !mine.contains(room)) {
-                self.hub.signal_here(user, UserSignal::RoomRemoved(*room));
+                self.hub.signal_here(user, UserSignal::LostRoom(*room));
             }
         }
         Ok(())

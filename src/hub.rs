@@ -79,6 +79,11 @@ pub enum UserSignal {
     SessionEnded(String),
     /// The user left or was removed from a room: stop delivering it.
     RoomRemoved(RoomId),
+    /// The user was found no longer a member of a room by reading the
+    /// database (the bus may have lost its [`Self::RoomRemoved`]): a socket
+    /// still following it stops, and tells its client the room is gone.
+    /// Said on this instance only.
+    LostRoom(RoomId),
     /// The account was deactivated: every one of its sockets closes.
     AccountClosed,
     /// The password changed in this session: every socket of the user's

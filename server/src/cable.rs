@@ -226,7 +226,7 @@ impl Cable {
                         out.push(disconnect("unauthorized", false).to_string().into());
                         break Close::With(close_code::NORMAL, "account deactivated");
                     }
-                    Some(Ok(UserSignal::RoomRemoved(room))) => {
+                    Some(Ok(UserSignal::RoomRemoved(room) | UserSignal::LostRoom(room))) => {
                         // No longer a member: delivery stops, and each of the
                         // room's subscriptions is rejected, which the official
                         // client hands to its `rejected()` callback.

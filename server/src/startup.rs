@@ -144,7 +144,7 @@ impl Application {
                 tracing::info!(users = report.users_created, "seeded demo accounts");
             }
         }
-        hearth.follow_command_line_deactivations();
+        hearth.follow_the_log();
         hearth::auth::password::warm_up();
         if let Some(outbox) = crate::mail::outbox(&config)? {
             hearth.set_outbox(outbox);

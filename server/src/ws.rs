@@ -37,7 +37,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use hearth::auth::{AuthSession, AuthUser};
 use hearth::hub::{Frame, UserSignal};
 use hearth::model::{RoomId, UserId};
-use hearth::protocol::{ClientEvent, ServerEvent};
+use hearth::protocol::{ClientEvent, RoomChange, ServerEvent};
 use hearth::{AppError, Hearth};
 use tokio::sync::broadcast::Receiver;
 use tokio::time::Sleep;
@@ -198,9 +198,10 @@ impl Subscriptions {
     }
 
     /// Stops following `room` (unsubscribed, removed, or too far behind).
-    fn stop(&mut self, room: RoomId) {
-        self.streams.remove(&room);
+    /// Stops following `room`; whether it was followed.
+    fn stop(&mut self, room: RoomId) -> bool {
         self.delivered.remove(&room);
+        self.streams.remove(&room).is_some()
     }
 
     /// The last seq delivered, if `room` is followed live.
@@ -327,7 +328,20 @@ impl Connection {
                             break Close::With(close_code::POLICY, "signed out");
                         }
                     }
-                    Some(Ok(UserSignal::RoomRemoved(room))) => subs.stop(room),
+                    Some(Ok(UserSignal::RoomRemoved(room))) => {
+                        subs.stop(room);
+                    }
+                    // Found by reading the database: no removal event came.
+                    Some(Ok(UserSignal::LostRoom(room))) => {
+                        if subs.stop(room) {
+                            out.frames.push(Frame::new(&ServerEvent::Room {
+                                room_id: room,
+                                change: RoomChange::Removed,
+                                unread_count: None,
+                                unread_mentions: None,
+                            }));
+                        }
+                    }
                     // Signals were lost while a write waited on a slow
                     // reader, and one may have been a sign-out or a removal:
                     // the client reconnects, and is checked afresh.
@@ -395,7 +409,9 @@ impl Connection {
                     Err(err) => out.push(app_error_frame(&err, None)),
                 }
             }
-            ClientEvent::Unsubscribe { room_id } => subs.stop(room_id),
+            ClientEvent::Unsubscribe { room_id } => {
+                subs.stop(room_id);
+            }
             ClientEvent::Send { room_id, body, client_id, reply_to, attachments } => {
                 let sent = self.hearth.post_reply(me, room_id, &body, Some(&client_id), reply_to, &attachments).await;
                 if let Err(err) = sent {

@@ -179,14 +179,16 @@ impl Store {
         Ok(id)
     }
 
-    /// The deactivations made from the command line (no actor) after audit
-    /// entry `after`, oldest first: (entry id, the account). A range of the
-    /// primary key, so its cost is what is new, not the log's length.
-    pub async fn command_line_deactivations(&self, after: i64) -> Result<Vec<(i64, Option<UserId>)>, AppError> {
-        let sql = "SELECT id, target_user FROM audit_log
-                   WHERE id > $1 AND actor_id IS NULL AND action = 'user.deactivate'
-                   ORDER BY id LIMIT 100";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(after).fetch_all(pool).await?))
+    /// The accounts deactivated in audit entries `after` (exclusive) to
+    /// `through` (inclusive) that are still deactivated, by an admin or from
+    /// the command line. A range of the primary key, so its cost is what is
+    /// new, not the log's length.
+    pub async fn deactivations_between(&self, after: i64, through: i64) -> Result<Vec<UserId>, AppError> {
+        let sql = "SELECT DISTINCT u.id FROM audit_log a JOIN users u ON u.id = a.target_user
+                   WHERE a.id > $1 AND a.id <= $2 AND a.action = 'user.deactivate' AND u.deactivated_at IS NOT NULL";
+        let rows: Vec<(UserId,)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(after).bind(through).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(user,)| user).collect())
     }
 
     /// An instance setting an admin has set, if any.

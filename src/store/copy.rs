@@ -322,6 +322,8 @@ fn is_bookkeeping(table: &str) -> bool {
         || table.starts_with("messages_fts")
         || table.starts_with("sqlite_")
         || table == "push_viewing"
+        // A day's journal for the running instances (`Hearth::follow_the_log`).
+        || table == "room_exits"
 }
 
 /// One column's value, as read from either database.

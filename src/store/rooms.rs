@@ -404,16 +404,40 @@ impl Store {
         audit: Option<super::Audit<'_>>,
     ) -> Result<bool, AppError> {
         let sql = "DELETE FROM memberships WHERE room_id = $1 AND user_id = $2";
+        let exit = "INSERT INTO room_exits (room_id, user_id, at) VALUES ($1, $2, $3)";
         let at = now();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let removed = sqlx::query(sql).bind(room).bind(user).execute(&mut *tx).await?.rows_affected() > 0;
-            if removed && let Some(audit) = &audit {
-                super::admin::bind_audit(audit, &at).execute(&mut *tx).await?;
+            if removed {
+                sqlx::query(exit).bind(room).bind(user).bind(&at).execute(&mut *tx).await?;
+                if let Some(audit) = &audit {
+                    super::admin::bind_audit(audit, &at).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok(removed)
         })
+    }
+
+    /// The newest room exit's id (0 when there is none).
+    pub async fn last_room_exit(&self) -> Result<i64, AppError> {
+        let sql = "SELECT COALESCE(MAX(id), 0) FROM room_exits";
+        let (id,): (i64,) = on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok(id)
+    }
+
+    /// Who left or was removed from which room after exit `after`, oldest
+    /// first, at most 1,000: (exit id, room, user). A range of the key.
+    pub async fn room_exits_after(&self, after: i64) -> Result<Vec<(i64, RoomId, UserId)>, AppError> {
+        let sql = "SELECT id, room_id, user_id FROM room_exits WHERE id > $1 ORDER BY id LIMIT 1000";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(after).fetch_all(pool).await?))
+    }
+
+    /// Drops the room exits recorded before `before`.
+    pub async fn forget_room_exits_before(&self, before: &str) -> Result<u64, AppError> {
+        let sql = "DELETE FROM room_exits WHERE at < $1";
+        Ok(on_writer!(self, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
     }
 
     /// How far each member has read, for "Seen" markers.

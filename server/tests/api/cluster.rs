@@ -585,6 +585,63 @@ async fn a_removal_made_while_nats_is_down_stops_delivery_on_the_other_instance_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_and_a_deactivation_made_while_nats_is_down_reach_the_other_instance_from_the_database() {
+    if skip_cluster() {
+        return;
+    }
+    // Arrange: carol and dave listen on B; the admin and alice act on A.
+    let nats = Nats::start().await;
+    let apps = instances(&nats, 2, |_, _| {}).await;
+    let admin = member_of(&apps, "root").await; // the first account: the admin
+    let (alice, carol, dave) =
+        (member_of(&apps, "alice").await, member_of(&apps, "carol").await, member_of(&apps, "dave").await);
+    let room = apps[0].conversation_with(&alice.client, &[carol.id, dave.id]).await;
+    let mut carol_ws = connect(&apps[1], &carol).await;
+    carol_ws.subscribe(room, None).await;
+    let mut dave_ws = connect(&apps[1], &dave).await;
+    // B has dave cached from a request of his.
+    assert_eq!(apps[1].me(&dave.client).await.status(), 200);
+
+    // Act: NATS goes away, and stays away; through A, alice removes carol
+    // and the admin deactivates dave.
+    let mut nats = nats;
+    nats.stop();
+    let started = Instant::now();
+    let path = apps[0].url(&format!("/conversations/{room}/participants/{}", carol.id));
+    let removed = alice.client.delete(path).send().await.expect("sent");
+    assert!(removed.status().is_success(), "removing carol: {}", removed.status());
+    let deactivated = admin.client.post(apps[0].url(&format!("/admin/users/{}/deactivate", dave.id))).send().await;
+    assert_eq!(deactivated.expect("sent").status(), 200);
+
+    // Assert: B reads both from the database within seconds: carol's socket
+    // is told the room is gone, and gets nothing posted after; dave's
+    // socket closes, and B refuses his requests.
+    loop {
+        match carol_ws.next_within(Duration::from_secs(8)).await {
+            Next::Event(ServerEvent::Room { room_id, change: RoomChange::Removed, .. }) if room_id == RoomId(room) => {
+                break;
+            }
+            Next::Event(ServerEvent::Message { message, .. }) => panic!("carol got {:?}", message.body),
+            Next::Event(_) => {}
+            other => panic!("carol's socket was not told of her removal: {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(6), "told after {:?}", started.elapsed());
+    apps[0].send(&alice.client, room, "after carol left").await;
+    loop {
+        match carol_ws.next_within(Duration::from_secs(4)).await {
+            Next::Event(ServerEvent::Message { message, .. }) => panic!("carol got {:?}", message.body),
+            Next::Event(_) => {}
+            Next::Silent => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let (code, _) = dave_ws.until_closed().await;
+    assert_eq!(code, Some(1008));
+    assert_eq!(apps[1].me(&dave.client).await.status(), 401, "B still takes dave's requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_limit_holds_across_instances() {
     if skip_cluster() {
         return;
