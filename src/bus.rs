@@ -193,6 +193,7 @@ impl Bus {
         let (outbox, mut queued) = mpsc::channel::<(Subject, Option<HeaderMap>, Bytes)>(OUTBOX);
         let (closing, _) = watch::channel(false);
         let nats = Arc::new(Nats { client: client.clone(), settings, instance: rand_id(), outbox, closing });
+        crate::metrics::bus_configured(client.connection_state() == async_nats::connection::State::Connected);
 
         // The publisher: the only task that awaits the client.
         let publisher = client.clone();

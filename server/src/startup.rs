@@ -130,6 +130,11 @@ impl Application {
             }
             hearth::store::Serving::Unknown => None,
         };
+        // Before the bus connects: what it records from then on is kept.
+        let metrics = match config.metrics_enabled() {
+            true => Some(crate::metrics::install()?),
+            false => None,
+        };
         let hearth = match config.bus_settings() {
             Some(bus) => {
                 let url = hearth::store::redact_password(&bus.url);
@@ -176,10 +181,6 @@ impl Application {
 
         let shutdown = Shutdown::new();
         let state = AppState::new(hearth.clone(), leptos.clone(), shutdown.clone());
-        let metrics = match config.metrics_enabled() {
-            true => Some(crate::metrics::install()?),
-            false => None,
-        };
         let mut router = routes(state);
         let mut metrics_listener = None;
         if let Some(handle) = &metrics {

@@ -364,6 +364,53 @@ async fn the_users_of_an_instance_killed_with_sigkill_go_offline_within_the_pres
     assert!(!apps[0].hearth.is_online(UserId(bob.id)));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_instance_reports_its_bus_in_metrics_from_the_start() {
+    if skip_cluster() {
+        return;
+    }
+    // The real binary, a process of its own (the metrics recorder is one per
+    // process), started on the shared database with NATS and metrics on.
+    let nats = Nats::start().await;
+    let apps = instances(&nats, 1, |_, _| {}).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        listener.local_addr().expect("an address").port()
+    };
+    let mut instance = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("serve")
+        .env("DATABASE_URL", &apps[0].database_url)
+        .env("HEARTH_DATA_DIR", dir.path())
+        .env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HEARTH_NATS_URL", nats.url())
+        .env("HEARTH_NATS_PREFIX", apps[0].hearth.bus().prefix().expect("a bus"))
+        .env("HEARTH_METRICS_TOKEN", "scrape-me")
+        .env("HEARTH_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the hearth binary starts");
+    let app = TestApp::at(&format!("http://127.0.0.1:{port}"), &apps[0]);
+    app.wait_until_up().await;
+
+    let scrape = new_client().get(app.url("/metrics")).bearer_auth("scrape-me").send().await.expect("scraped");
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.expect("text");
+    instance.kill().expect("stopped");
+    instance.wait().expect("reaped");
+
+    assert!(text.lines().any(|line| line == "hearth_bus_connected 1"), "{text}");
+    for counter in [
+        "hearth_bus_messages_sent_total",
+        "hearth_bus_messages_received_total",
+        "hearth_bus_messages_dropped_total",
+        "hearth_bus_gaps_total",
+        "hearth_bus_filled_changes_total",
+    ] {
+        assert!(text.lines().any(|line| line.starts_with(counter)), "{counter} missing: {text}");
+    }
+}
+
 /// Bob, with a socket on B in his session, and a socket on B in another
 /// session of his: (bob, that session's socket, the other's).
 async fn two_sessions_on_b(apps: &[TestApp]) -> (Person, Ws, Ws) {
