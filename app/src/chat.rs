@@ -199,9 +199,12 @@ pub fn provide_chat() {
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
             live.on_event(move |event| match event {
-                // The open room marks itself read and refreshes the list then.
+                // The open room marks itself read and refreshes the list
+                // then; but not while the tab is in the background, where
+                // its title and icon are what tell me of it.
                 ServerEvent::Message { room_id, .. }
-                    if location.pathname.get_untracked() != format!("/rooms/{room_id}") =>
+                    if location.pathname.get_untracked() != format!("/rooms/{room_id}")
+                        || !crate::pages::room::browser::page_visible() =>
                 {
                     refresh_soon()
                 }

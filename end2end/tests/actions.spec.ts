@@ -398,3 +398,44 @@ test("a row clicked, then another hovered: only the hovered row's toolbar shows,
   await expect(toolbar(3)).toBeHidden();
   await context.close();
 });
+
+test("after Jump to the newest, the address no longer points into history: a reload stays at the newest", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "returner");
+  const room = await createRoom(context.request, { kind: "open", title: `Return ${Date.now()}` });
+  for (let i = 1; i <= 90; i++) await postMessage(context.request, room, `line ${i}`);
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}?around=5`);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator('article.message[data-number="5"]')).toBeVisible();
+
+  await page.locator(".jump-latest").click();
+  await expect(page.locator('article.message[data-number="90"]')).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${room}$`));
+
+  await page.reload();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.locator('article.message[data-number="90"]')).toBeVisible();
+  await expect(page.locator('article.message[data-number="5"]')).toHaveCount(0);
+  await context.close();
+});
+
+test("the wheel over the floating jump button scrolls the history under it", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "wheeler");
+  const room = await createRoom(context.request, { kind: "open", title: `Wheel ${Date.now()}` });
+  for (let i = 1; i <= 60; i++) await postMessage(context.request, room, `row ${i}`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const list = page.locator(".messages");
+  await list.hover();
+  await page.mouse.wheel(0, -1500);
+  const jump = page.locator(".jump-latest");
+  await expect(jump).toBeVisible();
+  const before = await list.evaluate((el) => el.scrollTop);
+  const box = (await jump.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 400);
+  await expect.poll(() => list.evaluate((el) => el.scrollTop)).toBeGreaterThan(before + 100);
+  await context.close();
+});

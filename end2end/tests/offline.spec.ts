@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "./fixtures";
-import { closeAll, createRoom, openLive, postMessage, registerUser, send } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send } from "./helpers";
 
 /** A user with two open rooms, a page live in the first, then cut off. */
 async function offlineInFirstRoom(browser: Browser) {
@@ -114,6 +114,89 @@ test("messages that failed to send while offline are sent by themselves, in orde
   const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
   expect(bodies).toEqual(["queued 1", "queued 2", "queued 3"]);
   await context.close();
+});
+
+test("a message written as the link returns goes after the ones that waited for it", async ({ browser }) => {
+  const { context, page, first } = await offlineInFirstRoom(browser);
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["waited 1", "waited 2", "waited 3"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+    await expect(page.locator("article.message.failed", { hasText: text })).toBeVisible();
+  }
+
+  // Written at once, before the page has even noticed the link is back.
+  await context.setOffline(false);
+  await composer.fill("written after");
+  await composer.press("Enter");
+
+  await expect(page.locator("article.message.failed")).toHaveCount(0, { timeout: 30_000 });
+  await expect(page.locator("article.message.pending")).toHaveCount(0);
+  const expected = ["waited 1", "waited 2", "waited 3", "written after"];
+  await expect(page.locator("article.message .body")).toHaveText(expected);
+  const history = await context.request.get(`/conversations/${first}/messages`);
+  expect(((await history.json()).messages as { body: string }[]).map((m) => m.body)).toEqual(expected);
+  await context.close();
+});
+
+test("messages sent in quick succession reach the server in the order written, even when the first is slow", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "quick");
+  const room = await createRoom(context.request, { kind: "open", title: `Quick ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The first send is held on its way; a page that sent the second at
+  // once would have the server take it first.
+  let held = true;
+  await page.route(/\/fn\/send_message/, async (route) => {
+    if (held) {
+      held = false;
+      await new Promise((done) => setTimeout(done, 1500));
+    }
+    await route.continue();
+  });
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["one", "two", "three"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+  }
+
+  await expect(page.locator("article.message:not(.pending) .body")).toHaveText(["one", "two", "three"], { timeout: 15_000 });
+  const history = await context.request.get(`/conversations/${room}/messages`);
+  expect(((await history.json()).messages as { body: string }[]).map((m) => m.body)).toEqual(["one", "two", "three"]);
+  await context.close();
+});
+
+test("a link that keeps dropping while both people write loses, doubles and reorders nothing, and the page never fails", async ({ browser }) => {
+  // A direct room: the sidebar shows the other person's presence, which
+  // every drop changes as the list is redrawn (that once made the page
+  // fail; the fixture fails the test on any page error).
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+  const aliceComposer = alicePage.getByLabel("Message", { exact: true });
+  const written: string[] = [];
+  for (let cycle = 0; cycle < 6; cycle++) {
+    for (let i = 0; i < 3; i++) {
+      const text = `a${cycle}-${i}`;
+      await aliceComposer.fill(text);
+      await aliceComposer.press("Enter");
+      written.push(text);
+      await postMessage(bobContext.request, room, `b${cycle}-${i}`);
+    }
+    await aliceContext.setOffline(cycle % 2 === 0);
+    await alicePage.waitForTimeout(300 + 150 * cycle);
+  }
+  await aliceContext.setOffline(false);
+
+  await expect(alicePage.locator("article.message.failed, article.message.pending")).toHaveCount(0, { timeout: 30_000 });
+  const history = await aliceContext.request.get(`/conversations/${room}/messages?limit=100`);
+  const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+  expect(bodies.filter((b) => b.startsWith("a"))).toEqual(written);
+  expect(bodies).toHaveLength(36);
+  await expect(alicePage.locator("article.message .body")).toHaveText(bodies, { timeout: 15_000 });
+  await expect(bobPage.locator("article.message .body")).toHaveText(bodies, { timeout: 15_000 });
+  await closeAll(aliceContext, bobContext);
 });
 
 test("while the link is down the banner stays up and the reconnect attempts back off", async ({ browser }) => {

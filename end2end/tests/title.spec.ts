@@ -45,3 +45,31 @@ test("the tab title names the room and counts unread messages in every room", as
   await reader.close();
   await writer.close();
 });
+
+test("while the tab is in the background, messages in the room it shows raise the count in its title", async ({ browser }) => {
+  const reader = await browser.newContext();
+  const readerUser = await registerUser(reader, "watcher");
+  const writer = await browser.newContext();
+  await registerUser(writer, "talker");
+  const direct = await createRoom(writer.request, { participant_ids: [readerUser.id] });
+  await postMessage(writer.request, direct, "hello");
+  const page = await reader.newPage();
+  await page.goto(`/rooms/${direct}`);
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  // Open and in front: read, so no count.
+  await expect(page).toHaveTitle(/^[^(]*Talker .* · Hearth$/);
+
+  // The tab goes to the background (nothing in it is read there).
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await postMessage(writer.request, direct, "are you there?");
+  await expect(page.locator("article.message", { hasText: "are you there?" })).toBeVisible();
+  await expect(page).toHaveTitle(/^\(1\) .*Talker .* · Hearth$/);
+  await postMessage(writer.request, direct, "hello?");
+  await expect(page).toHaveTitle(/^\(2\) .*Talker .* · Hearth$/);
+  await reader.close();
+  await writer.close();
+});

@@ -6,7 +6,7 @@
 //! (`aria-current="page"`) and scrolled into view. Above the list, desktop notifications are
 //! offered once.
 
-use hearth::model::{ConversationSummary, Profile, RoomKind};
+use hearth::model::{ConversationSummary, Profile, RoomKind, UserId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -122,7 +122,6 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     let other_person =
         (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).cloned()).flatten();
     let other = other_person.as_ref().map(|p| p.id);
-    let chat = use_chat();
     // The current room is scrolled into the list's view (a long list would
     // otherwise hide it), on opening and whenever the list is drawn again.
     let link = NodeRef::<leptos::html::A>::new();
@@ -157,13 +156,13 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                     view! {
                         <span class="room-avatar">
                             <Avatar id name url />
-                            <PresenceDot online=Signal::derive(move || chat.is_online(id)) />
+                            <PresenceDot user=id />
                         </span>
                     }
                 })}
                 <span class="room-title">
                     {title}
-                    {other.map(|other| view! { <PresenceText online=Signal::derive(move || chat.is_online(other)) /> })}
+                    {other.map(|other| view! { <PresenceText user=other /> })}
                     {muted.then(|| view! { <span class="muted-mark" title="Muted">" (muted)"</span> })}
                 </span>
                 <span class="badges">
@@ -184,13 +183,19 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
 /// online, hollow when not (a shape, not colour alone), with
 /// [`PresenceText`] saying the same after the name for screen readers.
 /// Offline until the browser hears otherwise, so the server's render and
-/// hydration agree.
+/// hydration agree. Both read the frame's presence directly, not a signal
+/// made for the row: a presence change and the list being redrawn come
+/// together on a reconnect, and an update already queued for a row being
+/// dropped would read that row's signal after it was gone (a panic).
 #[component]
-fn PresenceDot(online: Signal<bool>) -> impl IntoView {
-    view! { <span class="presence" class:online=online data-online=move || online.get().to_string() aria-hidden="true"></span> }
+fn PresenceDot(user: UserId) -> impl IntoView {
+    let chat = use_chat();
+    let online = move || chat.is_online(user);
+    view! { <span class="presence" class:online=online data-online=move || online().to_string() aria-hidden="true"></span> }
 }
 
 #[component]
-fn PresenceText(online: Signal<bool>) -> impl IntoView {
-    view! { <span class="visually-hidden presence-text">{move || if online.get() { ", online" } else { ", offline" }}</span> }
+fn PresenceText(user: UserId) -> impl IntoView {
+    let chat = use_chat();
+    view! { <span class="visually-hidden presence-text">{move || if chat.is_online(user) { ", online" } else { ", offline" }}</span> }
 }

@@ -233,6 +233,30 @@ pub fn touch_first() -> bool {
     crate::browser::media_matches("(pointer: coarse)")
 }
 
+/// Drops `?around=` from the address without a navigation (the room stays
+/// as it is): back at the newest, a reload should not jump into history
+/// again.
+pub fn forget_jump_in_address() {
+    #[cfg(feature = "hydrate")]
+    {
+        let window = leptos::prelude::window();
+        let (Ok(path), Ok(search)) = (window.location().pathname(), window.location().search()) else { return };
+        let kept: Vec<String> = search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("around"))
+            .map(str::to_owned)
+            .collect();
+        if kept.len() == search.trim_start_matches('?').split('&').filter(|p| !p.is_empty()).count() {
+            return;
+        }
+        let url = if kept.is_empty() { path } else { format!("{path}?{}", kept.join("&")) };
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+}
+
 /// Whether the tab is in front (only then does reading mark messages read).
 pub fn page_visible() -> bool {
     #[cfg(feature = "hydrate")]

@@ -28,7 +28,7 @@
 //! - [`browser`]: the web-sys/js-sys helpers (clock, zone, focus, storage).
 
 mod actions;
-mod browser;
+pub(crate) mod browser;
 mod composer;
 pub mod layout;
 mod mentioning;
@@ -494,7 +494,9 @@ fn ChatWindow(
                     // go with it to the page: it moves on to the composer,
                     // where the newest invites an answer (not on a touch
                     // screen, where that opens the keyboard).
-                    <button type="button" class="jump-latest" on:click=move |_| {
+                    // It floats over the list, not in it: the wheel over it
+                    // scrolls the list as it would anywhere else on it.
+                    <button type="button" class="jump-latest" on:wheel=move |ev| paging.scroll_by_wheel(&ev) on:click=move |_| {
                         let had_focus = browser::focus_is_on(".jump-latest") && !browser::touch_first();
                         paging.jump_to_newest();
                         if had_focus {

@@ -1,10 +1,12 @@
 //! A room's sends that the server has not confirmed yet. They are kept
 //! under the frame, not the room page (as its uploads are), because a
 //! message written offline must still go when I have moved on to another
-//! room: each is sent from here, and when the link comes back the failed
-//! ones are sent again by themselves, in the order they were written,
-//! whether the room is open or not (each is idempotent by its client_id);
-//! the first that fails again stops the run. The room's window, while open,
+//! room: each is sent from here, one at a time in the order written (a
+//! message never overtakes an earlier one: a new one sends the failed ones
+//! before it first), and when the link comes back the failed ones are sent
+//! again by themselves, in order, whether the room is open or not (each is
+//! idempotent by its client_id); the first that fails again stops the run,
+//! and those after it wait with it. The room's window, while open,
 //! shows them under its messages ([`Outbox::show`]).
 //!
 //! They are kept in localStorage too, per account and room as drafts are
@@ -178,8 +180,9 @@ pub struct Outbox {
     /// The room's open window: a confirmed send goes into its list at once,
     /// and a failed one keeps it scrolled to the bottom.
     shown: StoredValue<Option<(Timeline, Paging)>>,
-    /// A resend run is going: a reconnect meanwhile starts no second one.
-    resending: StoredValue<bool>,
+    /// A run sending the listed sends in order is going: a send or a
+    /// reconnect meanwhile starts no second one ([`Outbox::run`]).
+    running: StoredValue<bool>,
     /// Whose sends these are, once known (a send, or [`Outbox::restore`]):
     /// the account they are kept under, whose kept ones are read in then.
     me: StoredValue<Option<UserId>>,
@@ -198,7 +201,7 @@ impl Outbox {
             room,
             entries: RwSignal::new(Vec::new()),
             shown: StoredValue::new(None),
-            resending: StoredValue::new(false),
+            running: StoredValue::new(false),
             me: StoredValue::new(None),
             mine: StoredValue::new(HashSet::new()),
             link: live.status,
@@ -277,13 +280,17 @@ impl Outbox {
         }
     }
 
-    /// Lists `entry` (on its way) and sends it.
+    /// Lists `entry` (on its way) and sends it, after the failed ones
+    /// written before it.
     pub fn send(&self, entry: Entry) {
         if let Some(me) = &entry.message.user {
             self.adopt(me);
         }
-        self.change(|e| e.push(entry.clone()));
-        self.deliver(entry);
+        self.change(|e| {
+            requeue_failed(e);
+            e.push(entry);
+        });
+        self.run();
     }
 
     /// The send `client_id`, if it is still waiting.
@@ -300,9 +307,9 @@ impl Outbox {
 
     /// Sends the failed send `client_id` again.
     pub fn retry(&self, client_id: &str) {
-        if let Some(entry) = self.pending(client_id) {
+        if self.pending(client_id).is_some() {
             self.change(|e| set_state(e, client_id, Delivery::Sending));
-            self.deliver(entry);
+            self.run();
         }
     }
 
@@ -318,14 +325,40 @@ impl Outbox {
         self.me.set_value(None);
     }
 
-    fn deliver(self, entry: Entry) {
+    /// Sends the sends on their way one at a time, in the order listed,
+    /// until none is left or one fails: those after it are failed with it
+    /// (sent again, in order, when the link returns or with the next send).
+    fn run(self) {
+        if self.running.get_value() {
+            return;
+        }
+        self.running.set_value(true);
         spawn_local(async move {
-            self.deliver_now(entry).await;
-        })
+            loop {
+                let next = self
+                    .entries
+                    .try_with_untracked(|e| e.iter().find(|x| x.state == Delivery::Sending).cloned())
+                    .flatten();
+                let Some(entry) = next else { break };
+                if !self.deliver_now(entry).await {
+                    if !self.entries.is_disposed() {
+                        self.change(|e| {
+                            for waiting in e.iter_mut().filter(|x| x.state == Delivery::Sending) {
+                                waiting.state = Delivery::Failed;
+                            }
+                        });
+                    }
+                    break;
+                }
+            }
+            // Signed out meanwhile: the frame, and this with it, are gone.
+            let _ = self.running.try_update_value(|running| *running = false);
+        });
     }
 
     /// Sends one entry; true if the server has it or refused it for good
-    /// (either way it is done with). A failed one stays listed, marked,
+    /// (either way it is done with); false if it failed, or the list is
+    /// gone. A failed one stays listed, marked,
     /// until it is sent again; a refused one until it is taken back or
     /// discarded.
     async fn deliver_now(self, entry: Entry) -> bool {
@@ -364,40 +397,19 @@ impl Outbox {
         }
     }
 
+    /// The failed sends go again, in order (the link is back).
     fn resend_failed(self) {
-        if self.resending.get_value() {
-            return;
+        if self.entries.with_untracked(|e| e.iter().any(|x| x.state == Delivery::Failed)) {
+            self.change(|e| requeue_failed(e));
+            self.run();
         }
-        let queue: Vec<Entry> =
-            self.entries.with_untracked(|e| e.iter().filter(|x| x.state == Delivery::Failed).cloned().collect());
-        if queue.is_empty() {
-            return;
-        }
-        self.resending.set_value(true);
-        self.mark(&queue, Delivery::Sending);
-        spawn_local(async move {
-            let mut queue = queue.into_iter();
-            for entry in queue.by_ref() {
-                // Not one discarded meanwhile (or forgotten at a sign-out).
-                let listed = entry.message.client_id.as_deref().is_some_and(|cid| self.pending(cid).is_some());
-                if listed && !self.deliver_now(entry).await {
-                    break;
-                }
-            }
-            if self.entries.is_disposed() {
-                return;
-            }
-            self.mark(&queue.collect::<Vec<_>>(), Delivery::Failed);
-            self.resending.set_value(false);
-        });
     }
+}
 
-    fn mark(&self, queue: &[Entry], state: Delivery) {
-        self.change(|e| {
-            for entry in queue {
-                set_state(e, entry.message.client_id.as_deref().unwrap_or_default(), state.clone());
-            }
-        });
+/// The failed sends in `entries` are on their way again (not the refused).
+fn requeue_failed(entries: &mut [Entry]) {
+    for failed in entries.iter_mut().filter(|x| x.state == Delivery::Failed) {
+        failed.state = Delivery::Sending;
     }
 }
 

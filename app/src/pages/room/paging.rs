@@ -193,10 +193,26 @@ impl Paging {
         }
     }
 
+    /// Scrolls the list as `wheel` would have, had it been over the list.
+    pub fn scroll_by_wheel(&self, wheel: &web_sys::WheelEvent) {
+        #[cfg(feature = "hydrate")]
+        if let Some(list) = self.list.get_untracked() {
+            let step = match wheel.delta_mode() {
+                web_sys::WheelEvent::DOM_DELTA_LINE => 16.0,
+                web_sys::WheelEvent::DOM_DELTA_PAGE => f64::from(list.client_height()),
+                _ => 1.0,
+            };
+            list.scroll_by_with_x_and_y(0.0, wheel.delta_y() * step);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = wheel;
+    }
+
     /// Back to the newest message: the newest page first if a gap is
     /// below the loaded ones.
     pub fn jump_to_newest(&self) {
         let this = *self;
+        super::browser::forget_jump_in_address();
         if !untrack(|| self.gap_below()) {
             return this.scroll_to_bottom();
         }

@@ -14,6 +14,15 @@
 use hearth::model::Attachment;
 use leptos::prelude::*;
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The files waiting for their turn to upload, by room and key: a
+    /// `File` is the browser's and stays on its one thread, out of the
+    /// reactive store (which the server's render shares between threads).
+    static WAITING_FILES: std::cell::RefCell<std::collections::HashMap<(i64, u64), web_sys::File>> =
+        std::cell::RefCell::default();
+}
+
 /// Files a message may carry (the server's limit too).
 pub const MAX_FILES: usize = 10;
 /// Files on their way at once; the others wait their turn. The server
@@ -54,8 +63,9 @@ pub struct Uploads {
     room_id: i64,
     pub list: RwSignal<Vec<Upload>>,
     next: StoredValue<u64>,
-    /// Files waiting for their turn, in the order they were chosen.
-    waiting: StoredValue<Vec<(u64, String, web_sys::File)>, LocalStorage>,
+    /// Files waiting for their turn, in the order they were chosen: their
+    /// keys and names (the files themselves are in [`WAITING_FILES`]).
+    waiting: StoredValue<Vec<(u64, String)>>,
     /// The keys of the files on their way.
     sending: StoredValue<Vec<u64>>,
 }
@@ -66,7 +76,7 @@ impl Uploads {
             room_id,
             list: RwSignal::new(Vec::new()),
             next: StoredValue::new(0),
-            waiting: StoredValue::new_local(Vec::new()),
+            waiting: StoredValue::new(Vec::new()),
             sending: StoredValue::new(Vec::new()),
         }
     }
@@ -108,7 +118,9 @@ impl Uploads {
 
     pub fn remove(&self, key: u64) {
         self.list.update(|list| list.retain(|upload| upload.key != key));
-        self.waiting.update_value(|waiting| waiting.retain(|(k, _, _)| *k != key));
+        self.waiting.update_value(|waiting| waiting.retain(|(k, _)| *k != key));
+        #[cfg(feature = "hydrate")]
+        WAITING_FILES.with_borrow_mut(|files| files.remove(&(self.room_id, key)));
     }
 
     fn set(&self, key: u64, state: UploadState) {
@@ -140,7 +152,8 @@ impl Uploads {
             };
             self.list.update(|list| list.push(Upload { key, name: name.clone(), state }));
             if !full {
-                self.waiting.update_value(|waiting| waiting.push((key, name, file)));
+                WAITING_FILES.with_borrow_mut(|files| files.insert((self.room_id, key), file));
+                self.waiting.update_value(|waiting| waiting.push((key, name)));
             }
         }
         self.next_turn();
@@ -156,7 +169,10 @@ impl Uploads {
                 return;
             }
             let next = self.waiting.try_update_value(|waiting| (!waiting.is_empty()).then(|| waiting.remove(0)));
-            let Some(Some((key, name, file))) = next else { return };
+            let Some(Some((key, name))) = next else { return };
+            let Some(file) = WAITING_FILES.with_borrow_mut(|files| files.remove(&(self.room_id, key))) else {
+                continue;
+            };
             self.sending.update_value(|sending| sending.push(key));
             self.send(key, &name, file);
         }
