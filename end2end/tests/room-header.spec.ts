@@ -38,6 +38,37 @@ test("Room details in the header says what kind of room it is and who is in it",
   await closeAll(ownerContext, guestContext);
 });
 
+test("a group's creator removes someone from Room details, asked first; they lose the room at once", async ({ browser }) => {
+  const ownerContext = await browser.newContext();
+  const guestContext = await browser.newContext();
+  const owner = await registerUser(ownerContext, "host");
+  const guest = await registerUser(guestContext, "visitor");
+  const room = await createRoom(ownerContext.request, { kind: "group", participant_ids: [guest.id], title: `Crew ${Date.now()}` });
+  const guestPage = await guestContext.newPage();
+  await guestPage.goto("/");
+  await expect(guestPage.locator(`.room-link[data-room-id="${room}"]`)).toBeVisible({ timeout: 30_000 });
+  const page = await ownerContext.newPage();
+  await openLive(page, room);
+  const details = page.locator(".chat-header .room-details");
+  await details.getByText("Room details").click();
+  // Not beside myself.
+  await expect(details.locator(`.room-members li[data-user-id="${owner.id}"] .remove-person`)).toHaveCount(0);
+
+  await details.getByRole("button", { name: `Remove ${guest.name}` }).click();
+  await expect(details.locator(".confirm-remove")).toContainText(`Remove ${guest.name}?`);
+  // Cancel keeps them; asked again, Remove removes them.
+  await details.locator(".confirm-remove").getByRole("button", { name: "Cancel" }).click();
+  await expect(details.getByRole("heading", { name: "2 members" })).toBeVisible();
+  await details.getByRole("button", { name: `Remove ${guest.name}` }).click();
+  await details.locator(".confirm-remove").getByRole("button", { name: "Remove", exact: true }).click();
+
+  await expect(details.getByRole("heading", { name: "1 member" })).toBeVisible();
+  await expect(page.locator(".chat-header .members .member")).toHaveText([new RegExp(owner.name)]);
+  await expect(guestPage.locator(`.room-link[data-room-id="${room}"]`)).toHaveCount(0);
+  expect((await guestContext.request.get(`/conversations/${room}/messages`)).status()).toBe(404);
+  await closeAll(ownerContext, guestContext);
+});
+
 test("the header's panels open one at a time, and Esc or a click elsewhere closes them", async ({ browser }) => {
   const context = await browser.newContext();
   await registerUser(context, "panels");

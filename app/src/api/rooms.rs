@@ -1,4 +1,4 @@
-//! Room membership from the room's own window: adding people.
+//! Room membership from the room's own window: adding and removing people.
 
 use hearth::model::Person;
 use leptos::prelude::*;
@@ -15,6 +15,15 @@ pub async fn add_people(room_id: i64, user_ids: String) -> Result<Vec<Person>, U
     let (hearth, me) = ssr::user().await?;
     let users = user_ids.split(',').filter_map(|id| id.trim().parse::<i64>().ok()).map(UserId).collect();
     Ok(hearth.add_participants(me.id, RoomId(room_id), users).await?)
+}
+
+/// Removes someone from a group or open room (its creator or an admin
+/// may).
+#[server(prefix = "/fn")]
+pub async fn remove_person(room_id: i64, user_id: i64) -> Result<(), UiError> {
+    use hearth::model::{RoomId, UserId};
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.remove_participant(me.id, RoomId(room_id), UserId(user_id)).await?)
 }
 
 /// Renames a group or open room and sets its topic (an empty topic clears

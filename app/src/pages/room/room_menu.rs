@@ -1,6 +1,7 @@
 //! The room header's actions: for every room, my notification level; for a
 //! group or open room, its details (kind and members; for its creator or an
-//! admin, its name, topic and archiving), adding people, and leaving
+//! admin, removing members, its name, topic and archiving), adding people,
+//! and leaving
 //! (asked first). Direct rooms have none of those: they can neither
 //! grow nor be left.
 
@@ -9,7 +10,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::{add_people, archive_room, change_room, leave_room, search_people, set_notification_level};
+use crate::api::{
+    add_people, archive_room, change_room, leave_room, remove_person, search_people, set_notification_level,
+};
 use crate::chat::use_chat;
 use crate::components::avatar::Avatar;
 
@@ -33,6 +36,8 @@ pub fn RoomMenu(
     let menu: NodeRef<leptos::html::Div> = NodeRef::new();
     // "Leave this room?" is open: a panel too, though no `details`.
     let leaving = RwSignal::new(false);
+    // Whose removal is being asked about, and why the last one failed.
+    let removing: RwSignal<Option<(UserId, Option<String>)>> = RwSignal::new(None);
     // One panel at a time (details sharing a `name` are exclusive), and Esc
     // or a click anywhere else closes it, as a menu does. Pressed, not
     // clicked: by the click, a button inside that replaced itself (Archive
@@ -97,14 +102,22 @@ pub fn RoomMenu(
                     <ul class="room-members">
                         {move || members.get().into_iter().map(|p| {
                             let name = p.display_name().to_owned();
+                            // Its creator or an admin may remove the others.
+                            let removable = manage.is_some() && p.id != me_id;
                             view! {
                                 <li data-user-id=p.id.0>
                                     <Avatar id=p.id name=name.clone() url=p.avatar_url.clone().unwrap_or_default() />
-                                    {name} " " <span class="muted">"@"{p.username.clone()}</span>
+                                    {name.clone()} " " <span class="muted">"@"{p.username.clone()}</span>
+                                    {removable.then(|| view! {
+                                        <Show when=move || !archived.get()>
+                                            <RemovePerson room_id user=p.id name=name.clone() members removing />
+                                        </Show>
+                                    })}
                                 </li>
                             }
                         }).collect_view()}
                     </ul>
+                    {move || removing.get().and_then(|(_, failed)| failed).map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
                     {manage.map(|(title, topic)| view! {
                         <Show when=move || !archived.get()>
                             <RoomSettings room_id title topic archived />
@@ -117,6 +130,51 @@ pub fn RoomMenu(
             </Show>
             <Leave room_id asking=leaving />
         </div>
+    }
+}
+
+/// Remove beside a member in Room details, asked first ("Remove Dave?").
+/// The removed person's window hears of it as a room event, the other
+/// members' as a change of the room.
+#[component]
+fn RemovePerson(
+    room_id: i64,
+    user: UserId,
+    name: String,
+    members: RwSignal<Vec<Person>>,
+    removing: RwSignal<Option<(UserId, Option<String>)>>,
+) -> impl IntoView {
+    let asking = move || removing.with(|r| r.as_ref().is_some_and(|(who, _)| *who == user));
+    let remove = move |_| {
+        spawn_local(async move {
+            match remove_person(room_id, user.0).await {
+                Ok(()) => {
+                    members.try_update(|m| m.retain(|p| p.id != user));
+                    let _ = removing.try_set(None);
+                }
+                Err(err) => {
+                    let _ = removing.try_set(Some((user, Some(err.to_string()))));
+                }
+            }
+        });
+    };
+    let label = format!("Remove {name}");
+    view! {
+        <Show
+            when=asking
+            fallback=move || view! {
+                <button type="button" class="link remove-person" aria-label=label.clone() on:click=move |_| removing.set(Some((user, None)))>
+                    "Remove"
+                </button>
+            }
+        >
+            <span class="confirm-remove">
+                {format!("Remove {name}? ")}
+                <button type="button" class="danger" on:click=remove>"Remove"</button>
+                " "
+                <button type="button" class="link" on:click=move |_| removing.set(None)>"Cancel"</button>
+            </span>
+        </Show>
     }
 }
 
