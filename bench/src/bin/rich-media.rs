@@ -41,7 +41,10 @@ enum What {
         files: usize,
         #[arg(long, default_value_t = 10)]
         size_mb: usize,
-        #[arg(long, default_value_t = 4)]
+        /// At most two: the server receives no more of one person's bodies
+        /// at once (`hearth::attachments::RECEIVING_PER_USER`), and answers
+        /// a third with 429.
+        #[arg(long, default_value_t = 2)]
         concurrency: usize,
         /// 4,000 × 3,000 PNGs (a 12-megapixel photo's size), each a few
         /// bytes apart.
