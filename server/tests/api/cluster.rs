@@ -316,6 +316,36 @@ async fn presence_goes_online_and_offline_across_instances() {
     assert!(!apps[1].hearth.is_online(UserId(bob.id)), "B agrees");
 }
 
+/// The real `hearth` binary as another instance beside `like` (its database,
+/// NATS and prefix), with `env` on top, up: its process, an app to reach
+/// it, and its data directory (kept while the test runs).
+async fn binary_beside(
+    nats: &Nats,
+    like: &TestApp,
+    env: &[(&str, &str)],
+) -> (std::process::Child, TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        listener.local_addr().expect("an address").port()
+    };
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("serve")
+        .env("DATABASE_URL", &like.database_url)
+        .env("HEARTH_DATA_DIR", dir.path())
+        .env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HEARTH_NATS_URL", nats.url())
+        .env("HEARTH_NATS_PREFIX", like.hearth.bus().prefix().expect("a bus"))
+        .env("HEARTH_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the hearth binary starts");
+    let app = TestApp::at(&format!("http://127.0.0.1:{port}"), like);
+    app.wait_until_up().await;
+    (child, app, dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_users_of_an_instance_killed_with_sigkill_go_offline_within_the_presence_ttl() {
     if skip_cluster() {
@@ -325,28 +355,9 @@ async fn the_users_of_an_instance_killed_with_sigkill_go_offline_within_the_pres
     // same database and NATS, with a presence TTL of 2 s; bob's socket is on B.
     let nats = Nats::start().await;
     let apps = instances(&nats, 1, |_, config| config.presence_ttl_secs = 2).await;
-    let prefix = apps[0].hearth.bus().prefix().expect("a bus").to_owned();
     let (alice, bob) = (member_of(&apps, "alice").await, member_of(&apps, "bob").await);
     let room = apps[0].conversation_with(&alice.client, &[bob.id]).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        listener.local_addr().expect("an address").port()
-    };
-    let mut instance_b = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("serve")
-        .env("DATABASE_URL", &apps[0].database_url)
-        .env("HEARTH_DATA_DIR", dir.path())
-        .env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HEARTH_NATS_URL", nats.url())
-        .env("HEARTH_NATS_PREFIX", &prefix)
-        .env("HEARTH_PRESENCE_TTL_SECS", "2")
-        .env("HEARTH_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("the hearth binary starts");
-    let b = TestApp::at(&format!("http://127.0.0.1:{port}"), &apps[0]);
-    b.wait_until_up().await;
+    let (mut instance_b, b, _dir) = binary_beside(&nats, &apps[0], &[("HEARTH_PRESENCE_TTL_SECS", "2")]).await;
     let mut alice_ws = connect(&apps[0], &alice).await;
     alice_ws.subscribe(room, None).await;
     let _bob_ws = connect(&b, &bob).await;
@@ -373,25 +384,7 @@ async fn a_fresh_instance_reports_its_bus_in_metrics_from_the_start() {
     // process), started on the shared database with NATS and metrics on.
     let nats = Nats::start().await;
     let apps = instances(&nats, 1, |_, _| {}).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        listener.local_addr().expect("an address").port()
-    };
-    let mut instance = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("serve")
-        .env("DATABASE_URL", &apps[0].database_url)
-        .env("HEARTH_DATA_DIR", dir.path())
-        .env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HEARTH_NATS_URL", nats.url())
-        .env("HEARTH_NATS_PREFIX", apps[0].hearth.bus().prefix().expect("a bus"))
-        .env("HEARTH_METRICS_TOKEN", "scrape-me")
-        .env("HEARTH_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("the hearth binary starts");
-    let app = TestApp::at(&format!("http://127.0.0.1:{port}"), &apps[0]);
-    app.wait_until_up().await;
+    let (mut instance, app, _dir) = binary_beside(&nats, &apps[0], &[("HEARTH_METRICS_TOKEN", "scrape-me")]).await;
 
     let scrape = new_client().get(app.url("/metrics")).bearer_auth("scrape-me").send().await.expect("scraped");
     assert_eq!(scrape.status(), 200);
