@@ -52,6 +52,9 @@ pub const USERS_MAX: u32 = 200;
 pub const COMMAND_LINE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 /// How often old room exits are dropped.
 const EXITS_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+/// Entries below the newest one seen that are read again: Postgres gives
+/// out ids before commit, so one can become visible after a later one.
+const LOG_OVERLAP: i64 = 64;
 const AUDIT_MAX: u32 = 200;
 /// Audit entries the admin page shows at a time, newest first.
 pub const AUDIT_PAGE: u32 = 100;
@@ -84,6 +87,13 @@ fn hex(bytes: &[u8]) -> String {
 pub struct InvitationRequest {
     pub expires_in_hours: Option<i64>,
     pub max_uses: Option<i64>,
+}
+
+/// How far [`Hearth::follow_the_log`] has read the room exits: the newest
+/// seen, and those handled within [`LOG_OVERLAP`] of it.
+struct Exits {
+    seen: i64,
+    handled: std::collections::HashSet<i64>,
 }
 
 impl Hearth {
@@ -166,7 +176,7 @@ impl Hearth {
         tokio::spawn(async move {
             let start = tokio::try_join!(hearth.store.last_audit_id(), hearth.store.last_room_exit());
             let (mut audited, mut exited) = match start {
-                Ok(positions) => positions,
+                Ok((audited, exited)) => (audited, Exits { seen: exited, handled: Default::default() }),
                 Err(err) => {
                     tracing::warn!(error = %err, "reading the audit log failed; deactivations and room exits \
                         made elsewhere reach this server's sockets only through the bus and its caches' expiry");
@@ -195,13 +205,14 @@ impl Hearth {
     }
 
     /// Closes the sockets here of the accounts deactivated after audit entry
-    /// `seen`, and moves it to the newest entry.
+    /// `seen` (and the [`LOG_OVERLAP`] before it: closing again what is
+    /// closed does nothing), and moves it to the newest entry.
     async fn follow_deactivations(&self, seen: &mut i64) -> Result<(), AppError> {
         let newest = self.store.last_audit_id().await?;
         if newest <= *seen {
             return Ok(());
         }
-        for user in self.store.deactivations_between(*seen, newest).await? {
+        for user in self.store.deactivations_between(*seen - LOG_OVERLAP, newest).await? {
             self.caches.users.invalidate(&user);
             self.hub.signal_here(user, UserSignal::AccountClosed);
         }
@@ -210,14 +221,23 @@ impl Hearth {
     }
 
     /// Stops the sockets here following each room someone left or was
-    /// removed from after exit `seen`, and moves it on.
-    async fn follow_room_exits(&self, seen: &mut i64) -> Result<(), AppError> {
-        for (id, room, user) in self.store.room_exits_after(*seen).await? {
+    /// removed from (and is not a member of again) since the last read, each
+    /// exit once, and moves on.
+    async fn follow_room_exits(&self, exits: &mut Exits) -> Result<(), AppError> {
+        for (id, room, user, member_again) in self.store.room_exits_after(exits.seen - LOG_OVERLAP).await? {
+            if !exits.handled.insert(id) {
+                continue;
+            }
+            exits.seen = exits.seen.max(id);
+            if member_again {
+                continue;
+            }
             self.caches.members.invalidate(&(user, room));
             self.hub.list_changes().room(room);
             self.hub.signal_here(user, UserSignal::LostRoom(room));
-            *seen = id;
         }
+        let floor = exits.seen - LOG_OVERLAP;
+        exits.handled.retain(|id| *id > floor);
         Ok(())
     }
 

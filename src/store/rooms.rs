@@ -428,9 +428,12 @@ impl Store {
     }
 
     /// Who left or was removed from which room after exit `after`, oldest
-    /// first, at most 1,000: (exit id, room, user). A range of the key.
-    pub async fn room_exits_after(&self, after: i64) -> Result<Vec<(i64, RoomId, UserId)>, AppError> {
-        let sql = "SELECT id, room_id, user_id FROM room_exits WHERE id > $1 ORDER BY id LIMIT 1000";
+    /// first, at most 1,000: (exit id, room, user, whether they are a member
+    /// again by now). A range of the key.
+    pub async fn room_exits_after(&self, after: i64) -> Result<Vec<(i64, RoomId, UserId, bool)>, AppError> {
+        let sql = "SELECT e.id, e.room_id, e.user_id,
+                          EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = e.room_id AND m.user_id = e.user_id)
+                   FROM room_exits e WHERE e.id > $1 ORDER BY e.id LIMIT 1000";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(after).fetch_all(pool).await?))
     }
 

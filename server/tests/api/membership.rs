@@ -211,3 +211,47 @@ async fn adding_someone_already_in_the_group_changes_nothing() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(user_ids(&body["participants"]), [alice.id, bob.id, carol.id]);
 }
+
+#[tokio::test]
+async fn leaving_an_open_room_and_joining_again_at_once_keeps_the_new_subscription() {
+    use std::time::Duration;
+
+    use hearth::model::RoomId;
+    use hearth::protocol::{RoomChange, ServerEvent};
+
+    use crate::ws_support::{Next, connect, person};
+
+    let app = spawn_app().await;
+    let alice = person(&app, "alice").await;
+    let bob = person(&app, "bob").await;
+    let created = app.create_conversation(&alice.client, json!({ "kind": "open", "title": "Lobby" })).await;
+    let room = created.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    assert_eq!(bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap().status(), 200);
+    let mut ws = connect(&app, &bob).await;
+    ws.subscribe(room, None).await;
+
+    // Bob leaves and joins again at once, and follows the room again.
+    let left = bob.client.delete(app.url(&format!("/conversations/{room}/participants/{}", bob.id))).send().await;
+    assert!(left.unwrap().status().is_success());
+    assert_eq!(bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap().status(), 200);
+    ws.subscribe(room, None).await;
+
+    // Past the next read of the room exits (every two seconds), which finds
+    // him a member again: his new subscription is kept, and nothing says
+    // he was removed.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    app.send(&alice.client, room, "still here?").await;
+    loop {
+        match ws.next_within(Duration::from_secs(5)).await {
+            Next::Event(ServerEvent::Message { message, .. }) => {
+                assert_eq!(message.body.as_deref(), Some("still here?"));
+                break;
+            }
+            Next::Event(ServerEvent::Room { room_id, change: RoomChange::Removed, .. }) if room_id == RoomId(room) => {
+                panic!("told he was removed from a room he is in")
+            }
+            Next::Event(_) => {}
+            other => panic!("the message never came: {other:?}"),
+        }
+    }
+}
