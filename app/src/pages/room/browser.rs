@@ -241,13 +241,9 @@ pub fn forget_jump_in_address() {
     {
         let window = leptos::prelude::window();
         let (Ok(path), Ok(search)) = (window.location().pathname(), window.location().search()) else { return };
-        let kept: Vec<String> = search
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("around"))
-            .map(str::to_owned)
-            .collect();
-        if kept.len() == search.trim_start_matches('?').split('&').filter(|p| !p.is_empty()).count() {
+        let pairs: Vec<&str> = search.trim_start_matches('?').split('&').filter(|pair| !pair.is_empty()).collect();
+        let kept: Vec<&str> = pairs.iter().copied().filter(|pair| pair.split('=').next() != Some("around")).collect();
+        if kept.len() == pairs.len() {
             return;
         }
         let url = if kept.is_empty() { path } else { format!("{path}?{}", kept.join("&")) };
