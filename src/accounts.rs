@@ -308,12 +308,7 @@ impl Hearth {
         match self.store.co_members(user).await {
             Ok(members) => {
                 for (member, room) in members {
-                    let event = ServerEvent::Room {
-                        room_id: room,
-                        change: RoomChange::Updated,
-                        unread_count: None,
-                        unread_mentions: None,
-                    };
+                    let event = ServerEvent::room(room, RoomChange::Updated);
                     self.hub.send_user(member, &event);
                 }
             }

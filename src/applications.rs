@@ -255,12 +255,7 @@ impl Hearth {
         };
         let chat = self.store.insert_chat(&app, &name).await?;
         if let Some(owner) = app.owner_id {
-            let event = ServerEvent::Room {
-                room_id: chat.room_id,
-                change: RoomChange::Added,
-                unread_count: None,
-                unread_mentions: None,
-            };
+            let event = ServerEvent::room(chat.room_id, RoomChange::Added);
             self.hub.send_user(owner, &event);
         }
         Ok(chat.view(&app.token))

@@ -145,6 +145,11 @@ pub enum RoomChange {
 }
 
 impl ServerEvent {
+    /// `room` was added, changed or removed for the one told (no counts).
+    pub fn room(room_id: RoomId, change: RoomChange) -> Self {
+        Self::Room { room_id, change, unread_count: None, unread_mentions: None }
+    }
+
     /// The room-sequence position of a change event.
     pub fn seq(&self) -> Option<i64> {
         match self {

@@ -127,7 +127,7 @@ impl Hearth {
 
     /// Tells every member's tabs (their sidebars and the room) of the change.
     pub(crate) async fn announce_room(&self, room: RoomId, change: RoomChange) -> Result<(), AppError> {
-        let event = ServerEvent::Room { room_id: room, change, unread_count: None, unread_mentions: None };
+        let event = ServerEvent::room(room, change);
         for member in self.store.members(room).await? {
             self.hub.send_user(member.id, &event);
         }

@@ -450,8 +450,7 @@ impl Hearth {
     /// room's open windows which of them are online: a window learns who is
     /// when it subscribes, and these were not members then.
     pub(crate) fn announce_added(&self, room: RoomId, users: &[UserId]) {
-        let event =
-            ServerEvent::Room { room_id: room, change: RoomChange::Added, unread_count: None, unread_mentions: None };
+        let event = ServerEvent::room(room, RoomChange::Added);
         for user in users {
             self.hub.send_user(*user, &event);
             if self.hub.is_online(*user) {
@@ -476,8 +475,7 @@ impl Hearth {
     }
 
     fn announce_changed_to(&self, room: RoomId, users: impl Iterator<Item = UserId>) {
-        let event =
-            ServerEvent::Room { room_id: room, change: RoomChange::Updated, unread_count: None, unread_mentions: None };
+        let event = ServerEvent::room(room, RoomChange::Updated);
         for user in users {
             self.hub.send_user(user, &event);
         }
@@ -486,8 +484,7 @@ impl Hearth {
     /// Stops delivery of `room` to `user`'s sockets at once, and tells them.
     fn announce_removed(&self, room: RoomId, user: UserId) {
         self.hub.signal_user(user, UserSignal::RoomRemoved(room));
-        let event =
-            ServerEvent::Room { room_id: room, change: RoomChange::Removed, unread_count: None, unread_mentions: None };
+        let event = ServerEvent::room(room, RoomChange::Removed);
         self.hub.send_user(user, &event);
     }
 }

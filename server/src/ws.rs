@@ -334,12 +334,7 @@ impl Connection {
                     // Found by reading the database: no removal event came.
                     Some(Ok(UserSignal::LostRoom(room))) => {
                         if subs.stop(room) {
-                            out.frames.push(Frame::new(&ServerEvent::Room {
-                                room_id: room,
-                                change: RoomChange::Removed,
-                                unread_count: None,
-                                unread_mentions: None,
-                            }));
+                            out.frames.push(Frame::new(&ServerEvent::room(room, RoomChange::Removed)));
                         }
                     }
                     // Signals were lost while a write waited on a slow
