@@ -386,14 +386,20 @@ test("a send the server saved but whose answer was lost is kept over a reload, s
   const page = await context.newPage();
   await openLive(page, room);
   // The send reaches the server; its answer never reaches the page.
+  let answerLost!: () => void;
+  const lost = new Promise<void>((done) => (answerLost = done));
   await page.route(/\/fn\/send_message/, async (route) => {
     await route.fetch();
     await route.abort();
+    answerLost();
   });
   const composer = page.getByLabel("Message", { exact: true });
   await composer.fill("only once");
   await composer.press("Enter");
   await expect.poll(() => keptSends(page)).toHaveLength(1);
+  // Not reloaded before the answer is dropped: a reload meanwhile ended the
+  // request first, and the route could no longer drop it.
+  await lost;
   await page.unroute(/\/fn\/send_message/);
 
   await page.reload();
