@@ -212,12 +212,20 @@ impl Hearth {
         client: std::net::IpAddr,
         name: Option<&str>,
     ) -> Result<ApplicationView, AppError> {
+        let name = parse_name("application_name", "Application name", name)?;
+        // A refused name spends nothing of the anonymous budget.
         if owner.is_none() {
             self.anonymous_apps.check(&client)?;
         }
-        let name = parse_name("application_name", "Application name", name)?;
         Ok(self.store.insert_application(&new_token(), &name, owner).await?.view())
     }
+
+    /// A request that carries a session cookie that no longer signs anyone
+    /// in (signed out, expired) is refused instead of making an application
+    /// without an owner, which its sender could then never see in the web UI
+    /// nor claim.
+    pub const SESSION_ENDED: &'static str =
+        "Your session has ended: sign in again, or send no session cookie to create an application without an owner";
 
     /// The applications `owner` created. Without a signed-in owner there is
     /// no list: tokens are credentials, and one caller never sees another's.

@@ -273,8 +273,7 @@ impl crate::Hearth {
     /// when no store is set; otherwise why it did not answer.
     pub async fn blobs_reachable(&self, within: std::time::Duration) -> Option<Result<(), String>> {
         let blobs = self.files.blobs.get()?;
-        let probe = "0".repeat(64);
-        Some(match tokio::time::timeout(within, blobs.get(&probe, Some(0..1))).await {
+        Some(match tokio::time::timeout(within, blobs.reachable()).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err(format!("no answer within {} ms", within.as_millis())),

@@ -28,6 +28,11 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>>;
     /// Deletes `key`; deleting what is not there is not an error.
     async fn delete(&self, key: &str) -> io::Result<()>;
+    /// Whether the store answers, for health checks: by default, a read of
+    /// a key no blob has (an answer of "not there" counts).
+    async fn reachable(&self) -> io::Result<()> {
+        self.get(&"0".repeat(64), Some(0..1)).await.map(drop)
+    }
 }
 
 /// A blob's key: the SHA-256 of its bytes, in lower-case hex.
@@ -69,6 +74,18 @@ impl LocalBlobs {
 
 #[async_trait]
 impl BlobStore for LocalBlobs {
+    /// The directory, and the one uploads are written into first, are
+    /// there: a read of a missing file would say "not there" just the same
+    /// with the whole directory gone (an unmounted volume).
+    async fn reachable(&self) -> io::Result<()> {
+        let temp = self.root.join("tmp");
+        match tokio::fs::metadata(&temp).await {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(io::Error::other(format!("{} is not a directory", temp.display()))),
+            Err(err) => Err(io::Error::new(err.kind(), format!("{}: {err}", temp.display()))),
+        }
+    }
+
     async fn put(&self, key: &str, bytes: Bytes) -> io::Result<()> {
         let path = self.path(key)?;
         let temp = self.root.join("tmp").join(format!("{key}.{}", rand_suffix()));

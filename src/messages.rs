@@ -179,6 +179,16 @@ fn cursor_time(raw: &str) -> Option<String> {
     })
 }
 
+/// Whether a time as written has digits below the microsecond that are
+/// not zero (`…:30.0442335Z`): stored times stop at the microsecond, so
+/// such a `before` bound is the next microsecond, or it would leave out the
+/// message stamped at its microsecond, which is before it.
+fn below_micro(raw: &str) -> bool {
+    let Some((_, clock)) = raw.split_once(['T', 't', ' ']) else { return false };
+    let Some((_, fraction)) = clock.split_once(['.', ',']) else { return false };
+    fraction.chars().take_while(char::is_ascii_digit).skip(6).any(|d| d != '0')
+}
+
 impl HistoryParams {
     /// Reads `before`/`after` as an ISO 8601 time or, if all digits, a number.
     pub fn parse(&self) -> Result<(HistoryQuery, u32), AppError> {
@@ -213,6 +223,11 @@ impl HistoryParams {
         }
         let query = if let Some(raw) = &self.before {
             match time_or_number("before", raw)? {
+                Ok(t) if below_micro(raw) => {
+                    HistoryQuery::BeforeTime(crate::store::after_micro(&t).ok_or_else(|| {
+                        AppError::invalid("before", "before must be an ISO 8601 time or a message number")
+                    })?)
+                }
                 Ok(t) => HistoryQuery::BeforeTime(t),
                 Err(n) => HistoryQuery::BeforeNumber(n),
             }
@@ -793,6 +808,22 @@ mod tests {
             HistoryQuery::BeforeTime("2024-01-01T00:00:00.000000Z".into())
         );
         assert!(p(Some("soon"), None).parse().is_err());
+        // Below the microsecond, a `before` bound is the next microsecond
+        // (the message stamped …30.044233 is before …30.0442335); an
+        // `after` bound stays at its microsecond.
+        assert_eq!(
+            p(Some("2026-12-07T02:04:30.0442335Z"), None).parse().expect("valid test input").0,
+            HistoryQuery::BeforeTime("2026-12-07T02:04:30.044234Z".into())
+        );
+        assert_eq!(
+            p(Some("2026-12-07T02:04:30.044233000Z"), None).parse().expect("valid test input").0,
+            HistoryQuery::BeforeTime("2026-12-07T02:04:30.044233Z".into())
+        );
+        let after = HistoryParams { after: Some("2026-12-07T02:04:30.0442335Z".into()), ..Default::default() };
+        assert_eq!(
+            after.parse().expect("valid test input").0,
+            HistoryQuery::AfterTime("2026-12-07T02:04:30.044233Z".into())
+        );
         assert!(p(Some("9999-12-31T23:59:59-01:00"), None).parse().is_err(), "a cursor past year 9999 in UTC");
         assert!(p(None, Some(0)).parse().is_err());
     }

@@ -87,3 +87,41 @@ test("messages arriving while scrolled up show as ↓ N new and stay unread unti
   await expect.poll(() => unread(bobContext.request, room)).toBe(0);
   await closeAll(aliceContext, bobContext);
 });
+
+test("a jump to a search hit below unread messages marks none of them read, an unseen mention included, until they are loaded", async ({
+  browser,
+}) => {
+  const { bob, room, aliceContext, bobContext, bobPage } = await pair(browser);
+  for (let n = 1; n <= 60; n++) {
+    const body = n === 5 ? `heads up @${bob.username}` : n === 55 ? "the zebracorn is here" : `filler ${n}`;
+    await postMessage(aliceContext.request, room, body);
+  }
+  const counts = async () => {
+    const rooms: { id: number; unread_count: number; unread_mentions: number }[] = await (
+      await bobContext.request.get("/conversations")
+    ).json();
+    const entry = rooms.find((r) => r.id === room)!;
+    return [entry.unread_count, entry.unread_mentions];
+  };
+  expect(await counts()).toEqual([60, 1]);
+
+  // The search hit's link: the page around message 55, which reaches the
+  // newest (60), all of it on screen, while 1..45 were never loaded.
+  await bobPage.goto(`/rooms/${room}?around=55`);
+  await expect(bobPage.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(bobPage.locator('article.message[data-number="55"]')).toBeInViewport();
+  await expect(bobPage.locator('article.message[data-number="5"]')).toHaveCount(0);
+  await bobPage.waitForTimeout(1200);
+  expect(await counts()).toEqual([60, 1]);
+
+  // Scrolled back to the mention and down again: now it has been shown.
+  const list = bobPage.locator(".messages");
+  const mention = bobPage.locator('article.message[data-number="5"]');
+  await expect(async () => {
+    await list.evaluate((el) => el.scrollTo(0, 0));
+    await expect(mention).toBeAttached({ timeout: 500 });
+  }).toPass({ timeout: 20_000 });
+  await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await expect.poll(counts).toEqual([0, 0]);
+  await closeAll(aliceContext, bobContext);
+});

@@ -155,7 +155,13 @@ pub fn main() -> ExitCode {
         Err(err) => {
             // Once, on stderr (which a service manager keeps with the log):
             // logging it as well printed every fatal error twice.
-            eprintln!("hearth: {}", err.to_string().replace('\n', " "));
+            // A core error's cause, not the web's "internal error": the
+            // operator is the one who can act on it.
+            let shown = match err.downcast_ref::<AppError>() {
+                Some(AppError::Internal(cause)) => cause.to_string(),
+                _ => err.to_string(),
+            };
+            eprintln!("hearth: {}", shown.replace('\n', " "));
             ExitCode::FAILURE
         }
     }
@@ -253,8 +259,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Application::build(config, leptos).await?.run_until_stopped().await?;
         }
         Command::Migrate => {
-            open_store(&config).await?;
-            println!("migrations applied");
+            let url = config.database_url()?;
+            let before = match hearth::store::Store::connect_with(&url, config.store_options()).await {
+                Ok(store) => store.applied_migrations().await.unwrap_or((0, 0)),
+                Err(_) => (0, 0),
+            };
+            let store = open_store(&config).await?;
+            let (count, newest) = store.applied_migrations().await?;
+            println!("{}", migrate_report(before.0, count, newest));
         }
         Command::SeedDemo => {
             let store = open_store(&config).await?;
@@ -361,9 +373,25 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A core error as one line: every message, joined.
+/// What `hearth migrate` did: how many migrations it applied, and where the
+/// database is now.
+fn migrate_report(before: i64, after: i64, newest: i64) -> String {
+    match after - before {
+        0 => format!("nothing to apply: the database is at migration {newest}, this Hearth's latest"),
+        1 => format!("applied 1 migration: the database is now at migration {newest}"),
+        n => format!("applied {n} migrations: the database is now at migration {newest}"),
+    }
+}
+
+/// A core error as one line: every message, joined, or what caused an
+/// internal one.
 fn one_line(err: AppError) -> BoxError {
-    err.messages().join("; ").into()
+    match err {
+        // Its cause ("attempt to write a readonly database"), where a web
+        // user is told only that something went wrong.
+        AppError::Internal(cause) => hearth::store::one_line(&cause.to_string()).into(),
+        other => other.messages().join("; ").into(),
+    }
 }
 
 /// "no user <login>" for a login that names nobody.

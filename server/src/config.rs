@@ -346,7 +346,15 @@ impl Config {
     /// SQLite file in the data directory; nothing is created.
     pub fn database_location(&self) -> Result<String, String> {
         match self.database_url.as_deref().map(str::trim) {
-            Some(url) if url.starts_with("sqlite:") => Ok(url.to_owned()),
+            // An empty path or `:memory:` would serve a database that each
+            // connection sees afresh, and that is gone at exit.
+            Some(url) if url.starts_with("sqlite:") => match hearth::store::sqlite_file(url) {
+                Some(_) => Ok(url.to_owned()),
+                None => Err(format!(
+                    "DATABASE_URL {url:?} names no database file (an in-memory database would be lost at exit): \
+                     use sqlite://path/to/hearth.db"
+                )),
+            },
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(url.to_owned()),
             Some(url) => Err(format!(
                 "DATABASE_URL {:?} is not a database URL: use sqlite://path/to/hearth.db or postgres://user@host/db",

@@ -7,16 +7,28 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use hearth::store::{copy_data, redact_password};
+use hearth::store::{Serving, copy_data, redact_password, serve_marker, sqlite_file};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::startup::BoxError;
 
 pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
+    // A server on the source would go on taking messages the copy never
+    // sees; held for the whole copy, so none starts on it meanwhile.
+    let _serving = match source_marker(from).await {
+        Serving::Shared(lock) => {
+            return Err(format!(
+                "the source is being served ({lock} is held): stop every `hearth serve` on it first, then run \
+                 copy-data again (writes made during a copy would not be copied)"
+            )
+            .into());
+        }
+        Serving::Alone(marker) => Some(marker),
+        Serving::Unknown => None,
+    };
+    private_target(to)?;
     println!("Copying {} to {}.", redact_password(from), redact_password(to));
-    println!(
-        "Stop the server on the source first: the copy is of the moment it starts, and writes after that are not copied."
-    );
+    println!("No server is using the source: the copy is of the moment it starts.");
     println!(
         "Everything is written to the target in one transaction, committed only after the check: \
          if the copy is interrupted or fails, the target is left empty and you can run it again."
@@ -57,4 +69,32 @@ pub async fn run(from: &str, to: &str) -> Result<(), BoxError> {
     println!("{report}");
     println!("Committed. Point DATABASE_URL at {} and start the server.", redact_password(to));
     Ok(())
+}
+
+/// Whether a server holds the source: a SQLite file's lock is only looked at
+/// when the file exists (nothing is made beside a mistyped path).
+async fn source_marker(from: &str) -> Serving {
+    match sqlite_file(from) {
+        Some(path) if !path.is_file() => Serving::Unknown,
+        _ => serve_marker(from, false).await,
+    }
+}
+
+/// A SQLite target that does not exist yet is created readable by this
+/// user only, as a backup is: it will hold every password hash.
+fn private_target(to: &str) -> Result<(), BoxError> {
+    let Some(path) = sqlite_file(to) else { return Ok(()) };
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(_) => Ok(()),
+        // A missing directory: the copy says so in its own words.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(format!("cannot create the target {}: {err}", path.display()).into()),
+    }
 }

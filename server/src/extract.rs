@@ -25,26 +25,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         if !json_content_type(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = match axum::body::Bytes::from_request(req, state).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::PayloadTooLarge),
-            Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {}", e.body_text()))),
-        };
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-            return Err(AppError::invalid("body", "Invalid request body: expected a JSON object, not an array").into());
+        let bytes = body_bytes(req, state).await?;
+        from_json(&bytes).map(Self)
+    }
+}
+
+/// The whole body, within the body limit (413 beyond it).
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+    match axum::body::Bytes::from_request(req, state).await {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+        Err(e) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", e.body_text()))),
+    }
+}
+
+/// A JSON object read from `bytes`, with [`Json`]'s errors.
+fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AppError::invalid("body", "Invalid request body: expected a JSON object, not an array").into());
+    }
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+        Err(JsonRejection::JsonDataError(e)) => {
+            Err(AppError::invalid("body", format!("Invalid request body: {}", serde_part(&e))).into())
         }
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(AppError::invalid("body", format!("Invalid request body: {}", serde_part(&e))).into())
-            }
-            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
-            Err(JsonRejection::JsonSyntaxError(e)) => {
-                Err(ApiError::BadRequest(format!("Invalid JSON: {}", serde_part(&e))))
-            }
-            Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
+        Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+        Err(JsonRejection::JsonSyntaxError(e)) => {
+            Err(ApiError::BadRequest(format!("Invalid JSON: {}", serde_part(&e))))
         }
+        Err(other) => Err(ApiError::BadRequest(format!("Invalid JSON: {}", other.body_text()))),
     }
 }
 
@@ -85,8 +95,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 }
 
 /// A JSON body that may be left out: a request without one (no body, or an
-/// empty one, whatever its content type) reads as `T::default()`; any other
-/// body is read as [`Json`] reads it.
+/// empty one, whatever its content type, chunked too) reads as
+/// `T::default()`; any other body is read as [`Json`] reads it.
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
@@ -101,7 +111,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if empty {
             return Ok(Self(T::default()));
         }
-        Json::<T>::from_request(req, state).await.map(|Json(value)| Self(value))
+        let json = json_content_type(headers);
+        let bytes = body_bytes(req, state).await?;
+        // A chunked body says how long it is only at its end.
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        from_json(&bytes).map(Self)
     }
 }
 

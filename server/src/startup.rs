@@ -44,6 +44,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// only be refused (`hardening.rs`).
 pub const BODY_LIMIT: usize = 256 << 10;
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "hearth_session";
+
+/// Whether the request sends a session cookie (valid or not).
+pub fn carries_session_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).any(|cookies| {
+        cookies.split(';').any(|c| c.trim().split_once('=').is_some_and(|(name, _)| name == SESSION_COOKIE))
+    })
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -172,7 +182,7 @@ impl Application {
         // (`hearth::cache`); sign-out deletes through the cache.
         let sessions = hearth.session_store(sessions);
         let session_layer = SessionManagerLayer::new(sessions)
-            .with_name("hearth_session")
+            .with_name(SESSION_COOKIE)
             .with_same_site(SameSite::Lax)
             .with_http_only(true)
             .with_secure(config.secure_cookies)

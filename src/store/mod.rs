@@ -331,6 +331,33 @@ impl Store {
         }
     }
 
+    /// How many migrations the database has applied, and the newest one's
+    /// version: `(0, 0)` for a database never migrated.
+    pub async fn applied_migrations(&self) -> Result<(i64, i64), sqlx::Error> {
+        const APPLIED: &str = "SELECT count(*), coalesce(max(version), 0) FROM _sqlx_migrations WHERE success";
+        match &self.pool {
+            Pool::Sqlite { read, .. } => {
+                let known: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(read)
+                .await?;
+                if known == 0 {
+                    return Ok((0, 0));
+                }
+                sqlx::query_as(APPLIED).fetch_one(read).await
+            }
+            Pool::Postgres(pool) => {
+                let known: bool =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+                if !known {
+                    return Ok((0, 0));
+                }
+                sqlx::query_as(APPLIED).fetch_one(pool).await
+            }
+        }
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match &self.pool {
@@ -656,7 +683,7 @@ pub fn parse_time(raw: &str) -> Option<String> {
 
 /// The instant one microsecond after a stored time (for strictly increasing
 /// stamps within a room).
-fn after_micro(stored: &str) -> Option<String> {
+pub(crate) fn after_micro(stored: &str) -> Option<String> {
     time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| format_time(t + time::Duration::microseconds(1)))

@@ -74,7 +74,11 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
         return None;
     }
     let database = SqliteConnectOptions::from_str(url).ok()?.get_filename().to_path_buf();
-    let in_memory = database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:");
+    // sqlx names `sqlite::memory:` a shared in-memory file of its own.
+    let in_memory = database.as_os_str().is_empty()
+        || database.to_string_lossy().contains(":memory:")
+        || url.contains(":memory:")
+        || url.contains("mode=memory");
     (!in_memory).then_some(database)
 }
 

@@ -50,14 +50,19 @@ pub(super) struct ApplicationBody {
 /// carries its token, the only credential of the token API.
 #[utoipa::path(post, path = "/api/applications", tag = "token API", security((), ("session" = [])),
     request_body = ApplicationBody,
-    responses((status = 201, description = "Created", body = ApplicationView)))]
+    responses((status = 201, description = "Created", body = ApplicationView),
+        (status = 401, description = "A session cookie was sent that no longer signs anyone in (send none to create an application without an owner)")))]
 pub(super) async fn create_application(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,
     session: AuthSession,
+    headers: axum::http::HeaderMap,
     Json(body): Json<ApplicationBody>,
 ) -> ApiResult<impl IntoResponse> {
     let owner = session.user.map(|u| u.id);
+    if owner.is_none() && crate::startup::carries_session_cookie(&headers) {
+        return Err(AppError::Unauthorized(Hearth::SESSION_ENDED.into()).into());
+    }
     let app = hearth.create_application(owner, client, body.application_name.as_deref()).await?;
     Ok((StatusCode::CREATED, JsonResponse(app)))
 }

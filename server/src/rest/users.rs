@@ -178,10 +178,14 @@ pub(super) async fn me(State(hearth): State<Hearth>, CurrentUser(user): CurrentU
 #[derive(Deserialize, ToSchema)]
 pub(super) struct ProfileBody {
     username: Option<String>,
+    /// My display name; empty or `null` clears it.
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     name: Option<String>,
     /// A picture on the web (http or https) to copy as my avatar: fetched
     /// once and served from this server, so `avatar_url` then reads as
-    /// `/users/{id}/avatar?v=…`. Empty clears it; my current value keeps it.
+    /// `/users/{id}/avatar?v=…`. Empty or `null` clears it; my current value
+    /// keeps it.
+    #[serde(default, deserialize_with = "super::null_is_blank")]
     avatar_url: Option<String>,
 }
 

@@ -250,6 +250,17 @@ async fn put_me_updates_the_profile() {
     let copied = me["avatar_url"].as_str().unwrap();
     assert!(copied.starts_with(&format!("/users/{id}/avatar?v=")), "the picture is copied: {copied}");
     assert_eq!(me["email"], "alice@example.com");
+
+    // `null` clears a field, as a Rails client sends it; absent keeps it.
+    let response = app.client.put(app.url("/users/me")).json(&json!({"user": {"username": "alice2"}})).send().await;
+    assert_eq!(response.unwrap().status(), 200);
+    let me: Value = app.me(&app.client).await.json().await.unwrap();
+    assert_eq!((&me["name"], me["avatar_url"].is_string()), (&json!("Alice Two"), true));
+    let response =
+        app.client.put(app.url("/users/me")).json(&json!({"user": {"name": null, "avatar_url": null}})).send().await;
+    assert_eq!(response.unwrap().status(), 200);
+    let me: Value = app.me(&app.client).await.json().await.unwrap();
+    assert!(me["name"].is_null() && me["avatar_url"].is_null(), "{me}");
 }
 
 #[tokio::test]

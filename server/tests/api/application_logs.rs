@@ -132,4 +132,6 @@ async fn a_token_never_appears_in_the_request_logs() {
     let logs = server.logs();
     assert!(logs.contains("/api/applications/[token]/chats/1/search"), "the requests were logged, redacted:\n{logs}");
     assert!(!logs.contains(&token), "the token leaked into the logs:\n{logs}");
+    // Written to a file, not a terminal: no colour codes to read through.
+    assert!(logs.contains("listening") && !logs.contains('\u{1b}'), "plain text in a log file:\n{logs}");
 }

@@ -120,6 +120,11 @@ async fn anonymous_creation_is_rate_limited_per_ip_with_retry_after() {
         async move { client.post(url).json(&json!({ "application_name": "Bot" })).send().await.unwrap() }
     };
 
+    // A refused name spends nothing of the budget.
+    for _ in 0..3 {
+        let blank = anonymous.post(app.url("/api/applications")).json(&json!({ "application_name": " " })).send();
+        assert_error(blank.await.unwrap(), 422).await;
+    }
     let first = create(anonymous.clone()).await;
     let second = create(anonymous.clone()).await;
     let third = create(anonymous.clone()).await;
@@ -216,4 +221,36 @@ async fn an_unknown_token_is_404_with_errors_on_every_route() {
         let body: Value = response.json().await.unwrap();
         assert!(body["errors"].as_array().is_some_and(|e| !e.is_empty()), "{what}: {body}");
     }
+}
+
+#[tokio::test]
+async fn a_session_cookie_that_no_longer_signs_in_is_refused_instead_of_making_an_ownerless_application() {
+    let app = spawn_app().await;
+    let client = new_client();
+    let registered = app.register_with(&client, "alice").await;
+    // A cookie from before a sign-out, or one made up: 401, not an
+    // application its sender could never see or claim.
+    let cookie = crate::helpers::session_cookie(registered.headers()).expect("a session cookie");
+    let signed_out = client.delete(app.url("/users/sign_out")).send().await.unwrap();
+    assert!(signed_out.status().is_success());
+    for stale in [cookie.as_str(), "hearth_session=made-up"] {
+        let response = new_client()
+            .post(app.url("/api/applications"))
+            .header("Cookie", stale)
+            .json(&json!({ "application_name": "Bot" }))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(response, 401).await;
+        assert!(body["errors"][0].as_str().unwrap().contains("Your session has ended"), "{body}");
+    }
+    // Other cookies are not a session: anonymous, as before.
+    let response = new_client()
+        .post(app.url("/api/applications"))
+        .header("Cookie", "theme=dark; hearth_session_x=1")
+        .json(&json!({ "application_name": "Bot" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }

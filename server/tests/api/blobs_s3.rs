@@ -212,6 +212,20 @@ async fn healthz_says_a_file_store_that_does_not_answer_is_degraded_and_stays_20
     let local = crate::helpers::spawn_app().await;
     let (status, body, _) = health(&local).await;
     assert_eq!((status, &body["status"], &body["blobs"]["status"]), (200, &json!("ok"), &json!("ok")), "{body}");
+    // Its directory gone (a volume not mounted): a missing file would read
+    // as "not there" all the same, so the directory itself is looked at.
+    let blobs = local.data_dir().join("blobs");
+    let away = local.data_dir().join("blobs.away");
+    std::fs::rename(&blobs, &away).expect("move the blobs away");
+    let (status, body, _) = health(&local).await;
+    assert_eq!(
+        (status, &body["status"], &body["blobs"]["status"]),
+        (200, &json!("degraded"), &json!("unreachable")),
+        "{body}"
+    );
+    std::fs::rename(&away, &blobs).expect("and back");
+    let (_, body, _) = health(&local).await;
+    assert_eq!(body["blobs"]["status"], "ok", "{body}");
 }
 
 #[tokio::test]

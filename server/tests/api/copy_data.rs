@@ -477,3 +477,31 @@ async fn copy_data_into_a_database_that_is_not_empty_fails_with_one_line_and_cha
     }
     assert_eq!(row_counts(&target).await, before);
 }
+
+#[tokio::test]
+async fn copy_data_refuses_a_source_a_server_is_using_and_makes_its_target_private() {
+    let mut running = spawn_stoppable_app_with(|_| {}).await;
+    let url = running.app.database_url.clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = format!("sqlite://{}/target.db", dir.path().display());
+    let output = run_copy_data(&url, &target).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "refused: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("hearth: the source is being served"), "{stderr}");
+    assert!(!dir.path().join("target.db").exists(), "nothing made: {stderr}");
+
+    // Once the server has stopped, the copy goes, into a file only its
+    // owner reads (it holds every password hash).
+    running.stop();
+    running.server.await.expect("joined").expect("the server stopped");
+    let output = run_copy_data(&url, &target).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("target.db")).expect("the target").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+}

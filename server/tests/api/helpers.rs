@@ -33,6 +33,13 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+impl TestApp {
+    /// The app's data directory (its blobs are under `blobs/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 pub fn test_config(dir: PathBuf) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("valid address"),

@@ -32,6 +32,17 @@ async fn each_database(dir: &tempfile::TempDir, label: &str) -> (Vec<String>, Op
     (urls, blank)
 }
 
+/// The newest migration's version, as numbered in `migrations/sqlite/`
+/// (`0020_room_exits.sql`: 20; both databases have the same).
+fn latest_migration() -> i64 {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite");
+    std::fs::read_dir(dir)
+        .expect("the migrations")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.split('_').next()?.parse::<i64>().ok())
+        .max()
+        .expect("one migration at least")
+}
+
 #[tokio::test]
 async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -39,7 +50,18 @@ async fn migrate_and_seed_demo_work_on_postgres_as_on_sqlite() {
     for url in &urls {
         let migrated = hearth(url, &["migrate"]);
         assert!(migrated.status.success(), "migrate on {url}: {}", String::from_utf8_lossy(&migrated.stderr));
-        assert_eq!(String::from_utf8_lossy(&migrated.stdout).trim(), "migrations applied");
+        let latest = latest_migration();
+        assert_eq!(
+            String::from_utf8_lossy(&migrated.stdout).trim(),
+            format!("applied {latest} migrations: the database is now at migration {latest}"),
+            "on {url}"
+        );
+        let again = hearth(url, &["migrate"]);
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout).trim(),
+            format!("nothing to apply: the database is at migration {latest}, this Hearth's latest"),
+            "on {url}"
+        );
         let seeded = hearth(url, &["seed-demo"]);
         assert!(seeded.status.success(), "seed-demo on {url}: {}", String::from_utf8_lossy(&seeded.stderr));
         assert_eq!(String::from_utf8_lossy(&seeded.stdout).trim(), "demo seed: 3 user(s) created");
@@ -63,6 +85,17 @@ async fn a_database_url_hearth_cannot_use_is_one_line_naming_the_problem() {
     let unreachable = hearth("postgres://hearth:s3cret@127.0.0.1:1/hearth", &["migrate"]);
     assert_one_line_failure(&unreachable, &["cannot reach the database at postgres://hearth:***@127.0.0.1:1/hearth"]);
     assert!(!String::from_utf8_lossy(&unreachable.stderr).contains("s3cret"), "the password is never printed");
+
+    // `sqlite:${DB_PATH}` with the variable unset, and a database in memory:
+    // each connection would see its own, empty, and all of it gone at exit.
+    for url in ["sqlite:", "sqlite://", "sqlite::memory:"] {
+        for command in ["migrate", "serve"] {
+            assert_one_line_failure(
+                &hearth(url, &[command]),
+                &[&format!("DATABASE_URL \"{url}\" names no database file")],
+            );
+        }
+    }
 
     let malformed = hearth("postgres://hearth@127.0.0.1:notaport/hearth", &["migrate"]);
     assert_one_line_failure(&malformed, &["invalid database URL"]);

@@ -271,7 +271,7 @@ fn ChatWindow(
         (None, None) => Start::Newest,
     };
     let paging = Paging::new(room_id, timeline, start, jumped, detail.conversation.last_number);
-    reading::mark_read_while_shown(room_id, timeline, paging);
+    reading::mark_read_while_shown(room_id, first_unread, timeline, paging);
     let signals =
         RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
     signals.archived.set(detail.conversation.archived_at.is_some());

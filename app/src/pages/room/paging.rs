@@ -43,6 +43,9 @@ pub struct Paging {
     pub new_below: RwSignal<u32>,
     /// Bumped on every scroll, for whoever watches what is on screen.
     pub scrolled: RwSignal<u32>,
+    /// The reader asked for the newest messages ("Jump to the newest"), so
+    /// unread ones never loaded above them may be marked read.
+    pub skipped_ahead: RwSignal<bool>,
     /// The list was at its very bottom when last looked at (a scroll, or a
     /// scroll to the bottom): when its height changes under it (the
     /// composer grows), it is put back there ([`Paging::stay_at_bottom`]).
@@ -70,6 +73,7 @@ impl Paging {
             scrolled_up: RwSignal::new(false),
             new_below: RwSignal::new(0),
             scrolled: RwSignal::new(0),
+            skipped_ahead: RwSignal::new(false),
             pinned: StoredValue::new(false),
         };
         Effect::new(move |_| {
@@ -213,6 +217,7 @@ impl Paging {
     pub fn jump_to_newest(&self) {
         let this = *self;
         super::browser::forget_jump_in_address();
+        self.skipped_ahead.set(true);
         if !untrack(|| self.gap_below()) {
             return this.scroll_to_bottom();
         }
