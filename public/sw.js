@@ -49,7 +49,7 @@ self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const data = event.notification.data || {};
   // Only a path on this site: a payload never sends the user elsewhere.
-  const url = new URL(typeof data.url === "string" && data.url.startsWith("/") ? data.url : "/", self.location.origin);
+  const url = new URL(typeof data.url === "string" && /^\/(?![\/\\])/.test(data.url) ? data.url : "/", self.location.origin);
   event.waitUntil(focusOrOpen(url.href));
 });
 

@@ -125,10 +125,12 @@ mod browser {
 
     use super::Alert;
 
-    /// Whether this browser has the `Notification` API and the user allowed it.
+    /// Whether this browser has the `Notification` API, the user allowed it,
+    /// and did not turn desktop notifications off here since.
     pub fn allowed() -> bool {
         js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
             && Notification::permission() == NotificationPermission::Granted
+            && !crate::components::desktop_notifications::silenced()
     }
 
     /// Shows `alert` if the tab is hidden and notifications are allowed.

@@ -148,3 +148,24 @@ pub fn reveal(element: &web_sys::Element) {
     options.set_block(web_sys::ScrollLogicalPosition::Nearest);
     element.scroll_into_view_with_scroll_into_view_options(&options);
 }
+
+/// A question's control that takes focus when it is shown: the button that
+/// opened it is gone from the page, and focus would fall to `<body>`.
+/// `wanted` says whether it should (a control drawn again after Cancel, not
+/// on the page's first render); `None`: always.
+pub fn focus_when_shown(
+    button: leptos::prelude::NodeRef<leptos::html::Button>,
+    wanted: Option<leptos::prelude::StoredValue<bool>>,
+) {
+    use leptos::prelude::*;
+    Effect::new(move |_| {
+        let Some(button) = button.get() else { return };
+        if let Some(wanted) = wanted {
+            if !wanted.try_get_value().unwrap_or(false) {
+                return;
+            }
+            wanted.set_value(false);
+        }
+        let _ = button.focus();
+    });
+}

@@ -244,6 +244,40 @@ test("while the tab is hidden a message my level lets through is a desktop notif
   await closeAll(aliceContext, bobContext);
 });
 
+test("turned off on the profile page, desktop notifications stay quiet in open tabs too, and come back when turned on", async ({
+  browser,
+}) => {
+  const { bob, room: direct, aliceContext, bobContext, alicePage } = await pair(browser);
+  await recordNotifications(aliceContext);
+  await alicePage.goto("/profile");
+  const toggle = alicePage.getByLabel("Enable desktop notifications");
+  // Allowed by the browser: on, in open tabs at least.
+  await expect(toggle).toBeChecked({ timeout: 30_000 });
+  await toggle.uncheck();
+  await expect(toggle).not.toBeChecked();
+  await expect(toggle).toBeEnabled();
+
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await hideTab(alicePage);
+  await postMessage(bobContext.request, direct, "you asked for quiet");
+  await expect(alicePage.locator(`.room-link[data-room-id="${direct}"] .room-preview`)).toHaveText("you asked for quiet");
+  await alicePage.waitForTimeout(500);
+  expect(await shown(alicePage)).toEqual([]);
+
+  // On again (the same browser, after a reload): they show.
+  await alicePage.goto("/profile");
+  await expect(toggle).not.toBeChecked({ timeout: 30_000 });
+  await toggle.check();
+  await expect(toggle).toBeChecked();
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await hideTab(alicePage);
+  await postMessage(bobContext.request, direct, "and now?");
+  await expect.poll(() => shown(alicePage)).toEqual([{ title: bob.name, body: "and now?", tag: `room-${direct}` }]);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("the service worker registers at the root and the manifest is valid, with icons that load", async ({ page }) => {
   await page.goto("/login");
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);

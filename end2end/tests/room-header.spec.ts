@@ -56,9 +56,12 @@ test("a group's creator removes someone from Room details, asked first; they los
 
   await details.getByRole("button", { name: `Remove ${guest.name}` }).click();
   await expect(details.locator(".confirm-remove")).toContainText(`Remove ${guest.name}?`);
+  // The question takes focus (its opener is gone), and gives it back.
+  await expect(details.locator(".confirm-remove").getByRole("button", { name: "Remove", exact: true })).toBeFocused();
   // Cancel keeps them; asked again, Remove removes them.
   await details.locator(".confirm-remove").getByRole("button", { name: "Cancel" }).click();
   await expect(details.getByRole("heading", { name: "2 members" })).toBeVisible();
+  await expect(details.getByRole("button", { name: `Remove ${guest.name}` })).toBeFocused();
   await details.getByRole("button", { name: `Remove ${guest.name}` }).click();
   await details.locator(".confirm-remove").getByRole("button", { name: "Remove", exact: true }).click();
 
@@ -157,6 +160,8 @@ test("Add people in the header adds someone found by name, and the room reaches 
 
   await expect(page.locator(".add-people [role=status]")).toHaveText(`Added ${friend.name} to the room.`);
   await expect(page.getByRole("button", { name: `Add ${friend.name}` })).toHaveCount(0);
+  // The button pressed is gone: focus is back in the search, not lost.
+  await expect(page.getByLabel("Find people to add")).toBeFocused();
   const theirs = await (await friendContext.request.get("/conversations")).json();
   expect(theirs.map((r: { id: number }) => r.id)).toContain(room);
   await page.locator(".chat-header .room-details").getByText("Room details").click();

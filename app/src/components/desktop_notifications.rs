@@ -2,7 +2,8 @@
 //! tab's own alerts need, [`crate::alerts`]), subscribes this browser to Web
 //! Push with the server's key and keeps the subscription on the server, so
 //! `public/sw.js` shows pushes while no Hearth tab is open; turning it off
-//! unsubscribes and deletes it. A switch on `/profile`
+//! silences the open tabs of this browser too ([`silenced`]), unsubscribes
+//! and deletes the subscription. A switch on `/profile`
 //! ([`DesktopNotifications`]), and offered once in the sidebar while the
 //! browser has not been asked ([`NotificationOffer`]).
 //!
@@ -25,10 +26,38 @@ pub enum State {
     Blocked,
     /// Never asked.
     Ask,
-    /// Allowed, but this browser is not subscribed to Web Push.
+    /// Allowed, but turned off here.
     Off,
-    /// Allowed and subscribed.
+    /// On, in open tabs only: this browser is not subscribed to Web Push.
+    TabsOnly,
+    /// On, and subscribed.
     On,
+}
+
+const SILENCED_KEY: &str = "hearth.notifications.off";
+
+/// Whether desktop notifications were turned off in this browser (the
+/// switch on `/profile`): the open tabs' own then stay quiet too, though
+/// the browser still allows them.
+pub fn silenced() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        browser::storage().and_then(|s| s.get_item(SILENCED_KEY).ok().flatten()).is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = SILENCED_KEY;
+        false
+    }
+}
+
+fn set_silenced(off: bool) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = browser::storage() {
+        let _ = if off { storage.set_item(SILENCED_KEY, "1") } else { storage.remove_item(SILENCED_KEY) };
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = off;
 }
 
 /// Registers `public/sw.js` (scope `/`), where the browser has service workers.
@@ -51,6 +80,8 @@ pub fn DesktopNotifications() -> impl IntoView {
             let _ = state.try_set(now);
         })
     });
+    // Disabled while it works, the switch loses focus: it gets it back.
+    let switch: NodeRef<leptos::html::Input> = NodeRef::new();
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         busy.set(true);
@@ -60,12 +91,21 @@ pub fn DesktopNotifications() -> impl IntoView {
             let _ = note.try_set(done.err());
             let _ = state.try_set(current().await);
             let _ = busy.try_set(false);
+            // Once it is enabled again (the next frame).
+            request_animation_frame(move || {
+                if let Some(input) = switch.try_get_untracked().flatten() {
+                    let _ = input.focus();
+                }
+            });
         });
     };
-    let usable = move || matches!(state.get(), State::Ask | State::Off | State::On) && !busy.get();
+    let usable = move || matches!(state.get(), State::Ask | State::Off | State::TabsOnly | State::On) && !busy.get();
     let said = move || match state.get() {
         State::Unsupported => Some("This browser cannot show desktop notifications."),
         State::Blocked => Some("Notifications are blocked for this site in the browser's settings."),
+        State::TabsOnly => {
+            Some("On while a Hearth tab is open; with Hearth closed this browser is not set up for them.")
+        }
         _ => None,
     };
     view! {
@@ -75,7 +115,13 @@ pub fn DesktopNotifications() -> impl IntoView {
                 "A notification for what your level asks for in each room, while Hearth is in another tab or closed."
             </p>
             <label class="checkbox">
-                <input type="checkbox" prop:checked=move || state.get() == State::On disabled=move || !usable() on:change=toggle />
+                <input
+                    type="checkbox"
+                    node_ref=switch
+                    prop:checked=move || matches!(state.get(), State::On | State::TabsOnly)
+                    disabled=move || !usable()
+                    on:change=toggle
+                />
                 " Enable desktop notifications"
             </label>
             {move || said().map(|text| view! { <p class="muted">{text}</p> })}
@@ -159,6 +205,7 @@ async fn enable() -> Result<(), String> {
         if !browser::ask_permission().await {
             return Err("Notifications were not allowed.".into());
         }
+        set_silenced(false);
         let subscribed = browser::subscribe().await;
         let (endpoint, p256dh, auth) =
             subscribed.map_err(|e| format!("Push with Hearth closed is unavailable: {e}"))?;
@@ -170,8 +217,10 @@ async fn enable() -> Result<(), String> {
     }
 }
 
-/// Unsubscribes this browser and deletes the subscription on the server.
+/// Silences this browser's tabs, unsubscribes it and deletes the
+/// subscription on the server.
 async fn disable() -> Result<(), String> {
+    set_silenced(true);
     #[cfg(feature = "hydrate")]
     {
         if let Some(endpoint) = browser::unsubscribe().await? {
@@ -232,9 +281,10 @@ mod browser {
         }
         match Notification::permission() {
             NotificationPermission::Denied => State::Blocked,
+            NotificationPermission::Granted if super::silenced() => State::Off,
             NotificationPermission::Granted => match push_manager().await {
                 Ok(manager) if matches!(subscription(&manager).await, Ok(Some(_))) => State::On,
-                _ => State::Off,
+                _ => State::TabsOnly,
             },
             _ => State::Ask,
         }

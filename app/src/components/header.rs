@@ -29,7 +29,7 @@ pub fn Header() -> impl IntoView {
                         let name = me.display_name().to_owned();
                         let name = move || auth.renamed.get().unwrap_or_else(|| name.clone());
                         view! {
-                            <nav class="account">
+                            <nav class="account" aria-label="Account">
                                 {admin.then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
                                 <a class="whoami" href="/profile">{name}</a>
                                 <ActionForm action=auth.logout>

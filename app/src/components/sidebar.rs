@@ -29,7 +29,7 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
             <form method="get" action="/find" class="sidebar-search">
                 <input type="search" name="q" placeholder="Search messages" aria-label="Search messages" />
             </form>
-            <nav class="sidebar-links">
+            <nav class="sidebar-links" aria-label="Start a conversation">
                 <a href="/people" class="new-message">"New message"</a>
                 <a href="/browse">"Open rooms"</a>
             </nav>

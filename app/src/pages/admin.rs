@@ -227,6 +227,11 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                     // Deactivating signs them out everywhere: asked first,
                     // in the row, as a message's delete is.
                     let asking = RwSignal::new(false);
+                    let confirm: NodeRef<leptos::html::Button> = NodeRef::new();
+                    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
+                    let back = StoredValue::new(false);
+                    crate::browser::focus_when_shown(confirm, None);
+                    crate::browser::focus_when_shown(opener, Some(back));
                     let question = format!("Deactivate {}? They are signed out everywhere.", shown_for_question);
                     view! {
                         <ActionForm action=actions.deactivate>
@@ -234,12 +239,12 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                             <Show
                                 when=move || asking.get()
                                 fallback=move || view! {
-                                    <button type="button" class="danger" on:click=move |_| asking.set(true)>"Deactivate"</button>
+                                    <button type="button" class="danger" node_ref=opener on:click=move |_| asking.set(true)>"Deactivate"</button>
                                 }
                             >
                                 <span class="confirm-question" role="alert">{question.clone()}</span>
-                                <button type="submit" class="danger">"Yes, deactivate"</button>
-                                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+                                <button type="submit" class="danger" node_ref=confirm>"Yes, deactivate"</button>
+                                <button type="button" on:click=move |_| { back.set_value(true); asking.set(false); }>"Cancel"</button>
                             </Show>
                         </ActionForm>
                     }

@@ -428,7 +428,7 @@ fn ChatWindow(
                 </a>
                 {menu}
                 <Show when=move || signals.is_live()>
-                    <span class="live-badge" title="Receiving messages live">"● Live"</span>
+                    <span class="live-badge" title="Receiving messages live"><span aria-hidden="true">"● "</span>"Live"</span>
                 </Show>
                 <p class="muted members">
                     <For

@@ -145,6 +145,13 @@ fn RemovePerson(
     removing: RwSignal<Option<(UserId, Option<String>)>>,
 ) -> impl IntoView {
     let asking = move || removing.with(|r| r.as_ref().is_some_and(|(who, _)| *who == user));
+    // Focus follows the question: onto "Remove" when it is asked, back to
+    // the row's Remove on Cancel.
+    let confirm: NodeRef<leptos::html::Button> = NodeRef::new();
+    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
+    let back = StoredValue::new(false);
+    crate::browser::focus_when_shown(confirm, None);
+    crate::browser::focus_when_shown(opener, Some(back));
     let remove = move |_| {
         spawn_local(async move {
             match remove_person(room_id, user.0).await {
@@ -163,16 +170,26 @@ fn RemovePerson(
         <Show
             when=asking
             fallback=move || view! {
-                <button type="button" class="link remove-person" aria-label=label.clone() on:click=move |_| removing.set(Some((user, None)))>
+                <button type="button" class="link remove-person" node_ref=opener aria-label=label.clone() on:click=move |_| removing.set(Some((user, None)))>
                     "Remove"
                 </button>
             }
         >
-            <span class="confirm-remove">
+            <span
+                class="confirm-remove"
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        ev.stop_propagation();
+                        back.set_value(true);
+                        removing.set(None);
+                    }
+                }
+            >
                 {format!("Remove {name}? ")}
-                <button type="button" class="danger" on:click=remove>"Remove"</button>
+                <button type="button" class="danger" node_ref=confirm on:click=remove>"Remove"</button>
                 " "
-                <button type="button" class="link" on:click=move |_| removing.set(None)>"Cancel"</button>
+                <button type="button" class="link" on:click=move |_| { back.set_value(true); removing.set(None); }>"Cancel"</button>
             </span>
         </Show>
     }
@@ -193,6 +210,11 @@ fn RoomSettings(
     let status = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<String>);
     let asking = RwSignal::new(false);
+    let confirm: NodeRef<leptos::html::Button> = NodeRef::new();
+    let opener: NodeRef<leptos::html::Button> = NodeRef::new();
+    let back = StoredValue::new(false);
+    crate::browser::focus_when_shown(confirm, None);
+    crate::browser::focus_when_shown(opener, Some(back));
     let chat = use_chat();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -234,12 +256,12 @@ fn RoomSettings(
         <div class="room-archive">
             <Show
                 when=move || asking.get()
-                fallback=move || view! { <button type="button" class="link danger" on:click=move |_| asking.set(true)>"Archive this room…"</button> }
+                fallback=move || view! { <button type="button" class="link danger" node_ref=opener on:click=move |_| asking.set(true)>"Archive this room…"</button> }
             >
                 <p>"Archive it for everyone? It stays, to read, but nobody can write in it any more."</p>
-                <button type="button" class="danger archive-confirm" on:click=archive>"Archive"</button>
+                <button type="button" class="danger archive-confirm" node_ref=confirm on:click=archive>"Archive"</button>
                 " "
-                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+                <button type="button" on:click=move |_| { back.set_value(true); asking.set(false); }>"Cancel"</button>
             </Show>
         </div>
         {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
@@ -309,6 +331,9 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
     let found = RwSignal::new(Vec::<Person>::new());
     let status = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<String>);
+    // The Add button pressed is gone once its person is in: focus goes back
+    // to the search, and the status says who was added.
+    let finder: NodeRef<leptos::html::Input> = NodeRef::new();
     let search = move |text: String| {
         query.set(text.clone());
         spawn_local(async move {
@@ -328,6 +353,9 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
                 Ok(now) => {
                     let _ = members.try_set(now);
                     let _ = status.try_set(Some(format!("Added {} to the room.", person.display_name())));
+                    if let Some(input) = finder.get_untracked() {
+                        let _ = input.focus();
+                    }
                 }
                 Err(error) => _ = failed.try_set(Some(format!("Could not add {}: {error}", person.display_name()))),
             }
@@ -345,6 +373,7 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
                     type="search"
                     placeholder="Name or username"
                     aria-label="Find people to add"
+                    node_ref=finder
                     prop:value=move || query.get()
                     on:input=move |ev| search(event_target_value(&ev))
                 />

@@ -79,7 +79,7 @@ impl RoomSignals {
                 timeline.apply(event);
                 typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
                 if news {
-                    announcement.set(announce(message));
+                    announcement.update(|now| *now = next_announcement(now, announce(message)));
                 }
                 if follow {
                     paging.scroll_to_bottom();
@@ -199,9 +199,28 @@ pub fn announce(message: &hearth::model::Message) -> String {
     format!("{}: {text}", who.unwrap_or_else(|| "Someone".to_owned()))
 }
 
+/// The live region's next text: `next`, or, when that is what it says
+/// already ("ok" twice), `next` with a no-break space more, so that the
+/// region changes and is read again.
+pub fn next_announcement(now: &str, next: String) -> String {
+    if now == next { format!("{next}\u{a0}") } else { next }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::announce;
+    use super::{announce, next_announcement};
+
+    #[test]
+    fn the_same_announcement_twice_changes_the_live_region_each_time() {
+        let first = next_announcement("", "Alice: ok".into());
+        let second = next_announcement(&first, "Alice: ok".into());
+        let third = next_announcement(&second, "Alice: ok".into());
+        assert_eq!(first, "Alice: ok");
+        assert_ne!(second, first);
+        assert_ne!(third, second);
+        assert_eq!(third, "Alice: ok", "back and forth, never growing");
+        assert_eq!(next_announcement(&second, "Bob: hi".into()), "Bob: hi");
+    }
     use crate::pages::room::timeline::tests::message;
 
     #[test]
