@@ -69,8 +69,54 @@ impl From<FieldError> for AppError {
 /// that is no number stays a 400 like any parameter that does not parse.
 /// For `#[serde(default, deserialize_with = "…")]`.
 pub fn any_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    let given = <Option<i64> as serde::Deserialize>::deserialize(deserializer)?;
-    Ok(given.map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+    deserializer.deserialize_option(AnyLimit)
+}
+
+/// [`any_limit`]'s reader: a number (JSON) or digits (a query string), of
+/// any size: `99999999999999999999` is the most there is, as `500` is.
+struct AnyLimit;
+
+impl<'de> serde::de::Visitor<'de> for AnyLimit {
+    type Value = Option<u32>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a whole number")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Some(u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        let text = text.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(E::invalid_value(serde::de::Unexpected::Str(text), &self));
+        }
+        if negative {
+            return Ok(Some(0));
+        }
+        Ok(Some(digits.parse::<u32>().unwrap_or(u32::MAX)))
+    }
 }
 
 pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {

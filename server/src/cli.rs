@@ -87,10 +87,10 @@ pub enum Command {
     /// Make an invitation link and print it.
     Invite {
         /// Hours until the link expires.
-        #[arg(long, default_value_t = hearth::admin::INVITATION_DEFAULT_HOURS)]
+        #[arg(long, default_value_t = hearth::admin::INVITATION_DEFAULT_HOURS, allow_negative_numbers = true)]
         hours: i64,
         /// How many accounts may be created with it.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         uses: i64,
         /// The instance's public address, printed before the link's path
         /// (e.g. `https://chat.example.com`).
@@ -195,6 +195,10 @@ fn refuse_arguments(err: clap::Error) -> ExitCode {
         None => flag,
     };
     let why = match std::error::Error::source(&err) {
+        // clap's BoolishValueParser says only this.
+        Some(source) if source.to_string() == "value was not a boolean" => {
+            format!("{:?} is not one of: true, false, yes, no, on, off, 1, 0", text(ContextKind::InvalidValue))
+        }
         Some(source) => source.to_string(),
         None => {
             let valid = text(ContextKind::ValidValue);

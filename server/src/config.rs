@@ -30,11 +30,11 @@ pub struct Config {
 
     /// Demo mode: seed the demo accounts into a new database and offer them
     /// on the login page.
-    #[arg(long, env = "HEARTH_DEMO", global = true)]
+    #[arg(value_parser = clap::builder::BoolishValueParser::new(), long, env = "HEARTH_DEMO", global = true)]
     pub demo: bool,
 
     /// Mark the session cookie `Secure` (serve over https).
-    #[arg(long, env = "HEARTH_SECURE_COOKIES", global = true)]
+    #[arg(value_parser = clap::builder::BoolishValueParser::new(), long, env = "HEARTH_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
 
     /// The Leptos site settings file, read when the binary runs without
@@ -213,13 +213,13 @@ pub struct Config {
     /// Fetch a preview (OpenGraph title, description, site name) of the
     /// first link in each message, through the SSRF guard: public addresses
     /// only, 3 redirects, 5 s, 512 KiB. `false` turns it off.
-    #[arg(long, env = "HEARTH_LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(value_parser = clap::builder::BoolishValueParser::new(), long, env = "HEARTH_LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub link_previews: bool,
     /// Test only: let link previews and Web Push reach loopback (127.0.0.0/8,
     /// ::1), so that a test's own web server or push service can stand in.
     /// Never set it in a deployment: it opens the server's own ports to its
     /// users.
-    #[arg(long, env = "HEARTH_TEST_ALLOW_LOOPBACK_FETCH", default_value_t = false, action = clap::ArgAction::Set,
+    #[arg(value_parser = clap::builder::BoolishValueParser::new(), long, env = "HEARTH_TEST_ALLOW_LOOPBACK_FETCH", default_value_t = false, action = clap::ArgAction::Set,
           hide = true, global = true)]
     pub test_allow_loopback_fetch: bool,
     /// Seconds after its commit that a message's Web Push is decided: read

@@ -142,10 +142,15 @@ impl Endpoint {
     }
 }
 
-/// `Authorization: Bearer <token>`, compared in constant time.
+/// `Authorization: Bearer <token>` (the scheme in any case, as HTTP's
+/// schemes are), the token compared in constant time.
 fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
     let Some(given) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let Some(given) = given.strip_prefix("Bearer ").map(str::trim) else { return false };
+    let Some((scheme, given)) = given.trim_start().split_once(' ') else { return false };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    let given = given.trim();
     bool::from(given.as_bytes().ct_eq(token.as_bytes()))
 }
 

@@ -51,7 +51,7 @@ pub(super) struct ApplicationBody {
 #[utoipa::path(post, path = "/api/applications", tag = "token API", security((), ("session" = [])),
     request_body = ApplicationBody,
     responses((status = 201, description = "Created", body = ApplicationView),
-        (status = 401, description = "A session cookie was sent that no longer signs anyone in (send none to create an application without an owner)")))]
+        (status = 401, description = "A session cookie was sent that no longer signs anyone in (send none to create an application without an owner)", body = super::openapi::Errors)))]
 pub(super) async fn create_application(
     State(hearth): State<Hearth>,
     ClientAddr(client): ClientAddr,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json, Path, Query};
+use crate::extract::{CurrentUser, Json, OptionalJson, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages", get(history).post(send))
         .route("/conversations/{id}/messages/{number}", patch(edit).delete(remove))
         .route("/conversations/{id}/messages/{number}/replies", get(replies))
+        .route("/conversations/{id}/read", put(mark_read))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
         .route("/messages", get(direct_history))
@@ -93,6 +94,38 @@ pub(super) async fn send(
     let sent = hearth.post_reply(me.id, RoomId(id), &body.body, client_id, body.reply_to, &body.attachment_ids).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, JsonResponse(sent.message)))
+}
+
+/// How far I have read a room.
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct ReadBody {
+    /// The newest message read (by number); absent: every message there is.
+    /// It only moves forward, and stops at the room's newest.
+    number: Option<i64>,
+}
+
+/// My read marker in a room, as it is now.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ReadMarker {
+    /// Every message up to this number is read.
+    read_up_to: i64,
+}
+
+/// Marks a room read up to a message (or all of it), as the web app does
+/// while its messages are on screen: the unread and mention counts follow,
+/// and the room's other members see "Seen".
+#[utoipa::path(put, path = "/conversations/{id}/read", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    request_body(content = ReadBody, description = "May be left out: everything is read"),
+    responses((status = 200, description = "My read marker now", body = ReadMarker)))]
+pub(super) async fn mark_read(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+    OptionalJson(body): OptionalJson<ReadBody>,
+) -> ApiResult<impl IntoResponse> {
+    let marker = hearth.mark_read(me.id, RoomId(id), body.number.unwrap_or(i64::MAX)).await?;
+    Ok(JsonResponse(ReadMarker { read_up_to: marker }))
 }
 
 /// A message's new text.

@@ -58,7 +58,7 @@ pub struct Errors {
         conversations::add_participants, conversations::remove_participant, conversations::open_rooms,
         notifications::show, notifications::update,
         messages::history, messages::replies, messages::send, messages::edit, messages::remove,
-        messages::toggle_reaction, messages::add_reaction, messages::remove_reaction,
+        messages::toggle_reaction, messages::add_reaction, messages::remove_reaction, messages::mark_read,
         messages::direct_history, messages::send_direct,
         attachments::upload, attachments::download, attachments::thumbnail,
         attachments::upload_avatar, attachments::avatar,

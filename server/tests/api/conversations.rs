@@ -372,3 +372,44 @@ async fn the_conversation_routes_need_a_session() {
     let create = app.create_conversation(&app.client, json!({ "participant_ids": [1] })).await;
     assert_eq!(create.status(), 401);
 }
+
+#[tokio::test]
+async fn a_rest_client_marks_a_room_read_and_its_counts_follow() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    for n in 1..=3 {
+        let sent = app.post_message(&alice.client, room, json!({ "body": format!("m{n} @bob") })).await;
+        assert_eq!(sent.status(), 201);
+    }
+    let counts = |client: reqwest::Client| {
+        let app = &app;
+        async move {
+            let list = app.get_json(&client, "/conversations").await;
+            let entry = list.as_array().unwrap().iter().find(|r| r["id"] == room).cloned().expect("the room");
+            (entry["unread_count"].as_i64().unwrap(), entry["unread_mentions"].as_i64().unwrap())
+        }
+    };
+    assert_eq!(counts(bob.client.clone()).await, (3, 3));
+    let url = app.url(&format!("/conversations/{room}/read"));
+
+    let read = bob.client.put(&url).json(&json!({ "number": 2 })).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(read.json::<Value>().await.unwrap(), json!({ "read_up_to": 2 }));
+    assert_eq!(counts(bob.client.clone()).await, (1, 1));
+    // Only forward: an older number leaves it where it is.
+    let back = bob.client.put(&url).json(&json!({ "number": 1 })).send().await.unwrap();
+    assert_eq!(back.json::<Value>().await.unwrap(), json!({ "read_up_to": 2 }));
+    // No body: everything there is.
+    let all = bob.client.put(&url).send().await.unwrap();
+    assert_eq!(all.json::<Value>().await.unwrap(), json!({ "read_up_to": 3 }));
+    assert_eq!(counts(bob.client.clone()).await, (0, 0));
+
+    // Not a member, not signed in, not a number.
+    crate::helpers::assert_error(carol.client.put(&url).send().await.unwrap(), 404).await;
+    crate::helpers::assert_error(crate::helpers::new_client().put(&url).send().await.unwrap(), 401).await;
+    let bad = bob.client.put(&url).json(&json!({ "number": "two" })).send().await.unwrap();
+    crate::helpers::assert_error(bad, 422).await;
+}

@@ -81,6 +81,10 @@ async fn metrics_are_refused_without_their_token_or_with_a_wrong_one() {
         assert!(body.to_string().contains("HEARTH_METRICS_TOKEN"), "{body}");
     }
     assert_eq!(scrape_with(&app, Some(&format!("Bearer {TOKEN}"))).await.status(), 200);
+    // The scheme's name in any case, as HTTP's are.
+    assert_eq!(scrape_with(&app, Some(&format!("bearer {TOKEN}"))).await.status(), 200);
+    assert_eq!(scrape_with(&app, Some(&format!("BEARER  {TOKEN}"))).await.status(), 200);
+    assert_eq!(scrape_with(&app, Some(&format!("Bearer{TOKEN}"))).await.status(), 401);
 }
 
 #[tokio::test]

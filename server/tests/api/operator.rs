@@ -304,3 +304,17 @@ async fn an_admin_command_that_fails_inside_says_why_not_something_went_wrong() 
         assert_one_line_failure(&output, &["attempt to write a readonly database"]);
     }
 }
+
+#[tokio::test]
+async fn switches_take_the_usual_spellings_and_a_negative_count_is_answered_by_its_range() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for value in ["1", "yes", "on", "off", "0", "FALSE"] {
+        let output = hearth_in(dir.path(), &[("HEARTH_LINK_PREVIEWS", value)], &["migrate"]).await;
+        assert!(output.status.success(), "HEARTH_LINK_PREVIEWS={value}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let output = hearth_in(dir.path(), &[("HEARTH_DEMO", "nope")], &["migrate"]).await;
+    assert_one_line_failure(&output, &["HEARTH_DEMO", "\"nope\" is not one of: true, false, yes, no"]);
+    // A negative number is a value (not an unknown flag), refused by its range.
+    let output = hearth_in(dir.path(), &[], &["invite", "--hours", "-5"]).await;
+    assert_one_line_failure(&output, &["must be between 1 and"]);
+}

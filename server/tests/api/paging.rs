@@ -141,6 +141,9 @@ async fn a_limit_over_200_is_clamped_and_a_bad_limit_or_cursor_is_rejected() {
 
     assert_eq!(numbers(&clamped), (51..=250).collect::<Vec<_>>());
     assert_eq!(numbers(&small), [250]);
+    // A limit too big for any integer type is the most there is too.
+    let huge = app.history(&alice.client, room, "limit=99999999999999999999").await;
+    assert_eq!(numbers(&huge), numbers(&clamped));
     let bad = [
         ("limit=0", 422),
         ("before=soon", 422),
@@ -150,6 +153,8 @@ async fn a_limit_over_200_is_clamped_and_a_bad_limit_or_cursor_is_rejected() {
         ("limit=abc", 400),
         // Under 1 is the same mistake as 0 (it used to be serde's 400).
         ("limit=-1", 422),
+        ("limit=-99999999999999999999", 422),
+        ("limit=1.5", 400),
         ("before_number=x", 400),
     ];
     for (query, status) in bad {
