@@ -481,8 +481,11 @@ fn translate(json: &[u8]) -> Bytes {
     json!({ "event": kind, "message": message }).to_string().into()
 }
 
+/// ChatFlow's fields, always there (`null`, `false`, `[]` when unset), then
+/// every other field REST shows (its application, mentions, rendered
+/// `html`, link preview…), plus its `seq`.
 fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
-    json!({
+    let mut message = json!({
         "id": m.id,
         "user_id": m.user_id,
         "body": m.body,
@@ -500,7 +503,13 @@ fn chatflow_message(seq: i64, m: &hearth::model::Message) -> Value {
         // The files it carries, as REST shows them (a message of files alone
         // has an empty body).
         "attachments": m.attachments,
-    })
+    });
+    if let (Some(fields), Ok(Value::Object(rest))) = (message.as_object_mut(), serde_json::to_value(m)) {
+        for (field, value) in rest {
+            fields.entry(field).or_insert(value);
+        }
+    }
+    message
 }
 
 #[cfg(test)]

@@ -214,6 +214,11 @@ async fn a_message_posted_over_rest_is_broadcast_in_chatflows_shape_field_by_fie
     assert_eq!(message["seq"], seq);
     assert_eq!(frame.as_object().unwrap().len(), 2, "only identifier and message: {frame}");
     assert_eq!(message["attachments"], json!([]));
+    // Every field REST answers is there, the same (its rendered html, its
+    // mentions, its author…), so a cable client shows what a REST one does.
+    for (field, value) in sent.as_object().expect("the REST message") {
+        assert_eq!(&message[field], value, "{field}: {message}");
+    }
     alices.assert_quiet("alice after one message").await;
 
     // A message of files alone carries them, as REST shows them.
