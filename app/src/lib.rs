@@ -137,6 +137,7 @@ fn Frame() -> impl IntoView {
     let chat = chat::use_chat();
     let live = live::use_live();
     let location = use_location();
+    focus_each_new_page(location.pathname);
     view! {
         // The first thing Tab reaches: past the top bar and the room list.
         // (The router would take the click as a navigation; focus moves here.)
@@ -165,6 +166,38 @@ fn Frame() -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// After a move to another page inside the app (not the first page, and
+/// not a room, which focuses its composer), focus goes to the new page's
+/// heading, or its content while that is loading: where a page load would
+/// start a screen reader, rather than on the link that was followed (or on
+/// nothing, when that link went away).
+fn focus_each_new_page(path: Memo<String>) {
+    let first = StoredValue::new(true);
+    Effect::new(move |_| {
+        let now = path.get();
+        let first_page = first.get_value();
+        first.set_value(false);
+        if !first_page && !now.starts_with("/rooms/") {
+            focus_page_start();
+        }
+    });
+}
+
+/// Focuses the page's `<h1>` (made focusable), or `<main>` while there is none yet.
+fn focus_page_start() {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        let heading = document().query_selector("main h1").ok().flatten();
+        let target = heading.or_else(|| document().get_element_by_id("main"));
+        if let Some(target) = target.and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok()) {
+            if !target.has_attribute("tabindex") {
+                let _ = target.set_attribute("tabindex", "-1");
+            }
+            let _ = target.focus();
+        }
+    });
 }
 
 /// Moves focus to the page's content (`<main>`), past the top bar and the

@@ -143,3 +143,23 @@ test("a form's errors are tied to their fields, and focus moves to the first fie
   await expect(username).toHaveAccessibleDescription(/taken/i);
   await expect(page.getByLabel("Email")).not.toHaveAttribute("aria-invalid", /.*/);
 });
+
+test("a move to another page inside the app puts focus on its heading, where a screen reader starts", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage: page } = await pair(browser);
+  await openLive(page, room);
+  await page.getByRole("link", { name: "Open rooms" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/browse$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Open rooms" })).toBeFocused();
+  await page.getByRole("link", { name: "New message" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: "Start a conversation" })).toBeFocused();
+  // The profile, from the top bar.
+  await page.locator("header .whoami").click();
+  await expect(page.getByRole("heading", { level: 1, name: "Your profile" })).toBeFocused();
+  // A room takes focus in its composer instead.
+  await page.locator(`.room-link[data-room-id="${room}"]`).click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await expect(page.getByLabel("Message", { exact: true })).toBeFocused();
+  await closeAll(aliceContext, bobContext);
+});
