@@ -7,7 +7,7 @@ use crate::error::{AppError, FieldError};
 use crate::model::SignUpPolicy;
 use crate::model::{Person, Profile, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
-use crate::store::{Inserted, NewUserRow, Spend};
+use crate::store::{Audit, Inserted, NewUserRow, Spend};
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -168,6 +168,7 @@ impl Hearth {
         if !self.store.has_users().await?
             && let Some(profile) = self.insert_new_account(reg.clone(), None, false, true).await?
         {
+            self.audit_registration(profile.id, "signed up: the first account, an admin").await;
             return Ok(profile);
         }
         let link = crate::admin::invitation_token(reg.invitation.as_deref()).map(crate::admin::token_hash);
@@ -186,7 +187,33 @@ impl Hearth {
             }
             (SignUpPolicy::Invite, Some(link)) => Some(Spend::Required(link)),
         };
-        self.create_account(reg, spend, false).await
+        let how = match spend {
+            Some(Spend::Required(_)) => "signed up with an invitation link",
+            Some(Spend::IfUsable(_)) => "signed up (sign-up is open; an invitation link was given)",
+            None => "signed up",
+        };
+        let profile = self.create_account(reg, spend, false).await?;
+        self.audit_registration(profile.id, how).await;
+        Ok(profile)
+    }
+
+    async fn audit_registration(&self, user: UserId, how: &str) {
+        let audit = Audit {
+            actor: Some(user),
+            action: "user.register",
+            target_user: Some(user),
+            detail: Some(how.to_owned()),
+            ..Audit::default()
+        };
+        self.audit_quietly(audit).await;
+    }
+
+    /// Writes an audit entry after the change it records has committed: a
+    /// failure is logged, not the change's.
+    pub(crate) async fn audit_quietly(&self, audit: Audit<'_>) {
+        if let Err(err) = self.store.audit(audit).await {
+            tracing::warn!(error = %err, "an audit entry was not written");
+        }
     }
 
     /// Creates an account without a sign-up policy (the CLI and the demo

@@ -738,6 +738,9 @@ pub struct AuditEntry {
     pub actor: Option<String>,
     pub action: String,
     pub target_user: Option<UserId>,
+    /// The target account's username, when it still exists.
+    #[serde(default)]
+    pub target: Option<String>,
     pub target_room: Option<RoomId>,
     pub target_number: Option<i64>,
     pub detail: Option<String>,

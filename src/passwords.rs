@@ -101,6 +101,14 @@ impl Hearth {
         // signed out, not as a deactivated account.
         self.hub.signal_user(user, UserSignal::SessionsEndedExcept(String::new()));
         self.end_sessions_except(user, None).await?;
+        let audit = Audit {
+            actor: Some(user),
+            action: "user.reset_password",
+            target_user: Some(user),
+            detail: Some("with a one-time reset link".to_owned()),
+            ..Audit::default()
+        };
+        self.audit_quietly(audit).await;
         Ok(())
     }
 }

@@ -622,11 +622,13 @@ fn audit_row(entry: AuditEntry) -> impl IntoView {
     }
 }
 
-/// "user 4, room 2, message 7": what an audit entry acted on.
+/// "@bob, room 2, message 7": what an audit entry acted on.
 fn target(entry: &AuditEntry) -> String {
     let mut parts = Vec::new();
-    if let Some(user) = entry.target_user {
-        parts.push(format!("user {user}"));
+    match (&entry.target, entry.target_user) {
+        (Some(name), _) => parts.push(format!("@{name}")),
+        (None, Some(user)) => parts.push(format!("user {user}")),
+        (None, None) => {}
     }
     if let Some(room) = entry.target_room {
         parts.push(format!("room {room}"));

@@ -132,6 +132,12 @@ async fn an_admins_reset_link_sets_a_password_once_within_the_hour_and_ends_ever
     assert_eq!((&actions[1]["action"], &actions[1]["target_user"]), (&json!("user.reset_link"), &json!(creator.id)));
     let links_for_gone = actions.as_array().expect("entries").iter().filter(|a| a["target_user"] == gone.id);
     assert!(links_for_gone.clone().all(|a| a["action"] != "user.reset_link"), "{actions}");
+    // The one link used is written down, by whom it was used; the refused
+    // tries are not.
+    let used: Vec<_> =
+        actions.as_array().expect("entries").iter().filter(|a| a["action"] == "user.reset_password").collect();
+    assert_eq!(used.len(), 1, "{actions}");
+    assert_eq!((&used[0]["actor"], &used[0]["target"]), (&json!("member"), &json!("member")));
 }
 
 #[tokio::test]

@@ -446,13 +446,22 @@ async fn every_admin_action_is_written_to_the_audit_log_newest_first() {
             "user.reactivate",
             "user.deactivate",
             "user.set_role",
+            "user.register",
+            "user.register",
         ]
     );
     let entries = app.get_json(c, "/admin/audit").await;
     assert_eq!(entries[5]["target_user"], member.id);
+    assert_eq!(entries[5]["target"], "member", "the target by name");
     assert_eq!(entries[5]["actor_id"], admin.id);
     assert_eq!(entries[5]["detail"], "admin");
     assert!(entries[5]["created_at"].is_string());
+    // Each account's sign-up, by itself.
+    assert_eq!(
+        (&entries[6]["actor"], &entries[6]["target"], &entries[6]["detail"]),
+        (&json!("member"), &json!("member"), &json!("signed up"))
+    );
+    assert_eq!(entries[7]["detail"], "signed up: the first account, an admin");
     // Paging back from an entry.
     let older = app.get_json(c, &format!("/admin/audit?before={}&limit=2", entries[1]["id"])).await;
     assert_eq!(older.as_array().expect("entries").len(), 2);
@@ -463,7 +472,7 @@ async fn every_admin_action_is_written_to_the_audit_log_newest_first() {
     // A refused action writes nothing.
     let response = c.put(app.url(&format!("/admin/users/{}/role", 999_999))).json(&json!({"role": "admin"})).send();
     assert_eq!(response.await.expect("sent").status(), 404);
-    assert_eq!(audit_actions(&app, c).await.len(), 6);
+    assert_eq!(audit_actions(&app, c).await.len(), 8);
 }
 
 #[tokio::test]
@@ -493,7 +502,14 @@ async fn an_admin_action_that_changes_nothing_answers_as_before_and_writes_no_au
     // Each change once; making a member a member, nothing.
     assert_eq!(
         audit_actions(&app, c).await,
-        ["invitation.revoke", "invitation.create", "user.reactivate", "user.deactivate"]
+        [
+            "invitation.revoke",
+            "invitation.create",
+            "user.reactivate",
+            "user.deactivate",
+            "user.register",
+            "user.register"
+        ]
     );
 }
 
@@ -557,6 +573,8 @@ async fn the_command_line_makes_the_first_admin_invites_sets_roles_policy_and_de
     assert_eq!(app.sign_in_with(&new_client(), "newbie", PASSWORD).await.status(), 200);
 
     let entries = app.get_json(&boss, "/admin/audit").await;
+    let signed_up = entries.as_array().expect("entries").iter().find(|e| e["action"] == "user.register");
+    assert_eq!(signed_up.expect("newbie's sign-up")["detail"], "signed up with an invitation link");
     let actions: Vec<&str> =
         entries.as_array().expect("entries").iter().map(|e| e["action"].as_str().expect("action")).collect();
     assert_eq!(
@@ -565,6 +583,7 @@ async fn the_command_line_makes_the_first_admin_invites_sets_roles_policy_and_de
             "user.reactivate",
             "user.deactivate",
             "user.set_role",
+            "user.register",
             "invitation.create",
             "instance.sign_up_policy",
             "instance.sign_up_policy",
@@ -572,8 +591,13 @@ async fn the_command_line_makes_the_first_admin_invites_sets_roles_policy_and_de
         ]
     );
     assert!(
-        entries.as_array().expect("entries").iter().all(|e| e["actor_id"].is_null()),
-        "the command line: {entries}"
+        entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["action"] != "user.register")
+            .all(|e| e["actor_id"].is_null()),
+        "the command line (and the web sign-up, by its new account): {entries}"
     );
 }
 
