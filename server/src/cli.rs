@@ -53,6 +53,16 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
     },
+    /// Put a snapshot made by `backup` in place as this instance's SQLite
+    /// database. Stop the server first. The files there before (the
+    /// database and its `-wal` and `-shm`) are moved aside, not deleted.
+    /// Uploaded files are not in the snapshot: put back the `blobs`
+    /// directory backed up with it yourself.
+    Restore {
+        /// The snapshot file to put in place.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
     /// Create an account, whatever the sign-up policy (on a fresh database
     /// too: it is created and migrated, as for the first admin). The
     /// password comes from `HEARTH_NEW_PASSWORD`, or `--password`.
@@ -362,6 +372,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
         Command::CopyData { from, to } => crate::copy_data::run(&from, &to).await?,
+        Command::Restore { file } => {
+            let url = config.database_location()?;
+            let report = hearth::store::restore_sqlite(&url, &file).await?;
+            println!("restored {} as {}", file.display(), report.database.display());
+            for aside in &report.moved_aside {
+                println!("moved aside: {}", aside.display());
+            }
+            println!("start the server; put back the blobs directory backed up with the snapshot if it is not there");
+        }
         Command::Backup { file } => {
             let url = config.database_location()?;
             let started = std::time::Instant::now();

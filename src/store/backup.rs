@@ -167,3 +167,93 @@ fn private_new_file(path: &Path) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path).map(drop)
 }
+
+/// What a restore did.
+#[derive(Clone, Debug)]
+pub struct RestoreReport {
+    /// The database file now in place.
+    pub database: std::path::PathBuf,
+    /// The files that were there before (the database, its `-wal` and
+    /// `-shm`), moved aside under a `.before-restore-<time>` suffix.
+    pub moved_aside: Vec<std::path::PathBuf>,
+}
+
+/// Puts the snapshot `from` in place as the SQLite database at `url`, with
+/// no server on it: the files there before (`hearth.db`, and its `-wal` and
+/// `-shm`, whose stale log SQLite would otherwise replay into the restored
+/// file) are moved aside, never deleted; the snapshot is checked first
+/// (`PRAGMA quick_check`, and Hearth's migrations table) and copied in
+/// through a temporary file, readable by its owner only.
+pub async fn restore_sqlite(url: &str, from: &Path) -> Result<RestoreReport, String> {
+    let shown = redact_password(url);
+    if !matches!(Backend::of_url(url), Ok(Backend::Sqlite)) {
+        return Err(format!(
+            "hearth restore puts back SQLite snapshots; this database is {shown}: use pg_restore on Postgres"
+        ));
+    }
+    let Some(database) = super::serving::sqlite_file(url) else {
+        return Err(format!("{shown} names no database file"));
+    };
+    if !from.is_file() {
+        return Err(format!("there is no snapshot at {}", from.display()));
+    }
+    check_snapshot(from).await?;
+    // No server may be using the database while its file is swapped.
+    let _marker = match super::serve_marker(url, false).await {
+        super::Serving::Shared(lock) => {
+            return Err(format!("a server is using {} ({lock} is held): stop it first", database.display()));
+        }
+        super::Serving::Alone(marker) => Some(marker),
+        super::Serving::Unknown => None,
+    };
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let with = |suffix: &str| {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    // Copied in beside it first, so the database is never half a file.
+    let incoming = with(".restoring");
+    let _ = std::fs::remove_file(&incoming);
+    private_new_file(&incoming).map_err(|e| format!("cannot create {}: {e}", incoming.display()))?;
+    if let Err(e) = std::fs::copy(from, &incoming).and_then(|_| std::fs::File::open(&incoming)?.sync_all()) {
+        let _ = std::fs::remove_file(&incoming);
+        return Err(format!("copying {} to {} failed: {e}", from.display(), incoming.display()));
+    }
+    let mut moved_aside = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let old = with(suffix);
+        if old.exists() {
+            let aside = with(&format!("{suffix}.before-restore-{stamp}"));
+            std::fs::rename(&old, &aside)
+                .map_err(|e| format!("cannot move {} aside to {}: {e}", old.display(), aside.display()))?;
+            moved_aside.push(aside);
+        }
+    }
+    std::fs::rename(&incoming, &database)
+        .map_err(|e| format!("cannot put {} in place as {}: {e}", incoming.display(), database.display()))?;
+    Ok(RestoreReport { database, moved_aside })
+}
+
+/// A snapshot SQLite reads as whole, of a Hearth database.
+async fn check_snapshot(from: &Path) -> Result<(), String> {
+    let bad =
+        |why: String| format!("{} is not a Hearth snapshot SQLite can read: {}", from.display(), super::one_line(&why));
+    let options =
+        SqliteConnectOptions::new().filename(from).read_only(true).create_if_missing(false).disable_statement_logging();
+    let mut conn = options.connect().await.map_err(|e| bad(e.to_string()))?;
+    let checked: String =
+        sqlx::query_scalar("PRAGMA quick_check").fetch_one(&mut conn).await.map_err(|e| bad(e.to_string()))?;
+    if checked != "ok" {
+        return Err(bad(checked));
+    }
+    let migrated: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| bad(e.to_string()))?;
+    let _ = conn.close().await;
+    if migrated == 0 {
+        return Err(bad("it has no Hearth migrations".into()));
+    }
+    Ok(())
+}

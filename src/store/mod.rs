@@ -43,7 +43,10 @@ pub use account::UserSessionRow;
 pub use admin::{AdminChange, Audit};
 pub use applications::{AppRow, ChatRow};
 pub use attachments::{AttachmentRow, BlobRef, NewUpload};
-pub use backup::{BackupError, BackupReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite};
+pub use backup::{
+    BackupError, BackupReport, RestoreReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite,
+    restore_sqlite,
+};
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{
     Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Toggled, Written,
@@ -558,7 +561,13 @@ impl OpenError {
         let why = match &err {
             sqlx::Error::Configuration(why) => format!("invalid database URL {url}: {why}"),
             sqlx::Error::Io(why) => format!("cannot reach the database at {url}: {why}"),
-            sqlx::Error::Database(why) => format!("the database at {url} refused the connection: {}", why.message()),
+            sqlx::Error::Database(why) => {
+                format!(
+                    "the database at {url} refused the connection: {}{}",
+                    why.message(),
+                    stale_wal_hint(url, why.message())
+                )
+            }
             other => format!("cannot open the database at {url}: {other}"),
         };
         Self(one_line(&why))
@@ -579,6 +588,27 @@ impl OpenError {
         };
         Self(one_line(&why))
     }
+}
+
+/// For a SQLite file that reads as damaged while a `-wal` file lies beside
+/// it: the usual cause is a database file restored or copied in over one
+/// whose write-ahead log was left behind (a server killed, then a backup
+/// put in its place), which SQLite then replays into the wrong file.
+fn stale_wal_hint(url: &str, message: &str) -> String {
+    let Some(file) = serving::sqlite_file(url) else { return String::new() };
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    if !message.contains("malformed") || !wal.exists() {
+        return String::new();
+    }
+    format!(
+        ". If {} was restored or copied in, the {} beside it is from the database before: with no server \
+         running, move it and the -shm file away (not the database), then start again; `hearth restore` \
+         does this for you (docs/operations.md)",
+        file.display(),
+        wal.display()
+    )
 }
 
 /// `$first, $first+1, …` for `count` values.
@@ -692,6 +722,19 @@ pub(crate) fn after_micro(stored: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_sqlite_file_beside_a_wal_names_the_stale_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/hearth.db", dir.path().display());
+        let malformed = "database disk image is malformed";
+        assert_eq!(stale_wal_hint(&url, malformed), "", "no -wal beside it");
+        std::fs::write(dir.path().join("hearth.db-wal"), b"old").expect("write");
+        let hint = stale_wal_hint(&url, malformed);
+        assert!(hint.contains("hearth.db-wal beside it is from the database before"), "{hint}");
+        assert_eq!(stale_wal_hint(&url, "database is locked"), "", "only for a damaged file");
+        assert_eq!(stale_wal_hint("postgres://h@localhost/hearth", malformed), "");
+    }
 
     #[test]
     fn stored_times_have_fixed_width_and_parse_any_offset() {

@@ -212,3 +212,70 @@ async fn a_backup_of_a_postgres_database_names_pg_dump_and_fails() {
     assert!(!stderr.contains("s3cret"), "no password in the message: {stderr}");
     assert!(!file.exists(), "no file is made");
 }
+
+/// Runs `hearth restore <file>` on `database_url`, logs off.
+async fn run_restore(database_url: &str, file: &Path) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command.arg("restore").arg(file).env("DATABASE_URL", database_url).env("HEARTH_LOG", "off").env_remove("RUST_LOG");
+    tokio::task::spawn_blocking(move || command.output().expect("the hearth binary runs")).await.expect("joined")
+}
+
+#[tokio::test]
+async fn hearth_restore_puts_a_snapshot_back_with_no_server_on_it_and_sets_the_old_files_aside() {
+    if hearth::testing::skip_unless(Backend::Sqlite, "hearth restore puts back SQLite files (Postgres: pg_restore)") {
+        return;
+    }
+    let mut running = crate::helpers::spawn_stoppable_app_with(|_| {}).await;
+    let url = running.app.database_url.clone();
+    running.app.register("alice").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snapshot = dir.path().join("snapshot.db");
+    assert!(run_backup(&url, &snapshot).await.status.success());
+    running.app.register_with(&crate::helpers::new_client(), "bob").await;
+
+    // Not while a server is using it.
+    assert_one_line_failure(&run_restore(&url, &snapshot).await, &["a server is using", "stop it first"]);
+    running.stop();
+    running.server.await.expect("joined").expect("the server stopped");
+
+    // Not what is no snapshot: nothing is touched.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "not a database").expect("write");
+    assert_one_line_failure(&run_restore(&url, &junk).await, &["is not a Hearth snapshot"]);
+    assert_one_line_failure(&run_restore(&url, &dir.path().join("none.db")).await, &["there is no snapshot at"]);
+    let file = hearth::store::sqlite_file(&url).expect("a SQLite file");
+    let users = |url: String| async move {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT username FROM users ORDER BY id").fetch_all(&mut conn).await.expect("users");
+        conn.close().await.expect("close");
+        names
+    };
+    assert_eq!(users(url.clone()).await, ["alice", "bob"]);
+
+    // A log left beside the database (a server killed) would be replayed
+    // into the restored file: it is set aside with it.
+    let wal = format!("{}-wal", file.display());
+    std::fs::write(&wal, b"a stale log").expect("write");
+    let output = run_restore(&url, &snapshot).await;
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!Path::new(&wal).exists(), "{said}");
+    assert!(said.contains("hearth.db-wal.before-restore-"), "the database and its log: {said}");
+    assert_eq!(users(url.clone()).await, ["alice"], "the snapshot's instant, before bob");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).expect("restored").permissions().mode() & 0o777, 0o600);
+    // The database before is kept, not deleted.
+    let before: Vec<_> = std::fs::read_dir(file.parent().expect("its directory"))
+        .expect("list")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("hearth.db.before-restore-"))
+        .collect();
+    assert_eq!(before.len(), 1, "{before:?}");
+    // And it serves.
+    let restored = spawn_app_with(|c| c.database_url = Some(url.clone())).await;
+    assert_eq!(
+        restored.sign_in_with(&crate::helpers::new_client(), "alice", crate::helpers::PASSWORD).await.status(),
+        200
+    );
+}
