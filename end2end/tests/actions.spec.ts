@@ -87,8 +87,14 @@ test("the keyboard reaches a message's actions: Tab to it, edit with Enter, Esc 
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
   await expect(message.locator(".body")).toHaveText("second thought, edited");
 
-  // Enter on the confirm button deletes; focus stays on the row.
+  // Enter on the confirm button deletes; focus stays on the row. A reaction
+  // arriving meanwhile draws the row again: the question stays, focused.
   await tabToDelete();
+  const reacted = await context.request.post(`/conversations/${room}/messages/2/reactions`, { data: { emoji: "👍" } });
+  expect(reacted.status()).toBe(200);
+  await expect(message.locator("button.reaction[data-emoji='👍']")).toContainText("1");
+  await expect(confirm).toBeVisible();
+  await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(message.locator(".body")).toHaveText("This message was deleted.");
   await expect(message).toBeFocused();

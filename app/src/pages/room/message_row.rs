@@ -164,9 +164,10 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         });
     };
     // Delete asks first; focus goes to the row after either answer.
-    let confirming = RwSignal::new(false);
+    let deleting = room.deleting;
+    let confirming = Signal::derive(move || deleting.get() == Some(number));
     let remove = move || {
-        confirming.set(false);
+        deleting.set(None);
         refusal.set(None);
         spawn_local(async move {
             match delete_message(room_id, number).await {
@@ -178,7 +179,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         });
     };
     let keep = move || {
-        confirming.set(false);
+        deleting.set(None);
         focus_message(number);
     };
     // The quote is made when Reply is chosen, not for every row drawn (it
@@ -194,7 +195,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 reply
                 react=Some(Reacting { room_id, number, changed: set_reactions, open_for: room.picking })
                 edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
-                delete=deletable.then_some(Callback::new(move |()| confirming.set(true)))
+                delete=deletable.then_some(Callback::new(move |()| deleting.set(Some(number))))
             />
         }
     };

@@ -182,6 +182,9 @@ pub struct RoomContext {
     /// The message whose reaction picker is open: kept here, so that a row
     /// drawn again (someone else reacted meanwhile) keeps it open.
     pub picking: RwSignal<Option<i64>>,
+    /// The message whose "Delete this message?" is open: kept here, so that
+    /// a row drawn again (someone reacted meanwhile) keeps asking.
+    pub deleting: RwSignal<Option<i64>>,
     /// The one message in the history that Tab stops at: the one focus was
     /// last in while it is listed, else the newest. The arrows walk the rest
     /// (`browser::step_through_messages`), so a long room is not hundreds
@@ -323,6 +326,7 @@ fn ChatWindow(
         roving,
         open_replies: RwSignal::new(Default::default()),
         picking: RwSignal::new(None),
+        deleting: RwSignal::new(None),
         tab_stop,
         first_unread,
         now,
