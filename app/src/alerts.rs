@@ -19,12 +19,20 @@ const FAVICON_UNREAD: &str = "/favicon-unread.svg";
 /// The longest body a notification shows, in characters (as Web Push's).
 const BODY_MAX: usize = 200;
 
+/// What a screen reader is told of a message in another room than the one
+/// open, while the tab is in front (where a hidden tab shows a desktop
+/// notification): "Bob in Launch crew: hello". Read by `Frame`'s live region.
+#[derive(Clone, Copy)]
+pub struct Elsewhere(pub RwSignal<String>);
+
 /// My unread messages across my rooms (muted ones left out), which every
 /// page's title counts (`App`'s title formatter).
 #[derive(Clone, Copy)]
 pub struct UnreadTotal(pub RwSignal<i64>);
 
 pub fn provide_alerts() {
+    let elsewhere = RwSignal::new(String::new());
+    provide_context(Elsewhere(elsewhere));
     let chat = use_chat();
     let total = use_context::<UnreadTotal>();
     let signed_in = use_auth();
@@ -51,6 +59,7 @@ pub fn provide_alerts() {
         let auth = use_auth();
         let live = crate::live::use_live();
         let navigate = leptos_router::hooks::use_navigate();
+        let location = leptos_router::hooks::use_location();
         Effect::new(move |started: Option<()>| {
             if started.is_some() {
                 return;
@@ -61,8 +70,14 @@ pub fn provide_alerts() {
                 let Some(Ok(Some(me))) = auth.me.get_untracked() else { return };
                 let Some(Ok(rooms)) = chat.rooms.get_untracked() else { return };
                 let Some(room) = rooms.iter().find(|room| room.id == *room_id) else { return };
-                if let Some(alert) = alert_for(room, message, me.id) {
-                    browser::show(alert, navigate.clone());
+                let Some(alert) = alert_for(room, message, me.id) else { return };
+                if !browser::tab_shown() {
+                    return browser::show(alert, navigate.clone());
+                }
+                // The open room reads its own messages out.
+                if location.pathname.get_untracked() != alert.url {
+                    let said = format!("{}: {}", alert.title, alert.body);
+                    elsewhere.update(|now| *now = crate::browser::next_announcement(now, said));
                 }
             });
         });
@@ -131,6 +146,11 @@ mod browser {
         js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
             && Notification::permission() == NotificationPermission::Granted
             && !crate::components::desktop_notifications::silenced()
+    }
+
+    /// Whether the tab is in front.
+    pub fn tab_shown() -> bool {
+        document().visibility_state() != VisibilityState::Hidden
     }
 
     /// Shows `alert` if the tab is hidden and notifications are allowed.

@@ -169,3 +169,10 @@ pub fn focus_when_shown(
         let _ = button.focus();
     });
 }
+
+/// The live region's next text: `next`, or, when that is what it says
+/// already ("ok" twice), `next` with a no-break space more, so that the
+/// region changes and is read again.
+pub fn next_announcement(now: &str, next: String) -> String {
+    if now == next { format!("{next}\u{a0}") } else { next }
+}

@@ -138,6 +138,7 @@ fn Frame() -> impl IntoView {
     let live = live::use_live();
     let location = use_location();
     focus_each_new_page(location.pathname);
+    let elsewhere = expect_context::<alerts::Elsewhere>().0;
     view! {
         // The first thing Tab reaches: past the top bar and the room list.
         // (The router would take the click as a navigation; focus moves here.)
@@ -162,6 +163,11 @@ fn Frame() -> impl IntoView {
                 // (a room has its own in its header).
                 <a class="page-back" href="/"><span aria-hidden="true">"‹ "</span>"Conversations"</a>
                 <OfflineBanner />
+                // Messages in my other rooms, read out politely (the open
+                // room reads its own).
+                <p class="visually-hidden elsewhere-announcer" role="status" aria-live="polite" aria-atomic="true">
+                    {move || elsewhere.get()}
+                </p>
                 <Outlet />
             </main>
         </div>

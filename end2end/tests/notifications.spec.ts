@@ -244,6 +244,29 @@ test("while the tab is hidden a message my level lets through is a desktop notif
   await closeAll(aliceContext, bobContext);
 });
 
+test("while the tab is in front, a message in another room is read out to a screen reader; the open room's by the room", async ({
+  browser,
+}) => {
+  const { bob, room: direct, aliceContext, bobContext, alicePage } = await pair(browser);
+  const crewTitle = `Crew ${Date.now()}`;
+  const crew = await createRoom(aliceContext.request, { kind: "group", participant_ids: [bob.id], title: crewTitle });
+  await openLive(alicePage, crew);
+  const elsewhere = alicePage.locator(".elsewhere-announcer");
+  await expect(elsewhere).toHaveAttribute("aria-live", "polite");
+
+  await postMessage(bobContext.request, direct, "psst, over here");
+  await expect(elsewhere).toHaveText(`${bob.name}: psst, over here`);
+  // The open room's messages are the room's announcer's.
+  await postMessage(bobContext.request, crew, "in the open room");
+  await expect(alicePage.locator(".announcer")).toHaveText(`${bob.name}: in the open room`);
+  await expect(elsewhere).toHaveText(`${bob.name}: psst, over here`);
+  // The same words again are read again: the region changes.
+  const before = await elsewhere.textContent();
+  await postMessage(bobContext.request, direct, "psst, over here");
+  await expect.poll(() => elsewhere.textContent()).not.toBe(before);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("turned off on the profile page, desktop notifications stay quiet in open tabs too, and come back when turned on", async ({
   browser,
 }) => {

@@ -79,7 +79,7 @@ impl RoomSignals {
                 timeline.apply(event);
                 typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
                 if news {
-                    announcement.update(|now| *now = next_announcement(now, announce(message)));
+                    announcement.update(|now| *now = crate::browser::next_announcement(now, announce(message)));
                 }
                 if follow {
                     paging.scroll_to_bottom();
@@ -199,16 +199,10 @@ pub fn announce(message: &hearth::model::Message) -> String {
     format!("{}: {text}", who.unwrap_or_else(|| "Someone".to_owned()))
 }
 
-/// The live region's next text: `next`, or, when that is what it says
-/// already ("ok" twice), `next` with a no-break space more, so that the
-/// region changes and is read again.
-pub fn next_announcement(now: &str, next: String) -> String {
-    if now == next { format!("{next}\u{a0}") } else { next }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{announce, next_announcement};
+    use super::announce;
+    use crate::browser::next_announcement;
 
     #[test]
     fn the_same_announcement_twice_changes_the_live_region_each_time() {
