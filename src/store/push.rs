@@ -82,9 +82,15 @@ impl Store {
         Ok(())
     }
 
-    /// `user`'s subscriptions, oldest first.
+    /// `user`'s subscriptions that may be pushed, oldest first.
     pub async fn push_subscriptions_of(&self, user: UserId) -> Result<Vec<PushSubscription>, AppError> {
-        let sql = "SELECT id, user_id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY id";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(user).fetch_all(pool).await?))
+        // Only those that may be pushed: a device whose session ended hears
+        // nothing more, not even a withdrawal.
+        let sql = format!(
+            "SELECT s.id, s.user_id, s.endpoint, s.p256dh, s.auth FROM push_subscriptions s
+             WHERE s.user_id = $1 AND {} ORDER BY s.id",
+            super::push_jobs::PUSHABLE
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?))
     }
 }

@@ -40,7 +40,8 @@ pub struct PushCandidate {
 /// Whether subscription `s` may be pushed: its account is active, and the
 /// session it was saved in (if it was saved with one) has not ended: every
 /// way a session ends deletes its `user_sessions` row.
-const PUSHABLE: &str = "NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.deactivated_at IS NOT NULL)
+pub(super) const PUSHABLE: &str =
+    "NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.deactivated_at IS NOT NULL)
     AND (s.session_id IS NULL OR EXISTS (SELECT 1 FROM user_sessions us WHERE us.session_id = s.session_id))";
 
 /// The candidates: every pushable subscription of every member but the

@@ -568,6 +568,13 @@ async fn a_device_is_pushed_nothing_once_its_session_ends_or_its_account_is_deac
     // Assert 1: only the phone, still signed in, is pushed.
     assert_eq!(pushed.path, "/push/bob-phone");
     assert!(more.is_none(), "the signed-out laptop is pushed nothing: {more:?}");
+    // Nor the withdrawal once bob reads it on the phone: only the phone's.
+    let read = phone.put(app.url(&format!("/conversations/{room}/read"))).send().await.expect("sent");
+    assert_eq!(read.status(), 200);
+    let close = service.next().await;
+    let more = service.next_within(Duration::from_millis(1500)).await;
+    assert_eq!(close.path, "/push/bob-phone");
+    assert!(more.is_none(), "the signed-out laptop is sent no close either: {more:?}");
 
     // Act 2: an admin deactivates bob (which ends the phone's session too).
     let deactivated = alice.client.post(app.url(&format!("/admin/users/{}/deactivate", bob.id))).send().await;
