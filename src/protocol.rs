@@ -128,6 +128,10 @@ pub enum ServerEvent {
         code: String,
         message: String,
         client_id: Option<String>,
+        /// The room the refused request named, so a client with several
+        /// subscriptions knows which one failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_id: Option<RoomId>,
     },
 }
 

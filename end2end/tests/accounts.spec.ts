@@ -76,6 +76,11 @@ test("a failed sign-in's error is gone after registering and signing out", async
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
   await expect(page).toHaveURL(/\/login$/);
+  // Both fields say they were refused, and why, to a screen reader.
+  for (const field of [page.getByLabel("Email or username"), page.getByLabel("Password", { exact: true })]) {
+    await expect(field).toHaveAttribute("aria-invalid", "true");
+    await expect(field).toHaveAccessibleDescription("Invalid email or password");
+  }
 
   const username = uniqueName("fresh");
   await page.getByRole("link", { name: "Create an account" }).click();

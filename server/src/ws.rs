@@ -297,7 +297,7 @@ impl Connection {
                             // Boxed: its database futures would otherwise be
                             // part of every idle connection's state.
                             Ok(event) => Box::pin(self.handle(event, &mut subs, &mut out.frames)).await,
-                            Err(err) => out.frames.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None)),
+                            Err(err) => out.frames.push(error_frame("bad_request", &format!("Unreadable event: {err}"), None, None)),
                         }
                     }
                     // Events are JSON text; a binary frame is told so,
@@ -305,6 +305,7 @@ impl Connection {
                     Some(Ok(Message::Binary(_))) => out.frames.push(error_frame(
                         "bad_request",
                         "Unreadable event: events are JSON in text frames, not binary ones",
+                        None,
                         None,
                     )),
                     Some(Ok(Message::Pong(_))) => awaiting_pong = false,
@@ -388,7 +389,7 @@ impl Connection {
                             }
                             out.extend(frames)
                         }
-                        Err(err) => out.push(app_error_frame(&err, None)),
+                        Err(err) => out.push(app_error_frame(&err, None, Some(room_id))),
                     }
                     return;
                 }
@@ -401,7 +402,7 @@ impl Connection {
                         subs.follow(room_id, subscription.live, subscription.seq);
                         out.extend(subscription.replay);
                     }
-                    Err(err) => out.push(app_error_frame(&err, None)),
+                    Err(err) => out.push(app_error_frame(&err, None, Some(room_id))),
                 }
             }
             ClientEvent::Unsubscribe { room_id } => {
@@ -410,27 +411,27 @@ impl Connection {
             ClientEvent::Send { room_id, body, client_id, reply_to, attachments } => {
                 let sent = self.hearth.post_reply(me, room_id, &body, Some(&client_id), reply_to, &attachments).await;
                 if let Err(err) = sent {
-                    out.push(app_error_frame(&err, Some(client_id)));
+                    out.push(app_error_frame(&err, Some(client_id), Some(room_id)));
                 }
             }
             ClientEvent::React { room_id, number, emoji } => {
                 if let Err(err) = self.hearth.react(me, room_id, number, &emoji, None).await {
-                    out.push(app_error_frame(&err, None));
+                    out.push(app_error_frame(&err, None, Some(room_id)));
                 }
             }
             ClientEvent::Typing { room_id } => {
                 if let Err(err) = self.hearth.typing(&self.user, room_id).await {
-                    out.push(app_error_frame(&err, None));
+                    out.push(app_error_frame(&err, None, Some(room_id)));
                 }
             }
             ClientEvent::Read { room_id, number } => {
                 if let Err(err) = self.hearth.mark_read(me, room_id, number).await {
-                    out.push(app_error_frame(&err, None));
+                    out.push(app_error_frame(&err, None, Some(room_id)));
                 }
             }
             ClientEvent::Viewing { room_id } => match self.hearth.viewing(me, self.tab.socket, room_id).await {
                 Ok(()) => self.tab.shows_room.store(room_id.is_some(), Ordering::Relaxed),
-                Err(err) => out.push(app_error_frame(&err, None)),
+                Err(err) => out.push(app_error_frame(&err, None, room_id)),
             },
         }
     }
@@ -558,11 +559,12 @@ impl Pacer {
     }
 }
 
-fn error_frame(code: &str, message: &str, client_id: Option<String>) -> Frame {
-    Frame::new(&ServerEvent::Error { code: code.to_owned(), message: message.to_owned(), client_id })
+fn error_frame(code: &str, message: &str, client_id: Option<String>, room_id: Option<RoomId>) -> Frame {
+    Frame::new(&ServerEvent::Error { code: code.to_owned(), message: message.to_owned(), client_id, room_id })
 }
 
-fn app_error_frame(err: &AppError, client_id: Option<String>) -> Frame {
+/// `err` as an error frame, naming the room the request was about.
+fn app_error_frame(err: &AppError, client_id: Option<String>, room_id: Option<RoomId>) -> Frame {
     let code = match err {
         AppError::Unauthorized(_) => "unauthorized",
         AppError::Forbidden(_) => "forbidden",
@@ -576,5 +578,5 @@ fn app_error_frame(err: &AppError, client_id: Option<String>) -> Frame {
             "internal"
         }
     };
-    error_frame(code, &err.messages().join("; "), client_id)
+    error_frame(code, &err.messages().join("; "), client_id, room_id)
 }

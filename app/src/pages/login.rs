@@ -18,6 +18,9 @@ pub fn LoginPage() -> impl IntoView {
     let next = use_query_value("next");
     forget_earlier_result(auth.login.value());
     let error = last_error(auth.login.value());
+    // A refused sign-in is about both fields: each says so to a screen
+    // reader, with the message as its description.
+    let refused = move || error.with(Option::is_some).then_some("true");
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     keep_typed_text(login, "login-login");
@@ -34,14 +37,34 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" prop:value=next value=next />
                 <label>
                     "Email or username"
-                    <input id="login-login" name="login" autocomplete="username" autofocus required bind:value=login />
+                    <input
+                        id="login-login"
+                        name="login"
+                        autocomplete="username"
+                        autofocus
+                        required
+                        aria-invalid=refused
+                        aria-describedby="login-errors"
+                        bind:value=login
+                    />
                 </label>
                 <label>
                     "Password"
-                    <input id="login-password" type="password" name="password" autocomplete="current-password" required bind:value=password />
+                    <input
+                        id="login-password"
+                        type="password"
+                        name="password"
+                        autocomplete="current-password"
+                        required
+                        aria-invalid=refused
+                        aria-describedby="login-errors"
+                        bind:value=password
+                    />
                 </label>
                 <PasswordHint password />
-                <FormErrors error />
+                <div id="login-errors">
+                    <FormErrors error />
+                </div>
                 <button type="submit">"Sign in"</button>
             </ActionForm>
             // Sign-up offered as this Hearth allows it: a link while it is

@@ -30,6 +30,11 @@ async fn a_message_reaches_the_subscribed_members_and_no_one_else() {
 
     // Assert
     assert!(matches!(&refused, ServerEvent::Error { code, .. } if code == "not_found"), "{refused:?}");
+    // It names the room refused, for a client with several subscriptions.
+    assert!(
+        matches!(&refused, ServerEvent::Error { room_id: Some(refused_room), .. } if refused_room.0 == room),
+        "{refused:?}"
+    );
     for (who, ws) in [("alice", &mut alice_ws), ("bob", &mut bob_ws)] {
         match ws.next_skipping_presence().await {
             ServerEvent::Message { room_id, message, .. } => {
