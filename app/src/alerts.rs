@@ -71,7 +71,7 @@ pub fn provide_alerts() {
                 let Some(Ok(rooms)) = chat.rooms.get_untracked() else { return };
                 let Some(room) = rooms.iter().find(|room| room.id == *room_id) else { return };
                 let Some(alert) = alert_for(room, message, me.id) else { return };
-                if !browser::tab_shown() {
+                if !crate::browser::tab_shown() {
                     return browser::show(alert, navigate.clone());
                 }
                 // The open room reads its own messages out.
@@ -136,7 +136,7 @@ mod browser {
     use leptos::prelude::*;
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
-    use web_sys::{Notification, NotificationOptions, NotificationPermission, VisibilityState};
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
     use super::Alert;
 
@@ -148,14 +148,9 @@ mod browser {
             && !crate::components::desktop_notifications::silenced()
     }
 
-    /// Whether the tab is in front.
-    pub fn tab_shown() -> bool {
-        document().visibility_state() != VisibilityState::Hidden
-    }
-
     /// Shows `alert` if the tab is hidden and notifications are allowed.
     pub fn show(alert: Alert, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
-        if document().visibility_state() != VisibilityState::Hidden || !allowed() {
+        if crate::browser::tab_shown() || !allowed() {
             return;
         }
         let options = NotificationOptions::new();

@@ -142,6 +142,19 @@ pub fn listed_text(message: &hearth::model::Message, max: usize) -> Option<Strin
 }
 
 /// Scrolls `element` into view by as little as it takes.
+/// Whether the tab is in front: only then is a message read, and only
+/// when it is not does a desktop notification show.
+pub fn tab_shown() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::document().visibility_state() == web_sys::VisibilityState::Visible
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
 #[cfg(feature = "hydrate")]
 pub fn reveal(element: &web_sys::Element) {
     let options = web_sys::ScrollIntoViewOptions::new();

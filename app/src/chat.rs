@@ -204,7 +204,7 @@ pub fn provide_chat() {
                 // its title and icon are what tell me of it.
                 ServerEvent::Message { room_id, .. }
                     if location.pathname.get_untracked() != format!("/rooms/{room_id}")
-                        || !crate::pages::room::browser::page_visible() =>
+                        || !crate::browser::tab_shown() =>
                 {
                     refresh_soon()
                 }

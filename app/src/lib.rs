@@ -180,12 +180,10 @@ fn Frame() -> impl IntoView {
 /// start a screen reader, rather than on the link that was followed (or on
 /// nothing, when that link went away).
 fn focus_each_new_page(path: Memo<String>) {
-    let first = StoredValue::new(true);
-    Effect::new(move |_| {
+    // The effect's first run (`before` is `None`) is the first page.
+    Effect::new(move |before: Option<()>| {
         let now = path.get();
-        let first_page = first.get_value();
-        first.set_value(false);
-        if !first_page && !now.starts_with("/rooms/") {
+        if before.is_some() && !now.starts_with("/rooms/") {
             focus_page_start();
         }
     });

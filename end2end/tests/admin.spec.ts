@@ -126,8 +126,10 @@ async function inviteRegisterAndDeactivate(browser: Browser, adminContext: Brows
   await row.getByRole("button", { name: "Deactivate", exact: true }).click();
   await expect(row.locator(".confirm-question")).toContainText(`Deactivate`);
   await expect(row.locator(".confirm-question")).toContainText(`@${username}`);
+  await expect(row.getByRole("button", { name: "Yes, deactivate" })).toBeFocused();
   await row.getByRole("button", { name: "Cancel" }).click();
   await expect(row.locator(".confirm-question")).toHaveCount(0);
+  await expect(row.getByRole("button", { name: "Deactivate", exact: true })).toBeFocused();
   await expect(row.locator(".deactivated-badge")).toHaveCount(0);
   await expect(row.getByRole("button", { name: "Reset link" })).toHaveCount(1);
   await expect(newcomer).not.toHaveURL(/\/login/);

@@ -274,11 +274,15 @@ test("turned off on the profile page, desktop notifications stay quiet in open t
   await recordNotifications(aliceContext);
   await alicePage.goto("/profile");
   const toggle = alicePage.getByLabel("Enable desktop notifications");
-  // Allowed by the browser: on, in open tabs at least.
+  // Allowed by the browser: on, in open tabs at least. This browser has no
+  // push subscription (none was made in it), and the page says what that means.
   await expect(toggle).toBeChecked({ timeout: 30_000 });
+  const tabsOnly = alicePage.getByText("On while a Hearth tab is open; with Hearth closed this browser is not set up for them.");
+  await expect(tabsOnly).toBeVisible();
   await toggle.uncheck();
   await expect(toggle).not.toBeChecked();
   await expect(toggle).toBeEnabled();
+  await expect(tabsOnly).toHaveCount(0);
 
   await alicePage.goto("/");
   await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });

@@ -264,8 +264,14 @@ test("the room's creator renames it, sets its topic and archives it from Room de
   expect([seen.conversation.title, seen.conversation.topic]).toEqual([`Launch crew ${stamp}`, "Ship it on Friday"]);
 
   // Archived, after asking: read-only for both, at once.
+  // Asked, the answer takes focus; Cancel gives it back to the button.
   await details.getByRole("button", { name: "Archive this room…" }).click();
   await expect(details.getByText("Archive it for everyone?")).toBeVisible();
+  await expect(details.getByRole("button", { name: "Archive", exact: true })).toBeFocused();
+  await details.getByRole("button", { name: "Cancel" }).click();
+  await expect(details.getByText("Archive it for everyone?")).toHaveCount(0);
+  await expect(details.getByRole("button", { name: "Archive this room…" })).toBeFocused();
+  await details.getByRole("button", { name: "Archive this room…" }).click();
   await details.getByRole("button", { name: "Archive", exact: true }).click();
   for (const page of [owner, member]) {
     await expect(page.locator(".archived-note")).toBeVisible();

@@ -70,6 +70,22 @@ test("while the tab is in the background, messages in the room it shows raise th
   await expect(page).toHaveTitle(/^\(1\) .*Talker .* · Hearth$/);
   await postMessage(writer.request, direct, "hello?");
   await expect(page).toHaveTitle(/^\(2\) .*Talker .* · Hearth$/);
+
+  // Shown again (switched back to, with nothing clicked or focused): what
+  // it shows is read, here and on the server.
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+    // As a browser fires it: at the document, bubbling to the window.
+    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+  });
+  await expect(page).toHaveTitle(/^[^(]*Talker .* · Hearth$/);
+  await expect
+    .poll(async () => {
+      const listed = await (await reader.request.get("/conversations")).json();
+      return listed.find((c: { id: number }) => c.id === direct)?.unread_count;
+    })
+    .toBe(0);
   await reader.close();
   await writer.close();
 });

@@ -274,13 +274,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Migrate => {
             let url = config.database_url()?;
-            let before = match hearth::store::Store::connect_with(&url, config.store_options()).await {
-                Ok(store) => store.applied_migrations().await.unwrap_or((0, 0)),
-                Err(_) => (0, 0),
-            };
-            let store = open_store(&config).await?;
-            let (count, newest) = store.applied_migrations().await?;
-            println!("{}", migrate_report(before.0, count, newest));
+            let (_, applied, newest) = hearth::store::Store::open_counting(&url, config.store_options()).await?;
+            println!("{}", migrate_report(applied, newest));
         }
         Command::SeedDemo => {
             let store = open_store(&config).await?;
@@ -398,8 +393,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 
 /// What `hearth migrate` did: how many migrations it applied, and where the
 /// database is now.
-fn migrate_report(before: i64, after: i64, newest: i64) -> String {
-    match after - before {
+fn migrate_report(applied: i64, newest: i64) -> String {
+    match applied {
         0 => format!("nothing to apply: the database is at migration {newest}, this Hearth's latest"),
         1 => format!("applied 1 migration: the database is now at migration {newest}"),
         n => format!("applied {n} migrations: the database is now at migration {newest}"),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use hearth::store::{Serving, copy_data, redact_password, serve_marker, sqlite_file};
+use hearth::store::{Serving, copy_data, private_new_file, redact_password, serve_marker, sqlite_file};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::startup::BoxError;
@@ -87,12 +87,8 @@ fn private_target(to: &str) -> Result<(), BoxError> {
     if path.exists() {
         return Ok(());
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(_) => Ok(()),
+    match private_new_file(&path) {
+        Ok(()) => Ok(()),
         // A missing directory: the copy says so in its own words.
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(format!("cannot create the target {}: {err}", path.display()).into()),

@@ -159,8 +159,9 @@ pub async fn backup_sqlite(url: &str, to: &Path) -> Result<BackupReport, BackupE
 }
 
 /// Creates `path`, which must not exist, empty and readable and writable by
-/// this user only (on Unix; elsewhere with the default permissions).
-fn private_new_file(path: &Path) -> std::io::Result<()> {
+/// this user only (on Unix; elsewhere with the default permissions): for
+/// files that will hold every password hash, as a backup does.
+pub fn private_new_file(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -207,11 +208,7 @@ pub async fn restore_sqlite(url: &str, from: &Path) -> Result<RestoreReport, Str
         super::Serving::Unknown => None,
     };
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let with = |suffix: &str| {
-        let mut name = database.as_os_str().to_owned();
-        name.push(suffix);
-        std::path::PathBuf::from(name)
-    };
+    let with = |suffix: &str| super::serving::beside(&database, suffix);
     // Copied in beside it first, so the database is never half a file.
     let incoming = with(".restoring");
     let _ = std::fs::remove_file(&incoming);

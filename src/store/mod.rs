@@ -45,7 +45,7 @@ pub use applications::{AppRow, ChatRow};
 pub use attachments::{AttachmentRow, BlobRef, NewUpload};
 pub use backup::{
     BackupError, BackupReport, RestoreReport, SqliteDurability, SqliteSynchronous, StoreOptions, backup_sqlite,
-    restore_sqlite,
+    private_new_file, restore_sqlite,
 };
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{
@@ -57,7 +57,7 @@ pub use rooms::{ListedRoom, RoomRow};
 pub use search::{
     HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
 };
-pub use serving::{ServeMarker, Serving, serve_marker, sqlite_file};
+pub use serving::{ServeMarker, Serving, beside, serve_marker, sqlite_file};
 pub use sessions::Sessions;
 pub use users::{AuthUser, Inserted, NewUserRow, Spend};
 
@@ -316,6 +316,17 @@ impl Store {
         let store = Self::connect_with(url, options).await.map_err(|err| OpenError::connect(&shown, err))?;
         store.migrate().await.map_err(|err| OpenError::migrate(&shown, err))?;
         Ok(store)
+    }
+
+    /// [`Self::open_with`], saying how many migrations it applied, and the
+    /// newest one's version now (what `hearth migrate` reports).
+    pub async fn open_counting(url: &str, options: StoreOptions) -> Result<(Self, i64, i64), OpenError> {
+        let shown = redact_password(url);
+        let store = Self::connect_with(url, options).await.map_err(|err| OpenError::connect(&shown, err))?;
+        let (before, _) = store.applied_migrations().await.unwrap_or((0, 0));
+        store.migrate().await.map_err(|err| OpenError::migrate(&shown, err))?;
+        let (after, newest) = store.applied_migrations().await.map_err(|err| OpenError::connect(&shown, err))?;
+        Ok((store, after - before, newest))
     }
 
     pub fn backend(&self) -> Backend {
@@ -596,9 +607,7 @@ impl OpenError {
 /// put in its place), which SQLite then replays into the wrong file.
 fn stale_wal_hint(url: &str, message: &str) -> String {
     let Some(file) = serving::sqlite_file(url) else { return String::new() };
-    let mut wal = file.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = std::path::PathBuf::from(wal);
+    let wal = serving::beside(&file, "-wal");
     if !message.contains("malformed") || !wal.exists() {
         return String::new();
     }

@@ -10,7 +10,7 @@
 //!   without NATS and any other on the same database find each other.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -82,11 +82,17 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!in_memory).then_some(database)
 }
 
+/// The file named `path` followed by `suffix`, beside it: SQLite's
+/// `hearth.db-wal` and `-shm`, Hearth's `.serve-lock`.
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 fn sqlite_marker(url: &str) -> Serving {
     let Some(database) = sqlite_file(url) else { return Serving::Unknown };
-    let mut lock = database.as_os_str().to_owned();
-    lock.push(".serve-lock");
-    let lock = PathBuf::from(lock);
+    let lock = beside(&database, ".serve-lock");
     let Ok(file) = OpenOptions::new().create(true).truncate(false).write(true).open(&lock) else {
         return Serving::Unknown;
     };

@@ -243,6 +243,11 @@ async fn hearth_restore_puts_a_snapshot_back_with_no_server_on_it_and_sets_the_o
     std::fs::write(&junk, "not a database").expect("write");
     assert_one_line_failure(&run_restore(&url, &junk).await, &["is not a Hearth snapshot"]);
     assert_one_line_failure(&run_restore(&url, &dir.path().join("none.db")).await, &["there is no snapshot at"]);
+    // A Postgres database is pg_restore's to fill: refused, with the
+    // password left out of what is said, and nothing is touched.
+    let postgres = run_restore("postgres://hearth:s3cret@127.0.0.1:1/hearth", &snapshot).await;
+    assert_one_line_failure(&postgres, &["SQLite snapshots", "use pg_restore on Postgres"]);
+    assert!(!String::from_utf8_lossy(&postgres.stderr).contains("s3cret"));
     let file = hearth::store::sqlite_file(&url).expect("a SQLite file");
     let users = |url: String| async move {
         let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("connect");

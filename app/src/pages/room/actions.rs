@@ -90,11 +90,7 @@ pub fn Toolbar(
 #[component]
 pub fn ConfirmDelete(number: i64, confirm: Callback<()>, cancel: Callback<()>) -> impl IntoView {
     let button: NodeRef<leptos::html::Button> = NodeRef::new();
-    Effect::new(move |_| {
-        if let Some(button) = button.get() {
-            let _ = button.focus();
-        }
-    });
+    crate::browser::focus_when_shown(button, None);
     let (question_id, labelled_by) = (format!("confirm-delete-{number}"), format!("confirm-delete-{number}"));
     view! {
         <div

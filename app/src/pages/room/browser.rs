@@ -253,18 +253,6 @@ pub fn forget_jump_in_address() {
     }
 }
 
-/// Whether the tab is in front (only then does reading mark messages read).
-pub fn page_visible() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        leptos::prelude::document().visibility_state() == web_sys::VisibilityState::Visible
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        false
-    }
-}
-
 /// Drafts are kept per account and room: on a browser shared by two
 /// people, one never finds (and sends as themselves) the other's words.
 const DRAFT_PREFIX: &str = "hearth.draft.";

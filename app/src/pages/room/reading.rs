@@ -10,7 +10,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::browser::page_visible;
 use super::paging::Paging;
 use super::timeline::Timeline;
 use crate::api::mark_read;
@@ -52,7 +51,7 @@ pub fn mark_read_while_shown(room_id: i64, first_unread: Option<i64>, timeline: 
         request_animation_frame(move || {
             let Some(seen) = paging.last_on_screen() else { return };
             let Some(marked) = last_marked.try_get_value() else { return };
-            if seen <= marked || !page_visible() {
+            if seen <= marked || !crate::browser::tab_shown() {
                 return;
             }
             last_marked.set_value(seen);

@@ -416,11 +416,7 @@ fn Leave(room_id: i64, asking: RwSignal<bool>) -> impl IntoView {
             let _ = button.focus();
         }
     };
-    Effect::new(move |_| {
-        if let Some(button) = confirm.get() {
-            let _ = button.focus();
-        }
-    });
+    crate::browser::focus_when_shown(confirm, None);
     let leave = move |_| {
         let navigate = navigate.clone();
         failed.set(None);
