@@ -68,7 +68,7 @@ impl Username {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return err(
-                "Username may only use letters, digits, '_', '.' and '-', and must start with a letter or digit".into(),
+                "Username may only use Latin letters a-z, digits, '_', '.' and '-', and must start with one of those letters or digits (your name, in any script, goes in Name)".into(),
             );
         }
         Ok(Self(name.to_owned()))

@@ -17,14 +17,16 @@ const CLIENT_ID_MAX: usize = 100;
 pub const PAGE_DEFAULT: u32 = 50;
 pub const PAGE_MAX: u32 = 200;
 
-/// A message text: trimmed, 1 to 10,000 characters.
+/// A message text: trimmed, 1 to 10,000 characters, in Unicode's composed
+/// form (so a search for "Köln" finds it however its "ö" was typed).
 #[derive(Debug, Clone)]
 pub struct MessageBody(String);
 
 impl MessageBody {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         FieldError::reject_nul("body", "Body", raw)?;
-        let body = raw.trim();
+        let body = crate::text::composed(raw.trim());
+        let body = body.as_ref();
         let len = body.chars().count();
         if crate::text::is_blank(body) {
             Err(FieldError::new("body", "Body can't be blank"))
@@ -57,7 +59,12 @@ impl MessageBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emoji(String);
 
-pub const EMOJI_MAX_BYTES: usize = 32;
+/// Longer than any emoji of the list (the longest, a kiss with two skin
+/// tones, is 35 bytes): anything longer is not looked up.
+const EMOJI_MAX_BYTES: usize = 64;
+
+/// What a reaction could be before reactions had to be an emoji of the list.
+const SAVED_REACTION_MAX_BYTES: usize = 32;
 
 impl Emoji {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -82,7 +89,7 @@ impl Emoji {
     /// reactions, to take them off.
     fn saved_before_the_list(raw: &str) -> Option<&str> {
         let old = raw.trim();
-        (!old.is_empty() && old.len() <= EMOJI_MAX_BYTES).then_some(old)
+        (!old.is_empty() && old.len() <= SAVED_REACTION_MAX_BYTES).then_some(old)
     }
 }
 
@@ -791,6 +798,12 @@ mod tests {
         assert_eq!(Emoji::parse(" ❤ ").expect("an emoji").as_str(), "❤\u{fe0f}");
         assert_eq!(Emoji::parse("❤\u{fe0f}").expect("an emoji").as_str(), "❤\u{fe0f}");
         assert_eq!(Emoji::parse("👍🏽").expect("an emoji").as_str(), "👍🏽");
+        // Every emoji of the list is one, the longest sequences too.
+        let kiss = "\u{1f469}\u{1f3fb}\u{200d}\u{2764}\u{fe0f}\u{200d}\u{1f48b}\u{200d}\u{1f468}\u{1f3ff}";
+        assert_eq!(Emoji::parse(kiss).expect("a kiss with two skin tones").as_str(), kiss);
+        for known in emojis::iter().flat_map(|e| std::iter::once(e).chain(e.skin_tones().into_iter().flatten())) {
+            assert!(Emoji::parse(known.as_str()).is_ok(), "{known}");
+        }
         assert_eq!(Emoji::parse("☺").expect("an emoji").as_str(), "☺\u{fe0f}");
     }
 

@@ -62,11 +62,13 @@ pub struct SearchText {
 impl SearchText {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         Self::check(field, raw)?;
-        let terms = split_terms(raw);
+        // Composed, as message bodies are stored.
+        let raw = crate::text::composed(raw).into_owned();
+        let terms = split_terms(&raw);
         if terms.len() > TERMS_MAX {
             return Err(FieldError::new(field, format!("Query has too many words (maximum is {TERMS_MAX})")));
         }
-        Ok(Self { raw: raw.to_owned(), terms })
+        Ok(Self { raw, terms })
     }
 
     /// The token API's query: the whole text one literal substring, spaces
@@ -74,7 +76,8 @@ impl SearchText {
     /// expect ("ello wor" finds "Hello world", not "yellow wormhole").
     pub fn literal(field: &str, raw: &str) -> Result<Self, FieldError> {
         Self::check(field, raw)?;
-        Ok(Self { raw: raw.to_owned(), terms: vec![raw.to_owned()] })
+        let raw = crate::text::composed(raw).into_owned();
+        Ok(Self { terms: vec![raw.clone()], raw })
     }
 
     /// Not blank, no NUL, at most `QUERY_MAX` characters.

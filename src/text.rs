@@ -3,7 +3,27 @@
 //! accounts, applications, messages, room settings) use these, so "blank"
 //! means the same everywhere.
 
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
 use crate::error::FieldError;
+
+/// `text` in Unicode's composed form (NFC): "é" typed as one character, or
+/// pasted from macOS as "e" and a combining accent, is then the same text,
+/// for search and for comparing names.
+pub fn composed(text: &str) -> Cow<'_, str> {
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfc().collect()),
+    }
+}
+
+/// What a name is compared and searched by: composed and lower-cased, by
+/// Unicode's rules (SQLite's own `lower()` leaves "É" and "Ł" as they are).
+pub fn name_key(name: &str) -> String {
+    composed(name).to_lowercase()
+}
 
 /// Characters that show nothing by themselves: whitespace, the soft hyphen,
 /// zero-width spaces, joiners and marks, the word joiner and its invisible
@@ -50,6 +70,14 @@ pub fn reject_direction_controls(field: &str, label: &str, value: &str) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn composed_and_decomposed_accents_are_one_text_and_names_fold_beyond_ascii() {
+        assert_eq!(super::composed("Ko\u{308}ln"), "K\u{f6}ln");
+        assert!(matches!(super::composed("Köln"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(super::name_key("E\u{301}lodie Dubois"), "élodie dubois");
+        assert_eq!(super::name_key("ŁUKASZ Øyvind"), "łukasz øyvind");
+    }
+
     use super::*;
 
     #[test]

@@ -142,6 +142,14 @@ pub fn listed_text(message: &hearth::model::Message, max: usize) -> Option<Strin
 }
 
 /// Scrolls `element` into view by as little as it takes.
+/// Whether a key press belongs to an input method's composition (the Enter
+/// that confirms a Japanese, Chinese or Korean conversion), not to the page:
+/// Chromium and Firefox say so with `isComposing`; Safari ends the
+/// composition first, then sends that Enter with `keyCode` 229.
+pub fn composing(ev: &web_sys::KeyboardEvent) -> bool {
+    ev.is_composing() || ev.key_code() == 229
+}
+
 /// Whether the tab is in front: only then is a message read, and only
 /// when it is not does a desktop notification show.
 pub fn tab_shown() -> bool {

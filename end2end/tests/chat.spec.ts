@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { closeAll, createRoom, openLive, postMessage, registerUser, send, whenHydrated } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send, whenHydrated } from "./helpers";
 
 test("alice starts a direct room from the picker and bob reads it from his room list", async ({ browser }) => {
   const aliceContext = await browser.newContext();
@@ -380,4 +380,44 @@ test("leaving a room while a send is on its way breaks nothing, and the message 
   expect(history.messages.map((m: { body: string }) => m.body)).toEqual(["sent on the way out"]);
   await send(page, "still alive");
   await context.close();
+});
+
+test("the Enter that confirms an input method's conversion sends nothing, in Chromium's order and in Safari's", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage: page } = await pair(browser);
+  await openLive(page, room);
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("とうきょう");
+  // An Enter a conversion takes: Chromium marks it `isComposing` while the
+  // composition lasts; Safari ends the composition first, then sends that
+  // Enter with `keyCode` 229.
+  const imeEnter = (order: "chromium" | "safari") =>
+    composer.evaluate((area: HTMLTextAreaElement, order) => {
+      area.dispatchEvent(new CompositionEvent("compositionstart", { data: "", bubbles: true }));
+      const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value")!.set!;
+      setter.call(area, "東京");
+      area.dispatchEvent(new InputEvent("input", { data: "東京", inputType: "insertCompositionText", isComposing: true, bubbles: true }));
+      const enter = (composing: boolean) =>
+        new KeyboardEvent("keydown", { key: "Enter", code: "Enter", keyCode: 229, isComposing: composing, bubbles: true, cancelable: true });
+      let sent: KeyboardEvent;
+      if (order === "chromium") {
+        sent = enter(true);
+        area.dispatchEvent(sent);
+        area.dispatchEvent(new CompositionEvent("compositionend", { data: "東京", bubbles: true }));
+      } else {
+        area.dispatchEvent(new CompositionEvent("compositionend", { data: "東京", bubbles: true }));
+        sent = enter(false);
+        area.dispatchEvent(sent);
+      }
+      return { keyCode: sent.keyCode, isComposing: sent.isComposing };
+    }, order);
+  expect(await imeEnter("chromium")).toEqual({ keyCode: 229, isComposing: true });
+  expect(await imeEnter("safari")).toEqual({ keyCode: 229, isComposing: false });
+  await page.waitForTimeout(500);
+  await expect(composer).toHaveValue("東京");
+  await expect(page.locator("article.message")).toHaveCount(0);
+  // The Enter after it, the writer's own, sends.
+  await composer.press("Enter");
+  await expect(page.locator("article.message:not(.pending) .body")).toHaveText(["東京"]);
+  await expect(composer).toHaveValue("");
+  await closeAll(aliceContext, bobContext);
 });

@@ -97,6 +97,24 @@ test("a mention can be picked with the mouse too", async ({ browser }) => {
   await closeAll(aliceContext, bobContext);
 });
 
+test("a mention is found by a name in any script, whatever its case", async ({ browser }) => {
+  const { bob, room, aliceContext, bobContext, alicePage } = await pair(browser);
+  expect((await bobContext.request.put("/users/me", { data: { name: "Łukasz 山田" } })).status()).toBe(200);
+  await openLive(alicePage, room);
+  const composer = alicePage.getByRole("combobox", { name: "Message" });
+  const list = alicePage.getByRole("listbox", { name: "People to mention" });
+  await composer.focus();
+  for (const typed of ["@ŁUK", "@łu", "@山田"]) {
+    await composer.fill("");
+    await alicePage.keyboard.type(typed);
+    await expect(list.getByRole("option")).toHaveCount(1);
+    await expect(list.getByRole("option")).toContainText(`@${bob.username}`);
+  }
+  await alicePage.keyboard.press("Enter");
+  await expect(composer).toHaveValue(`@${bob.username} `);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("the room header sets my notification level, and it stays", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage } = await pair(browser);
   await openLive(alicePage, room);

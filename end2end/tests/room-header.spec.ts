@@ -424,3 +424,32 @@ test("a rename shows live on the renamed person's messages, in the room header a
   await expect(alicePage.getByLabel("Message", { exact: true })).toHaveValue("a draft kept");
   await closeAll(aliceContext, bobContext);
 });
+
+test("right-to-left names in the member row each stay beside their own avatar", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "owner");
+  const others = await browser.newContext();
+  const ids: number[] = [];
+  for (const name of ["רחל כהן", "أميرة الحسن"]) {
+    const user = await registerUser(others, "rtl");
+    const me = await others.request.put("/users/me", { data: { name } });
+    expect(me.status()).toBe(200);
+    ids.push(user.id);
+    await others.clearCookies();
+  }
+  const room = await createRoom(context.request, { kind: "group", participant_ids: ids, title: `Bidi ${Date.now()}` });
+  const page = await context.newPage();
+  await page.goto(`/rooms/${room}`);
+  const members = page.locator(".chat-header .members .member");
+  await expect(members).toHaveCount(3, { timeout: 30_000 });
+  for (const id of ids) {
+    const member = page.locator(`.chat-header .members .member[data-user-id="${id}"]`);
+    const avatar = (await member.locator(".avatar").boundingBox())!;
+    const name = (await member.locator("bdi").boundingBox())!;
+    // The avatar ends where its name starts (a few pixels of gap), not next to someone else's.
+    expect(name.x - (avatar.x + avatar.width)).toBeGreaterThanOrEqual(-1);
+    expect(name.x - (avatar.x + avatar.width)).toBeLessThan(12);
+  }
+  await context.close();
+  await others.close();
+});

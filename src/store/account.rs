@@ -166,9 +166,10 @@ impl Store {
         if email.contains('\0') {
             return Ok(None);
         }
-        let sql = "SELECT id FROM users WHERE email = lower($1) AND deactivated_at IS NULL";
+        let sql = "SELECT id FROM users WHERE email = $1 AND deactivated_at IS NULL";
+        let email = email.to_lowercase();
         let found: Option<(UserId,)> =
-            on_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await?);
+            on_pool!(self, pool => sqlx::query_as(sql).bind(&email).fetch_optional(pool).await?);
         Ok(found.map(|(id,)| id))
     }
 }

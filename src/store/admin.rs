@@ -6,7 +6,6 @@ use sqlx::Executor;
 use super::{Backend, Store, WritePool, now, on_pool, on_writer};
 use crate::error::AppError;
 use crate::model::{AdminUser, AuditEntry, DefaultRoom, Invitation, Role, RoomId, UserId};
-use crate::store::users::escape_like;
 
 /// Taken first by every transaction that can take away an admin, on
 /// Postgres (its READ COMMITTED would let two of them each see the other
@@ -61,15 +60,17 @@ impl Store {
     /// Accounts whose username, name or email starts with `prefix` (all
     /// when empty), by username.
     pub async fn admin_users(&self, prefix: &str, limit: u32) -> Result<Vec<AdminUser>, AppError> {
-        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        let (start, word) = super::users::name_patterns(prefix);
         let sql = format!(
             r"SELECT {ADMIN_USER_COLUMNS} FROM users
-              WHERE lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\'
+              WHERE lower(username) LIKE $1 ESCAPE '\' OR name_key LIKE $1 ESCAPE '\' OR name_key LIKE $3 ESCAPE '\'
                  OR email LIKE $1 ESCAPE '\'
               ORDER BY lower(username)
               LIMIT $2"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&pattern).bind(i64::from(limit)).fetch_all(pool).await?))
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(&start).bind(i64::from(limit)).bind(&word).fetch_all(pool).await?),
+        )
     }
 
     pub async fn admin_user(&self, id: UserId) -> Result<Option<AdminUser>, AppError> {
@@ -82,10 +83,9 @@ impl Store {
         if login.contains('\0') {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT {ADMIN_USER_COLUMNS} FROM users WHERE email = lower($1) OR lower(username) = lower($1) LIMIT 1"
-        );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(login).fetch_optional(pool).await?))
+        let sql = format!("SELECT {ADMIN_USER_COLUMNS} FROM users WHERE email = $1 OR lower(username) = $1 LIMIT 1");
+        let login = login.to_lowercase();
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&login).fetch_optional(pool).await?))
     }
 
     /// Sets the role, unless that demotes the last active admin; the audit

@@ -72,6 +72,7 @@ const TABLES: &[Table] = &[
             ("deactivated_at", Text),
             ("session_epoch", Int),
             ("avatar_hash", Text),
+            ("name_key", Text),
         ],
         identity: true,
     },

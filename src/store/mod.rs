@@ -340,9 +340,11 @@ impl Store {
     /// `migrations/postgres/`) not yet applied.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match &self.pool {
-            Pool::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await,
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Pool::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
+        // What SQL cannot write: names folded by Unicode's rules.
+        self.fill_name_keys().await.map_err(sqlx::migrate::MigrateError::Execute)
     }
 
     /// How many migrations the database has applied, and the newest one's

@@ -96,8 +96,8 @@ impl Store {
         first_only: bool,
     ) -> Result<Inserted, AppError> {
         let sql = format!(
-            "INSERT INTO users (email, username, password_hash, name, role)
-             VALUES ($1, $2, $3, $4, CASE WHEN $5 OR NOT EXISTS (SELECT 1 FROM users) THEN 'admin' ELSE 'member' END)
+            "INSERT INTO users (email, username, password_hash, name, role, name_key)
+             VALUES ($1, $2, $3, $4, CASE WHEN $5 OR NOT EXISTS (SELECT 1 FROM users) THEN 'admin' ELSE 'member' END, $6)
              RETURNING {PROFILE_COLUMNS}"
         );
         let spend = "UPDATE invitations SET uses = uses + 1
@@ -132,6 +132,7 @@ impl Store {
                 .bind(user.password_hash)
                 .bind(user.name)
                 .bind(admin)
+                .bind(user.name.map(crate::text::name_key))
                 .fetch_one(&mut *tx)
                 .await
                 .on_unique(UNIQUE_FIELDS)?;
@@ -167,10 +168,13 @@ impl Store {
         }
         let sql = format!(
             "SELECT {AUTH_COLUMNS} FROM users
-             WHERE email = lower($1) OR lower(username) = lower($1)
+             WHERE email = $1 OR lower(username) = $1
              LIMIT 1"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(login).fetch_optional(pool).await?))
+        // Lowercased here, as registration lowercases emails: SQL's lower()
+        // leaves `Ö` as it is on SQLite.
+        let login = login.to_lowercase();
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&login).fetch_optional(pool).await?))
     }
 
     /// The account a session belongs to; none while it is deactivated, so
@@ -186,8 +190,9 @@ impl Store {
     }
 
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, AppError> {
-        let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = lower($1)");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(email).fetch_optional(pool).await?))
+        let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = $1");
+        let email = email.to_lowercase();
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await?))
     }
 
     pub async fn update_profile(
@@ -199,7 +204,7 @@ impl Store {
     ) -> Result<Profile, AppError> {
         let sql = format!(
             "UPDATE users SET username = $1, name = $2, avatar_url = $3, updated_at = $4,
-                    avatar_hash = CASE WHEN avatar_url = $3 THEN avatar_hash END
+                    avatar_hash = CASE WHEN avatar_url = $3 THEN avatar_hash END, name_key = $6
              WHERE id = $5
              RETURNING {PROFILE_COLUMNS}"
         );
@@ -209,6 +214,7 @@ impl Store {
             .bind(avatar_url)
             .bind(now())
             .bind(id)
+            .bind(name.map(crate::text::name_key))
             .fetch_optional(pool)
             .await
             .on_unique(UNIQUE_FIELDS))?
@@ -229,17 +235,45 @@ impl Store {
         Ok(())
     }
 
-    /// People whose username or name starts with `prefix` (all when empty),
-    /// by username.
+    /// People whose username, name or a word of their name starts with
+    /// `prefix` (all when empty), ignoring case in any script, by username.
     pub async fn directory(&self, prefix: &str, limit: u32) -> Result<Vec<Person>, AppError> {
-        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        let (start, word) = name_patterns(prefix);
         let sql = r"SELECT id, username, name, avatar_url FROM users
-              WHERE (lower(username) LIKE $1 ESCAPE '\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\')
+              WHERE (lower(username) LIKE $1 ESCAPE '\' OR name_key LIKE $1 ESCAPE '\' OR name_key LIKE $3 ESCAPE '\')
                 AND deactivated_at IS NULL
               ORDER BY lower(username)
               LIMIT $2";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(&pattern).bind(i64::from(limit)).fetch_all(pool).await?))
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(sql).bind(&start).bind(i64::from(limit)).bind(&word).fetch_all(pool).await?),
+        )
     }
+
+    /// Fills `name_key` for names written before Hearth kept it (0021):
+    /// a few rows, once, after that migration.
+    pub(crate) async fn fill_name_keys(&self) -> Result<(), sqlx::Error> {
+        let missing = "SELECT id, name FROM users WHERE name IS NOT NULL AND name_key IS NULL";
+        let set = "UPDATE users SET name_key = $1 WHERE id = $2";
+        on_writer!(self, pool => {
+            let rows: Vec<(UserId, String)> = sqlx::query_as(missing).fetch_all(pool).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = pool.begin_write().await?;
+            for (id, name) in rows {
+                sqlx::query(set).bind(crate::text::name_key(&name)).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// `LIKE` patterns for a people search: what starts with `prefix`, and
+/// what has a word (after a space) that does, both folded as `name_key` is.
+pub(crate) fn name_patterns(prefix: &str) -> (String, String) {
+    let folded = escape_like(&crate::text::name_key(prefix));
+    (format!("{folded}%"), format!("% {folded}%"))
 }
 
 /// Makes `%`, `_` and `\` in user input match themselves in a `LIKE … ESCAPE '\'`.

@@ -330,3 +330,61 @@ async fn the_directory_needs_a_session_and_a_well_formed_query() {
     let body: Value = bad.json().await.unwrap();
     assert!(body["errors"].is_array());
 }
+
+/// Registers `username` with `email` and display name `name` on a client of its own.
+async fn register_as(app: &crate::helpers::TestApp, username: &str, email: &str, name: &str) -> reqwest::Client {
+    let client = new_client();
+    let response = client
+        .post(app.url("/users"))
+        .json(&json!({ "user": { "email": email, "username": username, "password": PASSWORD, "name": name } }))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 201, "registering {username}");
+    client
+}
+
+#[tokio::test]
+async fn names_and_emails_beyond_ascii_are_found_and_signed_in_with_in_any_case() {
+    let app = spawn_app().await;
+    let admin = register_as(&app, "admin", "admin@example.com", "The Admin").await;
+    // Élodie's É as macOS pastes it: "E" and a combining accent.
+    register_as(&app, "elodie", "elodie@example.com", "E\u{301}lodie Dubois").await;
+    register_as(&app, "lukasz", "ŁUKASZ@example.com", "Łukasz Nowak").await;
+    register_as(&app, "oyvind", "oyvind@example.com", "Øyvind Ås").await;
+    let found = |query: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let people = admin.get(app.url("/users")).query(&[("query", query)]).send().await.unwrap();
+            let people: Value = people.json().await.unwrap();
+            people.as_array().unwrap().iter().map(|p| p["username"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    for query in ["Élodie", "élodie", "ÉLODIE", "E\u{301}lo", "dubois", "DUB"] {
+        assert_eq!(found(query).await, ["elodie"], "{query}");
+    }
+    for query in ["Łukasz", "łuk", "ŁUK", "nowak"] {
+        assert_eq!(found(query).await, ["lukasz"], "{query}");
+    }
+    for query in ["øyvind", "ØYV", "ås"] {
+        assert_eq!(found(query).await, ["oyvind"], "{query}");
+    }
+    assert!(found("ukasz").await.is_empty(), "the start of a word, not inside one");
+    // The admin's list searches the same way.
+    let listed = admin.get(app.url("/admin/users")).query(&[("query", "łuk")]).send().await.unwrap();
+    let listed: Value = listed.json().await.unwrap();
+    let listed: Vec<_> = listed.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["lukasz"]);
+
+    // An email is one address in any case, at sign-in as at registration.
+    for login in ["ŁUKASZ@example.com", "łukasz@example.com", "Łukasz@Example.com"] {
+        assert_eq!(app.sign_in_with(&new_client(), login, PASSWORD).await.status(), 200, "{login}");
+    }
+    let again = new_client()
+        .post(app.url("/users"))
+        .json(&json!({ "user": { "email": "łukasz@EXAMPLE.com", "username": "lukasz2", "password": PASSWORD } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 422);
+}

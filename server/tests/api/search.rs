@@ -348,3 +348,14 @@ async fn a_malformed_search_body_is_a_json_error() {
         assert!(errors["errors"].is_array(), "{body}: {errors}");
     }
 }
+
+#[tokio::test]
+async fn the_token_api_finds_an_accent_however_it_was_typed() {
+    let app = spawn_app().await;
+    let token = chat_with(&app, &["Grüße aus Ko\u{308}ln", "Cafe\u{301} au lait", "Café noir"]).await;
+
+    assert_eq!(app.search_chat(&token, 1, "köln").await, [1]);
+    assert_eq!(app.search_chat(&token, 1, "ko\u{308}ln").await, [1]);
+    assert_eq!(app.search_chat(&token, 1, "café").await, [3, 2]);
+    assert_eq!(app.search_chat(&token, 1, "cafe\u{301}").await, [3, 2]);
+}

@@ -474,3 +474,27 @@ async fn a_short_query_across_rooms_of_different_paces_finds_exactly_the_newest_
         }
     }
 }
+
+#[tokio::test]
+async fn an_accent_typed_as_one_character_or_as_a_letter_and_a_mark_is_one_letter_to_search() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    // As macOS pastes it: "o" and a combining diaeresis; and as most type it.
+    app.send(&alice.client, room, "Grüße aus Ko\u{308}ln").await;
+    app.send(&alice.client, room, "Café noir").await;
+
+    for query in ["Köln", "ko\u{308}ln", "KÖLN"] {
+        let page = app.get_json(&alice.client, &search_path(query)).await;
+        assert_eq!(found(&page), [(room, 1)], "{query}");
+        // Marked whole: the "ö" inside the mark, not its accent left out of it.
+        let hit = &page["results"][0];
+        assert_eq!((hit["match_start"].clone(), hit["match_end"].clone()), (json!(10), json!(14)), "{query}");
+    }
+    // Kept composed, as it is searched.
+    let history = app.get_json(&alice.client, &format!("/conversations/{room}/messages")).await;
+    assert!(history.to_string().contains("Grüße aus Köln"), "{history}");
+    let page = app.get_json(&alice.client, &search_path("cafe\u{301}")).await;
+    assert_eq!(found(&page), [(room, 2)]);
+}

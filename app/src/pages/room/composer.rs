@@ -192,7 +192,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     p.active = (p.active + count - 1) % count
                 }
             }),
-            "Enter" | "Tab" if !ev.is_composing() => pick(open.active),
+            "Enter" | "Tab" if !crate::browser::composing(ev) => pick(open.active),
             "Escape" => picker.set(None),
             _ => return false,
         }
@@ -264,7 +264,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     if steer(&ev) {
                         return;
                     }
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch.get_untracked() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !crate::browser::composing(&ev) && !touch.get_untracked() {
                         ev.prevent_default();
                         send();
                     } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {

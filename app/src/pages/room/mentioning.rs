@@ -17,37 +17,54 @@ pub struct Query {
     pub text: String,
 }
 
-fn username_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+/// What an `@query` may hold: a username's characters (ASCII letters,
+/// digits, `_ . -`), or the start of a name in any script ("@山田", "@łuk").
+fn query_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') || (!c.is_ascii() && !c.is_whitespace())
+}
+
+/// `text` lower-cased by Unicode's rules: in the browser by JavaScript's
+/// own (Rust's case tables would cost the WASM ~5 KB), natively by Rust's.
+fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        String::from(js_sys::JsString::from(text).to_lower_case())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        text.to_lowercase()
+    }
 }
 
 /// The `@query` that ends at `caret` (a byte offset): an `@` at the start or
-/// after white space, then only characters a username may hold. `None`
-/// elsewhere (an email address, a word, after a space).
+/// after white space, then only characters a username or a name may hold.
+/// `None` elsewhere (an email address, a word, after a space).
 pub fn query_at(text: &str, caret: usize) -> Option<Query> {
     let before = text.get(..caret)?;
     let at = before.rfind('@')?;
     let typed = &before[at + 1..];
-    if !typed.chars().all(username_char) {
+    if !typed.chars().all(query_char) {
         return None;
     }
     if before[..at].chars().next_back().is_some_and(|c| !c.is_whitespace()) {
         return None;
     }
-    Some(Query { start: at, end: caret, text: typed.to_ascii_lowercase() })
+    Some(Query { start: at, end: caret, text: fold(typed) })
 }
 
 /// The members `query` matches, at most [`MAX_SHOWN`]: those whose username
 /// starts with it first, then those with a word of their display name that
-/// does, each in the given order. Case is ignored for ASCII letters only
-/// (usernames are ASCII; Unicode's case tables would cost the WASM ~5 KB).
+/// does (words split at spaces and hyphens), each in the given order,
+/// ignoring case in any script.
 pub fn matching<'a>(people: &'a [Person], query: &str) -> Vec<&'a Person> {
-    let query = query.to_ascii_lowercase();
-    let starts = |text: &str| text.to_ascii_lowercase().starts_with(&query);
+    let query = fold(query);
+    let starts = |text: &str| fold(text).starts_with(&query);
+    let words = |name: &str| name.split(|c: char| c.is_whitespace() || c == '-').any(starts);
     let by_username = people.iter().filter(|p| starts(&p.username));
-    let by_name = people
-        .iter()
-        .filter(|p| !starts(&p.username) && p.name.as_deref().is_some_and(|name| name.split_whitespace().any(starts)));
+    let by_name = people.iter().filter(|p| !starts(&p.username) && p.name.as_deref().is_some_and(words));
     by_username.chain(by_name).take(MAX_SHOWN).collect()
 }
 
@@ -119,6 +136,28 @@ mod tests {
         assert_eq!(names("BO"), ["bob", "alice", "carol"]);
         assert_eq!(names(""), ["alice", "bob", "carol", "dave"]);
         assert_eq!(names("x"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn names_in_any_script_are_found_from_their_start_ignoring_case() {
+        let people = [
+            person(1, "yuki", Some("山田 由紀")),
+            person(2, "lukasz", Some("Łukasz Nowak")),
+            person(3, "rahel", Some("רחל כהן")),
+            person(4, "greta", Some("Greta Müller-Wertheim")),
+        ];
+        let names = |q: &str| matching(&people, q).iter().map(|p| p.username.clone()).collect::<Vec<_>>();
+        assert_eq!(names("山田"), ["yuki"]);
+        assert_eq!(names("由"), ["yuki"]);
+        assert_eq!(names("łuk"), ["lukasz"]);
+        assert_eq!(names("ŁUK"), ["lukasz"]);
+        assert_eq!(names("כהן"), ["rahel"]);
+        assert_eq!(names("wert"), ["greta"], "after a hyphen");
+        assert_eq!(names("MÜL"), ["greta"]);
+        let query = query_at("hi @山田", "hi @山田".len()).expect("a query in any script");
+        assert_eq!((query.start, query.text.as_str()), (3, "山田"));
+        assert_eq!(query_at("@ŁUk", "@ŁUk".len()).map(|q| q.text), Some("łuk".to_owned()));
+        assert_eq!(query_at("@山田 由紀", "@山田 由紀".len()), None, "a space ends it");
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn Editor(
                 node_ref=field
                 bind:value=draft
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !crate::browser::composing(&ev) {
                         ev.prevent_default();
                         save_on_key();
                     } else if ev.key() == "Escape" {

@@ -447,7 +447,9 @@ fn ChatWindow(
                         view! {
                             <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0 title=format!("@{}", p.username)>
                                 <Avatar id name=name.clone() url=p.avatar_url.unwrap_or_default() />
-                                {name}
+                                // Isolated: two right-to-left names side by side
+                                // would otherwise swap places across avatars.
+                                <bdi>{name}</bdi>
                                 // Presence in words too, not only the dot's colour.
                                 <span class="visually-hidden presence">
                                     {move || if signals.is_online(id) { " (online)" } else { " (away)" }}
