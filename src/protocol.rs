@@ -52,6 +52,10 @@ pub enum ClientEvent {
     Viewing {
         room_id: Option<RoomId>,
     },
+    /// Are you there? Answered with `pong` at once. A browser cannot see the
+    /// protocol's own pings, so this is how it learns that a socket which
+    /// still looks open (a network switched under it) carries nothing.
+    Ping,
 }
 
 /// Server → client.
@@ -133,6 +137,8 @@ pub enum ServerEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_id: Option<RoomId>,
     },
+    /// The answer to the client's `ping`.
+    Pong,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

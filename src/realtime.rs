@@ -122,7 +122,8 @@ impl Hearth {
 
     /// The changes in (`after`, `upto`], a `subscribed` marker and who is
     /// online; only `resync` (and a seq of -1) when too far behind: more than
-    /// `REPLAY_MAX` changes or `REPLAY_MAX_BYTES` of frames. It is read in
+    /// `REPLAY_MAX` changes or `REPLAY_MAX_BYTES` of frames, or ahead (an
+    /// `after` past `upto`). It is read in
     /// batches, so what one replay holds is bounded by the byte budget however
     /// large the room's messages are, and at most `REPLAYS_PER_USER` of a
     /// user's replays are read at once.
@@ -133,6 +134,12 @@ impl Hearth {
         after: Option<i64>,
         upto: i64,
     ) -> Result<(Vec<Frame>, i64), AppError> {
+        // A position past the room's newest change is from changes this
+        // database never had: it was restored from a backup, say, under an
+        // open tab, whose history is now partly made up.
+        if after.is_some_and(|after| after > upto) {
+            return Ok((vec![Frame::new(&ServerEvent::Resync { room_id: room })], -1));
+        }
         let mut replay = Vec::new();
         let mut seq = upto;
         if let Some(mut after) = after.filter(|after| *after < upto) {

@@ -150,6 +150,25 @@ pub fn composing(ev: &web_sys::KeyboardEvent) -> bool {
     ev.is_composing() || ev.key_code() == 229
 }
 
+/// `future`'s answer, or `None` once it has taken `ms` (a request stuck on
+/// a connection that died under it never answers). Natively: awaited.
+pub async fn within<T>(ms: u32, future: impl std::future::Future<Output = T>) -> Option<T> {
+    #[cfg(feature = "hydrate")]
+    {
+        use futures::future::{Either, select};
+        let future = std::pin::pin!(future);
+        match select(future, gloo_timers::future::TimeoutFuture::new(ms)).await {
+            Either::Left((answer, _)) => Some(answer),
+            Either::Right(_) => None,
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ms;
+        Some(future.await)
+    }
+}
+
 /// Whether the tab is in front: only then is a message read, and only
 /// when it is not does a desktop notification show.
 pub fn tab_shown() -> bool {

@@ -240,7 +240,7 @@ impl Live {
             | ServerEvent::Read { room_id, .. }
             | ServerEvent::Resync { room_id }
             | ServerEvent::Room { room_id, .. } => Some(*room_id),
-            ServerEvent::Presence { .. } | ServerEvent::Error { .. } => None,
+            ServerEvent::Presence { .. } | ServerEvent::Error { .. } | ServerEvent::Pong => None,
         };
         let seq = match event {
             ServerEvent::Subscribed { seq, .. } => Some(*seq),
@@ -282,6 +282,14 @@ mod connection {
 
     const BACKOFF_MIN_MS: f64 = 500.0;
     const BACKOFF_MAX_MS: f64 = 15_000.0;
+    /// After this long with nothing heard, the socket is asked `ping`.
+    const QUIET_MS: f64 = 20_000.0;
+    /// A socket that answers nothing this long after a `ping` is dead,
+    /// however open it looks (a network switched under it, a NAT that
+    /// forgot it): it is dropped, and the next one resumes from `after`.
+    const PONG_WAIT_MS: f64 = 8_000.0;
+    /// How often a quiet socket is looked at.
+    const TICK_MS: u32 = 2_000;
 
     fn url() -> Option<String> {
         let location = window().location();
@@ -295,6 +303,9 @@ mod connection {
         Network(bool),
         /// The user is signed in (true) or signed out (false).
         Session(bool),
+        /// The tab was shown again: an open socket is asked at once whether
+        /// it still carries anything.
+        Probe,
     }
 
     /// How one connection ended.
@@ -318,16 +329,20 @@ mod connection {
     ) {
         // The browser knows before the socket does: drop it when the network
         // goes away, and retry at once (not after the backoff) when it returns.
-        let (on_tx, off_tx) = (wake_tx.clone(), wake_tx);
+        let (on_tx, off_tx, probe_tx) = (wake_tx.clone(), wake_tx.clone(), wake_tx);
         let _online = window_event_listener(leptos::ev::online, move |_| {
             let _ = on_tx.unbounded_send(Wake::Network(true));
         });
         let _offline = window_event_listener(leptos::ev::offline, move |_| {
             let _ = off_tx.unbounded_send(Wake::Network(false));
         });
-        // Hidden or shown again: the server hears which room this tab shows.
+        // Hidden or shown again: the server hears which room this tab shows;
+        // shown (a laptop woken, say), the socket is checked at once.
         let _visibility = window_event_listener(leptos::ev::visibilitychange, move |_| {
             live.send(live.viewing());
+            if crate::browser::tab_shown() {
+                let _ = probe_tx.unbounded_send(Wake::Probe);
+            }
         });
         let mut attempt: u32 = 0;
         // Offline means "lost": a page that never connected shows no banner.
@@ -395,7 +410,7 @@ mod connection {
                             break;
                         }
                     }
-                    Either::Right((Some(Wake::Network(false)), _)) => {}
+                    Either::Right((Some(Wake::Network(false) | Wake::Probe), _)) => {}
                     Either::Right((None, _)) => return,
                 }
             }
@@ -435,18 +450,39 @@ mod connection {
         // A new socket shows nothing until told.
         let _ = tx.unbounded_send(live.viewing());
         live.status.set(LinkStatus::Online);
+        let now = crate::browser::now_ms;
+        let mut heard = Heartbeat::new(now());
         loop {
+            if heard.dead(now()) {
+                return Ended::Dropped;
+            }
+            if heard.should_ping(now()) {
+                heard.pinged(now());
+                let _ = tx.unbounded_send(ClientEvent::Ping);
+            }
             let next = futures::future::select(rx.next(), read.next());
-            let event = match futures::future::select(next, wake.next()).await {
-                Either::Left((event, _)) => event,
-                Either::Right((Some(Wake::Network(false)), _)) => return Ended::Dropped,
-                Either::Right((Some(Wake::Session(false)), _)) => {
+            let woken = futures::future::select(next, wake.next());
+            let tick = gloo_timers::future::TimeoutFuture::new(TICK_MS);
+            let event = match futures::future::select(woken, tick).await {
+                Either::Right(_) => continue,
+                Either::Left((Either::Left((event, _)), _)) => event,
+                Either::Left((Either::Right((Some(Wake::Network(false)), _)), _)) => return Ended::Dropped,
+                Either::Left((Either::Right((Some(Wake::Session(false)), _)), _)) => {
                     *signed_in = false;
                     return Ended::SignedOut;
                 }
-                Either::Right((Some(_), _)) => continue,
-                Either::Right((None, _)) => return Ended::Dropped,
+                // Back online, or shown again, with this socket thought open:
+                // it may have died meanwhile; ask it.
+                Either::Left((Either::Right((Some(Wake::Network(true) | Wake::Probe), _)), _)) => {
+                    heard.ask_now();
+                    continue;
+                }
+                Either::Left((Either::Right((Some(_), _)), _)) => continue,
+                Either::Left((Either::Right((None, _)), _)) => return Ended::Dropped,
             };
+            if matches!(event, Either::Right((Some(Ok(_)), _))) {
+                heard.heard(now());
+            }
             match event {
                 Either::Left((Some(event), _)) => {
                     let Ok(text) = serde_json::to_string(&event) else { continue };
@@ -467,6 +503,43 @@ mod connection {
                 }
                 Either::Right((Some(Err(_)) | None, _)) => return Ended::Dropped,
             }
+        }
+    }
+
+    /// When the socket was last heard from, and whether a `ping` is waiting
+    /// for its answer (times in ms).
+    struct Heartbeat {
+        heard: f64,
+        pinged: Option<f64>,
+        /// Ask at the next look, whatever the time (shown again, back online).
+        asked: bool,
+    }
+
+    impl Heartbeat {
+        fn new(now: f64) -> Self {
+            Self { heard: now, pinged: None, asked: false }
+        }
+
+        fn heard(&mut self, now: f64) {
+            self.heard = now;
+            self.pinged = None;
+        }
+
+        fn should_ping(&self, now: f64) -> bool {
+            self.pinged.is_none() && (self.asked || now - self.heard >= QUIET_MS)
+        }
+
+        fn pinged(&mut self, now: f64) {
+            self.pinged = Some(now);
+            self.asked = false;
+        }
+
+        fn ask_now(&mut self) {
+            self.asked = true;
+        }
+
+        fn dead(&self, now: f64) -> bool {
+            self.pinged.is_some_and(|at| now - at >= PONG_WAIT_MS)
         }
     }
 }

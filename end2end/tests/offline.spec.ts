@@ -1,5 +1,6 @@
 import { expect, test, type Browser, type Page } from "./fixtures";
 import { closeAll, createRoom, openLive, pair, postMessage, registerUser, send } from "./helpers";
+import { startProxy, type Proxy } from "./proxy";
 
 /** A user with two open rooms, a page live in the first, then cut off. */
 async function offlineInFirstRoom(browser: Browser) {
@@ -446,4 +447,107 @@ test("two tabs of one account each keep their own unsent messages: both are sent
   await expect(page.locator("article.message.failed, article.message.pending")).toHaveCount(0, { timeout: 30_000 });
   await expect.poll(() => keptSends(page)).toEqual([]);
   await context.close();
+});
+
+/** Alice, and Bob whose browser reaches the server through `proxy`, in a direct room; Bob's page is live in it. */
+async function bobBehind(browser: Browser, proxy: Proxy) {
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext({ baseURL: proxy.url });
+  await registerUser(aliceContext, "alice");
+  const bob = await registerUser(bobContext, "bob");
+  const room = await createRoom(aliceContext.request, { participant_ids: [bob.id] });
+  const bobPage = await bobContext.newPage();
+  await openLive(bobPage, room);
+  return { aliceContext, bobContext, bobPage, room };
+}
+
+const serverUrl = () => process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
+
+test("a socket that goes silent while looking open is noticed, dropped and resumed: nothing sent meanwhile is missed", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const proxy = await startProxy(serverUrl());
+  try {
+    const { aliceContext, bobContext, bobPage, room } = await bobBehind(browser, proxy);
+    // The network switched under the tab: the socket looks open and carries nothing.
+    proxy.silenceOpen();
+    await postMessage(aliceContext.request, room, "said while the link was dead");
+    // Nothing is heard from it for a while: it is asked, gets no answer, and is replaced.
+    await expect(bobPage.locator("article.message .body")).toHaveText(["said while the link was dead"], { timeout: 45_000 });
+
+    // Again; this time the tab is shown again (a laptop woken): it asks at once.
+    await expect(bobPage.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+    proxy.silenceOpen();
+    await postMessage(aliceContext.request, room, "said before the laptop woke");
+    const asked = Date.now();
+    await bobPage.evaluate(() => document.dispatchEvent(new Event("visibilitychange", { bubbles: true })));
+    await expect(bobPage.locator("article.message .body")).toHaveText(
+      ["said while the link was dead", "said before the laptop woke"],
+      { timeout: 20_000 },
+    );
+    expect(Date.now() - asked).toBeLessThan(15_000);
+    await closeAll(aliceContext, bobContext);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a send whose request never answers is sent again on a fresh one, once, and the ones after it follow in order", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const proxy = await startProxy(serverUrl());
+  try {
+    const { aliceContext, bobContext, bobPage, room } = await bobBehind(browser, proxy);
+    proxy.silenceNextRequestTo("/fn/send_message");
+    const composer = bobPage.getByLabel("Message", { exact: true });
+    for (const text of ["first", "second", "third"]) {
+      await composer.fill(text);
+      await composer.press("Enter");
+    }
+    await expect(bobPage.locator("article.message.pending")).toHaveCount(3);
+    // The stuck request is given up on after 15 s, and the three go.
+    await expect(bobPage.locator("article.message:not(.pending):not(.failed) .body")).toHaveText(["first", "second", "third"], {
+      timeout: 40_000,
+    });
+    const history = await aliceContext.request.get(`/conversations/${room}/messages`);
+    const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+    expect(bodies).toEqual(["first", "second", "third"]);
+    await closeAll(aliceContext, bobContext);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("back after more changes than a resume replays, the room shows its newest at the bottom and reading it clears the count", async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "before you left");
+  await openLive(bobPage, room);
+  await expect(bobPage.locator("article.message .body")).toHaveText(["before you left"]);
+  await expect.poll(async () => (await (await bobContext.request.get("/conversations")).json())[0].unread_count).toBe(0);
+  await bobContext.setOffline(true);
+  await expect(bobPage.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+  // 2,001 changes: more than a resume replays (docs/protocol.md), so the page is told to reload.
+  for (let start = 1; start <= 2_001; start += 25) {
+    const batch = [];
+    for (let n = start; n < start + 25 && n <= 2_001; n++) batch.push(postMessage(aliceContext.request, room, `missed ${n}`));
+    await Promise.all(batch);
+  }
+  await bobContext.setOffline(false);
+  const last = bobPage.locator("article.message").last();
+  await expect(last).toHaveAttribute("data-number", "2002", { timeout: 30_000 });
+  // At the bottom, as a live room stays.
+  await expect
+    .poll(() => bobPage.locator(".messages").evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
+    .toBeLessThan(5);
+  // Read there, so the count goes; and a message arriving live then is read too.
+  await expect.poll(async () => (await (await bobContext.request.get("/conversations")).json())[0].unread_count, { timeout: 20_000 }).toBe(0);
+  await postMessage(aliceContext.request, room, "and now?");
+  await expect(last.locator(".body")).toHaveText("and now?");
+  await expect.poll(async () => (await (await bobContext.request.get("/conversations")).json())[0].unread_count, { timeout: 20_000 }).toBe(0);
+  await closeAll(aliceContext, bobContext);
 });

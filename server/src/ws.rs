@@ -433,6 +433,7 @@ impl Connection {
                 Ok(()) => self.tab.shows_room.store(room_id.is_some(), Ordering::Relaxed),
                 Err(err) => out.push(app_error_frame(&err, None, room_id)),
             },
+            ClientEvent::Ping => out.push(Frame::new(&ServerEvent::Pong)),
         }
     }
 }

@@ -462,3 +462,19 @@ async fn send_over_the_socket_reaches_everyone_once_per_client_id() {
     let page: Value = app.history(&bob.client, room, "after_number=0&limit=200").await;
     assert_eq!(crate::helpers::numbers(&page), vec![1], "one message in the room");
 }
+
+#[tokio::test]
+async fn a_ping_is_answered_with_pong_at_once_and_nothing_else() {
+    // A browser cannot see the protocol's pings: it asks this way whether a
+    // socket that looks open still carries anything.
+    let app = spawn_app().await;
+    let alice = person(&app, "alice").await;
+    let mut ws = connect(&app, &alice).await;
+
+    ws.send_json(json!({ "type": "ping" })).await;
+
+    assert_eq!(ws.next_skipping_presence().await, ServerEvent::Pong);
+    ws.send_json(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next_skipping_presence().await, ServerEvent::Pong);
+    assert!(matches!(ws.next_within(QUIET).await, Next::Silent | Next::Event(ServerEvent::Presence { .. })));
+}

@@ -118,3 +118,24 @@ async fn subscribing_again_on_a_live_socket_replays_what_was_asked_without_dupli
     assert_eq!(live.seq(), Some(11), "{live:?}");
     ws.assert_quiet(QUIET, "alice after m11").await;
 }
+
+#[tokio::test]
+async fn a_position_past_the_rooms_newest_change_gets_resync() {
+    // A tab that saw changes a restored database no longer has.
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    app.send(&bob.client, room, "one").await;
+    let last_seq = app.last_seq(&alice.client, room).await;
+    let mut ws = connect(&app, &alice).await;
+
+    ws.send_json(json!({ "type": "subscribe", "room_id": room, "after": last_seq + 5 })).await;
+
+    assert_eq!(ws.next_skipping_presence().await, ServerEvent::Resync { room_id: hearth::model::RoomId(room) });
+    // At its own position, the same socket subscribes as usual.
+    ws.send_json(json!({ "type": "subscribe", "room_id": room, "after": last_seq })).await;
+    assert_eq!(
+        ws.next_skipping_presence().await,
+        ServerEvent::Subscribed { room_id: hearth::model::RoomId(room), seq: last_seq }
+    );
+}

@@ -340,39 +340,56 @@ impl Outbox {
                     .try_with_untracked(|e| e.iter().find(|x| x.state == Delivery::Sending).cloned())
                     .flatten();
                 let Some(entry) = next else { break };
-                if !self.deliver_now(entry).await {
-                    if !self.entries.is_disposed() {
-                        self.change(|e| {
-                            for waiting in e.iter_mut().filter(|x| x.state == Delivery::Sending) {
-                                waiting.state = Delivery::Failed;
-                            }
-                        });
-                    }
-                    break;
+                let outcome = self.deliver_now(entry).await;
+                if outcome == Outcome::Done {
+                    continue;
                 }
+                if !self.entries.is_disposed() {
+                    self.change(|e| {
+                        for waiting in e.iter_mut().filter(|x| x.state == Delivery::Sending) {
+                            waiting.state = Delivery::Failed;
+                        }
+                    });
+                }
+                if outcome == Outcome::Stalled {
+                    // Sent again (the same client_id: never twice) on a fresh
+                    // request, while the link still looks up; when it is
+                    // down, its return sends them.
+                    set_timeout(
+                        move || {
+                            if !self.entries.is_disposed() && self.link.get_untracked() == LinkStatus::Online {
+                                self.resend_failed();
+                            }
+                        },
+                        std::time::Duration::from_millis(RETRY_STALLED_MS),
+                    );
+                }
+                break;
             }
             // Signed out meanwhile: the frame, and this with it, are gone.
             let _ = self.running.try_update_value(|running| *running = false);
         });
     }
 
-    /// Sends one entry; true if the server has it or refused it for good
-    /// (either way it is done with); false if it failed, or the list is
-    /// gone. A failed one stays listed, marked,
-    /// until it is sent again; a refused one until it is taken back or
-    /// discarded.
-    async fn deliver_now(self, entry: Entry) -> bool {
+    /// Sends one entry: done if the server has it or refused it for good
+    /// (either way it is done with); failed if it failed, or the list is
+    /// gone; stalled if no answer came in [`SEND_WAIT_MS`]. A failed one
+    /// stays listed, marked, until it is sent again; a refused one until it
+    /// is taken back or discarded.
+    async fn deliver_now(self, entry: Entry) -> Outcome {
         let client_id = entry.message.client_id.clone().unwrap_or_default();
         let body = entry.message.body.clone().unwrap_or_default();
         let reply_to = entry.message.reply_to.as_ref().map(|q| q.number);
         let files: Vec<i64> = entry.message.attachments.iter().map(|file| file.id).collect();
         let files = (!files.is_empty()).then_some(files);
-        let answer = send_message(self.room.0, body, Some(client_id.clone()), reply_to, files).await;
+        let sent = send_message(self.room.0, body, Some(client_id.clone()), reply_to, files);
+        let answer = crate::browser::within(SEND_WAIT_MS, sent).await;
         // Signed out while it was on its way: the frame, and this list with
         // it, are gone.
         if self.entries.is_disposed() {
-            return false;
+            return Outcome::Failed;
         }
+        let Some(answer) = answer else { return Outcome::Stalled };
         let shown = self.shown.get_value().filter(|(timeline, _)| !timeline.entries.is_disposed());
         match answer {
             Ok(message) => {
@@ -381,7 +398,7 @@ impl Outbox {
                     timeline.merge(vec![message]);
                 }
                 self.chat.refresh_rooms();
-                true
+                Outcome::Done
             }
             Err(error) => {
                 let follow = shown.filter(|(_, paging)| paging.near_bottom());
@@ -392,7 +409,7 @@ impl Outbox {
                     paging.scroll_to_bottom();
                 }
                 // A refusal is this message's alone: later ones may still go.
-                refused
+                if refused { Outcome::Done } else { Outcome::Failed }
             }
         }
     }
@@ -404,6 +421,23 @@ impl Outbox {
             self.run();
         }
     }
+}
+
+/// A send with no answer after this long is given up on and sent again
+/// ([`RETRY_STALLED_MS`] later): the request may be stuck on a connection
+/// that died under it, and never answer.
+const SEND_WAIT_MS: u32 = 15_000;
+const RETRY_STALLED_MS: u64 = 1_000;
+
+/// How one send went ([`Outbox::deliver_now`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Confirmed, or refused for good: the next may go.
+    Done,
+    /// Failed (the network, the server): it and the ones after it wait.
+    Failed,
+    /// No answer in time: as failed, and tried again soon.
+    Stalled,
 }
 
 /// The failed sends in `entries` are on their way again (not the refused).

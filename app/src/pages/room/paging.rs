@@ -118,9 +118,14 @@ impl Paging {
         self.loaded_up_to.get() < self.last_number
     }
 
-    /// The newest page is loaded again (a resync): no gap below.
+    /// The newest page is loaded again (a resync): no gap below, and it is
+    /// shown at its bottom, as a live room would have kept it. What is read
+    /// there may be marked read, as after "Jump to the newest": the changes
+    /// missed were too many to replay, and the count would otherwise stay.
     pub fn caught_up(&self, newest: i64) {
         self.loaded_up_to.set(newest);
+        self.skipped_ahead.set(true);
+        self.scroll_to_bottom();
     }
 
     pub fn scroll_to_bottom(&self) {
