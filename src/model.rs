@@ -462,16 +462,71 @@ impl ReplyTo {
 }
 
 /// `text` on one line (each run of white space one space), at most `max`
-/// characters, an ellipsis marking a cut.
+/// characters, an ellipsis marking a cut. The cut never parts what shows as
+/// one character: an accent from its letter, a Hindi vowel sign from its
+/// consonant, an emoji from its skin tone or the rest of its family.
 pub fn cut_line(text: &str, max: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
-        flat
-    } else {
-        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
+        return flat;
     }
+    let chars: Vec<char> = flat.chars().collect();
+    let mut end = max.saturating_sub(1);
+    // Back to the start of the cluster the cut falls in.
+    while end > 0 && (continues_cluster(chars[end]) || joins_next(chars[end - 1])) {
+        end -= 1;
+    }
+    // A flag is two regional indicators: keep them paired.
+    let indicators = chars[..end].iter().rev().take_while(|c| is_regional_indicator(**c)).count();
+    if indicators % 2 == 1 && chars.get(end).copied().is_some_and(is_regional_indicator) {
+        end -= 1;
+    }
+    let mut cut: String = chars[..end].iter().collect();
+    cut.push('…');
+    cut
+}
+
+/// A zero-width joiner, or an Indic virama (which joins the consonant after
+/// it into one conjunct).
+fn joins_next(c: char) -> bool {
+    c == '\u{200D}' || (('\u{0900}'..='\u{0DFF}').contains(&c) && c as u32 & 0x7F == 0x4D)
+}
+
+fn is_regional_indicator(c: char) -> bool {
+    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+}
+
+/// Whether `c` belongs to the character before it on screen. Not all of
+/// Unicode's rules (those tables would weigh on the browser's bundle), but
+/// the marks chat text has: combining accents, Hebrew and Arabic points,
+/// the dependent signs of the Indic scripts and Thai, joiners, variation
+/// selectors, skin tones and the tags of subdivision flags.
+fn continues_cluster(c: char) -> bool {
+    let indic = ('\u{0900}'..='\u{0DFF}').contains(&c)
+        && matches!(c as u32 & 0x7F, 0x00..=0x03 | 0x3A..=0x3C | 0x3E..=0x4F | 0x51..=0x57 | 0x62..=0x63);
+    indic
+        || matches!(c,
+            '\u{0300}'..='\u{036F}'
+            | '\u{0483}'..='\u{0489}'
+            | '\u{0591}'..='\u{05BD}'
+            | '\u{05BF}' | '\u{05C1}' | '\u{05C2}' | '\u{05C4}' | '\u{05C5}' | '\u{05C7}'
+            | '\u{0610}'..='\u{061A}'
+            | '\u{064B}'..='\u{065F}'
+            | '\u{0670}'
+            | '\u{06D6}'..='\u{06DC}'
+            | '\u{06DF}'..='\u{06E4}'
+            | '\u{06E7}' | '\u{06E8}'
+            | '\u{06EA}'..='\u{06ED}'
+            | '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{200C}' | '\u{200D}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FE20}'..='\u{FE2F}'
+            | '\u{1F3FB}'..='\u{1F3FF}'
+            | '\u{E0020}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// One emoji on a message and the people who chose it.
@@ -749,6 +804,28 @@ pub struct AuditEntry {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cut_line_never_parts_what_shows_as_one_character() {
+        use super::cut_line;
+        assert_eq!(cut_line("hello world", 20), "hello world");
+        assert_eq!(cut_line("hello   big\nworld", 20), "hello big world");
+        assert_eq!(cut_line("abcdef", 4), "abc…");
+        // "e" and a combining acute at the cut: both go.
+        assert_eq!(cut_line("abce\u{301}fg", 5), "abc…");
+        // A family of four, then more: the family goes whole.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}";
+        assert_eq!(cut_line(&format!("ab{family}{family}"), 6), "ab…");
+        assert_eq!(cut_line(&format!("{family}{family}"), 9), format!("{family}…"));
+        // A skin tone stays with its hand; a flag's two halves together.
+        assert_eq!(cut_line("ab\u{1F44D}\u{1F3FD}cd", 4), "ab…");
+        assert_eq!(cut_line("a\u{1F1EF}\u{1F1F5}\u{1F1E9}\u{1F1EA}", 3), "a…");
+        assert_eq!(cut_line("a\u{1F1EF}\u{1F1F5}\u{1F1E9}\u{1F1EA}", 4), "a\u{1F1EF}\u{1F1F5}…");
+        // Hindi: "नमस्ते" cut inside "स्ते" keeps whole syllables.
+        assert_eq!(cut_line("नमस्ते दुनिया", 4), "नम…");
+        assert_eq!(cut_line("नमस्ते दुनिया", 6), "नम…");
+        assert_eq!(cut_line("नमस्ते दुनिया", 8), "नमस्ते …");
+    }
+
     use super::*;
 
     #[test]

@@ -3,10 +3,11 @@ import { closeAll, createRoom, openLive, registerUser, signIn, uniqueName, whenH
 
 test("register, sign out, sign in, edit the profile and keep it after a reload", async ({ page }) => {
   const username = uniqueName("pw");
-  const password = "correct horse battery";
+  // Beyond ASCII, as many people's are: the form takes "ö" in an address.
+  const password = "correct h\u00f6rse battery";
 
   await page.goto("/register");
-  await page.getByLabel("Email").fill(`${username}@example.com`);
+  await page.getByLabel("Email").fill(`s\u00f6ren.${username}@example.com`);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Name (optional)").fill("Playwright Person");
   await page.getByLabel("Password").fill(password);
@@ -18,7 +19,8 @@ test("register, sign out, sign in, edit the profile and keep it after a reload",
   await page.goto("/");
   await expect(page).toHaveURL(/\/login\?next=/);
 
-  await signIn(page, username, password);
+  // The address in capitals, and the "ö" typed as "o" and a mark (another keyboard): the same account.
+  await signIn(page, `S\u00d6REN.${username}@EXAMPLE.COM`, "correct ho\u0308rse battery");
   await expect(page.locator(".me-name")).toHaveText("Playwright Person");
   await expect(page.locator(".whoami")).toHaveText("Playwright Person");
 

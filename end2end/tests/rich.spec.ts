@@ -263,11 +263,15 @@ test("a right-to-left message reads right to left", async ({ browser }) => {
   const { room, aliceContext, bobContext, alicePage } = await pair(browser);
   await postMessage(aliceContext.request, room, "مرحبا بالعالم hello");
   await postMessage(aliceContext.request, room, "hello مرحبا");
+  // Opening with a mention, whose username is Latin: its words decide.
+  const bob = (await (await bobContext.request.get("/users/me")).json()).username;
+  await postMessage(aliceContext.request, room, `@${bob}: תודה רבה`);
   await openLive(alicePage, room);
   const bodies = alicePage.locator("article.message .body");
-  await expect(bodies).toHaveCount(2);
+  await expect(bodies).toHaveCount(3);
   expect(await bodies.nth(0).evaluate((el) => getComputedStyle(el).direction)).toBe("rtl");
   expect(await bodies.nth(1).evaluate((el) => getComputedStyle(el).direction)).toBe("ltr");
+  expect(await bodies.nth(2).evaluate((el) => getComputedStyle(el).direction)).toBe("rtl");
   await closeAll(aliceContext, bobContext);
 });
 

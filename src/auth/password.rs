@@ -60,19 +60,25 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::internal(e.to_string()))
 }
 
-/// Hashes `password` into a PHC string.
+/// Hashes `password` into a PHC string, in Unicode's composed form: "ä"
+/// typed as one character on one keyboard and as "a" and a mark on
+/// another is one password.
 pub async fn hash(password: String) -> Result<String, AppError> {
-    with_slot(move || hash_blocking(&password)).await
+    with_slot(move || hash_blocking(&crate::text::composed(&password))).await
 }
 
 /// Checks `password` against `stored`, or against the dummy hash when there is
-/// no account, so that timing does not reveal which accounts exist.
+/// no account, so that timing does not reveal which accounts exist. Composed
+/// first, as [`hash`] keeps it; a password hashed as typed before that rule
+/// is also tried as typed.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
     with_slot(move || {
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&phc).map_err(|e| AppError::internal(e.to_string()))?;
-        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+        let composed = crate::text::composed(&password);
+        let ok = argon2().verify_password(composed.as_bytes(), &parsed).is_ok()
+            || (composed != password && argon2().verify_password(password.as_bytes(), &parsed).is_ok());
         Ok(exists && ok)
     })
     .await
@@ -93,6 +99,21 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify("correct horse".into(), Some(phc.clone())).await.expect("hashing runs"));
         assert!(!verify("wrong horse".into(), Some(phc)).await.expect("hashing runs"));
+    }
+
+    #[tokio::test]
+    async fn a_letter_and_its_accent_typed_either_way_are_one_password() {
+        let composed = "p\u{e4}ssw\u{f6}rd";
+        let decomposed = "pa\u{308}sswo\u{308}rd";
+        let phc = hash(composed.into()).await.expect("hashing runs");
+        assert!(verify(decomposed.into(), Some(phc.clone())).await.expect("hashing runs"));
+        assert!(verify(composed.into(), Some(phc)).await.expect("hashing runs"));
+        let phc = hash(decomposed.into()).await.expect("hashing runs");
+        assert!(verify(composed.into(), Some(phc)).await.expect("hashing runs"));
+        // One hashed as typed, before passwords were composed, still signs in.
+        let before = hash_blocking(decomposed).expect("hashing runs");
+        assert!(verify(decomposed.into(), Some(before.clone())).await.expect("hashing runs"));
+        assert!(!verify("passwort".into(), Some(before)).await.expect("hashing runs"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -20,12 +20,50 @@ pub const PICKER: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢",
 /// deleted.
 #[component]
 pub fn MessageText(html: Option<String>, body: Option<String>) -> impl IntoView {
+    // Each message's direction from its own first letters: Arabic or Hebrew
+    // reads right to left, whatever the page's language.
+    let dir = body.as_deref().map_or("auto", direction);
     match (html, body) {
-        // Each message's direction from its own first letters: Arabic or
-        // Hebrew reads right to left, whatever the page's language.
-        (Some(html), _) => view! { <div class="body markdown" dir="auto" inner_html=html></div> }.into_any(),
-        (None, Some(body)) => view! { <p class="body plain" dir="auto">{body}</p> }.into_any(),
+        (Some(html), _) => view! { <div class="body markdown" dir=dir inner_html=html></div> }.into_any(),
+        (None, Some(body)) => view! { <p class="body plain" dir=dir>{body}</p> }.into_any(),
         (None, None) => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
+    }
+}
+
+/// A message's direction: `rtl` when its first letters after any leading
+/// `@mentions` (and the punctuation around them) are Hebrew, Arabic or
+/// another right-to-left script, as in "@rahel: תודה", where the browser's
+/// own `auto` would go by the Latin username; else `auto`.
+pub fn direction(body: &str) -> &'static str {
+    let mut rest = body;
+    loop {
+        let before = rest.len();
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '@'));
+        if let Some(mention) = rest.strip_prefix('@') {
+            let end = mention.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
+            rest = &mention[end.unwrap_or(mention.len())..];
+        }
+        if rest.len() == before {
+            break;
+        }
+    }
+    let right_to_left = |c: char| matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}' | '\u{10800}'..='\u{10FFF}' | '\u{1E800}'..='\u{1EFFF}');
+    if rest.chars().next().is_some_and(right_to_left) { "rtl" } else { "auto" }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_message_that_opens_with_a_mention_reads_in_the_direction_of_its_words() {
+        use super::direction;
+        assert_eq!(direction("@rahel: תודה"), "rtl");
+        assert_eq!(direction("@amira، شكرا"), "rtl");
+        assert_eq!(direction("  @a @b.c - שלום"), "rtl");
+        assert_eq!(direction("**שלום** world"), "rtl");
+        assert_eq!(direction("@rahel thanks"), "auto");
+        assert_eq!(direction("hello שלום"), "auto");
+        assert_eq!(direction("@"), "auto");
+        assert_eq!(direction(""), "auto");
     }
 }
 

@@ -22,7 +22,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <h1>"Forgot your password?"</h1>
             <p class="muted">"Type your account's email address: we mail it a link to choose a new password."</p>
             <ActionForm action>
-                <label>"Email" <input type="email" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
+                <label>"Email" <input type="text" inputmode="email" autocapitalize="off" spellcheck="false" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
                 <FieldErrors error field="email" />
                 <FormErrors error />
                 <button type="submit">"Send the link"</button>

@@ -67,7 +67,7 @@ pub fn ProfilePage() -> impl IntoView {
             <section class="card" id="email">
                 <h2>"Email"</h2>
                 <ActionForm action=change_email>
-                    <label>"New email" <input name="email" aria-invalid=aria_invalid(email_error, "email") aria-describedby=described_by(email_error, "email") type="email" autocomplete="email" value=me.email.clone() prop:value=me.email.clone() required /></label>
+                    <label>"New email" <input name="email" aria-invalid=aria_invalid(email_error, "email") aria-describedby=described_by(email_error, "email") type="text" inputmode="email" autocapitalize="off" spellcheck="false" autocomplete="email" value=me.email.clone() prop:value=me.email.clone() required /></label>
                     <FieldErrors error=email_error field="email" />
                     <label>"Password" <input name="password" aria-invalid=aria_invalid(email_error, "password") aria-describedby=described_by(email_error, "password") type="password" autocomplete="current-password" required /></label>
                     <FieldErrors error=email_error field="password" />

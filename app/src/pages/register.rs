@@ -55,7 +55,7 @@ pub fn RegisterPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="invitation" value=invitation />
                 <FieldErrors error field="invitation" />
-                <label>"Email" <input type="email" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
+                <label>"Email" <input type="text" inputmode="email" autocapitalize="off" spellcheck="false" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
                 <FieldErrors error field="email" />
                 <label>"Username" <input name="username" aria-invalid=aria_invalid(error, "username") aria-describedby=described_by(error, "username") autocomplete="username" required minlength="3" maxlength="30" /></label>
                 <FieldErrors error field="username" />
