@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, Path, Query};
 use crate::state::AppState;
+use super::users::{Rails, RailsModel};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -95,11 +96,36 @@ pub(super) async fn archive(
 /// A new room: a direct room with one other person, a group, or an open room.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct CreateBody {
-    #[serde(default)]
+    /// Ids as numbers, or as the strings of digits a form sends.
+    #[serde(default, deserialize_with = "ids_or_digits")]
     participant_ids: Vec<UserId>,
     title: Option<String>,
     /// `direct`, `group` or `open`; from the number of participants when absent.
     kind: Option<String>,
+}
+
+impl RailsModel for CreateBody {
+    const KEY: &'static str = "conversation";
+}
+
+/// User ids as JSON numbers or strings of digits (`[2]` or `["2"]`, as a
+/// Rails form's params arrive).
+fn ids_or_digits<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<UserId>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(i64),
+        Digits(String),
+    }
+    let ids = Vec::<Id>::deserialize(deserializer)?;
+    ids.into_iter()
+        .map(|id| match id {
+            Id::Number(n) => Ok(UserId(n)),
+            Id::Digits(text) => text.trim().parse().map(UserId).map_err(|_| {
+                serde::de::Error::custom(format!("participant_ids: {text:?} is not a user id"))
+            }),
+        })
+        .collect()
 }
 
 /// The id of a room.
@@ -110,6 +136,8 @@ pub(super) struct RoomRef {
 
 /// Opens a room. A direct room with someone I already have one with is that room (200), and so is
 /// an untitled group with exactly the same people (a titled group is always new; the default title, "Group Chat", is no title).
+///
+/// Rails clients may wrap the fields: `{"conversation": {...}}`.
 #[utoipa::path(post, path = "/conversations", tag = "conversations",
     request_body = CreateBody,
     responses(
@@ -118,7 +146,7 @@ pub(super) struct RoomRef {
 pub(super) async fn create(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
-    Json(body): Json<CreateBody>,
+    Json(Rails(body)): Json<Rails<CreateBody>>,
 ) -> ApiResult<impl IntoResponse> {
     let input = NewConversation { participant_ids: body.participant_ids, title: body.title, kind: body.kind };
     let opened = hearth.create_conversation(me.id, input).await?;

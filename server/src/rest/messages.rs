@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, OptionalJson, Path, Query};
 use crate::state::AppState;
+use super::users::{Rails, RailsModel};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,7 +78,13 @@ pub(super) struct SendBody {
     attachment_ids: Vec<i64>,
 }
 
+impl RailsModel for SendBody {
+    const KEY: &'static str = "message";
+}
+
 /// Sends a message to a room I belong to.
+///
+/// Rails clients may wrap the fields: `{"message": {...}}`.
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "messages",
     params(("id" = i64, Path, description = "The conversation's id")),
     request_body = SendBody,
@@ -88,7 +95,7 @@ pub(super) async fn send(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
-    Json(body): Json<SendBody>,
+    Json(Rails(body)): Json<Rails<SendBody>>,
 ) -> ApiResult<impl IntoResponse> {
     let client_id = body.client_id.as_deref();
     let sent = hearth.post_reply(me.id, RoomId(id), &body.body, client_id, body.reply_to, &body.attachment_ids).await?;

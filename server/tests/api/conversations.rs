@@ -413,3 +413,58 @@ async fn a_rest_client_marks_a_room_read_and_its_counts_follow() {
     let bad = bob.client.put(&url).json(&json!({ "number": "two" })).send().await.unwrap();
     crate::helpers::assert_error(bad, 422).await;
 }
+
+#[tokio::test]
+async fn a_rails_client_may_wrap_its_fields_in_the_models_key_and_send_ids_as_strings() {
+    // `params.require(:conversation)` / `params.require(:message)`: the
+    // shape a Rails client sends, beside the seed's bare one.
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+
+    let created = alice
+        .client
+        .post(app.url("/conversations"))
+        .json(&json!({ "conversation": { "participant_ids": [bob.id.to_string()], "title": "Wrapped" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let room = created.json::<Value>().await.unwrap()["id"].as_i64().expect("the room's id");
+    let shown = app.get_json(&bob.client, &format!("/conversations/{room}")).await;
+    assert_eq!(shown["conversation"]["title"], "Wrapped");
+
+    let sent = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/messages")))
+        .json(&json!({ "message": { "body": "wrapped hello" }, "client_id": "w-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let again = alice
+        .client
+        .post(app.url(&format!("/conversations/{room}/messages")))
+        .json(&json!({ "message": { "body": "wrapped hello", "client_id": "w-1" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200, "the same client_id, beside the key or in it");
+    let history = app.get_json(&bob.client, &format!("/conversations/{room}/messages")).await;
+    let bodies: Vec<&str> = history["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["wrapped hello"]);
+
+    // Wrapped or bare, wrong fields are still a 422 with errors, and an id
+    // that is no number says so.
+    for body in [
+        json!({ "message": { "body": "" } }),
+        json!({ "message": "just text" }),
+        json!({ "conversation": { "participant_ids": ["two"] } }),
+    ] {
+        let path = if body.get("message").is_some() { format!("/conversations/{room}/messages") } else { "/conversations".into() };
+        let refused = alice.client.post(app.url(&path)).json(&body).send().await.unwrap();
+        assert_eq!(refused.status(), 422, "{body}");
+        let errors: Value = refused.json().await.unwrap();
+        assert!(errors["errors"].as_array().is_some_and(|e| !e.is_empty()), "{errors}");
+    }
+}
