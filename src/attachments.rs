@@ -482,6 +482,16 @@ impl crate::Hearth {
         }
     }
 
+    /// [`Self::read_download`] a piece at a time, for files: a big one is
+    /// never all in memory while a slow client reads it.
+    pub async fn stream_download(
+        &self,
+        download: &Download,
+        range: Option<Range<u64>>,
+    ) -> Result<Option<crate::blobs::BlobStream>, AppError> {
+        self.blobs()?.stream(&download.key, range).await.map_err(AppError::internal)
+    }
+
     /// The bytes of `download` (`range` of them): `None` when the blob is
     /// missing from the store.
     pub async fn read_download(

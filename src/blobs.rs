@@ -16,7 +16,15 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
+
+/// A blob's bytes as they are read, a piece at a time: a download of a big
+/// file never holds the whole of it in memory, however slowly it is read.
+pub type BlobStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// How much of a local file one piece of a [`BlobStream`] reads.
+const PIECE: usize = 64 * 1024;
 
 /// Where blobs are kept. Keys are [`key_of`] a blob's bytes.
 #[async_trait]
@@ -26,6 +34,12 @@ pub trait BlobStore: Send + Sync {
     /// The bytes of `key`, or the `range` of them (clamped to its size);
     /// `None` when there is no such blob.
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>>;
+    /// [`Self::get`] as a stream of pieces; by default, the whole read at
+    /// once (stores that can do better say so).
+    async fn stream(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<BlobStream>> {
+        let got = self.get(key, range).await?;
+        Ok(got.map(|bytes| -> BlobStream { Box::pin(futures_util::stream::once(async move { Ok(bytes) })) }))
+    }
     /// Deletes `key`; deleting what is not there is not an error.
     async fn delete(&self, key: &str) -> io::Result<()>;
     /// Whether the store answers, for health checks: by default, a read of
@@ -112,6 +126,31 @@ impl BlobStore for LocalBlobs {
         Ok(Some(bytes.into()))
     }
 
+    async fn stream(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<BlobStream>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let size = file.metadata().await?.len();
+        let range = range.unwrap_or(0..size);
+        let (start, end) = (range.start.min(size), range.end.min(size));
+        file.seek(io::SeekFrom::Start(start)).await?;
+        let left = end.saturating_sub(start);
+        let pieces = futures_util::stream::try_unfold((file, left), |(mut file, left)| async move {
+            if left == 0 {
+                return Ok(None);
+            }
+            let mut piece = vec![0; usize::try_from(left).unwrap_or(PIECE).min(PIECE)];
+            file.read_exact(&mut piece).await?;
+            let left = left - piece.len() as u64;
+            Ok(Some((Bytes::from(piece), (file, left))))
+        });
+        Ok(Some(Box::pin(pieces)))
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
@@ -191,6 +230,30 @@ mod tests {
         assert_eq!(blobs.get(&key, None).await.expect("read").as_deref(), Some(&b"hello, world"[..]));
         assert_eq!(blobs.get(&key, Some(7..12)).await.expect("read").as_deref(), Some(&b"world"[..]));
         assert_eq!(blobs.get(&key, Some(7..99)).await.expect("read").as_deref(), Some(&b"world"[..]));
+        let streamed = |range| {
+            let blobs = &blobs;
+            let key = &key;
+            async move {
+                use futures_util::TryStreamExt;
+                let stream = blobs.stream(key, range).await.expect("open").expect("there");
+                let read = stream.try_fold(Vec::new(), |mut all, piece| async move {
+                    all.extend_from_slice(&piece);
+                    Ok(all)
+                });
+                read.await.expect("read")
+            }
+        };
+        assert_eq!(streamed(None).await, b"hello, world");
+        assert_eq!(streamed(Some(7..99)).await, b"world");
+        assert_eq!(streamed(Some(20..30)).await, b"");
+        // Bigger than a piece: read in pieces, whole and in order.
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let big_key = key_of(&big);
+        blobs.put(&big_key, Bytes::from(big.clone())).await.expect("put");
+        let stream = blobs.stream(&big_key, Some(1_000..150_000)).await.expect("open").expect("there");
+        let pieces: Vec<Bytes> = futures_util::TryStreamExt::try_collect(stream).await.expect("read");
+        assert!(pieces.len() > 1 && pieces.iter().all(|p| p.len() <= PIECE), "{}", pieces.len());
+        assert_eq!(pieces.concat(), big[1_000..150_000]);
         assert!(blobs.put("../../x", Bytes::new()).await.is_err());
         blobs.delete(&key).await.expect("delete");
         blobs.delete(&key).await.expect("delete again");

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use hearth::blobs::{BlobStore, LocalBlobs};
+use hearth::blobs::{BlobStore, BlobStream, LocalBlobs};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
 
 use crate::config::Config;
 use crate::startup::BoxError;
@@ -104,6 +104,17 @@ impl BlobStore for ObjectBlobs {
         };
         match got {
             Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(io_error(err)),
+        }
+    }
+
+    async fn stream(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<BlobStream>> {
+        use futures_util::TryStreamExt;
+        let path = self.path(key)?;
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        match self.store.get_opts(&path, options).await {
+            Ok(found) => Ok(Some(Box::pin(found.into_stream().map_err(io_error)))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(io_error(err)),
         }

@@ -224,44 +224,48 @@ async fn serve(hearth: &Hearth, download: &Download, headers: &HeaderMap) -> Api
         tracing::error!(key = %download.key, "a blob the database records is missing from the store");
         ApiError::Core(AppError::NotFound("file"))
     };
-    let whole;
-    let (status, bytes, size, range) = match download.size {
-        Some(size) => match wanted(headers, size) {
-            Wanted::Unsatisfiable => {
-                let mut refused =
-                    ApiError::Core(AppError::invalid("range", "The range is outside the file")).into_response();
-                *refused.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                    refused.headers_mut().insert(header::CONTENT_RANGE, value);
+    // A file (its size recorded) is streamed from the store, a piece at a
+    // time; a thumbnail or an avatar (small, their type read from their
+    // bytes) is read whole.
+    let (status, body, size, range, content_type) = match download.size {
+        Some(size) => {
+            let (status, range) = match wanted(headers, size) {
+                Wanted::Unsatisfiable => {
+                    let mut refused =
+                        ApiError::Core(AppError::invalid("range", "The range is outside the file")).into_response();
+                    *refused.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+                    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                        refused.headers_mut().insert(header::CONTENT_RANGE, value);
+                    }
+                    return Ok(refused);
                 }
-                return Ok(refused);
-            }
-            Wanted::Part(range) => {
-                let bytes = hearth.read_download(download, Some(range.clone())).await?.ok_or_else(missing)?;
-                (StatusCode::PARTIAL_CONTENT, bytes, size, Some(range))
-            }
-            Wanted::Whole => {
-                whole = hearth.read_download(download, None).await?.ok_or_else(missing)?;
-                (StatusCode::OK, whole, size, None)
-            }
-        },
+                Wanted::Part(range) => (StatusCode::PARTIAL_CONTENT, Some(range)),
+                Wanted::Whole => (StatusCode::OK, None),
+            };
+            let pieces = hearth.stream_download(download, range.clone()).await?.ok_or_else(missing)?;
+            let length = range.as_ref().map_or(size, |r| r.end - r.start);
+            let given = match download.content_type.as_str() {
+                "" => "application/octet-stream".to_owned(),
+                given => given.to_owned(),
+            };
+            (status, (length, Body::from_stream(pieces)), size, range, given)
+        }
         None => {
-            whole = hearth.read_download(download, None).await?.ok_or_else(missing)?;
+            let whole = hearth.read_download(download, None).await?.ok_or_else(missing)?;
+            // Thumbnails and avatars: what Hearth encoded them as.
+            let sniffed = hearth::images::sniff(&whole).map_or("application/octet-stream", hearth::images::media_type);
             let size = whole.len() as u64;
-            (StatusCode::OK, whole, size, None)
+            (StatusCode::OK, (size, Body::from(whole)), size, None, sniffed.to_owned())
         }
     };
-    let content_type = match download.content_type.as_str() {
-        // Thumbnails and avatars: what Hearth encoded them as.
-        "" => hearth::images::sniff(&bytes).map_or("application/octet-stream", hearth::images::media_type),
-        given => given,
-    };
-    let mut response = (status, Body::from(bytes)).into_response();
+    let (length, body) = body;
+    let mut response = (status, body).into_response();
     let out = response.headers_mut();
     out.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     out.insert(header::CONTENT_DISPOSITION, disposition(download));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     // Only this browser keeps a copy: the link works for members only.

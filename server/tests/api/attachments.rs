@@ -601,3 +601,77 @@ async fn uploads_are_refused_before_their_body_and_bodies_being_received_are_bou
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The anonymous memory the process `pid` holds, in bytes (Linux).
+fn anonymous_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's status");
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).expect("RssAnon");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("a number of kB") * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_downloads_of_a_big_file_do_not_each_hold_it_in_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if hearth::testing::skip_unless(hearth::store::Backend::Sqlite, "one run, of the real binary, is enough") {
+        return;
+    }
+    // The real binary, whose memory is its own to measure.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("hearth.db").display());
+    let server = crate::durability::Server::start(&url, dir.path(), "normal");
+    let client = crate::helpers::new_client();
+    let registered = client
+        .post(format!("{}/users", server.address))
+        .json(&json!({ "user": { "email": "big@example.com", "username": "big", "password": crate::helpers::PASSWORD } }))
+        .send()
+        .await
+        .expect("registered");
+    let cookie = crate::helpers::session_cookie(registered.headers()).expect("a session");
+    let created = client
+        .post(format!("{}/conversations", server.address))
+        .json(&json!({ "kind": "open", "title": "Files" }))
+        .send()
+        .await
+        .expect("created");
+    let room = created.json::<Value>().await.expect("json")["id"].as_i64().expect("a room");
+    let file: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let uploaded = client
+        .post(format!("{}/conversations/{room}/attachments?name=big.bin", server.address))
+        .header("Content-Type", "application/octet-stream")
+        .body(file.clone())
+        .send()
+        .await
+        .expect("uploaded");
+    assert_eq!(uploaded.status(), 201);
+    let id = uploaded.json::<Value>().await.expect("json")["id"].as_i64().expect("an attachment");
+    let path = format!("/attachments/{id}/big.bin");
+
+    // Whole, and a range of it, as stored.
+    let whole = client.get(format!("{}{path}", server.address)).send().await.expect("downloaded");
+    assert_eq!(whole.headers()["content-length"], "20971520");
+    assert!(whole.bytes().await.expect("the file") == file, "the whole file");
+    let part = client.get(format!("{}{path}", server.address)).header("Range", "bytes=100000-300000").send().await;
+    let part = part.expect("downloaded");
+    assert_eq!(part.status(), 206);
+    assert!(part.bytes().await.expect("the part") == file[100_000..=300_000], "the range");
+
+    // Eight clients that read the headers, then nothing more.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = anonymous_memory(server.child.id());
+    let host = server.address.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connected");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Encoding: identity\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("asked");
+        let mut head = [0u8; 1024];
+        let read = stream.read(&mut head).await.expect("the answer begins");
+        assert!(String::from_utf8_lossy(&head[..read]).starts_with("HTTP/1.1 200"), "downloading");
+        slow.push(stream);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let grown = anonymous_memory(server.child.id()).saturating_sub(before);
+    // Held whole, that is 8 × 20 MiB; streamed, what the sockets buffer.
+    assert!(grown < 48 * 1024 * 1024, "8 stalled downloads of 20 MiB grew the server by {} MiB", grown >> 20);
+    drop(slow);
+}

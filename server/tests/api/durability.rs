@@ -47,15 +47,15 @@ fn the_synchronous_setting_reads_normal_or_full_and_refuses_anything_else() {
 }
 
 /// The real binary, serving on a random port over `database_url`.
-struct Server {
-    child: Child,
-    address: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) address: String,
 }
 
 impl Server {
     /// Starts `hearth` and waits (up to 60 s) for its "listening" line.
     /// Blocking: the binary starts in well under a second.
-    fn start(database_url: &str, data_dir: &std::path::Path, synchronous: &str) -> Self {
+    pub(crate) fn start(database_url: &str, data_dir: &std::path::Path, synchronous: &str) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .env("DATABASE_URL", database_url)
             .env("HEARTH_DATA_DIR", data_dir)
