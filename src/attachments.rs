@@ -77,6 +77,8 @@ pub(crate) struct Files {
     /// What copies an avatar given by its URL (through the SSRF guard).
     web: OnceLock<Arc<dyn crate::previews::PageFetcher>>,
     decoding: Semaphore,
+    /// Each person's one turn at decoding (see `Hearth::decode`).
+    decoding_by_user: Mutex<HashMap<UserId, Arc<Semaphore>>>,
     uploads: Limiter<UserId>,
     /// KiB of upload bodies being received (see [`RECEIVING_LIMITS`]).
     receiving: Arc<Semaphore>,
@@ -91,6 +93,7 @@ impl Files {
             blobs: OnceLock::new(),
             web: OnceLock::new(),
             decoding: Semaphore::new(DECODING_AT_ONCE),
+            decoding_by_user: Mutex::default(),
             uploads: Limiter::per_minute(UPLOADS_PER_MINUTE),
             receiving: Arc::new(Semaphore::new(kib.min(Semaphore::MAX_PERMITS))),
             receiving_by_user: Arc::default(),
@@ -290,10 +293,32 @@ impl crate::Hearth {
         AppError::TooLarge(format!("File is too large (maximum is {})", megabytes(self.upload_limit())))
     }
 
-    /// Runs `work` on a blocking thread, a few at a time.
-    async fn decode<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-        let _permit = self.files.decoding.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+    /// Runs `work` (decoding `who`'s picture) on a blocking thread, a few at
+    /// a time, and one of each person's at a time: someone uploading big
+    /// pictures holds one of the instance's turns, never all of them, and
+    /// everyone else's screenshots go by in the others.
+    async fn decode<T: Send + 'static>(
+        &self,
+        who: UserId,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let mine = {
+            let mut turns = self.files.decoding_by_user.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            turns.entry(who).or_insert_with(|| Arc::new(Semaphore::new(1))).clone()
+        };
+        let done = async {
+            let _my_turn = mine.acquire().await.map_err(AppError::internal)?;
+            let _permit = self.files.decoding.acquire().await.map_err(AppError::internal)?;
+            tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+        }
+        .await;
+        // The last one of this person's out removes their entry.
+        let mut turns = self.files.decoding_by_user.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        drop(mine);
+        if turns.get(&who).is_some_and(|turn| Arc::strong_count(turn) == 1) {
+            turns.remove(&who);
+        }
+        done
     }
 
     /// Puts `bytes` under their key, after their row was recorded.
@@ -365,7 +390,8 @@ impl crate::Hearth {
         let (mut file, mut thumbnail, mut size) = (bytes, None, (None, None));
         if let Some(format) = format {
             let original = file.clone();
-            let processed = self.decode(move || images::process(&original, format)).await?.map_err(image_refused)?;
+            let processed =
+                self.decode(me, move || images::process(&original, format)).await?.map_err(image_refused)?;
             if let Some(replacement) = processed.replacement {
                 file = Bytes::from(replacement.bytes);
             }
@@ -509,7 +535,7 @@ impl crate::Hearth {
         if bytes.len() as u64 > self.upload_limit() {
             return Err(self.too_large());
         }
-        let square = self.square_avatar(bytes).await?;
+        let square = self.square_avatar(me, bytes).await?;
         self.save_avatar(me, square).await?;
         self.announce_profile(me).await;
         self.profile(me).await
@@ -533,7 +559,7 @@ impl crate::Hearth {
             return Err(refused("is not a PNG, JPEG, GIF or WebP image"));
         }
         // An image that cannot be used says why, on this field.
-        self.square_avatar(Bytes::from(bytes)).await.map_err(|err| match err {
+        self.square_avatar(me, Bytes::from(bytes)).await.map_err(|err| match err {
             AppError::Validation(errors) => {
                 AppError::Validation(errors.into_iter().map(|e| FieldError::new("avatar_url", e.message)).collect())
             }
@@ -542,10 +568,10 @@ impl crate::Hearth {
     }
 
     /// `bytes` as an avatar: a square, re-encoded without metadata.
-    async fn square_avatar(&self, bytes: Bytes) -> Result<Encoded, AppError> {
+    async fn square_avatar(&self, me: UserId, bytes: Bytes) -> Result<Encoded, AppError> {
         let format = images::sniff(&bytes)
             .ok_or_else(|| FieldError::new("file", "An avatar must be a PNG, JPEG, GIF or WebP image"))?;
-        self.decode(move || images::avatar(&bytes, format)).await?.map_err(image_refused)
+        self.decode(me, move || images::avatar(&bytes, format)).await?.map_err(image_refused)
     }
 
     /// Makes `square` my avatar, served at `/users/:id/avatar`; returns
@@ -621,6 +647,32 @@ impl crate::Hearth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_person_decoding_pictures_holds_one_turn_and_others_go_by() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let url = crate::testing::fresh_database_url_on(crate::store::Backend::Sqlite, dir.path()).await;
+        let store = crate::store::Store::open(&url).await.expect("a store");
+        let hearth = crate::Hearth::new(store, crate::Settings::default());
+        let (alice, bob) = (UserId(1), UserId(2));
+        // Alice's two pictures take as long as the test says.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let slow = |hearth: crate::Hearth, held: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| async move {
+            hearth.decode(alice, move || held.lock().expect("the lock").recv().is_ok()).await
+        };
+        let first = tokio::spawn(slow(hearth.clone(), held.clone()));
+        let second = tokio::spawn(slow(hearth.clone(), held.clone()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Bob's goes by while both of alice's are still going.
+        let bobs = tokio::time::timeout(Duration::from_secs(5), hearth.decode(bob, || "bob's screenshot")).await;
+        assert_eq!(bobs.expect("not kept waiting behind alice's").expect("decoded"), "bob's screenshot");
+        release.send(()).expect("released");
+        release.send(()).expect("released");
+        assert!(first.await.expect("ran").expect("decoded") && second.await.expect("ran").expect("decoded"));
+        // Nobody's turn is kept once they are done.
+        assert!(hearth.files.decoding_by_user.lock().expect("the lock").is_empty());
+    }
 
     #[test]
     fn the_upload_limit_is_said_as_it_is() {

@@ -19,16 +19,17 @@ pub fn refusal(status: u16, body: &str) -> String {
 /// Sends `file` as the body of `method url`, with its own type (or
 /// `application/octet-stream`) and `Accept: application/json`.
 /// `progress` gets the fraction sent so far; `done` gets the status (0 when
-/// the connection failed) and the body, once. Errs, calling neither, when
-/// the browser cannot start the request (its exception).
+/// the connection failed or the request was aborted), the body and the
+/// seconds of any `Retry-After`, once. The request is returned, to abort;
+/// errs, calling neither, when the browser cannot start it (its exception).
 #[cfg(feature = "hydrate")]
 pub fn send_file(
     method: &str,
     url: &str,
     file: &web_sys::File,
     progress: impl Fn(f64) + 'static,
-    done: impl FnOnce(u16, String) + 'static,
-) -> Result<(), wasm_bindgen::JsValue> {
+    done: impl FnOnce(u16, String, Option<u32>) + 'static,
+) -> Result<web_sys::XmlHttpRequest, wasm_bindgen::JsValue> {
     use std::cell::RefCell;
     use std::rc::Rc;
     use wasm_bindgen::JsCast;
@@ -55,8 +56,10 @@ pub fn send_file(
         Handler::new(move |_| {
             let status = request.status().unwrap_or(0);
             let body = request.response_text().ok().flatten().unwrap_or_default();
+            let retry_after =
+                request.get_response_header("Retry-After").ok().flatten().and_then(|s| s.trim().parse().ok());
             if let Some(done) = done.take() {
-                done(status, body);
+                done(status, body, retry_after);
             }
             // Dropped after this call returns (not during it).
             let handlers = handlers.clone();
@@ -74,7 +77,7 @@ pub fn send_file(
     if sent.is_err() {
         handlers.borrow_mut().clear();
     }
-    sent
+    sent.map(|()| request)
 }
 
 #[cfg(test)]

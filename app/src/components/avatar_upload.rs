@@ -34,7 +34,7 @@ pub fn AvatarUpload(me: Profile, outcome: RwSignal<Option<Outcome>>) -> impl Int
                 "/users/me/avatar",
                 &file,
                 |_| (),
-                move |status, body| {
+                move |status, body, _| {
                     if status == 200 {
                         outcome.set(Some(Outcome::Saved));
                         auth.me.refetch();

@@ -98,10 +98,14 @@ pub fn Files(files: Vec<hearth::model::Attachment>) -> impl IntoView {
                         // 320 × 256 (the thumbnail is at most 480 a side), so
                         // the row keeps its height before it loads and its
                         // frame is the picture's own size.
+                        // At least 24 px each way, so a sliver (1 × 16000)
+                        // or a dot (1 × 1) is still there to see and click,
+                        // letterboxed inside (`object-fit: contain`).
                         let (width, height) = match (file.width, file.height) {
                             (Some(w), Some(h)) if w > 0 && h > 0 => {
                                 let scale = (320.0 / w as f64).min(256.0 / h as f64).min(1.0);
-                                (Some((w as f64 * scale).round() as i64), Some((h as f64 * scale).round() as i64))
+                                let side = |n: i64| Some(((n as f64 * scale).round() as i64).max(24));
+                                (side(w), side(h))
                             }
                             _ => (None, None),
                         };

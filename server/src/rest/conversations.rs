@@ -15,10 +15,10 @@ use hearth::rooms::NewConversation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::users::{Rails, RailsModel};
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, Path, Query};
 use crate::state::AppState;
-use super::users::{Rails, RailsModel};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -121,9 +121,11 @@ fn ids_or_digits<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ve
     ids.into_iter()
         .map(|id| match id {
             Id::Number(n) => Ok(UserId(n)),
-            Id::Digits(text) => text.trim().parse().map(UserId).map_err(|_| {
-                serde::de::Error::custom(format!("participant_ids: {text:?} is not a user id"))
-            }),
+            Id::Digits(text) => text
+                .trim()
+                .parse()
+                .map(UserId)
+                .map_err(|_| serde::de::Error::custom(format!("participant_ids: {text:?} is not a user id"))),
         })
         .collect()
 }

@@ -14,10 +14,10 @@ use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::users::{Rails, RailsModel};
 use crate::error::ApiResult;
 use crate::extract::{CurrentUser, Json, OptionalJson, Path, Query};
 use crate::state::AppState;
-use super::users::{Rails, RailsModel};
 
 pub fn router() -> Router<AppState> {
     Router::new()

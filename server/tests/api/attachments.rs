@@ -622,7 +622,9 @@ async fn slow_downloads_of_a_big_file_do_not_each_hold_it_in_memory() {
     let client = crate::helpers::new_client();
     let registered = client
         .post(format!("{}/users", server.address))
-        .json(&json!({ "user": { "email": "big@example.com", "username": "big", "password": crate::helpers::PASSWORD } }))
+        .json(
+            &json!({ "user": { "email": "big@example.com", "username": "big", "password": crate::helpers::PASSWORD } }),
+        )
         .send()
         .await
         .expect("registered");
@@ -662,7 +664,8 @@ async fn slow_downloads_of_a_big_file_do_not_each_hold_it_in_memory() {
     let mut slow = Vec::new();
     for _ in 0..8 {
         let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connected");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Encoding: identity\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Encoding: identity\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("asked");
         let mut head = [0u8; 1024];
         let read = stream.read(&mut head).await.expect("the answer begins");

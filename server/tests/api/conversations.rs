@@ -451,7 +451,8 @@ async fn a_rails_client_may_wrap_its_fields_in_the_models_key_and_send_ids_as_st
         .unwrap();
     assert_eq!(again.status(), 200, "the same client_id, beside the key or in it");
     let history = app.get_json(&bob.client, &format!("/conversations/{room}/messages")).await;
-    let bodies: Vec<&str> = history["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    let bodies: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["wrapped hello"]);
 
     // Wrapped or bare, wrong fields are still a 422 with errors, and an id
@@ -461,7 +462,11 @@ async fn a_rails_client_may_wrap_its_fields_in_the_models_key_and_send_ids_as_st
         json!({ "message": "just text" }),
         json!({ "conversation": { "participant_ids": ["two"] } }),
     ] {
-        let path = if body.get("message").is_some() { format!("/conversations/{room}/messages") } else { "/conversations".into() };
+        let path = if body.get("message").is_some() {
+            format!("/conversations/{room}/messages")
+        } else {
+            "/conversations".into()
+        };
         let refused = alice.client.post(app.url(&path)).json(&body).send().await.unwrap();
         assert_eq!(refused.status(), 422, "{body}");
         let errors: Value = refused.json().await.unwrap();

@@ -21,7 +21,16 @@ thread_local! {
     /// reactive store (which the server's render shares between threads).
     static WAITING_FILES: std::cell::RefCell<std::collections::HashMap<(i64, u64), web_sys::File>> =
         std::cell::RefCell::default();
+    /// The requests of the files on their way, to abort when one is removed.
+    static SENDING_REQUESTS: std::cell::RefCell<std::collections::HashMap<(i64, u64), web_sys::XmlHttpRequest>> =
+        std::cell::RefCell::default();
 }
+
+/// How long a file refused for too many uploads at once (429, the server's
+/// limit is per person, across rooms and tabs) waits before it is sent
+/// again, when the server does not say: seconds, and the most it waits.
+const RETRY_DEFAULT_S: u32 = 2;
+const RETRY_MAX_S: u32 = 30;
 
 /// Files a message may carry (the server's limit too).
 pub const MAX_FILES: usize = 10;
@@ -116,11 +125,20 @@ impl Uploads {
         done
     }
 
+    /// Takes a file out of the message; one on its way is stopped (its
+    /// request aborted), which frees its turn for the next.
     pub fn remove(&self, key: u64) {
         self.list.update(|list| list.retain(|upload| upload.key != key));
         self.waiting.update_value(|waiting| waiting.retain(|(k, _)| *k != key));
         #[cfg(feature = "hydrate")]
-        WAITING_FILES.with_borrow_mut(|files| files.remove(&(self.room_id, key)));
+        {
+            WAITING_FILES.with_borrow_mut(|files| files.remove(&(self.room_id, key)));
+            let sending = SENDING_REQUESTS.with_borrow_mut(|requests| requests.remove(&(self.room_id, key)));
+            if let Some(request) = sending {
+                // Its end (status 0) frees the turn.
+                let _ = request.abort();
+            }
+        }
     }
 
     fn set(&self, key: u64, state: UploadState) {
@@ -182,15 +200,26 @@ impl Uploads {
     fn send(&self, key: u64, name: &str, file: web_sys::File) {
         let this = *self;
         let url = format!("/conversations/{}/attachments?name={}", self.room_id, js_sys::encode_uri_component(name));
+        let (again, again_name) = (file.clone(), name.to_owned());
         let sent = crate::upload::send_file(
             "POST",
             &url,
             &file,
             move |done| this.set(key, UploadState::Uploading(done)),
-            move |status, body| this.finish(key, outcome(status, &body)),
+            move |status, body, retry_after| {
+                SENDING_REQUESTS.with_borrow_mut(|requests| requests.remove(&(this.room_id, key)));
+                if status == 429 {
+                    this.retry_later(key, again_name, again, retry_after);
+                } else {
+                    this.finish(key, outcome(status, &body));
+                }
+            },
         );
-        if sent.is_err() {
-            this.finish(key, UploadState::Failed("The upload could not start".into()));
+        match sent {
+            Ok(request) => {
+                SENDING_REQUESTS.with_borrow_mut(|requests| requests.insert((self.room_id, key), request));
+            }
+            Err(_) => this.finish(key, UploadState::Failed("The upload could not start".into())),
         }
     }
 
@@ -201,6 +230,31 @@ impl Uploads {
         if self.sending.try_update_value(|sending| sending.retain(|k| *k != key)).is_some() {
             self.next_turn();
         }
+    }
+
+    /// Refused for now (429: my other uploads, in another room or tab, hold
+    /// the server's turns): its turn is given up, and after the server's
+    /// `Retry-After` it goes first in line again, unless removed meanwhile.
+    #[cfg(feature = "hydrate")]
+    fn retry_later(&self, key: u64, name: String, file: web_sys::File, retry_after: Option<u32>) {
+        self.set(key, UploadState::Uploading(0.0));
+        if self.sending.try_update_value(|sending| sending.retain(|k| *k != key)).is_none() {
+            return;
+        }
+        let this = *self;
+        let wait = retry_after.unwrap_or(RETRY_DEFAULT_S).clamp(1, RETRY_MAX_S);
+        set_timeout(
+            move || {
+                let listed = this.list.try_with_untracked(|list| list.iter().any(|u| u.key == key)).unwrap_or(false);
+                if !listed {
+                    return;
+                }
+                WAITING_FILES.with_borrow_mut(|files| files.insert((this.room_id, key), file));
+                this.waiting.update_value(|waiting| waiting.insert(0, (key, name)));
+                this.next_turn();
+            },
+            std::time::Duration::from_secs(u64::from(wait)),
+        );
     }
 }
 
