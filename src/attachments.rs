@@ -159,8 +159,16 @@ pub fn served_type(bytes: &[u8], declared: Option<&str>, name: &str) -> (String,
     }
     let declared = declared.unwrap_or("").to_ascii_lowercase();
     let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default();
-    let says_text = declared.starts_with("text/plain")
-        || matches!(extension.as_str(), "txt" | "md" | "log" | "csv" | "json" | "rs" | "py" | "toml" | "yaml" | "yml");
+    // Text by its type or its name: a known text extension, or none at all
+    // (README, Makefile, LICENSE), when its bytes are UTF-8 text. Never HTML
+    // or SVG, which are saved, not shown.
+    let text_name = !name.contains('.')
+        || matches!(
+            extension.as_str(),
+            "txt" | "md" | "log" | "csv" | "tsv" | "json" | "rs" | "py" | "toml" | "yaml" | "yml" | "ini" | "cfg" | "conf"
+                | "sh" | "js" | "ts" | "go" | "c" | "h" | "cpp" | "java" | "rb" | "sql" | "diff" | "patch"
+        );
+    let says_text = declared.starts_with("text/plain") || text_name;
     if says_text && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
         return ("text/plain; charset=utf-8".to_owned(), None);
     }
@@ -694,6 +702,12 @@ mod tests {
         assert_eq!(served_type(b"%PDF-1.7\n...", None, "a.bin").0, "application/pdf");
         assert_eq!(served_type(b"hello", Some("text/plain"), "notes").0, "text/plain; charset=utf-8");
         assert_eq!(served_type(b"hello", None, "notes.md").0, "text/plain; charset=utf-8");
+        // Text named without an extension, as README and Makefile are; a
+        // browser declares no type for them.
+        assert_eq!(served_type(b"# Hearth\n", Some(""), "README").0, "text/plain; charset=utf-8");
+        assert_eq!(served_type(b"all:\n\tcargo build\n", None, "Makefile").0, "text/plain; charset=utf-8");
+        assert_eq!(served_type(b"ELF\0\x01", None, "a.out").0, "application/octet-stream");
+        assert_eq!(served_type(b"\x7fELF\0\x01", None, "program").0, "application/octet-stream");
         // HTML and SVG are never served as themselves.
         let html = b"<html><script>alert(1)</script></html>";
         assert_eq!(served_type(html, Some("text/html"), "x.html").0, "application/octet-stream");

@@ -404,12 +404,14 @@ impl Attachment {
     }
 
     /// "2.4 MB", "830 KB", "12 bytes".
+    /// In the units the upload limit is said in (1 MB = 1,048,576 bytes),
+    /// so a file the limit took is never shown bigger than it.
     pub fn size_label(&self) -> String {
         let size = self.size as f64;
-        if self.size >= 1_000_000 {
-            format!("{:.1} MB", size / 1_000_000.0)
-        } else if self.size >= 1_000 {
-            format!("{:.0} KB", size / 1_000.0)
+        if self.size >= 1 << 20 {
+            format!("{:.1} MB", size / f64::from(1u32 << 20))
+        } else if self.size >= 1 << 10 {
+            format!("{:.0} KB", size / 1024.0)
         } else {
             format!("{} bytes", self.size)
         }
@@ -804,6 +806,22 @@ pub struct AuditEntry {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_sizes_are_said_in_the_units_of_the_upload_limit() {
+        let of = |size: i64| {
+            let file: super::Attachment = serde_json::from_value(serde_json::json!({
+                "id": 1, "name": "f", "content_type": "application/octet-stream", "size": size, "url": "/f"
+            }))
+            .expect("an attachment");
+            file.size_label()
+        };
+        // The default limit, 25 MB, exactly: not "26.2 MB".
+        assert_eq!(of(25 * 1024 * 1024), "25.0 MB");
+        assert_eq!(of(1536 * 1024), "1.5 MB");
+        assert_eq!(of(2048), "2 KB");
+        assert_eq!(of(12), "12 bytes");
+    }
+
     #[test]
     fn a_cut_line_never_parts_what_shows_as_one_character() {
         use super::cut_line;
