@@ -165,8 +165,32 @@ pub fn served_type(bytes: &[u8], declared: Option<&str>, name: &str) -> (String,
     let text_name = !name.contains('.')
         || matches!(
             extension.as_str(),
-            "txt" | "md" | "log" | "csv" | "tsv" | "json" | "rs" | "py" | "toml" | "yaml" | "yml" | "ini" | "cfg" | "conf"
-                | "sh" | "js" | "ts" | "go" | "c" | "h" | "cpp" | "java" | "rb" | "sql" | "diff" | "patch"
+            "txt"
+                | "md"
+                | "log"
+                | "csv"
+                | "tsv"
+                | "json"
+                | "rs"
+                | "py"
+                | "toml"
+                | "yaml"
+                | "yml"
+                | "ini"
+                | "cfg"
+                | "conf"
+                | "sh"
+                | "js"
+                | "ts"
+                | "go"
+                | "c"
+                | "h"
+                | "cpp"
+                | "java"
+                | "rb"
+                | "sql"
+                | "diff"
+                | "patch"
         );
     let says_text = declared.starts_with("text/plain") || text_name;
     if says_text && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {

@@ -227,20 +227,30 @@ mod tests {
         // A JPEG with a colour profile (any bytes do: nothing here reads
         // them) and a GPS position, as a phone's wide-gamut photo has.
         let profile: Vec<u8> = b"a Display P3 profile, as a test has it".repeat(20);
-        let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(600, 300, |x, _| image::Rgb([(x % 256) as u8, 182, 62])));
+        let image =
+            DynamicImage::ImageRgb8(image::RgbImage::from_fn(600, 300, |x, _| image::Rgb([(x % 256) as u8, 182, 62])));
         let with_profile = jpeg(&image, 90, Some(&profile)).expect("a JPEG");
-        let upload = crate::testing::images::insert_exif(&with_profile, &crate::testing::images::exif_orientation_6_with_gps());
+        let upload =
+            crate::testing::images::insert_exif(&with_profile, &crate::testing::images::exif_orientation_6_with_gps());
         let processed = process(&upload, ImageFormat::Jpeg).expect("processed");
         let replacement = processed.replacement.expect("re-encoded without the GPS block");
         assert!(!contains(&replacement.bytes, b"Exif\0\0"));
         let profile_of = |bytes: &[u8]| {
-            let mut decoder = ImageReader::new(Cursor::new(bytes)).with_guessed_format().expect("a format").into_decoder().expect("a decoder");
+            let mut decoder = ImageReader::new(Cursor::new(bytes))
+                .with_guessed_format()
+                .expect("a format")
+                .into_decoder()
+                .expect("a decoder");
             decoder.icc_profile().expect("read")
         };
         assert_eq!(profile_of(&replacement.bytes).as_deref(), Some(&profile[..]), "the replacement's colours");
         assert_eq!(profile_of(&processed.thumbnail.bytes).as_deref(), Some(&profile[..]), "the thumbnail's colours");
         // And a PNG's, in its thumbnail.
-        let png_upload = super::png(&DynamicImage::ImageRgba8(RgbaImage::from_fn(40, 30, |_, _| Rgba([1, 2, 3, 100]))), Some(&profile)).expect("a PNG");
+        let png_upload = super::png(
+            &DynamicImage::ImageRgba8(RgbaImage::from_fn(40, 30, |_, _| Rgba([1, 2, 3, 100]))),
+            Some(&profile),
+        )
+        .expect("a PNG");
         let processed = process(&png_upload, ImageFormat::Png).expect("processed");
         assert_eq!(profile_of(&processed.thumbnail.bytes).as_deref(), Some(&profile[..]));
     }
@@ -262,7 +272,9 @@ mod tests {
         // A JPEG with a comment.
         let jpeg = {
             let mut bytes = Vec::new();
-            image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg).expect("jpeg");
+            image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
+                .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
+                .expect("jpeg");
             bytes
         };
         let comment = b"shot at 12 Main St";
@@ -271,7 +283,8 @@ mod tests {
         with_comment.extend(u16::try_from(comment.len() + 2).expect("small").to_be_bytes());
         with_comment.extend(comment);
         with_comment.extend(&jpeg[2..]);
-        let replacement = process(&with_comment, ImageFormat::Jpeg).expect("processed").replacement.expect("re-encoded");
+        let replacement =
+            process(&with_comment, ImageFormat::Jpeg).expect("processed").replacement.expect("re-encoded");
         assert!(!contains(&replacement.bytes, b"Main St"));
         // Nothing of the kind: kept as uploaded.
         assert!(process(&plain, ImageFormat::Png).expect("processed").replacement.is_none());

@@ -285,3 +285,96 @@ test("a composer that grows while the history is at its newest message keeps tha
   expect(await list.evaluate((el) => el.scrollTop)).toBe(top);
   await context.close();
 });
+
+/** Posts `count` messages "message 1".. to `room`, a few at a time, in number order. */
+async function fill(request: import("@playwright/test").APIRequestContext, room: number, count: number) {
+  for (let start = 1; start <= count; start += 20) {
+    const batch = [];
+    for (let n = start; n < start + 20 && n <= count; n++) batch.push(postMessage(request, room, `message ${n}`));
+    await Promise.all(batch);
+  }
+}
+
+/** The numbers the list shows, in order. */
+const listed = (page: import("@playwright/test").Page) =>
+  page.locator("article.message[data-number]").evaluateAll((rows) => rows.map((row) => Number(row.getAttribute("data-number"))));
+
+/** Scrolls the list to its top until the start of the room shows. */
+async function scrollToStart(page: import("@playwright/test").Page) {
+  await expect(async () => {
+    await page.locator(".messages").evaluate((el) => (el.scrollTop = 0));
+    await expect(page.locator(".start-of-history")).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 90_000 });
+}
+
+test("an edit of a message not loaded puts nothing in the list: scrolled back, every message is there, in order", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await fill(aliceContext.request, room, 120);
+  // All read: the room opens at its newest, 71..120.
+  expect((await bobContext.request.put(`/conversations/${room}/read`)).status()).toBe(200);
+  await openLive(bobPage, room);
+  await expect(bobPage.locator("article.message").last()).toHaveAttribute("data-number", "120");
+  const edit = await aliceContext.request.patch(`/conversations/${room}/messages/5`, { data: { body: "message 5, edited" } });
+  expect(edit.status()).toBe(200);
+  await bobPage.waitForTimeout(500);
+  expect((await listed(bobPage))[0]).toBeGreaterThan(5);
+  await scrollToStart(bobPage);
+  const numbers = await listed(bobPage);
+  expect(numbers).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+  await expect(bobPage.locator('article.message[data-number="5"] .body')).toHaveText("message 5, edited");
+  await closeAll(aliceContext, bobContext);
+});
+
+test("a message arriving while I read far above the newest is not listed there, and reading marks only what I saw", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const { room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await fill(aliceContext.request, room, 120);
+  expect((await bobContext.request.put(`/conversations/${room}/read`, { data: { number: 5 } })).status()).toBe(200);
+  await openLive(bobPage, room);
+  // Opened at the first unread, with the newest messages not loaded below.
+  await expect(bobPage.locator(".load-newer")).toBeVisible();
+  await postMessage(aliceContext.request, room, "late news");
+  // Said below ("1 new message"), not listed past the messages missing.
+  await expect(bobPage.locator(".jump-latest")).toHaveText(/1 new message/);
+  await bobPage.waitForTimeout(500);
+  expect(await listed(bobPage)).not.toContain(121);
+  const shown = await listed(bobPage);
+  expect(shown).toEqual(Array.from({ length: shown.length }, (_, i) => shown[0] + i));
+  // A few steps down the backlog.
+  await bobPage.locator(".messages").hover();
+  for (let i = 0; i < 3; i++) {
+    await bobPage.mouse.wheel(0, 300);
+    await bobPage.waitForTimeout(300);
+  }
+  await bobPage.waitForTimeout(1_000);
+  const unread = async () => (await (await bobContext.request.get("/conversations")).json()).find((c: { id: number }) => c.id === room).unread_count;
+  expect(await unread()).toBeGreaterThan(50);
+  await closeAll(aliceContext, bobContext);
+});
+
+test("scrolling far back keeps the list to 300 messages, in order, and back down the newest are there again", async ({ browser }) => {
+  test.setTimeout(180_000);
+  const context = await browser.newContext();
+  await registerUser(context, "historian");
+  const room = await createRoom(context.request, { kind: "open", title: `Long history ${Date.now()}` });
+  await fill(context.request, room, 700);
+  const page = await context.newPage();
+  await openLive(page, room);
+  await expect(page.locator("article.message").last()).toHaveAttribute("data-number", "700");
+  await scrollToStart(page);
+  const numbers = await listed(page);
+  expect(numbers.length).toBeLessThanOrEqual(300);
+  expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
+  // The newest went from the list; they come back by scrolling, or at once.
+  await expect(page.locator(".load-newer")).toBeVisible();
+  await page.getByRole("button", { name: /Jump to the newest/ }).click();
+  await expect(page.locator("article.message").last()).toHaveAttribute("data-number", "700");
+  const back = await listed(page);
+  expect(back).toEqual(Array.from({ length: back.length }, (_, i) => 700 - back.length + 1 + i));
+  await context.close();
+});

@@ -122,6 +122,11 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
             return;
         }
         draft.set(String::new());
+        // Written while reading history with newer messages not loaded:
+        // to the newest first, where it goes (as "Jump to the newest").
+        if untrack(|| room.paging.gap_below()) {
+            room.paging.jump_to_newest();
+        }
         // One whose message was deleted meanwhile goes as a new message.
         let quote = replying.get_untracked().filter(|q| !room.timeline.is_deleted(q.number));
         replying.set(None);

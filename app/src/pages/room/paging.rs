@@ -36,7 +36,8 @@ pub struct Paging {
     /// live ones arrive after them. This is the newest message before that
     /// gap.
     loaded_up_to: RwSignal<i64>,
-    last_number: i64,
+    /// The room's newest message: at page load, then each that arrives.
+    last_number: RwSignal<i64>,
     /// The reader is away from the newest message (tracked by the view).
     pub scrolled_up: RwSignal<bool>,
     /// Messages by others that arrived while scrolled up, not yet scrolled to.
@@ -51,6 +52,11 @@ pub struct Paging {
     /// composer grows), it is put back there ([`Paging::stay_at_bottom`]).
     pinned: StoredValue<bool>,
 }
+
+/// The most messages the list holds: scrolling back past them drops the
+/// newest (and live ones are then not listed until scrolled back to), so a
+/// long way back stays as quick as the first page.
+pub const MAX_LOADED: usize = 300;
 
 impl Paging {
     /// `start`: where the window opens; `jumped`: the loaded page is not the
@@ -69,7 +75,7 @@ impl Paging {
             loading_older: RwSignal::new(false),
             loading_newer: RwSignal::new(false),
             loaded_up_to: RwSignal::new(loaded_up_to),
-            last_number,
+            last_number: RwSignal::new(last_number),
             scrolled_up: RwSignal::new(false),
             new_below: RwSignal::new(0),
             scrolled: RwSignal::new(0),
@@ -115,7 +121,16 @@ impl Paging {
 
     /// Whether messages are missing below the loaded ones (tracked).
     pub fn gap_below(&self) -> bool {
-        self.loaded_up_to.get() < self.last_number
+        self.loaded_up_to.get() < self.last_number.get()
+    }
+
+    /// Message `number` arrived live; `listed`: it went into the list (no
+    /// gap below), else it is past the gap, loaded when scrolled to.
+    pub fn arrived(&self, number: i64, listed: bool) {
+        self.last_number.update(|n| *n = (*n).max(number));
+        if listed {
+            self.loaded_up_to.update(|n| *n = (*n).max(number));
+        }
     }
 
     /// The newest page is loaded again (a resync): no gap below, and it is
@@ -123,6 +138,7 @@ impl Paging {
     /// there may be marked read, as after "Jump to the newest": the changes
     /// missed were too many to replay, and the count would otherwise stay.
     pub fn caught_up(&self, newest: i64) {
+        self.last_number.update(|n| *n = (*n).max(newest));
         self.loaded_up_to.set(newest);
         self.skipped_ahead.set(true);
         self.scroll_to_bottom();
@@ -233,13 +249,22 @@ impl Paging {
                 return;
             }
             if let Ok(page) = page {
-                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
+                let last = this.last_number.get_untracked();
+                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(last);
                 this.timeline.reset(page.messages);
-                this.loaded_up_to.set(newest.max(this.last_number));
+                this.loaded_up_to.set(newest.max(last));
                 this.scroll_to_bottom();
             }
             this.loading_newer.set(false);
         });
+    }
+
+    /// Where message `number`'s row starts on screen (px from the top of
+    /// the viewport), if it is drawn.
+    fn row_top(&self, number: i64) -> Option<f64> {
+        let list = self.list.get_untracked()?;
+        let row = list.query_selector(&format!("article.message[data-number=\"{number}\"]")).ok()??;
+        Some(row.get_bounding_client_rect().top())
     }
 
     /// The newest confirmed message whose top is on screen (what reading
@@ -286,7 +311,6 @@ impl Paging {
         let this = *self;
         this.loading_older.set(true);
         spawn_local(async move {
-            let before_size = this.list.get_untracked().map(|el| (el.scroll_height(), el.scroll_top()));
             let page = load_messages(this.room_id, Some(before), None, None).await;
             // The reader may have left the room meanwhile.
             if this.gone() {
@@ -294,11 +318,20 @@ impl Paging {
             }
             if let Ok(page) = page {
                 let pressed = Pressed::now(".load-older");
+                // Where the message that was at the top is on screen, to keep it there.
+                let anchor = this.row_top(before);
                 this.timeline.merge(page.messages);
-                // Keep the message that was at the top where it was.
-                if let (Some(el), Some((height, top))) = (this.list.get_untracked(), before_size) {
+                // The list stays at most MAX_LOADED messages long: the newest,
+                // far below, go (loaded again when scrolled back to), so
+                // each older page costs the same however far back it is.
+                if let Some(newest) = this.timeline.keep_oldest(MAX_LOADED) {
+                    this.loaded_up_to.set(newest);
+                }
+                if let (Some(el), Some(was)) = (this.list.get_untracked(), anchor) {
                     request_animation_frame(move || {
-                        el.set_scroll_top(el.scroll_height() - height + top);
+                        if let Some(now) = this.row_top(before) {
+                            el.set_scroll_top(el.scroll_top() + (now - was).round() as i32);
+                        }
                         pressed.follow(".load-older", before);
                     });
                 }
@@ -309,7 +342,7 @@ impl Paging {
 
     pub fn load_newer(&self) {
         let after = self.loaded_up_to.get_untracked();
-        if self.loading_newer.get_untracked() || after >= self.last_number {
+        if self.loading_newer.get_untracked() || after >= self.last_number.get_untracked() {
             return;
         }
         let this = *self;
@@ -322,10 +355,21 @@ impl Paging {
             if let Ok(page) = page {
                 let pressed = Pressed::now(".load-newer");
                 // An empty page means the gap is gone (say, deleted history).
-                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number);
+                let newest = page.messages.iter().map(|m| m.number).max().unwrap_or(this.last_number.get_untracked());
+                let anchor = this.row_top(after);
                 this.timeline.merge(page.messages);
                 this.loaded_up_to.set(newest.max(after));
-                request_animation_frame(move || pressed.follow(".load-newer", after));
+                // At most MAX_LOADED, as going back: the oldest, far above, go,
+                // and the message that was at the bottom stays where it was.
+                let trimmed = this.timeline.keep_newest(MAX_LOADED);
+                request_animation_frame(move || {
+                    if let (true, Some(el), Some(was), Some(now)) =
+                        (trimmed, this.list.get_untracked(), anchor, this.row_top(after))
+                    {
+                        el.set_scroll_top(el.scroll_top() + (now - was).round() as i32);
+                    }
+                    pressed.follow(".load-newer", after);
+                });
             }
             this.loading_newer.set(false);
             this.note_position();

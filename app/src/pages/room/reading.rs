@@ -35,16 +35,23 @@ pub fn mark_read_while_shown(room_id: i64, first_unread: Option<i64>, timeline: 
         focus_listener.remove();
         shown_listener.remove();
     });
+    // The first unread message has been in the list (it may have gone since,
+    // scrolled far past, when the list dropped its oldest).
+    let reached_first_unread = StoredValue::new(false);
     Effect::new(move |_| {
         let newest = timeline.newest();
         focused.track();
         paging.scrolled.track();
+        let oldest = timeline.oldest();
+        if oldest.is_some() && may_mark(first_unread, oldest, false) {
+            reached_first_unread.set_value(true);
+        }
         // Nothing newer than what is marked: no need to measure the rows
         // (this runs on every scroll).
         if newest.is_none_or(|newest| newest <= last_marked.get_value()) {
             return;
         }
-        if !may_mark(first_unread, timeline.oldest(), paging.skipped_ahead.get()) {
+        if !may_mark(first_unread, oldest, paging.skipped_ahead.get() || reached_first_unread.get_value()) {
             return;
         }
         // Measured once the list has been drawn.

@@ -71,12 +71,18 @@ impl RoomSignals {
         let on_event = move |event: &ServerEvent| match event {
             ServerEvent::Subscribed { .. } => subscribed.set(true),
             ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
-                let follow = paging.near_bottom();
+                let new = matches!(event, ServerEvent::Message { .. });
+                // Newer messages than the loaded ones are missing (a jump
+                // into history): a new one is not listed past them.
+                let past_a_gap = new && untrack(|| paging.gap_below()) && !timeline.has(message.number);
+                let follow = paging.near_bottom() && !past_a_gap;
                 let author = message.user_id;
                 // Someone else's new message (not a replay of one shown).
-                let news =
-                    matches!(event, ServerEvent::Message { .. }) && author != Some(me) && !timeline.has(message.number);
-                timeline.apply(event);
+                let news = new && author != Some(me) && !timeline.has(message.number);
+                timeline.apply(event, past_a_gap);
+                if new {
+                    paging.arrived(message.number, !past_a_gap);
+                }
                 typing.update(|t| t.retain(|(u, _)| Some(u.id) != author));
                 if news {
                     announcement.update(|now| *now = crate::browser::next_announcement(now, announce(message)));
@@ -90,7 +96,7 @@ impl RoomSignals {
                     chat.refresh_soon();
                 }
             }
-            ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event),
+            ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event, false),
             ServerEvent::Room { change: RoomChange::Archived, .. } => archived.set(true),
             ServerEvent::Room { change: RoomChange::Removed, .. } => left.set(true),
             ServerEvent::Typing { user, .. } if user.id != me => {

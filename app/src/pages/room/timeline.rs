@@ -98,6 +98,25 @@ pub fn merge(entries: &mut Vec<Entry>, incoming: Vec<Message>) {
     entries.sort_by_key(|e| (!e.is_confirmed(), e.message.number));
 }
 
+/// [`Timeline::keep_oldest`] on `entries` (confirmed ones are in number order).
+pub fn keep_oldest(entries: &mut Vec<Entry>, max: usize) -> Option<i64> {
+    let cutoff = entries.iter().filter(|x| x.is_confirmed()).nth(max.checked_sub(1)?)?.message.number;
+    let before = entries.len();
+    entries.retain(|x| !x.is_confirmed() || x.message.number <= cutoff);
+    (entries.len() < before).then_some(cutoff)
+}
+
+/// [`Timeline::keep_newest`] on `entries`.
+pub fn keep_newest(entries: &mut Vec<Entry>, max: usize) -> bool {
+    let confirmed = entries.iter().filter(|x| x.is_confirmed()).count();
+    let Some(extra) = confirmed.checked_sub(max).filter(|n| *n > 0) else { return false };
+    let Some(cutoff) = entries.iter().filter(|x| x.is_confirmed()).nth(extra).map(|x| x.message.number) else {
+        return false;
+    };
+    entries.retain(|x| !x.is_confirmed() || x.message.number >= cutoff);
+    true
+}
+
 /// Message `number` was deleted: no text, no HTML, no reactions, files,
 /// link preview or mentions, as a fresh page load shows it.
 pub fn mark_deleted(entries: &mut [Entry], number: i64) {
@@ -162,10 +181,22 @@ pub fn show_pending(entries: &mut Vec<Entry>, pending: Vec<Entry>) {
 
 /// Applies a live event about the room's messages (new, edited, deleted,
 /// reacted); false for any other event, which leaves the list alone.
-pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent) -> bool {
+pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent, past_a_gap: bool) -> bool {
     match event {
         ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
-            merge(entries, vec![message.clone()]);
+            let new = matches!(event, ServerEvent::Message { .. });
+            if new && !past_a_gap {
+                merge(entries, vec![message.clone()]);
+            } else {
+                // An edit changes a message that is listed, and lists none:
+                // one not loaded (above the oldest, or in a gap) is shown as
+                // it is now when its page loads; put in the list, it would
+                // stand beside messages it does not follow, and the pages
+                // between would never load. So is a new one past a gap.
+                for listed in confirmed_mut(entries, message.number) {
+                    listed.message = message.clone();
+                }
+            }
             quoted_changed(entries, message.number, crate::browser::message_text(message).as_deref());
             if let Some(quote) = &message.reply_to {
                 set_reply_count(entries, quote);
@@ -256,7 +287,9 @@ impl Timeline {
         self.entries.update(|e| merge(e, messages));
     }
 
-    pub fn apply(&self, event: &ServerEvent) {
+    /// Applies a live change; `past_a_gap`: newer messages than the loaded
+    /// ones are missing, so a new one is not listed (see [`apply_event`]).
+    pub fn apply(&self, event: &ServerEvent, past_a_gap: bool) {
         // Only events about messages change the list (and notify its readers).
         if matches!(
             event,
@@ -266,9 +299,25 @@ impl Timeline {
                 | ServerEvent::Reacted { .. }
         ) {
             self.entries.update(|e| {
-                apply_event(e, event);
+                apply_event(e, event, past_a_gap);
             });
         }
+    }
+
+    /// Keeps the `max` oldest confirmed messages (and the unconfirmed
+    /// sends); the newest of those kept when any went.
+    pub fn keep_oldest(&self, max: usize) -> Option<i64> {
+        let mut kept = None;
+        self.entries.update(|e| kept = keep_oldest(e, max));
+        kept
+    }
+
+    /// Keeps the `max` newest confirmed messages (and the unconfirmed
+    /// sends); whether any went.
+    pub fn keep_newest(&self, max: usize) -> bool {
+        let mut dropped = false;
+        self.entries.update(|e| dropped = keep_newest(e, max));
+        dropped
     }
 
     pub fn mark_deleted(&self, number: i64) {
@@ -388,7 +437,7 @@ pub(crate) mod tests {
             vec![Reaction { emoji: "👍".into(), count: 1, users: vec![Author::new(UserId(2), "b".into(), None)] }];
         let event =
             ServerEvent::MessageDeleted { room_id: RoomId(1), seq: 9, number: 1, message_id: 10, reply_to: None };
-        assert!(apply_event(&mut entries, &event));
+        assert!(apply_event(&mut entries, &event, false));
         let gone = &entries[0].message;
         assert!(gone.deleted && gone.body.is_none() && gone.html.is_none() && gone.reactions.is_empty());
         assert_eq!(entries[1].message.reply_to.as_ref().and_then(|q| q.snippet.clone()), None);
@@ -400,7 +449,7 @@ pub(crate) mod tests {
         let mut reply = message(2, 2, "answer", &at(2));
         reply.reply_to = Some(quote_of(&entries[0].message));
         let event = ServerEvent::Message { room_id: RoomId(1), seq: 2, message: reply };
-        assert!(apply_event(&mut entries, &event));
+        assert!(apply_event(&mut entries, &event, false));
         assert_eq!(numbers(&entries).len(), 2);
         assert_eq!(entries[0].message.reply_count, 1);
     }
@@ -413,9 +462,50 @@ pub(crate) mod tests {
         merge(&mut entries, vec![reply]);
         let mut edited = message(1, 1, "changed   words", &at(1));
         edited.edited_at = Some(at(5));
-        assert!(apply_event(&mut entries, &ServerEvent::MessageEdited { room_id: RoomId(1), seq: 3, message: edited }));
+        assert!(apply_event(
+            &mut entries,
+            &ServerEvent::MessageEdited { room_id: RoomId(1), seq: 3, message: edited },
+            false
+        ));
         assert_eq!(entries[0].message.body.as_deref(), Some("changed   words"));
         assert_eq!(entries[1].message.reply_to.as_ref().and_then(|q| q.snippet.as_deref()), Some("changed words"));
+    }
+
+    #[test]
+    fn the_list_keeps_its_oldest_messages_and_the_sends_on_their_way() {
+        let mut entries: Vec<Entry> = (1..=5).map(|n| Entry::confirmed(message(n, 1, "m", &at(n)))).collect();
+        entries.push(Entry { message: message(0, 1, "pending", &at(9)), state: Delivery::Sending });
+        assert_eq!(keep_oldest(&mut entries, 10), None, "short enough");
+        assert_eq!(keep_oldest(&mut entries, 3), Some(3));
+        let listed: Vec<i64> = entries.iter().map(|e| e.message.number).collect();
+        assert_eq!(listed, [1, 2, 3, 0]);
+        assert_eq!(keep_oldest(&mut entries, 3), None, "nothing more to drop");
+        assert!(keep_newest(&mut entries, 2));
+        let listed: Vec<i64> = entries.iter().map(|e| e.message.number).collect();
+        assert_eq!(listed, [2, 3, 0]);
+        assert!(!keep_newest(&mut entries, 2));
+    }
+
+    #[test]
+    fn an_edit_of_a_message_not_loaded_or_a_new_one_past_a_gap_lists_nothing() {
+        // 71..72 loaded; message 5, far above, is edited; and one arrives
+        // past a gap below.
+        let mut entries =
+            vec![Entry::confirmed(message(71, 1, "a", &at(71))), Entry::confirmed(message(72, 1, "b", &at(72)))];
+        let edited = message(5, 1, "changed", &at(5));
+        assert!(apply_event(
+            &mut entries,
+            &ServerEvent::MessageEdited { room_id: RoomId(1), seq: 80, message: edited },
+            false
+        ));
+        let listed = |entries: &[Entry]| entries.iter().map(|e| e.message.number).collect::<Vec<_>>();
+        assert_eq!(listed(&entries), [71, 72], "the oldest loaded is still 71: its page above loads 70 down");
+        let mut reply = message(120, 2, "late", &at(120));
+        reply.reply_to = Some(quote_of(&entries[1].message));
+        let event = ServerEvent::Message { room_id: RoomId(1), seq: 81, message: reply };
+        assert!(apply_event(&mut entries, &event, true));
+        assert_eq!(listed(&entries), [71, 72], "not beside 72, which it does not follow");
+        assert_eq!(entries[1].message.reply_count, 1, "its original still counts it");
     }
 
     #[test]
@@ -424,10 +514,10 @@ pub(crate) mod tests {
         let reactions =
             vec![Reaction { emoji: "🎉".into(), count: 1, users: vec![Author::new(UserId(2), "b".into(), None)] }];
         let event = ServerEvent::Reacted { room_id: RoomId(1), seq: 4, number: 1, message_id: 10, reactions };
-        assert!(apply_event(&mut entries, &event));
+        assert!(apply_event(&mut entries, &event, false));
         assert_eq!(entries[0].message.reactions[0].emoji, "🎉");
         let before = entries.clone();
-        assert!(!apply_event(&mut entries, &ServerEvent::Presence { user_id: UserId(2), online: true }));
+        assert!(!apply_event(&mut entries, &ServerEvent::Presence { user_id: UserId(2), online: true }, false));
         assert_eq!(entries, before);
     }
 
