@@ -421,3 +421,25 @@ test("the Enter that confirms an input method's conversion sends nothing, in Chr
   await expect(composer).toHaveValue("");
   await closeAll(aliceContext, bobContext);
 });
+
+test("a link to a message in an open room I am not in offers to join it, then opens at that message", async ({ browser }) => {
+  const { aliceContext, bobContext, bobPage } = await pair(browser);
+  const title = `Open door ${Date.now()}`;
+  const room = await createRoom(aliceContext.request, { kind: "open", title });
+  for (const n of [1, 2, 3]) await postMessage(aliceContext.request, room, `note ${n}`);
+  await bobPage.goto(`/rooms/${room}?around=2`);
+  await expect(bobPage.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
+  const join = bobPage.getByRole("button", { name: `Join ${title}` });
+  await expect(join).toBeVisible();
+  await join.click();
+  await expect(bobPage.locator("article.message .body")).toHaveText(["note 1", "note 2", "note 3"], { timeout: 15_000 });
+  await expect(bobPage).toHaveURL(new RegExp(`/rooms/${room}\\?around=2$`));
+  const mine = await (await bobContext.request.get("/conversations")).json();
+  expect(mine.map((c: { id: number }) => c.id)).toContain(room);
+  // A room that is not open offers nothing to join.
+  const direct = await createRoom(aliceContext.request, { participant_ids: [(await registerUser(await browser.newContext(), "third")).id] });
+  await bobPage.goto(`/rooms/${direct}`);
+  await expect(bobPage.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
+  await expect(bobPage.getByRole("button", { name: /^Join/ })).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});

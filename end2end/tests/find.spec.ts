@@ -148,3 +148,20 @@ test("short words beside a longer one are named as not searched for, not silentl
   await expect(page.locator(".ignored-words")).toHaveCount(0);
   await context.close();
 });
+
+test("a hit that matched only the markup shows its text with nothing marked", async ({ browser }) => {
+  const context = await browser.newContext();
+  const room = await searcher(context);
+  const word = uniqueName("mk");
+  await postMessage(context.request, room, `see **${word}** now`);
+  const page = await context.newPage();
+  // "**word**" is in the Markdown, not in the text it shows ("see word now").
+  await page.goto(`/find?q=${encodeURIComponent(`**${word}**`)}`);
+  await expect(page.locator("li.hit")).toHaveCount(1);
+  await expect(page.locator("li.hit .hit-body")).toContainText(`see ${word} now`);
+  await expect(page.locator("li.hit mark")).toHaveCount(0);
+  // Where the text holds it, it is marked.
+  await page.goto(`/find?q=${encodeURIComponent(word)}`);
+  await expect(page.locator("li.hit mark")).toHaveText(word);
+  await context.close();
+});

@@ -54,11 +54,14 @@ pub async fn create_open_room(title: String) -> Result<RoomId, UiError> {
     Ok(opened.id)
 }
 
+/// Joins an open room and opens it: at message `around` when given (a link
+/// to a message in it, followed by someone not yet in it).
 #[server(prefix = "/fn")]
-pub async fn join_room(room_id: i64) -> Result<RoomId, UiError> {
+pub async fn join_room(room_id: i64, around: Option<i64>) -> Result<RoomId, UiError> {
     let (hearth, me) = ssr::user().await?;
     hearth.join(me.id, RoomId(room_id)).await?;
-    leptos_axum::redirect(&format!("/rooms/{room_id}"));
+    let at = around.map(|n| format!("?around={n}")).unwrap_or_default();
+    leptos_axum::redirect(&format!("/rooms/{room_id}{at}"));
     Ok(RoomId(room_id))
 }
 

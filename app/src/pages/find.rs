@@ -174,7 +174,9 @@ fn Hit(hit: SearchHit, room: String) -> impl IntoView {
                     <span class="hit-author">{author}</span>
                     <Stamp stamp=hit.created_at with_day=true />
                 </span>
-                <span class="hit-body">{before}<mark>{matched}</mark>{after}</span>
+                // No mark where the query matched only markup (a link's
+                // target, `**`): nothing of the text shown is the match.
+                <span class="hit-body">{before}{(!matched.is_empty()).then(|| view! { <mark>{matched}</mark> })}{after}</span>
             </a>
         </li>
     }

@@ -69,13 +69,53 @@ use sending::Sender;
 use signals::RoomSignals;
 use timeline::Timeline;
 
+/// Under "Conversation not found": an open room I am not in (a link to it,
+/// or to a message in it, shared by a member) offers to join it, then opens
+/// where the link pointed; anything else says where open rooms are.
+#[component]
+fn JoinIfOpen(room_id: i64, around: Option<i64>, join: ServerAction<crate::api::JoinRoom>) -> impl IntoView {
+    let open = crate::codec::load(|| (), |_| crate::api::list_open_rooms());
+    let failed = crate::components::form::last_error(join.value());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let room = open.await.ok().and_then(|rooms| rooms.into_iter().find(|r| r.id.0 == room_id && !r.is_member));
+                match room {
+                    Some(room) => {
+                        let title = room.title.unwrap_or_else(|| "Untitled room".into());
+                        view! {
+                            <p>{format!("{title} is an open room you are not in. Join it to read it and write in it.")}</p>
+                            <ActionForm action=join>
+                                <input type="hidden" name="room_id" value=room_id />
+                                {around.map(|n| view! { <input type="hidden" name="around" value=n /> })}
+                                <button type="submit">{format!("Join {title}")}</button>
+                            </ActionForm>
+                            <crate::components::form::FieldErrors error=failed field="room_id" />
+                        }
+                        .into_any()
+                    }
+                    None => view! {
+                        <p>"It does not exist, or you are not in it. Open rooms can be joined from " <a href="/browse">"Open rooms"</a> "."</p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let room_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let around = move || query.read().get("around").and_then(|n| n.parse::<i64>().ok());
-    let detail = crate::codec::load(move || (room_id(), around()), |(room, around)| room_detail(room, around, true));
+    // Joined from here (a link into an open room I was not in): loaded again.
+    let join = ServerAction::<crate::api::JoinRoom>::new();
+    let detail = crate::codec::load(
+        move || (room_id(), around(), join.version().get()),
+        |(room, around, _)| room_detail(room, around, true),
+    );
     // A load that failed (offline, say) is tried again when the link returns.
     let live = use_live();
     Effect::new(move |was: Option<LinkStatus>| {
@@ -132,7 +172,7 @@ pub fn RoomPage() -> impl IntoView {
             Err(error) if error.is_missing() => EitherOf3::B(view! {
                 <section class="card">
                     <h1>"Conversation not found"</h1>
-                    <p>"It does not exist, or you are not in it. Open rooms can be joined from " <a href="/browse">"Open rooms"</a> "."</p>
+                    <JoinIfOpen room_id=room_id() around=around() join />
                 </section>
             }),
             Err(_) => EitherOf3::C(view! {
