@@ -78,6 +78,22 @@ impl LocalBlobs {
         Ok(Self { root })
     }
 
+    /// `key`'s file, at the start of `range` (clamped to its size), and how
+    /// many bytes of it the range holds; `None` when there is no such blob.
+    async fn open_at(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<(tokio::fs::File, u64)>> {
+        use tokio::io::AsyncSeekExt;
+        let mut file = match tokio::fs::File::open(self.path(key)?).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let size = file.metadata().await?.len();
+        let range = range.unwrap_or(0..size);
+        let (start, end) = (range.start.min(size), range.end.min(size));
+        file.seek(io::SeekFrom::Start(start)).await?;
+        Ok(Some((file, end.saturating_sub(start))))
+    }
+
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         if !is_key(key) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a blob key"));
@@ -110,35 +126,16 @@ impl BlobStore for LocalBlobs {
     }
 
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<Bytes>> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let path = self.path(key)?;
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        let size = file.metadata().await?.len();
-        let range = range.unwrap_or(0..size);
-        let (start, end) = (range.start.min(size), range.end.min(size));
-        let mut bytes = vec![0; usize::try_from(end.saturating_sub(start)).unwrap_or(0)];
-        file.seek(io::SeekFrom::Start(start)).await?;
+        use tokio::io::AsyncReadExt;
+        let Some((mut file, length)) = self.open_at(key, range).await? else { return Ok(None) };
+        let mut bytes = vec![0; usize::try_from(length).unwrap_or(0)];
         file.read_exact(&mut bytes).await?;
         Ok(Some(bytes.into()))
     }
 
     async fn stream(&self, key: &str, range: Option<Range<u64>>) -> io::Result<Option<BlobStream>> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let path = self.path(key)?;
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        let size = file.metadata().await?.len();
-        let range = range.unwrap_or(0..size);
-        let (start, end) = (range.start.min(size), range.end.min(size));
-        file.seek(io::SeekFrom::Start(start)).await?;
-        let left = end.saturating_sub(start);
+        use tokio::io::AsyncReadExt;
+        let Some((file, left)) = self.open_at(key, range).await? else { return Ok(None) };
         let pieces = futures_util::stream::try_unfold((file, left), |(mut file, left)| async move {
             if left == 0 {
                 return Ok(None);

@@ -461,14 +461,21 @@ async function bobBehind(browser: Browser, proxy: Proxy) {
   return { aliceContext, bobContext, bobPage, room };
 }
 
-const serverUrl = () => process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100";
+/** Runs `test` with a proxy in front of the server under test, closed after, pass or fail. */
+async function behindProxy(test: (proxy: Proxy) => Promise<void>) {
+  const proxy = await startProxy(process.env.HEARTH_E2E_URL ?? "http://127.0.0.1:3100");
+  try {
+    await test(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
 
 test("a socket that goes silent while looking open is noticed, dropped and resumed: nothing sent meanwhile is missed", async ({
   browser,
 }) => {
   test.setTimeout(120_000);
-  const proxy = await startProxy(serverUrl());
-  try {
+  await behindProxy(async (proxy) => {
     const { aliceContext, bobContext, bobPage, room } = await bobBehind(browser, proxy);
     // The network switched under the tab: the socket looks open and carries nothing.
     proxy.silenceOpen();
@@ -488,17 +495,14 @@ test("a socket that goes silent while looking open is noticed, dropped and resum
     );
     expect(Date.now() - asked).toBeLessThan(15_000);
     await closeAll(aliceContext, bobContext);
-  } finally {
-    await proxy.close();
-  }
+  });
 });
 
 test("a send whose request never answers is sent again on a fresh one, once, and the ones after it follow in order", async ({
   browser,
 }) => {
   test.setTimeout(120_000);
-  const proxy = await startProxy(serverUrl());
-  try {
+  await behindProxy(async (proxy) => {
     const { aliceContext, bobContext, bobPage, room } = await bobBehind(browser, proxy);
     proxy.silenceNextRequestTo("/fn/send_message");
     const composer = bobPage.getByLabel("Message", { exact: true });
@@ -515,9 +519,7 @@ test("a send whose request never answers is sent again on a fresh one, once, and
     const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
     expect(bodies).toEqual(["first", "second", "third"]);
     await closeAll(aliceContext, bobContext);
-  } finally {
-    await proxy.close();
-  }
+  });
 });
 
 test("back after more changes than a resume replays, the room shows its newest at the bottom and reading it clears the count", async ({
