@@ -30,6 +30,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// What a Rails client wraps a model's fields in (`params.require(:message)`).
+pub trait RailsModel {
+    const KEY: &'static str;
+}
+
+/// [`Json`], read bare or wrapped in its model's key as a Rails client sends
+/// it: `{"body":"hi"}` and `{"message":{"body":"hi"}}` are one message, with
+/// the same errors (a field's path, and its place in the text). (The
+/// OpenAPI contract documents the bare form.)
+pub struct RailsJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + RailsModel> FromRequest<S> for RailsJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = body_bytes(req, state).await?;
+        // Only a body that names the key at all is looked into: the bare
+        // form, every message a client sends, is read once, as by `Json`.
+        let quoted = format!("\"{}\"", T::KEY);
+        if bytes.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+            && let Ok(body) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let (fields, true) = unwrap_model(body, T::KEY)
+            && fields.is_object()
+        {
+            let inner = serde_json::to_vec(&fields).map_err(AppError::internal)?;
+            return from_json(&inner).map(Self);
+        }
+        from_json(&bytes).map(Self)
+    }
+}
+
+/// A Rails client's body, `{"<key>": {...}}`, as the fields inside, with
+/// any field beside the key that they do not name themselves; or the body
+/// itself when it has no such key. True when it was wrapped.
+pub fn unwrap_model(mut body: serde_json::Value, key: &str) -> (serde_json::Value, bool) {
+    match body.as_object_mut().and_then(|fields| fields.remove(key)) {
+        Some(mut inner) => {
+            if let (Some(fields), Some(beside)) = (inner.as_object_mut(), body.as_object_mut()) {
+                for (name, value) in std::mem::take(beside) {
+                    fields.entry(name).or_insert(value);
+                }
+            }
+            (inner, true)
+        }
+        None => (body, false),
+    }
+}
+
 /// The whole body, within the body limit (413 beyond it).
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
     match axum::body::Bytes::from_request(req, state).await {

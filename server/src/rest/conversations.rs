@@ -15,9 +15,8 @@ use hearth::rooms::NewConversation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::users::{Rails, RailsModel};
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json, Path, Query};
+use crate::extract::{CurrentUser, Json, Path, Query, RailsJson, RailsModel};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -148,7 +147,7 @@ pub(super) struct RoomRef {
 pub(super) async fn create(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
-    Json(Rails(body)): Json<Rails<CreateBody>>,
+    RailsJson(body): RailsJson<CreateBody>,
 ) -> ApiResult<impl IntoResponse> {
     let input = NewConversation { participant_ids: body.participant_ids, title: body.title, kind: body.kind };
     let opened = hearth.create_conversation(me.id, input).await?;

@@ -14,9 +14,8 @@ use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::users::{Rails, RailsModel};
 use crate::error::ApiResult;
-use crate::extract::{CurrentUser, Json, OptionalJson, Path, Query};
+use crate::extract::{CurrentUser, Json, OptionalJson, Path, Query, RailsJson, RailsModel};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -95,7 +94,7 @@ pub(super) async fn send(
     State(hearth): State<Hearth>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<i64>,
-    Json(Rails(body)): Json<Rails<SendBody>>,
+    RailsJson(body): RailsJson<SendBody>,
 ) -> ApiResult<impl IntoResponse> {
     let client_id = body.client_id.as_deref();
     let sent = hearth.post_reply(me.id, RoomId(id), &body.body, client_id, body.reply_to, &body.attachment_ids).await?;

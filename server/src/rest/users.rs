@@ -46,44 +46,9 @@ pub(super) enum MaybeWrapped<T> {
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for MaybeWrapped<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let (fields, wrapped) = unwrap_model(serde_json::Value::deserialize(deserializer)?, "user");
+        let (fields, wrapped) = crate::extract::unwrap_model(serde_json::Value::deserialize(deserializer)?, "user");
         let user = serde_json::from_value(fields).map_err(D::Error::custom)?;
         Ok(if wrapped { Self::Wrapped { user } } else { Self::Bare(user) })
-    }
-}
-
-/// A Rails client's body, `{"<key>": {...}}`, as the fields inside, with
-/// any field beside the key that they do not name themselves; or the body
-/// itself when it has no such key. True when it was wrapped.
-fn unwrap_model(mut body: serde_json::Value, key: &str) -> (serde_json::Value, bool) {
-    match body.as_object_mut().and_then(|fields| fields.remove(key)) {
-        Some(mut inner) => {
-            if let (Some(fields), Some(beside)) = (inner.as_object_mut(), body.as_object_mut()) {
-                for (name, value) in std::mem::take(beside) {
-                    fields.entry(name).or_insert(value);
-                }
-            }
-            (inner, true)
-        }
-        None => (body, false),
-    }
-}
-
-/// What a Rails client wraps a model's fields in (`params.require(:message)`).
-pub(super) trait RailsModel {
-    const KEY: &'static str;
-}
-
-/// A body read bare or wrapped in its model's key, as Rails clients send
-/// it: `{"body":"hi"}` and `{"message":{"body":"hi"}}` are one message.
-/// (The OpenAPI contract documents the bare form.)
-pub(super) struct Rails<T>(pub T);
-
-impl<'de, T: serde::de::DeserializeOwned + RailsModel> Deserialize<'de> for Rails<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let (fields, _) = unwrap_model(serde_json::Value::deserialize(deserializer)?, T::KEY);
-        serde_json::from_value(fields).map(Self).map_err(D::Error::custom)
     }
 }
 
