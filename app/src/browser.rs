@@ -156,8 +156,8 @@ pub async fn within<T>(ms: u32, future: impl std::future::Future<Output = T>) ->
     #[cfg(feature = "hydrate")]
     {
         use futures::future::{Either, select};
-        let future = std::pin::pin!(future);
-        match select(future, gloo_timers::future::TimeoutFuture::new(ms)).await {
+        let (future, timer) = (std::pin::pin!(future), std::pin::pin!(sleep(ms)));
+        match select(future, timer).await {
             Either::Left((answer, _)) => Some(answer),
             Either::Right(_) => None,
         }
@@ -166,6 +166,19 @@ pub async fn within<T>(ms: u32, future: impl std::future::Future<Output = T>) ->
     {
         let _ = ms;
         Some(future.await)
+    }
+}
+
+/// Resolves after `ms`. Its timer is never cancelled (it fires, and finds
+/// nobody waiting): cancelling one goes through `clearTimeout`, which a page
+/// may have replaced (a test's fake clock), and a timer it failed to clear
+/// would call a closure already dropped, a panic.
+#[cfg(feature = "hydrate")]
+pub fn sleep(ms: u32) -> impl std::future::Future<Output = ()> {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    leptos::prelude::set_timeout(move || _ = done.send(()), std::time::Duration::from_millis(u64::from(ms)));
+    async move {
+        let _ = wait.await;
     }
 }
 

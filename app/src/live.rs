@@ -306,6 +306,22 @@ mod connection {
         /// The tab was shown again: an open socket is asked at once whether
         /// it still carries anything.
         Probe,
+        /// Every [`TICK_MS`]: a quiet socket is looked at.
+        Tick,
+    }
+
+    /// Sends [`Wake::Tick`] every [`TICK_MS`] while anyone listens: one
+    /// timer at a time, each firing (never cancelled, see
+    /// `crate::browser::sleep`).
+    fn tick(wake: mpsc::UnboundedSender<Wake>) {
+        set_timeout(
+            move || {
+                if wake.unbounded_send(Wake::Tick).is_ok() {
+                    tick(wake);
+                }
+            },
+            std::time::Duration::from_millis(u64::from(TICK_MS)),
+        );
     }
 
     /// How one connection ended.
@@ -329,7 +345,8 @@ mod connection {
     ) {
         // The browser knows before the socket does: drop it when the network
         // goes away, and retry at once (not after the backoff) when it returns.
-        let (on_tx, off_tx, probe_tx) = (wake_tx.clone(), wake_tx.clone(), wake_tx);
+        let (on_tx, off_tx, probe_tx) = (wake_tx.clone(), wake_tx.clone(), wake_tx.clone());
+        tick(wake_tx);
         let _online = window_event_listener(leptos::ev::online, move |_| {
             let _ = on_tx.unbounded_send(Wake::Network(true));
         });
@@ -410,7 +427,7 @@ mod connection {
                             break;
                         }
                     }
-                    Either::Right((Some(Wake::Network(false) | Wake::Probe), _)) => {}
+                    Either::Right((Some(Wake::Network(false) | Wake::Probe | Wake::Tick), _)) => {}
                     Either::Right((None, _)) => return,
                 }
             }
@@ -461,24 +478,21 @@ mod connection {
                 let _ = tx.unbounded_send(ClientEvent::Ping);
             }
             let next = futures::future::select(rx.next(), read.next());
-            let woken = futures::future::select(next, wake.next());
-            let tick = gloo_timers::future::TimeoutFuture::new(TICK_MS);
-            let event = match futures::future::select(woken, tick).await {
-                Either::Right(_) => continue,
-                Either::Left((Either::Left((event, _)), _)) => event,
-                Either::Left((Either::Right((Some(Wake::Network(false)), _)), _)) => return Ended::Dropped,
-                Either::Left((Either::Right((Some(Wake::Session(false)), _)), _)) => {
+            let event = match futures::future::select(next, wake.next()).await {
+                Either::Left((event, _)) => event,
+                Either::Right((Some(Wake::Network(false)), _)) => return Ended::Dropped,
+                Either::Right((Some(Wake::Session(false)), _)) => {
                     *signed_in = false;
                     return Ended::SignedOut;
                 }
                 // Back online, or shown again, with this socket thought open:
                 // it may have died meanwhile; ask it.
-                Either::Left((Either::Right((Some(Wake::Network(true) | Wake::Probe), _)), _)) => {
+                Either::Right((Some(Wake::Network(true) | Wake::Probe), _)) => {
                     heard.ask_now();
                     continue;
                 }
-                Either::Left((Either::Right((Some(_), _)), _)) => continue,
-                Either::Left((Either::Right((None, _)), _)) => return Ended::Dropped,
+                Either::Right((Some(_), _)) => continue,
+                Either::Right((None, _)) => return Ended::Dropped,
             };
             if matches!(event, Either::Right((Some(Ok(_)), _))) {
                 heard.heard(now());

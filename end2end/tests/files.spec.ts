@@ -112,7 +112,8 @@ test("files dropped on the window or attached go with the text, and a file over 
   await expect(message.locator(".file-link")).toHaveCount(2);
   await expect(message.locator(".file-link").first()).toContainText("minutes.txt");
   await expect(message.locator(".file-link").nth(1)).toContainText("data.bin");
-  await expect(message.locator(".file-link").nth(1)).toContainText("300 KB");
+  // 300,000 bytes, in the units the upload limit is said in (1 KB = 1,024 bytes).
+  await expect(message.locator(".file-link").nth(1)).toContainText("293 KB");
   // Each file's icon is drawn, not an emoji (a box without an emoji font).
   await expect(message.locator(".file-link svg.icon")).toHaveCount(2);
   expect(await message.locator(".file-link").first().textContent()).not.toMatch(/\p{Extended_Pictographic}/u);

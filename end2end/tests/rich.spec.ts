@@ -100,7 +100,10 @@ test("a reply quotes its original and jumps to it, even far up the history", asy
   await expect(target).toHaveAttribute("tabindex", "0");
   await expect(target.locator(".reply-count")).toHaveText("1 reply");
 
-  // …and alice answers a nearby one from the composer; its quote jumps in place.
+  // …and alice answers a nearby one from the composer; its quote jumps in
+  // place. (bob has read the room, so it opens for him at its newest,
+  // where her answer arrives.)
+  expect((await bobContext.request.put(`/conversations/${room}/read`)).status()).toBe(200);
   await openLive(bobPage, room);
   const filler = alicePage.locator("article.message", { hasText: "filler 3" }).first();
   await filler.hover();
