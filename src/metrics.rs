@@ -3,6 +3,7 @@
 //! one every call here is a no-op. Names follow Prometheus conventions (base
 //! units, `_total` for counters); `docs/operations.md` lists them.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 /// `hearth_http_requests_total{method,route,status}` (counter) and
@@ -173,19 +174,56 @@ pub fn bus_filled(changes: usize) {
     metrics::counter!(BUS_FILLED).increment(changes as u64);
 }
 
-/// Counts an open WebSocket in [`WEBSOCKETS_OPEN`] until dropped.
-pub struct OpenSocket(&'static str);
+/// The process's open sockets by endpoint, counted whether or not a
+/// recorder is installed: a gauge moved by +1 and -1 went below zero when
+/// sockets opened before the recorder was installed closed after it.
+static OPEN_WS: AtomicI64 = AtomicI64::new(0);
+static OPEN_CABLE: AtomicI64 = AtomicI64::new(0);
+
+fn open_count(endpoint: Endpoint) -> &'static AtomicI64 {
+    match endpoint {
+        Endpoint::Ws => &OPEN_WS,
+        Endpoint::Cable => &OPEN_CABLE,
+    }
+}
+
+/// The two socket endpoints, as [`WEBSOCKETS_OPEN`] labels them.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Ws,
+    Cable,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ws => "ws",
+            Self::Cable => "cable",
+        }
+    }
+}
+
+/// Counts an open WebSocket until dropped (reported by [`report_open_sockets`]).
+pub struct OpenSocket(Endpoint);
 
 impl OpenSocket {
-    pub fn new(endpoint: &'static str) -> Self {
-        metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => endpoint).increment(1.0);
+    pub fn new(endpoint: Endpoint) -> Self {
+        open_count(endpoint).fetch_add(1, Ordering::Relaxed);
         Self(endpoint)
     }
 }
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
-        metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => self.0).decrement(1.0);
+        open_count(self.0).fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Sets [`WEBSOCKETS_OPEN`] from the open sockets counted now (at a scrape).
+pub fn report_open_sockets() {
+    for endpoint in [Endpoint::Ws, Endpoint::Cable] {
+        let open = open_count(endpoint).load(Ordering::Relaxed);
+        metrics::gauge!(WEBSOCKETS_OPEN, "endpoint" => endpoint.label()).set(open as f64);
     }
 }
 
@@ -208,4 +246,23 @@ pub fn push_dropped() {
 pub fn uploaded(bytes: i64) {
     metrics::counter!(UPLOADS).increment(1);
     metrics::counter!(UPLOAD_BYTES).increment(u64::try_from(bytes).unwrap_or(0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_sockets_are_counted_with_no_recorder_and_uncounted_when_dropped() {
+        // No recorder is installed in this test binary: the count is kept
+        // anyway, so a recorder installed later starts from the truth.
+        let start = open_count(Endpoint::Cable).load(Ordering::Relaxed);
+        let first = OpenSocket::new(Endpoint::Cable);
+        let second = OpenSocket::new(Endpoint::Cable);
+        assert_eq!(open_count(Endpoint::Cable).load(Ordering::Relaxed), start + 2);
+        drop(first);
+        assert_eq!(open_count(Endpoint::Cable).load(Ordering::Relaxed), start + 1);
+        drop(second);
+        assert_eq!(open_count(Endpoint::Cable).load(Ordering::Relaxed), start);
+    }
 }

@@ -93,7 +93,7 @@ async fn upgrade(
     let signals = hearth.user_signals(user.id);
     ws.on_upgrade(move |socket| {
         shutdown.clone().track(async move {
-            let _open = hearth::metrics::OpenSocket::new("cable");
+            let _open = hearth::metrics::OpenSocket::new(hearth::metrics::Endpoint::Cable);
             let user_id = user.id;
             let cable = Cable { hearth: hearth.clone(), user, session_id };
             // Boxed, as the WebSocket's loop is (`ws::while_present`).

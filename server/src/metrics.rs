@@ -137,6 +137,7 @@ impl Endpoint {
         metrics::gauge!(series::DB_POOL_CONNECTIONS).set(f64::from(pool.size));
         metrics::gauge!(series::DB_POOL_IDLE).set(pool.idle as f64);
         metrics::gauge!(series::DB_POOL_MAX).set(f64::from(pool.max));
+        series::report_open_sockets();
         self.handle.run_upkeep();
         ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], self.handle.render()).into_response()
     }

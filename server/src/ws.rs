@@ -89,7 +89,7 @@ async fn upgrade(
     let signals = hearth.user_signals(user.id);
     limited(ws).on_upgrade(move |socket| {
         shutdown.clone().track(async move {
-            let _open = hearth::metrics::OpenSocket::new("ws");
+            let _open = hearth::metrics::OpenSocket::new(hearth::metrics::Endpoint::Ws);
             let user_id = user.id;
             let tab = Tab { socket: hearth.tab_opened(), shows_room: AtomicBool::new(false) };
             let connection = Connection { hearth: hearth.clone(), user, session_id, tab };
