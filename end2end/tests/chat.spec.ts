@@ -443,3 +443,33 @@ test("a link to a message in an open room I am not in offers to join it, then op
   await expect(bobPage.getByRole("button", { name: /^Join/ })).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
+
+test("the browser's Back from a room, with the focus in its composer, leaves a working room list", async ({ browser }) => {
+  // The composer's blur came while the room was being taken away, and the
+  // attributes it changed read a signal already disposed: a panic, then a
+  // page stuck on "Loading…" whose links did nothing (phones' Back gesture).
+  const context = await browser.newContext();
+  await registerUser(context, "backer");
+  const room = await createRoom(context.request, { kind: "open", title: "Where Back starts" });
+  await postMessage(context.request, room, "a message to come back to");
+  const page = await context.newPage();
+  await page.goto("/");
+  await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  // One document throughout: the router's navigations, not page loads.
+  await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+  const link = page.locator(`.sidebar a[href="/rooms/${room}"]`);
+  await link.click();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true");
+  await expect(page.locator("#composer-body")).toBeFocused();
+
+  await page.goBack();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(/^Welcome/);
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+  // The app still works: the room opens again from the list, and Forward too.
+  await link.click();
+  await expect(page.locator("article.message .body")).toHaveText(["a message to come back to"]);
+  await page.goBack();
+  await page.goForward();
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true");
+  await context.close();
+});

@@ -251,7 +251,13 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     room.signals.announce_typing();
                     look();
                 }
-                on:blur=move |_| picker.set(None)
+                // Later, not now: a blur can come from the composer being
+                // taken away with the focus in it (the browser's Back), while
+                // its signals are being disposed, and the list's attributes
+                // run again by this one would read one already gone (a panic
+                // that left the whole app dead). By then the signal is gone
+                // too, and `try_set` does nothing.
+                on:blur=move |_| set_timeout(move || drop(picker.try_set(None)), std::time::Duration::ZERO)
                 // A pasted picture (or file) goes with the message.
                 on:paste=move |ev| {
                     #[cfg(feature = "hydrate")]
