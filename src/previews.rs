@@ -204,7 +204,7 @@ impl crate::Hearth {
         if !self.previews.enabled() || !body.contains("http") {
             return;
         }
-        let Some(url) = crate::markdown::first_link(body).and_then(|u| Url::parse(&u).ok()) else {
+        let Some(url) = previewed_link(body) else {
             return;
         };
         let hearth = self.clone();
@@ -237,6 +237,12 @@ impl crate::Hearth {
         }
         Ok(())
     }
+}
+
+/// The link of `body` a preview is for (its first), as the preview cache
+/// (`link_previews`) keys it.
+pub(crate) fn previewed_link(body: &str) -> Option<Url> {
+    crate::markdown::first_link(body).and_then(|u| Url::parse(&u).ok())
 }
 
 #[cfg(test)]

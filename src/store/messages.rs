@@ -822,9 +822,10 @@ impl Store {
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
     }
 
-    /// Soft-deletes: the row (and its number) stays, the body leaves every
-    /// read, and the room's `messages_count` drops by one. Returns the
-    /// change's seq, or `None` if there was nothing to delete.
+    /// Soft-deletes: the row (and its number) stays, its text is blanked,
+    /// and the room's `messages_count` drops by one; a push showing it is
+    /// withdrawn. Returns the change's seq, or `None` if there was nothing
+    /// to delete.
     pub async fn delete_message(&self, room: RoomId, number: i64) -> Result<Option<i64>, AppError> {
         self.change_message(room, number, MessageUpdate::Delete).await
     }
@@ -846,8 +847,11 @@ impl Store {
                 Some(body),
                 0,
             ),
+            // The text goes with the message, from the file and its backups
+            // too (migrations/*/0022_deleted_text_purged.sql).
             MessageUpdate::Delete => (
-                "UPDATE messages SET deleted_at = $3 WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
+                "UPDATE messages SET deleted_at = $3, body = '', mention_ids = NULL, preview_url = NULL
+                 WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
                 None,
                 -1,
             ),
@@ -856,6 +860,17 @@ impl Store {
                         WHERE id = $2 RETURNING last_seq";
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // What a deletion blanks, for the preview cache below.
+            let gone: Option<(String, Option<String>)> = match change {
+                MessageUpdate::Delete => sqlx::query_as(
+                    "SELECT body, preview_url FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
+                )
+                .bind(room)
+                .bind(number)
+                .fetch_optional(&mut *tx)
+                .await?,
+                MessageUpdate::Edit(..) => None,
+            };
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {
                 Some(body) => update.bind(body).bind(&at).bind(match change {
@@ -890,6 +905,31 @@ impl Store {
                             .bind(number)
                             .execute(&mut *tx)
                             .await?;
+                        // Its link leaves the preview cache (a link can hold
+                        // a token) unless another live message shows it.
+                        let (body, preview) = gone.unwrap_or_default();
+                        let link = crate::previews::previewed_link(&body).map(String::from);
+                        for url in preview.into_iter().chain(link) {
+                            sqlx::query(FORGET_PREVIEW).bind(url).execute(&mut *tx).await?;
+                        }
+                        // A notification already showing it is withdrawn, as
+                        // reading it does (public/sw.js closes it by number).
+                        let pushed: Vec<(UserId,)> = sqlx::query_as(
+                            "DELETE FROM push_sent WHERE room_id = $1 AND number = $2 RETURNING user_id",
+                        )
+                        .bind(room)
+                        .bind(number)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for (user,) in pushed {
+                            sqlx::query(super::rooms::QUEUE_CLOSE)
+                                .bind(room)
+                                .bind(number)
+                                .bind(user)
+                                .bind(&at)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     MessageUpdate::Edit(_, mentions) => {
                         // The new text's mentions replace the old text's.
@@ -1389,3 +1429,8 @@ struct EventRow {
     #[sqlx(flatten)]
     message: MessageRow,
 }
+
+/// Forgets link `$1`'s cached preview unless a live message shows it (on
+/// `messages_preview_url`).
+const FORGET_PREVIEW: &str = "DELETE FROM link_previews WHERE url = $1
+    AND NOT EXISTS (SELECT 1 FROM messages WHERE preview_url = $1 AND deleted_at IS NULL)";

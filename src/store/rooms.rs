@@ -635,7 +635,7 @@ const WITHDRAW_PUSH: &str =
     "DELETE FROM push_sent WHERE user_id = $1 AND room_id = $2 AND number <= $3 RETURNING number";
 
 /// A `close` job for member `$3`, due at once (`$4`).
-const QUEUE_CLOSE: &str =
+pub(super) const QUEUE_CLOSE: &str =
     "INSERT INTO push_jobs (kind, room_id, number, user_id, due_at) VALUES ('close', $1, $2, $3, $4)";
 
 /// A member's unread count (`mb` the membership, `r` its room): the room's

@@ -252,3 +252,54 @@ async fn an_instance_with_previews_off_fetches_nothing() {
     assert_eq!(site.hits.load(Ordering::SeqCst), 0);
     assert!(app.query_strings("SELECT url FROM link_previews").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_deleted_messages_text_and_its_links_preview_leave_the_database_unless_another_message_shows_it() {
+    let site = start_site().await;
+    let app = previewing_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let mut ws = connect(&app, &bob).await;
+    ws.subscribe(room, None).await;
+    let secret = format!("{}/og?token=SECRET-IN-LINK", site.base);
+    let shared = format!("{}/og-again", site.base);
+    let mut numbers = Vec::new();
+    for body in [
+        format!("db password Hunter2Secret, see {secret}"),
+        format!("shared {shared}"),
+        format!("shared too {shared}"),
+        "text mentioning @bob".to_owned(),
+    ] {
+        let sent = app.send(&alice.client, room, &body).await;
+        numbers.push(sent["number"].as_i64().expect("a number"));
+    }
+    assert!(cached_answer(&app, &secret).await && cached_answer(&app, &shared).await, "both previews were kept");
+    // Both previews are shown before anything is deleted.
+    for number in &numbers[..3] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while message_at(&app, &bob.client, room, *number).await.preview.is_none() {
+            assert!(Instant::now() < deadline, "message {number}'s preview");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    for number in [numbers[0], numbers[1], numbers[3]] {
+        let path = app.url(&format!("/conversations/{room}/messages/{number}"));
+        assert_eq!(alice.client.delete(path).send().await.expect("sent").status(), 204);
+    }
+
+    // Not in the file: the deleted rows keep their numbers, not their text.
+    let left = app
+        .query_strings(&format!(
+            "SELECT body || '|' || COALESCE(mention_ids, '-') || '|' || COALESCE(preview_url, '-') FROM messages
+             WHERE room_id = {room} AND deleted_at IS NOT NULL ORDER BY number"
+        ))
+        .await;
+    assert_eq!(left, ["|-|-", "|-|-", "|-|-"]);
+    let cached = app.query_strings("SELECT url FROM link_previews ORDER BY url").await;
+    assert_eq!(cached, [shared.as_str()], "the secret link went; the one a live message shows stayed");
+    assert_eq!(message_at(&app, &bob.client, room, numbers[2]).await.preview, Some(expected(&shared)));
+    // Search finds nothing of it either.
+    let hits = app.get_json(&bob.client, "/search?q=Hunter2Secret").await;
+    assert_eq!(hits["results"].as_array().map(Vec::len).unwrap_or(0), 0, "{hits}");
+}

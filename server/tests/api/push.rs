@@ -442,6 +442,37 @@ async fn reading_a_pushed_message_on_any_device_withdraws_it_once() {
 }
 
 #[tokio::test]
+async fn deleting_a_pushed_message_withdraws_its_notification_once() {
+    // Arrange
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let endpoint = service.endpoint("bob-phone");
+    let browser = subscribe_browser(&app, &bob.client, &endpoint).await;
+    app.send(&alice.client, room, "the password is Tr0ub4dor").await;
+    let pushed = service.next().await;
+    assert_eq!(browser.decrypt(&pushed.body)["body"], "the password is Tr0ub4dor");
+    // The same device with fresh keys (ring's ECDH keys decrypt once).
+    let browser = subscribe_browser(&app, &bob.client, &endpoint).await;
+
+    // Act
+    let path = app.url(&format!("/conversations/{room}/messages/1"));
+    assert_eq!(alice.client.delete(path).send().await.expect("sent").status(), 204);
+    let close = service.next().await;
+    // Reading the room afterwards has nothing left to withdraw.
+    app.hearth.mark_read(UserId(bob.id), RoomId(room), 1).await.expect("read");
+    let again = service.next_within(Duration::from_millis(1500)).await;
+
+    // Assert
+    assert_eq!(
+        browser.decrypt(&close.body),
+        json!({ "kind": "close", "room_id": room, "number": 1, "tag": format!("room-{room}") })
+    );
+    assert!(again.is_none(), "withdrawn once: {again:?}");
+}
+
+#[tokio::test]
 async fn a_job_queued_before_a_restart_is_sent_after_it_exactly_once() {
     // Arrange
     let mut service = PushService::start().await;
