@@ -178,6 +178,13 @@ pub(super) struct ProfileBody {
     /// keeps it.
     #[serde(default, deserialize_with = "super::null_is_blank")]
     avatar_url: Option<String>,
+    /// Not changed here: an email change needs the password
+    /// (`PUT /users/me/email`), so one sent here is refused, never ignored.
+    #[schema(ignore)]
+    email: Option<serde::de::IgnoredAny>,
+    /// Not changed here either (`PUT /users/me/password`).
+    #[schema(ignore)]
+    password: Option<serde::de::IgnoredAny>,
 }
 
 /// Changes my username, display name or avatar (copied from a URL).
@@ -190,6 +197,18 @@ pub(super) async fn update_me(
     Json(body): Json<MaybeWrapped<ProfileBody>>,
 ) -> ApiResult<impl IntoResponse> {
     let body = body.into_inner();
+    // A field this route does not change is refused by name, not answered
+    // `"ok": true` with nothing changed.
+    if body.email.is_some() {
+        return Err(AppError::invalid("email", "Email is changed at PUT /users/me/email, with your password").into());
+    }
+    if body.password.is_some() {
+        return Err(AppError::invalid(
+            "password",
+            "Password is changed at PUT /users/me/password, with your current one",
+        )
+        .into());
+    }
     let changes = ProfileChanges { username: body.username, name: body.name, avatar_url: body.avatar_url };
     let profile = hearth.update_profile(user.id, changes).await?;
     Ok(JsonResponse(ProfileUpdated::new(profile)))

@@ -89,6 +89,24 @@ async fn changing_the_email_needs_the_password_a_valid_free_address_and_a_live_s
     assert!(audit.as_array().expect("entries").iter().all(|e| e["action"] != "user.email"), "audit-free: {audit}");
 }
 
+#[tokio::test]
+async fn the_profile_route_refuses_an_email_or_a_password_by_name_and_changes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.user("owner").await;
+    let before = app.get_json(&owner.client, "/users/me").await;
+
+    let put = |body: Value| owner.client.put(app.url("/users/me")).json(&body).send();
+    let refused = put(json!({ "user": { "name": "New Name", "email": "elsewhere@example.com" } })).await.expect("sent");
+    let body = assert_error(refused, 422).await;
+    assert_eq!(body["errors"], json!(["Email is changed at PUT /users/me/email, with your password"]));
+    let refused = put(json!({ "name": "New Name", "password": "another-secret" })).await.expect("sent");
+    let body = assert_error(refused, 422).await;
+    assert_eq!(body["errors"], json!(["Password is changed at PUT /users/me/password, with your current one"]));
+
+    assert_eq!(app.get_json(&owner.client, "/users/me").await, before, "nothing changed");
+    assert_eq!(app.sign_in_with(&new_client(), "owner", PASSWORD).await.status(), 200);
+}
+
 async fn sessions(app: &TestApp, client: &Client) -> Response {
     client.get(app.url("/users/me/sessions")).send().await.expect("request sent")
 }
