@@ -155,6 +155,18 @@ test("on a touch screen Return adds a new line and the Send button sends, as in 
   await expect(sent).toContainText("first line");
   await expect(sent).toContainText("second line");
   await expect(composer).toHaveValue("");
+  // The editor too: Return is a new line there (a phone's keyboard has no
+  // Shift+Return), and Save saves.
+  await sent.tap();
+  await page.getByRole("button", { name: "Edit message" }).tap();
+  const editor = page.getByLabel("Edit message", { exact: true });
+  await expect(editor).toBeFocused();
+  await editor.press("Enter");
+  await editor.pressSequentially("third line");
+  await expect(editor).toHaveValue("first line\nsecond line\nthird line");
+  await page.getByRole("button", { name: "Save" }).tap();
+  await expect(editor).toBeHidden();
+  await expect(sent).toContainText("third line");
   await closeAll(touch, bobContext);
 });
 
@@ -343,3 +355,34 @@ for (const colorScheme of ["light", "dark"] as const) {
     });
   }
 }
+
+test("on a phone the keyboard opening, or the phone turned, keeps a reader at the newest message there, live ones too", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+  await registerUser(context, "typist");
+  const room = await createRoom(context.request, { kind: "open", title: `Keyboard ${Date.now()}` });
+  for (let i = 1; i <= 20; i++) await postMessage(context.request, room, `line ${i} before the keyboard`);
+  const page = await context.newPage();
+  await openLive(page, room);
+  const newest = page.locator("article.message").last();
+  await expect(newest).toContainText("line 20");
+  await expect(newest).toBeInViewport();
+  await page.getByLabel("Message", { exact: true }).tap();
+
+  // The keyboard takes half the screen (the page is resized for it, as
+  // `interactive-widget=resizes-content` asks).
+  await page.setViewportSize({ width: PHONE.width, height: 350 });
+  const gap = () => page.locator(".messages").evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+  await expect.poll(gap).toBeLessThanOrEqual(2);
+  await expect(newest).toBeInViewport();
+  await expect(page.getByRole("button", { name: /Jump to the newest|new message/ })).toHaveCount(0);
+  // A message arriving now scrolls in, as it would with the keyboard shut.
+  await postMessage(context.request, room, "live while typing");
+  const live = page.locator("article.message", { hasText: "live while typing" });
+  await expect(live).toBeInViewport();
+  await expect.poll(gap).toBeLessThanOrEqual(2);
+  // Turned on its side.
+  await page.setViewportSize({ width: PHONE.height, height: PHONE.width });
+  await expect.poll(gap).toBeLessThanOrEqual(2);
+  await expect(live).toBeInViewport();
+  await context.close();
+});

@@ -31,7 +31,9 @@ fn refusal_text(error: &crate::error::UiError) -> String {
 }
 
 /// The editor of one's own message: focused at once; Enter saves,
-/// Shift+Enter is a new line, Esc cancels.
+/// Shift+Enter is a new line, Esc cancels. On a touch screen, whose keyboard
+/// has no Shift+Return, Return is a new line and Save saves, as in the
+/// composer.
 #[component]
 fn Editor(
     draft: RwSignal<String>,
@@ -48,6 +50,8 @@ fn Editor(
         }
     });
     let (save_on_key, cancel_on_key, save_on_click) = (save.clone(), cancel.clone(), save);
+    let touch = RwSignal::new(false);
+    Effect::new(move |_| touch.set(super::browser::touch_first()));
     view! {
         <div class="edit">
             <textarea
@@ -56,7 +60,7 @@ fn Editor(
                 node_ref=field
                 bind:value=draft
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !crate::browser::composing(&ev) {
+                    if ev.key() == "Enter" && !ev.shift_key() && !crate::browser::composing(&ev) && !touch.get_untracked() {
                         ev.prevent_default();
                         save_on_key();
                     } else if ev.key() == "Escape" {

@@ -315,6 +315,13 @@ fn ChatWindow(
     };
     let paging = Paging::new(room_id, timeline, start, jumped, detail.conversation.last_number);
     reading::mark_read_while_shown(room_id, first_unread, timeline, paging);
+    // The window resized (a phone's keyboard opening, the phone turned on
+    // its side): a reader at the newest message stays at it.
+    #[cfg(feature = "hydrate")]
+    {
+        let resized = window_event_listener(leptos::ev::resize, move |_| paging.stay_at_bottom());
+        on_cleanup(move || resized.remove());
+    }
     let signals =
         RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
     signals.archived.set(detail.conversation.archived_at.is_some());
