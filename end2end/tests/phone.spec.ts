@@ -386,3 +386,45 @@ test("on a phone the keyboard opening, or the phone turned, keeps a reader at th
   await expect(live).toBeInViewport();
   await context.close();
 });
+
+test("on a touch screen fields do not zoom the page, small controls are thumb-sized, and pop-overs and code labels fit", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 667, height: 375 }, hasTouch: true, isMobile: true });
+  await registerUser(context, "thumbs");
+  const room = await createRoom(context.request, { kind: "open", title: `Thumbs ${Date.now()}` });
+  await postMessage(context.request, room, "```rust\nfn main() {}\n```");
+  const page = await context.newPage();
+  // A field under 16px makes Safari zoom the page when it is tapped.
+  const smallFields = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, select")]
+        .filter((field) => field.getBoundingClientRect().width > 0)
+        .filter((field) => parseFloat(getComputedStyle(field).fontSize) < 16)
+        .map((field) => field.id || field.getAttribute("name") || field.tagName),
+    );
+  await page.goto("/profile");
+  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  expect(await smallFields()).toEqual([]);
+  await openLive(page, room);
+  expect(await smallFields()).toEqual([]);
+  for (const control of [page.getByText("Room details", { exact: true }), page.locator("button.leave-room")]) {
+    const box = (await control.boundingBox())!;
+    expect(Math.min(box.width, box.height), "at least 24px each way").toBeGreaterThanOrEqual(24);
+  }
+  // The code's language label sits above its first line, not on it.
+  const code = page.locator(".body.markdown pre");
+  const [labelBottom, codeTop] = await code.evaluate((pre) => {
+    const label = getComputedStyle(pre, "::before");
+    const line = pre.querySelector("code")!.getBoundingClientRect().top - pre.getBoundingClientRect().top;
+    const height = parseFloat(label.height) || parseFloat(label.fontSize) * 1.3;
+    return [parseFloat(label.top) + height, line];
+  });
+  expect(labelBottom).toBeLessThanOrEqual(codeTop + 1);
+  // Room details, on a phone on its side: within the screen, scrolling in itself.
+  await page.getByText("Room details", { exact: true }).tap();
+  const popover = page.locator(".room-popover").first();
+  await expect(popover).toBeVisible();
+  const box = (await popover.boundingBox())!;
+  expect(box.y + box.height, "its bottom on the screen").toBeLessThanOrEqual(375);
+  expect(await page.evaluate(() => document.documentElement.scrollHeight), "the page itself does not scroll").toBeLessThanOrEqual(376);
+  await context.close();
+});
