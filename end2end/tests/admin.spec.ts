@@ -191,8 +191,16 @@ test("an admin removes a member from a room on the admin page and it leaves thei
 
   const row = await adminRowOf(admin, member.username);
   await expect(row.locator(".avatar")).toHaveText(initialsOf(member.name));
+  // A reset link says whose it is, and is brought into view (selected, to copy).
+  await row.getByRole("button", { name: "Reset link" }).click();
+  const link = admin.getByLabel(`Password reset link for ${member.name} (@${member.username}) (valid for an hour, once)`);
+  await expect(link).toBeFocused();
+  await expect(link).toBeInViewport();
   await row.getByRole("button", { name: "Rooms…" }).click();
   const panel = admin.getByRole("group", { name: `Remove @${member.username} from a room` });
+  // Opened below the whole list: it takes the focus, so it is in view.
+  await expect(panel.getByRole("heading")).toBeFocused();
+  await expect(panel.getByRole("heading")).toBeInViewport();
   await panel.getByLabel("Room", { exact: true }).selectOption({ label: title });
   await panel.getByRole("button", { name: "Remove from room" }).click();
 

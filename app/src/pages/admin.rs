@@ -28,6 +28,9 @@ struct Actions {
     deactivate: ServerAction<AdminDeactivate>,
     reactivate: ServerAction<AdminReactivate>,
     reset_link: ServerAction<AdminResetLink>,
+    /// Whose reset link was asked for last (the page's lists are made
+    /// again when an action completes; this outlives them).
+    reset_for: RwSignal<String>,
     remove: ServerAction<AdminRemoveFromRoom>,
     invite: ServerAction<AdminInvite>,
     revoke: ServerAction<AdminRevokeInvitation>,
@@ -42,6 +45,7 @@ impl Actions {
             deactivate: ServerAction::new(),
             reactivate: ServerAction::new(),
             reset_link: ServerAction::new(),
+            reset_for: RwSignal::new(String::new()),
             remove: ServerAction::new(),
             invite: ServerAction::new(),
             revoke: ServerAction::new(),
@@ -159,11 +163,12 @@ fn Users(
         last_error(actions.reset_link.value()),
         last_error(actions.remove.value()),
     ];
+    // Whose link it is: the row whose button was pressed last.
+    let reset_for = actions.reset_for;
     let reset_link = move || {
         actions.reset_link.value().get().and_then(Result::ok).map(|path| {
-            view! {
-                <LinkToCopy label="Password reset link (valid for an hour, once)" class="reset-link" link=absolute(&path) />
-            }
+            let label = format!("Password reset link for {} (valid for an hour, once)", reset_for.get_untracked());
+            view! { <LinkToCopy label class="reset-link" link=absolute(&path) /> }
         })
     };
     let empty = users.is_empty();
@@ -199,6 +204,7 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
         _ => format!("@{}", user.username),
     };
     let shown_for_question = shown.clone();
+    let shown_for_link = shown.clone();
     let active = user.deactivated_at.is_none();
     let admin = user.role == "admin";
     let for_pick = (user.id, user.username.clone());
@@ -263,7 +269,7 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                 {active.then(|| view! {
                     <ActionForm action=actions.reset_link>
                         <input type="hidden" name="user_id" value=id />
-                        <button type="submit">"Reset link"</button>
+                        <button type="submit" on:click=move |_| actions.reset_for.set(shown_for_link.clone())>"Reset link"</button>
                     </ActionForm>
                 })}
                 <button type="button" class="rooms-button" on:click=move |_| picked.set(Some(for_pick.clone()))>
@@ -284,6 +290,14 @@ fn RemoveFromRoom(
 ) -> impl IntoView {
     let heading = format!("Remove @{username} from a room");
     let label = heading.clone();
+    // Opened from a row far up or down the list: shown where it is, by
+    // taking the focus (its heading).
+    let title: NodeRef<leptos::html::H3> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(title) = title.get() {
+            let _ = title.focus();
+        }
+    });
     let list = move || match rooms.get() {
         None => view! { <p class="loading">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
@@ -310,7 +324,7 @@ fn RemoveFromRoom(
     };
     view! {
         <div class="remove-from-room" role="group" aria-label=label>
-            <h3>{heading}</h3>
+            <h3 tabindex="-1" node_ref=title>{heading}</h3>
             {list}
         </div>
     }
@@ -319,9 +333,17 @@ fn RemoveFromRoom(
 /// A link made for someone else and shown once: the whole of it, selected
 /// when focused, with a Copy button.
 #[component]
-fn LinkToCopy(label: &'static str, class: &'static str, link: String) -> impl IntoView {
+fn LinkToCopy(#[prop(into)] label: String, class: &'static str, link: String) -> impl IntoView {
     let copied = RwSignal::new(None::<&'static str>);
     let field_id = format!("{class}-field");
+    // Just made, from a button that may be far down the page: the link takes
+    // the focus (and is selected, to copy), so it is in view.
+    let field: NodeRef<leptos::html::Input> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            let _ = field.focus();
+        }
+    });
     let copy = {
         let link = link.clone();
         move |_| {
@@ -345,7 +367,7 @@ fn LinkToCopy(label: &'static str, class: &'static str, link: String) -> impl In
         <div class="made-link" role="status">
             <label for=field_id.clone()>{label}</label>
             <div class="made-link-row">
-                <input id=field_id class=class readonly value=link on:focus=|ev| {
+                <input id=field_id class=class readonly value=link node_ref=field on:focus=|ev| {
                     use wasm_bindgen::JsCast;
                     if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
                         input.select();
@@ -622,7 +644,7 @@ fn audit_row(entry: AuditEntry) -> impl IntoView {
     }
 }
 
-/// "@bob, room 2, message 7": what an audit entry acted on.
+/// "@bob, “Launch” (room 2), message 7": what an audit entry acted on.
 fn target(entry: &AuditEntry) -> String {
     let mut parts = Vec::new();
     match (&entry.target, entry.target_user) {
@@ -630,8 +652,10 @@ fn target(entry: &AuditEntry) -> String {
         (None, Some(user)) => parts.push(format!("user {user}")),
         (None, None) => {}
     }
-    if let Some(room) = entry.target_room {
-        parts.push(format!("room {room}"));
+    match (entry.target_room, entry.target_room_title.as_deref().filter(|t| !t.is_empty())) {
+        (Some(room), Some(title)) => parts.push(format!("“{title}” (room {room})")),
+        (Some(room), None) => parts.push(format!("room {room}")),
+        (None, _) => {}
     }
     if let Some(number) = entry.target_number {
         parts.push(format!("message {number}"));
