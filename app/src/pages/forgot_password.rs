@@ -6,7 +6,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::ForgotPassword;
+use crate::api::{ForgotPassword, reset_by_mail};
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, forget_earlier_result, last_error};
 
 #[component]
@@ -15,12 +15,24 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     forget_earlier_result(action.value());
     let error = last_error(action.value());
     let sent = move || matches!(action.value().get(), Some(Ok(())));
+    // A Hearth with no SMTP mails nothing: the page says whom to ask, and
+    // its form goes (style/main.css).
+    let by_mail = crate::codec::load(|| (), |_| reset_by_mail());
 
     view! {
         <Title text="Forgot password" />
         <section class="card auth">
             <h1>"Forgot your password?"</h1>
             <p class="muted">"Type your account's email address: we mail it a link to choose a new password."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    (!by_mail.await.unwrap_or(true)).then(|| view! {
+                        <p class="no-mail-notice" role="status">
+                            "This Hearth sends no email, so it cannot mail you a link. Ask one of its admins for a password reset link."
+                        </p>
+                    })
+                })}
+            </Suspense>
             <ActionForm action>
                 <label>"Email" <input type="text" inputmode="email" autocapitalize="off" spellcheck="false" name="email" aria-invalid=aria_invalid(error, "email") aria-describedby=described_by(error, "email") autocomplete="email" required /></label>
                 <FieldErrors error field="email" />

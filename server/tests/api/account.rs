@@ -338,6 +338,8 @@ async fn a_forgotten_password_is_reset_through_a_link_mailed_to_a_real_smtp_serv
     let mut socket = crate::ws_support::connect(&app, &member).await;
     let login = app.client.get(app.url("/login")).send().await.expect("sent").text().await.expect("html");
     assert!(login.contains("Forgot password?"), "the login page offers it");
+    let page = app.client.get(app.url("/forgot-password")).send().await.expect("sent").text().await.expect("html");
+    assert!(page.contains("Send the link") && !page.contains("Ask one of its admins"), "the form, no notice");
 
     let known = forgot(&app, &new_client(), "Member@Example.com").await;
     let unknown = forgot(&app, &new_client(), "nobody@example.com").await;
@@ -429,6 +431,9 @@ async fn without_smtp_there_is_no_forgot_password_route_or_link() {
     assert!(body["errors"][0].as_str().expect("message").contains("not configured"), "{body}");
     let login = app.client.get(app.url("/login")).send().await.expect("sent").text().await.expect("html");
     assert!(!login.contains("Forgot password?"), "no link without SMTP");
+    // Reached anyway (a bookmark): the page says whom to ask.
+    let page = app.client.get(app.url("/forgot-password")).send().await.expect("sent").text().await.expect("html");
+    assert!(page.contains("Ask one of its admins for a password reset link"), "{page}");
 }
 
 #[tokio::test]
