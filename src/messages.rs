@@ -429,6 +429,9 @@ impl Hearth {
         ids.retain(|id| Some(*id) != writer);
         ids.sort();
         ids.dedup();
+        // A deactivated account is mentioned by no one: nothing would reach it.
+        let active = self.store.existing_users(&ids).await?;
+        ids.retain(|id| active.iter().any(|(user, deactivated)| user == id && !deactivated));
         Ok(ids)
     }
 

@@ -51,6 +51,12 @@ pub struct Person {
     pub username: String,
     pub name: Option<String>,
     pub avatar_url: Option<String>,
+    /// A room's member whose account an admin deactivated (only said when
+    /// true, and only in a room's participants: the directory lists no
+    /// deactivated accounts).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "server", sqlx(default))]
+    pub deactivated: bool,
 }
 
 impl Person {
@@ -799,6 +805,9 @@ pub struct AuditEntry {
     #[serde(default)]
     pub target: Option<String>,
     pub target_room: Option<RoomId>,
+    /// The target room's title, when it has one and still exists.
+    #[serde(default)]
+    pub target_room_title: Option<String>,
     pub target_number: Option<i64>,
     pub detail: Option<String>,
     pub created_at: String,

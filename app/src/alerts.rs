@@ -183,6 +183,7 @@ mod tests {
             username: username.into(),
             name: Some(username.to_uppercase()),
             avatar_url: None,
+            deactivated: false,
         };
         ConversationSummary {
             id: RoomId(7),

@@ -164,8 +164,9 @@ impl Store {
     /// The newest entries first, older than entry `before` when given.
     pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, AppError> {
         let sql = "SELECT a.id, a.actor_id, u.username AS actor, a.action, a.target_user, t.username AS target,
-                          a.target_room, a.target_number, a.detail, a.created_at
+                          a.target_room, r.title AS target_room_title, a.target_number, a.detail, a.created_at
                    FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id LEFT JOIN users t ON t.id = a.target_user
+                   LEFT JOIN rooms r ON r.id = a.target_room
                    WHERE $1 IS NULL OR a.id < $1
                    ORDER BY a.id DESC
                    LIMIT $2";

@@ -355,7 +355,7 @@ impl Store {
     }
 
     pub async fn members(&self, room: RoomId) -> Result<Vec<Person>, AppError> {
-        let sql = "SELECT u.id, u.username, u.name, u.avatar_url
+        let sql = "SELECT u.id, u.username, u.name, u.avatar_url, u.deactivated_at IS NOT NULL AS deactivated
                    FROM memberships mb JOIN users u ON u.id = mb.user_id
                    WHERE mb.room_id = $1 ORDER BY mb.joined_at, u.id";
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?))
@@ -754,7 +754,7 @@ impl ListedRoomRow {
             room: self.room,
             members: members
                 .into_iter()
-                .map(|(id, username, name, avatar_url)| Person { id, username, name, avatar_url })
+                .map(|(id, username, name, avatar_url)| Person { id, username, name, avatar_url, deactivated: false })
                 .collect(),
             last_message,
         })

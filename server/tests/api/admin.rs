@@ -329,6 +329,19 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     let html = other.client.get(app.url(&format!("/rooms/{room}"))).send().await.expect("sent").text().await;
     let html = crate::pages::without_markers(&html.expect("the room page"));
     assert!(html.contains(r#"<span class="deactivated-badge">deactivated</span>"#), "the room page marks them");
+    // Still a participant, marked as deactivated, with a note over the
+    // composer of the direct room; and mentioned by no one.
+    let shown = app.get_json(&other.client, &format!("/conversations/{room}")).await;
+    let marks: Vec<(i64, bool)> = shown["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| (p["id"].as_i64().expect("id"), p.get("deactivated").is_some_and(|d| d == true)))
+        .collect();
+    assert!(marks.contains(&(member.id, true)) && marks.contains(&(other.id, false)), "{shown}");
+    assert!(html.contains("account is deactivated: they will not see what you send here."), "the note");
+    let sent = app.send(&other.client, room, "are you there @member?").await;
+    assert_eq!(sent["mentions"], json!([]), "{sent}");
 
     let response = admin.client.post(app.url(&format!("/admin/users/{}/reactivate", member.id))).send().await;
     assert_eq!(response.expect("sent").status(), 200);

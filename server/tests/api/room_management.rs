@@ -90,6 +90,7 @@ async fn the_creator_or_an_admin_renames_a_room_and_every_member_sees_it_live() 
     let audit = app.get_json(&admin.client, "/admin/audit").await;
     assert_eq!(audit[0]["action"], "room.update");
     assert_eq!(audit[0]["target_room"], room);
+    assert_eq!(audit[0]["target_room_title"], "Planning", "the room by its name too");
     assert_eq!(
         audit.as_array().expect("entries").iter().filter(|e| e["action"] == "room.update").count(),
         1,

@@ -103,7 +103,13 @@ mod tests {
     use hearth::model::UserId;
 
     fn person(id: i64, username: &str, name: Option<&str>) -> Person {
-        Person { id: UserId(id), username: username.into(), name: name.map(Into::into), avatar_url: None }
+        Person {
+            id: UserId(id),
+            username: username.into(),
+            name: name.map(Into::into),
+            avatar_url: None,
+            deactivated: false,
+        }
     }
 
     #[test]

@@ -297,6 +297,10 @@ fn ChatWindow(
     // A direct room is called by the other person (by their name as the
     // members have it now: a rename shows live).
     let direct_title = other.map(|p| p.display_name().to_owned()).unwrap_or_else(|| "Direct message".into());
+    // A direct room with a deactivated account: written to, never read.
+    let gone_note = other
+        .filter(|p| p.deactivated)
+        .map(|p| format!("{}'s account is deactivated: they will not see what you send here.", p.display_name()));
     let other = other.map(|p| p.id);
     let direct_title = move || {
         other
@@ -491,12 +495,14 @@ fn ChatWindow(
                         let id = p.id;
                         // Named as everywhere else in the room; the username on hover.
                         let name = p.display_name().to_owned();
+                        let deactivated = p.deactivated;
                         view! {
-                            <span class="member" class:online=move || signals.is_online(id) data-user-id=id.0 title=format!("@{}", p.username)>
+                            <span class="member" class:online=move || signals.is_online(id) class:deactivated=deactivated data-user-id=id.0 title=format!("@{}", p.username)>
                                 <Avatar id name=name.clone() url=p.avatar_url.unwrap_or_default() />
                                 // Isolated: two right-to-left names side by side
                                 // would otherwise swap places across avatars.
                                 <bdi>{name}</bdi>
+                                {deactivated.then(|| view! { <span class="deactivated-mark">" (deactivated)"</span> })}
                                 // Presence in words too, not only the dot's colour.
                                 <span class="visually-hidden presence">
                                     {move || if signals.is_online(id) { " (online)" } else { " (away)" }}
@@ -584,6 +590,7 @@ fn ChatWindow(
                     </p>
                 }
             >
+                {gone_note.clone().map(|note| view! { <p class="deactivated-note muted" role="note">{note}</p> })}
                 <Composer members=mentionable title=header_title />
             </Show>
         </section>
