@@ -19,10 +19,13 @@ pub async fn list_conversations() -> Result<Vec<ConversationSummary>, UiError> {
     Ok(ssr::hearth()?.conversations(me.id).await?)
 }
 
+/// The most people `/people` lists for one search.
+pub const PEOPLE_LISTED: u32 = 50;
+
 #[server(prefix = "/fn")]
 pub async fn search_people(query: String) -> Result<Vec<Person>, UiError> {
     let (hearth, _) = ssr::user().await?;
-    Ok(hearth.directory(Some(&query), Some(50)).await?)
+    Ok(hearth.directory(Some(&query), Some(PEOPLE_LISTED)).await?)
 }
 
 /// Opens the direct room with `user_id` (existing or new), or a group when

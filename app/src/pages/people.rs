@@ -42,6 +42,8 @@ pub fn PeoplePage() -> impl IntoView {
     let results = signed_in_with(
         move || async move { people.await.unwrap_or_default() },
         move |me, people: Vec<Person>| {
+            // As many as a search lists: there may be more.
+            let cut = people.len() >= crate::api::PEOPLE_LISTED as usize;
             let people: Vec<Person> = people.into_iter().filter(|p| p.id != me.id).collect();
             if people.is_empty() {
                 return view! { <p class="muted">"Nobody matches."</p> }.into_any();
@@ -50,6 +52,11 @@ pub fn PeoplePage() -> impl IntoView {
                 <ul class="people-list">
                     {people.into_iter().map(|person| view! { <PersonRow person start picked toggle /> }).collect_view()}
                 </ul>
+                {cut.then(|| view! {
+                    <p class="muted people-cut">
+                        {format!("Only the first {} are listed: search by name to find the others.", crate::api::PEOPLE_LISTED)}
+                    </p>
+                })}
             }
             .into_any()
         },
