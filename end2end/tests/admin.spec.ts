@@ -274,3 +274,22 @@ test("the audit log shows the newest hundred entries and older ones on request",
   expect(roleChanges.length).toBeGreaterThanOrEqual(110);
   await closeAll(adminContext, memberContext);
 });
+
+test("a deactivated member is marked in the room, a direct room with them says so, and the @ list leaves them out", async ({ browser }) => {
+  const memberContext = await browser.newContext();
+  const member = await registerUser(memberContext, "leaver");
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+  const room = await createRoom(admin.request, { participant_ids: [member.id] });
+  const response = await admin.request.post(`/admin/users/${member.id}/deactivate`);
+  expect(response.status()).toBe(200);
+
+  await openLive(admin, room);
+  await expect(admin.locator(`.members .member[data-user-id="${member.id}"]`)).toContainText("(deactivated)");
+  await expect(admin.getByRole("note")).toHaveText(`${member.name}'s account is deactivated: they will not see what you send here.`);
+  const composer = admin.getByLabel("Message", { exact: true });
+  await composer.pressSequentially(`@${member.username.slice(0, 5)}`);
+  await expect(admin.getByRole("listbox", { name: "People to mention" })).toBeHidden();
+  await closeAll(memberContext, adminContext);
+});

@@ -290,7 +290,8 @@ impl Store {
         };
         let members = match self.backend() {
             Backend::Sqlite => {
-                "(SELECT json_group_array(json_array(u.id, u.username, u.name, u.avatar_url)
+                "(SELECT json_group_array(json_array(u.id, u.username, u.name, u.avatar_url,
+                                                     json(CASE WHEN u.deactivated_at IS NULL THEN 'false' ELSE 'true' END))
                                           ORDER BY others.joined_at, u.id)
                   FROM memberships others JOIN users u ON u.id = others.user_id
                   WHERE others.room_id = r.id)"
@@ -338,7 +339,7 @@ impl Store {
         (filter, only): (String, Option<&str>),
     ) -> Result<Vec<(RoomId, Person)>, AppError> {
         let sql = format!(
-            "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url
+            "SELECT others.room_id, u.id, u.username, u.name, u.avatar_url, u.deactivated_at IS NOT NULL AS deactivated
              FROM memberships mine
              JOIN rooms r ON r.id = mine.room_id AND (r.archived_at IS NOT NULL) = $2
              JOIN memberships others ON others.room_id = mine.room_id
@@ -724,14 +725,14 @@ struct ListedRoomRow {
     last_message_body: Option<String>,
     last_message_user_id: Option<UserId>,
     last_message_created_at: Option<String>,
-    /// SQLite's JSON array of `[id, username, name, avatar_url]`; `NULL` on
+    /// SQLite's JSON array of `[id, username, name, avatar_url, deactivated]`; `NULL` on
     /// Postgres (read apart).
     members: Option<String>,
 }
 
 impl ListedRoomRow {
     fn into_listed(self) -> Result<ListedRoom, AppError> {
-        type MemberTuple = (UserId, String, Option<String>, Option<String>);
+        type MemberTuple = (UserId, String, Option<String>, Option<String>, bool);
         let members: Vec<MemberTuple> = match self.members.as_deref() {
             Some(json) => serde_json::from_str(json)
                 .map_err(|e| AppError::internal(format!("room {}: unreadable members: {e}", self.room.room.id.0)))?,
@@ -754,7 +755,13 @@ impl ListedRoomRow {
             room: self.room,
             members: members
                 .into_iter()
-                .map(|(id, username, name, avatar_url)| Person { id, username, name, avatar_url, deactivated: false })
+                .map(|(id, username, name, avatar_url, deactivated)| Person {
+                    id,
+                    username,
+                    name,
+                    avatar_url,
+                    deactivated,
+                })
                 .collect(),
             last_message,
         })

@@ -442,8 +442,10 @@ fn ChatWindow(
         }
     });
     let kind = detail.conversation.kind;
-    let mentionable =
-        Signal::derive(move || members.with(|people| people.iter().filter(|p| p.id != me_id).cloned().collect()));
+    // Nobody deactivated: a mention of them would reach no one.
+    let mentionable = Signal::derive(move || {
+        members.with(|people| people.iter().filter(|p| p.id != me_id && !p.deactivated).cloned().collect())
+    });
     view! {
         <section
             class="chat"
