@@ -352,7 +352,7 @@ impl Hearth {
             }
         };
         for room in rooms {
-            if let Err(error) = self.join(user, room).await {
+            if let Err(error) = self.join_with(user, room, crate::store::Backlog::NewestUnread).await {
                 tracing::warn!(%error, user = user.0, room = room.0, "a new account could not join a default room");
             }
         }

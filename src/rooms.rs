@@ -255,11 +255,22 @@ impl Hearth {
         self.store.open_rooms(me).await
     }
 
-    /// Joins an open room. Private rooms answer 404, as if missing.
+    /// Joins an open room, caught up with its history. Private rooms answer
+    /// 404, as if missing.
     pub async fn join(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        self.join_with(me, room, crate::store::Backlog::Read).await
+    }
+
+    /// [`Hearth::join`], with as much of the history read as `backlog` says.
+    pub(crate) async fn join_with(
+        &self,
+        me: UserId,
+        room: RoomId,
+        backlog: crate::store::Backlog,
+    ) -> Result<(), AppError> {
         match self.store.room(room).await? {
             Some(row) if row.kind() == RoomKind::Open && row.archived_at.is_none() => {
-                if self.store.add_members(room, &[me]).await? == 0 {
+                if self.store.add_members(room, &[me], backlog).await? == 0 {
                     // A member already: nothing changed, no one is told.
                     return Ok(());
                 }
@@ -311,7 +322,7 @@ impl Hearth {
         }
         cap_ids("user_ids", "User ids", &users)?;
         let known = self.joinable_users("user_ids", "user", &users).await?;
-        self.store.add_members(room, &known).await?;
+        self.store.add_members(room, &known, crate::store::Backlog::Read).await?;
         self.forget_listed_room(room);
         self.announce_added(room, &known);
         let members = self.store.members(room).await?;

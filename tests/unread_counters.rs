@@ -8,7 +8,7 @@
 //! is the first of those. On SQLite, and on Postgres when `HEARTH_TEST_POSTGRES_URL` is set.
 
 use hearth::model::{RoomId, RoomKind, UserId};
-use hearth::store::{Backend, NewMessage, NewUserRow, Store};
+use hearth::store::{Backend, Backlog, NewMessage, NewUserRow, Store};
 use hearth::testing::BlankPostgres;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -98,7 +98,9 @@ async fn run(url: &str, seed: u64) {
                 if members[who] {
                     store.remove_member(room, users[who], None).await.expect("leave");
                 } else {
-                    store.add_members(room, &[users[who]]).await.expect("rejoin");
+                    // Caught up, or with the newest unread (a new account's default rooms).
+                    let backlog = if step % 2 == 0 { Backlog::Read } else { Backlog::NewestUnread };
+                    store.add_members(room, &[users[who]], backlog).await.expect("rejoin");
                 }
                 members[who] = !members[who];
             }

@@ -53,7 +53,7 @@ pub use messages::{
 };
 pub use push::PushSubscription;
 pub use push_jobs::{PushCandidate, PushJob};
-pub use rooms::{ListedRoom, RoomRow};
+pub use rooms::{Backlog, ListedRoom, RoomRow};
 pub use search::{
     HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
 };

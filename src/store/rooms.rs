@@ -82,7 +82,7 @@ impl Store {
     ) -> Result<RoomId, AppError> {
         let insert = "INSERT INTO rooms (kind, title, created_by, created_at, updated_at)
                       VALUES ($1, $2, $3, $4, $4) RETURNING id";
-        let join = insert_members_sql(members.len());
+        let join = insert_members_sql(members.len(), Backlog::Read);
         let at = now();
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -123,7 +123,7 @@ impl Store {
         );
         let insert = "INSERT INTO rooms (kind, title, created_by, created_at, updated_at)
                       VALUES ('group', $1, $2, $3, $3) RETURNING id";
-        let join = insert_members_sql(members.len());
+        let join = insert_members_sql(members.len(), Backlog::Read);
         let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
         let at = now();
         Ok(on_writer!(self, pool => {
@@ -165,7 +165,7 @@ impl Store {
                       ON CONFLICT (direct_key) WHERE direct_key IS NOT NULL DO NOTHING
                       RETURNING id";
         let existing = "SELECT id FROM rooms WHERE direct_key = $1";
-        let join = insert_members_sql(2);
+        let join = insert_members_sql(2, Backlog::Read);
         let at = now();
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -383,15 +383,25 @@ impl Store {
     }
 
     /// Adds `users` to `room`; those who are members already stay as they
-    /// are. How many were added.
-    pub async fn add_members(&self, room: RoomId, users: &[UserId]) -> Result<u64, AppError> {
-        let Some(join) = insert_members_sql(users.len()) else {
+    /// are. What came before is read for those added (`backlog`), so joining
+    /// a room with a year of history does not make it a year unread; their
+    /// counters are recounted from that marker in the same transaction. How
+    /// many were added.
+    pub async fn add_members(&self, room: RoomId, users: &[UserId], backlog: Backlog) -> Result<u64, AppError> {
+        let Some(join) = insert_members_sql(users.len(), backlog) else {
             return Ok(0);
         };
         let at = now();
-        Ok(
-            on_writer!(self, pool => bind_members(sqlx::query(&join), room, &at, users).execute(pool).await?.rows_affected()),
-        )
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let added = bind_members(sqlx::query(&join), room, &at, users).fetch_all(&mut *tx).await?;
+            for row in &added {
+                let user: UserId = sqlx::Row::try_get(row, 0)?;
+                sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(added.len() as u64)
+        })
     }
 
     /// Removes a member; says whether they were one.
@@ -665,23 +675,42 @@ const RECOUNT_READ: &str = "UPDATE memberships SET read_others =
 
 /// The insert of `count` memberships (room `$1`, time `$2`, users `$3…`),
 /// leaving alone anyone already in; `None` for nobody.
-fn insert_members_sql(count: usize) -> Option<String> {
+fn insert_members_sql(count: usize, backlog: Backlog) -> Option<String> {
+    // The read marker: the room's last number, or the one before its newest
+    // live message (found from the end of `messages_room_number`).
+    let marker = match backlog {
+        Backlog::Read => "(SELECT last_number FROM rooms WHERE id = $1)",
+        Backlog::NewestUnread => {
+            "(SELECT COALESCE(max(number), 1) - 1 FROM messages WHERE room_id = $1 AND deleted_at IS NULL)"
+        }
+    };
     (count > 0).then(|| {
         // A member who comes back still has their own messages in the room.
         let rows = (3..3 + count)
             .map(|n| {
                 format!(
                     "($1, ${n}, $2, (SELECT count(*) FROM messages m
-                                     WHERE m.room_id = $1 AND m.user_id = ${n} AND m.deleted_at IS NULL))"
+                                     WHERE m.room_id = $1 AND m.user_id = ${n} AND m.deleted_at IS NULL), {marker})"
                 )
             })
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "INSERT INTO memberships (room_id, user_id, joined_at, own_count) VALUES {rows}
-             ON CONFLICT (room_id, user_id) DO NOTHING"
+            "INSERT INTO memberships (room_id, user_id, joined_at, own_count, last_read_number) VALUES {rows}
+             ON CONFLICT (room_id, user_id) DO NOTHING RETURNING user_id"
         )
     })
+}
+
+/// How much of a room's history someone added to it has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backlog {
+    /// All of it: they start caught up (joining, or being added).
+    Read,
+    /// All but the newest message, which they see as new: a new account
+    /// in the rooms it joins by itself, which shows where each room is and
+    /// that they have not started yet (`Profile::greeting`).
+    NewestUnread,
 }
 
 /// Binds [`insert_members_sql`]'s values.

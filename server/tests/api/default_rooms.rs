@@ -90,8 +90,15 @@ async fn new_accounts_join_the_open_rooms_an_admin_picks_and_no_others() {
     assert_eq!(off.status(), 200);
     assert_eq!(listed(&off.json().await.expect("json")), [(lobby, "Lobby".to_owned())]);
 
+    for n in 0..3 {
+        app.send(&admin.client, lobby, &format!("before newbie {n}")).await;
+    }
     let newbie = app.user("newbie").await;
     assert_eq!(titles_of(&app, &newbie.client).await, ["Lobby"], "in Lobby from the first request, nowhere else");
+    // The room's history is read but its newest message, which shows where
+    // the room is (and that they have not started: "Welcome", not back).
+    let rooms = app.get_json(&newbie.client, "/conversations").await;
+    assert_eq!(rooms[0]["unread_count"], 1, "{rooms}");
     let history = app.get_json(&newbie.client, &format!("/conversations/{lobby}/messages")).await;
     assert!(history["messages"].is_array(), "a member reads it: {history}");
     // Accounts made before are not added.

@@ -255,3 +255,51 @@ async fn leaving_an_open_room_and_joining_again_at_once_keeps_the_new_subscripti
         }
     }
 }
+
+/// `unread_count` and `unread_mentions` of `room` in `client`'s room list.
+async fn unread_of(app: &crate::helpers::TestApp, client: &reqwest::Client, room: i64) -> (i64, i64) {
+    let listed = app.get_json(client, "/conversations").await;
+    let entry = listed.as_array().expect("rooms").iter().find(|r| r["id"] == room).cloned().expect("listed");
+    (entry["unread_count"].as_i64().expect("unread"), entry["unread_mentions"].as_i64().expect("mentions"))
+}
+
+#[tokio::test]
+async fn joining_or_being_added_starts_caught_up_with_the_history_and_counts_what_comes_after() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let open = app.create_conversation(&alice.client, json!({ "kind": "open", "title": "Backlog" })).await;
+    let open = open.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for n in 0..30 {
+        app.send(&alice.client, open, &format!("history {n} @everyone")).await;
+    }
+
+    // Joined: thirty old messages are history, not thirty unread.
+    assert_eq!(bob.client.post(app.url(&format!("/conversations/{open}/join"))).send().await.unwrap().status(), 200);
+    assert_eq!(unread_of(&app, &bob.client, open).await, (0, 0));
+    app.send(&alice.client, open, "news @bob").await;
+    assert_eq!(unread_of(&app, &bob.client, open).await, (1, 1));
+    // Left and joined again: caught up again, whatever was missed.
+    let left = bob.client.delete(app.url(&format!("/conversations/{open}/membership"))).send().await.unwrap();
+    assert_eq!(left.status(), 204);
+    app.send(&alice.client, open, "while bob was away").await;
+    assert_eq!(bob.client.post(app.url(&format!("/conversations/{open}/join"))).send().await.unwrap().status(), 200);
+    assert_eq!(unread_of(&app, &bob.client, open).await, (0, 0));
+
+    // Added to a group with history: the same.
+    let dave = app.user("dave").await;
+    let made =
+        app.create_conversation(&alice.client, json!({ "participant_ids": [bob.id, dave.id], "title": "Crew" })).await;
+    let group = made.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for n in 0..5 {
+        app.send(&alice.client, group, &format!("crew {n}")).await;
+    }
+    let added = alice
+        .client
+        .post(app.url(&format!("/conversations/{group}/participants")))
+        .json(&json!({ "user_ids": [carol.id] }));
+    assert!(added.send().await.unwrap().status().is_success());
+    assert_eq!(unread_of(&app, &carol.client, group).await, (0, 0));
+    assert_eq!(unread_of(&app, &bob.client, group).await, (5, 0), "those already in count as before");
+    app.send(&alice.client, group, "hello carol").await;
+    assert_eq!(unread_of(&app, &carol.client, group).await, (1, 0));
+}
