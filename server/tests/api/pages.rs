@@ -424,3 +424,19 @@ async fn pages_loaded_at_once_by_many_all_finish_with_their_titles() {
         assert!(page.contains(title), "page {n} lacks {title}");
     }
 }
+
+#[tokio::test]
+async fn the_people_page_says_when_its_list_is_cut_and_only_then() {
+    let app = spawn_app().await;
+    let viewer = app.user("viewer").await;
+    let page = || async {
+        let html = viewer.client.get(app.url("/people")).send().await.expect("sent").text().await.expect("html");
+        html.contains("Only the first 50 are listed: search by name to find the others.")
+    };
+    for n in 0..48 {
+        app.user(&format!("person{n:02}")).await;
+    }
+    assert!(!page().await, "49 people are all listed");
+    app.user("person48").await;
+    assert!(page().await, "50 fill the list: there may be more");
+}
