@@ -175,16 +175,9 @@ impl RoomSignals {
         self.chat.is_online(user)
     }
 
-    /// "Alice is typing…", "Alice, Bob are typing…", or nothing (tracked).
+    /// Who is typing, in words ([`typing_words`]), or nothing (tracked).
     pub fn typing_line(&self) -> String {
-        self.typing.with(|t| {
-            let names: Vec<&str> = t.iter().map(|(u, _)| u.display_name()).collect();
-            match names.len() {
-                0 => String::new(),
-                1 => format!("{} is typing…", names[0]),
-                _ => format!("{} are typing…", names.join(", ")),
-            }
-        })
+        self.typing.with(|t| typing_words(&t.iter().map(|(u, _)| u.display_name()).collect::<Vec<_>>()))
     }
 
     /// Tells the room I am typing, at most every two seconds.
@@ -203,6 +196,19 @@ pub fn announce(message: &hearth::model::Message) -> String {
     // As it reads on screen, not its Markdown ("**" is no word to hear).
     let text = crate::browser::listed_text(message, 140).unwrap_or_default();
     format!("{}: {text}", who.unwrap_or_else(|| "Someone".to_owned()))
+}
+
+/// "Alice is typing…", "Alice and Bob are typing…", "Alice, Bob and Carol
+/// are typing…", and past three "Alice, Bob and 10 others are typing…": a
+/// line that stays one line in a room of hundreds.
+fn typing_words(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!("{one} is typing…"),
+        [first, second] => format!("{first} and {second} are typing…"),
+        [first, second, third] => format!("{first}, {second} and {third} are typing…"),
+        [first, second, rest @ ..] => format!("{first}, {second} and {} others are typing…", rest.len()),
+    }
 }
 
 #[cfg(test)]
@@ -230,5 +236,20 @@ mod tests {
         assert_eq!(announce(&m), "Alice Liddell: see you at ten");
         m.body = Some("x".repeat(500));
         assert!(announce(&m).chars().count() < 160, "long messages are cut");
+    }
+}
+
+#[cfg(test)]
+mod typing_tests {
+    use super::typing_words;
+
+    #[test]
+    fn who_is_typing_reads_as_a_sentence_and_past_three_as_a_count() {
+        assert_eq!(typing_words(&[]), "");
+        assert_eq!(typing_words(&["Alice"]), "Alice is typing…");
+        assert_eq!(typing_words(&["Alice", "Bob"]), "Alice and Bob are typing…");
+        assert_eq!(typing_words(&["Alice", "Bob", "Carol"]), "Alice, Bob and Carol are typing…");
+        let twelve = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"];
+        assert_eq!(typing_words(&twelve), "A, B and 10 others are typing…");
     }
 }
