@@ -105,9 +105,9 @@ test("a skip link leads past the top bar, presence is said in words, and new mes
   await expect(alicePage.locator("main#main")).toBeFocused();
   await openLive(alicePage, room);
 
-  // Bob away, then online: the words follow the dot.
+  // Bob offline, then online: the words follow the dot.
   const presence = alicePage.locator(`.member[data-user-id="${bob.id}"] .presence`);
-  await expect(presence).toHaveText("(away)");
+  await expect(presence).toHaveText("(offline)");
   await openLive(bobPage, room);
   await expect(presence).toHaveText("(online)");
 

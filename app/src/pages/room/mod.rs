@@ -507,7 +507,7 @@ fn ChatWindow(
                                 {deactivated.then(|| view! { <span class="deactivated-mark">" (deactivated)"</span> })}
                                 // Presence in words too, not only the dot's colour.
                                 <span class="visually-hidden presence">
-                                    {move || if signals.is_online(id) { " (online)" } else { " (away)" }}
+                                    {move || if signals.is_online(id) { " (online)" } else { " (offline)" }}
                                 </span>
                             </span>
                         }
