@@ -454,12 +454,12 @@ test("right-to-left names in the member row each stay beside their own avatar", 
   await others.close();
 });
 
-test("in a room of many members the header keeps the messages on screen, and reading them marks them read", async ({ browser }) => {
+test("in a room of many members the header keeps the messages on screen, reading them marks them read, and @everyone is said to reach no one", async ({ browser }) => {
   const crowd = await browser.newContext();
   const owner = await registerUser(crowd, "host");
   const room = await createRoom(crowd.request, { kind: "open", title: `Crowded ${Date.now()}` });
-  // Forty more members (the header lists them all).
-  for (let i = 0; i < 40; i++) {
+  // Fifty more members (the header lists them all).
+  for (let i = 0; i < 50; i++) {
     await registerUser(crowd, `crowd${i}`);
     expect((await crowd.request.post(`/conversations/${room}/join`)).status()).toBe(200);
     await postMessage(crowd.request, room, `hello from member ${i}`);
@@ -470,14 +470,19 @@ test("in a room of many members the header keeps the messages on screen, and rea
   await openLive(page, room);
   const header = (await page.locator(".chat-header").boundingBox())!;
   const messages = (await page.locator(".messages").boundingBox())!;
-  // Two lines of members at most, however many (it was 243 px here with
-  // forty, and all of the window with three hundred).
+  // Two lines of members at most, however many (it was 243 px with forty,
+  // and all of the window with three hundred).
   expect(header.height, "the header").toBeLessThan(200);
   expect(messages.height, "the history's share of 800 pixels").toBeGreaterThan(400);
   // It opens at the first unread, on screen, and what is on screen is read.
   await expect(page.locator("article.message", { hasText: "hello from member 0" })).toBeInViewport();
   await expect
     .poll(async () => (await (await context.request.get("/conversations")).json()).find((r: { id: number }) => r.id === room).unread_count)
-    .toBeLessThan(40);
+    .toBeLessThan(50);
+  // Over 50 members @everyone notifies no one: the composer says so as it is typed.
+  const note = page.getByText("@everyone and @here notify no one in a room of more than 50 people.");
+  await expect(note).toBeHidden();
+  await page.getByLabel("Message", { exact: true }).fill("@everyone the build is green");
+  await expect(note).toBeVisible();
   await closeAll(crowd, context);
 });

@@ -9,6 +9,7 @@
 //! the message (Attach, or a paste; [`super::uploads`]), which it waits for.
 //! Without JavaScript it is a plain form that posts to the server function.
 
+use hearth::mentions::EVERYONE_MAX_MEMBERS;
 use hearth::model::{MESSAGE_BODY_MAX, Person, ReplyTo};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -91,6 +92,12 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     let touch = RwSignal::new(false);
     Effect::new(move |_| touch.set(touch_first()));
     let uploads = room.uploads;
+    // @everyone in a room too big for it is plain text (the core's
+    // EVERYONE_MAX_MEMBERS): said while it is written, not found out after.
+    let everyone_ignored = Memo::new(move |_| {
+        members.with(|people| people.len() + 1 > EVERYONE_MAX_MEMBERS)
+            && draft.with(|text| hearth::mentions::tokens(text).everyone)
+    });
     // How many characters the text is over what a message may hold: such a
     // text is not sent (the server would refuse it), and stays to be cut.
     let over = Memo::new(move |_| draft.with(|t| t.trim().chars().count().saturating_sub(MESSAGE_BODY_MAX)));
@@ -317,6 +324,9 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                     let unit = if over == 1 { "character" } else { "characters" };
                     format!("Too long by {} {unit}: a message holds at most {}.", thousands(over), thousands(MESSAGE_BODY_MAX))
                 }}
+            </p>
+            <p class="hint everyone-note" role="status" hidden=move || !everyone_ignored.get()>
+                {format!("@everyone and @here notify no one in a room of more than {EVERYONE_MAX_MEMBERS} people.")}
             </p>
             <UploadList uploads />
             <label class="attach" title="Attach files">
