@@ -65,6 +65,26 @@ pub fn provide_alerts() {
                 return;
             }
             let navigate = navigate.clone();
+            // A room that appears in my list with a message waiting (a
+            // direct room or group just made with me in it) is new to the
+            // socket too, which follows it only from then on: its first
+            // message is said from the list.
+            let known = StoredValue::new(None::<Vec<hearth::model::RoomId>>);
+            let navigate_new = navigate.clone();
+            Effect::new(move |_| {
+                let Some(Ok(rooms)) = chat.rooms.get() else { return };
+                let ids: Vec<_> = rooms.iter().map(|room| room.id).collect();
+                let before = known.try_update_value(|known| known.replace(ids.clone())).flatten();
+                let (Some(before), Some(Ok(Some(me)))) = (before, auth.me.get_untracked()) else { return };
+                if crate::browser::tab_shown() {
+                    return;
+                }
+                for room in rooms.iter().filter(|room| !before.contains(&room.id)) {
+                    if let Some(alert) = alert_for_new_room(room, me.id) {
+                        browser::show(alert, navigate_new.clone());
+                    }
+                }
+            });
             live.on_event(move |event| {
                 let hearth::protocol::ServerEvent::Message { room_id, message, .. } = event else { return };
                 let Some(Ok(Some(me))) = auth.me.get_untracked() else { return };
@@ -117,6 +137,28 @@ pub fn alert_for(
     };
     // What it shows, as Web Push says it: "Attachment" for files alone.
     let body = crate::browser::listed_text(message, BODY_MAX)?;
+    Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
+}
+
+/// The notification a room new in my list is worth: its newest message,
+/// when that is unread and not mine, as my level there says (a mention
+/// counted as unread mentions say).
+pub fn alert_for_new_room(room: &hearth::model::ConversationSummary, me: hearth::model::UserId) -> Option<Alert> {
+    use hearth::model::RoomKind;
+    let last = room.last_message.as_ref()?;
+    if room.unread_count == 0 || last.user_id == Some(me) || !room.notify_level.notifies(room.unread_mentions > 0) {
+        return None;
+    }
+    let author = last
+        .user_id
+        .and_then(|id| room.users.iter().find(|p| p.id == id))
+        .map(|p| p.display_name().to_owned())
+        .unwrap_or_else(|| "Someone".into());
+    let title = match room.kind {
+        RoomKind::Direct => author,
+        _ => format!("{author} in {}", room.display_title(me)),
+    };
+    let body: String = last.text.clone()?.chars().take(BODY_MAX).collect();
     Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
 }
 
@@ -262,5 +304,29 @@ mod tests {
         let long = "x".repeat(300);
         let cut = alert_for(&room(RoomKind::Group, NotifyLevel::Everything), &message(ALICE, &long, vec![]), ME);
         assert_eq!(cut.map(|a| a.body.chars().count()), Some(BODY_MAX));
+    }
+
+    #[test]
+    fn a_new_room_alerts_its_newest_message_when_unread_not_mine_and_let_through() {
+        let with_last = |kind, level, from: UserId, unread: i64, mentions: i64| ConversationSummary {
+            last_message: Some(hearth::model::LastMessage {
+                number: 1,
+                body: Some("**hey**".into()),
+                text: Some("hey".into()),
+                user_id: Some(from),
+                created_at: String::new(),
+            }),
+            unread_count: unread,
+            unread_mentions: mentions,
+            ..room(kind, level)
+        };
+        let direct = alert_for_new_room(&with_last(RoomKind::Direct, NotifyLevel::Everything, ALICE, 1, 0), ME);
+        assert_eq!(direct.map(|a| (a.title, a.body)), Some(("ALICE".to_owned(), "hey".to_owned())));
+        assert!(alert_for_new_room(&with_last(RoomKind::Direct, NotifyLevel::Everything, ME, 1, 0), ME).is_none());
+        assert!(alert_for_new_room(&with_last(RoomKind::Direct, NotifyLevel::Everything, ALICE, 0, 0), ME).is_none());
+        assert!(alert_for_new_room(&with_last(RoomKind::Group, NotifyLevel::Mentions, ALICE, 1, 0), ME).is_none());
+        let mentioned = alert_for_new_room(&with_last(RoomKind::Group, NotifyLevel::Mentions, ALICE, 1, 1), ME);
+        assert_eq!(mentioned.map(|a| a.title), Some("ALICE in Launch crew".to_owned()));
+        assert!(alert_for_new_room(&room(RoomKind::Direct, NotifyLevel::Everything), ME).is_none(), "no message");
     }
 }

@@ -262,6 +262,36 @@ test("while the tab is hidden a message my level lets through is a desktop notif
   await closeAll(aliceContext, bobContext);
 });
 
+test("while the tab is hidden the first message of a direct room or group just made with me is a desktop notification", async ({
+  browser,
+}) => {
+  // The socket follows a room from when it hears of it, after its first
+  // message: that one is said from the room list.
+  const aliceContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const alice = await registerUser(aliceContext, "newdm");
+  const bob = await registerUser(bobContext, "starter");
+  await recordNotifications(aliceContext);
+  const alicePage = await aliceContext.newPage();
+  await alicePage.goto("/");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await hideTab(alicePage);
+
+  const direct = await createRoom(bobContext.request, { participant_ids: [alice.id] });
+  await postMessage(bobContext.request, direct, "Hey, I am your onboarding buddy");
+  await expect.poll(() => shown(alicePage)).toHaveLength(1);
+  const title = `Offsite ${Date.now()}`;
+  const third = await registerUser(await browser.newContext(), "third");
+  const group = await createRoom(bobContext.request, { kind: "group", participant_ids: [alice.id, third.id], title });
+  await postMessage(bobContext.request, group, `@${alice.username} can you book the train?`);
+  await expect.poll(() => shown(alicePage)).toHaveLength(2);
+  expect(await shown(alicePage)).toEqual([
+    { title: bob.name, body: "Hey, I am your onboarding buddy", tag: `room-${direct}` },
+    { title: `${bob.name} in ${title}`, body: `@${alice.username} can you book the train?`, tag: `room-${group}` },
+  ]);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("while the tab is in front, a message in another room is read out to a screen reader; the open room's by the room", async ({
   browser,
 }) => {
