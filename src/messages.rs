@@ -405,7 +405,8 @@ impl Hearth {
     /// never its writer, in id order: those named `@username`, or every
     /// member for `@everyone`/`@here` in a room of at most
     /// [`EVERYONE_MAX_MEMBERS`] (in a bigger one it is plain text).
-    /// Names that are not members mention no one.
+    /// Names that are not members mention no one, nor does anything mention
+    /// a deactivated account (nothing would reach it).
     pub(crate) async fn resolve_mentions(
         &self,
         room: RoomId,
@@ -418,7 +419,7 @@ impl Hearth {
         }
         let mut ids = Vec::new();
         if tokens.everyone {
-            let members = self.store.member_ids(room).await?;
+            let members = self.store.active_member_ids(room).await?;
             if members.len() <= EVERYONE_MAX_MEMBERS {
                 ids = members;
                 tokens.names.clear();
@@ -429,9 +430,6 @@ impl Hearth {
         ids.retain(|id| Some(*id) != writer);
         ids.sort();
         ids.dedup();
-        // A deactivated account is mentioned by no one: nothing would reach it.
-        let active = self.store.existing_users(&ids).await?;
-        ids.retain(|id| active.iter().any(|(user, deactivated)| user == id && !deactivated));
         Ok(ids)
     }
 

@@ -123,43 +123,48 @@ pub fn alert_for(
     message: &hearth::model::Message,
     me: hearth::model::UserId,
 ) -> Option<Alert> {
-    use hearth::model::RoomKind;
     if message.user_id == Some(me) || message.deleted {
         return None;
     }
     if !room.notify_level.notifies(message.mentions.contains(&me)) {
         return None;
     }
-    let author = message.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
-    let title = match room.kind {
-        RoomKind::Direct => author,
-        _ => format!("{author} in {}", room.display_title(me)),
-    };
+    let author = message.user.as_ref().map(|u| u.display_name().to_owned());
     // What it shows, as Web Push says it: "Attachment" for files alone.
     let body = crate::browser::listed_text(message, BODY_MAX)?;
-    Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
+    Some(Alert::new(room, author, body, me))
+}
+
+impl Alert {
+    /// Titled as Web Push titles it: "Alice in Launch crew", or "Alice" in
+    /// a direct room.
+    fn new(
+        room: &hearth::model::ConversationSummary,
+        author: Option<String>,
+        body: String,
+        me: hearth::model::UserId,
+    ) -> Self {
+        let author = author.unwrap_or_else(|| "Someone".into());
+        let title = match room.kind {
+            hearth::model::RoomKind::Direct => author,
+            _ => format!("{author} in {}", room.display_title(me)),
+        };
+        Self { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) }
+    }
 }
 
 /// The notification a room new in my list is worth: its newest message,
 /// when that is unread and not mine, as my level there says (a mention
 /// counted as unread mentions say).
 pub fn alert_for_new_room(room: &hearth::model::ConversationSummary, me: hearth::model::UserId) -> Option<Alert> {
-    use hearth::model::RoomKind;
     let last = room.last_message.as_ref()?;
     if room.unread_count == 0 || last.user_id == Some(me) || !room.notify_level.notifies(room.unread_mentions > 0) {
         return None;
     }
-    let author = last
-        .user_id
-        .and_then(|id| room.users.iter().find(|p| p.id == id))
-        .map(|p| p.display_name().to_owned())
-        .unwrap_or_else(|| "Someone".into());
-    let title = match room.kind {
-        RoomKind::Direct => author,
-        _ => format!("{author} in {}", room.display_title(me)),
-    };
+    let author =
+        last.user_id.and_then(|id| room.users.iter().find(|p| p.id == id)).map(|p| p.display_name().to_owned());
     let body: String = last.text.clone()?.chars().take(BODY_MAX).collect();
-    Some(Alert { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) })
+    Some(Alert::new(room, author, body, me))
 }
 
 fn set_favicon(href: &str) {

@@ -540,15 +540,16 @@ impl Store {
         Ok(heads)
     }
 
-    /// The members of `room` among these usernames (lowercase; usernames
-    /// are unique ignoring case, and the index is on `lower(username)`).
+    /// The active members of `room` among these usernames (lowercase;
+    /// usernames are unique ignoring case, and the index is on
+    /// `lower(username)`).
     pub async fn members_named(&self, room: RoomId, names: &[String]) -> Result<Vec<UserId>, AppError> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT u.id FROM users u JOIN memberships mb ON mb.user_id = u.id AND mb.room_id = $1
-             WHERE lower(u.username) IN ({})",
+             WHERE lower(u.username) IN ({}) AND u.deactivated_at IS NULL",
             placeholders(2, names.len())
         );
         let rows: Vec<(UserId,)> = on_pool!(self, pool => {
@@ -562,6 +563,14 @@ impl Store {
     }
 
     /// The member ids of a room.
+    /// The members whose accounts are active: whom `@everyone` mentions.
+    pub async fn active_member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
+        let sql = "SELECT mb.user_id FROM memberships mb JOIN users u ON u.id = mb.user_id
+                   WHERE mb.room_id = $1 AND u.deactivated_at IS NULL";
+        let rows: Vec<(UserId,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     pub async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, AppError> {
         let sql = "SELECT user_id FROM memberships WHERE room_id = $1";
         let rows: Vec<(UserId,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(room).fetch_all(pool).await?);
