@@ -62,6 +62,13 @@ async fn a_database_made_by_the_previous_release_upgrades_untouched_and_keeps_it
     let (sessions,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM sessions").fetch_one(&mut conn).await.expect("count");
     assert_eq!(sessions, 0, "the old release's session rows are dropped");
+    // Migration 0022 blanked the text the old release kept under its
+    // deleted message (a deleted password stays out of every backup).
+    let deleted: Vec<(String,)> = sqlx::query_as("SELECT body FROM messages WHERE deleted_at IS NOT NULL")
+        .fetch_all(&mut conn)
+        .await
+        .expect("the deleted rows");
+    assert_eq!(deleted, [(String::new(),)], "the deleted message's text is gone from the file");
     drop(conn);
 
     // The old accounts sign in with their old password hashes.
