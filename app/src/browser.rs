@@ -202,24 +202,26 @@ pub fn reveal(element: &web_sys::Element) {
     element.scroll_into_view_with_scroll_into_view_options(&options);
 }
 
-/// A question's control that takes focus when it is shown: the button that
-/// opened it is gone from the page, and focus would fall to `<body>`.
-/// `wanted` says whether it should (a control drawn again after Cancel, not
-/// on the page's first render); `None`: always.
-pub fn focus_when_shown(
-    button: leptos::prelude::NodeRef<leptos::html::Button>,
-    wanted: Option<leptos::prelude::StoredValue<bool>>,
-) {
+/// An element that takes focus when it is shown: a question's control, when
+/// the button that opened it is gone from the page and focus would fall to
+/// `<body>`, or a panel opened from a row far up or down a list, shown where
+/// it is by taking the focus. `wanted` says whether it should (a control
+/// drawn again after Cancel, not on the page's first render); `None`: always.
+pub fn focus_when_shown<E>(node: leptos::prelude::NodeRef<E>, wanted: Option<leptos::prelude::StoredValue<bool>>)
+where
+    E: leptos::tachys::html::element::ElementType + 'static,
+    E::Output: leptos::wasm_bindgen::JsCast + Clone + AsRef<web_sys::HtmlElement> + 'static,
+{
     use leptos::prelude::*;
     Effect::new(move |_| {
-        let Some(button) = button.get() else { return };
+        let Some(element) = node.get() else { return };
         if let Some(wanted) = wanted {
             if !wanted.try_get_value().unwrap_or(false) {
                 return;
             }
             wanted.set_value(false);
         }
-        let _ = button.focus();
+        let _ = AsRef::<web_sys::HtmlElement>::as_ref(&element).focus();
     });
 }
 

@@ -38,6 +38,10 @@ pub struct Chat {
     frame: StoredValue<Option<Owner>>,
     /// A refetch is due shortly ([`Chat::refresh_soon`]).
     refresh_due: StoredValue<bool>,
+    /// What the room list is narrowed to (the sidebar's "Jump to…" field):
+    /// kept here, as the sidebar is made again with each list it shows.
+    /// Emptied by each move to another page.
+    pub filter: RwSignal<String>,
 }
 
 impl Chat {
@@ -152,8 +156,16 @@ pub fn provide_chat() {
         outboxes: StoredValue::new(HashMap::new()),
         frame: StoredValue::new(Owner::current()),
         refresh_due: StoredValue::new(false),
+        filter: RwSignal::new(String::new()),
     };
     provide_context(chat);
+    Effect::new(move |was: Option<String>| {
+        let now = location.pathname.get();
+        if was.is_some_and(|was| was != now) {
+            chat.filter.set(String::new());
+        }
+        now
+    });
 
     // Live badges: follow every room of mine, and refetch the list (which
     // carries the server's unread counts) shortly after anything changes.

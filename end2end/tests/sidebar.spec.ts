@@ -184,3 +184,57 @@ test("the current room is scrolled into the list's view, however many newer room
   await expect(current).toBeInViewport();
   await context.close();
 });
+
+test("Jump to…: Ctrl+K, a few letters of a name narrow the list, Enter opens the first, and a live message keeps the filter", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const me = await registerUser(context, "jumper");
+  const other = await browser.newContext();
+  const zoe = await registerUser(other, "zoe");
+  const stamp = Date.now();
+  const wanted = await createRoom(context.request, { kind: "open", title: `Quarterly planning ${stamp}` });
+  for (const n of [1, 2, 3]) await createRoom(context.request, { kind: "open", title: `Chatter ${n} ${stamp}` });
+  const dm = await createRoom(other.request, { participant_ids: [me.id] });
+  await postMessage(other.request, dm, "hi there");
+  const page = await context.newPage();
+  await openLive(page, wanted);
+  const field = page.getByRole("searchbox", { name: "Jump to a conversation" });
+  const shown = page.locator(".sidebar li:not([hidden]) .room-link");
+  // Five of mine, and any rooms every new account is put in.
+  await expect(page.locator(`.room-link[data-room-id="${dm}"]`)).toBeVisible();
+  const all = await shown.count();
+  expect(all).toBeGreaterThanOrEqual(5);
+
+  // Ctrl+K from the composer: to the field.
+  await page.keyboard.press("Control+k");
+  await expect(field).toBeFocused();
+  await page.keyboard.type("CHATT");
+  await expect(shown).toHaveCount(3);
+  await expect(page.getByRole("region", { name: "Direct messages" })).toBeHidden();
+  await expect(page.getByRole("status").filter({ hasText: "conversations match" })).toHaveText("3 conversations match");
+
+  // A message arriving redraws the list: still narrowed, the text still there.
+  await postMessage(other.request, dm, "are you there?");
+  await expect(page.locator(`.room-link[data-room-id="${dm}"]`)).toContainText("are you there?");
+  await expect(field).toHaveValue("CHATT");
+  await expect(shown).toHaveCount(3);
+
+  // The other person, by their username: Enter opens the direct room, and
+  // the list is whole again.
+  await field.fill(zoe.username.slice(0, 7));
+  await expect(shown).toHaveCount(1);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(new RegExp(`/rooms/${dm}$`));
+  await expect(field).toHaveValue("");
+  await expect(shown).toHaveCount(all);
+
+  // Nothing matches: said, not an empty sidebar; Escape empties the field.
+  await field.fill("no such room");
+  await expect(shown).toHaveCount(0);
+  await expect(page.locator(".sidebar .no-match")).toHaveText("No conversation's name holds “no such room”.");
+  await field.press("Escape");
+  await expect(shown).toHaveCount(all);
+  await context.close();
+  await other.close();
+});

@@ -4,7 +4,9 @@
 //! newest message and unread badges whose accessible names say the count;
 //! entries are ordered by activity, and the current room is marked
 //! (`aria-current="page"`) and scrolled into view. Above the list, desktop notifications are
-//! offered once.
+//! offered once, and a "Jump to…" field (Ctrl+K or ⌘K from anywhere)
+//! narrows the list to the conversations whose name holds what is typed;
+//! Enter opens the first, Escape empties it.
 
 use hearth::model::{ConversationSummary, Profile, RoomKind, UserId};
 use leptos::prelude::*;
@@ -24,6 +26,39 @@ use crate::error::UiError;
 pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) -> impl IntoView {
     let chat = use_chat();
     let (rooms, error) = chat.rooms_or_known(rooms);
+    let filter = chat.filter;
+    let keys: Vec<String> = rooms.iter().flatten().map(|room| filter_key(room, me.id)).collect();
+    let matching = Memo::new(move |_| filter.with(|f| keys.iter().filter(|key| matches(key, f)).count()));
+    let filtering = move || filter.with(|f| !f.trim().is_empty());
+    #[cfg(feature = "hydrate")]
+    {
+        // Ctrl+K (⌘K) from anywhere: to the field, its text selected.
+        let shortcut = window_event_listener(leptos::ev::keydown, |ev| {
+            if (ev.ctrl_key() || ev.meta_key()) && !ev.alt_key() && ev.key().eq_ignore_ascii_case("k") {
+                ev.prevent_default();
+                if let Some(field) = document().get_element_by_id("room-filter") {
+                    let field: web_sys::HtmlInputElement = wasm_bindgen::JsCast::unchecked_into(field);
+                    let _ = field.focus();
+                    field.select();
+                }
+            }
+        });
+        on_cleanup(move || shortcut.remove());
+    }
+    // Enter opens the first conversation shown (as a click on it would);
+    // Escape empties the field.
+    let keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Enter" => {
+            ev.prevent_default();
+            #[cfg(feature = "hydrate")]
+            if let Some(first) = document().query_selector(".sidebar li:not([hidden]) > a.room-link").ok().flatten() {
+                let first: web_sys::HtmlElement = wasm_bindgen::JsCast::unchecked_into(first);
+                first.click();
+            }
+        }
+        "Escape" => filter.set(String::new()),
+        _ => {}
+    };
     view! {
         <aside class="sidebar">
             <form method="get" action="/find" class="sidebar-search">
@@ -34,6 +69,26 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                 <a href="/browse">"Open rooms"</a>
             </nav>
             <NotificationOffer />
+            <div class="room-filter">
+                <input
+                    type="search"
+                    id="room-filter"
+                    placeholder="Jump to…"
+                    aria-label="Jump to a conversation"
+                    aria-keyshortcuts="Control+K Meta+K"
+                    autocomplete="off"
+                    spellcheck="false"
+                    bind:value=filter
+                    on:keydown=keydown
+                />
+                <p class="visually-hidden" role="status">
+                    {move || filtering().then(|| match matching.get() {
+                        0 => "No conversation matches".to_owned(),
+                        1 => "1 conversation matches".to_owned(),
+                        n => format!("{n} conversations match"),
+                    })}
+                </p>
+            </div>
             {error.map(|_| view! {
                 <div class="load-error" role="alert">
                     <p>"Could not load your conversations."</p>
@@ -47,6 +102,9 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                     <Section id="direct" heading="Direct messages" empty="No direct messages yet." rooms=direct me=me.clone() />
                 }
             })}
+            <p class="muted no-match" hidden=move || !(filtering() && matching.get() == 0)>
+                "No conversation's name holds “"{move || filter.get().trim().to_owned()}"”."
+            </p>
         </aside>
     }
 }
@@ -62,8 +120,13 @@ fn Section(
 ) -> impl IntoView {
     let heading_id = format!("sidebar-{id}");
     let labelled_by = heading_id.clone();
+    // While the list is narrowed, a section with nothing that matches is
+    // left out.
+    let filter = use_chat().filter;
+    let keys: Vec<String> = rooms.iter().map(|room| filter_key(room, me.id)).collect();
+    let left_out = move || filter.with(|f| !f.trim().is_empty() && !keys.iter().any(|key| matches(key, f)));
     view! {
-        <section class="room-section" data-section=id aria-labelledby=labelled_by>
+        <section class="room-section" data-section=id aria-labelledby=labelled_by hidden=left_out>
             <h2 id=heading_id>{heading}</h2>
             {if rooms.is_empty() {
                 view! { <p class="muted empty-rooms">{empty}</p> }.into_any()
@@ -77,6 +140,25 @@ fn Section(
             }}
         </section>
     }
+}
+
+/// What "Jump to…" looks in for `room`: the name the list shows, and for a
+/// direct room the other person's username too, in lower case.
+fn filter_key(room: &ConversationSummary, me: UserId) -> String {
+    let mut key = room.display_title(me);
+    if room.kind == RoomKind::Direct
+        && let Some(other) = room.users.iter().find(|u| u.id != me)
+    {
+        key.push(' ');
+        key.push_str(&other.username);
+    }
+    key.to_lowercase()
+}
+
+/// Whether a room whose [`filter_key`] is `key` is shown for `filter`.
+fn matches(key: &str, filter: &str) -> bool {
+    let filter = filter.trim();
+    filter.is_empty() || key.contains(&filter.to_lowercase())
 }
 
 /// "3 unread messages", "1 unread mention": a badge's accessible name.
@@ -93,6 +175,9 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
         move || location.pathname.get() == href
     };
     let title = room.display_title(me.id);
+    let filter = use_chat().filter;
+    let key = filter_key(&room, me.id);
+    let left_out = move || filter.with(|f| !matches(&key, f));
     // The message as it reads, its Markdown's markup taken out on the server.
     let last = room.last_message.as_ref().map(|m| match m.text.as_ref().or(m.body.as_ref()) {
         Some(text) => {
@@ -139,7 +224,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
         }
     });
     view! {
-        <li>
+        <li hidden=left_out>
             <a
                 node_ref=link
                 href=href
@@ -198,4 +283,57 @@ fn PresenceDot(user: UserId) -> impl IntoView {
 fn PresenceText(user: UserId) -> impl IntoView {
     let chat = use_chat();
     view! { <span class="visually-hidden presence-text">{move || if chat.is_online(user) { ", online" } else { ", offline" }}</span> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth::model::{NotifyLevel, Person, RoomId};
+
+    const ME: UserId = UserId(1);
+
+    fn room(kind: RoomKind, title: Option<&str>) -> ConversationSummary {
+        let person = |id: i64, username: &str, name: &str| Person {
+            id: UserId(id),
+            username: username.into(),
+            name: Some(name.into()),
+            avatar_url: None,
+            deactivated: false,
+        };
+        ConversationSummary {
+            id: RoomId(7),
+            title: title.map(Into::into),
+            topic: None,
+            group: kind != RoomKind::Direct,
+            kind,
+            updated_at: String::new(),
+            archived_at: None,
+            users: vec![person(1, "me", "Me Myself"), person(2, "zoe_k", "Zoë Kowalska")],
+            last_message: None,
+            unread_count: 0,
+            unread_mentions: 0,
+            notify_level: NotifyLevel::Mentions,
+        }
+    }
+
+    #[test]
+    fn a_direct_room_is_found_by_the_other_persons_name_or_username_in_any_case() {
+        let key = filter_key(&room(RoomKind::Direct, None), ME);
+        for typed in ["zoë", "KOWAL", "zoe_k", " ska ", ""] {
+            assert!(matches(&key, typed), "{typed:?} finds {key:?}");
+        }
+        for typed in ["me", "myself", "zoe k", "launch"] {
+            assert!(!matches(&key, typed), "{typed:?} does not find {key:?}");
+        }
+    }
+
+    #[test]
+    fn a_room_is_found_by_its_title_and_not_by_its_members() {
+        let key = filter_key(&room(RoomKind::Open, Some("Launch Crew")), ME);
+        assert!(matches(&key, "launch c") && matches(&key, "CREW"));
+        assert!(!matches(&key, "zoe_k"), "{key:?}");
+        // A group without a title is called by its members' names.
+        let key = filter_key(&room(RoomKind::Group, None), ME);
+        assert!(matches(&key, "zoë"), "{key:?}");
+    }
 }

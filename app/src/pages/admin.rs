@@ -293,11 +293,7 @@ fn RemoveFromRoom(
     // Opened from a row far up or down the list: shown where it is, by
     // taking the focus (its heading).
     let title: NodeRef<leptos::html::H3> = NodeRef::new();
-    Effect::new(move |_| {
-        if let Some(title) = title.get() {
-            let _ = title.focus();
-        }
-    });
+    crate::browser::focus_when_shown(title, None);
     let list = move || match rooms.get() {
         None => view! { <p class="loading">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
@@ -339,11 +335,7 @@ fn LinkToCopy(#[prop(into)] label: String, class: &'static str, link: String) ->
     // Just made, from a button that may be far down the page: the link takes
     // the focus (and is selected, to copy), so it is in view.
     let field: NodeRef<leptos::html::Input> = NodeRef::new();
-    Effect::new(move |_| {
-        if let Some(field) = field.get() {
-            let _ = field.focus();
-        }
-    });
+    crate::browser::focus_when_shown(field, None);
     let copy = {
         let link = link.clone();
         move |_| {
