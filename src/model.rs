@@ -282,6 +282,8 @@ pub fn room_title<'a>(kind: RoomKind, title: Option<&str>, others: impl IntoIter
 pub struct OpenRoom {
     pub id: RoomId,
     pub title: Option<String>,
+    /// What the room is for, as its creator or an admin set it.
+    pub topic: Option<String>,
     pub member_count: i64,
     pub is_member: bool,
     pub updated_at: String,

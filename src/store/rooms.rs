@@ -373,7 +373,7 @@ impl Store {
 
     /// Every open room, busiest first, with whether `user` is in it.
     pub async fn open_rooms(&self, user: UserId) -> Result<Vec<OpenRoom>, AppError> {
-        let sql = "SELECT r.id, r.title,
+        let sql = "SELECT r.id, r.title, r.topic,
                       (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id) AS member_count,
                       EXISTS (SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_id = $1) AS is_member,
                       r.updated_at

@@ -121,3 +121,11 @@ fn focus_first_invalid() {
         let _ = field.focus();
     }
 }
+
+/// Whether an entry whose lower-cased text is `key` is shown while a list is
+/// narrowed to `filter` (the sidebar's "Jump to…", the open rooms' filter):
+/// everything for an empty filter, else those holding it, in any case.
+pub fn shown_for(key: &str, filter: &str) -> bool {
+    let filter = filter.trim();
+    filter.is_empty() || key.contains(&filter.to_lowercase())
+}

@@ -15,6 +15,7 @@ use leptos_router::hooks::use_location;
 use crate::chat::use_chat;
 use crate::components::avatar::Avatar;
 use crate::components::desktop_notifications::NotificationOffer;
+use crate::components::form::shown_for;
 use crate::error::UiError;
 
 /// Rendered by the frame once the user and their rooms are loaded (one
@@ -28,7 +29,7 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
     let (rooms, error) = chat.rooms_or_known(rooms);
     let filter = chat.filter;
     let keys: Vec<String> = rooms.iter().flatten().map(|room| filter_key(room, me.id)).collect();
-    let matching = Memo::new(move |_| filter.with(|f| keys.iter().filter(|key| matches(key, f)).count()));
+    let matching = Memo::new(move |_| filter.with(|f| keys.iter().filter(|key| shown_for(key, f)).count()));
     let filtering = move || filter.with(|f| !f.trim().is_empty());
     #[cfg(feature = "hydrate")]
     {
@@ -124,7 +125,7 @@ fn Section(
     // left out.
     let filter = use_chat().filter;
     let keys: Vec<String> = rooms.iter().map(|room| filter_key(room, me.id)).collect();
-    let left_out = move || filter.with(|f| !f.trim().is_empty() && !keys.iter().any(|key| matches(key, f)));
+    let left_out = move || filter.with(|f| !f.trim().is_empty() && !keys.iter().any(|key| shown_for(key, f)));
     view! {
         <section class="room-section" data-section=id aria-labelledby=labelled_by hidden=left_out>
             <h2 id=heading_id>{heading}</h2>
@@ -155,12 +156,6 @@ fn filter_key(room: &ConversationSummary, me: UserId) -> String {
     key.to_lowercase()
 }
 
-/// Whether a room whose [`filter_key`] is `key` is shown for `filter`.
-fn matches(key: &str, filter: &str) -> bool {
-    let filter = filter.trim();
-    filter.is_empty() || key.contains(&filter.to_lowercase())
-}
-
 /// "3 unread messages", "1 unread mention": a badge's accessible name.
 fn count_label(count: i64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
@@ -177,7 +172,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     let title = room.display_title(me.id);
     let filter = use_chat().filter;
     let key = filter_key(&room, me.id);
-    let left_out = move || filter.with(|f| !matches(&key, f));
+    let left_out = move || filter.with(|f| !shown_for(&key, f));
     // The message as it reads, its Markdown's markup taken out on the server.
     let last = room.last_message.as_ref().map(|m| match m.text.as_ref().or(m.body.as_ref()) {
         Some(text) => {
@@ -320,20 +315,20 @@ mod tests {
     fn a_direct_room_is_found_by_the_other_persons_name_or_username_in_any_case() {
         let key = filter_key(&room(RoomKind::Direct, None), ME);
         for typed in ["zoë", "KOWAL", "zoe_k", " ska ", ""] {
-            assert!(matches(&key, typed), "{typed:?} finds {key:?}");
+            assert!(shown_for(&key, typed), "{typed:?} finds {key:?}");
         }
         for typed in ["me", "myself", "zoe k", "launch"] {
-            assert!(!matches(&key, typed), "{typed:?} does not find {key:?}");
+            assert!(!shown_for(&key, typed), "{typed:?} does not find {key:?}");
         }
     }
 
     #[test]
     fn a_room_is_found_by_its_title_and_not_by_its_members() {
         let key = filter_key(&room(RoomKind::Open, Some("Launch Crew")), ME);
-        assert!(matches(&key, "launch c") && matches(&key, "CREW"));
-        assert!(!matches(&key, "zoe_k"), "{key:?}");
+        assert!(shown_for(&key, "launch c") && shown_for(&key, "CREW"));
+        assert!(!shown_for(&key, "zoe_k"), "{key:?}");
         // A group without a title is called by its members' names.
         let key = filter_key(&room(RoomKind::Group, None), ME);
-        assert!(matches(&key, "zoë"), "{key:?}");
+        assert!(shown_for(&key, "zoë"), "{key:?}");
     }
 }

@@ -33,6 +33,7 @@ async fn open_rooms_are_listed_for_everyone_and_joined_at_will() {
     assert_eq!(entry["title"], "Lobby");
     assert_eq!(entry["member_count"], 1);
     assert_eq!(entry["is_member"], false);
+    assert_eq!(entry["topic"], Value::Null, "no topic yet");
     assert!(entry["updated_at"].as_str().is_some());
     assert_eq!(app.get(&bob.client, &format!("/conversations/{room}")).await.status(), 404, "not a member yet");
 
@@ -49,6 +50,13 @@ async fn open_rooms_are_listed_for_everyone_and_joined_at_will() {
     let again = bob.client.post(app.url(&format!("/conversations/{room}/join"))).send().await.unwrap();
     assert_eq!(again.status(), 200, "joining twice is harmless");
     assert_eq!(app.get_json(&bob.client, "/rooms").await[0]["member_count"], 2);
+
+    // Its topic, once set, says what it is for before anyone joins.
+    let topic = json!({ "topic": "Hellos and help finding your way" });
+    let set = alice.client.patch(app.url(&format!("/conversations/{room}"))).json(&topic).send().await.unwrap();
+    assert_eq!(set.status(), 200);
+    let carol = app.user("carol").await;
+    assert_eq!(app.get_json(&carol.client, "/rooms").await[0]["topic"], "Hellos and help finding your way");
 }
 
 #[tokio::test]
