@@ -340,15 +340,16 @@ impl Hearth {
         }
         let row = self.store.room(room).await?.ok_or(AppError::NotFound("conversation"))?;
         let member = self.member_room(me, room).await.is_ok();
-        let moderated = if member && row.created_by == Some(me) {
-            false
-        } else if self.is_admin(me).await? {
-            true
-        } else if member {
-            return Err(AppError::Forbidden("Only the creator or an admin can remove other participants".into()));
-        } else {
-            return Err(AppError::NotFound("conversation"));
-        };
+        // An admin's removal is moderation, audited, in a room they made
+        // too (the first admin made the rooms everyone starts in).
+        let moderated = self.is_admin(me).await?;
+        if !(moderated || member && row.created_by == Some(me)) {
+            return Err(if member {
+                AppError::Forbidden("Only the creator or an admin can remove other participants".into())
+            } else {
+                AppError::NotFound("conversation")
+            });
+        }
         if row.kind() == RoomKind::Direct {
             return Err(AppError::invalid("user_id", "You can't remove someone from a direct conversation"));
         }

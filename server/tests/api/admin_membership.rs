@@ -96,6 +96,15 @@ async fn an_admin_or_the_creator_removes_a_member_and_the_removed_user_loses_the
     let direct = app.conversation_with(&member.client, &[outsider.id]).await;
     assert_error(remove(&app, &admin.client, direct, outsider.id).await, 422).await;
     assert_eq!(audited(&app.get_json(&admin.client, "/admin/audit").await, "room.remove_member").len(), 1);
+
+    // An admin's removal is audited in a room the admin made as well (the
+    // rooms everyone starts in are the first admin's).
+    let own = app.conversation_with(&admin.client, &[member.id, outsider.id]).await;
+    assert_eq!(remove(&app, &admin.client, own, outsider.id).await.status(), 204);
+    let entries = app.get_json(&admin.client, "/admin/audit").await;
+    let entry = audited(&entries, "room.remove_member");
+    assert_eq!(entry.len(), 2, "{entries}");
+    assert_eq!((entry[0]["target_user"].as_i64(), entry[0]["target_room"].as_i64()), (Some(outsider.id), Some(own)));
 }
 
 #[tokio::test]
