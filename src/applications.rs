@@ -313,7 +313,7 @@ impl Hearth {
         let inserted = self
             .append_message(
                 chat.room_id,
-                Poster::Application { id: app.id, name: &app.name },
+                Poster::Application { id: app.id, name: &app.name, owner: app.owner_id },
                 &body,
                 None,
                 None,

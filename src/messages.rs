@@ -113,7 +113,8 @@ pub(crate) enum Writer {
 /// user (whose name comes from the users cache), or an application.
 pub(crate) enum Poster<'a> {
     User(UserId),
-    Application { id: i64, name: &'a str },
+    /// An application's message; `owner`, the account that made it, if any.
+    Application { id: i64, name: &'a str, owner: Option<UserId> },
 }
 
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {
@@ -355,9 +356,11 @@ impl Hearth {
         self.writable_room(room).await?;
         // Checked before anything is written, so a refused send leaves
         // nothing behind and an accepted one is never undone.
+        // An application someone made spends its maker's budget: making
+        // more applications does not make more room for messages.
         self.spend_message_budget(match poster {
-            Poster::User(user) => crate::search::Searcher::User(user),
-            Poster::Application { id, .. } => crate::search::Searcher::Application(id),
+            Poster::User(user) | Poster::Application { owner: Some(user), .. } => crate::search::Searcher::User(user),
+            Poster::Application { id, owner: None, .. } => crate::search::Searcher::Application(id),
         })?;
         let writer = match poster {
             Poster::User(user) => Some(user),
@@ -369,7 +372,7 @@ impl Hearth {
                 let shown = self.author(user).await?;
                 (Some(user), None, Byline { author: shown, application: None, html: String::new(), files: Vec::new() })
             }
-            Poster::Application { id, name } => (
+            Poster::Application { id, name, .. } => (
                 None,
                 Some(id),
                 Byline { author: None, application: Some(name.to_owned()), html: String::new(), files: Vec::new() },

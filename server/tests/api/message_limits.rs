@@ -39,21 +39,40 @@ async fn posting_past_the_rate_is_429_with_retry_after_on_rest_the_socket_and_th
         page["messages"].as_array().expect("messages").iter().map(|m| m["body"].as_str().expect("body")).collect();
     assert_eq!(bodies, ["message 1", "message 2", "message 3", "bob is fine"]);
 
-    // An application's token has a budget of its own.
-    let application = app.create_application(&bob.client, "Bot").await;
-    let token = application["application_token"].as_str().expect("token").to_owned();
-    app.create_chat(&token, "Alerts").await;
-    for n in 1..=3 {
-        app.post_app_message(&token, 1, &format!("alert {n}")).await;
+    // An application spends its maker's budget: a second application, or
+    // posting in person, makes no more room. One made without an account
+    // has a budget of its own.
+    let carol = app.user("carol").await;
+    let token = |application: serde_json::Value| application["application_token"].as_str().expect("token").to_owned();
+    let first = token(app.create_application(&carol.client, "Bot").await);
+    let second = token(app.create_application(&carol.client, "Other bot").await);
+    let anonymous = token(app.create_application(&crate::helpers::new_client(), "Stray").await);
+    for token in [&first, &second, &anonymous] {
+        app.create_chat(token, "Alerts").await;
     }
-    let response = crate::helpers::new_client()
+    for n in 1..=3 {
+        app.post_app_message(&first, 1, &format!("alert {n}")).await;
+    }
+    for token in [&first, &second] {
+        let response = post_as_app(&app, token, "one too many").await;
+        assert!(response.headers().contains_key("retry-after"));
+        assert_error(response, 429).await;
+    }
+    let chat = app.get_json(&carol.client, "/conversations").await[0]["id"].as_i64().expect("a chat of carol's");
+    assert_error(app.post_message(&carol.client, chat, json!({ "body": "in person" })).await, 429).await;
+    for n in 1..=3 {
+        app.post_app_message(&anonymous, 1, &format!("stray {n}")).await;
+    }
+    assert_error(post_as_app(&app, &anonymous, "stray 4").await, 429).await;
+}
+
+async fn post_as_app(app: &crate::helpers::TestApp, token: &str, text: &str) -> reqwest::Response {
+    crate::helpers::new_client()
         .post(app.url(&format!("/api/applications/{token}/chats/1/messages")))
-        .json(&json!({ "message_content": "alert 4" }))
+        .json(&json!({ "message_content": text }))
         .send()
         .await
-        .expect("sent");
-    assert!(response.headers().contains_key("retry-after"));
-    assert_error(response, 429).await;
+        .expect("sent")
 }
 
 #[tokio::test]
