@@ -114,7 +114,11 @@ pub(crate) enum Writer {
 pub(crate) enum Poster<'a> {
     User(UserId),
     /// An application's message; `owner`, the account that made it, if any.
-    Application { id: i64, name: &'a str, owner: Option<UserId> },
+    Application {
+        id: i64,
+        name: &'a str,
+        owner: Option<UserId>,
+    },
 }
 
 fn parse_client_id(raw: Option<&str>) -> Result<Option<&str>, AppError> {

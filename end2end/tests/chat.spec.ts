@@ -160,7 +160,7 @@ test("open rooms can be browsed, created and joined", async ({ browser }) => {
   const title = `Lobby ${Date.now()}`;
   const ownerPage = await owner.newPage();
   await ownerPage.goto("/browse");
-  await ownerPage.getByLabel("Title", { exact: true }).fill(title);
+  await ownerPage.getByLabel("New open room").fill(title);
   await ownerPage.getByRole("button", { name: "Create room" }).click();
   await expect(ownerPage).toHaveURL(/\/rooms\/\d+$/);
   await expect(ownerPage.locator(".chat-header h1")).toHaveText(title);
@@ -308,6 +308,42 @@ test("a send that fails while online says Not sent, and Retry sends it, once", a
   await expect(page.locator("article.message:not(.pending) .body")).toHaveText(["try again"]);
   const history = await context.request.get(`/conversations/${room}/messages`);
   expect(((await history.json()).messages as { body: string }[]).map((m) => m.body)).toEqual(["try again"]);
+  await context.close();
+});
+
+test("sends refused as too fast (429) say so and go again by themselves, in order, each once", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "hasty");
+  const room = await createRoom(context.request, { kind: "open", title: `Hasty ${Date.now()}` });
+  const page = await context.newPage();
+  await openLive(page, room);
+  // The server's answer to a user past HEARTH_MESSAGES_PER_MINUTE (this
+  // suite's server runs without the limit), for the first two attempts.
+  let refusals = 2;
+  const sends = /\/fn\/send_message/;
+  await page.route(sends, (route) =>
+    refusals-- > 0
+      ? route.fulfill({
+          status: 429,
+          contentType: "application/json",
+          body: JSON.stringify({ errors: ["Too many attempts: try again in 1 s"], fields: [], status: 429 }),
+        })
+      : route.continue(),
+  );
+  const composer = page.getByLabel("Message", { exact: true });
+  for (const text of ["slow down", "and this one"]) {
+    await composer.fill(text);
+    await composer.press("Enter");
+  }
+  const held = page.locator("article.message.pending .waiting");
+  await expect(held.first()).toHaveText("Sending faster than this server allows: it goes again in a moment.");
+  await expect(page.getByRole("button", { name: "Retry" })).toHaveCount(0);
+
+  // No click: both go, in the order written, and nothing is left pending.
+  await expect(page.locator("article.message:not(.pending) .body")).toHaveText(["slow down", "and this one"], { timeout: 20_000 });
+  await expect(page.locator("article.message.pending, article.message.failed")).toHaveCount(0);
+  const history = await context.request.get(`/conversations/${room}/messages`);
+  expect(((await history.json()).messages as { body: string }[]).map((m) => m.body)).toEqual(["slow down", "and this one"]);
   await context.close();
 });
 

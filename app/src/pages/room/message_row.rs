@@ -146,7 +146,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let state_class = match entry.state {
         Delivery::Confirmed if room.focus == Some(number) => "message focused",
         Delivery::Confirmed => "message",
-        Delivery::Sending => "message pending",
+        Delivery::Sending | Delivery::Throttled => "message pending",
         Delivery::Failed | Delivery::Refused(_) => "message failed",
     };
     let save = move || {
@@ -337,6 +337,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                             view! { <p class="form-error waiting">"Waiting for the connection: it is sent when you are back online."</p> }.into_any()
                         }
                     }
+                })}
+                {(entry.state == Delivery::Throttled).then(|| view! {
+                    <p class="form-error waiting" role="status">"Sending faster than this server allows: it goes again in a moment."</p>
                 })}
                 // Refused for good: the server's reason, and no Retry. Edit
                 // takes the text back to the composer, so it is offered only

@@ -345,11 +345,25 @@ impl Outbox {
                     continue;
                 }
                 if !self.entries.is_disposed() {
+                    // Those after one sent too fast wait with it, saying so.
+                    let held = if outcome == Outcome::Throttled { Delivery::Throttled } else { Delivery::Failed };
                     self.change(|e| {
                         for waiting in e.iter_mut().filter(|x| x.state == Delivery::Sending) {
-                            waiting.state = Delivery::Failed;
+                            waiting.state = held.clone();
                         }
                     });
+                }
+                if outcome == Outcome::Throttled {
+                    // Again a moment later (the server takes a few more
+                    // each second), or when the link returns if it goes.
+                    set_timeout(
+                        move || {
+                            if !self.entries.is_disposed() && self.link.get_untracked() == LinkStatus::Online {
+                                self.resend_failed();
+                            }
+                        },
+                        std::time::Duration::from_millis(RETRY_THROTTLED_MS),
+                    );
                 }
                 if outcome == Outcome::Stalled {
                     // Sent again (the same client_id: never twice) on a fresh
@@ -403,20 +417,26 @@ impl Outbox {
             Err(error) => {
                 let follow = shown.filter(|(_, paging)| paging.near_bottom());
                 let state = Delivery::after_error(error.status, error.to_string());
-                let refused = matches!(state, Delivery::Refused(_));
+                let outcome = match state {
+                    // A refusal is this message's alone: later ones may still go.
+                    Delivery::Refused(_) => Outcome::Done,
+                    Delivery::Throttled => Outcome::Throttled,
+                    _ => Outcome::Failed,
+                };
                 self.change(|e| set_state(e, &client_id, state));
                 if let Some((_, paging)) = follow {
                     paging.scroll_to_bottom();
                 }
-                // A refusal is this message's alone: later ones may still go.
-                if refused { Outcome::Done } else { Outcome::Failed }
+                outcome
             }
         }
     }
 
-    /// The failed sends go again, in order (the link is back).
+    /// The failed and held-back sends go again, in order (the link is
+    /// back, or the server takes messages again).
     fn resend_failed(self) {
-        if self.entries.with_untracked(|e| e.iter().any(|x| x.state == Delivery::Failed)) {
+        if self.entries.with_untracked(|e| e.iter().any(|x| matches!(x.state, Delivery::Failed | Delivery::Throttled)))
+        {
             self.change(|e| requeue_failed(e));
             self.run();
         }
@@ -428,6 +448,8 @@ impl Outbox {
 /// that died under it, and never answer.
 const SEND_WAIT_MS: u32 = 15_000;
 const RETRY_STALLED_MS: u64 = 1_000;
+/// How long a send refused as too fast (429) waits to go again.
+const RETRY_THROTTLED_MS: u64 = 3_000;
 
 /// How one send went ([`Outbox::deliver_now`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,11 +460,15 @@ enum Outcome {
     Failed,
     /// No answer in time: as failed, and tried again soon.
     Stalled,
+    /// Too fast for the server (429): it and the ones after it wait, and
+    /// go again a moment later.
+    Throttled,
 }
 
-/// The failed sends in `entries` are on their way again (not the refused).
+/// The failed and held-back sends in `entries` are on their way again (not
+/// the refused).
 fn requeue_failed(entries: &mut [Entry]) {
-    for failed in entries.iter_mut().filter(|x| x.state == Delivery::Failed) {
+    for failed in entries.iter_mut().filter(|x| matches!(x.state, Delivery::Failed | Delivery::Throttled)) {
         failed.state = Delivery::Sending;
     }
 }

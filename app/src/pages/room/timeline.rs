@@ -19,9 +19,12 @@ pub struct Entry {
 pub enum Delivery {
     Confirmed,
     Sending,
-    /// Not sent, for now (no answer, a server error, too many sends): it
-    /// is sent again by Retry, and by itself when the link comes back.
+    /// Not sent, for now (no answer, a server error): it is sent again by
+    /// Retry, and by itself when the link comes back.
     Failed,
+    /// Not sent yet: faster than the server takes my messages (429), or
+    /// behind one that was. Sent again by itself a moment later.
+    Throttled,
     /// Refused by the server for good, with its reason (an archived room,
     /// a room I am no longer in): sending it again cannot work, so it is
     /// not retried; it can be taken back to the composer or discarded.
@@ -29,12 +32,13 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// How the answer to a send that failed with `status` leaves it: a
-    /// refusal for any 4xx but a timeout or too many requests, else a
-    /// failure to try again (no answer at all is one too).
+    /// How the answer to a send that failed with `status` leaves it: held
+    /// back for too many requests, a refusal for any other 4xx but a
+    /// timeout, else a failure to try again (no answer at all is one too).
     pub fn after_error(status: Option<u16>, reason: String) -> Self {
         match status {
-            Some(408 | 429) => Self::Failed,
+            Some(429) => Self::Throttled,
+            Some(408) => Self::Failed,
             Some(400..=499) => Self::Refused(reason),
             _ => Self::Failed,
         }
@@ -62,6 +66,7 @@ impl Entry {
             Delivery::Confirmed => 'c',
             Delivery::Sending => 's',
             Delivery::Failed => 'f',
+            Delivery::Throttled => 't',
             Delivery::Refused(_) => 'r',
         };
         // No `Debug` here: the WASM is built without its formatting code.
@@ -605,8 +610,9 @@ pub(crate) mod tests {
         for status in [400, 403, 404, 409, 413, 422] {
             assert!(refused(Some(status)), "{status}");
         }
-        for status in [None, Some(408), Some(429), Some(500), Some(502), Some(503)] {
+        for status in [None, Some(408), Some(500), Some(502), Some(503)] {
             assert_eq!(Delivery::after_error(status, "why".into()), Delivery::Failed, "{status:?}");
         }
+        assert_eq!(Delivery::after_error(Some(429), "why".into()), Delivery::Throttled, "sent again by itself");
     }
 }
