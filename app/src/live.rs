@@ -334,6 +334,9 @@ mod connection {
         /// The server closed it because the session ended, or the user
         /// signed out in this tab.
         SignedOut,
+        /// The browser is signed in as someone else now: the page is
+        /// loaded again, as theirs.
+        Replaced,
     }
 
     pub async fn run(
@@ -380,12 +383,20 @@ mod connection {
                 }
                 signed_in = true;
             }
+            // Not the page's first socket: the browser's session may be
+            // someone else's by now (signed out and in again in another tab
+            // while this one slept or was offline).
+            let again = ever_online || attempt > 0;
             let ended = match url().and_then(|url| WebSocket::open(&url).ok()) {
-                Some(socket) => serve(live, socket, &mut wake, &mut signed_in).await,
+                Some(socket) => serve(live, socket, &mut wake, &mut signed_in, again.then_some(auth)).await,
                 None => Ended::NeverOpened,
             };
             live.watches.update_value(|w| w.outbox = None);
             match ended {
+                Ended::Replaced => {
+                    let _ = window().location().reload();
+                    return;
+                }
                 Ended::SignedOut => {
                     if signed_in {
                         // The server ended the session: the page learns it
@@ -434,12 +445,16 @@ mod connection {
         }
     }
 
+    /// How long a reconnect waits to hear whose the session is now.
+    const WHO_WAIT_MS: u32 = 5_000;
+
     /// Runs one connection until it ends.
     async fn serve(
         live: Live,
         mut socket: WebSocket,
         wake: &mut mpsc::UnboundedReceiver<Wake>,
         signed_in: &mut bool,
+        check_who: Option<crate::auth::Auth>,
     ) -> Ended {
         // Wait for the socket to open before calling the link online.
         // gloo's `poll_ready` is ready once the socket stops connecting,
@@ -451,6 +466,23 @@ mod connection {
                 .await;
         if ready.is_err() || !matches!(socket.state(), State::Open) {
             return Ended::NeverOpened;
+        }
+        // Before anything is subscribed or sent again: is the session still
+        // the page's user's? Failed sends wait for the link to come up, and
+        // would otherwise go as whoever signed in since.
+        if let Some(auth) = check_who {
+            let mine = match auth.me.get_untracked() {
+                Some(Ok(Some(me))) => Some(me.id),
+                _ => None,
+            };
+            // Asked on a request of its own, which may be stuck on a dead
+            // connection as the old socket was: given up on after a while.
+            match crate::browser::within(WHO_WAIT_MS, crate::api::get_me()).await {
+                Some(Ok(Some(now))) if Some(now.id) != mine => return Ended::Replaced,
+                Some(Ok(None)) => return Ended::SignedOut,
+                Some(Err(_)) | None => return Ended::Dropped,
+                Some(Ok(Some(_))) => {}
+            }
         }
         let (mut write, mut read) = socket.split();
         let (tx, mut rx) = mpsc::unbounded::<ClientEvent>();

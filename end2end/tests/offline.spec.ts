@@ -338,6 +338,45 @@ test("a send still queued at sign-out is forgotten: it is neither shown to nor s
   await closeAll(context, nextContext);
 });
 
+test("a tab offline while its user signed out and someone else signed in elsewhere in the browser reloads as them, and sends nothing as them", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const first = await registerUser(context, "sleeper");
+  const room = await createRoom(context.request, { kind: "open", title: `Shared laptop ${Date.now()}` });
+  const otherContext = await browser.newContext();
+  const other = await registerUser(otherContext, "waker");
+  expect((await otherContext.request.post(`/conversations/${room}/join`)).status()).toBe(200);
+  const page = await context.newPage();
+  await openLive(page, room);
+  await expect(page.locator(".whoami")).toHaveText(first.name);
+
+  // The tab loses the network (a laptop asleep) with a message waiting.
+  await context.setOffline(true);
+  await expect(page.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.fill("written by the first user");
+  await composer.press("Enter");
+  await expect(page.locator("article.message .waiting")).toBeVisible();
+  // Meanwhile, in another tab of the same browser (the same cookies), the
+  // first user signs out and the other signs in.
+  expect((await context.request.delete("/users/sign_out")).status()).toBeLessThan(300);
+  const signIn = await context.request.post("/users/sign_in", {
+    data: { user: { email: other.username, password: "secret123" } },
+  });
+  expect(signIn.status()).toBe(200);
+
+  // Back online: the page is the other user's, loaded afresh.
+  await context.setOffline(false);
+  await expect(page.locator(".whoami")).toHaveText(other.name, { timeout: 30_000 });
+  await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });
+  await page.waitForTimeout(2_000);
+  const history = await (await otherContext.request.get(`/conversations/${room}/messages`)).json();
+  expect(history.messages).toHaveLength(0);
+  await expect(page.locator("article.message")).toHaveCount(0);
+  await closeAll(context, otherContext);
+});
+
 /** The keys the unconfirmed sends are kept under in the page's localStorage. */
 const keptSends = (page: Page) =>
   page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("hearth.outbox.")));

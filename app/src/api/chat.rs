@@ -146,7 +146,9 @@ pub async fn load_messages(
 }
 
 /// Sends a message; `reply_to` is the number of the message it answers,
-/// `attachments` my uploads it carries.
+/// `attachments` my uploads it carries, `author` the account it was written
+/// as: a message written in a tab before its user signed out is not sent
+/// as whoever signed in since in that browser (409).
 #[server(prefix = "/fn")]
 pub async fn send_message(
     room_id: i64,
@@ -154,11 +156,19 @@ pub async fn send_message(
     client_id: Option<String>,
     reply_to: Option<i64>,
     attachments: Option<Vec<i64>>,
+    author: Option<i64>,
 ) -> Result<Message, UiError> {
     let (hearth, me) = ssr::user().await?;
+    if author.is_some_and(|author| author != me.id.0) {
+        return Err(hearth::AppError::Conflict(SOMEONE_ELSE.into()).into());
+    }
     let files = attachments.unwrap_or_default();
     Ok(hearth.post_reply(me.id, RoomId(room_id), &body, client_id.as_deref(), reply_to, &files).await?.message)
 }
+
+/// Why a send written as another account than this browser's is refused.
+pub const SOMEONE_ELSE: &str =
+    "Someone else has signed in on this browser since this was written: reload the page to send as them";
 
 /// Message `number`'s first 50 live replies, each as a quote (who, and how
 /// it begins), for its "N replies" list.

@@ -3,7 +3,7 @@
 //! fills the cache, then changes what it holds, and the very next request
 //! sees the change.
 
-use app::api::Logout;
+use app::api::{Logout, SendMessage};
 use hearth::model::{RoomId, UserId};
 use hearth::protocol::{RoomChange, ServerEvent};
 use leptos::server_fn::ServerFn;
@@ -398,4 +398,36 @@ async fn a_room_list_brought_up_to_date_room_by_room_equals_the_list_read_whole(
         // Assert
         assert_eq!(kept, whole, "step {step} (room {room})");
     }
+}
+
+#[tokio::test]
+async fn a_send_written_as_someone_who_has_since_signed_out_is_not_sent_as_who_signed_in_next() {
+    // Arrange: a tab of alice's wrote a message offline; meanwhile, in the
+    // same browser, alice signed out and bob signed in.
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let send = |author: i64, text: &str| {
+        let form = [
+            ("room_id", room.to_string()),
+            ("body", text.to_owned()),
+            ("client_id", format!("c-{text}")),
+            ("author", author.to_string()),
+        ];
+        bare_client().post(app.url(SendMessage::PATH)).header("Cookie", &bob.cookie).form(&form).send()
+    };
+
+    // Act
+    let as_alice = send(alice.id, "written by alice").await.expect("request sent");
+    let as_bob = send(bob.id, "written by bob").await.expect("request sent");
+
+    // Assert: refused, and nothing saved; bob's own goes.
+    assert_eq!(as_alice.status(), 409);
+    let error: Value = as_alice.json().await.expect("json");
+    assert_eq!(error["errors"][0], app::api::SOMEONE_ELSE, "{error}");
+    assert_eq!(as_bob.status(), 200);
+    let page = app.history(&alice.client, room, "").await;
+    let bodies: Vec<&str> =
+        page["messages"].as_array().expect("messages").iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(bodies, ["written by bob"]);
 }

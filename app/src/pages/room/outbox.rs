@@ -396,7 +396,8 @@ impl Outbox {
         let reply_to = entry.message.reply_to.as_ref().map(|q| q.number);
         let files: Vec<i64> = entry.message.attachments.iter().map(|file| file.id).collect();
         let files = (!files.is_empty()).then_some(files);
-        let sent = send_message(self.room.0, body, Some(client_id.clone()), reply_to, files);
+        let author = entry.message.user_id.map(|id| id.0);
+        let sent = send_message(self.room.0, body, Some(client_id.clone()), reply_to, files, author);
         let answer = crate::browser::within(SEND_WAIT_MS, sent).await;
         // Signed out while it was on its way: the frame, and this list with
         // it, are gone.
