@@ -81,18 +81,36 @@ pub fn provide_alerts() {
                 }
                 for room in rooms.iter().filter(|room| !before.contains(&room.id)) {
                     if let Some(alert) = alert_for_new_room(room, me.id) {
-                        browser::show(alert, navigate_new.clone());
+                        browser::show(alert, None, navigate_new.clone());
                     }
                 }
             });
             live.on_event(move |event| {
-                let hearth::protocol::ServerEvent::Message { room_id, message, .. } = event else { return };
+                use hearth::protocol::ServerEvent;
+                let (room_id, message) = match event {
+                    ServerEvent::Message { room_id, message, .. } => (room_id, message),
+                    // Read elsewhere (another tab, the phone), or deleted:
+                    // its notification is taken back, as Web Push's is.
+                    ServerEvent::Room { room_id, unread_count: Some(0), .. } => {
+                        return browser::withdraw(*room_id, None);
+                    }
+                    ServerEvent::MessageDeleted { room_id, message_id, .. } => {
+                        return browser::withdraw(*room_id, Some(*message_id));
+                    }
+                    _ => return,
+                };
+                // What a new socket replays is what happened while this tab
+                // was away (asleep): shown in the room and counted, not one
+                // notification for each.
+                if live.replaying(*room_id) {
+                    return;
+                }
                 let Some(Ok(Some(me))) = auth.me.get_untracked() else { return };
                 let Some(Ok(rooms)) = chat.rooms.get_untracked() else { return };
                 let Some(room) = rooms.iter().find(|room| room.id == *room_id) else { return };
                 let Some(alert) = alert_for(room, message, me.id) else { return };
                 if !crate::browser::tab_shown() {
-                    return browser::show(alert, navigate.clone());
+                    return browser::show(alert, Some(message.id), navigate.clone());
                 }
                 // The open room reads its own messages out.
                 if location.pathname.get_untracked() != alert.url {
@@ -113,6 +131,7 @@ pub struct Alert {
     pub body: String,
     pub tag: String,
     pub url: String,
+    pub room: hearth::model::RoomId,
 }
 
 /// The notification a new message in `room` is worth to `me`, if any: not
@@ -149,7 +168,7 @@ impl Alert {
             hearth::model::RoomKind::Direct => author,
             _ => format!("{author} in {}", room.display_title(me)),
         };
-        Self { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id) }
+        Self { title, body, tag: format!("room-{}", room.id), url: format!("/rooms/{}", room.id), room: room.id }
     }
 }
 
@@ -181,8 +200,8 @@ fn set_favicon(href: &str) {
 #[cfg(feature = "hydrate")]
 mod browser {
     use leptos::prelude::*;
-    use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
     use super::Alert;
@@ -195,16 +214,57 @@ mod browser {
             && !crate::components::desktop_notifications::silenced()
     }
 
-    /// Shows `alert` if the tab is hidden and notifications are allowed.
-    pub fn show(alert: Alert, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
+    thread_local! {
+        /// The notification this tab shows for each room, with the message
+        /// it is for (`None`: a new room's newest).
+        static SHOWN: std::cell::RefCell<std::collections::HashMap<hearth::model::RoomId, (Option<i64>, Notification)>> =
+            Default::default();
+    }
+
+    /// How long a tab that notified of a message holds its claim on it
+    /// (the same message reaches every tab within moments).
+    const CLAIM_MS: i32 = 30_000;
+
+    /// Shows `alert` (about `message`, if one) if the tab is hidden and
+    /// notifications are allowed, and no other tab of this browser shows
+    /// it: the tabs that hear of a message at once race for a Web Lock
+    /// named after it, and only the one that gets it says it (without Web
+    /// Locks, every hidden tab does, under the room's one tag).
+    pub fn show(alert: Alert, message: Option<i64>, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
         if crate::browser::tab_shown() || !allowed() {
             return;
         }
+        let locks = js_sys::Reflect::get(&window().navigator(), &"locks".into()).ok().filter(JsValue::is_object);
+        let request = locks
+            .as_ref()
+            .and_then(|locks| js_sys::Reflect::get(locks, &"request".into()).ok()?.dyn_into::<js_sys::Function>().ok());
+        let (Some(message), Some(locks), Some(request)) = (message, locks, request) else {
+            return say(alert, message, navigate);
+        };
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"ifAvailable".into(), &true.into());
+        let claimed = Closure::once_into_js(move |lock: JsValue| -> js_sys::Promise {
+            if lock.is_null() {
+                // Another tab has it.
+                return js_sys::Promise::resolve(&JsValue::UNDEFINED);
+            }
+            say(alert, Some(message), navigate);
+            js_sys::Promise::new(&mut |resolve, _| {
+                let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, CLAIM_MS);
+            })
+        });
+        let name = format!("hearth.notified.{message}");
+        let _ = request.call3(&locks, &name.into(), &options, &claimed);
+    }
+
+    fn say(alert: Alert, message: Option<i64>, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
         let options = NotificationOptions::new();
         options.set_body(&alert.body);
         options.set_tag(&alert.tag);
         options.set_icon("/icon-192.png");
         let Ok(notification) = Notification::new_with_options(&alert.title, &options) else { return };
+        let room = alert.room;
+        SHOWN.with_borrow_mut(|shown| shown.insert(room, (message, notification.clone())));
         let shown = notification.clone();
         let url = alert.url;
         let open = Closure::once_into_js(move || {
@@ -213,6 +273,18 @@ mod browser {
             shown.close();
         });
         notification.set_onclick(Some(open.unchecked_ref()));
+    }
+
+    /// Closes the notification this tab shows for `room`: any (the room
+    /// was read), or only the one about `message` (it was deleted).
+    pub fn withdraw(room: hearth::model::RoomId, message: Option<i64>) {
+        SHOWN.with_borrow_mut(|shown| {
+            if shown.get(&room).is_some_and(|(about, _)| message.is_none() || *about == message)
+                && let Some((_, notification)) = shown.remove(&room)
+            {
+                notification.close();
+            }
+        });
     }
 }
 
@@ -301,7 +373,8 @@ mod tests {
                 title: "Alice in Launch crew".into(),
                 body: "a b".into(),
                 tag: "room-7".into(),
-                url: "/rooms/7".into()
+                url: "/rooms/7".into(),
+                room: RoomId(7),
             })
         );
         let direct = alert_for(&room(RoomKind::Direct, NotifyLevel::Everything), &message(ALICE, "yo", vec![]), ME);

@@ -51,6 +51,10 @@ struct Watches {
     /// Sends on the open socket, if any.
     #[cfg(feature = "hydrate")]
     outbox: Option<futures::channel::mpsc::UnboundedSender<ClientEvent>>,
+    /// Rooms whose missed changes a new socket is replaying (until their
+    /// `subscribed`): what happened while this tab was away, not news.
+    #[cfg(feature = "hydrate")]
+    replaying: std::collections::HashSet<RoomId>,
 }
 
 #[derive(Clone, Copy)]
@@ -135,6 +139,21 @@ impl Live {
             .unwrap_or_default();
         self.send(ClientEvent::Subscribe { room_id: room, after: Some(after) });
         token
+    }
+
+    /// Whether `room`'s events now are the replay of what a new socket
+    /// missed (a laptop woken): the chat window shows them, but they are
+    /// no news to notify of.
+    pub fn replaying(&self, room: RoomId) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            self.watches.try_with_value(|w| w.replaying.contains(&room)).unwrap_or(false)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = room;
+            false
+        }
     }
 
     /// Asks again from `after` (after a resync reloaded the page of history).
@@ -252,6 +271,10 @@ impl Live {
                 if let (Some(room), Some(seq)) = (room, seq) {
                     let known = w.seq.entry(room).or_insert(None);
                     *known = Some(known.unwrap_or(0).max(seq));
+                }
+                #[cfg(feature = "hydrate")]
+                if let ServerEvent::Subscribed { room_id, .. } = event {
+                    w.replaying.remove(room_id);
                 }
                 if let ServerEvent::Resync { room_id } = event {
                     // Forget the position: the page reloads and watches again.
@@ -490,6 +513,7 @@ mod connection {
             .watches
             .try_update_value(|w| {
                 w.outbox = Some(tx.clone());
+                w.replaying = w.seq.iter().filter(|(_, seq)| seq.is_some()).map(|(room, _)| *room).collect();
                 w.seq.iter().map(|(room, seq)| ClientEvent::Subscribe { room_id: *room, after: *seq }).collect()
             })
             .unwrap_or_default();

@@ -185,13 +185,18 @@ async function recordNotifications(context: BrowserContext) {
     const Real = window.Notification;
     const shown: { title: string; body?: string; tag?: string }[] = [];
     const made: { onclick: (() => void) | null }[] = [];
+    const closed: string[] = [];
     class Recording {
       onclick: (() => void) | null = null;
+      tag?: string;
       constructor(title: string, options?: NotificationOptions) {
         shown.push({ title, body: options?.body, tag: options?.tag });
         made.push(this);
+        this.tag = options?.tag;
       }
-      close() {}
+      close() {
+        closed.push(this.tag ?? "");
+      }
       static get permission() {
         return Real.permission;
       }
@@ -199,7 +204,12 @@ async function recordNotifications(context: BrowserContext) {
         return Real.requestPermission();
       }
     }
-    Object.assign(window, { Notification: Recording, shownNotifications: shown, madeNotifications: made });
+    Object.assign(window, {
+      Notification: Recording,
+      shownNotifications: shown,
+      madeNotifications: made,
+      closedNotifications: closed,
+    });
   });
 }
 
@@ -212,6 +222,57 @@ async function hideTab(page: Page) {
 }
 
 const shown = (page: Page) => page.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications);
+const closed = (page: Page) => page.evaluate(() => (window as unknown as { closedNotifications: string[] }).closedNotifications);
+
+test("one hidden tab of several notifies; its notification is taken back when read elsewhere or deleted; a woken tab's catch-up notifies nothing", async ({
+  browser,
+}) => {
+  const { bob, room: direct, aliceContext, bobContext, alicePage } = await pair(browser);
+  await recordNotifications(aliceContext);
+  const otherTab = await aliceContext.newPage();
+  for (const page of [alicePage, otherTab]) {
+    await page.goto("/");
+    await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+    await hideTab(page);
+  }
+  const count = async () => (await shown(alicePage)).length + (await shown(otherTab)).length;
+
+  // Two hidden tabs: one notification between them.
+  await postMessage(bobContext.request, direct, "first");
+  await expect.poll(count).toBe(1);
+  const notifier = (await shown(alicePage)).length === 1 ? alicePage : otherTab;
+  await otherTab.waitForTimeout(1_000);
+  expect(await count()).toBe(1);
+
+  // Read on the phone: taken back.
+  expect((await aliceContext.request.put(`/conversations/${direct}/read`, { data: {} })).status()).toBe(200);
+  await expect.poll(() => closed(notifier)).toEqual([`room-${direct}`]);
+
+  // Deleted: taken back too.
+  const oops = await postMessage(bobContext.request, direct, "my password is hunter2");
+  await expect.poll(count).toBe(2);
+  expect((await bobContext.request.delete(`/conversations/${direct}/messages/${oops.number}`)).status()).toBe(204);
+  await expect.poll(async () => (await closed(alicePage)).length + (await closed(otherTab)).length).toBe(2);
+
+  // Asleep (offline) while three arrive: back, the tabs catch up without a
+  // notification each; the next message notifies again.
+  await aliceContext.setOffline(true);
+  for (const page of [alicePage, otherTab]) {
+    await expect(page.locator(".layout")).toHaveAttribute("data-link", "offline", { timeout: 30_000 });
+  }
+  for (const n of [1, 2, 3]) await postMessage(bobContext.request, direct, `while you slept ${n}`);
+  await aliceContext.setOffline(false);
+  for (const page of [alicePage, otherTab]) {
+    await expect(page.locator(`.room-link[data-room-id="${direct}"] .room-preview`)).toHaveText("while you slept 3", {
+      timeout: 30_000,
+    });
+  }
+  await alicePage.waitForTimeout(1_000);
+  expect(await count()).toBe(2);
+  await postMessage(bobContext.request, direct, `good morning from ${bob.name}`);
+  await expect.poll(count).toBe(3);
+  await closeAll(aliceContext, bobContext);
+});
 
 test("while the tab is hidden a message my level lets through is a desktop notification; a click opens its room", async ({
   browser,
