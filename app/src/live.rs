@@ -314,10 +314,12 @@ mod connection {
     /// How often a quiet socket is looked at.
     const TICK_MS: u32 = 2_000;
 
-    fn url() -> Option<String> {
+    /// The socket's address, for the page's user `me` when known.
+    fn url(me: Option<hearth::model::UserId>) -> Option<String> {
         let location = window().location();
         let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
-        Some(format!("{scheme}://{}/ws", location.host().ok()?))
+        let user = me.map(|me| format!("?user={}", me.0)).unwrap_or_default();
+        Some(format!("{scheme}://{}/ws{user}", location.host().ok()?))
     }
 
     /// What wakes the connection loop besides the socket itself.
@@ -357,9 +359,6 @@ mod connection {
         /// The server closed it because the session ended, or the user
         /// signed out in this tab.
         SignedOut,
-        /// The browser is signed in as someone else now: the page is
-        /// loaded again, as theirs.
-        Replaced,
     }
 
     pub async fn run(
@@ -406,20 +405,21 @@ mod connection {
                 }
                 signed_in = true;
             }
-            // Not the page's first socket: the browser's session may be
-            // someone else's by now (signed out and in again in another tab
-            // while this one slept or was offline).
-            let again = ever_online || attempt > 0;
-            let ended = match url().and_then(|url| WebSocket::open(&url).ok()) {
-                Some(socket) => serve(live, socket, &mut wake, &mut signed_in, again.then_some(auth)).await,
+            // The socket is for the page's user: if the browser's session
+            // is someone else's by now (signed out and in again in another
+            // tab while this one slept), the server refuses it, and the
+            // page learns why below. Failed sends wait for the link, and
+            // would otherwise go as whoever signed in since.
+            let mine = match auth.me.get_untracked() {
+                Some(Ok(Some(me))) => Some(me.id),
+                _ => None,
+            };
+            let ended = match url(mine).and_then(|url| WebSocket::open(&url).ok()) {
+                Some(socket) => serve(live, socket, &mut wake, &mut signed_in).await,
                 None => Ended::NeverOpened,
             };
             live.watches.update_value(|w| w.outbox = None);
             match ended {
-                Ended::Replaced => {
-                    let _ = window().location().reload();
-                    return;
-                }
                 Ended::SignedOut => {
                     if signed_in {
                         // The server ended the session: the page learns it
@@ -435,12 +435,20 @@ mod connection {
                     ever_online = true;
                 }
                 Ended::NeverOpened => {
-                    // The session may have ended elsewhere: ask before retrying.
-                    if let Ok(None) = crate::api::get_me().await {
-                        signed_in = false;
-                        auth.me.refetch();
-                        auth.admin.refetch();
-                        continue;
+                    // The session may have ended elsewhere, or be someone
+                    // else's: ask before retrying.
+                    match crate::api::get_me().await {
+                        Ok(None) => {
+                            signed_in = false;
+                            auth.me.refetch();
+                            auth.admin.refetch();
+                            continue;
+                        }
+                        Ok(Some(now)) if mine.is_some_and(|mine| mine != now.id) => {
+                            let _ = window().location().reload();
+                            return;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -468,16 +476,12 @@ mod connection {
         }
     }
 
-    /// How long a reconnect waits to hear whose the session is now.
-    const WHO_WAIT_MS: u32 = 5_000;
-
     /// Runs one connection until it ends.
     async fn serve(
         live: Live,
         mut socket: WebSocket,
         wake: &mut mpsc::UnboundedReceiver<Wake>,
         signed_in: &mut bool,
-        check_who: Option<crate::auth::Auth>,
     ) -> Ended {
         // Wait for the socket to open before calling the link online.
         // gloo's `poll_ready` is ready once the socket stops connecting,
@@ -489,23 +493,6 @@ mod connection {
                 .await;
         if ready.is_err() || !matches!(socket.state(), State::Open) {
             return Ended::NeverOpened;
-        }
-        // Before anything is subscribed or sent again: is the session still
-        // the page's user's? Failed sends wait for the link to come up, and
-        // would otherwise go as whoever signed in since.
-        if let Some(auth) = check_who {
-            let mine = match auth.me.get_untracked() {
-                Some(Ok(Some(me))) => Some(me.id),
-                _ => None,
-            };
-            // Asked on a request of its own, which may be stuck on a dead
-            // connection as the old socket was: given up on after a while.
-            match crate::browser::within(WHO_WAIT_MS, crate::api::get_me()).await {
-                Some(Ok(Some(now))) if Some(now.id) != mine => return Ended::Replaced,
-                Some(Ok(None)) => return Ended::SignedOut,
-                Some(Err(_)) | None => return Ended::Dropped,
-                Some(Ok(Some(_))) => {}
-            }
         }
         let (mut write, mut read) = socket.split();
         let (tx, mut rx) = mpsc::unbounded::<ClientEvent>();

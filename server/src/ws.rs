@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -70,12 +70,22 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
+/// `GET /ws?user=ID`: the account the client's page is for, if it says.
+#[derive(serde::Deserialize)]
+struct UpgradeParams {
+    user: Option<String>,
+}
+
+/// Why a socket for one account is refused a session of another's.
+pub const SOMEONE_ELSE: &str = "This browser is signed in as someone else now";
+
 async fn upgrade(
     State(hearth): State<Hearth>,
     State(shutdown): State<Shutdown>,
     session: AuthSession,
     Extension(scheme): Extension<Scheme>,
     headers: HeaderMap,
+    Query(params): Query<UpgradeParams>,
     ws: WebSocketUpgrade,
 ) -> Response {
     if let Some(refusal) = refuse_cross_site(&headers, scheme) {
@@ -84,6 +94,12 @@ async fn upgrade(
     let Some(user) = session.user.clone() else {
         return ApiError::from(AppError::Unauthorized(crate::extract::SIGN_IN_FIRST.into())).into_response();
     };
+    // A page made for one account, reconnecting after its user signed out
+    // and someone else signed in on the same browser (a tab asleep
+    // meanwhile), must not carry on as the new one: 409, and it reloads.
+    if params.user.is_some_and(|expected| expected.trim() != user.id.0.to_string()) {
+        return ApiError::from(AppError::Conflict(SOMEONE_ELSE.into())).into_response();
+    }
     let session_id = hearth::auth::stored_session_id(&session.session).unwrap_or_default();
     // Before the 101: what is sent to the user from now on reaches this socket.
     let signals = hearth.user_signals(user.id);

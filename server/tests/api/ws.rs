@@ -6,6 +6,8 @@ use hearth::model::{RoomId, UserId};
 use hearth::protocol::{RoomChange, ServerEvent};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
@@ -78,6 +80,35 @@ async fn the_upgrade_needs_a_session_and_a_same_host_origin() {
     assert_eq!(status(foreign), 403);
     assert!(same_host.is_ok(), "the page's own origin is allowed: {:?}", same_host.err());
     assert!(no_origin.is_ok(), "a client without Origin is allowed: {:?}", no_origin.err());
+}
+
+#[tokio::test]
+async fn a_socket_asked_for_one_account_is_refused_the_session_of_another() {
+    // Arrange: a tab's page was alice's; the browser's cookie is bob's now.
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let open = |user: String| {
+        let url = format!("{}/ws?user={user}", app.address.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("a valid ws url");
+        request.headers_mut().insert("Cookie", HeaderValue::from_str(&bob.cookie).expect("cookie header"));
+        tokio_tungstenite::connect_async(request)
+    };
+
+    // Act
+    let as_alice = open(alice.id.to_string()).await;
+    let as_bob = open(bob.id.to_string()).await;
+
+    // Assert
+    match as_alice {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 409);
+            let body: Value =
+                serde_json::from_slice(response.body().as_deref().unwrap_or_default()).expect("a JSON body");
+            assert_eq!(body["errors"][0], hearth_server::ws::SOMEONE_ELSE);
+        }
+        other => panic!("expected 409, got {:?}", other.map(|_| "an open socket")),
+    }
+    assert!(as_bob.is_ok(), "the session's own account is allowed: {:?}", as_bob.err());
 }
 
 #[tokio::test]
