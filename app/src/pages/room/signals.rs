@@ -68,7 +68,22 @@ impl RoomSignals {
             let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
             timeline.entries.with(|e| seen_at(e, me, marker))
         });
-        let on_event = move |event: &ServerEvent| match event {
+        // What a new socket replays (a laptop woken: up to thousands of
+        // changes, each its own frame) is held and put in the list at once
+        // when the replay ends, not one redraw per message.
+        let held = StoredValue::new(Vec::<ServerEvent>::new());
+        let flush_held = move || {
+            let events = held.try_update_value(std::mem::take).unwrap_or_default();
+            if !events.is_empty() {
+                catch_up(&events, me, timeline, paging, typing, chat);
+            }
+        };
+        Effect::new(move |_| {
+            if live.status.get() != LinkStatus::Online {
+                flush_held();
+            }
+        });
+        let on_live_event = move |event: &ServerEvent| match event {
             ServerEvent::Subscribed { .. } => subscribed.set(true),
             ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
                 let new = matches!(event, ServerEvent::Message { .. });
@@ -126,6 +141,21 @@ impl RoomSignals {
                 }
             }),
             _ => {}
+        };
+        let on_event = move |event: &ServerEvent| {
+            let about_messages = matches!(
+                event,
+                ServerEvent::Message { .. }
+                    | ServerEvent::MessageEdited { .. }
+                    | ServerEvent::MessageDeleted { .. }
+                    | ServerEvent::Reacted { .. }
+            );
+            if about_messages && live.replaying(room) {
+                held.update_value(|held| held.push(event.clone()));
+                return;
+            }
+            flush_held();
+            on_live_event(event);
         };
         let watch_token = StoredValue::new(0u64);
         Effect::new(move |started: Option<()>| {
@@ -251,5 +281,52 @@ mod typing_tests {
         assert_eq!(typing_words(&["Alice", "Bob", "Carol"]), "Alice, Bob and Carol are typing…");
         let twelve = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"];
         assert_eq!(typing_words(&twelve), "A, B and 10 others are typing…");
+    }
+}
+
+/// Puts the changes a new socket replayed into the list in one go, then
+/// does once what each would have done: the newest in view if the reader
+/// was there, else the count of new ones below, and the typing line
+/// without their authors. Nothing is announced: it is what happened while
+/// the tab was away, not news.
+fn catch_up(
+    events: &[ServerEvent],
+    me: UserId,
+    timeline: Timeline,
+    paging: Paging,
+    typing: RwSignal<Vec<(Author, f64)>>,
+    chat: crate::chat::Chat,
+) {
+    let follow = paging.near_bottom();
+    let gap = untrack(|| paging.gap_below());
+    let mut arrived = Vec::new();
+    let mut news = 0;
+    timeline.entries.update(|entries| {
+        for event in events {
+            let ServerEvent::Message { message, .. } = event else {
+                super::timeline::apply_event(entries, event, false);
+                continue;
+            };
+            let listed = entries.iter().any(|e| e.is_confirmed() && e.message.number == message.number);
+            let past_a_gap = gap && !listed;
+            if message.user_id != Some(me) && !listed {
+                news += 1;
+            }
+            super::timeline::apply_event(entries, event, past_a_gap);
+            arrived.push((message.number, !past_a_gap, message.user_id));
+        }
+    });
+    let past_a_gap = arrived.iter().any(|(_, listed, _)| !listed);
+    for (number, listed, _) in &arrived {
+        paging.arrived(*number, *listed);
+    }
+    typing.update(|t| t.retain(|(u, _)| !arrived.iter().any(|(_, _, author)| *author == Some(u.id))));
+    if follow && !past_a_gap {
+        paging.scroll_to_bottom();
+    } else if news > 0 {
+        for _ in 0..news {
+            paging.one_more_below();
+        }
+        chat.refresh_soon();
     }
 }
