@@ -103,6 +103,35 @@ test("opening a room focuses the composer, on a page load and on a switch from a
   await context.close();
 });
 
+test("two tabs of one room share its draft: typed in one shows in the other, and sent from one leaves neither to send it again", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  await registerUser(context, "twotabs");
+  const room = await createRoom(context.request, { kind: "open", title: `Two tabs ${Date.now()}` });
+  const [first, second] = [await context.newPage(), await context.newPage()];
+  await openLive(first, room);
+  await openLive(second, room);
+  const [one, two] = [first, second].map((page) => page.getByLabel("Message", { exact: true }));
+
+  await one.pressSequentially("written in the first tab");
+  await expect(two).toHaveValue("written in the first tab");
+  await two.press("End");
+  await two.pressSequentially(", finished in the second");
+  await expect(one).toHaveValue("written in the first tab, finished in the second");
+
+  // Sent from the second: the first's composer is empty too, and Enter
+  // there sends nothing more.
+  await two.press("Enter");
+  await expect(second.locator("article.message:not(.pending) .body")).toHaveText(["written in the first tab, finished in the second"]);
+  await expect(one).toHaveValue("");
+  await one.press("Enter");
+  await second.waitForTimeout(1_000);
+  const history = await (await context.request.get(`/conversations/${room}/messages`)).json();
+  expect(history.messages.map((m: { body: string }) => m.body)).toEqual(["written in the first tab, finished in the second"]);
+  await context.close();
+});
+
 test("each room keeps its draft across room switches and a reload, until it is sent", async ({ browser }) => {
   const context = await browser.newContext();
   await registerUser(context, "drafter");

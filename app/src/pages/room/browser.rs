@@ -260,7 +260,7 @@ const DRAFT_PREFIX: &str = "hearth.draft.";
 /// per account and room: a reload before the link returns loses none.
 const OUTBOX_PREFIX: &str = "hearth.outbox.";
 
-fn draft_key(me: i64, room_id: i64) -> String {
+pub fn draft_key(me: i64, room_id: i64) -> String {
     format!("{DRAFT_PREFIX}{me}.{room_id}")
 }
 

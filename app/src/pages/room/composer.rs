@@ -62,6 +62,9 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     let me = room.me_id.0;
     let draft = RwSignal::new(String::new());
     keep_typed_text(draft, COMPOSER_ID);
+    // The draft as another tab just kept it: shown here, not written back
+    // (which, racing that tab's next keystroke, would undo it).
+    let from_elsewhere = StoredValue::new(None::<String>);
     // The first run (in the browser, after hydration) brings back this
     // room's draft unless something was typed already, and focuses the
     // composer; every change after that is kept.
@@ -74,10 +77,29 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                 draft.set(saved);
             }
             focus_composer();
+        } else if from_elsewhere.with_value(|kept| kept.as_deref() == Some(text.as_str())) {
+            from_elsewhere.set_value(None);
         } else {
             save_draft(me, room_id, &text);
         }
     });
+    // One draft per room across this browser's tabs: what another tab
+    // types, sends or clears shows here too, so a message sent from one
+    // is not left to be sent again from another.
+    #[cfg(feature = "hydrate")]
+    {
+        let key = super::browser::draft_key(me, room_id);
+        let synced = window_event_listener(leptos::ev::storage, move |ev| {
+            if ev.key().as_deref() == Some(key.as_str()) {
+                let now = ev.new_value().unwrap_or_default();
+                if draft.try_get_untracked().is_some_and(|mine| mine != now) {
+                    from_elsewhere.set_value(Some(now.clone()));
+                    draft.set(now);
+                }
+            }
+        });
+        on_cleanup(move || synced.remove());
+    }
     // A refused message taken back: its text replaces the draft, to change.
     let refill = room.refill;
     Effect::new(move |_| {
