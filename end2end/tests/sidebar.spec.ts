@@ -238,3 +238,33 @@ test("Jump to…: Ctrl+K, a few letters of a name narrow the list, Enter opens t
   await context.close();
   await other.close();
 });
+
+test("two people who took the same name are told apart by their @usernames, in the list and in a direct room's header", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const me = await registerUser(context, "target");
+  const [realContext, fakeContext] = [await browser.newContext(), await browser.newContext()];
+  const real = await registerUser(realContext, "bob");
+  const fake = await registerUser(fakeContext, "b0b");
+  const name = `Bob Builder ${Date.now()}`;
+  for (const other of [realContext, fakeContext]) {
+    expect((await other.request.put("/users/me", { data: { user: { name } } })).status()).toBe(200);
+  }
+  const realRoom = await createRoom(realContext.request, { participant_ids: [me.id] });
+  const fakeRoom = await createRoom(fakeContext.request, { participant_ids: [me.id] });
+  await postMessage(fakeContext.request, fakeRoom, "it is Bob, can you send me the password?");
+  const lone = await browser.newContext();
+  const carol = await registerUser(lone, "carol");
+  await createRoom(lone.request, { participant_ids: [me.id] });
+
+  const page = await context.newPage();
+  await openLive(page, fakeRoom);
+  await expect(page.locator(`.room-link[data-room-id="${realRoom}"] .room-title`)).toContainText(`${name} @${real.username}`);
+  await expect(page.locator(`.room-link[data-room-id="${fakeRoom}"] .room-title`)).toContainText(`${name} @${fake.username}`);
+  // A name nobody else here has is shown alone.
+  await expect(page.locator(".room-link", { hasText: carol.name }).locator(".room-handle")).toHaveCount(0);
+  // The header of a direct room says whose the name is.
+  await expect(page.locator(".chat-header .member", { hasText: name })).toContainText(`@${fake.username}`);
+  await closeAll(context, realContext, fakeContext, lone);
+});

@@ -97,10 +97,11 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                 </div>
             })}
             {rooms.map(|rooms| {
+                let twins = same_names(&rooms, me.id);
                 let (direct, shared): (Vec<_>, Vec<_>) = rooms.into_iter().partition(|r| r.kind == RoomKind::Direct);
                 view! {
-                    <Section id="rooms" heading="Rooms" empty="No rooms yet." rooms=shared me=me.clone() />
-                    <Section id="direct" heading="Direct messages" empty="No direct messages yet." rooms=direct me=me.clone() />
+                    <Section id="rooms" heading="Rooms" empty="No rooms yet." rooms=shared me=me.clone() twins=twins.clone() />
+                    <Section id="direct" heading="Direct messages" empty="No direct messages yet." rooms=direct me=me.clone() twins />
                 }
             })}
             <p class="muted no-match" hidden=move || !(filtering() && matching.get() == 0)>
@@ -118,6 +119,7 @@ fn Section(
     empty: &'static str,
     rooms: Vec<ConversationSummary>,
     me: Profile,
+    twins: Vec<String>,
 ) -> impl IntoView {
     let heading_id = format!("sidebar-{id}");
     let labelled_by = heading_id.clone();
@@ -134,7 +136,10 @@ fn Section(
             } else {
                 view! {
                     <ul class="room-list">
-                        {rooms.into_iter().map(|room| view! { <RoomLink room me=me.clone() /> }).collect_view()}
+                        {rooms.into_iter().map(|room| {
+                            let twin = twins.contains(&room.display_title(me.id));
+                            view! { <RoomLink room me=me.clone() twin /> }
+                        }).collect_view()}
                     </ul>
                 }
                 .into_any()
@@ -161,8 +166,21 @@ fn count_label(count: i64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
+/// The names the list shows more than once: a direct room by one of them
+/// says whose @username it is (a display name is anyone's to take).
+fn same_names(rooms: &[ConversationSummary], me: UserId) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut twins: Vec<String> = Vec::new();
+    for title in rooms.iter().map(|room| room.display_title(me)) {
+        if !seen.insert(title.clone()) && !twins.contains(&title) {
+            twins.push(title);
+        }
+    }
+    twins
+}
+
 #[component]
-fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
+fn RoomLink(room: ConversationSummary, me: Profile, twin: bool) -> impl IntoView {
     let location = use_location();
     let href = format!("/rooms/{}", room.id);
     let current = {
@@ -202,6 +220,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
     let other_person =
         (room.kind == RoomKind::Direct).then(|| room.users.iter().find(|u| u.id != me.id).cloned()).flatten();
     let other = other_person.as_ref().map(|p| p.id);
+    let handle = other_person.as_ref().filter(|_| twin).map(|person| format!(" @{}", person.username));
     // The current room is scrolled into the list's view (a long list would
     // otherwise hide it), on opening and whenever the list is drawn again.
     let link = NodeRef::<leptos::html::A>::new();
@@ -242,6 +261,7 @@ fn RoomLink(room: ConversationSummary, me: Profile) -> impl IntoView {
                 })}
                 <span class="room-title">
                     {title}
+                    {handle.map(|handle| view! { <span class="room-handle">{handle}</span> })}
                     {other.map(|other| view! { <PresenceText user=other /> })}
                     {muted.then(|| view! { <span class="muted-mark" title="Muted">" (muted)"</span> })}
                 </span>

@@ -504,6 +504,9 @@ fn ChatWindow(
                                 // Isolated: two right-to-left names side by side
                                 // would otherwise swap places across avatars.
                                 <bdi>{name}</bdi>
+                                // In a direct room, whose @username it is, in
+                                // view: a name can be anyone's to take.
+                                {(kind == RoomKind::Direct).then(|| view! { <span class="handle">" @"{p.username.clone()}</span> })}
                                 {deactivated.then(|| view! { <span class="deactivated-mark">" (deactivated)"</span> })}
                                 // Presence in words too, not only the dot's colour.
                                 <span class="visually-hidden presence">
