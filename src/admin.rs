@@ -158,6 +158,8 @@ impl Hearth {
             // Their sessions are dead: off the sessions list (and they stay
             // off on reactivation).
             self.end_sessions_except(user, None).await?;
+            // Open rooms with them say so now, not at the next reload.
+            self.announce_profile(user).await;
         }
         self.admin_change(changed, user).await
     }
@@ -247,6 +249,9 @@ impl Hearth {
         let audit = Audit { actor: actor.id(), action: "user.reactivate", target_user: Some(user), ..Audit::default() };
         let changed = self.store.set_active(user, true, audit).await?;
         self.forget_user(user);
+        if matches!(changed, crate::store::AdminChange::Done) {
+            self.announce_profile(user).await;
+        }
         self.admin_change(changed, user).await
     }
 

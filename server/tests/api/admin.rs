@@ -299,11 +299,12 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     let app = spawn_app().await;
     let admin = app.user("root").await;
     let member = person(&app, "member").await;
-    let other = app.user("other").await;
+    let other = person(&app, "other").await;
     let room = app.conversation_with(&other.client, &[member.id]).await;
     app.send(&member.client, room, "before").await;
     let mut ws = connect(&app, &member).await;
     ws.subscribe(room, None).await;
+    let mut other_ws = connect(&app, &other).await;
 
     let started = std::time::Instant::now();
     let response = admin.client.post(app.url(&format!("/admin/users/{}/deactivate", member.id))).send().await;
@@ -317,6 +318,9 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     };
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(closed, Some(1008));
+    // Those who share a room with them are told, to show it at once.
+    let told = other_ws.next_skipping_presence().await;
+    assert_eq!(told, ServerEvent::room(hearth::model::RoomId(room), hearth::protocol::RoomChange::Updated));
     assert_error(app.me(&member.client).await, 401).await;
     assert_error(app.post_message(&member.client, room, json!({"body": "after"})).await, 401).await;
     let body = assert_error(app.sign_in_with(&new_client(), "member", PASSWORD).await, 403).await;
