@@ -377,6 +377,35 @@ test("a tab offline while its user signed out and someone else signed in elsewhe
   await closeAll(context, otherContext);
 });
 
+test("a room archived, and another left, while the tab was offline say so when the link returns", async ({ browser }) => {
+  const owner = await browser.newContext();
+  await registerUser(owner, "keeper");
+  const context = await browser.newContext();
+  const member = await registerUser(context, "napper");
+  const stamp = Date.now();
+  const archivedRoom = await createRoom(owner.request, { kind: "group", participant_ids: [member.id], title: `Archived ${stamp}` });
+  const leftRoom = await createRoom(owner.request, { kind: "group", participant_ids: [member.id], title: `Removed ${stamp}` });
+  const [archivedPage, leftPage] = [await context.newPage(), await context.newPage()];
+  await openLive(archivedPage, archivedRoom);
+  await openLive(leftPage, leftRoom);
+
+  await context.setOffline(true);
+  for (const page of [archivedPage, leftPage]) {
+    await expect(page.locator(".offline-banner")).toBeVisible({ timeout: 30_000 });
+  }
+  expect((await owner.request.delete(`/conversations/${archivedRoom}`)).status()).toBe(204);
+  expect((await owner.request.delete(`/conversations/${leftRoom}/participants/${member.id}`)).status()).toBe(204);
+  await context.setOffline(false);
+
+  await expect(archivedPage.locator(".archived-note")).toHaveText("This room is archived: it can be read, not written to.", {
+    timeout: 30_000,
+  });
+  await expect(archivedPage.getByLabel("Message", { exact: true })).toHaveCount(0);
+  await expect(leftPage.locator(".archived-note")).toContainText("You are no longer a member of this room", { timeout: 30_000 });
+  await expect(leftPage.getByLabel("Message", { exact: true })).toHaveCount(0);
+  await closeAll(owner, context);
+});
+
 /** The keys the unconfirmed sends are kept under in the page's localStorage. */
 const keptSends = (page: Page) =>
   page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("hearth.outbox.")));

@@ -83,8 +83,34 @@ impl RoomSignals {
                 flush_held();
             }
         });
+        // Subscribed again after the link came back (a laptop woken): what
+        // no replay carries, being archived or taken out of the room
+        // meanwhile, is asked for.
+        let subscriptions = StoredValue::new(0u32);
+        let recheck = move || {
+            spawn_local(async move {
+                match room_detail(room.0, None, false).await {
+                    Err(error) if error.is_missing() => {
+                        let _ = left.try_set(true);
+                    }
+                    Ok(view) if view.detail.conversation.archived_at.is_some() => {
+                        let _ = archived.try_set(true);
+                    }
+                    _ => {}
+                }
+            })
+        };
         let on_live_event = move |event: &ServerEvent| match event {
-            ServerEvent::Subscribed { .. } => subscribed.set(true),
+            ServerEvent::Subscribed { .. } => {
+                subscribed.set(true);
+                if subscriptions.try_update_value(|n| std::mem::replace(n, n.saturating_add(1))).unwrap_or(0) > 0 {
+                    recheck();
+                }
+            }
+            // No longer mine to follow (removed while the tab slept).
+            ServerEvent::Error { room_id: Some(refused), code, .. } if *refused == room && code == "not_found" => {
+                left.set(true);
+            }
             ServerEvent::Message { message, .. } | ServerEvent::MessageEdited { message, .. } => {
                 let new = matches!(event, ServerEvent::Message { .. });
                 // Newer messages than the loaded ones are missing (a jump
