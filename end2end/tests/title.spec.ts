@@ -89,3 +89,22 @@ test("while the tab is in the background, messages in the room it shows raise th
   await reader.close();
   await writer.close();
 });
+
+test("a room gone from my list does not keep the title of the room shown before it", async ({ browser }) => {
+  const context = await browser.newContext();
+  await registerUser(context, "leaver");
+  const stamp = Date.now();
+  const gone = await createRoom(context.request, { kind: "open", title: `Soon left ${stamp}` });
+  const kept = await createRoom(context.request, { kind: "open", title: `Kept ${stamp}` });
+  const page = await context.newPage();
+  await page.goto(`/rooms/${gone}`);
+  await expect(page).toHaveTitle(`Soon left ${stamp} · Hearth`, { timeout: 30_000 });
+  await page.locator(`.sidebar a[href="/rooms/${kept}"]`).click();
+  await expect(page).toHaveTitle(`Kept ${stamp} · Hearth`);
+  // Left in another tab, then Back to it.
+  expect((await context.request.delete(`/conversations/${gone}/membership`)).status()).toBe(204);
+  await page.goBack();
+  await expect(page.getByRole("heading", { name: "Conversation not found" })).toBeVisible();
+  await expect(page).toHaveTitle("Conversation · Hearth");
+  await context.close();
+});

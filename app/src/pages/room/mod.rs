@@ -148,8 +148,12 @@ pub fn RoomPage() -> impl IntoView {
         let tab_title = tab_title.clone();
         move |_| {
             let me = auth.me.get().and_then(Result::ok).flatten();
-            if let (Some(me), Some(room)) = (me, listed.get()) {
-                tab_title.set(Some(room.display_title(me.id)));
+            match (me, listed.get()) {
+                (Some(me), Some(room)) => tab_title.set(Some(room.display_title(me.id))),
+                // A room not in my list (gone, or never mine): not the
+                // name of the one shown before it.
+                (Some(_), None) if chat.rooms.with(|rooms| matches!(rooms, Some(Ok(_)))) => tab_title.set(None),
+                _ => {}
             }
         }
     });
