@@ -298,3 +298,33 @@ test("an open list of replies follows an edit of one of them", async ({ browser 
   await expect(list).toContainText("answer two, edited");
   await closeAll(aliceContext, bobContext);
 });
+
+test("a long message is shown cut with Show more, on the page and when it arrives live; Show more shows it whole", async ({
+  browser,
+}) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const wall = Array.from({ length: 60 }, (_, n) => `line ${n + 1} of a pasted log`).join("\n");
+  await postMessage(bobContext.request, room, wall);
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+  await postMessage(bobContext.request, room, `${wall}\nagain, live`);
+  for (const [page, count] of [
+    [alicePage, 2],
+    [bobPage, 2],
+  ] as const) {
+    const long = page.locator("article.message", { hasText: "line 1 of a pasted log" });
+    await expect(long).toHaveCount(count);
+    const first = long.last();
+    const more = first.getByRole("button", { name: "Show more" });
+    await expect(more).toHaveAttribute("aria-expanded", "false");
+    const cut = (await first.locator(".long-body").boundingBox())!.height;
+    expect(cut).toBeLessThan(300);
+    await more.click();
+    await expect(first.getByRole("button", { name: "Show less" })).toHaveAttribute("aria-expanded", "true");
+    expect((await first.locator(".long-body").boundingBox())!.height).toBeGreaterThan(cut * 3);
+  }
+  // A short one has no such button.
+  await postMessage(bobContext.request, room, "a short one");
+  await expect(alicePage.locator("article.message", { hasText: "a short one" }).getByRole("button", { name: /Show/ })).toHaveCount(0);
+  await closeAll(aliceContext, bobContext);
+});

@@ -18,17 +18,41 @@ pub const PICKER: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢",
 /// (`hearth::markdown`), the same in the page, after hydration and live;
 /// plain text while a send is on its way (no HTML yet); a notice once
 /// deleted.
+///
+/// A long one (a pasted log, a wall of text) is shown cut, with "Show more":
+/// one message must not fill several screens of the room.
 #[component]
 pub fn MessageText(html: Option<String>, body: Option<String>) -> impl IntoView {
     // Each message's direction from its own first letters: Arabic or Hebrew
     // reads right to left, whatever the page's language.
     let dir = body.as_deref().map_or("auto", direction);
-    match (html, body) {
+    let long = body.as_deref().is_some_and(is_long);
+    let text = match (html, body) {
         (Some(html), _) => view! { <div class="body markdown" dir=dir inner_html=html></div> }.into_any(),
         (None, Some(body)) => view! { <p class="body plain" dir=dir>{body}</p> }.into_any(),
         (None, None) => view! { <p class="body deleted muted">"This message was deleted."</p> }.into_any(),
+    };
+    if !long {
+        return text;
     }
+    let whole = RwSignal::new(false);
+    view! {
+        <div class="long-body" class:cut=move || !whole.get()>{text}</div>
+        <button type="button" class="link show-more" aria-expanded=move || whole.get().to_string() on:click=move |_| whole.update(|w| *w = !*w)>
+            {move || if whole.get() { "Show less" } else { "Show more" }}
+        </button>
+    }
+    .into_any()
 }
+
+/// Whether a message's text is long enough to be shown cut: more than
+/// [`LONG_CHARS`] characters or [`LONG_LINES`] lines.
+pub fn is_long(body: &str) -> bool {
+    body.lines().count() > LONG_LINES || body.chars().count() > LONG_CHARS
+}
+
+const LONG_LINES: usize = 20;
+const LONG_CHARS: usize = 1_500;
 
 /// A message's direction: `rtl` when its first letters after any leading
 /// `@mentions` (and the punctuation around them) are Hebrew, Arabic or
@@ -53,6 +77,16 @@ pub fn direction(body: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_of_many_lines_or_many_characters_is_long() {
+        use super::is_long;
+        assert!(!is_long("short"));
+        assert!(!is_long(&"line\n".repeat(20)));
+        assert!(is_long(&"line\n".repeat(21)));
+        assert!(!is_long(&"é".repeat(1_500)), "characters, not bytes");
+        assert!(is_long(&"x".repeat(1_501)));
+    }
+
     #[test]
     fn a_message_that_opens_with_a_mention_reads_in_the_direction_of_its_words() {
         use super::direction;
