@@ -40,7 +40,9 @@ pub struct Chat {
     refresh_due: StoredValue<bool>,
     /// What the room list is narrowed to (the sidebar's "Jump to…" field):
     /// kept here, as the sidebar is made again with each list it shows.
-    /// Emptied by each move to another page.
+    /// Emptied when a room is opened from the list. (Not on every move to
+    /// another page: set while signing out, the list's bindings ran once
+    /// more after the list was gone and read a disposed signal, a panic.)
     pub filter: RwSignal<String>,
 }
 
@@ -159,13 +161,6 @@ pub fn provide_chat() {
         filter: RwSignal::new(String::new()),
     };
     provide_context(chat);
-    Effect::new(move |was: Option<String>| {
-        let now = location.pathname.get();
-        if was.is_some_and(|was| was != now) {
-            chat.filter.set(String::new());
-        }
-        now
-    });
 
     // Live badges: follow every room of mine, and refetch the list (which
     // carries the server's unread counts) shortly after anything changes.

@@ -249,6 +249,12 @@ fn RoomLink(room: ConversationSummary, me: Profile, twin: bool) -> impl IntoView
                 data-kind=room.kind.as_str()
                 class:with-avatar=other.is_some()
                 class:muted-room=muted
+                // Found and opened: the list is whole again.
+                on:click=move |_| {
+                    if filter.with_untracked(|f| !f.is_empty()) {
+                        filter.set(String::new());
+                    }
+                }
             >
                 {other_person.map(|person| {
                     let (id, name, url) = (person.id, person.display_name().to_owned(), person.avatar_url.unwrap_or_default());
