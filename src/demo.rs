@@ -3,7 +3,8 @@
 //! running it twice changes nothing.
 
 use crate::accounts::Registration;
-use crate::model::DemoAccount;
+use crate::messages::{MessageBody, Poster};
+use crate::model::{DemoAccount, Message, RoomId, UserId};
 use crate::{AppError, Hearth};
 
 pub const DEMO_PASSWORD: &str = "secret123";
@@ -106,10 +107,10 @@ impl Hearth {
         if self.store.direct_room(alice, bob).await?.is_none() {
             let chat = NewConversation { participant_ids: vec![bob], title: Some("Seed Chat".into()), kind: None };
             let room = self.create_conversation(alice, chat).await?.id;
-            self.post_message(alice, room, "Hi Bob, this is Alice!", None).await?;
-            let reply = self.post_message(bob, room, "Hey Alice! Good to hear from you.", None).await?;
+            self.seed_message(alice, room, "Hi Bob, this is Alice!").await?;
+            let reply = self.seed_message(bob, room, "Hey Alice! Good to hear from you.").await?;
             // Bob has read what he answered.
-            self.mark_read(bob, room, reply.message.number).await?;
+            self.mark_read(bob, room, reply.number).await?;
             report.rooms_created += 1;
         }
         let open = self.store.open_rooms(alice).await?;
@@ -120,10 +121,17 @@ impl Hearth {
                 kind: Some(RoomKind::Open.as_str().into()),
             };
             let room = self.create_conversation(alice, general).await?.id;
-            self.post_message(alice, room, "Welcome to Hearth! This open room is for everyone.", None).await?;
+            self.seed_message(alice, room, "Welcome to Hearth! This open room is for everyone.").await?;
             self.set_default_room(crate::admin::Actor::Cli, room, true).await?;
             report.rooms_created += 1;
         }
         Ok(())
+    }
+
+    /// Posts `body` in `user`'s name to `room`, spending none of their rate
+    /// budget ([`Poster::Seed`]).
+    async fn seed_message(&self, user: UserId, room: RoomId, body: &str) -> Result<Message, AppError> {
+        let body = MessageBody::parse_with_files(body, false)?;
+        Ok(self.append_message(room, Poster::Seed(user), &body, None, None, Vec::new()).await?.message)
     }
 }

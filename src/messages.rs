@@ -113,6 +113,11 @@ pub(crate) enum Writer {
 /// user (whose name comes from the users cache), or an application.
 pub(crate) enum Poster<'a> {
     User(UserId),
+    /// A message the demo seed writes in a member's name: as theirs, but
+    /// spending none of their rate budget (the operator's seed is not them
+    /// typing, and a small `HEARTH_MESSAGES_PER_MINUTE` must not stop the
+    /// server starting).
+    Seed(UserId),
     /// An application's message; `owner`, the account that made it, if any.
     Application {
         id: i64,
@@ -362,17 +367,23 @@ impl Hearth {
         // nothing behind and an accepted one is never undone.
         // An application someone made spends its maker's budget: making
         // more applications does not make more room for messages.
-        self.spend_message_budget(match poster {
-            Poster::User(user) | Poster::Application { owner: Some(user), .. } => crate::search::Searcher::User(user),
-            Poster::Application { id, owner: None, .. } => crate::search::Searcher::Application(id),
-        })?;
+        let budget = match poster {
+            Poster::User(user) | Poster::Application { owner: Some(user), .. } => {
+                Some(crate::search::Searcher::User(user))
+            }
+            Poster::Application { id, owner: None, .. } => Some(crate::search::Searcher::Application(id)),
+            Poster::Seed(_) => None,
+        };
+        if let Some(who) = budget {
+            self.spend_message_budget(who)?;
+        }
         let writer = match poster {
-            Poster::User(user) => Some(user),
+            Poster::User(user) | Poster::Seed(user) => Some(user),
             Poster::Application { .. } => None,
         };
         let mentions = self.resolve_mentions(room, writer, body.as_str()).await?;
         let (author, application, byline) = match poster {
-            Poster::User(user) => {
+            Poster::User(user) | Poster::Seed(user) => {
                 let shown = self.author(user).await?;
                 (Some(user), None, Byline { author: shown, application: None, html: String::new(), files: Vec::new() })
             }

@@ -96,3 +96,24 @@ async fn reactions_count_against_the_same_budget_as_messages() {
     let page = app.history(&alice.client, room, "").await;
     assert_eq!(page["messages"][0]["reactions"][0]["count"], 1, "{page}");
 }
+
+#[tokio::test]
+async fn the_demo_seed_starts_under_the_smallest_rate_and_spends_none_of_its_peoples_budget() {
+    // Alice writes two of the seed's messages: at one a minute, a seed that
+    // spent her budget stopped the server starting.
+    let app = spawn_app_with(|config| {
+        config.messages_per_minute = 1;
+        config.demo = true;
+    })
+    .await;
+    let alice = crate::helpers::new_client();
+    assert_eq!(app.sign_in_with(&alice, "alice", "secret123").await.status(), 200);
+    let rooms = app.get_json(&alice, "/conversations").await;
+    let general = rooms.as_array().expect("rooms").iter().find(|r| r["title"] == "General").expect("General");
+    let room = general["id"].as_i64().expect("id");
+    let page = app.history(&alice, room, "").await;
+    assert_eq!(page["messages"][0]["body"], "Welcome to Hearth! This open room is for everyone.");
+    // Her minute's one message is still hers to send; the next is refused.
+    app.send(&alice, room, "my own first message").await;
+    assert_error(app.post_message(&alice, room, json!({ "body": "a second" })).await, 429).await;
+}
