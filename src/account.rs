@@ -170,7 +170,7 @@ impl Hearth {
         Ok(())
     }
 
-    fn forget_sessions(&self, user: UserId, ids: &[String]) {
+    pub(crate) fn forget_sessions(&self, user: UserId, ids: &[String]) {
         for id in ids {
             if let Ok(parsed) = tower_sessions::session::Id::from_str(id) {
                 self.caches.sessions.invalidate(&parsed);

@@ -164,6 +164,21 @@ impl Hearth {
         self.admin_change(changed, user).await
     }
 
+    /// Signs `user` out everywhere (a lost phone, a shared computer left
+    /// signed in): every session ends and its sockets close, on every
+    /// instance, before this answers; the account stays active and may sign
+    /// in again. Audited with how many sessions ended.
+    pub async fn sign_out_everywhere(&self, actor: Actor, user: UserId) -> Result<AdminUser, AppError> {
+        self.check_actor(actor).await?;
+        let audit = Audit { actor: actor.id(), action: "user.sign_out", target_user: Some(user), ..Audit::default() };
+        let ended = self.store.end_all_sessions(user, audit).await?.ok_or(AppError::NotFound("user"))?;
+        // The epoch moved: a cached account still holds the old one.
+        self.caches.users.invalidate(&user);
+        self.hub.bus().forget(crate::bus::Forget::User(user));
+        self.forget_sessions(user, &ended);
+        self.admin_change(AdminChange::Done, user).await
+    }
+
     /// Follows, in the database, what must reach this instance's sockets
     /// even when no signal can bring it: every [`COMMAND_LINE_POLL`], the
     /// deactivations in the audit log (made by `hearth deactivate`, another

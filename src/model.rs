@@ -752,6 +752,9 @@ pub struct AdminUser {
     /// When the account was deactivated; `None` while it is active.
     pub deactivated_at: Option<String>,
     pub created_at: String,
+    /// How many sessions (signed-in browsers and clients) it has now.
+    #[serde(default)]
+    pub sessions: i64,
 }
 
 impl AdminUser {

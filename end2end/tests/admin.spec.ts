@@ -210,6 +210,42 @@ test("an admin removes a member from a room on the admin page and it leaves thei
   await closeAll(memberContext, adminContext);
 });
 
+test("an admin signs someone out everywhere: both of their open tabs drop to the login page, and they may sign in again", async ({
+  browser,
+}) => {
+  const memberContext = await browser.newContext();
+  const member = await registerUser(memberContext, "lostphone");
+  const room = await createRoom(memberContext.request, { kind: "open", title: `Lost phone ${Date.now()}` });
+  const laptop = await memberContext.newPage();
+  await openLive(laptop, room);
+  const phoneContext = await browser.newContext();
+  const phone = await phoneContext.newPage();
+  await signIn(phone, member.username, "secret123");
+  await expect(phone.locator(".whoami")).toHaveText(member.name);
+  await openLive(phone, room);
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signInAsAdmin(admin);
+
+  const row = await adminRowOf(admin, member.username);
+  await expect(row.locator(".sessions-count")).toHaveText("Signed in on 2 devices");
+  await row.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "signed out everywhere" })).toHaveText(
+    `@${member.username} is signed out everywhere.`,
+  );
+  await expect(row.locator(".sessions-count")).toHaveText("Not signed in");
+  await expect(row.getByRole("button", { name: "Sign out everywhere" })).toHaveCount(0);
+  await expect(laptop).toHaveURL(/\/login/, { timeout: 10_000 });
+  await expect(phone).toHaveURL(/\/login/, { timeout: 10_000 });
+  const entry = admin.locator(".audit-entry").first();
+  await expect(entry.locator(".audit-action")).toHaveText("user.sign_out");
+  await expect(entry).toContainText("2 sessions");
+  // Not deactivated: they sign in again.
+  await signIn(phone, member.username, "secret123");
+  await expect(phone.locator(".whoami")).toHaveText(member.name);
+  await closeAll(memberContext, phoneContext, adminContext);
+});
+
 test("a member gets the admins-only page and no Admin link; anonymous visitors go to sign in", async ({ browser }) => {
   const context = await browser.newContext();
   await registerUser(context, "plain");

@@ -34,7 +34,11 @@ pub struct Audit<'a> {
     pub detail: Option<String>,
 }
 
-const ADMIN_USER_COLUMNS: &str = "id, username, email, name, avatar_url, role, deactivated_at, created_at";
+/// An account as the admin page lists it, with how many sessions it has
+/// (those the session store still holds).
+const ADMIN_USER_COLUMNS: &str = "id, username, email, name, avatar_url, role, deactivated_at, created_at,
+    (SELECT COUNT(*) FROM user_sessions us JOIN sessions s ON s.id = us.session_id WHERE us.user_id = users.id)
+        AS sessions";
 const INVITATION_COLUMNS: &str = "id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
 
 /// Whether some active admin other than `$1` exists.
@@ -113,6 +117,33 @@ impl Store {
         };
         let already = if active { "deactivated_at IS NULL" } else { "deactivated_at IS NOT NULL" };
         self.guarded_change(id, audit, &sql, None, already).await
+    }
+
+    /// Ends every session of account `id` with its audit entry (its
+    /// `detail`: how many ended), in one transaction: the session epoch
+    /// moves, so a session no list holds ends too. The session store ids
+    /// ended, or `None` when there is no such account.
+    pub async fn end_all_sessions(&self, id: UserId, audit: Audit<'_>) -> Result<Option<Vec<String>>, AppError> {
+        let at = now();
+        let epoch = "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1";
+        let end = "DELETE FROM sessions WHERE id IN (SELECT session_id FROM user_sessions WHERE user_id = $1)";
+        let forget = "DELETE FROM user_sessions WHERE user_id = $1 RETURNING session_id";
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if sqlx::query(epoch).bind(id).execute(&mut *tx).await?.rows_affected() == 0 {
+                return Ok(None);
+            }
+            sqlx::query(end).bind(id).execute(&mut *tx).await?;
+            let ended: Vec<(String,)> = sqlx::query_as(forget).bind(id).fetch_all(&mut *tx).await?;
+            let detail = match ended.len() {
+                1 => "1 session".to_owned(),
+                n => format!("{n} sessions"),
+            };
+            let audit = Audit { detail: Some(detail), ..audit };
+            bind_audit(&audit, &at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
+        })
     }
 
     /// Runs one guarded `UPDATE users … WHERE id = $1 …` (binds: id, then

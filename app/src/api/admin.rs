@@ -103,6 +103,13 @@ pub async fn admin_reactivate(user_id: i64) -> Result<AdminUser, UiError> {
     Ok(hearth.reactivate(actor(&me), hearth::model::UserId(user_id)).await?)
 }
 
+/// Signs the account out everywhere (it may sign in again).
+#[server(prefix = "/fn")]
+pub async fn admin_sign_out(user_id: i64) -> Result<AdminUser, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.sign_out_everywhere(actor(&me), hearth::model::UserId(user_id)).await?)
+}
+
 /// A one-time password reset link for the account (its path), valid for an hour.
 #[server(prefix = "/fn")]
 pub async fn admin_reset_link(user_id: i64) -> Result<String, UiError> {

@@ -1,8 +1,8 @@
 //! `/admin`: running the instance (issue 18), for admins: accounts (search,
-//! deactivate and reactivate, role, removal from a room, a password reset
-//! link), invitations, the sign-up policy, the rooms new accounts join and
-//! the audit log. Every rule is
-//! in the core (`hearth::admin`); a member sees "Admins only" (403).
+//! deactivate and reactivate, sign out everywhere, role, removal from a
+//! room, a password reset link), invitations, the sign-up policy, the rooms
+//! new accounts join and the audit log. Every rule is in the core
+//! (`hearth::admin`); a member sees "Admins only" (403).
 
 use hearth::model::{AdminUser, AuditEntry, DefaultRoom, Invitation, OpenRoom, SignUpPolicy, UserId};
 use leptos::either::EitherOf3;
@@ -14,8 +14,8 @@ use super::query::use_query_value;
 use super::signed_in_with;
 use crate::api::{
     AdminContents, AdminDeactivate, AdminInvite, AdminReactivate, AdminRemoveFromRoom, AdminResetLink,
-    AdminRevokeInvitation, AdminSetDefaultRoom, AdminSetRole, AdminSetSignUpPolicy, admin_audit_before, admin_overview,
-    admin_user_rooms,
+    AdminRevokeInvitation, AdminSetDefaultRoom, AdminSetRole, AdminSetSignUpPolicy, AdminSignOut, admin_audit_before,
+    admin_overview, admin_user_rooms,
 };
 use crate::components::avatar::Avatar;
 use crate::components::form::{FieldErrors, FormErrors, aria_invalid, described_by, last_error};
@@ -27,6 +27,7 @@ struct Actions {
     set_role: ServerAction<AdminSetRole>,
     deactivate: ServerAction<AdminDeactivate>,
     reactivate: ServerAction<AdminReactivate>,
+    sign_out: ServerAction<AdminSignOut>,
     reset_link: ServerAction<AdminResetLink>,
     /// Whose reset link was asked for last (the page's lists are made
     /// again when an action completes; this outlives them).
@@ -44,6 +45,7 @@ impl Actions {
             set_role: ServerAction::new(),
             deactivate: ServerAction::new(),
             reactivate: ServerAction::new(),
+            sign_out: ServerAction::new(),
             reset_link: ServerAction::new(),
             reset_for: RwSignal::new(String::new()),
             remove: ServerAction::new(),
@@ -59,6 +61,7 @@ impl Actions {
         self.set_role.version().get()
             + self.deactivate.version().get()
             + self.reactivate.version().get()
+            + self.sign_out.version().get()
             + self.reset_link.version().get()
             + self.remove.version().get()
             + self.invite.version().get()
@@ -160,6 +163,7 @@ fn Users(
         last_error(actions.set_role.value()),
         last_error(actions.deactivate.value()),
         last_error(actions.reactivate.value()),
+        last_error(actions.sign_out.value()),
         last_error(actions.reset_link.value()),
         last_error(actions.remove.value()),
     ];
@@ -169,6 +173,12 @@ fn Users(
         actions.reset_link.value().get().and_then(Result::ok).map(|path| {
             let label = format!("Password reset link for {} (valid for an hour, once)", reset_for.get_untracked());
             view! { <LinkToCopy label class="reset-link" link=absolute(&path) /> }
+        })
+    };
+    // Said once done: the row's count of sessions is 0 too.
+    let signed_out = move || {
+        actions.sign_out.value().get().and_then(Result::ok).map(|user| {
+            view! { <p class="saved signed-out" role="status">{format!("@{} is signed out everywhere.", user.username)}</p> }
         })
     };
     let empty = users.is_empty();
@@ -181,6 +191,7 @@ fn Users(
             </form>
             {errors.into_iter().map(|error| view! { <FormErrors error /> }).collect_view()}
             {reset_link}
+            {signed_out}
             <Show when=move || empty>
                 <p class="muted">"Nobody matches."</p>
             </Show>
@@ -208,6 +219,12 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
     let active = user.deactivated_at.is_none();
     let admin = user.role == "admin";
     let for_pick = (user.id, user.username.clone());
+    let sessions = match user.sessions {
+        0 => "Not signed in".to_owned(),
+        1 => "Signed in on 1 device".to_owned(),
+        n => format!("Signed in on {n} devices"),
+    };
+    let signed_in = active && user.sessions > 0;
     view! {
         <li class="admin-user" data-username=username.clone()>
             <div class="who">
@@ -217,6 +234,7 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                     <span class="muted">{user.email.clone()}</span>
                     <span class="role-badge">{if admin { "Admin" } else { "Member" }}</span>
                     {(!active).then(|| view! { <span class="deactivated-badge">"Deactivated"</span> })}
+                    {active.then(|| view! { <span class="muted sessions-count">{sessions}</span> })}
                 </div>
             </div>
             <div class="admin-actions">
@@ -264,6 +282,14 @@ fn UserRow(user: AdminUser, actions: Actions, picked: RwSignal<Option<(UserId, S
                     }
                     .into_any()
                 }}
+                // A lost phone, a shared computer left signed in: every
+                // session ends; the account may sign in again.
+                {signed_in.then(|| view! {
+                    <ActionForm action=actions.sign_out>
+                        <input type="hidden" name="user_id" value=id />
+                        <button type="submit">"Sign out everywhere"</button>
+                    </ActionForm>
+                })}
                 // A deactivated account's link could never be used: none is
                 // offered (the server refuses to make one).
                 {active.then(|| view! {

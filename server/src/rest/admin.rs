@@ -1,6 +1,6 @@
 //! Running the instance over JSON (issue 18), for admins only: accounts,
-//! roles, deactivation, the sign-up policy, the rooms new accounts join,
-//! invitations and the audit log.
+//! roles, deactivation, signing out everywhere, the sign-up policy, the
+//! rooms new accounts join, invitations and the audit log.
 //! Every rule is in the core (`hearth::admin`); a member gets 403, anyone
 //! signed out (a deactivated account's sessions included) 401.
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/role", put(set_role))
         .route("/admin/users/{id}/deactivate", post(deactivate))
         .route("/admin/users/{id}/reactivate", post(reactivate))
+        .route("/admin/users/{id}/sign_out", post(sign_out))
         .route("/admin/users/{id}/reset_link", post(reset_link))
         .route("/admin/sign_up_policy", get(policy).put(set_policy))
         .route("/admin/default_rooms", get(default_rooms))
@@ -108,6 +109,18 @@ pub(super) async fn reactivate(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.reactivate(Actor::Admin(me.id), UserId(id)).await?))
+}
+
+/// Signs an account out everywhere: every session ends and its sockets close at once; it may sign in again (admins only).
+#[utoipa::path(post, path = "/admin/users/{id}/sign_out", tag = "admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The account now, with no sessions", body = AdminUser)))]
+pub(super) async fn sign_out(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.sign_out_everywhere(Actor::Admin(me.id), UserId(id)).await?))
 }
 
 /// Who may sign up (admins only).

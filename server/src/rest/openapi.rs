@@ -64,7 +64,7 @@ pub struct Errors {
         attachments::upload_avatar, attachments::avatar,
         search::search,
         push::key, push::subscribe, push::unsubscribe,
-        admin::users, admin::set_role, admin::deactivate, admin::reactivate, admin::reset_link, admin_rooms::conversations,
+        admin::users, admin::set_role, admin::deactivate, admin::reactivate, admin::sign_out, admin::reset_link, admin_rooms::conversations,
         admin::policy, admin::set_policy, admin::default_rooms, admin::add_default_room, admin::remove_default_room,
         admin::invitations, admin::invite, admin::revoke, admin::audit,
         applications::list_applications, applications::create_application, applications::show_application,

@@ -109,6 +109,8 @@ async fn every_admin_route_answers_each_kind_of_caller_with_its_status() {
     assert!(off["deactivated_at"].is_string());
     let on = admin_only(&app, &cast, Method::POST, &format!("/admin/users/{}/reactivate", target.id), None, 200).await;
     assert!(on["deactivated_at"].is_null());
+    let out = admin_only(&app, &cast, Method::POST, &format!("/admin/users/{}/sign_out", target.id), None, 200).await;
+    assert_eq!((out["sessions"].as_i64(), out["deactivated_at"].is_null()), (Some(0), true), "{out}");
     let policy = admin_only(&app, &cast, Method::GET, "/admin/sign_up_policy", None, 200).await;
     assert_eq!(policy["policy"], "open", "the test configuration's");
     let set = Some(json!({"policy": "closed"}));
@@ -131,6 +133,7 @@ async fn every_admin_route_answers_each_kind_of_caller_with_its_status() {
     )
     .await;
     assert_error(call(&app, admin, &Method::POST, "/admin/users/999999/deactivate", None).await, 404).await;
+    assert_error(call(&app, admin, &Method::POST, "/admin/users/999999/sign_out", None).await, 404).await;
     assert_error(call(&app, admin, &Method::PUT, &role, Some(&json!({"role": "owner"}))).await, 422).await;
     assert_error(call(&app, admin, &Method::PUT, "/admin/sign_up_policy", Some(&json!({}))).await, 422).await;
     assert_error(call(&app, admin, &Method::DELETE, "/admin/invitations/999999", None).await, 404).await;
@@ -353,6 +356,55 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     assert_eq!(app.sign_in_with(&new_client(), "member", PASSWORD).await.status(), 200);
     let page = app.history(&other.client, room, "").await;
     assert!(page["messages"][0]["user"].get("deactivated").is_none(), "active again: {}", page["messages"][0]);
+}
+
+#[tokio::test]
+async fn signing_someone_out_everywhere_ends_each_session_and_closes_its_sockets_and_they_may_sign_in_again() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let member = person(&app, "member").await;
+    let second = new_client();
+    assert_eq!(app.sign_in_with(&second, "member", PASSWORD).await.status(), 200);
+    let room = app.conversation_with(&admin.client, &[member.id]).await;
+    let mut ws = connect(&app, &member).await;
+    ws.subscribe(room, None).await;
+    let listed = app.get_json(&admin.client, "/admin/users?query=member").await;
+    assert_eq!(listed[0]["sessions"], 2, "{listed}");
+
+    let started = std::time::Instant::now();
+    let response = admin.client.post(app.url(&format!("/admin/users/{}/sign_out", member.id))).send().await;
+    let response = response.expect("sent");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!((body["sessions"].as_i64(), body["deactivated_at"].is_null()), (Some(0), true), "{body}");
+    let closed = loop {
+        match ws.next_within(Duration::from_secs(5)).await {
+            Next::Event(_) => continue,
+            Next::Closed(frame) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+            other => panic!("the socket should close within 5 s, got {other:?}"),
+        }
+    };
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(closed, Some((1008, "signed out".to_owned())));
+    assert_error(app.me(&member.client).await, 401).await;
+    assert_error(app.me(&second).await, 401).await;
+    assert_eq!(app.me(&admin.client).await.status(), 200, "the admin's own session is not touched");
+    let entries = app.get_json(&admin.client, "/admin/audit?limit=1").await;
+    let entry = &entries[0];
+    assert_eq!(
+        (&entry["action"], &entry["target"], &entry["detail"]),
+        (&json!("user.sign_out"), &json!("member"), &json!("2 sessions"))
+    );
+
+    // Not deactivated: they sign in again, and are listed with that session.
+    let again = new_client();
+    assert_eq!(app.sign_in_with(&again, "member", PASSWORD).await.status(), 200);
+    assert_eq!(app.me(&again).await.status(), 200);
+    assert_eq!(app.get_json(&admin.client, "/admin/users?query=member").await[0]["sessions"], 1);
+    // A member may not sign anyone out.
+    let refused = again.post(app.url(&format!("/admin/users/{}/sign_out", admin.id))).send().await;
+    assert_error(refused.expect("sent"), 403).await;
+    assert_eq!(app.me(&admin.client).await.status(), 200);
 }
 
 #[tokio::test]
