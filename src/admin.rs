@@ -89,9 +89,10 @@ pub struct InvitationRequest {
     pub max_uses: Option<i64>,
 }
 
-/// How far [`Hearth::follow_the_log`] has read the room exits: the newest
-/// seen, and those handled within [`LOG_OVERLAP`] of it.
-struct Exits {
+/// How far [`Hearth::follow_the_log`] has read the audit log or the room
+/// exits: the newest entry seen, and those handled within [`LOG_OVERLAP`]
+/// of it (what must be done once only).
+struct Cursor {
     seen: i64,
     handled: std::collections::HashSet<i64>,
 }
@@ -176,6 +177,9 @@ impl Hearth {
         self.caches.users.invalidate(&user);
         self.hub.bus().forget(crate::bus::Forget::User(user));
         self.forget_sessions(user, &ended);
+        // Every socket of theirs, a session no list held included. From the
+        // command line this reaches nothing: `follow_the_log` does it there.
+        self.hub.signal_user(user, UserSignal::SessionsEndedExcept(String::new()));
         self.admin_change(AdminChange::Done, user).await
     }
 
@@ -193,7 +197,10 @@ impl Hearth {
         tokio::spawn(async move {
             let start = tokio::try_join!(hearth.store.last_audit_id(), hearth.store.last_room_exit());
             let (mut audited, mut exited) = match start {
-                Ok((audited, exited)) => (audited, Exits { seen: exited, handled: Default::default() }),
+                Ok((audited, exited)) => (
+                    Cursor { seen: audited, handled: Default::default() },
+                    Cursor { seen: exited, handled: Default::default() },
+                ),
                 Err(err) => {
                     tracing::warn!(error = %err, "reading the audit log failed; deactivations and room exits \
                         made elsewhere reach this server's sockets only through the bus and its caches' expiry");
@@ -222,25 +229,38 @@ impl Hearth {
     }
 
     /// Closes the sockets here of the accounts deactivated after audit entry
-    /// `seen` (and the [`LOG_OVERLAP`] before it: closing again what is
-    /// closed does nothing), and moves it to the newest entry.
-    async fn follow_deactivations(&self, seen: &mut i64) -> Result<(), AppError> {
+    /// `log.seen` (and the [`LOG_OVERLAP`] before it: closing again what is
+    /// closed does nothing), and of those `hearth sign-out` signed out
+    /// everywhere, each once (a second time would close the sockets of a
+    /// session made since); moves to the newest entry.
+    async fn follow_deactivations(&self, log: &mut Cursor) -> Result<(), AppError> {
         let newest = self.store.last_audit_id().await?;
-        if newest <= *seen {
+        if newest <= log.seen {
             return Ok(());
         }
-        for user in self.store.deactivations_between(*seen - LOG_OVERLAP, newest).await? {
+        let after = log.seen - LOG_OVERLAP;
+        for user in self.store.deactivations_between(after, newest).await? {
             self.caches.users.invalidate(&user);
             self.hub.signal_here(user, UserSignal::AccountClosed);
         }
-        *seen = newest;
+        for (id, user) in self.store.command_line_sign_outs_between(after, newest).await? {
+            if log.handled.insert(id) {
+                // Its sessions fail their next request (the epoch moved),
+                // and its sockets close now.
+                self.caches.users.invalidate(&user);
+                self.hub.signal_here(user, UserSignal::SessionsEndedExcept(String::new()));
+            }
+        }
+        log.seen = newest;
+        let floor = log.seen - LOG_OVERLAP;
+        log.handled.retain(|id| *id > floor);
         Ok(())
     }
 
     /// Stops the sockets here following each room someone left or was
     /// removed from (and is not a member of again) since the last read, each
     /// exit once, and moves on.
-    async fn follow_room_exits(&self, exits: &mut Exits) -> Result<(), AppError> {
+    async fn follow_room_exits(&self, exits: &mut Cursor) -> Result<(), AppError> {
         for (id, room, user, member_again) in self.store.room_exits_after(exits.seen - LOG_OVERLAP).await? {
             if !exits.handled.insert(id) {
                 continue;

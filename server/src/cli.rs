@@ -1,5 +1,5 @@
-//! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data|backup|create-user|set-role|deactivate|invite|
-//! reset-password|sign-up-policy]`, `serve` by default.
+//! The admin CLI: `hearth [serve|migrate|seed-demo|copy-data|backup|create-user|set-role|deactivate|sign-out|
+//! invite|reset-password|sign-up-policy]`, `serve` by default.
 
 use std::process::ExitCode;
 
@@ -93,6 +93,13 @@ pub enum Command {
         user: String,
         #[arg(long)]
         reactivate: bool,
+    },
+    /// Sign an account (email or username) out everywhere (a lost phone):
+    /// its sessions end and running servers close its sockets within 2 s.
+    /// It may sign in again.
+    SignOut {
+        #[arg(value_name = "USER")]
+        user: String,
     },
     /// Make an invitation link and print it.
     Invite {
@@ -322,6 +329,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 let changed = hearth.deactivate(Actor::Cli, target.id).await.map_err(one_line)?;
                 println!("{} is deactivated (running servers close their sockets within 2 s)", changed.username);
             }
+        }
+        Command::SignOut { user } => {
+            let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());
+            let target = hearth.user_by_login(&user).await.map_err(|e| not_found(e, &user))?;
+            let changed = hearth.sign_out_everywhere(Actor::Cli, target.id).await.map_err(one_line)?;
+            println!("{} is signed out everywhere (running servers close its sockets within 2 s)", changed.username);
         }
         Command::Invite { hours, uses, url } => {
             let hearth = Hearth::new(open_existing_store(&config).await?, config.settings());

@@ -223,6 +223,20 @@ impl Store {
         Ok(rows.into_iter().map(|(user,)| user).collect())
     }
 
+    /// The accounts signed out everywhere from the command line (no actor)
+    /// in audit entries `after` (exclusive) to `through` (inclusive), with
+    /// each entry's id.
+    pub async fn command_line_sign_outs_between(
+        &self,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<(i64, UserId)>, AppError> {
+        let sql = "SELECT id, target_user FROM audit_log
+                   WHERE id > $1 AND id <= $2 AND action = 'user.sign_out' AND actor_id IS NULL
+                     AND target_user IS NOT NULL";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(after).bind(through).fetch_all(pool).await?))
+    }
+
     /// An instance setting an admin has set, if any.
     pub async fn instance_setting(&self, key: &str) -> Result<Option<String>, AppError> {
         let sql = "SELECT value FROM instance_settings WHERE key = $1";

@@ -438,6 +438,55 @@ async fn a_deactivation_from_the_command_line_reaches_the_running_servers_socket
 }
 
 #[tokio::test]
+async fn a_sign_out_from_the_command_line_closes_the_running_servers_sockets_within_5_s_and_only_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = hearth::testing::fresh_database_url(dir.path()).await;
+    let app = spawn_app_with(|config| config.database_url = Some(url.clone())).await;
+    let _admin = app.user("root").await;
+    let member = person(&app, "member").await;
+    let other = app.user("other").await;
+    let room = app.conversation_with(&other.client, &[member.id]).await;
+    // The server has the member's session and user in its caches.
+    assert_eq!(app.me(&member.client).await.status(), 200);
+    let mut ws = connect(&app, &member).await;
+    ws.subscribe(room, None).await;
+
+    let signed_out = hearth_cli(&url, &["sign-out", "member"]).await;
+    assert!(stdout_of(&signed_out).starts_with("member is signed out everywhere"));
+    let started = std::time::Instant::now();
+    let closed = loop {
+        match ws.next_within(Duration::from_secs(5)).await {
+            Next::Event(_) => continue,
+            Next::Closed(frame) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+            other => panic!("the socket should close within 5 s of the command, got {other:?}"),
+        }
+    };
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(closed, Some((1008, "signed out".to_owned())));
+    assert_error(app.me(&member.client).await, 401).await;
+
+    // Signed in again at once: later reads of the log (a new entry makes
+    // the server read the last ones again) leave the new socket open.
+    let client = new_client();
+    let response = app.sign_in_with(&client, "member", PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let cookie = crate::helpers::session_cookie(response.headers()).expect("a session cookie");
+    let again = crate::ws_support::Person { id: member.id, client, cookie };
+    let mut ws = connect(&app, &again).await;
+    ws.subscribe(room, None).await;
+    stdout_of(&hearth_cli(&url, &["invite"]).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match ws.next_within(left).await {
+            Next::Event(_) => continue,
+            Next::Silent => break,
+            other => panic!("the new session's socket stays open, got {other:?}"),
+        }
+    }
+    assert_eq!(app.me(&again.client).await.status(), 200);
+}
+
+#[tokio::test]
 async fn an_admin_deletes_any_message_with_the_authors_event_and_an_audit_entry() {
     let app = spawn_app().await;
     let admin = app.user("root").await;
