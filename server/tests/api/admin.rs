@@ -312,15 +312,7 @@ async fn deactivation_ends_sessions_closes_sockets_and_refuses_sign_in_until_rea
     let started = std::time::Instant::now();
     let response = admin.client.post(app.url(&format!("/admin/users/{}/deactivate", member.id))).send().await;
     assert_eq!(response.expect("sent").status(), 200);
-    let closed = loop {
-        match ws.next_within(Duration::from_secs(5)).await {
-            Next::Event(_) => continue,
-            Next::Closed(frame) => break frame.map(|f| u16::from(f.code)),
-            other => panic!("the socket should close within 5 s, got {other:?}"),
-        }
-    };
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(closed, Some(1008));
+    assert_eq!(closed_within_5_s(&mut ws, started).await.map(|(code, _)| code), Some(1008));
     // Those who share a room with them are told, to show it at once.
     let told = other_ws.next_skipping_presence().await;
     assert_eq!(told, ServerEvent::room(hearth::model::RoomId(room), hearth::protocol::RoomChange::Updated));
@@ -377,15 +369,7 @@ async fn signing_someone_out_everywhere_ends_each_session_and_closes_its_sockets
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!((body["sessions"].as_i64(), body["deactivated_at"].is_null()), (Some(0), true), "{body}");
-    let closed = loop {
-        match ws.next_within(Duration::from_secs(5)).await {
-            Next::Event(_) => continue,
-            Next::Closed(frame) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
-            other => panic!("the socket should close within 5 s, got {other:?}"),
-        }
-    };
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(closed, Some((1008, "signed out".to_owned())));
+    assert_eq!(closed_within_5_s(&mut ws, started).await, Some((1008, "signed out".to_owned())));
     assert_error(app.me(&member.client).await, 401).await;
     assert_error(app.me(&second).await, 401).await;
     assert_eq!(app.me(&admin.client).await.status(), 200, "the admin's own session is not touched");
@@ -407,8 +391,19 @@ async fn signing_someone_out_everywhere_ends_each_session_and_closes_its_sockets
     assert_eq!(app.me(&admin.client).await.status(), 200);
 }
 
-#[tokio::test]
-async fn a_deactivation_from_the_command_line_reaches_the_running_servers_sockets_within_5_s() {
+/// A server on a database of its own, which `hearth_cli` reaches, and a
+/// member ("member") whose socket follows a room there; the server has
+/// their session and user in its caches.
+struct Watching {
+    _dir: tempfile::TempDir,
+    url: String,
+    app: TestApp,
+    member: crate::ws_support::Person,
+    ws: crate::ws_support::Ws,
+    room: i64,
+}
+
+async fn a_member_watching_a_room_on_a_served_database() -> Watching {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = hearth::testing::fresh_database_url(dir.path()).await;
     let app = spawn_app_with(|config| config.database_url = Some(url.clone())).await;
@@ -420,49 +415,41 @@ async fn a_deactivation_from_the_command_line_reaches_the_running_servers_socket
     assert_eq!(app.me(&member.client).await.status(), 200);
     let mut ws = connect(&app, &member).await;
     ws.subscribe(room, None).await;
+    Watching { _dir: dir, url, app, member, ws, room }
+}
 
-    let deactivated = hearth_cli(&url, &["deactivate", "member"]).await;
-    assert!(stdout_of(&deactivated).starts_with("member is deactivated"));
-    let started = std::time::Instant::now();
+/// The socket's close frame (code and reason), which must come within 5 s
+/// of `started` (the action that closes it).
+async fn closed_within_5_s(ws: &mut crate::ws_support::Ws, started: std::time::Instant) -> Option<(u16, String)> {
     let closed = loop {
         match ws.next_within(Duration::from_secs(5)).await {
             Next::Event(_) => continue,
-            Next::Closed(frame) => break frame.map(|f| u16::from(f.code)),
-            other => panic!("the socket should close within 5 s of the command, got {other:?}"),
+            Next::Closed(frame) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+            other => panic!("the socket should close within 5 s, got {other:?}"),
         }
     };
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(closed, Some(1008));
+    closed
+}
+
+#[tokio::test]
+async fn a_deactivation_from_the_command_line_reaches_the_running_servers_sockets_within_5_s() {
+    let Watching { _dir, url, app, member, mut ws, room } = a_member_watching_a_room_on_a_served_database().await;
+
+    let deactivated = hearth_cli(&url, &["deactivate", "member"]).await;
+    assert!(stdout_of(&deactivated).starts_with("member is deactivated"));
+    assert_eq!(closed_within_5_s(&mut ws, std::time::Instant::now()).await.map(|(code, _)| code), Some(1008));
     assert_error(app.me(&member.client).await, 401).await;
     assert_error(app.post_message(&member.client, room, json!({"body": "after"})).await, 401).await;
 }
 
 #[tokio::test]
 async fn a_sign_out_from_the_command_line_closes_the_running_servers_sockets_within_5_s_and_only_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = hearth::testing::fresh_database_url(dir.path()).await;
-    let app = spawn_app_with(|config| config.database_url = Some(url.clone())).await;
-    let _admin = app.user("root").await;
-    let member = person(&app, "member").await;
-    let other = app.user("other").await;
-    let room = app.conversation_with(&other.client, &[member.id]).await;
-    // The server has the member's session and user in its caches.
-    assert_eq!(app.me(&member.client).await.status(), 200);
-    let mut ws = connect(&app, &member).await;
-    ws.subscribe(room, None).await;
+    let Watching { _dir, url, app, member, mut ws, room } = a_member_watching_a_room_on_a_served_database().await;
 
     let signed_out = hearth_cli(&url, &["sign-out", "member"]).await;
     assert!(stdout_of(&signed_out).starts_with("member is signed out everywhere"));
-    let started = std::time::Instant::now();
-    let closed = loop {
-        match ws.next_within(Duration::from_secs(5)).await {
-            Next::Event(_) => continue,
-            Next::Closed(frame) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
-            other => panic!("the socket should close within 5 s of the command, got {other:?}"),
-        }
-    };
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(closed, Some((1008, "signed out".to_owned())));
+    assert_eq!(closed_within_5_s(&mut ws, std::time::Instant::now()).await, Some((1008, "signed out".to_owned())));
     assert_error(app.me(&member.client).await, 401).await;
 
     // Signed in again at once: later reads of the log (a new entry makes
