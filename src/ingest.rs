@@ -235,6 +235,7 @@ async fn commit(store: &Store, hub: &Hub, jobs: Vec<Job>) {
                         reply_to: new.reply_to.and_then(|original| quotes.get(&(appended.room, original)).cloned()),
                         reply_count: 0,
                         reactions: Vec::new(),
+                        pinned: None,
                         preview: None,
                         attachments: byline
                             .files

@@ -5,7 +5,7 @@ use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::ingest::Byline;
 use crate::mentions::EVERYONE_MAX_MEMBERS;
-use crate::model::{Author, Message, MessagePage, Reaction, RoomId, UserId};
+use crate::model::{Author, Message, MessagePage, PinnedMessages, Reaction, RoomId, UserId};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
@@ -16,6 +16,8 @@ const MENTIONED_NAMES_MAX: usize = 500;
 const CLIENT_ID_MAX: usize = 100;
 pub const PAGE_DEFAULT: u32 = 50;
 pub const PAGE_MAX: u32 = 200;
+/// The most messages a room can have pinned at once.
+pub const PINS_MAX: i64 = 100;
 
 /// A message text: trimmed, 1 to 10,000 characters, in Unicode's composed
 /// form (so a search for "Köln" finds it however its "ö" was typed).
@@ -652,6 +654,43 @@ impl Hearth {
             self.hub.publish_room(room, &event);
         }
         Ok(reactions)
+    }
+
+    /// Pins message `number` to its room (`on`) or unpins it, as any member
+    /// may; the message as it is now. The change reaches every member as an
+    /// edit of the message (`message_edited`, with `pinned` set or gone),
+    /// live and on resume. Pinning a pinned message, or unpinning one that
+    /// is not, changes and sends nothing.
+    pub async fn pin(&self, me: UserId, room: RoomId, number: i64, on: bool) -> Result<Message, AppError> {
+        self.member_room(me, room).await?;
+        // An archived room is read-only, its pins too.
+        self.writable_room(room).await?;
+        // Each pin or unpin is a change every member is sent and the room's
+        // log keeps, as a reaction is.
+        self.spend_message_budget(crate::search::Searcher::User(me))?;
+        let _order = self.hub.order_room(room).await;
+        let seq = match self.store.set_pin(room, number, me, on, PINS_MAX).await? {
+            None => return Err(AppError::NotFound("message")),
+            Some(crate::store::PinChange::Full) => {
+                return Err(AppError::Conflict(format!(
+                    "This conversation has {PINS_MAX} pinned messages, the most it can have: unpin one first"
+                )));
+            }
+            Some(crate::store::PinChange::Unchanged) => None,
+            Some(crate::store::PinChange::Changed(seq)) => Some(seq),
+        };
+        let message = self.store.message(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        if let Some(seq) = seq {
+            self.hub.publish_room(room, &ServerEvent::MessageEdited { room_id: room, seq, message: message.clone() });
+        }
+        Ok(message)
+    }
+
+    /// The messages pinned to a room, the most recently pinned first (404
+    /// unless I am a member).
+    pub async fn pinned_messages(&self, me: UserId, room: RoomId) -> Result<PinnedMessages, AppError> {
+        self.member_room(me, room).await?;
+        Ok(PinnedMessages { messages: self.store.pins(room, PINS_MAX).await? })
     }
 
     /// Moves my read marker forward (never back); returns where it stands.

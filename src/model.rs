@@ -377,6 +377,18 @@ pub struct Message {
     /// The files sent with it, in upload order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Who pinned it to the room, and when; absent when it is not pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Pin>,
+}
+
+/// A message pinned to its room (`PUT /conversations/:id/messages/:number/pin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pin {
+    /// Who pinned it; `None` once their account is gone.
+    pub by: Option<Author>,
+    pub at: String,
 }
 
 /// A file uploaded to a room (`POST /conversations/:id/attachments`), then
@@ -574,6 +586,14 @@ pub struct PageInfo {
     pub oldest: Option<i64>,
     pub newest: Option<i64>,
     pub cursor: Cursor,
+}
+
+/// A room's pinned messages, the most recently pinned first
+/// (`GET /conversations/:id/pins`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PinnedMessages {
+    pub messages: Vec<Message>,
 }
 
 /// A page of history, ascending.

@@ -338,6 +338,7 @@ mod tests {
             reply_to: None,
             reply_count: 0,
             reactions: Vec::new(),
+            pinned: None,
             preview: None,
             attachments: Vec::new(),
         }

@@ -144,6 +144,8 @@ const TABLES: &[Table] = &[
             ("reply_count", Int),
             ("mention_ids", Text),
             ("preview_url", Text),
+            ("pinned_at", Text),
+            ("pinned_by", Int),
         ],
         identity: true,
     },

@@ -131,6 +131,17 @@ pub struct Toggled {
     pub message_id: i64,
 }
 
+/// What [`Store::set_pin`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinChange {
+    /// Pinned or unpinned, logged with this seq.
+    Changed(i64),
+    /// Already as asked.
+    Unchanged,
+    /// Not pinned: the room has its most pins already.
+    Full,
+}
+
 #[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
@@ -159,6 +170,10 @@ struct MessageRow {
     preview_title: Option<String>,
     preview_description: Option<String>,
     preview_site_name: Option<String>,
+    pinned_at: Option<String>,
+    pinned_by: Option<UserId>,
+    pinner_username: Option<String>,
+    pinner_name: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -206,6 +221,13 @@ impl From<MessageRow> for Message {
                 }),
                 _ => None,
             },
+            pinned: r.pinned_at.map(|at| crate::model::Pin {
+                by: match (r.pinned_by, r.pinner_username) {
+                    (Some(id), Some(username)) => Some(Author::new(id, username, r.pinner_name)),
+                    _ => None,
+                },
+                at,
+            }),
         }
     }
 }
@@ -238,10 +260,12 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         CASE WHEN o.deleted_at IS NULL THEN o.body END AS reply_body,
         COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count,
         lp.url AS preview_url, lp.title AS preview_title, lp.description AS preview_description,
-        lp.site_name AS preview_site_name
+        lp.site_name AS preview_site_name,
+        m.pinned_at, m.pinned_by, pu.username AS pinner_username, pu.name AS pinner_name
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id
         LEFT JOIN messages o ON o.room_id = m.room_id AND o.number = m.reply_to
         LEFT JOIN users ou ON ou.id = o.user_id
+        LEFT JOIN users pu ON pu.id = m.pinned_by
         LEFT JOIN link_previews lp ON lp.url = m.preview_url AND m.deleted_at IS NULL AND lp.title IS NOT NULL";
 
 /// [`Store::replies`]: a message's live replies after a number.
@@ -850,7 +874,8 @@ impl Store {
             // The text goes with the message, from the file and its backups
             // too (migrations/*/0022_deleted_text_purged.sql).
             MessageUpdate::Delete => (
-                "UPDATE messages SET deleted_at = $3, body = '', mention_ids = NULL, preview_url = NULL
+                "UPDATE messages SET deleted_at = $3, body = '', mention_ids = NULL, preview_url = NULL,
+                        pinned_at = NULL, pinned_by = NULL
                  WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
                 None,
                 -1,
@@ -1211,6 +1236,80 @@ impl Store {
         });
         let Some(seq) = seq else { return Ok(None) };
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
+    }
+
+    /// Pins live message `number` of `room` (`on`) as `user`, or unpins it,
+    /// logging the change as an edit in the same write transaction (a
+    /// replay sends the message as it is now). `Ok(None)`: no such live
+    /// message. A pin beyond `max` pins in the room is refused, with the
+    /// room's count read in the same transaction.
+    pub async fn set_pin(
+        &self,
+        room: RoomId,
+        number: i64,
+        user: UserId,
+        on: bool,
+        max: i64,
+    ) -> Result<Option<PinChange>, AppError> {
+        let at = now();
+        Ok(on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let live: Option<(Option<String>,)> = sqlx::query_as(
+                "SELECT pinned_at FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
+            )
+            .bind(room)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match live {
+                None => None,
+                Some((pinned_at,)) if pinned_at.is_some() == on => {
+                    tx.commit().await?;
+                    Some(PinChange::Unchanged)
+                }
+                Some(_) => {
+                    let full = on && {
+                        let (count,): (i64,) = sqlx::query_as(
+                            "SELECT COUNT(*) FROM messages WHERE room_id = $1 AND pinned_at IS NOT NULL",
+                        )
+                        .bind(room)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        count >= max
+                    };
+                    if full {
+                        tx.commit().await?;
+                        Some(PinChange::Full)
+                    } else {
+                        let (pinned_at, pinned_by) = if on { (Some(at.as_str()), Some(user)) } else { (None, None) };
+                        sqlx::query("UPDATE messages SET pinned_at = $3, pinned_by = $4 WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .bind(pinned_at)
+                            .bind(pinned_by)
+                            .execute(&mut *tx)
+                            .await?;
+                        let seq = log_change!(tx, room, ChangeKind::Edited, number);
+                        tx.commit().await?;
+                        Some(PinChange::Changed(seq))
+                    }
+                }
+            }
+        }))
+    }
+
+    /// The live pinned messages of `room`, the most recently pinned first,
+    /// at most `limit`: one range of `messages_pinned`.
+    pub async fn pins(&self, room: RoomId, limit: i64) -> Result<Vec<Message>, AppError> {
+        let sql = format!(
+            "{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.pinned_at IS NOT NULL AND m.deleted_at IS NULL
+             ORDER BY m.pinned_at DESC, m.number DESC LIMIT $2"
+        );
+        let rows: Vec<MessageRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(room).bind(limit).fetch_all(pool).await?);
+        let mut messages: Vec<Message> = rows.into_iter().map(Message::from).collect();
+        self.attach_reactions(room, messages.iter_mut()).await?;
+        Ok(messages)
     }
 
     /// The author and time of a message, deleted or not, for permission checks.

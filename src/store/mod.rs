@@ -49,7 +49,7 @@ pub use backup::{
 };
 pub use copy::{CopyError, CopyReport, Side, TableCount, copy_data};
 pub use messages::{
-    Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, Toggled, Written,
+    Appended, Change, ChangeKind, HistoryQuery, InsertedMessage, MessageMeta, NewMessage, PinChange, Toggled, Written,
 };
 pub use push::PushSubscription;
 pub use push_jobs::{PushCandidate, PushJob};

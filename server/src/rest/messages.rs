@@ -9,7 +9,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::{HistoryParams, RepliesParams};
-use hearth::model::{Message, MessagePage, Reaction};
+use hearth::model::{Message, MessagePage, PinnedMessages, Reaction};
 use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/read", put(mark_read))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
+        .route("/conversations/{id}/messages/{number}/pin", put(pin).delete(unpin))
+        .route("/conversations/{id}/pins", get(pins))
         .route("/messages", get(direct_history))
         .route("/message", post(send_direct))
 }
@@ -183,6 +185,46 @@ pub(super) struct Reactions {
 
 fn reactions_reply(reactions: Vec<Reaction>) -> impl IntoResponse {
     JsonResponse(Reactions { reactions })
+}
+
+/// Pins a message to its conversation, as any member may (idempotent).
+/// Every member gets the message again as a `message_edited` event, with
+/// `pinned` set. A conversation holds at most 100 pins (409 past that).
+#[utoipa::path(put, path = "/conversations/{id}/messages/{number}/pin", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room")),
+    responses((status = 200, description = "The message, pinned", body = Message),
+        (status = 409, description = "The conversation has 100 pinned messages already", body = super::openapi::Errors)))]
+pub(super) async fn pin(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.pin(me.id, RoomId(id), number, true).await?))
+}
+
+/// Unpins a message (idempotent); members get it as a `message_edited`
+/// event without `pinned`.
+#[utoipa::path(delete, path = "/conversations/{id}/messages/{number}/pin", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The message's number in the room")),
+    responses((status = 200, description = "The message, not pinned", body = Message)))]
+pub(super) async fn unpin(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.pin(me.id, RoomId(id), number, false).await?))
+}
+
+/// The conversation's pinned messages, the most recently pinned first.
+#[utoipa::path(get, path = "/conversations/{id}/pins", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 200, description = "The pinned messages", body = PinnedMessages)))]
+pub(super) async fn pins(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.pinned_messages(me.id, RoomId(id)).await?))
 }
 
 /// Toggles my reaction on a message.

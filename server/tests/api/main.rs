@@ -46,6 +46,7 @@ mod openapi;
 mod operator;
 mod pages;
 mod paging;
+mod pins;
 mod postgres;
 mod previews;
 mod push;

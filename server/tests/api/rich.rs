@@ -1,11 +1,11 @@
 //! Rich messages (issue 16): Markdown rendered by the server, reactions and
-//! replies over REST and the WebSocket, and resume replaying them so that a
-//! socket's view ends at what a fresh page load shows.
+//! replies over REST and the WebSocket, and resume replaying them (with pins)
+//! so that a socket's view ends at what a fresh page load shows.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hearth::model::{Message, Reaction, ReplyTo};
+use hearth::model::{Message, Pin, Reaction, ReplyTo};
 use hearth::protocol::ServerEvent;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -445,13 +445,14 @@ async fn a_reply_to_a_missing_or_deleted_message_or_another_rooms_is_refused() {
 
 /// What a client shows of a message: text, HTML, quote, reply count and
 /// reactions, by number.
-type View = BTreeMap<i64, (Option<String>, Option<String>, Option<ReplyTo>, i64, Vec<Reaction>)>;
+type View = BTreeMap<i64, Shown>;
+type Shown = (Option<String>, Option<String>, Option<ReplyTo>, i64, Vec<Reaction>, Option<Pin>);
 
 /// (A quote's `reply_count` is what its event said of the original, which
 /// the client moves onto the original: the quote does not show it.)
-fn shown(m: &Message) -> (Option<String>, Option<String>, Option<ReplyTo>, i64, Vec<Reaction>) {
+fn shown(m: &Message) -> Shown {
     let quote = m.reply_to.clone().map(|q| ReplyTo { reply_count: 0, ..q });
-    (m.body.clone(), m.html.clone(), quote, m.reply_count, m.reactions.clone())
+    (m.body.clone(), m.html.clone(), quote, m.reply_count, m.reactions.clone(), m.pinned.clone())
 }
 
 /// Applies change events as the browser does (app/src/pages/room.rs).
@@ -480,7 +481,7 @@ fn apply(view: &mut View, events: &[ServerEvent]) {
             }
             ServerEvent::MessageDeleted { number, reply_to, .. } => {
                 if let Some(m) = view.get_mut(number) {
-                    (m.0, m.1, m.4) = (None, None, Vec::new());
+                    (m.0, m.1, m.4, m.5) = (None, None, Vec::new(), None);
                 }
                 for m in view.values_mut() {
                     if let Some(quote) = m.2.as_mut().filter(|q| q.number == *number) {
@@ -520,7 +521,7 @@ async fn resume_replays_reactions_replies_edits_and_deletes_to_a_fresh_load_seed
     resume_with_rich_changes(77_777).await;
 }
 
-/// Bob and carol send, reply, react, edit and delete at random; alice's
+/// Bob and carol send, reply, react, pin, edit and delete at random; alice's
 /// socket drops now and then and resumes from the last seq it saw, so some
 /// changes reach her live and some by replay. Every seq arrives once, in
 /// order, and applying them ends at a fresh load.
@@ -564,7 +565,7 @@ async fn resume_with_rich_changes(seed: u64) {
         let client = &people[who].client;
         let live: Vec<(i64, usize)> = written.iter().filter(|w| !w.2).map(|w| (w.0, w.1)).collect();
         let pick = (!live.is_empty()).then(|| live[rng.random_range(0..live.len())]);
-        match (rng.random_range(0..10), pick) {
+        match (rng.random_range(0..11), pick) {
             (0..=2, _) | (_, None) => {
                 let body = format!("**{step}** from {who}");
                 written.push((message(app.send(client, room, &body).await).number, who, false));
@@ -582,6 +583,11 @@ async fn resume_with_rich_changes(seed: u64) {
             (8, Some((number, author))) => {
                 let url = app.url(&format!("/conversations/{room}/messages/{number}"));
                 let response = people[author].client.patch(url).json(&json!({ "body": format!("_edited_ {step}") }));
+                assert_eq!(response.send().await.expect("sent").status(), 200, "seed {seed}, step {step}");
+            }
+            (9, Some((number, _))) => {
+                let url = app.url(&format!("/conversations/{room}/messages/{number}/pin"));
+                let response = if rng.random_bool(0.7) { client.put(url) } else { client.delete(url) };
                 assert_eq!(response.send().await.expect("sent").status(), 200, "seed {seed}, step {step}");
             }
             (_, Some((number, author))) => {
@@ -610,6 +616,10 @@ async fn resume_with_rich_changes(seed: u64) {
     assert_eq!(seqs, (1..=final_seq).collect::<Vec<_>>(), "seed {seed}: each seq once, in order");
     assert!(drops >= 3, "seed {seed}: only {drops} drops");
     assert!(changes.iter().any(|e| matches!(e, ServerEvent::Reacted { .. })), "seed {seed}: no reactions");
+    assert!(
+        changes.iter().any(|e| matches!(e, ServerEvent::MessageEdited { message, .. } if message.pinned.is_some())),
+        "seed {seed}: no pins"
+    );
     assert!(
         changes.iter().any(|e| matches!(e, ServerEvent::Message { message, .. } if message.reply_to.is_some())),
         "seed {seed}: no replies"

@@ -157,6 +157,12 @@ async fn an_archived_room_is_read_only_and_listed_apart() {
     assert_error(call(&app, &member.client, Method::PUT, &format!("{reactions}/%F0%9F%91%8D"), None).await, 403).await;
     assert_error(call(&app, &member.client, Method::DELETE, &format!("{reactions}/%F0%9F%91%8D"), None).await, 403)
         .await;
+    // So are pins.
+    for method in [Method::PUT, Method::DELETE] {
+        let refused =
+            assert_error(call(&app, &member.client, method, &format!("{message}/pin"), None).await, 403).await;
+        assert_eq!(refused["errors"][0], "This conversation is archived and read-only");
+    }
     let add = Some(json!({ "user_ids": [outsider.id] }));
     let refused =
         assert_error(call(&app, &creator.client, Method::POST, &format!("{path}/participants"), add).await, 403).await;

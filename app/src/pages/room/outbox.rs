@@ -69,6 +69,7 @@ pub fn unsent(
         reply_to,
         reply_count: 0,
         reactions: Vec::new(),
+        pinned: None,
         preview: None,
         attachments,
     }
