@@ -211,6 +211,20 @@ pub async fn delete_message(room_id: i64, number: i64) -> Result<(), UiError> {
     Ok(hearth.delete_message(me.id, RoomId(room_id), number).await?)
 }
 
+/// Pins message `number` to its room (`on`) or unpins it; the message now.
+#[server(prefix = "/fn")]
+pub async fn set_pin(room_id: i64, number: i64, on: bool) -> Result<Message, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.pin(me.id, RoomId(room_id), number, on).await?)
+}
+
+/// The room's pinned messages, the most recently pinned first.
+#[server(prefix = "/fn")]
+pub async fn pinned_messages(room_id: i64) -> Result<Vec<Message>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.pinned_messages(me.id, RoomId(room_id)).await?.messages)
+}
+
 #[server(prefix = "/fn")]
 pub async fn mark_read(room_id: i64, number: i64) -> Result<i64, UiError> {
     let (hearth, me) = ssr::user().await?;

@@ -26,3 +26,25 @@ pub fn PaperclipIcon() -> impl IntoView {
         </svg>
     }
 }
+
+/// A pushpin: a message pinned to its room.
+#[component]
+pub fn PinIcon() -> impl IntoView {
+    view! {
+        <svg
+            class="icon"
+            viewBox="0 0 24 24"
+            width="14"
+            height="14"
+            aria-hidden="true"
+            focusable="false"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+        >
+            <path d="M9 4h6l-1 6 4 4H6l4-4zM12 14v7" />
+        </svg>
+    }
+}

@@ -203,6 +203,23 @@ pub fn ReplyQuote(quote: ReplyTo, room_id: i64) -> impl IntoView {
     quote_link(quote, room_id, "Reply to")
 }
 
+/// A pinned message in the room's list of pins: who wrote it and how it
+/// begins, a link to it (as a reply's quote is), and who pinned it.
+#[component]
+pub fn PinnedLink(message: hearth::model::Message, room_id: i64) -> impl IntoView {
+    let quote = ReplyTo {
+        number: message.number,
+        user: message.user.clone(),
+        snippet: crate::browser::message_text(&message).as_deref().map(ReplyTo::snippet_of),
+        reply_count: 0,
+    };
+    let by = message.pinned.as_ref().and_then(|p| p.by.as_ref()).map(|by| by.display_name().to_owned());
+    view! {
+        {quote_link(quote, room_id, "Pinned message from")}
+        {by.map(|by| view! { <span class="muted pinned-note">"Pinned by "<bdi>{by}</bdi></span> })}
+    }
+}
+
 /// A quoted message as a link to it: `said` names the link for screen
 /// readers ("Reply to Ann: …" above a reply, "Reply from Bob: …" in a list
 /// of replies).

@@ -34,14 +34,17 @@ pub struct Reacting {
 
 /// The toolbar. Each button names what it does to the message ("Edit
 /// message"), for screen readers and as its hover text. Edit shows while
-/// `editable` says so (the edit window); a button left `None` is not
-/// offered.
+/// `editable` says so (the edit window); Pin (or Unpin) comes last, after
+/// Delete, so the keys that reach Edit and Delete stay as they were; a
+/// button left `None` is not offered.
 #[component]
 pub fn Toolbar(
     reply: Callback<()>,
     react: Option<Reacting>,
     edit: Option<(Signal<bool>, Callback<()>)>,
     delete: Option<Callback<()>>,
+    /// Whether the message is pinned, and what pins or unpins it.
+    pin: Option<(bool, Callback<()>)>,
 ) -> impl IntoView {
     // Focus moving on out of the toolbar (Tab past it) closes its picker,
     // as a press elsewhere does.
@@ -79,6 +82,20 @@ pub fn Toolbar(
                 <button type="button" class="danger" title="Delete message" on:click=move |_| ask.run(())>
                     "Delete"<Unseen text=" message" />
                 </button>
+            })}
+            // Named for what it does now ("Unpin message" once pinned), so
+            // no pressed state besides.
+            {pin.map(|(pinned, flip)| {
+                let (label, hint) = if pinned {
+                    ("Unpin", "Unpin this message from the conversation")
+                } else {
+                    ("Pin", "Pin this message to the conversation")
+                };
+                view! {
+                    <button type="button" class="pin" title=hint on:click=move |_| flip.run(())>
+                        {label}<Unseen text=" message" />
+                    </button>
+                }
             })}
         </div>
     }

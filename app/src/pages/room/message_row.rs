@@ -15,8 +15,9 @@ use super::browser::{self, focus_composer, focus_message};
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
-use crate::api::{delete_message, edit_message};
+use crate::api::{delete_message, edit_message, set_pin};
 use crate::components::avatar::Avatar;
+use crate::components::icons::PinIcon;
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
 use crate::components::stamp::Stamp;
 use crate::live::{LinkStatus, use_live};
@@ -186,6 +187,20 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
         deleting.set(None);
         focus_message(number);
     };
+    // Pinned (for everyone) or unpinned: the row shows the message as the
+    // server answers; the other members hear of it as an edit.
+    let pinned = m.pinned.is_some();
+    let flip_pin = move || {
+        refusal.set(None);
+        spawn_local(async move {
+            match set_pin(room_id, number, !pinned).await {
+                Ok(_) if editing.is_disposed() => {}
+                Ok(updated) => timeline.merge(vec![updated]),
+                Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
+            }
+        });
+    };
+    let pinned_by = m.pinned.as_ref().map(|p| p.by.as_ref().map_or("Someone", |by| by.display_name()).to_owned());
     // The quote is made when Reply is chosen, not for every row drawn (it
     // reads the message's text from its HTML).
     let reply = Callback::new(move |()| {
@@ -200,6 +215,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 react=Some(Reacting { room_id, number, changed: set_reactions, open_for: room.picking })
                 edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
                 delete=deletable.then_some(Callback::new(move |()| deleting.set(Some(number))))
+                pin=Some((pinned, Callback::new(move |()| flip_pin())))
             />
         }
     };
@@ -253,6 +269,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             class=state_class
             class:continued=!starts_group
             class:mentions-me=mentions_me
+            class:pinned=pinned
             tabindex=move || if tab_stop.get() == Some(number) { "0" } else { "-1" }
             on:focusin=move |ev| {
                 if number > 0 && roving.get_untracked() != Some(number) {
@@ -277,6 +294,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 }}
             </div>
             <div class="message-main">
+                {pinned_by.map(|who| view! {
+                    <p class="pinned-by"><PinIcon />"Pinned by "<bdi>{who}</bdi></p>
+                })}
                 // A later message of a group shows no name, but a screen
                 // reader moving through messages one by one still says whose.
                 {(!starts_group).then(|| {

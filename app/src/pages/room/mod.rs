@@ -20,6 +20,7 @@
 //!   autocomplete ([`mentioning`]: its pure part, with unit tests).
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
 //!   confirmation a delete asks for.
+//! - [`pins`]: the header's "Pinned" panel, the room's pinned messages.
 //! - [`room_menu`]: the header's notification level, Room details (with
 //!   the name, topic and Archive for the room's creator or an admin), Add
 //!   people and Leave.
@@ -35,6 +36,7 @@ mod mentioning;
 mod message_row;
 pub mod outbox;
 mod paging;
+mod pins;
 mod reading;
 mod room_menu;
 mod sending;
@@ -480,6 +482,7 @@ fn ChatWindow(
                     view! { <p class="topic" title=whole>{topic}</p> }
                 })}
                 <room_menu::NotifyLevelPicker room_id kind settings=notifications />
+                <pins::PinnedPanel room_id timeline />
                 <a class="room-search" href=format!("/find?room_id={room_id}")>
                     <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
                         <circle cx="6.5" cy="6.5" r="4.5" fill="none" stroke="currentColor" stroke-width="2" />

@@ -71,7 +71,7 @@ impl Entry {
         };
         // No `Debug` here: the WASM is built without its formatting code.
         format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
             m.number,
             m.client_id.as_deref().unwrap_or(""),
             m.edited_at.as_deref().unwrap_or(""),
@@ -83,6 +83,8 @@ impl Entry {
             reactions.join(";"),
             // A link preview arriving changes the row.
             m.preview.as_ref().map_or("", |p| p.url.as_str()),
+            // So does a pin, put on or taken off.
+            m.pinned.as_ref().map_or("", |p| p.at.as_str()),
         )
     }
 }
@@ -133,6 +135,7 @@ pub fn mark_deleted(entries: &mut [Entry], number: i64) {
         x.message.attachments.clear();
         x.message.preview = None;
         x.message.mentions.clear();
+        x.message.pinned = None;
     }
 }
 
@@ -377,6 +380,7 @@ pub(crate) mod tests {
             reply_to: None,
             reply_count: 0,
             reactions: Vec::new(),
+            pinned: None,
             preview: None,
             attachments: Vec::new(),
         }
@@ -554,7 +558,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_deleted_message_keeps_no_files_preview_or_mentions() {
+    fn a_deleted_message_keeps_no_files_preview_mentions_or_pin() {
         let mut shown = message(1, 1, "see https://example.com @bob", &at(1));
         shown.attachments = vec![
             serde_json::from_value(serde_json::json!({
@@ -570,7 +574,9 @@ pub(crate) mod tests {
             site_name: None,
         });
         shown.mentions = vec![UserId(2)];
+        shown.pinned = Some(hearth::model::Pin { by: None, at: at(2) });
         let mut entries = vec![Entry::confirmed(shown)];
+        let pinned_key = entries[0].key();
 
         mark_deleted(&mut entries, 1);
 
@@ -579,6 +585,18 @@ pub(crate) mod tests {
         assert!(gone.attachments.is_empty(), "{:?}", gone.attachments);
         assert_eq!(gone.preview, None);
         assert!(gone.mentions.is_empty());
+        assert_eq!(gone.pinned, None);
+        assert_ne!(entries[0].key(), pinned_key, "the row is drawn again");
+    }
+
+    #[test]
+    fn a_pin_put_on_or_taken_off_draws_the_row_again() {
+        let mut entry = Entry::confirmed(message(1, 1, "the plan", &at(1)));
+        let plain = entry.key();
+        entry.message.pinned = Some(hearth::model::Pin { by: None, at: at(2) });
+        assert_ne!(entry.key(), plain);
+        entry.message.pinned = None;
+        assert_eq!(entry.key(), plain);
     }
 
     #[test]
