@@ -243,6 +243,31 @@ async fn assert_replies_are_read_from_their_index(store: &Store, room: RoomId, u
     }
 }
 
+/// A room's pins are one range of the partial index `messages_pinned`, not a
+/// walk of the room: three of its 200,000 messages are pinned.
+async fn assert_pins_are_read_from_their_index(store: &Store, room: RoomId) {
+    let someone = store.members(room).await.expect("members")[0].id;
+    for number in [7, 120_000, 199_990] {
+        let pinned = store.set_pin(room, number, someone, true, 100).await.expect("pinned");
+        assert!(matches!(pinned, Some(hearth::store::PinChange::Changed(_))), "{pinned:?}");
+    }
+    let pins = store.pins(room, 100).await.expect("pins");
+    assert_eq!(pins.iter().map(|m| m.number).collect::<Vec<_>>(), [199_990, 120_000, 7]);
+    let plan = store.pins_plan(room).await.expect("plan");
+    let text = plan.join("\n");
+    assert!(text.contains("messages_pinned"), "not the pins index:\n{text}");
+    match store.backend() {
+        Backend::Sqlite => {
+            assert!(!plan.iter().any(|line| line.starts_with("SCAN m")), "a full scan:\n{text}");
+        }
+        Backend::Postgres => {
+            assert!(!text.contains("Seq Scan on messages"), "a full scan:\n{text}");
+            let read: u64 = numbers_after(&text, "rows=").sum();
+            assert!(read <= 50, "read {read} rows for three pins:\n{text}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn on_both_databases_earlier_sends_search_bylines_and_replies_are_looked_up_by_key_in_a_room_of_200000_sends() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -251,11 +276,13 @@ async fn on_both_databases_earlier_sends_search_bylines_and_replies_are_looked_u
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
     assert_hit_bylines_are_looked_up_by_key(&store, room).await;
     assert_replies_are_read_from_their_index(&store, room, &url).await;
+    assert_pins_are_read_from_their_index(&store, room).await;
     let Some(database) = BlankPostgres::create("earlier").await else { return };
     let (store, room) = big_room(&database.url).await;
     assert_earlier_sends_are_looked_up_by_key(&store, room).await;
     assert_hit_bylines_are_looked_up_by_key(&store, room).await;
     assert_replies_are_read_from_their_index(&store, room, &database.url).await;
+    assert_pins_are_read_from_their_index(&store, room).await;
     drop(store);
     database.drop_now().await;
 }

@@ -249,7 +249,10 @@ fn parse_ids(raw: Option<&str>) -> Vec<UserId> {
 /// joined in the page query itself: no N+1. Reactions are read for a whole
 /// page at once ([`Store::reactions_for`]). Mentions are read from the
 /// message's own `mention_ids`, not gathered from the `mentions` table (a
-/// subquery per message doubled a page's reads).
+/// subquery per message doubled a page's reads). Who pinned a message is
+/// looked up only for a pinned one, in the select list: one more join would
+/// change the plans of every query built on this (the planners chose to
+/// sort a page after its joins), for a column almost always empty.
 const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         u.username AS author_username, u.name AS author_name, u.deactivated_at IS NOT NULL AS author_deactivated,
         a.name AS application_name,
@@ -261,11 +264,14 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count,
         lp.url AS preview_url, lp.title AS preview_title, lp.description AS preview_description,
         lp.site_name AS preview_site_name,
-        m.pinned_at, m.pinned_by, pu.username AS pinner_username, pu.name AS pinner_name
+        m.pinned_at, m.pinned_by,
+        CASE WHEN m.pinned_by IS NOT NULL THEN (SELECT pu.username FROM users pu WHERE pu.id = m.pinned_by) END
+            AS pinner_username,
+        CASE WHEN m.pinned_by IS NOT NULL THEN (SELECT pu.name FROM users pu WHERE pu.id = m.pinned_by) END
+            AS pinner_name
     FROM messages m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN applications a ON a.id = m.application_id
         LEFT JOIN messages o ON o.room_id = m.room_id AND o.number = m.reply_to
         LEFT JOIN users ou ON ou.id = o.user_id
-        LEFT JOIN users pu ON pu.id = m.pinned_by
         LEFT JOIN link_previews lp ON lp.url = m.preview_url AND m.deleted_at IS NULL AND lp.title IS NOT NULL";
 
 /// [`Store::replies`]: a message's live replies after a number.
@@ -275,6 +281,18 @@ static REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          ORDER BY m.number LIMIT $4"
     )
 });
+
+/// [`Store::pins`]: a room's live pinned messages, the most recently pinned
+/// first.
+static PINS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.pinned_at IS NOT NULL AND m.deleted_at IS NULL
+         ORDER BY m.pinned_at DESC, m.number DESC LIMIT $2"
+    )
+});
+
+/// The most pins [`Store::pins_plan`] asks for (a room holds at most 100).
+const PINS_PAGE: i64 = 100;
 
 impl Store {
     /// Appends one message on its own, as a batch of one (see
@@ -782,6 +800,17 @@ impl Store {
         let column = self.backend().plan_column();
         Ok(on_pool!(self, pool => {
             let rows = sqlx::query(&sql).bind(room).bind(number).bind(0_i64).bind(50_i64).fetch_all(pool).await?;
+            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
+        }))
+    }
+
+    /// The plan of [`Store::pins`] (as [`Store::history_plans`]).
+    #[doc(hidden)]
+    pub async fn pins_plan(&self, room: RoomId) -> Result<Vec<String>, AppError> {
+        let sql = format!("{} {}", self.backend().explain(), PINS.as_str());
+        let column = self.backend().plan_column();
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind(room).bind(PINS_PAGE).fetch_all(pool).await?;
             rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, column)).collect::<Result<_, _>>()?
         }))
     }
@@ -1301,12 +1330,8 @@ impl Store {
     /// The live pinned messages of `room`, the most recently pinned first,
     /// at most `limit`: one range of `messages_pinned`.
     pub async fn pins(&self, room: RoomId, limit: i64) -> Result<Vec<Message>, AppError> {
-        let sql = format!(
-            "{SELECT_MESSAGE} WHERE m.room_id = $1 AND m.pinned_at IS NOT NULL AND m.deleted_at IS NULL
-             ORDER BY m.pinned_at DESC, m.number DESC LIMIT $2"
-        );
         let rows: Vec<MessageRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(room).bind(limit).fetch_all(pool).await?);
+            on_pool!(self, pool => sqlx::query_as(PINS.as_str()).bind(room).bind(limit).fetch_all(pool).await?);
         let mut messages: Vec<Message> = rows.into_iter().map(Message::from).collect();
         self.attach_reactions(room, messages.iter_mut()).await?;
         Ok(messages)
