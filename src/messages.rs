@@ -705,6 +705,21 @@ impl Hearth {
         Ok(marker)
     }
 
+    /// "Mark unread": moves my read marker back to just before message
+    /// `number` (live), so that it and the others' messages after it count
+    /// as unread again, in the room list of each of my tabs at once; the
+    /// marker now. Only back: from a message already unread, nothing
+    /// changes. The room's other members are told nothing (their "Seen"
+    /// stays: I did see it).
+    pub async fn mark_unread(&self, me: UserId, room: RoomId, number: i64) -> Result<i64, AppError> {
+        self.member_room(me, room).await?;
+        let (marker, moved) = self.store.mark_unread(room, me, number).await?.ok_or(AppError::NotFound("message"))?;
+        if moved {
+            tell_unread(&self.store, &self.hub, room, me).await?;
+        }
+        Ok(marker)
+    }
+
     /// `GET /messages?from_user&to_user`: the history between two users, one
     /// of whom must be me.
     pub async fn direct_history(

@@ -645,6 +645,50 @@ impl Store {
             (marker, true)
         }))
     }
+
+    /// Moves `user`'s read marker in `room` back to just before live message
+    /// `number` ("Mark unread"): it and every later message of the others'
+    /// count as unread again. Only back: a marker already before it stays.
+    /// `Ok(None)`: no such live message. Otherwise the marker now and
+    /// whether it moved; the recount costs what is unread, as for
+    /// [`Store::mark_read`].
+    pub async fn mark_unread(&self, room: RoomId, user: UserId, number: i64) -> Result<Option<(i64, bool)>, AppError> {
+        let lock = match self.backend() {
+            Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
+            Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
+        };
+        Ok(on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(lock).bind(room).execute(&mut *tx).await?;
+            let live: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL")
+                    .bind(room)
+                    .bind(number)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if live.is_none() {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let moved: Option<(i64,)> = sqlx::query_as(
+                "UPDATE memberships SET last_read_number = $1
+                 WHERE room_id = $2 AND user_id = $3 AND last_read_number > $1 RETURNING last_read_number",
+            )
+            .bind(number - 1)
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((marker,)) = moved else {
+                let (marker,): (i64,) = sqlx::query_as(READ_MARKER).bind(room).bind(user).fetch_one(&mut *tx).await?;
+                tx.rollback().await?;
+                return Ok(Some((marker, false)));
+            };
+            sqlx::query(RECOUNT_READ).bind(room).bind(user).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Some((marker, true))
+        }))
+    }
 }
 
 const READ_MARKER: &str = "SELECT last_read_number FROM memberships WHERE room_id = $1 AND user_id = $2";

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages/{number}", patch(edit).delete(remove))
         .route("/conversations/{id}/messages/{number}/replies", get(replies))
         .route("/conversations/{id}/read", put(mark_read))
+        .route("/conversations/{id}/messages/{number}/unread", put(mark_unread))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
         .route("/conversations/{id}/messages/{number}/pin", put(pin).delete(unpin))
@@ -133,6 +134,23 @@ pub(super) async fn mark_read(
     OptionalJson(body): OptionalJson<ReadBody>,
 ) -> ApiResult<impl IntoResponse> {
     let marker = hearth.mark_read(me.id, RoomId(id), body.number.unwrap_or(i64::MAX)).await?;
+    Ok(JsonResponse(ReadMarker { read_up_to: marker }))
+}
+
+/// Marks a room unread from a message on: my read marker moves back to just
+/// before it, so it and the others' messages after it count as unread again
+/// (the unread and mention counts follow; my other tabs hear of it). From a
+/// message that is unread already, nothing changes. The other members' "Seen"
+/// stays.
+#[utoipa::path(put, path = "/conversations/{id}/messages/{number}/unread", tag = "messages",
+    params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The first message to count as unread")),
+    responses((status = 200, description = "My read marker now", body = ReadMarker)))]
+pub(super) async fn mark_unread(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let marker = hearth.mark_unread(me.id, RoomId(id), number).await?;
     Ok(JsonResponse(ReadMarker { read_up_to: marker }))
 }
 

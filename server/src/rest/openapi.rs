@@ -59,7 +59,7 @@ pub struct Errors {
         notifications::show, notifications::update,
         messages::history, messages::replies, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction, messages::mark_read,
-        messages::pin, messages::unpin, messages::pins,
+        messages::pin, messages::unpin, messages::pins, messages::mark_unread,
         messages::direct_history, messages::send_direct,
         attachments::upload, attachments::download, attachments::thumbnail,
         attachments::upload_avatar, attachments::avatar,

@@ -36,6 +36,7 @@ mod health;
 mod helpers;
 mod ingest;
 mod malformed;
+mod mark_unread;
 mod membership;
 mod mentions;
 mod message_limits;
