@@ -225,6 +225,13 @@ pub async fn pinned_messages(room_id: i64) -> Result<Vec<Message>, UiError> {
     Ok(hearth.pinned_messages(me.id, RoomId(room_id)).await?.messages)
 }
 
+/// "Mark unread" from message `number` on; my read marker now.
+#[server(prefix = "/fn")]
+pub async fn mark_unread(room_id: i64, number: i64) -> Result<i64, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.mark_unread(me.id, RoomId(room_id), number).await?)
+}
+
 #[server(prefix = "/fn")]
 pub async fn mark_read(room_id: i64, number: i64) -> Result<i64, UiError> {
     let (hearth, me) = ssr::user().await?;

@@ -45,6 +45,8 @@ pub fn Toolbar(
     delete: Option<Callback<()>>,
     /// Whether the message is pinned, and what pins or unpins it.
     pin: Option<(bool, Callback<()>)>,
+    /// "Mark unread" from this message (someone else's).
+    unread: Option<Callback<()>>,
 ) -> impl IntoView {
     // Focus moving on out of the toolbar (Tab past it) closes its picker,
     // as a press elsewhere does.
@@ -96,6 +98,11 @@ pub fn Toolbar(
                         {label}<Unseen text=" message" />
                     </button>
                 }
+            })}
+            {unread.map(|mark| view! {
+                <button type="button" class="mark-unread" title="Mark unread from this message on" on:click=move |_| mark.run(())>
+                    "Mark unread"
+                </button>
             })}
         </div>
     }

@@ -15,7 +15,7 @@ use super::browser::{self, focus_composer, focus_message};
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
-use crate::api::{delete_message, edit_message, set_pin};
+use crate::api::{delete_message, edit_message, mark_unread, set_pin};
 use crate::components::avatar::Avatar;
 use crate::components::icons::PinIcon;
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
@@ -200,6 +200,25 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             }
         });
     };
+    // "Mark unread" (someone else's message): the room list counts it and
+    // those after it again, and this window stops marking them read.
+    let others = confirmed_live && m.user_id != Some(room.me_id);
+    let marked_unread = RwSignal::new(false);
+    let hold_read = room.hold_read;
+    let chat = crate::chat::use_chat();
+    let unread_from_here = move || {
+        hold_read.set(true);
+        refusal.set(None);
+        spawn_local(async move {
+            match mark_unread(room_id, number).await {
+                Ok(_) => {
+                    let _ = marked_unread.try_set(true);
+                    chat.refresh_rooms();
+                }
+                Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
+            }
+        });
+    };
     let pinned_by = m.pinned.as_ref().map(|p| p.by.as_ref().map_or("Someone", |by| by.display_name()).to_owned());
     // The quote is made when Reply is chosen, not for every row drawn (it
     // reads the message's text from its HTML).
@@ -216,6 +235,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 edit=mine.then_some((editable, Callback::new(move |()| editing.set(Some(number)))))
                 delete=deletable.then_some(Callback::new(move |()| deleting.set(Some(number))))
                 pin=Some((pinned, Callback::new(move |()| flip_pin())))
+                unread=others.then_some(Callback::new(move |()| unread_from_here()))
             />
         }
     };
@@ -337,6 +357,9 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                     </Show>
                 })}
                 {move || refusal.get().map(|text| view! { <p class="form-error refusal" role="alert">{text}</p> })}
+                <Show when=move || marked_unread.get()>
+                    <p class="muted marked-unread" role="status">"Unread from here"</p>
+                </Show>
                 <Show when=move || { seen_at.get() == Some(number) && number > 0 }>
                     <p class="seen muted">"Seen"</p>
                 </Show>

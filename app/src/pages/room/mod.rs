@@ -239,6 +239,9 @@ pub struct RoomContext {
     /// The first unread message when the window opened: the "New messages"
     /// divider stays above it while the window is open.
     pub first_unread: Option<i64>,
+    /// Set by "Mark unread": reading marks nothing more until the room is
+    /// opened again (what is on screen would otherwise be read at once).
+    pub hold_read: RwSignal<bool>,
     /// The browser's time, ticking, for the edit window: unknown (Edit shown
     /// to the author) while rendering on the server and hydrating, so both
     /// renders agree.
@@ -324,7 +327,10 @@ fn ChatWindow(
         (None, None) => Start::Newest,
     };
     let paging = Paging::new(room_id, timeline, start, jumped, detail.conversation.last_number);
-    reading::mark_read_while_shown(room_id, first_unread, timeline, paging);
+    // "Mark unread" holds the marker where it was put until the room is
+    // opened again.
+    let hold_read = RwSignal::new(false);
+    reading::mark_read_while_shown(room_id, first_unread, timeline, paging, hold_read);
     // The window resized (a phone's keyboard opening, the phone turned on
     // its side): a reader at the newest message stays at it.
     #[cfg(feature = "hydrate")]
@@ -386,6 +392,7 @@ fn ChatWindow(
         deleting: RwSignal::new(None),
         tab_stop,
         first_unread,
+        hold_read,
         now,
         edit_window_ms: edit_window_secs as f64 * 1000.0,
         people: StoredValue::new(people),

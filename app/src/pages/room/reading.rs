@@ -5,7 +5,8 @@
 //! counts. The marker is one number (everything up to it is read), so it
 //! does not move while unread messages above the loaded ones (a jump to a
 //! search hit) have not been loaded, unless the reader chose to skip them
-//! ("Jump to the newest"): a mention among them would be lost unseen.
+//! ("Jump to the newest"): a mention among them would be lost unseen. Nor
+//! does it move after "Mark unread" (`hold`) until the room is opened again.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -23,7 +24,13 @@ pub fn may_mark(first_unread: Option<i64>, oldest_loaded: Option<i64>, skipped: 
     skipped || first_unread.zip(oldest_loaded).is_none_or(|(first, oldest)| oldest <= first)
 }
 
-pub fn mark_read_while_shown(room_id: i64, first_unread: Option<i64>, timeline: Timeline, paging: Paging) {
+pub fn mark_read_while_shown(
+    room_id: i64,
+    first_unread: Option<i64>,
+    timeline: Timeline,
+    paging: Paging,
+    hold: RwSignal<bool>,
+) {
     let chat = use_chat();
     let last_marked = StoredValue::new(0i64);
     // The tab coming to the front counts as reading: focus, or shown again
@@ -38,8 +45,21 @@ pub fn mark_read_while_shown(room_id: i64, first_unread: Option<i64>, timeline: 
     // The first unread message has been in the list (it may have gone since,
     // scrolled far past, when the list dropped its oldest).
     let reached_first_unread = StoredValue::new(false);
+    // The newest message when "Mark unread" held the marker, then the newest
+    // since: what arrives after is counted in the room list, as another
+    // room's messages are (the list refreshes when the window marks read,
+    // which it no longer does).
+    let held_newest = StoredValue::new(None::<i64>);
     Effect::new(move |_| {
         let newest = timeline.newest();
+        if hold.get() {
+            let before = held_newest.get_value();
+            held_newest.set_value(newest);
+            if before.is_some() && newest > before {
+                chat.refresh_rooms();
+            }
+            return;
+        }
         focused.track();
         paging.scrolled.track();
         let oldest = timeline.oldest();
@@ -66,6 +86,10 @@ pub fn mark_read_while_shown(room_id: i64, first_unread: Option<i64>, timeline: 
             // which must not happen while the page is still hydrating.
             set_timeout(
                 move || {
+                    // Marked unread meanwhile: that stands.
+                    if hold.try_get_untracked() != Some(false) {
+                        return;
+                    }
                     spawn_local(async move {
                         if mark_read(room_id, seen).await.is_ok() {
                             chat.refresh_rooms();
