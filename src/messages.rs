@@ -709,8 +709,8 @@ impl Hearth {
     /// `number` (live), so that it and the others' messages after it count
     /// as unread again, in the room list of each of my tabs at once; the
     /// marker now. Only back: from a message already unread, nothing
-    /// changes. The room's other members are told nothing (their "Seen"
-    /// stays: I did see it).
+    /// changes. The room's other members are not told (their "Seen" stays
+    /// until a page they load shows my marker where it is now).
     pub async fn mark_unread(&self, me: UserId, room: RoomId, number: i64) -> Result<i64, AppError> {
         self.member_room(me, room).await?;
         let (marker, moved) = self.store.mark_unread(room, me, number).await?.ok_or(AppError::NotFound("message"))?;

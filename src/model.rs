@@ -468,6 +468,10 @@ pub struct ReplyTo {
     /// The original's count of live replies as of this event (as of now on
     /// a page load or a replay): a client sets it on the original.
     pub reply_count: i64,
+    /// The original was edited since it was sent (and is not deleted): the
+    /// quote says "(edited)", as the original does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
 }
 
 impl ReplyTo {

@@ -299,6 +299,30 @@ test("an open list of replies follows an edit of one of them", async ({ browser 
   await closeAll(aliceContext, bobContext);
 });
 
+test("a reply's quote says (edited) once its original is edited, live and after a reload", async ({ browser }) => {
+  const { room, aliceContext, bobContext, alicePage } = await pair(browser);
+  const question = await postMessage(aliceContext.request, room, "Friday at 3?");
+  const replied = await bobContext.request.post(`/conversations/${room}/messages`, {
+    data: { body: "works for me", reply_to: question.number },
+  });
+  expect(replied.status()).toBe(201);
+  await openLive(alicePage, room);
+  const quote = alicePage.locator("article.message", { hasText: "works for me" }).locator(".reply-quote");
+  await expect(quote).toContainText("Friday at 3?");
+  await expect(quote.locator(".reply-edited")).toHaveCount(0);
+
+  const edited = await aliceContext.request.patch(`/conversations/${room}/messages/${question.number}`, {
+    data: { body: "Friday at 4?" },
+  });
+  expect(edited.status()).toBe(200);
+  await expect(quote).toContainText("Friday at 4?");
+  await expect(quote.locator(".reply-edited")).toHaveText("(edited)");
+  await expect(quote).toHaveAttribute("aria-label", /Friday at 4\? \(edited\)$/);
+  await alicePage.reload();
+  await expect(quote.locator(".reply-edited")).toHaveText("(edited)");
+  await closeAll(aliceContext, bobContext);
+});
+
 test("a long message is shown cut with Show more, on the page and when it arrives live; Show more shows it whole", async ({
   browser,
 }) => {

@@ -164,6 +164,7 @@ struct MessageRow {
     reply_username: Option<String>,
     reply_name: Option<String>,
     reply_body: Option<String>,
+    reply_edited: bool,
     reply_to_count: i64,
     reply_count: i64,
     preview_url: Option<String>,
@@ -192,6 +193,7 @@ impl From<MessageRow> for Message {
             },
             snippet: r.reply_body.as_deref().map(|body| crate::markdown::one_line(body, ReplyTo::SNIPPET_MAX)),
             reply_count: r.reply_to_count,
+            edited: r.reply_edited,
         });
         Message {
             id: r.id,
@@ -261,6 +263,7 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.room_id, m.number, m.user_id,
         m.client_id, m.created_at, m.edited_at, m.deleted_at IS NOT NULL AS deleted,
         m.reply_to, o.user_id AS reply_user_id, ou.username AS reply_username, ou.name AS reply_name,
         CASE WHEN o.deleted_at IS NULL THEN o.body END AS reply_body,
+        (o.edited_at IS NOT NULL AND o.deleted_at IS NULL) AS reply_edited,
         COALESCE(o.reply_count, 0) AS reply_to_count, m.reply_count,
         lp.url AS preview_url, lp.title AS preview_title, lp.description AS preview_description,
         lp.site_name AS preview_site_name,
@@ -1113,11 +1116,7 @@ impl Store {
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let live: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL")
-                    .bind(room)
-                    .bind(number)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                sqlx::query_as(LIVE_MESSAGE_ID).bind(room).bind(number).fetch_optional(&mut *tx).await?;
             match live {
                 None => None,
                 Some((message_id,)) => {
@@ -1161,12 +1160,12 @@ impl Store {
         }
         let sql = format!(
             "SELECT o.number, o.user_id, ou.username, ou.name, CASE WHEN o.deleted_at IS NULL THEN o.body END,
-                    o.reply_count
+                    o.reply_count, (o.edited_at IS NOT NULL AND o.deleted_at IS NULL)
                FROM messages o LEFT JOIN users ou ON ou.id = o.user_id
               WHERE o.room_id = $1 AND o.number IN ({})",
             placeholders(2, originals.len())
         );
-        type Row = (i64, Option<UserId>, Option<String>, Option<String>, Option<String>, i64);
+        type Row = (i64, Option<UserId>, Option<String>, Option<String>, Option<String>, i64, bool);
         let rows: Vec<Row> = on_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql).bind(room);
             for number in originals {
@@ -1176,13 +1175,13 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(number, user_id, username, name, body, reply_count)| {
+            .map(|(number, user_id, username, name, body, reply_count, edited)| {
                 let user = match (user_id, username) {
                     (Some(id), Some(username)) => Some(Author::new(id, username, name)),
                     _ => None,
                 };
                 let snippet = body.as_deref().map(|body| crate::markdown::one_line(body, ReplyTo::SNIPPET_MAX));
-                (number, ReplyTo { number, user, snippet, reply_count })
+                (number, ReplyTo { number, user, snippet, reply_count, edited })
             })
             .collect())
     }
@@ -1271,7 +1270,8 @@ impl Store {
     /// logging the change as an edit in the same write transaction (a
     /// replay sends the message as it is now). `Ok(None)`: no such live
     /// message. A pin beyond `max` pins in the room is refused, with the
-    /// room's count read in the same transaction.
+    /// room's count read in the same transaction, under the room's lock (two
+    /// instances pinning in one room at once take turns).
     pub async fn set_pin(
         &self,
         room: RoomId,
@@ -1281,8 +1281,10 @@ impl Store {
         max: i64,
     ) -> Result<Option<PinChange>, AppError> {
         let at = now();
+        let lock = super::rooms::lock_room(self.backend());
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            sqlx::query(lock).bind(room).execute(&mut *tx).await?;
             let live: Option<(Option<String>,)> = sqlx::query_as(
                 "SELECT pinned_at FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL",
             )
@@ -1344,6 +1346,10 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(number).fetch_optional(pool).await?))
     }
 }
+
+/// The id of message `$2` of room `$1`, if it is there and not deleted.
+pub(super) const LIVE_MESSAGE_ID: &str =
+    "SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL";
 
 /// Appends one entry to a room's change log.
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";

@@ -611,13 +611,9 @@ impl Store {
             "UPDATE memberships SET last_read_number = {target}
              WHERE room_id = $2 AND user_id = $3 AND last_read_number < {target} RETURNING last_read_number"
         );
-        // The room's lock first (SQLite's write transaction; the room's row
-        // on Postgres), so that no message is written or deleted in the room
-        // between the marker and its recount.
-        let lock = match self.backend() {
-            Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
-            Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
-        };
+        // The room's lock first, so that no message is written or deleted in
+        // the room between the marker and its recount.
+        let lock = lock_room(self.backend());
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
@@ -653,19 +649,12 @@ impl Store {
     /// whether it moved; the recount costs what is unread, as for
     /// [`Store::mark_read`].
     pub async fn mark_unread(&self, room: RoomId, user: UserId, number: i64) -> Result<Option<(i64, bool)>, AppError> {
-        let lock = match self.backend() {
-            Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
-            Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
-        };
+        let lock = lock_room(self.backend());
         Ok(on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(room).execute(&mut *tx).await?;
             let live: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL")
-                    .bind(room)
-                    .bind(number)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                sqlx::query_as(super::messages::LIVE_MESSAGE_ID).bind(room).bind(number).fetch_optional(&mut *tx).await?;
             if live.is_none() {
                 tx.rollback().await?;
                 return Ok(None);
@@ -692,6 +681,15 @@ impl Store {
 }
 
 const READ_MARKER: &str = "SELECT last_read_number FROM memberships WHERE room_id = $1 AND user_id = $2";
+
+/// Room `$1`'s lock inside a write transaction: SQLite's transaction holds
+/// the whole file already; on Postgres, the room's row.
+pub(super) fn lock_room(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT id FROM rooms WHERE id = $1",
+        Backend::Postgres => "SELECT id FROM rooms WHERE id = $1 FOR UPDATE",
+    }
+}
 
 /// Forgets the push record of member `$1` in room `$2` once their marker
 /// (`$3`) has reached the message pushed (see `push_jobs.rs`).

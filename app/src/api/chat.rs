@@ -184,7 +184,8 @@ pub async fn message_replies(room_id: i64, number: i64) -> Result<Vec<ReplyTo>, 
         .map(|m| {
             let text = hearth::markdown::one_line(m.body.as_deref().unwrap_or(""), ReplyTo::SNIPPET_MAX);
             let snippet = if text.is_empty() && !m.attachments.is_empty() { "Sent a file".to_owned() } else { text };
-            ReplyTo { number: m.number, user: m.user, snippet: Some(snippet), reply_count: 0 }
+            let edited = m.edited_at.is_some() && !m.deleted;
+            ReplyTo { number: m.number, user: m.user, snippet: Some(snippet), reply_count: 0, edited }
         })
         .collect())
 }

@@ -212,6 +212,8 @@ pub fn PinnedLink(message: hearth::model::Message, room_id: i64) -> impl IntoVie
         user: message.user.clone(),
         snippet: crate::browser::message_text(&message).as_deref().map(ReplyTo::snippet_of),
         reply_count: 0,
+        // The list is of what the messages say now.
+        edited: false,
     };
     let by = message.pinned.as_ref().and_then(|p| p.by.as_ref()).map(|by| by.display_name().to_owned());
     view! {
@@ -227,7 +229,8 @@ fn quote_link(quote: ReplyTo, room_id: i64, said: &'static str) -> impl IntoView
     let number = quote.number;
     let who = quote.user.as_ref().map(|u| u.display_name().to_owned()).unwrap_or_else(|| "Someone".into());
     let text = quote.snippet.clone().unwrap_or_else(|| "This message was deleted.".into());
-    let label = format!("{said} {who}: {text}");
+    let edited = quote.edited && quote.snippet.is_some();
+    let label = format!("{said} {who}: {text}{}", if edited { " (edited)" } else { "" });
     view! {
         <a
             class="reply-quote"
@@ -242,6 +245,7 @@ fn quote_link(quote: ReplyTo, room_id: i64, said: &'static str) -> impl IntoView
         >
             <span class="reply-author">{who}</span>
             <span class="reply-snippet" class:muted=quote.snippet.is_none()>{text}</span>
+            {edited.then(|| view! { <span class="reply-edited muted">" (edited)"</span> })}
         </a>
     }
 }

@@ -140,8 +140,8 @@ pub(super) async fn mark_read(
 /// Marks a room unread from a message on: my read marker moves back to just
 /// before it, so it and the others' messages after it count as unread again
 /// (the unread and mention counts follow; my other tabs hear of it). From a
-/// message that is unread already, nothing changes. The other members' "Seen"
-/// stays.
+/// message that is unread already, nothing changes. The other members are
+/// not told.
 #[utoipa::path(put, path = "/conversations/{id}/messages/{number}/unread", tag = "messages",
     params(("id" = i64, Path, description = "The conversation's id"), ("number" = i64, Path, description = "The first message to count as unread")),
     responses((status = 200, description = "My read marker now", body = ReadMarker)))]

@@ -30,17 +30,6 @@ async fn pinned(app: &TestApp, client: &Client, room: i64) -> Vec<i64> {
     listed["messages"].as_array().expect("messages").iter().map(|m| m["number"].as_i64().expect("number")).collect()
 }
 
-/// The next event with a seq (skipping presence and the like).
-async fn next_change(ws: &mut crate::ws_support::Ws) -> ServerEvent {
-    loop {
-        match ws.next().await {
-            event if event.seq().is_some() => return event,
-            ServerEvent::Error { code, message, .. } => panic!("{code}: {message}"),
-            _ => continue,
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_member_pins_and_unpins_and_every_member_sees_it_live_listed_and_on_the_page() {
     let app = spawn_app().await;
@@ -60,7 +49,7 @@ async fn a_member_pins_and_unpins_and_every_member_sees_it_live_listed_and_on_th
     assert_eq!(pinned_one.body.as_deref(), Some("the plan"), "the message is unchanged");
     assert!(pinned_one.edited_at.is_none(), "a pin is no edit of the text");
     // Every member's socket gets the message again, with the next seq.
-    match next_change(&mut bob_ws).await {
+    match bob_ws.next_change().await {
         ServerEvent::MessageEdited { seq: got, message, .. } => {
             assert_eq!((got, message.number), (seq + 1, 1));
             assert_eq!(message.pinned, Some(pin_of_one.clone()));
@@ -84,11 +73,11 @@ async fn a_member_pins_and_unpins_and_every_member_sees_it_live_listed_and_on_th
     // Unpinned by someone else than who pinned it: any member may.
     let unpinned = message_of(unpin(&app, &alice.client, room, 1).await).await;
     assert!(unpinned.pinned.is_none());
-    match next_change(&mut bob_ws).await {
+    match bob_ws.next_change().await {
         ServerEvent::MessageEdited { message, .. } => assert_eq!((message.number, message.pinned.is_some()), (2, true)),
         other => panic!("{other:?}"),
     }
-    match next_change(&mut bob_ws).await {
+    match bob_ws.next_change().await {
         ServerEvent::MessageEdited { message, .. } => assert_eq!((message.number, message.pinned), (1, None)),
         other => panic!("{other:?}"),
     }

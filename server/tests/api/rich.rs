@@ -43,17 +43,6 @@ async fn one_message(app: &TestApp, client: &Client, room: i64, number: i64) -> 
     message(found.expect("the message"))
 }
 
-/// The next change event, skipping presence and markers.
-async fn next_change(ws: &mut Ws) -> ServerEvent {
-    loop {
-        match ws.next().await {
-            event if event.seq().is_some() => return event,
-            ServerEvent::Error { code, message, .. } => panic!("{code}: {message}"),
-            _ => continue,
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_message_carries_its_markdown_rendered_and_sanitised_in_every_read() {
     let app = spawn_app().await;
@@ -73,7 +62,7 @@ async fn a_message_carries_its_markdown_rendered_and_sanitised_in_every_read() {
     assert!(html.contains("<pre data-lang=\"rust\"><code><span class=\"hl-k\">fn</span> main()"), "{html}");
     assert_eq!(sent.body.as_deref(), Some(source), "the source is kept");
     // Live, in history and after an edit: the same renderer.
-    match next_change(&mut ws).await {
+    match ws.next_change().await {
         ServerEvent::Message { message, .. } => assert_eq!(message.html.as_deref(), Some(html.as_str())),
         other => panic!("{other:?}"),
     }
@@ -83,7 +72,7 @@ async fn a_message_carries_its_markdown_rendered_and_sanitised_in_every_read() {
     let edited = message(edited.json().await.expect("json"));
     assert_eq!(edited.html.as_deref(), Some("<p><em>now</em> 2 * 3</p>\n"));
     assert_eq!(edited.body.as_deref(), Some("_now_ 2 * 3"), "an edit shows the source");
-    match next_change(&mut ws).await {
+    match ws.next_change().await {
         ServerEvent::MessageEdited { message, .. } => assert_eq!(message.html, edited.html),
         other => panic!("{other:?}"),
     }
@@ -263,7 +252,7 @@ async fn a_reaction_sent_over_the_websocket_reaches_every_member_live_with_a_seq
     bob_ws.send_json(json!({ "type": "react", "room_id": room, "number": number, "emoji": "❤️" })).await;
 
     for ws in [&mut alice_ws, &mut bob_ws] {
-        match next_change(ws).await {
+        match ws.next_change().await {
             ServerEvent::Reacted { seq: got, number: n, reactions, .. } => {
                 assert_eq!((got, n), (seq + 1, number));
                 assert_eq!(reactions.len(), 1);
@@ -282,7 +271,7 @@ async fn a_reaction_sent_over_the_websocket_reaches_every_member_live_with_a_seq
     alice_ws.assert_quiet(QUIET, "alice").await;
     // Toggled off over the socket too.
     bob_ws.send_json(json!({ "type": "react", "room_id": room, "number": number, "emoji": "❤️" })).await;
-    match next_change(&mut alice_ws).await {
+    match alice_ws.next_change().await {
         ServerEvent::Reacted { reactions, .. } => assert!(reactions.is_empty()),
         other => panic!("{other:?}"),
     }
@@ -322,7 +311,7 @@ async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_
     assert_eq!(quote.snippet.as_deref(), Some("Where shall we meet?"));
     assert_eq!(quote.user.as_ref().map(|u| u.username.as_str()), Some("alice"));
     assert_eq!(quote.reply_count, 1);
-    match next_change(&mut alice_ws).await {
+    match alice_ws.next_change().await {
         ServerEvent::Message { message, .. } => assert_eq!(message.reply_to, Some(quote.clone())),
         other => panic!("{other:?}"),
     }
@@ -333,7 +322,7 @@ async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_
             json!({ "type": "send", "room_id": room, "body": "me too", "client_id": client_id, "reply_to": original }),
         )
         .await;
-    let second = match next_change(&mut alice_ws).await {
+    let second = match alice_ws.next_change().await {
         ServerEvent::Message { message, .. } => message,
         other => panic!("{other:?}"),
     };
@@ -348,7 +337,7 @@ async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_
     // Deleting a reply says how many are left.
     let url = app.url(&format!("/conversations/{room}/messages/{}", second.number));
     assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
-    match next_change(&mut alice_ws).await {
+    match alice_ws.next_change().await {
         ServerEvent::MessageDeleted { reply_to, .. } => {
             assert_eq!(reply_to.map(|q| (q.number, q.reply_count)), Some((original, 1)))
         }
@@ -360,6 +349,33 @@ async fn a_reply_quotes_its_original_which_counts_its_replies_over_rest_and_the_
     assert_eq!(alice.client.delete(url).send().await.expect("sent").status(), 204);
     let quoted = one_message(&app, &bob.client, room, reply.number).await.reply_to.expect("a quote");
     assert_eq!((quoted.number, quoted.snippet), (original, None));
+}
+
+#[tokio::test]
+async fn a_quote_says_its_original_was_edited_on_every_read_until_the_original_is_deleted() {
+    let app = spawn_app().await;
+    let (alice, bob) = (person(&app, "alice").await, person(&app, "bob").await);
+    let room = app.conversation_with(&alice.client, &[bob.id]).await;
+    let original = message(app.send(&alice.client, room, "Friday at 3").await).number;
+    let body = json!({ "body": "works for me", "reply_to": original });
+    let reply = message(app.post_message(&bob.client, room, body).await.json().await.expect("json"));
+    assert!(!reply.reply_to.as_ref().expect("a quote").edited, "not edited yet");
+    let serialized = app.history(&bob.client, room, "").await;
+    assert!(serialized["messages"][1]["reply_to"].get("edited").is_none(), "{}", serialized["messages"][1]);
+
+    let url = app.url(&format!("/conversations/{room}/messages/{original}"));
+    let edit = alice.client.patch(&url).json(&json!({ "body": "Friday at 4" })).send().await.expect("sent");
+    assert_eq!(edit.status(), 200);
+    let quoted = one_message(&app, &bob.client, room, reply.number).await.reply_to.expect("a quote");
+    assert_eq!((quoted.snippet.as_deref(), quoted.edited), (Some("Friday at 4"), true));
+    // A reply sent after the edit quotes it as edited too.
+    let body = json!({ "body": "4 is better", "reply_to": original });
+    let later = message(app.post_message(&alice.client, room, body).await.json().await.expect("json"));
+    assert!(later.reply_to.expect("a quote").edited);
+    // Deleted, the quote says that, not "(edited)".
+    assert_eq!(alice.client.delete(&url).send().await.expect("sent").status(), 204);
+    let quoted = one_message(&app, &bob.client, room, reply.number).await.reply_to.expect("a quote");
+    assert_eq!((quoted.snippet, quoted.edited), (None, false));
 }
 
 #[tokio::test]
@@ -476,6 +492,7 @@ fn apply(view: &mut View, events: &[ServerEvent]) {
                     if let Some(quote) = m.2.as_mut().filter(|q| q.number == message.number) {
                         quote.snippet =
                             message.body.as_deref().map(|body| hearth::markdown::one_line(body, ReplyTo::SNIPPET_MAX));
+                        quote.edited = message.edited_at.is_some() && !message.deleted;
                     }
                 }
             }
@@ -485,7 +502,7 @@ fn apply(view: &mut View, events: &[ServerEvent]) {
                 }
                 for m in view.values_mut() {
                     if let Some(quote) = m.2.as_mut().filter(|q| q.number == *number) {
-                        quote.snippet = None;
+                        (quote.snippet, quote.edited) = (None, false);
                     }
                 }
                 set_count(view, reply_to);

@@ -163,6 +163,18 @@ impl Ws {
         }
     }
 
+    /// The next event with a seq (a change to the room's messages),
+    /// skipping presence, markers and the like; an error frame fails.
+    pub async fn next_change(&mut self) -> ServerEvent {
+        loop {
+            match self.next().await {
+                event if event.seq().is_some() => return event,
+                ServerEvent::Error { code, message, .. } => panic!("{code}: {message}"),
+                _ => continue,
+            }
+        }
+    }
+
     /// Asserts that no event except `presence` arrives within `wait`.
     pub async fn assert_quiet(&mut self, wait: Duration, who: &str) {
         let deadline = tokio::time::Instant::now() + wait;

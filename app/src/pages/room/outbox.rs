@@ -496,8 +496,13 @@ mod tests {
     #[test]
     fn unconfirmed_sends_come_back_in_order_failed_to_be_sent_again_and_a_refused_one_as_it_was() {
         let mut reply = entry("b", "second", Delivery::Failed);
-        reply.message.reply_to =
-            Some(ReplyTo { number: 4, user: Some(me()), snippet: Some("the original".into()), reply_count: 1 });
+        reply.message.reply_to = Some(ReplyTo {
+            number: 4,
+            user: Some(me()),
+            snippet: Some("the original".into()),
+            reply_count: 1,
+            edited: false,
+        });
         reply.message.attachments = vec![Attachment {
             id: 9,
             name: "notes.txt".into(),

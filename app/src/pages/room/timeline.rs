@@ -79,7 +79,11 @@ impl Entry {
             m.id,
             state,
             m.reply_count,
-            m.reply_to.as_ref().map_or("-", |q| q.snippet.as_deref().unwrap_or("")),
+            m.reply_to.as_ref().map_or("-".to_owned(), |q| format!(
+                "{}{}",
+                u8::from(q.edited),
+                q.snippet.as_deref().unwrap_or("")
+            )),
             reactions.join(";"),
             // A link preview arriving changes the row.
             m.preview.as_ref().map_or("", |p| p.url.as_str()),
@@ -153,12 +157,13 @@ pub fn set_reply_count(entries: &mut [Entry], quote: &ReplyTo) {
     }
 }
 
-/// Message `number` now shows `text` (`None`: deleted): the quotes of it in
-/// replies follow.
-pub fn quoted_changed(entries: &mut [Entry], number: i64, text: Option<&str>) {
+/// Message `number` now shows `text` (`None`: deleted), edited since it was
+/// sent or not: the quotes of it in replies follow.
+pub fn quoted_changed(entries: &mut [Entry], number: i64, text: Option<&str>, edited: bool) {
     for x in entries.iter_mut() {
         if let Some(quote) = x.message.reply_to.as_mut().filter(|q| q.number == number) {
             quote.snippet = text.map(ReplyTo::snippet_of);
+            quote.edited = edited && text.is_some();
         }
     }
 }
@@ -205,7 +210,8 @@ pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent, past_a_gap: bo
                     listed.message = message.clone();
                 }
             }
-            quoted_changed(entries, message.number, crate::browser::message_text(message).as_deref());
+            let edited = message.edited_at.is_some() && !message.deleted;
+            quoted_changed(entries, message.number, crate::browser::message_text(message).as_deref(), edited);
             if let Some(quote) = &message.reply_to {
                 set_reply_count(entries, quote);
             }
@@ -213,7 +219,7 @@ pub fn apply_event(entries: &mut Vec<Entry>, event: &ServerEvent, past_a_gap: bo
         }
         ServerEvent::MessageDeleted { number, reply_to, .. } => {
             mark_deleted(entries, *number);
-            quoted_changed(entries, *number, None);
+            quoted_changed(entries, *number, None, false);
             if let Some(quote) = reply_to {
                 set_reply_count(entries, quote);
             }
@@ -234,6 +240,7 @@ pub fn quote_of(message: &Message) -> ReplyTo {
         user: message.user.clone(),
         snippet: crate::browser::message_text(message).as_deref().map(ReplyTo::snippet_of),
         reply_count: message.reply_count + 1,
+        edited: message.edited_at.is_some() && !message.deleted,
     }
 }
 
@@ -478,6 +485,21 @@ pub(crate) mod tests {
         ));
         assert_eq!(entries[0].message.body.as_deref(), Some("changed   words"));
         assert_eq!(entries[1].message.reply_to.as_ref().and_then(|q| q.snippet.as_deref()), Some("changed words"));
+        assert!(entries[1].message.reply_to.as_ref().is_some_and(|q| q.edited), "the quote says (edited)");
+        // A pin comes as the message again, unedited: the quote is as it was.
+        let mut pinned = message(3, 1, "fresh", &at(3));
+        pinned.pinned = Some(hearth::model::Pin { by: None, at: at(6) });
+        let mut fresh_reply = message(4, 2, "answer", &at(4));
+        fresh_reply.reply_to = Some(quote_of(&message(3, 1, "fresh", &at(3))));
+        merge(&mut entries, vec![message(3, 1, "fresh", &at(3)), fresh_reply]);
+        assert!(apply_event(
+            &mut entries,
+            &ServerEvent::MessageEdited { room_id: RoomId(1), seq: 4, message: pinned },
+            false
+        ));
+        assert!(
+            entries[3].message.reply_to.as_ref().is_some_and(|q| !q.edited && q.snippet.as_deref() == Some("fresh"))
+        );
     }
 
     #[test]
