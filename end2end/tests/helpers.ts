@@ -66,6 +66,14 @@ export async function postMessage(request: APIRequestContext, room: number, body
 }
 
 /** Opens the room, waits until its live subscription is confirmed, and returns the page's response. */
+/** The unread count the room list gives `request`'s user for `room`. */
+export async function unread(request: APIRequestContext, room: number): Promise<number> {
+  const response = await request.get("/conversations");
+  expect(response.status()).toBe(200);
+  const rooms: { id: number; unread_count: number }[] = await response.json();
+  return rooms.find((r) => r.id === room)!.unread_count;
+}
+
 export async function openLive(page: Page, room: number) {
   const response = await page.goto(`/rooms/${room}`);
   await expect(page.locator(".chat")).toHaveAttribute("data-live", "true", { timeout: 30_000 });

@@ -1,14 +1,5 @@
-import { type APIRequestContext } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import { closeAll, openLive, pair, postMessage, trackPageErrors } from "./helpers";
-
-/** The unread count the room list gives `request`'s user for `room`. */
-async function unread(request: APIRequestContext, room: number): Promise<number> {
-  const response = await request.get("/conversations");
-  expect(response.status()).toBe(200);
-  const rooms: { id: number; unread_count: number }[] = await response.json();
-  return rooms.find((r) => r.id === room)!.unread_count;
-}
+import { closeAll, openLive, pair, postMessage, trackPageErrors, unread } from "./helpers";
 
 test("Mark unread counts a message and those after it again, keeps them unread while on screen, and reopens there", async ({
   browser,

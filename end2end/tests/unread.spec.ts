@@ -1,18 +1,10 @@
-import { APIRequestContext, expect, test } from "./fixtures";
-import { closeAll, openLive, pair, postMessage } from "./helpers";
+import { expect, test } from "./fixtures";
+import { closeAll, openLive, pair, postMessage, unread } from "./helpers";
 
 // Issue 15, "What to build" 3: unread that you can trust with your eyes. A
 // room opens at the first unread message under a "New messages" divider,
 // with a jump to the newest; messages arriving while you are scrolled up
 // show "↓ N new messages" and stay unread until they have been on screen.
-
-/** The unread count the room list gives `request`'s user for `room`. */
-async function unread(request: APIRequestContext, room: number): Promise<number> {
-  const response = await request.get("/conversations");
-  expect(response.status()).toBe(200);
-  const rooms: { id: number; unread_count: number }[] = await response.json();
-  return rooms.find((r) => r.id === room)!.unread_count;
-}
 
 test("a room with unread messages opens at the first of them under a New messages divider, with a jump to the newest", async ({
   browser,

@@ -98,6 +98,26 @@ async fn reactions_count_against_the_same_budget_as_messages() {
 }
 
 #[tokio::test]
+async fn pins_count_against_the_same_budget_as_messages() {
+    let app = spawn_app_with(|config| config.messages_per_minute = 2).await;
+    let alice = person(&app, "alice").await;
+    let bob = app.user("bob").await;
+    let room = app.conversation_with(&bob.client, &[alice.id]).await;
+    app.send(&bob.client, room, "pin me").await;
+    let url = app.url(&format!("/conversations/{room}/messages/1/pin"));
+    assert_eq!(alice.client.put(&url).send().await.expect("sent").status(), 200);
+    assert_eq!(alice.client.delete(&url).send().await.expect("sent").status(), 200);
+
+    let refused = alice.client.put(&url).send().await.expect("sent");
+
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_error(refused, 429).await;
+    // The refused pin changed nothing: pinned, then unpinned.
+    let page = app.history(&alice.client, room, "").await;
+    assert!(page["messages"][0].get("pinned").is_none(), "{page}");
+}
+
+#[tokio::test]
 async fn the_demo_seed_starts_under_the_smallest_rate_and_spends_none_of_its_peoples_budget() {
     // Alice writes two of the seed's messages: at one a minute, a seed that
     // spent her budget stopped the server starting.
