@@ -41,6 +41,8 @@
 //! - [`push`] *(server)*: Web Push: the rule for sending one, RFC 8291
 //!   payload encryption and VAPID tokens; [`push_queue`] *(server)*: the
 //!   durable queue's worker that decides, encrypts and sends them.
+//! - [`pause`] *(server)*: pausing my notifications until a time ("do not
+//!   disturb"): no push, no desktop notification meanwhile.
 //! - [`search`] *(server)*: message search for the web UI.
 //! - [`text`] *(server)*: what counts as blank in typed text, and the
 //!   direction controls a name or title may not hold.
@@ -109,6 +111,8 @@ pub mod metrics;
 pub mod outbound;
 #[cfg(feature = "server")]
 pub mod passwords;
+#[cfg(feature = "server")]
+pub mod pause;
 #[cfg(feature = "server")]
 pub mod previews;
 #[cfg(feature = "server")]

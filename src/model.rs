@@ -25,6 +25,10 @@ pub struct Profile {
     pub username: String,
     pub name: Option<String>,
     pub avatar_url: Option<String>,
+    /// Notifications are paused until this time (no push, no desktop
+    /// notification); `null` when they are not.
+    #[serde(default)]
+    pub notifications_paused_until: Option<String>,
 }
 
 impl Profile {
@@ -221,6 +225,22 @@ pub struct NotificationSettings {
     pub level: NotifyLevel,
     /// True when I have not chosen, and `level` is the room kind's default.
     pub default: bool,
+}
+
+/// `PUT`/`DELETE /users/me/notifications/pause`: whether my notifications
+/// are paused, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationPause {
+    /// The pause's end (RFC 3339, UTC); `null`: notifications are on.
+    pub notifications_paused_until: Option<String>,
+}
+
+/// Whether a pause that lasts `until` (a stored time, or none) still holds
+/// at `now` (a time in the same form, or any RFC 3339 UTC time to the
+/// millisecond: both compare as text).
+pub fn paused_at(until: Option<&str>, now: &str) -> bool {
+    until.is_some_and(|until| until > now)
 }
 
 impl ConversationSummary {
@@ -895,7 +915,14 @@ mod tests {
     }
 
     fn profile() -> Profile {
-        Profile { id: UserId(1), email: "a@example.com".into(), username: "ann".into(), name: None, avatar_url: None }
+        Profile {
+            id: UserId(1),
+            email: "a@example.com".into(),
+            username: "ann".into(),
+            name: None,
+            avatar_url: None,
+            notifications_paused_until: None,
+        }
     }
 
     fn room() -> ConversationSummary {

@@ -137,6 +137,12 @@ pub enum ServerEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_id: Option<RoomId>,
     },
+    /// I paused my notifications until `until`, or resumed them (`None`):
+    /// sent to each of my sockets, so every tab stops (or starts) showing
+    /// desktop notifications at once.
+    NotificationsPaused {
+        until: Option<String>,
+    },
     /// The answer to the client's `ping`.
     Pong,
 }

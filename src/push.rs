@@ -36,12 +36,16 @@ pub struct PushFacts {
     pub read_in_time: bool,
     /// One of their tabs has the room open and visible.
     pub room_visible: bool,
+    /// They paused their notifications, and the pause holds now
+    /// ([`crate::pause`]).
+    pub paused: bool,
 }
 
 /// The rule: push only a message the member's level lets through, that is
-/// still unread after the delay, and whose room none of their tabs shows.
+/// still unread after the delay, whose room none of their tabs shows, while
+/// they have not paused their notifications (not even for a mention).
 pub fn should_push(facts: PushFacts) -> bool {
-    facts.level.notifies(facts.mentioned) && !facts.read_in_time && !facts.room_visible
+    facts.level.notifies(facts.mentioned) && !facts.read_in_time && !facts.room_visible && !facts.paused
 }
 
 /// A failure of the push cryptography: a subscription's keys that are not
@@ -297,27 +301,29 @@ mod tests {
     use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 
     #[test]
-    fn a_push_goes_only_for_an_unread_message_the_level_lets_through_in_a_room_no_tab_shows() {
+    fn a_push_goes_only_for_an_unread_message_the_level_lets_through_in_a_room_no_tab_shows_unpaused() {
         let mut checked = 0;
         for level in [NotifyLevel::Everything, NotifyLevel::Mentions, NotifyLevel::Nothing] {
             for mentioned in [false, true] {
                 for read_in_time in [false, true] {
                     for room_visible in [false, true] {
-                        let facts = PushFacts { level, mentioned, read_in_time, room_visible };
-                        // The expected answers, listed: only these four send.
-                        let expected = matches!(
-                            (level, mentioned, read_in_time, room_visible),
-                            (NotifyLevel::Everything, false, false, false)
-                                | (NotifyLevel::Everything, true, false, false)
-                                | (NotifyLevel::Mentions, true, false, false)
-                        );
-                        assert_eq!(should_push(facts), expected, "{facts:?}");
-                        checked += 1;
+                        for paused in [false, true] {
+                            let facts = PushFacts { level, mentioned, read_in_time, room_visible, paused };
+                            // The expected answers, listed: only these three send.
+                            let expected = matches!(
+                                (level, mentioned, read_in_time, room_visible, paused),
+                                (NotifyLevel::Everything, false, false, false, false)
+                                    | (NotifyLevel::Everything, true, false, false, false)
+                                    | (NotifyLevel::Mentions, true, false, false, false)
+                            );
+                            assert_eq!(should_push(facts), expected, "{facts:?}");
+                            checked += 1;
+                        }
                     }
                 }
             }
         }
-        assert_eq!(checked, 24, "every combination");
+        assert_eq!(checked, 48, "every combination");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! Web Push uses (`room-R`), so a push for the same room replaces it rather
 //! than adding a second one. With the tab closed, `public/sw.js` shows the
 //! server's pushes instead ([`crate::components::desktop_notifications`]).
+//! While my notifications are paused ([`crate::components::pause`]) no
+//! desktop notification shows; the count and the dot still follow.
 
 use leptos::prelude::*;
 
@@ -76,7 +78,7 @@ pub fn provide_alerts() {
                 let ids: Vec<_> = rooms.iter().map(|room| room.id).collect();
                 let before = known.try_update_value(|known| known.replace(ids.clone())).flatten();
                 let (Some(before), Some(Ok(Some(me)))) = (before, auth.me.get_untracked()) else { return };
-                if crate::browser::tab_shown() {
+                if crate::browser::tab_shown() || auth.paused_now() {
                     return;
                 }
                 for room in rooms.iter().filter(|room| !before.contains(&room.id)) {
@@ -97,6 +99,11 @@ pub fn provide_alerts() {
                     ServerEvent::MessageDeleted { room_id, message_id, .. } => {
                         return browser::withdraw(*room_id, Some(*message_id));
                     }
+                    // Paused or resumed here or in another tab.
+                    ServerEvent::NotificationsPaused { until } => {
+                        let _ = auth.pause_changed.try_set(Some(until.clone()));
+                        return;
+                    }
                     _ => return,
                 };
                 // What a new socket replays is what happened while this tab
@@ -110,6 +117,9 @@ pub fn provide_alerts() {
                 let Some(room) = rooms.iter().find(|room| room.id == *room_id) else { return };
                 let Some(alert) = alert_for(room, message, me.id) else { return };
                 if !crate::browser::tab_shown() {
+                    if auth.paused_now() {
+                        return;
+                    }
                     return browser::show(alert, Some(message.id), navigate.clone());
                 }
                 // The open room reads its own messages out.

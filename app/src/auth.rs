@@ -24,9 +24,27 @@ pub struct Auth {
     /// for the header; cleared whenever `me` is read again. Reading `me`
     /// again would rebuild every page drawn from it.
     pub renamed: RwSignal<Option<String>>,
+    /// My notifications' pause as changed since `me` was read (here, or in
+    /// another tab: `ServerEvent::NotificationsPaused`); cleared whenever
+    /// `me` is read again.
+    pub pause_changed: RwSignal<Option<Option<String>>>,
 }
 
 impl Auth {
+    /// Until when my notifications are paused, as last known (tracked); a
+    /// time gone by is no pause ([`hearth::model::paused_at`]).
+    pub fn paused_until(self) -> Option<String> {
+        self.pause_changed.get().unwrap_or_else(|| match self.me.get() {
+            Some(Ok(Some(me))) => me.notifications_paused_until,
+            _ => None,
+        })
+    }
+
+    /// Whether my notifications are paused now (untracked: for handlers).
+    pub fn paused_now(self) -> bool {
+        untrack(|| hearth::model::paused_at(self.paused_until().as_deref(), &crate::browser::now_stamp()))
+    }
+
     /// Reads my profile and, if my name is no longer the one the header
     /// shows, shows the new one ([`Self::renamed`]).
     pub fn check_name(self) {
@@ -63,11 +81,13 @@ pub fn provide_auth() {
     let me = load(versions, |_| get_me());
     let admin = load(versions, |_| am_admin());
     let renamed = RwSignal::new(None);
+    let pause_changed = RwSignal::new(None);
     Effect::new(move |_| {
         me.track();
         renamed.set(None);
+        pause_changed.set(None);
     });
-    provide_context(Auth { login, register, logout, update_profile, me, admin, renamed });
+    provide_context(Auth { login, register, logout, update_profile, me, admin, renamed, pause_changed });
 }
 
 pub fn use_auth() -> Auth {

@@ -259,7 +259,10 @@ impl Live {
             | ServerEvent::Read { room_id, .. }
             | ServerEvent::Resync { room_id }
             | ServerEvent::Room { room_id, .. } => Some(*room_id),
-            ServerEvent::Presence { .. } | ServerEvent::Error { .. } | ServerEvent::Pong => None,
+            ServerEvent::Presence { .. }
+            | ServerEvent::NotificationsPaused { .. }
+            | ServerEvent::Error { .. }
+            | ServerEvent::Pong => None,
         };
         let seq = match event {
             ServerEvent::Subscribed { seq, .. } => Some(*seq),

@@ -414,6 +414,59 @@ test("turned off on the profile page, desktop notifications stay quiet in open t
   await closeAll(aliceContext, bobContext);
 });
 
+test("the bell pauses notifications in every tab, a reload keeps the pause, and Resume brings them back", async ({
+  browser,
+}) => {
+  const { bob, room: direct, aliceContext, bobContext, alicePage } = await pair(browser);
+  await recordNotifications(aliceContext);
+  const otherTab = await aliceContext.newPage();
+  for (const page of [alicePage, otherTab]) {
+    await page.goto("/");
+    await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  }
+  const bell = (page: Page) => page.locator(".pause-menu summary");
+  await expect(bell(alicePage)).toHaveAccessibleName("Pause notifications");
+
+  await bell(alicePage).click();
+  await alicePage.getByRole("button", { name: "For 1 hour" }).click();
+
+  // Struck through here and, live, in the other tab; the panel says until when.
+  for (const page of [alicePage, otherTab]) {
+    await expect(bell(page)).toHaveAccessibleName("Notifications paused");
+    await expect(bell(page)).toHaveClass(/paused/);
+  }
+  await expect(alicePage.locator(".pause-popover")).toBeHidden();
+  const me = await (await aliceContext.request.get("/users/me")).json();
+  const left = Date.parse(me.notifications_paused_until) - Date.now();
+  expect(left).toBeGreaterThan(55 * 60_000);
+  expect(left).toBeLessThan(61 * 60_000);
+  await bell(otherTab).click();
+  await expect(otherTab.locator(".pause-popover .paused-until")).toHaveText(/^Notifications are paused until .*\d\d:\d\d\.$/);
+  expect(await axeViolations(otherTab)).toEqual([]);
+  await otherTab.keyboard.press("Escape");
+  await expect(otherTab.locator(".pause-popover")).toBeHidden();
+
+  // Hidden, a tab shows nothing while paused; the room list still counts.
+  await hideTab(otherTab);
+  await postMessage(bobContext.request, direct, "are you there?");
+  await expect(otherTab.locator(`.room-link[data-room-id="${direct}"] .room-preview`)).toHaveText("are you there?");
+  await otherTab.waitForTimeout(500);
+  expect(await shown(otherTab)).toEqual([]);
+
+  // A reload keeps the pause; Resume ends it everywhere.
+  await alicePage.reload();
+  await expect(bell(alicePage)).toHaveAccessibleName("Notifications paused");
+  await expect(alicePage.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+  await bell(alicePage).click();
+  await alicePage.getByRole("button", { name: "Resume notifications" }).click();
+  for (const page of [alicePage, otherTab]) {
+    await expect(bell(page)).toHaveAccessibleName("Pause notifications");
+  }
+  await postMessage(bobContext.request, direct, "and now?");
+  await expect.poll(() => shown(otherTab)).toEqual([{ title: bob.name, body: "and now?", tag: `room-${direct}` }]);
+  await closeAll(aliceContext, bobContext);
+});
+
 test("the service worker registers at the root and the manifest is valid, with icons that load", async ({ page }) => {
   await page.goto("/login");
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);

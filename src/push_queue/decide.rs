@@ -43,6 +43,7 @@ pub fn decide(candidates: &[PushCandidate], number: i64) -> Vec<UserId> {
                 mentioned: c.mentioned,
                 read_in_time: c.last_read_number >= number,
                 room_visible: c.visible,
+                paused: c.paused,
             })
         })
         .map(|c| c.user_id)
@@ -67,6 +68,7 @@ mod tests {
             last_read_number: read,
             mentioned,
             visible,
+            paused: false,
         }
     }
 
@@ -93,6 +95,7 @@ mod tests {
             candidate(4, Some("everything"), 5, false, false), // read in time
             candidate(5, Some("everything"), 4, false, true), // a tab shows the room
             candidate(6, Some("nothing"), 4, true, false),
+            PushCandidate { paused: true, ..candidate(7, Some("everything"), 4, true, false) },
         ];
 
         assert_eq!(decide(&candidates, 5), [UserId(1), UserId(3)]);

@@ -73,6 +73,7 @@ const TABLES: &[Table] = &[
             ("session_epoch", Int),
             ("avatar_hash", Text),
             ("name_key", Text),
+            ("notifications_paused_until", Text),
         ],
         identity: true,
     },

@@ -35,6 +35,8 @@ pub struct PushCandidate {
     pub last_read_number: i64,
     pub mentioned: bool,
     pub visible: bool,
+    /// They paused their notifications until after `at`.
+    pub paused: bool,
 }
 
 /// Whether subscription `s` may be pushed: its account is active, and the
@@ -45,7 +47,7 @@ pub(super) const PUSHABLE: &str =
     AND (s.session_id IS NULL OR EXISTS (SELECT 1 FROM user_sessions us WHERE us.session_id = s.session_id))";
 
 /// The candidates: every pushable subscription of every member but the
-/// author, with their level, read marker, mention and visible tab, in one
+/// author, with their level, read marker, mention, visible tab and pause, in one
 /// query that walks the room's memberships (its primary key) and probes the
 /// subscriptions, mentions and tabs by index.
 static CANDIDATES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -55,7 +57,9 @@ static CANDIDATES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         EXISTS (SELECT 1 FROM mentions mt
                 WHERE mt.user_id = mb.user_id AND mt.room_id = mb.room_id AND mt.number = $2) AS mentioned,
         EXISTS (SELECT 1 FROM push_viewing v
-                WHERE v.user_id = mb.user_id AND v.room_id = mb.room_id AND v.expires_at > $4) AS visible
+                WHERE v.user_id = mb.user_id AND v.room_id = mb.room_id AND v.expires_at > $4) AS visible,
+        EXISTS (SELECT 1 FROM users pu
+                WHERE pu.id = mb.user_id AND pu.notifications_paused_until > $4) AS paused
     FROM memberships mb
     JOIN rooms r ON r.id = mb.room_id
     JOIN push_subscriptions s ON s.user_id = mb.user_id

@@ -63,7 +63,7 @@ pub enum Inserted {
 const AUTH_COLUMNS: &str = "id, username, name, password_hash, deactivated_at,
     CASE WHEN session_epoch = 0 THEN password_hash ELSE password_hash || ':' || session_epoch END AS auth_hash";
 
-const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url";
+const PROFILE_COLUMNS: &str = "id, email, username, name, avatar_url, notifications_paused_until";
 
 /// Postgres: registrations queue on this lock (until their transaction
 /// ends), so two first sign-ups cannot both see an empty `users`.
@@ -186,15 +186,28 @@ impl Store {
 
     pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, AppError> {
         let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
+        let profile: Option<Profile> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        Ok(profile.map(as_of_now))
     }
 
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, AppError> {
         let sql = format!("SELECT {PROFILE_COLUMNS} FROM users WHERE email = $1");
         let email = email.to_lowercase();
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await?))
+        let profile: Option<Profile> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await?);
+        Ok(profile.map(as_of_now))
     }
 
+    /// Pauses `id`'s notifications until `until` (a stored time), or
+    /// resumes them (`None`); false when there is no such account.
+    pub async fn set_notifications_paused_until(&self, id: UserId, until: Option<&str>) -> Result<bool, AppError> {
+        let sql = "UPDATE users SET notifications_paused_until = $1 WHERE id = $2";
+        let n = on_writer!(self, pool => sqlx::query(sql).bind(until).bind(id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Changes `id`'s username, name and avatar.
     pub async fn update_profile(
         &self,
         id: UserId,
@@ -218,6 +231,7 @@ impl Store {
             .fetch_optional(pool)
             .await
             .on_unique(UNIQUE_FIELDS))?
+        .map(as_of_now)
         .ok_or(AppError::NotFound("user"))
     }
 
@@ -292,6 +306,16 @@ pub(crate) fn escape_like(input: &str) -> String {
 /// ("users.email"); Postgres names the constraint. Either maps to a field.
 const UNIQUE_FIELDS: &[(&str, &str, &str)] =
     &[("username", "username", "Username has already been taken"), ("email", "email", "Email has already been taken")];
+
+/// A profile as of now: a pause of its notifications that has ended reads
+/// as none.
+fn as_of_now(mut profile: Profile) -> Profile {
+    if !crate::model::paused_at(profile.notifications_paused_until.as_deref(), &now()) {
+        profile.notifications_paused_until = None;
+    }
+    profile
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape_like;

@@ -44,3 +44,14 @@ pub async fn delete_push_subscription(endpoint: String) -> Result<(), UiError> {
         Err(error) => Err(error.into()),
     }
 }
+
+/// Pauses my notifications for `minutes` from now, or resumes them
+/// (`None`).
+#[server(prefix = "/fn")]
+pub async fn pause_notifications(minutes: Option<i64>) -> Result<hearth::model::NotificationPause, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(match minutes {
+        Some(minutes) => hearth.pause_notifications(me.id, &hearth::pause::PauseFor::Minutes(minutes)).await?,
+        None => hearth.resume_notifications(me.id).await?,
+    })
+}

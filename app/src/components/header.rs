@@ -1,11 +1,12 @@
-//! The top bar: brand, the Admin link (admins only), the signed-in user's
-//! name, profile link and sign-out,
-//! and the theme toggle (on every page, signed in or out).
+//! The top bar: brand, the Admin link (admins only), the bell that pauses
+//! notifications ([`PauseMenu`]), the signed-in user's name, profile link
+//! and sign-out, and the theme toggle (on every page, signed in or out).
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::auth::use_auth;
+use crate::components::pause::PauseMenu;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -31,6 +32,7 @@ pub fn Header() -> impl IntoView {
                         view! {
                             <nav class="account" aria-label="Account">
                                 {admin.then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
+                                <PauseMenu />
                                 <a class="whoami" href="/profile">{name}</a>
                                 <ActionForm action=auth.logout>
                                     // What was typed and not sent stays with the person

@@ -5,15 +5,15 @@
 
 use leptos::prelude::*;
 
-/// A paperclip: attaching files, and a file that is not a picture.
+/// A 24×24 line drawing, `size` pixels square, stroked in the text's colour.
 #[component]
-pub fn PaperclipIcon() -> impl IntoView {
+fn LineIcon(size: u16, children: Children) -> impl IntoView {
     view! {
         <svg
             class="icon"
             viewBox="0 0 24 24"
-            width="18"
-            height="18"
+            width=size
+            height=size
             aria-hidden="true"
             focusable="false"
             fill="none"
@@ -22,8 +22,18 @@ pub fn PaperclipIcon() -> impl IntoView {
             stroke-linecap="round"
             stroke-linejoin="round"
         >
-            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />
+            {children()}
         </svg>
+    }
+}
+
+/// A paperclip: attaching files, and a file that is not a picture.
+#[component]
+pub fn PaperclipIcon() -> impl IntoView {
+    view! {
+        <LineIcon size=18>
+            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />
+        </LineIcon>
     }
 }
 
@@ -31,20 +41,28 @@ pub fn PaperclipIcon() -> impl IntoView {
 #[component]
 pub fn PinIcon() -> impl IntoView {
     view! {
-        <svg
-            class="icon"
-            viewBox="0 0 24 24"
-            width="14"
-            height="14"
-            aria-hidden="true"
-            focusable="false"
-            fill="none"
-            stroke="currentColor"
-            stroke-width="2"
-            stroke-linecap="round"
-            stroke-linejoin="round"
-        >
+        <LineIcon size=14>
             <path d="M9 4h6l-1 6 4 4H6l4-4zM12 14v7" />
-        </svg>
+        </LineIcon>
+    }
+}
+
+/// A bell: notifications.
+#[component]
+pub fn BellIcon() -> impl IntoView {
+    view! {
+        <LineIcon size=18>
+            <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 21h4" />
+        </LineIcon>
+    }
+}
+
+/// A bell struck through: notifications paused.
+#[component]
+pub fn BellOffIcon() -> impl IntoView {
+    view! {
+        <LineIcon size=18>
+            <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 21h4M3 3l18 18" />
+        </LineIcon>
     }
 }

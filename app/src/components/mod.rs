@@ -6,6 +6,7 @@ pub mod desktop_notifications;
 pub mod form;
 pub mod header;
 pub mod icons;
+pub mod pause;
 pub mod rich;
 pub mod sidebar;
 pub mod stamp;

@@ -47,6 +47,7 @@ mod openapi;
 mod operator;
 mod pages;
 mod paging;
+mod pause;
 mod pins;
 mod postgres;
 mod previews;

@@ -617,3 +617,44 @@ async fn a_device_is_pushed_nothing_once_its_session_ends_or_its_account_is_deac
     assert!(after.is_none(), "a deactivated account is pushed nothing: {after:?}");
     eventually(&app, JOBS, "0").await;
 }
+
+#[tokio::test]
+async fn a_member_who_paused_notifications_is_pushed_nothing_not_even_a_mention_until_resuming() {
+    // Arrange: bob's laptop is subscribed; carol, in the same group, is not
+    // paused, so the jobs are decided (not dropped as nobody's).
+    let mut service = PushService::start().await;
+    let app = spawn_app_with(|c| c.push_delay_secs = 1).await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let room = app.conversation_with(&alice.client, &[bob.id, carol.id]).await;
+    let _laptop = subscribe_browser(&app, &bob.client, &service.endpoint("bob-laptop")).await;
+    let _carols = subscribe_browser(&app, &carol.client, &service.endpoint("carol-phone")).await;
+    let put =
+        |client: &reqwest::Client, body: Value| client.put(app.url("/users/me/notifications/pause")).json(&body).send();
+    assert_eq!(put(&bob.client, json!({ "minutes": 60 })).await.expect("sent").status(), 200);
+    // Carol's level in this group lets every message through.
+    let level = carol.client.put(app.url(&format!("/conversations/{room}/notifications")));
+    assert_eq!(level.json(&json!({ "level": "everything" })).send().await.expect("sent").status(), 200);
+
+    // Act 1: while bob is paused, a message that mentions him.
+    app.send(&alice.client, room, "@bob the build is red").await;
+    let pushed = service.next().await;
+    let more = service.next_within(Duration::from_millis(2500)).await;
+
+    // Assert 1: carol is pushed; bob's laptop is not, mention and all.
+    assert_eq!(pushed.path, "/push/carol-phone");
+    assert!(more.is_none(), "nothing for bob while paused: {more:?}");
+    eventually(&app, JOBS, "0").await;
+
+    // Act 2: bob resumes; the next mention reaches him (the one sent while
+    // paused is not pushed late).
+    let resumed = bob.client.delete(app.url("/users/me/notifications/pause")).send().await.expect("sent");
+    assert_eq!(resumed.status(), 200);
+    app.send(&alice.client, room, "@bob still red").await;
+    let mut paths = vec![service.next().await.path, service.next().await.path];
+    let late = service.next_within(Duration::from_millis(2000)).await;
+
+    // Assert 2
+    paths.sort();
+    assert_eq!(paths, ["/push/bob-laptop", "/push/carol-phone"]);
+    assert!(late.is_none(), "one push each: {late:?}");
+}
