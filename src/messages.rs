@@ -5,7 +5,9 @@ use crate::Hearth;
 use crate::error::{AppError, FieldError};
 use crate::ingest::Byline;
 use crate::mentions::EVERYONE_MAX_MEMBERS;
-use crate::model::{Author, Message, MessagePage, PinnedMessages, Reaction, RoomId, UserId};
+use crate::model::{
+    Author, Message, MessagePage, MessageVersion, MessageVersions, PinnedMessages, Reaction, RoomId, UserId,
+};
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
 use crate::store::{HistoryQuery, InsertedMessage, MessageMeta, NewMessage, parse_time};
@@ -501,6 +503,27 @@ impl Hearth {
         self.member_room(me, room).await?;
         let body = MessageBody::parse(body)?;
         self.edit_as(Writer::User(me), room, number, &body).await
+    }
+
+    /// What a live message said before its edits, for a member of its
+    /// room, the oldest first: each edit keeps the text it replaced (at
+    /// most `store::EDITS_KEPT`); a deleted message has none (404).
+    pub async fn message_versions(&self, me: UserId, room: RoomId, number: i64) -> Result<MessageVersions, AppError> {
+        self.member_room(me, room).await?;
+        let meta = self.store.message_meta(room, number).await?.ok_or(AppError::NotFound("message"))?;
+        if meta.deleted {
+            return Err(AppError::NotFound("message"));
+        }
+        let versions = self.store.message_edits(room, number).await?;
+        let versions = versions
+            .into_iter()
+            .map(|(body, written_at)| MessageVersion {
+                html: crate::markdown::render_message(&body, false),
+                body,
+                written_at,
+            })
+            .collect();
+        Ok(MessageVersions { versions })
     }
 
     /// The one rule for edits, whoever asks: only the message's own writer (a

@@ -620,6 +620,27 @@ pub struct PinnedMessages {
     pub messages: Vec<Message>,
 }
 
+/// What an edited message said before an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageVersion {
+    /// The text as written (Markdown source).
+    pub body: String,
+    /// It rendered and sanitised, as a message's `html`.
+    pub html: String,
+    /// When it was written: the message's `created_at`, or the time of the
+    /// edit that last saved it.
+    pub written_at: String,
+}
+
+/// `GET /conversations/:id/messages/:number/edits`: a message's earlier
+/// texts, the oldest first (empty when it was never edited).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageVersions {
+    pub versions: Vec<MessageVersion>,
+}
+
 /// A page of history, ascending.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -32,6 +32,7 @@ const TABLES: &[(&str, &str)] = &[
     ("mentions", "message_id, user_id"),
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
+    ("message_edits", "id"),
     ("instance_settings", "key"),
     ("invitations", "id"),
     ("password_resets", "id"),

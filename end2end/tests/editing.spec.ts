@@ -111,3 +111,34 @@ test("a deleted message does not say it was edited", async ({ browser }) => {
   await expect(page.locator(`article.message[data-number="${posted.number}"] .edited`)).toHaveCount(0);
   await context.close();
 });
+
+test("(edited) opens what a message said before, the oldest first, for anyone in the room", async ({ browser }) => {
+  const { aliceContext, bobContext, bobPage, room } = await pair(browser);
+  const posted = await postMessage(aliceContext.request, room, "lunch at **noon**");
+  await openLive(bobPage, room);
+  const message = bobPage.locator(`article.message[data-number="${posted.number}"]`);
+  await expect(message.locator(".body")).toHaveText("lunch at noon");
+  const path = `/conversations/${room}/messages/${posted.number}`;
+
+  expect((await aliceContext.request.patch(path, { data: { body: "lunch at one" } })).status()).toBe(200);
+  expect((await aliceContext.request.patch(path, { data: { body: "lunch at half past one" } })).status()).toBe(200);
+
+  // Live: the text and the mark; the mark opens the earlier texts.
+  await expect(message.locator(".body")).toHaveText("lunch at half past one");
+  const mark = message.locator(".edited");
+  await expect(mark).toHaveText("(edited)");
+  await mark.click();
+  const versions = message.locator(".edits-list li");
+  await expect(versions).toHaveCount(2);
+  await expect(versions.locator(".version-body")).toHaveText(["lunch at noon", "lunch at one"]);
+  await expect(versions.nth(0).locator(".version-body strong")).toHaveText("noon");
+  await expect(versions.nth(0).locator("time")).toHaveAttribute("datetime", posted.created_at);
+  // Esc closes it; opened again it reads anew, a later edit included.
+  await bobPage.keyboard.press("Escape");
+  await expect(message.locator(".edits-popover")).toBeHidden();
+  expect((await aliceContext.request.patch(path, { data: { body: "lunch at two" } })).status()).toBe(200);
+  await expect(message.locator(".body")).toHaveText("lunch at two");
+  await mark.click();
+  await expect(versions.locator(".version-body")).toHaveText(["lunch at noon", "lunch at one", "lunch at half past one"]);
+  await closeAll(aliceContext, bobContext);
+});

@@ -202,6 +202,13 @@ const TABLES: &[Table] = &[
         columns: &[("room_id", Int), ("number", Int), ("emoji", Text), ("user_id", Int), ("created_at", Text)],
         identity: false,
     },
+    // Edit history (migration 0025).
+    Table {
+        name: "message_edits",
+        key: &["id"],
+        columns: &[("id", Int), ("room_id", Int), ("number", Int), ("body", Text), ("written_at", Text)],
+        identity: true,
+    },
     // Issue 18 (migration 0006).
     Table { name: "instance_settings", key: &["key"], columns: &[("key", Text), ("value", Text)], identity: false },
     Table {

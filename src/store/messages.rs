@@ -878,6 +878,13 @@ impl Store {
         Ok(self.message(room, number).await?.map(|m| (seq, m)))
     }
 
+    /// The texts message `number` had before its edits, the oldest first,
+    /// each with when it was written (at most [`EDITS_KEPT`]).
+    pub async fn message_edits(&self, room: RoomId, number: i64) -> Result<Vec<(String, String)>, AppError> {
+        let sql = "SELECT body, written_at FROM message_edits WHERE room_id = $1 AND number = $2 ORDER BY id";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(room).bind(number).fetch_all(pool).await?))
+    }
+
     /// Soft-deletes: the row (and its number) stays, its text is blanked,
     /// and the room's `messages_count` drops by one; a push showing it is
     /// withdrawn. Returns the change's seq, or `None` if there was nothing
@@ -928,6 +935,12 @@ impl Store {
                 .await?,
                 MessageUpdate::Edit(..) => None,
             };
+            // An edit keeps the text it replaces (not when it is the same),
+            // and a message keeps its newest EDITS_KEPT of them.
+            if let MessageUpdate::Edit(body, _) = change {
+                sqlx::query(KEEP_EDITED).bind(room).bind(number).bind(body).execute(&mut *tx).await?;
+                sqlx::query(TRIM_EDITS).bind(room).bind(number).bind(EDITS_KEPT).execute(&mut *tx).await?;
+            }
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {
                 Some(body) => update.bind(body).bind(&at).bind(match change {
@@ -955,6 +968,12 @@ impl Store {
                         sqlx::query(UNCOUNT_DELETED).bind(room).bind(number).execute(&mut *tx).await?;
                         // A deleted reply: its original has one reply fewer.
                         sqlx::query(UNCOUNT_REPLY).bind(room).bind(number).execute(&mut *tx).await?;
+                        // Its earlier texts go with its text.
+                        sqlx::query("DELETE FROM message_edits WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .execute(&mut *tx)
+                            .await?;
                         // Its files are gone from view at once; their blobs
                         // are collected once nothing else refers to them.
                         sqlx::query("DELETE FROM attachments WHERE room_id = $1 AND number = $2")
@@ -1352,6 +1371,18 @@ pub(super) const LIVE_MESSAGE_ID: &str =
     "SELECT id FROM messages WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL";
 
 /// Appends one entry to a room's change log.
+/// The earlier texts a message keeps (`message_edits`).
+pub const EDITS_KEPT: i64 = 20;
+
+/// Keeps a live message's text before an edit to `$3`, if that changes it.
+const KEEP_EDITED: &str = "INSERT INTO message_edits (room_id, number, body, written_at)
+    SELECT room_id, number, body, COALESCE(edited_at, created_at) FROM messages
+    WHERE room_id = $1 AND number = $2 AND deleted_at IS NULL AND body <> $3";
+
+/// Drops a message's earlier texts past the newest `$3`.
+const TRIM_EDITS: &str = "DELETE FROM message_edits WHERE room_id = $1 AND number = $2 AND id NOT IN
+    (SELECT id FROM message_edits WHERE room_id = $1 AND number = $2 ORDER BY id DESC LIMIT $3)";
+
 const LOG_EVENT: &str = "INSERT INTO room_events (room_id, seq, kind, number) VALUES ($1, $2, $3, $4)";
 
 /// (room, author, client_id): the key of a send.

@@ -238,3 +238,10 @@ pub async fn mark_read(room_id: i64, number: i64) -> Result<i64, UiError> {
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.mark_read(me.id, RoomId(room_id), number).await?)
 }
+
+/// What message `number` said before its edits, the oldest first.
+#[server(prefix = "/fn")]
+pub async fn message_edits(room_id: i64, number: i64) -> Result<Vec<hearth::model::MessageVersion>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.message_versions(me.id, RoomId(room_id), number).await?.versions)
+}

@@ -9,7 +9,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::{HistoryParams, RepliesParams};
-use hearth::model::{Message, MessagePage, PinnedMessages, Reaction};
+use hearth::model::{Message, MessagePage, MessageVersions, PinnedMessages, Reaction};
 use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages", get(history).post(send))
         .route("/conversations/{id}/messages/{number}", patch(edit).delete(remove))
         .route("/conversations/{id}/messages/{number}/replies", get(replies))
+        .route("/conversations/{id}/messages/{number}/edits", get(edits))
         .route("/conversations/{id}/read", put(mark_read))
         .route("/conversations/{id}/messages/{number}/unread", put(mark_unread))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
@@ -61,6 +62,22 @@ pub(super) async fn replies(
     Query(params): Query<RepliesParams>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.replies(me.id, RoomId(id), number, &params).await?))
+}
+
+/// What a message said before its edits, the oldest first (at most the
+/// last 20); empty when it was never edited. 404 once it is deleted: its
+/// earlier texts went with it.
+#[utoipa::path(get, path = "/conversations/{id}/messages/{number}/edits", tag = "messages",
+    params(
+        ("id" = i64, Path, description = "The conversation's id"),
+        ("number" = i64, Path, description = "The message's number in the conversation")),
+    responses((status = 200, description = "Its earlier texts", body = MessageVersions)))]
+pub(super) async fn edits(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path((id, number)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.message_versions(me.id, RoomId(id), number).await?))
 }
 
 /// A new message.

@@ -57,7 +57,7 @@ pub struct Errors {
         conversations::archive, conversations::join, conversations::leave,
         conversations::add_participants, conversations::remove_participant, conversations::open_rooms,
         notifications::show, notifications::update, notifications::pause, notifications::resume,
-        messages::history, messages::replies, messages::send, messages::edit, messages::remove,
+        messages::history, messages::replies, messages::edits, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction, messages::mark_read,
         messages::pin, messages::unpin, messages::pins, messages::mark_unread,
         messages::direct_history, messages::send_direct,

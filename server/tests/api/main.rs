@@ -30,6 +30,7 @@ mod conversations;
 mod copy_data;
 mod default_rooms;
 mod durability;
+mod edit_history;
 mod hardening;
 mod headers;
 mod health;

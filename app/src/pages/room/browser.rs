@@ -46,7 +46,7 @@ pub fn fence_tab_order(list: &leptos::web_sys::Element) {
         use wasm_bindgen::JsCast;
         let active = leptos::prelude::document().active_element();
         let Ok(rows) = list.query_selector_all("article.message") else { return };
-        const INSIDE: &str = "a[href], button, input, select, textarea, [tabindex]";
+        const INSIDE: &str = "a[href], button, summary, input, select, textarea, [tabindex]";
         for i in 0..rows.length() {
             let Some(row) = rows.item(i).and_then(|r| r.dyn_into::<web_sys::Element>().ok()) else { continue };
             let current = active.as_ref().is_some_and(|a| row.contains(Some(a)));

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 
 use super::actions::{ConfirmDelete, Reacting, Toolbar};
 use super::browser::{self, focus_composer, focus_message};
+use super::edits::EditHistory;
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
@@ -274,7 +275,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
     let (edited, sending) = (m.edited_at.is_some() && !m.deleted, entry.state == Delivery::Sending);
     let marks = move || {
         view! {
-            {edited.then(|| view! { <span class="edited muted">"(edited)"</span> })}
+            {edited.then(|| view! { <EditHistory room_id number /> })}
             {sending.then(|| view! { <span class="muted sending">"Sending…"</span> })}
         }
     };
@@ -340,7 +341,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 </Show>
                 // In a group's later message, under its text, not on a
                 // line of their own above it.
-                {(!starts_group && (edited || sending)).then(|| view! { <p class="marks">{marks()}</p> })}
+                {(!starts_group && (edited || sending)).then(|| view! { <div class="marks">{marks()}</div> })}
                 {(!m.attachments.is_empty()).then(|| view! { <Files files=m.attachments.clone() /> })}
                 {m.preview.clone().map(|preview| view! { <LinkCard preview /> })}
                 {(!m.reactions.is_empty()).then(|| view! {

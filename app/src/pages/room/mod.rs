@@ -21,6 +21,7 @@
 //! - [`message_row`]: one message; [`actions`]: its toolbar and the
 //!   confirmation a delete asks for.
 //! - [`pins`]: the header's "Pinned" panel, the room's pinned messages.
+//! - [`edits`]: a message's "(edited)", which lists what it said before.
 //! - [`room_menu`]: the header's notification level, Room details (with
 //!   the name, topic and Archive for the room's creator or an admin), Add
 //!   people and Leave.
@@ -31,6 +32,7 @@
 mod actions;
 pub(crate) mod browser;
 mod composer;
+mod edits;
 pub mod layout;
 mod mentioning;
 mod message_row;
