@@ -195,6 +195,27 @@ pub fn tab_shown() -> bool {
     }
 }
 
+/// Calls `close` on each press anywhere but inside the element that
+/// `selector` matches, as a menu closes; the listener goes with the
+/// component. Pressed, not clicked: by the click, a button inside that
+/// replaced itself (one that asks first) is out of the page and looks
+/// outside.
+#[cfg(feature = "hydrate")]
+pub fn close_on_press_outside(selector: &'static str, close: impl Fn() + 'static) {
+    use wasm_bindgen::JsCast;
+    let outside = leptos::prelude::window_event_listener(leptos::ev::pointerdown, move |ev| {
+        let inside = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|t| t.closest(selector).ok().flatten())
+            .is_some();
+        if !inside {
+            close();
+        }
+    });
+    leptos::prelude::on_cleanup(move || outside.remove());
+}
+
 #[cfg(feature = "hydrate")]
 pub fn reveal(element: &web_sys::Element) {
     let options = web_sys::ScrollIntoViewOptions::new();

@@ -221,6 +221,12 @@ async function hideTab(page: Page) {
   });
 }
 
+/** Opens the home page and waits for the live link. */
+async function openHome(page: Page) {
+  await page.goto("/");
+  await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+}
+
 const shown = (page: Page) => page.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications);
 const closed = (page: Page) => page.evaluate(() => (window as unknown as { closedNotifications: string[] }).closedNotifications);
 
@@ -231,8 +237,7 @@ test("one hidden tab of several notifies; its notification is taken back when re
   await recordNotifications(aliceContext);
   const otherTab = await aliceContext.newPage();
   for (const page of [alicePage, otherTab]) {
-    await page.goto("/");
-    await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+    await openHome(page);
     await hideTab(page);
   }
   const count = async () => (await shown(alicePage)).length + (await shown(otherTab)).length;
@@ -421,8 +426,7 @@ test("the bell pauses notifications in every tab, a reload keeps the pause, and 
   await recordNotifications(aliceContext);
   const otherTab = await aliceContext.newPage();
   for (const page of [alicePage, otherTab]) {
-    await page.goto("/");
-    await expect(page.locator(".layout")).toHaveAttribute("data-link", "online", { timeout: 30_000 });
+    await openHome(page);
   }
   const bell = (page: Page) => page.locator(".pause-menu summary");
   await expect(bell(alicePage)).toHaveAccessibleName("Pause notifications");
@@ -444,6 +448,11 @@ test("the bell pauses notifications in every tab, a reload keeps the pause, and 
   await expect(otherTab.locator(".pause-popover .paused-until")).toHaveText(/^Notifications are paused until .*\d\d:\d\d\.$/);
   expect(await axeViolations(otherTab)).toEqual([]);
   await otherTab.keyboard.press("Escape");
+  await expect(otherTab.locator(".pause-popover")).toBeHidden();
+  // A press anywhere else closes it too.
+  await bell(otherTab).click();
+  await expect(otherTab.locator(".pause-popover")).toBeVisible();
+  await otherTab.locator("main").click({ position: { x: 5, y: 5 } });
   await expect(otherTab.locator(".pause-popover")).toBeHidden();
 
   // Hidden, a tab shows nothing while paused; the room list still counts.

@@ -55,18 +55,7 @@ pub fn PauseMenu() -> impl IntoView {
             }
         });
         // A press anywhere else closes the panel, as a menu does.
-        let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
-            use wasm_bindgen::JsCast;
-            let inside = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .and_then(|t| t.closest(".pause-menu").ok().flatten())
-                .is_some();
-            if !inside {
-                close();
-            }
-        });
-        on_cleanup(move || outside.remove());
+        crate::browser::close_on_press_outside(".pause-menu", close);
     }
     let choose = move |minutes: Option<i64>| {
         spawn_local(async move {

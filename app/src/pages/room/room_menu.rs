@@ -39,25 +39,15 @@ pub fn RoomMenu(
     // Whose removal is being asked about, and why the last one failed.
     let removing: RwSignal<Option<(UserId, Option<String>)>> = RwSignal::new(None);
     // One panel at a time (details sharing a `name` are exclusive), and Esc
-    // or a click anywhere else closes it, as a menu does. Pressed, not
-    // clicked: by the click, a button inside that replaced itself (Archive
-    // this room… asking first) is out of the page and looks outside.
+    // or a press anywhere else (Archive this room… asking first included)
+    // closes it, as a menu does.
     #[cfg(feature = "hydrate")]
-    {
-        let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
-            use wasm_bindgen::JsCast;
-            let inside = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .and_then(|t| t.closest(".room-menu").ok().flatten())
-                .is_some();
-            if !inside && let Some(menu) = menu.get_untracked() {
-                close_panels(&menu, false);
-                leaving.set(false);
-            }
-        });
-        on_cleanup(move || outside.remove());
-    }
+    crate::browser::close_on_press_outside(".room-menu", move || {
+        if let Some(menu) = menu.get_untracked() {
+            close_panels(&menu, false);
+            leaving.set(false);
+        }
+    });
     // The question and the other panels exclude each other too: asking
     // closes the open panel, and a panel opening (by click or key: its
     // `toggle`, which does not bubble, is caught on its way down) closes
