@@ -26,6 +26,18 @@ pub enum PauseFor {
     Until(String),
 }
 
+impl PauseFor {
+    /// The one of `minutes` and `until` that was given; both or neither is
+    /// refused.
+    pub fn from_fields(minutes: Option<i64>, until: Option<String>) -> Result<Self, FieldError> {
+        match (minutes, until) {
+            (Some(minutes), None) => Ok(Self::Minutes(minutes)),
+            (None, Some(until)) => Ok(Self::Until(until)),
+            _ => Err(FieldError::new("minutes", "Give either minutes or until")),
+        }
+    }
+}
+
 /// The pause's end as stored, or why it is refused: it must end in the
 /// future, within [`PAUSE_MAX_MINUTES`] of `now`.
 pub fn pause_end(asked: &PauseFor, now: OffsetDateTime) -> Result<String, FieldError> {
@@ -90,6 +102,14 @@ mod tests {
         assert_eq!(pause_end(&PauseFor::Minutes(0), now).unwrap_err().field, "minutes");
         assert_eq!(pause_end(&PauseFor::Minutes(-5), now).unwrap_err().field, "minutes");
         assert_eq!(pause_end(&PauseFor::Minutes(PAUSE_MAX_MINUTES + 1), now).unwrap_err().field, "minutes");
+    }
+
+    #[test]
+    fn a_pause_is_asked_for_by_minutes_or_by_a_time_never_both() {
+        assert_eq!(PauseFor::from_fields(Some(5), None), Ok(PauseFor::Minutes(5)));
+        assert_eq!(PauseFor::from_fields(None, Some("x".into())), Ok(PauseFor::Until("x".into())));
+        assert!(PauseFor::from_fields(None, None).is_err());
+        assert!(PauseFor::from_fields(Some(5), Some("x".into())).is_err());
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Until when my notifications are paused, as last known (tracked); a
-    /// time gone by is no pause ([`hearth::model::paused_at`]).
+    /// Until when my notifications are paused, as last known (tracked).
     pub fn paused_until(self) -> Option<String> {
         self.pause_changed.get().unwrap_or_else(|| match self.me.get() {
             Some(Ok(Some(me))) => me.notifications_paused_until,
@@ -40,9 +39,15 @@ impl Auth {
         })
     }
 
+    /// The end of a pause that holds now (tracked, though not the clock):
+    /// one gone by is no pause ([`hearth::model::paused_at`]).
+    pub fn pause_holding(self) -> Option<String> {
+        self.paused_until().filter(|end| hearth::model::paused_at(Some(end), &crate::browser::now_stamp()))
+    }
+
     /// Whether my notifications are paused now (untracked: for handlers).
     pub fn paused_now(self) -> bool {
-        untrack(|| hearth::model::paused_at(self.paused_until().as_deref(), &crate::browser::now_stamp()))
+        untrack(|| self.pause_holding().is_some())
     }
 
     /// Reads my profile and, if my name is no longer the one the header

@@ -938,8 +938,10 @@ impl Store {
             // An edit keeps the text it replaces (not when it is the same),
             // and a message keeps its newest EDITS_KEPT of them.
             if let MessageUpdate::Edit(body, _) = change {
-                sqlx::query(KEEP_EDITED).bind(room).bind(number).bind(body).execute(&mut *tx).await?;
-                sqlx::query(TRIM_EDITS).bind(room).bind(number).bind(EDITS_KEPT).execute(&mut *tx).await?;
+                let kept = sqlx::query(KEEP_EDITED).bind(room).bind(number).bind(body).execute(&mut *tx).await?;
+                if kept.rows_affected() > 0 {
+                    sqlx::query(TRIM_EDITS).bind(room).bind(number).bind(EDITS_KEPT).execute(&mut *tx).await?;
+                }
             }
             let update = sqlx::query(sql).bind(room).bind(number);
             let update = match body {

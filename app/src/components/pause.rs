@@ -31,7 +31,7 @@ pub fn PauseMenu() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let until = move || {
         tick.track();
-        auth.paused_until().filter(|end| hearth::model::paused_at(Some(end), &crate::browser::now_stamp()))
+        auth.pause_holding()
     };
     let close = move || {
         if let Some(panel) = panel.try_get_untracked().flatten() {

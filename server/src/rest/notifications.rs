@@ -7,7 +7,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
-use hearth::error::FieldError;
 use hearth::model::{NotificationPause, NotificationSettings, RoomId};
 use hearth::pause::PauseFor;
 use serde::Deserialize;
@@ -78,14 +77,7 @@ pub(super) async fn pause(
     CurrentUser(me): CurrentUser,
     Json(body): Json<PauseBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let asked = match (body.minutes, body.until) {
-        (Some(minutes), None) => PauseFor::Minutes(minutes),
-        (None, Some(until)) => PauseFor::Until(until),
-        _ => {
-            let error = FieldError::new("minutes", "Give either minutes or until");
-            return Err(hearth::AppError::from(error).into());
-        }
-    };
+    let asked = PauseFor::from_fields(body.minutes, body.until).map_err(hearth::AppError::from)?;
     Ok(JsonResponse(hearth.pause_notifications(me.id, &asked).await?))
 }
 
