@@ -128,6 +128,8 @@ pub mod room_settings;
 #[cfg(feature = "server")]
 pub mod rooms;
 #[cfg(feature = "server")]
+pub mod saved;
+#[cfg(feature = "server")]
 pub mod search;
 #[cfg(feature = "server")]
 mod sessions;

@@ -641,6 +641,43 @@ pub struct MessageVersions {
     pub versions: Vec<MessageVersion>,
 }
 
+/// `PUT`/`DELETE /conversations/:id/messages/:number/save`: whether the
+/// message is on my saved list now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedMark {
+    /// When I saved it; `null` when it is not saved.
+    pub saved_at: Option<String>,
+}
+
+/// `GET /conversations/:id/saved`: the numbers of the messages I saved in
+/// a room, ascending.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedNumbers {
+    pub numbers: Vec<i64>,
+}
+
+/// A message on my saved list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedMessage {
+    /// The entry's id: pass the last one's as `before` for the next page.
+    pub id: i64,
+    pub saved_at: String,
+    /// The message as it is now (its room is `conversation_id`).
+    pub message: Message,
+}
+
+/// `GET /users/me/saved`: my saved messages, the most recently saved first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedMessages {
+    pub saved: Vec<SavedMessage>,
+    /// Pass as `before` for the next page; `null` on the last.
+    pub next_before: Option<i64>,
+}
+
 /// A page of history, ascending.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

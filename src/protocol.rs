@@ -143,6 +143,14 @@ pub enum ServerEvent {
     NotificationsPaused {
         until: Option<String>,
     },
+    /// I saved message `number` of `room_id` (`saved_at`), or took it off
+    /// my list (`None`): sent to each of my sockets alone, so every tab
+    /// marks it at once.
+    MessageSaved {
+        room_id: RoomId,
+        number: i64,
+        saved_at: Option<String>,
+    },
     /// The answer to the client's `ping`.
     Pong,
 }

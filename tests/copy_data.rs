@@ -33,6 +33,7 @@ const TABLES: &[(&str, &str)] = &[
     ("room_events", "room_id, seq"),
     ("reactions", "room_id, number, emoji, user_id"),
     ("message_edits", "id"),
+    ("saved_messages", "id"),
     ("instance_settings", "key"),
     ("invitations", "id"),
     ("password_resets", "id"),
@@ -155,6 +156,11 @@ async fn seed(url: &str, messages: usize) -> Seeded {
     }
     for (room, user, number) in [(direct, bob, 5), (group, carol, 7), (group, alice, 1_000_000), (open, bob, 2)] {
         store.mark_read(room, user, number).await.expect("mark read");
+    }
+    // Saved messages: two of alice's, one of bob's (none on a message a
+    // small seed does not have, or deleted).
+    for (user, room, number) in [(alice, group, 2), (alice, direct, 4), (bob, group, 2)] {
+        store.set_saved(user, room, number, true, 1000).await.expect("saved");
     }
     // Web Push: the VAPID key and two devices.
     store.push_key_or_insert(("pkcs8-of-the-key", "its-public-key")).await.expect("push key");

@@ -46,6 +46,7 @@ use crate::components::header::Header;
 use crate::components::sidebar::Sidebar;
 use crate::pages::find::FindPage;
 use crate::pages::forgot_password::ForgotPasswordPage;
+use crate::pages::saved::SavedPage;
 use crate::pages::{
     admin::AdminPage, browse::BrowsePage, home::HomePage, login::LoginPage, not_found::NotFound, people::PeoplePage,
     profile::ProfilePage, register::RegisterPage, reset_password::ResetPasswordPage, room::RoomPage,
@@ -116,6 +117,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async />
                     <Route path=path!("rooms/:id") view=RoomPage ssr=SsrMode::Async />
                     <Route path=path!("find") view=FindPage ssr=SsrMode::Async />
+                    <Route path=path!("saved") view=SavedPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

@@ -43,8 +43,9 @@ struct Watches {
     /// old one's cleanup).
     room_handlers: HashMap<RoomId, (u64, Handler)>,
     next_token: u64,
-    /// Called for every event (the sidebar's unread badges).
-    global: Vec<Handler>,
+    /// Called for every event (the sidebar's unread badges), each with its
+    /// token for [`Live::off_event`].
+    global: Vec<(u64, Handler)>,
     /// The room the room page shows (`None` elsewhere): what `viewing`
     /// says while the tab is visible.
     shown_room: Option<RoomId>,
@@ -237,12 +238,31 @@ impl Live {
         ClientEvent::Viewing { room_id: shown.filter(|_| visible) }
     }
 
-    /// Adds a listener for every event.
-    pub fn on_event(&self, handler: impl Fn(&ServerEvent) + 'static) {
+    /// Adds a listener for every event; returns its token, which
+    /// [`Live::off_event`] takes to remove it (a page's listener goes with
+    /// the page).
+    pub fn on_event(&self, handler: impl Fn(&ServerEvent) + 'static) -> u64 {
         #[cfg(not(feature = "hydrate"))]
-        let _ = handler;
+        {
+            let _ = handler;
+            0
+        }
         #[cfg(feature = "hydrate")]
-        self.watches.update_value(|w| w.global.push(Rc::new(handler)));
+        self.watches
+            .try_update_value(|w| {
+                w.next_token += 1;
+                w.global.push((w.next_token, Rc::new(handler)));
+                w.next_token
+            })
+            .unwrap_or_default()
+    }
+
+    /// Removes the listener [`Live::on_event`] gave `token`.
+    pub fn off_event(&self, token: u64) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = token;
+        #[cfg(feature = "hydrate")]
+        self.watches.try_update_value(|w| w.global.retain(|(t, _)| *t != token));
     }
 
     /// Routes one event: remembers its seq, then calls the room's handler
@@ -258,7 +278,8 @@ impl Live {
             | ServerEvent::Typing { room_id, .. }
             | ServerEvent::Read { room_id, .. }
             | ServerEvent::Resync { room_id }
-            | ServerEvent::Room { room_id, .. } => Some(*room_id),
+            | ServerEvent::Room { room_id, .. }
+            | ServerEvent::MessageSaved { room_id, .. } => Some(*room_id),
             ServerEvent::Presence { .. }
             | ServerEvent::NotificationsPaused { .. }
             | ServerEvent::Error { .. }
@@ -287,7 +308,7 @@ impl Live {
                     Some(room) => w.room_handlers.get(&room).map(|(_, h)| h.clone()).into_iter().collect(),
                     None => w.room_handlers.values().map(|(_, h)| h.clone()).collect(),
                 };
-                handlers.extend(w.global.iter().cloned());
+                handlers.extend(w.global.iter().map(|(_, h)| h.clone()));
                 handlers
             })
             .unwrap_or_default();

@@ -209,6 +209,13 @@ const TABLES: &[Table] = &[
         columns: &[("id", Int), ("room_id", Int), ("number", Int), ("body", Text), ("written_at", Text)],
         identity: true,
     },
+    // Saved messages (migration 0026).
+    Table {
+        name: "saved_messages",
+        key: &["id"],
+        columns: &[("id", Int), ("user_id", Int), ("room_id", Int), ("number", Int), ("saved_at", Text)],
+        identity: true,
+    },
     // Issue 18 (migration 0006).
     Table { name: "instance_settings", key: &["key"], columns: &[("key", Text), ("value", Text)], identity: false },
     Table {

@@ -976,6 +976,12 @@ impl Store {
                             .bind(number)
                             .execute(&mut *tx)
                             .await?;
+                        // And it leaves every list it was saved on.
+                        sqlx::query("DELETE FROM saved_messages WHERE room_id = $1 AND number = $2")
+                            .bind(room)
+                            .bind(number)
+                            .execute(&mut *tx)
+                            .await?;
                         // Its files are gone from view at once; their blobs
                         // are collected once nothing else refers to them.
                         sqlx::query("DELETE FROM attachments WHERE room_id = $1 AND number = $2")

@@ -24,6 +24,7 @@ mod messages;
 mod push;
 mod push_jobs;
 mod rooms;
+mod saved;
 mod search;
 mod search_index;
 mod serving;
@@ -54,6 +55,7 @@ pub use messages::{
 pub use push::PushSubscription;
 pub use push_jobs::{PushCandidate, PushJob};
 pub use rooms::{Backlog, ListedRoom, RoomRow};
+pub use saved::{SaveChange, SavedRow};
 pub use search::{
     HitByline, HitRow, NEEDLES_MAX, ScanWindow, SearchScope, SearchStep, fts_all, fts_phrase, like_contains,
 };

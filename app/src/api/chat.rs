@@ -95,6 +95,9 @@ pub struct RoomView {
     pub around: Option<i64>,
     /// My notification level for the room (the header's picker).
     pub notifications: NotificationSettings,
+    /// The numbers of the messages I saved in the room.
+    #[serde(default)]
+    pub saved: Vec<i64>,
 }
 
 /// The room as its window opens (`at_unread`: at my first unread message,
@@ -112,8 +115,9 @@ pub async fn room_detail(room_id: i64, around: Option<i64>, at_unread: bool) -> 
     };
     let admin = hearth.is_admin(me.id).await?;
     let notifications = hearth.notification_settings(me.id, room).await?;
+    let saved = hearth.saved_in_room(me.id, room).await?.numbers;
     let edit_window_secs = hearth.settings().edit_window_secs;
-    Ok(RoomView { detail, edit_window_secs, admin, first_unread, around, notifications })
+    Ok(RoomView { detail, edit_window_secs, admin, first_unread, around, notifications, saved })
 }
 
 /// How many hits the search page shows: the newest this many.
@@ -224,6 +228,23 @@ pub async fn set_pin(room_id: i64, number: i64, on: bool) -> Result<Message, UiE
 pub async fn pinned_messages(room_id: i64) -> Result<Vec<Message>, UiError> {
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.pinned_messages(me.id, RoomId(room_id)).await?.messages)
+}
+
+/// Puts message `number` on my saved list (`on`) or takes it off; when it
+/// was saved, `None` once it is not.
+#[server(prefix = "/fn")]
+pub async fn set_saved(room_id: i64, number: i64, on: bool) -> Result<Option<String>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.save_message(me.id, RoomId(room_id), number, on).await?.saved_at)
+}
+
+/// A page of my saved messages, the most recently saved first (`before`:
+/// after the entry with that id).
+#[server(prefix = "/fn")]
+pub async fn saved_messages(before: Option<i64>) -> Result<hearth::model::SavedMessages, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    let params = hearth::saved::SavedParams { before, limit: None };
+    Ok(hearth.saved_messages(me.id, &params).await?)
 }
 
 /// "Mark unread" from message `number` on; my read marker now.

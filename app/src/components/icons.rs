@@ -47,6 +47,16 @@ pub fn PinIcon() -> impl IntoView {
     }
 }
 
+/// A bookmark: a message saved for later.
+#[component]
+pub fn BookmarkIcon() -> impl IntoView {
+    view! {
+        <LineIcon size=14>
+            <path d="M7 3h10v18l-5-4-5 4z" />
+        </LineIcon>
+    }
+}
+
 /// A bell: notifications.
 #[component]
 pub fn BellIcon() -> impl IntoView {

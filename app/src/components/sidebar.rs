@@ -65,9 +65,10 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
             <form method="get" action="/find" class="sidebar-search">
                 <input type="search" name="q" placeholder="Search messages" aria-label="Search messages" />
             </form>
-            <nav class="sidebar-links" aria-label="Start a conversation">
+            <nav class="sidebar-links" aria-label="Shortcuts">
                 <a href="/people" class="new-message">"New message"</a>
                 <a href="/browse">"Open rooms"</a>
+                <a href="/saved" class="saved-link">"Saved messages"</a>
             </nav>
             <NotificationOffer />
             <div class="room-filter">

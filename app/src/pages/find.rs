@@ -109,7 +109,12 @@ pub fn FindPage() -> impl IntoView {
 
 /// The name a hit's room is listed by: its title, marked "(archived)" for an
 /// archived room; never empty.
-fn room_name(live: &[ConversationSummary], archived: &[ConversationSummary], room: RoomId, me: UserId) -> String {
+pub(super) fn room_name(
+    live: &[ConversationSummary],
+    archived: &[ConversationSummary],
+    room: RoomId,
+    me: UserId,
+) -> String {
     if let Some(found) = live.iter().find(|r| r.id == room) {
         return found.display_title(me);
     }

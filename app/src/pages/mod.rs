@@ -15,6 +15,7 @@ pub mod query;
 pub mod register;
 pub mod reset_password;
 pub mod room;
+pub mod saved;
 
 use hearth::model::Profile;
 use leptos::either::Either;

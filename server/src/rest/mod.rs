@@ -11,6 +11,7 @@ mod messages;
 mod notifications;
 pub mod openapi;
 mod push;
+mod saved;
 mod search;
 mod users;
 
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(attachments::router())
         .merge(applications::router())
+        .merge(saved::router())
         .merge(search::router())
         .merge(notifications::router())
         .merge(push::router())

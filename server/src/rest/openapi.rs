@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
     account, admin, admin_rooms, applications, attachments, conversations, health, messages, notifications, push,
-    search, users,
+    saved, search, users,
 };
 use crate::state::AppState;
 
@@ -60,6 +60,7 @@ pub struct Errors {
         messages::history, messages::replies, messages::edits, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction, messages::mark_read,
         messages::pin, messages::unpin, messages::pins, messages::mark_unread,
+        saved::save, saved::unsave, saved::in_room, saved::list,
         messages::direct_history, messages::send_direct,
         attachments::upload, attachments::download, attachments::thumbnail,
         attachments::upload_avatar, attachments::avatar,

@@ -55,6 +55,7 @@ mod previews;
 mod push;
 mod rich;
 mod room_management;
+mod saved;
 mod search;
 mod search_web;
 mod security;

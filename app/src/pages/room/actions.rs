@@ -34,9 +34,9 @@ pub struct Reacting {
 
 /// The toolbar. Each button names what it does to the message ("Edit
 /// message"), for screen readers and as its hover text. Edit shows while
-/// `editable` says so (the edit window); Pin (or Unpin) comes last, after
-/// Delete, so the keys that reach Edit and Delete stay as they were; a
-/// button left `None` is not offered.
+/// `editable` says so (the edit window); Pin (or Unpin), Mark unread and
+/// Save (or Unsave) come after Delete, so the keys that reach Edit and
+/// Delete stay as they were; a button left `None` is not offered.
 #[component]
 pub fn Toolbar(
     reply: Callback<()>,
@@ -47,6 +47,8 @@ pub fn Toolbar(
     pin: Option<(bool, Callback<()>)>,
     /// "Mark unread" from this message (someone else's).
     unread: Option<Callback<()>>,
+    /// Whether I saved the message for later, and what saves or unsaves it.
+    save: Option<(Signal<bool>, Callback<()>)>,
 ) -> impl IntoView {
     // Focus moving on out of the toolbar (Tab past it) closes its picker,
     // as a press elsewhere does.
@@ -102,6 +104,17 @@ pub fn Toolbar(
             {unread.map(|mark| view! {
                 <button type="button" class="mark-unread" title="Mark unread from this message on" on:click=move |_| mark.run(())>
                     "Mark unread"
+                </button>
+            })}
+            // For me alone, and named for what it does now, as Pin is.
+            {save.map(|(saved, flip)| view! {
+                <button
+                    type="button"
+                    class="save"
+                    title=move || if saved.get() { "Remove from your saved messages" } else { "Save this message for later" }
+                    on:click=move |_| flip.run(())
+                >
+                    {move || if saved.get() { "Unsave" } else { "Save" }}<Unseen text=" message" />
                 </button>
             })}
         </div>

@@ -16,9 +16,9 @@ use super::edits::EditHistory;
 use super::layout::RowLayout;
 use super::timeline::{Delivery, Entry, quote_of};
 use super::use_room;
-use crate::api::{delete_message, edit_message, mark_unread, set_pin};
+use crate::api::{delete_message, edit_message, mark_unread, set_pin, set_saved};
 use crate::components::avatar::Avatar;
-use crate::components::icons::PinIcon;
+use crate::components::icons::{BookmarkIcon, PinIcon};
 use crate::components::rich::{Files, LinkCard, MessageText, Reactions, ReplyCount, ReplyQuote};
 use crate::components::stamp::Stamp;
 use crate::live::{LinkStatus, use_live};
@@ -220,6 +220,26 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             }
         });
     };
+    // Saved for later (for me alone): each of my tabs hears of it.
+    let saved_set = room.signals.saved;
+    let saved = Signal::derive(move || saved_set.with(|saved| saved.contains(&number)));
+    let flip_save = move || {
+        refusal.set(None);
+        let on = !saved.get_untracked();
+        spawn_local(async move {
+            match set_saved(room_id, number, on).await {
+                Ok(_) if editing.is_disposed() => {}
+                Ok(now) => saved_set.update(|saved| {
+                    if now.is_some() {
+                        saved.insert(number);
+                    } else {
+                        saved.remove(&number);
+                    }
+                }),
+                Err(error) => _ = refusal.try_set(Some(refusal_text(&error))),
+            }
+        });
+    };
     let pinned_by = m.pinned.as_ref().map(|p| p.by.as_ref().map_or("Someone", |by| by.display_name()).to_owned());
     // The quote is made when Reply is chosen, not for every row drawn (it
     // reads the message's text from its HTML).
@@ -237,6 +257,7 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
                 delete=deletable.then_some(Callback::new(move |()| deleting.set(Some(number))))
                 pin=Some((pinned, Callback::new(move |()| flip_pin())))
                 unread=others.then_some(Callback::new(move |()| unread_from_here()))
+                save=Some((saved, Callback::new(move |()| flip_save())))
             />
         }
     };
@@ -317,6 +338,11 @@ pub fn MessageRow(entry: Entry, layout: RowLayout) -> impl IntoView {
             <div class="message-main">
                 {pinned_by.map(|who| view! {
                     <p class="pinned-by"><PinIcon />"Pinned by "<bdi>{who}</bdi></p>
+                })}
+                {confirmed_live.then(|| view! {
+                    <Show when=move || saved.get()>
+                        <p class="saved-mark"><BookmarkIcon />"Saved for later"</p>
+                    </Show>
                 })}
                 // A later message of a group shows no name, but a screen
                 // reader moving through messages one by one still says whose.

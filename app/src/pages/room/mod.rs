@@ -175,6 +175,7 @@ pub fn RoomPage() -> impl IntoView {
                     edit_window_secs=view.edit_window_secs
                     admin=view.admin
                     notifications=view.notifications
+                    saved=view.saved
                 />
             }),
             Err(error) if error.is_missing() => EitherOf3::B(view! {
@@ -290,6 +291,8 @@ fn ChatWindow(
     admin: bool,
     /// My notification level for the room.
     notifications: NotificationSettings,
+    /// The messages I saved in the room.
+    saved: Vec<i64>,
 ) -> impl IntoView {
     let room = detail.conversation.id;
     let room_id = room.0;
@@ -340,8 +343,16 @@ fn ChatWindow(
         let resized = window_event_listener(leptos::ev::resize, move |_| paging.stay_at_bottom());
         on_cleanup(move || resized.remove());
     }
-    let signals =
-        RoomSignals::follow(room, detail.conversation.last_seq, detail.read_markers, me.id, other, timeline, paging);
+    let signals = RoomSignals::follow(
+        room,
+        detail.conversation.last_seq,
+        detail.read_markers,
+        saved,
+        me.id,
+        other,
+        timeline,
+        paging,
+    );
     signals.archived.set(detail.conversation.archived_at.is_some());
     let sender = Sender::new(room, Author::new(me.id, me.username.clone(), me.name.clone()), timeline, paging);
 

@@ -3,7 +3,7 @@
 //! routing of the room's live events (message events go to the
 //! [`Timeline`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hearth::model::{Author, RoomId, UserId};
 use hearth::protocol::{ClientEvent, RoomChange, ServerEvent};
@@ -29,6 +29,10 @@ pub struct RoomSignals {
     /// I am no longer a member (removed, or I left in another tab): the
     /// room is not followed any more, and nothing can be sent to it.
     pub left: RwSignal<bool>,
+    /// The messages I saved for later: as loaded, then as each of my tabs
+    /// saves or unsaves (`message_saved`), and read again after the link
+    /// comes back (what it said while down is not replayed).
+    pub saved: RwSignal<HashSet<i64>>,
     /// Who is typing, each until a time (ms).
     typing: RwSignal<Vec<(Author, f64)>>,
     /// Who is online: the frame's one list for every room ([`crate::chat::Chat::is_online`]),
@@ -46,11 +50,13 @@ pub struct RoomSignals {
 impl RoomSignals {
     /// Follows room `room` from `last_seq` for as long as the window is
     /// shown. `other`: the other person of a direct room, whose read marker
-    /// makes "Seen".
+    /// makes "Seen"; `saved`: the messages I saved in it.
+    #[allow(clippy::too_many_arguments)]
     pub fn follow(
         room: RoomId,
         last_seq: i64,
         read_markers: Vec<(UserId, i64)>,
+        saved: Vec<i64>,
         me: UserId,
         other: Option<UserId>,
         timeline: Timeline,
@@ -64,6 +70,7 @@ impl RoomSignals {
         let announcement = RwSignal::new(String::new());
         let archived = RwSignal::new(false);
         let left = RwSignal::new(false);
+        let saved = RwSignal::new(saved.into_iter().collect::<HashSet<i64>>());
         let seen = Memo::new(move |_| {
             let marker = markers.with(|m| other.and_then(|o| m.get(&o).copied()))?;
             timeline.entries.with(|e| seen_at(e, me, marker))
@@ -93,10 +100,13 @@ impl RoomSignals {
                     Err(error) if error.is_missing() => {
                         let _ = left.try_set(true);
                     }
-                    Ok(view) if view.detail.conversation.archived_at.is_some() => {
-                        let _ = archived.try_set(true);
+                    Ok(view) => {
+                        if view.detail.conversation.archived_at.is_some() {
+                            let _ = archived.try_set(true);
+                        }
+                        let _ = saved.try_set(view.saved.into_iter().collect());
                     }
-                    _ => {}
+                    Err(_) => {}
                 }
             })
         };
@@ -140,6 +150,13 @@ impl RoomSignals {
             ServerEvent::MessageDeleted { .. } | ServerEvent::Reacted { .. } => timeline.apply(event, false),
             ServerEvent::Room { change: RoomChange::Archived, .. } => archived.set(true),
             ServerEvent::Room { change: RoomChange::Removed, .. } => left.set(true),
+            ServerEvent::MessageSaved { number, saved_at, .. } => saved.update(|saved| {
+                if saved_at.is_some() {
+                    saved.insert(*number);
+                } else {
+                    saved.remove(number);
+                }
+            }),
             ServerEvent::Typing { user, .. } if user.id != me => {
                 let until = now_ms() + 5_000.0;
                 typing.update(|t| {
@@ -158,7 +175,8 @@ impl RoomSignals {
                 if subscribed.is_disposed() {
                     return;
                 }
-                if let Ok(RoomView { detail: fresh, .. }) = fetched {
+                if let Ok(RoomView { detail: fresh, saved: mine, .. }) = fetched {
+                    saved.set(mine.into_iter().collect());
                     // The newest page: no gap below it any more.
                     paging.caught_up(fresh.conversation.last_number);
                     timeline.reset(fresh.messages);
@@ -211,6 +229,7 @@ impl RoomSignals {
             subscribed,
             announcement,
             archived,
+            saved,
             left,
             typing,
             chat,
