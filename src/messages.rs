@@ -6,7 +6,7 @@ use crate::error::{AppError, FieldError};
 use crate::ingest::Byline;
 use crate::mentions::EVERYONE_MAX_MEMBERS;
 use crate::model::{
-    Author, Message, MessagePage, MessageVersion, MessageVersions, PinnedMessages, Reaction, RoomId, UserId,
+    Author, MarkedRead, Message, MessagePage, MessageVersion, MessageVersions, PinnedMessages, Reaction, RoomId, UserId,
 };
 use crate::protocol::{RoomChange, ServerEvent};
 use crate::rooms::NewConversation;
@@ -726,6 +726,21 @@ impl Hearth {
             tell_unread(&self.store, &self.hub, room, me).await?;
         }
         Ok(marker)
+    }
+
+    /// "Mark all as read": every live room of mine with unread messages is
+    /// read up to its newest message, as [`Hearth::mark_read`] reads one
+    /// (its members see "Seen", my tabs get the counts); the rooms it read.
+    /// An archived room, listed apart, keeps its marker.
+    pub async fn mark_all_read(&self, me: UserId) -> Result<MarkedRead, AppError> {
+        let mut rooms = Vec::new();
+        for listed in self.store.rooms_of(me).await? {
+            if listed.unread_count > 0 || listed.unread_mentions > 0 {
+                self.mark_read(me, listed.room.id, i64::MAX).await?;
+                rooms.push(listed.room.id);
+            }
+        }
+        Ok(MarkedRead { rooms })
     }
 
     /// "Mark unread": moves my read marker back to just before message

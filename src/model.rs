@@ -641,6 +641,13 @@ pub struct MessageVersions {
     pub versions: Vec<MessageVersion>,
 }
 
+/// `PUT /conversations/read` ("Mark all as read"): the rooms it read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkedRead {
+    pub rooms: Vec<RoomId>,
+}
+
 /// `PUT`/`DELETE /conversations/:id/messages/:number/save`: whether the
 /// message is on my saved list now.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

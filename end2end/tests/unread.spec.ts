@@ -117,3 +117,33 @@ test("a jump to a search hit below unread messages marks none of them read, an u
   await expect.poll(counts).toEqual([0, 0]);
   await closeAll(aliceContext, bobContext);
 });
+
+test("Mark all as read in the room list reads every room at once, and goes away once nothing is unread", async ({
+  browser,
+}) => {
+  const { alice, bob, room, aliceContext, bobContext, bobPage } = await pair(browser);
+  const made = await aliceContext.request.post("/conversations", {
+    data: { participant_ids: [bob.id], title: "Planning", kind: "group" },
+  });
+  expect(made.status()).toBe(201);
+  const group = await made.json();
+  for (let n = 1; n <= 3; n++) await postMessage(aliceContext.request, room, `direct ${n}`);
+  await postMessage(aliceContext.request, group.id, "in the group");
+  await bobPage.goto("/");
+  const badges = bobPage.locator(".sidebar .badges .unread");
+  await expect(badges).toHaveCount(2);
+  const markAll = bobPage.getByRole("button", { name: "Mark all as read" });
+  // (A press before the page has hydrated does nothing: pressed until it does.)
+  await expect(async () => {
+    if ((await markAll.count()) > 0) await markAll.click({ timeout: 2_000 });
+    await expect(badges).toHaveCount(0, { timeout: 2_000 });
+  }).toPass({ timeout: 45_000 });
+  await expect(markAll).toHaveCount(0);
+  expect(await unread(bobContext.request, room)).toBe(0);
+  expect(await unread(bobContext.request, group.id)).toBe(0);
+  // Something new brings it back.
+  await postMessage(aliceContext.request, room, `from ${alice.name}`);
+  await expect(badges).toHaveCount(1);
+  await expect(markAll).toHaveCount(1);
+  await closeAll(aliceContext, bobContext);
+});

@@ -254,6 +254,13 @@ pub async fn mark_unread(room_id: i64, number: i64) -> Result<i64, UiError> {
     Ok(hearth.mark_unread(me.id, RoomId(room_id), number).await?)
 }
 
+/// "Mark all as read": the rooms it read.
+#[server(prefix = "/fn")]
+pub async fn mark_all_read() -> Result<Vec<RoomId>, UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.mark_all_read(me.id).await?.rooms)
+}
+
 #[server(prefix = "/fn")]
 pub async fn mark_read(room_id: i64, number: i64) -> Result<i64, UiError> {
     let (hearth, me) = ssr::user().await?;

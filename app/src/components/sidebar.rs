@@ -31,6 +31,7 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
     let keys: Vec<String> = rooms.iter().flatten().map(|room| filter_key(room, me.id)).collect();
     let matching = Memo::new(move |_| filter.with(|f| keys.iter().filter(|key| shown_for(key, f)).count()));
     let filtering = move || filter.with(|f| !f.trim().is_empty());
+    let any_unread = rooms.iter().flatten().any(|room| room.unread_count > 0);
     #[cfg(feature = "hydrate")]
     {
         // Ctrl+K (⌘K) from anywhere: to the field, its text selected.
@@ -91,6 +92,7 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                     })}
                 </p>
             </div>
+            {any_unread.then(|| view! { <MarkAllRead /> })}
             {error.map(|_| view! {
                 <div class="load-error" role="alert">
                     <p>"Could not load your conversations."</p>
@@ -109,6 +111,34 @@ pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) ->
                 "No conversation's name holds “"{move || filter.get().trim().to_owned()}"”."
             </p>
         </aside>
+    }
+}
+
+/// "Mark all as read", while any room counts unread messages: every room's
+/// marker to its newest message. The list is read again at once (my other
+/// tabs hear of each room's count); a refusal is said beside it.
+#[component]
+fn MarkAllRead() -> impl IntoView {
+    let chat = use_chat();
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let mark = move |_| {
+        busy.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            let done = crate::api::mark_all_read().await;
+            let _ = busy.try_set(false);
+            match done {
+                Ok(_) => chat.refresh_rooms(),
+                Err(err) => _ = problem.try_set(Some(err.to_string())),
+            }
+        });
+    };
+    view! {
+        <div class="mark-all-read">
+            <button type="button" class="link" disabled=move || busy.get() on:click=mark>"Mark all as read"</button>
+            {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+        </div>
     }
 }
 

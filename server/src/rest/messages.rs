@@ -9,7 +9,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::{HistoryParams, RepliesParams};
-use hearth::model::{Message, MessagePage, MessageVersions, PinnedMessages, Reaction};
+use hearth::model::{MarkedRead, Message, MessagePage, MessageVersions, PinnedMessages, Reaction};
 use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages/{number}/replies", get(replies))
         .route("/conversations/{id}/messages/{number}/edits", get(edits))
         .route("/conversations/{id}/read", put(mark_read))
+        .route("/conversations/read", put(mark_all_read))
         .route("/conversations/{id}/messages/{number}/unread", put(mark_unread))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
@@ -152,6 +153,18 @@ pub(super) async fn mark_read(
 ) -> ApiResult<impl IntoResponse> {
     let marker = hearth.mark_read(me.id, RoomId(id), body.number.unwrap_or(i64::MAX)).await?;
     Ok(JsonResponse(ReadMarker { read_up_to: marker }))
+}
+
+/// "Mark all as read": every live conversation of mine with unread
+/// messages is read up to its newest, as `PUT /conversations/{id}/read`
+/// reads one (its members see "Seen", my sockets get the counts).
+#[utoipa::path(put, path = "/conversations/read", tag = "messages",
+    responses((status = 200, description = "The conversations it read", body = MarkedRead)))]
+pub(super) async fn mark_all_read(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<impl IntoResponse> {
+    Ok(JsonResponse(hearth.mark_all_read(me.id).await?))
 }
 
 /// Marks a room unread from a message on: my read marker moves back to just

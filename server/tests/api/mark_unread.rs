@@ -93,3 +93,91 @@ async fn only_a_member_marks_unread_and_only_from_a_message_that_is_there() {
     assert_error(mark_unread(&app, &new_client(), room, 1).await, 401).await;
     assert_eq!(unread_of(&app, &bob.client, room).await, (1, 0), "nothing moved");
 }
+
+/// "Mark all as read" (`PUT /conversations/read`): every room of mine with
+/// unread messages is read to its newest, each member of it is told as a
+/// single read would tell them, my tabs get the counts, and a room already
+/// read, or archived, is left as it is.
+#[tokio::test]
+async fn mark_all_as_read_reads_every_room_with_unread_messages_and_tells_who_a_read_would() {
+    // Arrange: bob writes to alice in a direct room and a group (once
+    // mentioning her); a third room alice has read; an archived one.
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (person(&app, "alice").await, person(&app, "bob").await, person(&app, "carol").await);
+    let direct = app.conversation_with(&bob.client, &[alice.id]).await;
+    let group = app.conversation_with(&bob.client, &[alice.id, carol.id]).await;
+    let read =
+        app.create_conversation(&bob.client, json!({ "participant_ids": [alice.id, carol.id], "title": "Read" })).await;
+    let read = read.json::<serde_json::Value>().await.expect("json")["id"].as_i64().expect("id");
+    let archived = app
+        .create_conversation(&bob.client, json!({ "participant_ids": [alice.id], "title": "Old", "kind": "group" }))
+        .await;
+    let archived = archived.json::<serde_json::Value>().await.expect("json")["id"].as_i64().expect("id");
+    for (room, text) in [
+        (direct, "one"),
+        (direct, "two"),
+        (group, "hi @alice"),
+        (group, "and all"),
+        (read, "seen"),
+        (archived, "old news"),
+    ] {
+        app.send(&bob.client, room, text).await;
+    }
+    assert_eq!(
+        read_up_to(alice.client.put(app.url(&format!("/conversations/{read}/read"))).send().await.unwrap()).await,
+        1
+    );
+    let gone = bob.client.delete(app.url(&format!("/conversations/{archived}"))).send().await.expect("sent");
+    assert_eq!(gone.status(), 204);
+    assert_eq!(unread_of(&app, &alice.client, group).await, (2, 1));
+    let (mut alice_tab, mut bob_tab) = (connect(&app, &alice).await, connect(&app, &bob).await);
+    bob_tab.subscribe(direct, None).await;
+
+    // Act
+    let marked = alice.client.put(app.url("/conversations/read")).send().await.expect("sent");
+
+    // Assert
+    assert_eq!(marked.status(), 200);
+    let mut rooms: Vec<i64> = marked.json::<serde_json::Value>().await.expect("json")["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| r.as_i64().expect("an id"))
+        .collect();
+    rooms.sort_unstable();
+    assert_eq!(rooms, [direct, group], "the rooms with unread messages, and no other");
+    for room in [direct, group, read] {
+        assert_eq!(unread_of(&app, &alice.client, room).await, (0, 0), "room {room}");
+    }
+    let archived_now = app.get_json(&alice.client, "/conversations?archived=true").await;
+    assert_eq!(archived_now[0]["unread_count"], 1, "an archived room keeps its marker: {archived_now}");
+    // Bob, in the direct room, sees alice has read his two messages.
+    assert_eq!(
+        bob_tab.next_skipping_presence().await,
+        ServerEvent::Read { room_id: RoomId(direct), user_id: hearth::model::UserId(alice.id), number: 2 }
+    );
+    // Alice's tab hears each room's count.
+    let mut counted = Vec::new();
+    for _ in 0..2 {
+        match alice_tab.next_skipping_presence().await {
+            ServerEvent::Room {
+                room_id,
+                change: RoomChange::Unread,
+                unread_count: Some(0),
+                unread_mentions: Some(0),
+            } => counted.push(room_id.0),
+            other => panic!("expected a room's count, got {other:?}"),
+        }
+    }
+    counted.sort_unstable();
+    assert_eq!(counted, [direct, group]);
+
+    // Act: again, with nothing unread; and signed out.
+    let again = alice.client.put(app.url("/conversations/read")).send().await.expect("sent");
+    let anonymous = new_client().put(app.url("/conversations/read")).send().await.expect("sent");
+
+    // Assert
+    assert_eq!(again.json::<serde_json::Value>().await.expect("json"), json!({ "rooms": [] }));
+    alice_tab.assert_quiet(QUIET, "alice").await;
+    assert_error(anonymous, 401).await;
+}
