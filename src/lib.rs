@@ -89,6 +89,8 @@ mod cluster;
 #[cfg(feature = "server")]
 pub mod demo;
 #[cfg(feature = "server")]
+pub mod emoji;
+#[cfg(feature = "server")]
 #[doc(hidden)]
 pub mod fuzz_checks;
 #[cfg(feature = "server")]

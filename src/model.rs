@@ -641,6 +641,23 @@ pub struct MessageVersions {
     pub versions: Vec<MessageVersion>,
 }
 
+/// An emoji and the shortcode it was found by (`GET /emoji?query=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmojiSuggestion {
+    pub emoji: String,
+    /// Without its colons: `tada`.
+    pub shortcode: String,
+}
+
+/// `GET /emoji?query=`: the emoji a shortcode's start names, the likeliest
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmojiSuggestions {
+    pub emoji: Vec<EmojiSuggestion>,
+}
+
 /// `PUT /conversations/read` ("Mark all as read"): the rooms it read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -352,3 +352,38 @@ test("a long message is shown cut with Show more, on the page and when it arrive
   await expect(alicePage.locator("article.message", { hasText: "a short one" }).getByRole("button", { name: /Show/ })).toHaveCount(0);
   await closeAll(aliceContext, bobContext);
 });
+
+test(":tad in the composer offers 🎉 by its shortcode; Enter puts it in, Esc and a time leave the text alone", async ({
+  browser,
+}) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  const errors = trackPageErrors(alicePage);
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+  const composer = alicePage.getByRole("combobox", { name: "Message" });
+  const list = alicePage.getByRole("listbox", { name: "Emoji" });
+  await composer.focus();
+
+  await alicePage.keyboard.type("We shipped :tad");
+
+  await expect(list).toBeVisible();
+  await expect(composer).toHaveAttribute("aria-expanded", "true");
+  const options = list.getByRole("option");
+  await expect(options.nth(0)).toHaveText("🎉 :tada:");
+  await expect(options.nth(0)).toHaveAttribute("aria-selected", "true");
+  await alicePage.keyboard.press("Enter");
+  await expect(composer).toHaveValue("We shipped 🎉 ");
+  await expect(list).toBeHidden();
+  await expect(alicePage.locator("article.message")).toHaveCount(0);
+
+  // Esc closes it with the text as typed; a time is no shortcode.
+  await alicePage.keyboard.type("at 10:30 :thumbs");
+  await expect(list).toBeVisible();
+  await alicePage.keyboard.press("Escape");
+  await expect(list).toBeHidden();
+  await expect(composer).toHaveValue("We shipped 🎉 at 10:30 :thumbs");
+  await alicePage.keyboard.press("Enter");
+  await expect(bobPage.locator("article.message .body").last()).toHaveText("We shipped 🎉 at 10:30 :thumbs");
+  expect(errors).toEqual([]);
+  await closeAll(aliceContext, bobContext);
+});

@@ -254,6 +254,13 @@ pub async fn mark_unread(room_id: i64, number: i64) -> Result<i64, UiError> {
     Ok(hearth.mark_unread(me.id, RoomId(room_id), number).await?)
 }
 
+/// The emoji a shortcode's start names (`tad` → 🎉), the likeliest first.
+#[server(prefix = "/fn")]
+pub async fn emoji_suggestions(query: String) -> Result<Vec<hearth::model::EmojiSuggestion>, UiError> {
+    ssr::user().await?;
+    Ok(hearth::emoji::suggestions(&query).map_err(hearth::AppError::from)?)
+}
+
 /// "Mark all as read": the rooms it read.
 #[server(prefix = "/fn")]
 pub async fn mark_all_read() -> Result<Vec<RoomId>, UiError> {

@@ -9,7 +9,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::messages::{HistoryParams, RepliesParams};
-use hearth::model::{MarkedRead, Message, MessagePage, MessageVersions, PinnedMessages, Reaction};
+use hearth::model::{EmojiSuggestions, MarkedRead, Message, MessagePage, MessageVersions, PinnedMessages, Reaction};
 use hearth::model::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages/{number}/edits", get(edits))
         .route("/conversations/{id}/read", put(mark_read))
         .route("/conversations/read", put(mark_all_read))
+        .route("/emoji", get(emoji))
         .route("/conversations/{id}/messages/{number}/unread", put(mark_unread))
         .route("/conversations/{id}/messages/{number}/reactions", post(toggle_reaction))
         .route("/conversations/{id}/messages/{number}/reactions/{emoji}", put(add_reaction).delete(remove_reaction))
@@ -273,6 +274,29 @@ pub(super) async fn pins(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(JsonResponse(hearth.pinned_messages(me.id, RoomId(id)).await?))
+}
+
+/// The start of a shortcode, with or without its colons.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct EmojiQuery {
+    /// 1 to 32 of the letters, digits, `_`, `+` and `-` a shortcode holds.
+    #[serde(default)]
+    query: String,
+}
+
+/// The emoji whose shortcodes `query` begins (`tad` → 🎉 `tada`), or one of
+/// whose words it begins, the likeliest first, at most 8: what the
+/// composer suggests as one types `:tad`.
+#[utoipa::path(get, path = "/emoji", tag = "messages",
+    params(EmojiQuery),
+    responses((status = 200, description = "The emoji it names", body = EmojiSuggestions)))]
+pub(super) async fn emoji(
+    CurrentUser(_me): CurrentUser,
+    Query(asked): Query<EmojiQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let emoji = hearth::emoji::suggestions(&asked.query).map_err(hearth::AppError::from)?;
+    Ok(JsonResponse(EmojiSuggestions { emoji }))
 }
 
 /// Toggles my reaction on a message.

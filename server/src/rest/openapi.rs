@@ -59,7 +59,7 @@ pub struct Errors {
         notifications::show, notifications::update, notifications::pause, notifications::resume,
         messages::history, messages::replies, messages::edits, messages::send, messages::edit, messages::remove,
         messages::toggle_reaction, messages::add_reaction, messages::remove_reaction, messages::mark_read, messages::mark_all_read,
-        messages::pin, messages::unpin, messages::pins, messages::mark_unread,
+        messages::pin, messages::unpin, messages::pins, messages::mark_unread, messages::emoji,
         saved::save, saved::unsave, saved::in_room, saved::list,
         messages::direct_history, messages::send_direct,
         attachments::upload, attachments::download, attachments::thumbnail,

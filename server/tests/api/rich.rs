@@ -666,3 +666,24 @@ async fn collect(ws: &mut Ws, changes: &mut Vec<ServerEvent>, app: &TestApp, ali
         }
     }
 }
+
+/// `GET /emoji?query=`: the emoji a shortcode's start names, for the
+/// composer's `:tad` autocomplete; a query that is no shortcode is a 422.
+#[tokio::test]
+async fn emoji_are_found_by_the_start_of_their_shortcodes() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+
+    let tada = app.get_json(&alice.client, "/emoji?query=tad").await;
+    let colons = app.get_json(&alice.client, "/emoji?query=%3ATADA%3A").await;
+    let none = app.get_json(&alice.client, "/emoji?query=zzzzqqq").await;
+
+    assert_eq!(tada["emoji"][0], json!({ "emoji": "🎉", "shortcode": "tada" }), "{tada}");
+    assert_eq!(colons["emoji"][0], tada["emoji"][0], "colons and case do not count");
+    assert!(tada["emoji"].as_array().expect("a list").len() <= 8);
+    assert_eq!(none, json!({ "emoji": [] }));
+    for bad in ["/emoji", "/emoji?query=", "/emoji?query=%3Cscript%3E", &format!("/emoji?query={}", "a".repeat(33))] {
+        crate::helpers::assert_error_about(bad, app.get(&alice.client, bad).await, 422).await;
+    }
+    assert_error(app.get(&crate::helpers::new_client(), "/emoji?query=tad").await, 401).await;
+}

@@ -4,13 +4,14 @@
 //! a touch screen Return is a new line and Send sends), Up
 //! in an empty composer edits my last message; the
 //! quote of the message being answered; typing notices; the `@` autocomplete
-//! of the room's members (a combobox: arrows move, Enter or Tab picks, Esc
-//! closes; [`super::mentioning`] is its pure part); the files going with
+//! of the room's members and the `:shortcode` one of emoji, asked of the
+//! server (a combobox: arrows move, Enter or Tab picks, Esc closes;
+//! [`super::mentioning`] is its pure part); the files going with
 //! the message (Attach, or a paste; [`super::uploads`]), which it waits for.
 //! Without JavaScript it is a plain form that posts to the server function.
 
 use hearth::mentions::EVERYONE_MAX_MEMBERS;
-use hearth::model::{MESSAGE_BODY_MAX, Person, ReplyTo};
+use hearth::model::{EmojiSuggestion, MESSAGE_BODY_MAX, Person, ReplyTo};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -43,13 +44,31 @@ fn placeholder(title: &str) -> String {
     }
 }
 
-/// The open autocomplete: the query it answers, who matches, and which of
+/// One choice of the autocomplete: a member to mention, or an emoji.
+#[derive(Clone, Debug, PartialEq)]
+enum Suggestion {
+    Person(Person),
+    Emoji(EmojiSuggestion),
+}
+
+/// The open autocomplete: the query it answers, what matches, and which of
 /// them the arrows point at.
 #[derive(Clone, Debug, PartialEq)]
 struct Picker {
     query: Query,
-    matches: Vec<Person>,
+    matches: Vec<Suggestion>,
     active: usize,
+}
+
+impl Picker {
+    /// Open on `matches`, unless there are none.
+    fn open(query: Query, matches: Vec<Suggestion>) -> Option<Self> {
+        (!matches.is_empty()).then_some(Self { query, matches, active: 0 })
+    }
+
+    fn of_emoji(&self) -> bool {
+        matches!(self.matches.first(), Some(Suggestion::Emoji(_)))
+    }
 }
 
 /// `members`: who may be mentioned (the room's members but me); `title`: the
@@ -186,23 +205,56 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
     });
     let picker = RwSignal::new(None::<Picker>);
     let textarea: NodeRef<leptos::html::Textarea> = NodeRef::new();
-    // After each input: is the caret in an `@query` that matches someone?
-    let look = move || {
-        let Some(area) = textarea.get_untracked() else { return };
+    // The emoji each `:query` named, as the server said (asked once each).
+    let emoji_known = StoredValue::new(std::collections::HashMap::<String, Vec<EmojiSuggestion>>::new());
+    // The query at the caret now: an `@query`, else a `:query`.
+    let query_now = move || -> Option<(Query, bool)> {
+        let area = textarea.try_get_untracked().flatten()?;
         let text = area.value();
-        let caret = area.selection_start().ok().flatten().map(|c| mentioning::byte_offset(&text, c));
-        let found = caret.and_then(|caret| mentioning::query_at(&text, caret)).and_then(|query| {
-            let matches: Vec<Person> = members
-                .with_untracked(|people| mentioning::matching(people, &query.text).into_iter().cloned().collect());
-            (!matches.is_empty()).then_some(Picker { query, matches, active: 0 })
-        });
-        picker.set(found);
+        let caret = mentioning::byte_offset(&text, area.selection_start().ok().flatten()?);
+        match mentioning::query_at(&text, caret) {
+            Some(query) => Some((query, false)),
+            None => mentioning::emoji_query_at(&text, caret).map(|query| (query, true)),
+        }
     };
-    // Puts `@username ` in place of the query, the caret after it.
+    let emoji_picker = |query: Query, found: Vec<EmojiSuggestion>| {
+        Picker::open(query, found.into_iter().map(Suggestion::Emoji).collect())
+    };
+    // After each input: is the caret in an `@query` that matches someone,
+    // or in a `:query` that names emoji?
+    let look = move || match query_now() {
+        None => picker.set(None),
+        Some((query, false)) => {
+            let matches = members.with_untracked(|people| {
+                mentioning::matching(people, &query.text).into_iter().cloned().map(Suggestion::Person).collect()
+            });
+            picker.set(Picker::open(query, matches));
+        }
+        Some((query, true)) => {
+            if let Some(found) = emoji_known.with_value(|known| known.get(&query.text).cloned()) {
+                picker.set(emoji_picker(query, found));
+                return;
+            }
+            picker.set(None);
+            leptos::task::spawn_local(async move {
+                let found = crate::api::emoji_suggestions(query.text.clone()).await.unwrap_or_default();
+                emoji_known.try_update_value(|known| known.insert(query.text.clone(), found.clone()));
+                // Only if the caret is still in that query (typing went on).
+                if query_now().is_some_and(|(now, _)| now == query) {
+                    let _ = picker.try_set(emoji_picker(query, found));
+                }
+            });
+        }
+    };
+    // Puts `@username ` (or the emoji and a space) in place of the query,
+    // the caret after it.
     let pick = move |index: usize| {
         let (Some(open), Some(area)) = (picker.get_untracked(), textarea.get_untracked()) else { return };
-        let Some(person) = open.matches.get(index) else { return };
-        let (text, caret) = mentioning::insert(&area.value(), &open.query, &person.username);
+        let Some(choice) = open.matches.get(index) else { return };
+        let (text, caret) = match choice {
+            Suggestion::Person(person) => mentioning::insert(&area.value(), &open.query, &person.username),
+            Suggestion::Emoji(found) => mentioning::replace(&area.value(), &open.query, &format!("{} ", found.emoji)),
+        };
         let caret = mentioning::utf16_offset(&text, caret);
         area.set_value(&text);
         draft.set(text);
@@ -321,9 +373,27 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                 }
             ></textarea>
             <span id=COMPOSER_HINT_ID class="visually-hidden">{move || if touch.get() { TOUCH_HINT } else { KEYBOARD_HINT }}</span>
-            <ul id=MENTION_LIST_ID class="mention-list" role="listbox" aria-label="People to mention" hidden=move || picker.with(Option::is_none)>
-                {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, person)| {
+            <ul
+                id=MENTION_LIST_ID
+                class="mention-list"
+                role="listbox"
+                aria-label=move || if picker.with(|p| p.as_ref().is_some_and(Picker::of_emoji)) { "Emoji" } else { "People to mention" }
+                hidden=move || picker.with(Option::is_none)
+            >
+                {move || picker.get().map(|open| open.matches.into_iter().enumerate().map(|(index, choice)| {
                     let selected = index == open.active;
+                    let label = match choice {
+                        Suggestion::Person(person) => view! {
+                            <span class="mention-name">{person.display_name().to_owned()}</span>
+                            " " <span class="muted">"@"{person.username.clone()}</span>
+                        }
+                        .into_any(),
+                        Suggestion::Emoji(found) => view! {
+                            <span class="emoji-choice">{found.emoji}</span>
+                            " " <span class="muted">":"{found.shortcode}":"</span>
+                        }
+                        .into_any(),
+                    };
                     view! {
                         <li
                             id=option_id(index)
@@ -334,8 +404,7 @@ pub fn Composer(members: Signal<Vec<Person>>, title: Signal<String>) -> impl Int
                             on:mousedown=|ev| ev.prevent_default()
                             on:click=move |_| pick(index)
                         >
-                            <span class="mention-name">{person.display_name().to_owned()}</span>
-                            " " <span class="muted">"@"{person.username.clone()}</span>
+                            {label}
                         </li>
                     }
                 }).collect_view())}

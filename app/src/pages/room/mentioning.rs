@@ -1,5 +1,6 @@
 //! The composer's `@` autocomplete, its pure part: the `@query` the caret
-//! is in, the members it matches, and the text once one is picked. The
+//! is in, the members it matches, and the text once one is picked; and the
+//! `:shortcode` query the emoji autocomplete answers (from the server). The
 //! component is in [`super::composer`]; the server resolves the `@username`
 //! written here to a user id when the message is sent.
 
@@ -68,13 +69,36 @@ pub fn matching<'a>(people: &'a [Person], query: &str) -> Vec<&'a Person> {
     by_username.chain(by_name).take(MAX_SHOWN).collect()
 }
 
+/// The `:shortcode` query that ends at `caret` (a byte offset): a `:` at
+/// the start or after white space, then at least two of a shortcode's
+/// characters (`:)` and a time such as `10:30` are not one). `None`
+/// elsewhere.
+pub fn emoji_query_at(text: &str, caret: usize) -> Option<Query> {
+    let before = text.get(..caret)?;
+    let colon = before.rfind(':')?;
+    let typed = &before[colon + 1..];
+    let shortcode = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-');
+    if typed.len() < 2 || typed.len() > 32 || !typed.chars().all(shortcode) {
+        return None;
+    }
+    if before[..colon].chars().next_back().is_some_and(|c| !c.is_whitespace()) {
+        return None;
+    }
+    Some(Query { start: colon, end: caret, text: typed.to_ascii_lowercase() })
+}
+
 /// `text` with the query replaced by `@username ` and the caret (a byte
 /// offset) just after it.
 pub fn insert(text: &str, query: &Query, username: &str) -> (String, usize) {
-    let mention = format!("@{username} ");
-    let mut out = String::with_capacity(text.len() + mention.len());
+    replace(text, query, &format!("@{username} "))
+}
+
+/// `text` with the query replaced by `with`, and the caret (a byte offset)
+/// just after it.
+pub fn replace(text: &str, query: &Query, with: &str) -> (String, usize) {
+    let mut out = String::with_capacity(text.len() + with.len());
     out.push_str(&text[..query.start]);
-    out.push_str(&mention);
+    out.push_str(with);
     let caret = out.len();
     out.push_str(&text[query.end..]);
     (out, caret)
@@ -179,6 +203,21 @@ mod tests {
         assert_eq!(insert(text, &query, "bob"), ("hi @bob , see".to_owned(), 8));
         let query = query_at("@bo", 3).expect("@bo at the caret is a query");
         assert_eq!(insert("@bo", &query, "bob"), ("@bob ".to_owned(), 5));
+    }
+
+    #[test]
+    fn an_emoji_query_is_a_colon_and_two_or_more_of_a_shortcodes_characters() {
+        assert_eq!(emoji_query_at(":ta", 3), Some(Query { start: 0, end: 3, text: "ta".into() }));
+        assert_eq!(emoji_query_at("yes :Thumbs", 11), Some(Query { start: 4, end: 11, text: "thumbs".into() }));
+        assert_eq!(emoji_query_at(":+1", 3).map(|q| q.text), Some("+1".to_owned()));
+        // Too short, a time, a smiley, after a space, past the text.
+        assert_eq!(emoji_query_at(":t", 2), None);
+        assert_eq!(emoji_query_at("at 10:30", 8), None);
+        assert_eq!(emoji_query_at("ok :)", 5), None);
+        assert_eq!(emoji_query_at(":tada done", 10), None);
+        assert_eq!(emoji_query_at(":ta", 9), None);
+        let query = emoji_query_at("so :tad!", 7).expect("a query before the caret");
+        assert_eq!(replace("so :tad!", &query, "🎉 "), ("so 🎉 !".to_owned(), 8));
     }
 
     #[test]
