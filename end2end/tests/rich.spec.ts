@@ -387,3 +387,31 @@ test(":tad in the composer offers 🎉 by its shortcode; Enter puts it in, Esc a
   expect(errors).toEqual([]);
   await closeAll(aliceContext, bobContext);
 });
+
+test("the reaction picker finds any emoji by its name: Enter reacts with the first found, a press on another reacts with it", async ({
+  browser,
+}) => {
+  const { room, aliceContext, bobContext, alicePage, bobPage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "We launched");
+  await openLive(alicePage, room);
+  await openLive(bobPage, room);
+  const message = bobPage.locator("article.message").first();
+  await message.hover();
+  await message.getByRole("button", { name: "Add a reaction" }).click();
+  const field = message.getByRole("searchbox", { name: "Find an emoji by name" });
+
+  await field.fill("rocke");
+  await expect(message.getByRole("button", { name: "React with 🚀 :rocket:" })).toBeVisible();
+  await field.press("Enter");
+
+  const onAlice = alicePage.locator("article.message").first().locator("button.reaction[data-emoji='🚀']");
+  await expect(onAlice).toHaveText("🚀 1");
+  await expect(message.locator(".react-picker")).toHaveCount(0);
+  // Again, picking one of several found with the pointer.
+  await message.hover();
+  await message.getByRole("button", { name: "Add a reaction" }).click();
+  await field.fill("cake");
+  await message.getByRole("button", { name: "React with 🍥 :fish_cake:" }).click();
+  await expect(alicePage.locator("article.message").first().locator("button.reaction[data-emoji='🍥']")).toHaveText("🍥 1");
+  await closeAll(aliceContext, bobContext);
+});

@@ -454,8 +454,10 @@ impl OpenFor {
     }
 }
 
-/// "Add a reaction": opens the emoji the picker offers; picking one toggles
-/// it on the message. Esc or a press elsewhere closes it. `open_for` is the
+/// "Add a reaction": opens the emoji the picker offers, and a field that
+/// finds any other by its name (`tada`, asked of the server: Enter takes the
+/// first found); picking one toggles it on the message. Esc or a press
+/// elsewhere closes it. `open_for` is the
 /// message whose picker is open (one at a time), kept by the caller so that
 /// the picker outlives a redraw of its row.
 #[component]
@@ -477,6 +479,30 @@ pub fn ReactionPicker(
             crate::browser::reveal(&picker);
         }
     });
+    // The emoji found by name, for what the field holds now.
+    let query = RwSignal::new(String::new());
+    let found = RwSignal::new(Vec::<hearth::model::EmojiSuggestion>::new());
+    let find = move |typed: String| {
+        query.set(typed.clone());
+        let name = typed.trim().trim_matches(':').to_owned();
+        if name.is_empty() {
+            found.set(Vec::new());
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            // A name no shortcode could have finds nothing.
+            let list = crate::api::emoji_suggestions(name.clone()).await.unwrap_or_default();
+            if query.try_with_untracked(|now| now.trim().trim_matches(':') == name) == Some(true) {
+                let _ = found.try_set(list);
+            }
+        });
+    };
+    let pick = move |emoji: String| {
+        picking.set(false);
+        query.set(String::new());
+        found.set(Vec::new());
+        toggle_on(room_id, number, changed, failed, emoji);
+    };
     // Esc closes it, as every menu of the page, and gives focus back.
     let escape = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" && picking.get_untracked() {
@@ -507,17 +533,35 @@ pub fn ReactionPicker(
                     let label = format!("React with {emoji}");
                     let chosen = emoji.clone();
                     view! {
-                        <button
-                            type="button"
-                            class="pick"
-                            title=label.clone()
-                            aria-label=label
-                            on:click=move |_| {
-                                picking.set(false);
-                                toggle_on(room_id, number, changed, failed, chosen.clone());
-                            }
-                        >
+                        <button type="button" class="pick" title=label.clone() aria-label=label on:click=move |_| pick(chosen.clone())>
                             {emoji}
+                        </button>
+                    }
+                }).collect_view()}
+                <input
+                    type="search"
+                    class="react-search"
+                    placeholder="Find an emoji"
+                    aria-label="Find an emoji by name"
+                    maxlength="32"
+                    autocomplete="off"
+                    prop:value=query
+                    on:input=move |ev| find(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            if let Some(first) = found.with_untracked(|list| list.first().map(|f| f.emoji.clone())) {
+                                pick(first);
+                            }
+                        }
+                    }
+                />
+                {move || found.get().into_iter().map(|choice| {
+                    let label = format!("React with {} :{}:", choice.emoji, choice.shortcode);
+                    let chosen = choice.emoji.clone();
+                    view! {
+                        <button type="button" class="pick found" title=label.clone() aria-label=label on:click=move |_| pick(chosen.clone())>
+                            {choice.emoji}
                         </button>
                     }
                 }).collect_view()}
