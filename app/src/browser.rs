@@ -202,18 +202,22 @@ pub fn tab_shown() -> bool {
 /// outside.
 #[cfg(feature = "hydrate")]
 pub fn close_on_press_outside(selector: &'static str, close: impl Fn() + 'static) {
-    use wasm_bindgen::JsCast;
-    let outside = leptos::prelude::window_event_listener(leptos::ev::pointerdown, move |ev| {
-        let inside = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|t| t.closest(selector).ok().flatten())
-            .is_some();
-        if !inside {
+    on_each_press(move |pressed| {
+        if pressed.and_then(|t| t.closest(selector).ok().flatten()).is_none() {
             close();
         }
     });
-    leptos::prelude::on_cleanup(move || outside.remove());
+}
+
+/// Calls `handle` with the element of each press anywhere in the page
+/// (`None`: not an element), for as long as the component lives.
+#[cfg(feature = "hydrate")]
+pub fn on_each_press(handle: impl Fn(Option<&web_sys::Element>) + 'static) {
+    use wasm_bindgen::JsCast;
+    let pressed = leptos::prelude::window_event_listener(leptos::ev::pointerdown, move |ev| {
+        handle(ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).as_ref());
+    });
+    leptos::prelude::on_cleanup(move || pressed.remove());
 }
 
 #[cfg(feature = "hydrate")]

@@ -140,5 +140,10 @@ test("(edited) opens what a message said before, the oldest first, for anyone in
   await expect(message.locator(".body")).toHaveText("lunch at two");
   await mark.click();
   await expect(versions.locator(".version-body")).toHaveText(["lunch at noon", "lunch at one", "lunch at half past one"]);
+  // A press inside it keeps it open; one elsewhere closes it.
+  await versions.nth(0).click();
+  await expect(message.locator(".edits-popover")).toBeVisible();
+  await bobPage.locator(".chat-header h1").click();
+  await expect(message.locator(".edits-popover")).toBeHidden();
   await closeAll(aliceContext, bobContext);
 });

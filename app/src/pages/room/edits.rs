@@ -1,6 +1,7 @@
 //! "(edited)" on a message opens what it said before: its earlier texts,
 //! the oldest first, each with when it was written, read from the server
 //! each time the list opens (`message_edits`), so it follows later edits.
+//! Esc or a press elsewhere closes it.
 
 use hearth::model::MessageVersion;
 use leptos::prelude::*;
@@ -46,6 +47,16 @@ pub fn EditHistory(room_id: i64, number: i64) -> impl IntoView {
             panel.set_open(false);
         }
     };
+    // A press anywhere else closes it, as a menu closes.
+    #[cfg(feature = "hydrate")]
+    crate::browser::on_each_press(move |pressed| {
+        if let Some(panel) = panel.try_get_untracked().flatten()
+            && panel.open()
+            && !panel.contains(pressed.map(AsRef::as_ref))
+        {
+            panel.set_open(false);
+        }
+    });
     view! {
         <details class="edit-history" node_ref=panel on:toggle=toggled on:keydown=escape>
             <summary class="edited muted" title="Show what it said before">"(edited)"</summary>
