@@ -188,6 +188,16 @@ pub struct ConversationSummary {
     /// My notification level for the room (its kind's default unless set).
     #[serde(default)]
     pub notify_level: NotifyLevel,
+    /// When I closed it (a direct room): the server's list leaves it out
+    /// until `updated_at` passes this ([`Self::is_listed`]). Never sent.
+    #[serde(skip)]
+    pub closed_at: Option<String>,
+    /// In the web app's own list alone: I closed it and nothing happened in
+    /// it since, so its room list hides it (and follows it, to show it
+    /// again when something does). `GET /conversations` leaves such rooms
+    /// out, so it never says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
 }
 
 /// What a member is told about in a room: every message, only those that
@@ -244,6 +254,11 @@ pub fn paused_at(until: Option<&str>, now: &str) -> bool {
 }
 
 impl ConversationSummary {
+    /// Whether my room list shows it: not closed, or active since.
+    pub fn is_listed(&self) -> bool {
+        self.closed_at.as_ref().is_none_or(|closed| self.updated_at > *closed)
+    }
+
     /// The unread messages the tab's title and icon count for this room:
     /// none for a room I set to notify me of nothing (muted), else all.
     pub fn counted_unread(&self) -> i64 {
@@ -1021,6 +1036,8 @@ mod tests {
             unread_count: 0,
             unread_mentions: 0,
             notify_level: NotifyLevel::Mentions,
+            closed_at: None,
+            closed: false,
         }
     }
 

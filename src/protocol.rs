@@ -162,7 +162,8 @@ pub enum RoomChange {
     Removed,
     Unread,
     /// Renamed, its topic changed, someone joined or left, or (to me
-    /// alone) my notification level for it changed: read the room again.
+    /// alone) my notification level for it changed or I closed or reopened
+    /// it: read the room again.
     Updated,
     /// Archived: read-only from now on, and listed apart.
     Archived,

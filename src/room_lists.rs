@@ -193,12 +193,13 @@ impl RoomList {
         Self(Arc::new(Rooms { rooms, entries, json: OnceLock::new() }))
     }
 
-    /// The list as a JSON array: the same bytes as the list serialised whole.
+    /// The list as a JSON array: the same bytes as the listed rooms
+    /// ([`ConversationSummary::is_listed`]) serialised whole.
     pub fn json(&self) -> Bytes {
         self.0
             .json
             .get_or_init(|| {
-                let entries = self.0.rooms.iter().zip(&self.0.entries);
+                let entries = self.0.rooms.iter().zip(&self.0.entries).filter(|(room, _)| room.is_listed());
                 let entries: Vec<&Bytes> = entries.map(|(room, json)| json.get_or_init(|| entry_json(room))).collect();
                 let mut json = Vec::with_capacity(entries.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
                 json.push(b'[');
@@ -325,6 +326,8 @@ mod tests {
             unread_count: unread,
             unread_mentions: 0,
             notify_level: NotifyLevel::Mentions,
+            closed_at: None,
+            closed: false,
         }
     }
 

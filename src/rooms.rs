@@ -151,6 +151,9 @@ impl Hearth {
                 let (id, created) = self.store.find_or_create_direct(me, *other, title.as_deref()).await?;
                 if created {
                     self.announce_added(id, &[me, *other]);
+                } else {
+                    // Had I closed it, starting it again opened it.
+                    self.forget_room_list(me);
                 }
                 Ok(Opened { id, created })
             }
@@ -175,13 +178,18 @@ impl Hearth {
     }
 
     /// My rooms, most recent activity first, each with its members, newest
-    /// message and unread count: one query however many rooms.
+    /// message and unread count: one query however many rooms. For the web
+    /// app: with the ones I closed marked `closed` until there is activity
+    /// in them (its list hides them, and follows them live).
     pub async fn conversations(&self, me: UserId) -> Result<Vec<ConversationSummary>, AppError> {
-        Ok(self.room_list(me).await?.to_vec())
+        let list = self.room_list(me).await?;
+        Ok(list.iter().map(|room| ConversationSummary { closed: !room.is_listed(), ..room.clone() }).collect())
     }
 
     /// [`Self::conversations`], shared rather than copied: the list is kept
     /// in memory until something it shows changes ([`crate::room_lists`]).
+    /// It holds the rooms I closed too, so that activity in one (a change
+    /// to its entry) brings it back; its JSON leaves them out.
     /// While the bus is down, the other instances' changes go unheard, so
     /// the list is read afresh each time until it is back (which clears
     /// every kept list).
@@ -282,6 +290,34 @@ impl Hearth {
             Some(_) if self.store.room_for_member(room, me).await?.is_some() => Ok(()),
             _ => Err(AppError::NotFound("conversation")),
         }
+    }
+
+    /// Closes a direct conversation of mine: it is read, and leaves my room
+    /// list until someone writes in it or I start it again
+    /// (`create_conversation` with the person); the other person sees no
+    /// change. My tabs read the list again. (A group or open room is left,
+    /// not closed.)
+    pub async fn close_conversation(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        let row = self.member_room_row(me, room).await?;
+        if row.kind() != RoomKind::Direct {
+            return Err(AppError::invalid(
+                "conversation",
+                "Only a direct conversation can be closed: leave a group or open room instead",
+            ));
+        }
+        self.mark_read(me, room, i64::MAX).await?;
+        self.store.set_closed(room, me, true).await?;
+        self.hub.send_user(me, &ServerEvent::room(room, RoomChange::Updated));
+        Ok(())
+    }
+
+    /// Puts a conversation I closed back in my room list (fine when it was
+    /// not closed).
+    pub async fn reopen_conversation(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
+        self.member_room(me, room).await?;
+        self.store.set_closed(room, me, false).await?;
+        self.hub.send_user(me, &ServerEvent::room(room, RoomChange::Updated));
+        Ok(())
     }
 
     pub async fn leave(&self, me: UserId, room: RoomId) -> Result<(), AppError> {
@@ -446,6 +482,8 @@ fn summary_of(listed: ListedRoom) -> ConversationSummary {
             .as_deref()
             .and_then(NotifyLevel::parse)
             .unwrap_or(NotifyLevel::default_for(c.kind)),
+        closed_at: row.closed_at,
+        closed: false,
     }
 }
 

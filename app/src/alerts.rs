@@ -327,6 +327,8 @@ mod tests {
             unread_count: 0,
             unread_mentions: 0,
             notify_level: level,
+            closed_at: None,
+            closed: false,
         }
     }
 

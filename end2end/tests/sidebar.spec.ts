@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "./fixtures";
-import { closeAll, createRoom, openLive, pair, postMessage, registerUser } from "./helpers";
+import { closeAll, createRoom, openLive, pair, postMessage, registerUser, unread } from "./helpers";
 
 // The sidebar (issue 15): Rooms and Direct messages apart, the current room
 // marked for screen readers, badges that say their count, presence on
@@ -280,4 +280,25 @@ test("two people who took the same name are told apart by their @usernames, in t
   // The header of a direct room says whose the name is.
   await expect(page.locator(".chat-header .member", { hasText: name })).toContainText(`@${fake.username}`);
   await closeAll(context, realContext, fakeContext, lone);
+});
+
+test("Close in a direct room takes it out of the room list, read, until the other person writes again", async ({
+  browser,
+}) => {
+  const { alice, room, aliceContext, bobContext, bobPage } = await pair(browser);
+  await postMessage(aliceContext.request, room, "are you there?");
+  await openLive(bobPage, room);
+  const entry = bobPage.locator(`.sidebar a.room-link[href="/rooms/${room}"]`);
+  await expect(entry).toHaveCount(1);
+
+  await bobPage.locator(".chat-header").getByRole("button", { name: "Close" }).click();
+
+  await expect(bobPage).toHaveURL(/\/$/);
+  await expect(entry).toHaveCount(0);
+  expect(await unread(bobContext.request, room).catch(() => "not listed")).toBe("not listed");
+  // Alice writes again: back, counted.
+  await postMessage(aliceContext.request, room, `${alice.name} again`);
+  await expect(entry).toHaveCount(1);
+  await expect(entry.locator(".badges .unread")).toHaveText("1");
+  await closeAll(aliceContext, bobContext);
 });

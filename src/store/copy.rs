@@ -124,6 +124,7 @@ const TABLES: &[Table] = &[
             ("own_count", Int),
             ("read_others", Int),
             ("notify_level", Text),
+            ("closed_at", Text),
         ],
         identity: false,
     },

@@ -61,6 +61,8 @@ pub struct MyRoomRow {
     pub unread_mentions: i64,
     /// The member's chosen level (`None`: the kind's default).
     pub notify_level: Option<String>,
+    /// When the member closed it (a direct room), if they did.
+    pub closed_at: Option<String>,
 }
 
 const ROOM_COLUMNS: &str = "r.id, r.kind, r.title, r.created_by, r.last_number, r.messages_count, r.last_seq,
@@ -182,6 +184,8 @@ impl Store {
             if let Some(join) = &join {
                 bind_members(sqlx::query(join), id, &at, &[a, b]).execute(&mut *tx).await?;
             }
+            // Started again by one who had closed it: back in their list.
+            sqlx::query(REOPEN).bind(id).bind(a).execute(&mut *tx).await?;
             tx.commit().await?;
             (id, created)
         }))
@@ -210,14 +214,28 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).bind(id).fetch_optional(pool).await?))
     }
 
+    /// Closes room `room` for member `user` as of now (it leaves their list
+    /// until there is activity in it), or opens it again; false if they are
+    /// not a member.
+    pub async fn set_closed(&self, room: RoomId, user: UserId, closed: bool) -> Result<bool, AppError> {
+        let sql = "UPDATE memberships SET closed_at = $3 WHERE room_id = $1 AND user_id = $2";
+        let at = closed.then(now);
+        let changed = on_writer!(self, pool => {
+            sqlx::query(sql).bind(room).bind(user).bind(at).execute(pool).await?.rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
     /// `user`'s live rooms, most recent activity first, with unread counts
-    /// (from the counters: O(my rooms), whatever their messages).
+    /// (from the counters: O(my rooms), whatever their messages); not one
+    /// they closed, unless there was activity in it since.
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<MyRoomRow>, AppError> {
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
-                {UNREAD} AS unread_count, {UNREAD_MENTIONS} AS unread_mentions, mb.notify_level
+                {UNREAD} AS unread_count, {UNREAD_MENTIONS} AS unread_mentions, mb.notify_level, mb.closed_at
              FROM memberships mb JOIN rooms r ON r.id = mb.room_id
              WHERE mb.user_id = $1 AND r.archived_at IS NULL
+               AND (mb.closed_at IS NULL OR r.updated_at > mb.closed_at)
              ORDER BY r.updated_at DESC, r.id DESC"
         );
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?))
@@ -300,7 +318,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {ROOM_COLUMNS},
-                {UNREAD} AS unread_count, {UNREAD_MENTIONS} AS unread_mentions, mb.notify_level,
+                {UNREAD} AS unread_count, {UNREAD_MENTIONS} AS unread_mentions, mb.notify_level, mb.closed_at,
                 m.number AS last_message_number, CASE WHEN m.deleted_at IS NULL THEN m.body END AS last_message_body,
                 m.user_id AS last_message_user_id, m.created_at AS last_message_created_at,
                 {members} AS members
@@ -679,6 +697,10 @@ impl Store {
         }))
     }
 }
+
+/// Member `$2`'s closed room `$1`, open again.
+const REOPEN: &str =
+    "UPDATE memberships SET closed_at = NULL WHERE room_id = $1 AND user_id = $2 AND closed_at IS NOT NULL";
 
 const READ_MARKER: &str = "SELECT last_read_number FROM memberships WHERE room_id = $1 AND user_id = $2";
 

@@ -52,3 +52,11 @@ pub async fn archived_rooms() -> Result<Vec<hearth::model::ConversationSummary>,
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.archived_conversations(me.id).await?)
 }
+
+/// Closes a direct conversation: read, and out of my room list until
+/// someone writes in it.
+#[server(prefix = "/fn")]
+pub async fn close_conversation(room_id: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.close_conversation(me.id, hearth::model::RoomId(room_id)).await?)
+}

@@ -27,6 +27,8 @@ use crate::error::UiError;
 pub fn Sidebar(me: Profile, rooms: Result<Vec<ConversationSummary>, UiError>) -> impl IntoView {
     let chat = use_chat();
     let (rooms, error) = chat.rooms_or_known(rooms);
+    // Those I closed are followed (the frame's `follow`), not listed.
+    let rooms = rooms.map(|rooms| rooms.into_iter().filter(|room| !room.closed).collect::<Vec<_>>());
     let filter = chat.filter;
     let keys: Vec<String> = rooms.iter().flatten().map(|room| filter_key(room, me.id)).collect();
     let matching = Memo::new(move |_| filter.with(|f| keys.iter().filter(|key| shown_for(key, f)).count()));
@@ -365,6 +367,8 @@ mod tests {
             unread_count: 0,
             unread_mentions: 0,
             notify_level: NotifyLevel::Mentions,
+            closed_at: None,
+            closed: false,
         }
     }
 

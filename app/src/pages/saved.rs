@@ -128,12 +128,10 @@ fn SavedList(first: SavedMessages, name: impl Fn(&SavedMessage) -> String + Send
             }
         >
             <ul class="saved-list">
-                <For each=move || entries.get() key=|entry| entry.id let:entry>
-                    {
-                        let room = name.with_value(|name| name(&entry));
-                        view! { <Entry entry room remove /> }
-                    }
-                </For>
+                {move || entries.get().into_iter().map(|entry| {
+                    let room = name.with_value(|name| name(&entry));
+                    view! { <Entry entry room remove /> }
+                }).collect_view()}
             </ul>
         </Show>
         <Show when=move || next.get().is_some()>

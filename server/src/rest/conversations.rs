@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use hearth::Hearth;
 use hearth::model::{Conversation, ConversationDetail, ConversationSummary, OpenRoom, Person};
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}", get(show).patch(update).delete(archive))
         .route("/conversations/{id}/join", post(join))
         .route("/conversations/{id}/membership", delete(leave))
+        .route("/conversations/{id}/closed", put(close).delete(reopen))
         .route("/conversations/{id}/participants", post(add_participants))
         .route("/conversations/{id}/participants/{user_id}", delete(remove_participant))
         .route("/rooms", get(open_rooms))
@@ -200,6 +201,34 @@ pub(super) async fn leave(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     hearth.leave(me.id, RoomId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Closes a direct conversation: it is read, and leaves my room list
+/// until someone writes in it, or I start it again (`POST /conversations`
+/// with the person) or reopen it. A group or open room is 422: leave it.
+#[utoipa::path(put, path = "/conversations/{id}/closed", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 204, description = "Closed")))]
+pub(super) async fn close(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    hearth.close_conversation(me.id, RoomId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts a conversation I closed back in my room list (idempotent).
+#[utoipa::path(delete, path = "/conversations/{id}/closed", tag = "conversations",
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 204, description = "Open")))]
+pub(super) async fn reopen(
+    State(hearth): State<Hearth>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    hearth.reopen_conversation(me.id, RoomId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -54,7 +54,7 @@ pub struct Errors {
         users::directory, users::change_password, users::reset_password,
         account::change_email, account::sessions, account::end_session, account::forgot_password,
         conversations::list, conversations::create, conversations::show, conversations::update,
-        conversations::archive, conversations::join, conversations::leave,
+        conversations::archive, conversations::join, conversations::leave, conversations::close, conversations::reopen,
         conversations::add_participants, conversations::remove_participant, conversations::open_rooms,
         notifications::show, notifications::update, notifications::pause, notifications::resume,
         messages::history, messages::replies, messages::edits, messages::send, messages::edit, messages::remove,

@@ -58,6 +58,7 @@ async fn members_may_use_every_conversation_route_others_get_404_and_anonymous_c
         route(Method::DELETE, "/conversations/{id}/messages/1/save", None, 200),
         route(Method::POST, "/conversations/{id}/participants", Some(json!({ "user_ids": [dave.id] })), 200),
         route(Method::DELETE, &format!("/conversations/{{id}}/participants/{}", dave.id), None, 204),
+        route(Method::DELETE, "/conversations/{id}/closed", None, 204),
         route(Method::POST, "/conversations/{id}/join", None, 200),
         route(Method::DELETE, "/conversations/{id}/membership", None, 204),
     ];

@@ -21,6 +21,7 @@ mod blobs_s3;
 mod cable;
 mod caches;
 mod chatflow;
+mod closing;
 mod cluster;
 mod cluster_support;
 mod compat;

@@ -458,6 +458,13 @@ fn ChatWindow(
         }
     });
     let manage = (admin || detail.conversation.created_by == Some(me.id)).then_some((shown_title, shown_topic));
+    let close = (detail.conversation.kind == RoomKind::Direct).then(|| {
+        view! {
+            <Show when=move || !signals.left.get()>
+                <room_menu::CloseConversation room_id />
+            </Show>
+        }
+    });
     let menu = (detail.conversation.kind != RoomKind::Direct).then(|| {
         let kind = detail.conversation.kind;
         // A room I am no longer in has nothing left for me to manage.
@@ -511,6 +518,7 @@ fn ChatWindow(
                     <span class="room-search-label">"Search this room"</span>
                 </a>
                 {menu}
+                {close}
                 <Show when=move || signals.is_live()>
                     <span class="live-badge" title="Receiving messages live"><span aria-hidden="true">"● "</span>"Live"</span>
                 </Show>

@@ -390,6 +390,40 @@ fn AddPeople(room_id: i64, members: RwSignal<Vec<Person>>, me_id: UserId) -> imp
     }
 }
 
+/// "Close" in a direct room's header: the conversation is read and leaves
+/// my room list until someone writes in it (or I start it again from New
+/// message); then home. Nothing to confirm: nothing is lost.
+#[component]
+pub fn CloseConversation(room_id: i64) -> impl IntoView {
+    let failed = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let chat = use_chat();
+    let close = move |_| {
+        let navigate = navigate.clone();
+        failed.set(None);
+        spawn_local(async move {
+            match crate::api::close_conversation(room_id).await {
+                Ok(()) => {
+                    chat.refresh_rooms();
+                    navigate("/", Default::default());
+                }
+                Err(error) => _ = failed.try_set(Some(format!("Could not close: {error}"))),
+            }
+        });
+    };
+    view! {
+        <button
+            type="button"
+            class="link close-conversation"
+            title="Close this conversation: it leaves your list until someone writes in it"
+            on:click=close
+        >
+            "Close"
+        </button>
+        {move || failed.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+    }
+}
+
 /// Leave, after "Leave this room?" (`asking`: the question is open); then
 /// home, and the room is gone from the sidebar.
 #[component]
