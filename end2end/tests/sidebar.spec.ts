@@ -300,5 +300,12 @@ test("Close in a direct room takes it out of the room list, read, until the othe
   await postMessage(aliceContext.request, room, `${alice.name} again`);
   await expect(entry).toHaveCount(1);
   await expect(entry.locator(".badges .unread")).toHaveText("1");
+  // Closed again, and opened from its address (a link, a search hit): back.
+  await openLive(bobPage, room);
+  await bobPage.locator(".chat-header").getByRole("button", { name: "Close" }).click();
+  await expect(entry).toHaveCount(0);
+  await openLive(bobPage, room);
+  await expect(entry).toHaveCount(1);
+  expect(await unread(bobContext.request, room)).toBe(0);
   await closeAll(aliceContext, bobContext);
 });

@@ -60,3 +60,10 @@ pub async fn close_conversation(room_id: i64) -> Result<(), UiError> {
     let (hearth, me) = ssr::user().await?;
     Ok(hearth.close_conversation(me.id, hearth::model::RoomId(room_id)).await?)
 }
+
+/// Puts a conversation I closed back in my room list.
+#[server(prefix = "/fn")]
+pub async fn reopen_conversation(room_id: i64) -> Result<(), UiError> {
+    let (hearth, me) = ssr::user().await?;
+    Ok(hearth.reopen_conversation(me.id, hearth::model::RoomId(room_id)).await?)
+}

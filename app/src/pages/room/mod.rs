@@ -148,6 +148,24 @@ pub fn RoomPage() -> impl IntoView {
         let id = room_id();
         chat.rooms.with(|rooms| rooms.as_ref()?.as_ref().ok()?.iter().find(|room| room.id.0 == id).cloned())
     });
+    // A room I closed, opened again (from a link, a search hit, Saved
+    // messages): back in my list. Once per room shown, when the list first
+    // has it, so that closing it from this page stays closed.
+    let looked_at = StoredValue::new(None::<i64>);
+    Effect::new(move |_| {
+        let Some(room) = listed.get() else { return };
+        if looked_at.get_value() == Some(room.id.0) {
+            return;
+        }
+        looked_at.set_value(Some(room.id.0));
+        if room.closed {
+            leptos::task::spawn_local(async move {
+                if crate::api::reopen_conversation(room.id.0).await.is_ok() {
+                    chat.refresh_rooms();
+                }
+            });
+        }
+    });
     Effect::new({
         let tab_title = tab_title.clone();
         move |_| {
